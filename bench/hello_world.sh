@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Hello-world requests/s and latency: `edge dev examples/hello-world` against
+# a Node.js `http` server answering the same bytes, in interleaved rounds on
+# the same machine, with wrk. Prints each round and the ratio of medians.
+#
+#   bench/hello_world.sh [ROUNDS] [SECONDS] [CONNECTIONS]
+#
+# Needs build/edge (see README), wrk and node.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+rounds="${1:-3}"
+seconds="${2:-10}"
+connections="${3:-50}"
+edge_port=18787
+node_port=18788
+
+command -v wrk >/dev/null || { echo "wrk is missing: run scripts/bootstrap" >&2; exit 1; }
+command -v node >/dev/null || { echo "node is missing" >&2; exit 1; }
+
+"$root/build/edge" dev "$root/examples/hello-world" --port "$edge_port" --log-level warn \
+  --no-watch >/dev/null &
+edge_pid=$!
+node -e '
+  const http = require("http");
+  http.createServer((req, res) => {
+    const name = new URL(req.url, "http://x").searchParams.get("name") ?? "world";
+    const body = `Hello, ${name}!\n`;
+    res.writeHead(200, { "content-type": "text/plain; charset=utf-8",
+                         "content-length": Buffer.byteLength(body) });
+    res.end(body);
+  }).listen(Number(process.argv[1]), "127.0.0.1");
+' "$node_port" &
+node_pid=$!
+trap 'kill $edge_pid $node_pid 2>/dev/null; wait 2>/dev/null' EXIT
+
+for port in $edge_port $node_port; do
+  for _ in $(seq 100); do
+    curl -sf "http://127.0.0.1:$port/" >/dev/null && break
+    sleep 0.1
+  done
+done
+[ "$(curl -s "http://127.0.0.1:$edge_port/")" = "$(curl -s "http://127.0.0.1:$node_port/")" ] ||
+  { echo "the two servers do not answer the same body" >&2; exit 1; }
+
+# run NAME PORT -> prints "requests/s p50 p99" (latencies in ms)
+run() {
+  wrk -t1 -c"$connections" -d"${seconds}s" --latency "http://127.0.0.1:$2/" |
+    awk '
+      function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0;
+                       if (v ~ /s$/) return v * 1000; return v }
+      /Requests\/sec/ { rps = $2 }
+      /^ +50%/ { p50 = ms($2) } /^ +99%/ { p99 = ms($2) }
+      END { printf "%.0f %.3f %.3f\n", rps, p50, p99 }'
+}
+
+echo "wrk -t1 -c$connections -d${seconds}s, $rounds interleaved rounds, $(nproc) cores"
+printf "%-6s %-5s %12s %10s %10s\n" round server "requests/s" "p50 ms" "p99 ms"
+edge_rps=(); node_rps=()
+for round in $(seq "$rounds"); do
+  read -r rps p50 p99 < <(run edge $edge_port)
+  edge_rps+=("$rps"); printf "%-6s %-5s %12s %10s %10s\n" "$round" edge "$rps" "$p50" "$p99"
+  read -r rps p50 p99 < <(run node $node_port)
+  node_rps+=("$rps"); printf "%-6s %-5s %12s %10s %10s\n" "$round" node "$rps" "$p50" "$p99"
+done
+median() { printf "%s\n" "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+edge_median=$(median "${edge_rps[@]}")
+node_median=$(median "${node_rps[@]}")
+awk -v e="$edge_median" -v n="$node_median" \
+  'BEGIN { printf "median requests/s: edge %d, node %d, ratio %.2fx\n", e, n, e / n }'

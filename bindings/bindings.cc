@@ -1,0 +1,17 @@
+#include "bindings/bindings.h"
+
+#include "runtime/worker.h"
+
+namespace edge::bindings {
+
+void RegisterNatives(runtime::NativeRegistry& registry) {
+  runtime::RegisterRuntimeNatives(registry);
+  RegisterEncodingNatives(registry);
+  RegisterConsoleNatives(registry);
+  RegisterCryptoNatives(registry);
+  RegisterPerformanceNatives(registry);
+  RegisterStructuredCloneNatives(registry);
+  RegisterIdnaNatives(registry);
+}
+
+}  // namespace edge::bindings

@@ -1,0 +1,19 @@
+// Registers every native the bindings component provides. One list, in
+// bindings.cc; each area keeps its natives in its own file.
+#pragma once
+
+#include "runtime/native.h"
+
+namespace edge::bindings {
+
+void RegisterNatives(runtime::NativeRegistry& registry);
+
+// Per area (called by RegisterNatives).
+void RegisterEncodingNatives(runtime::NativeRegistry& registry);
+void RegisterConsoleNatives(runtime::NativeRegistry& registry);
+void RegisterCryptoNatives(runtime::NativeRegistry& registry);
+void RegisterPerformanceNatives(runtime::NativeRegistry& registry);
+void RegisterStructuredCloneNatives(runtime::NativeRegistry& registry);
+void RegisterIdnaNatives(runtime::NativeRegistry& registry);
+
+}  // namespace edge::bindings

@@ -1,0 +1,24 @@
+// performance.now() (https://w3c.github.io/hr-time/): milliseconds since the
+// isolate's time origin on the monotonic clock.
+#include <uv.h>
+
+#include "bindings/bindings.h"
+#include "runtime/isolate_data.h"
+
+namespace edge::bindings {
+namespace {
+using runtime::NativeCall;
+using runtime::NativeResult;
+
+NativeResult Now(NativeCall& call) {
+  double ms = static_cast<double>(uv_hrtime() - call.data().time_origin_ns()) / 1e6;
+  return v8::Number::New(call.isolate(), ms).As<v8::Value>();
+}
+
+}  // namespace
+
+void RegisterPerformanceNatives(runtime::NativeRegistry& registry) {
+  registry.Add("now", Now);
+}
+
+}  // namespace edge::bindings

@@ -1,0 +1,25 @@
+# Turns the runtime's JavaScript files into one C++ source file: an array of
+# {name, source} in evaluation order. Run with -DOUT=... -DFILES=a.js;b.js.
+set(body "// Generated from runtime/js by cmake/EmbedJs.cmake. Do not edit.\n")
+string(APPEND body "#include \"runtime/js_sources.h\"\n\nnamespace edge::runtime {\n")
+string(APPEND body "const JsSource kRuntimeJs[] = {\n")
+set(count 0)
+foreach(file IN LISTS FILES)
+  file(READ "${file}" text)
+  get_filename_component(name "${file}" NAME)
+  # Raw string literals cannot hold their own terminator; split long files
+  # into several literals so no single literal nears compiler limits.
+  string(LENGTH "${text}" len)
+  string(APPEND body "  {\"${name}\", std::string_view(\n")
+  set(pos 0)
+  while(pos LESS len)
+    string(SUBSTRING "${text}" ${pos} 30000 piece)
+    string(APPEND body "R\"edge_js(${piece})edge_js\"\n")
+    math(EXPR pos "${pos} + 30000")
+  endwhile()
+  string(APPEND body ", ${len})},\n")
+  math(EXPR count "${count} + 1")
+endforeach()
+string(APPEND body "};\nconst size_t kRuntimeJsCount = ${count};\n}  // namespace edge::runtime\n")
+file(WRITE "${OUT}.tmp" "${body}")
+execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different "${OUT}.tmp" "${OUT}")

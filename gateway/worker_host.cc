@@ -1,0 +1,165 @@
+#include "gateway/worker_host.h"
+
+#include <strings.h>
+
+#include "gateway/status_pages.h"
+#include "runtime/log.h"
+
+namespace edge::gateway {
+namespace {
+
+bool NameIs(const std::string& name, std::string_view expected) {
+  return name.size() == expected.size() &&
+         strncasecmp(name.data(), expected.data(), expected.size()) == 0;
+}
+
+// Headers that describe one hop's connection, not the response: the gateway
+// sets its own, whatever the worker put in its Response.
+bool IsHopByHop(const std::string& name) {
+  for (std::string_view hop : {"connection", "keep-alive", "transfer-encoding", "content-length",
+                               "te", "trailer", "upgrade", "proxy-connection"}) {
+    if (NameIs(name, hop)) return true;
+  }
+  return false;
+}
+
+// Characters a Host header may carry (host, port, IPv6 brackets).
+bool IsValidHost(std::string_view host) {
+  if (host.empty()) return false;
+  for (char c : host) {
+    if (!(isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':' ||
+          c == '[' || c == ']' || c == '_' || c == '~' || c == '%')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Adapts the gateway's ResponseWriter to what the runtime writes into.
+class WriterSink : public runtime::ResponseSink {
+ public:
+  WriterSink(std::shared_ptr<ResponseWriter> writer, WorkerHost* host)
+      : writer_(std::move(writer)), host_(host) {}
+
+  void Start(int status, std::string_view status_text, const runtime::HeaderList& headers,
+             std::optional<uint64_t> content_length) override {
+    started_ = true;
+    HeaderList filtered;
+    filtered.reserve(headers.size());
+    for (const auto& header : headers) {
+      if (!IsHopByHop(header.first)) filtered.push_back(header);
+    }
+    std::string_view reason = status_text.empty() ? ReasonPhrase(status) : status_text;
+    writer_->Start(status, reason, filtered, content_length);
+  }
+  void Write(std::string_view chunk) override { writer_->Write(chunk); }
+  void Finish() override {
+    writer_->Finish();
+    host_->ScheduleCollect();
+  }
+  void Fail(std::string_view public_reason) override {
+    if (started_) {
+      // The status line is gone already: cutting the connection is the only
+      // way to tell the client the body is incomplete.
+      writer_->Abort();
+    } else {
+      SendErrorPage(*writer_, 500, public_reason);
+    }
+    host_->ScheduleCollect();
+  }
+  bool Aborted() const override { return writer_->Aborted(); }
+  bool NeedsDrain() const override { return writer_->BufferedBytes() >= kWriterDrainThreshold; }
+  void OnDrain(std::function<void()> callback) override { writer_->OnDrain(std::move(callback)); }
+
+ private:
+  std::shared_ptr<ResponseWriter> writer_;
+  WorkerHost* host_;
+  bool started_ = false;
+};
+
+}  // namespace
+
+WorkerHost::WorkerHost(uv_loop_t* loop, const runtime::NativeRegistry& natives,
+                       std::string default_host)
+    : loop_(loop), natives_(natives), default_host_(std::move(default_host)), collect_timer_(new uv_timer_t) {
+  uv_timer_init(loop_, collect_timer_);
+  collect_timer_->data = this;
+  uv_unref(reinterpret_cast<uv_handle_t*>(collect_timer_));
+}
+
+WorkerHost::~WorkerHost() {
+  Clear();
+  uv_timer_stop(collect_timer_);
+  uv_close(reinterpret_cast<uv_handle_t*>(collect_timer_),
+           [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
+}
+
+void WorkerHost::SetWorker(std::unique_ptr<runtime::Worker> worker) {
+  if (current_) retired_.push_back(std::move(current_));
+  current_ = std::move(worker);
+  if (current_) current_->SetOnDiscard([this] { ScheduleCollect(); });
+  ScheduleCollect();
+}
+
+void WorkerHost::Clear() {
+  retired_.clear();
+  current_.reset();
+}
+
+void WorkerHost::ScheduleCollect() { uv_timer_start(collect_timer_, OnCollect, 0, 0); }
+
+// Runs from the loop, outside any worker's JavaScript: the only place a
+// worker is freed or replaced.
+void WorkerHost::OnCollect(uv_timer_t* timer) {
+  auto* self = static_cast<WorkerHost*>(timer->data);
+  self->ReplaceDiscarded();
+  // A discarded worker goes at once: its open responses fail with a 500.
+  std::erase_if(self->retired_, [](const std::unique_ptr<runtime::Worker>& worker) {
+    return worker->in_flight() == 0 || worker->discarded();
+  });
+}
+
+void WorkerHost::ReplaceDiscarded() {
+  if (!current_ || !current_->discarded()) return;
+  auto fresh = runtime::Worker::Load(loop_, natives_, current_->spec());
+  if (!fresh.ok()) {
+    // It loaded before; if it no longer does, keep answering 503 until the
+    // next version arrives rather than serving from a broken isolate.
+    Log(LogLevel::kError, "[{}] cannot recreate the worker: {}", current_->name(),
+        fresh.status().message());
+    retired_.push_back(std::move(current_));
+  } else {
+    SetWorker(std::move(fresh).value());
+  }
+}
+
+void WorkerHost::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> writer) {
+  // A worker discarded by its last entry is replaced before it serves again.
+  ReplaceDiscarded();
+  if (!current_) {
+    SendErrorPage(*writer, 503, "No worker is loaded");
+    return;
+  }
+  std::string host = default_host_;
+  for (const auto& [name, value] : request.headers) {
+    if (NameIs(name, "host")) host = value;
+  }
+  runtime::FetchRequest fetch;
+  if (request.target.starts_with("http://") || request.target.starts_with("https://")) {
+    fetch.url = request.target;  // absolute-form, as proxies send it
+  } else if (!IsValidHost(host) || !request.target.starts_with("/")) {
+    Log(LogLevel::kWarn, "bad request from {}: invalid Host '{}' or target '{}'",
+        request.remote_address, host, request.target);
+    SendErrorPage(*writer, 400, "Invalid Host header or request target");
+    return;
+  } else {
+    fetch.url = "http://" + host + request.target;
+  }
+  fetch.method = std::move(request.method);
+  fetch.headers = std::move(request.headers);
+  fetch.has_body = !request.body.empty();
+  fetch.body = std::move(request.body);
+  current_->Fetch(std::move(fetch), std::make_shared<WriterSink>(std::move(writer), this));
+}
+
+}  // namespace edge::gateway

@@ -1,0 +1,52 @@
+// Serves HTTP requests with the current version of one worker, on one
+// thread's loop. Each gateway thread has its own WorkerHost (an isolate
+// belongs to one thread). A new version replaces the current one at once for
+// new requests; the old version finishes the requests it has in flight and is
+// freed afterwards, outside any JavaScript frame.
+#pragma once
+
+#include <uv.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gateway/http_types.h"
+#include "runtime/worker.h"
+
+namespace edge::gateway {
+
+class WorkerHost {
+ public:
+  // `default_host` stands in for a missing Host header (HTTP/1.0).
+  // `natives` must outlive the host: a worker that had to be discarded
+  // (heap limit) is reloaded with them.
+  WorkerHost(uv_loop_t* loop, const runtime::NativeRegistry& natives, std::string default_host);
+  ~WorkerHost();
+  WorkerHost(const WorkerHost&) = delete;
+  WorkerHost& operator=(const WorkerHost&) = delete;
+
+  void SetWorker(std::unique_ptr<runtime::Worker> worker);
+  runtime::Worker* current() const { return current_.get(); }
+
+  void Handle(HttpRequest request, std::shared_ptr<ResponseWriter> writer);
+
+  // Frees every version now (shutdown): their open responses are failed.
+  void Clear();
+  // Asks for retired versions with nothing in flight to be freed soon.
+  void ScheduleCollect();
+
+ private:
+  static void OnCollect(uv_timer_t* timer);
+  // Replaces a discarded current worker with a fresh load of its spec.
+  void ReplaceDiscarded();
+
+  uv_loop_t* loop_;
+  const runtime::NativeRegistry& natives_;
+  std::string default_host_;
+  std::unique_ptr<runtime::Worker> current_;
+  std::vector<std::unique_ptr<runtime::Worker>> retired_;
+  uv_timer_t* collect_timer_;
+};
+
+}  // namespace edge::gateway

@@ -1,0 +1,102 @@
+#include "runtime/isolate_data.h"
+
+#include <chrono>
+
+#include "runtime/errors.h"
+#include "runtime/log.h"
+
+namespace edge::runtime {
+
+IsolateData::IsolateData(v8::Isolate* isolate, uv_loop_t* loop, std::string worker_name,
+                         uint64_t cpu_limit_ms)
+    : isolate_(isolate),
+      loop_(loop),
+      worker_name_(std::move(worker_name)),
+      timers_(this),
+      watchdog_(isolate, cpu_limit_ms),
+      time_origin_ns_(uv_hrtime()),
+      time_origin_epoch_ms_(std::chrono::duration<double, std::milli>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count()) {
+  isolate->SetData(0, this);
+}
+
+IsolateData::~IsolateData() {
+  timers_.ClearAll();
+  FailAllResponses("Worker was unloaded");
+  isolate_->SetData(0, nullptr);
+}
+
+void IsolateData::FailAllResponses(std::string_view public_reason) {
+  // Responses still open when the isolate goes away are failed, not lost.
+  auto responses = std::move(responses_);
+  responses_.clear();
+  for (auto& [id, sink] : responses) sink->Fail(public_reason);
+}
+
+void IsolateData::SetContext(v8::Local<v8::Context> context, v8::Local<v8::Object> internals) {
+  context_.Reset(isolate_, context);
+  internals_.Reset(isolate_, internals);
+}
+
+uint32_t IsolateData::AddResponse(std::shared_ptr<ResponseSink> sink) {
+  uint32_t id = next_response_id_++;
+  if (next_response_id_ == 0) next_response_id_ = 1;
+  responses_.emplace(id, std::move(sink));
+  return id;
+}
+
+ResponseSink* IsolateData::FindResponse(uint32_t id) {
+  auto it = responses_.find(id);
+  return it == responses_.end() ? nullptr : it->second.get();
+}
+
+void IsolateData::RemoveResponse(uint32_t id) { responses_.erase(id); }
+
+void IsolateData::AddUnhandledRejection(v8::Local<v8::Promise> promise,
+                                        v8::Local<v8::Value> reason) {
+  rejections_.push_back({v8::Global<v8::Promise>(isolate_, promise),
+                         v8::Global<v8::Value>(isolate_, reason)});
+}
+
+void IsolateData::RemoveUnhandledRejection(v8::Local<v8::Promise> promise) {
+  for (auto it = rejections_.begin(); it != rejections_.end(); ++it) {
+    if (it->promise.Get(isolate_) == promise) {
+      rejections_.erase(it);
+      return;
+    }
+  }
+}
+
+void IsolateData::DrainMicrotasks() {
+  isolate_->PerformMicrotaskCheckpoint();
+  if (rejections_.empty()) return;
+  v8::HandleScope scope(isolate_);
+  auto pending = std::move(rejections_);
+  rejections_.clear();
+  for (Rejection& r : pending) {
+    Log(LogLevel::kError, "[{}] Uncaught (in promise) {}", worker_name_,
+        DescribeException(isolate_, r.reason.Get(isolate_)));
+  }
+}
+
+CallbackScope::CallbackScope(IsolateData* data)
+    : data_((data->watchdog().Begin(), data)),
+      isolate_scope_(data->isolate()),
+      handle_scope_(data->isolate()),
+      context_(data->context()),
+      context_scope_(context_) {}
+
+void IsolateData::ReportDiscardIfNeeded() {
+  if (discard_reported_ || !discarded()) return;
+  discard_reported_ = true;
+  if (on_discard_) on_discard_();
+}
+
+CallbackScope::~CallbackScope() {
+  data_->DrainMicrotasks();
+  data_->watchdog().End();
+  data_->ReportDiscardIfNeeded();
+}
+
+}  // namespace edge::runtime

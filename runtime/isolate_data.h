@@ -1,0 +1,117 @@
+// Per-isolate state the C++ side needs from inside V8 callbacks: the loop the
+// isolate runs on, its worker's name, the runtime's `internals` object, its
+// timers and its in-flight responses.
+#pragma once
+
+#include <uv.h>
+#include <v8.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "runtime/native.h"
+#include "runtime/response_sink.h"
+#include "runtime/timers.h"
+#include "runtime/watchdog.h"
+
+namespace edge::runtime {
+
+class IsolateData {
+ public:
+  IsolateData(v8::Isolate* isolate, uv_loop_t* loop, std::string worker_name,
+              uint64_t cpu_limit_ms);
+  ~IsolateData();
+
+  static IsolateData* From(v8::Isolate* isolate) {
+    return static_cast<IsolateData*>(isolate->GetData(0));
+  }
+
+  v8::Isolate* isolate() const { return isolate_; }
+  uv_loop_t* loop() const { return loop_; }
+  const std::string& worker_name() const { return worker_name_; }
+  v8::Local<v8::Context> context() const { return context_.Get(isolate_); }
+  v8::Local<v8::Object> internals() const { return internals_.Get(isolate_); }
+  Timers& timers() { return timers_; }
+  Watchdog::Subject& watchdog() { return watchdog_; }
+  // Nanoseconds on the monotonic clock when the isolate was created
+  // (performance.timeOrigin).
+  uint64_t time_origin_ns() const { return time_origin_ns_; }
+  double time_origin_epoch_ms() const { return time_origin_epoch_ms_; }
+
+  // The isolate was stopped (heap or CPU limit) and must not serve again.
+  // `on_discard` is told once, from the loop, after the entry that hit the
+  // limit has unwound.
+  void SetOnDiscard(std::function<void()> on_discard) { on_discard_ = std::move(on_discard); }
+  void MarkDiscarded() { discarded_ = true; }
+  bool discarded() const { return discarded_ || watchdog_.exceeded(); }
+  void ReportDiscardIfNeeded();
+
+  void SetContext(v8::Local<v8::Context> context, v8::Local<v8::Object> internals);
+
+  NativeBinding* AddBinding(NativeBinding binding) {
+    bindings_.push_back(std::make_unique<NativeBinding>(binding));
+    return bindings_.back().get();
+  }
+
+  // In-flight responses, by the id the JS dispatcher uses for them.
+  uint32_t AddResponse(std::shared_ptr<ResponseSink> sink);
+  ResponseSink* FindResponse(uint32_t id);
+  void RemoveResponse(uint32_t id);
+  size_t responses_in_flight() const { return responses_.size(); }
+  // Ends every open response with a failure (the isolate is going away).
+  void FailAllResponses(std::string_view public_reason);
+
+  // Rejected promises with no handler yet; reported after the microtask
+  // checkpoint if they are still unhandled then.
+  void AddUnhandledRejection(v8::Local<v8::Promise> promise, v8::Local<v8::Value> reason);
+  void RemoveUnhandledRejection(v8::Local<v8::Promise> promise);
+  // Drains the microtask queue and logs rejections still unhandled.
+  void DrainMicrotasks();
+
+ private:
+  struct Rejection {
+    v8::Global<v8::Promise> promise;
+    v8::Global<v8::Value> reason;
+  };
+
+  v8::Isolate* isolate_;
+  uv_loop_t* loop_;
+  std::string worker_name_;
+  v8::Global<v8::Context> context_;
+  v8::Global<v8::Object> internals_;
+  Timers timers_;
+  Watchdog::Subject watchdog_;
+  uint64_t time_origin_ns_;
+  double time_origin_epoch_ms_;
+  uint32_t next_response_id_ = 1;
+  std::unordered_map<uint32_t, std::shared_ptr<ResponseSink>> responses_;
+  std::vector<Rejection> rejections_;
+  std::vector<std::unique_ptr<NativeBinding>> bindings_;
+  std::function<void()> on_discard_;
+  bool discarded_ = false;
+  bool discard_reported_ = false;
+};
+
+// Enters the isolate's context for a callback coming from the loop, and
+// drains microtasks when it leaves: every entry into JavaScript from C++
+// goes through one of these, and the watchdog times it (microtasks
+// included).
+class CallbackScope {
+ public:
+  explicit CallbackScope(IsolateData* data);
+  ~CallbackScope();
+  v8::Local<v8::Context> context() const { return context_; }
+
+ private:
+  IsolateData* data_;
+  v8::Isolate::Scope isolate_scope_;
+  v8::HandleScope handle_scope_;
+  v8::Local<v8::Context> context_;
+  v8::Context::Scope context_scope_;
+};
+
+}  // namespace edge::runtime

@@ -1,0 +1,237 @@
+// The Body mixin shared by Request and Response
+// (https://fetch.spec.whatwg.org/#body-mixin).
+//
+// A body is null or an InnerBody holding either `bytes` (a Uint8Array owned by
+// the body: the fast path, no stream is created unless `body` is read) or
+// `stream` (a ReadableStream). Reading `body` on a bytes body turns it into a
+// stream body.
+
+const {
+  utf8Encode,
+  utf8Decode,
+  toUint8Array,
+  isReadableStream,
+  isDisturbed,
+  isLocked,
+  readableStreamFromBytes,
+  createUsedReadableStream,
+  readAllBytes,
+  readableStreamTee,
+  readableStreamProxy,
+} = internals;
+
+const ObjectDefineProperty = Object.defineProperty;
+const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
+const ObjectKeys = Object.keys;
+const PromiseResolve = Promise.resolve.bind(Promise);
+const PromiseReject = Promise.reject.bind(Promise);
+const PromisePrototypeThen = Function.prototype.call.bind(Promise.prototype.then);
+const JSONParse = JSON.parse;
+
+function isURLSearchParams(object) {
+  if (typeof internals.isURLSearchParams === "function") return internals.isURLSearchParams(object);
+  const SearchParams = internals.URLSearchParams;
+  return typeof SearchParams === "function" && object instanceof SearchParams;
+}
+
+class InnerBody {
+  constructor(bytes, stream) {
+    this.bytes = bytes; // Uint8Array | null
+    this.stream = stream; // ReadableStream | null
+    this.consumed = false; // bytes body only: true once read
+  }
+}
+
+// Extracts a body from a BodyInit (not null): { body: InnerBody, contentType }.
+function extractBody(object) {
+  if (typeof object === "string") {
+    return { body: new InnerBody(utf8Encode(object), null), contentType: "text/plain;charset=UTF-8" };
+  }
+  if (object !== null && typeof object === "object") {
+    if (isReadableStream(object)) {
+      if (isDisturbed(object) || isLocked(object)) {
+        throw new TypeError("The body's ReadableStream is disturbed or locked.");
+      }
+      return { body: new InnerBody(null, object), contentType: null };
+    }
+    const view = toUint8Array(object);
+    if (view !== undefined) {
+      // The body gets a copy of the bytes.
+      return { body: new InnerBody(view.slice(), null), contentType: null };
+    }
+    if (isURLSearchParams(object)) {
+      const serialize = internals.serializeURLSearchParams;
+      const text = typeof serialize === "function" ? serialize(object) : `${object}`;
+      return {
+        body: new InnerBody(utf8Encode(text), null),
+        contentType: "application/x-www-form-urlencoded;charset=UTF-8",
+      };
+    }
+  }
+  // Any other value is converted to a string (the USVString member of BodyInit).
+  return { body: new InnerBody(utf8Encode(`${object}`), null), contentType: "text/plain;charset=UTF-8" };
+}
+
+function bodyStream(body) {
+  if (body.stream === null) {
+    if (body.consumed) {
+      body.stream = createUsedReadableStream();
+    } else {
+      body.stream = readableStreamFromBytes(body.bytes);
+    }
+    body.bytes = null;
+  }
+  return body.stream;
+}
+
+function bodyUsed(body) {
+  if (body === null) return false;
+  return body.stream !== null ? isDisturbed(body.stream) : body.consumed;
+}
+
+// Disturbed or locked: cannot be read, cloned or sent.
+function bodyUnusable(body) {
+  if (body === null) return false;
+  if (body.stream !== null) return isDisturbed(body.stream) || isLocked(body.stream);
+  return body.consumed;
+}
+
+function cloneBody(body) {
+  if (body === null) return null;
+  if (body.stream !== null) {
+    const branches = readableStreamTee(body.stream);
+    body.stream = branches[0];
+    return new InnerBody(null, branches[1]);
+  }
+  return new InnerBody(body.bytes.slice(), null);
+}
+
+// Moves `body` into a new InnerBody and leaves `body` used (Request's
+// constructor taking another Request's body).
+function transferBody(body) {
+  if (body.stream !== null) return new InnerBody(null, readableStreamProxy(body.stream));
+  const moved = new InnerBody(body.bytes, null);
+  body.bytes = null;
+  body.consumed = true;
+  return moved;
+}
+
+// Hands the body to the embedder: null, a Uint8Array (the body becomes used)
+// or a ReadableStream (which the embedder reads, so it becomes locked).
+function takeBody(body) {
+  if (body === null) return null;
+  if (body.stream !== null) return body.stream;
+  const bytes = body.bytes;
+  body.bytes = null;
+  body.consumed = true;
+  return bytes;
+}
+
+// A Uint8Array the caller owns, spanning its whole buffer.
+function exactBytes(bytes) {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return bytes;
+  return bytes.slice();
+}
+
+const converters = {
+  arrayBuffer: (bytes) => exactBytes(bytes).buffer,
+  bytes: (bytes) => exactBytes(bytes),
+  text: (bytes) => utf8Decode(bytes),
+  json: (bytes) => JSONParse(utf8Decode(bytes)),
+};
+
+const emptyBytes = () => new Uint8Array(0);
+
+function consumeBody(body, className, method) {
+  const convert = converters[method];
+  if (body === null) {
+    try {
+      return PromiseResolve(convert(emptyBytes()));
+    } catch (e) {
+      return PromiseReject(e);
+    }
+  }
+  if (bodyUnusable(body)) {
+    return PromiseReject(
+      new TypeError(`Failed to execute '${method}' on '${className}': body stream already read`),
+    );
+  }
+  if (body.stream === null) {
+    const bytes = body.bytes;
+    body.bytes = null;
+    body.consumed = true;
+    try {
+      return PromiseResolve(convert(bytes));
+    } catch (e) {
+      return PromiseReject(e);
+    }
+  }
+  // readAllBytes always resolves with a fresh Uint8Array.
+  return PromisePrototypeThen(readAllBytes(body.stream), convert);
+}
+
+// Installs body, bodyUsed, arrayBuffer(), bytes(), text() and json() on C's
+// prototype. getBody(obj) returns obj's InnerBody or null, and throws a
+// TypeError if obj is not a C.
+function installBodyMixin(C, getBody) {
+  const className = C.name;
+  const consume = (self, method) => {
+    let body;
+    try {
+      body = getBody(self);
+    } catch (e) {
+      return PromiseReject(e);
+    }
+    return consumeBody(body, className, method);
+  };
+  const members = {
+    get body() {
+      const body = getBody(this);
+      return body === null ? null : bodyStream(body);
+    },
+    get bodyUsed() {
+      return bodyUsed(getBody(this));
+    },
+    arrayBuffer() {
+      return consume(this, "arrayBuffer");
+    },
+    bytes() {
+      return consume(this, "bytes");
+    },
+    json() {
+      return consume(this, "json");
+    },
+    text() {
+      return consume(this, "text");
+    },
+  };
+  const names = ObjectKeys(members);
+  for (let i = 0; i < names.length; i++) {
+    const desc = ObjectGetOwnPropertyDescriptor(members, names[i]);
+    desc.enumerable = true;
+    desc.configurable = true;
+    ObjectDefineProperty(C.prototype, names[i], desc);
+  }
+}
+
+// What `body` looks like in console output, without turning a bytes body into
+// a stream.
+function inspectBody(body) {
+  if (body === null) return null;
+  if (body.stream !== null) return body.stream;
+  return internals.inspectNamed("ReadableStream", {
+    locked: body.consumed,
+    state: body.consumed ? "closed" : "readable",
+  });
+}
+
+internals.InnerBody = InnerBody;
+internals.inspectBody = inspectBody;
+internals.extractBody = extractBody;
+internals.bodyStream = bodyStream;
+internals.bodyUsed = bodyUsed;
+internals.bodyUnusable = bodyUnusable;
+internals.cloneBody = cloneBody;
+internals.transferBody = transferBody;
+internals.takeBody = takeBody;
+internals.installBodyMixin = installBodyMixin;

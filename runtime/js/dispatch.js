@@ -1,0 +1,166 @@
+// The request path inside the isolate: builds the Request a worker sees,
+// runs its fetch handler (module `export default { fetch }` or a
+// service-worker "fetch" listener), and sends the Response back through the
+// response natives. Every failure of the worker's code ends as a 500 for that
+// request and a log line with the JS stack; the isolate goes on serving.
+
+const { Event, Response, makeRequest, responseForWire, reportError } = internals;
+
+function describe(error) {
+  if (error instanceof Error || (error !== null && typeof error === "object" && "stack" in error)) {
+    return String(error.stack || error);
+  }
+  return "Uncaught " + internals.inspect(error);
+}
+
+// `ctx` of a module worker's fetch(request, env, ctx).
+class ExecutionContext {
+  #pending;
+  constructor(pending) {
+    this.#pending = pending;
+  }
+  waitUntil(promise) {
+    if (arguments.length === 0) {
+      throw new TypeError("Failed to execute 'waitUntil' on 'ExecutionContext': 1 argument required");
+    }
+    this.#pending.push(Promise.resolve(promise).catch(reportError));
+  }
+  passThroughOnException() {
+    // There is no origin behind `edge dev` to pass through to: errors still
+    // become a 500, which is what Workers does without a route origin.
+  }
+  get [Symbol.toStringTag]() {
+    return "ExecutionContext";
+  }
+}
+
+// The event a service-worker script's "fetch" listener receives.
+class FetchEvent extends Event {
+  #request;
+  #response = null;
+  #pending;
+  constructor(type, init) {
+    super(type, init);
+    this.#request = init.request;
+    this.#pending = init.pending;
+  }
+  get request() {
+    return this.#request;
+  }
+  respondWith(response) {
+    if (this.#response !== null) {
+      throw new internals.DOMException("respondWith() was already called", "InvalidStateError");
+    }
+    this.#response = Promise.resolve(response);
+    this.stopImmediatePropagation();
+  }
+  waitUntil(promise) {
+    this.#pending.push(Promise.resolve(promise).catch(reportError));
+  }
+  passThroughOnException() {}
+  get [Symbol.toStringTag]() {
+    return "FetchEvent";
+  }
+  static responseOf(event) {
+    return event.#response;
+  }
+}
+
+async function sendBody(id, stream) {
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      if (native.responseAborted(id)) {
+        await reader.cancel(new internals.DOMException("The client went away", "AbortError"));
+        return;
+      }
+      const { value, done } = await reader.read();
+      if (done) break;
+      if (!(value instanceof Uint8Array)) {
+        throw new TypeError("A response body stream must produce Uint8Array chunks");
+      }
+      if (native.responseWrite(id, value)) {
+        await new Promise((resolve) => native.responseOnDrain(id, resolve));
+      }
+    }
+    native.responseFinish(id);
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+function send(id, response) {
+  if (!(response instanceof Response)) {
+    const got = response === null ? "null" : typeof response;
+    throw new TypeError(`The worker's fetch handler did not return a Response (got ${got})`);
+  }
+  const wire = responseForWire(response);
+  if (wire.status === 0) throw new TypeError("The worker returned Response.error()");
+  const body = wire.body;
+  if (body === null) {
+    native.responseStart(id, wire.status, wire.statusText, wire.headers, 0);
+    native.responseFinish(id);
+    return undefined;
+  }
+  if (body instanceof Uint8Array) {
+    native.responseStart(id, wire.status, wire.statusText, wire.headers, body.byteLength);
+    if (body.byteLength > 0) native.responseWrite(id, body);
+    native.responseFinish(id);
+    return undefined;
+  }
+  native.responseStart(id, wire.status, wire.statusText, wire.headers, -1);
+  return sendBody(id, body);
+}
+
+function fail(id, error) {
+  native.responseFail(id, describe(error));
+}
+
+// Called once after the worker's modules ran, with the entry module's default
+// export (undefined for a service-worker script). Returns the function the
+// C++ side calls per request.
+internals.prepareFetchHandler = function prepareFetchHandler(exported) {
+  let invoke;
+  if (exported !== undefined && exported !== null && typeof exported.fetch === "function") {
+    invoke = (request, env, pending) => exported.fetch(request, env, new ExecutionContext(pending));
+  } else if (internals.globalEventTarget && internals.hasFetchListener()) {
+    invoke = (request, env, pending) => {
+      const event = new FetchEvent("fetch", { request, pending });
+      internals.globalEventTarget.dispatchEvent(event);
+      const response = FetchEvent.responseOf(event);
+      if (response === null) {
+        throw new TypeError("No response: the fetch event handler did not call respondWith()");
+      }
+      return response;
+    };
+  } else {
+    throw new TypeError(
+      "The worker has no fetch handler: export default { fetch(request, env, ctx) { ... } } " +
+        'or call addEventListener("fetch", ...)'
+    );
+  }
+
+  return function dispatchFetch(id, method, url, headers, body, env) {
+    const pending = [];
+    let result;
+    try {
+      const request = makeRequest(method, url, headers, body, undefined);
+      result = invoke(request, env, pending);
+    } catch (error) {
+      fail(id, error);
+      return;
+    }
+    if (result !== null && typeof result === "object" && typeof result.then === "function") {
+      Promise.resolve(result)
+        .then((response) => send(id, response))
+        .catch((error) => fail(id, error));
+    } else {
+      try {
+        const streaming = send(id, result);
+        if (streaming !== undefined) streaming.catch((error) => fail(id, error));
+      } catch (error) {
+        fail(id, error);
+      }
+    }
+  };
+};

@@ -1,0 +1,165 @@
+// DOMException (WebIDL) plus a few helpers shared by every later file.
+//
+// This file is the body of `(function (native, internals) { "use strict"; ... })`
+// and runs first, so the helpers it puts on `internals` are available to all
+// the other runtime files.
+
+const ObjectDefineProperty = Object.defineProperty;
+const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
+const ObjectSetPrototypeOf = Object.setPrototypeOf;
+const ReflectOwnKeys = Reflect.ownKeys;
+const ErrorCaptureStackTrace = Error.captureStackTrace;
+const SymbolToStringTag = Symbol.toStringTag;
+
+// Makes a class look like a WebIDL interface: string-keyed prototype and static
+// members become enumerable (as WebIDL operations and attributes are) and the
+// prototype gets a Symbol.toStringTag.
+function finishInterface(C, name = C.name) {
+  const targets = [C.prototype, C];
+  for (let t = 0; t < targets.length; t++) {
+    const target = targets[t];
+    const keys = ReflectOwnKeys(target);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i];
+      if (typeof key !== "string") continue;
+      if (t === 0 && key === "constructor") continue;
+      if (t === 1 && (key === "prototype" || key === "length" || key === "name")) continue;
+      const desc = ObjectGetOwnPropertyDescriptor(target, key);
+      if (!desc.configurable || desc.enumerable) continue;
+      desc.enumerable = true;
+      ObjectDefineProperty(target, key, desc);
+    }
+  }
+  ObjectDefineProperty(C.prototype, SymbolToStringTag, {
+    value: name,
+    writable: false,
+    enumerable: false,
+    configurable: true,
+  });
+}
+
+// WebIDL constants: enumerable, read-only, non-configurable, on both the
+// interface object and its prototype.
+function defineConstants(C, constants) {
+  const names = Object.keys(constants);
+  for (let i = 0; i < names.length; i++) {
+    const desc = { value: constants[names[i]], writable: false, enumerable: true, configurable: false };
+    ObjectDefineProperty(C, names[i], desc);
+    ObjectDefineProperty(C.prototype, names[i], desc);
+  }
+}
+
+function illegalConstructor() {
+  return new TypeError("Illegal constructor");
+}
+
+// Legacy error codes, by name (https://webidl.spec.whatwg.org/#dfn-error-names-table).
+const legacyCodes = {
+  __proto__: null,
+  IndexSizeError: 1,
+  HierarchyRequestError: 3,
+  WrongDocumentError: 4,
+  InvalidCharacterError: 5,
+  NoModificationAllowedError: 7,
+  NotFoundError: 8,
+  NotSupportedError: 9,
+  InUseAttributeError: 10,
+  InvalidStateError: 11,
+  SyntaxError: 12,
+  InvalidModificationError: 13,
+  NamespaceError: 14,
+  InvalidAccessError: 15,
+  TypeMismatchError: 17,
+  SecurityError: 18,
+  NetworkError: 19,
+  AbortError: 20,
+  URLMismatchError: 21,
+  QuotaExceededError: 22,
+  TimeoutError: 23,
+  InvalidNodeTypeError: 24,
+  DataCloneError: 25,
+};
+
+class DOMException {
+  #name;
+  #message;
+  #code;
+
+  constructor(message = "", options = "Error") {
+    this.#message = `${message}`;
+    let name;
+    if (options !== null && typeof options === "object") {
+      // Node.js extension: `new DOMException(message, { name, cause })`.
+      name = options.name === undefined ? "Error" : `${options.name}`;
+      if ("cause" in options) {
+        ObjectDefineProperty(this, "cause", {
+          value: options.cause,
+          writable: true,
+          enumerable: false,
+          configurable: true,
+        });
+      }
+    } else {
+      name = `${options}`;
+    }
+    this.#name = name;
+    this.#code = legacyCodes[name] || 0;
+    // Own `stack`, as for native errors; the header reads name and message.
+    ErrorCaptureStackTrace(this, new.target === DOMException ? DOMException : new.target);
+  }
+
+  get name() {
+    return this.#name;
+  }
+
+  get message() {
+    return this.#message;
+  }
+
+  get code() {
+    return this.#code;
+  }
+
+  static isDOMException(value) {
+    return value !== null && typeof value === "object" && #name in value;
+  }
+}
+
+const isDOMException = DOMException.isDOMException;
+delete DOMException.isDOMException;
+
+ObjectSetPrototypeOf(DOMException.prototype, Error.prototype);
+finishInterface(DOMException);
+defineConstants(DOMException, {
+  INDEX_SIZE_ERR: 1,
+  DOMSTRING_SIZE_ERR: 2,
+  HIERARCHY_REQUEST_ERR: 3,
+  WRONG_DOCUMENT_ERR: 4,
+  INVALID_CHARACTER_ERR: 5,
+  NO_DATA_ALLOWED_ERR: 6,
+  NO_MODIFICATION_ALLOWED_ERR: 7,
+  NOT_FOUND_ERR: 8,
+  NOT_SUPPORTED_ERR: 9,
+  INUSE_ATTRIBUTE_ERR: 10,
+  INVALID_STATE_ERR: 11,
+  SYNTAX_ERR: 12,
+  INVALID_MODIFICATION_ERR: 13,
+  NAMESPACE_ERR: 14,
+  INVALID_ACCESS_ERR: 15,
+  VALIDATION_ERR: 16,
+  TYPE_MISMATCH_ERR: 17,
+  SECURITY_ERR: 18,
+  NETWORK_ERR: 19,
+  ABORT_ERR: 20,
+  URL_MISMATCH_ERR: 21,
+  QUOTA_EXCEEDED_ERR: 22,
+  TIMEOUT_ERR: 23,
+  INVALID_NODE_TYPE_ERR: 24,
+  DATA_CLONE_ERR: 25,
+});
+
+internals.DOMException = DOMException;
+internals.isDOMException = isDOMException;
+internals.finishInterface = finishInterface;
+internals.defineConstants = defineConstants;
+internals.illegalConstructor = illegalConstructor;

@@ -1,0 +1,100 @@
+// Installs the Web API on the global object, as WebIDL does: non-enumerable,
+// writable, configurable data properties. Runs after every other runtime file
+// except dispatch.js.
+
+const ObjectDefineProperty = Object.defineProperty;
+const ReflectApply = Reflect.apply;
+const global = globalThis;
+
+function define(name, value) {
+  if (value === undefined) return;
+  ObjectDefineProperty(global, name, {
+    value,
+    writable: true,
+    enumerable: false,
+    configurable: true,
+  });
+}
+
+// The hidden EventTarget behind globalThis.addEventListener & co. Events
+// dispatched through it see globalThis as target and currentTarget.
+const globalEventTarget = new internals.EventTarget();
+internals.setEventTargetSelf(globalEventTarget, global);
+internals.globalEventTarget = globalEventTarget;
+// Whether the worker registered a service-worker "fetch" listener.
+internals.hasFetchListener = () => internals.hasEventListeners(globalEventTarget, "fetch");
+
+const { addEventListener: etAdd, removeEventListener: etRemove, dispatchEvent: etDispatch } =
+  internals.EventTarget.prototype;
+
+function addEventListener(type, listener, options = undefined) {
+  if (arguments.length < 2) {
+    throw new TypeError(
+      `Failed to execute 'addEventListener': 2 arguments required, but only ${arguments.length} present.`,
+    );
+  }
+  return ReflectApply(etAdd, globalEventTarget, [type, listener, options]);
+}
+
+function removeEventListener(type, listener, options = undefined) {
+  if (arguments.length < 2) {
+    throw new TypeError(
+      `Failed to execute 'removeEventListener': 2 arguments required, but only ${arguments.length} present.`,
+    );
+  }
+  return ReflectApply(etRemove, globalEventTarget, [type, listener, options]);
+}
+
+function dispatchEvent(event) {
+  if (arguments.length < 1) {
+    throw new TypeError("Failed to execute 'dispatchEvent': 1 argument required, but only 0 present.");
+  }
+  return ReflectApply(etDispatch, globalEventTarget, [event]);
+}
+
+function reportError(e) {
+  if (arguments.length === 0) {
+    throw new TypeError("Failed to execute 'reportError': 1 argument required, but only 0 present.");
+  }
+  internals.reportError(e);
+}
+
+// Interfaces.
+define("DOMException", internals.DOMException);
+define("Event", internals.Event);
+define("EventTarget", internals.EventTarget);
+define("CustomEvent", internals.CustomEvent);
+define("TextEncoder", internals.TextEncoder);
+define("TextDecoder", internals.TextDecoder);
+define("ReadableStream", internals.ReadableStream);
+define("ReadableStreamDefaultReader", internals.ReadableStreamDefaultReader);
+define("ReadableStreamDefaultController", internals.ReadableStreamDefaultController);
+define("ByteLengthQueuingStrategy", internals.ByteLengthQueuingStrategy);
+define("CountQueuingStrategy", internals.CountQueuingStrategy);
+define("Headers", internals.Headers);
+define("Request", internals.Request);
+define("Response", internals.Response);
+define("URL", internals.URL);
+define("URLSearchParams", internals.URLSearchParams);
+define("Crypto", internals.Crypto);
+define("Navigator", internals.Navigator);
+define("Performance", internals.Performance);
+
+// Functions and objects.
+define("setTimeout", internals.setTimeout);
+define("setInterval", internals.setInterval);
+define("clearTimeout", internals.clearTimeout);
+define("clearInterval", internals.clearInterval);
+define("queueMicrotask", internals.queueMicrotask);
+define("structuredClone", internals.structuredClone);
+define("atob", internals.atob);
+define("btoa", internals.btoa);
+define("reportError", reportError);
+define("addEventListener", addEventListener);
+define("removeEventListener", removeEventListener);
+define("dispatchEvent", dispatchEvent);
+define("console", internals.console);
+define("crypto", internals.crypto);
+define("navigator", internals.navigator);
+define("performance", internals.performance);
+define("self", global);

@@ -1,0 +1,389 @@
+// Headers (https://fetch.spec.whatwg.org/#headers-class).
+//
+// Storage: a Map from lowercased name to the combined value (values of the same
+// name joined with ", ", which is what get() and iteration expose anyway), in
+// insertion order. Set-Cookie values are kept apart in an array (they must not
+// be combined); the Map holds a null marker at Set-Cookie's position.
+//
+// Guards: "immutable" rejects every mutation. "request", "request-no-cors",
+// "response" and "none" allow everything: like other server runtimes there are
+// no forbidden header names.
+
+const { finishInterface, inspectSymbol, inspectNamed } = internals;
+
+const ObjectGetPrototypeOf = Object.getPrototypeOf;
+const ObjectSetPrototypeOf = Object.setPrototypeOf;
+const ObjectDefineProperty = Object.defineProperty;
+const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
+const ReflectOwnKeys = Reflect.ownKeys;
+const ReflectApply = Reflect.apply;
+const ArrayIsArray = Array.isArray;
+const SymbolIterator = Symbol.iterator;
+const IteratorPrototype = ObjectGetPrototypeOf(ObjectGetPrototypeOf([][SymbolIterator]()));
+
+// RFC 9110 token.
+const tokenRegExp = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// Not allowed in a header value (after normalization): NUL, CR, LF, and any
+// code unit above 0xFF (not a ByteString).
+const invalidValueRegExp = /[\0\r\n\u0100-\uffff]/;
+const trimRegExp = /^[\t\n\r ]+|[\t\n\r ]+$/g;
+
+function isHttpWhitespace(c) {
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+}
+
+function normalizeValue(value) {
+  const len = value.length;
+  if (len === 0) return value;
+  if (isHttpWhitespace(value.charCodeAt(0)) || isHttpWhitespace(value.charCodeAt(len - 1))) {
+    return value.replace(trimRegExp, "");
+  }
+  return value;
+}
+
+function validName(name, method) {
+  if (!tokenRegExp.test(name)) {
+    throw new TypeError(`Failed to execute '${method}' on 'Headers': Invalid name: "${name}"`);
+  }
+  return name.toLowerCase();
+}
+
+function validValue(value, method) {
+  if (invalidValueRegExp.test(value)) {
+    throw new TypeError(`Failed to execute '${method}' on 'Headers': Invalid value: "${value}"`);
+  }
+  return value;
+}
+
+function checkArgs(actual, required, method) {
+  if (actual < required) {
+    throw new TypeError(
+      `Failed to execute '${method}' on 'Headers': ${required} argument${required > 1 ? "s" : ""} required, but only ${actual} present.`,
+    );
+  }
+}
+
+const kCreate = {}; // private constructor token
+
+// Accessors to the private state, set up in the static block.
+let headersAppend;
+let headersSet;
+let headersGet;
+let headersHas;
+let headersSortedList;
+let headersFlatList;
+let headersSetGuard;
+let headersGetGuard;
+let headersCopyFrom;
+let isHeaders;
+
+class Headers {
+  #map = new Map();
+  #cookies = null;
+  #guard = "none";
+  #sorted = null; // cached [[name, value], ...] sorted by name, for iteration
+
+  constructor(init = undefined) {
+    if (init === kCreate) return;
+    if (init !== undefined) this.#fill(init);
+  }
+
+  #fill(init) {
+    if (init === null || (typeof init !== "object" && typeof init !== "function")) {
+      throw new TypeError(
+        "Failed to construct 'Headers': The provided value is not of type '(record<ByteString, ByteString> or sequence<sequence<ByteString>>)'.",
+      );
+    }
+    if (#map in init) {
+      // Fast path for another Headers object (same result as iterating it).
+      headersCopyFrom(this, init);
+      return;
+    }
+    const method = init[SymbolIterator];
+    if (method !== undefined && method !== null) {
+      if (typeof method !== "function") {
+        throw new TypeError("Failed to construct 'Headers': The object's [Symbol.iterator] is not a function.");
+      }
+      for (const pair of ReflectApply(method, init, [])) {
+        if (pair === null || (typeof pair !== "object" && typeof pair !== "function")) {
+          throw new TypeError(
+            "Failed to construct 'Headers': The provided value cannot be converted to a sequence.",
+          );
+        }
+        const items = ArrayIsArray(pair) ? pair : [...pair];
+        if (items.length !== 2) {
+          throw new TypeError(
+            "Failed to construct 'Headers': Invalid value: each header must be a [name, value] pair.",
+          );
+        }
+        this.#append(`${items[0]}`, `${items[1]}`, "append");
+      }
+      return;
+    }
+    const keys = ReflectOwnKeys(init);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i];
+      const desc = ObjectGetOwnPropertyDescriptor(init, key);
+      if (desc === undefined || !desc.enumerable) continue;
+      if (typeof key === "symbol") {
+        throw new TypeError("Failed to construct 'Headers': Cannot convert a Symbol to a header name.");
+      }
+      this.#append(key, `${init[key]}`, "append");
+    }
+  }
+
+  #append(name, value, method) {
+    const lower = validName(name, method);
+    value = validValue(normalizeValue(value), method);
+    if (this.#guard === "immutable") throw new TypeError("Headers are immutable.");
+    this.#appendLower(lower, value);
+  }
+
+  #appendLower(lower, value) {
+    this.#sorted = null;
+    if (lower === "set-cookie") {
+      if (this.#cookies === null) this.#cookies = [];
+      this.#cookies.push(value);
+      if (!this.#map.has(lower)) this.#map.set(lower, null);
+      return;
+    }
+    const existing = this.#map.get(lower);
+    this.#map.set(lower, existing === undefined ? value : `${existing}, ${value}`);
+  }
+
+  #setLower(lower, value) {
+    this.#sorted = null;
+    if (lower === "set-cookie") {
+      this.#cookies = [value];
+      if (!this.#map.has(lower)) this.#map.set(lower, null);
+      return;
+    }
+    this.#map.set(lower, value);
+  }
+
+  #getLower(lower) {
+    if (lower === "set-cookie") {
+      return this.#cookies === null ? null : this.#cookies.join(", ");
+    }
+    const value = this.#map.get(lower);
+    return value === undefined ? null : value;
+  }
+
+  #sortedList() {
+    if (this.#sorted !== null) return this.#sorted;
+    const names = [...this.#map.keys()].sort();
+    const list = [];
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i];
+      if (name === "set-cookie") {
+        const cookies = this.#cookies;
+        for (let j = 0; j < cookies.length; j++) list.push([name, cookies[j]]);
+      } else {
+        list.push([name, this.#map.get(name)]);
+      }
+    }
+    this.#sorted = list;
+    return list;
+  }
+
+  append(name, value) {
+    checkArgs(arguments.length, 2, "append");
+    this.#append(`${name}`, `${value}`, "append");
+  }
+
+  delete(name) {
+    checkArgs(arguments.length, 1, "delete");
+    const lower = validName(`${name}`, "delete");
+    if (this.#guard === "immutable") throw new TypeError("Headers are immutable.");
+    if (!this.#map.has(lower)) return;
+    this.#sorted = null;
+    this.#map.delete(lower);
+    if (lower === "set-cookie") this.#cookies = null;
+  }
+
+  get(name) {
+    checkArgs(arguments.length, 1, "get");
+    return this.#getLower(validName(`${name}`, "get"));
+  }
+
+  getSetCookie() {
+    return this.#cookies === null ? [] : this.#cookies.slice();
+  }
+
+  has(name) {
+    checkArgs(arguments.length, 1, "has");
+    return this.#map.has(validName(`${name}`, "has"));
+  }
+
+  set(name, value) {
+    checkArgs(arguments.length, 2, "set");
+    const lower = validName(`${name}`, "set");
+    value = validValue(normalizeValue(`${value}`), "set");
+    if (this.#guard === "immutable") throw new TypeError("Headers are immutable.");
+    this.#setLower(lower, value);
+  }
+
+  forEach(callback, thisArg = undefined) {
+    checkArgs(arguments.length, 1, "forEach");
+    if (typeof callback !== "function") {
+      throw new TypeError("Failed to execute 'forEach' on 'Headers': The callback provided as parameter 1 is not a function.");
+    }
+    let pairs = this.#sortedList();
+    for (let i = 0; i < pairs.length; i++) {
+      const pair = pairs[i];
+      ReflectApply(callback, thisArg, [pair[1], pair[0], this]);
+      pairs = this.#sortedList();
+    }
+  }
+
+  keys() {
+    this.#map; // brand check
+    return new HeadersIterator(kCreate, this, "key");
+  }
+
+  values() {
+    this.#map; // brand check
+    return new HeadersIterator(kCreate, this, "value");
+  }
+
+  entries() {
+    this.#map; // brand check
+    return new HeadersIterator(kCreate, this, "key+value");
+  }
+
+  [inspectSymbol]() {
+    const fields = { __proto__: null };
+    for (const { 0: name, 1: value } of this.#map) {
+      ObjectDefineProperty(fields, name, {
+        value: value === null ? (this.#cookies.length === 1 ? this.#cookies[0] : this.#cookies.slice()) : value,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+    return inspectNamed("Headers", fields);
+  }
+
+  static {
+    isHeaders = (value) => value !== null && typeof value === "object" && #map in value;
+    headersAppend = (h, lower, value) => h.#appendLower(lower, value);
+    headersSet = (h, lower, value) => h.#setLower(lower, value);
+    headersGet = (h, lower) => h.#getLower(lower);
+    headersHas = (h, lower) => h.#map.has(lower);
+    headersSortedList = (h) => h.#sortedList();
+    headersSetGuard = (h, guard) => {
+      h.#guard = guard;
+    };
+    headersGetGuard = (h) => h.#guard;
+    headersCopyFrom = (target, source) => {
+      target.#sorted = null;
+      if (target.#map.size === 0) {
+        target.#map = new Map(source.#map);
+        target.#cookies = source.#cookies === null ? null : source.#cookies.slice();
+        return;
+      }
+      for (const { 0: name, 1: value } of source.#map) {
+        if (value === null) {
+          for (const cookie of source.#cookies) target.#appendLower(name, cookie);
+        } else {
+          target.#appendLower(name, value);
+        }
+      }
+    };
+    headersFlatList = (h) => {
+      const out = [];
+      for (const { 0: name, 1: value } of h.#map) {
+        if (value === null) {
+          const cookies = h.#cookies;
+          for (let i = 0; i < cookies.length; i++) out.push(name, cookies[i]);
+        } else {
+          out.push(name, value);
+        }
+      }
+      return out;
+    };
+  }
+}
+ObjectDefineProperty(Headers.prototype, SymbolIterator, {
+  value: Headers.prototype.entries,
+  writable: true,
+  enumerable: false,
+  configurable: true,
+});
+finishInterface(Headers);
+
+class HeadersIterator {
+  #headers;
+  #kind;
+  #index = 0;
+
+  constructor(token, headers, kind) {
+    if (token !== kCreate) throw new TypeError("Illegal constructor");
+    this.#headers = headers;
+    this.#kind = kind;
+  }
+
+  next() {
+    if (this === null || typeof this !== "object" || !(#headers in this)) {
+      throw new TypeError("next() called on an object that is not a Headers iterator.");
+    }
+    const list = headersSortedList(this.#headers);
+    if (this.#index >= list.length) return { value: undefined, done: true };
+    const pair = list[this.#index++];
+    const kind = this.#kind;
+    if (kind === "key") return { value: pair[0], done: false };
+    if (kind === "value") return { value: pair[1], done: false };
+    return { value: [pair[0], pair[1]], done: false };
+  }
+}
+ObjectSetPrototypeOf(HeadersIterator.prototype, IteratorPrototype);
+delete HeadersIterator.prototype.constructor;
+ObjectDefineProperty(HeadersIterator.prototype, "next", { enumerable: true });
+ObjectDefineProperty(HeadersIterator.prototype, Symbol.toStringTag, {
+  value: "Headers Iterator",
+  writable: false,
+  enumerable: false,
+  configurable: true,
+});
+
+// Builds Headers from a flat [name, value, ...] list from the embedder (names
+// in any case, values already valid), with the given guard.
+function headersFromList(flat, guard = "none") {
+  const headers = new Headers(kCreate);
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    headersAppend(headers, `${flat[i]}`.toLowerCase(), `${flat[i + 1]}`);
+  }
+  headersSetGuard(headers, guard);
+  return headers;
+}
+
+// A copy of `headers` (contents and guard): used by clone().
+function cloneHeaders(headers, guard = headersGetGuard(headers)) {
+  const copy = new Headers(kCreate);
+  headersCopyFrom(copy, headers);
+  headersSetGuard(copy, guard);
+  return copy;
+}
+
+// new Headers(init) with a guard; `init` undefined gives empty headers.
+function headersFromInit(init, guard) {
+  const headers = new Headers(init);
+  headersSetGuard(headers, guard);
+  return headers;
+}
+
+internals.Headers = Headers;
+internals.isHeaders = isHeaders;
+// Flat [name, value, ...] in insertion order, names lowercased, each
+// Set-Cookie value separate: what goes on the wire.
+internals.headersList = (headers) => headersFlatList(headers);
+internals.headersFromList = headersFromList;
+internals.headersFromInit = headersFromInit;
+internals.cloneHeaders = cloneHeaders;
+internals.setHeadersGuard = (headers, guard) => headersSetGuard(headers, guard);
+internals.getHeadersGuard = (headers) => headersGetGuard(headers);
+// Unvalidated access by lowercased name, ignoring the guard (for the runtime).
+internals.headersGet = (headers, lowerName) => headersGet(headers, lowerName);
+internals.headersHas = (headers, lowerName) => headersHas(headers, lowerName);
+internals.headersSet = (headers, lowerName, value) => headersSet(headers, lowerName, value);
+internals.headersAppend = (headers, lowerName, value) => headersAppend(headers, lowerName, value);

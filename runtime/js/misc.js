@@ -1,0 +1,216 @@
+// atob/btoa (forgiving-base64, https://html.spec.whatwg.org/#atob),
+// structuredClone, navigator and performance.
+
+const { finishInterface, illegalConstructor, DOMException, EventTarget } = internals;
+
+const StringFromCharCode = String.fromCharCode;
+const ReflectApply = Reflect.apply;
+const ArrayIsArray = Array.isArray;
+const nativeStructuredClone = native.structuredClone;
+const nativeNow = native.now;
+const timeOrigin = native.timeOrigin;
+const userAgent = native.userAgent;
+
+// ---------------------------------------------------------------------------
+// Base64.
+
+const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const decodeTable = new Int8Array(128).fill(-1);
+for (let i = 0; i < alphabet.length; i++) decodeTable[alphabet.charCodeAt(i)] = i;
+const asciiWhitespaceRegExp = /[\t\n\f\r ]/;
+const asciiWhitespaceGlobalRegExp = /[\t\n\f\r ]+/g;
+
+function invalidCharacter(message) {
+  return new DOMException(message, "InvalidCharacterError");
+}
+
+// Latin-1 string from bytes, in chunks to stay below argument limits.
+function bytesToBinaryString(bytes) {
+  const chunk = 8192;
+  if (bytes.length <= chunk) return ReflectApply(StringFromCharCode, null, bytes);
+  let out = "";
+  for (let i = 0; i < bytes.length; i += chunk) {
+    out += ReflectApply(StringFromCharCode, null, bytes.subarray(i, i + chunk));
+  }
+  return out;
+}
+
+function atob(data) {
+  if (arguments.length === 0) {
+    throw new TypeError("Failed to execute 'atob': 1 argument required, but only 0 present.");
+  }
+  let s = `${data}`;
+  if (asciiWhitespaceRegExp.test(s)) s = s.replace(asciiWhitespaceGlobalRegExp, "");
+  let len = s.length;
+  if (len % 4 === 0 && len > 0 && s.charCodeAt(len - 1) === 0x3d) {
+    len--;
+    if (s.charCodeAt(len - 1) === 0x3d) len--;
+  }
+  if (len % 4 === 1) {
+    throw invalidCharacter("Failed to execute 'atob': The string to be decoded is not correctly encoded.");
+  }
+  const bytes = new Uint8Array((len * 3) >> 2);
+  let acc = 0;
+  let bits = 0;
+  let j = 0;
+  for (let i = 0; i < len; i++) {
+    const c = s.charCodeAt(i);
+    const v = c < 128 ? decodeTable[c] : -1;
+    if (v < 0) {
+      throw invalidCharacter("Failed to execute 'atob': The string to be decoded is not correctly encoded.");
+    }
+    acc = ((acc << 6) | v) & 0xffffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      bytes[j++] = (acc >> bits) & 0xff;
+    }
+  }
+  return bytesToBinaryString(j === bytes.length ? bytes : bytes.subarray(0, j));
+}
+
+function btoa(data) {
+  if (arguments.length === 0) {
+    throw new TypeError("Failed to execute 'btoa': 1 argument required, but only 0 present.");
+  }
+  const s = `${data}`;
+  const len = s.length;
+  let out = "";
+  let i = 0;
+  for (; i + 2 < len; i += 3) {
+    const a = s.charCodeAt(i);
+    const b = s.charCodeAt(i + 1);
+    const c = s.charCodeAt(i + 2);
+    if ((a | b | c) > 0xff) break;
+    const n = (a << 16) | (b << 8) | c;
+    out +=
+      alphabet[n >> 18] + alphabet[(n >> 12) & 63] + alphabet[(n >> 6) & 63] + alphabet[n & 63];
+  }
+  const rest = len - i;
+  if (rest >= 3 || (rest === 2 && (s.charCodeAt(i) | s.charCodeAt(i + 1)) > 0xff) ||
+      (rest === 1 && s.charCodeAt(i) > 0xff)) {
+    throw invalidCharacter(
+      "Failed to execute 'btoa': The string to be encoded contains characters outside of the Latin1 range.",
+    );
+  }
+  if (rest === 1) {
+    const n = s.charCodeAt(i) << 16;
+    out += `${alphabet[n >> 18]}${alphabet[(n >> 12) & 63]}==`;
+  } else if (rest === 2) {
+    const n = (s.charCodeAt(i) << 16) | (s.charCodeAt(i + 1) << 8);
+    out += `${alphabet[n >> 18]}${alphabet[(n >> 12) & 63]}${alphabet[(n >> 6) & 63]}=`;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// structuredClone.
+
+const arrayBufferByteLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength").get;
+
+function isArrayBuffer(value) {
+  try {
+    ReflectApply(arrayBufferByteLength, value, []);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function structuredClone(value, options = undefined) {
+  if (arguments.length === 0) {
+    throw new TypeError("Failed to execute 'structuredClone': 1 argument required, but only 0 present.");
+  }
+  let transfer;
+  if (options !== undefined && options !== null) {
+    if (typeof options !== "object" && typeof options !== "function") {
+      throw new TypeError(
+        "Failed to execute 'structuredClone': The provided value is not of type 'StructuredSerializeOptions'.",
+      );
+    }
+    const list = options.transfer;
+    if (list !== undefined) {
+      if (list === null || typeof list !== "object" || typeof list[Symbol.iterator] !== "function") {
+        throw new TypeError(
+          "Failed to execute 'structuredClone': Failed to read the 'transfer' property from 'StructuredSerializeOptions': The provided value cannot be converted to a sequence.",
+        );
+      }
+      transfer = ArrayIsArray(list) ? list.slice() : [...list];
+      for (let i = 0; i < transfer.length; i++) {
+        const item = transfer[i];
+        if (item === null || (typeof item !== "object" && typeof item !== "function")) {
+          throw new TypeError("Failed to execute 'structuredClone': Transfer list items must be objects.");
+        }
+        if (!isArrayBuffer(item)) {
+          throw new DOMException(
+            "Failed to execute 'structuredClone': Value not transferable.",
+            "DataCloneError",
+          );
+        }
+        if (transfer.indexOf(item) !== i) {
+          throw new DOMException(
+            "Failed to execute 'structuredClone': ArrayBuffer at index " + i + " is a duplicate of an earlier ArrayBuffer.",
+            "DataCloneError",
+          );
+        }
+      }
+    }
+  }
+  if (transfer === undefined || transfer.length === 0) return nativeStructuredClone(value);
+  return nativeStructuredClone(value, transfer);
+}
+
+// ---------------------------------------------------------------------------
+// navigator.
+
+const kCreate = {};
+
+class Navigator {
+  #brand = true;
+
+  constructor(token = undefined) {
+    if (token !== kCreate) throw illegalConstructor();
+  }
+
+  get userAgent() {
+    this.#brand; // brand check
+    return userAgent;
+  }
+}
+finishInterface(Navigator);
+
+// ---------------------------------------------------------------------------
+// performance (High Resolution Time).
+
+class Performance extends EventTarget {
+  #brand = true;
+
+  constructor(token = undefined) {
+    if (token !== kCreate) throw illegalConstructor();
+    super();
+  }
+
+  now() {
+    this.#brand; // brand check
+    return nativeNow();
+  }
+
+  get timeOrigin() {
+    this.#brand; // brand check
+    return timeOrigin;
+  }
+
+  toJSON() {
+    this.#brand; // brand check
+    return { timeOrigin };
+  }
+}
+finishInterface(Performance);
+
+internals.atob = atob;
+internals.btoa = btoa;
+internals.structuredClone = structuredClone;
+internals.Navigator = Navigator;
+internals.navigator = new Navigator(kCreate);
+internals.Performance = Performance;
+internals.performance = new Performance(kCreate);

@@ -1,0 +1,1423 @@
+// ReadableStream (https://streams.spec.whatwg.org/#rs), default streams only.
+//
+// Layout: the public classes (ReadableStream, ReadableStreamDefaultReader,
+// ReadableStreamDefaultController) are thin wrappers holding one private field
+// that points at an internal record (StreamState, DefaultReaderState,
+// DefaultControllerState) which user code can never reach. The spec's abstract
+// operations below work on those records and are named after the spec.
+//
+// Controllers implement the spec's internal methods as record methods
+// (cancelSteps, pullSteps, releaseSteps), and readers are told apart with
+// `instanceof DefaultReaderState`, so a ReadableByteStreamController and a
+// ReadableStreamBYOBReader can be added next to the default ones later
+// (type: "bytes" is rejected until then).
+
+const { finishInterface, inspectSymbol, inspectNamed, illegalConstructor } = internals;
+
+const ObjectGetPrototypeOf = Object.getPrototypeOf;
+const ObjectSetPrototypeOf = Object.setPrototypeOf;
+const ObjectDefineProperty = Object.defineProperty;
+const ReflectApply = Reflect.apply;
+const PromiseCtor = Promise;
+const PromiseResolve = Promise.resolve.bind(Promise);
+const PromiseReject = Promise.reject.bind(Promise);
+const PromisePrototypeThen = Function.prototype.call.bind(Promise.prototype.then);
+const SymbolAsyncIterator = Symbol.asyncIterator;
+const SymbolIterator = Symbol.iterator;
+const NumberIsNaN = Number.isNaN;
+const NumberIsFinite = Number.isFinite;
+const ArrayBufferIsView = ArrayBuffer.isView;
+const TypedArrayPrototypeGetTag = (() => {
+  const get = Object.getOwnPropertyDescriptor(ObjectGetPrototypeOf(Uint8Array.prototype), Symbol.toStringTag).get;
+  return (v) => ReflectApply(get, v, []);
+})();
+
+// ---------------------------------------------------------------------------
+// Promise helpers (the spec's "a new promise", "upon fulfillment", ...).
+
+function noop() {}
+
+function newPromiseCapability() {
+  let resolve;
+  let reject;
+  const promise = new PromiseCtor((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+function promiseResolvedWith(value) {
+  return PromiseResolve(value);
+}
+
+function promiseRejectedWith(reason) {
+  return PromiseReject(reason);
+}
+
+function setPromiseIsHandled(promise) {
+  PromisePrototypeThen(promise, undefined, noop);
+}
+
+// "React to promise": the result is marked handled; the reactions never throw.
+function uponPromise(promise, onFulfilled, onRejected) {
+  setPromiseIsHandled(PromisePrototypeThen(promise, onFulfilled, onRejected));
+}
+
+function transformPromise(promise, onFulfilled, onRejected) {
+  return PromisePrototypeThen(promise, onFulfilled, onRejected);
+}
+
+const resolvedUndefined = () => promiseResolvedWith(undefined);
+
+// Runs `fn` in a microtask; an exception is reported, never left as an
+// unhandled rejection.
+function queueMicrotaskInternal(fn) {
+  PromisePrototypeThen(PromisePrototypeThen(promiseResolvedWith(undefined), fn), undefined, (e) =>
+    internals.reportError(e),
+  );
+}
+
+// A FIFO queue that does not shift arrays.
+class Queue {
+  constructor() {
+    this.items = [];
+    this.head = 0;
+  }
+
+  get length() {
+    return this.items.length - this.head;
+  }
+
+  push(value) {
+    this.items.push(value);
+  }
+
+  shift() {
+    const value = this.items[this.head];
+    this.items[this.head] = undefined;
+    this.head++;
+    if (this.head === this.items.length) {
+      this.items = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return value;
+  }
+
+  peek() {
+    return this.items[this.head];
+  }
+
+  clear() {
+    this.items = [];
+    this.head = 0;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Internal records.
+
+class StreamState {
+  constructor() {
+    this.state = "readable"; // "readable" | "closed" | "errored"
+    this.reader = undefined;
+    this.storedError = undefined;
+    this.disturbed = false;
+    this.controller = undefined;
+    this.wrapper = undefined; // the public ReadableStream
+  }
+}
+
+class DefaultReaderState {
+  constructor() {
+    this.stream = undefined;
+    this.readRequests = new Queue();
+    this.closedPromise = undefined; // capability { promise, resolve, reject }
+    this.wrapper = undefined;
+  }
+}
+
+class DefaultControllerState {
+  constructor() {
+    this.stream = undefined;
+    this.queue = new Queue(); // of { value, size }
+    this.queueTotalSize = 0;
+    this.started = false;
+    this.closeRequested = false;
+    this.pullAgain = false;
+    this.pulling = false;
+    this.strategySizeAlgorithm = undefined;
+    this.strategyHWM = 0;
+    this.pullAlgorithm = undefined;
+    this.cancelAlgorithm = undefined;
+    this.wrapper = undefined;
+  }
+
+  // [[CancelSteps]]
+  cancelSteps(reason) {
+    resetQueue(this);
+    const result = this.cancelAlgorithm(reason);
+    readableStreamDefaultControllerClearAlgorithms(this);
+    return result;
+  }
+
+  // [[PullSteps]]
+  pullSteps(readRequest) {
+    const stream = this.stream;
+    if (this.queue.length > 0) {
+      const chunk = dequeueValue(this);
+      if (this.closeRequested && this.queue.length === 0) {
+        readableStreamDefaultControllerClearAlgorithms(this);
+        readableStreamClose(stream);
+      } else {
+        readableStreamDefaultControllerCallPullIfNeeded(this);
+      }
+      readRequest.chunkSteps(chunk);
+    } else {
+      readableStreamAddReadRequest(stream, readRequest);
+      readableStreamDefaultControllerCallPullIfNeeded(this);
+    }
+  }
+
+  // [[ReleaseSteps]]
+  releaseSteps() {}
+}
+
+// ---------------------------------------------------------------------------
+// Queue-with-sizes.
+
+function dequeueValue(container) {
+  const pair = container.queue.shift();
+  container.queueTotalSize -= pair.size;
+  if (container.queueTotalSize < 0) container.queueTotalSize = 0;
+  return pair.value;
+}
+
+function enqueueValueWithSize(container, value, size) {
+  if (typeof size !== "number" || NumberIsNaN(size) || size < 0 || size === Infinity) {
+    throw new RangeError("The return value of a queuing strategy's size function must be a finite, non-negative number.");
+  }
+  container.queue.push({ value, size });
+  container.queueTotalSize += size;
+}
+
+function resetQueue(container) {
+  container.queue.clear();
+  container.queueTotalSize = 0;
+}
+
+// ---------------------------------------------------------------------------
+// ReadableStream abstract operations.
+
+function createReadableStream(
+  startAlgorithm,
+  pullAlgorithm,
+  cancelAlgorithm,
+  highWaterMark = 1,
+  sizeAlgorithm = () => 1,
+) {
+  const stream = new StreamState();
+  wrapStream(stream);
+  const controller = new DefaultControllerState();
+  setUpReadableStreamDefaultController(
+    stream,
+    controller,
+    startAlgorithm,
+    pullAlgorithm,
+    cancelAlgorithm,
+    highWaterMark,
+    sizeAlgorithm,
+  );
+  return stream;
+}
+
+function isReadableStreamLocked(stream) {
+  return stream.reader !== undefined;
+}
+
+function readableStreamCancel(stream, reason) {
+  stream.disturbed = true;
+  if (stream.state === "closed") return promiseResolvedWith(undefined);
+  if (stream.state === "errored") return promiseRejectedWith(stream.storedError);
+  readableStreamClose(stream);
+  // (A BYOB reader's pending read-into requests get their close steps here.)
+  const sourceCancelPromise = stream.controller.cancelSteps(reason);
+  return transformPromise(sourceCancelPromise, noop);
+}
+
+function readableStreamClose(stream) {
+  stream.state = "closed";
+  const reader = stream.reader;
+  if (reader === undefined) return;
+  reader.closedPromise.resolve(undefined);
+  if (reader instanceof DefaultReaderState) {
+    const readRequests = reader.readRequests;
+    reader.readRequests = new Queue();
+    while (readRequests.length > 0) readRequests.shift().closeSteps();
+  }
+}
+
+function readableStreamError(stream, e) {
+  stream.state = "errored";
+  stream.storedError = e;
+  const reader = stream.reader;
+  if (reader === undefined) return;
+  reader.closedPromise.reject(e);
+  setPromiseIsHandled(reader.closedPromise.promise);
+  if (reader instanceof DefaultReaderState) {
+    readableStreamDefaultReaderErrorReadRequests(reader, e);
+  }
+}
+
+function readableStreamAddReadRequest(stream, readRequest) {
+  stream.reader.readRequests.push(readRequest);
+}
+
+function readableStreamFulfillReadRequest(stream, chunk, done) {
+  const reader = stream.reader;
+  const readRequest = reader.readRequests.shift();
+  if (done) readRequest.closeSteps();
+  else readRequest.chunkSteps(chunk);
+}
+
+function readableStreamGetNumReadRequests(stream) {
+  return stream.reader.readRequests.length;
+}
+
+// ---------------------------------------------------------------------------
+// Readers.
+
+function acquireReadableStreamDefaultReader(stream) {
+  const reader = new DefaultReaderState();
+  setUpReadableStreamDefaultReader(reader, stream);
+  return reader;
+}
+
+function setUpReadableStreamDefaultReader(reader, stream) {
+  if (isReadableStreamLocked(stream)) {
+    throw new TypeError("This ReadableStream is already locked to a reader.");
+  }
+  readableStreamReaderGenericInitialize(reader, stream);
+  reader.readRequests = new Queue();
+}
+
+function readableStreamReaderGenericInitialize(reader, stream) {
+  reader.stream = stream;
+  stream.reader = reader;
+  reader.closedPromise = newPromiseCapability();
+  if (stream.state === "closed") {
+    reader.closedPromise.resolve(undefined);
+  } else if (stream.state === "errored") {
+    reader.closedPromise.reject(stream.storedError);
+    setPromiseIsHandled(reader.closedPromise.promise);
+  }
+}
+
+function readableStreamReaderGenericCancel(reader, reason) {
+  return readableStreamCancel(reader.stream, reason);
+}
+
+function readableStreamReaderGenericRelease(reader) {
+  const stream = reader.stream;
+  const error = new TypeError("The reader's lock on the ReadableStream was released.");
+  if (stream.state === "readable") {
+    reader.closedPromise.reject(error);
+  } else {
+    reader.closedPromise = newPromiseCapability();
+    reader.closedPromise.reject(error);
+  }
+  setPromiseIsHandled(reader.closedPromise.promise);
+  stream.controller.releaseSteps();
+  stream.reader = undefined;
+  reader.stream = undefined;
+}
+
+function readableStreamDefaultReaderRead(reader, readRequest) {
+  const stream = reader.stream;
+  stream.disturbed = true;
+  if (stream.state === "closed") {
+    readRequest.closeSteps();
+  } else if (stream.state === "errored") {
+    readRequest.errorSteps(stream.storedError);
+  } else {
+    stream.controller.pullSteps(readRequest);
+  }
+}
+
+function readableStreamDefaultReaderRelease(reader) {
+  readableStreamReaderGenericRelease(reader);
+  const e = new TypeError("The reader's lock on the ReadableStream was released.");
+  readableStreamDefaultReaderErrorReadRequests(reader, e);
+}
+
+function readableStreamDefaultReaderErrorReadRequests(reader, e) {
+  const readRequests = reader.readRequests;
+  reader.readRequests = new Queue();
+  while (readRequests.length > 0) readRequests.shift().errorSteps(e);
+}
+
+// ---------------------------------------------------------------------------
+// Default controller.
+
+function setUpReadableStreamDefaultController(
+  stream,
+  controller,
+  startAlgorithm,
+  pullAlgorithm,
+  cancelAlgorithm,
+  highWaterMark,
+  sizeAlgorithm,
+) {
+  controller.stream = stream;
+  resetQueue(controller);
+  controller.started = false;
+  controller.closeRequested = false;
+  controller.pullAgain = false;
+  controller.pulling = false;
+  controller.strategySizeAlgorithm = sizeAlgorithm;
+  controller.strategyHWM = highWaterMark;
+  controller.pullAlgorithm = pullAlgorithm;
+  controller.cancelAlgorithm = cancelAlgorithm;
+  stream.controller = controller;
+  const startResult = startAlgorithm();
+  uponPromise(
+    promiseResolvedWith(startResult),
+    () => {
+      controller.started = true;
+      readableStreamDefaultControllerCallPullIfNeeded(controller);
+    },
+    (r) => {
+      readableStreamDefaultControllerError(controller, r);
+    },
+  );
+}
+
+function setUpReadableStreamDefaultControllerFromUnderlyingSource(
+  stream,
+  underlyingSource,
+  source,
+  highWaterMark,
+  sizeAlgorithm,
+) {
+  const controller = new DefaultControllerState();
+  let startAlgorithm = noop;
+  let pullAlgorithm = resolvedUndefined;
+  let cancelAlgorithm = resolvedUndefined;
+  if (source.start !== undefined) {
+    const start = source.start;
+    startAlgorithm = () => ReflectApply(start, underlyingSource, [controllerWrapper(controller)]);
+  }
+  if (source.pull !== undefined) {
+    const pull = source.pull;
+    pullAlgorithm = () => {
+      try {
+        return promiseResolvedWith(ReflectApply(pull, underlyingSource, [controllerWrapper(controller)]));
+      } catch (e) {
+        return promiseRejectedWith(e);
+      }
+    };
+  }
+  if (source.cancel !== undefined) {
+    const cancel = source.cancel;
+    cancelAlgorithm = (reason) => {
+      try {
+        return promiseResolvedWith(ReflectApply(cancel, underlyingSource, [reason]));
+      } catch (e) {
+        return promiseRejectedWith(e);
+      }
+    };
+  }
+  setUpReadableStreamDefaultController(
+    stream,
+    controller,
+    startAlgorithm,
+    pullAlgorithm,
+    cancelAlgorithm,
+    highWaterMark,
+    sizeAlgorithm,
+  );
+}
+
+function readableStreamDefaultControllerCallPullIfNeeded(controller) {
+  if (!readableStreamDefaultControllerShouldCallPull(controller)) return;
+  if (controller.pulling) {
+    controller.pullAgain = true;
+    return;
+  }
+  controller.pulling = true;
+  const pullPromise = controller.pullAlgorithm();
+  uponPromise(
+    pullPromise,
+    () => {
+      controller.pulling = false;
+      if (controller.pullAgain) {
+        controller.pullAgain = false;
+        readableStreamDefaultControllerCallPullIfNeeded(controller);
+      }
+    },
+    (e) => {
+      readableStreamDefaultControllerError(controller, e);
+    },
+  );
+}
+
+function readableStreamDefaultControllerShouldCallPull(controller) {
+  const stream = controller.stream;
+  if (!readableStreamDefaultControllerCanCloseOrEnqueue(controller)) return false;
+  if (!controller.started) return false;
+  if (isReadableStreamLocked(stream) && readableStreamGetNumReadRequests(stream) > 0) return true;
+  const desiredSize = readableStreamDefaultControllerGetDesiredSize(controller);
+  return desiredSize > 0;
+}
+
+function readableStreamDefaultControllerClearAlgorithms(controller) {
+  controller.pullAlgorithm = undefined;
+  controller.cancelAlgorithm = undefined;
+  controller.strategySizeAlgorithm = undefined;
+}
+
+function readableStreamDefaultControllerClose(controller) {
+  if (!readableStreamDefaultControllerCanCloseOrEnqueue(controller)) return;
+  const stream = controller.stream;
+  controller.closeRequested = true;
+  if (controller.queue.length === 0) {
+    readableStreamDefaultControllerClearAlgorithms(controller);
+    readableStreamClose(stream);
+  }
+}
+
+function readableStreamDefaultControllerEnqueue(controller, chunk) {
+  if (!readableStreamDefaultControllerCanCloseOrEnqueue(controller)) return;
+  const stream = controller.stream;
+  if (isReadableStreamLocked(stream) && readableStreamGetNumReadRequests(stream) > 0) {
+    readableStreamFulfillReadRequest(stream, chunk, false);
+  } else {
+    let chunkSize;
+    try {
+      chunkSize = controller.strategySizeAlgorithm(chunk);
+    } catch (e) {
+      readableStreamDefaultControllerError(controller, e);
+      throw e;
+    }
+    try {
+      enqueueValueWithSize(controller, chunk, chunkSize);
+    } catch (e) {
+      readableStreamDefaultControllerError(controller, e);
+      throw e;
+    }
+  }
+  readableStreamDefaultControllerCallPullIfNeeded(controller);
+}
+
+function readableStreamDefaultControllerError(controller, e) {
+  const stream = controller.stream;
+  if (stream.state !== "readable") return;
+  resetQueue(controller);
+  readableStreamDefaultControllerClearAlgorithms(controller);
+  readableStreamError(stream, e);
+}
+
+function readableStreamDefaultControllerGetDesiredSize(controller) {
+  const state = controller.stream.state;
+  if (state === "errored") return null;
+  if (state === "closed") return 0;
+  return controller.strategyHWM - controller.queueTotalSize;
+}
+
+function readableStreamDefaultControllerCanCloseOrEnqueue(controller) {
+  return !controller.closeRequested && controller.stream.state === "readable";
+}
+
+// ---------------------------------------------------------------------------
+// Tee (ReadableStreamDefaultTee with cloneForBranch2 = false).
+
+function readableStreamTee(stream) {
+  // (A byte stream will use ReadableByteStreamTee here.)
+  return readableStreamDefaultTee(stream);
+}
+
+function readableStreamDefaultTee(stream) {
+  const reader = acquireReadableStreamDefaultReader(stream);
+  let reading = false;
+  let readAgain = false;
+  let canceled1 = false;
+  let canceled2 = false;
+  let reason1;
+  let reason2;
+  let branch1;
+  let branch2;
+  const cancelPromise = newPromiseCapability();
+
+  const readRequest = {
+    chunkSteps(chunk) {
+      queueMicrotaskInternal(() => {
+        readAgain = false;
+        if (!canceled1) readableStreamDefaultControllerEnqueue(branch1.controller, chunk);
+        if (!canceled2) readableStreamDefaultControllerEnqueue(branch2.controller, chunk);
+        reading = false;
+        if (readAgain) pullAlgorithm();
+      });
+    },
+    closeSteps() {
+      reading = false;
+      if (!canceled1) readableStreamDefaultControllerClose(branch1.controller);
+      if (!canceled2) readableStreamDefaultControllerClose(branch2.controller);
+      if (!canceled1 || !canceled2) cancelPromise.resolve(undefined);
+    },
+    errorSteps() {
+      reading = false;
+    },
+  };
+
+  function pullAlgorithm() {
+    if (reading) {
+      readAgain = true;
+      return promiseResolvedWith(undefined);
+    }
+    reading = true;
+    readableStreamDefaultReaderRead(reader, readRequest);
+    return promiseResolvedWith(undefined);
+  }
+
+  function cancel1Algorithm(reason) {
+    canceled1 = true;
+    reason1 = reason;
+    if (canceled2) {
+      const cancelResult = readableStreamCancel(stream, [reason1, reason2]);
+      cancelPromise.resolve(cancelResult);
+    }
+    return cancelPromise.promise;
+  }
+
+  function cancel2Algorithm(reason) {
+    canceled2 = true;
+    reason2 = reason;
+    if (canceled1) {
+      const cancelResult = readableStreamCancel(stream, [reason1, reason2]);
+      cancelPromise.resolve(cancelResult);
+    }
+    return cancelPromise.promise;
+  }
+
+  branch1 = createReadableStream(noop, pullAlgorithm, cancel1Algorithm);
+  branch2 = createReadableStream(noop, pullAlgorithm, cancel2Algorithm);
+
+  uponPromise(reader.closedPromise.promise, noop, (r) => {
+    readableStreamDefaultControllerError(branch1.controller, r);
+    readableStreamDefaultControllerError(branch2.controller, r);
+    if (!canceled1 || !canceled2) cancelPromise.resolve(undefined);
+  });
+
+  return [branch1, branch2];
+}
+
+// ---------------------------------------------------------------------------
+// ReadableStream.from (ReadableStreamFromIterable).
+
+function isObject(value) {
+  return value !== null && (typeof value === "object" || typeof value === "function");
+}
+
+function readableStreamFromIterable(asyncIterable) {
+  let isSync = false;
+  let method = asyncIterable == null ? undefined : asyncIterable[SymbolAsyncIterator];
+  if (method === undefined || method === null) {
+    method = asyncIterable == null ? undefined : asyncIterable[SymbolIterator];
+    if (method === undefined || method === null) {
+      throw new TypeError("ReadableStream.from: the argument is not async iterable or iterable.");
+    }
+    isSync = true;
+  }
+  if (typeof method !== "function") {
+    throw new TypeError("ReadableStream.from: the argument's iterator method is not a function.");
+  }
+  const iterator = ReflectApply(method, asyncIterable, []);
+  if (!isObject(iterator)) {
+    throw new TypeError("ReadableStream.from: the iterator method did not return an object.");
+  }
+  const nextMethod = iterator.next;
+
+  let stream;
+
+  function pullAlgorithm() {
+    let nextResult;
+    try {
+      nextResult = ReflectApply(nextMethod, iterator, []);
+    } catch (e) {
+      return promiseRejectedWith(e);
+    }
+    if (isSync) {
+      // CreateAsyncFromSyncIterator: await the value of each result.
+      if (!isObject(nextResult)) {
+        return promiseRejectedWith(new TypeError("The iterator's next() result is not an object."));
+      }
+      let done;
+      let valueWrapper;
+      try {
+        done = !!nextResult.done;
+        valueWrapper = promiseResolvedWith(nextResult.value);
+      } catch (e) {
+        return promiseRejectedWith(e);
+      }
+      return transformPromise(valueWrapper, (value) => {
+        if (done) readableStreamDefaultControllerClose(stream.controller);
+        else readableStreamDefaultControllerEnqueue(stream.controller, value);
+      });
+    }
+    let nextPromise;
+    try {
+      nextPromise = promiseResolvedWith(nextResult);
+    } catch (e) {
+      return promiseRejectedWith(e);
+    }
+    return transformPromise(nextPromise, (iterResult) => {
+      if (!isObject(iterResult)) {
+        throw new TypeError("The async iterator's next() promise did not fulfill with an object.");
+      }
+      if (iterResult.done) {
+        readableStreamDefaultControllerClose(stream.controller);
+      } else {
+        readableStreamDefaultControllerEnqueue(stream.controller, iterResult.value);
+      }
+    });
+  }
+
+  function cancelAlgorithm(reason) {
+    let returnMethod;
+    try {
+      returnMethod = iterator.return;
+    } catch (e) {
+      return promiseRejectedWith(e);
+    }
+    if (returnMethod === undefined || returnMethod === null) return promiseResolvedWith(undefined);
+    let returnResult;
+    try {
+      returnResult = ReflectApply(returnMethod, iterator, [reason]);
+    } catch (e) {
+      return promiseRejectedWith(e);
+    }
+    if (isSync) {
+      if (!isObject(returnResult)) {
+        return promiseRejectedWith(new TypeError("The iterator's return() result is not an object."));
+      }
+      let valueWrapper;
+      try {
+        valueWrapper = promiseResolvedWith(returnResult.value);
+      } catch (e) {
+        return promiseRejectedWith(e);
+      }
+      return transformPromise(valueWrapper, noop);
+    }
+    let returnPromise;
+    try {
+      returnPromise = promiseResolvedWith(returnResult);
+    } catch (e) {
+      return promiseRejectedWith(e);
+    }
+    return transformPromise(returnPromise, (iterResult) => {
+      if (!isObject(iterResult)) {
+        throw new TypeError("The async iterator's return() promise did not fulfill with an object.");
+      }
+    });
+  }
+
+  stream = createReadableStream(noop, pullAlgorithm, cancelAlgorithm, 0);
+  return stream;
+}
+
+// ---------------------------------------------------------------------------
+// Strategy helpers.
+
+function extractHighWaterMark(strategy, defaultHWM) {
+  if (strategy.highWaterMark === undefined) return defaultHWM;
+  const highWaterMark = strategy.highWaterMark;
+  if (NumberIsNaN(highWaterMark) || highWaterMark < 0) {
+    throw new RangeError("The highWaterMark of a queuing strategy must be a non-negative number.");
+  }
+  return highWaterMark;
+}
+
+function extractSizeAlgorithm(strategy) {
+  if (strategy.size === undefined) return () => 1;
+  const size = strategy.size;
+  return (chunk) => size(chunk);
+}
+
+// WebIDL dictionary conversion of QueuingStrategy (members in alphabetical order).
+function convertQueuingStrategy(strategy, context) {
+  if (strategy === undefined || strategy === null) return { highWaterMark: undefined, size: undefined };
+  if (!isObject(strategy)) {
+    throw new TypeError(`${context}: The strategy argument is not an object.`);
+  }
+  const hwm = strategy.highWaterMark;
+  const result = { highWaterMark: hwm === undefined ? undefined : Number(hwm), size: undefined };
+  const size = strategy.size;
+  if (size !== undefined) {
+    if (typeof size !== "function") throw new TypeError(`${context}: strategy.size is not a function.`);
+    result.size = size;
+  }
+  return result;
+}
+
+// WebIDL dictionary conversion of UnderlyingSource (alphabetical order).
+function convertUnderlyingSource(source, context) {
+  const result = {
+    autoAllocateChunkSize: undefined,
+    cancel: undefined,
+    pull: undefined,
+    start: undefined,
+    type: undefined,
+  };
+  if (source === undefined || source === null) return result;
+  const autoAllocateChunkSize = source.autoAllocateChunkSize;
+  if (autoAllocateChunkSize !== undefined) {
+    const n = Number(autoAllocateChunkSize);
+    if (!NumberIsFinite(n)) {
+      throw new TypeError(`${context}: autoAllocateChunkSize is not a finite number.`);
+    }
+    result.autoAllocateChunkSize = n;
+  }
+  for (const name of ["cancel", "pull", "start"]) {
+    const fn = source[name];
+    if (fn !== undefined) {
+      if (typeof fn !== "function") {
+        throw new TypeError(`${context}: underlyingSource.${name} is not a function.`);
+      }
+      result[name] = fn;
+    }
+  }
+  const type = source.type;
+  if (type !== undefined) {
+    const t = `${type}`;
+    if (t !== "bytes") {
+      throw new TypeError(`${context}: '${t}' is not a valid value for underlyingSource.type.`);
+    }
+    result.type = t;
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------------------
+// Public classes.
+
+const kCreate = {}; // private constructor token
+
+let getStreamState; // ReadableStream -> StreamState | undefined
+let getReaderState;
+let getControllerState;
+
+function wrapStream(stream) {
+  return new ReadableStream(kCreate, stream);
+}
+
+function controllerWrapper(controller) {
+  if (controller.wrapper === undefined) {
+    controller.wrapper = new ReadableStreamDefaultController(kCreate, controller);
+  }
+  return controller.wrapper;
+}
+
+function streamStateOf(value, method) {
+  const stream = getStreamState(value);
+  if (stream === undefined) {
+    throw new TypeError(`Failed to execute '${method}' on 'ReadableStream': Illegal invocation`);
+  }
+  return stream;
+}
+
+class ReadableStream {
+  #stream;
+
+  constructor(underlyingSource = undefined, strategy = undefined) {
+    if (underlyingSource === kCreate) {
+      this.#stream = strategy;
+      strategy.wrapper = this;
+      return;
+    }
+    const context = "Failed to construct 'ReadableStream'";
+    if (underlyingSource !== undefined && !isObject(underlyingSource)) {
+      throw new TypeError(`${context}: The provided value is not of type 'object'.`);
+    }
+    const strategyDict = convertQueuingStrategy(strategy, context);
+    const source = convertUnderlyingSource(underlyingSource, context);
+    const stream = new StreamState();
+    this.#stream = stream;
+    stream.wrapper = this;
+    if (source.type === "bytes") {
+      // TODO: ReadableByteStreamController and BYOB readers.
+      throw new TypeError(`${context}: byte streams (type: 'bytes') are not supported yet.`);
+    }
+    const sizeAlgorithm = extractSizeAlgorithm(strategyDict);
+    const highWaterMark = extractHighWaterMark(strategyDict, 1);
+    setUpReadableStreamDefaultControllerFromUnderlyingSource(
+      stream,
+      underlyingSource,
+      source,
+      highWaterMark,
+      sizeAlgorithm,
+    );
+  }
+
+  static from(asyncIterable) {
+    return readableStreamFromIterable(asyncIterable).wrapper;
+  }
+
+  get locked() {
+    return isReadableStreamLocked(streamStateOf(this, "locked"));
+  }
+
+  cancel(reason = undefined) {
+    const stream = getStreamState(this);
+    if (stream === undefined) {
+      return promiseRejectedWith(new TypeError("Failed to execute 'cancel' on 'ReadableStream': Illegal invocation"));
+    }
+    if (isReadableStreamLocked(stream)) {
+      return promiseRejectedWith(new TypeError("Cannot cancel a ReadableStream that is locked to a reader."));
+    }
+    return readableStreamCancel(stream, reason);
+  }
+
+  getReader(options = undefined) {
+    const stream = streamStateOf(this, "getReader");
+    let mode;
+    if (options !== undefined && options !== null) {
+      if (!isObject(options)) {
+        throw new TypeError(
+          "Failed to execute 'getReader' on 'ReadableStream': The provided value is not of type 'ReadableStreamGetReaderOptions'.",
+        );
+      }
+      mode = options.mode;
+    }
+    if (mode === undefined) {
+      return readerWrapper(acquireReadableStreamDefaultReader(stream));
+    }
+    mode = `${mode}`;
+    if (mode === "byob") {
+      // AcquireReadableStreamBYOBReader requires a byte stream controller.
+      throw new TypeError(
+        "Failed to execute 'getReader' on 'ReadableStream': Cannot get a BYOB reader for a stream that is not a byte stream.",
+      );
+    }
+    throw new TypeError(
+      `Failed to execute 'getReader' on 'ReadableStream': '${mode}' is not a valid value for mode.`,
+    );
+  }
+
+  tee() {
+    const stream = streamStateOf(this, "tee");
+    const branches = readableStreamTee(stream);
+    return [branches[0].wrapper, branches[1].wrapper];
+  }
+
+  values(options = undefined) {
+    const stream = streamStateOf(this, "values");
+    let preventCancel = false;
+    if (options !== undefined && options !== null) {
+      if (!isObject(options)) {
+        throw new TypeError(
+          "Failed to execute 'values' on 'ReadableStream': The provided value is not of type 'ReadableStreamIteratorOptions'.",
+        );
+      }
+      preventCancel = !!options.preventCancel;
+    }
+    const reader = acquireReadableStreamDefaultReader(stream);
+    return new ReadableStreamAsyncIterator(kCreate, {
+      reader,
+      preventCancel,
+      ongoingPromise: undefined,
+      isFinished: false,
+    });
+  }
+
+  [inspectSymbol]() {
+    const stream = this.#stream;
+    return inspectNamed("ReadableStream", {
+      locked: isReadableStreamLocked(stream),
+      state: stream.state,
+    });
+  }
+
+  static {
+    getStreamState = (value) => (isObject(value) && #stream in value ? value.#stream : undefined);
+  }
+}
+ObjectDefineProperty(ReadableStream.prototype, SymbolAsyncIterator, {
+  value: ReadableStream.prototype.values,
+  writable: true,
+  enumerable: false,
+  configurable: true,
+});
+finishInterface(ReadableStream);
+
+function readerWrapper(reader) {
+  if (reader.wrapper === undefined) new ReadableStreamDefaultReader(kCreate, reader);
+  return reader.wrapper;
+}
+
+class ReadableStreamDefaultReader {
+  #reader;
+
+  constructor(stream, internal = undefined) {
+    if (stream === kCreate) {
+      this.#reader = internal;
+      internal.wrapper = this;
+      return;
+    }
+    if (arguments.length === 0) {
+      throw new TypeError(
+        "Failed to construct 'ReadableStreamDefaultReader': 1 argument required, but only 0 present.",
+      );
+    }
+    const state = getStreamState(stream);
+    if (state === undefined) {
+      throw new TypeError(
+        "Failed to construct 'ReadableStreamDefaultReader': parameter 1 is not of type 'ReadableStream'.",
+      );
+    }
+    const reader = new DefaultReaderState();
+    setUpReadableStreamDefaultReader(reader, state);
+    this.#reader = reader;
+    reader.wrapper = this;
+  }
+
+  get closed() {
+    const reader = getReaderState(this);
+    if (reader === undefined) {
+      return promiseRejectedWith(new TypeError("Illegal invocation"));
+    }
+    return reader.closedPromise.promise;
+  }
+
+  read() {
+    const reader = getReaderState(this);
+    if (reader === undefined) {
+      return promiseRejectedWith(new TypeError("Failed to execute 'read' on 'ReadableStreamDefaultReader': Illegal invocation"));
+    }
+    if (reader.stream === undefined) {
+      return promiseRejectedWith(new TypeError("This reader has been released and cannot read from its stream."));
+    }
+    const promise = newPromiseCapability();
+    readableStreamDefaultReaderRead(reader, {
+      chunkSteps(chunk) {
+        promise.resolve({ value: chunk, done: false });
+      },
+      closeSteps() {
+        promise.resolve({ value: undefined, done: true });
+      },
+      errorSteps(e) {
+        promise.reject(e);
+      },
+    });
+    return promise.promise;
+  }
+
+  releaseLock() {
+    const reader = getReaderState(this);
+    if (reader === undefined) {
+      throw new TypeError("Failed to execute 'releaseLock' on 'ReadableStreamDefaultReader': Illegal invocation");
+    }
+    if (reader.stream === undefined) return;
+    readableStreamDefaultReaderRelease(reader);
+  }
+
+  cancel(reason = undefined) {
+    const reader = getReaderState(this);
+    if (reader === undefined) {
+      return promiseRejectedWith(new TypeError("Failed to execute 'cancel' on 'ReadableStreamDefaultReader': Illegal invocation"));
+    }
+    if (reader.stream === undefined) {
+      return promiseRejectedWith(new TypeError("This reader has been released and cannot cancel its stream."));
+    }
+    return readableStreamReaderGenericCancel(reader, reason);
+  }
+
+  static {
+    getReaderState = (value) => (isObject(value) && #reader in value ? value.#reader : undefined);
+  }
+}
+finishInterface(ReadableStreamDefaultReader);
+
+class ReadableStreamDefaultController {
+  #controller;
+
+  constructor(token = undefined, controller = undefined) {
+    if (token !== kCreate) throw illegalConstructor();
+    this.#controller = controller;
+  }
+
+  get desiredSize() {
+    return readableStreamDefaultControllerGetDesiredSize(getControllerState(this));
+  }
+
+  close() {
+    const controller = getControllerState(this);
+    if (!readableStreamDefaultControllerCanCloseOrEnqueue(controller)) {
+      throw new TypeError("The stream is not in a state that permits close.");
+    }
+    readableStreamDefaultControllerClose(controller);
+  }
+
+  enqueue(chunk = undefined) {
+    const controller = getControllerState(this);
+    if (!readableStreamDefaultControllerCanCloseOrEnqueue(controller)) {
+      throw new TypeError("The stream is not in a state that permits enqueue.");
+    }
+    readableStreamDefaultControllerEnqueue(controller, chunk);
+  }
+
+  error(e = undefined) {
+    readableStreamDefaultControllerError(getControllerState(this), e);
+  }
+
+  static {
+    getControllerState = (value) => {
+      if (isObject(value) && #controller in value) return value.#controller;
+      throw new TypeError("Illegal invocation");
+    };
+  }
+}
+finishInterface(ReadableStreamDefaultController);
+
+// ---------------------------------------------------------------------------
+// Async iteration.
+
+const AsyncIteratorPrototype = ObjectGetPrototypeOf(
+  ObjectGetPrototypeOf(async function* () {}.prototype),
+);
+const END_OF_ITERATION = {};
+
+function readableStreamGetNextIterationResult(iter) {
+  const reader = iter.reader;
+  const promise = newPromiseCapability();
+  readableStreamDefaultReaderRead(reader, {
+    chunkSteps(chunk) {
+      promise.resolve(chunk);
+    },
+    closeSteps() {
+      readableStreamDefaultReaderRelease(reader);
+      promise.resolve(END_OF_ITERATION);
+    },
+    errorSteps(e) {
+      readableStreamDefaultReaderRelease(reader);
+      promise.reject(e);
+    },
+  });
+  return promise.promise;
+}
+
+function readableStreamAsyncIteratorReturn(iter, arg) {
+  const reader = iter.reader;
+  if (reader.stream === undefined) return promiseResolvedWith(undefined);
+  if (!iter.preventCancel) {
+    const result = readableStreamReaderGenericCancel(reader, arg);
+    readableStreamDefaultReaderRelease(reader);
+    return result;
+  }
+  readableStreamDefaultReaderRelease(reader);
+  return promiseResolvedWith(undefined);
+}
+
+class ReadableStreamAsyncIterator {
+  #iter;
+
+  constructor(token, iter) {
+    if (token !== kCreate) throw illegalConstructor();
+    this.#iter = iter;
+  }
+
+  next() {
+    if (!isObject(this) || !(#iter in this)) {
+      return promiseRejectedWith(new TypeError("next() called on an object that is not a ReadableStream async iterator."));
+    }
+    const iter = this.#iter;
+    const nextSteps = () => {
+      if (iter.isFinished) return promiseResolvedWith({ value: undefined, done: true });
+      const nextPromise = readableStreamGetNextIterationResult(iter);
+      return transformPromise(
+        nextPromise,
+        (next) => {
+          iter.ongoingPromise = undefined;
+          if (next === END_OF_ITERATION) {
+            iter.isFinished = true;
+            return { value: undefined, done: true };
+          }
+          return { value: next, done: false };
+        },
+        (reason) => {
+          iter.ongoingPromise = undefined;
+          iter.isFinished = true;
+          throw reason;
+        },
+      );
+    };
+    iter.ongoingPromise =
+      iter.ongoingPromise !== undefined
+        ? transformPromise(iter.ongoingPromise, nextSteps, nextSteps)
+        : nextSteps();
+    return iter.ongoingPromise;
+  }
+
+  return(value = undefined) {
+    if (!isObject(this) || !(#iter in this)) {
+      return promiseRejectedWith(new TypeError("return() called on an object that is not a ReadableStream async iterator."));
+    }
+    const iter = this.#iter;
+    const returnSteps = () => {
+      if (iter.isFinished) return promiseResolvedWith({ value, done: true });
+      iter.isFinished = true;
+      return readableStreamAsyncIteratorReturn(iter, value);
+    };
+    iter.ongoingPromise =
+      iter.ongoingPromise !== undefined
+        ? transformPromise(iter.ongoingPromise, returnSteps, returnSteps)
+        : returnSteps();
+    return transformPromise(iter.ongoingPromise, () => ({ value, done: true }));
+  }
+}
+ObjectSetPrototypeOf(ReadableStreamAsyncIterator.prototype, AsyncIteratorPrototype);
+delete ReadableStreamAsyncIterator.prototype.constructor;
+for (const name of ["next", "return"]) {
+  ObjectDefineProperty(ReadableStreamAsyncIterator.prototype, name, { enumerable: true });
+}
+ObjectDefineProperty(ReadableStreamAsyncIterator.prototype, Symbol.toStringTag, {
+  value: "ReadableStream AsyncIterator",
+  writable: false,
+  enumerable: false,
+  configurable: true,
+});
+
+// ---------------------------------------------------------------------------
+// Queuing strategies.
+
+function byteLengthSize(chunk) {
+  return chunk.byteLength;
+}
+ObjectDefineProperty(byteLengthSize, "name", { value: "size" });
+
+function countSize() {
+  return 1;
+}
+ObjectDefineProperty(countSize, "name", { value: "size" });
+
+function convertQueuingStrategyInit(init, context) {
+  if (arguments.length === 0 || init === undefined) {
+    throw new TypeError(`Failed to construct '${context}': 1 argument required, but only 0 present.`);
+  }
+  if (!isObject(init)) {
+    throw new TypeError(`Failed to construct '${context}': The provided value is not of type 'QueuingStrategyInit'.`);
+  }
+  const hwm = init.highWaterMark;
+  if (hwm === undefined) {
+    throw new TypeError(
+      `Failed to construct '${context}': Failed to read the 'highWaterMark' property from 'QueuingStrategyInit': Required member is undefined.`,
+    );
+  }
+  return Number(hwm);
+}
+
+class ByteLengthQueuingStrategy {
+  #highWaterMark;
+
+  constructor(init) {
+    this.#highWaterMark = convertQueuingStrategyInit(init, "ByteLengthQueuingStrategy");
+  }
+
+  get highWaterMark() {
+    return this.#highWaterMark;
+  }
+
+  get size() {
+    this.#highWaterMark; // brand check
+    return byteLengthSize;
+  }
+}
+finishInterface(ByteLengthQueuingStrategy);
+
+class CountQueuingStrategy {
+  #highWaterMark;
+
+  constructor(init) {
+    this.#highWaterMark = convertQueuingStrategyInit(init, "CountQueuingStrategy");
+  }
+
+  get highWaterMark() {
+    return this.#highWaterMark;
+  }
+
+  get size() {
+    this.#highWaterMark; // brand check
+    return countSize;
+  }
+}
+finishInterface(CountQueuingStrategy);
+
+// ---------------------------------------------------------------------------
+// Helpers for the rest of the runtime (Body, the embedder).
+
+function isUint8Array(value) {
+  return ArrayBufferIsView(value) && TypedArrayPrototypeGetTag(value) === "Uint8Array";
+}
+
+// A stream that yields `bytes` (if not empty) as one chunk, then closes.
+function readableStreamFromBytes(bytes) {
+  const stream = createReadableStream(noop, resolvedUndefined, resolvedUndefined, 0);
+  if (bytes.byteLength !== 0) readableStreamDefaultControllerEnqueue(stream.controller, bytes);
+  readableStreamDefaultControllerClose(stream.controller);
+  return stream.wrapper;
+}
+
+// A closed, disturbed and locked stream: what a consumed body's `body` is.
+function createUsedReadableStream() {
+  const stream = createReadableStream(noop, resolvedUndefined, resolvedUndefined, 0);
+  readableStreamDefaultControllerClose(stream.controller);
+  stream.disturbed = true;
+  acquireReadableStreamDefaultReader(stream);
+  return stream.wrapper;
+}
+
+// Always a fresh Uint8Array spanning its whole buffer.
+function concatBytes(chunks, total) {
+  if (chunks.length === 1) return chunks[0].slice();
+  const result = new Uint8Array(total);
+  let offset = 0;
+  for (let i = 0; i < chunks.length; i++) {
+    result.set(chunks[i], offset);
+    offset += chunks[i].byteLength;
+  }
+  return result;
+}
+
+// Fetch's "fully read": reads every chunk (each must be a Uint8Array) and
+// resolves with a new Uint8Array holding their concatenation. The stream stays
+// locked, as in the spec.
+function readAllBytes(wrapper) {
+  const stream = getStreamState(wrapper);
+  if (stream === undefined) return promiseRejectedWith(new TypeError("Not a ReadableStream."));
+  let reader;
+  try {
+    reader = acquireReadableStreamDefaultReader(stream);
+  } catch (e) {
+    return promiseRejectedWith(e);
+  }
+  const result = newPromiseCapability();
+  const chunks = [];
+  let total = 0;
+  let inLoop = false;
+  let readAgain = false;
+  const readRequest = {
+    chunkSteps(chunk) {
+      if (!isUint8Array(chunk)) {
+        result.reject(new TypeError("This ReadableStream did not return bytes: a chunk is not a Uint8Array."));
+        setPromiseIsHandled(readableStreamCancel(stream, undefined));
+        return;
+      }
+      if (chunk.byteLength !== 0) {
+        chunks.push(chunk);
+        total += chunk.byteLength;
+      }
+      if (inLoop) readAgain = true;
+      else queueMicrotaskInternal(loop);
+    },
+    closeSteps() {
+      result.resolve(concatBytes(chunks, total));
+    },
+    errorSteps(e) {
+      result.reject(e);
+    },
+  };
+  function loop() {
+    do {
+      readAgain = false;
+      inLoop = true;
+      readableStreamDefaultReaderRead(reader, readRequest);
+      inLoop = false;
+    } while (readAgain);
+  }
+  loop();
+  return result.promise;
+}
+
+// A new stream that reads from `wrapper` (which becomes locked and disturbed):
+// Fetch's "create a proxy", used when a Request takes another Request's body.
+function readableStreamProxy(wrapper) {
+  const source = getStreamState(wrapper);
+  const reader = acquireReadableStreamDefaultReader(source);
+  source.disturbed = true;
+  let stream;
+  const pullAlgorithm = () => {
+    const promise = newPromiseCapability();
+    readableStreamDefaultReaderRead(reader, {
+      chunkSteps(chunk) {
+        readableStreamDefaultControllerEnqueue(stream.controller, chunk);
+        promise.resolve(undefined);
+      },
+      closeSteps() {
+        readableStreamDefaultControllerClose(stream.controller);
+        promise.resolve(undefined);
+      },
+      errorSteps(e) {
+        readableStreamDefaultControllerError(stream.controller, e);
+        promise.resolve(undefined);
+      },
+    });
+    return promise.promise;
+  };
+  const cancelAlgorithm = (reason) => readableStreamReaderGenericCancel(reader, reason);
+  stream = createReadableStream(noop, pullAlgorithm, cancelAlgorithm, 0);
+  return stream.wrapper;
+}
+
+// A minimal reader for the embedder: read() -> Promise<{ value, done }>,
+// cancel(reason) -> Promise, release().
+function streamReader(wrapper) {
+  const stream = getStreamState(wrapper);
+  if (stream === undefined) throw new TypeError("Not a ReadableStream.");
+  const reader = acquireReadableStreamDefaultReader(stream);
+  return {
+    read() {
+      if (reader.stream === undefined) return promiseRejectedWith(new TypeError("The reader was released."));
+      const promise = newPromiseCapability();
+      readableStreamDefaultReaderRead(reader, {
+        chunkSteps(chunk) {
+          promise.resolve({ value: chunk, done: false });
+        },
+        closeSteps() {
+          promise.resolve({ value: undefined, done: true });
+        },
+        errorSteps(e) {
+          promise.reject(e);
+        },
+      });
+      return promise.promise;
+    },
+    cancel(reason) {
+      if (reader.stream === undefined) return promiseResolvedWith(undefined);
+      return readableStreamReaderGenericCancel(reader, reason);
+    },
+    release() {
+      if (reader.stream !== undefined) readableStreamDefaultReaderRelease(reader);
+    },
+  };
+}
+
+internals.ReadableStream = ReadableStream;
+internals.ReadableStreamDefaultReader = ReadableStreamDefaultReader;
+internals.ReadableStreamDefaultController = ReadableStreamDefaultController;
+internals.ByteLengthQueuingStrategy = ByteLengthQueuingStrategy;
+internals.CountQueuingStrategy = CountQueuingStrategy;
+internals.isReadableStream = (value) => getStreamState(value) !== undefined;
+internals.isDisturbed = (wrapper) => getStreamState(wrapper).disturbed;
+internals.isLocked = (wrapper) => isReadableStreamLocked(getStreamState(wrapper));
+internals.readableStreamFromBytes = readableStreamFromBytes;
+internals.createUsedReadableStream = createUsedReadableStream;
+internals.readAllBytes = readAllBytes;
+internals.readableStreamTee = (wrapper) => {
+  const branches = readableStreamTee(getStreamState(wrapper));
+  return [branches[0].wrapper, branches[1].wrapper];
+};
+internals.readableStreamCancel = (wrapper, reason) => readableStreamCancel(getStreamState(wrapper), reason);
+internals.readableStreamProxy = readableStreamProxy;
+internals.streamReader = streamReader;

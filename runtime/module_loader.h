@@ -1,0 +1,25 @@
+// Finding and reading a worker's modules on disk. Knows nothing of V8: the
+// Worker compiles what this returns.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "runtime/status.h"
+
+namespace edge::runtime {
+
+// Resolves `specifier` as imported by the module at `referrer` (an absolute
+// path). Only relative ("./x.js", "../y.mjs") and absolute paths are
+// supported, as a bundle's modules are all files of the project. A specifier
+// without an extension also matches "<it>.js", "<it>.mjs" and "<it>/index.js",
+// like wrangler's bundler. Returns the normalized absolute path.
+StatusOr<std::string> ResolveModulePath(const std::string& referrer, std::string_view specifier);
+
+// Reads a whole file.
+StatusOr<std::string> ReadFile(const std::string& path);
+
+// `path` relative to `root` when it is inside it, for log lines and stacks.
+std::string DisplayPath(const std::string& root, const std::string& path);
+
+}  // namespace edge::runtime

@@ -1,0 +1,148 @@
+#include "runtime/native.h"
+
+#include "runtime/errors.h"
+#include "runtime/isolate_data.h"
+#include "runtime/log.h"
+
+namespace edge::runtime {
+namespace {
+
+// The one trampoline every native goes through.
+void Trampoline(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  auto* binding = static_cast<NativeBinding*>(info.Data().As<v8::External>()->Value());
+  v8::Isolate* isolate = info.GetIsolate();
+  try {
+    NativeCall call(info, binding->data);
+    NativeResult result = binding->function(call);
+    if (result.ok()) {
+      info.GetReturnValue().Set(result.value());
+    } else if (result.status().code() != ErrorCode::kJsException) {
+      ThrowStatus(isolate, result.status());
+    }
+  } catch (const std::exception& e) {
+    // A C++ exception from a library (allocation failure, fmt) must not
+    // unwind through V8 frames.
+    ThrowStatus(isolate, {ErrorCode::kInternal, std::string("internal error: ") + e.what()});
+  } catch (...) {
+    ThrowStatus(isolate, {ErrorCode::kInternal, "internal error"});
+  }
+}
+
+v8::Local<v8::String> V8String(v8::Isolate* isolate, std::string_view text) {
+  return v8::String::NewFromUtf8(isolate, text.data(), v8::NewStringType::kNormal,
+                                 static_cast<int>(text.size()))
+      .ToLocalChecked();
+}
+
+}  // namespace
+
+StatusOr<std::string> NativeCall::StringArg(int i) const {
+  v8::Local<v8::String> text;
+  if (!arg(i)->ToString(context()).ToLocal(&text)) return PendingException();
+  v8::String::Utf8Value utf8(isolate(), text);
+  return std::string(*utf8, utf8.length());
+}
+
+StatusOr<double> NativeCall::NumberArg(int i) const {
+  double value;
+  if (!arg(i)->NumberValue(context()).To(&value)) return PendingException();
+  return value;
+}
+
+bool NativeCall::BoolArg(int i) const { return arg(i)->BooleanValue(isolate()); }
+
+StatusOr<v8::Local<v8::Function>> NativeCall::FunctionArg(int i) const {
+  if (!arg(i)->IsFunction()) return TypeError(fmt::format("argument {} is not a function", i + 1));
+  return arg(i).As<v8::Function>();
+}
+
+StatusOr<std::string_view> NativeCall::BytesArg(int i) const {
+  v8::Local<v8::Value> value = arg(i);
+  if (value->IsArrayBufferView()) {
+    auto view = value.As<v8::ArrayBufferView>();
+    auto* base = static_cast<const char*>(view->Buffer()->Data());
+    if (base == nullptr) return std::string_view();
+    return std::string_view(base + view->ByteOffset(), view->ByteLength());
+  }
+  if (value->IsArrayBuffer() || value->IsSharedArrayBuffer()) {
+    auto store = value->IsArrayBuffer() ? value.As<v8::ArrayBuffer>()->GetBackingStore()
+                                        : value.As<v8::SharedArrayBuffer>()->GetBackingStore();
+    return std::string_view(static_cast<const char*>(store->Data()), store->ByteLength());
+  }
+  return TypeError(fmt::format("argument {} is not an ArrayBuffer or ArrayBufferView", i + 1));
+}
+
+v8::Local<v8::String> NativeCall::String(std::string_view text) const {
+  return V8String(isolate(), text);
+}
+
+v8::Local<v8::Uint8Array> NativeCall::Bytes(std::string_view bytes) const {
+  auto buffer = v8::ArrayBuffer::New(isolate(), bytes.size());
+  if (!bytes.empty()) memcpy(buffer->Data(), bytes.data(), bytes.size());
+  return v8::Uint8Array::New(buffer, 0, bytes.size());
+}
+
+void NativeRegistry::Add(std::string name, NativeFunction function) {
+  entries_.push_back({std::move(name), function});
+}
+
+v8::Local<v8::Object> NativeRegistry::Instantiate(v8::Isolate* isolate,
+                                                  v8::Local<v8::Context> context,
+                                                  IsolateData* data) const {
+  v8::EscapableHandleScope scope(isolate);
+  v8::Local<v8::Object> object = v8::Object::New(isolate);
+  for (const Entry& entry : entries_) {
+    // The Binding lives as long as the isolate: one small allocation per
+    // native per isolate, freed with the IsolateData.
+    NativeBinding* binding = data->AddBinding({entry.function, data});
+    v8::Local<v8::Function> function =
+        v8::Function::New(context, Trampoline, v8::External::New(isolate, binding), 0,
+                          v8::ConstructorBehavior::kThrow)
+            .ToLocalChecked();
+    v8::Local<v8::String> name = V8String(isolate, entry.name);
+    function->SetName(name);
+    object->Set(context, name, function).Check();
+  }
+  return scope.Escape(object);
+}
+
+void ThrowStatus(v8::Isolate* isolate, const Status& status) {
+  v8::HandleScope scope(isolate);
+  v8::Local<v8::String> message = V8String(isolate, status.message());
+  v8::Local<v8::Value> error;
+  switch (status.code()) {
+    case ErrorCode::kRangeError:
+      error = v8::Exception::RangeError(message);
+      break;
+    case ErrorCode::kSyntaxError:
+      error = v8::Exception::SyntaxError(message);
+      break;
+    case ErrorCode::kDomException: {
+      IsolateData* data = IsolateData::From(isolate);
+      v8::Local<v8::Context> context = isolate->GetCurrentContext();
+      v8::Local<v8::Value> constructor;
+      if (data != nullptr &&
+          data->internals()
+              ->Get(context, v8::String::NewFromUtf8Literal(isolate, "DOMException"))
+              .ToLocal(&constructor) &&
+          constructor->IsFunction()) {
+        v8::Local<v8::Value> args[] = {message, V8String(isolate, status.name())};
+        v8::Local<v8::Object> instance;
+        if (constructor.As<v8::Function>()->NewInstance(context, 2, args).ToLocal(&instance)) {
+          error = instance;
+        }
+      }
+      if (error.IsEmpty()) error = v8::Exception::Error(message);
+      break;
+    }
+    case ErrorCode::kTypeError:
+      error = v8::Exception::TypeError(message);
+      break;
+    default:
+      error = v8::Exception::Error(message);
+      break;
+  }
+  isolate->ThrowException(error);
+}
+
+}  // namespace edge::runtime

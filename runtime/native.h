@@ -1,0 +1,100 @@
+// The binding layer between C++ and the runtime's own JavaScript.
+//
+// Web APIs are declared once: spec algorithms as classes in runtime/js/, and
+// the work that needs C++ (I/O, OpenSSL, ICU, V8's serializer) as natives
+// registered here. Natives are reachable only from runtime/js (through the
+// `native` object each runtime file receives), never from worker code.
+//
+// A native returns a value or a Status. One trampoline (native.cc) turns a
+// failed Status into the JavaScript exception its code names (TypeError,
+// RangeError, DOMException with its name), so no C++ error handling leaks
+// into V8 callbacks and no C++ exception crosses one.
+#pragma once
+
+#include <v8.h>
+
+#include <string>
+#include <vector>
+
+#include "runtime/status.h"
+
+namespace edge::runtime {
+
+class IsolateData;
+
+// What a native receives: the call's arguments and its isolate.
+class NativeCall {
+ public:
+  NativeCall(const v8::FunctionCallbackInfo<v8::Value>& info, IsolateData* data)
+      : info_(info), data_(data) {}
+
+  v8::Isolate* isolate() const { return info_.GetIsolate(); }
+  v8::Local<v8::Context> context() const { return isolate()->GetCurrentContext(); }
+  IsolateData& data() const { return *data_; }
+  int length() const { return info_.Length(); }
+  v8::Local<v8::Value> arg(int i) const { return info_[i]; }
+  v8::Local<v8::Value> receiver() const { return info_.This(); }
+
+  // Argument conversions that fail with a TypeError naming the argument.
+  StatusOr<std::string> StringArg(int i) const;
+  StatusOr<double> NumberArg(int i) const;
+  bool BoolArg(int i) const;
+  StatusOr<v8::Local<v8::Function>> FunctionArg(int i) const;
+  // A Uint8Array, any other ArrayBufferView, or an ArrayBuffer, as bytes.
+  StatusOr<std::string_view> BytesArg(int i) const;
+
+  // Helpers for building results.
+  v8::Local<v8::String> String(std::string_view text) const;
+  v8::Local<v8::Uint8Array> Bytes(std::string_view bytes) const;
+
+ private:
+  const v8::FunctionCallbackInfo<v8::Value>& info_;
+  IsolateData* data_;
+};
+
+using NativeResult = StatusOr<v8::Local<v8::Value>>;
+using NativeFunction = NativeResult (*)(NativeCall& call);
+
+// What a native's V8 function carries: owned by the isolate's IsolateData.
+struct NativeBinding {
+  NativeFunction function;
+  IsolateData* data;
+};
+
+// The list of natives. Components add theirs through one explicit
+// registration function each (bindings::RegisterNatives, runtime's own
+// RegisterRuntimeNatives), so nothing depends on static-initializer order.
+class NativeRegistry {
+ public:
+  struct Entry {
+    std::string name;
+    NativeFunction function;
+  };
+
+  void Add(std::string name, NativeFunction function);
+  const std::vector<Entry>& entries() const { return entries_; }
+
+  // Creates the `native` object for a new context: one function per entry.
+  v8::Local<v8::Object> Instantiate(v8::Isolate* isolate, v8::Local<v8::Context> context,
+                                    IsolateData* data) const;
+
+ private:
+  std::vector<Entry> entries_;
+};
+
+// Throws `status` in `isolate` as the JavaScript error its code names. For a
+// DOMException the runtime's own DOMException class is constructed.
+void ThrowStatus(v8::Isolate* isolate, const Status& status);
+
+// Shorthands for natives.
+inline Status TypeError(std::string message) { return {ErrorCode::kTypeError, std::move(message)}; }
+inline Status RangeError(std::string message) {
+  return {ErrorCode::kRangeError, std::move(message)};
+}
+inline Status DomException(std::string name, std::string message) {
+  return {ErrorCode::kDomException, std::move(message), std::move(name)};
+}
+// The V8 call that failed has left its exception pending: propagate it.
+inline Status PendingException() { return {ErrorCode::kJsException, {}}; }
+
+}  // namespace edge::runtime

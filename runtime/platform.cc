@@ -1,0 +1,25 @@
+#include "runtime/platform.h"
+
+#include <libplatform/libplatform.h>
+#include <v8.h>
+
+#include <memory>
+#include <mutex>
+
+namespace edge::runtime {
+
+void InitializeV8() {
+  static std::once_flag once;
+  static std::unique_ptr<v8::Platform> platform;
+  std::call_once(once, [] {
+    // Workers cannot compile code from strings; V8 enforces that per
+    // context (see Worker). Single-threaded GC keeps a worker's CPU time on
+    // its own thread, where the per-request CPU clock can see it.
+    v8::V8::SetFlagsFromString("--single-threaded-gc");
+    platform = v8::platform::NewDefaultPlatform();
+    v8::V8::InitializePlatform(platform.get());
+    v8::V8::Initialize();
+  });
+}
+
+}  // namespace edge::runtime

@@ -1,0 +1,165 @@
+// Natives the runtime's own JavaScript needs from the event loop: timers and
+// the channel a response travels through to the gateway.
+#include <fmt/core.h>
+
+#include <cmath>
+
+#include "runtime/errors.h"
+#include "runtime/isolate_data.h"
+#include "runtime/log.h"
+#include "runtime/worker.h"
+
+namespace edge::runtime {
+namespace {
+
+// setTimer(callback, delayMs, repeat) -> id
+NativeResult SetTimer(NativeCall& call) {
+  auto callback = call.FunctionArg(0);
+  if (!callback.ok()) return callback.status();
+  auto delay = call.NumberArg(1);
+  if (!delay.ok()) return delay.status();
+  double ms = std::isfinite(*delay) && *delay > 0 ? std::floor(*delay) : 0;
+  // Browsers clamp to a signed 32-bit millisecond count.
+  if (ms > 2147483647.0) ms = 0;
+  uint32_t id = call.data().timers().Start(call.isolate(), *callback, static_cast<uint64_t>(ms),
+                                           call.BoolArg(2));
+  return v8::Integer::NewFromUnsigned(call.isolate(), id).As<v8::Value>();
+}
+
+NativeResult ClearTimer(NativeCall& call) {
+  auto id = call.NumberArg(0);
+  if (!id.ok()) return id.status();
+  if (*id >= 1 && *id <= 4294967295.0) call.data().timers().Clear(static_cast<uint32_t>(*id));
+  return v8::Undefined(call.isolate()).As<v8::Value>();
+}
+
+StatusOr<uint32_t> ResponseId(NativeCall& call) {
+  auto id = call.NumberArg(0);
+  if (!id.ok()) return id.status();
+  return static_cast<uint32_t>(*id);
+}
+
+// Reads a flat [name, value, name, value, ...] array.
+StatusOr<HeaderList> HeaderArg(NativeCall& call, int index) {
+  v8::Local<v8::Value> value = call.arg(index);
+  if (!value->IsArray()) return TypeError("headers must be an array");
+  auto array = value.As<v8::Array>();
+  HeaderList headers;
+  headers.reserve(array->Length() / 2);
+  for (uint32_t i = 0; i + 1 < array->Length(); i += 2) {
+    v8::Local<v8::Value> name, item;
+    if (!array->Get(call.context(), i).ToLocal(&name) ||
+        !array->Get(call.context(), i + 1).ToLocal(&item)) {
+      return PendingException();
+    }
+    headers.emplace_back(ToStdString(call.isolate(), name), ToStdString(call.isolate(), item));
+  }
+  return headers;
+}
+
+// responseStart(id, status, statusText, headers, contentLength | -1)
+NativeResult ResponseStart(NativeCall& call) {
+  auto id = ResponseId(call);
+  if (!id.ok()) return id.status();
+  auto status = call.NumberArg(1);
+  auto text = call.StringArg(2);
+  auto headers = HeaderArg(call, 3);
+  auto length = call.NumberArg(4);
+  if (!status.ok()) return status.status();
+  if (!text.ok()) return text.status();
+  if (!headers.ok()) return headers.status();
+  if (!length.ok()) return length.status();
+  if (ResponseSink* sink = call.data().FindResponse(*id)) {
+    std::optional<uint64_t> content_length;
+    if (*length >= 0) content_length = static_cast<uint64_t>(*length);
+    sink->Start(static_cast<int>(*status), *text, *headers, content_length);
+  }
+  return v8::Undefined(call.isolate()).As<v8::Value>();
+}
+
+// responseWrite(id, bytes) -> true when the caller should wait for drain.
+NativeResult ResponseWrite(NativeCall& call) {
+  auto id = ResponseId(call);
+  if (!id.ok()) return id.status();
+  auto bytes = call.BytesArg(1);
+  if (!bytes.ok()) return bytes.status();
+  bool wait = false;
+  if (ResponseSink* sink = call.data().FindResponse(*id)) {
+    sink->Write(*bytes);
+    wait = sink->NeedsDrain();
+  }
+  return v8::Boolean::New(call.isolate(), wait).As<v8::Value>();
+}
+
+// responseOnDrain(id, callback): calls back once the sink can take more.
+NativeResult ResponseOnDrain(NativeCall& call) {
+  auto id = ResponseId(call);
+  if (!id.ok()) return id.status();
+  auto callback = call.FunctionArg(1);
+  if (!callback.ok()) return callback.status();
+  ResponseSink* sink = call.data().FindResponse(*id);
+  if (sink == nullptr) return v8::Undefined(call.isolate()).As<v8::Value>();
+  IsolateData* data = &call.data();
+  auto global = std::make_shared<v8::Global<v8::Function>>(call.isolate(), *callback);
+  sink->OnDrain([data, global] {
+    // The drain is reported from the socket's write callback, outside any
+    // JavaScript frame: enter the isolate properly.
+    CallbackScope scope(data);
+    v8::Local<v8::Value> ignored;
+    v8::TryCatch try_catch(data->isolate());
+    if (!global->Get(data->isolate())
+             ->Call(scope.context(), v8::Undefined(data->isolate()), 0, nullptr)
+             .ToLocal(&ignored)) {
+      // The resolve function of a promise cannot throw; termination can.
+      return;
+    }
+  });
+  return v8::Undefined(call.isolate()).As<v8::Value>();
+}
+
+NativeResult ResponseFinish(NativeCall& call) {
+  auto id = ResponseId(call);
+  if (!id.ok()) return id.status();
+  if (ResponseSink* sink = call.data().FindResponse(*id)) {
+    sink->Finish();
+    call.data().RemoveResponse(*id);
+  }
+  return v8::Undefined(call.isolate()).As<v8::Value>();
+}
+
+// responseFail(id, description): logs the worker's error (with its stack) and
+// ends the response with a 500, or cuts it short if it already started.
+NativeResult ResponseFail(NativeCall& call) {
+  auto id = ResponseId(call);
+  if (!id.ok()) return id.status();
+  auto description = call.StringArg(1);
+  if (!description.ok()) return description.status();
+  Log(LogLevel::kError, "[{}] {}", call.data().worker_name(), *description);
+  if (ResponseSink* sink = call.data().FindResponse(*id)) {
+    sink->Fail("Worker threw exception");
+    call.data().RemoveResponse(*id);
+  }
+  return v8::Undefined(call.isolate()).As<v8::Value>();
+}
+
+NativeResult ResponseAborted(NativeCall& call) {
+  auto id = ResponseId(call);
+  if (!id.ok()) return id.status();
+  ResponseSink* sink = call.data().FindResponse(*id);
+  return v8::Boolean::New(call.isolate(), sink == nullptr || sink->Aborted()).As<v8::Value>();
+}
+
+}  // namespace
+
+void RegisterRuntimeNatives(NativeRegistry& registry) {
+  registry.Add("setTimer", SetTimer);
+  registry.Add("clearTimer", ClearTimer);
+  registry.Add("responseStart", ResponseStart);
+  registry.Add("responseWrite", ResponseWrite);
+  registry.Add("responseOnDrain", ResponseOnDrain);
+  registry.Add("responseFinish", ResponseFinish);
+  registry.Add("responseFail", ResponseFail);
+  registry.Add("responseAborted", ResponseAborted);
+}
+
+}  // namespace edge::runtime

@@ -1,0 +1,79 @@
+// The shared GoogleTest fixture for code that needs an isolate: it owns a
+// libuv loop and loads workers from source text written to a temporary
+// project folder.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <uv.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "runtime/native.h"
+#include "runtime/response_sink.h"
+#include "runtime/worker.h"
+
+namespace edge::runtime::testing {
+
+// A ResponseSink that keeps everything in memory.
+class MemorySink : public ResponseSink {
+ public:
+  void Start(int status, std::string_view status_text, const HeaderList& headers,
+             std::optional<uint64_t> content_length) override;
+  void Write(std::string_view chunk) override { body += chunk; }
+  void Finish() override { finished = true; }
+  void Fail(std::string_view reason) override {
+    failed = true;
+    failure = reason;
+  }
+  bool Aborted() const override { return aborted; }
+  bool NeedsDrain() const override { return false; }
+  void OnDrain(std::function<void()> callback) override { callback(); }
+
+  bool done() const { return finished || failed; }
+  std::string Header(std::string_view name) const;
+
+  bool started = false, finished = false, failed = false, aborted = false;
+  int status = 0;
+  std::string status_text, body, failure;
+  HeaderList headers;
+  std::optional<uint64_t> content_length;
+};
+
+class WorkerFixture : public ::testing::Test {
+ protected:
+  WorkerFixture();
+  ~WorkerFixture() override;
+
+  // Writes `files` (relative path -> source) into a fresh folder and loads
+  // the worker whose entry is `entry`.
+  StatusOr<std::unique_ptr<Worker>> LoadFiles(const std::map<std::string, std::string>& files,
+                                              const std::string& entry = "index.js",
+                                              std::vector<WorkerVar> vars = {});
+  // Loads a one-module worker.
+  std::unique_ptr<Worker> LoadOrDie(const std::string& source);
+
+  // Sends a request and runs the loop until the response is done.
+  std::shared_ptr<MemorySink> Fetch(Worker& worker, const std::string& method = "GET",
+                                    const std::string& url = "http://localhost/",
+                                    const std::string& body = "", HeaderList headers = {});
+
+  // Runs `source` as a script in the worker's context; if it yields a
+  // promise, runs the loop until the promise settles. Returns String(result).
+  StatusOr<std::string> Run(Worker& worker, const std::string& source);
+
+  // Runs the loop until `done()` or the loop has nothing left.
+  void RunUntil(const std::function<bool()>& done);
+
+  uv_loop_t* loop() { return &loop_; }
+  const std::string& dir() const { return dir_; }
+
+  uv_loop_t loop_;
+  NativeRegistry natives_;
+  size_t heap_limit_bytes_ = 128u << 20;  // for workers loaded from now on
+  uint64_t cpu_limit_ms_ = 30000;
+  std::string dir_;
+};
+
+}  // namespace edge::runtime::testing

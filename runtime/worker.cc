@@ -1,0 +1,433 @@
+#include "runtime/worker.h"
+
+#include <fmt/core.h>
+
+#include "runtime/errors.h"
+#include "runtime/isolate_data.h"
+#include "runtime/js_sources.h"
+#include "runtime/log.h"
+#include "runtime/module_loader.h"
+#include "runtime/platform.h"
+
+namespace edge::runtime {
+namespace {
+
+v8::Local<v8::String> V8String(v8::Isolate* isolate, std::string_view text) {
+  return v8::String::NewFromUtf8(isolate, text.data(), v8::NewStringType::kNormal,
+                                 static_cast<int>(text.size()))
+      .ToLocalChecked();
+}
+
+// The worker whose modules are being instantiated on this thread: V8's
+// resolve callback has no data pointer, and instantiation is synchronous.
+thread_local Worker* g_instantiating = nullptr;
+
+void OnPromiseReject(v8::PromiseRejectMessage message) {
+  v8::Local<v8::Promise> promise = message.GetPromise();
+  IsolateData* data = IsolateData::From(promise->GetIsolate());
+  if (data == nullptr) return;
+  switch (message.GetEvent()) {
+    case v8::kPromiseRejectWithNoHandler:
+      data->AddUnhandledRejection(promise, message.GetValue());
+      break;
+    case v8::kPromiseHandlerAddedAfterReject:
+      data->RemoveUnhandledRejection(promise);
+      break;
+    default:
+      break;
+  }
+}
+
+// Wasm compilation from bytes at run time is refused, as on Workers.
+bool DenyWasmCodeGeneration(v8::Local<v8::Context>, v8::Local<v8::String>) { return false; }
+
+Status ExceptionStatus(v8::Isolate* isolate, v8::TryCatch& try_catch, std::string_view what) {
+  if (try_catch.HasTerminated() || !try_catch.HasCaught()) {
+    return Status(ErrorCode::kInvalidInput, fmt::format("{}: execution terminated", what));
+  }
+  return Status(ErrorCode::kInvalidInput,
+                fmt::format("{}: {}", what,
+                            DescribeException(isolate, try_catch.Exception(), try_catch.Message())));
+}
+
+}  // namespace
+
+// Receives the settlement of a RunScript promise.
+struct Worker::ScriptWaiter {
+  Worker::ScriptCallback done;
+  static void Settle(const v8::FunctionCallbackInfo<v8::Value>& info, bool fulfilled) {
+    auto* waiter = static_cast<ScriptWaiter*>(info.Data().As<v8::External>()->Value());
+    if (!waiter->done) return;
+    v8::Isolate* isolate = info.GetIsolate();
+    auto done = std::move(waiter->done);
+    waiter->done = nullptr;
+    if (fulfilled) {
+      done(ToStdString(isolate, info[0]));
+    } else {
+      done(Status(ErrorCode::kInvalidInput, DescribeException(isolate, info[0])));
+    }
+  }
+};
+
+Worker::Worker(WorkerSpec spec) : spec_(std::move(spec)) {}
+
+StatusOr<std::unique_ptr<Worker>> Worker::Load(uv_loop_t* loop, const NativeRegistry& natives,
+                                               const WorkerSpec& spec) {
+  InitializeV8();
+  std::unique_ptr<Worker> worker(new Worker(spec));
+  EDGE_RETURN_IF_ERROR(worker->Initialize(loop, natives));
+  return worker;
+}
+
+Worker::~Worker() {
+  if (isolate_ == nullptr) return;
+  {
+    v8::Isolate::Scope isolate_scope(isolate_);
+    if (data_) data_->FailAllResponses(discarded() ? FailureReason() : "Worker was unloaded");
+    dispatch_.Reset();
+    env_.Reset();
+    modules_.clear();
+    data_.reset();
+  }
+  isolate_->Dispose();
+}
+
+size_t Worker::OnNearHeapLimit(void* data, size_t current_limit, size_t initial_limit) {
+  auto* self = static_cast<Worker*>(data);
+  if (!self->heap_exceeded_) {
+    self->heap_exceeded_ = true;
+    self->data_->MarkDiscarded();
+    Log(LogLevel::kError, "[{}] the worker reached its heap limit of {} MiB: stopping it; a fresh "
+        "isolate will serve the next requests", self->spec_.name, self->spec_.heap_limit_bytes >> 20);
+  }
+  self->isolate_->TerminateExecution();
+  // Room for the stack to unwind; the isolate is discarded afterwards.
+  return current_limit + (32u << 20);
+}
+
+bool Worker::discarded() const { return data_ && data_->discarded(); }
+
+void Worker::SetOnDiscard(std::function<void()> on_discard) {
+  data_->SetOnDiscard(std::move(on_discard));
+}
+
+std::string Worker::FailureReason() const {
+  if (heap_exceeded_) return "Worker exceeded memory limit";
+  if (data_ && data_->watchdog().exceeded()) return "Worker exceeded CPU time limit";
+  return "Worker threw exception";
+}
+
+size_t Worker::in_flight() const { return data_ ? data_->responses_in_flight() : 0; }
+
+Status Worker::Initialize(uv_loop_t* loop, const NativeRegistry& natives) {
+  allocator_.reset(v8::ArrayBuffer::Allocator::NewDefaultAllocator());
+  v8::Isolate::CreateParams params;
+  params.array_buffer_allocator = allocator_.get();
+  params.constraints.ConfigureDefaultsFromHeapSize(0, spec_.heap_limit_bytes);
+  isolate_ = v8::Isolate::New(params);
+  isolate_->AddNearHeapLimitCallback(OnNearHeapLimit, this);
+  isolate_->SetMicrotasksPolicy(v8::MicrotasksPolicy::kExplicit);
+  isolate_->SetPromiseRejectCallback(OnPromiseReject);
+  isolate_->SetAllowWasmCodeGenerationCallback(DenyWasmCodeGeneration);
+  isolate_->SetCaptureStackTraceForUncaughtExceptions(true, 16);
+  data_ = std::make_unique<IsolateData>(isolate_, loop, spec_.name, spec_.cpu_limit_ms);
+
+  v8::Isolate::Scope isolate_scope(isolate_);
+  v8::HandleScope handle_scope(isolate_);
+  v8::Local<v8::Context> context = v8::Context::New(isolate_);
+  // eval() and new Function() throw EvalError, as on Workers.
+  context->AllowCodeGenerationFromStrings(false);
+  v8::Context::Scope context_scope(context);
+
+  v8::Local<v8::Object> internals = v8::Object::New(isolate_);
+  data_->SetContext(context, internals);
+  v8::Local<v8::Object> native = natives.Instantiate(isolate_, context, data_.get());
+  native->Set(context, V8String(isolate_, "workerName"), V8String(isolate_, spec_.name)).Check();
+  native->Set(context, V8String(isolate_, "userAgent"), V8String(isolate_, "edge/0.1"))
+      .Check();
+  native->Set(context, V8String(isolate_, "timeOrigin"),
+              v8::Number::New(isolate_, data_->time_origin_epoch_ms()))
+      .Check();
+
+  // Startup runs under the same CPU limit as any other entry.
+  data_->watchdog().Begin();
+  Status started = RunRuntimeJs(context, native, internals);
+  if (started.ok()) started = LoadModules(context);
+  data_->watchdog().End();
+  if (!started.ok() && data_->watchdog().exceeded()) {
+    return Status(ErrorCode::kInvalidInput,
+                  fmt::format("the worker's startup exceeded the CPU time limit of {} ms",
+                              spec_.cpu_limit_ms));
+  }
+  EDGE_RETURN_IF_ERROR(started);
+  env_.Reset(isolate_, MakeEnv(context));
+  return Status::Ok();
+}
+
+Status Worker::RunRuntimeJs(v8::Local<v8::Context> context, v8::Local<v8::Object> native,
+                            v8::Local<v8::Object> internals) {
+  for (size_t i = 0; i < kRuntimeJsCount; ++i) {
+    const JsSource& file = kRuntimeJs[i];
+    v8::TryCatch try_catch(isolate_);
+    std::string wrapped = "(function (native, internals) { \"use strict\";\n";
+    wrapped.append(file.source);
+    wrapped.append("\n})");
+    v8::ScriptOrigin origin(isolate_, V8String(isolate_, std::string("edge:internal/") + file.name),
+                            -1);
+    v8::Local<v8::Script> script;
+    v8::Local<v8::Value> function;
+    v8::Local<v8::Value> args[] = {native, internals};
+    v8::Local<v8::Value> ignored;
+    if (!v8::Script::Compile(context, V8String(isolate_, wrapped), &origin).ToLocal(&script) ||
+        !script->Run(context).ToLocal(&function) ||
+        !function.As<v8::Function>()->Call(context, v8::Undefined(isolate_), 2, args)
+             .ToLocal(&ignored)) {
+      // The runtime's own code failing is a bug in edge, not in the worker.
+      return ExceptionStatus(isolate_, try_catch,
+                             fmt::format("internal error in runtime/js/{}", file.name));
+    }
+  }
+  data_->DrainMicrotasks();
+  return Status::Ok();
+}
+
+StatusOr<v8::Local<v8::Module>> Worker::CompileModule(v8::Local<v8::Context> context,
+                                                      const std::string& path) {
+  for (const ModuleRecord& record : modules_) {
+    if (record.path == path) return record.module.Get(isolate_);
+  }
+  StatusOr<std::string> source = ReadFile(path);
+  if (!source.ok()) return source.status();
+  std::string display = DisplayPath(spec_.root_dir, path);
+  v8::ScriptOrigin origin(isolate_, V8String(isolate_, display), 0, 0, false, -1, {}, false, false,
+                          true);
+  v8::ScriptCompiler::Source compiler_source(V8String(isolate_, *source), origin);
+  v8::TryCatch try_catch(isolate_);
+  v8::Local<v8::Module> module;
+  if (!v8::ScriptCompiler::CompileModule(isolate_, &compiler_source).ToLocal(&module)) {
+    return ExceptionStatus(isolate_, try_catch, "compile error");
+  }
+  modules_.push_back({path, v8::Global<v8::Module>(isolate_, module)});
+  module_paths_.push_back(path);
+
+  // Compile the imports now, so a missing file is reported with the
+  // position of the import that names it.
+  v8::Local<v8::FixedArray> requests = module->GetModuleRequests();
+  for (int i = 0; i < requests->Length(); ++i) {
+    auto request = requests->Get(context, i).As<v8::ModuleRequest>();
+    std::string specifier = ToStdString(isolate_, request->GetSpecifier());
+    StatusOr<std::string> resolved = ResolveModulePath(path, specifier);
+    if (!resolved.ok()) {
+      v8::Location where = module->SourceOffsetToLocation(request->GetSourceOffset());
+      return Status(ErrorCode::kNotFound,
+                    fmt::format("{}:{}:{}: {}", display, where.GetLineNumber() + 1,
+                                where.GetColumnNumber() + 1, resolved.status().message()));
+    }
+    StatusOr<v8::Local<v8::Module>> imported = CompileModule(context, *resolved);
+    if (!imported.ok()) return imported.status();
+  }
+  return module;
+}
+
+v8::MaybeLocal<v8::Module> Worker::ResolveModule(v8::Local<v8::Context> context,
+                                                 v8::Local<v8::String> specifier,
+                                                 v8::Local<v8::FixedArray> assertions,
+                                                 v8::Local<v8::Module> referrer) {
+  Worker* self = g_instantiating;
+  v8::Isolate* isolate = context->GetIsolate();
+  const std::string* referrer_path = nullptr;
+  for (const ModuleRecord& record : self->modules_) {
+    if (record.module.Get(isolate) == referrer) referrer_path = &record.path;
+  }
+  if (referrer_path != nullptr) {
+    StatusOr<std::string> resolved =
+        ResolveModulePath(*referrer_path, ToStdString(isolate, specifier));
+    if (resolved.ok()) {
+      for (const ModuleRecord& record : self->modules_) {
+        if (record.path == *resolved) return record.module.Get(isolate);
+      }
+    }
+  }
+  // Every import was compiled before instantiation; reaching here means the
+  // graph changed under us.
+  isolate->ThrowException(v8::Exception::Error(V8String(
+      isolate, fmt::format("Cannot resolve module '{}'", ToStdString(isolate, specifier)))));
+  return {};
+}
+
+Status Worker::LoadModules(v8::Local<v8::Context> context) {
+  StatusOr<v8::Local<v8::Module>> compiled = CompileModule(context, spec_.entry_path);
+  if (!compiled.ok()) return compiled.status();
+  v8::Local<v8::Module> entry = *compiled;
+
+  v8::TryCatch try_catch(isolate_);
+  g_instantiating = this;
+  bool instantiated = entry->InstantiateModule(context, ResolveModule).FromMaybe(false);
+  g_instantiating = nullptr;
+  if (!instantiated) return ExceptionStatus(isolate_, try_catch, "cannot link modules");
+
+  v8::Local<v8::Object> internals = data_->internals();
+  v8::Local<v8::Value> handler = v8::Undefined(isolate_);
+  // A lone module with no imports and no exports is a service-worker script
+  // (`addEventListener("fetch", ...)`): run it as a classic script, sloppy
+  // mode included, as Workers does.
+  v8::Local<v8::Object> ns = entry->GetModuleNamespace().As<v8::Object>();
+  v8::Local<v8::Array> export_names;
+  bool service_worker = modules_.size() == 1 &&
+                        ns->GetOwnPropertyNames(context).ToLocal(&export_names) &&
+                        export_names->Length() == 0;
+  if (service_worker) {
+    EDGE_RETURN_IF_ERROR(RunServiceWorkerScript(context));
+  } else {
+    v8::Local<v8::Value> result;
+    if (!entry->Evaluate(context).ToLocal(&result)) {
+      return ExceptionStatus(isolate_, try_catch, "uncaught exception at startup");
+    }
+    data_->DrainMicrotasks();
+    if (result->IsPromise()) {
+      auto promise = result.As<v8::Promise>();
+      if (promise->State() == v8::Promise::kRejected) {
+        return Status(ErrorCode::kInvalidInput,
+                      "uncaught exception at startup: " +
+                          DescribeException(isolate_, promise->Result()));
+      }
+      if (promise->State() == v8::Promise::kPending) {
+        return Status(ErrorCode::kInvalidInput,
+                      "the worker's top-level await did not settle during startup (I/O and "
+                      "timers are not available at startup)");
+      }
+    }
+    if (!ns->Get(context, V8String(isolate_, "default")).ToLocal(&handler)) {
+      return ExceptionStatus(isolate_, try_catch, "cannot read the default export");
+    }
+  }
+
+  v8::Local<v8::Value> prepare;
+  v8::Local<v8::Value> dispatch;
+  v8::Local<v8::Value> args[] = {handler};
+  if (!internals->Get(context, V8String(isolate_, "prepareFetchHandler")).ToLocal(&prepare) ||
+      !prepare->IsFunction() ||
+      !prepare.As<v8::Function>()->Call(context, v8::Undefined(isolate_), 1, args)
+           .ToLocal(&dispatch) ||
+      !dispatch->IsFunction()) {
+    if (try_catch.HasCaught()) {
+      return Status(ErrorCode::kInvalidInput,
+                    DescribeException(isolate_, try_catch.Exception(), try_catch.Message()));
+    }
+    return Status(ErrorCode::kInternal, "runtime/js did not define prepareFetchHandler");
+  }
+  dispatch_.Reset(isolate_, dispatch.As<v8::Function>());
+  return Status::Ok();
+}
+
+Status Worker::RunServiceWorkerScript(v8::Local<v8::Context> context) {
+  StatusOr<std::string> source = ReadFile(spec_.entry_path);
+  if (!source.ok()) return source.status();
+  v8::ScriptOrigin origin(isolate_,
+                          V8String(isolate_, DisplayPath(spec_.root_dir, spec_.entry_path)));
+  v8::TryCatch try_catch(isolate_);
+  v8::Local<v8::Script> script;
+  v8::Local<v8::Value> ignored;
+  if (!v8::Script::Compile(context, V8String(isolate_, *source), &origin).ToLocal(&script)) {
+    return ExceptionStatus(isolate_, try_catch, "compile error");
+  }
+  if (!script->Run(context).ToLocal(&ignored)) {
+    return ExceptionStatus(isolate_, try_catch, "uncaught exception at startup");
+  }
+  data_->DrainMicrotasks();
+  return Status::Ok();
+}
+
+v8::Local<v8::Object> Worker::MakeEnv(v8::Local<v8::Context> context) {
+  v8::EscapableHandleScope scope(isolate_);
+  v8::Local<v8::Object> env = v8::Object::New(isolate_);
+  for (const WorkerVar& var : spec_.vars) {
+    v8::Local<v8::Value> value = V8String(isolate_, var.value);
+    if (var.is_json) {
+      v8::TryCatch try_catch(isolate_);
+      v8::Local<v8::Value> parsed;
+      if (v8::JSON::Parse(context, value.As<v8::String>()).ToLocal(&parsed)) value = parsed;
+    }
+    env->Set(context, V8String(isolate_, var.name), value).Check();
+  }
+  return scope.Escape(env);
+}
+
+
+Status Worker::RunScript(std::string_view source, ScriptCallback done) {
+  CallbackScope scope(data_.get());
+  v8::Local<v8::Context> context = scope.context();
+  v8::TryCatch try_catch(isolate_);
+  v8::ScriptOrigin origin(isolate_, V8String(isolate_, "edge:script"));
+  v8::Local<v8::Script> script;
+  if (!v8::Script::Compile(context, V8String(isolate_, source), &origin).ToLocal(&script)) {
+    return ExceptionStatus(isolate_, try_catch, "compile error");
+  }
+  v8::Local<v8::Value> result;
+  if (!script->Run(context).ToLocal(&result)) {
+    done(ExceptionStatus(isolate_, try_catch, "uncaught exception"));
+    return Status::Ok();
+  }
+  if (!result->IsPromise()) {
+    done(ToStdString(isolate_, result));
+    return Status::Ok();
+  }
+  // The waiter lives as long as the worker: scripts are few (tests, tools).
+  script_waiters_.push_back(std::make_unique<ScriptWaiter>(ScriptWaiter{std::move(done)}));
+  v8::Local<v8::External> data = v8::External::New(isolate_, script_waiters_.back().get());
+  auto on_fulfilled = v8::Function::New(context, [](const v8::FunctionCallbackInfo<v8::Value>& info) {
+                        ScriptWaiter::Settle(info, true);
+                      }, data).ToLocalChecked();
+  auto on_rejected = v8::Function::New(context, [](const v8::FunctionCallbackInfo<v8::Value>& info) {
+                       ScriptWaiter::Settle(info, false);
+                     }, data).ToLocalChecked();
+  v8::Local<v8::Promise> chained;
+  if (!result.As<v8::Promise>()->Then(context, on_fulfilled, on_rejected).ToLocal(&chained)) {
+    return ExceptionStatus(isolate_, try_catch, "cannot wait for the script's promise");
+  }
+  return Status::Ok();
+}
+
+void Worker::Fetch(FetchRequest request, std::shared_ptr<ResponseSink> sink) {
+  CallbackScope scope(data_.get());
+  v8::Local<v8::Context> context = scope.context();
+  uint32_t id = data_->AddResponse(sink);
+
+  v8::Local<v8::Array> headers = v8::Array::New(isolate_, static_cast<int>(request.headers.size() * 2));
+  uint32_t index = 0;
+  for (const auto& [name, value] : request.headers) {
+    headers->Set(context, index++, V8String(isolate_, name)).Check();
+    headers->Set(context, index++, V8String(isolate_, value)).Check();
+  }
+  v8::Local<v8::Value> body = v8::Null(isolate_);
+  if (request.has_body) {
+    auto store = v8::ArrayBuffer::NewBackingStore(isolate_, request.body.size());
+    if (!request.body.empty()) memcpy(store->Data(), request.body.data(), request.body.size());
+    auto buffer = v8::ArrayBuffer::New(isolate_, std::move(store));
+    body = v8::Uint8Array::New(buffer, 0, request.body.size());
+  }
+  v8::Local<v8::Value> args[] = {
+      v8::Integer::NewFromUnsigned(isolate_, id), V8String(isolate_, request.method),
+      V8String(isolate_, request.url), headers, body, env_.Get(isolate_),
+  };
+  v8::TryCatch try_catch(isolate_);
+  v8::Local<v8::Value> ignored;
+  if (!dispatch_.Get(isolate_)
+           ->Call(context, v8::Undefined(isolate_), std::size(args), args)
+           .ToLocal(&ignored)) {
+    // dispatchFetch catches the worker's errors itself; reaching here means
+    // termination or a runtime bug. The response must still end.
+    std::string reason = discarded() ? FailureReason()
+                         : try_catch.HasTerminated()
+                             ? "execution terminated"
+                             : DescribeException(isolate_, try_catch.Exception(),
+                                                 try_catch.Message());
+    Log(LogLevel::kError, "[{}] {}", spec_.name, reason);
+    if (ResponseSink* open = data_->FindResponse(id)) {
+      open->Fail(FailureReason());
+      data_->RemoveResponse(id);
+    }
+  }
+}
+
+}  // namespace edge::runtime

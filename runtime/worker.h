@@ -1,0 +1,116 @@
+// A loaded worker version: one V8 isolate with the runtime's globals, the
+// worker's modules compiled and instantiated, and its fetch handler found.
+// Created once per version (never per request) and used on one thread: the
+// thread whose loop it was created with.
+#pragma once
+
+#include <uv.h>
+#include <v8.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/native.h"
+#include "runtime/response_sink.h"
+#include "runtime/status.h"
+
+namespace edge::runtime {
+
+class IsolateData;
+
+// A `[vars]` entry: strings stay strings, tables and arrays arrive as JSON.
+struct WorkerVar {
+  std::string name;
+  std::string value;
+  bool is_json = false;
+};
+
+// Everything needed to load one version of a worker.
+struct WorkerSpec {
+  std::string name;        // for logs and console tags
+  std::string root_dir;    // module paths in stacks are shown relative to it
+  std::string entry_path;  // absolute path of the main module
+  std::vector<WorkerVar> vars;
+  // The isolate's heap limit. A worker that reaches it is stopped and its
+  // isolate must be discarded (see Worker::discarded); the process goes on.
+  size_t heap_limit_bytes = 128u << 20;
+  // CPU time one entry into the worker's JavaScript may use (`[limits]
+  // cpu_ms`; Workers' Standard default is 30 s). 0 disables the limit.
+  uint64_t cpu_limit_ms = 30000;
+};
+
+class Worker {
+ public:
+  // Compiles and instantiates the worker; the error names file:line:column
+  // when the worker's code is at fault.
+  static StatusOr<std::unique_ptr<Worker>> Load(uv_loop_t* loop, const NativeRegistry& natives,
+                                                const WorkerSpec& spec);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Runs the fetch handler for one request; the response goes to `sink`.
+  void Fetch(FetchRequest request, std::shared_ptr<ResponseSink> sink);
+
+  // Runs `source` as a classic script in the worker's global scope and
+  // reports String(result) to `done`, once the result settles if it is a
+  // promise (then `done` runs from the loop). For tests and tooling; worker
+  // code never reaches this. A compile error is returned, not reported.
+  using ScriptCallback = std::function<void(StatusOr<std::string>)>;
+  Status RunScript(std::string_view source, ScriptCallback done);
+
+  const std::string& name() const { return spec_.name; }
+  // Every module file of the graph, entry first (what `edge dev` watches).
+  const std::vector<std::string>& module_paths() const { return module_paths_; }
+  // Responses not finished yet.
+  size_t in_flight() const;
+  // True once the worker hit its heap or CPU limit: its isolate was stopped
+  // and must not serve again. Whoever owns it loads a fresh one from spec().
+  bool discarded() const;
+  // Called once, from the loop, when the worker becomes discarded.
+  void SetOnDiscard(std::function<void()> on_discard);
+  const WorkerSpec& spec() const { return spec_; }
+
+ private:
+  explicit Worker(WorkerSpec spec);
+  Status Initialize(uv_loop_t* loop, const NativeRegistry& natives);
+  Status RunRuntimeJs(v8::Local<v8::Context> context, v8::Local<v8::Object> native,
+                      v8::Local<v8::Object> internals);
+  Status LoadModules(v8::Local<v8::Context> context);
+  StatusOr<v8::Local<v8::Module>> CompileModule(v8::Local<v8::Context> context,
+                                                const std::string& path);
+  Status RunServiceWorkerScript(v8::Local<v8::Context> context);
+  v8::Local<v8::Object> MakeEnv(v8::Local<v8::Context> context);
+  // What a failed response says publicly, by cause.
+  std::string FailureReason() const;
+  static size_t OnNearHeapLimit(void* data, size_t current_limit, size_t initial_limit);
+  static v8::MaybeLocal<v8::Module> ResolveModule(v8::Local<v8::Context> context,
+                                                  v8::Local<v8::String> specifier,
+                                                  v8::Local<v8::FixedArray> assertions,
+                                                  v8::Local<v8::Module> referrer);
+
+  struct ScriptWaiter;
+  friend struct ScriptWaiter;
+  struct ModuleRecord {
+    std::string path;
+    v8::Global<v8::Module> module;
+  };
+
+  WorkerSpec spec_;
+  std::unique_ptr<v8::ArrayBuffer::Allocator> allocator_;
+  v8::Isolate* isolate_ = nullptr;
+  std::unique_ptr<IsolateData> data_;
+  std::vector<ModuleRecord> modules_;
+  std::vector<std::string> module_paths_;
+  v8::Global<v8::Function> dispatch_;
+  v8::Global<v8::Object> env_;
+  std::vector<std::unique_ptr<ScriptWaiter>> script_waiters_;
+  bool heap_exceeded_ = false;
+};
+
+// Natives the runtime itself provides: timers and the response channel.
+void RegisterRuntimeNatives(NativeRegistry& registry);
+
+}  // namespace edge::runtime

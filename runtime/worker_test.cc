@@ -1,0 +1,280 @@
+#include "runtime/worker.h"
+
+#include <gtest/gtest.h>
+
+#include "runtime/testing/worker_fixture.h"
+
+namespace edge::runtime::testing {
+namespace {
+
+using WorkerTest = WorkerFixture;
+
+TEST_F(WorkerTest, ModuleWorkerAnswers) {
+  auto worker = LoadOrDie(R"(
+    export default {
+      async fetch(request, env, ctx) {
+        return new Response("hello " + new URL(request.url).pathname, {
+          headers: { "x-method": request.method },
+        });
+      },
+    };)");
+  ASSERT_TRUE(worker);
+  auto response = Fetch(*worker, "POST", "http://localhost/a/b");
+  ASSERT_TRUE(response->finished) << response->failure;
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->body, "hello /a/b");
+  EXPECT_EQ(response->Header("x-method"), "POST");
+  EXPECT_EQ(response->Header("content-type"), "text/plain;charset=UTF-8");
+}
+
+TEST_F(WorkerTest, ServiceWorkerScriptAnswers) {
+  auto worker = LoadOrDie(R"(
+    addEventListener("fetch", (event) => {
+      event.respondWith(new Response("sw " + event.request.method));
+    });)");
+  ASSERT_TRUE(worker);
+  auto response = Fetch(*worker);
+  ASSERT_TRUE(response->finished) << response->failure;
+  EXPECT_EQ(response->body, "sw GET");
+}
+
+TEST_F(WorkerTest, GlobalStatePersistsAcrossRequests) {
+  auto worker = LoadOrDie(R"(
+    let count = 0;
+    export default { fetch() { return new Response(String(++count)); } };)");
+  ASSERT_TRUE(worker);
+  EXPECT_EQ(Fetch(*worker)->body, "1");
+  EXPECT_EQ(Fetch(*worker)->body, "2");
+  EXPECT_EQ(Fetch(*worker)->body, "3");
+}
+
+TEST_F(WorkerTest, RelativeImportsAndCycles) {
+  auto worker = LoadFiles({
+      {"src/index.js",
+       "import { a } from './lib/a.js'; import { b } from '../shared/b.mjs';\n"
+       "export default { fetch() { return new Response(a() + b()); } };"},
+      {"src/lib/a.js", "import { b } from '../../shared/b.mjs'; export const a = () => 'a';\n"
+                       "export const fromA = () => b();"},
+      {"shared/b.mjs", "import { a } from '../src/lib/a.js'; export const b = () => 'b';\n"
+                       "export const fromB = () => a();"},
+  }, "src/index.js");
+  ASSERT_TRUE(worker.ok()) << worker.status().message();
+  EXPECT_EQ(Fetch(**worker)->body, "ab");
+  EXPECT_EQ((*worker)->module_paths().size(), 3u);
+}
+
+TEST_F(WorkerTest, SyntaxErrorNamesFileLineAndColumn) {
+  auto worker = LoadFiles({{"index.js", "import './bad.js';\nexport default {};"},
+                           {"bad.js", "const x = 1;\nconst y = ;\n"}});
+  ASSERT_FALSE(worker.ok());
+  EXPECT_NE(worker.status().message().find("bad.js:2:11"), std::string::npos)
+      << worker.status().message();
+  EXPECT_NE(worker.status().message().find("SyntaxError"), std::string::npos);
+}
+
+TEST_F(WorkerTest, MissingImportNamesTheImportingLine) {
+  auto worker = LoadFiles({{"index.js", "// first\nimport x from './missing.js';\n"}});
+  ASSERT_FALSE(worker.ok());
+  EXPECT_NE(worker.status().message().find("index.js:2:"), std::string::npos)
+      << worker.status().message();
+  EXPECT_NE(worker.status().message().find("./missing.js"), std::string::npos);
+}
+
+TEST_F(WorkerTest, WorkerWithoutHandlerIsRefused) {
+  auto worker = LoadFiles({{"index.js", "export default { nothing: 1 };"}});
+  ASSERT_FALSE(worker.ok());
+  EXPECT_NE(worker.status().message().find("no fetch handler"), std::string::npos)
+      << worker.status().message();
+}
+
+TEST_F(WorkerTest, ThrowingHandlerGives500AndKeepsServing) {
+  auto worker = LoadOrDie(R"(
+    let n = 0;
+    export default {
+      fetch(request) {
+        n++;
+        if (request.url.endsWith("/throw")) throw new Error("boom");
+        if (request.url.endsWith("/reject")) return Promise.reject(new TypeError("nope"));
+        if (request.url.endsWith("/string")) return "not a response";
+        return new Response("ok " + n);
+      },
+    };)");
+  ASSERT_TRUE(worker);
+  for (const char* path : {"/throw", "/reject", "/string"}) {
+    auto failed = Fetch(*worker, "GET", std::string("http://localhost") + path);
+    EXPECT_TRUE(failed->failed) << path;
+    EXPECT_FALSE(failed->started) << path;
+  }
+  EXPECT_EQ(Fetch(*worker)->body, "ok 4");
+}
+
+TEST_F(WorkerTest, CodeGenerationFromStringsIsOff) {
+  auto worker = LoadOrDie("export default { fetch() { return new Response('x'); } };");
+  ASSERT_TRUE(worker);
+  auto eval_result = Run(*worker, "try { eval('1+1'); 'allowed' } catch (e) { e.name }");
+  ASSERT_TRUE(eval_result.ok());
+  EXPECT_EQ(*eval_result, "EvalError");
+  auto function_result = Run(*worker, "try { new Function('return 1'); 'allowed' } catch (e) { e.name }");
+  ASSERT_TRUE(function_result.ok());
+  EXPECT_EQ(*function_result, "EvalError");
+  // The smallest valid module: "\0asm" and version 1.
+  auto wasm_result = Run(*worker, R"(
+    const bytes = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]);
+    WebAssembly.compile(bytes).then(() => 'allowed', (e) => e.name))");
+  ASSERT_TRUE(wasm_result.ok()) << wasm_result.status().message();
+  EXPECT_EQ(*wasm_result, "CompileError");
+}
+
+TEST_F(WorkerTest, HeapLimitStopsTheWorkerNotTheProcess) {
+  heap_limit_bytes_ = 32u << 20;
+  auto worker = LoadOrDie(R"(
+    const hoard = [];
+    export default {
+      fetch(request) {
+        if (request.url.endsWith("/grow")) {
+          for (;;) hoard.push(new Array(100000).fill(hoard.length));
+        }
+        return new Response("fine");
+      },
+    };)");
+  ASSERT_TRUE(worker);
+  EXPECT_EQ(Fetch(*worker)->body, "fine");
+  auto response = Fetch(*worker, "GET", "http://localhost/grow");
+  EXPECT_TRUE(response->failed);
+  EXPECT_EQ(response->failure, "Worker exceeded memory limit");
+  EXPECT_TRUE(worker->discarded());
+  // A fresh load of the same spec serves again.
+  auto fresh = Worker::Load(loop(), natives_, worker->spec());
+  ASSERT_TRUE(fresh.ok()) << fresh.status().message();
+  EXPECT_EQ(Fetch(**fresh)->body, "fine");
+}
+
+TEST_F(WorkerTest, CpuLimitStopsARunawayHandler) {
+  cpu_limit_ms_ = 100;
+  auto worker = LoadOrDie(R"(
+    export default {
+      async fetch(request) {
+        if (request.url.endsWith("/spin")) for (;;) {}
+        if (request.url.endsWith("/spin-later")) {
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          for (;;) {}
+        }
+        return new Response("fine");
+      },
+    };)");
+  ASSERT_TRUE(worker);
+  bool told = false;
+  worker->SetOnDiscard([&] { told = true; });
+  EXPECT_EQ(Fetch(*worker)->body, "fine");
+  auto response = Fetch(*worker, "GET", "http://localhost/spin");
+  EXPECT_TRUE(response->failed);
+  EXPECT_EQ(response->failure, "Worker exceeded CPU time limit");
+  EXPECT_TRUE(worker->discarded());
+  EXPECT_TRUE(told);
+
+  // A runaway continuation (in a timer) is stopped too; its request stays
+  // open until the owner discards the worker, which fails it.
+  auto fresh = Worker::Load(loop(), natives_, worker->spec());
+  ASSERT_TRUE(fresh.ok()) << fresh.status().message();
+  auto sink = std::make_shared<MemorySink>();
+  FetchRequest request;
+  request.method = "GET";
+  request.url = "http://localhost/spin-later";
+  (*fresh)->Fetch(std::move(request), sink);
+  RunUntil([&] { return (*fresh)->discarded(); });
+  EXPECT_TRUE((*fresh)->discarded());
+  EXPECT_FALSE(sink->done());
+  fresh->reset();
+  EXPECT_TRUE(sink->failed);
+}
+
+TEST_F(WorkerTest, StartupOverTheCpuLimitIsRefused) {
+  cpu_limit_ms_ = 100;
+  auto worker = LoadFiles({{"index.js", "for (;;) {}\nexport default { fetch() {} };"}});
+  ASSERT_FALSE(worker.ok());
+  EXPECT_NE(worker.status().message().find("CPU time limit"), std::string::npos)
+      << worker.status().message();
+}
+
+TEST_F(WorkerTest, TimersRunOnTheLoop) {
+  auto worker = LoadOrDie(R"(
+    export default {
+      async fetch() {
+        const order = [];
+        await new Promise((resolve) => {
+          setTimeout(() => order.push("t2"), 20);
+          setTimeout((x) => order.push(x), 1, "t1");
+          const cancelled = setTimeout(() => order.push("never"), 5);
+          clearTimeout(cancelled);
+          let ticks = 0;
+          const interval = setInterval(() => {
+            if (++ticks === 3) { clearInterval(interval); order.push("i3"); }
+          }, 2);
+          setTimeout(resolve, 40);
+          queueMicrotask(() => order.push("micro"));
+        });
+        return new Response(order.join(","));
+      },
+    };)");
+  ASSERT_TRUE(worker);
+  auto response = Fetch(*worker);
+  ASSERT_TRUE(response->finished) << response->failure;
+  EXPECT_EQ(response->body, "micro,t1,i3,t2");
+}
+
+TEST_F(WorkerTest, EnvCarriesVarsAndIsTheSameObjectEachTime) {
+  auto worker = LoadFiles({{"index.js", R"(
+    let first;
+    export default {
+      fetch(request, env) {
+        first ??= env;
+        return new Response(JSON.stringify([env.GREETING, env.LIMITS.max, first === env]));
+      },
+    };)"}},
+                          "index.js",
+                          {{"GREETING", "hi", false}, {"LIMITS", R"({"max":3})", true}});
+  ASSERT_TRUE(worker.ok()) << worker.status().message();
+  EXPECT_EQ(Fetch(**worker)->body, R"(["hi",3,true])");
+  EXPECT_EQ(Fetch(**worker)->body, R"(["hi",3,true])");
+}
+
+TEST_F(WorkerTest, StreamedResponseArrivesInChunks) {
+  auto worker = LoadOrDie(R"(
+    export default {
+      fetch() {
+        let i = 0;
+        const stream = new ReadableStream({
+          pull(controller) {
+            if (i === 3) return controller.close();
+            controller.enqueue(new TextEncoder().encode("chunk" + i++ + ";"));
+          },
+        });
+        return new Response(stream, { status: 201 });
+      },
+    };)");
+  ASSERT_TRUE(worker);
+  auto response = Fetch(*worker);
+  ASSERT_TRUE(response->finished) << response->failure;
+  EXPECT_EQ(response->status, 201);
+  EXPECT_FALSE(response->content_length.has_value());
+  EXPECT_EQ(response->body, "chunk0;chunk1;chunk2;");
+}
+
+TEST_F(WorkerTest, RequestBodyAndHeadersReachTheWorker) {
+  auto worker = LoadOrDie(R"(
+    export default {
+      async fetch(request) {
+        const body = await request.json();
+        return Response.json({ sum: body.a + body.b, type: request.headers.get("Content-Type") });
+      },
+    };)");
+  ASSERT_TRUE(worker);
+  auto response = Fetch(*worker, "POST", "http://localhost/", R"({"a":1,"b":2})",
+                        {{"content-type", "application/json"}});
+  ASSERT_TRUE(response->finished) << response->failure;
+  EXPECT_EQ(response->body, R"({"sum":3,"type":"application/json"})");
+  EXPECT_EQ(response->Header("content-type"), "application/json");
+}
+
+}  // namespace
+}  // namespace edge::runtime::testing

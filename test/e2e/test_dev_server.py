@@ -1,0 +1,248 @@
+"""End-to-end: `edge dev` serving real workers over real sockets."""
+import os
+import signal
+import socket
+import time
+import unittest
+
+from edge_harness import (EdgeProcess, Project, SOURCE_DIR, build_request, read_response,
+                          send_request)
+
+ECHO_WORKER = r"""
+let served = 0;
+export default {
+  async fetch(request, env) {
+    served++;
+    const url = new URL(request.url);
+    if (url.pathname === "/slow") await new Promise((r) => setTimeout(r, 300));
+    if (url.pathname === "/throw") throw new Error("thrown on purpose");
+    if (url.pathname === "/reject") return Promise.reject(new TypeError("rejected on purpose"));
+    if (url.pathname === "/not-a-response") return { status: 200 };
+    if (url.pathname === "/stream") {
+      let i = 0;
+      return new Response(new ReadableStream({
+        async pull(controller) {
+          if (i === 3) return controller.close();
+          await new Promise((r) => setTimeout(r, 5));
+          controller.enqueue(new TextEncoder().encode(`part${i++};`));
+        },
+      }));
+    }
+    if (url.pathname === "/count") return new Response(String(served));
+    const body = request.body ? await request.text() : "";
+    return new Response(`${request.method} ${url.pathname} ${body}`, {
+      headers: { "x-echo": "yes" },
+    });
+  },
+};
+"""
+
+
+class DevServerTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.project = Project({"index.js": ECHO_WORKER})
+        cls.edge = EdgeProcess(cls.project.dir, "--max-body-size", "1",
+                               "--header-timeout", "500")
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.edge.stop()
+        cls.project.remove()
+        assert code == 0, f"edge dev exited with {code}:\n{cls.edge.log()}"
+
+    def tearDown(self):
+        self.assertTrue(self.edge.alive(), "edge dev died:\n" + self.edge.log())
+
+    def test_get_and_post(self):
+        response = self.edge.request("GET", "/hello")
+        self.assertEqual(response.status, 200)
+        self.assertEqual(response.body, b"GET /hello ")
+        self.assertEqual(response.header("x-echo"), "yes")
+        self.assertEqual(response.header("content-length"), str(len(b"GET /hello ")))
+        response = self.edge.request("POST", "/p", body=b"payload")
+        self.assertEqual(response.body, b"POST /p payload")
+
+    def test_keep_alive_serves_several_requests_on_one_connection(self):
+        with self.edge.connect() as sock:
+            for i in range(3):
+                send_request(sock, "GET", f"/k{i}")
+                response = read_response(sock)
+                self.assertEqual(response.body, f"GET /k{i} ".encode())
+
+    def test_pipelined_requests_are_answered_in_order(self):
+        with self.edge.connect() as sock:
+            sock.sendall(build_request("GET", "/slow") + build_request("GET", "/a") +
+                         build_request("GET", "/b", close=True))
+            bodies = [read_response(sock).body for _ in range(3)]
+        self.assertEqual(bodies, [b"GET /slow ", b"GET /a ", b"GET /b "])
+
+    def test_chunked_request_body(self):
+        with self.edge.connect() as sock:
+            sock.sendall(b"POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                         b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
+            self.assertEqual(read_response(sock).body, b"POST /c hello world")
+
+    def test_streamed_response_is_chunked(self):
+        response = self.edge.request("GET", "/stream")
+        self.assertEqual(response.header("transfer-encoding"), "chunked")
+        self.assertEqual(response.body, b"part0;part1;part2;")
+
+    def test_head_has_headers_but_no_body(self):
+        with self.edge.connect() as sock:
+            send_request(sock, "HEAD", "/h")
+            response = read_response(sock, head=True)
+            self.assertEqual(response.status, 200)
+            # The next response on the connection must start right after the
+            # headers: a stray body would corrupt it.
+            send_request(sock, "GET", "/after")
+            self.assertEqual(read_response(sock).body, b"GET /after ")
+
+    def test_malformed_request_is_400(self):
+        with self.edge.connect() as sock:
+            sock.sendall(b"THIS IS NOT HTTP\r\n\r\n")
+            self.assertEqual(read_response(sock).status, 400)
+
+    def test_content_length_with_transfer_encoding_is_refused(self):
+        with self.edge.connect() as sock:
+            sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                         b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+            self.assertEqual(read_response(sock).status, 400)
+
+    def test_header_block_over_128k_is_431(self):
+        with self.edge.connect() as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (130 * 1024) +
+                         b"\r\n\r\n")
+            self.assertEqual(read_response(sock).status, 431)
+
+    def test_body_over_the_limit_is_413(self):
+        response = self.edge.request("POST", "/big", body=b"x" * (1024 * 1024 + 1))
+        self.assertEqual(response.status, 413)
+        with self.edge.connect() as sock:
+            chunk = b"x" * 65536
+            head = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            sock.sendall(head)
+            try:
+                for _ in range(20):
+                    sock.sendall(b"10000\r\n" + chunk + b"\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            self.assertEqual(read_response(sock).status, 413)
+
+    def test_slow_headers_get_408_and_do_not_block_others(self):
+        with self.edge.connect() as slow:
+            slow.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+            # Another client is served while the slow one dawdles.
+            self.assertEqual(self.edge.request("GET", "/other").status, 200)
+            self.assertEqual(read_response(slow).status, 408)
+
+    def test_worker_errors_give_500_and_the_worker_goes_on(self):
+        for path in ("/throw", "/reject", "/not-a-response"):
+            response = self.edge.request("GET", path)
+            self.assertEqual(response.status, 500, path)
+        self.assertTrue(self.edge.wait_for_log(r"Error: thrown on purpose\s+at .*index\.js:\d+:\d+"),
+                        self.edge.log())
+        self.assertTrue(self.edge.wait_for_log(r"TypeError: rejected on purpose"))
+        self.assertTrue(self.edge.wait_for_log(r"did not return a Response"))
+        self.assertEqual(self.edge.request("GET", "/ok").status, 200)
+
+
+class HelloWorldTest(unittest.TestCase):
+    def test_example_answers(self):
+        edge = EdgeProcess(os.path.join(SOURCE_DIR, "examples", "hello-world"))
+        try:
+            response = edge.request("GET", "/?name=edge")
+            self.assertEqual(response.status, 200)
+            self.assertEqual(response.body, b"Hello, edge!\n")
+        finally:
+            self.assertEqual(edge.stop(), 0)
+
+    def test_service_worker_example_answers(self):
+        edge = EdgeProcess(os.path.join(SOURCE_DIR, "examples", "service-worker"))
+        try:
+            self.assertEqual(edge.request("GET", "/x/y").body, b"You asked for /x/y\n")
+        finally:
+            self.assertEqual(edge.stop(), 0)
+
+    def test_bad_project_exits_with_a_clear_error(self):
+        project = Project({"index.js": "export default {"})
+        try:
+            with self.assertRaises(RuntimeError) as raised:
+                EdgeProcess(project.dir)
+            self.assertRegex(str(raised.exception), r"index\.js:1:\d+: SyntaxError")
+        finally:
+            project.remove()
+
+
+class ReloadTest(unittest.TestCase):
+    def test_edits_reload_and_broken_edits_keep_the_last_good_version(self):
+        project = Project({
+            "index.js": "import { v } from './lib.js';\n"
+                        "export default { fetch() { return new Response(v); } };\n",
+            "lib.js": "export const v = 'one';\n",
+        })
+        edge = EdgeProcess(project.dir)
+        try:
+            self.assertEqual(edge.request().body, b"one")
+            project.write("lib.js", "export const v = 'two';\n")
+            self.assertTrue(edge.wait_for_log(r"reloaded worker 'e2e'"), edge.log())
+            self.assertEqual(edge.request().body, b"two")
+
+            project.write("lib.js", "export const v = ;\n")
+            self.assertTrue(edge.wait_for_log(r"reload failed.*\n?.*lib\.js:1:\d+"), edge.log())
+            self.assertEqual(edge.request().body, b"two")
+
+            project.write("lib.js", "export const v = 'three';\n")
+            deadline = time.time() + 10
+            while edge.request().body != b"three" and time.time() < deadline:
+                time.sleep(0.05)
+            self.assertEqual(edge.request().body, b"three")
+        finally:
+            self.assertEqual(edge.stop(), 0)
+            project.remove()
+
+    def test_reload_does_not_drop_requests_in_flight(self):
+        project = Project({"index.js":
+            "export default { async fetch() {\n"
+            "  await new Promise((r) => setTimeout(r, 500));\n"
+            "  return new Response('old'); } };\n"})
+        edge = EdgeProcess(project.dir)
+        try:
+            with edge.connect() as sock:
+                send_request(sock, "GET", "/", close=True)
+                time.sleep(0.1)
+                project.write("index.js",
+                              "export default { fetch() { return new Response('new'); } };\n")
+                self.assertTrue(edge.wait_for_log(r"reloaded worker"), edge.log())
+                self.assertEqual(edge.request().body, b"new")
+                self.assertEqual(read_response(sock).body, b"old")
+        finally:
+            self.assertEqual(edge.stop(), 0)
+            project.remove()
+
+
+class SignalTest(unittest.TestCase):
+    def test_sigterm_finishes_requests_in_flight_then_exits_0(self):
+        project = Project({"index.js":
+            "setInterval(() => {}, 1000);\n"
+            "export default { async fetch() {\n"
+            "  await new Promise((r) => setTimeout(r, 500));\n"
+            "  return new Response('finished'); } };\n"})
+        edge = EdgeProcess(project.dir)
+        try:
+            with edge.connect() as sock:
+                send_request(sock, "GET", "/")
+                time.sleep(0.1)
+                edge.proc.send_signal(signal.SIGTERM)
+                response = read_response(sock)
+                self.assertEqual(response.body, b"finished")
+            self.assertEqual(edge.proc.wait(10), 0)
+            with self.assertRaises(OSError):
+                socket.create_connection(("127.0.0.1", edge.port), timeout=2).close()
+        finally:
+            edge.stop()
+            project.remove()
+
+
+if __name__ == "__main__":
+    unittest.main()

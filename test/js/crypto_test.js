@@ -1,0 +1,86 @@
+// crypto.getRandomValues and crypto.randomUUID.
+
+function assert(cond, message = "assertion failed") {
+  if (!cond) throw new Error(message);
+}
+
+function assertEquals(actual, expected, message = "") {
+  const a = JSON.stringify(actual);
+  const e = JSON.stringify(expected);
+  if (a !== e) throw new Error(`${message} expected ${e}, got ${a}`);
+}
+
+function assertThrows(fn, ErrorClass, message = "") {
+  try {
+    fn();
+  } catch (err) {
+    if (ErrorClass && !(err instanceof ErrorClass)) {
+      throw new Error(`${message} expected ${ErrorClass.name}, got ${err && err.name}: ${err && err.message}`);
+    }
+    return err;
+  }
+  throw new Error(`${message} expected an exception`);
+}
+
+export default {
+  "crypto is a Crypto"() {
+    assert(crypto instanceof Crypto);
+    assertEquals(Object.prototype.toString.call(crypto), "[object Crypto]");
+    assertThrows(() => new Crypto(), TypeError);
+    assertEquals(crypto.subtle, undefined);
+  },
+
+  "getRandomValues fills and returns the same array"() {
+    for (const Type of [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, BigInt64Array, BigUint64Array]) {
+      const a = new Type(64);
+      const r = crypto.getRandomValues(a);
+      assert(r === a, Type.name);
+      assert(a.some((v) => v != 0), `${Type.name} got filled`);
+    }
+    const empty = new Uint8Array(0);
+    assert(crypto.getRandomValues(empty) === empty);
+  },
+
+  "getRandomValues fills only the view"() {
+    const buf = new Uint8Array(32);
+    crypto.getRandomValues(buf.subarray(8, 24));
+    assert(buf.subarray(0, 8).every((v) => v === 0));
+    assert(buf.subarray(24).every((v) => v === 0));
+  },
+
+  "non-integer arrays throw TypeMismatchError"() {
+    for (const a of [new Float32Array(4), new Float64Array(4), new DataView(new ArrayBuffer(4))]) {
+      const err = assertThrows(() => crypto.getRandomValues(a), DOMException);
+      assertEquals(err.name, "TypeMismatchError");
+      assertEquals(err.code, 17);
+    }
+  },
+
+  "non-views throw TypeError"() {
+    assertThrows(() => crypto.getRandomValues(), TypeError);
+    assertThrows(() => crypto.getRandomValues(new ArrayBuffer(4)), TypeError);
+    assertThrows(() => crypto.getRandomValues([1, 2]), TypeError);
+  },
+
+  "more than 65536 bytes throws QuotaExceededError"() {
+    crypto.getRandomValues(new Uint8Array(65536));
+    const err = assertThrows(() => crypto.getRandomValues(new Uint8Array(65537)), DOMException);
+    assertEquals(err.name, "QuotaExceededError");
+    assertThrows(() => crypto.getRandomValues(new Uint32Array(16385)), DOMException);
+  },
+
+  "randomUUID is a v4 UUID"() {
+    const re = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    const seen = new Set();
+    for (let i = 0; i < 50; i++) {
+      const id = crypto.randomUUID();
+      assert(re.test(id), id);
+      seen.add(id);
+    }
+    assertEquals(seen.size, 50);
+  },
+
+  "methods are brand checked"() {
+    assertEquals(typeof Crypto.prototype.getRandomValues, "function");
+  },
+};

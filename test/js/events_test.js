@@ -1,0 +1,258 @@
+// Event, EventTarget, CustomEvent and the global event target.
+
+function assert(cond, message = "assertion failed") {
+  if (!cond) throw new Error(message);
+}
+
+function assertEquals(actual, expected, message = "") {
+  const a = JSON.stringify(actual);
+  const e = JSON.stringify(expected);
+  if (a !== e) throw new Error(`${message} expected ${e}, got ${a}`);
+}
+
+function assertThrows(fn, ErrorClass, message = "") {
+  try {
+    fn();
+  } catch (err) {
+    if (ErrorClass && !(err instanceof ErrorClass)) {
+      throw new Error(`${message} expected ${ErrorClass.name}, got ${err && err.name}: ${err && err.message}`);
+    }
+    return err;
+  }
+  throw new Error(`${message} expected an exception`);
+}
+
+export default {
+  "Event defaults and init"() {
+    const e = new Event("foo");
+    assertEquals(e.type, "foo");
+    assertEquals(e.bubbles, false);
+    assertEquals(e.cancelable, false);
+    assertEquals(e.composed, false);
+    assertEquals(e.defaultPrevented, false);
+    assertEquals(e.isTrusted, false);
+    assertEquals(e.eventPhase, Event.NONE);
+    assertEquals(e.target, null);
+    assertEquals(e.currentTarget, null);
+    assert(typeof e.timeStamp === "number" && e.timeStamp >= 0);
+    const f = new Event("bar", { bubbles: true, cancelable: true, composed: true });
+    assert(f.bubbles && f.cancelable && f.composed);
+    assertThrows(() => new Event(), TypeError);
+  },
+
+  "isTrusted is an unforgeable own property"() {
+    const e = new Event("x");
+    const desc = Object.getOwnPropertyDescriptor(e, "isTrusted");
+    assert(desc && typeof desc.get === "function" && !desc.configurable);
+  },
+
+  "phase constants"() {
+    assertEquals([Event.NONE, Event.CAPTURING_PHASE, Event.AT_TARGET, Event.BUBBLING_PHASE], [0, 1, 2, 3]);
+    assertEquals(new Event("x").AT_TARGET, 2);
+  },
+
+  "preventDefault only for cancelable events"() {
+    const a = new Event("a");
+    a.preventDefault();
+    assertEquals(a.defaultPrevented, false);
+    const b = new Event("b", { cancelable: true });
+    b.preventDefault();
+    assertEquals(b.defaultPrevented, true);
+    assertEquals(b.returnValue, false);
+  },
+
+  "dispatch sets target, currentTarget and phase"() {
+    const target = new EventTarget();
+    let seen;
+    target.addEventListener("ping", function (e) {
+      seen = [e.target === target, e.currentTarget === target, e.eventPhase, this === target];
+    });
+    const e = new Event("ping");
+    assertEquals(target.dispatchEvent(e), true);
+    assertEquals(seen, [true, true, Event.AT_TARGET, true]);
+    assertEquals(e.eventPhase, Event.NONE);
+    assertEquals(e.currentTarget, null);
+    assert(e.target === target);
+  },
+
+  "dispatchEvent returns false when canceled"() {
+    const t = new EventTarget();
+    t.addEventListener("x", (e) => e.preventDefault());
+    assertEquals(t.dispatchEvent(new Event("x", { cancelable: true })), false);
+    assertEquals(t.dispatchEvent(new Event("x")), true);
+  },
+
+  "listeners run in order; duplicates ignored; capture listeners first"() {
+    const t = new EventTarget();
+    const order = [];
+    const a = () => order.push("a");
+    t.addEventListener("x", a);
+    t.addEventListener("x", a);
+    t.addEventListener("x", () => order.push("b"));
+    t.addEventListener("x", () => order.push("capture"), { capture: true });
+    t.dispatchEvent(new Event("x"));
+    assertEquals(order, ["capture", "a", "b"]);
+  },
+
+  "removeEventListener matches callback and capture"() {
+    const t = new EventTarget();
+    let n = 0;
+    const f = () => n++;
+    t.addEventListener("x", f, true);
+    t.removeEventListener("x", f);
+    t.dispatchEvent(new Event("x"));
+    assertEquals(n, 1);
+    t.removeEventListener("x", f, { capture: true });
+    t.dispatchEvent(new Event("x"));
+    assertEquals(n, 1);
+  },
+
+  "once listeners run once"() {
+    const t = new EventTarget();
+    let n = 0;
+    t.addEventListener("x", () => n++, { once: true });
+    t.dispatchEvent(new Event("x"));
+    t.dispatchEvent(new Event("x"));
+    assertEquals(n, 1);
+  },
+
+  "passive listeners cannot cancel"() {
+    const t = new EventTarget();
+    t.addEventListener("x", (e) => e.preventDefault(), { passive: true });
+    const e = new Event("x", { cancelable: true });
+    assertEquals(t.dispatchEvent(e), true);
+    assertEquals(e.defaultPrevented, false);
+  },
+
+  "signal option removes the listener on abort"() {
+    const t = new EventTarget();
+    const signalTarget = new EventTarget();
+    const signal = Object.assign(signalTarget, { aborted: false });
+    let n = 0;
+    t.addEventListener("x", () => n++, { signal });
+    t.dispatchEvent(new Event("x"));
+    signal.aborted = true;
+    signalTarget.dispatchEvent(new Event("abort"));
+    t.dispatchEvent(new Event("x"));
+    assertEquals(n, 1);
+    // An already aborted signal adds nothing.
+    t.addEventListener("x", () => n++, { signal });
+    t.dispatchEvent(new Event("x"));
+    assertEquals(n, 1);
+  },
+
+  "listener objects with handleEvent"() {
+    const t = new EventTarget();
+    const listener = {
+      calls: 0,
+      handleEvent(e) {
+        this.calls++;
+        assertEquals(e.type, "x");
+      },
+    };
+    t.addEventListener("x", listener);
+    t.dispatchEvent(new Event("x"));
+    assertEquals(listener.calls, 1);
+  },
+
+  "a throwing listener does not stop the others"() {
+    const t = new EventTarget();
+    let ran = false;
+    t.addEventListener("x", () => {
+      throw new Error("expected test error (listener)");
+    });
+    t.addEventListener("x", () => (ran = true));
+    t.dispatchEvent(new Event("x"));
+    assert(ran);
+  },
+
+  "stopImmediatePropagation skips later listeners"() {
+    const t = new EventTarget();
+    const order = [];
+    t.addEventListener("x", (e) => {
+      order.push(1);
+      e.stopImmediatePropagation();
+    });
+    t.addEventListener("x", () => order.push(2));
+    t.dispatchEvent(new Event("x"));
+    assertEquals(order, [1]);
+  },
+
+  "listeners added during dispatch do not run; removed ones do not run"() {
+    const t = new EventTarget();
+    const order = [];
+    const late = () => order.push("late");
+    const removed = () => order.push("removed");
+    t.addEventListener("x", () => {
+      order.push("first");
+      t.addEventListener("x", late);
+      t.removeEventListener("x", removed);
+    });
+    t.addEventListener("x", removed);
+    t.dispatchEvent(new Event("x"));
+    assertEquals(order, ["first"]);
+  },
+
+  "re-dispatching an event being dispatched throws InvalidStateError"() {
+    const t = new EventTarget();
+    let err;
+    t.addEventListener("x", (e) => {
+      try {
+        t.dispatchEvent(e);
+      } catch (caught) {
+        err = caught;
+      }
+    });
+    t.dispatchEvent(new Event("x"));
+    assert(err instanceof DOMException);
+    assertEquals(err.name, "InvalidStateError");
+  },
+
+  "dispatchEvent requires an Event"() {
+    assertThrows(() => new EventTarget().dispatchEvent({ type: "x" }), TypeError);
+  },
+
+  "null callback is ignored, missing arguments throw"() {
+    const t = new EventTarget();
+    t.addEventListener("x", null);
+    assertThrows(() => t.addEventListener("x"), TypeError);
+  },
+
+  "CustomEvent detail"() {
+    const e = new CustomEvent("c", { detail: { a: 1 } });
+    assertEquals(e.detail, { a: 1 });
+    assert(e instanceof Event);
+    assertEquals(new CustomEvent("d").detail, null);
+  },
+
+  "subclassing EventTarget"() {
+    class Emitter extends EventTarget {
+      fire() {
+        return this.dispatchEvent(new Event("fire"));
+      }
+    }
+    const em = new Emitter();
+    let got;
+    em.addEventListener("fire", (e) => (got = e.target));
+    em.fire();
+    assert(got === em);
+  },
+
+  "global addEventListener / dispatchEvent"() {
+    let seen;
+    const listener = (e) => (seen = [e.type, e.target === globalThis, e.currentTarget === globalThis]);
+    addEventListener("custom-global", listener);
+    assertEquals(dispatchEvent(new Event("custom-global")), true);
+    assertEquals(seen, ["custom-global", true, true]);
+    removeEventListener("custom-global", listener);
+    seen = undefined;
+    dispatchEvent(new Event("custom-global"));
+    assertEquals(seen, undefined);
+  },
+
+  "toStringTag"() {
+    assertEquals(Object.prototype.toString.call(new Event("x")), "[object Event]");
+    assertEquals(Object.prototype.toString.call(new EventTarget()), "[object EventTarget]");
+    assertEquals(Object.prototype.toString.call(new CustomEvent("x")), "[object CustomEvent]");
+  },
+};

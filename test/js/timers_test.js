@@ -1,0 +1,162 @@
+// setTimeout/setInterval/clearTimeout/clearInterval and queueMicrotask.
+
+function assert(cond, message = "assertion failed") {
+  if (!cond) throw new Error(message);
+}
+
+function assertEquals(actual, expected, message = "") {
+  const a = JSON.stringify(actual);
+  const e = JSON.stringify(expected);
+  if (a !== e) throw new Error(`${message} expected ${e}, got ${a}`);
+}
+
+function assertThrows(fn, ErrorClass, message = "") {
+  try {
+    fn();
+  } catch (err) {
+    if (ErrorClass && !(err instanceof ErrorClass)) {
+      throw new Error(`${message} expected ${ErrorClass.name}, got ${err && err.name}: ${err && err.message}`);
+    }
+    return err;
+  }
+  throw new Error(`${message} expected an exception`);
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export default {
+  async "setTimeout runs the callback with extra arguments"() {
+    const args = await new Promise((resolve) => {
+      setTimeout((a, b) => resolve([a, b]), 1, "x", 2);
+    });
+    assertEquals(args, ["x", 2]);
+  },
+
+  "ids are positive integers"() {
+    const a = setTimeout(() => {}, 1000);
+    const b = setTimeout(() => {}, 1000);
+    const c = setInterval(() => {}, 1000);
+    for (const id of [a, b, c]) assert(Number.isInteger(id) && id > 0, `bad id ${id}`);
+    assert(a !== b && b !== c, "ids are unique");
+    clearTimeout(a);
+    clearTimeout(b);
+    clearInterval(c);
+  },
+
+  async "clearTimeout cancels"() {
+    let fired = false;
+    const id = setTimeout(() => (fired = true), 5);
+    clearTimeout(id);
+    await sleep(20);
+    assert(!fired);
+  },
+
+  async "clearTimeout and clearInterval share ids"() {
+    let fired = false;
+    const id = setTimeout(() => (fired = true), 5);
+    clearInterval(id);
+    await sleep(20);
+    assert(!fired);
+  },
+
+  "clear with invalid ids is a no-op"() {
+    clearTimeout();
+    clearTimeout(undefined);
+    clearTimeout(null);
+    clearTimeout("abc");
+    clearTimeout(-1);
+    clearInterval(1.5);
+  },
+
+  async "setInterval repeats until cleared"() {
+    let count = 0;
+    await new Promise((resolve) => {
+      const id = setInterval(() => {
+        count++;
+        if (count === 3) {
+          clearInterval(id);
+          resolve();
+        }
+      }, 1);
+    });
+    await sleep(10);
+    assertEquals(count, 3);
+  },
+
+  async "timers fire in delay order"() {
+    const order = [];
+    await new Promise((resolve) => {
+      setTimeout(() => order.push(2), 10);
+      setTimeout(() => order.push(1), 1);
+      setTimeout(() => {
+        order.push(3);
+        resolve();
+      }, 20);
+    });
+    assertEquals(order, [1, 2, 3]);
+  },
+
+  async "delay coercion: NaN, negative, strings"() {
+    const fired = [];
+    await new Promise((resolve) => {
+      setTimeout(() => fired.push("nan"), NaN);
+      setTimeout(() => fired.push("neg"), -100);
+      setTimeout(() => fired.push("str"), "1");
+      setTimeout(() => fired.push("undef"));
+      setTimeout(resolve, 15);
+    });
+    assertEquals(fired.sort(), ["nan", "neg", "str", "undef"]);
+  },
+
+  "non-function callbacks throw TypeError"() {
+    assertThrows(() => setTimeout("code()", 1), TypeError);
+    assertThrows(() => setInterval(null, 1), TypeError);
+    assertThrows(() => setTimeout(), TypeError);
+  },
+
+  async "a throwing callback does not stop other timers"() {
+    let ran = false;
+    setTimeout(() => {
+      throw new Error("expected test error (timer)");
+    }, 1);
+    await new Promise((resolve) => setTimeout(() => resolve((ran = true)), 5));
+    assert(ran);
+  },
+
+  async "queueMicrotask runs before timers and after sync code"() {
+    const order = [];
+    await new Promise((resolve) => {
+      setTimeout(() => {
+        order.push("timeout");
+        resolve();
+      }, 0);
+      queueMicrotask(() => order.push("micro"));
+      order.push("sync");
+    });
+    assertEquals(order, ["sync", "micro", "timeout"]);
+  },
+
+  async "queueMicrotask interleaves with promise jobs in FIFO order"() {
+    const order = [];
+    Promise.resolve().then(() => order.push(1));
+    queueMicrotask(() => order.push(2));
+    Promise.resolve().then(() => order.push(3));
+    await sleep(0);
+    assertEquals(order, [1, 2, 3]);
+  },
+
+  async "queueMicrotask: exceptions are reported, later tasks still run"() {
+    let ran = false;
+    queueMicrotask(() => {
+      throw new Error("expected test error (microtask)");
+    });
+    queueMicrotask(() => (ran = true));
+    await sleep(0);
+    assert(ran);
+  },
+
+  "queueMicrotask validates its argument"() {
+    assertThrows(() => queueMicrotask(), TypeError);
+    assertThrows(() => queueMicrotask("x"), TypeError);
+  },
+};
