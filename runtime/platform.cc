@@ -3,6 +3,7 @@
 #include <libplatform/libplatform.h>
 #include <v8.h>
 
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 
@@ -16,6 +17,9 @@ void InitializeV8() {
     // context (see Worker). Single-threaded GC keeps a worker's CPU time on
     // its own thread, where the per-request CPU clock can see it.
     v8::V8::SetFlagsFromString("--single-threaded-gc");
+    // For profiling and debugging by the operator (e.g. --perf-basic-prof);
+    // never set from anything a worker controls.
+    if (const char* extra = std::getenv("EDGE_V8_FLAGS")) v8::V8::SetFlagsFromString(extra);
     platform = v8::platform::NewDefaultPlatform();
     v8::V8::InitializePlatform(platform.get());
     v8::V8::Initialize();

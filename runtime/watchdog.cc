@@ -32,6 +32,7 @@ Watchdog::Subject::~Subject() {
 void Watchdog::Subject::Begin() {
   if (depth_++ > 0 || cpu_limit_ns_ == 0) return;
   Watchdog& watchdog = Watchdog::Get();
+  bool wake;
   {
     std::lock_guard<std::mutex> lock(watchdog.mutex_);
     running_ = true;
@@ -39,8 +40,9 @@ void Watchdog::Subject::Begin() {
     // CPU time never runs faster than the wall clock: this is the earliest
     // moment the limit could be reached.
     wall_deadline_ns_ = WallNs() + cpu_limit_ns_;
+    wake = wall_deadline_ns_ < watchdog.waiting_until_ns_;
   }
-  watchdog.wake_.notify_one();
+  if (wake) watchdog.wake_.notify_one();
 }
 
 void Watchdog::Subject::End() {
@@ -87,6 +89,7 @@ void Watchdog::Run() {
       }
       next = std::min(next, subject->wall_deadline_ns_);
     }
+    waiting_until_ns_ = next;
     if (next == UINT64_MAX) {
       wake_.wait(lock);
     } else {

@@ -660,6 +660,115 @@ const OPAQUE_PATH = 19;
 const QUERY = 20;
 const FRAGMENT = 21;
 
+// Fast path for the URLs a server sees most: "http(s)://host[:port][/path][?query]"
+// in printable ASCII with a lowercase domain or canonical IPv4 host, no
+// credentials, dot segments, fragment or anything the parser would change.
+// Returns the record the full parser would produce, or undefined to make
+// the caller run the full parser: it accepts only inputs where both agree
+// (urltestdata and setters_tests cover the boundary).
+function parseSimpleAbsolute(input) {
+  const len = input.length;
+  let i;
+  let scheme;
+  if (input.startsWith("http://")) {
+    scheme = "http";
+    i = 7;
+  } else if (input.startsWith("https://")) {
+    scheme = "https";
+    i = 8;
+  } else {
+    return undefined;
+  }
+  // Host: labels of [a-z0-9-], none empty, none starting with "xn--".
+  const hostStart = i;
+  let labelStart = i;
+  let labelDigits = true;
+  for (; i < len; i++) {
+    const c = input.charCodeAt(i);
+    if (c === 0x2e) {
+      if (i === labelStart) return undefined;
+      labelStart = i + 1;
+      labelDigits = true;
+    } else if (c >= 0x61 && c <= 0x7a) {
+      if (c === 0x78 && i === labelStart && input.startsWith("n--", i + 1)) return undefined;
+      labelDigits = false;
+    } else if (c === 0x2d) {
+      labelDigits = false;
+    } else if (c < 0x30 || c > 0x39) {
+      break;
+    }
+  }
+  if (i === labelStart) return undefined;  // empty host or trailing dot
+  // A last label of "0x..." is a hexadecimal IPv4 number: the full parser.
+  if (input.charCodeAt(labelStart) === 0x30 && input.charCodeAt(labelStart + 1) === 0x78) {
+    return undefined;
+  }
+  const host = input.slice(hostStart, i);
+  if (labelDigits) {
+    // Ends in a number: only a canonical dotted-decimal IPv4 address keeps
+    // its text unchanged.
+    const parts = host.split(".");
+    if (parts.length !== 4) return undefined;
+    for (let p = 0; p < 4; p++) {
+      const part = parts[p];
+      if (part.length > 3 || (part.length > 1 && part.charCodeAt(0) === 0x30)) return undefined;
+      for (let k = 0; k < part.length; k++) {
+        const d = part.charCodeAt(k);
+        if (d < 0x30 || d > 0x39) return undefined;
+      }
+      if (+part > 255) return undefined;
+    }
+  }
+  let port = null;
+  if (i < len && input.charCodeAt(i) === 0x3a) {
+    const portStart = ++i;
+    while (i < len && input.charCodeAt(i) >= 0x30 && input.charCodeAt(i) <= 0x39) i++;
+    const digits = i - portStart;
+    if (digits === 0 || digits > 5 || input.charCodeAt(portStart) === 0x30) return undefined;
+    port = +input.slice(portStart, i);
+    if (port > 65535) return undefined;
+    if (port === defaultPort(scheme)) port = null;
+  }
+  // Path: printable ASCII outside the path percent-encode set, no
+  // backslash, no dot segments (nor their %2e spellings).
+  let path;
+  if (i === len || input.charCodeAt(i) === 0x3f) {
+    path = [""];
+  } else if (input.charCodeAt(i) === 0x2f) {
+    const pathStart = i;
+    for (; i < len; i++) {
+      const c = input.charCodeAt(i);
+      if (c === 0x3f) break;
+      if (c <= 0x20 || c >= 0x7f || PATH_SET[c] === 1 || c === 0x5c) return undefined;
+      if (c === 0x2e && input.charCodeAt(i - 1) === 0x2f) return undefined;
+      if (c === 0x25 && input.charCodeAt(i + 1) === 0x32 && (input.charCodeAt(i + 2) | 0x20) === 0x65) {
+        return undefined;
+      }
+    }
+    path = input.slice(pathStart + 1, i).split("/");
+  } else {
+    return undefined;
+  }
+  let query = null;
+  if (i < len) {
+    // input[i] is "?": the query runs to the end (a fragment is left to the
+    // full parser).
+    const queryStart = i + 1;
+    for (i = queryStart; i < len; i++) {
+      const c = input.charCodeAt(i);
+      if (c <= 0x20 || c >= 0x7f || SPECIAL_QUERY_SET[c] === 1) return undefined;
+    }
+    query = input.slice(queryStart);
+  }
+  const url = new URLRecord();
+  url.scheme = scheme;
+  url.host = host;
+  url.port = port;
+  url.path = path;
+  url.query = query;
+  return url;
+}
+
 // Basic URL parser. Without `url`, returns a new record or null on failure.
 // With `url` and `stateOverride`, modifies `url` in place; the return value is
 // then only meaningful as failure (null) / not failure.
@@ -668,6 +777,8 @@ const FRAGMENT = 21;
 // percent-encoded as whole slices.
 function basicParse(input, base, url, stateOverride) {
   if (url === undefined) {
+    const simple = parseSimpleAbsolute(input);
+    if (simple !== undefined) return simple;
     url = new URLRecord();
     input = trimControlAndSpace(input);
   }
