@@ -39,6 +39,17 @@ StatusOr<uint32_t> ResponseId(NativeCall& call) {
   return static_cast<uint32_t>(*id);
 }
 
+// A header name or value: a ByteString (Headers refuses code points above
+// U+00FF), so one byte per code unit, as on the wire.
+StatusOr<std::string> ByteStringOf(NativeCall& call, v8::Local<v8::Value> value) {
+  v8::Local<v8::String> text;
+  if (!value->ToString(call.context()).ToLocal(&text)) return PendingException();
+  std::string bytes(text->Length(), '\0');
+  text->WriteOneByte(call.isolate(), reinterpret_cast<uint8_t*>(bytes.data()), 0,
+                     static_cast<int>(bytes.size()), v8::String::NO_NULL_TERMINATION);
+  return bytes;
+}
+
 // Reads a flat [name, value, name, value, ...] array.
 StatusOr<HeaderList> HeaderArg(NativeCall& call, int index) {
   v8::Local<v8::Value> value = call.arg(index);
@@ -52,7 +63,11 @@ StatusOr<HeaderList> HeaderArg(NativeCall& call, int index) {
         !array->Get(call.context(), i + 1).ToLocal(&item)) {
       return PendingException();
     }
-    headers.emplace_back(ToStdString(call.isolate(), name), ToStdString(call.isolate(), item));
+    auto name_bytes = ByteStringOf(call, name);
+    if (!name_bytes.ok()) return name_bytes.status();
+    auto value_bytes = ByteStringOf(call, item);
+    if (!value_bytes.ok()) return value_bytes.status();
+    headers.emplace_back(std::move(name_bytes).value(), std::move(value_bytes).value());
   }
   return headers;
 }
@@ -74,6 +89,42 @@ NativeResult ResponseStart(NativeCall& call) {
     if (*length >= 0) content_length = static_cast<uint64_t>(*length);
     sink->Start(static_cast<int>(*status), *text, *headers, content_length);
   }
+  return v8::Undefined(call.isolate()).As<v8::Value>();
+}
+
+// responseSend(id, status, statusText, headers, body): a whole response whose
+// body is null, a string (sent as UTF-8) or a Uint8Array, in one call.
+NativeResult ResponseSend(NativeCall& call) {
+  auto id = ResponseId(call);
+  if (!id.ok()) return id.status();
+  auto status = call.NumberArg(1);
+  auto text = call.StringArg(2);
+  auto headers = HeaderArg(call, 3);
+  if (!status.ok()) return status.status();
+  if (!text.ok()) return text.status();
+  if (!headers.ok()) return headers.status();
+  ResponseSink* sink = call.data().FindResponse(*id);
+  if (sink == nullptr) return v8::Undefined(call.isolate()).As<v8::Value>();
+
+  v8::Local<v8::Value> body = call.arg(4);
+  std::string_view bytes;
+  // Reused per thread: a string body is encoded straight into it.
+  thread_local std::string scratch;
+  if (body->IsString()) {
+    auto string = body.As<v8::String>();
+    scratch.resize(string->Utf8Length(call.isolate()));
+    string->WriteUtf8(call.isolate(), scratch.data(), static_cast<int>(scratch.size()), nullptr,
+                      v8::String::NO_NULL_TERMINATION | v8::String::REPLACE_INVALID_UTF8);
+    bytes = scratch;
+  } else if (!body->IsNullOrUndefined()) {
+    auto view = call.BytesArg(4);
+    if (!view.ok()) return view.status();
+    bytes = *view;
+  }
+  sink->Start(static_cast<int>(*status), *text, *headers, bytes.size());
+  if (!bytes.empty()) sink->Write(bytes);
+  sink->Finish();
+  call.data().RemoveResponse(*id);
   return v8::Undefined(call.isolate()).As<v8::Value>();
 }
 
@@ -154,6 +205,7 @@ NativeResult ResponseAborted(NativeCall& call) {
 void RegisterRuntimeNatives(NativeRegistry& registry) {
   registry.Add("setTimer", SetTimer);
   registry.Add("clearTimer", ClearTimer);
+  registry.Add("responseSend", ResponseSend);
   registry.Add("responseStart", ResponseStart);
   registry.Add("responseWrite", ResponseWrite);
   registry.Add("responseOnDrain", ResponseOnDrain);

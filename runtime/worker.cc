@@ -18,6 +18,12 @@ v8::Local<v8::String> V8String(v8::Isolate* isolate, std::string_view text) {
       .ToLocalChecked();
 }
 
+v8::Local<v8::String> Latin1String(v8::Isolate* isolate, std::string_view bytes) {
+  return v8::String::NewFromOneByte(isolate, reinterpret_cast<const uint8_t*>(bytes.data()),
+                                    v8::NewStringType::kNormal, static_cast<int>(bytes.size()))
+      .ToLocalChecked();
+}
+
 // The worker whose modules are being instantiated on this thread: V8's
 // resolve callback has no data pointer, and instantiation is synchronous.
 thread_local Worker* g_instantiating = nullptr;
@@ -393,12 +399,14 @@ void Worker::Fetch(FetchRequest request, std::shared_ptr<ResponseSink> sink) {
   v8::Local<v8::Context> context = scope.context();
   uint32_t id = data_->AddResponse(sink);
 
-  v8::Local<v8::Array> headers = v8::Array::New(isolate_, static_cast<int>(request.headers.size() * 2));
-  uint32_t index = 0;
+  // Header names and values are bytes (ByteString): one code unit each.
+  std::vector<v8::Local<v8::Value>> items;
+  items.reserve(request.headers.size() * 2);
   for (const auto& [name, value] : request.headers) {
-    headers->Set(context, index++, V8String(isolate_, name)).Check();
-    headers->Set(context, index++, V8String(isolate_, value)).Check();
+    items.push_back(Latin1String(isolate_, name));
+    items.push_back(Latin1String(isolate_, value));
   }
+  v8::Local<v8::Array> headers = v8::Array::New(isolate_, items.data(), items.size());
   v8::Local<v8::Value> body = v8::Null(isolate_);
   if (request.has_body) {
     auto store = v8::ArrayBuffer::NewBackingStore(isolate_, request.body.size());

@@ -285,5 +285,25 @@ TEST_F(WorkerTest, RequestBodyAndHeadersReachTheWorker) {
   EXPECT_EQ(response->Header("content-type"), "application/json");
 }
 
+TEST_F(WorkerTest, StringBodiesAreSentAsUtf8AndHeadersAsBytes) {
+  auto worker = LoadOrDie(R"(
+    export default {
+      fetch(request) {
+        const seen = request.headers.get("x-latin1");
+        return new Response("h\u00e9\uD800", {
+          headers: { "x-seen": seen, "x-code": String(seen.charCodeAt(0)) },
+        });
+      },
+    };)");
+  ASSERT_TRUE(worker);
+  auto response = Fetch(*worker, "GET", "http://localhost/", "", {{"X-Latin1", "\xE9"}});
+  ASSERT_TRUE(response->finished) << response->failure;
+  // "é" is two bytes of UTF-8; the lone surrogate becomes U+FFFD (three).
+  EXPECT_EQ(response->body, "h\xC3\xA9\xEF\xBF\xBD");
+  EXPECT_EQ(response->content_length, 6u);
+  EXPECT_EQ(response->Header("x-code"), "233");
+  EXPECT_EQ(response->Header("x-seen"), "\xE9");
+}
+
 }  // namespace
 }  // namespace edge::runtime::testing

@@ -1,10 +1,13 @@
 // The Body mixin shared by Request and Response
 // (https://fetch.spec.whatwg.org/#body-mixin).
 //
-// A body is null or an InnerBody holding either `bytes` (a Uint8Array owned by
-// the body: the fast path, no stream is created unless `body` is read) or
-// `stream` (a ReadableStream). Reading `body` on a bytes body turns it into a
-// stream body.
+// A body is null or an InnerBody holding either `bytes` (the fast path, no
+// stream is created unless `body` is read) or `stream` (a ReadableStream).
+// `bytes` is a Uint8Array owned by the body, or, for a body made from a
+// string, the string itself: it is encoded to UTF-8 only when bytes are
+// needed, so `new Response("text")` sent by the server or read back with
+// text() is never encoded in JavaScript. Reading `body` on a bytes body turns
+// it into a stream body.
 
 const {
   utf8Encode,
@@ -36,16 +39,28 @@ function isURLSearchParams(object) {
 
 class InnerBody {
   constructor(bytes, stream) {
-    this.bytes = bytes; // Uint8Array | null
+    this.bytes = bytes; // Uint8Array | string | null
     this.stream = stream; // ReadableStream | null
     this.consumed = false; // bytes body only: true once read
   }
 }
 
+// The bytes of a bytes body, as a Uint8Array the caller owns.
+function toBytes(bytes) {
+  return typeof bytes === "string" ? utf8Encode(bytes) : bytes;
+}
+
+// What UTF-8 decoding the encoding of a string body yields, without the
+// round trip: lone surrogates become U+FFFD and a leading BOM is dropped.
+function decodedText(text) {
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  return /[\uD800-\uDFFF]/.test(text) ? utf8Decode(utf8Encode(text)) : text;
+}
+
 // Extracts a body from a BodyInit (not null): { body: InnerBody, contentType }.
 function extractBody(object) {
   if (typeof object === "string") {
-    return { body: new InnerBody(utf8Encode(object), null), contentType: "text/plain;charset=UTF-8" };
+    return { body: new InnerBody(object, null), contentType: "text/plain;charset=UTF-8" };
   }
   if (object !== null && typeof object === "object") {
     if (isReadableStream(object)) {
@@ -63,13 +78,13 @@ function extractBody(object) {
       const serialize = internals.serializeURLSearchParams;
       const text = typeof serialize === "function" ? serialize(object) : `${object}`;
       return {
-        body: new InnerBody(utf8Encode(text), null),
+        body: new InnerBody(text, null),
         contentType: "application/x-www-form-urlencoded;charset=UTF-8",
       };
     }
   }
   // Any other value is converted to a string (the USVString member of BodyInit).
-  return { body: new InnerBody(utf8Encode(`${object}`), null), contentType: "text/plain;charset=UTF-8" };
+  return { body: new InnerBody(`${object}`, null), contentType: "text/plain;charset=UTF-8" };
 }
 
 function bodyStream(body) {
@@ -77,7 +92,7 @@ function bodyStream(body) {
     if (body.consumed) {
       body.stream = createUsedReadableStream();
     } else {
-      body.stream = readableStreamFromBytes(body.bytes);
+      body.stream = readableStreamFromBytes(toBytes(body.bytes));
     }
     body.bytes = null;
   }
@@ -103,7 +118,8 @@ function cloneBody(body) {
     body.stream = branches[0];
     return new InnerBody(null, branches[1]);
   }
-  return new InnerBody(body.bytes.slice(), null);
+  const bytes = body.bytes;
+  return new InnerBody(typeof bytes === "string" ? bytes : bytes.slice(), null);
 }
 
 // Moves `body` into a new InnerBody and leaves `body` used (Request's
@@ -116,8 +132,9 @@ function transferBody(body) {
   return moved;
 }
 
-// Hands the body to the embedder: null, a Uint8Array (the body becomes used)
-// or a ReadableStream (which the embedder reads, so it becomes locked).
+// Hands the body to the embedder: null, a string or a Uint8Array (the body
+// becomes used; a string is sent as UTF-8) or a ReadableStream (which the
+// embedder reads, so it becomes locked).
 function takeBody(body) {
   if (body === null) return null;
   if (body.stream !== null) return body.stream;
@@ -134,10 +151,10 @@ function exactBytes(bytes) {
 }
 
 const converters = {
-  arrayBuffer: (bytes) => exactBytes(bytes).buffer,
-  bytes: (bytes) => exactBytes(bytes),
-  text: (bytes) => utf8Decode(bytes),
-  json: (bytes) => JSONParse(utf8Decode(bytes)),
+  arrayBuffer: (bytes) => (typeof bytes === "string" ? utf8Encode(bytes) : exactBytes(bytes)).buffer,
+  bytes: (bytes) => (typeof bytes === "string" ? utf8Encode(bytes) : exactBytes(bytes)),
+  text: (bytes) => (typeof bytes === "string" ? decodedText(bytes) : utf8Decode(bytes)),
+  json: (bytes) => JSONParse(typeof bytes === "string" ? decodedText(bytes) : utf8Decode(bytes)),
 };
 
 const emptyBytes = () => new Uint8Array(0);

@@ -97,15 +97,9 @@ function send(id, response) {
   const wire = responseForWire(response);
   if (wire.status === 0) throw new TypeError("The worker returned Response.error()");
   const body = wire.body;
-  if (body === null) {
-    native.responseStart(id, wire.status, wire.statusText, wire.headers, 0);
-    native.responseFinish(id);
-    return undefined;
-  }
-  if (body instanceof Uint8Array) {
-    native.responseStart(id, wire.status, wire.statusText, wire.headers, body.byteLength);
-    if (body.byteLength > 0) native.responseWrite(id, body);
-    native.responseFinish(id);
+  if (body === null || typeof body === "string" || body instanceof Uint8Array) {
+    // The whole response in one call: status, headers and body bytes.
+    native.responseSend(id, wire.status, wire.statusText, wire.headers, body);
     return undefined;
   }
   native.responseStart(id, wire.status, wire.statusText, wire.headers, -1);

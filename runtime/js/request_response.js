@@ -23,7 +23,6 @@ const {
   takeBody,
   installBodyMixin,
   isReadableStream,
-  utf8Encode,
 } = internals;
 
 const JSONStringify = JSON.stringify;
@@ -370,7 +369,7 @@ class Response {
       throw new TypeError(`${context}: The data is not JSON serializable.`);
     }
     const bodyWithType = {
-      body: new InnerBody(utf8Encode(text), null),
+      body: new InnerBody(text, null),
       contentType: "application/json",
     };
     const response = new Response(kCreate);

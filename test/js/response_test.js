@@ -270,4 +270,27 @@ export default {
     assertEquals(Response.length, 0);
     assertEquals(Response.json.length, 1);
   },
+  async "string bodies read back as UTF-8 would decode them"() {
+    assertEquals(await new Response("a\uD800b").text(), "a\uFFFDb");
+    assertEquals(await new Response("\uFEFFx").text(), "x");
+    assertEquals((await new Response("\uFEFF[1]").json())[0], 1);
+    const bytes = await new Response("h\u00e9").bytes();
+    assertEquals(Array.from(bytes).join(","), "104,195,169");
+    const buffer = await new Response("\uD83D\uDE00").arrayBuffer();
+    assertEquals(buffer.byteLength, 4);
+  },
+
+  async "a string body as a stream, and cloned"() {
+    const response = new Response("stream me");
+    const copy = response.clone();
+    const reader = response.body.getReader();
+    let text = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    assertEquals(text, "stream me");
+    assertEquals(await copy.text(), "stream me");
+  },
 };
