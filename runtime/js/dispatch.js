@@ -5,6 +5,8 @@
 // request and a log line with the JS stack; the isolate goes on serving.
 
 const { Event, Response, makeRequest, responseForWire, reportError } = internals;
+const PromiseResolve = Promise.resolve.bind(Promise);
+const PromisePrototypeThen = Function.prototype.call.bind(Promise.prototype.then);
 
 function describe(error) {
   if (error instanceof Error || (error !== null && typeof error === "object" && "stack" in error)) {
@@ -106,6 +108,17 @@ function send(id, response) {
   return sendBody(id, body);
 }
 
+// Sends what the handler produced; any failure, now or while a streamed
+// body is read, ends the response as a failure.
+function respond(id, response) {
+  try {
+    const streaming = send(id, response);
+    if (streaming !== undefined) PromisePrototypeThen(streaming, undefined, (error) => fail(id, error));
+  } catch (error) {
+    fail(id, error);
+  }
+}
+
 function fail(id, error) {
   native.responseFail(id, describe(error));
 }
@@ -145,16 +158,13 @@ internals.prepareFetchHandler = function prepareFetchHandler(exported) {
       return;
     }
     if (result !== null && typeof result === "object" && typeof result.then === "function") {
-      Promise.resolve(result)
-        .then((response) => send(id, response))
-        .catch((error) => fail(id, error));
+      PromisePrototypeThen(
+        PromiseResolve(result),
+        (response) => respond(id, response),
+        (error) => fail(id, error),
+      );
     } else {
-      try {
-        const streaming = send(id, result);
-        if (streaming !== undefined) streaming.catch((error) => fail(id, error));
-      } catch (error) {
-        fail(id, error);
-      }
+      respond(id, result);
     }
   };
 };

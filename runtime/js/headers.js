@@ -16,6 +16,10 @@ const ObjectSetPrototypeOf = Object.setPrototypeOf;
 const ObjectDefineProperty = Object.defineProperty;
 const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
 const ReflectOwnKeys = Reflect.ownKeys;
+const ObjectKeys = Object.keys;
+const ObjectGetOwnPropertyNames = Object.getOwnPropertyNames;
+const ObjectGetOwnPropertySymbols = Object.getOwnPropertySymbols;
+const ObjectPrototype = Object.prototype;
 const ReflectApply = Reflect.apply;
 const ArrayIsArray = Array.isArray;
 const SymbolIterator = Symbol.iterator;
@@ -119,6 +123,20 @@ class Headers {
         this.#append(`${items[0]}`, `${items[1]}`, "append");
       }
       return;
+    }
+    // A plain object literal (the common `{ "content-type": ... }`) has only
+    // enumerable string keys when Object.keys sees them all: the same keys,
+    // in the same order, that the record conversion below would take.
+    if (ObjectGetPrototypeOf(init) === ObjectPrototype) {
+      const plain = ObjectKeys(init);
+      if (plain.length === ObjectGetOwnPropertyNames(init).length &&
+          ObjectGetOwnPropertySymbols(init).length === 0) {
+        for (let i = 0; i < plain.length; i++) {
+          const key = plain[i];
+          this.#append(key, `${init[key]}`, "append");
+        }
+        return;
+      }
     }
     const keys = ReflectOwnKeys(init);
     for (let i = 0; i < keys.length; i++) {

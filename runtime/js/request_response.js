@@ -104,6 +104,9 @@ class Request {
   #method = "GET";
   #url = "";
   #headers = null;
+  // The header list of a request from the embedder: Headers are built from it
+  // on first use, as most handlers never look at most requests' headers.
+  #headerList = null;
   #body = null;
   #redirect = "follow";
   #signal = null;
@@ -164,7 +167,7 @@ class Request {
     if (initHeaders !== undefined) {
       this.#headers = headersFromInit(initHeaders, "request");
     } else if (inputRequest !== null) {
-      this.#headers = cloneHeaders(inputRequest.#headers, "request");
+      this.#headers = cloneHeaders(inputRequest.#headersOf(), "request");
     } else {
       this.#headers = headersFromInit(undefined, "request");
     }
@@ -197,6 +200,14 @@ class Request {
   }
 
   get headers() {
+    return this.#headersOf();
+  }
+
+  #headersOf() {
+    if (this.#headers === null && this.#headerList !== null) {
+      this.#headers = headersFromList(this.#headerList, "immutable");
+      this.#headerList = null;
+    }
     return this.#headers;
   }
 
@@ -219,7 +230,7 @@ class Request {
     const copy = new Request(kCreate);
     copy.#method = this.#method;
     copy.#url = this.#url;
-    copy.#headers = cloneHeaders(this.#headers);
+    copy.#headers = cloneHeaders(this.#headersOf());
     copy.#body = cloneBody(this.#body);
     copy.#redirect = this.#redirect;
     copy.#signal = this.#signal;
@@ -231,7 +242,7 @@ class Request {
     return inspectNamed("Request", {
       method: this.#method,
       url: this.#url,
-      headers: this.#headers,
+      headers: this.#headersOf(),
       body: inspectBody(this.#body),
       bodyUsed: bodyUsed(this.#body),
       redirect: this.#redirect,
@@ -251,7 +262,7 @@ class Request {
       const request = new Request(kCreate);
       request.#method = method;
       request.#url = url;
-      request.#headers = headersFromList(flatHeaders, "immutable");
+      request.#headerList = flatHeaders;
       if (body !== null && body !== undefined) {
         request.#body = isReadableStream(body) ? new InnerBody(null, body) : new InnerBody(body, null);
       }
@@ -265,7 +276,7 @@ class Request {
       return {
         method: request.#method,
         url: request.#url,
-        headers: headersList(request.#headers),
+        headers: headersList(request.#headersOf()),
         body: takeBody(request.#body),
         redirect: request.#redirect,
         signal: request.#signal,

@@ -679,46 +679,46 @@ function parseSimpleAbsolute(input) {
   } else {
     return undefined;
   }
-  // Host: labels of [a-z0-9-], none empty, none starting with "xn--".
+  // Host: labels of [a-z0-9-], none empty, none starting with "xn--". While
+  // scanning, note whether every label so far is a canonical decimal IPv4
+  // part (1-3 digits, no leading zero, at most 255).
   const hostStart = i;
   let labelStart = i;
   let labelDigits = true;
-  for (; i < len; i++) {
-    const c = input.charCodeAt(i);
-    if (c === 0x2e) {
-      if (i === labelStart) return undefined;
+  let labels = 0;
+  let allParts = true;
+  for (;; i++) {
+    const c = i < len ? input.charCodeAt(i) : -1;
+    if (c === 0x2e || !((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2d)) {
+      const labelLength = i - labelStart;
+      if (labelLength === 0) return undefined;  // empty label, empty host or trailing dot
+      labels++;
+      if (
+        !labelDigits ||
+        labelLength > 3 ||
+        (labelLength > 1 && input.charCodeAt(labelStart) === 0x30) ||
+        +input.slice(labelStart, i) > 255
+      ) {
+        allParts = false;
+      }
+      if (c !== 0x2e) break;
       labelStart = i + 1;
       labelDigits = true;
-    } else if (c >= 0x61 && c <= 0x7a) {
+    } else if (c >= 0x61) {
       if (c === 0x78 && i === labelStart && input.startsWith("n--", i + 1)) return undefined;
       labelDigits = false;
     } else if (c === 0x2d) {
       labelDigits = false;
-    } else if (c < 0x30 || c > 0x39) {
-      break;
     }
   }
-  if (i === labelStart) return undefined;  // empty host or trailing dot
   // A last label of "0x..." is a hexadecimal IPv4 number: the full parser.
   if (input.charCodeAt(labelStart) === 0x30 && input.charCodeAt(labelStart + 1) === 0x78) {
     return undefined;
   }
+  // Ends in a number: only a canonical dotted-decimal IPv4 address keeps its
+  // text unchanged.
+  if (labelDigits && !(labels === 4 && allParts)) return undefined;
   const host = input.slice(hostStart, i);
-  if (labelDigits) {
-    // Ends in a number: only a canonical dotted-decimal IPv4 address keeps
-    // its text unchanged.
-    const parts = host.split(".");
-    if (parts.length !== 4) return undefined;
-    for (let p = 0; p < 4; p++) {
-      const part = parts[p];
-      if (part.length > 3 || (part.length > 1 && part.charCodeAt(0) === 0x30)) return undefined;
-      for (let k = 0; k < part.length; k++) {
-        const d = part.charCodeAt(k);
-        if (d < 0x30 || d > 0x39) return undefined;
-      }
-      if (+part > 255) return undefined;
-    }
-  }
   let port = null;
   if (i < len && input.charCodeAt(i) === 0x3a) {
     const portStart = ++i;
@@ -745,7 +745,7 @@ function parseSimpleAbsolute(input) {
         return undefined;
       }
     }
-    path = input.slice(pathStart + 1, i).split("/");
+    path = i === pathStart + 1 ? [""] : input.slice(pathStart + 1, i).split("/");
   } else {
     return undefined;
   }
