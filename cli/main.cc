@@ -21,6 +21,9 @@ int main(int argc, char** argv) {
                "edge"};
   app.set_version_flag("--version", "edge 0.1.0");
   app.require_subcommand(1);
+  app.footer(
+      "Environment:\n  EDGE_V8_FLAGS  extra V8 flags for the operator, e.g. --perf-basic-prof for "
+      "profiling");
 
   edge::gateway::DevOptions dev;
   std::string log_level = "info";

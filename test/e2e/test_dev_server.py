@@ -221,6 +221,58 @@ class ReloadTest(unittest.TestCase):
             project.remove()
 
 
+class LimitsTest(unittest.TestCase):
+    """Worker code that spins or hoards memory costs its own request, not the process."""
+
+    def test_cpu_and_heap_limits_replace_the_isolate(self):
+        project = Project({"index.js": r"""
+            let hoard = [];
+            let served = 0;
+            export default {
+              async fetch(request) {
+                served++;
+                const path = new URL(request.url).pathname;
+                if (path === "/spin") for (;;) {}
+                if (path === "/spin-later") {
+                  await new Promise((r) => setTimeout(r, 1));
+                  for (;;) {}
+                }
+                if (path === "/hoard") for (;;) hoard.push(new Array(1e5).fill(served));
+                if (path === "/stream-then-throw") {
+                  return new Response(new ReadableStream({
+                    start(c) { c.enqueue(new TextEncoder().encode("partial")); },
+                    pull() { throw new Error("broken stream"); },
+                  }));
+                }
+                return new Response(String(served));
+              },
+            };
+        """}, config='name = "limits"\nmain = "index.js"\n[limits]\ncpu_ms = 200\n')
+        edge = EdgeProcess(project.dir)
+        try:
+            self.assertEqual(edge.request().body, b"1")
+            for path, reason in (("/spin", b"CPU time limit"), ("/spin-later", b"CPU time limit"),
+                                 ("/hoard", b"memory limit")):
+                response = edge.request("GET", path)
+                self.assertEqual(response.status, 500, path)
+                self.assertIn(reason, response.body, path)
+                # A fresh isolate: module state starts again.
+                self.assertEqual(edge.request().body, b"1", path)
+            self.assertTrue(edge.wait_for_log(r"reached its heap limit"), edge.log())
+
+            # A body that fails after the status line went out: the
+            # connection is cut, so the client cannot take it as complete.
+            with edge.connect() as sock:
+                send_request(sock, "GET", "/stream-then-throw")
+                with self.assertRaises(ConnectionError):
+                    read_response(sock)
+            self.assertTrue(edge.wait_for_log(r"broken stream"), edge.log())
+            self.assertTrue(edge.alive())
+        finally:
+            self.assertEqual(edge.stop(), 0)
+            project.remove()
+
+
 class SignalTest(unittest.TestCase):
     def test_sigterm_finishes_requests_in_flight_then_exits_0(self):
         project = Project({"index.js":
