@@ -17,10 +17,17 @@ node_port=18788
 command -v wrk >/dev/null || { echo "wrk is missing: run scripts/bootstrap" >&2; exit 1; }
 command -v node >/dev/null || { echo "node is missing" >&2; exit 1; }
 
-"$root/build/edge" dev "$root/examples/hello-world" --port "$edge_port" --log-level warn \
-  --no-watch >/dev/null &
+# On a machine with two or more cores, each server gets a core of its own and
+# wrk another, so the figures measure the servers, not the scheduler.
+pin_server=(); pin_client=()
+if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+  pin_server=(taskset -c 1); pin_client=(taskset -c 0)
+fi
+
+"${pin_server[@]}" "$root/build/edge" dev "$root/examples/hello-world" --port "$edge_port" \
+  --log-level warn --no-watch >/dev/null &
 edge_pid=$!
-node -e '
+"${pin_server[@]}" node -e '
   const http = require("http");
   http.createServer((req, res) => {
     const name = new URL(req.url, "http://x").searchParams.get("name") ?? "world";
@@ -44,7 +51,7 @@ done
 
 # run NAME PORT -> prints "requests/s p50 p99" (latencies in ms)
 run() {
-  wrk -t1 -c"$connections" -d"${seconds}s" --latency "http://127.0.0.1:$2/" |
+  "${pin_client[@]}" wrk -t1 -c"$connections" -d"${seconds}s" --latency "http://127.0.0.1:$2/" |
     awk '
       function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0;
                        if (v ~ /s$/) return v * 1000; return v }
@@ -53,7 +60,8 @@ run() {
       END { printf "%.0f %.3f %.3f\n", rps, p50, p99 }'
 }
 
-echo "wrk -t1 -c$connections -d${seconds}s, $rounds interleaved rounds, $(nproc) cores"
+echo "wrk -t1 -c$connections -d${seconds}s, $rounds interleaved rounds, $(nproc) cores," \
+  "${pin_server[*]:-no pinning}"
 printf "%-6s %-5s %12s %10s %10s\n" round server "requests/s" "p50 ms" "p99 ms"
 edge_rps=(); node_rps=()
 for round in $(seq "$rounds"); do

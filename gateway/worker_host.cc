@@ -41,16 +41,12 @@ class WriterSink : public runtime::ResponseSink {
   WriterSink(std::shared_ptr<ResponseWriter> writer, WorkerHost* host)
       : writer_(std::move(writer)), host_(host) {}
 
-  void Start(int status, std::string_view status_text, const runtime::HeaderList& headers,
+  void Start(int status, std::string_view status_text, runtime::HeaderList headers,
              std::optional<uint64_t> content_length) override {
     started_ = true;
-    HeaderList filtered;
-    filtered.reserve(headers.size());
-    for (const auto& header : headers) {
-      if (!IsHopByHop(header.first)) filtered.push_back(header);
-    }
+    std::erase_if(headers, [](const auto& header) { return IsHopByHop(header.first); });
     std::string_view reason = status_text.empty() ? ReasonPhrase(status) : status_text;
-    writer_->Start(status, reason, filtered, content_length);
+    writer_->Start(status, reason, headers, content_length);
   }
   void Write(std::string_view chunk) override { writer_->Write(chunk); }
   void Finish() override {

@@ -18,7 +18,7 @@ class ResponseSink {
  public:
   virtual ~ResponseSink() = default;
   // The status line and headers. Without a length the body is streamed.
-  virtual void Start(int status, std::string_view status_text, const HeaderList& headers,
+  virtual void Start(int status, std::string_view status_text, HeaderList headers,
                      std::optional<uint64_t> content_length) = 0;
   virtual void Write(std::string_view chunk) = 0;
   virtual void Finish() = 0;

@@ -87,7 +87,7 @@ NativeResult ResponseStart(NativeCall& call) {
   if (ResponseSink* sink = call.data().FindResponse(*id)) {
     std::optional<uint64_t> content_length;
     if (*length >= 0) content_length = static_cast<uint64_t>(*length);
-    sink->Start(static_cast<int>(*status), *text, *headers, content_length);
+    sink->Start(static_cast<int>(*status), *text, std::move(headers).value(), content_length);
   }
   return v8::Undefined(call.isolate()).As<v8::Value>();
 }
@@ -121,7 +121,7 @@ NativeResult ResponseSend(NativeCall& call) {
     if (!view.ok()) return view.status();
     bytes = *view;
   }
-  sink->Start(static_cast<int>(*status), *text, *headers, bytes.size());
+  sink->Start(static_cast<int>(*status), *text, std::move(headers).value(), bytes.size());
   if (!bytes.empty()) sink->Write(bytes);
   sink->Finish();
   call.data().RemoveResponse(*id);

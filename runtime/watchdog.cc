@@ -17,6 +17,9 @@ uint64_t ClockNs(clockid_t clock) {
 
 uint64_t WallNs() { return ClockNs(CLOCK_MONOTONIC); }
 
+// How long a reading of the thread's CPU clock is reused (see Subject).
+constexpr uint64_t kCpuReadingReuseNs = 1000000;
+
 }  // namespace
 
 Watchdog::Subject::Subject(v8::Isolate* isolate, uint64_t cpu_limit_ms)
@@ -32,14 +35,19 @@ Watchdog::Subject::~Subject() {
 void Watchdog::Subject::Begin() {
   if (depth_++ > 0 || cpu_limit_ns_ == 0) return;
   Watchdog& watchdog = Watchdog::Get();
+  uint64_t wall = WallNs();
+  if (wall - last_cpu_read_wall_ns_ > kCpuReadingReuseNs) {
+    last_cpu_ns_ = ClockNs(CLOCK_THREAD_CPUTIME_ID);
+    last_cpu_read_wall_ns_ = wall;
+  }
   bool wake;
   {
     std::lock_guard<std::mutex> lock(watchdog.mutex_);
     running_ = true;
-    cpu_at_begin_ns_ = ClockNs(CLOCK_THREAD_CPUTIME_ID);
+    cpu_at_begin_ns_ = last_cpu_ns_;
     // CPU time never runs faster than the wall clock: this is the earliest
     // moment the limit could be reached.
-    wall_deadline_ns_ = WallNs() + cpu_limit_ns_;
+    wall_deadline_ns_ = wall + cpu_limit_ns_;
     wake = wall_deadline_ns_ < watchdog.waiting_until_ns_;
   }
   if (wake) watchdog.wake_.notify_one();

@@ -40,6 +40,12 @@ class Watchdog {
     clockid_t cpu_clock_;
     uint64_t cpu_limit_ns_;
     int depth_ = 0;
+    // The thread's CPU clock as last read, and when (wall clock). Reading
+    // the CPU clock is a system call; an entry that begins within 1 ms of
+    // the last reading reuses it, so an entry may be charged up to 1 ms of
+    // CPU spent just before it began (never less than it used).
+    uint64_t last_cpu_ns_ = 0;
+    uint64_t last_cpu_read_wall_ns_ = 0;
     // Guarded by the watchdog's mutex.
     bool running_ = false;
     uint64_t cpu_at_begin_ns_ = 0;

@@ -10,12 +10,12 @@
 namespace edge::runtime::testing {
 namespace fs = std::filesystem;
 
-void MemorySink::Start(int status_code, std::string_view text, const HeaderList& list,
+void MemorySink::Start(int status_code, std::string_view text, HeaderList list,
                        std::optional<uint64_t> length) {
   started = true;
   status = status_code;
   status_text = text;
-  headers = list;
+  headers = std::move(list);
   content_length = length;
 }
 

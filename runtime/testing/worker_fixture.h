@@ -19,7 +19,7 @@ namespace edge::runtime::testing {
 // A ResponseSink that keeps everything in memory.
 class MemorySink : public ResponseSink {
  public:
-  void Start(int status, std::string_view status_text, const HeaderList& headers,
+  void Start(int status, std::string_view status_text, HeaderList headers,
              std::optional<uint64_t> content_length) override;
   void Write(std::string_view chunk) override { body += chunk; }
   void Finish() override { finished = true; }
