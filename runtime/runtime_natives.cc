@@ -72,22 +72,37 @@ StatusOr<HeaderList> HeaderArg(NativeCall& call, int index) {
   return headers;
 }
 
+// The status line and headers of a response: arguments 1 to 3 of
+// responseStart and responseSend.
+struct ResponseHead {
+  int status;
+  std::string status_text;
+  HeaderList headers;
+};
+
+StatusOr<ResponseHead> HeadArgs(NativeCall& call) {
+  auto status = call.NumberArg(1);
+  if (!status.ok()) return status.status();
+  auto text = call.StringArg(2);
+  if (!text.ok()) return text.status();
+  auto headers = HeaderArg(call, 3);
+  if (!headers.ok()) return headers.status();
+  return ResponseHead{static_cast<int>(*status), std::move(text).value(),
+                      std::move(headers).value()};
+}
+
 // responseStart(id, status, statusText, headers, contentLength | -1)
 NativeResult ResponseStart(NativeCall& call) {
   auto id = ResponseId(call);
   if (!id.ok()) return id.status();
-  auto status = call.NumberArg(1);
-  auto text = call.StringArg(2);
-  auto headers = HeaderArg(call, 3);
+  auto head = HeadArgs(call);
+  if (!head.ok()) return head.status();
   auto length = call.NumberArg(4);
-  if (!status.ok()) return status.status();
-  if (!text.ok()) return text.status();
-  if (!headers.ok()) return headers.status();
   if (!length.ok()) return length.status();
   if (ResponseSink* sink = call.data().FindResponse(*id)) {
     std::optional<uint64_t> content_length;
     if (*length >= 0) content_length = static_cast<uint64_t>(*length);
-    sink->Start(static_cast<int>(*status), *text, std::move(headers).value(), content_length);
+    sink->Start(head->status, head->status_text, std::move(head->headers), content_length);
   }
   return v8::Undefined(call.isolate()).As<v8::Value>();
 }
@@ -97,12 +112,8 @@ NativeResult ResponseStart(NativeCall& call) {
 NativeResult ResponseSend(NativeCall& call) {
   auto id = ResponseId(call);
   if (!id.ok()) return id.status();
-  auto status = call.NumberArg(1);
-  auto text = call.StringArg(2);
-  auto headers = HeaderArg(call, 3);
-  if (!status.ok()) return status.status();
-  if (!text.ok()) return text.status();
-  if (!headers.ok()) return headers.status();
+  auto head = HeadArgs(call);
+  if (!head.ok()) return head.status();
   ResponseSink* sink = call.data().FindResponse(*id);
   if (sink == nullptr) return v8::Undefined(call.isolate()).As<v8::Value>();
 
@@ -121,7 +132,7 @@ NativeResult ResponseSend(NativeCall& call) {
     if (!view.ok()) return view.status();
     bytes = *view;
   }
-  sink->Start(static_cast<int>(*status), *text, std::move(headers).value(), bytes.size());
+  sink->Start(head->status, head->status_text, std::move(head->headers), bytes.size());
   if (!bytes.empty()) sink->Write(bytes);
   sink->Finish();
   call.data().RemoveResponse(*id);

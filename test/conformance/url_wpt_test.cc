@@ -16,6 +16,7 @@ namespace fs = std::filesystem;
 struct WptCase {
   const char* kind;  // what runUrlWpt() calls it
   const char* file;  // under ../shared/wpt/url/
+  friend void PrintTo(const WptCase& c, std::ostream* out) { *out << c.file; }
 };
 
 // Cases that fail for a reason outside edge's code, each listed with the
