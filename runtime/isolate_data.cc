@@ -4,6 +4,7 @@
 
 #include "runtime/errors.h"
 #include "runtime/log.h"
+#include "runtime/pending_promise.h"
 
 namespace edge::runtime {
 
@@ -23,6 +24,8 @@ IsolateData::IsolateData(v8::Isolate* isolate, uv_loop_t* loop, std::string work
 
 IsolateData::~IsolateData() {
   timers_.ClearAll();
+  auto pending = std::move(pending_promises_);
+  for (PendingPromise* promise : pending) promise->Detach();
   FailAllResponses("Worker was unloaded");
   isolate_->SetData(0, nullptr);
 }

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "runtime/native.h"
@@ -19,6 +20,8 @@
 #include "runtime/watchdog.h"
 
 namespace edge::runtime {
+
+class PendingPromise;
 
 class IsolateData {
  public:
@@ -57,6 +60,11 @@ class IsolateData {
     return bindings_.back().get();
   }
 
+  // Promises of asynchronous natives not settled yet: detached (made inert)
+  // when the isolate goes away.
+  void AddPendingPromise(PendingPromise* pending) { pending_promises_.insert(pending); }
+  void RemovePendingPromise(PendingPromise* pending) { pending_promises_.erase(pending); }
+
   // In-flight responses, by the id the JS dispatcher uses for them.
   uint32_t AddResponse(std::shared_ptr<ResponseSink> sink);
   ResponseSink* FindResponse(uint32_t id);
@@ -91,6 +99,7 @@ class IsolateData {
   std::unordered_map<uint32_t, std::shared_ptr<ResponseSink>> responses_;
   std::vector<Rejection> rejections_;
   std::vector<std::unique_ptr<NativeBinding>> bindings_;
+  std::unordered_set<PendingPromise*> pending_promises_;
   std::function<void()> on_discard_;
   bool discarded_ = false;
   bool discard_reported_ = false;

@@ -155,6 +155,10 @@ Status Worker::Initialize(uv_loop_t* loop, const NativeRegistry& natives) {
               v8::Number::New(isolate_, data_->time_origin_epoch_ms()))
       .Check();
 
+  if (spec_.expose_natives_for_testing) {
+    context->Global()->Set(context, V8String(isolate_, "__native"), native).Check();
+  }
+
   // Startup runs under the same CPU limit as any other entry.
   data_->watchdog().Begin();
   Status started = RunRuntimeJs(context, native, internals);

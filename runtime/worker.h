@@ -39,6 +39,9 @@ struct WorkerSpec {
   // CPU time one entry into the worker's JavaScript may use (`[limits]
   // cpu_ms`; Workers' Standard default is 30 s). 0 disables the limit.
   uint64_t cpu_limit_ms = 30000;
+  // Tests of natives only: makes the `native` object reachable from scripts
+  // as globalThis.__native. Never set by edge itself.
+  bool expose_natives_for_testing = false;
 };
 
 class Worker {

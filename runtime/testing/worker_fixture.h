@@ -73,6 +73,7 @@ class WorkerFixture : public ::testing::Test {
   NativeRegistry natives_;
   size_t heap_limit_bytes_ = 128u << 20;  // for workers loaded from now on
   uint64_t cpu_limit_ms_ = 30000;
+  bool expose_natives_ = false;  // globalThis.__native, for tests of natives
   std::string dir_;
 };
 

@@ -1,0 +1,89 @@
+#include "runtime/pending_promise.h"
+
+#include "runtime/isolate_data.h"
+
+namespace edge::runtime {
+namespace {
+// Settling fails only when execution is being terminated: nothing to do then.
+void Ignore(v8::Maybe<bool> settled) { (void)settled.FromMaybe(false); }
+}  // namespace
+
+std::pair<v8::Local<v8::Value>, std::shared_ptr<PendingPromise>> PendingPromise::Create(
+    NativeCall& call) {
+  v8::Local<v8::Promise::Resolver> resolver =
+      v8::Promise::Resolver::New(call.context()).ToLocalChecked();
+  std::shared_ptr<PendingPromise> pending(new PendingPromise(&call.data(), resolver));
+  call.data().AddPendingPromise(pending.get());
+  return {resolver->GetPromise(), std::move(pending)};
+}
+
+PendingPromise::PendingPromise(IsolateData* data, v8::Local<v8::Promise::Resolver> resolver)
+    : data_(data), resolver_(data->isolate(), resolver) {}
+
+PendingPromise::~PendingPromise() {
+  if (data_ != nullptr) {
+    data_->RemovePendingPromise(this);
+    resolver_.Reset();
+  }
+}
+
+void PendingPromise::Detach() {
+  resolver_.Reset();
+  data_ = nullptr;
+}
+
+void PendingPromise::Resolve(const ValueMaker& make_value) {
+  if (data_ == nullptr || resolver_.IsEmpty()) return;
+  CallbackScope scope(data_);
+  v8::Isolate* isolate = data_->isolate();
+  v8::Local<v8::Promise::Resolver> resolver = resolver_.Get(isolate);
+  resolver_.Reset();
+  v8::TryCatch try_catch(isolate);
+  v8::Local<v8::Value> value = make_value(isolate, scope.context());
+  if (value.IsEmpty()) {
+    // Making the value threw (say, JSON that does not parse): reject with it.
+    if (try_catch.HasCaught() && !try_catch.HasTerminated()) {
+      Ignore(resolver->Reject(scope.context(), try_catch.Exception()));
+    }
+    return;
+  }
+  Ignore(resolver->Resolve(scope.context(), value));
+}
+
+void PendingPromise::ResolveUndefined() {
+  Resolve([](v8::Isolate* isolate, v8::Local<v8::Context>) { return v8::Undefined(isolate); });
+}
+
+void PendingPromise::Reject(const Status& status) {
+  if (data_ == nullptr || resolver_.IsEmpty()) return;
+  CallbackScope scope(data_);
+  v8::Isolate* isolate = data_->isolate();
+  v8::Local<v8::Promise::Resolver> resolver = resolver_.Get(isolate);
+  resolver_.Reset();
+  v8::TryCatch try_catch(isolate);
+  ThrowStatus(isolate, status);
+  v8::Local<v8::Value> error = try_catch.Exception();
+  try_catch.Reset();
+  Ignore(resolver->Reject(scope.context(), error));
+}
+
+namespace {
+struct PoolWork {
+  uv_work_t request;
+  std::function<void()> work;
+  std::function<void()> after;
+};
+}  // namespace
+
+void RunInThreadPool(IsolateData& data, std::function<void()> work, std::function<void()> after) {
+  auto* job = new PoolWork{{}, std::move(work), std::move(after)};
+  job->request.data = job;
+  uv_queue_work(
+      data.loop(), &job->request, [](uv_work_t* request) { static_cast<PoolWork*>(request->data)->work(); },
+      [](uv_work_t* request, int) {
+        std::unique_ptr<PoolWork> job(static_cast<PoolWork*>(request->data));
+        job->after();
+      });
+}
+
+}  // namespace edge::runtime

@@ -1,0 +1,62 @@
+// Asynchronous natives: a native returns a promise now and settles it later,
+// from its isolate's loop, when the work (I/O, the libuv thread pool) is done.
+//
+//   NativeResult KvGet(NativeCall& call) {
+//     auto [promise, pending] = PendingPromise::Create(call);
+//     RunInThreadPool(call.data(), [=] { /* off the loop */ },
+//                     [pending] { pending->Resolve(...); });
+//     return promise;
+//   }
+//
+// If the isolate goes away first (the worker was reloaded or discarded),
+// settling does nothing and the work's result is dropped.
+#pragma once
+
+#include <uv.h>
+#include <v8.h>
+
+#include <functional>
+#include <memory>
+#include <utility>
+
+#include "runtime/native.h"
+#include "runtime/status.h"
+
+namespace edge::runtime {
+
+class IsolateData;
+
+class PendingPromise {
+ public:
+  // Makes the value to resolve with, inside the isolate's context.
+  using ValueMaker = std::function<v8::Local<v8::Value>(v8::Isolate*, v8::Local<v8::Context>)>;
+
+  // A new promise in the calling native's context, and its settler.
+  static std::pair<v8::Local<v8::Value>, std::shared_ptr<PendingPromise>> Create(NativeCall& call);
+  ~PendingPromise();
+  PendingPromise(const PendingPromise&) = delete;
+  PendingPromise& operator=(const PendingPromise&) = delete;
+
+  // On the isolate's loop thread, outside any JavaScript frame. At most one
+  // of them takes effect.
+  void Resolve(const ValueMaker& make_value);
+  void ResolveUndefined();
+  void Reject(const Status& status);
+  // Whether the isolate is still there to be told.
+  bool alive() const { return data_ != nullptr; }
+
+ private:
+  friend class IsolateData;
+  PendingPromise(IsolateData* data, v8::Local<v8::Promise::Resolver> resolver);
+  void Detach();  // the isolate is going away
+
+  IsolateData* data_;
+  v8::Global<v8::Promise::Resolver> resolver_;
+};
+
+// Runs `work` on libuv's thread pool, then `after` on the isolate's loop.
+// `work` must not touch V8. `after` runs even if the isolate went away (it
+// then finds its PendingPromise dead): resources are always released.
+void RunInThreadPool(IsolateData& data, std::function<void()> work, std::function<void()> after);
+
+}  // namespace edge::runtime
