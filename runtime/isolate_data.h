@@ -40,6 +40,10 @@ class IsolateData {
   v8::Local<v8::Object> internals() const { return internals_.Get(isolate_); }
   Timers& timers() { return timers_; }
   Watchdog::Subject& watchdog() { return watchdog_; }
+  // What the process provides to natives (see HostServices in worker.h);
+  // null when the worker was loaded without any.
+  void* services() const { return services_; }
+  void set_services(void* services) { services_ = services; }
   // Nanoseconds on the monotonic clock when the isolate was created
   // (performance.timeOrigin).
   uint64_t time_origin_ns() const { return time_origin_ns_; }
@@ -100,6 +104,7 @@ class IsolateData {
   std::vector<Rejection> rejections_;
   std::vector<std::unique_ptr<NativeBinding>> bindings_;
   std::unordered_set<PendingPromise*> pending_promises_;
+  void* services_ = nullptr;
   std::function<void()> on_discard_;
   bool discarded_ = false;
   bool discard_reported_ = false;

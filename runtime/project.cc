@@ -4,6 +4,8 @@
 
 #include <toml++/toml.h>
 
+#include "runtime/module_loader.h"
+
 #include <filesystem>
 #include <sstream>
 
@@ -79,6 +81,36 @@ StatusOr<Project> LoadProject(const std::string& path) {
     }
   }
 
+  // [[kv_namespaces]] binding = "NAME", id = "..." (wrangler's keys; a
+  // namespace without an id is stored under its binding name).
+  if (const toml::node* kv = table.get("kv_namespaces")) {
+    const toml::array* list = kv->as_array();
+    if (list == nullptr) return ConfigError(file, "kv_namespaces must be an array of tables");
+    for (const toml::node& item : *list) {
+      const toml::table* entry = item.as_table();
+      auto binding = entry ? (*entry)["binding"].value<std::string>() : std::nullopt;
+      if (!binding || binding->empty()) {
+        return ConfigError(file, "each [[kv_namespaces]] needs a binding name");
+      }
+      std::string id = (*entry)["id"].value<std::string>().value_or(*binding);
+      project.spec.bindings.push_back({*binding, "kv", {{"namespace", id}}});
+    }
+  }
+  // [[services]] binding = "AUTH", service = "auth-worker"
+  if (const toml::node* services = table.get("services")) {
+    const toml::array* list = services->as_array();
+    if (list == nullptr) return ConfigError(file, "services must be an array of tables");
+    for (const toml::node& item : *list) {
+      const toml::table* entry = item.as_table();
+      auto binding = entry ? (*entry)["binding"].value<std::string>() : std::nullopt;
+      auto service = entry ? (*entry)["service"].value<std::string>() : std::nullopt;
+      if (!binding || !service) {
+        return ConfigError(file, "each [[services]] needs binding and service");
+      }
+      project.spec.bindings.push_back({*binding, "service", {{"service", *service}}});
+    }
+  }
+
   if (const toml::node* vars_node = table.get("vars")) {
     const toml::table* vars = vars_node->as_table();
     if (vars == nullptr) return ConfigError(file, "[vars] must be a table");
@@ -96,7 +128,68 @@ StatusOr<Project> LoadProject(const std::string& path) {
       project.spec.vars.push_back(std::move(var));
     }
   }
+  StatusOr<std::vector<WorkerVar>> secrets = ReadDevVars((target / ".dev.vars").string());
+  if (!secrets.ok()) return secrets.status();
+  project.spec.secrets = std::move(secrets).value();
   return project;
+}
+
+StatusOr<std::vector<WorkerVar>> ReadDevVars(const std::string& path) {
+  std::vector<WorkerVar> vars;
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return vars;
+  StatusOr<std::string> text = ReadFile(path);
+  if (!text.ok()) return text.status();
+  std::istringstream lines(*text);
+  std::string line;
+  int number = 0;
+  while (std::getline(lines, line)) {
+    ++number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    size_t start = line.find_first_not_of(" \t");
+    if (start == std::string::npos || line[start] == '#') continue;
+    line = line.substr(start);
+    if (line.starts_with("export ")) line = line.substr(7);
+    size_t equals = line.find('=');
+    if (equals == std::string::npos) {
+      // Never echo the line: it may hold a secret.
+      return Status(ErrorCode::kInvalidInput,
+                    fmt::format("{}:{}: expected NAME=value", path, number));
+    }
+    std::string name = line.substr(0, equals);
+    name.erase(name.find_last_not_of(" \t") + 1);
+    std::string value = line.substr(equals + 1);
+    value.erase(0, value.find_first_not_of(" \t") == std::string::npos
+                       ? value.size()
+                       : value.find_first_not_of(" \t"));
+    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
+        value.back() == value.front()) {
+      char quote = value.front();
+      value = value.substr(1, value.size() - 2);
+      if (quote == '"') {
+        // Double quotes understand \n, \t, \" and \\, as dotenv does.
+        std::string unescaped;
+        for (size_t i = 0; i < value.size(); ++i) {
+          if (value[i] == '\\' && i + 1 < value.size()) {
+            char next = value[++i];
+            unescaped += next == 'n' ? '\n' : next == 't' ? '\t' : next;
+          } else {
+            unescaped += value[i];
+          }
+        }
+        value = std::move(unescaped);
+      }
+    } else {
+      size_t comment = value.find(" #");
+      if (comment != std::string::npos) value.erase(comment);
+      value.erase(value.find_last_not_of(" \t") + 1);
+    }
+    if (name.empty()) {
+      return Status(ErrorCode::kInvalidInput, fmt::format("{}:{}: empty name", path, number));
+    }
+    vars.push_back({name, value, false});
+  }
+  return vars;
 }
 
 }  // namespace edge::runtime

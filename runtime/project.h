@@ -20,4 +20,9 @@ struct Project {
 // and which key was wrong.
 StatusOr<Project> LoadProject(const std::string& path);
 
+// Secrets for `edge dev` from a dotenv file (`NAME=value` lines, `#`
+// comments, optional quotes); no file means no secrets. Errors name the line,
+// never its content.
+StatusOr<std::vector<WorkerVar>> ReadDevVars(const std::string& path);
+
 }  // namespace edge::runtime

@@ -137,6 +137,7 @@ Status Worker::Initialize(uv_loop_t* loop, const NativeRegistry& natives) {
   isolate_->SetAllowWasmCodeGenerationCallback(DenyWasmCodeGeneration);
   isolate_->SetCaptureStackTraceForUncaughtExceptions(true, 16);
   data_ = std::make_unique<IsolateData>(isolate_, loop, spec_.name, spec_.cpu_limit_ms);
+  data_->set_services(spec_.services.get());
 
   v8::Isolate::Scope isolate_scope(isolate_);
   v8::HandleScope handle_scope(isolate_);
@@ -170,7 +171,9 @@ Status Worker::Initialize(uv_loop_t* loop, const NativeRegistry& natives) {
                               spec_.cpu_limit_ms));
   }
   EDGE_RETURN_IF_ERROR(started);
-  env_.Reset(isolate_, MakeEnv(context));
+  StatusOr<v8::Local<v8::Object>> env = MakeEnv(context);
+  if (!env.ok()) return env.status();
+  env_.Reset(isolate_, *env);
   return Status::Ok();
 }
 
@@ -348,17 +351,41 @@ Status Worker::RunServiceWorkerScript(v8::Local<v8::Context> context) {
   return Status::Ok();
 }
 
-v8::Local<v8::Object> Worker::MakeEnv(v8::Local<v8::Context> context) {
+StatusOr<v8::Local<v8::Object>> Worker::MakeEnv(v8::Local<v8::Context> context) {
   v8::EscapableHandleScope scope(isolate_);
   v8::Local<v8::Object> env = v8::Object::New(isolate_);
-  for (const WorkerVar& var : spec_.vars) {
-    v8::Local<v8::Value> value = V8String(isolate_, var.value);
-    if (var.is_json) {
-      v8::TryCatch try_catch(isolate_);
-      v8::Local<v8::Value> parsed;
-      if (v8::JSON::Parse(context, value.As<v8::String>()).ToLocal(&parsed)) value = parsed;
+  for (const std::vector<WorkerVar>* list : {&spec_.vars, &spec_.secrets}) {
+    for (const WorkerVar& var : *list) {
+      v8::Local<v8::Value> value = V8String(isolate_, var.value);
+      if (var.is_json) {
+        v8::TryCatch try_catch(isolate_);
+        v8::Local<v8::Value> parsed;
+        if (v8::JSON::Parse(context, value.As<v8::String>()).ToLocal(&parsed)) value = parsed;
+      }
+      env->Set(context, V8String(isolate_, var.name), value).Check();
     }
-    env->Set(context, V8String(isolate_, var.name), value).Check();
+  }
+  if (!spec_.bindings.empty()) {
+    v8::TryCatch try_catch(isolate_);
+    v8::Local<v8::Value> create;
+    if (!data_->internals()->Get(context, V8String(isolate_, "createBinding")).ToLocal(&create) ||
+        !create->IsFunction()) {
+      return Status(ErrorCode::kInternal, "runtime/js defines no createBinding");
+    }
+    for (const EnvBinding& binding : spec_.bindings) {
+      v8::Local<v8::Object> options = v8::Object::New(isolate_);
+      for (const auto& [key, value] : binding.options) {
+        options->Set(context, V8String(isolate_, key), V8String(isolate_, value)).Check();
+      }
+      v8::Local<v8::Value> args[] = {V8String(isolate_, binding.kind),
+                                     V8String(isolate_, binding.name), options};
+      v8::Local<v8::Value> object;
+      if (!create.As<v8::Function>()->Call(context, v8::Undefined(isolate_), 3, args).ToLocal(&object)) {
+        return ExceptionStatus(isolate_, try_catch,
+                               fmt::format("cannot create binding env.{}", binding.name));
+      }
+      env->Set(context, V8String(isolate_, binding.name), object).Check();
+    }
   }
   return scope.Escape(env);
 }

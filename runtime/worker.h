@@ -27,12 +27,34 @@ struct WorkerVar {
   bool is_json = false;
 };
 
+// A binding on `env` that the runtime's JavaScript builds: `kind` names the
+// factory registered in internals.bindingFactories ("kv", "service"), and
+// `options` are what that factory needs (a KV namespace id, a service name).
+struct EnvBinding {
+  std::string name;  // env.<name>
+  std::string kind;
+  std::vector<std::pair<std::string, std::string>> options;
+};
+
+// What the process provides to the natives of every worker it loads (the
+// KV store, the outbound connection pool, the other loaded workers). The
+// component that registers a native defines the concrete type and casts
+// back to it; the runtime only carries the pointer.
+class HostServices {
+ public:
+  virtual ~HostServices() = default;
+};
+
 // Everything needed to load one version of a worker.
 struct WorkerSpec {
   std::string name;        // for logs and console tags
   std::string root_dir;    // module paths in stacks are shown relative to it
   std::string entry_path;  // absolute path of the main module
   std::vector<WorkerVar> vars;
+  // Secrets reach `env` like vars; they are never logged.
+  std::vector<WorkerVar> secrets;
+  std::vector<EnvBinding> bindings;
+  std::shared_ptr<HostServices> services;
   // The isolate's heap limit. A worker that reaches it is stopped and its
   // isolate must be discarded (see Worker::discarded); the process goes on.
   size_t heap_limit_bytes = 128u << 20;
@@ -85,7 +107,7 @@ class Worker {
   StatusOr<v8::Local<v8::Module>> CompileModule(v8::Local<v8::Context> context,
                                                 const std::string& path);
   Status RunServiceWorkerScript(v8::Local<v8::Context> context);
-  v8::Local<v8::Object> MakeEnv(v8::Local<v8::Context> context);
+  StatusOr<v8::Local<v8::Object>> MakeEnv(v8::Local<v8::Context> context);
   // What a failed response says publicly, by cause.
   std::string FailureReason() const;
   static size_t OnNearHeapLimit(void* data, size_t current_limit, size_t initial_limit);
