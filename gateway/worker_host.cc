@@ -91,7 +91,7 @@ WorkerHost::~WorkerHost() {
 }
 
 void WorkerHost::SetWorker(std::unique_ptr<runtime::Worker> worker) {
-  if (current_) retired_.push_back(std::move(current_));
+  if (current_) retired_.push_back({std::move(current_), uv_now(loop_)});
   current_ = std::move(worker);
   if (current_) current_->SetOnDiscard([this] { ScheduleCollect(); });
   ScheduleCollect();
@@ -109,10 +109,22 @@ void WorkerHost::ScheduleCollect() { uv_timer_start(collect_timer_, OnCollect, 0
 void WorkerHost::OnCollect(uv_timer_t* timer) {
   auto* self = static_cast<WorkerHost*>(timer->data);
   self->ReplaceDiscarded();
-  // A discarded worker goes at once: its open responses fail with a 500.
-  std::erase_if(self->retired_, [](const std::unique_ptr<runtime::Worker>& worker) {
-    return worker->in_flight() == 0 || worker->discarded();
+  // A retired version goes once its responses are done and its waitUntil
+  // work settled, or when that work has had kWaitUntilBoundMs; a discarded
+  // one goes at once (its open responses fail with a 500).
+  uint64_t now = uv_now(self->loop_);
+  std::erase_if(self->retired_, [now](const Retired& retired) {
+    const runtime::Worker& worker = *retired.worker;
+    if (worker.discarded() || (worker.in_flight() == 0 && worker.holds() == 0)) return true;
+    if (worker.in_flight() == 0 && now - retired.since_ms >= kWaitUntilBoundMs) {
+      Log(LogLevel::kWarn, "[{}] waitUntil work still running {} s after the worker was "
+          "replaced: stopping it", worker.name(), kWaitUntilBoundMs / 1000);
+      return true;
+    }
+    return false;
   });
+  // Look again later for versions still waiting on waitUntil work.
+  if (!self->retired_.empty()) uv_timer_start(self->collect_timer_, OnCollect, 1000, 0);
 }
 
 void WorkerHost::ReplaceDiscarded() {
@@ -123,7 +135,7 @@ void WorkerHost::ReplaceDiscarded() {
     // next version arrives rather than serving from a broken isolate.
     Log(LogLevel::kError, "[{}] cannot recreate the worker: {}", current_->name(),
         fresh.status().message());
-    retired_.push_back(std::move(current_));
+    retired_.push_back({std::move(current_), uv_now(loop_)});
   } else {
     SetWorker(std::move(fresh).value());
   }

@@ -2,7 +2,8 @@
 // thread's loop. Each gateway thread has its own WorkerHost (an isolate
 // belongs to one thread). A new version replaces the current one at once for
 // new requests; the old version finishes the requests it has in flight and is
-// freed afterwards, outside any JavaScript frame.
+// freed afterwards, outside any JavaScript frame; its ctx.waitUntil work
+// keeps it a while longer (kWaitUntilBoundMs at most).
 #pragma once
 
 #include <uv.h>
@@ -45,7 +46,14 @@ class WorkerHost {
   const runtime::NativeRegistry& natives_;
   std::string default_host_;
   std::unique_ptr<runtime::Worker> current_;
-  std::vector<std::unique_ptr<runtime::Worker>> retired_;
+  struct Retired {
+    std::unique_ptr<runtime::Worker> worker;
+    uint64_t since_ms;  // loop time when it was replaced
+  };
+  // How long a replaced version's waitUntil work may run on (Workers allows
+  // 30 s after the response).
+  static constexpr uint64_t kWaitUntilBoundMs = 30000;
+  std::vector<Retired> retired_;
   uv_timer_t* collect_timer_;
 };
 

@@ -74,6 +74,9 @@ class IsolateData {
   ResponseSink* FindResponse(uint32_t id);
   void RemoveResponse(uint32_t id);
   size_t responses_in_flight() const { return responses_.size(); }
+  // waitUntil promises not settled yet.
+  void AddHolds(int delta) { holds_ = delta < 0 && holds_ == 0 ? 0 : holds_ + delta; }
+  size_t holds() const { return holds_; }
   // Ends every open response with a failure (the isolate is going away).
   void FailAllResponses(std::string_view public_reason);
 
@@ -105,6 +108,7 @@ class IsolateData {
   std::vector<std::unique_ptr<NativeBinding>> bindings_;
   std::unordered_set<PendingPromise*> pending_promises_;
   void* services_ = nullptr;
+  size_t holds_ = 0;
   std::function<void()> on_discard_;
   bool discarded_ = false;
   bool discard_reported_ = false;

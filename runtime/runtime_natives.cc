@@ -211,9 +211,18 @@ NativeResult ResponseAborted(NativeCall& call) {
   return v8::Boolean::New(call.isolate(), sink == nullptr || sink->Aborted()).As<v8::Value>();
 }
 
+// holdWorker(+1 | -1): waitUntil work that keeps this worker version loaded.
+NativeResult HoldWorker(NativeCall& call) {
+  auto delta = call.NumberArg(0);
+  if (!delta.ok()) return delta.status();
+  call.data().AddHolds(*delta > 0 ? 1 : -1);
+  return v8::Undefined(call.isolate()).As<v8::Value>();
+}
+
 }  // namespace
 
 void RegisterRuntimeNatives(NativeRegistry& registry) {
+  registry.Add("holdWorker", HoldWorker);
   registry.Add("setTimer", SetTimer);
   registry.Add("clearTimer", ClearTimer);
   registry.Add("responseSend", ResponseSend);

@@ -125,6 +125,8 @@ std::string Worker::FailureReason() const {
 
 size_t Worker::in_flight() const { return data_ ? data_->responses_in_flight() : 0; }
 
+size_t Worker::holds() const { return data_ ? data_->holds() : 0; }
+
 Status Worker::Initialize(uv_loop_t* loop, const NativeRegistry& natives) {
   allocator_.reset(v8::ArrayBuffer::Allocator::NewDefaultAllocator());
   v8::Isolate::CreateParams params;

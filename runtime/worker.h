@@ -91,6 +91,8 @@ class Worker {
   const std::vector<std::string>& module_paths() const { return module_paths_; }
   // Responses not finished yet.
   size_t in_flight() const;
+  // waitUntil work not settled yet: a retired version stays for it.
+  size_t holds() const;
   // True once the worker hit its heap or CPU limit: its isolate was stopped
   // and must not serve again. Whoever owns it loads a fresh one from spec().
   bool discarded() const;

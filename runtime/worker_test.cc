@@ -285,6 +285,25 @@ TEST_F(WorkerTest, RequestBodyAndHeadersReachTheWorker) {
   EXPECT_EQ(response->Header("content-type"), "application/json");
 }
 
+TEST_F(WorkerTest, WaitUntilHoldsTheWorkerUntilItSettles) {
+  auto worker = LoadOrDie(R"(
+    export let done = 0;
+    export default {
+      fetch(request, env, ctx) {
+        ctx.waitUntil(new Promise((resolve) => setTimeout(resolve, 20)));
+        ctx.waitUntil(Promise.reject(new Error("reported, not thrown")));
+        return new Response("sent first");
+      },
+    };)");
+  ASSERT_TRUE(worker);
+  auto response = Fetch(*worker);
+  EXPECT_EQ(response->body, "sent first");
+  EXPECT_EQ(worker->in_flight(), 0u);
+  EXPECT_EQ(worker->holds(), 1u);  // the rejected one settled already
+  RunUntil([&] { return worker->holds() == 0; });
+  EXPECT_EQ(worker->holds(), 0u);
+}
+
 TEST_F(WorkerTest, StringBodiesAreSentAsUtf8AndHeadersAsBytes) {
   auto worker = LoadOrDie(R"(
     export default {

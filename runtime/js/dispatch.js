@@ -15,17 +15,28 @@ function describe(error) {
   return "Uncaught " + internals.inspect(error);
 }
 
+// ctx.waitUntil / event.waitUntil: the worker version stays loaded until the
+// promise settles (a reload waits for it, up to the runtime's bound); a
+// rejection is reported, never thrown.
+function extendLifetime(promise) {
+  native.holdWorker(1);
+  PromisePrototypeThen(
+    PromiseResolve(promise),
+    () => native.holdWorker(-1),
+    (error) => {
+      native.holdWorker(-1);
+      reportError(error);
+    },
+  );
+}
+
 // `ctx` of a module worker's fetch(request, env, ctx).
 class ExecutionContext {
-  #pending;
-  constructor(pending) {
-    this.#pending = pending;
-  }
   waitUntil(promise) {
     if (arguments.length === 0) {
       throw new TypeError("Failed to execute 'waitUntil' on 'ExecutionContext': 1 argument required");
     }
-    this.#pending.push(Promise.resolve(promise).catch(reportError));
+    extendLifetime(promise);
   }
   passThroughOnException() {
     // There is no origin behind `edge dev` to pass through to: errors still
@@ -40,11 +51,9 @@ class ExecutionContext {
 class FetchEvent extends Event {
   #request;
   #response = null;
-  #pending;
   constructor(type, init) {
     super(type, init);
     this.#request = init.request;
-    this.#pending = init.pending;
   }
   get request() {
     return this.#request;
@@ -57,7 +66,7 @@ class FetchEvent extends Event {
     this.stopImmediatePropagation();
   }
   waitUntil(promise) {
-    this.#pending.push(Promise.resolve(promise).catch(reportError));
+    extendLifetime(promise);
   }
   passThroughOnException() {}
   get [Symbol.toStringTag]() {
@@ -129,10 +138,10 @@ function fail(id, error) {
 internals.prepareFetchHandler = function prepareFetchHandler(exported) {
   let invoke;
   if (exported !== undefined && exported !== null && typeof exported.fetch === "function") {
-    invoke = (request, env, pending) => exported.fetch(request, env, new ExecutionContext(pending));
+    invoke = (request, env) => exported.fetch(request, env, new ExecutionContext());
   } else if (internals.globalEventTarget && internals.hasFetchListener()) {
-    invoke = (request, env, pending) => {
-      const event = new FetchEvent("fetch", { request, pending });
+    invoke = (request, env) => {
+      const event = new FetchEvent("fetch", { request });
       internals.globalEventTarget.dispatchEvent(event);
       const response = FetchEvent.responseOf(event);
       if (response === null) {
@@ -148,11 +157,10 @@ internals.prepareFetchHandler = function prepareFetchHandler(exported) {
   }
 
   return function dispatchFetch(id, method, url, headers, body, env) {
-    const pending = [];
     let result;
     try {
       const request = makeRequest(method, url, headers, body, undefined);
-      result = invoke(request, env, pending);
+      result = invoke(request, env);
     } catch (error) {
       fail(id, error);
       return;

@@ -1,16 +1,29 @@
-// ReadableStream (https://streams.spec.whatwg.org/#rs), default streams only.
+// ReadableStream (https://streams.spec.whatwg.org/#rs): the stream, its
+// default controller, both readers (default and BYOB), tee, ReadableStream.from
+// and async iteration, the queuing strategies, and the helpers the rest of the
+// runtime uses for bodies.
 //
 // Layout: the public classes (ReadableStream, ReadableStreamDefaultReader,
-// ReadableStreamDefaultController) are thin wrappers holding one private field
-// that points at an internal record (StreamState, DefaultReaderState,
-// DefaultControllerState) which user code can never reach. The spec's abstract
-// operations below work on those records and are named after the spec.
+// ReadableStreamBYOBReader, ReadableStreamDefaultController) are thin wrappers
+// holding one private field that points at an internal record (StreamState,
+// DefaultReaderState, BYOBReaderState, DefaultControllerState) which user code
+// can never reach. The spec's abstract operations below work on those records
+// and are named after the spec.
 //
 // Controllers implement the spec's internal methods as record methods
-// (cancelSteps, pullSteps, releaseSteps), and readers are told apart with
-// `instanceof DefaultReaderState`, so a ReadableByteStreamController and a
-// ReadableStreamBYOBReader can be added next to the default ones later
-// (type: "bytes" is rejected until then).
+// (cancelSteps, pullSteps, releaseSteps, and pullInto for byte controllers);
+// `controller.isByte` tells the two kinds apart and readers are told apart
+// with `instanceof`.
+//
+// The other stream files run after this one and share its operations through
+// `internals.streams` (see the end of this file):
+//   streams_byte.js       ReadableByteStreamController, ReadableStreamBYOBRequest,
+//                         the byte-stream tee
+//   streams_writable.js   WritableStream, its writer and controller
+//   streams_pipe.js       ReadableStreamPipeTo (pipeTo, pipeThrough)
+//   streams_transform.js  TransformStream and its controller
+// They plug into this file through `hooks`; while one is missing, what needs
+// it throws a TypeError (e.g. `type: "bytes"` without streams_byte.js).
 
 const { finishInterface, inspectSymbol, inspectNamed, illegalConstructor } = internals;
 
@@ -27,10 +40,27 @@ const SymbolIterator = Symbol.iterator;
 const NumberIsNaN = Number.isNaN;
 const NumberIsFinite = Number.isFinite;
 const ArrayBufferIsView = ArrayBuffer.isView;
-const TypedArrayPrototypeGetTag = (() => {
-  const get = Object.getOwnPropertyDescriptor(ObjectGetPrototypeOf(Uint8Array.prototype), Symbol.toStringTag).get;
+const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
+const MathTrunc = Math.trunc;
+const NumberMAX_SAFE_INTEGER = Number.MAX_SAFE_INTEGER;
+const ArrayBufferCtor = ArrayBuffer;
+const DataViewCtor = DataView;
+const Uint8ArrayCtor = Uint8Array;
+const TypedArrayPrototype = ObjectGetPrototypeOf(Uint8Array.prototype);
+const uncurryGetter = (proto, name) => {
+  const get = ObjectGetOwnPropertyDescriptor(proto, name).get;
   return (v) => ReflectApply(get, v, []);
-})();
+};
+const TypedArrayPrototypeGetTag = uncurryGetter(TypedArrayPrototype, Symbol.toStringTag);
+const TypedArrayPrototypeGetBuffer = uncurryGetter(TypedArrayPrototype, "buffer");
+const TypedArrayPrototypeGetByteOffset = uncurryGetter(TypedArrayPrototype, "byteOffset");
+const TypedArrayPrototypeGetByteLength = uncurryGetter(TypedArrayPrototype, "byteLength");
+const TypedArrayPrototypeGetLength = uncurryGetter(TypedArrayPrototype, "length");
+const TypedArrayPrototypeSet = Function.prototype.call.bind(TypedArrayPrototype.set);
+const DataViewPrototypeGetBuffer = uncurryGetter(DataView.prototype, "buffer");
+const DataViewPrototypeGetByteOffset = uncurryGetter(DataView.prototype, "byteOffset");
+const DataViewPrototypeGetByteLength = uncurryGetter(DataView.prototype, "byteLength");
+const ArrayBufferPrototypeGetByteLength = uncurryGetter(ArrayBuffer.prototype, "byteLength");
 
 // ---------------------------------------------------------------------------
 // Promise helpers (the spec's "a new promise", "upon fulfillment", ...).
