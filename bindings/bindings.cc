@@ -12,6 +12,7 @@ void RegisterNatives(runtime::NativeRegistry& registry) {
   RegisterPerformanceNatives(registry);
   RegisterStructuredCloneNatives(registry);
   RegisterIdnaNatives(registry);
+  RegisterServiceNatives(registry);
 }
 
 }  // namespace edge::bindings

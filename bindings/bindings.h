@@ -15,5 +15,6 @@ void RegisterCryptoNatives(runtime::NativeRegistry& registry);
 void RegisterPerformanceNatives(runtime::NativeRegistry& registry);
 void RegisterStructuredCloneNatives(runtime::NativeRegistry& registry);
 void RegisterIdnaNatives(runtime::NativeRegistry& registry);
+void RegisterServiceNatives(runtime::NativeRegistry& registry);
 
 }  // namespace edge::bindings

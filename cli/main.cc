@@ -30,9 +30,11 @@ int main(int argc, char** argv) {
   double max_body_mib = 100;
   CLI::App* dev_command = app.add_subcommand(
       "dev", "Serve a worker locally, reloading it when its files change");
-  dev_command->add_option("path", dev.path,
-                          "A worker file (.js/.mjs) or a folder with edge.toml or wrangler.toml")
-      ->default_val(".");
+  dev_command->add_option("paths", dev.paths,
+                          "Worker files (.js/.mjs) or folders with edge.toml or wrangler.toml. The "
+                          "first serves the port; the others are reachable from it through "
+                          "service bindings, by name")
+      ->default_val(std::vector<std::string>{"."});
   dev_command->add_option("--port", dev.port, "TCP port to listen on (0 picks a free one)")
       ->check(CLI::Range(0, 65535))
       ->default_val(8787);

@@ -8,6 +8,7 @@
 #include <memory>
 #include <set>
 
+#include "bindings/binding_services.h"
 #include "bindings/bindings.h"
 #include "gateway/http_server.h"
 #include "gateway/worker_host.h"
@@ -18,37 +19,57 @@ namespace edge::gateway {
 namespace {
 namespace fs = std::filesystem;
 
+template <typename Handle>
+void CloseAndDelete(Handle* handle) {
+  uv_close(reinterpret_cast<uv_handle_t*>(handle),
+           [](uv_handle_t* h) { delete reinterpret_cast<Handle*>(h); });
+}
+
 // Everything `edge dev` runs on its loop.
-class DevServer {
+class DevServer : public bindings::ServiceDirectory {
  public:
   DevServer(uv_loop_t* loop, const DevOptions& options)
       : loop_(loop),
         options_(options),
-        host_(loop, natives_, fmt::format("{}:{}", options.ip, options.port)),
+        services_(std::make_shared<bindings::BindingServices>()),
         server_(loop, options.limits,
                 [this](HttpRequest request, std::shared_ptr<ResponseWriter> writer) {
-                  host_.Handle(std::move(request), std::move(writer));
+                  workers_.front().host->Handle(std::move(request), std::move(writer));
                 }) {
     bindings::RegisterNatives(natives_);
+    services_->services = this;
   }
 
-  ~DevServer() { Close(); }
+  ~DevServer() override { Close(); }
 
   int Start() {
-    StatusOr<runtime::Project> project = runtime::LoadProject(options_.path);
-    if (!project.ok()) {
-      Log(LogLevel::kError, "{}", project.status().message());
-      return 1;
+    std::string default_host = fmt::format("{}:{}", options_.ip, options_.port);
+    for (const std::string& path : options_.paths) {
+      StatusOr<runtime::Project> project = LoadProject(path);
+      if (!project.ok()) {
+        Log(LogLevel::kError, "{}", project.status().message());
+        return 1;
+      }
+      for (const LoadedWorker& other : workers_) {
+        if (other.project.spec.name == project->spec.name) {
+          Log(LogLevel::kError, "two workers are named '{}': service bindings need unique names",
+              project->spec.name);
+          return 1;
+        }
+      }
+      auto worker = runtime::Worker::Load(loop_, natives_, project->spec);
+      if (!worker.ok()) {
+        Log(LogLevel::kError, "cannot load worker '{}': {}", project->spec.name,
+            worker.status().message());
+        return 1;
+      }
+      workers_.push_back({path, std::move(project).value(),
+                          std::make_unique<WorkerHost>(loop_, natives_, default_host)});
+      LoadedWorker& loaded = workers_.back();
+      loaded.module_paths = (*worker)->module_paths();
+      loaded.host->SetWorker(std::move(worker).value());
     }
-    auto worker = runtime::Worker::Load(loop_, natives_, project->spec);
-    if (!worker.ok()) {
-      Log(LogLevel::kError, "cannot load worker '{}': {}", project->spec.name,
-          worker.status().message());
-      return 1;
-    }
-    project_ = std::move(project).value();
-    Watch(**worker);
-    host_.SetWorker(std::move(worker).value());
+    Watch();
 
     Status listening = server_.Listen(options_.ip, options_.port, false);
     if (!listening.ok()) {
@@ -71,30 +92,69 @@ class DevServer {
                                                                   : options_.ip;
     printf("Ready on http://%s:%d\n", host.c_str(), server_.port());
     fflush(stdout);
-    Log(LogLevel::kInfo, "serving worker '{}' from {}", project_.spec.name,
-        project_.spec.entry_path);
+    for (const LoadedWorker& loaded : workers_) {
+      Log(LogLevel::kInfo, "worker '{}' from {}{}", loaded.project.spec.name,
+          loaded.project.spec.entry_path,
+          &loaded == &workers_.front() ? " serves the port" : " (service bindings only)");
+    }
     return 0;
   }
 
+  // ServiceDirectory: the other workers of this dev server, by name.
+  Status Dispatch(const std::string& service, runtime::FetchRequest request,
+                  std::shared_ptr<runtime::ResponseSink> sink) override {
+    for (LoadedWorker& loaded : workers_) {
+      if (loaded.project.spec.name == service) {
+        loaded.host->Fetch(std::move(request), std::move(sink));
+        return Status::Ok();
+      }
+    }
+    return Status(ErrorCode::kNotFound,
+                  fmt::format("no worker named '{}' is loaded (start it with edge dev too)",
+                              service));
+  }
+
  private:
-  // Watches the folder of every module and of the config file: editors
-  // often replace a file instead of writing it, which a watch on the file
-  // itself would miss.
-  void Watch(const runtime::Worker& worker) {
+  struct LoadedWorker {
+    std::string path;
+    runtime::Project project;
+    std::unique_ptr<WorkerHost> host;
+    std::vector<std::string> module_paths;
+  };
+
+  StatusOr<runtime::Project> LoadProject(const std::string& path) {
+    StatusOr<runtime::Project> project = runtime::LoadProject(path);
+    if (project.ok()) project->spec.services = services_;
+    return project;
+  }
+
+  // The files of a project that trigger a reload: its modules, its config
+  // and its .dev.vars.
+  static std::vector<std::string> WatchedFiles(const LoadedWorker& loaded) {
+    std::vector<std::string> files = loaded.module_paths;
+    if (!loaded.project.config_path.empty()) {
+      files.push_back(loaded.project.config_path);
+      files.push_back((fs::path(loaded.project.spec.root_dir) / ".dev.vars").string());
+    }
+    return files;
+  }
+
+  // Watches the folder of every watched file: editors often replace a file
+  // instead of writing it, which a watch on the file itself would miss.
+  void Watch() {
     if (!options_.watch) return;
     watched_files_.clear();
-    for (const std::string& path : worker.module_paths()) watched_files_.insert(path);
-    if (!project_.config_path.empty()) watched_files_.insert(project_.config_path);
     std::set<std::string> dirs;
-    for (const std::string& file : watched_files_) {
-      dirs.insert(fs::path(file).parent_path().string());
+    for (size_t i = 0; i < workers_.size(); ++i) {
+      for (const std::string& file : WatchedFiles(workers_[i])) {
+        watched_files_[file].insert(i);
+        dirs.insert(fs::path(file).parent_path().string());
+      }
     }
-    // Keep watches that are still wanted; drop the others.
     for (auto it = watchers_.begin(); it != watchers_.end();) {
       if (dirs.count(it->first) == 0) {
         uv_fs_event_stop(it->second);
-        uv_close(reinterpret_cast<uv_handle_t*>(it->second),
-                 [](uv_handle_t* h) { delete reinterpret_cast<uv_fs_event_t*>(h); });
+        CloseAndDelete(it->second);
         it = watchers_.erase(it);
       } else {
         ++it;
@@ -108,8 +168,7 @@ class DevServer {
       int rc = uv_fs_event_start(watcher, OnFileEvent, dir.c_str(), 0);
       if (rc != 0) {
         Log(LogLevel::kWarn, "cannot watch {}: {}", dir, uv_strerror(rc));
-        uv_close(reinterpret_cast<uv_handle_t*>(watcher),
-                 [](uv_handle_t* h) { delete reinterpret_cast<uv_fs_event_t*>(h); });
+        CloseAndDelete(watcher);
         continue;
       }
       watchers_.emplace(dir, watcher);
@@ -123,15 +182,23 @@ class DevServer {
     size_t size = sizeof dir;
     if (uv_fs_event_getpath(handle, dir, &size) != 0) return;
     std::string path = (fs::path(std::string(dir, size)) / filename).string();
-    if (self->watched_files_.count(path) == 0) return;
+    auto it = self->watched_files_.find(path);
+    if (it == self->watched_files_.end()) return;
+    self->to_reload_.insert(it->second.begin(), it->second.end());
     // Editors write in several steps: reload once things are quiet.
     uv_timer_start(&self->debounce_, OnDebounce, 100, 0);
   }
 
-  static void OnDebounce(uv_timer_t* timer) { static_cast<DevServer*>(timer->data)->Reload(); }
+  static void OnDebounce(uv_timer_t* timer) {
+    auto* self = static_cast<DevServer*>(timer->data);
+    std::set<size_t> indices = std::move(self->to_reload_);
+    self->to_reload_.clear();
+    for (size_t index : indices) self->Reload(self->workers_[index]);
+    self->Watch();
+  }
 
-  void Reload() {
-    StatusOr<runtime::Project> project = runtime::LoadProject(options_.path);
+  void Reload(LoadedWorker& loaded) {
+    StatusOr<runtime::Project> project = LoadProject(loaded.path);
     if (!project.ok()) {
       Log(LogLevel::kError, "reload failed, still serving the last good version: {}",
           project.status().message());
@@ -143,10 +210,10 @@ class DevServer {
           worker.status().message());
       return;
     }
-    project_ = std::move(project).value();
-    Watch(**worker);
-    host_.SetWorker(std::move(worker).value());
-    Log(LogLevel::kInfo, "reloaded worker '{}'", project_.spec.name);
+    loaded.project = std::move(project).value();
+    loaded.module_paths = (*worker)->module_paths();
+    loaded.host->SetWorker(std::move(worker).value());
+    Log(LogLevel::kInfo, "reloaded worker '{}'", loaded.project.spec.name);
   }
 
   static void OnSignal(uv_signal_t* handle, int signum) {
@@ -163,17 +230,15 @@ class DevServer {
 
   // Releases every handle so the loop ends.
   void Close() {
-    host_.Clear();
+    for (LoadedWorker& loaded : workers_) loaded.host->Clear();
     for (auto& [dir, watcher] : watchers_) {
       uv_fs_event_stop(watcher);
-      uv_close(reinterpret_cast<uv_handle_t*>(watcher),
-               [](uv_handle_t* h) { delete reinterpret_cast<uv_fs_event_t*>(h); });
+      CloseAndDelete(watcher);
     }
     watchers_.clear();
     for (uv_signal_t* signal : signals_) {
       uv_signal_stop(signal);
-      uv_close(reinterpret_cast<uv_handle_t*>(signal),
-               [](uv_handle_t* h) { delete reinterpret_cast<uv_signal_t*>(h); });
+      CloseAndDelete(signal);
     }
     signals_.clear();
     if (debounce_ready_) {
@@ -186,11 +251,12 @@ class DevServer {
   uv_loop_t* loop_;
   DevOptions options_;
   runtime::NativeRegistry natives_;
-  runtime::Project project_;
-  WorkerHost host_;
+  std::shared_ptr<bindings::BindingServices> services_;
+  std::vector<LoadedWorker> workers_;
   HttpServer server_;
   std::map<std::string, uv_fs_event_t*> watchers_;
-  std::set<std::string> watched_files_;
+  std::map<std::string, std::set<size_t>> watched_files_;  // file -> workers
+  std::set<size_t> to_reload_;
   std::vector<uv_signal_t*> signals_;
   uv_timer_t debounce_;
   bool debounce_ready_ = false;

@@ -1,15 +1,18 @@
-// `edge dev`: serves one worker project on one address, reloads it when one
-// of its files changes, and stops cleanly on SIGINT/SIGTERM.
+// `edge dev`: serves worker projects on one address, reloads each when one of
+// its files changes, and stops cleanly on SIGINT/SIGTERM. The first project
+// serves the port; every project is reachable from the others through
+// service bindings, by its name.
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "gateway/http_types.h"
 
 namespace edge::gateway {
 
 struct DevOptions {
-  std::string path = ".";  // a worker file or a project folder
+  std::vector<std::string> paths = {"."};  // worker files or project folders
   std::string ip = "127.0.0.1";
   int port = 8787;
   ServerLimits limits;

@@ -142,8 +142,6 @@ void WorkerHost::ReplaceDiscarded() {
 }
 
 void WorkerHost::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> writer) {
-  // A worker discarded by its last entry is replaced before it serves again.
-  ReplaceDiscarded();
   if (!current_) {
     SendErrorPage(*writer, 503, "No worker is loaded");
     return;
@@ -167,7 +165,17 @@ void WorkerHost::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> wri
   fetch.headers = std::move(request.headers);
   fetch.has_body = !request.body.empty();
   fetch.body = std::move(request.body);
-  current_->Fetch(std::move(fetch), std::make_shared<WriterSink>(std::move(writer), this));
+  Fetch(std::move(fetch), std::make_shared<WriterSink>(std::move(writer), this));
+}
+
+void WorkerHost::Fetch(runtime::FetchRequest request, std::shared_ptr<runtime::ResponseSink> sink) {
+  // A worker discarded by its last entry is replaced before it serves again.
+  ReplaceDiscarded();
+  if (!current_) {
+    sink->Fail("The worker is not loaded");
+    return;
+  }
+  current_->Fetch(std::move(request), std::move(sink));
 }
 
 }  // namespace edge::gateway

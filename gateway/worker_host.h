@@ -31,6 +31,9 @@ class WorkerHost {
   runtime::Worker* current() const { return current_.get(); }
 
   void Handle(HttpRequest request, std::shared_ptr<ResponseWriter> writer);
+  // A request from inside the process (a service binding): no HTTP parsing,
+  // the response goes to `sink`.
+  void Fetch(runtime::FetchRequest request, std::shared_ptr<runtime::ResponseSink> sink);
 
   // Frees every version now (shutdown): their open responses are failed.
   void Clear();

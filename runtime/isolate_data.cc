@@ -20,9 +20,18 @@ IsolateData::IsolateData(v8::Isolate* isolate, uv_loop_t* loop, std::string work
                                 std::chrono::system_clock::now().time_since_epoch())
                                 .count()) {
   isolate->SetData(0, this);
+  self_ = std::make_shared<IsolateData*>(this);
 }
 
 IsolateData::~IsolateData() {
+  *self_ = nullptr;
+  self_.reset();
+  deferred_.clear();
+  if (defer_timer_ != nullptr) {
+    uv_timer_stop(defer_timer_);
+    uv_close(reinterpret_cast<uv_handle_t*>(defer_timer_),
+             [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
+  }
   timers_.ClearAll();
   auto pending = std::move(pending_promises_);
   for (PendingPromise* promise : pending) promise->Detach();
@@ -35,6 +44,29 @@ void IsolateData::FailAllResponses(std::string_view public_reason) {
   auto responses = std::move(responses_);
   responses_.clear();
   for (auto& [id, sink] : responses) sink->Fail(public_reason);
+}
+
+void IsolateData::Defer(std::function<void()> task) {
+  if (defer_timer_ == nullptr) {
+    defer_timer_ = new uv_timer_t;
+    uv_timer_init(loop_, defer_timer_);
+    defer_timer_->data = this;
+  }
+  deferred_.push_back(std::move(task));
+  uv_timer_start(defer_timer_, RunDeferred, 0, 0);
+}
+
+void IsolateData::RunDeferred(uv_timer_t* timer) {
+  auto* self = static_cast<IsolateData*>(timer->data);
+  std::weak_ptr<IsolateData*> alive = self->weak();
+  auto tasks = std::move(self->deferred_);
+  self->deferred_.clear();
+  for (auto& task : tasks) {
+    // A task may lead to this isolate being freed (it is then the last).
+    auto still = alive.lock();
+    if (!still || *still == nullptr) return;
+    task();
+  }
 }
 
 void IsolateData::SetContext(v8::Local<v8::Context> context, v8::Local<v8::Object> internals) {

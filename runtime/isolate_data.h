@@ -14,6 +14,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "runtime/host_services.h"
 #include "runtime/native.h"
 #include "runtime/response_sink.h"
 #include "runtime/timers.h"
@@ -42,8 +43,8 @@ class IsolateData {
   Watchdog::Subject& watchdog() { return watchdog_; }
   // What the process provides to natives (see HostServices in worker.h);
   // null when the worker was loaded without any.
-  void* services() const { return services_; }
-  void set_services(void* services) { services_ = services; }
+  HostServices* services() const { return services_; }
+  void set_services(HostServices* services) { services_ = services; }
   // Nanoseconds on the monotonic clock when the isolate was created
   // (performance.timeOrigin).
   uint64_t time_origin_ns() const { return time_origin_ns_; }
@@ -68,6 +69,13 @@ class IsolateData {
   // when the isolate goes away.
   void AddPendingPromise(PendingPromise* pending) { pending_promises_.insert(pending); }
   void RemovePendingPromise(PendingPromise* pending) { pending_promises_.erase(pending); }
+
+  // Runs `task` soon from the loop, outside any JavaScript frame (it may
+  // enter the isolate with a CallbackScope). Tasks still queued when the
+  // isolate goes away are dropped.
+  void Defer(std::function<void()> task);
+  // Whether this isolate is still there: a token that expires with it.
+  std::weak_ptr<IsolateData*> weak() const { return self_; }
 
   // In-flight responses, by the id the JS dispatcher uses for them.
   uint32_t AddResponse(std::shared_ptr<ResponseSink> sink);
@@ -107,7 +115,11 @@ class IsolateData {
   std::vector<Rejection> rejections_;
   std::vector<std::unique_ptr<NativeBinding>> bindings_;
   std::unordered_set<PendingPromise*> pending_promises_;
-  void* services_ = nullptr;
+  HostServices* services_ = nullptr;
+  std::shared_ptr<IsolateData*> self_;
+  std::vector<std::function<void()>> deferred_;
+  uv_timer_t* defer_timer_ = nullptr;
+  static void RunDeferred(uv_timer_t* timer);
   size_t holds_ = 0;
   std::function<void()> on_discard_;
   bool discarded_ = false;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/host_services.h"
 #include "runtime/native.h"
 #include "runtime/response_sink.h"
 #include "runtime/status.h"
@@ -34,15 +35,6 @@ struct EnvBinding {
   std::string name;  // env.<name>
   std::string kind;
   std::vector<std::pair<std::string, std::string>> options;
-};
-
-// What the process provides to the natives of every worker it loads (the
-// KV store, the outbound connection pool, the other loaded workers). The
-// component that registers a native defines the concrete type and casts
-// back to it; the runtime only carries the pointer.
-class HostServices {
- public:
-  virtual ~HostServices() = default;
 };
 
 // Everything needed to load one version of a worker.

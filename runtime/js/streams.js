@@ -38,7 +38,6 @@ const PromisePrototypeThen = Function.prototype.call.bind(Promise.prototype.then
 const SymbolAsyncIterator = Symbol.asyncIterator;
 const SymbolIterator = Symbol.iterator;
 const NumberIsNaN = Number.isNaN;
-const NumberIsFinite = Number.isFinite;
 const ArrayBufferIsView = ArrayBuffer.isView;
 const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
 const MathTrunc = Math.trunc;
@@ -148,6 +147,149 @@ class Queue {
 }
 
 // ---------------------------------------------------------------------------
+// ArrayBuffers and views, read through the intrinsic accessors so that user
+// code patching the prototypes cannot interfere.
+
+// [[TypedArrayName]] -> [element size, constructor].
+const typedArrayTable = {
+  __proto__: null,
+  Int8Array: [1, Int8Array],
+  Uint8Array: [1, Uint8Array],
+  Uint8ClampedArray: [1, Uint8ClampedArray],
+  Int16Array: [2, Int16Array],
+  Uint16Array: [2, Uint16Array],
+  Int32Array: [4, Int32Array],
+  Uint32Array: [4, Uint32Array],
+  Float32Array: [4, Float32Array],
+  Float64Array: [8, Float64Array],
+  BigInt64Array: [8, BigInt64Array],
+  BigUint64Array: [8, BigUint64Array],
+};
+
+const arrayBufferDetachedGetter = (() => {
+  const desc = ObjectGetOwnPropertyDescriptor(ArrayBuffer.prototype, "detached");
+  return desc !== undefined && typeof desc.get === "function" ? desc.get : undefined;
+})();
+
+// IsDetachedBuffer. A SharedArrayBuffer is never detached.
+function isDetachedBuffer(buffer) {
+  if (arrayBufferDetachedGetter !== undefined) {
+    try {
+      return ReflectApply(arrayBufferDetachedGetter, buffer, []);
+    } catch {
+      return false;
+    }
+  }
+  let byteLength;
+  try {
+    byteLength = ArrayBufferPrototypeGetByteLength(buffer);
+  } catch {
+    return false;
+  }
+  if (byteLength !== 0) return false;
+  // A detached buffer reports a byteLength of 0 and cannot be viewed.
+  try {
+    new Uint8ArrayCtor(buffer, 0, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+// The byte length of an ArrayBuffer (0 once detached).
+function arrayBufferByteLength(buffer) {
+  try {
+    return ArrayBufferPrototypeGetByteLength(buffer);
+  } catch {
+    return new Uint8ArrayCtor(buffer).byteLength; // a SharedArrayBuffer
+  }
+}
+
+// TransferArrayBuffer: a new ArrayBuffer with the same memory; the original
+// is detached. Throws a TypeError for a detached, non-detachable (e.g. a
+// WebAssembly.Memory's) or shared buffer. Done by native.transferArrayBuffer;
+// where it is missing, ArrayBuffer.prototype.transfer (V8 >= 11.4) is used, or
+// else a copy, which leaves the original attached.
+const nativeTransferArrayBuffer = native.transferArrayBuffer;
+const arrayBufferTransfer = ArrayBuffer.prototype.transfer;
+function transferArrayBuffer(buffer) {
+  if (typeof nativeTransferArrayBuffer === "function") return nativeTransferArrayBuffer(buffer);
+  if (isDetachedBuffer(buffer)) throw new TypeError("Cannot transfer a detached ArrayBuffer.");
+  if (typeof arrayBufferTransfer === "function") return ReflectApply(arrayBufferTransfer, buffer, []);
+  const byteLength = ArrayBufferPrototypeGetByteLength(buffer); // TypeError for a SharedArrayBuffer
+  const copy = new ArrayBufferCtor(byteLength);
+  TypedArrayPrototypeSet(new Uint8ArrayCtor(copy), new Uint8ArrayCtor(buffer));
+  return copy;
+}
+
+// The typed array name of an ArrayBufferView, undefined for a DataView.
+function viewTypedArrayName(view) {
+  return TypedArrayPrototypeGetTag(view);
+}
+
+function viewBuffer(view) {
+  return TypedArrayPrototypeGetTag(view) !== undefined
+    ? TypedArrayPrototypeGetBuffer(view)
+    : DataViewPrototypeGetBuffer(view);
+}
+
+// [[ByteOffset]] and [[ByteLength]]; 0 once the buffer is detached (a
+// DataView's own getters throw then).
+function viewByteOffset(view) {
+  if (TypedArrayPrototypeGetTag(view) !== undefined) return TypedArrayPrototypeGetByteOffset(view);
+  return isDetachedBuffer(DataViewPrototypeGetBuffer(view)) ? 0 : DataViewPrototypeGetByteOffset(view);
+}
+
+function viewByteLength(view) {
+  if (TypedArrayPrototypeGetTag(view) !== undefined) return TypedArrayPrototypeGetByteLength(view);
+  return isDetachedBuffer(DataViewPrototypeGetBuffer(view)) ? 0 : DataViewPrototypeGetByteLength(view);
+}
+
+// CopyDataBlockBytes between two ArrayBuffers.
+function copyDataBlockBytes(toBuffer, toIndex, fromBuffer, fromIndex, count) {
+  TypedArrayPrototypeSet(
+    new Uint8ArrayCtor(toBuffer, toIndex, count),
+    new Uint8ArrayCtor(fromBuffer, fromIndex, count),
+  );
+}
+
+// CloneArrayBuffer(buffer, byteOffset, byteLength) into a new ArrayBuffer.
+function cloneArrayBuffer(buffer, byteOffset, byteLength) {
+  const copy = new ArrayBufferCtor(byteLength);
+  copyDataBlockBytes(copy, 0, buffer, byteOffset, byteLength);
+  return copy;
+}
+
+// CloneAsUint8Array.
+function cloneAsUint8Array(view) {
+  const byteLength = viewByteLength(view);
+  return new Uint8ArrayCtor(cloneArrayBuffer(viewBuffer(view), viewByteOffset(view), byteLength));
+}
+
+// WebIDL [EnforceRange] unsigned long long.
+function convertEnforceRangeUnsignedLongLong(value, what) {
+  let x = typeof value === "number" ? value : +value;
+  if (NumberIsNaN(x) || x === Infinity || x === -Infinity) {
+    throw new TypeError(`${what} is not a finite number.`);
+  }
+  x = MathTrunc(x);
+  if (x < 0 || x > NumberMAX_SAFE_INTEGER) {
+    throw new TypeError(`${what} is outside the accepted range of 0 to 2^53 - 1.`);
+  }
+  return x === 0 ? 0 : x;
+}
+
+// Invokes a callback that returns a promise (an underlying source's pull or
+// cancel, a sink's write, ...): a throw becomes a rejected promise.
+function promiseCall(fn, thisArg, args) {
+  try {
+    return promiseResolvedWith(ReflectApply(fn, thisArg, args));
+  } catch (e) {
+    return promiseRejectedWith(e);
+  }
+}
+
+// ---------------------------------------------------------------------------
 // Internal records.
 
 class StreamState {
@@ -170,6 +312,15 @@ class DefaultReaderState {
   }
 }
 
+class BYOBReaderState {
+  constructor() {
+    this.stream = undefined;
+    this.readIntoRequests = new Queue();
+    this.closedPromise = undefined;
+    this.wrapper = undefined;
+  }
+}
+
 class DefaultControllerState {
   constructor() {
     this.stream = undefined;
@@ -184,6 +335,7 @@ class DefaultControllerState {
     this.pullAlgorithm = undefined;
     this.cancelAlgorithm = undefined;
     this.wrapper = undefined;
+    this.isByte = false;
   }
 
   // [[CancelSteps]]
@@ -234,6 +386,10 @@ function enqueueValueWithSize(container, value, size) {
   container.queueTotalSize += size;
 }
 
+function peekQueueValue(container) {
+  return container.queue.peek().value;
+}
+
 function resetQueue(container) {
   container.queue.clear();
   container.queueTotalSize = 0;
@@ -273,7 +429,12 @@ function readableStreamCancel(stream, reason) {
   if (stream.state === "closed") return promiseResolvedWith(undefined);
   if (stream.state === "errored") return promiseRejectedWith(stream.storedError);
   readableStreamClose(stream);
-  // (A BYOB reader's pending read-into requests get their close steps here.)
+  const reader = stream.reader;
+  if (reader !== undefined && reader instanceof BYOBReaderState) {
+    const readIntoRequests = reader.readIntoRequests;
+    reader.readIntoRequests = new Queue();
+    while (readIntoRequests.length > 0) readIntoRequests.shift().closeSteps(undefined);
+  }
   const sourceCancelPromise = stream.controller.cancelSteps(reason);
   return transformPromise(sourceCancelPromise, noop);
 }
@@ -299,6 +460,8 @@ function readableStreamError(stream, e) {
   setPromiseIsHandled(reader.closedPromise.promise);
   if (reader instanceof DefaultReaderState) {
     readableStreamDefaultReaderErrorReadRequests(reader, e);
+  } else {
+    readableStreamBYOBReaderErrorReadIntoRequests(reader, e);
   }
 }
 
@@ -317,6 +480,30 @@ function readableStreamGetNumReadRequests(stream) {
   return stream.reader.readRequests.length;
 }
 
+function readableStreamAddReadIntoRequest(stream, readIntoRequest) {
+  stream.reader.readIntoRequests.push(readIntoRequest);
+}
+
+function readableStreamFulfillReadIntoRequest(stream, chunk, done) {
+  const readIntoRequest = stream.reader.readIntoRequests.shift();
+  if (done) readIntoRequest.closeSteps(chunk);
+  else readIntoRequest.chunkSteps(chunk);
+}
+
+function readableStreamGetNumReadIntoRequests(stream) {
+  return stream.reader.readIntoRequests.length;
+}
+
+function readableStreamHasDefaultReader(stream) {
+  const reader = stream.reader;
+  return reader !== undefined && reader instanceof DefaultReaderState;
+}
+
+function readableStreamHasBYOBReader(stream) {
+  const reader = stream.reader;
+  return reader !== undefined && reader instanceof BYOBReaderState;
+}
+
 // ---------------------------------------------------------------------------
 // Readers.
 
@@ -332,6 +519,23 @@ function setUpReadableStreamDefaultReader(reader, stream) {
   }
   readableStreamReaderGenericInitialize(reader, stream);
   reader.readRequests = new Queue();
+}
+
+function acquireReadableStreamBYOBReader(stream) {
+  const reader = new BYOBReaderState();
+  setUpReadableStreamBYOBReader(reader, stream);
+  return reader;
+}
+
+function setUpReadableStreamBYOBReader(reader, stream) {
+  if (isReadableStreamLocked(stream)) {
+    throw new TypeError("This ReadableStream is already locked to a reader.");
+  }
+  if (!stream.controller.isByte) {
+    throw new TypeError("Cannot use a BYOB reader with a ReadableStream that is not a byte stream.");
+  }
+  readableStreamReaderGenericInitialize(reader, stream);
+  reader.readIntoRequests = new Queue();
 }
 
 function readableStreamReaderGenericInitialize(reader, stream) {
@@ -387,6 +591,28 @@ function readableStreamDefaultReaderErrorReadRequests(reader, e) {
   const readRequests = reader.readRequests;
   reader.readRequests = new Queue();
   while (readRequests.length > 0) readRequests.shift().errorSteps(e);
+}
+
+function readableStreamBYOBReaderRead(reader, view, min, readIntoRequest) {
+  const stream = reader.stream;
+  stream.disturbed = true;
+  if (stream.state === "errored") {
+    readIntoRequest.errorSteps(stream.storedError);
+  } else {
+    stream.controller.pullInto(view, min, readIntoRequest);
+  }
+}
+
+function readableStreamBYOBReaderRelease(reader) {
+  readableStreamReaderGenericRelease(reader);
+  const e = new TypeError("The reader's lock on the ReadableStream was released.");
+  readableStreamBYOBReaderErrorReadIntoRequests(reader, e);
+}
+
+function readableStreamBYOBReaderErrorReadIntoRequests(reader, e) {
+  const readIntoRequests = reader.readIntoRequests;
+  reader.readIntoRequests = new Queue();
+  while (readIntoRequests.length > 0) readIntoRequests.shift().errorSteps(e);
 }
 
 // ---------------------------------------------------------------------------
@@ -561,11 +787,15 @@ function readableStreamDefaultControllerCanCloseOrEnqueue(controller) {
   return !controller.closeRequested && controller.stream.state === "readable";
 }
 
+function readableStreamDefaultControllerHasBackpressure(controller) {
+  return !readableStreamDefaultControllerShouldCallPull(controller);
+}
+
 // ---------------------------------------------------------------------------
 // Tee (ReadableStreamDefaultTee with cloneForBranch2 = false).
 
 function readableStreamTee(stream) {
-  // (A byte stream will use ReadableByteStreamTee here.)
+  if (stream.controller.isByte) return hooks.readableByteStreamTee(stream);
   return readableStreamDefaultTee(stream);
 }
 
@@ -773,7 +1003,11 @@ function extractHighWaterMark(strategy, defaultHWM) {
 function extractSizeAlgorithm(strategy) {
   if (strategy.size === undefined) return () => 1;
   const size = strategy.size;
-  return (chunk) => size(chunk);
+  // The callback returns an `unrestricted double`.
+  return (chunk) => {
+    const result = size(chunk);
+    return typeof result === "number" ? result : +result;
+  };
 }
 
 // WebIDL dictionary conversion of QueuingStrategy (members in alphabetical order).
@@ -804,11 +1038,10 @@ function convertUnderlyingSource(source, context) {
   if (source === undefined || source === null) return result;
   const autoAllocateChunkSize = source.autoAllocateChunkSize;
   if (autoAllocateChunkSize !== undefined) {
-    const n = Number(autoAllocateChunkSize);
-    if (!NumberIsFinite(n)) {
-      throw new TypeError(`${context}: autoAllocateChunkSize is not a finite number.`);
-    }
-    result.autoAllocateChunkSize = n;
+    result.autoAllocateChunkSize = convertEnforceRangeUnsignedLongLong(
+      autoAllocateChunkSize,
+      `${context}: underlyingSource.autoAllocateChunkSize`,
+    );
   }
   for (const name of ["cancel", "pull", "start"]) {
     const fn = source[name];
@@ -837,7 +1070,52 @@ const kCreate = {}; // private constructor token
 
 let getStreamState; // ReadableStream -> StreamState | undefined
 let getReaderState;
+let getBYOBReaderState;
 let getControllerState;
+
+// Filled in by the stream files that run after this one.
+const hooks = {
+  // streams_byte.js
+  setUpReadableByteStreamControllerFromUnderlyingSource: undefined,
+  readableByteStreamTee: undefined,
+  readableByteStreamFromBytes: undefined,
+  // streams_writable.js: WritableStream -> its record, or undefined.
+  getWritableStreamState: undefined,
+  isWritableStreamLocked: undefined,
+  // streams_pipe.js
+  readableStreamPipeTo: undefined,
+};
+
+function getWritableStreamStateOrUndefined(value) {
+  return hooks.getWritableStreamState === undefined ? undefined : hooks.getWritableStreamState(value);
+}
+
+// WebIDL dictionary StreamPipeOptions (members in alphabetical order). The
+// signal is duck-typed until the runtime has AbortSignal: any object with
+// `aborted`, `reason` and addEventListener("abort", ...) is accepted.
+function convertStreamPipeOptions(options, context) {
+  if (options === undefined || options === null) {
+    return { preventAbort: false, preventCancel: false, preventClose: false, signal: undefined };
+  }
+  if (!isObject(options)) {
+    throw new TypeError(`${context}: The provided value is not of type 'StreamPipeOptions'.`);
+  }
+  const preventAbort = !!options.preventAbort;
+  const preventCancel = !!options.preventCancel;
+  const preventClose = !!options.preventClose;
+  const signal = options.signal;
+  if (signal !== undefined && !isAbortSignalLike(signal)) {
+    throw new TypeError(
+      `${context}: Failed to read the 'signal' property from 'StreamPipeOptions': The provided value is not of type 'AbortSignal'.`,
+    );
+  }
+  return { preventAbort, preventCancel, preventClose, signal };
+}
+
+function isAbortSignalLike(value) {
+  if (typeof internals.isAbortSignal === "function") return internals.isAbortSignal(value);
+  return isObject(value) && typeof value.addEventListener === "function";
+}
 
 function wrapStream(stream) {
   return new ReadableStream(kCreate, stream);
@@ -877,8 +1155,15 @@ class ReadableStream {
     this.#stream = stream;
     stream.wrapper = this;
     if (source.type === "bytes") {
-      // TODO: ReadableByteStreamController and BYOB readers.
-      throw new TypeError(`${context}: byte streams (type: 'bytes') are not supported yet.`);
+      if (strategyDict.size !== undefined) {
+        throw new RangeError(`${context}: The strategy for a byte stream cannot have a size function.`);
+      }
+      const highWaterMark = extractHighWaterMark(strategyDict, 0);
+      if (hooks.setUpReadableByteStreamControllerFromUnderlyingSource === undefined) {
+        throw new TypeError(`${context}: byte streams (type: 'bytes') are not supported.`);
+      }
+      hooks.setUpReadableByteStreamControllerFromUnderlyingSource(stream, underlyingSource, source, highWaterMark);
+      return;
     }
     const sizeAlgorithm = extractSizeAlgorithm(strategyDict);
     const highWaterMark = extractHighWaterMark(strategyDict, 1);
@@ -926,13 +1211,90 @@ class ReadableStream {
     }
     mode = `${mode}`;
     if (mode === "byob") {
-      // AcquireReadableStreamBYOBReader requires a byte stream controller.
-      throw new TypeError(
-        "Failed to execute 'getReader' on 'ReadableStream': Cannot get a BYOB reader for a stream that is not a byte stream.",
-      );
+      return byobReaderWrapper(acquireReadableStreamBYOBReader(stream));
     }
     throw new TypeError(
       `Failed to execute 'getReader' on 'ReadableStream': '${mode}' is not a valid value for mode.`,
+    );
+  }
+
+  pipeThrough(transform, options = undefined) {
+    const stream = streamStateOf(this, "pipeThrough");
+    const context = "Failed to execute 'pipeThrough' on 'ReadableStream'";
+    if (arguments.length === 0) {
+      throw new TypeError(`${context}: 1 argument required, but only 0 present.`);
+    }
+    // ReadableWritablePair (members in alphabetical order, both required).
+    if (transform !== undefined && transform !== null && !isObject(transform)) {
+      throw new TypeError(`${context}: The provided value is not of type 'ReadableWritablePair'.`);
+    }
+    const readableValue = transform == null ? undefined : transform.readable;
+    if (readableValue === undefined) {
+      throw new TypeError(`${context}: Failed to read the 'readable' property from 'ReadableWritablePair': Required member is undefined.`);
+    }
+    const readable = getStreamState(readableValue);
+    if (readable === undefined) {
+      throw new TypeError(`${context}: Failed to read the 'readable' property from 'ReadableWritablePair': The provided value is not of type 'ReadableStream'.`);
+    }
+    const writableValue = transform.writable;
+    if (writableValue === undefined) {
+      throw new TypeError(`${context}: Failed to read the 'writable' property from 'ReadableWritablePair': Required member is undefined.`);
+    }
+    const writable = getWritableStreamStateOrUndefined(writableValue);
+    if (writable === undefined) {
+      throw new TypeError(`${context}: Failed to read the 'writable' property from 'ReadableWritablePair': The provided value is not of type 'WritableStream'.`);
+    }
+    const opts = convertStreamPipeOptions(options, context);
+    if (isReadableStreamLocked(stream)) {
+      throw new TypeError(`${context}: This ReadableStream is locked.`);
+    }
+    if (hooks.isWritableStreamLocked(writable)) {
+      throw new TypeError(`${context}: The WritableStream is locked.`);
+    }
+    const promise = hooks.readableStreamPipeTo(
+      stream,
+      writable,
+      opts.preventClose,
+      opts.preventAbort,
+      opts.preventCancel,
+      opts.signal,
+    );
+    setPromiseIsHandled(promise);
+    return readableValue;
+  }
+
+  pipeTo(destination, options = undefined) {
+    const stream = getStreamState(this);
+    const context = "Failed to execute 'pipeTo' on 'ReadableStream'";
+    if (stream === undefined) return promiseRejectedWith(new TypeError(`${context}: Illegal invocation`));
+    if (arguments.length === 0) {
+      return promiseRejectedWith(new TypeError(`${context}: 1 argument required, but only 0 present.`));
+    }
+    const dest = getWritableStreamStateOrUndefined(destination);
+    if (dest === undefined) {
+      return promiseRejectedWith(
+        new TypeError(`${context}: parameter 1 is not of type 'WritableStream'.`),
+      );
+    }
+    let opts;
+    try {
+      opts = convertStreamPipeOptions(options, context);
+    } catch (e) {
+      return promiseRejectedWith(e);
+    }
+    if (isReadableStreamLocked(stream)) {
+      return promiseRejectedWith(new TypeError(`${context}: This ReadableStream is locked.`));
+    }
+    if (hooks.isWritableStreamLocked(dest)) {
+      return promiseRejectedWith(new TypeError(`${context}: The destination WritableStream is locked.`));
+    }
+    return hooks.readableStreamPipeTo(
+      stream,
+      dest,
+      opts.preventClose,
+      opts.preventAbort,
+      opts.preventCancel,
+      opts.signal,
     );
   }
 
@@ -1069,6 +1431,141 @@ class ReadableStreamDefaultReader {
   }
 }
 finishInterface(ReadableStreamDefaultReader);
+
+function byobReaderWrapper(reader) {
+  if (reader.wrapper === undefined) new ReadableStreamBYOBReader(kCreate, reader);
+  return reader.wrapper;
+}
+
+// WebIDL dictionary ReadableStreamBYOBReaderReadOptions: { min = 1 }.
+function convertBYOBReaderReadOptions(options, context) {
+  if (options === undefined || options === null) return 1;
+  if (!isObject(options)) {
+    throw new TypeError(`${context}: The provided value is not of type 'ReadableStreamBYOBReaderReadOptions'.`);
+  }
+  const min = options.min;
+  if (min === undefined) return 1;
+  return convertEnforceRangeUnsignedLongLong(
+    min,
+    `${context}: Failed to read the 'min' property from 'ReadableStreamBYOBReaderReadOptions': Value`,
+  );
+}
+
+class ReadableStreamBYOBReader {
+  #reader;
+
+  constructor(stream, internal = undefined) {
+    if (stream === kCreate) {
+      this.#reader = internal;
+      internal.wrapper = this;
+      return;
+    }
+    if (arguments.length === 0) {
+      throw new TypeError(
+        "Failed to construct 'ReadableStreamBYOBReader': 1 argument required, but only 0 present.",
+      );
+    }
+    const state = getStreamState(stream);
+    if (state === undefined) {
+      throw new TypeError(
+        "Failed to construct 'ReadableStreamBYOBReader': parameter 1 is not of type 'ReadableStream'.",
+      );
+    }
+    const reader = new BYOBReaderState();
+    setUpReadableStreamBYOBReader(reader, state);
+    this.#reader = reader;
+    reader.wrapper = this;
+  }
+
+  get closed() {
+    const reader = getBYOBReaderState(this);
+    if (reader === undefined) {
+      return promiseRejectedWith(new TypeError("Illegal invocation"));
+    }
+    return reader.closedPromise.promise;
+  }
+
+  read(view, options = undefined) {
+    const context = "Failed to execute 'read' on 'ReadableStreamBYOBReader'";
+    const reader = getBYOBReaderState(this);
+    if (reader === undefined) {
+      return promiseRejectedWith(new TypeError(`${context}: Illegal invocation`));
+    }
+    if (arguments.length === 0) {
+      return promiseRejectedWith(new TypeError(`${context}: 1 argument required, but only 0 present.`));
+    }
+    if (!ArrayBufferIsView(view)) {
+      return promiseRejectedWith(new TypeError(`${context}: parameter 1 is not of type 'ArrayBufferView'.`));
+    }
+    let min;
+    try {
+      min = convertBYOBReaderReadOptions(options, context);
+    } catch (e) {
+      return promiseRejectedWith(e);
+    }
+    const buffer = viewBuffer(view);
+    if (viewByteLength(view) === 0) {
+      return promiseRejectedWith(new TypeError(`${context}: This view has a byteLength of 0.`));
+    }
+    if (arrayBufferByteLength(buffer) === 0) {
+      return promiseRejectedWith(new TypeError(`${context}: This view's buffer has a byteLength of 0.`));
+    }
+    if (isDetachedBuffer(buffer)) {
+      return promiseRejectedWith(new TypeError(`${context}: This view's buffer is detached.`));
+    }
+    if (min === 0) {
+      return promiseRejectedWith(new TypeError(`${context}: options.min must be greater than 0.`));
+    }
+    if (viewTypedArrayName(view) !== undefined) {
+      if (min > TypedArrayPrototypeGetLength(view)) {
+        return promiseRejectedWith(new RangeError(`${context}: options.min must not exceed the view's length.`));
+      }
+    } else if (min > viewByteLength(view)) {
+      return promiseRejectedWith(new RangeError(`${context}: options.min must not exceed the view's byteLength.`));
+    }
+    if (reader.stream === undefined) {
+      return promiseRejectedWith(new TypeError("This reader has been released and cannot read from its stream."));
+    }
+    const promise = newPromiseCapability();
+    readableStreamBYOBReaderRead(reader, view, min, {
+      chunkSteps(chunk) {
+        promise.resolve({ value: chunk, done: false });
+      },
+      closeSteps(chunk) {
+        promise.resolve({ value: chunk, done: true });
+      },
+      errorSteps(e) {
+        promise.reject(e);
+      },
+    });
+    return promise.promise;
+  }
+
+  releaseLock() {
+    const reader = getBYOBReaderState(this);
+    if (reader === undefined) {
+      throw new TypeError("Failed to execute 'releaseLock' on 'ReadableStreamBYOBReader': Illegal invocation");
+    }
+    if (reader.stream === undefined) return;
+    readableStreamBYOBReaderRelease(reader);
+  }
+
+  cancel(reason = undefined) {
+    const reader = getBYOBReaderState(this);
+    if (reader === undefined) {
+      return promiseRejectedWith(new TypeError("Failed to execute 'cancel' on 'ReadableStreamBYOBReader': Illegal invocation"));
+    }
+    if (reader.stream === undefined) {
+      return promiseRejectedWith(new TypeError("This reader has been released and cannot cancel its stream."));
+    }
+    return readableStreamReaderGenericCancel(reader, reason);
+  }
+
+  static {
+    getBYOBReaderState = (value) => (isObject(value) && #reader in value ? value.#reader : undefined);
+  }
+}
+finishInterface(ReadableStreamBYOBReader);
 
 class ReadableStreamDefaultController {
   #controller;
@@ -1291,8 +1788,11 @@ function isUint8Array(value) {
   return ArrayBufferIsView(value) && TypedArrayPrototypeGetTag(value) === "Uint8Array";
 }
 
-// A stream that yields `bytes` (if not empty) as one chunk, then closes.
+// A stream that yields `bytes` (if not empty) as one chunk, then closes: a
+// byte stream (Fetch's "with byte reading support") once streams_byte.js is
+// loaded. `bytes` is owned by the stream from now on.
 function readableStreamFromBytes(bytes) {
+  if (hooks.readableByteStreamFromBytes !== undefined) return hooks.readableByteStreamFromBytes(bytes).wrapper;
   const stream = createReadableStream(noop, resolvedUndefined, resolvedUndefined, 0);
   if (bytes.byteLength !== 0) readableStreamDefaultControllerEnqueue(stream.controller, bytes);
   readableStreamDefaultControllerClose(stream.controller);
@@ -1451,3 +1951,76 @@ internals.readableStreamTee = (wrapper) => {
 internals.readableStreamCancel = (wrapper, reason) => readableStreamCancel(getStreamState(wrapper), reason);
 internals.readableStreamProxy = readableStreamProxy;
 internals.streamReader = streamReader;
+internals.ReadableStreamBYOBReader = ReadableStreamBYOBReader;
+
+// For the other stream files (streams_byte.js, streams_writable.js,
+// streams_pipe.js, streams_transform.js, encoding_streams.js).
+internals.streams = {
+  hooks,
+  // Promises and queues.
+  noop,
+  newPromiseCapability,
+  promiseResolvedWith,
+  promiseRejectedWith,
+  setPromiseIsHandled,
+  uponPromise,
+  transformPromise,
+  queueMicrotaskInternal,
+  promiseCall,
+  Queue,
+  dequeueValue,
+  enqueueValueWithSize,
+  peekQueueValue,
+  resetQueue,
+  isObject,
+  // Buffers and views.
+  typedArrayTable,
+  isDetachedBuffer,
+  arrayBufferByteLength,
+  transferArrayBuffer,
+  viewTypedArrayName,
+  viewBuffer,
+  viewByteOffset,
+  viewByteLength,
+  copyDataBlockBytes,
+  cloneArrayBuffer,
+  cloneAsUint8Array,
+  convertEnforceRangeUnsignedLongLong,
+  // Strategies.
+  convertQueuingStrategy,
+  extractHighWaterMark,
+  extractSizeAlgorithm,
+  // Readable streams.
+  StreamState,
+  DefaultReaderState,
+  BYOBReaderState,
+  getStreamState,
+  wrapStream,
+  createReadableStream,
+  isReadableStreamLocked,
+  readableStreamCancel,
+  readableStreamClose,
+  readableStreamError,
+  readableStreamAddReadRequest,
+  readableStreamFulfillReadRequest,
+  readableStreamGetNumReadRequests,
+  readableStreamAddReadIntoRequest,
+  readableStreamFulfillReadIntoRequest,
+  readableStreamGetNumReadIntoRequests,
+  readableStreamHasDefaultReader,
+  readableStreamHasBYOBReader,
+  readableStreamReaderGenericCancel,
+  readableStreamReaderGenericRelease,
+  acquireReadableStreamDefaultReader,
+  readableStreamDefaultReaderRead,
+  readableStreamDefaultReaderRelease,
+  acquireReadableStreamBYOBReader,
+  readableStreamBYOBReaderRead,
+  readableStreamBYOBReaderRelease,
+  readableStreamDefaultControllerCanCloseOrEnqueue,
+  readableStreamDefaultControllerClose,
+  readableStreamDefaultControllerEnqueue,
+  readableStreamDefaultControllerError,
+  readableStreamDefaultControllerGetDesiredSize,
+  readableStreamDefaultControllerHasBackpressure,
+};

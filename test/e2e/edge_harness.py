@@ -19,11 +19,11 @@ BINARY = os.environ.get("EDGE_BINARY", os.path.join(SOURCE_DIR, "build", "edge")
 
 
 class EdgeProcess:
-    """`edge dev PATH --port 0 ...`, waiting for its "Ready on" line."""
+    """`edge dev PATH... --port 0 ...`, waiting for its "Ready on" line."""
 
     def __init__(self, path, *args, timeout=30):
         self.proc = subprocess.Popen(
-            [BINARY, "dev", path, "--port", "0", *args],
+            [BINARY, "dev", path, *args, "--port", "0"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.log_lines = []
         self._log_lock = threading.Lock()

@@ -1,0 +1,29 @@
+// What the process gives the bindings' natives: the concrete HostServices
+// that `edge dev` (and later `edge serve`) puts in WorkerSpec::services.
+// Natives reach it with ServicesOf(call.data().services()).
+#pragma once
+
+#include <memory>
+
+#include "bindings/service_directory.h"
+#include "runtime/host_services.h"
+
+namespace edge::bindings {
+
+class KvStore;  // bindings/kv_store.h
+
+struct BindingServices : runtime::HostServices {
+  // The other workers of this process, for service bindings; not owned.
+  ServiceDirectory* services = nullptr;
+  // The store behind every `kv` binding (bindings/kv_store.h); null when the
+  // host has none, and then KV calls reject with an error saying so.
+  std::shared_ptr<KvStore> kv;
+};
+
+// The services of the isolate a native runs in, or null when the worker was
+// loaded without any. Every host passes a BindingServices (or nothing).
+inline BindingServices* ServicesOf(runtime::HostServices* services) {
+  return static_cast<BindingServices*>(services);
+}
+
+}  // namespace edge::bindings

@@ -1,0 +1,98 @@
+// Service bindings: `env.AUTH` for `[[services]] binding = "AUTH", service =
+// "auth-worker"` is a Fetcher whose fetch() runs the other worker's handler
+// in this process, without a network hop (native.serviceFetch). The response
+// body streams back as the other worker produces it.
+
+const { Request, requestForWire, makeResponse, readAllBytes, ReadableStream } = internals;
+
+const PromisePrototypeThen = Function.prototype.call.bind(Promise.prototype.then);
+
+class Fetcher {
+  #service;
+
+  constructor(token, service) {
+    if (token !== kCreate) throw new TypeError("Illegal constructor");
+    this.#service = service;
+  }
+
+  fetch(input, init = undefined) {
+    let wire;
+    try {
+      wire = requestForWire(new Request(input, init));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const service = this.#service;
+    const body = wire.body;
+    // The other worker gets the request body whole: bytes or a string as
+    // they are, a stream once it has been read.
+    if (body !== null && typeof body !== "string" && !(body instanceof Uint8Array)) {
+      return PromisePrototypeThen(readAllBytes(body), (bytes) => call(service, wire, bytes));
+    }
+    return call(service, wire, body);
+  }
+
+  connect() {
+    throw new TypeError("connect() is not supported on service bindings");
+  }
+
+  get [Symbol.toStringTag]() {
+    return "Fetcher";
+  }
+}
+
+const kCreate = {};
+
+// Calls in flight, by id: the C++ side reports their progress through
+// internals.serviceEvent(id, ...), from the loop.
+const calls = new Map();
+let nextCallId = 1;
+
+internals.serviceEvent = (id, event, a, b, c) => {
+  const handler = calls.get(id);
+  if (handler === undefined) return;
+  if (event === "end" || event === "error") calls.delete(id);
+  handler(event, a, b, c);
+};
+
+function call(service, wire, body) {
+  return new Promise((resolve, reject) => {
+    let controller = null;
+    let started = false;
+    const stream = new ReadableStream({
+      start(c) {
+        controller = c;
+      },
+    });
+    const id = nextCallId++;
+    calls.set(id, (event, a, b, c) => {
+      switch (event) {
+        case "start":
+          started = true;
+          resolve(makeResponse(a, b, c, stream, wire.url, false));
+          break;
+        case "data":
+          controller.enqueue(a);
+          break;
+        case "end":
+          controller.close();
+          break;
+        case "error": {
+          const error = new Error(`Service binding to "${service}": ${a}`);
+          if (started) controller.error(error);
+          else reject(error);
+          break;
+        }
+      }
+    });
+    try {
+      native.serviceFetch(id, service, wire.method, wire.url, wire.headers, body);
+    } catch (error) {
+      calls.delete(id);
+      throw error;
+    }
+  });
+}
+
+internals.registerBindingKind("service", (name, options) => new Fetcher(kCreate, options.service));
+internals.Fetcher = Fetcher;
