@@ -811,7 +811,7 @@ struct KvSweeper::State {
   std::shared_ptr<KvStore> store;
   uint64_t interval_ms;
   uv_timer_t timer;
-  int refs = 0;          // the open timer + sweeps in flight (loop thread only)
+  int refs = 1;          // the owner + the open timer + sweeps in flight (loop thread)
   bool started = false;
   bool stopped = false;
   bool running = false;  // a sweep is on the pool
@@ -820,24 +820,21 @@ struct KvSweeper::State {
   void Unref() {
     if (--refs == 0) delete this;
   }
-};
 
-namespace {
-struct SweepJob {
-  uv_work_t request;
-  KvSweeper::State* state;
-  size_t deleted = 0;
-  Status status;
+  struct Job {
+    uv_work_t request;
+    State* state;
+    size_t deleted = 0;
+    Status status;
+  };
 };
-}  // namespace
 
 KvSweeper::KvSweeper(uv_loop_t* loop, std::shared_ptr<KvStore> store, uint64_t interval_ms)
     : state_(new State{loop, std::move(store), interval_ms}) {}
 
 KvSweeper::~KvSweeper() {
   Stop();
-  // Never started: nothing holds the state but us.
-  if (state_->refs == 0) delete state_;
+  state_->Unref();
 }
 
 void KvSweeper::Start() {
@@ -854,12 +851,12 @@ void KvSweeper::Start() {
         if (state->running || state->stopped) return;
         state->running = true;
         state->refs++;
-        auto* job = new SweepJob{{}, state};
+        auto* job = new State::Job{{}, state};
         job->request.data = job;
         uv_queue_work(
             state->loop, &job->request,
             [](uv_work_t* request) {
-              auto* job = static_cast<SweepJob*>(request->data);
+              auto* job = static_cast<State::Job*>(request->data);
               KvStore& store = *job->state->store;
               for (size_t i = 0; i < kMaxBatchesPerRun; ++i) {
                 StatusOr<size_t> deleted = store.SweepExpired(store.Now(), kBatch);
@@ -872,7 +869,7 @@ void KvSweeper::Start() {
               }
             },
             [](uv_work_t* request, int) {
-              std::unique_ptr<SweepJob> job(static_cast<SweepJob*>(request->data));
+              std::unique_ptr<State::Job> job(static_cast<State::Job*>(request->data));
               State* state = job->state;
               state->running = false;
               state->swept += job->deleted;

@@ -1,0 +1,130 @@
+#include "runtime/project.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace edge::runtime {
+namespace {
+namespace fs = std::filesystem;
+
+class ProjectTest : public ::testing::Test {
+ protected:
+  ProjectTest() {
+    char pattern[] = "/tmp/edge-project-XXXXXX";
+    dir_ = mkdtemp(pattern);
+    Write("index.js", "export default { fetch() {} };");
+  }
+  ~ProjectTest() override { fs::remove_all(dir_); }
+  void Write(const std::string& name, const std::string& text) {
+    std::ofstream(fs::path(dir_) / name) << text;
+  }
+  std::string dir_;
+};
+
+TEST_F(ProjectTest, ReadsWranglerKeys) {
+  Write("edge.toml", R"(
+name = "shop"
+main = "index.js"
+compatibility_date = "2026-11-01"
+[limits]
+cpu_ms = 250
+[vars]
+GREETING = "hi"
+LIMITS = { max = 3 }
+[[kv_namespaces]]
+binding = "CACHE"
+id = "abc123"
+[[services]]
+binding = "AUTH"
+service = "auth-worker"
+)");
+  auto project = LoadProject(dir_);
+  ASSERT_TRUE(project.ok()) << project.status().message();
+  EXPECT_EQ(project->spec.name, "shop");
+  EXPECT_EQ(project->spec.entry_path, (fs::path(dir_) / "index.js").string());
+  EXPECT_EQ(project->compatibility_date, "2026-11-01");
+  EXPECT_EQ(project->spec.cpu_limit_ms, 250u);
+  ASSERT_EQ(project->spec.vars.size(), 2u);
+  EXPECT_EQ(project->spec.vars[0].value, "hi");
+  EXPECT_FALSE(project->spec.vars[0].is_json);
+  EXPECT_TRUE(project->spec.vars[1].is_json);
+  ASSERT_EQ(project->spec.bindings.size(), 2u);
+  EXPECT_EQ(project->spec.bindings[0].name, "CACHE");
+  EXPECT_EQ(project->spec.bindings[0].kind, "kv");
+  EXPECT_EQ(project->spec.bindings[0].options[0].second, "abc123");
+  EXPECT_EQ(project->spec.bindings[1].kind, "service");
+  EXPECT_EQ(project->spec.bindings[1].options[0].second, "auth-worker");
+}
+
+TEST_F(ProjectTest, FallsBackToWranglerToml) {
+  Write("wrangler.toml", "name = \"w\"\nmain = \"index.js\"\n");
+  auto project = LoadProject(dir_);
+  ASSERT_TRUE(project.ok()) << project.status().message();
+  EXPECT_EQ(project->spec.name, "w");
+}
+
+TEST_F(ProjectTest, ErrorsSayWhereAndWhat) {
+  Write("edge.toml", "name = \"x\"\nmain = [\n");
+  auto broken = LoadProject(dir_);
+  ASSERT_FALSE(broken.ok());
+  EXPECT_NE(broken.status().message().find("edge.toml:"), std::string::npos)
+      << broken.status().message();
+
+  Write("edge.toml", "name = \"x\"\n");
+  auto no_main = LoadProject(dir_);
+  ASSERT_FALSE(no_main.ok());
+  EXPECT_NE(no_main.status().message().find("`main`"), std::string::npos);
+
+  Write("edge.toml", "name = \"x\"\nmain = \"gone.js\"\n");
+  auto missing = LoadProject(dir_);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("gone.js"), std::string::npos);
+
+  fs::remove(fs::path(dir_) / "edge.toml");
+  auto none = LoadProject(dir_);
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.status().message().find("no edge.toml or wrangler.toml"), std::string::npos);
+}
+
+TEST_F(ProjectTest, ALoneFileIsAWorker) {
+  auto project = LoadProject((fs::path(dir_) / "index.js").string());
+  ASSERT_TRUE(project.ok()) << project.status().message();
+  EXPECT_EQ(project->spec.name, "index");
+  EXPECT_FALSE(LoadProject((fs::path(dir_) / "nope.txt").string()).ok());
+}
+
+TEST_F(ProjectTest, DevVarsAreSecrets) {
+  Write("edge.toml", "name = \"x\"\nmain = \"index.js\"\n");
+  Write(".dev.vars",
+        "# comment\n"
+        "API_KEY=abc123\n"
+        "export QUOTED=\"line\\none\"\n"
+        "SINGLE='kept \\n as is'\n"
+        "SPACED = value with spaces # trailing comment\n"
+        "EMPTY=\n");
+  auto project = LoadProject(dir_);
+  ASSERT_TRUE(project.ok()) << project.status().message();
+  const auto& secrets = project->spec.secrets;
+  ASSERT_EQ(secrets.size(), 5u);
+  EXPECT_EQ(secrets[0].name, "API_KEY");
+  EXPECT_EQ(secrets[0].value, "abc123");
+  EXPECT_EQ(secrets[1].value, "line\none");
+  EXPECT_EQ(secrets[2].value, "kept \\n as is");
+  EXPECT_EQ(secrets[3].name, "SPACED");
+  EXPECT_EQ(secrets[3].value, "value with spaces");
+  EXPECT_EQ(secrets[4].value, "");
+}
+
+TEST_F(ProjectTest, ABadDevVarsLineIsNamedButNotShown) {
+  Write("edge.toml", "name = \"x\"\nmain = \"index.js\"\n");
+  Write(".dev.vars", "GOOD=1\nsupersecretvalue\n");
+  auto project = LoadProject(dir_);
+  ASSERT_FALSE(project.ok());
+  EXPECT_NE(project.status().message().find(".dev.vars:2"), std::string::npos);
+  EXPECT_EQ(project.status().message().find("supersecret"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace edge::runtime
