@@ -43,7 +43,6 @@ const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
 const MathTrunc = Math.trunc;
 const NumberMAX_SAFE_INTEGER = Number.MAX_SAFE_INTEGER;
 const ArrayBufferCtor = ArrayBuffer;
-const DataViewCtor = DataView;
 const Uint8ArrayCtor = Uint8Array;
 const TypedArrayPrototype = ObjectGetPrototypeOf(Uint8Array.prototype);
 const uncurryGetter = (proto, name) => {
@@ -76,7 +75,12 @@ function newPromiseCapability() {
   return { promise, resolve, reject };
 }
 
+// "A promise resolved with": always a new promise, so a promise (or other
+// thenable) is adopted, which takes two more microtasks than returning it.
 function promiseResolvedWith(value) {
+  if (value !== null && (typeof value === "object" || typeof value === "function")) {
+    return new PromiseCtor((resolve) => resolve(value));
+  }
   return PromiseResolve(value);
 }
 
@@ -107,30 +111,39 @@ function queueMicrotaskInternal(fn) {
   );
 }
 
-// A FIFO queue that does not shift arrays.
+// A FIFO queue that does not shift arrays. Its array is kept while it is
+// small and reused once the queue is empty, so a queue that fills and drains
+// one item at a time (the common case) allocates nothing.
 class Queue {
   constructor() {
     this.items = [];
     this.head = 0;
+    this.tail = 0;
   }
 
   get length() {
-    return this.items.length - this.head;
+    return this.tail - this.head;
   }
 
   push(value) {
-    this.items.push(value);
+    const items = this.items;
+    if (this.tail === items.length) items.push(value);
+    else items[this.tail] = value;
+    this.tail++;
   }
 
   shift() {
-    const value = this.items[this.head];
-    this.items[this.head] = undefined;
+    const items = this.items;
+    const value = items[this.head];
+    items[this.head] = undefined;
     this.head++;
-    if (this.head === this.items.length) {
-      this.items = [];
+    if (this.head === this.tail) {
       this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
+      this.tail = 0;
+      if (items.length > 1024) this.items = [];
+    } else if (this.head > 1024 && this.head * 2 > this.tail) {
+      this.items = items.slice(this.head, this.tail);
+      this.tail -= this.head;
       this.head = 0;
     }
     return value;
@@ -143,6 +156,7 @@ class Queue {
   clear() {
     this.items = [];
     this.head = 0;
+    this.tail = 0;
   }
 }
 
@@ -583,6 +597,8 @@ function readableStreamDefaultReaderRead(reader, readRequest) {
 
 function readableStreamDefaultReaderRelease(reader) {
   readableStreamReaderGenericRelease(reader);
+  // The error is only seen by pending reads: make it only when there are some.
+  if (reader.readRequests.length === 0) return;
   const e = new TypeError("The reader's lock on the ReadableStream was released.");
   readableStreamDefaultReaderErrorReadRequests(reader, e);
 }
@@ -1091,8 +1107,10 @@ function getWritableStreamStateOrUndefined(value) {
 }
 
 // WebIDL dictionary StreamPipeOptions (members in alphabetical order). The
-// signal is duck-typed until the runtime has AbortSignal: any object with
-// `aborted`, `reason` and addEventListener("abort", ...) is accepted.
+// signal must be an AbortSignal: internals.isAbortSignal(value) decides when
+// the runtime provides it, else `instanceof internals.AbortSignal`; until the
+// runtime has AbortSignal at all, any object with `aborted`, `reason` and
+// addEventListener("abort", ...) is accepted (see streams_pipe.js).
 function convertStreamPipeOptions(options, context) {
   if (options === undefined || options === null) {
     return { preventAbort: false, preventCancel: false, preventClose: false, signal: undefined };
@@ -1114,6 +1132,8 @@ function convertStreamPipeOptions(options, context) {
 
 function isAbortSignalLike(value) {
   if (typeof internals.isAbortSignal === "function") return internals.isAbortSignal(value);
+  const AbortSignal = internals.AbortSignal;
+  if (typeof AbortSignal === "function") return value instanceof AbortSignal;
   return isObject(value) && typeof value.addEventListener === "function";
 }
 
@@ -1251,6 +1271,7 @@ class ReadableStream {
     if (hooks.isWritableStreamLocked(writable)) {
       throw new TypeError(`${context}: The WritableStream is locked.`);
     }
+    if (hooks.readableStreamPipeTo === undefined) throw new TypeError(`${context}: piping is not supported.`);
     const promise = hooks.readableStreamPipeTo(
       stream,
       writable,
@@ -1287,6 +1308,9 @@ class ReadableStream {
     }
     if (hooks.isWritableStreamLocked(dest)) {
       return promiseRejectedWith(new TypeError(`${context}: The destination WritableStream is locked.`));
+    }
+    if (hooks.readableStreamPipeTo === undefined) {
+      return promiseRejectedWith(new TypeError(`${context}: piping is not supported.`));
     }
     return hooks.readableStreamPipeTo(
       stream,

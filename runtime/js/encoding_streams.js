@@ -1,0 +1,169 @@
+// TextEncoderStream and TextDecoderStream (https://encoding.spec.whatwg.org/#interface-textencoderstream),
+// UTF-8 only: TransformStreams set up with the encoding.js machinery. Runs
+// after encoding.js and the stream files (streams_transform.js).
+
+const { finishInterface, inspectSymbol, inspectNamed, utf8Encode, toUint8Array, TextDecoder } = internals;
+const { isObject, setUpTransformStream, transformStreamDefaultControllerEnqueue } = internals.streams;
+
+const ReflectApply = Reflect.apply;
+const StringPrototypeCharCodeAt = Function.prototype.call.bind(String.prototype.charCodeAt);
+const StringPrototypeSlice = Function.prototype.call.bind(String.prototype.slice);
+const TextDecoderPrototypeDecode = TextDecoder.prototype.decode;
+const TextDecoderPrototype = TextDecoder.prototype;
+const getDecoderGetter = (name) => Object.getOwnPropertyDescriptor(TextDecoderPrototype, name).get;
+const TextDecoderFatalGetter = getDecoderGetter("fatal");
+const TextDecoderIgnoreBOMGetter = getDecoderGetter("ignoreBOM");
+const streamOption = Object.freeze({ __proto__: null, stream: true });
+
+let getEncoderTransform;
+let getDecoder;
+let getDecoderTransform;
+
+class TextEncoderStream {
+  #transform;
+
+  constructor() {
+    // The encoder's leading surrogate: a high surrogate that ended the last
+    // chunk, waiting for the low surrogate that may start the next one.
+    let leadingSurrogate = "";
+    const enqueue = (chunk) => transformStreamDefaultControllerEnqueue(transform.controller, chunk);
+    const transform = setUpTransformStream(
+      (chunk) => {
+        let input = `${chunk}`;
+        if (leadingSurrogate !== "") {
+          input = leadingSurrogate + input;
+          leadingSurrogate = "";
+        }
+        const last = input.length - 1;
+        if (last >= 0) {
+          const unit = StringPrototypeCharCodeAt(input, last);
+          if (unit >= 0xd800 && unit <= 0xdbff) {
+            leadingSurrogate = StringPrototypeSlice(input, last);
+            input = StringPrototypeSlice(input, 0, last);
+          }
+        }
+        // Lone surrogates left in `input` become U+FFFD.
+        if (input.length !== 0) enqueue(utf8Encode(input));
+      },
+      () => {
+        if (leadingSurrogate !== "") {
+          leadingSurrogate = "";
+          enqueue(new Uint8Array([0xef, 0xbf, 0xbd]));
+        }
+      },
+    );
+    this.#transform = transform;
+  }
+
+  get encoding() {
+    getEncoderTransform(this);
+    return "utf-8";
+  }
+
+  get readable() {
+    return getEncoderTransform(this).readable.wrapper;
+  }
+
+  get writable() {
+    return getEncoderTransform(this).writable.wrapper;
+  }
+
+  [inspectSymbol]() {
+    const transform = this.#transform;
+    return inspectNamed("TextEncoderStream", {
+      encoding: "utf-8",
+      readable: transform.readable.wrapper,
+      writable: transform.writable.wrapper,
+    });
+  }
+
+  static {
+    getEncoderTransform = (value) => {
+      if (isObject(value) && #transform in value) return value.#transform;
+      throw new TypeError("Illegal invocation");
+    };
+  }
+}
+finishInterface(TextEncoderStream);
+
+class TextDecoderStream {
+  #decoder;
+  #transform;
+
+  constructor(label = "utf-8", options = undefined) {
+    let decoder;
+    try {
+      decoder = new TextDecoder(label, options);
+    } catch (e) {
+      throw e instanceof RangeError
+        ? new RangeError(`Failed to construct 'TextDecoderStream': The encoding label provided ('${label}') is invalid.`)
+        : e;
+    }
+    const enqueue = (chunk) => transformStreamDefaultControllerEnqueue(transform.controller, chunk);
+    const transform = setUpTransformStream(
+      (chunk) => {
+        const bytes = toUint8Array(chunk);
+        if (bytes === undefined) {
+          throw new TypeError(
+            "Failed to execute 'transform' on 'TextDecoderStream': The provided value is not of type '(ArrayBuffer or ArrayBufferView)'.",
+          );
+        }
+        const output = ReflectApply(TextDecoderPrototypeDecode, decoder, [bytes, streamOption]);
+        if (output.length !== 0) enqueue(output);
+      },
+      () => {
+        const output = ReflectApply(TextDecoderPrototypeDecode, decoder, []);
+        if (output.length !== 0) enqueue(output);
+      },
+    );
+    this.#decoder = decoder;
+    this.#transform = transform;
+  }
+
+  get encoding() {
+    getDecoder(this);
+    return "utf-8";
+  }
+
+  get fatal() {
+    return ReflectApply(TextDecoderFatalGetter, getDecoder(this), []);
+  }
+
+  get ignoreBOM() {
+    return ReflectApply(TextDecoderIgnoreBOMGetter, getDecoder(this), []);
+  }
+
+  get readable() {
+    return getDecoderTransform(this).readable.wrapper;
+  }
+
+  get writable() {
+    return getDecoderTransform(this).writable.wrapper;
+  }
+
+  [inspectSymbol]() {
+    const transform = this.#transform;
+    return inspectNamed("TextDecoderStream", {
+      encoding: "utf-8",
+      fatal: this.fatal,
+      ignoreBOM: this.ignoreBOM,
+      readable: transform.readable.wrapper,
+      writable: transform.writable.wrapper,
+    });
+  }
+
+  static {
+    getDecoder = (value) => {
+      if (isObject(value) && #decoder in value) return value.#decoder;
+      throw new TypeError("Illegal invocation");
+    };
+    getDecoderTransform = (value) => {
+      if (isObject(value) && #decoder in value) return value.#transform;
+      throw new TypeError("Illegal invocation");
+    };
+  }
+}
+finishInterface(TextDecoderStream);
+
+internals.TextEncoderStream = TextEncoderStream;
+internals.TextDecoderStream = TextDecoderStream;
