@@ -11,6 +11,9 @@
 namespace edge::bindings {
 
 class KvStore;  // bindings/kv_store.h
+namespace outbound {
+class Client;  // bindings/outbound/client.h
+}
 
 struct BindingServices : runtime::HostServices {
   // The other workers of this process, for service bindings; not owned.
@@ -18,6 +21,10 @@ struct BindingServices : runtime::HostServices {
   // The store behind every `kv` binding (bindings/kv_store.h); null when the
   // host has none, and then KV calls reject with an error saying so.
   std::shared_ptr<KvStore> kv;
+  // The outbound HTTP client behind fetch(), one per process (shared by
+  // every worker and thread); null when the host has none, and then fetch()
+  // rejects with an error saying so.
+  std::shared_ptr<outbound::Client> outbound;
 };
 
 // The services of the isolate a native runs in, or null when the worker was

@@ -13,6 +13,8 @@ void RegisterNatives(runtime::NativeRegistry& registry) {
   RegisterStructuredCloneNatives(registry);
   RegisterIdnaNatives(registry);
   RegisterServiceNatives(registry);
+  RegisterKvNatives(registry);
+  RegisterFetchNatives(registry);
 }
 
 }  // namespace edge::bindings

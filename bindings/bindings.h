@@ -16,5 +16,7 @@ void RegisterPerformanceNatives(runtime::NativeRegistry& registry);
 void RegisterStructuredCloneNatives(runtime::NativeRegistry& registry);
 void RegisterIdnaNatives(runtime::NativeRegistry& registry);
 void RegisterServiceNatives(runtime::NativeRegistry& registry);
+void RegisterFetchNatives(runtime::NativeRegistry& registry);
+void RegisterKvNatives(runtime::NativeRegistry& registry);
 
 }  // namespace edge::bindings

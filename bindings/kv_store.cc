@@ -5,6 +5,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <condition_variable>
 #include <cstring>
 #include <ctime>
@@ -39,9 +40,6 @@ uint64_t GetBe(const char* p, int bytes) {
   uint64_t v = 0;
   for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<unsigned char>(p[i]);
   return v;
-}
-void PutLe(std::string& out, uint64_t v, int bytes) {
-  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
 }
 void PutLeAt(char* out, uint64_t v, int bytes) {
   for (int i = 0; i < bytes; ++i) out[i] = static_cast<char>((v >> (8 * i)) & 0xFF);
@@ -410,20 +408,29 @@ StatusOr<std::shared_ptr<KvStore>> KvStore::Open(const std::string& state_dir,
   }
 
   MDB_env* env = nullptr;
-  int rc = mdb_env_create(&env);
-  if (rc != 0) return LmdbError("open", rc);
+  int rc = 0;
   auto fail = [&](int code) {
     mdb_env_close(env);
     return Status(ErrorCode::kIo, fmt::format("cannot open the KV store in {}: {}", path,
                                               mdb_strerror(code)));
   };
-  if ((rc = mdb_env_set_mapsize(env, options.map_size)) != 0) return fail(rc);
-  if ((rc = mdb_env_set_maxdbs(env, 8)) != 0) return fail(rc);
-  if ((rc = mdb_env_set_maxreaders(env, 512)) != 0) return fail(rc);
-  // MDB_NOTLS: read transactions are not tied to a thread (the thread pool
-  // runs them wherever it likes). Commits fsync (no MDB_NOSYNC): an
-  // acknowledged put is on disk.
-  if ((rc = mdb_env_open(env, path.c_str(), MDB_NOTLS, 0644)) != 0) return fail(rc);
+  // Where address space is limited (ulimit -v, no overcommit), a smaller
+  // reservation is better than no store.
+  size_t map_size = options.map_size;
+  for (;;) {
+    if ((rc = mdb_env_create(&env)) != 0) return LmdbError("open", rc);
+    if ((rc = mdb_env_set_mapsize(env, map_size)) != 0) return fail(rc);
+    if ((rc = mdb_env_set_maxdbs(env, 8)) != 0) return fail(rc);
+    if ((rc = mdb_env_set_maxreaders(env, 512)) != 0) return fail(rc);
+    // MDB_NOTLS: read transactions are not tied to a thread (the thread
+    // pool runs them wherever it likes). Commits fsync (no MDB_NOSYNC): an
+    // acknowledged put is on disk.
+    rc = mdb_env_open(env, path.c_str(), MDB_NOTLS, 0644);
+    if (rc == 0) break;
+    if (rc != ENOMEM || map_size <= (size_t{1} << 30)) return fail(rc);
+    mdb_env_close(env);
+    map_size /= 8;
+  }
   // Readers left behind by a process that was killed hold back page reuse.
   int dead = 0;
   mdb_reader_check(env, &dead);
@@ -807,10 +814,13 @@ StatusOr<size_t> KvStore::SweepExpired(uint64_t now, size_t max) {
 // The sweeper's state lives on the heap: the timer handle must outlive
 // uv_close, and a sweep on the pool must find it when it comes back.
 struct KvSweeper::State {
+  State(uv_loop_t* l, std::shared_ptr<KvStore> s, uint64_t interval)
+      : loop(l), store(std::move(s)), interval_ms(interval) {}
+
   uv_loop_t* loop;
   std::shared_ptr<KvStore> store;
   uint64_t interval_ms;
-  uv_timer_t timer;
+  uv_timer_t timer{};
   int refs = 1;          // the owner + the open timer + sweeps in flight (loop thread)
   bool started = false;
   bool stopped = false;
@@ -822,15 +832,15 @@ struct KvSweeper::State {
   }
 
   struct Job {
-    uv_work_t request;
-    State* state;
+    uv_work_t request{};
+    State* state = nullptr;
     size_t deleted = 0;
     Status status;
   };
 };
 
 KvSweeper::KvSweeper(uv_loop_t* loop, std::shared_ptr<KvStore> store, uint64_t interval_ms)
-    : state_(new State{loop, std::move(store), interval_ms}) {}
+    : state_(new State(loop, std::move(store), interval_ms)) {}
 
 KvSweeper::~KvSweeper() {
   Stop();
@@ -851,7 +861,8 @@ void KvSweeper::Start() {
         if (state->running || state->stopped) return;
         state->running = true;
         state->refs++;
-        auto* job = new State::Job{{}, state};
+        auto* job = new State::Job;
+        job->state = state;
         job->request.data = job;
         uv_queue_work(
             state->loop, &job->request,

@@ -2,6 +2,7 @@
 // component that does the work.
 #include <CLI/CLI.hpp>
 
+#include "cli/kv_command.h"
 #include "gateway/dev_server.h"
 #include "runtime/log.h"
 
@@ -50,9 +51,57 @@ int main(int argc, char** argv) {
                           "Milliseconds an idle keep-alive connection stays open")
       ->default_val(60000);
   dev_command->add_flag("!--no-watch", dev.watch, "Do not reload when the worker's files change");
+  dev_command->add_option("--persist-to", dev.persist_to,
+                          "Folder for local state: the KV store lives in <DIR>/kv (default: "
+                          "<project>/.edge/state)");
   AddLogLevel(dev_command, &log_level);
 
+  // edge kv get|put|delete|list --binding NAME
+  edge::cli::KvCommandOptions kv;
+  std::string kv_value;
+  int64_t kv_ttl = 0, kv_expiration = 0;
+  CLI::App* kv_command =
+      app.add_subcommand("kv", "Read and seed the local KV store that `edge dev` uses");
+  kv_command->require_subcommand(1);
+  auto kv_common = [&](CLI::App* command) {
+    command->add_option("--binding", kv.binding, "A [[kv_namespaces]] binding of the project")
+        ->required();
+    command->add_option("--config", kv.config,
+                        "The project's edge.toml or wrangler.toml (default: the one in the "
+                        "current folder)");
+    command->add_option("--persist-to", kv.persist_to,
+                        "The state folder `edge dev --persist-to` uses (default: "
+                        "<project>/.edge/state)");
+  };
+  CLI::App* kv_get = kv_command->add_subcommand("get", "Print the value of KEY, as stored");
+  kv_common(kv_get);
+  kv_get->add_option("key", kv.key, "The key")->required();
+  CLI::App* kv_put = kv_command->add_subcommand("put", "Store VALUE (or --path FILE) under KEY");
+  kv_common(kv_put);
+  kv_put->add_option("key", kv.key, "The key")->required();
+  CLI::Option* kv_value_option = kv_put->add_option("value", kv_value, "The value");
+  kv_put->add_option("--path", kv.path, "Store the bytes of FILE instead of VALUE");
+  kv_put->add_option("--metadata", kv.metadata, "JSON metadata stored with the value");
+  CLI::Option* kv_ttl_option =
+      kv_put->add_option("--ttl", kv_ttl, "Seconds until the key expires (at least 60)");
+  CLI::Option* kv_expiration_option = kv_put->add_option(
+      "--expiration", kv_expiration, "When the key expires, in seconds since the UNIX epoch");
+  CLI::App* kv_delete = kv_command->add_subcommand("delete", "Delete KEY");
+  kv_common(kv_delete);
+  kv_delete->add_option("key", kv.key, "The key")->required();
+  CLI::App* kv_list = kv_command->add_subcommand("list", "Print the keys as a JSON array");
+  kv_common(kv_list);
+  kv_list->add_option("--prefix", kv.prefix, "Only keys that start with P");
+
   CLI11_PARSE(app, argc, argv);
+
+  if (kv_command->parsed()) {
+    kv.action = kv_command->get_subcommands().front()->get_name();
+    if (kv_value_option->count() > 0) kv.value = kv_value;
+    if (kv_ttl_option->count() > 0) kv.ttl = kv_ttl;
+    if (kv_expiration_option->count() > 0) kv.expiration = kv_expiration;
+    return edge::cli::RunKvCommand(kv);
+  }
 
   edge::LogLevel level;
   if (edge::ParseLogLevel(log_level, &level)) edge::SetLogLevel(level);

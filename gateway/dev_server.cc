@@ -10,6 +10,8 @@
 
 #include "bindings/binding_services.h"
 #include "bindings/bindings.h"
+#include "bindings/kv_store.h"
+#include "bindings/outbound/client.h"
 #include "gateway/http_server.h"
 #include "gateway/worker_host.h"
 #include "runtime/log.h"
@@ -38,6 +40,14 @@ class DevServer : public bindings::ServiceDirectory {
                 }) {
     bindings::RegisterNatives(natives_);
     services_->services = this;
+    // One outbound client for the process; `edge dev` may reach any address.
+    // Response bodies are passed on as the origin encoded them: Workers
+    // decodes them and re-encodes what a worker returns, and until the
+    // gateway re-encodes too, decoding would break proxies that pass
+    // responses through (TODO(gateway): compress by Content-Encoding).
+    bindings::outbound::ClientOptions outbound;
+    outbound.decode_content_encoding = false;
+    services_->outbound = std::make_shared<bindings::outbound::Client>(outbound);
   }
 
   ~DevServer() override { Close(); }
@@ -124,7 +134,26 @@ class DevServer : public bindings::ServiceDirectory {
 
   StatusOr<runtime::Project> LoadProject(const std::string& path) {
     StatusOr<runtime::Project> project = runtime::LoadProject(path);
-    if (project.ok()) project->spec.services = services_;
+    if (!project.ok()) return project;
+    project->spec.services = services_;
+    // The KV store is opened with the first project that has a KV binding:
+    // one store per process, in <persist-to>/kv or <first project>/.edge/state/kv.
+    bool wants_kv = false;
+    for (const runtime::EnvBinding& binding : project->spec.bindings) wants_kv |= binding.kind == "kv";
+    if (wants_kv && services_->kv == nullptr) {
+      std::string state = !options_.persist_to.empty()
+                              ? options_.persist_to
+                              : (fs::path(workers_.empty() ? project->spec.root_dir
+                                                           : workers_.front().project.spec.root_dir) /
+                                 ".edge" / "state")
+                                    .string();
+      auto kv = bindings::KvStore::Open(state);
+      if (!kv.ok()) return kv.status();
+      services_->kv = std::move(kv).value();
+      kv_sweeper_ = std::make_unique<bindings::KvSweeper>(loop_, services_->kv);
+      kv_sweeper_->Start();
+      Log(LogLevel::kInfo, "KV store in {}", services_->kv->path());
+    }
     return project;
   }
 
@@ -230,6 +259,7 @@ class DevServer : public bindings::ServiceDirectory {
 
   // Releases every handle so the loop ends.
   void Close() {
+    if (kv_sweeper_) kv_sweeper_->Stop();
     for (LoadedWorker& loaded : workers_) loaded.host->Clear();
     for (auto& [dir, watcher] : watchers_) {
       uv_fs_event_stop(watcher);
@@ -252,6 +282,7 @@ class DevServer : public bindings::ServiceDirectory {
   DevOptions options_;
   runtime::NativeRegistry natives_;
   std::shared_ptr<bindings::BindingServices> services_;
+  std::unique_ptr<bindings::KvSweeper> kv_sweeper_;
   std::vector<LoadedWorker> workers_;
   HttpServer server_;
   std::map<std::string, uv_fs_event_t*> watchers_;

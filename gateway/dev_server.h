@@ -17,6 +17,8 @@ struct DevOptions {
   int port = 8787;
   ServerLimits limits;
   bool watch = true;
+  // Local state (the KV store in <persist_to>/kv); empty: <first project>/.edge/state.
+  std::string persist_to;
 };
 
 // Runs until a signal stops it. Returns the process exit code.

@@ -118,7 +118,7 @@ AddressClass Classify(const IpAddress& address) {
   if (a[0] == 0xfe && (a[1] & 0xc0) == 0xc0) return AddressClass::kPrivate;  // site-local
   if ((a[0] & 0xfe) == 0xfc) {
     // AWS's IPv6 instance metadata endpoint, fd00:ec2::254.
-    static constexpr uint8_t kEc2Metadata[16] = {0xfd, 0x00, 0x0e, 0xc2, 0, 0, 0, 0,
+    static constexpr uint8_t kEc2Metadata[16] = {0xfd, 0x00, 0x0e, 0xc2, 0, 0, 0,    0,
                                                  0,    0,    0,    0,    0, 0, 0x02, 0x54};
     if (memcmp(a, kEc2Metadata, 16) == 0) return AddressClass::kMetadata;
     return AddressClass::kUniqueLocal;
@@ -180,9 +180,9 @@ StatusOr<AddressPolicy> AddressPolicy::FromConfig(std::string_view mode,
   }
   if (mode == "allow-all") return AllowAll();
   if (mode == "deny-private") return DenyPrivate(std::move(blocks));
-  return Status(ErrorCode::kInvalidInput,
-                fmt::format("unknown outbound address policy \"{}\" (allow-all, deny-private)",
-                            mode));
+  return Status(
+      ErrorCode::kInvalidInput,
+      fmt::format("unknown outbound address policy \"{}\" (allow-all, deny-private)", mode));
 }
 
 bool AddressPolicy::Allows(const IpAddress& address) const {

@@ -24,15 +24,15 @@ namespace edge::bindings::outbound {
 // for the purpose of the deny-private policy.
 enum class AddressClass {
   kPublic,
-  kUnspecified,   // 0.0.0.0/8 ("this network"), ::
-  kLoopback,      // 127.0.0.0/8, ::1
-  kPrivate,       // RFC 1918: 10/8, 172.16/12, 192.168/16; fec0::/10 (deprecated site-local)
-  kSharedCgnat,   // 100.64.0.0/10 (RFC 6598)
-  kLinkLocal,     // 169.254.0.0/16, fe80::/10
-  kMetadata,      // 169.254.169.254 and fd00:ec2::254: cloud instance metadata services
-  kUniqueLocal,   // fc00::/7
-  kMulticast,     // 224.0.0.0/4, ff00::/8
-  kReserved,      // 192.0.0.0/24, 198.18.0.0/15 (benchmarking), 240.0.0.0/4, 255.255.255.255
+  kUnspecified,  // 0.0.0.0/8 ("this network"), ::
+  kLoopback,     // 127.0.0.0/8, ::1
+  kPrivate,      // RFC 1918: 10/8, 172.16/12, 192.168/16; fec0::/10 (deprecated site-local)
+  kSharedCgnat,  // 100.64.0.0/10 (RFC 6598)
+  kLinkLocal,    // 169.254.0.0/16, fe80::/10
+  kMetadata,     // 169.254.169.254 and fd00:ec2::254: cloud instance metadata services
+  kUniqueLocal,  // fc00::/7
+  kMulticast,    // 224.0.0.0/4, ff00::/8
+  kReserved,     // 192.0.0.0/24, 198.18.0.0/15 (benchmarking), 240.0.0.0/4, 255.255.255.255
 };
 
 // A short English name ("loopback", "link-local"), for error messages.
@@ -65,7 +65,7 @@ struct Cidr {
 class AddressPolicy {
  public:
   enum class Mode {
-    kAllowAll,             // `edge dev`: everything is reachable
+    kAllowAll,                  // `edge dev`: everything is reachable
     kDenyPrivateUnlessAllowed,  // PoP nodes: only public addresses, plus `allowed`
   };
 

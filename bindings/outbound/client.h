@@ -89,7 +89,7 @@ enum class BodyKind {
 struct ResponseHead {
   int status = 0;
   std::string status_text;
-  HeaderList headers;  // as received, in order
+  HeaderList headers;    // as received, in order
   bool has_body = true;  // false for HEAD, 204, 304
 };
 

@@ -77,27 +77,27 @@ class FetchEvent extends Event {
   }
 }
 
+// Sends a stream body as it is produced. The reader is never released: the
+// Response is spent, and nobody else can see the lock.
 async function sendBody(id, stream) {
   const reader = stream.getReader();
-  try {
-    for (;;) {
-      if (native.responseAborted(id)) {
-        await reader.cancel(new internals.DOMException("The client went away", "AbortError"));
-        return;
-      }
-      const { value, done } = await reader.read();
-      if (done) break;
-      if (!(value instanceof Uint8Array)) {
-        throw new TypeError("A response body stream must produce Uint8Array chunks");
-      }
-      if (native.responseWrite(id, value)) {
-        await new Promise((resolve) => native.responseOnDrain(id, resolve));
-      }
+  for (;;) {
+    if (native.responseAborted(id)) {
+      await reader.cancel(new internals.DOMException("The client went away", "AbortError"));
+      return;
     }
-    native.responseFinish(id);
-  } finally {
-    reader.releaseLock();
+    const { value, done } = await reader.read();
+    if (done) break;
+    if (!(value instanceof Uint8Array)) {
+      const error = new TypeError("A response body stream must produce Uint8Array chunks");
+      await reader.cancel(error);
+      throw error;
+    }
+    if (native.responseWrite(id, value)) {
+      await new Promise((resolve) => native.responseOnDrain(id, resolve));
+    }
   }
+  native.responseFinish(id);
 }
 
 function send(id, response) {
@@ -158,12 +158,17 @@ internals.prepareFetchHandler = function prepareFetchHandler(exported) {
 
   return function dispatchFetch(id, method, url, headers, body, env) {
     let result;
+    // The invocation's subrequest count; V8 carries it to every promise
+    // reaction the handler sets up (see runtime/js/fetch.js).
+    internals.beginInvocation();
     try {
       const request = makeRequest(method, url, headers, body, undefined);
       result = invoke(request, env);
     } catch (error) {
       fail(id, error);
       return;
+    } finally {
+      internals.leaveInvocation();
     }
     if (result !== null && typeof result === "object" && typeof result.then === "function") {
       PromisePrototypeThen(

@@ -59,6 +59,8 @@ StatusOr<std::unique_ptr<Worker>> WorkerFixture::LoadFiles(
   spec.heap_limit_bytes = heap_limit_bytes_;
   spec.cpu_limit_ms = cpu_limit_ms_;
   spec.expose_natives_for_testing = expose_natives_;
+  spec.bindings = bindings_;
+  spec.services = services_;
   return Worker::Load(&loop_, natives_, spec);
 }
 

@@ -74,6 +74,8 @@ class WorkerFixture : public ::testing::Test {
   size_t heap_limit_bytes_ = 128u << 20;  // for workers loaded from now on
   uint64_t cpu_limit_ms_ = 30000;
   bool expose_natives_ = false;  // globalThis.__native, for tests of natives
+  std::vector<EnvBinding> bindings_;         // env bindings of workers loaded from now on
+  std::shared_ptr<HostServices> services_;  // what their natives get (WorkerSpec::services)
   std::string dir_;
 };
 
