@@ -8,7 +8,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 gets="${1:-20000}"
-port=18797
+port=18799
 work="$(mktemp -d)"
 trap 'kill $edge_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 

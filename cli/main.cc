@@ -51,6 +51,14 @@ int main(int argc, char** argv) {
                           "Milliseconds an idle keep-alive connection stays open")
       ->default_val(60000);
   dev_command->add_flag("!--no-watch", dev.watch, "Do not reload when the worker's files change");
+  dev_command->add_option("--subrequest-limit", dev.subrequest_limit,
+                          "fetch() calls (each redirect counts) one invocation may make")
+      ->check(CLI::PositiveNumber)
+      ->default_val(50);
+  dev_command->add_option("--connections-per-origin", dev.connections_per_origin,
+                          "Most outbound connections open to one origin; more requests queue")
+      ->check(CLI::PositiveNumber)
+      ->default_val(32);
   dev_command->add_option("--persist-to", dev.persist_to,
                           "Folder for local state: the KV store lives in <DIR>/kv (default: "
                           "<project>/.edge/state)");

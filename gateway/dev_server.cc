@@ -47,6 +47,8 @@ class DevServer : public bindings::ServiceDirectory {
     // responses through (TODO(gateway): compress by Content-Encoding).
     bindings::outbound::ClientOptions outbound;
     outbound.decode_content_encoding = false;
+    outbound.subrequest_limit = options.subrequest_limit;
+    outbound.max_connections_per_origin = options.connections_per_origin;
     services_->outbound = std::make_shared<bindings::outbound::Client>(outbound);
   }
 

@@ -17,6 +17,8 @@ struct DevOptions {
   int port = 8787;
   ServerLimits limits;
   bool watch = true;
+  uint32_t subrequest_limit = 50;  // fetch() calls (and redirects) per invocation
+  uint32_t connections_per_origin = 32;  // outbound keep-alive pool bound
   // Local state (the KV store in <persist_to>/kv); empty: <first project>/.edge/state.
   std::string persist_to;
 };

@@ -61,6 +61,8 @@ function reportError(e) {
 
 // Interfaces.
 define("DOMException", internals.DOMException);
+define("AbortController", internals.AbortController);
+define("AbortSignal", internals.AbortSignal);
 define("Event", internals.Event);
 define("EventTarget", internals.EventTarget);
 define("CustomEvent", internals.CustomEvent);

@@ -26,19 +26,16 @@ function normalizeDelay(delay) {
   return n > 0 ? n : 0;
 }
 
+// The callback runs in the invocation (runtime/js/fetch.js) that set the
+// timer, so a fetch() made from it counts against that invocation's
+// subrequests: V8 carries the invocation through promise reactions, not
+// through timers.
 function makeTimerCallback(callback, args) {
-  if (args.length === 0) {
-    return () => {
-      try {
-        ReflectApply(callback, globalObject, []);
-      } catch (err) {
-        reportError(err);
-      }
-    };
-  }
+  const invocation = internals.currentInvocation();
   return () => {
     try {
-      ReflectApply(callback, globalObject, args);
+      if (invocation === undefined) ReflectApply(callback, globalObject, args);
+      else internals.runInInvocation(invocation, callback, globalObject, args);
     } catch (err) {
       reportError(err);
     }

@@ -21,7 +21,7 @@ import unittest
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
-from edge_harness import EdgeProcess, Project, read_response, send_request
+from edge_harness import SOURCE_DIR, EdgeProcess, Project, read_response, send_request
 
 WORKER = r"""
 // A duck-typed AbortSignal when AbortController is not there (yet).
@@ -441,6 +441,40 @@ class FetchTest(unittest.TestCase):
         # default bound), reused across invocations.
         self.assertLessEqual(self.upstream.max_open, 32 + 1)  # +1: earlier tests' idle ones
         self.assertLessEqual(self.upstream.accepted - before, 32)
+
+
+class ProxyExampleTest(unittest.TestCase):
+    """examples/proxy, pointed at a local upstream."""
+
+    def test_proxies_and_rewrites_headers(self):
+        upstream = Upstream()
+        folder = tempfile.mkdtemp(prefix="edge-e2e-proxy-")
+        try:
+            example = os.path.join(SOURCE_DIR, "examples", "proxy")
+            shutil.copy(os.path.join(example, "index.js"), folder)
+            with open(os.path.join(example, "edge.toml")) as f:
+                config = f.read().replace("http://127.0.0.1:8080",
+                                          f"http://127.0.0.1:{upstream.port}")
+            with open(os.path.join(folder, "edge.toml"), "w") as f:
+                f.write(config)
+            edge = EdgeProcess(folder)
+            try:
+                response = edge.request("GET", "/hello")
+                self.assertEqual(response.status, 200)
+                self.assertEqual(response.body, b"hello from upstream")
+                self.assertEqual(response.header("x-proxied-by"), "edge")
+                self.assertEqual(response.header("x-upstream"), "python")
+                self.assertIsNone(response.header("server"))
+                echoed = edge.request("POST", "/echo", body=b"sent through")
+                self.assertEqual(echoed.body, b"POST sent through")
+                moved = edge.request("GET", "/redirect?to=/elsewhere")
+                self.assertEqual(moved.status, 302)  # redirect: "manual" passes it on
+                self.assertEqual(moved.header("location"), "/elsewhere")
+            finally:
+                self.assertEqual(edge.stop(), 0)
+        finally:
+            upstream.stop()
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
