@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/kv_command.h"
+#include "cli/test_command.h"
 #include "gateway/dev_server.h"
 #include "runtime/log.h"
 
@@ -101,6 +102,18 @@ int main(int argc, char** argv) {
   kv_common(kv_list);
   kv_list->add_option("--prefix", kv.prefix, "Only keys that start with P");
 
+  // edge test [FILES...]
+  edge::cli::TestCommandOptions test;
+  CLI::App* test_command = app.add_subcommand(
+      "test", "Run test modules inside the runtime: each exported function, each exported "
+              "{ test() } object, and each function of an exported default object is a test");
+  test_command->add_option("files", test.files, "Test modules (.js/.mjs)")->required();
+  test_command->add_option("--config", test.config,
+                           "edge.toml whose [vars], .dev.vars and bindings the tests' env gets "
+                           "(KV starts empty for each run)");
+  test_command->add_option("--filter", test.filter, "Only tests whose name contains TEXT");
+  AddLogLevel(test_command, &log_level);
+
   CLI11_PARSE(app, argc, argv);
 
   if (kv_command->parsed()) {
@@ -114,6 +127,7 @@ int main(int argc, char** argv) {
   edge::LogLevel level;
   if (edge::ParseLogLevel(log_level, &level)) edge::SetLogLevel(level);
 
+  if (test_command->parsed()) return edge::cli::RunTestCommand(test);
   if (dev_command->parsed()) {
     dev.limits.max_body_bytes = static_cast<size_t>(max_body_mib * 1024 * 1024);
     return edge::gateway::RunDevServer(dev);
