@@ -44,6 +44,9 @@ class IsolateData {
   // What the process provides to natives (see HostServices in worker.h);
   // null when the worker was loaded without any.
   HostServices* services() const { return services_; }
+  // True only while the worker's own .wasm files are compiled at load.
+  bool compiling_wasm() const { return compiling_wasm_; }
+  void set_compiling_wasm(bool value) { compiling_wasm_ = value; }
   void set_services(HostServices* services) { services_ = services; }
   // Nanoseconds on the monotonic clock when the isolate was created
   // (performance.timeOrigin).
@@ -116,6 +119,7 @@ class IsolateData {
   std::vector<std::unique_ptr<NativeBinding>> bindings_;
   std::unordered_set<PendingPromise*> pending_promises_;
   HostServices* services_ = nullptr;
+  bool compiling_wasm_ = false;
   std::shared_ptr<IsolateData*> self_;
   std::vector<std::function<void()>> deferred_;
   uv_timer_t* defer_timer_ = nullptr;

@@ -44,8 +44,12 @@ void OnPromiseReject(v8::PromiseRejectMessage message) {
   }
 }
 
-// Wasm compilation from bytes at run time is refused, as on Workers.
-bool DenyWasmCodeGeneration(v8::Local<v8::Context>, v8::Local<v8::String>) { return false; }
+// Wasm compilation from bytes at run time is refused, as on Workers; only
+// the worker's own .wasm modules are compiled, while it loads.
+bool AllowWasmCodeGeneration(v8::Local<v8::Context> context, v8::Local<v8::String>) {
+  IsolateData* data = IsolateData::From(context->GetIsolate());
+  return data != nullptr && data->compiling_wasm();
+}
 
 Status ExceptionStatus(v8::Isolate* isolate, v8::TryCatch& try_catch, std::string_view what) {
   if (try_catch.HasTerminated() || !try_catch.HasCaught()) {
@@ -136,7 +140,7 @@ Status Worker::Initialize(uv_loop_t* loop, const NativeRegistry& natives) {
   isolate_->AddNearHeapLimitCallback(OnNearHeapLimit, this);
   isolate_->SetMicrotasksPolicy(v8::MicrotasksPolicy::kExplicit);
   isolate_->SetPromiseRejectCallback(OnPromiseReject);
-  isolate_->SetAllowWasmCodeGenerationCallback(DenyWasmCodeGeneration);
+  isolate_->SetAllowWasmCodeGenerationCallback(AllowWasmCodeGeneration);
   isolate_->SetCaptureStackTraceForUncaughtExceptions(true, 16);
   data_ = std::make_unique<IsolateData>(isolate_, loop, spec_.name, spec_.cpu_limit_ms);
   data_->set_services(spec_.services.get());
@@ -211,6 +215,7 @@ StatusOr<v8::Local<v8::Module>> Worker::CompileModule(v8::Local<v8::Context> con
   for (const ModuleRecord& record : modules_) {
     if (record.path == path) return record.module.Get(isolate_);
   }
+  if (path.ends_with(".wasm")) return CompileWasmModule(path);
   StatusOr<std::string> source = ReadFile(path);
   if (!source.ok()) return source.status();
   std::string display = DisplayPath(spec_.root_dir, path);
@@ -242,6 +247,56 @@ StatusOr<v8::Local<v8::Module>> Worker::CompileModule(v8::Local<v8::Context> con
     if (!imported.ok()) return imported.status();
   }
   return module;
+}
+
+// `import mod from "./add.wasm"`: the file is compiled now, at load, and the
+// module's default export is the WebAssembly.Module (as with wrangler).
+StatusOr<v8::Local<v8::Module>> Worker::CompileWasmModule(const std::string& path) {
+  StatusOr<std::string> bytes = ReadFile(path);
+  if (!bytes.ok()) return bytes.status();
+  std::string display = DisplayPath(spec_.root_dir, path);
+  v8::TryCatch try_catch(isolate_);
+  data_->set_compiling_wasm(true);
+  v8::MaybeLocal<v8::WasmModuleObject> compiled = v8::WasmModuleObject::Compile(
+      isolate_, v8::MemorySpan<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes->data()),
+                                              bytes->size()));
+  data_->set_compiling_wasm(false);
+  v8::Local<v8::WasmModuleObject> wasm;
+  if (!compiled.ToLocal(&wasm)) {
+    return ExceptionStatus(isolate_, try_catch, fmt::format("{}: invalid WebAssembly", display));
+  }
+  std::vector<v8::Local<v8::String>> exports = {V8String(isolate_, "default")};
+  v8::Local<v8::Module> module = v8::Module::CreateSyntheticModule(
+      isolate_, V8String(isolate_, display), exports, EvaluateWasmModule);
+  modules_.push_back({path, v8::Global<v8::Module>(isolate_, module),
+                      v8::Global<v8::Value>(isolate_, wasm)});
+  module_paths_.push_back(path);
+  return module;
+}
+
+v8::MaybeLocal<v8::Value> Worker::EvaluateWasmModule(v8::Local<v8::Context> context,
+                                                     v8::Local<v8::Module> module) {
+  v8::Isolate* isolate = context->GetIsolate();
+  Worker* self = g_instantiating;
+  if (self != nullptr) {
+    for (const ModuleRecord& record : self->modules_) {
+      if (record.module.Get(isolate) == module && !record.wasm.IsEmpty()) {
+        if (module->SetSyntheticModuleExport(isolate, V8String(isolate, "default"),
+                                             record.wasm.Get(isolate))
+                .IsNothing()) {
+          return {};
+        }
+        v8::Local<v8::Promise::Resolver> done;
+        if (!v8::Promise::Resolver::New(context).ToLocal(&done) ||
+            done->Resolve(context, v8::Undefined(isolate)).IsNothing()) {
+          return {};
+        }
+        return done->GetPromise();
+      }
+    }
+  }
+  isolate->ThrowException(v8::Exception::Error(V8String(isolate, "unknown WebAssembly module")));
+  return {};
 }
 
 v8::MaybeLocal<v8::Module> Worker::ResolveModule(v8::Local<v8::Context> context,
@@ -295,9 +350,11 @@ Status Worker::LoadModules(v8::Local<v8::Context> context) {
     EDGE_RETURN_IF_ERROR(RunServiceWorkerScript(context));
   } else {
     v8::Local<v8::Value> result;
-    if (!entry->Evaluate(context).ToLocal(&result)) {
-      return ExceptionStatus(isolate_, try_catch, "uncaught exception at startup");
-    }
+    // Synthetic (.wasm) modules find their worker through g_instantiating.
+    g_instantiating = this;
+    bool evaluated = entry->Evaluate(context).ToLocal(&result);
+    g_instantiating = nullptr;
+    if (!evaluated) return ExceptionStatus(isolate_, try_catch, "uncaught exception at startup");
     data_->DrainMicrotasks();
     if (result->IsPromise()) {
       auto promise = result.As<v8::Promise>();

@@ -115,7 +115,13 @@ class Worker {
   struct ModuleRecord {
     std::string path;
     v8::Global<v8::Module> module;
+    // For a .wasm file: its compiled module, the synthetic module's default
+    // export.
+    v8::Global<v8::Value> wasm;
   };
+  StatusOr<v8::Local<v8::Module>> CompileWasmModule(const std::string& path);
+  static v8::MaybeLocal<v8::Value> EvaluateWasmModule(v8::Local<v8::Context> context,
+                                                      v8::Local<v8::Module> module);
 
   WorkerSpec spec_;
   std::unique_ptr<v8::ArrayBuffer::Allocator> allocator_;

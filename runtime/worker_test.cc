@@ -196,6 +196,41 @@ TEST_F(WorkerTest, StartupOverTheCpuLimitIsRefused) {
       << worker.status().message();
 }
 
+// (i32, i32) -> i32 "add", the smallest useful module.
+const char kAddWasm[] =
+    "\x00\x61\x73\x6d\x01\x00\x00\x00\x01\x07\x01\x60\x02\x7f\x7f\x01\x7f\x03\x02\x01\x00"
+    "\x07\x07\x01\x03\x61\x64\x64\x00\x00\x0a\x09\x01\x07\x00\x20\x00\x20\x01\x6a\x0b";
+
+TEST_F(WorkerTest, WasmImportsAreCompiledAtLoadNotAtRunTime) {
+  auto worker = LoadFiles({
+      {"index.js", R"(
+        import addModule from "./add.wasm";
+        const { add } = new WebAssembly.Instance(addModule).exports;
+        export default {
+          async fetch() {
+            let late = "allowed";
+            try {
+              await WebAssembly.compile(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]));
+            } catch (e) {
+              late = e.name;
+            }
+            return new Response(`${addModule instanceof WebAssembly.Module} ${add(2, 3)} ${late}`);
+          },
+        };)"},
+      {"add.wasm", std::string(kAddWasm, sizeof kAddWasm - 1)},
+  });
+  ASSERT_TRUE(worker.ok()) << worker.status().message();
+  EXPECT_EQ(Fetch(**worker)->body, "true 5 CompileError");
+}
+
+TEST_F(WorkerTest, InvalidWasmIsALoadError) {
+  auto worker = LoadFiles({{"index.js", "import m from './bad.wasm'; export default { fetch() {} };"},
+                           {"bad.wasm", "not wasm"}});
+  ASSERT_FALSE(worker.ok());
+  EXPECT_NE(worker.status().message().find("bad.wasm: invalid WebAssembly"), std::string::npos)
+      << worker.status().message();
+}
+
 TEST_F(WorkerTest, TimersRunOnTheLoop) {
   // Only orderings libuv guarantees whatever the machine's load: timers fire
   // by due time, microtasks before any timer, cleared timers never.
