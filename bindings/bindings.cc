@@ -7,8 +7,11 @@ namespace edge::bindings {
 void RegisterNatives(runtime::NativeRegistry& registry) {
   runtime::RegisterRuntimeNatives(registry);
   RegisterEncodingNatives(registry);
+  RegisterLegacyEncodingNatives(registry);
+  RegisterCompressionNatives(registry);
   RegisterConsoleNatives(registry);
   RegisterCryptoNatives(registry);
+  RegisterCryptoSubtleNatives(registry);
   RegisterPerformanceNatives(registry);
   RegisterStructuredCloneNatives(registry);
   RegisterIdnaNatives(registry);

@@ -10,8 +10,11 @@ void RegisterNatives(runtime::NativeRegistry& registry);
 
 // Per area (called by RegisterNatives).
 void RegisterEncodingNatives(runtime::NativeRegistry& registry);
+void RegisterLegacyEncodingNatives(runtime::NativeRegistry& registry);
+void RegisterCompressionNatives(runtime::NativeRegistry& registry);
 void RegisterConsoleNatives(runtime::NativeRegistry& registry);
 void RegisterCryptoNatives(runtime::NativeRegistry& registry);
+void RegisterCryptoSubtleNatives(runtime::NativeRegistry& registry);
 void RegisterPerformanceNatives(runtime::NativeRegistry& registry);
 void RegisterStructuredCloneNatives(runtime::NativeRegistry& registry);
 void RegisterIdnaNatives(runtime::NativeRegistry& registry);

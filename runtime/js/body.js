@@ -37,6 +37,55 @@ function isURLSearchParams(object) {
   return typeof SearchParams === "function" && object instanceof SearchParams;
 }
 
+function isBlob(object) {
+  return typeof internals.isBlob === "function" && internals.isBlob(object);
+}
+
+function isFormData(object) {
+  return typeof internals.isFormData === "function" && internals.isFormData(object);
+}
+
+// The essence (lowercased) and parameters of a MIME type string, or null
+// (https://mimesniff.spec.whatwg.org/#parse-a-mime-type, simplified: only
+// what formData() needs).
+function parseMimeType(value) {
+  if (value === null) return null;
+  const semi = value.indexOf(";");
+  const essence = (semi === -1 ? value : value.slice(0, semi)).trim().toLowerCase();
+  if (!/^[!#$%&'*+\-.^_`|~0-9a-z]+\/[!#$%&'*+\-.^_`|~0-9a-z]+$/.test(essence)) return null;
+  const params = new Map();
+  let i = semi === -1 ? value.length : semi + 1;
+  const len = value.length;
+  while (i < len) {
+    while (i < len && (value[i] === " " || value[i] === "\t" || value[i] === ";")) i++;
+    let j = i;
+    while (j < len && value[j] !== "=" && value[j] !== ";") j++;
+    const name = value.slice(i, j).trim().toLowerCase();
+    if (j >= len || value[j] === ";") {
+      i = j;
+      continue;
+    }
+    i = j + 1;
+    let paramValue;
+    if (value[i] === '"') {
+      paramValue = "";
+      i++;
+      while (i < len && value[i] !== '"') {
+        if (value[i] === "\\" && i + 1 < len) i++;
+        paramValue += value[i++];
+      }
+      while (i < len && value[i] !== ";") i++;
+    } else {
+      let k = i;
+      while (k < len && value[k] !== ";") k++;
+      paramValue = value.slice(i, k).trim();
+      i = k;
+    }
+    if (name !== "" && !params.has(name)) params.set(name, paramValue);
+  }
+  return { essence, params };
+}
+
 class InnerBody {
   constructor(bytes, stream) {
     this.bytes = bytes; // Uint8Array | string | null
@@ -73,6 +122,16 @@ function extractBody(object) {
     if (view !== undefined) {
       // The body gets a copy of the bytes.
       return { body: new InnerBody(view.slice(), null), contentType: null };
+    }
+    if (isBlob(object)) {
+      // The blob's bytes are shared and immutable: the body gets a copy.
+      const type = object.type;
+      const bytes = internals.blobBytes(object).slice();
+      return { body: new InnerBody(bytes, null), contentType: type !== "" ? type : null };
+    }
+    if (isFormData(object)) {
+      const { body, contentType } = internals.serializeMultipart(object);
+      return { body: new InnerBody(body, null), contentType };
     }
     if (isURLSearchParams(object)) {
       const serialize = internals.serializeURLSearchParams;
@@ -150,7 +209,36 @@ function exactBytes(bytes) {
   return bytes.slice();
 }
 
+// Bytes (a Uint8Array the caller owns, or a string body's string) ->
+// FormData, by the body's Content-Type.
+function formDataFromBytes(bytes, contentType) {
+  const mime = parseMimeType(contentType);
+  if (mime !== null && mime.essence === "multipart/form-data") {
+    const boundary = mime.params.get("boundary");
+    if (boundary === undefined || boundary === "") {
+      throw new TypeError("Failed to parse the body as multipart/form-data: no boundary in the Content-Type.");
+    }
+    return internals.parseMultipart(toBytes(bytes), boundary);
+  }
+  if (mime !== null && mime.essence === "application/x-www-form-urlencoded") {
+    const text = typeof bytes === "string" ? decodedText(bytes) : utf8Decode(bytes);
+    const list = internals.parseUrlencoded(text);
+    const formData = new internals.FormData();
+    for (let i = 0; i < list.length; i++) formData.append(list[i][0], list[i][1]);
+    return formData;
+  }
+  throw new TypeError(
+    `Failed to parse the body as FormData: the Content-Type is ${contentType === null ? "missing" : `'${contentType}'`}, not multipart/form-data or application/x-www-form-urlencoded.`,
+  );
+}
+
 const converters = {
+  blob: (bytes, contentType) =>
+    internals.createBlob(
+      typeof bytes === "string" ? utf8Encode(bytes) : bytes,
+      contentType === null ? "" : contentType,
+    ),
+  formData: formDataFromBytes,
   arrayBuffer: (bytes) => (typeof bytes === "string" ? utf8Encode(bytes) : exactBytes(bytes)).buffer,
   bytes: (bytes) => (typeof bytes === "string" ? utf8Encode(bytes) : exactBytes(bytes)),
   text: (bytes) => (typeof bytes === "string" ? decodedText(bytes) : utf8Decode(bytes)),
@@ -159,8 +247,11 @@ const converters = {
 
 const emptyBytes = () => new Uint8Array(0);
 
-function consumeBody(body, className, method) {
-  const convert = converters[method];
+// getContentType() returns the body's Content-Type header or null; blob()
+// and formData() call it once the bytes are read, as the spec does.
+function consumeBody(body, className, method, getContentType) {
+  const method2 = converters[method];
+  const convert = (bytes) => method2(bytes, method2.length > 1 ? getContentType() : null);
   if (body === null) {
     try {
       return PromiseResolve(convert(emptyBytes()));
@@ -187,10 +278,11 @@ function consumeBody(body, className, method) {
   return PromisePrototypeThen(readAllBytes(body.stream), convert);
 }
 
-// Installs body, bodyUsed, arrayBuffer(), bytes(), text() and json() on C's
-// prototype. getBody(obj) returns obj's InnerBody or null, and throws a
-// TypeError if obj is not a C.
-function installBodyMixin(C, getBody) {
+// Installs body, bodyUsed, arrayBuffer(), blob(), bytes(), formData(), text()
+// and json() on C's prototype. getBody(obj) returns obj's InnerBody or null,
+// and throws a TypeError if obj is not a C; getContentType(obj) returns the
+// value of obj's Content-Type header or null.
+function installBodyMixin(C, getBody, getContentType) {
   const className = C.name;
   const consume = (self, method) => {
     let body;
@@ -199,7 +291,7 @@ function installBodyMixin(C, getBody) {
     } catch (e) {
       return PromiseReject(e);
     }
-    return consumeBody(body, className, method);
+    return consumeBody(body, className, method, () => getContentType(self));
   };
   const members = {
     get body() {
@@ -212,8 +304,14 @@ function installBodyMixin(C, getBody) {
     arrayBuffer() {
       return consume(this, "arrayBuffer");
     },
+    blob() {
+      return consume(this, "blob");
+    },
     bytes() {
       return consume(this, "bytes");
+    },
+    formData() {
+      return consume(this, "formData");
     },
     json() {
       return consume(this, "json");
@@ -252,3 +350,4 @@ internals.cloneBody = cloneBody;
 internals.transferBody = transferBody;
 internals.takeBody = takeBody;
 internals.installBodyMixin = installBodyMixin;
+internals.parseMimeType = parseMimeType;

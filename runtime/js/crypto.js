@@ -1,5 +1,5 @@
 // The Crypto interface (https://w3c.github.io/webcrypto/#crypto-interface):
-// getRandomValues and randomUUID. crypto.subtle is not implemented yet.
+// getRandomValues and randomUUID; subtle.js adds crypto.subtle.
 
 const { finishInterface, illegalConstructor, DOMException } = internals;
 

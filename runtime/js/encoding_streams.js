@@ -121,8 +121,7 @@ class TextDecoderStream {
   }
 
   get encoding() {
-    getDecoder(this);
-    return "utf-8";
+    return getDecoder(this).encoding;
   }
 
   get fatal() {
@@ -144,7 +143,7 @@ class TextDecoderStream {
   [inspectSymbol]() {
     const transform = this.#transform;
     return inspectNamed("TextDecoderStream", {
-      encoding: "utf-8",
+      encoding: this.encoding,
       fatal: this.fatal,
       ignoreBOM: this.ignoreBOM,
       readable: transform.readable.wrapper,

@@ -11,6 +11,7 @@ const {
   headersFromList,
   headersList,
   headersHas,
+  headersGet,
   headersAppend,
   cloneHeaders,
   extractBody,
@@ -285,7 +286,10 @@ class Request {
     };
   }
 }
-installBodyMixin(Request, requestBody);
+const requestHeadersGetter = Object.getOwnPropertyDescriptor(Request.prototype, "headers").get;
+installBodyMixin(Request, requestBody, (request) =>
+  headersGet(Reflect.apply(requestHeadersGetter, request, []), "content-type"),
+);
 finishInterface(Request);
 
 // ---------------------------------------------------------------------------
@@ -507,7 +511,10 @@ class Response {
     internals.responseStatus = (response) => response.#status;
   }
 }
-installBodyMixin(Response, responseBody);
+const responseHeadersGetter = Object.getOwnPropertyDescriptor(Response.prototype, "headers").get;
+installBodyMixin(Response, responseBody, (response) =>
+  headersGet(Reflect.apply(responseHeadersGetter, response, []), "content-type"),
+);
 finishInterface(Response);
 
 internals.Request = Request;

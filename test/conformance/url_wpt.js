@@ -11,6 +11,8 @@
 //   "setters"          setters_tests.json    (url-setters)
 //   "toascii"          toascii.json          (toascii.window.js, URL parts)
 //   "percent-encoding" percent-encoding.json (utf-8 only; other encodings are counted as skipped)
+//   "idna"             IdnaTestV2.json       (IdnaTestV2.window.js)
+//   "urlpattern"       urlpatterntestdata.json (urlpattern.any.js; needs URLPattern)
 //   "urlsearchparams"  jsonText is ignored   (built-in URLSearchParams checks)
 //
 // The result is an array of failure descriptions (empty when everything
@@ -190,6 +192,188 @@
     }
   }
 
+  // ---- IdnaTestV2.json ---------------------------------------------------
+  //
+  // As IdnaTestV2.window.js: the data is UTS #46's IdnaTestV2.txt filtered to
+  // what the URL Standard applies (no STD3 rules, no Bidi, no CheckJoiners
+  // beyond ContextJ, IPv4-like inputs excluded), run through the URL parser.
+  // Code points that end a host are percent-encoded so they reach the host
+  // parser; the empty input cannot be expressed as a URL and is skipped.
+
+  function encodeHostEndingCodePoints(input) {
+    let output = "";
+    for (const codePoint of input) {
+      if (codePoint === ":" || codePoint === "/" || codePoint === "?" || codePoint === "#" || codePoint === "\\") {
+        output += encodeURIComponent(codePoint);
+      } else {
+        output += codePoint;
+      }
+    }
+    return output;
+  }
+
+  function runIdnaTestV2(data, test, failures) {
+    for (const idnaTest of data) {
+      if (typeof idnaTest === "string") continue;
+      if (idnaTest.input === "") {
+        failures.skipped++;
+        continue;
+      }
+      const encodedInput = encodeHostEndingCodePoints(idnaTest.input);
+      test(`ToASCII(${show(idnaTest.input)})${idnaTest.comment ? " " + idnaTest.comment : ""}`, () => {
+        if (idnaTest.output === null) {
+          assertThrowsType(() => new URL(`https://${encodedInput}/x`), "new URL()");
+        } else {
+          const url = new URL(`https://${encodedInput}/x`);
+          assertEquals(url.host, idnaTest.output, "host");
+          assertEquals(url.hostname, idnaTest.output, "hostname");
+          assertEquals(url.pathname, "/x", "pathname");
+          assertEquals(url.href, `https://${idnaTest.output}/x`, "href");
+        }
+      });
+    }
+  }
+
+  // ---- urlpatterntestdata.json -------------------------------------------
+  //
+  // As urlpattern.any.js (resources/urlpatterntests.js): each entry
+  // constructs `new URLPattern(...pattern)`, checks the component pattern
+  // strings (inferring the ones the entry leaves out), then test() and
+  // exec() on the inputs.
+
+  const kComponents = ["protocol", "username", "password", "hostname", "port", "pathname", "search", "hash"];
+
+  const kEarlierComponents = {
+    protocol: [],
+    hostname: ["protocol"],
+    port: ["protocol", "hostname"],
+    username: [],
+    password: [],
+    pathname: ["protocol", "hostname", "port"],
+    search: ["protocol", "hostname", "port", "pathname"],
+    hash: ["protocol", "hostname", "port", "pathname", "search"],
+  };
+
+  function assertThrowsTypeError(fn, what) {
+    assertThrowsType(fn, what);
+  }
+
+  // testharness.js's assert_object_equals: same own enumerable keys, values
+  // compared recursively (=== for primitives).
+  function assertObjectEquals(actual, expected, what) {
+    const walk = (a, e, path) => {
+      if (typeof e !== "object" || e === null) {
+        assertEquals(a, e, `${what}${path}`);
+        return;
+      }
+      if (typeof a !== "object" || a === null) {
+        throw new AssertionError(`${what}${path}: expected ${show(e)} but got ${show(a)}`);
+      }
+      for (const k in a) {
+        if (!Object.prototype.hasOwnProperty.call(e, k)) {
+          throw new AssertionError(`${what}${path}: unexpected property ${show(k)} (got ${show(a)}, expected ${show(e)})`);
+        }
+      }
+      for (const k in e) {
+        if (!(k in a)) {
+          throw new AssertionError(`${what}${path}: missing property ${show(k)} (got ${show(a)}, expected ${show(e)})`);
+        }
+        walk(a[k], e[k], `${path}.${k}`);
+      }
+    };
+    walk(actual, expected, "");
+  }
+
+  function runUrlPattern(data, test) {
+    if (typeof URLPattern !== "function") throw new Error("runUrlWpt: URLPattern is not defined");
+    for (const entry of data) {
+      test(`Pattern: ${JSON.stringify(entry.pattern)} Inputs: ${JSON.stringify(entry.inputs)}`, () => {
+        if (entry.expected_obj === "error") {
+          assertThrowsTypeError(() => new URLPattern(...entry.pattern), "URLPattern() constructor");
+          return;
+        }
+        const pattern = new URLPattern(...entry.pattern);
+        const expectedObj = entry.expected_obj || {};
+        for (const component of kComponents) {
+          // Infer the expected pattern string when the entry leaves it out:
+          // an exactly-empty component, the pattern's own value, a wildcard
+          // when an earlier component is given, the base URL's value
+          // (username and password are never inherited), else "*".
+          let expected = expectedObj[component];
+          if (expected == undefined) {
+            let baseURL = null;
+            if (entry.pattern.length > 0 && entry.pattern[0].baseURL) {
+              baseURL = new URL(entry.pattern[0].baseURL);
+            } else if (entry.pattern.length > 1 && typeof entry.pattern[1] === "string") {
+              baseURL = new URL(entry.pattern[1]);
+            }
+            if (entry.exactly_empty_components && entry.exactly_empty_components.includes(component)) {
+              expected = "";
+            } else if (typeof entry.pattern[0] === "object" && entry.pattern[0][component]) {
+              expected = entry.pattern[0][component];
+            } else if (
+              typeof entry.pattern[0] === "object" &&
+              kEarlierComponents[component].some((c) => c in entry.pattern[0])
+            ) {
+              expected = "*";
+            } else if (baseURL && component !== "username" && component !== "password") {
+              let baseValue = baseURL[component];
+              if (component === "protocol") baseValue = baseValue.substring(0, baseValue.length - 1);
+              else if (component === "search" || component === "hash") baseValue = baseValue.substring(1);
+              expected = baseValue;
+            } else {
+              expected = "*";
+            }
+          }
+          assertEquals(pattern[component], expected, `compiled pattern property '${component}'`);
+        }
+
+        if (entry.expected_match === "error") {
+          assertThrowsTypeError(() => pattern.test(...entry.inputs), "test() result");
+          assertThrowsTypeError(() => pattern.exec(...entry.inputs), "exec() result");
+          return;
+        }
+
+        assertEquals(pattern.test(...entry.inputs), !!entry.expected_match, "test() result");
+        const execResult = pattern.exec(...entry.inputs);
+        if (!entry.expected_match || typeof entry.expected_match !== "object") {
+          assertEquals(execResult, entry.expected_match, "exec() failed match result");
+          return;
+        }
+        if (execResult === null) throw new AssertionError("exec() result: expected a match but got null");
+        const expectedInputs = entry.expected_match.inputs || entry.inputs;
+        assertEquals(execResult.inputs.length, expectedInputs.length, "exec() result.inputs.length");
+        for (let i = 0; i < execResult.inputs.length; ++i) {
+          const input = execResult.inputs[i];
+          const expectedInput = expectedInputs[i];
+          if (typeof input === "string") {
+            assertEquals(input, expectedInput, `exec() result.inputs[${i}]`);
+            continue;
+          }
+          for (const component of kComponents) {
+            assertEquals(input[component], expectedInput[component], `exec() result.inputs[${i}][${component}]`);
+          }
+        }
+        for (const component of kComponents) {
+          let expected = entry.expected_match[component];
+          if (!expected) {
+            expected = { input: "", groups: {} };
+            if (!entry.exactly_empty_components || !entry.exactly_empty_components.includes(component)) {
+              expected.groups["0"] = "";
+            }
+          } else {
+            // JSON has no undefined: the data writes an unmatched group as null.
+            expected = { input: expected.input, groups: Object.assign({}, expected.groups) };
+            for (const key of Object.keys(expected.groups)) {
+              if (expected.groups[key] === null) expected.groups[key] = undefined;
+            }
+          }
+          assertObjectEquals(execResult[component], expected, `exec() result for ${component}`);
+        }
+      });
+    }
+  }
+
   // ---- percent-encoding.json ----------------------------------------------
 
   function runPercentEncoding(data, test, failures) {
@@ -346,6 +530,12 @@
         break;
       case "percent-encoding":
         runPercentEncoding(data, test, failures);
+        break;
+      case "idna":
+        runIdnaTestV2(data, test, failures);
+        break;
+      case "urlpattern":
+        runUrlPattern(data, test);
         break;
       default:
         throw new Error(`runUrlWpt: unknown kind ${show(kind)}`);

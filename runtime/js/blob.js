@@ -1,0 +1,315 @@
+// Blob and File (https://w3c.github.io/FileAPI/).
+//
+// A Blob's bytes are a Uint8Array that nothing ever writes to once the Blob
+// holds it: the constructor copies its parts into a fresh buffer, and every
+// way of reading the bytes out (arrayBuffer(), bytes(), stream(), a body)
+// hands out a copy. So slice() is a subarray of the same buffer (no copy), and
+// Blobs made of a single Blob part share that Blob's bytes.
+
+const { finishInterface, inspectSymbol, inspectNamed, toUint8Array, utf8Encode } = internals;
+
+const nativeUtf8Decode = native.utf8Decode;
+const ObjectDefineProperty = Object.defineProperty;
+const ReflectApply = Reflect.apply;
+const MathMax = Math.max;
+const MathMin = Math.min;
+const MathTrunc = Math.trunc;
+const NumberIsFinite = Number.isFinite;
+const DateNow = Date.now;
+const PromiseResolve = Promise.resolve.bind(Promise);
+const PromiseReject = Promise.reject.bind(Promise);
+const SymbolIterator = Symbol.iterator;
+const StringPrototypeToLowerCase = Function.prototype.call.bind(String.prototype.toLowerCase);
+
+const emptyBytes = new Uint8Array(0);
+const printableAsciiRegExp = /^[\x20-\x7e]*$/;
+const surrogateRegExp = /[\uD800-\uDFFF]/;
+const loneSurrogateRegExp = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+// WebIDL USVString conversion.
+function toUSVString(value) {
+  const s = `${value}`;
+  return surrogateRegExp.test(s) ? s.replace(loneSurrogateRegExp, "\uFFFD") : s;
+}
+
+// A Blob's type: lowercased, or "" if it has a character outside U+0020-U+007E.
+function normalizeType(type) {
+  return printableAsciiRegExp.test(type) ? StringPrototypeToLowerCase(type) : "";
+}
+
+// WebIDL `long long`, as Blob.slice() and File's lastModified take it.
+function toLongLong(value) {
+  const n = +value;
+  return NumberIsFinite(n) ? MathTrunc(n) : 0;
+}
+
+function isObjectLike(value) {
+  return value !== null && (typeof value === "object" || typeof value === "function");
+}
+
+function convertLineEndings(s) {
+  // "native" line endings on the platforms this runs on are LF.
+  return s.indexOf("\r") === -1 ? s : s.replace(/\r\n?/g, "\n");
+}
+
+let isBlob;
+let blobBytes;
+let setBlobData;
+let isFile;
+
+// Reads a BlobPropertyBag (or FilePropertyBag) and the blob parts into
+// { bytes, type }.
+function convertOptions(options, iface) {
+  if (options !== undefined && options !== null && !isObjectLike(options)) {
+    const bag = iface === "File" ? "FilePropertyBag" : "BlobPropertyBag";
+    throw new TypeError(`Failed to construct '${iface}': The provided value is not of type '${bag}'.`);
+  }
+  let endings = "transparent";
+  let type = "";
+  if (options !== undefined && options !== null) {
+    const e = options.endings;
+    if (e !== undefined) {
+      endings = `${e}`;
+      if (endings !== "transparent" && endings !== "native") {
+        throw new TypeError(
+          `Failed to construct '${iface}': Failed to read the 'endings' property from '${iface === "File" ? "FilePropertyBag" : "BlobPropertyBag"}': The provided value '${endings}' is not a valid enum value of type EndingType.`,
+        );
+      }
+    }
+    const t = options.type;
+    if (t !== undefined) type = normalizeType(`${t}`);
+  }
+  return { endings, type };
+}
+
+function collectParts(blobParts, iface) {
+  if (blobParts === undefined) return [];
+  if (!isObjectLike(blobParts) || typeof blobParts[SymbolIterator] !== "function") {
+    throw new TypeError(
+      `Failed to construct '${iface}': The provided value cannot be converted to a sequence.`,
+    );
+  }
+  // Each element is converted as the sequence is read (WebIDL order): Blobs
+  // and buffer sources stay as they are, anything else becomes a USVString.
+  const parts = [];
+  for (const part of blobParts) {
+    if (isObjectLike(part) && (isBlob(part) || toUint8Array(part) !== undefined)) {
+      parts.push(part);
+    } else {
+      parts.push(toUSVString(part));
+    }
+  }
+  return parts;
+}
+
+function processParts(parts, endings) {
+  if (parts.length === 0) return emptyBytes;
+  if (parts.length === 1) {
+    const part = parts[0];
+    if (typeof part === "string") return utf8Encode(endings === "native" ? convertLineEndings(part) : part);
+    if (isBlob(part)) return blobBytes(part); // shared, immutable
+  }
+  const chunks = [];
+  let total = 0;
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i];
+    let bytes;
+    if (typeof part === "string") {
+      bytes = utf8Encode(endings === "native" ? convertLineEndings(part) : part);
+    } else if (isBlob(part)) {
+      bytes = blobBytes(part);
+    } else {
+      bytes = toUint8Array(part); // copied below
+    }
+    chunks.push(bytes);
+    total += bytes.byteLength;
+  }
+  const result = new Uint8Array(total);
+  let offset = 0;
+  for (let i = 0; i < chunks.length; i++) {
+    result.set(chunks[i], offset);
+    offset += chunks[i].byteLength;
+  }
+  return result;
+}
+
+function brandRejection(method, iface) {
+  return PromiseReject(new TypeError(`Failed to execute '${method}' on '${iface}': Illegal invocation`));
+}
+
+const STREAM_CHUNK = 65536;
+
+class Blob {
+  #bytes = emptyBytes;
+  #type = "";
+
+  constructor(blobParts = undefined, options = undefined) {
+    const parts = collectParts(blobParts, "Blob");
+    const { endings, type } = convertOptions(options, "Blob");
+    this.#bytes = processParts(parts, endings);
+    this.#type = type;
+  }
+
+  get size() {
+    return this.#bytes.byteLength;
+  }
+
+  get type() {
+    return this.#type;
+  }
+
+  slice(start = undefined, end = undefined, contentType = undefined) {
+    const bytes = this.#bytes;
+    const size = bytes.byteLength;
+    let relativeStart = 0;
+    if (start !== undefined) {
+      const s = toLongLong(start);
+      relativeStart = s < 0 ? MathMax(size + s, 0) : MathMin(s, size);
+    }
+    let relativeEnd = size;
+    if (end !== undefined) {
+      const e = toLongLong(end);
+      relativeEnd = e < 0 ? MathMax(size + e, 0) : MathMin(e, size);
+    }
+    const type = contentType === undefined ? "" : normalizeType(`${contentType}`);
+    const span = MathMax(relativeEnd - relativeStart, 0);
+    const blob = new Blob();
+    blob.#bytes = span === 0 ? emptyBytes : bytes.subarray(relativeStart, relativeStart + span);
+    blob.#type = type;
+    return blob;
+  }
+
+  stream() {
+    const bytes = this.#bytes;
+    let offset = 0;
+    return new internals.ReadableStream({
+      type: "bytes",
+      pull(controller) {
+        const request = controller.byobRequest;
+        if (offset >= bytes.byteLength) {
+          controller.close();
+          if (request) request.respond(0);
+          return;
+        }
+        if (request) {
+          const view = request.view;
+          const n = MathMin(view.byteLength, bytes.byteLength - offset);
+          new Uint8Array(view.buffer, view.byteOffset, n).set(bytes.subarray(offset, offset + n));
+          offset += n;
+          request.respond(n);
+        } else {
+          const n = MathMin(STREAM_CHUNK, bytes.byteLength - offset);
+          controller.enqueue(bytes.slice(offset, offset + n));
+          offset += n;
+        }
+        if (offset >= bytes.byteLength) controller.close();
+      },
+    });
+  }
+
+  text() {
+    if (!isBlob(this)) return brandRejection("text", "Blob");
+    return PromiseResolve(nativeUtf8Decode(this.#bytes, false, false));
+  }
+
+  arrayBuffer() {
+    if (!isBlob(this)) return brandRejection("arrayBuffer", "Blob");
+    return PromiseResolve(this.#bytes.slice().buffer);
+  }
+
+  bytes() {
+    if (!isBlob(this)) return brandRejection("bytes", "Blob");
+    return PromiseResolve(this.#bytes.slice());
+  }
+
+  [inspectSymbol]() {
+    return inspectNamed("Blob", { size: this.#bytes.byteLength, type: this.#type });
+  }
+
+  static {
+    isBlob = (value) => isObjectLike(value) && #bytes in value;
+    blobBytes = (blob) => blob.#bytes;
+    setBlobData = (blob, bytes, type) => {
+      blob.#bytes = bytes;
+      blob.#type = type;
+    };
+  }
+}
+finishInterface(Blob);
+
+class File extends Blob {
+  #name;
+  #lastModified;
+
+  constructor(fileBits, fileName, options = undefined) {
+    if (arguments.length < 2) {
+      throw new TypeError(
+        `Failed to construct 'File': 2 arguments required, but only ${arguments.length} present.`,
+      );
+    }
+    const parts = collectParts(fileBits, "File");
+    const name = toUSVString(fileName);
+    const { endings, type } = convertOptions(options, "File");
+    let lastModified;
+    if (options !== undefined && options !== null && options.lastModified !== undefined) {
+      lastModified = toLongLong(options.lastModified);
+    } else {
+      lastModified = DateNow();
+    }
+    super();
+    setBlobData(this, processParts(parts, endings), type);
+    this.#name = name;
+    this.#lastModified = lastModified;
+  }
+
+  get name() {
+    return this.#name;
+  }
+
+  get lastModified() {
+    return this.#lastModified;
+  }
+
+  get webkitRelativePath() {
+    this.#name; // brand check
+    return "";
+  }
+
+  [inspectSymbol]() {
+    return inspectNamed("File", {
+      size: this.size,
+      type: this.type,
+      name: this.#name,
+      lastModified: this.#lastModified,
+    });
+  }
+
+  static {
+    isFile = (value) => isObjectLike(value) && #name in value;
+  }
+}
+finishInterface(File);
+
+// A Blob holding `bytes` (which it takes: nobody may write to them afterwards).
+function createBlob(bytes, type = "") {
+  const blob = new Blob();
+  setBlobData(blob, bytes, normalizeType(type));
+  return blob;
+}
+
+// A File holding `bytes` (taken, as for createBlob).
+function createFile(bytes, type, name, lastModified = DateNow()) {
+  const file = new File([], name, { lastModified });
+  setBlobData(file, bytes, normalizeType(type));
+  return file;
+}
+
+internals.Blob = Blob;
+internals.File = File;
+internals.isBlob = isBlob;
+internals.isFile = isFile;
+internals.blobBytes = blobBytes; // shared: never write to them
+internals.createBlob = createBlob;
+internals.createFile = createFile;
+internals.normalizeBlobType = normalizeType;
+internals.toUSVString = toUSVString;
