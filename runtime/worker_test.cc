@@ -304,6 +304,32 @@ TEST_F(WorkerTest, StreamedResponseArrivesInChunks) {
   EXPECT_EQ(response->body, "chunk0;chunk1;chunk2;");
 }
 
+TEST_F(WorkerTest, StreamsOfKnownLengthAreSentWithContentLength) {
+  auto worker = LoadOrDie(R"(
+    export default {
+      async fetch(request) {
+        if (request.url.endsWith("/read")) {
+          const inner = new Response("partly read");
+          const reader = inner.body.getReader();
+          await reader.read();
+          reader.releaseLock();
+          return new Response(new ReadableStream({ start(c) { c.enqueue(new Uint8Array([1])); c.close(); } }));
+        }
+        return new Response(new Response("Unauthorized").body, { status: 401 });
+      },
+    };)");
+  ASSERT_TRUE(worker);
+  auto rewrapped = Fetch(*worker);
+  ASSERT_TRUE(rewrapped->finished) << rewrapped->failure;
+  EXPECT_EQ(rewrapped->status, 401);
+  EXPECT_EQ(rewrapped->content_length, 12u);
+  EXPECT_EQ(rewrapped->body, "Unauthorized");
+  // A stream the runtime did not make has no known length: chunked.
+  auto unknown = Fetch(*worker, "GET", "http://localhost/read");
+  ASSERT_TRUE(unknown->finished) << unknown->failure;
+  EXPECT_FALSE(unknown->content_length.has_value());
+}
+
 TEST_F(WorkerTest, RequestBodyAndHeadersReachTheWorker) {
   auto worker = LoadOrDie(R"(
     export default {

@@ -113,7 +113,9 @@ function send(id, response) {
     native.responseSend(id, wire.status, wire.statusText, wire.headers, body);
     return undefined;
   }
-  native.responseStart(id, wire.status, wire.statusText, wire.headers, -1);
+  // A stream the runtime knows the length of goes out with a Content-Length.
+  const length = internals.streamKnownLength(body);
+  native.responseStart(id, wire.status, wire.statusText, wire.headers, length === undefined ? -1 : length);
   return sendBody(id, body);
 }
 

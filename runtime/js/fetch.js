@@ -277,6 +277,22 @@ async function pumpUpload(state, id, stream) {
   }
 }
 
+// The Content-Length of a response whose body arrives as sent (no
+// Content-Encoding), from its flat [name, value, ...] header list.
+function declaredLength(flat) {
+  let length;
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const name = `${flat[i]}`.toLowerCase();
+    if (name === "content-encoding" && `${flat[i + 1]}`.trim().toLowerCase() !== "identity") return undefined;
+    if (name === "content-length") {
+      const value = `${flat[i + 1]}`.trim();
+      if (!/^[0-9]{1,15}$/.test(value)) return undefined;
+      length = Number(value);
+    }
+  }
+  return length;
+}
+
 function makeBodyStream(state, id) {
   return new ReadableStream(
     {
@@ -422,6 +438,10 @@ async function runHops(state, wire) {
       }
 
       const stream = hasBody ? makeBodyStream(state, id) : null;
+      if (stream !== null) {
+        const length = declaredLength(responseHeaders);
+        if (length !== undefined) internals.setStreamLength(stream, length);
+      }
       const response = makeResponse(
         status,
         head[1],

@@ -1815,12 +1815,23 @@ function isUint8Array(value) {
 // A stream that yields `bytes` (if not empty) as one chunk, then closes: a
 // byte stream (Fetch's "with byte reading support") once streams_byte.js is
 // loaded. `bytes` is owned by the stream from now on.
+// Streams whose total length the runtime knows (made from bytes, or a
+// fetch() response body with a Content-Length): a response with such a body
+// is sent with a Content-Length, as Workers does, instead of chunked.
+const knownLengths = new WeakMap();
+
 function readableStreamFromBytes(bytes) {
-  if (hooks.readableByteStreamFromBytes !== undefined) return hooks.readableByteStreamFromBytes(bytes).wrapper;
-  const stream = createReadableStream(noop, resolvedUndefined, resolvedUndefined, 0);
-  if (bytes.byteLength !== 0) readableStreamDefaultControllerEnqueue(stream.controller, bytes);
-  readableStreamDefaultControllerClose(stream.controller);
-  return stream.wrapper;
+  let wrapper;
+  if (hooks.readableByteStreamFromBytes !== undefined) {
+    wrapper = hooks.readableByteStreamFromBytes(bytes).wrapper;
+  } else {
+    const stream = createReadableStream(noop, resolvedUndefined, resolvedUndefined, 0);
+    if (bytes.byteLength !== 0) readableStreamDefaultControllerEnqueue(stream.controller, bytes);
+    readableStreamDefaultControllerClose(stream.controller);
+    wrapper = stream.wrapper;
+  }
+  knownLengths.set(wrapper, bytes.byteLength);
+  return wrapper;
 }
 
 // A closed, disturbed and locked stream: what a consumed body's `body` is.
@@ -1966,6 +1977,15 @@ internals.isReadableStream = (value) => getStreamState(value) !== undefined;
 internals.isDisturbed = (wrapper) => getStreamState(wrapper).disturbed;
 internals.isLocked = (wrapper) => isReadableStreamLocked(getStreamState(wrapper));
 internals.readableStreamFromBytes = readableStreamFromBytes;
+internals.setStreamLength = (wrapper, length) => knownLengths.set(wrapper, length);
+// The stream's total length in bytes if the runtime knows it and nothing has
+// been read from it yet, else undefined.
+internals.streamKnownLength = (wrapper) => {
+  const length = knownLengths.get(wrapper);
+  if (length === undefined) return undefined;
+  const stream = getStreamState(wrapper);
+  return stream === undefined || stream.disturbed ? undefined : length;
+};
 internals.createUsedReadableStream = createUsedReadableStream;
 internals.readAllBytes = readAllBytes;
 internals.readableStreamTee = (wrapper) => {

@@ -462,6 +462,8 @@ class ProxyExampleTest(unittest.TestCase):
                 response = edge.request("GET", "/hello")
                 self.assertEqual(response.status, 200)
                 self.assertEqual(response.body, b"hello from upstream")
+                # The upstream's length is known, so it is passed on (as on Workers).
+                self.assertEqual(response.header("content-length"), "19")
                 self.assertEqual(response.header("x-proxied-by"), "edge")
                 self.assertEqual(response.header("x-upstream"), "python")
                 self.assertIsNone(response.header("server"))
