@@ -202,12 +202,6 @@ outbound::Client* ClientOf(NativeCall& call) {
 
 v8::Local<v8::Value> Undefined(NativeCall& call) { return v8::Undefined(call.isolate()); }
 
-v8::Local<v8::String> OneByte(v8::Isolate* isolate, std::string_view bytes) {
-  return v8::String::NewFromOneByte(isolate, reinterpret_cast<const uint8_t*>(bytes.data()),
-                                    v8::NewStringType::kNormal, static_cast<int>(bytes.size()))
-      .ToLocalChecked();
-}
-
 // A Uint8Array over `bytes` without copying them.
 v8::Local<v8::Value> BytesValue(v8::Isolate* isolate, std::string bytes) {
   if (bytes.empty()) {
@@ -227,12 +221,12 @@ v8::Local<v8::Value> HeadValue(v8::Isolate* isolate, v8::Local<v8::Context> cont
   v8::Local<v8::Array> headers = v8::Array::New(isolate, static_cast<int>(head.headers.size() * 2));
   uint32_t i = 0;
   for (const auto& [name, value] : head.headers) {
-    headers->Set(context, i++, OneByte(isolate, name)).Check();
-    headers->Set(context, i++, OneByte(isolate, value)).Check();
+    headers->Set(context, i++, runtime::Latin1String(isolate, name)).Check();
+    headers->Set(context, i++, runtime::Latin1String(isolate, value)).Check();
   }
   v8::Local<v8::Value> items[] = {
       v8::Integer::New(isolate, head.status),
-      OneByte(isolate, head.status_text),
+      runtime::Latin1String(isolate, head.status_text),
       headers,
       v8::Boolean::New(isolate, head.has_body),
   };
@@ -309,27 +303,11 @@ NativeResult FetchStart(NativeCall& call) {
   if (!path.ok()) return path.status();
   head.target.path = std::move(path).value();
 
-  v8::Local<v8::Value> headers_value = call.arg(5);
-  if (!headers_value->IsArray()) return runtime::TypeError("headers must be an array");
-  auto headers = headers_value.As<v8::Array>();
+  // Headers holds ByteStrings: one byte per code unit, as on the wire.
+  auto headers = call.HeaderListArg(5);
+  if (!headers.ok()) return headers.status();
+  for (auto& header : *headers) head.headers.emplace_back(std::move(header));
   v8::Isolate* isolate = call.isolate();
-  for (uint32_t i = 0; i + 1 < headers->Length(); i += 2) {
-    v8::Local<v8::Value> name, value;
-    v8::Local<v8::String> name_text, value_text;
-    if (!headers->Get(call.context(), i).ToLocal(&name) ||
-        !headers->Get(call.context(), i + 1).ToLocal(&value) ||
-        !name->ToString(call.context()).ToLocal(&name_text) ||
-        !value->ToString(call.context()).ToLocal(&value_text)) {
-      return runtime::PendingException();
-    }
-    // Headers holds ByteStrings: one byte per code unit, as on the wire.
-    std::string n(name_text->Length(), '\0'), v(value_text->Length(), '\0');
-    name_text->WriteOneByte(isolate, reinterpret_cast<uint8_t*>(n.data()), 0,
-                            static_cast<int>(n.size()), v8::String::NO_NULL_TERMINATION);
-    value_text->WriteOneByte(isolate, reinterpret_cast<uint8_t*>(v.data()), 0,
-                             static_cast<int>(v.size()), v8::String::NO_NULL_TERMINATION);
-    head.headers.emplace_back(std::move(n), std::move(v));
-  }
 
   outbound::BodyKind kind = outbound::BodyKind::kNone;
   std::string bytes;

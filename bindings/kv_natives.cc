@@ -44,16 +44,6 @@ Status Failure(std::string_view method, int http_status, const Status& status) {
   return status;
 }
 
-v8::Local<v8::String> V8String(v8::Isolate* isolate, std::string_view text) {
-  v8::Local<v8::String> result;
-  if (!v8::String::NewFromUtf8(isolate, text.data(), v8::NewStringType::kNormal,
-                               static_cast<int>(text.size()))
-           .ToLocal(&result)) {
-    return v8::String::Empty(isolate);
-  }
-  return result;
-}
-
 // An ArrayBuffer that takes over `bytes` without copying them.
 v8::Local<v8::ArrayBuffer> AdoptBytes(v8::Isolate* isolate, std::string&& bytes) {
   auto* owned = new std::string(std::move(bytes));
@@ -98,7 +88,7 @@ v8::Local<v8::Value> MakeValue(v8::Isolate* isolate, v8::Local<v8::Context> cont
 v8::Local<v8::Value> MakeMetadata(v8::Isolate* isolate, v8::Local<v8::Context> context,
                                   const std::string& metadata) {
   if (metadata.empty()) return v8::Null(isolate);
-  v8::Local<v8::String> text = V8String(isolate, metadata);
+  v8::Local<v8::String> text = runtime::Utf8String(isolate, metadata);
   v8::TryCatch try_catch(isolate);
   v8::Local<v8::Value> parsed;
   if (v8::JSON::Parse(context, text).ToLocal(&parsed)) return parsed;
@@ -375,7 +365,7 @@ NativeResult KvList(NativeCall& call) {
           for (size_t i = 0; i < list.keys.size(); ++i) {
             const KvListKey& key = list.keys[i];
             v8::Local<v8::Object> item = v8::Object::New(isolate);
-            if (item->Set(context, name, V8String(isolate, key.name)).IsNothing()) return v8::Local<v8::Value>();
+            if (item->Set(context, name, runtime::Utf8String(isolate, key.name)).IsNothing()) return v8::Local<v8::Value>();
             if (key.expiration != 0 &&
                 item->Set(context, expiration,
                           v8::Number::New(isolate, static_cast<double>(key.expiration)))
@@ -399,7 +389,7 @@ NativeResult KvList(NativeCall& call) {
               (list.complete ||
                result
                    ->Set(context, v8::String::NewFromUtf8Literal(isolate, "cursor"),
-                         V8String(isolate, list.cursor))
+                         runtime::Utf8String(isolate, list.cursor))
                    .IsJust()) &&
               result
                   ->Set(context, v8::String::NewFromUtf8Literal(isolate, "cacheStatus"),

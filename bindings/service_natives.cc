@@ -62,18 +62,6 @@ class CallerEvents {
   uint32_t id_;
 };
 
-v8::Local<v8::String> Text(v8::Isolate* isolate, std::string_view text) {
-  return v8::String::NewFromUtf8(isolate, text.data(), v8::NewStringType::kNormal,
-                                 static_cast<int>(text.size()))
-      .ToLocalChecked();
-}
-
-v8::Local<v8::String> Bytes(v8::Isolate* isolate, std::string_view bytes) {
-  return v8::String::NewFromOneByte(isolate, reinterpret_cast<const uint8_t*>(bytes.data()),
-                                    v8::NewStringType::kNormal, static_cast<int>(bytes.size()))
-      .ToLocalChecked();
-}
-
 // The called worker's response, turned into events for the caller.
 class ServiceSink : public runtime::ResponseSink {
  public:
@@ -86,11 +74,11 @@ class ServiceSink : public runtime::ResponseSink {
       std::vector<v8::Local<v8::Value>> flat;
       flat.reserve(headers.size() * 2);
       for (const auto& [name, value] : headers) {
-        flat.push_back(Bytes(isolate, name));
-        flat.push_back(Bytes(isolate, value));
+        flat.push_back(runtime::Latin1String(isolate, name));
+        flat.push_back(runtime::Latin1String(isolate, value));
       }
       return std::vector<v8::Local<v8::Value>>{
-          Text(isolate, "start"), v8::Integer::New(isolate, status), Text(isolate, text),
+          runtime::Utf8String(isolate, "start"), v8::Integer::New(isolate, status), runtime::Utf8String(isolate, text),
           v8::Array::New(isolate, flat.data(), flat.size())};
     });
   }
@@ -98,18 +86,18 @@ class ServiceSink : public runtime::ResponseSink {
     events_.Send([chunk = std::string(chunk)](v8::Isolate* isolate) {
       auto buffer = v8::ArrayBuffer::New(isolate, chunk.size());
       if (!chunk.empty()) memcpy(buffer->Data(), chunk.data(), chunk.size());
-      return std::vector<v8::Local<v8::Value>>{Text(isolate, "data"),
+      return std::vector<v8::Local<v8::Value>>{runtime::Utf8String(isolate, "data"),
                                                v8::Uint8Array::New(buffer, 0, chunk.size())};
     });
   }
   void Finish() override {
     events_.Send([](v8::Isolate* isolate) {
-      return std::vector<v8::Local<v8::Value>>{Text(isolate, "end")};
+      return std::vector<v8::Local<v8::Value>>{runtime::Utf8String(isolate, "end")};
     });
   }
   void Fail(std::string_view public_reason) override {
     events_.Send([reason = std::string(public_reason)](v8::Isolate* isolate) {
-      return std::vector<v8::Local<v8::Value>>{Text(isolate, "error"), Text(isolate, reason)};
+      return std::vector<v8::Local<v8::Value>>{runtime::Utf8String(isolate, "error"), runtime::Utf8String(isolate, reason)};
     });
   }
   bool Aborted() const override { return false; }
@@ -119,15 +107,6 @@ class ServiceSink : public runtime::ResponseSink {
  private:
   CallerEvents events_;
 };
-
-StatusOr<std::string> ByteString(NativeCall& call, v8::Local<v8::Value> value) {
-  v8::Local<v8::String> text;
-  if (!value->ToString(call.context()).ToLocal(&text)) return runtime::PendingException();
-  std::string bytes(text->Length(), '\0');
-  text->WriteOneByte(call.isolate(), reinterpret_cast<uint8_t*>(bytes.data()), 0,
-                     static_cast<int>(bytes.size()), v8::String::NO_NULL_TERMINATION);
-  return bytes;
-}
 
 // serviceFetch(id, service, method, url, headers, body: null | string | Uint8Array)
 NativeResult ServiceFetch(NativeCall& call) {
@@ -146,20 +125,9 @@ NativeResult ServiceFetch(NativeCall& call) {
   if (!url.ok()) return url.status();
   request.method = std::move(method).value();
   request.url = std::move(url).value();
-  if (!call.arg(4)->IsArray()) return runtime::TypeError("headers must be an array");
-  auto headers = call.arg(4).As<v8::Array>();
-  for (uint32_t i = 0; i + 1 < headers->Length(); i += 2) {
-    v8::Local<v8::Value> name, value;
-    if (!headers->Get(call.context(), i).ToLocal(&name) ||
-        !headers->Get(call.context(), i + 1).ToLocal(&value)) {
-      return runtime::PendingException();
-    }
-    auto name_bytes = ByteString(call, name);
-    if (!name_bytes.ok()) return name_bytes.status();
-    auto value_bytes = ByteString(call, value);
-    if (!value_bytes.ok()) return value_bytes.status();
-    request.headers.emplace_back(std::move(name_bytes).value(), std::move(value_bytes).value());
-  }
+  auto headers = call.HeaderListArg(4);
+  if (!headers.ok()) return headers.status();
+  request.headers = std::move(headers).value();
   v8::Local<v8::Value> body = call.arg(5);
   if (body->IsString()) {
     v8::String::Utf8Value utf8(call.isolate(), body);

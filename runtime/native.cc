@@ -28,13 +28,55 @@ void Trampoline(const v8::FunctionCallbackInfo<v8::Value>& info) {
   }
 }
 
-v8::Local<v8::String> V8String(v8::Isolate* isolate, std::string_view text) {
-  return v8::String::NewFromUtf8(isolate, text.data(), v8::NewStringType::kNormal,
-                                 static_cast<int>(text.size()))
-      .ToLocalChecked();
+}  // namespace
+
+v8::Local<v8::String> Utf8String(v8::Isolate* isolate, std::string_view text) {
+  v8::Local<v8::String> result;
+  if (!v8::String::NewFromUtf8(isolate, text.data(), v8::NewStringType::kNormal,
+                               static_cast<int>(text.size()))
+           .ToLocal(&result)) {
+    return v8::String::Empty(isolate);
+  }
+  return result;
 }
 
-}  // namespace
+v8::Local<v8::String> Latin1String(v8::Isolate* isolate, std::string_view bytes) {
+  v8::Local<v8::String> result;
+  if (!v8::String::NewFromOneByte(isolate, reinterpret_cast<const uint8_t*>(bytes.data()),
+                                  v8::NewStringType::kNormal, static_cast<int>(bytes.size()))
+           .ToLocal(&result)) {
+    return v8::String::Empty(isolate);
+  }
+  return result;
+}
+
+StatusOr<std::string> NativeCall::ByteString(v8::Local<v8::Value> value) const {
+  v8::Local<v8::String> text;
+  if (!value->ToString(context()).ToLocal(&text)) return PendingException();
+  std::string bytes(text->Length(), '\0');
+  text->WriteOneByte(isolate(), reinterpret_cast<uint8_t*>(bytes.data()), 0,
+                     static_cast<int>(bytes.size()), v8::String::NO_NULL_TERMINATION);
+  return bytes;
+}
+
+StatusOr<std::vector<std::pair<std::string, std::string>>> NativeCall::HeaderListArg(int i) const {
+  if (!arg(i)->IsArray()) return TypeError("headers must be an array");
+  auto array = arg(i).As<v8::Array>();
+  std::vector<std::pair<std::string, std::string>> headers;
+  headers.reserve(array->Length() / 2);
+  for (uint32_t k = 0; k + 1 < array->Length(); k += 2) {
+    v8::Local<v8::Value> name, value;
+    if (!array->Get(context(), k).ToLocal(&name) || !array->Get(context(), k + 1).ToLocal(&value)) {
+      return PendingException();
+    }
+    auto name_bytes = ByteString(name);
+    if (!name_bytes.ok()) return name_bytes.status();
+    auto value_bytes = ByteString(value);
+    if (!value_bytes.ok()) return value_bytes.status();
+    headers.emplace_back(std::move(name_bytes).value(), std::move(value_bytes).value());
+  }
+  return headers;
+}
 
 StatusOr<std::string> NativeCall::StringArg(int i) const {
   v8::Local<v8::String> text;
@@ -73,7 +115,7 @@ StatusOr<std::string_view> NativeCall::BytesArg(int i) const {
 }
 
 v8::Local<v8::String> NativeCall::String(std::string_view text) const {
-  return V8String(isolate(), text);
+  return Utf8String(isolate(), text);
 }
 
 v8::Local<v8::Uint8Array> NativeCall::Bytes(std::string_view bytes) const {
@@ -99,7 +141,7 @@ v8::Local<v8::Object> NativeRegistry::Instantiate(v8::Isolate* isolate,
         v8::Function::New(context, Trampoline, v8::External::New(isolate, binding), 0,
                           v8::ConstructorBehavior::kThrow)
             .ToLocalChecked();
-    v8::Local<v8::String> name = V8String(isolate, entry.name);
+    v8::Local<v8::String> name = Utf8String(isolate, entry.name);
     function->SetName(name);
     object->Set(context, name, function).Check();
   }
@@ -108,7 +150,7 @@ v8::Local<v8::Object> NativeRegistry::Instantiate(v8::Isolate* isolate,
 
 void ThrowStatus(v8::Isolate* isolate, const Status& status) {
   v8::HandleScope scope(isolate);
-  v8::Local<v8::String> message = V8String(isolate, status.message());
+  v8::Local<v8::String> message = Utf8String(isolate, status.message());
   v8::Local<v8::Value> error;
   switch (status.code()) {
     case ErrorCode::kRangeError:
@@ -126,7 +168,7 @@ void ThrowStatus(v8::Isolate* isolate, const Status& status) {
               ->Get(context, v8::String::NewFromUtf8Literal(isolate, "DOMException"))
               .ToLocal(&constructor) &&
           constructor->IsFunction()) {
-        v8::Local<v8::Value> args[] = {message, V8String(isolate, status.name())};
+        v8::Local<v8::Value> args[] = {message, Utf8String(isolate, status.name())};
         v8::Local<v8::Object> instance;
         if (constructor.As<v8::Function>()->NewInstance(context, 2, args).ToLocal(&instance)) {
           error = instance;

@@ -14,6 +14,8 @@
 #include <v8.h>
 
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "runtime/status.h"
@@ -42,6 +44,12 @@ class NativeCall {
   StatusOr<v8::Local<v8::Function>> FunctionArg(int i) const;
   // A Uint8Array, any other ArrayBufferView, or an ArrayBuffer, as bytes.
   StatusOr<std::string_view> BytesArg(int i) const;
+  // A ByteString (header names and values): one byte per UTF-16 code unit,
+  // as on the wire. Headers refuses code units above U+00FF before this.
+  StatusOr<std::string> ByteString(v8::Local<v8::Value> value) const;
+  // A flat [name, value, name, value, ...] array of ByteStrings, the way the
+  // runtime's JS hands over header lists.
+  StatusOr<std::vector<std::pair<std::string, std::string>>> HeaderListArg(int i) const;
 
   // Helpers for building results.
   v8::Local<v8::String> String(std::string_view text) const;
@@ -81,6 +89,11 @@ class NativeRegistry {
  private:
   std::vector<Entry> entries_;
 };
+
+// UTF-8 text as a V8 string (an empty string if V8 refuses it).
+v8::Local<v8::String> Utf8String(v8::Isolate* isolate, std::string_view text);
+// Bytes as a V8 string of one code unit per byte (a ByteString).
+v8::Local<v8::String> Latin1String(v8::Isolate* isolate, std::string_view bytes);
 
 // Throws `status` in `isolate` as the JavaScript error its code names. For a
 // DOMException the runtime's own DOMException class is constructed.

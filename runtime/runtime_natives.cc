@@ -39,39 +39,6 @@ StatusOr<uint32_t> ResponseId(NativeCall& call) {
   return static_cast<uint32_t>(*id);
 }
 
-// A header name or value: a ByteString (Headers refuses code points above
-// U+00FF), so one byte per code unit, as on the wire.
-StatusOr<std::string> ByteStringOf(NativeCall& call, v8::Local<v8::Value> value) {
-  v8::Local<v8::String> text;
-  if (!value->ToString(call.context()).ToLocal(&text)) return PendingException();
-  std::string bytes(text->Length(), '\0');
-  text->WriteOneByte(call.isolate(), reinterpret_cast<uint8_t*>(bytes.data()), 0,
-                     static_cast<int>(bytes.size()), v8::String::NO_NULL_TERMINATION);
-  return bytes;
-}
-
-// Reads a flat [name, value, name, value, ...] array.
-StatusOr<HeaderList> HeaderArg(NativeCall& call, int index) {
-  v8::Local<v8::Value> value = call.arg(index);
-  if (!value->IsArray()) return TypeError("headers must be an array");
-  auto array = value.As<v8::Array>();
-  HeaderList headers;
-  headers.reserve(array->Length() / 2);
-  for (uint32_t i = 0; i + 1 < array->Length(); i += 2) {
-    v8::Local<v8::Value> name, item;
-    if (!array->Get(call.context(), i).ToLocal(&name) ||
-        !array->Get(call.context(), i + 1).ToLocal(&item)) {
-      return PendingException();
-    }
-    auto name_bytes = ByteStringOf(call, name);
-    if (!name_bytes.ok()) return name_bytes.status();
-    auto value_bytes = ByteStringOf(call, item);
-    if (!value_bytes.ok()) return value_bytes.status();
-    headers.emplace_back(std::move(name_bytes).value(), std::move(value_bytes).value());
-  }
-  return headers;
-}
-
 // The status line and headers of a response: arguments 1 to 3 of
 // responseStart and responseSend.
 struct ResponseHead {
@@ -85,7 +52,7 @@ StatusOr<ResponseHead> HeadArgs(NativeCall& call) {
   if (!status.ok()) return status.status();
   auto text = call.StringArg(2);
   if (!text.ok()) return text.status();
-  auto headers = HeaderArg(call, 3);
+  auto headers = call.HeaderListArg(3);
   if (!headers.ok()) return headers.status();
   return ResponseHead{static_cast<int>(*status), std::move(text).value(),
                       std::move(headers).value()};

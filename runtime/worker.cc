@@ -12,18 +12,6 @@
 namespace edge::runtime {
 namespace {
 
-v8::Local<v8::String> V8String(v8::Isolate* isolate, std::string_view text) {
-  return v8::String::NewFromUtf8(isolate, text.data(), v8::NewStringType::kNormal,
-                                 static_cast<int>(text.size()))
-      .ToLocalChecked();
-}
-
-v8::Local<v8::String> Latin1String(v8::Isolate* isolate, std::string_view bytes) {
-  return v8::String::NewFromOneByte(isolate, reinterpret_cast<const uint8_t*>(bytes.data()),
-                                    v8::NewStringType::kNormal, static_cast<int>(bytes.size()))
-      .ToLocalChecked();
-}
-
 // The worker whose modules are being instantiated on this thread: V8's
 // resolve callback has no data pointer, and instantiation is synchronous.
 thread_local Worker* g_instantiating = nullptr;
@@ -155,15 +143,15 @@ Status Worker::Initialize(uv_loop_t* loop, const NativeRegistry& natives) {
   v8::Local<v8::Object> internals = v8::Object::New(isolate_);
   data_->SetContext(context, internals);
   v8::Local<v8::Object> native = natives.Instantiate(isolate_, context, data_.get());
-  native->Set(context, V8String(isolate_, "workerName"), V8String(isolate_, spec_.name)).Check();
-  native->Set(context, V8String(isolate_, "userAgent"), V8String(isolate_, "edge/0.1"))
+  native->Set(context, Utf8String(isolate_, "workerName"), Utf8String(isolate_, spec_.name)).Check();
+  native->Set(context, Utf8String(isolate_, "userAgent"), Utf8String(isolate_, "edge/0.1"))
       .Check();
-  native->Set(context, V8String(isolate_, "timeOrigin"),
+  native->Set(context, Utf8String(isolate_, "timeOrigin"),
               v8::Number::New(isolate_, data_->time_origin_epoch_ms()))
       .Check();
 
   if (spec_.expose_natives_for_testing) {
-    context->Global()->Set(context, V8String(isolate_, "__native"), native).Check();
+    context->Global()->Set(context, Utf8String(isolate_, "__native"), native).Check();
   }
 
   // Startup runs under the same CPU limit as any other entry.
@@ -191,13 +179,13 @@ Status Worker::RunRuntimeJs(v8::Local<v8::Context> context, v8::Local<v8::Object
     std::string wrapped = "(function (native, internals) { \"use strict\";\n";
     wrapped.append(file.source);
     wrapped.append("\n})");
-    v8::ScriptOrigin origin(isolate_, V8String(isolate_, std::string("edge:internal/") + file.name),
+    v8::ScriptOrigin origin(isolate_, Utf8String(isolate_, std::string("edge:internal/") + file.name),
                             -1);
     v8::Local<v8::Script> script;
     v8::Local<v8::Value> function;
     v8::Local<v8::Value> args[] = {native, internals};
     v8::Local<v8::Value> ignored;
-    if (!v8::Script::Compile(context, V8String(isolate_, wrapped), &origin).ToLocal(&script) ||
+    if (!v8::Script::Compile(context, Utf8String(isolate_, wrapped), &origin).ToLocal(&script) ||
         !script->Run(context).ToLocal(&function) ||
         !function.As<v8::Function>()->Call(context, v8::Undefined(isolate_), 2, args)
              .ToLocal(&ignored)) {
@@ -219,9 +207,9 @@ StatusOr<v8::Local<v8::Module>> Worker::CompileModule(v8::Local<v8::Context> con
   StatusOr<std::string> source = ReadFile(path);
   if (!source.ok()) return source.status();
   std::string display = DisplayPath(spec_.root_dir, path);
-  v8::ScriptOrigin origin(isolate_, V8String(isolate_, display), 0, 0, false, -1, {}, false, false,
+  v8::ScriptOrigin origin(isolate_, Utf8String(isolate_, display), 0, 0, false, -1, {}, false, false,
                           true);
-  v8::ScriptCompiler::Source compiler_source(V8String(isolate_, *source), origin);
+  v8::ScriptCompiler::Source compiler_source(Utf8String(isolate_, *source), origin);
   v8::TryCatch try_catch(isolate_);
   v8::Local<v8::Module> module;
   if (!v8::ScriptCompiler::CompileModule(isolate_, &compiler_source).ToLocal(&module)) {
@@ -265,9 +253,9 @@ StatusOr<v8::Local<v8::Module>> Worker::CompileWasmModule(const std::string& pat
   if (!compiled.ToLocal(&wasm)) {
     return ExceptionStatus(isolate_, try_catch, fmt::format("{}: invalid WebAssembly", display));
   }
-  std::vector<v8::Local<v8::String>> exports = {V8String(isolate_, "default")};
+  std::vector<v8::Local<v8::String>> exports = {Utf8String(isolate_, "default")};
   v8::Local<v8::Module> module = v8::Module::CreateSyntheticModule(
-      isolate_, V8String(isolate_, display), exports, EvaluateWasmModule);
+      isolate_, Utf8String(isolate_, display), exports, EvaluateWasmModule);
   modules_.push_back({path, v8::Global<v8::Module>(isolate_, module),
                       v8::Global<v8::Value>(isolate_, wasm)});
   module_paths_.push_back(path);
@@ -281,7 +269,7 @@ v8::MaybeLocal<v8::Value> Worker::EvaluateWasmModule(v8::Local<v8::Context> cont
   if (self != nullptr) {
     for (const ModuleRecord& record : self->modules_) {
       if (record.module.Get(isolate) == module && !record.wasm.IsEmpty()) {
-        if (module->SetSyntheticModuleExport(isolate, V8String(isolate, "default"),
+        if (module->SetSyntheticModuleExport(isolate, Utf8String(isolate, "default"),
                                              record.wasm.Get(isolate))
                 .IsNothing()) {
           return {};
@@ -295,7 +283,7 @@ v8::MaybeLocal<v8::Value> Worker::EvaluateWasmModule(v8::Local<v8::Context> cont
       }
     }
   }
-  isolate->ThrowException(v8::Exception::Error(V8String(isolate, "unknown WebAssembly module")));
+  isolate->ThrowException(v8::Exception::Error(Utf8String(isolate, "unknown WebAssembly module")));
   return {};
 }
 
@@ -320,7 +308,7 @@ v8::MaybeLocal<v8::Module> Worker::ResolveModule(v8::Local<v8::Context> context,
   }
   // Every import was compiled before instantiation; reaching here means the
   // graph changed under us.
-  isolate->ThrowException(v8::Exception::Error(V8String(
+  isolate->ThrowException(v8::Exception::Error(Utf8String(
       isolate, fmt::format("Cannot resolve module '{}'", ToStdString(isolate, specifier)))));
   return {};
 }
@@ -369,7 +357,7 @@ Status Worker::LoadModules(v8::Local<v8::Context> context) {
                       "timers are not available at startup)");
       }
     }
-    if (!ns->Get(context, V8String(isolate_, "default")).ToLocal(&handler)) {
+    if (!ns->Get(context, Utf8String(isolate_, "default")).ToLocal(&handler)) {
       return ExceptionStatus(isolate_, try_catch, "cannot read the default export");
     }
   }
@@ -377,7 +365,7 @@ Status Worker::LoadModules(v8::Local<v8::Context> context) {
   v8::Local<v8::Value> prepare;
   v8::Local<v8::Value> dispatch;
   v8::Local<v8::Value> args[] = {handler};
-  if (!internals->Get(context, V8String(isolate_, "prepareFetchHandler")).ToLocal(&prepare) ||
+  if (!internals->Get(context, Utf8String(isolate_, "prepareFetchHandler")).ToLocal(&prepare) ||
       !prepare->IsFunction() ||
       !prepare.As<v8::Function>()->Call(context, v8::Undefined(isolate_), 1, args)
            .ToLocal(&dispatch) ||
@@ -396,11 +384,11 @@ Status Worker::RunServiceWorkerScript(v8::Local<v8::Context> context) {
   StatusOr<std::string> source = ReadFile(spec_.entry_path);
   if (!source.ok()) return source.status();
   v8::ScriptOrigin origin(isolate_,
-                          V8String(isolate_, DisplayPath(spec_.root_dir, spec_.entry_path)));
+                          Utf8String(isolate_, DisplayPath(spec_.root_dir, spec_.entry_path)));
   v8::TryCatch try_catch(isolate_);
   v8::Local<v8::Script> script;
   v8::Local<v8::Value> ignored;
-  if (!v8::Script::Compile(context, V8String(isolate_, *source), &origin).ToLocal(&script)) {
+  if (!v8::Script::Compile(context, Utf8String(isolate_, *source), &origin).ToLocal(&script)) {
     return ExceptionStatus(isolate_, try_catch, "compile error");
   }
   if (!script->Run(context).ToLocal(&ignored)) {
@@ -415,35 +403,35 @@ StatusOr<v8::Local<v8::Object>> Worker::MakeEnv(v8::Local<v8::Context> context) 
   v8::Local<v8::Object> env = v8::Object::New(isolate_);
   for (const std::vector<WorkerVar>* list : {&spec_.vars, &spec_.secrets}) {
     for (const WorkerVar& var : *list) {
-      v8::Local<v8::Value> value = V8String(isolate_, var.value);
+      v8::Local<v8::Value> value = Utf8String(isolate_, var.value);
       if (var.is_json) {
         v8::TryCatch try_catch(isolate_);
         v8::Local<v8::Value> parsed;
         if (v8::JSON::Parse(context, value.As<v8::String>()).ToLocal(&parsed)) value = parsed;
       }
-      env->Set(context, V8String(isolate_, var.name), value).Check();
+      env->Set(context, Utf8String(isolate_, var.name), value).Check();
     }
   }
   if (!spec_.bindings.empty()) {
     v8::TryCatch try_catch(isolate_);
     v8::Local<v8::Value> create;
-    if (!data_->internals()->Get(context, V8String(isolate_, "createBinding")).ToLocal(&create) ||
+    if (!data_->internals()->Get(context, Utf8String(isolate_, "createBinding")).ToLocal(&create) ||
         !create->IsFunction()) {
       return Status(ErrorCode::kInternal, "runtime/js defines no createBinding");
     }
     for (const EnvBinding& binding : spec_.bindings) {
       v8::Local<v8::Object> options = v8::Object::New(isolate_);
       for (const auto& [key, value] : binding.options) {
-        options->Set(context, V8String(isolate_, key), V8String(isolate_, value)).Check();
+        options->Set(context, Utf8String(isolate_, key), Utf8String(isolate_, value)).Check();
       }
-      v8::Local<v8::Value> args[] = {V8String(isolate_, binding.kind),
-                                     V8String(isolate_, binding.name), options};
+      v8::Local<v8::Value> args[] = {Utf8String(isolate_, binding.kind),
+                                     Utf8String(isolate_, binding.name), options};
       v8::Local<v8::Value> object;
       if (!create.As<v8::Function>()->Call(context, v8::Undefined(isolate_), 3, args).ToLocal(&object)) {
         return ExceptionStatus(isolate_, try_catch,
                                fmt::format("cannot create binding env.{}", binding.name));
       }
-      env->Set(context, V8String(isolate_, binding.name), object).Check();
+      env->Set(context, Utf8String(isolate_, binding.name), object).Check();
     }
   }
   return scope.Escape(env);
@@ -454,9 +442,9 @@ Status Worker::RunScript(std::string_view source, ScriptCallback done) {
   CallbackScope scope(data_.get());
   v8::Local<v8::Context> context = scope.context();
   v8::TryCatch try_catch(isolate_);
-  v8::ScriptOrigin origin(isolate_, V8String(isolate_, "edge:script"));
+  v8::ScriptOrigin origin(isolate_, Utf8String(isolate_, "edge:script"));
   v8::Local<v8::Script> script;
-  if (!v8::Script::Compile(context, V8String(isolate_, source), &origin).ToLocal(&script)) {
+  if (!v8::Script::Compile(context, Utf8String(isolate_, source), &origin).ToLocal(&script)) {
     return ExceptionStatus(isolate_, try_catch, "compile error");
   }
   v8::Local<v8::Value> result;
@@ -505,8 +493,8 @@ void Worker::Fetch(FetchRequest request, std::shared_ptr<ResponseSink> sink) {
     body = v8::Uint8Array::New(buffer, 0, request.body.size());
   }
   v8::Local<v8::Value> args[] = {
-      v8::Integer::NewFromUnsigned(isolate_, id), V8String(isolate_, request.method),
-      V8String(isolate_, request.url), headers, body, env_.Get(isolate_),
+      v8::Integer::NewFromUnsigned(isolate_, id), Utf8String(isolate_, request.method),
+      Utf8String(isolate_, request.url), headers, body, env_.Get(isolate_),
   };
   v8::TryCatch try_catch(isolate_);
   v8::Local<v8::Value> ignored;
