@@ -12,6 +12,9 @@ void RegisterNatives(runtime::NativeRegistry& registry) {
   RegisterConsoleNatives(registry);
   RegisterCryptoNatives(registry);
   RegisterCryptoSubtleNatives(registry);
+  RegisterCryptoCipherNatives(registry);
+  RegisterCryptoKdfNatives(registry);
+  RegisterCryptoPkeyNatives(registry);
   RegisterPerformanceNatives(registry);
   RegisterStructuredCloneNatives(registry);
   RegisterIdnaNatives(registry);

@@ -122,7 +122,13 @@ export default {
       "DataError",
       "empty key",
     );
-    await assertRejects(crypto.subtle.encrypt({ name: "AES-GCM" }, key, text("x")), "NotSupportedError");
+    await assertRejects(
+      crypto.subtle.encrypt({ name: "AES-GCM", iv: new Uint8Array(12) }, key, text("x")),
+      "InvalidAccessError",
+      "an HMAC key for AES-GCM",
+    );
+    await assertRejects(crypto.subtle.encrypt({ name: "HMAC" }, key, text("x")), "NotSupportedError");
+    await assertRejects(crypto.subtle.sign({ name: "RC4" }, key, text("x")), "NotSupportedError");
   },
 
   "timingSafeEqual"() {
