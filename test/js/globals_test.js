@@ -140,4 +140,23 @@ export default {
     assert(desc.enumerable && desc.writable && desc.configurable);
     assertEquals(Object.prototype.toString.call(console), "[object console]");
   },
+  "every global of the WinterTC Minimum Common API is there"() {
+    const names = ["AbortController", "AbortSignal", "Blob", "ByteLengthQueuingStrategy",
+      "CompressionStream", "CountQueuingStrategy", "Crypto", "CryptoKey", "CustomEvent",
+      "DecompressionStream", "DOMException", "Event", "EventTarget", "File", "FormData", "Headers",
+      "ReadableByteStreamController", "ReadableStream", "ReadableStreamBYOBReader",
+      "ReadableStreamBYOBRequest", "ReadableStreamDefaultController", "ReadableStreamDefaultReader",
+      "Request", "Response", "SubtleCrypto", "TextDecoder", "TextDecoderStream", "TextEncoder",
+      "TextEncoderStream", "TransformStream", "TransformStreamDefaultController", "URL", "URLPattern",
+      "URLSearchParams", "WebAssembly", "WritableStream", "WritableStreamDefaultController",
+      "WritableStreamDefaultWriter", "globalThis", "self", "atob", "btoa", "console", "crypto",
+      "fetch", "navigator", "performance", "queueMicrotask", "reportError", "setTimeout",
+      "clearTimeout", "setInterval", "clearInterval", "structuredClone"];
+    const missing = names.filter((name) => !(name in globalThis));
+    if (missing.length !== 0) throw new Error(`missing globals: ${missing.join(", ")}`);
+    if (typeof navigator.userAgent !== "string") throw new Error("navigator.userAgent");
+    if (typeof performance.now() !== "number" || typeof performance.timeOrigin !== "number") {
+      throw new Error("performance");
+    }
+  },
 };
