@@ -27,6 +27,12 @@ void CloseAndDelete(Handle* handle) {
            [](uv_handle_t* h) { delete reinterpret_cast<Handle*>(h); });
 }
 
+// Workers read request bodies as they arrive.
+ServerLimits StreamingBodies(ServerLimits limits) {
+  limits.stream_request_bodies = true;
+  return limits;
+}
+
 // Everything `edge dev` runs on its loop.
 class DevServer : public bindings::ServiceDirectory {
  public:
@@ -34,7 +40,7 @@ class DevServer : public bindings::ServiceDirectory {
       : loop_(loop),
         options_(options),
         services_(std::make_shared<bindings::BindingServices>()),
-        server_(loop, options.limits,
+        server_(loop, StreamingBodies(options.limits),
                 [this](HttpRequest request, std::shared_ptr<ResponseWriter> writer) {
                   workers_.front().host->Handle(std::move(request), std::move(writer));
                 }) {
@@ -76,7 +82,7 @@ class DevServer : public bindings::ServiceDirectory {
         return 1;
       }
       workers_.push_back({path, std::move(project).value(),
-                          std::make_unique<WorkerHost>(loop_, natives_, default_host)});
+                          std::make_unique<WorkerHost>(loop_, natives_, default_host), {}});
       LoadedWorker& loaded = workers_.back();
       loaded.module_paths = (*worker)->module_paths();
       loaded.host->SetWorker(std::move(worker).value());

@@ -15,6 +15,64 @@
 #include "runtime/log.h"
 
 namespace edge::gateway {
+
+// A request body handed to the handler before it has all arrived.
+class StreamedBody : public runtime::RequestBodySource {
+ public:
+  explicit StreamedBody(HttpConnection* connection) : connection_(connection) {}
+
+  void Read(Reader reader) override {
+    reader_ = std::move(reader);
+    has_reader_ = true;
+    if (!buffered_.empty()) {
+      std::string chunk = std::move(buffered_);
+      buffered_.clear();
+      if (reader_.on_data) reader_.on_data(chunk);
+    }
+    if (!error_.empty()) {
+      if (reader_.on_error) reader_.on_error(error_);
+    } else if (ended_ && reader_.on_end) {
+      reader_.on_end();
+    }
+  }
+  void Pause(bool paused) override {
+    paused_ = paused;
+    if (connection_ != nullptr) connection_->UpdateReading();
+  }
+
+  void Deliver(std::string_view chunk) {
+    if (ended_ || !error_.empty()) return;
+    if (has_reader_) {
+      if (reader_.on_data) reader_.on_data(chunk);
+    } else {
+      buffered_.append(chunk);
+    }
+  }
+  void End() {
+    if (ended_ || !error_.empty()) return;
+    ended_ = true;
+    if (has_reader_ && reader_.on_end) reader_.on_end();
+  }
+  void Error(std::string_view reason) {
+    if (ended_ || !error_.empty()) return;
+    error_ = reason.empty() ? "the request body was cut short" : std::string(reason);
+    if (has_reader_ && reader_.on_error) reader_.on_error(error_);
+  }
+  void Detach() { connection_ = nullptr; }
+  bool paused() const { return paused_; }
+  // Unread input the handler has not taken yet, for backpressure.
+  size_t buffered() const { return buffered_.size(); }
+
+ private:
+  HttpConnection* connection_;
+  Reader reader_;
+  bool has_reader_ = false;
+  std::string buffered_;
+  bool ended_ = false;
+  bool paused_ = false;
+  std::string error_;
+};
+
 namespace {
 
 constexpr size_t kReadBufferSize = 64 * 1024;
@@ -573,6 +631,12 @@ void HttpConnection::BeginShutdown() {
 void HttpConnection::CloseNow() {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
+  if (streamed_body_) {
+    streamed_body_->Error(error_detail_.empty() ? "the client went away before sending the whole body"
+                                                : error_detail_);
+    streamed_body_->Detach();
+    streamed_body_.reset();
+  }
   if (flush_scheduled_) context_->CancelFlush(this);
   if (writer_ != nullptr) {
     ConnectionWriter* writer = writer_;
@@ -613,8 +677,13 @@ void HttpConnection::UpdateReading() {
       want = true;
       break;
     case State::kHandling:
-      // Keep reading (to notice a client that goes away) while what arrives is small.
-      want = pending_.size() < kMaxPendingInput;
+      if (body_dispatched_ && streamed_body_) {
+        // A body streaming to the handler: read while it keeps up.
+        want = !streamed_body_->paused() && streamed_body_->buffered() < kMaxPendingInput;
+      } else {
+        // Keep reading (to notice a client that goes away) while what arrives is small.
+        want = pending_.size() < kMaxPendingInput;
+      }
       break;
     case State::kClosed:
       return;
@@ -677,6 +746,15 @@ void HttpConnection::OnRead(ssize_t nread, const uv_buf_t* buf) {
       Pump();
       return;
     case State::kHandling:
+      if (body_dispatched_ && !parser_paused_ && pending_.empty()) {
+        // The body of the request being handled is still arriving.
+        ArmTimer(TimerKind::kBody, limits().idle_timeout_ms);
+        ++batch_depth_;
+        Execute(data, length);
+        --batch_depth_;
+        Pump();
+        return;
+      }
       pending_.append(data, length);
       UpdateReading();
       return;
@@ -715,6 +793,13 @@ void HttpConnection::OnReadEnd(ssize_t status) {
 void HttpConnection::Execute(const char* data, size_t length) {
   llhttp_errno_t err = llhttp_execute(&parser_, data, length);
   if (err == HPE_OK) {
+    if (headers_done_ && streamed_body_ && !body_dispatched_ && state_ == State::kReading) {
+      // The headers are in and the body is coming: the handler starts now.
+      body_dispatched_ = true;
+      Dispatch();
+      ArmTimer(TimerKind::kBody, limits().idle_timeout_ms);
+      return;
+    }
     if (!headers_done_) {
       // Everything fed since the last message ended belongs to a request head.
       header_phase_bytes_ += length;
@@ -726,8 +811,24 @@ void HttpConnection::Execute(const char* data, size_t length) {
     return;
   }
   if (err == HPE_PAUSED && request_ready_) {
-    parser_paused_ = true;
     size_t consumed = static_cast<size_t>(llhttp_get_error_pos(&parser_) - data);
+    if (body_dispatched_) {
+      // The end of a body whose request is already with the handler (or
+      // already answered): no second dispatch.
+      body_dispatched_ = false;
+      request_ready_ = false;
+      request_ = HttpRequest();
+      StopTimer();
+      if (state_ == State::kHandling) {
+        parser_paused_ = true;
+        if (consumed < length) pending_.append(data + consumed, length - consumed);
+      } else {
+        llhttp_resume(&parser_);
+        if (consumed < length) pending_.append(data + consumed, length - consumed);
+      }
+      return;
+    }
+    parser_paused_ = true;
     if (consumed < length) pending_.append(data + consumed, length - consumed);
     Dispatch();
     return;
@@ -795,9 +896,30 @@ void HttpConnection::SendErrorAndClose(int status, std::string_view detail) {
   if (state_ == State::kClosed || state_ == State::kLingering) return;
   Log(LogLevel::kInfo, "gateway: rejected request from {} with {}: {}", remote_address_, status,
       detail);
-  if (state_ == State::kHandling) {  // not reached: errors come from parsing
-    CloseNow();
-    return;
+  if (state_ == State::kHandling) {
+    // Only a body streaming to the handler is parsed while handling. If the
+    // handler has not started its response, the client still gets the
+    // error; else the connection is cut.
+    if (streamed_body_) {
+      streamed_body_->Error(detail);
+      streamed_body_->Detach();
+      streamed_body_.reset();
+    }
+    if (writer_ == nullptr || writer_->started_) {
+      CloseNow();
+      return;
+    }
+    ConnectionWriter* writer = writer_;
+    writer_ = nullptr;
+    writer->aborted_ = true;
+    writer->connection_ = nullptr;
+    std::function<void()> on_abort = std::move(writer->on_abort_);
+    writer->on_abort_ = nullptr;
+    writer->on_drain_ = nullptr;
+    body_dispatched_ = false;
+    state_ = State::kReading;
+    if (on_abort) SafeCall(on_abort, "abort callback");
+    if (state_ == State::kClosed) return;
   }
   std::string body = ErrorPage(status);
   out_.append("HTTP/1.1 ");
@@ -924,7 +1046,11 @@ int HttpConnection::OnHeadersComplete(llhttp_t* parser) {
         }
       }
     }
-    if (!chunked) {
+    c->body_received_ = 0;
+    if (limits.stream_request_bodies) {
+      c->streamed_body_ = std::make_shared<StreamedBody>(c);
+      request.body_stream = c->streamed_body_;
+    } else if (!chunked) {
       request.body.reserve(
           static_cast<size_t>(std::min<uint64_t>(parser->content_length, kBodyReserveCap)));
     }
@@ -937,10 +1063,15 @@ int HttpConnection::OnHeadersComplete(llhttp_t* parser) {
 int HttpConnection::OnBody(llhttp_t* parser, const char* at, size_t length) {
   HttpConnection* c = Self(parser);
   size_t max = c->limits().max_body_bytes;
-  if (length > max || c->request_.body.size() > max - length) {
+  if (length > max || c->body_received_ > max - length) {
     return c->Reject(413, fmt::format("request body exceeds the limit of {} bytes", max));
   }
-  c->request_.body.append(at, length);
+  c->body_received_ += length;
+  if (c->streamed_body_) {
+    c->streamed_body_->Deliver(std::string_view(at, length));
+  } else {
+    c->request_.body.append(at, length);
+  }
   return 0;
 }
 
@@ -951,6 +1082,11 @@ int HttpConnection::OnMessageComplete(llhttp_t* parser) {
   c->header_phase_bytes_ = 0;
   c->request_ready_ = true;
   c->StopTimer();
+  if (c->streamed_body_) {
+    c->streamed_body_->End();
+    c->streamed_body_->Detach();
+    c->streamed_body_.reset();
+  }
   return HPE_PAUSED;  // one request at a time: Execute dispatches it
 }
 

@@ -30,6 +30,7 @@ namespace edge::gateway {
 
 class HttpConnection;
 class ConnectionWriter;
+class StreamedBody;
 
 // What a server shares with its connections. Owned jointly so that connections
 // still closing after the HttpServer is gone have what they need.
@@ -92,6 +93,7 @@ class HttpConnection {
 
  private:
   friend class ConnectionWriter;
+  friend class StreamedBody;
 
   enum class State {
     kReading,    // parsing a request (or waiting for one); no response in progress
@@ -175,6 +177,12 @@ class HttpConnection {
   size_t trailer_bytes_ = 0;
   int error_status_ = 0;  // set by a callback that rejects the request
   std::string error_detail_;
+  // ServerLimits::stream_request_bodies: the body of the request being
+  // parsed, and whether that request went to the handler before its body
+  // was complete (the parser then goes on feeding the body while handling).
+  std::shared_ptr<StreamedBody> streamed_body_;
+  bool body_dispatched_ = false;
+  size_t body_received_ = 0;
 
   // Input that arrived while a request was being handled (pipelining).
   std::string pending_;

@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/response_sink.h"
+
 namespace edge::gateway {
 
 // Header fields in the order they were received (or are to be sent), names as written.
@@ -28,6 +30,10 @@ struct ServerLimits {
   size_t max_body_bytes = 100 * 1024 * 1024;  // declared or received; over -> 413, close
   uint64_t header_timeout_ms = 10000;  // first byte of a request to end of its headers -> 408
   uint64_t idle_timeout_ms = 60000;    // keep-alive connection with no request -> close
+  // Dispatch a request with a body as soon as its headers are in, its body
+  // arriving through HttpRequest::body_stream (the body limit still holds;
+  // past it the body errors and the connection closes).
+  bool stream_request_bodies = false;
 };
 
 // One complete request: the head as received and the whole body.
@@ -36,6 +42,9 @@ struct HttpRequest {
   std::string target;  // request-target as sent: "/path?q"
   HeaderList headers;  // in order received, names as sent
   std::string body;    // whole body, chunked encoding removed
+  // With ServerLimits::stream_request_bodies, set instead of `body` for a
+  // request that has one: it may still be arriving.
+  std::shared_ptr<runtime::RequestBodySource> body_stream;
   int http_major = 1, http_minor = 1;
   bool keep_alive = true;      // what the client asked for; the server may still close
   std::string remote_address;  // "127.0.0.1:54321", "[::1]:54321"

@@ -165,6 +165,7 @@ void WorkerHost::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> wri
   fetch.headers = std::move(request.headers);
   fetch.has_body = !request.body.empty();
   fetch.body = std::move(request.body);
+  fetch.body_source = std::move(request.body_stream);
   Fetch(std::move(fetch), std::make_shared<WriterSink>(std::move(writer), this));
 }
 

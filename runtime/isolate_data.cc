@@ -81,6 +81,18 @@ uint32_t IsolateData::AddResponse(std::shared_ptr<ResponseSink> sink) {
   return id;
 }
 
+uint32_t IsolateData::AddUpload(std::shared_ptr<RequestBodySource> source) {
+  uint32_t id = next_upload_id_++;
+  if (next_upload_id_ == 0) next_upload_id_ = 1;
+  uploads_.emplace(id, std::move(source));
+  return id;
+}
+
+RequestBodySource* IsolateData::FindUpload(uint32_t id) {
+  auto it = uploads_.find(id);
+  return it == uploads_.end() ? nullptr : it->second.get();
+}
+
 ResponseSink* IsolateData::FindResponse(uint32_t id) {
   auto it = responses_.find(id);
   return it == responses_.end() ? nullptr : it->second.get();

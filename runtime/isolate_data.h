@@ -80,6 +80,12 @@ class IsolateData {
   // Whether this isolate is still there: a token that expires with it.
   std::weak_ptr<IsolateData*> weak() const { return self_; }
 
+  // Request bodies still arriving (RequestBodySource), by the id the JS
+  // upload stream uses for them.
+  uint32_t AddUpload(std::shared_ptr<RequestBodySource> source);
+  RequestBodySource* FindUpload(uint32_t id);
+  void RemoveUpload(uint32_t id) { uploads_.erase(id); }
+
   // In-flight responses, by the id the JS dispatcher uses for them.
   uint32_t AddResponse(std::shared_ptr<ResponseSink> sink);
   ResponseSink* FindResponse(uint32_t id);
@@ -115,6 +121,8 @@ class IsolateData {
   double time_origin_epoch_ms_;
   uint32_t next_response_id_ = 1;
   std::unordered_map<uint32_t, std::shared_ptr<ResponseSink>> responses_;
+  uint32_t next_upload_id_ = 1;
+  std::unordered_map<uint32_t, std::shared_ptr<RequestBodySource>> uploads_;
   std::vector<Rejection> rejections_;
   std::vector<std::unique_ptr<NativeBinding>> bindings_;
   std::unordered_set<PendingPromise*> pending_promises_;

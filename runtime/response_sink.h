@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,6 +34,23 @@ class ResponseSink {
   virtual void OnDrain(std::function<void()> callback) = 0;
 };
 
+// A request body that is still arriving when the worker starts: the
+// gateway dispatches a request once its headers are in and feeds the body as
+// the client sends it. All calls, both ways, on the connection's loop.
+class RequestBodySource {
+ public:
+  virtual ~RequestBodySource() = default;
+  struct Reader {
+    std::function<void(std::string_view)> on_data;   // a chunk, as it arrives
+    std::function<void()> on_end;                    // the whole body is in
+    std::function<void(std::string_view)> on_error;  // it never will be
+  };
+  // What arrived before is delivered at once, the rest as it comes.
+  virtual void Read(Reader reader) = 0;
+  // Backpressure: while paused, the connection stops reading the socket.
+  virtual void Pause(bool paused) = 0;
+};
+
 // The request a worker sees, as the gateway parsed it.
 struct FetchRequest {
   std::string method;
@@ -40,6 +58,8 @@ struct FetchRequest {
   HeaderList headers;
   std::string body;
   bool has_body = false;
+  // Set instead of `body` when the body streams in after dispatch.
+  std::shared_ptr<RequestBodySource> body_source;
 };
 
 }  // namespace edge::runtime

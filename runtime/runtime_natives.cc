@@ -186,9 +186,81 @@ NativeResult HoldWorker(NativeCall& call) {
   return v8::Undefined(call.isolate()).As<v8::Value>();
 }
 
+// uploadRead(id): starts delivering a streamed request body to
+// internals.uploadEvent(id, "data" | "end" | "error", chunk | message), from
+// the loop.
+NativeResult UploadRead(NativeCall& call) {
+  auto id = ResponseId(call);
+  if (!id.ok()) return id.status();
+  RequestBodySource* source = call.data().FindUpload(*id);
+  if (source == nullptr) return v8::Undefined(call.isolate()).As<v8::Value>();
+  std::weak_ptr<IsolateData*> weak = call.data().weak();
+  uint32_t upload = *id;
+  // Each event is delivered from the loop, never from inside the gateway's
+  // parser callbacks.
+  auto send = [weak, upload](std::string event, std::string payload) {
+    auto alive = weak.lock();
+    if (!alive || *alive == nullptr) return;
+    (*alive)->Defer([weak, upload, event = std::move(event), payload = std::move(payload)] {
+      auto still = weak.lock();
+      if (!still || *still == nullptr) return;
+      IsolateData* data = *still;
+      if (event != "data") data->RemoveUpload(upload);
+      CallbackScope scope(data);
+      v8::Isolate* isolate = data->isolate();
+      v8::Local<v8::Value> handler;
+      if (!data->internals()
+               ->Get(scope.context(), v8::String::NewFromUtf8Literal(isolate, "uploadEvent"))
+               .ToLocal(&handler) ||
+          !handler->IsFunction()) {
+        return;
+      }
+      v8::Local<v8::Value> value;
+      if (event == "data") {
+        auto buffer = v8::ArrayBuffer::New(isolate, payload.size());
+        if (!payload.empty()) memcpy(buffer->Data(), payload.data(), payload.size());
+        value = v8::Uint8Array::New(buffer, 0, payload.size());
+      } else {
+        value = Utf8String(isolate, payload);
+      }
+      v8::Local<v8::Value> args[] = {v8::Integer::NewFromUnsigned(isolate, upload),
+                                     Utf8String(isolate, event), value};
+      v8::TryCatch try_catch(isolate);
+      v8::Local<v8::Value> ignored;
+      (void)handler.As<v8::Function>()->Call(scope.context(), v8::Undefined(isolate), 3, args).ToLocal(&ignored);
+    });
+  };
+  source->Read({[send](std::string_view chunk) { send("data", std::string(chunk)); },
+                [send] { send("end", {}); },
+                [send](std::string_view reason) { send("error", std::string(reason)); }});
+  return v8::Undefined(call.isolate()).As<v8::Value>();
+}
+
+// uploadPause(id, paused): backpressure from the worker's stream.
+NativeResult UploadPause(NativeCall& call) {
+  auto id = ResponseId(call);
+  if (!id.ok()) return id.status();
+  if (RequestBodySource* source = call.data().FindUpload(*id)) source->Pause(call.BoolArg(1));
+  return v8::Undefined(call.isolate()).As<v8::Value>();
+}
+
+// uploadCancel(id): the worker does not want the rest of the body.
+NativeResult UploadCancel(NativeCall& call) {
+  auto id = ResponseId(call);
+  if (!id.ok()) return id.status();
+  if (RequestBodySource* source = call.data().FindUpload(*id)) {
+    source->Pause(true);
+    call.data().RemoveUpload(*id);
+  }
+  return v8::Undefined(call.isolate()).As<v8::Value>();
+}
+
 }  // namespace
 
 void RegisterRuntimeNatives(NativeRegistry& registry) {
+  registry.Add("uploadRead", UploadRead);
+  registry.Add("uploadPause", UploadPause);
+  registry.Add("uploadCancel", UploadCancel);
   registry.Add("holdWorker", HoldWorker);
   registry.Add("setTimer", SetTimer);
   registry.Add("clearTimer", ClearTimer);

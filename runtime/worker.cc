@@ -492,9 +492,13 @@ void Worker::Fetch(FetchRequest request, std::shared_ptr<ResponseSink> sink) {
     auto buffer = v8::ArrayBuffer::New(isolate_, std::move(store));
     body = v8::Uint8Array::New(buffer, 0, request.body.size());
   }
+  // A body still arriving becomes a stream the worker reads as it comes.
+  uint32_t upload = 0;
+  if (request.body_source) upload = data_->AddUpload(std::move(request.body_source));
   v8::Local<v8::Value> args[] = {
       v8::Integer::NewFromUnsigned(isolate_, id), Utf8String(isolate_, request.method),
       Utf8String(isolate_, request.url), headers, body, env_.Get(isolate_),
+      v8::Integer::NewFromUnsigned(isolate_, upload),
   };
   v8::TryCatch try_catch(isolate_);
   v8::Local<v8::Value> ignored;

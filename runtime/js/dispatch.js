@@ -119,6 +119,46 @@ function send(id, response) {
   return sendBody(id, body);
 }
 
+// Request bodies still arriving: a byte stream fed by the gateway as the
+// client sends, paused (the socket stops being read) while the worker does
+// not keep up.
+const uploads = new Map();
+
+internals.uploadEvent = (id, event, value) => {
+  const controller = uploads.get(id);
+  if (controller === undefined) return;
+  if (event === "data") {
+    controller.enqueue(value);
+    if (controller.desiredSize <= 0) native.uploadPause(id, true);
+  } else if (event === "end") {
+    uploads.delete(id);
+    controller.close();
+  } else {
+    uploads.delete(id);
+    controller.error(new TypeError(`The request body could not be read: ${value}`));
+  }
+};
+
+function makeUploadStream(id) {
+  return new internals.ReadableStream(
+    {
+      type: "bytes",
+      start(controller) {
+        uploads.set(id, controller);
+        native.uploadRead(id);
+      },
+      pull() {
+        native.uploadPause(id, false);
+      },
+      cancel() {
+        uploads.delete(id);
+        native.uploadCancel(id);
+      },
+    },
+    { highWaterMark: 64 * 1024 },
+  );
+}
+
 // Sends what the handler produced; any failure, now or while a streamed
 // body is read, ends the response as a failure.
 function respond(id, response) {
@@ -158,7 +198,8 @@ internals.prepareFetchHandler = function prepareFetchHandler(exported) {
     );
   }
 
-  return function dispatchFetch(id, method, url, headers, body, env) {
+  return function dispatchFetch(id, method, url, headers, body, env, upload) {
+    if (upload !== 0) body = makeUploadStream(upload);
     let result;
     // The invocation's subrequest count; V8 carries it to every promise
     // reaction the handler sets up (see runtime/js/fetch.js).

@@ -273,6 +273,82 @@ class LimitsTest(unittest.TestCase):
             project.remove()
 
 
+UPLOAD_WORKER = r"""
+export default {
+  async fetch(request) {
+    const url = new URL(request.url);
+    if (url.pathname === "/first-chunk") {
+      // Answers as soon as the first piece of the upload is in.
+      const reader = request.body.getReader();
+      const { value } = await reader.read();
+      return new Response("first: " + new TextDecoder().decode(value));
+    }
+    if (url.pathname === "/count") {
+      let bytes = 0;
+      let chunks = 0;
+      for await (const chunk of request.body) {
+        bytes += chunk.byteLength;
+        chunks++;
+      }
+      return new Response(`${bytes} bytes`);
+    }
+    if (url.pathname === "/ignore") return new Response("not reading it");
+    return new Response(await request.text());
+  },
+};
+"""
+
+
+class UploadStreamingTest(unittest.TestCase):
+    """request.body is readable while the upload is still arriving."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.project = Project({"index.js": UPLOAD_WORKER})
+        cls.edge = EdgeProcess(cls.project.dir, "--max-body-size", "2")
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.edge.stop()
+        cls.project.remove()
+        assert code == 0, cls.edge.log()
+
+    def test_the_worker_reads_the_body_before_the_upload_ends(self):
+        with self.edge.connect() as sock:
+            sock.sendall(b"POST /first-chunk HTTP/1.1\r\nHost: x\r\n"
+                         b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
+            # The rest of the upload has not been sent: the answer comes anyway.
+            response = read_response(sock)
+            self.assertEqual(response.body, b"first: hello")
+            sock.sendall(b"6\r\n world\r\n0\r\n\r\n")
+            # The connection goes on serving after the unread rest of the body.
+            send_request(sock, "POST", "/echo", body=b"next")
+            self.assertEqual(read_response(sock).body, b"next")
+
+    def test_a_large_upload_streams_through(self):
+        body = b"x" * (1024 * 1024 + 7)
+        response = self.edge.request("POST", "/count", body=body)
+        self.assertEqual(response.body, f"{len(body)} bytes".encode())
+
+    def test_an_unread_body_does_not_break_the_connection(self):
+        with self.edge.connect() as sock:
+            send_request(sock, "POST", "/ignore", body=b"z" * 100000)
+            self.assertEqual(read_response(sock).body, b"not reading it")
+            send_request(sock, "POST", "/echo", body=b"after")
+            self.assertEqual(read_response(sock).body, b"after")
+
+    def test_a_body_over_the_limit_midway_is_413(self):
+        with self.edge.connect() as sock:
+            sock.sendall(b"POST /count HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+            try:
+                for _ in range(40):
+                    sock.sendall(b"10000\r\n" + b"y" * 65536 + b"\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            self.assertEqual(read_response(sock).status, 413)
+        self.assertTrue(self.edge.alive())
+
+
 class SignalTest(unittest.TestCase):
     def test_sigterm_finishes_requests_in_flight_then_exits_0(self):
         project = Project({"index.js":
