@@ -225,9 +225,14 @@ NativeResult UploadRead(NativeCall& call) {
       }
       v8::Local<v8::Value> args[] = {v8::Integer::NewFromUnsigned(isolate, upload),
                                      Utf8String(isolate, event), value};
+      // uploadEvent cannot throw but for termination: nothing to report then.
       v8::TryCatch try_catch(isolate);
       v8::Local<v8::Value> ignored;
-      (void)handler.As<v8::Function>()->Call(scope.context(), v8::Undefined(isolate), 3, args).ToLocal(&ignored);
+      if (!handler.As<v8::Function>()
+               ->Call(scope.context(), v8::Undefined(isolate), 3, args)
+               .ToLocal(&ignored)) {
+        return;
+      }
     });
   };
   source->Read({[send](std::string_view chunk) { send("data", std::string(chunk)); },

@@ -215,7 +215,7 @@ StatusOr<v8::Local<v8::Module>> Worker::CompileModule(v8::Local<v8::Context> con
   if (!v8::ScriptCompiler::CompileModule(isolate_, &compiler_source).ToLocal(&module)) {
     return ExceptionStatus(isolate_, try_catch, "compile error");
   }
-  modules_.push_back({path, v8::Global<v8::Module>(isolate_, module)});
+  modules_.push_back({path, v8::Global<v8::Module>(isolate_, module), {}});
   module_paths_.push_back(path);
 
   // Compile the imports now, so a missing file is reported with the
