@@ -9,15 +9,27 @@ namespace {
 using runtime::NativeCall;
 using runtime::NativeResult;
 
-// log(level, message)
+// log(level, message, responseId): responseId names the invocation that
+// wrote it (0: none, e.g. top-level code or a timer after the response).
 NativeResult ConsoleLog(NativeCall& call) {
   auto level_name = call.StringArg(0);
   if (!level_name.ok()) return level_name.status();
   auto message = call.StringArg(1);
   if (!message.ok()) return message.status();
-  LogLevel level = LogLevel::kInfo;
-  if (*level_name != "log") ParseLogLevel(*level_name, &level);
-  Log(level, "[{}] {}", call.data().worker_name(), *message);
+  auto response_id = call.NumberArg(2);
+  runtime::IsolateData& data = call.data();
+  if (response_id.ok() && *response_id >= 1 && *response_id <= UINT32_MAX) {
+    if (runtime::ResponseSink* sink = data.FindResponse(static_cast<uint32_t>(*response_id))) {
+      sink->OnConsole(*level_name, *message);
+    }
+  }
+  if (data.console_hook()) {
+    data.console_hook()(*level_name, *message);
+  } else {
+    LogLevel level = LogLevel::kInfo;
+    if (*level_name != "log") ParseLogLevel(*level_name, &level);
+    Log(level, "[{}] {}", data.worker_name(), *message);
+  }
   return v8::Undefined(call.isolate()).As<v8::Value>();
 }
 

@@ -287,6 +287,7 @@ NativeResult FetchStart(NativeCall& call) {
     return runtime::TypeError(
         "fetch() is not available: this process was started without an outbound client.");
   }
+  call.data().CountSubrequest();
   outbound::RequestHead head;
   auto method = call.StringArg(0);
   if (!method.ok()) return method.status();
@@ -467,6 +468,10 @@ NativeResult FetchCancel(NativeCall& call) {
 }
 
 NativeResult FetchSubrequestLimit(NativeCall& call) {
+  if (call.data().subrequest_limit() != 0) {
+    return v8::Integer::NewFromUnsigned(call.isolate(), call.data().subrequest_limit())
+        .As<v8::Value>();
+  }
   outbound::Client* client = ClientOf(call);
   uint32_t limit = client != nullptr ? client->options().subrequest_limit
                                      : outbound::ClientOptions{}.subrequest_limit;

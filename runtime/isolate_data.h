@@ -44,6 +44,16 @@ class IsolateData {
   // What the process provides to natives (see HostServices in worker.h);
   // null when the worker was loaded without any.
   HostServices* services() const { return services_; }
+  // fetch() calls one invocation may make (0: the outbound client's limit),
+  // and how many this isolate made.
+  uint32_t subrequest_limit() const { return subrequest_limit_; }
+  void set_subrequest_limit(uint32_t limit) { subrequest_limit_ = limit; }
+  void CountSubrequest() { ++subrequests_; }
+  uint64_t subrequests() const { return subrequests_; }
+  // Where console lines go (null: the server log).
+  using ConsoleHook = std::function<void(std::string_view level, std::string_view message)>;
+  const ConsoleHook& console_hook() const { return console_hook_; }
+  void set_console_hook(ConsoleHook hook) { console_hook_ = std::move(hook); }
   // True only while the worker's own .wasm files are compiled at load.
   bool compiling_wasm() const { return compiling_wasm_; }
   void set_compiling_wasm(bool value) { compiling_wasm_ = value; }
@@ -133,6 +143,9 @@ class IsolateData {
   uv_timer_t* defer_timer_ = nullptr;
   static void RunDeferred(uv_timer_t* timer);
   size_t holds_ = 0;
+  uint32_t subrequest_limit_ = 0;
+  uint64_t subrequests_ = 0;
+  ConsoleHook console_hook_;
   std::function<void()> on_discard_;
   bool discarded_ = false;
   bool discard_reported_ = false;

@@ -12,13 +12,15 @@ namespace edge::runtime {
 namespace fs = std::filesystem;
 
 namespace {
-bool IsRegularFile(const fs::path& p) {
+bool IsModuleFile(const fs::path& p, const ModuleFiles* files) {
+  if (files != nullptr) return files->find(p.string()) != files->end();
   std::error_code ec;
   return fs::is_regular_file(p, ec);
 }
 }  // namespace
 
-StatusOr<std::string> ResolveModulePath(const std::string& referrer, std::string_view specifier) {
+StatusOr<std::string> ResolveModulePath(const std::string& referrer, std::string_view specifier,
+                                        const ModuleFiles* files) {
   bool relative = specifier.starts_with("./") || specifier.starts_with("../");
   bool absolute = specifier.starts_with("/");
   if (!relative && !absolute) {
@@ -30,14 +32,14 @@ StatusOr<std::string> ResolveModulePath(const std::string& referrer, std::string
   fs::path base = absolute ? fs::path(specifier)
                            : fs::path(referrer).parent_path() / fs::path(specifier);
   base = base.lexically_normal();
-  if (IsRegularFile(base)) return base.string();
+  if (IsModuleFile(base, files)) return base.string();
   if (!base.has_extension()) {
     for (const char* suffix : {".js", ".mjs"}) {
       fs::path candidate = base;
       candidate += suffix;
-      if (IsRegularFile(candidate)) return candidate.string();
+      if (IsModuleFile(candidate, files)) return candidate.string();
     }
-    if (IsRegularFile(base / "index.js")) return (base / "index.js").string();
+    if (IsModuleFile(base / "index.js", files)) return (base / "index.js").string();
   }
   return Status(ErrorCode::kNotFound, fmt::format("Cannot find module '{}'", specifier));
 }
@@ -51,6 +53,15 @@ StatusOr<std::string> ReadFile(const std::string& path) {
   out << in.rdbuf();
   if (in.bad()) return Status(ErrorCode::kIo, fmt::format("error reading {}", path));
   return out.str();
+}
+
+StatusOr<std::string> ReadModule(const std::string& path, const ModuleFiles* files) {
+  if (files == nullptr) return ReadFile(path);
+  auto it = files->find(path);
+  if (it == files->end()) {
+    return Status(ErrorCode::kNotFound, fmt::format("the bundle has no module {}", path));
+  }
+  return it->second;
 }
 
 std::string DisplayPath(const std::string& root, const std::string& path) {

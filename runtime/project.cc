@@ -18,6 +18,48 @@ Status ConfigError(const std::string& file, const std::string& what) {
   return Status(ErrorCode::kInvalidInput, fmt::format("{}: {}", file, what));
 }
 
+// One entry of `route`/`routes`, as wrangler accepts it: a pattern, or a
+// table with `pattern` (and zone_name/zone_id, which a node has no use
+// for), or a custom domain (`custom_domain = true`: the whole host).
+StatusOr<std::string> ReadRoute(const std::string& file, const toml::node& node) {
+  if (auto pattern = node.value_exact<std::string>()) return *pattern;
+  const toml::table* entry = node.as_table();
+  auto pattern = entry ? (*entry)["pattern"].value_exact<std::string>() : std::nullopt;
+  if (!pattern) {
+    return ConfigError(file, "a route must be a pattern string or a table with `pattern`");
+  }
+  if ((*entry)["custom_domain"].value_or(false) && pattern->find('/') == std::string::npos) {
+    return *pattern + "/*";
+  }
+  return *pattern;
+}
+
+StatusOr<std::optional<std::vector<std::string>>> ReadRoutes(const std::string& file,
+                                                             const toml::table& table) {
+  const toml::node* route = table.get("route");
+  const toml::node* routes = table.get("routes");
+  if (route != nullptr && routes != nullptr) {
+    return ConfigError(file, "set `route` or `routes`, not both");
+  }
+  std::vector<std::string> patterns;
+  if (route != nullptr) {
+    StatusOr<std::string> pattern = ReadRoute(file, *route);
+    if (!pattern.ok()) return pattern.status();
+    patterns.push_back(std::move(pattern).value());
+  } else if (routes != nullptr) {
+    const toml::array* list = routes->as_array();
+    if (list == nullptr) return ConfigError(file, "`routes` must be an array");
+    for (const toml::node& item : *list) {
+      StatusOr<std::string> pattern = ReadRoute(file, item);
+      if (!pattern.ok()) return pattern.status();
+      patterns.push_back(std::move(pattern).value());
+    }
+  } else {
+    return std::optional<std::vector<std::string>>();
+  }
+  return std::optional<std::vector<std::string>>(std::move(patterns));
+}
+
 }  // namespace
 
 StatusOr<Project> LoadProject(const std::string& path) {
@@ -78,8 +120,13 @@ StatusOr<Project> LoadProject(const std::string& path) {
       auto ms = cpu->value_exact<int64_t>();
       if (!ms || *ms <= 0) return ConfigError(file, "[limits] cpu_ms must be a positive integer");
       project.spec.cpu_limit_ms = static_cast<uint64_t>(*ms);
+      project.cpu_ms = project.spec.cpu_limit_ms;
     }
   }
+
+  StatusOr<std::optional<std::vector<std::string>>> routes = ReadRoutes(file, table);
+  if (!routes.ok()) return routes.status();
+  project.routes = std::move(routes).value();
 
   // [[kv_namespaces]] binding = "NAME", id = "..." (wrangler's keys; a
   // namespace without an id is stored under its binding name).

@@ -2,6 +2,8 @@
 // the same way when there is no edge.toml), or a lone worker file.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +16,15 @@ struct Project {
   WorkerSpec spec;               // name, root, entry, vars
   std::string config_path;       // empty for a lone worker file
   std::string compatibility_date;
+  // `[limits] cpu_ms` when the config sets it (spec.cpu_limit_ms holds it
+  // too, or the default, which cannot be told apart from it).
+  std::optional<uint64_t> cpu_ms;
+  // `routes = [...]` or `route = ...`: each a pattern string, or a table
+  // { pattern = "...", zone_name/zone_id = "..." } (zones are ignored), or
+  // { pattern = "host", custom_domain = true }, taken as "host/*". Absent
+  // when the config has neither key. Patterns are not checked here (the
+  // gateway's route parser does that).
+  std::optional<std::vector<std::string>> routes;
 };
 
 // Reads `path` (a .js/.mjs file or a project folder). Errors say which file

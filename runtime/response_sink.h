@@ -32,6 +32,12 @@ class ResponseSink {
   // next Write. OnDrain's callback runs at most once.
   virtual bool NeedsDrain() const = 0;
   virtual void OnDrain(std::function<void()> callback) = 0;
+  // The CPU time this invocation was charged (see CpuAccount), told once,
+  // just before Finish or Fail.
+  virtual void ReportCpu(uint64_t /*cpu_ns*/) {}
+  // A console line written while this invocation was current, for whoever
+  // collects an invocation's logs (`edge tail`). The line is logged anyway.
+  virtual void OnConsole(std::string_view /*level*/, std::string_view /*message*/) {}
 };
 
 // A request body that is still arriving when the worker starts: the

@@ -1,8 +1,11 @@
-// Enforces the CPU-time limit of each entry into a worker's JavaScript (a
-// request's handler, a timer, a continuation), measured on the CPU clock of
-// the isolate's thread. One watchdog thread serves every isolate of the
-// process; it sleeps until the earliest moment a running entry could exceed
-// its limit, so an idle process does not wake.
+// Measures the CPU time of every entry into a worker's JavaScript (a
+// request's handler, a timer, a continuation) on the CPU clock of the
+// isolate's thread, charges it to the requests open at the time (see
+// CpuAccount), and enforces the CPU limit: no open request may be charged
+// more than the limit, and an entry with no request open (a timer, waitUntil
+// work) may use the limit on its own. One watchdog thread serves every
+// isolate of the process; it sleeps until the earliest moment a running
+// entry could exceed its budget, so an idle process does not wake.
 #pragma once
 
 #include <pthread.h>
@@ -14,6 +17,8 @@
 #include <mutex>
 #include <set>
 #include <thread>
+
+#include "runtime/cpu_account.h"
 
 namespace edge::runtime {
 
@@ -30,9 +35,17 @@ class Watchdog {
     // Outermost entry into JavaScript begins / ends (on the isolate's thread).
     void Begin();
     void End();
+    // Charges the CPU the current entry used so far (a request that ends
+    // inside an entry is charged for its part of it).
+    void Checkpoint();
     // True once an entry ran over its limit and was terminated.
     bool exceeded() const { return exceeded_.load(); }
     uint64_t cpu_limit_ms() const { return cpu_limit_ns_ / 1000000; }
+    // Changes the limit for entries that begin from now on (startup runs
+    // under its own limit). 0 disables it; CPU time is measured anyway.
+    void set_cpu_limit_ms(uint64_t ms) { cpu_limit_ns_ = ms * 1000000u; }
+    // Where each entry's CPU time is charged.
+    CpuAccount& account() { return account_; }
 
    private:
     friend class Watchdog;
@@ -40,15 +53,13 @@ class Watchdog {
     clockid_t cpu_clock_;
     uint64_t cpu_limit_ns_;
     int depth_ = 0;
-    // The thread's CPU clock as last read, and when (wall clock). Reading
-    // the CPU clock is a system call; an entry that begins within 1 ms of
-    // the last reading reuses it, so an entry may be charged up to 1 ms of
-    // CPU spent just before it began (never less than it used).
-    uint64_t last_cpu_ns_ = 0;
-    uint64_t last_cpu_read_wall_ns_ = 0;
+    bool timed_ = false;        // the current entry is watched
+    uint64_t entry_cpu_ns_ = 0;  // the thread's CPU clock when it began
+    CpuAccount account_;
     // Guarded by the watchdog's mutex.
     bool running_ = false;
     uint64_t cpu_at_begin_ns_ = 0;
+    uint64_t entry_limit_ns_ = 0;
     uint64_t wall_deadline_ns_ = 0;
     std::atomic<bool> exceeded_{false};
   };

@@ -48,6 +48,52 @@ Status ExceptionStatus(v8::Isolate* isolate, v8::TryCatch& try_catch, std::strin
                             DescribeException(isolate, try_catch.Exception(), try_catch.Message())));
 }
 
+// Charges the invocation its share of the isolate's CPU time when its
+// response ends (see CpuAccount).
+class AccountedSink : public ResponseSink {
+ public:
+  AccountedSink(std::shared_ptr<ResponseSink> inner, IsolateData* data)
+      : inner_(std::move(inner)), data_(data->weak()), mark_(data->watchdog().account().Open()) {}
+  ~AccountedSink() override { Close(); }
+
+  void Start(int status, std::string_view status_text, HeaderList headers,
+             std::optional<uint64_t> content_length) override {
+    inner_->Start(status, status_text, std::move(headers), content_length);
+  }
+  void Write(std::string_view chunk) override { inner_->Write(chunk); }
+  void Finish() override {
+    Close();
+    inner_->Finish();
+  }
+  void Fail(std::string_view public_reason) override {
+    Close();
+    inner_->Fail(public_reason);
+  }
+  bool Aborted() const override { return inner_->Aborted(); }
+  bool NeedsDrain() const override { return inner_->NeedsDrain(); }
+  void OnDrain(std::function<void()> callback) override { inner_->OnDrain(std::move(callback)); }
+  void OnConsole(std::string_view level, std::string_view message) override {
+    inner_->OnConsole(level, message);
+  }
+
+ private:
+  void Close() {
+    if (closed_) return;
+    closed_ = true;
+    std::shared_ptr<IsolateData*> data = data_.lock();
+    if (data && *data) {
+      Watchdog::Subject& watchdog = (*data)->watchdog();
+      watchdog.Checkpoint();
+      inner_->ReportCpu(watchdog.account().Close(mark_));
+    }
+  }
+
+  std::shared_ptr<ResponseSink> inner_;
+  std::weak_ptr<IsolateData*> data_;
+  double mark_;
+  bool closed_ = false;
+};
+
 }  // namespace
 
 // Receives the settlement of a RunScript promise.
@@ -75,6 +121,44 @@ StatusOr<std::unique_ptr<Worker>> Worker::Load(uv_loop_t* loop, const NativeRegi
   std::unique_ptr<Worker> worker(new Worker(spec));
   EDGE_RETURN_IF_ERROR(worker->Initialize(loop, natives));
   return worker;
+}
+
+StatusOr<std::vector<std::string>> Worker::CompileModuleGraph(const WorkerSpec& spec) {
+  InitializeV8();
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  Status compiled;
+  std::vector<std::string> paths;
+  {
+    std::unique_ptr<Worker> worker(new Worker(spec));
+    worker->CreateIsolate(&loop);
+    v8::Isolate::Scope isolate_scope(worker->isolate_);
+    v8::HandleScope handle_scope(worker->isolate_);
+    v8::Local<v8::Context> context = worker->NewContext();
+    v8::Context::Scope context_scope(context);
+    StatusOr<v8::Local<v8::Module>> entry = worker->CompileModule(context, spec.entry_path);
+    if (entry.ok()) {
+      paths = worker->module_paths_;
+    } else {
+      // A service-worker script may use what modules refuse (sloppy mode):
+      // it is a graph of one file if it compiles as a classic script.
+      StatusOr<std::string> source = ReadModule(spec.entry_path, spec.files.get());
+      v8::TryCatch try_catch(worker->isolate_);
+      v8::ScriptOrigin origin(worker->isolate_, Utf8String(worker->isolate_, spec.entry_path));
+      v8::Local<v8::Script> script;
+      if (source.ok() &&
+          v8::Script::Compile(context, Utf8String(worker->isolate_, *source), &origin)
+              .ToLocal(&script)) {
+        paths = {spec.entry_path};
+      } else {
+        compiled = entry.status();
+      }
+    }
+  }
+  uv_run(&loop, UV_RUN_DEFAULT);  // the isolate's handles finish closing
+  uv_loop_close(&loop);
+  if (!compiled.ok()) return compiled;
+  return paths;
 }
 
 Worker::~Worker() {
@@ -110,16 +194,32 @@ void Worker::SetOnDiscard(std::function<void()> on_discard) {
 }
 
 std::string Worker::FailureReason() const {
-  if (heap_exceeded_) return "Worker exceeded memory limit";
-  if (data_ && data_->watchdog().exceeded()) return "Worker exceeded CPU time limit";
+  if (heap_exceeded_) {
+    return fmt::format("Worker exceeded its memory limit of {} MiB", spec_.heap_limit_bytes >> 20);
+  }
+  if (data_ && data_->watchdog().exceeded()) {
+    return fmt::format("Worker exceeded its CPU time limit of {} ms",
+                       data_->watchdog().cpu_limit_ms());
+  }
   return "Worker threw exception";
 }
 
 size_t Worker::in_flight() const { return data_ ? data_->responses_in_flight() : 0; }
 
+uint64_t Worker::cpu_total_ns() const { return data_ ? data_->watchdog().account().total_ns() : 0; }
+
+uint64_t Worker::subrequests() const { return data_ ? data_->subrequests() : 0; }
+
+size_t Worker::heap_used_bytes() const {
+  if (isolate_ == nullptr) return 0;
+  v8::HeapStatistics stats;
+  isolate_->GetHeapStatistics(&stats);
+  return stats.used_heap_size() + stats.external_memory();
+}
+
 size_t Worker::holds() const { return data_ ? data_->holds() : 0; }
 
-Status Worker::Initialize(uv_loop_t* loop, const NativeRegistry& natives) {
+void Worker::CreateIsolate(uv_loop_t* loop) {
   allocator_.reset(v8::ArrayBuffer::Allocator::NewDefaultAllocator());
   v8::Isolate::CreateParams params;
   params.array_buffer_allocator = allocator_.get();
@@ -132,12 +232,22 @@ Status Worker::Initialize(uv_loop_t* loop, const NativeRegistry& natives) {
   isolate_->SetCaptureStackTraceForUncaughtExceptions(true, 16);
   data_ = std::make_unique<IsolateData>(isolate_, loop, spec_.name, spec_.cpu_limit_ms);
   data_->set_services(spec_.services.get());
+  data_->set_subrequest_limit(spec_.subrequest_limit);
+  if (spec_.on_console) data_->set_console_hook(spec_.on_console);
+}
 
-  v8::Isolate::Scope isolate_scope(isolate_);
-  v8::HandleScope handle_scope(isolate_);
+v8::Local<v8::Context> Worker::NewContext() {
   v8::Local<v8::Context> context = v8::Context::New(isolate_);
   // eval() and new Function() throw EvalError, as on Workers.
   context->AllowCodeGenerationFromStrings(false);
+  return context;
+}
+
+Status Worker::Initialize(uv_loop_t* loop, const NativeRegistry& natives) {
+  CreateIsolate(loop);
+  v8::Isolate::Scope isolate_scope(isolate_);
+  v8::HandleScope handle_scope(isolate_);
+  v8::Local<v8::Context> context = NewContext();
   v8::Context::Scope context_scope(context);
 
   v8::Local<v8::Object> internals = v8::Object::New(isolate_);
@@ -154,15 +264,20 @@ Status Worker::Initialize(uv_loop_t* loop, const NativeRegistry& natives) {
     context->Global()->Set(context, Utf8String(isolate_, "__native"), native).Check();
   }
 
-  // Startup runs under the same CPU limit as any other entry.
+  // Startup (the runtime's JavaScript and the worker's top-level code) runs
+  // under its own CPU limit.
+  uint64_t startup_limit_ms =
+      spec_.startup_cpu_limit_ms != 0 ? spec_.startup_cpu_limit_ms : spec_.cpu_limit_ms;
+  data_->watchdog().set_cpu_limit_ms(startup_limit_ms);
   data_->watchdog().Begin();
   Status started = RunRuntimeJs(context, native, internals);
   if (started.ok()) started = LoadModules(context);
   data_->watchdog().End();
+  data_->watchdog().set_cpu_limit_ms(spec_.cpu_limit_ms);
   if (!started.ok() && data_->watchdog().exceeded()) {
     return Status(ErrorCode::kInvalidInput,
-                  fmt::format("the worker's startup exceeded the CPU time limit of {} ms",
-                              spec_.cpu_limit_ms));
+                  fmt::format("the worker's startup exceeded its CPU time limit of {} ms",
+                              startup_limit_ms));
   }
   EDGE_RETURN_IF_ERROR(started);
   StatusOr<v8::Local<v8::Object>> env = MakeEnv(context);
@@ -204,7 +319,7 @@ StatusOr<v8::Local<v8::Module>> Worker::CompileModule(v8::Local<v8::Context> con
     if (record.path == path) return record.module.Get(isolate_);
   }
   if (path.ends_with(".wasm")) return CompileWasmModule(path);
-  StatusOr<std::string> source = ReadFile(path);
+  StatusOr<std::string> source = ReadModule(path, spec_.files.get());
   if (!source.ok()) return source.status();
   std::string display = DisplayPath(spec_.root_dir, path);
   v8::ScriptOrigin origin(isolate_, Utf8String(isolate_, display), 0, 0, false, -1, {}, false, false,
@@ -224,7 +339,7 @@ StatusOr<v8::Local<v8::Module>> Worker::CompileModule(v8::Local<v8::Context> con
   for (int i = 0; i < requests->Length(); ++i) {
     auto request = requests->Get(context, i).As<v8::ModuleRequest>();
     std::string specifier = ToStdString(isolate_, request->GetSpecifier());
-    StatusOr<std::string> resolved = ResolveModulePath(path, specifier);
+    StatusOr<std::string> resolved = ResolveModulePath(path, specifier, spec_.files.get());
     if (!resolved.ok()) {
       v8::Location where = module->SourceOffsetToLocation(request->GetSourceOffset());
       return Status(ErrorCode::kNotFound,
@@ -240,7 +355,7 @@ StatusOr<v8::Local<v8::Module>> Worker::CompileModule(v8::Local<v8::Context> con
 // `import mod from "./add.wasm"`: the file is compiled now, at load, and the
 // module's default export is the WebAssembly.Module (as with wrangler).
 StatusOr<v8::Local<v8::Module>> Worker::CompileWasmModule(const std::string& path) {
-  StatusOr<std::string> bytes = ReadFile(path);
+  StatusOr<std::string> bytes = ReadModule(path, spec_.files.get());
   if (!bytes.ok()) return bytes.status();
   std::string display = DisplayPath(spec_.root_dir, path);
   v8::TryCatch try_catch(isolate_);
@@ -299,7 +414,7 @@ v8::MaybeLocal<v8::Module> Worker::ResolveModule(v8::Local<v8::Context> context,
   }
   if (referrer_path != nullptr) {
     StatusOr<std::string> resolved =
-        ResolveModulePath(*referrer_path, ToStdString(isolate, specifier));
+        ResolveModulePath(*referrer_path, ToStdString(isolate, specifier), self->spec_.files.get());
     if (resolved.ok()) {
       for (const ModuleRecord& record : self->modules_) {
         if (record.path == *resolved) return record.module.Get(isolate);
@@ -381,7 +496,7 @@ Status Worker::LoadModules(v8::Local<v8::Context> context) {
 }
 
 Status Worker::RunServiceWorkerScript(v8::Local<v8::Context> context) {
-  StatusOr<std::string> source = ReadFile(spec_.entry_path);
+  StatusOr<std::string> source = ReadModule(spec_.entry_path, spec_.files.get());
   if (!source.ok()) return source.status();
   v8::ScriptOrigin origin(isolate_,
                           Utf8String(isolate_, DisplayPath(spec_.root_dir, spec_.entry_path)));
@@ -473,6 +588,8 @@ Status Worker::RunScript(std::string_view source, ScriptCallback done) {
 }
 
 void Worker::Fetch(FetchRequest request, std::shared_ptr<ResponseSink> sink) {
+  // Opened before the entry begins, so the entry's CPU is charged to it.
+  sink = std::make_shared<AccountedSink>(std::move(sink), data_.get());
   CallbackScope scope(data_.get());
   v8::Local<v8::Context> context = scope.context();
   uint32_t id = data_->AddResponse(sink);

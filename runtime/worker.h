@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "runtime/host_services.h"
+#include "runtime/module_loader.h"
 #include "runtime/native.h"
 #include "runtime/response_sink.h"
 #include "runtime/status.h"
@@ -42,6 +43,9 @@ struct WorkerSpec {
   std::string name;        // for logs and console tags
   std::string root_dir;    // module paths in stacks are shown relative to it
   std::string entry_path;  // absolute path of the main module
+  // A deployed bundle's modules, by absolute virtual path under root_dir;
+  // null: modules are read from disk.
+  std::shared_ptr<const ModuleFiles> files;
   std::vector<WorkerVar> vars;
   // Secrets reach `env` like vars; they are never logged.
   std::vector<WorkerVar> secrets;
@@ -53,6 +57,13 @@ struct WorkerSpec {
   // CPU time one entry into the worker's JavaScript may use (`[limits]
   // cpu_ms`; Workers' Standard default is 30 s). 0 disables the limit.
   uint64_t cpu_limit_ms = 30000;
+  // CPU time the top-level code of the modules may use; 0: cpu_limit_ms.
+  uint64_t startup_cpu_limit_ms = 0;
+  // fetch() calls one invocation may make; 0: the outbound client's limit.
+  uint32_t subrequest_limit = 0;
+  // Where console output goes, tagged by the caller; null: the server log.
+  // Called on the worker's thread.
+  std::function<void(std::string_view level, std::string_view message)> on_console;
   // Tests of natives only: makes the `native` object reachable from scripts
   // as globalThis.__native. Never set by edge itself.
   bool expose_natives_for_testing = false;
@@ -64,6 +75,10 @@ class Worker {
   // when the worker's code is at fault.
   static StatusOr<std::unique_ptr<Worker>> Load(uv_loop_t* loop, const NativeRegistry& natives,
                                                 const WorkerSpec& spec);
+  // Compiles the module graph from spec.entry_path without running any of
+  // it, and returns every module file, entry first (what `edge deploy`
+  // uploads). Compile errors and missing imports are reported as by Load.
+  static StatusOr<std::vector<std::string>> CompileModuleGraph(const WorkerSpec& spec);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -83,6 +98,11 @@ class Worker {
   const std::vector<std::string>& module_paths() const { return module_paths_; }
   // Responses not finished yet.
   size_t in_flight() const;
+  // CPU time of every entry into this isolate so far, its heap in use, and
+  // the fetch() calls it made (for metering).
+  uint64_t cpu_total_ns() const;
+  size_t heap_used_bytes() const;
+  uint64_t subrequests() const;
   // waitUntil work not settled yet: a retired version stays for it.
   size_t holds() const;
   // True once the worker hit its heap or CPU limit: its isolate was stopped
@@ -95,6 +115,10 @@ class Worker {
  private:
   explicit Worker(WorkerSpec spec);
   Status Initialize(uv_loop_t* loop, const NativeRegistry& natives);
+  // The isolate and its IsolateData (the first part of Initialize), and a
+  // fresh context in it (needs the isolate entered and a HandleScope).
+  void CreateIsolate(uv_loop_t* loop);
+  v8::Local<v8::Context> NewContext();
   Status RunRuntimeJs(v8::Local<v8::Context> context, v8::Local<v8::Object> native,
                       v8::Local<v8::Object> internals);
   Status LoadModules(v8::Local<v8::Context> context);

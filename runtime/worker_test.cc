@@ -141,7 +141,7 @@ TEST_F(WorkerTest, HeapLimitStopsTheWorkerNotTheProcess) {
   EXPECT_EQ(Fetch(*worker)->body, "fine");
   auto response = Fetch(*worker, "GET", "http://localhost/grow");
   EXPECT_TRUE(response->failed);
-  EXPECT_EQ(response->failure, "Worker exceeded memory limit");
+  EXPECT_EQ(response->failure, "Worker exceeded its memory limit of 32 MiB");
   EXPECT_TRUE(worker->discarded());
   // A fresh load of the same spec serves again.
   auto fresh = Worker::Load(loop(), natives_, worker->spec());
@@ -168,7 +168,7 @@ TEST_F(WorkerTest, CpuLimitStopsARunawayHandler) {
   EXPECT_EQ(Fetch(*worker)->body, "fine");
   auto response = Fetch(*worker, "GET", "http://localhost/spin");
   EXPECT_TRUE(response->failed);
-  EXPECT_EQ(response->failure, "Worker exceeded CPU time limit");
+  EXPECT_EQ(response->failure, "Worker exceeded its CPU time limit of 100 ms");
   EXPECT_TRUE(worker->discarded());
   EXPECT_TRUE(told);
 
@@ -194,6 +194,97 @@ TEST_F(WorkerTest, StartupOverTheCpuLimitIsRefused) {
   ASSERT_FALSE(worker.ok());
   EXPECT_NE(worker.status().message().find("CPU time limit"), std::string::npos)
       << worker.status().message();
+}
+
+TEST_F(WorkerTest, CpuLimitCountsEveryEntryOfTheRequest) {
+  // Each entry stays under the limit; together they go over it.
+  cpu_limit_ms_ = 60;
+  auto worker = LoadOrDie(R"(
+    function spin(ms) { const end = Date.now() + ms; while (Date.now() < end) {} }
+    export default {
+      async fetch(request) {
+        const ms = Number(new URL(request.url).searchParams.get("ms"));
+        spin(ms);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        spin(ms);
+        return new Response("done");
+      },
+    };)");
+  ASSERT_TRUE(worker);
+  auto light = Fetch(*worker, "GET", "http://localhost/?ms=10");
+  ASSERT_TRUE(light->finished) << light->failure;
+  ASSERT_TRUE(light->cpu_ns.has_value());
+  EXPECT_GE(*light->cpu_ns, 15'000'000u);  // two spins of 10 ms
+  EXPECT_LT(*light->cpu_ns, 60'000'000u);
+  auto heavy = Fetch(*worker, "GET", "http://localhost/?ms=40");
+  EXPECT_TRUE(worker->discarded());
+  // Stopped in its second entry; the owner discards the isolate, which fails
+  // the request with the limit's name.
+  worker.reset();
+  EXPECT_TRUE(heavy->failed);
+  EXPECT_EQ(heavy->failure, "Worker exceeded its CPU time limit of 60 ms");
+}
+
+TEST_F(WorkerTest, StartupHasItsOwnCpuLimit) {
+  cpu_limit_ms_ = 20;
+  startup_cpu_limit_ms_ = 2000;
+  auto worker = LoadFiles({{"index.js",
+                            "const end = Date.now() + 60; while (Date.now() < end) {}\n"
+                            "export default { fetch() { return new Response('warm'); } };"}});
+  ASSERT_TRUE(worker.ok()) << worker.status().message();
+  EXPECT_EQ(Fetch(**worker)->body, "warm");
+  startup_cpu_limit_ms_ = 30;
+  auto slow = LoadFiles({{"index.js",
+                          "const end = Date.now() + 200; while (Date.now() < end) {}\n"
+                          "export default { fetch() { return new Response('warm'); } };"}});
+  ASSERT_FALSE(slow.ok());
+  EXPECT_NE(slow.status().message().find("startup exceeded its CPU time limit of 30 ms"),
+            std::string::npos)
+      << slow.status().message();
+}
+
+TEST_F(WorkerTest, ConsoleLinesReachTheirInvocation) {
+  auto worker = LoadOrDie(R"(
+    console.log("at startup");
+    export default {
+      async fetch(request) {
+        console.log("handling", new URL(request.url).pathname);
+        await null;
+        console.warn("after await");
+        return new Response("ok");
+      },
+    };)");
+  ASSERT_TRUE(worker);
+  auto response = Fetch(*worker, "GET", "http://localhost/a");
+  ASSERT_TRUE(response->finished);
+  EXPECT_EQ(response->console,
+            (std::vector<std::string>{"log: handling /a", "warn: after await"}));
+}
+
+TEST_F(WorkerTest, ModulesFromMemory) {
+  auto files = std::make_shared<ModuleFiles>();
+  (*files)["/bundle/src/index.js"] =
+      "import { greet } from './lib/greet';\n"
+      "export default { fetch() { return new Response(greet()); } };";
+  (*files)["/bundle/src/lib/greet.js"] = "export const greet = () => 'from memory';";
+  WorkerSpec spec;
+  spec.name = "memory";
+  spec.root_dir = "/bundle";
+  spec.entry_path = "/bundle/src/index.js";
+  spec.files = files;
+  auto graph = Worker::CompileModuleGraph(spec);
+  ASSERT_TRUE(graph.ok()) << graph.status().message();
+  EXPECT_EQ(*graph, (std::vector<std::string>{"/bundle/src/index.js", "/bundle/src/lib/greet.js"}));
+  auto worker = Worker::Load(loop(), natives_, spec);
+  ASSERT_TRUE(worker.ok()) << worker.status().message();
+  EXPECT_EQ(Fetch(**worker)->body, "from memory");
+
+  (*files)["/bundle/src/index.js"] = "import './missing.js'; export default {};";
+  auto missing = Worker::CompileModuleGraph(spec);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("Cannot find module './missing.js'"),
+            std::string::npos)
+      << missing.status().message();
 }
 
 // (i32, i32) -> i32 "add", the smallest useful module.

@@ -17,11 +17,19 @@ let groupIndent = "";
 const counts = new Map();
 const timers = new Map();
 
+// The response of the invocation that is writing (0: none), so its lines
+// can be collected with it (edge tail). fetch.js defines currentInvocation.
+function invocationResponseId() {
+  const invocation = internals.currentInvocation === undefined ? undefined : internals.currentInvocation();
+  return invocation === undefined ? 0 : invocation.responseId;
+}
+internals.invocationResponseId = invocationResponseId;
+
 function write(level, message) {
   if (groupIndent !== "") {
     message = groupIndent + message.replaceAll("\n", `\n${groupIndent}`);
   }
-  nativeLog(level, message);
+  nativeLog(level, message, invocationResponseId());
 }
 
 function formatLabel(label) {

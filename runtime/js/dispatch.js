@@ -203,7 +203,7 @@ internals.prepareFetchHandler = function prepareFetchHandler(exported) {
     let result;
     // The invocation's subrequest count; V8 carries it to every promise
     // reaction the handler sets up (see runtime/js/fetch.js).
-    internals.beginInvocation();
+    internals.beginInvocation(undefined, id);
     try {
       const request = makeRequest(method, url, headers, body, undefined);
       result = invoke(request, env);

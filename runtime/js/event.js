@@ -17,7 +17,7 @@ function reportError(error) {
   } catch {
     message = "<error could not be formatted>";
   }
-  nativeLog("error", `Uncaught ${message}`);
+  nativeLog("error", `Uncaught ${message}`, internals.invocationResponseId());
 }
 
 const NONE = 0;

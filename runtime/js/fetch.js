@@ -71,8 +71,9 @@ function noop() {}
 // Invocations and the subrequest limit.
 
 class Invocation {
-  constructor(limit) {
+  constructor(limit, responseId) {
     this.limit = limit;
+    this.responseId = responseId; // where its console lines are collected
     this.subrequests = 0;
     this.ended = false;
     this.open = new SetCtor(); // FetchStates not finished yet
@@ -97,10 +98,11 @@ function countSubrequest(invocation) {
 }
 
 // For dispatch.js: a new invocation, made current. `limit` defaults to the
-// outbound client's subrequest limit.
-internals.beginInvocation = (limit = undefined) => {
+// worker's subrequest limit; `responseId` is the response it answers.
+internals.beginInvocation = (limit = undefined, responseId = 0) => {
   const invocation = new Invocation(
     limit === undefined ? (hasNatives ? native.fetchSubrequestLimit() : 50) : limit,
+    responseId,
   );
   if (hasNatives) native.setCurrentInvocation(invocation);
   return invocation;

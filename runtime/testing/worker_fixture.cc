@@ -58,6 +58,7 @@ StatusOr<std::unique_ptr<Worker>> WorkerFixture::LoadFiles(
   spec.vars = std::move(vars);
   spec.heap_limit_bytes = heap_limit_bytes_;
   spec.cpu_limit_ms = cpu_limit_ms_;
+  spec.startup_cpu_limit_ms = startup_cpu_limit_ms_;
   spec.expose_natives_for_testing = expose_natives_;
   spec.bindings = bindings_;
   spec.services = services_;

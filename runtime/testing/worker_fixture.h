@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "runtime/native.h"
 #include "runtime/response_sink.h"
@@ -30,6 +31,10 @@ class MemorySink : public ResponseSink {
   bool Aborted() const override { return aborted; }
   bool NeedsDrain() const override { return false; }
   void OnDrain(std::function<void()> callback) override { callback(); }
+  void ReportCpu(uint64_t ns) override { cpu_ns = ns; }
+  void OnConsole(std::string_view level, std::string_view message) override {
+    console.push_back(std::string(level) + ": " + std::string(message));
+  }
 
   bool done() const { return finished || failed; }
   std::string Header(std::string_view name) const;
@@ -39,6 +44,8 @@ class MemorySink : public ResponseSink {
   std::string status_text, body, failure;
   HeaderList headers;
   std::optional<uint64_t> content_length;
+  std::optional<uint64_t> cpu_ns;    // what ReportCpu said
+  std::vector<std::string> console;  // "level: message" lines of this invocation
 };
 
 class WorkerFixture : public ::testing::Test {
@@ -73,6 +80,7 @@ class WorkerFixture : public ::testing::Test {
   NativeRegistry natives_;
   size_t heap_limit_bytes_ = 128u << 20;  // for workers loaded from now on
   uint64_t cpu_limit_ms_ = 30000;
+  uint64_t startup_cpu_limit_ms_ = 0;
   bool expose_natives_ = false;  // globalThis.__native, for tests of natives
   std::vector<EnvBinding> bindings_;         // env bindings of workers loaded from now on
   std::shared_ptr<HostServices> services_;  // what their natives get (WorkerSpec::services)

@@ -1,0 +1,57 @@
+// Shares the CPU time of an isolate's entries among the requests open while
+// they ran. An isolate may serve several requests at once, and the runtime
+// cannot tell which request a promise reaction belongs to without a hook per
+// microtask; so each entry's CPU time is split evenly among the requests
+// open during it. Serving one request at a time this is exact, and the
+// charges of all requests always add up to the isolate's CPU time (what the
+// worker is billed), whatever the overlap.
+//
+// The split is kept as one running sum ("CPU per open request so far"):
+// a request remembers the sum when it opens and is charged the difference
+// when it closes, so opening, closing and charging are all O(log n).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <set>
+
+namespace edge::runtime {
+
+class CpuAccount {
+ public:
+  // A request opens; the returned mark is given back to Close.
+  double Open() {
+    open_.insert(per_request_ns_);
+    return per_request_ns_;
+  }
+  // The request closes: the CPU time it is charged, in nanoseconds.
+  uint64_t Close(double mark) {
+    auto it = open_.find(mark);
+    if (it != open_.end()) open_.erase(it);
+    return static_cast<uint64_t>(per_request_ns_ - mark + 0.5);
+  }
+  // One entry into the isolate used `ns` of CPU.
+  void Charge(uint64_t ns) {
+    total_ns_ += ns;
+    if (!open_.empty()) per_request_ns_ += static_cast<double>(ns) / open_.size();
+  }
+  // How much CPU the next entry may use before the most charged open
+  // request goes over `limit_ns`; `limit_ns` itself when none is open (a
+  // timer or waitUntil work after the response: each entry gets the limit).
+  uint64_t EntryBudget(uint64_t limit_ns) const {
+    if (open_.empty()) return limit_ns;
+    double used = per_request_ns_ - *open_.begin();
+    if (used >= static_cast<double>(limit_ns)) return 1;
+    return static_cast<uint64_t>((static_cast<double>(limit_ns) - used) * open_.size());
+  }
+  // Every entry's CPU time since the isolate was created.
+  uint64_t total_ns() const { return total_ns_; }
+  size_t open_requests() const { return open_.size(); }
+
+ private:
+  double per_request_ns_ = 0;
+  std::multiset<double> open_;
+  uint64_t total_ns_ = 0;
+};
+
+}  // namespace edge::runtime
