@@ -19,8 +19,9 @@ NativeResult ConsoleLog(NativeCall& call) {
   auto response_id = call.NumberArg(2);
   runtime::IsolateData& data = call.data();
   if (response_id.ok() && *response_id >= 1 && *response_id <= UINT32_MAX) {
-    if (runtime::ResponseSink* sink = data.FindResponse(static_cast<uint32_t>(*response_id))) {
-      sink->OnConsole(*level_name, *message);
+    runtime::ResponseSink* sink = data.FindResponse(static_cast<uint32_t>(*response_id));
+    if (sink != nullptr && sink->OnConsole(*level_name, *message)) {
+      return v8::Undefined(call.isolate()).As<v8::Value>();
     }
   }
   if (data.console_hook()) {

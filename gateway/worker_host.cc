@@ -3,6 +3,7 @@
 #include <strings.h>
 
 #include "gateway/status_pages.h"
+#include "gateway/writer_sink.h"
 #include "runtime/log.h"
 
 namespace edge::gateway {
@@ -11,16 +12,6 @@ namespace {
 bool NameIs(const std::string& name, std::string_view expected) {
   return name.size() == expected.size() &&
          strncasecmp(name.data(), expected.data(), expected.size()) == 0;
-}
-
-// Headers that describe one hop's connection, not the response: the gateway
-// sets its own, whatever the worker put in its Response.
-bool IsHopByHop(const std::string& name) {
-  for (std::string_view hop : {"connection", "keep-alive", "transfer-encoding", "content-length",
-                               "te", "trailer", "upgrade", "proxy-connection"}) {
-    if (NameIs(name, hop)) return true;
-  }
-  return false;
 }
 
 // Characters a Host header may carry (host, port, IPv6 brackets).
@@ -34,44 +25,6 @@ bool IsValidHost(std::string_view host) {
   }
   return true;
 }
-
-// Adapts the gateway's ResponseWriter to what the runtime writes into.
-class WriterSink : public runtime::ResponseSink {
- public:
-  WriterSink(std::shared_ptr<ResponseWriter> writer, WorkerHost* host)
-      : writer_(std::move(writer)), host_(host) {}
-
-  void Start(int status, std::string_view status_text, runtime::HeaderList headers,
-             std::optional<uint64_t> content_length) override {
-    started_ = true;
-    std::erase_if(headers, [](const auto& header) { return IsHopByHop(header.first); });
-    std::string_view reason = status_text.empty() ? ReasonPhrase(status) : status_text;
-    writer_->Start(status, reason, headers, content_length);
-  }
-  void Write(std::string_view chunk) override { writer_->Write(chunk); }
-  void Finish() override {
-    writer_->Finish();
-    host_->ScheduleCollect();
-  }
-  void Fail(std::string_view public_reason) override {
-    if (started_) {
-      // The status line is gone already: cutting the connection is the only
-      // way to tell the client the body is incomplete.
-      writer_->Abort();
-    } else {
-      SendErrorPage(*writer_, 500, public_reason);
-    }
-    host_->ScheduleCollect();
-  }
-  bool Aborted() const override { return writer_->Aborted(); }
-  bool NeedsDrain() const override { return writer_->BufferedBytes() >= kWriterDrainThreshold; }
-  void OnDrain(std::function<void()> callback) override { writer_->OnDrain(std::move(callback)); }
-
- private:
-  std::shared_ptr<ResponseWriter> writer_;
-  WorkerHost* host_;
-  bool started_ = false;
-};
 
 }  // namespace
 
@@ -95,6 +48,10 @@ void WorkerHost::SetWorker(std::unique_ptr<runtime::Worker> worker) {
   current_ = std::move(worker);
   if (current_) current_->SetOnDiscard([this] { ScheduleCollect(); });
   ScheduleCollect();
+}
+
+bool WorkerHost::idle() const {
+  return retired_.empty() && (!current_ || (current_->in_flight() == 0 && current_->holds() == 0));
 }
 
 void WorkerHost::Clear() {
@@ -141,32 +98,46 @@ void WorkerHost::ReplaceDiscarded() {
   }
 }
 
-void WorkerHost::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> writer) {
-  if (!current_) {
-    SendErrorPage(*writer, 503, "No worker is loaded");
-    return;
-  }
-  std::string host = default_host_;
+std::string_view RequestHost(const HttpRequest& request, std::string_view default_host) {
   for (const auto& [name, value] : request.headers) {
-    if (NameIs(name, "host")) host = value;
+    if (NameIs(name, "host")) return value;
   }
+  return default_host;
+}
+
+std::optional<runtime::FetchRequest> ToFetchRequest(HttpRequest& request,
+                                                    std::string_view default_host,
+                                                    ResponseWriter& writer) {
+  std::string_view host = RequestHost(request, default_host);
   runtime::FetchRequest fetch;
   if (request.target.starts_with("http://") || request.target.starts_with("https://")) {
     fetch.url = request.target;  // absolute-form, as proxies send it
   } else if (!IsValidHost(host) || !request.target.starts_with("/")) {
     Log(LogLevel::kWarn, "bad request from {}: invalid Host '{}' or target '{}'",
         request.remote_address, host, request.target);
-    SendErrorPage(*writer, 400, "Invalid Host header or request target");
-    return;
+    SendErrorPage(writer, 400, "Invalid Host header or request target");
+    return std::nullopt;
   } else {
-    fetch.url = "http://" + host + request.target;
+    fetch.url = fmt::format("{}://{}{}", request.tls ? "https" : "http", host, request.target);
   }
   fetch.method = std::move(request.method);
   fetch.headers = std::move(request.headers);
   fetch.has_body = !request.body.empty();
   fetch.body = std::move(request.body);
   fetch.body_source = std::move(request.body_stream);
-  Fetch(std::move(fetch), std::make_shared<WriterSink>(std::move(writer), this));
+  return fetch;
+}
+
+void WorkerHost::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> writer) {
+  if (!current_) {
+    SendErrorPage(*writer, 503, "No worker is loaded");
+    return;
+  }
+  std::optional<runtime::FetchRequest> fetch = ToFetchRequest(request, default_host_, *writer);
+  if (!fetch) return;
+  auto sink = std::make_shared<WriterSink>(std::move(writer));
+  sink->SetOnEnd([this] { ScheduleCollect(); });
+  Fetch(std::move(*fetch), std::move(sink));
 }
 
 void WorkerHost::Fetch(runtime::FetchRequest request, std::shared_ptr<runtime::ResponseSink> sink) {

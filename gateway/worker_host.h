@@ -9,13 +9,25 @@
 #include <uv.h>
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "gateway/http_types.h"
 #include "runtime/worker.h"
 
 namespace edge::gateway {
+
+// The Host a request names (its Host header, or `default_host`).
+std::string_view RequestHost(const HttpRequest& request, std::string_view default_host);
+
+// The request as a worker sees it: an absolute URL from the scheme, Host and
+// target. An invalid Host or target gets a 400 page and nullopt. Moves the
+// request's parts out.
+std::optional<runtime::FetchRequest> ToFetchRequest(HttpRequest& request,
+                                                    std::string_view default_host,
+                                                    ResponseWriter& writer);
 
 class WorkerHost {
  public:
@@ -35,6 +47,9 @@ class WorkerHost {
   // the response goes to `sink`.
   void Fetch(runtime::FetchRequest request, std::shared_ptr<runtime::ResponseSink> sink);
 
+  // Nothing in flight on any version, no waitUntil work pending: the host
+  // may be dropped without cutting anything short.
+  bool idle() const;
   // Frees every version now (shutdown): their open responses are failed.
   void Clear();
   // Asks for retired versions with nothing in flight to be freed soon.

@@ -33,7 +33,11 @@ class CpuAccount {
   // One entry into the isolate used `ns` of CPU.
   void Charge(uint64_t ns) {
     total_ns_ += ns;
-    if (!open_.empty()) per_request_ns_ += static_cast<double>(ns) / open_.size();
+    if (open_.empty()) {
+      unattributed_ns_ += ns;
+    } else {
+      per_request_ns_ += static_cast<double>(ns) / open_.size();
+    }
   }
   // How much CPU the next entry may use before the most charged open
   // request goes over `limit_ns`; `limit_ns` itself when none is open (a
@@ -44,14 +48,18 @@ class CpuAccount {
     if (used >= static_cast<double>(limit_ns)) return 1;
     return static_cast<uint64_t>((static_cast<double>(limit_ns) - used) * open_.size());
   }
-  // Every entry's CPU time since the isolate was created.
+  // Every entry's CPU time since the isolate was created, and the part of
+  // it no request was open for (timers and waitUntil work after the
+  // response: the worker is billed for it all the same).
   uint64_t total_ns() const { return total_ns_; }
+  uint64_t unattributed_ns() const { return unattributed_ns_; }
   size_t open_requests() const { return open_.size(); }
 
  private:
   double per_request_ns_ = 0;
   std::multiset<double> open_;
   uint64_t total_ns_ = 0;
+  uint64_t unattributed_ns_ = 0;
 };
 
 }  // namespace edge::runtime

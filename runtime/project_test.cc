@@ -46,6 +46,8 @@ service = "auth-worker"
   EXPECT_EQ(project->spec.entry_path, (fs::path(dir_) / "index.js").string());
   EXPECT_EQ(project->compatibility_date, "2026-11-01");
   EXPECT_EQ(project->spec.cpu_limit_ms, 250u);
+  EXPECT_EQ(project->cpu_ms, std::optional<uint64_t>(250));
+  EXPECT_FALSE(project->routes.has_value());
   ASSERT_EQ(project->spec.vars.size(), 2u);
   EXPECT_EQ(project->spec.vars[0].value, "hi");
   EXPECT_FALSE(project->spec.vars[0].is_json);
@@ -56,6 +58,53 @@ service = "auth-worker"
   EXPECT_EQ(project->spec.bindings[0].options[0].second, "abc123");
   EXPECT_EQ(project->spec.bindings[1].kind, "service");
   EXPECT_EQ(project->spec.bindings[1].options[0].second, "auth-worker");
+}
+
+TEST_F(ProjectTest, ReadsRoutesAsWranglerDoes) {
+  using Routes = std::vector<std::string>;
+  Write("edge.toml", R"(
+name = "shop"
+main = "index.js"
+routes = [
+  "shop.example.com/*",
+  { pattern = "example.com/shop/*", zone_name = "example.com" },
+  { pattern = "api.example.com", custom_domain = true },
+]
+)");
+  auto project = LoadProject(dir_);
+  ASSERT_TRUE(project.ok()) << project.status().message();
+  EXPECT_EQ(project->routes,
+            (Routes{"shop.example.com/*", "example.com/shop/*", "api.example.com/*"}));
+  EXPECT_FALSE(project->cpu_ms.has_value());
+
+  Write("edge.toml", "name = \"shop\"\nmain = \"index.js\"\nroute = \"example.com/*\"\n");
+  project = LoadProject(dir_);
+  ASSERT_TRUE(project.ok()) << project.status().message();
+  EXPECT_EQ(project->routes, Routes{"example.com/*"});
+
+  Write("edge.toml",
+        "name = \"shop\"\nmain = \"index.js\"\nroute = { pattern = \"a.com/*\", zone_id = \"z\" }\n");
+  project = LoadProject(dir_);
+  ASSERT_TRUE(project.ok()) << project.status().message();
+  EXPECT_EQ(project->routes, Routes{"a.com/*"});
+
+  Write("edge.toml", "name = \"shop\"\nmain = \"index.js\"\nroutes = []\n");
+  project = LoadProject(dir_);
+  ASSERT_TRUE(project.ok()) << project.status().message();
+  EXPECT_EQ(project->routes, Routes{});
+
+  Write("edge.toml", "main = \"index.js\"\nroute = \"a.com/*\"\nroutes = [\"b.com/*\"]\n");
+  auto both = LoadProject(dir_);
+  ASSERT_FALSE(both.ok());
+  EXPECT_NE(both.status().message().find("`route` or `routes`, not both"), std::string::npos);
+
+  Write("edge.toml", "main = \"index.js\"\nroutes = [{ zone_name = \"a.com\" }]\n");
+  auto no_pattern = LoadProject(dir_);
+  ASSERT_FALSE(no_pattern.ok());
+  EXPECT_NE(no_pattern.status().message().find("`pattern`"), std::string::npos);
+
+  Write("edge.toml", "main = \"index.js\"\nroutes = \"a.com/*\"\n");
+  EXPECT_FALSE(LoadProject(dir_).ok());
 }
 
 TEST_F(ProjectTest, FallsBackToWranglerToml) {

@@ -36,8 +36,12 @@ class ResponseSink {
   // just before Finish or Fail.
   virtual void ReportCpu(uint64_t /*cpu_ns*/) {}
   // A console line written while this invocation was current, for whoever
-  // collects an invocation's logs (`edge tail`). The line is logged anyway.
-  virtual void OnConsole(std::string_view /*level*/, std::string_view /*message*/) {}
+  // collects an invocation's logs (`edge tail`). Returns true when the sink
+  // logged it itself; otherwise it goes to the worker's console hook or the
+  // server log.
+  virtual bool OnConsole(std::string_view /*level*/, std::string_view /*message*/) {
+    return false;
+  }
 };
 
 // A request body that is still arriving when the worker starts: the

@@ -72,8 +72,8 @@ class AccountedSink : public ResponseSink {
   bool Aborted() const override { return inner_->Aborted(); }
   bool NeedsDrain() const override { return inner_->NeedsDrain(); }
   void OnDrain(std::function<void()> callback) override { inner_->OnDrain(std::move(callback)); }
-  void OnConsole(std::string_view level, std::string_view message) override {
-    inner_->OnConsole(level, message);
+  bool OnConsole(std::string_view level, std::string_view message) override {
+    return inner_->OnConsole(level, message);
   }
 
  private:
@@ -210,11 +210,15 @@ uint64_t Worker::cpu_total_ns() const { return data_ ? data_->watchdog().account
 
 uint64_t Worker::subrequests() const { return data_ ? data_->subrequests() : 0; }
 
-size_t Worker::heap_used_bytes() const {
+uint64_t Worker::cpu_unattributed_ns() const {
+  return data_ ? data_->watchdog().account().unattributed_ns() : 0;
+}
+
+size_t Worker::memory_bytes() const {
   if (isolate_ == nullptr) return 0;
   v8::HeapStatistics stats;
   isolate_->GetHeapStatistics(&stats);
-  return stats.used_heap_size() + stats.external_memory();
+  return stats.total_physical_size() + stats.malloced_memory() + stats.external_memory();
 }
 
 size_t Worker::holds() const { return data_ ? data_->holds() : 0; }

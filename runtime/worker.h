@@ -98,10 +98,13 @@ class Worker {
   const std::vector<std::string>& module_paths() const { return module_paths_; }
   // Responses not finished yet.
   size_t in_flight() const;
-  // CPU time of every entry into this isolate so far, its heap in use, and
-  // the fetch() calls it made (for metering).
+  // For metering: CPU time of every entry into this isolate so far, the part
+  // of it charged to no request (see CpuAccount), the memory the isolate
+  // holds (V8 heap, its malloc'd memory and ArrayBuffers), and the fetch()
+  // calls it made.
   uint64_t cpu_total_ns() const;
-  size_t heap_used_bytes() const;
+  uint64_t cpu_unattributed_ns() const;
+  size_t memory_bytes() const;
   uint64_t subrequests() const;
   // waitUntil work not settled yet: a retired version stays for it.
   size_t holds() const;

@@ -32,8 +32,9 @@ class MemorySink : public ResponseSink {
   bool NeedsDrain() const override { return false; }
   void OnDrain(std::function<void()> callback) override { callback(); }
   void ReportCpu(uint64_t ns) override { cpu_ns = ns; }
-  void OnConsole(std::string_view level, std::string_view message) override {
+  bool OnConsole(std::string_view level, std::string_view message) override {
     console.push_back(std::string(level) + ": " + std::string(message));
+    return false;
   }
 
   bool done() const { return finished || failed; }

@@ -1,0 +1,101 @@
+#include "cli/serve_command.h"
+
+#include <cstdio>
+#include <memory>
+
+#include "gateway/node_options.h"
+#include "runtime/log.h"
+
+namespace edge::cli {
+
+std::function<int()> AddServeCommand(CLI::App& app, CLI::App** out) {
+  struct Flags {
+    std::string config, log_level = "info";
+    gateway::NodeOptions options;
+    double max_body_mb = 100;
+  };
+  auto flags = std::make_shared<Flags>();
+  gateway::NodeOptions& o = flags->options;
+  CLI::App* command = app.add_subcommand(
+      "serve", "Run a PoP node: serve every deployed worker of every tenant from the local store, "
+               "take deploys on the admin API");
+  *out = command;
+  command->add_option("--config", flags->config,
+                      "node.toml; every key below is also a key there (flags win)");
+  std::vector<std::pair<CLI::Option*, std::function<void()>>> given;
+  auto option = [&](const std::string& name, auto* target, const std::string& help) {
+    return command->add_option(name, *target, help);
+  };
+  option("--listen", &o.listen, "Worker traffic, plain HTTP: ADDRESS:PORT (\"\" for none)")
+      ->default_str(o.listen);
+  option("--https", &o.https, "Worker traffic over TLS: ADDRESS:PORT (certificates: [[tls]] in "
+                              "node.toml)");
+  option("--admin", &o.admin, "The admin API: ADDRESS:PORT")->default_str(o.admin);
+  option("--admin-token-file", &o.admin_token_file,
+         "File holding the admin API's bearer token (required)");
+  option("--data-dir", &o.data_dir, "Folder of the node's LMDB stores (deployments, KV)")
+      ->default_str(o.data_dir);
+  option("--threads", &o.threads, "Serving threads (0: one per core)")
+      ->check(CLI::Range(0, 1024))
+      ->default_str("0");
+  option("--memory-budget-mb", &o.memory_budget_mb,
+         "Memory for all isolates; idle ones are evicted past it (0: no budget)")
+      ->default_str(std::to_string(o.memory_budget_mb));
+  option("--access-log", &o.access_log, "Where JSON access-log lines go (\"-\": stdout)")
+      ->default_str("-");
+  option("--pop-id", &o.pop_id, "This node's name, in request ids and metrics")
+      ->default_str(o.pop_id);
+  option("--max-body-mb", &flags->max_body_mb, "Largest request body read, in MiB (413 past it)")
+      ->check(CLI::PositiveNumber)
+      ->default_str("100");
+  option("--header-timeout-ms", &o.limits.header_timeout_ms,
+         "Milliseconds a client may take to send a request's headers (408 after)")
+      ->default_str("10000");
+  option("--idle-timeout-ms", &o.limits.idle_timeout_ms,
+         "Milliseconds an idle keep-alive connection stays open")
+      ->default_str("60000");
+  option("--connections-per-origin", &o.connections_per_origin,
+         "Most outbound connections open to one origin")
+      ->default_str("32");
+  option("--allow-fetch-to", &o.allow_fetch_to,
+         "Private address ranges (CIDR) workers' fetch() may reach; public ones always can");
+  command->add_option("--log-level", flags->log_level,
+                      "Lowest level logged: debug, info, warn or error")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
+      ->default_val("info");
+
+  return [flags, command]() -> int {
+    LogLevel level;
+    if (ParseLogLevel(flags->log_level, &level)) SetLogLevel(level);
+    gateway::NodeOptions options;
+    if (!flags->config.empty()) {
+      Status loaded = gateway::LoadNodeConfig(flags->config, &options);
+      if (!loaded.ok()) {
+        fprintf(stderr, "edge serve: %s\n", loaded.message().c_str());
+        return 1;
+      }
+    }
+    // Flags given on the command line win over the file.
+    const gateway::NodeOptions& f = flags->options;
+    auto given = [&](const char* name) { return command->get_option(name)->count() > 0; };
+    if (given("--listen")) options.listen = f.listen;
+    if (given("--https")) options.https = f.https;
+    if (given("--admin")) options.admin = f.admin;
+    if (given("--admin-token-file")) options.admin_token_file = f.admin_token_file;
+    if (given("--data-dir")) options.data_dir = f.data_dir;
+    if (given("--threads")) options.threads = f.threads;
+    if (given("--memory-budget-mb")) options.memory_budget_mb = f.memory_budget_mb;
+    if (given("--access-log")) options.access_log = f.access_log;
+    if (given("--pop-id")) options.pop_id = f.pop_id;
+    if (given("--max-body-mb")) {
+      options.limits.max_body_bytes = static_cast<size_t>(flags->max_body_mb * 1024 * 1024);
+    }
+    if (given("--header-timeout-ms")) options.limits.header_timeout_ms = f.limits.header_timeout_ms;
+    if (given("--idle-timeout-ms")) options.limits.idle_timeout_ms = f.limits.idle_timeout_ms;
+    if (given("--connections-per-origin")) options.connections_per_origin = f.connections_per_origin;
+    if (given("--allow-fetch-to")) options.allow_fetch_to = f.allow_fetch_to;
+    return gateway::RunNode(options);
+  };
+}
+
+}  // namespace edge::cli

@@ -1,0 +1,603 @@
+#include "gateway/node.h"
+
+#include <fmt/core.h>
+
+#include <chrono>
+#include <thread>
+
+#include "bindings/bindings.h"
+#include "bindings/kv_store.h"
+#include "bindings/outbound/client.h"
+#include "gateway/admin_api.h"
+#include "gateway/json_text.h"
+#include "gateway/node_thread.h"
+#include "runtime/log.h"
+
+namespace edge::gateway {
+namespace {
+
+template <typename Handle>
+void CloseAndDelete(Handle* handle) {
+  uv_close(reinterpret_cast<uv_handle_t*>(handle),
+           [](uv_handle_t* h) { delete reinterpret_cast<Handle*>(h); });
+}
+
+// The HTTP status of a refused change.
+int HttpStatusOf(const Status& status) {
+  switch (status.code()) {
+    case ErrorCode::kNotFound:
+      return 404;
+    case ErrorCode::kInvalidInput:
+    case ErrorCode::kTypeError:
+    case ErrorCode::kRangeError:
+    case ErrorCode::kSyntaxError:
+      return 400;
+    default:
+      return 500;
+  }
+}
+
+std::string JsonStringArray(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += ",";
+    out += JsonString(items[i]);
+  }
+  return out + "]";
+}
+
+}  // namespace
+
+AdminResult AdminResult::Error(int status, std::string_view message) {
+  return {status, fmt::format("{{\"error\":{}}}", JsonString(message))};
+}
+
+Node::Node(NodeOptions options) : options_(std::move(options)) {
+  uv_loop_init(&loop_);
+  bindings::RegisterNatives(natives_);
+}
+
+Node::~Node() {
+  for (auto& thread : threads_) thread->Join();
+  threads_.clear();
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  uv_loop_close(&loop_);
+}
+
+Status Node::Open() {
+  auto store = DeployStore::Open(options_.data_dir);
+  if (!store.ok()) return store.status();
+  store_ = std::move(store).value();
+  auto log = RequestLog::Open(options_.access_log);
+  if (!log.ok()) return log.status();
+  log_ = std::move(log).value();
+  reporting_ = {&meter_, &metrics_, log_.get(), &tail_};
+  if (!options_.https.empty()) {
+    if (options_.tls.empty()) {
+      return Status(ErrorCode::kInvalidInput,
+                    "an HTTPS listener needs at least one [[tls]] certificate");
+    }
+    auto tls = TlsContext::Create(options_.tls);
+    if (!tls.ok()) return tls.status();
+    tls_ = std::move(tls).value();
+  }
+
+  services_ = std::make_shared<bindings::BindingServices>();
+  services_->services = this;
+  auto kv = bindings::KvStore::Open(options_.data_dir);
+  if (!kv.ok()) return kv.status();
+  services_->kv = std::move(kv).value();
+  kv_sweeper_ = std::make_unique<bindings::KvSweeper>(&loop_, services_->kv);
+  kv_sweeper_->Start();
+
+  // A PoP node reaches public addresses only, plus what the operator allows.
+  std::vector<bindings::outbound::Cidr> allowed;
+  for (const std::string& text : options_.allow_fetch_to) {
+    bindings::outbound::Cidr cidr;
+    if (!bindings::outbound::Cidr::Parse(text, &cidr)) {
+      return Status(ErrorCode::kInvalidInput,
+                    fmt::format("allow_fetch_to: '{}' is not an address range (CIDR)", text));
+    }
+    allowed.push_back(cidr);
+  }
+  bindings::outbound::ClientOptions outbound;
+  outbound.address_policy = bindings::outbound::AddressPolicy::DenyPrivate(std::move(allowed));
+  outbound.max_connections_per_origin = options_.connections_per_origin;
+  outbound.decode_content_encoding = false;  // as in edge dev: see dev_server.cc
+  services_->outbound = std::make_shared<bindings::outbound::Client>(outbound);
+
+  // What was deployed before the node stopped.
+  auto deployed = store_->LoadAll();
+  if (!deployed.ok()) return deployed.status();
+  auto state = std::make_shared<NodeState>();
+  std::vector<Route> routes;
+  for (const DeployedWorker& worker : *deployed) {
+    auto served = BuildServed(worker);
+    if (!served.ok()) {
+      Log(LogLevel::kError, "[{}] version {} in the store cannot be served: {}", worker.name,
+          worker.version, served.status().message());
+      continue;
+    }
+    for (const std::string& pattern : worker.routes) routes.push_back({pattern, worker.name});
+    state->workers.emplace(worker.name, std::move(served).value());
+  }
+  auto table = RouteTable::Build(std::move(routes));
+  if (!table.ok()) return table.status();
+  state->routes = std::move(table).value();
+  state->generation = 1;
+  state_.Publish(std::move(state));
+  return Status::Ok();
+}
+
+StatusOr<std::shared_ptr<const ServedWorker>> Node::BuildServed(const DeployedWorker& deployed) {
+  auto bundle = DecodeBundle(deployed.bundle_json);
+  if (!bundle.ok()) return bundle.status();
+  std::string root = fmt::format("/workers/{}/v{}", deployed.name, deployed.version);
+  auto spec = SpecFromBundle(*bundle, root);
+  if (!spec.ok()) return spec.status();
+  auto served = std::make_shared<ServedWorker>();
+  served->name = deployed.name;
+  served->version = deployed.version;
+  served->instance = next_instance_++;
+  served->limits = bundle->limits;
+  served->routes = deployed.routes;
+  served->spec = std::move(spec).value();
+  served->spec.files = BundleFiles(*bundle, root);
+  served->spec.secrets = deployed.secrets;
+  served->spec.services = services_;
+  served->spec.startup_cpu_limit_ms = bundle->limits.startup_cpu_ms;
+  served->spec.subrequest_limit = bundle->limits.subrequests;
+  // Console output outside any request (top-level code, timers after the
+  // response) goes to the access log's stream, tagged with the worker.
+  RequestLog* log = log_.get();
+  std::string name = deployed.name;
+  uint64_t version = deployed.version;
+  served->spec.on_console = [log, name, version](std::string_view level, std::string_view message) {
+    log->Console(name, version, "", level, message);
+  };
+  return std::shared_ptr<const ServedWorker>(std::move(served));
+}
+
+StatusOr<RouteTable> Node::RoutesWith(const std::string& name,
+                                      const std::vector<std::string>& patterns) {
+  std::shared_ptr<const NodeState> current = state_.Load();
+  std::vector<Route> routes;
+  for (const Route& route : current->routes.routes()) {
+    if (route.worker != name) routes.push_back(route);
+  }
+  for (const std::string& pattern : patterns) routes.push_back({pattern, name});
+  return RouteTable::Build(std::move(routes));
+}
+
+StatusOr<std::shared_ptr<NodeState>> Node::StateWith(const std::string& name,
+                                                     std::shared_ptr<const ServedWorker> worker) {
+  std::shared_ptr<const NodeState> current = state_.Load();
+  auto state = std::make_shared<NodeState>();
+  state->workers = current->workers;
+  if (worker) {
+    state->workers[name] = worker;
+  } else {
+    state->workers.erase(name);
+  }
+  auto table = RoutesWith(name, worker ? worker->routes : std::vector<std::string>{});
+  if (!table.ok()) return table.status();
+  state->routes = std::move(table).value();
+  state->generation = current->generation + 1;
+  return state;
+}
+
+void Node::Switch(std::shared_ptr<NodeState> state, std::shared_ptr<const ServedWorker> worker,
+                  std::function<void()> done) {
+  auto publish = [this, state, done = std::move(done)]() mutable {
+    state_.Publish(state);
+    for (auto& thread : threads_) {
+      thread->Post([thread = thread.get(), state] { thread->pool().Retain(*state); });
+    }
+    done();
+  };
+  if (!worker || threads_.empty()) {
+    publish();
+    return;
+  }
+  // Every thread loads the new isolate; the routes switch once all have.
+  auto remaining = std::make_shared<size_t>(threads_.size());
+  auto publish_once = std::make_shared<std::function<void()>>(std::move(publish));
+  for (auto& thread : threads_) {
+    thread->Post([this, thread = thread.get(), worker, remaining, publish_once] {
+      Status warmed = thread->pool().Warm(worker);
+      if (!warmed.ok()) {
+        Log(LogLevel::kWarn, "[{}] thread {} could not warm version {}: {}", worker->name,
+            thread->index(), worker->version, warmed.message());
+      }
+      control_tasks_->Post([remaining, publish_once] {
+        if (--*remaining == 0) (*publish_once)();
+      });
+    });
+  }
+}
+
+void Node::Enqueue(Change change) {
+  changes_.push_back(std::move(change));
+  if (!changing_) RunNextChange();
+}
+
+void Node::RunNextChange() {
+  if (changes_.empty() || stopping_) {
+    changing_ = false;
+    return;
+  }
+  changing_ = true;
+  Change change = std::move(changes_.front());
+  changes_.pop_front();
+  // The next change starts from the loop, not from inside this one's stack.
+  change([this] { control_tasks_->Post([this] { RunNextChange(); }); });
+}
+
+void Node::Deploy(std::string name, std::string bundle_json, Done done) {
+  Enqueue([this, name = std::move(name), bundle_json = std::move(bundle_json),
+           done = std::move(done)](std::function<void()> finished) mutable {
+    auto fail = [&](int status, std::string_view message) {
+      Log(LogLevel::kWarn, "deploy of '{}' refused: {}", name, message);
+      done(AdminResult::Error(status, message));
+      finished();
+    };
+    auto bundle = DecodeBundle(bundle_json);
+    if (!bundle.ok()) return fail(400, bundle.status().message());
+    if (bundle->name != name) {
+      return fail(400, fmt::format("the bundle is named '{}' but was uploaded to /workers/{}",
+                                   bundle->name, name));
+    }
+    auto existing = store_->LoadWorker(name);
+    if (!existing.ok()) return fail(500, existing.status().message());
+    std::vector<std::string> routes =
+        bundle->routes ? *bundle->routes
+                       : (*existing ? (*existing)->routes : std::vector<std::string>{});
+    auto table = RoutesWith(name, routes);
+    if (!table.ok()) return fail(409, table.status().message());
+    auto secrets = store_->SecretNames(name);
+    if (!secrets.ok()) return fail(500, secrets.status().message());
+    for (const std::string& secret : *secrets) {
+      Status free = CheckSecretName(*bundle, secret);
+      if (!free.ok()) return fail(400, free.message());
+    }
+
+    // Compile, instantiate and run the top-level code once here, with the
+    // worker's own limits: a worker that does not load is refused and
+    // nothing changes.
+    std::string canonical = EncodeBundle(*bundle);
+    DeployedWorker candidate;
+    candidate.name = name;
+    candidate.version = existing.value() ? (*existing)->version + 1 : 1;
+    candidate.bundle_json = canonical;
+    candidate.routes = routes;
+    if (*existing) candidate.secrets = (*existing)->secrets;
+    auto probe = BuildServed(candidate);
+    if (!probe.ok()) return fail(400, probe.status().message());
+    auto started = std::chrono::steady_clock::now();
+    {
+      auto loaded = runtime::Worker::Load(&loop_, natives_, (*probe)->spec);
+      if (!loaded.ok()) {
+        return fail(400, fmt::format("the worker does not load: {}", loaded.status().message()));
+      }
+    }
+    double load_ms = std::chrono::duration<double, std::milli>(
+                         std::chrono::steady_clock::now() - started)
+                         .count();
+
+    std::optional<VersionInfo> info;
+    Status written = store_->Write([&](DeployStore::Writer& writer) -> Status {
+      auto added = writer.AddVersion(name, canonical, bundle->routes);
+      if (!added.ok()) return added.status();
+      info = *added;
+      return Status::Ok();
+    });
+    if (!written.ok()) return fail(500, written.message());
+    candidate.version = info->id;
+    auto served = BuildServed(candidate);
+    if (!served.ok()) return fail(500, served.status().message());
+    auto state = StateWith(name, *served);
+    if (!state.ok()) return fail(409, state.status().message());
+    auto version = info->id;
+    auto sha = info->sha256;
+    auto modules = bundle->modules.size();
+    Switch(std::move(state).value(), std::move(served).value(),
+           [this, name, version, sha, routes, load_ms, modules, done, finished, started] {
+             double total_ms = std::chrono::duration<double, std::milli>(
+                                   std::chrono::steady_clock::now() - started)
+                                   .count();
+             Log(LogLevel::kInfo, "[{}] version {} is live ({} modules, {:.1f} ms to switch)",
+                 name, version, modules, total_ms);
+             done({200, fmt::format("{{\"name\":{},\"version\":{},\"sha256\":{},\"routes\":{},"
+                                    "\"load_ms\":{:.3f},\"switch_ms\":{:.3f}}}",
+                                    JsonString(name), version, JsonString(sha),
+                                    JsonStringArray(routes), load_ms, total_ms)});
+             finished();
+           });
+  });
+}
+
+void Node::Reapply(const std::string& name, std::function<void(Status)> done) {
+  auto deployed = store_->LoadWorker(name);
+  if (!deployed.ok()) return done(deployed.status());
+  if (!*deployed) {
+    // Secrets of a worker with no version yet: nothing to serve.
+    return done(Status::Ok());
+  }
+  auto served = BuildServed(**deployed);
+  if (!served.ok()) return done(served.status());
+  auto state = StateWith(name, *served);
+  if (!state.ok()) return done(state.status());
+  Switch(std::move(state).value(), std::move(served).value(), [done] { done(Status::Ok()); });
+}
+
+void Node::Rollback(std::string name, uint64_t version, Done done) {
+  Enqueue([this, name = std::move(name), version, done = std::move(done)](
+              std::function<void()> finished) {
+    Status written = store_->Write(
+        [&](DeployStore::Writer& writer) { return writer.Rollback(name, version); });
+    if (!written.ok()) {
+      done(AdminResult::Error(HttpStatusOf(written), written.message()));
+      return finished();
+    }
+    Reapply(name, [name, version, done, finished](Status status) {
+      if (!status.ok()) {
+        done(AdminResult::Error(500, status.message()));
+      } else {
+        Log(LogLevel::kInfo, "[{}] rolled back to version {}", name, version);
+        done({200, fmt::format("{{\"name\":{},\"version\":{}}}", JsonString(name), version)});
+      }
+      finished();
+    });
+  });
+}
+
+void Node::DeleteWorker(std::string name, Done done) {
+  Enqueue([this, name = std::move(name), done = std::move(done)](std::function<void()> finished) {
+    Status written =
+        store_->Write([&](DeployStore::Writer& writer) { return writer.DeleteWorker(name); });
+    if (!written.ok()) {
+      done(AdminResult::Error(HttpStatusOf(written), written.message()));
+      return finished();
+    }
+    auto state = StateWith(name, nullptr);
+    if (!state.ok()) {
+      done(AdminResult::Error(500, state.status().message()));
+      return finished();
+    }
+    Switch(std::move(state).value(), nullptr, [name, done, finished] {
+      Log(LogLevel::kInfo, "[{}] deleted", name);
+      done({200, fmt::format("{{\"deleted\":{}}}", JsonString(name))});
+      finished();
+    });
+  });
+}
+
+void Node::SetRoutes(std::string name, std::vector<std::string> routes, Done done) {
+  Enqueue([this, name = std::move(name), routes = std::move(routes),
+           done = std::move(done)](std::function<void()> finished) {
+    std::shared_ptr<const NodeState> current = state_.Load();
+    const std::shared_ptr<const ServedWorker>* served = current->Find(name);
+    if (served == nullptr) {
+      done(AdminResult::Error(404, fmt::format("no worker named '{}' is deployed", name)));
+      return finished();
+    }
+    auto table = RoutesWith(name, routes);
+    if (!table.ok()) {
+      done(AdminResult::Error(409, table.status().message()));
+      return finished();
+    }
+    Status written =
+        store_->Write([&](DeployStore::Writer& writer) { return writer.SetRoutes(name, routes); });
+    if (!written.ok()) {
+      done(AdminResult::Error(HttpStatusOf(written), written.message()));
+      return finished();
+    }
+    // Same isolate, new routes: nothing to warm.
+    auto updated = std::make_shared<ServedWorker>(**served);
+    updated->routes = routes;
+    auto state = StateWith(name, updated);
+    if (!state.ok()) {
+      done(AdminResult::Error(409, state.status().message()));
+      return finished();
+    }
+    Switch(std::move(state).value(), nullptr, [name, routes, done, finished] {
+      done({200, fmt::format("{{\"name\":{},\"routes\":{}}}", JsonString(name),
+                             JsonStringArray(routes))});
+      finished();
+    });
+  });
+}
+
+void Node::PutSecret(std::string name, std::string secret, std::string value, Done done) {
+  Enqueue([this, name = std::move(name), secret = std::move(secret), value = std::move(value),
+           done = std::move(done)](std::function<void()> finished) {
+    Status valid = CheckBindingName(secret);
+    std::shared_ptr<const NodeState> current = state_.Load();
+    if (valid.ok()) {
+      auto deployed = store_->LoadWorker(name);
+      if (deployed.ok() && *deployed) {
+        auto bundle = DecodeBundle((*deployed)->bundle_json);
+        if (bundle.ok()) valid = CheckSecretName(*bundle, secret);
+      }
+    }
+    if (!valid.ok()) {
+      done(AdminResult::Error(400, valid.message()));
+      return finished();
+    }
+    Status written = store_->Write(
+        [&](DeployStore::Writer& writer) { return writer.PutSecret(name, secret, value); });
+    if (!written.ok()) {
+      done(AdminResult::Error(HttpStatusOf(written), written.message()));
+      return finished();
+    }
+    Reapply(name, [name, secret, done, finished](Status status) {
+      if (!status.ok()) {
+        done(AdminResult::Error(500, status.message()));
+      } else {
+        Log(LogLevel::kInfo, "[{}] secret {} set", name, secret);
+        done({200, fmt::format("{{\"worker\":{},\"secret\":{}}}", JsonString(name),
+                               JsonString(secret))});
+      }
+      finished();
+    });
+  });
+}
+
+void Node::DeleteSecret(std::string name, std::string secret, Done done) {
+  Enqueue([this, name = std::move(name), secret = std::move(secret),
+           done = std::move(done)](std::function<void()> finished) {
+    Status written = store_->Write(
+        [&](DeployStore::Writer& writer) { return writer.DeleteSecret(name, secret); });
+    if (!written.ok()) {
+      done(AdminResult::Error(HttpStatusOf(written), written.message()));
+      return finished();
+    }
+    Reapply(name, [name, secret, done, finished](Status status) {
+      if (!status.ok()) {
+        done(AdminResult::Error(500, status.message()));
+      } else {
+        Log(LogLevel::kInfo, "[{}] secret {} deleted", name, secret);
+        done({200, fmt::format("{{\"worker\":{},\"deleted\":{}}}", JsonString(name),
+                               JsonString(secret))});
+      }
+      finished();
+    });
+  });
+}
+
+Status Node::Dispatch(const std::string& service, runtime::FetchRequest request,
+                      std::shared_ptr<runtime::ResponseSink> sink) {
+  NodeThread* thread = NodeThread::Current();
+  if (thread == nullptr) {
+    return Status(ErrorCode::kInternal, "service bindings run on serving threads only");
+  }
+  return thread->Dispatch(service, std::move(request), std::move(sink));
+}
+
+void Node::UpdateGauges() {
+  for (const auto& thread : threads_) {
+    metrics_.SetIsolates(thread->index(), thread->isolates_alive(),
+                         thread->isolate_memory_bytes());
+  }
+}
+
+int Node::Run() {
+  started_unix_ms_ = UnixMs();
+  control_tasks_ = std::make_unique<LoopTasks>(&loop_);
+  Status opened = Open();
+  if (!opened.ok()) {
+    Log(LogLevel::kError, "cannot start the node: {}", opened.message());
+    Stop();
+    return 1;
+  }
+  std::string token;
+  {
+    auto read = ReadAdminToken(options_.admin_token_file);
+    if (!read.ok()) {
+      Log(LogLevel::kError, "{}", read.status().message());
+      Stop();
+      return 1;
+    }
+    token = std::move(read).value();
+  }
+
+  int threads = options_.threads > 0 ? options_.threads
+                                     : std::max(1u, std::thread::hardware_concurrency());
+  size_t budget = (options_.memory_budget_mb << 20) / static_cast<size_t>(threads);
+  for (int i = 0; i < threads; ++i) {
+    threads_.push_back(std::make_unique<NodeThread>(*this, i, budget));
+    Status started = threads_.back()->Start();
+    if (!started.ok()) {
+      threads_.pop_back();
+      Log(LogLevel::kError, "cannot listen for traffic: {}", started.message());
+      Stop();
+      return 1;
+    }
+  }
+
+  admin_api_ = std::make_unique<AdminApi>(*this, std::move(token));
+  ServerLimits admin_limits = options_.limits;
+  admin_limits.max_body_bytes = 32u << 20;  // a bundle of 10 MiB, base64 and JSON around it
+  admin_limits.stream_request_bodies = false;
+  admin_server_ = std::make_unique<HttpServer>(
+      &loop_, admin_limits, [this](HttpRequest request, std::shared_ptr<ResponseWriter> writer) {
+        admin_api_->Handle(std::move(request), std::move(writer));
+      });
+  std::string admin_host;
+  int admin_port = 0;
+  Status admin = SplitHostPort(options_.admin, &admin_host, &admin_port);
+  if (admin.ok()) admin = admin_server_->Listen(admin_host, admin_port, false);
+  if (!admin.ok()) {
+    Log(LogLevel::kError, "cannot listen for the admin API on {}: {}", options_.admin,
+        admin.message());
+    Stop();
+    return 1;
+  }
+
+  // Warm what the store holds, on every thread, before saying ready.
+  std::shared_ptr<const NodeState> state = state_.Load();
+  auto remaining = std::make_shared<size_t>(threads_.size());
+  size_t workers = state->workers.size();
+  for (auto& thread : threads_) {
+    thread->Post([this, thread = thread.get(), state, remaining] {
+      for (const auto& [name, served] : state->workers) {
+        // Up to the memory budget; the rest load on their first request.
+        if (thread->pool().stats().memory_bytes > 0 &&
+            thread->pool().EnforceBudget() > 0) {
+          break;
+        }
+        auto host = thread->pool().Acquire(served);
+        (void)host;  // a failure was logged; requests will get a 503
+      }
+      control_tasks_->Post([this, remaining] {
+        if (--*remaining > 0) return;
+        printf("Ready: traffic on %s%s%s, admin API on http://%s\n", options_.listen.c_str(),
+               options_.https.empty() ? "" : ", HTTPS on ", options_.https.c_str(),
+               options_.admin.c_str());
+        fflush(stdout);
+      });
+    });
+  }
+  Log(LogLevel::kInfo, "node '{}' serving {} worker(s) from {} with {} thread(s)", options_.pop_id,
+      workers, options_.data_dir, threads);
+
+  for (int signum : {SIGINT, SIGTERM}) {
+    auto* signal = new uv_signal_t;
+    uv_signal_init(&loop_, signal);
+    signal->data = this;
+    uv_signal_start(signal, OnSignal, signum);
+    signals_.push_back(signal);
+  }
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  for (auto& thread : threads_) thread->Join();
+  return 0;
+}
+
+void Node::OnSignal(uv_signal_t* handle, int signum) {
+  auto* self = static_cast<Node*>(handle->data);
+  if (self->stopping_) {
+    Log(LogLevel::kWarn, "second signal: exiting without waiting for requests in flight");
+    _exit(1);
+  }
+  Log(LogLevel::kInfo, "{} received: finishing requests in flight, then exiting",
+      signum == SIGINT ? "SIGINT" : "SIGTERM");
+  self->Stop();
+}
+
+void Node::Stop() {
+  stopping_ = true;
+  for (auto& thread : threads_) thread->Stop();
+  if (admin_api_) admin_api_->Close();
+  if (admin_server_) {
+    admin_server_->Shutdown([this] { admin_server_.reset(); });
+  }
+  if (kv_sweeper_) kv_sweeper_->Stop();
+  for (uv_signal_t* signal : signals_) {
+    uv_signal_stop(signal);
+    CloseAndDelete(signal);
+  }
+  signals_.clear();
+  if (control_tasks_) control_tasks_->Close();
+}
+
+}  // namespace edge::gateway

@@ -1,0 +1,138 @@
+// An `edge serve` PoP node: serving threads (one libuv loop, HTTP listeners
+// and IsolatePool each) and a control thread (the admin API, deploys,
+// signals). The control thread owns every change: it validates it, writes
+// it to the deploy store, has every serving thread warm the new isolates,
+// then publishes the new NodeState, so no request ever waits for a compile
+// or sees half a deploy.
+#pragma once
+
+#include <uv.h>
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bindings/binding_services.h"
+#include "bindings/kv_store.h"
+#include "bindings/service_directory.h"
+#include "gateway/deploy_store.h"
+#include "gateway/http_server.h"
+#include "gateway/loop_tasks.h"
+#include "gateway/metering.h"
+#include "gateway/node_metrics.h"
+#include "gateway/node_options.h"
+#include "gateway/node_sink.h"
+#include "gateway/node_state.h"
+#include "gateway/request_log.h"
+#include "gateway/tail_hub.h"
+#include "runtime/native.h"
+
+namespace edge::gateway {
+
+class NodeThread;
+
+// The answer to an admin call: an HTTP status and a JSON body.
+struct AdminResult {
+  int status = 200;
+  std::string body;
+  static AdminResult Error(int status, std::string_view message);
+};
+
+class Node : public bindings::ServiceDirectory {
+ public:
+  explicit Node(NodeOptions options);
+  ~Node() override;
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  // Opens the store, starts the threads and serves until a signal. Returns
+  // the exit code.
+  int Run();
+
+  // Changes, called on the control loop; `done` runs there once the change
+  // is live on every thread (or refused: nothing changed). One runs at a
+  // time, in the order asked.
+  using Done = std::function<void(AdminResult)>;
+  void Deploy(std::string name, std::string bundle_json, Done done);
+  void Rollback(std::string name, uint64_t version, Done done);
+  void DeleteWorker(std::string name, Done done);
+  void SetRoutes(std::string name, std::vector<std::string> routes, Done done);
+  void PutSecret(std::string name, std::string secret, std::string value, Done done);
+  void DeleteSecret(std::string name, std::string secret, Done done);
+
+  // Reads, for the admin API (control loop).
+  const NodeOptions& options() const { return options_; }
+  DeployStore& store() { return *store_; }
+  Meter& meter() { return meter_; }
+  NodeMetrics& metrics() { return metrics_; }
+  TailHub& tail() { return tail_; }
+  std::shared_ptr<const NodeState> state() const { return state_.Load(); }
+  uv_loop_t* control_loop() { return &loop_; }
+  uint64_t started_unix_ms() const { return started_unix_ms_; }
+  // Refreshes the gauges /metrics reports (isolates per thread).
+  void UpdateGauges();
+
+  // ServiceDirectory: another deployed worker, on the calling serving thread.
+  Status Dispatch(const std::string& service, runtime::FetchRequest request,
+                  std::shared_ptr<runtime::ResponseSink> sink) override;
+
+  // For the serving threads.
+  const StateCell& state_cell() const { return state_; }
+  const runtime::NativeRegistry& natives() const { return natives_; }
+  const NodeReporting& reporting() const { return reporting_; }
+  std::shared_ptr<TlsContext> tls_context() const { return tls_; }
+
+ private:
+  using Change = std::function<void(std::function<void()> finished)>;
+  void Enqueue(Change change);
+  void RunNextChange();
+
+  Status Open();
+  StatusOr<std::shared_ptr<const ServedWorker>> BuildServed(const DeployedWorker& deployed);
+  // A new state: the current one with `worker` replaced (or removed when
+  // null), its routes from the worker records.
+  StatusOr<std::shared_ptr<NodeState>> StateWith(const std::string& name,
+                                                 std::shared_ptr<const ServedWorker> worker);
+  // Every route of every worker but `except`, plus `extra` for it: refused
+  // when two workers claim one pattern.
+  StatusOr<RouteTable> RoutesWith(const std::string& name, const std::vector<std::string>& routes);
+  // Warms `worker` on every thread (if set), then publishes `state`, then
+  // runs `done`.
+  void Switch(std::shared_ptr<NodeState> state, std::shared_ptr<const ServedWorker> worker,
+              std::function<void()> done);
+  // Reloads one worker from the store and switches to it.
+  void Reapply(const std::string& name, std::function<void(Status)> done);
+
+  static void OnSignal(uv_signal_t* handle, int signum);
+  void Stop();
+
+  NodeOptions options_;
+  uv_loop_t loop_;
+  std::unique_ptr<LoopTasks> control_tasks_;
+  runtime::NativeRegistry natives_;
+  std::unique_ptr<DeployStore> store_;
+  std::shared_ptr<TlsContext> tls_;
+  std::shared_ptr<bindings::BindingServices> services_;
+  std::unique_ptr<bindings::KvSweeper> kv_sweeper_;
+  StateCell state_;
+  Meter meter_;
+  NodeMetrics metrics_;
+  std::unique_ptr<RequestLog> log_;
+  TailHub tail_;
+  NodeReporting reporting_;
+  std::vector<std::unique_ptr<NodeThread>> threads_;
+  std::unique_ptr<HttpServer> admin_server_;
+  std::unique_ptr<class AdminApi> admin_api_;
+  std::vector<uv_signal_t*> signals_;
+  std::deque<Change> changes_;
+  bool changing_ = false;
+  bool stopping_ = false;
+  std::atomic<uint64_t> next_instance_{1};
+  uint64_t started_unix_ms_ = 0;
+};
+
+}  // namespace edge::gateway

@@ -1,0 +1,84 @@
+// One serving thread of a PoP node: its libuv loop, its listeners (the
+// node's traffic address shared with the other threads through
+// SO_REUSEPORT, so the kernel spreads connections), and its IsolatePool.
+// A request is routed by Host and path with the NodeState the thread last
+// saw, and served by that worker's isolate on this thread: an isolate never
+// leaves its thread, and a hot worker has one isolate per thread.
+#pragma once
+
+#include <uv.h>
+
+#include <atomic>
+#include <functional>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "gateway/http_server.h"
+#include "gateway/invocation_record.h"
+#include "gateway/isolate_pool.h"
+#include "gateway/loop_tasks.h"
+#include "gateway/node_state.h"
+
+namespace edge::gateway {
+
+class Node;
+
+class NodeThread {
+ public:
+  NodeThread(Node& node, int index, size_t memory_budget_bytes);
+  ~NodeThread();
+  NodeThread(const NodeThread&) = delete;
+  NodeThread& operator=(const NodeThread&) = delete;
+
+  // Starts the thread and waits until it listens (or failed to).
+  Status Start();
+  // Runs `task` on this thread, in order.
+  void Post(std::function<void()> task);
+  // Stops accepting, lets requests in flight finish, then ends the loop.
+  void Stop();
+  void Join();
+
+  // On this thread only.
+  IsolatePool& pool() { return *pool_; }
+  // The thread serving the current call, if it is a serving thread.
+  static NodeThread* Current();
+  // Service bindings: another worker, on this thread.
+  Status Dispatch(const std::string& service, runtime::FetchRequest request,
+                  std::shared_ptr<runtime::ResponseSink> sink);
+
+  // What the thread last measured (any thread may read).
+  int64_t isolates_alive() const { return alive_.load(); }
+  int64_t isolate_memory_bytes() const { return memory_.load(); }
+  int index() const { return index_; }
+
+ private:
+  void Main(std::promise<Status> ready);
+  Status Listen();
+  void Handle(HttpRequest request, std::shared_ptr<ResponseWriter> writer);
+  // Answers without a worker (no route, not loaded) and records it.
+  void Refuse(const HttpRequest& request, ResponseWriter& writer, InvocationRecord record,
+              int status, std::string_view message, std::string_view outcome);
+  static void OnMeasure(uv_timer_t* timer);
+
+  Node& node_;
+  int index_;
+  size_t budget_bytes_;
+  std::thread thread_;
+  uv_loop_t loop_;
+  std::unique_ptr<LoopTasks> tasks_;
+  std::unique_ptr<StateReader> reader_;
+  std::unique_ptr<IsolatePool> pool_;
+  std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<HttpServer> https_;
+  uv_timer_t measure_timer_;
+  std::string default_host_;
+  uint64_t next_request_ = 0;
+  int servers_open_ = 0;
+  std::atomic<int64_t> alive_{0};
+  std::atomic<int64_t> memory_{0};
+  std::atomic<bool> started_{false};
+};
+
+}  // namespace edge::gateway
