@@ -587,7 +587,8 @@ HttpConnection::HttpConnection(std::shared_ptr<ServerContext> context)
 
 HttpConnection::~HttpConnection() = default;
 
-void HttpConnection::Accept(const std::shared_ptr<ServerContext>& context, uv_stream_t* listener) {
+void HttpConnection::Accept(const std::shared_ptr<ServerContext>& context, uv_stream_t* listener,
+                            const std::shared_ptr<TlsContext>& tls) {
   auto* c = new HttpConnection(context);
   uv_tcp_init(context->loop, &c->tcp_);
   uv_timer_init(context->loop, &c->timer_);
@@ -613,8 +614,21 @@ void HttpConnection::Accept(const std::shared_ptr<ServerContext>& context, uv_st
   } else {
     c->remote_address_ = "unknown";
   }
-  // Until the first byte: closed silently after the header timeout.
-  c->ArmTimer(TimerKind::kIdle, c->limits().header_timeout_ms);
+  if (tls) {
+    StatusOr<std::unique_ptr<TlsSession>> session = tls->NewSession();
+    if (!session.ok()) {
+      Log(LogLevel::kError, "gateway: closing the connection from {}: {}", c->remote_address_,
+          session.status().message());
+      c->CloseNow();
+      return;
+    }
+    c->tls_ = std::move(session).value();
+    // The header timeout bounds the handshake too (see OnTlsInput).
+    c->ArmTimer(TimerKind::kHandshake, c->limits().header_timeout_ms);
+  } else {
+    // Until the first byte: closed silently after the header timeout.
+    c->ArmTimer(TimerKind::kIdle, c->limits().header_timeout_ms);
+  }
   c->UpdateReading();
 }
 
@@ -731,8 +745,15 @@ void HttpConnection::OnRead(ssize_t nread, const uv_buf_t* buf) {
     return;
   }
   if (nread == 0) return;
-  const char* data = buf->base;
-  size_t length = static_cast<size_t>(nread);
+  if (tls_) {
+    OnTlsInput(buf->base, static_cast<size_t>(nread), buf->len);
+  } else {
+    OnInput(buf->base, static_cast<size_t>(nread));
+  }
+}
+
+// Input as the client sent it (decrypted, over TLS).
+void HttpConnection::OnInput(const char* data, size_t length) {
   switch (state_) {
     case State::kReading:
       if (timer_kind_ == TimerKind::kBody) ArmTimer(TimerKind::kBody, limits().idle_timeout_ms);
@@ -764,12 +785,64 @@ void HttpConnection::OnRead(ssize_t nread, const uv_buf_t* buf) {
   }
 }
 
+// Decrypts what came from the socket and hands the plaintext to OnInput, in
+// the read buffer that held the ciphertext (free once fed to OpenSSL). All
+// that can be decrypted is taken now: plaintext left inside OpenSSL would wait
+// for a read that may never come, since reading stops while pipelined input
+// waits. So at most one read's worth of plaintext is added each time, as on a
+// plain connection.
+void HttpConnection::OnTlsInput(char* buffer, size_t length, size_t capacity) {
+  if (state_ == State::kLingering || state_ == State::kClosed) return;  // discarded
+  tls_->Feed(buffer, length);
+  if (!tls_->handshake_done()) {
+    TlsSession::Result result = tls_->Handshake();
+    if (result == TlsSession::Result::kWantInput) {
+      Flush();  // our part of the handshake
+      return;
+    }
+    if (result != TlsSession::Result::kOk) {
+      Log(LogLevel::kInfo, "gateway: TLS handshake with {} failed: {}", remote_address_,
+          tls_->error());
+      SendTlsAlertAndClose();
+      return;
+    }
+    // What is left of the header timeout now waits for the first request,
+    // as on a new plain connection.
+    if (timer_kind_ == TimerKind::kHandshake) timer_kind_ = TimerKind::kIdle;
+  }
+  size_t filled = 0;
+  while (true) {
+    size_t n = 0;
+    TlsSession::Result result = tls_->Read(buffer + filled, capacity - filled, &n);
+    filled += n;
+    if (result == TlsSession::Result::kOk && filled < capacity) continue;
+    if (filled > 0) {
+      OnInput(buffer, filled);
+      filled = 0;
+      if (state_ != State::kReading && state_ != State::kHandling) return;
+    }
+    if (result == TlsSession::Result::kOk) continue;
+    if (result == TlsSession::Result::kWantInput) break;
+    if (result == TlsSession::Result::kClosed) {  // close_notify: as the client's FIN
+      OnReadEnd(UV_EOF);
+      return;
+    }
+    Log(LogLevel::kDebug, "gateway: TLS error on the connection from {}: {}", remote_address_,
+        tls_->error());
+    SendTlsAlertAndClose();
+    return;
+  }
+  Flush();  // what OpenSSL sends by itself: session tickets, key updates
+}
+
 void HttpConnection::OnReadEnd(ssize_t status) {
   const char* why =
       status == UV_EOF ? "closed the connection" : uv_strerror(static_cast<int>(status));
   switch (state_) {
     case State::kReading:
-      if (message_begun_) {
+      if (tls_ && !tls_->handshake_done()) {
+        Log(LogLevel::kDebug, "gateway: {} {} during the TLS handshake", remote_address_, why);
+      } else if (message_begun_) {
         Log(LogLevel::kDebug, "gateway: {} {} in the middle of a request", remote_address_, why);
       }
       CloseNow();
@@ -874,6 +947,10 @@ void HttpConnection::Dispatch() {
   HttpRequest request = std::move(request_);
   request_ = HttpRequest();
   request.remote_address = remote_address_;
+  if (tls_) {
+    request.tls = true;
+    request.tls_server_name = tls_->server_name();
+  }
   try {
     context_->handler(std::move(request), std::move(writer));
   } catch (const std::exception& e) {
@@ -1103,25 +1180,54 @@ void HttpConnection::RequestFlush() {
   context_->ScheduleFlush(this);
 }
 
-size_t HttpConnection::BufferedBytes() const { return out_.size() + tcp_.write_queue_size; }
+size_t HttpConnection::BufferedBytes() const {
+  return out_.size() + tls_out_.size() + tcp_.write_queue_size;
+}
 
 void HttpConnection::Flush() {
-  if (state_ == State::kClosed || out_.empty()) return;
+  if (state_ == State::kClosed) return;
+  if (!tls_) {
+    WriteOut(out_);
+    return;
+  }
+  // The response bytes are encrypted now; what OpenSSL queued by itself
+  // (handshake messages, session tickets, close_notify) goes out in order
+  // with them.
+  if (!out_.empty() && tls_->handshake_done()) {
+    bool ok = tls_->Write(out_, &tls_out_);
+    out_.clear();
+    if (out_.capacity() > kMaxKeptCapacity) std::string().swap(out_);
+    if (!ok) {
+      Log(LogLevel::kDebug, "gateway: TLS error on the connection from {}: {}", remote_address_,
+          tls_->error());
+      CloseNow();
+      return;
+    }
+  } else {
+    tls_->TakeOutput(&tls_out_);
+  }
+  WriteOut(tls_out_);
+}
+
+// Writes `buffer` (out_, or tls_out_ over TLS) to the socket and leaves it
+// empty: what uv_try_write does not take goes to a uv_write that owns it.
+void HttpConnection::WriteOut(std::string& buffer) {
+  if (state_ == State::kClosed || buffer.empty()) return;
   uv_stream_t* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
   size_t offset = 0;
   if (tcp_.write_queue_size == 0) {
     uv_buf_t buf;
-    buf.base = out_.data();
-    buf.len = out_.size();
+    buf.base = buffer.data();
+    buf.len = buffer.size();
     int r = uv_try_write(stream, &buf, 1);
     if (r < 0 && r != UV_EAGAIN) {
       Fail("write", r);
       return;
     }
     if (r > 0) offset = static_cast<size_t>(r);
-    if (offset == out_.size()) {
-      out_.clear();
-      if (out_.capacity() > kMaxKeptCapacity) std::string().swap(out_);
+    if (offset == buffer.size()) {
+      buffer.clear();
+      if (buffer.capacity() > kMaxKeptCapacity) std::string().swap(buffer);
       return;
     }
   }
@@ -1133,8 +1239,8 @@ void HttpConnection::Flush() {
     write = std::make_unique<WriteRequest>();
   }
   write->connection = this;
-  write->data.swap(out_);  // out_ takes the spare's empty buffer
-  out_.clear();
+  write->data.swap(buffer);  // `buffer` takes the spare's empty one
+  buffer.clear();
   write->req.data = write.get();
   uv_buf_t buf;
   buf.base = write->data.data() + offset;
@@ -1148,6 +1254,18 @@ void HttpConnection::Flush() {
     delete raw;
     Fail("write", r);
   }
+}
+
+// After a failed handshake or a broken record: sends OpenSSL's alert if the
+// socket takes it at once (no waiting on a peer that misbehaves), then closes.
+void HttpConnection::SendTlsAlertAndClose() {
+  std::string alert;
+  tls_->TakeOutput(&alert);
+  if (!alert.empty() && tcp_.write_queue_size == 0 && state_ != State::kClosed) {
+    uv_buf_t buf = uv_buf_init(alert.data(), static_cast<unsigned int>(alert.size()));
+    uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1);
+  }
+  CloseNow();
 }
 
 void HttpConnection::OnWriteDone(WriteRequest* request, int status) {
@@ -1203,6 +1321,13 @@ void HttpConnection::BeginLinger() {
   pending_.clear();
   Flush();
   if (state_ == State::kClosed) return;
+  if (tls_) {
+    // close_notify: the client can tell that the response ended here and
+    // was not cut off.
+    tls_->Shutdown();
+    Flush();
+    if (state_ == State::kClosed) return;
+  }
   shutdown_req_.data = this;
   int r = uv_shutdown(&shutdown_req_, reinterpret_cast<uv_stream_t*>(&tcp_),
                       [](uv_shutdown_t* req, int status) {
@@ -1250,6 +1375,11 @@ void HttpConnection::OnTimer() {
   timer_kind_ = TimerKind::kNone;
   switch (kind) {
     case TimerKind::kNone:
+      return;
+    case TimerKind::kHandshake:
+      Log(LogLevel::kDebug, "gateway: TLS handshake with {} not complete within {} ms; closing",
+          remote_address_, limits().header_timeout_ms);
+      CloseNow();
       return;
     case TimerKind::kHeader:
       SendErrorAndClose(408, fmt::format("request headers not complete within {} ms",

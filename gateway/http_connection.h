@@ -12,6 +12,11 @@
 // while the connection is processing input goes out in one write at the end;
 // writes from elsewhere are flushed from a uv_prepare handle before the loop
 // next blocks, or at once when the response finishes or 64 KiB are waiting.
+//
+// A connection accepted on a TLS listener has a TlsSession between the socket
+// and all of the above: what is read is decrypted first (into the same read
+// buffer) and goes through the same input path; the output buffer is
+// encrypted when it is flushed. Only the socket ever sees ciphertext.
 #pragma once
 
 #include <llhttp.h>
@@ -25,6 +30,7 @@
 #include <vector>
 
 #include "gateway/http_types.h"
+#include "gateway/tls_context.h"
 
 namespace edge::gateway {
 
@@ -75,9 +81,10 @@ struct ServerContext {
 
 class HttpConnection {
  public:
-  // Accepts one pending connection from `listener`. The connection owns itself
-  // and is deleted once its handles are closed.
-  static void Accept(const std::shared_ptr<ServerContext>& context, uv_stream_t* listener);
+  // Accepts one pending connection from `listener`, speaking TLS when `tls` is
+  // set. The connection owns itself and is deleted once its handles are closed.
+  static void Accept(const std::shared_ptr<ServerContext>& context, uv_stream_t* listener,
+                     const std::shared_ptr<TlsContext>& tls);
 
   // The server is shutting down: close now when idle, else after the current
   // response.
@@ -101,7 +108,7 @@ class HttpConnection {
     kLingering,  // done with HTTP: output flushed, write side shut, draining input
     kClosed,     // uv_close called
   };
-  enum class TimerKind { kNone, kHeader, kBody, kIdle, kLinger };
+  enum class TimerKind { kNone, kHandshake, kHeader, kBody, kIdle, kLinger };
 
   struct WriteRequest {
     uv_write_t req;
@@ -116,6 +123,8 @@ class HttpConnection {
 
   // Input.
   void OnRead(ssize_t nread, const uv_buf_t* buf);
+  void OnInput(const char* data, size_t length);
+  void OnTlsInput(char* buffer, size_t length, size_t capacity);
   void OnReadEnd(ssize_t status);
   void Execute(const char* data, size_t length);
   void Pump();
@@ -127,6 +136,8 @@ class HttpConnection {
   // Output.
   void RequestFlush();
   size_t BufferedBytes() const;
+  void WriteOut(std::string& buffer);
+  void SendTlsAlertAndClose();
   void OnWriteDone(WriteRequest* request, int status);
   void Fail(const char* what, int error);
   void OnResponseFinished(ConnectionWriter* writer);
@@ -163,6 +174,9 @@ class HttpConnection {
   bool parser_paused_ = false;
   int batch_depth_ = 0;  // > 0 while processing input: output is flushed at the end
   std::string remote_address_;
+  // TLS connections only: the session, and ciphertext on its way to the socket.
+  std::unique_ptr<TlsSession> tls_;
+  std::string tls_out_;
 
   // The request being parsed.
   HttpRequest request_;

@@ -20,7 +20,8 @@ namespace edge::gateway {
 struct Listener {
   uv_tcp_t handle;
   std::shared_ptr<ServerContext> context;
-  bool active = false;  // listening; counted in context->listener_open
+  bool active = false;              // listening; counted in context->listener_open
+  std::shared_ptr<TlsContext> tls;  // set for a TLS listener
 };
 
 namespace {
@@ -59,7 +60,7 @@ void OnConnection(uv_stream_t* server, int status) {
     Log(LogLevel::kWarn, "gateway: accept error: {}", uv_strerror(status));
     return;
   }
-  HttpConnection::Accept(listener->context, server);
+  HttpConnection::Accept(listener->context, server, listener->tls);
 }
 
 // Runs `fn` on the loop soon, from a fresh callback.
@@ -104,6 +105,12 @@ HttpServer::~HttpServer() {
 }
 
 Status HttpServer::Listen(const std::string& host, int port, bool reuse_port) {
+  ListenOptions options;
+  options.reuse_port = reuse_port;
+  return Listen(host, port, options);
+}
+
+Status HttpServer::Listen(const std::string& host, int port, const ListenOptions& options) {
   if (listener_ != nullptr) return Status(ErrorCode::kInvalidInput, "the server already listens");
   if (context_->shutting_down) return Status(ErrorCode::kInvalidInput, "the server is shut down");
   if (port < 0 || port > 65535) {
@@ -143,6 +150,7 @@ Status HttpServer::Listen(const std::string& host, int port, bool reuse_port) {
 
   auto* listener = new Listener;
   listener->context = context_;
+  listener->tls = options.tls;
   // With a family, the socket exists right away, so options can be set before bind.
   int r = uv_tcp_init_ex(context_->loop, &listener->handle, addr.ss_family);
   if (r != 0) {
@@ -155,7 +163,7 @@ Status HttpServer::Listen(const std::string& host, int port, bool reuse_port) {
     CloseListenerHandle(listener);
     return Status(ErrorCode::kIo, fmt::format("{} {}: {}", what, where, uv_strerror(error)));
   };
-  if (reuse_port) {
+  if (options.reuse_port) {
     uv_os_fd_t fd;
     r = uv_fileno(reinterpret_cast<uv_handle_t*>(&listener->handle), &fd);
     int one = 1;
@@ -171,7 +179,7 @@ Status HttpServer::Listen(const std::string& host, int port, bool reuse_port) {
   listener->active = true;
   context_->listener_open = true;
   listener_ = listener;
-  Log(LogLevel::kDebug, "gateway: listening on {}", where);
+  Log(LogLevel::kDebug, "gateway: listening on {}{}", where, options.tls ? " (TLS)" : "");
   return Status::Ok();
 }
 

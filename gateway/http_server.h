@@ -1,6 +1,9 @@
 // The gateway's HTTP/1.1 server: libuv for sockets and timers, llhttp for
-// parsing. One HttpServer per loop (thread); several servers on different
-// loops can share a port through SO_REUSEPORT.
+// parsing, optionally TLS (OpenSSL, see tls_context.h) in between. One
+// HttpServer per loop (thread) and listener; several servers on different
+// loops can share a port through SO_REUSEPORT. To serve HTTP and HTTPS, run
+// two servers on the loop, one per listener, with the same handler and
+// limits (and call Shutdown on both).
 //
 // Threading: every method, the RequestHandler and every ResponseWriter call run
 // on the loop thread. To stop from a signal or another thread, wake the loop
@@ -30,6 +33,18 @@ namespace edge::gateway {
 
 struct ServerContext;
 struct Listener;
+class TlsContext;
+
+struct ListenOptions {
+  // Sets SO_REUSEPORT before bind so several threads, each with its own loop
+  // and HttpServer, can listen on the same address.
+  bool reuse_port = false;
+  // When set, the listener speaks HTTP/1.1 over TLS: every connection does a
+  // TLS handshake (bounded by ServerLimits::header_timeout_ms) before its
+  // first request, and the requests carry HttpRequest::tls. Servers on
+  // several loops may share one context.
+  std::shared_ptr<TlsContext> tls;
+};
 
 class HttpServer {
  public:
@@ -38,10 +53,11 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Binds and listens. `host` is an IPv4 or IPv6 literal (brackets allowed) or
-  // a name resolved now; "" means 0.0.0.0. port 0 = ephemeral (see port()).
-  // reuse_port sets SO_REUSEPORT before bind so several threads, each with its
-  // own loop and HttpServer, can listen on the same address.
+  // Binds and listens, once per server. `host` is an IPv4 or IPv6 literal
+  // (brackets allowed) or a name resolved now; "" means 0.0.0.0. port 0 =
+  // ephemeral (see port()).
+  Status Listen(const std::string& host, int port, const ListenOptions& options);
+  // Plain HTTP; the same as options {.reuse_port = reuse_port}.
   Status Listen(const std::string& host, int port, bool reuse_port);
   // The bound port, or 0 when not listening.
   int port() const;

@@ -4,6 +4,11 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -11,7 +16,10 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <deque>
+#include <filesystem>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -20,6 +28,7 @@
 #include <vector>
 
 #include "gateway/status_pages.h"
+#include "gateway/tls_context.h"
 
 namespace edge::gateway {
 namespace {
@@ -125,10 +134,13 @@ class TestServer {
     loop_.Stop();
   }
 
-  void Start(RequestHandler handler, ServerLimits limits = {}) {
+  void Start(RequestHandler handler, ServerLimits limits = {},
+             std::shared_ptr<TlsContext> tls = nullptr) {
     loop_.Call([&] {
       server_ = std::make_unique<HttpServer>(loop_.loop(), limits, std::move(handler));
-      Status status = server_->Listen("127.0.0.1", 0, false);
+      ListenOptions options;
+      options.tls = tls;
+      Status status = server_->Listen("127.0.0.1", 0, options);
       ASSERT_TRUE(status.ok()) << status.message();
       port_ = server_->port();
     });
@@ -193,6 +205,26 @@ struct Response {
   }
 };
 
+// What a TLS client offers. max_version 0: OpenSSL's default range.
+struct TlsClientOptions {
+  std::string server_name;  // SNI; "" sends none
+  int max_version = 0;      // e.g. TLS1_1_VERSION
+  std::vector<std::string> alpn;
+};
+
+// Everything on this thread's OpenSSL error queue, which it empties.
+std::string TakeOpenSslErrors() {
+  std::string text;
+  unsigned long error;
+  while ((error = ERR_get_error()) != 0) {
+    char buf[256];
+    ERR_error_string_n(error, buf, sizeof buf);
+    if (!text.empty()) text += "; ";
+    text += buf;
+  }
+  return text;
+}
+
 class Client {
  public:
   explicit Client(int port) {
@@ -220,11 +252,73 @@ class Client {
     Close();
   }
   void Close() {
+    if (ssl_ != nullptr) SSL_free(ssl_);
+    if (ssl_ctx_ != nullptr) SSL_CTX_free(ssl_ctx_);
+    ssl_ = nullptr;
+    ssl_ctx_ = nullptr;
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
   }
 
+  // Makes this a TLS connection: a blocking handshake, after which Send and
+  // the reads go through TLS. Nothing is verified; tests look at the
+  // certificate themselves. On failure, tls_error() says why.
+  bool StartTls(const TlsClientOptions& options = {}) {
+    ERR_clear_error();
+    ssl_ctx_ = SSL_CTX_new(TLS_client_method());
+    if (ssl_ctx_ == nullptr) return false;
+    SSL_CTX_set_verify(ssl_ctx_, SSL_VERIFY_NONE, nullptr);
+    if (options.max_version != 0) {
+      // OpenSSL 3 offers nothing older than TLS 1.2 above security level 0.
+      SSL_CTX_set_security_level(ssl_ctx_, 0);
+      SSL_CTX_set_min_proto_version(ssl_ctx_, TLS1_VERSION);
+      SSL_CTX_set_max_proto_version(ssl_ctx_, options.max_version);
+    }
+    if (!options.alpn.empty()) {
+      std::string wire;
+      for (const std::string& protocol : options.alpn) {
+        wire.push_back(static_cast<char>(protocol.size()));
+        wire += protocol;
+      }
+      SSL_CTX_set_alpn_protos(ssl_ctx_, reinterpret_cast<const unsigned char*>(wire.data()),
+                              static_cast<unsigned int>(wire.size()));
+    }
+    ssl_ = SSL_new(ssl_ctx_);
+    SSL_set_fd(ssl_, fd_);
+    if (!options.server_name.empty()) SSL_set_tlsext_host_name(ssl_, options.server_name.c_str());
+    if (SSL_connect(ssl_) != 1) {
+      tls_error_ = TakeOpenSslErrors();
+      return false;
+    }
+    return true;
+  }
+  const std::string& tls_error() const { return tls_error_; }
+  // The server's certificate (owned by the connection).
+  X509* PeerCertificate() const { return SSL_get0_peer_certificate(ssl_); }
+  std::string PeerCommonName() const {
+    char name[256] = {};
+    X509* certificate = PeerCertificate();
+    if (certificate == nullptr) return "";
+    X509_NAME_get_text_by_NID(X509_get_subject_name(certificate), NID_commonName, name,
+                              sizeof name);
+    return name;
+  }
+  std::string Alpn() const {
+    const unsigned char* data = nullptr;
+    unsigned int length = 0;
+    SSL_get0_alpn_selected(ssl_, &data, &length);
+    return std::string(reinterpret_cast<const char*>(data), length);
+  }
+  // The server ended TLS with close_notify.
+  bool ReceivedCloseNotify() const {
+    return ssl_ != nullptr && (SSL_get_shutdown(ssl_) & SSL_RECEIVED_SHUTDOWN) != 0;
+  }
+
   bool Send(std::string_view data) {
+    if (ssl_ != nullptr) {
+      size_t written = 0;
+      return data.empty() || SSL_write_ex(ssl_, data.data(), data.size(), &written) == 1;
+    }
     while (!data.empty()) {
       ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
       if (n <= 0) return false;
@@ -289,6 +383,19 @@ class Client {
     if (rest != nullptr) *rest = buf_;
     buf_.clear();
     char data[65536];
+    while (ssl_ != nullptr) {
+      size_t n = 0;
+      int r = SSL_read_ex(ssl_, data, sizeof data, &n);
+      if (r == 1) {
+        if (rest != nullptr) rest->append(data, n);
+        continue;
+      }
+      int error = SSL_get_error(ssl_, r);
+      ERR_clear_error();
+      // Want-read is the receive timeout; anything else is the end (close_notify,
+      // an end of file without it, a reset).
+      return error != SSL_ERROR_WANT_READ;
+    }
     while (true) {
       ssize_t n = recv(fd_, data, sizeof data, 0);
       if (n == 0) return true;
@@ -308,6 +415,15 @@ class Client {
  private:
   bool Fill() {
     char data[65536];
+    if (ssl_ != nullptr) {
+      size_t n = 0;
+      if (SSL_read_ex(ssl_, data, sizeof data, &n) != 1) {
+        ERR_clear_error();
+        return false;
+      }
+      buf_.append(data, n);
+      return true;
+    }
     ssize_t n = recv(fd_, data, sizeof data, 0);
     if (n <= 0) return false;
     buf_.append(data, static_cast<size_t>(n));
@@ -334,6 +450,9 @@ class Client {
   int fd_ = -1;
   bool connected_ = false;
   std::string buf_;
+  SSL_CTX* ssl_ctx_ = nullptr;
+  SSL* ssl_ = nullptr;
+  std::string tls_error_;
 };
 
 // Requests the handler saw, readable from the test thread.
@@ -416,6 +535,8 @@ TEST(HttpServerTest, BasicGet) {
   EXPECT_EQ(request.headers[0], (std::pair<std::string, std::string>("Host", "example.com")));
   EXPECT_EQ(request.headers[1], (std::pair<std::string, std::string>("X-Test", "yes")));
   EXPECT_EQ(request.remote_address.rfind("127.0.0.1:", 0), 0u) << request.remote_address;
+  EXPECT_FALSE(request.tls);
+  EXPECT_EQ(request.tls_server_name, "");
 }
 
 TEST(HttpServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
@@ -1300,6 +1421,500 @@ TEST(HttpServerTest, ListenReportsBadAddresses) {
     EXPECT_FALSE(status.ok()) << host;
     EXPECT_FALSE(status.message().empty());
   }
+}
+
+// ---------------------------------------------------------------------------
+// TLS
+
+// Writes a self-signed certificate for `names` (the first is also its common
+// name) and its EC P-256 key, as PEM files.
+void WriteSelfSignedCertificate(const std::vector<std::string>& names, const std::string& cert_path,
+                                const std::string& key_path) {
+  static std::atomic<long> serial{1};
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  ASSERT_NE(key, nullptr);
+  X509* cert = X509_new();
+  X509_set_version(cert, X509_VERSION_3);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert), serial++);
+  X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(cert), 24 * 3600);
+  X509_set_pubkey(cert, key);
+  X509_NAME* subject = X509_get_subject_name(cert);
+  X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>(names[0].c_str()), -1, -1, 0);
+  X509_set_issuer_name(cert, subject);
+  std::string san;
+  for (const std::string& name : names) san += (san.empty() ? "DNS:" : ",DNS:") + name;
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
+  X509_EXTENSION* extension = X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, san.c_str());
+  ASSERT_NE(extension, nullptr);
+  X509_add_ext(cert, extension, -1);
+  X509_EXTENSION_free(extension);
+  ASSERT_GT(X509_sign(cert, key, EVP_sha256()), 0);
+
+  FILE* cert_file = fopen(cert_path.c_str(), "w");
+  ASSERT_NE(cert_file, nullptr);
+  EXPECT_EQ(PEM_write_X509(cert_file, cert), 1);
+  fclose(cert_file);
+  FILE* key_file = fopen(key_path.c_str(), "w");
+  ASSERT_NE(key_file, nullptr);
+  EXPECT_EQ(PEM_write_PrivateKey(key_file, key, nullptr, nullptr, 0, nullptr, nullptr), 1);
+  fclose(key_file);
+  X509_free(cert);
+  EVP_PKEY_free(key);
+}
+
+// Two throwaway certificates in a temporary folder: `a` for a.example and
+// c.example, `b` for *.b.example; and a TlsContext serving both (a first).
+class TlsFixture : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (std::filesystem::temp_directory_path() / "edge-tls-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    a_ = {{"a.example", "c.example"}, dir_ + "/a.pem", dir_ + "/a.key"};
+    b_ = {{"*.b.example"}, dir_ + "/b.pem", dir_ + "/b.key"};
+    ASSERT_NO_FATAL_FAILURE(WriteSelfSignedCertificate(a_.hosts, a_.cert_path, a_.key_path));
+    ASSERT_NO_FATAL_FAILURE(WriteSelfSignedCertificate(b_.hosts, b_.cert_path, b_.key_path));
+    StatusOr<std::shared_ptr<TlsContext>> context = TlsContext::Create({a_, b_});
+    ASSERT_TRUE(context.ok()) << context.status().message();
+    tls_ = context.value();
+  }
+  void TearDown() override {
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+
+  // A client connected to `server` that finished a TLS handshake with
+  // `server_name` as SNI.
+  std::unique_ptr<Client> Connect(const TestServer& server, const std::string& server_name) {
+    auto client = std::make_unique<Client>(server.port());
+    EXPECT_TRUE(client->connected());
+    TlsClientOptions options;
+    options.server_name = server_name;
+    EXPECT_TRUE(client->StartTls(options)) << client->tls_error();
+    return client;
+  }
+
+  std::string dir_;
+  TlsCertificate a_;
+  TlsCertificate b_;
+  std::shared_ptr<TlsContext> tls_;
+};
+
+class TlsContextTest : public TlsFixture {};
+class HttpsServerTest : public TlsFixture {};
+
+TEST_F(TlsContextTest, SelectsTheCertificateByServerName) {
+  EXPECT_EQ(tls_->Select("a.example"), 0u);
+  EXPECT_EQ(tls_->Select("A.Example."), 0u);
+  EXPECT_EQ(tls_->Select("c.example"), 0u);
+  EXPECT_EQ(tls_->Select("x.b.example"), 1u);
+  EXPECT_EQ(tls_->Select("X.B.EXAMPLE"), 1u);
+  // A wildcard covers exactly one label.
+  EXPECT_EQ(tls_->Select("b.example"), 0u);
+  EXPECT_EQ(tls_->Select("y.x.b.example"), 0u);
+  EXPECT_EQ(tls_->Select(".b.example"), 0u);
+  // Anything else gets the first certificate.
+  EXPECT_EQ(tls_->Select("other.example"), 0u);
+  EXPECT_EQ(tls_->Select(""), 0u);
+}
+
+TEST_F(TlsContextTest, KeyThatDoesNotMatchTheCertificateIsAnError) {
+  TlsCertificate mixed = a_;
+  mixed.key_path = b_.key_path;
+  StatusOr<std::shared_ptr<TlsContext>> context = TlsContext::Create({mixed});
+  ASSERT_FALSE(context.ok());
+  const std::string& message = context.status().message();
+  EXPECT_NE(message.find(b_.key_path), std::string::npos) << message;
+  EXPECT_NE(message.find(a_.cert_path), std::string::npos) << message;
+  EXPECT_NE(message.find("does not match"), std::string::npos) << message;
+  EXPECT_NE(message.find("key values mismatch"), std::string::npos) << message;  // OpenSSL's words
+}
+
+TEST_F(TlsContextTest, BadConfigurationIsAnError) {
+  auto error = [](std::vector<TlsCertificate> certificates) {
+    StatusOr<std::shared_ptr<TlsContext>> context = TlsContext::Create(certificates);
+    EXPECT_FALSE(context.ok());
+    return context.ok() ? std::string() : context.status().message();
+  };
+  EXPECT_NE(error({}).find("at least one certificate"), std::string::npos);
+
+  TlsCertificate missing = a_;
+  missing.cert_path = dir_ + "/missing.pem";
+  std::string message = error({missing});
+  EXPECT_NE(message.find(missing.cert_path), std::string::npos) << message;
+  EXPECT_NE(message.find("No such file or directory"), std::string::npos) << message;
+
+  TlsCertificate missing_key = a_;
+  missing_key.key_path = dir_ + "/missing.key";
+  message = error({missing_key});
+  EXPECT_NE(message.find(missing_key.key_path), std::string::npos) << message;
+
+  TlsCertificate swapped = a_;
+  std::swap(swapped.cert_path, swapped.key_path);  // a key where the certificate should be
+  message = error({swapped});
+  EXPECT_NE(message.find(swapped.cert_path), std::string::npos) << message;
+
+  for (std::vector<std::string> hosts :
+       {std::vector<std::string>{}, std::vector<std::string>{"a.*.example"},
+        std::vector<std::string>{"*."}, std::vector<std::string>{""}}) {
+    TlsCertificate bad = a_;
+    bad.hosts = hosts;
+    message = error({bad});
+    EXPECT_NE(message.find(a_.cert_path), std::string::npos) << message;
+  }
+}
+
+TEST_F(HttpsServerTest, ServerNameSelectsTheCertificate) {
+  Recorder recorder;
+  TestServer server;
+  server.Start(EchoHandler(&recorder), {}, tls_);
+  struct Case {
+    std::string server_name;
+    std::string common_name;
+  };
+  for (const Case& c : {Case{"a.example", "a.example"}, Case{"x.b.example", "*.b.example"},
+                        Case{"C.EXAMPLE", "a.example"}, Case{"unknown.example", "a.example"},
+                        Case{"", "a.example"}}) {
+    std::unique_ptr<Client> client = Connect(server, c.server_name);
+    EXPECT_EQ(client->PeerCommonName(), c.common_name) << c.server_name;
+    if (!c.server_name.empty() && c.server_name != "unknown.example") {
+      EXPECT_EQ(X509_check_host(client->PeerCertificate(), c.server_name.data(),
+                                c.server_name.size(), 0, nullptr),
+                1)
+          << c.server_name;
+    }
+    ASSERT_TRUE(client->Send("GET /name HTTP/1.1\r\nHost: x\r\n\r\n"));
+    std::optional<Response> response = client->Read();
+    ASSERT_TRUE(response) << c.server_name;
+    EXPECT_EQ(response->body, "GET /name\n");
+  }
+  std::vector<HttpRequest> requests = recorder.Get();
+  ASSERT_EQ(requests.size(), 5u);
+  EXPECT_TRUE(requests[0].tls);
+  EXPECT_EQ(requests[0].tls_server_name, "a.example");
+  EXPECT_EQ(requests[1].tls_server_name, "x.b.example");
+  EXPECT_EQ(requests[2].tls_server_name, "C.EXAMPLE");
+  EXPECT_TRUE(requests[4].tls);
+  EXPECT_EQ(requests[4].tls_server_name, "");
+}
+
+TEST_F(HttpsServerTest, GetAndChunkedPostOnOneKeepAliveConnection) {
+  Recorder recorder;
+  TestServer server;
+  server.Start(EchoHandler(&recorder), {}, tls_);
+  std::unique_ptr<Client> client = Connect(server, "a.example");
+  ASSERT_TRUE(client->Send("GET /one HTTP/1.1\r\nHost: a.example\r\n\r\n"));
+  std::optional<Response> first = client->Read();
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->status, 200);
+  EXPECT_EQ(first->body, "GET /one\n");
+  EXPECT_FALSE(first->Has("Connection"));
+
+  ASSERT_TRUE(client->Send(
+      "POST /upload HTTP/1.1\r\nHost: a.example\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWi"));
+  std::this_thread::sleep_for(milliseconds(20));  // in two records
+  ASSERT_TRUE(client->Send("ki\r\n5\r\npedia\r\n0\r\n\r\n"));
+  std::optional<Response> second = client->Read();
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->body, "POST /upload\nWikipedia");
+  EXPECT_EQ(server.connections(), 1u);
+  ASSERT_EQ(recorder.size(), 2u);
+  EXPECT_EQ(recorder.Get()[1].body, "Wikipedia");
+}
+
+TEST_F(HttpsServerTest, PipelinedRequestsAreAnsweredInOrder) {
+  TestServer server;
+  uv_loop_t* loop = server.loop();
+  server.Start(
+      [loop](HttpRequest request, std::shared_ptr<ResponseWriter> writer) {
+        std::string target = request.target;
+        auto respond = [writer, target] {
+          writer->Start(200, "", {}, target.size());
+          writer->Write(target);
+          writer->Finish();
+        };
+        if (target == "/slow") {
+          RunAfter(loop, 50, respond);
+        } else {
+          RunAfter(loop, 0, respond);
+        }
+      },
+      {}, tls_);
+  std::unique_ptr<Client> client = Connect(server, "a.example");
+  // About 100 KiB in one go: more than the server keeps while a request is
+  // handled, so reading stops and resumes with plaintext already decrypted.
+  constexpr int kRequests = 3000;
+  std::string batch = "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (int i = 0; i < kRequests; ++i) {
+    batch += "GET /r" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  }
+  ASSERT_TRUE(client->Send(batch));
+  std::optional<Response> slow = client->Read();
+  ASSERT_TRUE(slow);
+  EXPECT_EQ(slow->body, "/slow");
+  for (int i = 0; i < kRequests; ++i) {
+    std::optional<Response> response = client->Read();
+    ASSERT_TRUE(response) << i;
+    ASSERT_EQ(response->body, "/r" + std::to_string(i));
+  }
+}
+
+TEST_F(HttpsServerTest, PlainHttpOnTheTlsPortIsClosed) {
+  Recorder recorder;
+  TestServer server;
+  server.Start(EchoHandler(&recorder), {}, tls_);
+  Client plain(server.port());
+  ASSERT_TRUE(plain.Send("GET / HTTP/1.1\r\nHost: a.example\r\n\r\n"));
+  std::string rest;
+  EXPECT_TRUE(plain.WaitForClose(&rest));
+  EXPECT_EQ(rest.find("HTTP/"), std::string::npos) << rest;
+  Client garbage(server.port());  // not even HTTP
+  ASSERT_TRUE(garbage.Send(std::string("\x16\x03\x01\x00\x05hello", 10)));
+  EXPECT_TRUE(garbage.WaitForClose());
+  EXPECT_EQ(recorder.size(), 0u);
+  EXPECT_TRUE(server.WaitForConnections(0));
+
+  // The server goes on serving.
+  std::unique_ptr<Client> client = Connect(server, "a.example");
+  ASSERT_TRUE(client->Send("GET /after HTTP/1.1\r\nHost: a.example\r\n\r\n"));
+  std::optional<Response> response = client->Read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->body, "GET /after\n");
+}
+
+TEST_F(HttpsServerTest, Tls11ClientIsRefused) {
+  TestServer server;
+  server.Start(EchoHandler(), {}, tls_);
+  Client old(server.port());
+  TlsClientOptions options;
+  options.server_name = "a.example";
+  options.max_version = TLS1_1_VERSION;
+  EXPECT_FALSE(old.StartTls(options));
+  // The server's refusal, not the client's inability to offer TLS 1.1.
+  EXPECT_NE(old.tls_error().find("protocol version"), std::string::npos) << old.tls_error();
+  EXPECT_TRUE(server.WaitForConnections(0));
+
+  std::unique_ptr<Client> client = Connect(server, "a.example");
+  ASSERT_TRUE(client->Send("GET / HTTP/1.1\r\nHost: a.example\r\n\r\n"));
+  EXPECT_TRUE(client->Read());
+}
+
+TEST_F(HttpsServerTest, AlpnSelectsHttp11OrNothing) {
+  TestServer server;
+  server.Start(EchoHandler(), {}, tls_);
+  for (auto [offer, selected] :
+       {std::pair<std::vector<std::string>, std::string>{{"h2", "http/1.1"}, "http/1.1"},
+        {{"h2"}, ""},
+        {{}, ""}}) {
+    Client client(server.port());
+    TlsClientOptions options;
+    options.server_name = "a.example";
+    options.alpn = offer;
+    ASSERT_TRUE(client.StartTls(options)) << client.tls_error();
+    EXPECT_EQ(client.Alpn(), selected);
+    ASSERT_TRUE(client.Send("GET / HTTP/1.1\r\nHost: a.example\r\n\r\n"));
+    EXPECT_TRUE(client.Read());
+  }
+}
+
+TEST_F(HttpsServerTest, LargeResponseWithBackpressureArrivesIntact) {
+  constexpr size_t kTotal = 8 * 1024 * 1024;
+  static constexpr size_t kChunk = 48 * 1024;
+  std::string body(kTotal, '\0');
+  for (size_t i = 0; i < kTotal; ++i) body[i] = static_cast<char>('a' + (i % 7919) % 26);
+  std::atomic<int> waits{0};
+  std::atomic<size_t> peak{0};
+
+  // Writes the body as fast as the connection takes it, waiting for OnDrain
+  // whenever the writer reports a backlog.
+  struct Sender : std::enable_shared_from_this<Sender> {
+    std::shared_ptr<ResponseWriter> writer;
+    const std::string* body;
+    size_t sent = 0;
+    std::atomic<int>* waits;
+    std::atomic<size_t>* peak;
+    void Continue() {
+      while (sent < body->size()) {
+        size_t buffered = writer->BufferedBytes();
+        if (buffered > *peak) *peak = buffered;
+        if (buffered >= kWriterDrainThreshold) {
+          ++*waits;
+          writer->OnDrain([self = shared_from_this()] { self->Continue(); });
+          return;
+        }
+        size_t n = std::min(kChunk, body->size() - sent);
+        writer->Write(std::string_view(*body).substr(sent, n));
+        sent += n;
+      }
+      writer->Finish();
+    }
+  };
+  TestServer server;
+  server.Start(
+      [&](HttpRequest request, std::shared_ptr<ResponseWriter> writer) {
+        writer->Start(200, "", {}, body.size());
+        auto sender = std::make_shared<Sender>();
+        sender->writer = writer;
+        sender->body = &body;
+        sender->waits = &waits;
+        sender->peak = &peak;
+        sender->Continue();
+      },
+      {}, tls_);
+  std::unique_ptr<Client> client = Connect(server, "a.example");
+  ASSERT_TRUE(client->Send("GET /big HTTP/1.1\r\nHost: a.example\r\n\r\n"));
+  // Not reading yet: once the socket buffers are full, the writer must wait.
+  EXPECT_TRUE(Eventually([&] { return waits.load() > 0; }));
+  std::optional<Response> response = client->Read();
+  ASSERT_TRUE(response);
+  ASSERT_EQ(response->body.size(), body.size());
+  EXPECT_TRUE(response->body == body);
+  EXPECT_GE(peak.load(), kWriterDrainThreshold);
+  // Still good for another request.
+  ASSERT_TRUE(client->Send("GET /big HTTP/1.1\r\nHost: a.example\r\n\r\n"));
+  response = client->Read();
+  ASSERT_TRUE(response);
+  EXPECT_TRUE(response->body == body);
+}
+
+TEST_F(HttpsServerTest, HandshakeIsBoundedByTheHeaderTimeout) {
+  ServerLimits limits;
+  limits.header_timeout_ms = 200;
+  TestServer server;
+  server.Start(EchoHandler(), limits, tls_);
+  auto start = std::chrono::steady_clock::now();
+  Client silent(server.port());
+  Client partial(server.port());  // the start of a ClientHello, then nothing
+  ASSERT_TRUE(partial.Send(std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11)));
+  EXPECT_TRUE(silent.WaitForClose());
+  EXPECT_TRUE(partial.WaitForClose());
+  EXPECT_GE(std::chrono::steady_clock::now() - start, milliseconds(150));
+  EXPECT_TRUE(server.WaitForConnections(0));
+}
+
+TEST_F(HttpsServerTest, ConnectionCloseEndsWithCloseNotify) {
+  TestServer server;
+  server.Start(EchoHandler(), {}, tls_);
+  std::unique_ptr<Client> client = Connect(server, "a.example");
+  ASSERT_TRUE(client->Send("GET /bye HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n"));
+  std::optional<Response> response = client->Read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->body, "GET /bye\n");
+  EXPECT_EQ(ToLower(response->Header("Connection")), "close");
+  EXPECT_TRUE(client->WaitForClose());
+  EXPECT_TRUE(client->ReceivedCloseNotify());
+}
+
+TEST_F(HttpsServerTest, HandlerAbortCutsTheResponse) {
+  TestServer server;
+  server.Start(
+      [](HttpRequest request, std::shared_ptr<ResponseWriter> writer) {
+        writer->Start(200, "", {}, std::nullopt);
+        writer->Write("partial");
+        writer->Abort();
+      },
+      {}, tls_);
+  std::unique_ptr<Client> client = Connect(server, "a.example");
+  ASSERT_TRUE(client->Send("GET / HTTP/1.1\r\nHost: a.example\r\n\r\n"));
+  std::string rest;
+  EXPECT_TRUE(client->WaitForClose(&rest));
+  EXPECT_NE(rest.find("7\r\npartial\r\n"), std::string::npos) << rest;
+  EXPECT_EQ(rest.find("0\r\n\r\n"), std::string::npos) << rest;
+  client->Close();
+  EXPECT_TRUE(server.WaitForConnections(0));
+}
+
+TEST_F(HttpsServerTest, ShutdownWaitsForInFlightRequest) {
+  std::atomic<bool> handling{false};
+  std::atomic<bool> done{false};
+  std::shared_ptr<ResponseWriter> pending;
+  TestServer server;
+  server.Start(
+      [&](HttpRequest request, std::shared_ptr<ResponseWriter> writer) {
+        if (request.target == "/slow") {
+          pending = writer;
+          handling = true;
+          return;
+        }
+        writer->Start(200, "", {}, 2);
+        writer->Write("ok");
+        writer->Finish();
+      },
+      {}, tls_);
+  std::unique_ptr<Client> idle = Connect(server, "a.example");
+  ASSERT_TRUE(idle->Send("GET /fast HTTP/1.1\r\nHost: a.example\r\n\r\n"));
+  ASSERT_TRUE(idle->Read());
+  std::unique_ptr<Client> busy = Connect(server, "x.b.example");
+  ASSERT_TRUE(busy->Send("GET /slow HTTP/1.1\r\nHost: x.b.example\r\n\r\n"));
+  ASSERT_TRUE(Eventually([&] { return handling.load(); }));
+
+  server.thread().Call([&] { server.server().Shutdown([&] { done = true; }); });
+  EXPECT_TRUE(idle->WaitForClose());
+  EXPECT_TRUE(server.WaitForConnections(1));
+  EXPECT_FALSE(done.load());
+  server.thread().Call([&] {
+    pending->Start(200, "", {}, 4);
+    pending->Write("done");
+    pending->Finish();
+    pending.reset();
+  });
+  std::optional<Response> response = busy->Read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->body, "done");
+  EXPECT_EQ(ToLower(response->Header("Connection")), "close");
+  EXPECT_TRUE(busy->WaitForClose());
+  EXPECT_TRUE(busy->ReceivedCloseNotify());
+  busy->Close();
+  EXPECT_TRUE(Eventually([&] { return done.load(); }));
+  EXPECT_EQ(server.connections(), 0u);
+}
+
+// A node serving HTTP and HTTPS: two servers, one per listener, on one loop.
+TEST_F(HttpsServerTest, PlainAndTlsServersShareALoop) {
+  Recorder recorder;
+  LoopThread loop;
+  std::unique_ptr<HttpServer> plain;
+  std::unique_ptr<HttpServer> secure;
+  auto [plain_port, tls_port] = loop.Call([&] {
+    plain = std::make_unique<HttpServer>(loop.loop(), ServerLimits{}, EchoHandler(&recorder));
+    secure = std::make_unique<HttpServer>(loop.loop(), ServerLimits{}, EchoHandler(&recorder));
+    ListenOptions options;
+    options.tls = tls_;
+    Status first = plain->Listen("127.0.0.1", 0, false);
+    Status second = secure->Listen("127.0.0.1", 0, options);
+    EXPECT_TRUE(first.ok()) << first.message();
+    EXPECT_TRUE(second.ok()) << second.message();
+    // One listener per server.
+    EXPECT_FALSE(secure->Listen("127.0.0.1", 0, false).ok());
+    return std::pair<int, int>(plain->port(), secure->port());
+  });
+  Client http(plain_port);
+  ASSERT_TRUE(http.Send("GET /plain HTTP/1.1\r\nHost: a.example\r\n\r\n"));
+  ASSERT_TRUE(http.Read());
+  Client https(tls_port);
+  TlsClientOptions options;
+  options.server_name = "a.example";
+  ASSERT_TRUE(https.StartTls(options)) << https.tls_error();
+  ASSERT_TRUE(https.Send("GET /secure HTTP/1.1\r\nHost: a.example\r\n\r\n"));
+  ASSERT_TRUE(https.Read());
+  std::vector<HttpRequest> requests = recorder.Get();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_FALSE(requests[0].tls);
+  EXPECT_TRUE(requests[1].tls);
+
+  std::atomic<int> done{0};
+  loop.Call([&] {
+    plain->Shutdown([&] { ++done; });
+    secure->Shutdown([&] { ++done; });
+  });
+  EXPECT_TRUE(Eventually([&] { return done.load() == 2; }));
+  loop.Call([&] {
+    plain.reset();
+    secure.reset();
+  });
 }
 
 }  // namespace

@@ -46,8 +46,10 @@ struct HttpRequest {
   // request that has one: it may still be arriving.
   std::shared_ptr<runtime::RequestBodySource> body_stream;
   int http_major = 1, http_minor = 1;
-  bool keep_alive = true;      // what the client asked for; the server may still close
-  std::string remote_address;  // "127.0.0.1:54321", "[::1]:54321"
+  bool keep_alive = true;       // what the client asked for; the server may still close
+  std::string remote_address;   // "127.0.0.1:54321", "[::1]:54321"
+  bool tls = false;             // came over TLS (the URL scheme is https)
+  std::string tls_server_name;  // the SNI name the client sent, as sent; "" when none
 };
 
 // One per request. All methods must be called on the connection's loop thread.

@@ -505,7 +505,9 @@ int Node::Run() {
                                      : std::max(1u, std::thread::hardware_concurrency());
   size_t budget = (options_.memory_budget_mb << 20) / static_cast<size_t>(threads);
   for (int i = 0; i < threads; ++i) {
-    threads_.push_back(std::make_unique<NodeThread>(*this, i, budget));
+    int http_port = i == 0 ? 0 : threads_.front()->http_port();
+    int https_port = i == 0 ? 0 : threads_.front()->https_port();
+    threads_.push_back(std::make_unique<NodeThread>(*this, i, budget, http_port, https_port));
     Status started = threads_.back()->Start();
     if (!started.ok()) {
       threads_.pop_back();
@@ -551,9 +553,13 @@ int Node::Run() {
       }
       control_tasks_->Post([this, remaining] {
         if (--*remaining > 0) return;
-        printf("Ready: traffic on %s%s%s, admin API on http://%s\n", options_.listen.c_str(),
-               options_.https.empty() ? "" : ", HTTPS on ", options_.https.c_str(),
-               options_.admin.c_str());
+        // One line tools can wait for, with the ports actually bound.
+        const NodeThread& first = *threads_.front();
+        std::string line = "Ready:";
+        if (first.http_port() != 0) line += fmt::format(" http port {}", first.http_port());
+        if (first.https_port() != 0) line += fmt::format(" https port {}", first.https_port());
+        line += fmt::format(" admin port {}", admin_server_->port());
+        printf("%s\n", line.c_str());
         fflush(stdout);
       });
     });

@@ -96,6 +96,7 @@ void NodeSink::OnWallLimit(uv_timer_t* timer) {
   // The worker may go on; what it still writes is dropped (Aborted() tells
   // its stream to stop).
   self->End("exceededWall");
+  self->Ended();
 }
 
 void NodeSink::Start(int status, std::string_view status_text, runtime::HeaderList headers,
@@ -132,14 +133,17 @@ void NodeSink::TooLarge() {
     record_.status = 500;
   }
   End("responseTooLarge");
+  Ended();
 }
 
 void NodeSink::Finish() {
   if (ended_) return;
   bool canceled = WriterSink::Aborted();
   if (record_.status == 0) record_.status = 200;  // Finish without Start: an empty 200
-  WriterSink::Finish();
+  // Recorded before the last bytes go out: a client that reads the response
+  // and then asks /usage must find it counted.
   End(canceled ? "canceled" : "ok");
+  WriterSink::Finish();
 }
 
 void NodeSink::Fail(std::string_view public_reason) {
@@ -151,8 +155,8 @@ void NodeSink::Fail(std::string_view public_reason) {
   }
   if (!started()) record_.status = 500;
   bool canceled = WriterSink::Aborted();
-  WriterSink::Fail(public_reason);
   End(canceled && outcome == "exception" ? "canceled" : outcome);
+  WriterSink::Fail(public_reason);
 }
 
 void NodeSink::ReportCpu(uint64_t cpu_ns) {
@@ -187,7 +191,6 @@ void NodeSink::End(std::string_view outcome) {
   record_.wall_ns = uv_hrtime() - start_ns_;
   reporting_.Report(record_);
   record_.logs.clear();
-  Ended();
 }
 
 }  // namespace edge::gateway

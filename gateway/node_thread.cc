@@ -89,8 +89,13 @@ std::string_view TargetPath(std::string_view target, std::string_view* host) {
 
 }  // namespace
 
-NodeThread::NodeThread(Node& node, int index, size_t memory_budget_bytes)
-    : node_(node), index_(index), budget_bytes_(memory_budget_bytes) {}
+NodeThread::NodeThread(Node& node, int index, size_t memory_budget_bytes, int http_port,
+                       int https_port)
+    : node_(node),
+      index_(index),
+      budget_bytes_(memory_budget_bytes),
+      http_port_(http_port),
+      https_port_(https_port) {}
 
 NodeThread::~NodeThread() { Join(); }
 
@@ -145,21 +150,25 @@ Status NodeThread::Listen() {
     std::string host;
     int port = 0;
     EDGE_RETURN_IF_ERROR(SplitHostPort(options.listen, &host, &port));
+    if (port == 0) port = http_port_;
     http_ = std::make_unique<HttpServer>(&loop_, limits, handler);
     ListenOptions listen;
     listen.reuse_port = true;
     EDGE_RETURN_IF_ERROR(http_->Listen(host, port, listen));
+    http_port_ = http_->port();
     default_host_ = options.listen;
   }
   if (!options.https.empty()) {
     std::string host;
     int port = 0;
     EDGE_RETURN_IF_ERROR(SplitHostPort(options.https, &host, &port));
+    if (port == 0) port = https_port_;
     https_ = std::make_unique<HttpServer>(&loop_, limits, handler);
     ListenOptions listen;
     listen.reuse_port = true;
     listen.tls = node_.tls_context();
     EDGE_RETURN_IF_ERROR(https_->Listen(host, port, listen));
+    https_port_ = https_->port();
     if (default_host_.empty()) default_host_ = options.https;
   }
   return Status::Ok();

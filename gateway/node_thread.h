@@ -27,7 +27,10 @@ class Node;
 
 class NodeThread {
  public:
-  NodeThread(Node& node, int index, size_t memory_budget_bytes);
+  // `ports` are the traffic ports to bind (plain, TLS) when the configured
+  // ones are 0: every thread must listen on the port the first one got.
+  NodeThread(Node& node, int index, size_t memory_budget_bytes, int http_port = 0,
+             int https_port = 0);
   ~NodeThread();
   NodeThread(const NodeThread&) = delete;
   NodeThread& operator=(const NodeThread&) = delete;
@@ -52,6 +55,9 @@ class NodeThread {
   int64_t isolates_alive() const { return alive_.load(); }
   int64_t isolate_memory_bytes() const { return memory_.load(); }
   int index() const { return index_; }
+  // The ports this thread listens on (0: none).
+  int http_port() const { return http_port_; }
+  int https_port() const { return https_port_; }
 
  private:
   void Main(std::promise<Status> ready);
@@ -65,6 +71,8 @@ class NodeThread {
   Node& node_;
   int index_;
   size_t budget_bytes_;
+  int http_port_;
+  int https_port_;
   std::thread thread_;
   uv_loop_t loop_;
   std::unique_ptr<LoopTasks> tasks_;

@@ -215,3 +215,168 @@ class Project:
 
     def remove(self):
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def free_port():
+    """A TCP port nothing listens on right now (for an `edge serve` admin port)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class NodeProcess:
+    """`edge serve` on loopback with a fresh (or given) data folder and token.
+
+    Waits for its "Ready:" line; `http_port` and `admin_port` are the ports it
+    bound. Access-log lines (stdout) are kept in `access` as parsed JSON.
+    """
+
+    TOKEN = "e2e-admin-token-0123456789abcdef"
+
+    def __init__(self, *args, data_dir=None, threads=2, timeout=60, extra_env=None):
+        self.dir = tempfile.mkdtemp(prefix="edge-node-")
+        self.data_dir = data_dir or os.path.join(self.dir, "data")
+        self.token_file = os.path.join(self.dir, "token")
+        with open(self.token_file, "w") as f:
+            f.write(self.TOKEN + "\n")
+        self.args = args
+        self.threads = threads
+        self.timeout = timeout
+        self.extra_env = extra_env
+        self.access = []
+        self.access_lock = threading.Lock()
+        self._start()
+
+    def _start(self):
+        cmd = [BINARY, "serve", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0",
+               "--admin-token-file", self.token_file, "--data-dir", self.data_dir,
+               "--threads", str(self.threads), *self.args]
+        env = dict(os.environ, **(self.extra_env or {}))
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, env=env)
+        self.log_lines = []
+        self._log_lock = threading.Lock()
+        self._stderr_thread = threading.Thread(target=self._read_stderr, daemon=True)
+        self._stderr_thread.start()
+        self.http_port = self.admin_port = self.https_port = None
+        deadline = time.time() + self.timeout
+        while time.time() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            match = re.match(r"Ready:(?: http port (\d+))?(?: https port (\d+))? admin port (\d+)",
+                             line)
+            if match:
+                self.http_port = int(match.group(1)) if match.group(1) else None
+                self.https_port = int(match.group(2)) if match.group(2) else None
+                self.admin_port = int(match.group(3))
+                break
+        if self.admin_port is None:
+            self.proc.kill()
+            self.proc.wait()
+            raise RuntimeError("edge serve did not become ready:\n" + self.log())
+        self._stdout_thread = threading.Thread(target=self._read_stdout, daemon=True)
+        self._stdout_thread.start()
+
+    def _read_stdout(self):
+        import json
+        for line in self.proc.stdout:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            with self.access_lock:
+                self.access.append(record)
+
+    def _read_stderr(self):
+        for line in self.proc.stderr:
+            with self._log_lock:
+                self.log_lines.append(line)
+
+    def log(self):
+        with self._log_lock:
+            return "".join(self.log_lines)
+
+    def access_records(self, type_="access"):
+        with self.access_lock:
+            return [r for r in self.access if r.get("type") == type_]
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    @property
+    def admin_url(self):
+        return f"http://127.0.0.1:{self.admin_port}"
+
+    def request(self, host, path="/", method="GET", body=b"", headers=None, timeout=30):
+        """One request to the traffic port with Host `host`; returns a Response."""
+        all_headers = {"Host": host, **(headers or {})}
+        with socket.create_connection(("127.0.0.1", self.http_port), timeout=timeout) as sock:
+            sock.sendall(_raw_request(method, path, body, all_headers))
+            return read_response(sock, head=(method == "HEAD"))
+
+    def admin(self, method, path, body=b"", token=None, headers=None):
+        """One admin API call; `token` None means the right one, "" none at all."""
+        all_headers = dict(headers or {})
+        token = self.TOKEN if token is None else token
+        if token:
+            all_headers["Authorization"] = "Bearer " + token
+        if isinstance(body, str):
+            body = body.encode()
+        with socket.create_connection(("127.0.0.1", self.admin_port), timeout=60) as sock:
+            sock.sendall(_raw_request(method, path, body,
+                                      {"Host": "127.0.0.1", **all_headers}))
+            return read_response(sock, head=(method == "HEAD"))
+
+    def admin_json(self, method, path, body=b""):
+        import json
+        response = self.admin(method, path, body)
+        return response.status, json.loads(response.body or b"null")
+
+    def cli(self, *args, input=None, cwd=None):
+        """Runs `edge ARGS...` against this node (deploy, secret, tail...)."""
+        return subprocess.run([BINARY, *args], input=input, cwd=cwd, capture_output=True,
+                              text=True, timeout=120)
+
+    def deploy(self, project_dir, *extra):
+        return self.cli("deploy", project_dir, "--to", self.admin_url, "--token-file",
+                        self.token_file, *extra)
+
+    def restart(self):
+        self.stop()
+        self._start()
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._stderr_thread.join(timeout=5)
+        for pipe in (self.proc.stdout, self.proc.stderr):
+            pipe.close()
+        return self.proc.returncode
+
+    def remove(self):
+        if self.proc.poll() is None:
+            self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _raw_request(method, path, body, headers):
+    lines = [f"{method} {path} HTTP/1.1"]
+    for name, value in headers.items():
+        lines.append(f"{name}: {value}")
+    if body or method in ("POST", "PUT", "PATCH"):
+        lines.append(f"Content-Length: {len(body)}")
+    lines.append("Connection: close")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def make_worker(name, source, routes=(), extra_config="", files=None):
+    """A project folder for `edge deploy`: edge.toml + index.js (+ files)."""
+    route_list = ", ".join(f'"{r}"' for r in routes)
+    config = f'name = "{name}"\nmain = "index.js"\nroutes = [{route_list}]\n{extra_config}'
+    return Project({"index.js": source, **(files or {})}, config=config)
