@@ -2,7 +2,11 @@
 // component that does the work.
 #include <CLI/CLI.hpp>
 
+#include "cli/deploy_command.h"
 #include "cli/kv_command.h"
+#include "cli/serve_command.h"
+#include "cli/secret_command.h"
+#include "cli/tail_command.h"
 #include "cli/test_command.h"
 #include "gateway/dev_server.h"
 #include "runtime/log.h"
@@ -15,6 +19,18 @@ void AddLogLevel(CLI::App* app, std::string* level) {
       ->default_val("info");
 }
 
+// The options every command that talks to a node's admin API has.
+void AddNodeOptions(CLI::App* command, const std::string& url_flag, std::string* url,
+                    std::string* token_file) {
+  command->add_option(url_flag, *url,
+                      "The node's admin API: http://HOST:PORT or https://HOST[:PORT], with an "
+                      "optional path prefix")
+      ->required();
+  command->add_option("--token-file", *token_file,
+                      "File holding the node's admin token (default: the EDGE_API_TOKEN "
+                      "environment variable)");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -24,8 +40,10 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "edge 0.1.0");
   app.require_subcommand(1);
   app.footer(
-      "Environment:\n  EDGE_V8_FLAGS  extra V8 flags for the operator, e.g. --perf-basic-prof for "
-      "profiling");
+      "Environment:\n"
+      "  EDGE_V8_FLAGS   extra V8 flags for the operator, e.g. --perf-basic-prof for profiling\n"
+      "  EDGE_API_TOKEN  the admin token for deploy, secret and tail when no --token-file is "
+      "given");
 
   edge::gateway::DevOptions dev;
   std::string log_level = "info";
@@ -114,7 +132,80 @@ int main(int argc, char** argv) {
   test_command->add_option("--filter", test.filter, "Only tests whose name contains TEXT");
   AddLogLevel(test_command, &log_level);
 
+  // edge deploy [DIR] --to URL
+  edge::cli::DeployCommandOptions deploy;
+  CLI::App* deploy_command = app.add_subcommand(
+      "deploy", "Upload a worker project to a node as a new version: its modules, [vars], "
+                "bindings, limits and routes (secrets are set with `edge secret put`)");
+  deploy_command->add_option("dir", deploy.dir,
+                             "The project folder (with edge.toml or wrangler.toml) or a lone "
+                             "worker file")
+      ->default_val(".");
+  AddNodeOptions(deploy_command, "--to", &deploy.to, &deploy.token_file);
+  deploy_command->add_option("--name", deploy.name,
+                             "Deploy under this worker name instead of the config's `name`");
+
+  // edge secret put|delete|list --to URL [--name WORKER]
+  edge::cli::SecretCommandOptions secret;
+  CLI::App* secret_command = app.add_subcommand(
+      "secret", "Set, delete and list the secrets of a deployed worker (they reach env like vars)");
+  secret_command->require_subcommand(1);
+  auto secret_common = [&](CLI::App* command) {
+    AddNodeOptions(command, "--to", &secret.to, &secret.token_file);
+    command->add_option("--name", secret.worker,
+                        "The worker (default: `name` in ./edge.toml or ./wrangler.toml)");
+  };
+  CLI::App* secret_put = secret_command->add_subcommand(
+      "put", "Set secret NAME to the value read from stdin (without its one trailing newline); "
+             "at a terminal, prompt for it without echo");
+  secret_put->add_option("secret", secret.secret, "The secret's name (env.NAME)")->required();
+  secret_common(secret_put);
+  CLI::App* secret_delete = secret_command->add_subcommand("delete", "Delete secret NAME");
+  secret_delete->add_option("secret", secret.secret, "The secret's name")->required();
+  secret_common(secret_delete);
+  CLI::App* secret_list =
+      secret_command->add_subcommand("list", "Print the names of the worker's secrets, one a line");
+  secret_common(secret_list);
+
+  // edge tail [NAME] --from URL
+  edge::cli::TailCommandOptions tail;
+  double tail_sampling = 1;
+  CLI::App* tail_command = app.add_subcommand(
+      "tail", "Stream a deployed worker's requests and console output live (Ctrl-C to stop)");
+  tail_command->add_option("name", tail.worker,
+                           "The worker (default: `name` in ./edge.toml or ./wrangler.toml)");
+  AddNodeOptions(tail_command, "--from", &tail.from, &tail.token_file);
+  tail_command->add_option("--status", tail.status, "Only requests that succeeded, or failed")
+      ->check(CLI::IsMember({"ok", "error"}));
+  tail_command->add_option("--method", tail.method, "Only requests with this HTTP method");
+  tail_command->add_option("--search", tail.search,
+                           "Only requests whose URL or console output contains TEXT");
+  CLI::Option* tail_sampling_option = tail_command->add_option(
+      "--sampling", tail_sampling, "The share of matching requests to show, above 0 and up to 1");
+  tail_sampling_option->check(CLI::Range(0.0, 1.0));
+  tail_command->add_option("--format", tail.format,
+                           "pretty: one line per request with its console output indented; "
+                           "json: the node's NDJSON events as received")
+      ->check(CLI::IsMember({"pretty", "json"}))
+      ->default_val("pretty");
+
+  // edge serve --config node.toml
+  CLI::App* serve_command = nullptr;
+  std::function<int()> run_serve = edge::cli::AddServeCommand(app, &serve_command);
+
   CLI11_PARSE(app, argc, argv);
+
+  if (serve_command->parsed()) return run_serve();
+
+  if (deploy_command->parsed()) return edge::cli::RunDeployCommand(deploy);
+  if (secret_command->parsed()) {
+    secret.action = secret_command->get_subcommands().front()->get_name();
+    return edge::cli::RunSecretCommand(secret);
+  }
+  if (tail_command->parsed()) {
+    if (tail_sampling_option->count() > 0) tail.sampling = tail_sampling;
+    return edge::cli::RunTailCommand(tail);
+  }
 
   if (kv_command->parsed()) {
     kv.action = kv_command->get_subcommands().front()->get_name();

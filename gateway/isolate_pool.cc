@@ -88,8 +88,15 @@ void IsolatePool::Retain(const NodeState& state) {
       it = slots_.erase(it);
       continue;
     }
-    // A warmed instance that lost the race to a newer deploy.
-    if (slot.warm_served && slot.warm_served->instance != (*served)->instance) {
+    if (slot.warm_served && slot.warm_served->instance == (*served)->instance) {
+      // Published: the warmed isolate becomes the current one now, so the
+      // replaced one can go once idle and the budget sees it like any other.
+      slot.memory_bytes = slot.warm->memory_bytes();
+      slot.host->SetWorker(std::move(slot.warm));
+      slot.served = std::move(slot.warm_served);
+      slot.warm_served.reset();
+    } else if (slot.warm_served) {
+      // A warmed instance that lost the race to a newer deploy.
       slot.warm.reset();
       slot.warm_served.reset();
     }

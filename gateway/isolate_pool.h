@@ -50,8 +50,9 @@ class IsolatePool {
   // Loads `worker`'s instance now, kept aside until a request names it (the
   // routes have not switched yet): its first request finds it warm.
   Status Warm(const std::shared_ptr<const ServedWorker>& worker);
-  // Lets go of workers `state` no longer has (deleted) and of instances
-  // warmed but never published; their requests in flight finish first.
+  // Brings the pool in line with a published state: warmed instances it
+  // names become current, workers it no longer has (deleted) and instances
+  // warmed but superseded go; requests in flight finish first.
   void Retain(const NodeState& state);
   // Evicts idle isolates, least recently used first, while over budget.
   // Returns how many went.

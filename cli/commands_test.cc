@@ -1,0 +1,57 @@
+// What the admin commands make of what they send and receive (their HTTP
+// client is tested in edge-sync/http_client_test.cc).
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <string>
+
+#include "cli/secret_command.h"
+#include "cli/tail_command.h"
+
+namespace edge::cli {
+namespace {
+
+TEST(TailFormatTest, PrettyLikeWrangler) {
+  EXPECT_EQ(
+      FormatTailEvent(R"({"type":"request","time":"2026-11-27T06:51:04.123Z","request_id":"1-2",)"
+                      R"("worker":"api","version":3,"method":"GET","url":"http://a.example/x",)"
+                      R"("status":200,"outcome":"ok","cpu_ms":0.4,"wall_ms":1.2,"logs":[)"
+                      R"({"time":1764226264123,"level":"log","message":"hi"},)"
+                      R"({"time":1764226264124,"level":"warn","message":"two\nlines"}]})"),
+      "GET http://a.example/x - Ok @ 2026-11-27 06:51:04\n"
+      "  (log) hi\n"
+      "  (warn) two\n"
+      "    lines\n");
+  EXPECT_EQ(FormatTailEvent(R"({"type":"request","time":1764226264123,"method":"POST",)"
+                            R"("url":"http://a.example/","outcome":"exceededCpu","logs":[]})"),
+            "POST http://a.example/ - Exceeded CPU Limit @ 2025-11-27 06:51:04\n");
+  EXPECT_EQ(FormatTailEvent(R"({"type":"heartbeat"})"), "");
+  EXPECT_EQ(FormatTailEvent(""), "");
+  EXPECT_EQ(FormatTailEvent(R"({"type":"somethingNew"})"), "");
+  EXPECT_EQ(FormatTailEvent(R"({"type":"dropped","count":7})"),
+            "(7 events dropped: this tail fell behind)\n");
+  EXPECT_EQ(FormatTailEvent("not json"), "not json\n");
+}
+
+TEST(TailFormatTest, QueryValuesAreEncoded) {
+  TailCommandOptions options;
+  EXPECT_EQ(TailPath("api", options), "/workers/api/tail");
+  options.status = "error";
+  options.method = "GET";
+  options.search = "a b&c=d/é";
+  options.sampling = 0.5;
+  EXPECT_EQ(TailPath("api", options),
+            "/workers/api/tail?status=error&method=GET&search=a%20b%26c%3Dd%2F%C3%A9"
+            "&sampling=0.5");
+}
+
+TEST(SecretValueTest, OneTrailingNewlineGoes) {
+  EXPECT_EQ(StripOneNewline("value\n"), "value");
+  EXPECT_EQ(StripOneNewline("value\r\n"), "value");
+  EXPECT_EQ(StripOneNewline("value\n\n"), "value\n");
+  EXPECT_EQ(StripOneNewline("value"), "value");
+  EXPECT_EQ(StripOneNewline("\n"), "");
+}
+
+}  // namespace
+}  // namespace edge::cli
