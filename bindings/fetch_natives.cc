@@ -468,8 +468,8 @@ NativeResult FetchCancel(NativeCall& call) {
 }
 
 NativeResult FetchSubrequestLimit(NativeCall& call) {
-  if (call.data().subrequest_limit() != 0) {
-    return v8::Integer::NewFromUnsigned(call.isolate(), call.data().subrequest_limit())
+  if (call.data().subrequest_limit()) {
+    return v8::Integer::NewFromUnsigned(call.isolate(), *call.data().subrequest_limit())
         .As<v8::Value>();
   }
   outbound::Client* client = ClientOf(call);

@@ -445,7 +445,8 @@ StatusOr<std::shared_ptr<KvStore>> KvStore::Open(const std::string& state_dir,
                 {"namespaces", &dbs.namespaces},
                 {"keys", &dbs.keys},
                 {"records", &dbs.records},
-                {"expiry", &dbs.expiry}};
+                {"expiry", &dbs.expiry},
+                {"replica", &dbs.replica}};
   for (auto& db : wanted) {
     if ((rc = mdb_dbi_open(txn, db.name, MDB_CREATE, db.dbi)) != 0) {
       mdb_txn_abort(txn);
@@ -593,8 +594,10 @@ Status KvStore::DropRecord(MDB_txn* txn, uint64_t id) const {
   return rc == 0 ? Status::Ok() : LmdbError("DELETE", rc);
 }
 
-Status KvStore::Put(std::string_view ns, std::string_view key, std::string_view value,
-                    std::string_view metadata, uint64_t expiration) {
+namespace {
+
+Status CheckPut(std::string_view ns, std::string_view key, std::string_view value,
+                std::string_view metadata) {
   EDGE_RETURN_IF_ERROR(CheckNamespace(ns));
   EDGE_RETURN_IF_ERROR(CheckKey(key));
   if (value.size() > kKvMaxValueBytes) {
@@ -607,24 +610,44 @@ Status KvStore::Put(std::string_view ns, std::string_view key, std::string_view 
                   fmt::format("Metadata length of {} exceeds limit of {}.", metadata.size(),
                               kKvMaxMetadataBytes));
   }
-  Txn txn;
-  EDGE_RETURN_IF_ERROR(txn.Begin(env_, false, "PUT"));
-  bool created = false;
-  auto ns_id = FindOrCreateNamespace(txn.get(), ns, &created);
+  return Status::Ok();
+}
+
+constexpr size_t kMaxReplicaKeyBytes = 511;
+
+Status CheckReplicaKey(std::string_view key) {
+  if (key.empty() || key.size() > kMaxReplicaKeyBytes) {
+    return Status(ErrorCode::kInvalidInput,
+                  fmt::format("KV replica meta keys are 1 to {} bytes long", kMaxReplicaKeyBytes));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+void KvStore::RememberNamespace(std::string_view ns, uint32_t id) {
+  std::lock_guard guard(namespaces_mutex_);
+  namespace_ids_.emplace(std::string(ns), id);
+}
+
+StatusOr<uint32_t> KvStore::PutIn(MDB_txn* txn, std::string_view ns, std::string_view key,
+                                  std::string_view value, std::string_view metadata,
+                                  uint64_t expiration, bool* created) {
+  auto ns_id = FindOrCreateNamespace(txn, ns, created);
   if (!ns_id.ok()) return ns_id.status();
 
-  auto existing = FindId(txn.get(), dbs_.keys, *ns_id, key);
+  auto existing = FindId(txn, dbs_.keys, *ns_id, key);
   if (!existing.ok()) return existing.status();
   uint64_t id;
   if (existing->has_value()) {
     id = **existing;
     // The old record's expiry entry goes; the record is overwritten below.
-    EDGE_RETURN_IF_ERROR(DropRecord(txn.get(), id));
+    EDGE_RETURN_IF_ERROR(DropRecord(txn, id));
   } else {
-    auto next = NextCounter(txn.get(), dbs_.meta, "next_id", 8);
+    auto next = NextCounter(txn, dbs_.meta, "next_id", 8);
     if (!next.ok()) return next.status();
     id = *next;
-    EDGE_RETURN_IF_ERROR(SetId(txn.get(), dbs_.keys, *ns_id, key, id));
+    EDGE_RETURN_IF_ERROR(SetId(txn, dbs_.keys, *ns_id, key, id));
   }
 
   std::string id_key = Be64(id);
@@ -632,7 +655,7 @@ Status KvStore::Put(std::string_view ns, std::string_view key, std::string_view 
   size_t header = 8 + 4 + metadata.size() + 4 + 2 + key.size();
   MDB_val v{header + value.size(), nullptr};
   // MDB_RESERVE: the value is copied once, straight into the map.
-  int rc = mdb_put(txn.get(), dbs_.records, &k, &v, MDB_RESERVE);
+  int rc = mdb_put(txn, dbs_.records, &k, &v, MDB_RESERVE);
   if (rc != 0) return LmdbError("PUT", rc);
   char* out = static_cast<char*>(v.mv_data);
   PutLeAt(out, expiration, 8);
@@ -647,13 +670,51 @@ Status KvStore::Put(std::string_view ns, std::string_view key, std::string_view 
   if (expiration != 0) {
     std::string expiry_key = Be64(expiration) + id_key;
     MDB_val ek = Val(expiry_key), empty{0, nullptr};
-    rc = mdb_put(txn.get(), dbs_.expiry, &ek, &empty, 0);
+    rc = mdb_put(txn, dbs_.expiry, &ek, &empty, 0);
     if (rc != 0) return LmdbError("PUT", rc);
   }
+  return *ns_id;
+}
+
+StatusOr<bool> KvStore::DeleteIn(MDB_txn* txn, std::string_view ns, std::string_view key) {
+  auto ns_id = FindNamespace(txn, ns);
+  if (!ns_id.ok()) return ns_id.status();
+  if (*ns_id == 0) return false;
+  auto id = FindId(txn, dbs_.keys, *ns_id, key);
+  if (!id.ok()) return id.status();
+  if (!id->has_value()) return false;
+  EDGE_RETURN_IF_ERROR(DropRecord(txn, **id));
+  EDGE_RETURN_IF_ERROR(RemoveId(txn, dbs_.keys, *ns_id, key, **id));
+  return true;
+}
+
+std::shared_ptr<const KvStore::WriteListener> KvStore::Listener() const {
+  std::lock_guard guard(listener_mutex_);
+  return listener_;
+}
+
+void KvStore::SetWriteListener(std::function<void(const KvWrite&)> listener) {
+  std::shared_ptr<const WriteListener> next;
+  if (listener) next = std::make_shared<const WriteListener>(std::move(listener));
+  std::lock_guard guard(listener_mutex_);
+  listener_.swap(next);
+  // The previous listener is released after the lock (a write may still
+  // hold it).
+}
+
+Status KvStore::Put(std::string_view ns, std::string_view key, std::string_view value,
+                    std::string_view metadata, uint64_t expiration) {
+  EDGE_RETURN_IF_ERROR(CheckPut(ns, key, value, metadata));
+  Txn txn;
+  EDGE_RETURN_IF_ERROR(txn.Begin(env_, false, "PUT"));
+  bool created = false;
+  auto ns_id = PutIn(txn.get(), ns, key, value, metadata, expiration, &created);
+  if (!ns_id.ok()) return ns_id.status();
   EDGE_RETURN_IF_ERROR(txn.Commit("PUT"));
-  if (created) {
-    std::lock_guard guard(namespaces_mutex_);
-    namespace_ids_.emplace(std::string(ns), *ns_id);
+  if (created) RememberNamespace(ns, *ns_id);
+  if (std::shared_ptr<const WriteListener> listener = Listener()) {
+    (*listener)(KvWrite{false, std::string(ns), std::string(key), std::string(value),
+                        std::string(metadata), expiration});
   }
   return Status::Ok();
 }
@@ -661,17 +722,59 @@ Status KvStore::Put(std::string_view ns, std::string_view key, std::string_view 
 Status KvStore::Delete(std::string_view ns, std::string_view key) {
   EDGE_RETURN_IF_ERROR(CheckNamespace(ns));
   EDGE_RETURN_IF_ERROR(CheckKey(key));
+  {
+    Txn txn;
+    EDGE_RETURN_IF_ERROR(txn.Begin(env_, false, "DELETE"));
+    auto changed = DeleteIn(txn.get(), ns, key);
+    if (!changed.ok()) return changed.status();
+    // Nothing changed: the transaction is aborted, nothing to write.
+    if (*changed) EDGE_RETURN_IF_ERROR(txn.Commit("DELETE"));
+  }
+  if (std::shared_ptr<const WriteListener> listener = Listener()) {
+    (*listener)(KvWrite{true, std::string(ns), std::string(key), {}, {}, 0});
+  }
+  return Status::Ok();
+}
+
+Status KvStore::Apply(const KvWrite& write, std::string_view meta_key,
+                      std::string_view meta_value) {
+  EDGE_RETURN_IF_ERROR(CheckReplicaKey(meta_key));
+  if (write.is_delete) {
+    EDGE_RETURN_IF_ERROR(CheckNamespace(write.ns));
+    EDGE_RETURN_IF_ERROR(CheckKey(write.key));
+  } else {
+    EDGE_RETURN_IF_ERROR(CheckPut(write.ns, write.key, write.value, write.metadata));
+  }
   Txn txn;
-  EDGE_RETURN_IF_ERROR(txn.Begin(env_, false, "DELETE"));
-  auto ns_id = FindNamespace(txn.get(), ns);
-  if (!ns_id.ok()) return ns_id.status();
-  if (*ns_id == 0) return Status::Ok();  // aborted: nothing to write
-  auto id = FindId(txn.get(), dbs_.keys, *ns_id, key);
-  if (!id.ok()) return id.status();
-  if (!id->has_value()) return Status::Ok();
-  EDGE_RETURN_IF_ERROR(DropRecord(txn.get(), **id));
-  EDGE_RETURN_IF_ERROR(RemoveId(txn.get(), dbs_.keys, *ns_id, key, **id));
-  return txn.Commit("DELETE");
+  EDGE_RETURN_IF_ERROR(txn.Begin(env_, false, "apply"));
+  bool created = false;
+  uint32_t ns_id = 0;
+  if (write.is_delete) {
+    auto changed = DeleteIn(txn.get(), write.ns, write.key);
+    if (!changed.ok()) return changed.status();
+  } else {
+    auto id = PutIn(txn.get(), write.ns, write.key, write.value, write.metadata, write.expiration,
+                    &created);
+    if (!id.ok()) return id.status();
+    ns_id = *id;
+  }
+  MDB_val k = Val(meta_key), v = Val(meta_value);
+  int rc = mdb_put(txn.get(), dbs_.replica, &k, &v, 0);
+  if (rc != 0) return LmdbError("apply", rc);
+  EDGE_RETURN_IF_ERROR(txn.Commit("apply"));
+  if (created) RememberNamespace(write.ns, ns_id);
+  return Status::Ok();
+}
+
+StatusOr<std::optional<std::string>> KvStore::GetMeta(std::string_view key) const {
+  if (!CheckReplicaKey(key).ok()) return std::optional<std::string>();
+  Txn txn;
+  EDGE_RETURN_IF_ERROR(txn.Begin(env_, true, "GET"));
+  MDB_val k = Val(key), v;
+  int rc = mdb_get(txn.get(), dbs_.replica, &k, &v);
+  if (rc == MDB_NOTFOUND) return std::optional<std::string>();
+  if (rc != 0) return LmdbError("GET", rc);
+  return std::optional<std::string>(std::string(View(v)));
 }
 
 StatusOr<KvListResult> KvStore::List(std::string_view ns, std::string_view prefix, size_t limit,

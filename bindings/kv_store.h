@@ -9,13 +9,15 @@
 // one process KvStore::Open hands out the same store for the same folder,
 // because LMDB forbids opening one environment twice in a process.
 //
-// Layout (five named databases):
+// Layout (six named databases):
 //   meta        "format" -> "1"; "next_id" -> u64; "next_ns" -> u32
 //   namespaces  namespace name -> u32 id (allocated once, never reused)
 //   keys        u32 ns id + key            -> u64 record id   (keys <= 506 bytes)
 //               u32 ns id + key[0,506) + 0xFF -> bucket        (longer keys)
 //   records     u64 record id -> expiration, metadata, ns id, key, value
 //   expiry      u64 expiration + u64 record id -> "" (only entries that expire)
+//   replica     free-form key -> value, written by Apply with the write it
+//               goes with (a replica's cursor in the fleet's log)
 // Integers in LMDB keys are big-endian so that byte order is numeric order.
 //
 // Why an id per namespace rather than its name in every key: LMDB keys are
@@ -39,6 +41,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -70,6 +73,16 @@ struct KvListKey {
   std::string name;
   uint64_t expiration = 0;  // 0 = never
   std::string metadata;     // JSON text; empty = none
+};
+
+// One write to the store: what a replica applies (KvStore::Apply) and what
+// the write listener hears of the writes workers make.
+struct KvWrite {
+  bool is_delete = false;
+  std::string ns, key;
+  std::string value;        // puts only
+  std::string metadata;     // puts only: JSON text; empty = none
+  uint64_t expiration = 0;  // puts only: seconds since the epoch; 0 = never
 };
 
 struct KvListResult {
@@ -122,6 +135,32 @@ class KvStore {
   // returns `max`.
   StatusOr<size_t> SweepExpired(uint64_t now, size_t max);
 
+  // Replication. Applies `write` (a put or a delete, checked as Put and
+  // Delete check theirs) and stores `meta_value` under `meta_key` (1 to 511
+  // bytes, in the `replica` database, apart from the KV data) in ONE
+  // transaction: a replica applies an entry of the fleet's log and moves
+  // its cursor together, or does neither. Applying the same write twice is
+  // harmless (a put stores the same entry again; deleting a missing key is
+  // not an error). The write listener is not called.
+  Status Apply(const KvWrite& write, std::string_view meta_key, std::string_view meta_value);
+  // What Apply stored under `key`; nullopt when nothing (or for a key
+  // Apply would refuse).
+  StatusOr<std::optional<std::string>> GetMeta(std::string_view key) const;
+  // Sets the function called after every successful Put and Delete (a
+  // Delete of a missing key included) made through this store, once its
+  // transaction has committed: how a PoP forwards its workers' writes to
+  // the origin. Not called for Apply or SweepExpired. An empty function
+  // removes the listener. The store is shared by every Open of its folder
+  // in the process, and so is its listener.
+  //
+  // Threads: the listener runs on the thread that called Put or Delete,
+  // concurrently when several threads write: it must be thread-safe, must
+  // not block for long (the Put or Delete returns after it), and may call
+  // the store. SetWriteListener may be called from any thread, also while
+  // Puts and Deletes run; a write that races with the change may still
+  // reach the previous listener.
+  void SetWriteListener(std::function<void(const KvWrite&)> listener);
+
   // Seconds since the epoch, as the store sees them (expiration checks).
   uint64_t Now() const;
   // Tests only: moves the store's clock (not the system's) by `seconds`.
@@ -129,8 +168,9 @@ class KvStore {
 
  private:
   struct Dbs {
-    MDB_dbi meta, namespaces, keys, records, expiry;
+    MDB_dbi meta, namespaces, keys, records, expiry, replica;
   };
+  using WriteListener = std::function<void(const KvWrite&)>;
   class Txn;
 
   KvStore(MDB_env* env, Dbs dbs, std::string path) : env_(env), dbs_(dbs), path_(std::move(path)) {}
@@ -142,6 +182,17 @@ class KvStore {
                                          uint64_t now) const;
   // Removes the record `id` and its expiry entry (not its `keys` mapping).
   Status DropRecord(MDB_txn* txn, uint64_t id) const;
+  // The writes of Put, Delete and Apply inside `txn`, their arguments
+  // checked. PutIn returns the namespace's id and sets `*created` when it
+  // allocated it (to be cached once committed); DeleteIn returns whether
+  // it changed anything.
+  StatusOr<uint32_t> PutIn(MDB_txn* txn, std::string_view ns, std::string_view key,
+                           std::string_view value, std::string_view metadata, uint64_t expiration,
+                           bool* created);
+  StatusOr<bool> DeleteIn(MDB_txn* txn, std::string_view ns, std::string_view key);
+  void RememberNamespace(std::string_view ns, uint32_t id);
+  // The listener, if any (a copy that stays valid while it runs).
+  std::shared_ptr<const WriteListener> Listener() const;
 
   MDB_env* env_;
   Dbs dbs_;
@@ -150,6 +201,8 @@ class KvStore {
   // Namespace ids seen committed: they never change once allocated.
   mutable std::mutex namespaces_mutex_;
   mutable std::unordered_map<std::string, uint32_t> namespace_ids_;
+  mutable std::mutex listener_mutex_;
+  std::shared_ptr<const WriteListener> listener_;
 };
 
 // Reclaims the space of expired entries in the background: a libuv timer on

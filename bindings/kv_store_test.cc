@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -380,6 +381,157 @@ TEST_F(KvStoreTest, CursorsRoundTripAnyKeyBytes) {
   for (const std::string& key : keys) ASSERT_TRUE(store_->Put("ns", key, "v").ok());
   std::sort(keys.begin(), keys.end());
   EXPECT_EQ(ListAll("ns", "", 1), keys);
+}
+
+// Replication: Apply, GetMeta and the write listener.
+
+TEST_F(KvStoreTest, ApplyWritesAndItsMetaTogether) {
+  ASSERT_TRUE(store_);
+  EXPECT_FALSE(store_->GetMeta("cursor")->has_value());
+  KvWrite put{false, "ns", "k", "v1", R"({"m":1})", store_->Now() + 3600};
+  ASSERT_TRUE(store_->Apply(put, "cursor", "1").ok());
+  auto entry = Get("ns", "k");
+  ASSERT_TRUE(entry);
+  EXPECT_EQ(entry->value, "v1");
+  EXPECT_EQ(entry->metadata, R"({"m":1})");
+  EXPECT_EQ(entry->expiration, put.expiration);
+  EXPECT_EQ(store_->GetMeta("cursor")->value(), "1");
+  // The same write again is harmless.
+  ASSERT_TRUE(store_->Apply(put, "cursor", "1").ok());
+  EXPECT_EQ(Get("ns", "k")->value, "v1");
+  EXPECT_EQ(ListAll("ns", "", 1000), (std::vector<std::string>{"k"}));
+
+  KvWrite remove{true, "ns", "k", "", "", 0};
+  ASSERT_TRUE(store_->Apply(remove, "cursor", "2").ok());
+  EXPECT_FALSE(Get("ns", "k"));
+  EXPECT_EQ(store_->GetMeta("cursor")->value(), "2");
+  ASSERT_TRUE(store_->Apply(remove, "cursor", "3").ok());
+  // In a namespace never written to, too.
+  ASSERT_TRUE(store_->Apply(KvWrite{true, "fresh", "k", "", "", 0}, "cursor", "4").ok());
+  EXPECT_EQ(store_->GetMeta("cursor")->value(), "4");
+  // A put into a new namespace makes it, as Put does.
+  ASSERT_TRUE(store_->Apply(KvWrite{false, "new-ns", "a", "x", "", 0}, "cursor", "5").ok());
+  EXPECT_EQ(Get("new-ns", "a")->value, "x");
+  ASSERT_TRUE(store_->Put("new-ns", "b", "y").ok());
+  EXPECT_EQ(ListAll("new-ns", "", 1000), (std::vector<std::string>{"a", "b"}));
+}
+
+TEST_F(KvStoreTest, ApplyRefusesWhatPutRefusesAndWritesNothing) {
+  ASSERT_TRUE(store_);
+  ASSERT_TRUE(store_->Apply(KvWrite{false, "ns", "k", "v", "", 0}, "cursor", "1").ok());
+  std::string long_key(kKvMaxKeyBytes + 1, 'k');
+  EXPECT_FALSE(store_->Apply(KvWrite{false, "ns", long_key, "v", "", 0}, "cursor", "2").ok());
+  EXPECT_FALSE(store_->Apply(KvWrite{true, "ns", "", "", "", 0}, "cursor", "2").ok());
+  KvWrite big_metadata{false, "ns", "k", "v", std::string(kKvMaxMetadataBytes + 1, 'm'), 0};
+  EXPECT_FALSE(store_->Apply(big_metadata, "cursor", "2").ok());
+  EXPECT_FALSE(store_->Apply(KvWrite{false, "", "k", "v", "", 0}, "cursor", "2").ok());
+  // A bad meta key refuses the write as well.
+  EXPECT_FALSE(store_->Apply(KvWrite{false, "ns", "k", "v2", "", 0}, "", "2").ok());
+  EXPECT_FALSE(store_->Apply(KvWrite{true, "ns", "k", "", "", 0}, std::string(512, 'c'), "2").ok());
+  EXPECT_EQ(store_->GetMeta("cursor")->value(), "1");
+  EXPECT_EQ(Get("ns", "k")->value, "v");
+}
+
+TEST_F(KvStoreTest, ReplicaMetaIsApartFromTheStoresOwn) {
+  ASSERT_TRUE(store_);
+  ASSERT_TRUE(store_->Put("ns", "k", "v").ok());
+  // The store's own records ("format", counters) are not replica meta...
+  EXPECT_FALSE(store_->GetMeta("format")->has_value());
+  EXPECT_FALSE(store_->GetMeta("next_id")->has_value());
+  // ... and replica meta cannot touch them.
+  ASSERT_TRUE(store_->Apply(KvWrite{false, "ns", "k2", "v", "", 0}, "next_id", "junk").ok());
+  ASSERT_TRUE(store_->Put("ns", "k3", "v").ok());
+  EXPECT_EQ(ListAll("ns", "", 1000), (std::vector<std::string>{"k", "k2", "k3"}));
+  EXPECT_EQ(store_->GetMeta("next_id")->value(), "junk");
+  EXPECT_FALSE(store_->GetMeta("")->has_value());
+
+  store_.reset();
+  auto reopened = KvStore::Open(dir_);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().message();
+  store_ = std::move(reopened).value();
+  EXPECT_EQ(store_->GetMeta("next_id")->value(), "junk");
+  EXPECT_EQ(Get("ns", "k2")->value, "v");
+}
+
+TEST_F(KvStoreTest, WriteListenerHearsPutsAndDeletesNotApplies) {
+  ASSERT_TRUE(store_);
+  std::mutex mutex;
+  std::vector<KvWrite> heard;
+  store_->SetWriteListener([&](const KvWrite& write) {
+    std::lock_guard guard(mutex);
+    heard.push_back(write);
+    // Committed already: the write is visible from here.
+    auto entry = store_->Get(write.ns, write.key);
+    EXPECT_TRUE(entry.ok());
+    EXPECT_EQ(entry.ok() && entry->has_value(), !write.is_delete);
+  });
+  ASSERT_TRUE(store_->Put("ns", "a", "1", R"({"x":true})", store_->Now() + 600).ok());
+  ASSERT_TRUE(store_->Delete("ns", "a").ok());
+  ASSERT_TRUE(store_->Delete("ns", "never-there").ok());
+  ASSERT_TRUE(store_->Delete("unknown-ns", "k").ok());
+  ASSERT_TRUE(store_->Apply(KvWrite{false, "ns", "b", "2", "", 0}, "cursor", "1").ok());
+  ASSERT_TRUE(store_->Apply(KvWrite{true, "ns", "b", "", "", 0}, "cursor", "2").ok());
+  EXPECT_FALSE(store_->Put("ns", "", "refused").ok());
+  EXPECT_FALSE(store_->Delete("ns", "..").ok());
+
+  ASSERT_EQ(heard.size(), 4u);
+  EXPECT_FALSE(heard[0].is_delete);
+  EXPECT_EQ(heard[0].ns, "ns");
+  EXPECT_EQ(heard[0].key, "a");
+  EXPECT_EQ(heard[0].value, "1");
+  EXPECT_EQ(heard[0].metadata, R"({"x":true})");
+  EXPECT_NE(heard[0].expiration, 0u);
+  EXPECT_TRUE(heard[1].is_delete);
+  EXPECT_EQ(heard[1].key, "a");
+  EXPECT_TRUE(heard[2].is_delete);
+  EXPECT_EQ(heard[2].key, "never-there");
+  EXPECT_EQ(heard[3].ns, "unknown-ns");
+
+  store_->SetWriteListener(nullptr);
+  ASSERT_TRUE(store_->Put("ns", "c", "3").ok());
+  EXPECT_EQ(heard.size(), 4u);
+}
+
+TEST_F(KvStoreTest, WriteListenerOnManyThreads) {
+  ASSERT_TRUE(store_);
+  std::atomic<int> heard{0};
+  store_->SetWriteListener([&](const KvWrite&) { heard++; });
+  constexpr int kThreads = 4;
+  constexpr int kWrites = 50;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kWrites; ++i) {
+        std::string key = fmt::format("t{}-{}", t, i);
+        EXPECT_TRUE(store_->Put("ns", key, "v").ok());
+        if (i % 2 == 1) {
+          EXPECT_TRUE(store_->Delete("ns", key).ok());
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(heard.load(), kThreads * (kWrites + kWrites / 2));
+
+  // Swapping the listener while writes run is safe; each write reaches at
+  // most one listener.
+  std::atomic<int> first{0}, second{0};
+  std::atomic<bool> done{false};
+  store_->SetWriteListener([&](const KvWrite&) { first++; });
+  std::thread swapper([&] {
+    for (int i = 0; !done.load(); ++i) {
+      if (i % 2 == 0) {
+        store_->SetWriteListener([&](const KvWrite&) { first++; });
+      } else {
+        store_->SetWriteListener([&](const KvWrite&) { second++; });
+      }
+    }
+  });
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(store_->Put("ns", fmt::format("s{}", i), "v").ok());
+  done = true;
+  swapper.join();
+  EXPECT_EQ(first.load() + second.load(), 100);
+  store_->SetWriteListener(nullptr);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include "cli/deploy_command.h"
 #include "cli/kv_command.h"
 #include "cli/serve_command.h"
+#include "cli/sync_commands.h"
 #include "cli/secret_command.h"
 #include "cli/tail_command.h"
 #include "cli/test_command.h"
@@ -192,10 +193,13 @@ int main(int argc, char** argv) {
   // edge serve --config node.toml
   CLI::App* serve_command = nullptr;
   std::function<int()> run_serve = edge::cli::AddServeCommand(app, &serve_command);
+  // edge origin | keygen | status
+  std::function<int()> run_sync = edge::cli::AddSyncCommands(app);
 
   CLI11_PARSE(app, argc, argv);
 
   if (serve_command->parsed()) return run_serve();
+  if (int code = run_sync(); code >= 0) return code;
 
   if (deploy_command->parsed()) return edge::cli::RunDeployCommand(deploy);
   if (secret_command->parsed()) {

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "cli/sync_commands.h"
 #include "gateway/node_options.h"
 #include "runtime/log.h"
 
@@ -43,7 +44,8 @@ std::function<int()> AddServeCommand(CLI::App& app, CLI::App** out) {
       ->default_str(std::to_string(o.memory_budget_mb));
   option("--access-log", &o.access_log, "Where JSON access-log lines go (\"-\": stdout)")
       ->default_str("-");
-  option("--pop-id", &o.pop_id, "This node's name, in request ids and metrics")
+  option("--pop-id", &o.pop_id, "This node's name: request.cf.colo for workers, request ids, the "
+                                "fleet view")
       ->default_str(o.pop_id);
   option("--max-body-mb", &flags->max_body_mb, "Largest request body read, in MiB (413 past it)")
       ->check(CLI::PositiveNumber)
@@ -64,7 +66,9 @@ std::function<int()> AddServeCommand(CLI::App& app, CLI::App** out) {
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
       ->default_val("info");
 
-  return [flags, command]() -> int {
+  auto replica = AddReplicaFlags(*command);
+
+  return [flags, command, replica]() -> int {
     LogLevel level;
     if (ParseLogLevel(flags->log_level, &level)) SetLogLevel(level);
     gateway::NodeOptions options;
@@ -94,7 +98,16 @@ std::function<int()> AddServeCommand(CLI::App& app, CLI::App** out) {
     if (given("--idle-timeout-ms")) options.limits.idle_timeout_ms = f.limits.idle_timeout_ms;
     if (given("--connections-per-origin")) options.connections_per_origin = f.connections_per_origin;
     if (given("--allow-fetch-to")) options.allow_fetch_to = f.allow_fetch_to;
-    return gateway::RunNode(options);
+    auto extensions = replica(flags->config);
+    if (!extensions.ok()) {
+      fprintf(stderr, "edge serve: %s\n", extensions.status().message().c_str());
+      return 1;
+    }
+    // A relay accepts the sync token it was given from the PoPs below it.
+    if (options.sync_token_file.empty() && given("--sync-token-file")) {
+      options.sync_token_file = command->get_option("--sync-token-file")->as<std::string>();
+    }
+    return gateway::RunNode(options, std::move(extensions).value());
   };
 }
 

@@ -81,6 +81,23 @@ std::string_view QueryValue(std::string_view query, std::string_view name) {
   return {};
 }
 
+std::optional<std::string> PercentDecode(std::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out += text[i];
+      continue;
+    }
+    if (i + 2 >= text.size() || !isxdigit(static_cast<unsigned char>(text[i + 1])) ||
+        !isxdigit(static_cast<unsigned char>(text[i + 2]))) {
+      return std::nullopt;
+    }
+    out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
+    i += 2;
+  }
+  return out;
+}
+
 std::string Sha256(std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int size = 0;
@@ -204,7 +221,8 @@ class AdminApi::TailStream : public std::enable_shared_from_this<TailStream> {
   bool ended_ = false;
 };
 
-AdminApi::AdminApi(Node& node, std::string token) : node_(node), token_(std::move(token)) {}
+AdminApi::AdminApi(Node& node, std::string token, std::string sync_token)
+    : node_(node), token_(std::move(token)), sync_token_(std::move(sync_token)) {}
 
 AdminApi::~AdminApi() { Close(); }
 
@@ -221,6 +239,12 @@ void AdminApi::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> write
   std::string_view query =
       question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
   int refused = CheckBearer(Header(request, "authorization"), token_);
+  // The sync token opens the sync API and KV writes, nothing else.
+  bool sync_path = path.starts_with("/sync/") || path.starts_with("/kv/");
+  if (refused == 403 && sync_path && !sync_token_.empty() &&
+      CheckBearer(Header(request, "authorization"), sync_token_) == 0) {
+    refused = 0;
+  }
   if (refused != 0) {
     Log(LogLevel::kWarn, "admin API: {} {} from {} refused: {}", request.method, path,
         request.remote_address,
@@ -235,7 +259,12 @@ void AdminApi::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> write
     writer->Finish();
     return;
   }
-  Log(LogLevel::kInfo, "admin API: {} {} from {}", request.method, path, request.remote_address);
+  if (!path.starts_with("/sync/")) {
+    Log(LogLevel::kInfo, "admin API: {} {} from {}", request.method, path, request.remote_address);
+  }
+  for (const auto& extension : node_.extensions()) {
+    if (extension->HandleAdmin(request, writer)) return;
+  }
   Answer(request, path, query, std::move(writer));
 }
 
@@ -271,12 +300,17 @@ void AdminApi::Answer(const HttpRequest& request, std::string_view path, std::st
   if (parts.size() == 1 && parts[0] == "status") {
     if (method != "GET") return MethodNotAllowed(*writer, "GET");
     uint64_t now = UnixMs();
+    std::string extra;
+    for (const auto& extension : node_.extensions()) {
+      std::string fields = extension->StatusJson();
+      if (!fields.empty()) extra += "," + fields;
+    }
     return done({200, fmt::format("{{\"pop_id\":{},\"edge_version\":\"0.1.0\",\"started_ms\":{},"
                                   "\"uptime_s\":{},\"workers\":{},\"routes\":{},"
-                                  "\"generation\":{}}}",
+                                  "\"generation\":{}{}}}",
                                   JsonString(node_.options().pop_id), node_.started_unix_ms(),
                                   (now - node_.started_unix_ms()) / 1000, state->workers.size(),
-                                  state->routes.routes().size(), state->generation)});
+                                  state->routes.routes().size(), state->generation, extra)});
   }
   if (parts.size() == 1 && parts[0] == "routes") {
     if (method != "GET") return MethodNotAllowed(*writer, "GET");
@@ -290,6 +324,7 @@ void AdminApi::Answer(const HttpRequest& request, std::string_view path, std::st
     }
     return done({200, body + "]}"});
   }
+  if (!parts.empty() && parts[0] == "kv") return Kv(request, parts, query, std::move(writer));
   if (parts.empty() || parts[0] != "workers") {
     return SendError(*writer, 404, fmt::format("no such endpoint: {}", path));
   }
@@ -397,7 +432,9 @@ void AdminApi::Answer(const HttpRequest& request, std::string_view path, std::st
     return done({200, fmt::format("{{\"secrets\":{}}}", JsonArray(*secrets))});
   }
   if (what == "secrets" && parts.size() == 4) {
-    std::string secret(parts[3]);
+    std::optional<std::string> decoded = PercentDecode(parts[3]);
+    if (!decoded) return SendError(*writer, 400, "the secret's name is not percent-encoded properly");
+    std::string secret = std::move(*decoded);
     if (method == "PUT") return node_.PutSecret(name, secret, request.body, done);
     if (method == "DELETE") return node_.DeleteSecret(name, secret, done);
     return MethodNotAllowed(*writer, "PUT, DELETE");
@@ -407,6 +444,43 @@ void AdminApi::Answer(const HttpRequest& request, std::string_view path, std::st
     return Tail(name, query, std::move(writer));
   }
   SendError(*writer, 404, fmt::format("no such endpoint: {}", path));
+}
+
+// /kv/<namespace>/<key>: GET the value, PUT a new one (?expiration=<unix s>,
+// metadata as JSON in the X-Edge-Metadata header), DELETE it. Keys are
+// percent-encoded in the path.
+void AdminApi::Kv(const HttpRequest& request, const std::vector<std::string_view>& parts,
+                  std::string_view query, std::shared_ptr<ResponseWriter> writer) {
+  if (parts.size() != 3) {
+    return SendError(*writer, 404, "KV paths are /kv/<namespace>/<key>");
+  }
+  auto ns = PercentDecode(parts[1]);
+  auto key = PercentDecode(parts[2]);
+  if (!ns || !key || ns->empty() || key->empty()) {
+    return SendError(*writer, 400, "the namespace and key must be non-empty and percent-encoded");
+  }
+  auto done = [writer](AdminResult result) { Send(*writer, result); };
+  if (request.method == "GET") {
+    auto entry = node_.kv().Get(*ns, *key);
+    if (!entry.ok()) return SendError(*writer, 400, entry.status().message());
+    if (!*entry) return SendError(*writer, 404, "no such key");
+    writer->Start(200, "", {{"Content-Type", "application/octet-stream"}}, (*entry)->value.size());
+    writer->Write((*entry)->value);
+    return writer->Finish();
+  }
+  if (request.method == "PUT") {
+    uint64_t expiration = 0;
+    std::string expiration_text(QueryValue(query, "expiration"));
+    if (!expiration_text.empty()) {
+      char* end = nullptr;
+      expiration = strtoull(expiration_text.c_str(), &end, 10);
+      if (*end != '\0') return SendError(*writer, 400, "expiration must be a Unix time in seconds");
+    }
+    return node_.KvPut(*ns, *key, request.body, std::string(Header(request, "x-edge-metadata")),
+                       expiration, done);
+  }
+  if (request.method == "DELETE") return node_.KvDelete(*ns, *key, done);
+  MethodNotAllowed(*writer, "GET, PUT, DELETE");
 }
 
 void AdminApi::Tail(const std::string& worker, std::string_view query,

@@ -30,7 +30,9 @@ int CheckBearer(std::string_view authorization, std::string_view token);
 
 class AdminApi {
  public:
-  AdminApi(Node& node, std::string token);
+  // `sync_token` ("" = none) grants the sync API (/sync/...) and KV writes
+  // only: what a PoP holds towards its origin or relay.
+  AdminApi(Node& node, std::string token, std::string sync_token = "");
   ~AdminApi();
   AdminApi(const AdminApi&) = delete;
   AdminApi& operator=(const AdminApi&) = delete;
@@ -45,9 +47,12 @@ class AdminApi {
              std::shared_ptr<ResponseWriter> writer);
   void Tail(const std::string& worker, std::string_view query,
             std::shared_ptr<ResponseWriter> writer);
+  void Kv(const HttpRequest& request, const std::vector<std::string_view>& parts,
+          std::string_view query, std::shared_ptr<ResponseWriter> writer);
 
   Node& node_;
   std::string token_;
+  std::string sync_token_;
   std::set<std::shared_ptr<TailStream>> tails_;
 };
 

@@ -26,7 +26,8 @@ struct InvocationRecord {
   int status = 0;                   // 0 when no response was sent
   // "ok", "exception" (worker threw / 500 from the runtime), "exceededCpu",
   // "exceededMemory", "exceededWall", "responseTooLarge", "canceled" (client
-  // went away), "noRoute", "loadError".
+  // went away), "noRoute", "loadError", "requestTooLarge" (refused before the
+  // worker ran), "badRequest" (invalid Host or target).
   std::string outcome;
   uint64_t cpu_ns = 0, wall_ns = 0;
   uint64_t memory_limit_bytes = 0;  // the worker's heap limit: GB-s = this x wall time

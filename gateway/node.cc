@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include <chrono>
+#include <set>
 #include <thread>
 
 #include "bindings/bindings.h"
@@ -52,7 +53,8 @@ AdminResult AdminResult::Error(int status, std::string_view message) {
   return {status, fmt::format("{{\"error\":{}}}", JsonString(message))};
 }
 
-Node::Node(NodeOptions options) : options_(std::move(options)) {
+Node::Node(NodeOptions options, std::vector<std::unique_ptr<NodeExtension>> extensions)
+    : options_(std::move(options)), extensions_(std::move(extensions)) {
   uv_loop_init(&loop_);
   bindings::RegisterNatives(natives_);
 }
@@ -60,6 +62,11 @@ Node::Node(NodeOptions options) : options_(std::move(options)) {
 Node::~Node() {
   for (auto& thread : threads_) thread->Join();
   threads_.clear();
+  for (uv_signal_t* signal : signals_) {
+    uv_signal_stop(signal);
+    CloseAndDelete(signal);
+  }
+  signals_.clear();
   uv_run(&loop_, UV_RUN_DEFAULT);
   uv_loop_close(&loop_);
 }
@@ -221,6 +228,69 @@ void Node::Enqueue(Change change) {
   if (!changing_) RunNextChange();
 }
 
+void Node::EnqueueAdmin(Done& done, Change change) {
+  for (const auto& extension : extensions_) {
+    if (std::optional<std::string> refusal = extension->RefuseChanges()) {
+      done(AdminResult::Error(409, *refusal));
+      return;
+    }
+  }
+  Enqueue(std::move(change));
+}
+
+Status Node::Notify(NodeChange& change) {
+  for (const auto& extension : extensions_) {
+    Status told = extension->OnChange(change);
+    if (!told.ok()) {
+      Log(LogLevel::kError, "change to '{}' committed but not recorded for the fleet: {}",
+          change.worker.empty() ? change.ns + "/" + change.key : change.worker, told.message());
+      return told;
+    }
+  }
+  return Status::Ok();
+}
+
+void Node::PostToControl(std::function<void()> task) { control_tasks_->Post(std::move(task)); }
+
+void Node::ReloadWorker(std::string name) {
+  PostToControl([this, name = std::move(name)] {
+    // Entries for one worker come in runs (catching up): one reload serves
+    // all that are queued.
+    if (!reloads_pending_.insert(name).second) return;
+    Enqueue([this, name](std::function<void()> finished) {
+      reloads_pending_.erase(name);
+      auto deployed = store_->LoadWorker(name);
+      if (deployed.ok() && !*deployed) {
+        // Gone from the store: gone from the routes.
+        auto state = StateWith(name, nullptr);
+        if (!state.ok()) {
+          Log(LogLevel::kError, "[{}] cannot drop the deleted worker: {}", name,
+              state.status().message());
+          return finished();
+        }
+        return Switch(std::move(state).value(), nullptr, finished);
+      }
+      Reapply(name, [name, finished](Status status) {
+        if (!status.ok()) {
+          Log(LogLevel::kError, "[{}] cannot serve what the store now holds: {}", name,
+              status.message());
+        }
+        finished();
+      });
+    });
+  });
+}
+
+void Node::ReloadAll() {
+  PostToControl([this] {
+    std::set<std::string> names;
+    for (const auto& [name, served] : state_.Load()->workers) names.insert(name);
+    auto stored = store_->WorkerNames();
+    if (stored.ok()) names.insert(stored->begin(), stored->end());
+    for (const std::string& name : names) ReloadWorker(name);
+  });
+}
+
 void Node::RunNextChange() {
   if (changes_.empty() || stopping_) {
     changing_ = false;
@@ -234,7 +304,7 @@ void Node::RunNextChange() {
 }
 
 void Node::Deploy(std::string name, std::string bundle_json, Done done) {
-  Enqueue([this, name = std::move(name), bundle_json = std::move(bundle_json),
+  EnqueueAdmin(done, [this, name = std::move(name), bundle_json = std::move(bundle_json),
            done = std::move(done)](std::function<void()> finished) mutable {
     auto fail = [&](int status, std::string_view message) {
       Log(LogLevel::kWarn, "deploy of '{}' refused: {}", name, message);
@@ -252,6 +322,10 @@ void Node::Deploy(std::string name, std::string bundle_json, Done done) {
     std::vector<std::string> routes =
         bundle->routes ? *bundle->routes
                        : (*existing ? (*existing)->routes : std::vector<std::string>{});
+    for (const std::string& pattern : routes) {
+      auto parsed = ParseRoutePattern(pattern);
+      if (!parsed.ok()) return fail(400, parsed.status().message());
+    }
     auto table = RoutesWith(name, routes);
     if (!table.ok()) return fail(409, table.status().message());
     auto secrets = store_->SecretNames(name);
@@ -277,6 +351,9 @@ void Node::Deploy(std::string name, std::string bundle_json, Done done) {
     {
       auto loaded = runtime::Worker::Load(&loop_, natives_, (*probe)->spec);
       if (!loaded.ok()) {
+        if (loaded.status().message().find("startup exceeded") != std::string::npos) {
+          metrics_.AddLimitKill("startup");
+        }
         return fail(400, fmt::format("the worker does not load: {}", loaded.status().message()));
       }
     }
@@ -292,6 +369,14 @@ void Node::Deploy(std::string name, std::string bundle_json, Done done) {
       return Status::Ok();
     });
     if (!written.ok()) return fail(500, written.message());
+    NodeChange change;
+    change.kind = NodeChange::Kind::kVersion;
+    change.worker = name;
+    change.version = info->id;
+    change.bundle_json = canonical;
+    change.routes = bundle->routes;
+    Status logged = Notify(change);
+    if (!logged.ok()) return fail(500, logged.message());
     candidate.version = info->id;
     auto served = BuildServed(candidate);
     if (!served.ok()) return fail(500, served.status().message());
@@ -331,10 +416,17 @@ void Node::Reapply(const std::string& name, std::function<void(Status)> done) {
 }
 
 void Node::Rollback(std::string name, uint64_t version, Done done) {
-  Enqueue([this, name = std::move(name), version, done = std::move(done)](
+  EnqueueAdmin(done, [this, name = std::move(name), version, done = std::move(done)](
               std::function<void()> finished) {
     Status written = store_->Write(
         [&](DeployStore::Writer& writer) { return writer.Rollback(name, version); });
+    if (written.ok()) {
+      NodeChange change;
+      change.kind = NodeChange::Kind::kRollback;
+      change.worker = name;
+      change.version = version;
+      written = Notify(change);
+    }
     if (!written.ok()) {
       done(AdminResult::Error(HttpStatusOf(written), written.message()));
       return finished();
@@ -352,9 +444,15 @@ void Node::Rollback(std::string name, uint64_t version, Done done) {
 }
 
 void Node::DeleteWorker(std::string name, Done done) {
-  Enqueue([this, name = std::move(name), done = std::move(done)](std::function<void()> finished) {
+  EnqueueAdmin(done, [this, name = std::move(name), done = std::move(done)](std::function<void()> finished) {
     Status written =
         store_->Write([&](DeployStore::Writer& writer) { return writer.DeleteWorker(name); });
+    if (written.ok()) {
+      NodeChange change;
+      change.kind = NodeChange::Kind::kDeleteWorker;
+      change.worker = name;
+      written = Notify(change);
+    }
     if (!written.ok()) {
       done(AdminResult::Error(HttpStatusOf(written), written.message()));
       return finished();
@@ -373,13 +471,20 @@ void Node::DeleteWorker(std::string name, Done done) {
 }
 
 void Node::SetRoutes(std::string name, std::vector<std::string> routes, Done done) {
-  Enqueue([this, name = std::move(name), routes = std::move(routes),
+  EnqueueAdmin(done, [this, name = std::move(name), routes = std::move(routes),
            done = std::move(done)](std::function<void()> finished) {
     std::shared_ptr<const NodeState> current = state_.Load();
     const std::shared_ptr<const ServedWorker>* served = current->Find(name);
     if (served == nullptr) {
       done(AdminResult::Error(404, fmt::format("no worker named '{}' is deployed", name)));
       return finished();
+    }
+    for (const std::string& pattern : routes) {
+      auto parsed = ParseRoutePattern(pattern);
+      if (!parsed.ok()) {
+        done(AdminResult::Error(400, parsed.status().message()));
+        return finished();
+      }
     }
     auto table = RoutesWith(name, routes);
     if (!table.ok()) {
@@ -388,6 +493,13 @@ void Node::SetRoutes(std::string name, std::vector<std::string> routes, Done don
     }
     Status written =
         store_->Write([&](DeployStore::Writer& writer) { return writer.SetRoutes(name, routes); });
+    if (written.ok()) {
+      NodeChange change;
+      change.kind = NodeChange::Kind::kRoutes;
+      change.worker = name;
+      change.routes = routes;
+      written = Notify(change);
+    }
     if (!written.ok()) {
       done(AdminResult::Error(HttpStatusOf(written), written.message()));
       return finished();
@@ -409,7 +521,7 @@ void Node::SetRoutes(std::string name, std::vector<std::string> routes, Done don
 }
 
 void Node::PutSecret(std::string name, std::string secret, std::string value, Done done) {
-  Enqueue([this, name = std::move(name), secret = std::move(secret), value = std::move(value),
+  EnqueueAdmin(done, [this, name = std::move(name), secret = std::move(secret), value = std::move(value),
            done = std::move(done)](std::function<void()> finished) {
     Status valid = CheckBindingName(secret);
     std::shared_ptr<const NodeState> current = state_.Load();
@@ -426,6 +538,14 @@ void Node::PutSecret(std::string name, std::string secret, std::string value, Do
     }
     Status written = store_->Write(
         [&](DeployStore::Writer& writer) { return writer.PutSecret(name, secret, value); });
+    if (written.ok()) {
+      NodeChange change;
+      change.kind = NodeChange::Kind::kSecretPut;
+      change.worker = name;
+      change.secret_name = secret;
+      change.secret_value = value;
+      written = Notify(change);
+    }
     if (!written.ok()) {
       done(AdminResult::Error(HttpStatusOf(written), written.message()));
       return finished();
@@ -444,10 +564,17 @@ void Node::PutSecret(std::string name, std::string secret, std::string value, Do
 }
 
 void Node::DeleteSecret(std::string name, std::string secret, Done done) {
-  Enqueue([this, name = std::move(name), secret = std::move(secret),
+  EnqueueAdmin(done, [this, name = std::move(name), secret = std::move(secret),
            done = std::move(done)](std::function<void()> finished) {
     Status written = store_->Write(
         [&](DeployStore::Writer& writer) { return writer.DeleteSecret(name, secret); });
+    if (written.ok()) {
+      NodeChange change;
+      change.kind = NodeChange::Kind::kSecretDelete;
+      change.worker = name;
+      change.secret_name = secret;
+      written = Notify(change);
+    }
     if (!written.ok()) {
       done(AdminResult::Error(HttpStatusOf(written), written.message()));
       return finished();
@@ -465,6 +592,54 @@ void Node::DeleteSecret(std::string name, std::string secret, Done done) {
   });
 }
 
+void Node::KvPut(std::string ns, std::string key, std::string value, std::string metadata,
+                 uint64_t expiration, Done done) {
+  EnqueueAdmin(done, [this, ns = std::move(ns), key = std::move(key), value = std::move(value),
+                      metadata = std::move(metadata), expiration,
+                      done](std::function<void()> finished) {
+    Status written = services_->kv->Put(ns, key, value, metadata, expiration);
+    NodeChange change;
+    if (written.ok()) {
+      change.kind = NodeChange::Kind::kKvPut;
+      change.ns = ns;
+      change.key = key;
+      change.value = value;
+      change.metadata = metadata;
+      change.expiration = expiration;
+      written = Notify(change);
+    }
+    if (!written.ok()) {
+      done(AdminResult::Error(written.code() == ErrorCode::kInternal ? 500 : 400,
+                              written.message()));
+    } else {
+      done({200, fmt::format("{{\"namespace\":{},\"key\":{},\"seq\":{}}}", JsonString(ns),
+                             JsonString(key), change.log_seq)});
+    }
+    finished();
+  });
+}
+
+void Node::KvDelete(std::string ns, std::string key, Done done) {
+  EnqueueAdmin(done, [this, ns = std::move(ns), key = std::move(key),
+                      done](std::function<void()> finished) {
+    Status written = services_->kv->Delete(ns, key);
+    NodeChange change;
+    if (written.ok()) {
+      change.kind = NodeChange::Kind::kKvDelete;
+      change.ns = ns;
+      change.key = key;
+      written = Notify(change);
+    }
+    if (!written.ok()) {
+      done(AdminResult::Error(400, written.message()));
+    } else {
+      done({200, fmt::format("{{\"namespace\":{},\"deleted\":{},\"seq\":{}}}", JsonString(ns),
+                             JsonString(key), change.log_seq)});
+    }
+    finished();
+  });
+}
+
 Status Node::Dispatch(const std::string& service, runtime::FetchRequest request,
                       std::shared_ptr<runtime::ResponseSink> sink) {
   NodeThread* thread = NodeThread::Current();
@@ -479,6 +654,7 @@ void Node::UpdateGauges() {
     metrics_.SetIsolates(thread->index(), thread->isolates_alive(),
                          thread->isolate_memory_bytes());
   }
+  for (const auto& extension : extensions_) extension->UpdateMetrics(metrics_);
 }
 
 int Node::Run() {
@@ -501,8 +677,9 @@ int Node::Run() {
     token = std::move(read).value();
   }
 
-  int threads = options_.threads > 0 ? options_.threads
-                                     : std::max(1u, std::thread::hardware_concurrency());
+  int threads = !options_.serve_traffic ? 0
+                : options_.threads > 0   ? options_.threads
+                                         : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   size_t budget = (options_.memory_budget_mb << 20) / static_cast<size_t>(threads);
   for (int i = 0; i < threads; ++i) {
     int http_port = i == 0 ? 0 : threads_.front()->http_port();
@@ -517,7 +694,17 @@ int Node::Run() {
     }
   }
 
-  admin_api_ = std::make_unique<AdminApi>(*this, std::move(token));
+  std::string sync_token;
+  if (!options_.sync_token_file.empty()) {
+    auto read = ReadAdminToken(options_.sync_token_file);
+    if (!read.ok()) {
+      Log(LogLevel::kError, "sync token: {}", read.status().message());
+      Stop();
+      return 1;
+    }
+    sync_token = std::move(read).value();
+  }
+  admin_api_ = std::make_unique<AdminApi>(*this, std::move(token), std::move(sync_token));
   ServerLimits admin_limits = options_.limits;
   admin_limits.max_body_bytes = 32u << 20;  // a bundle of 10 MiB, base64 and JSON around it
   admin_limits.stream_request_bodies = false;
@@ -536,20 +723,34 @@ int Node::Run() {
     return 1;
   }
 
+  for (const auto& extension : extensions_) {
+    Status started = extension->Start(*this);
+    if (!started.ok()) {
+      Log(LogLevel::kError, "cannot start the node: {}", started.message());
+      Stop();
+      return 1;
+    }
+  }
+
   // Warm what the store holds, on every thread, before saying ready.
   std::shared_ptr<const NodeState> state = state_.Load();
   auto remaining = std::make_shared<size_t>(threads_.size());
+  if (threads_.empty()) {
+    printf("Ready: admin port %d\n", admin_server_->port());
+    fflush(stdout);
+  }
   size_t workers = state->workers.size();
   for (auto& thread : threads_) {
     thread->Post([this, thread = thread.get(), state, remaining] {
       for (const auto& [name, served] : state->workers) {
-        // Up to the memory budget; the rest load on their first request.
-        if (thread->pool().stats().memory_bytes > 0 &&
-            thread->pool().EnforceBudget() > 0) {
-          break;
-        }
         auto host = thread->pool().Acquire(served);
         (void)host;  // a failure was logged; requests will get a 503
+        // Up to the memory budget; the rest load on their first request.
+        thread->pool().Measure([](const std::string&, const IsolatePool::Sample&) {});
+        if (thread->budget_bytes() != 0 &&
+            thread->pool().stats().memory_bytes >= thread->budget_bytes()) {
+          break;
+        }
       }
       control_tasks_->Post([this, remaining] {
         if (--*remaining > 0) return;
@@ -592,17 +793,16 @@ void Node::OnSignal(uv_signal_t* handle, int signum) {
 
 void Node::Stop() {
   stopping_ = true;
+  for (const auto& extension : extensions_) extension->Stop();
   for (auto& thread : threads_) thread->Stop();
   if (admin_api_) admin_api_->Close();
   if (admin_server_) {
     admin_server_->Shutdown([this] { admin_server_.reset(); });
   }
   if (kv_sweeper_) kv_sweeper_->Stop();
-  for (uv_signal_t* signal : signals_) {
-    uv_signal_stop(signal);
-    CloseAndDelete(signal);
-  }
-  signals_.clear();
+  // The signal handlers stay (a second signal exits at once) but no longer
+  // keep the loop alive; they are closed when the node is destroyed.
+  for (uv_signal_t* signal : signals_) uv_unref(reinterpret_cast<uv_handle_t*>(signal));
   if (control_tasks_) control_tasks_->Close();
 }
 

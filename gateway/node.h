@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <deque>
+#include <set>
 #include <functional>
 #include <memory>
 #include <string>
@@ -23,6 +24,7 @@
 #include "gateway/http_server.h"
 #include "gateway/loop_tasks.h"
 #include "gateway/metering.h"
+#include "gateway/node_extension.h"
 #include "gateway/node_metrics.h"
 #include "gateway/node_options.h"
 #include "gateway/node_sink.h"
@@ -44,7 +46,8 @@ struct AdminResult {
 
 class Node : public bindings::ServiceDirectory {
  public:
-  explicit Node(NodeOptions options);
+  explicit Node(NodeOptions options,
+                std::vector<std::unique_ptr<NodeExtension>> extensions = {});
   ~Node() override;
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
@@ -63,6 +66,20 @@ class Node : public bindings::ServiceDirectory {
   void SetRoutes(std::string name, std::vector<std::string> routes, Done done);
   void PutSecret(std::string name, std::string secret, std::string value, Done done);
   void DeleteSecret(std::string name, std::string secret, Done done);
+  // KV through the admin API (an origin logs them for its fleet).
+  void KvPut(std::string ns, std::string key, std::string value, std::string metadata,
+             uint64_t expiration, Done done);
+  void KvDelete(std::string ns, std::string key, Done done);
+
+  // For replicas, from any thread: the store changed under the node (an
+  // applied log entry); serve what it now holds for `name` (or for every
+  // worker), after warming it.
+  void ReloadWorker(std::string name);
+  void ReloadAll();
+  // Runs `task` on the control loop (any thread).
+  void PostToControl(std::function<void()> task);
+  bindings::KvStore& kv() { return *services_->kv; }
+  const std::vector<std::unique_ptr<NodeExtension>>& extensions() const { return extensions_; }
 
   // Reads, for the admin API (control loop).
   const NodeOptions& options() const { return options_; }
@@ -89,6 +106,10 @@ class Node : public bindings::ServiceDirectory {
  private:
   using Change = std::function<void(std::function<void()> finished)>;
   void Enqueue(Change change);
+  // Enqueues a change the admin API asked for: refused (409) on a replica.
+  void EnqueueAdmin(Done& done, Change change);
+  // Tells the extensions; an error is what the admin caller sees.
+  Status Notify(NodeChange& change);
   void RunNextChange();
 
   Status Open();
@@ -124,11 +145,13 @@ class Node : public bindings::ServiceDirectory {
   std::unique_ptr<RequestLog> log_;
   TailHub tail_;
   NodeReporting reporting_;
+  std::vector<std::unique_ptr<NodeExtension>> extensions_;
   std::vector<std::unique_ptr<NodeThread>> threads_;
   std::unique_ptr<HttpServer> admin_server_;
   std::unique_ptr<class AdminApi> admin_api_;
   std::vector<uv_signal_t*> signals_;
   std::deque<Change> changes_;
+  std::set<std::string> reloads_pending_;  // ReloadWorker calls not yet run
   bool changing_ = false;
   bool stopping_ = false;
   std::atomic<uint64_t> next_instance_{1};

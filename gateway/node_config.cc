@@ -100,7 +100,8 @@ Status LoadNodeConfig(const std::string& path, NodeOptions* options) {
   static const std::vector<std::string_view> kKnown = {
       "listen", "https", "tls", "admin", "admin_token_file", "data_dir", "threads",
       "memory_budget_mb", "access_log", "pop_id", "max_body_mb", "header_timeout_ms",
-      "idle_timeout_ms", "connections_per_origin", "allow_fetch_to"};
+      "idle_timeout_ms", "connections_per_origin", "allow_fetch_to", "sync_token_file",
+      "sync_from", "sync_key", "sync_relay", "secrets_key", "signing_key"};
   for (const auto& [key, node] : table) {
     if (std::find(kKnown.begin(), kKnown.end(), key.str()) == kKnown.end()) {
       return Status(ErrorCode::kInvalidInput,
@@ -129,6 +130,8 @@ Status LoadNodeConfig(const std::string& path, NodeOptions* options) {
   EDGE_RETURN_IF_ERROR(ReadNumber(path, table, "connections_per_origin",
                                   &options->connections_per_origin, 1, 100000));
   EDGE_RETURN_IF_ERROR(ReadStringList(path, table, "allow_fetch_to", &options->allow_fetch_to));
+  EDGE_RETURN_IF_ERROR(
+      ReadString(path, table, "sync_token_file", &options->sync_token_file, true));
   if (const toml::node* tls = table.get("tls")) {
     const toml::array* list = tls->as_array();
     if (list == nullptr || !list->is_array_of_tables()) {
@@ -152,8 +155,8 @@ Status LoadNodeConfig(const std::string& path, NodeOptions* options) {
   return Status::Ok();
 }
 
-int RunNode(const NodeOptions& options) {
-  Node node(options);
+int RunNode(const NodeOptions& options, std::vector<std::unique_ptr<NodeExtension>> extensions) {
+  Node node(options, std::move(extensions));
   return node.Run();
 }
 

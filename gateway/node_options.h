@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,11 @@ struct NodeOptions {
   // Outbound fetch() may reach public addresses only; these CIDRs are
   // allowed as well (e.g. an internal API at 10.1.2.0/24).
   std::vector<std::string> allow_fetch_to;
+  // Bearer token (file) that grants the sync API and KV writes only: what
+  // PoPs use towards their origin or relay. "" = none.
+  std::string sync_token_file;
+  // False for an origin: no serving threads, the admin API only.
+  bool serve_traffic = true;
 };
 
 // Reads node.toml into `options` (keys as the field names above, plus
@@ -40,7 +46,9 @@ Status LoadNodeConfig(const std::string& path, NodeOptions* options);
 // "127.0.0.1:8080", "[::1]:8080", ":8080" (every address) -> host and port.
 Status SplitHostPort(const std::string& address, std::string* host, int* port);
 
+class NodeExtension;
 // Runs the node until SIGINT/SIGTERM. Returns the process exit code.
-int RunNode(const NodeOptions& options);
+int RunNode(const NodeOptions& options,
+            std::vector<std::unique_ptr<NodeExtension>> extensions = {});
 
 }  // namespace edge::gateway

@@ -2,6 +2,7 @@
 
 #include <strings.h>
 
+#include "gateway/json_text.h"
 #include "gateway/node.h"
 #include "gateway/node_sink.h"
 #include "gateway/status_pages.h"
@@ -179,6 +180,8 @@ void NodeThread::Main(std::promise<Status> ready) {
   uv_loop_init(&loop_);
   tasks_ = std::make_unique<LoopTasks>(&loop_);
   reader_ = std::make_unique<StateReader>(node_.state_cell());
+  cf_json_ = fmt::format("{{\"colo\":{},\"httpProtocol\":\"HTTP/1.1\"}}",
+                         JsonString(node_.options().pop_id));
   Status listening = Listen();
   pool_ = std::make_unique<IsolatePool>(&loop_, node_.natives(), budget_bytes_, default_host_);
   uv_timer_init(&loop_, &measure_timer_);
@@ -278,6 +281,7 @@ void NodeThread::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> wri
     node_.reporting().Report(record);
     return;
   }
+  fetch->cf_json = cf_json_;
   auto sink = std::make_shared<NodeSink>(std::move(writer), node_.reporting(), std::move(record),
                                          limits, &loop_);
   if (fetch->body_source) {

@@ -55,6 +55,7 @@ class NodeThread {
   int64_t isolates_alive() const { return alive_.load(); }
   int64_t isolate_memory_bytes() const { return memory_.load(); }
   int index() const { return index_; }
+  size_t budget_bytes() const { return budget_bytes_; }
   // The ports this thread listens on (0: none).
   int http_port() const { return http_port_; }
   int https_port() const { return https_port_; }
@@ -82,6 +83,7 @@ class NodeThread {
   std::unique_ptr<HttpServer> https_;
   uv_timer_t measure_timer_;
   std::string default_host_;
+  std::string cf_json_;  // request.cf of every request this node serves
   uint64_t next_request_ = 0;
   int servers_open_ = 0;
   std::atomic<int64_t> alive_{0};

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -44,10 +45,10 @@ class IsolateData {
   // What the process provides to natives (see HostServices in worker.h);
   // null when the worker was loaded without any.
   HostServices* services() const { return services_; }
-  // fetch() calls one invocation may make (0: the outbound client's limit),
-  // and how many this isolate made.
-  uint32_t subrequest_limit() const { return subrequest_limit_; }
-  void set_subrequest_limit(uint32_t limit) { subrequest_limit_ = limit; }
+  // fetch() calls one invocation may make (unset: the outbound client's
+  // limit), and how many this isolate made.
+  std::optional<uint32_t> subrequest_limit() const { return subrequest_limit_; }
+  void set_subrequest_limit(std::optional<uint32_t> limit) { subrequest_limit_ = limit; }
   void CountSubrequest() { ++subrequests_; }
   uint64_t subrequests() const { return subrequests_; }
   // Where console lines go (null: the server log).
@@ -143,7 +144,7 @@ class IsolateData {
   uv_timer_t* defer_timer_ = nullptr;
   static void RunDeferred(uv_timer_t* timer);
   size_t holds_ = 0;
-  uint32_t subrequest_limit_ = 0;
+  std::optional<uint32_t> subrequest_limit_;
   uint64_t subrequests_ = 0;
   ConsoleHook console_hook_;
   std::function<void()> on_discard_;

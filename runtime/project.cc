@@ -6,6 +6,7 @@
 
 #include "runtime/module_loader.h"
 
+#include <cstdint>
 #include <filesystem>
 #include <sstream>
 
@@ -116,12 +117,43 @@ StatusOr<Project> LoadProject(const std::string& path) {
 
   if (const toml::node* limits = table.get("limits")) {
     if (!limits->is_table()) return ConfigError(file, "[limits] must be a table");
-    if (const toml::node* cpu = limits->as_table()->get("cpu_ms")) {
-      auto ms = cpu->value_exact<int64_t>();
-      if (!ms || *ms <= 0) return ConfigError(file, "[limits] cpu_ms must be a positive integer");
-      project.spec.cpu_limit_ms = static_cast<uint64_t>(*ms);
-      project.cpu_ms = project.spec.cpu_limit_ms;
+    const toml::table& keys = *limits->as_table();
+    struct Limit {
+      const char* key;
+      bool positive;  // else zero is allowed too
+      int64_t max;
+      std::optional<uint64_t>* value;
+    };
+    constexpr int64_t kNoMax = INT64_MAX;
+    const Limit all[] = {
+        {"cpu_ms", true, kNoMax, &project.cpu_ms},
+        {"memory_mb", true, kNoMax, &project.memory_mb},
+        {"startup_cpu_ms", true, kNoMax, &project.startup_cpu_ms},
+        {"wall_ms", false, kNoMax, &project.wall_ms},
+        {"subrequests", false, UINT32_MAX, &project.subrequests},
+        {"request_bytes", false, kNoMax, &project.request_bytes},
+        {"response_bytes", false, kNoMax, &project.response_bytes},
+    };
+    for (const Limit& limit : all) {
+      const toml::node* node = keys.get(limit.key);
+      if (node == nullptr) continue;
+      auto number = node->value_exact<int64_t>();
+      if (!number || *number < (limit.positive ? 1 : 0)) {
+        return ConfigError(file, fmt::format("[limits] {} must be a {} integer", limit.key,
+                                             limit.positive ? "positive" : "non-negative"));
+      }
+      if (*number > limit.max) {
+        return ConfigError(file, fmt::format("[limits] {} must be at most {} (got {})", limit.key,
+                                             limit.max, *number));
+      }
+      *limit.value = static_cast<uint64_t>(*number);
     }
+    if (project.cpu_ms) project.spec.cpu_limit_ms = *project.cpu_ms;
+    // (A memory_mb too large to be bytes is left to the bundle's range check.)
+    if (project.memory_mb && *project.memory_mb <= (SIZE_MAX >> 20)) {
+      project.spec.heap_limit_bytes = static_cast<size_t>(*project.memory_mb) << 20;
+    }
+    if (project.startup_cpu_ms) project.spec.startup_cpu_limit_ms = *project.startup_cpu_ms;
   }
 
   StatusOr<std::optional<std::vector<std::string>>> routes = ReadRoutes(file, table);

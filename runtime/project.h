@@ -19,6 +19,17 @@ struct Project {
   // `[limits] cpu_ms` when the config sets it (spec.cpu_limit_ms holds it
   // too, or the default, which cannot be told apart from it).
   std::optional<uint64_t> cpu_ms;
+  // The other `[limits]` keys a deployed worker has (gateway::WorkerLimits),
+  // each when the config sets it. Only the sign is checked here; the ranges
+  // are the bundle's (gateway::ValidateBundle). memory_mb also sets
+  // spec.heap_limit_bytes and startup_cpu_ms spec.startup_cpu_limit_ms; the
+  // rest are enforced by `edge serve` only.
+  std::optional<uint64_t> memory_mb;       // > 0
+  std::optional<uint64_t> startup_cpu_ms;  // > 0
+  std::optional<uint64_t> wall_ms;         // >= 0
+  std::optional<uint64_t> subrequests;     // >= 0, at most 2^32 - 1
+  std::optional<uint64_t> request_bytes;   // >= 0
+  std::optional<uint64_t> response_bytes;  // >= 0
   // `routes = [...]` or `route = ...`: each a pattern string, or a table
   // { pattern = "...", zone_name/zone_id = "..." } (zones are ignored), or
   // { pattern = "host", custom_domain = true }, taken as "host/*". Absent

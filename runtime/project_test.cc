@@ -60,6 +60,71 @@ service = "auth-worker"
   EXPECT_EQ(project->spec.bindings[1].options[0].second, "auth-worker");
 }
 
+TEST_F(ProjectTest, ReadsEveryLimit) {
+  Write("edge.toml", R"(
+name = "shop"
+main = "index.js"
+[limits]
+cpu_ms = 50
+memory_mb = 32
+startup_cpu_ms = 200
+wall_ms = 0
+subrequests = 2
+request_bytes = 1000
+response_bytes = 5000
+)");
+  auto project = LoadProject(dir_);
+  ASSERT_TRUE(project.ok()) << project.status().message();
+  EXPECT_EQ(project->cpu_ms, std::optional<uint64_t>(50));
+  EXPECT_EQ(project->memory_mb, std::optional<uint64_t>(32));
+  EXPECT_EQ(project->startup_cpu_ms, std::optional<uint64_t>(200));
+  EXPECT_EQ(project->wall_ms, std::optional<uint64_t>(0));
+  EXPECT_EQ(project->subrequests, std::optional<uint64_t>(2));
+  EXPECT_EQ(project->request_bytes, std::optional<uint64_t>(1000));
+  EXPECT_EQ(project->response_bytes, std::optional<uint64_t>(5000));
+  // The runtime's own limits follow the config.
+  EXPECT_EQ(project->spec.cpu_limit_ms, 50u);
+  EXPECT_EQ(project->spec.heap_limit_bytes, size_t{32} << 20);
+  EXPECT_EQ(project->spec.startup_cpu_limit_ms, 200u);
+
+  // Unset keys stay unset, and the spec keeps its defaults.
+  Write("edge.toml", "name = \"shop\"\nmain = \"index.js\"\n[limits]\nwall_ms = 300\n");
+  project = LoadProject(dir_);
+  ASSERT_TRUE(project.ok()) << project.status().message();
+  EXPECT_EQ(project->wall_ms, std::optional<uint64_t>(300));
+  EXPECT_FALSE(project->cpu_ms.has_value());
+  EXPECT_FALSE(project->memory_mb.has_value());
+  EXPECT_FALSE(project->startup_cpu_ms.has_value());
+  EXPECT_FALSE(project->subrequests.has_value());
+  EXPECT_FALSE(project->request_bytes.has_value());
+  EXPECT_FALSE(project->response_bytes.has_value());
+  EXPECT_EQ(project->spec.heap_limit_bytes, WorkerSpec{}.heap_limit_bytes);
+  EXPECT_EQ(project->spec.startup_cpu_limit_ms, WorkerSpec{}.startup_cpu_limit_ms);
+
+  struct Bad {
+    const char* line;
+    const char* message;
+  };
+  for (const Bad& bad : {
+           Bad{"cpu_ms = 0", "[limits] cpu_ms must be a positive integer"},
+           Bad{"memory_mb = 0", "[limits] memory_mb must be a positive integer"},
+           Bad{"startup_cpu_ms = -1", "[limits] startup_cpu_ms must be a positive integer"},
+           Bad{"wall_ms = -1", "[limits] wall_ms must be a non-negative integer"},
+           Bad{"subrequests = 1.5", "[limits] subrequests must be a non-negative integer"},
+           Bad{"subrequests = 4294967296", "[limits] subrequests must be at most 4294967295"},
+           Bad{"request_bytes = \"1k\"", "[limits] request_bytes must be a non-negative integer"},
+           Bad{"response_bytes = -5", "[limits] response_bytes must be a non-negative integer"},
+       }) {
+    Write("edge.toml", std::string("name = \"shop\"\nmain = \"index.js\"\n[limits]\n") +
+                           bad.line + "\n");
+    auto refused = LoadProject(dir_);
+    ASSERT_FALSE(refused.ok()) << bad.line;
+    EXPECT_NE(refused.status().message().find(bad.message), std::string::npos)
+        << refused.status().message();
+    EXPECT_NE(refused.status().message().find("edge.toml"), std::string::npos);
+  }
+}
+
 TEST_F(ProjectTest, ReadsRoutesAsWranglerDoes) {
   using Routes = std::vector<std::string>;
   Write("edge.toml", R"(

@@ -70,6 +70,8 @@ struct FetchRequest {
   bool has_body = false;
   // Set instead of `body` when the body streams in after dispatch.
   std::shared_ptr<RequestBodySource> body_source;
+  // request.cf as JSON ("" = none): what the node knows of the request.
+  std::string cf_json;
 };
 
 }  // namespace edge::runtime

@@ -619,7 +619,7 @@ void Worker::Fetch(FetchRequest request, std::shared_ptr<ResponseSink> sink) {
   v8::Local<v8::Value> args[] = {
       v8::Integer::NewFromUnsigned(isolate_, id), Utf8String(isolate_, request.method),
       Utf8String(isolate_, request.url), headers, body, env_.Get(isolate_),
-      v8::Integer::NewFromUnsigned(isolate_, upload),
+      v8::Integer::NewFromUnsigned(isolate_, upload), Utf8String(isolate_, request.cf_json),
   };
   v8::TryCatch try_catch(isolate_);
   v8::Local<v8::Value> ignored;

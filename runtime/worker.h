@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,8 +60,9 @@ struct WorkerSpec {
   uint64_t cpu_limit_ms = 30000;
   // CPU time the top-level code of the modules may use; 0: cpu_limit_ms.
   uint64_t startup_cpu_limit_ms = 0;
-  // fetch() calls one invocation may make; 0: the outbound client's limit.
-  uint32_t subrequest_limit = 0;
+  // fetch() calls one invocation may make (0: none); unset: the outbound
+  // client's limit.
+  std::optional<uint32_t> subrequest_limit;
   // Where console output goes, tagged by the caller; null: the server log.
   // Called on the worker's thread.
   std::function<void(std::string_view level, std::string_view message)> on_console;

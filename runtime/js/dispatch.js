@@ -7,6 +7,7 @@
 const { Event, Response, makeRequest, responseForWire, reportError } = internals;
 const PromiseResolve = Promise.resolve.bind(Promise);
 const PromisePrototypeThen = Function.prototype.call.bind(Promise.prototype.then);
+const JSONParse = JSON.parse;
 
 function describe(error) {
   if (error instanceof Error || (error !== null && typeof error === "object" && "stack" in error)) {
@@ -198,14 +199,16 @@ internals.prepareFetchHandler = function prepareFetchHandler(exported) {
     );
   }
 
-  return function dispatchFetch(id, method, url, headers, body, env, upload) {
+  return function dispatchFetch(id, method, url, headers, body, env, upload, cfJson) {
     if (upload !== 0) body = makeUploadStream(upload);
+    // request.cf: what the node knows of the request (its colo, as on Workers).
+    const cf = cfJson === "" ? undefined : JSONParse(cfJson);
     let result;
     // The invocation's subrequest count; V8 carries it to every promise
     // reaction the handler sets up (see runtime/js/fetch.js).
     internals.beginInvocation(undefined, id);
     try {
-      const request = makeRequest(method, url, headers, body, undefined);
+      const request = makeRequest(method, url, headers, body, cf);
       result = invoke(request, env);
     } catch (error) {
       fail(id, error);

@@ -1,0 +1,305 @@
+#include "cli/sync_commands.h"
+
+#include <fmt/core.h>
+#include <simdjson.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <toml++/toml.h>
+
+#include "edge-sync/entry.h"
+#include "edge-sync/http_client.h"
+#include "edge-sync/origin.h"
+#include "edge-sync/replica.h"
+#include "gateway/node_extension.h"
+#include "runtime/log.h"
+
+namespace edge::cli {
+namespace {
+namespace fs = std::filesystem;
+
+// Keys of a config file that belong to edge-sync, read beside
+// gateway::LoadNodeConfig (paths relative to the file).
+struct SyncConfig {
+  std::string sync_from, sync_key, sync_token_file, secrets_key, signing_key, listen, data_dir,
+      token_file;
+  bool sync_relay = false;
+  int64_t compact_every_s = -1;
+};
+
+StatusOr<SyncConfig> ReadSyncConfig(const std::string& path) {
+  SyncConfig config;
+  if (path.empty()) return config;
+  toml::table table;
+  try {
+    table = toml::parse_file(path);
+  } catch (const toml::parse_error& error) {
+    return Status(ErrorCode::kInvalidInput,
+                  fmt::format("{}:{}:{}: {}", path, error.source().begin.line,
+                              error.source().begin.column, error.description()));
+  }
+  auto resolve = [&](const std::string& value) {
+    if (value.empty() || fs::path(value).is_absolute()) return value;
+    return (fs::path(path).parent_path() / value).lexically_normal().string();
+  };
+  auto string = [&](const char* key, std::string* out, bool is_path) -> Status {
+    const toml::node* node = table.get(key);
+    if (node == nullptr) return Status::Ok();
+    auto value = node->value<std::string>();
+    if (!value) {
+      return Status(ErrorCode::kInvalidInput, fmt::format("{}: {} must be a string", path, key));
+    }
+    *out = is_path ? resolve(*value) : *value;
+    return Status::Ok();
+  };
+  EDGE_RETURN_IF_ERROR(string("sync_from", &config.sync_from, false));
+  EDGE_RETURN_IF_ERROR(string("sync_key", &config.sync_key, true));
+  EDGE_RETURN_IF_ERROR(string("sync_token_file", &config.sync_token_file, true));
+  EDGE_RETURN_IF_ERROR(string("secrets_key", &config.secrets_key, true));
+  EDGE_RETURN_IF_ERROR(string("signing_key", &config.signing_key, true));
+  EDGE_RETURN_IF_ERROR(string("listen", &config.listen, false));
+  EDGE_RETURN_IF_ERROR(string("data_dir", &config.data_dir, true));
+  EDGE_RETURN_IF_ERROR(string("token_file", &config.token_file, true));
+  if (const toml::node* relay = table.get("sync_relay")) {
+    auto value = relay->value<bool>();
+    if (!value) return Status(ErrorCode::kInvalidInput, fmt::format("{}: sync_relay must be true or false", path));
+    config.sync_relay = *value;
+  }
+  if (const toml::node* every = table.get("compact_every_s")) {
+    auto value = every->value<int64_t>();
+    if (!value || *value < 0) {
+      return Status(ErrorCode::kInvalidInput,
+                    fmt::format("{}: compact_every_s must be a number of seconds", path));
+    }
+    config.compact_every_s = *value;
+  }
+  return config;
+}
+
+void AddLogLevelOption(CLI::App* command, std::string* level) {
+  command->add_option("--log-level", *level, "Lowest level logged: debug, info, warn or error")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
+      ->default_val("info");
+}
+
+void ApplyLogLevel(const std::string& name) {
+  LogLevel level;
+  if (ParseLogLevel(name, &level)) SetLogLevel(level);
+}
+
+std::string Ago(uint64_t then_ms, uint64_t now_ms) {
+  if (then_ms == 0) return "never";
+  double seconds = now_ms > then_ms ? static_cast<double>(now_ms - then_ms) / 1000.0 : 0;
+  return fmt::format("{:.1f} s ago", seconds);
+}
+
+int PrintFleet(const std::string& body, bool json) {
+  if (json) {
+    printf("%s\n", body.c_str());
+    return 0;
+  }
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(body).get(root) != simdjson::SUCCESS) {
+    fprintf(stderr, "edge status: the node's answer is not JSON\n");
+    return 1;
+  }
+  uint64_t head = 0, compacted = 0, now = 0;
+  (void)root["head"].get_uint64().get(head);
+  (void)root["compacted_through"].get_uint64().get(compacted);
+  (void)root["now_ms"].get_uint64().get(now);
+  printf("log head %llu, compacted through %llu\n", static_cast<unsigned long long>(head),
+         static_cast<unsigned long long>(compacted));
+  printf("%-16s %10s %8s %16s %10s %8s\n", "POP", "CURSOR", "LAG", "LAST CONTACT", "VIA",
+         "REFUSED");
+  simdjson::dom::array pops;
+  if (root["pops"].get_array().get(pops) != simdjson::SUCCESS) return 0;
+  for (simdjson::dom::element pop : pops) {
+    std::string_view id = "", via = "";
+    uint64_t cursor = 0, lag = 0, contact = 0, refused = 0;
+    (void)pop["pop_id"].get_string().get(id);
+    (void)pop["via"].get_string().get(via);
+    (void)pop["cursor"].get_uint64().get(cursor);
+    (void)pop["lag"].get_uint64().get(lag);
+    (void)pop["last_contact_ms"].get_uint64().get(contact);
+    (void)pop["refused"].get_uint64().get(refused);
+    printf("%-16.*s %10llu %8llu %16s %10.*s %8llu\n", static_cast<int>(id.size()), id.data(),
+           static_cast<unsigned long long>(cursor), static_cast<unsigned long long>(lag),
+           Ago(contact, now).c_str(), static_cast<int>(via.empty() ? 1 : via.size()),
+           via.empty() ? "-" : via.data(), static_cast<unsigned long long>(refused));
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::function<int()> AddSyncCommands(CLI::App& app) {
+  struct Flags {
+    std::string config, listen = "127.0.0.1:9000", data_dir = "edge-origin", token_file,
+                        signing_key, secrets_key, sync_token_file, pop_id = "origin",
+                        log_level = "info";
+    int64_t compact_every_s = 600;
+    std::string keygen_out;
+    std::string status_from, status_token_file;
+    bool status_json = false;
+  };
+  auto flags = std::make_shared<Flags>();
+
+  CLI::App* origin = app.add_subcommand(
+      "origin", "Run the fleet's origin: accept deploys, secrets and KV writes on the admin API, "
+                "log each as a signed entry, and feed the log to PoPs and relays");
+  origin->add_option("--config", flags->config, "origin.toml; its keys are the flags' names with "
+                                                "underscores (flags win)");
+  origin->add_option("--listen", flags->listen, "The admin and sync API: ADDRESS:PORT")
+      ->default_str(flags->listen);
+  origin->add_option("--data-dir", flags->data_dir, "Folder of the origin's LMDB stores")
+      ->default_str(flags->data_dir);
+  origin->add_option("--token-file", flags->token_file, "The admin API's bearer token (required)");
+  origin->add_option("--signing-key", flags->signing_key,
+                     "The Ed25519 private key entries are signed with (edge keygen)");
+  origin->add_option("--secrets-key", flags->secrets_key,
+                     "The fleet's secrets key (32 random bytes, base64 or hex): secrets are sealed "
+                     "with it for the PoPs");
+  origin->add_option("--sync-token-file", flags->sync_token_file,
+                     "A token that grants the sync API and KV writes only, for PoPs");
+  origin->add_option("--compact-every-s", flags->compact_every_s,
+                     "Compact the log through its head this often (0: only POST /sync/compact)")
+      ->default_str("600");
+  AddLogLevelOption(origin, &flags->log_level);
+
+  CLI::App* keygen = app.add_subcommand(
+      "keygen", "Make the origin's Ed25519 signing key: FILE (private, mode 0600) and FILE.pub "
+                "(for PoPs' --sync-key)");
+  keygen->add_option("--out", flags->keygen_out, "Where to write the private key")->required();
+
+  CLI::App* status = app.add_subcommand(
+      "status", "Show the fleet as the origin (or a relay) sees it: every PoP, its cursor, its "
+                "lag and when it was last heard from");
+  status->add_option("--from", flags->status_from, "The origin's (or a relay's) admin URL")
+      ->required();
+  status->add_option("--token-file", flags->status_token_file,
+                     "File holding the admin or sync token (default: $EDGE_API_TOKEN)");
+  status->add_flag("--json", flags->status_json, "Print the node's JSON as is");
+
+  return [flags, origin, keygen, status]() -> int {
+    if (keygen->parsed()) {
+      auto key = sync::SigningKey::Generate();
+      Status saved = key.ok() ? key->Save(flags->keygen_out) : key.status();
+      if (!saved.ok()) {
+        fprintf(stderr, "edge keygen: %s\n", saved.message().c_str());
+        return 1;
+      }
+      printf("Wrote %s (private: keep it on the origin) and %s.pub (give it to every PoP)\n",
+             flags->keygen_out.c_str(), flags->keygen_out.c_str());
+      printf("For secrets, make the fleet's secrets key too: head -c 32 /dev/urandom | base64 > "
+             "fleet-secrets.key\n");
+      return 0;
+    }
+    if (status->parsed()) {
+      auto token = sync::ResolveToken(flags->status_token_file);
+      if (!token.ok()) {
+        fprintf(stderr, "edge status: %s\n", token.status().message().c_str());
+        return 1;
+      }
+      sync::HttpTarget target;
+      target.url = flags->status_from;
+      target.token = *token;
+      auto response = sync::Request(target, "GET", "/sync/fleet");
+      if (!response.ok()) {
+        fprintf(stderr, "edge status: %s\n", response.status().message().c_str());
+        return 1;
+      }
+      if (response->status != 200) {
+        fprintf(stderr, "edge status: %s\n", sync::ResponseError(*response).message().c_str());
+        return 1;
+      }
+      return PrintFleet(response->body, flags->status_json);
+    }
+    if (!origin->parsed()) return -1;
+
+    ApplyLogLevel(flags->log_level);
+    auto config = ReadSyncConfig(flags->config);
+    if (!config.ok()) {
+      fprintf(stderr, "edge origin: %s\n", config.status().message().c_str());
+      return 1;
+    }
+    auto given = [&](const char* name) { return origin->get_option(name)->count() > 0; };
+    auto pick = [&](const char* flag, const std::string& from_flag, const std::string& from_file,
+                    const std::string& fallback) {
+      if (given(flag)) return from_flag;
+      return from_file.empty() ? fallback : from_file;
+    };
+    gateway::NodeOptions options;
+    options.serve_traffic = false;
+    options.listen = "";
+    options.pop_id = flags->pop_id;
+    options.admin = pick("--listen", flags->listen, config->listen, flags->listen);
+    options.data_dir = pick("--data-dir", flags->data_dir, config->data_dir, flags->data_dir);
+    options.admin_token_file = pick("--token-file", flags->token_file, config->token_file, "");
+    options.sync_token_file =
+        pick("--sync-token-file", flags->sync_token_file, config->sync_token_file, "");
+    sync::OriginOptions origin_options;
+    origin_options.signing_key_path =
+        pick("--signing-key", flags->signing_key, config->signing_key, "");
+    origin_options.secrets_key_path =
+        pick("--secrets-key", flags->secrets_key, config->secrets_key, "");
+    int64_t every = given("--compact-every-s") || config->compact_every_s < 0
+                        ? flags->compact_every_s
+                        : config->compact_every_s;
+    origin_options.compact_every_ms = static_cast<uint64_t>(every) * 1000;
+    if (origin_options.signing_key_path.empty()) {
+      fprintf(stderr, "edge origin: --signing-key is required (make one with `edge keygen --out "
+                      "origin.key`)\n");
+      return 1;
+    }
+    std::vector<std::unique_ptr<gateway::NodeExtension>> extensions;
+    extensions.push_back(std::make_unique<sync::OriginExtension>(origin_options));
+    return gateway::RunNode(options, std::move(extensions));
+  };
+}
+
+std::function<StatusOr<std::vector<std::unique_ptr<gateway::NodeExtension>>>(const std::string&)>
+AddReplicaFlags(CLI::App& serve) {
+  auto flags = std::make_shared<SyncConfig>();
+  serve.add_option("--sync-from", flags->sync_from,
+                   "Replicate from this origin's (or relay's) admin URL instead of taking deploys");
+  serve.add_option("--sync-key", flags->sync_key,
+                   "The origin's public key (FILE.pub of edge keygen): entries not signed with it "
+                   "are refused");
+  serve.add_option("--sync-token-file", flags->sync_token_file,
+                   "The token the origin or relay gave PoPs (its --sync-token-file); also accepted "
+                   "by this node's own sync API when relaying");
+  serve.add_option("--secrets-key", flags->secrets_key,
+                   "The fleet's secrets key, to open the secrets the origin sealed");
+  serve.add_flag("--sync-relay", flags->sync_relay,
+                 "Serve the sync API (/sync/...) on the admin listener to PoPs below this one");
+  CLI::App* command = &serve;
+  return [flags, command](const std::string& config_path)
+             -> StatusOr<std::vector<std::unique_ptr<gateway::NodeExtension>>> {
+    auto config = ReadSyncConfig(config_path);
+    if (!config.ok()) return config.status();
+    auto given = [&](const char* name) { return command->get_option(name)->count() > 0; };
+    sync::ReplicaOptions options;
+    options.from_url = given("--sync-from") ? flags->sync_from : config->sync_from;
+    options.verify_key_path = given("--sync-key") ? flags->sync_key : config->sync_key;
+    options.token_file =
+        given("--sync-token-file") ? flags->sync_token_file : config->sync_token_file;
+    options.secrets_key_path = given("--secrets-key") ? flags->secrets_key : config->secrets_key;
+    options.relay = given("--sync-relay") ? flags->sync_relay : config->sync_relay;
+    std::vector<std::unique_ptr<gateway::NodeExtension>> extensions;
+    if (options.from_url.empty()) {
+      if (options.relay) {
+        return Status(ErrorCode::kInvalidInput, "--sync-relay needs --sync-from");
+      }
+      return extensions;
+    }
+    if (options.verify_key_path.empty()) {
+      return Status(ErrorCode::kInvalidInput,
+                    "--sync-from needs --sync-key: the origin's public key (FILE.pub)");
+    }
+    extensions.push_back(std::make_unique<sync::ReplicaExtension>(options));
+    return extensions;
+  };
+}
+
+}  // namespace edge::cli

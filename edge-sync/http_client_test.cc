@@ -1,0 +1,683 @@
+#include "edge-sync/http_client.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bindings/outbound/testing/test_server.h"
+
+namespace edge::sync {
+namespace {
+
+using bindings::outbound::testing::Certificates;
+using bindings::outbound::testing::MakeCertificates;
+using bindings::outbound::testing::MakeTempDir;
+using bindings::outbound::testing::ServerConnection;
+using bindings::outbound::testing::ServerRequest;
+using bindings::outbound::testing::TestServer;
+
+void Pause() { std::this_thread::sleep_for(std::chrono::milliseconds(20)); }
+
+// ---------------------------------------------------------------------------
+// URLs, percent-encoding, lines, tokens
+
+TEST(ParseHttpUrlTest, HostPortAndBasePath) {
+  StatusOr<HttpUrl> url = ParseHttpUrl("http://127.0.0.1:9001");
+  ASSERT_TRUE(url.ok()) << url.status().message();
+  EXPECT_FALSE(url->tls);
+  EXPECT_EQ(url->host, "127.0.0.1");
+  EXPECT_EQ(url->port, 9001);
+  EXPECT_EQ(url->base_path, "");
+  EXPECT_EQ(url->Authority(), "127.0.0.1:9001");
+  EXPECT_EQ(url->HostHeader(), "127.0.0.1:9001");
+
+  url = ParseHttpUrl("HTTPS://Node.Example/admin/api/");
+  ASSERT_TRUE(url.ok()) << url.status().message();
+  EXPECT_TRUE(url->tls);
+  EXPECT_EQ(url->host, "node.example");
+  EXPECT_EQ(url->port, 443);
+  EXPECT_EQ(url->base_path, "/admin/api");
+  EXPECT_EQ(url->HostHeader(), "node.example");
+
+  url = ParseHttpUrl("http://[::1]:8080/");
+  ASSERT_TRUE(url.ok()) << url.status().message();
+  EXPECT_EQ(url->host, "::1");
+  EXPECT_EQ(url->base_path, "");
+  EXPECT_EQ(url->Authority(), "[::1]:8080");
+  EXPECT_EQ(url->HostHeader(), "[::1]:8080");
+
+  url = ParseHttpUrl("http://localhost");
+  ASSERT_TRUE(url.ok());
+  EXPECT_EQ(url->port, 80);
+  EXPECT_EQ(url->HostHeader(), "localhost");
+}
+
+TEST(ParseHttpUrlTest, RefusesWhatIsNotANodeUrl) {
+  for (const char* bad :
+       {"", "127.0.0.1:9001", "ftp://host", "http://", "http://:9001", "http://host:0",
+        "http://host:65536", "http://host:80a", "http://host:", "http://user:pw@host",
+        "http://host/?x=1", "http://host/#top", "http://ho st", "http://::1:9001", "http://[::1",
+        "http://[nothost]:1", "http://host\n"}) {
+    StatusOr<HttpUrl> url = ParseHttpUrl(bad);
+    EXPECT_FALSE(url.ok()) << bad;
+    if (!url.ok()) {
+      EXPECT_NE(url.status().message().find("is not a node URL"), std::string::npos)
+          << url.status().message();
+    }
+  }
+  EXPECT_NE(ParseHttpUrl("http://::1:9001").status().message().find("brackets"),
+            std::string::npos);
+}
+
+TEST(PercentEncodeTest, KeepsOnlyUnreserved) {
+  EXPECT_EQ(PercentEncode("api-v2_x.y~"), "api-v2_x.y~");
+  EXPECT_EQ(PercentEncode("a b/c?d&e=f"), "a%20b%2Fc%3Fd%26e%3Df");
+  EXPECT_EQ(PercentEncode("\xc3\xbc+%"), "%C3%BC%2B%25");
+}
+
+TEST(LineSplitterTest, SplitsAcrossFeedsAndDropsCarriageReturns) {
+  LineSplitter splitter;
+  std::vector<std::string> lines;
+  auto collect = [&](std::string_view line) {
+    lines.emplace_back(line);
+    return true;
+  };
+  EXPECT_TRUE(splitter.Feed("one\ntw", collect));
+  EXPECT_TRUE(splitter.Feed("o\r", collect));
+  EXPECT_TRUE(splitter.Feed("\n\nthree\r\nfo", collect));
+  EXPECT_EQ(lines, (std::vector<std::string>{"one", "two", "", "three"}));
+  EXPECT_TRUE(splitter.Finish(collect));
+  EXPECT_EQ(lines.back(), "fo");
+  lines.clear();
+  EXPECT_TRUE(splitter.Finish(collect));  // nothing left
+  EXPECT_TRUE(lines.empty());
+}
+
+TEST(LineSplitterTest, StopsWhenAskedAndOnLongLines) {
+  LineSplitter splitter;
+  int calls = 0;
+  EXPECT_FALSE(splitter.Feed("a\nb\nc\n", [&](std::string_view) { return ++calls < 2; }));
+  EXPECT_EQ(calls, 2);
+
+  LineSplitter small(4);
+  auto ignore = [](std::string_view) { return true; };
+  EXPECT_TRUE(small.Feed("abcd\nab", ignore));
+  EXPECT_FALSE(small.Feed("cde", ignore));
+  EXPECT_TRUE(small.overflowed());
+}
+
+class TokenTest : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = MakeTempDir(); }
+  void TearDown() override {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+    unsetenv("EDGE_API_TOKEN");
+  }
+  std::string Write(const std::string& name, const std::string& content) {
+    std::string path = dir_ + "/" + name;
+    std::ofstream(path, std::ios::binary) << content;
+    return path;
+  }
+  std::string dir_;
+};
+
+TEST_F(TokenTest, FileIsTrimmedAtTheEnd) {
+  StatusOr<std::string> token = ReadTokenFile(Write("token", "s3cr3t-token\r\n \n"));
+  ASSERT_TRUE(token.ok()) << token.status().message();
+  EXPECT_EQ(*token, "s3cr3t-token");
+}
+
+TEST_F(TokenTest, EmptyMissingAndBadFiles) {
+  StatusOr<std::string> empty = ReadTokenFile(Write("empty", " \n\n"));
+  ASSERT_FALSE(empty.ok());
+  EXPECT_NE(empty.status().message().find("is empty"), std::string::npos);
+
+  StatusOr<std::string> missing = ReadTokenFile(dir_ + "/nope");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find(dir_ + "/nope"), std::string::npos);
+  EXPECT_NE(missing.status().message().find("No such file"), std::string::npos);
+
+  StatusOr<std::string> two_lines = ReadTokenFile(Write("two", "abc\ndef\n"));
+  ASSERT_FALSE(two_lines.ok());
+  EXPECT_NE(two_lines.status().message().find("printable ASCII"), std::string::npos);
+}
+
+TEST_F(TokenTest, EnvironmentWhenNoFile) {
+  unsetenv("EDGE_API_TOKEN");
+  StatusOr<std::string> none = ResolveToken("");
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.status().message().find("--token-file"), std::string::npos);
+  EXPECT_NE(none.status().message().find("EDGE_API_TOKEN"), std::string::npos);
+
+  setenv("EDGE_API_TOKEN", "from-env\n", 1);
+  StatusOr<std::string> token = ResolveToken("");
+  ASSERT_TRUE(token.ok());
+  EXPECT_EQ(*token, "from-env");
+  // A file wins over the environment.
+  token = ResolveToken(Write("token", "from-file"));
+  ASSERT_TRUE(token.ok());
+  EXPECT_EQ(*token, "from-file");
+}
+
+// ---------------------------------------------------------------------------
+// Requests against a scripted server
+
+// The requests a server saw, for the test thread.
+struct Seen {
+  std::mutex mutex;
+  std::vector<ServerRequest> requests;
+  void Add(const ServerRequest& request) {
+    std::lock_guard<std::mutex> lock(mutex);
+    requests.push_back(request);
+  }
+  ServerRequest Last() {
+    std::lock_guard<std::mutex> lock(mutex);
+    return requests.empty() ? ServerRequest{} : requests.back();
+  }
+};
+
+// A server that reads one request, then writes `pieces` one by one with a
+// pause between them, then closes.
+std::unique_ptr<TestServer> Scripted(std::vector<std::string> pieces, Seen* seen = nullptr) {
+  return std::make_unique<TestServer>([pieces, seen](ServerConnection& connection) {
+    ServerRequest request;
+    if (!connection.ReadRequest(&request)) return;
+    if (seen != nullptr) seen->Add(request);
+    for (const std::string& piece : pieces) {
+      if (!connection.Write(piece)) return;
+      Pause();
+    }
+  });
+}
+
+HttpTarget Target(int port, std::string base = "") {
+  HttpTarget target{"http://127.0.0.1:" + std::to_string(port) + base, "tok3n"};
+  target.connect_timeout_ms = 2000;
+  target.io_timeout_ms = 5000;
+  return target;
+}
+
+TEST(HttpRequestTest, ContentLengthAnswerAndWhatWasSent) {
+  Seen seen;
+  auto server = Scripted({"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                          "Content-Length: 26\r\nX-Twice: 1\r\nX-Twice: 2\r\n\r\n"
+                          "{\"name\":\"api\",\"version\":3}"},
+                         &seen);
+  StatusOr<HttpResponse> response = Request(Target(server->port(), "/base/"), "PUT",
+                                             "/workers/api", "{\"a\":1}", "application/json");
+  ASSERT_TRUE(response.ok()) << response.status().message();
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->body, "{\"name\":\"api\",\"version\":3}");
+  EXPECT_EQ(response->Header("content-type"), "application/json");
+  EXPECT_EQ(response->Header("x-twice"), "1");
+  EXPECT_TRUE(ResponseError(*response).ok());
+
+  ServerRequest request = seen.Last();
+  EXPECT_EQ(request.method, "PUT");
+  EXPECT_EQ(request.target, "/base/workers/api");
+  EXPECT_EQ(request.Header("Authorization"), "Bearer tok3n");
+  EXPECT_EQ(request.Header("Host"), "127.0.0.1:" + std::to_string(server->port()));
+  EXPECT_EQ(request.Header("Content-Type"), "application/json");
+  EXPECT_EQ(request.Header("Content-Length"), "7");
+  EXPECT_EQ(request.Header("Connection"), "close");
+  EXPECT_EQ(request.body, "{\"a\":1}");
+}
+
+TEST(HttpRequestTest, LargeBodyIsSentWhole) {
+  Seen seen;
+  auto server = Scripted({"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"}, &seen);
+  std::string body(3 << 20, 'x');
+  StatusOr<HttpResponse> response =
+      Request(Target(server->port()), "PUT", "/workers/big", body, "application/json");
+  ASSERT_TRUE(response.ok()) << response.status().message();
+  EXPECT_EQ(seen.Last().body.size(), body.size());
+}
+
+TEST(HttpRequestTest, GetAndDeleteWithoutBody) {
+  Seen seen;
+  auto server = Scripted({"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"}, &seen);
+  ASSERT_TRUE(Request(Target(server->port()), "GET", "/workers").ok());
+  EXPECT_FALSE(seen.Last().HasHeader("Content-Length"));
+  EXPECT_FALSE(seen.Last().HasHeader("Content-Type"));
+  ASSERT_TRUE(Request(Target(server->port()), "DELETE", "/workers/api").ok());
+  EXPECT_EQ(seen.Last().method, "DELETE");
+  EXPECT_EQ(seen.Last().Header("Content-Length"), "0");
+}
+
+TEST(HttpRequestTest, ChunkedAnswerSplitAcrossWrites) {
+  auto server = Scripted({"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel", "lo\r\n",
+                          "6\r\n, worl\r\n1", "\r\nd\r\n0\r\n", "\r\n"});
+  StatusOr<HttpResponse> response = Request(Target(server->port()), "GET", "/workers");
+  ASSERT_TRUE(response.ok()) << response.status().message();
+  EXPECT_EQ(response->body, "hello, world");
+}
+
+TEST(HttpRequestTest, CloseDelimitedAnswer) {
+  auto server = Scripted({"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nfirst ", "second"});
+  StatusOr<HttpResponse> response = Request(Target(server->port()), "GET", "/workers");
+  ASSERT_TRUE(response.ok()) << response.status().message();
+  EXPECT_EQ(response->body, "first second");
+}
+
+TEST(HttpRequestTest, InterimAnswerIsSkipped) {
+  auto server = Scripted(
+      {"HTTP/1.1 100 Continue\r\n\r\n", "HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok"});
+  StatusOr<HttpResponse> response = Request(Target(server->port()), "POST", "/x", "{}");
+  ASSERT_TRUE(response.ok()) << response.status().message();
+  EXPECT_EQ(response->status, 201);
+  EXPECT_EQ(response->body, "ok");
+}
+
+TEST(HttpRequestTest, ErrorsCarryTheServersText) {
+  auto unauthorized =
+      Scripted({"HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\n"
+                "Content-Length: 31\r\n\r\n{\"error\":\"a token is required\"}"});
+  StatusOr<HttpResponse> response = Request(Target(unauthorized->port()), "GET", "/workers");
+  ASSERT_TRUE(response.ok()) << response.status().message();
+  EXPECT_EQ(response->status, 401);
+  Status error = ResponseError(*response);
+  EXPECT_FALSE(error.ok());
+  EXPECT_NE(error.message().find("(401): a token is required"), std::string::npos)
+      << error.message();
+
+  HttpResponse forbidden{403, {}, "{\"error\":\"invalid token\"}"};
+  EXPECT_EQ(ResponseError(forbidden).message(), "the node refused the token (403)");
+  HttpResponse refused{400, {}, "{\"error\": \"modules: src/x.js is not valid UTF-8\"}"};
+  EXPECT_EQ(ResponseError(refused).message(), "modules: src/x.js is not valid UTF-8");
+  HttpResponse proxy{502, {}, "<html><body>bad gateway</body></html>\nmore"};
+  EXPECT_EQ(ResponseError(proxy).message(),
+            "the node answered 502 Bad Gateway: <html><body>bad gateway</body></html>...");
+  HttpResponse bare{404, {}, ""};
+  EXPECT_EQ(ResponseError(bare).message(), "the node answered 404 Not Found");
+}
+
+TEST(HttpRequestTest, TruncatedAnswerIsAnError) {
+  auto server = Scripted({"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort"});
+  StatusOr<HttpResponse> response = Request(Target(server->port()), "GET", "/workers");
+  ASSERT_FALSE(response.ok());
+  EXPECT_NE(response.status().message().find("closed before the answer was complete"),
+            std::string::npos)
+      << response.status().message();
+}
+
+TEST(HttpRequestTest, NoAnswerAndGarbage) {
+  auto silent = Scripted({});
+  StatusOr<HttpResponse> response = Request(Target(silent->port()), "GET", "/workers");
+  ASSERT_FALSE(response.ok());
+  EXPECT_NE(response.status().message().find("closed the connection without answering"),
+            std::string::npos)
+      << response.status().message();
+
+  auto garbage = Scripted({"SSH-2.0-OpenSSH_9.2\r\n"});
+  response = Request(Target(garbage->port()), "GET", "/workers");
+  ASSERT_FALSE(response.ok());
+  EXPECT_NE(response.status().message().find("not valid HTTP/1.1"), std::string::npos)
+      << response.status().message();
+}
+
+TEST(HttpRequestTest, ConnectionRefused) {
+  // A port that was free a moment ago.
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  socklen_t length = sizeof address;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  int port = ntohs(address.sin_port);
+  close(fd);
+  StatusOr<HttpResponse> response = Request(Target(port), "GET", "/workers");
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.status().message(),
+            "cannot connect to 127.0.0.1:" + std::to_string(port) + ": Connection refused");
+}
+
+TEST(HttpRequestTest, SlowNodeTimesOut) {
+  std::atomic<bool> release{false};
+  TestServer server([&](ServerConnection& connection) {
+    ServerRequest request;
+    connection.ReadRequest(&request);
+    while (!release.load()) Pause();
+  });
+  HttpTarget target = Target(server.port());
+  target.io_timeout_ms = 300;
+  StatusOr<HttpResponse> response = Request(target, "GET", "/workers");
+  release = true;
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.status().message(),
+            "no answer from 127.0.0.1:" + std::to_string(server.port()) + " within 0.3 s");
+}
+
+TEST(HttpRequestTest, BadTokenAndBadPath) {
+  HttpTarget target = Target(1);
+  target.token = "two words";
+  EXPECT_FALSE(Request(target, "GET", "/workers").ok());
+  EXPECT_FALSE(Request(Target(1), "GET", "workers").ok());
+  EXPECT_FALSE(Request(Target(1), "GET", "/a b").ok());
+}
+
+TEST(HttpRequestTest, NoTokenNoAuthorizationAndExtraHeaders) {
+  Seen seen;
+  auto server = Scripted({"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"}, &seen);
+  HttpTarget target = Target(server->port());
+  target.token = "";
+  target.headers = {{"X-Edge-Pop-Id", "pop 1"}};
+  StatusOr<HttpResponse> response = Request(target, "GET", "/sync/blobs/x");
+  ASSERT_TRUE(response.ok()) << response.status().message();
+  EXPECT_FALSE(seen.Last().HasHeader("Authorization"));
+  EXPECT_EQ(seen.Last().Header("X-Edge-Pop-Id"), "pop 1");
+
+  for (auto header : std::vector<std::pair<std::string, std::string>>{
+           {"Bad Name", "v"}, {"X-Ok", "line\r\nInjected: 1"}, {"", "v"}, {"host", "evil"}}) {
+    target.headers = {header};
+    StatusOr<HttpResponse> refused = Request(target, "GET", "/x");
+    EXPECT_FALSE(refused.ok()) << header.first;
+  }
+}
+
+TEST(HttpRequestTest, AnswerLargerThanTheLimit) {
+  auto server = Scripted({"HTTP/1.1 200 OK\r\nContent-Length: 2000\r\n\r\n" +
+                          std::string(2000, 'x')});
+  HttpTarget target = Target(server->port());
+  target.max_response_bytes = 1000;
+  StatusOr<HttpResponse> response = Request(target, "GET", "/big");
+  ASSERT_FALSE(response.ok());
+  EXPECT_NE(response.status().message().find("larger than 1000 bytes"), std::string::npos)
+      << response.status().message();
+}
+
+// ---------------------------------------------------------------------------
+// Cancellation from another thread
+
+// Cancels `token` after `ms` on a thread of its own.
+std::thread CancelLater(std::shared_ptr<CancelToken> token, int ms) {
+  return std::thread([token, ms] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    token->Cancel();
+  });
+}
+
+TEST(HttpCancelTest, CancelEndsABlockedStreamAtOnce) {
+  auto server = std::make_unique<TestServer>([](ServerConnection& connection) {
+    ServerRequest request;
+    if (!connection.ReadRequest(&request)) return;
+    connection.Write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nhey\n\r\n");
+    connection.ReadRequest(&request);  // until the client goes away
+  });
+  HttpTarget target = Target(server->port());
+  target.io_timeout_ms = 0;  // no limit: only the token ends it
+  target.cancel = std::make_shared<CancelToken>();
+  std::vector<std::string> lines;
+  auto started = std::chrono::steady_clock::now();
+  std::thread canceller = CancelLater(target.cancel, 200);
+  Status status = Stream(target, "/t", [&](std::string_view line) {
+    lines.emplace_back(line);
+    return true;
+  });
+  canceller.join();
+  EXPECT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("cancelled"), std::string::npos) << status.message();
+  EXPECT_EQ(lines, (std::vector<std::string>{"hey"}));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
+}
+
+TEST(HttpCancelTest, CancelEndsARequestWaitingForItsAnswer) {
+  std::atomic<bool> release{false};
+  TestServer server([&](ServerConnection& connection) {
+    ServerRequest request;
+    connection.ReadRequest(&request);
+    while (!release.load()) Pause();
+  });
+  HttpTarget target = Target(server.port());
+  target.io_timeout_ms = 30000;
+  target.cancel = std::make_shared<CancelToken>();
+  auto started = std::chrono::steady_clock::now();
+  std::thread canceller = CancelLater(target.cancel, 200);
+  StatusOr<HttpResponse> response = Request(target, "GET", "/slow");
+  canceller.join();
+  release = true;
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.status().message(),
+            "the request to 127.0.0.1:" + std::to_string(server.port()) + " was cancelled");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+}
+
+TEST(HttpCancelTest, CancelledTokenFailsLaterCallsWithoutConnecting) {
+  Seen seen;
+  auto server = Scripted({"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"}, &seen);
+  HttpTarget target = Target(server->port());
+  target.cancel = std::make_shared<CancelToken>();
+  target.cancel->Cancel();
+  target.cancel->Cancel();  // twice is fine
+  EXPECT_TRUE(target.cancel->cancelled());
+  EXPECT_FALSE(Request(target, "GET", "/x").ok());
+  EXPECT_FALSE(Stream(target, "/x", [](std::string_view) { return true; }).ok());
+  Pause();
+  EXPECT_EQ(server->accepted(), 0);
+}
+
+TEST(HttpCancelTest, CancelEndsAConnectThatHangs) {
+  // A listener whose backlog is full: further connects neither succeed nor fail.
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(listen(fd, 0), 0);
+  socklen_t length = sizeof address;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  std::vector<int> fillers;
+  for (int i = 0; i < 8; ++i) {
+    int filler = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    connect(filler, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    fillers.push_back(filler);
+  }
+  HttpTarget target = Target(ntohs(address.sin_port));
+  target.connect_timeout_ms = 30000;
+  target.io_timeout_ms = 30000;
+  target.cancel = std::make_shared<CancelToken>();
+  auto started = std::chrono::steady_clock::now();
+  std::thread canceller = CancelLater(target.cancel, 300);
+  StatusOr<HttpResponse> response = Request(target, "GET", "/x");
+  canceller.join();
+  EXPECT_FALSE(response.ok());
+  EXPECT_NE(response.status().message().find("cancelled"), std::string::npos)
+      << response.status().message();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+  for (int filler : fillers) close(filler);
+  close(fd);
+}
+
+// ---------------------------------------------------------------------------
+// Streams
+
+TEST(HttpStreamTest, LinesAcrossChunksUntilTheEnd) {
+  Seen seen;
+  auto server =
+      Scripted({"HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\n"
+                "Transfer-Encoding: chunked\r\n\r\n",
+                "8\r\n{\"a\":1}\n\r\n", "4\r\n{\"b\"\r\n", "6\r\n:2}\n{}\r\n", "0\r\n\r\n"},
+               &seen);
+  std::vector<std::string> lines;
+  bool connected = false;
+  StreamOptions options;
+  options.on_connected = [&] { connected = lines.empty(); };
+  Status status = Stream(
+      Target(server->port()), "/workers/api/tail?status=ok",
+      [&](std::string_view line) {
+        lines.emplace_back(line);
+        return true;
+      },
+      options);
+  ASSERT_TRUE(status.ok()) << status.message();
+  EXPECT_TRUE(connected);
+  EXPECT_EQ(lines, (std::vector<std::string>{"{\"a\":1}", "{\"b\":2}", "{}"}));
+  EXPECT_EQ(seen.Last().target, "/workers/api/tail?status=ok");
+  EXPECT_EQ(seen.Last().Header("Accept"), "application/x-ndjson");
+}
+
+TEST(HttpStreamTest, CallbackEndsTheStream) {
+  auto server = std::make_unique<TestServer>([](ServerConnection& connection) {
+    ServerRequest request;
+    if (!connection.ReadRequest(&request)) return;
+    connection.Write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+    for (int i = 0; i < 1000; ++i) {
+      if (!connection.Write("2\r\n" + std::to_string(i % 10) + "\n\r\n")) return;
+      Pause();
+    }
+  });
+  int count = 0;
+  auto started = std::chrono::steady_clock::now();
+  Status status =
+      Stream(Target(server->port()), "/t", [&](std::string_view) { return ++count < 3; });
+  ASSERT_TRUE(status.ok()) << status.message();
+  EXPECT_EQ(count, 3);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+}
+
+TEST(HttpStreamTest, StopRequestedWhileIdle) {
+  auto server = std::make_unique<TestServer>([](ServerConnection& connection) {
+    ServerRequest request;
+    if (!connection.ReadRequest(&request)) return;
+    connection.Write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nhey\n\r\n");
+    connection.ReadRequest(&request);  // until the client goes away
+  });
+  std::atomic<bool> stop{false};
+  StreamOptions options;
+  options.stop_requested = [&] { return stop.load(); };
+  std::vector<std::string> lines;
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    stop = true;
+  });
+  Status status = Stream(
+      Target(server->port()), "/t",
+      [&](std::string_view line) {
+        lines.emplace_back(line);
+        return true;
+      },
+      options);
+  stopper.join();
+  ASSERT_TRUE(status.ok()) << status.message();
+  EXPECT_EQ(lines, (std::vector<std::string>{"hey"}));
+}
+
+TEST(HttpStreamTest, RefusalIsAnError) {
+  auto server =
+      Scripted({"HTTP/1.1 404 Not Found\r\nContent-Length: 25\r\n\r\n"
+                "{\"error\":\"no worker api\"}"});
+  bool called = false;
+  HttpResponse refusal;
+  StreamOptions options;
+  options.refusal = &refusal;
+  Status status = Stream(
+      Target(server->port()), "/workers/api/tail",
+      [&](std::string_view) {
+        called = true;
+        return true;
+      },
+      options);
+  EXPECT_FALSE(called);
+  EXPECT_EQ(status.message(), "no worker api");
+  EXPECT_EQ(refusal.status, 404);
+  EXPECT_EQ(refusal.body, "{\"error\":\"no worker api\"}");
+}
+
+// ---------------------------------------------------------------------------
+// TLS
+
+class HttpTlsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(MakeTempDir());
+    certs_ = new Certificates(MakeCertificates(*dir_));
+  }
+  static void TearDownTestSuite() {
+    std::error_code ec;
+    std::filesystem::remove_all(*dir_, ec);
+    delete certs_;
+    delete dir_;
+  }
+  void SetUp() override {
+    if (certs_->ca.empty()) GTEST_SKIP() << "the openssl command failed";
+    // Trust the test CA, and only it.
+    setenv("SSL_CERT_FILE", certs_->ca.c_str(), 1);
+    setenv("SSL_CERT_DIR", (*dir_ + "/no-such-dir").c_str(), 1);
+  }
+  void TearDown() override {
+    unsetenv("SSL_CERT_FILE");
+    unsetenv("SSL_CERT_DIR");
+  }
+
+  static std::unique_ptr<TestServer> Serve(const std::string& cert, const std::string& key) {
+    TestServer::Tls tls{cert, key};
+    return std::make_unique<TestServer>(
+        TestServer::EachRequest([](ServerConnection& connection, const ServerRequest& request) {
+          connection.Respond(200, {{"Content-Type", "application/json"}},
+                             "{\"host\":\"" + request.Header("Host") + "\"}");
+        }),
+        &tls);
+  }
+  static HttpTarget Https(const std::string& host, int port) {
+    HttpTarget target{"https://" + host + ":" + std::to_string(port), "tok3n"};
+    target.io_timeout_ms = 5000;
+    return target;
+  }
+
+  static std::string* dir_;
+  static Certificates* certs_;
+};
+std::string* HttpTlsTest::dir_ = nullptr;
+Certificates* HttpTlsTest::certs_ = nullptr;
+
+TEST_F(HttpTlsTest, TrustedCertificateByNameAndAddress) {
+  auto server = Serve(certs_->good_cert, certs_->good_key);
+  for (const char* host : {"localhost", "127.0.0.1"}) {
+    StatusOr<HttpResponse> response = Request(Https(host, server->port()), "GET", "/workers");
+    ASSERT_TRUE(response.ok()) << host << ": " << response.status().message();
+    EXPECT_EQ(response->body,
+              "{\"host\":\"" + std::string(host) + ":" + std::to_string(server->port()) + "\"}");
+  }
+}
+
+TEST_F(HttpTlsTest, WrongHostUnknownCaAndPlainServer) {
+  auto wrong = Serve(certs_->wrong_host_cert, certs_->wrong_host_key);
+  StatusOr<HttpResponse> response = Request(Https("localhost", wrong->port()), "GET", "/w");
+  ASSERT_FALSE(response.ok());
+  EXPECT_NE(response.status().message().find("not valid for localhost"), std::string::npos)
+      << response.status().message();
+
+  auto self_signed = Serve(certs_->unknown_ca_cert, certs_->unknown_ca_key);
+  response = Request(Https("localhost", self_signed->port()), "GET", "/w");
+  ASSERT_FALSE(response.ok());
+  EXPECT_NE(response.status().message().find("unknown certificate authority"), std::string::npos)
+      << response.status().message();
+
+  // A plain HTTP server answers the ClientHello with a 400 of its own.
+  TestServer plain([](ServerConnection& connection) {
+    connection.Write("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+  });
+  response = Request(Https("127.0.0.1", plain.port()), "GET", "/w");
+  ASSERT_FALSE(response.ok());
+  EXPECT_NE(response.status().message().find("TLS handshake with 127.0.0.1:"), std::string::npos)
+      << response.status().message();
+  EXPECT_NE(response.status().message().find("use an http:// URL"), std::string::npos)
+      << response.status().message();
+}
+
+}  // namespace
+}  // namespace edge::sync

@@ -1,0 +1,142 @@
+#include "edge-sync/kv_forwarder.h"
+
+#include <simdjson.h>
+
+#include "runtime/log.h"
+
+namespace edge::sync {
+namespace {
+
+constexpr uint64_t kMaxBackoffMs = 5000;
+
+uint64_t SeqOf(const std::string& body) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  uint64_t seq = 0;
+  if (parser.parse(body).get(root) == simdjson::SUCCESS) {
+    if (root["seq"].get_uint64().get(seq) != simdjson::SUCCESS) seq = 0;
+  }
+  return seq;
+}
+
+}  // namespace
+
+KvForwarder::KvForwarder(HttpTarget upstream) : upstream_(std::move(upstream)) {}
+
+KvForwarder::~KvForwarder() { Stop(); }
+
+void KvForwarder::Start() { thread_ = std::thread([this] { Run(); }); }
+
+void KvForwarder::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::string KvForwarder::KeyOf(const std::string& ns, const std::string& key) {
+  return ns + std::string(1, '\0') + key;
+}
+
+void KvForwarder::Forward(const bindings::KvWrite& write) {
+  Job job;
+  job.method = write.is_delete ? "DELETE" : "PUT";
+  job.path = "/kv/" + PercentEncode(write.ns) + "/" + PercentEncode(write.key);
+  if (!write.is_delete && write.expiration != 0) {
+    job.path += "?expiration=" + std::to_string(write.expiration);
+  }
+  job.body = write.is_delete ? "" : write.value;
+  job.metadata = write.metadata;
+  job.pending_key = KeyOf(write.ns, write.key);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++keys_[job.pending_key].in_flight;
+    jobs_.push_back(std::move(job));
+  }
+  wake_.notify_all();
+}
+
+void KvForwarder::Relay(std::string method, std::string path, std::string body,
+                        std::string metadata, std::function<void(int, std::string)> done) {
+  Job job{std::move(method), std::move(path), std::move(body), std::move(metadata), "",
+          std::move(done)};
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    jobs_.push_back(std::move(job));
+  }
+  wake_.notify_all();
+}
+
+bool KvForwarder::ShouldApply(const std::string& ns, const std::string& key, uint64_t seq) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = keys_.find(KeyOf(ns, key));
+  if (it == keys_.end()) return true;
+  if (it->second.in_flight > 0 || seq < it->second.acknowledged_seq) return false;
+  // The log caught up with this PoP's last write: nothing to protect any more.
+  keys_.erase(it);
+  return true;
+}
+
+uint64_t KvForwarder::forwarded() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return forwarded_;
+}
+
+uint64_t KvForwarder::pending() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return jobs_.size();
+}
+
+void KvForwarder::Run() {
+  uint64_t backoff_ms = 100;
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      if (stopping_) return;
+      job = jobs_.front();  // stays queued until acknowledged: order is kept
+    }
+    HttpTarget target = upstream_;
+    if (!job.metadata.empty()) target.headers.push_back({"X-Edge-Metadata", job.metadata});
+    auto response = Request(target, job.method, job.path, job.body, "application/octet-stream");
+    bool delivered = response.ok() && response->status < 500;
+    if (!delivered && job.pending_key.empty() && !response.ok()) {
+      // A relayed request: its sender retries; tell it now.
+      job.done(502, response.status().message());
+      delivered = true;
+    }
+    if (!delivered) {
+      Log(LogLevel::kWarn, "KV write {} {} not acknowledged by the origin yet ({}): retrying",
+          job.method, job.path,
+          response.ok() ? "status " + std::to_string(response->status)
+                        : response.status().message());
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait_for(lock, std::chrono::milliseconds(backoff_ms), [this] { return stopping_; });
+      backoff_ms = std::min(backoff_ms * 2, kMaxBackoffMs);
+      continue;
+    }
+    backoff_ms = 100;
+    if (response.ok() && response->status >= 400) {
+      Log(LogLevel::kError, "KV write {} {} refused by the origin ({}): {}", job.method, job.path,
+          response->status, response->body);
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      jobs_.pop_front();
+      ++forwarded_;
+      if (!job.pending_key.empty()) {
+        PendingKey& pending = keys_[job.pending_key];
+        if (pending.in_flight > 0) --pending.in_flight;
+        if (response.ok()) {
+          pending.acknowledged_seq = std::max(pending.acknowledged_seq, SeqOf(response->body));
+        }
+      }
+    }
+    if (job.done && response.ok()) job.done(response->status, response->body);
+  }
+}
+
+}  // namespace edge::sync

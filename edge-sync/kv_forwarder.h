@@ -1,0 +1,69 @@
+// KV writes made by workers at a PoP go to the fleet's single writer: this
+// forwards them, in the order they were made, to the node's upstream (the
+// origin, or a relay that forwards them on), retrying until acknowledged.
+// The write was applied locally already, so the PoP reads its own writes;
+// while a key has writes in flight, and until the log has passed the entry
+// the origin made of the last one, older entries for that key are not
+// applied over it (ShouldApply).
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "bindings/kv_store.h"
+#include "edge-sync/http_client.h"
+
+namespace edge::sync {
+
+class KvForwarder {
+ public:
+  explicit KvForwarder(HttpTarget upstream);
+  ~KvForwarder();  // Stop()s
+  void Start();
+  void Stop();
+
+  // A worker's write, applied locally (any thread).
+  void Forward(const bindings::KvWrite& write);
+  // A request from a PoP below this relay, passed upstream as is; `done`
+  // gets the upstream's status and body (or 502 and why), on this
+  // forwarder's thread.
+  void Relay(std::string method, std::string path, std::string body, std::string metadata,
+             std::function<void(int status, std::string body)> done);
+
+  // Whether the log entry `seq` for this key may be applied: not while the
+  // PoP's own writes to it are unacknowledged or newer.
+  bool ShouldApply(const std::string& ns, const std::string& key, uint64_t seq);
+
+  uint64_t forwarded() const;
+  uint64_t pending() const;
+
+ private:
+  struct Job {
+    std::string method, path, body, metadata;
+    std::string pending_key;  // "" for relayed requests
+    std::function<void(int, std::string)> done;
+  };
+  void Run();
+  static std::string KeyOf(const std::string& ns, const std::string& key);
+
+  HttpTarget upstream_;
+  std::thread thread_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Job> jobs_;
+  bool stopping_ = false;
+  struct PendingKey {
+    uint64_t in_flight = 0;
+    uint64_t acknowledged_seq = 0;  // the origin's seq for the last acknowledged write
+  };
+  std::map<std::string, PendingKey> keys_;
+  uint64_t forwarded_ = 0;
+};
+
+}  // namespace edge::sync

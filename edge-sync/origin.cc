@@ -1,0 +1,225 @@
+#include "edge-sync/origin.h"
+
+#include <fmt/core.h>
+
+#include "gateway/json_text.h"
+#include "gateway/node.h"
+#include "gateway/node_metrics.h"
+#include "gateway/status_pages.h"
+#include "runtime/log.h"
+
+namespace edge::sync {
+namespace {
+
+void SendJson(gateway::ResponseWriter& writer, int status, const std::string& body) {
+  std::string text = body + "\n";
+  writer.Start(status, "", {{"Content-Type", "application/json"}}, text.size());
+  writer.Write(text);
+  writer.Finish();
+}
+
+std::string_view PathOf(const std::string& target) {
+  std::string_view path = target;
+  return path.substr(0, path.find('?'));
+}
+
+}  // namespace
+
+std::string FleetJson(const SyncLog& log, const Fleet& fleet, const SyncServer* server,
+                      uint64_t now_ms) {
+  std::vector<PopStatus> pops = fleet.Pops();
+  std::string out = fmt::format("{{\"head\":{},\"compacted_through\":{},\"now_ms\":{},\"pops\":[",
+                                log.head(), log.compacted_through(), now_ms);
+  for (size_t i = 0; i < pops.size(); ++i) {
+    const PopStatus& pop = pops[i];
+    if (i > 0) out += ",";
+    out += fmt::format(
+        "{{\"pop_id\":{},\"cursor\":{},\"lag\":{},\"last_contact_ms\":{},\"reported_ms\":{},"
+        "\"refused\":{},\"via\":{}}}",
+        gateway::JsonString(pop.pop_id), pop.cursor,
+        log.head() > pop.cursor ? log.head() - pop.cursor : 0, pop.last_contact_ms,
+        pop.reported_ms, pop.refused, gateway::JsonString(pop.via));
+  }
+  out += "],\"readers\":[";
+  if (server != nullptr) {
+    std::vector<ReaderInfo> readers = server->Readers();
+    for (size_t i = 0; i < readers.size(); ++i) {
+      if (i > 0) out += ",";
+      out += fmt::format("{{\"pop_id\":{},\"remote\":{},\"cursor\":{},\"last_contact_ms\":{}}}",
+                         gateway::JsonString(readers[i].pop_id),
+                         gateway::JsonString(readers[i].remote), readers[i].cursor,
+                         readers[i].last_contact_ms);
+    }
+  }
+  return out + "]}";
+}
+
+OriginExtension::OriginExtension(OriginOptions options) : options_(std::move(options)) {}
+
+OriginExtension::~OriginExtension() { Stop(); }
+
+Status OriginExtension::Start(gateway::Node& node) {
+  node_ = &node;
+  auto key = SigningKey::LoadPrivate(options_.signing_key_path);
+  if (!key.ok()) return key.status();
+  key_ = std::make_unique<SigningKey>(std::move(key).value());
+  if (!options_.secrets_key_path.empty()) {
+    auto secrets = ReadSecretsKey(options_.secrets_key_path);
+    if (!secrets.ok()) return secrets.status();
+    secrets_key_ = std::move(secrets).value();
+  }
+  auto log = SyncLog::Open(node.options().data_dir);
+  if (!log.ok()) return log.status();
+  log_ = std::move(log).value();
+  server_ = std::make_unique<SyncServer>(node.control_loop(), *log_);
+  if (options_.compact_every_ms > 0) {
+    compact_timer_ = new uv_timer_t;
+    uv_timer_init(node.control_loop(), compact_timer_);
+    compact_timer_->data = this;
+    uv_timer_start(compact_timer_, OnCompactTimer, options_.compact_every_ms,
+                   options_.compact_every_ms);
+  }
+  Log(LogLevel::kInfo, "origin log in {}: head {}, compacted through {}",
+      node.options().data_dir, log_->head(), log_->compacted_through());
+  return Status::Ok();
+}
+
+void OriginExtension::Stop() {
+  if (compact_timer_ != nullptr) {
+    uv_timer_stop(compact_timer_);
+    uv_close(reinterpret_cast<uv_handle_t*>(compact_timer_),
+             [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
+    compact_timer_ = nullptr;
+  }
+  if (server_) server_->Close();
+}
+
+void OriginExtension::OnCompactTimer(uv_timer_t* timer) {
+  auto* self = static_cast<OriginExtension*>(timer->data);
+  auto dropped = self->Compact(self->log_->head());
+  if (!dropped.ok()) Log(LogLevel::kError, "log compaction failed: {}", dropped.status().message());
+}
+
+StatusOr<size_t> OriginExtension::Compact(uint64_t through) {
+  auto dropped = log_->Compact(through);
+  if (dropped.ok() && *dropped > 0) {
+    Log(LogLevel::kInfo, "log compacted through {}: {} superseded entries dropped", through,
+        *dropped);
+  }
+  return dropped;
+}
+
+Status OriginExtension::OnChange(gateway::NodeChange& change) {
+  using Kind = gateway::NodeChange::Kind;
+  Entry entry;
+  entry.seq = log_->head() + 1;
+  entry.time_ms = gateway::UnixMs();
+  entry.worker = change.worker;
+  entry.version = change.version;
+  std::optional<std::string> blob;
+  switch (change.kind) {
+    case Kind::kVersion:
+      entry.type = EntryType::kVersion;
+      entry.routes = change.routes;
+      entry.make_current = true;
+      entry.blob = Sha256Hex(change.bundle_json);
+      blob = change.bundle_json;
+      break;
+    case Kind::kRoutes:
+      entry.type = EntryType::kRoutes;
+      entry.routes = change.routes;
+      break;
+    case Kind::kRollback:
+      entry.type = EntryType::kRollback;
+      break;
+    case Kind::kDeleteWorker:
+      entry.type = EntryType::kDeleteWorker;
+      break;
+    case Kind::kSecretPut:
+      if (secrets_key_.empty()) {
+        return Status(ErrorCode::kInvalidInput,
+                      "this origin has no secrets key (--secrets-key): secrets cannot be sealed "
+                      "for the PoPs");
+      }
+      entry.type = EntryType::kSecretPut;
+      entry.name = change.secret_name;
+      entry.sealed = SealSecret(secrets_key_, change.worker, change.secret_name,
+                                change.secret_value);
+      break;
+    case Kind::kSecretDelete:
+      entry.type = EntryType::kSecretDelete;
+      entry.name = change.secret_name;
+      break;
+    case Kind::kKvPut:
+      entry.type = EntryType::kKvPut;
+      entry.ns = change.ns;
+      entry.key = change.key;
+      entry.metadata = change.metadata;
+      entry.expiration = change.expiration;
+      if (change.value.size() > kInlineValueBytes) {
+        entry.blob = Sha256Hex(change.value);
+        blob = change.value;
+      } else {
+        entry.value = change.value;
+      }
+      break;
+    case Kind::kKvDelete:
+      entry.type = EntryType::kKvDelete;
+      entry.ns = change.ns;
+      entry.key = change.key;
+      break;
+  }
+  Status appended = log_->Append(key_->Sign(entry), std::move(blob));
+  if (appended.ok()) change.log_seq = entry.seq;
+  return appended;
+}
+
+bool OriginExtension::HandleAdmin(const gateway::HttpRequest& request,
+                                  std::shared_ptr<gateway::ResponseWriter>& writer) {
+  std::string_view path = PathOf(request.target);
+  if (path == "/sync/checkin") {
+    if (request.method != "POST") return SendJson(*writer, 405, "{\"error\":\"use POST\"}"), true;
+    auto pops = Fleet::Decode(request.body);
+    if (!pops.ok()) {
+      SendJson(*writer, 400, fmt::format("{{\"error\":{}}}",
+                                         gateway::JsonString(pops.status().message())));
+      return true;
+    }
+    fleet_.Report(*pops, gateway::UnixMs());
+    SendJson(*writer, 200, fmt::format("{{\"head\":{}}}", log_->head()));
+    return true;
+  }
+  if (path == "/sync/fleet") {
+    SendJson(*writer, 200, FleetJson(*log_, fleet_, server_.get(), gateway::UnixMs()));
+    return true;
+  }
+  if (path == "/sync/compact") {
+    if (request.method != "POST") return SendJson(*writer, 405, "{\"error\":\"use POST\"}"), true;
+    auto dropped = Compact(log_->head());
+    if (!dropped.ok()) {
+      SendJson(*writer, 500, fmt::format("{{\"error\":{}}}",
+                                         gateway::JsonString(dropped.status().message())));
+    } else {
+      SendJson(*writer, 200, fmt::format("{{\"dropped\":{},\"compacted_through\":{}}}", *dropped,
+                                         log_->compacted_through()));
+    }
+    return true;
+  }
+  return server_ && server_->Handle(request, writer);
+}
+
+void OriginExtension::UpdateMetrics(gateway::NodeMetrics& metrics) {
+  metrics.SetGauge("edge_sync_log_head", "The seq of the newest entry of the log",
+                   static_cast<double>(log_->head()));
+  metrics.SetGauge("edge_sync_compacted_through", "The log's compaction point",
+                   static_cast<double>(log_->compacted_through()));
+  metrics.SetGauge("edge_sync_readers", "PoPs and relays tailing this node's log now",
+                   static_cast<double>(server_->readers()));
+}
+
+std::string OriginExtension::StatusJson() const {
+  return fmt::format("\"role\":\"origin\",\"log_head\":{},\"compacted_through\":{}", log_->head(),
+                     log_->compacted_through());
+}
+
+}  // namespace edge::sync

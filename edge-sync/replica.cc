@@ -1,0 +1,349 @@
+#include "edge-sync/replica.h"
+
+#include <fmt/core.h>
+
+#include "edge-sync/origin.h"
+#include "gateway/bundle.h"
+#include "gateway/json_text.h"
+#include "gateway/node.h"
+#include "gateway/node_metrics.h"
+#include "runtime/log.h"
+
+namespace edge::sync {
+namespace {
+
+// The cursor lives in both stores: each entry is applied together with it in
+// the store it changes, and entries are applied in order, so the larger of
+// the two is the last entry applied.
+constexpr const char* kCursorKey = "sync_cursor";
+
+uint64_t ParseCursor(StatusOr<std::optional<std::string>> value) {
+  if (!value.ok() || !*value) return 0;
+  return strtoull((*value)->c_str(), nullptr, 10);
+}
+
+void SendJson(gateway::ResponseWriter& writer, int status, const std::string& body) {
+  std::string text = body + "\n";
+  writer.Start(status, "", {{"Content-Type", "application/json"}}, text.size());
+  writer.Write(text);
+  writer.Finish();
+}
+
+// A missing worker or secret is fine to delete again (applied twice).
+Status IgnoreNotFound(Status status) {
+  return status.code() == ErrorCode::kNotFound ? Status::Ok() : status;
+}
+
+}  // namespace
+
+ReplicaExtension::ReplicaExtension(ReplicaOptions options) : options_(std::move(options)) {}
+
+ReplicaExtension::~ReplicaExtension() { Stop(); }
+
+Status ReplicaExtension::Start(gateway::Node& node) {
+  node_ = &node;
+  auto key = VerifyKey::LoadPublic(options_.verify_key_path);
+  if (!key.ok()) return key.status();
+  if (!options_.token_file.empty()) {
+    auto token = ReadTokenFile(options_.token_file);
+    if (!token.ok()) return token.status();
+    token_ = std::move(token).value();
+  }
+  if (!options_.secrets_key_path.empty()) {
+    auto secrets = ReadSecretsKey(options_.secrets_key_path);
+    if (!secrets.ok()) return secrets.status();
+    secrets_key_ = std::move(secrets).value();
+  }
+  auto log = SyncLog::Open(node.options().data_dir);
+  if (!log.ok()) return log.status();
+  log_ = std::move(log).value();
+  applied_cursor_ = std::max(ParseCursor(node.store().GetMeta(kCursorKey)),
+                             ParseCursor(node.kv().GetMeta(kCursorKey)));
+  if (options_.relay) server_ = std::make_unique<SyncServer>(node.control_loop(), *log_);
+
+  HttpTarget upstream;
+  upstream.url = options_.from_url;
+  upstream.token = token_;
+  upstream.headers.push_back({"X-Edge-Pop-Id", node.options().pop_id});
+  forwarder_ = std::make_unique<KvForwarder>(upstream);
+  forwarder_->Start();
+  KvForwarder* forwarder = forwarder_.get();
+  node.kv().SetWriteListener([forwarder](const bindings::KvWrite& write) {
+    forwarder->Forward(write);
+  });
+
+  SyncClientOptions client;
+  client.from_url = options_.from_url;
+  client.token = token_;
+  client.pop_id = node.options().pop_id;
+  client.key = std::move(key).value();
+  client_ = std::make_unique<SyncClient>(
+      std::move(client), [this] { return Cursor(); },
+      [this](const SignedEntry& line, const Entry& entry, const std::optional<std::string>& blob) {
+        return Apply(line, entry, blob);
+      },
+      [this](const std::vector<std::pair<SignedEntry, Entry>>& entries,
+             const std::map<std::string, std::string>& blobs, uint64_t head,
+             uint64_t compacted_through) { return Reset(entries, blobs, head, compacted_through); });
+  client_->Start();
+  checkin_thread_ = std::thread([this] { CheckIn(); });
+  Log(LogLevel::kInfo, "replicating from {} (cursor {}){}", options_.from_url, Cursor(),
+      options_.relay ? ", relaying to PoPs below" : "");
+  return Status::Ok();
+}
+
+void ReplicaExtension::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(checkin_mutex_);
+    stopping_ = true;
+  }
+  checkin_wake_.notify_all();
+  if (checkin_thread_.joinable()) checkin_thread_.join();
+  if (client_) client_->Stop();
+  if (forwarder_) forwarder_->Stop();
+  if (server_) server_->Close();
+}
+
+uint64_t ReplicaExtension::Cursor() const { return applied_cursor_.load(); }
+
+std::optional<std::string> ReplicaExtension::RefuseChanges() const {
+  return fmt::format("this node replicates from {}: make changes at the origin",
+                     options_.from_url);
+}
+
+Status ReplicaExtension::Apply(const SignedEntry& line, const Entry& entry,
+                               const std::optional<std::string>& blob) {
+  if (entry.seq <= Cursor()) return Status::Ok();  // applied already
+  // Kept first (for relaying, and as the record of what arrived), then
+  // applied with the cursor: a crash in between re-applies it, harmlessly.
+  if (line.seq > log_->head()) EDGE_RETURN_IF_ERROR(log_->Append(line, blob));
+  Status applied = ApplyToStores(entry, blob);
+  if (!applied.ok()) {
+    ++refused_applies_;
+    return applied;
+  }
+  applied_cursor_ = entry.seq;
+  if (!entry.worker.empty()) node_->ReloadWorker(entry.worker);
+  return Status::Ok();
+}
+
+Status ReplicaExtension::ApplyToStores(const Entry& entry, const std::optional<std::string>& blob) {
+  std::string cursor = std::to_string(entry.seq);
+  gateway::DeployStore& store = node_->store();
+  auto with_cursor = [&](const std::function<Status(gateway::DeployStore::Writer&)>& change) {
+    return store.Write([&](gateway::DeployStore::Writer& writer) -> Status {
+      EDGE_RETURN_IF_ERROR(change(writer));
+      return writer.PutMeta(kCursorKey, cursor);
+    });
+  };
+  switch (entry.type) {
+    case EntryType::kVersion: {
+      if (!blob) return Status(ErrorCode::kInvalidInput, "a version entry without its bundle");
+      // The bundle must be one this node can serve; the origin checked it,
+      // but a node refuses to store what it would refuse to load.
+      auto bundle = gateway::DecodeBundle(*blob);
+      if (!bundle.ok()) return bundle.status();
+      return with_cursor([&](gateway::DeployStore::Writer& writer) {
+        return writer.PutVersion(entry.worker, entry.version, *blob, entry.routes,
+                                 entry.make_current);
+      });
+    }
+    case EntryType::kRoutes:
+      return with_cursor([&](gateway::DeployStore::Writer& writer) {
+        return IgnoreNotFound(writer.SetRoutes(entry.worker, entry.routes.value_or(
+                                                                 std::vector<std::string>{})));
+      });
+    case EntryType::kRollback:
+      return with_cursor([&](gateway::DeployStore::Writer& writer) {
+        return IgnoreNotFound(writer.Rollback(entry.worker, entry.version));
+      });
+    case EntryType::kDeleteWorker:
+      return with_cursor([&](gateway::DeployStore::Writer& writer) {
+        return IgnoreNotFound(writer.DeleteWorker(entry.worker));
+      });
+    case EntryType::kSecretPut: {
+      if (secrets_key_.empty()) {
+        return Status(ErrorCode::kInvalidInput,
+                      "a secret arrived but this node has no secrets key (--secrets-key)");
+      }
+      auto value = OpenSecret(secrets_key_, entry.worker, entry.name, entry.sealed);
+      if (!value.ok()) return value.status();
+      return with_cursor([&](gateway::DeployStore::Writer& writer) {
+        return writer.PutSecret(entry.worker, entry.name, *value);
+      });
+    }
+    case EntryType::kSecretDelete:
+      return with_cursor([&](gateway::DeployStore::Writer& writer) {
+        return IgnoreNotFound(writer.DeleteSecret(entry.worker, entry.name));
+      });
+    case EntryType::kKvPut:
+    case EntryType::kKvDelete: {
+      if (!forwarder_->ShouldApply(entry.ns, entry.key, entry.seq)) {
+        // This PoP wrote the key since: keep its own value (read your own
+        // writes); only the cursor moves.
+        return with_cursor([](gateway::DeployStore::Writer&) { return Status::Ok(); });
+      }
+      bindings::KvWrite write;
+      write.is_delete = entry.type == EntryType::kKvDelete;
+      write.ns = entry.ns;
+      write.key = entry.key;
+      write.value = blob ? *blob : entry.value;
+      write.metadata = entry.metadata;
+      write.expiration = entry.expiration;
+      return node_->kv().Apply(write, kCursorKey, cursor);
+    }
+  }
+  return Status(ErrorCode::kInvalidInput, "unknown entry type");
+}
+
+Status ReplicaExtension::Reset(const std::vector<std::pair<SignedEntry, Entry>>& entries,
+                               const std::map<std::string, std::string>& blobs, uint64_t head,
+                               uint64_t compacted_through) {
+  Log(LogLevel::kInfo, "bootstrapping from a snapshot: {} entries up to {}", entries.size(), head);
+  std::vector<SignedEntry> lines;
+  for (const auto& [line, entry] : entries) lines.push_back(line);
+  EDGE_RETURN_IF_ERROR(log_->ResetTo(lines, head, compacted_through));
+  for (const auto& [sha, bytes] : blobs) EDGE_RETURN_IF_ERROR(log_->PutBlob(bytes));
+  // Workers the snapshot does not have are gone.
+  std::set<std::string> kept;
+  for (const auto& [line, entry] : entries) {
+    if (!entry.worker.empty()) kept.insert(entry.worker);
+  }
+  auto names = node_->store().WorkerNames();
+  if (!names.ok()) return names.status();
+  for (const std::string& name : *names) {
+    if (kept.count(name) != 0) continue;
+    EDGE_RETURN_IF_ERROR(node_->store().Write([&](gateway::DeployStore::Writer& writer) {
+      return IgnoreNotFound(writer.DeleteWorker(name));
+    }));
+  }
+  for (const auto& [line, entry] : entries) {
+    std::optional<std::string> blob;
+    if (!entry.blob.empty()) {
+      auto found = blobs.find(entry.blob);
+      if (found != blobs.end()) blob = found->second;
+    }
+    EDGE_RETURN_IF_ERROR(ApplyToStores(entry, blob));
+  }
+  // The cursor is the snapshot's head, whatever its last entry was.
+  EDGE_RETURN_IF_ERROR(node_->store().Write([&](gateway::DeployStore::Writer& writer) {
+    return writer.PutMeta(kCursorKey, std::to_string(head));
+  }));
+  applied_cursor_ = head;
+  node_->ReloadAll();
+  return Status::Ok();
+}
+
+PopStatus ReplicaExtension::Own() const {
+  PopStatus own;
+  own.pop_id = node_->options().pop_id;
+  own.cursor = Cursor();
+  SyncClient::Stats stats = client_->stats();
+  own.upstream_head = stats.origin_head;
+  own.last_contact_ms = stats.last_contact_ms;
+  own.refused = stats.refused + refused_applies_.load();
+  return own;
+}
+
+void ReplicaExtension::CheckIn() {
+  HttpTarget upstream;
+  upstream.url = options_.from_url;
+  upstream.token = token_;
+  upstream.connect_timeout_ms = 2000;
+  upstream.io_timeout_ms = 5000;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(checkin_mutex_);
+      checkin_wake_.wait_for(lock, std::chrono::milliseconds(options_.checkin_every_ms),
+                             [this] { return stopping_; });
+      if (stopping_) return;
+    }
+    std::vector<PopStatus> pops = {Own()};
+    for (PopStatus below : fleet_.Pops()) {
+      if (below.via.empty()) below.via = node_->options().pop_id;
+      pops.push_back(std::move(below));
+    }
+    auto response = Request(upstream, "POST", "/sync/checkin", Fleet::Encode(pops),
+                            "application/json");
+    if (!response.ok() || response->status != 200) {
+      Log(LogLevel::kDebug, "check-in with {} failed: {}", options_.from_url,
+          response.ok() ? "status " + std::to_string(response->status)
+                        : response.status().message());
+    }
+  }
+}
+
+bool ReplicaExtension::HandleAdmin(const gateway::HttpRequest& request,
+                                   std::shared_ptr<gateway::ResponseWriter>& writer) {
+  std::string_view target = request.target;
+  std::string_view path = target.substr(0, target.find('?'));
+  if (path.starts_with("/kv/") && (request.method == "PUT" || request.method == "DELETE")) {
+    // A PoP below this relay writes: pass it towards the origin.
+    std::string metadata;
+    for (const auto& [name, value] : request.headers) {
+      if (strcasecmp(name.c_str(), "x-edge-metadata") == 0) metadata = value;
+    }
+    gateway::Node* node = node_;
+    forwarder_->Relay(request.method, std::string(target), request.body, metadata,
+                      [node, writer](int status, std::string body) {
+                        node->PostToControl([writer, status, body = std::move(body)] {
+                          SendJson(*writer, status, body.empty() ? "{}" : body);
+                        });
+                      });
+    return true;
+  }
+  if (!options_.relay) return false;
+  if (path == "/sync/checkin") {
+    auto pops = Fleet::Decode(request.body);
+    if (!pops.ok()) {
+      SendJson(*writer, 400, fmt::format("{{\"error\":{}}}",
+                                         gateway::JsonString(pops.status().message())));
+      return true;
+    }
+    fleet_.Report(*pops, gateway::UnixMs());
+    SendJson(*writer, 200, fmt::format("{{\"head\":{}}}", log_->head()));
+    return true;
+  }
+  if (path == "/sync/fleet") {
+    SendJson(*writer, 200, FleetJson(*log_, fleet_, server_.get(), gateway::UnixMs()));
+    return true;
+  }
+  return server_->Handle(request, writer);
+}
+
+void ReplicaExtension::UpdateMetrics(gateway::NodeMetrics& metrics) {
+  SyncClient::Stats stats = client_->stats();
+  uint64_t cursor = Cursor();
+  metrics.SetGauge("edge_sync_cursor", "The seq of the last log entry this node applied",
+                   static_cast<double>(cursor));
+  metrics.SetGauge("edge_sync_upstream_head", "The head of the log as the upstream last said",
+                   static_cast<double>(stats.origin_head));
+  metrics.SetGauge("edge_sync_lag_entries", "Entries the upstream has that this node has not applied",
+                   static_cast<double>(stats.origin_head > cursor ? stats.origin_head - cursor : 0));
+  metrics.SetGauge("edge_sync_last_contact_seconds",
+                   "Seconds since the upstream was last heard from (-1: never)",
+                   stats.last_contact_ms == 0
+                       ? -1.0
+                       : static_cast<double>(gateway::UnixMs() - stats.last_contact_ms) / 1000.0);
+  metrics.SetGauge("edge_sync_connected", "1 while tailing the upstream's log",
+                   stats.connected ? 1.0 : 0.0);
+  metrics.SetGauge("edge_sync_refused_entries_total",
+                   "Entries or blobs refused (bad signature, bad hash, out of order, not applicable)",
+                   static_cast<double>(stats.refused + refused_applies_.load()));
+  metrics.SetGauge("edge_sync_kv_forwarded_total", "Workers' KV writes acknowledged upstream",
+                   static_cast<double>(forwarder_->forwarded()));
+  metrics.SetGauge("edge_sync_kv_pending", "Workers' KV writes waiting for the upstream",
+                   static_cast<double>(forwarder_->pending()));
+}
+
+std::string ReplicaExtension::StatusJson() const {
+  SyncClient::Stats stats = client_->stats();
+  return fmt::format(
+      "\"role\":\"{}\",\"sync_from\":{},\"cursor\":{},\"upstream_head\":{},\"connected\":{},"
+      "\"last_contact_ms\":{},\"refused\":{},\"last_error\":{}",
+      options_.relay ? "relay" : "replica", gateway::JsonString(options_.from_url), Cursor(),
+      stats.origin_head, stats.connected ? "true" : "false", stats.last_contact_ms,
+      stats.refused + refused_applies_.load(), gateway::JsonString(stats.last_error));
+}
+
+}  // namespace edge::sync

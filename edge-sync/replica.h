@@ -1,0 +1,77 @@
+// `edge serve --sync-from URL --sync-key FILE.pub`: a PoP that replicates its
+// deployments, secrets and KV from an origin (or a relay). The SyncClient
+// tails the log; each verified entry is kept in the node's own copy of the
+// log (so it can relay it) and applied to the deploy store or the KV store
+// together with the node's cursor, in one LMDB transaction; the node then
+// warms and switches to what the store holds. Changes through the node's own
+// admin API are refused: the origin is the single writer. Workers' KV writes
+// apply locally and are forwarded to the origin (KvForwarder).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "edge-sync/fleet.h"
+#include "edge-sync/kv_forwarder.h"
+#include "edge-sync/sync_client.h"
+#include "edge-sync/sync_log.h"
+#include "edge-sync/sync_server.h"
+#include "gateway/node_extension.h"
+
+namespace edge::sync {
+
+struct ReplicaOptions {
+  std::string from_url;          // the origin's or a relay's admin URL
+  std::string verify_key_path;   // the origin's public key (FILE.pub of edge keygen)
+  std::string token_file;        // the sync token for `from_url` ("" = none)
+  std::string secrets_key_path;  // the fleet's secrets key ("" = secret entries are refused)
+  bool relay = false;            // serve the sync API to PoPs below this one
+  uint64_t checkin_every_ms = 2000;
+};
+
+class ReplicaExtension : public gateway::NodeExtension {
+ public:
+  explicit ReplicaExtension(ReplicaOptions options);
+  ~ReplicaExtension() override;
+
+  Status Start(gateway::Node& node) override;
+  void Stop() override;
+  std::optional<std::string> RefuseChanges() const override;
+  bool HandleAdmin(const gateway::HttpRequest& request,
+                   std::shared_ptr<gateway::ResponseWriter>& writer) override;
+  void UpdateMetrics(gateway::NodeMetrics& metrics) override;
+  std::string StatusJson() const override;
+
+ private:
+  uint64_t Cursor() const;
+  // On the SyncClient's thread.
+  Status Apply(const SignedEntry& line, const Entry& entry, const std::optional<std::string>& blob);
+  Status ApplyToStores(const Entry& entry, const std::optional<std::string>& blob);
+  Status Reset(const std::vector<std::pair<SignedEntry, Entry>>& entries,
+               const std::map<std::string, std::string>& blobs, uint64_t head,
+               uint64_t compacted_through);
+  void CheckIn();
+  PopStatus Own() const;
+
+  ReplicaOptions options_;
+  gateway::Node* node_ = nullptr;
+  std::string token_;
+  std::string secrets_key_;
+  std::unique_ptr<SyncLog> log_;
+  std::unique_ptr<SyncServer> server_;  // when relaying
+  std::unique_ptr<KvForwarder> forwarder_;
+  std::unique_ptr<SyncClient> client_;
+  Fleet fleet_;  // PoPs below this one (when relaying)
+  std::atomic<uint64_t> applied_cursor_{0};
+  std::atomic<uint64_t> refused_applies_{0};
+  std::thread checkin_thread_;
+  std::mutex checkin_mutex_;
+  std::condition_variable checkin_wake_;
+  bool stopping_ = false;
+};
+
+}  // namespace edge::sync

@@ -1,0 +1,121 @@
+// The PoP side of the sync API (see sync_server.h): a thread of its own
+// that tails an origin's (or a relay's) /sync/log with the blocking HTTP
+// client, checks every entry and hands it to the replica.
+//
+// Every line from the network is hostile. An entry is applied only when its
+// signature verifies against the pinned key, its seq is the next one
+// (cursor + 1; entries at or below the cursor are skipped: applying twice
+// changes nothing), and the blob it names, fetched from /sync/blobs, has the
+// named SHA-256. A line that fails any of this is refused: counted, logged
+// with the reason, and the connection is dropped, so nothing after it from
+// that connection is applied; the client reconnects from its cursor after a
+// jittered exponential backoff. A 410 (the cursor is below the origin's
+// compaction point) makes it fetch /sync/snapshot, check all of it and hand
+// it over whole (ResetFn). An unreachable origin is retried forever; the
+// replica keeps serving what it has meanwhile.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "edge-sync/entry.h"
+#include "edge-sync/http_client.h"
+#include "runtime/status.h"
+
+namespace edge::sync {
+
+struct SyncClientOptions {
+  std::string from_url;  // the origin's (or relay's) admin URL: http[s]://host:port[/base]
+  std::string token;     // its admin token ("" sends no Authorization)
+  std::string pop_id;    // sent as X-Edge-Pop-Id, for the origin's fleet view
+  VerifyKey key;         // the origin's public key, pinned
+  uint64_t initial_backoff_ms = 200, max_backoff_ms = 10000;
+  int connect_timeout_ms = 5000;
+  // The longest silence accepted on the log stream (the server sends a
+  // heartbeat every 5 s) and on any other wait for the origin.
+  int io_timeout_ms = 20000;
+  // The largest blob accepted (a bundle, a large KV value).
+  size_t max_blob_bytes = size_t{256} << 20;
+};
+
+class SyncClient {
+ public:
+  // Called on the client's thread, in seq order. `blob` is set when the
+  // entry names one (fetched from `from_url`/sync/blobs and checked against
+  // its hash before the call). Return a non-OK Status to stop applying (the
+  // client logs it, backs off and retries from the last applied cursor).
+  using ApplyFn = std::function<Status(const SignedEntry& line, const Entry& entry,
+                                       const std::optional<std::string>& blob)>;
+  // A snapshot: every entry (verified), with blobs; replaces the replica's
+  // state. Afterwards `cursor` must return `head`.
+  using ResetFn = std::function<Status(const std::vector<std::pair<SignedEntry, Entry>>& entries,
+                                       const std::map<std::string, std::string>& blobs,
+                                       uint64_t head, uint64_t compacted_through)>;
+
+  // `cursor` returns the seq of the last entry the replica applied (0:
+  // none); it is read on the client's thread at each (re)connection.
+  SyncClient(SyncClientOptions options, std::function<uint64_t()> cursor, ApplyFn apply,
+             ResetFn reset);
+  ~SyncClient();  // Stop()s
+  SyncClient(const SyncClient&) = delete;
+  SyncClient& operator=(const SyncClient&) = delete;
+
+  // Starts the thread (once; Start after Stop starts a new run).
+  void Start();
+  // Interrupts whatever the thread blocks in (a connect, a read, a
+  // backoff; not an ApplyFn or ResetFn in progress) and joins it.
+  void Stop();
+
+  struct Stats {
+    uint64_t applied = 0;     // entries applied
+    uint64_t refused = 0;     // lines refused (signature, hash, order, malformed)
+    uint64_t reconnects = 0;  // connections made after the first
+    uint64_t snapshots = 0;   // snapshots applied
+    uint64_t last_contact_ms = 0;  // wall clock ms of the last line from the origin (0: never)
+    uint64_t origin_head = 0;      // the origin's head as last heard
+    bool connected = false;        // tailing now
+    std::string last_error;        // why the last connection or snapshot ended ("" if none)
+  };
+  Stats stats() const;  // any thread
+
+ private:
+  enum class LineResult { kContinue, kRefused, kFailed, kStop };
+
+  void Run(std::shared_ptr<CancelToken> cancel);
+  // One connection: tails until it fails, something is refused or Stop.
+  Status TailOnce(const HttpTarget& target, bool* made_progress, bool* need_snapshot);
+  LineResult OnLine(const HttpTarget& target, std::string_view line, uint64_t* cursor,
+                    bool* made_progress, Status* why);
+  Status TakeSnapshot(const HttpTarget& target);
+  // The blob `sha256`, fetched and checked; kInvalidInput when its bytes
+  // do not match (a refusal), kIo when it could not be fetched.
+  StatusOr<std::string> FetchBlob(const HttpTarget& target, const std::string& sha256);
+  void Refused(uint64_t seq, const std::string& reason);
+  void Backoff(uint64_t* delay_ms);
+  bool stopping() const;
+
+  SyncClientOptions options_;
+  std::function<uint64_t()> cursor_;
+  ApplyFn apply_;
+  ResetFn reset_;
+
+  std::thread thread_;
+  std::shared_ptr<CancelToken> cancel_;  // of the current run
+  mutable std::mutex mutex_;             // guards stats_, stopping_, cancel_
+  std::condition_variable wake_;         // backoff waits end early on Stop
+  bool stopping_ = false;
+  Stats stats_;
+  std::mt19937_64 random_;
+};
+
+}  // namespace edge::sync

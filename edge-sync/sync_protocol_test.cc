@@ -1,0 +1,702 @@
+// The sync API end to end: a SyncServer over a real SyncLog, served by an
+// HttpServer on a loop thread, and a SyncClient tailing it (sometimes
+// through a TCP proxy that damages what passes).
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bindings/outbound/testing/test_server.h"
+#include "edge-sync/entry.h"
+#include "edge-sync/http_client.h"
+#include "edge-sync/sync_client.h"
+#include "edge-sync/sync_log.h"
+#include "edge-sync/sync_server.h"
+#include "gateway/http_server.h"
+#include "gateway/loop_tasks.h"
+
+namespace edge::sync {
+namespace {
+
+using gateway::HttpRequest;
+using gateway::HttpServer;
+using gateway::ResponseWriter;
+using Clock = std::chrono::steady_clock;
+
+// A fresh folder for a log, in memory when /dev/shm is there: the log
+// syncs every append to disk, which is slow on a real one.
+std::string TempDir() {
+  char pattern[] = "/dev/shm/edge-sync-test-XXXXXX";
+  if (mkdtemp(pattern) != nullptr) return pattern;
+  return bindings::outbound::testing::MakeTempDir();
+}
+
+// Polls `condition` until it holds or `timeout` passes.
+bool WaitUntil(const std::function<bool()>& condition,
+               std::chrono::milliseconds timeout = std::chrono::seconds(15)) {
+  auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return condition();
+}
+
+// A libuv loop on a thread of its own; Run executes on it and waits.
+class LoopThread {
+ public:
+  LoopThread() {
+    uv_loop_init(&loop_);
+    tasks_ = std::make_unique<gateway::LoopTasks>(&loop_);
+    thread_ = std::thread([this] { uv_run(&loop_, UV_RUN_DEFAULT); });
+  }
+  ~LoopThread() {
+    Run([this] { tasks_->Close(); });
+    thread_.join();
+    tasks_.reset();
+    uv_loop_close(&loop_);
+  }
+  void Run(const std::function<void()>& task) {
+    std::promise<void> done;
+    std::future<void> finished = done.get_future();
+    tasks_->Post([&] {
+      task();
+      done.set_value();
+    });
+    finished.wait();
+  }
+  uv_loop_t* loop() { return &loop_; }
+
+ private:
+  uv_loop_t loop_;
+  std::unique_ptr<gateway::LoopTasks> tasks_;
+  std::thread thread_;
+};
+
+// What a ResponseWriter was asked to hold, for the backpressure test.
+struct WriterStats {
+  std::atomic<size_t> max_buffered{0};
+  std::atomic<size_t> bytes{0};
+  std::atomic<int> drain_waits{0};
+};
+
+// Passes everything on, and watches the buffer.
+class CountingWriter : public ResponseWriter {
+ public:
+  CountingWriter(std::shared_ptr<ResponseWriter> inner, WriterStats* stats)
+      : inner_(std::move(inner)), stats_(stats) {}
+  void Start(int status, std::string_view reason, const gateway::HeaderList& headers,
+             std::optional<uint64_t> content_length) override {
+    inner_->Start(status, reason, headers, content_length);
+  }
+  void Write(std::string_view chunk) override {
+    // What was queued before this write: a well-behaved stream never
+    // writes on top of a full buffer by much.
+    size_t before = inner_->BufferedBytes();
+    if (before > stats_->max_buffered) stats_->max_buffered = before;
+    stats_->bytes += chunk.size();
+    inner_->Write(chunk);
+  }
+  void Finish() override { inner_->Finish(); }
+  void Abort() override { inner_->Abort(); }
+  bool Aborted() const override { return inner_->Aborted(); }
+  size_t BufferedBytes() const override { return inner_->BufferedBytes(); }
+  void OnDrain(std::function<void()> callback) override {
+    if (inner_->BufferedBytes() >= gateway::kWriterDrainThreshold) ++stats_->drain_waits;
+    inner_->OnDrain(std::move(callback));
+  }
+  void OnAbort(std::function<void()> callback) override { inner_->OnAbort(std::move(callback)); }
+
+ private:
+  std::shared_ptr<ResponseWriter> inner_;
+  WriterStats* stats_;
+};
+
+// The origin's side: SyncServer + HttpServer on 127.0.0.1, on a loop thread.
+class TestOrigin {
+ public:
+  TestOrigin(SyncLog& log, SyncServerOptions options) : log_(log), options_(std::move(options)) {}
+  ~TestOrigin() { StopServing(); }
+
+  // Serves on `port` (0: a free one).
+  void Serve(int port = 0) {
+    loop_.Run([&] {
+      sync_ = std::make_unique<SyncServer>(loop_.loop(), log_, options_);
+      http_ = std::make_unique<HttpServer>(
+          loop_.loop(), gateway::ServerLimits{},
+          [this](HttpRequest request, std::shared_ptr<ResponseWriter> writer) {
+            if (counting_) writer = std::make_shared<CountingWriter>(writer, &writer_stats_);
+            if (!sync_->Handle(request, writer)) {
+              writer->Start(404, "", {}, 0);
+              writer->Finish();
+            }
+          });
+      Status status = http_->Listen("127.0.0.1", port, false);
+      EXPECT_TRUE(status.ok()) << status.message();
+      port_ = http_->port();
+    });
+  }
+  void StopServing() {
+    loop_.Run([&] {
+      sync_.reset();
+      http_.reset();
+    });
+  }
+
+  int port() const { return port_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  size_t readers() {
+    size_t count = 0;
+    loop_.Run([&] { count = sync_ ? sync_->readers() : 0; });
+    return count;
+  }
+  std::vector<ReaderInfo> Readers() {
+    std::vector<ReaderInfo> out;
+    loop_.Run([&] {
+      if (sync_) out = sync_->Readers();
+    });
+    return out;
+  }
+  bool Handles(const std::string& target) {
+    bool handled = true;
+    loop_.Run([&] {
+      HttpRequest request;
+      request.method = "GET";
+      request.target = target;
+      handled = sync_->Handle(request, nullptr);
+    });
+    return handled;
+  }
+  void CountWrites() { counting_ = true; }
+  WriterStats& writer_stats() { return writer_stats_; }
+
+ private:
+  SyncLog& log_;
+  SyncServerOptions options_;
+  LoopThread loop_;
+  std::unique_ptr<SyncServer> sync_;
+  std::unique_ptr<HttpServer> http_;
+  int port_ = 0;
+  bool counting_ = false;
+  WriterStats writer_stats_;
+};
+
+// A TCP proxy in front of the origin that can damage one byte going to the
+// client: the byte after the first occurrence of `marker`, once.
+class TamperingProxy {
+ public:
+  explicit TamperingProxy(int upstream_port) : upstream_port_(upstream_port) {
+    listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int one = 1;
+    setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    EXPECT_EQ(bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    EXPECT_EQ(listen(listen_fd_, 16), 0);
+    socklen_t length = sizeof address;
+    getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length);
+    port_ = ntohs(address.sin_port);
+    accept_thread_ = std::thread([this] { AcceptLoop(); });
+  }
+  ~TamperingProxy() {
+    stopping_ = true;
+    shutdown(listen_fd_, SHUT_RDWR);
+    accept_thread_.join();
+    close(listen_fd_);
+    for (auto& thread : threads_) thread.join();
+  }
+
+  void CorruptAfter(std::string marker) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    marker_ = std::move(marker);
+  }
+  int port() const { return port_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  int connections() const { return connections_.load(); }
+  bool corrupted() const { return corrupted_.load(); }
+
+ private:
+  void AcceptLoop() {
+    for (;;) {
+      int client = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (client < 0) {
+        if (stopping_) return;
+        continue;
+      }
+      ++connections_;
+      threads_.emplace_back([this, client] { Relay(client); });
+    }
+  }
+
+  void Relay(int client) {
+    int upstream = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = htons(static_cast<uint16_t>(upstream_port_));
+    if (connect(upstream, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+      close(upstream);
+      close(client);
+      return;
+    }
+    std::string window;  // the last bytes seen from upstream, to find the marker
+    bool corrupt_next = false;
+    char buffer[16384];
+    for (;;) {
+      if (stopping_) break;
+      pollfd fds[2] = {{client, POLLIN, 0}, {upstream, POLLIN, 0}};
+      if (poll(fds, 2, 100) <= 0) continue;
+      if (fds[0].revents != 0) {
+        ssize_t n = recv(client, buffer, sizeof buffer, 0);
+        if (n <= 0 || send(upstream, buffer, static_cast<size_t>(n), MSG_NOSIGNAL) != n) break;
+      }
+      if (fds[1].revents != 0) {
+        ssize_t n = recv(upstream, buffer, sizeof buffer, 0);
+        if (n <= 0) break;
+        {
+          std::lock_guard<std::mutex> lock(mutex_);
+          for (ssize_t i = 0; i < n && !marker_.empty(); ++i) {
+            if (corrupt_next) {
+              // Another character of the same class, so the damage is in
+              // the content, not in the framing.
+              buffer[i] = buffer[i] == 'A' ? 'B' : buffer[i] == 'B' ? 'A' : buffer[i] ^ 1;
+              corrupt_next = false;
+              marker_.clear();
+              corrupted_ = true;
+              break;
+            }
+            window.push_back(buffer[i]);
+            if (window.size() > marker_.size()) window.erase(0, window.size() - marker_.size());
+            if (window == marker_) corrupt_next = true;
+          }
+        }
+        if (send(client, buffer, static_cast<size_t>(n), MSG_NOSIGNAL) != n) break;
+      }
+    }
+    close(upstream);
+    close(client);
+  }
+
+  int upstream_port_;
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> connections_{0};
+  std::atomic<bool> corrupted_{false};
+  std::thread accept_thread_;
+  std::vector<std::thread> threads_;  // touched by the accept thread only until it is joined
+  std::mutex mutex_;
+  std::string marker_;
+};
+
+// The PoP's state as the test sees it.
+struct Replica {
+  std::mutex mutex;
+  std::vector<uint64_t> applied;
+  std::map<uint64_t, std::optional<std::string>> blobs;  // by seq
+  std::map<uint64_t, int> connection_at_apply;            // seq -> the proxy's connection count
+  std::atomic<uint64_t> cursor{0};
+  std::atomic<int> apply_sleep_us{0};
+  std::function<int()> connection_count;
+  bool out_of_order = false;
+  int resets = 0;
+  std::vector<uint64_t> reset_seqs;
+  std::map<std::string, std::string> reset_blobs;
+  uint64_t reset_head = 0, reset_compacted_through = 0;
+
+  SyncClient::ApplyFn Apply() {
+    return [this](const SignedEntry& line, const Entry& entry,
+                  const std::optional<std::string>& blob) {
+      if (int sleep = apply_sleep_us.load(); sleep > 0) {
+        std::this_thread::sleep_for(std::chrono::microseconds(sleep));
+      }
+      std::lock_guard<std::mutex> lock(mutex);
+      if (line.seq != cursor + 1 || entry.seq != line.seq) out_of_order = true;
+      applied.push_back(line.seq);
+      blobs[line.seq] = blob;
+      if (connection_count) connection_at_apply[line.seq] = connection_count();
+      cursor = line.seq;
+      return Status::Ok();
+    };
+  }
+  SyncClient::ResetFn Reset() {
+    return [this](const std::vector<std::pair<SignedEntry, Entry>>& entries,
+                  const std::map<std::string, std::string>& snapshot_blobs, uint64_t head,
+                  uint64_t compacted_through) {
+      std::lock_guard<std::mutex> lock(mutex);
+      ++resets;
+      reset_seqs.clear();
+      for (const auto& [line, entry] : entries) reset_seqs.push_back(line.seq);
+      reset_blobs = snapshot_blobs;
+      reset_head = head;
+      reset_compacted_through = compacted_through;
+      applied.clear();
+      cursor = head;
+      return Status::Ok();
+    };
+  }
+  std::vector<uint64_t> Applied() {
+    std::lock_guard<std::mutex> lock(mutex);
+    return applied;
+  }
+};
+
+std::vector<uint64_t> Range(uint64_t first, uint64_t last) {
+  std::vector<uint64_t> out;
+  for (uint64_t seq = first; seq <= last; ++seq) out.push_back(seq);
+  return out;
+}
+
+class SyncProtocolTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = TempDir();
+    StatusOr<SigningKey> key = SigningKey::Generate();
+    ASSERT_TRUE(key.ok()) << key.status().message();
+    signing_ = std::make_unique<SigningKey>(std::move(key).value());
+    StatusOr<std::unique_ptr<SyncLog>> log = SyncLog::Open(dir_);
+    ASSERT_TRUE(log.ok()) << log.status().message();
+    log_ = std::move(log).value();
+  }
+  void TearDown() override {
+    client_.reset();
+    origin_.reset();
+    log_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  void StartOrigin(SyncServerOptions options = {}) {
+    if (options.heartbeat_ms == SyncServerOptions{}.heartbeat_ms) options.heartbeat_ms = 200;
+    origin_ = std::make_unique<TestOrigin>(*log_, options);
+    origin_->Serve();
+  }
+
+  VerifyKey Verifier() {
+    StatusOr<VerifyKey> key = VerifyKey::FromPem(signing_->PublicPem());
+    EXPECT_TRUE(key.ok()) << key.status().message();
+    return std::move(key).value();
+  }
+
+  void StartClient(const std::string& url, uint64_t initial_backoff_ms = 20) {
+    SyncClientOptions options{.from_url = url,
+                              .token = "",
+                              .pop_id = "pop-test",
+                              .key = Verifier(),
+                              .initial_backoff_ms = initial_backoff_ms,
+                              .max_backoff_ms = 300};
+    options.io_timeout_ms = 5000;
+    client_ = std::make_unique<SyncClient>(
+        std::move(options), [this] { return replica_.cursor.load(); }, replica_.Apply(),
+        replica_.Reset());
+    client_->Start();
+  }
+
+  // Appends a KV put (inline value) of `key`, or of a fresh key.
+  uint64_t AppendPut(std::string key = "", std::string value = "value") {
+    Entry entry;
+    entry.seq = log_->head() + 1;
+    entry.time_ms = 1764226264123;
+    entry.type = EntryType::kKvPut;
+    entry.ns = "ns";
+    entry.key = key.empty() ? "key-" + std::to_string(entry.seq) : key;
+    entry.value = std::move(value);
+    Status status = log_->Append(signing_->Sign(entry));
+    EXPECT_TRUE(status.ok()) << status.message();
+    return entry.seq;
+  }
+  // Appends a KV put whose value is a blob.
+  uint64_t AppendBlobPut(const std::string& bytes) {
+    Entry entry;
+    entry.seq = log_->head() + 1;
+    entry.time_ms = 1764226264123;
+    entry.type = EntryType::kKvPut;
+    entry.ns = "ns";
+    entry.key = "blob-" + std::to_string(entry.seq);
+    entry.blob = Sha256Hex(bytes);
+    Status status = log_->Append(signing_->Sign(entry), bytes);
+    EXPECT_TRUE(status.ok()) << status.message();
+    return entry.seq;
+  }
+
+  bool AppliedUpTo(uint64_t seq) {
+    return WaitUntil([&] { return replica_.cursor.load() >= seq; });
+  }
+
+  std::string dir_;
+  std::unique_ptr<SigningKey> signing_;
+  std::unique_ptr<SyncLog> log_;
+  std::unique_ptr<TestOrigin> origin_;
+  Replica replica_;
+  std::unique_ptr<SyncClient> client_;
+};
+
+TEST_F(SyncProtocolTest, CatchesUpThenTailsLiveEntries) {
+  for (int i = 0; i < 10; ++i) AppendPut();
+  std::string bytes(10000, 'b');
+  AppendBlobPut(bytes);
+  StartOrigin();
+  StartClient(origin_->url());
+  ASSERT_TRUE(AppliedUpTo(11));
+
+  // Live entries, appended while connected.
+  for (int i = 0; i < 5; ++i) AppendPut();
+  uint64_t with_blob = AppendBlobPut("a live blob");
+  ASSERT_TRUE(AppliedUpTo(17));
+  EXPECT_EQ(replica_.Applied(), Range(1, 17));
+  EXPECT_FALSE(replica_.out_of_order);
+  {
+    std::lock_guard<std::mutex> lock(replica_.mutex);
+    EXPECT_EQ(replica_.blobs[11], bytes);
+    EXPECT_EQ(replica_.blobs[with_blob], "a live blob");
+    EXPECT_EQ(replica_.blobs[3], std::nullopt);
+  }
+
+  // Heartbeats keep the PoP's view of the origin fresh.
+  ASSERT_TRUE(WaitUntil([&] { return client_->stats().origin_head == 17; }));
+  uint64_t contact = client_->stats().last_contact_ms;
+  ASSERT_TRUE(WaitUntil([&] { return client_->stats().last_contact_ms > contact; }));
+  SyncClient::Stats stats = client_->stats();
+  EXPECT_TRUE(stats.connected);
+  EXPECT_EQ(stats.applied, 17u);
+  EXPECT_EQ(stats.refused, 0u);
+  EXPECT_EQ(stats.reconnects, 0u);
+
+  // The fleet view.
+  EXPECT_EQ(origin_->readers(), 1u);
+  ASSERT_TRUE(WaitUntil([&] {
+    auto readers = origin_->Readers();
+    return readers.size() == 1 && readers[0].cursor == 17;
+  }));
+  ReaderInfo reader = origin_->Readers()[0];
+  EXPECT_EQ(reader.pop_id, "pop-test");
+  EXPECT_EQ(reader.remote.rfind("127.0.0.1:", 0), 0u) << reader.remote;
+  EXPECT_GT(reader.connected_since_ms, 0u);
+  EXPECT_GE(reader.last_contact_ms, reader.connected_since_ms);
+
+  client_->Stop();
+  EXPECT_FALSE(client_->stats().connected);
+  EXPECT_TRUE(WaitUntil([&] { return origin_->readers() == 0; }));
+}
+
+TEST_F(SyncProtocolTest, ReconnectsAfterTheOriginRestarts) {
+  for (int i = 0; i < 3; ++i) AppendPut();
+  StartOrigin();
+  int port = origin_->port();
+  StartClient(origin_->url());
+  ASSERT_TRUE(AppliedUpTo(3));
+
+  origin_->StopServing();
+  ASSERT_TRUE(WaitUntil([&] { return !client_->stats().connected; }));
+  // Written while the origin does not serve, then served again.
+  for (int i = 0; i < 3; ++i) AppendPut();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_FALSE(client_->stats().last_error.empty());
+  origin_->Serve(port);
+  ASSERT_TRUE(AppliedUpTo(6));
+  AppendPut();
+  ASSERT_TRUE(AppliedUpTo(7));
+  EXPECT_EQ(replica_.Applied(), Range(1, 7));
+  EXPECT_FALSE(replica_.out_of_order);
+  SyncClient::Stats stats = client_->stats();
+  EXPECT_GE(stats.reconnects, 1u);
+  EXPECT_EQ(stats.refused, 0u);
+  EXPECT_TRUE(WaitUntil([&] { return client_->stats().connected; }));
+}
+
+TEST_F(SyncProtocolTest, TamperedEntryIsRefusedAndNothingAfterItApplied) {
+  for (int i = 0; i < 6; ++i) AppendPut();
+  StartOrigin();
+  TamperingProxy proxy(origin_->port());
+  // The first base64 character of entry 3's bytes.
+  proxy.CorruptAfter("{\"seq\":3,\"entry\":\"");
+  replica_.connection_count = [&] { return proxy.connections(); };
+  StartClient(proxy.url());
+  ASSERT_TRUE(AppliedUpTo(6));
+  EXPECT_TRUE(proxy.corrupted());
+  EXPECT_EQ(replica_.Applied(), Range(1, 6));
+  EXPECT_FALSE(replica_.out_of_order);
+  SyncClient::Stats stats = client_->stats();
+  EXPECT_EQ(stats.refused, 1u);
+  EXPECT_GE(stats.reconnects, 1u);
+  std::lock_guard<std::mutex> lock(replica_.mutex);
+  // 1 and 2 came over the first connection; 3 and later only over another.
+  EXPECT_EQ(replica_.connection_at_apply[1], 1);
+  EXPECT_EQ(replica_.connection_at_apply[2], 1);
+  for (uint64_t seq = 3; seq <= 6; ++seq) EXPECT_GE(replica_.connection_at_apply[seq], 2) << seq;
+}
+
+TEST_F(SyncProtocolTest, BlobWithOtherContentIsRefused) {
+  AppendPut();
+  uint64_t seq = AppendBlobPut("BLOB-PAYLOAD:the real content");
+  AppendPut();
+  StartOrigin();
+  TamperingProxy proxy(origin_->port());
+  proxy.CorruptAfter("BLOB-PAYLOAD:");
+  replica_.connection_count = [&] { return proxy.connections(); };
+  StartClient(proxy.url());
+  ASSERT_TRUE(AppliedUpTo(3));
+  EXPECT_TRUE(proxy.corrupted());
+  EXPECT_EQ(client_->stats().refused, 1u);
+  EXPECT_EQ(replica_.Applied(), Range(1, 3));
+  std::lock_guard<std::mutex> lock(replica_.mutex);
+  EXPECT_EQ(replica_.blobs[seq], "BLOB-PAYLOAD:the real content");
+  // The blob fetched over the second log connection was the good one.
+  EXPECT_GE(replica_.connection_at_apply[seq], 3);
+}
+
+TEST_F(SyncProtocolTest, CompactedCursorTakesASnapshot) {
+  // Ten writes of one key (nine superseded), a blob, then more.
+  for (int i = 0; i < 10; ++i) AppendPut("same", "v" + std::to_string(i));
+  uint64_t blob_seq = AppendBlobPut("snapshot blob");
+  AppendPut("other");
+  StatusOr<size_t> dropped = log_->Compact(12);
+  ASSERT_TRUE(dropped.ok()) << dropped.status().message();
+  EXPECT_EQ(*dropped, 9u);
+  ASSERT_EQ(log_->compacted_through(), 12u);
+  StartOrigin();
+
+  // What a reader below the compaction point is told.
+  HttpTarget target{origin_->url(), ""};
+  StatusOr<HttpResponse> gone = Request(target, "GET", "/sync/log?after=3");
+  ASSERT_TRUE(gone.ok()) << gone.status().message();
+  EXPECT_EQ(gone->status, 410);
+  EXPECT_NE(gone->body.find("\"compacted_through\":12,\"head\":12"), std::string::npos)
+      << gone->body;
+
+  StartClient(origin_->url());
+  ASSERT_TRUE(WaitUntil([&] { return client_->stats().snapshots == 1; }));
+  {
+    std::lock_guard<std::mutex> lock(replica_.mutex);
+    EXPECT_EQ(replica_.resets, 1);
+    EXPECT_EQ(replica_.reset_seqs, (std::vector<uint64_t>{10, 11, 12}));
+    EXPECT_EQ(replica_.reset_head, 12u);
+    EXPECT_EQ(replica_.reset_compacted_through, 12u);
+    ASSERT_EQ(replica_.reset_blobs.size(), 1u);
+    EXPECT_EQ(replica_.reset_blobs[Sha256Hex("snapshot blob")], "snapshot blob");
+  }
+  (void)blob_seq;
+  // Then it tails from the snapshot's head.
+  AppendPut();
+  ASSERT_TRUE(AppliedUpTo(13));
+  EXPECT_EQ(replica_.Applied(), (std::vector<uint64_t>{13}));
+  EXPECT_EQ(client_->stats().refused, 0u);
+}
+
+TEST_F(SyncProtocolTest, SlowReaderGetsBatchesNotTheWholeLog) {
+  const int kEntries = 2000;
+  std::string value(3000, 'x');  // about 5.4 KB a line: 11 MB in all
+  for (int i = 0; i < kEntries; ++i) AppendPut("", value);
+  StartOrigin();
+  origin_->CountWrites();
+  replica_.apply_sleep_us = 300;  // slower than the node can write
+  StartClient(origin_->url());
+  ASSERT_TRUE(WaitUntil([&] { return replica_.cursor.load() >= 1000; }));
+  replica_.apply_sleep_us = 0;
+  ASSERT_TRUE(WaitUntil([&] { return replica_.cursor.load() == kEntries; },
+                        std::chrono::seconds(60)));
+  EXPECT_EQ(replica_.Applied(), Range(1, kEntries));
+  WriterStats& stats = origin_->writer_stats();
+  EXPECT_GT(stats.bytes.load(), size_t{10} << 20);
+  // The server waited for the connection to drain instead of queuing the log.
+  EXPECT_GT(stats.drain_waits.load(), 0);
+  EXPECT_LT(stats.max_buffered.load(), size_t{1} << 20);
+}
+
+TEST_F(SyncProtocolTest, StopReturnsPromptlyWhileBlocked) {
+  AppendPut();
+  StartOrigin(SyncServerOptions{.heartbeat_ms = 60000});
+  StartClient(origin_->url());
+  ASSERT_TRUE(AppliedUpTo(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // now blocked reading
+  auto started = Clock::now();
+  client_->Stop();
+  EXPECT_LT(Clock::now() - started, std::chrono::milliseconds(1000));
+
+  // And while it waits out a long backoff against an origin that is gone.
+  origin_->StopServing();
+  replica_.cursor = 0;
+  StartClient(origin_->url(), /*initial_backoff_ms=*/60000);
+  ASSERT_TRUE(WaitUntil([&] { return !client_->stats().last_error.empty(); }));
+  started = Clock::now();
+  client_->Stop();
+  EXPECT_LT(Clock::now() - started, std::chrono::milliseconds(1000));
+}
+
+TEST_F(SyncProtocolTest, EndpointsAnswerAsDocumented) {
+  AppendPut();
+  std::string bytes = "blob bytes";
+  AppendBlobPut(bytes);
+  StartOrigin();
+  HttpTarget target{origin_->url(), ""};
+
+  StatusOr<HttpResponse> blob = Request(target, "GET", "/sync/blobs/" + Sha256Hex(bytes));
+  ASSERT_TRUE(blob.ok()) << blob.status().message();
+  EXPECT_EQ(blob->status, 200);
+  EXPECT_EQ(blob->body, bytes);
+  EXPECT_EQ(blob->Header("Content-Type"), "application/octet-stream");
+  StatusOr<HttpResponse> missing = Request(target, "GET", "/sync/blobs/" + Sha256Hex("nope"));
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ(missing->status, 404);
+  StatusOr<HttpResponse> bad_name = Request(target, "GET", "/sync/blobs/ABC");
+  ASSERT_TRUE(bad_name.ok());
+  EXPECT_EQ(bad_name->status, 400);
+  StatusOr<HttpResponse> bad_after = Request(target, "GET", "/sync/log?after=x");
+  ASSERT_TRUE(bad_after.ok());
+  EXPECT_EQ(bad_after->status, 400);
+  StatusOr<HttpResponse> post = Request(target, "POST", "/sync/log", "{}");
+  ASSERT_TRUE(post.ok());
+  EXPECT_EQ(post->status, 405);
+  StatusOr<HttpResponse> unknown = Request(target, "GET", "/sync/nothing");
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_EQ(unknown->status, 404);
+  EXPECT_FALSE(origin_->Handles("/workers"));
+  EXPECT_FALSE(origin_->Handles("/sync"));
+
+  // The snapshot, line by line.
+  std::vector<std::string> lines;
+  Status status = Stream(target, "/sync/snapshot", [&](std::string_view line) {
+    lines.emplace_back(line);
+    return true;
+  });
+  ASSERT_TRUE(status.ok()) << status.message();
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[0], "{\"type\":\"snapshot\",\"head\":2,\"compacted_through\":0}");
+  StatusOr<std::vector<SignedEntry>> stored = log_->ReadAfter(0, 10);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(lines[1] + "\n", (*stored)[0].Line());
+  EXPECT_EQ(lines[2] + "\n", (*stored)[1].Line());
+  EXPECT_EQ(lines[3], "{\"type\":\"end\",\"count\":2}");
+
+  // The log stream: a heartbeat first, then the entries after the cursor.
+  lines.clear();
+  status = Stream(target, "/sync/log?after=1", [&](std::string_view line) {
+    lines.emplace_back(line);
+    return lines.size() < 2;
+  });
+  ASSERT_TRUE(status.ok()) << status.message();
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0], "{\"type\":\"heartbeat\",\"head\":2}");
+  EXPECT_EQ(lines[1] + "\n", (*stored)[1].Line());
+}
+
+}  // namespace
+}  // namespace edge::sync
