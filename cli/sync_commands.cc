@@ -87,6 +87,13 @@ void ApplyLogLevel(const std::string& name) {
   if (ParseLogLevel(name, &level)) SetLogLevel(level);
 }
 
+// A field of the node's JSON, or `fallback` when it is missing.
+template <typename T>
+T Field(simdjson::dom::element object, std::string_view key, T fallback) {
+  T value;
+  return object[key].get(value) == simdjson::SUCCESS ? value : fallback;
+}
+
 std::string Ago(uint64_t then_ms, uint64_t now_ms) {
   if (then_ms == 0) return "never";
   double seconds = now_ms > then_ms ? static_cast<double>(now_ms - then_ms) / 1000.0 : 0;
@@ -104,10 +111,9 @@ int PrintFleet(const std::string& body, bool json) {
     fprintf(stderr, "edge status: the node's answer is not JSON\n");
     return 1;
   }
-  uint64_t head = 0, compacted = 0, now = 0;
-  (void)root["head"].get_uint64().get(head);
-  (void)root["compacted_through"].get_uint64().get(compacted);
-  (void)root["now_ms"].get_uint64().get(now);
+  uint64_t head = Field<uint64_t>(root, "head", 0);
+  uint64_t compacted = Field<uint64_t>(root, "compacted_through", 0);
+  uint64_t now = Field<uint64_t>(root, "now_ms", 0);
   printf("log head %llu, compacted through %llu\n", static_cast<unsigned long long>(head),
          static_cast<unsigned long long>(compacted));
   printf("%-16s %10s %8s %16s %10s %8s\n", "POP", "CURSOR", "LAG", "LAST CONTACT", "VIA",
@@ -115,14 +121,12 @@ int PrintFleet(const std::string& body, bool json) {
   simdjson::dom::array pops;
   if (root["pops"].get_array().get(pops) != simdjson::SUCCESS) return 0;
   for (simdjson::dom::element pop : pops) {
-    std::string_view id = "", via = "";
-    uint64_t cursor = 0, lag = 0, contact = 0, refused = 0;
-    (void)pop["pop_id"].get_string().get(id);
-    (void)pop["via"].get_string().get(via);
-    (void)pop["cursor"].get_uint64().get(cursor);
-    (void)pop["lag"].get_uint64().get(lag);
-    (void)pop["last_contact_ms"].get_uint64().get(contact);
-    (void)pop["refused"].get_uint64().get(refused);
+    std::string_view id = Field<std::string_view>(pop, "pop_id", "");
+    std::string_view via = Field<std::string_view>(pop, "via", "");
+    uint64_t cursor = Field<uint64_t>(pop, "cursor", 0);
+    uint64_t lag = Field<uint64_t>(pop, "lag", 0);
+    uint64_t contact = Field<uint64_t>(pop, "last_contact_ms", 0);
+    uint64_t refused = Field<uint64_t>(pop, "refused", 0);
     printf("%-16.*s %10llu %8llu %16s %10.*s %8llu\n", static_cast<int>(id.size()), id.data(),
            static_cast<unsigned long long>(cursor), static_cast<unsigned long long>(lag),
            Ago(contact, now).c_str(), static_cast<int>(via.empty() ? 1 : via.size()),

@@ -91,7 +91,10 @@ void OriginExtension::Stop() {
              [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
     compact_timer_ = nullptr;
   }
+  // Freed now, not with the extension: its wake-up handle would keep the
+  // control loop (and the process) alive.
   if (server_) server_->Close();
+  server_.reset();
 }
 
 void OriginExtension::OnCompactTimer(uv_timer_t* timer) {
@@ -214,7 +217,7 @@ void OriginExtension::UpdateMetrics(gateway::NodeMetrics& metrics) {
   metrics.SetGauge("edge_sync_compacted_through", "The log's compaction point",
                    static_cast<double>(log_->compacted_through()));
   metrics.SetGauge("edge_sync_readers", "PoPs and relays tailing this node's log now",
-                   static_cast<double>(server_->readers()));
+                   static_cast<double>(server_ ? server_->readers() : 0));
 }
 
 std::string OriginExtension::StatusJson() const {

@@ -102,6 +102,7 @@ void ReplicaExtension::Stop() {
   if (client_) client_->Stop();
   if (forwarder_) forwarder_->Stop();
   if (server_) server_->Close();
+  server_.reset();  // its wake-up handle would keep the control loop alive
 }
 
 uint64_t ReplicaExtension::Cursor() const { return applied_cursor_.load(); }
@@ -308,7 +309,7 @@ bool ReplicaExtension::HandleAdmin(const gateway::HttpRequest& request,
     SendJson(*writer, 200, FleetJson(*log_, fleet_, server_.get(), gateway::UnixMs()));
     return true;
   }
-  return server_->Handle(request, writer);
+  return server_ && server_->Handle(request, writer);
 }
 
 void ReplicaExtension::UpdateMetrics(gateway::NodeMetrics& metrics) {

@@ -209,22 +209,24 @@ SyncClient::LineResult SyncClient::OnLine(const HttpTarget& target, std::string_
     stats_.last_contact_ms = NowMs();
   }
   if (line.empty()) return LineResult::kContinue;
-  simdjson::dom::parser parser;
-  if (std::optional<ControlLine> control = AsControlLine(parser, line)) {
+  auto refuse = [&](uint64_t seq, std::string reason) {
+    Refused(seq, reason);
+    *why = Refusal(std::move(reason));
+    return LineResult::kRefused;
+  };
+  // Entries first (ParseLine is strict: exactly seq, entry and sig); what
+  // is not one must be a control line, or it is refused.
+  StatusOr<SignedEntry> signed_entry = ParseLine(line);
+  if (!signed_entry.ok()) {
+    simdjson::dom::parser parser;
+    std::optional<ControlLine> control = AsControlLine(parser, line);
+    if (!control) return refuse(0, "malformed line: " + signed_entry.status().message());
     if (control->type == "heartbeat") {
       std::lock_guard<std::mutex> lock(mutex_);
       stats_.origin_head = control->head;
     }
     return LineResult::kContinue;  // other types: not for us
   }
-
-  auto refuse = [&](uint64_t seq, std::string reason) {
-    Refused(seq, reason);
-    *why = Refusal(std::move(reason));
-    return LineResult::kRefused;
-  };
-  StatusOr<SignedEntry> signed_entry = ParseLine(line);
-  if (!signed_entry.ok()) return refuse(0, "malformed line: " + signed_entry.status().message());
   const uint64_t seq = signed_entry->seq;
   if (seq <= *cursor) return LineResult::kContinue;  // applied already
   if (seq != *cursor + 1) {

@@ -228,14 +228,14 @@ void Node::Enqueue(Change change) {
   if (!changing_) RunNextChange();
 }
 
-void Node::EnqueueAdmin(Done& done, Change change) {
+bool Node::RefuseAdmin(const Done& done) {
   for (const auto& extension : extensions_) {
     if (std::optional<std::string> refusal = extension->RefuseChanges()) {
       done(AdminResult::Error(409, *refusal));
-      return;
+      return true;
     }
   }
-  Enqueue(std::move(change));
+  return false;
 }
 
 Status Node::Notify(NodeChange& change) {
@@ -304,7 +304,8 @@ void Node::RunNextChange() {
 }
 
 void Node::Deploy(std::string name, std::string bundle_json, Done done) {
-  EnqueueAdmin(done, [this, name = std::move(name), bundle_json = std::move(bundle_json),
+  if (RefuseAdmin(done)) return;
+  Enqueue([this, name = std::move(name), bundle_json = std::move(bundle_json),
            done = std::move(done)](std::function<void()> finished) mutable {
     auto fail = [&](int status, std::string_view message) {
       Log(LogLevel::kWarn, "deploy of '{}' refused: {}", name, message);
@@ -416,7 +417,8 @@ void Node::Reapply(const std::string& name, std::function<void(Status)> done) {
 }
 
 void Node::Rollback(std::string name, uint64_t version, Done done) {
-  EnqueueAdmin(done, [this, name = std::move(name), version, done = std::move(done)](
+  if (RefuseAdmin(done)) return;
+  Enqueue([this, name = std::move(name), version, done = std::move(done)](
               std::function<void()> finished) {
     Status written = store_->Write(
         [&](DeployStore::Writer& writer) { return writer.Rollback(name, version); });
@@ -444,7 +446,8 @@ void Node::Rollback(std::string name, uint64_t version, Done done) {
 }
 
 void Node::DeleteWorker(std::string name, Done done) {
-  EnqueueAdmin(done, [this, name = std::move(name), done = std::move(done)](std::function<void()> finished) {
+  if (RefuseAdmin(done)) return;
+  Enqueue([this, name = std::move(name), done = std::move(done)](std::function<void()> finished) {
     Status written =
         store_->Write([&](DeployStore::Writer& writer) { return writer.DeleteWorker(name); });
     if (written.ok()) {
@@ -471,7 +474,8 @@ void Node::DeleteWorker(std::string name, Done done) {
 }
 
 void Node::SetRoutes(std::string name, std::vector<std::string> routes, Done done) {
-  EnqueueAdmin(done, [this, name = std::move(name), routes = std::move(routes),
+  if (RefuseAdmin(done)) return;
+  Enqueue([this, name = std::move(name), routes = std::move(routes),
            done = std::move(done)](std::function<void()> finished) {
     std::shared_ptr<const NodeState> current = state_.Load();
     const std::shared_ptr<const ServedWorker>* served = current->Find(name);
@@ -521,7 +525,8 @@ void Node::SetRoutes(std::string name, std::vector<std::string> routes, Done don
 }
 
 void Node::PutSecret(std::string name, std::string secret, std::string value, Done done) {
-  EnqueueAdmin(done, [this, name = std::move(name), secret = std::move(secret), value = std::move(value),
+  if (RefuseAdmin(done)) return;
+  Enqueue([this, name = std::move(name), secret = std::move(secret), value = std::move(value),
            done = std::move(done)](std::function<void()> finished) {
     Status valid = CheckBindingName(secret);
     std::shared_ptr<const NodeState> current = state_.Load();
@@ -564,7 +569,8 @@ void Node::PutSecret(std::string name, std::string secret, std::string value, Do
 }
 
 void Node::DeleteSecret(std::string name, std::string secret, Done done) {
-  EnqueueAdmin(done, [this, name = std::move(name), secret = std::move(secret),
+  if (RefuseAdmin(done)) return;
+  Enqueue([this, name = std::move(name), secret = std::move(secret),
            done = std::move(done)](std::function<void()> finished) {
     Status written = store_->Write(
         [&](DeployStore::Writer& writer) { return writer.DeleteSecret(name, secret); });
@@ -594,7 +600,8 @@ void Node::DeleteSecret(std::string name, std::string secret, Done done) {
 
 void Node::KvPut(std::string ns, std::string key, std::string value, std::string metadata,
                  uint64_t expiration, Done done) {
-  EnqueueAdmin(done, [this, ns = std::move(ns), key = std::move(key), value = std::move(value),
+  if (RefuseAdmin(done)) return;
+  Enqueue([this, ns = std::move(ns), key = std::move(key), value = std::move(value),
                       metadata = std::move(metadata), expiration,
                       done](std::function<void()> finished) {
     Status written = services_->kv->Put(ns, key, value, metadata, expiration);
@@ -620,7 +627,8 @@ void Node::KvPut(std::string ns, std::string key, std::string value, std::string
 }
 
 void Node::KvDelete(std::string ns, std::string key, Done done) {
-  EnqueueAdmin(done, [this, ns = std::move(ns), key = std::move(key),
+  if (RefuseAdmin(done)) return;
+  Enqueue([this, ns = std::move(ns), key = std::move(key),
                       done](std::function<void()> finished) {
     Status written = services_->kv->Delete(ns, key);
     NodeChange change;
@@ -680,7 +688,7 @@ int Node::Run() {
   int threads = !options_.serve_traffic ? 0
                 : options_.threads > 0   ? options_.threads
                                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  size_t budget = (options_.memory_budget_mb << 20) / static_cast<size_t>(threads);
+  size_t budget = threads == 0 ? 0 : (options_.memory_budget_mb << 20) / static_cast<size_t>(threads);
   for (int i = 0; i < threads; ++i) {
     int http_port = i == 0 ? 0 : threads_.front()->http_port();
     int https_port = i == 0 ? 0 : threads_.front()->https_port();

@@ -106,8 +106,9 @@ class Node : public bindings::ServiceDirectory {
  private:
   using Change = std::function<void(std::function<void()> finished)>;
   void Enqueue(Change change);
-  // Enqueues a change the admin API asked for: refused (409) on a replica.
-  void EnqueueAdmin(Done& done, Change change);
+  // A change the admin API asked for is refused (409, told to `done`) on a
+  // replica: returns true then.
+  bool RefuseAdmin(const Done& done);
   // Tells the extensions; an error is what the admin caller sees.
   Status Notify(NodeChange& change);
   void RunNextChange();

@@ -317,9 +317,12 @@ class NodeLimitsTest(unittest.TestCase):
         self.deploy_ok("startup", GOOD_VERSION)
         self.assertServes("startup", "startup good version")
 
+        kills_before = self.metric("edge_limit_kills_total", 'kind="startup"')
         result = self.node.deploy(self.make("startup", SLOW_STARTUP).dir)
         self.assertNotEqual(result.returncode, 0, result.stdout)
         self.assertIn("startup exceeded its CPU time limit of 400 ms", result.stderr)
+        self.assertEqual(self.metric("edge_limit_kills_total", 'kind="startup"'),
+                         kills_before + 1)
         self.assertServes("startup", "startup good version")
         status, info = self.node.admin_json("GET", "/workers/startup")
         self.assertEqual(status, 200)
