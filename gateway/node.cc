@@ -62,6 +62,10 @@ Node::Node(NodeOptions options, std::vector<std::unique_ptr<NodeExtension>> exte
 Node::~Node() {
   for (auto& thread : threads_) thread->Join();
   threads_.clear();
+  if (quarantine_) {
+    quarantine_->Stop();
+    quarantine_->Join();
+  }
   for (uv_signal_t* signal : signals_) {
     uv_signal_stop(signal);
     CloseAndDelete(signal);
@@ -78,7 +82,8 @@ Status Node::Open() {
   auto log = RequestLog::Open(options_.access_log);
   if (!log.ok()) return log.status();
   log_ = std::move(log).value();
-  reporting_ = {&meter_, &metrics_, log_.get(), &tail_};
+  reporting_ = {&meter_, &metrics_, log_.get(), &tail_,
+                [this](const std::string& worker) { Quarantine(worker); }};
   if (!options_.https.empty()) {
     if (options_.tls.empty()) {
       return Status(ErrorCode::kInvalidInput,
@@ -657,11 +662,49 @@ Status Node::Dispatch(const std::string& service, runtime::FetchRequest request,
   return thread->Dispatch(service, std::move(request), std::move(sink));
 }
 
+namespace {
+uint64_t SteadyMs() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
+}  // namespace
+
+void Node::Quarantine(const std::string& worker) {
+  if (!quarantine_) return;
+  std::lock_guard<std::mutex> lock(quarantine_mutex_);
+  auto [it, added] = quarantined_until_.insert_or_assign(worker, SteadyMs() + kQuarantineMs);
+  if (added) {
+    quarantined_count_ = quarantined_until_.size();
+    Log(LogLevel::kWarn, "[{}] hit its CPU or memory limit: it runs on the quarantine thread for "
+        "the next {} s", worker, kQuarantineMs / 1000);
+  }
+}
+
+bool Node::Quarantined(const std::string& worker) {
+  if (quarantined_count_.load(std::memory_order_relaxed) == 0) return false;
+  std::lock_guard<std::mutex> lock(quarantine_mutex_);
+  auto it = quarantined_until_.find(worker);
+  if (it == quarantined_until_.end()) return false;
+  if (it->second > SteadyMs()) return true;
+  quarantined_until_.erase(it);
+  quarantined_count_ = quarantined_until_.size();
+  Log(LogLevel::kInfo, "[{}] back on the serving threads", worker);
+  return false;
+}
+
 void Node::UpdateGauges() {
   for (const auto& thread : threads_) {
     metrics_.SetIsolates(thread->index(), thread->isolates_alive(),
                          thread->isolate_memory_bytes());
   }
+  if (quarantine_) {
+    metrics_.SetIsolates(quarantine_->index(), quarantine_->isolates_alive(),
+                         quarantine_->isolate_memory_bytes());
+  }
+  metrics_.SetGauge("edge_quarantined_workers",
+                    "Workers running on the quarantine thread after hitting a limit",
+                    static_cast<double>(quarantined_count_.load()));
   for (const auto& extension : extensions_) extension->UpdateMetrics(metrics_);
 }
 
@@ -711,6 +754,16 @@ int Node::Run() {
       return 1;
     }
     sync_token = std::move(read).value();
+  }
+  if (threads > 0) {
+    quarantine_ = NodeThread::Quarantine(*this, threads, budget);
+    Status started = quarantine_->Start();
+    if (!started.ok()) {
+      quarantine_.reset();
+      Log(LogLevel::kError, "cannot start the quarantine thread: {}", started.message());
+      Stop();
+      return 1;
+    }
   }
   admin_api_ = std::make_unique<AdminApi>(*this, std::move(token), std::move(sync_token));
   ServerLimits admin_limits = options_.limits;
@@ -785,6 +838,11 @@ int Node::Run() {
   }
   uv_run(&loop_, UV_RUN_DEFAULT);
   for (auto& thread : threads_) thread->Join();
+  // Last: requests the serving threads handed to it have finished with them.
+  if (quarantine_) {
+    quarantine_->Stop();
+    quarantine_->Join();
+  }
   return 0;
 }
 

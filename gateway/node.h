@@ -10,6 +10,8 @@
 
 #include <atomic>
 #include <deque>
+#include <mutex>
+#include <unordered_map>
 #include <set>
 #include <functional>
 #include <memory>
@@ -93,6 +95,14 @@ class Node : public bindings::ServiceDirectory {
   // Refreshes the gauges /metrics reports (isolates per thread).
   void UpdateGauges();
 
+  // Quarantine: a worker stopped by its CPU or memory limit runs on the
+  // quarantine thread for kQuarantineMs after its last kill, so it cannot
+  // hold up the serving threads (and the other tenants on them). Any thread.
+  static constexpr uint64_t kQuarantineMs = 30000;
+  void Quarantine(const std::string& worker);
+  bool Quarantined(const std::string& worker);
+  NodeThread* quarantine_thread() const { return quarantine_.get(); }
+
   // ServiceDirectory: another deployed worker, on the calling serving thread.
   Status Dispatch(const std::string& service, runtime::FetchRequest request,
                   std::shared_ptr<runtime::ResponseSink> sink) override;
@@ -148,6 +158,10 @@ class Node : public bindings::ServiceDirectory {
   NodeReporting reporting_;
   std::vector<std::unique_ptr<NodeExtension>> extensions_;
   std::vector<std::unique_ptr<NodeThread>> threads_;
+  std::unique_ptr<NodeThread> quarantine_;
+  std::mutex quarantine_mutex_;
+  std::unordered_map<std::string, uint64_t> quarantined_until_;  // worker -> steady ms
+  std::atomic<size_t> quarantined_count_{0};
   std::unique_ptr<HttpServer> admin_server_;
   std::unique_ptr<class AdminApi> admin_api_;
   std::vector<uv_signal_t*> signals_;

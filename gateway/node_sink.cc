@@ -153,6 +153,9 @@ void NodeSink::Fail(std::string_view public_reason) {
     if (outcome == "exceededCpu") reporting_.metrics->AddLimitKill("cpu");
     if (outcome == "exceededMemory") reporting_.metrics->AddLimitKill("memory");
   }
+  if ((outcome == "exceededCpu" || outcome == "exceededMemory") && reporting_.on_limit_kill) {
+    reporting_.on_limit_kill(record_.worker);
+  }
   if (!started()) record_.status = 500;
   bool canceled = WriterSink::Aborted();
   End(canceled && outcome == "exception" ? "canceled" : outcome);

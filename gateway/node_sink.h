@@ -6,6 +6,7 @@
 
 #include <uv.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -26,6 +27,9 @@ struct NodeReporting {
   NodeMetrics* metrics = nullptr;
   RequestLog* log = nullptr;
   TailHub* tail = nullptr;
+  // Told when a worker was stopped by its CPU or memory limit (the node
+  // quarantines it). Any thread.
+  std::function<void(const std::string& worker)> on_limit_kill;
   // Records one request the node answered (with or without a worker).
   void Report(const InvocationRecord& record) const;
 };

@@ -1,11 +1,14 @@
 #include "gateway/node_thread.h"
 
 #include <strings.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "gateway/json_text.h"
 #include "gateway/node.h"
 #include "gateway/node_sink.h"
 #include "gateway/status_pages.h"
+#include "gateway/thread_hop.h"
 #include "gateway/worker_host.h"
 #include "runtime/log.h"
 
@@ -102,6 +105,13 @@ NodeThread::~NodeThread() { Join(); }
 
 NodeThread* NodeThread::Current() { return t_current; }
 
+std::unique_ptr<NodeThread> NodeThread::Quarantine(Node& node, int index,
+                                                   size_t memory_budget_bytes) {
+  auto thread = std::make_unique<NodeThread>(node, index, memory_budget_bytes);
+  thread->quarantine_ = true;
+  return thread;
+}
+
 Status NodeThread::Start() {
   std::promise<Status> ready;
   std::future<Status> listening = ready.get_future();
@@ -142,6 +152,12 @@ void NodeThread::Stop() {
 
 Status NodeThread::Listen() {
   const NodeOptions& options = node_.options();
+  if (quarantine_) {
+    // Below the serving threads: a worker burning its CPU limit here over and
+    // over takes what the cores have left, not the other tenants' share.
+    setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
+    return Status::Ok();
+  }
   ServerLimits limits = options.limits;
   limits.stream_request_bodies = true;
   auto handler = [this](HttpRequest request, std::shared_ptr<ResponseWriter> writer) {
@@ -267,6 +283,22 @@ void NodeThread::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> wri
            "requestTooLarge");
     return;
   }
+  if (NodeThread* quarantine = node_.quarantine_thread();
+      quarantine != nullptr && quarantine != this && node_.Quarantined(served->name)) {
+    record.bytes_in = request.body.size();
+    std::optional<runtime::FetchRequest> fetch = ToFetchRequest(request, default_host_, *writer);
+    if (!fetch) {
+      record.status = 400;
+      record.outcome = "badRequest";
+      node_.reporting().Report(record);
+      return;
+    }
+    fetch->cf_json = cf_json_;
+    auto sink = std::make_shared<NodeSink>(std::move(writer), node_.reporting(),
+                                           std::move(record), limits, &loop_);
+    HandleInQuarantine(served, std::move(*fetch), std::move(sink), limits);
+    return;
+  }
   StatusOr<WorkerHost*> host_or = pool_->Acquire(served);
   if (!host_or.ok()) {
     Refuse(request, *writer, std::move(record), 503, "The worker failed to load", "loadError");
@@ -291,6 +323,29 @@ void NodeThread::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> wri
   sink->SetOnEnd([worker_host] { worker_host->ScheduleCollect(); });
   sink->Begin();
   worker_host->Fetch(std::move(*fetch), std::move(sink));
+}
+
+void NodeThread::HandleInQuarantine(const std::shared_ptr<const ServedWorker>& served,
+                                    runtime::FetchRequest fetch, std::shared_ptr<NodeSink> sink,
+                                    const WorkerLimits& limits) {
+  NodeThread* quarantine = node_.quarantine_thread();
+  PostFn to_connection = [this](std::function<void()> task) { Post(std::move(task)); };
+  PostFn to_worker = [quarantine](std::function<void()> task) { quarantine->Post(std::move(task)); };
+  if (fetch.body_source) {
+    fetch.body_source = HopBody(
+        std::make_shared<CountedBody>(std::move(fetch.body_source), sink, limits.request_bytes),
+        to_connection, to_worker);
+  }
+  sink->Begin();
+  std::shared_ptr<runtime::ResponseSink> hop = HopSink(std::move(sink), to_connection, to_worker);
+  quarantine->Post([quarantine, served, fetch = std::move(fetch), hop]() mutable {
+    StatusOr<WorkerHost*> host = quarantine->pool().Acquire(served);
+    if (!host.ok()) {
+      hop->Fail("The worker failed to load");
+      return;
+    }
+    (*host)->Fetch(std::move(fetch), std::move(hop));
+  });
 }
 
 Status NodeThread::Dispatch(const std::string& service, runtime::FetchRequest request,

@@ -19,6 +19,7 @@
 #include "gateway/invocation_record.h"
 #include "gateway/isolate_pool.h"
 #include "gateway/loop_tasks.h"
+#include "gateway/node_sink.h"
 #include "gateway/node_state.h"
 
 namespace edge::gateway {
@@ -31,6 +32,10 @@ class NodeThread {
   // ones are 0: every thread must listen on the port the first one got.
   NodeThread(Node& node, int index, size_t memory_budget_bytes, int http_port = 0,
              int https_port = 0);
+  // The quarantine thread: no listeners, a lower scheduling priority; it
+  // runs the workers that recently hit their CPU or memory limit, for the
+  // serving threads that received their requests.
+  static std::unique_ptr<NodeThread> Quarantine(Node& node, int index, size_t memory_budget_bytes);
   ~NodeThread();
   NodeThread(const NodeThread&) = delete;
   NodeThread& operator=(const NodeThread&) = delete;
@@ -64,6 +69,10 @@ class NodeThread {
   void Main(std::promise<Status> ready);
   Status Listen();
   void Handle(HttpRequest request, std::shared_ptr<ResponseWriter> writer);
+  // Serves `served` on the quarantine thread; the connection stays here.
+  void HandleInQuarantine(const std::shared_ptr<const ServedWorker>& served,
+                          runtime::FetchRequest fetch, std::shared_ptr<NodeSink> sink,
+                          const WorkerLimits& limits);
   // Answers without a worker (no route, not loaded) and records it.
   void Refuse(const HttpRequest& request, ResponseWriter& writer, InvocationRecord record,
               int status, std::string_view message, std::string_view outcome);
@@ -74,6 +83,7 @@ class NodeThread {
   size_t budget_bytes_;
   int http_port_;
   int https_port_;
+  bool quarantine_ = false;
   std::thread thread_;
   uv_loop_t loop_;
   std::unique_ptr<LoopTasks> tasks_;
