@@ -567,11 +567,10 @@ class ResponseParser {
       return HPE_USER;
     }
     if (self->response_.body.size() + length > self->max_body_bytes_) {
-      self->error_ = self->max_body_bytes_ >= (1u << 20)
-                         ? fmt::format("the node's answer is larger than {} MiB",
-                                       self->max_body_bytes_ >> 20)
-                         : fmt::format("the node's answer is larger than {} bytes",
-                                       self->max_body_bytes_);
+      self->error_ =
+          self->max_body_bytes_ >= (1u << 20)
+              ? fmt::format("the node's answer is larger than {} MiB", self->max_body_bytes_ >> 20)
+              : fmt::format("the node's answer is larger than {} bytes", self->max_body_bytes_);
       return HPE_USER;
     }
     self->response_.body.append(at, length);
@@ -782,8 +781,8 @@ std::string HttpResponse::Header(std::string_view name) const {
 }
 
 StatusOr<HttpResponse> Request(const HttpTarget& target, std::string_view method,
-                                std::string_view path, std::string_view body,
-                                std::string_view content_type) {
+                               std::string_view path, std::string_view body,
+                               std::string_view content_type) {
   ResponseParser parser(nullptr, nullptr, target.max_response_bytes);
   EDGE_RETURN_IF_ERROR(
       Exchange(target, method, path, body, content_type, "application/json", parser, nullptr));

@@ -78,8 +78,7 @@ TEST(ParseHttpUrlTest, RefusesWhatIsNotANodeUrl) {
           << url.status().message();
     }
   }
-  EXPECT_NE(ParseHttpUrl("http://::1:9001").status().message().find("brackets"),
-            std::string::npos);
+  EXPECT_NE(ParseHttpUrl("http://::1:9001").status().message().find("brackets"), std::string::npos);
 }
 
 TEST(PercentEncodeTest, KeepsOnlyUnreserved) {
@@ -217,8 +216,8 @@ TEST(HttpRequestTest, ContentLengthAnswerAndWhatWasSent) {
                           "Content-Length: 26\r\nX-Twice: 1\r\nX-Twice: 2\r\n\r\n"
                           "{\"name\":\"api\",\"version\":3}"},
                          &seen);
-  StatusOr<HttpResponse> response = Request(Target(server->port(), "/base/"), "PUT",
-                                             "/workers/api", "{\"a\":1}", "application/json");
+  StatusOr<HttpResponse> response = Request(Target(server->port(), "/base/"), "PUT", "/workers/api",
+                                            "{\"a\":1}", "application/json");
   ASSERT_TRUE(response.ok()) << response.status().message();
   EXPECT_EQ(response->status, 200);
   EXPECT_EQ(response->body, "{\"name\":\"api\",\"version\":3}");
@@ -390,8 +389,8 @@ TEST(HttpRequestTest, NoTokenNoAuthorizationAndExtraHeaders) {
 }
 
 TEST(HttpRequestTest, AnswerLargerThanTheLimit) {
-  auto server = Scripted({"HTTP/1.1 200 OK\r\nContent-Length: 2000\r\n\r\n" +
-                          std::string(2000, 'x')});
+  auto server =
+      Scripted({"HTTP/1.1 200 OK\r\nContent-Length: 2000\r\n\r\n" + std::string(2000, 'x')});
   HttpTarget target = Target(server->port());
   target.max_response_bytes = 1000;
   StatusOr<HttpResponse> response = Request(target, "GET", "/big");

@@ -28,8 +28,7 @@ struct ControlLine {
 };
 std::optional<ControlLine> AsControlLine(simdjson::dom::parser& parser, std::string_view line) {
   simdjson::dom::object object;
-  if (parser.parse(line.data(), line.size(), true).get_object().get(object) !=
-      simdjson::SUCCESS) {
+  if (parser.parse(line.data(), line.size(), true).get_object().get(object) != simdjson::SUCCESS) {
     return std::nullopt;
   }
   std::string_view type;
@@ -247,7 +246,8 @@ SyncClient::LineResult SyncClient::OnLine(const HttpTarget& target, std::string_
     blob = std::move(fetched).value();
   }
   if (stopping()) return LineResult::kStop;
-  Status applied = Guarded("applying an entry", [&] { return apply_(*signed_entry, *entry, blob); });
+  Status applied =
+      Guarded("applying an entry", [&] { return apply_(*signed_entry, *entry, blob); });
   if (!applied.ok()) {
     Log(LogLevel::kError, "sync: the replica did not apply entry {}: {}", seq, applied.message());
     *why = Status(applied.code(), fmt::format("applying entry {}: {}", seq, applied.message()));
@@ -358,9 +358,9 @@ Status SyncClient::TakeSnapshot(const HttpTarget& target) {
     return Status::Ok();
   }));
   if (cursor < header->compacted_through) {
-    return Status(ErrorCode::kInternal,
-                  fmt::format("after the snapshot the replica's cursor is {}, not {}", cursor,
-                              header->head));
+    return Status(
+        ErrorCode::kInternal,
+        fmt::format("after the snapshot the replica's cursor is {}, not {}", cursor, header->head));
   }
   Log(LogLevel::kInfo, "sync: took a snapshot of {} entries and {} blobs (head {}) from {}",
       entries.size(), blobs.size(), header->head, options_.from_url);
@@ -377,8 +377,8 @@ void SyncClient::Refused(uint64_t seq, const std::string& reason) {
     ++stats_.refused;
   }
   if (seq != 0) {
-    Log(LogLevel::kWarn, "sync: refused entry {} from {}: {}; reconnecting", seq,
-        options_.from_url, reason);
+    Log(LogLevel::kWarn, "sync: refused entry {} from {}: {}; reconnecting", seq, options_.from_url,
+        reason);
   } else {
     Log(LogLevel::kWarn, "sync: refused a line from {}: {}; reconnecting", options_.from_url,
         reason);

@@ -77,10 +77,10 @@ class SyncClient {
   void Stop();
 
   struct Stats {
-    uint64_t applied = 0;     // entries applied
-    uint64_t refused = 0;     // lines refused (signature, hash, order, malformed)
-    uint64_t reconnects = 0;  // connection attempts after the first (failed ones too)
-    uint64_t snapshots = 0;   // snapshots applied
+    uint64_t applied = 0;          // entries applied
+    uint64_t refused = 0;          // lines refused (signature, hash, order, malformed)
+    uint64_t reconnects = 0;       // connection attempts after the first (failed ones too)
+    uint64_t snapshots = 0;        // snapshots applied
     uint64_t last_contact_ms = 0;  // wall clock ms of the last line from the origin (0: never)
     uint64_t origin_head = 0;      // the origin's head as last heard
     bool connected = false;        // tailing now

@@ -184,6 +184,10 @@ class TestOrigin {
     });
     return handled;
   }
+  // SyncServer::Close, with the HttpServer still serving.
+  void CloseSync() {
+    loop_.Run([&] { sync_->Close(); });
+  }
   void CountWrites() { counting_ = true; }
   WriterStats& writer_stats() { return writer_stats_; }
 
@@ -312,7 +316,7 @@ struct Replica {
   std::mutex mutex;
   std::vector<uint64_t> applied;
   std::map<uint64_t, std::optional<std::string>> blobs;  // by seq
-  std::map<uint64_t, int> connection_at_apply;            // seq -> the proxy's connection count
+  std::map<uint64_t, int> connection_at_apply;           // seq -> the proxy's connection count
   std::atomic<uint64_t> cursor{0};
   std::atomic<int> apply_sleep_us{0};
   std::function<int()> connection_count;
@@ -587,9 +591,10 @@ TEST_F(SyncProtocolTest, GapsAndStrayLinesAreRefused) {
         // The first connection has the gap; later ones a line that is
         // neither an entry nor a control line.
         const std::string& lines = requests++ == 0 ? body : stray;
-        connection.Write("HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\n"
-                         "Content-Length: " +
-                         std::to_string(lines.size()) + "\r\nConnection: close\r\n\r\n" + lines);
+        connection.Write(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\n"
+            "Content-Length: " +
+            std::to_string(lines.size()) + "\r\nConnection: close\r\n\r\n" + lines);
       });
   StartClient("http://127.0.0.1:" + std::to_string(server.port()));
   ASSERT_TRUE(WaitUntil([&] { return client_->stats().refused >= 2; }));
@@ -650,8 +655,8 @@ TEST_F(SyncProtocolTest, SlowReaderGetsBatchesNotTheWholeLog) {
   StartClient(origin_->url());
   ASSERT_TRUE(WaitUntil([&] { return replica_.cursor.load() >= 3000; }, std::chrono::seconds(60)));
   replica_.apply_sleep_us = 0;
-  ASSERT_TRUE(WaitUntil([&] { return replica_.cursor.load() == kEntries; },
-                        std::chrono::seconds(60)));
+  ASSERT_TRUE(
+      WaitUntil([&] { return replica_.cursor.load() == kEntries; }, std::chrono::seconds(60)));
   EXPECT_EQ(replica_.Applied(), Range(1, kEntries));
   WriterStats& stats = origin_->writer_stats();
   RecordProperty("bytes", std::to_string(stats.bytes.load()));
@@ -681,6 +686,42 @@ TEST_F(SyncProtocolTest, StopReturnsPromptlyWhileBlocked) {
   started = Clock::now();
   client_->Stop();
   EXPECT_LT(Clock::now() - started, std::chrono::milliseconds(1000));
+}
+
+TEST_F(SyncProtocolTest, CloseEndsStreamsAndReleasesTheLoop) {
+  // Alone, the server does not keep its loop alive, and Close leaves nothing on it.
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  {
+    SyncServer server(&loop, *log_);
+    EXPECT_EQ(uv_loop_alive(&loop), 0);
+    server.Close();
+  }
+  uv_run(&loop, UV_RUN_DEFAULT);
+  EXPECT_EQ(uv_loop_close(&loop), 0);
+
+  // A reader's stream ends (and it can tell: the body ends), later requests get 503.
+  AppendPut();
+  StartOrigin();
+  HttpTarget target{origin_->url(), ""};
+  std::atomic<int> lines{0};
+  std::promise<Status> ended;
+  std::thread reader([&] {
+    ended.set_value(Stream(target, "/sync/log?after=0", [&](std::string_view) {
+      ++lines;
+      return true;
+    }));
+  });
+  ASSERT_TRUE(WaitUntil([&] { return lines.load() >= 2; }));  // a heartbeat and entry 1
+  origin_->CloseSync();
+  std::future<Status> result = ended.get_future();
+  ASSERT_EQ(result.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  reader.join();
+  EXPECT_TRUE(result.get().ok());
+  EXPECT_EQ(origin_->readers(), 0u);
+  StatusOr<HttpResponse> closed = Request(target, "GET", "/sync/log?after=0");
+  ASSERT_TRUE(closed.ok()) << closed.status().message();
+  EXPECT_EQ(closed->status, 503);
 }
 
 TEST_F(SyncProtocolTest, EndpointsAnswerAsDocumented) {

@@ -396,10 +396,12 @@ SyncServer::SyncServer(uv_loop_t* loop, SyncLog& log, SyncServerOptions options)
   if (options_.batch_entries == 0) options_.batch_entries = 1;
   wakeup_->also_on_append = options_.also_on_append;
   wakeup_->async = new uv_async_t;
-  uv_async_init(loop_, wakeup_->async, [](uv_async_t* async) {
-    static_cast<SyncServer*>(async->data)->OnWake();
-  });
+  uv_async_init(loop_, wakeup_->async,
+                [](uv_async_t* async) { static_cast<SyncServer*>(async->data)->OnWake(); });
   wakeup_->async->data = this;
+  // Streams keep the loop alive while they last (their timers and
+  // connections); the wake-up handle alone must not.
+  uv_unref(reinterpret_cast<uv_handle_t*>(wakeup_->async));
   log_.SetOnAppend([wakeup = wakeup_](uint64_t head) {
     if (wakeup->also_on_append) wakeup->also_on_append(head);
     wakeup->Send();
@@ -409,14 +411,18 @@ SyncServer::SyncServer(uv_loop_t* loop, SyncLog& log, SyncServerOptions options)
 SyncServer::~SyncServer() {
   Close();
   log_.SetOnAppend(nullptr);
-  std::lock_guard<std::mutex> lock(wakeup_->mutex);
-  uv_close(reinterpret_cast<uv_handle_t*>(wakeup_->async),
-           [](uv_handle_t* handle) { delete reinterpret_cast<uv_async_t*>(handle); });
-  wakeup_->async = nullptr;
 }
 
 void SyncServer::Close() {
   closed_ = true;
+  {
+    std::lock_guard<std::mutex> lock(wakeup_->mutex);
+    if (wakeup_->async != nullptr) {
+      uv_close(reinterpret_cast<uv_handle_t*>(wakeup_->async),
+               [](uv_handle_t* handle) { delete reinterpret_cast<uv_async_t*>(handle); });
+      wakeup_->async = nullptr;
+    }
+  }
   // End() removes each stream from streams_: take them out first.
   std::vector<std::shared_ptr<Stream>> streams;
   streams.reserve(streams_.size());
@@ -482,13 +488,12 @@ void SyncServer::ServeLog(const HttpRequest& request, std::string_view query,
   uint64_t compacted_through = log_.compacted_through();
   if (after < compacted_through) {
     uint64_t head = log_.head();
-    return SendJson(
-        *writer, 410,
-        fmt::format("{{\"error\":{},\"compacted_through\":{},\"head\":{}}}",
-                    gateway::JsonEscape(fmt::format(
-                        "entries after {} were compacted (through {}): take a snapshot", after,
-                        compacted_through)),
-                    compacted_through, head));
+    return SendJson(*writer, 410,
+                    fmt::format("{{\"error\":{},\"compacted_through\":{},\"head\":{}}}",
+                                gateway::JsonEscape(fmt::format(
+                                    "entries after {} were compacted (through {}): take a snapshot",
+                                    after, compacted_through)),
+                                compacted_through, head));
   }
   uint64_t now = NowMs();
   ReaderInfo info{request.remote_address, Printable(Header(request, "X-Edge-Pop-Id")), after, now,

@@ -25,8 +25,11 @@
 // buffer, never the whole log.
 //
 // Threading: construct, call and destroy on the loop thread of the
-// HttpServer whose requests it answers; readers() and Readers() may be
-// called from any thread. The log may be appended to from any thread.
+// HttpServer whose requests it answers (once Close has run, the destructor
+// touches the loop no more and may run anywhere); readers() and Readers()
+// may be called from any thread. The log may be appended to from any
+// thread. The server never keeps the loop alive by itself: its streams do,
+// while they last.
 #pragma once
 
 #include <uv.h>
@@ -49,9 +52,9 @@ namespace edge::sync {
 
 // One reader tailing /sync/log, for a fleet view.
 struct ReaderInfo {
-  std::string remote;  // the peer's address, "127.0.0.1:54321"
-  std::string pop_id;  // its X-Edge-Pop-Id header ("" when it sent none)
-  uint64_t cursor = 0;  // the highest seq sent to it (its `after` until something was)
+  std::string remote;               // the peer's address, "127.0.0.1:54321"
+  std::string pop_id;               // its X-Edge-Pop-Id header ("" when it sent none)
+  uint64_t cursor = 0;              // the highest seq sent to it (its `after` until something was)
   uint64_t connected_since_ms = 0;  // wall clock, ms since the epoch
   // When its connection last made progress (a write that did not have to
   // wait, or a wait that ended), wall clock ms.
@@ -87,8 +90,10 @@ class SyncServer {
   // chain the log's callback themselves; appends already do this.
   void NotifyAppend();
 
-  // Ends every stream in progress (their bodies end, so readers reconnect)
-  // and answers no more: later requests get 503. Loop thread.
+  // Ends every stream in progress (their bodies end, so readers reconnect),
+  // releases the server's loop handles and answers no more: later requests
+  // get 503. Loop thread; idempotent. After it, nothing of the server is
+  // left on the loop once the closing handles' callbacks have run.
   void Close();
 
   // Readers tailing /sync/log now (snapshots not counted). Any thread.
@@ -123,7 +128,7 @@ class SyncServer {
 
   mutable std::mutex readers_mutex_;
   std::map<uint64_t, ReaderInfo> readers_;  // by id, guarded by readers_mutex_
-  uint64_t next_reader_id_ = 1;              // guarded by readers_mutex_
+  uint64_t next_reader_id_ = 1;             // guarded by readers_mutex_
 };
 
 }  // namespace edge::sync

@@ -107,6 +107,7 @@ void NodeSink::Start(int status, std::string_view status_text, runtime::HeaderLi
     return;
   }
   record_.status = status;
+  declared_length_ = content_length;
   WriterSink::Start(status, status_text, std::move(headers), content_length);
 }
 
@@ -138,7 +139,10 @@ void NodeSink::TooLarge() {
 
 void NodeSink::Finish() {
   if (ended_) return;
-  bool canceled = WriterSink::Aborted();
+  // A client that read the whole declared body may hang up before Finish
+  // arrives (a response served on another thread): that is not a cancel.
+  bool complete = declared_length_ && record_.bytes_out >= *declared_length_;
+  bool canceled = WriterSink::Aborted() && !complete;
   if (record_.status == 0) record_.status = 200;  // Finish without Start: an empty 200
   // Recorded before the last bytes go out: a client that reads the response
   // and then asks /usage must find it counted.

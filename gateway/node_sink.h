@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "gateway/bundle.h"
@@ -73,6 +74,7 @@ class NodeSink : public WriterSink, public std::enable_shared_from_this<NodeSink
   uv_loop_t* loop_;
   uint64_t start_ns_;
   uv_timer_t* wall_timer_ = nullptr;
+  std::optional<uint64_t> declared_length_;  // the response's Content-Length
   bool ended_ = false;  // the client's side is done (reported)
 };
 

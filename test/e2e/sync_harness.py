@@ -189,3 +189,314 @@ class CorruptingProxy:
     def close(self):
         self.closed = True
         self.listener.close()
+
+
+class _Reader:
+    """Buffered reads from a socket (for the tampering proxy)."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buffer = b""
+
+    def _fill(self):
+        data = self.sock.recv(65536)
+        if not data:
+            raise ConnectionError("closed")
+        self.buffer += data
+
+    def read_until(self, delimiter):
+        while delimiter not in self.buffer:
+            self._fill()
+        data, self.buffer = self.buffer.split(delimiter, 1)
+        return data + delimiter
+
+    def read_exact(self, n):
+        while len(self.buffer) < n:
+            self._fill()
+        data, self.buffer = self.buffer[:n], self.buffer[n:]
+        return data
+
+
+class TamperingProxy:
+    """An HTTP-aware man in the middle for edge-sync: forwards every
+    connection to `target_port` and, depending on a mode that can be switched
+    at any time (it is read for each line and each blob, so a log stream that
+    is already open is affected too), tampers with what the upstream sends:
+
+      "pass"          nothing changed
+      "corrupt_entry" one base64 character inside an entry line's "entry" is
+                      replaced (the line stays valid JSON; the signature no
+                      longer matches)
+      "resign"        the entry is kept and its signature replaced with a
+                      valid Ed25519 signature by another key
+      "replay"        the line keeps its seq but carries the entry and the
+                      signature of the first entry line the proxy saw (a
+                      genuine, correctly signed entry at the wrong place)
+      "corrupt_blob"  a GET /sync/blobs/ body is changed: `replace` (old, new)
+                      of equal length when given, else one byte flipped
+      "truncate_line" the log stream's connection is cut in the middle of an
+                      entry line (inside its chunk) after `keep` whole entry
+                      lines on that connection
+      "end_mid_line"  the log body ends properly (last chunk) in the middle
+                      of an entry line after `keep` whole entry lines
+      "truncate_blob" a blob body is cut in the middle (the connection closed
+                      short of its Content-Length)
+      "forge_snapshot" no key needed: /sync/log is answered 410 (as when the
+                      reader's cursor is below the compaction point) and
+                      /sync/snapshot with a snapshot made up by the proxy:
+                      its header (`head`, `compacted_through`) and end line,
+                      with no entry between them
+
+    `count` limits the tampering to that many lines/blobs, then the mode goes
+    back to "pass". Everything else (check-ins, KV forwarding, 410 answers)
+    passes as it is. `tampered` counts what was changed.
+    """
+
+    ENTRY_MODES = ("corrupt_entry", "resign", "replay", "truncate_line", "end_mid_line")
+    BLOB_MODES = ("corrupt_blob", "truncate_blob")
+    OTHER_MODES = ("forge_snapshot",)
+
+    def __init__(self, target_port):
+        self.target_port = target_port
+        self.lock = threading.Lock()
+        self.mode = "pass"
+        self.count = None
+        self.keep = 0
+        self.replace = None
+        self.forged_head = self.forged_compacted_through = 0
+        self.tampered = 0
+        self.first_entry = None  # (entry, sig) of the first entry line seen
+        self.requests = []       # (method, path) of every request seen
+        self._other_key = None
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        self.closed = False
+        self.sockets = set()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def set_mode(self, mode, count=None, keep=0, replace=None, head=0, compacted_through=0):
+        assert mode == "pass" or mode in self.ENTRY_MODES + self.BLOB_MODES + self.OTHER_MODES, mode
+        with self.lock:
+            self.mode, self.count, self.keep, self.replace = mode, count, keep, replace
+            self.forged_head, self.forged_compacted_through = head, compacted_through
+
+    def tampered_count(self):
+        with self.lock:
+            return self.tampered
+
+    def drop_connections(self):
+        """Cuts every connection open now (the readers reconnect)."""
+        with self.lock:
+            sockets = list(self.sockets)
+        for s in sockets:
+            _shut(s)
+
+    def close(self):
+        self.closed = True
+        self.listener.close()
+        self.drop_connections()
+
+    # --- internals -------------------------------------------------------
+
+    def _take(self, modes):
+        """The current mode if it is one of `modes` (counting one use), else None."""
+        with self.lock:
+            if self.mode not in modes:
+                return None
+            mode = self.mode
+            self.tampered += 1
+            if self.count is not None:
+                self.count -= 1
+                if self.count <= 0:
+                    self.mode, self.count = "pass", None
+            return mode
+
+    def _resign(self, entry_b64):
+        import base64
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+        if self._other_key is None:
+            self._other_key = Ed25519PrivateKey.generate()
+        return base64.b64encode(self._other_key.sign(base64.b64decode(entry_b64))).decode()
+
+    def _accept(self):
+        while not self.closed:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client):
+        upstream = None
+        try:
+            with self.lock:
+                self.sockets.add(client)
+            client_reader = _Reader(client)
+            head = client_reader.read_until(b"\r\n\r\n")
+            method, path = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ")[:2]
+            with self.lock:
+                self.requests.append((method, path))
+            if path.startswith(("/sync/log", "/sync/snapshot")) and self._forge(path, client):
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            with self.lock:
+                self.sockets.add(upstream)
+            upstream.sendall(head + client_reader.buffer)
+            threading.Thread(target=self._pipe, args=(client, upstream), daemon=True).start()
+            reader = _Reader(upstream)
+            response_head = reader.read_until(b"\r\n\r\n")
+            lines = response_head.decode("latin-1").split("\r\n")
+            status = int(lines[0].split(" ")[1])
+            headers = {}
+            for line in lines[1:]:
+                if ":" in line:
+                    name, value = line.split(":", 1)
+                    headers[name.strip().lower()] = value.strip()
+            if (status == 200 and path.startswith("/sync/log")
+                    and headers.get("transfer-encoding") == "chunked"):
+                client.sendall(response_head)
+                self._log_stream(reader, client)
+            elif status == 200 and path.startswith("/sync/blobs/") and "content-length" in headers:
+                body = reader.read_exact(int(headers["content-length"]))
+                self._blob(response_head, body, client)
+            else:
+                client.sendall(response_head + reader.buffer)
+                self._pipe(upstream, client)
+        except (OSError, ValueError, IndexError):
+            pass
+        finally:
+            for s in (client, upstream):
+                if s is not None:
+                    _shut(s)
+                    with self.lock:
+                        self.sockets.discard(s)
+
+    def _forge(self, path, client):
+        """Answers a log or snapshot request itself in "forge_snapshot" mode."""
+        if self._take(self.OTHER_MODES) is None:
+            return False
+        with self.lock:
+            head, compacted = self.forged_head, self.forged_compacted_through
+        if path.startswith("/sync/log"):
+            body = ('{"error":"the log is compacted through %d: take a snapshot",'
+                    '"compacted_through":%d,"head":%d}\n' % (compacted, compacted, head)).encode()
+            client.sendall(b"HTTP/1.1 410 Gone\r\nContent-Type: application/json\r\n"
+                           b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
+        else:
+            body = ('{"type":"snapshot","head":%d,"compacted_through":%d}\n'
+                    '{"type":"end","count":0}\n' % (head, compacted)).encode()
+            client.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\n"
+                           b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                           + b"%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n")
+        return True
+
+    @staticmethod
+    def _pipe(source, sink):
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            _shut(source)
+            _shut(sink)
+
+    def _blob(self, response_head, body, client):
+        mode = self._take(self.BLOB_MODES)
+        if mode == "truncate_blob":
+            client.sendall(response_head + body[:len(body) // 2])
+            return  # the caller closes the connection
+        if mode == "corrupt_blob":
+            with self.lock:
+                replace = self.replace
+            if replace and replace[0] in body:
+                assert len(replace[0]) == len(replace[1])
+                body = body.replace(replace[0], replace[1])
+            else:
+                i = len(body) // 2
+                body = body[:i] + bytes([body[i] ^ 0x01]) + body[i + 1:]
+        client.sendall(response_head + body)
+
+    def _log_stream(self, reader, client):
+        import json
+        pending = b""   # an unfinished line
+        passed = 0      # whole entry lines passed on this connection
+        while True:
+            size = int(reader.read_until(b"\r\n").split(b";")[0], 16)
+            if size == 0:
+                reader.read_until(b"\r\n")
+                client.sendall(b"0\r\n\r\n")
+                return
+            data = pending + reader.read_exact(size)
+            reader.read_exact(2)
+            *complete, pending = data.split(b"\n")
+            out = b""
+            for line in complete:
+                if not line.startswith(b'{"seq":'):
+                    out += line + b"\n"
+                    continue
+                record = json.loads(line)
+                with self.lock:
+                    if self.first_entry is None:
+                        self.first_entry = (record["entry"], record["sig"])
+                    keep = self.keep
+                if passed < keep and self.mode in ("truncate_line", "end_mid_line"):
+                    passed += 1
+                    out += line + b"\n"
+                    continue
+                mode = self._take(self.ENTRY_MODES)
+                if mode in ("truncate_line", "end_mid_line"):
+                    half = line[:len(line) // 2]
+                    if mode == "truncate_line":
+                        # The chunk says how long it is; less than that arrives.
+                        client.sendall(b"%x\r\n" % (len(out) + len(line) + 1) + out + half)
+                    else:
+                        chunk = out + half
+                        client.sendall(b"%x\r\n" % len(chunk) + chunk + b"\r\n0\r\n\r\n")
+                    return  # the caller closes both connections
+                entry, sig = record["entry"], record["sig"]
+                if mode == "corrupt_entry":
+                    i = len(entry) // 2
+                    entry = entry[:i] + ("B" if entry[i] == "A" else "A") + entry[i + 1:]
+                elif mode == "resign":
+                    sig = self._resign(entry)
+                elif mode == "replay":
+                    with self.lock:
+                        entry, sig = self.first_entry
+                if mode is None:
+                    out += line + b"\n"
+                else:
+                    out += json.dumps({"seq": record["seq"], "entry": entry, "sig": sig},
+                                      separators=(",", ":")).encode() + b"\n"
+            if out:
+                client.sendall(b"%x\r\n" % len(out) + out + b"\r\n")
+
+
+def _shut(s):
+    try:
+        s.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    try:
+        s.close()
+    except OSError:
+        pass
+
+
+def metric(node, name):
+    """The value of the gauge or counter `name` (no labels) in a node's /metrics."""
+    text = node.admin("GET", "/metrics").body.decode()
+    match = re.search(r"^" + re.escape(name) + r" ([-\d.e+]+)$", text, re.M)
+    if match is None:
+        raise ValueError(f"no {name} in /metrics")
+    return float(match.group(1))
