@@ -134,6 +134,17 @@ StatusOr<Project> LoadProject(const std::string& path) {
         {"request_bytes", false, kNoMax, &project.request_bytes},
         {"response_bytes", false, kNoMax, &project.response_bytes},
     };
+    // A typo must not deploy silently with the default in its place.
+    for (const auto& [key, value] : keys) {
+      bool known = false;
+      for (const Limit& limit : all) known |= key.str() == limit.key;
+      if (!known) {
+        return ConfigError(file, fmt::format("[limits] has no key '{}' (known: cpu_ms, memory_mb, "
+                                             "startup_cpu_ms, wall_ms, subrequests, "
+                                             "request_bytes, response_bytes)",
+                                             key.str()));
+      }
+    }
     for (const Limit& limit : all) {
       const toml::node* node = keys.get(limit.key);
       if (node == nullptr) continue;

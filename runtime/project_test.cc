@@ -114,6 +114,7 @@ response_bytes = 5000
            Bad{"subrequests = 4294967296", "[limits] subrequests must be at most 4294967295"},
            Bad{"request_bytes = \"1k\"", "[limits] request_bytes must be a non-negative integer"},
            Bad{"response_bytes = -5", "[limits] response_bytes must be a non-negative integer"},
+           Bad{"cpu_msec = 5", "[limits] has no key 'cpu_msec'"},
        }) {
     Write("edge.toml", std::string("name = \"shop\"\nmain = \"index.js\"\n[limits]\n") +
                            bad.line + "\n");
