@@ -141,11 +141,12 @@ def main():
     started = time.perf_counter()
 
     keys = FleetKeys()
-    origin = OriginProcess(keys)
-    relay = start_pop(keys, origin.url, "relay", relay=True) if args.relay else None
-    upstream = relay.admin_url if relay else origin.url
+    origin = relay = None
     pops, projects, clients = [], [], []
     try:
+        origin = OriginProcess(keys)
+        relay = start_pop(keys, origin.url, "relay", relay=True) if args.relay else None
+        upstream = relay.admin_url if relay else origin.url
         for i in range(args.pops):
             pops.append(start_pop(keys, upstream, f"pop-{i}"))
         clients = [Client(p.http_port) for p in pops]
@@ -217,7 +218,8 @@ def main():
             c.close()
         for node in pops + ([relay] if relay else []):
             node.remove()
-        origin.remove()
+        if origin is not None:
+            origin.remove()
         keys.remove()
         for p in projects:
             p.remove()

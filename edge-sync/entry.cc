@@ -849,6 +849,72 @@ SignedEntry SigningKey::Sign(const Entry& entry) const {
   return signed_entry;
 }
 
+std::string SigningKey::SignBytes(std::string_view bytes) const {
+  Pkey pkey = PrivatePkey(private_key_);
+  MdCtx ctx(EVP_MD_CTX_new());
+  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, pkey.get()) != 1) {
+    Fatal("EVP_DigestSignInit");
+  }
+  unsigned char signature[kSignatureBytes];
+  size_t length = sizeof signature;
+  if (EVP_DigestSign(ctx.get(), signature, &length, reinterpret_cast<const unsigned char*>(bytes.data()),
+                     bytes.size()) != 1 ||
+      length != kSignatureBytes) {
+    Fatal("EVP_DigestSign");
+  }
+  return std::string(reinterpret_cast<char*>(signature), length);
+}
+
+bool VerifyKey::VerifyBytes(std::string_view bytes, std::string_view signature) const {
+  if (public_key_.size() != kEd25519KeyBytes || signature.size() != kSignatureBytes) return false;
+  Pkey pkey = PublicPkey(public_key_);
+  MdCtx ctx(EVP_MD_CTX_new());
+  if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, pkey.get()) != 1) {
+    Fatal("EVP_DigestVerifyInit");
+  }
+  int verified = EVP_DigestVerify(
+      ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
+      reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+  if (verified != 1) ERR_clear_error();
+  return verified == 1;
+}
+
+Sha256Stream::Sha256Stream() : context_(EVP_MD_CTX_new()) {
+  if (context_ == nullptr ||
+      EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(context_), EVP_sha256(), nullptr) != 1) {
+    Fatal("EVP_DigestInit_ex");
+  }
+}
+
+Sha256Stream::~Sha256Stream() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(context_)); }
+
+void Sha256Stream::Update(std::string_view data) {
+  if (EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(context_), data.data(), data.size()) != 1) {
+    Fatal("EVP_DigestUpdate");
+  }
+}
+
+std::string Sha256Stream::HexDigest() {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(context_), digest, &length) != 1) {
+    Fatal("EVP_DigestFinal_ex");
+  }
+  static const char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) {
+    hex += kHex[digest[i] >> 4];
+    hex += kHex[digest[i] & 15];
+  }
+  return hex;
+}
+
+std::string SnapshotManifest(uint64_t head, uint64_t compacted_through, uint64_t count,
+                             std::string_view lines_sha256_hex) {
+  return fmt::format("edge-sync snapshot\nhead {}\ncompacted_through {}\ncount {}\nsha256 {}\n",
+                     head, compacted_through, count, lines_sha256_hex);
+}
+
 std::string SigningKey::PublicPem() const { return PublicPemOf(PublicPkey(public_key_).get()); }
 
 StatusOr<VerifyKey> VerifyKey::LoadPublic(const std::string& path) {

@@ -128,6 +128,8 @@ class SigningKey {
   Status Save(const std::string& path) const;
   // Signs EncodeEntry(entry); the caller has checked it (ValidateEntry).
   SignedEntry Sign(const Entry& entry) const;
+  // Signs other bytes the origin vouches for (a snapshot's manifest).
+  std::string SignBytes(std::string_view bytes) const;
   std::string PublicPem() const;
 
   SigningKey(const SigningKey&) = default;
@@ -154,6 +156,8 @@ class VerifyKey {
   // line's. Each failure is kInvalidInput with its own message ("bad
   // signature", "entry seq 5 in a line for seq 6", the decoding error).
   StatusOr<Entry> Verify(const SignedEntry& signed_entry) const;
+  // Whether `signature` is the origin's over `bytes`.
+  bool VerifyBytes(std::string_view bytes, std::string_view signature) const;
 
  private:
   explicit VerifyKey(std::string public_key) : public_key_(std::move(public_key)) {}
@@ -181,5 +185,26 @@ StatusOr<std::string> OpenSecret(std::string_view key, std::string_view worker,
 
 // Lower-case hex SHA-256.
 std::string Sha256Hex(std::string_view data);
+
+// SHA-256 over data given in pieces (a snapshot's lines as they stream).
+class Sha256Stream {
+ public:
+  Sha256Stream();
+  ~Sha256Stream();
+  Sha256Stream(const Sha256Stream&) = delete;
+  Sha256Stream& operator=(const Sha256Stream&) = delete;
+  void Update(std::string_view data);
+  std::string HexDigest();  // once
+
+ private:
+  void* context_;  // EVP_MD_CTX
+};
+
+// What the origin signs for a snapshot, so that neither a relay nor anyone
+// on the way can forge one, drop entries from one, or make a PoP jump its
+// cursor: the head, the compaction point, the number of entries and the
+// SHA-256 of their lines, concatenated in order.
+std::string SnapshotManifest(uint64_t head, uint64_t compacted_through, uint64_t count,
+                             std::string_view lines_sha256_hex);
 
 }  // namespace edge::sync

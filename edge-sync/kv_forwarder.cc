@@ -44,11 +44,17 @@ void KvForwarder::Forward(const bindings::KvWrite& write) {
   Job job;
   job.method = write.is_delete ? "DELETE" : "PUT";
   job.path = "/kv/" + PercentEncode(write.ns) + "/" + PercentEncode(write.key);
+  // Metadata is any JSON (UTF-8): it travels percent-encoded in the query,
+  // not in a header that must be ASCII.
+  std::string query;
   if (!write.is_delete && write.expiration != 0) {
-    job.path += "?expiration=" + std::to_string(write.expiration);
+    query += "expiration=" + std::to_string(write.expiration);
   }
+  if (!write.is_delete && !write.metadata.empty()) {
+    query += (query.empty() ? "" : "&") + std::string("metadata=") + PercentEncode(write.metadata);
+  }
+  if (!query.empty()) job.path += "?" + query;
   job.body = write.is_delete ? "" : write.value;
-  job.metadata = write.metadata;
   job.pending_key = KeyOf(write.ns, write.key);
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -102,7 +108,14 @@ void KvForwarder::Run() {
     HttpTarget target = upstream_;
     if (!job.metadata.empty()) target.headers.push_back({"X-Edge-Metadata", job.metadata});
     auto response = Request(target, job.method, job.path, job.body, "application/octet-stream");
-    bool delivered = response.ok() && response->status < 500;
+    // A request this client refuses to send (kInvalidInput) would be refused
+    // forever: it is dropped with a log line rather than block the queue.
+    bool delivered = (response.ok() && response->status < 500) ||
+                     (!response.ok() && response.status().code() == ErrorCode::kInvalidInput);
+    if (!response.ok() && delivered) {
+      Log(LogLevel::kError, "KV write {} {} cannot be sent to the origin: {}", job.method,
+          job.path, response.status().message());
+    }
     if (!delivered && job.pending_key.empty() && !response.ok()) {
       // A relayed request: its sender retries; tell it now.
       job.done(502, response.status().message());

@@ -71,7 +71,12 @@ Status OriginExtension::Start(gateway::Node& node) {
   auto log = SyncLog::Open(node.options().data_dir);
   if (!log.ok()) return log.status();
   log_ = std::move(log).value();
-  server_ = std::make_unique<SyncServer>(node.control_loop(), *log_);
+  SyncServerOptions server_options;
+  SigningKey* key_ptr = key_.get();
+  server_options.sign_manifest = [key_ptr](std::string_view manifest) {
+    return key_ptr->SignBytes(manifest);
+  };
+  server_ = std::make_unique<SyncServer>(node.control_loop(), *log_, std::move(server_options));
   if (options_.compact_every_ms > 0) {
     compact_timer_ = new uv_timer_t;
     uv_timer_init(node.control_loop(), compact_timer_);

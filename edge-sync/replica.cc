@@ -99,6 +99,8 @@ void ReplicaExtension::Stop() {
   }
   checkin_wake_.notify_all();
   if (checkin_thread_.joinable()) checkin_thread_.join();
+  for (std::thread& proxy : proxies_) proxy.join();
+  proxies_.clear();
   if (client_) client_->Stop();
   if (forwarder_) forwarder_->Stop();
   if (server_) server_->Close();
@@ -205,15 +207,12 @@ Status ReplicaExtension::Reset(const std::vector<std::pair<SignedEntry, Entry>>&
   for (const auto& [line, entry] : entries) lines.push_back(line);
   EDGE_RETURN_IF_ERROR(log_->ResetTo(lines, head, compacted_through));
   for (const auto& [sha, bytes] : blobs) EDGE_RETURN_IF_ERROR(log_->PutBlob(bytes));
-  // Workers the snapshot does not have are gone.
-  std::set<std::string> kept;
-  for (const auto& [line, entry] : entries) {
-    if (!entry.worker.empty()) kept.insert(entry.worker);
-  }
+  // The snapshot (its manifest signed by the origin) is the whole state of
+  // the deployments: every worker is rebuilt from it, so none deleted or
+  // recreated meanwhile lingers or clashes with its new versions.
   auto names = node_->store().WorkerNames();
   if (!names.ok()) return names.status();
   for (const std::string& name : *names) {
-    if (kept.count(name) != 0) continue;
     EDGE_RETURN_IF_ERROR(node_->store().Write([&](gateway::DeployStore::Writer& writer) {
       return IgnoreNotFound(writer.DeleteWorker(name));
     }));
@@ -294,6 +293,31 @@ bool ReplicaExtension::HandleAdmin(const gateway::HttpRequest& request,
     return true;
   }
   if (!options_.relay) return false;
+  if (path == "/sync/snapshot") {
+    // Only the origin can sign a snapshot: pass the request on.
+    HttpTarget upstream;
+    upstream.url = options_.from_url;
+    upstream.token = token_;
+    upstream.max_response_bytes = size_t{1} << 30;
+    gateway::Node* node = node_;
+    std::lock_guard<std::mutex> lock(checkin_mutex_);
+    if (stopping_) return false;
+    proxies_.emplace_back([node, writer, upstream] {
+      auto response = Request(upstream, "GET", "/sync/snapshot");
+      node->PostToControl([writer, response = std::move(response)]() mutable {
+        if (!response.ok()) {
+          SendJson(*writer, 502, fmt::format("{{\"error\":{}}}",
+                                             gateway::JsonString(response.status().message())));
+          return;
+        }
+        writer->Start(response->status, "", {{"Content-Type", "application/x-ndjson"}},
+                      response->body.size());
+        writer->Write(response->body);
+        writer->Finish();
+      });
+    });
+    return true;
+  }
   if (path == "/sync/checkin") {
     auto pops = Fleet::Decode(request.body);
     if (!pops.ok()) {

@@ -72,6 +72,7 @@ class ReplicaExtension : public gateway::NodeExtension {
   std::mutex checkin_mutex_;
   std::condition_variable checkin_wake_;
   bool stopping_ = false;
+  std::vector<std::thread> proxies_;  // snapshot requests passed upstream
 };
 
 }  // namespace edge::sync

@@ -1,5 +1,7 @@
 #include "edge-sync/sync_client.h"
 
+#include "gateway/base64.h"
+
 #include <fmt/core.h>
 #include <simdjson.h>
 
@@ -25,6 +27,7 @@ uint64_t NowMs() {
 struct ControlLine {
   std::string type;
   uint64_t head = 0, compacted_through = 0, count = 0;
+  std::string sig;  // base64, on a snapshot's end line
 };
 std::optional<ControlLine> AsControlLine(simdjson::dom::parser& parser, std::string_view line) {
   simdjson::dom::object object;
@@ -43,6 +46,8 @@ std::optional<ControlLine> AsControlLine(simdjson::dom::parser& parser, std::str
     out.compacted_through = value;
   }
   if (object["count"].get_uint64().get(value) == simdjson::SUCCESS) out.count = value;
+  std::string_view sig;
+  if (object["sig"].get_string().get(sig) == simdjson::SUCCESS) out.sig = std::string(sig);
   return out;
 }
 
@@ -140,10 +145,17 @@ void SyncClient::Run(std::shared_ptr<CancelToken> cancel) {
           options_.from_url);
       status = TakeSnapshot(target);
       if (stopping()) break;
-      if (status.ok()) {
+      // Tail from the snapshot's head at once, unless the upstream asks for
+      // snapshot after snapshot: then wait as after a failure.
+      bool again = last_snapshot_ok_ && SteadyClock::now() - last_snapshot_at_ <
+                                            std::chrono::milliseconds(options_.max_backoff_ms);
+      last_snapshot_ok_ = status.ok();
+      last_snapshot_at_ = SteadyClock::now();
+      if (status.ok() && !again) {
         delay_ms = options_.initial_backoff_ms;
-        continue;  // tail from the snapshot's head
+        continue;
       }
+      if (status.ok()) status = Status(ErrorCode::kIo, "the upstream asks for snapshot after snapshot");
     }
     // A connection that applied something, or that stayed up longer than
     // the longest backoff, was a working one: start the backoff over.
@@ -283,6 +295,7 @@ Status SyncClient::TakeSnapshot(const HttpTarget& target) {
   bool ended = false;
   Status why;
   simdjson::dom::parser parser;
+  Sha256Stream digest;
   auto on_line = [&](std::string_view line) {
     if (stopping()) return false;
     if (line.empty()) return true;
@@ -304,6 +317,15 @@ Status SyncClient::TakeSnapshot(const HttpTarget& target) {
           return refuse(0, fmt::format("it ends after {} entries but says {}", entries.size(),
                                        control->count));
         }
+        // Its head, compaction point and every line must be the origin's:
+        // a snapshot resets the replica.
+        auto signature = gateway::Base64Decode(control->sig);
+        if (!signature.ok() ||
+            !options_.key.VerifyBytes(SnapshotManifest(header->head, header->compacted_through,
+                                                       entries.size(), digest.HexDigest()),
+                                      *signature)) {
+          return refuse(0, "its manifest is not signed by the origin's key");
+        }
         ended = true;
         return false;
       }
@@ -312,6 +334,7 @@ Status SyncClient::TakeSnapshot(const HttpTarget& target) {
     if (!header) return refuse(0, "an entry before the snapshot header");
     StatusOr<SignedEntry> signed_entry = ParseLine(line);
     if (!signed_entry.ok()) return refuse(0, "malformed line: " + signed_entry.status().message());
+    digest.Update(signed_entry->Line());
     uint64_t seq = signed_entry->seq;
     if (!entries.empty() && seq <= entries.back().first.seq) {
       return refuse(seq, fmt::format("entry {} after {}", seq, entries.back().first.seq));
@@ -345,6 +368,17 @@ Status SyncClient::TakeSnapshot(const HttpTarget& target) {
     blobs.emplace(entry.blob, std::move(blob).value());
   }
   if (stopping()) return Status(ErrorCode::kIo, "stopped");
+  // A genuine but older snapshot (replayed) would move the replica back.
+  uint64_t before = 0;
+  EDGE_RETURN_IF_ERROR(Guarded("the replica's cursor", [&] {
+    before = cursor_();
+    return Status::Ok();
+  }));
+  if (header->head < before) {
+    Refused(0, fmt::format("in a snapshot: its head {} is behind this replica's cursor {}",
+                           header->head, before));
+    return Refusal("refused a snapshot older than this replica");
+  }
   Status reset = Guarded("resetting the replica", [&] {
     return reset_(entries, blobs, header->head, header->compacted_through);
   });

@@ -15,6 +15,7 @@
 // replica keeps serving what it has meanwhile.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -116,6 +117,10 @@ class SyncClient {
   bool stopping_ = false;
   Stats stats_;
   std::mt19937_64 random_;
+  // The last snapshot (client thread only): a second one right after is
+  // taken after a backoff, not in a tight loop.
+  bool last_snapshot_ok_ = false;
+  std::chrono::steady_clock::time_point last_snapshot_at_;
 };
 
 }  // namespace edge::sync

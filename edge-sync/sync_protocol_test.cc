@@ -3,6 +3,8 @@
 // through a TCP proxy that damages what passes).
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+
+#include "gateway/base64.h"
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -390,6 +392,13 @@ class SyncProtocolTest : public ::testing::Test {
 
   void StartOrigin(SyncServerOptions options = {}) {
     if (options.heartbeat_ms == SyncServerOptions{}.heartbeat_ms) options.heartbeat_ms = 200;
+    // The origin signs its snapshots' manifests.
+    SigningKey* signing = signing_.get();
+    if (!options.sign_manifest) {
+      options.sign_manifest = [signing](std::string_view manifest) {
+        return signing->SignBytes(manifest);
+      };
+    }
     origin_ = std::make_unique<TestOrigin>(*log_, options);
     origin_->Serve();
   }
@@ -767,7 +776,19 @@ TEST_F(SyncProtocolTest, EndpointsAnswerAsDocumented) {
   ASSERT_TRUE(stored.ok());
   EXPECT_EQ(lines[1] + "\n", (*stored)[0].Line());
   EXPECT_EQ(lines[2] + "\n", (*stored)[1].Line());
-  EXPECT_EQ(lines[3], "{\"type\":\"end\",\"count\":2}");
+  // The end line carries the origin's signature over the manifest: the
+  // head, the compaction point, the count and the lines' SHA-256.
+  ASSERT_TRUE(lines[3].starts_with("{\"type\":\"end\",\"count\":2,\"sig\":\"")) << lines[3];
+  std::string sig = lines[3].substr(lines[3].find("\"sig\":\"") + 7);
+  sig = sig.substr(0, sig.find('"'));
+  StatusOr<std::string> signature = gateway::Base64Decode(sig);
+  ASSERT_TRUE(signature.ok());
+  StatusOr<VerifyKey> verify = VerifyKey::FromPem(signing_->PublicPem());
+  ASSERT_TRUE(verify.ok());
+  EXPECT_TRUE(verify->VerifyBytes(
+      SnapshotManifest(2, 0, 2, Sha256Hex(lines[1] + "\n" + lines[2] + "\n")), *signature));
+  EXPECT_FALSE(verify->VerifyBytes(
+      SnapshotManifest(3, 0, 2, Sha256Hex(lines[1] + "\n" + lines[2] + "\n")), *signature));
 
   // The log stream: a heartbeat first, then the entries after the cursor.
   lines.clear();

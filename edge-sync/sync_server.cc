@@ -1,5 +1,7 @@
 #include "edge-sync/sync_server.h"
 
+#include "gateway/base64.h"
+
 #include <fmt/core.h>
 #include <strings.h>
 
@@ -343,12 +345,20 @@ class SyncServer::SnapshotStream : public SyncServer::Stream {
         done = true;
         break;
       }
-      out += entry.Line();
+      std::string line = entry.Line();
+      digest_.Update(line);
+      out += line;
       cursor_ = entry.seq;
       ++count_;
     }
     if (cursor_ >= head_) done = true;
-    if (done) out += fmt::format("{{\"type\":\"end\",\"count\":{}}}\n", count_);
+    if (done) {
+      // The origin vouches for exactly these lines at this head.
+      std::string signature = server_.options_.sign_manifest(
+          SnapshotManifest(head_, compacted_through_, count_, digest_.HexDigest()));
+      out += fmt::format("{{\"type\":\"end\",\"count\":{},\"sig\":\"{}\"}}\n", count_,
+                         gateway::Base64Encode(signature));
+    }
     if (!out.empty()) writer_->Write(out);
     if (done) return End(/*abort=*/false);
     Schedule();
@@ -358,6 +368,7 @@ class SyncServer::SnapshotStream : public SyncServer::Stream {
   uint64_t head_ = 0;
   uint64_t compacted_through_ = 0;
   uint64_t cursor_ = 0;
+  Sha256Stream digest_;
   uint64_t count_ = 0;
 };
 
@@ -502,6 +513,13 @@ void SyncServer::ServeLog(const HttpRequest& request, std::string_view query,
 }
 
 void SyncServer::ServeSnapshot(std::shared_ptr<ResponseWriter> writer) {
+  if (!options_.sign_manifest) {
+    std::string body = "{\"error\":\"this node cannot sign snapshots: ask the origin\"}\n";
+    writer->Start(404, "", {{"Content-Type", "application/json"}}, body.size());
+    writer->Write(body);
+    writer->Finish();
+    return;
+  }
   Start(std::make_shared<SnapshotStream>(*this, std::move(writer)));
 }
 

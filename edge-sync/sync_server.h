@@ -70,6 +70,10 @@ struct SyncServerOptions {
   // called from it too (on the appending thread, before the server is
   // woken), for whoever else needs to hear of appends.
   std::function<void(uint64_t head)> also_on_append = nullptr;
+  // Signs a snapshot's manifest (SnapshotManifest) with the origin's key.
+  // Only the origin can; a server without it does not serve snapshots (a
+  // relay passes snapshot requests on to its upstream).
+  std::function<std::string(std::string_view manifest)> sign_manifest = nullptr;
 };
 
 class SyncServer {

@@ -476,8 +476,15 @@ void AdminApi::Kv(const HttpRequest& request, const std::vector<std::string_view
       expiration = strtoull(expiration_text.c_str(), &end, 10);
       if (*end != '\0') return SendError(*writer, 400, "expiration must be a Unix time in seconds");
     }
-    return node_.KvPut(*ns, *key, request.body, std::string(Header(request, "x-edge-metadata")),
-                       expiration, done);
+    // Metadata (JSON): percent-encoded in ?metadata=, or as a header.
+    std::string metadata(Header(request, "x-edge-metadata"));
+    std::string_view encoded = QueryValue(query, "metadata");
+    if (!encoded.empty()) {
+      std::optional<std::string> decoded = PercentDecode(encoded);
+      if (!decoded) return SendError(*writer, 400, "metadata is not percent-encoded properly");
+      metadata = std::move(*decoded);
+    }
+    return node_.KvPut(*ns, *key, request.body, std::move(metadata), expiration, done);
   }
   if (request.method == "DELETE") return node_.KvDelete(*ns, *key, done);
   MethodNotAllowed(*writer, "GET, PUT, DELETE");

@@ -1,6 +1,8 @@
 """An edge-sync fleet on loopback for the end-to-end tests: keys and tokens,
-an `edge origin`, relays and PoPs (`edge serve --sync-from`), and a TCP
-proxy that can corrupt what passes through it."""
+an `edge origin`, relays and PoPs (`edge serve --sync-from`), a TCP proxy
+that can corrupt what passes through it (CorruptingProxy) and an HTTP-aware
+one that tampers with log lines, blobs and snapshots in modes switched at run
+time (TamperingProxy)."""
 import os
 import re
 import shutil
