@@ -8,12 +8,15 @@
 //
 // The split is kept as one running sum ("CPU per open request so far"):
 // a request remembers the sum when it opens and is charged the difference
-// when it closes, so opening, closing and charging are all O(log n).
+// when it closes. The marks of open requests sit in a small vector (an
+// isolate rarely has more than a few requests open; no allocation per
+// request once it has grown).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <set>
+#include <algorithm>
+#include <vector>
 
 namespace edge::runtime {
 
@@ -21,13 +24,18 @@ class CpuAccount {
  public:
   // A request opens; the returned mark is given back to Close.
   double Open() {
-    open_.insert(per_request_ns_);
+    open_.push_back(per_request_ns_);
     return per_request_ns_;
   }
   // The request closes: the CPU time it is charged, in nanoseconds.
   uint64_t Close(double mark) {
-    auto it = open_.find(mark);
-    if (it != open_.end()) open_.erase(it);
+    for (size_t i = 0; i < open_.size(); ++i) {
+      if (open_[i] == mark) {
+        open_[i] = open_.back();
+        open_.pop_back();
+        break;
+      }
+    }
     return static_cast<uint64_t>(per_request_ns_ - mark + 0.5);
   }
   // One entry into the isolate used `ns` of CPU.
@@ -44,7 +52,9 @@ class CpuAccount {
   // timer or waitUntil work after the response: each entry gets the limit).
   uint64_t EntryBudget(uint64_t limit_ns) const {
     if (open_.empty()) return limit_ns;
-    double used = per_request_ns_ - *open_.begin();
+    double oldest = open_.front();
+    for (double mark : open_) oldest = std::min(oldest, mark);
+    double used = per_request_ns_ - oldest;
     if (used >= static_cast<double>(limit_ns)) return 1;
     return static_cast<uint64_t>((static_cast<double>(limit_ns) - used) * open_.size());
   }
@@ -57,7 +67,7 @@ class CpuAccount {
 
  private:
   double per_request_ns_ = 0;
-  std::multiset<double> open_;
+  std::vector<double> open_;
   uint64_t total_ns_ = 0;
   uint64_t unattributed_ns_ = 0;
 };

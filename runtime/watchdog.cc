@@ -17,11 +17,13 @@ uint64_t ClockNs(clockid_t clock) {
 
 uint64_t WallNs() { return ClockNs(CLOCK_MONOTONIC); }
 
-// Reading a thread's CPU clock is a system call. Each entry reads it when it
-// ends; an entry that begins within kCpuReadingReuseNs of the thread's last
-// reading (any isolate's) starts from that reading instead, so the loop's
-// own work in that gap (a few microseconds: parsing the next request) is
-// charged to the entry. One reading per entry instead of two.
+// Reading a thread's CPU clock is a system call (it takes the scheduler's
+// lock). A reading taken within kCpuReadingReuseNs of the thread's last one
+// (any isolate's) reuses it: an entry that begins right after another ended
+// starts from that reading, and one that ends right after a Checkpoint ends
+// on it. The few microseconds in such a gap (the loop parsing the next
+// request, a handler's last statements after its response went out) are
+// charged to the neighbouring entry. About one reading per request.
 constexpr uint64_t kCpuReadingReuseNs = 50000;
 struct CpuReading {
   uint64_t cpu_ns = 0;
@@ -77,8 +79,9 @@ void Watchdog::Subject::Checkpoint() {
 
 void Watchdog::Subject::End() {
   if (--depth_ > 0) return;
-  uint64_t cpu = ClockNs(CLOCK_THREAD_CPUTIME_ID);
-  t_last_reading = {cpu, WallNs()};
+  // An entry that ends right after a Checkpoint (a response finished at the
+  // end of its handler: the usual case) reuses that reading.
+  uint64_t cpu = ThreadCpuNs(WallNs());
   account_.Charge(cpu > entry_cpu_ns_ ? cpu - entry_cpu_ns_ : 0);
   if (!timed_) return;
   timed_ = false;
