@@ -18,8 +18,8 @@ std::function<int()> AddServeCommand(CLI::App& app, CLI::App** out) {
   auto flags = std::make_shared<Flags>();
   gateway::NodeOptions& o = flags->options;
   CLI::App* command = app.add_subcommand(
-      "serve", "Run a PoP node: serve every deployed worker of every tenant from the local store, "
-               "take deploys on the admin API");
+      "serve", "Run a PoP node: serve every deployed worker of every tenant from the local store; "
+               "take deploys on the admin API, or replicate them from an origin (--sync-from)");
   *out = command;
   command->add_option("--config", flags->config,
                       "node.toml; every key below is also a key there (flags win)");
