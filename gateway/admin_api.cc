@@ -446,16 +446,21 @@ void AdminApi::Answer(const HttpRequest& request, std::string_view path, std::st
   SendError(*writer, 404, fmt::format("no such endpoint: {}", path));
 }
 
-// /kv/<namespace>/<key>: GET the value, PUT a new one (?expiration=<unix s>,
-// metadata as JSON in the X-Edge-Metadata header), DELETE it. Keys are
-// percent-encoded in the path.
+// /kv/<account>/<namespace id>/<key> (or /kv/<account%2Fid>/<key>): GET the
+// value, PUT a new one (?expiration=<unix s>, ?metadata=<JSON, percent-
+// encoded>), DELETE it. Namespaces belong to an account (the bundle's
+// `account`, else the worker's name). Parts are percent-encoded.
 void AdminApi::Kv(const HttpRequest& request, const std::vector<std::string_view>& parts,
                   std::string_view query, std::shared_ptr<ResponseWriter> writer) {
-  if (parts.size() != 3) {
-    return SendError(*writer, 404, "KV paths are /kv/<namespace>/<key>");
+  if (parts.size() != 3 && parts.size() != 4) {
+    return SendError(*writer, 404, "KV paths are /kv/<account>/<namespace id>/<key>");
   }
-  auto ns = PercentDecode(parts[1]);
-  auto key = PercentDecode(parts[2]);
+  std::optional<std::string> ns = PercentDecode(parts[1]);
+  if (ns && parts.size() == 4) {
+    std::optional<std::string> id = PercentDecode(parts[2]);
+    ns = id ? std::optional<std::string>(ScopedName(*ns, *id)) : std::nullopt;
+  }
+  auto key = PercentDecode(parts.back());
   if (!ns || !key || ns->empty() || key->empty()) {
     return SendError(*writer, 400, "the namespace and key must be non-empty and percent-encoded");
   }

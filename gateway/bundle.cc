@@ -175,8 +175,22 @@ Status CheckSecretName(const WorkerBundle& bundle, std::string_view name) {
   return Status::Ok();
 }
 
+Status CheckAccountName(std::string_view name) {
+  bool valid = !name.empty() && name.size() <= 64 && isalnum(static_cast<unsigned char>(name[0]));
+  for (char c : name) {
+    valid = valid && (isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-');
+  }
+  if (!valid) {
+    return Invalid(fmt::format("account {} must be 1 to 64 letters, digits, '_' or '-', starting "
+                               "with a letter or digit",
+                               JsonString(name)));
+  }
+  return Status::Ok();
+}
+
 Status ValidateBundle(const WorkerBundle& bundle) {
   EDGE_RETURN_IF_ERROR(CheckWorkerName(bundle.name));
+  if (!bundle.account.empty()) EDGE_RETURN_IF_ERROR(CheckAccountName(bundle.account));
   EDGE_RETURN_IF_ERROR(CheckCompatibilityDate(bundle.compatibility_date));
 
   if (bundle.modules.empty()) return Invalid("a bundle needs at least one module");
@@ -272,6 +286,10 @@ std::string EncodeBundle(const WorkerBundle& bundle) {
   AppendJsonString(out, bundle.main_module);
   out += ",\"compatibility_date\":";
   AppendJsonString(out, bundle.compatibility_date);
+  if (!bundle.account.empty()) {  // absent when empty: older bundles keep their bytes
+    out += ",\"account\":";
+    AppendJsonString(out, bundle.account);
+  }
 
   out += ",\"modules\":[";
   bool first = true;
@@ -371,6 +389,8 @@ class Decoder {
       } else if (key == "compatibility_date") {
         EDGE_RETURN_IF_ERROR(
             String(field.value, "\"compatibility_date\"", bundle_.compatibility_date));
+      } else if (key == "account") {
+        EDGE_RETURN_IF_ERROR(String(field.value, "\"account\"", bundle_.account));
       } else if (key == "modules") {
         EDGE_RETURN_IF_ERROR(Modules(field.value));
       } else if (key == "vars") {
@@ -385,8 +405,8 @@ class Decoder {
         EDGE_RETURN_IF_ERROR(Routes(field.value));
       } else {
         return Invalid(fmt::format(
-            "unknown key {} in the bundle (known: name, main, compatibility_date, modules, vars, "
-            "kv_namespaces, services, limits, routes)",
+            "unknown key {} in the bundle (known: name, main, compatibility_date, account, "
+            "modules, vars, kv_namespaces, services, limits, routes)",
             JsonString(key)));
       }
     }

@@ -7,6 +7,8 @@
 //     "name": "api",                          required; Workers' naming rule
 //     "main": "src/index.js",                 required; one of the modules
 //     "compatibility_date": "2024-01-01",     optional; YYYY-MM-DD
+//     "account": "acme",                      optional; the tenant (wrangler's
+//                                             account_id); default: the worker alone
 //     "modules": [{"name": "src/index.js", "content": "<base64>"}, ...],  required
 //     "vars": {"GREETING": "hi", "CONFIG": {"a": 1}},
 //     "kv_namespaces": [{"binding": "KV", "id": "abc123"}],
@@ -56,6 +58,10 @@ struct WorkerBundle {
   std::string name;
   std::string main_module;         // the name of one of `modules`
   std::string compatibility_date;  // empty when not given
+  // The tenant the worker belongs to. KV namespaces and service bindings
+  // reach only within one account (as on Workers, where namespace ids and
+  // services belong to an account); empty: the worker is an account alone.
+  std::string account;
   std::vector<BundleModule> modules;
   // Strings stay strings; other JSON values have is_json = true and their
   // (minified) JSON text as value.
@@ -90,6 +96,10 @@ Status ValidateBundle(const WorkerBundle& bundle);
 // Workers' naming rule for a worker (and a service binding's target):
 // ^[a-z0-9][a-z0-9_-]{0,62}$.
 Status CheckWorkerName(std::string_view name);
+
+// An account name: [A-Za-z0-9][A-Za-z0-9_-]{0,63} (wrangler's account_id is
+// 32 hex digits).
+Status CheckAccountName(std::string_view name);
 
 // A name on `env` (var, KV namespace, service, secret) must be a JavaScript
 // identifier; this accepts the ASCII ones: [A-Za-z_$][A-Za-z0-9_$]*.

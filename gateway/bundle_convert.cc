@@ -43,6 +43,7 @@ StatusOr<WorkerBundle> BundleFromProject(const runtime::Project& project,
   WorkerBundle bundle;
   bundle.name = spec.name;
   bundle.compatibility_date = project.compatibility_date;
+  bundle.account = project.account_id;
 
   std::optional<std::string> main = RelativeInside(root, spec.entry_path);
   if (!main) {

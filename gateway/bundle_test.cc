@@ -172,6 +172,22 @@ TEST(BundleTest, DefaultsForOmittedKeys) {
   EXPECT_EQ(bundle->limits.response_bytes, 0u);
 }
 
+TEST(BundleTest, AccountIsOptionalAndChecked) {
+  auto plain = DecodeBundle(Json());
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->account, "");
+  // Absent when empty, so bundles without one keep their bytes and hash.
+  EXPECT_EQ(EncodeBundle(*plain).find("account"), std::string::npos);
+  auto tenant = DecodeBundle(Json("\"account\":\"acme-1\""));
+  ASSERT_TRUE(tenant.ok()) << tenant.status().message();
+  EXPECT_EQ(tenant->account, "acme-1");
+  auto again = DecodeBundle(EncodeBundle(*tenant));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->account, "acme-1");
+  ExpectRefused(Json("\"account\":\"a/b\""), "account \"a/b\" must be");
+  ExpectRefused(Json("\"account\":\"-x\""), "must be 1 to 64 letters");
+}
+
 TEST(BundleTest, RefusesMalformedDocuments) {
   ExpectRefused("", "not valid JSON");
   ExpectRefused("{\"name\":", "not valid JSON");

@@ -153,7 +153,19 @@ StatusOr<std::shared_ptr<const ServedWorker>> Node::BuildServed(const DeployedWo
   served->instance = next_instance_++;
   served->limits = bundle->limits;
   served->routes = deployed.routes;
+  served->account = bundle->account.empty() ? deployed.name : bundle->account;
   served->spec = std::move(spec).value();
+  // A tenant's KV namespace ids and service names are its own: they are
+  // scoped by its account, so another tenant naming the same id reaches
+  // another namespace (and cannot call its workers).
+  for (runtime::EnvBinding& binding : served->spec.bindings) {
+    for (auto& [key, value] : binding.options) {
+      if ((binding.kind == "kv" && key == "namespace") ||
+          (binding.kind == "service" && key == "service")) {
+        value = ScopedName(served->account, value);
+      }
+    }
+  }
   served->spec.files = BundleFiles(*bundle, root);
   served->spec.secrets = deployed.secrets;
   served->spec.services = services_;

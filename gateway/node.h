@@ -39,6 +39,12 @@ namespace edge::gateway {
 
 class NodeThread;
 
+// A KV namespace id or service name as a node holds it: "<account>/<name>"
+// (names of workers and accounts hold no '/').
+inline std::string ScopedName(std::string_view account, std::string_view name) {
+  return std::string(account) + "/" + std::string(name);
+}
+
 // The answer to an admin call: an HTTP status and a JSON body.
 struct AdminResult {
   int status = 200;

@@ -30,6 +30,9 @@ struct ServedWorker {
   WorkerLimits limits;
   std::vector<std::string> routes;
   std::string sha256;  // of the bundle
+  // The tenant: the bundle's account, or the worker's own name. Its KV
+  // namespaces and service bindings stay inside it.
+  std::string account;
 };
 
 struct NodeState {

@@ -348,12 +348,18 @@ void NodeThread::HandleInQuarantine(const std::shared_ptr<const ServedWorker>& s
   });
 }
 
-Status NodeThread::Dispatch(const std::string& service, runtime::FetchRequest request,
+Status NodeThread::Dispatch(const std::string& scoped_service, runtime::FetchRequest request,
                             std::shared_ptr<runtime::ResponseSink> sink) {
+  // "<account>/<worker>": a binding reaches workers of its own account only.
+  size_t slash = scoped_service.find('/');
+  std::string account = scoped_service.substr(0, slash);
+  std::string service =
+      slash == std::string::npos ? scoped_service : scoped_service.substr(slash + 1);
   const NodeState& state = reader_->Current();
   const std::shared_ptr<const ServedWorker>* found = state.Find(service);
-  if (found == nullptr) {
-    return Status(ErrorCode::kNotFound, fmt::format("no worker named '{}' is deployed", service));
+  if (found == nullptr || (*found)->account != account) {
+    return Status(ErrorCode::kNotFound,
+                  fmt::format("no worker named '{}' is deployed in this account", service));
   }
   StatusOr<WorkerHost*> host = pool_->Acquire(*found);
   if (!host.ok()) {

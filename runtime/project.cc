@@ -111,6 +111,11 @@ StatusOr<Project> LoadProject(const std::string& path) {
     return ConfigError(file, fmt::format("main = \"{}\": no such file", *main));
   }
   project.spec.entry_path = entry.string();
+  if (const toml::node* account = table.get("account_id")) {
+    auto value = account->value<std::string>();
+    if (!value) return ConfigError(file, "account_id must be a string");
+    project.account_id = *value;
+  }
   if (auto date = table["compatibility_date"].value<std::string>()) {
     project.compatibility_date = *date;
   }

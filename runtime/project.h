@@ -16,6 +16,7 @@ struct Project {
   WorkerSpec spec;               // name, root, entry, vars
   std::string config_path;       // empty for a lone worker file
   std::string compatibility_date;
+  std::string account_id;  // wrangler's account_id: the tenant on a node ("" = none)
   // `[limits] cpu_ms` when the config sets it (spec.cpu_limit_ms holds it
   // too, or the default, which cannot be told apart from it).
   std::optional<uint64_t> cpu_ms;

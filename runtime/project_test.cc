@@ -60,6 +60,18 @@ service = "auth-worker"
   EXPECT_EQ(project->spec.bindings[1].options[0].second, "auth-worker");
 }
 
+TEST_F(ProjectTest, ReadsTheAccountId) {
+  Write("edge.toml", "name = \"shop\"\nmain = \"index.js\"\naccount_id = \"acme\"\n");
+  Write("index.js", "export default {};");
+  auto project = LoadProject(dir_);
+  ASSERT_TRUE(project.ok()) << project.status().message();
+  EXPECT_EQ(project->account_id, "acme");
+  Write("edge.toml", "name = \"shop\"\nmain = \"index.js\"\naccount_id = 5\n");
+  auto refused = LoadProject(dir_);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("account_id must be a string"), std::string::npos);
+}
+
 TEST_F(ProjectTest, ReadsEveryLimit) {
   Write("edge.toml", R"(
 name = "shop"

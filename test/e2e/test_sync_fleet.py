@@ -114,7 +114,7 @@ class SyncFleetTest(unittest.TestCase):
         for node in self.nodes():
             self.assertTrue(wait_until(lambda: self.body(node, "/kv?key=k1") == "from-a", 20),
                             node.log()[-2000:])
-        self.assertEqual(self.origin.admin("GET", "/kv/data/k1"), (200, b"from-a"))
+        self.assertEqual(self.origin.admin("GET", "/kv/fleet/data/k1"), (200, b"from-a"))
 
     def test_4_pop_killed_during_replication_converges(self):
         victim = self.pops[2]
