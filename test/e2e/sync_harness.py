@@ -68,7 +68,9 @@ class OriginProcess:
             self.proc.kill()
             raise RuntimeError("edge origin did not start: " + line + self.proc.stderr.read())
         self.log_lines = []
-        threading.Thread(target=self._read_stderr, args=(self.proc,), daemon=True).start()
+        self._stderr_thread = threading.Thread(target=self._read_stderr, args=(self.proc,),
+                                               daemon=True)
+        self._stderr_thread.start()
 
     def _read_stderr(self, proc):
         for line in proc.stderr:
@@ -86,7 +88,9 @@ class OriginProcess:
                 self.proc.kill()
                 self.proc.wait()
                 raise RuntimeError("edge origin did not stop on " + str(sig))
+        self._stderr_thread.join(timeout=5)
         self.proc.stdout.close()
+        self.proc.stderr.close()
 
     def admin(self, method, path, body=b""):
         return _call(self.port, method, path, body, NodeProcess.TOKEN)
