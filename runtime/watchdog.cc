@@ -18,13 +18,17 @@ uint64_t ClockNs(clockid_t clock) {
 uint64_t WallNs() { return ClockNs(CLOCK_MONOTONIC); }
 
 // Reading a thread's CPU clock is a system call (it takes the scheduler's
-// lock). A reading taken within kCpuReadingReuseNs of the thread's last one
-// (any isolate's) reuses it: an entry that begins right after another ended
-// starts from that reading, and one that ends right after a Checkpoint ends
-// on it. The few microseconds in such a gap (the loop parsing the next
-// request, a handler's last statements after its response went out) are
-// charged to the neighbouring entry. About one reading per request.
-constexpr uint64_t kCpuReadingReuseNs = 50000;
+// lock): too dear for every entry of a hello-world request. So:
+// - an entry shorter than kShortEntryNs of wall time is charged its wall
+//   time: the thread ran it from start to end, bar a preemption, which
+//   would overcharge it, never undercharge;
+// - a longer one is charged the thread's CPU clock across it, capped at its
+//   wall time;
+// - where an entry begins, the clock (what the watchdog measures the limit
+//   from) is read at most once per kCpuReadingReuseNs per thread; a reused
+//   reading can make the watchdog stop an entry up to that much early.
+constexpr uint64_t kShortEntryNs = 1000000;
+constexpr uint64_t kCpuReadingReuseNs = 1000000;
 struct CpuReading {
   uint64_t cpu_ns = 0;
   uint64_t wall_ns = 0;
@@ -47,9 +51,18 @@ Watchdog::Subject::Subject(v8::Isolate* isolate, uint64_t cpu_limit_ms)
 
 Watchdog::Subject::~Subject() { Watchdog::Get().Remove(this); }
 
+uint64_t Watchdog::Subject::EntryCpuSince(uint64_t now_wall_ns) {
+  uint64_t wall = now_wall_ns > entry_wall_ns_ ? now_wall_ns - entry_wall_ns_ : 0;
+  if (wall < kShortEntryNs) return wall;
+  uint64_t cpu = ClockNs(CLOCK_THREAD_CPUTIME_ID);
+  t_last_reading = {cpu, now_wall_ns};
+  return std::min(cpu > entry_cpu_ns_ ? cpu - entry_cpu_ns_ : 0, wall);
+}
+
 void Watchdog::Subject::Begin() {
   if (depth_++ > 0) return;
   uint64_t wall = WallNs();
+  entry_wall_ns_ = wall;
   entry_cpu_ns_ = ThreadCpuNs(wall);
   timed_ = cpu_limit_ns_ > 0;
   if (!timed_) return;
@@ -71,18 +84,17 @@ void Watchdog::Subject::Begin() {
 
 void Watchdog::Subject::Checkpoint() {
   if (depth_ == 0) return;
-  uint64_t cpu = ClockNs(CLOCK_THREAD_CPUTIME_ID);
-  t_last_reading = {cpu, WallNs()};
-  account_.Charge(cpu > entry_cpu_ns_ ? cpu - entry_cpu_ns_ : 0);
-  entry_cpu_ns_ = cpu;
+  uint64_t now = WallNs();
+  uint64_t used = EntryCpuSince(now);
+  account_.Charge(used);
+  // What follows in this entry is charged from here.
+  entry_wall_ns_ = now;
+  entry_cpu_ns_ += used;
 }
 
 void Watchdog::Subject::End() {
   if (--depth_ > 0) return;
-  // An entry that ends right after a Checkpoint (a response finished at the
-  // end of its handler: the usual case) reuses that reading.
-  uint64_t cpu = ThreadCpuNs(WallNs());
-  account_.Charge(cpu > entry_cpu_ns_ ? cpu - entry_cpu_ns_ : 0);
+  account_.Charge(EntryCpuSince(WallNs()));
   if (!timed_) return;
   timed_ = false;
   std::lock_guard<std::mutex> lock(Watchdog::Get().mutex_);

@@ -53,8 +53,12 @@ class Watchdog {
     clockid_t cpu_clock_;
     uint64_t cpu_limit_ns_;
     int depth_ = 0;
-    bool timed_ = false;        // the current entry is watched
-    uint64_t entry_cpu_ns_ = 0;  // the thread's CPU clock when it began
+    // The CPU the current entry used since it began (or since the last
+    // Checkpoint), read as watchdog.cc explains.
+    uint64_t EntryCpuSince(uint64_t now_wall_ns);
+    bool timed_ = false;          // the current entry is watched
+    uint64_t entry_cpu_ns_ = 0;   // the thread's CPU clock when it began (maybe reused)
+    uint64_t entry_wall_ns_ = 0;  // the monotonic clock when it began
     CpuAccount account_;
     // Guarded by the watchdog's mutex.
     bool running_ = false;
