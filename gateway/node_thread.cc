@@ -1,6 +1,7 @@
 #include "gateway/node_thread.h"
 
 #include <strings.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -154,8 +155,12 @@ Status NodeThread::Listen() {
   const NodeOptions& options = node_.options();
   if (quarantine_) {
     // Below the serving threads: a worker burning its CPU limit here over and
-    // over takes what the cores have left, not the other tenants' share.
-    setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
+    // over gets what the cores leave idle (SCHED_IDLE), not the other
+    // tenants' share; where that policy is refused, the lowest nice value.
+    sched_param param{};
+    if (sched_setscheduler(0, SCHED_IDLE, &param) != 0) {
+      setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 19);
+    }
     return Status::Ok();
   }
   ServerLimits limits = options.limits;
