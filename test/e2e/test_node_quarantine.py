@@ -45,6 +45,10 @@ class QuarantineTest(unittest.TestCase):
             killed = node.request("noisy.test", "/spin")
             self.assertEqual(killed.status, 500)
             self.assertIn(b"CPU time limit", killed.body)
+            # The node's log is read from its stderr as it comes.
+            deadline = time.time() + 10
+            while time.time() < deadline and "quarantine" not in node.log():
+                time.sleep(0.05)
             self.assertIn("quarantine", node.log())
             metrics = node.admin("GET", "/metrics").body.decode()
             self.assertRegex(metrics, r"(?m)^edge_quarantined_workers 1$")

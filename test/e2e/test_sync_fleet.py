@@ -154,7 +154,7 @@ class SyncFleetTest(unittest.TestCase):
         try:
             self.assertTrue(wait_until(lambda: self.body(late).startswith("v=33 "), 20),
                             late.log()[-2000:])
-            self.assertIn("snapshot", late.log())
+            self.assertTrue(wait_until(lambda: "snapshot" in late.log(), 10), late.log()[-2000:])
             self.assertTrue(wait_until(lambda: self.body(late, "/kv?key=k1") == "from-a", 10))
         finally:
             late.remove()
