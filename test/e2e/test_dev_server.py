@@ -237,7 +237,7 @@ class LimitsTest(unittest.TestCase):
                   await new Promise((r) => setTimeout(r, 1));
                   for (;;) {}
                 }
-                if (path === "/hoard") for (;;) hoard.push(new Array(1e5).fill(served));
+                if (path === "/hoard") for (;;) hoard.push(new Array(1e6).fill(served));
                 if (path === "/stream-then-throw") {
                   return new Response(new ReadableStream({
                     start(c) { c.enqueue(new TextEncoder().encode("partial")); },
@@ -247,7 +247,9 @@ class LimitsTest(unittest.TestCase):
                 return new Response(String(served));
               },
             };
-        """}, config='name = "limits"\nmain = "index.js"\n[limits]\ncpu_ms = 200\n')
+        """}, config='name = "limits"\nmain = "index.js"\n[limits]\ncpu_ms = 500\n')
+        # /hoard must reach the heap limit before the CPU limit even on a
+        # busy machine: big arrays (8 MB each) and 500 ms of CPU.
         edge = EdgeProcess(project.dir)
         try:
             self.assertEqual(edge.request().body, b"1")
