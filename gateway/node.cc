@@ -433,32 +433,37 @@ void Node::Reapply(const std::string& name, std::function<void(Status)> done) {
   Switch(std::move(state).value(), std::move(served).value(), [done] { done(Status::Ok()); });
 }
 
+void Node::CommitAndReapply(const std::function<Status(DeployStore::Writer&)>& write,
+                            NodeChange change, const Done& done, std::function<void()> finished,
+                            std::function<AdminResult()> success) {
+  Status written = store_->Write(write);
+  if (written.ok()) written = Notify(change);
+  if (!written.ok()) {
+    done(AdminResult::Error(HttpStatusOf(written), written.message()));
+    return finished();
+  }
+  Reapply(change.worker, [done, finished = std::move(finished),
+                          success = std::move(success)](Status status) {
+    done(status.ok() ? success() : AdminResult::Error(500, status.message()));
+    finished();
+  });
+}
+
 void Node::Rollback(std::string name, uint64_t version, Done done) {
   if (RefuseAdmin(done)) return;
   Enqueue([this, name = std::move(name), version, done = std::move(done)](
               std::function<void()> finished) {
-    Status written = store_->Write(
-        [&](DeployStore::Writer& writer) { return writer.Rollback(name, version); });
-    if (written.ok()) {
-      NodeChange change;
-      change.kind = NodeChange::Kind::kRollback;
-      change.worker = name;
-      change.version = version;
-      written = Notify(change);
-    }
-    if (!written.ok()) {
-      done(AdminResult::Error(HttpStatusOf(written), written.message()));
-      return finished();
-    }
-    Reapply(name, [name, version, done, finished](Status status) {
-      if (!status.ok()) {
-        done(AdminResult::Error(500, status.message()));
-      } else {
-        Log(LogLevel::kInfo, "[{}] rolled back to version {}", name, version);
-        done({200, fmt::format("{{\"name\":{},\"version\":{}}}", JsonString(name), version)});
-      }
-      finished();
-    });
+    NodeChange change;
+    change.kind = NodeChange::Kind::kRollback;
+    change.worker = name;
+    change.version = version;
+    CommitAndReapply(
+        [&](DeployStore::Writer& writer) { return writer.Rollback(name, version); },
+        std::move(change), done, std::move(finished), [name, version] {
+          Log(LogLevel::kInfo, "[{}] rolled back to version {}", name, version);
+          return AdminResult{200, fmt::format("{{\"name\":{},\"version\":{}}}",
+                                              JsonString(name), version)};
+        });
   });
 }
 
@@ -558,30 +563,18 @@ void Node::PutSecret(std::string name, std::string secret, std::string value, Do
       done(AdminResult::Error(400, valid.message()));
       return finished();
     }
-    Status written = store_->Write(
-        [&](DeployStore::Writer& writer) { return writer.PutSecret(name, secret, value); });
-    if (written.ok()) {
-      NodeChange change;
-      change.kind = NodeChange::Kind::kSecretPut;
-      change.worker = name;
-      change.secret_name = secret;
-      change.secret_value = value;
-      written = Notify(change);
-    }
-    if (!written.ok()) {
-      done(AdminResult::Error(HttpStatusOf(written), written.message()));
-      return finished();
-    }
-    Reapply(name, [name, secret, done, finished](Status status) {
-      if (!status.ok()) {
-        done(AdminResult::Error(500, status.message()));
-      } else {
-        Log(LogLevel::kInfo, "[{}] secret {} set", name, secret);
-        done({200, fmt::format("{{\"worker\":{},\"secret\":{}}}", JsonString(name),
-                               JsonString(secret))});
-      }
-      finished();
-    });
+    NodeChange change;
+    change.kind = NodeChange::Kind::kSecretPut;
+    change.worker = name;
+    change.secret_name = secret;
+    change.secret_value = value;
+    CommitAndReapply(
+        [&](DeployStore::Writer& writer) { return writer.PutSecret(name, secret, value); },
+        std::move(change), done, std::move(finished), [name, secret] {
+          Log(LogLevel::kInfo, "[{}] secret {} set", name, secret);
+          return AdminResult{200, fmt::format("{{\"worker\":{},\"secret\":{}}}",
+                                              JsonString(name), JsonString(secret))};
+        });
   });
 }
 
@@ -589,29 +582,17 @@ void Node::DeleteSecret(std::string name, std::string secret, Done done) {
   if (RefuseAdmin(done)) return;
   Enqueue([this, name = std::move(name), secret = std::move(secret),
            done = std::move(done)](std::function<void()> finished) {
-    Status written = store_->Write(
-        [&](DeployStore::Writer& writer) { return writer.DeleteSecret(name, secret); });
-    if (written.ok()) {
-      NodeChange change;
-      change.kind = NodeChange::Kind::kSecretDelete;
-      change.worker = name;
-      change.secret_name = secret;
-      written = Notify(change);
-    }
-    if (!written.ok()) {
-      done(AdminResult::Error(HttpStatusOf(written), written.message()));
-      return finished();
-    }
-    Reapply(name, [name, secret, done, finished](Status status) {
-      if (!status.ok()) {
-        done(AdminResult::Error(500, status.message()));
-      } else {
-        Log(LogLevel::kInfo, "[{}] secret {} deleted", name, secret);
-        done({200, fmt::format("{{\"worker\":{},\"deleted\":{}}}", JsonString(name),
-                               JsonString(secret))});
-      }
-      finished();
-    });
+    NodeChange change;
+    change.kind = NodeChange::Kind::kSecretDelete;
+    change.worker = name;
+    change.secret_name = secret;
+    CommitAndReapply(
+        [&](DeployStore::Writer& writer) { return writer.DeleteSecret(name, secret); },
+        std::move(change), done, std::move(finished), [name, secret] {
+          Log(LogLevel::kInfo, "[{}] secret {} deleted", name, secret);
+          return AdminResult{200, fmt::format("{{\"worker\":{},\"deleted\":{}}}",
+                                              JsonString(name), JsonString(secret))};
+        });
   });
 }
 

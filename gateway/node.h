@@ -144,6 +144,12 @@ class Node : public bindings::ServiceDirectory {
               std::function<void()> done);
   // Reloads one worker from the store and switches to it.
   void Reapply(const std::string& name, std::function<void(Status)> done);
+  // The shape of most changes: write to the store, tell the extensions,
+  // then serve what the store now holds for change.worker; `done` gets
+  // success() once that is live, or the error.
+  void CommitAndReapply(const std::function<Status(DeployStore::Writer&)>& write,
+                        NodeChange change, const Done& done, std::function<void()> finished,
+                        std::function<AdminResult()> success);
 
   static void OnSignal(uv_signal_t* handle, int signum);
   void Stop();
