@@ -833,19 +833,7 @@ SignedEntry SigningKey::Sign(const Entry& entry) const {
   SignedEntry signed_entry;
   signed_entry.seq = entry.seq;
   signed_entry.bytes = EncodeEntry(entry);
-  Pkey pkey = PrivatePkey(private_key_);
-  MdCtx ctx(EVP_MD_CTX_new());
-  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, pkey.get()) != 1) {
-    Fatal("EVP_DigestSignInit");
-  }
-  unsigned char signature[kSignatureBytes];
-  size_t length = sizeof signature;
-  if (EVP_DigestSign(ctx.get(), signature, &length, Bytes(signed_entry.bytes),
-                     signed_entry.bytes.size()) != 1 ||
-      length != kSignatureBytes) {
-    Fatal("EVP_DigestSign");
-  }
-  signed_entry.signature.assign(reinterpret_cast<char*>(signature), length);
+  signed_entry.signature = SignBytes(signed_entry.bytes);
   return signed_entry;
 }
 
@@ -941,15 +929,7 @@ StatusOr<Entry> VerifyKey::Verify(const SignedEntry& signed_entry) const {
     return Invalid(fmt::format("bad signature on the entry at seq {}: {} bytes, not {}",
                                signed_entry.seq, signed_entry.signature.size(), kSignatureBytes));
   }
-  Pkey pkey = PublicPkey(public_key_);
-  MdCtx ctx(EVP_MD_CTX_new());
-  if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, pkey.get()) != 1) {
-    Fatal("EVP_DigestVerifyInit");
-  }
-  int verified = EVP_DigestVerify(ctx.get(), Bytes(signed_entry.signature), kSignatureBytes,
-                                  Bytes(signed_entry.bytes), signed_entry.bytes.size());
-  if (verified != 1) {
-    ERR_clear_error();
+  if (!VerifyBytes(signed_entry.bytes, signed_entry.signature)) {
     return Invalid(fmt::format(
         "bad signature on the entry at seq {}: it was altered, or not signed by the origin's "
         "key",
