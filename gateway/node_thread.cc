@@ -242,14 +242,12 @@ void NodeThread::OnMeasure(uv_timer_t* timer) {
   self->memory_ = static_cast<int64_t>(stats.memory_bytes);
 }
 
-void NodeThread::Refuse(const HttpRequest& request, ResponseWriter& writer,
-                        InvocationRecord record, int status, std::string_view message,
-                        std::string_view outcome) {
+void NodeThread::Refuse(ResponseWriter& writer, InvocationRecord record, int status,
+                        std::string_view message, std::string_view outcome) {
   SendErrorPage(writer, status, message);
   record.status = status;
   record.outcome = std::string(outcome);
   node_.reporting().Report(record);
-  (void)request;
 }
 
 void NodeThread::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> writer) {
@@ -265,13 +263,13 @@ void NodeThread::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> wri
 
   const std::string* name = state.routes.Match(host, path);
   if (name == nullptr) {
-    Refuse(request, *writer, std::move(record), 404, "No worker is routed for this host and path",
+    Refuse(*writer, std::move(record), 404, "No worker is routed for this host and path",
            "noRoute");
     return;
   }
   const std::shared_ptr<const ServedWorker>* found = state.Find(*name);
   if (found == nullptr) {
-    Refuse(request, *writer, std::move(record), 503,
+    Refuse(*writer, std::move(record), 503,
            fmt::format("Worker '{}' is routed here but has no version deployed", *name),
            "loadError");
     return;
@@ -282,34 +280,24 @@ void NodeThread::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> wri
   const WorkerLimits& limits = served->limits;
   std::optional<uint64_t> declared = ContentLength(request);
   if (limits.request_bytes != 0 && declared && *declared > limits.request_bytes) {
-    Refuse(request, *writer, std::move(record), 413,
+    Refuse(*writer, std::move(record), 413,
            fmt::format("The request body exceeds the worker's limit of {} bytes",
                        limits.request_bytes),
            "requestTooLarge");
     return;
   }
-  if (NodeThread* quarantine = node_.quarantine_thread();
-      quarantine != nullptr && quarantine != this && node_.Quarantined(served->name)) {
-    record.bytes_in = request.body.size();
-    std::optional<runtime::FetchRequest> fetch = ToFetchRequest(request, default_host_, *writer);
-    if (!fetch) {
-      record.status = 400;
-      record.outcome = "badRequest";
-      node_.reporting().Report(record);
+  // A quarantined worker runs on the quarantine thread; the connection stays.
+  NodeThread* quarantine = node_.quarantine_thread();
+  bool hop = quarantine != nullptr && quarantine != this && node_.Quarantined(served->name);
+  WorkerHost* worker_host = nullptr;
+  if (!hop) {
+    StatusOr<WorkerHost*> host_or = pool_->Acquire(served);
+    if (!host_or.ok()) {
+      Refuse(*writer, std::move(record), 503, "The worker failed to load", "loadError");
       return;
     }
-    fetch->cf_json = cf_json_;
-    auto sink = std::make_shared<NodeSink>(std::move(writer), node_.reporting(),
-                                           std::move(record), limits, &loop_);
-    HandleInQuarantine(served, std::move(*fetch), std::move(sink), limits);
-    return;
+    worker_host = *host_or;
   }
-  StatusOr<WorkerHost*> host_or = pool_->Acquire(served);
-  if (!host_or.ok()) {
-    Refuse(request, *writer, std::move(record), 503, "The worker failed to load", "loadError");
-    return;
-  }
-  WorkerHost* worker_host = *host_or;
   record.bytes_in = request.body.size();
   std::optional<runtime::FetchRequest> fetch = ToFetchRequest(request, default_host_, *writer);
   if (!fetch) {  // the 400 page went out already
@@ -321,6 +309,10 @@ void NodeThread::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> wri
   fetch->cf_json = cf_json_;
   auto sink = std::make_shared<NodeSink>(std::move(writer), node_.reporting(), std::move(record),
                                          limits, &loop_);
+  if (hop) {
+    HandleInQuarantine(served, std::move(*fetch), std::move(sink), limits);
+    return;
+  }
   if (fetch->body_source) {
     fetch->body_source =
         std::make_shared<CountedBody>(std::move(fetch->body_source), sink, limits.request_bytes);

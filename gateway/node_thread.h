@@ -74,8 +74,8 @@ class NodeThread {
                           runtime::FetchRequest fetch, std::shared_ptr<NodeSink> sink,
                           const WorkerLimits& limits);
   // Answers without a worker (no route, not loaded) and records it.
-  void Refuse(const HttpRequest& request, ResponseWriter& writer, InvocationRecord record,
-              int status, std::string_view message, std::string_view outcome);
+  void Refuse(ResponseWriter& writer, InvocationRecord record, int status,
+              std::string_view message, std::string_view outcome);
   static void OnMeasure(uv_timer_t* timer);
 
   Node& node_;
