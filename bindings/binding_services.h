@@ -5,20 +5,20 @@
 
 #include <memory>
 
-#include "bindings/service_directory.h"
+#include "bindings/service/service_directory.h"
 #include "runtime/host_services.h"
 
 namespace edge::bindings {
 
-class KvStore;  // bindings/kv_store.h
+class KvStore;  // bindings/kv/kv_store.h
 namespace outbound {
-class Client;  // bindings/outbound/client.h
+class Client;  // bindings/fetch/outbound/client.h
 }
 
 struct BindingServices : runtime::HostServices {
   // The other workers of this process, for service bindings; not owned.
   ServiceDirectory* services = nullptr;
-  // The store behind every `kv` binding (bindings/kv_store.h); null when the
+  // The store behind every `kv` binding (bindings/kv/kv_store.h); null when the
   // host has none, and then KV calls reject with an error saying so.
   std::shared_ptr<KvStore> kv;
   // The outbound HTTP client behind fetch(), one per process (shared by

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "cli/admin_client.h"
-#include "gateway/bundle.h"
+#include "gateway/deploy/bundle.h"
 #include "runtime/project.h"
 #include "runtime/worker.h"
 

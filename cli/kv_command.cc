@@ -12,7 +12,8 @@
 #include <sstream>
 #include <vector>
 
-#include "bindings/kv_store.h"
+#include "base/json_text.h"
+#include "bindings/kv/kv_store.h"
 
 namespace edge::cli {
 namespace {
@@ -89,30 +90,6 @@ StatusOr<std::string> ReadWholeFile(const std::string& path) {
   bytes << in.rdbuf();
   if (in.bad()) return Status(ErrorCode::kIo, fmt::format("{}: cannot read", path));
   return bytes.str();
-}
-
-// A JSON string literal for `text` (UTF-8 passed through, controls escaped).
-std::string JsonString(std::string_view text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        if (c < 0x20) {
-          out += fmt::format("\\u{:04x}", c);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out.push_back('"');
-  return out;
 }
 
 Status CheckJson(std::string_view text) {
@@ -228,7 +205,7 @@ Status Run(const KvCommandOptions& options, std::ostream& out) {
     for (const bindings::KvListKey& key : page->keys) {
       json += first ? "\n  " : ",\n  ";
       first = false;
-      json += "{\"name\": " + JsonString(key.name);
+      json += "{\"name\": " + base::JsonString(key.name);
       if (key.expiration != 0) json += fmt::format(", \"expiration\": {}", key.expiration);
       if (!key.metadata.empty()) json += ", \"metadata\": " + key.metadata;
       json += "}";

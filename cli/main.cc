@@ -9,8 +9,8 @@
 #include "cli/secret_command.h"
 #include "cli/tail_command.h"
 #include "cli/test_command.h"
-#include "gateway/dev_server.h"
-#include "runtime/log.h"
+#include "gateway/dev/dev_server.h"
+#include "base/log.h"
 
 namespace {
 

@@ -12,7 +12,7 @@
 
 #include "cli/admin_client.h"
 #include "cli/worker_name.h"
-#include "gateway/bundle.h"
+#include "gateway/deploy/bundle.h"
 
 namespace edge::cli {
 namespace {

@@ -4,8 +4,8 @@
 #include <memory>
 
 #include "cli/sync_commands.h"
-#include "gateway/node_options.h"
-#include "runtime/log.h"
+#include "gateway/node/node_options.h"
+#include "base/log.h"
 
 namespace edge::cli {
 

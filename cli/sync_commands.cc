@@ -11,8 +11,8 @@
 #include "edge-sync/http_client.h"
 #include "edge-sync/origin.h"
 #include "edge-sync/replica.h"
-#include "gateway/node_extension.h"
-#include "runtime/log.h"
+#include "gateway/node/node_extension.h"
+#include "base/log.h"
 
 namespace edge::cli {
 namespace {

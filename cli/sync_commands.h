@@ -8,8 +8,8 @@
 #include <memory>
 #include <vector>
 
-#include "gateway/node_extension.h"
-#include "gateway/node_options.h"
+#include "gateway/node/node_extension.h"
+#include "gateway/node/node_options.h"
 
 namespace edge::cli {
 

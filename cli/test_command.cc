@@ -9,9 +9,9 @@
 
 #include "bindings/binding_services.h"
 #include "bindings/bindings.h"
-#include "bindings/kv_store.h"
-#include "bindings/outbound/client.h"
-#include "runtime/log.h"
+#include "bindings/kv/kv_store.h"
+#include "bindings/fetch/outbound/client.h"
+#include "base/log.h"
 #include "runtime/project.h"
 #include "runtime/worker.h"
 

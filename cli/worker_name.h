@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "runtime/status.h"
+#include "base/status.h"
 
 namespace edge::cli {
 

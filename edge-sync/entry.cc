@@ -23,18 +23,18 @@
 #include <memory>
 #include <set>
 
-#include "bindings/kv_store.h"
-#include "gateway/base64.h"
-#include "gateway/bundle.h"
-#include "gateway/json_text.h"
+#include "bindings/kv/kv_store.h"
+#include "base/base64.h"
+#include "gateway/deploy/bundle.h"
+#include "base/json_text.h"
 
 namespace edge::sync {
 namespace {
 
-using gateway::AppendJsonString;
-using gateway::Base64Decode;
-using gateway::Base64Encode;
-using gateway::JsonString;
+using base::AppendJsonString;
+using base::Base64Decode;
+using base::Base64Encode;
+using base::JsonString;
 
 constexpr size_t kSignatureBytes = 64;
 constexpr size_t kEd25519KeyBytes = 32;
@@ -343,7 +343,7 @@ StatusOr<std::string> GetBase64(simdjson::dom::element value, std::string_view k
   if (value.get_string().get(text) != simdjson::SUCCESS) {
     return EntryError(fmt::format("\"{}\" must be a string (base64)", key));
   }
-  StatusOr<std::string> bytes = Base64Decode(text);
+  StatusOr<std::string> bytes = base::Base64Decode(text);
   if (!bytes.ok()) return EntryError(fmt::format("\"{}\": {}", key, bytes.status().message()));
   return bytes;
 }
@@ -404,10 +404,10 @@ std::string EncodeEntry(const Entry& entry) {
                                 entry.time_ms, EntryTypeName(entry.type));
   auto text = [&](std::string_view key, std::string_view value) {
     out += fmt::format(",\"{}\":", key);
-    AppendJsonString(out, value);
+    base::AppendJsonString(out, value);
   };
   auto binary = [&](std::string_view key, std::string_view value) {
-    out += fmt::format(",\"{}\":\"{}\"", key, Base64Encode(value));
+    out += fmt::format(",\"{}\":\"{}\"", key, base::Base64Encode(value));
   };
   auto number = [&](std::string_view key, uint64_t value) {
     out += fmt::format(",\"{}\":{}", key, value);
@@ -421,7 +421,7 @@ std::string EncodeEntry(const Entry& entry) {
         out += ",\"routes\":[";
         for (size_t i = 0; i < entry.routes->size(); ++i) {
           if (i > 0) out += ',';
-          AppendJsonString(out, (*entry.routes)[i]);
+          base::AppendJsonString(out, (*entry.routes)[i]);
         }
         out += ']';
       }
@@ -433,7 +433,7 @@ std::string EncodeEntry(const Entry& entry) {
       if (entry.routes) {
         for (size_t i = 0; i < entry.routes->size(); ++i) {
           if (i > 0) out += ',';
-          AppendJsonString(out, (*entry.routes)[i]);
+          base::AppendJsonString(out, (*entry.routes)[i]);
         }
       }
       out += ']';
@@ -589,7 +589,7 @@ StatusOr<Entry> DecodeEntry(std::string_view json) {
       if (field.name == pair.key) known = &field;
     }
     if (known == nullptr) {
-      return EntryError(fmt::format("unknown key {}", JsonString(pair.key)));
+      return EntryError(fmt::format("unknown key {}", base::JsonString(pair.key)));
     }
     if ((present & known->field) != 0) {
       return EntryError(fmt::format("the key \"{}\" appears twice", known->name));
@@ -616,7 +616,7 @@ StatusOr<Entry> DecodeEntry(std::string_view json) {
       if (!known.empty()) known += ", ";
       known += candidate.name;
     }
-    return EntryError(fmt::format("unknown type {} (known: {})", JsonString(*type_name), known));
+    return EntryError(fmt::format("unknown type {} (known: {})", base::JsonString(*type_name), known));
   }
   entry.type = spec->type;
   uint32_t own = present & ~(kSeq | kTimeMs | kType);
@@ -733,8 +733,8 @@ StatusOr<Entry> DecodeEntry(std::string_view json) {
 // Lines.
 
 std::string SignedEntry::Line() const {
-  return fmt::format("{{\"seq\":{},\"entry\":\"{}\",\"sig\":\"{}\"}}\n", seq, Base64Encode(bytes),
-                     Base64Encode(signature));
+  return fmt::format("{{\"seq\":{},\"entry\":\"{}\",\"sig\":\"{}\"}}\n", seq, base::Base64Encode(bytes),
+                     base::Base64Encode(signature));
 }
 
 StatusOr<SignedEntry> ParseLine(std::string_view line) {
@@ -758,7 +758,7 @@ StatusOr<SignedEntry> ParseLine(std::string_view line) {
   std::set<std::string_view> seen;
   for (simdjson::dom::key_value_pair pair : object) {
     if (!seen.insert(pair.key).second) {
-      return error(fmt::format("the key {} appears twice", JsonString(pair.key)));
+      return error(fmt::format("the key {} appears twice", base::JsonString(pair.key)));
     }
     if (pair.key == "seq") {
       if (pair.value.get_uint64().get(signed_entry.seq) != simdjson::SUCCESS ||
@@ -770,7 +770,7 @@ StatusOr<SignedEntry> ParseLine(std::string_view line) {
       if (pair.value.get_string().get(text) != simdjson::SUCCESS) {
         return error(fmt::format("\"{}\" must be a string (base64)", pair.key));
       }
-      StatusOr<std::string> bytes = Base64Decode(text);
+      StatusOr<std::string> bytes = base::Base64Decode(text);
       if (!bytes.ok()) return error(fmt::format("\"{}\": {}", pair.key, bytes.status().message()));
       if (pair.key == "entry") {
         if (bytes->empty()) return error("\"entry\" is empty");
@@ -784,7 +784,7 @@ StatusOr<SignedEntry> ParseLine(std::string_view line) {
       }
     } else {
       return error(
-          fmt::format("unknown key {} (a line has seq, entry and sig)", JsonString(pair.key)));
+          fmt::format("unknown key {} (a line has seq, entry and sig)", base::JsonString(pair.key)));
     }
   }
   for (std::string_view key : {"seq", "entry", "sig"}) {
@@ -968,7 +968,7 @@ StatusOr<std::string> ReadSecretsKey(const std::string& path) {
     for (size_t i = 0; i < text.size(); i += 2) {
       key.push_back(static_cast<char>(HexDigit(text[i]) << 4 | HexDigit(text[i + 1])));
     }
-  } else if (StatusOr<std::string> decoded = Base64Decode(text);
+  } else if (StatusOr<std::string> decoded = base::Base64Decode(text);
              decoded.ok() && decoded->size() == kSecretsKeyBytes) {
     key = std::move(decoded).value();
   }

@@ -20,7 +20,7 @@
 #include <utility>
 #include <vector>
 
-#include "runtime/status.h"
+#include "base/status.h"
 
 namespace edge::sync {
 

@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "gateway/base64.h"
+#include "base/base64.h"
 
 namespace edge::sync {
 namespace {
@@ -127,7 +127,7 @@ TEST(EntryTest, CanonicalBytes) {
   EXPECT_EQ(EncodeEntry(all[6]),
             R"({"seq":7,"time_ms":1700000000123,"type":"secret_put","worker":"shop",)"
             R"("name":"API_KEY","sealed":")" +
-                gateway::Base64Encode(all[6].sealed) + R"("})");
+                base::Base64Encode(all[6].sealed) + R"("})");
   EXPECT_EQ(EncodeEntry(all[8]),
             "{\"seq\":7,\"time_ms\":1700000000123,\"type\":\"kv_put\",\"ns\":\"ns-1\","
             "\"key\":\"user/\\\"42\\\"\\n\u00e9\",\"value\":\"YmluAP8=\","
@@ -258,7 +258,7 @@ TEST(EntryTest, HostileInputIsRefused) {
   ExpectRefused(head + R"("type":"secret_put","worker":"w","name":"K","sealed":"AAAA"})",
                 "too few for a sealed secret");
   ExpectRefused(head + R"("type":"secret_put","worker":"w","name":"1K","sealed":")" +
-                    gateway::Base64Encode(std::string(40, 'x')) + "\"}",
+                    base::Base64Encode(std::string(40, 'x')) + "\"}",
                 "not a valid binding name");
   ExpectRefused(head + R"("type":"kv_put","ns":"n","key":"k","value":"AAA"})",
                 "\"value\": invalid base64");
@@ -272,7 +272,7 @@ TEST(EntryTest, HostileInputIsRefused) {
   ExpectRefused(head + R"("type":"kv_put","ns":"","key":"k","value":""})",
                 "\"ns\" must be 1 to 511 bytes");
   ExpectRefused(head + R"("type":"kv_put","ns":"n","key":"k","value":")" +
-                    gateway::Base64Encode(std::string(kInlineValueBytes + 1, 'v')) + "\"}",
+                    base::Base64Encode(std::string(kInlineValueBytes + 1, 'v')) + "\"}",
                 "an inline value is at most 4096 bytes");
   ExpectRefused(head + R"("type":"kv_put","ns":"n","key":"k","value":"","metadata":""})",
                 "\"metadata\" cannot be empty");
@@ -333,8 +333,8 @@ TEST_F(SignedTest, SignVerifyAndLineRoundTrip) {
     std::string line = signed_entry.Line();
     ASSERT_TRUE(line.ends_with("\n"));
     EXPECT_EQ(line, fmt::format("{{\"seq\":7,\"entry\":\"{}\",\"sig\":\"{}\"}}\n",
-                                gateway::Base64Encode(signed_entry.bytes),
-                                gateway::Base64Encode(signed_entry.signature)));
+                                base::Base64Encode(signed_entry.bytes),
+                                base::Base64Encode(signed_entry.signature)));
     StatusOr<SignedEntry> parsed = ParseLine(std::string_view(line).substr(0, line.size() - 1));
     ASSERT_TRUE(parsed.ok()) << parsed.status().message();
     EXPECT_EQ(parsed->seq, signed_entry.seq);
@@ -418,7 +418,7 @@ TEST_F(SignedTest, HostileLinesAreRefused) {
     ASSERT_FALSE(parsed.ok()) << length;
     EXPECT_EQ(parsed.status().code(), ErrorCode::kInvalidInput);
   }
-  std::string sig = gateway::Base64Encode(std::string(64, 's'));
+  std::string sig = base::Base64Encode(std::string(64, 's'));
   auto refused = [](std::string_view text, std::string_view message) {
     StatusOr<SignedEntry> parsed = ParseLine(text);
     ASSERT_FALSE(parsed.ok()) << text;
@@ -541,12 +541,12 @@ TEST_F(SignedTest, SecretsKeyFiles) {
   for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   WriteFile(path, upper);
   EXPECT_EQ(ReadSecretsKey(path).value(), raw);
-  WriteFile(path, "  " + gateway::Base64Encode(raw) + "\r\n");
+  WriteFile(path, "  " + base::Base64Encode(raw) + "\r\n");
   EXPECT_EQ(ReadSecretsKey(path).value(), raw);
 
   for (std::string bad :
-       {std::string(), hex.substr(1), hex + "00", gateway::Base64Encode(raw.substr(1)), raw,
-        gateway::Base64Encode(raw + "x"), std::string("zz") + hex.substr(2)}) {
+       {std::string(), hex.substr(1), hex + "00", base::Base64Encode(raw.substr(1)), raw,
+        base::Base64Encode(raw + "x"), std::string("zz") + hex.substr(2)}) {
     WriteFile(path, bad);
     auto refused = ReadSecretsKey(path);
     ASSERT_FALSE(refused.ok()) << bad;

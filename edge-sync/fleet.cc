@@ -3,7 +3,7 @@
 #include <fmt/core.h>
 #include <simdjson.h>
 
-#include "gateway/json_text.h"
+#include "base/json_text.h"
 
 namespace edge::sync {
 
@@ -31,8 +31,8 @@ std::string Fleet::Encode(const std::vector<PopStatus>& pops) {
     out += fmt::format(
         "{{\"pop_id\":{},\"cursor\":{},\"upstream_head\":{},\"last_contact_ms\":{},"
         "\"refused\":{},\"via\":{},\"reported_ms\":{}}}",
-        gateway::JsonString(pop.pop_id), pop.cursor, pop.upstream_head, pop.last_contact_ms,
-        pop.refused, gateway::JsonString(pop.via), pop.reported_ms);
+        base::JsonString(pop.pop_id), pop.cursor, pop.upstream_head, pop.last_contact_ms,
+        pop.refused, base::JsonString(pop.via), pop.reported_ms);
   }
   return out + "]}";
 }

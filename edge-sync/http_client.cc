@@ -26,8 +26,8 @@
 #include <mutex>
 #include <sstream>
 
-#include "bindings/outbound/tls.h"
-#include "gateway/status_pages.h"
+#include "bindings/fetch/outbound/tls.h"
+#include "gateway/http/status_pages.h"
 
 namespace edge::sync {
 namespace {

@@ -17,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-#include "bindings/outbound/testing/test_server.h"
+#include "bindings/fetch/outbound/testing/test_server.h"
 
 namespace edge::sync {
 namespace {

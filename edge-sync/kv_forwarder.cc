@@ -2,7 +2,7 @@
 
 #include <simdjson.h>
 
-#include "runtime/log.h"
+#include "base/log.h"
 
 namespace edge::sync {
 namespace {

@@ -16,7 +16,7 @@
 #include <string>
 #include <thread>
 
-#include "bindings/kv_store.h"
+#include "bindings/kv/kv_store.h"
 #include "edge-sync/http_client.h"
 
 namespace edge::sync {

@@ -2,11 +2,11 @@
 
 #include <fmt/core.h>
 
-#include "gateway/json_text.h"
-#include "gateway/node.h"
-#include "gateway/node_metrics.h"
-#include "gateway/status_pages.h"
-#include "runtime/log.h"
+#include "base/json_text.h"
+#include "gateway/node/node.h"
+#include "gateway/node/node_metrics.h"
+#include "gateway/http/status_pages.h"
+#include "base/log.h"
 
 namespace edge::sync {
 namespace {
@@ -36,9 +36,9 @@ std::string FleetJson(const SyncLog& log, const Fleet& fleet, const SyncServer* 
     out += fmt::format(
         "{{\"pop_id\":{},\"cursor\":{},\"lag\":{},\"last_contact_ms\":{},\"reported_ms\":{},"
         "\"refused\":{},\"via\":{}}}",
-        gateway::JsonString(pop.pop_id), pop.cursor,
+        base::JsonString(pop.pop_id), pop.cursor,
         log.head() > pop.cursor ? log.head() - pop.cursor : 0, pop.last_contact_ms,
-        pop.reported_ms, pop.refused, gateway::JsonString(pop.via));
+        pop.reported_ms, pop.refused, base::JsonString(pop.via));
   }
   out += "],\"readers\":[";
   if (server != nullptr) {
@@ -46,8 +46,8 @@ std::string FleetJson(const SyncLog& log, const Fleet& fleet, const SyncServer* 
     for (size_t i = 0; i < readers.size(); ++i) {
       if (i > 0) out += ",";
       out += fmt::format("{{\"pop_id\":{},\"remote\":{},\"cursor\":{},\"last_contact_ms\":{}}}",
-                         gateway::JsonString(readers[i].pop_id),
-                         gateway::JsonString(readers[i].remote), readers[i].cursor,
+                         base::JsonString(readers[i].pop_id),
+                         base::JsonString(readers[i].remote), readers[i].cursor,
                          readers[i].last_contact_ms);
     }
   }
@@ -190,7 +190,7 @@ bool OriginExtension::HandleAdmin(const gateway::HttpRequest& request,
     auto pops = Fleet::Decode(request.body);
     if (!pops.ok()) {
       SendJson(*writer, 400, fmt::format("{{\"error\":{}}}",
-                                         gateway::JsonString(pops.status().message())));
+                                         base::JsonString(pops.status().message())));
       return true;
     }
     fleet_.Report(*pops, gateway::UnixMs());
@@ -206,7 +206,7 @@ bool OriginExtension::HandleAdmin(const gateway::HttpRequest& request,
     auto dropped = Compact(log_->head());
     if (!dropped.ok()) {
       SendJson(*writer, 500, fmt::format("{{\"error\":{}}}",
-                                         gateway::JsonString(dropped.status().message())));
+                                         base::JsonString(dropped.status().message())));
     } else {
       SendJson(*writer, 200, fmt::format("{{\"dropped\":{},\"compacted_through\":{}}}", *dropped,
                                          log_->compacted_through()));

@@ -14,7 +14,7 @@
 #include "edge-sync/fleet.h"
 #include "edge-sync/sync_log.h"
 #include "edge-sync/sync_server.h"
-#include "gateway/node_extension.h"
+#include "gateway/node/node_extension.h"
 
 namespace edge::sync {
 

@@ -3,11 +3,11 @@
 #include <fmt/core.h>
 
 #include "edge-sync/origin.h"
-#include "gateway/bundle.h"
-#include "gateway/json_text.h"
-#include "gateway/node.h"
-#include "gateway/node_metrics.h"
-#include "runtime/log.h"
+#include "gateway/deploy/bundle.h"
+#include "base/json_text.h"
+#include "gateway/node/node.h"
+#include "gateway/node/node_metrics.h"
+#include "base/log.h"
 
 namespace edge::sync {
 namespace {
@@ -307,7 +307,7 @@ bool ReplicaExtension::HandleAdmin(const gateway::HttpRequest& request,
       node->PostToControl([writer, response = std::move(response)]() mutable {
         if (!response.ok()) {
           SendJson(*writer, 502, fmt::format("{{\"error\":{}}}",
-                                             gateway::JsonString(response.status().message())));
+                                             base::JsonString(response.status().message())));
           return;
         }
         writer->Start(response->status, "", {{"Content-Type", "application/x-ndjson"}},
@@ -322,7 +322,7 @@ bool ReplicaExtension::HandleAdmin(const gateway::HttpRequest& request,
     auto pops = Fleet::Decode(request.body);
     if (!pops.ok()) {
       SendJson(*writer, 400, fmt::format("{{\"error\":{}}}",
-                                         gateway::JsonString(pops.status().message())));
+                                         base::JsonString(pops.status().message())));
       return true;
     }
     fleet_.Report(*pops, gateway::UnixMs());
@@ -366,9 +366,9 @@ std::string ReplicaExtension::StatusJson() const {
   return fmt::format(
       "\"role\":\"{}\",\"sync_from\":{},\"cursor\":{},\"upstream_head\":{},\"connected\":{},"
       "\"last_contact_ms\":{},\"refused\":{},\"last_error\":{}",
-      options_.relay ? "relay" : "replica", gateway::JsonString(options_.from_url), Cursor(),
+      options_.relay ? "relay" : "replica", base::JsonString(options_.from_url), Cursor(),
       stats.origin_head, stats.connected ? "true" : "false", stats.last_contact_ms,
-      stats.refused + refused_applies_.load(), gateway::JsonString(stats.last_error));
+      stats.refused + refused_applies_.load(), base::JsonString(stats.last_error));
 }
 
 }  // namespace edge::sync

@@ -1,6 +1,6 @@
 #include "edge-sync/sync_client.h"
 
-#include "gateway/base64.h"
+#include "base/base64.h"
 
 #include <fmt/core.h>
 #include <simdjson.h>
@@ -9,7 +9,7 @@
 #include <chrono>
 #include <exception>
 
-#include "runtime/log.h"
+#include "base/log.h"
 
 namespace edge::sync {
 namespace {
@@ -319,7 +319,7 @@ Status SyncClient::TakeSnapshot(const HttpTarget& target) {
         }
         // Its head, compaction point and every line must be the origin's:
         // a snapshot resets the replica.
-        auto signature = gateway::Base64Decode(control->sig);
+        auto signature = base::Base64Decode(control->sig);
         if (!signature.ok() ||
             !options_.key.VerifyBytes(SnapshotManifest(header->head, header->compacted_through,
                                                        entries.size(), digest.HexDigest()),

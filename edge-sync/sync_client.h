@@ -31,7 +31,7 @@
 
 #include "edge-sync/entry.h"
 #include "edge-sync/http_client.h"
-#include "runtime/status.h"
+#include "base/status.h"
 
 namespace edge::sync {
 

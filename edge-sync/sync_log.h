@@ -34,7 +34,7 @@
 #include <vector>
 
 #include "edge-sync/entry.h"
-#include "runtime/status.h"
+#include "base/status.h"
 
 namespace edge::sync {
 

@@ -4,7 +4,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 
-#include "gateway/base64.h"
+#include "base/base64.h"
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -25,14 +25,14 @@
 #include <thread>
 #include <vector>
 
-#include "bindings/outbound/testing/test_server.h"
+#include "bindings/fetch/outbound/testing/test_server.h"
 #include "edge-sync/entry.h"
 #include "edge-sync/http_client.h"
 #include "edge-sync/sync_client.h"
 #include "edge-sync/sync_log.h"
 #include "edge-sync/sync_server.h"
-#include "gateway/http_server.h"
-#include "gateway/loop_tasks.h"
+#include "gateway/http/http_server.h"
+#include "gateway/node/loop_tasks.h"
 
 namespace edge::sync {
 namespace {
@@ -781,7 +781,7 @@ TEST_F(SyncProtocolTest, EndpointsAnswerAsDocumented) {
   ASSERT_TRUE(lines[3].starts_with("{\"type\":\"end\",\"count\":2,\"sig\":\"")) << lines[3];
   std::string sig = lines[3].substr(lines[3].find("\"sig\":\"") + 7);
   sig = sig.substr(0, sig.find('"'));
-  StatusOr<std::string> signature = gateway::Base64Decode(sig);
+  StatusOr<std::string> signature = base::Base64Decode(sig);
   ASSERT_TRUE(signature.ok());
   StatusOr<VerifyKey> verify = VerifyKey::FromPem(signing_->PublicPem());
   ASSERT_TRUE(verify.ok());

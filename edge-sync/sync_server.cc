@@ -1,6 +1,6 @@
 #include "edge-sync/sync_server.h"
 
-#include "gateway/base64.h"
+#include "base/base64.h"
 
 #include <fmt/core.h>
 #include <strings.h>
@@ -11,8 +11,8 @@
 #include <optional>
 #include <utility>
 
-#include "gateway/json_escape.h"
-#include "runtime/log.h"
+#include "base/json_escape.h"
+#include "base/log.h"
 
 namespace edge::sync {
 namespace {
@@ -43,7 +43,7 @@ void SendJson(ResponseWriter& writer, int status, const std::string& json,
 
 void SendError(ResponseWriter& writer, int status, std::string_view message,
                HeaderList headers = {}) {
-  SendJson(writer, status, fmt::format("{{\"error\":{}}}", gateway::JsonEscape(message)),
+  SendJson(writer, status, fmt::format("{{\"error\":{}}}", base::JsonEscape(message)),
            std::move(headers));
 }
 
@@ -357,7 +357,7 @@ class SyncServer::SnapshotStream : public SyncServer::Stream {
       std::string signature = server_.options_.sign_manifest(
           SnapshotManifest(head_, compacted_through_, count_, digest_.HexDigest()));
       out += fmt::format("{{\"type\":\"end\",\"count\":{},\"sig\":\"{}\"}}\n", count_,
-                         gateway::Base64Encode(signature));
+                         base::Base64Encode(signature));
     }
     if (!out.empty()) writer_->Write(out);
     if (done) return End(/*abort=*/false);
@@ -501,7 +501,7 @@ void SyncServer::ServeLog(const HttpRequest& request, std::string_view query,
     uint64_t head = log_.head();
     return SendJson(*writer, 410,
                     fmt::format("{{\"error\":{},\"compacted_through\":{},\"head\":{}}}",
-                                gateway::JsonEscape(fmt::format(
+                                base::JsonEscape(fmt::format(
                                     "entries after {} were compacted (through {}): take a snapshot",
                                     after, compacted_through)),
                                 compacted_through, head));

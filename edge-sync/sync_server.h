@@ -46,7 +46,7 @@
 #include <vector>
 
 #include "edge-sync/sync_log.h"
-#include "gateway/http_types.h"
+#include "gateway/http/http_types.h"
 
 namespace edge::sync {
 

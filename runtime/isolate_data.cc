@@ -3,7 +3,7 @@
 #include <chrono>
 
 #include "runtime/errors.h"
-#include "runtime/log.h"
+#include "base/log.h"
 #include "runtime/pending_promise.h"
 
 namespace edge::runtime {

@@ -1,5 +1,7 @@
-// The runtime's own JavaScript (runtime/js/*.js), compiled into the binary by
-// cmake/EmbedJs.cmake, in the order the files are evaluated.
+// The runtime's own JavaScript (runtime/js, each runtime/<api>/ and
+// bindings/<kind>/ folder), compiled into the binary by cmake/EmbedJs.cmake in
+// the order the files are evaluated (cmake/EdgeJs.cmake). `name` is the
+// file's path in the source tree.
 #pragma once
 
 #include <cstddef>

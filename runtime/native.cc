@@ -2,7 +2,7 @@
 
 #include "runtime/errors.h"
 #include "runtime/isolate_data.h"
-#include "runtime/log.h"
+#include "base/log.h"
 
 namespace edge::runtime {
 namespace {

@@ -20,7 +20,7 @@
 #include <utility>
 
 #include "runtime/native.h"
-#include "runtime/status.h"
+#include "base/status.h"
 
 namespace edge::runtime {
 

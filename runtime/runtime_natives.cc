@@ -6,7 +6,7 @@
 
 #include "runtime/errors.h"
 #include "runtime/isolate_data.h"
-#include "runtime/log.h"
+#include "base/log.h"
 #include "runtime/worker.h"
 
 namespace edge::runtime {

@@ -5,7 +5,7 @@
 #include "runtime/errors.h"
 #include "runtime/isolate_data.h"
 #include "runtime/js_sources.h"
-#include "runtime/log.h"
+#include "base/log.h"
 #include "runtime/module_loader.h"
 #include "runtime/platform.h"
 
@@ -310,7 +310,7 @@ Status Worker::RunRuntimeJs(v8::Local<v8::Context> context, v8::Local<v8::Object
              .ToLocal(&ignored)) {
       // The runtime's own code failing is a bug in edge, not in the worker.
       return ExceptionStatus(isolate_, try_catch,
-                             fmt::format("internal error in runtime/js/{}", file.name));
+                             fmt::format("internal error in {}", file.name));
     }
   }
   data_->DrainMicrotasks();

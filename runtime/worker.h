@@ -17,7 +17,7 @@
 #include "runtime/module_loader.h"
 #include "runtime/native.h"
 #include "runtime/response_sink.h"
-#include "runtime/status.h"
+#include "base/status.h"
 
 namespace edge::runtime {
 

@@ -1,0 +1,92 @@
+#include "base/base64.h"
+
+#include <fmt/core.h>
+
+#include <array>
+
+namespace edge::base {
+namespace {
+
+constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+// Character -> its 6 bits, or -1.
+constexpr std::array<int8_t, 256> MakeDecodeTable() {
+  std::array<int8_t, 256> table{};
+  for (int8_t& entry : table) entry = -1;
+  for (int i = 0; i < 64; ++i)
+    table[static_cast<unsigned char>(kAlphabet[i])] = static_cast<int8_t>(i);
+  return table;
+}
+constexpr std::array<int8_t, 256> kDecode = MakeDecodeTable();
+
+// How many '=' end `text` (0, 1 or 2).
+size_t Padding(std::string_view text) {
+  if (text.empty() || text.back() != '=') return 0;
+  return text.size() >= 2 && text[text.size() - 2] == '=' ? 2 : 1;
+}
+
+}  // namespace
+
+std::string Base64Encode(std::string_view bytes) {
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    uint32_t group = static_cast<uint32_t>(static_cast<unsigned char>(bytes[i])) << 16 |
+                     static_cast<uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8 |
+                     static_cast<unsigned char>(bytes[i + 2]);
+    out.push_back(kAlphabet[(group >> 18) & 0x3F]);
+    out.push_back(kAlphabet[(group >> 12) & 0x3F]);
+    out.push_back(kAlphabet[(group >> 6) & 0x3F]);
+    out.push_back(kAlphabet[group & 0x3F]);
+  }
+  size_t left = bytes.size() - i;
+  if (left > 0) {
+    uint32_t group = static_cast<uint32_t>(static_cast<unsigned char>(bytes[i])) << 16;
+    if (left == 2) group |= static_cast<uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8;
+    out.push_back(kAlphabet[(group >> 18) & 0x3F]);
+    out.push_back(kAlphabet[(group >> 12) & 0x3F]);
+    out.push_back(left == 2 ? kAlphabet[(group >> 6) & 0x3F] : '=');
+    out.push_back('=');
+  }
+  return out;
+}
+
+size_t Base64DecodedSize(std::string_view text) {
+  size_t size = text.size() / 4 * 3;
+  size_t padding = Padding(text);
+  return size >= padding ? size - padding : 0;
+}
+
+StatusOr<std::string> Base64Decode(std::string_view text) {
+  if (text.size() % 4 != 0) {
+    return Status(
+        ErrorCode::kInvalidInput,
+        fmt::format("invalid base64: the length ({}) is not a multiple of 4", text.size()));
+  }
+  size_t padding = Padding(text);
+  std::string out;
+  out.reserve(Base64DecodedSize(text));
+  size_t data_chars = text.size() - padding;
+  uint32_t buffer = 0;
+  int bits = 0;
+  for (size_t i = 0; i < data_chars; ++i) {
+    int8_t value = kDecode[static_cast<unsigned char>(text[i])];
+    if (value < 0) {
+      return Status(ErrorCode::kInvalidInput,
+                    text[i] == '='
+                        ? fmt::format("invalid base64: '=' at offset {} is not at the end", i)
+                        : fmt::format("invalid base64: unexpected byte 0x{:02x} at offset {}",
+                                      static_cast<unsigned char>(text[i]), i));
+    }
+    buffer = (buffer << 6) | static_cast<uint32_t>(value);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((buffer >> bits) & 0xFF));
+    }
+  }
+  return out;
+}
+
+}  // namespace edge::base

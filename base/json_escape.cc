@@ -1,0 +1,109 @@
+#include "base/json_escape.h"
+
+#include <fmt/core.h>
+
+#include <ctime>
+#include <iterator>
+
+#include "base/json_text.h"
+
+namespace edge::base {
+namespace {
+
+// The length of the well-formed sequence starting at text[i], or 0 when it is
+// ill-formed; then *bad is the length of its maximal subpart (at least 1),
+// which becomes one U+FFFD.
+size_t SequenceAt(std::string_view text, size_t i, size_t* bad) {
+  auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+  unsigned char lead = byte(i);
+  if (lead < 0x80) return 1;
+  size_t trail = 0;
+  unsigned char lower = 0x80, upper = 0xBF;  // the range of the first trail byte
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    trail = 1;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    trail = 2;
+    if (lead == 0xE0) lower = 0xA0;  // overlong
+    if (lead == 0xED) upper = 0x9F;  // surrogates
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    trail = 3;
+    if (lead == 0xF0) lower = 0x90;  // overlong
+    if (lead == 0xF4) upper = 0x8F;  // past U+10FFFF
+  } else {
+    *bad = 1;
+    return 0;
+  }
+  size_t j = i + 1;
+  for (size_t k = 0; k < trail; ++k, ++j) {
+    if (j >= text.size() || byte(j) < lower || byte(j) > upper) {
+      *bad = j - i;
+      return 0;
+    }
+    lower = 0x80;
+    upper = 0xBF;
+  }
+  return j - i;
+}
+
+}  // namespace
+
+bool IsWellFormedUtf8(std::string_view text) {
+  size_t bad = 0;
+  for (size_t i = 0; i < text.size();) {
+    // ASCII runs are the common case: skip them without the table above.
+    if (static_cast<unsigned char>(text[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t length = SequenceAt(text, i, &bad);
+    if (length == 0) return false;
+    i += length;
+  }
+  return true;
+}
+
+std::string ToWellFormedUtf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  size_t bad = 0;
+  for (size_t i = 0; i < text.size();) {
+    size_t length = SequenceAt(text, i, &bad);
+    if (length == 0) {
+      out += "\xEF\xBF\xBD";  // U+FFFD
+      i += bad;
+    } else {
+      out.append(text, i, length);
+      i += length;
+    }
+  }
+  return out;
+}
+
+void AppendJsonEscaped(std::string& out, std::string_view text) {
+  if (IsWellFormedUtf8(text)) {
+    AppendJsonString(out, text);
+  } else {
+    AppendJsonString(out, ToWellFormedUtf8(text));
+  }
+}
+
+std::string JsonEscape(std::string_view text) {
+  std::string out;
+  AppendJsonEscaped(out, text);
+  return out;
+}
+
+void AppendMillis(std::string& out, uint64_t ns) {
+  uint64_t us = ns / 1000 + (ns % 1000 >= 500 ? 1 : 0);
+  fmt::format_to(std::back_inserter(out), "{}.{:03}", us / 1000, us % 1000);
+}
+
+std::string FormatUtcTime(uint64_t unix_ms) {
+  std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, unix_ms % 1000);
+}
+
+}  // namespace edge::base

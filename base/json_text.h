@@ -1,0 +1,17 @@
+// Writing JSON text by hand, for the small documents the gateway stores and
+// sends (bundles, deploy records). Parsing is simdjson's job.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace edge::base {
+
+// Appends `text` as a JSON string literal: quotes, backslashes and control
+// characters escaped, everything else (UTF-8 included) as is. `text` must
+// be valid UTF-8 for the result to be valid JSON.
+void AppendJsonString(std::string& out, std::string_view text);
+
+std::string JsonString(std::string_view text);
+
+}  // namespace edge::base

@@ -1,0 +1,11 @@
+// UTF-8 validation per the Encoding Standard's decoder (no overlongs, no
+// surrogates, nothing above U+10FFFF).
+#pragma once
+
+#include <string_view>
+
+namespace edge::base {
+
+bool IsValidUtf8(std::string_view bytes);
+
+}  // namespace edge::base

@@ -1,0 +1,525 @@
+// fetch() (https://fetch.spec.whatwg.org/#fetch-method), as Cloudflare Workers
+// implements it: no CORS, no cache, no cookies; `redirect: "manual"` hands
+// back the 3xx response itself; each fetch() and each redirect it follows is
+// one subrequest of the invocation that made it.
+//
+// The network is the outbound client (bindings/fetch/outbound) behind the fetch*
+// natives (bindings/fetch/fetch_natives.cc): one call per hop, whose response body
+// becomes a ReadableStream pulled from the native side (nothing is read from
+// the socket ahead of the worker beyond a small window).
+//
+// Invocations: internals.beginInvocation() makes a context for one call of
+// the fetch handler and makes it current; V8 carries the current one along
+// promise reactions (continuation-preserved embedder data), so a fetch() made
+// after any number of awaits counts against the invocation it belongs to.
+
+const {
+  Request,
+  requestForWire,
+  makeResponse,
+  ReadableStream,
+  DOMException,
+  parseURL,
+  serializeURL,
+  serializeURLOrigin,
+  streamReader,
+  readableStreamCancel,
+  isReadableStream,
+} = internals;
+
+const PromiseCtor = Promise;
+const PromiseReject = Promise.reject.bind(Promise);
+const PromisePrototypeThen = Function.prototype.call.bind(Promise.prototype.then);
+const ReflectApply = Reflect.apply;
+const ArrayBufferIsView = ArrayBuffer.isView;
+const ObjectDefineProperty = Object.defineProperty;
+const SetCtor = Set;
+const Uint8ArrayCtor = Uint8Array;
+const TypedArrayPrototypeGetTag = (() => {
+  const get = Object.getOwnPropertyDescriptor(
+    Object.getPrototypeOf(Uint8Array.prototype),
+    Symbol.toStringTag,
+  ).get;
+  return (v) => ReflectApply(get, v, []);
+})();
+const ArrayBufferByteLength = (() => {
+  const get = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength").get;
+  return (v) => {
+    try {
+      ReflectApply(get, v, []);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+})();
+
+const hasNatives = typeof native.fetchStart === "function";
+const kMaxRedirects = 20;
+
+function isUint8Array(value) {
+  return ArrayBufferIsView(value) && TypedArrayPrototypeGetTag(value) === "Uint8Array";
+}
+
+function isRedirectStatus(status) {
+  return status === 301 || status === 302 || status === 303 || status === 307 || status === 308;
+}
+
+function noop() {}
+
+// ---------------------------------------------------------------------------
+// Invocations and the subrequest limit.
+
+class Invocation {
+  constructor(limit, responseId) {
+    this.limit = limit;
+    this.responseId = responseId; // where its console lines are collected
+    this.subrequests = 0;
+    this.ended = false;
+    this.open = new SetCtor(); // FetchStates not finished yet
+  }
+}
+
+function currentInvocation() {
+  if (!hasNatives) return undefined;
+  const value = native.currentInvocation();
+  return value instanceof Invocation ? value : undefined;
+}
+
+function countSubrequest(invocation) {
+  if (invocation === undefined) return;
+  if (invocation.subrequests >= invocation.limit) {
+    throw new Error(
+      `Too many subrequests. This invocation may make ${invocation.limit} subrequests ` +
+        "(each fetch() and each redirect it follows counts as one).",
+    );
+  }
+  invocation.subrequests++;
+}
+
+// For dispatch.js: a new invocation, made current. `limit` defaults to the
+// worker's subrequest limit; `responseId` is the response it answers.
+internals.beginInvocation = (limit = undefined, responseId = 0) => {
+  const invocation = new Invocation(
+    limit === undefined ? (hasNatives ? native.fetchSubrequestLimit() : 50) : limit,
+    responseId,
+  );
+  if (hasNatives) native.setCurrentInvocation(invocation);
+  return invocation;
+};
+// Leaves the current invocation (the code that follows belongs to none).
+internals.leaveInvocation = () => {
+  if (hasNatives) native.setCurrentInvocation(undefined);
+};
+internals.currentInvocation = currentInvocation;
+// Runs fn with `invocation` current (for callbacks that V8 does not carry it
+// to, such as timers).
+internals.runInInvocation = (invocation, fn, thisArg, args) => {
+  if (!hasNatives) return ReflectApply(fn, thisArg, args);
+  const previous = native.currentInvocation();
+  native.setCurrentInvocation(invocation);
+  try {
+    return ReflectApply(fn, thisArg, args);
+  } finally {
+    native.setCurrentInvocation(previous);
+  }
+};
+// The invocation is over (its response was sent and its waitUntil work
+// settled): fetches it left open are cancelled, their connections freed,
+// and it can make no more.
+internals.endInvocation = (invocation) => {
+  if (!(invocation instanceof Invocation) || invocation.ended) return;
+  invocation.ended = true;
+  const open = invocation.open;
+  invocation.open = new SetCtor();
+  for (const state of open) {
+    fail(state, new TypeError("The invocation that made this fetch() has ended."));
+  }
+};
+internals.invocationSubrequests = (invocation) => invocation.subrequests;
+
+// ---------------------------------------------------------------------------
+// One fetch() call: its hops, its response body, its abort signal.
+
+class FetchState {
+  constructor(wire, invocation) {
+    this.invocation = invocation;
+    this.signal = wire.signal === undefined ? null : wire.signal;
+    this.id = 0; // the current hop's native id
+    this.resolve = noop;
+    this.reject = noop;
+    this.rejectHead = null; // while waiting for a hop's response head
+    this.responded = false; // the fetch promise is resolved
+    this.finished = false; // nothing more will happen
+    this.controller = null; // of the response body stream
+    this.uploadReader = null;
+    this.onAbort = null;
+  }
+}
+
+function abortReason(signal) {
+  const reason = signal.reason;
+  return reason === undefined ? new DOMException("The operation was aborted.", "AbortError") : reason;
+}
+
+function finish(state) {
+  if (state.finished) return;
+  state.finished = true;
+  const signal = state.signal;
+  if (state.onAbort !== null && signal !== null && typeof signal.removeEventListener === "function") {
+    try {
+      signal.removeEventListener("abort", state.onAbort);
+    } catch {
+      // A duck-typed signal may not allow it; the listener is inert now.
+    }
+  }
+  state.onAbort = null;
+  if (state.invocation !== undefined) state.invocation.open.delete(state);
+}
+
+// Ends the fetch with `error`: the fetch promise rejects, or the response
+// body errors if the response was already delivered.
+function fail(state, error) {
+  if (state.finished) return;
+  if (state.id !== 0) native.fetchCancel(state.id);
+  const reader = state.uploadReader;
+  state.uploadReader = null;
+  if (reader !== null) {
+    PromisePrototypeThen(reader.cancel(error), undefined, noop);
+  }
+  if (!state.responded) {
+    const rejectHead = state.rejectHead;
+    state.rejectHead = null;
+    if (rejectHead !== null) rejectHead(error);
+    state.reject(error);
+  } else if (state.controller !== null) {
+    try {
+      state.controller.error(error);
+    } catch {
+      // Already closed.
+    }
+  }
+  finish(state);
+}
+
+function headerValue(flat, lowerName) {
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    if (`${flat[i]}`.toLowerCase() === lowerName) return flat[i + 1];
+  }
+  return null;
+}
+
+function withoutHeaders(flat, lowerNames) {
+  const out = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    if (!lowerNames.includes(`${flat[i]}`.toLowerCase())) out.push(flat[i], flat[i + 1]);
+  }
+  return out;
+}
+
+// The origin-form request target ("/path?query") of an http(s) URL record.
+function requestTarget(record) {
+  const bare = { ...record, username: "", password: "", fragment: null };
+  return serializeURL(bare, true).slice(serializeURLOrigin(record).length);
+}
+
+function waitHead(state, id) {
+  return new PromiseCtor((resolve, reject) => {
+    state.rejectHead = reject;
+    PromisePrototypeThen(native.fetchResponse(id), resolve, reject);
+  });
+}
+
+// Writes a ReadableStream request body as it is produced.
+async function pumpUpload(state, id, stream) {
+  let reader;
+  try {
+    reader = streamReader(stream);
+  } catch (error) {
+    fail(state, error);
+    return;
+  }
+  state.uploadReader = reader;
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (state.finished || state.id !== id) return;
+      if (done) {
+        native.fetchEnd(id);
+        return;
+      }
+      let bytes;
+      if (isUint8Array(value)) {
+        bytes = value;
+      } else if (ArrayBufferIsView(value)) {
+        bytes = new Uint8ArrayCtor(value.buffer, value.byteOffset, value.byteLength);
+      } else if (value !== null && typeof value === "object" && ArrayBufferByteLength(value)) {
+        bytes = new Uint8ArrayCtor(value);
+      } else {
+        throw new TypeError(
+          "A request body stream must produce ArrayBuffer or ArrayBufferView chunks.",
+        );
+      }
+      if (bytes.byteLength === 0) continue;
+      const verdict = native.fetchWrite(id, bytes);
+      if (verdict === 2) {
+        // The request takes no more body (its response came, or it failed).
+        if (state.uploadReader === reader) state.uploadReader = null;
+        await reader.cancel();
+        return;
+      }
+      if (verdict === 1) await native.fetchDrain(id);
+    }
+  } catch (error) {
+    if (state.uploadReader === reader) state.uploadReader = null;
+    if (!state.finished && state.id === id) fail(state, error);
+  } finally {
+    if (state.uploadReader === reader) state.uploadReader = null;
+    reader.release();
+  }
+}
+
+// The Content-Length of a response whose body arrives as sent (no
+// Content-Encoding), from its flat [name, value, ...] header list.
+function declaredLength(flat) {
+  let length;
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const name = `${flat[i]}`.toLowerCase();
+    if (name === "content-encoding" && `${flat[i + 1]}`.trim().toLowerCase() !== "identity") return undefined;
+    if (name === "content-length") {
+      const value = `${flat[i + 1]}`.trim();
+      if (!/^[0-9]{1,15}$/.test(value)) return undefined;
+      length = Number(value);
+    }
+  }
+  return length;
+}
+
+function makeBodyStream(state, id) {
+  return new ReadableStream(
+    {
+      start(controller) {
+        state.controller = controller;
+      },
+      pull(controller) {
+        if (state.finished) return undefined;
+        let result;
+        try {
+          result = native.fetchRead(id);
+        } catch (error) {
+          finish(state);
+          throw error;
+        }
+        if (result === null) {
+          finish(state);
+          controller.close();
+          return undefined;
+        }
+        if (ArrayBufferIsView(result)) {
+          controller.enqueue(result);
+          return undefined;
+        }
+        return PromisePrototypeThen(
+          result,
+          (chunk) => {
+            if (state.finished) return;
+            if (chunk === null) {
+              finish(state);
+              controller.close();
+            } else {
+              controller.enqueue(chunk);
+            }
+          },
+          (error) => {
+            if (state.finished) return;
+            finish(state);
+            throw error;
+          },
+        );
+      },
+      cancel() {
+        if (!state.finished) native.fetchCancel(id);
+        finish(state);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+async function runHops(state, wire) {
+  let url = wire.url;
+  let method = wire.method;
+  let headers = wire.headers;
+  let body = wire.body;
+  let redirects = 0;
+  try {
+    for (;;) {
+      countSubrequest(state.invocation);
+      const record = parseURL(url);
+      if (record === null || (record.scheme !== "http" && record.scheme !== "https")) {
+        throw new TypeError(`Fetch API cannot load: ${url}`);
+      }
+      const https = record.scheme === "https";
+      const port = record.port !== null ? record.port : https ? 443 : 80;
+      const streamed = body !== null && typeof body === "object" && isReadableStream(body);
+      const id = native.fetchStart(
+        method,
+        https,
+        record.host,
+        port,
+        requestTarget(record),
+        headers,
+        streamed ? true : body,
+        state,
+      );
+      state.id = id;
+      if (streamed) pumpUpload(state, id, body);
+      const head = await waitHead(state, id);
+      state.rejectHead = null;
+      if (state.finished) return;
+      const status = head[0];
+      const responseHeaders = head[2];
+      const hasBody = head[3];
+
+      if (isRedirectStatus(status) && wire.redirect !== "manual") {
+        const location = headerValue(responseHeaders, "location");
+        if (location !== null) {
+          native.fetchCancel(id);
+          state.id = 0;
+          if (wire.redirect === "error") {
+            throw new TypeError(
+              `Fetch failed: ${serializeURL(record, true)} redirected (${status}) and the ` +
+                'request\'s redirect mode is "error".',
+            );
+          }
+          const next = parseURL(`${location}`, record);
+          if (next === null) {
+            throw new TypeError(`Fetch failed: the redirect location "${location}" is not a valid URL.`);
+          }
+          if (next.scheme !== "http" && next.scheme !== "https") {
+            throw new TypeError(`Fetch API cannot load: ${serializeURL(next, true)} (a redirect target).`);
+          }
+          if (redirects >= kMaxRedirects) {
+            throw new TypeError(`Fetch failed: too many redirects (more than ${kMaxRedirects}).`);
+          }
+          redirects++;
+          // A streamed body is gone once sent: only a 303 (which drops it)
+          // can be followed.
+          if (status !== 303 && streamed) {
+            throw new TypeError(
+              `Fetch failed: cannot follow a ${status} redirect with a streamed request body ` +
+                "(it cannot be sent again).",
+            );
+          }
+          if (
+            ((status === 301 || status === 302) && method === "POST") ||
+            (status === 303 && method !== "GET" && method !== "HEAD")
+          ) {
+            method = "GET";
+            if (streamed) {
+              const reader = state.uploadReader;
+              state.uploadReader = null;
+              if (reader !== null) PromisePrototypeThen(reader.cancel(), undefined, noop);
+              else PromisePrototypeThen(readableStreamCancel(body, undefined), undefined, noop);
+            }
+            body = null;
+            headers = withoutHeaders(headers, [
+              "content-encoding",
+              "content-language",
+              "content-location",
+              "content-type",
+              "content-length",
+            ]);
+          }
+          if (serializeURLOrigin(record) !== serializeURLOrigin(next)) {
+            headers = withoutHeaders(headers, ["authorization"]);
+          }
+          url = serializeURL(next);
+          continue;
+        }
+      }
+
+      const stream = hasBody ? makeBodyStream(state, id) : null;
+      if (stream !== null) {
+        const length = declaredLength(responseHeaders);
+        if (length !== undefined) internals.setStreamLength(stream, length);
+      }
+      const response = makeResponse(
+        status,
+        head[1],
+        responseHeaders,
+        stream,
+        serializeURL(record, true),
+        redirects > 0,
+      );
+      state.responded = true;
+      if (!hasBody) finish(state);
+      state.resolve(response);
+      return;
+    }
+  } catch (error) {
+    fail(state, error);
+  }
+}
+
+function startFetch(wire) {
+  const invocation = currentInvocation();
+  return new PromiseCtor((resolve, reject) => {
+    const state = new FetchState(wire, invocation);
+    state.resolve = resolve;
+    state.reject = reject;
+    const body = wire.body;
+    const cancelBody = (reason) => {
+      if (body !== null && typeof body === "object" && isReadableStream(body)) {
+        PromisePrototypeThen(readableStreamCancel(body, reason), undefined, noop);
+      }
+    };
+    if (!hasNatives) {
+      reject(new TypeError("fetch() is not available in this runtime."));
+      return;
+    }
+    if (invocation !== undefined && invocation.ended) {
+      reject(new TypeError("The invocation that made this fetch() has ended."));
+      return;
+    }
+    const signal = state.signal;
+    if (signal !== null && typeof signal === "object") {
+      if (signal.aborted) {
+        const reason = abortReason(signal);
+        cancelBody(reason);
+        reject(reason);
+        return;
+      }
+      if (typeof signal.addEventListener === "function") {
+        state.onAbort = () => fail(state, abortReason(signal));
+        signal.addEventListener("abort", state.onAbort, { once: true });
+      }
+    }
+    if (invocation !== undefined) invocation.open.add(state);
+    runHops(state, wire);
+  });
+}
+
+function fetch(input, init = undefined) {
+  if (arguments.length === 0) {
+    return PromiseReject(
+      new TypeError("Failed to execute 'fetch' on 'WorkerGlobalScope': 1 argument required, but only 0 present."),
+    );
+  }
+  let wire;
+  try {
+    wire = requestForWire(new Request(input, init));
+  } catch (error) {
+    return PromiseReject(error);
+  }
+  return startFetch(wire);
+}
+
+internals.fetch = fetch;
+// A global like WebIDL's operations: writable, configurable, not enumerable.
+ObjectDefineProperty(globalThis, "fetch", {
+  value: fetch,
+  writable: true,
+  enumerable: false,
+  configurable: true,
+});

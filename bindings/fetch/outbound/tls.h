@@ -1,0 +1,24 @@
+// OpenSSL setup for outbound connections.
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+
+namespace edge::bindings::outbound {
+
+// A client context: TLS 1.2+, peer verification against the system CA store
+// (SSL_CTX_set_default_verify_paths, so SSL_CERT_FILE and SSL_CERT_DIR
+// override it), ALPN "http/1.1". The caller owns the result (SSL_CTX_free).
+StatusOr<SSL_CTX*> NewClientTlsContext();
+
+// Why verification of `host`'s certificate failed, for a person.
+std::string VerifyErrorMessage(long verify_result, std::string_view host);
+
+// The first error on OpenSSL's error queue (which is cleared), or "".
+std::string TakeOpenSslError();
+
+}  // namespace edge::bindings::outbound

@@ -1,0 +1,415 @@
+// The natives behind Workers KV (bindings/kv/kv.js holds the API: argument
+// conversion, limits, result shapes). Every call is asynchronous: the LMDB
+// work runs on libuv's thread pool and the promise settles on the loop, so
+// the loop never waits for the disk. A value is copied once on each side:
+// into a std::string before the put (the pool then copies it into the map),
+// and out of the map on a get, into memory that the returned ArrayBuffer
+// adopts as is.
+#include <fmt/core.h>
+
+#include <memory>
+#include <optional>
+
+#include "bindings/binding_services.h"
+#include "bindings/kv/kv_store.h"
+#include "runtime/isolate_data.h"
+#include "runtime/native.h"
+#include "runtime/pending_promise.h"
+
+namespace edge::bindings {
+namespace {
+using runtime::NativeCall;
+using runtime::NativeResult;
+using runtime::PendingPromise;
+
+// How a value comes back to JavaScript (kv.js uses the same numbers).
+enum class ValueType { kText = 0, kJson = 1, kArrayBuffer = 2, kBytes = 3 };
+
+StatusOr<std::shared_ptr<KvStore>> StoreOf(NativeCall& call) {
+  BindingServices* services = ServicesOf(call.data().services());
+  if (services == nullptr || services->kv == nullptr) {
+    return Status(ErrorCode::kInvalidInput,
+                  "KV is not available: this host was started without a KV store");
+  }
+  return services->kv;
+}
+
+// The store's own refusals (bad cursor, limits) read like Workers' errors;
+// I/O failures already name the operation.
+Status Failure(std::string_view method, int http_status, const Status& status) {
+  if (status.code() == ErrorCode::kInvalidInput) {
+    return Status(ErrorCode::kInvalidInput,
+                  fmt::format("KV {} failed: {} {}", method, http_status, status.message()));
+  }
+  return status;
+}
+
+// An ArrayBuffer that takes over `bytes` without copying them.
+v8::Local<v8::ArrayBuffer> AdoptBytes(v8::Isolate* isolate, std::string&& bytes) {
+  auto* owned = new std::string(std::move(bytes));
+  std::unique_ptr<v8::BackingStore> store = v8::ArrayBuffer::NewBackingStore(
+      owned->data(), owned->size(),
+      [](void*, size_t, void* owner) { delete static_cast<std::string*>(owner); }, owned);
+  return v8::ArrayBuffer::New(isolate, std::move(store));
+}
+
+// The value as `type` asks; empty (with an exception pending) when it cannot
+// be made (text too long for a string, JSON that does not parse).
+v8::Local<v8::Value> MakeValue(v8::Isolate* isolate, v8::Local<v8::Context> context,
+                               std::string&& value, ValueType type) {
+  switch (type) {
+    case ValueType::kArrayBuffer:
+      return AdoptBytes(isolate, std::move(value));
+    case ValueType::kBytes: {
+      size_t size = value.size();
+      return v8::Uint8Array::New(AdoptBytes(isolate, std::move(value)), 0, size);
+    }
+    case ValueType::kText:
+    case ValueType::kJson:
+      break;
+  }
+  v8::Local<v8::String> text;
+  if (!v8::String::NewFromUtf8(isolate, value.data(), v8::NewStringType::kNormal,
+                               static_cast<int>(value.size()))
+           .ToLocal(&text)) {
+    isolate->ThrowException(v8::Exception::RangeError(
+        v8::String::NewFromUtf8Literal(isolate, "The value is too long for a string")));
+    return {};
+  }
+  if (type == ValueType::kText) return text;
+  v8::Local<v8::Value> parsed;
+  if (!v8::JSON::Parse(context, text).ToLocal(&parsed)) return {};
+  return parsed;
+}
+
+// Metadata as stored (JSON text) turned back into a value; null when there
+// is none, and the text itself should it not parse (it was not written by
+// a worker: kv.js only stores JSON.stringify output).
+v8::Local<v8::Value> MakeMetadata(v8::Isolate* isolate, v8::Local<v8::Context> context,
+                                  const std::string& metadata) {
+  if (metadata.empty()) return v8::Null(isolate);
+  v8::Local<v8::String> text = runtime::Utf8String(isolate, metadata);
+  v8::TryCatch try_catch(isolate);
+  v8::Local<v8::Value> parsed;
+  if (v8::JSON::Parse(context, text).ToLocal(&parsed)) return parsed;
+  return text;
+}
+
+StatusOr<ValueType> TypeArg(NativeCall& call, int i) {
+  auto number = call.NumberArg(i);
+  if (!number.ok()) return number.status();
+  int type = static_cast<int>(*number);
+  if (type < 0 || type > 3) return runtime::TypeError("unknown KV value type");
+  return static_cast<ValueType>(type);
+}
+
+// kvGet(namespace, key, type, withMetadata) -> Promise<null | value |
+// [value, metadata]>
+NativeResult KvGet(NativeCall& call) {
+  auto store = StoreOf(call);
+  if (!store.ok()) return store.status();
+  auto ns = call.StringArg(0);
+  if (!ns.ok()) return ns.status();
+  auto key = call.StringArg(1);
+  if (!key.ok()) return key.status();
+  auto type = TypeArg(call, 2);
+  if (!type.ok()) return type.status();
+  bool with_metadata = call.BoolArg(3);
+
+  struct Job {
+    std::shared_ptr<KvStore> store;
+    std::string ns, key;
+    std::optional<StatusOr<std::optional<KvEntry>>> result;
+  };
+  auto job = std::make_shared<Job>(
+      Job{std::move(store).value(), std::move(ns).value(), std::move(key).value(), {}});
+  auto [promise, pending] = PendingPromise::Create(call);
+  ValueType value_type = *type;
+  RunInThreadPool(
+      call.data(), [job] { job->result = job->store->Get(job->ns, job->key); },
+      [job, pending = pending, value_type, with_metadata] {
+        if (!job->result->ok()) return pending->Reject(Failure("GET", 400, job->result->status()));
+        pending->Resolve([&](v8::Isolate* isolate, v8::Local<v8::Context> context) {
+          std::optional<KvEntry>& entry = job->result->value();
+          if (!entry) return v8::Null(isolate).As<v8::Value>();
+          v8::Local<v8::Value> value = MakeValue(isolate, context, std::move(entry->value), value_type);
+          if (value.IsEmpty() || !with_metadata) return value;
+          v8::Local<v8::Value> pair[] = {value, MakeMetadata(isolate, context, entry->metadata)};
+          return v8::Array::New(isolate, pair, 2).As<v8::Value>();
+        });
+      });
+  return promise;
+}
+
+// kvGetMany(namespace, keys, type, withMetadata) -> Promise<Array<null |
+// value | [value, metadata]>>, in the order of `keys`.
+NativeResult KvGetMany(NativeCall& call) {
+  auto store = StoreOf(call);
+  if (!store.ok()) return store.status();
+  auto ns = call.StringArg(0);
+  if (!ns.ok()) return ns.status();
+  if (!call.arg(1)->IsArray()) return runtime::TypeError("keys must be an array");
+  auto array = call.arg(1).As<v8::Array>();
+  std::vector<std::string> keys;
+  keys.reserve(array->Length());
+  for (uint32_t i = 0; i < array->Length(); ++i) {
+    v8::Local<v8::Value> item;
+    v8::Local<v8::String> text;
+    if (!array->Get(call.context(), i).ToLocal(&item) ||
+        !item->ToString(call.context()).ToLocal(&text)) {
+      return runtime::PendingException();
+    }
+    v8::String::Utf8Value utf8(call.isolate(), text);
+    keys.emplace_back(*utf8, utf8.length());
+  }
+  auto type = TypeArg(call, 2);
+  if (!type.ok()) return type.status();
+  bool with_metadata = call.BoolArg(3);
+
+  struct Job {
+    std::shared_ptr<KvStore> store;
+    std::string ns;
+    std::vector<std::string> keys;
+    std::optional<StatusOr<std::vector<std::optional<KvEntry>>>> result;
+  };
+  auto job = std::make_shared<Job>(
+      Job{std::move(store).value(), std::move(ns).value(), std::move(keys), {}});
+  auto [promise, pending] = PendingPromise::Create(call);
+  ValueType value_type = *type;
+  RunInThreadPool(
+      call.data(), [job] { job->result = job->store->GetMany(job->ns, job->keys); },
+      [job, pending = pending, value_type, with_metadata] {
+        if (!job->result->ok()) {
+          return pending->Reject(Failure("GET_BULK", 400, job->result->status()));
+        }
+        pending->Resolve([&](v8::Isolate* isolate, v8::Local<v8::Context> context) {
+          auto& entries = job->result->value();
+          v8::Local<v8::Array> results = v8::Array::New(isolate, static_cast<int>(entries.size()));
+          for (size_t i = 0; i < entries.size(); ++i) {
+            v8::Local<v8::Value> item = v8::Null(isolate);
+            if (entries[i]) {
+              item = MakeValue(isolate, context, std::move(entries[i]->value), value_type);
+              if (item.IsEmpty()) return item;
+              if (with_metadata) {
+                v8::Local<v8::Value> pair[] = {item,
+                                               MakeMetadata(isolate, context, entries[i]->metadata)};
+                item = v8::Array::New(isolate, pair, 2);
+              }
+            }
+            if (results->Set(context, static_cast<uint32_t>(i), item).IsNothing()) return v8::Local<v8::Value>();
+          }
+          return results.As<v8::Value>();
+        });
+      });
+  return promise;
+}
+
+Status ValueTooLarge(size_t length) {
+  return Status(ErrorCode::kInvalidInput,
+                fmt::format("KV PUT failed: 413 Value length of {} exceeds limit of {}.", length,
+                            kKvMaxValueBytes));
+}
+
+// The value to put, copied once: a string as UTF-8, a BufferSource, or an
+// array of Uint8Array chunks (what kv.js read from a ReadableStream).
+StatusOr<std::string> ValueArg(NativeCall& call, int i) {
+  v8::Isolate* isolate = call.isolate();
+  v8::Local<v8::Value> value = call.arg(i);
+  std::string out;
+  if (value->IsString()) {
+    auto text = value.As<v8::String>();
+    size_t length = static_cast<size_t>(text->Utf8Length(isolate));
+    if (length > kKvMaxValueBytes) return ValueTooLarge(length);
+    out.resize(length);
+    if (length > 0) {
+      text->WriteUtf8(isolate, out.data(), static_cast<int>(length), nullptr,
+                      v8::String::NO_NULL_TERMINATION | v8::String::REPLACE_INVALID_UTF8);
+    }
+    return out;
+  }
+  if (value->IsArray()) {
+    auto chunks = value.As<v8::Array>();
+    std::vector<v8::Local<v8::ArrayBufferView>> views;
+    size_t total = 0;
+    for (uint32_t c = 0; c < chunks->Length(); ++c) {
+      v8::Local<v8::Value> chunk;
+      if (!chunks->Get(call.context(), c).ToLocal(&chunk)) return runtime::PendingException();
+      if (!chunk->IsArrayBufferView()) return runtime::TypeError("a value chunk is not bytes");
+      views.push_back(chunk.As<v8::ArrayBufferView>());
+      total += views.back()->ByteLength();
+    }
+    if (total > kKvMaxValueBytes) return ValueTooLarge(total);
+    out.resize(total);
+    size_t offset = 0;
+    for (auto view : views) offset += view->CopyContents(out.data() + offset, view->ByteLength());
+    return out;
+  }
+  auto bytes = call.BytesArg(i);
+  if (!bytes.ok()) return bytes.status();
+  if (bytes->size() > kKvMaxValueBytes) return ValueTooLarge(bytes->size());
+  out.assign(bytes->data(), bytes->size());
+  return out;
+}
+
+// kvPut(namespace, key, value, metadataJson | undefined, expiration) ->
+// Promise<undefined>, settled once the write is on disk.
+NativeResult KvPut(NativeCall& call) {
+  auto store = StoreOf(call);
+  if (!store.ok()) return store.status();
+  auto ns = call.StringArg(0);
+  if (!ns.ok()) return ns.status();
+  auto key = call.StringArg(1);
+  if (!key.ok()) return key.status();
+  auto value = ValueArg(call, 2);
+  if (!value.ok()) return value.status();
+  std::string metadata;
+  if (!call.arg(3)->IsUndefined() && !call.arg(3)->IsNull()) {
+    auto text = call.StringArg(3);
+    if (!text.ok()) return text.status();
+    metadata = std::move(text).value();
+    if (metadata.size() > kKvMaxMetadataBytes) {
+      return Status(ErrorCode::kInvalidInput,
+                    fmt::format("KV PUT failed: 413 Metadata length of {} exceeds limit of {}.",
+                                metadata.size(), kKvMaxMetadataBytes));
+    }
+  }
+  auto expiration = call.NumberArg(4);
+  if (!expiration.ok()) return expiration.status();
+  uint64_t expires = *expiration > 0 ? static_cast<uint64_t>(*expiration) : 0;
+
+  struct Job {
+    std::shared_ptr<KvStore> store;
+    std::string ns, key, value, metadata;
+    uint64_t expiration;
+    Status result;
+  };
+  auto job = std::make_shared<Job>(Job{std::move(store).value(), std::move(ns).value(),
+                                       std::move(key).value(), std::move(value).value(),
+                                       std::move(metadata), expires, {}});
+  auto [promise, pending] = PendingPromise::Create(call);
+  RunInThreadPool(
+      call.data(),
+      [job] {
+        job->result = job->store->Put(job->ns, job->key, job->value, job->metadata, job->expiration);
+        // Free the copy on the pool, not on the loop.
+        std::string().swap(job->value);
+      },
+      [job, pending = pending] {
+        if (!job->result.ok()) return pending->Reject(Failure("PUT", 400, job->result));
+        pending->ResolveUndefined();
+      });
+  return promise;
+}
+
+// kvDelete(namespace, key) -> Promise<undefined>
+NativeResult KvDelete(NativeCall& call) {
+  auto store = StoreOf(call);
+  if (!store.ok()) return store.status();
+  auto ns = call.StringArg(0);
+  if (!ns.ok()) return ns.status();
+  auto key = call.StringArg(1);
+  if (!key.ok()) return key.status();
+  struct Job {
+    std::shared_ptr<KvStore> store;
+    std::string ns, key;
+    Status result;
+  };
+  auto job = std::make_shared<Job>(
+      Job{std::move(store).value(), std::move(ns).value(), std::move(key).value(), {}});
+  auto [promise, pending] = PendingPromise::Create(call);
+  RunInThreadPool(
+      call.data(), [job] { job->result = job->store->Delete(job->ns, job->key); },
+      [job, pending = pending] {
+        if (!job->result.ok()) return pending->Reject(Failure("DELETE", 400, job->result));
+        pending->ResolveUndefined();
+      });
+  return promise;
+}
+
+// kvList(namespace, prefix, limit, cursor) -> Promise<{keys, list_complete,
+// cursor?, cacheStatus}>, the shape Workers returns.
+NativeResult KvList(NativeCall& call) {
+  auto store = StoreOf(call);
+  if (!store.ok()) return store.status();
+  auto ns = call.StringArg(0);
+  if (!ns.ok()) return ns.status();
+  auto prefix = call.StringArg(1);
+  if (!prefix.ok()) return prefix.status();
+  auto limit = call.NumberArg(2);
+  if (!limit.ok()) return limit.status();
+  auto cursor = call.StringArg(3);
+  if (!cursor.ok()) return cursor.status();
+  struct Job {
+    std::shared_ptr<KvStore> store;
+    std::string ns, prefix, cursor;
+    size_t limit;
+    std::optional<StatusOr<KvListResult>> result;
+  };
+  size_t count = *limit >= 1 && *limit <= kKvMaxListLimit ? static_cast<size_t>(*limit)
+                                                          : kKvMaxListLimit;
+  auto job = std::make_shared<Job>(Job{std::move(store).value(), std::move(ns).value(),
+                                       std::move(prefix).value(), std::move(cursor).value(),
+                                       count, {}});
+  auto [promise, pending] = PendingPromise::Create(call);
+  RunInThreadPool(
+      call.data(),
+      [job] { job->result = job->store->List(job->ns, job->prefix, job->limit, job->cursor); },
+      [job, pending = pending] {
+        if (!job->result->ok()) return pending->Reject(Failure("GET", 400, job->result->status()));
+        pending->Resolve([&](v8::Isolate* isolate, v8::Local<v8::Context> context) {
+          const KvListResult& list = job->result->value();
+          auto name = v8::String::NewFromUtf8Literal(isolate, "name");
+          auto expiration = v8::String::NewFromUtf8Literal(isolate, "expiration");
+          auto metadata = v8::String::NewFromUtf8Literal(isolate, "metadata");
+          v8::Local<v8::Array> keys = v8::Array::New(isolate, static_cast<int>(list.keys.size()));
+          for (size_t i = 0; i < list.keys.size(); ++i) {
+            const KvListKey& key = list.keys[i];
+            v8::Local<v8::Object> item = v8::Object::New(isolate);
+            if (item->Set(context, name, runtime::Utf8String(isolate, key.name)).IsNothing()) return v8::Local<v8::Value>();
+            if (key.expiration != 0 &&
+                item->Set(context, expiration,
+                          v8::Number::New(isolate, static_cast<double>(key.expiration)))
+                    .IsNothing()) {
+              return v8::Local<v8::Value>();
+            }
+            if (!key.metadata.empty() &&
+                item->Set(context, metadata, MakeMetadata(isolate, context, key.metadata))
+                    .IsNothing()) {
+              return v8::Local<v8::Value>();
+            }
+            if (keys->Set(context, static_cast<uint32_t>(i), item).IsNothing()) return v8::Local<v8::Value>();
+          }
+          v8::Local<v8::Object> result = v8::Object::New(isolate);
+          bool ok =
+              result->Set(context, v8::String::NewFromUtf8Literal(isolate, "keys"), keys).IsJust() &&
+              result
+                  ->Set(context, v8::String::NewFromUtf8Literal(isolate, "list_complete"),
+                        v8::Boolean::New(isolate, list.complete))
+                  .IsJust() &&
+              (list.complete ||
+               result
+                   ->Set(context, v8::String::NewFromUtf8Literal(isolate, "cursor"),
+                         runtime::Utf8String(isolate, list.cursor))
+                   .IsJust()) &&
+              result
+                  ->Set(context, v8::String::NewFromUtf8Literal(isolate, "cacheStatus"),
+                        v8::Null(isolate))
+                  .IsJust();
+          if (!ok) return v8::Local<v8::Value>();
+          return result.As<v8::Value>();
+        });
+      });
+  return promise;
+}
+
+}  // namespace
+
+void RegisterKvNatives(runtime::NativeRegistry& registry) {
+  registry.Add("kvGet", KvGet);
+  registry.Add("kvGetMany", KvGetMany);
+  registry.Add("kvPut", KvPut);
+  registry.Add("kvDelete", KvDelete);
+  registry.Add("kvList", KvList);
+}
+
+}  // namespace edge::bindings

@@ -1,0 +1,604 @@
+// The bundle format: encoding, decoding and the checks on its values.
+// (Conversions from projects and to worker specs: bundle_convert.cc.)
+#include "gateway/deploy/bundle.h"
+
+#include <fmt/core.h>
+#include <simdjson.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "base/json_text.h"
+#include "gateway/deploy/route_table.h"
+
+namespace edge::gateway {
+namespace {
+
+Status Invalid(std::string message) { return Status(ErrorCode::kInvalidInput, std::move(message)); }
+
+// The limits, their JSON keys and allowed ranges, in the order EncodeBundle
+// writes them.
+struct LimitField {
+  std::string_view key;
+  uint64_t min;
+  uint64_t max;
+  uint64_t (*get)(const WorkerLimits&);
+  void (*set)(WorkerLimits&, uint64_t);
+};
+constexpr uint64_t kNoMax = UINT64_MAX;
+constexpr LimitField kLimitFields[] = {
+    {"cpu_ms", 1, 300000, [](const WorkerLimits& l) { return l.cpu_ms; },
+     [](WorkerLimits& l, uint64_t v) { l.cpu_ms = v; }},
+    {"memory_mb", 16, 1024, [](const WorkerLimits& l) { return l.memory_mb; },
+     [](WorkerLimits& l, uint64_t v) { l.memory_mb = v; }},
+    {"startup_cpu_ms", 1, 10000, [](const WorkerLimits& l) { return l.startup_cpu_ms; },
+     [](WorkerLimits& l, uint64_t v) { l.startup_cpu_ms = v; }},
+    {"wall_ms", 0, 86400000, [](const WorkerLimits& l) { return l.wall_ms; },
+     [](WorkerLimits& l, uint64_t v) { l.wall_ms = v; }},
+    {"subrequests", 0, 10000,
+     [](const WorkerLimits& l) { return static_cast<uint64_t>(l.subrequests); },
+     [](WorkerLimits& l, uint64_t v) { l.subrequests = static_cast<uint32_t>(v); }},
+    {"request_bytes", 0, kNoMax, [](const WorkerLimits& l) { return l.request_bytes; },
+     [](WorkerLimits& l, uint64_t v) { l.request_bytes = v; }},
+    {"response_bytes", 0, kNoMax, [](const WorkerLimits& l) { return l.response_bytes; },
+     [](WorkerLimits& l, uint64_t v) { l.response_bytes = v; }},
+};
+
+Status CheckLimit(const LimitField& field, uint64_t value) {
+  if (value >= field.min && value <= field.max) return Status::Ok();
+  if (field.max == kNoMax) {
+    return Invalid(fmt::format("limits.{} must be an integer of at least {} (got {})", field.key,
+                               field.min, value));
+  }
+  return Invalid(fmt::format("limits.{} must be an integer from {} to {} (got {})", field.key,
+                             field.min, field.max, value));
+}
+
+bool IsUtf8(std::string_view text) { return simdjson::validate_utf8(text.data(), text.size()); }
+
+Status CheckModuleName(std::string_view name) {
+  if (name.empty()) return Invalid("a module name cannot be empty");
+  std::string shown = base::JsonString(name);
+  if (!IsUtf8(name)) return Invalid(fmt::format("module {}: the name is not valid UTF-8", shown));
+  if (name.front() == '/') {
+    return Invalid(fmt::format("module {}: the name must be a relative path, not absolute", shown));
+  }
+  for (char c : name) {
+    if (c == '\\') {
+      return Invalid(fmt::format("module {}: use '/' to separate folders, not '\\'", shown));
+    }
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
+      return Invalid(fmt::format("module {}: the name contains a NUL or control character", shown));
+    }
+  }
+  size_t start = 0;
+  for (;;) {
+    size_t end = name.find('/', start);
+    std::string_view segment =
+        name.substr(start, end == std::string_view::npos ? end : end - start);
+    if (segment.empty()) {
+      return Invalid(
+          fmt::format("module {}: the name has an empty segment ('//' or a final '/')", shown));
+    }
+    if (segment == "." || segment == "..") {
+      return Invalid(
+          fmt::format("module {}: the name may not contain '{}' segments", shown, segment));
+    }
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  return Status::Ok();
+}
+
+Status CheckCompatibilityDate(std::string_view date) {
+  if (date.empty()) return Status::Ok();
+  auto digits = [&](size_t from, size_t count) {
+    for (size_t i = from; i < from + count; ++i) {
+      if (date[i] < '0' || date[i] > '9') return false;
+    }
+    return true;
+  };
+  bool shape = date.size() == 10 && digits(0, 4) && date[4] == '-' && digits(5, 2) &&
+               date[7] == '-' && digits(8, 2);
+  int month = shape ? (date[5] - '0') * 10 + (date[6] - '0') : 0;
+  int day = shape ? (date[8] - '0') * 10 + (date[9] - '0') : 0;
+  if (!shape || month < 1 || month > 12 || day < 1 || day > 31) {
+    return Invalid(
+        fmt::format("compatibility_date {} must be a date written YYYY-MM-DD", base::JsonString(date)));
+  }
+  return Status::Ok();
+}
+
+// The is_json text of a var, minified; nullopt when it is not JSON.
+std::optional<std::string> MinifyJson(simdjson::dom::parser& parser, std::string_view text) {
+  simdjson::dom::element element;
+  if (parser.parse(text.data(), text.size()).get(element) != simdjson::SUCCESS) return std::nullopt;
+  return simdjson::minify(element);
+}
+
+void SortBundle(WorkerBundle& bundle) {
+  auto by_name = [](const auto& a, const auto& b) { return a.name < b.name; };
+  std::stable_sort(bundle.modules.begin(), bundle.modules.end(), by_name);
+  std::stable_sort(bundle.vars.begin(), bundle.vars.end(), by_name);
+  auto by_binding = [](const auto& a, const auto& b) { return a.first < b.first; };
+  std::stable_sort(bundle.kv_namespaces.begin(), bundle.kv_namespaces.end(), by_binding);
+  std::stable_sort(bundle.services.begin(), bundle.services.end(), by_binding);
+}
+
+}  // namespace
+
+Status CheckWorkerName(std::string_view name) {
+  bool ok = !name.empty() && name.size() <= 63;
+  for (size_t i = 0; ok && i < name.size(); ++i) {
+    char c = name[i];
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    ok = alnum || (i > 0 && (c == '_' || c == '-'));
+  }
+  if (ok) return Status::Ok();
+  return Invalid(fmt::format(
+      "{} is not a valid worker name: use 1 to 63 characters from a-z, 0-9, '_' and '-', "
+      "starting with a letter or a digit (Workers' naming rule)",
+      base::JsonString(name)));
+}
+
+Status CheckBindingName(std::string_view name) {
+  bool ok = !name.empty() && !(name.front() >= '0' && name.front() <= '9');
+  for (char c : name) {
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '_' || c == '$');
+  }
+  if (ok) return Status::Ok();
+  return Invalid(fmt::format(
+      "{} is not a valid binding name: it must be a JavaScript identifier (ASCII letters, "
+      "digits, '_' and '$', not starting with a digit)",
+      base::JsonString(name)));
+}
+
+Status CheckSecretName(const WorkerBundle& bundle, std::string_view name) {
+  EDGE_RETURN_IF_ERROR(CheckBindingName(name));
+  auto clash = [&](std::string_view kind) {
+    return Invalid(
+        fmt::format("the secret {} has the name of one of the worker's {}; bindings "
+                    "share `env`, so their names must differ",
+                    base::JsonString(name), kind));
+  };
+  for (const auto& var : bundle.vars) {
+    if (var.name == name) return clash("vars");
+  }
+  for (const auto& kv : bundle.kv_namespaces) {
+    if (kv.first == name) return clash("kv_namespaces");
+  }
+  for (const auto& service : bundle.services) {
+    if (service.first == name) return clash("services");
+  }
+  return Status::Ok();
+}
+
+Status CheckAccountName(std::string_view name) {
+  bool valid = !name.empty() && name.size() <= 64 && isalnum(static_cast<unsigned char>(name[0]));
+  for (char c : name) {
+    valid = valid && (isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-');
+  }
+  if (!valid) {
+    return Invalid(fmt::format("account {} must be 1 to 64 letters, digits, '_' or '-', starting "
+                               "with a letter or digit",
+                               base::JsonString(name)));
+  }
+  return Status::Ok();
+}
+
+Status ValidateBundle(const WorkerBundle& bundle) {
+  EDGE_RETURN_IF_ERROR(CheckWorkerName(bundle.name));
+  if (!bundle.account.empty()) EDGE_RETURN_IF_ERROR(CheckAccountName(bundle.account));
+  EDGE_RETURN_IF_ERROR(CheckCompatibilityDate(bundle.compatibility_date));
+
+  if (bundle.modules.empty()) return Invalid("a bundle needs at least one module");
+  std::set<std::string_view> names;
+  uint64_t total = 0;
+  for (const BundleModule& module : bundle.modules) {
+    EDGE_RETURN_IF_ERROR(CheckModuleName(module.name));
+    if (!names.insert(module.name).second) {
+      return Invalid(fmt::format("module {} is listed twice", base::JsonString(module.name)));
+    }
+    total += module.content.size();
+  }
+  if (total > kMaxModuleBytes) {
+    return Invalid(fmt::format("the modules total {} bytes, over the limit of {} bytes (10 MiB)",
+                               total, kMaxModuleBytes));
+  }
+  if (bundle.main_module.empty()) return Invalid("\"main\" (the entry module) is empty");
+  if (!names.contains(bundle.main_module)) {
+    return Invalid(
+        fmt::format("main {} is not one of the bundle's modules", base::JsonString(bundle.main_module)));
+  }
+
+  // Vars, KV namespaces and services are all properties of `env`.
+  std::map<std::string, std::string_view> bindings;  // name -> where it was seen
+  auto claim = [&](const std::string& name, std::string_view where) -> Status {
+    if (!IsUtf8(name)) return Invalid(fmt::format("{}: a binding name is not valid UTF-8", where));
+    Status valid = CheckBindingName(name);
+    if (!valid.ok()) return Invalid(fmt::format("{}: {}", where, valid.message()));
+    auto [it, inserted] = bindings.emplace(name, where);
+    if (!inserted) {
+      return Invalid(fmt::format(
+          "the binding name \"{}\" is used twice ({} and {}); bindings share `env`, so their "
+          "names must differ",
+          name, it->second, where));
+    }
+    return Status::Ok();
+  };
+  for (const runtime::WorkerVar& var : bundle.vars) {
+    EDGE_RETURN_IF_ERROR(claim(var.name, "vars"));
+    if (!IsUtf8(var.value)) {
+      return Invalid(fmt::format("vars.{}: the value is not valid UTF-8", var.name));
+    }
+  }
+  for (const auto& [binding, id] : bundle.kv_namespaces) {
+    EDGE_RETURN_IF_ERROR(claim(binding, "kv_namespaces"));
+    // The KV store's limit on a namespace id (an LMDB key).
+    if (id.empty() || id.size() > 511 || !IsUtf8(id)) {
+      return Invalid(
+          fmt::format("kv_namespaces: the id of \"{}\" must be 1 to 511 bytes of UTF-8", binding));
+    }
+  }
+  for (const auto& [binding, service] : bundle.services) {
+    EDGE_RETURN_IF_ERROR(claim(binding, "services"));
+    Status target = CheckWorkerName(service);
+    if (!target.ok()) {
+      return Invalid(fmt::format("services: the target of \"{}\": {}", binding, target.message()));
+    }
+  }
+
+  for (const LimitField& field : kLimitFields) {
+    EDGE_RETURN_IF_ERROR(CheckLimit(field, field.get(bundle.limits)));
+  }
+  if (bundle.routes) {
+    for (const std::string& route : *bundle.routes) {
+      StatusOr<ParsedRoute> parsed = ParseRoutePattern(route);
+      if (!parsed.ok()) return Invalid(fmt::format("routes: {}", parsed.status().message()));
+    }
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+// The elements of `list` in the order of `less`, without copying them (a
+// bundle may hold 10 MiB of modules).
+template <typename T, typename Less>
+std::vector<const T*> Sorted(const std::vector<T>& list, Less less) {
+  std::vector<const T*> sorted;
+  for (const T& item : list) sorted.push_back(&item);
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [&](const T* a, const T* b) { return less(*a, *b); });
+  return sorted;
+}
+
+}  // namespace
+
+std::string EncodeBundle(const WorkerBundle& bundle) {
+  auto by_name = [](const auto& a, const auto& b) { return a.name < b.name; };
+  auto by_binding = [](const auto& a, const auto& b) { return a.first < b.first; };
+  std::string out = "{\"name\":";
+  base::AppendJsonString(out, bundle.name);
+  out += ",\"main\":";
+  base::AppendJsonString(out, bundle.main_module);
+  out += ",\"compatibility_date\":";
+  base::AppendJsonString(out, bundle.compatibility_date);
+  if (!bundle.account.empty()) {  // absent when empty: older bundles keep their bytes
+    out += ",\"account\":";
+    base::AppendJsonString(out, bundle.account);
+  }
+
+  out += ",\"modules\":[";
+  bool first = true;
+  for (const BundleModule* module : Sorted(bundle.modules, by_name)) {
+    out += first ? "{\"name\":" : ",{\"name\":";
+    first = false;
+    base::AppendJsonString(out, module->name);
+    out += ",\"content\":\"";
+    out += base::Base64Encode(module->content);
+    out += "\"}";
+  }
+
+  out += "],\"vars\":{";
+  simdjson::dom::parser parser;
+  first = true;
+  for (const runtime::WorkerVar* var : Sorted(bundle.vars, by_name)) {
+    if (!first) out += ',';
+    first = false;
+    base::AppendJsonString(out, var->name);
+    out += ':';
+    std::optional<std::string> json = var->is_json ? MinifyJson(parser, var->value) : std::nullopt;
+    if (json) {
+      out += *json;
+    } else {
+      base::AppendJsonString(out, var->value);
+    }
+  }
+
+  auto pairs = [&](std::string_view key, std::string_view second_key,
+                   const std::vector<std::pair<std::string, std::string>>& list) {
+    out += fmt::format("\"{}\":[", key);
+    bool first_pair = true;
+    for (const auto* pair : Sorted(list, by_binding)) {
+      out += first_pair ? "{\"binding\":" : ",{\"binding\":";
+      first_pair = false;
+      base::AppendJsonString(out, pair->first);
+      out += fmt::format(",\"{}\":", second_key);
+      base::AppendJsonString(out, pair->second);
+      out += '}';
+    }
+    out += ']';
+  };
+  out += "},";
+  pairs("kv_namespaces", "id", bundle.kv_namespaces);
+  out += ',';
+  pairs("services", "service", bundle.services);
+
+  out += ",\"limits\":{";
+  first = true;
+  for (const LimitField& field : kLimitFields) {
+    out += fmt::format("{}\"{}\":{}", first ? "" : ",", field.key, field.get(bundle.limits));
+    first = false;
+  }
+  out += '}';
+  if (bundle.routes) {
+    out += ",\"routes\":[";
+    for (size_t i = 0; i < bundle.routes->size(); ++i) {
+      if (i > 0) out += ',';
+      base::AppendJsonString(out, (*bundle.routes)[i]);
+    }
+    out += ']';
+  }
+  out += '}';
+  return out;
+}
+
+namespace {
+
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+
+// Reads one JSON document into a WorkerBundle; every type error names the
+// key.
+class Decoder {
+ public:
+  StatusOr<WorkerBundle> Decode(std::string_view json) {
+    element root;
+    simdjson::error_code error = parser_.parse(json.data(), json.size()).get(root);
+    if (error != simdjson::SUCCESS) {
+      return Invalid(
+          fmt::format("the bundle is not valid JSON: {}", simdjson::error_message(error)));
+    }
+    simdjson::dom::object object;
+    if (root.get_object().get(object) != simdjson::SUCCESS) {
+      return Invalid("the bundle must be a JSON object");
+    }
+    std::set<std::string_view> seen;
+    for (simdjson::dom::key_value_pair field : object) {
+      std::string_view key = field.key;
+      if (!seen.insert(key).second) {
+        return Invalid(fmt::format("the key {} appears twice in the bundle", base::JsonString(key)));
+      }
+      if (key == "name") {
+        EDGE_RETURN_IF_ERROR(String(field.value, "\"name\"", bundle_.name));
+      } else if (key == "main") {
+        EDGE_RETURN_IF_ERROR(String(field.value, "\"main\"", bundle_.main_module));
+      } else if (key == "compatibility_date") {
+        EDGE_RETURN_IF_ERROR(
+            String(field.value, "\"compatibility_date\"", bundle_.compatibility_date));
+      } else if (key == "account") {
+        EDGE_RETURN_IF_ERROR(String(field.value, "\"account\"", bundle_.account));
+      } else if (key == "modules") {
+        EDGE_RETURN_IF_ERROR(Modules(field.value));
+      } else if (key == "vars") {
+        EDGE_RETURN_IF_ERROR(Vars(field.value));
+      } else if (key == "kv_namespaces") {
+        EDGE_RETURN_IF_ERROR(Pairs(field.value, "kv_namespaces", "id", bundle_.kv_namespaces));
+      } else if (key == "services") {
+        EDGE_RETURN_IF_ERROR(Pairs(field.value, "services", "service", bundle_.services));
+      } else if (key == "limits") {
+        EDGE_RETURN_IF_ERROR(Limits(field.value));
+      } else if (key == "routes") {
+        EDGE_RETURN_IF_ERROR(Routes(field.value));
+      } else {
+        return Invalid(fmt::format(
+            "unknown key {} in the bundle (known: name, main, compatibility_date, account, "
+            "modules, vars, kv_namespaces, services, limits, routes)",
+            base::JsonString(key)));
+      }
+    }
+    if (!seen.contains("name")) return Invalid("the bundle has no \"name\" (the worker's name)");
+    if (!seen.contains("main")) return Invalid("the bundle has no \"main\" (the entry module)");
+    if (!seen.contains("modules")) return Invalid("the bundle has no \"modules\"");
+    SortBundle(bundle_);
+    EDGE_RETURN_IF_ERROR(ValidateBundle(bundle_));
+    return std::move(bundle_);
+  }
+
+ private:
+  static Status String(element value, std::string_view what, std::string& out) {
+    std::string_view text;
+    if (value.get_string().get(text) != simdjson::SUCCESS) {
+      return Invalid(fmt::format("{} must be a string", what));
+    }
+    out = std::string(text);
+    return Status::Ok();
+  }
+
+  // An object whose keys are all among `known`, each read by `read`.
+  template <typename Read>
+  static Status Fields(element value, std::string_view what,
+                       std::initializer_list<std::string_view> known, Read read) {
+    simdjson::dom::object object;
+    if (value.get_object().get(object) != simdjson::SUCCESS) {
+      return Invalid(fmt::format("{} must be an object", what));
+    }
+    std::set<std::string_view> seen;
+    for (simdjson::dom::key_value_pair field : object) {
+      std::string_view key = field.key;
+      if (std::find(known.begin(), known.end(), key) == known.end()) {
+        std::string list;
+        for (std::string_view name : known)
+          list += fmt::format("{}{}", list.empty() ? "" : ", ", name);
+        return Invalid(fmt::format("{}: unknown key {} (known: {})", what, base::JsonString(key), list));
+      }
+      if (!seen.insert(key).second) {
+        return Invalid(fmt::format("{}: the key {} appears twice", what, base::JsonString(key)));
+      }
+      EDGE_RETURN_IF_ERROR(read(key, field.value));
+    }
+    for (std::string_view key : known) {
+      if (!seen.contains(key)) return Invalid(fmt::format("{}: \"{}\" is missing", what, key));
+    }
+    return Status::Ok();
+  }
+
+  Status Modules(element value) {
+    simdjson::dom::array array;
+    if (value.get_array().get(array) != simdjson::SUCCESS) {
+      return Invalid("\"modules\" must be an array of {\"name\", \"content\"} objects");
+    }
+    // Names and base64 texts first: the size limit is checked on the
+    // decoded sizes before anything is decoded.
+    std::vector<std::pair<std::string, std::string_view>> encoded;
+    uint64_t total = 0;
+    size_t index = 0;
+    for (element item : array) {
+      std::string name;
+      std::string_view content;
+      std::string what = fmt::format("modules[{}]", index++);
+      EDGE_RETURN_IF_ERROR(Fields(
+          item, what, {"name", "content"}, [&](std::string_view key, element field) -> Status {
+            if (key == "name") return String(field, what + ".name", name);
+            if (field.get_string().get(content) != simdjson::SUCCESS) {
+              return Invalid(fmt::format("{}.content must be a base64 string", what));
+            }
+            return Status::Ok();
+          }));
+      total += base::Base64DecodedSize(content);
+      encoded.emplace_back(std::move(name), content);
+    }
+    if (total > kMaxModuleBytes) {
+      return Invalid(fmt::format("the modules total {} bytes, over the limit of {} bytes (10 MiB)",
+                                 total, kMaxModuleBytes));
+    }
+    for (auto& [name, content] : encoded) {
+      StatusOr<std::string> bytes = base::Base64Decode(content);
+      if (!bytes.ok()) {
+        return Invalid(
+            fmt::format("module {}: content: {}", base::JsonString(name), bytes.status().message()));
+      }
+      bundle_.modules.push_back({std::move(name), std::move(bytes).value()});
+    }
+    return Status::Ok();
+  }
+
+  Status Vars(element value) {
+    simdjson::dom::object object;
+    if (value.get_object().get(object) != simdjson::SUCCESS) {
+      return Invalid("\"vars\" must be an object of names to values");
+    }
+    for (simdjson::dom::key_value_pair field : object) {
+      runtime::WorkerVar var;
+      var.name = std::string(field.key);
+      std::string_view text;
+      if (field.value.get_string().get(text) == simdjson::SUCCESS) {
+        var.value = std::string(text);
+      } else {
+        var.value = simdjson::minify(field.value);
+        var.is_json = true;
+      }
+      bundle_.vars.push_back(std::move(var));
+    }
+    return Status::Ok();
+  }
+
+  static Status Pairs(element value, std::string_view key, std::string_view second_key,
+                      std::vector<std::pair<std::string, std::string>>& out) {
+    simdjson::dom::array array;
+    if (value.get_array().get(array) != simdjson::SUCCESS) {
+      return Invalid(fmt::format("\"{}\" must be an array of {{\"binding\", \"{}\"}} objects", key,
+                                 second_key));
+    }
+    size_t index = 0;
+    for (element item : array) {
+      std::pair<std::string, std::string> pair;
+      std::string what = fmt::format("{}[{}]", key, index++);
+      EDGE_RETURN_IF_ERROR(Fields(
+          item, what, {"binding", second_key}, [&](std::string_view field_key, element field) {
+            return field_key == "binding"
+                       ? String(field, what + ".binding", pair.first)
+                       : String(field, fmt::format("{}.{}", what, field_key), pair.second);
+          }));
+      out.push_back(std::move(pair));
+    }
+    return Status::Ok();
+  }
+
+  Status Limits(element value) {
+    simdjson::dom::object object;
+    if (value.get_object().get(object) != simdjson::SUCCESS) {
+      return Invalid("\"limits\" must be an object");
+    }
+    std::set<std::string_view> seen;
+    for (simdjson::dom::key_value_pair field : object) {
+      std::string_view key = field.key;
+      const LimitField* limit = nullptr;
+      for (const LimitField& candidate : kLimitFields) {
+        if (candidate.key == key) limit = &candidate;
+      }
+      if (limit == nullptr) {
+        return Invalid(fmt::format(
+            "limits: unknown key {} (known: cpu_ms, memory_mb, startup_cpu_ms, wall_ms, "
+            "subrequests, request_bytes, response_bytes)",
+            base::JsonString(key)));
+      }
+      if (!seen.insert(key).second) {
+        return Invalid(fmt::format("limits: the key {} appears twice", base::JsonString(key)));
+      }
+      uint64_t number = 0;
+      element_type type = field.value.type();
+      if (type == element_type::UINT64) {
+        number = field.value.get_uint64().value_unsafe();
+      } else if (type == element_type::INT64) {
+        int64_t signed_number = field.value.get_int64().value_unsafe();
+        if (signed_number < 0) {
+          return Invalid(fmt::format("limits.{} cannot be negative (got {})", key, signed_number));
+        }
+        number = static_cast<uint64_t>(signed_number);
+      } else {
+        return Invalid(fmt::format("limits.{} must be an integer", key));
+      }
+      EDGE_RETURN_IF_ERROR(CheckLimit(*limit, number));
+      limit->set(bundle_.limits, number);
+    }
+    return Status::Ok();
+  }
+
+  Status Routes(element value) {
+    simdjson::dom::array array;
+    if (value.get_array().get(array) != simdjson::SUCCESS) {
+      return Invalid("\"routes\" must be an array of route patterns (strings)");
+    }
+    std::vector<std::string> routes;
+    for (element item : array) {
+      std::string route;
+      EDGE_RETURN_IF_ERROR(String(item, "each of \"routes\"", route));
+      routes.push_back(std::move(route));
+    }
+    bundle_.routes = std::move(routes);
+    return Status::Ok();
+  }
+
+  simdjson::dom::parser parser_;
+  WorkerBundle bundle_;
+};
+
+}  // namespace
+
+StatusOr<WorkerBundle> DecodeBundle(std::string_view json) { return Decoder().Decode(json); }
+
+}  // namespace edge::gateway

@@ -1,0 +1,136 @@
+// A worker version as uploaded and stored: the body of the admin API's
+// `PUT /workers/{name}` and what the deploy store keeps (as EncodeBundle's
+// bytes, addressed by their SHA-256).
+//
+// The format is JSON:
+//   {
+//     "name": "api",                          required; Workers' naming rule
+//     "main": "src/index.js",                 required; one of the modules
+//     "compatibility_date": "2024-01-01",     optional; YYYY-MM-DD
+//     "account": "acme",                      optional; the tenant (wrangler's
+//                                             account_id); default: the worker alone
+//     "modules": [{"name": "src/index.js", "content": "<base64>"}, ...],  required
+//     "vars": {"GREETING": "hi", "CONFIG": {"a": 1}},
+//     "kv_namespaces": [{"binding": "KV", "id": "abc123"}],
+//     "services": [{"binding": "AUTH", "service": "auth"}],
+//     "limits": {"cpu_ms": 50, "memory_mb": 128, "startup_cpu_ms": 400, "wall_ms": 30000,
+//                "subrequests": 50, "request_bytes": 104857600, "response_bytes": 0},
+//     "routes": ["example.com/*"]             optional; absent = keep the worker's routes
+//   }
+// Every key other than these is refused, at any level: a typo must not
+// deploy silently. Omitted optional keys take the defaults below.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/base64.h"
+#include "runtime/module_loader.h"
+#include "runtime/project.h"
+#include "base/status.h"
+#include "runtime/worker.h"
+
+namespace edge::gateway {
+
+struct BundleModule {
+  std::string name;  // a relative path with '/' separators ("src/index.js")
+  std::string content;
+};
+
+// What one version of a worker may use; the ranges in the comments are
+// what ValidateBundle (and DecodeBundle) accept.
+struct WorkerLimits {
+  uint64_t cpu_ms = 50;                   // CPU per request, 1..300000
+  uint64_t memory_mb = 128;               // isolate heap, 16..1024
+  uint64_t startup_cpu_ms = 400;          // CPU for the top-level module code, 1..10000
+  uint64_t wall_ms = 30000;               // wall time per request, 0..86400000
+  uint32_t subrequests = 50;              // fetch() calls per request, 0..10000
+  uint64_t request_bytes = 100ull << 20;  // request body size
+  uint64_t response_bytes = 0;            // response body size; 0 = unlimited
+};
+
+struct WorkerBundle {
+  std::string name;
+  std::string main_module;         // the name of one of `modules`
+  std::string compatibility_date;  // empty when not given
+  // The tenant the worker belongs to. KV namespaces and service bindings
+  // reach only within one account (as on Workers, where namespace ids and
+  // services belong to an account); empty: the worker is an account alone.
+  std::string account;
+  std::vector<BundleModule> modules;
+  // Strings stay strings; other JSON values have is_json = true and their
+  // (minified) JSON text as value.
+  std::vector<runtime::WorkerVar> vars;
+  std::vector<std::pair<std::string, std::string>> kv_namespaces;  // binding -> namespace id
+  std::vector<std::pair<std::string, std::string>> services;       // binding -> worker name
+  WorkerLimits limits;
+  std::optional<std::vector<std::string>> routes;  // absent: keep the worker's routes
+};
+
+// All modules of one bundle together, decoded.
+inline constexpr size_t kMaxModuleBytes = 10u << 20;
+
+// The canonical JSON of `bundle`: keys in the fixed order shown above, every
+// limit written out, modules and vars sorted by name, KV namespaces and
+// services by binding, JSON var values minified. The same bundle (up to
+// those orders) gives the same bytes, so their SHA-256 names the version's
+// content. `bundle` should be valid (ValidateBundle); an is_json var whose
+// text is not JSON is written as a string.
+std::string EncodeBundle(const WorkerBundle& bundle);
+
+// Parses and validates an uploaded bundle. The input is hostile: anything
+// but the format above is refused (kInvalidInput) with one message for a
+// person, naming the key or module at fault. The result is sorted as
+// EncodeBundle writes it.
+StatusOr<WorkerBundle> DecodeBundle(std::string_view json);
+
+// The checks DecodeBundle makes on the values, for bundles built in C++:
+// names, module paths, sizes, bindings, limits, routes.
+Status ValidateBundle(const WorkerBundle& bundle);
+
+// Workers' naming rule for a worker (and a service binding's target):
+// ^[a-z0-9][a-z0-9_-]{0,62}$.
+Status CheckWorkerName(std::string_view name);
+
+// An account name: [A-Za-z0-9][A-Za-z0-9_-]{0,63} (wrangler's account_id is
+// 32 hex digits).
+Status CheckAccountName(std::string_view name);
+
+// A name on `env` (var, KV namespace, service, secret) must be a JavaScript
+// identifier; this accepts the ASCII ones: [A-Za-z_$][A-Za-z0-9_$]*.
+Status CheckBindingName(std::string_view name);
+
+// A secret's name must be a binding name that `bundle` does not already
+// use for a var, a KV namespace or a service (they all share `env`).
+Status CheckSecretName(const WorkerBundle& bundle, std::string_view name);
+
+// The bundle `edge deploy` uploads for a project loaded by
+// runtime::LoadProject. `module_paths` are absolute paths of the module
+// files (Worker::module_paths(); the entry is added if missing); their
+// names become their paths relative to project.spec.root_dir, and a file
+// outside that folder is an error naming it. Vars, KV namespaces and
+// services come from the spec, limits.cpu_ms from `[limits] cpu_ms` when
+// the config sets it, routes from `route`/`routes`. Secrets are not part of
+// a bundle. The result is validated as DecodeBundle would.
+StatusOr<WorkerBundle> BundleFromProject(const runtime::Project& project,
+                                         const std::vector<std::string>& module_paths);
+
+// The spec a node loads a bundle with: its modules live under
+// `virtual_root` (an absolute path that names no real folder, such as
+// "/workers/api/3"), read from BundleFiles' map. Fills name, root_dir,
+// entry_path, vars, bindings (the shapes runtime::LoadProject produces),
+// heap_limit_bytes (memory_mb) and cpu_limit_ms (cpu_ms); secrets and
+// services are the caller's.
+StatusOr<runtime::WorkerSpec> SpecFromBundle(const WorkerBundle& bundle, std::string virtual_root);
+
+// The bundle's modules by path: virtual_root + "/" + name -> content (the
+// map WorkerSpec::files holds).
+std::shared_ptr<const runtime::ModuleFiles> BundleFiles(const WorkerBundle& bundle,
+                                                        const std::string& virtual_root);
+
+}  // namespace edge::gateway

@@ -1,0 +1,152 @@
+// Bundles from projects on disk (`edge deploy`) and worker specs from
+// bundles (a node loading a deployed version).
+#include <fmt/core.h>
+#include <simdjson.h>
+
+#include <filesystem>
+#include <set>
+
+#include "gateway/deploy/bundle.h"
+#include "base/json_text.h"
+#include "runtime/module_loader.h"
+
+namespace edge::gateway {
+namespace {
+namespace fs = std::filesystem;
+
+// `path` relative to `root`, with '/' separators; nullopt when it is not
+// inside `root`.
+std::optional<std::string> RelativeInside(const fs::path& root, const std::string& path) {
+  fs::path relative = fs::path(path).lexically_normal().lexically_relative(root);
+  if (relative.empty() || relative.is_absolute() || *relative.begin() == ".." || relative == ".") {
+    return std::nullopt;
+  }
+  return relative.generic_string();
+}
+
+// "/workers/api/3/" -> "/workers/api/3"; an error unless absolute.
+StatusOr<std::string> VirtualRoot(std::string root) {
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  if (root.empty() || root.front() != '/' || root == "/") {
+    return Status(ErrorCode::kInvalidInput,
+                  fmt::format("virtual root \"{}\" must be an absolute folder path below /", root));
+  }
+  return root;
+}
+
+}  // namespace
+
+StatusOr<WorkerBundle> BundleFromProject(const runtime::Project& project,
+                                         const std::vector<std::string>& module_paths) {
+  const runtime::WorkerSpec& spec = project.spec;
+  fs::path root = fs::path(spec.root_dir).lexically_normal();
+  WorkerBundle bundle;
+  bundle.name = spec.name;
+  bundle.compatibility_date = project.compatibility_date;
+  bundle.account = project.account_id;
+
+  std::optional<std::string> main = RelativeInside(root, spec.entry_path);
+  if (!main) {
+    return Status(ErrorCode::kInvalidInput,
+                  fmt::format("the entry module {} is outside the project folder {}",
+                              spec.entry_path, root.string()));
+  }
+  bundle.main_module = *main;
+  std::vector<std::string> paths = module_paths;
+  if (std::find(paths.begin(), paths.end(), spec.entry_path) == paths.end()) {
+    paths.insert(paths.begin(), spec.entry_path);
+  }
+  std::set<std::string> seen;
+  for (const std::string& path : paths) {
+    std::optional<std::string> name = RelativeInside(root, path);
+    if (!name) {
+      return Status(ErrorCode::kInvalidInput,
+                    fmt::format("the module {} is outside the project folder {}: a bundle holds "
+                                "only files of the project",
+                                path, root.string()));
+    }
+    if (!seen.insert(*name).second) continue;
+    StatusOr<std::string> content = runtime::ReadFile(path);
+    if (!content.ok()) return content.status();
+    bundle.modules.push_back({std::move(*name), std::move(content).value()});
+  }
+
+  // Vars from TOML tables arrive as pretty-printed JSON: minified here, as
+  // DecodeBundle would have them.
+  simdjson::dom::parser parser;
+  for (runtime::WorkerVar var : spec.vars) {
+    if (var.is_json) {
+      simdjson::dom::element element;
+      if (parser.parse(var.value.data(), var.value.size()).get(element) != simdjson::SUCCESS) {
+        return Status(ErrorCode::kInternal,
+                      fmt::format("vars.{}: the value is not valid JSON", var.name));
+      }
+      var.value = simdjson::minify(element);
+    }
+    bundle.vars.push_back(std::move(var));
+  }
+  for (const runtime::EnvBinding& binding : spec.bindings) {
+    // The option names runtime::LoadProject gives each kind.
+    std::string_view option = binding.kind == "kv"        ? "namespace"
+                              : binding.kind == "service" ? "service"
+                                                          : "";
+    auto it = std::find_if(binding.options.begin(), binding.options.end(),
+                           [&](const auto& pair) { return pair.first == option; });
+    if (option.empty() || it == binding.options.end()) {
+      return Status(ErrorCode::kInvalidInput, fmt::format("the binding {} ({}) cannot be deployed",
+                                                          binding.name, binding.kind));
+    }
+    auto& list = binding.kind == "kv" ? bundle.kv_namespaces : bundle.services;
+    list.emplace_back(binding.name, it->second);
+  }
+  // `[limits]` keys the config sets; the others keep the defaults.
+  WorkerLimits& limits = bundle.limits;
+  if (project.cpu_ms) limits.cpu_ms = *project.cpu_ms;
+  if (project.memory_mb) limits.memory_mb = *project.memory_mb;
+  if (project.startup_cpu_ms) limits.startup_cpu_ms = *project.startup_cpu_ms;
+  if (project.wall_ms) limits.wall_ms = *project.wall_ms;
+  if (project.subrequests) limits.subrequests = static_cast<uint32_t>(*project.subrequests);
+  if (project.request_bytes) limits.request_bytes = *project.request_bytes;
+  if (project.response_bytes) limits.response_bytes = *project.response_bytes;
+  bundle.routes = project.routes;
+
+  Status valid = ValidateBundle(bundle);
+  if (!valid.ok()) {
+    std::string where = project.config_path.empty() ? spec.entry_path : project.config_path;
+    return Status(ErrorCode::kInvalidInput, fmt::format("{}: {}", where, valid.message()));
+  }
+  return bundle;
+}
+
+StatusOr<runtime::WorkerSpec> SpecFromBundle(const WorkerBundle& bundle, std::string virtual_root) {
+  StatusOr<std::string> root = VirtualRoot(std::move(virtual_root));
+  if (!root.ok()) return root.status();
+  EDGE_RETURN_IF_ERROR(ValidateBundle(bundle));
+  runtime::WorkerSpec spec;
+  spec.name = bundle.name;
+  spec.root_dir = *root;
+  spec.entry_path = *root + "/" + bundle.main_module;
+  spec.vars = bundle.vars;
+  for (const auto& [binding, id] : bundle.kv_namespaces) {
+    spec.bindings.push_back({binding, "kv", {{"namespace", id}}});
+  }
+  for (const auto& [binding, service] : bundle.services) {
+    spec.bindings.push_back({binding, "service", {{"service", service}}});
+  }
+  spec.heap_limit_bytes = static_cast<size_t>(bundle.limits.memory_mb) << 20;
+  spec.cpu_limit_ms = bundle.limits.cpu_ms;
+  return spec;
+}
+
+std::shared_ptr<const runtime::ModuleFiles> BundleFiles(const WorkerBundle& bundle,
+                                                        const std::string& virtual_root) {
+  std::string root = virtual_root;
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  auto files = std::make_shared<runtime::ModuleFiles>();
+  for (const BundleModule& module : bundle.modules) {
+    files->emplace(root + "/" + module.name, module.content);
+  }
+  return files;
+}
+
+}  // namespace edge::gateway

@@ -1,0 +1,682 @@
+#include "gateway/deploy/deploy_store.h"
+
+#include <fmt/core.h>
+#include <openssl/evp.h>
+#include <simdjson.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <filesystem>
+#include <mutex>
+#include <set>
+
+#include "gateway/deploy/bundle.h"
+#include "base/json_text.h"
+
+namespace edge::gateway {
+namespace {
+namespace fs = std::filesystem;
+
+// Address space reserved for the map; the file grows only as data is
+// written. Bundles are at most ~13 MB each (10 MiB of modules, base64).
+constexpr size_t kMapSize = size_t{4} << 30;
+// Version ids are written with 16 digits.
+constexpr uint64_t kMaxVersionId = 9999999999999999ull;
+// LMDB's largest key (mdb_env_get_maxkeysize with the default page size).
+constexpr size_t kMaxKeyBytes = 511;
+constexpr size_t kMaxSecretNameBytes = 255;
+
+Status LmdbError(std::string_view what, int rc) {
+  if (rc == MDB_MAP_FULL) {
+    return Status(ErrorCode::kIo,
+                  fmt::format("deploy store: {} failed: the store is full (LMDB map size)", what));
+  }
+  return Status(ErrorCode::kIo, fmt::format("deploy store: {} failed: {}", what, mdb_strerror(rc)));
+}
+
+Status Corrupt(std::string_view what) {
+  return Status(ErrorCode::kInternal, fmt::format("deploy store: {} is corrupt", what));
+}
+
+MDB_val Val(std::string_view bytes) {
+  return MDB_val{bytes.size(), const_cast<char*>(bytes.data())};
+}
+std::string_view View(const MDB_val& v) {
+  return std::string_view(static_cast<const char*>(v.mv_data), v.mv_size);
+}
+
+uint64_t NowMs() {
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(now).count());
+}
+
+std::string Sha256Hex(std::string_view bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr);
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);
+  return hex;
+}
+
+bool IsSha256Hex(std::string_view text) {
+  return text.size() == 64 && std::all_of(text.begin(), text.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+// Keys of `versions` and `secrets`: the worker, NUL, then the rest.
+std::string WorkerPrefix(std::string_view worker) { return std::string(worker) + '\0'; }
+std::string VersionKey(std::string_view worker, uint64_t id) {
+  return fmt::format("{}{:016d}", WorkerPrefix(worker), id);
+}
+std::string SecretKey(std::string_view worker, std::string_view name) {
+  return WorkerPrefix(worker) + std::string(name);
+}
+
+// The uint64 at `key` of a parsed record, if it is one.
+std::optional<uint64_t> GetUint(simdjson::dom::object object, std::string_view key) {
+  uint64_t value = 0;
+  if (object.at_key(key).get_uint64().get(value) != simdjson::SUCCESS) return std::nullopt;
+  return value;
+}
+
+StatusOr<simdjson::dom::object> ParseRecord(simdjson::dom::parser& parser, std::string_view bytes,
+                                            std::string_view what) {
+  simdjson::dom::object object;
+  if (parser.parse(bytes.data(), bytes.size()).get(object) != simdjson::SUCCESS) {
+    return Corrupt(what);
+  }
+  return object;
+}
+
+std::string EncodeVersion(const VersionInfo& info) {
+  return fmt::format("{{\"sha256\":\"{}\",\"created_ms\":{},\"size\":{}}}", info.sha256,
+                     info.created_ms, info.size);
+}
+
+StatusOr<VersionInfo> ParseVersion(simdjson::dom::parser& parser, std::string_view bytes,
+                                   std::string_view worker, uint64_t id) {
+  std::string what = fmt::format("version {} of worker \"{}\"", id, worker);
+  StatusOr<simdjson::dom::object> object = ParseRecord(parser, bytes, what);
+  if (!object.ok()) return object.status();
+  VersionInfo info;
+  info.id = id;
+  std::string_view sha;
+  std::optional<uint64_t> created = GetUint(*object, "created_ms");
+  std::optional<uint64_t> size = GetUint(*object, "size");
+  if (object->at_key("sha256").get_string().get(sha) != simdjson::SUCCESS || !IsSha256Hex(sha) ||
+      !created || !size) {
+    return Corrupt(what);
+  }
+  info.sha256 = std::string(sha);
+  info.created_ms = *created;
+  info.size = *size;
+  return info;
+}
+
+// "<16 digits>" after the worker's prefix -> the id.
+std::optional<uint64_t> ParseVersionId(std::string_view digits) {
+  if (digits.size() != 16) return std::nullopt;
+  uint64_t id = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    id = id * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return id;
+}
+
+// A cursor closed when it goes out of scope.
+class Cursor {
+ public:
+  Cursor(MDB_txn* txn, MDB_dbi dbi) { rc_ = mdb_cursor_open(txn, dbi, &cursor_); }
+  ~Cursor() {
+    if (rc_ == 0) mdb_cursor_close(cursor_);
+  }
+  Cursor(const Cursor&) = delete;
+  Cursor& operator=(const Cursor&) = delete;
+  int rc() const { return rc_; }
+  MDB_cursor* get() const { return cursor_; }
+
+ private:
+  MDB_cursor* cursor_ = nullptr;
+  int rc_;
+};
+
+// Calls `visit` with every entry of `dbi` whose key starts with `prefix`
+// (every entry for an empty prefix), in key order.
+Status ForEach(MDB_txn* txn, MDB_dbi dbi, std::string_view prefix,
+               const std::function<Status(std::string_view key, std::string_view value)>& visit) {
+  Cursor cursor(txn, dbi);
+  if (cursor.rc() != 0) return LmdbError("read", cursor.rc());
+  MDB_val key = Val(prefix), value;
+  int rc = mdb_cursor_get(cursor.get(), &key, &value, prefix.empty() ? MDB_FIRST : MDB_SET_RANGE);
+  for (; rc == 0; rc = mdb_cursor_get(cursor.get(), &key, &value, MDB_NEXT)) {
+    if (!View(key).starts_with(prefix)) return Status::Ok();
+    EDGE_RETURN_IF_ERROR(visit(View(key), View(value)));
+  }
+  return rc == MDB_NOTFOUND ? Status::Ok() : LmdbError("read", rc);
+}
+
+// The folders of the stores open in this process: LMDB forbids opening one
+// environment twice in a process (closing one copy would drop the other's
+// locks).
+std::mutex& OpenMutex() {
+  static auto* mutex = new std::mutex;  // never destroyed: stores may close at exit
+  return *mutex;
+}
+std::set<std::string>& OpenPaths() {
+  static auto* paths = new std::set<std::string>;
+  return *paths;
+}
+
+}  // namespace
+
+struct DeployStore::WorkerRecord {
+  uint64_t current = 0;  // 0: no current version
+  uint64_t next = 1;
+  std::vector<std::string> routes;
+  uint64_t created_ms = 0;
+  uint64_t updated_ms = 0;
+
+  static WorkerRecord New(uint64_t now) {
+    WorkerRecord record;
+    record.created_ms = now;
+    return record;
+  }
+
+  std::string Encode() const {
+    std::string out = fmt::format("{{\"current\":{},\"next\":{},\"routes\":[", current, next);
+    for (size_t i = 0; i < routes.size(); ++i) {
+      if (i > 0) out += ',';
+      base::AppendJsonString(out, routes[i]);
+    }
+    out += fmt::format("],\"created_ms\":{},\"updated_ms\":{}}}", created_ms, updated_ms);
+    return out;
+  }
+
+  static StatusOr<WorkerRecord> Parse(std::string_view bytes, std::string_view name) {
+    std::string what = fmt::format("the record of worker \"{}\"", name);
+    simdjson::dom::parser parser;
+    StatusOr<simdjson::dom::object> object = ParseRecord(parser, bytes, what);
+    if (!object.ok()) return object.status();
+    WorkerRecord record;
+    std::optional<uint64_t> current = GetUint(*object, "current");
+    std::optional<uint64_t> next = GetUint(*object, "next");
+    std::optional<uint64_t> created = GetUint(*object, "created_ms");
+    std::optional<uint64_t> updated = GetUint(*object, "updated_ms");
+    simdjson::dom::array routes;
+    if (!current || !next || !created || !updated || *next == 0 || *current >= *next ||
+        object->at_key("routes").get_array().get(routes) != simdjson::SUCCESS) {
+      return Corrupt(what);
+    }
+    for (simdjson::dom::element route : routes) {
+      std::string_view text;
+      if (route.get_string().get(text) != simdjson::SUCCESS) return Corrupt(what);
+      record.routes.emplace_back(text);
+    }
+    record.current = *current;
+    record.next = *next;
+    record.created_ms = *created;
+    record.updated_ms = *updated;
+    return record;
+  }
+};
+
+// A read-only transaction, aborted when it goes out of scope.
+class DeployStore::ReadTxn {
+ public:
+  explicit ReadTxn(MDB_env* env) { rc_ = mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn_); }
+  ~ReadTxn() {
+    if (rc_ == 0) mdb_txn_abort(txn_);
+  }
+  ReadTxn(const ReadTxn&) = delete;
+  ReadTxn& operator=(const ReadTxn&) = delete;
+  Status status() const { return rc_ == 0 ? Status::Ok() : LmdbError("read", rc_); }
+  MDB_txn* get() const { return txn_; }
+
+ private:
+  MDB_txn* txn_ = nullptr;
+  int rc_;
+};
+
+StatusOr<std::unique_ptr<DeployStore>> DeployStore::Open(const std::string& data_dir) {
+  std::error_code ec;
+  fs::path dir = fs::path(data_dir) / "deploy";
+  fs::create_directories(dir, ec);
+  if (ec) {
+    return Status(ErrorCode::kIo, fmt::format("cannot create {}: {}", dir.string(), ec.message()));
+  }
+  // It holds secrets: for the node's user only.
+  fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+  if (ec) return Status(ErrorCode::kIo, fmt::format("{}: {}", dir.string(), ec.message()));
+  std::string path = fs::canonical(dir, ec).string();
+  if (ec) return Status(ErrorCode::kIo, fmt::format("{}: {}", dir.string(), ec.message()));
+
+  std::lock_guard guard(OpenMutex());
+  if (OpenPaths().contains(path)) {
+    return Status(ErrorCode::kInvalidInput,
+                  fmt::format("the deploy store in {} is already open in this process", path));
+  }
+  MDB_env* env = nullptr;
+  int rc = mdb_env_create(&env);
+  if (rc != 0) return LmdbError("open", rc);
+  auto fail = [&](int code) {
+    mdb_env_close(env);
+    return Status(ErrorCode::kIo,
+                  fmt::format("cannot open the deploy store in {}: {}", path, mdb_strerror(code)));
+  };
+  if ((rc = mdb_env_set_mapsize(env, kMapSize)) != 0) return fail(rc);
+  if ((rc = mdb_env_set_maxdbs(env, 8)) != 0) return fail(rc);
+  // MDB_NOTLS: read transactions are not tied to a thread. Commits fsync
+  // (no MDB_NOSYNC): a committed deploy survives a crash.
+  if ((rc = mdb_env_open(env, path.c_str(), MDB_NOTLS, 0600)) != 0) return fail(rc);
+  // Readers left behind by a process that was killed hold back page reuse.
+  int dead = 0;
+  mdb_reader_check(env, &dead);
+
+  Dbs dbs;
+  MDB_txn* txn = nullptr;
+  if ((rc = mdb_txn_begin(env, nullptr, 0, &txn)) != 0) return fail(rc);
+  struct {
+    const char* name;
+    MDB_dbi* dbi;
+  } wanted[] = {{"blobs", &dbs.blobs},
+                {"versions", &dbs.versions},
+                {"workers", &dbs.workers},
+                {"secrets", &dbs.secrets},
+                {"meta", &dbs.meta}};
+  for (auto& db : wanted) {
+    if ((rc = mdb_dbi_open(txn, db.name, MDB_CREATE, db.dbi)) != 0) {
+      mdb_txn_abort(txn);
+      return fail(rc);
+    }
+  }
+  if ((rc = mdb_txn_commit(txn)) != 0) return fail(rc);
+  OpenPaths().insert(path);
+  return std::unique_ptr<DeployStore>(new DeployStore(env, dbs, path));
+}
+
+DeployStore::~DeployStore() {
+  mdb_env_close(env_);
+  std::lock_guard guard(OpenMutex());
+  OpenPaths().erase(path_);
+}
+
+Status DeployStore::Write(const std::function<Status(Writer&)>& changes) {
+  MDB_txn* txn = nullptr;
+  int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+  if (rc != 0) return LmdbError("write", rc);
+  // Aborts unless committed, also if `changes` throws.
+  std::unique_ptr<MDB_txn, void (*)(MDB_txn*)> guard(txn, mdb_txn_abort);
+  Writer writer(*this, txn);
+  Status result = changes(writer);
+  if (!result.ok()) return result;
+  if (!writer.failure_.ok()) return writer.failure_;  // an LMDB error the callback ignored
+  rc = mdb_txn_commit(guard.release());               // frees the transaction even when it fails
+  return rc == 0 ? Status::Ok() : LmdbError("commit", rc);
+}
+
+// Reads.
+
+StatusOr<std::optional<DeployStore::WorkerRecord>> DeployStore::ReadWorker(
+    MDB_txn* txn, const std::string& name) const {
+  MDB_val key = Val(name), value;
+  int rc = mdb_get(txn, dbs_.workers, &key, &value);
+  if (rc == MDB_NOTFOUND) return std::optional<WorkerRecord>();
+  if (rc != 0) return LmdbError("read", rc);
+  StatusOr<WorkerRecord> record = WorkerRecord::Parse(View(value), name);
+  if (!record.ok()) return record.status();
+  return std::optional<WorkerRecord>(std::move(record).value());
+}
+
+StatusOr<std::optional<VersionInfo>> DeployStore::ReadVersion(MDB_txn* txn,
+                                                              const std::string& worker,
+                                                              uint64_t id) const {
+  std::string key_bytes = VersionKey(worker, id);
+  MDB_val key = Val(key_bytes), value;
+  int rc = mdb_get(txn, dbs_.versions, &key, &value);
+  if (rc == MDB_NOTFOUND) return std::optional<VersionInfo>();
+  if (rc != 0) return LmdbError("read", rc);
+  simdjson::dom::parser parser;
+  StatusOr<VersionInfo> info = ParseVersion(parser, View(value), worker, id);
+  if (!info.ok()) return info.status();
+  return std::optional<VersionInfo>(std::move(info).value());
+}
+
+StatusOr<std::optional<std::string>> DeployStore::ReadBlob(MDB_txn* txn,
+                                                           const std::string& sha256) const {
+  MDB_val key = Val(sha256), value;
+  int rc = mdb_get(txn, dbs_.blobs, &key, &value);
+  if (rc == MDB_NOTFOUND) return std::optional<std::string>();
+  if (rc != 0) return LmdbError("read", rc);
+  if (Sha256Hex(View(value)) != sha256) return Corrupt(fmt::format("the bundle {}", sha256));
+  return std::optional<std::string>(std::string(View(value)));
+}
+
+StatusOr<std::optional<DeployedWorker>> DeployStore::Load(MDB_txn* txn,
+                                                          const std::string& name) const {
+  StatusOr<std::optional<WorkerRecord>> record = ReadWorker(txn, name);
+  if (!record.ok()) return record.status();
+  if (!record->has_value() || (*record)->current == 0) return std::optional<DeployedWorker>();
+  uint64_t current = (*record)->current;
+  StatusOr<std::optional<VersionInfo>> version = ReadVersion(txn, name, current);
+  if (!version.ok()) return version.status();
+  if (!version->has_value()) {
+    return Corrupt(fmt::format("worker \"{}\" (its current version {} is missing)", name, current));
+  }
+  StatusOr<std::optional<std::string>> blob = ReadBlob(txn, (*version)->sha256);
+  if (!blob.ok()) return blob.status();
+  if (!blob->has_value()) {
+    return Corrupt(
+        fmt::format("worker \"{}\" (the bundle of version {} is missing)", name, current));
+  }
+  DeployedWorker worker;
+  worker.name = name;
+  worker.version = current;
+  worker.bundle_json = std::move(**blob);
+  worker.routes = std::move((*record)->routes);
+  std::string prefix = WorkerPrefix(name);
+  EDGE_RETURN_IF_ERROR(
+      ForEach(txn, dbs_.secrets, prefix, [&](std::string_view key, std::string_view value) {
+        worker.secrets.push_back(
+            {std::string(key.substr(prefix.size())), std::string(value), false});
+        return Status::Ok();
+      }));
+  return std::optional<DeployedWorker>(std::move(worker));
+}
+
+StatusOr<std::vector<DeployedWorker>> DeployStore::LoadAll() const {
+  ReadTxn txn(env_);
+  EDGE_RETURN_IF_ERROR(txn.status());
+  std::vector<DeployedWorker> workers;
+  EDGE_RETURN_IF_ERROR(
+      ForEach(txn.get(), dbs_.workers, "", [&](std::string_view key, std::string_view) -> Status {
+        StatusOr<std::optional<DeployedWorker>> worker = Load(txn.get(), std::string(key));
+        if (!worker.ok()) return worker.status();
+        if (worker->has_value()) workers.push_back(std::move(**worker));
+        return Status::Ok();
+      }));
+  return workers;
+}
+
+StatusOr<std::optional<DeployedWorker>> DeployStore::LoadWorker(const std::string& name) const {
+  ReadTxn txn(env_);
+  EDGE_RETURN_IF_ERROR(txn.status());
+  return Load(txn.get(), name);
+}
+
+StatusOr<std::vector<VersionInfo>> DeployStore::Versions(const std::string& worker) const {
+  ReadTxn txn(env_);
+  EDGE_RETURN_IF_ERROR(txn.status());
+  std::vector<VersionInfo> versions;
+  std::string prefix = WorkerPrefix(worker);
+  simdjson::dom::parser parser;
+  EDGE_RETURN_IF_ERROR(
+      ForEach(txn.get(), dbs_.versions, prefix,
+              [&](std::string_view key, std::string_view value) -> Status {
+                std::optional<uint64_t> id = ParseVersionId(key.substr(prefix.size()));
+                if (!id) {
+                  return Corrupt(fmt::format("a version key of worker \"{}\"", worker));
+                }
+                StatusOr<VersionInfo> info = ParseVersion(parser, value, worker, *id);
+                if (!info.ok()) return info.status();
+                versions.push_back(std::move(info).value());
+                return Status::Ok();
+              }));
+  return versions;
+}
+
+StatusOr<std::vector<std::string>> DeployStore::SecretNames(const std::string& worker) const {
+  ReadTxn txn(env_);
+  EDGE_RETURN_IF_ERROR(txn.status());
+  std::vector<std::string> names;
+  std::string prefix = WorkerPrefix(worker);
+  EDGE_RETURN_IF_ERROR(
+      ForEach(txn.get(), dbs_.secrets, prefix, [&](std::string_view key, std::string_view) {
+        names.emplace_back(key.substr(prefix.size()));
+        return Status::Ok();
+      }));
+  return names;
+}
+
+StatusOr<std::optional<std::string>> DeployStore::GetMeta(const std::string& key) const {
+  if (key.empty() || key.size() > kMaxKeyBytes) return std::optional<std::string>();
+  ReadTxn txn(env_);
+  EDGE_RETURN_IF_ERROR(txn.status());
+  MDB_val k = Val(key), value;
+  int rc = mdb_get(txn.get(), dbs_.meta, &k, &value);
+  if (rc == MDB_NOTFOUND) return std::optional<std::string>();
+  if (rc != 0) return LmdbError("read", rc);
+  return std::optional<std::string>(std::string(View(value)));
+}
+
+StatusOr<std::optional<std::string>> DeployStore::GetBlob(const std::string& sha256) const {
+  if (!IsSha256Hex(sha256)) {
+    return Status(ErrorCode::kInvalidInput,
+                  "a bundle is named by its SHA-256 in lower-case hex (64 characters)");
+  }
+  ReadTxn txn(env_);
+  EDGE_RETURN_IF_ERROR(txn.status());
+  return ReadBlob(txn.get(), sha256);
+}
+
+StatusOr<std::vector<std::string>> DeployStore::WorkerNames() const {
+  ReadTxn txn(env_);
+  EDGE_RETURN_IF_ERROR(txn.status());
+  std::vector<std::string> names;
+  EDGE_RETURN_IF_ERROR(
+      ForEach(txn.get(), dbs_.workers, "", [&](std::string_view key, std::string_view) {
+        names.emplace_back(key);
+        return Status::Ok();
+      }));
+  return names;
+}
+
+// Writes.
+
+Status DeployStore::Writer::Lmdb(std::string_view what, int rc) {
+  if (rc == 0) return Status::Ok();
+  Status error = LmdbError(what, rc);
+  if (failure_.ok()) failure_ = error;
+  return error;
+}
+
+Status DeployStore::Writer::PutVersionRecord(const std::string& worker, uint64_t id,
+                                             const std::string& bundle_json, VersionInfo* info) {
+  info->id = id;
+  info->sha256 = Sha256Hex(bundle_json);
+  info->created_ms = NowMs();
+  info->size = bundle_json.size();
+  MDB_val blob_key = Val(info->sha256), blob = Val(bundle_json);
+  int rc = mdb_put(txn_, store_.dbs_.blobs, &blob_key, &blob, MDB_NOOVERWRITE);
+  // MDB_KEYEXIST: the same bytes are stored already (another version, or
+  // another worker, uses them).
+  if (rc != MDB_KEYEXIST) EDGE_RETURN_IF_ERROR(Lmdb("store a bundle", rc));
+  std::string key_bytes = VersionKey(worker, id);
+  std::string record = EncodeVersion(*info);
+  MDB_val key = Val(key_bytes), value = Val(record);
+  rc = mdb_put(txn_, store_.dbs_.versions, &key, &value, MDB_NOOVERWRITE);
+  if (rc == MDB_KEYEXIST) {
+    return Corrupt(
+        fmt::format("the record of worker \"{}\" (version {} exists already)", worker, id));
+  }
+  return Lmdb("store a version", rc);
+}
+
+Status DeployStore::Writer::PutWorkerRecord(const std::string& worker, const std::string& json) {
+  MDB_val key = Val(worker), value = Val(json);
+  return Lmdb("store a worker", mdb_put(txn_, store_.dbs_.workers, &key, &value, 0));
+}
+
+namespace {
+
+Status NoWorker(const std::string& worker) {
+  return Status(ErrorCode::kNotFound, fmt::format("there is no worker \"{}\"", worker));
+}
+
+}  // namespace
+
+StatusOr<VersionInfo> DeployStore::Writer::AddVersion(
+    const std::string& worker, const std::string& bundle_json,
+    std::optional<std::vector<std::string>> routes) {
+  EDGE_RETURN_IF_ERROR(CheckWorkerName(worker));
+  StatusOr<std::optional<WorkerRecord>> found = store_.ReadWorker(txn_, worker);
+  if (!found.ok()) return found.status();
+  uint64_t now = NowMs();
+  WorkerRecord record = found->value_or(WorkerRecord::New(now));
+  if (record.next > kMaxVersionId) {
+    return Status(ErrorCode::kInvalidInput,
+                  fmt::format("worker \"{}\" has used every version id", worker));
+  }
+  VersionInfo info;
+  EDGE_RETURN_IF_ERROR(PutVersionRecord(worker, record.next, bundle_json, &info));
+  record.current = record.next++;
+  if (routes) record.routes = std::move(*routes);
+  record.updated_ms = now;
+  EDGE_RETURN_IF_ERROR(PutWorkerRecord(worker, record.Encode()));
+  return info;
+}
+
+Status DeployStore::Writer::PutVersion(const std::string& worker, uint64_t id,
+                                       const std::string& bundle_json,
+                                       std::optional<std::vector<std::string>> routes,
+                                       bool make_current) {
+  EDGE_RETURN_IF_ERROR(CheckWorkerName(worker));
+  if (id == 0 || id > kMaxVersionId) {
+    return Status(ErrorCode::kInvalidInput,
+                  fmt::format("version id {} is out of range (1 to {})", id, kMaxVersionId));
+  }
+  StatusOr<std::optional<VersionInfo>> existing = store_.ReadVersion(txn_, worker, id);
+  if (!existing.ok()) return existing.status();
+  if (existing->has_value()) {
+    std::string sha = Sha256Hex(bundle_json);
+    if ((*existing)->sha256 == sha) return Status::Ok();  // applied already
+    return Status(ErrorCode::kInvalidInput,
+                  fmt::format("version {} of worker \"{}\" exists with other content (bundle {}, "
+                              "not {})",
+                              id, worker, (*existing)->sha256, sha));
+  }
+  StatusOr<std::optional<WorkerRecord>> found = store_.ReadWorker(txn_, worker);
+  if (!found.ok()) return found.status();
+  uint64_t now = NowMs();
+  WorkerRecord record = found->value_or(WorkerRecord::New(now));
+  VersionInfo info;
+  EDGE_RETURN_IF_ERROR(PutVersionRecord(worker, id, bundle_json, &info));
+  record.next = std::max(record.next, id + 1);
+  if (make_current) record.current = id;
+  if (routes) record.routes = std::move(*routes);
+  record.updated_ms = now;
+  return PutWorkerRecord(worker, record.Encode());
+}
+
+Status DeployStore::Writer::Rollback(const std::string& worker, uint64_t version) {
+  StatusOr<std::optional<WorkerRecord>> found = store_.ReadWorker(txn_, worker);
+  if (!found.ok()) return found.status();
+  if (!found->has_value()) return NoWorker(worker);
+  StatusOr<std::optional<VersionInfo>> existing = store_.ReadVersion(txn_, worker, version);
+  if (!existing.ok()) return existing.status();
+  if (!existing->has_value()) {
+    return Status(ErrorCode::kNotFound,
+                  fmt::format("worker \"{}\" has no version {}", worker, version));
+  }
+  WorkerRecord& record = **found;
+  record.current = version;
+  record.updated_ms = NowMs();
+  return PutWorkerRecord(worker, record.Encode());
+}
+
+Status DeployStore::Writer::DeleteWorker(const std::string& worker) {
+  EDGE_RETURN_IF_ERROR(CheckWorkerName(worker));
+  const Dbs& dbs = store_.dbs_;
+  StatusOr<std::optional<WorkerRecord>> found = store_.ReadWorker(txn_, worker);
+  // A corrupt record is deleted like a sound one.
+  bool existed = !found.ok() || found->has_value();
+
+  // Keys first, deletes after: no cursor walks over entries it removes.
+  std::string prefix = WorkerPrefix(worker);
+  std::vector<std::string> version_keys, secret_keys;
+  std::set<std::string> hashes;  // the bundles its versions used
+  simdjson::dom::parser parser;
+  EDGE_RETURN_IF_ERROR(
+      ForEach(txn_, dbs.versions, prefix, [&](std::string_view key, std::string_view value) {
+        version_keys.emplace_back(key);
+        StatusOr<VersionInfo> info = ParseVersion(parser, value, worker, 0);
+        if (info.ok()) hashes.insert(info->sha256);
+        return Status::Ok();
+      }));
+  EDGE_RETURN_IF_ERROR(
+      ForEach(txn_, dbs.secrets, prefix, [&](std::string_view key, std::string_view) {
+        secret_keys.emplace_back(key);
+        return Status::Ok();
+      }));
+  if (!existed && version_keys.empty() && secret_keys.empty()) return NoWorker(worker);
+
+  auto remove = [&](MDB_dbi dbi, const std::string& key_bytes) {
+    MDB_val key = Val(key_bytes);
+    int rc = mdb_del(txn_, dbi, &key, nullptr);
+    return Lmdb("delete", rc == MDB_NOTFOUND ? 0 : rc);
+  };
+  for (const std::string& key : version_keys) EDGE_RETURN_IF_ERROR(remove(dbs.versions, key));
+  for (const std::string& key : secret_keys) EDGE_RETURN_IF_ERROR(remove(dbs.secrets, key));
+  EDGE_RETURN_IF_ERROR(remove(dbs.workers, worker));
+
+  // A bundle another version still names stays. The hash is searched as
+  // text in each record, so a record too damaged to parse that still holds
+  // it keeps its bundle: when in doubt, keep.
+  EDGE_RETURN_IF_ERROR(
+      ForEach(txn_, dbs.versions, "", [&](std::string_view, std::string_view value) {
+        std::erase_if(hashes, [&](const std::string& sha) {
+          return value.find(sha) != std::string_view::npos;
+        });
+        return Status::Ok();
+      }));
+  for (const std::string& sha : hashes) EDGE_RETURN_IF_ERROR(remove(dbs.blobs, sha));
+  return Status::Ok();
+}
+
+Status DeployStore::Writer::SetRoutes(const std::string& worker, std::vector<std::string> routes) {
+  StatusOr<std::optional<WorkerRecord>> found = store_.ReadWorker(txn_, worker);
+  if (!found.ok()) return found.status();
+  if (!found->has_value()) return NoWorker(worker);
+  WorkerRecord& record = **found;
+  record.routes = std::move(routes);
+  record.updated_ms = NowMs();
+  return PutWorkerRecord(worker, record.Encode());
+}
+
+Status DeployStore::Writer::PutSecret(const std::string& worker, const std::string& name,
+                                      const std::string& value) {
+  EDGE_RETURN_IF_ERROR(CheckWorkerName(worker));
+  EDGE_RETURN_IF_ERROR(CheckBindingName(name));
+  if (name.size() > kMaxSecretNameBytes) {
+    return Status(ErrorCode::kInvalidInput,
+                  fmt::format("a secret name is at most {} bytes", kMaxSecretNameBytes));
+  }
+  std::string key_bytes = SecretKey(worker, name);
+  MDB_val key = Val(key_bytes), data = Val(value);
+  return Lmdb("store a secret", mdb_put(txn_, store_.dbs_.secrets, &key, &data, 0));
+}
+
+Status DeployStore::Writer::DeleteSecret(const std::string& worker, const std::string& name) {
+  std::string key_bytes = SecretKey(worker, name);
+  MDB_val key = Val(key_bytes);
+  int rc = mdb_del(txn_, store_.dbs_.secrets, &key, nullptr);
+  if (rc == MDB_NOTFOUND) {
+    return Status(ErrorCode::kNotFound,
+                  fmt::format("worker \"{}\" has no secret \"{}\"", worker, name));
+  }
+  return Lmdb("delete a secret", rc);
+}
+
+Status DeployStore::Writer::PutMeta(const std::string& key, const std::string& value) {
+  if (key.empty() || key.size() > kMaxKeyBytes) {
+    return Status(ErrorCode::kInvalidInput,
+                  fmt::format("a meta key is 1 to {} bytes long", kMaxKeyBytes));
+  }
+  MDB_val k = Val(key), data = Val(value);
+  return Lmdb("store meta", mdb_put(txn_, store_.dbs_.meta, &k, &data, 0));
+}
+
+}  // namespace edge::gateway

@@ -1,0 +1,322 @@
+#include "gateway/dev/dev_server.h"
+
+#include <uv.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "bindings/binding_services.h"
+#include "bindings/bindings.h"
+#include "bindings/kv/kv_store.h"
+#include "bindings/fetch/outbound/client.h"
+#include "gateway/http/http_server.h"
+#include "gateway/host/worker_host.h"
+#include "base/log.h"
+#include "runtime/project.h"
+
+namespace edge::gateway {
+namespace {
+namespace fs = std::filesystem;
+
+template <typename Handle>
+void CloseAndDelete(Handle* handle) {
+  uv_close(reinterpret_cast<uv_handle_t*>(handle),
+           [](uv_handle_t* h) { delete reinterpret_cast<Handle*>(h); });
+}
+
+// Workers read request bodies as they arrive.
+ServerLimits StreamingBodies(ServerLimits limits) {
+  limits.stream_request_bodies = true;
+  return limits;
+}
+
+// Everything `edge dev` runs on its loop.
+class DevServer : public bindings::ServiceDirectory {
+ public:
+  DevServer(uv_loop_t* loop, const DevOptions& options)
+      : loop_(loop),
+        options_(options),
+        services_(std::make_shared<bindings::BindingServices>()),
+        server_(loop, StreamingBodies(options.limits),
+                [this](HttpRequest request, std::shared_ptr<ResponseWriter> writer) {
+                  workers_.front().host->Handle(std::move(request), std::move(writer));
+                }) {
+    bindings::RegisterNatives(natives_);
+    services_->services = this;
+    // One outbound client for the process; `edge dev` may reach any address.
+    // Response bodies are passed on as the origin encoded them: Workers
+    // decodes them and re-encodes what a worker returns, and until the
+    // gateway re-encodes too, decoding would break proxies that pass
+    // responses through (TODO(gateway): compress by Content-Encoding).
+    bindings::outbound::ClientOptions outbound;
+    outbound.decode_content_encoding = false;
+    outbound.subrequest_limit = options.subrequest_limit;
+    outbound.max_connections_per_origin = options.connections_per_origin;
+    services_->outbound = std::make_shared<bindings::outbound::Client>(outbound);
+  }
+
+  ~DevServer() override { Close(); }
+
+  int Start() {
+    std::string default_host = fmt::format("{}:{}", options_.ip, options_.port);
+    for (const std::string& path : options_.paths) {
+      StatusOr<runtime::Project> project = LoadProject(path);
+      if (!project.ok()) {
+        Log(LogLevel::kError, "{}", project.status().message());
+        return 1;
+      }
+      for (const LoadedWorker& other : workers_) {
+        if (other.project.spec.name == project->spec.name) {
+          Log(LogLevel::kError, "two workers are named '{}': service bindings need unique names",
+              project->spec.name);
+          return 1;
+        }
+      }
+      auto worker = runtime::Worker::Load(loop_, natives_, project->spec);
+      if (!worker.ok()) {
+        Log(LogLevel::kError, "cannot load worker '{}': {}", project->spec.name,
+            worker.status().message());
+        return 1;
+      }
+      workers_.push_back({path, std::move(project).value(),
+                          std::make_unique<WorkerHost>(loop_, natives_, default_host), {}});
+      LoadedWorker& loaded = workers_.back();
+      loaded.module_paths = (*worker)->module_paths();
+      loaded.host->SetWorker(std::move(worker).value());
+    }
+    Watch();
+
+    Status listening = server_.Listen(options_.ip, options_.port, false);
+    if (!listening.ok()) {
+      Log(LogLevel::kError, "cannot listen on {}:{}: {}", options_.ip, options_.port,
+          listening.message());
+      return 1;
+    }
+    for (int signum : {SIGINT, SIGTERM}) {
+      auto* signal = new uv_signal_t;
+      uv_signal_init(loop_, signal);
+      signal->data = this;
+      uv_signal_start(signal, OnSignal, signum);
+      signals_.push_back(signal);
+    }
+    uv_timer_init(loop_, &debounce_);
+    debounce_.data = this;
+    debounce_ready_ = true;
+
+    std::string host = options_.ip.find(':') != std::string::npos ? "[" + options_.ip + "]"
+                                                                  : options_.ip;
+    printf("Ready on http://%s:%d\n", host.c_str(), server_.port());
+    fflush(stdout);
+    for (const LoadedWorker& loaded : workers_) {
+      Log(LogLevel::kInfo, "worker '{}' from {}{}", loaded.project.spec.name,
+          loaded.project.spec.entry_path,
+          &loaded == &workers_.front() ? " serves the port" : " (service bindings only)");
+    }
+    return 0;
+  }
+
+  // ServiceDirectory: the other workers of this dev server, by name.
+  Status Dispatch(const std::string& service, runtime::FetchRequest request,
+                  std::shared_ptr<runtime::ResponseSink> sink) override {
+    for (LoadedWorker& loaded : workers_) {
+      if (loaded.project.spec.name == service) {
+        loaded.host->Fetch(std::move(request), std::move(sink));
+        return Status::Ok();
+      }
+    }
+    return Status(ErrorCode::kNotFound,
+                  fmt::format("no worker named '{}' is loaded (start it with edge dev too)",
+                              service));
+  }
+
+ private:
+  struct LoadedWorker {
+    std::string path;
+    runtime::Project project;
+    std::unique_ptr<WorkerHost> host;
+    std::vector<std::string> module_paths;
+  };
+
+  StatusOr<runtime::Project> LoadProject(const std::string& path) {
+    StatusOr<runtime::Project> project = runtime::LoadProject(path);
+    if (!project.ok()) return project;
+    project->spec.services = services_;
+    // The KV store is opened with the first project that has a KV binding:
+    // one store per process, in <persist-to>/kv or <first project>/.edge/state/kv.
+    bool wants_kv = false;
+    for (const runtime::EnvBinding& binding : project->spec.bindings) wants_kv |= binding.kind == "kv";
+    if (wants_kv && services_->kv == nullptr) {
+      std::string state = !options_.persist_to.empty()
+                              ? options_.persist_to
+                              : (fs::path(workers_.empty() ? project->spec.root_dir
+                                                           : workers_.front().project.spec.root_dir) /
+                                 ".edge" / "state")
+                                    .string();
+      auto kv = bindings::KvStore::Open(state);
+      if (!kv.ok()) return kv.status();
+      services_->kv = std::move(kv).value();
+      kv_sweeper_ = std::make_unique<bindings::KvSweeper>(loop_, services_->kv);
+      kv_sweeper_->Start();
+      Log(LogLevel::kInfo, "KV store in {}", services_->kv->path());
+    }
+    return project;
+  }
+
+  // The files of a project that trigger a reload: its modules, its config
+  // and its .dev.vars.
+  static std::vector<std::string> WatchedFiles(const LoadedWorker& loaded) {
+    std::vector<std::string> files = loaded.module_paths;
+    if (!loaded.project.config_path.empty()) {
+      files.push_back(loaded.project.config_path);
+      files.push_back((fs::path(loaded.project.spec.root_dir) / ".dev.vars").string());
+    }
+    return files;
+  }
+
+  // Watches the folder of every watched file: editors often replace a file
+  // instead of writing it, which a watch on the file itself would miss.
+  void Watch() {
+    if (!options_.watch) return;
+    watched_files_.clear();
+    std::set<std::string> dirs;
+    for (size_t i = 0; i < workers_.size(); ++i) {
+      for (const std::string& file : WatchedFiles(workers_[i])) {
+        watched_files_[file].insert(i);
+        dirs.insert(fs::path(file).parent_path().string());
+      }
+    }
+    for (auto it = watchers_.begin(); it != watchers_.end();) {
+      if (dirs.count(it->first) == 0) {
+        uv_fs_event_stop(it->second);
+        CloseAndDelete(it->second);
+        it = watchers_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (const std::string& dir : dirs) {
+      if (watchers_.count(dir) != 0) continue;
+      auto* watcher = new uv_fs_event_t;
+      uv_fs_event_init(loop_, watcher);
+      watcher->data = this;
+      int rc = uv_fs_event_start(watcher, OnFileEvent, dir.c_str(), 0);
+      if (rc != 0) {
+        Log(LogLevel::kWarn, "cannot watch {}: {}", dir, uv_strerror(rc));
+        CloseAndDelete(watcher);
+        continue;
+      }
+      watchers_.emplace(dir, watcher);
+    }
+  }
+
+  static void OnFileEvent(uv_fs_event_t* handle, const char* filename, int events, int status) {
+    auto* self = static_cast<DevServer*>(handle->data);
+    if (status != 0 || filename == nullptr || self->stopping_) return;
+    char dir[4096];
+    size_t size = sizeof dir;
+    if (uv_fs_event_getpath(handle, dir, &size) != 0) return;
+    std::string path = (fs::path(std::string(dir, size)) / filename).string();
+    auto it = self->watched_files_.find(path);
+    if (it == self->watched_files_.end()) return;
+    self->to_reload_.insert(it->second.begin(), it->second.end());
+    // Editors write in several steps: reload once things are quiet.
+    uv_timer_start(&self->debounce_, OnDebounce, 100, 0);
+  }
+
+  static void OnDebounce(uv_timer_t* timer) {
+    auto* self = static_cast<DevServer*>(timer->data);
+    std::set<size_t> indices = std::move(self->to_reload_);
+    self->to_reload_.clear();
+    for (size_t index : indices) self->Reload(self->workers_[index]);
+    self->Watch();
+  }
+
+  void Reload(LoadedWorker& loaded) {
+    StatusOr<runtime::Project> project = LoadProject(loaded.path);
+    if (!project.ok()) {
+      Log(LogLevel::kError, "reload failed, still serving the last good version: {}",
+          project.status().message());
+      return;
+    }
+    auto worker = runtime::Worker::Load(loop_, natives_, project->spec);
+    if (!worker.ok()) {
+      Log(LogLevel::kError, "reload failed, still serving the last good version: {}",
+          worker.status().message());
+      return;
+    }
+    loaded.project = std::move(project).value();
+    loaded.module_paths = (*worker)->module_paths();
+    loaded.host->SetWorker(std::move(worker).value());
+    Log(LogLevel::kInfo, "reloaded worker '{}'", loaded.project.spec.name);
+  }
+
+  static void OnSignal(uv_signal_t* handle, int signum) {
+    auto* self = static_cast<DevServer*>(handle->data);
+    if (self->stopping_) {
+      Log(LogLevel::kWarn, "second signal: exiting without waiting for requests in flight");
+      _exit(1);
+    }
+    self->stopping_ = true;
+    Log(LogLevel::kInfo, "{} received: finishing requests in flight, then exiting",
+        signum == SIGINT ? "SIGINT" : "SIGTERM");
+    self->server_.Shutdown([self] { self->Close(); });
+  }
+
+  // Releases every handle so the loop ends.
+  void Close() {
+    if (kv_sweeper_) kv_sweeper_->Stop();
+    for (LoadedWorker& loaded : workers_) loaded.host->Clear();
+    for (auto& [dir, watcher] : watchers_) {
+      uv_fs_event_stop(watcher);
+      CloseAndDelete(watcher);
+    }
+    watchers_.clear();
+    for (uv_signal_t* signal : signals_) {
+      uv_signal_stop(signal);
+      CloseAndDelete(signal);
+    }
+    signals_.clear();
+    if (debounce_ready_) {
+      debounce_ready_ = false;
+      uv_timer_stop(&debounce_);
+      uv_close(reinterpret_cast<uv_handle_t*>(&debounce_), nullptr);
+    }
+  }
+
+  uv_loop_t* loop_;
+  DevOptions options_;
+  runtime::NativeRegistry natives_;
+  std::shared_ptr<bindings::BindingServices> services_;
+  std::unique_ptr<bindings::KvSweeper> kv_sweeper_;
+  std::vector<LoadedWorker> workers_;
+  HttpServer server_;
+  std::map<std::string, uv_fs_event_t*> watchers_;
+  std::map<std::string, std::set<size_t>> watched_files_;  // file -> workers
+  std::set<size_t> to_reload_;
+  std::vector<uv_signal_t*> signals_;
+  uv_timer_t debounce_;
+  bool debounce_ready_ = false;
+  bool stopping_ = false;
+};
+
+}  // namespace
+
+int RunDevServer(const DevOptions& options) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  int code;
+  {
+    DevServer server(&loop, options);
+    code = server.Start();
+    if (code == 0) uv_run(&loop, UV_RUN_DEFAULT);
+  }
+  // Let close callbacks of the server's own handles run.
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+  return code;
+}
+
+}  // namespace edge::gateway

@@ -1,0 +1,153 @@
+#include "gateway/host/worker_host.h"
+
+#include <strings.h>
+
+#include "gateway/http/status_pages.h"
+#include "gateway/host/writer_sink.h"
+#include "base/log.h"
+
+namespace edge::gateway {
+namespace {
+
+bool NameIs(const std::string& name, std::string_view expected) {
+  return name.size() == expected.size() &&
+         strncasecmp(name.data(), expected.data(), expected.size()) == 0;
+}
+
+// Characters a Host header may carry (host, port, IPv6 brackets).
+bool IsValidHost(std::string_view host) {
+  if (host.empty()) return false;
+  for (char c : host) {
+    if (!(isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':' ||
+          c == '[' || c == ']' || c == '_' || c == '~' || c == '%')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+WorkerHost::WorkerHost(uv_loop_t* loop, const runtime::NativeRegistry& natives,
+                       std::string default_host)
+    : loop_(loop), natives_(natives), default_host_(std::move(default_host)), collect_timer_(new uv_timer_t) {
+  uv_timer_init(loop_, collect_timer_);
+  collect_timer_->data = this;
+  uv_unref(reinterpret_cast<uv_handle_t*>(collect_timer_));
+}
+
+WorkerHost::~WorkerHost() {
+  Clear();
+  uv_timer_stop(collect_timer_);
+  uv_close(reinterpret_cast<uv_handle_t*>(collect_timer_),
+           [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
+}
+
+void WorkerHost::SetWorker(std::unique_ptr<runtime::Worker> worker) {
+  if (current_) retired_.push_back({std::move(current_), uv_now(loop_)});
+  current_ = std::move(worker);
+  if (current_) current_->SetOnDiscard([this] { ScheduleCollect(); });
+  ScheduleCollect();
+}
+
+bool WorkerHost::idle() const {
+  return retired_.empty() && (!current_ || (current_->in_flight() == 0 && current_->holds() == 0));
+}
+
+void WorkerHost::Clear() {
+  retired_.clear();
+  current_.reset();
+}
+
+void WorkerHost::ScheduleCollect() { uv_timer_start(collect_timer_, OnCollect, 0, 0); }
+
+// Runs from the loop, outside any worker's JavaScript: the only place a
+// worker is freed or replaced.
+void WorkerHost::OnCollect(uv_timer_t* timer) {
+  auto* self = static_cast<WorkerHost*>(timer->data);
+  self->ReplaceDiscarded();
+  // A retired version goes once its responses are done and its waitUntil
+  // work settled, or when that work has had kWaitUntilBoundMs; a discarded
+  // one goes at once (its open responses fail with a 500).
+  uint64_t now = uv_now(self->loop_);
+  std::erase_if(self->retired_, [now](const Retired& retired) {
+    const runtime::Worker& worker = *retired.worker;
+    if (worker.discarded() || (worker.in_flight() == 0 && worker.holds() == 0)) return true;
+    if (worker.in_flight() == 0 && now - retired.since_ms >= kWaitUntilBoundMs) {
+      Log(LogLevel::kWarn, "[{}] waitUntil work still running {} s after the worker was "
+          "replaced: stopping it", worker.name(), kWaitUntilBoundMs / 1000);
+      return true;
+    }
+    return false;
+  });
+  // Look again later for versions still waiting on waitUntil work.
+  if (!self->retired_.empty()) uv_timer_start(self->collect_timer_, OnCollect, 1000, 0);
+}
+
+void WorkerHost::ReplaceDiscarded() {
+  if (!current_ || !current_->discarded()) return;
+  auto fresh = runtime::Worker::Load(loop_, natives_, current_->spec());
+  if (!fresh.ok()) {
+    // It loaded before; if it no longer does, keep answering 503 until the
+    // next version arrives rather than serving from a broken isolate.
+    Log(LogLevel::kError, "[{}] cannot recreate the worker: {}", current_->name(),
+        fresh.status().message());
+    retired_.push_back({std::move(current_), uv_now(loop_)});
+  } else {
+    SetWorker(std::move(fresh).value());
+  }
+}
+
+std::string_view RequestHost(const HttpRequest& request, std::string_view default_host) {
+  for (const auto& [name, value] : request.headers) {
+    if (NameIs(name, "host")) return value;
+  }
+  return default_host;
+}
+
+std::optional<runtime::FetchRequest> ToFetchRequest(HttpRequest& request,
+                                                    std::string_view default_host,
+                                                    ResponseWriter& writer) {
+  std::string_view host = RequestHost(request, default_host);
+  runtime::FetchRequest fetch;
+  if (request.target.starts_with("http://") || request.target.starts_with("https://")) {
+    fetch.url = request.target;  // absolute-form, as proxies send it
+  } else if (!IsValidHost(host) || !request.target.starts_with("/")) {
+    Log(LogLevel::kWarn, "bad request from {}: invalid Host '{}' or target '{}'",
+        request.remote_address, host, request.target);
+    SendErrorPage(writer, 400, "Invalid Host header or request target");
+    return std::nullopt;
+  } else {
+    fetch.url = fmt::format("{}://{}{}", request.tls ? "https" : "http", host, request.target);
+  }
+  fetch.method = std::move(request.method);
+  fetch.headers = std::move(request.headers);
+  fetch.has_body = !request.body.empty();
+  fetch.body = std::move(request.body);
+  fetch.body_source = std::move(request.body_stream);
+  return fetch;
+}
+
+void WorkerHost::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> writer) {
+  if (!current_) {
+    SendErrorPage(*writer, 503, "No worker is loaded");
+    return;
+  }
+  std::optional<runtime::FetchRequest> fetch = ToFetchRequest(request, default_host_, *writer);
+  if (!fetch) return;
+  auto sink = std::make_shared<WriterSink>(std::move(writer));
+  sink->SetOnEnd([this] { ScheduleCollect(); });
+  Fetch(std::move(*fetch), std::move(sink));
+}
+
+void WorkerHost::Fetch(runtime::FetchRequest request, std::shared_ptr<runtime::ResponseSink> sink) {
+  // A worker discarded by its last entry is replaced before it serves again.
+  ReplaceDiscarded();
+  if (!current_) {
+    sink->Fail("The worker is not loaded");
+    return;
+  }
+  current_->Fetch(std::move(request), std::move(sink));
+}
+
+}  // namespace edge::gateway

@@ -1,0 +1,78 @@
+// Serves HTTP requests with the current version of one worker, on one
+// thread's loop. Each gateway thread has its own WorkerHost (an isolate
+// belongs to one thread). A new version replaces the current one at once for
+// new requests; the old version finishes the requests it has in flight and is
+// freed afterwards, outside any JavaScript frame; its ctx.waitUntil work
+// keeps it a while longer (kWaitUntilBoundMs at most).
+#pragma once
+
+#include <uv.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gateway/http/http_types.h"
+#include "runtime/worker.h"
+
+namespace edge::gateway {
+
+// The Host a request names (its Host header, or `default_host`).
+std::string_view RequestHost(const HttpRequest& request, std::string_view default_host);
+
+// The request as a worker sees it: an absolute URL from the scheme, Host and
+// target. An invalid Host or target gets a 400 page and nullopt. Moves the
+// request's parts out.
+std::optional<runtime::FetchRequest> ToFetchRequest(HttpRequest& request,
+                                                    std::string_view default_host,
+                                                    ResponseWriter& writer);
+
+class WorkerHost {
+ public:
+  // `default_host` stands in for a missing Host header (HTTP/1.0).
+  // `natives` must outlive the host: a worker that had to be discarded
+  // (heap limit) is reloaded with them.
+  WorkerHost(uv_loop_t* loop, const runtime::NativeRegistry& natives, std::string default_host);
+  ~WorkerHost();
+  WorkerHost(const WorkerHost&) = delete;
+  WorkerHost& operator=(const WorkerHost&) = delete;
+
+  void SetWorker(std::unique_ptr<runtime::Worker> worker);
+  runtime::Worker* current() const { return current_.get(); }
+
+  void Handle(HttpRequest request, std::shared_ptr<ResponseWriter> writer);
+  // A request from inside the process (a service binding): no HTTP parsing,
+  // the response goes to `sink`.
+  void Fetch(runtime::FetchRequest request, std::shared_ptr<runtime::ResponseSink> sink);
+
+  // Nothing in flight on any version, no waitUntil work pending: the host
+  // may be dropped without cutting anything short.
+  bool idle() const;
+  // Frees every version now (shutdown): their open responses are failed.
+  void Clear();
+  // Asks for retired versions with nothing in flight to be freed soon.
+  void ScheduleCollect();
+
+ private:
+  static void OnCollect(uv_timer_t* timer);
+  // Replaces a discarded current worker with a fresh load of its spec.
+  void ReplaceDiscarded();
+
+  uv_loop_t* loop_;
+  const runtime::NativeRegistry& natives_;
+  std::string default_host_;
+  std::unique_ptr<runtime::Worker> current_;
+  struct Retired {
+    std::unique_ptr<runtime::Worker> worker;
+    uint64_t since_ms;  // loop time when it was replaced
+  };
+  // How long a replaced version's waitUntil work may run on (Workers allows
+  // 30 s after the response).
+  static constexpr uint64_t kWaitUntilBoundMs = 30000;
+  std::vector<Retired> retired_;
+  uv_timer_t* collect_timer_;
+};
+
+}  // namespace edge::gateway

@@ -1,0 +1,510 @@
+#include "gateway/node/admin_api.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <simdjson.h>
+#include <strings.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "base/json_text.h"
+#include "gateway/node/node.h"
+#include "gateway/http/status_pages.h"
+#include "base/log.h"
+
+namespace edge::gateway {
+namespace {
+
+// A tail with nothing to say still writes this often, so clients and
+// proxies can tell a quiet worker from a dead connection.
+constexpr uint64_t kHeartbeatMs = 10000;
+// A tail whose client reads slower than events come loses events rather
+// than the node's memory.
+constexpr size_t kTailBufferLimit = 1u << 20;
+
+void Send(ResponseWriter& writer, const AdminResult& result) {
+  HeaderList headers = {{"Content-Type", "application/json"}, {"Cache-Control", "no-store"}};
+  std::string body = result.body + "\n";
+  writer.Start(result.status, "", headers, body.size());
+  writer.Write(body);
+  writer.Finish();
+}
+
+void SendError(ResponseWriter& writer, int status, std::string_view message) {
+  Send(writer, AdminResult::Error(status, message));
+}
+
+std::string_view Header(const HttpRequest& request, std::string_view name) {
+  for (const auto& [key, value] : request.headers) {
+    if (key.size() == name.size() && strncasecmp(key.data(), name.data(), name.size()) == 0) {
+      return value;
+    }
+  }
+  return {};
+}
+
+std::vector<std::string_view> Segments(std::string_view path) {
+  std::vector<std::string_view> segments;
+  while (!path.empty()) {
+    if (path.front() == '/') {
+      path.remove_prefix(1);
+      continue;
+    }
+    size_t end = path.find('/');
+    segments.push_back(path.substr(0, end));
+    if (end == std::string_view::npos) break;
+    path.remove_prefix(end);
+  }
+  return segments;
+}
+
+std::string JsonArray(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += ",";
+    out += base::JsonString(items[i]);
+  }
+  return out + "]";
+}
+
+// A query parameter's raw value ("" when absent).
+std::string_view QueryValue(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    size_t end = query.find('&');
+    std::string_view pair = query.substr(0, end);
+    size_t eq = pair.find('=');
+    if (pair.substr(0, eq) == name) return eq == std::string_view::npos ? "" : pair.substr(eq + 1);
+    if (end == std::string_view::npos) break;
+    query.remove_prefix(end + 1);
+  }
+  return {};
+}
+
+std::optional<std::string> PercentDecode(std::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out += text[i];
+      continue;
+    }
+    if (i + 2 >= text.size() || !isxdigit(static_cast<unsigned char>(text[i + 1])) ||
+        !isxdigit(static_cast<unsigned char>(text[i + 2]))) {
+      return std::nullopt;
+    }
+    out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
+    i += 2;
+  }
+  return out;
+}
+
+std::string Sha256(std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr);
+  return std::string(reinterpret_cast<char*>(digest), size);
+}
+
+void MethodNotAllowed(ResponseWriter& writer, std::string_view allowed) {
+  std::string body = fmt::format("{{\"error\":\"method not allowed: use {}\"}}\n", allowed);
+  writer.Start(405, "", {{"Content-Type", "application/json"}, {"Allow", std::string(allowed)}},
+               body.size());
+  writer.Write(body);
+  writer.Finish();
+}
+
+}  // namespace
+
+StatusOr<std::string> ReadAdminToken(const std::string& path) {
+  if (path.empty()) {
+    return Status(ErrorCode::kInvalidInput,
+                  "the admin API needs a token: give --admin-token-file FILE (or "
+                  "admin_token_file in node.toml), a file holding a long random string");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return Status(ErrorCode::kNotFound, fmt::format("cannot read the admin token file {}", path));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  std::string token = text.str();
+  while (!token.empty() && isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+  size_t start = 0;
+  while (start < token.size() && isspace(static_cast<unsigned char>(token[start]))) ++start;
+  token.erase(0, start);
+  if (token.empty()) {
+    return Status(ErrorCode::kInvalidInput, fmt::format("the admin token file {} is empty", path));
+  }
+  if (token.size() < 16) {
+    Log(LogLevel::kWarn, "the admin token in {} is shorter than 16 characters: use a long random "
+        "one", path);
+  }
+  return token;
+}
+
+int CheckBearer(std::string_view authorization, std::string_view token) {
+  constexpr std::string_view kScheme = "Bearer ";
+  if (authorization.size() <= kScheme.size() ||
+      strncasecmp(authorization.data(), kScheme.data(), kScheme.size()) != 0) {
+    return 401;
+  }
+  std::string_view given = authorization.substr(kScheme.size());
+  while (!given.empty() && given.front() == ' ') given.remove_prefix(1);
+  // Digests of both have the same length whatever the tokens, so the
+  // comparison time tells nothing about either.
+  std::string a = Sha256(given), b = Sha256(token);
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0 ? 0 : 403;
+}
+
+// One `GET /workers/{name}/tail` connection: events from the TailHub, and a
+// heartbeat when quiet.
+class AdminApi::TailStream : public std::enable_shared_from_this<TailStream> {
+ public:
+  TailStream(Node& node, std::shared_ptr<ResponseWriter> writer)
+      : node_(node), writer_(std::move(writer)) {}
+
+  void Start(TailFilter filter, std::function<void()> on_end) {
+    on_end_ = std::move(on_end);
+    writer_->Start(200, "",
+                   {{"Content-Type", "application/x-ndjson"}, {"Cache-Control", "no-store"}},
+                   std::nullopt);
+    std::weak_ptr<TailStream> weak = shared_from_this();
+    id_ = node_.tail().Subscribe(std::move(filter), node_.control_loop(),
+                                 [weak](std::string line) {
+                                   if (auto self = weak.lock()) self->Deliver(line);
+                                 });
+    timer_ = new uv_timer_t;
+    uv_timer_init(node_.control_loop(), timer_);
+    timer_->data = this;
+    uv_timer_start(timer_, OnHeartbeat, kHeartbeatMs, kHeartbeatMs);
+    writer_->OnAbort([weak] {
+      if (auto self = weak.lock()) self->End();
+    });
+  }
+
+  void Deliver(const std::string& line) {
+    if (ended_) return;
+    if (writer_->BufferedBytes() > kTailBufferLimit) {
+      ++dropped_;
+      return;
+    }
+    if (dropped_ > 0) {
+      writer_->Write(fmt::format("{{\"type\":\"dropped\",\"count\":{}}}\n", dropped_));
+      dropped_ = 0;
+    }
+    writer_->Write(line);
+  }
+
+  // Ends the stream (client gone, or the node stopping).
+  void End() {
+    if (ended_) return;
+    ended_ = true;
+    node_.tail().Unsubscribe(id_);
+    uv_timer_stop(timer_);
+    uv_close(reinterpret_cast<uv_handle_t*>(timer_),
+             [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
+    if (!writer_->Aborted()) writer_->Finish();
+    if (on_end_) std::exchange(on_end_, nullptr)();
+  }
+
+ private:
+  static void OnHeartbeat(uv_timer_t* timer) {
+    static_cast<TailStream*>(timer->data)->Deliver("{\"type\":\"heartbeat\"}\n");
+  }
+
+  Node& node_;
+  std::shared_ptr<ResponseWriter> writer_;
+  std::function<void()> on_end_;
+  uint64_t id_ = 0;
+  uv_timer_t* timer_ = nullptr;
+  uint64_t dropped_ = 0;
+  bool ended_ = false;
+};
+
+AdminApi::AdminApi(Node& node, std::string token, std::string sync_token)
+    : node_(node), token_(std::move(token)), sync_token_(std::move(sync_token)) {}
+
+AdminApi::~AdminApi() { Close(); }
+
+void AdminApi::Close() {
+  auto tails = std::move(tails_);
+  tails_.clear();
+  for (const auto& tail : tails) tail->End();
+}
+
+void AdminApi::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> writer) {
+  std::string_view target = request.target;
+  size_t question = target.find('?');
+  std::string_view path = target.substr(0, question);
+  std::string_view query =
+      question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+  int refused = CheckBearer(Header(request, "authorization"), token_);
+  // The sync token opens the sync API and KV writes, nothing else.
+  bool sync_path = path.starts_with("/sync/") || path.starts_with("/kv/");
+  if (refused == 403 && sync_path && !sync_token_.empty() &&
+      CheckBearer(Header(request, "authorization"), sync_token_) == 0) {
+    refused = 0;
+  }
+  if (refused != 0) {
+    Log(LogLevel::kWarn, "admin API: {} {} from {} refused: {}", request.method, path,
+        request.remote_address,
+        refused == 401 ? "no bearer token" : "wrong token");
+    std::string body = refused == 401
+                           ? "{\"error\":\"this API needs Authorization: Bearer <token>\"}\n"
+                           : "{\"error\":\"the token is not valid\"}\n";
+    HeaderList headers = {{"Content-Type", "application/json"}};
+    if (refused == 401) headers.push_back({"WWW-Authenticate", "Bearer"});
+    writer->Start(refused, "", headers, body.size());
+    writer->Write(body);
+    writer->Finish();
+    return;
+  }
+  if (!path.starts_with("/sync/")) {
+    Log(LogLevel::kInfo, "admin API: {} {} from {}", request.method, path, request.remote_address);
+  }
+  for (const auto& extension : node_.extensions()) {
+    if (extension->HandleAdmin(request, writer)) return;
+  }
+  Answer(request, path, query, std::move(writer));
+}
+
+void AdminApi::Answer(const HttpRequest& request, std::string_view path, std::string_view query,
+                     std::shared_ptr<ResponseWriter> writer) {
+  std::vector<std::string_view> parts = Segments(path);
+  const std::string& method = request.method;
+  auto done = [writer](AdminResult result) { Send(*writer, result); };
+  std::shared_ptr<const NodeState> state = node_.state();
+
+  if (parts.size() == 1 && parts[0] == "metrics") {
+    if (method != "GET") return MethodNotAllowed(*writer, "GET");
+    node_.UpdateGauges();
+    std::string text = node_.metrics().Prometheus();
+    writer->Start(200, "", {{"Content-Type", "text/plain; version=0.0.4; charset=utf-8"}},
+                  text.size());
+    writer->Write(text);
+    return writer->Finish();
+  }
+  if (parts.size() == 1 && parts[0] == "usage") {
+    if (method != "GET") return MethodNotAllowed(*writer, "GET");
+    std::string since_text(QueryValue(query, "since"));
+    uint64_t since_s = 0;
+    if (!since_text.empty()) {
+      char* end = nullptr;
+      since_s = strtoull(since_text.c_str(), &end, 10);
+      if (end == since_text.c_str() || *end != '\0') {
+        return SendError(*writer, 400, "since must be a Unix time in seconds");
+      }
+    }
+    return done({200, node_.meter().UsageJson(since_s * 1000, UnixMs())});
+  }
+  if (parts.size() == 1 && parts[0] == "status") {
+    if (method != "GET") return MethodNotAllowed(*writer, "GET");
+    uint64_t now = UnixMs();
+    std::string extra;
+    for (const auto& extension : node_.extensions()) {
+      std::string fields = extension->StatusJson();
+      if (!fields.empty()) extra += "," + fields;
+    }
+    return done({200, fmt::format("{{\"pop_id\":{},\"edge_version\":\"0.1.0\",\"started_ms\":{},"
+                                  "\"uptime_s\":{},\"workers\":{},\"routes\":{},"
+                                  "\"generation\":{}{}}}",
+                                  base::JsonString(node_.options().pop_id), node_.started_unix_ms(),
+                                  (now - node_.started_unix_ms()) / 1000, state->workers.size(),
+                                  state->routes.routes().size(), state->generation, extra)});
+  }
+  if (parts.size() == 1 && parts[0] == "routes") {
+    if (method != "GET") return MethodNotAllowed(*writer, "GET");
+    std::string body = "{\"routes\":[";
+    bool first = true;
+    for (const Route& route : state->routes.routes()) {
+      if (!first) body += ",";
+      first = false;
+      body += fmt::format("{{\"pattern\":{},\"worker\":{}}}", base::JsonString(route.pattern),
+                          base::JsonString(route.worker));
+    }
+    return done({200, body + "]}"});
+  }
+  if (!parts.empty() && parts[0] == "kv") return Kv(request, parts, query, std::move(writer));
+  if (parts.empty() || parts[0] != "workers") {
+    return SendError(*writer, 404, fmt::format("no such endpoint: {}", path));
+  }
+  if (parts.size() == 1) {
+    if (method != "GET") return MethodNotAllowed(*writer, "GET");
+    std::vector<std::string> names;
+    for (const auto& [name, served] : state->workers) names.push_back(name);
+    std::sort(names.begin(), names.end());
+    std::string body = "{\"workers\":[";
+    for (size_t i = 0; i < names.size(); ++i) {
+      const ServedWorker& served = **state->Find(names[i]);
+      if (i > 0) body += ",";
+      body += fmt::format("{{\"name\":{},\"version\":{},\"routes\":{}}}", base::JsonString(served.name),
+                          served.version, JsonArray(served.routes));
+    }
+    return done({200, body + "]}"});
+  }
+  std::string name(parts[1]);
+  Status valid_name = CheckWorkerName(name);
+  if (!valid_name.ok()) return SendError(*writer, 400, valid_name.message());
+
+  if (parts.size() == 2) {
+    if (method == "PUT") return node_.Deploy(name, request.body, done);
+    if (method == "DELETE") return node_.DeleteWorker(name, done);
+    if (method != "GET") return MethodNotAllowed(*writer, "GET, PUT, DELETE");
+    auto versions = node_.store().Versions(name);
+    auto secrets = node_.store().SecretNames(name);
+    if (!versions.ok() || !secrets.ok()) {
+      return SendError(*writer, 500, !versions.ok() ? versions.status().message()
+                                                    : secrets.status().message());
+    }
+    const std::shared_ptr<const ServedWorker>* served = state->Find(name);
+    if (served == nullptr && versions->empty()) {
+      return SendError(*writer, 404, fmt::format("no worker named '{}'", name));
+    }
+    std::string list = "[";
+    for (size_t i = 0; i < versions->size(); ++i) {
+      const VersionInfo& v = (*versions)[i];
+      if (i > 0) list += ",";
+      list += fmt::format("{{\"id\":{},\"sha256\":{},\"created_ms\":{},\"size\":{}}}", v.id,
+                          base::JsonString(v.sha256), v.created_ms, v.size);
+    }
+    list += "]";
+    return done({200, fmt::format("{{\"name\":{},\"version\":{},\"routes\":{},\"versions\":{},"
+                                  "\"secrets\":{}}}",
+                                  base::JsonString(name), served ? (*served)->version : 0,
+                                  JsonArray(served ? (*served)->routes : std::vector<std::string>{}),
+                                  list, JsonArray(*secrets))});
+  }
+
+  std::string_view what = parts[2];
+  if (what == "rollback" && parts.size() == 3) {
+    if (method != "POST") return MethodNotAllowed(*writer, "POST");
+    simdjson::dom::parser parser;
+    simdjson::dom::element body;
+    uint64_t version = 0;
+    if (parser.parse(request.body).get(body) != simdjson::SUCCESS ||
+        body["version"].get_uint64().get(version) != simdjson::SUCCESS || version == 0) {
+      return SendError(*writer, 400, "the body must be {\"version\": <a version id>}");
+    }
+    return node_.Rollback(name, version, done);
+  }
+  if (what == "routes" && parts.size() == 3) {
+    if (method == "GET") {
+      const std::shared_ptr<const ServedWorker>* served = state->Find(name);
+      if (served == nullptr) return SendError(*writer, 404, fmt::format("no worker named '{}'", name));
+      return done({200, fmt::format("{{\"name\":{},\"routes\":{}}}", base::JsonString(name),
+                                    JsonArray((*served)->routes))});
+    }
+    if (method != "PUT") return MethodNotAllowed(*writer, "GET, PUT");
+    simdjson::dom::parser parser;
+    simdjson::dom::element body;
+    simdjson::dom::array list;
+    if (parser.parse(request.body).get(body) != simdjson::SUCCESS ||
+        body["routes"].get_array().get(list) != simdjson::SUCCESS) {
+      return SendError(*writer, 400, "the body must be {\"routes\": [\"host/path*\", ...]}");
+    }
+    std::vector<std::string> routes;
+    for (simdjson::dom::element item : list) {
+      std::string_view pattern;
+      if (item.get_string().get(pattern) != simdjson::SUCCESS) {
+        return SendError(*writer, 400, "every route must be a string");
+      }
+      routes.emplace_back(pattern);
+    }
+    return node_.SetRoutes(name, std::move(routes), done);
+  }
+  if (what == "versions" && parts.size() == 3) {
+    if (method != "GET") return MethodNotAllowed(*writer, "GET");
+    auto versions = node_.store().Versions(name);
+    if (!versions.ok()) return SendError(*writer, 500, versions.status().message());
+    std::string list = "{\"versions\":[";
+    for (size_t i = 0; i < versions->size(); ++i) {
+      const VersionInfo& v = (*versions)[i];
+      if (i > 0) list += ",";
+      list += fmt::format("{{\"id\":{},\"sha256\":{},\"created_ms\":{},\"size\":{}}}", v.id,
+                          base::JsonString(v.sha256), v.created_ms, v.size);
+    }
+    return done({200, list + "]}"});
+  }
+  if (what == "secrets" && parts.size() == 3) {
+    if (method != "GET") return MethodNotAllowed(*writer, "GET");
+    auto secrets = node_.store().SecretNames(name);
+    if (!secrets.ok()) return SendError(*writer, 500, secrets.status().message());
+    return done({200, fmt::format("{{\"secrets\":{}}}", JsonArray(*secrets))});
+  }
+  if (what == "secrets" && parts.size() == 4) {
+    std::optional<std::string> decoded = PercentDecode(parts[3]);
+    if (!decoded) return SendError(*writer, 400, "the secret's name is not percent-encoded properly");
+    std::string secret = std::move(*decoded);
+    if (method == "PUT") return node_.PutSecret(name, secret, request.body, done);
+    if (method == "DELETE") return node_.DeleteSecret(name, secret, done);
+    return MethodNotAllowed(*writer, "PUT, DELETE");
+  }
+  if (what == "tail" && parts.size() == 3) {
+    if (method != "GET") return MethodNotAllowed(*writer, "GET");
+    return Tail(name, query, std::move(writer));
+  }
+  SendError(*writer, 404, fmt::format("no such endpoint: {}", path));
+}
+
+// /kv/<account>/<namespace id>/<key> (or /kv/<account%2Fid>/<key>): GET the
+// value, PUT a new one (?expiration=<unix s>, ?metadata=<JSON, percent-
+// encoded>), DELETE it. Namespaces belong to an account (the bundle's
+// `account`, else the worker's name). Parts are percent-encoded.
+void AdminApi::Kv(const HttpRequest& request, const std::vector<std::string_view>& parts,
+                  std::string_view query, std::shared_ptr<ResponseWriter> writer) {
+  if (parts.size() != 3 && parts.size() != 4) {
+    return SendError(*writer, 404, "KV paths are /kv/<account>/<namespace id>/<key>");
+  }
+  std::optional<std::string> ns = PercentDecode(parts[1]);
+  if (ns && parts.size() == 4) {
+    std::optional<std::string> id = PercentDecode(parts[2]);
+    ns = id ? std::optional<std::string>(ScopedName(*ns, *id)) : std::nullopt;
+  }
+  auto key = PercentDecode(parts.back());
+  if (!ns || !key || ns->empty() || key->empty()) {
+    return SendError(*writer, 400, "the namespace and key must be non-empty and percent-encoded");
+  }
+  auto done = [writer](AdminResult result) { Send(*writer, result); };
+  if (request.method == "GET") {
+    auto entry = node_.kv().Get(*ns, *key);
+    if (!entry.ok()) return SendError(*writer, 400, entry.status().message());
+    if (!*entry) return SendError(*writer, 404, "no such key");
+    writer->Start(200, "", {{"Content-Type", "application/octet-stream"}}, (*entry)->value.size());
+    writer->Write((*entry)->value);
+    return writer->Finish();
+  }
+  if (request.method == "PUT") {
+    uint64_t expiration = 0;
+    std::string expiration_text(QueryValue(query, "expiration"));
+    if (!expiration_text.empty()) {
+      char* end = nullptr;
+      expiration = strtoull(expiration_text.c_str(), &end, 10);
+      if (*end != '\0') return SendError(*writer, 400, "expiration must be a Unix time in seconds");
+    }
+    // Metadata (JSON): percent-encoded in ?metadata=, or as a header.
+    std::string metadata(Header(request, "x-edge-metadata"));
+    std::string_view encoded = QueryValue(query, "metadata");
+    if (!encoded.empty()) {
+      std::optional<std::string> decoded = PercentDecode(encoded);
+      if (!decoded) return SendError(*writer, 400, "metadata is not percent-encoded properly");
+      metadata = std::move(*decoded);
+    }
+    return node_.KvPut(*ns, *key, request.body, std::move(metadata), expiration, done);
+  }
+  if (request.method == "DELETE") return node_.KvDelete(*ns, *key, done);
+  MethodNotAllowed(*writer, "GET, PUT, DELETE");
+}
+
+void AdminApi::Tail(const std::string& worker, std::string_view query,
+                    std::shared_ptr<ResponseWriter> writer) {
+  auto filter = ParseTailFilter(worker, query);
+  if (!filter.ok()) return SendError(*writer, 400, filter.status().message());
+  auto stream = std::make_shared<TailStream>(node_, std::move(writer));
+  tails_.insert(stream);
+  std::weak_ptr<TailStream> weak = stream;
+  stream->Start(std::move(filter).value(), [this, weak] {
+    if (auto self = weak.lock()) tails_.erase(self);
+  });
+}
+
+}  // namespace edge::gateway

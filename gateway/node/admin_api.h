@@ -1,0 +1,59 @@
+// The admin API of a PoP node (docs/admin-api.md): deploys, versions,
+// routes, secrets, usage, metrics and live logs, over HTTP on a listener of
+// its own, every call behind `Authorization: Bearer <token>`. Runs on the
+// node's control loop; changes go through Node, which applies them one at
+// a time.
+#pragma once
+
+#include <uv.h>
+
+#include <memory>
+#include <set>
+#include <string>
+
+#include "gateway/http/http_types.h"
+#include "base/status.h"
+
+namespace edge::gateway {
+
+class Node;
+struct AdminResult;
+
+// The admin token from its file (surrounding whitespace trimmed). Errors say
+// what to do.
+StatusOr<std::string> ReadAdminToken(const std::string& path);
+
+// Whether `authorization` (the header's value) carries `token`: 401 when it
+// is missing or not a Bearer credential, 403 when the token is wrong, 0 when
+// it is right. The comparison takes the same time whatever the tokens.
+int CheckBearer(std::string_view authorization, std::string_view token);
+
+class AdminApi {
+ public:
+  // `sync_token` ("" = none) grants the sync API (/sync/...) and KV writes
+  // only: what a PoP holds towards its origin or relay.
+  AdminApi(Node& node, std::string token, std::string sync_token = "");
+  ~AdminApi();
+  AdminApi(const AdminApi&) = delete;
+  AdminApi& operator=(const AdminApi&) = delete;
+
+  void Handle(HttpRequest request, std::shared_ptr<ResponseWriter> writer);
+  // Ends every live tail (shutdown), so the listener can drain.
+  void Close();
+
+ private:
+  class TailStream;
+  void Answer(const HttpRequest& request, std::string_view path, std::string_view query,
+             std::shared_ptr<ResponseWriter> writer);
+  void Tail(const std::string& worker, std::string_view query,
+            std::shared_ptr<ResponseWriter> writer);
+  void Kv(const HttpRequest& request, const std::vector<std::string_view>& parts,
+          std::string_view query, std::shared_ptr<ResponseWriter> writer);
+
+  Node& node_;
+  std::string token_;
+  std::string sync_token_;
+  std::set<std::shared_ptr<TailStream>> tails_;
+};
+
+}  // namespace edge::gateway

@@ -1,0 +1,94 @@
+// One serving thread's isolates: for each worker it has served, a WorkerHost
+// holding the isolate of the worker's current instance (and, for a while,
+// retired instances finishing their requests). Isolates are created when a
+// deploy warms them (before the routes switch) or, after an eviction, by the
+// first request that needs one again.
+//
+// Memory: the pool keeps its isolates under a budget (the node's budget
+// divided among its threads). When over, idle isolates go, least recently
+// used first; an isolate with a request in flight or waitUntil work pending
+// is never evicted.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "gateway/node/node_state.h"
+#include "gateway/host/worker_host.h"
+#include "runtime/native.h"
+
+namespace edge::gateway {
+
+class IsolatePool {
+ public:
+  struct Stats {
+    size_t alive = 0;          // loaded isolates (current instances)
+    size_t memory_bytes = 0;   // as last measured
+    uint64_t evictions = 0;    // since the pool started
+    uint64_t cold_loads = 0;   // isolates a request had to wait for
+  };
+  // What the pool measured of one worker since the last Sample.
+  struct Sample {
+    uint64_t unattributed_cpu_ns = 0;
+    uint64_t subrequests = 0;
+  };
+
+  IsolatePool(uv_loop_t* loop, const runtime::NativeRegistry& natives, size_t memory_budget_bytes,
+              std::string default_host);
+  ~IsolatePool();
+  IsolatePool(const IsolatePool&) = delete;
+  IsolatePool& operator=(const IsolatePool&) = delete;
+
+  // The host running `worker`'s instance, loading it first when this thread
+  // has not (a cold load). The error says why the worker did not load.
+  StatusOr<WorkerHost*> Acquire(const std::shared_ptr<const ServedWorker>& worker);
+  // Loads `worker`'s instance now, kept aside until a request names it (the
+  // routes have not switched yet): its first request finds it warm.
+  Status Warm(const std::shared_ptr<const ServedWorker>& worker);
+  // Brings the pool in line with a published state: warmed instances it
+  // names become current, workers it no longer has (deleted) and instances
+  // warmed but superseded go; requests in flight finish first.
+  void Retain(const NodeState& state);
+  // Evicts idle isolates, least recently used first, while over budget.
+  // Returns how many went.
+  size_t EnforceBudget();
+  // Measures every isolate (memory, CPU not charged to a request, fetch()
+  // calls) and reports what changed since the last call, per worker.
+  void Measure(const std::function<void(const std::string& worker, const Sample&)>& report);
+  // Frees everything now (shutdown).
+  void Clear();
+
+  const Stats& stats() const { return stats_; }
+
+ private:
+  struct Slot {
+    std::unique_ptr<WorkerHost> host;
+    std::shared_ptr<const ServedWorker> served;  // what host->current() runs
+    std::unique_ptr<runtime::Worker> warm;       // loaded ahead of its publication
+    std::shared_ptr<const ServedWorker> warm_served;
+    uint64_t last_used_ms = 0;
+    size_t memory_bytes = 0;
+    // Counters of host->current() at the last Measure.
+    const runtime::Worker* measured = nullptr;
+    uint64_t unattributed_cpu_ns = 0;
+    uint64_t subrequests = 0;
+  };
+  StatusOr<std::unique_ptr<runtime::Worker>> Load(const ServedWorker& worker);
+  Slot& SlotFor(const std::string& name);
+
+  uv_loop_t* loop_;
+  const runtime::NativeRegistry& natives_;
+  size_t budget_bytes_;
+  std::string default_host_;
+  std::unordered_map<std::string, Slot> slots_;
+  // Hosts of deleted or evicted workers still finishing requests.
+  std::vector<std::unique_ptr<WorkerHost>> draining_;
+  Stats stats_;
+};
+
+}  // namespace edge::gateway

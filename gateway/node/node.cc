@@ -1,0 +1,868 @@
+#include "gateway/node/node.h"
+
+#include <fmt/core.h>
+
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include "bindings/bindings.h"
+#include "bindings/kv/kv_store.h"
+#include "bindings/fetch/outbound/client.h"
+#include "gateway/node/admin_api.h"
+#include "base/json_text.h"
+#include "gateway/node/node_thread.h"
+#include "base/log.h"
+
+namespace edge::gateway {
+namespace {
+
+template <typename Handle>
+void CloseAndDelete(Handle* handle) {
+  uv_close(reinterpret_cast<uv_handle_t*>(handle),
+           [](uv_handle_t* h) { delete reinterpret_cast<Handle*>(h); });
+}
+
+// The HTTP status of a refused change.
+int HttpStatusOf(const Status& status) {
+  switch (status.code()) {
+    case ErrorCode::kNotFound:
+      return 404;
+    case ErrorCode::kInvalidInput:
+    case ErrorCode::kTypeError:
+    case ErrorCode::kRangeError:
+    case ErrorCode::kSyntaxError:
+      return 400;
+    default:
+      return 500;
+  }
+}
+
+std::string JsonStringArray(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += ",";
+    out += base::JsonString(items[i]);
+  }
+  return out + "]";
+}
+
+}  // namespace
+
+AdminResult AdminResult::Error(int status, std::string_view message) {
+  return {status, fmt::format("{{\"error\":{}}}", base::JsonString(message))};
+}
+
+Node::Node(NodeOptions options, std::vector<std::unique_ptr<NodeExtension>> extensions)
+    : options_(std::move(options)), extensions_(std::move(extensions)) {
+  uv_loop_init(&loop_);
+  bindings::RegisterNatives(natives_);
+}
+
+Node::~Node() {
+  for (auto& thread : threads_) thread->Join();
+  threads_.clear();
+  if (quarantine_) {
+    quarantine_->Stop();
+    quarantine_->Join();
+  }
+  for (uv_signal_t* signal : signals_) {
+    uv_signal_stop(signal);
+    CloseAndDelete(signal);
+  }
+  signals_.clear();
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  uv_loop_close(&loop_);
+}
+
+Status Node::Open() {
+  auto store = DeployStore::Open(options_.data_dir);
+  if (!store.ok()) return store.status();
+  store_ = std::move(store).value();
+  auto log = RequestLog::Open(options_.access_log);
+  if (!log.ok()) return log.status();
+  log_ = std::move(log).value();
+  reporting_ = {&meter_, &metrics_, log_.get(), &tail_,
+                [this](const std::string& worker) { Quarantine(worker); }};
+  if (!options_.https.empty()) {
+    if (options_.tls.empty()) {
+      return Status(ErrorCode::kInvalidInput,
+                    "an HTTPS listener needs at least one [[tls]] certificate");
+    }
+    auto tls = TlsContext::Create(options_.tls);
+    if (!tls.ok()) return tls.status();
+    tls_ = std::move(tls).value();
+  }
+
+  services_ = std::make_shared<bindings::BindingServices>();
+  services_->services = this;
+  auto kv = bindings::KvStore::Open(options_.data_dir);
+  if (!kv.ok()) return kv.status();
+  services_->kv = std::move(kv).value();
+  kv_sweeper_ = std::make_unique<bindings::KvSweeper>(&loop_, services_->kv);
+  kv_sweeper_->Start();
+
+  // A PoP node reaches public addresses only, plus what the operator allows.
+  std::vector<bindings::outbound::Cidr> allowed;
+  for (const std::string& text : options_.allow_fetch_to) {
+    bindings::outbound::Cidr cidr;
+    if (!bindings::outbound::Cidr::Parse(text, &cidr)) {
+      return Status(ErrorCode::kInvalidInput,
+                    fmt::format("allow_fetch_to: '{}' is not an address range (CIDR)", text));
+    }
+    allowed.push_back(cidr);
+  }
+  bindings::outbound::ClientOptions outbound;
+  outbound.address_policy = bindings::outbound::AddressPolicy::DenyPrivate(std::move(allowed));
+  outbound.max_connections_per_origin = options_.connections_per_origin;
+  outbound.decode_content_encoding = false;  // as in edge dev: see dev_server.cc
+  services_->outbound = std::make_shared<bindings::outbound::Client>(outbound);
+
+  // What was deployed before the node stopped.
+  auto deployed = store_->LoadAll();
+  if (!deployed.ok()) return deployed.status();
+  auto state = std::make_shared<NodeState>();
+  std::vector<Route> routes;
+  for (const DeployedWorker& worker : *deployed) {
+    auto served = BuildServed(worker);
+    if (!served.ok()) {
+      Log(LogLevel::kError, "[{}] version {} in the store cannot be served: {}", worker.name,
+          worker.version, served.status().message());
+      continue;
+    }
+    for (const std::string& pattern : worker.routes) routes.push_back({pattern, worker.name});
+    state->workers.emplace(worker.name, std::move(served).value());
+  }
+  auto table = RouteTable::Build(std::move(routes));
+  if (!table.ok()) return table.status();
+  state->routes = std::move(table).value();
+  state->generation = 1;
+  state_.Publish(std::move(state));
+  return Status::Ok();
+}
+
+StatusOr<std::shared_ptr<const ServedWorker>> Node::BuildServed(const DeployedWorker& deployed) {
+  auto bundle = DecodeBundle(deployed.bundle_json);
+  if (!bundle.ok()) return bundle.status();
+  std::string root = fmt::format("/workers/{}/v{}", deployed.name, deployed.version);
+  auto spec = SpecFromBundle(*bundle, root);
+  if (!spec.ok()) return spec.status();
+  auto served = std::make_shared<ServedWorker>();
+  served->name = deployed.name;
+  served->version = deployed.version;
+  served->instance = next_instance_++;
+  served->limits = bundle->limits;
+  served->routes = deployed.routes;
+  served->account = bundle->account.empty() ? deployed.name : bundle->account;
+  served->spec = std::move(spec).value();
+  // A tenant's KV namespace ids and service names are its own: they are
+  // scoped by its account, so another tenant naming the same id reaches
+  // another namespace (and cannot call its workers).
+  for (runtime::EnvBinding& binding : served->spec.bindings) {
+    for (auto& [key, value] : binding.options) {
+      if ((binding.kind == "kv" && key == "namespace") ||
+          (binding.kind == "service" && key == "service")) {
+        value = ScopedName(served->account, value);
+      }
+    }
+  }
+  served->spec.files = BundleFiles(*bundle, root);
+  served->spec.secrets = deployed.secrets;
+  served->spec.services = services_;
+  served->spec.startup_cpu_limit_ms = bundle->limits.startup_cpu_ms;
+  served->spec.subrequest_limit = bundle->limits.subrequests;
+  // Console output outside any request (top-level code, timers after the
+  // response) goes to the access log's stream, tagged with the worker.
+  RequestLog* log = log_.get();
+  std::string name = deployed.name;
+  uint64_t version = deployed.version;
+  served->spec.on_console = [log, name, version](std::string_view level, std::string_view message) {
+    log->Console(name, version, "", level, message);
+  };
+  return std::shared_ptr<const ServedWorker>(std::move(served));
+}
+
+StatusOr<RouteTable> Node::RoutesWith(const std::string& name,
+                                      const std::vector<std::string>& patterns) {
+  std::shared_ptr<const NodeState> current = state_.Load();
+  std::vector<Route> routes;
+  for (const Route& route : current->routes.routes()) {
+    if (route.worker != name) routes.push_back(route);
+  }
+  for (const std::string& pattern : patterns) routes.push_back({pattern, name});
+  return RouteTable::Build(std::move(routes));
+}
+
+StatusOr<std::shared_ptr<NodeState>> Node::StateWith(const std::string& name,
+                                                     std::shared_ptr<const ServedWorker> worker) {
+  std::shared_ptr<const NodeState> current = state_.Load();
+  auto state = std::make_shared<NodeState>();
+  state->workers = current->workers;
+  if (worker) {
+    state->workers[name] = worker;
+  } else {
+    state->workers.erase(name);
+  }
+  auto table = RoutesWith(name, worker ? worker->routes : std::vector<std::string>{});
+  if (!table.ok()) return table.status();
+  state->routes = std::move(table).value();
+  state->generation = current->generation + 1;
+  return state;
+}
+
+void Node::Switch(std::shared_ptr<NodeState> state, std::shared_ptr<const ServedWorker> worker,
+                  std::function<void()> done) {
+  auto publish = [this, state, done = std::move(done)]() mutable {
+    state_.Publish(state);
+    for (auto& thread : threads_) {
+      thread->Post([thread = thread.get(), state] { thread->pool().Retain(*state); });
+    }
+    done();
+  };
+  if (!worker || threads_.empty()) {
+    publish();
+    return;
+  }
+  // Every thread loads the new isolate; the routes switch once all have.
+  auto remaining = std::make_shared<size_t>(threads_.size());
+  auto publish_once = std::make_shared<std::function<void()>>(std::move(publish));
+  for (auto& thread : threads_) {
+    thread->Post([this, thread = thread.get(), worker, remaining, publish_once] {
+      Status warmed = thread->pool().Warm(worker);
+      if (!warmed.ok()) {
+        Log(LogLevel::kWarn, "[{}] thread {} could not warm version {}: {}", worker->name,
+            thread->index(), worker->version, warmed.message());
+      }
+      control_tasks_->Post([remaining, publish_once] {
+        if (--*remaining == 0) (*publish_once)();
+      });
+    });
+  }
+}
+
+void Node::Enqueue(Change change) {
+  changes_.push_back(std::move(change));
+  if (!changing_) RunNextChange();
+}
+
+bool Node::RefuseAdmin(const Done& done) {
+  for (const auto& extension : extensions_) {
+    if (std::optional<std::string> refusal = extension->RefuseChanges()) {
+      done(AdminResult::Error(409, *refusal));
+      return true;
+    }
+  }
+  return false;
+}
+
+Status Node::Notify(NodeChange& change) {
+  for (const auto& extension : extensions_) {
+    Status told = extension->OnChange(change);
+    if (!told.ok()) {
+      Log(LogLevel::kError, "change to '{}' committed but not recorded for the fleet: {}",
+          change.worker.empty() ? change.ns + "/" + change.key : change.worker, told.message());
+      return told;
+    }
+  }
+  return Status::Ok();
+}
+
+void Node::PostToControl(std::function<void()> task) { control_tasks_->Post(std::move(task)); }
+
+void Node::ReloadWorker(std::string name) {
+  PostToControl([this, name = std::move(name)] {
+    // Entries for one worker come in runs (catching up): one reload serves
+    // all that are queued.
+    if (!reloads_pending_.insert(name).second) return;
+    Enqueue([this, name](std::function<void()> finished) {
+      reloads_pending_.erase(name);
+      auto deployed = store_->LoadWorker(name);
+      if (deployed.ok() && !*deployed) {
+        // Gone from the store: gone from the routes.
+        auto state = StateWith(name, nullptr);
+        if (!state.ok()) {
+          Log(LogLevel::kError, "[{}] cannot drop the deleted worker: {}", name,
+              state.status().message());
+          return finished();
+        }
+        return Switch(std::move(state).value(), nullptr, finished);
+      }
+      Reapply(name, [name, finished](Status status) {
+        if (!status.ok()) {
+          Log(LogLevel::kError, "[{}] cannot serve what the store now holds: {}", name,
+              status.message());
+        }
+        finished();
+      });
+    });
+  });
+}
+
+void Node::ReloadAll() {
+  PostToControl([this] {
+    std::set<std::string> names;
+    for (const auto& [name, served] : state_.Load()->workers) names.insert(name);
+    auto stored = store_->WorkerNames();
+    if (stored.ok()) names.insert(stored->begin(), stored->end());
+    for (const std::string& name : names) ReloadWorker(name);
+  });
+}
+
+void Node::RunNextChange() {
+  if (changes_.empty() || stopping_) {
+    changing_ = false;
+    return;
+  }
+  changing_ = true;
+  Change change = std::move(changes_.front());
+  changes_.pop_front();
+  // The next change starts from the loop, not from inside this one's stack.
+  change([this] { control_tasks_->Post([this] { RunNextChange(); }); });
+}
+
+void Node::Deploy(std::string name, std::string bundle_json, Done done) {
+  if (RefuseAdmin(done)) return;
+  Enqueue([this, name = std::move(name), bundle_json = std::move(bundle_json),
+           done = std::move(done)](std::function<void()> finished) mutable {
+    auto fail = [&](int status, std::string_view message) {
+      Log(LogLevel::kWarn, "deploy of '{}' refused: {}", name, message);
+      done(AdminResult::Error(status, message));
+      finished();
+    };
+    auto bundle = DecodeBundle(bundle_json);
+    if (!bundle.ok()) return fail(400, bundle.status().message());
+    if (bundle->name != name) {
+      return fail(400, fmt::format("the bundle is named '{}' but was uploaded to /workers/{}",
+                                   bundle->name, name));
+    }
+    auto existing = store_->LoadWorker(name);
+    if (!existing.ok()) return fail(500, existing.status().message());
+    std::vector<std::string> routes =
+        bundle->routes ? *bundle->routes
+                       : (*existing ? (*existing)->routes : std::vector<std::string>{});
+    for (const std::string& pattern : routes) {
+      auto parsed = ParseRoutePattern(pattern);
+      if (!parsed.ok()) return fail(400, parsed.status().message());
+    }
+    auto table = RoutesWith(name, routes);
+    if (!table.ok()) return fail(409, table.status().message());
+    auto secrets = store_->SecretNames(name);
+    if (!secrets.ok()) return fail(500, secrets.status().message());
+    for (const std::string& secret : *secrets) {
+      Status free = CheckSecretName(*bundle, secret);
+      if (!free.ok()) return fail(400, free.message());
+    }
+
+    // Compile, instantiate and run the top-level code once here, with the
+    // worker's own limits: a worker that does not load is refused and
+    // nothing changes.
+    std::string canonical = EncodeBundle(*bundle);
+    DeployedWorker candidate;
+    candidate.name = name;
+    candidate.version = existing.value() ? (*existing)->version + 1 : 1;
+    candidate.bundle_json = canonical;
+    candidate.routes = routes;
+    if (*existing) candidate.secrets = (*existing)->secrets;
+    auto probe = BuildServed(candidate);
+    if (!probe.ok()) return fail(400, probe.status().message());
+    auto started = std::chrono::steady_clock::now();
+    {
+      auto loaded = runtime::Worker::Load(&loop_, natives_, (*probe)->spec);
+      if (!loaded.ok()) {
+        if (loaded.status().message().find("startup exceeded") != std::string::npos) {
+          metrics_.AddLimitKill("startup");
+        }
+        return fail(400, fmt::format("the worker does not load: {}", loaded.status().message()));
+      }
+    }
+    double load_ms = std::chrono::duration<double, std::milli>(
+                         std::chrono::steady_clock::now() - started)
+                         .count();
+
+    std::optional<VersionInfo> info;
+    Status written = store_->Write([&](DeployStore::Writer& writer) -> Status {
+      auto added = writer.AddVersion(name, canonical, bundle->routes);
+      if (!added.ok()) return added.status();
+      info = *added;
+      return Status::Ok();
+    });
+    if (!written.ok()) return fail(500, written.message());
+    NodeChange change;
+    change.kind = NodeChange::Kind::kVersion;
+    change.worker = name;
+    change.version = info->id;
+    change.bundle_json = canonical;
+    change.routes = bundle->routes;
+    Status logged = Notify(change);
+    if (!logged.ok()) return fail(500, logged.message());
+    candidate.version = info->id;
+    auto served = BuildServed(candidate);
+    if (!served.ok()) return fail(500, served.status().message());
+    auto state = StateWith(name, *served);
+    if (!state.ok()) return fail(409, state.status().message());
+    auto version = info->id;
+    auto sha = info->sha256;
+    auto modules = bundle->modules.size();
+    Switch(std::move(state).value(), std::move(served).value(),
+           [this, name, version, sha, routes, load_ms, modules, done, finished, started] {
+             double total_ms = std::chrono::duration<double, std::milli>(
+                                   std::chrono::steady_clock::now() - started)
+                                   .count();
+             Log(LogLevel::kInfo, "[{}] version {} is live ({} modules, {:.1f} ms to switch)",
+                 name, version, modules, total_ms);
+             done({200, fmt::format("{{\"name\":{},\"version\":{},\"sha256\":{},\"routes\":{},"
+                                    "\"load_ms\":{:.3f},\"switch_ms\":{:.3f}}}",
+                                    base::JsonString(name), version, base::JsonString(sha),
+                                    JsonStringArray(routes), load_ms, total_ms)});
+             finished();
+           });
+  });
+}
+
+void Node::Reapply(const std::string& name, std::function<void(Status)> done) {
+  auto deployed = store_->LoadWorker(name);
+  if (!deployed.ok()) return done(deployed.status());
+  if (!*deployed) {
+    // Secrets of a worker with no version yet: nothing to serve.
+    return done(Status::Ok());
+  }
+  auto served = BuildServed(**deployed);
+  if (!served.ok()) return done(served.status());
+  auto state = StateWith(name, *served);
+  if (!state.ok()) return done(state.status());
+  Switch(std::move(state).value(), std::move(served).value(), [done] { done(Status::Ok()); });
+}
+
+void Node::CommitAndReapply(const std::function<Status(DeployStore::Writer&)>& write,
+                            NodeChange change, const Done& done, std::function<void()> finished,
+                            std::function<AdminResult()> success) {
+  Status written = store_->Write(write);
+  if (written.ok()) written = Notify(change);
+  if (!written.ok()) {
+    done(AdminResult::Error(HttpStatusOf(written), written.message()));
+    return finished();
+  }
+  Reapply(change.worker, [done, finished = std::move(finished),
+                          success = std::move(success)](Status status) {
+    done(status.ok() ? success() : AdminResult::Error(500, status.message()));
+    finished();
+  });
+}
+
+void Node::Rollback(std::string name, uint64_t version, Done done) {
+  if (RefuseAdmin(done)) return;
+  Enqueue([this, name = std::move(name), version, done = std::move(done)](
+              std::function<void()> finished) {
+    NodeChange change;
+    change.kind = NodeChange::Kind::kRollback;
+    change.worker = name;
+    change.version = version;
+    CommitAndReapply(
+        [&](DeployStore::Writer& writer) { return writer.Rollback(name, version); },
+        std::move(change), done, std::move(finished), [name, version] {
+          Log(LogLevel::kInfo, "[{}] rolled back to version {}", name, version);
+          return AdminResult{200, fmt::format("{{\"name\":{},\"version\":{}}}",
+                                              base::JsonString(name), version)};
+        });
+  });
+}
+
+void Node::DeleteWorker(std::string name, Done done) {
+  if (RefuseAdmin(done)) return;
+  Enqueue([this, name = std::move(name), done = std::move(done)](std::function<void()> finished) {
+    Status written =
+        store_->Write([&](DeployStore::Writer& writer) { return writer.DeleteWorker(name); });
+    if (written.ok()) {
+      NodeChange change;
+      change.kind = NodeChange::Kind::kDeleteWorker;
+      change.worker = name;
+      written = Notify(change);
+    }
+    if (!written.ok()) {
+      done(AdminResult::Error(HttpStatusOf(written), written.message()));
+      return finished();
+    }
+    auto state = StateWith(name, nullptr);
+    if (!state.ok()) {
+      done(AdminResult::Error(500, state.status().message()));
+      return finished();
+    }
+    Switch(std::move(state).value(), nullptr, [name, done, finished] {
+      Log(LogLevel::kInfo, "[{}] deleted", name);
+      done({200, fmt::format("{{\"deleted\":{}}}", base::JsonString(name))});
+      finished();
+    });
+  });
+}
+
+void Node::SetRoutes(std::string name, std::vector<std::string> routes, Done done) {
+  if (RefuseAdmin(done)) return;
+  Enqueue([this, name = std::move(name), routes = std::move(routes),
+           done = std::move(done)](std::function<void()> finished) {
+    std::shared_ptr<const NodeState> current = state_.Load();
+    const std::shared_ptr<const ServedWorker>* served = current->Find(name);
+    if (served == nullptr) {
+      done(AdminResult::Error(404, fmt::format("no worker named '{}' is deployed", name)));
+      return finished();
+    }
+    for (const std::string& pattern : routes) {
+      auto parsed = ParseRoutePattern(pattern);
+      if (!parsed.ok()) {
+        done(AdminResult::Error(400, parsed.status().message()));
+        return finished();
+      }
+    }
+    auto table = RoutesWith(name, routes);
+    if (!table.ok()) {
+      done(AdminResult::Error(409, table.status().message()));
+      return finished();
+    }
+    Status written =
+        store_->Write([&](DeployStore::Writer& writer) { return writer.SetRoutes(name, routes); });
+    if (written.ok()) {
+      NodeChange change;
+      change.kind = NodeChange::Kind::kRoutes;
+      change.worker = name;
+      change.routes = routes;
+      written = Notify(change);
+    }
+    if (!written.ok()) {
+      done(AdminResult::Error(HttpStatusOf(written), written.message()));
+      return finished();
+    }
+    // Same isolate, new routes: nothing to warm.
+    auto updated = std::make_shared<ServedWorker>(**served);
+    updated->routes = routes;
+    auto state = StateWith(name, updated);
+    if (!state.ok()) {
+      done(AdminResult::Error(409, state.status().message()));
+      return finished();
+    }
+    Switch(std::move(state).value(), nullptr, [name, routes, done, finished] {
+      done({200, fmt::format("{{\"name\":{},\"routes\":{}}}", base::JsonString(name),
+                             JsonStringArray(routes))});
+      finished();
+    });
+  });
+}
+
+void Node::PutSecret(std::string name, std::string secret, std::string value, Done done) {
+  if (RefuseAdmin(done)) return;
+  Enqueue([this, name = std::move(name), secret = std::move(secret), value = std::move(value),
+           done = std::move(done)](std::function<void()> finished) {
+    Status valid = CheckBindingName(secret);
+    std::shared_ptr<const NodeState> current = state_.Load();
+    if (valid.ok()) {
+      auto deployed = store_->LoadWorker(name);
+      if (deployed.ok() && *deployed) {
+        auto bundle = DecodeBundle((*deployed)->bundle_json);
+        if (bundle.ok()) valid = CheckSecretName(*bundle, secret);
+      }
+    }
+    if (!valid.ok()) {
+      done(AdminResult::Error(400, valid.message()));
+      return finished();
+    }
+    NodeChange change;
+    change.kind = NodeChange::Kind::kSecretPut;
+    change.worker = name;
+    change.secret_name = secret;
+    change.secret_value = value;
+    CommitAndReapply(
+        [&](DeployStore::Writer& writer) { return writer.PutSecret(name, secret, value); },
+        std::move(change), done, std::move(finished), [name, secret] {
+          Log(LogLevel::kInfo, "[{}] secret {} set", name, secret);
+          return AdminResult{200, fmt::format("{{\"worker\":{},\"secret\":{}}}",
+                                              base::JsonString(name), base::JsonString(secret))};
+        });
+  });
+}
+
+void Node::DeleteSecret(std::string name, std::string secret, Done done) {
+  if (RefuseAdmin(done)) return;
+  Enqueue([this, name = std::move(name), secret = std::move(secret),
+           done = std::move(done)](std::function<void()> finished) {
+    NodeChange change;
+    change.kind = NodeChange::Kind::kSecretDelete;
+    change.worker = name;
+    change.secret_name = secret;
+    CommitAndReapply(
+        [&](DeployStore::Writer& writer) { return writer.DeleteSecret(name, secret); },
+        std::move(change), done, std::move(finished), [name, secret] {
+          Log(LogLevel::kInfo, "[{}] secret {} deleted", name, secret);
+          return AdminResult{200, fmt::format("{{\"worker\":{},\"deleted\":{}}}",
+                                              base::JsonString(name), base::JsonString(secret))};
+        });
+  });
+}
+
+void Node::KvPut(std::string ns, std::string key, std::string value, std::string metadata,
+                 uint64_t expiration, Done done) {
+  if (RefuseAdmin(done)) return;
+  Enqueue([this, ns = std::move(ns), key = std::move(key), value = std::move(value),
+                      metadata = std::move(metadata), expiration,
+                      done](std::function<void()> finished) {
+    Status written = services_->kv->Put(ns, key, value, metadata, expiration);
+    NodeChange change;
+    if (written.ok()) {
+      change.kind = NodeChange::Kind::kKvPut;
+      change.ns = ns;
+      change.key = key;
+      change.value = value;
+      change.metadata = metadata;
+      change.expiration = expiration;
+      written = Notify(change);
+    }
+    if (!written.ok()) {
+      done(AdminResult::Error(written.code() == ErrorCode::kInternal ? 500 : 400,
+                              written.message()));
+    } else {
+      done({200, fmt::format("{{\"namespace\":{},\"key\":{},\"seq\":{}}}", base::JsonString(ns),
+                             base::JsonString(key), change.log_seq)});
+    }
+    finished();
+  });
+}
+
+void Node::KvDelete(std::string ns, std::string key, Done done) {
+  if (RefuseAdmin(done)) return;
+  Enqueue([this, ns = std::move(ns), key = std::move(key),
+                      done](std::function<void()> finished) {
+    Status written = services_->kv->Delete(ns, key);
+    NodeChange change;
+    if (written.ok()) {
+      change.kind = NodeChange::Kind::kKvDelete;
+      change.ns = ns;
+      change.key = key;
+      written = Notify(change);
+    }
+    if (!written.ok()) {
+      done(AdminResult::Error(400, written.message()));
+    } else {
+      done({200, fmt::format("{{\"namespace\":{},\"deleted\":{},\"seq\":{}}}", base::JsonString(ns),
+                             base::JsonString(key), change.log_seq)});
+    }
+    finished();
+  });
+}
+
+Status Node::Dispatch(const std::string& service, runtime::FetchRequest request,
+                      std::shared_ptr<runtime::ResponseSink> sink) {
+  NodeThread* thread = NodeThread::Current();
+  if (thread == nullptr) {
+    return Status(ErrorCode::kInternal, "service bindings run on serving threads only");
+  }
+  return thread->Dispatch(service, std::move(request), std::move(sink));
+}
+
+namespace {
+uint64_t SteadyMs() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
+}  // namespace
+
+void Node::Quarantine(const std::string& worker) {
+  if (!quarantine_) return;
+  std::lock_guard<std::mutex> lock(quarantine_mutex_);
+  auto [it, added] = quarantined_until_.insert_or_assign(worker, SteadyMs() + kQuarantineMs);
+  if (added) {
+    quarantined_count_ = quarantined_until_.size();
+    Log(LogLevel::kWarn, "[{}] hit its CPU or memory limit: it runs on the quarantine thread for "
+        "the next {} s", worker, kQuarantineMs / 1000);
+  }
+}
+
+bool Node::Quarantined(const std::string& worker) {
+  if (quarantined_count_.load(std::memory_order_relaxed) == 0) return false;
+  std::lock_guard<std::mutex> lock(quarantine_mutex_);
+  auto it = quarantined_until_.find(worker);
+  if (it == quarantined_until_.end()) return false;
+  if (it->second > SteadyMs()) return true;
+  quarantined_until_.erase(it);
+  quarantined_count_ = quarantined_until_.size();
+  Log(LogLevel::kInfo, "[{}] back on the serving threads", worker);
+  return false;
+}
+
+void Node::UpdateGauges() {
+  for (const auto& thread : threads_) {
+    metrics_.SetIsolates(thread->index(), thread->isolates_alive(),
+                         thread->isolate_memory_bytes());
+  }
+  if (quarantine_) {
+    metrics_.SetIsolates(quarantine_->index(), quarantine_->isolates_alive(),
+                         quarantine_->isolate_memory_bytes());
+  }
+  metrics_.SetGauge("edge_quarantined_workers",
+                    "Workers running on the quarantine thread after hitting a limit",
+                    static_cast<double>(quarantined_count_.load()));
+  for (const auto& extension : extensions_) extension->UpdateMetrics(metrics_);
+}
+
+int Node::Run() {
+  started_unix_ms_ = UnixMs();
+  control_tasks_ = std::make_unique<LoopTasks>(&loop_);
+  Status opened = Open();
+  if (!opened.ok()) {
+    Log(LogLevel::kError, "cannot start the node: {}", opened.message());
+    Stop();
+    return 1;
+  }
+  std::string token;
+  {
+    auto read = ReadAdminToken(options_.admin_token_file);
+    if (!read.ok()) {
+      Log(LogLevel::kError, "{}", read.status().message());
+      Stop();
+      return 1;
+    }
+    token = std::move(read).value();
+  }
+
+  int threads = !options_.serve_traffic ? 0
+                : options_.threads > 0   ? options_.threads
+                                         : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  size_t budget = threads == 0 ? 0 : (options_.memory_budget_mb << 20) / static_cast<size_t>(threads);
+  for (int i = 0; i < threads; ++i) {
+    int http_port = i == 0 ? 0 : threads_.front()->http_port();
+    int https_port = i == 0 ? 0 : threads_.front()->https_port();
+    threads_.push_back(std::make_unique<NodeThread>(*this, i, budget, http_port, https_port));
+    Status started = threads_.back()->Start();
+    if (!started.ok()) {
+      threads_.pop_back();
+      Log(LogLevel::kError, "cannot listen for traffic: {}", started.message());
+      Stop();
+      return 1;
+    }
+  }
+
+  std::string sync_token;
+  if (!options_.sync_token_file.empty()) {
+    auto read = ReadAdminToken(options_.sync_token_file);
+    if (!read.ok()) {
+      Log(LogLevel::kError, "sync token: {}", read.status().message());
+      Stop();
+      return 1;
+    }
+    sync_token = std::move(read).value();
+  }
+  if (threads > 0) {
+    quarantine_ = NodeThread::Quarantine(*this, threads, budget);
+    Status started = quarantine_->Start();
+    if (!started.ok()) {
+      quarantine_.reset();
+      Log(LogLevel::kError, "cannot start the quarantine thread: {}", started.message());
+      Stop();
+      return 1;
+    }
+  }
+  admin_api_ = std::make_unique<AdminApi>(*this, std::move(token), std::move(sync_token));
+  ServerLimits admin_limits = options_.limits;
+  admin_limits.max_body_bytes = 32u << 20;  // a bundle of 10 MiB, base64 and JSON around it
+  admin_limits.stream_request_bodies = false;
+  admin_server_ = std::make_unique<HttpServer>(
+      &loop_, admin_limits, [this](HttpRequest request, std::shared_ptr<ResponseWriter> writer) {
+        admin_api_->Handle(std::move(request), std::move(writer));
+      });
+  std::string admin_host;
+  int admin_port = 0;
+  Status admin = SplitHostPort(options_.admin, &admin_host, &admin_port);
+  if (admin.ok()) admin = admin_server_->Listen(admin_host, admin_port, false);
+  if (!admin.ok()) {
+    Log(LogLevel::kError, "cannot listen for the admin API on {}: {}", options_.admin,
+        admin.message());
+    Stop();
+    return 1;
+  }
+
+  for (const auto& extension : extensions_) {
+    Status started = extension->Start(*this);
+    if (!started.ok()) {
+      Log(LogLevel::kError, "cannot start the node: {}", started.message());
+      Stop();
+      return 1;
+    }
+  }
+
+  // Warm what the store holds, on every thread, before saying ready.
+  std::shared_ptr<const NodeState> state = state_.Load();
+  auto remaining = std::make_shared<size_t>(threads_.size());
+  if (threads_.empty()) {
+    printf("Ready: admin port %d\n", admin_server_->port());
+    fflush(stdout);
+  }
+  size_t workers = state->workers.size();
+  for (auto& thread : threads_) {
+    thread->Post([this, thread = thread.get(), state, remaining] {
+      for (const auto& [name, served] : state->workers) {
+        auto host = thread->pool().Acquire(served);
+        (void)host;  // a failure was logged; requests will get a 503
+        // Up to the memory budget; the rest load on their first request.
+        thread->pool().Measure([](const std::string&, const IsolatePool::Sample&) {});
+        if (thread->budget_bytes() != 0 &&
+            thread->pool().stats().memory_bytes >= thread->budget_bytes()) {
+          break;
+        }
+      }
+      control_tasks_->Post([this, remaining] {
+        if (--*remaining > 0) return;
+        // One line tools can wait for, with the ports actually bound.
+        const NodeThread& first = *threads_.front();
+        std::string line = "Ready:";
+        if (first.http_port() != 0) line += fmt::format(" http port {}", first.http_port());
+        if (first.https_port() != 0) line += fmt::format(" https port {}", first.https_port());
+        line += fmt::format(" admin port {}", admin_server_->port());
+        printf("%s\n", line.c_str());
+        fflush(stdout);
+      });
+    });
+  }
+  Log(LogLevel::kInfo, "node '{}' serving {} worker(s) from {} with {} thread(s)", options_.pop_id,
+      workers, options_.data_dir, threads);
+
+  for (int signum : {SIGINT, SIGTERM}) {
+    auto* signal = new uv_signal_t;
+    uv_signal_init(&loop_, signal);
+    signal->data = this;
+    uv_signal_start(signal, OnSignal, signum);
+    signals_.push_back(signal);
+  }
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  for (auto& thread : threads_) thread->Join();
+  // Last: requests the serving threads handed to it have finished with them.
+  if (quarantine_) {
+    quarantine_->Stop();
+    quarantine_->Join();
+  }
+  return 0;
+}
+
+void Node::OnSignal(uv_signal_t* handle, int signum) {
+  auto* self = static_cast<Node*>(handle->data);
+  if (self->stopping_) {
+    Log(LogLevel::kWarn, "second signal: exiting without waiting for requests in flight");
+    _exit(1);
+  }
+  Log(LogLevel::kInfo, "{} received: finishing requests in flight, then exiting",
+      signum == SIGINT ? "SIGINT" : "SIGTERM");
+  self->Stop();
+}
+
+void Node::Stop() {
+  stopping_ = true;
+  for (const auto& extension : extensions_) extension->Stop();
+  for (auto& thread : threads_) thread->Stop();
+  if (admin_api_) admin_api_->Close();
+  if (admin_server_) {
+    admin_server_->Shutdown([this] { admin_server_.reset(); });
+  }
+  if (kv_sweeper_) kv_sweeper_->Stop();
+  // The signal handlers stay (a second signal exits at once) but no longer
+  // keep the loop alive; they are closed when the node is destroyed.
+  for (uv_signal_t* signal : signals_) uv_unref(reinterpret_cast<uv_handle_t*>(signal));
+  if (control_tasks_) control_tasks_->Close();
+}
+
+}  // namespace edge::gateway

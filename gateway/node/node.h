@@ -1,0 +1,188 @@
+// An `edge serve` PoP node: serving threads (one libuv loop, HTTP listeners
+// and IsolatePool each) and a control thread (the admin API, deploys,
+// signals). The control thread owns every change: it validates it, writes
+// it to the deploy store, has every serving thread warm the new isolates,
+// then publishes the new NodeState, so no request ever waits for a compile
+// or sees half a deploy.
+#pragma once
+
+#include <uv.h>
+
+#include <atomic>
+#include <deque>
+#include <mutex>
+#include <unordered_map>
+#include <set>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bindings/binding_services.h"
+#include "bindings/kv/kv_store.h"
+#include "bindings/service/service_directory.h"
+#include "gateway/deploy/deploy_store.h"
+#include "gateway/http/http_server.h"
+#include "gateway/node/loop_tasks.h"
+#include "gateway/node/metering.h"
+#include "gateway/node/node_extension.h"
+#include "gateway/node/node_metrics.h"
+#include "gateway/node/node_options.h"
+#include "gateway/node/node_sink.h"
+#include "gateway/node/node_state.h"
+#include "gateway/node/request_log.h"
+#include "gateway/node/tail_hub.h"
+#include "runtime/native.h"
+
+namespace edge::gateway {
+
+class NodeThread;
+
+// A KV namespace id or service name as a node holds it: "<account>/<name>"
+// (names of workers and accounts hold no '/').
+inline std::string ScopedName(std::string_view account, std::string_view name) {
+  return std::string(account) + "/" + std::string(name);
+}
+
+// The answer to an admin call: an HTTP status and a JSON body.
+struct AdminResult {
+  int status = 200;
+  std::string body;
+  static AdminResult Error(int status, std::string_view message);
+};
+
+class Node : public bindings::ServiceDirectory {
+ public:
+  explicit Node(NodeOptions options,
+                std::vector<std::unique_ptr<NodeExtension>> extensions = {});
+  ~Node() override;
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  // Opens the store, starts the threads and serves until a signal. Returns
+  // the exit code.
+  int Run();
+
+  // Changes, called on the control loop; `done` runs there once the change
+  // is live on every thread (or refused: nothing changed). One runs at a
+  // time, in the order asked.
+  using Done = std::function<void(AdminResult)>;
+  void Deploy(std::string name, std::string bundle_json, Done done);
+  void Rollback(std::string name, uint64_t version, Done done);
+  void DeleteWorker(std::string name, Done done);
+  void SetRoutes(std::string name, std::vector<std::string> routes, Done done);
+  void PutSecret(std::string name, std::string secret, std::string value, Done done);
+  void DeleteSecret(std::string name, std::string secret, Done done);
+  // KV through the admin API (an origin logs them for its fleet).
+  void KvPut(std::string ns, std::string key, std::string value, std::string metadata,
+             uint64_t expiration, Done done);
+  void KvDelete(std::string ns, std::string key, Done done);
+
+  // For replicas, from any thread: the store changed under the node (an
+  // applied log entry); serve what it now holds for `name` (or for every
+  // worker), after warming it.
+  void ReloadWorker(std::string name);
+  void ReloadAll();
+  // Runs `task` on the control loop (any thread).
+  void PostToControl(std::function<void()> task);
+  bindings::KvStore& kv() { return *services_->kv; }
+  const std::vector<std::unique_ptr<NodeExtension>>& extensions() const { return extensions_; }
+
+  // Reads, for the admin API (control loop).
+  const NodeOptions& options() const { return options_; }
+  DeployStore& store() { return *store_; }
+  Meter& meter() { return meter_; }
+  NodeMetrics& metrics() { return metrics_; }
+  TailHub& tail() { return tail_; }
+  std::shared_ptr<const NodeState> state() const { return state_.Load(); }
+  uv_loop_t* control_loop() { return &loop_; }
+  uint64_t started_unix_ms() const { return started_unix_ms_; }
+  // Refreshes the gauges /metrics reports (isolates per thread).
+  void UpdateGauges();
+
+  // Quarantine: a worker stopped by its CPU or memory limit runs on the
+  // quarantine thread for kQuarantineMs after its last kill, so it cannot
+  // hold up the serving threads (and the other tenants on them). Any thread.
+  static constexpr uint64_t kQuarantineMs = 30000;
+  void Quarantine(const std::string& worker);
+  bool Quarantined(const std::string& worker);
+  NodeThread* quarantine_thread() const { return quarantine_.get(); }
+
+  // ServiceDirectory: another deployed worker, on the calling serving thread.
+  Status Dispatch(const std::string& service, runtime::FetchRequest request,
+                  std::shared_ptr<runtime::ResponseSink> sink) override;
+
+  // For the serving threads.
+  const StateCell& state_cell() const { return state_; }
+  const runtime::NativeRegistry& natives() const { return natives_; }
+  const NodeReporting& reporting() const { return reporting_; }
+  std::shared_ptr<TlsContext> tls_context() const { return tls_; }
+
+ private:
+  using Change = std::function<void(std::function<void()> finished)>;
+  void Enqueue(Change change);
+  // A change the admin API asked for is refused (409, told to `done`) on a
+  // replica: returns true then.
+  bool RefuseAdmin(const Done& done);
+  // Tells the extensions; an error is what the admin caller sees.
+  Status Notify(NodeChange& change);
+  void RunNextChange();
+
+  Status Open();
+  StatusOr<std::shared_ptr<const ServedWorker>> BuildServed(const DeployedWorker& deployed);
+  // A new state: the current one with `worker` replaced (or removed when
+  // null), its routes from the worker records.
+  StatusOr<std::shared_ptr<NodeState>> StateWith(const std::string& name,
+                                                 std::shared_ptr<const ServedWorker> worker);
+  // Every route of every worker but `except`, plus `extra` for it: refused
+  // when two workers claim one pattern.
+  StatusOr<RouteTable> RoutesWith(const std::string& name, const std::vector<std::string>& routes);
+  // Warms `worker` on every thread (if set), then publishes `state`, then
+  // runs `done`.
+  void Switch(std::shared_ptr<NodeState> state, std::shared_ptr<const ServedWorker> worker,
+              std::function<void()> done);
+  // Reloads one worker from the store and switches to it.
+  void Reapply(const std::string& name, std::function<void(Status)> done);
+  // The shape of most changes: write to the store, tell the extensions,
+  // then serve what the store now holds for change.worker; `done` gets
+  // success() once that is live, or the error.
+  void CommitAndReapply(const std::function<Status(DeployStore::Writer&)>& write,
+                        NodeChange change, const Done& done, std::function<void()> finished,
+                        std::function<AdminResult()> success);
+
+  static void OnSignal(uv_signal_t* handle, int signum);
+  void Stop();
+
+  NodeOptions options_;
+  uv_loop_t loop_;
+  std::unique_ptr<LoopTasks> control_tasks_;
+  runtime::NativeRegistry natives_;
+  std::unique_ptr<DeployStore> store_;
+  std::shared_ptr<TlsContext> tls_;
+  std::shared_ptr<bindings::BindingServices> services_;
+  std::unique_ptr<bindings::KvSweeper> kv_sweeper_;
+  StateCell state_;
+  Meter meter_;
+  NodeMetrics metrics_;
+  std::unique_ptr<RequestLog> log_;
+  TailHub tail_;
+  NodeReporting reporting_;
+  std::vector<std::unique_ptr<NodeExtension>> extensions_;
+  std::vector<std::unique_ptr<NodeThread>> threads_;
+  std::unique_ptr<NodeThread> quarantine_;
+  std::mutex quarantine_mutex_;
+  std::unordered_map<std::string, uint64_t> quarantined_until_;  // worker -> steady ms
+  std::atomic<size_t> quarantined_count_{0};
+  std::unique_ptr<HttpServer> admin_server_;
+  std::unique_ptr<class AdminApi> admin_api_;
+  std::vector<uv_signal_t*> signals_;
+  std::deque<Change> changes_;
+  std::set<std::string> reloads_pending_;  // ReloadWorker calls not yet run
+  bool changing_ = false;
+  bool stopping_ = false;
+  std::atomic<uint64_t> next_instance_{1};
+  uint64_t started_unix_ms_ = 0;
+};
+
+}  // namespace edge::gateway

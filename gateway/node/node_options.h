@@ -1,0 +1,54 @@
+// How an `edge serve` PoP node is set up: from node.toml, with every key
+// also a command-line flag (flags win).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gateway/http/http_types.h"
+#include "gateway/http/tls_context.h"
+#include "base/status.h"
+
+namespace edge::gateway {
+
+struct NodeOptions {
+  std::string listen = "0.0.0.0:8080";  // worker traffic, plain HTTP; "" = none
+  std::string https;                    // worker traffic over TLS ("ADDR:PORT"); needs tls
+  std::vector<TlsCertificate> tls;      // [[tls]] hosts, cert, key
+  std::string admin = "127.0.0.1:9090";  // the admin API
+  std::string admin_token_file;          // required: the bearer token for the admin API
+  std::string data_dir = "edge-data";    // LMDB: deployments and KV
+  int threads = 0;                       // serving threads; 0 = one per core
+  size_t memory_budget_mb = 2048;        // for all isolates of the node; 0 = no budget
+  std::string access_log = "-";          // JSON lines; "-" = stdout
+  std::string pop_id = "local";          // this node's name (request.cf.colo)
+  ServerLimits limits;                   // on every request read (headers, body, timeouts)
+  uint32_t connections_per_origin = 32;  // outbound keep-alive pool bound
+  // Outbound fetch() may reach public addresses only; these CIDRs are
+  // allowed as well (e.g. an internal API at 10.1.2.0/24).
+  std::vector<std::string> allow_fetch_to;
+  // Bearer token (file) that grants the sync API and KV writes only: what
+  // PoPs use towards their origin or relay. "" = none.
+  std::string sync_token_file;
+  // False for an origin: no serving threads, the admin API only.
+  bool serve_traffic = true;
+};
+
+// Reads node.toml into `options` (keys as the field names above, plus
+// [[tls]] tables and max_body_mb, header_timeout_ms, idle_timeout_ms).
+// Relative paths are taken from the file's folder. Errors name the file,
+// line and key.
+Status LoadNodeConfig(const std::string& path, NodeOptions* options);
+
+// "127.0.0.1:8080", "[::1]:8080", ":8080" (every address) -> host and port.
+Status SplitHostPort(const std::string& address, std::string* host, int* port);
+
+class NodeExtension;
+// Runs the node until SIGINT/SIGTERM. Returns the process exit code.
+int RunNode(const NodeOptions& options,
+            std::vector<std::unique_ptr<NodeExtension>> extensions = {});
+
+}  // namespace edge::gateway

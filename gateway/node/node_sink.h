@@ -1,0 +1,85 @@
+// The response of one request a PoP node serves: a WriterSink that enforces
+// the worker's wall-time and response-size limits, collects the
+// invocation's console lines, and when the response ends hands the
+// InvocationRecord to metering, metrics, the access log and live tails.
+#pragma once
+
+#include <uv.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "gateway/deploy/bundle.h"
+#include "gateway/node/invocation_record.h"
+#include "gateway/host/writer_sink.h"
+
+namespace edge::gateway {
+
+class Meter;
+class NodeMetrics;
+class RequestLog;
+class TailHub;
+
+// Where the records of a node's requests go. Every member is thread-safe.
+struct NodeReporting {
+  Meter* meter = nullptr;
+  NodeMetrics* metrics = nullptr;
+  RequestLog* log = nullptr;
+  TailHub* tail = nullptr;
+  // Told when a worker was stopped by its CPU or memory limit (the node
+  // quarantines it). Any thread.
+  std::function<void(const std::string& worker)> on_limit_kill;
+  // Records one request the node answered (with or without a worker).
+  void Report(const InvocationRecord& record) const;
+};
+
+// Milliseconds since the Unix epoch, for records.
+uint64_t UnixMs();
+
+class NodeSink : public WriterSink, public std::enable_shared_from_this<NodeSink> {
+ public:
+  // `record` holds what is known at dispatch (id, worker, version, method,
+  // url, remote, bytes_in so far); the sink fills in the rest.
+  NodeSink(std::shared_ptr<ResponseWriter> writer, const NodeReporting& reporting,
+           InvocationRecord record, const WorkerLimits& limits, uv_loop_t* loop);
+  ~NodeSink() override;
+
+  // Starts the wall-time limit (needs shared_from_this, so not in the
+  // constructor).
+  void Begin();
+  // Adds request body bytes as they stream in.
+  void CountBytesIn(uint64_t bytes) { record_.bytes_in += bytes; }
+
+  void Start(int status, std::string_view status_text, runtime::HeaderList headers,
+             std::optional<uint64_t> content_length) override;
+  void Write(std::string_view chunk) override;
+  void Finish() override;
+  void Fail(std::string_view public_reason) override;
+  void ReportCpu(uint64_t cpu_ns) override;
+  bool OnConsole(std::string_view level, std::string_view message) override;
+  bool Aborted() const override { return ended_ || WriterSink::Aborted(); }
+
+ private:
+  static void OnWallLimit(uv_timer_t* timer);
+  void TooLarge();
+  // The response is over for the client: report it once.
+  void End(std::string_view outcome);
+  void StopTimer();
+
+  NodeReporting reporting_;
+  InvocationRecord record_;
+  WorkerLimits limits_;
+  uv_loop_t* loop_;
+  uint64_t start_ns_;
+  uv_timer_t* wall_timer_ = nullptr;
+  std::optional<uint64_t> declared_length_;  // the response's Content-Length
+  bool ended_ = false;  // the client's side is done (reported)
+};
+
+// The outcome a runtime failure reason names ("Worker exceeded its CPU time
+// limit of 50 ms" -> "exceededCpu").
+std::string_view OutcomeOfFailure(std::string_view public_reason);
+
+}  // namespace edge::gateway

@@ -1,0 +1,370 @@
+#include "gateway/node/node_thread.h"
+
+#include <strings.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "base/json_text.h"
+#include "gateway/node/node.h"
+#include "gateway/node/node_sink.h"
+#include "gateway/http/status_pages.h"
+#include "gateway/node/thread_hop.h"
+#include "gateway/host/worker_host.h"
+#include "base/log.h"
+
+namespace edge::gateway {
+namespace {
+
+thread_local NodeThread* t_current = nullptr;
+
+// How often a thread measures its isolates (memory budget, metering of
+// CPU no request was charged for, gauges).
+constexpr uint64_t kMeasureEveryMs = 1000;
+
+// Counts a streamed request body for metering and holds it to the worker's
+// request size limit (a body without Content-Length is only known as it
+// arrives).
+class CountedBody : public runtime::RequestBodySource {
+ public:
+  CountedBody(std::shared_ptr<runtime::RequestBodySource> inner, std::weak_ptr<NodeSink> sink,
+              uint64_t limit)
+      : inner_(std::move(inner)), sink_(std::move(sink)), limit_(limit) {}
+
+  void Read(Reader reader) override {
+    auto state = std::make_shared<Reader>(std::move(reader));
+    auto counted = std::make_shared<uint64_t>(0);
+    Reader counting;
+    counting.on_data = [state, counted, sink = sink_, limit = limit_,
+                        inner = inner_.get()](std::string_view chunk) {
+      if (!state->on_data) return;  // refused already
+      *counted += chunk.size();
+      if (auto open = sink.lock()) open->CountBytesIn(chunk.size());
+      if (limit != 0 && *counted > limit) {
+        auto on_error = std::move(state->on_error);
+        *state = Reader{};
+        inner->Pause(true);
+        if (on_error) {
+          on_error(fmt::format("The request body exceeded the worker's limit of {} bytes", limit));
+        }
+        return;
+      }
+      state->on_data(chunk);
+    };
+    counting.on_end = [state] {
+      if (state->on_end) state->on_end();
+    };
+    counting.on_error = [state](std::string_view error) {
+      if (state->on_error) state->on_error(error);
+    };
+    inner_->Read(std::move(counting));
+  }
+  void Pause(bool paused) override { inner_->Pause(paused); }
+
+ private:
+  std::shared_ptr<runtime::RequestBodySource> inner_;
+  std::weak_ptr<NodeSink> sink_;
+  uint64_t limit_;
+};
+
+std::optional<uint64_t> ContentLength(const HttpRequest& request) {
+  for (const auto& [name, value] : request.headers) {
+    if (strcasecmp(name.c_str(), "content-length") == 0) {
+      char* end = nullptr;
+      unsigned long long length = strtoull(value.c_str(), &end, 10);
+      if (end != value.c_str() && *end == '\0') return length;
+    }
+  }
+  return std::nullopt;
+}
+
+// The path of a request target, for routing: origin form as is; absolute
+// form ("http://host/path") loses its scheme and authority.
+std::string_view TargetPath(std::string_view target, std::string_view* host) {
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (target.starts_with(scheme)) {
+      target.remove_prefix(scheme.size());
+      size_t slash = target.find('/');
+      *host = target.substr(0, slash);
+      return slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+    }
+  }
+  return target;
+}
+
+}  // namespace
+
+NodeThread::NodeThread(Node& node, int index, size_t memory_budget_bytes, int http_port,
+                       int https_port)
+    : node_(node),
+      index_(index),
+      budget_bytes_(memory_budget_bytes),
+      http_port_(http_port),
+      https_port_(https_port) {}
+
+NodeThread::~NodeThread() { Join(); }
+
+NodeThread* NodeThread::Current() { return t_current; }
+
+std::unique_ptr<NodeThread> NodeThread::Quarantine(Node& node, int index,
+                                                   size_t memory_budget_bytes) {
+  auto thread = std::make_unique<NodeThread>(node, index, memory_budget_bytes);
+  thread->quarantine_ = true;
+  return thread;
+}
+
+Status NodeThread::Start() {
+  std::promise<Status> ready;
+  std::future<Status> listening = ready.get_future();
+  thread_ = std::thread([this, ready = std::move(ready)]() mutable { Main(std::move(ready)); });
+  Status status = listening.get();
+  if (!status.ok()) Join();
+  return status;
+}
+
+void NodeThread::Post(std::function<void()> task) {
+  if (started_.load()) tasks_->Post(std::move(task));
+}
+
+void NodeThread::Join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void NodeThread::Stop() {
+  Post([this] {
+    auto closed = [this] {
+      if (--servers_open_ > 0) return;
+      // Every connection is gone: free the isolates and the loop's handles.
+      uv_timer_stop(&measure_timer_);
+      uv_close(reinterpret_cast<uv_handle_t*>(&measure_timer_), nullptr);
+      pool_->Clear();
+      tasks_->Close();
+    };
+    servers_open_ = (http_ ? 1 : 0) + (https_ ? 1 : 0);
+    if (servers_open_ == 0) {
+      servers_open_ = 1;
+      closed();
+      return;
+    }
+    if (http_) http_->Shutdown(closed);
+    if (https_) https_->Shutdown(closed);
+  });
+}
+
+Status NodeThread::Listen() {
+  const NodeOptions& options = node_.options();
+  if (quarantine_) {
+    // Below the serving threads: a worker burning its CPU limit here over and
+    // over gets what the cores leave idle (SCHED_IDLE), not the other
+    // tenants' share; where that policy is refused, the lowest nice value.
+    sched_param param{};
+    if (sched_setscheduler(0, SCHED_IDLE, &param) != 0) {
+      setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 19);
+    }
+    return Status::Ok();
+  }
+  ServerLimits limits = options.limits;
+  limits.stream_request_bodies = true;
+  auto handler = [this](HttpRequest request, std::shared_ptr<ResponseWriter> writer) {
+    Handle(std::move(request), std::move(writer));
+  };
+  if (!options.listen.empty()) {
+    std::string host;
+    int port = 0;
+    EDGE_RETURN_IF_ERROR(SplitHostPort(options.listen, &host, &port));
+    if (port == 0) port = http_port_;
+    http_ = std::make_unique<HttpServer>(&loop_, limits, handler);
+    ListenOptions listen;
+    listen.reuse_port = true;
+    EDGE_RETURN_IF_ERROR(http_->Listen(host, port, listen));
+    http_port_ = http_->port();
+    default_host_ = options.listen;
+  }
+  if (!options.https.empty()) {
+    std::string host;
+    int port = 0;
+    EDGE_RETURN_IF_ERROR(SplitHostPort(options.https, &host, &port));
+    if (port == 0) port = https_port_;
+    https_ = std::make_unique<HttpServer>(&loop_, limits, handler);
+    ListenOptions listen;
+    listen.reuse_port = true;
+    listen.tls = node_.tls_context();
+    EDGE_RETURN_IF_ERROR(https_->Listen(host, port, listen));
+    https_port_ = https_->port();
+    if (default_host_.empty()) default_host_ = options.https;
+  }
+  return Status::Ok();
+}
+
+void NodeThread::Main(std::promise<Status> ready) {
+  t_current = this;
+  uv_loop_init(&loop_);
+  tasks_ = std::make_unique<LoopTasks>(&loop_);
+  reader_ = std::make_unique<StateReader>(node_.state_cell());
+  cf_json_ = fmt::format("{{\"colo\":{},\"httpProtocol\":\"HTTP/1.1\"}}",
+                         base::JsonString(node_.options().pop_id));
+  Status listening = Listen();
+  pool_ = std::make_unique<IsolatePool>(&loop_, node_.natives(), budget_bytes_, default_host_);
+  uv_timer_init(&loop_, &measure_timer_);
+  measure_timer_.data = this;
+  uv_timer_start(&measure_timer_, OnMeasure, kMeasureEveryMs, kMeasureEveryMs);
+  started_ = listening.ok();
+  if (!listening.ok()) {
+    http_.reset();
+    https_.reset();
+    uv_close(reinterpret_cast<uv_handle_t*>(&measure_timer_), nullptr);
+    tasks_->Close();
+  }
+  ready.set_value(listening);
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  started_ = false;
+  http_.reset();
+  https_.reset();
+  pool_.reset();
+  uv_run(&loop_, UV_RUN_DEFAULT);  // close callbacks of what was just freed
+  tasks_.reset();
+  uv_loop_close(&loop_);
+  t_current = nullptr;
+}
+
+void NodeThread::OnMeasure(uv_timer_t* timer) {
+  auto* self = static_cast<NodeThread*>(timer->data);
+  Node& node = self->node_;
+  self->pool_->Retain(self->reader_->Current());
+  uint64_t now = UnixMs();
+  self->pool_->Measure([&](const std::string& worker, const IsolatePool::Sample& sample) {
+    node.meter().AddBackground(worker, sample.unattributed_cpu_ns, sample.subrequests, now);
+  });
+  size_t evicted = self->pool_->EnforceBudget();
+  for (size_t i = 0; i < evicted; ++i) node.metrics().AddEviction();
+  const IsolatePool::Stats& stats = self->pool_->stats();
+  self->alive_ = static_cast<int64_t>(stats.alive - std::min(stats.alive, evicted));
+  self->memory_ = static_cast<int64_t>(stats.memory_bytes);
+}
+
+void NodeThread::Refuse(ResponseWriter& writer, InvocationRecord record, int status,
+                        std::string_view message, std::string_view outcome) {
+  SendErrorPage(writer, status, message);
+  record.status = status;
+  record.outcome = std::string(outcome);
+  node_.reporting().Report(record);
+}
+
+void NodeThread::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> writer) {
+  const NodeState& state = reader_->Current();
+  InvocationRecord record;
+  record.request_id = fmt::format("{}-{:x}-{:x}", node_.options().pop_id, index_, ++next_request_);
+  record.start_unix_ms = UnixMs();
+  record.method = request.method;
+  record.remote = request.remote_address;
+  std::string_view host = RequestHost(request, default_host_);
+  std::string_view path = TargetPath(request.target, &host);
+  record.url = fmt::format("{}://{}{}", request.tls ? "https" : "http", host, path);
+
+  const std::string* name = state.routes.Match(host, path);
+  if (name == nullptr) {
+    Refuse(*writer, std::move(record), 404, "No worker is routed for this host and path",
+           "noRoute");
+    return;
+  }
+  const std::shared_ptr<const ServedWorker>* found = state.Find(*name);
+  if (found == nullptr) {
+    Refuse(*writer, std::move(record), 503,
+           fmt::format("Worker '{}' is routed here but has no version deployed", *name),
+           "loadError");
+    return;
+  }
+  const std::shared_ptr<const ServedWorker>& served = *found;
+  record.worker = served->name;
+  record.version = served->version;
+  const WorkerLimits& limits = served->limits;
+  std::optional<uint64_t> declared = ContentLength(request);
+  if (limits.request_bytes != 0 && declared && *declared > limits.request_bytes) {
+    Refuse(*writer, std::move(record), 413,
+           fmt::format("The request body exceeds the worker's limit of {} bytes",
+                       limits.request_bytes),
+           "requestTooLarge");
+    return;
+  }
+  // A quarantined worker runs on the quarantine thread; the connection stays.
+  NodeThread* quarantine = node_.quarantine_thread();
+  bool hop = quarantine != nullptr && quarantine != this && node_.Quarantined(served->name);
+  WorkerHost* worker_host = nullptr;
+  if (!hop) {
+    StatusOr<WorkerHost*> host_or = pool_->Acquire(served);
+    if (!host_or.ok()) {
+      Refuse(*writer, std::move(record), 503, "The worker failed to load", "loadError");
+      return;
+    }
+    worker_host = *host_or;
+  }
+  record.bytes_in = request.body.size();
+  std::optional<runtime::FetchRequest> fetch = ToFetchRequest(request, default_host_, *writer);
+  if (!fetch) {  // the 400 page went out already
+    record.status = 400;
+    record.outcome = "badRequest";
+    node_.reporting().Report(record);
+    return;
+  }
+  fetch->cf_json = cf_json_;
+  auto sink = std::make_shared<NodeSink>(std::move(writer), node_.reporting(), std::move(record),
+                                         limits, &loop_);
+  if (hop) {
+    HandleInQuarantine(served, std::move(*fetch), std::move(sink), limits);
+    return;
+  }
+  if (fetch->body_source) {
+    fetch->body_source =
+        std::make_shared<CountedBody>(std::move(fetch->body_source), sink, limits.request_bytes);
+  }
+  sink->SetOnEnd([worker_host] { worker_host->ScheduleCollect(); });
+  sink->Begin();
+  worker_host->Fetch(std::move(*fetch), std::move(sink));
+}
+
+void NodeThread::HandleInQuarantine(const std::shared_ptr<const ServedWorker>& served,
+                                    runtime::FetchRequest fetch, std::shared_ptr<NodeSink> sink,
+                                    const WorkerLimits& limits) {
+  NodeThread* quarantine = node_.quarantine_thread();
+  PostFn to_connection = [this](std::function<void()> task) { Post(std::move(task)); };
+  PostFn to_worker = [quarantine](std::function<void()> task) { quarantine->Post(std::move(task)); };
+  if (fetch.body_source) {
+    fetch.body_source = HopBody(
+        std::make_shared<CountedBody>(std::move(fetch.body_source), sink, limits.request_bytes),
+        to_connection, to_worker);
+  }
+  sink->Begin();
+  std::shared_ptr<runtime::ResponseSink> hop = HopSink(std::move(sink), to_connection, to_worker);
+  quarantine->Post([quarantine, served, fetch = std::move(fetch), hop]() mutable {
+    StatusOr<WorkerHost*> host = quarantine->pool().Acquire(served);
+    if (!host.ok()) {
+      hop->Fail("The worker failed to load");
+      return;
+    }
+    (*host)->Fetch(std::move(fetch), std::move(hop));
+  });
+}
+
+Status NodeThread::Dispatch(const std::string& scoped_service, runtime::FetchRequest request,
+                            std::shared_ptr<runtime::ResponseSink> sink) {
+  // "<account>/<worker>": a binding reaches workers of its own account only.
+  size_t slash = scoped_service.find('/');
+  std::string account = scoped_service.substr(0, slash);
+  std::string service =
+      slash == std::string::npos ? scoped_service : scoped_service.substr(slash + 1);
+  const NodeState& state = reader_->Current();
+  const std::shared_ptr<const ServedWorker>* found = state.Find(service);
+  if (found == nullptr || (*found)->account != account) {
+    return Status(ErrorCode::kNotFound,
+                  fmt::format("no worker named '{}' is deployed in this account", service));
+  }
+  StatusOr<WorkerHost*> host = pool_->Acquire(*found);
+  if (!host.ok()) {
+    return Status(ErrorCode::kNotFound,
+                  fmt::format("worker '{}' failed to load: {}", service, host.status().message()));
+  }
+  (*host)->Fetch(std::move(request), std::move(sink));
+  return Status::Ok();
+}
+
+}  // namespace edge::gateway

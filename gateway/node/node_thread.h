@@ -1,0 +1,104 @@
+// One serving thread of a PoP node: its libuv loop, its listeners (the
+// node's traffic address shared with the other threads through
+// SO_REUSEPORT, so the kernel spreads connections), and its IsolatePool.
+// A request is routed by Host and path with the NodeState the thread last
+// saw, and served by that worker's isolate on this thread: an isolate never
+// leaves its thread, and a hot worker has one isolate per thread.
+#pragma once
+
+#include <uv.h>
+
+#include <atomic>
+#include <functional>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "gateway/http/http_server.h"
+#include "gateway/node/invocation_record.h"
+#include "gateway/node/isolate_pool.h"
+#include "gateway/node/loop_tasks.h"
+#include "gateway/node/node_sink.h"
+#include "gateway/node/node_state.h"
+
+namespace edge::gateway {
+
+class Node;
+
+class NodeThread {
+ public:
+  // `ports` are the traffic ports to bind (plain, TLS) when the configured
+  // ones are 0: every thread must listen on the port the first one got.
+  NodeThread(Node& node, int index, size_t memory_budget_bytes, int http_port = 0,
+             int https_port = 0);
+  // The quarantine thread: no listeners, a lower scheduling priority; it
+  // runs the workers that recently hit their CPU or memory limit, for the
+  // serving threads that received their requests.
+  static std::unique_ptr<NodeThread> Quarantine(Node& node, int index, size_t memory_budget_bytes);
+  ~NodeThread();
+  NodeThread(const NodeThread&) = delete;
+  NodeThread& operator=(const NodeThread&) = delete;
+
+  // Starts the thread and waits until it listens (or failed to).
+  Status Start();
+  // Runs `task` on this thread, in order.
+  void Post(std::function<void()> task);
+  // Stops accepting, lets requests in flight finish, then ends the loop.
+  void Stop();
+  void Join();
+
+  // On this thread only.
+  IsolatePool& pool() { return *pool_; }
+  // The thread serving the current call, if it is a serving thread.
+  static NodeThread* Current();
+  // Service bindings: another worker, on this thread.
+  Status Dispatch(const std::string& service, runtime::FetchRequest request,
+                  std::shared_ptr<runtime::ResponseSink> sink);
+
+  // What the thread last measured (any thread may read).
+  int64_t isolates_alive() const { return alive_.load(); }
+  int64_t isolate_memory_bytes() const { return memory_.load(); }
+  int index() const { return index_; }
+  size_t budget_bytes() const { return budget_bytes_; }
+  // The ports this thread listens on (0: none).
+  int http_port() const { return http_port_; }
+  int https_port() const { return https_port_; }
+
+ private:
+  void Main(std::promise<Status> ready);
+  Status Listen();
+  void Handle(HttpRequest request, std::shared_ptr<ResponseWriter> writer);
+  // Serves `served` on the quarantine thread; the connection stays here.
+  void HandleInQuarantine(const std::shared_ptr<const ServedWorker>& served,
+                          runtime::FetchRequest fetch, std::shared_ptr<NodeSink> sink,
+                          const WorkerLimits& limits);
+  // Answers without a worker (no route, not loaded) and records it.
+  void Refuse(ResponseWriter& writer, InvocationRecord record, int status,
+              std::string_view message, std::string_view outcome);
+  static void OnMeasure(uv_timer_t* timer);
+
+  Node& node_;
+  int index_;
+  size_t budget_bytes_;
+  int http_port_;
+  int https_port_;
+  bool quarantine_ = false;
+  std::thread thread_;
+  uv_loop_t loop_;
+  std::unique_ptr<LoopTasks> tasks_;
+  std::unique_ptr<StateReader> reader_;
+  std::unique_ptr<IsolatePool> pool_;
+  std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<HttpServer> https_;
+  uv_timer_t measure_timer_;
+  std::string default_host_;
+  std::string cf_json_;  // request.cf of every request this node serves
+  uint64_t next_request_ = 0;
+  int servers_open_ = 0;
+  std::atomic<int64_t> alive_{0};
+  std::atomic<int64_t> memory_{0};
+  std::atomic<bool> started_{false};
+};
+
+}  // namespace edge::gateway

@@ -1,0 +1,100 @@
+#include "gateway/node/request_log.h"
+
+#include <fmt/core.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <iterator>
+
+#include "base/log.h"
+
+namespace edge::gateway {
+namespace {
+
+uint64_t NowUnixMs() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+void AppendField(std::string& out, std::string_view name, std::string_view value) {
+  out += ",\"";
+  out += name;
+  out += "\":";
+  base::AppendJsonEscaped(out, value);
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<RequestLog>> RequestLog::Open(const std::string& path) {
+  if (path.empty() || path == "-") return std::make_unique<RequestLog>(stdout, false);
+  // "e": close-on-exec, so processes the node starts do not inherit it.
+  std::FILE* file = std::fopen(path.c_str(), "ae");
+  if (file == nullptr) {
+    return Status(ErrorCode::kIo,
+                  fmt::format("cannot open request log {}: {}", path, std::strerror(errno)));
+  }
+  return std::make_unique<RequestLog>(file, true);
+}
+
+RequestLog::RequestLog(std::FILE* file, bool owned) : file_(file), owned_(owned) {}
+
+RequestLog::~RequestLog() {
+  if (owned_) std::fclose(file_);
+}
+
+void RequestLog::Access(const InvocationRecord& record) {
+  std::string line = "{\"time\":\"";
+  line += base::FormatUtcTime(record.start_unix_ms);
+  line += "\",\"type\":\"access\"";
+  AppendField(line, "request_id", record.request_id);
+  AppendField(line, "worker", record.worker);
+  fmt::format_to(std::back_inserter(line), ",\"version\":{}", record.version);
+  AppendField(line, "method", record.method);
+  AppendField(line, "url", record.url);
+  fmt::format_to(std::back_inserter(line), ",\"status\":{}", record.status);
+  AppendField(line, "outcome", record.outcome);
+  line += ",\"cpu_ms\":";
+  base::AppendMillis(line, record.cpu_ns);
+  line += ",\"wall_ms\":";
+  base::AppendMillis(line, record.wall_ns);
+  fmt::format_to(std::back_inserter(line), ",\"bytes_in\":{},\"bytes_out\":{}", record.bytes_in,
+                 record.bytes_out);
+  AppendField(line, "remote", record.remote);
+  line += "}\n";
+  Write(line);
+}
+
+void RequestLog::Console(std::string_view worker, uint64_t version, std::string_view request_id,
+                         std::string_view level, std::string_view message, uint64_t time_unix_ms) {
+  std::string line = "{\"time\":\"";
+  line += base::FormatUtcTime(time_unix_ms != 0 ? time_unix_ms : NowUnixMs());
+  line += "\",\"type\":\"console\"";
+  AppendField(line, "worker", worker);
+  fmt::format_to(std::back_inserter(line), ",\"version\":{}", version);
+  if (!request_id.empty()) AppendField(line, "request_id", request_id);
+  AppendField(line, "level", level);
+  AppendField(line, "message", message);
+  line += "}\n";
+  Write(line);
+}
+
+void RequestLog::Write(const std::string& line) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  bool ok = std::fwrite(line.data(), 1, line.size(), file_) == line.size();
+  ok = std::fflush(file_) == 0 && ok;
+  if (ok) {
+    write_failed_ = false;
+    return;
+  }
+  int error = errno;
+  std::clearerr(file_);  // so a later line can succeed (a disk freed up)
+  if (!write_failed_) {
+    // A full disk must not take serving down: lines are lost, said once per outage.
+    write_failed_ = true;
+    Log(LogLevel::kError, "request log: write failed: {}", std::strerror(error));
+  }
+}
+
+}  // namespace edge::gateway

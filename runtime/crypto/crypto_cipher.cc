@@ -1,0 +1,269 @@
+// The AES work behind crypto.subtle's AES-GCM, AES-CBC, AES-CTR and AES-KW
+// (https://w3c.github.io/webcrypto/#aes-gcm and following), on OpenSSL's
+// EVP_CIPHER. runtime/crypto/subtle.js has already checked the parameters'
+// shapes (key, IV and tag lengths); any failure here is an OperationError.
+#include <openssl/evp.h>
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "runtime/web_apis.h"
+
+namespace edge::runtime {
+namespace {
+
+struct CipherCtxFree {
+  void operator()(EVP_CIPHER_CTX* ctx) const { EVP_CIPHER_CTX_free(ctx); }
+};
+using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
+
+struct CipherFree {
+  void operator()(EVP_CIPHER* cipher) const { EVP_CIPHER_free(cipher); }
+};
+using Cipher = std::unique_ptr<EVP_CIPHER, CipherFree>;
+
+const unsigned char* U(std::string_view bytes) {
+  return reinterpret_cast<const unsigned char*>(bytes.data());
+}
+
+edge::Status Failed(const char* what) { return DomException("OperationError", what); }
+
+// Fetches "AES-<bits>-<mode>" for a 16, 24 or 32-byte key.
+Cipher FetchAes(size_t key_bytes, const char* mode) {
+  if (key_bytes != 16 && key_bytes != 24 && key_bytes != 32) return nullptr;
+  std::string name = "AES-" + std::to_string(key_bytes * 8) + "-" + mode;
+  return Cipher(EVP_CIPHER_fetch(nullptr, name.c_str(), nullptr));
+}
+
+// Runs `input` through an initialized context, appending to `out`.
+bool Update(EVP_CIPHER_CTX* ctx, std::string_view input, std::string& out) {
+  if (input.empty()) return true;
+  size_t start = out.size();
+  out.resize(start + input.size() + EVP_MAX_BLOCK_LENGTH);
+  int written = 0;
+  if (EVP_CipherUpdate(ctx, reinterpret_cast<unsigned char*>(out.data() + start), &written,
+                       U(input), static_cast<int>(input.size())) != 1) {
+    return false;
+  }
+  out.resize(start + written);
+  return true;
+}
+
+bool Final(EVP_CIPHER_CTX* ctx, std::string& out) {
+  size_t start = out.size();
+  out.resize(start + EVP_MAX_BLOCK_LENGTH);
+  int written = 0;
+  if (EVP_CipherFinal_ex(ctx, reinterpret_cast<unsigned char*>(out.data() + start), &written) !=
+      1) {
+    return false;
+  }
+  out.resize(start + written);
+  return true;
+}
+
+// cryptoAesGcm(encrypt, key, iv, data, additionalData, tagBytes) -> Uint8Array
+// Encryption appends the tag; decryption expects it at the end of `data`.
+NativeResult CryptoAesGcm(NativeCall& call) {
+  bool encrypt = call.BoolArg(0);
+  auto key = call.BytesArg(1);
+  if (!key.ok()) return key.status();
+  auto iv = call.BytesArg(2);
+  if (!iv.ok()) return iv.status();
+  auto data = call.BytesArg(3);
+  if (!data.ok()) return data.status();
+  auto aad = call.BytesArg(4);
+  if (!aad.ok()) return aad.status();
+  auto tag_bytes = call.NumberArg(5);
+  if (!tag_bytes.ok()) return tag_bytes.status();
+  size_t tag_length = static_cast<size_t>(*tag_bytes);
+  Cipher cipher = FetchAes(key->size(), "GCM");
+  if (!cipher) return Failed("AES-GCM needs a 128, 192 or 256-bit key");
+  if (iv->empty()) return Failed("AES-GCM needs a non-empty iv");
+  std::string_view input = *data;
+  std::string_view tag;
+  if (!encrypt) {
+    if (input.size() < tag_length) return Failed("The data is shorter than the tag");
+    tag = input.substr(input.size() - tag_length);
+    input = input.substr(0, input.size() - tag_length);
+  }
+  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  std::string out;
+  if (!ctx ||
+      EVP_CipherInit_ex2(ctx.get(), cipher.get(), nullptr, nullptr, encrypt ? 1 : 0, nullptr) !=
+          1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_SET_IVLEN, static_cast<int>(iv->size()),
+                          nullptr) != 1 ||
+      EVP_CipherInit_ex2(ctx.get(), nullptr, U(*key), U(*iv), encrypt ? 1 : 0, nullptr) != 1) {
+    return Failed("AES-GCM setup failed");
+  }
+  if (!aad->empty()) {
+    int ignored = 0;
+    if (EVP_CipherUpdate(ctx.get(), nullptr, &ignored, U(*aad), static_cast<int>(aad->size())) !=
+        1) {
+      return Failed("AES-GCM failed on the additional data");
+    }
+  }
+  if (!Update(ctx.get(), input, out)) return Failed("AES-GCM failed");
+  if (!encrypt) {
+    std::string tag_copy(tag);
+    if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_SET_TAG, static_cast<int>(tag_length),
+                            tag_copy.data()) != 1 ||
+        !Final(ctx.get(), out)) {
+      return Failed("The AES-GCM tag does not match (wrong key, iv, data or additional data)");
+    }
+    return call.Bytes(out).As<v8::Value>();
+  }
+  if (!Final(ctx.get(), out)) return Failed("AES-GCM failed");
+  std::string tag_out(tag_length, '\0');
+  if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_GET_TAG, static_cast<int>(tag_length),
+                          tag_out.data()) != 1) {
+    return Failed("AES-GCM could not produce the tag");
+  }
+  out += tag_out;
+  return call.Bytes(out).As<v8::Value>();
+}
+
+// cryptoAesCbc(encrypt, key, iv, data) -> Uint8Array (PKCS#7 padding)
+NativeResult CryptoAesCbc(NativeCall& call) {
+  bool encrypt = call.BoolArg(0);
+  auto key = call.BytesArg(1);
+  if (!key.ok()) return key.status();
+  auto iv = call.BytesArg(2);
+  if (!iv.ok()) return iv.status();
+  auto data = call.BytesArg(3);
+  if (!data.ok()) return data.status();
+  Cipher cipher = FetchAes(key->size(), "CBC");
+  if (!cipher) return Failed("AES-CBC needs a 128, 192 or 256-bit key");
+  if (iv->size() != 16) return Failed("AES-CBC needs a 16-byte iv");
+  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  std::string out;
+  if (!ctx ||
+      EVP_CipherInit_ex2(ctx.get(), cipher.get(), U(*key), U(*iv), encrypt ? 1 : 0, nullptr) != 1) {
+    return Failed("AES-CBC setup failed");
+  }
+  if (!Update(ctx.get(), *data, out) || !Final(ctx.get(), out)) {
+    return Failed(encrypt ? "AES-CBC encryption failed"
+                          : "AES-CBC decryption failed (bad padding)");
+  }
+  return call.Bytes(out).As<v8::Value>();
+}
+
+// Runs one AES-CTR pass from `counter` (which OpenSSL increments as a whole
+// 128-bit number).
+bool CtrPass(const EVP_CIPHER* cipher, std::string_view key, const unsigned char* counter,
+             std::string_view input, std::string& out) {
+  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  return ctx && EVP_CipherInit_ex2(ctx.get(), cipher, U(key), counter, 1, nullptr) == 1 &&
+         Update(ctx.get(), input, out) && Final(ctx.get(), out);
+}
+
+// cryptoAesCtr(key, counter, lengthBits, data) -> Uint8Array. Only the
+// rightmost `lengthBits` bits of the counter block count, and they wrap
+// around to zero, as the spec says; more blocks than that counter allows is
+// an error.
+NativeResult CryptoAesCtr(NativeCall& call) {
+  auto key = call.BytesArg(0);
+  if (!key.ok()) return key.status();
+  auto counter = call.BytesArg(1);
+  if (!counter.ok()) return counter.status();
+  auto length_bits = call.NumberArg(2);
+  if (!length_bits.ok()) return length_bits.status();
+  auto data = call.BytesArg(3);
+  if (!data.ok()) return data.status();
+  Cipher cipher = FetchAes(key->size(), "CTR");
+  if (!cipher) return Failed("AES-CTR needs a 128, 192 or 256-bit key");
+  int bits = static_cast<int>(*length_bits);
+  if (counter->size() != 16 || bits < 1 || bits > 128) return Failed("Bad AES-CTR counter");
+  unsigned char block[16];
+  memcpy(block, counter->data(), 16);
+  size_t blocks = (data->size() + 15) / 16;
+  // How many blocks fit before the counter part wraps: 2^bits - value.
+  // Only matters when bits < 64 (the data cannot have 2^64 blocks).
+  std::string out;
+  if (bits < 64) {
+    uint64_t value = 0;
+    for (int i = 8; i < 16; i++) value = (value << 8) | block[i];
+    uint64_t mask = (uint64_t{1} << bits) - 1;
+    value &= mask;
+    uint64_t total = uint64_t{1} << bits;
+    if (blocks > total) return Failed("The data is too long for the AES-CTR counter length");
+    uint64_t before_wrap = total - value;
+    if (blocks > before_wrap) {
+      size_t first = static_cast<size_t>(before_wrap) * 16;
+      if (!CtrPass(cipher.get(), *key, block, data->substr(0, first), out)) {
+        return Failed("AES-CTR failed");
+      }
+      // Zero the counter bits and go on from there.
+      for (int bit = 0; bit < bits; bit++) block[15 - bit / 8] &= ~(1u << (bit % 8));
+      if (!CtrPass(cipher.get(), *key, block, data->substr(first), out)) {
+        return Failed("AES-CTR failed");
+      }
+      return call.Bytes(out).As<v8::Value>();
+    }
+  } else if (bits < 128) {
+    // The counter can only wrap if its bits above the low 64 are all ones and
+    // the low 64 bits overflow; check the low 64 bits against the block count.
+    uint64_t low = 0;
+    for (int i = 8; i < 16; i++) low = (low << 8) | block[i];
+    bool high_all_ones = true;
+    for (int bit = 64; bit < bits; bit++) {
+      if (!(block[15 - bit / 8] & (1u << (bit % 8)))) high_all_ones = false;
+    }
+    uint64_t remaining = ~low + 1;  // blocks until the low 64 bits wrap (0 means 2^64)
+    if (high_all_ones && remaining != 0 && blocks > remaining) {
+      size_t first = static_cast<size_t>(remaining) * 16;
+      if (!CtrPass(cipher.get(), *key, block, data->substr(0, first), out)) {
+        return Failed("AES-CTR failed");
+      }
+      for (int bit = 0; bit < bits; bit++) block[15 - bit / 8] &= ~(1u << (bit % 8));
+      if (!CtrPass(cipher.get(), *key, block, data->substr(first), out)) {
+        return Failed("AES-CTR failed");
+      }
+      return call.Bytes(out).As<v8::Value>();
+    }
+    // Otherwise a carry out of the low 64 bits stays inside the counter bits.
+  }
+  if (!CtrPass(cipher.get(), *key, block, *data, out)) return Failed("AES-CTR failed");
+  return call.Bytes(out).As<v8::Value>();
+}
+
+// cryptoAesKw(wrap, key, data) -> Uint8Array (RFC 3394 key wrap). Unwrapping
+// fails with an OperationError when the integrity check does not hold.
+NativeResult CryptoAesKw(NativeCall& call) {
+  bool wrap = call.BoolArg(0);
+  auto key = call.BytesArg(1);
+  if (!key.ok()) return key.status();
+  auto data = call.BytesArg(2);
+  if (!data.ok()) return data.status();
+  Cipher cipher = FetchAes(key->size(), "WRAP");
+  if (!cipher) return Failed("AES-KW needs a 128, 192 or 256-bit key");
+  if (data->size() % 8 != 0 || data->size() < (wrap ? 16u : 24u)) {
+    return Failed(wrap ? "AES-KW wraps a multiple of 8 bytes, at least 16"
+                       : "AES-KW unwraps a multiple of 8 bytes, at least 24");
+  }
+  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  std::string out;
+  if (!ctx) return Failed("AES-KW setup failed");
+  EVP_CIPHER_CTX_set_flags(ctx.get(), EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
+  if (EVP_CipherInit_ex2(ctx.get(), cipher.get(), U(*key), nullptr, wrap ? 1 : 0, nullptr) != 1) {
+    return Failed("AES-KW setup failed");
+  }
+  if (!Update(ctx.get(), *data, out) || !Final(ctx.get(), out)) {
+    return Failed(wrap ? "AES-KW wrapping failed" : "AES-KW unwrapping failed (wrong key or data)");
+  }
+  return call.Bytes(out).As<v8::Value>();
+}
+
+}  // namespace
+
+void RegisterCryptoCipherNatives(NativeRegistry& registry) {
+  registry.Add("cryptoAesGcm", CryptoAesGcm);
+  registry.Add("cryptoAesCbc", CryptoAesCbc);
+  registry.Add("cryptoAesCtr", CryptoAesCtr);
+  registry.Add("cryptoAesKw", CryptoAesKw);
+}
+
+}  // namespace edge::runtime

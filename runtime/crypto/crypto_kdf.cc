@@ -1,0 +1,118 @@
+// The key derivation behind crypto.subtle's PBKDF2 and HKDF
+// (https://w3c.github.io/webcrypto/#pbkdf2, #hkdf), on OpenSSL's EVP_KDF.
+// runtime/crypto/subtle.js has already normalized the hash and checked the
+// length; any failure here is an OperationError.
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "runtime/web_apis.h"
+
+namespace edge::runtime {
+namespace {
+
+struct KdfFree {
+  void operator()(EVP_KDF* kdf) const { EVP_KDF_free(kdf); }
+};
+struct KdfCtxFree {
+  void operator()(EVP_KDF_CTX* ctx) const { EVP_KDF_CTX_free(ctx); }
+};
+
+// OSSL_PARAM octet strings want a non-null pointer even when empty.
+void* Octets(std::string_view bytes) {
+  static char empty = 0;
+  return bytes.empty() ? &empty : const_cast<char*>(bytes.data());
+}
+
+// OpenSSL's digest name for a WebCrypto hash name ("SHA-256" -> "SHA2-256").
+const char* DigestName(const std::string& name) {
+  if (name == "SHA-1") return "SHA1";
+  if (name == "SHA-256") return "SHA2-256";
+  if (name == "SHA-384") return "SHA2-384";
+  if (name == "SHA-512") return "SHA2-512";
+  return nullptr;
+}
+
+NativeResult Derive(NativeCall& call, const char* kdf_name, OSSL_PARAM* params, size_t length) {
+  std::unique_ptr<EVP_KDF, KdfFree> kdf(EVP_KDF_fetch(nullptr, kdf_name, nullptr));
+  if (!kdf)
+    return DomException("OperationError", std::string(kdf_name) + " is unavailable");
+  std::unique_ptr<EVP_KDF_CTX, KdfCtxFree> ctx(EVP_KDF_CTX_new(kdf.get()));
+  std::string out(length, '\0');
+  if (length == 0) return call.Bytes(out).As<v8::Value>();
+  if (!ctx || EVP_KDF_derive(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), length,
+                             params) != 1) {
+    return DomException("OperationError", std::string(kdf_name) + " derivation failed");
+  }
+  return call.Bytes(out).As<v8::Value>();
+}
+
+// cryptoPbkdf2(hash, password, salt, iterations, lengthBytes) -> Uint8Array
+NativeResult CryptoPbkdf2(NativeCall& call) {
+  auto hash = call.StringArg(0);
+  if (!hash.ok()) return hash.status();
+  auto password = call.BytesArg(1);
+  if (!password.ok()) return password.status();
+  auto salt = call.BytesArg(2);
+  if (!salt.ok()) return salt.status();
+  auto iterations = call.NumberArg(3);
+  if (!iterations.ok()) return iterations.status();
+  auto length = call.NumberArg(4);
+  if (!length.ok()) return length.status();
+  const char* digest = DigestName(*hash);
+  if (digest == nullptr) return DomException("NotSupportedError", "unknown hash " + *hash);
+  unsigned int iter = static_cast<unsigned int>(*iterations);
+  // OpenSSL reads pkcs5=1 as "skip SP 800-132's lower bounds": WebCrypto
+  // allows short salts, short keys and a single iteration.
+  int pkcs5_checks = 1;
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, const_cast<char*>(digest), 0),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD, Octets(*password),
+                                        password->size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, Octets(*salt), salt->size()),
+      OSSL_PARAM_construct_uint(OSSL_KDF_PARAM_ITER, &iter),
+      OSSL_PARAM_construct_int(OSSL_KDF_PARAM_PKCS5, &pkcs5_checks),
+      OSSL_PARAM_construct_end(),
+  };
+  return Derive(call, "PBKDF2", params, static_cast<size_t>(*length));
+}
+
+// cryptoHkdf(hash, key, salt, info, lengthBytes) -> Uint8Array
+NativeResult CryptoHkdf(NativeCall& call) {
+  auto hash = call.StringArg(0);
+  if (!hash.ok()) return hash.status();
+  auto key = call.BytesArg(1);
+  if (!key.ok()) return key.status();
+  auto salt = call.BytesArg(2);
+  if (!salt.ok()) return salt.status();
+  auto info = call.BytesArg(3);
+  if (!info.ok()) return info.status();
+  auto length = call.NumberArg(4);
+  if (!length.ok()) return length.status();
+  const char* digest = DigestName(*hash);
+  if (digest == nullptr) return DomException("NotSupportedError", "unknown hash " + *hash);
+  int mode = EVP_KDF_HKDF_MODE_EXTRACT_AND_EXPAND;
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, const_cast<char*>(digest), 0),
+      OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, Octets(*key), key->size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, Octets(*salt), salt->size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, Octets(*info), info->size()),
+      OSSL_PARAM_construct_end(),
+  };
+  return Derive(call, "HKDF", params, static_cast<size_t>(*length));
+}
+
+}  // namespace
+
+void RegisterCryptoKdfNatives(NativeRegistry& registry) {
+  registry.Add("cryptoPbkdf2", CryptoPbkdf2);
+  registry.Add("cryptoHkdf", CryptoHkdf);
+}
+
+}  // namespace edge::runtime

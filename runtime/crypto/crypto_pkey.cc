@@ -1,0 +1,744 @@
+// The public-key work behind crypto.subtle's ECDSA, ECDH, Ed25519, X25519,
+// RSASSA-PKCS1-v1_5, RSA-PSS and RSA-OAEP
+// (https://w3c.github.io/webcrypto/#ecdsa and following), on OpenSSL
+// 3's EVP_PKEY. runtime/crypto/subtle.js keeps the WebCrypto rules (usages, key
+// types, formats per algorithm); these natives hold and use the keys.
+//
+// An asymmetric CryptoKey's material is an opaque handle: a one-byte
+// ArrayBuffer whose backing store owns one EVP_PKEY and frees it when V8
+// collects the handle (as runtime/compression/compression.cc holds zlib streams). A key
+// is parsed once, when it is imported or generated.
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "runtime/web_apis.h"
+
+namespace edge::runtime {
+namespace {
+
+struct PkeyHandle {
+  // First member: the handle's one byte of ArrayBuffer memory.
+  char handle_byte = 0;
+  uint32_t magic = kMagic;
+  EVP_PKEY* pkey = nullptr;
+  bool is_private = false;
+
+  static constexpr uint32_t kMagic = 0x45504B59;  // "EPKY"
+
+  ~PkeyHandle() {
+    EVP_PKEY_free(pkey);
+    magic = 0;
+  }
+};
+static_assert(std::is_standard_layout_v<PkeyHandle>);
+
+struct PkeyFree {
+  void operator()(EVP_PKEY* pkey) const { EVP_PKEY_free(pkey); }
+};
+using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
+struct PkeyCtxFree {
+  void operator()(EVP_PKEY_CTX* ctx) const { EVP_PKEY_CTX_free(ctx); }
+};
+using PkeyCtx = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree>;
+struct MdCtxFree {
+  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
+};
+struct BnFree {
+  void operator()(BIGNUM* bn) const { BN_free(bn); }
+};
+using Bn = std::unique_ptr<BIGNUM, BnFree>;
+struct SigFree {
+  void operator()(ECDSA_SIG* sig) const { ECDSA_SIG_free(sig); }
+};
+struct BldFree {
+  void operator()(OSSL_PARAM_BLD* bld) const { OSSL_PARAM_BLD_free(bld); }
+};
+struct ParamsFree {
+  void operator()(OSSL_PARAM* params) const { OSSL_PARAM_free(params); }
+};
+
+const unsigned char* U(std::string_view bytes) {
+  return reinterpret_cast<const unsigned char*>(bytes.data());
+}
+
+edge::Status Data(std::string message) {
+  return DomException("DataError", std::move(message));
+}
+edge::Status Operation(std::string message) {
+  return DomException("OperationError", std::move(message));
+}
+
+PkeyHandle* HandleOf(v8::Local<v8::Value> value) {
+  if (!value->IsArrayBuffer()) return nullptr;
+  auto store = value.As<v8::ArrayBuffer>()->GetBackingStore();
+  if (store->ByteLength() != 1 || store->Data() == nullptr) return nullptr;
+  auto* handle = reinterpret_cast<PkeyHandle*>(store->Data());
+  return handle->magic == PkeyHandle::kMagic && handle->pkey != nullptr ? handle : nullptr;
+}
+
+StatusOr<PkeyHandle*> HandleArg(NativeCall& call, int i) {
+  PkeyHandle* handle = HandleOf(call.arg(i));
+  if (handle == nullptr) return TypeError("not a key handle");
+  return handle;
+}
+
+v8::Local<v8::Value> NewHandle(NativeCall& call, Pkey pkey, bool is_private) {
+  auto* handle = new PkeyHandle();
+  handle->pkey = pkey.release();
+  handle->is_private = is_private;
+  auto store = v8::ArrayBuffer::NewBackingStore(
+      handle, 1,
+      [](void*, size_t, void* deleter_data) { delete static_cast<PkeyHandle*>(deleter_data); },
+      handle);
+  return v8::ArrayBuffer::New(call.isolate(), std::move(store));
+}
+
+// WebCrypto's curve names and OpenSSL's.
+const char* GroupOf(std::string_view curve) {
+  if (curve == "P-256") return "prime256v1";
+  if (curve == "P-384") return "secp384r1";
+  if (curve == "P-521") return "secp521r1";
+  return nullptr;
+}
+
+std::string CurveOf(EVP_PKEY* pkey) {
+  char group[64] = {0};
+  size_t length = 0;
+  if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+                                     &length) != 1) {
+    return "";
+  }
+  std::string_view name(group, length);
+  if (name == "prime256v1" || name == "P-256") return "P-256";
+  if (name == "secp384r1" || name == "P-384") return "P-384";
+  if (name == "secp521r1" || name == "P-521") return "P-521";
+  return "";
+}
+
+// "EC", "ED25519", "X25519", "RSA" or "" for any other key.
+std::string KindOf(EVP_PKEY* pkey) {
+  for (const char* kind : {"EC", "ED25519", "X25519", "RSA"}) {
+    if (EVP_PKEY_is_a(pkey, kind)) return kind;
+  }
+  return "";
+}
+
+size_t FieldBytes(EVP_PKEY* pkey) { return (static_cast<size_t>(EVP_PKEY_get_bits(pkey)) + 7) / 8; }
+
+const EVP_MD* DigestNamed(std::string_view name) {
+  if (name == "SHA-1") return EVP_sha1();
+  if (name == "SHA-256") return EVP_sha256();
+  if (name == "SHA-384") return EVP_sha384();
+  if (name == "SHA-512") return EVP_sha512();
+  return nullptr;
+}
+
+// A public-only copy of `pkey`, through its SubjectPublicKeyInfo.
+Pkey PublicCopy(EVP_PKEY* pkey) {
+  unsigned char* der = nullptr;
+  int length = i2d_PUBKEY(pkey, &der);
+  if (length <= 0) return nullptr;
+  const unsigned char* cursor = der;
+  Pkey copy(d2i_PUBKEY(nullptr, &cursor, length));
+  OPENSSL_free(der);
+  return copy;
+}
+
+// cryptoPkeyGenerate(kind, curve) -> private key handle. kind is "EC" (with a
+// WebCrypto curve name), "ED25519" or "X25519"; or
+// cryptoPkeyGenerate("RSA", modulusBits, publicExponentBytes).
+NativeResult CryptoPkeyGenerate(NativeCall& call) {
+  auto kind = call.StringArg(0);
+  if (!kind.ok()) return kind.status();
+  EVP_PKEY* generated = nullptr;
+  if (*kind == "EC") {
+    auto curve = call.StringArg(1);
+    if (!curve.ok()) return curve.status();
+    const char* group = GroupOf(*curve);
+    if (group == nullptr)
+      return DomException("NotSupportedError", "unsupported curve " + *curve);
+    generated = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", group);
+  } else if (*kind == "ED25519" || *kind == "X25519") {
+    generated = EVP_PKEY_Q_keygen(nullptr, nullptr, kind->c_str());
+  } else if (*kind == "RSA") {
+    auto bits = call.NumberArg(1);
+    if (!bits.ok()) return bits.status();
+    auto exponent = call.BytesArg(2);
+    if (!exponent.ok()) return exponent.status();
+    Bn e(BN_bin2bn(U(*exponent), static_cast<int>(exponent->size()), nullptr));
+    // OpenSSL wants an odd exponent above 1; WebCrypto leaves the rest to it.
+    if (!e || !BN_is_odd(e.get()) || BN_is_one(e.get()) || BN_num_bits(e.get()) > 64) {
+      return Operation("unsupported RSA public exponent");
+    }
+    if (*bits < 1024 || *bits > 16384 || static_cast<int>(*bits) % 8 != 0) {
+      return Operation("unsupported RSA modulus length");
+    }
+    PkeyCtx ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
+    if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1 ||
+        EVP_PKEY_CTX_set_rsa_keygen_bits(ctx.get(), static_cast<int>(*bits)) != 1 ||
+        EVP_PKEY_CTX_set1_rsa_keygen_pubexp(ctx.get(), e.get()) != 1 ||
+        EVP_PKEY_generate(ctx.get(), &generated) != 1) {
+      return Operation("RSA key generation failed");
+    }
+  } else {
+    return DomException("NotSupportedError", "cannot generate a " + *kind + " key");
+  }
+  if (generated == nullptr) return Operation("key generation failed");
+  return NewHandle(call, Pkey(generated), true);
+}
+
+// cryptoPkeyPublic(handle) -> a handle to the public half.
+NativeResult CryptoPkeyPublic(NativeCall& call) {
+  auto handle = HandleArg(call, 0);
+  if (!handle.ok()) return handle.status();
+  Pkey copy = PublicCopy((*handle)->pkey);
+  if (!copy) return Operation("cannot take the public key");
+  return NewHandle(call, std::move(copy), false);
+}
+
+// cryptoPkeyInfo(handle) -> { kind, curve, private, bits, e (RSA) }
+NativeResult CryptoPkeyInfo(NativeCall& call) {
+  auto handle = HandleArg(call, 0);
+  if (!handle.ok()) return handle.status();
+  EVP_PKEY* pkey = (*handle)->pkey;
+  auto context = call.context();
+  auto info = v8::Object::New(call.isolate());
+  std::string kind = KindOf(pkey);
+  bool ok = info->Set(context, call.String("kind"), call.String(kind)).FromMaybe(false) &&
+            info->Set(context, call.String("curve"), call.String(kind == "EC" ? CurveOf(pkey) : ""))
+                .FromMaybe(false) &&
+            info->Set(context, call.String("private"),
+                      v8::Boolean::New(call.isolate(), (*handle)->is_private))
+                .FromMaybe(false) &&
+            info->Set(context, call.String("bits"),
+                      v8::Number::New(call.isolate(), EVP_PKEY_get_bits(pkey)))
+                .FromMaybe(false);
+  if (ok && kind == "RSA") {
+    BIGNUM* e = nullptr;
+    if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e) != 1) {
+      return Operation("cannot read the RSA exponent");
+    }
+    std::string bytes(static_cast<size_t>(BN_num_bytes(e)), '\0');
+    BN_bn2bin(e, reinterpret_cast<unsigned char*>(bytes.data()));
+    BN_free(e);
+    ok = info->Set(context, call.String("e"), call.Bytes(bytes)).FromMaybe(false);
+  }
+  if (!ok) return PendingException();
+  return info.As<v8::Value>();
+}
+
+// An EC key from its public point (uncompressed or compressed) and optional
+// private scalar.
+StatusOr<Pkey> EcFromParts(const std::string& curve, std::string_view point,
+                           std::string_view scalar) {
+  const char* group = GroupOf(curve);
+  if (group == nullptr)
+    return DomException("NotSupportedError", "unsupported curve " + curve);
+  std::unique_ptr<OSSL_PARAM_BLD, BldFree> bld(OSSL_PARAM_BLD_new());
+  Bn priv;
+  if (!bld ||
+      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, group, 0) != 1 ||
+      OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(),
+                                       point.size()) != 1) {
+    return Operation("out of memory");
+  }
+  if (!scalar.empty()) {
+    priv.reset(BN_bin2bn(U(scalar), static_cast<int>(scalar.size()), nullptr));
+    if (!priv || OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_PRIV_KEY, priv.get()) != 1) {
+      return Operation("out of memory");
+    }
+  }
+  std::unique_ptr<OSSL_PARAM, ParamsFree> params(OSSL_PARAM_BLD_to_param(bld.get()));
+  PkeyCtx ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+  EVP_PKEY* pkey = nullptr;
+  if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
+      EVP_PKEY_fromdata(ctx.get(), &pkey, scalar.empty() ? EVP_PKEY_PUBLIC_KEY : EVP_PKEY_KEYPAIR,
+                        params.get()) != 1) {
+    return Data("invalid EC key data");
+  }
+  Pkey result(pkey);
+  PkeyCtx check(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr));
+  int valid = scalar.empty() ? EVP_PKEY_public_check(check.get()) : EVP_PKEY_check(check.get());
+  if (!check || valid != 1) return Data("invalid EC key data");
+  return result;
+}
+
+// An RSA key from its JWK parts: n and e, and d, p, q, dp, dq, qi for a
+// private key.
+StatusOr<Pkey> RsaFromParts(const std::function<std::string(const char*)>& part, bool is_private) {
+  static constexpr const char* kJwk[] = {"n", "e", "d", "p", "q", "dp", "dq", "qi"};
+  static constexpr const char* kParams[] = {
+      OSSL_PKEY_PARAM_RSA_N,         OSSL_PKEY_PARAM_RSA_E,           OSSL_PKEY_PARAM_RSA_D,
+      OSSL_PKEY_PARAM_RSA_FACTOR1,   OSSL_PKEY_PARAM_RSA_FACTOR2,     OSSL_PKEY_PARAM_RSA_EXPONENT1,
+      OSSL_PKEY_PARAM_RSA_EXPONENT2, OSSL_PKEY_PARAM_RSA_COEFFICIENT1};
+  std::unique_ptr<OSSL_PARAM_BLD, BldFree> bld(OSSL_PARAM_BLD_new());
+  if (!bld) return Operation("out of memory");
+  std::vector<Bn> numbers;
+  // A private JWK may leave out all of the CRT parameters (RFC 7518 6.3.2).
+  size_t count = !is_private ? 2 : part("p").empty() && part("q").empty() ? 3 : 8;
+  for (size_t i = 0; i < count; i++) {
+    std::string bytes = part(kJwk[i]);
+    if (bytes.empty()) return Data(std::string("the JWK has no ") + kJwk[i]);
+    numbers.emplace_back(BN_bin2bn(U(bytes), static_cast<int>(bytes.size()), nullptr));
+    if (!numbers.back() ||
+        OSSL_PARAM_BLD_push_BN(bld.get(), kParams[i], numbers.back().get()) != 1) {
+      return Operation("out of memory");
+    }
+  }
+  std::unique_ptr<OSSL_PARAM, ParamsFree> params(OSSL_PARAM_BLD_to_param(bld.get()));
+  PkeyCtx ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
+  EVP_PKEY* pkey = nullptr;
+  if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
+      EVP_PKEY_fromdata(ctx.get(), &pkey, is_private ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
+                        params.get()) != 1) {
+    return Data("invalid RSA key data");
+  }
+  return Pkey(pkey);
+}
+
+// cryptoPkeyImport(format, data, kind, curve) -> handle
+//   format "spki" | "pkcs8": DER; "raw": an EC point or an OKP public key;
+//   "jwk": `data` is { x, y, d } (EC), { x, d } (OKP) or
+//   { n, e, d, p, q, dp, dq, qi } (RSA) as bytes.
+// The key must be of `kind` ("EC", "ED25519", "X25519") and, for EC, `curve`.
+NativeResult CryptoPkeyImport(NativeCall& call) {
+  auto format = call.StringArg(0);
+  if (!format.ok()) return format.status();
+  auto kind = call.StringArg(2);
+  if (!kind.ok()) return kind.status();
+  std::string curve;
+  if (*kind == "EC") {
+    auto name = call.StringArg(3);
+    if (!name.ok()) return name.status();
+    curve = *name;
+  }
+  Pkey pkey;
+  bool is_private = false;
+  if (*format == "jwk") {
+    if (!call.arg(1)->IsObject()) return TypeError("jwk parts are not an object");
+    auto parts = call.arg(1).As<v8::Object>();
+    auto part = [&](const char* name) -> std::string {
+      v8::Local<v8::Value> value;
+      if (!parts->Get(call.context(), call.String(name)).ToLocal(&value) ||
+          !value->IsArrayBufferView()) {
+        return "";
+      }
+      auto view = value.As<v8::ArrayBufferView>();
+      std::string bytes(view->ByteLength(), '\0');
+      view->CopyContents(bytes.data(), bytes.size());
+      return bytes;
+    };
+    std::string x = part("x"), y = part("y"), d = part("d");
+    is_private = !d.empty();
+    if (*kind == "RSA") {
+      auto made = RsaFromParts(part, is_private);
+      if (!made.ok()) return made.status();
+      pkey = std::move(*made);
+    } else if (*kind == "EC") {
+      const char* group = GroupOf(curve);
+      if (group == nullptr) return DomException("NotSupportedError", "unsupported curve");
+      size_t field = curve == "P-256" ? 32 : curve == "P-384" ? 48 : 66;
+      if (x.size() != field || y.size() != field || (is_private && d.size() != field)) {
+        return Data("the JWK's coordinates have the wrong length for " + curve);
+      }
+      auto made = EcFromParts(curve, "\x04" + x + y, d);
+      if (!made.ok()) return made.status();
+      pkey = std::move(*made);
+    } else {
+      if (is_private) {
+        pkey.reset(
+            EVP_PKEY_new_raw_private_key_ex(nullptr, kind->c_str(), nullptr, U(d), d.size()));
+        if (!pkey) return Data("invalid " + *kind + " private key");
+        unsigned char pub[64];
+        size_t length = sizeof(pub);
+        if (EVP_PKEY_get_raw_public_key(pkey.get(), pub, &length) != 1 || length != x.size() ||
+            memcmp(pub, x.data(), length) != 0) {
+          return Data("the JWK's x does not match its d");
+        }
+      } else {
+        pkey.reset(EVP_PKEY_new_raw_public_key_ex(nullptr, kind->c_str(), nullptr, U(x), x.size()));
+        if (!pkey) return Data("invalid " + *kind + " public key");
+      }
+    }
+  } else {
+    auto data = call.BytesArg(1);
+    if (!data.ok()) return data.status();
+    const unsigned char* cursor = U(*data);
+    if (*format == "spki") {
+      pkey.reset(d2i_PUBKEY(nullptr, &cursor, static_cast<long>(data->size())));
+      if (!pkey || cursor != U(*data) + data->size()) return Data("invalid SubjectPublicKeyInfo");
+    } else if (*format == "pkcs8") {
+      PKCS8_PRIV_KEY_INFO* info =
+          d2i_PKCS8_PRIV_KEY_INFO(nullptr, &cursor, static_cast<long>(data->size()));
+      if (info == nullptr || cursor != U(*data) + data->size()) {
+        PKCS8_PRIV_KEY_INFO_free(info);
+        return Data("invalid PKCS #8 PrivateKeyInfo");
+      }
+      pkey.reset(EVP_PKCS82PKEY(info));
+      PKCS8_PRIV_KEY_INFO_free(info);
+      if (!pkey) return Data("invalid PKCS #8 private key");
+      is_private = true;
+    } else if (*format == "raw") {
+      if (*kind == "EC") {
+        auto made = EcFromParts(curve, *data, {});
+        if (!made.ok()) return made.status();
+        pkey = std::move(*made);
+      } else {
+        pkey.reset(EVP_PKEY_new_raw_public_key_ex(nullptr, kind->c_str(), nullptr, U(*data),
+                                                  data->size()));
+        if (!pkey) return Data("invalid " + *kind + " public key");
+      }
+    } else {
+      return DomException("NotSupportedError", "unsupported key format " + *format);
+    }
+  }
+  if (KindOf(pkey.get()) != *kind) return Data("the key is not a " + *kind + " key");
+  if (*kind == "EC" && CurveOf(pkey.get()) != curve) {
+    return Data("the key is not on " + curve);
+  }
+  if (*kind == "EC" && is_private && (*format == "pkcs8")) {
+    PkeyCtx check(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), nullptr));
+    if (!check || EVP_PKEY_check(check.get()) != 1) return Data("invalid EC private key");
+  }
+  return NewHandle(call, std::move(pkey), is_private);
+}
+
+// cryptoPkeyExport(handle, format) -> Uint8Array; format is "spki",
+// "pkcs8" or "raw" (the uncompressed EC point or the OKP public key).
+NativeResult CryptoPkeyExport(NativeCall& call) {
+  auto handle = HandleArg(call, 0);
+  if (!handle.ok()) return handle.status();
+  auto format = call.StringArg(1);
+  if (!format.ok()) return format.status();
+  EVP_PKEY* pkey = (*handle)->pkey;
+  std::string out;
+  if (*format == "spki" || *format == "pkcs8") {
+    unsigned char* der = nullptr;
+    int length = -1;
+    if (*format == "spki") {
+      length = i2d_PUBKEY(pkey, &der);
+    } else if ((*handle)->is_private) {
+      PKCS8_PRIV_KEY_INFO* info = EVP_PKEY2PKCS8(pkey);
+      if (info != nullptr) length = i2d_PKCS8_PRIV_KEY_INFO(info, &der);
+      PKCS8_PRIV_KEY_INFO_free(info);
+    }
+    if (length <= 0) return Operation("cannot encode the key");
+    out.assign(reinterpret_cast<char*>(der), length);
+    OPENSSL_free(der);
+  } else if (*format == "raw") {
+    if (EVP_PKEY_is_a(pkey, "EC")) {
+      size_t length = 0;
+      if (EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, nullptr, 0,
+                                          &length) != 1) {
+        return Operation("cannot encode the key");
+      }
+      out.resize(length);
+      if (EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
+                                          reinterpret_cast<unsigned char*>(out.data()), length,
+                                          &length) != 1) {
+        return Operation("cannot encode the key");
+      }
+      out.resize(length);
+    } else {
+      size_t length = 0;
+      if (EVP_PKEY_get_raw_public_key(pkey, nullptr, &length) != 1) return Operation("no raw form");
+      out.resize(length);
+      if (EVP_PKEY_get_raw_public_key(pkey, reinterpret_cast<unsigned char*>(out.data()),
+                                      &length) != 1) {
+        return Operation("cannot encode the key");
+      }
+    }
+  } else {
+    return DomException("NotSupportedError", "unsupported key format " + *format);
+  }
+  return call.Bytes(out).As<v8::Value>();
+}
+
+std::string BnBytes(EVP_PKEY* pkey, const char* name, size_t width) {
+  BIGNUM* bn = nullptr;
+  if (EVP_PKEY_get_bn_param(pkey, name, &bn) != 1) return "";
+  std::string out(width, '\0');
+  BN_bn2binpad(bn, reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(width));
+  BN_clear_free(bn);
+  return out;
+}
+
+// cryptoPkeyJwk(handle) -> { x, y?, d? } (EC, OKP) or
+// { n, e, d?, p?, q?, dp?, dq?, qi? } (RSA) as Uint8Arrays.
+NativeResult CryptoPkeyJwk(NativeCall& call) {
+  auto handle = HandleArg(call, 0);
+  if (!handle.ok()) return handle.status();
+  EVP_PKEY* pkey = (*handle)->pkey;
+  auto context = call.context();
+  auto parts = v8::Object::New(call.isolate());
+  auto set = [&](const char* name, const std::string& bytes) {
+    return parts->Set(context, call.String(name), call.Bytes(bytes)).FromMaybe(false);
+  };
+  if (EVP_PKEY_is_a(pkey, "RSA")) {
+    static constexpr const char* kJwk[] = {"n", "e", "d", "p", "q", "dp", "dq", "qi"};
+    static constexpr const char* kParams[] = {
+        OSSL_PKEY_PARAM_RSA_N,         OSSL_PKEY_PARAM_RSA_E,
+        OSSL_PKEY_PARAM_RSA_D,         OSSL_PKEY_PARAM_RSA_FACTOR1,
+        OSSL_PKEY_PARAM_RSA_FACTOR2,   OSSL_PKEY_PARAM_RSA_EXPONENT1,
+        OSSL_PKEY_PARAM_RSA_EXPONENT2, OSSL_PKEY_PARAM_RSA_COEFFICIENT1};
+    size_t count = (*handle)->is_private ? 8 : 2;
+    for (size_t i = 0; i < count; i++) {
+      BIGNUM* bn = nullptr;
+      if (EVP_PKEY_get_bn_param(pkey, kParams[i], &bn) != 1)
+        return Operation("cannot export the key");
+      std::string bytes(static_cast<size_t>(BN_num_bytes(bn)), '\0');
+      BN_bn2bin(bn, reinterpret_cast<unsigned char*>(bytes.data()));
+      BN_clear_free(bn);
+      bool stored = set(kJwk[i], bytes);
+      OPENSSL_cleanse(bytes.data(), bytes.size());
+      if (!stored) return PendingException();
+    }
+  } else if (EVP_PKEY_is_a(pkey, "EC")) {
+    size_t field = FieldBytes(pkey);
+    std::string x = BnBytes(pkey, OSSL_PKEY_PARAM_EC_PUB_X, field);
+    std::string y = BnBytes(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, field);
+    if (x.empty() || y.empty() || !set("x", x) || !set("y", y))
+      return Operation("cannot export the key");
+    if ((*handle)->is_private) {
+      std::string d = BnBytes(pkey, OSSL_PKEY_PARAM_PRIV_KEY, field);
+      if (d.empty() || !set("d", d)) return Operation("cannot export the key");
+    }
+  } else {
+    unsigned char buffer[64];
+    size_t length = sizeof(buffer);
+    if (EVP_PKEY_get_raw_public_key(pkey, buffer, &length) != 1 ||
+        !set("x", std::string(reinterpret_cast<char*>(buffer), length))) {
+      return Operation("cannot export the key");
+    }
+    if ((*handle)->is_private) {
+      length = sizeof(buffer);
+      if (EVP_PKEY_get_raw_private_key(pkey, buffer, &length) != 1 ||
+          !set("d", std::string(reinterpret_cast<char*>(buffer), length))) {
+        return Operation("cannot export the key");
+      }
+      OPENSSL_cleanse(buffer, sizeof(buffer));
+    }
+  }
+  return parts.As<v8::Value>();
+}
+
+// Sets an RSA signature context's padding: "pss" (with `salt_length`) or
+// PKCS #1 v1.5.
+bool SetRsaPadding(EVP_PKEY_CTX* pctx, const std::string& padding, int salt_length) {
+  if (padding != "pss") return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1;
+  return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+         EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, salt_length) == 1;
+}
+
+// cryptoPkeySign(handle, hash, data, padding?, saltLength?) -> Uint8Array. An
+// EC key signs with ECDSA and returns WebCrypto's r || s; an Ed25519 key
+// ignores `hash`; an RSA key uses `padding` ("pkcs1" or "pss").
+NativeResult CryptoPkeySign(NativeCall& call) {
+  auto handle = HandleArg(call, 0);
+  if (!handle.ok()) return handle.status();
+  auto hash = call.StringArg(1);
+  if (!hash.ok()) return hash.status();
+  auto data = call.BytesArg(2);
+  if (!data.ok()) return data.status();
+  EVP_PKEY* pkey = (*handle)->pkey;
+  bool ec = EVP_PKEY_is_a(pkey, "EC");
+  bool rsa = EVP_PKEY_is_a(pkey, "RSA");
+  const EVP_MD* md = ec || rsa ? DigestNamed(*hash) : nullptr;
+  if ((ec || rsa) && md == nullptr) {
+    return DomException("NotSupportedError", "unknown hash " + *hash);
+  }
+  std::string padding;
+  int salt_length = 0;
+  if (rsa) {
+    auto name = call.StringArg(3);
+    if (!name.ok()) return name.status();
+    padding = *name;
+    auto salt = call.NumberArg(4);
+    if (!salt.ok()) return salt.status();
+    salt_length = static_cast<int>(*salt);
+  }
+  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  size_t length = 0;
+  EVP_PKEY_CTX* pctx = nullptr;
+  if (!ctx || EVP_DigestSignInit(ctx.get(), &pctx, md, nullptr, pkey) != 1 ||
+      (rsa && !SetRsaPadding(pctx, padding, salt_length)) ||
+      EVP_DigestSign(ctx.get(), nullptr, &length, U(*data), data->size()) != 1) {
+    return Operation("signing failed");
+  }
+  std::string signature(length, '\0');
+  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &length,
+                     U(*data), data->size()) != 1) {
+    return Operation("signing failed");
+  }
+  signature.resize(length);
+  if (!ec) return call.Bytes(signature).As<v8::Value>();
+  // DER ECDSA-Sig-Value -> r || s, each as wide as the curve's order.
+  const unsigned char* cursor = U(signature);
+  std::unique_ptr<ECDSA_SIG, SigFree> sig(
+      d2i_ECDSA_SIG(nullptr, &cursor, static_cast<long>(signature.size())));
+  if (!sig) return Operation("signing failed");
+  size_t field = FieldBytes(pkey);
+  std::string out(2 * field, '\0');
+  auto* bytes = reinterpret_cast<unsigned char*>(out.data());
+  if (BN_bn2binpad(ECDSA_SIG_get0_r(sig.get()), bytes, static_cast<int>(field)) < 0 ||
+      BN_bn2binpad(ECDSA_SIG_get0_s(sig.get()), bytes + field, static_cast<int>(field)) < 0) {
+    return Operation("signing failed");
+  }
+  return call.Bytes(out).As<v8::Value>();
+}
+
+// cryptoPkeyVerify(handle, hash, signature, data, padding?, saltLength?) -> boolean
+NativeResult CryptoPkeyVerify(NativeCall& call) {
+  auto handle = HandleArg(call, 0);
+  if (!handle.ok()) return handle.status();
+  auto hash = call.StringArg(1);
+  if (!hash.ok()) return hash.status();
+  auto signature = call.BytesArg(2);
+  if (!signature.ok()) return signature.status();
+  auto data = call.BytesArg(3);
+  if (!data.ok()) return data.status();
+  EVP_PKEY* pkey = (*handle)->pkey;
+  bool ec = EVP_PKEY_is_a(pkey, "EC");
+  bool rsa = EVP_PKEY_is_a(pkey, "RSA");
+  const EVP_MD* md = ec || rsa ? DigestNamed(*hash) : nullptr;
+  if ((ec || rsa) && md == nullptr) {
+    return DomException("NotSupportedError", "unknown hash " + *hash);
+  }
+  std::string padding;
+  int salt_length = 0;
+  if (rsa) {
+    auto name = call.StringArg(4);
+    if (!name.ok()) return name.status();
+    padding = *name;
+    auto salt = call.NumberArg(5);
+    if (!salt.ok()) return salt.status();
+    salt_length = static_cast<int>(*salt);
+  }
+  auto result = [&](bool value) { return v8::Boolean::New(call.isolate(), value).As<v8::Value>(); };
+  std::string der(*signature);
+  if (ec) {
+    size_t field = FieldBytes(pkey);
+    if (signature->size() != 2 * field) return result(false);
+    std::unique_ptr<ECDSA_SIG, SigFree> sig(ECDSA_SIG_new());
+    BIGNUM* r = BN_bin2bn(U(*signature), static_cast<int>(field), nullptr);
+    BIGNUM* s = BN_bin2bn(U(*signature) + field, static_cast<int>(field), nullptr);
+    if (!sig || r == nullptr || s == nullptr || ECDSA_SIG_set0(sig.get(), r, s) != 1) {
+      BN_free(r);
+      BN_free(s);
+      return Operation("out of memory");
+    }
+    unsigned char* encoded = nullptr;
+    int length = i2d_ECDSA_SIG(sig.get(), &encoded);
+    if (length <= 0) return Operation("out of memory");
+    der.assign(reinterpret_cast<char*>(encoded), length);
+    OPENSSL_free(encoded);
+  }
+  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  EVP_PKEY_CTX* pctx = nullptr;
+  if (!ctx || EVP_DigestVerifyInit(ctx.get(), &pctx, md, nullptr, pkey) != 1 ||
+      (rsa && !SetRsaPadding(pctx, padding, salt_length))) {
+    return Operation("verification failed");
+  }
+  return result(EVP_DigestVerify(ctx.get(), U(der), der.size(), U(*data), data->size()) == 1);
+}
+
+// cryptoPkeyDerive(privateHandle, publicHandle) -> the shared secret (ECDH or
+// X25519).
+NativeResult CryptoPkeyDerive(NativeCall& call) {
+  auto mine = HandleArg(call, 0);
+  if (!mine.ok()) return mine.status();
+  auto peer = HandleArg(call, 1);
+  if (!peer.ok()) return peer.status();
+  PkeyCtx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, (*mine)->pkey, nullptr));
+  size_t length = 0;
+  if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1 ||
+      EVP_PKEY_derive_set_peer(ctx.get(), (*peer)->pkey) != 1 ||
+      EVP_PKEY_derive(ctx.get(), nullptr, &length) != 1) {
+    return Operation("key agreement failed");
+  }
+  std::string secret(length, '\0');
+  if (EVP_PKEY_derive(ctx.get(), reinterpret_cast<unsigned char*>(secret.data()), &length) != 1) {
+    return Operation("key agreement failed");
+  }
+  secret.resize(length);
+  auto bytes = call.Bytes(secret);
+  OPENSSL_cleanse(secret.data(), secret.size());
+  return bytes.As<v8::Value>();
+}
+
+// cryptoRsaOaep(encrypt, handle, hash, label, data) -> Uint8Array (RSA-OAEP
+// with MGF1 over the same hash).
+NativeResult CryptoRsaOaep(NativeCall& call) {
+  bool encrypt = call.BoolArg(0);
+  auto handle = HandleArg(call, 1);
+  if (!handle.ok()) return handle.status();
+  auto hash = call.StringArg(2);
+  if (!hash.ok()) return hash.status();
+  auto label = call.BytesArg(3);
+  if (!label.ok()) return label.status();
+  auto data = call.BytesArg(4);
+  if (!data.ok()) return data.status();
+  const EVP_MD* md = DigestNamed(*hash);
+  if (md == nullptr) return DomException("NotSupportedError", "unknown hash " + *hash);
+  PkeyCtx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, (*handle)->pkey, nullptr));
+  if (!ctx ||
+      (encrypt ? EVP_PKEY_encrypt_init(ctx.get()) : EVP_PKEY_decrypt_init(ctx.get())) != 1 ||
+      EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_OAEP_PADDING) != 1 ||
+      EVP_PKEY_CTX_set_rsa_oaep_md(ctx.get(), md) != 1 ||
+      EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), md) != 1) {
+    return Operation("RSA-OAEP setup failed");
+  }
+  if (!label->empty()) {
+    // OpenSSL takes ownership of the label.
+    auto* copy = static_cast<unsigned char*>(OPENSSL_memdup(label->data(), label->size()));
+    if (copy == nullptr ||
+        EVP_PKEY_CTX_set0_rsa_oaep_label(ctx.get(), copy, static_cast<int>(label->size())) != 1) {
+      OPENSSL_free(copy);
+      return Operation("RSA-OAEP setup failed");
+    }
+  }
+  auto run = [&](unsigned char* out, size_t* length) {
+    return encrypt ? EVP_PKEY_encrypt(ctx.get(), out, length, U(*data), data->size())
+                   : EVP_PKEY_decrypt(ctx.get(), out, length, U(*data), data->size());
+  };
+  size_t length = 0;
+  if (run(nullptr, &length) != 1) return Operation("RSA-OAEP failed");
+  std::string out(length, '\0');
+  if (run(reinterpret_cast<unsigned char*>(out.data()), &length) != 1) {
+    return Operation(encrypt ? "RSA-OAEP encryption failed (the data is too long?)"
+                             : "RSA-OAEP decryption failed");
+  }
+  out.resize(length);
+  return call.Bytes(out).As<v8::Value>();
+}
+
+}  // namespace
+
+void RegisterCryptoPkeyNatives(NativeRegistry& registry) {
+  registry.Add("cryptoPkeyGenerate", CryptoPkeyGenerate);
+  registry.Add("cryptoPkeyPublic", CryptoPkeyPublic);
+  registry.Add("cryptoPkeyInfo", CryptoPkeyInfo);
+  registry.Add("cryptoPkeyImport", CryptoPkeyImport);
+  registry.Add("cryptoPkeyExport", CryptoPkeyExport);
+  registry.Add("cryptoPkeyJwk", CryptoPkeyJwk);
+  registry.Add("cryptoPkeySign", CryptoPkeySign);
+  registry.Add("cryptoPkeyVerify", CryptoPkeyVerify);
+  registry.Add("cryptoPkeyDerive", CryptoPkeyDerive);
+  registry.Add("cryptoRsaOaep", CryptoRsaOaep);
+}
+
+}  // namespace edge::runtime

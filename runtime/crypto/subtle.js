@@ -1,0 +1,993 @@
+// crypto.subtle (https://w3c.github.io/webcrypto/#subtlecrypto-interface):
+// the algorithm normalization, CryptoKey objects and key usages, over the
+// OpenSSL natives in runtime/crypto/crypto_subtle.cc (digests, HMAC),
+// runtime/crypto/crypto_cipher.cc (AES), runtime/crypto/crypto_kdf.cc (PBKDF2, HKDF) and
+// runtime/crypto/crypto_pkey.cc (EVP_PKEY keys: EC, Ed25519, X25519, RSA).
+// Implemented:
+// - digest: SHA-1, SHA-256, SHA-384, SHA-512;
+// - HMAC, AES-GCM, AES-CBC, AES-CTR, AES-KW: generateKey, importKey and
+//   exportKey (raw, jwk), sign/verify, encrypt/decrypt, wrapKey/unwrapKey;
+// - PBKDF2, HKDF: importKey (raw), deriveBits, deriveKey;
+// - ECDSA and ECDH (P-256, P-384, P-521), Ed25519, X25519: generateKey,
+//   importKey and exportKey (raw public, spki, pkcs8, jwk), sign/verify,
+//   deriveBits, deriveKey;
+// - RSASSA-PKCS1-v1_5, RSA-PSS, RSA-OAEP: generateKey, importKey and
+//   exportKey (spki, pkcs8, jwk), sign/verify, encrypt/decrypt;
+// - wrapKey/unwrapKey with any algorithm that wraps (AES-KW) or encrypts;
+// - Workers' timingSafeEqual.
+// Each algorithm is one entry of ALGORITHMS below, holding its operations;
+// an operation an algorithm lacks is a NotSupportedError.
+
+const { DOMException, finishInterface, illegalConstructor } = internals;
+
+const ArrayBufferIsView = ArrayBuffer.isView;
+const PromiseResolve = Promise.resolve.bind(Promise);
+const PromiseReject = Promise.reject.bind(Promise);
+const ObjectFreeze = Object.freeze;
+
+const kCreate = {};
+const DIGESTS = ["SHA-1", "SHA-256", "SHA-384", "SHA-512"];
+// HMAC's default key length is the hash's block size, in bits.
+const BLOCK_BITS = { "SHA-1": 512, "SHA-256": 512, "SHA-384": 1024, "SHA-512": 1024 };
+const JWK_HMAC_ALG = { "SHA-1": "HS1", "SHA-256": "HS256", "SHA-384": "HS384", "SHA-512": "HS512" };
+
+function error(name, message) {
+  return new DOMException(message, name);
+}
+
+// A BufferSource, copied (the caller may change its buffer afterwards).
+function bytesOf(value, what) {
+  if (value instanceof ArrayBuffer) return new Uint8Array(value.slice(0));
+  if (ArrayBufferIsView(value)) {
+    return new Uint8Array(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength));
+  }
+  throw new TypeError(`${what} is not a BufferSource`);
+}
+
+function exactBuffer(bytes) {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+    ? bytes.buffer
+    : bytes.slice().buffer;
+}
+
+// Finds `name` among `known`, ignoring ASCII case, as "normalize an
+// algorithm" does.
+function canonicalName(name, known) {
+  const lower = `${name}`.toLowerCase();
+  for (const candidate of known) {
+    if (candidate.toLowerCase() === lower) return candidate;
+  }
+  return undefined;
+}
+
+function normalizeHash(hash) {
+  if (hash === undefined) throw new TypeError("The algorithm's hash is required");
+  const name = canonicalName(typeof hash === "string" ? hash : hash?.name, DIGESTS);
+  if (name === undefined) throw error("NotSupportedError", `Unrecognized hash: ${hash?.name ?? hash}`);
+  return name;
+}
+
+// Normalizes for an operation that supports only the names in `known`.
+function normalize(algorithm, known) {
+  const dict = typeof algorithm === "string" ? { name: algorithm } : algorithm;
+  if (dict === null || typeof dict !== "object") throw new TypeError("The algorithm is not an object");
+  if (dict.name === undefined) throw new TypeError("The algorithm has no name");
+  const name = canonicalName(dict.name, known);
+  if (name === undefined) {
+    throw error("NotSupportedError", `Unrecognized or unsupported algorithm: ${dict.name}`);
+  }
+  return { dict, name };
+}
+
+function checkUsages(usages, allowed) {
+  const list = [...usages];
+  for (const usage of list) {
+    if (!allowed.includes(usage)) throw error("SyntaxError", `Unsupported key usage: ${usage}`);
+  }
+  return [...new Set(list)];
+}
+
+// Set by CryptoKey's static block: access to a key's private state.
+let keyOf;
+let keyParts;
+
+class CryptoKey {
+  #type;
+  #extractable;
+  #algorithm;
+  #usages;
+  #material;
+  #algorithmView = null;
+  #usagesView = null;
+
+  constructor(token, type, extractable, algorithm, usages, material) {
+    if (token !== kCreate) throw illegalConstructor();
+    this.#type = type;
+    this.#extractable = extractable;
+    this.#algorithm = algorithm;
+    this.#usages = usages;
+    this.#material = material;
+  }
+
+  get type() {
+    return keyOf(this).#type;
+  }
+  get extractable() {
+    return keyOf(this).#extractable;
+  }
+  get algorithm() {
+    const key = keyOf(this);
+    if (key.#algorithmView === null) {
+      const algorithm = key.#algorithm;
+      key.#algorithmView = ObjectFreeze({
+        ...algorithm,
+        ...(algorithm.hash ? { hash: ObjectFreeze({ name: algorithm.hash }) } : {}),
+        ...(algorithm.publicExponent ? { publicExponent: algorithm.publicExponent.slice() } : {}),
+      });
+    }
+    return key.#algorithmView;
+  }
+  get usages() {
+    const key = keyOf(this);
+    if (key.#usagesView === null) key.#usagesView = ObjectFreeze([...key.#usages]);
+    return key.#usagesView;
+  }
+
+  static {
+    keyOf = (value) => {
+      if (value === null || typeof value !== "object" || !(#type in value)) {
+        throw new TypeError("Illegal invocation");
+      }
+      return value;
+    };
+    keyParts = (key) => ({
+      algorithm: key.#algorithm,
+      usages: key.#usages,
+      extractable: key.#extractable,
+      material: key.#material,
+    });
+  }
+}
+
+function isCryptoKey(value) {
+  try {
+    keyOf(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// Checks that `key` is a CryptoKey for `name` that allows `usage`.
+function usableKey(key, name, usage) {
+  if (!isCryptoKey(key)) throw new TypeError("The key is not a CryptoKey");
+  const parts = keyParts(key);
+  if (parts.algorithm.name !== name) {
+    throw error("InvalidAccessError", `The key is for ${parts.algorithm.name}, not ${name}`);
+  }
+  if (!parts.usages.includes(usage)) {
+    throw error("InvalidAccessError", `The key's usages do not include "${usage}"`);
+  }
+  return parts;
+}
+
+function secretKey(algorithm, material, extractable, usages) {
+  return new CryptoKey(kCreate, "secret", !!extractable, algorithm, usages, material);
+}
+
+function base64url(bytes) {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i++) binary += String.fromCharCode(bytes[i]);
+  return internals.btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function fromBase64url(text, what = "k") {
+  if (typeof text !== "string" || /[^A-Za-z0-9_-]/.test(text)) {
+    throw error("DataError", `The JWK's ${what} is not base64url`);
+  }
+  const binary = internals.atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+// The checks every JWK import makes ("import a key", JWK steps): the key
+// type, the alg (when the algorithm has one), use, ext and key_ops.
+function checkJwk(keyData, { kty, alg, use, extractable, usages }) {
+  if (keyData === null || typeof keyData !== "object") throw new TypeError("keyData is not a JWK");
+  if (keyData.kty !== kty) throw error("DataError", `The JWK must have kty "${kty}"`);
+  if (alg !== undefined && keyData.alg !== undefined && keyData.alg !== alg) {
+    throw error("DataError", `The JWK's alg ${keyData.alg} is not ${alg}`);
+  }
+  if (keyData.use !== undefined && usages.length > 0 && keyData.use !== use) {
+    throw error("DataError", `The JWK's use must be "${use}"`);
+  }
+  if (keyData.ext === false && extractable) throw error("DataError", "The JWK is not extractable");
+  if (keyData.key_ops !== undefined) {
+    for (const usage of usages) {
+      if (!keyData.key_ops.includes(usage)) {
+        throw error("DataError", `The JWK's key_ops do not allow "${usage}"`);
+      }
+    }
+  }
+}
+
+function requireUsages(usages) {
+  if (usages.length === 0) throw error("SyntaxError", "A secret key needs at least one usage");
+}
+
+// An optional BufferSource member of an algorithm dictionary.
+function optionalBytes(dict, member) {
+  return dict[member] === undefined ? new Uint8Array(0) : bytesOf(dict[member], member);
+}
+
+function requiredBytes(dict, member) {
+  if (dict[member] === undefined) throw new TypeError(`The algorithm's ${member} is required`);
+  return bytesOf(dict[member], member);
+}
+
+// [EnforceRange] unsigned long / unsigned short members.
+function unsignedMember(dict, member, max, required = true) {
+  const value = dict[member];
+  if (value === undefined) {
+    if (required) throw new TypeError(`The algorithm's ${member} is required`);
+    return undefined;
+  }
+  const number = Number(value);
+  if (!Number.isFinite(number) || number < 0 || number > max) {
+    throw new TypeError(`The algorithm's ${member} is out of range`);
+  }
+  return Math.trunc(number);
+}
+
+// --- HMAC (https://w3c.github.io/webcrypto/#hmac) ---
+
+function hmacLength(dict, hash) {
+  const length = unsignedMember(dict, "length", 0xffffffff, false);
+  if (length === undefined) return BLOCK_BITS[hash];
+  if (length === 0) throw error("OperationError", "The HMAC key length must not be zero");
+  return length;
+}
+
+const HMAC = {
+  usages: ["sign", "verify"],
+  generateKey(dict, extractable, usages) {
+    const hash = normalizeHash(dict.hash);
+    requireUsages(usages);
+    const bits = hmacLength(dict, hash);
+    if (bits % 8 !== 0) throw error("OperationError", "The HMAC key length must be a multiple of 8");
+    const material = internals.crypto.getRandomValues(new Uint8Array(bits / 8));
+    return secretKey({ name: "HMAC", hash, length: bits }, material, extractable, usages);
+  },
+  importKey(format, keyData, dict, extractable, usages) {
+    const hash = normalizeHash(dict.hash);
+    requireUsages(usages);
+    let material;
+    if (format === "raw") {
+      material = bytesOf(keyData, "keyData");
+    } else if (format === "jwk") {
+      checkJwk(keyData, { kty: "oct", alg: JWK_HMAC_ALG[hash], use: "sig", extractable, usages });
+      material = fromBase64url(keyData.k);
+    } else {
+      throw error("NotSupportedError", `Unsupported key format for HMAC: ${format}`);
+    }
+    if (material.byteLength === 0) throw error("DataError", "The HMAC key is empty");
+    let length = material.byteLength * 8;
+    if (dict.length !== undefined) {
+      length = unsignedMember(dict, "length", 0xffffffff);
+      if (length > material.byteLength * 8 || length <= (material.byteLength - 1) * 8) {
+        throw error("DataError", "The HMAC length does not match the key data");
+      }
+    }
+    return secretKey({ name: "HMAC", hash, length }, material, extractable, usages);
+  },
+  exportKey(format, parts) {
+    if (format === "raw") return exactBuffer(parts.material.slice());
+    if (format === "jwk") {
+      return {
+        kty: "oct",
+        k: base64url(parts.material),
+        alg: JWK_HMAC_ALG[parts.algorithm.hash],
+        key_ops: [...parts.usages],
+        ext: true,
+      };
+    }
+    throw error("NotSupportedError", `Unsupported key format for HMAC: ${format}`);
+  },
+  sign(dict, parts, data) {
+    return exactBuffer(native.cryptoHmac(parts.algorithm.hash, parts.material, data));
+  },
+  verify(dict, parts, signature, data) {
+    const expected = native.cryptoHmac(parts.algorithm.hash, parts.material, data);
+    return signature.byteLength === expected.byteLength && native.cryptoTimingSafeEqual(signature, expected);
+  },
+  // The length a key derived for HMAC has ("get key length").
+  keyLength(dict) {
+    const hash = normalizeHash(dict.hash);
+    const bits = hmacLength(dict, hash);
+    if (bits % 8 !== 0) throw error("NotSupportedError", "Derived HMAC keys must be whole bytes");
+    return bits;
+  },
+};
+
+// --- AES-GCM, AES-CBC, AES-CTR (https://w3c.github.io/webcrypto/#aes-ctr) ---
+
+const GCM_TAG_BITS = [32, 64, 96, 104, 112, 120, 128];
+
+function aesLength(dict) {
+  const length = unsignedMember(dict, "length", 0xffff);
+  if (length !== 128 && length !== 192 && length !== 256) {
+    throw error("OperationError", "The AES key length must be 128, 192 or 256 bits");
+  }
+  return length;
+}
+
+// An AES algorithm: `cipher(encrypt, dict, key, data)` does its encrypt and
+// decrypt; AES-KW (no cipher) has wrapKey and unwrapKey instead.
+function aes(name, jwkSuffix, cipher) {
+  const implementation = {
+    usages: cipher ? ["encrypt", "decrypt", "wrapKey", "unwrapKey"] : ["wrapKey", "unwrapKey"],
+    generateKey(dict, extractable, usages) {
+      const length = aesLength(dict);
+      requireUsages(usages);
+      const material = internals.crypto.getRandomValues(new Uint8Array(length / 8));
+      return secretKey({ name, length }, material, extractable, usages);
+    },
+    importKey(format, keyData, dict, extractable, usages) {
+      requireUsages(usages);
+      let material;
+      if (format === "raw") {
+        material = bytesOf(keyData, "keyData");
+      } else if (format === "jwk") {
+        checkJwk(keyData, { kty: "oct", use: "enc", extractable, usages });
+        material = fromBase64url(keyData.k);
+        const alg = `A${material.byteLength * 8}${jwkSuffix}`;
+        if (keyData.alg !== undefined && keyData.alg !== alg) {
+          throw error("DataError", `The JWK's alg ${keyData.alg} is not ${alg}`);
+        }
+      } else {
+        throw error("NotSupportedError", `Unsupported key format for ${name}: ${format}`);
+      }
+      const length = material.byteLength * 8;
+      if (length !== 128 && length !== 192 && length !== 256) {
+        throw error("DataError", "An AES key must be 128, 192 or 256 bits long");
+      }
+      return secretKey({ name, length }, material, extractable, usages);
+    },
+    exportKey(format, parts) {
+      if (format === "raw") return exactBuffer(parts.material.slice());
+      if (format === "jwk") {
+        return {
+          kty: "oct",
+          k: base64url(parts.material),
+          alg: `A${parts.algorithm.length}${jwkSuffix}`,
+          key_ops: [...parts.usages],
+          ext: true,
+        };
+      }
+      throw error("NotSupportedError", `Unsupported key format for ${name}: ${format}`);
+    },
+    keyLength(dict) {
+      return aesLength(dict);
+    },
+  };
+  if (cipher) {
+    implementation.encrypt = (dict, parts, data) => exactBuffer(cipher(true, dict, parts.material, data));
+    implementation.decrypt = (dict, parts, data) => exactBuffer(cipher(false, dict, parts.material, data));
+  } else {
+    implementation.wrapKey = (dict, parts, data) => exactBuffer(native.cryptoAesKw(true, parts.material, data));
+    implementation.unwrapKey = (dict, parts, data) => exactBuffer(native.cryptoAesKw(false, parts.material, data));
+  }
+  return implementation;
+}
+
+const AES_GCM = aes("AES-GCM", "GCM", (encrypt, dict, key, data) => {
+  const iv = requiredBytes(dict, "iv");
+  if (iv.byteLength === 0) throw error("OperationError", "The AES-GCM iv must not be empty");
+  const additionalData = optionalBytes(dict, "additionalData");
+  const tagLength = dict.tagLength === undefined ? 128 : unsignedMember(dict, "tagLength", 0xff);
+  if (!GCM_TAG_BITS.includes(tagLength)) {
+    throw error("OperationError", `Unsupported AES-GCM tagLength: ${tagLength}`);
+  }
+  return native.cryptoAesGcm(encrypt, key, iv, data, additionalData, tagLength / 8);
+});
+
+const AES_CBC = aes("AES-CBC", "CBC", (encrypt, dict, key, data) => {
+  const iv = requiredBytes(dict, "iv");
+  if (iv.byteLength !== 16) throw error("OperationError", "The AES-CBC iv must be 16 bytes");
+  return native.cryptoAesCbc(encrypt, key, iv, data);
+});
+
+const AES_CTR = aes("AES-CTR", "CTR", (encrypt, dict, key, data) => {
+  const counter = requiredBytes(dict, "counter");
+  if (counter.byteLength !== 16) throw error("OperationError", "The AES-CTR counter must be 16 bytes");
+  const length = unsignedMember(dict, "length", 0xff);
+  if (length === 0 || length > 128) throw error("OperationError", "The AES-CTR length must be 1 to 128");
+  return native.cryptoAesCtr(key, counter, length, data);
+});
+
+const AES_KW = aes("AES-KW", "KW", null);
+
+// --- PBKDF2 and HKDF (https://w3c.github.io/webcrypto/#pbkdf2, #hkdf) ---
+
+const HASH_BYTES = { "SHA-1": 20, "SHA-256": 32, "SHA-384": 48, "SHA-512": 64 };
+
+function kdf(name, derive) {
+  return {
+    usages: ["deriveKey", "deriveBits"],
+    importKey(format, keyData, dict, extractable, usages) {
+      if (format !== "raw") throw error("NotSupportedError", `Unsupported key format for ${name}: ${format}`);
+      if (extractable) throw error("SyntaxError", `${name} keys cannot be extractable`);
+      return secretKey({ name }, bytesOf(keyData, "keyData"), false, usages);
+    },
+    deriveBits(dict, parts, length) {
+      if (length === null || length === undefined) {
+        throw error("OperationError", `${name} needs a length`);
+      }
+      if (length % 8 !== 0) throw error("OperationError", `The ${name} length must be a multiple of 8`);
+      return exactBuffer(derive(dict, parts.material, length));
+    },
+  };
+}
+
+const PBKDF2 = kdf("PBKDF2", (dict, password, length) => {
+  const hash = normalizeHash(dict.hash);
+  const salt = requiredBytes(dict, "salt");
+  const iterations = unsignedMember(dict, "iterations", 0xffffffff);
+  if (iterations === 0) throw error("OperationError", "PBKDF2 needs at least one iteration");
+  return native.cryptoPbkdf2(hash, password, salt, iterations, length / 8);
+});
+
+const HKDF = kdf("HKDF", (dict, key, length) => {
+  const hash = normalizeHash(dict.hash);
+  const salt = requiredBytes(dict, "salt");
+  const info = requiredBytes(dict, "info");
+  if (length / 8 > 255 * HASH_BYTES[hash]) {
+    throw error("OperationError", "HKDF cannot derive that many bits with this hash");
+  }
+  return native.cryptoHkdf(hash, key, salt, info, length / 8);
+});
+
+// --- ECDSA, ECDH, Ed25519, X25519 (https://w3c.github.io/webcrypto/#ecdsa,
+// #ecdh, #ed25519, #x25519) ---
+//
+// An asymmetric key's material is a native handle owning an EVP_PKEY
+// (runtime/crypto/crypto_pkey.cc).
+
+const EC_CURVES = ["P-256", "P-384", "P-521"];
+const JWK_ECDSA_ALG = { "P-256": "ES256", "P-384": "ES384", "P-521": "ES512" };
+
+function namedCurve(dict) {
+  if (dict.namedCurve === undefined) throw new TypeError("The algorithm's namedCurve is required");
+  const curve = `${dict.namedCurve}`;
+  if (!EC_CURVES.includes(curve)) throw error("NotSupportedError", `Unsupported namedCurve: ${curve}`);
+  return curve;
+}
+
+function checkKeyUsages(usages, allowed, what) {
+  for (const usage of usages) {
+    if (!allowed.includes(usage)) throw error("SyntaxError", `A ${what} key cannot be used to ${usage}`);
+  }
+}
+
+// One asymmetric algorithm. `spec` holds: name; kind (the native key kind);
+// curve(dict) (undefined for the OKP algorithms); publicUsages and
+// privateUsages; kty and crv(curve) for JWK, jwkAlg(curve) and use when the
+// JWK has them; and its operations (sign and verify, or deriveBits).
+function asymmetric(spec) {
+  const { name, kind } = spec;
+  const algorithmOf = (curve) => (curve === undefined ? { name } : { name, namedCurve: curve });
+  const implementation = {
+    usages: [...spec.publicUsages, ...spec.privateUsages],
+    generateKey(dict, extractable, usages) {
+      const curve = spec.curve(dict);
+      const privateUsages = usages.filter((usage) => spec.privateUsages.includes(usage));
+      const publicUsages = usages.filter((usage) => spec.publicUsages.includes(usage));
+      if (privateUsages.length === 0) throw error("SyntaxError", "The private key needs at least one usage");
+      const handle = native.cryptoPkeyGenerate(kind, curve);
+      const algorithm = algorithmOf(curve);
+      return {
+        publicKey: new CryptoKey(kCreate, "public", true, algorithm, publicUsages, native.cryptoPkeyPublic(handle)),
+        privateKey: new CryptoKey(kCreate, "private", extractable, algorithm, privateUsages, handle),
+      };
+    },
+    importKey(format, keyData, dict, extractable, usages) {
+      const curve = spec.curve(dict);
+      let handle;
+      if (format === "jwk") {
+        if (keyData === null || typeof keyData !== "object") throw new TypeError("keyData is not a JWK");
+        const isPrivate = keyData.d !== undefined;
+        checkKeyUsages(usages, isPrivate ? spec.privateUsages : spec.publicUsages, isPrivate ? "private" : "public");
+        checkJwk(keyData, {
+          kty: spec.kty,
+          alg: spec.jwkAlg?.(curve),
+          use: spec.use,
+          extractable,
+          usages,
+        });
+        if (keyData.crv !== spec.crv(curve)) throw error("DataError", `The JWK's crv is not ${spec.crv(curve)}`);
+        const parts = { x: fromBase64url(keyData.x, "x") };
+        if (spec.kty === "EC") parts.y = fromBase64url(keyData.y, "y");
+        if (isPrivate) parts.d = fromBase64url(keyData.d, "d");
+        handle = native.cryptoPkeyImport("jwk", parts, kind, curve);
+      } else if (format === "spki" || format === "raw" || format === "pkcs8") {
+        const isPrivate = format === "pkcs8";
+        checkKeyUsages(usages, isPrivate ? spec.privateUsages : spec.publicUsages, isPrivate ? "private" : "public");
+        handle = native.cryptoPkeyImport(format, bytesOf(keyData, "keyData"), kind, curve);
+      } else {
+        throw error("NotSupportedError", `Unsupported key format for ${name}: ${format}`);
+      }
+      const isPrivate = native.cryptoPkeyInfo(handle).private;
+      if (isPrivate && usages.length === 0) throw error("SyntaxError", "A private key needs at least one usage");
+      return new CryptoKey(kCreate, isPrivate ? "private" : "public", extractable, algorithmOf(curve), usages, handle);
+    },
+    exportKey(format, parts, type) {
+      const curve = parts.algorithm.namedCurve;
+      if (format === "jwk") {
+        const fields = native.cryptoPkeyJwk(parts.material);
+        const jwk = { kty: spec.kty, crv: spec.crv(curve), x: base64url(fields.x) };
+        if (fields.y !== undefined) jwk.y = base64url(fields.y);
+        if (fields.d !== undefined) jwk.d = base64url(fields.d);
+        if (spec.exportAlg) jwk.alg = spec.exportAlg(curve);
+        jwk.key_ops = [...parts.usages];
+        jwk.ext = true;
+        return jwk;
+      }
+      if (format === "spki" || format === "raw") {
+        if (type !== "public") throw error("InvalidAccessError", `Only a public key exports as ${format}`);
+      } else if (format === "pkcs8") {
+        if (type !== "private") throw error("InvalidAccessError", "Only a private key exports as pkcs8");
+      } else {
+        throw error("NotSupportedError", `Unsupported key format for ${name}: ${format}`);
+      }
+      return exactBuffer(native.cryptoPkeyExport(parts.material, format));
+    },
+  };
+  if (spec.signs) {
+    implementation.sign = (dict, parts, data, type) => {
+      if (type !== "private") throw error("InvalidAccessError", "Signing needs a private key");
+      const hash = kind === "EC" ? normalizeHash(dict.hash) : "";
+      return exactBuffer(native.cryptoPkeySign(parts.material, hash, data));
+    };
+    implementation.verify = (dict, parts, signature, data, type) => {
+      if (type !== "public") throw error("InvalidAccessError", "Verifying needs a public key");
+      const hash = kind === "EC" ? normalizeHash(dict.hash) : "";
+      return native.cryptoPkeyVerify(parts.material, hash, signature, data);
+    };
+  } else {
+    implementation.deriveBits = (dict, parts, length, type) => {
+      if (type !== "private") throw error("InvalidAccessError", "The base key must be a private key");
+      const peer = dict.public;
+      if (!isCryptoKey(peer)) throw new TypeError("The algorithm's public member is not a CryptoKey");
+      const peerParts = keyParts(peer);
+      if (peer.type !== "public") throw error("InvalidAccessError", "The public member is not a public key");
+      if (peerParts.algorithm.name !== name) {
+        throw error("InvalidAccessError", `The public key is for ${peerParts.algorithm.name}, not ${name}`);
+      }
+      if (peerParts.algorithm.namedCurve !== parts.algorithm.namedCurve) {
+        throw error("InvalidAccessError", "The keys are on different curves");
+      }
+      const secret = native.cryptoPkeyDerive(parts.material, peerParts.material);
+      if (length === null) return exactBuffer(secret);
+      if (length > secret.byteLength * 8) throw error("OperationError", "The shared secret is shorter than the length");
+      const out = secret.slice(0, Math.ceil(length / 8));
+      if (length % 8 !== 0) out[out.length - 1] &= 0xff << (8 - (length % 8));
+      return exactBuffer(out);
+    };
+  }
+  return implementation;
+}
+
+const ECDSA = asymmetric({
+  name: "ECDSA",
+  kind: "EC",
+  curve: namedCurve,
+  publicUsages: ["verify"],
+  privateUsages: ["sign"],
+  kty: "EC",
+  crv: (curve) => curve,
+  jwkAlg: (curve) => JWK_ECDSA_ALG[curve],
+  use: "sig",
+  signs: true,
+});
+
+const ECDH = asymmetric({
+  name: "ECDH",
+  kind: "EC",
+  curve: namedCurve,
+  publicUsages: [],
+  privateUsages: ["deriveKey", "deriveBits"],
+  kty: "EC",
+  crv: (curve) => curve,
+  use: "enc",
+  signs: false,
+});
+
+const ED25519 = asymmetric({
+  name: "Ed25519",
+  kind: "ED25519",
+  curve: () => undefined,
+  publicUsages: ["verify"],
+  privateUsages: ["sign"],
+  kty: "OKP",
+  crv: () => "Ed25519",
+  jwkAlg: () => "EdDSA",
+  exportAlg: () => "EdDSA",
+  use: "sig",
+  signs: true,
+});
+
+const X25519 = asymmetric({
+  name: "X25519",
+  kind: "X25519",
+  curve: () => undefined,
+  publicUsages: [],
+  privateUsages: ["deriveKey", "deriveBits"],
+  kty: "OKP",
+  crv: () => "X25519",
+  use: "enc",
+  signs: false,
+});
+
+// --- RSASSA-PKCS1-v1_5, RSA-PSS, RSA-OAEP
+// (https://w3c.github.io/webcrypto/#rsassa-pkcs1, #rsa-pss, #rsa-oaep) ---
+
+const RSA_JWK_PARTS = ["n", "e", "d", "p", "q", "dp", "dq", "qi"];
+const JWK_RSA_ALG = {
+  "RSASSA-PKCS1-v1_5": { "SHA-1": "RS1", "SHA-256": "RS256", "SHA-384": "RS384", "SHA-512": "RS512" },
+  "RSA-PSS": { "SHA-1": "PS1", "SHA-256": "PS256", "SHA-384": "PS384", "SHA-512": "PS512" },
+  "RSA-OAEP": { "SHA-1": "RSA-OAEP", "SHA-256": "RSA-OAEP-256", "SHA-384": "RSA-OAEP-384", "SHA-512": "RSA-OAEP-512" },
+};
+
+function rsa(name, publicUsages, privateUsages, use) {
+  const algorithmOf = (handle, hash) => {
+    const info = native.cryptoPkeyInfo(handle);
+    return { name, modulusLength: info.bits, publicExponent: info.e, hash };
+  };
+  const keyOfHandle = (handle, hash, extractable, usages) => {
+    const isPrivate = native.cryptoPkeyInfo(handle).private;
+    if (isPrivate && usages.length === 0) throw error("SyntaxError", "A private key needs at least one usage");
+    return new CryptoKey(kCreate, isPrivate ? "private" : "public", extractable, algorithmOf(handle, hash), usages, handle);
+  };
+  const implementation = {
+    usages: [...publicUsages, ...privateUsages],
+    generateKey(dict, extractable, usages) {
+      const hash = normalizeHash(dict.hash);
+      const modulusLength = unsignedMember(dict, "modulusLength", 0xffffffff);
+      const publicExponent = requiredBytes(dict, "publicExponent");
+      const privateUsages_ = usages.filter((usage) => privateUsages.includes(usage));
+      const publicUsages_ = usages.filter((usage) => publicUsages.includes(usage));
+      if (privateUsages_.length === 0) throw error("SyntaxError", "The private key needs at least one usage");
+      const handle = native.cryptoPkeyGenerate("RSA", modulusLength, publicExponent);
+      const algorithm = algorithmOf(handle, hash);
+      return {
+        publicKey: new CryptoKey(kCreate, "public", true, algorithm, publicUsages_, native.cryptoPkeyPublic(handle)),
+        privateKey: new CryptoKey(kCreate, "private", extractable, algorithm, privateUsages_, handle),
+      };
+    },
+    importKey(format, keyData, dict, extractable, usages) {
+      const hash = normalizeHash(dict.hash);
+      let handle;
+      if (format === "jwk") {
+        if (keyData === null || typeof keyData !== "object") throw new TypeError("keyData is not a JWK");
+        const isPrivate = keyData.d !== undefined;
+        checkKeyUsages(usages, isPrivate ? privateUsages : publicUsages, isPrivate ? "private" : "public");
+        checkJwk(keyData, { kty: "RSA", alg: JWK_RSA_ALG[name][hash], use, extractable, usages });
+        const parts = {};
+        for (const part of RSA_JWK_PARTS) {
+          if (keyData[part] !== undefined) parts[part] = fromBase64url(keyData[part], part);
+        }
+        if (keyData.oth !== undefined) throw error("NotSupportedError", "Multi-prime RSA keys are not supported");
+        handle = native.cryptoPkeyImport("jwk", parts, "RSA");
+      } else if (format === "spki" || format === "pkcs8") {
+        const isPrivate = format === "pkcs8";
+        checkKeyUsages(usages, isPrivate ? privateUsages : publicUsages, isPrivate ? "private" : "public");
+        handle = native.cryptoPkeyImport(format, bytesOf(keyData, "keyData"), "RSA");
+      } else {
+        throw error("NotSupportedError", `Unsupported key format for ${name}: ${format}`);
+      }
+      return keyOfHandle(handle, hash, extractable, usages);
+    },
+    exportKey(format, parts, type) {
+      if (format === "jwk") {
+        const fields = native.cryptoPkeyJwk(parts.material);
+        const jwk = { kty: "RSA", alg: JWK_RSA_ALG[name][parts.algorithm.hash] };
+        for (const part of RSA_JWK_PARTS) {
+          if (fields[part] !== undefined) jwk[part] = base64url(fields[part]);
+        }
+        jwk.key_ops = [...parts.usages];
+        jwk.ext = true;
+        return jwk;
+      }
+      if (format === "spki") {
+        if (type !== "public") throw error("InvalidAccessError", "Only a public key exports as spki");
+      } else if (format === "pkcs8") {
+        if (type !== "private") throw error("InvalidAccessError", "Only a private key exports as pkcs8");
+      } else {
+        throw error("NotSupportedError", `Unsupported key format for ${name}: ${format}`);
+      }
+      return exactBuffer(native.cryptoPkeyExport(parts.material, format));
+    },
+  };
+  if (name === "RSA-OAEP") {
+    const label = (dict) => optionalBytes(dict, "label");
+    implementation.encrypt = (dict, parts, data, type) => {
+      if (type !== "public") throw error("InvalidAccessError", "RSA-OAEP encrypts with a public key");
+      return exactBuffer(native.cryptoRsaOaep(true, parts.material, parts.algorithm.hash, label(dict), data));
+    };
+    implementation.decrypt = (dict, parts, data, type) => {
+      if (type !== "private") throw error("InvalidAccessError", "RSA-OAEP decrypts with a private key");
+      return exactBuffer(native.cryptoRsaOaep(false, parts.material, parts.algorithm.hash, label(dict), data));
+    };
+  } else {
+    const padding = name === "RSA-PSS" ? "pss" : "pkcs1";
+    const saltLength = (dict) => (name === "RSA-PSS" ? unsignedMember(dict, "saltLength", 0xffffffff) : 0);
+    implementation.sign = (dict, parts, data, type) => {
+      if (type !== "private") throw error("InvalidAccessError", "Signing needs a private key");
+      const salt = saltLength(dict);
+      return exactBuffer(native.cryptoPkeySign(parts.material, parts.algorithm.hash, data, padding, salt));
+    };
+    implementation.verify = (dict, parts, signature, data, type) => {
+      if (type !== "public") throw error("InvalidAccessError", "Verifying needs a public key");
+      const salt = saltLength(dict);
+      return native.cryptoPkeyVerify(parts.material, parts.algorithm.hash, signature, data, padding, salt);
+    };
+  }
+  return implementation;
+}
+
+const RSASSA_PKCS1_V1_5 = rsa("RSASSA-PKCS1-v1_5", ["verify"], ["sign"], "sig");
+const RSA_PSS = rsa("RSA-PSS", ["verify"], ["sign"], "sig");
+const RSA_OAEP = rsa("RSA-OAEP", ["encrypt", "wrapKey"], ["decrypt", "unwrapKey"], "enc");
+
+// Every algorithm, by its canonical name; each holds the operations it
+// supports.
+const ALGORITHMS = {
+  HMAC,
+  "AES-GCM": AES_GCM,
+  "AES-CBC": AES_CBC,
+  "AES-CTR": AES_CTR,
+  "AES-KW": AES_KW,
+  PBKDF2,
+  HKDF,
+  ECDSA,
+  ECDH,
+  Ed25519: ED25519,
+  X25519,
+  "RSASSA-PKCS1-v1_5": RSASSA_PKCS1_V1_5,
+  "RSA-PSS": RSA_PSS,
+  "RSA-OAEP": RSA_OAEP,
+};
+const ALGORITHM_NAMES = Object.keys(ALGORITHMS);
+
+// Normalizes `algorithm` for `operation`: its canonical name, dictionary and
+// implementation. An algorithm unknown, or known but without the operation,
+// is a NotSupportedError.
+function algorithmFor(algorithm, operation) {
+  const { dict, name } = normalize(algorithm, ALGORITHM_NAMES);
+  const implementation = ALGORITHMS[name];
+  if (typeof implementation[operation] !== "function") {
+    throw error("NotSupportedError", `${name} does not support ${operation}`);
+  }
+  return { dict, name, implementation };
+}
+
+// Runs `steps` and turns what it returns or throws into a promise, as every
+// SubtleCrypto method does.
+function promised(steps) {
+  try {
+    return PromiseResolve(steps());
+  } catch (e) {
+    return PromiseReject(e);
+  }
+}
+
+function requireArguments(count, required, method) {
+  if (count < required) {
+    throw new TypeError(
+      `Failed to execute '${method}' on 'SubtleCrypto': ${required} arguments required, but only ${count} present.`,
+    );
+  }
+}
+
+function checkFormat(format) {
+  if (format !== "raw" && format !== "pkcs8" && format !== "spki" && format !== "jwk") {
+    throw new TypeError(`Unknown key format: ${format}`);
+  }
+}
+
+function importKeyWith(format, keyData, algorithm, extractable, keyUsages) {
+  const { dict, implementation } = algorithmFor(algorithm, "importKey");
+  checkFormat(format);
+  const usages = checkUsages(keyUsages, implementation.usages);
+  return implementation.importKey(format, keyData, dict, !!extractable, usages);
+}
+
+class SubtleCrypto {
+  constructor(token = undefined) {
+    if (token !== kCreate) throw illegalConstructor();
+  }
+
+  digest(algorithm, data) {
+    const count = arguments.length;
+    return promised(() => {
+      requireArguments(count, 2, "digest");
+      const { name } = normalize(algorithm, DIGESTS);
+      return exactBuffer(native.cryptoDigest(name, bytesOf(data, "data")));
+    });
+  }
+
+  generateKey(algorithm, extractable, keyUsages) {
+    const count = arguments.length;
+    return promised(() => {
+      requireArguments(count, 3, "generateKey");
+      const { dict, implementation } = algorithmFor(algorithm, "generateKey");
+      const usages = checkUsages(keyUsages, implementation.usages);
+      return implementation.generateKey(dict, !!extractable, usages);
+    });
+  }
+
+  importKey(format, keyData, algorithm, extractable, keyUsages) {
+    const count = arguments.length;
+    return promised(() => {
+      requireArguments(count, 5, "importKey");
+      return importKeyWith(format, keyData, algorithm, extractable, keyUsages);
+    });
+  }
+
+  exportKey(format, key) {
+    const count = arguments.length;
+    return promised(() => {
+      requireArguments(count, 2, "exportKey");
+      if (!isCryptoKey(key)) throw new TypeError("The key is not a CryptoKey");
+      const parts = keyParts(key);
+      const implementation = ALGORITHMS[parts.algorithm.name];
+      if (typeof implementation.exportKey !== "function") {
+        throw error("NotSupportedError", `${parts.algorithm.name} keys cannot be exported`);
+      }
+      if (!parts.extractable) throw error("InvalidAccessError", "The key is not extractable");
+      return implementation.exportKey(format, parts, key.type);
+    });
+  }
+
+  sign(algorithm, key, data) {
+    const count = arguments.length;
+    return promised(() => {
+      requireArguments(count, 3, "sign");
+      const { dict, name, implementation } = algorithmFor(algorithm, "sign");
+      const parts = usableKey(key, name, "sign");
+      return implementation.sign(dict, parts, bytesOf(data, "data"), key.type);
+    });
+  }
+
+  verify(algorithm, key, signature, data) {
+    const count = arguments.length;
+    return promised(() => {
+      requireArguments(count, 4, "verify");
+      const { dict, name, implementation } = algorithmFor(algorithm, "verify");
+      const parts = usableKey(key, name, "verify");
+      return implementation.verify(dict, parts, bytesOf(signature, "signature"), bytesOf(data, "data"), key.type);
+    });
+  }
+
+  encrypt(algorithm, key, data) {
+    const count = arguments.length;
+    return promised(() => {
+      requireArguments(count, 3, "encrypt");
+      const { dict, name, implementation } = algorithmFor(algorithm, "encrypt");
+      const parts = usableKey(key, name, "encrypt");
+      return implementation.encrypt(dict, parts, bytesOf(data, "data"), key.type);
+    });
+  }
+
+  decrypt(algorithm, key, data) {
+    const count = arguments.length;
+    return promised(() => {
+      requireArguments(count, 3, "decrypt");
+      const { dict, name, implementation } = algorithmFor(algorithm, "decrypt");
+      const parts = usableKey(key, name, "decrypt");
+      return implementation.decrypt(dict, parts, bytesOf(data, "data"), key.type);
+    });
+  }
+
+  deriveBits(algorithm, baseKey, length = null) {
+    const count = arguments.length;
+    return promised(() => {
+      requireArguments(count, 2, "deriveBits");
+      const { dict, name, implementation } = algorithmFor(algorithm, "deriveBits");
+      const parts = usableKey(baseKey, name, "deriveBits");
+      const bits = length === null ? null : unsignedMember({ length }, "length", 0xffffffff);
+      return implementation.deriveBits(dict, parts, bits, baseKey.type);
+    });
+  }
+
+  deriveKey(algorithm, baseKey, derivedKeyType, extractable, keyUsages) {
+    const count = arguments.length;
+    return promised(() => {
+      requireArguments(count, 5, "deriveKey");
+      const { dict, name, implementation } = algorithmFor(algorithm, "deriveBits");
+      const target = algorithmFor(derivedKeyType, "importKey");
+      if (typeof target.implementation.keyLength !== "function") {
+        throw error("NotSupportedError", `Cannot derive a ${target.name} key`);
+      }
+      const parts = usableKey(baseKey, name, "deriveKey");
+      const length = target.implementation.keyLength(target.dict);
+      const bits = implementation.deriveBits(dict, parts, length, baseKey.type);
+      return importKeyWith("raw", bits, derivedKeyType, extractable, keyUsages);
+    });
+  }
+
+  wrapKey(format, key, wrappingKey, wrapAlgorithm) {
+    const count = arguments.length;
+    return promised(() => {
+      requireArguments(count, 4, "wrapKey");
+      checkFormat(format);
+      // An algorithm with no wrapKey operation of its own wraps by encrypting.
+      const { dict, name } = normalize(wrapAlgorithm, ALGORITHM_NAMES);
+      const operation = ALGORITHMS[name].wrapKey ? "wrapKey" : "encrypt";
+      const { implementation } = algorithmFor(wrapAlgorithm, operation);
+      const wrappingParts = usableKey(wrappingKey, name, "wrapKey");
+      if (!isCryptoKey(key)) throw new TypeError("The key is not a CryptoKey");
+      const parts = keyParts(key);
+      const exporter = ALGORITHMS[parts.algorithm.name];
+      if (typeof exporter.exportKey !== "function") {
+        throw error("NotSupportedError", `${parts.algorithm.name} keys cannot be exported`);
+      }
+      if (!parts.extractable) throw error("InvalidAccessError", "The key is not extractable");
+      const exported = exporter.exportKey(format, parts, key.type);
+      const bytes = format === "jwk" ? internals.utf8Encode(JSON.stringify(exported)) : new Uint8Array(exported);
+      return implementation[operation](dict, wrappingParts, bytes, wrappingKey.type);
+    });
+  }
+
+  unwrapKey(format, wrappedKey, unwrappingKey, unwrapAlgorithm, unwrappedKeyAlgorithm, extractable, keyUsages) {
+    const count = arguments.length;
+    return promised(() => {
+      requireArguments(count, 7, "unwrapKey");
+      checkFormat(format);
+      const { dict, name } = normalize(unwrapAlgorithm, ALGORITHM_NAMES);
+      const operation = ALGORITHMS[name].unwrapKey ? "unwrapKey" : "decrypt";
+      const { implementation } = algorithmFor(unwrapAlgorithm, operation);
+      algorithmFor(unwrappedKeyAlgorithm, "importKey");
+      const unwrappingParts = usableKey(unwrappingKey, name, "unwrapKey");
+      const bytes = new Uint8Array(
+        implementation[operation](dict, unwrappingParts, bytesOf(wrappedKey, "wrappedKey"), unwrappingKey.type),
+      );
+      let keyData = bytes;
+      if (format === "jwk") {
+        try {
+          keyData = JSON.parse(internals.utf8Decode(bytes));
+        } catch {
+          throw error("DataError", "The unwrapped key is not a JWK");
+        }
+      }
+      return importKeyWith(format, keyData, unwrappedKeyAlgorithm, extractable, keyUsages);
+    });
+  }
+
+  // Workers' extension: compares two buffers of the same length in constant
+  // time.
+  timingSafeEqual(a, b) {
+    const left = bytesOf(a, "a");
+    const right = bytesOf(b, "b");
+    if (left.byteLength !== right.byteLength) {
+      throw new TypeError("timingSafeEqual needs buffers of the same length");
+    }
+    return native.cryptoTimingSafeEqual(left, right);
+  }
+}
+
+finishInterface(CryptoKey);
+finishInterface(SubtleCrypto);
+
+const subtle = new SubtleCrypto(kCreate);
+Object.defineProperty(internals.Crypto.prototype, "subtle", {
+  get() {
+    return subtle;
+  },
+  enumerable: true,
+  configurable: true,
+});
+
+internals.SubtleCrypto = SubtleCrypto;
+internals.CryptoKey = CryptoKey;

@@ -1,0 +1,64 @@
+// structuredClone (https://html.spec.whatwg.org/#dom-structuredclone) over
+// V8's serializer (structured_clone.cc).
+
+const { DOMException } = internals;
+
+const ReflectApply = Reflect.apply;
+const ArrayIsArray = Array.isArray;
+const nativeStructuredClone = native.structuredClone;
+
+const arrayBufferByteLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength").get;
+
+function isArrayBuffer(value) {
+  try {
+    ReflectApply(arrayBufferByteLength, value, []);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function structuredClone(value, options = undefined) {
+  if (arguments.length === 0) {
+    throw new TypeError("Failed to execute 'structuredClone': 1 argument required, but only 0 present.");
+  }
+  let transfer;
+  if (options !== undefined && options !== null) {
+    if (typeof options !== "object" && typeof options !== "function") {
+      throw new TypeError(
+        "Failed to execute 'structuredClone': The provided value is not of type 'StructuredSerializeOptions'.",
+      );
+    }
+    const list = options.transfer;
+    if (list !== undefined) {
+      if (list === null || typeof list !== "object" || typeof list[Symbol.iterator] !== "function") {
+        throw new TypeError(
+          "Failed to execute 'structuredClone': Failed to read the 'transfer' property from 'StructuredSerializeOptions': The provided value cannot be converted to a sequence.",
+        );
+      }
+      transfer = ArrayIsArray(list) ? list.slice() : [...list];
+      for (let i = 0; i < transfer.length; i++) {
+        const item = transfer[i];
+        if (item === null || (typeof item !== "object" && typeof item !== "function")) {
+          throw new TypeError("Failed to execute 'structuredClone': Transfer list items must be objects.");
+        }
+        if (!isArrayBuffer(item)) {
+          throw new DOMException(
+            "Failed to execute 'structuredClone': Value not transferable.",
+            "DataCloneError",
+          );
+        }
+        if (transfer.indexOf(item) !== i) {
+          throw new DOMException(
+            "Failed to execute 'structuredClone': ArrayBuffer at index " + i + " is a duplicate of an earlier ArrayBuffer.",
+            "DataCloneError",
+          );
+        }
+      }
+    }
+  }
+  if (transfer === undefined || transfer.length === 0) return nativeStructuredClone(value);
+  return nativeStructuredClone(value, transfer);
+}
+
+internals.structuredClone = structuredClone;
