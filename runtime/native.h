@@ -1,9 +1,10 @@
 // The binding layer between C++ and the runtime's own JavaScript.
 //
-// Web APIs are declared once: spec algorithms as classes in runtime/js/, and
-// the work that needs C++ (I/O, OpenSSL, ICU, V8's serializer) as natives
-// registered here. Natives are reachable only from runtime/js (through the
-// `native` object each runtime file receives), never from worker code.
+// Web APIs are declared once: spec algorithms as classes in their folder's
+// JavaScript (runtime/<api>/, bindings/<kind>/), and the work that needs C++
+// (I/O, OpenSSL, ICU, V8's serializer) as natives registered here. Natives
+// are reachable only from the runtime's own JavaScript (through the `native`
+// object each runtime file receives), never from worker code.
 //
 // A native returns a value or a Status. One trampoline (native.cc) turns a
 // failed Status into the JavaScript exception its code names (TypeError,
