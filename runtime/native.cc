@@ -128,6 +128,10 @@ void NativeRegistry::Add(std::string name, NativeFunction function) {
   entries_.push_back({std::move(name), function});
 }
 
+void NativeRegistry::AddConstant(std::string name, double value) {
+  constants_.emplace_back(std::move(name), value);
+}
+
 v8::Local<v8::Object> NativeRegistry::Instantiate(v8::Isolate* isolate,
                                                   v8::Local<v8::Context> context,
                                                   IsolateData* data) const {
@@ -144,6 +148,9 @@ v8::Local<v8::Object> NativeRegistry::Instantiate(v8::Isolate* isolate,
     v8::Local<v8::String> name = Utf8String(isolate, entry.name);
     function->SetName(name);
     object->Set(context, name, function).Check();
+  }
+  for (const auto& [name, value] : constants_) {
+    object->Set(context, Utf8String(isolate, name), v8::Number::New(isolate, value)).Check();
   }
   return scope.Escape(object);
 }

@@ -81,6 +81,10 @@ class NativeRegistry {
   };
 
   void Add(std::string name, NativeFunction function);
+  // A number both sides of a native contract read (a limit, an enum value):
+  // written once in C++, read by the runtime's JavaScript as `native.name`,
+  // so the two cannot drift apart.
+  void AddConstant(std::string name, double value);
   const std::vector<Entry>& entries() const { return entries_; }
 
   // Creates the `native` object for a new context: one function per entry.
@@ -89,6 +93,7 @@ class NativeRegistry {
 
  private:
   std::vector<Entry> entries_;
+  std::vector<std::pair<std::string, double>> constants_;
 };
 
 // UTF-8 text as a V8 string (an empty string if V8 refuses it).

@@ -20,15 +20,21 @@ const MapPrototypeSet = Function.prototype.call.bind(Map.prototype.set);
 const PromisePrototypeThen = Function.prototype.call.bind(Promise.prototype.then);
 const PromiseReject = Promise.reject.bind(Promise);
 
-const kMaxKeyBytes = 512;
-const kMaxValueBytes = 25 * 1024 * 1024;
-const kMaxMetadataBytes = 1024;
-const kMaxListLimit = 1000;
-const kMaxBulkKeys = 100;
-const kMinTtl = 60;
-
-// Value types, as the natives number them.
-const kTypes = { __proto__: null, text: 0, json: 1, arrayBuffer: 2, stream: 3 };
+// Workers' limits and the value types, as the natives define them
+// (RegisterKvNatives in kv_natives.cc): one contract for both sides.
+const kMaxKeyBytes = native.kvMaxKeyBytes;
+const kMaxValueBytes = native.kvMaxValueBytes;
+const kMaxMetadataBytes = native.kvMaxMetadataBytes;
+const kMaxListLimit = native.kvMaxListLimit;
+const kMaxBulkKeys = native.kvMaxBulkKeys;
+const kMinTtl = native.kvMinTtlSeconds;
+const kTypes = {
+  __proto__: null,
+  text: native.kvTypeText,
+  json: native.kvTypeJson,
+  arrayBuffer: native.kvTypeArrayBuffer,
+  stream: native.kvTypeStream,
+};
 
 function natives() {
   const { kvGet, kvGetMany, kvPut, kvDelete, kvList } = native;

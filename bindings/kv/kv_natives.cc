@@ -22,7 +22,8 @@ using runtime::NativeCall;
 using runtime::NativeResult;
 using runtime::PendingPromise;
 
-// How a value comes back to JavaScript (kv.js uses the same numbers).
+// How a value comes back to JavaScript. kv.js reads these numbers from the
+// `kvType*` constants registered below.
 enum class ValueType { kText = 0, kJson = 1, kArrayBuffer = 2, kBytes = 3 };
 
 StatusOr<std::shared_ptr<KvStore>> StoreOf(NativeCall& call) {
@@ -410,6 +411,18 @@ void RegisterKvNatives(runtime::NativeRegistry& registry) {
   registry.Add("kvPut", KvPut);
   registry.Add("kvDelete", KvDelete);
   registry.Add("kvList", KvList);
+  // The contract kv.js checks arguments against: Workers' limits as the
+  // store enforces them, and the value types above.
+  registry.AddConstant("kvMaxKeyBytes", kKvMaxKeyBytes);
+  registry.AddConstant("kvMaxValueBytes", kKvMaxValueBytes);
+  registry.AddConstant("kvMaxMetadataBytes", kKvMaxMetadataBytes);
+  registry.AddConstant("kvMaxListLimit", kKvMaxListLimit);
+  registry.AddConstant("kvMaxBulkKeys", kKvMaxBulkKeys);
+  registry.AddConstant("kvMinTtlSeconds", static_cast<double>(kKvMinTtlSeconds));
+  registry.AddConstant("kvTypeText", static_cast<int>(ValueType::kText));
+  registry.AddConstant("kvTypeJson", static_cast<int>(ValueType::kJson));
+  registry.AddConstant("kvTypeArrayBuffer", static_cast<int>(ValueType::kArrayBuffer));
+  registry.AddConstant("kvTypeStream", static_cast<int>(ValueType::kBytes));
 }
 
 }  // namespace edge::bindings
