@@ -26,7 +26,7 @@ function normalizeDelay(delay) {
   return n > 0 ? n : 0;
 }
 
-// The callback runs in the invocation (runtime/js/fetch.js) that set the
+// The callback runs in the invocation (runtime/js/invocation.js) that set the
 // timer, so a fetch() made from it counts against that invocation's
 // subrequests: V8 carries the invocation through promise reactions, not
 // through timers.
