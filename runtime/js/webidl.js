@@ -134,15 +134,18 @@ function brandCheck(unwrap, iface = undefined) {
   };
 }
 
-// Throws the TypeError of an operation called with too few arguments.
-// `context` names it: "Failed to execute 'get' on 'Headers'" or "Failed to
-// construct 'URL'".
+// The TypeError of an operation called with `count` arguments where it
+// requires `required`. `context` names the operation: "Failed to execute
+// 'get' on 'Headers'" or "Failed to construct 'URL'".
+function tooFewArguments(count, required, context) {
+  return new TypeErrorCtor(
+    `${context}: ${required} argument${required === 1 ? "" : "s"} required, but only ${count} present.`,
+  );
+}
+
+// Throws tooFewArguments(...) when count < required.
 function requireArguments(count, required, context) {
-  if (count < required) {
-    throw new TypeErrorCtor(
-      `${context}: ${required} argument${required === 1 ? "" : "s"} required, but only ${count} present.`,
-    );
-  }
+  if (count < required) throw tooFewArguments(count, required, context);
 }
 
 // ---------------------------------------------------------------------------
@@ -256,6 +259,7 @@ internals.defineConstants = defineConstants;
 internals.illegalConstructor = illegalConstructor;
 internals.illegalInvocation = illegalInvocation;
 internals.brandCheck = brandCheck;
+internals.tooFewArguments = tooFewArguments;
 internals.requireArguments = requireArguments;
 internals.isObject = isObject;
 internals.isUint8Array = isUint8Array;
