@@ -18,7 +18,7 @@
 // Each algorithm is one entry of ALGORITHMS below, holding its operations;
 // an operation an algorithm lacks is a NotSupportedError.
 
-const { DOMException, finishInterface, illegalConstructor } = internals;
+const { DOMException, finishInterface, illegalConstructor, brandCheck, requireArguments, isObject } = internals;
 
 const ArrayBufferIsView = ArrayBuffer.isView;
 const PromiseResolve = Promise.resolve.bind(Promise);
@@ -88,6 +88,7 @@ function checkUsages(usages, allowed) {
 }
 
 // Set by CryptoKey's static block: access to a key's private state.
+let isCryptoKey;
 let keyOf;
 let keyParts;
 
@@ -134,27 +135,14 @@ class CryptoKey {
   }
 
   static {
-    keyOf = (value) => {
-      if (value === null || typeof value !== "object" || !(#type in value)) {
-        throw new TypeError("Illegal invocation");
-      }
-      return value;
-    };
+    isCryptoKey = (value) => isObject(value) && #type in value;
+    keyOf = brandCheck((value) => (isCryptoKey(value) ? value : undefined));
     keyParts = (key) => ({
       algorithm: key.#algorithm,
       usages: key.#usages,
       extractable: key.#extractable,
       material: key.#material,
     });
-  }
-}
-
-function isCryptoKey(value) {
-  try {
-    keyOf(value);
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -782,14 +770,6 @@ function promised(steps) {
   }
 }
 
-function requireArguments(count, required, method) {
-  if (count < required) {
-    throw new TypeError(
-      `Failed to execute '${method}' on 'SubtleCrypto': ${required} arguments required, but only ${count} present.`,
-    );
-  }
-}
-
 function checkFormat(format) {
   if (format !== "raw" && format !== "pkcs8" && format !== "spki" && format !== "jwk") {
     throw new TypeError(`Unknown key format: ${format}`);
@@ -811,7 +791,7 @@ class SubtleCrypto {
   digest(algorithm, data) {
     const count = arguments.length;
     return promised(() => {
-      requireArguments(count, 2, "digest");
+      requireArguments(count, 2, "Failed to execute 'digest' on 'SubtleCrypto'");
       const { name } = normalize(algorithm, DIGESTS);
       return exactBuffer(native.cryptoDigest(name, bytesOf(data, "data")));
     });
@@ -820,7 +800,7 @@ class SubtleCrypto {
   generateKey(algorithm, extractable, keyUsages) {
     const count = arguments.length;
     return promised(() => {
-      requireArguments(count, 3, "generateKey");
+      requireArguments(count, 3, "Failed to execute 'generateKey' on 'SubtleCrypto'");
       const { dict, implementation } = algorithmFor(algorithm, "generateKey");
       const usages = checkUsages(keyUsages, implementation.usages);
       return implementation.generateKey(dict, !!extractable, usages);
@@ -830,7 +810,7 @@ class SubtleCrypto {
   importKey(format, keyData, algorithm, extractable, keyUsages) {
     const count = arguments.length;
     return promised(() => {
-      requireArguments(count, 5, "importKey");
+      requireArguments(count, 5, "Failed to execute 'importKey' on 'SubtleCrypto'");
       return importKeyWith(format, keyData, algorithm, extractable, keyUsages);
     });
   }
@@ -838,7 +818,7 @@ class SubtleCrypto {
   exportKey(format, key) {
     const count = arguments.length;
     return promised(() => {
-      requireArguments(count, 2, "exportKey");
+      requireArguments(count, 2, "Failed to execute 'exportKey' on 'SubtleCrypto'");
       if (!isCryptoKey(key)) throw new TypeError("The key is not a CryptoKey");
       const parts = keyParts(key);
       const implementation = ALGORITHMS[parts.algorithm.name];
@@ -853,7 +833,7 @@ class SubtleCrypto {
   sign(algorithm, key, data) {
     const count = arguments.length;
     return promised(() => {
-      requireArguments(count, 3, "sign");
+      requireArguments(count, 3, "Failed to execute 'sign' on 'SubtleCrypto'");
       const { dict, name, implementation } = algorithmFor(algorithm, "sign");
       const parts = usableKey(key, name, "sign");
       return implementation.sign(dict, parts, bytesOf(data, "data"), key.type);
@@ -863,7 +843,7 @@ class SubtleCrypto {
   verify(algorithm, key, signature, data) {
     const count = arguments.length;
     return promised(() => {
-      requireArguments(count, 4, "verify");
+      requireArguments(count, 4, "Failed to execute 'verify' on 'SubtleCrypto'");
       const { dict, name, implementation } = algorithmFor(algorithm, "verify");
       const parts = usableKey(key, name, "verify");
       return implementation.verify(dict, parts, bytesOf(signature, "signature"), bytesOf(data, "data"), key.type);
@@ -873,7 +853,7 @@ class SubtleCrypto {
   encrypt(algorithm, key, data) {
     const count = arguments.length;
     return promised(() => {
-      requireArguments(count, 3, "encrypt");
+      requireArguments(count, 3, "Failed to execute 'encrypt' on 'SubtleCrypto'");
       const { dict, name, implementation } = algorithmFor(algorithm, "encrypt");
       const parts = usableKey(key, name, "encrypt");
       return implementation.encrypt(dict, parts, bytesOf(data, "data"), key.type);
@@ -883,7 +863,7 @@ class SubtleCrypto {
   decrypt(algorithm, key, data) {
     const count = arguments.length;
     return promised(() => {
-      requireArguments(count, 3, "decrypt");
+      requireArguments(count, 3, "Failed to execute 'decrypt' on 'SubtleCrypto'");
       const { dict, name, implementation } = algorithmFor(algorithm, "decrypt");
       const parts = usableKey(key, name, "decrypt");
       return implementation.decrypt(dict, parts, bytesOf(data, "data"), key.type);
@@ -893,7 +873,7 @@ class SubtleCrypto {
   deriveBits(algorithm, baseKey, length = null) {
     const count = arguments.length;
     return promised(() => {
-      requireArguments(count, 2, "deriveBits");
+      requireArguments(count, 2, "Failed to execute 'deriveBits' on 'SubtleCrypto'");
       const { dict, name, implementation } = algorithmFor(algorithm, "deriveBits");
       const parts = usableKey(baseKey, name, "deriveBits");
       const bits = length === null ? null : unsignedMember({ length }, "length", 0xffffffff);
@@ -904,7 +884,7 @@ class SubtleCrypto {
   deriveKey(algorithm, baseKey, derivedKeyType, extractable, keyUsages) {
     const count = arguments.length;
     return promised(() => {
-      requireArguments(count, 5, "deriveKey");
+      requireArguments(count, 5, "Failed to execute 'deriveKey' on 'SubtleCrypto'");
       const { dict, name, implementation } = algorithmFor(algorithm, "deriveBits");
       const target = algorithmFor(derivedKeyType, "importKey");
       if (typeof target.implementation.keyLength !== "function") {
@@ -920,7 +900,7 @@ class SubtleCrypto {
   wrapKey(format, key, wrappingKey, wrapAlgorithm) {
     const count = arguments.length;
     return promised(() => {
-      requireArguments(count, 4, "wrapKey");
+      requireArguments(count, 4, "Failed to execute 'wrapKey' on 'SubtleCrypto'");
       checkFormat(format);
       // An algorithm with no wrapKey operation of its own wraps by encrypting.
       const { dict, name } = normalize(wrapAlgorithm, ALGORITHM_NAMES);
@@ -943,7 +923,7 @@ class SubtleCrypto {
   unwrapKey(format, wrappedKey, unwrappingKey, unwrapAlgorithm, unwrappedKeyAlgorithm, extractable, keyUsages) {
     const count = arguments.length;
     return promised(() => {
-      requireArguments(count, 7, "unwrapKey");
+      requireArguments(count, 7, "Failed to execute 'unwrapKey' on 'SubtleCrypto'");
       checkFormat(format);
       const { dict, name } = normalize(unwrapAlgorithm, ALGORITHM_NAMES);
       const operation = ALGORITHMS[name].unwrapKey ? "unwrapKey" : "decrypt";

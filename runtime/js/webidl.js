@@ -15,6 +15,7 @@ const ObjectDefineProperty = Object.defineProperty;
 const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
 const ObjectGetPrototypeOf = Object.getPrototypeOf;
 const ObjectKeys = Object.keys;
+const ObjectSetPrototypeOf = Object.setPrototypeOf;
 const ReflectApply = Reflect.apply;
 const ReflectOwnKeys = Reflect.ownKeys;
 const FunctionPrototypeBind = Function.prototype.bind;
@@ -98,6 +99,44 @@ function defineConstants(C, constants) {
     ObjectDefineProperty(C, names[i], desc);
     ObjectDefineProperty(C.prototype, names[i], desc);
   }
+}
+
+// The default iterator objects of an interface with pair iteration
+// (iterable<K, V>, https://webidl.spec.whatwg.org/#es-default-iterator-object):
+// pairIterator(iface, pairs) returns newIterator(target, kind), kind "key",
+// "value" or "key+value"; each next() reads pairs(target), the target's
+// [key, value] list as it is then.
+const IteratorPrototype = ObjectGetPrototypeOf(ObjectGetPrototypeOf([][Symbol.iterator]()));
+function pairIterator(iface, pairs) {
+  const kCreate = {};
+  class Iterator {
+    #target;
+    #kind;
+    #index = 0;
+
+    constructor(token, target, kind) {
+      if (token !== kCreate) throw illegalConstructor();
+      this.#target = target;
+      this.#kind = kind;
+    }
+
+    next() {
+      if (!isObject(this) || !(#target in this)) {
+        throw new TypeErrorCtor(`next() called on an object that is not a ${iface} iterator.`);
+      }
+      const list = pairs(this.#target);
+      if (this.#index >= list.length) return { value: undefined, done: true };
+      const pair = list[this.#index++];
+      const kind = this.#kind;
+      if (kind === "key") return { value: pair[0], done: false };
+      if (kind === "value") return { value: pair[1], done: false };
+      return { value: [pair[0], pair[1]], done: false };
+    }
+  }
+  ObjectSetPrototypeOf(Iterator.prototype, IteratorPrototype);
+  delete Iterator.prototype.constructor;
+  finishInterface(Iterator, `${iface} Iterator`);
+  return (target, kind) => new Iterator(kCreate, target, kind);
 }
 
 // ---------------------------------------------------------------------------
@@ -256,6 +295,7 @@ internals.DataViewPrototypeGetByteLength = DataViewPrototypeGetByteLength;
 internals.ArrayBufferPrototypeGetByteLength = ArrayBufferPrototypeGetByteLength;
 internals.finishInterface = finishInterface;
 internals.defineConstants = defineConstants;
+internals.pairIterator = pairIterator;
 internals.illegalConstructor = illegalConstructor;
 internals.illegalInvocation = illegalInvocation;
 internals.brandCheck = brandCheck;
