@@ -28,6 +28,7 @@ const {
   countSubrequest,
   invocationHold,
   invocationRelease,
+  tooFewArguments,
   isSharedArrayBuffer,
   toUint8Array,
 } = internals;
@@ -414,9 +415,7 @@ function startFetch(wire) {
 
 function fetch(input, init = undefined) {
   if (arguments.length === 0) {
-    return PromiseReject(
-      new TypeError("Failed to execute 'fetch' on 'WorkerGlobalScope': 1 argument required, but only 0 present."),
-    );
+    return PromiseReject(tooFewArguments(0, 1, "Failed to execute 'fetch' on 'WorkerGlobalScope'"));
   }
   let wire;
   try {

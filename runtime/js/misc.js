@@ -1,7 +1,7 @@
 // atob/btoa (forgiving-base64, https://html.spec.whatwg.org/#atob),
 // structuredClone, navigator and performance.
 
-const { finishInterface, illegalConstructor, DOMException, EventTarget } = internals;
+const { finishInterface, illegalConstructor, requireArguments, isArrayBuffer, DOMException, EventTarget } = internals;
 
 const StringFromCharCode = String.fromCharCode;
 const ReflectApply = Reflect.apply;
@@ -36,9 +36,7 @@ function bytesToBinaryString(bytes) {
 }
 
 function atob(data) {
-  if (arguments.length === 0) {
-    throw new TypeError("Failed to execute 'atob': 1 argument required, but only 0 present.");
-  }
+  requireArguments(arguments.length, 1, "Failed to execute 'atob'");
   let s = `${data}`;
   if (asciiWhitespaceRegExp.test(s)) s = s.replace(asciiWhitespaceGlobalRegExp, "");
   let len = s.length;
@@ -70,9 +68,7 @@ function atob(data) {
 }
 
 function btoa(data) {
-  if (arguments.length === 0) {
-    throw new TypeError("Failed to execute 'btoa': 1 argument required, but only 0 present.");
-  }
+  requireArguments(arguments.length, 1, "Failed to execute 'btoa'");
   const s = `${data}`;
   const len = s.length;
   let out = "";
@@ -106,21 +102,8 @@ function btoa(data) {
 // ---------------------------------------------------------------------------
 // structuredClone.
 
-const arrayBufferByteLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength").get;
-
-function isArrayBuffer(value) {
-  try {
-    ReflectApply(arrayBufferByteLength, value, []);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function structuredClone(value, options = undefined) {
-  if (arguments.length === 0) {
-    throw new TypeError("Failed to execute 'structuredClone': 1 argument required, but only 0 present.");
-  }
+  requireArguments(arguments.length, 1, "Failed to execute 'structuredClone'");
   let transfer;
   if (options !== undefined && options !== null) {
     if (typeof options !== "object" && typeof options !== "function") {

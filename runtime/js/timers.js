@@ -3,7 +3,7 @@
 // evaluation, as in Workers), get the extra arguments, and exceptions they
 // throw are reported with internals.reportError.
 
-const { reportError } = internals;
+const { reportError, requireArguments } = internals;
 
 const ReflectApply = Reflect.apply;
 const PromiseResolve = Promise.resolve.bind(Promise);
@@ -69,9 +69,7 @@ function clearInterval(id = undefined) {
 const resolved = PromiseResolve(undefined);
 
 function queueMicrotask(callback) {
-  if (arguments.length === 0) {
-    throw new TypeError("Failed to execute 'queueMicrotask': 1 argument required, but only 0 present.");
-  }
+  requireArguments(arguments.length, 1, "Failed to execute 'queueMicrotask'");
   if (typeof callback !== "function") {
     throw new TypeError("Failed to execute 'queueMicrotask': parameter 1 is not of type 'Function'.");
   }
