@@ -4,15 +4,8 @@
 // (internals.addAbortAlgorithm / removeAbortAlgorithm).
 
 const {
-  EventTarget,
-  Event,
-  DOMException,
-  finishInterface,
-  illegalConstructor,
-  brandCheck,
-  requireArguments,
-  isObject,
-  setEventTrusted,
+  EventTarget, Event, DOMException, finishInterface, illegalConstructor, brandCheck, requireArguments,
+  isObject, setEventTrusted,
 } = internals;
 
 const ReflectApply = Reflect.apply;

@@ -7,15 +7,8 @@
 // Blobs made of a single Blob part share that Blob's bytes.
 
 const {
-  finishInterface,
-  inspectSymbol,
-  inspectNamed,
-  illegalInvocation,
-  requireArguments,
-  isObject,
-  toUint8Array,
-  toUSVString,
-  utf8Encode,
+  finishInterface, inspectSymbol, inspectNamed, illegalInvocation, requireArguments, isObject, toUint8Array,
+  toUSVString, utf8Encode,
 } = internals;
 
 const nativeUtf8Decode = native.utf8Decode;

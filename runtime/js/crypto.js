@@ -2,11 +2,7 @@
 // getRandomValues and randomUUID; subtle.js adds crypto.subtle.
 
 const {
-  finishInterface,
-  illegalConstructor,
-  requireArguments,
-  DOMException,
-  TypedArrayPrototypeGetTag,
+  finishInterface, illegalConstructor, requireArguments, DOMException, TypedArrayPrototypeGetTag,
   TypedArrayPrototypeGetByteLength,
 } = internals;
 

@@ -7,14 +7,8 @@
 // calls (the multi-byte ICU converters keep their own state).
 
 const {
-  finishInterface,
-  inspectSymbol,
-  inspectNamed,
-  requireArguments,
-  isUint8Array,
-  isSharedArrayBuffer,
-  toUint8Array,
-  TypedArrayPrototypeGetBuffer,
+  finishInterface, inspectSymbol, inspectNamed, requireArguments, isUint8Array, isSharedArrayBuffer,
+  toUint8Array, TypedArrayPrototypeGetBuffer,
 } = internals;
 
 const ArrayBufferIsView = ArrayBuffer.isView;

@@ -3,14 +3,7 @@
 // after encoding.js and the stream files (streams_transform.js).
 
 const {
-  finishInterface,
-  inspectSymbol,
-  inspectNamed,
-  brandCheck,
-  isObject,
-  uncurryThis,
-  utf8Encode,
-  toUint8Array,
+  finishInterface, inspectSymbol, inspectNamed, brandCheck, isObject, uncurryThis, utf8Encode, toUint8Array,
   TextDecoder,
 } = internals;
 const { setUpTransformStream, transformStreamDefaultControllerEnqueue } = internals.streams;

@@ -4,12 +4,7 @@
 // timers and microtasks.
 
 const {
-  finishInterface,
-  defineConstants,
-  requireArguments,
-  tooFewArguments,
-  inspectSymbol,
-  inspectNamed,
+  finishInterface, defineConstants, requireArguments, tooFewArguments, inspectSymbol, inspectNamed,
   DOMException,
 } = internals;
 

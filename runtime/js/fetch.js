@@ -13,24 +13,9 @@
 // come between.
 
 const {
-  Request,
-  requestForWire,
-  makeResponse,
-  ReadableStream,
-  DOMException,
-  parseURL,
-  serializeURL,
-  serializeURLOrigin,
-  streamReader,
-  readableStreamCancel,
-  isReadableStream,
-  currentInvocation,
-  countSubrequest,
-  invocationHold,
-  invocationRelease,
-  tooFewArguments,
-  isSharedArrayBuffer,
-  toUint8Array,
+  Request, requestForWire, makeResponse, ReadableStream, DOMException, parseURL, serializeURL,
+  serializeURLOrigin, streamReader, readableStreamCancel, isReadableStream, currentInvocation,
+  countSubrequest, invocationHold, invocationRelease, tooFewArguments, isSharedArrayBuffer, toUint8Array,
 } = internals;
 
 const PromiseCtor = Promise;

@@ -3,17 +3,8 @@
 // "multipart/form-data encoding algorithm") and parsing used by bodies.
 
 const {
-  finishInterface,
-  inspectSymbol,
-  inspectNamed,
-  tooFewArguments,
-  pairIterator,
-  isBlob,
-  isFile,
-  blobBytes,
-  createFile,
-  toUSVString,
-  utf8Encode,
+  finishInterface, inspectSymbol, inspectNamed, tooFewArguments, pairIterator, isBlob, isFile, blobBytes,
+  createFile, toUSVString, utf8Encode,
 } = internals;
 
 const nativeUtf8Decode = native.utf8Decode;

@@ -4,29 +4,9 @@
 // embedder (internals.makeRequest, internals.responseForWire).
 
 const {
-  finishInterface,
-  inspectSymbol,
-  inspectNamed,
-  brandCheck,
-  requireArguments,
-  isObject,
-  headersFromInit,
-  headersFromList,
-  headersList,
-  headersHas,
-  headersGet,
-  headersAppend,
-  cloneHeaders,
-  extractBody,
-  InnerBody,
-  bodyUnusable,
-  bodyUsed,
-  inspectBody,
-  cloneBody,
-  transferBody,
-  takeBody,
-  installBodyMixin,
-  isReadableStream,
+  finishInterface, inspectSymbol, inspectNamed, brandCheck, requireArguments, isObject, headersFromInit,
+  headersFromList, headersList, headersHas, headersGet, headersAppend, cloneHeaders, extractBody, InnerBody,
+  bodyUnusable, bodyUsed, inspectBody, cloneBody, transferBody, takeBody, installBodyMixin, isReadableStream,
 } = internals;
 
 const JSONStringify = JSON.stringify;

@@ -26,27 +26,11 @@
 // it throws a TypeError (e.g. `type: "bytes"` without streams_byte.js).
 
 const {
-  finishInterface,
-  inspectSymbol,
-  inspectNamed,
-  illegalConstructor,
-  illegalInvocation,
-  brandCheck,
-  requireArguments,
-  tooFewArguments,
-  isObject,
-  isUint8Array,
-  toEnforceRangeUnsignedLongLong,
-  uncurryThis,
-  TypedArrayPrototypeGetTag,
-  TypedArrayPrototypeGetBuffer,
-  TypedArrayPrototypeGetByteOffset,
-  TypedArrayPrototypeGetByteLength,
-  TypedArrayPrototypeGetLength,
-  DataViewPrototypeGetBuffer,
-  DataViewPrototypeGetByteOffset,
-  DataViewPrototypeGetByteLength,
-  ArrayBufferPrototypeGetByteLength,
+  finishInterface, inspectSymbol, inspectNamed, illegalConstructor, illegalInvocation, brandCheck,
+  requireArguments, tooFewArguments, isObject, isUint8Array, toEnforceRangeUnsignedLongLong, uncurryThis,
+  TypedArrayPrototypeGetTag, TypedArrayPrototypeGetBuffer, TypedArrayPrototypeGetByteOffset,
+  TypedArrayPrototypeGetByteLength, TypedArrayPrototypeGetLength, DataViewPrototypeGetBuffer,
+  DataViewPrototypeGetByteOffset, DataViewPrototypeGetByteLength, ArrayBufferPrototypeGetByteLength,
 } = internals;
 
 const ObjectGetPrototypeOf = Object.getPrototypeOf;
@@ -1730,41 +1714,33 @@ function convertQueuingStrategyInit(init, context) {
   return Number(hwm);
 }
 
-class ByteLengthQueuingStrategy {
-  #highWaterMark;
+// The two strategies differ only in their name and size function.
+function queuingStrategyInterface(name, size) {
+  // A computed key names the class `name`.
+  const C = {
+    [name]: class {
+      #highWaterMark;
 
-  constructor(init) {
-    this.#highWaterMark = convertQueuingStrategyInit(init, "ByteLengthQueuingStrategy");
-  }
+      constructor(init) {
+        this.#highWaterMark = convertQueuingStrategyInit(init, name);
+      }
 
-  get highWaterMark() {
-    return this.#highWaterMark;
-  }
+      get highWaterMark() {
+        return this.#highWaterMark;
+      }
 
-  get size() {
-    this.#highWaterMark; // brand check
-    return byteLengthSize;
-  }
+      get size() {
+        this.#highWaterMark; // brand check
+        return size;
+      }
+    },
+  }[name];
+  finishInterface(C);
+  return C;
 }
-finishInterface(ByteLengthQueuingStrategy);
 
-class CountQueuingStrategy {
-  #highWaterMark;
-
-  constructor(init) {
-    this.#highWaterMark = convertQueuingStrategyInit(init, "CountQueuingStrategy");
-  }
-
-  get highWaterMark() {
-    return this.#highWaterMark;
-  }
-
-  get size() {
-    this.#highWaterMark; // brand check
-    return countSize;
-  }
-}
-finishInterface(CountQueuingStrategy);
+const ByteLengthQueuingStrategy = queuingStrategyInterface("ByteLengthQueuingStrategy", byteLengthSize);
+const CountQueuingStrategy = queuingStrategyInterface("CountQueuingStrategy", countSize);
 
 // ---------------------------------------------------------------------------
 // Helpers for the rest of the runtime (Body, the embedder).

@@ -5,26 +5,12 @@
 
 const { finishInterface, inspectSymbol, inspectNamed, illegalConstructor, brandCheck, isObject } = internals;
 const {
-  kCreate,
-  wrapperOf,
-  resolvedUndefined,
-  newPromiseCapability,
-  promiseResolvedWith,
-  promiseRejectedWith,
-  uponPromise,
-  transformPromise,
-  promiseCall,
-  convertQueuingStrategy,
-  extractHighWaterMark,
-  extractSizeAlgorithm,
-  createReadableStream,
-  readableStreamDefaultControllerCanCloseOrEnqueue,
-  readableStreamDefaultControllerClose,
-  readableStreamDefaultControllerEnqueue,
-  readableStreamDefaultControllerError,
-  readableStreamDefaultControllerGetDesiredSize,
-  readableStreamDefaultControllerHasBackpressure,
-  createWritableStream,
+  kCreate, wrapperOf, resolvedUndefined, newPromiseCapability, promiseResolvedWith, promiseRejectedWith,
+  uponPromise, transformPromise, promiseCall, convertQueuingStrategy, extractHighWaterMark,
+  extractSizeAlgorithm, createReadableStream, readableStreamDefaultControllerCanCloseOrEnqueue,
+  readableStreamDefaultControllerClose, readableStreamDefaultControllerEnqueue,
+  readableStreamDefaultControllerError, readableStreamDefaultControllerGetDesiredSize,
+  readableStreamDefaultControllerHasBackpressure, createWritableStream,
   writableStreamDefaultControllerErrorIfNeeded,
 } = internals.streams;
 

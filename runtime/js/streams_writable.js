@@ -12,29 +12,10 @@
 const { finishInterface, inspectSymbol, inspectNamed, illegalConstructor, illegalInvocation, brandCheck, isObject } =
   internals;
 const {
-  hooks,
-  kCreate,
-  wrapperOf,
-  acquireForConstructor,
-  lockedOperation,
-  releaseLockOperation,
-  closedPromiseOf,
-  noop,
-  resolvedUndefined,
-  newPromiseCapability,
-  promiseResolvedWith,
-  promiseRejectedWith,
-  setPromiseIsHandled,
-  uponPromise,
-  promiseCall,
-  Queue,
-  dequeueValue,
-  enqueueValueWithSize,
-  peekQueueValue,
-  resetQueue,
-  convertQueuingStrategy,
-  extractHighWaterMark,
-  extractSizeAlgorithm,
+  hooks, kCreate, wrapperOf, acquireForConstructor, lockedOperation, releaseLockOperation, closedPromiseOf,
+  noop, resolvedUndefined, newPromiseCapability, promiseResolvedWith, promiseRejectedWith,
+  setPromiseIsHandled, uponPromise, promiseCall, Queue, dequeueValue, enqueueValueWithSize, peekQueueValue,
+  resetQueue, convertQueuingStrategy, extractHighWaterMark, extractSizeAlgorithm,
 } = internals.streams;
 
 const ReflectApply = Reflect.apply;
@@ -822,6 +803,11 @@ function closeUnlessClosing(stream, close, arg = stream) {
 
 const readyPromiseOf = (writer) => writer.readyPromise.promise;
 
+// A promise-returning method of the writer (see lockedOperation).
+function writerOperation(value, method, released, steps, arg = undefined) {
+  return lockedOperation(getWriterState(value), method, "WritableStreamDefaultWriter", released, steps, arg);
+}
+
 class WritableStreamDefaultWriter {
   #writer;
 
@@ -859,10 +845,9 @@ class WritableStreamDefaultWriter {
   }
 
   abort(reason = undefined) {
-    return lockedOperation(
-      getWriterState(this),
+    return writerOperation(
+      this,
       "abort",
-      "WritableStreamDefaultWriter",
       "This writer has been released and cannot abort its stream.",
       writableStreamDefaultWriterAbort,
       reason,
@@ -870,10 +855,9 @@ class WritableStreamDefaultWriter {
   }
 
   close() {
-    return lockedOperation(
-      getWriterState(this),
+    return writerOperation(
+      this,
       "close",
-      "WritableStreamDefaultWriter",
       "This writer has been released and cannot close its stream.",
       (writer) => closeUnlessClosing(writer.stream, writableStreamDefaultWriterClose, writer),
     );
@@ -884,10 +868,9 @@ class WritableStreamDefaultWriter {
   }
 
   write(chunk = undefined) {
-    return lockedOperation(
-      getWriterState(this),
+    return writerOperation(
+      this,
       "write",
-      "WritableStreamDefaultWriter",
       "This writer has been released and cannot write to its stream.",
       writableStreamDefaultWriterWrite,
       chunk,
