@@ -1,5 +1,6 @@
-// Natives the runtime's own JavaScript needs from the event loop: timers and
-// the channel a response travels through to the gateway.
+// Natives the runtime's own JavaScript needs from the event loop: timers, the
+// channel a response travels through to the gateway, and the current
+// invocation (runtime/js/invocation.js).
 #include <fmt/core.h>
 
 #include <cmath>
@@ -260,6 +261,18 @@ NativeResult UploadCancel(NativeCall& call) {
   return v8::Undefined(call.isolate()).As<v8::Value>();
 }
 
+// currentInvocation() / setCurrentInvocation(value): the invocation a piece
+// of JavaScript runs for, carried along promise reactions by V8 (the
+// context's continuation-preserved embedder data). Only the context is needed.
+NativeResult CurrentInvocation(NativeCall& call) {
+  return call.context()->GetContinuationPreservedEmbedderData();
+}
+
+NativeResult SetCurrentInvocation(NativeCall& call) {
+  call.context()->SetContinuationPreservedEmbedderData(call.arg(0));
+  return v8::Undefined(call.isolate()).As<v8::Value>();
+}
+
 }  // namespace
 
 void RegisterRuntimeNatives(NativeRegistry& registry) {
@@ -276,6 +289,8 @@ void RegisterRuntimeNatives(NativeRegistry& registry) {
   registry.Add("responseFinish", ResponseFinish);
   registry.Add("responseFail", ResponseFail);
   registry.Add("responseAborted", ResponseAborted);
+  registry.Add("currentInvocation", CurrentInvocation);
+  registry.Add("setCurrentInvocation", SetCurrentInvocation);
 }
 
 }  // namespace edge::runtime

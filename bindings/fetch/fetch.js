@@ -8,58 +8,24 @@
 // becomes a ReadableStream pulled from the native side (nothing is read from
 // the socket ahead of the worker beyond a small window).
 //
-// Invocations: internals.beginInvocation() makes a context for one call of
-// the fetch handler and makes it current; V8 carries the current one along
-// promise reactions (continuation-preserved embedder data), so a fetch() made
-// after any number of awaits counts against the invocation it belongs to.
+// Each fetch() counts against the invocation (runtime/js/invocation.js) that
+// made it, which V8 carries along promise reactions, however many awaits
+// come between.
 
 const {
-  Request,
-  requestForWire,
-  makeResponse,
-  ReadableStream,
-  DOMException,
-  parseURL,
-  serializeURL,
-  serializeURLOrigin,
-  streamReader,
-  readableStreamCancel,
-  isReadableStream,
+  Request, requestForWire, makeResponse, ReadableStream, DOMException, parseURL, serializeURL,
+  serializeURLOrigin, streamReader, readableStreamCancel, isReadableStream, currentInvocation,
+  countSubrequest, invocationHold, invocationRelease, tooFewArguments, isSharedArrayBuffer, toUint8Array,
 } = internals;
 
 const PromiseCtor = Promise;
 const PromiseReject = Promise.reject.bind(Promise);
 const PromisePrototypeThen = Function.prototype.call.bind(Promise.prototype.then);
-const ReflectApply = Reflect.apply;
 const ArrayBufferIsView = ArrayBuffer.isView;
 const ObjectDefineProperty = Object.defineProperty;
-const SetCtor = Set;
-const Uint8ArrayCtor = Uint8Array;
-const TypedArrayPrototypeGetTag = (() => {
-  const get = Object.getOwnPropertyDescriptor(
-    Object.getPrototypeOf(Uint8Array.prototype),
-    Symbol.toStringTag,
-  ).get;
-  return (v) => ReflectApply(get, v, []);
-})();
-const ArrayBufferByteLength = (() => {
-  const get = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength").get;
-  return (v) => {
-    try {
-      ReflectApply(get, v, []);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-})();
 
 const hasNatives = typeof native.fetchStart === "function";
 const kMaxRedirects = 20;
-
-function isUint8Array(value) {
-  return ArrayBufferIsView(value) && TypedArrayPrototypeGetTag(value) === "Uint8Array";
-}
 
 function isRedirectStatus(status) {
   return status === 301 || status === 302 || status === 303 || status === 307 || status === 308;
@@ -67,76 +33,13 @@ function isRedirectStatus(status) {
 
 function noop() {}
 
-// ---------------------------------------------------------------------------
-// Invocations and the subrequest limit.
+// The worker's subrequest limit is what invocations begun without one get.
+if (hasNatives) internals.setDefaultSubrequestLimit(() => native.fetchSubrequestLimit());
 
-class Invocation {
-  constructor(limit, responseId) {
-    this.limit = limit;
-    this.responseId = responseId; // where its console lines are collected
-    this.subrequests = 0;
-    this.ended = false;
-    this.open = new SetCtor(); // FetchStates not finished yet
-  }
+// An invocation that ends with this fetch still open cancels it.
+function endedWithInvocation(state) {
+  fail(state, new TypeError("The invocation that made this fetch() has ended."));
 }
-
-function currentInvocation() {
-  if (!hasNatives) return undefined;
-  const value = native.currentInvocation();
-  return value instanceof Invocation ? value : undefined;
-}
-
-function countSubrequest(invocation) {
-  if (invocation === undefined) return;
-  if (invocation.subrequests >= invocation.limit) {
-    throw new Error(
-      `Too many subrequests. This invocation may make ${invocation.limit} subrequests ` +
-        "(each fetch() and each redirect it follows counts as one).",
-    );
-  }
-  invocation.subrequests++;
-}
-
-// For dispatch.js: a new invocation, made current. `limit` defaults to the
-// worker's subrequest limit; `responseId` is the response it answers.
-internals.beginInvocation = (limit = undefined, responseId = 0) => {
-  const invocation = new Invocation(
-    limit === undefined ? (hasNatives ? native.fetchSubrequestLimit() : 50) : limit,
-    responseId,
-  );
-  if (hasNatives) native.setCurrentInvocation(invocation);
-  return invocation;
-};
-// Leaves the current invocation (the code that follows belongs to none).
-internals.leaveInvocation = () => {
-  if (hasNatives) native.setCurrentInvocation(undefined);
-};
-internals.currentInvocation = currentInvocation;
-// Runs fn with `invocation` current (for callbacks that V8 does not carry it
-// to, such as timers).
-internals.runInInvocation = (invocation, fn, thisArg, args) => {
-  if (!hasNatives) return ReflectApply(fn, thisArg, args);
-  const previous = native.currentInvocation();
-  native.setCurrentInvocation(invocation);
-  try {
-    return ReflectApply(fn, thisArg, args);
-  } finally {
-    native.setCurrentInvocation(previous);
-  }
-};
-// The invocation is over (its response was sent and its waitUntil work
-// settled): fetches it left open are cancelled, their connections freed,
-// and it can make no more.
-internals.endInvocation = (invocation) => {
-  if (!(invocation instanceof Invocation) || invocation.ended) return;
-  invocation.ended = true;
-  const open = invocation.open;
-  invocation.open = new SetCtor();
-  for (const state of open) {
-    fail(state, new TypeError("The invocation that made this fetch() has ended."));
-  }
-};
-internals.invocationSubrequests = (invocation) => invocation.subrequests;
 
 // ---------------------------------------------------------------------------
 // One fetch() call: its hops, its response body, its abort signal.
@@ -174,7 +77,7 @@ function finish(state) {
     }
   }
   state.onAbort = null;
-  if (state.invocation !== undefined) state.invocation.open.delete(state);
+  if (state.invocation !== undefined) invocationRelease(state.invocation, state);
 }
 
 // Ends the fetch with `error`: the fetch promise rejects, or the response
@@ -248,14 +151,9 @@ async function pumpUpload(state, id, stream) {
         native.fetchEnd(id);
         return;
       }
-      let bytes;
-      if (isUint8Array(value)) {
-        bytes = value;
-      } else if (ArrayBufferIsView(value)) {
-        bytes = new Uint8ArrayCtor(value.buffer, value.byteOffset, value.byteLength);
-      } else if (value !== null && typeof value === "object" && ArrayBufferByteLength(value)) {
-        bytes = new Uint8ArrayCtor(value);
-      } else {
+      // ArrayBuffer or ArrayBufferView (not a SharedArrayBuffer).
+      const bytes = isSharedArrayBuffer(value) ? undefined : toUint8Array(value);
+      if (bytes === undefined) {
         throw new TypeError(
           "A request body stream must produce ArrayBuffer or ArrayBufferView chunks.",
         );
@@ -495,16 +393,14 @@ function startFetch(wire) {
         signal.addEventListener("abort", state.onAbort, { once: true });
       }
     }
-    if (invocation !== undefined) invocation.open.add(state);
+    if (invocation !== undefined) invocationHold(invocation, state, endedWithInvocation);
     runHops(state, wire);
   });
 }
 
 function fetch(input, init = undefined) {
   if (arguments.length === 0) {
-    return PromiseReject(
-      new TypeError("Failed to execute 'fetch' on 'WorkerGlobalScope': 1 argument required, but only 0 present."),
-    );
+    return PromiseReject(tooFewArguments(0, 1, "Failed to execute 'fetch' on 'WorkerGlobalScope'"));
   }
   let wire;
   try {

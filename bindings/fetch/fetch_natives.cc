@@ -13,10 +13,8 @@
 //       request no longer takes a body)
 //   fetchDrain(id) -> Promise<undefined>
 //   fetchEnd(id), fetchCancel(id)
-//   fetchSubrequestLimit() -> number
-//   currentInvocation() / setCurrentInvocation(value): the invocation a
-//       piece of JavaScript runs for, carried along promise reactions by V8
-//       (the context's continuation-preserved embedder data).
+//   fetchSubrequestLimit() -> number (invocations begun without a limit get
+//       it; runtime/js/invocation.js)
 #include <fmt/core.h>
 
 #include <memory>
@@ -478,15 +476,6 @@ NativeResult FetchSubrequestLimit(NativeCall& call) {
   return v8::Integer::NewFromUnsigned(call.isolate(), limit).As<v8::Value>();
 }
 
-NativeResult CurrentInvocation(NativeCall& call) {
-  return call.context()->GetContinuationPreservedEmbedderData();
-}
-
-NativeResult SetCurrentInvocation(NativeCall& call) {
-  call.context()->SetContinuationPreservedEmbedderData(call.arg(0));
-  return Undefined(call);
-}
-
 }  // namespace
 
 void RegisterFetchNatives(runtime::NativeRegistry& registry) {
@@ -498,8 +487,6 @@ void RegisterFetchNatives(runtime::NativeRegistry& registry) {
   registry.Add("fetchEnd", FetchEnd);
   registry.Add("fetchCancel", FetchCancel);
   registry.Add("fetchSubrequestLimit", FetchSubrequestLimit);
-  registry.Add("currentInvocation", CurrentInvocation);
-  registry.Add("setCurrentInvocation", SetCurrentInvocation);
 }
 
 }  // namespace edge::bindings

@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <optional>
+#include <type_traits>
 
 #include "bindings/binding_services.h"
 #include "bindings/kv/kv_store.h"
@@ -96,6 +97,16 @@ v8::Local<v8::Value> MakeMetadata(v8::Isolate* isolate, v8::Local<v8::Context> c
   return text;
 }
 
+// A value as kvGet and kvGetMany return it: alone, or [value, metadata].
+// Empty (with an exception pending) when the value cannot be made.
+v8::Local<v8::Value> MakeEntry(v8::Isolate* isolate, v8::Local<v8::Context> context, KvEntry& entry,
+                               ValueType type, bool with_metadata) {
+  v8::Local<v8::Value> value = MakeValue(isolate, context, std::move(entry.value), type);
+  if (value.IsEmpty() || !with_metadata) return value;
+  v8::Local<v8::Value> pair[] = {value, MakeMetadata(isolate, context, entry.metadata)};
+  return v8::Array::New(isolate, pair, 2).As<v8::Value>();
+}
+
 StatusOr<ValueType> TypeArg(NativeCall& call, int i) {
   auto number = call.NumberArg(i);
   if (!number.ok()) return number.status();
@@ -104,51 +115,84 @@ StatusOr<ValueType> TypeArg(NativeCall& call, int i) {
   return static_cast<ValueType>(type);
 }
 
-// kvGet(namespace, key, type, withMetadata) -> Promise<null | value |
-// [value, metadata]>
-NativeResult KvGet(NativeCall& call) {
+// The store and namespace every native starts with (arguments 0), and the
+// key most of them take (argument 1).
+struct Target {
+  std::shared_ptr<KvStore> store;
+  std::string ns;
+  std::string key;
+};
+
+StatusOr<Target> TargetArgs(NativeCall& call, bool with_key) {
   auto store = StoreOf(call);
   if (!store.ok()) return store.status();
   auto ns = call.StringArg(0);
   if (!ns.ok()) return ns.status();
-  auto key = call.StringArg(1);
-  if (!key.ok()) return key.status();
-  auto type = TypeArg(call, 2);
-  if (!type.ok()) return type.status();
-  bool with_metadata = call.BoolArg(3);
+  Target target{std::move(store).value(), std::move(ns).value(), {}};
+  if (with_key) {
+    auto key = call.StringArg(1);
+    if (!key.ok()) return key.status();
+    target.key = std::move(key).value();
+  }
+  return target;
+}
 
-  struct Job {
-    std::shared_ptr<KvStore> store;
-    std::string ns, key;
-    std::optional<StatusOr<std::optional<KvEntry>>> result;
-  };
-  auto job = std::make_shared<Job>(
-      Job{std::move(store).value(), std::move(ns).value(), std::move(key).value(), {}});
+const Status& StatusOf(const Status& status) { return status; }
+template <typename T>
+const Status& StatusOf(const StatusOr<T>& result) {
+  return result.status();
+}
+
+// Runs `work` (returning Status or StatusOr<T>) on the thread pool, and
+// returns a promise settled on the loop by its result: a failure rejects it
+// as `method` failing; else it resolves with make(isolate, context, result).
+template <typename Work, typename Make>
+NativeResult RunKvJob(NativeCall& call, const char* method, Work work, Make make) {
+  using Result = std::invoke_result_t<Work&>;
+  auto result = std::make_shared<std::optional<Result>>();
+  auto work_ptr = std::make_shared<Work>(std::move(work));
   auto [promise, pending] = PendingPromise::Create(call);
-  ValueType value_type = *type;
   RunInThreadPool(
-      call.data(), [job] { job->result = job->store->Get(job->ns, job->key); },
-      [job, pending = pending, value_type, with_metadata] {
-        if (!job->result->ok()) return pending->Reject(Failure("GET", 400, job->result->status()));
+      call.data(), [result, work_ptr] { result->emplace((*work_ptr)()); },
+      [result, work_ptr, pending = pending, method, make = std::move(make)] {
+        Result& done = **result;
+        if (!StatusOf(done).ok()) return pending->Reject(Failure(method, 400, StatusOf(done)));
         pending->Resolve([&](v8::Isolate* isolate, v8::Local<v8::Context> context) {
-          std::optional<KvEntry>& entry = job->result->value();
-          if (!entry) return v8::Null(isolate).As<v8::Value>();
-          v8::Local<v8::Value> value = MakeValue(isolate, context, std::move(entry->value), value_type);
-          if (value.IsEmpty() || !with_metadata) return value;
-          v8::Local<v8::Value> pair[] = {value, MakeMetadata(isolate, context, entry->metadata)};
-          return v8::Array::New(isolate, pair, 2).As<v8::Value>();
+          return make(isolate, context, done);
         });
       });
   return promise;
 }
 
+v8::Local<v8::Value> MakeUndefined(v8::Isolate* isolate, v8::Local<v8::Context>, const Status&) {
+  return v8::Undefined(isolate).As<v8::Value>();
+}
+
+// kvGet(namespace, key, type, withMetadata) -> Promise<null | value |
+// [value, metadata]>
+NativeResult KvGet(NativeCall& call) {
+  auto target = TargetArgs(call, true);
+  if (!target.ok()) return target.status();
+  auto type = TypeArg(call, 2);
+  if (!type.ok()) return type.status();
+  bool with_metadata = call.BoolArg(3);
+  ValueType value_type = *type;
+  return RunKvJob(
+      call, "GET",
+      [target = std::move(target).value()] { return target.store->Get(target.ns, target.key); },
+      [value_type, with_metadata](v8::Isolate* isolate, v8::Local<v8::Context> context,
+                                  StatusOr<std::optional<KvEntry>>& result) {
+        std::optional<KvEntry>& entry = result.value();
+        if (!entry) return v8::Null(isolate).As<v8::Value>();
+        return MakeEntry(isolate, context, *entry, value_type, with_metadata);
+      });
+}
+
 // kvGetMany(namespace, keys, type, withMetadata) -> Promise<Array<null |
 // value | [value, metadata]>>, in the order of `keys`.
 NativeResult KvGetMany(NativeCall& call) {
-  auto store = StoreOf(call);
-  if (!store.ok()) return store.status();
-  auto ns = call.StringArg(0);
-  if (!ns.ok()) return ns.status();
+  auto target = TargetArgs(call, false);
+  if (!target.ok()) return target.status();
   if (!call.arg(1)->IsArray()) return runtime::TypeError("keys must be an array");
   auto array = call.arg(1).As<v8::Array>();
   std::vector<std::string> keys;
@@ -167,42 +211,28 @@ NativeResult KvGetMany(NativeCall& call) {
   if (!type.ok()) return type.status();
   bool with_metadata = call.BoolArg(3);
 
-  struct Job {
-    std::shared_ptr<KvStore> store;
-    std::string ns;
-    std::vector<std::string> keys;
-    std::optional<StatusOr<std::vector<std::optional<KvEntry>>>> result;
-  };
-  auto job = std::make_shared<Job>(
-      Job{std::move(store).value(), std::move(ns).value(), std::move(keys), {}});
-  auto [promise, pending] = PendingPromise::Create(call);
   ValueType value_type = *type;
-  RunInThreadPool(
-      call.data(), [job] { job->result = job->store->GetMany(job->ns, job->keys); },
-      [job, pending = pending, value_type, with_metadata] {
-        if (!job->result->ok()) {
-          return pending->Reject(Failure("GET_BULK", 400, job->result->status()));
-        }
-        pending->Resolve([&](v8::Isolate* isolate, v8::Local<v8::Context> context) {
-          auto& entries = job->result->value();
-          v8::Local<v8::Array> results = v8::Array::New(isolate, static_cast<int>(entries.size()));
-          for (size_t i = 0; i < entries.size(); ++i) {
-            v8::Local<v8::Value> item = v8::Null(isolate);
-            if (entries[i]) {
-              item = MakeValue(isolate, context, std::move(entries[i]->value), value_type);
-              if (item.IsEmpty()) return item;
-              if (with_metadata) {
-                v8::Local<v8::Value> pair[] = {item,
-                                               MakeMetadata(isolate, context, entries[i]->metadata)};
-                item = v8::Array::New(isolate, pair, 2);
-              }
-            }
-            if (results->Set(context, static_cast<uint32_t>(i), item).IsNothing()) return v8::Local<v8::Value>();
+  return RunKvJob(
+      call, "GET_BULK",
+      [target = std::move(target).value(), keys = std::move(keys)] {
+        return target.store->GetMany(target.ns, keys);
+      },
+      [value_type, with_metadata](v8::Isolate* isolate, v8::Local<v8::Context> context,
+                                  StatusOr<std::vector<std::optional<KvEntry>>>& result) {
+        auto& entries = result.value();
+        v8::Local<v8::Array> results = v8::Array::New(isolate, static_cast<int>(entries.size()));
+        for (size_t i = 0; i < entries.size(); ++i) {
+          v8::Local<v8::Value> item = v8::Null(isolate);
+          if (entries[i]) {
+            item = MakeEntry(isolate, context, *entries[i], value_type, with_metadata);
+            if (item.IsEmpty()) return item;
           }
-          return results.As<v8::Value>();
-        });
+          if (results->Set(context, static_cast<uint32_t>(i), item).IsNothing()) {
+            return v8::Local<v8::Value>();
+          }
+        }
+        return results.As<v8::Value>();
       });
-  return promise;
 }
 
 Status ValueTooLarge(size_t length) {
@@ -255,12 +285,8 @@ StatusOr<std::string> ValueArg(NativeCall& call, int i) {
 // kvPut(namespace, key, value, metadataJson | undefined, expiration) ->
 // Promise<undefined>, settled once the write is on disk.
 NativeResult KvPut(NativeCall& call) {
-  auto store = StoreOf(call);
-  if (!store.ok()) return store.status();
-  auto ns = call.StringArg(0);
-  if (!ns.ok()) return ns.status();
-  auto key = call.StringArg(1);
-  if (!key.ok()) return key.status();
+  auto target = TargetArgs(call, true);
+  if (!target.ok()) return target.status();
   auto value = ValueArg(call, 2);
   if (!value.ok()) return value.status();
   std::string metadata;
@@ -278,129 +304,91 @@ NativeResult KvPut(NativeCall& call) {
   if (!expiration.ok()) return expiration.status();
   uint64_t expires = *expiration > 0 ? static_cast<uint64_t>(*expiration) : 0;
 
-  struct Job {
-    std::shared_ptr<KvStore> store;
-    std::string ns, key, value, metadata;
-    uint64_t expiration;
-    Status result;
-  };
-  auto job = std::make_shared<Job>(Job{std::move(store).value(), std::move(ns).value(),
-                                       std::move(key).value(), std::move(value).value(),
-                                       std::move(metadata), expires, {}});
-  auto [promise, pending] = PendingPromise::Create(call);
-  RunInThreadPool(
-      call.data(),
-      [job] {
-        job->result = job->store->Put(job->ns, job->key, job->value, job->metadata, job->expiration);
+  return RunKvJob(
+      call, "PUT",
+      [target = std::move(target).value(), value = std::move(value).value(),
+       metadata = std::move(metadata), expires]() mutable {
+        Status result = target.store->Put(target.ns, target.key, value, metadata, expires);
         // Free the copy on the pool, not on the loop.
-        std::string().swap(job->value);
+        std::string().swap(value);
+        return result;
       },
-      [job, pending = pending] {
-        if (!job->result.ok()) return pending->Reject(Failure("PUT", 400, job->result));
-        pending->ResolveUndefined();
-      });
-  return promise;
+      MakeUndefined);
 }
 
 // kvDelete(namespace, key) -> Promise<undefined>
 NativeResult KvDelete(NativeCall& call) {
-  auto store = StoreOf(call);
-  if (!store.ok()) return store.status();
-  auto ns = call.StringArg(0);
-  if (!ns.ok()) return ns.status();
-  auto key = call.StringArg(1);
-  if (!key.ok()) return key.status();
-  struct Job {
-    std::shared_ptr<KvStore> store;
-    std::string ns, key;
-    Status result;
-  };
-  auto job = std::make_shared<Job>(
-      Job{std::move(store).value(), std::move(ns).value(), std::move(key).value(), {}});
-  auto [promise, pending] = PendingPromise::Create(call);
-  RunInThreadPool(
-      call.data(), [job] { job->result = job->store->Delete(job->ns, job->key); },
-      [job, pending = pending] {
-        if (!job->result.ok()) return pending->Reject(Failure("DELETE", 400, job->result));
-        pending->ResolveUndefined();
-      });
-  return promise;
+  auto target = TargetArgs(call, true);
+  if (!target.ok()) return target.status();
+  return RunKvJob(
+      call, "DELETE",
+      [target = std::move(target).value()] { return target.store->Delete(target.ns, target.key); },
+      MakeUndefined);
 }
 
 // kvList(namespace, prefix, limit, cursor) -> Promise<{keys, list_complete,
 // cursor?, cacheStatus}>, the shape Workers returns.
 NativeResult KvList(NativeCall& call) {
-  auto store = StoreOf(call);
-  if (!store.ok()) return store.status();
-  auto ns = call.StringArg(0);
-  if (!ns.ok()) return ns.status();
+  auto target = TargetArgs(call, false);
+  if (!target.ok()) return target.status();
   auto prefix = call.StringArg(1);
   if (!prefix.ok()) return prefix.status();
   auto limit = call.NumberArg(2);
   if (!limit.ok()) return limit.status();
   auto cursor = call.StringArg(3);
   if (!cursor.ok()) return cursor.status();
-  struct Job {
-    std::shared_ptr<KvStore> store;
-    std::string ns, prefix, cursor;
-    size_t limit;
-    std::optional<StatusOr<KvListResult>> result;
-  };
   size_t count = *limit >= 1 && *limit <= kKvMaxListLimit ? static_cast<size_t>(*limit)
                                                           : kKvMaxListLimit;
-  auto job = std::make_shared<Job>(Job{std::move(store).value(), std::move(ns).value(),
-                                       std::move(prefix).value(), std::move(cursor).value(),
-                                       count, {}});
-  auto [promise, pending] = PendingPromise::Create(call);
-  RunInThreadPool(
-      call.data(),
-      [job] { job->result = job->store->List(job->ns, job->prefix, job->limit, job->cursor); },
-      [job, pending = pending] {
-        if (!job->result->ok()) return pending->Reject(Failure("GET", 400, job->result->status()));
-        pending->Resolve([&](v8::Isolate* isolate, v8::Local<v8::Context> context) {
-          const KvListResult& list = job->result->value();
-          auto name = v8::String::NewFromUtf8Literal(isolate, "name");
-          auto expiration = v8::String::NewFromUtf8Literal(isolate, "expiration");
-          auto metadata = v8::String::NewFromUtf8Literal(isolate, "metadata");
-          v8::Local<v8::Array> keys = v8::Array::New(isolate, static_cast<int>(list.keys.size()));
-          for (size_t i = 0; i < list.keys.size(); ++i) {
-            const KvListKey& key = list.keys[i];
-            v8::Local<v8::Object> item = v8::Object::New(isolate);
-            if (item->Set(context, name, runtime::Utf8String(isolate, key.name)).IsNothing()) return v8::Local<v8::Value>();
-            if (key.expiration != 0 &&
-                item->Set(context, expiration,
-                          v8::Number::New(isolate, static_cast<double>(key.expiration)))
-                    .IsNothing()) {
-              return v8::Local<v8::Value>();
-            }
-            if (!key.metadata.empty() &&
-                item->Set(context, metadata, MakeMetadata(isolate, context, key.metadata))
-                    .IsNothing()) {
-              return v8::Local<v8::Value>();
-            }
-            if (keys->Set(context, static_cast<uint32_t>(i), item).IsNothing()) return v8::Local<v8::Value>();
+  return RunKvJob(
+      call, "GET",
+      [target = std::move(target).value(), prefix = std::move(prefix).value(),
+       cursor = std::move(cursor).value(),
+       count] { return target.store->List(target.ns, prefix, count, cursor); },
+      [](v8::Isolate* isolate, v8::Local<v8::Context> context, StatusOr<KvListResult>& result) {
+        const KvListResult& list = result.value();
+        auto name = v8::String::NewFromUtf8Literal(isolate, "name");
+        auto expiration = v8::String::NewFromUtf8Literal(isolate, "expiration");
+        auto metadata = v8::String::NewFromUtf8Literal(isolate, "metadata");
+        v8::Local<v8::Array> keys = v8::Array::New(isolate, static_cast<int>(list.keys.size()));
+        for (size_t i = 0; i < list.keys.size(); ++i) {
+          const KvListKey& key = list.keys[i];
+          v8::Local<v8::Object> item = v8::Object::New(isolate);
+          if (item->Set(context, name, runtime::Utf8String(isolate, key.name)).IsNothing()) {
+            return v8::Local<v8::Value>();
           }
-          v8::Local<v8::Object> result = v8::Object::New(isolate);
-          bool ok =
-              result->Set(context, v8::String::NewFromUtf8Literal(isolate, "keys"), keys).IsJust() &&
-              result
-                  ->Set(context, v8::String::NewFromUtf8Literal(isolate, "list_complete"),
-                        v8::Boolean::New(isolate, list.complete))
-                  .IsJust() &&
-              (list.complete ||
-               result
-                   ->Set(context, v8::String::NewFromUtf8Literal(isolate, "cursor"),
-                         runtime::Utf8String(isolate, list.cursor))
-                   .IsJust()) &&
-              result
-                  ->Set(context, v8::String::NewFromUtf8Literal(isolate, "cacheStatus"),
-                        v8::Null(isolate))
-                  .IsJust();
-          if (!ok) return v8::Local<v8::Value>();
-          return result.As<v8::Value>();
-        });
+          if (key.expiration != 0 &&
+              item->Set(context, expiration,
+                        v8::Number::New(isolate, static_cast<double>(key.expiration)))
+                  .IsNothing()) {
+            return v8::Local<v8::Value>();
+          }
+          if (!key.metadata.empty() &&
+              item->Set(context, metadata, MakeMetadata(isolate, context, key.metadata))
+                  .IsNothing()) {
+            return v8::Local<v8::Value>();
+          }
+          if (keys->Set(context, static_cast<uint32_t>(i), item).IsNothing()) {
+            return v8::Local<v8::Value>();
+          }
+        }
+        v8::Local<v8::Object> object = v8::Object::New(isolate);
+        bool ok =
+            object->Set(context, v8::String::NewFromUtf8Literal(isolate, "keys"), keys).IsJust() &&
+            object
+                ->Set(context, v8::String::NewFromUtf8Literal(isolate, "list_complete"),
+                      v8::Boolean::New(isolate, list.complete))
+                .IsJust() &&
+            (list.complete || object
+                                  ->Set(context, v8::String::NewFromUtf8Literal(isolate, "cursor"),
+                                        runtime::Utf8String(isolate, list.cursor))
+                                  .IsJust()) &&
+            object
+                ->Set(context, v8::String::NewFromUtf8Literal(isolate, "cacheStatus"),
+                      v8::Null(isolate))
+                .IsJust();
+        if (!ok) return v8::Local<v8::Value>();
+        return object.As<v8::Value>();
       });
-  return promise;
 }
 
 }  // namespace

@@ -3,7 +3,7 @@
 // in this process, without a network hop (native.serviceFetch). The response
 // body streams back as the other worker produces it.
 
-const { Request, requestForWire, makeResponse, readAllBytes, ReadableStream } = internals;
+const { Request, requestForWire, makeResponse, readAllBytes, ReadableStream, illegalConstructor } = internals;
 
 const PromisePrototypeThen = Function.prototype.call.bind(Promise.prototype.then);
 
@@ -11,7 +11,7 @@ class Fetcher {
   #service;
 
   constructor(token, service) {
-    if (token !== kCreate) throw new TypeError("Illegal constructor");
+    if (token !== kCreate) throw illegalConstructor();
     this.#service = service;
   }
 

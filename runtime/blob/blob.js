@@ -6,7 +6,10 @@
 // hands out a copy. So slice() is a subarray of the same buffer (no copy), and
 // Blobs made of a single Blob part share that Blob's bytes.
 
-const { finishInterface, inspectSymbol, inspectNamed, toUint8Array, utf8Encode } = internals;
+const {
+  finishInterface, inspectSymbol, inspectNamed, illegalInvocation, requireArguments, isObject, toUint8Array,
+  toUSVString, utf8Encode,
+} = internals;
 
 const nativeUtf8Decode = native.utf8Decode;
 const ObjectDefineProperty = Object.defineProperty;
@@ -23,14 +26,6 @@ const StringPrototypeToLowerCase = Function.prototype.call.bind(String.prototype
 
 const emptyBytes = new Uint8Array(0);
 const printableAsciiRegExp = /^[\x20-\x7e]*$/;
-const surrogateRegExp = /[\uD800-\uDFFF]/;
-const loneSurrogateRegExp = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-
-// WebIDL USVString conversion.
-function toUSVString(value) {
-  const s = `${value}`;
-  return surrogateRegExp.test(s) ? s.replace(loneSurrogateRegExp, "\uFFFD") : s;
-}
 
 // A Blob's type: lowercased, or "" if it has a character outside U+0020-U+007E.
 function normalizeType(type) {
@@ -41,10 +36,6 @@ function normalizeType(type) {
 function toLongLong(value) {
   const n = +value;
   return NumberIsFinite(n) ? MathTrunc(n) : 0;
-}
-
-function isObjectLike(value) {
-  return value !== null && (typeof value === "object" || typeof value === "function");
 }
 
 function convertLineEndings(s) {
@@ -60,7 +51,7 @@ let isFile;
 // Reads a BlobPropertyBag (or FilePropertyBag) and the blob parts into
 // { bytes, type }.
 function convertOptions(options, iface) {
-  if (options !== undefined && options !== null && !isObjectLike(options)) {
+  if (options !== undefined && options !== null && !isObject(options)) {
     const bag = iface === "File" ? "FilePropertyBag" : "BlobPropertyBag";
     throw new TypeError(`Failed to construct '${iface}': The provided value is not of type '${bag}'.`);
   }
@@ -84,7 +75,7 @@ function convertOptions(options, iface) {
 
 function collectParts(blobParts, iface) {
   if (blobParts === undefined) return [];
-  if (!isObjectLike(blobParts) || typeof blobParts[SymbolIterator] !== "function") {
+  if (!isObject(blobParts) || typeof blobParts[SymbolIterator] !== "function") {
     throw new TypeError(
       `Failed to construct '${iface}': The provided value cannot be converted to a sequence.`,
     );
@@ -93,7 +84,7 @@ function collectParts(blobParts, iface) {
   // and buffer sources stay as they are, anything else becomes a USVString.
   const parts = [];
   for (const part of blobParts) {
-    if (isObjectLike(part) && (isBlob(part) || toUint8Array(part) !== undefined)) {
+    if (isObject(part) && (isBlob(part) || toUint8Array(part) !== undefined)) {
       parts.push(part);
     } else {
       parts.push(toUSVString(part));
@@ -131,10 +122,6 @@ function processParts(parts, endings) {
     offset += chunks[i].byteLength;
   }
   return result;
-}
-
-function brandRejection(method, iface) {
-  return PromiseReject(new TypeError(`Failed to execute '${method}' on '${iface}': Illegal invocation`));
 }
 
 const STREAM_CHUNK = 65536;
@@ -208,17 +195,17 @@ class Blob {
   }
 
   text() {
-    if (!isBlob(this)) return brandRejection("text", "Blob");
+    if (!isBlob(this)) return PromiseReject(illegalInvocation("text", "Blob"));
     return PromiseResolve(nativeUtf8Decode(this.#bytes, false, false));
   }
 
   arrayBuffer() {
-    if (!isBlob(this)) return brandRejection("arrayBuffer", "Blob");
+    if (!isBlob(this)) return PromiseReject(illegalInvocation("arrayBuffer", "Blob"));
     return PromiseResolve(this.#bytes.slice().buffer);
   }
 
   bytes() {
-    if (!isBlob(this)) return brandRejection("bytes", "Blob");
+    if (!isBlob(this)) return PromiseReject(illegalInvocation("bytes", "Blob"));
     return PromiseResolve(this.#bytes.slice());
   }
 
@@ -227,7 +214,7 @@ class Blob {
   }
 
   static {
-    isBlob = (value) => isObjectLike(value) && #bytes in value;
+    isBlob = (value) => isObject(value) && #bytes in value;
     blobBytes = (blob) => blob.#bytes;
     setBlobData = (blob, bytes, type) => {
       blob.#bytes = bytes;
@@ -242,11 +229,7 @@ class File extends Blob {
   #lastModified;
 
   constructor(fileBits, fileName, options = undefined) {
-    if (arguments.length < 2) {
-      throw new TypeError(
-        `Failed to construct 'File': 2 arguments required, but only ${arguments.length} present.`,
-      );
-    }
+    requireArguments(arguments.length, 2, "Failed to construct 'File'");
     const parts = collectParts(fileBits, "File");
     const name = toUSVString(fileName);
     const { endings, type } = convertOptions(options, "File");
@@ -285,7 +268,7 @@ class File extends Blob {
   }
 
   static {
-    isFile = (value) => isObjectLike(value) && #name in value;
+    isFile = (value) => isObject(value) && #name in value;
   }
 }
 finishInterface(File);
@@ -312,4 +295,3 @@ internals.blobBytes = blobBytes; // shared: never write to them
 internals.createBlob = createBlob;
 internals.createFile = createFile;
 internals.normalizeBlobType = normalizeType;
-internals.toUSVString = toUSVString;

@@ -3,34 +3,18 @@
 // "multipart/form-data encoding algorithm") and parsing used by bodies.
 
 const {
-  finishInterface,
-  inspectSymbol,
-  inspectNamed,
-  isBlob,
-  isFile,
-  blobBytes,
-  createFile,
-  toUSVString,
-  utf8Encode,
+  finishInterface, inspectSymbol, inspectNamed, tooFewArguments, pairIterator, isBlob, isFile, blobBytes,
+  createFile, toUSVString, utf8Encode,
 } = internals;
 
 const nativeUtf8Decode = native.utf8Decode;
 const nativeRandomFill = native.randomFill;
 const ObjectDefineProperty = Object.defineProperty;
-const ObjectGetPrototypeOf = Object.getPrototypeOf;
-const ObjectSetPrototypeOf = Object.setPrototypeOf;
 const ReflectApply = Reflect.apply;
 const SymbolIterator = Symbol.iterator;
-const IteratorPrototype = ObjectGetPrototypeOf(ObjectGetPrototypeOf([][SymbolIterator]()));
-
-const kCreate = {}; // private constructor token
 
 function checkArgs(count, required, method) {
-  if (count < required) {
-    throw new TypeError(
-      `Failed to execute '${method}' on 'FormData': ${required} argument${required === 1 ? "" : "s"} required, but only ${count} present.`,
-    );
-  }
+  if (count < required) throw tooFewArguments(count, required, `Failed to execute '${method}' on 'FormData'`);
 }
 
 // https://xhr.spec.whatwg.org/#create-an-entry: [name, string | File].
@@ -153,17 +137,17 @@ class FormData {
 
   keys() {
     this.#list;
-    return new FormDataIterator(kCreate, this, "key");
+    return newFormDataIterator(this, "key");
   }
 
   values() {
     this.#list;
-    return new FormDataIterator(kCreate, this, "value");
+    return newFormDataIterator(this, "value");
   }
 
   entries() {
     this.#list;
-    return new FormDataIterator(kCreate, this, "key+value");
+    return newFormDataIterator(this, "key+value");
   }
 
   [inspectSymbol]() {
@@ -186,39 +170,7 @@ ObjectDefineProperty(FormData.prototype, SymbolIterator, {
 });
 finishInterface(FormData);
 
-class FormDataIterator {
-  #formData;
-  #kind;
-  #index = 0;
-
-  constructor(token, formData, kind) {
-    if (token !== kCreate) throw new TypeError("Illegal constructor");
-    this.#formData = formData;
-    this.#kind = kind;
-  }
-
-  next() {
-    if (this === null || typeof this !== "object" || !(#formData in this)) {
-      throw new TypeError("next() called on an object that is not a FormData iterator.");
-    }
-    const list = formDataList(this.#formData);
-    if (this.#index >= list.length) return { value: undefined, done: true };
-    const entry = list[this.#index++];
-    const kind = this.#kind;
-    if (kind === "key") return { value: entry[0], done: false };
-    if (kind === "value") return { value: entry[1], done: false };
-    return { value: [entry[0], entry[1]], done: false };
-  }
-}
-ObjectSetPrototypeOf(FormDataIterator.prototype, IteratorPrototype);
-delete FormDataIterator.prototype.constructor;
-ObjectDefineProperty(FormDataIterator.prototype, "next", { enumerable: true });
-ObjectDefineProperty(FormDataIterator.prototype, Symbol.toStringTag, {
-  value: "FormData Iterator",
-  writable: false,
-  enumerable: false,
-  configurable: true,
-});
+const newFormDataIterator = pairIterator("FormData", (formData) => formDataList(formData));
 
 // ---------------------------------------------------------------------------
 // multipart/form-data serialization

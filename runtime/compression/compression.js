@@ -3,8 +3,9 @@
 // feed one zlib stream each (native.zlibOpen/zlibWrite/zlibFinish/zlibClose,
 // runtime/compression/compression.cc). Runs after encoding.js and streams_transform.js.
 
-const { finishInterface, inspectSymbol, inspectNamed, toUint8Array } = internals;
-const { isObject, setUpTransformStream, transformStreamDefaultControllerEnqueue } = internals.streams;
+const { finishInterface, inspectSymbol, inspectNamed, brandCheck, requireArguments, isObject, toUint8Array } =
+  internals;
+const { setUpTransformStream, transformStreamDefaultControllerEnqueue } = internals.streams;
 
 const zlibOpen = native.zlibOpen;
 const zlibWrite = native.zlibWrite;
@@ -14,11 +15,7 @@ const zlibClose = native.zlibClose;
 const formats = ["deflate", "deflate-raw", "gzip"];
 
 function convertFormat(format, interfaceName, argumentCount) {
-  if (argumentCount < 1) {
-    throw new TypeError(
-      `Failed to construct '${interfaceName}': 1 argument required, but only 0 present.`,
-    );
-  }
+  requireArguments(argumentCount, 1, `Failed to construct '${interfaceName}'`);
   const value = `${format}`;
   if (!formats.includes(value)) {
     throw new TypeError(
@@ -58,79 +55,48 @@ function setUpZlibTransform(compress, format, interfaceName) {
   return transform;
 }
 
-let getCompressionTransform;
+// The two interfaces differ only in their name and the zlib direction.
+function zlibStreamInterface(name, compress) {
+  let checkTransform;
+  // A computed key names the class `name`.
+  const C = {
+    [name]: class {
+      #transform;
+      #format;
 
-class CompressionStream {
-  #transform;
-  #format;
+      constructor(format) {
+        const value = convertFormat(format, name, arguments.length);
+        this.#transform = setUpZlibTransform(compress, value, name);
+        this.#format = value;
+      }
 
-  constructor(format) {
-    const value = convertFormat(format, "CompressionStream", arguments.length);
-    this.#transform = setUpZlibTransform(true, value, "CompressionStream");
-    this.#format = value;
-  }
+      get readable() {
+        return checkTransform(this).readable.wrapper;
+      }
 
-  get readable() {
-    return getCompressionTransform(this).readable.wrapper;
-  }
+      get writable() {
+        return checkTransform(this).writable.wrapper;
+      }
 
-  get writable() {
-    return getCompressionTransform(this).writable.wrapper;
-  }
+      [inspectSymbol]() {
+        return inspectNamed(name, {
+          format: this.#format,
+          readable: this.#transform.readable.wrapper,
+          writable: this.#transform.writable.wrapper,
+        });
+      }
 
-  [inspectSymbol]() {
-    return inspectNamed("CompressionStream", {
-      format: this.#format,
-      readable: this.#transform.readable.wrapper,
-      writable: this.#transform.writable.wrapper,
-    });
-  }
-
-  static {
-    getCompressionTransform = (value) => {
-      if (isObject(value) && #transform in value) return value.#transform;
-      throw new TypeError("Illegal invocation");
-    };
-  }
+      static {
+        checkTransform = brandCheck((value) => (isObject(value) && #transform in value ? value.#transform : undefined));
+      }
+    },
+  }[name];
+  finishInterface(C);
+  return C;
 }
-finishInterface(CompressionStream);
 
-let getDecompressionTransform;
-
-class DecompressionStream {
-  #transform;
-  #format;
-
-  constructor(format) {
-    const value = convertFormat(format, "DecompressionStream", arguments.length);
-    this.#transform = setUpZlibTransform(false, value, "DecompressionStream");
-    this.#format = value;
-  }
-
-  get readable() {
-    return getDecompressionTransform(this).readable.wrapper;
-  }
-
-  get writable() {
-    return getDecompressionTransform(this).writable.wrapper;
-  }
-
-  [inspectSymbol]() {
-    return inspectNamed("DecompressionStream", {
-      format: this.#format,
-      readable: this.#transform.readable.wrapper,
-      writable: this.#transform.writable.wrapper,
-    });
-  }
-
-  static {
-    getDecompressionTransform = (value) => {
-      if (isObject(value) && #transform in value) return value.#transform;
-      throw new TypeError("Illegal invocation");
-    };
-  }
-}
-finishInterface(DecompressionStream);
+const CompressionStream = zlibStreamInterface("CompressionStream", true);
+const DecompressionStream = zlibStreamInterface("DecompressionStream", false);
 
 internals.CompressionStream = CompressionStream;
 internals.DecompressionStream = DecompressionStream;

@@ -2,7 +2,7 @@
 // formatted with internals.format/inspect and written with native.log, one call
 // per message (multi-line messages stay one log entry).
 
-const { format, inspect } = internals;
+const { format, inspect, invocationResponseId } = internals;
 
 const nativeLog = native.log;
 const nativeNow = native.now;
@@ -16,14 +16,6 @@ const ErrorCaptureStackTrace = Error.captureStackTrace;
 let groupIndent = "";
 const counts = new Map();
 const timers = new Map();
-
-// The response of the invocation that is writing (0: none), so its lines
-// can be collected with it (edge tail). fetch.js defines currentInvocation.
-function invocationResponseId() {
-  const invocation = internals.currentInvocation === undefined ? undefined : internals.currentInvocation();
-  return invocation === undefined ? 0 : invocation.responseId;
-}
-internals.invocationResponseId = invocationResponseId;
 
 function write(level, message) {
   if (groupIndent !== "") {

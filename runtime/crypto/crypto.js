@@ -1,12 +1,11 @@
 // The Crypto interface (https://w3c.github.io/webcrypto/#crypto-interface):
 // getRandomValues and randomUUID; subtle.js adds crypto.subtle.
 
-const { finishInterface, illegalConstructor, DOMException } = internals;
+const {
+  finishInterface, illegalConstructor, requireArguments, DOMException, TypedArrayPrototypeGetTag,
+  TypedArrayPrototypeGetByteLength,
+} = internals;
 
-const ReflectApply = Reflect.apply;
-const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype);
-const typedArrayTag = Object.getOwnPropertyDescriptor(typedArrayPrototype, Symbol.toStringTag).get;
-const typedArrayByteLength = Object.getOwnPropertyDescriptor(typedArrayPrototype, "byteLength").get;
 const ArrayBufferIsView = ArrayBuffer.isView;
 const nativeRandomFill = native.randomFill;
 const nativeRandomUUID = native.randomUUID;
@@ -31,24 +30,20 @@ class Crypto {
   }
 
   getRandomValues(array) {
-    if (arguments.length === 0) {
-      throw new TypeError(
-        "Failed to execute 'getRandomValues' on 'Crypto': 1 argument required, but only 0 present.",
-      );
-    }
+    requireArguments(arguments.length, 1, "Failed to execute 'getRandomValues' on 'Crypto'");
     if (!ArrayBufferIsView(array)) {
       throw new TypeError(
         "Failed to execute 'getRandomValues' on 'Crypto': parameter 1 is not of type 'ArrayBufferView'.",
       );
     }
-    const tag = ReflectApply(typedArrayTag, array, []);
+    const tag = TypedArrayPrototypeGetTag(array);
     if (tag === undefined || !integerArrayTypes.has(tag)) {
       throw new DOMException(
         `Failed to execute 'getRandomValues' on 'Crypto': The provided ArrayBufferView is of type '${tag === undefined ? "DataView" : tag}', which is not an integer array type.`,
         "TypeMismatchError",
       );
     }
-    const byteLength = ReflectApply(typedArrayByteLength, array, []);
+    const byteLength = TypedArrayPrototypeGetByteLength(array);
     if (byteLength > 65536) {
       throw new DOMException(
         `Failed to execute 'getRandomValues' on 'Crypto': The ArrayBufferView's byte length (${byteLength}) exceeds the number of bytes of entropy available via this API (65536).`,

@@ -160,6 +160,16 @@ bool CtrPass(const EVP_CIPHER* cipher, std::string_view key, const unsigned char
          Update(ctx.get(), input, out) && Final(ctx.get(), out);
 }
 
+// Two AES-CTR passes for data whose counter wraps after its first `first`
+// bytes: the first from `block`, the rest from `block` with its `bits`
+// counter bits zeroed.
+bool CtrPassesAroundWrap(const EVP_CIPHER* cipher, std::string_view key, unsigned char block[16],
+                         int bits, std::string_view data, size_t first, std::string& out) {
+  if (!CtrPass(cipher, key, block, data.substr(0, first), out)) return false;
+  for (int bit = 0; bit < bits; bit++) block[15 - bit / 8] &= ~(1u << (bit % 8));
+  return CtrPass(cipher, key, block, data.substr(first), out);
+}
+
 // cryptoAesCtr(key, counter, lengthBits, data) -> Uint8Array. Only the
 // rightmost `lengthBits` bits of the counter block count, and they wrap
 // around to zero, as the spec says; more blocks than that counter allows is
@@ -193,12 +203,7 @@ NativeResult CryptoAesCtr(NativeCall& call) {
     uint64_t before_wrap = total - value;
     if (blocks > before_wrap) {
       size_t first = static_cast<size_t>(before_wrap) * 16;
-      if (!CtrPass(cipher.get(), *key, block, data->substr(0, first), out)) {
-        return Failed("AES-CTR failed");
-      }
-      // Zero the counter bits and go on from there.
-      for (int bit = 0; bit < bits; bit++) block[15 - bit / 8] &= ~(1u << (bit % 8));
-      if (!CtrPass(cipher.get(), *key, block, data->substr(first), out)) {
+      if (!CtrPassesAroundWrap(cipher.get(), *key, block, bits, *data, first, out)) {
         return Failed("AES-CTR failed");
       }
       return call.Bytes(out).As<v8::Value>();
@@ -215,11 +220,7 @@ NativeResult CryptoAesCtr(NativeCall& call) {
     uint64_t remaining = ~low + 1;  // blocks until the low 64 bits wrap (0 means 2^64)
     if (high_all_ones && remaining != 0 && blocks > remaining) {
       size_t first = static_cast<size_t>(remaining) * 16;
-      if (!CtrPass(cipher.get(), *key, block, data->substr(0, first), out)) {
-        return Failed("AES-CTR failed");
-      }
-      for (int bit = 0; bit < bits; bit++) block[15 - bit / 8] &= ~(1u << (bit % 8));
-      if (!CtrPass(cipher.get(), *key, block, data->substr(first), out)) {
+      if (!CtrPassesAroundWrap(cipher.get(), *key, block, bits, *data, first, out)) {
         return Failed("AES-CTR failed");
       }
       return call.Bytes(out).As<v8::Value>();

@@ -1,7 +1,7 @@
 // The public-key work behind crypto.subtle's ECDSA, ECDH, Ed25519, X25519,
 // RSASSA-PKCS1-v1_5, RSA-PSS and RSA-OAEP
 // (https://w3c.github.io/webcrypto/#ecdsa and following), on OpenSSL
-// 3's EVP_PKEY. runtime/crypto/subtle.js keeps the WebCrypto rules (usages, key
+// 3's EVP_PKEY. runtime/js/subtle.js keeps the WebCrypto rules (usages, key
 // types, formats per algorithm); these natives hold and use the keys.
 //
 // An asymmetric CryptoKey's material is an opaque handle: a one-byte
@@ -544,48 +544,72 @@ bool SetRsaPadding(EVP_PKEY_CTX* pctx, const std::string& padding, int salt_leng
          EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, salt_length) == 1;
 }
 
-// cryptoPkeySign(handle, hash, data, padding?, saltLength?) -> Uint8Array. An
-// EC key signs with ECDSA and returns WebCrypto's r || s; an Ed25519 key
-// ignores `hash`; an RSA key uses `padding` ("pkcs1" or "pss").
-NativeResult CryptoPkeySign(NativeCall& call) {
+// The arguments of cryptoPkeySign and cryptoPkeyVerify: the key, its hash,
+// the byte strings (data; signature and data), and for an RSA key its
+// padding and salt length.
+struct SignatureParams {
+  EVP_PKEY* pkey;
+  bool ec, rsa;
+  const EVP_MD* md;  // null for Ed25519
+  std::vector<std::string_view> bytes;
+  std::string padding;
+  int salt_length = 0;
+};
+
+// Reads handle (argument 0), hash (1), `byte_args` byte strings, then for an
+// RSA key padding and salt length.
+StatusOr<SignatureParams> SignatureArgs(NativeCall& call, int byte_args) {
   auto handle = HandleArg(call, 0);
   if (!handle.ok()) return handle.status();
   auto hash = call.StringArg(1);
   if (!hash.ok()) return hash.status();
-  auto data = call.BytesArg(2);
-  if (!data.ok()) return data.status();
-  EVP_PKEY* pkey = (*handle)->pkey;
-  bool ec = EVP_PKEY_is_a(pkey, "EC");
-  bool rsa = EVP_PKEY_is_a(pkey, "RSA");
-  const EVP_MD* md = ec || rsa ? DigestNamed(*hash) : nullptr;
-  if ((ec || rsa) && md == nullptr) {
+  SignatureParams params;
+  for (int i = 0; i < byte_args; ++i) {
+    auto bytes = call.BytesArg(2 + i);
+    if (!bytes.ok()) return bytes.status();
+    params.bytes.push_back(*bytes);
+  }
+  params.pkey = (*handle)->pkey;
+  params.ec = EVP_PKEY_is_a(params.pkey, "EC");
+  params.rsa = EVP_PKEY_is_a(params.pkey, "RSA");
+  params.md = params.ec || params.rsa ? DigestNamed(*hash) : nullptr;
+  if ((params.ec || params.rsa) && params.md == nullptr) {
     return DomException("NotSupportedError", "unknown hash " + *hash);
   }
-  std::string padding;
-  int salt_length = 0;
-  if (rsa) {
-    auto name = call.StringArg(3);
+  if (params.rsa) {
+    auto name = call.StringArg(2 + byte_args);
     if (!name.ok()) return name.status();
-    padding = *name;
-    auto salt = call.NumberArg(4);
+    params.padding = *name;
+    auto salt = call.NumberArg(3 + byte_args);
     if (!salt.ok()) return salt.status();
-    salt_length = static_cast<int>(*salt);
+    params.salt_length = static_cast<int>(*salt);
   }
+  return params;
+}
+
+// cryptoPkeySign(handle, hash, data, padding?, saltLength?) -> Uint8Array. An
+// EC key signs with ECDSA and returns WebCrypto's r || s; an Ed25519 key
+// ignores `hash`; an RSA key uses `padding` ("pkcs1" or "pss").
+NativeResult CryptoPkeySign(NativeCall& call) {
+  auto params = SignatureArgs(call, 1);
+  if (!params.ok()) return params.status();
+  EVP_PKEY* pkey = params->pkey;
+  std::string_view data = params->bytes[0];
   std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
   size_t length = 0;
   EVP_PKEY_CTX* pctx = nullptr;
-  if (!ctx || EVP_DigestSignInit(ctx.get(), &pctx, md, nullptr, pkey) != 1 ||
-      (rsa && !SetRsaPadding(pctx, padding, salt_length)) ||
-      EVP_DigestSign(ctx.get(), nullptr, &length, U(*data), data->size()) != 1) {
+  if (!ctx || EVP_DigestSignInit(ctx.get(), &pctx, params->md, nullptr, pkey) != 1 ||
+      (params->rsa && !SetRsaPadding(pctx, params->padding, params->salt_length)) ||
+      EVP_DigestSign(ctx.get(), nullptr, &length, U(data), data.size()) != 1) {
     return Operation("signing failed");
   }
   std::string signature(length, '\0');
   if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &length,
-                     U(*data), data->size()) != 1) {
+                     U(data), data.size()) != 1) {
     return Operation("signing failed");
   }
   signature.resize(length);
-  if (!ec) return call.Bytes(signature).As<v8::Value>();
+  if (!params->ec) return call.Bytes(signature).As<v8::Value>();
   // DER ECDSA-Sig-Value -> r || s, each as wide as the curve's order.
   const unsigned char* cursor = U(signature);
   std::unique_ptr<ECDSA_SIG, SigFree> sig(
@@ -603,39 +627,19 @@ NativeResult CryptoPkeySign(NativeCall& call) {
 
 // cryptoPkeyVerify(handle, hash, signature, data, padding?, saltLength?) -> boolean
 NativeResult CryptoPkeyVerify(NativeCall& call) {
-  auto handle = HandleArg(call, 0);
-  if (!handle.ok()) return handle.status();
-  auto hash = call.StringArg(1);
-  if (!hash.ok()) return hash.status();
-  auto signature = call.BytesArg(2);
-  if (!signature.ok()) return signature.status();
-  auto data = call.BytesArg(3);
-  if (!data.ok()) return data.status();
-  EVP_PKEY* pkey = (*handle)->pkey;
-  bool ec = EVP_PKEY_is_a(pkey, "EC");
-  bool rsa = EVP_PKEY_is_a(pkey, "RSA");
-  const EVP_MD* md = ec || rsa ? DigestNamed(*hash) : nullptr;
-  if ((ec || rsa) && md == nullptr) {
-    return DomException("NotSupportedError", "unknown hash " + *hash);
-  }
-  std::string padding;
-  int salt_length = 0;
-  if (rsa) {
-    auto name = call.StringArg(4);
-    if (!name.ok()) return name.status();
-    padding = *name;
-    auto salt = call.NumberArg(5);
-    if (!salt.ok()) return salt.status();
-    salt_length = static_cast<int>(*salt);
-  }
+  auto params = SignatureArgs(call, 2);
+  if (!params.ok()) return params.status();
+  EVP_PKEY* pkey = params->pkey;
+  std::string_view signature = params->bytes[0];
+  std::string_view data = params->bytes[1];
   auto result = [&](bool value) { return v8::Boolean::New(call.isolate(), value).As<v8::Value>(); };
-  std::string der(*signature);
-  if (ec) {
+  std::string der(signature);
+  if (params->ec) {
     size_t field = FieldBytes(pkey);
-    if (signature->size() != 2 * field) return result(false);
+    if (signature.size() != 2 * field) return result(false);
     std::unique_ptr<ECDSA_SIG, SigFree> sig(ECDSA_SIG_new());
-    BIGNUM* r = BN_bin2bn(U(*signature), static_cast<int>(field), nullptr);
-    BIGNUM* s = BN_bin2bn(U(*signature) + field, static_cast<int>(field), nullptr);
+    BIGNUM* r = BN_bin2bn(U(signature), static_cast<int>(field), nullptr);
+    BIGNUM* s = BN_bin2bn(U(signature) + field, static_cast<int>(field), nullptr);
     if (!sig || r == nullptr || s == nullptr || ECDSA_SIG_set0(sig.get(), r, s) != 1) {
       BN_free(r);
       BN_free(s);
@@ -649,11 +653,11 @@ NativeResult CryptoPkeyVerify(NativeCall& call) {
   }
   std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
   EVP_PKEY_CTX* pctx = nullptr;
-  if (!ctx || EVP_DigestVerifyInit(ctx.get(), &pctx, md, nullptr, pkey) != 1 ||
-      (rsa && !SetRsaPadding(pctx, padding, salt_length))) {
+  if (!ctx || EVP_DigestVerifyInit(ctx.get(), &pctx, params->md, nullptr, pkey) != 1 ||
+      (params->rsa && !SetRsaPadding(pctx, params->padding, params->salt_length))) {
     return Operation("verification failed");
   }
-  return result(EVP_DigestVerify(ctx.get(), U(der), der.size(), U(*data), data->size()) == 1);
+  return result(EVP_DigestVerify(ctx.get(), U(der), der.size(), U(data), data.size()) == 1);
 }
 
 // cryptoPkeyDerive(privateHandle, publicHandle) -> the shared secret (ECDH or

@@ -18,7 +18,7 @@
 // Each algorithm is one entry of ALGORITHMS below, holding its operations;
 // an operation an algorithm lacks is a NotSupportedError.
 
-const { DOMException, finishInterface, illegalConstructor } = internals;
+const { DOMException, finishInterface, illegalConstructor, brandCheck, requireArguments, isObject } = internals;
 
 const ArrayBufferIsView = ArrayBuffer.isView;
 const PromiseResolve = Promise.resolve.bind(Promise);
@@ -88,6 +88,7 @@ function checkUsages(usages, allowed) {
 }
 
 // Set by CryptoKey's static block: access to a key's private state.
+let isCryptoKey;
 let keyOf;
 let keyParts;
 
@@ -134,27 +135,14 @@ class CryptoKey {
   }
 
   static {
-    keyOf = (value) => {
-      if (value === null || typeof value !== "object" || !(#type in value)) {
-        throw new TypeError("Illegal invocation");
-      }
-      return value;
-    };
+    isCryptoKey = (value) => isObject(value) && #type in value;
+    keyOf = brandCheck((value) => (isCryptoKey(value) ? value : undefined));
     keyParts = (key) => ({
       algorithm: key.#algorithm,
       usages: key.#usages,
       extractable: key.#extractable,
       material: key.#material,
     });
-  }
-}
-
-function isCryptoKey(value) {
-  try {
-    keyOf(value);
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -169,6 +157,15 @@ function usableKey(key, name, usage) {
     throw error("InvalidAccessError", `The key's usages do not include "${usage}"`);
   }
   return parts;
+}
+
+// exportKey of the secret key algorithms (HMAC, AES): raw, or a JWK with `alg`.
+function exportSecretKey(name, format, parts, alg) {
+  if (format === "raw") return exactBuffer(parts.material.slice());
+  if (format === "jwk") {
+    return { kty: "oct", k: base64url(parts.material), alg, key_ops: [...parts.usages], ext: true };
+  }
+  throw error("NotSupportedError", `Unsupported key format for ${name}: ${format}`);
 }
 
 function secretKey(algorithm, material, extractable, usages) {
@@ -282,17 +279,7 @@ const HMAC = {
     return secretKey({ name: "HMAC", hash, length }, material, extractable, usages);
   },
   exportKey(format, parts) {
-    if (format === "raw") return exactBuffer(parts.material.slice());
-    if (format === "jwk") {
-      return {
-        kty: "oct",
-        k: base64url(parts.material),
-        alg: JWK_HMAC_ALG[parts.algorithm.hash],
-        key_ops: [...parts.usages],
-        ext: true,
-      };
-    }
-    throw error("NotSupportedError", `Unsupported key format for HMAC: ${format}`);
+    return exportSecretKey("HMAC", format, parts, JWK_HMAC_ALG[parts.algorithm.hash]);
   },
   sign(dict, parts, data) {
     return exactBuffer(native.cryptoHmac(parts.algorithm.hash, parts.material, data));
@@ -355,17 +342,7 @@ function aes(name, jwkSuffix, cipher) {
       return secretKey({ name, length }, material, extractable, usages);
     },
     exportKey(format, parts) {
-      if (format === "raw") return exactBuffer(parts.material.slice());
-      if (format === "jwk") {
-        return {
-          kty: "oct",
-          k: base64url(parts.material),
-          alg: `A${parts.algorithm.length}${jwkSuffix}`,
-          key_ops: [...parts.usages],
-          ext: true,
-        };
-      }
-      throw error("NotSupportedError", `Unsupported key format for ${name}: ${format}`);
+      return exportSecretKey(name, format, parts, `A${parts.algorithm.length}${jwkSuffix}`);
     },
     keyLength(dict) {
       return aesLength(dict);
@@ -470,6 +447,48 @@ function checkKeyUsages(usages, allowed, what) {
   }
 }
 
+// What the asymmetric algorithms (asymmetric() and rsa() below) share. Each
+// has the usages its public and its private keys allow.
+
+// The usages of an imported public (or private) key must be allowed for it.
+function checkImportUsages(usages, isPrivate, publicUsages, privateUsages) {
+  checkKeyUsages(usages, isPrivate ? privateUsages : publicUsages, isPrivate ? "private" : "public");
+}
+
+// generateKey: `usages` split between the pair's keys, the private key's
+// not empty; generate() makes the key pair's native handle after that check.
+function generateKeyPair(usages, publicUsages, privateUsages, extractable, algorithm, generate) {
+  const privateKeyUsages = usages.filter((usage) => privateUsages.includes(usage));
+  const publicKeyUsages = usages.filter((usage) => publicUsages.includes(usage));
+  if (privateKeyUsages.length === 0) throw error("SyntaxError", "The private key needs at least one usage");
+  const handle = generate();
+  const algorithmValue = algorithm(handle);
+  return {
+    publicKey: new CryptoKey(kCreate, "public", true, algorithmValue, publicKeyUsages, native.cryptoPkeyPublic(handle)),
+    privateKey: new CryptoKey(kCreate, "private", extractable, algorithmValue, privateKeyUsages, handle),
+  };
+}
+
+// The CryptoKey of an imported native key: public or private as the key is.
+function importedKey(handle, extractable, algorithm, usages) {
+  const isPrivate = native.cryptoPkeyInfo(handle).private;
+  if (isPrivate && usages.length === 0) throw error("SyntaxError", "A private key needs at least one usage");
+  return new CryptoKey(kCreate, isPrivate ? "private" : "public", extractable, algorithm, usages, handle);
+}
+
+// exportKey in a binary format: `publicFormats` ("spki", and "raw" for some)
+// export public keys, "pkcs8" private keys.
+function exportKeyBytes(name, format, parts, type, publicFormats) {
+  if (publicFormats.includes(format)) {
+    if (type !== "public") throw error("InvalidAccessError", `Only a public key exports as ${format}`);
+  } else if (format === "pkcs8") {
+    if (type !== "private") throw error("InvalidAccessError", "Only a private key exports as pkcs8");
+  } else {
+    throw error("NotSupportedError", `Unsupported key format for ${name}: ${format}`);
+  }
+  return exactBuffer(native.cryptoPkeyExport(parts.material, format));
+}
+
 // One asymmetric algorithm. `spec` holds: name; kind (the native key kind);
 // curve(dict) (undefined for the OKP algorithms); publicUsages and
 // privateUsages; kty and crv(curve) for JWK, jwkAlg(curve) and use when the
@@ -481,15 +500,14 @@ function asymmetric(spec) {
     usages: [...spec.publicUsages, ...spec.privateUsages],
     generateKey(dict, extractable, usages) {
       const curve = spec.curve(dict);
-      const privateUsages = usages.filter((usage) => spec.privateUsages.includes(usage));
-      const publicUsages = usages.filter((usage) => spec.publicUsages.includes(usage));
-      if (privateUsages.length === 0) throw error("SyntaxError", "The private key needs at least one usage");
-      const handle = native.cryptoPkeyGenerate(kind, curve);
-      const algorithm = algorithmOf(curve);
-      return {
-        publicKey: new CryptoKey(kCreate, "public", true, algorithm, publicUsages, native.cryptoPkeyPublic(handle)),
-        privateKey: new CryptoKey(kCreate, "private", extractable, algorithm, privateUsages, handle),
-      };
+      return generateKeyPair(
+        usages,
+        spec.publicUsages,
+        spec.privateUsages,
+        extractable,
+        () => algorithmOf(curve),
+        () => native.cryptoPkeyGenerate(kind, curve),
+      );
     },
     importKey(format, keyData, dict, extractable, usages) {
       const curve = spec.curve(dict);
@@ -497,7 +515,7 @@ function asymmetric(spec) {
       if (format === "jwk") {
         if (keyData === null || typeof keyData !== "object") throw new TypeError("keyData is not a JWK");
         const isPrivate = keyData.d !== undefined;
-        checkKeyUsages(usages, isPrivate ? spec.privateUsages : spec.publicUsages, isPrivate ? "private" : "public");
+        checkImportUsages(usages, isPrivate, spec.publicUsages, spec.privateUsages);
         checkJwk(keyData, {
           kty: spec.kty,
           alg: spec.jwkAlg?.(curve),
@@ -512,14 +530,12 @@ function asymmetric(spec) {
         handle = native.cryptoPkeyImport("jwk", parts, kind, curve);
       } else if (format === "spki" || format === "raw" || format === "pkcs8") {
         const isPrivate = format === "pkcs8";
-        checkKeyUsages(usages, isPrivate ? spec.privateUsages : spec.publicUsages, isPrivate ? "private" : "public");
+        checkImportUsages(usages, isPrivate, spec.publicUsages, spec.privateUsages);
         handle = native.cryptoPkeyImport(format, bytesOf(keyData, "keyData"), kind, curve);
       } else {
         throw error("NotSupportedError", `Unsupported key format for ${name}: ${format}`);
       }
-      const isPrivate = native.cryptoPkeyInfo(handle).private;
-      if (isPrivate && usages.length === 0) throw error("SyntaxError", "A private key needs at least one usage");
-      return new CryptoKey(kCreate, isPrivate ? "private" : "public", extractable, algorithmOf(curve), usages, handle);
+      return importedKey(handle, extractable, algorithmOf(curve), usages);
     },
     exportKey(format, parts, type) {
       const curve = parts.algorithm.namedCurve;
@@ -533,14 +549,7 @@ function asymmetric(spec) {
         jwk.ext = true;
         return jwk;
       }
-      if (format === "spki" || format === "raw") {
-        if (type !== "public") throw error("InvalidAccessError", `Only a public key exports as ${format}`);
-      } else if (format === "pkcs8") {
-        if (type !== "private") throw error("InvalidAccessError", "Only a private key exports as pkcs8");
-      } else {
-        throw error("NotSupportedError", `Unsupported key format for ${name}: ${format}`);
-      }
-      return exactBuffer(native.cryptoPkeyExport(parts.material, format));
+      return exportKeyBytes(name, format, parts, type, ["spki", "raw"]);
     },
   };
   if (spec.signs) {
@@ -578,55 +587,47 @@ function asymmetric(spec) {
   return implementation;
 }
 
+// The usages and JWK `use` of the signing and the key agreement algorithms.
+const SIGNING = { publicUsages: ["verify"], privateUsages: ["sign"], use: "sig", signs: true };
+const KEY_AGREEMENT = { publicUsages: [], privateUsages: ["deriveKey", "deriveBits"], use: "enc", signs: false };
+
 const ECDSA = asymmetric({
   name: "ECDSA",
   kind: "EC",
   curve: namedCurve,
-  publicUsages: ["verify"],
-  privateUsages: ["sign"],
   kty: "EC",
   crv: (curve) => curve,
   jwkAlg: (curve) => JWK_ECDSA_ALG[curve],
-  use: "sig",
-  signs: true,
+  ...SIGNING,
 });
 
 const ECDH = asymmetric({
   name: "ECDH",
   kind: "EC",
   curve: namedCurve,
-  publicUsages: [],
-  privateUsages: ["deriveKey", "deriveBits"],
   kty: "EC",
   crv: (curve) => curve,
-  use: "enc",
-  signs: false,
+  ...KEY_AGREEMENT,
 });
 
 const ED25519 = asymmetric({
   name: "Ed25519",
   kind: "ED25519",
   curve: () => undefined,
-  publicUsages: ["verify"],
-  privateUsages: ["sign"],
   kty: "OKP",
   crv: () => "Ed25519",
   jwkAlg: () => "EdDSA",
   exportAlg: () => "EdDSA",
-  use: "sig",
-  signs: true,
+  ...SIGNING,
 });
 
 const X25519 = asymmetric({
   name: "X25519",
   kind: "X25519",
   curve: () => undefined,
-  publicUsages: [],
-  privateUsages: ["deriveKey", "deriveBits"],
   kty: "OKP",
   crv: () => "X25519",
-  use: "enc",
-  signs: false,
+  ...KEY_AGREEMENT,
 });
 
 // --- RSASSA-PKCS1-v1_5, RSA-PSS, RSA-OAEP
@@ -644,26 +645,20 @@ function rsa(name, publicUsages, privateUsages, use) {
     const info = native.cryptoPkeyInfo(handle);
     return { name, modulusLength: info.bits, publicExponent: info.e, hash };
   };
-  const keyOfHandle = (handle, hash, extractable, usages) => {
-    const isPrivate = native.cryptoPkeyInfo(handle).private;
-    if (isPrivate && usages.length === 0) throw error("SyntaxError", "A private key needs at least one usage");
-    return new CryptoKey(kCreate, isPrivate ? "private" : "public", extractable, algorithmOf(handle, hash), usages, handle);
-  };
   const implementation = {
     usages: [...publicUsages, ...privateUsages],
     generateKey(dict, extractable, usages) {
       const hash = normalizeHash(dict.hash);
       const modulusLength = unsignedMember(dict, "modulusLength", 0xffffffff);
       const publicExponent = requiredBytes(dict, "publicExponent");
-      const privateUsages_ = usages.filter((usage) => privateUsages.includes(usage));
-      const publicUsages_ = usages.filter((usage) => publicUsages.includes(usage));
-      if (privateUsages_.length === 0) throw error("SyntaxError", "The private key needs at least one usage");
-      const handle = native.cryptoPkeyGenerate("RSA", modulusLength, publicExponent);
-      const algorithm = algorithmOf(handle, hash);
-      return {
-        publicKey: new CryptoKey(kCreate, "public", true, algorithm, publicUsages_, native.cryptoPkeyPublic(handle)),
-        privateKey: new CryptoKey(kCreate, "private", extractable, algorithm, privateUsages_, handle),
-      };
+      return generateKeyPair(
+        usages,
+        publicUsages,
+        privateUsages,
+        extractable,
+        (handle) => algorithmOf(handle, hash),
+        () => native.cryptoPkeyGenerate("RSA", modulusLength, publicExponent),
+      );
     },
     importKey(format, keyData, dict, extractable, usages) {
       const hash = normalizeHash(dict.hash);
@@ -671,7 +666,7 @@ function rsa(name, publicUsages, privateUsages, use) {
       if (format === "jwk") {
         if (keyData === null || typeof keyData !== "object") throw new TypeError("keyData is not a JWK");
         const isPrivate = keyData.d !== undefined;
-        checkKeyUsages(usages, isPrivate ? privateUsages : publicUsages, isPrivate ? "private" : "public");
+        checkImportUsages(usages, isPrivate, publicUsages, privateUsages);
         checkJwk(keyData, { kty: "RSA", alg: JWK_RSA_ALG[name][hash], use, extractable, usages });
         const parts = {};
         for (const part of RSA_JWK_PARTS) {
@@ -681,12 +676,12 @@ function rsa(name, publicUsages, privateUsages, use) {
         handle = native.cryptoPkeyImport("jwk", parts, "RSA");
       } else if (format === "spki" || format === "pkcs8") {
         const isPrivate = format === "pkcs8";
-        checkKeyUsages(usages, isPrivate ? privateUsages : publicUsages, isPrivate ? "private" : "public");
+        checkImportUsages(usages, isPrivate, publicUsages, privateUsages);
         handle = native.cryptoPkeyImport(format, bytesOf(keyData, "keyData"), "RSA");
       } else {
         throw error("NotSupportedError", `Unsupported key format for ${name}: ${format}`);
       }
-      return keyOfHandle(handle, hash, extractable, usages);
+      return importedKey(handle, extractable, algorithmOf(handle, hash), usages);
     },
     exportKey(format, parts, type) {
       if (format === "jwk") {
@@ -699,14 +694,7 @@ function rsa(name, publicUsages, privateUsages, use) {
         jwk.ext = true;
         return jwk;
       }
-      if (format === "spki") {
-        if (type !== "public") throw error("InvalidAccessError", "Only a public key exports as spki");
-      } else if (format === "pkcs8") {
-        if (type !== "private") throw error("InvalidAccessError", "Only a private key exports as pkcs8");
-      } else {
-        throw error("NotSupportedError", `Unsupported key format for ${name}: ${format}`);
-      }
-      return exactBuffer(native.cryptoPkeyExport(parts.material, format));
+      return exportKeyBytes(name, format, parts, type, ["spki"]);
     },
   };
   if (name === "RSA-OAEP") {
@@ -736,8 +724,8 @@ function rsa(name, publicUsages, privateUsages, use) {
   return implementation;
 }
 
-const RSASSA_PKCS1_V1_5 = rsa("RSASSA-PKCS1-v1_5", ["verify"], ["sign"], "sig");
-const RSA_PSS = rsa("RSA-PSS", ["verify"], ["sign"], "sig");
+const RSASSA_PKCS1_V1_5 = rsa("RSASSA-PKCS1-v1_5", SIGNING.publicUsages, SIGNING.privateUsages, SIGNING.use);
+const RSA_PSS = rsa("RSA-PSS", SIGNING.publicUsages, SIGNING.privateUsages, SIGNING.use);
 const RSA_OAEP = rsa("RSA-OAEP", ["encrypt", "wrapKey"], ["decrypt", "unwrapKey"], "enc");
 
 // Every algorithm, by its canonical name; each holds the operations it
@@ -782,12 +770,26 @@ function promised(steps) {
   }
 }
 
-function requireArguments(count, required, method) {
-  if (count < required) {
-    throw new TypeError(
-      `Failed to execute '${method}' on 'SubtleCrypto': ${required} arguments required, but only ${count} present.`,
-    );
+// The exportKey steps, for exportKey and wrapKey.
+function exportKeyOf(key, format) {
+  if (!isCryptoKey(key)) throw new TypeError("The key is not a CryptoKey");
+  const parts = keyParts(key);
+  const implementation = ALGORITHMS[parts.algorithm.name];
+  if (typeof implementation.exportKey !== "function") {
+    throw error("NotSupportedError", `${parts.algorithm.name} keys cannot be exported`);
   }
+  if (!parts.extractable) throw error("InvalidAccessError", "The key is not extractable");
+  return implementation.exportKey(format, parts, key.type);
+}
+
+// sign, encrypt and decrypt: `operation` of `algorithm` with `key` on `data`.
+function dataOperation(operation, count, algorithm, key, data) {
+  return promised(() => {
+    requireArguments(count, 3, `Failed to execute '${operation}' on 'SubtleCrypto'`);
+    const { dict, name, implementation } = algorithmFor(algorithm, operation);
+    const parts = usableKey(key, name, operation);
+    return implementation[operation](dict, parts, bytesOf(data, "data"), key.type);
+  });
 }
 
 function checkFormat(format) {
@@ -811,7 +813,7 @@ class SubtleCrypto {
   digest(algorithm, data) {
     const count = arguments.length;
     return promised(() => {
-      requireArguments(count, 2, "digest");
+      requireArguments(count, 2, "Failed to execute 'digest' on 'SubtleCrypto'");
       const { name } = normalize(algorithm, DIGESTS);
       return exactBuffer(native.cryptoDigest(name, bytesOf(data, "data")));
     });
@@ -820,7 +822,7 @@ class SubtleCrypto {
   generateKey(algorithm, extractable, keyUsages) {
     const count = arguments.length;
     return promised(() => {
-      requireArguments(count, 3, "generateKey");
+      requireArguments(count, 3, "Failed to execute 'generateKey' on 'SubtleCrypto'");
       const { dict, implementation } = algorithmFor(algorithm, "generateKey");
       const usages = checkUsages(keyUsages, implementation.usages);
       return implementation.generateKey(dict, !!extractable, usages);
@@ -830,7 +832,7 @@ class SubtleCrypto {
   importKey(format, keyData, algorithm, extractable, keyUsages) {
     const count = arguments.length;
     return promised(() => {
-      requireArguments(count, 5, "importKey");
+      requireArguments(count, 5, "Failed to execute 'importKey' on 'SubtleCrypto'");
       return importKeyWith(format, keyData, algorithm, extractable, keyUsages);
     });
   }
@@ -838,32 +840,19 @@ class SubtleCrypto {
   exportKey(format, key) {
     const count = arguments.length;
     return promised(() => {
-      requireArguments(count, 2, "exportKey");
-      if (!isCryptoKey(key)) throw new TypeError("The key is not a CryptoKey");
-      const parts = keyParts(key);
-      const implementation = ALGORITHMS[parts.algorithm.name];
-      if (typeof implementation.exportKey !== "function") {
-        throw error("NotSupportedError", `${parts.algorithm.name} keys cannot be exported`);
-      }
-      if (!parts.extractable) throw error("InvalidAccessError", "The key is not extractable");
-      return implementation.exportKey(format, parts, key.type);
+      requireArguments(count, 2, "Failed to execute 'exportKey' on 'SubtleCrypto'");
+      return exportKeyOf(key, format);
     });
   }
 
   sign(algorithm, key, data) {
-    const count = arguments.length;
-    return promised(() => {
-      requireArguments(count, 3, "sign");
-      const { dict, name, implementation } = algorithmFor(algorithm, "sign");
-      const parts = usableKey(key, name, "sign");
-      return implementation.sign(dict, parts, bytesOf(data, "data"), key.type);
-    });
+    return dataOperation("sign", arguments.length, algorithm, key, data);
   }
 
   verify(algorithm, key, signature, data) {
     const count = arguments.length;
     return promised(() => {
-      requireArguments(count, 4, "verify");
+      requireArguments(count, 4, "Failed to execute 'verify' on 'SubtleCrypto'");
       const { dict, name, implementation } = algorithmFor(algorithm, "verify");
       const parts = usableKey(key, name, "verify");
       return implementation.verify(dict, parts, bytesOf(signature, "signature"), bytesOf(data, "data"), key.type);
@@ -871,29 +860,17 @@ class SubtleCrypto {
   }
 
   encrypt(algorithm, key, data) {
-    const count = arguments.length;
-    return promised(() => {
-      requireArguments(count, 3, "encrypt");
-      const { dict, name, implementation } = algorithmFor(algorithm, "encrypt");
-      const parts = usableKey(key, name, "encrypt");
-      return implementation.encrypt(dict, parts, bytesOf(data, "data"), key.type);
-    });
+    return dataOperation("encrypt", arguments.length, algorithm, key, data);
   }
 
   decrypt(algorithm, key, data) {
-    const count = arguments.length;
-    return promised(() => {
-      requireArguments(count, 3, "decrypt");
-      const { dict, name, implementation } = algorithmFor(algorithm, "decrypt");
-      const parts = usableKey(key, name, "decrypt");
-      return implementation.decrypt(dict, parts, bytesOf(data, "data"), key.type);
-    });
+    return dataOperation("decrypt", arguments.length, algorithm, key, data);
   }
 
   deriveBits(algorithm, baseKey, length = null) {
     const count = arguments.length;
     return promised(() => {
-      requireArguments(count, 2, "deriveBits");
+      requireArguments(count, 2, "Failed to execute 'deriveBits' on 'SubtleCrypto'");
       const { dict, name, implementation } = algorithmFor(algorithm, "deriveBits");
       const parts = usableKey(baseKey, name, "deriveBits");
       const bits = length === null ? null : unsignedMember({ length }, "length", 0xffffffff);
@@ -904,7 +881,7 @@ class SubtleCrypto {
   deriveKey(algorithm, baseKey, derivedKeyType, extractable, keyUsages) {
     const count = arguments.length;
     return promised(() => {
-      requireArguments(count, 5, "deriveKey");
+      requireArguments(count, 5, "Failed to execute 'deriveKey' on 'SubtleCrypto'");
       const { dict, name, implementation } = algorithmFor(algorithm, "deriveBits");
       const target = algorithmFor(derivedKeyType, "importKey");
       if (typeof target.implementation.keyLength !== "function") {
@@ -920,21 +897,14 @@ class SubtleCrypto {
   wrapKey(format, key, wrappingKey, wrapAlgorithm) {
     const count = arguments.length;
     return promised(() => {
-      requireArguments(count, 4, "wrapKey");
+      requireArguments(count, 4, "Failed to execute 'wrapKey' on 'SubtleCrypto'");
       checkFormat(format);
       // An algorithm with no wrapKey operation of its own wraps by encrypting.
       const { dict, name } = normalize(wrapAlgorithm, ALGORITHM_NAMES);
       const operation = ALGORITHMS[name].wrapKey ? "wrapKey" : "encrypt";
       const { implementation } = algorithmFor(wrapAlgorithm, operation);
       const wrappingParts = usableKey(wrappingKey, name, "wrapKey");
-      if (!isCryptoKey(key)) throw new TypeError("The key is not a CryptoKey");
-      const parts = keyParts(key);
-      const exporter = ALGORITHMS[parts.algorithm.name];
-      if (typeof exporter.exportKey !== "function") {
-        throw error("NotSupportedError", `${parts.algorithm.name} keys cannot be exported`);
-      }
-      if (!parts.extractable) throw error("InvalidAccessError", "The key is not extractable");
-      const exported = exporter.exportKey(format, parts, key.type);
+      const exported = exportKeyOf(key, format);
       const bytes = format === "jwk" ? internals.utf8Encode(JSON.stringify(exported)) : new Uint8Array(exported);
       return implementation[operation](dict, wrappingParts, bytes, wrappingKey.type);
     });
@@ -943,7 +913,7 @@ class SubtleCrypto {
   unwrapKey(format, wrappedKey, unwrappingKey, unwrapAlgorithm, unwrappedKeyAlgorithm, extractable, keyUsages) {
     const count = arguments.length;
     return promised(() => {
-      requireArguments(count, 7, "unwrapKey");
+      requireArguments(count, 7, "Failed to execute 'unwrapKey' on 'SubtleCrypto'");
       checkFormat(format);
       const { dict, name } = normalize(unwrapAlgorithm, ALGORITHM_NAMES);
       const operation = ALGORITHMS[name].unwrapKey ? "unwrapKey" : "decrypt";

@@ -1,27 +1,8 @@
 // crypto.subtle AES-GCM, AES-CBC and AES-CTR: NIST vectors, round trips,
 // keys and errors.
 
-function assert(condition, message = "assertion failed") {
-  if (!condition) throw new Error(message);
-}
-function assertEquals(actual, expected, message = "") {
-  if (actual !== expected) throw new Error(`${message} expected ${expected}, got ${actual}`);
-}
-async function assertRejects(promise, name, message = "") {
-  try {
-    await promise;
-  } catch (e) {
-    assertEquals(e.name, name, message);
-    return;
-  }
-  throw new Error(`${message} expected a ${name}`);
-}
-function hex(buffer) {
-  return Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-function fromHex(text) {
-  return new Uint8Array(text.match(/../g).map((b) => parseInt(b, 16)));
-}
+import { assertStrictEquals, assertRejects, hex, fromHex } from "../../runtime/testing/assert.js";
+
 const text = (s) => new TextEncoder().encode(s);
 
 // The McGrew-Viega GCM test cases 2, 4 (with additional data) and 16
@@ -81,9 +62,9 @@ export default {
       const params = { name: "AES-GCM", iv: fromHex(v.iv) };
       if (v.aad) params.additionalData = fromHex(v.aad);
       const sealed = await crypto.subtle.encrypt(params, key, fromHex(v.plaintext));
-      assertEquals(hex(sealed), v.ciphertext + v.tag, `encrypt ${v.key}`);
+      assertStrictEquals(hex(sealed), v.ciphertext + v.tag, `encrypt ${v.key}`);
       const opened = await crypto.subtle.decrypt(params, key, sealed);
-      assertEquals(hex(opened), v.plaintext, `decrypt ${v.key}`);
+      assertStrictEquals(hex(opened), v.plaintext, `decrypt ${v.key}`);
     }
   },
 
@@ -106,8 +87,8 @@ export default {
     await assertRejects(crypto.subtle.decrypt(params, key, new Uint8Array(8)), "OperationError", "too short");
     // A 96-bit tag is the first 12 bytes of the full one.
     const short = await crypto.subtle.encrypt({ ...params, tagLength: 96 }, key, fromHex(v.plaintext));
-    assertEquals(hex(short), v.ciphertext + v.tag.slice(0, 24), "96-bit tag");
-    assertEquals(
+    assertStrictEquals(hex(short), v.ciphertext + v.tag.slice(0, 24), "96-bit tag");
+    assertStrictEquals(
       hex(await crypto.subtle.decrypt({ ...params, tagLength: 96 }, key, short)),
       v.plaintext,
       "96-bit tag decrypts",
@@ -120,20 +101,20 @@ export default {
     await assertRejects(crypto.subtle.encrypt({ name: "AES-GCM" }, key, text("x")), "TypeError", "no iv");
     // An empty plaintext still has a tag.
     const empty = await crypto.subtle.encrypt(params, key, new Uint8Array(0));
-    assertEquals(empty.byteLength, 16);
-    assertEquals((await crypto.subtle.decrypt(params, key, empty)).byteLength, 0);
+    assertStrictEquals(empty.byteLength, 16);
+    assertStrictEquals((await crypto.subtle.decrypt(params, key, empty)).byteLength, 0);
   },
 
   async "AES-CBC: SP 800-38A F.2.1 with PKCS#7 padding"() {
     const key = await importAes(SP800_38A_KEY, "AES-CBC");
     const params = { name: "AES-CBC", iv: fromHex("000102030405060708090a0b0c0d0e0f") };
     const sealed = await crypto.subtle.encrypt(params, key, fromHex(SP800_38A_PLAINTEXT));
-    assertEquals(sealed.byteLength, 80, "a full padding block");
-    assertEquals(hex(sealed).slice(0, 128), CBC_CIPHERTEXT);
-    assertEquals(hex(await crypto.subtle.decrypt(params, key, sealed)), SP800_38A_PLAINTEXT);
+    assertStrictEquals(sealed.byteLength, 80, "a full padding block");
+    assertStrictEquals(hex(sealed).slice(0, 128), CBC_CIPHERTEXT);
+    assertStrictEquals(hex(await crypto.subtle.decrypt(params, key, sealed)), SP800_38A_PLAINTEXT);
     const odd = await crypto.subtle.encrypt(params, key, text("seventeen bytes!!"));
-    assertEquals(odd.byteLength, 32);
-    assertEquals(new TextDecoder().decode(await crypto.subtle.decrypt(params, key, odd)), "seventeen bytes!!");
+    assertStrictEquals(odd.byteLength, 32);
+    assertStrictEquals(new TextDecoder().decode(await crypto.subtle.decrypt(params, key, odd)), "seventeen bytes!!");
     // The NIST ciphertext alone ends in no valid padding.
     await assertRejects(crypto.subtle.decrypt(params, key, fromHex(CBC_CIPHERTEXT)), "OperationError", "padding");
     await assertRejects(crypto.subtle.decrypt(params, key, new Uint8Array(15)), "OperationError", "partial");
@@ -150,8 +131,8 @@ export default {
     for (const length of [64, 128]) {
       const params = { name: "AES-CTR", counter, length };
       const sealed = await crypto.subtle.encrypt(params, key, fromHex(SP800_38A_PLAINTEXT));
-      assertEquals(hex(sealed), CTR_CIPHERTEXT, `length ${length}`);
-      assertEquals(hex(await crypto.subtle.decrypt(params, key, sealed)), SP800_38A_PLAINTEXT);
+      assertStrictEquals(hex(sealed), CTR_CIPHERTEXT, `length ${length}`);
+      assertStrictEquals(hex(await crypto.subtle.decrypt(params, key, sealed)), SP800_38A_PLAINTEXT);
     }
     // With an 8-bit counter, ...ff wraps to ...00 (not to ...feff + 1).
     const zeros = new Uint8Array(32);
@@ -166,8 +147,8 @@ export default {
       ),
     );
     const first = await crypto.subtle.encrypt({ name: "AES-CTR", counter, length: 128 }, key, new Uint8Array(16));
-    assertEquals(hex(wrapped.slice(0, 16)), hex(first), "first block");
-    assertEquals(hex(wrapped.slice(16)), hex(second), "wrapped block");
+    assertStrictEquals(hex(wrapped.slice(0, 16)), hex(first), "first block");
+    assertStrictEquals(hex(wrapped.slice(16)), hex(second), "wrapped block");
     // An all-ones 72-bit counter wraps inside its own bits too.
     const wide = fromHex("f0f1f2f3f4f5f6ffffffffffffffffff");
     const wideWrapped = new Uint8Array(
@@ -180,7 +161,7 @@ export default {
         new Uint8Array(16),
       ),
     );
-    assertEquals(hex(wideWrapped.slice(16)), hex(wideSecond), "72-bit wrap");
+    assertStrictEquals(hex(wideWrapped.slice(16)), hex(wideSecond), "72-bit wrap");
     // A 1-bit counter allows two blocks, not three.
     await assertRejects(
       crypto.subtle.encrypt({ name: "AES-CTR", counter, length: 1 }, key, new Uint8Array(33)),
@@ -203,26 +184,26 @@ export default {
     for (const [name, suffix] of [["AES-GCM", "GCM"], ["AES-CBC", "CBC"], ["AES-CTR", "CTR"]]) {
       for (const length of [128, 192, 256]) {
         const key = await crypto.subtle.generateKey({ name, length }, true, ["encrypt", "decrypt"]);
-        assertEquals(key.type, "secret");
-        assertEquals(key.algorithm.name, name);
-        assertEquals(key.algorithm.length, length);
-        assertEquals(key.usages.join(), "encrypt,decrypt");
+        assertStrictEquals(key.type, "secret");
+        assertStrictEquals(key.algorithm.name, name);
+        assertStrictEquals(key.algorithm.length, length);
+        assertStrictEquals(key.usages.join(), "encrypt,decrypt");
         const raw = await crypto.subtle.exportKey("raw", key);
-        assertEquals(raw.byteLength, length / 8);
+        assertStrictEquals(raw.byteLength, length / 8);
         const jwk = await crypto.subtle.exportKey("jwk", key);
-        assertEquals(jwk.kty, "oct");
-        assertEquals(jwk.alg, `A${length}${suffix}`);
-        assertEquals(jwk.ext, true);
-        assertEquals(jwk.key_ops.join(), "encrypt,decrypt");
+        assertStrictEquals(jwk.kty, "oct");
+        assertStrictEquals(jwk.alg, `A${length}${suffix}`);
+        assertStrictEquals(jwk.ext, true);
+        assertStrictEquals(jwk.key_ops.join(), "encrypt,decrypt");
         const again = await crypto.subtle.importKey("jwk", jwk, name, true, ["encrypt"]);
-        assertEquals(hex(await crypto.subtle.exportKey("raw", again)), hex(raw), `${name} ${length}`);
+        assertStrictEquals(hex(await crypto.subtle.exportKey("raw", again)), hex(raw), `${name} ${length}`);
       }
     }
     // A round trip through a generated key.
     const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
     const iv = crypto.getRandomValues(new Uint8Array(12));
     const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv }, key, text("hello"));
-    assertEquals(new TextDecoder().decode(await crypto.subtle.decrypt({ name: "AES-GCM", iv }, key, sealed)), "hello");
+    assertStrictEquals(new TextDecoder().decode(await crypto.subtle.decrypt({ name: "AES-GCM", iv }, key, sealed)), "hello");
   },
 
   async "AES keys: errors"() {

@@ -1,27 +1,8 @@
 // crypto.subtle ECDSA and ECDH (RFC 6979 and RFC 5903 vectors), Ed25519
 // (RFC 8032) and X25519 (RFC 7748): keys in every format, round trips, errors.
 
-function assert(condition, message = "assertion failed") {
-  if (!condition) throw new Error(message);
-}
-function assertEquals(actual, expected, message = "") {
-  if (actual !== expected) throw new Error(`${message} expected ${expected}, got ${actual}`);
-}
-async function assertRejects(promise, name, message = "") {
-  try {
-    await promise;
-  } catch (e) {
-    assertEquals(e.name, name, message);
-    return;
-  }
-  throw new Error(`${message} expected a ${name}`);
-}
-function hex(buffer) {
-  return Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-function fromHex(text) {
-  return new Uint8Array(text.match(/../g).map((b) => parseInt(b, 16)));
-}
+import { assert, assertStrictEquals, assertRejects, hex, fromHex } from "../../runtime/testing/assert.js";
+
 const text = (s) => new TextEncoder().encode(s);
 function b64url(bytes) {
   return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
@@ -105,16 +86,16 @@ export default {
     for (const [curve, v] of Object.entries(RFC6979)) {
       const algorithm = { name: "ECDSA", namedCurve: curve };
       const publicKey = await crypto.subtle.importKey("raw", concat("04", v.x, v.y), algorithm, true, ["verify"]);
-      assertEquals(publicKey.type, "public");
-      assertEquals(publicKey.algorithm.namedCurve, curve);
+      assertStrictEquals(publicKey.type, "public");
+      assertStrictEquals(publicKey.algorithm.namedCurve, curve);
       const params = { name: "ECDSA", hash: v.hash };
       assert(await crypto.subtle.verify(params, publicKey, fromHex(v.signature), text("sample")), `${curve} RFC 6979`);
       assert(!(await crypto.subtle.verify(params, publicKey, fromHex(v.signature), text("samplE"))), "other text");
       assert(!(await crypto.subtle.verify(params, publicKey, fromHex(v.signature).slice(1), text("sample"))), "short");
       const privateKey = await crypto.subtle.importKey("jwk", ecJwk(curve, v, true), algorithm, true, ["sign"]);
-      assertEquals(privateKey.type, "private");
+      assertStrictEquals(privateKey.type, "private");
       const signature = await crypto.subtle.sign(params, privateKey, text("hello"));
-      assertEquals(signature.byteLength, curve === "P-256" ? 64 : 96, "r || s");
+      assertStrictEquals(signature.byteLength, curve === "P-256" ? 64 : 96, "r || s");
       assert(await crypto.subtle.verify(params, publicKey, signature, text("hello")), `${curve} round trip`);
       // The other hash does not verify.
       assert(!(await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-512" }, publicKey, signature, text("hello"))));
@@ -125,35 +106,35 @@ export default {
     for (const curve of ["P-256", "P-384"]) {
       const algorithm = { name: "ECDSA", namedCurve: curve };
       const { publicKey, privateKey } = await crypto.subtle.generateKey(algorithm, true, ["sign", "verify"]);
-      assertEquals(publicKey.usages.join(), "verify");
-      assertEquals(privateKey.usages.join(), "sign");
-      assertEquals(publicKey.extractable, true);
+      assertStrictEquals(publicKey.usages.join(), "verify");
+      assertStrictEquals(privateKey.usages.join(), "sign");
+      assertStrictEquals(publicKey.extractable, true);
       const raw = new Uint8Array(await crypto.subtle.exportKey("raw", publicKey));
-      assertEquals(raw.length, curve === "P-256" ? 65 : 97);
-      assertEquals(raw[0], 4);
+      assertStrictEquals(raw.length, curve === "P-256" ? 65 : 97);
+      assertStrictEquals(raw[0], 4);
       const spki = await crypto.subtle.exportKey("spki", publicKey);
-      if (curve === "P-256") assertEquals(hex(spki), P256_SPKI_PREFIX + hex(raw));
+      if (curve === "P-256") assertStrictEquals(hex(spki), P256_SPKI_PREFIX + hex(raw));
       const pkcs8 = await crypto.subtle.exportKey("pkcs8", privateKey);
       const jwk = await crypto.subtle.exportKey("jwk", privateKey);
-      assertEquals(jwk.kty, "EC");
-      assertEquals(jwk.crv, curve);
-      assertEquals(jwk.key_ops.join(), "sign");
-      assertEquals(b64url(raw.slice(1, 1 + (raw.length - 1) / 2)), jwk.x);
+      assertStrictEquals(jwk.kty, "EC");
+      assertStrictEquals(jwk.crv, curve);
+      assertStrictEquals(jwk.key_ops.join(), "sign");
+      assertStrictEquals(b64url(raw.slice(1, 1 + (raw.length - 1) / 2)), jwk.x);
       const fromPkcs8 = await crypto.subtle.importKey("pkcs8", pkcs8, algorithm, true, ["sign"]);
       const fromJwk = await crypto.subtle.importKey("jwk", jwk, algorithm, true, ["sign"]);
-      assertEquals(hex(await crypto.subtle.exportKey("pkcs8", fromJwk)), hex(pkcs8), "jwk -> pkcs8");
-      assertEquals((await crypto.subtle.exportKey("jwk", fromPkcs8)).d, jwk.d, "pkcs8 -> jwk");
+      assertStrictEquals(hex(await crypto.subtle.exportKey("pkcs8", fromJwk)), hex(pkcs8), "jwk -> pkcs8");
+      assertStrictEquals((await crypto.subtle.exportKey("jwk", fromPkcs8)).d, jwk.d, "pkcs8 -> jwk");
       const fromSpki = await crypto.subtle.importKey("spki", spki, algorithm, true, ["verify"]);
       const publicJwk = await crypto.subtle.exportKey("jwk", fromSpki);
-      assertEquals(publicJwk.d, undefined);
-      assertEquals(publicJwk.y, jwk.y);
+      assertStrictEquals(publicJwk.d, undefined);
+      assertStrictEquals(publicJwk.y, jwk.y);
       const signature = await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, fromPkcs8, text("m"));
       assert(await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, fromSpki, signature, text("m")));
     }
     // The RFC 6979 key's public half matches the spec's SPKI form.
     const v = RFC6979["P-256"];
     const key = await crypto.subtle.importKey("jwk", ecJwk("P-256", v, false), { name: "ECDSA", namedCurve: "P-256" }, true, ["verify"]);
-    assertEquals(hex(await crypto.subtle.exportKey("spki", key)), P256_SPKI_PREFIX + "04" + v.x + v.y);
+    assertStrictEquals(hex(await crypto.subtle.exportKey("spki", key)), P256_SPKI_PREFIX + "04" + v.x + v.y);
   },
 
   async "ECDSA errors"() {
@@ -192,26 +173,26 @@ export default {
       ["deriveBits", "deriveKey"],
     );
     const responderPublic = await crypto.subtle.importKey("raw", concat("04", v.grx, v.gry), algorithm, true, []);
-    assertEquals(responderPublic.usages.length, 0);
+    assertStrictEquals(responderPublic.usages.length, 0);
     const bits = await crypto.subtle.deriveBits({ name: "ECDH", public: responderPublic }, initiator, 256);
-    assertEquals(hex(bits), v.girx);
-    assertEquals(hex(await crypto.subtle.deriveBits({ name: "ECDH", public: responderPublic }, initiator, null)), v.girx);
-    assertEquals(hex(await crypto.subtle.deriveBits({ name: "ECDH", public: responderPublic }, initiator, 12)), v.girx.slice(0, 2) + "80");
+    assertStrictEquals(hex(bits), v.girx);
+    assertStrictEquals(hex(await crypto.subtle.deriveBits({ name: "ECDH", public: responderPublic }, initiator, null)), v.girx);
+    assertStrictEquals(hex(await crypto.subtle.deriveBits({ name: "ECDH", public: responderPublic }, initiator, 12)), v.girx.slice(0, 2) + "80");
     await assertRejects(crypto.subtle.deriveBits({ name: "ECDH", public: responderPublic }, initiator, 264), "OperationError", "too long");
     const aes = await crypto.subtle.deriveKey({ name: "ECDH", public: responderPublic }, initiator, { name: "AES-GCM", length: 128 }, true, ["encrypt"]);
-    assertEquals(hex(await crypto.subtle.exportKey("raw", aes)), v.girx.slice(0, 32));
+    assertStrictEquals(hex(await crypto.subtle.exportKey("raw", aes)), v.girx.slice(0, 32));
 
     // Both sides of generated P-384 keys agree.
     const p384 = { name: "ECDH", namedCurve: "P-384" };
     const a = await crypto.subtle.generateKey(p384, true, ["deriveBits"]);
     const b = await crypto.subtle.generateKey(p384, true, ["deriveBits"]);
-    assertEquals(a.publicKey.usages.length, 0);
+    assertStrictEquals(a.publicKey.usages.length, 0);
     const ab = await crypto.subtle.deriveBits({ name: "ECDH", public: b.publicKey }, a.privateKey, 384);
     const ba = await crypto.subtle.deriveBits({ name: "ECDH", public: a.publicKey }, b.privateKey, 384);
-    assertEquals(hex(ab), hex(ba));
+    assertStrictEquals(hex(ab), hex(ba));
     const spki = await crypto.subtle.exportKey("spki", b.publicKey);
     const again = await crypto.subtle.importKey("spki", spki, p384, true, []);
-    assertEquals(hex(await crypto.subtle.deriveBits({ name: "ECDH", public: again }, a.privateKey, 384)), hex(ab));
+    assertStrictEquals(hex(await crypto.subtle.deriveBits({ name: "ECDH", public: again }, a.privateKey, 384)), hex(ab));
 
     await assertRejects(crypto.subtle.deriveBits({ name: "ECDH", public: b.publicKey }, initiator, 256), "InvalidAccessError", "curves differ");
     await assertRejects(crypto.subtle.deriveBits({ name: "ECDH", public: a.privateKey }, b.privateKey, 384), "InvalidAccessError", "a private public");
@@ -225,26 +206,26 @@ export default {
     for (const v of RFC8032) {
       const privateKey = await crypto.subtle.importKey("pkcs8", fromHex(ED25519_PKCS8_PREFIX + v.secret), "Ed25519", true, ["sign"]);
       const publicKey = await crypto.subtle.importKey("raw", fromHex(v.public), { name: "Ed25519" }, true, ["verify"]);
-      assertEquals(privateKey.algorithm.name, "Ed25519");
+      assertStrictEquals(privateKey.algorithm.name, "Ed25519");
       const message = v.message === "" ? new Uint8Array(0) : fromHex(v.message);
-      assertEquals(hex(await crypto.subtle.sign("Ed25519", privateKey, message)), v.signature);
+      assertStrictEquals(hex(await crypto.subtle.sign("Ed25519", privateKey, message)), v.signature);
       assert(await crypto.subtle.verify("Ed25519", publicKey, fromHex(v.signature), message));
       assert(!(await crypto.subtle.verify("Ed25519", publicKey, fromHex(v.signature), text("other"))));
       const jwk = await crypto.subtle.exportKey("jwk", privateKey);
-      assertEquals(jwk.kty, "OKP");
-      assertEquals(jwk.crv, "Ed25519");
-      assertEquals(jwk.x, b64url(fromHex(v.public)));
-      assertEquals(jwk.d, b64url(fromHex(v.secret)));
+      assertStrictEquals(jwk.kty, "OKP");
+      assertStrictEquals(jwk.crv, "Ed25519");
+      assertStrictEquals(jwk.x, b64url(fromHex(v.public)));
+      assertStrictEquals(jwk.d, b64url(fromHex(v.secret)));
       const fromJwk = await crypto.subtle.importKey("jwk", jwk, "Ed25519", true, ["sign"]);
-      assertEquals(hex(await crypto.subtle.exportKey("pkcs8", fromJwk)), ED25519_PKCS8_PREFIX + v.secret);
-      assertEquals(hex(await crypto.subtle.exportKey("spki", publicKey)), ED25519_SPKI_PREFIX + v.public);
+      assertStrictEquals(hex(await crypto.subtle.exportKey("pkcs8", fromJwk)), ED25519_PKCS8_PREFIX + v.secret);
+      assertStrictEquals(hex(await crypto.subtle.exportKey("spki", publicKey)), ED25519_SPKI_PREFIX + v.public);
       const publicJwk = { kty: "OKP", crv: "Ed25519", x: jwk.x };
       const fromPublicJwk = await crypto.subtle.importKey("jwk", publicJwk, "Ed25519", true, ["verify"]);
-      assertEquals(hex(await crypto.subtle.exportKey("raw", fromPublicJwk)), v.public);
+      assertStrictEquals(hex(await crypto.subtle.exportKey("raw", fromPublicJwk)), v.public);
     }
     const { publicKey, privateKey } = await crypto.subtle.generateKey("Ed25519", false, ["sign", "verify"]);
     const signature = await crypto.subtle.sign("Ed25519", privateKey, text("hello"));
-    assertEquals(signature.byteLength, 64);
+    assertStrictEquals(signature.byteLength, 64);
     assert(await crypto.subtle.verify("Ed25519", publicKey, signature, text("hello")));
     await assertRejects(crypto.subtle.importKey("raw", new Uint8Array(31), "Ed25519", true, ["verify"]), "DataError", "short key");
     const jwk = { kty: "OKP", crv: "Ed25519", x: b64url(fromHex(RFC8032[1].public)), d: b64url(fromHex(RFC8032[0].secret)) };
@@ -256,18 +237,18 @@ export default {
     const v = RFC7748;
     const alice = await crypto.subtle.importKey("pkcs8", fromHex(X25519_PKCS8_PREFIX + v.alicePrivate), "X25519", true, ["deriveBits", "deriveKey"]);
     const bobPublic = await crypto.subtle.importKey("raw", fromHex(v.bobPublic), "X25519", true, []);
-    assertEquals(hex(await crypto.subtle.deriveBits({ name: "X25519", public: bobPublic }, alice, 256)), v.shared);
+    assertStrictEquals(hex(await crypto.subtle.deriveBits({ name: "X25519", public: bobPublic }, alice, 256)), v.shared);
     const bobJwk = { kty: "OKP", crv: "X25519", x: b64url(fromHex(v.bobPublic)), d: b64url(fromHex(v.bobPrivate)) };
     const bob = await crypto.subtle.importKey("jwk", bobJwk, "X25519", false, ["deriveBits"]);
     const alicePublic = await crypto.subtle.importKey("raw", fromHex(v.alicePublic), "X25519", true, []);
-    assertEquals(hex(await crypto.subtle.deriveBits({ name: "X25519", public: alicePublic }, bob, null)), v.shared);
-    assertEquals((await crypto.subtle.exportKey("jwk", alice)).x, b64url(fromHex(v.alicePublic)));
+    assertStrictEquals(hex(await crypto.subtle.deriveBits({ name: "X25519", public: alicePublic }, bob, null)), v.shared);
+    assertStrictEquals((await crypto.subtle.exportKey("jwk", alice)).x, b64url(fromHex(v.alicePublic)));
     const hmac = await crypto.subtle.deriveKey({ name: "X25519", public: bobPublic }, alice, { name: "HMAC", hash: "SHA-256", length: 256 }, true, ["sign"]);
-    assertEquals(hex(await crypto.subtle.exportKey("raw", hmac)), v.shared);
+    assertStrictEquals(hex(await crypto.subtle.exportKey("raw", hmac)), v.shared);
     // Generated pairs agree.
     const a = await crypto.subtle.generateKey("X25519", true, ["deriveBits"]);
     const b = await crypto.subtle.generateKey({ name: "X25519" }, true, ["deriveBits"]);
-    assertEquals(
+    assertStrictEquals(
       hex(await crypto.subtle.deriveBits({ name: "X25519", public: b.publicKey }, a.privateKey, 256)),
       hex(await crypto.subtle.deriveBits({ name: "X25519", public: a.publicKey }, b.privateKey, 256)),
     );

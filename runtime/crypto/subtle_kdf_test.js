@@ -1,27 +1,8 @@
 // crypto.subtle PBKDF2 (RFC 6070, RFC 7914 section 11) and HKDF (RFC 5869):
 // deriveBits, deriveKey, keys and errors.
 
-function assert(condition, message = "assertion failed") {
-  if (!condition) throw new Error(message);
-}
-function assertEquals(actual, expected, message = "") {
-  if (actual !== expected) throw new Error(`${message} expected ${expected}, got ${actual}`);
-}
-async function assertRejects(promise, name, message = "") {
-  try {
-    await promise;
-  } catch (e) {
-    assertEquals(e.name, name, message);
-    return;
-  }
-  throw new Error(`${message} expected a ${name}`);
-}
-function hex(buffer) {
-  return Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-function fromHex(text) {
-  return new Uint8Array(text.match(/../g).map((b) => parseInt(b, 16)));
-}
+import { assertStrictEquals, assertRejects, hex, fromHex } from "../../runtime/testing/assert.js";
+
 const text = (s) => new TextEncoder().encode(s);
 
 // RFC 6070 (PBKDF2-HMAC-SHA1) and RFC 7914 section 11 (PBKDF2-HMAC-SHA256).
@@ -80,11 +61,11 @@ export default {
   async "PBKDF2: RFC 6070 and RFC 7914 vectors"() {
     for (const v of PBKDF2_VECTORS) {
       const key = await crypto.subtle.importKey("raw", text(v.password), "PBKDF2", false, ["deriveBits"]);
-      assertEquals(key.type, "secret");
-      assertEquals(key.algorithm.name, "PBKDF2");
-      assertEquals(key.extractable, false);
+      assertStrictEquals(key.type, "secret");
+      assertStrictEquals(key.algorithm.name, "PBKDF2");
+      assertStrictEquals(key.extractable, false);
       const params = { name: "PBKDF2", hash: v.hash, salt: text(v.salt), iterations: v.iterations };
-      assertEquals(hex(await crypto.subtle.deriveBits(params, key, v.bits)), v.dk, `${v.password} ${v.iterations}`);
+      assertStrictEquals(hex(await crypto.subtle.deriveBits(params, key, v.bits)), v.dk, `${v.password} ${v.iterations}`);
     }
   },
 
@@ -92,7 +73,7 @@ export default {
     for (const v of HKDF_VECTORS) {
       const key = await crypto.subtle.importKey("raw", fromHex(v.ikm), "HKDF", false, ["deriveBits"]);
       const params = { name: "HKDF", hash: v.hash, salt: bytes(v.salt), info: bytes(v.info) };
-      assertEquals(hex(await crypto.subtle.deriveBits(params, key, 42 * 8)), v.okm, v.hash);
+      assertStrictEquals(hex(await crypto.subtle.deriveBits(params, key, 42 * 8)), v.okm, v.hash);
     }
   },
 
@@ -100,22 +81,22 @@ export default {
     const password = await crypto.subtle.importKey("raw", text("password"), "PBKDF2", false, ["deriveKey", "deriveBits"]);
     const params = { name: "PBKDF2", hash: "SHA-1", salt: text("salt"), iterations: 2 };
     const aes = await crypto.subtle.deriveKey(params, password, { name: "AES-GCM", length: 128 }, true, ["encrypt", "decrypt"]);
-    assertEquals(aes.algorithm.name, "AES-GCM");
-    assertEquals(aes.algorithm.length, 128);
-    assertEquals(hex(await crypto.subtle.exportKey("raw", aes)), "ea6c014dc72d6f8ccd1ed92ace1d41f0");
+    assertStrictEquals(aes.algorithm.name, "AES-GCM");
+    assertStrictEquals(aes.algorithm.length, 128);
+    assertStrictEquals(hex(await crypto.subtle.exportKey("raw", aes)), "ea6c014dc72d6f8ccd1ed92ace1d41f0");
     const iv = new Uint8Array(12);
     const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv }, aes, text("derived"));
-    assertEquals(new TextDecoder().decode(await crypto.subtle.decrypt({ name: "AES-GCM", iv }, aes, sealed)), "derived");
+    assertStrictEquals(new TextDecoder().decode(await crypto.subtle.decrypt({ name: "AES-GCM", iv }, aes, sealed)), "derived");
 
     const v = HKDF_VECTORS[0];
     const ikm = await crypto.subtle.importKey("raw", fromHex(v.ikm), "HKDF", false, ["deriveKey"]);
     const hkdfParams = { name: "HKDF", hash: v.hash, salt: bytes(v.salt), info: bytes(v.info) };
     const hmac = await crypto.subtle.deriveKey(hkdfParams, ikm, { name: "HMAC", hash: "SHA-256", length: 256 }, true, ["sign"]);
-    assertEquals(hmac.algorithm.length, 256);
-    assertEquals(hex(await crypto.subtle.exportKey("raw", hmac)), v.okm.slice(0, 64));
+    assertStrictEquals(hmac.algorithm.length, 256);
+    assertStrictEquals(hex(await crypto.subtle.exportKey("raw", hmac)), v.okm.slice(0, 64));
     // Without a length, an HMAC key is one hash block.
     const block = await crypto.subtle.deriveKey(hkdfParams, ikm, { name: "HMAC", hash: "SHA-1" }, true, ["sign"]);
-    assertEquals(block.algorithm.length, 512);
+    assertStrictEquals(block.algorithm.length, 512);
   },
 
   async "KDF errors"() {
@@ -136,7 +117,7 @@ export default {
     await assertRejects(crypto.subtle.exportKey("raw", key), "NotSupportedError", "export");
     const ikm = await crypto.subtle.importKey("raw", text("ikm"), "HKDF", false, ["deriveBits", "deriveKey"]);
     const hkdf = { name: "HKDF", hash: "SHA-1", salt: new Uint8Array(0), info: new Uint8Array(0) };
-    assertEquals((await crypto.subtle.deriveBits(hkdf, ikm, 255 * 160)).byteLength, 255 * 20, "the longest output");
+    assertStrictEquals((await crypto.subtle.deriveBits(hkdf, ikm, 255 * 160)).byteLength, 255 * 20, "the longest output");
     await assertRejects(crypto.subtle.deriveBits(hkdf, ikm, 255 * 160 + 8), "OperationError", "too long");
     await assertRejects(crypto.subtle.deriveBits({ name: "HKDF", hash: "SHA-1", salt: new Uint8Array(0) }, ikm, 128), "TypeError", "no info");
     await assertRejects(crypto.subtle.deriveBits(hkdf, key, 128), "InvalidAccessError", "a PBKDF2 key for HKDF");

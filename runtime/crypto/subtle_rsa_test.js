@@ -3,27 +3,8 @@
 // RSA-OAEP (pyca's SHA-256 OAEP vectors derived from the NIST SHA-1 ones):
 // keys in spki, pkcs8 and jwk, round trips, errors.
 
-function assert(condition, message = "assertion failed") {
-  if (!condition) throw new Error(message);
-}
-function assertEquals(actual, expected, message = "") {
-  if (actual !== expected) throw new Error(`${message} expected ${expected}, got ${actual}`);
-}
-async function assertRejects(promise, name, message = "") {
-  try {
-    await promise;
-  } catch (e) {
-    assertEquals(e.name, name, message);
-    return;
-  }
-  throw new Error(`${message} expected a ${name}`);
-}
-function hex(buffer) {
-  return Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-function fromHex(text) {
-  return new Uint8Array(text.match(/../g).map((b) => parseInt(b, 16)));
-}
+import { assert, assertStrictEquals, assertRejects, hex, fromHex } from "../../runtime/testing/assert.js";
+
 const text = (s) => new TextEncoder().encode(s);
 function b64url(bytes) {
   return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
@@ -82,9 +63,9 @@ export default {
       true,
       ["verify"],
     );
-    assertEquals(pkcs1.algorithm.modulusLength, 1024);
-    assertEquals(hex(pkcs1.algorithm.publicExponent), "1001");
-    assertEquals(pkcs1.algorithm.hash.name, "SHA-256");
+    assertStrictEquals(pkcs1.algorithm.modulusLength, 1024);
+    assertStrictEquals(hex(pkcs1.algorithm.publicExponent), "1001");
+    assertStrictEquals(pkcs1.algorithm.hash.name, "SHA-256");
     assert(await crypto.subtle.verify("RSASSA-PKCS1-v1_5", pkcs1, fromHex(PKCS1.s), fromHex(PKCS1.msg)), "PKCS1 verifies");
     const bad = fromHex(PKCS1.s);
     bad[5] ^= 1;
@@ -106,15 +87,15 @@ export default {
   async "RSA-OAEP: known-answer decryption and round trips"() {
     const algorithm = { name: "RSA-OAEP", hash: "SHA-256" };
     const privateKey = await crypto.subtle.importKey("jwk", { kty: "RSA", ...jwkOf(OAEP_KEY) }, algorithm, true, ["decrypt"]);
-    assertEquals(privateKey.type, "private");
-    assertEquals(privateKey.algorithm.modulusLength, 2048);
+    assertStrictEquals(privateKey.type, "private");
+    assertStrictEquals(privateKey.algorithm.modulusLength, 2048);
     for (const v of OAEP_EXAMPLES) {
-      assertEquals(hex(await crypto.subtle.decrypt("RSA-OAEP", privateKey, fromHex(v.ciphertext))), v.message);
+      assertStrictEquals(hex(await crypto.subtle.decrypt("RSA-OAEP", privateKey, fromHex(v.ciphertext))), v.message);
     }
     // A private JWK without the CRT parameters (RFC 7518 6.3.2) works too.
     const { n, e, d } = OAEP_KEY;
     const plainKey = await crypto.subtle.importKey("jwk", { kty: "RSA", ...jwkOf({ n, e, d }) }, algorithm, false, ["decrypt"]);
-    assertEquals(hex(await crypto.subtle.decrypt("RSA-OAEP", plainKey, fromHex(OAEP_EXAMPLES[0].ciphertext))), OAEP_EXAMPLES[0].message);
+    assertStrictEquals(hex(await crypto.subtle.decrypt("RSA-OAEP", plainKey, fromHex(OAEP_EXAMPLES[0].ciphertext))), OAEP_EXAMPLES[0].message);
     await assertRejects(
       crypto.subtle.importKey("jwk", { kty: "RSA", ...jwkOf({ n, e, d, p: OAEP_KEY.p }) }, algorithm, false, ["decrypt"]),
       "DataError",
@@ -126,50 +107,50 @@ export default {
     const publicKey = await crypto.subtle.importKey("jwk", { kty: "RSA", ...jwkOf({ n: OAEP_KEY.n, e: OAEP_KEY.e }) }, algorithm, true, ["encrypt"]);
     const label = text("label");
     const sealed = await crypto.subtle.encrypt({ name: "RSA-OAEP", label }, publicKey, text("secret"));
-    assertEquals(sealed.byteLength, 256);
-    assertEquals(new TextDecoder().decode(await crypto.subtle.decrypt({ name: "RSA-OAEP", label }, privateKey, sealed)), "secret");
+    assertStrictEquals(sealed.byteLength, 256);
+    assertStrictEquals(new TextDecoder().decode(await crypto.subtle.decrypt({ name: "RSA-OAEP", label }, privateKey, sealed)), "secret");
     await assertRejects(crypto.subtle.decrypt({ name: "RSA-OAEP", label: text("other") }, privateKey, sealed), "OperationError", "label");
     await assertRejects(crypto.subtle.encrypt("RSA-OAEP", publicKey, new Uint8Array(200)), "OperationError", "too long");
     // The private key exports to the same JWK, and through pkcs8 and spki.
     const jwk = await crypto.subtle.exportKey("jwk", privateKey);
-    assertEquals(jwk.alg, "RSA-OAEP-256");
-    for (const part of Object.keys(OAEP_KEY)) assertEquals(jwk[part], b64url(fromHex(OAEP_KEY[part])), part);
+    assertStrictEquals(jwk.alg, "RSA-OAEP-256");
+    for (const part of Object.keys(OAEP_KEY)) assertStrictEquals(jwk[part], b64url(fromHex(OAEP_KEY[part])), part);
     const pkcs8 = await crypto.subtle.exportKey("pkcs8", privateKey);
     const again = await crypto.subtle.importKey("pkcs8", pkcs8, algorithm, false, ["decrypt"]);
-    assertEquals(hex(await crypto.subtle.decrypt("RSA-OAEP", again, fromHex(OAEP_EXAMPLES[1].ciphertext))), OAEP_EXAMPLES[1].message);
+    assertStrictEquals(hex(await crypto.subtle.decrypt("RSA-OAEP", again, fromHex(OAEP_EXAMPLES[1].ciphertext))), OAEP_EXAMPLES[1].message);
     const spki = await crypto.subtle.exportKey("spki", publicKey);
     const publicAgain = await crypto.subtle.importKey("spki", spki, algorithm, true, ["encrypt"]);
-    assertEquals((await crypto.subtle.exportKey("jwk", publicAgain)).n, b64url(fromHex(OAEP_KEY.n)));
+    assertStrictEquals((await crypto.subtle.exportKey("jwk", publicAgain)).n, b64url(fromHex(OAEP_KEY.n)));
   },
 
   async "RSA keys: generate, sign and verify, export"() {
     for (const name of ["RSASSA-PKCS1-v1_5", "RSA-PSS"]) {
       const algorithm = { name, modulusLength: 1024, publicExponent: F4, hash: "SHA-256" };
       const { publicKey, privateKey } = await crypto.subtle.generateKey(algorithm, true, ["sign", "verify"]);
-      assertEquals(publicKey.algorithm.modulusLength, 1024);
-      assertEquals(hex(publicKey.algorithm.publicExponent), "010001");
-      assertEquals(privateKey.usages.join(), "sign");
+      assertStrictEquals(publicKey.algorithm.modulusLength, 1024);
+      assertStrictEquals(hex(publicKey.algorithm.publicExponent), "010001");
+      assertStrictEquals(privateKey.usages.join(), "sign");
       const params = { name, saltLength: 32 };
       const signature = await crypto.subtle.sign(params, privateKey, text("data"));
-      assertEquals(signature.byteLength, 128);
+      assertStrictEquals(signature.byteLength, 128);
       assert(await crypto.subtle.verify(params, publicKey, signature, text("data")), name);
       assert(!(await crypto.subtle.verify(params, publicKey, signature, text("Data"))), `${name} other data`);
       const jwk = await crypto.subtle.exportKey("jwk", privateKey);
-      assertEquals(jwk.alg, name === "RSA-PSS" ? "PS256" : "RS256");
+      assertStrictEquals(jwk.alg, name === "RSA-PSS" ? "PS256" : "RS256");
       const fromJwk = await crypto.subtle.importKey("jwk", jwk, algorithm, true, ["sign"]);
       if (name === "RSASSA-PKCS1-v1_5") {
         // Deterministic: the imported key signs the same bytes.
-        assertEquals(hex(await crypto.subtle.sign(params, fromJwk, text("data"))), hex(signature));
+        assertStrictEquals(hex(await crypto.subtle.sign(params, fromJwk, text("data"))), hex(signature));
       }
       const spki = await crypto.subtle.exportKey("spki", publicKey);
       const fromSpki = await crypto.subtle.importKey("spki", spki, algorithm, true, ["verify"]);
       assert(await crypto.subtle.verify(params, fromSpki, signature, text("data")), `${name} spki`);
     }
     const oaep = await crypto.subtle.generateKey({ name: "RSA-OAEP", modulusLength: 2048, publicExponent: F4, hash: "SHA-1" }, false, ["encrypt", "decrypt"]);
-    assertEquals(oaep.publicKey.usages.join(), "encrypt");
-    assertEquals(oaep.privateKey.usages.join(), "decrypt");
+    assertStrictEquals(oaep.publicKey.usages.join(), "encrypt");
+    assertStrictEquals(oaep.privateKey.usages.join(), "decrypt");
     const sealed = await crypto.subtle.encrypt("RSA-OAEP", oaep.publicKey, text("hi"));
-    assertEquals(new TextDecoder().decode(await crypto.subtle.decrypt("RSA-OAEP", oaep.privateKey, sealed)), "hi");
+    assertStrictEquals(new TextDecoder().decode(await crypto.subtle.decrypt("RSA-OAEP", oaep.privateKey, sealed)), "hi");
   },
 
   async "RSA errors"() {

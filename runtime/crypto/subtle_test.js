@@ -1,27 +1,8 @@
 // crypto.subtle: digests (FIPS 180 examples) and HMAC (RFC 4231 test
 // vectors), keys, usages and errors.
 
-function assert(condition, message = "assertion failed") {
-  if (!condition) throw new Error(message);
-}
-function assertEquals(actual, expected, message = "") {
-  if (actual !== expected) throw new Error(`${message} expected ${expected}, got ${actual}`);
-}
-async function assertRejects(promise, name, message = "") {
-  try {
-    await promise;
-  } catch (e) {
-    assertEquals(e.name, name, message);
-    return;
-  }
-  throw new Error(`${message} expected a ${name}`);
-}
-function hex(buffer) {
-  return Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-function fromHex(text) {
-  return new Uint8Array(text.match(/../g).map((b) => parseInt(b, 16)));
-}
+import { assert, assertStrictEquals, assertRejects, hex, fromHex } from "../../runtime/testing/assert.js";
+
 const text = (s) => new TextEncoder().encode(s);
 
 // RFC 4231, test cases 1, 2 and 6 (a key longer than the block size).
@@ -57,16 +38,16 @@ const RFC4231 = [
 
 export default {
   async "digest: FIPS 180 examples"() {
-    assertEquals(hex(await crypto.subtle.digest("SHA-1", text("abc"))), "a9993e364706816aba3e25717850c26c9cd0d89d");
-    assertEquals(
+    assertStrictEquals(hex(await crypto.subtle.digest("SHA-1", text("abc"))), "a9993e364706816aba3e25717850c26c9cd0d89d");
+    assertStrictEquals(
       hex(await crypto.subtle.digest({ name: "sha-256" }, text("abc"))),
       "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
     );
-    assertEquals(
+    assertStrictEquals(
       hex(await crypto.subtle.digest("SHA-384", text("abc"))),
       "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed8086072ba1e7cc2358baeca134c825a7",
     );
-    assertEquals(
+    assertStrictEquals(
       hex(await crypto.subtle.digest("SHA-512", new ArrayBuffer(0))),
       "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e",
     );
@@ -82,7 +63,7 @@ export default {
           "verify",
         ]);
         const signature = await crypto.subtle.sign("HMAC", key, vector.data);
-        assertEquals(hex(signature), vector[hash], hash);
+        assertStrictEquals(hex(signature), vector[hash], hash);
         assert(await crypto.subtle.verify("HMAC", key, signature, vector.data), "verifies");
         const tampered = new Uint8Array(signature);
         tampered[0] ^= 1;
@@ -94,18 +75,18 @@ export default {
   async "HMAC keys: generate, export, import as JWK"() {
     const key = await crypto.subtle.generateKey({ name: "HMAC", hash: "SHA-256" }, true, ["sign"]);
     assert(key instanceof CryptoKey);
-    assertEquals(key.type, "secret");
-    assertEquals(key.algorithm.name, "HMAC");
-    assertEquals(key.algorithm.hash.name, "SHA-256");
-    assertEquals(key.algorithm.length, 512);
-    assertEquals(key.usages.join(), "sign");
+    assertStrictEquals(key.type, "secret");
+    assertStrictEquals(key.algorithm.name, "HMAC");
+    assertStrictEquals(key.algorithm.hash.name, "SHA-256");
+    assertStrictEquals(key.algorithm.length, 512);
+    assertStrictEquals(key.usages.join(), "sign");
     const raw = await crypto.subtle.exportKey("raw", key);
-    assertEquals(raw.byteLength, 64);
+    assertStrictEquals(raw.byteLength, 64);
     const jwk = await crypto.subtle.exportKey("jwk", key);
-    assertEquals(jwk.kty, "oct");
-    assertEquals(jwk.alg, "HS256");
+    assertStrictEquals(jwk.kty, "oct");
+    assertStrictEquals(jwk.alg, "HS256");
     const again = await crypto.subtle.importKey("jwk", jwk, { name: "HMAC", hash: "SHA-256" }, true, ["sign"]);
-    assertEquals(hex(await crypto.subtle.exportKey("raw", again)), hex(raw));
+    assertStrictEquals(hex(await crypto.subtle.exportKey("raw", again)), hex(raw));
   },
 
   async "usages, extractability and algorithm mismatches are errors"() {

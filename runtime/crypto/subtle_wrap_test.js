@@ -1,27 +1,8 @@
 // crypto.subtle AES-KW (RFC 3394 vectors) and wrapKey/unwrapKey with AES-KW,
 // AES-GCM and RSA-OAEP: raw and jwk, round trips, errors.
 
-function assert(condition, message = "assertion failed") {
-  if (!condition) throw new Error(message);
-}
-function assertEquals(actual, expected, message = "") {
-  if (actual !== expected) throw new Error(`${message} expected ${expected}, got ${actual}`);
-}
-async function assertRejects(promise, name, message = "") {
-  try {
-    await promise;
-  } catch (e) {
-    assertEquals(e.name, name, message);
-    return;
-  }
-  throw new Error(`${message} expected a ${name}`);
-}
-function hex(buffer) {
-  return Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-function fromHex(text) {
-  return new Uint8Array(text.match(/../g).map((b) => parseInt(b, 16)));
-}
+import { assert, assertStrictEquals, assertRejects, hex, fromHex } from "../../runtime/testing/assert.js";
+
 const text = (s) => new TextEncoder().encode(s);
 
 // RFC 3394 sections 4.1 (128-bit KEK, 128-bit key) and 4.6 (256-bit KEK,
@@ -46,14 +27,14 @@ export default {
   async "AES-KW: RFC 3394 vectors through wrapKey and unwrapKey"() {
     for (const v of RFC3394) {
       const kek = await kekOf(v.kek);
-      assertEquals(kek.algorithm.name, "AES-KW");
+      assertStrictEquals(kek.algorithm.name, "AES-KW");
       const key = await crypto.subtle.importKey("raw", fromHex(v.key), "AES-GCM", true, ["encrypt", "decrypt"]);
       const wrapped = await crypto.subtle.wrapKey("raw", key, kek, "AES-KW");
-      assertEquals(hex(wrapped), v.wrapped);
+      assertStrictEquals(hex(wrapped), v.wrapped);
       const unwrapped = await crypto.subtle.unwrapKey("raw", fromHex(v.wrapped), kek, "AES-KW", "AES-GCM", true, ["encrypt"]);
-      assertEquals(unwrapped.algorithm.name, "AES-GCM");
-      assertEquals(unwrapped.usages.join(), "encrypt");
-      assertEquals(hex(await crypto.subtle.exportKey("raw", unwrapped)), v.key);
+      assertStrictEquals(unwrapped.algorithm.name, "AES-GCM");
+      assertStrictEquals(unwrapped.usages.join(), "encrypt");
+      assertStrictEquals(hex(await crypto.subtle.exportKey("raw", unwrapped)), v.key);
       const tampered = fromHex(v.wrapped);
       tampered[0] ^= 1;
       await assertRejects(
@@ -67,7 +48,7 @@ export default {
   async "AES-KW keys and errors"() {
     const kek = await crypto.subtle.generateKey({ name: "AES-KW", length: 256 }, true, ["wrapKey", "unwrapKey"]);
     const jwk = await crypto.subtle.exportKey("jwk", kek);
-    assertEquals(jwk.alg, "A256KW");
+    assertStrictEquals(jwk.alg, "A256KW");
     await assertRejects(crypto.subtle.generateKey({ name: "AES-KW", length: 128 }, true, ["encrypt"]), "SyntaxError", "encrypt usage");
     await assertRejects(crypto.subtle.encrypt("AES-KW", kek, new Uint8Array(16)), "NotSupportedError", "AES-KW encrypt");
     // A 20-byte HMAC key is not a multiple of 8 bytes.
@@ -94,7 +75,7 @@ export default {
     const wrapped = await crypto.subtle.wrapKey("jwk", hmac, gcm, { name: "AES-GCM", iv });
     await assertRejects(crypto.subtle.decrypt({ name: "AES-GCM", iv }, gcm, wrapped), "InvalidAccessError", "no decrypt usage");
     const unwrapped = await crypto.subtle.unwrapKey("jwk", wrapped, gcm, { name: "AES-GCM", iv }, { name: "HMAC", hash: "SHA-256" }, true, ["sign"]);
-    assertEquals(hex(await crypto.subtle.exportKey("raw", unwrapped)), hex(await crypto.subtle.exportKey("raw", hmac)));
+    assertStrictEquals(hex(await crypto.subtle.exportKey("raw", unwrapped)), hex(await crypto.subtle.exportKey("raw", hmac)));
     // Not a JWK inside: a DataError.
     const gcmRaw = new Uint8Array(32).fill(7);
     const both = await crypto.subtle.importKey("raw", gcmRaw, "AES-GCM", false, ["encrypt", "unwrapKey"]);
@@ -121,8 +102,8 @@ export default {
     );
     const aes = await crypto.subtle.generateKey({ name: "AES-CBC", length: 128 }, true, ["encrypt"]);
     const rsaWrapped = await crypto.subtle.wrapKey("raw", aes, rsa.publicKey, "RSA-OAEP");
-    assertEquals(rsaWrapped.byteLength, 256);
+    assertStrictEquals(rsaWrapped.byteLength, 256);
     const aesAgain = await crypto.subtle.unwrapKey("raw", rsaWrapped, rsa.privateKey, "RSA-OAEP", "AES-CBC", true, ["decrypt"]);
-    assertEquals(hex(await crypto.subtle.exportKey("raw", aesAgain)), hex(await crypto.subtle.exportKey("raw", aes)));
+    assertStrictEquals(hex(await crypto.subtle.exportKey("raw", aesAgain)), hex(await crypto.subtle.exportKey("raw", aes)));
   },
 };

@@ -6,25 +6,12 @@
 // which it holds back an incomplete trailing UTF-8 or UTF-16 sequence between
 // calls (the multi-byte ICU converters keep their own state).
 
-const { finishInterface, inspectSymbol, inspectNamed } = internals;
+const {
+  finishInterface, inspectSymbol, inspectNamed, requireArguments, isUint8Array, isSharedArrayBuffer,
+  toUint8Array, TypedArrayPrototypeGetBuffer,
+} = internals;
 
-const ObjectGetPrototypeOf = Object.getPrototypeOf;
-const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
-const ReflectApply = Reflect.apply;
 const ArrayBufferIsView = ArrayBuffer.isView;
-const TypedArrayPrototype = ObjectGetPrototypeOf(Uint8Array.prototype);
-const typedArrayTagGetter = ObjectGetOwnPropertyDescriptor(TypedArrayPrototype, Symbol.toStringTag).get;
-const typedArrayBufferGetter = ObjectGetOwnPropertyDescriptor(TypedArrayPrototype, "buffer").get;
-const typedArrayByteOffsetGetter = ObjectGetOwnPropertyDescriptor(TypedArrayPrototype, "byteOffset").get;
-const typedArrayByteLengthGetter = ObjectGetOwnPropertyDescriptor(TypedArrayPrototype, "byteLength").get;
-const dataViewBufferGetter = ObjectGetOwnPropertyDescriptor(DataView.prototype, "buffer").get;
-const dataViewByteOffsetGetter = ObjectGetOwnPropertyDescriptor(DataView.prototype, "byteOffset").get;
-const dataViewByteLengthGetter = ObjectGetOwnPropertyDescriptor(DataView.prototype, "byteLength").get;
-const arrayBufferByteLengthGetter = ObjectGetOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength").get;
-const sharedArrayBufferByteLengthGetter =
-  typeof SharedArrayBuffer === "function"
-    ? ObjectGetOwnPropertyDescriptor(SharedArrayBuffer.prototype, "byteLength").get
-    : undefined;
 
 const utf8Encode = native.utf8Encode;
 const utf8EncodeInto = native.utf8EncodeInto;
@@ -34,57 +21,10 @@ const singleByteDecode = native.singleByteDecode;
 const icuDecoderOpen = native.icuDecoderOpen;
 const icuDecode = native.icuDecode;
 
-function isUint8Array(value) {
-  return ReflectApply(typedArrayTagGetter, value, []) === "Uint8Array";
-}
-
-function isArrayBuffer(value) {
-  try {
-    ReflectApply(arrayBufferByteLengthGetter, value, []);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function isSharedArrayBuffer(value) {
-  if (sharedArrayBufferByteLengthGetter === undefined) return false;
-  try {
-    ReflectApply(sharedArrayBufferByteLengthGetter, value, []);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-// Converts a BufferSource (ArrayBuffer, SharedArrayBuffer or any
-// ArrayBufferView) to a Uint8Array over the same memory; undefined if `value` is
-// not a BufferSource.
-function toUint8Array(value) {
-  if (value === null || typeof value !== "object") return undefined;
-  if (ArrayBufferIsView(value)) {
-    if (ReflectApply(typedArrayTagGetter, value, []) !== undefined) {
-      if (isUint8Array(value)) return value;
-      return new Uint8Array(
-        ReflectApply(typedArrayBufferGetter, value, []),
-        ReflectApply(typedArrayByteOffsetGetter, value, []),
-        ReflectApply(typedArrayByteLengthGetter, value, []),
-      );
-    }
-    return new Uint8Array(
-      ReflectApply(dataViewBufferGetter, value, []),
-      ReflectApply(dataViewByteOffsetGetter, value, []),
-      ReflectApply(dataViewByteLengthGetter, value, []),
-    );
-  }
-  if (isArrayBuffer(value) || isSharedArrayBuffer(value)) return new Uint8Array(value);
-  return undefined;
-}
-
 // True if `u8` is backed by a SharedArrayBuffer (decoded from a copy, since
 // another thread could change it while it is being read).
 function isShared(u8) {
-  return isSharedArrayBuffer(ReflectApply(typedArrayBufferGetter, u8, []));
+  return isSharedArrayBuffer(TypedArrayPrototypeGetBuffer(u8));
 }
 
 class TextEncoder {
@@ -97,11 +37,7 @@ class TextEncoder {
   }
 
   encodeInto(source, destination) {
-    if (arguments.length < 2) {
-      throw new TypeError(
-        `Failed to execute 'encodeInto' on 'TextEncoder': 2 arguments required, but only ${arguments.length} present.`,
-      );
-    }
+    requireArguments(arguments.length, 2, "Failed to execute 'encodeInto' on 'TextEncoder'");
     source = `${source}`;
     if (!ArrayBufferIsView(destination) || !isUint8Array(destination)) {
       throw new TypeError(
@@ -408,12 +344,8 @@ finishInterface(TextDecoder);
 
 internals.TextEncoder = TextEncoder;
 internals.TextDecoder = TextDecoder;
-// BufferSource -> Uint8Array view over the same memory, or undefined.
-internals.toUint8Array = toUint8Array;
-internals.isArrayBuffer = isArrayBuffer;
 // label -> encoding name per the Encoding Standard, or undefined.
 internals.getEncoding = getEncoding;
-internals.isSharedArrayBuffer = isSharedArrayBuffer;
 internals.utf8Encode = utf8Encode;
 // Decodes UTF-8 like TextDecoder#decode with default options (BOM stripped,
 // invalid sequences replaced).

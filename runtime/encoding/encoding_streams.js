@@ -2,12 +2,15 @@
 // UTF-8 only: TransformStreams set up with the encoding.js machinery. Runs
 // after encoding.js and the stream files (streams_transform.js).
 
-const { finishInterface, inspectSymbol, inspectNamed, utf8Encode, toUint8Array, TextDecoder } = internals;
-const { isObject, setUpTransformStream, transformStreamDefaultControllerEnqueue } = internals.streams;
+const {
+  finishInterface, inspectSymbol, inspectNamed, brandCheck, isObject, uncurryThis, utf8Encode, toUint8Array,
+  TextDecoder,
+} = internals;
+const { setUpTransformStream, transformStreamDefaultControllerEnqueue } = internals.streams;
 
 const ReflectApply = Reflect.apply;
-const StringPrototypeCharCodeAt = Function.prototype.call.bind(String.prototype.charCodeAt);
-const StringPrototypeSlice = Function.prototype.call.bind(String.prototype.slice);
+const StringPrototypeCharCodeAt = uncurryThis(String.prototype.charCodeAt);
+const StringPrototypeSlice = uncurryThis(String.prototype.slice);
 const TextDecoderPrototypeDecode = TextDecoder.prototype.decode;
 const TextDecoderPrototype = TextDecoder.prototype;
 const getDecoderGetter = (name) => Object.getOwnPropertyDescriptor(TextDecoderPrototype, name).get;
@@ -78,10 +81,7 @@ class TextEncoderStream {
   }
 
   static {
-    getEncoderTransform = (value) => {
-      if (isObject(value) && #transform in value) return value.#transform;
-      throw new TypeError("Illegal invocation");
-    };
+    getEncoderTransform = brandCheck((value) => (isObject(value) && #transform in value ? value.#transform : undefined));
   }
 }
 finishInterface(TextEncoderStream);
@@ -152,14 +152,9 @@ class TextDecoderStream {
   }
 
   static {
-    getDecoder = (value) => {
-      if (isObject(value) && #decoder in value) return value.#decoder;
-      throw new TypeError("Illegal invocation");
-    };
-    getDecoderTransform = (value) => {
-      if (isObject(value) && #decoder in value) return value.#transform;
-      throw new TypeError("Illegal invocation");
-    };
+    const check = brandCheck((value) => (isObject(value) && #decoder in value ? value : undefined));
+    getDecoder = (value) => check(value).#decoder;
+    getDecoderTransform = (value) => check(value).#transform;
   }
 }
 finishInterface(TextDecoderStream);

@@ -3,7 +3,10 @@
 // the internal abort algorithms that fetch() and pipeTo() register
 // (internals.addAbortAlgorithm / removeAbortAlgorithm).
 
-const { EventTarget, Event, DOMException, finishInterface, setEventTrusted } = internals;
+const {
+  EventTarget, Event, DOMException, finishInterface, illegalConstructor, brandCheck, requireArguments,
+  isObject, setEventTrusted,
+} = internals;
 
 const ReflectApply = Reflect.apply;
 const SetCtor = Set;
@@ -42,7 +45,7 @@ class AbortSignal extends EventTarget {
   #dependent = false;
 
   constructor(token = undefined) {
-    if (token !== kCreate) throw new TypeError("Illegal constructor");
+    if (token !== kCreate) throw illegalConstructor();
     super();
   }
 
@@ -89,9 +92,7 @@ class AbortSignal extends EventTarget {
   }
 
   static timeout(milliseconds) {
-    if (arguments.length === 0) {
-      throw new TypeError("Failed to execute 'timeout' on 'AbortSignal': 1 argument required, but only 0 present.");
-    }
+    requireArguments(arguments.length, 1, "Failed to execute 'timeout' on 'AbortSignal'");
     const ms = Number(milliseconds);
     if (!Number.isFinite(ms) || ms < 0 || ms > Number.MAX_SAFE_INTEGER) {
       throw new TypeError(
@@ -106,9 +107,7 @@ class AbortSignal extends EventTarget {
   }
 
   static any(signals) {
-    if (arguments.length === 0) {
-      throw new TypeError("Failed to execute 'any' on 'AbortSignal': 1 argument required, but only 0 present.");
-    }
+    requireArguments(arguments.length, 1, "Failed to execute 'any' on 'AbortSignal'");
     if (signals === null || typeof signals !== "object" || typeof signals[Symbol.iterator] !== "function") {
       throw new TypeError("Failed to execute 'any' on 'AbortSignal': The provided value cannot be converted to a sequence.");
     }
@@ -143,10 +142,7 @@ class AbortSignal extends EventTarget {
 
   static {
     isAbortSignal = (value) => value !== null && typeof value === "object" && #aborted in value;
-    signalState = (value) => {
-      if (!isAbortSignal(value)) throw new TypeError("Illegal invocation");
-      return value;
-    };
+    signalState = brandCheck((value) => (isAbortSignal(value) ? value : undefined));
     addAlgorithm = (signal, algorithm) => {
       if (!signal.#aborted) signal.#algorithms.add(algorithm);
     };
@@ -200,12 +196,7 @@ class AbortController {
   }
 
   static {
-    controllerState = (value) => {
-      if (value === null || typeof value !== "object" || !(#signal in value)) {
-        throw new TypeError("Illegal invocation");
-      }
-      return value;
-    };
+    controllerState = brandCheck((value) => (isObject(value) && #signal in value ? value : undefined));
   }
 }
 

@@ -1,40 +1,33 @@
 // AbortController and AbortSignal (DOM standard), and their use by fetch's
 // and streams' callers.
 
-function assert(condition, message = "assertion failed") {
-  if (!condition) throw new Error(message);
-}
-function assertEquals(actual, expected, message = "") {
-  if (actual !== expected) {
-    throw new Error(`${message} expected ${String(expected)}, got ${String(actual)}`);
-  }
-}
+import { assert, assertStrictEquals } from "../../runtime/testing/assert.js";
 
 export default {
   "abort() sets aborted and reason, fires abort once"() {
     const controller = new AbortController();
     const signal = controller.signal;
     assert(signal instanceof AbortSignal && signal instanceof EventTarget);
-    assertEquals(signal.aborted, false);
+    assertStrictEquals(signal.aborted, false);
     let events = 0;
     let handled = 0;
     signal.addEventListener("abort", (event) => {
       events++;
       assert(event.isTrusted, "trusted");
-      assertEquals(event.target, signal);
+      assertStrictEquals(event.target, signal);
     });
     signal.onabort = () => handled++;
     controller.abort("why");
     controller.abort("again");
-    assertEquals(signal.aborted, true);
-    assertEquals(signal.reason, "why");
-    assertEquals(events, 1);
-    assertEquals(handled, 1);
+    assertStrictEquals(signal.aborted, true);
+    assertStrictEquals(signal.reason, "why");
+    assertStrictEquals(events, 1);
+    assertStrictEquals(handled, 1);
     try {
       signal.throwIfAborted();
       throw new Error("did not throw");
     } catch (e) {
-      assertEquals(e, "why");
+      assertStrictEquals(e, "why");
     }
   },
 
@@ -42,16 +35,16 @@ export default {
     const controller = new AbortController();
     controller.abort();
     assert(controller.signal.reason instanceof DOMException);
-    assertEquals(controller.signal.reason.name, "AbortError");
-    assertEquals(AbortSignal.abort().reason.name, "AbortError");
-    assertEquals(AbortSignal.abort(42).reason, 42);
+    assertStrictEquals(controller.signal.reason.name, "AbortError");
+    assertStrictEquals(AbortSignal.abort().reason.name, "AbortError");
+    assertStrictEquals(AbortSignal.abort(42).reason, 42);
   },
 
   async "AbortSignal.timeout aborts with a TimeoutError"() {
     const signal = AbortSignal.timeout(5);
-    assertEquals(signal.aborted, false);
+    assertStrictEquals(signal.aborted, false);
     await new Promise((resolve) => signal.addEventListener("abort", resolve));
-    assertEquals(signal.reason.name, "TimeoutError");
+    assertStrictEquals(signal.reason.name, "TimeoutError");
   },
 
   "AbortSignal.any follows any of its signals"() {
@@ -62,12 +55,12 @@ export default {
     let fired = 0;
     any.addEventListener("abort", () => fired++);
     b.abort("b");
-    assertEquals(any.aborted, true);
-    assertEquals(any.reason, "b");
-    assertEquals(nested.reason, "b");
-    assertEquals(fired, 1);
+    assertStrictEquals(any.aborted, true);
+    assertStrictEquals(any.reason, "b");
+    assertStrictEquals(nested.reason, "b");
+    assertStrictEquals(fired, 1);
     const already = AbortSignal.any([AbortSignal.abort("x"), new AbortController().signal]);
-    assertEquals(already.reason, "x");
+    assertStrictEquals(already.reason, "x");
   },
 
   "constructors and brand checks"() {
@@ -85,7 +78,7 @@ export default {
       threw = e instanceof TypeError;
     }
     assert(threw, "brand check");
-    assertEquals(Object.prototype.toString.call(new AbortController().signal), "[object AbortSignal]");
+    assertStrictEquals(Object.prototype.toString.call(new AbortController().signal), "[object AbortSignal]");
   },
 
   async "pipeTo stops when its signal aborts"() {
@@ -99,7 +92,7 @@ export default {
       await piping;
       throw new Error("did not reject");
     } catch (e) {
-      assertEquals(e.message, "stop");
+      assertStrictEquals(e.message, "stop");
     }
   },
 

@@ -3,7 +3,10 @@
 // internals.reportError, which logs uncaught exceptions from listeners,
 // timers and microtasks.
 
-const { finishInterface, defineConstants, inspectSymbol, inspectNamed, DOMException } = internals;
+const {
+  finishInterface, defineConstants, requireArguments, tooFewArguments, inspectSymbol, inspectNamed,
+  DOMException,
+} = internals;
 
 const ObjectDefineProperty = Object.defineProperty;
 const ReflectApply = Reflect.apply;
@@ -59,11 +62,7 @@ class Event {
   #initialized = true;
 
   constructor(type, eventInitDict = undefined) {
-    if (arguments.length === 0) {
-      throw new TypeError(
-        `Failed to construct '${new.target.name}': 1 argument required, but only 0 present.`,
-      );
-    }
+    if (arguments.length < 1) throw tooFewArguments(arguments.length, 1, `Failed to construct '${new.target.name}'`);
     this.#type = `${type}`;
     if (eventInitDict !== undefined && eventInitDict !== null) {
       if (typeof eventInitDict !== "object" && typeof eventInitDict !== "function") {
@@ -162,11 +161,7 @@ class Event {
   }
 
   initEvent(type, bubbles = false, cancelable = false) {
-    if (arguments.length === 0) {
-      throw new TypeError(
-        "Failed to execute 'initEvent' on 'Event': 1 argument required, but only 0 present.",
-      );
-    }
+    requireArguments(arguments.length, 1, "Failed to execute 'initEvent' on 'Event'");
     if (this.#dispatching) return;
     this.#initialized = true;
     this.#stopPropagation = false;
@@ -232,9 +227,7 @@ class CustomEvent extends Event {
   #detail;
 
   constructor(type, eventInitDict = undefined) {
-    if (arguments.length === 0) {
-      throw new TypeError("Failed to construct 'CustomEvent': 1 argument required, but only 0 present.");
-    }
+    requireArguments(arguments.length, 1, "Failed to construct 'CustomEvent'");
     super(type, eventInitDict);
     this.#detail = eventInitDict != null && eventInitDict.detail !== undefined ? eventInitDict.detail : null;
   }
@@ -244,11 +237,7 @@ class CustomEvent extends Event {
   }
 
   initCustomEvent(type, bubbles = false, cancelable = false, detail = null) {
-    if (arguments.length === 0) {
-      throw new TypeError(
-        "Failed to execute 'initCustomEvent' on 'CustomEvent': 1 argument required, but only 0 present.",
-      );
-    }
+    requireArguments(arguments.length, 1, "Failed to execute 'initCustomEvent' on 'CustomEvent'");
     this.initEvent(type, bubbles, cancelable);
     this.#detail = detail;
   }
@@ -272,11 +261,7 @@ class EventTarget {
   constructor() {}
 
   addEventListener(type, callback, options = undefined) {
-    if (arguments.length < 2) {
-      throw new TypeError(
-        `Failed to execute 'addEventListener' on 'EventTarget': 2 arguments required, but only ${arguments.length} present.`,
-      );
-    }
+    requireArguments(arguments.length, 2, "Failed to execute 'addEventListener' on 'EventTarget'");
     type = `${type}`;
     let capture = false;
     let once = false;
@@ -327,11 +312,7 @@ class EventTarget {
   }
 
   removeEventListener(type, callback, options = undefined) {
-    if (arguments.length < 2) {
-      throw new TypeError(
-        `Failed to execute 'removeEventListener' on 'EventTarget': 2 arguments required, but only ${arguments.length} present.`,
-      );
-    }
+    requireArguments(arguments.length, 2, "Failed to execute 'removeEventListener' on 'EventTarget'");
     type = `${type}`;
     const capture = flattenOptions(options);
     if (this.#listeners === null) return;

@@ -1,6 +1,6 @@
 // atob/btoa (forgiving-base64, https://html.spec.whatwg.org/#atob).
 
-const { DOMException } = internals;
+const { requireArguments, DOMException } = internals;
 
 const StringFromCharCode = String.fromCharCode;
 const ReflectApply = Reflect.apply;
@@ -27,9 +27,7 @@ function bytesToBinaryString(bytes) {
 }
 
 function atob(data) {
-  if (arguments.length === 0) {
-    throw new TypeError("Failed to execute 'atob': 1 argument required, but only 0 present.");
-  }
+  requireArguments(arguments.length, 1, "Failed to execute 'atob'");
   let s = `${data}`;
   if (asciiWhitespaceRegExp.test(s)) s = s.replace(asciiWhitespaceGlobalRegExp, "");
   let len = s.length;
@@ -61,9 +59,7 @@ function atob(data) {
 }
 
 function btoa(data) {
-  if (arguments.length === 0) {
-    throw new TypeError("Failed to execute 'btoa': 1 argument required, but only 0 present.");
-  }
+  requireArguments(arguments.length, 1, "Failed to execute 'btoa'");
   const s = `${data}`;
   const len = s.length;
   let out = "";

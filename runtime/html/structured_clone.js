@@ -1,27 +1,13 @@
 // structuredClone (https://html.spec.whatwg.org/#dom-structuredclone) over
 // V8's serializer (structured_clone.cc).
 
-const { DOMException } = internals;
+const { requireArguments, isArrayBuffer, DOMException } = internals;
 
-const ReflectApply = Reflect.apply;
 const ArrayIsArray = Array.isArray;
 const nativeStructuredClone = native.structuredClone;
 
-const arrayBufferByteLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength").get;
-
-function isArrayBuffer(value) {
-  try {
-    ReflectApply(arrayBufferByteLength, value, []);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function structuredClone(value, options = undefined) {
-  if (arguments.length === 0) {
-    throw new TypeError("Failed to execute 'structuredClone': 1 argument required, but only 0 present.");
-  }
+  requireArguments(arguments.length, 1, "Failed to execute 'structuredClone'");
   let transfer;
   if (options !== undefined && options !== null) {
     if (typeof options !== "object" && typeof options !== "function") {

@@ -3,7 +3,7 @@
 // evaluation, as in Workers), get the extra arguments, and exceptions they
 // throw are reported with internals.reportError.
 
-const { reportError } = internals;
+const { reportError, requireArguments } = internals;
 
 const ReflectApply = Reflect.apply;
 const PromiseResolve = Promise.resolve.bind(Promise);
@@ -26,7 +26,7 @@ function normalizeDelay(delay) {
   return n > 0 ? n : 0;
 }
 
-// The callback runs in the invocation (bindings/fetch/fetch.js) that set the
+// The callback runs in the invocation (runtime/js/invocation.js) that set the
 // timer, so a fetch() made from it counts against that invocation's
 // subrequests: V8 carries the invocation through promise reactions, not
 // through timers.
@@ -69,9 +69,7 @@ function clearInterval(id = undefined) {
 const resolved = PromiseResolve(undefined);
 
 function queueMicrotask(callback) {
-  if (arguments.length === 0) {
-    throw new TypeError("Failed to execute 'queueMicrotask': 1 argument required, but only 0 present.");
-  }
+  requireArguments(arguments.length, 1, "Failed to execute 'queueMicrotask'");
   if (typeof callback !== "function") {
     throw new TypeError("Failed to execute 'queueMicrotask': parameter 1 is not of type 'Function'.");
   }

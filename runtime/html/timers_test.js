@@ -1,28 +1,6 @@
 // setTimeout/setInterval/clearTimeout/clearInterval and queueMicrotask.
 
-function assert(cond, message = "assertion failed") {
-  if (!cond) throw new Error(message);
-}
-
-function assertEquals(actual, expected, message = "") {
-  const a = JSON.stringify(actual);
-  const e = JSON.stringify(expected);
-  if (a !== e) throw new Error(`${message} expected ${e}, got ${a}`);
-}
-
-function assertThrows(fn, ErrorClass, message = "") {
-  try {
-    fn();
-  } catch (err) {
-    if (ErrorClass && !(err instanceof ErrorClass)) {
-      throw new Error(`${message} expected ${ErrorClass.name}, got ${err && err.name}: ${err && err.message}`);
-    }
-    return err;
-  }
-  throw new Error(`${message} expected an exception`);
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+import { assert, assertEquals, assertThrows, sleep } from "../../runtime/testing/assert.js";
 
 export default {
   async "setTimeout runs the callback with extra arguments"() {

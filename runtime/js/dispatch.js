@@ -205,7 +205,7 @@ internals.prepareFetchHandler = function prepareFetchHandler(exported) {
     const cf = cfJson === "" ? undefined : JSONParse(cfJson);
     let result;
     // The invocation's subrequest count; V8 carries it to every promise
-    // reaction the handler sets up (see bindings/fetch/fetch.js).
+    // reaction the handler sets up (see runtime/js/invocation.js).
     internals.beginInvocation(undefined, id);
     try {
       const request = makeRequest(method, url, headers, body, cf);

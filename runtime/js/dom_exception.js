@@ -1,57 +1,13 @@
-// DOMException (WebIDL) plus a few helpers shared by every later file.
+// DOMException (https://webidl.spec.whatwg.org/#idl-DOMException).
 //
 // This file is the body of `(function (native, internals) { "use strict"; ... })`
-// and runs first, so the helpers it puts on `internals` are available to all
-// the other runtime files.
+// and runs right after webidl.js.
+
+const { finishInterface, defineConstants } = internals;
 
 const ObjectDefineProperty = Object.defineProperty;
-const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
 const ObjectSetPrototypeOf = Object.setPrototypeOf;
-const ReflectOwnKeys = Reflect.ownKeys;
 const ErrorCaptureStackTrace = Error.captureStackTrace;
-const SymbolToStringTag = Symbol.toStringTag;
-
-// Makes a class look like a WebIDL interface: string-keyed prototype and static
-// members become enumerable (as WebIDL operations and attributes are) and the
-// prototype gets a Symbol.toStringTag.
-function finishInterface(C, name = C.name) {
-  const targets = [C.prototype, C];
-  for (let t = 0; t < targets.length; t++) {
-    const target = targets[t];
-    const keys = ReflectOwnKeys(target);
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i];
-      if (typeof key !== "string") continue;
-      if (t === 0 && key === "constructor") continue;
-      if (t === 1 && (key === "prototype" || key === "length" || key === "name")) continue;
-      const desc = ObjectGetOwnPropertyDescriptor(target, key);
-      if (!desc.configurable || desc.enumerable) continue;
-      desc.enumerable = true;
-      ObjectDefineProperty(target, key, desc);
-    }
-  }
-  ObjectDefineProperty(C.prototype, SymbolToStringTag, {
-    value: name,
-    writable: false,
-    enumerable: false,
-    configurable: true,
-  });
-}
-
-// WebIDL constants: enumerable, read-only, non-configurable, on both the
-// interface object and its prototype.
-function defineConstants(C, constants) {
-  const names = Object.keys(constants);
-  for (let i = 0; i < names.length; i++) {
-    const desc = { value: constants[names[i]], writable: false, enumerable: true, configurable: false };
-    ObjectDefineProperty(C, names[i], desc);
-    ObjectDefineProperty(C.prototype, names[i], desc);
-  }
-}
-
-function illegalConstructor() {
-  return new TypeError("Illegal constructor");
-}
 
 // Legacy error codes, by name (https://webidl.spec.whatwg.org/#dfn-error-names-table).
 const legacyCodes = {
@@ -160,6 +116,3 @@ defineConstants(DOMException, {
 
 internals.DOMException = DOMException;
 internals.isDOMException = isDOMException;
-internals.finishInterface = finishInterface;
-internals.defineConstants = defineConstants;
-internals.illegalConstructor = illegalConstructor;

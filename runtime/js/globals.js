@@ -2,6 +2,8 @@
 // writable, configurable data properties. Runs after every other runtime file
 // except dispatch.js.
 
+const { requireArguments } = internals;
+
 const ObjectDefineProperty = Object.defineProperty;
 const ReflectApply = Reflect.apply;
 const global = globalThis;
@@ -28,34 +30,22 @@ const { addEventListener: etAdd, removeEventListener: etRemove, dispatchEvent: e
   internals.EventTarget.prototype;
 
 function addEventListener(type, listener, options = undefined) {
-  if (arguments.length < 2) {
-    throw new TypeError(
-      `Failed to execute 'addEventListener': 2 arguments required, but only ${arguments.length} present.`,
-    );
-  }
+  requireArguments(arguments.length, 2, "Failed to execute 'addEventListener'");
   return ReflectApply(etAdd, globalEventTarget, [type, listener, options]);
 }
 
 function removeEventListener(type, listener, options = undefined) {
-  if (arguments.length < 2) {
-    throw new TypeError(
-      `Failed to execute 'removeEventListener': 2 arguments required, but only ${arguments.length} present.`,
-    );
-  }
+  requireArguments(arguments.length, 2, "Failed to execute 'removeEventListener'");
   return ReflectApply(etRemove, globalEventTarget, [type, listener, options]);
 }
 
 function dispatchEvent(event) {
-  if (arguments.length < 1) {
-    throw new TypeError("Failed to execute 'dispatchEvent': 1 argument required, but only 0 present.");
-  }
+  requireArguments(arguments.length, 1, "Failed to execute 'dispatchEvent'");
   return ReflectApply(etDispatch, globalEventTarget, [event]);
 }
 
 function reportError(e) {
-  if (arguments.length === 0) {
-    throw new TypeError("Failed to execute 'reportError': 1 argument required, but only 0 present.");
-  }
+  requireArguments(arguments.length, 1, "Failed to execute 'reportError'");
   internals.reportError(e);
 }
 

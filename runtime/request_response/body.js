@@ -10,17 +10,8 @@
 // it into a stream body.
 
 const {
-  utf8Encode,
-  utf8Decode,
-  toUint8Array,
-  isReadableStream,
-  isDisturbed,
-  isLocked,
-  readableStreamFromBytes,
-  createUsedReadableStream,
-  readAllBytes,
-  readableStreamTee,
-  readableStreamProxy,
+  utf8Encode, utf8Decode, toUint8Array, isReadableStream, isDisturbed, isLocked, readableStreamFromBytes,
+  createUsedReadableStream, readAllBytes, readableStreamTee, readableStreamProxy,
 } = internals;
 
 const ObjectDefineProperty = Object.defineProperty;

@@ -9,10 +9,9 @@
 // "response" and "none" allow everything: like other server runtimes there are
 // no forbidden header names.
 
-const { finishInterface, inspectSymbol, inspectNamed } = internals;
+const { finishInterface, inspectSymbol, inspectNamed, tooFewArguments, pairIterator } = internals;
 
 const ObjectGetPrototypeOf = Object.getPrototypeOf;
-const ObjectSetPrototypeOf = Object.setPrototypeOf;
 const ObjectDefineProperty = Object.defineProperty;
 const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
 const ReflectOwnKeys = Reflect.ownKeys;
@@ -23,7 +22,6 @@ const ObjectPrototype = Object.prototype;
 const ReflectApply = Reflect.apply;
 const ArrayIsArray = Array.isArray;
 const SymbolIterator = Symbol.iterator;
-const IteratorPrototype = ObjectGetPrototypeOf(ObjectGetPrototypeOf([][SymbolIterator]()));
 
 // RFC 9110 token.
 const tokenRegExp = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -59,12 +57,8 @@ function validValue(value, method) {
   return value;
 }
 
-function checkArgs(actual, required, method) {
-  if (actual < required) {
-    throw new TypeError(
-      `Failed to execute '${method}' on 'Headers': ${required} argument${required > 1 ? "s" : ""} required, but only ${actual} present.`,
-    );
-  }
+function checkArgs(count, required, method) {
+  if (count < required) throw tooFewArguments(count, required, `Failed to execute '${method}' on 'Headers'`);
 }
 
 const kCreate = {}; // private constructor token
@@ -256,17 +250,17 @@ class Headers {
 
   keys() {
     this.#map; // brand check
-    return new HeadersIterator(kCreate, this, "key");
+    return newHeadersIterator(this, "key");
   }
 
   values() {
     this.#map; // brand check
-    return new HeadersIterator(kCreate, this, "value");
+    return newHeadersIterator(this, "value");
   }
 
   entries() {
     this.#map; // brand check
-    return new HeadersIterator(kCreate, this, "key+value");
+    return newHeadersIterator(this, "key+value");
   }
 
   [inspectSymbol]() {
@@ -330,39 +324,7 @@ ObjectDefineProperty(Headers.prototype, SymbolIterator, {
 });
 finishInterface(Headers);
 
-class HeadersIterator {
-  #headers;
-  #kind;
-  #index = 0;
-
-  constructor(token, headers, kind) {
-    if (token !== kCreate) throw new TypeError("Illegal constructor");
-    this.#headers = headers;
-    this.#kind = kind;
-  }
-
-  next() {
-    if (this === null || typeof this !== "object" || !(#headers in this)) {
-      throw new TypeError("next() called on an object that is not a Headers iterator.");
-    }
-    const list = headersSortedList(this.#headers);
-    if (this.#index >= list.length) return { value: undefined, done: true };
-    const pair = list[this.#index++];
-    const kind = this.#kind;
-    if (kind === "key") return { value: pair[0], done: false };
-    if (kind === "value") return { value: pair[1], done: false };
-    return { value: [pair[0], pair[1]], done: false };
-  }
-}
-ObjectSetPrototypeOf(HeadersIterator.prototype, IteratorPrototype);
-delete HeadersIterator.prototype.constructor;
-ObjectDefineProperty(HeadersIterator.prototype, "next", { enumerable: true });
-ObjectDefineProperty(HeadersIterator.prototype, Symbol.toStringTag, {
-  value: "Headers Iterator",
-  writable: false,
-  enumerable: false,
-  configurable: true,
-});
+const newHeadersIterator = pairIterator("Headers", (headers) => headersSortedList(headers));
 
 // Builds Headers from a flat [name, value, ...] list from the embedder (names
 // in any case, values already valid), with the given guard.

@@ -4,26 +4,9 @@
 // embedder (internals.makeRequest, internals.responseForWire).
 
 const {
-  finishInterface,
-  inspectSymbol,
-  inspectNamed,
-  headersFromInit,
-  headersFromList,
-  headersList,
-  headersHas,
-  headersGet,
-  headersAppend,
-  cloneHeaders,
-  extractBody,
-  InnerBody,
-  bodyUnusable,
-  bodyUsed,
-  inspectBody,
-  cloneBody,
-  transferBody,
-  takeBody,
-  installBodyMixin,
-  isReadableStream,
+  finishInterface, inspectSymbol, inspectNamed, brandCheck, requireArguments, isObject, headersFromInit,
+  headersFromList, headersList, headersHas, headersGet, headersAppend, cloneHeaders, extractBody, InnerBody,
+  bodyUnusable, bodyUsed, inspectBody, cloneBody, transferBody, takeBody, installBodyMixin, isReadableStream,
 } = internals;
 
 const JSONStringify = JSON.stringify;
@@ -34,10 +17,6 @@ const kCreate = {}; // private constructor token
 
 const tokenRegExp = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const reasonPhraseRegExp = /^[\t\x20-\x7e\x80-\xff]*$/;
-
-function isObjectLike(value) {
-  return value !== null && (typeof value === "object" || typeof value === "function");
-}
 
 // Parses an absolute URL (there is no base URL in a worker) and returns its
 // serialization.
@@ -116,10 +95,8 @@ class Request {
   constructor(input, init = undefined) {
     if (input === kCreate) return;
     const context = "Failed to construct 'Request'";
-    if (arguments.length === 0) {
-      throw new TypeError(`${context}: 1 argument required, but only 0 present.`);
-    }
-    if (init !== undefined && init !== null && !isObjectLike(init)) {
+    requireArguments(arguments.length, 1, context);
+    if (init !== undefined && init !== null && !isObject(init)) {
       throw new TypeError(`${context}: The provided value is not of type 'RequestInit'.`);
     }
 
@@ -252,11 +229,9 @@ class Request {
   }
 
   static {
-    isRequest = (value) => isObjectLike(value) && #body in value;
-    requestBody = (value) => {
-      if (!isObjectLike(value) || !(#body in value)) throw new TypeError("Illegal invocation");
-      return value.#body;
-    };
+    isRequest = (value) => isObject(value) && #body in value;
+    const check = brandCheck((value) => (isRequest(value) ? value : undefined));
+    requestBody = (value) => check(value).#body;
     // For the embedder: a Request for an incoming HTTP request. `body` is
     // null, a Uint8Array (now owned by the Request) or a ReadableStream.
     internals.makeRequest = (method, url, flatHeaders, body, cf) => {
@@ -314,7 +289,7 @@ const defaultResponseInit = { headers: undefined, status: 200, statusText: "" };
 
 function convertResponseInit(init, context) {
   if (init === undefined || init === null) return defaultResponseInit;
-  if (!isObjectLike(init)) {
+  if (!isObject(init)) {
     throw new TypeError(`${context}: The provided value is not of type 'ResponseInit'.`);
   }
   const headers = init.headers;
@@ -359,9 +334,7 @@ class Response {
 
   static redirect(url, status = 302) {
     const context = "Failed to execute 'redirect' on 'Response'";
-    if (arguments.length === 0) {
-      throw new TypeError(`${context}: 1 argument required, but only 0 present.`);
-    }
+    requireArguments(arguments.length, 1, context);
     const href = parseAbsoluteURL(`${url}`, context);
     status = toUnsignedShort(status);
     if (!isRedirectStatus(status)) {
@@ -375,9 +348,7 @@ class Response {
 
   static json(data, init = undefined) {
     const context = "Failed to execute 'json' on 'Response'";
-    if (arguments.length === 0) {
-      throw new TypeError(`${context}: 1 argument required, but only 0 present.`);
-    }
+    requireArguments(arguments.length, 1, context);
     const dict = convertResponseInit(init, context);
     const text = JSONStringify(data);
     if (text === undefined) {
@@ -450,11 +421,9 @@ class Response {
   }
 
   static {
-    isResponse = (value) => isObjectLike(value) && #body in value;
-    responseBody = (value) => {
-      if (!isObjectLike(value) || !(#body in value)) throw new TypeError("Illegal invocation");
-      return value.#body;
-    };
+    isResponse = (value) => isObject(value) && #body in value;
+    const check = brandCheck((value) => (isResponse(value) ? value : undefined));
+    responseBody = (value) => check(value).#body;
     // https://fetch.spec.whatwg.org/#initialize-a-response
     initializeResponse = (response, init, bodyWithType, context, guard) => {
       const status = init.status;

@@ -1,38 +1,6 @@
 // Request.
 
-function assert(cond, message = "assertion failed") {
-  if (!cond) throw new Error(message);
-}
-
-function assertEquals(actual, expected, message = "") {
-  const a = JSON.stringify(actual);
-  const e = JSON.stringify(expected);
-  if (a !== e) throw new Error(`${message} expected ${e}, got ${a}`);
-}
-
-function assertThrows(fn, ErrorClass, message = "") {
-  try {
-    fn();
-  } catch (err) {
-    if (ErrorClass && !(err instanceof ErrorClass)) {
-      throw new Error(`${message} expected ${ErrorClass.name}, got ${err && err.name}: ${err && err.message}`);
-    }
-    return err;
-  }
-  throw new Error(`${message} expected an exception`);
-}
-
-async function assertRejects(promise, ErrorClass, message = "") {
-  try {
-    await promise;
-  } catch (err) {
-    if (ErrorClass && !(err instanceof ErrorClass)) {
-      throw new Error(`${message} expected ${ErrorClass.name}, got ${err && err.name}: ${err && err.message}`);
-    }
-    return err;
-  }
-  throw new Error(`${message} expected a rejection`);
-}
+import { assert, assertEquals, assertThrows, assertRejects } from "../../runtime/testing/assert.js";
 
 export default {
   "defaults"() {

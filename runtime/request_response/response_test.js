@@ -1,38 +1,6 @@
 // Response and the Body mixin.
 
-function assert(cond, message = "assertion failed") {
-  if (!cond) throw new Error(message);
-}
-
-function assertEquals(actual, expected, message = "") {
-  const a = JSON.stringify(actual);
-  const e = JSON.stringify(expected);
-  if (a !== e) throw new Error(`${message} expected ${e}, got ${a}`);
-}
-
-function assertThrows(fn, ErrorClass, message = "") {
-  try {
-    fn();
-  } catch (err) {
-    if (ErrorClass && !(err instanceof ErrorClass)) {
-      throw new Error(`${message} expected ${ErrorClass.name}, got ${err && err.name}: ${err && err.message}`);
-    }
-    return err;
-  }
-  throw new Error(`${message} expected an exception`);
-}
-
-async function assertRejects(promiseOrFn, ErrorClass, message = "") {
-  try {
-    await (typeof promiseOrFn === "function" ? promiseOrFn() : promiseOrFn);
-  } catch (err) {
-    if (ErrorClass && !(err instanceof ErrorClass)) {
-      throw new Error(`${message} expected ${ErrorClass.name}, got ${err && err.name}: ${err && err.message}`);
-    }
-    return err;
-  }
-  throw new Error(`${message} expected a rejection`);
-}
+import { assert, assertEquals, assertThrows, assertRejects } from "../../runtime/testing/assert.js";
 
 function streamOf(...chunks) {
   return new ReadableStream({

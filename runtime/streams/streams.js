@@ -25,7 +25,13 @@
 // They plug into this file through `hooks`; while one is missing, what needs
 // it throws a TypeError (e.g. `type: "bytes"` without streams_byte.js).
 
-const { finishInterface, inspectSymbol, inspectNamed, illegalConstructor } = internals;
+const {
+  finishInterface, inspectSymbol, inspectNamed, illegalConstructor, illegalInvocation, brandCheck,
+  requireArguments, tooFewArguments, isObject, isUint8Array, toEnforceRangeUnsignedLongLong, uncurryThis,
+  TypedArrayPrototypeGetTag, TypedArrayPrototypeGetBuffer, TypedArrayPrototypeGetByteOffset,
+  TypedArrayPrototypeGetByteLength, TypedArrayPrototypeGetLength, DataViewPrototypeGetBuffer,
+  DataViewPrototypeGetByteOffset, DataViewPrototypeGetByteLength, ArrayBufferPrototypeGetByteLength,
+} = internals;
 
 const ObjectGetPrototypeOf = Object.getPrototypeOf;
 const ObjectSetPrototypeOf = Object.setPrototypeOf;
@@ -40,25 +46,9 @@ const SymbolIterator = Symbol.iterator;
 const NumberIsNaN = Number.isNaN;
 const ArrayBufferIsView = ArrayBuffer.isView;
 const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
-const MathTrunc = Math.trunc;
-const NumberMAX_SAFE_INTEGER = Number.MAX_SAFE_INTEGER;
 const ArrayBufferCtor = ArrayBuffer;
 const Uint8ArrayCtor = Uint8Array;
-const TypedArrayPrototype = ObjectGetPrototypeOf(Uint8Array.prototype);
-const uncurryGetter = (proto, name) => {
-  const get = ObjectGetOwnPropertyDescriptor(proto, name).get;
-  return (v) => ReflectApply(get, v, []);
-};
-const TypedArrayPrototypeGetTag = uncurryGetter(TypedArrayPrototype, Symbol.toStringTag);
-const TypedArrayPrototypeGetBuffer = uncurryGetter(TypedArrayPrototype, "buffer");
-const TypedArrayPrototypeGetByteOffset = uncurryGetter(TypedArrayPrototype, "byteOffset");
-const TypedArrayPrototypeGetByteLength = uncurryGetter(TypedArrayPrototype, "byteLength");
-const TypedArrayPrototypeGetLength = uncurryGetter(TypedArrayPrototype, "length");
-const TypedArrayPrototypeSet = Function.prototype.call.bind(TypedArrayPrototype.set);
-const DataViewPrototypeGetBuffer = uncurryGetter(DataView.prototype, "buffer");
-const DataViewPrototypeGetByteOffset = uncurryGetter(DataView.prototype, "byteOffset");
-const DataViewPrototypeGetByteLength = uncurryGetter(DataView.prototype, "byteLength");
-const ArrayBufferPrototypeGetByteLength = uncurryGetter(ArrayBuffer.prototype, "byteLength");
+const TypedArrayPrototypeSet = uncurryThis(ObjectGetPrototypeOf(Uint8Array.prototype).set);
 
 // ---------------------------------------------------------------------------
 // Promise helpers (the spec's "a new promise", "upon fulfillment", ...).
@@ -278,19 +268,6 @@ function cloneArrayBuffer(buffer, byteOffset, byteLength) {
 function cloneAsUint8Array(view) {
   const byteLength = viewByteLength(view);
   return new Uint8ArrayCtor(cloneArrayBuffer(viewBuffer(view), viewByteOffset(view), byteLength));
-}
-
-// WebIDL [EnforceRange] unsigned long long.
-function convertEnforceRangeUnsignedLongLong(value, what) {
-  let x = typeof value === "number" ? value : +value;
-  if (NumberIsNaN(x) || x === Infinity || x === -Infinity) {
-    throw new TypeError(`${what} is not a finite number.`);
-  }
-  x = MathTrunc(x);
-  if (x < 0 || x > NumberMAX_SAFE_INTEGER) {
-    throw new TypeError(`${what} is outside the accepted range of 0 to 2^53 - 1.`);
-  }
-  return x === 0 ? 0 : x;
 }
 
 // Invokes a callback that returns a promise (an underlying source's pull or
@@ -595,6 +572,24 @@ function readableStreamDefaultReaderRead(reader, readRequest) {
   }
 }
 
+// The read() of ReadableStreamDefaultReader (and of streamReader below): a
+// promise of { value, done }.
+function defaultReaderRead(reader) {
+  const promise = newPromiseCapability();
+  readableStreamDefaultReaderRead(reader, {
+    chunkSteps(chunk) {
+      promise.resolve({ value: chunk, done: false });
+    },
+    closeSteps() {
+      promise.resolve({ value: undefined, done: true });
+    },
+    errorSteps(e) {
+      promise.reject(e);
+    },
+  });
+  return promise.promise;
+}
+
 function readableStreamDefaultReaderRelease(reader) {
   readableStreamReaderGenericRelease(reader);
   // The error is only seen by pending reads: make it only when there are some.
@@ -675,64 +670,60 @@ function setUpReadableStreamDefaultControllerFromUnderlyingSource(
   sizeAlgorithm,
 ) {
   const controller = new DefaultControllerState();
-  let startAlgorithm = noop;
-  let pullAlgorithm = resolvedUndefined;
-  let cancelAlgorithm = resolvedUndefined;
-  if (source.start !== undefined) {
-    const start = source.start;
-    startAlgorithm = () => ReflectApply(start, underlyingSource, [controllerWrapper(controller)]);
-  }
-  if (source.pull !== undefined) {
-    const pull = source.pull;
-    pullAlgorithm = () => {
-      try {
-        return promiseResolvedWith(ReflectApply(pull, underlyingSource, [controllerWrapper(controller)]));
-      } catch (e) {
-        return promiseRejectedWith(e);
-      }
-    };
-  }
-  if (source.cancel !== undefined) {
-    const cancel = source.cancel;
-    cancelAlgorithm = (reason) => {
-      try {
-        return promiseResolvedWith(ReflectApply(cancel, underlyingSource, [reason]));
-      } catch (e) {
-        return promiseRejectedWith(e);
-      }
-    };
-  }
+  const algorithms = underlyingSourceAlgorithms(underlyingSource, source, () =>
+    wrapperOf(controller, ReadableStreamDefaultController),
+  );
   setUpReadableStreamDefaultController(
     stream,
     controller,
-    startAlgorithm,
-    pullAlgorithm,
-    cancelAlgorithm,
+    algorithms.start,
+    algorithms.pull,
+    algorithms.cancel,
     highWaterMark,
     sizeAlgorithm,
   );
 }
 
+// The start, pull and cancel algorithms made from an underlying source (its
+// converted dictionary `source`), shared by the default and the byte
+// controller's "set up ... from underlying source": start and pull get the
+// controller's public object, wrapper().
+function underlyingSourceAlgorithms(underlyingSource, source, wrapper) {
+  const algorithms = { start: noop, pull: resolvedUndefined, cancel: resolvedUndefined };
+  const { start, pull, cancel } = source;
+  if (start !== undefined) algorithms.start = () => ReflectApply(start, underlyingSource, [wrapper()]);
+  if (pull !== undefined) algorithms.pull = () => promiseCall(pull, underlyingSource, [wrapper()]);
+  if (cancel !== undefined) algorithms.cancel = (reason) => promiseCall(cancel, underlyingSource, [reason]);
+  return algorithms;
+}
+
 function readableStreamDefaultControllerCallPullIfNeeded(controller) {
-  if (!readableStreamDefaultControllerShouldCallPull(controller)) return;
+  controllerCallPullIfNeeded(
+    controller,
+    readableStreamDefaultControllerShouldCallPull,
+    readableStreamDefaultControllerError,
+  );
+}
+
+// ReadableStreamDefaultControllerCallPullIfNeeded and its byte controller
+// twin, which differ only in their ShouldCallPull and Error operations.
+function controllerCallPullIfNeeded(controller, shouldCallPull, error) {
+  if (!shouldCallPull(controller)) return;
   if (controller.pulling) {
     controller.pullAgain = true;
     return;
   }
   controller.pulling = true;
-  const pullPromise = controller.pullAlgorithm();
   uponPromise(
-    pullPromise,
+    controller.pullAlgorithm(),
     () => {
       controller.pulling = false;
       if (controller.pullAgain) {
         controller.pullAgain = false;
-        readableStreamDefaultControllerCallPullIfNeeded(controller);
+        controllerCallPullIfNeeded(controller, shouldCallPull, error);
       }
     },
-    (e) => {
-      readableStreamDefaultControllerError(controller, e);
-    },
+    (e) => error(controller, e),
   );
 }
 
@@ -893,10 +884,6 @@ function readableStreamDefaultTee(stream) {
 // ---------------------------------------------------------------------------
 // ReadableStream.from (ReadableStreamFromIterable).
 
-function isObject(value) {
-  return value !== null && (typeof value === "object" || typeof value === "function");
-}
-
 function readableStreamFromIterable(asyncIterable) {
   let isSync = false;
   let method = asyncIterable == null ? undefined : asyncIterable[SymbolAsyncIterator];
@@ -1054,7 +1041,7 @@ function convertUnderlyingSource(source, context) {
   if (source === undefined || source === null) return result;
   const autoAllocateChunkSize = source.autoAllocateChunkSize;
   if (autoAllocateChunkSize !== undefined) {
-    result.autoAllocateChunkSize = convertEnforceRangeUnsignedLongLong(
+    result.autoAllocateChunkSize = toEnforceRangeUnsignedLongLong(
       autoAllocateChunkSize,
       `${context}: underlyingSource.autoAllocateChunkSize`,
     );
@@ -1082,12 +1069,52 @@ function convertUnderlyingSource(source, context) {
 // ---------------------------------------------------------------------------
 // Public classes.
 
-const kCreate = {}; // private constructor token
+const kCreate = {}; // private constructor token, shared by the stream files
 
 let getStreamState; // ReadableStream -> StreamState | undefined
-let getReaderState;
-let getBYOBReaderState;
-let getControllerState;
+let getReaderState; // ReadableStreamDefaultReader -> DefaultReaderState | undefined
+let getBYOBReaderState; // ReadableStreamBYOBReader -> BYOBReaderState | undefined
+let checkStream; // (value, method) -> StreamState, or throws Illegal invocation
+let checkController;
+
+// The public object of an internal record (a reader, writer, controller or
+// request), made on first use with the class's private constructor.
+function wrapperOf(record, C) {
+  if (record.wrapper === undefined) record.wrapper = new C(kCreate, record);
+  return record.wrapper;
+}
+
+// The constructors of the readers and of WritableStreamDefaultWriter: a
+// record acquired on `value`'s stream, which `unwrap` finds (`type` names the
+// stream's interface in the error when it does not).
+function acquireForConstructor(iface, count, value, unwrap, type, acquire) {
+  requireArguments(count, 1, `Failed to construct '${iface}'`);
+  const stream = unwrap(value);
+  if (stream === undefined) {
+    throw new TypeError(`Failed to construct '${iface}': parameter 1 is not of type '${type}'.`);
+  }
+  return acquire(stream);
+}
+
+// What the promise-returning methods of readers and writers (and the
+// `closed` and `ready` attributes) start with: `record` is the method's
+// receiver's record (undefined: not one, "Illegal invocation", naming
+// `method` on `iface` when there is a method), and a released one rejects
+// with `released`; else steps(record, arg).
+function lockedOperation(record, method, iface, released, steps, arg = undefined) {
+  if (record === undefined) return promiseRejectedWith(illegalInvocation(method, iface));
+  if (released !== undefined && record.stream === undefined) return promiseRejectedWith(new TypeError(released));
+  return steps(record, arg);
+}
+
+// releaseLock() of readers and writers.
+function releaseLockOperation(record, iface, release) {
+  if (record === undefined) throw illegalInvocation("releaseLock", iface);
+  if (record.stream === undefined) return;
+  release(record);
+}
+
+const closedPromiseOf = (record) => record.closedPromise.promise;
 
 // Filled in by the stream files that run after this one.
 const hooks = {
@@ -1141,21 +1168,6 @@ function wrapStream(stream) {
   return new ReadableStream(kCreate, stream);
 }
 
-function controllerWrapper(controller) {
-  if (controller.wrapper === undefined) {
-    controller.wrapper = new ReadableStreamDefaultController(kCreate, controller);
-  }
-  return controller.wrapper;
-}
-
-function streamStateOf(value, method) {
-  const stream = getStreamState(value);
-  if (stream === undefined) {
-    throw new TypeError(`Failed to execute '${method}' on 'ReadableStream': Illegal invocation`);
-  }
-  return stream;
-}
-
 class ReadableStream {
   #stream;
 
@@ -1201,14 +1213,12 @@ class ReadableStream {
   }
 
   get locked() {
-    return isReadableStreamLocked(streamStateOf(this, "locked"));
+    return isReadableStreamLocked(checkStream(this, "locked"));
   }
 
   cancel(reason = undefined) {
     const stream = getStreamState(this);
-    if (stream === undefined) {
-      return promiseRejectedWith(new TypeError("Failed to execute 'cancel' on 'ReadableStream': Illegal invocation"));
-    }
+    if (stream === undefined) return promiseRejectedWith(illegalInvocation("cancel", "ReadableStream"));
     if (isReadableStreamLocked(stream)) {
       return promiseRejectedWith(new TypeError("Cannot cancel a ReadableStream that is locked to a reader."));
     }
@@ -1216,7 +1226,7 @@ class ReadableStream {
   }
 
   getReader(options = undefined) {
-    const stream = streamStateOf(this, "getReader");
+    const stream = checkStream(this, "getReader");
     let mode;
     if (options !== undefined && options !== null) {
       if (!isObject(options)) {
@@ -1227,11 +1237,11 @@ class ReadableStream {
       mode = options.mode;
     }
     if (mode === undefined) {
-      return readerWrapper(acquireReadableStreamDefaultReader(stream));
+      return wrapperOf(acquireReadableStreamDefaultReader(stream), ReadableStreamDefaultReader);
     }
     mode = `${mode}`;
     if (mode === "byob") {
-      return byobReaderWrapper(acquireReadableStreamBYOBReader(stream));
+      return wrapperOf(acquireReadableStreamBYOBReader(stream), ReadableStreamBYOBReader);
     }
     throw new TypeError(
       `Failed to execute 'getReader' on 'ReadableStream': '${mode}' is not a valid value for mode.`,
@@ -1239,11 +1249,9 @@ class ReadableStream {
   }
 
   pipeThrough(transform, options = undefined) {
-    const stream = streamStateOf(this, "pipeThrough");
+    const stream = checkStream(this, "pipeThrough");
     const context = "Failed to execute 'pipeThrough' on 'ReadableStream'";
-    if (arguments.length === 0) {
-      throw new TypeError(`${context}: 1 argument required, but only 0 present.`);
-    }
+    requireArguments(arguments.length, 1, context);
     // ReadableWritablePair (members in alphabetical order, both required).
     if (transform !== undefined && transform !== null && !isObject(transform)) {
       throw new TypeError(`${context}: The provided value is not of type 'ReadableWritablePair'.`);
@@ -1287,10 +1295,8 @@ class ReadableStream {
   pipeTo(destination, options = undefined) {
     const stream = getStreamState(this);
     const context = "Failed to execute 'pipeTo' on 'ReadableStream'";
-    if (stream === undefined) return promiseRejectedWith(new TypeError(`${context}: Illegal invocation`));
-    if (arguments.length === 0) {
-      return promiseRejectedWith(new TypeError(`${context}: 1 argument required, but only 0 present.`));
-    }
+    if (stream === undefined) return promiseRejectedWith(illegalInvocation("pipeTo", "ReadableStream"));
+    if (arguments.length === 0) return promiseRejectedWith(tooFewArguments(0, 1, context));
     const dest = getWritableStreamStateOrUndefined(destination);
     if (dest === undefined) {
       return promiseRejectedWith(
@@ -1323,13 +1329,13 @@ class ReadableStream {
   }
 
   tee() {
-    const stream = streamStateOf(this, "tee");
+    const stream = checkStream(this, "tee");
     const branches = readableStreamTee(stream);
     return [branches[0].wrapper, branches[1].wrapper];
   }
 
   values(options = undefined) {
-    const stream = streamStateOf(this, "values");
+    const stream = checkStream(this, "values");
     let preventCancel = false;
     if (options !== undefined && options !== null) {
       if (!isObject(options)) {
@@ -1358,6 +1364,7 @@ class ReadableStream {
 
   static {
     getStreamState = (value) => (isObject(value) && #stream in value ? value.#stream : undefined);
+    checkStream = brandCheck(getStreamState, "ReadableStream");
   }
 }
 ObjectDefineProperty(ReadableStream.prototype, SymbolAsyncIterator, {
@@ -1368,86 +1375,52 @@ ObjectDefineProperty(ReadableStream.prototype, SymbolAsyncIterator, {
 });
 finishInterface(ReadableStream);
 
-function readerWrapper(reader) {
-  if (reader.wrapper === undefined) new ReadableStreamDefaultReader(kCreate, reader);
-  return reader.wrapper;
-}
-
 class ReadableStreamDefaultReader {
   #reader;
 
   constructor(stream, internal = undefined) {
-    if (stream === kCreate) {
-      this.#reader = internal;
-      internal.wrapper = this;
-      return;
-    }
-    if (arguments.length === 0) {
-      throw new TypeError(
-        "Failed to construct 'ReadableStreamDefaultReader': 1 argument required, but only 0 present.",
-      );
-    }
-    const state = getStreamState(stream);
-    if (state === undefined) {
-      throw new TypeError(
-        "Failed to construct 'ReadableStreamDefaultReader': parameter 1 is not of type 'ReadableStream'.",
-      );
-    }
-    const reader = new DefaultReaderState();
-    setUpReadableStreamDefaultReader(reader, state);
+    const reader =
+      stream === kCreate
+        ? internal
+        : acquireForConstructor(
+            "ReadableStreamDefaultReader",
+            arguments.length,
+            stream,
+            getStreamState,
+            "ReadableStream",
+            acquireReadableStreamDefaultReader,
+          );
     this.#reader = reader;
     reader.wrapper = this;
   }
 
   get closed() {
-    const reader = getReaderState(this);
-    if (reader === undefined) {
-      return promiseRejectedWith(new TypeError("Illegal invocation"));
-    }
-    return reader.closedPromise.promise;
+    return lockedOperation(getReaderState(this), undefined, undefined, undefined, closedPromiseOf);
   }
 
   read() {
-    const reader = getReaderState(this);
-    if (reader === undefined) {
-      return promiseRejectedWith(new TypeError("Failed to execute 'read' on 'ReadableStreamDefaultReader': Illegal invocation"));
-    }
-    if (reader.stream === undefined) {
-      return promiseRejectedWith(new TypeError("This reader has been released and cannot read from its stream."));
-    }
-    const promise = newPromiseCapability();
-    readableStreamDefaultReaderRead(reader, {
-      chunkSteps(chunk) {
-        promise.resolve({ value: chunk, done: false });
-      },
-      closeSteps() {
-        promise.resolve({ value: undefined, done: true });
-      },
-      errorSteps(e) {
-        promise.reject(e);
-      },
-    });
-    return promise.promise;
+    return lockedOperation(
+      getReaderState(this),
+      "read",
+      "ReadableStreamDefaultReader",
+      "This reader has been released and cannot read from its stream.",
+      defaultReaderRead,
+    );
   }
 
   releaseLock() {
-    const reader = getReaderState(this);
-    if (reader === undefined) {
-      throw new TypeError("Failed to execute 'releaseLock' on 'ReadableStreamDefaultReader': Illegal invocation");
-    }
-    if (reader.stream === undefined) return;
-    readableStreamDefaultReaderRelease(reader);
+    releaseLockOperation(getReaderState(this), "ReadableStreamDefaultReader", readableStreamDefaultReaderRelease);
   }
 
   cancel(reason = undefined) {
-    const reader = getReaderState(this);
-    if (reader === undefined) {
-      return promiseRejectedWith(new TypeError("Failed to execute 'cancel' on 'ReadableStreamDefaultReader': Illegal invocation"));
-    }
-    if (reader.stream === undefined) {
-      return promiseRejectedWith(new TypeError("This reader has been released and cannot cancel its stream."));
-    }
-    return readableStreamReaderGenericCancel(reader, reason);
+    return lockedOperation(
+      getReaderState(this),
+      "cancel",
+      "ReadableStreamDefaultReader",
+      "This reader has been released and cannot cancel its stream.",
+      readableStreamReaderGenericCancel,
+      reason,
+    );
   }
 
   static {
@@ -1455,11 +1428,6 @@ class ReadableStreamDefaultReader {
   }
 }
 finishInterface(ReadableStreamDefaultReader);
-
-function byobReaderWrapper(reader) {
-  if (reader.wrapper === undefined) new ReadableStreamBYOBReader(kCreate, reader);
-  return reader.wrapper;
-}
 
 // WebIDL dictionary ReadableStreamBYOBReaderReadOptions: { min = 1 }.
 function convertBYOBReaderReadOptions(options, context) {
@@ -1469,7 +1437,7 @@ function convertBYOBReaderReadOptions(options, context) {
   }
   const min = options.min;
   if (min === undefined) return 1;
-  return convertEnforceRangeUnsignedLongLong(
+  return toEnforceRangeUnsignedLongLong(
     min,
     `${context}: Failed to read the 'min' property from 'ReadableStreamBYOBReaderReadOptions': Value`,
   );
@@ -1479,45 +1447,30 @@ class ReadableStreamBYOBReader {
   #reader;
 
   constructor(stream, internal = undefined) {
-    if (stream === kCreate) {
-      this.#reader = internal;
-      internal.wrapper = this;
-      return;
-    }
-    if (arguments.length === 0) {
-      throw new TypeError(
-        "Failed to construct 'ReadableStreamBYOBReader': 1 argument required, but only 0 present.",
-      );
-    }
-    const state = getStreamState(stream);
-    if (state === undefined) {
-      throw new TypeError(
-        "Failed to construct 'ReadableStreamBYOBReader': parameter 1 is not of type 'ReadableStream'.",
-      );
-    }
-    const reader = new BYOBReaderState();
-    setUpReadableStreamBYOBReader(reader, state);
+    const reader =
+      stream === kCreate
+        ? internal
+        : acquireForConstructor(
+            "ReadableStreamBYOBReader",
+            arguments.length,
+            stream,
+            getStreamState,
+            "ReadableStream",
+            acquireReadableStreamBYOBReader,
+          );
     this.#reader = reader;
     reader.wrapper = this;
   }
 
   get closed() {
-    const reader = getBYOBReaderState(this);
-    if (reader === undefined) {
-      return promiseRejectedWith(new TypeError("Illegal invocation"));
-    }
-    return reader.closedPromise.promise;
+    return lockedOperation(getBYOBReaderState(this), undefined, undefined, undefined, closedPromiseOf);
   }
 
   read(view, options = undefined) {
     const context = "Failed to execute 'read' on 'ReadableStreamBYOBReader'";
     const reader = getBYOBReaderState(this);
-    if (reader === undefined) {
-      return promiseRejectedWith(new TypeError(`${context}: Illegal invocation`));
-    }
-    if (arguments.length === 0) {
-      return promiseRejectedWith(new TypeError(`${context}: 1 argument required, but only 0 present.`));
-    }
+    if (reader === undefined) return promiseRejectedWith(illegalInvocation("read", "ReadableStreamBYOBReader"));
+    if (arguments.length === 0) return promiseRejectedWith(tooFewArguments(0, 1, context));
     if (!ArrayBufferIsView(view)) {
       return promiseRejectedWith(new TypeError(`${context}: parameter 1 is not of type 'ArrayBufferView'.`));
     }
@@ -1566,23 +1519,18 @@ class ReadableStreamBYOBReader {
   }
 
   releaseLock() {
-    const reader = getBYOBReaderState(this);
-    if (reader === undefined) {
-      throw new TypeError("Failed to execute 'releaseLock' on 'ReadableStreamBYOBReader': Illegal invocation");
-    }
-    if (reader.stream === undefined) return;
-    readableStreamBYOBReaderRelease(reader);
+    releaseLockOperation(getBYOBReaderState(this), "ReadableStreamBYOBReader", readableStreamBYOBReaderRelease);
   }
 
   cancel(reason = undefined) {
-    const reader = getBYOBReaderState(this);
-    if (reader === undefined) {
-      return promiseRejectedWith(new TypeError("Failed to execute 'cancel' on 'ReadableStreamBYOBReader': Illegal invocation"));
-    }
-    if (reader.stream === undefined) {
-      return promiseRejectedWith(new TypeError("This reader has been released and cannot cancel its stream."));
-    }
-    return readableStreamReaderGenericCancel(reader, reason);
+    return lockedOperation(
+      getBYOBReaderState(this),
+      "cancel",
+      "ReadableStreamBYOBReader",
+      "This reader has been released and cannot cancel its stream.",
+      readableStreamReaderGenericCancel,
+      reason,
+    );
   }
 
   static {
@@ -1600,11 +1548,11 @@ class ReadableStreamDefaultController {
   }
 
   get desiredSize() {
-    return readableStreamDefaultControllerGetDesiredSize(getControllerState(this));
+    return readableStreamDefaultControllerGetDesiredSize(checkController(this));
   }
 
   close() {
-    const controller = getControllerState(this);
+    const controller = checkController(this);
     if (!readableStreamDefaultControllerCanCloseOrEnqueue(controller)) {
       throw new TypeError("The stream is not in a state that permits close.");
     }
@@ -1612,7 +1560,7 @@ class ReadableStreamDefaultController {
   }
 
   enqueue(chunk = undefined) {
-    const controller = getControllerState(this);
+    const controller = checkController(this);
     if (!readableStreamDefaultControllerCanCloseOrEnqueue(controller)) {
       throw new TypeError("The stream is not in a state that permits enqueue.");
     }
@@ -1620,14 +1568,11 @@ class ReadableStreamDefaultController {
   }
 
   error(e = undefined) {
-    readableStreamDefaultControllerError(getControllerState(this), e);
+    readableStreamDefaultControllerError(checkController(this), e);
   }
 
   static {
-    getControllerState = (value) => {
-      if (isObject(value) && #controller in value) return value.#controller;
-      throw new TypeError("Illegal invocation");
-    };
+    checkController = brandCheck((value) => (isObject(value) && #controller in value ? value.#controller : undefined));
   }
 }
 finishInterface(ReadableStreamDefaultController);
@@ -1769,48 +1714,36 @@ function convertQueuingStrategyInit(init, context) {
   return Number(hwm);
 }
 
-class ByteLengthQueuingStrategy {
-  #highWaterMark;
+// The two strategies differ only in their name and size function.
+function queuingStrategyInterface(name, size) {
+  // A computed key names the class `name`.
+  const C = {
+    [name]: class {
+      #highWaterMark;
 
-  constructor(init) {
-    this.#highWaterMark = convertQueuingStrategyInit(init, "ByteLengthQueuingStrategy");
-  }
+      constructor(init) {
+        this.#highWaterMark = convertQueuingStrategyInit(init, name);
+      }
 
-  get highWaterMark() {
-    return this.#highWaterMark;
-  }
+      get highWaterMark() {
+        return this.#highWaterMark;
+      }
 
-  get size() {
-    this.#highWaterMark; // brand check
-    return byteLengthSize;
-  }
+      get size() {
+        this.#highWaterMark; // brand check
+        return size;
+      }
+    },
+  }[name];
+  finishInterface(C);
+  return C;
 }
-finishInterface(ByteLengthQueuingStrategy);
 
-class CountQueuingStrategy {
-  #highWaterMark;
-
-  constructor(init) {
-    this.#highWaterMark = convertQueuingStrategyInit(init, "CountQueuingStrategy");
-  }
-
-  get highWaterMark() {
-    return this.#highWaterMark;
-  }
-
-  get size() {
-    this.#highWaterMark; // brand check
-    return countSize;
-  }
-}
-finishInterface(CountQueuingStrategy);
+const ByteLengthQueuingStrategy = queuingStrategyInterface("ByteLengthQueuingStrategy", byteLengthSize);
+const CountQueuingStrategy = queuingStrategyInterface("CountQueuingStrategy", countSize);
 
 // ---------------------------------------------------------------------------
 // Helpers for the rest of the runtime (Body, the embedder).
-
-function isUint8Array(value) {
-  return ArrayBufferIsView(value) && TypedArrayPrototypeGetTag(value) === "Uint8Array";
-}
 
 // A stream that yields `bytes` (if not empty) as one chunk, then closes: a
 // byte stream (Fetch's "with byte reading support") once streams_byte.js is
@@ -1944,19 +1877,7 @@ function streamReader(wrapper) {
   return {
     read() {
       if (reader.stream === undefined) return promiseRejectedWith(new TypeError("The reader was released."));
-      const promise = newPromiseCapability();
-      readableStreamDefaultReaderRead(reader, {
-        chunkSteps(chunk) {
-          promise.resolve({ value: chunk, done: false });
-        },
-        closeSteps() {
-          promise.resolve({ value: undefined, done: true });
-        },
-        errorSteps(e) {
-          promise.reject(e);
-        },
-      });
-      return promise.promise;
+      return defaultReaderRead(reader);
     },
     cancel(reason) {
       if (reader.stream === undefined) return promiseResolvedWith(undefined);
@@ -2001,8 +1922,16 @@ internals.ReadableStreamBYOBReader = ReadableStreamBYOBReader;
 // streams_pipe.js, streams_transform.js, encoding_streams.js).
 internals.streams = {
   hooks,
+  // The public classes.
+  kCreate,
+  wrapperOf,
+  acquireForConstructor,
+  lockedOperation,
+  releaseLockOperation,
+  closedPromiseOf,
   // Promises and queues.
   noop,
+  resolvedUndefined,
   newPromiseCapability,
   promiseResolvedWith,
   promiseRejectedWith,
@@ -2016,7 +1945,6 @@ internals.streams = {
   enqueueValueWithSize,
   peekQueueValue,
   resetQueue,
-  isObject,
   // Buffers and views.
   typedArrayTable,
   isDetachedBuffer,
@@ -2029,9 +1957,10 @@ internals.streams = {
   copyDataBlockBytes,
   cloneArrayBuffer,
   cloneAsUint8Array,
-  convertEnforceRangeUnsignedLongLong,
-  // Strategies.
+  // Strategies and underlying sources.
   convertQueuingStrategy,
+  underlyingSourceAlgorithms,
+  controllerCallPullIfNeeded,
   extractHighWaterMark,
   extractSizeAlgorithm,
   // Readable streams.

@@ -6,53 +6,24 @@
 // Buffers handed to the stream are transferred (the caller's ArrayBuffer is
 // detached) with native.transferArrayBuffer, as the spec says.
 
-const { finishInterface, inspectSymbol, inspectNamed, illegalConstructor } = internals;
 const {
-  hooks,
-  noop,
-  newPromiseCapability,
-  promiseResolvedWith,
-  uponPromise,
-  queueMicrotaskInternal,
-  promiseCall,
-  Queue,
-  resetQueue,
-  isObject,
-  typedArrayTable,
-  isDetachedBuffer,
-  arrayBufferByteLength,
-  transferArrayBuffer,
-  viewTypedArrayName,
-  viewBuffer,
-  viewByteOffset,
-  viewByteLength,
-  copyDataBlockBytes,
-  cloneArrayBuffer,
-  cloneAsUint8Array,
-  convertEnforceRangeUnsignedLongLong,
-  StreamState,
-  wrapStream,
-  readableStreamCancel,
-  readableStreamClose,
-  readableStreamError,
-  readableStreamAddReadRequest,
-  readableStreamFulfillReadRequest,
-  readableStreamGetNumReadRequests,
-  readableStreamAddReadIntoRequest,
-  readableStreamFulfillReadIntoRequest,
-  readableStreamGetNumReadIntoRequests,
-  readableStreamHasDefaultReader,
-  readableStreamHasBYOBReader,
-  acquireReadableStreamDefaultReader,
-  readableStreamDefaultReaderRead,
-  readableStreamDefaultReaderRelease,
-  acquireReadableStreamBYOBReader,
-  readableStreamBYOBReaderRead,
-  readableStreamBYOBReaderRelease,
+  finishInterface, inspectSymbol, inspectNamed, illegalConstructor, brandCheck, requireArguments, isObject,
+  toEnforceRangeUnsignedLongLong,
+} = internals;
+const {
+  hooks, kCreate, wrapperOf, noop, resolvedUndefined, newPromiseCapability, promiseResolvedWith, uponPromise,
+  queueMicrotaskInternal, Queue, resetQueue, underlyingSourceAlgorithms, controllerCallPullIfNeeded,
+  typedArrayTable, isDetachedBuffer, arrayBufferByteLength, transferArrayBuffer, viewTypedArrayName,
+  viewBuffer, viewByteOffset, viewByteLength, copyDataBlockBytes, cloneArrayBuffer, cloneAsUint8Array,
+  StreamState, wrapStream, readableStreamCancel, readableStreamClose, readableStreamError,
+  readableStreamAddReadRequest, readableStreamFulfillReadRequest, readableStreamGetNumReadRequests,
+  readableStreamAddReadIntoRequest, readableStreamFulfillReadIntoRequest,
+  readableStreamGetNumReadIntoRequests, readableStreamHasDefaultReader, readableStreamHasBYOBReader,
+  acquireReadableStreamDefaultReader, readableStreamDefaultReaderRead, readableStreamDefaultReaderRelease,
+  acquireReadableStreamBYOBReader, readableStreamBYOBReaderRead, readableStreamBYOBReaderRelease,
   DefaultReaderState,
 } = internals.streams;
 
-const ReflectApply = Reflect.apply;
 const MathMin = Math.min;
 const ArrayBufferIsView = ArrayBuffer.isView;
 const ArrayBufferCtor = ArrayBuffer;
@@ -155,26 +126,7 @@ class BYOBRequestState {
 // Byte stream controller abstract operations.
 
 function readableByteStreamControllerCallPullIfNeeded(controller) {
-  if (!readableByteStreamControllerShouldCallPull(controller)) return;
-  if (controller.pulling) {
-    controller.pullAgain = true;
-    return;
-  }
-  controller.pulling = true;
-  const pullPromise = controller.pullAlgorithm();
-  uponPromise(
-    pullPromise,
-    () => {
-      controller.pulling = false;
-      if (controller.pullAgain) {
-        controller.pullAgain = false;
-        readableByteStreamControllerCallPullIfNeeded(controller);
-      }
-    },
-    (e) => {
-      readableByteStreamControllerError(controller, e);
-    },
-  );
+  controllerCallPullIfNeeded(controller, readableByteStreamControllerShouldCallPull, readableByteStreamControllerError);
 }
 
 function readableByteStreamControllerClearAlgorithms(controller) {
@@ -620,25 +572,11 @@ function setUpReadableByteStreamController(
   );
 }
 
-const resolvedUndefined = () => promiseResolvedWith(undefined);
-
 function setUpReadableByteStreamControllerFromUnderlyingSource(stream, underlyingSource, source, highWaterMark) {
   const controller = new ByteControllerState();
-  let startAlgorithm = noop;
-  let pullAlgorithm = resolvedUndefined;
-  let cancelAlgorithm = resolvedUndefined;
-  if (source.start !== undefined) {
-    const start = source.start;
-    startAlgorithm = () => ReflectApply(start, underlyingSource, [byteControllerWrapper(controller)]);
-  }
-  if (source.pull !== undefined) {
-    const pull = source.pull;
-    pullAlgorithm = () => promiseCall(pull, underlyingSource, [byteControllerWrapper(controller)]);
-  }
-  if (source.cancel !== undefined) {
-    const cancel = source.cancel;
-    cancelAlgorithm = (reason) => promiseCall(cancel, underlyingSource, [reason]);
-  }
+  const algorithms = underlyingSourceAlgorithms(underlyingSource, source, () =>
+    wrapperOf(controller, ReadableByteStreamController),
+  );
   const autoAllocateChunkSize = source.autoAllocateChunkSize;
   if (autoAllocateChunkSize === 0) {
     throw new TypeError(
@@ -648,9 +586,9 @@ function setUpReadableByteStreamControllerFromUnderlyingSource(stream, underlyin
   setUpReadableByteStreamController(
     stream,
     controller,
-    startAlgorithm,
-    pullAlgorithm,
-    cancelAlgorithm,
+    algorithms.start,
+    algorithms.pull,
+    algorithms.cancel,
     highWaterMark,
     autoAllocateChunkSize,
   );
@@ -858,23 +796,8 @@ function readableByteStreamFromBytes(bytes) {
 // ---------------------------------------------------------------------------
 // Public classes.
 
-const kCreate = {}; // private constructor token
-let getByteControllerState;
-let getBYOBRequestState;
-
-function byteControllerWrapper(controller) {
-  if (controller.wrapper === undefined) {
-    controller.wrapper = new ReadableByteStreamController(kCreate, controller);
-  }
-  return controller.wrapper;
-}
-
-function byobRequestWrapper(request) {
-  if (request.wrapper === undefined) {
-    request.wrapper = new ReadableStreamBYOBRequest(kCreate, request);
-  }
-  return request.wrapper;
-}
+let checkByteController;
+let checkBYOBRequest;
 
 class ReadableByteStreamController {
   #controller;
@@ -885,16 +808,16 @@ class ReadableByteStreamController {
   }
 
   get byobRequest() {
-    const request = readableByteStreamControllerGetBYOBRequest(getByteControllerState(this));
-    return request === null ? null : byobRequestWrapper(request);
+    const request = readableByteStreamControllerGetBYOBRequest(checkByteController(this));
+    return request === null ? null : wrapperOf(request, ReadableStreamBYOBRequest);
   }
 
   get desiredSize() {
-    return readableByteStreamControllerGetDesiredSize(getByteControllerState(this));
+    return readableByteStreamControllerGetDesiredSize(checkByteController(this));
   }
 
   close() {
-    const controller = getByteControllerState(this);
+    const controller = checkByteController(this);
     if (controller.closeRequested) {
       throw new TypeError("Failed to execute 'close' on 'ReadableByteStreamController': The stream is already closing.");
     }
@@ -907,11 +830,9 @@ class ReadableByteStreamController {
   }
 
   enqueue(chunk) {
-    const controller = getByteControllerState(this);
+    const controller = checkByteController(this);
     const context = "Failed to execute 'enqueue' on 'ReadableByteStreamController'";
-    if (arguments.length === 0) {
-      throw new TypeError(`${context}: 1 argument required, but only 0 present.`);
-    }
+    requireArguments(arguments.length, 1, context);
     if (!ArrayBufferIsView(chunk)) {
       throw new TypeError(`${context}: parameter 1 is not of type 'ArrayBufferView'.`);
     }
@@ -931,22 +852,19 @@ class ReadableByteStreamController {
   }
 
   error(e = undefined) {
-    readableByteStreamControllerError(getByteControllerState(this), e);
+    readableByteStreamControllerError(checkByteController(this), e);
   }
 
   [inspectSymbol]() {
     const controller = this.#controller;
     return inspectNamed("ReadableByteStreamController", {
-      byobRequest: controller.byobRequest === null ? null : byobRequestWrapper(controller.byobRequest),
+      byobRequest: controller.byobRequest === null ? null : wrapperOf(controller.byobRequest, ReadableStreamBYOBRequest),
       desiredSize: readableByteStreamControllerGetDesiredSize(controller),
     });
   }
 
   static {
-    getByteControllerState = (value) => {
-      if (isObject(value) && #controller in value) return value.#controller;
-      throw new TypeError("Illegal invocation");
-    };
+    checkByteController = brandCheck((value) => (isObject(value) && #controller in value ? value.#controller : undefined));
   }
 }
 finishInterface(ReadableByteStreamController);
@@ -960,16 +878,14 @@ class ReadableStreamBYOBRequest {
   }
 
   get view() {
-    return getBYOBRequestState(this).view;
+    return checkBYOBRequest(this).view;
   }
 
   respond(bytesWritten) {
-    const request = getBYOBRequestState(this);
+    const request = checkBYOBRequest(this);
     const context = "Failed to execute 'respond' on 'ReadableStreamBYOBRequest'";
-    if (arguments.length === 0) {
-      throw new TypeError(`${context}: 1 argument required, but only 0 present.`);
-    }
-    bytesWritten = convertEnforceRangeUnsignedLongLong(bytesWritten, `${context}: bytesWritten`);
+    requireArguments(arguments.length, 1, context);
+    bytesWritten = toEnforceRangeUnsignedLongLong(bytesWritten, `${context}: bytesWritten`);
     if (request.controller === undefined) {
       throw new TypeError(`${context}: This BYOB request has been invalidated.`);
     }
@@ -980,11 +896,9 @@ class ReadableStreamBYOBRequest {
   }
 
   respondWithNewView(view) {
-    const request = getBYOBRequestState(this);
+    const request = checkBYOBRequest(this);
     const context = "Failed to execute 'respondWithNewView' on 'ReadableStreamBYOBRequest'";
-    if (arguments.length === 0) {
-      throw new TypeError(`${context}: 1 argument required, but only 0 present.`);
-    }
+    requireArguments(arguments.length, 1, context);
     if (!ArrayBufferIsView(view)) {
       throw new TypeError(`${context}: parameter 1 is not of type 'ArrayBufferView'.`);
     }
@@ -1002,10 +916,7 @@ class ReadableStreamBYOBRequest {
   }
 
   static {
-    getBYOBRequestState = (value) => {
-      if (isObject(value) && #request in value) return value.#request;
-      throw new TypeError("Illegal invocation");
-    };
+    checkBYOBRequest = brandCheck((value) => (isObject(value) && #request in value ? value.#request : undefined));
   }
 }
 finishInterface(ReadableStreamBYOBRequest);

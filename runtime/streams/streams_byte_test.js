@@ -4,43 +4,7 @@
 // behaviour (web-streams-polyfill). Detaching of transferred buffers is
 // covered by streams_transfer_test.js.
 
-function assert(cond, message = "assertion failed") {
-  if (!cond) throw new Error(message);
-}
-
-function assertEquals(actual, expected, message = "") {
-  const a = JSON.stringify(actual);
-  const e = JSON.stringify(expected);
-  if (a !== e) throw new Error(`${message} expected ${e}, got ${a}`);
-}
-
-function assertThrows(fn, ErrorClass, message = "") {
-  try {
-    fn();
-  } catch (err) {
-    if (ErrorClass && !(err instanceof ErrorClass)) {
-      throw new Error(`${message} expected ${ErrorClass.name}, got ${err && err.name}: ${err && err.message}`);
-    }
-    return err;
-  }
-  throw new Error(`${message} expected an exception`);
-}
-
-async function assertRejects(promise, ErrorClass, message = "") {
-  try {
-    await promise;
-  } catch (err) {
-    if (ErrorClass && !(err instanceof ErrorClass)) {
-      throw new Error(`${message} expected ${ErrorClass.name}, got ${err && err.name}: ${err && err.message}`);
-    }
-    return err;
-  }
-  throw new Error(`${message} expected a rejection`);
-}
-
-const microtasks = async (n = 10) => {
-  for (let i = 0; i < n; i++) await null;
-};
+import { assert, assertEquals, assertThrows, assertRejects, microtasks } from "../../runtime/testing/assert.js";
 
 // A view as [type, byteOffset, byteLength, buffer byteLength, ...elements].
 function describe(view) {

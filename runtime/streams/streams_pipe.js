@@ -9,23 +9,11 @@
 // listener (removed with removeEventListener when the pipe finishes).
 
 const {
-  hooks,
-  noop,
-  newPromiseCapability,
-  promiseResolvedWith,
-  setPromiseIsHandled,
-  uponPromise,
-  transformPromise,
-  queueMicrotaskInternal,
-  acquireReadableStreamDefaultReader,
-  readableStreamDefaultReaderRead,
-  readableStreamDefaultReaderRelease,
-  readableStreamCancel,
-  acquireWritableStreamDefaultWriter,
-  writableStreamAbort,
-  writableStreamCloseQueuedOrInFlight,
-  writableStreamDefaultWriterCloseWithErrorPropagation,
-  writableStreamDefaultWriterRelease,
+  hooks, noop, newPromiseCapability, promiseResolvedWith, setPromiseIsHandled, uponPromise, transformPromise,
+  queueMicrotaskInternal, acquireReadableStreamDefaultReader, readableStreamDefaultReaderRead,
+  readableStreamDefaultReaderRelease, readableStreamCancel, acquireWritableStreamDefaultWriter,
+  writableStreamAbort, writableStreamCloseQueuedOrInFlight,
+  writableStreamDefaultWriterCloseWithErrorPropagation, writableStreamDefaultWriterRelease,
   writableStreamDefaultWriterWrite,
 } = internals.streams;
 

@@ -3,52 +3,7 @@
 // Orderings were checked against the spec's reference behaviour
 // (web-streams-polyfill).
 
-function assert(cond, message = "assertion failed") {
-  if (!cond) throw new Error(message);
-}
-
-function assertEquals(actual, expected, message = "") {
-  const a = JSON.stringify(actual);
-  const e = JSON.stringify(expected);
-  if (a !== e) throw new Error(`${message} expected ${e}, got ${a}`);
-}
-
-function assertThrows(fn, ErrorClass, message = "") {
-  try {
-    fn();
-  } catch (err) {
-    if (ErrorClass && !(err instanceof ErrorClass)) {
-      throw new Error(`${message} expected ${ErrorClass.name}, got ${err && err.name}: ${err && err.message}`);
-    }
-    return err;
-  }
-  throw new Error(`${message} expected an exception`);
-}
-
-async function assertRejects(promise, ErrorClass, message = "") {
-  try {
-    await promise;
-  } catch (err) {
-    if (ErrorClass && !(err instanceof ErrorClass)) {
-      throw new Error(`${message} expected ${ErrorClass.name}, got ${err && err.name}: ${err && err.message}`);
-    }
-    return err;
-  }
-  throw new Error(`${message} expected a rejection`);
-}
-
-const microtasks = async (n = 10) => {
-  for (let i = 0; i < n; i++) await null;
-};
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function track(log, name, promise) {
-  promise.then(
-    () => log.push([name, "ok"]),
-    (e) => log.push([name, e instanceof Error ? e.name : e]),
-  );
-}
+import { assert, assertEquals, assertThrows, assertRejects, microtasks, sleep, track } from "../../runtime/testing/assert.js";
 
 // An AbortController, or while the runtime has none, an object with what
 // pipeTo() reads from a signal: aborted, reason and an "abort" event.

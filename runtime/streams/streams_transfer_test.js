@@ -2,43 +2,7 @@
 // transfers are detached (native.transferArrayBuffer). A detached
 // ArrayBuffer has a byteLength of 0 and cannot be viewed.
 
-function assert(cond, message = "assertion failed") {
-  if (!cond) throw new Error(message);
-}
-
-function assertEquals(actual, expected, message = "") {
-  const a = JSON.stringify(actual);
-  const e = JSON.stringify(expected);
-  if (a !== e) throw new Error(`${message} expected ${e}, got ${a}`);
-}
-
-function assertThrows(fn, ErrorClass, message = "") {
-  try {
-    fn();
-  } catch (err) {
-    if (ErrorClass && !(err instanceof ErrorClass)) {
-      throw new Error(`${message} expected ${ErrorClass.name}, got ${err && err.name}: ${err && err.message}`);
-    }
-    return err;
-  }
-  throw new Error(`${message} expected an exception`);
-}
-
-async function assertRejects(promise, ErrorClass, message = "") {
-  try {
-    await promise;
-  } catch (err) {
-    if (ErrorClass && !(err instanceof ErrorClass)) {
-      throw new Error(`${message} expected ${ErrorClass.name}, got ${err && err.name}: ${err && err.message}`);
-    }
-    return err;
-  }
-  throw new Error(`${message} expected a rejection`);
-}
-
-const microtasks = async (n = 10) => {
-  for (let i = 0; i < n; i++) await null;
-};
+import { assert, assertEquals, assertThrows, assertRejects, microtasks } from "../../runtime/testing/assert.js";
 
 function isDetached(buffer) {
   if (buffer.byteLength !== 0) return false;

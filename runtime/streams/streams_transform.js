@@ -3,26 +3,14 @@
 // algorithm other specs use (TextEncoderStream, TextDecoderStream). Runs
 // after streams.js and streams_writable.js.
 
-const { finishInterface, inspectSymbol, inspectNamed, illegalConstructor } = internals;
+const { finishInterface, inspectSymbol, inspectNamed, illegalConstructor, brandCheck, isObject } = internals;
 const {
-  newPromiseCapability,
-  promiseResolvedWith,
-  promiseRejectedWith,
-  uponPromise,
-  transformPromise,
-  promiseCall,
-  isObject,
-  convertQueuingStrategy,
-  extractHighWaterMark,
-  extractSizeAlgorithm,
-  createReadableStream,
-  readableStreamDefaultControllerCanCloseOrEnqueue,
-  readableStreamDefaultControllerClose,
-  readableStreamDefaultControllerEnqueue,
-  readableStreamDefaultControllerError,
-  readableStreamDefaultControllerGetDesiredSize,
-  readableStreamDefaultControllerHasBackpressure,
-  createWritableStream,
+  kCreate, wrapperOf, resolvedUndefined, newPromiseCapability, promiseResolvedWith, promiseRejectedWith,
+  uponPromise, transformPromise, promiseCall, convertQueuingStrategy, extractHighWaterMark,
+  extractSizeAlgorithm, createReadableStream, readableStreamDefaultControllerCanCloseOrEnqueue,
+  readableStreamDefaultControllerClose, readableStreamDefaultControllerEnqueue,
+  readableStreamDefaultControllerError, readableStreamDefaultControllerGetDesiredSize,
+  readableStreamDefaultControllerHasBackpressure, createWritableStream,
   writableStreamDefaultControllerErrorIfNeeded,
 } = internals.streams;
 
@@ -124,10 +112,9 @@ function setUpTransformStreamDefaultController(stream, controller, transformAlgo
   controller.cancelAlgorithm = cancelAlgorithm;
 }
 
-const resolvedUndefined = () => promiseResolvedWith(undefined);
-
 function setUpTransformStreamDefaultControllerFromTransformer(stream, transformer, transformerDict) {
   const controller = new TransformControllerState();
+  const controllerWrapper = () => wrapperOf(controller, TransformStreamDefaultController);
   let transformAlgorithm = (chunk) => {
     try {
       transformStreamDefaultControllerEnqueue(controller, chunk);
@@ -141,11 +128,11 @@ function setUpTransformStreamDefaultControllerFromTransformer(stream, transforme
   if (transformerDict.transform !== undefined) {
     const transform = transformerDict.transform;
     transformAlgorithm = (chunk) =>
-      promiseCall(transform, transformer, [chunk, transformControllerWrapper(controller)]);
+      promiseCall(transform, transformer, [chunk, controllerWrapper()]);
   }
   if (transformerDict.flush !== undefined) {
     const flush = transformerDict.flush;
-    flushAlgorithm = () => promiseCall(flush, transformer, [transformControllerWrapper(controller)]);
+    flushAlgorithm = () => promiseCall(flush, transformer, [controllerWrapper()]);
   }
   if (transformerDict.cancel !== undefined) {
     const cancel = transformerDict.cancel;
@@ -213,81 +200,73 @@ function transformStreamDefaultSinkWriteAlgorithm(stream, chunk) {
   return transformStreamDefaultControllerPerformTransform(controller, chunk);
 }
 
-function transformStreamDefaultSinkAbortAlgorithm(stream, reason) {
+// What the sink's abort and close and the source's cancel algorithms share:
+// the first of them to run calls `algorithm` (the controller's cancel or
+// flush algorithm); each returns the controller's finishPromise. Once the
+// algorithm's promise fulfills, finishPromise rejects with the stored error
+// of `other` (the side it did not come from) if that side has errored, else
+// it resolves after onFulfilled(); if the promise rejects with r, it rejects
+// with r after onRejected(r).
+function transformStreamFinish(stream, algorithm, other, onFulfilled, onRejected) {
   const controller = stream.controller;
   if (controller.finishPromise !== undefined) return controller.finishPromise.promise;
-  const readable = stream.readable;
-  controller.finishPromise = newPromiseCapability();
-  const cancelPromise = controller.cancelAlgorithm(reason);
+  const finishPromise = newPromiseCapability();
+  controller.finishPromise = finishPromise;
+  const promise = algorithm(controller);
   transformStreamDefaultControllerClearAlgorithms(controller);
   uponPromise(
-    cancelPromise,
+    promise,
     () => {
-      if (readable.state === "errored") {
-        controller.finishPromise.reject(readable.storedError);
+      if (other.state === "errored") {
+        finishPromise.reject(other.storedError);
       } else {
-        readableStreamDefaultControllerError(readable.controller, reason);
-        controller.finishPromise.resolve(undefined);
+        onFulfilled();
+        finishPromise.resolve(undefined);
       }
     },
     (r) => {
-      readableStreamDefaultControllerError(readable.controller, r);
-      controller.finishPromise.reject(r);
+      onRejected(r);
+      finishPromise.reject(r);
     },
   );
-  return controller.finishPromise.promise;
+  return finishPromise.promise;
+}
+
+function transformStreamDefaultSinkAbortAlgorithm(stream, reason) {
+  const readable = stream.readable;
+  return transformStreamFinish(
+    stream,
+    (controller) => controller.cancelAlgorithm(reason),
+    readable,
+    () => readableStreamDefaultControllerError(readable.controller, reason),
+    (r) => readableStreamDefaultControllerError(readable.controller, r),
+  );
 }
 
 function transformStreamDefaultSinkCloseAlgorithm(stream) {
-  const controller = stream.controller;
-  if (controller.finishPromise !== undefined) return controller.finishPromise.promise;
   const readable = stream.readable;
-  controller.finishPromise = newPromiseCapability();
-  const flushPromise = controller.flushAlgorithm();
-  transformStreamDefaultControllerClearAlgorithms(controller);
-  uponPromise(
-    flushPromise,
-    () => {
-      if (readable.state === "errored") {
-        controller.finishPromise.reject(readable.storedError);
-      } else {
-        readableStreamDefaultControllerClose(readable.controller);
-        controller.finishPromise.resolve(undefined);
-      }
-    },
-    (r) => {
-      readableStreamDefaultControllerError(readable.controller, r);
-      controller.finishPromise.reject(r);
-    },
+  return transformStreamFinish(
+    stream,
+    (controller) => controller.flushAlgorithm(),
+    readable,
+    () => readableStreamDefaultControllerClose(readable.controller),
+    (r) => readableStreamDefaultControllerError(readable.controller, r),
   );
-  return controller.finishPromise.promise;
 }
 
 function transformStreamDefaultSourceCancelAlgorithm(stream, reason) {
-  const controller = stream.controller;
-  if (controller.finishPromise !== undefined) return controller.finishPromise.promise;
   const writable = stream.writable;
-  controller.finishPromise = newPromiseCapability();
-  const cancelPromise = controller.cancelAlgorithm(reason);
-  transformStreamDefaultControllerClearAlgorithms(controller);
-  uponPromise(
-    cancelPromise,
-    () => {
-      if (writable.state === "errored") {
-        controller.finishPromise.reject(writable.storedError);
-      } else {
-        writableStreamDefaultControllerErrorIfNeeded(writable.controller, reason);
-        transformStreamUnblockWrite(stream);
-        controller.finishPromise.resolve(undefined);
-      }
-    },
-    (r) => {
-      writableStreamDefaultControllerErrorIfNeeded(writable.controller, r);
-      transformStreamUnblockWrite(stream);
-      controller.finishPromise.reject(r);
-    },
+  const errorWritable = (e) => {
+    writableStreamDefaultControllerErrorIfNeeded(writable.controller, e);
+    transformStreamUnblockWrite(stream);
+  };
+  return transformStreamFinish(
+    stream,
+    (controller) => controller.cancelAlgorithm(reason),
+    writable,
+    () => errorWritable(reason),
+    errorWritable,
   );
-  return controller.finishPromise.promise;
 }
 
 function transformStreamDefaultSourcePullAlgorithm(stream) {
@@ -355,16 +334,9 @@ function convertTransformer(transformer, context) {
 // ---------------------------------------------------------------------------
 // Public classes.
 
-const kCreate = {}; // private constructor token
 let getTransformStreamState;
-let getTransformControllerState;
-
-function transformControllerWrapper(controller) {
-  if (controller.wrapper === undefined) {
-    controller.wrapper = new TransformStreamDefaultController(kCreate, controller);
-  }
-  return controller.wrapper;
-}
+let checkTransformStream;
+let checkTransformController;
 
 function wrapTransformStream(stream) {
   return new TransformStream(kCreate, stream);
@@ -411,7 +383,7 @@ class TransformStream {
     setUpTransformStreamDefaultControllerFromTransformer(stream, transformer, transformerDict);
     if (transformerDict.start !== undefined) {
       startPromise.resolve(
-        ReflectApply(transformerDict.start, transformer, [transformControllerWrapper(stream.controller)]),
+        ReflectApply(transformerDict.start, transformer, [wrapperOf(stream.controller, TransformStreamDefaultController)]),
       );
     } else {
       startPromise.resolve(undefined);
@@ -419,11 +391,11 @@ class TransformStream {
   }
 
   get readable() {
-    return transformStreamStateOf(this).readable.wrapper;
+    return checkTransformStream(this).readable.wrapper;
   }
 
   get writable() {
-    return transformStreamStateOf(this).writable.wrapper;
+    return checkTransformStream(this).writable.wrapper;
   }
 
   [inspectSymbol]() {
@@ -433,15 +405,10 @@ class TransformStream {
 
   static {
     getTransformStreamState = (value) => (isObject(value) && #stream in value ? value.#stream : undefined);
+    checkTransformStream = brandCheck(getTransformStreamState);
   }
 }
 finishInterface(TransformStream);
-
-function transformStreamStateOf(value) {
-  const stream = getTransformStreamState(value);
-  if (stream === undefined) throw new TypeError("Illegal invocation");
-  return stream;
-}
 
 class TransformStreamDefaultController {
   #controller;
@@ -452,27 +419,26 @@ class TransformStreamDefaultController {
   }
 
   get desiredSize() {
-    const controller = getTransformControllerState(this);
+    const controller = checkTransformController(this);
     return readableStreamDefaultControllerGetDesiredSize(controller.stream.readable.controller);
   }
 
   enqueue(chunk = undefined) {
-    transformStreamDefaultControllerEnqueue(getTransformControllerState(this), chunk);
+    transformStreamDefaultControllerEnqueue(checkTransformController(this), chunk);
   }
 
   error(reason = undefined) {
-    transformStreamDefaultControllerError(getTransformControllerState(this), reason);
+    transformStreamDefaultControllerError(checkTransformController(this), reason);
   }
 
   terminate() {
-    transformStreamDefaultControllerTerminate(getTransformControllerState(this));
+    transformStreamDefaultControllerTerminate(checkTransformController(this));
   }
 
   static {
-    getTransformControllerState = (value) => {
-      if (isObject(value) && #controller in value) return value.#controller;
-      throw new TypeError("Illegal invocation");
-    };
+    checkTransformController = brandCheck((value) =>
+      isObject(value) && #controller in value ? value.#controller : undefined,
+    );
   }
 }
 finishInterface(TransformStreamDefaultController);

@@ -9,25 +9,13 @@
 // one, else from a minimal AbortSignal stand-in (an EventTarget with
 // `aborted`, `reason`, `onabort` and throwIfAborted()).
 
-const { finishInterface, inspectSymbol, inspectNamed, illegalConstructor } = internals;
+const { finishInterface, inspectSymbol, inspectNamed, illegalConstructor, illegalInvocation, brandCheck, isObject } =
+  internals;
 const {
-  hooks,
-  noop,
-  newPromiseCapability,
-  promiseResolvedWith,
-  promiseRejectedWith,
-  setPromiseIsHandled,
-  uponPromise,
-  promiseCall,
-  Queue,
-  dequeueValue,
-  enqueueValueWithSize,
-  peekQueueValue,
-  resetQueue,
-  isObject,
-  convertQueuingStrategy,
-  extractHighWaterMark,
-  extractSizeAlgorithm,
+  hooks, kCreate, wrapperOf, acquireForConstructor, lockedOperation, releaseLockOperation, closedPromiseOf,
+  noop, resolvedUndefined, newPromiseCapability, promiseResolvedWith, promiseRejectedWith,
+  setPromiseIsHandled, uponPromise, promiseCall, Queue, dequeueValue, enqueueValueWithSize, peekQueueValue,
+  resetQueue, convertQueuingStrategy, extractHighWaterMark, extractSizeAlgorithm,
 } = internals.streams;
 
 const ReflectApply = Reflect.apply;
@@ -552,8 +540,6 @@ function setUpWritableStreamDefaultController(
   );
 }
 
-const resolvedUndefined = () => promiseResolvedWith(undefined);
-
 function setUpWritableStreamDefaultControllerFromUnderlyingSink(
   stream,
   underlyingSink,
@@ -562,17 +548,18 @@ function setUpWritableStreamDefaultControllerFromUnderlyingSink(
   sizeAlgorithm,
 ) {
   const controller = new WritableControllerState();
+  const controllerWrapper = () => wrapperOf(controller, WritableStreamDefaultController);
   let startAlgorithm = noop;
   let writeAlgorithm = resolvedUndefined;
   let closeAlgorithm = resolvedUndefined;
   let abortAlgorithm = resolvedUndefined;
   if (sink.start !== undefined) {
     const start = sink.start;
-    startAlgorithm = () => ReflectApply(start, underlyingSink, [writableControllerWrapper(controller)]);
+    startAlgorithm = () => ReflectApply(start, underlyingSink, [controllerWrapper()]);
   }
   if (sink.write !== undefined) {
     const write = sink.write;
-    writeAlgorithm = (chunk) => promiseCall(write, underlyingSink, [chunk, writableControllerWrapper(controller)]);
+    writeAlgorithm = (chunk) => promiseCall(write, underlyingSink, [chunk, controllerWrapper()]);
   }
   if (sink.close !== undefined) {
     const close = sink.close;
@@ -730,25 +717,12 @@ function convertUnderlyingSink(sink, context) {
 // ---------------------------------------------------------------------------
 // Public classes.
 
-const kCreate = {}; // private constructor token
 let getWritableStreamState; // WritableStream -> WritableStreamState | undefined
 let getWriterState; // WritableStreamDefaultWriter -> WriterState | undefined
-let getWritableControllerState;
+let checkWritableController;
 
 function wrapWritableStream(stream) {
   return new WritableStream(kCreate, stream);
-}
-
-function writerWrapper(writer) {
-  if (writer.wrapper === undefined) new WritableStreamDefaultWriter(kCreate, writer);
-  return writer.wrapper;
-}
-
-function writableControllerWrapper(controller) {
-  if (controller.wrapper === undefined) {
-    controller.wrapper = new WritableStreamDefaultController(kCreate, controller);
-  }
-  return controller.wrapper;
 }
 
 class WritableStream {
@@ -779,15 +753,13 @@ class WritableStream {
 
   get locked() {
     const stream = getWritableStreamState(this);
-    if (stream === undefined) throw new TypeError("Illegal invocation");
+    if (stream === undefined) throw illegalInvocation();
     return isWritableStreamLocked(stream);
   }
 
   abort(reason = undefined) {
     const stream = getWritableStreamState(this);
-    if (stream === undefined) {
-      return promiseRejectedWith(new TypeError("Failed to execute 'abort' on 'WritableStream': Illegal invocation"));
-    }
+    if (stream === undefined) return promiseRejectedWith(illegalInvocation("abort", "WritableStream"));
     if (isWritableStreamLocked(stream)) {
       return promiseRejectedWith(new TypeError("Cannot abort a WritableStream that is locked to a writer."));
     }
@@ -796,24 +768,17 @@ class WritableStream {
 
   close() {
     const stream = getWritableStreamState(this);
-    if (stream === undefined) {
-      return promiseRejectedWith(new TypeError("Failed to execute 'close' on 'WritableStream': Illegal invocation"));
-    }
+    if (stream === undefined) return promiseRejectedWith(illegalInvocation("close", "WritableStream"));
     if (isWritableStreamLocked(stream)) {
       return promiseRejectedWith(new TypeError("Cannot close a WritableStream that is locked to a writer."));
     }
-    if (writableStreamCloseQueuedOrInFlight(stream)) {
-      return promiseRejectedWith(new TypeError("Cannot close a WritableStream that is closing or closed."));
-    }
-    return writableStreamClose(stream);
+    return closeUnlessClosing(stream, writableStreamClose);
   }
 
   getWriter() {
     const stream = getWritableStreamState(this);
-    if (stream === undefined) {
-      throw new TypeError("Failed to execute 'getWriter' on 'WritableStream': Illegal invocation");
-    }
-    return writerWrapper(acquireWritableStreamDefaultWriter(stream));
+    if (stream === undefined) throw illegalInvocation("getWriter", "WritableStream");
+    return wrapperOf(acquireWritableStreamDefaultWriter(stream), WritableStreamDefaultWriter);
   }
 
   [inspectSymbol]() {
@@ -827,41 +792,48 @@ class WritableStream {
 }
 finishInterface(WritableStream);
 
+// close() of WritableStream and of its writer: rejects when the stream is
+// already closing.
+function closeUnlessClosing(stream, close, arg = stream) {
+  if (writableStreamCloseQueuedOrInFlight(stream)) {
+    return promiseRejectedWith(new TypeError("Cannot close a WritableStream that is closing or closed."));
+  }
+  return close(arg);
+}
+
+const readyPromiseOf = (writer) => writer.readyPromise.promise;
+
+// A promise-returning method of the writer (see lockedOperation).
+function writerOperation(value, method, released, steps, arg = undefined) {
+  return lockedOperation(getWriterState(value), method, "WritableStreamDefaultWriter", released, steps, arg);
+}
+
 class WritableStreamDefaultWriter {
   #writer;
 
   constructor(stream, internal = undefined) {
-    if (stream === kCreate) {
-      this.#writer = internal;
-      internal.wrapper = this;
-      return;
-    }
-    if (arguments.length === 0) {
-      throw new TypeError(
-        "Failed to construct 'WritableStreamDefaultWriter': 1 argument required, but only 0 present.",
-      );
-    }
-    const state = getWritableStreamState(stream);
-    if (state === undefined) {
-      throw new TypeError(
-        "Failed to construct 'WritableStreamDefaultWriter': parameter 1 is not of type 'WritableStream'.",
-      );
-    }
-    const writer = new WriterState();
-    setUpWritableStreamDefaultWriter(writer, state);
+    const writer =
+      stream === kCreate
+        ? internal
+        : acquireForConstructor(
+            "WritableStreamDefaultWriter",
+            arguments.length,
+            stream,
+            getWritableStreamState,
+            "WritableStream",
+            acquireWritableStreamDefaultWriter,
+          );
     this.#writer = writer;
     writer.wrapper = this;
   }
 
   get closed() {
-    const writer = getWriterState(this);
-    if (writer === undefined) return promiseRejectedWith(new TypeError("Illegal invocation"));
-    return writer.closedPromise.promise;
+    return lockedOperation(getWriterState(this), undefined, undefined, undefined, closedPromiseOf);
   }
 
   get desiredSize() {
     const writer = getWriterState(this);
-    if (writer === undefined) throw new TypeError("Illegal invocation");
+    if (writer === undefined) throw illegalInvocation();
     if (writer.stream === undefined) {
       throw new TypeError("This writer has been released and has no desiredSize.");
     }
@@ -869,55 +841,40 @@ class WritableStreamDefaultWriter {
   }
 
   get ready() {
-    const writer = getWriterState(this);
-    if (writer === undefined) return promiseRejectedWith(new TypeError("Illegal invocation"));
-    return writer.readyPromise.promise;
+    return lockedOperation(getWriterState(this), undefined, undefined, undefined, readyPromiseOf);
   }
 
   abort(reason = undefined) {
-    const writer = getWriterState(this);
-    if (writer === undefined) {
-      return promiseRejectedWith(new TypeError("Failed to execute 'abort' on 'WritableStreamDefaultWriter': Illegal invocation"));
-    }
-    if (writer.stream === undefined) {
-      return promiseRejectedWith(new TypeError("This writer has been released and cannot abort its stream."));
-    }
-    return writableStreamDefaultWriterAbort(writer, reason);
+    return writerOperation(
+      this,
+      "abort",
+      "This writer has been released and cannot abort its stream.",
+      writableStreamDefaultWriterAbort,
+      reason,
+    );
   }
 
   close() {
-    const writer = getWriterState(this);
-    if (writer === undefined) {
-      return promiseRejectedWith(new TypeError("Failed to execute 'close' on 'WritableStreamDefaultWriter': Illegal invocation"));
-    }
-    const stream = writer.stream;
-    if (stream === undefined) {
-      return promiseRejectedWith(new TypeError("This writer has been released and cannot close its stream."));
-    }
-    if (writableStreamCloseQueuedOrInFlight(stream)) {
-      return promiseRejectedWith(new TypeError("Cannot close a WritableStream that is closing or closed."));
-    }
-    return writableStreamDefaultWriterClose(writer);
+    return writerOperation(
+      this,
+      "close",
+      "This writer has been released and cannot close its stream.",
+      (writer) => closeUnlessClosing(writer.stream, writableStreamDefaultWriterClose, writer),
+    );
   }
 
   releaseLock() {
-    const writer = getWriterState(this);
-    if (writer === undefined) {
-      throw new TypeError("Failed to execute 'releaseLock' on 'WritableStreamDefaultWriter': Illegal invocation");
-    }
-    if (writer.stream === undefined) return;
-    writableStreamDefaultWriterRelease(writer);
+    releaseLockOperation(getWriterState(this), "WritableStreamDefaultWriter", writableStreamDefaultWriterRelease);
   }
 
   write(chunk = undefined) {
-    const writer = getWriterState(this);
-    if (writer === undefined) {
-      return promiseRejectedWith(new TypeError("Failed to execute 'write' on 'WritableStreamDefaultWriter': Illegal invocation"));
-    }
-    if (writer.stream === undefined) {
-      return promiseRejectedWith(new TypeError("This writer has been released and cannot write to its stream."));
-    }
-    return writableStreamDefaultWriterWrite(writer, chunk);
+    return writerOperation(
+      this,
+      "write",
+      "This writer has been released and cannot write to its stream.",
+      writableStreamDefaultWriterWrite,
+      chunk,
+    );
   }
 
   static {
@@ -935,20 +892,19 @@ class WritableStreamDefaultController {
   }
 
   get signal() {
-    return controllerSignal(getWritableControllerState(this));
+    return controllerSignal(checkWritableController(this));
   }
 
   error(e = undefined) {
-    const controller = getWritableControllerState(this);
+    const controller = checkWritableController(this);
     if (controller.stream.state !== "writable") return;
     writableStreamDefaultControllerError(controller, e);
   }
 
   static {
-    getWritableControllerState = (value) => {
-      if (isObject(value) && #controller in value) return value.#controller;
-      throw new TypeError("Illegal invocation");
-    };
+    checkWritableController = brandCheck((value) =>
+      isObject(value) && #controller in value ? value.#controller : undefined,
+    );
   }
 }
 finishInterface(WritableStreamDefaultController);

@@ -22,6 +22,8 @@
 // Character tables and small helpers
 // ---------------------------------------------------------------------------
 
+const { finishInterface, requireArguments, pairIterator, toUSVString } = internals;
+
 const EOF = -1;
 
 function isSpecialScheme(scheme) {
@@ -97,35 +99,6 @@ function hexValue(c) {
 }
 function isSchemeCodePoint(c) {
   return isASCIIAlpha(c) || isASCIIDigit(c) || c === 0x2b || c === 0x2d || c === 0x2e;
-}
-
-// WebIDL USVString conversion.
-const hasToWellFormed = typeof String.prototype.toWellFormed === "function";
-const SURROGATE_RE = /[\uD800-\uDFFF]/;
-function toWellFormedFallback(s) {
-  if (!SURROGATE_RE.test(s)) return s;
-  let out = "";
-  let run = 0;
-  const len = s.length;
-  for (let i = 0; i < len; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0xd800 || c > 0xdfff) continue;
-    if (c <= 0xdbff && i + 1 < len) {
-      const d = s.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        i++;
-        continue;
-      }
-    }
-    out += s.slice(run, i) + "\uFFFD";
-    run = i + 1;
-  }
-  return run === 0 ? s : out + s.slice(run);
-}
-function toUSVString(v) {
-  // Template literal == ECMAScript ToString (throws on Symbols, like WebIDL).
-  const s = typeof v === "string" ? v : `${v}`;
-  return hasToWellFormed ? s.toWellFormed() : toWellFormedFallback(s);
 }
 
 // UTF-8 percent-encode s[start, end) using `set`. Returns the slice itself
@@ -1303,34 +1276,6 @@ function serializeUrlencoded(list) {
   return out;
 }
 
-// ---------------------------------------------------------------------------
-// WebIDL helpers
-// ---------------------------------------------------------------------------
-
-function requireArgs(count, required, iface, method) {
-  if (count < required) {
-    const what = method === null ? `Failed to construct '${iface}'` : `Failed to execute '${method}' on '${iface}'`;
-    throw new TypeError(`${what}: ${required} argument${required > 1 ? "s" : ""} required, but only ${count} present.`);
-  }
-}
-
-function makeEnumerable(obj, names) {
-  for (const name of names) {
-    const desc = Object.getOwnPropertyDescriptor(obj, name);
-    desc.enumerable = true;
-    Object.defineProperty(obj, name, desc);
-  }
-}
-
-function setToStringTag(proto, tag) {
-  Object.defineProperty(proto, Symbol.toStringTag, {
-    value: tag,
-    writable: false,
-    enumerable: false,
-    configurable: true,
-  });
-}
-
 const kInternal = Symbol("internal");
 
 // Cross-class private accessors, filled in by static blocks.
@@ -1343,39 +1288,7 @@ let newParamsForURL; // (URL, record) -> URLSearchParams
 // URLSearchParams
 // ---------------------------------------------------------------------------
 
-const IteratorPrototype = Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]()));
-
-const KIND_KEYS = 0;
-const KIND_VALUES = 1;
-const KIND_ENTRIES = 2;
-
-class URLSearchParamsIterator {
-  #params;
-  #kind;
-  #index = 0;
-
-  constructor(params, kind) {
-    this.#params = params;
-    this.#kind = kind;
-  }
-
-  next() {
-    const list = getParamsList(this.#params);
-    const index = this.#index;
-    if (index >= list.length) return { value: undefined, done: true };
-    this.#index = index + 1;
-    const pair = list[index];
-    const kind = this.#kind;
-    return {
-      value: kind === KIND_KEYS ? pair[0] : kind === KIND_VALUES ? pair[1] : [pair[0], pair[1]],
-      done: false,
-    };
-  }
-}
-Object.setPrototypeOf(URLSearchParamsIterator.prototype, IteratorPrototype);
-delete URLSearchParamsIterator.prototype.constructor;
-makeEnumerable(URLSearchParamsIterator.prototype, ["next"]);
-setToStringTag(URLSearchParamsIterator.prototype, "URLSearchParams Iterator");
+const newParamsIterator = pairIterator("URLSearchParams", (params) => getParamsList(params));
 
 class URLSearchParams {
   #list = [];
@@ -1432,13 +1345,13 @@ class URLSearchParams {
   }
 
   append(name, value) {
-    requireArgs(arguments.length, 2, "URLSearchParams", "append");
+    requireArguments(arguments.length, 2, "Failed to execute 'append' on 'URLSearchParams'");
     this.#list.push([toUSVString(name), toUSVString(value)]);
     this.#update();
   }
 
   delete(name, value = undefined) {
-    requireArgs(arguments.length, 1, "URLSearchParams", "delete");
+    requireArguments(arguments.length, 1, "Failed to execute 'delete' on 'URLSearchParams'");
     name = toUSVString(name);
     const list = this.#list;
     let j = 0;
@@ -1455,7 +1368,7 @@ class URLSearchParams {
   }
 
   get(name) {
-    requireArgs(arguments.length, 1, "URLSearchParams", "get");
+    requireArguments(arguments.length, 1, "Failed to execute 'get' on 'URLSearchParams'");
     name = toUSVString(name);
     const list = this.#list;
     for (let i = 0; i < list.length; i++) if (list[i][0] === name) return list[i][1];
@@ -1463,7 +1376,7 @@ class URLSearchParams {
   }
 
   getAll(name) {
-    requireArgs(arguments.length, 1, "URLSearchParams", "getAll");
+    requireArguments(arguments.length, 1, "Failed to execute 'getAll' on 'URLSearchParams'");
     name = toUSVString(name);
     const list = this.#list;
     const out = [];
@@ -1472,7 +1385,7 @@ class URLSearchParams {
   }
 
   has(name, value = undefined) {
-    requireArgs(arguments.length, 1, "URLSearchParams", "has");
+    requireArguments(arguments.length, 1, "Failed to execute 'has' on 'URLSearchParams'");
     name = toUSVString(name);
     const list = this.#list;
     if (value === undefined) {
@@ -1485,7 +1398,7 @@ class URLSearchParams {
   }
 
   set(name, value) {
-    requireArgs(arguments.length, 2, "URLSearchParams", "set");
+    requireArguments(arguments.length, 2, "Failed to execute 'set' on 'URLSearchParams'");
     name = toUSVString(name);
     value = toUSVString(value);
     const list = this.#list;
@@ -1511,7 +1424,7 @@ class URLSearchParams {
   }
 
   forEach(callback, thisArg = undefined) {
-    requireArgs(arguments.length, 1, "URLSearchParams", "forEach");
+    requireArguments(arguments.length, 1, "Failed to execute 'forEach' on 'URLSearchParams'");
     if (typeof callback !== "function") {
       throw new TypeError("Failed to execute 'forEach' on 'URLSearchParams': parameter 1 is not of type 'Function'.");
     }
@@ -1522,15 +1435,15 @@ class URLSearchParams {
   }
 
   keys() {
-    return new URLSearchParamsIterator(this, KIND_KEYS);
+    return newParamsIterator(this, "key");
   }
 
   values() {
-    return new URLSearchParamsIterator(this, KIND_VALUES);
+    return newParamsIterator(this, "value");
   }
 
   entries() {
-    return new URLSearchParamsIterator(this, KIND_ENTRIES);
+    return newParamsIterator(this, "key+value");
   }
 
   toString() {
@@ -1606,26 +1519,23 @@ Object.defineProperty(URLSearchParams.prototype, Symbol.iterator, {
   enumerable: false,
   configurable: true,
 });
-makeEnumerable(URLSearchParams.prototype, [
-  "size",
-  "append",
-  "delete",
-  "get",
-  "getAll",
-  "has",
-  "set",
-  "sort",
-  "forEach",
-  "keys",
-  "values",
-  "entries",
-  "toString",
-]);
-setToStringTag(URLSearchParams.prototype, "URLSearchParams");
+finishInterface(URLSearchParams);
 
 // ---------------------------------------------------------------------------
 // URL
 // ---------------------------------------------------------------------------
+
+// The username and password setters' steps.
+function setUserinfo(url, field, value) {
+  if (cannotHaveUsernamePasswordPort(url)) return;
+  url[field] = percentEncode(value, 0, value.length, USERINFO_SET);
+}
+
+// The host and hostname setters' steps.
+function setHost(url, value, stateOverride) {
+  if (hasOpaquePath(url)) return;
+  basicParse(value, null, url, stateOverride);
+}
 
 function parseBaseArg(base) {
   const s = toUSVString(base);
@@ -1641,7 +1551,7 @@ class URL {
       this.#url = base;
       return;
     }
-    requireArgs(arguments.length, 1, "URL", null);
+    requireArguments(arguments.length, 1, "Failed to construct 'URL'");
     url = toUSVString(url);
     let baseRecord = null;
     if (base !== undefined) {
@@ -1659,7 +1569,7 @@ class URL {
   }
 
   static canParse(url, base = undefined) {
-    requireArgs(arguments.length, 1, "URL", "canParse");
+    requireArguments(arguments.length, 1, "Failed to execute 'canParse' on 'URL'");
     url = toUSVString(url);
     let baseRecord = null;
     if (base !== undefined) {
@@ -1670,7 +1580,7 @@ class URL {
   }
 
   static parse(url, base = undefined) {
-    requireArgs(arguments.length, 1, "URL", "parse");
+    requireArguments(arguments.length, 1, "Failed to execute 'parse' on 'URL'");
     url = toUSVString(url);
     let baseRecord = null;
     if (base !== undefined) {
@@ -1714,9 +1624,7 @@ class URL {
 
   set username(value) {
     value = toUSVString(value);
-    const url = this.#url;
-    if (cannotHaveUsernamePasswordPort(url)) return;
-    url.username = percentEncode(value, 0, value.length, USERINFO_SET);
+    setUserinfo(this.#url, "username", value);
   }
 
   get password() {
@@ -1725,9 +1633,7 @@ class URL {
 
   set password(value) {
     value = toUSVString(value);
-    const url = this.#url;
-    if (cannotHaveUsernamePasswordPort(url)) return;
-    url.password = percentEncode(value, 0, value.length, USERINFO_SET);
+    setUserinfo(this.#url, "password", value);
   }
 
   get host() {
@@ -1739,9 +1645,7 @@ class URL {
 
   set host(value) {
     value = toUSVString(value);
-    const url = this.#url;
-    if (hasOpaquePath(url)) return;
-    basicParse(value, null, url, HOST);
+    setHost(this.#url, value, HOST);
   }
 
   get hostname() {
@@ -1751,9 +1655,7 @@ class URL {
 
   set hostname(value) {
     value = toUSVString(value);
-    const url = this.#url;
-    if (hasOpaquePath(url)) return;
-    basicParse(value, null, url, HOSTNAME);
+    setHost(this.#url, value, HOSTNAME);
   }
 
   get port() {
@@ -1842,24 +1744,7 @@ class URL {
 const isURL = URL.isURL;
 delete URL.isURL;
 
-makeEnumerable(URL.prototype, [
-  "href",
-  "origin",
-  "protocol",
-  "username",
-  "password",
-  "host",
-  "hostname",
-  "port",
-  "pathname",
-  "search",
-  "searchParams",
-  "hash",
-  "toString",
-  "toJSON",
-]);
-makeEnumerable(URL, ["canParse", "parse"]);
-setToStringTag(URL.prototype, "URL");
+finishInterface(URL);
 
 // ---------------------------------------------------------------------------
 // Exports for other runtime files

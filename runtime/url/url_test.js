@@ -2,11 +2,7 @@
 // test/conformance/url_wpt_test.cc runs): the parser's fast path for plain
 // http(s) URLs must agree with the full parser on every input.
 
-function assertEquals(actual, expected, message) {
-  if (actual !== expected) {
-    throw new Error(`${message}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
-  }
-}
+import { assertStrictEquals } from "../../runtime/testing/assert.js";
 
 // A small deterministic generator, so a failure reproduces.
 function random(seed) {
@@ -45,16 +41,16 @@ export default {
         // An uppercase scheme never takes the fast path; otherwise the two
         // inputs mean the same URL.
         const slow = `${scheme.toUpperCase()}://${rest}`;
-        assertEquals(describe(input), describe(slow), `new URL(${JSON.stringify(input)})`);
+        assertStrictEquals(describe(input), describe(slow), `new URL(${JSON.stringify(input)})`);
       }
     }
   },
 
   "typical request URLs"() {
-    assertEquals(new URL("http://127.0.0.1:8787/?name=edge").searchParams.get("name"), "edge", "query");
-    assertEquals(new URL("https://example.com:443/a/b").href, "https://example.com/a/b", "default port");
-    assertEquals(new URL("http://example.com/a/./b/../c").pathname, "/a/c", "dot segments");
-    assertEquals(new URL("http://0x7f.1/").hostname, "127.0.0.1", "hex IPv4");
-    assertEquals(new URL("http://EXAMPLE.com/").hostname, "example.com", "uppercase host");
+    assertStrictEquals(new URL("http://127.0.0.1:8787/?name=edge").searchParams.get("name"), "edge", "query");
+    assertStrictEquals(new URL("https://example.com:443/a/b").href, "https://example.com/a/b", "default port");
+    assertStrictEquals(new URL("http://example.com/a/./b/../c").pathname, "/a/c", "dot segments");
+    assertStrictEquals(new URL("http://0x7f.1/").hostname, "127.0.0.1", "hex IPv4");
+    assertStrictEquals(new URL("http://EXAMPLE.com/").hostname, "example.com", "uppercase host");
   },
 };

@@ -5,6 +5,7 @@
 // (internals.parseURL); the state-override entry points the spec uses are
 // emulated on top of it.
 
+const { finishInterface, brandCheck, isObject, toUSVString } = internals;
 const URL_ = internals.URL;
 const parseURL = internals.parseURL;
 
@@ -886,11 +887,6 @@ function parseConstructorString(input) {
 // WebIDL conversions
 // ---------------------------------------------------------------------------
 
-function toUSVString(v) {
-  const s = `${v}`;
-  return typeof s.toWellFormed === "function" ? s.toWellFormed() : s.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, "\uFFFD");
-}
-
 const INIT_MEMBERS = ["baseURL", "hash", "hostname", "password", "pathname", "port", "protocol", "search", "username"];
 
 function isDictionaryLike(v) {
@@ -921,13 +917,7 @@ function toOptions(v) {
 // URLPattern
 // ---------------------------------------------------------------------------
 
-const components = new WeakMap();
-
-function getComponents(self) {
-  const c = components.get(self);
-  if (c === undefined) throw new TypeError("Illegal invocation");
-  return c;
-}
+let getComponents;
 
 function createURLPattern(input, baseURL, options) {
   let init;
@@ -1022,6 +1012,8 @@ function toMatchInput(input) {
 }
 
 class URLPattern {
+  #components;
+
   constructor(input = undefined, baseURL = undefined, options = undefined) {
     let base = null;
     let opts;
@@ -1031,7 +1023,7 @@ class URLPattern {
     } else {
       opts = toOptions(baseURL);
     }
-    components.set(this, createURLPattern(toURLPatternInput(input), base, opts));
+    this.#components = createURLPattern(toURLPatternInput(input), base, opts);
   }
 
   test(input = undefined, baseURL = undefined) {
@@ -1074,13 +1066,11 @@ class URLPattern {
     const c = getComponents(this);
     return COMPONENTS.some((k) => c[k].hasRegExpGroups);
   }
-}
 
-for (const name of ["test", "exec", ...COMPONENTS, "hasRegExpGroups"]) {
-  const d = Object.getOwnPropertyDescriptor(URLPattern.prototype, name);
-  d.enumerable = true;
-  Object.defineProperty(URLPattern.prototype, name, d);
+  static {
+    getComponents = brandCheck((value) => (isObject(value) && #components in value ? value.#components : undefined));
+  }
 }
-Object.defineProperty(URLPattern.prototype, Symbol.toStringTag, { value: "URLPattern", configurable: true });
+finishInterface(URLPattern);
 
 internals.URLPattern = URLPattern;

@@ -1,0 +1,127 @@
+// Invocations: one call of the worker's handler and everything it starts.
+// internals.beginInvocation() makes one for a call (dispatch.js) and makes it
+// current; V8 carries the current one along promise reactions (the context's
+// continuation-preserved embedder data, behind native.currentInvocation and
+// native.setCurrentInvocation in runtime/runtime_natives.cc), so code that runs
+// after any number of awaits still knows the invocation it belongs to. Timers
+// (timers.js) take it along with runInInvocation.
+//
+// An invocation has its console lines' response id (console.js, event.js),
+// its subrequest count and limit (fetch.js), and the work it holds open
+// (fetches): when it ends, what it still holds is told to stop.
+
+const { uncurryThis } = internals;
+
+const ReflectApply = Reflect.apply;
+const MapCtor = Map;
+const MapPrototypeSet = uncurryThis(Map.prototype.set);
+const MapPrototypeDelete = uncurryThis(Map.prototype.delete);
+const MapPrototypeEntries = uncurryThis(Map.prototype.entries);
+const MapIteratorPrototypeNext = uncurryThis(Object.getPrototypeOf(new Map().entries()).next);
+const ErrorCtor = Error;
+
+const hasNatives = typeof native.setCurrentInvocation === "function";
+const nativeCurrentInvocation = native.currentInvocation;
+const nativeSetCurrentInvocation = native.setCurrentInvocation;
+
+// Class fields (not assignments) so that no setter a tenant put on
+// Object.prototype sees an invocation.
+class Invocation {
+  limit;
+  responseId; // where its console lines are collected
+  subrequests = 0;
+  ended = false;
+  open = new MapCtor(); // what it holds open -> called with it when the invocation ends
+
+  constructor(limit, responseId) {
+    this.limit = limit;
+    this.responseId = responseId;
+  }
+}
+
+// The subrequest limit of an invocation begun without one. fetch.js, whose
+// natives know the worker's limit, sets it.
+let defaultSubrequestLimit = () => 50;
+internals.setDefaultSubrequestLimit = (limit) => {
+  defaultSubrequestLimit = limit;
+};
+
+function currentInvocation() {
+  if (!hasNatives) return undefined;
+  const value = nativeCurrentInvocation();
+  return value instanceof Invocation ? value : undefined;
+}
+
+// For dispatch.js: a new invocation, made current. `limit` defaults to the
+// worker's subrequest limit; `responseId` is the response it answers.
+internals.beginInvocation = (limit = undefined, responseId = 0) => {
+  const invocation = new Invocation(limit === undefined ? defaultSubrequestLimit() : limit, responseId);
+  if (hasNatives) nativeSetCurrentInvocation(invocation);
+  return invocation;
+};
+
+// Leaves the current invocation (the code that follows belongs to none).
+internals.leaveInvocation = () => {
+  if (hasNatives) nativeSetCurrentInvocation(undefined);
+};
+
+internals.currentInvocation = currentInvocation;
+
+// Runs fn with `invocation` current (for callbacks that V8 does not carry it
+// to, such as timers).
+internals.runInInvocation = (invocation, fn, thisArg, args) => {
+  if (!hasNatives) return ReflectApply(fn, thisArg, args);
+  const previous = nativeCurrentInvocation();
+  nativeSetCurrentInvocation(invocation);
+  try {
+    return ReflectApply(fn, thisArg, args);
+  } finally {
+    nativeSetCurrentInvocation(previous);
+  }
+};
+
+// Counts one subrequest (a fetch() or a redirect it follows) against
+// `invocation` (none: not counted); throws once its limit is reached.
+internals.countSubrequest = (invocation) => {
+  if (invocation === undefined) return;
+  if (invocation.subrequests >= invocation.limit) {
+    throw new ErrorCtor(
+      `Too many subrequests. This invocation may make ${invocation.limit} subrequests ` +
+        "(each fetch() and each redirect it follows counts as one).",
+    );
+  }
+  invocation.subrequests++;
+};
+
+internals.invocationSubrequests = (invocation) => invocation.subrequests;
+
+// `item` stays open until released; if the invocation ends first,
+// onEnd(item) is called then.
+internals.invocationHold = (invocation, item, onEnd) => {
+  MapPrototypeSet(invocation.open, item, onEnd);
+};
+internals.invocationRelease = (invocation, item) => {
+  MapPrototypeDelete(invocation.open, item);
+};
+
+// The invocation is over (its response was sent and its waitUntil work
+// settled): what it left open is told to stop, and it can open no more.
+internals.endInvocation = (invocation) => {
+  if (!(invocation instanceof Invocation) || invocation.ended) return;
+  invocation.ended = true;
+  const entries = MapPrototypeEntries(invocation.open);
+  invocation.open = new MapCtor();
+  for (;;) {
+    const next = MapIteratorPrototypeNext(entries);
+    if (next.done) break;
+    const entry = next.value;
+    entry[1](entry[0]);
+  }
+};
+
+// The response of the invocation that is running (0: none), so console
+// lines can be collected with it (edge tail).
+internals.invocationResponseId = () => {
+  const invocation = currentInvocation();
+  return invocation === undefined ? 0 : invocation.responseId;
+};
