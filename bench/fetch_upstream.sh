@@ -10,17 +10,17 @@
 #
 # Needs build/edge (or $EDGE_BINARY) built with the outbound client, wrk, node.
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 seconds="${1:-10}"
 connections="${2:-100}"
 body_bytes="${3:-1024}"
-edge="${EDGE_BINARY:-$root/build/edge}"
 edge_port=18797
 upstream_port=18798
 
-command -v wrk >/dev/null || { echo "wrk is missing: run scripts/bootstrap" >&2; exit 1; }
-command -v node >/dev/null || { echo "node is missing" >&2; exit 1; }
-[ -x "$edge" ] || { echo "$edge is missing: build it first" >&2; exit 1; }
+need wrk "run scripts/bootstrap"
+need node
+need_edge
 
 # edge on a core of its own; the upstream and wrk on the others (with two
 # cores they share core 0), so the figures measure edge.
@@ -34,14 +34,8 @@ if command -v taskset >/dev/null; then
   fi
 fi
 
-work="$(mktemp -d)"
-cat > "$work/edge.toml" <<TOML
-name = "fetch-bench"
-main = "index.js"
-[vars]
-UPSTREAM = "http://127.0.0.1:$upstream_port"
-TOML
-cat > "$work/index.js" <<'JS'
+worker_project "$work" fetch-bench "[vars]
+UPSTREAM = \"http://127.0.0.1:$upstream_port\"" <<'JS'
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
@@ -70,41 +64,30 @@ JS
   server.keepAliveTimeout = 60000;
   server.listen(Number(process.argv[1]), "127.0.0.1");
 ' "$upstream_port" "$body_bytes" &
-upstream_pid=$!
+pids+=($!)
 "${pin_edge[@]}" "$edge" dev "$work" --port "$edge_port" --log-level warn --no-watch >/dev/null &
-edge_pid=$!
-trap 'kill $edge_pid $upstream_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+pids+=($!)
 
-for port in $upstream_port $edge_port; do
-  for _ in $(seq 100); do
-    curl -sf "http://127.0.0.1:$port/" >/dev/null && break
-    sleep 0.1
-  done
-done
+for port in $upstream_port $edge_port; do wait_http "http://127.0.0.1:$port/"; done
 got=$(curl -s "http://127.0.0.1:$edge_port/" | wc -c)
 [ "$got" -eq "$body_bytes" ] || { echo "edge answered $got bytes, expected $body_bytes" >&2; exit 1; }
 
 connections_now() { curl -s "http://127.0.0.1:$upstream_port/__connections"; }
 
-# run PORT -> "requests/s p50 p99" (latencies in ms)
+# run PORT -> "requests/s p50 p99 non-2xx errors" (latencies in ms)
 run() {
-  "${pin_client[@]}" wrk -t1 -c"$connections" -d"${seconds}s" --latency "http://127.0.0.1:$1/" |
-    awk '
-      function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0;
-                       if (v ~ /s$/) return v * 1000; return v }
-      /Requests\/sec/ { rps = $2 }
-      /^ +50%/ { p50 = ms($2) } /^ +99%/ { p99 = ms($2) }
-      END { printf "%.0f %.3f %.3f\n", rps, p50, p99 }'
+  wrk_figures "${pin_client[@]}" wrk -t1 -c"$connections" -d"${seconds}s" --latency \
+    "http://127.0.0.1:$1/"
 }
 
 echo "wrk -t1 -c$connections -d${seconds}s, body $body_bytes bytes, $(nproc) cores," \
   "${pin_edge[*]:-no pinning}"
 before=$(connections_now)
-read -r rps p50 p99 < <(run $edge_port)
+read -r rps p50 p99 _ < <(run $edge_port)
 after=$(connections_now)
 opened=$((after - before))
 printf "%-22s %12s %10s %10s %s\n" target "requests/s" "p50 ms" "p99 ms" "upstream connections"
 printf "%-22s %12s %10s %10s %s\n" "edge -> fetch -> node" "$rps" "$p50" "$p99" \
   "$after in all, $opened opened during the run"
-read -r rps p50 p99 < <(run $upstream_port)
+read -r rps p50 p99 _ < <(run $upstream_port)
 printf "%-22s %12s %10s %10s %s\n" "node directly" "$rps" "$p50" "$p99" "$connections (wrk's own)"

@@ -5,17 +5,19 @@
 #
 #   bench/hello_world.sh [ROUNDS] [SECONDS] [CONNECTIONS]
 #
-# Needs build/edge (see README), wrk and node.
+# Needs build/edge (or $EDGE_BINARY; see README), wrk and node.
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 rounds="${1:-3}"
 seconds="${2:-10}"
 connections="${3:-50}"
 edge_port=18787
 node_port=18788
 
-command -v wrk >/dev/null || { echo "wrk is missing: run scripts/bootstrap" >&2; exit 1; }
-command -v node >/dev/null || { echo "node is missing" >&2; exit 1; }
+need wrk "run scripts/bootstrap"
+need node
+need_edge
 
 # On a machine with two or more cores, each server gets a core of its own and
 # wrk another, so the figures measure the servers, not the scheduler.
@@ -24,9 +26,9 @@ if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
   pin_server=(taskset -c 1); pin_client=(taskset -c 0)
 fi
 
-"${pin_server[@]}" "$root/build/edge" dev "$root/examples/hello-world" --port "$edge_port" \
+"${pin_server[@]}" "$edge" dev "$root/examples/hello-world" --port "$edge_port" \
   --log-level warn --no-watch >/dev/null &
-edge_pid=$!
+pids+=($!)
 "${pin_server[@]}" node -e '
   const http = require("http");
   http.createServer((req, res) => {
@@ -37,27 +39,16 @@ edge_pid=$!
     res.end(body);
   }).listen(Number(process.argv[1]), "127.0.0.1");
 ' "$node_port" &
-node_pid=$!
-trap 'kill $edge_pid $node_pid 2>/dev/null; wait 2>/dev/null' EXIT
+pids+=($!)
 
-for port in $edge_port $node_port; do
-  for _ in $(seq 100); do
-    curl -sf "http://127.0.0.1:$port/" >/dev/null && break
-    sleep 0.1
-  done
-done
+for port in $edge_port $node_port; do wait_http "http://127.0.0.1:$port/"; done
 [ "$(curl -s "http://127.0.0.1:$edge_port/")" = "$(curl -s "http://127.0.0.1:$node_port/")" ] ||
   { echo "the two servers do not answer the same body" >&2; exit 1; }
 
-# run NAME PORT -> prints "requests/s p50 p99" (latencies in ms)
+# run NAME PORT -> prints "requests/s p50 p99 non-2xx errors" (latencies in ms)
 run() {
-  "${pin_client[@]}" wrk -t1 -c"$connections" -d"${seconds}s" --latency "http://127.0.0.1:$2/" |
-    awk '
-      function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0;
-                       if (v ~ /s$/) return v * 1000; return v }
-      /Requests\/sec/ { rps = $2 }
-      /^ +50%/ { p50 = ms($2) } /^ +99%/ { p99 = ms($2) }
-      END { printf "%.0f %.3f %.3f\n", rps, p50, p99 }'
+  wrk_figures "${pin_client[@]}" wrk -t1 -c"$connections" -d"${seconds}s" --latency \
+    "http://127.0.0.1:$2/"
 }
 
 echo "wrk -t1 -c$connections -d${seconds}s, $rounds interleaved rounds, $(nproc) cores," \
@@ -65,9 +56,9 @@ echo "wrk -t1 -c$connections -d${seconds}s, $rounds interleaved rounds, $(nproc)
 printf "%-6s %-5s %12s %10s %10s\n" round server "requests/s" "p50 ms" "p99 ms"
 edge_rps=(); node_rps=()
 for round in $(seq "$rounds"); do
-  read -r rps p50 p99 < <(run edge $edge_port)
+  read -r rps p50 p99 _ < <(run edge $edge_port)
   edge_rps+=("$rps"); printf "%-6s %-5s %12s %10s %10s\n" "$round" edge "$rps" "$p50" "$p99"
-  read -r rps p50 p99 < <(run node $node_port)
+  read -r rps p50 p99 _ < <(run node $node_port)
   node_rps+=("$rps"); printf "%-6s %-5s %12s %10s %10s\n" "$round" node "$rps" "$p50" "$p99"
 done
 median() { printf "%s\n" "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }

@@ -20,18 +20,18 @@
 # which threads the hogs share with C's connections varies from run to run:
 # run it a few times.
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 seconds="${1:-10}"
 connections="${2:-8}"
 hog_connections="${3:-2}"
-edge="${EDGE_BINARY:-$root/build/edge}"
 http_port=18807
 admin_port=18808
 threads=2
 
-command -v wrk >/dev/null || { echo "wrk is missing: run scripts/bootstrap" >&2; exit 1; }
-command -v curl >/dev/null || { echo "curl is missing" >&2; exit 1; }
-[ -x "$edge" ] || { echo "$edge is missing: build it first" >&2; exit 1; }
+need wrk "run scripts/bootstrap"
+need curl
+need_edge
 
 # The node on cores of its own (core 1, or 1..N-1), every wrk on core 0, so
 # the figures measure how the node shares its CPU between tenants, not how
@@ -44,23 +44,12 @@ if [ "${PIN:-1}" != 0 ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null
   pin_server=(taskset -c "$server_cores"); pin_client=(taskset -c 0)
 fi
 
-work="$(mktemp -d)"
-edge_pid=""
 hog_pids=()
-cleanup() {
-  for pid in "${hog_pids[@]}" $edge_pid; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
 
 head -c 32 /dev/urandom | base64 > "$work/token"
 # worker NAME LIMITS JS: a project folder routed to NAME.bench
 worker() {
-  mkdir -p "$work/$1"
-  printf 'name = "%s"\nmain = "index.js"\nroutes = ["%s.bench/*"]\n%s\n' "$1" "$1" "$2" \
-    > "$work/$1/edge.toml"
-  printf '%s\n' "$3" > "$work/$1/index.js"
+  worker_project "$work/$1" "$1" "routes = [\"$1.bench/*\"]"$'\n'"$2" <<< "$3"
 }
 worker a $'[limits]\ncpu_ms = 50' \
   'export default { fetch() { while (true) {} } };'
@@ -75,11 +64,8 @@ worker c '' 'export default { fetch() { return new Response("Hello, world!\n"); 
   --admin-token-file "$work/token" --data-dir "$work/data" --threads "$threads" \
   --access-log /dev/null --log-level warn >/dev/null 2>"$work/edge.log" &
 edge_pid=$!
-for _ in $(seq 100); do
-  curl -sf -o /dev/null -H "Authorization: Bearer $(cat "$work/token")" \
-    "http://127.0.0.1:$admin_port/status" && break
-  sleep 0.1
-done
+pids+=("$edge_pid")
+wait_http "http://127.0.0.1:$admin_port/status" -H "Authorization: Bearer $(cat "$work/token")"
 for name in a b c; do
   "$edge" deploy "$work/$name" --to "http://127.0.0.1:$admin_port" --token-file "$work/token" \
     >/dev/null
@@ -99,15 +85,8 @@ check b.bench 500 "memory limit of 32 MiB"
 
 # measure -> "requests/s p50 p99 non2xx errors" for C (latencies in ms)
 measure() {
-  "${pin_client[@]}" wrk -t1 -c"$connections" -d"${seconds}s" --latency -H "Host: c.bench" "$url" |
-    awk '
-      function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0;
-                       if (v ~ /s$/) return v * 1000; return v }
-      /Requests\/sec/ { rps = $2 }
-      /^ +50%/ { p50 = ms($2) } /^ +99%/ { p99 = ms($2) }
-      /Non-2xx/ { non2xx = $NF }
-      /Socket errors/ { gsub(/,/, ""); errors = $4 + $6 + $8 + $10 }
-      END { printf "%.0f %.3f %.3f %d %d\n", rps, p50, p99, non2xx, errors }'
+  wrk_figures "${pin_client[@]}" wrk -t1 -c"$connections" -d"${seconds}s" --latency \
+    -H "Host: c.bench" "$url"
 }
 
 # hog HOST FILE: wrk against HOST for the whole loaded run, its report in FILE
@@ -115,6 +94,7 @@ hog() {
   "${pin_client[@]}" wrk -t1 -c"$hog_connections" -d"$((seconds + 2))s" -H "Host: $1" "$url" \
     > "$2" &
   hog_pids+=($!)
+  pids+=($!)
 }
 # hog_summary FILE -> "requests non2xx"
 hog_summary() {
@@ -135,7 +115,7 @@ hog b.bench "$work/wrk-b"
 sleep 1
 read -r loaded_rps loaded_p50 loaded_p99 loaded_non2xx loaded_errors < <(measure)
 for pid in "${hog_pids[@]}"; do wait "$pid"; done
-hog_pids=()
+pids=("$edge_pid")  # the hogs are done: only the node is left to stop at exit
 kill -0 "$edge_pid" 2>/dev/null ||
   { echo "edge serve died during the run:" >&2; tail -20 "$work/edge.log" >&2; exit 1; }
 check c.bench 200 "Hello, world!"

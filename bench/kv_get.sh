@@ -4,22 +4,17 @@
 #
 #   bench/kv_get.sh [GETS]
 #
-# Needs build/edge (see README) and curl.
+# Needs build/edge (or $EDGE_BINARY; see README) and curl.
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 gets="${1:-20000}"
 port=18799
-work="$(mktemp -d)"
-trap 'kill $edge_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+need_edge
 
-cat > "$work/edge.toml" <<'TOML'
-name = "kv-bench"
-main = "index.js"
-[[kv_namespaces]]
+worker_project "$work" kv-bench '[[kv_namespaces]]
 binding = "KV"
-id = "bench"
-TOML
-cat > "$work/index.js" <<'JS'
+id = "bench"' <<'JS'
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
@@ -40,12 +35,12 @@ export default {
 };
 JS
 head -c 1024 /dev/urandom | base64 -w0 | head -c 1024 > "$work/value"
-(cd "$work" && "$root/build/edge" kv put value --path value --binding KV --persist-to state)
+(cd "$work" && "$edge" kv put value --path value --binding KV --persist-to state)
 
-"$root/build/edge" dev "$work" --port "$port" --persist-to "$work/state" --log-level warn \
-  --no-watch >/dev/null &
-edge_pid=$!
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/?n=10" >/dev/null && break; sleep 0.1; done
+"$edge" dev "$work" --port "$port" --persist-to "$work/state" --log-level warn --no-watch \
+  >/dev/null &
+pids+=($!)
+wait_http "http://127.0.0.1:$port/?n=10"
 
 curl -s "http://127.0.0.1:$port/?n=1000" >/dev/null  # warm up
 for parallel in 1 32; do

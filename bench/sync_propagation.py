@@ -30,7 +30,6 @@ import argparse
 import http.client
 import math
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -38,33 +37,15 @@ import time
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "test", "e2e"))
 
-from edge_harness import BINARY, Project  # noqa: E402
-from sync_harness import FleetKeys, OriginProcess, start_pop  # noqa: E402
+from sync_harness import (FleetKeys, OriginProcess, fleet_project, kv_worker,  # noqa: E402
+                          start_pop)
 
 HOST = "prop.bench"
-WORKER = """
-export default {
-  async fetch(request, env) {
-    const url = new URL(request.url);
-    if (url.pathname === "/kv") {
-      const key = url.searchParams.get("key");
-      if (request.method === "PUT") {
-        await env.DATA.put(key, url.searchParams.get("value"));
-        return new Response("stored");
-      }
-      return new Response((await env.DATA.get(key)) ?? "missing");
-    }
-    return new Response(`v=${env.VERSION}`);
-  },
-};
-"""
+WORKER = kv_worker("v=${env.VERSION}")
 
 
 def project(version):
-    config = (f'name = "prop"\nmain = "index.js"\nroutes = ["{HOST}/*"]\n'
-              f'[vars]\nVERSION = "{version}"\n'
-              '[[kv_namespaces]]\nbinding = "DATA"\nid = "data"\n')
-    return Project({"index.js": WORKER}, config=config)
+    return fleet_project("prop", HOST, version, WORKER)
 
 
 class Client:
@@ -169,9 +150,7 @@ def main():
             projects.append(p)
             threads, seen = wait_all(clients, "/", f"v={version}", interval_s)
             t_start = time.perf_counter()
-            result = subprocess.run([BINARY, "deploy", p.dir, "--to", origin.url,
-                                     "--token-file", origin.token_file],
-                                    capture_output=True, text=True, timeout=120)
+            result = origin.deploy(p.dir)
             t_return = time.perf_counter()
             assert result.returncode == 0, result.stderr
             for t in threads:

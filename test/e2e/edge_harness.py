@@ -18,34 +18,37 @@ SOURCE_DIR = os.environ.get(
 BINARY = os.environ.get("EDGE_BINARY", os.path.join(SOURCE_DIR, "build", "edge"))
 
 
-class EdgeProcess:
-    """`edge dev PATH... --port 0 ...`, waiting for its "Ready on" line."""
+class _Process:
+    """A child `edge` whose stderr a thread collects (log()) and that waits for
+    its ready line on stdout."""
 
-    def __init__(self, path, *args, timeout=30):
-        self.proc = subprocess.Popen(
-            [BINARY, "dev", path, *args, "--port", "0"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    STOP_TIMEOUT = 15
+
+    def _spawn(self, cmd, **kwargs):
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, **kwargs)
         self.log_lines = []
         self._log_lock = threading.Lock()
         self._stderr_thread = threading.Thread(target=self._read_stderr, daemon=True)
         self._stderr_thread.start()
+
+    def _wait_ready(self, pattern, timeout, what):
+        """The match of `pattern` with the first stdout line it matches; if
+        stdout ends or `timeout` passes first, kills the process and raises."""
         deadline = time.time() + timeout
-        self.port = None
         while time.time() < deadline:
             line = self.proc.stdout.readline()
             if not line:
                 break
-            match = re.match(r"Ready on http://([\d.]+):(\d+)", line)
+            match = re.match(pattern, line)
             if match:
-                self.port = int(match.group(2))
-                break
-        if self.port is None:
-            self.proc.kill()
-            self.proc.wait()
-            self._stderr_thread.join(timeout=5)
-            self.proc.stdout.close()
-            self.proc.stderr.close()
-            raise RuntimeError("edge dev did not become ready:\n" + self.log())
+                return match
+        self.proc.kill()
+        self.proc.wait()
+        self._stderr_thread.join(timeout=5)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+        raise RuntimeError(f"{what} did not become ready:\n" + self.log())
 
     def _read_stderr(self):
         for line in self.proc.stderr:
@@ -55,6 +58,31 @@ class EdgeProcess:
     def log(self):
         with self._log_lock:
             return "".join(self.log_lines)
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self, sig=signal.SIGTERM, timeout=None):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout or self.STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._stderr_thread.join(timeout=5)
+        for pipe in (self.proc.stdout, self.proc.stderr):
+            pipe.close()
+        return self.proc.returncode
+
+
+class EdgeProcess(_Process):
+    """`edge dev PATH... --port 0 ...`, waiting for its "Ready on" line."""
+
+    def __init__(self, path, *args, timeout=30):
+        self._spawn([BINARY, "dev", path, *args, "--port", "0"])
+        match = self._wait_ready(r"Ready on http://([\d.]+):(\d+)", timeout, "edge dev")
+        self.port = int(match.group(2))
 
     def wait_for_log(self, pattern, timeout=10):
         deadline = time.time() + timeout
@@ -74,21 +102,12 @@ class EdgeProcess:
             send_request(sock, method, path, body, headers, close=True)
             return read_response(sock, head=(method == "HEAD"))
 
-    def alive(self):
-        return self.proc.poll() is None
-
-    def stop(self, sig=signal.SIGTERM, timeout=15):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._stderr_thread.join(timeout=5)
-        for pipe in (self.proc.stdout, self.proc.stderr):
-            pipe.close()
-        return self.proc.returncode
+    def stop_and_remove(self, *projects):
+        """For a tearDownClass: stops it, removes `projects`, and fails unless it exited 0."""
+        code = self.stop()
+        for project in projects:
+            project.remove()
+        assert code == 0, f"edge dev exited with {code}:\n{self.log()}"
 
 
 def send_request(sock, method="GET", path="/", body=b"", headers=None, close=False):
@@ -134,11 +153,16 @@ class Reader:
             raise ConnectionError("connection closed")
         self.buffer += data
 
-    def read_line(self):
-        while b"\r\n" not in self.buffer:
+    def read_until(self, delimiter):
+        """Everything up to and including `delimiter`."""
+        while delimiter not in self.buffer:
             self._fill()
-        line, self.buffer = self.buffer.split(b"\r\n", 1)
-        return line
+        data, self.buffer = self.buffer.split(delimiter, 1)
+        return data + delimiter
+
+    def read_line(self):
+        """A CRLF-terminated line, without its CRLF."""
+        return self.read_until(b"\r\n")[:-2]
 
     def read_exact(self, n):
         while len(self.buffer) < n:
@@ -154,6 +178,15 @@ class Reader:
             pass
         data, self.buffer = self.buffer, b""
         return data
+
+
+def received_chunks(sock):
+    """What `sock` receives, one recv() at a time, until the peer closes."""
+    while True:
+        data = sock.recv(65536)
+        if not data:
+            return
+        yield data
 
 
 _readers = {}
@@ -224,57 +257,58 @@ def free_port():
         return sock.getsockname()[1]
 
 
-class NodeProcess:
+def admin_folder(prefix, data_dir=None):
+    """A fresh folder for a node or an origin: (the folder, the data folder
+    (`data_dir`, else one inside it), a file in it holding NodeProcess.TOKEN)."""
+    folder = tempfile.mkdtemp(prefix=prefix)
+    token_file = os.path.join(folder, "token")
+    with open(token_file, "w") as f:
+        f.write(NodeProcess.TOKEN + "\n")
+    return folder, data_dir or os.path.join(folder, "data"), token_file
+
+
+class NodeProcess(_Process):
     """`edge serve` on loopback with a fresh (or given) data folder and token.
 
     Waits for its "Ready:" line; `http_port` and `admin_port` are the ports it
     bound. Access-log lines (stdout) are kept in `access` as parsed JSON.
+    `projects` (those add_worker made, and any a test appends) are removed
+    with the node.
     """
 
     TOKEN = "e2e-admin-token-0123456789abcdef"
+    STOP_TIMEOUT = 30
+
+    @classmethod
+    def for_class(cls, case, *args, **kwargs):
+        """A node for a TestCase's setUpClass: `case` removes it (report=True)
+        as a class cleanup, after tearDownClass or when setUpClass fails."""
+        node = cls(*args, **kwargs)
+        case.addClassCleanup(node.remove, report=True)
+        return node
 
     def __init__(self, *args, data_dir=None, threads=2, timeout=60, extra_env=None):
-        self.dir = tempfile.mkdtemp(prefix="edge-node-")
-        self.data_dir = data_dir or os.path.join(self.dir, "data")
-        self.token_file = os.path.join(self.dir, "token")
-        with open(self.token_file, "w") as f:
-            f.write(self.TOKEN + "\n")
+        self.dir, self.data_dir, self.token_file = admin_folder("edge-node-", data_dir)
         self.args = args
         self.threads = threads
         self.timeout = timeout
         self.extra_env = extra_env
         self.access = []
         self.access_lock = threading.Lock()
+        self.projects = []
         self._start()
 
     def _start(self):
         cmd = [BINARY, "serve", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0",
                "--admin-token-file", self.token_file, "--data-dir", self.data_dir,
                "--threads", str(self.threads), *self.args]
-        env = dict(os.environ, **(self.extra_env or {}))
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True, env=env)
-        self.log_lines = []
-        self._log_lock = threading.Lock()
-        self._stderr_thread = threading.Thread(target=self._read_stderr, daemon=True)
-        self._stderr_thread.start()
-        self.http_port = self.admin_port = self.https_port = None
-        deadline = time.time() + self.timeout
-        while time.time() < deadline:
-            line = self.proc.stdout.readline()
-            if not line:
-                break
-            match = re.match(r"Ready:(?: http port (\d+))?(?: https port (\d+))? admin port (\d+)",
-                             line)
-            if match:
-                self.http_port = int(match.group(1)) if match.group(1) else None
-                self.https_port = int(match.group(2)) if match.group(2) else None
-                self.admin_port = int(match.group(3))
-                break
-        if self.admin_port is None:
-            self.proc.kill()
-            self.proc.wait()
-            raise RuntimeError("edge serve did not become ready:\n" + self.log())
+        self._spawn(cmd, env=dict(os.environ, **(self.extra_env or {})))
+        match = self._wait_ready(
+            r"Ready:(?: http port (\d+))?(?: https port (\d+))? admin port (\d+)",
+            self.timeout, "edge serve")
+        self.http_port = int(match.group(1)) if match.group(1) else None
+        self.https_port = int(match.group(2)) if match.group(2) else None
+        self.admin_port = int(match.group(3))
         self._stdout_thread = threading.Thread(target=self._read_stdout, daemon=True)
         self._stdout_thread.start()
 
@@ -288,21 +322,9 @@ class NodeProcess:
             with self.access_lock:
                 self.access.append(record)
 
-    def _read_stderr(self):
-        for line in self.proc.stderr:
-            with self._log_lock:
-                self.log_lines.append(line)
-
-    def log(self):
-        with self._log_lock:
-            return "".join(self.log_lines)
-
     def access_records(self, type_="access"):
         with self.access_lock:
             return [r for r in self.access if r.get("type") == type_]
-
-    def alive(self):
-        return self.proc.poll() is None
 
     @property
     def admin_url(self):
@@ -342,27 +364,34 @@ class NodeProcess:
         return self.cli("deploy", project_dir, "--to", self.admin_url, "--token-file",
                         self.token_file, *extra)
 
+    def add_worker(self, name, source, routes, extra_config=""):
+        """make_worker(...), the project removed with the node."""
+        project = make_worker(name, source, routes, extra_config)
+        self.projects.append(project)
+        return project
+
+    def deploy_worker(self, name, source, routes, extra_config=""):
+        """Deploys add_worker(...); raises AssertionError if the deploy fails."""
+        result = self.deploy(self.add_worker(name, source, routes, extra_config).dir)
+        if result.returncode != 0:
+            raise AssertionError(f"deploy of {name} failed:\n{result.stderr}\n{self.log()}")
+        return result
+
     def restart(self):
         self.stop()
         self._start()
 
-    def stop(self, sig=signal.SIGTERM, timeout=30):
+    def remove(self, report=False):
+        """Stops the node if it runs (with `report`, printing its log if it
+        then exits with other than 0: a class cleanup cannot fail usefully),
+        then removes its folder and its projects."""
         if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._stderr_thread.join(timeout=5)
-        for pipe in (self.proc.stdout, self.proc.stderr):
-            pipe.close()
-        return self.proc.returncode
-
-    def remove(self):
-        if self.proc.poll() is None:
-            self.stop()
+            code = self.stop()
+            if report and code != 0:
+                print(f"edge serve exited with {code}:\n{self.log()}")
         shutil.rmtree(self.dir, ignore_errors=True)
+        for project in self.projects:
+            project.remove()
 
 
 def _raw_request(method, path, body, headers):
@@ -373,6 +402,22 @@ def _raw_request(method, path, body, headers):
         lines.append(f"Content-Length: {len(body)}")
     lines.append("Connection: close")
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+# For worker sources: threeChunks(prefix) is a ReadableStream of the bytes of
+# `${prefix}0;`, `${prefix}1;` and `${prefix}2;`, each 5 ms after the last.
+THREE_CHUNKS_JS = r"""
+function threeChunks(prefix) {
+  let i = 0;
+  return new ReadableStream({
+    async pull(controller) {
+      if (i === 3) return controller.close();
+      await new Promise((r) => setTimeout(r, 5));
+      controller.enqueue(new TextEncoder().encode(`${prefix}${i++};`));
+    },
+  });
+}
+"""
 
 
 def make_worker(name, source, routes=(), extra_config="", files=None):

@@ -13,7 +13,7 @@ import tempfile
 import threading
 import time
 
-from edge_harness import BINARY, NodeProcess, free_port
+from edge_harness import BINARY, NodeProcess, Project, Reader, admin_folder, free_port
 
 SYNC_TOKEN = "e2e-sync-token-0123456789abcdef"
 
@@ -44,11 +44,7 @@ class OriginProcess:
     def __init__(self, keys, port=None, data_dir=None, extra=()):
         self.keys = keys
         self.port = port or free_port()
-        self.dir = tempfile.mkdtemp(prefix="edge-origin-")
-        self.data_dir = data_dir or os.path.join(self.dir, "data")
-        self.token_file = os.path.join(self.dir, "token")
-        with open(self.token_file, "w") as f:
-            f.write(NodeProcess.TOKEN + "\n")
+        self.dir, self.data_dir, self.token_file = admin_folder("edge-origin-", data_dir)
         self.extra = extra
         self.start()
 
@@ -104,6 +100,38 @@ class OriginProcess:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def kv_worker(answer):
+    """A worker source: PUT /kv?key=K&value=V stores V under K in the KV
+    namespace bound as DATA, GET /kv?key=K answers it (or "missing"); any
+    other request is answered with the JavaScript template literal `answer`
+    (`request` and `env` in scope)."""
+    return """
+export default {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    if (url.pathname === "/kv") {
+      const key = url.searchParams.get("key");
+      if (request.method === "PUT") {
+        await env.DATA.put(key, url.searchParams.get("value"));
+        return new Response("stored");
+      }
+      return new Response((await env.DATA.get(key)) ?? "missing");
+    }
+    return new Response(`ANSWER`);
+  },
+};
+""".replace("ANSWER", answer)
+
+
+def fleet_project(name, host, version, worker):
+    """A project of `worker` routed to HOST/*, with [vars] VERSION = "`version`"
+    and the KV namespace "data" bound as DATA."""
+    config = (f'name = "{name}"\nmain = "index.js"\nroutes = ["{host}/*"]\n'
+              f'[vars]\nVERSION = "{version}"\n'
+              '[[kv_namespaces]]\nbinding = "DATA"\nid = "data"\n')
+    return Project({"index.js": worker}, config=config)
+
+
 def start_pop(keys, upstream_url, pop_id, relay=False, data_dir=None, admin_port=None, extra=()):
     args = ["--sync-from", upstream_url, "--sync-key", keys.verify_key, "--sync-token-file",
             keys.sync_token_file, "--secrets-key", keys.secrets_key, "--pop-id", pop_id, *extra]
@@ -139,17 +167,17 @@ def wait_until(condition, timeout=20, interval=0.05):
     return False
 
 
-class CorruptingProxy:
-    """Forwards TCP connections to `target_port`; `corrupt(data) -> data` may
-    change what flows from the target back to the client."""
+class _Proxy:
+    """A loopback listener on a port of its own for connections on their way
+    to `target_port`; a thread hands each one to _handle() (the subclass's).
+    A subclass sets its own attributes before calling __init__."""
 
-    def __init__(self, target_port, corrupt=None):
+    def __init__(self, target_port, backlog):
         self.target_port = target_port
-        self.corrupt = corrupt
         self.listener = socket.socket()
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(16)
+        self.listener.listen(backlog)
         self.port = self.listener.getsockname()[1]
         self.closed = False
         threading.Thread(target=self._accept, daemon=True).start()
@@ -164,14 +192,30 @@ class CorruptingProxy:
                 client, _ = self.listener.accept()
             except OSError:
                 return
-            try:
-                upstream = socket.create_connection(("127.0.0.1", self.target_port))
-            except OSError:
-                client.close()
-                continue
-            threading.Thread(target=self._pipe, args=(client, upstream, None), daemon=True).start()
-            threading.Thread(target=self._pipe, args=(upstream, client, self.corrupt),
-                             daemon=True).start()
+            self._handle(client)
+
+    def close(self):
+        self.closed = True
+        self.listener.close()
+
+
+class CorruptingProxy(_Proxy):
+    """Forwards TCP connections to `target_port`; `corrupt(data) -> data` may
+    change what flows from the target back to the client."""
+
+    def __init__(self, target_port, corrupt=None):
+        self.corrupt = corrupt
+        super().__init__(target_port, 16)
+
+    def _handle(self, client):
+        try:
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+        except OSError:
+            client.close()
+            return
+        threading.Thread(target=self._pipe, args=(client, upstream, None), daemon=True).start()
+        threading.Thread(target=self._pipe, args=(upstream, client, self.corrupt),
+                         daemon=True).start()
 
     @staticmethod
     def _pipe(source, sink, corrupt):
@@ -192,38 +236,8 @@ class CorruptingProxy:
                 except OSError:
                     pass
 
-    def close(self):
-        self.closed = True
-        self.listener.close()
 
-
-class _Reader:
-    """Buffered reads from a socket (for the tampering proxy)."""
-
-    def __init__(self, sock):
-        self.sock = sock
-        self.buffer = b""
-
-    def _fill(self):
-        data = self.sock.recv(65536)
-        if not data:
-            raise ConnectionError("closed")
-        self.buffer += data
-
-    def read_until(self, delimiter):
-        while delimiter not in self.buffer:
-            self._fill()
-        data, self.buffer = self.buffer.split(delimiter, 1)
-        return data + delimiter
-
-    def read_exact(self, n):
-        while len(self.buffer) < n:
-            self._fill()
-        data, self.buffer = self.buffer[:n], self.buffer[n:]
-        return data
-
-
-class TamperingProxy:
+class TamperingProxy(_Proxy):
     """An HTTP-aware man in the middle for edge-sync: forwards every
     connection to `target_port` and, depending on a mode that can be switched
     at any time (it is read for each line and each blob, so a log stream that
@@ -263,7 +277,6 @@ class TamperingProxy:
     OTHER_MODES = ("forge_snapshot",)
 
     def __init__(self, target_port):
-        self.target_port = target_port
         self.lock = threading.Lock()
         self.mode = "pass"
         self.count = None
@@ -274,18 +287,8 @@ class TamperingProxy:
         self.first_entry = None  # (entry, sig) of the first entry line seen
         self.requests = []       # (method, path) of every request seen
         self._other_key = None
-        self.listener = socket.socket()
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(64)
-        self.port = self.listener.getsockname()[1]
-        self.closed = False
         self.sockets = set()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.port}"
+        super().__init__(target_port, 64)
 
     def set_mode(self, mode, count=None, keep=0, replace=None, head=0, compacted_through=0):
         assert mode == "pass" or mode in self.ENTRY_MODES + self.BLOB_MODES + self.OTHER_MODES, mode
@@ -305,8 +308,7 @@ class TamperingProxy:
             _shut(s)
 
     def close(self):
-        self.closed = True
-        self.listener.close()
+        super().close()
         self.drop_connections()
 
     # --- internals -------------------------------------------------------
@@ -331,20 +333,15 @@ class TamperingProxy:
             self._other_key = Ed25519PrivateKey.generate()
         return base64.b64encode(self._other_key.sign(base64.b64decode(entry_b64))).decode()
 
-    def _accept(self):
-        while not self.closed:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+    def _handle(self, client):
+        threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 
     def _serve(self, client):
         upstream = None
         try:
             with self.lock:
                 self.sockets.add(client)
-            client_reader = _Reader(client)
+            client_reader = Reader(client)
             head = client_reader.read_until(b"\r\n\r\n")
             method, path = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ")[:2]
             with self.lock:
@@ -356,7 +353,7 @@ class TamperingProxy:
                 self.sockets.add(upstream)
             upstream.sendall(head + client_reader.buffer)
             threading.Thread(target=self._pipe, args=(client, upstream), daemon=True).start()
-            reader = _Reader(upstream)
+            reader = Reader(upstream)
             response_head = reader.read_until(b"\r\n\r\n")
             lines = response_head.decode("latin-1").split("\r\n")
             status = int(lines[0].split(" ")[1])

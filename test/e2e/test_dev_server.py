@@ -5,10 +5,10 @@ import socket
 import time
 import unittest
 
-from edge_harness import (EdgeProcess, Project, SOURCE_DIR, build_request, read_response,
-                          send_request)
+from edge_harness import (THREE_CHUNKS_JS, EdgeProcess, Project, SOURCE_DIR, build_request,
+                          read_response, send_request)
 
-ECHO_WORKER = r"""
+ECHO_WORKER = THREE_CHUNKS_JS + r"""
 let served = 0;
 export default {
   async fetch(request, env) {
@@ -18,16 +18,7 @@ export default {
     if (url.pathname === "/throw") throw new Error("thrown on purpose");
     if (url.pathname === "/reject") return Promise.reject(new TypeError("rejected on purpose"));
     if (url.pathname === "/not-a-response") return { status: 200 };
-    if (url.pathname === "/stream") {
-      let i = 0;
-      return new Response(new ReadableStream({
-        async pull(controller) {
-          if (i === 3) return controller.close();
-          await new Promise((r) => setTimeout(r, 5));
-          controller.enqueue(new TextEncoder().encode(`part${i++};`));
-        },
-      }));
-    }
+    if (url.pathname === "/stream") return new Response(threeChunks("part"));
     if (url.pathname === "/count") return new Response(String(served));
     const body = request.body ? await request.text() : "";
     return new Response(`${request.method} ${url.pathname} ${body}`, {
@@ -36,6 +27,13 @@ export default {
   },
 };
 """
+
+
+def slow_worker(answer, prelude=""):
+    """A worker source that answers `answer` 500 ms after each request."""
+    return (prelude + "export default { async fetch() {\n"
+            "  await new Promise((r) => setTimeout(r, 500));\n"
+            f"  return new Response('{answer}'); }} }};\n")
 
 
 class DevServerTest(unittest.TestCase):
@@ -47,9 +45,7 @@ class DevServerTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        code = cls.edge.stop()
-        cls.project.remove()
-        assert code == 0, f"edge dev exited with {code}:\n{cls.edge.log()}"
+        cls.edge.stop_and_remove(cls.project)
 
     def tearDown(self):
         self.assertTrue(self.edge.alive(), "edge dev died:\n" + self.edge.log())
@@ -202,10 +198,7 @@ class ReloadTest(unittest.TestCase):
             project.remove()
 
     def test_reload_does_not_drop_requests_in_flight(self):
-        project = Project({"index.js":
-            "export default { async fetch() {\n"
-            "  await new Promise((r) => setTimeout(r, 500));\n"
-            "  return new Response('old'); } };\n"})
+        project = Project({"index.js": slow_worker("old")})
         edge = EdgeProcess(project.dir)
         try:
             with edge.connect() as sock:
@@ -311,9 +304,7 @@ class UploadStreamingTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        code = cls.edge.stop()
-        cls.project.remove()
-        assert code == 0, cls.edge.log()
+        cls.edge.stop_and_remove(cls.project)
 
     def test_the_worker_reads_the_body_before_the_upload_ends(self):
         with self.edge.connect() as sock:
@@ -353,11 +344,7 @@ class UploadStreamingTest(unittest.TestCase):
 
 class SignalTest(unittest.TestCase):
     def test_sigterm_finishes_requests_in_flight_then_exits_0(self):
-        project = Project({"index.js":
-            "setInterval(() => {}, 1000);\n"
-            "export default { async fetch() {\n"
-            "  await new Promise((r) => setTimeout(r, 500));\n"
-            "  return new Response('finished'); } };\n"})
+        project = Project({"index.js": slow_worker("finished", "setInterval(() => {}, 1000);\n")})
         edge = EdgeProcess(project.dir)
         try:
             with edge.connect() as sock:

@@ -21,7 +21,8 @@ import unittest
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
-from edge_harness import SOURCE_DIR, EdgeProcess, Project, read_response, send_request
+from edge_harness import (SOURCE_DIR, EdgeProcess, Project, read_response, received_chunks,
+                          send_request)
 
 WORKER = r"""
 // A duck-typed AbortSignal when AbortController is not there (yet).
@@ -323,13 +324,13 @@ class FetchTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        code = cls.edge.stop()
-        cls.project.remove()
-        for server in (cls.upstream, cls.tls_good, cls.tls_expired):
-            if server is not None:
-                server.stop()
-        shutil.rmtree(cls.cert_dir, ignore_errors=True)
-        assert code == 0, f"edge dev exited with {code}:\n{cls.edge.log()}"
+        try:
+            cls.edge.stop_and_remove(cls.project)
+        finally:
+            for server in (cls.upstream, cls.tls_good, cls.tls_expired):
+                if server is not None:
+                    server.stop()
+            shutil.rmtree(cls.cert_dir, ignore_errors=True)
 
     def tearDown(self):
         self.assertTrue(self.edge.alive(), "edge dev died:\n" + self.edge.log())
@@ -356,10 +357,7 @@ class FetchTest(unittest.TestCase):
             sock.settimeout(10)
             first_data_at = None
             received = b""
-            while True:
-                data = sock.recv(65536)
-                if not data:
-                    break
+            for data in received_chunks(sock):
                 received += data
                 if first_data_at is None and b"chunk0;" in received:
                     first_data_at = time.monotonic() - start

@@ -184,9 +184,7 @@ class HonoTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        code = cls.edge.stop()
-        cls.project.remove()
-        assert code == 0, f"edge dev exited with {code}:\n{cls.edge.log()}"
+        cls.edge.stop_and_remove(cls.project)
 
     def tearDown(self):
         self.assertTrue(self.edge.alive(), "edge dev died:\n" + self.edge.log())

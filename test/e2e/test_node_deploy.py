@@ -25,18 +25,15 @@ class NodeDeployTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.node = NodeProcess()
-        cls.projects = []
 
     @classmethod
     def tearDownClass(cls):
         alive = cls.node.alive()
         cls.node.remove()
-        for project in cls.projects:
-            project.remove()
         assert alive, "the node exited during the tests"
 
     def deploy(self, project, *extra):
-        self.projects.append(project)
+        self.node.projects.append(project)
         result = self.node.deploy(project.dir, *extra)
         return result
 
@@ -166,9 +163,9 @@ class NodeDeployTest(unittest.TestCase):
 class NodeRestartAndUsageTest(unittest.TestCase):
     def test_restart_keeps_deployments_and_usage_matches_traffic(self):
         node = NodeProcess()
-        projects = [version_worker(name, 1, [f"{name}.test/*"]) for name in ("one", "two")]
+        node.projects += [version_worker(name, 1, [f"{name}.test/*"]) for name in ("one", "two")]
         try:
-            for project in projects:
+            for project in node.projects:
                 result = node.deploy(project.dir)
                 self.assertEqual(result.returncode, 0, result.stderr)
             sent = {"one": 7, "two": 3}
@@ -200,8 +197,6 @@ class NodeRestartAndUsageTest(unittest.TestCase):
             self.assertEqual(sorted(w["name"] for w in workers["workers"]), ["one", "two"])
         finally:
             node.remove()
-            for project in projects:
-                project.remove()
 
 
 if __name__ == "__main__":

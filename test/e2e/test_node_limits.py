@@ -16,7 +16,7 @@ import time
 import unittest
 import uuid
 
-from edge_harness import NodeProcess, Reader, make_worker, read_response
+from edge_harness import NodeProcess, Reader, read_response
 
 CPU_WORKER = r"""
 // Spins for `ms` of wall time (never more CPU than that).
@@ -204,49 +204,28 @@ class NodeLimitsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.upstream = Upstream()
-        cls.projects = []
-        cls.node = NodeProcess("--allow-fetch-to", "127.0.0.0/8", threads=2)
-        try:
-            cls.deploy_ok("cpu", CPU_WORKER, "[limits]\ncpu_ms = 50\n")
-            cls.deploy_ok("heap", HEAP_WORKER, "[limits]\nmemory_mb = 32\ncpu_ms = 10000\n")
-            cls.deploy_ok("wall", WALL_WORKER, "[limits]\nwall_ms = 300\n")
-            cls.deploy_ok("subreq", SUBREQUEST_WORKER,
-                          f'[vars]\nUPSTREAM = "http://127.0.0.1:{cls.upstream.port}"\n'
-                          "[limits]\nsubrequests = 2\n")
-            cls.deploy_ok("reqsize", REQUEST_SIZE_WORKER, "[limits]\nrequest_bytes = 1000\n")
-            cls.deploy_ok("respsize", RESPONSE_SIZE_WORKER,
-                          "[limits]\nresponse_bytes = 1000\n")
-            cls.deploy_ok("tenant-a", HOG_CPU_EVERY_REQUEST, "[limits]\ncpu_ms = 50\n")
-            cls.deploy_ok("tenant-b", HOG_HEAP_EVERY_REQUEST,
-                          "[limits]\nmemory_mb = 32\ncpu_ms = 10000\n")
-            cls.deploy_ok("tenant-c", HELLO_WORKER)
-        except BaseException:
-            cls.tearDownClass()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.node.alive():
-            code = cls.node.stop()
-            if code != 0:
-                print(f"edge serve exited with {code}:\n{cls.node.log()}")
-        cls.node.remove()
-        for project in cls.projects:
-            project.remove()
-        cls.upstream.stop()
+        cls.addClassCleanup(cls.upstream.stop)
+        cls.node = NodeProcess.for_class(cls, "--allow-fetch-to", "127.0.0.0/8", threads=2)
+        cls.deploy_ok("cpu", CPU_WORKER, "[limits]\ncpu_ms = 50\n")
+        cls.deploy_ok("heap", HEAP_WORKER, "[limits]\nmemory_mb = 32\ncpu_ms = 10000\n")
+        cls.deploy_ok("wall", WALL_WORKER, "[limits]\nwall_ms = 300\n")
+        cls.deploy_ok("subreq", SUBREQUEST_WORKER,
+                      f'[vars]\nUPSTREAM = "http://127.0.0.1:{cls.upstream.port}"\n'
+                      "[limits]\nsubrequests = 2\n")
+        cls.deploy_ok("reqsize", REQUEST_SIZE_WORKER, "[limits]\nrequest_bytes = 1000\n")
+        cls.deploy_ok("respsize", RESPONSE_SIZE_WORKER, "[limits]\nresponse_bytes = 1000\n")
+        cls.deploy_ok("tenant-a", HOG_CPU_EVERY_REQUEST, "[limits]\ncpu_ms = 50\n")
+        cls.deploy_ok("tenant-b", HOG_HEAP_EVERY_REQUEST,
+                      "[limits]\nmemory_mb = 32\ncpu_ms = 10000\n")
+        cls.deploy_ok("tenant-c", HELLO_WORKER)
 
     @classmethod
     def make(cls, name, source, limits=""):
-        project = make_worker(name, source, routes=[f"{name}.test/*"], extra_config=limits)
-        cls.projects.append(project)
-        return project
+        return cls.node.add_worker(name, source, [f"{name}.test/*"], limits)
 
     @classmethod
     def deploy_ok(cls, name, source, limits=""):
-        result = cls.node.deploy(cls.make(name, source, limits).dir)
-        if result.returncode != 0:
-            raise AssertionError(f"deploy of {name} failed:\n{result.stderr}\n{cls.node.log()}")
-        return result
+        return cls.node.deploy_worker(name, source, [f"{name}.test/*"], limits)
 
     def get(self, worker, path="/", **kwargs):
         return self.node.request(f"{worker}.test", path, **kwargs)

@@ -15,7 +15,7 @@ import time
 import unittest
 import uuid
 
-from edge_harness import BINARY, NodeProcess, make_worker
+from edge_harness import BINARY, NodeProcess
 
 TAILED_WORKER = r"""
 export default {
@@ -70,13 +70,18 @@ class Tail:
             lines.put(line.rstrip("\n"))
         lines.put(None)
 
+    @staticmethod
+    def _next(lines, deadline):
+        """The next line in `lines`, or None at EOF or if none comes before `deadline`."""
+        try:
+            return lines.get(timeout=max(0.01, deadline - time.time()))
+        except queue.Empty:
+            return None
+
     def wait_connected(self, timeout=30):
         deadline = time.time() + timeout
         while time.time() < deadline:
-            try:
-                line = self.stderr_lines.get(timeout=max(0.01, deadline - time.time()))
-            except queue.Empty:
-                break
+            line = self._next(self.stderr_lines, deadline)
             if line is None:
                 break
             self.stderr_text += line + "\n"
@@ -106,10 +111,7 @@ class Tail:
         lines = []
         deadline = time.time() + seconds
         while time.time() < deadline:
-            try:
-                line = self.lines.get(timeout=max(0.01, deadline - time.time()))
-            except queue.Empty:
-                break
+            line = self._next(self.lines, deadline)
             if line is None:
                 break
             lines.append(line)
@@ -139,30 +141,10 @@ def request_events(lines):
 class NodeTailTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.projects = []
-        cls.node = NodeProcess(threads=2)
-        try:
-            for name, source, extra in (("tailed", TAILED_WORKER, "[limits]\ncpu_ms = 50\n"),
-                                        ("other", OTHER_WORKER, "")):
-                project = make_worker(name, source, routes=[f"{name}.test/*"],
-                                      extra_config=extra)
-                cls.projects.append(project)
-                result = cls.node.deploy(project.dir)
-                if result.returncode != 0:
-                    raise AssertionError(f"deploy of {name} failed:\n{result.stderr}")
-        except BaseException:
-            cls.tearDownClass()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.node.alive():
-            code = cls.node.stop()
-            if code != 0:
-                print(f"edge serve exited with {code}:\n{cls.node.log()}")
-        cls.node.remove()
-        for project in cls.projects:
-            project.remove()
+        cls.node = NodeProcess.for_class(cls, threads=2)
+        for name, source, extra in (("tailed", TAILED_WORKER, "[limits]\ncpu_ms = 50\n"),
+                                    ("other", OTHER_WORKER, "")):
+            cls.node.deploy_worker(name, source, [f"{name}.test/*"], extra)
 
     def setUp(self):
         self.tails = []

@@ -44,10 +44,10 @@ def tenant(name, account, target):
 class TenantTest(unittest.TestCase):
     def test_kv_ids_and_services_stay_inside_an_account(self):
         node = NodeProcess(threads=1)
-        projects = [tenant("alpha", "acme", "beta"), tenant("beta", "acme", "alpha"),
-                    tenant("mallory", "", "alpha")]
+        node.projects += [tenant("alpha", "acme", "beta"), tenant("beta", "acme", "alpha"),
+                          tenant("mallory", "", "alpha")]
         try:
-            for project in projects:
+            for project in node.projects:
                 result = node.deploy(project.dir)
                 self.assertEqual(result.returncode, 0, result.stderr)
             put = node.request("alpha.test", "/?v=acme-data", method="PUT")
@@ -67,8 +67,6 @@ class TenantTest(unittest.TestCase):
                              b"mallory-data")
         finally:
             node.remove()
-            for project in projects:
-                project.remove()
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import tempfile
 import unittest
 import warnings
 
-from edge_harness import NodeProcess, make_worker, read_response
+from edge_harness import NodeProcess, read_response, received_chunks
 
 WORKER = r"""
 export default {
@@ -51,6 +51,7 @@ class NodeTlsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.dir = tempfile.mkdtemp(prefix="edge-tls-")
+        cls.addClassCleanup(shutil.rmtree, cls.dir, ignore_errors=True)
         cls.cert_a, key_a = make_certificate(cls.dir, "a", "a.test")
         cls.cert_b, key_b = make_certificate(cls.dir, "b", "*.b.test")
         config = os.path.join(cls.dir, "node.toml")
@@ -66,29 +67,9 @@ class NodeTlsTest(unittest.TestCase):
                     'hosts = ["*.b.test"]\n'
                     f'cert = "{cls.cert_b}"\n'
                     f'key = "{key_b}"\n')
-        cls.projects = []
-        cls.node = NodeProcess("--config", config, threads=2)
-        try:
-            for name, route in (("site-a", "a.test/*"), ("site-b", "x.b.test/*")):
-                project = make_worker(name, WORKER.replace("${NAME}", name), routes=[route])
-                cls.projects.append(project)
-                result = cls.node.deploy(project.dir)
-                if result.returncode != 0:
-                    raise AssertionError(f"deploy of {name} failed:\n{result.stderr}")
-        except BaseException:
-            cls.tearDownClass()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.node.alive():
-            code = cls.node.stop()
-            if code != 0:
-                print(f"edge serve exited with {code}:\n{cls.node.log()}")
-        cls.node.remove()
-        for project in cls.projects:
-            project.remove()
-        shutil.rmtree(cls.dir, ignore_errors=True)
+        cls.node = NodeProcess.for_class(cls, "--config", config, threads=2)
+        for name, route in (("site-a", "a.test/*"), ("site-b", "x.b.test/*")):
+            cls.node.deploy_worker(name, WORKER.replace("${NAME}", name), [route])
 
     def client_context(self, cafile):
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -173,12 +154,7 @@ class NodeTlsTest(unittest.TestCase):
             with socket.create_connection(("127.0.0.1", self.node.https_port), timeout=30) as sock:
                 try:
                     sock.sendall(b"GET / HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
-                    data = b""
-                    while True:
-                        chunk = sock.recv(65536)
-                        if not chunk:
-                            break
-                        data += chunk
+                    data = b"".join(received_chunks(sock))
                 except (ConnectionResetError, BrokenPipeError):
                     data = b""
                 # Whatever came back (a TLS alert or nothing), it is no HTTP answer.

@@ -3,7 +3,7 @@ import os
 import time
 import unittest
 
-from edge_harness import EdgeProcess, Project, SOURCE_DIR
+from edge_harness import THREE_CHUNKS_JS, EdgeProcess, Project, SOURCE_DIR
 
 CALLER = r"""
 export default {
@@ -17,21 +17,14 @@ export default {
 };
 """
 
-BACKEND = r"""
+BACKEND = THREE_CHUNKS_JS + r"""
 let calls = 0;
 export default {
   async fetch(request) {
     calls++;
     const url = new URL(request.url);
     if (url.pathname === "/stream") {
-      let i = 0;
-      return new Response(new ReadableStream({
-        async pull(controller) {
-          if (i === 3) return controller.close();
-          await new Promise((r) => setTimeout(r, 5));
-          controller.enqueue(new TextEncoder().encode(`chunk${i++};`));
-        },
-      }), { headers: { "x-backend": "yes" } });
+      return new Response(threeChunks("chunk"), { headers: { "x-backend": "yes" } });
     }
     if (url.pathname === "/throw") throw new Error("backend failure");
     const body = request.body ? await request.text() : "";
@@ -56,10 +49,7 @@ class ServiceBindingTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        code = cls.edge.stop()
-        cls.caller.remove()
-        cls.backend.remove()
-        assert code == 0, cls.edge.log()
+        cls.edge.stop_and_remove(cls.caller, cls.backend)
 
     def test_request_goes_through_and_state_is_the_other_workers(self):
         response = self.edge.request("POST", "/echo", body=b"payload",

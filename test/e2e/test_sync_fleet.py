@@ -10,32 +10,10 @@ import threading
 import time
 import unittest
 
-from edge_harness import Project
-from sync_harness import (SYNC_TOKEN, FleetKeys, OriginProcess, start_pop, wait_until)
+from sync_harness import (SYNC_TOKEN, FleetKeys, OriginProcess, fleet_project, kv_worker,
+                          start_pop, wait_until)
 
-WORKER = """
-export default {
-  async fetch(request, env) {
-    const url = new URL(request.url);
-    if (url.pathname === "/kv") {
-      const key = url.searchParams.get("key");
-      if (request.method === "PUT") {
-        await env.DATA.put(key, url.searchParams.get("value"));
-        return new Response("stored");
-      }
-      return new Response((await env.DATA.get(key)) ?? "missing");
-    }
-    return new Response(`v=${env.VERSION} secret=${env.TOKEN ?? "none"} colo=${request.cf?.colo}`);
-  },
-};
-"""
-
-
-def project(version, routes='["fleet.test/*"]'):
-    config = (f'name = "fleet"\nmain = "index.js"\nroutes = {routes}\n'
-              f'[vars]\nVERSION = "{version}"\n'
-              '[[kv_namespaces]]\nbinding = "DATA"\nid = "data"\n')
-    return Project({"index.js": WORKER}, config=config)
+WORKER = kv_worker('v=${env.VERSION} secret=${env.TOKEN ?? "none"} colo=${request.cf?.colo}')
 
 
 class SyncFleetTest(unittest.TestCase):
@@ -60,8 +38,8 @@ class SyncFleetTest(unittest.TestCase):
     def nodes(self):
         return [self.relay, *self.pops]
 
-    def deploy(self, version, **kwargs):
-        p = project(version, **kwargs)
+    def deploy(self, version):
+        p = fleet_project("fleet", "fleet.test", version, WORKER)
         self.projects.append(p)
         result = self.origin.deploy(p.dir)
         self.assertEqual(result.returncode, 0, result.stderr)

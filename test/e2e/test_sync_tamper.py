@@ -13,9 +13,8 @@ import threading
 import time
 import unittest
 
-from edge_harness import Project
-from sync_harness import (FleetKeys, OriginProcess, TamperingProxy, metric, start_pop,
-                          wait_until)
+from sync_harness import (FleetKeys, OriginProcess, TamperingProxy, fleet_project, metric,
+                          start_pop, wait_until)
 
 # TAG is a string of the bundle that a tampering proxy may swap for another
 # of the same length ("forged!"): a PoP that took such a bundle would say so.
@@ -33,13 +32,6 @@ export default {
 """
 HOST = "tamper.test"
 BODY = re.compile(r"^v=(\d+) tag=genuine$")
-
-
-def project(version):
-    config = (f'name = "tamper"\nmain = "index.js"\nroutes = ["{HOST}/*"]\n'
-              f'[vars]\nVERSION = "{version}"\n'
-              '[[kv_namespaces]]\nbinding = "DATA"\nid = "data"\n')
-    return Project({"index.js": WORKER}, config=config)
 
 
 class SyncTamperTest(unittest.TestCase):
@@ -67,7 +59,7 @@ class SyncTamperTest(unittest.TestCase):
     # --- helpers -----------------------------------------------------------
 
     def deploy(self, version, origin=None):
-        p = project(version)
+        p = fleet_project("tamper", HOST, version, WORKER)
         self.projects.append(p)
         result = (origin or self.origin).deploy(p.dir)
         self.assertEqual(result.returncode, 0, result.stderr)
