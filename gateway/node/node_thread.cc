@@ -244,10 +244,12 @@ void NodeThread::OnMeasure(uv_timer_t* timer) {
 
 void NodeThread::Refuse(ResponseWriter& writer, InvocationRecord record, int status,
                         std::string_view message, std::string_view outcome) {
-  SendErrorPage(writer, status, message);
+  // Reported before the page goes out, as served requests are: a client that
+  // has its answer finds the request in /usage and /metrics.
   record.status = status;
   record.outcome = std::string(outcome);
   node_.reporting().Report(record);
+  SendErrorPage(writer, status, message);
 }
 
 void NodeThread::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> writer) {
