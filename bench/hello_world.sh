@@ -4,6 +4,11 @@
 # the same machine, with wrk. Prints each round and the ratio of medians.
 #
 #   bench/hello_world.sh [ROUNDS] [SECONDS] [CONNECTIONS]
+#   EDGE_BASELINE=/path/to/older/edge bench/hello_world.sh 5 5
+#
+# With EDGE_BASELINE, the other server is that edge binary (say, the build
+# before a change) serving the same project, instead of Node.js: the ratio
+# then says how the change moved hello world.
 #
 # Needs build/edge (or $EDGE_BINARY; see README), wrk and node.
 set -euo pipefail
@@ -16,8 +21,15 @@ edge_port=18787
 node_port=18788
 
 need wrk "run scripts/bootstrap"
-need node
 need_edge
+baseline="${EDGE_BASELINE:-}"
+if [ -n "$baseline" ]; then
+  [ -x "$baseline" ] || { echo "EDGE_BASELINE=$baseline is not an executable" >&2; exit 1; }
+  other=base
+else
+  need node
+  other=node
+fi
 
 # On a machine with two or more cores, each server gets a core of its own and
 # wrk another, so the figures measure the servers, not the scheduler.
@@ -29,6 +41,10 @@ fi
 "${pin_server[@]}" "$edge" dev "$root/examples/hello-world" --port "$edge_port" \
   --log-level warn --no-watch >/dev/null &
 pids+=($!)
+if [ -n "$baseline" ]; then
+  "${pin_server[@]}" "$baseline" dev "$root/examples/hello-world" --port "$node_port" \
+    --log-level warn --no-watch >/dev/null &
+else
 "${pin_server[@]}" node -e '
   const http = require("http");
   http.createServer((req, res) => {
@@ -39,6 +55,7 @@ pids+=($!)
     res.end(body);
   }).listen(Number(process.argv[1]), "127.0.0.1");
 ' "$node_port" &
+fi
 pids+=($!)
 
 for port in $edge_port $node_port; do wait_http "http://127.0.0.1:$port/"; done
@@ -58,11 +75,11 @@ edge_rps=(); node_rps=()
 for round in $(seq "$rounds"); do
   read -r rps p50 p99 _ < <(run edge $edge_port)
   edge_rps+=("$rps"); printf "%-6s %-5s %12s %10s %10s\n" "$round" edge "$rps" "$p50" "$p99"
-  read -r rps p50 p99 _ < <(run node $node_port)
-  node_rps+=("$rps"); printf "%-6s %-5s %12s %10s %10s\n" "$round" node "$rps" "$p50" "$p99"
+  read -r rps p50 p99 _ < <(run "$other" $node_port)
+  node_rps+=("$rps"); printf "%-6s %-5s %12s %10s %10s\n" "$round" "$other" "$rps" "$p50" "$p99"
 done
 median() { printf "%s\n" "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 edge_median=$(median "${edge_rps[@]}")
 node_median=$(median "${node_rps[@]}")
-awk -v e="$edge_median" -v n="$node_median" \
-  'BEGIN { printf "median requests/s: edge %d, node %d, ratio %.2fx\n", e, n, e / n }'
+awk -v e="$edge_median" -v n="$node_median" -v other="$other" \
+  'BEGIN { printf "median requests/s: edge %d, %s %d, ratio %.3fx\n", e, other, n, e / n }'
