@@ -369,7 +369,7 @@ void Node::Deploy(std::string name, std::string bundle_json, Done done) {
     {
       auto loaded = runtime::Worker::Load(&loop_, natives_, (*probe)->spec);
       if (!loaded.ok()) {
-        if (loaded.status().message().find("startup exceeded") != std::string::npos) {
+        if (loaded.status().limit() == LimitKind::kStartupCpu) {
           metrics_.AddLimitKill("startup");
         }
         return fail(400, fmt::format("the worker does not load: {}", loaded.status().message()));

@@ -338,7 +338,7 @@ void NodeThread::HandleInQuarantine(const std::shared_ptr<const ServedWorker>& s
   quarantine->Post([quarantine, served, fetch = std::move(fetch), hop]() mutable {
     StatusOr<WorkerHost*> host = quarantine->pool().Acquire(served);
     if (!host.ok()) {
-      hop->Fail("The worker failed to load");
+      hop->Fail("The worker failed to load", LimitKind::kNone);
       return;
     }
     (*host)->Fetch(std::move(fetch), std::move(hop));
