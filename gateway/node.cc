@@ -792,6 +792,7 @@ int Node::Run() {
   if (threads_.empty()) {
     printf("Ready: admin port %d\n", admin_server_->port());
     fflush(stdout);
+    if (on_ready_) on_ready_({0, 0, admin_server_->port()});
   }
   size_t workers = state->workers.size();
   for (auto& thread : threads_) {
@@ -816,6 +817,7 @@ int Node::Run() {
         line += fmt::format(" admin port {}", admin_server_->port());
         printf("%s\n", line.c_str());
         fflush(stdout);
+        if (on_ready_) on_ready_({first.http_port(), first.https_port(), admin_server_->port()});
       });
     });
   }
@@ -837,6 +839,12 @@ int Node::Run() {
     quarantine_->Join();
   }
   return 0;
+}
+
+void Node::RequestStop() {
+  PostToControl([this] {
+    if (!stopping_) Stop();
+  });
 }
 
 void Node::OnSignal(uv_signal_t* handle, int signum) {
