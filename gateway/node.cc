@@ -396,6 +396,13 @@ void Node::Deploy(std::string name, std::string bundle_json, Done done) {
     Status logged = Notify(change);
     if (!logged.ok()) return fail(500, logged.message());
     candidate.version = info->id;
+    if (!*existing) {
+      // Secrets put before the worker's first version are in the store but
+      // not in `existing`: serve them now, as a restart would.
+      auto stored = store_->LoadWorker(name);
+      if (!stored.ok()) return fail(500, stored.status().message());
+      if (*stored) candidate.secrets = (*stored)->secrets;
+    }
     auto served = BuildServed(candidate);
     if (!served.ok()) return fail(500, served.status().message());
     auto state = StateWith(name, *served);
