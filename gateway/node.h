@@ -165,6 +165,22 @@ class Node : public bindings::ServiceDirectory {
                         NodeChange change, const Done& done, std::function<void()> finished,
                         std::function<AdminResult()> success);
 
+  // The steps of Run. Start's error is the line Run logs before it exits.
+  Status Start();
+  int ServingThreadCount() const;
+  Status StartServingThreads(int count, size_t budget);
+  Status StartQuarantineThread(int index, size_t budget);
+  Status StartAdminApi(std::string token, std::string sync_token);
+  // Loads what the store holds on every serving thread (up to each one's
+  // memory budget), then AnnounceReady.
+  void WarmStoredWorkers();
+  // Prints the "Ready:" line with the ports bound, and tells on_ready_.
+  void AnnounceReady();
+  // SIGINT and SIGTERM stop the node (a second one exits at once).
+  void WatchSignals();
+  // Waits for the serving threads to end, then stops the quarantine thread.
+  void JoinThreads();
+
   static void OnSignal(uv_signal_t* handle, int signum);
   void Stop();
 
