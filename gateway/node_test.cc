@@ -317,6 +317,18 @@ TEST(NodeRestartTest, ARestartedNodeServesWhatItsStoreHolds) {
   EXPECT_EQ(BodyOf(node.Get("three.test")), "v1 no version yet /");
 }
 
+TEST(NodeRestartTest, AnOriginServesTheAdminApiOnly) {
+  NodeHarness origin;
+  origin.options().serve_traffic = false;
+  ASSERT_TRUE(origin.Start());
+  EXPECT_EQ(origin.ports().http, 0);
+  EXPECT_NE(origin.ports().admin, 0);
+  ASSERT_THAT(origin.AdminOk("PUT", "/workers/one", Version("one", "v1", {"one.test/*"})),
+              HasSubstr("\"version\":1"));
+  EXPECT_THAT(origin.AdminOk("GET", "/routes"), HasSubstr("one.test/*"));
+  EXPECT_EQ(origin.Stop(), 0);
+}
+
 TEST(NodeRestartTest, ANodeThatCannotStartSaysSoAndExits) {
   NodeHarness node;
   node.options().admin_token_file = node.dir() + "/missing-token";

@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 
@@ -40,6 +41,14 @@ bool NodeHarness::Start() {
     exit_code_ = node_->Run();
     if (!std::exchange(*told, true)) ready->set_value(std::nullopt);
   });
+  // Generous: a node that is not ready by then never will be.
+  if (ready_future.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
+    ADD_FAILURE() << "the node did not say it was ready within 60 s";
+    node_->RequestStop();
+    runner_.join();
+    node_.reset();
+    return false;
+  }
   std::optional<Node::Ports> ports = ready_future.get();
   if (!ports) {
     runner_.join();
