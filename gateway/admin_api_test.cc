@@ -120,11 +120,11 @@ class AdminApiTest : public ::testing::Test {
 NodeHarness* AdminApiTest::node_ = nullptr;
 
 TEST_F(AdminApiTest, EveryCallNeedsTheBearerToken) {
-  for (auto [method, path] : {std::pair{"GET", "/workers"}, std::pair{"GET", "/metrics"},
-                              std::pair{"PUT", "/workers/site"}, std::pair{"GET", "/status"},
-                              std::pair{"DELETE", "/workers/site/secrets/A"},
-                              std::pair{"GET", "/workers/site/tail"},
-                              std::pair{"GET", "/nowhere"}}) {
+  for (auto [method, path] :
+       {std::pair{"GET", "/workers"}, std::pair{"GET", "/metrics"},
+        std::pair{"PUT", "/workers/site"}, std::pair{"GET", "/status"},
+        std::pair{"DELETE", "/workers/site/secrets/A"}, std::pair{"GET", "/workers/site/tail"},
+        std::pair{"GET", "/nowhere"}}) {
     std::optional<Response> missing = node_->Admin(method, path, "", "");
     ASSERT_TRUE(missing);
     EXPECT_EQ(missing->status, 401) << method << " " << path;
@@ -158,24 +158,22 @@ TEST_F(AdminApiTest, TheSyncTokenOpensTheSyncAndKvPathsOnly) {
 
 TEST_F(AdminApiTest, UnknownPathsAndMethodsAreRefused) {
   ExpectRefused("GET", "/nope", "", 404, "no such endpoint: /nope");
-  ExpectRefused("GET", "/workers/site/unknown", "", 404,
-                "no such endpoint: /workers/site/unknown");
+  ExpectRefused("GET", "/workers/site/unknown", "", 404, "no such endpoint: /workers/site/unknown");
   ExpectRefused("GET", "/workers/site/secrets/A/B", "", 404, "no such endpoint");
-  for (const char* path : {"/metrics", "/usage", "/status", "/routes", "/workers",
-                           "/workers/site/versions", "/workers/site/secrets",
-                           "/workers/site/tail"}) {
+  for (const char* path :
+       {"/metrics", "/usage", "/status", "/routes", "/workers", "/workers/site/versions",
+        "/workers/site/secrets", "/workers/site/tail"}) {
     std::optional<Response> response = node_->Admin("POST", path, "{}");
     ASSERT_TRUE(response);
     EXPECT_EQ(response->status, 405) << path;
     EXPECT_EQ(response->Header("Allow"), "GET") << path;
     EXPECT_THAT(response->body, HasSubstr("method not allowed: use GET")) << path;
   }
-  for (auto [method, path, allowed] :
-       {std::tuple{"PATCH", "/workers/site", "GET, PUT, DELETE"},
-        std::tuple{"GET", "/workers/site/rollback", "POST"},
-        std::tuple{"DELETE", "/workers/site/routes", "GET, PUT"},
-        std::tuple{"GET", "/workers/site/secrets/A", "PUT, DELETE"},
-        std::tuple{"POST", "/kv/acct/ns/key", "GET, PUT, DELETE"}}) {
+  for (auto [method, path, allowed] : {std::tuple{"PATCH", "/workers/site", "GET, PUT, DELETE"},
+                                       std::tuple{"GET", "/workers/site/rollback", "POST"},
+                                       std::tuple{"DELETE", "/workers/site/routes", "GET, PUT"},
+                                       std::tuple{"GET", "/workers/site/secrets/A", "PUT, DELETE"},
+                                       std::tuple{"POST", "/kv/acct/ns/key", "GET, PUT, DELETE"}}) {
     std::optional<Response> response = node_->Admin(method, path, "{}");
     ASSERT_TRUE(response);
     EXPECT_EQ(response->status, 405) << method << " " << path;
@@ -195,8 +193,8 @@ TEST_F(AdminApiTest, BadBodiesAndQueriesAreRefused) {
   ExpectRefused("GET", "/usage?since=yesterday", "", 400, "since must be a Unix time in seconds");
   ExpectRefused("GET", "/usage?since=12x", "", 400, "since must be a Unix time in seconds");
   EXPECT_THAT(node_->AdminOk("GET", "/usage?since=0"), HasSubstr("{"));
-  for (const char* body : {"", "not json", "{}", R"({"version": 0})", R"({"version": "1"})",
-                           R"({"version": -1})"}) {
+  for (const char* body :
+       {"", "not json", "{}", R"({"version": 0})", R"({"version": "1"})", R"({"version": -1})"}) {
     ExpectRefused("POST", "/workers/site/rollback", body, 400,
                   "the body must be {\\\"version\\\": <a version id>}");
   }

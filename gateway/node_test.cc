@@ -17,11 +17,11 @@
 namespace edge::gateway {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::Not;
 using testing::BundleJson;
 using testing::Client;
+using ::testing::HasSubstr;
 using testing::NodeHarness;
+using ::testing::Not;
 using testing::RequestText;
 using testing::Response;
 
@@ -111,7 +111,8 @@ TEST_F(NodeTest, ARedeployKeepsServingAndFinishesRequestsOnTheOldVersion) {
   // A request on v1 (it answered already) whose body is still coming when
   // v2 goes live.
   Client slow(node_.ports().http);
-  ASSERT_TRUE(slow.Send("POST /echo HTTP/1.1\r\nHost: shop.test\r\nContent-Length: 9\r\n\r\nfirst"));
+  ASSERT_TRUE(
+      slow.Send("POST /echo HTTP/1.1\r\nHost: shop.test\r\nContent-Length: 9\r\n\r\nfirst"));
   ASSERT_TRUE(slow.ReadUntil("v1 got "));
   // Requests keep coming during the deploy; each sees one version whole.
   std::atomic<bool> deploying{true};
@@ -144,13 +145,13 @@ TEST_F(NodeTest, RollbackServesAnEarlierVersionAndRefusesOneThatIsNot) {
   EXPECT_EQ(BodyOf(node_.Get("shop.test")), "v1 none /");
   EXPECT_THAT(node_.AdminOk("GET", "/workers/shop"), HasSubstr("\"version\":1,"));
 
-  std::optional<Response> missing = node_.Admin("POST", "/workers/shop/rollback",
-                                                R"({"version": 9})");
+  std::optional<Response> missing =
+      node_.Admin("POST", "/workers/shop/rollback", R"({"version": 9})");
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 404);
   EXPECT_THAT(missing->body, HasSubstr("has no version 9"));
-  std::optional<Response> nobody = node_.Admin("POST", "/workers/ghost/rollback",
-                                               R"({"version": 1})");
+  std::optional<Response> nobody =
+      node_.Admin("POST", "/workers/ghost/rollback", R"({"version": 1})");
   ASSERT_TRUE(nobody);
   EXPECT_EQ(nobody->status, 404);
   EXPECT_EQ(BodyOf(node_.Get("shop.test")), "v1 none /");
@@ -282,9 +283,10 @@ TEST_F(NodeTest, AWorkerStoppedByItsCpuLimitIsCountedAndQuarantinedButServesOn) 
 
   std::string metrics = node_.AdminOk("GET", "/metrics");
   EXPECT_EQ(Series(metrics, "edge_limit_kills_total{kind=\"cpu\"}"), "1") << metrics;
-  EXPECT_EQ(Series(metrics,
-                   "edge_requests_total{worker=\"hot\",status_class=\"5xx\",outcome=\"exceededCpu\"}"),
-            "1")
+  EXPECT_EQ(
+      Series(metrics,
+             "edge_requests_total{worker=\"hot\",status_class=\"5xx\",outcome=\"exceededCpu\"}"),
+      "1")
       << metrics;
   EXPECT_EQ(Series(metrics, "edge_quarantined_workers"), "1") << metrics;
 }
@@ -306,10 +308,10 @@ TEST(NodeRestartTest, ARestartedNodeServesWhatItsStoreHolds) {
   EXPECT_EQ(node.exit_code(), 0);
   EXPECT_EQ(BodyOf(node.Get("one.test", "/again")), "v1 none /again");
   EXPECT_EQ(BodyOf(node.Get("two.test")), "v1 kept /");
-  EXPECT_THAT(node.AdminOk("GET", "/workers"),
-              ::testing::AllOf(HasSubstr("\"name\":\"one\",\"version\":1"),
-                               HasSubstr("\"name\":\"two\",\"version\":1"),
-                               Not(HasSubstr("three"))));
+  EXPECT_THAT(
+      node.AdminOk("GET", "/workers"),
+      ::testing::AllOf(HasSubstr("\"name\":\"one\",\"version\":1"),
+                       HasSubstr("\"name\":\"two\",\"version\":1"), Not(HasSubstr("three"))));
   EXPECT_THAT(node.AdminOk("GET", "/workers/one/versions"), HasSubstr("\"id\":2"));
   // A worker that only has secrets gets them when it is deployed.
   ASSERT_THAT(node.AdminOk("PUT", "/workers/three", Version("three", "v1", {"three.test/*"})),

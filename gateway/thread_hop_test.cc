@@ -38,7 +38,8 @@ class RecordingSink : public runtime::ResponseSink {
     Record(std::move(event));
   }
   void Write(std::string_view chunk) override {
-    Record(fmt::format("write {}", chunk.size() <= 16 ? chunk : "<" + std::to_string(chunk.size()) + " bytes>"));
+    Record(fmt::format(
+        "write {}", chunk.size() <= 16 ? chunk : "<" + std::to_string(chunk.size()) + " bytes>"));
   }
   void Finish() override { Record("finish"); }
   void Fail(std::string_view public_reason, LimitKind limit) override {
@@ -158,9 +159,8 @@ TEST_F(ThreadHopTest, TheConnectionsSinkIsReleasedOnItsOwnThread) {
       hop.reset();  // the worker's thread lets go last
     });
   }
-  ASSERT_TRUE(Eventually([&] {
-    return connection_.Call([&] { return *destroyed_on == connection_thread; });
-  }));
+  ASSERT_TRUE(Eventually(
+      [&] { return connection_.Call([&] { return *destroyed_on == connection_thread; }); }));
 }
 
 TEST_F(ThreadHopTest, BytesStillOnTheirWayCountAsBackpressure) {
@@ -280,8 +280,8 @@ TEST_F(ThreadHopTest, ABodyErrorAndPausesCrossTheHop) {
     body->Pause(true);
     body->Pause(false);
   });
-  ASSERT_TRUE(Eventually(
-      [&] { return connection_.Call([&] { return inner->pauses().size() == 2; }); }));
+  ASSERT_TRUE(
+      Eventually([&] { return connection_.Call([&] { return inner->pauses().size() == 2; }); }));
   EXPECT_EQ(connection_.Call([&] { return inner->pauses(); }), (std::vector<bool>{true, false}));
   EXPECT_EQ(connection_.Call([&] { return inner->pause_thread(); }), connection_thread);
   connection_.Call([&] { inner->Error("The request body exceeded the limit"); });

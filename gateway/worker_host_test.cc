@@ -99,7 +99,8 @@ class WorkerHostTest : public runtime::testing::WorkerFixture {
   void Serve(const std::function<bool()>& done) {
     uv_timer_t keep_alive;
     uv_timer_init(loop(), &keep_alive);
-    uv_timer_start(&keep_alive, [](uv_timer_t*) {}, 1, 1);
+    uv_timer_start(
+        &keep_alive, [](uv_timer_t*) {}, 1, 1);
     for (int i = 0; i < 10000 && !done(); ++i) uv_run(loop(), UV_RUN_ONCE);
     uv_close(reinterpret_cast<uv_handle_t*>(&keep_alive), nullptr);
     uv_run(loop(), UV_RUN_NOWAIT);
@@ -286,8 +287,8 @@ TEST(ToFetchRequestTest, BuildsTheAbsoluteUrlAWorkerSees) {
   EXPECT_EQ(fetch->url, "http://other.test/x");
   EXPECT_EQ(writer.status, 0) << "nothing was answered";
 
-  for (auto [host, target] : {std::pair{"a.test/x", "/"}, std::pair{"a.test", "*"},
-                              std::pair{"", "/"}}) {
+  for (auto [host, target] :
+       {std::pair{"a.test/x", "/"}, std::pair{"a.test", "*"}, std::pair{"", "/"}}) {
     MemoryWriter refused;
     HttpRequest bad;
     bad.method = "GET";

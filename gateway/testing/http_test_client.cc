@@ -323,8 +323,8 @@ bool Client::ReadBytes(size_t n, std::string* out) {
 
 std::string RequestText(std::string_view method, std::string_view target, std::string_view host,
                         std::string_view body, const HeaderList& headers) {
-  std::string text = std::string(method) + " " + std::string(target) + " HTTP/1.1\r\nHost: " +
-                     std::string(host) + "\r\n";
+  std::string text = std::string(method) + " " + std::string(target) +
+                     " HTTP/1.1\r\nHost: " + std::string(host) + "\r\n";
   for (const auto& [name, value] : headers) text += name + ": " + value + "\r\n";
   if (!body.empty() || method == "PUT" || method == "POST") {
     text += "Content-Length: " + std::to_string(body.size()) + "\r\n";

@@ -39,8 +39,8 @@ std::shared_ptr<const ServedWorker> MakeServed(const std::string& name, uint64_t
 }
 
 std::string BundleJson(const std::string& name, const std::string& source,
-                       const std::vector<std::string>& routes,
-                       std::vector<runtime::WorkerVar> vars, const WorkerLimits& limits) {
+                       const std::vector<std::string>& routes, std::vector<runtime::WorkerVar> vars,
+                       const WorkerLimits& limits) {
   WorkerBundle bundle = OneModuleBundle(name, source, std::move(vars), limits);
   bundle.routes = routes;
   return EncodeBundle(bundle);

@@ -45,8 +45,8 @@ class NodeHarness {
 
   // A request to the traffic port, for `host`.
   std::optional<Response> Request(std::string_view method, std::string_view host,
-                                   std::string_view path, std::string_view body = "",
-                                   const HeaderList& headers = {});
+                                  std::string_view path, std::string_view body = "",
+                                  const HeaderList& headers = {});
   std::optional<Response> Get(std::string_view host, std::string_view path = "/") {
     return Request("GET", host, path);
   }
