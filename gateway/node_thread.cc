@@ -244,10 +244,12 @@ void NodeThread::OnMeasure(uv_timer_t* timer) {
 
 void NodeThread::Refuse(ResponseWriter& writer, InvocationRecord record, int status,
                         std::string_view message, std::string_view outcome) {
-  SendErrorPage(writer, status, message);
+  // Recorded before the page goes out, as NodeSink does: a client that reads
+  // the answer and then asks /usage or /metrics must find it counted.
   record.status = status;
   record.outcome = std::string(outcome);
   node_.reporting().Report(record);
+  SendErrorPage(writer, status, message);
 }
 
 void NodeThread::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> writer) {
