@@ -96,6 +96,10 @@ TEST_F(NodeTest, ADeployPublishesItsRoutesAndServes) {
   ASSERT_TRUE(unrouted);
   EXPECT_EQ(unrouted->status, 404);
   EXPECT_THAT(unrouted->body, HasSubstr("No worker is routed"));
+  // Counted by the time the client has the answer.
+  EXPECT_EQ(Series(node_.AdminOk("GET", "/metrics"),
+                   "edge_requests_total{worker=\"\",status_class=\"4xx\",outcome=\"noRoute\"}"),
+            "2");
 
   EXPECT_THAT(node_.AdminOk("GET", "/routes"),
               HasSubstr("{\"pattern\":\"hello.test/*\",\"worker\":\"hello\"}"));
