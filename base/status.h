@@ -22,6 +22,16 @@ enum class ErrorCode {
   kJsException,   // a JS exception is already pending in the isolate: rethrow it as is
 };
 
+// Which of a worker's limits stopped it, when that is why something failed
+// (a load refused, a response failed). Code that counts kills or quarantines
+// a worker branches on this, never on the wording of a message.
+enum class LimitKind {
+  kNone = 0,
+  kCpu,         // one entry into its JavaScript used up its CPU time limit
+  kStartupCpu,  // the top-level code of its modules used up the startup CPU limit
+  kMemory,      // its isolate reached its heap limit
+};
+
 class [[nodiscard]] Status {
  public:
   Status() = default;
@@ -34,11 +44,19 @@ class [[nodiscard]] Status {
   const std::string& message() const { return message_; }
   // The DOMException name (e.g. "DataCloneError") for kDomException.
   const std::string& name() const { return name_; }
+  // The limit that caused the failure, if one did.
+  LimitKind limit() const { return limit_; }
+  // This status, marked as caused by `limit`.
+  Status WithLimit(LimitKind limit) && {
+    limit_ = limit;
+    return std::move(*this);
+  }
 
  private:
   ErrorCode code_ = ErrorCode::kOk;
   std::string message_;
   std::string name_;
+  LimitKind limit_ = LimitKind::kNone;
 };
 
 // A value or the Status that explains why there is none.

@@ -76,7 +76,7 @@ class CollectingSink : public runtime::ResponseSink {
   void Start(int, std::string_view, runtime::HeaderList, std::optional<uint64_t>) override {}
   void Write(std::string_view chunk) override { body += chunk; }
   void Finish() override { done = true; }
-  void Fail(std::string_view reason) override {
+  void Fail(std::string_view reason, LimitKind /*limit*/) override {
     done = failed = true;
     failure = reason;
   }

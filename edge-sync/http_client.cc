@@ -340,12 +340,17 @@ Status Connection::Handshake() {
       return Status(ErrorCode::kIo, bindings::outbound::VerifyErrorMessage(verify, url_.host));
     }
     int saved_errno = errno;
+    // A plain HTTP answer read as a TLS record has a bad version or length:
+    // told by OpenSSL's reason code (the one TakeOpenSslError describes).
+    unsigned long first_error = ERR_peek_error();
+    bool plain_http_reply = ERR_GET_LIB(first_error) == ERR_LIB_SSL &&
+                            (ERR_GET_REASON(first_error) == SSL_R_WRONG_VERSION_NUMBER ||
+                             ERR_GET_REASON(first_error) == SSL_R_PACKET_LENGTH_TOO_LONG);
     std::string why = bindings::outbound::TakeOpenSslError();
     if (why.empty()) {
       why = saved_errno != 0 ? std::strerror(saved_errno) : "the node closed the connection";
     }
-    if (why.find("wrong version number") != std::string::npos ||
-        why.find("packet length too long") != std::string::npos) {
+    if (plain_http_reply) {
       why += " (does the node serve plain HTTP there? then use an http:// URL)";
     }
     return Status(ErrorCode::kIo,

@@ -35,15 +35,15 @@ IsolateData::~IsolateData() {
   timers_.ClearAll();
   auto pending = std::move(pending_promises_);
   for (PendingPromise* promise : pending) promise->Detach();
-  FailAllResponses("Worker was unloaded");
+  FailAllResponses("Worker was unloaded", LimitKind::kNone);
   isolate_->SetData(0, nullptr);
 }
 
-void IsolateData::FailAllResponses(std::string_view public_reason) {
+void IsolateData::FailAllResponses(std::string_view public_reason, LimitKind limit) {
   // Responses still open when the isolate goes away are failed, not lost.
   auto responses = std::move(responses_);
   responses_.clear();
-  for (auto& [id, sink] : responses) sink->Fail(public_reason);
+  for (auto& [id, sink] : responses) sink->Fail(public_reason, limit);
 }
 
 void IsolateData::Defer(std::function<void()> task) {

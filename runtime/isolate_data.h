@@ -106,7 +106,7 @@ class IsolateData {
   void AddHolds(int delta) { holds_ = delta < 0 && holds_ == 0 ? 0 : holds_ + delta; }
   size_t holds() const { return holds_; }
   // Ends every open response with a failure (the isolate is going away).
-  void FailAllResponses(std::string_view public_reason);
+  void FailAllResponses(std::string_view public_reason, LimitKind limit);
 
   // Rejected promises with no handler yet; reported after the microtask
   // checkpoint if they are still unhandled then.

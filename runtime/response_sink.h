@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "base/status.h"
+
 namespace edge::runtime {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
@@ -24,8 +26,10 @@ class ResponseSink {
   virtual void Write(std::string_view chunk) = 0;
   virtual void Finish() = 0;
   // The invocation failed. Before Start this becomes a 500 page naming
-  // `public_reason`; after Start the response is cut short.
-  virtual void Fail(std::string_view public_reason) = 0;
+  // `public_reason`; after Start the response is cut short. `limit` says
+  // which of the worker's limits stopped it (kNone: it threw, or was
+  // unloaded), for whoever meters the invocation; the text is for people.
+  virtual void Fail(std::string_view public_reason, LimitKind limit) = 0;
   // The client went away: the worker may stop producing the body.
   virtual bool Aborted() const = 0;
   // Backpressure: true when the caller should wait for OnDrain before the

@@ -166,7 +166,7 @@ NativeResult ResponseFail(NativeCall& call) {
   if (!description.ok()) return description.status();
   Log(LogLevel::kError, "[{}] {}", call.data().worker_name(), *description);
   if (ResponseSink* sink = call.data().FindResponse(*id)) {
-    sink->Fail("Worker threw exception");
+    sink->Fail("Worker threw exception", LimitKind::kNone);
     call.data().RemoveResponse(*id);
   }
   return v8::Undefined(call.isolate()).As<v8::Value>();

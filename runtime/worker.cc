@@ -65,9 +65,9 @@ class AccountedSink : public ResponseSink {
     Close();
     inner_->Finish();
   }
-  void Fail(std::string_view public_reason) override {
+  void Fail(std::string_view public_reason, LimitKind limit) override {
     Close();
-    inner_->Fail(public_reason);
+    inner_->Fail(public_reason, limit);
   }
   bool Aborted() const override { return inner_->Aborted(); }
   bool NeedsDrain() const override { return inner_->NeedsDrain(); }
@@ -165,7 +165,13 @@ Worker::~Worker() {
   if (isolate_ == nullptr) return;
   {
     v8::Isolate::Scope isolate_scope(isolate_);
-    if (data_) data_->FailAllResponses(discarded() ? FailureReason() : "Worker was unloaded");
+    if (data_) {
+      if (discarded()) {
+        data_->FailAllResponses(FailureReason(), FailureLimit());
+      } else {
+        data_->FailAllResponses("Worker was unloaded", LimitKind::kNone);
+      }
+    }
     dispatch_.Reset();
     env_.Reset();
     modules_.clear();
@@ -202,6 +208,12 @@ std::string Worker::FailureReason() const {
                        data_->watchdog().cpu_limit_ms());
   }
   return "Worker threw exception";
+}
+
+LimitKind Worker::FailureLimit() const {
+  if (heap_exceeded_) return LimitKind::kMemory;
+  if (data_ && data_->watchdog().exceeded()) return LimitKind::kCpu;
+  return LimitKind::kNone;
 }
 
 size_t Worker::in_flight() const { return data_ ? data_->responses_in_flight() : 0; }
@@ -281,7 +293,8 @@ Status Worker::Initialize(uv_loop_t* loop, const NativeRegistry& natives) {
   if (!started.ok() && data_->watchdog().exceeded()) {
     return Status(ErrorCode::kInvalidInput,
                   fmt::format("the worker's startup exceeded its CPU time limit of {} ms",
-                              startup_limit_ms));
+                              startup_limit_ms))
+        .WithLimit(LimitKind::kStartupCpu);
   }
   EDGE_RETURN_IF_ERROR(started);
   StatusOr<v8::Local<v8::Object>> env = MakeEnv(context);
@@ -635,7 +648,7 @@ void Worker::Fetch(FetchRequest request, std::shared_ptr<ResponseSink> sink) {
                                                  try_catch.Message());
     Log(LogLevel::kError, "[{}] {}", spec_.name, reason);
     if (ResponseSink* open = data_->FindResponse(id)) {
-      open->Fail(FailureReason());
+      open->Fail(FailureReason(), FailureLimit());
       data_->RemoveResponse(id);
     }
   }

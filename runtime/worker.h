@@ -131,8 +131,10 @@ class Worker {
                                                 const std::string& path);
   Status RunServiceWorkerScript(v8::Local<v8::Context> context);
   StatusOr<v8::Local<v8::Object>> MakeEnv(v8::Local<v8::Context> context);
-  // What a failed response says publicly, by cause.
+  // What a failed response says publicly, by cause, and which limit (if
+  // any) that cause is.
   std::string FailureReason() const;
+  LimitKind FailureLimit() const;
   static size_t OnNearHeapLimit(void* data, size_t current_limit, size_t initial_limit);
   static v8::MaybeLocal<v8::Module> ResolveModule(v8::Local<v8::Context> context,
                                                   v8::Local<v8::String> specifier,

@@ -104,6 +104,7 @@ TEST_F(WorkerTest, ThrowingHandlerGives500AndKeepsServing) {
     auto failed = Fetch(*worker, "GET", std::string("http://localhost") + path);
     EXPECT_TRUE(failed->failed) << path;
     EXPECT_FALSE(failed->started) << path;
+    EXPECT_EQ(failed->limit, LimitKind::kNone) << path;  // a throw is no limit kill
   }
   EXPECT_EQ(Fetch(*worker)->body, "ok 4");
 }
@@ -142,6 +143,7 @@ TEST_F(WorkerTest, HeapLimitStopsTheWorkerNotTheProcess) {
   auto response = Fetch(*worker, "GET", "http://localhost/grow");
   EXPECT_TRUE(response->failed);
   EXPECT_EQ(response->failure, "Worker exceeded its memory limit of 32 MiB");
+  EXPECT_EQ(response->limit, LimitKind::kMemory);
   EXPECT_TRUE(worker->discarded());
   // A fresh load of the same spec serves again.
   auto fresh = Worker::Load(loop(), natives_, worker->spec());
@@ -169,6 +171,7 @@ TEST_F(WorkerTest, CpuLimitStopsARunawayHandler) {
   auto response = Fetch(*worker, "GET", "http://localhost/spin");
   EXPECT_TRUE(response->failed);
   EXPECT_EQ(response->failure, "Worker exceeded its CPU time limit of 100 ms");
+  EXPECT_EQ(response->limit, LimitKind::kCpu);
   EXPECT_TRUE(worker->discarded());
   EXPECT_TRUE(told);
 
@@ -186,6 +189,7 @@ TEST_F(WorkerTest, CpuLimitStopsARunawayHandler) {
   EXPECT_FALSE(sink->done());
   fresh->reset();
   EXPECT_TRUE(sink->failed);
+  EXPECT_EQ(sink->limit, LimitKind::kCpu);
 }
 
 TEST_F(WorkerTest, StartupOverTheCpuLimitIsRefused) {
@@ -194,6 +198,7 @@ TEST_F(WorkerTest, StartupOverTheCpuLimitIsRefused) {
   ASSERT_FALSE(worker.ok());
   EXPECT_NE(worker.status().message().find("CPU time limit"), std::string::npos)
       << worker.status().message();
+  EXPECT_EQ(worker.status().limit(), LimitKind::kStartupCpu);
 }
 
 TEST_F(WorkerTest, CpuLimitCountsEveryEntryOfTheRequest) {
@@ -228,6 +233,7 @@ TEST_F(WorkerTest, CpuLimitCountsEveryEntryOfTheRequest) {
   worker.reset();
   EXPECT_TRUE(heavy->failed);
   EXPECT_EQ(heavy->failure, "Worker exceeded its CPU time limit of 60 ms");
+  EXPECT_EQ(heavy->limit, LimitKind::kCpu);
 }
 
 TEST_F(WorkerTest, StartupHasItsOwnCpuLimit) {
@@ -246,6 +252,7 @@ TEST_F(WorkerTest, StartupHasItsOwnCpuLimit) {
   EXPECT_NE(slow.status().message().find("startup exceeded its CPU time limit of 30 ms"),
             std::string::npos)
       << slow.status().message();
+  EXPECT_EQ(slow.status().limit(), LimitKind::kStartupCpu);
 }
 
 TEST_F(WorkerTest, ConsoleLinesReachTheirInvocation) {

@@ -95,7 +95,7 @@ class ServiceSink : public runtime::ResponseSink {
       return std::vector<v8::Local<v8::Value>>{runtime::Utf8String(isolate, "end")};
     });
   }
-  void Fail(std::string_view public_reason) override {
+  void Fail(std::string_view public_reason, LimitKind /*limit*/) override {
     events_.Send([reason = std::string(public_reason)](v8::Isolate* isolate) {
       return std::vector<v8::Local<v8::Value>>{runtime::Utf8String(isolate, "error"), runtime::Utf8String(isolate, reason)};
     });
@@ -147,7 +147,7 @@ NativeResult ServiceFetch(NativeCall& call) {
   // this one's JavaScript.
   call.data().Defer([directory, name, request = std::move(request), sink]() mutable {
     Status status = directory->Dispatch(name, std::move(request), sink);
-    if (!status.ok()) sink->Fail(status.message());
+    if (!status.ok()) sink->Fail(status.message(), LimitKind::kNone);
   });
   return v8::Undefined(call.isolate()).As<v8::Value>();
 }

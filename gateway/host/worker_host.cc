@@ -144,7 +144,7 @@ void WorkerHost::Fetch(runtime::FetchRequest request, std::shared_ptr<runtime::R
   // A worker discarded by its last entry is replaced before it serves again.
   ReplaceDiscarded();
   if (!current_) {
-    sink->Fail("The worker is not loaded");
+    sink->Fail("The worker is not loaded", LimitKind::kNone);
     return;
   }
   current_->Fetch(std::move(request), std::move(sink));

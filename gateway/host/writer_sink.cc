@@ -29,7 +29,7 @@ void WriterSink::Finish() {
   Ended();
 }
 
-void WriterSink::Fail(std::string_view public_reason) {
+void WriterSink::Fail(std::string_view public_reason, LimitKind /*limit*/) {
   if (started_) {
     // The status line is gone already: cutting the connection is the only
     // way to tell the client the body is incomplete.

@@ -24,7 +24,7 @@ class WriterSink : public runtime::ResponseSink {
              std::optional<uint64_t> content_length) override;
   void Write(std::string_view chunk) override { writer_->Write(chunk); }
   void Finish() override;
-  void Fail(std::string_view public_reason) override;
+  void Fail(std::string_view public_reason, LimitKind limit) override;
   bool Aborted() const override { return writer_->Aborted(); }
   bool NeedsDrain() const override { return writer_->BufferedBytes() >= kWriterDrainThreshold; }
   void OnDrain(std::function<void()> callback) override { writer_->OnDrain(std::move(callback)); }

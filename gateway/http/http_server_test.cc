@@ -29,6 +29,7 @@
 
 #include "gateway/http/status_pages.h"
 #include "gateway/http/tls_context.h"
+#include "gateway/http/testing/http_test_client.h"
 
 namespace edge::gateway {
 namespace {
@@ -37,94 +38,15 @@ using std::chrono::milliseconds;
 
 // ---------------------------------------------------------------------------
 // Harness: a libuv loop on its own thread, a server on it, and a blocking
-// POSIX-socket client on the test thread.
+// POSIX-socket client on the test thread (gateway/testing/http_test_client.h).
 
-class LoopThread {
- public:
-  LoopThread() {
-    uv_loop_init(&loop_);
-    async_.data = this;
-    uv_async_init(&loop_, &async_,
-                  [](uv_async_t* async) { static_cast<LoopThread*>(async->data)->RunTasks(); });
-    thread_ = std::thread([this] { uv_run(&loop_, UV_RUN_DEFAULT); });
-  }
-  ~LoopThread() { Stop(); }
-
-  uv_loop_t* loop() { return &loop_; }
-
-  void Post(std::function<void()> fn) {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      tasks_.push_back(std::move(fn));
-    }
-    uv_async_send(&async_);
-  }
-
-  // Runs `fn` on the loop thread and waits for its result.
-  template <typename F>
-  auto Call(F fn) -> decltype(fn()) {
-    std::packaged_task<decltype(fn())()> task(std::move(fn));
-    auto future = task.get_future();
-    Post([&task] { task(); });
-    return future.get();
-  }
-
-  // Ends the loop. Every handle but ours must be closed or closing by now;
-  // any other is reported and closed so the test fails instead of hanging.
-  void Stop() {
-    if (!thread_.joinable()) return;
-    Post([this] {
-      uv_walk(
-          &loop_,
-          [](uv_handle_t* handle, void* arg) {
-            if (handle == arg || uv_is_closing(handle)) return;
-            ADD_FAILURE() << "handle left open on the loop: " << uv_handle_type_name(handle->type);
-            uv_close(handle, nullptr);
-          },
-          &async_);
-      uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
-    });
-    thread_.join();
-    EXPECT_EQ(uv_loop_close(&loop_), 0);
-  }
-
- private:
-  void RunTasks() {
-    std::deque<std::function<void()>> tasks;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      tasks.swap(tasks_);
-    }
-    for (auto& task : tasks) task();
-  }
-
-  uv_loop_t loop_;
-  uv_async_t async_;
-  std::thread thread_;
-  std::mutex mutex_;
-  std::deque<std::function<void()>> tasks_;
-};
-
-// Runs `fn` on `loop` after `ms` milliseconds (call on the loop thread).
-void RunAfter(uv_loop_t* loop, uint64_t ms, std::function<void()> fn) {
-  struct Task {
-    uv_timer_t timer;
-    std::function<void()> fn;
-  };
-  auto* task = new Task;
-  task->fn = std::move(fn);
-  uv_timer_init(loop, &task->timer);
-  task->timer.data = task;
-  uv_timer_start(
-      &task->timer,
-      [](uv_timer_t* timer) {
-        auto* t = static_cast<Task*>(timer->data);
-        t->fn();
-        uv_close(reinterpret_cast<uv_handle_t*>(timer),
-                 [](uv_handle_t* handle) { delete static_cast<Task*>(handle->data); });
-      },
-      ms, 0);
-}
+using testing::Client;
+using testing::Eventually;
+using testing::LoopThread;
+using testing::Response;
+using testing::RunAfter;
+using testing::TlsClientOptions;
+using testing::AsciiLower;
 
 class TestServer {
  public:
@@ -167,292 +89,6 @@ class TestServer {
   LoopThread loop_;
   std::unique_ptr<HttpServer> server_;
   int port_ = 0;
-};
-
-// Polls `condition` for up to ten seconds.
-template <typename F>
-bool Eventually(F condition) {
-  for (int i = 0; i < 1000; ++i) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(milliseconds(10));
-  }
-  return condition();
-}
-
-std::string ToLower(std::string s) {
-  for (char& c : s) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-struct Response {
-  int status = 0;
-  std::string head;  // status line and headers, as received
-  HeaderList headers;
-  std::string body;
-  bool chunked = false;
-
-  bool Has(const std::string& name) const {
-    for (const auto& [n, v] : headers) {
-      if (ToLower(n) == ToLower(name)) return true;
-    }
-    return false;
-  }
-  std::string Header(const std::string& name) const {
-    for (const auto& [n, v] : headers) {
-      if (ToLower(n) == ToLower(name)) return v;
-    }
-    return "";
-  }
-};
-
-// What a TLS client offers. max_version 0: OpenSSL's default range.
-struct TlsClientOptions {
-  std::string server_name;  // SNI; "" sends none
-  int max_version = 0;      // e.g. TLS1_1_VERSION
-  std::vector<std::string> alpn;
-};
-
-// Everything on this thread's OpenSSL error queue, which it empties.
-std::string TakeOpenSslErrors() {
-  std::string text;
-  unsigned long error;
-  while ((error = ERR_get_error()) != 0) {
-    char buf[256];
-    ERR_error_string_n(error, buf, sizeof buf);
-    if (!text.empty()) text += "; ";
-    text += buf;
-  }
-  return text;
-}
-
-class Client {
- public:
-  explicit Client(int port) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    timeval timeout{10, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-    int one = 1;
-    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  }
-  ~Client() { Close(); }
-  Client(const Client&) = delete;
-  Client& operator=(const Client&) = delete;
-
-  bool connected() const { return connected_; }
-  // Closes with a reset (RST) instead of a FIN.
-  void Reset() {
-    linger option{1, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_LINGER, &option, sizeof option);
-    Close();
-  }
-  void Close() {
-    if (ssl_ != nullptr) SSL_free(ssl_);
-    if (ssl_ctx_ != nullptr) SSL_CTX_free(ssl_ctx_);
-    ssl_ = nullptr;
-    ssl_ctx_ = nullptr;
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
-  // Makes this a TLS connection: a blocking handshake, after which Send and
-  // the reads go through TLS. Nothing is verified; tests look at the
-  // certificate themselves. On failure, tls_error() says why.
-  bool StartTls(const TlsClientOptions& options = {}) {
-    ERR_clear_error();
-    ssl_ctx_ = SSL_CTX_new(TLS_client_method());
-    if (ssl_ctx_ == nullptr) return false;
-    SSL_CTX_set_verify(ssl_ctx_, SSL_VERIFY_NONE, nullptr);
-    if (options.max_version != 0) {
-      // OpenSSL 3 offers nothing older than TLS 1.2 above security level 0.
-      SSL_CTX_set_security_level(ssl_ctx_, 0);
-      SSL_CTX_set_min_proto_version(ssl_ctx_, TLS1_VERSION);
-      SSL_CTX_set_max_proto_version(ssl_ctx_, options.max_version);
-    }
-    if (!options.alpn.empty()) {
-      std::string wire;
-      for (const std::string& protocol : options.alpn) {
-        wire.push_back(static_cast<char>(protocol.size()));
-        wire += protocol;
-      }
-      SSL_CTX_set_alpn_protos(ssl_ctx_, reinterpret_cast<const unsigned char*>(wire.data()),
-                              static_cast<unsigned int>(wire.size()));
-    }
-    ssl_ = SSL_new(ssl_ctx_);
-    SSL_set_fd(ssl_, fd_);
-    if (!options.server_name.empty()) SSL_set_tlsext_host_name(ssl_, options.server_name.c_str());
-    if (SSL_connect(ssl_) != 1) {
-      tls_error_ = TakeOpenSslErrors();
-      return false;
-    }
-    return true;
-  }
-  const std::string& tls_error() const { return tls_error_; }
-  // The server's certificate (owned by the connection).
-  X509* PeerCertificate() const { return SSL_get0_peer_certificate(ssl_); }
-  std::string PeerCommonName() const {
-    char name[256] = {};
-    X509* certificate = PeerCertificate();
-    if (certificate == nullptr) return "";
-    X509_NAME_get_text_by_NID(X509_get_subject_name(certificate), NID_commonName, name,
-                              sizeof name);
-    return name;
-  }
-  std::string Alpn() const {
-    const unsigned char* data = nullptr;
-    unsigned int length = 0;
-    SSL_get0_alpn_selected(ssl_, &data, &length);
-    return std::string(reinterpret_cast<const char*>(data), length);
-  }
-  // The server ended TLS with close_notify.
-  bool ReceivedCloseNotify() const {
-    return ssl_ != nullptr && (SSL_get_shutdown(ssl_) & SSL_RECEIVED_SHUTDOWN) != 0;
-  }
-
-  bool Send(std::string_view data) {
-    if (ssl_ != nullptr) {
-      size_t written = 0;
-      return data.empty() || SSL_write_ex(ssl_, data.data(), data.size(), &written) == 1;
-    }
-    while (!data.empty()) {
-      ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      data.remove_prefix(static_cast<size_t>(n));
-    }
-    return true;
-  }
-
-  // Reads one response (no body for HEAD, 1xx, 204, 304).
-  std::optional<Response> Read(bool head_request = false) {
-    size_t end;
-    while ((end = buf_.find("\r\n\r\n")) == std::string::npos) {
-      if (!Fill()) return std::nullopt;
-    }
-    Response r;
-    r.head = buf_.substr(0, end + 4);
-    buf_.erase(0, end + 4);
-    size_t line_end = r.head.find("\r\n");
-    std::string status_line = r.head.substr(0, line_end);
-    if (status_line.size() < 12 || status_line.compare(0, 5, "HTTP/") != 0) return std::nullopt;
-    r.status = std::stoi(status_line.substr(9, 3));
-    size_t pos = line_end + 2;
-    while (pos + 2 < r.head.size()) {
-      size_t eol = r.head.find("\r\n", pos);
-      std::string line = r.head.substr(pos, eol - pos);
-      size_t colon = line.find(':');
-      std::string value = line.substr(colon + 1);
-      while (!value.empty() && value.front() == ' ') value.erase(0, 1);
-      r.headers.emplace_back(line.substr(0, colon), value);
-      pos = eol + 2;
-    }
-    if (head_request || r.status < 200 || r.status == 204 || r.status == 304) return r;
-    if (ToLower(r.Header("Transfer-Encoding")) == "chunked") {
-      r.chunked = true;
-      while (true) {
-        std::optional<std::string> line = ReadLine();
-        if (!line) return std::nullopt;
-        size_t size = std::stoul(*line, nullptr, 16);
-        if (size == 0) {
-          std::optional<std::string> last = ReadLine();
-          if (!last || !last->empty()) return std::nullopt;
-          break;
-        }
-        if (!ReadBytes(size, &r.body)) return std::nullopt;
-        std::optional<std::string> crlf = ReadLine();
-        if (!crlf || !crlf->empty()) return std::nullopt;
-      }
-    } else if (r.Has("Content-Length")) {
-      if (!ReadBytes(std::stoul(r.Header("Content-Length")), &r.body)) return std::nullopt;
-    } else {
-      while (Fill()) {
-      }
-      r.body = std::move(buf_);
-      buf_.clear();
-    }
-    return r;
-  }
-
-  // Reads until the server closes the connection. True on EOF or reset;
-  // false on a timeout. Bytes seen on the way go to `rest`.
-  bool WaitForClose(std::string* rest = nullptr) {
-    if (rest != nullptr) *rest = buf_;
-    buf_.clear();
-    char data[65536];
-    while (ssl_ != nullptr) {
-      size_t n = 0;
-      int r = SSL_read_ex(ssl_, data, sizeof data, &n);
-      if (r == 1) {
-        if (rest != nullptr) rest->append(data, n);
-        continue;
-      }
-      int error = SSL_get_error(ssl_, r);
-      ERR_clear_error();
-      // Want-read is the receive timeout; anything else is the end (close_notify,
-      // an end of file without it, a reset).
-      return error != SSL_ERROR_WANT_READ;
-    }
-    while (true) {
-      ssize_t n = recv(fd_, data, sizeof data, 0);
-      if (n == 0) return true;
-      if (n < 0) return errno == ECONNRESET;
-      if (rest != nullptr) rest->append(data, static_cast<size_t>(n));
-    }
-  }
-
-  // Reads until `text` appeared in what was received.
-  bool ReadUntil(std::string_view text) {
-    while (buf_.find(text) == std::string::npos) {
-      if (!Fill()) return false;
-    }
-    return true;
-  }
-
- private:
-  bool Fill() {
-    char data[65536];
-    if (ssl_ != nullptr) {
-      size_t n = 0;
-      if (SSL_read_ex(ssl_, data, sizeof data, &n) != 1) {
-        ERR_clear_error();
-        return false;
-      }
-      buf_.append(data, n);
-      return true;
-    }
-    ssize_t n = recv(fd_, data, sizeof data, 0);
-    if (n <= 0) return false;
-    buf_.append(data, static_cast<size_t>(n));
-    return true;
-  }
-  std::optional<std::string> ReadLine() {
-    size_t eol;
-    while ((eol = buf_.find("\r\n")) == std::string::npos) {
-      if (!Fill()) return std::nullopt;
-    }
-    std::string line = buf_.substr(0, eol);
-    buf_.erase(0, eol + 2);
-    return line;
-  }
-  bool ReadBytes(size_t n, std::string* out) {
-    while (buf_.size() < n) {
-      if (!Fill()) return false;
-    }
-    out->append(buf_, 0, n);
-    buf_.erase(0, n);
-    return true;
-  }
-
-  int fd_ = -1;
-  bool connected_ = false;
-  std::string buf_;
-  SSL_CTX* ssl_ctx_ = nullptr;
-  SSL* ssl_ = nullptr;
-  std::string tls_error_;
 };
 
 // Requests the handler saw, readable from the test thread.
@@ -741,7 +377,7 @@ TEST(HttpServerTest, Http10ClosesUnlessKeepAlive) {
     std::optional<Response> response = client.Read();
     ASSERT_TRUE(response);
     EXPECT_EQ(response->body, "GET /old\n");
-    EXPECT_EQ(ToLower(response->Header("Connection")), "close");
+    EXPECT_EQ(AsciiLower(response->Header("Connection")), "close");
     EXPECT_TRUE(client.WaitForClose());
   }
   {
@@ -749,7 +385,7 @@ TEST(HttpServerTest, Http10ClosesUnlessKeepAlive) {
     ASSERT_TRUE(client.Send("GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
     std::optional<Response> response = client.Read();
     ASSERT_TRUE(response);
-    EXPECT_EQ(ToLower(response->Header("Connection")), "keep-alive");
+    EXPECT_EQ(AsciiLower(response->Header("Connection")), "keep-alive");
     ASSERT_TRUE(client.Send("GET /b HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
     response = client.Read();
     ASSERT_TRUE(response);
@@ -770,7 +406,7 @@ TEST(HttpServerTest, Http10WithoutLengthIsCloseDelimited) {
   std::optional<Response> response = client.Read();
   ASSERT_TRUE(response);
   EXPECT_FALSE(response->chunked);
-  EXPECT_EQ(ToLower(response->Header("Connection")), "close");
+  EXPECT_EQ(AsciiLower(response->Header("Connection")), "close");
   EXPECT_EQ(response->body, "until close");
 }
 
@@ -784,7 +420,7 @@ TEST(HttpServerTest, ConnectionCloseIsHonoured) {
   std::optional<Response> response = client.Read();
   ASSERT_TRUE(response);
   EXPECT_EQ(response->body, "GET /last\n");
-  EXPECT_EQ(ToLower(response->Header("Connection")), "close");
+  EXPECT_EQ(AsciiLower(response->Header("Connection")), "close");
   std::string rest;
   EXPECT_TRUE(client.WaitForClose(&rest));
   EXPECT_EQ(rest, "");
@@ -985,7 +621,7 @@ TEST(HttpServerTest, HugeHeaderIs431) {
   std::optional<Response> response = client.Read();
   ASSERT_TRUE(response);
   EXPECT_EQ(response->status, 431);
-  EXPECT_EQ(ToLower(response->Header("Connection")), "close");
+  EXPECT_EQ(AsciiLower(response->Header("Connection")), "close");
   EXPECT_EQ(response->body, "431 Request Header Fields Too Large\n");
   EXPECT_TRUE(client.WaitForClose());
   EXPECT_EQ(recorder.size(), 0u);
@@ -1019,7 +655,7 @@ TEST(HttpServerTest, DeclaredBodyOverLimitIs413) {
   std::optional<Response> response = client.Read();
   ASSERT_TRUE(response);
   EXPECT_EQ(response->status, 413);  // and no 100 Continue first
-  EXPECT_EQ(ToLower(response->Header("Connection")), "close");
+  EXPECT_EQ(AsciiLower(response->Header("Connection")), "close");
   EXPECT_TRUE(client.WaitForClose());
   EXPECT_EQ(recorder.size(), 0u);
 }
@@ -1065,7 +701,7 @@ TEST(HttpServerTest, GarbageIs400) {
   std::optional<Response> response = client.Read();
   ASSERT_TRUE(response);
   EXPECT_EQ(response->status, 400);
-  EXPECT_EQ(ToLower(response->Header("Connection")), "close");
+  EXPECT_EQ(AsciiLower(response->Header("Connection")), "close");
   EXPECT_TRUE(client.WaitForClose());
   EXPECT_EQ(recorder.size(), 0u);
 }
@@ -1348,7 +984,7 @@ TEST(HttpServerTest, ShutdownWaitsForInFlightRequest) {
   std::optional<Response> response = busy.Read();
   ASSERT_TRUE(response);
   EXPECT_EQ(response->body, "done");
-  EXPECT_EQ(ToLower(response->Header("Connection")), "close");
+  EXPECT_EQ(AsciiLower(response->Header("Connection")), "close");
   EXPECT_TRUE(busy.WaitForClose());
   busy.Close();
   EXPECT_TRUE(Eventually([&] { return done.load(); }));
@@ -1803,7 +1439,7 @@ TEST_F(HttpsServerTest, ConnectionCloseEndsWithCloseNotify) {
   std::optional<Response> response = client->Read();
   ASSERT_TRUE(response);
   EXPECT_EQ(response->body, "GET /bye\n");
-  EXPECT_EQ(ToLower(response->Header("Connection")), "close");
+  EXPECT_EQ(AsciiLower(response->Header("Connection")), "close");
   EXPECT_TRUE(client->WaitForClose());
   EXPECT_TRUE(client->ReceivedCloseNotify());
 }
@@ -1864,7 +1500,7 @@ TEST_F(HttpsServerTest, ShutdownWaitsForInFlightRequest) {
   std::optional<Response> response = busy->Read();
   ASSERT_TRUE(response);
   EXPECT_EQ(response->body, "done");
-  EXPECT_EQ(ToLower(response->Header("Connection")), "close");
+  EXPECT_EQ(AsciiLower(response->Header("Connection")), "close");
   EXPECT_TRUE(busy->WaitForClose());
   EXPECT_TRUE(busy->ReceivedCloseNotify());
   busy->Close();

@@ -60,12 +60,8 @@ Node::Node(NodeOptions options, std::vector<std::unique_ptr<NodeExtension>> exte
 }
 
 Node::~Node() {
-  for (auto& thread : threads_) thread->Join();
+  JoinThreads();
   threads_.clear();
-  if (quarantine_) {
-    quarantine_->Stop();
-    quarantine_->Join();
-  }
   for (uv_signal_t* signal : signals_) {
     uv_signal_stop(signal);
     CloseAndDelete(signal);
@@ -369,7 +365,7 @@ void Node::Deploy(std::string name, std::string bundle_json, Done done) {
     {
       auto loaded = runtime::Worker::Load(&loop_, natives_, (*probe)->spec);
       if (!loaded.ok()) {
-        if (loaded.status().message().find("startup exceeded") != std::string::npos) {
+        if (loaded.status().limit() == LimitKind::kStartupCpu) {
           metrics_.AddLimitKill("startup");
         }
         return fail(400, fmt::format("the worker does not load: {}", loaded.status().message()));
@@ -396,6 +392,13 @@ void Node::Deploy(std::string name, std::string bundle_json, Done done) {
     Status logged = Notify(change);
     if (!logged.ok()) return fail(500, logged.message());
     candidate.version = info->id;
+    if (!*existing) {
+      // Secrets put before the worker's first version are in the store but
+      // not in `existing`: serve them now, as a restart would.
+      auto stored = store_->LoadWorker(name);
+      if (!stored.ok()) return fail(500, stored.status().message());
+      if (*stored) candidate.secrets = (*stored)->secrets;
+    }
     auto served = BuildServed(candidate);
     if (!served.ok()) return fail(500, served.status().message());
     auto state = StateWith(name, *served);
@@ -701,63 +704,90 @@ void Node::UpdateGauges() {
   for (const auto& extension : extensions_) extension->UpdateMetrics(metrics_);
 }
 
+namespace {
+// `status` with `what` in front of its message.
+Status Context(std::string_view what, const Status& status) {
+  return Status(status.code(), fmt::format("{}: {}", what, status.message()));
+}
+}  // namespace
+
 int Node::Run() {
   started_unix_ms_ = UnixMs();
   control_tasks_ = std::make_unique<LoopTasks>(&loop_);
-  Status opened = Open();
-  if (!opened.ok()) {
-    Log(LogLevel::kError, "cannot start the node: {}", opened.message());
+  Status started = Start();
+  if (!started.ok()) {
+    Log(LogLevel::kError, "{}", started.message());
     Stop();
     return 1;
   }
-  std::string token;
-  {
-    auto read = ReadAdminToken(options_.admin_token_file);
-    if (!read.ok()) {
-      Log(LogLevel::kError, "{}", read.status().message());
-      Stop();
-      return 1;
-    }
-    token = std::move(read).value();
-  }
+  WatchSignals();
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  JoinThreads();
+  return 0;
+}
 
-  int threads = !options_.serve_traffic ? 0
-                : options_.threads > 0   ? options_.threads
-                                         : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  size_t budget = threads == 0 ? 0 : (options_.memory_budget_mb << 20) / static_cast<size_t>(threads);
-  for (int i = 0; i < threads; ++i) {
+Status Node::Start() {
+  Status opened = Open();
+  if (!opened.ok()) return Context("cannot start the node", opened);
+  auto token = ReadAdminToken(options_.admin_token_file);
+  if (!token.ok()) return token.status();
+  int threads = ServingThreadCount();
+  size_t budget =
+      threads == 0 ? 0 : (options_.memory_budget_mb << 20) / static_cast<size_t>(threads);
+  EDGE_RETURN_IF_ERROR(StartServingThreads(threads, budget));
+  std::string sync_token;
+  if (!options_.sync_token_file.empty()) {
+    auto read = ReadAdminToken(options_.sync_token_file);
+    if (!read.ok()) return Context("sync token", read.status());
+    sync_token = std::move(read).value();
+  }
+  // The quarantine thread serves workers the serving threads hand over, so
+  // a node without them has none.
+  if (threads > 0) EDGE_RETURN_IF_ERROR(StartQuarantineThread(threads, budget));
+  EDGE_RETURN_IF_ERROR(StartAdminApi(std::move(token).value(), std::move(sync_token)));
+  for (const auto& extension : extensions_) {
+    Status extension_started = extension->Start(*this);
+    if (!extension_started.ok()) return Context("cannot start the node", extension_started);
+  }
+  WarmStoredWorkers();
+  Log(LogLevel::kInfo, "node '{}' serving {} worker(s) from {} with {} thread(s)", options_.pop_id,
+      state_.Load()->workers.size(), options_.data_dir, threads);
+  return Status::Ok();
+}
+
+int Node::ServingThreadCount() const {
+  if (!options_.serve_traffic) return 0;
+  if (options_.threads > 0) return options_.threads;
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+Status Node::StartServingThreads(int count, size_t budget) {
+  for (int i = 0; i < count; ++i) {
+    // Every thread listens on the ports the first one bound (the configured
+    // ones may be 0).
     int http_port = i == 0 ? 0 : threads_.front()->http_port();
     int https_port = i == 0 ? 0 : threads_.front()->https_port();
     threads_.push_back(std::make_unique<NodeThread>(*this, i, budget, http_port, https_port));
     Status started = threads_.back()->Start();
     if (!started.ok()) {
       threads_.pop_back();
-      Log(LogLevel::kError, "cannot listen for traffic: {}", started.message());
-      Stop();
-      return 1;
+      return Context("cannot listen for traffic", started);
     }
   }
+  return Status::Ok();
+}
 
-  std::string sync_token;
-  if (!options_.sync_token_file.empty()) {
-    auto read = ReadAdminToken(options_.sync_token_file);
-    if (!read.ok()) {
-      Log(LogLevel::kError, "sync token: {}", read.status().message());
-      Stop();
-      return 1;
-    }
-    sync_token = std::move(read).value();
+Status Node::StartQuarantineThread(int index, size_t budget) {
+  quarantine_ = NodeThread::Quarantine(*this, index, budget);
+  Status started = quarantine_->Start();
+  if (!started.ok()) {
+    quarantine_.reset();
+    return Context("cannot start the quarantine thread", started);
   }
-  if (threads > 0) {
-    quarantine_ = NodeThread::Quarantine(*this, threads, budget);
-    Status started = quarantine_->Start();
-    if (!started.ok()) {
-      quarantine_.reset();
-      Log(LogLevel::kError, "cannot start the quarantine thread: {}", started.message());
-      Stop();
-      return 1;
-    }
-  }
+  return Status::Ok();
+}
+
+Status Node::StartAdminApi(std::string token, std::string sync_token) {
   admin_api_ = std::make_unique<AdminApi>(*this, std::move(token), std::move(sync_token));
   ServerLimits admin_limits = options_.limits;
   admin_limits.max_body_bytes = 32u << 20;  // a bundle of 10 MiB, base64 and JSON around it
@@ -771,29 +801,18 @@ int Node::Run() {
   Status admin = SplitHostPort(options_.admin, &admin_host, &admin_port);
   if (admin.ok()) admin = admin_server_->Listen(admin_host, admin_port, false);
   if (!admin.ok()) {
-    Log(LogLevel::kError, "cannot listen for the admin API on {}: {}", options_.admin,
-        admin.message());
-    Stop();
-    return 1;
+    return Context(fmt::format("cannot listen for the admin API on {}", options_.admin), admin);
   }
+  return Status::Ok();
+}
 
-  for (const auto& extension : extensions_) {
-    Status started = extension->Start(*this);
-    if (!started.ok()) {
-      Log(LogLevel::kError, "cannot start the node: {}", started.message());
-      Stop();
-      return 1;
-    }
+void Node::WarmStoredWorkers() {
+  if (threads_.empty()) {
+    AnnounceReady();
+    return;
   }
-
-  // Warm what the store holds, on every thread, before saying ready.
   std::shared_ptr<const NodeState> state = state_.Load();
   auto remaining = std::make_shared<size_t>(threads_.size());
-  if (threads_.empty()) {
-    printf("Ready: admin port %d\n", admin_server_->port());
-    fflush(stdout);
-  }
-  size_t workers = state->workers.size();
   for (auto& thread : threads_) {
     thread->Post([this, thread = thread.get(), state, remaining] {
       for (const auto& [name, served] : state->workers) {
@@ -807,21 +826,30 @@ int Node::Run() {
         }
       }
       control_tasks_->Post([this, remaining] {
-        if (--*remaining > 0) return;
-        // One line tools can wait for, with the ports actually bound.
-        const NodeThread& first = *threads_.front();
-        std::string line = "Ready:";
-        if (first.http_port() != 0) line += fmt::format(" http port {}", first.http_port());
-        if (first.https_port() != 0) line += fmt::format(" https port {}", first.https_port());
-        line += fmt::format(" admin port {}", admin_server_->port());
-        printf("%s\n", line.c_str());
-        fflush(stdout);
+        if (--*remaining == 0) AnnounceReady();
       });
     });
   }
-  Log(LogLevel::kInfo, "node '{}' serving {} worker(s) from {} with {} thread(s)", options_.pop_id,
-      workers, options_.data_dir, threads);
+}
 
+void Node::AnnounceReady() {
+  // One line tools can wait for, with the ports actually bound.
+  Ports ports;
+  ports.admin = admin_server_->port();
+  if (!threads_.empty()) {
+    ports.http = threads_.front()->http_port();
+    ports.https = threads_.front()->https_port();
+  }
+  std::string line = "Ready:";
+  if (ports.http != 0) line += fmt::format(" http port {}", ports.http);
+  if (ports.https != 0) line += fmt::format(" https port {}", ports.https);
+  line += fmt::format(" admin port {}", ports.admin);
+  printf("%s\n", line.c_str());
+  fflush(stdout);
+  if (on_ready_) on_ready_(ports);
+}
+
+void Node::WatchSignals() {
   for (int signum : {SIGINT, SIGTERM}) {
     auto* signal = new uv_signal_t;
     uv_signal_init(&loop_, signal);
@@ -829,14 +857,21 @@ int Node::Run() {
     uv_signal_start(signal, OnSignal, signum);
     signals_.push_back(signal);
   }
-  uv_run(&loop_, UV_RUN_DEFAULT);
+}
+
+void Node::JoinThreads() {
   for (auto& thread : threads_) thread->Join();
   // Last: requests the serving threads handed to it have finished with them.
   if (quarantine_) {
     quarantine_->Stop();
     quarantine_->Join();
   }
-  return 0;
+}
+
+void Node::RequestStop() {
+  PostToControl([this] {
+    if (!stopping_) Stop();
+  });
 }
 
 void Node::OnSignal(uv_signal_t* handle, int signum) {

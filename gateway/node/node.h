@@ -60,9 +60,23 @@ class Node : public bindings::ServiceDirectory {
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
-  // Opens the store, starts the threads and serves until a signal. Returns
-  // the exit code.
+  // Opens the store, starts the threads and serves until a signal (or
+  // RequestStop). Returns the exit code.
   int Run();
+
+  // The ports a ready node listens on (0: none), as its "Ready:" line says.
+  struct Ports {
+    int http = 0;
+    int https = 0;
+    int admin = 0;
+  };
+  // Runs on the control loop when the node says "Ready:" (every serving
+  // thread warmed what the store holds), with the ports actually bound:
+  // what an embedder or a test that listens on port 0 needs. Set before Run.
+  void SetOnReady(std::function<void(const Ports&)> on_ready) { on_ready_ = std::move(on_ready); }
+  // Stops the node as SIGTERM does: requests in flight finish, then Run
+  // returns. Any thread, once the node is ready.
+  void RequestStop();
 
   // Changes, called on the control loop; `done` runs there once the change
   // is live on every thread (or refused: nothing changed). One runs at a
@@ -151,6 +165,22 @@ class Node : public bindings::ServiceDirectory {
                         NodeChange change, const Done& done, std::function<void()> finished,
                         std::function<AdminResult()> success);
 
+  // The steps of Run. Start's error is the line Run logs before it exits.
+  Status Start();
+  int ServingThreadCount() const;
+  Status StartServingThreads(int count, size_t budget);
+  Status StartQuarantineThread(int index, size_t budget);
+  Status StartAdminApi(std::string token, std::string sync_token);
+  // Loads what the store holds on every serving thread (up to each one's
+  // memory budget), then AnnounceReady.
+  void WarmStoredWorkers();
+  // Prints the "Ready:" line with the ports bound, and tells on_ready_.
+  void AnnounceReady();
+  // SIGINT and SIGTERM stop the node (a second one exits at once).
+  void WatchSignals();
+  // Waits for the serving threads to end, then stops the quarantine thread.
+  void JoinThreads();
+
   static void OnSignal(uv_signal_t* handle, int signum);
   void Stop();
 
@@ -183,6 +213,7 @@ class Node : public bindings::ServiceDirectory {
   bool stopping_ = false;
   std::atomic<uint64_t> next_instance_{1};
   uint64_t started_unix_ms_ = 0;
+  std::function<void(const Ports&)> on_ready_;
 };
 
 }  // namespace edge::gateway

@@ -32,9 +32,16 @@ void NodeReporting::Report(const InvocationRecord& record) const {
   if (tail != nullptr) tail->Publish(record);
 }
 
-std::string_view OutcomeOfFailure(std::string_view public_reason) {
-  if (public_reason.find("CPU time limit") != std::string_view::npos) return "exceededCpu";
-  if (public_reason.find("memory limit") != std::string_view::npos) return "exceededMemory";
+std::string_view OutcomeOfFailure(LimitKind limit) {
+  switch (limit) {
+    case LimitKind::kCpu:
+    case LimitKind::kStartupCpu:
+      return "exceededCpu";
+    case LimitKind::kMemory:
+      return "exceededMemory";
+    case LimitKind::kNone:
+      break;
+  }
   return "exception";
 }
 
@@ -150,9 +157,9 @@ void NodeSink::Finish() {
   WriterSink::Finish();
 }
 
-void NodeSink::Fail(std::string_view public_reason) {
+void NodeSink::Fail(std::string_view public_reason, LimitKind limit) {
   if (ended_) return;
-  std::string_view outcome = OutcomeOfFailure(public_reason);
+  std::string_view outcome = OutcomeOfFailure(limit);
   if (reporting_.metrics != nullptr) {
     if (outcome == "exceededCpu") reporting_.metrics->AddLimitKill("cpu");
     if (outcome == "exceededMemory") reporting_.metrics->AddLimitKill("memory");
@@ -163,7 +170,7 @@ void NodeSink::Fail(std::string_view public_reason) {
   if (!started()) record_.status = 500;
   bool canceled = WriterSink::Aborted();
   End(canceled && outcome == "exception" ? "canceled" : outcome);
-  WriterSink::Fail(public_reason);
+  WriterSink::Fail(public_reason, limit);
 }
 
 void NodeSink::ReportCpu(uint64_t cpu_ns) {

@@ -56,7 +56,7 @@ class NodeSink : public WriterSink, public std::enable_shared_from_this<NodeSink
              std::optional<uint64_t> content_length) override;
   void Write(std::string_view chunk) override;
   void Finish() override;
-  void Fail(std::string_view public_reason) override;
+  void Fail(std::string_view public_reason, LimitKind limit) override;
   void ReportCpu(uint64_t cpu_ns) override;
   bool OnConsole(std::string_view level, std::string_view message) override;
   bool Aborted() const override { return ended_ || WriterSink::Aborted(); }
@@ -78,8 +78,8 @@ class NodeSink : public WriterSink, public std::enable_shared_from_this<NodeSink
   bool ended_ = false;  // the client's side is done (reported)
 };
 
-// The outcome a runtime failure reason names ("Worker exceeded its CPU time
-// limit of 50 ms" -> "exceededCpu").
-std::string_view OutcomeOfFailure(std::string_view public_reason);
+// The outcome of an invocation the runtime failed, by the limit that
+// stopped it (kCpu -> "exceededCpu"; none -> "exception").
+std::string_view OutcomeOfFailure(LimitKind limit);
 
 }  // namespace edge::gateway

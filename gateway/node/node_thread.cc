@@ -244,8 +244,8 @@ void NodeThread::OnMeasure(uv_timer_t* timer) {
 
 void NodeThread::Refuse(ResponseWriter& writer, InvocationRecord record, int status,
                         std::string_view message, std::string_view outcome) {
-  // Reported before the page goes out, as served requests are: a client that
-  // has its answer finds the request in /usage and /metrics.
+  // Recorded before the page goes out, as NodeSink does: a client that reads
+  // the answer and then asks /usage or /metrics must find it counted.
   record.status = status;
   record.outcome = std::string(outcome);
   node_.reporting().Report(record);
@@ -340,7 +340,7 @@ void NodeThread::HandleInQuarantine(const std::shared_ptr<const ServedWorker>& s
   quarantine->Post([quarantine, served, fetch = std::move(fetch), hop]() mutable {
     StatusOr<WorkerHost*> host = quarantine->pool().Acquire(served);
     if (!host.ok()) {
-      hop->Fail("The worker failed to load");
+      hop->Fail("The worker failed to load", LimitKind::kNone);
       return;
     }
     (*host)->Fetch(std::move(fetch), std::move(hop));

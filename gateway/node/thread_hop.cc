@@ -37,9 +37,9 @@ class HoppingSink : public runtime::ResponseSink,
   void Finish() override {
     Forward([](runtime::ResponseSink& sink) { sink.Finish(); });
   }
-  void Fail(std::string_view public_reason) override {
-    Forward([reason = std::string(public_reason)](runtime::ResponseSink& sink) {
-      sink.Fail(reason);
+  void Fail(std::string_view public_reason, LimitKind limit) override {
+    Forward([reason = std::string(public_reason), limit](runtime::ResponseSink& sink) {
+      sink.Fail(reason, limit);
     });
   }
   void ReportCpu(uint64_t cpu_ns) override {

@@ -24,9 +24,10 @@ class MemorySink : public ResponseSink {
              std::optional<uint64_t> content_length) override;
   void Write(std::string_view chunk) override { body += chunk; }
   void Finish() override { finished = true; }
-  void Fail(std::string_view reason) override {
+  void Fail(std::string_view reason, LimitKind stopped_by) override {
     failed = true;
     failure = reason;
+    limit = stopped_by;
   }
   bool Aborted() const override { return aborted; }
   bool NeedsDrain() const override { return false; }
@@ -43,6 +44,7 @@ class MemorySink : public ResponseSink {
   bool started = false, finished = false, failed = false, aborted = false;
   int status = 0;
   std::string status_text, body, failure;
+  LimitKind limit = LimitKind::kNone;  // what Fail said stopped the worker
   HeaderList headers;
   std::optional<uint64_t> content_length;
   std::optional<uint64_t> cpu_ns;    // what ReportCpu said

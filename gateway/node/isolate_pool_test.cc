@@ -1,0 +1,337 @@
+#include "gateway/node/isolate_pool.h"
+
+#include <fmt/core.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <map>
+#include <thread>
+
+#include "gateway/node/testing/node_fixtures.h"
+#include "runtime/testing/worker_fixture.h"
+
+namespace edge::gateway {
+namespace {
+
+using runtime::testing::MemorySink;
+using testing::MakeServed;
+using testing::ManualBody;
+
+// Answers with a version tag and, for /count, how many requests this
+// isolate has served (a fresh isolate starts from 1).
+std::string Tagged(std::string_view tag) {
+  return fmt::format(R"(
+    let served = 0;
+    export default {{
+      async fetch(request) {{
+        served++;
+        if (new URL(request.url).pathname === "/upload") {{
+          return new Response("{} got " + await request.text());
+        }}
+        return new Response("{} " + served);
+      }},
+    }};)",
+                     tag, tag);
+}
+
+// Holds `mib` MiB in an ArrayBuffer for as long as the isolate lives (the
+// isolate's measured memory counts ArrayBuffers).
+std::string Holding(std::string_view tag, int mib) {
+  return fmt::format(R"(
+    const held = new Uint8Array({} << 20);
+    held.fill(1);
+    export default {{
+      async fetch(request) {{
+        if (new URL(request.url).pathname === "/upload") {{
+          return new Response("{} got " + await request.text());
+        }}
+        return new Response("{} " + held.length);
+      }},
+    }};)",
+                     mib, tag, tag);
+}
+
+class IsolatePoolTest : public runtime::testing::WorkerFixture {
+ protected:
+  ~IsolatePoolTest() override { pools_.clear(); }
+
+  IsolatePool& NewPool(size_t budget_bytes) {
+    pools_.push_back(std::make_unique<IsolatePool>(loop(), natives_, budget_bytes, "localhost"));
+    return *pools_.back();
+  }
+
+  // Sends a request through `host` and runs the loop until it is answered.
+  std::shared_ptr<MemorySink> Send(WorkerHost* host, const std::string& path = "/",
+                                   std::shared_ptr<ManualBody> body = nullptr) {
+    auto sink = std::make_shared<MemorySink>();
+    runtime::FetchRequest request;
+    request.method = body ? "POST" : "GET";
+    request.url = "http://localhost" + path;
+    request.body_source = body;
+    host->Fetch(std::move(request), sink);
+    if (!body) RunUntil([&] { return sink->done(); });
+    return sink;
+  }
+
+  // Acquires `worker` from `pool` and has it answer "/"; the body.
+  std::string Serve(IsolatePool& pool, const std::shared_ptr<const ServedWorker>& worker) {
+    auto host = pool.Acquire(worker);
+    if (!host.ok()) return "error: " + host.status().message();
+    auto sink = Send(*host);
+    return sink->finished ? sink->body : "failed: " + sink->failure;
+  }
+
+  // Makes the loop's clock move on, so the next use has a later time than
+  // the last (the pool's LRU order is by loop time in milliseconds).
+  void NextMillisecond() {
+    uint64_t before = uv_now(loop());
+    while (uv_now(loop()) == before) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      uv_update_time(loop());
+    }
+  }
+
+  // What Measure reports, by worker.
+  std::map<std::string, IsolatePool::Sample> Measure(IsolatePool& pool) {
+    std::map<std::string, IsolatePool::Sample> samples;
+    pool.Measure([&](const std::string& worker, const IsolatePool::Sample& sample) {
+      samples[worker] = sample;
+    });
+    return samples;
+  }
+
+  static NodeState StateOf(std::vector<std::shared_ptr<const ServedWorker>> workers) {
+    NodeState state;
+    for (auto& worker : workers) state.workers[worker->name] = worker;
+    return state;
+  }
+
+  std::vector<std::unique_ptr<IsolatePool>> pools_;
+};
+
+TEST_F(IsolatePoolTest, AWarmedInstanceServesItsFirstRequestWithoutAColdLoad) {
+  IsolatePool& pool = NewPool(0);
+  auto v1 = MakeServed("api", 1, Tagged("v1"));
+  Status warmed = pool.Warm(v1);
+  ASSERT_TRUE(warmed.ok()) << warmed.message();
+  EXPECT_EQ(Serve(pool, v1), "v1 1");
+  EXPECT_EQ(pool.stats().cold_loads, 0u);
+  // Warming what is already current loads nothing more.
+  ASSERT_TRUE(pool.Warm(v1).ok());
+  EXPECT_EQ(Serve(pool, v1), "v1 2");
+}
+
+TEST_F(IsolatePoolTest, AnUnwarmedWorkerIsLoadedOnceByItsFirstRequest) {
+  IsolatePool& pool = NewPool(0);
+  auto v1 = MakeServed("api", 1, Tagged("v1"));
+  auto first = pool.Acquire(v1);
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  const runtime::Worker* isolate = (*first)->current();
+  EXPECT_EQ(pool.stats().cold_loads, 1u);
+  auto second = pool.Acquire(v1);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(*second, *first);
+  EXPECT_EQ((*second)->current(), isolate);
+  EXPECT_EQ(pool.stats().cold_loads, 1u);
+  EXPECT_EQ(Serve(pool, v1), "v1 1");
+  EXPECT_EQ(Serve(pool, v1), "v1 2");
+}
+
+TEST_F(IsolatePoolTest, AWorkerThatDoesNotLoadIsAnErrorEachTime) {
+  IsolatePool& pool = NewPool(0);
+  auto broken = MakeServed("broken", 1, "export default { fetch() { return new Response( ");
+  auto warmed = pool.Warm(broken);
+  EXPECT_FALSE(warmed.ok());
+  auto acquired = pool.Acquire(broken);
+  ASSERT_FALSE(acquired.ok());
+  EXPECT_NE(acquired.status().message().find("index.js"), std::string::npos)
+      << acquired.status().message();
+  EXPECT_FALSE(pool.Acquire(broken).ok());
+  EXPECT_EQ(pool.stats().cold_loads, 2u);
+}
+
+TEST_F(IsolatePoolTest, RetainPublishesTheWarmedInstanceAndLetsTheOldOneFinish) {
+  IsolatePool& pool = NewPool(0);
+  auto v1 = MakeServed("api", 1, Tagged("v1"));
+  auto v2 = MakeServed("api", 2, Tagged("v2"));
+  auto host = pool.Acquire(v1);
+  ASSERT_TRUE(host.ok());
+  // A request on v1 is still reading its body when v2 goes live.
+  auto body = std::make_shared<ManualBody>();
+  auto in_flight = Send(*host, "/upload", body);
+  RunUntil([&] { return body->read(); });
+  ASSERT_TRUE(pool.Warm(v2).ok());
+  pool.Retain(StateOf({v2}));
+  EXPECT_EQ(Serve(pool, v2), "v2 1");
+  EXPECT_EQ(pool.stats().cold_loads, 1u);  // v1's first request only
+  // The old isolate finishes what it had.
+  EXPECT_FALSE(in_flight->done());
+  body->Deliver("late");
+  body->End();
+  RunUntil([&] { return in_flight->done(); });
+  EXPECT_EQ(in_flight->body, "v1 got late");
+}
+
+TEST_F(IsolatePoolTest, RetainDropsDeletedWorkersAndSupersededWarms) {
+  IsolatePool& pool = NewPool(0);
+  auto api = MakeServed("api", 1, Tagged("api"));
+  auto web = MakeServed("web", 2, Tagged("web"));
+  auto web_next = MakeServed("web", 3, Tagged("web3"));
+  auto web_newest = MakeServed("web", 4, Tagged("web4"));
+  EXPECT_EQ(Serve(pool, api), "api 1");
+  EXPECT_EQ(Serve(pool, web), "web 1");
+  ASSERT_TRUE(pool.Warm(web_next).ok());
+  // "api" is deleted; "web" moved on past the instance warmed for it.
+  pool.Retain(StateOf({web_newest}));
+  uint64_t cold = pool.stats().cold_loads;
+  EXPECT_EQ(Serve(pool, web_newest), "web4 1");
+  EXPECT_EQ(pool.stats().cold_loads, cold + 1);
+  EXPECT_EQ(Serve(pool, api), "api 1");  // a fresh isolate
+  EXPECT_EQ(pool.stats().cold_loads, cold + 2);
+}
+
+TEST_F(IsolatePoolTest, OverBudgetTheLeastRecentlyUsedIdleIsolateGoesFirst) {
+  // Each isolate holds 8 MiB besides its own few. The budget fits two and a
+  // half of them, as measured on this build.
+  auto a = MakeServed("a", 1, Holding("a", 8));
+  auto b = MakeServed("b", 2, Holding("b", 8));
+  auto c = MakeServed("c", 3, Holding("c", 8));
+  size_t one = 0;
+  {
+    IsolatePool probe(loop(), natives_, 0, "localhost");
+    ASSERT_TRUE(probe.Acquire(a).ok());
+    probe.Measure([](const std::string&, const IsolatePool::Sample&) {});
+    one = probe.stats().memory_bytes;
+  }
+  ASSERT_GT(one, 8u << 20);
+  IsolatePool& pool = NewPool(one * 5 / 2);
+  for (const auto& worker : {a, b, c}) {
+    NextMillisecond();
+    EXPECT_EQ(Serve(pool, worker), worker->name + " " + std::to_string(8 << 20));
+  }
+  Measure(pool);
+  EXPECT_EQ(pool.stats().alive, 3u);
+  ASSERT_GT(pool.stats().memory_bytes, one * 5 / 2);
+
+  EXPECT_EQ(pool.EnforceBudget(), 1u);
+  EXPECT_EQ(pool.stats().evictions, 1u);
+  Measure(pool);
+  EXPECT_EQ(pool.stats().alive, 2u);
+  EXPECT_LE(pool.stats().memory_bytes, one * 5 / 2);
+  // Under budget now: nothing more goes.
+  EXPECT_EQ(pool.EnforceBudget(), 0u);
+
+  // b and c are still loaded; a, the least recently used, comes back cold.
+  uint64_t cold = pool.stats().cold_loads;
+  NextMillisecond();
+  EXPECT_EQ(Serve(pool, b), "b " + std::to_string(8 << 20));
+  NextMillisecond();
+  EXPECT_EQ(Serve(pool, c), "c " + std::to_string(8 << 20));
+  EXPECT_EQ(pool.stats().cold_loads, cold);
+  NextMillisecond();
+  EXPECT_EQ(Serve(pool, a), "a " + std::to_string(8 << 20));
+  EXPECT_EQ(pool.stats().cold_loads, cold + 1);
+  // Now b is the oldest.
+  Measure(pool);
+  EXPECT_EQ(pool.EnforceBudget(), 1u);
+  cold = pool.stats().cold_loads;
+  EXPECT_EQ(Serve(pool, c), "c " + std::to_string(8 << 20));
+  EXPECT_EQ(Serve(pool, a), "a " + std::to_string(8 << 20));
+  EXPECT_EQ(pool.stats().cold_loads, cold);
+  EXPECT_EQ(Serve(pool, b), "b " + std::to_string(8 << 20));
+  EXPECT_EQ(pool.stats().cold_loads, cold + 1);
+}
+
+TEST_F(IsolatePoolTest, AnIsolateWithARequestInFlightIsNeverEvicted) {
+  IsolatePool& pool = NewPool(1);  // everything is over this budget
+  auto busy = MakeServed("busy", 1, Tagged("busy"));
+  auto idle = MakeServed("idle", 2, Tagged("idle"));
+  auto host = pool.Acquire(busy);
+  ASSERT_TRUE(host.ok());
+  auto body = std::make_shared<ManualBody>();
+  auto in_flight = Send(*host, "/upload", body);
+  RunUntil([&] { return body->read(); });
+  EXPECT_EQ(Serve(pool, idle), "idle 1");
+  Measure(pool);
+  EXPECT_EQ(pool.EnforceBudget(), 1u);  // the idle one only
+  body->Deliver("done");
+  body->End();
+  RunUntil([&] { return in_flight->done(); });
+  EXPECT_EQ(in_flight->body, "busy got done");
+  EXPECT_EQ(pool.EnforceBudget(), 1u);  // idle now, it goes too
+  Measure(pool);
+  EXPECT_EQ(pool.stats().alive, 0u);
+  EXPECT_EQ(pool.stats().evictions, 2u);
+}
+
+TEST_F(IsolatePoolTest, AWarmedIsolateIsNotEvictedBeforeItIsPublished) {
+  IsolatePool& pool = NewPool(1);
+  auto v1 = MakeServed("api", 1, Tagged("v1"));
+  auto v2 = MakeServed("api", 2, Tagged("v2"));
+  EXPECT_EQ(Serve(pool, v1), "v1 1");
+  ASSERT_TRUE(pool.Warm(v2).ok());
+  Measure(pool);
+  EXPECT_EQ(pool.EnforceBudget(), 0u);
+  pool.Retain(StateOf({v2}));
+  uint64_t cold = pool.stats().cold_loads;
+  EXPECT_EQ(Serve(pool, v2), "v2 1");
+  EXPECT_EQ(pool.stats().cold_loads, cold);
+}
+
+TEST_F(IsolatePoolTest, MeasureReportsCpuNoRequestWasChargedForOncePerIsolate) {
+  IsolatePool& pool = NewPool(0);
+  // Top-level work and a timer after the response run outside any request.
+  auto worker = MakeServed("bg", 1, R"(
+    function spin() { let x = 0; for (let i = 0; i < 2e6; i++) x += i; return x; }
+    spin();
+    export default {
+      fetch(request) {
+        if (new URL(request.url).pathname === "/later") setTimeout(spin, 0);
+        return new Response("ok");
+      },
+    };)");
+  auto host = pool.Acquire(worker);
+  ASSERT_TRUE(host.ok()) << host.status().message();
+  auto first = Measure(pool);
+  ASSERT_EQ(first.count("bg"), 1u);
+  EXPECT_GT(first["bg"].unattributed_cpu_ns, 0u);
+  EXPECT_EQ(first["bg"].subrequests, 0u);
+  EXPECT_EQ(pool.stats().alive, 1u);
+  EXPECT_GT(pool.stats().memory_bytes, 0u);
+  // Nothing ran since: nothing to report.
+  EXPECT_EQ(Measure(pool).count("bg"), 0u);
+
+  const runtime::Worker* isolate = (*host)->current();
+  uint64_t before = isolate->cpu_unattributed_ns();
+  auto sink = Send(*host, "/later");
+  ASSERT_TRUE(sink->finished);
+  RunUntil([&] { return isolate->cpu_unattributed_ns() > before; });
+  auto later = Measure(pool);
+  ASSERT_EQ(later.count("bg"), 1u);
+  EXPECT_EQ(later["bg"].unattributed_cpu_ns, isolate->cpu_unattributed_ns() - before);
+
+  // A fresh isolate (evicted, loaded again) is measured from zero, not
+  // against the old one's counters.
+  pool.Retain(StateOf({}));
+  auto reloaded = pool.Acquire(worker);
+  ASSERT_TRUE(reloaded.ok());
+  auto fresh = Measure(pool);
+  ASSERT_EQ(fresh.count("bg"), 1u);
+  EXPECT_EQ(fresh["bg"].unattributed_cpu_ns, (*reloaded)->current()->cpu_unattributed_ns());
+}
+
+TEST_F(IsolatePoolTest, ClearFreesEverything) {
+  IsolatePool& pool = NewPool(0);
+  EXPECT_EQ(Serve(pool, MakeServed("a", 1, Tagged("a"))), "a 1");
+  ASSERT_TRUE(pool.Warm(MakeServed("b", 2, Tagged("b"))).ok());
+  Measure(pool);
+  EXPECT_EQ(pool.stats().alive, 1u);
+  pool.Clear();
+  EXPECT_EQ(pool.stats().alive, 0u);
+  EXPECT_EQ(pool.stats().memory_bytes, 0u);
+  Measure(pool);
+  EXPECT_EQ(pool.stats().memory_bytes, 0u);
+}
+
+}  // namespace
+}  // namespace edge::gateway

@@ -1,0 +1,350 @@
+// The node's control plane in-process: a Node on free ports with a
+// temporary data dir, changed through its admin API and asked for traffic
+// over real sockets.
+#include "gateway/node/node.h"
+
+#include <fmt/core.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "gateway/http/testing/http_test_client.h"
+#include "gateway/node/testing/node_fixtures.h"
+#include "gateway/node/testing/node_harness.h"
+
+namespace edge::gateway {
+namespace {
+
+using testing::BundleJson;
+using testing::Client;
+using ::testing::HasSubstr;
+using testing::NodeHarness;
+using ::testing::Not;
+using testing::RequestText;
+using testing::Response;
+
+// Says who answered: the worker's VERSION var, its secret, and the path;
+// /upload answers with the request body once it is all in, /echo starts
+// its answer at once and streams the request body into it; /spin runs
+// into the CPU limit.
+constexpr const char* kWorker = R"(
+  export default {
+    async fetch(request, env) {
+      const path = new URL(request.url).pathname;
+      if (path === "/upload") return new Response(`${env.VERSION} got ${await request.text()}`);
+      if (path === "/echo") {
+        const reader = request.body.getReader();
+        return new Response(new ReadableStream({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode(`${env.VERSION} got `));
+          },
+          async pull(controller) {
+            const { done, value } = await reader.read();
+            if (done) controller.close(); else controller.enqueue(value);
+          },
+        }));
+      }
+      if (path === "/spin") for (;;) {}
+      return new Response(`${env.VERSION} ${env.API_KEY ?? "none"} ${path}`);
+    },
+  };)";
+
+std::string Version(const std::string& name, const std::string& version,
+                    const std::vector<std::string>& routes) {
+  return BundleJson(name, kWorker, routes, {{"VERSION", version, false}});
+}
+
+// The body of a response, or what came instead.
+std::string BodyOf(const std::optional<Response>& response) {
+  if (!response) return "<no response>";
+  if (response->status != 200) return fmt::format("<{}> {}", response->status, response->body);
+  return response->body;
+}
+
+// The value of one Prometheus series ("" when absent).
+std::string Series(const std::string& exposition, const std::string& series) {
+  size_t at = exposition.find("\n" + series + " ");
+  if (at == std::string::npos) return "";
+  size_t start = at + series.size() + 2;
+  return exposition.substr(start, exposition.find('\n', start) - start);
+}
+
+class NodeTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(node_.Start()) << "exit code " << node_.exit_code(); }
+
+  // Deploys and expects it to go live.
+  void Deploy(const std::string& name, const std::string& bundle) {
+    std::string body = node_.AdminOk("PUT", "/workers/" + name, bundle);
+    ASSERT_THAT(body, HasSubstr(fmt::format("\"name\":\"{}\"", name)));
+  }
+
+  NodeHarness node_;
+};
+
+TEST_F(NodeTest, ADeployPublishesItsRoutesAndServes) {
+  EXPECT_EQ(node_.Get("hello.test")->status, 404);
+  std::string answer = node_.AdminOk("PUT", "/workers/hello",
+                                     Version("hello", "v1", {"hello.test/*", "api.test/v1/*"}));
+  EXPECT_THAT(answer, HasSubstr("\"version\":1"));
+  EXPECT_THAT(answer, HasSubstr("\"routes\":[\"hello.test/*\",\"api.test/v1/*\"]"));
+  EXPECT_EQ(BodyOf(node_.Get("hello.test", "/a")), "v1 none /a");
+  EXPECT_EQ(BodyOf(node_.Get("api.test", "/v1/b")), "v1 none /v1/b");
+  std::optional<Response> unrouted = node_.Get("api.test", "/v2/b");
+  ASSERT_TRUE(unrouted);
+  EXPECT_EQ(unrouted->status, 404);
+  EXPECT_THAT(unrouted->body, HasSubstr("No worker is routed"));
+  // Counted by the time the client has the answer.
+  EXPECT_EQ(Series(node_.AdminOk("GET", "/metrics"),
+                   "edge_requests_total{worker=\"\",status_class=\"4xx\",outcome=\"noRoute\"}"),
+            "2");
+
+  EXPECT_THAT(node_.AdminOk("GET", "/routes"),
+              HasSubstr("{\"pattern\":\"hello.test/*\",\"worker\":\"hello\"}"));
+  EXPECT_THAT(node_.AdminOk("GET", "/workers"),
+              HasSubstr("{\"name\":\"hello\",\"version\":1,\"routes\":"));
+  std::string status = node_.AdminOk("GET", "/status");
+  EXPECT_THAT(status, HasSubstr("\"pop_id\":\"test\""));
+  EXPECT_THAT(status, HasSubstr("\"workers\":1,\"routes\":2"));
+}
+
+TEST_F(NodeTest, ARedeployKeepsServingAndFinishesRequestsOnTheOldVersion) {
+  Deploy("shop", Version("shop", "v1", {"shop.test/*"}));
+  // A request on v1 (it answered already) whose body is still coming when
+  // v2 goes live.
+  Client slow(node_.ports().http);
+  ASSERT_TRUE(
+      slow.Send("POST /echo HTTP/1.1\r\nHost: shop.test\r\nContent-Length: 9\r\n\r\nfirst"));
+  ASSERT_TRUE(slow.ReadUntil("v1 got "));
+  // Requests keep coming during the deploy; each sees one version whole.
+  std::atomic<bool> deploying{true};
+  int sent = 0;
+  std::vector<std::string> errors;
+  std::thread traffic([&] {
+    while (deploying.load() || sent < 3) {
+      std::string body = BodyOf(node_.Get("shop.test", "/x"));
+      ++sent;
+      if (body != "v1 none /x" && body != "v2 none /x") errors.push_back(body);
+    }
+  });
+  Deploy("shop", Version("shop", "v2", {"shop.test/*"}));
+  deploying = false;
+  traffic.join();
+  EXPECT_THAT(errors, ::testing::IsEmpty());
+  EXPECT_EQ(BodyOf(node_.Get("shop.test", "/x")), "v2 none /x");
+  ASSERT_TRUE(slow.Send(" end"));
+  std::optional<Response> finished = slow.Read();
+  ASSERT_TRUE(finished);
+  EXPECT_EQ(finished->body, "v1 got first end");
+}
+
+TEST_F(NodeTest, RollbackServesAnEarlierVersionAndRefusesOneThatIsNot) {
+  Deploy("shop", Version("shop", "v1", {"shop.test/*"}));
+  Deploy("shop", Version("shop", "v2", {"shop.test/*"}));
+  EXPECT_EQ(BodyOf(node_.Get("shop.test")), "v2 none /");
+  EXPECT_THAT(node_.AdminOk("POST", "/workers/shop/rollback", R"({"version": 1})"),
+              HasSubstr("\"version\":1"));
+  EXPECT_EQ(BodyOf(node_.Get("shop.test")), "v1 none /");
+  EXPECT_THAT(node_.AdminOk("GET", "/workers/shop"), HasSubstr("\"version\":1,"));
+
+  std::optional<Response> missing =
+      node_.Admin("POST", "/workers/shop/rollback", R"({"version": 9})");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404);
+  EXPECT_THAT(missing->body, HasSubstr("has no version 9"));
+  std::optional<Response> nobody =
+      node_.Admin("POST", "/workers/ghost/rollback", R"({"version": 1})");
+  ASSERT_TRUE(nobody);
+  EXPECT_EQ(nobody->status, 404);
+  EXPECT_EQ(BodyOf(node_.Get("shop.test")), "v1 none /");
+}
+
+TEST_F(NodeTest, SecretChangesReachTheWorkerAndAreNeverShown) {
+  Deploy("vault", Version("vault", "v1", {"vault.test/*"}));
+  EXPECT_EQ(BodyOf(node_.Get("vault.test")), "v1 none /");
+  node_.AdminOk("PUT", "/workers/vault/secrets/API_KEY", "s3cr3t");
+  EXPECT_EQ(BodyOf(node_.Get("vault.test")), "v1 s3cr3t /");
+  EXPECT_EQ(node_.AdminOk("GET", "/workers/vault/secrets"), "{\"secrets\":[\"API_KEY\"]}\n");
+  EXPECT_THAT(node_.AdminOk("GET", "/workers/vault"), Not(HasSubstr("s3cr3t")));
+  // A redeploy keeps it.
+  Deploy("vault", Version("vault", "v2", {"vault.test/*"}));
+  EXPECT_EQ(BodyOf(node_.Get("vault.test")), "v2 s3cr3t /");
+
+  // A secret may not take a var's name, nor be no identifier.
+  std::optional<Response> clash = node_.Admin("PUT", "/workers/vault/secrets/VERSION", "x");
+  ASSERT_TRUE(clash);
+  EXPECT_EQ(clash->status, 400);
+  EXPECT_THAT(clash->body, HasSubstr("VERSION"));
+  std::optional<Response> bad = node_.Admin("PUT", "/workers/vault/secrets/1bad", "x");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_EQ(BodyOf(node_.Get("vault.test")), "v2 s3cr3t /");
+
+  node_.AdminOk("DELETE", "/workers/vault/secrets/API_KEY");
+  EXPECT_EQ(BodyOf(node_.Get("vault.test")), "v2 none /");
+  EXPECT_EQ(node_.AdminOk("GET", "/workers/vault/secrets"), "{\"secrets\":[]}\n");
+}
+
+TEST_F(NodeTest, RoutesChangeAloneAndAClaimedPatternIsRefused) {
+  Deploy("shop", Version("shop", "v1", {"shop.test/*"}));
+  Deploy("blog", Version("blog", "v1", {"blog.test/*"}));
+  EXPECT_THAT(node_.AdminOk("PUT", "/workers/shop/routes", R"({"routes": ["store.test/*"]})"),
+              HasSubstr("store.test/*"));
+  EXPECT_EQ(BodyOf(node_.Get("store.test")), "v1 none /");
+  EXPECT_EQ(node_.Get("shop.test")->status, 404);
+
+  std::optional<Response> taken =
+      node_.Admin("PUT", "/workers/shop/routes", R"({"routes": ["blog.test/*"]})");
+  ASSERT_TRUE(taken);
+  EXPECT_EQ(taken->status, 409);
+  EXPECT_THAT(taken->body, HasSubstr("blog"));
+  std::optional<Response> bad =
+      node_.Admin("PUT", "/workers/shop/routes", R"({"routes": ["/no-host"]})");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  std::optional<Response> nobody =
+      node_.Admin("PUT", "/workers/ghost/routes", R"({"routes": ["ghost.test/*"]})");
+  ASSERT_TRUE(nobody);
+  EXPECT_EQ(nobody->status, 404);
+  EXPECT_THAT(nobody->body, HasSubstr("no worker named 'ghost' is deployed"));
+  EXPECT_EQ(BodyOf(node_.Get("store.test")), "v1 none /");
+  EXPECT_EQ(BodyOf(node_.Get("blog.test")), "v1 none /");
+}
+
+TEST_F(NodeTest, DeleteTakesTheWorkerAndItsRoutes) {
+  Deploy("gone", Version("gone", "v1", {"gone.test/*"}));
+  EXPECT_EQ(BodyOf(node_.Get("gone.test")), "v1 none /");
+  EXPECT_THAT(node_.AdminOk("DELETE", "/workers/gone"), HasSubstr("\"deleted\":\"gone\""));
+  EXPECT_EQ(node_.Get("gone.test")->status, 404);
+  EXPECT_EQ(node_.Admin("GET", "/workers/gone")->status, 404);
+  EXPECT_EQ(node_.AdminOk("GET", "/routes"), "{\"routes\":[]}\n");
+}
+
+TEST_F(NodeTest, BadBundlesAreRefusedAndNothingIsLost) {
+  Deploy("calc", Version("calc", "v1", {"calc.test/*"}));
+  Deploy("other", Version("other", "v1", {"other.test/*"}));
+  struct Case {
+    std::string what, bundle;
+    int status;
+    std::string message;
+  };
+  WorkerLimits startup;
+  startup.startup_cpu_ms = 20;
+  std::vector<Case> cases = {
+      {"not JSON", "{not json", 400, ""},
+      {"another name", Version("calc2", "v2", {"calc.test/*"}), 400,
+       "the bundle is named 'calc2' but was uploaded to /workers/calc"},
+      {"a syntax error", BundleJson("calc", "export default { fetch() {", {"calc.test/*"}), 400,
+       "index.js"},
+      {"no fetch handler", BundleJson("calc", "export const x = 1;", {"calc.test/*"}), 400,
+       "fetch handler"},
+      {"a route another worker holds", Version("calc", "v2", {"other.test/*"}), 409, "other"},
+      {"a bad route", Version("calc", "v2", {"calc.test/*", "no-slash"}), 400, ""},
+      {"top-level code over the startup CPU limit",
+       BundleJson("calc", "for (;;) {}\nexport default { fetch() {} };", {"calc.test/*"}, {},
+                  startup),
+       400, "startup exceeded its CPU time limit of 20 ms"},
+  };
+  for (const Case& bad : cases) {
+    std::optional<Response> refused = node_.Admin("PUT", "/workers/calc", bad.bundle);
+    ASSERT_TRUE(refused) << bad.what;
+    EXPECT_EQ(refused->status, bad.status) << bad.what << ": " << refused->body;
+    EXPECT_THAT(refused->body, HasSubstr(bad.message)) << bad.what;
+    EXPECT_THAT(refused->body, HasSubstr("\"error\":")) << bad.what;
+  }
+  // Still v1, with one version on record, and the other worker untouched.
+  EXPECT_EQ(BodyOf(node_.Get("calc.test")), "v1 none /");
+  EXPECT_EQ(BodyOf(node_.Get("other.test")), "v1 none /");
+  std::string versions = node_.AdminOk("GET", "/workers/calc/versions");
+  EXPECT_THAT(versions, HasSubstr("{\"versions\":[{\"id\":1,"));
+  EXPECT_THAT(versions, Not(HasSubstr("\"id\":2"))) << versions;
+  // The startup kill was counted as one, by kind.
+  std::string metrics = node_.AdminOk("GET", "/metrics");
+  EXPECT_EQ(Series(metrics, "edge_limit_kills_total{kind=\"startup\"}"), "1") << metrics;
+}
+
+TEST_F(NodeTest, AWorkerStoppedByItsCpuLimitIsCountedAndQuarantinedButServesOn) {
+  WorkerLimits limits;
+  limits.cpu_ms = 50;
+  Deploy("hot", BundleJson("hot", kWorker, {"hot.test/*"}, {{"VERSION", "v1", false}}, limits));
+  EXPECT_EQ(BodyOf(node_.Get("hot.test")), "v1 none /");
+  std::optional<Response> stopped = node_.Get("hot.test", "/spin");
+  ASSERT_TRUE(stopped);
+  EXPECT_EQ(stopped->status, 500);
+  EXPECT_THAT(stopped->body, HasSubstr("Worker exceeded its CPU time limit of 50 ms"));
+  // Now it runs on the quarantine thread: its requests hop there and back.
+  EXPECT_EQ(BodyOf(node_.Get("hot.test", "/after")), "v1 none /after");
+  bool quarantined = false;
+  node_.OnControl([&] { quarantined = node_.node().Quarantined("hot"); });
+  EXPECT_TRUE(quarantined);
+  Client upload(node_.ports().http);
+  ASSERT_TRUE(upload.Send(RequestText("POST", "/upload", "hot.test", "through the hop")));
+  std::optional<Response> hopped = upload.Read();
+  ASSERT_TRUE(hopped);
+  EXPECT_EQ(hopped->body, "v1 got through the hop");
+
+  std::string metrics = node_.AdminOk("GET", "/metrics");
+  EXPECT_EQ(Series(metrics, "edge_limit_kills_total{kind=\"cpu\"}"), "1") << metrics;
+  EXPECT_EQ(
+      Series(metrics,
+             "edge_requests_total{worker=\"hot\",status_class=\"5xx\",outcome=\"exceededCpu\"}"),
+      "1")
+      << metrics;
+  EXPECT_EQ(Series(metrics, "edge_quarantined_workers"), "1") << metrics;
+}
+
+TEST(NodeRestartTest, ARestartedNodeServesWhatItsStoreHolds) {
+  NodeHarness node;
+  ASSERT_TRUE(node.Start());
+  ASSERT_THAT(node.AdminOk("PUT", "/workers/one", Version("one", "v1", {"one.test/*"})),
+              HasSubstr("\"version\":1"));
+  ASSERT_THAT(node.AdminOk("PUT", "/workers/one", Version("one", "v2", {"one.test/*"})),
+              HasSubstr("\"version\":2"));
+  ASSERT_THAT(node.AdminOk("PUT", "/workers/two", Version("two", "v1", {"two.test/*"})),
+              HasSubstr("\"version\":1"));
+  node.AdminOk("POST", "/workers/one/rollback", R"({"version": 1})");
+  node.AdminOk("PUT", "/workers/two/secrets/API_KEY", "kept");
+  node.AdminOk("PUT", "/workers/three/secrets/API_KEY", "no version yet");
+
+  ASSERT_TRUE(node.Restart()) << "exit code " << node.exit_code();
+  EXPECT_EQ(node.exit_code(), 0);
+  EXPECT_EQ(BodyOf(node.Get("one.test", "/again")), "v1 none /again");
+  EXPECT_EQ(BodyOf(node.Get("two.test")), "v1 kept /");
+  EXPECT_THAT(
+      node.AdminOk("GET", "/workers"),
+      ::testing::AllOf(HasSubstr("\"name\":\"one\",\"version\":1"),
+                       HasSubstr("\"name\":\"two\",\"version\":1"), Not(HasSubstr("three"))));
+  EXPECT_THAT(node.AdminOk("GET", "/workers/one/versions"), HasSubstr("\"id\":2"));
+  // A worker that only has secrets gets them when it is deployed.
+  ASSERT_THAT(node.AdminOk("PUT", "/workers/three", Version("three", "v1", {"three.test/*"})),
+              HasSubstr("\"version\":1"));
+  EXPECT_EQ(BodyOf(node.Get("three.test")), "v1 no version yet /");
+}
+
+TEST(NodeRestartTest, AnOriginServesTheAdminApiOnly) {
+  NodeHarness origin;
+  origin.options().serve_traffic = false;
+  ASSERT_TRUE(origin.Start());
+  EXPECT_EQ(origin.ports().http, 0);
+  EXPECT_NE(origin.ports().admin, 0);
+  ASSERT_THAT(origin.AdminOk("PUT", "/workers/one", Version("one", "v1", {"one.test/*"})),
+              HasSubstr("\"version\":1"));
+  EXPECT_THAT(origin.AdminOk("GET", "/routes"), HasSubstr("one.test/*"));
+  EXPECT_EQ(origin.Stop(), 0);
+}
+
+TEST(NodeRestartTest, ANodeThatCannotStartSaysSoAndExits) {
+  NodeHarness node;
+  node.options().admin_token_file = node.dir() + "/missing-token";
+  EXPECT_FALSE(node.Start());
+  EXPECT_EQ(node.exit_code(), 1);
+  NodeHarness bad_listen;
+  bad_listen.options().listen = "127.0.0.1";
+  EXPECT_FALSE(bad_listen.Start());
+  EXPECT_EQ(bad_listen.exit_code(), 1);
+}
+
+}  // namespace
+}  // namespace edge::gateway
