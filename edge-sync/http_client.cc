@@ -26,8 +26,8 @@
 #include <mutex>
 #include <sstream>
 
+#include "base/http_text.h"
 #include "bindings/fetch/outbound/tls.h"
-#include "gateway/http/status_pages.h"
 
 namespace edge::sync {
 namespace {
@@ -53,13 +53,6 @@ bool IsVisibleAscii(std::string_view text) {
     return static_cast<unsigned char>(c) > 0x20 && c != 0x7f &&
            static_cast<unsigned char>(c) < 0x80;
   });
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 bool IsIpLiteral(const std::string& host) {
@@ -95,16 +88,7 @@ Status CheckToken(std::string_view token, std::string_view source) {
 // An extra header field of HttpTarget::headers: a token name the client
 // does not set itself, and a value that cannot end the line.
 Status CheckExtraHeader(std::string_view name, std::string_view value) {
-  static constexpr std::string_view kTokenChars = "!#$%&'*+-.^_`|~";
-  bool name_ok = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) ||
-           kTokenChars.find(c) != std::string_view::npos;
-  });
-  bool value_ok = std::all_of(value.begin(), value.end(), [](char c) {
-    auto byte = static_cast<unsigned char>(c);
-    return (byte >= 0x20 && byte < 0x7f) || byte == '\t';
-  });
-  if (!name_ok || !value_ok) {
+  if (!base::IsToken(name) || !base::IsPrintableFieldValue(value)) {
     return Status(ErrorCode::kInvalidInput,
                   fmt::format("the header \"{}\" cannot be sent: a name must be a token and a "
                               "value printable ASCII",
@@ -112,7 +96,7 @@ Status CheckExtraHeader(std::string_view name, std::string_view value) {
   }
   for (std::string_view reserved : {"Host", "Authorization", "Accept", "Connection",
                                     "Content-Length", "Content-Type", "Transfer-Encoding"}) {
-    if (EqualsIgnoreCase(name, reserved)) {
+    if (base::EqualsIgnoreCase(name, reserved)) {
       return Status(ErrorCode::kInvalidInput,
                     fmt::format("the header {} is set by the client itself", reserved));
     }
@@ -702,9 +686,9 @@ StatusOr<HttpUrl> ParseHttpUrl(std::string_view url) {
   HttpUrl out;
   size_t scheme_end = url.find("://");
   std::string_view scheme = scheme_end == std::string_view::npos ? "" : url.substr(0, scheme_end);
-  if (EqualsIgnoreCase(scheme, "http")) {
+  if (base::EqualsIgnoreCase(scheme, "http")) {
     out.port = 80;
-  } else if (EqualsIgnoreCase(scheme, "https")) {
+  } else if (base::EqualsIgnoreCase(scheme, "https")) {
     out.tls = true;
     out.port = 443;
   } else {
@@ -765,9 +749,7 @@ StatusOr<HttpUrl> ParseHttpUrl(std::string_view url) {
     }
     out.port = static_cast<uint16_t>(value);
   }
-  out.host = std::string(host);
-  std::transform(out.host.begin(), out.host.end(), out.host.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  out.host = base::AsciiLower(host);
   while (!path.empty() && path.back() == '/') path.remove_suffix(1);
   out.base_path = std::string(path);
   return out;
@@ -775,7 +757,7 @@ StatusOr<HttpUrl> ParseHttpUrl(std::string_view url) {
 
 std::string HttpResponse::Header(std::string_view name) const {
   for (const auto& [field, value] : headers) {
-    if (EqualsIgnoreCase(field, name)) return value;
+    if (base::EqualsIgnoreCase(field, name)) return value;
   }
   return {};
 }
@@ -801,7 +783,7 @@ Status ResponseError(const HttpResponse& response) {
   }
   if (status == 403) return Status(code, "the node refused the token (403)");
   if (!error.empty()) return Status(code, error);
-  std::string reason(gateway::ReasonPhrase(status));
+  std::string reason(base::ReasonPhrase(status));
   std::string snippet = BodySnippet(response.body);
   return Status(code,
                 fmt::format("the node answered {}{}{}", status, reason.empty() ? "" : " " + reason,

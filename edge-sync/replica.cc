@@ -1,6 +1,7 @@
 #include "edge-sync/replica.h"
 
 #include <fmt/core.h>
+#include "base/ascii.h"
 
 #include "edge-sync/origin.h"
 #include "gateway/deploy/bundle.h"
@@ -281,7 +282,7 @@ bool ReplicaExtension::HandleAdmin(const gateway::HttpRequest& request,
     // A PoP below this relay writes: pass it towards the origin.
     std::string metadata;
     for (const auto& [name, value] : request.headers) {
-      if (strcasecmp(name.c_str(), "x-edge-metadata") == 0) metadata = value;
+      if (base::EqualsIgnoreCase(name, "x-edge-metadata")) metadata = value;
     }
     gateway::Node* node = node_;
     forwarder_->Relay(request.method, std::string(target), request.body, metadata,

@@ -5,14 +5,13 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstdio>
 #include <cstring>
-#include <ctime>
 #include <exception>
 #include <utility>
 
-#include "gateway/http/status_pages.h"
+#include "base/http_text.h"
 #include "base/log.h"
+#include "gateway/http/status_pages.h"
 
 namespace edge::gateway {
 
@@ -103,58 +102,6 @@ void SafeCall(F& fn, const char* what) {
   }
 }
 
-// RFC 9110 tchar.
-bool IsTokenChar(unsigned char c) {
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
-  return c != 0 &&
-         std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
-}
-
-bool ValidHeaderName(std::string_view name) {
-  if (name.empty()) return false;
-  for (unsigned char c : name) {
-    if (!IsTokenChar(c)) return false;
-  }
-  return true;
-}
-
-// Field values and reason phrases: no control characters but HTAB (so no CR,
-// LF or NUL), no DEL.
-bool ValidFieldText(std::string_view text) {
-  for (unsigned char c : text) {
-    if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
-  }
-  return true;
-}
-
-char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (AsciiLower(a[i]) != AsciiLower(b[i])) return false;
-  }
-  return true;
-}
-
-std::string_view TrimOws(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-// True when the comma-separated `list` holds `token` (case-insensitive).
-bool HasToken(std::string_view list, std::string_view token) {
-  while (!list.empty()) {
-    size_t comma = list.find(',');
-    std::string_view item = TrimOws(list.substr(0, comma));
-    if (EqualsIgnoreCase(item, token)) return true;
-    if (comma == std::string_view::npos) break;
-    list.remove_prefix(comma + 1);
-  }
-  return false;
-}
-
 // Printable form of untrusted text for a log line.
 std::string EscapeForLog(std::string_view s) {
   constexpr size_t kMax = 80;
@@ -175,33 +122,6 @@ void AppendDecimal(std::string& out, uint64_t value) {
   char buf[24];
   auto result = std::to_chars(buf, buf + sizeof buf, value);
   out.append(buf, result.ptr);
-}
-
-void AppendHex(std::string& out, uint64_t value) {
-  char buf[24];
-  auto result = std::to_chars(buf, buf + sizeof buf, value, 16);
-  out.append(buf, result.ptr);
-}
-
-// The IMF-fixdate for now, formatted once per second per thread.
-std::string_view HttpDate() {
-  static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  thread_local time_t cached_second = -1;
-  thread_local char text[40];
-  thread_local size_t length = 0;
-  time_t now = time(nullptr);
-  if (now != cached_second) {
-    tm parts;
-    gmtime_r(&now, &parts);
-    int n = snprintf(text, sizeof text, "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[parts.tm_wday],
-                     parts.tm_mday, kMonths[parts.tm_mon], parts.tm_year + 1900, parts.tm_hour,
-                     parts.tm_min, parts.tm_sec);
-    length = n > 0 ? std::min(static_cast<size_t>(n), sizeof text - 1) : 0;
-    cached_second = now;
-  }
-  return std::string_view(text, length);
 }
 
 std::string FormatAddress(const sockaddr_storage& addr) {
@@ -386,7 +306,7 @@ void ConnectionWriter::Start(int status, std::string_view reason, const HeaderLi
     status = 500;
     reason = {};
   }
-  if (!ValidFieldText(reason)) {
+  if (!base::IsFieldText(reason)) {
     Log(LogLevel::kWarn, "gateway: dropped invalid reason phrase \"{}\" for {}",
         EscapeForLog(reason), c.remote_address_);
     reason = {};
@@ -403,23 +323,24 @@ void ConnectionWriter::Start(int status, std::string_view reason, const HeaderLi
   out.append("\r\n");
   bool has_date = false;
   for (const auto& [name, value] : headers) {
-    if (!ValidHeaderName(name) || !ValidFieldText(value)) {
+    if (!base::IsToken(name) || !base::IsFieldText(value)) {
       Log(LogLevel::kWarn, "gateway: dropped invalid response header \"{}: {}\" for {}",
           EscapeForLog(name), EscapeForLog(value), c.remote_address_);
       continue;
     }
-    if (EqualsIgnoreCase(name, "content-length") || EqualsIgnoreCase(name, "transfer-encoding") ||
-        EqualsIgnoreCase(name, "keep-alive")) {
+    if (base::EqualsIgnoreCase(name, "content-length") ||
+        base::EqualsIgnoreCase(name, "transfer-encoding") ||
+        base::EqualsIgnoreCase(name, "keep-alive")) {
       continue;  // framing is the server's
     }
-    if (EqualsIgnoreCase(name, "connection")) {
-      if (HasToken(value, "close")) close = true;
+    if (base::EqualsIgnoreCase(name, "connection")) {
+      if (base::HasToken(value, "close")) close = true;
       continue;
     }
-    if (!has_date && EqualsIgnoreCase(name, "date")) has_date = true;
+    if (!has_date && base::EqualsIgnoreCase(name, "date")) has_date = true;
     out.append(name).append(": ").append(value).append("\r\n");
   }
-  if (!has_date) out.append("Date: ").append(HttpDate()).append("\r\n");
+  if (!has_date) out.append("Date: ").append(base::HttpDateNow()).append("\r\n");
 
   if (null_body) {
     mode_ = BodyMode::kNone;
@@ -478,10 +399,7 @@ void ConnectionWriter::Write(std::string_view chunk) {
       out.append(chunk);
       break;
     case BodyMode::kChunked:
-      AppendHex(out, chunk.size());
-      out.append("\r\n");
-      out.append(chunk);
-      out.append("\r\n");
+      base::AppendChunk(out, chunk);
       break;
     case BodyMode::kUntilClose:
       out.append(chunk);
@@ -498,7 +416,7 @@ void ConnectionWriter::Finish() {
   }
   HttpConnection& c = *connection_;
   if (mode_ == BodyMode::kChunked) {
-    c.out_.append("0\r\n\r\n");
+    c.out_.append(base::kLastChunk);
   } else if (mode_ == BodyMode::kLength && remaining_ > 0) {
     Log(LogLevel::kWarn,
         "gateway: the response to {} ended {} bytes short of its Content-Length; closing",
@@ -1004,7 +922,7 @@ void HttpConnection::SendErrorAndClose(int status, std::string_view detail) {
   out_.push_back(' ');
   out_.append(ReasonPhrase(status));
   out_.append("\r\nDate: ");
-  out_.append(HttpDate());
+  out_.append(base::HttpDateNow());
   out_.append("\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ");
   AppendDecimal(out_, body.size());
   out_.append("\r\nConnection: close\r\n\r\n");
@@ -1117,7 +1035,8 @@ int HttpConnection::OnHeadersComplete(llhttp_t* parser) {
   if (has_body) {
     if (request.http_major == 1 && request.http_minor >= 1) {
       for (const auto& [name, value] : request.headers) {
-        if (EqualsIgnoreCase(name, "expect") && EqualsIgnoreCase(TrimOws(value), "100-continue")) {
+        if (base::EqualsIgnoreCase(name, "expect") &&
+            base::EqualsIgnoreCase(base::TrimOws(value), "100-continue")) {
           c->out_.append("HTTP/1.1 100 Continue\r\n\r\n");
           break;
         }

@@ -3,11 +3,11 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <simdjson.h>
-#include <strings.h>
 
 #include <fstream>
 #include <sstream>
 
+#include "base/ascii.h"
 #include "base/json_text.h"
 #include "gateway/node/node.h"
 #include "gateway/http/status_pages.h"
@@ -37,7 +37,7 @@ void SendError(ResponseWriter& writer, int status, std::string_view message) {
 
 std::string_view Header(const HttpRequest& request, std::string_view name) {
   for (const auto& [key, value] : request.headers) {
-    if (key.size() == name.size() && strncasecmp(key.data(), name.data(), name.size()) == 0) {
+    if (base::EqualsIgnoreCase(key, name)) {
       return value;
     }
   }
@@ -145,7 +145,7 @@ StatusOr<std::string> ReadAdminToken(const std::string& path) {
 int CheckBearer(std::string_view authorization, std::string_view token) {
   constexpr std::string_view kScheme = "Bearer ";
   if (authorization.size() <= kScheme.size() ||
-      strncasecmp(authorization.data(), kScheme.data(), kScheme.size()) != 0) {
+      !base::StartsWithIgnoreCase(authorization, kScheme)) {
     return 401;
   }
   std::string_view given = authorization.substr(kScheme.size());

@@ -5,9 +5,10 @@
 #include <algorithm>
 #include <charconv>
 
+#include "base/http_text.h"
+#include "base/log.h"
 #include "bindings/fetch/outbound/internal.h"
 #include "bindings/fetch/outbound/tls.h"
-#include "base/log.h"
 
 namespace edge::bindings::outbound {
 namespace {
@@ -16,17 +17,6 @@ constexpr size_t kReadChunk = 64 * 1024;  // decoded bytes per Read of an encode
 
 Status ClientError(std::string message) {
   return Status(ErrorCode::kTypeError, std::move(message));
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
 }
 
 // Calls a copy: the callback may clear (destroy) the original.
@@ -101,7 +91,7 @@ Transaction::Transaction(RequestHead head, BodyKind kind, std::string bytes,
       exchange_(std::move(exchange)) {
   if (kind_ == BodyKind::kStream) {
     for (const auto& [name, value] : head_.headers) {
-      if (!EqualsIgnoreCase(name, "content-length")) continue;
+      if (!base::EqualsIgnoreCase(name, "content-length")) continue;
       uint64_t length = 0;
       auto result = std::from_chars(value.data(), value.data() + value.size(), length);
       if (result.ec == std::errc() && result.ptr == value.data() + value.size() && !value.empty()) {
@@ -173,7 +163,7 @@ void Call::OnEvents() {
           body_ended_ = true;
         } else if (decode_) {
           for (const auto& [name, value] : event.head.headers) {
-            if (EqualsIgnoreCase(name, "content-encoding")) {
+            if (base::EqualsIgnoreCase(name, "content-encoding")) {
               decoder_ = BodyDecoder::ForContentEncoding(value);
               break;
             }
@@ -645,9 +635,8 @@ void Shard::PumpUpload(Transaction* t) {
       connection->WriteBody(std::move(chunk), n, false);
     } else {
       t->upload_written_ += n;
-      std::string framed = fmt::format("{:x}\r\n", n);
-      framed.append(chunk);
-      framed.append("\r\n");
+      std::string framed;
+      base::AppendChunk(framed, chunk);
       connection->WriteBody(std::move(framed), n, false);
     }
     if (connection->closed()) return;
@@ -663,7 +652,7 @@ void Shard::PumpUpload(Transaction* t) {
       }
       connection->WriteBody({}, 0, true);
     } else {
-      connection->WriteBody("0\r\n\r\n", 0, true);
+      connection->WriteBody(std::string(base::kLastChunk), 0, true);
     }
   }
 }
