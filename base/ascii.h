@@ -21,6 +21,10 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 // True when `text` starts with `prefix`, ignoring the case of ASCII letters.
 bool StartsWithIgnoreCase(std::string_view text, std::string_view prefix);
 
+// True when every byte is visible ASCII (0x21 to 0x7E): no space, no
+// control character, nothing from 0x80 up.
+bool IsVisibleAscii(std::string_view text);
+
 // The value of a hex digit (0-9, a-f, A-F), or -1.
 constexpr int HexDigitValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';

@@ -5,6 +5,7 @@
 
 #include <string_view>
 
+#include "base/token_file.h"
 #include "edge-sync/http_client.h"
 
 namespace edge::cli {
@@ -12,9 +13,9 @@ namespace edge::cli {
 using AdminTarget = sync::HttpTarget;
 using AdminUrl = sync::HttpUrl;
 using AdminResponse = sync::HttpResponse;
+using base::ReadTokenFile;
 using sync::LineSplitter;
 using sync::PercentEncode;
-using sync::ReadTokenFile;
 using sync::Request;
 using sync::ResolveToken;
 using sync::ResponseError;

@@ -23,10 +23,13 @@
 #include <memory>
 #include <set>
 
-#include "bindings/kv/kv_store.h"
+#include "base/ascii.h"
 #include "base/base64.h"
-#include "gateway/deploy/bundle.h"
 #include "base/json_text.h"
+#include "base/sha256.h"
+#include "base/utf8.h"
+#include "bindings/kv/kv_store.h"
+#include "gateway/deploy/bundle.h"
 
 namespace edge::sync {
 namespace {
@@ -87,14 +90,6 @@ using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
 
 const unsigned char* Bytes(std::string_view text) {
   return reinterpret_cast<const unsigned char*>(text.data());
-}
-
-bool IsUtf8(std::string_view text) { return simdjson::validate_utf8(text.data(), text.size()); }
-
-bool IsSha256Hex(std::string_view text) {
-  return text.size() == 64 && std::all_of(text.begin(), text.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
 }
 
 // Reads a small file whole. kNotFound when it is not there.
@@ -348,24 +343,6 @@ StatusOr<std::string> GetBase64(simdjson::dom::element value, std::string_view k
   return bytes;
 }
 
-std::string Hex(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 0xF]);
-  }
-  return out;
-}
-
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 }  // namespace
 
 std::string_view EntryTypeName(EntryType type) { return Spec(type).name; }
@@ -489,7 +466,7 @@ Status ValidateEntry(const Entry& entry) {
     case EntryType::kRollback:
       if (entry.version == 0) return prefixed(Invalid("\"version\" must be above 0"));
       if (entry.type == EntryType::kRollback) break;
-      if (!IsSha256Hex(entry.blob)) {
+      if (!base::IsSha256Hex(entry.blob)) {
         return prefixed(Invalid(
             "\"blob\" must name the bundle by its SHA-256 in lower-case hex (64 characters)"));
       }
@@ -501,7 +478,7 @@ Status ValidateEntry(const Entry& entry) {
       if (entry.routes) {
         for (const std::string& route : *entry.routes) {
           if (route.empty()) return prefixed(Invalid("a route cannot be empty"));
-          if (!IsUtf8(route)) return prefixed(Invalid("a route is not valid UTF-8"));
+          if (!base::IsValidUtf8(route)) return prefixed(Invalid("a route is not valid UTF-8"));
         }
       }
       break;
@@ -524,7 +501,7 @@ Status ValidateEntry(const Entry& entry) {
         return prefixed(
             Invalid(fmt::format("\"ns\" must be 1 to {} bytes long", kMaxNamespaceBytes)));
       }
-      if (!IsUtf8(entry.ns)) return prefixed(Invalid("\"ns\" is not valid UTF-8"));
+      if (!base::IsValidUtf8(entry.ns)) return prefixed(Invalid("\"ns\" is not valid UTF-8"));
       if (entry.key.empty() || entry.key.size() > bindings::kKvMaxKeyBytes) {
         return prefixed(
             Invalid(fmt::format("\"key\" must be 1 to {} bytes long", bindings::kKvMaxKeyBytes)));
@@ -532,10 +509,10 @@ Status ValidateEntry(const Entry& entry) {
       if (entry.key == "." || entry.key == "..") {
         return prefixed(Invalid(fmt::format("\"{}\" is not allowed as a key name", entry.key)));
       }
-      if (!IsUtf8(entry.key)) return prefixed(Invalid("\"key\" is not valid UTF-8"));
+      if (!base::IsValidUtf8(entry.key)) return prefixed(Invalid("\"key\" is not valid UTF-8"));
       if (entry.type == EntryType::kKvDelete) break;
       if (!entry.blob.empty()) {
-        if (!IsSha256Hex(entry.blob)) {
+        if (!base::IsSha256Hex(entry.blob)) {
           return prefixed(Invalid(
               "\"blob\" must name the value by its SHA-256 in lower-case hex (64 characters)"));
         }
@@ -552,7 +529,8 @@ Status ValidateEntry(const Entry& entry) {
         return prefixed(Invalid(fmt::format("\"metadata\" is at most {} bytes (got {})",
                                             bindings::kKvMaxMetadataBytes, entry.metadata.size())));
       }
-      if (!IsUtf8(entry.metadata)) return prefixed(Invalid("\"metadata\" is not valid UTF-8"));
+      if (!base::IsValidUtf8(entry.metadata))
+        return prefixed(Invalid("\"metadata\" is not valid UTF-8"));
       break;
   }
   // Only the fields that are written count: cheaper to measure than to
@@ -867,36 +845,6 @@ bool VerifyKey::VerifyBytes(std::string_view bytes, std::string_view signature) 
   return verified == 1;
 }
 
-Sha256Stream::Sha256Stream() : context_(EVP_MD_CTX_new()) {
-  if (context_ == nullptr ||
-      EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(context_), EVP_sha256(), nullptr) != 1) {
-    Fatal("EVP_DigestInit_ex");
-  }
-}
-
-Sha256Stream::~Sha256Stream() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(context_)); }
-
-void Sha256Stream::Update(std::string_view data) {
-  if (EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(context_), data.data(), data.size()) != 1) {
-    Fatal("EVP_DigestUpdate");
-  }
-}
-
-std::string Sha256Stream::HexDigest() {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(context_), digest, &length) != 1) {
-    Fatal("EVP_DigestFinal_ex");
-  }
-  static const char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) {
-    hex += kHex[digest[i] >> 4];
-    hex += kHex[digest[i] & 15];
-  }
-  return hex;
-}
-
 std::string SnapshotManifest(uint64_t head, uint64_t compacted_through, uint64_t count,
                              std::string_view lines_sha256_hex) {
   return fmt::format("edge-sync snapshot\nhead {}\ncompacted_through {}\ncount {}\nsha256 {}\n",
@@ -963,11 +911,10 @@ StatusOr<std::string> ReadSecretsKey(const std::string& path) {
   while (!text.empty() && space(text.front())) text.remove_prefix(1);
   while (!text.empty() && space(text.back())) text.remove_suffix(1);
   std::string key;
-  if (text.size() == 2 * kSecretsKeyBytes &&
-      std::all_of(text.begin(), text.end(), [](char c) { return HexDigit(c) >= 0; })) {
-    for (size_t i = 0; i < text.size(); i += 2) {
-      key.push_back(static_cast<char>(HexDigit(text[i]) << 4 | HexDigit(text[i + 1])));
-    }
+  std::optional<std::string> hex;
+  if (text.size() == 2 * kSecretsKeyBytes) hex = base::HexDecode(text);
+  if (hex) {
+    key = std::move(*hex);
   } else if (StatusOr<std::string> decoded = base::Base64Decode(text);
              decoded.ok() && decoded->size() == kSecretsKeyBytes) {
     key = std::move(decoded).value();
@@ -1058,15 +1005,6 @@ StatusOr<std::string> OpenSecret(std::string_view key, std::string_view worker,
         name, worker));
   }
   return value;
-}
-
-std::string Sha256Hex(std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
-    Fatal("EVP_Digest");
-  }
-  return Hex(std::string_view(reinterpret_cast<char*>(digest), length));
 }
 
 }  // namespace edge::sync

@@ -183,23 +183,6 @@ std::string SealSecret(std::string_view key, std::string_view worker, std::strin
 StatusOr<std::string> OpenSecret(std::string_view key, std::string_view worker,
                                  std::string_view name, std::string_view sealed);
 
-// Lower-case hex SHA-256.
-std::string Sha256Hex(std::string_view data);
-
-// SHA-256 over data given in pieces (a snapshot's lines as they stream).
-class Sha256Stream {
- public:
-  Sha256Stream();
-  ~Sha256Stream();
-  Sha256Stream(const Sha256Stream&) = delete;
-  Sha256Stream& operator=(const Sha256Stream&) = delete;
-  void Update(std::string_view data);
-  std::string HexDigest();  // once
-
- private:
-  void* context_;  // EVP_MD_CTX
-};
-
 // What the origin signs for a snapshot, so that neither a relay nor anyone
 // on the way can forge one, drop entries from one, or make a PoP jump its
 // cursor: the head, the compaction point, the number of entries and the

@@ -22,11 +22,11 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <mutex>
 #include <sstream>
 
 #include "base/http_text.h"
+#include "base/token_file.h"
 #include "bindings/fetch/outbound/tls.h"
 
 namespace edge::sync {
@@ -37,22 +37,12 @@ using Clock = std::chrono::steady_clock;
 // Bounds on the head of what a node may send back (a body is bounded by
 // HttpTarget::max_response_bytes, a stream's per line).
 constexpr size_t kMaxHeaderBytes = 256u << 10;
-constexpr size_t kMaxTokenFileBytes = 64u << 10;
 constexpr int kStopPollMs = 200;
 constexpr char kUserAgent[] = "edge/0.1.0";
 
 bool IsUnreserved(unsigned char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '.' || c == '_' || c == '~';
-}
-
-// Visible ASCII only: no spaces, no controls, nothing that could end a
-// header line or a request target.
-bool IsVisibleAscii(std::string_view text) {
-  return std::all_of(text.begin(), text.end(), [](char c) {
-    return static_cast<unsigned char>(c) > 0x20 && c != 0x7f &&
-           static_cast<unsigned char>(c) < 0x80;
-  });
 }
 
 bool IsIpLiteral(const std::string& host) {
@@ -76,7 +66,7 @@ Status CheckToken(std::string_view token, std::string_view source) {
     return Status(ErrorCode::kInvalidInput,
                   "no admin token: pass --token-file FILE or set EDGE_API_TOKEN");
   }
-  if (!IsVisibleAscii(token)) {
+  if (!base::IsVisibleAscii(token)) {
     return Status(ErrorCode::kInvalidInput,
                   fmt::format("the token from {} contains a space, a control character or a "
                               "non-ASCII byte; a token is one line of printable ASCII",
@@ -592,7 +582,7 @@ Status Exchange(const HttpTarget& target, std::string_view method, std::string_v
   StatusOr<HttpUrl> url = ParseHttpUrl(target.url);
   if (!url.ok()) return url.status();
   if (!target.token.empty()) EDGE_RETURN_IF_ERROR(CheckToken(target.token, "the caller"));
-  if (path.empty() || path.front() != '/' || !IsVisibleAscii(path)) {
+  if (path.empty() || path.front() != '/' || !base::IsVisibleAscii(path)) {
     return Status(ErrorCode::kInternal,
                   fmt::format("bad request path \"{}\": it must start with / and be "
                               "percent-encoded",
@@ -855,33 +845,8 @@ bool LineSplitter::Finish(const std::function<bool(std::string_view)>& on_line) 
   return on_line(line);
 }
 
-StatusOr<std::string> ReadTokenFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return Status(ErrorCode::kNotFound,
-                  fmt::format("cannot read the token file {}: {}", path, std::strerror(errno)));
-  }
-  std::string text(kMaxTokenFileBytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  if (in.bad()) {
-    return Status(ErrorCode::kIo, fmt::format("cannot read the token file {}", path));
-  }
-  text.resize(static_cast<size_t>(in.gcount()));
-  if (text.size() > kMaxTokenFileBytes) {
-    return Status(ErrorCode::kInvalidInput,
-                  fmt::format("the token file {} is larger than {} KiB: is it the right file?",
-                              path, kMaxTokenFileBytes >> 10));
-  }
-  text = TrimTrailingSpace(std::move(text));
-  if (text.empty()) {
-    return Status(ErrorCode::kInvalidInput, fmt::format("the token file {} is empty", path));
-  }
-  EDGE_RETURN_IF_ERROR(CheckToken(text, "the token file " + path));
-  return text;
-}
-
 StatusOr<std::string> ResolveToken(const std::string& token_file) {
-  if (!token_file.empty()) return ReadTokenFile(token_file);
+  if (!token_file.empty()) return base::ReadTokenFile(token_file);
   const char* env = std::getenv("EDGE_API_TOKEN");
   std::string token = TrimTrailingSpace(env != nullptr ? env : "");
   if (token.empty()) {

@@ -148,12 +148,7 @@ class LineSplitter {
   bool overflowed_ = false;
 };
 
-// The admin token stored in `path`: its content without trailing whitespace
-// (so a file written by `echo` works). An empty file is an error, and so is
-// a token with spaces or control characters inside.
-StatusOr<std::string> ReadTokenFile(const std::string& path);
-
-// The token for a command: ReadTokenFile(token_file) when one is given,
+// The token for a command: base::ReadTokenFile(token_file) when one is given,
 // else the EDGE_API_TOKEN environment variable (trimmed the same way).
 StatusOr<std::string> ResolveToken(const std::string& token_file);
 

@@ -134,27 +134,6 @@ class TokenTest : public ::testing::Test {
   std::string dir_;
 };
 
-TEST_F(TokenTest, FileIsTrimmedAtTheEnd) {
-  StatusOr<std::string> token = ReadTokenFile(Write("token", "s3cr3t-token\r\n \n"));
-  ASSERT_TRUE(token.ok()) << token.status().message();
-  EXPECT_EQ(*token, "s3cr3t-token");
-}
-
-TEST_F(TokenTest, EmptyMissingAndBadFiles) {
-  StatusOr<std::string> empty = ReadTokenFile(Write("empty", " \n\n"));
-  ASSERT_FALSE(empty.ok());
-  EXPECT_NE(empty.status().message().find("is empty"), std::string::npos);
-
-  StatusOr<std::string> missing = ReadTokenFile(dir_ + "/nope");
-  ASSERT_FALSE(missing.ok());
-  EXPECT_NE(missing.status().message().find(dir_ + "/nope"), std::string::npos);
-  EXPECT_NE(missing.status().message().find("No such file"), std::string::npos);
-
-  StatusOr<std::string> two_lines = ReadTokenFile(Write("two", "abc\ndef\n"));
-  ASSERT_FALSE(two_lines.ok());
-  EXPECT_NE(two_lines.status().message().find("printable ASCII"), std::string::npos);
-}
-
 TEST_F(TokenTest, EnvironmentWhenNoFile) {
   unsetenv("EDGE_API_TOKEN");
   StatusOr<std::string> none = ResolveToken("");

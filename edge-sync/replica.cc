@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 #include "base/ascii.h"
+#include "base/token_file.h"
 
 #include "edge-sync/origin.h"
 #include "gateway/deploy/bundle.h"
@@ -46,7 +47,7 @@ Status ReplicaExtension::Start(gateway::Node& node) {
   auto key = VerifyKey::LoadPublic(options_.verify_key_path);
   if (!key.ok()) return key.status();
   if (!options_.token_file.empty()) {
-    auto token = ReadTokenFile(options_.token_file);
+    auto token = base::ReadTokenFile(options_.token_file);
     if (!token.ok()) return token.status();
     token_ = std::move(token).value();
   }

@@ -10,6 +10,7 @@
 #include <exception>
 
 #include "base/log.h"
+#include "base/sha256.h"
 
 namespace edge::sync {
 namespace {
@@ -282,7 +283,7 @@ StatusOr<std::string> SyncClient::FetchBlob(const HttpTarget& target, const std:
   if (Status error = ResponseError(*response); !error.ok()) {
     return Status(ErrorCode::kIo, fmt::format("fetching blob {}: {}", sha256, error.message()));
   }
-  std::string actual = Sha256Hex(response->body);
+  std::string actual = base::Sha256Hex(response->body);
   if (actual != sha256) {
     return Refusal(fmt::format("blob {} has other content (its SHA-256 is {})", sha256, actual));
   }
@@ -295,7 +296,7 @@ Status SyncClient::TakeSnapshot(const HttpTarget& target) {
   bool ended = false;
   Status why;
   simdjson::dom::parser parser;
-  Sha256Stream digest;
+  base::Sha256Stream digest;
   auto on_line = [&](std::string_view line) {
     if (stopping()) return false;
     if (line.empty()) return true;

@@ -10,6 +10,8 @@
 #include <set>
 #include <utility>
 
+#include "base/sha256.h"
+
 namespace edge::sync {
 namespace {
 namespace fs = std::filesystem;
@@ -55,17 +57,11 @@ std::optional<uint64_t> GetBe64(std::string_view bytes) {
   return v;
 }
 
-bool IsSha256Hex(std::string_view text) {
-  return text.size() == 64 && std::all_of(text.begin(), text.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
-}
-
 // The `keys` database's key for an entry key: itself, or its hash when it
 // is longer than LMDB allows ("#" starts no entry key).
 std::string StoreKey(std::string_view key) {
   if (key.size() <= kMaxKeyBytes) return std::string(key);
-  return "#" + Sha256Hex(key);
+  return "#" + base::Sha256Hex(key);
 }
 
 // The keys an entry holds in `keys` (its Keys(), stored form).
@@ -396,7 +392,7 @@ Status SyncLog::Append(const SignedEntry& signed_entry, std::optional<std::strin
     if (entry->blob.empty()) {
       return Invalid(fmt::format("the entry at seq {} names no blob, but one was given", seq));
     }
-    std::string sha = Sha256Hex(*blob);
+    std::string sha = base::Sha256Hex(*blob);
     if (sha != entry->blob) {
       return Invalid(fmt::format("the blob given with the entry at seq {} has SHA-256 {}, not {}",
                                  seq, sha, entry->blob));
@@ -431,7 +427,7 @@ Status SyncLog::Append(const SignedEntry& signed_entry, std::optional<std::strin
 }
 
 Status SyncLog::PutBlob(const std::string& bytes) {
-  std::string sha = Sha256Hex(bytes);
+  std::string sha = base::Sha256Hex(bytes);
   std::lock_guard guard(write_mutex_);
   Txn txn;
   EDGE_RETURN_IF_ERROR(txn.Begin(env_, false, "store a blob"));
@@ -443,7 +439,7 @@ Status SyncLog::PutBlob(const std::string& bytes) {
 }
 
 StatusOr<std::optional<std::string>> SyncLog::GetBlob(const std::string& sha256_hex) const {
-  if (!IsSha256Hex(sha256_hex)) {
+  if (!base::IsSha256Hex(sha256_hex)) {
     return Invalid("a blob is named by its SHA-256 in lower-case hex (64 characters)");
   }
   Txn txn;
@@ -452,12 +448,13 @@ StatusOr<std::optional<std::string>> SyncLog::GetBlob(const std::string& sha256_
       Get(txn.get(), dbs_.blobs, sha256_hex, "read a blob");
   if (!bytes.ok()) return bytes.status();
   if (!bytes->has_value()) return std::optional<std::string>();
-  if (Sha256Hex(**bytes) != sha256_hex) return Corrupt(fmt::format("the blob {}", sha256_hex));
+  if (base::Sha256Hex(**bytes) != sha256_hex)
+    return Corrupt(fmt::format("the blob {}", sha256_hex));
   return std::optional<std::string>(std::string(**bytes));
 }
 
 bool SyncLog::HasBlob(const std::string& sha256_hex) const {
-  if (!IsSha256Hex(sha256_hex)) return false;
+  if (!base::IsSha256Hex(sha256_hex)) return false;
   Txn txn;
   if (!txn.Begin(env_, true, "read a blob").ok()) return false;
   StatusOr<std::optional<std::string_view>> bytes =

@@ -4,12 +4,13 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 
-#include "base/base64.h"
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
+#include "base/base64.h"
+#include "base/sha256.h"
 
 #include <atomic>
 #include <chrono>
@@ -444,7 +445,7 @@ class SyncProtocolTest : public ::testing::Test {
     entry.type = EntryType::kKvPut;
     entry.ns = "ns";
     entry.key = "blob-" + std::to_string(entry.seq);
-    entry.blob = Sha256Hex(bytes);
+    entry.blob = base::Sha256Hex(bytes);
     Status status = log_->Append(signing_->Sign(entry), bytes);
     EXPECT_TRUE(status.ok()) << status.message();
     return entry.seq;
@@ -643,7 +644,7 @@ TEST_F(SyncProtocolTest, CompactedCursorTakesASnapshot) {
     EXPECT_EQ(replica_.reset_head, 12u);
     EXPECT_EQ(replica_.reset_compacted_through, 12u);
     ASSERT_EQ(replica_.reset_blobs.size(), 1u);
-    EXPECT_EQ(replica_.reset_blobs[Sha256Hex("snapshot blob")], "snapshot blob");
+    EXPECT_EQ(replica_.reset_blobs[base::Sha256Hex("snapshot blob")], "snapshot blob");
   }
   (void)blob_seq;
   // Then it tails from the snapshot's head.
@@ -740,12 +741,12 @@ TEST_F(SyncProtocolTest, EndpointsAnswerAsDocumented) {
   StartOrigin();
   HttpTarget target{origin_->url(), ""};
 
-  StatusOr<HttpResponse> blob = Request(target, "GET", "/sync/blobs/" + Sha256Hex(bytes));
+  StatusOr<HttpResponse> blob = Request(target, "GET", "/sync/blobs/" + base::Sha256Hex(bytes));
   ASSERT_TRUE(blob.ok()) << blob.status().message();
   EXPECT_EQ(blob->status, 200);
   EXPECT_EQ(blob->body, bytes);
   EXPECT_EQ(blob->Header("Content-Type"), "application/octet-stream");
-  StatusOr<HttpResponse> missing = Request(target, "GET", "/sync/blobs/" + Sha256Hex("nope"));
+  StatusOr<HttpResponse> missing = Request(target, "GET", "/sync/blobs/" + base::Sha256Hex("nope"));
   ASSERT_TRUE(missing.ok());
   EXPECT_EQ(missing->status, 404);
   StatusOr<HttpResponse> bad_name = Request(target, "GET", "/sync/blobs/ABC");
@@ -786,9 +787,9 @@ TEST_F(SyncProtocolTest, EndpointsAnswerAsDocumented) {
   StatusOr<VerifyKey> verify = VerifyKey::FromPem(signing_->PublicPem());
   ASSERT_TRUE(verify.ok());
   EXPECT_TRUE(verify->VerifyBytes(
-      SnapshotManifest(2, 0, 2, Sha256Hex(lines[1] + "\n" + lines[2] + "\n")), *signature));
+      SnapshotManifest(2, 0, 2, base::Sha256Hex(lines[1] + "\n" + lines[2] + "\n")), *signature));
   EXPECT_FALSE(verify->VerifyBytes(
-      SnapshotManifest(3, 0, 2, Sha256Hex(lines[1] + "\n" + lines[2] + "\n")), *signature));
+      SnapshotManifest(3, 0, 2, base::Sha256Hex(lines[1] + "\n" + lines[2] + "\n")), *signature));
 
   // The log stream: a heartbeat first, then the entries after the cursor.
   lines.clear();

@@ -1,7 +1,6 @@
 #include "gateway/deploy/deploy_store.h"
 
 #include <fmt/core.h>
-#include <openssl/evp.h>
 #include <simdjson.h>
 
 #include <algorithm>
@@ -11,8 +10,9 @@
 #include <mutex>
 #include <set>
 
-#include "gateway/deploy/bundle.h"
 #include "base/json_text.h"
+#include "base/sha256.h"
+#include "gateway/deploy/bundle.h"
 
 namespace edge::gateway {
 namespace {
@@ -49,21 +49,6 @@ std::string_view View(const MDB_val& v) {
 uint64_t NowMs() {
   auto now = std::chrono::system_clock::now().time_since_epoch();
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(now).count());
-}
-
-std::string Sha256Hex(std::string_view bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr);
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);
-  return hex;
-}
-
-bool IsSha256Hex(std::string_view text) {
-  return text.size() == 64 && std::all_of(text.begin(), text.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
 }
 
 // Keys of `versions` and `secrets`: the worker, NUL, then the rest.
@@ -106,8 +91,8 @@ StatusOr<VersionInfo> ParseVersion(simdjson::dom::parser& parser, std::string_vi
   std::string_view sha;
   std::optional<uint64_t> created = GetUint(*object, "created_ms");
   std::optional<uint64_t> size = GetUint(*object, "size");
-  if (object->at_key("sha256").get_string().get(sha) != simdjson::SUCCESS || !IsSha256Hex(sha) ||
-      !created || !size) {
+  if (object->at_key("sha256").get_string().get(sha) != simdjson::SUCCESS ||
+      !base::IsSha256Hex(sha) || !created || !size) {
     return Corrupt(what);
   }
   info.sha256 = std::string(sha);
@@ -351,7 +336,7 @@ StatusOr<std::optional<std::string>> DeployStore::ReadBlob(MDB_txn* txn,
   int rc = mdb_get(txn, dbs_.blobs, &key, &value);
   if (rc == MDB_NOTFOUND) return std::optional<std::string>();
   if (rc != 0) return LmdbError("read", rc);
-  if (Sha256Hex(View(value)) != sha256) return Corrupt(fmt::format("the bundle {}", sha256));
+  if (base::Sha256Hex(View(value)) != sha256) return Corrupt(fmt::format("the bundle {}", sha256));
   return std::optional<std::string>(std::string(View(value)));
 }
 
@@ -453,7 +438,7 @@ StatusOr<std::optional<std::string>> DeployStore::GetMeta(const std::string& key
 }
 
 StatusOr<std::optional<std::string>> DeployStore::GetBlob(const std::string& sha256) const {
-  if (!IsSha256Hex(sha256)) {
+  if (!base::IsSha256Hex(sha256)) {
     return Status(ErrorCode::kInvalidInput,
                   "a bundle is named by its SHA-256 in lower-case hex (64 characters)");
   }
@@ -486,7 +471,7 @@ Status DeployStore::Writer::Lmdb(std::string_view what, int rc) {
 Status DeployStore::Writer::PutVersionRecord(const std::string& worker, uint64_t id,
                                              const std::string& bundle_json, VersionInfo* info) {
   info->id = id;
-  info->sha256 = Sha256Hex(bundle_json);
+  info->sha256 = base::Sha256Hex(bundle_json);
   info->created_ms = NowMs();
   info->size = bundle_json.size();
   MDB_val blob_key = Val(info->sha256), blob = Val(bundle_json);
@@ -551,7 +536,7 @@ Status DeployStore::Writer::PutVersion(const std::string& worker, uint64_t id,
   StatusOr<std::optional<VersionInfo>> existing = store_.ReadVersion(txn_, worker, id);
   if (!existing.ok()) return existing.status();
   if (existing->has_value()) {
-    std::string sha = Sha256Hex(bundle_json);
+    std::string sha = base::Sha256Hex(bundle_json);
     if ((*existing)->sha256 == sha) return Status::Ok();  // applied already
     return Status(ErrorCode::kInvalidInput,
                   fmt::format("version {} of worker \"{}\" exists with other content (bundle {}, "

@@ -11,6 +11,7 @@
 
 #include "base/http_text.h"
 #include "base/log.h"
+#include "base/uv_handle.h"
 #include "gateway/http/status_pages.h"
 
 namespace edge::gateway {
@@ -219,8 +220,7 @@ void ServerContext::CloseFlushHandle() {
     connection->Flush();
   }
   if (flush_handle != nullptr) {
-    uv_close(reinterpret_cast<uv_handle_t*>(flush_handle),
-             [](uv_handle_t* handle) { delete reinterpret_cast<uv_prepare_t*>(handle); });
+    base::CloseAndDelete(flush_handle);
     flush_handle = nullptr;
   }
 }

@@ -7,6 +7,7 @@
 
 #include "base/http_text.h"
 #include "base/log.h"
+#include "base/uv_handle.h"
 #include "bindings/fetch/outbound/internal.h"
 #include "bindings/fetch/outbound/tls.h"
 
@@ -142,8 +143,7 @@ void Call::Close() {
     exchange_->events.clear();
   }
   async_->data = nullptr;
-  uv_close(reinterpret_cast<uv_handle_t*>(async_),
-           [](uv_handle_t* handle) { delete reinterpret_cast<uv_async_t*>(handle); });
+  base::CloseAndDelete(async_);
   async_ = nullptr;
 }
 
