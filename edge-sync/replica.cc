@@ -63,7 +63,7 @@ Status ReplicaExtension::Start(gateway::Node& node) {
                              ParseCursor(node.kv().GetMeta(kCursorKey)));
   if (options_.relay) server_ = std::make_unique<SyncServer>(node.control_loop(), *log_);
 
-  HttpTarget upstream;
+  base::HttpTarget upstream;
   upstream.url = options_.from_url;
   upstream.token = token_;
   upstream.headers.push_back({"X-Edge-Pop-Id", node.options().pop_id});
@@ -248,7 +248,7 @@ PopStatus ReplicaExtension::Own() const {
 }
 
 void ReplicaExtension::CheckIn() {
-  HttpTarget upstream;
+  base::HttpTarget upstream;
   upstream.url = options_.from_url;
   upstream.token = token_;
   upstream.connect_timeout_ms = 2000;
@@ -265,8 +265,8 @@ void ReplicaExtension::CheckIn() {
       if (below.via.empty()) below.via = node_->options().pop_id;
       pops.push_back(std::move(below));
     }
-    auto response = Request(upstream, "POST", "/sync/checkin", Fleet::Encode(pops),
-                            "application/json");
+    auto response =
+        base::Request(upstream, "POST", "/sync/checkin", Fleet::Encode(pops), "application/json");
     if (!response.ok() || response->status != 200) {
       Log(LogLevel::kDebug, "check-in with {} failed: {}", options_.from_url,
           response.ok() ? "status " + std::to_string(response->status)
@@ -297,7 +297,7 @@ bool ReplicaExtension::HandleAdmin(const gateway::HttpRequest& request,
   if (!options_.relay) return false;
   if (path == "/sync/snapshot") {
     // Only the origin can sign a snapshot: pass the request on.
-    HttpTarget upstream;
+    base::HttpTarget upstream;
     upstream.url = options_.from_url;
     upstream.token = token_;
     upstream.max_response_bytes = size_t{1} << 30;
@@ -305,7 +305,7 @@ bool ReplicaExtension::HandleAdmin(const gateway::HttpRequest& request,
     std::lock_guard<std::mutex> lock(checkin_mutex_);
     if (stopping_) return false;
     proxies_.emplace_back([node, writer, upstream] {
-      auto response = Request(upstream, "GET", "/sync/snapshot");
+      auto response = base::Request(upstream, "GET", "/sync/snapshot");
       node->PostToControl([writer, response = std::move(response)]() mutable {
         if (!response.ok()) {
           SendJson(*writer, 502, fmt::format("{{\"error\":{}}}",

@@ -26,9 +26,9 @@
 #include <thread>
 #include <vector>
 
-#include "bindings/fetch/outbound/testing/test_server.h"
+#include "base/http_client/http_client.h"
+#include "base/http_client/testing/test_server.h"
 #include "edge-sync/entry.h"
-#include "edge-sync/http_client.h"
 #include "edge-sync/sync_client.h"
 #include "edge-sync/sync_log.h"
 #include "edge-sync/sync_server.h"
@@ -48,7 +48,7 @@ using Clock = std::chrono::steady_clock;
 std::string TempDir() {
   char pattern[] = "/dev/shm/edge-sync-test-XXXXXX";
   if (mkdtemp(pattern) != nullptr) return pattern;
-  return bindings::outbound::testing::MakeTempDir();
+  return base::testing::MakeTempDir();
 }
 
 // Polls `condition` until it holds or `timeout` passes.
@@ -594,9 +594,9 @@ TEST_F(SyncProtocolTest, GapsAndStrayLinesAreRefused) {
                      put(1) + put(1) + put(3) + put(4);
   std::string stray = "{\"type\":\"heartbeat\",\"head\":3}\n{\"no\":\"type\"}\n" + put(2);
   std::atomic<int> requests{0};
-  bindings::outbound::testing::TestServer server(
-      [&](bindings::outbound::testing::ServerConnection& connection) {
-        bindings::outbound::testing::ServerRequest request;
+  base::testing::TestServer server(
+      [&](base::testing::ServerConnection& connection) {
+        base::testing::ServerRequest request;
         if (!connection.ReadRequest(&request)) return;
         // The first connection has the gap; later ones a line that is
         // neither an entry nor a control line.
@@ -628,8 +628,8 @@ TEST_F(SyncProtocolTest, CompactedCursorTakesASnapshot) {
   StartOrigin();
 
   // What a reader below the compaction point is told.
-  HttpTarget target{origin_->url(), ""};
-  StatusOr<HttpResponse> gone = Request(target, "GET", "/sync/log?after=3");
+  base::HttpTarget target{origin_->url(), ""};
+  StatusOr<base::HttpResponse> gone = base::Request(target, "GET", "/sync/log?after=3");
   ASSERT_TRUE(gone.ok()) << gone.status().message();
   EXPECT_EQ(gone->status, 410);
   EXPECT_NE(gone->body.find("\"compacted_through\":12,\"head\":12"), std::string::npos)
@@ -713,11 +713,11 @@ TEST_F(SyncProtocolTest, CloseEndsStreamsAndReleasesTheLoop) {
   // A reader's stream ends (and it can tell: the body ends), later requests get 503.
   AppendPut();
   StartOrigin();
-  HttpTarget target{origin_->url(), ""};
+  base::HttpTarget target{origin_->url(), ""};
   std::atomic<int> lines{0};
   std::promise<Status> ended;
   std::thread reader([&] {
-    ended.set_value(Stream(target, "/sync/log?after=0", [&](std::string_view) {
+    ended.set_value(base::Stream(target, "/sync/log?after=0", [&](std::string_view) {
       ++lines;
       return true;
     }));
@@ -729,7 +729,7 @@ TEST_F(SyncProtocolTest, CloseEndsStreamsAndReleasesTheLoop) {
   reader.join();
   EXPECT_TRUE(result.get().ok());
   EXPECT_EQ(origin_->readers(), 0u);
-  StatusOr<HttpResponse> closed = Request(target, "GET", "/sync/log?after=0");
+  StatusOr<base::HttpResponse> closed = base::Request(target, "GET", "/sync/log?after=0");
   ASSERT_TRUE(closed.ok()) << closed.status().message();
   EXPECT_EQ(closed->status, 503);
 }
@@ -739,26 +739,28 @@ TEST_F(SyncProtocolTest, EndpointsAnswerAsDocumented) {
   std::string bytes = "blob bytes";
   AppendBlobPut(bytes);
   StartOrigin();
-  HttpTarget target{origin_->url(), ""};
+  base::HttpTarget target{origin_->url(), ""};
 
-  StatusOr<HttpResponse> blob = Request(target, "GET", "/sync/blobs/" + base::Sha256Hex(bytes));
+  StatusOr<base::HttpResponse> blob =
+      base::Request(target, "GET", "/sync/blobs/" + base::Sha256Hex(bytes));
   ASSERT_TRUE(blob.ok()) << blob.status().message();
   EXPECT_EQ(blob->status, 200);
   EXPECT_EQ(blob->body, bytes);
   EXPECT_EQ(blob->Header("Content-Type"), "application/octet-stream");
-  StatusOr<HttpResponse> missing = Request(target, "GET", "/sync/blobs/" + base::Sha256Hex("nope"));
+  StatusOr<base::HttpResponse> missing =
+      base::Request(target, "GET", "/sync/blobs/" + base::Sha256Hex("nope"));
   ASSERT_TRUE(missing.ok());
   EXPECT_EQ(missing->status, 404);
-  StatusOr<HttpResponse> bad_name = Request(target, "GET", "/sync/blobs/ABC");
+  StatusOr<base::HttpResponse> bad_name = base::Request(target, "GET", "/sync/blobs/ABC");
   ASSERT_TRUE(bad_name.ok());
   EXPECT_EQ(bad_name->status, 400);
-  StatusOr<HttpResponse> bad_after = Request(target, "GET", "/sync/log?after=x");
+  StatusOr<base::HttpResponse> bad_after = base::Request(target, "GET", "/sync/log?after=x");
   ASSERT_TRUE(bad_after.ok());
   EXPECT_EQ(bad_after->status, 400);
-  StatusOr<HttpResponse> post = Request(target, "POST", "/sync/log", "{}");
+  StatusOr<base::HttpResponse> post = base::Request(target, "POST", "/sync/log", "{}");
   ASSERT_TRUE(post.ok());
   EXPECT_EQ(post->status, 405);
-  StatusOr<HttpResponse> unknown = Request(target, "GET", "/sync/nothing");
+  StatusOr<base::HttpResponse> unknown = base::Request(target, "GET", "/sync/nothing");
   ASSERT_TRUE(unknown.ok());
   EXPECT_EQ(unknown->status, 404);
   EXPECT_FALSE(origin_->Handles("/workers"));
@@ -766,7 +768,7 @@ TEST_F(SyncProtocolTest, EndpointsAnswerAsDocumented) {
 
   // The snapshot, line by line.
   std::vector<std::string> lines;
-  Status status = Stream(target, "/sync/snapshot", [&](std::string_view line) {
+  Status status = base::Stream(target, "/sync/snapshot", [&](std::string_view line) {
     lines.emplace_back(line);
     return true;
   });
@@ -793,7 +795,7 @@ TEST_F(SyncProtocolTest, EndpointsAnswerAsDocumented) {
 
   // The log stream: a heartbeat first, then the entries after the cursor.
   lines.clear();
-  status = Stream(target, "/sync/log?after=1", [&](std::string_view line) {
+  status = base::Stream(target, "/sync/log?after=1", [&](std::string_view line) {
     lines.emplace_back(line);
     return lines.size() < 2;
   });

@@ -5,11 +5,11 @@
 #include <algorithm>
 #include <charconv>
 
+#include "base/http_client/tls_client.h"
 #include "base/http_text.h"
 #include "base/log.h"
 #include "base/uv_handle.h"
 #include "bindings/fetch/outbound/internal.h"
-#include "bindings/fetch/outbound/tls.h"
 
 namespace edge::bindings::outbound {
 namespace {
@@ -390,7 +390,7 @@ Client::Client(ClientOptions options)
   if (options_.threads < 1) options_.threads = 1;
   if (options_.max_connections_per_origin < 1) options_.max_connections_per_origin = 1;
   SSL_CTX* tls = nullptr;
-  auto context = NewClientTlsContext();
+  auto context = base::NewClientTlsContext();
   if (context.ok()) {
     tls = context.value();
   } else {

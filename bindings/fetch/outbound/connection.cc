@@ -9,9 +9,9 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/http_client/tls_client.h"
 #include "base/http_text.h"
 #include "bindings/fetch/outbound/internal.h"
-#include "bindings/fetch/outbound/tls.h"
 
 namespace edge::bindings::outbound {
 namespace {
@@ -300,14 +300,14 @@ void Connection::Handshake() {
   if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) return;
   long verify = SSL_get_verify_result(ssl_);
   if (verify != X509_V_OK) {
-    Close(NetError(VerifyErrorMessage(verify, HostForDns(target_.host))));
+    Close(NetError(base::VerifyErrorMessage(verify, HostForDns(target_.host))));
     return;
   }
   Close(TlsError("TLS handshake"));
 }
 
 Status Connection::TlsError(const char* what) {
-  std::string detail = TakeOpenSslError();
+  std::string detail = base::TakeOpenSslError();
   if (detail.empty()) detail = "the connection was closed";
   return NetError(fmt::format("{} with {} failed: {}", what, Describe(), detail));
 }

@@ -1,10 +1,10 @@
-#include "bindings/fetch/outbound/tls.h"
+#include "base/http_client/tls_client.h"
 
 #include <fmt/core.h>
 #include <openssl/err.h>
 #include <openssl/x509_vfy.h>
 
-namespace edge::bindings::outbound {
+namespace edge::base {
 
 StatusOr<SSL_CTX*> NewClientTlsContext() {
   SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
@@ -63,4 +63,4 @@ std::string TakeOpenSslError() {
   return text;
 }
 
-}  // namespace edge::bindings::outbound
+}  // namespace edge::base

@@ -1,4 +1,4 @@
-#include "edge-sync/http_client.h"
+#include "base/http_client/http_client.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -17,17 +17,17 @@
 #include <thread>
 #include <vector>
 
-#include "bindings/fetch/outbound/testing/test_server.h"
+#include "base/http_client/testing/test_server.h"
 
-namespace edge::sync {
+namespace edge::base {
 namespace {
 
-using bindings::outbound::testing::Certificates;
-using bindings::outbound::testing::MakeCertificates;
-using bindings::outbound::testing::MakeTempDir;
-using bindings::outbound::testing::ServerConnection;
-using bindings::outbound::testing::ServerRequest;
-using bindings::outbound::testing::TestServer;
+using testing::Certificates;
+using testing::MakeCertificates;
+using testing::MakeTempDir;
+using testing::ServerConnection;
+using testing::ServerRequest;
+using testing::TestServer;
 
 void Pause() { std::this_thread::sleep_for(std::chrono::milliseconds(20)); }
 
@@ -658,4 +658,4 @@ TEST_F(HttpTlsTest, WrongHostUnknownCaAndPlainServer) {
 }
 
 }  // namespace
-}  // namespace edge::sync
+}  // namespace edge::base

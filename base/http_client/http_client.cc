@@ -1,4 +1,4 @@
-#include "edge-sync/http_client.h"
+#include "base/http_client/http_client.h"
 
 #include <arpa/inet.h>
 #include <fmt/core.h>
@@ -25,11 +25,12 @@
 #include <mutex>
 #include <sstream>
 
+#include "base/ascii.h"
+#include "base/http_client/tls_client.h"
 #include "base/http_text.h"
 #include "base/token_file.h"
-#include "bindings/fetch/outbound/tls.h"
 
-namespace edge::sync {
+namespace edge::base {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -66,7 +67,7 @@ Status CheckToken(std::string_view token, std::string_view source) {
     return Status(ErrorCode::kInvalidInput,
                   "no admin token: pass --token-file FILE or set EDGE_API_TOKEN");
   }
-  if (!base::IsVisibleAscii(token)) {
+  if (!IsVisibleAscii(token)) {
     return Status(ErrorCode::kInvalidInput,
                   fmt::format("the token from {} contains a space, a control character or a "
                               "non-ASCII byte; a token is one line of printable ASCII",
@@ -78,7 +79,7 @@ Status CheckToken(std::string_view token, std::string_view source) {
 // An extra header field of HttpTarget::headers: a token name the client
 // does not set itself, and a value that cannot end the line.
 Status CheckExtraHeader(std::string_view name, std::string_view value) {
-  if (!base::IsToken(name) || !base::IsPrintableFieldValue(value)) {
+  if (!IsToken(name) || !IsPrintableFieldValue(value)) {
     return Status(ErrorCode::kInvalidInput,
                   fmt::format("the header \"{}\" cannot be sent: a name must be a token and a "
                               "value printable ASCII",
@@ -86,7 +87,7 @@ Status CheckExtraHeader(std::string_view name, std::string_view value) {
   }
   for (std::string_view reserved : {"Host", "Authorization", "Accept", "Connection",
                                     "Content-Length", "Content-Type", "Transfer-Encoding"}) {
-    if (base::EqualsIgnoreCase(name, reserved)) {
+    if (EqualsIgnoreCase(name, reserved)) {
       return Status(ErrorCode::kInvalidInput,
                     fmt::format("the header {} is set by the client itself", reserved));
     }
@@ -274,7 +275,7 @@ Status Connection::Connect() {
 }
 
 Status Connection::Handshake() {
-  StatusOr<SSL_CTX*> ctx = bindings::outbound::NewClientTlsContext();
+  StatusOr<SSL_CTX*> ctx = NewClientTlsContext();
   if (!ctx.ok()) return ctx.status();
   ctx_ = *ctx;
   // A node that closes without close_notify ends the body as a plain close
@@ -282,8 +283,7 @@ Status Connection::Handshake() {
   SSL_CTX_set_options(ctx_, SSL_OP_IGNORE_UNEXPECTED_EOF);
   ssl_ = SSL_new(ctx_);
   if (ssl_ == nullptr || SSL_set_fd(ssl_, fd_) != 1) {
-    return Status(ErrorCode::kInternal,
-                  "cannot set up TLS: " + bindings::outbound::TakeOpenSslError());
+    return Status(ErrorCode::kInternal, "cannot set up TLS: " + TakeOpenSslError());
   }
   if (IsIpLiteral(url_.host)) {
     // No SNI for an address; the certificate must name the IP.
@@ -311,10 +311,10 @@ Status Connection::Handshake() {
     }
     long verify = SSL_get_verify_result(ssl_);
     if (verify != X509_V_OK) {
-      return Status(ErrorCode::kIo, bindings::outbound::VerifyErrorMessage(verify, url_.host));
+      return Status(ErrorCode::kIo, VerifyErrorMessage(verify, url_.host));
     }
     int saved_errno = errno;
-    std::string why = bindings::outbound::TakeOpenSslError();
+    std::string why = TakeOpenSslError();
     if (why.empty()) {
       why = saved_errno != 0 ? std::strerror(saved_errno) : "the node closed the connection";
     }
@@ -343,7 +343,7 @@ Status Connection::WriteAll(std::string_view data) {
         wait_for = POLLIN;
       } else if (error != SSL_ERROR_WANT_WRITE) {
         int saved_errno = errno;
-        std::string why = bindings::outbound::TakeOpenSslError();
+        std::string why = TakeOpenSslError();
         if (why.empty()) why = std::strerror(saved_errno != 0 ? saved_errno : EPIPE);
         return Status(ErrorCode::kIo, fmt::format("cannot send to {}: {}", url_.Authority(), why));
       }
@@ -388,7 +388,7 @@ StatusOr<size_t> Connection::Read(char* buffer, size_t size) {
         wait_for = POLLOUT;
       } else if (error != SSL_ERROR_WANT_READ) {
         int saved_errno = errno;
-        std::string why = bindings::outbound::TakeOpenSslError();
+        std::string why = TakeOpenSslError();
         if (why.empty() && saved_errno == 0) return size_t{0};  // EOF without close_notify
         if (why.empty()) why = std::strerror(saved_errno);
         return Status(ErrorCode::kIo,
@@ -582,7 +582,7 @@ Status Exchange(const HttpTarget& target, std::string_view method, std::string_v
   StatusOr<HttpUrl> url = ParseHttpUrl(target.url);
   if (!url.ok()) return url.status();
   if (!target.token.empty()) EDGE_RETURN_IF_ERROR(CheckToken(target.token, "the caller"));
-  if (path.empty() || path.front() != '/' || !base::IsVisibleAscii(path)) {
+  if (path.empty() || path.front() != '/' || !IsVisibleAscii(path)) {
     return Status(ErrorCode::kInternal,
                   fmt::format("bad request path \"{}\": it must start with / and be "
                               "percent-encoded",
@@ -676,9 +676,9 @@ StatusOr<HttpUrl> ParseHttpUrl(std::string_view url) {
   HttpUrl out;
   size_t scheme_end = url.find("://");
   std::string_view scheme = scheme_end == std::string_view::npos ? "" : url.substr(0, scheme_end);
-  if (base::EqualsIgnoreCase(scheme, "http")) {
+  if (EqualsIgnoreCase(scheme, "http")) {
     out.port = 80;
-  } else if (base::EqualsIgnoreCase(scheme, "https")) {
+  } else if (EqualsIgnoreCase(scheme, "https")) {
     out.tls = true;
     out.port = 443;
   } else {
@@ -739,7 +739,7 @@ StatusOr<HttpUrl> ParseHttpUrl(std::string_view url) {
     }
     out.port = static_cast<uint16_t>(value);
   }
-  out.host = base::AsciiLower(host);
+  out.host = AsciiLower(host);
   while (!path.empty() && path.back() == '/') path.remove_suffix(1);
   out.base_path = std::string(path);
   return out;
@@ -747,7 +747,7 @@ StatusOr<HttpUrl> ParseHttpUrl(std::string_view url) {
 
 std::string HttpResponse::Header(std::string_view name) const {
   for (const auto& [field, value] : headers) {
-    if (base::EqualsIgnoreCase(field, name)) return value;
+    if (EqualsIgnoreCase(field, name)) return value;
   }
   return {};
 }
@@ -773,7 +773,7 @@ Status ResponseError(const HttpResponse& response) {
   }
   if (status == 403) return Status(code, "the node refused the token (403)");
   if (!error.empty()) return Status(code, error);
-  std::string reason(base::ReasonPhrase(status));
+  std::string reason(ReasonPhrase(status));
   std::string snippet = BodySnippet(response.body);
   return Status(code,
                 fmt::format("the node answered {}{}{}", status, reason.empty() ? "" : " " + reason,
@@ -846,7 +846,7 @@ bool LineSplitter::Finish(const std::function<bool(std::string_view)>& on_line) 
 }
 
 StatusOr<std::string> ResolveToken(const std::string& token_file) {
-  if (!token_file.empty()) return base::ReadTokenFile(token_file);
+  if (!token_file.empty()) return ReadTokenFile(token_file);
   const char* env = std::getenv("EDGE_API_TOKEN");
   std::string token = TrimTrailingSpace(env != nullptr ? env : "");
   if (token.empty()) {
@@ -874,4 +874,4 @@ std::string PercentEncode(std::string_view text) {
   return out;
 }
 
-}  // namespace edge::sync
+}  // namespace edge::base
