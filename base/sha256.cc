@@ -1,33 +1,17 @@
 #include "base/sha256.h"
 
-#include <openssl/err.h>
 #include <openssl/evp.h>
 
-#include <cstdio>
-#include <cstdlib>
-
 #include "base/ascii.h"
+#include "base/openssl_error.h"
 
 namespace edge::base {
-namespace {
-
-// OpenSSL failing to hash (out of memory) is a broken invariant: there is
-// nothing sensible to return, as in CHECK.
-[[noreturn]] void Fatal(const char* what) {
-  unsigned long code = ERR_get_error();
-  char reason[256] = "no OpenSSL error";
-  if (code != 0) ERR_error_string_n(code, reason, sizeof reason);
-  std::fprintf(stderr, "edge: fatal: %s (%s)\n", what, reason);
-  std::abort();
-}
-
-}  // namespace
 
 std::string Sha256(std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
-    Fatal("EVP_Digest");
+    OpenSslFatal("EVP_Digest");
   }
   return std::string(reinterpret_cast<char*>(digest), length);
 }
@@ -39,7 +23,7 @@ bool IsSha256Hex(std::string_view text) { return text.size() == 64 && IsLowerHex
 Sha256Stream::Sha256Stream() : context_(EVP_MD_CTX_new()) {
   if (context_ == nullptr ||
       EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(context_), EVP_sha256(), nullptr) != 1) {
-    Fatal("EVP_DigestInit_ex");
+    OpenSslFatal("EVP_DigestInit_ex");
   }
 }
 
@@ -47,7 +31,7 @@ Sha256Stream::~Sha256Stream() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(context
 
 void Sha256Stream::Update(std::string_view data) {
   if (EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(context_), data.data(), data.size()) != 1) {
-    Fatal("EVP_DigestUpdate");
+    OpenSslFatal("EVP_DigestUpdate");
   }
 }
 
@@ -55,7 +39,7 @@ std::string Sha256Stream::HexDigest() {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   if (EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(context_), digest, &length) != 1) {
-    Fatal("EVP_DigestFinal_ex");
+    OpenSslFatal("EVP_DigestFinal_ex");
   }
   return HexEncode(std::string_view(reinterpret_cast<char*>(digest), length));
 }

@@ -10,6 +10,7 @@
 #include "base/http_client/http_client.h"
 #include "base/log.h"
 #include "edge-sync/entry.h"
+#include "edge-sync/signing_keys.h"
 #include "edge-sync/origin.h"
 #include "edge-sync/replica.h"
 #include "gateway/node/node_extension.h"

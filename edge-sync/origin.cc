@@ -6,6 +6,8 @@
 #include "base/log.h"
 #include "base/sha256.h"
 #include "base/uv_handle.h"
+#include "edge-sync/sealed_secrets.h"
+#include "edge-sync/signing_keys.h"
 #include "gateway/http/status_pages.h"
 #include "gateway/node/node.h"
 #include "gateway/node/node_metrics.h"

@@ -4,12 +4,14 @@
 #include "base/ascii.h"
 #include "base/token_file.h"
 
-#include "edge-sync/origin.h"
-#include "gateway/deploy/bundle.h"
 #include "base/json_text.h"
+#include "base/log.h"
+#include "edge-sync/origin.h"
+#include "edge-sync/sealed_secrets.h"
+#include "edge-sync/signing_keys.h"
+#include "gateway/deploy/bundle.h"
 #include "gateway/node/node.h"
 #include "gateway/node/node_metrics.h"
-#include "base/log.h"
 
 namespace edge::sync {
 namespace {

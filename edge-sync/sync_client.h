@@ -32,6 +32,7 @@
 #include "base/http_client/http_client.h"
 #include "base/status.h"
 #include "edge-sync/entry.h"
+#include "edge-sync/signing_keys.h"
 
 namespace edge::sync {
 

@@ -11,6 +11,8 @@
 #include <thread>
 
 #include "base/sha256.h"
+#include "edge-sync/sealed_secrets.h"
+#include "edge-sync/signing_keys.h"
 
 namespace edge::sync {
 namespace {

@@ -29,6 +29,7 @@
 #include "base/http_client/http_client.h"
 #include "base/http_client/testing/test_server.h"
 #include "edge-sync/entry.h"
+#include "edge-sync/signing_keys.h"
 #include "edge-sync/sync_client.h"
 #include "edge-sync/sync_log.h"
 #include "edge-sync/sync_server.h"

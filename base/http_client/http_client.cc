@@ -28,6 +28,7 @@
 #include "base/ascii.h"
 #include "base/http_client/tls_client.h"
 #include "base/http_text.h"
+#include "base/openssl_error.h"
 #include "base/token_file.h"
 
 namespace edge::base {

@@ -1,8 +1,9 @@
 #include "base/http_client/tls_client.h"
 
 #include <fmt/core.h>
-#include <openssl/err.h>
 #include <openssl/x509_vfy.h>
+
+#include "base/openssl_error.h"
 
 namespace edge::base {
 
@@ -52,15 +53,6 @@ std::string VerifyErrorMessage(long verify_result, std::string_view host) {
       break;
   }
   return fmt::format("TLS certificate verification failed for {}: {}", host, why);
-}
-
-std::string TakeOpenSslError() {
-  unsigned long code = ERR_get_error();
-  ERR_clear_error();
-  if (code == 0) return {};
-  char text[256];
-  ERR_error_string_n(code, text, sizeof text);
-  return text;
 }
 
 }  // namespace edge::base

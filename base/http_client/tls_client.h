@@ -19,7 +19,4 @@ StatusOr<SSL_CTX*> NewClientTlsContext();
 // Why verification of `host`'s certificate failed, for a person.
 std::string VerifyErrorMessage(long verify_result, std::string_view host);
 
-// The first error on OpenSSL's error queue (which is cleared), or "".
-std::string TakeOpenSslError();
-
 }  // namespace edge::base

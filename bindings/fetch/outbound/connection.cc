@@ -11,6 +11,7 @@
 
 #include "base/http_client/tls_client.h"
 #include "base/http_text.h"
+#include "base/openssl_error.h"
 #include "bindings/fetch/outbound/internal.h"
 
 namespace edge::bindings::outbound {
