@@ -1,11 +1,12 @@
 #include "base/lmdb.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 #include <string>
+
+#include "base/testing/temp_dir.h"
 
 namespace edge::base {
 namespace {
@@ -14,15 +15,6 @@ constexpr LmdbNames kNames{"the test store", "test store: ", "store"};
 
 class LmdbTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/edge-lmdb-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
   LmdbOptions Options(MDB_dbi* dbi) {
     LmdbOptions options;
     options.names = kNames;
@@ -30,7 +22,8 @@ class LmdbTest : public ::testing::Test {
     options.dbs = {{"data", dbi}};
     return options;
   }
-  std::string dir_;
+  testing::TempDir temp_{"edge-lmdb"};
+  const std::string& dir_ = temp_.path();
 };
 
 TEST_F(LmdbTest, BigEndianIntegersSortNumerically) {

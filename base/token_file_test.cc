@@ -1,32 +1,20 @@
 #include "base/token_file.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
-#include <filesystem>
-#include <fstream>
 #include <string>
+
+#include "base/testing/temp_dir.h"
 
 namespace edge::base {
 namespace {
 
 class TokenFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/edge-token-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
   std::string Write(const std::string& name, const std::string& content) {
-    std::string path = dir_ + "/" + name;
-    std::ofstream(path, std::ios::binary) << content;
-    return path;
+    return dir_.Write(name, content);
   }
-  std::string dir_;
+  testing::TempDir dir_{"edge-token"};
 };
 
 TEST_F(TokenFileTest, WhiteSpaceAroundIsDropped) {
@@ -44,10 +32,10 @@ TEST_F(TokenFileTest, EmptyMissingLargeAndBadFiles) {
   EXPECT_NE(empty.status().message().find("the admin token file"), std::string::npos);
   EXPECT_NE(empty.status().message().find("is empty"), std::string::npos);
 
-  StatusOr<std::string> missing = ReadTokenFile(dir_ + "/nope");
+  StatusOr<std::string> missing = ReadTokenFile(dir_.path() + "/nope");
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().code(), ErrorCode::kNotFound);
-  EXPECT_NE(missing.status().message().find(dir_ + "/nope"), std::string::npos);
+  EXPECT_NE(missing.status().message().find(dir_.path() + "/nope"), std::string::npos);
   EXPECT_NE(missing.status().message().find("No such file"), std::string::npos);
 
   StatusOr<std::string> two_lines = ReadTokenFile(Write("two", "abc\ndef\n"));

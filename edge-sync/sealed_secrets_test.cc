@@ -3,35 +3,24 @@
 #include <fmt/core.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <cctype>
-#include <filesystem>
 #include <fstream>
 
 #include "base/base64.h"
+#include "base/testing/temp_dir.h"
 
 namespace edge::sync {
 namespace {
-namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
 class SecretsKeyTest : public ::testing::Test {
  protected:
-  SecretsKeyTest() {
-    char pattern[] = "/tmp/edge-sync-secrets-test-XXXXXX";
-    dir_ = mkdtemp(pattern);
-  }
-  ~SecretsKeyTest() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
   void WriteFile(const std::string& path, std::string_view bytes) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << bytes;
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
   }
-
-  std::string dir_;
+  base::testing::TempDir temp_{"edge-sync-secrets-test"};
+  const std::string& dir_ = temp_.path();
 };
 
 TEST_F(SecretsKeyTest, KeyFiles) {

@@ -10,7 +10,6 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
-#include <signal.h>
 #include <simdjson.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -22,13 +21,13 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
 #include <sstream>
 
 #include "base/ascii.h"
 #include "base/http_client/tls_client.h"
 #include "base/http_text.h"
 #include "base/openssl_error.h"
+#include "base/signals.h"
 #include "base/token_file.h"
 
 namespace edge::base {
@@ -94,19 +93,6 @@ Status CheckExtraHeader(std::string_view name, std::string_view value) {
     }
   }
   return Status::Ok();
-}
-
-// libc writes to sockets (OpenSSL's included) would kill the process with
-// SIGPIPE when the node has closed the connection; ignore it, as the server
-// does, unless the program installed its own handler.
-void IgnoreSigpipe() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    struct sigaction current {};
-    if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
-      signal(SIGPIPE, SIG_IGN);
-    }
-  });
 }
 
 // The `error` string of a JSON error body, or "".

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "base/http_client/testing/test_server.h"
+#include "base/testing/temp_dir.h"
 
 namespace edge::base {
 namespace {
@@ -120,18 +121,11 @@ TEST(LineSplitterTest, StopsWhenAskedAndOnLongLines) {
 
 class TokenTest : public ::testing::Test {
  protected:
-  void SetUp() override { dir_ = MakeTempDir(); }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-    unsetenv("EDGE_API_TOKEN");
-  }
+  void TearDown() override { unsetenv("EDGE_API_TOKEN"); }
   std::string Write(const std::string& name, const std::string& content) {
-    std::string path = dir_ + "/" + name;
-    std::ofstream(path, std::ios::binary) << content;
-    return path;
+    return dir_.Write(name, content);
   }
-  std::string dir_;
+  testing::TempDir dir_{"edge-token"};
 };
 
 TEST_F(TokenTest, EnvironmentWhenNoFile) {
