@@ -6,6 +6,7 @@
 #include <iterator>
 
 #include "base/json_text.h"
+#include "base/utf8.h"
 
 namespace edge::base {
 namespace {
@@ -47,21 +48,6 @@ size_t SequenceAt(std::string_view text, size_t i, size_t* bad) {
 
 }  // namespace
 
-bool IsWellFormedUtf8(std::string_view text) {
-  size_t bad = 0;
-  for (size_t i = 0; i < text.size();) {
-    // ASCII runs are the common case: skip them without the table above.
-    if (static_cast<unsigned char>(text[i]) < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t length = SequenceAt(text, i, &bad);
-    if (length == 0) return false;
-    i += length;
-  }
-  return true;
-}
-
 std::string ToWellFormedUtf8(std::string_view text) {
   std::string out;
   out.reserve(text.size());
@@ -80,7 +66,7 @@ std::string ToWellFormedUtf8(std::string_view text) {
 }
 
 void AppendJsonEscaped(std::string& out, std::string_view text) {
-  if (IsWellFormedUtf8(text)) {
+  if (IsValidUtf8(text)) {
     AppendJsonString(out, text);
   } else {
     AppendJsonString(out, ToWellFormedUtf8(text));

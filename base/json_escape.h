@@ -1,8 +1,8 @@
 // JSON text for the node's own output (access log, tail events, usage
 // reports), where strings come from workers and clients: they may hold
 // anything, invalid UTF-8 included, and every line must still parse.
-// Escaping itself is json_text.h's; this adds the UTF-8 repair and the
-// number and time formats those outputs share.
+// Escaping itself is json_text.h's and validation utf8.h's; this adds the
+// UTF-8 repair and the number and time formats those outputs share.
 #pragma once
 
 #include <cstdint>
@@ -10,10 +10,6 @@
 #include <string_view>
 
 namespace edge::base {
-
-// True when `text` is well-formed UTF-8 (no overlong forms, surrogates or
-// code points past U+10FFFF).
-bool IsWellFormedUtf8(std::string_view text);
 
 // `text` with each ill-formed sequence (each maximal subpart, as the Unicode
 // standard and the WHATWG decoder count them) replaced by U+FFFD.

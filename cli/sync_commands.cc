@@ -7,12 +7,13 @@
 #include <filesystem>
 #include <toml++/toml.h>
 
+#include "base/http_client/http_client.h"
+#include "base/log.h"
 #include "edge-sync/entry.h"
-#include "edge-sync/http_client.h"
+#include "edge-sync/signing_keys.h"
 #include "edge-sync/origin.h"
 #include "edge-sync/replica.h"
 #include "gateway/node/node_extension.h"
-#include "base/log.h"
 
 namespace edge::cli {
 namespace {
@@ -200,21 +201,21 @@ std::function<int()> AddSyncCommands(CLI::App& app) {
       return 0;
     }
     if (status->parsed()) {
-      auto token = sync::ResolveToken(flags->status_token_file);
+      auto token = base::ResolveToken(flags->status_token_file);
       if (!token.ok()) {
         fprintf(stderr, "edge status: %s\n", token.status().message().c_str());
         return 1;
       }
-      sync::HttpTarget target;
+      base::HttpTarget target;
       target.url = flags->status_from;
       target.token = *token;
-      auto response = sync::Request(target, "GET", "/sync/fleet");
+      auto response = base::Request(target, "GET", "/sync/fleet");
       if (!response.ok()) {
         fprintf(stderr, "edge status: %s\n", response.status().message().c_str());
         return 1;
       }
       if (response->status != 200) {
-        fprintf(stderr, "edge status: %s\n", sync::ResponseError(*response).message().c_str());
+        fprintf(stderr, "edge status: %s\n", base::ResponseError(*response).message().c_str());
         return 1;
       }
       return PrintFleet(response->body, flags->status_json);

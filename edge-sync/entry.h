@@ -101,6 +101,9 @@ StatusOr<Entry> DecodeEntry(std::string_view json);
 // that do not belong to the type are ignored (EncodeEntry drops them).
 Status ValidateEntry(const Entry& entry);
 
+// An Ed25519 signature (signing_keys.h makes and checks them).
+inline constexpr size_t kSignatureBytes = 64;
+
 // An entry as signed by the origin: its bytes and their signature.
 struct SignedEntry {
   uint64_t seq = 0;
@@ -111,94 +114,9 @@ struct SignedEntry {
 };
 // Parses one NDJSON line (without its "\n"): exactly the keys seq (> 0),
 // entry (base64, not empty) and sig (base64 of 64 bytes), at most
-// kMaxLineBytes. The entry itself is decoded by VerifyKey::Verify, once its
-// signature is checked.
+// kMaxLineBytes. The entry itself is decoded by VerifyKey::Verify
+// (signing_keys.h), once its signature is checked.
 StatusOr<SignedEntry> ParseLine(std::string_view line);
-
-// Ed25519 keys (OpenSSL). Files are PEM: PKCS#8 private, SubjectPublicKeyInfo public.
-class SigningKey {
- public:
-  static StatusOr<SigningKey> Generate();
-  // The key must be an unencrypted Ed25519 key (there is no passphrase
-  // prompt).
-  static StatusOr<SigningKey> LoadPrivate(const std::string& path);
-  // Writes the private key to `path` (mode 0600) and the public key to
-  // `path + ".pub"` (0644). Refuses (kInvalidInput) to replace an existing
-  // private key file: losing the fleet's key locks every PoP out.
-  Status Save(const std::string& path) const;
-  // Signs EncodeEntry(entry); the caller has checked it (ValidateEntry).
-  SignedEntry Sign(const Entry& entry) const;
-  // Signs other bytes the origin vouches for (a snapshot's manifest).
-  std::string SignBytes(std::string_view bytes) const;
-  std::string PublicPem() const;
-
-  SigningKey(const SigningKey&) = default;
-  SigningKey(SigningKey&&) = default;
-  SigningKey& operator=(const SigningKey&) = default;
-  SigningKey& operator=(SigningKey&&) = default;
-  ~SigningKey();  // wipes the private key bytes
-
- private:
-  SigningKey(std::string private_key, std::string public_key)
-      : private_key_(std::move(private_key)), public_key_(std::move(public_key)) {}
-
-  std::string private_key_;  // 32 bytes (RFC 8032's private key)
-  std::string public_key_;   // 32 bytes
-};
-class VerifyKey {
- public:
-  // No key: every Verify fails. (Options structs hold one before a key is
-  // loaded into them.)
-  VerifyKey() = default;
-  static StatusOr<VerifyKey> LoadPublic(const std::string& path);
-  static StatusOr<VerifyKey> FromPem(std::string_view pem);
-  // Checks the signature, decodes the entry and checks that its seq is the
-  // line's. Each failure is kInvalidInput with its own message ("bad
-  // signature", "entry seq 5 in a line for seq 6", the decoding error).
-  StatusOr<Entry> Verify(const SignedEntry& signed_entry) const;
-  // Whether `signature` is the origin's over `bytes`.
-  bool VerifyBytes(std::string_view bytes, std::string_view signature) const;
-
- private:
-  explicit VerifyKey(std::string public_key) : public_key_(std::move(public_key)) {}
-
-  std::string public_key_;  // 32 bytes
-};
-
-// Secrets are sealed for the PoPs with the fleet's secrets key (32 random
-// bytes in a file every node of the fleet has): AES-256-GCM, a random
-// nonce, the worker and secret name as associated data, so a sealed value
-// cannot be moved to another secret.
-//
-// The key file holds the 32 bytes as 64 hex digits or as base64 (44
-// characters), surrounding white space ignored; anything else is refused
-// with a message saying how to make one. Returns the 32 raw bytes.
-StatusOr<std::string> ReadSecretsKey(const std::string& path);
-// Returns nonce (12 bytes) || ciphertext || tag (16 bytes). `key` must be
-// 32 bytes (ReadSecretsKey's result): another length is a bug, and aborts.
-std::string SealSecret(std::string_view key, std::string_view worker, std::string_view name,
-                       std::string_view value);
-// kInvalidInput when the key is not 32 bytes, or when `sealed` is too short,
-// was altered, or was sealed with another key or for another secret.
-StatusOr<std::string> OpenSecret(std::string_view key, std::string_view worker,
-                                 std::string_view name, std::string_view sealed);
-
-// Lower-case hex SHA-256.
-std::string Sha256Hex(std::string_view data);
-
-// SHA-256 over data given in pieces (a snapshot's lines as they stream).
-class Sha256Stream {
- public:
-  Sha256Stream();
-  ~Sha256Stream();
-  Sha256Stream(const Sha256Stream&) = delete;
-  Sha256Stream& operator=(const Sha256Stream&) = delete;
-  void Update(std::string_view data);
-  std::string HexDigest();  // once
-
- private:
-  void* context_;  // EVP_MD_CTX
-};
 
 // What the origin signs for a snapshot, so that neither a relay nor anyone
 // on the way can forge one, drop entries from one, or make a PoP jump its

@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "base/base64.h"
+#include "edge-sync/signing_keys.h"
 
 namespace edge::sync {
 namespace {
@@ -522,87 +523,6 @@ TEST_F(SignedTest, BadKeyFilesAreRefused) {
   EXPECT_THAT(ec_verify.status().message(), HasSubstr("not an Ed25519 key"));
   auto ec_sign = SigningKey::LoadPrivate(dir_ + "/ec.key");
   EXPECT_THAT(ec_sign.status().message(), HasSubstr("not an Ed25519 key"));
-}
-
-// Secrets.
-
-TEST_F(SignedTest, SecretsKeyFiles) {
-  std::string raw;
-  for (int i = 0; i < 32; ++i) raw.push_back(static_cast<char>(i * 7 + 1));
-  std::string hex;
-  for (unsigned char c : raw) hex += fmt::format("{:02x}", c);
-  std::string path = dir_ + "/secrets.key";
-
-  WriteFile(path, hex + "\n");
-  auto key = ReadSecretsKey(path);
-  ASSERT_TRUE(key.ok()) << key.status().message();
-  EXPECT_EQ(*key, raw);
-  std::string upper = hex;
-  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  WriteFile(path, upper);
-  EXPECT_EQ(ReadSecretsKey(path).value(), raw);
-  WriteFile(path, "  " + base::Base64Encode(raw) + "\r\n");
-  EXPECT_EQ(ReadSecretsKey(path).value(), raw);
-
-  for (std::string bad :
-       {std::string(), hex.substr(1), hex + "00", base::Base64Encode(raw.substr(1)), raw,
-        base::Base64Encode(raw + "x"), std::string("zz") + hex.substr(2)}) {
-    WriteFile(path, bad);
-    auto refused = ReadSecretsKey(path);
-    ASSERT_FALSE(refused.ok()) << bad;
-    EXPECT_EQ(refused.status().code(), ErrorCode::kInvalidInput);
-    EXPECT_THAT(refused.status().message(), HasSubstr("head -c 32 /dev/urandom | base64"));
-  }
-  auto missing = ReadSecretsKey(dir_ + "/none.key");
-  EXPECT_EQ(missing.status().code(), ErrorCode::kNotFound);
-  EXPECT_THAT(missing.status().message(), HasSubstr("head -c 32 /dev/urandom | base64"));
-}
-
-TEST(SecretTest, SealAndOpen) {
-  std::string key(32, 'k');
-  for (std::string value : {std::string("s3cr3t"), std::string(), std::string(5000, '\0')}) {
-    std::string sealed = SealSecret(key, "shop", "API_KEY", value);
-    EXPECT_EQ(sealed.size(), 12 + value.size() + 16);
-    auto opened = OpenSecret(key, "shop", "API_KEY", sealed);
-    ASSERT_TRUE(opened.ok()) << opened.status().message();
-    EXPECT_EQ(*opened, value);
-  }
-  // A fresh nonce every time.
-  EXPECT_NE(SealSecret(key, "shop", "A", "v"), SealSecret(key, "shop", "A", "v"));
-}
-
-TEST(SecretTest, TamperingAndMovingAreCaught) {
-  std::string key(32, 'k');
-  std::string sealed = SealSecret(key, "shop", "API_KEY", "s3cr3t");
-  for (size_t i = 0; i < sealed.size(); ++i) {
-    std::string bad = sealed;
-    bad[i] = static_cast<char>(bad[i] ^ 0x01);
-    auto opened = OpenSecret(key, "shop", "API_KEY", bad);
-    ASSERT_FALSE(opened.ok()) << i;
-    EXPECT_EQ(opened.status().code(), ErrorCode::kInvalidInput);
-    EXPECT_THAT(opened.status().message(), HasSubstr("cannot open the secret \"API_KEY\""));
-  }
-  // Another secret's name or worker (the associated data), or a name and
-  // worker that run together the same way.
-  EXPECT_FALSE(OpenSecret(key, "shop", "OTHER", sealed).ok());
-  EXPECT_FALSE(OpenSecret(key, "blog", "API_KEY", sealed).ok());
-  std::string joined = SealSecret(key, "ab", "c", "v");
-  EXPECT_FALSE(OpenSecret(key, "a", "bc", joined).ok());
-  // Another key.
-  EXPECT_FALSE(OpenSecret(std::string(32, 'K'), "shop", "API_KEY", sealed).ok());
-  // Too short, or cut.
-  EXPECT_THAT(OpenSecret(key, "shop", "API_KEY", sealed.substr(0, 27)).status().message(),
-              HasSubstr("not a sealed secret"));
-  EXPECT_FALSE(OpenSecret(key, "shop", "API_KEY", sealed.substr(0, sealed.size() - 1)).ok());
-  EXPECT_FALSE(OpenSecret(key, "shop", "API_KEY", sealed + "x").ok());
-  // A key of the wrong size.
-  EXPECT_THAT(OpenSecret(std::string(31, 'k'), "shop", "API_KEY", sealed).status().message(),
-              HasSubstr("must be 32 bytes"));
-}
-
-TEST(HashTest, Sha256Hex) {
-  EXPECT_EQ(Sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 }  // namespace

@@ -21,7 +21,7 @@ uint64_t SeqOf(const std::string& body) {
 
 }  // namespace
 
-KvForwarder::KvForwarder(HttpTarget upstream) : upstream_(std::move(upstream)) {}
+KvForwarder::KvForwarder(base::HttpTarget upstream) : upstream_(std::move(upstream)) {}
 
 KvForwarder::~KvForwarder() { Stop(); }
 
@@ -43,7 +43,7 @@ std::string KvForwarder::KeyOf(const std::string& ns, const std::string& key) {
 void KvForwarder::Forward(const bindings::KvWrite& write) {
   Job job;
   job.method = write.is_delete ? "DELETE" : "PUT";
-  job.path = "/kv/" + PercentEncode(write.ns) + "/" + PercentEncode(write.key);
+  job.path = "/kv/" + base::PercentEncode(write.ns) + "/" + base::PercentEncode(write.key);
   // Metadata is any JSON (UTF-8): it travels percent-encoded in the query,
   // not in a header that must be ASCII.
   std::string query;
@@ -51,7 +51,8 @@ void KvForwarder::Forward(const bindings::KvWrite& write) {
     query += "expiration=" + std::to_string(write.expiration);
   }
   if (!write.is_delete && !write.metadata.empty()) {
-    query += (query.empty() ? "" : "&") + std::string("metadata=") + PercentEncode(write.metadata);
+    query +=
+        (query.empty() ? "" : "&") + std::string("metadata=") + base::PercentEncode(write.metadata);
   }
   if (!query.empty()) job.path += "?" + query;
   job.body = write.is_delete ? "" : write.value;
@@ -105,9 +106,10 @@ void KvForwarder::Run() {
       if (stopping_) return;
       job = jobs_.front();  // stays queued until acknowledged: order is kept
     }
-    HttpTarget target = upstream_;
+    base::HttpTarget target = upstream_;
     if (!job.metadata.empty()) target.headers.push_back({"X-Edge-Metadata", job.metadata});
-    auto response = Request(target, job.method, job.path, job.body, "application/octet-stream");
+    auto response =
+        base::Request(target, job.method, job.path, job.body, "application/octet-stream");
     // A request this client refuses to send (kInvalidInput) would be refused
     // forever: it is dropped with a log line rather than block the queue.
     bool delivered = (response.ok() && response->status < 500) ||

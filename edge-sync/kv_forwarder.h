@@ -16,14 +16,14 @@
 #include <string>
 #include <thread>
 
+#include "base/http_client/http_client.h"
 #include "bindings/kv/kv_store.h"
-#include "edge-sync/http_client.h"
 
 namespace edge::sync {
 
 class KvForwarder {
  public:
-  explicit KvForwarder(HttpTarget upstream);
+  explicit KvForwarder(base::HttpTarget upstream);
   ~KvForwarder();  // Stop()s
   void Start();
   void Stop();
@@ -52,7 +52,7 @@ class KvForwarder {
   void Run();
   static std::string KeyOf(const std::string& ns, const std::string& key);
 
-  HttpTarget upstream_;
+  base::HttpTarget upstream_;
   std::thread thread_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;

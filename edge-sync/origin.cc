@@ -3,10 +3,14 @@
 #include <fmt/core.h>
 
 #include "base/json_text.h"
+#include "base/log.h"
+#include "base/sha256.h"
+#include "base/uv_handle.h"
+#include "edge-sync/sealed_secrets.h"
+#include "edge-sync/signing_keys.h"
+#include "gateway/http/status_pages.h"
 #include "gateway/node/node.h"
 #include "gateway/node/node_metrics.h"
-#include "gateway/http/status_pages.h"
-#include "base/log.h"
 
 namespace edge::sync {
 namespace {
@@ -92,8 +96,7 @@ Status OriginExtension::Start(gateway::Node& node) {
 void OriginExtension::Stop() {
   if (compact_timer_ != nullptr) {
     uv_timer_stop(compact_timer_);
-    uv_close(reinterpret_cast<uv_handle_t*>(compact_timer_),
-             [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
+    base::CloseAndDelete(compact_timer_);
     compact_timer_ = nullptr;
   }
   // Freed now, not with the extension: its wake-up handle would keep the
@@ -130,7 +133,7 @@ Status OriginExtension::OnChange(gateway::NodeChange& change) {
       entry.type = EntryType::kVersion;
       entry.routes = change.routes;
       entry.make_current = true;
-      entry.blob = Sha256Hex(change.bundle_json);
+      entry.blob = base::Sha256Hex(change.bundle_json);
       blob = change.bundle_json;
       break;
     case Kind::kRoutes:
@@ -165,7 +168,7 @@ Status OriginExtension::OnChange(gateway::NodeChange& change) {
       entry.metadata = change.metadata;
       entry.expiration = change.expiration;
       if (change.value.size() > kInlineValueBytes) {
-        entry.blob = Sha256Hex(change.value);
+        entry.blob = base::Sha256Hex(change.value);
         blob = change.value;
       } else {
         entry.value = change.value;

@@ -12,6 +12,7 @@
 
 #include "edge-sync/entry.h"
 #include "edge-sync/fleet.h"
+#include "edge-sync/signing_keys.h"
 #include "edge-sync/sync_log.h"
 #include "edge-sync/sync_server.h"
 #include "gateway/node/node_extension.h"

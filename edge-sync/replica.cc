@@ -1,13 +1,17 @@
 #include "edge-sync/replica.h"
 
 #include <fmt/core.h>
+#include "base/ascii.h"
+#include "base/token_file.h"
 
-#include "edge-sync/origin.h"
-#include "gateway/deploy/bundle.h"
 #include "base/json_text.h"
+#include "base/log.h"
+#include "edge-sync/origin.h"
+#include "edge-sync/sealed_secrets.h"
+#include "edge-sync/signing_keys.h"
+#include "gateway/deploy/bundle.h"
 #include "gateway/node/node.h"
 #include "gateway/node/node_metrics.h"
-#include "base/log.h"
 
 namespace edge::sync {
 namespace {
@@ -45,7 +49,7 @@ Status ReplicaExtension::Start(gateway::Node& node) {
   auto key = VerifyKey::LoadPublic(options_.verify_key_path);
   if (!key.ok()) return key.status();
   if (!options_.token_file.empty()) {
-    auto token = ReadTokenFile(options_.token_file);
+    auto token = base::ReadTokenFile(options_.token_file);
     if (!token.ok()) return token.status();
     token_ = std::move(token).value();
   }
@@ -61,7 +65,7 @@ Status ReplicaExtension::Start(gateway::Node& node) {
                              ParseCursor(node.kv().GetMeta(kCursorKey)));
   if (options_.relay) server_ = std::make_unique<SyncServer>(node.control_loop(), *log_);
 
-  HttpTarget upstream;
+  base::HttpTarget upstream;
   upstream.url = options_.from_url;
   upstream.token = token_;
   upstream.headers.push_back({"X-Edge-Pop-Id", node.options().pop_id});
@@ -246,7 +250,7 @@ PopStatus ReplicaExtension::Own() const {
 }
 
 void ReplicaExtension::CheckIn() {
-  HttpTarget upstream;
+  base::HttpTarget upstream;
   upstream.url = options_.from_url;
   upstream.token = token_;
   upstream.connect_timeout_ms = 2000;
@@ -263,8 +267,8 @@ void ReplicaExtension::CheckIn() {
       if (below.via.empty()) below.via = node_->options().pop_id;
       pops.push_back(std::move(below));
     }
-    auto response = Request(upstream, "POST", "/sync/checkin", Fleet::Encode(pops),
-                            "application/json");
+    auto response =
+        base::Request(upstream, "POST", "/sync/checkin", Fleet::Encode(pops), "application/json");
     if (!response.ok() || response->status != 200) {
       Log(LogLevel::kDebug, "check-in with {} failed: {}", options_.from_url,
           response.ok() ? "status " + std::to_string(response->status)
@@ -281,7 +285,7 @@ bool ReplicaExtension::HandleAdmin(const gateway::HttpRequest& request,
     // A PoP below this relay writes: pass it towards the origin.
     std::string metadata;
     for (const auto& [name, value] : request.headers) {
-      if (strcasecmp(name.c_str(), "x-edge-metadata") == 0) metadata = value;
+      if (base::EqualsIgnoreCase(name, "x-edge-metadata")) metadata = value;
     }
     gateway::Node* node = node_;
     forwarder_->Relay(request.method, std::string(target), request.body, metadata,
@@ -295,7 +299,7 @@ bool ReplicaExtension::HandleAdmin(const gateway::HttpRequest& request,
   if (!options_.relay) return false;
   if (path == "/sync/snapshot") {
     // Only the origin can sign a snapshot: pass the request on.
-    HttpTarget upstream;
+    base::HttpTarget upstream;
     upstream.url = options_.from_url;
     upstream.token = token_;
     upstream.max_response_bytes = size_t{1} << 30;
@@ -303,7 +307,7 @@ bool ReplicaExtension::HandleAdmin(const gateway::HttpRequest& request,
     std::lock_guard<std::mutex> lock(checkin_mutex_);
     if (stopping_) return false;
     proxies_.emplace_back([node, writer, upstream] {
-      auto response = Request(upstream, "GET", "/sync/snapshot");
+      auto response = base::Request(upstream, "GET", "/sync/snapshot");
       node->PostToControl([writer, response = std::move(response)]() mutable {
         if (!response.ok()) {
           SendJson(*writer, 502, fmt::format("{{\"error\":{}}}",

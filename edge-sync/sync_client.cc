@@ -10,6 +10,7 @@
 #include <exception>
 
 #include "base/log.h"
+#include "base/sha256.h"
 
 namespace edge::sync {
 namespace {
@@ -82,7 +83,7 @@ SyncClient::~SyncClient() { Stop(); }
 
 void SyncClient::Start() {
   if (thread_.joinable()) return;
-  std::shared_ptr<CancelToken> cancel = std::make_shared<CancelToken>();
+  std::shared_ptr<base::CancelToken> cancel = std::make_shared<base::CancelToken>();
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = false;
@@ -92,7 +93,7 @@ void SyncClient::Start() {
 }
 
 void SyncClient::Stop() {
-  std::shared_ptr<CancelToken> cancel;
+  std::shared_ptr<base::CancelToken> cancel;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
@@ -115,8 +116,8 @@ bool SyncClient::stopping() const {
   return stopping_;
 }
 
-void SyncClient::Run(std::shared_ptr<CancelToken> cancel) {
-  HttpTarget target{options_.from_url, options_.token};
+void SyncClient::Run(std::shared_ptr<base::CancelToken> cancel) {
+  base::HttpTarget target{options_.from_url, options_.token};
   target.connect_timeout_ms = options_.connect_timeout_ms;
   target.io_timeout_ms = options_.io_timeout_ms;
   target.max_response_bytes = options_.max_blob_bytes;
@@ -178,7 +179,8 @@ void SyncClient::Run(std::shared_ptr<CancelToken> cancel) {
   }
 }
 
-Status SyncClient::TailOnce(const HttpTarget& target, bool* made_progress, bool* need_snapshot) {
+Status SyncClient::TailOnce(const base::HttpTarget& target, bool* made_progress,
+                            bool* need_snapshot) {
   uint64_t cursor = 0;
   Status cursor_status = Guarded("the replica's cursor", [&] {
     cursor = cursor_();
@@ -186,8 +188,8 @@ Status SyncClient::TailOnce(const HttpTarget& target, bool* made_progress, bool*
   });
   EDGE_RETURN_IF_ERROR(cursor_status);
 
-  HttpResponse refusal;
-  StreamOptions stream;
+  base::HttpResponse refusal;
+  base::StreamOptions stream;
   stream.refusal = &refusal;
   stream.max_line_bytes = kMaxLineBytes;
   stream.on_connected = [this] {
@@ -197,7 +199,7 @@ Status SyncClient::TailOnce(const HttpTarget& target, bool* made_progress, bool*
   };
   LineResult result = LineResult::kContinue;
   Status why;
-  Status status = Stream(
+  Status status = base::Stream(
       target, fmt::format("/sync/log?after={}", cursor),
       [&](std::string_view line) {
         result = OnLine(target, line, &cursor, made_progress, &why);
@@ -212,7 +214,7 @@ Status SyncClient::TailOnce(const HttpTarget& target, bool* made_progress, bool*
   return Status(ErrorCode::kIo, "the origin ended the log stream");
 }
 
-SyncClient::LineResult SyncClient::OnLine(const HttpTarget& target, std::string_view line,
+SyncClient::LineResult SyncClient::OnLine(const base::HttpTarget& target, std::string_view line,
                                           uint64_t* cursor, bool* made_progress, Status* why) {
   if (stopping()) return LineResult::kStop;
   {
@@ -273,29 +275,30 @@ SyncClient::LineResult SyncClient::OnLine(const HttpTarget& target, std::string_
   return LineResult::kContinue;
 }
 
-StatusOr<std::string> SyncClient::FetchBlob(const HttpTarget& target, const std::string& sha256) {
-  StatusOr<HttpResponse> response = Request(target, "GET", "/sync/blobs/" + sha256);
+StatusOr<std::string> SyncClient::FetchBlob(const base::HttpTarget& target,
+                                            const std::string& sha256) {
+  StatusOr<base::HttpResponse> response = base::Request(target, "GET", "/sync/blobs/" + sha256);
   if (!response.ok()) return response.status();
   if (response->status == 404) {
     return Status(ErrorCode::kIo, fmt::format("the origin has no blob {}", sha256));
   }
-  if (Status error = ResponseError(*response); !error.ok()) {
+  if (Status error = base::ResponseError(*response); !error.ok()) {
     return Status(ErrorCode::kIo, fmt::format("fetching blob {}: {}", sha256, error.message()));
   }
-  std::string actual = Sha256Hex(response->body);
+  std::string actual = base::Sha256Hex(response->body);
   if (actual != sha256) {
     return Refusal(fmt::format("blob {} has other content (its SHA-256 is {})", sha256, actual));
   }
   return std::move(response->body);
 }
 
-Status SyncClient::TakeSnapshot(const HttpTarget& target) {
+Status SyncClient::TakeSnapshot(const base::HttpTarget& target) {
   std::vector<std::pair<SignedEntry, Entry>> entries;
   std::optional<ControlLine> header;
   bool ended = false;
   Status why;
   simdjson::dom::parser parser;
-  Sha256Stream digest;
+  base::Sha256Stream digest;
   auto on_line = [&](std::string_view line) {
     if (stopping()) return false;
     if (line.empty()) return true;
@@ -347,9 +350,9 @@ Status SyncClient::TakeSnapshot(const HttpTarget& target) {
     entries.emplace_back(std::move(signed_entry).value(), std::move(entry).value());
     return true;
   };
-  StreamOptions stream;
+  base::StreamOptions stream;
   stream.max_line_bytes = kMaxLineBytes;
-  Status status = Stream(target, "/sync/snapshot", on_line, stream);
+  Status status = base::Stream(target, "/sync/snapshot", on_line, stream);
   if (!why.ok()) return why;
   if (!status.ok()) return status;
   if (!ended) return Status(ErrorCode::kIo, "the snapshot ended early");

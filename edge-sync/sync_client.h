@@ -29,9 +29,10 @@
 #include <utility>
 #include <vector>
 
-#include "edge-sync/entry.h"
-#include "edge-sync/http_client.h"
+#include "base/http_client/http_client.h"
 #include "base/status.h"
+#include "edge-sync/entry.h"
+#include "edge-sync/signing_keys.h"
 
 namespace edge::sync {
 
@@ -92,15 +93,15 @@ class SyncClient {
  private:
   enum class LineResult { kContinue, kRefused, kFailed, kStop };
 
-  void Run(std::shared_ptr<CancelToken> cancel);
+  void Run(std::shared_ptr<base::CancelToken> cancel);
   // One connection: tails until it fails, something is refused or Stop.
-  Status TailOnce(const HttpTarget& target, bool* made_progress, bool* need_snapshot);
-  LineResult OnLine(const HttpTarget& target, std::string_view line, uint64_t* cursor,
+  Status TailOnce(const base::HttpTarget& target, bool* made_progress, bool* need_snapshot);
+  LineResult OnLine(const base::HttpTarget& target, std::string_view line, uint64_t* cursor,
                     bool* made_progress, Status* why);
-  Status TakeSnapshot(const HttpTarget& target);
+  Status TakeSnapshot(const base::HttpTarget& target);
   // The blob `sha256`, fetched and checked; kInvalidInput when its bytes
   // do not match (a refusal), kIo when it could not be fetched.
-  StatusOr<std::string> FetchBlob(const HttpTarget& target, const std::string& sha256);
+  StatusOr<std::string> FetchBlob(const base::HttpTarget& target, const std::string& sha256);
   void Refused(uint64_t seq, const std::string& reason);
   void Backoff(uint64_t* delay_ms);
   bool stopping() const;
@@ -111,7 +112,7 @@ class SyncClient {
   ResetFn reset_;
 
   std::thread thread_;
-  std::shared_ptr<CancelToken> cancel_;  // of the current run
+  std::shared_ptr<base::CancelToken> cancel_;  // of the current run
   mutable std::mutex mutex_;             // guards stats_, stopping_, cancel_
   std::condition_variable wake_;         // backoff waits end early on Stop
   bool stopping_ = false;

@@ -3,12 +3,14 @@
 #include <fmt/core.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
 #include <filesystem>
 #include <limits>
 #include <set>
 #include <utility>
+
+#include "base/lmdb.h"
+#include "base/sha256.h"
 
 namespace edge::sync {
 namespace {
@@ -22,13 +24,9 @@ constexpr size_t kMaxKeyBytes = 511;
 constexpr char kFormat[] = "1";
 constexpr std::string_view kReservedMeta[] = {"format", "head", "compacted_through"};
 
-Status LmdbError(std::string_view what, int rc) {
-  if (rc == MDB_MAP_FULL) {
-    return Status(ErrorCode::kIo,
-                  fmt::format("sync log: {} failed: the log is full (LMDB map size)", what));
-  }
-  return Status(ErrorCode::kIo, fmt::format("sync log: {} failed: {}", what, mdb_strerror(rc)));
-}
+constexpr base::LmdbNames kLmdbNames{"the sync log", "sync log: ", "log"};
+
+Status LmdbError(std::string_view what, int rc) { return base::LmdbError(kLmdbNames, what, rc); }
 
 Status Corrupt(std::string_view what) {
   return Status(ErrorCode::kInternal, fmt::format("sync log: {} is corrupt", what));
@@ -36,36 +34,16 @@ Status Corrupt(std::string_view what) {
 
 Status Invalid(std::string message) { return Status(ErrorCode::kInvalidInput, std::move(message)); }
 
-MDB_val Val(std::string_view bytes) {
-  return MDB_val{bytes.size(), const_cast<char*>(bytes.data())};
-}
-std::string_view View(const MDB_val& v) {
-  return std::string_view(static_cast<const char*>(v.mv_data), v.mv_size);
-}
-
-std::string Be64(uint64_t v) {
-  std::string out(8, '\0');
-  for (int i = 7; i >= 0; --i, v >>= 8) out[static_cast<size_t>(i)] = static_cast<char>(v & 0xFF);
-  return out;
-}
-std::optional<uint64_t> GetBe64(std::string_view bytes) {
-  if (bytes.size() != 8) return std::nullopt;
-  uint64_t v = 0;
-  for (unsigned char c : bytes) v = (v << 8) | c;
-  return v;
-}
-
-bool IsSha256Hex(std::string_view text) {
-  return text.size() == 64 && std::all_of(text.begin(), text.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
-}
+using base::Be64;
+using base::GetBe64;
+using base::Val;
+using base::View;
 
 // The `keys` database's key for an entry key: itself, or its hash when it
 // is longer than LMDB allows ("#" starts no entry key).
 std::string StoreKey(std::string_view key) {
   if (key.size() <= kMaxKeyBytes) return std::string(key);
-  return "#" + Sha256Hex(key);
+  return "#" + base::Sha256Hex(key);
 }
 
 // The keys an entry holds in `keys` (its Keys(), stored form).
@@ -92,52 +70,6 @@ std::optional<std::string> OwningWorker(const Entry& entry) {
   }
   return std::nullopt;
 }
-
-// An LMDB transaction that aborts unless committed.
-class Txn {
- public:
-  Txn() = default;
-  ~Txn() {
-    if (txn_ != nullptr) mdb_txn_abort(txn_);
-  }
-  Txn(const Txn&) = delete;
-  Txn& operator=(const Txn&) = delete;
-
-  Status Begin(MDB_env* env, bool read_only, std::string_view what) {
-    int rc = mdb_txn_begin(env, nullptr, read_only ? MDB_RDONLY : 0, &txn_);
-    if (rc != 0) {
-      txn_ = nullptr;
-      return LmdbError(what, rc);
-    }
-    return Status::Ok();
-  }
-  Status Commit(std::string_view what) {
-    int rc = mdb_txn_commit(txn_);
-    txn_ = nullptr;  // committed, or freed by the failed commit
-    return rc == 0 ? Status::Ok() : LmdbError(what, rc);
-  }
-  MDB_txn* get() const { return txn_; }
-
- private:
-  MDB_txn* txn_ = nullptr;
-};
-
-// A cursor closed when it goes out of scope.
-class Cursor {
- public:
-  Cursor(MDB_txn* txn, MDB_dbi dbi) { rc_ = mdb_cursor_open(txn, dbi, &cursor_); }
-  ~Cursor() {
-    if (rc_ == 0) mdb_cursor_close(cursor_);
-  }
-  Cursor(const Cursor&) = delete;
-  Cursor& operator=(const Cursor&) = delete;
-  int rc() const { return rc_; }
-  MDB_cursor* get() const { return cursor_; }
-
- private:
-  MDB_cursor* cursor_ = nullptr;
-  int rc_;
-};
 
 Status Put(MDB_txn* txn, MDB_dbi dbi, std::string_view key, std::string_view value,
            std::string_view what, unsigned flags = 0) {
@@ -225,17 +157,6 @@ StatusOr<Entry> CheckIncoming(const SignedEntry& signed_entry) {
   return entry;
 }
 
-// The folders of the logs open in this process: LMDB forbids opening one
-// environment twice in a process.
-std::mutex& OpenMutex() {
-  static auto* mutex = new std::mutex;  // never destroyed: logs may close at exit
-  return *mutex;
-}
-std::set<std::string>& OpenPaths() {
-  static auto* paths = new std::set<std::string>;
-  return *paths;
-}
-
 // What Compact drops of one entry.
 struct Dropped {
   uint64_t seq;
@@ -260,87 +181,46 @@ Status IndexEntry(MDB_txn* txn, MDB_dbi keys, MDB_dbi blob_refs, const Entry& en
 }  // namespace
 
 StatusOr<std::unique_ptr<SyncLog>> SyncLog::Open(const std::string& data_dir) {
-  std::error_code ec;
-  fs::path dir = fs::path(data_dir) / "sync";
-  fs::create_directories(dir, ec);
-  if (ec) {
-    return Status(ErrorCode::kIo, fmt::format("cannot create {}: {}", dir.string(), ec.message()));
-  }
   // It holds sealed secrets and the fleet's KV data: for the node's user only.
-  fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
-  if (ec) return Status(ErrorCode::kIo, fmt::format("{}: {}", dir.string(), ec.message()));
-  std::string path = fs::canonical(dir, ec).string();
-  if (ec) return Status(ErrorCode::kIo, fmt::format("{}: {}", dir.string(), ec.message()));
+  StatusOr<std::string> made =
+      base::MakeStoreDir((fs::path(data_dir) / "sync").string(), /*private_dir=*/true);
+  if (!made.ok()) return made.status();
+  const std::string& path = *made;
 
-  std::lock_guard guard(OpenMutex());
-  if (OpenPaths().contains(path)) {
-    return Status(ErrorCode::kInvalidInput,
-                  fmt::format("the sync log in {} is already open in this process", path));
-  }
-  MDB_env* env = nullptr;
-  int rc = 0;
-  auto fail = [&](int code) {
-    mdb_env_close(env);
-    return Status(ErrorCode::kIo,
-                  fmt::format("cannot open the sync log in {}: {}", path, mdb_strerror(code)));
-  };
-  // Where address space is limited (ulimit -v, no overcommit), a smaller
-  // reservation is better than no log.
-  size_t map_size = kMapSize;
-  for (;;) {
-    if ((rc = mdb_env_create(&env)) != 0) return LmdbError("open", rc);
-    if ((rc = mdb_env_set_mapsize(env, map_size)) != 0) return fail(rc);
-    if ((rc = mdb_env_set_maxdbs(env, 8)) != 0) return fail(rc);
-    if ((rc = mdb_env_set_maxreaders(env, 512)) != 0) return fail(rc);
-    // MDB_NOTLS: read transactions are not tied to a thread. Commits fsync
-    // (no MDB_NOSYNC): an appended entry survives a crash.
-    rc = mdb_env_open(env, path.c_str(), MDB_NOTLS, 0600);
-    if (rc == 0) break;
-    if (rc != ENOMEM || map_size <= (size_t{1} << 30)) return fail(rc);
-    mdb_env_close(env);
-    map_size /= 4;
-  }
-  // Readers left behind by a process that was killed hold back page reuse.
-  int dead = 0;
-  mdb_reader_check(env, &dead);
-
-  // The databases and the log's own records, in one transaction that is
-  // gone (committed or aborted) before the environment may close.
   Dbs dbs;
   uint64_t head = 0, compacted = 0;
-  Status status = [&]() -> Status {
-    Txn txn;
-    EDGE_RETURN_IF_ERROR(txn.Begin(env, false, "open"));
-    struct {
-      const char* name;
-      MDB_dbi* dbi;
-    } wanted[] = {{"entries", &dbs.entries},
-                  {"blobs", &dbs.blobs},
-                  {"blob_refs", &dbs.blob_refs},
-                  {"keys", &dbs.keys},
-                  {"meta", &dbs.meta}};
-    for (auto& db : wanted) {
-      int opened = mdb_dbi_open(txn.get(), db.name, MDB_CREATE, db.dbi);
-      if (opened != 0) return LmdbError("open", opened);
-    }
-    StatusOr<std::optional<std::string_view>> format = Get(txn.get(), dbs.meta, "format", "open");
-    if (!format.ok()) return format.status();
-    if (!format->has_value()) {
-      EDGE_RETURN_IF_ERROR(Put(txn.get(), dbs.meta, "format", kFormat, "open"));
-    } else if (**format != kFormat) {
-      return Invalid(
-          fmt::format("{}: sync log format {} is not supported by this edge", path, **format));
-    }
-    StatusOr<uint64_t> stored_head = GetCounter(txn.get(), dbs.meta, "head");
-    if (!stored_head.ok()) return stored_head.status();
-    StatusOr<uint64_t> stored_compacted = GetCounter(txn.get(), dbs.meta, "compacted_through");
-    if (!stored_compacted.ok()) return stored_compacted.status();
-    head = *stored_head;
-    compacted = *stored_compacted;
-    {
+  base::LmdbOptions options;
+  options.names = kLmdbNames;
+  options.map_size = kMapSize;
+  // A smaller reservation is better than no log.
+  options.shrink_on_enomem = 4;
+  options.max_readers = 512;
+  options.file_mode = 0600;
+  options.dbs = {{"entries", &dbs.entries},
+                 {"blobs", &dbs.blobs},
+                 {"blob_refs", &dbs.blob_refs},
+                 {"keys", &dbs.keys},
+                 {"meta", &dbs.meta}};
+  // The log's own records, in the transaction that opens the databases.
+  options.init = [&](MDB_txn* txn) -> Status {
+    Status status = [&]() -> Status {
+      StatusOr<std::optional<std::string_view>> format = Get(txn, dbs.meta, "format", "open");
+      if (!format.ok()) return format.status();
+      if (!format->has_value()) {
+        EDGE_RETURN_IF_ERROR(Put(txn, dbs.meta, "format", kFormat, "open"));
+      } else if (**format != kFormat) {
+        return Invalid(
+            fmt::format("{}: sync log format {} is not supported by this edge", path, **format));
+      }
+      StatusOr<uint64_t> stored_head = GetCounter(txn, dbs.meta, "head");
+      if (!stored_head.ok()) return stored_head.status();
+      StatusOr<uint64_t> stored_compacted = GetCounter(txn, dbs.meta, "compacted_through");
+      if (!stored_compacted.ok()) return stored_compacted.status();
+      head = *stored_head;
+      compacted = *stored_compacted;
       // The last entry is at most the head. (A write transaction's cursor
       // is closed before the transaction ends.)
-      Cursor cursor(txn.get(), dbs.entries);
+      base::LmdbCursor cursor(txn, dbs.entries);
       if (cursor.rc() != 0) return LmdbError("open", cursor.rc());
       MDB_val k, v;
       int last = mdb_cursor_get(cursor.get(), &k, &v, MDB_LAST);
@@ -350,26 +230,21 @@ StatusOr<std::unique_ptr<SyncLog>> SyncLog::Open(const std::string& data_dir) {
       } else if (last != MDB_NOTFOUND) {
         return LmdbError("open", last);
       }
-    }
-    return txn.Commit("open");
-  }();
-  if (!status.ok()) {
-    mdb_env_close(env);
+      return Status::Ok();
+    }();
     if (status.code() == ErrorCode::kIo) {
       return Status(ErrorCode::kIo,
                     fmt::format("cannot open the sync log in {}: {}", path, status.message()));
     }
     return status;
-  }
-  OpenPaths().insert(path);
-  return std::unique_ptr<SyncLog>(new SyncLog(env, dbs, path, head, compacted));
+  };
+  // Commits fsync: an appended entry survives a crash.
+  StatusOr<std::unique_ptr<base::LmdbEnv>> env = base::LmdbEnv::Open(path, options);
+  if (!env.ok()) return env.status();
+  return std::unique_ptr<SyncLog>(new SyncLog(std::move(env).value(), dbs, head, compacted));
 }
 
-SyncLog::~SyncLog() {
-  mdb_env_close(env_);
-  std::lock_guard guard(OpenMutex());
-  OpenPaths().erase(path_);
-}
+SyncLog::~SyncLog() = default;
 
 uint64_t SyncLog::head() const { return head_.load(); }
 uint64_t SyncLog::compacted_through() const { return compacted_through_.load(); }
@@ -396,7 +271,7 @@ Status SyncLog::Append(const SignedEntry& signed_entry, std::optional<std::strin
     if (entry->blob.empty()) {
       return Invalid(fmt::format("the entry at seq {} names no blob, but one was given", seq));
     }
-    std::string sha = Sha256Hex(*blob);
+    std::string sha = base::Sha256Hex(*blob);
     if (sha != entry->blob) {
       return Invalid(fmt::format("the blob given with the entry at seq {} has SHA-256 {}, not {}",
                                  seq, sha, entry->blob));
@@ -409,8 +284,8 @@ Status SyncLog::Append(const SignedEntry& signed_entry, std::optional<std::strin
     if (seq <= head) {
       return Invalid(fmt::format("entry seq {} is not above the log's head {}", seq, head));
     }
-    Txn txn;
-    EDGE_RETURN_IF_ERROR(txn.Begin(env_, false, "append"));
+    base::LmdbTxn txn;
+    EDGE_RETURN_IF_ERROR(txn.Begin(*env_, false, "append"));
     if (blob) {
       MDB_val k = Val(entry->blob), v = Val(*blob);
       int rc = mdb_put(txn.get(), dbs_.blobs, &k, &v, MDB_NOOVERWRITE);
@@ -431,10 +306,10 @@ Status SyncLog::Append(const SignedEntry& signed_entry, std::optional<std::strin
 }
 
 Status SyncLog::PutBlob(const std::string& bytes) {
-  std::string sha = Sha256Hex(bytes);
+  std::string sha = base::Sha256Hex(bytes);
   std::lock_guard guard(write_mutex_);
-  Txn txn;
-  EDGE_RETURN_IF_ERROR(txn.Begin(env_, false, "store a blob"));
+  base::LmdbTxn txn;
+  EDGE_RETURN_IF_ERROR(txn.Begin(*env_, false, "store a blob"));
   MDB_val k = Val(sha), v = Val(bytes);
   int rc = mdb_put(txn.get(), dbs_.blobs, &k, &v, MDB_NOOVERWRITE);
   if (rc == MDB_KEYEXIST) return Status::Ok();  // stored already; the abort costs nothing
@@ -443,23 +318,24 @@ Status SyncLog::PutBlob(const std::string& bytes) {
 }
 
 StatusOr<std::optional<std::string>> SyncLog::GetBlob(const std::string& sha256_hex) const {
-  if (!IsSha256Hex(sha256_hex)) {
+  if (!base::IsSha256Hex(sha256_hex)) {
     return Invalid("a blob is named by its SHA-256 in lower-case hex (64 characters)");
   }
-  Txn txn;
-  EDGE_RETURN_IF_ERROR(txn.Begin(env_, true, "read a blob"));
+  base::LmdbTxn txn;
+  EDGE_RETURN_IF_ERROR(txn.Begin(*env_, true, "read a blob"));
   StatusOr<std::optional<std::string_view>> bytes =
       Get(txn.get(), dbs_.blobs, sha256_hex, "read a blob");
   if (!bytes.ok()) return bytes.status();
   if (!bytes->has_value()) return std::optional<std::string>();
-  if (Sha256Hex(**bytes) != sha256_hex) return Corrupt(fmt::format("the blob {}", sha256_hex));
+  if (base::Sha256Hex(**bytes) != sha256_hex)
+    return Corrupt(fmt::format("the blob {}", sha256_hex));
   return std::optional<std::string>(std::string(**bytes));
 }
 
 bool SyncLog::HasBlob(const std::string& sha256_hex) const {
-  if (!IsSha256Hex(sha256_hex)) return false;
-  Txn txn;
-  if (!txn.Begin(env_, true, "read a blob").ok()) return false;
+  if (!base::IsSha256Hex(sha256_hex)) return false;
+  base::LmdbTxn txn;
+  if (!txn.Begin(*env_, true, "read a blob").ok()) return false;
   StatusOr<std::optional<std::string_view>> bytes =
       Get(txn.get(), dbs_.blobs, sha256_hex, "read a blob");
   return bytes.ok() && bytes->has_value();
@@ -468,9 +344,9 @@ bool SyncLog::HasBlob(const std::string& sha256_hex) const {
 StatusOr<std::vector<SignedEntry>> SyncLog::ReadAfter(uint64_t after, size_t max) const {
   std::vector<SignedEntry> entries;
   if (max == 0 || after == std::numeric_limits<uint64_t>::max()) return entries;
-  Txn txn;
-  EDGE_RETURN_IF_ERROR(txn.Begin(env_, true, "read"));
-  Cursor cursor(txn.get(), dbs_.entries);
+  base::LmdbTxn txn;
+  EDGE_RETURN_IF_ERROR(txn.Begin(*env_, true, "read"));
+  base::LmdbCursor cursor(txn.get(), dbs_.entries);
   if (cursor.rc() != 0) return LmdbError("read", cursor.rc());
   std::string start = Be64(after + 1);
   MDB_val k = Val(start), v;
@@ -497,15 +373,15 @@ StatusOr<std::vector<SignedEntry>> SyncLog::ReadAfter(uint64_t after, size_t max
 StatusOr<size_t> SyncLog::Compact(uint64_t through) {
   std::lock_guard guard(write_mutex_);
   through = std::min(through, head_.load());
-  Txn txn;
-  EDGE_RETURN_IF_ERROR(txn.Begin(env_, false, "compact"));
+  base::LmdbTxn txn;
+  EDGE_RETURN_IF_ERROR(txn.Begin(*env_, false, "compact"));
   MDB_txn* t = txn.get();
 
   // Decide first, from the log as it is; delete after (no cursor walks
   // over entries it removes, and no decision sees another's deletes).
   std::vector<Dropped> dropped;
   {
-    Cursor cursor(t, dbs_.entries);
+    base::LmdbCursor cursor(t, dbs_.entries);
     if (cursor.rc() != 0) return LmdbError("compact", cursor.rc());
     MDB_val k, v;
     int rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_FIRST);
@@ -600,8 +476,8 @@ Status SyncLog::ResetTo(const std::vector<SignedEntry>& entries, uint64_t head,
 
   {
     std::lock_guard guard(write_mutex_);
-    Txn txn;
-    EDGE_RETURN_IF_ERROR(txn.Begin(env_, false, "reset"));
+    base::LmdbTxn txn;
+    EDGE_RETURN_IF_ERROR(txn.Begin(*env_, false, "reset"));
     MDB_txn* t = txn.get();
     for (MDB_dbi dbi : {dbs_.entries, dbs_.keys, dbs_.blob_refs}) {
       int rc = mdb_drop(t, dbi, 0);  // empties it, keeps the handle
@@ -609,7 +485,7 @@ Status SyncLog::ResetTo(const std::vector<SignedEntry>& entries, uint64_t head,
     }
     std::vector<std::string> unnamed;
     {
-      Cursor cursor(t, dbs_.blobs);
+      base::LmdbCursor cursor(t, dbs_.blobs);
       if (cursor.rc() != 0) return LmdbError("reset", cursor.rc());
       MDB_val k, v;
       int rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_FIRST);
@@ -644,16 +520,16 @@ Status SyncLog::PutMeta(const std::string& key, const std::string& value) {
     }
   }
   std::lock_guard guard(write_mutex_);
-  Txn txn;
-  EDGE_RETURN_IF_ERROR(txn.Begin(env_, false, "store meta"));
+  base::LmdbTxn txn;
+  EDGE_RETURN_IF_ERROR(txn.Begin(*env_, false, "store meta"));
   EDGE_RETURN_IF_ERROR(Put(txn.get(), dbs_.meta, key, value, "store meta"));
   return txn.Commit("store meta");
 }
 
 StatusOr<std::optional<std::string>> SyncLog::GetMeta(const std::string& key) const {
   if (key.empty() || key.size() > kMaxKeyBytes) return std::optional<std::string>();
-  Txn txn;
-  EDGE_RETURN_IF_ERROR(txn.Begin(env_, true, "read meta"));
+  base::LmdbTxn txn;
+  EDGE_RETURN_IF_ERROR(txn.Begin(*env_, true, "read meta"));
   StatusOr<std::optional<std::string_view>> value = Get(txn.get(), dbs_.meta, key, "read meta");
   if (!value.ok()) return value.status();
   if (!value->has_value()) return std::optional<std::string>();

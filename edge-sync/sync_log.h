@@ -33,8 +33,9 @@
 #include <string>
 #include <vector>
 
-#include "edge-sync/entry.h"
+#include "base/lmdb.h"
 #include "base/status.h"
+#include "edge-sync/entry.h"
 
 namespace edge::sync {
 
@@ -105,24 +106,19 @@ class SyncLog {
   void SetOnAppend(std::function<void(uint64_t head)> on_append);
 
   // The folder of the environment (`<data_dir>/sync`).
-  const std::string& path() const { return path_; }
+  const std::string& path() const { return env_->path(); }
 
  private:
   struct Dbs {
     MDB_dbi entries, blobs, blob_refs, keys, meta;
   };
 
-  SyncLog(MDB_env* env, Dbs dbs, std::string path, uint64_t head, uint64_t compacted_through)
-      : env_(env),
-        dbs_(dbs),
-        path_(std::move(path)),
-        head_(head),
-        compacted_through_(compacted_through) {}
+  SyncLog(std::unique_ptr<base::LmdbEnv> env, Dbs dbs, uint64_t head, uint64_t compacted_through)
+      : env_(std::move(env)), dbs_(dbs), head_(head), compacted_through_(compacted_through) {}
   void NotifyAppend(uint64_t head);
 
-  MDB_env* env_;
+  std::unique_ptr<base::LmdbEnv> env_;
   Dbs dbs_;
-  std::string path_;
   // Copies of meta's head and compacted_through, updated after each commit.
   std::atomic<uint64_t> head_;
   std::atomic<uint64_t> compacted_through_;

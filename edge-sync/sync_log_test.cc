@@ -10,6 +10,10 @@
 #include <limits>
 #include <thread>
 
+#include "base/sha256.h"
+#include "edge-sync/sealed_secrets.h"
+#include "edge-sync/signing_keys.h"
+
 namespace edge::sync {
 namespace {
 namespace fs = std::filesystem;
@@ -57,7 +61,7 @@ class SyncLogTest : public ::testing::Test {
     Entry entry = Make(seq, EntryType::kVersion);
     entry.worker = worker;
     entry.version = version;
-    entry.blob = Sha256Hex(bundle);
+    entry.blob = base::Sha256Hex(bundle);
     return entry;
   }
   static Entry Rollback(uint64_t seq, const std::string& worker, uint64_t version) {
@@ -90,7 +94,7 @@ class SyncLogTest : public ::testing::Test {
     entry.ns = ns;
     entry.key = key;
     if (as_blob) {
-      entry.blob = Sha256Hex(value);
+      entry.blob = base::Sha256Hex(value);
     } else {
       entry.value = value;
     }
@@ -190,7 +194,7 @@ TEST_F(SyncLogTest, RefusesWhatDoesNotBelong) {
 
 TEST_F(SyncLogTest, Blobs) {
   std::string bundle = R"({"name":"w"})";
-  std::string sha = Sha256Hex(bundle);
+  std::string sha = base::Sha256Hex(bundle);
   EXPECT_FALSE(log_->HasBlob(sha));
   auto none = log_->GetBlob(sha);
   ASSERT_TRUE(none.ok());
@@ -206,7 +210,7 @@ TEST_F(SyncLogTest, Blobs) {
   // With an entry, in its transaction.
   std::string value(10000, 'v');
   Append(KvPut(1, "ns", "big", value, true), value);
-  EXPECT_EQ(log_->GetBlob(Sha256Hex(value))->value(), value);
+  EXPECT_EQ(log_->GetBlob(base::Sha256Hex(value))->value(), value);
 
   // A blob that is not the one named, or named by nothing, is refused with
   // its entry.
@@ -216,10 +220,10 @@ TEST_F(SyncLogTest, Blobs) {
   Status unnamed = log_->Append(Sign(Routes(2, "w")), std::string("other"));
   EXPECT_THAT(unnamed.message(), HasSubstr("names no blob"));
   EXPECT_EQ(log_->head(), 1u);
-  EXPECT_FALSE(log_->HasBlob(Sha256Hex("other")));
+  EXPECT_FALSE(log_->HasBlob(base::Sha256Hex("other")));
   // An entry may come before its blob.
   Append(Version(2, "w", 1, "bundle"));
-  EXPECT_FALSE(log_->HasBlob(Sha256Hex("bundle")));
+  EXPECT_FALSE(log_->HasBlob(base::Sha256Hex("bundle")));
 }
 
 TEST_F(SyncLogTest, Meta) {
@@ -253,7 +257,7 @@ TEST_F(SyncLogTest, ReopenKeepsEverything) {
   EXPECT_EQ(log_->head(), 3u);
   EXPECT_EQ(log_->compacted_through(), 2u);
   EXPECT_EQ(Seqs(), (U64s{2, 3}));
-  EXPECT_EQ(log_->GetBlob(Sha256Hex("bundle"))->value(), "bundle");
+  EXPECT_EQ(log_->GetBlob(base::Sha256Hex("bundle"))->value(), "bundle");
   EXPECT_EQ(log_->GetMeta("node")->value(), "pop-1");
   // The index of keys survived too: routes at 2 is superseded by one at 4.
   Append(Routes(4, "w"));
@@ -310,8 +314,8 @@ TEST_F(SyncLogTest, CompactKeepsVersionsUntilTheirWorkerIsDeleted) {
   Append(DeleteWorker(6, "w"));
   EXPECT_EQ(Compact(5), 4u);  // 1-4: everything of "w"
   EXPECT_EQ(Seqs(), (U64s{5, 6}));
-  EXPECT_FALSE(log_->HasBlob(Sha256Hex("bundle two")));
-  EXPECT_TRUE(log_->HasBlob(Sha256Hex("bundle one")));  // "other" names it
+  EXPECT_FALSE(log_->HasBlob(base::Sha256Hex("bundle two")));
+  EXPECT_TRUE(log_->HasBlob(base::Sha256Hex("bundle one")));  // "other" names it
   // The tombstone goes once it is below the point.
   EXPECT_EQ(Compact(6), 1u);
   EXPECT_EQ(Seqs(), (U64s{5}));
@@ -326,8 +330,8 @@ TEST_F(SyncLogTest, AWorkerCreatedAgainKeepsItsNewEntries) {
   Append(SecretPut(5, "w", "KEY"));
   EXPECT_EQ(Compact(5), 3u);
   EXPECT_EQ(Seqs(), (U64s{4, 5}));
-  EXPECT_FALSE(log_->HasBlob(Sha256Hex("old")));
-  EXPECT_TRUE(log_->HasBlob(Sha256Hex("new")));
+  EXPECT_FALSE(log_->HasBlob(base::Sha256Hex("old")));
+  EXPECT_TRUE(log_->HasBlob(base::Sha256Hex("new")));
   // A later delete still reaches the new ones.
   Append(DeleteWorker(6, "w"));
   EXPECT_EQ(Compact(6), 3u);
@@ -378,12 +382,12 @@ TEST_F(SyncLogTest, CompactDropsBlobsNoEntryNames) {
   Append(Version(3, "w", 1, y), y);
   ASSERT_TRUE(log_->PutBlob(orphan).ok());
   EXPECT_EQ(Compact(2), 1u);
-  EXPECT_TRUE(log_->HasBlob(Sha256Hex(x)));  // 2 still names it
+  EXPECT_TRUE(log_->HasBlob(base::Sha256Hex(x)));  // 2 still names it
   Append(KvDelete(4, "ns", "k"));
   EXPECT_EQ(Compact(4), 2u);
-  EXPECT_FALSE(log_->HasBlob(Sha256Hex(x)));
-  EXPECT_TRUE(log_->HasBlob(Sha256Hex(y)));
-  EXPECT_TRUE(log_->HasBlob(Sha256Hex(orphan)));
+  EXPECT_FALSE(log_->HasBlob(base::Sha256Hex(x)));
+  EXPECT_TRUE(log_->HasBlob(base::Sha256Hex(y)));
+  EXPECT_TRUE(log_->HasBlob(base::Sha256Hex(orphan)));
   EXPECT_EQ(Seqs(), (U64s{3}));
 }
 
@@ -407,8 +411,8 @@ TEST_F(SyncLogTest, ResetToReplacesEverything) {
   auto read = log_->ReadAfter(0, 10);
   ASSERT_TRUE(read.ok());
   EXPECT_EQ((*read)[1].Line(), snapshot[1].Line());
-  EXPECT_FALSE(log_->HasBlob(Sha256Hex("old")));
-  EXPECT_TRUE(log_->HasBlob(Sha256Hex("kept")));
+  EXPECT_FALSE(log_->HasBlob(base::Sha256Hex("old")));
+  EXPECT_TRUE(log_->HasBlob(base::Sha256Hex("kept")));
   EXPECT_EQ(log_->GetMeta("node")->value(), "pop-1");
 
   EXPECT_EQ(log_->Append(Sign(Routes(9, "x"))).code(), ErrorCode::kInvalidInput);

@@ -4,12 +4,13 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 
-#include "base/base64.h"
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
+#include "base/base64.h"
+#include "base/sha256.h"
 
 #include <atomic>
 #include <chrono>
@@ -25,9 +26,10 @@
 #include <thread>
 #include <vector>
 
-#include "bindings/fetch/outbound/testing/test_server.h"
+#include "base/http_client/http_client.h"
+#include "base/http_client/testing/test_server.h"
 #include "edge-sync/entry.h"
-#include "edge-sync/http_client.h"
+#include "edge-sync/signing_keys.h"
 #include "edge-sync/sync_client.h"
 #include "edge-sync/sync_log.h"
 #include "edge-sync/sync_server.h"
@@ -47,7 +49,7 @@ using Clock = std::chrono::steady_clock;
 std::string TempDir() {
   char pattern[] = "/dev/shm/edge-sync-test-XXXXXX";
   if (mkdtemp(pattern) != nullptr) return pattern;
-  return bindings::outbound::testing::MakeTempDir();
+  return base::testing::MakeTempDir();
 }
 
 // Polls `condition` until it holds or `timeout` passes.
@@ -444,7 +446,7 @@ class SyncProtocolTest : public ::testing::Test {
     entry.type = EntryType::kKvPut;
     entry.ns = "ns";
     entry.key = "blob-" + std::to_string(entry.seq);
-    entry.blob = Sha256Hex(bytes);
+    entry.blob = base::Sha256Hex(bytes);
     Status status = log_->Append(signing_->Sign(entry), bytes);
     EXPECT_TRUE(status.ok()) << status.message();
     return entry.seq;
@@ -593,9 +595,9 @@ TEST_F(SyncProtocolTest, GapsAndStrayLinesAreRefused) {
                      put(1) + put(1) + put(3) + put(4);
   std::string stray = "{\"type\":\"heartbeat\",\"head\":3}\n{\"no\":\"type\"}\n" + put(2);
   std::atomic<int> requests{0};
-  bindings::outbound::testing::TestServer server(
-      [&](bindings::outbound::testing::ServerConnection& connection) {
-        bindings::outbound::testing::ServerRequest request;
+  base::testing::TestServer server(
+      [&](base::testing::ServerConnection& connection) {
+        base::testing::ServerRequest request;
         if (!connection.ReadRequest(&request)) return;
         // The first connection has the gap; later ones a line that is
         // neither an entry nor a control line.
@@ -627,8 +629,8 @@ TEST_F(SyncProtocolTest, CompactedCursorTakesASnapshot) {
   StartOrigin();
 
   // What a reader below the compaction point is told.
-  HttpTarget target{origin_->url(), ""};
-  StatusOr<HttpResponse> gone = Request(target, "GET", "/sync/log?after=3");
+  base::HttpTarget target{origin_->url(), ""};
+  StatusOr<base::HttpResponse> gone = base::Request(target, "GET", "/sync/log?after=3");
   ASSERT_TRUE(gone.ok()) << gone.status().message();
   EXPECT_EQ(gone->status, 410);
   EXPECT_NE(gone->body.find("\"compacted_through\":12,\"head\":12"), std::string::npos)
@@ -643,7 +645,7 @@ TEST_F(SyncProtocolTest, CompactedCursorTakesASnapshot) {
     EXPECT_EQ(replica_.reset_head, 12u);
     EXPECT_EQ(replica_.reset_compacted_through, 12u);
     ASSERT_EQ(replica_.reset_blobs.size(), 1u);
-    EXPECT_EQ(replica_.reset_blobs[Sha256Hex("snapshot blob")], "snapshot blob");
+    EXPECT_EQ(replica_.reset_blobs[base::Sha256Hex("snapshot blob")], "snapshot blob");
   }
   (void)blob_seq;
   // Then it tails from the snapshot's head.
@@ -712,11 +714,11 @@ TEST_F(SyncProtocolTest, CloseEndsStreamsAndReleasesTheLoop) {
   // A reader's stream ends (and it can tell: the body ends), later requests get 503.
   AppendPut();
   StartOrigin();
-  HttpTarget target{origin_->url(), ""};
+  base::HttpTarget target{origin_->url(), ""};
   std::atomic<int> lines{0};
   std::promise<Status> ended;
   std::thread reader([&] {
-    ended.set_value(Stream(target, "/sync/log?after=0", [&](std::string_view) {
+    ended.set_value(base::Stream(target, "/sync/log?after=0", [&](std::string_view) {
       ++lines;
       return true;
     }));
@@ -728,7 +730,7 @@ TEST_F(SyncProtocolTest, CloseEndsStreamsAndReleasesTheLoop) {
   reader.join();
   EXPECT_TRUE(result.get().ok());
   EXPECT_EQ(origin_->readers(), 0u);
-  StatusOr<HttpResponse> closed = Request(target, "GET", "/sync/log?after=0");
+  StatusOr<base::HttpResponse> closed = base::Request(target, "GET", "/sync/log?after=0");
   ASSERT_TRUE(closed.ok()) << closed.status().message();
   EXPECT_EQ(closed->status, 503);
 }
@@ -738,26 +740,28 @@ TEST_F(SyncProtocolTest, EndpointsAnswerAsDocumented) {
   std::string bytes = "blob bytes";
   AppendBlobPut(bytes);
   StartOrigin();
-  HttpTarget target{origin_->url(), ""};
+  base::HttpTarget target{origin_->url(), ""};
 
-  StatusOr<HttpResponse> blob = Request(target, "GET", "/sync/blobs/" + Sha256Hex(bytes));
+  StatusOr<base::HttpResponse> blob =
+      base::Request(target, "GET", "/sync/blobs/" + base::Sha256Hex(bytes));
   ASSERT_TRUE(blob.ok()) << blob.status().message();
   EXPECT_EQ(blob->status, 200);
   EXPECT_EQ(blob->body, bytes);
   EXPECT_EQ(blob->Header("Content-Type"), "application/octet-stream");
-  StatusOr<HttpResponse> missing = Request(target, "GET", "/sync/blobs/" + Sha256Hex("nope"));
+  StatusOr<base::HttpResponse> missing =
+      base::Request(target, "GET", "/sync/blobs/" + base::Sha256Hex("nope"));
   ASSERT_TRUE(missing.ok());
   EXPECT_EQ(missing->status, 404);
-  StatusOr<HttpResponse> bad_name = Request(target, "GET", "/sync/blobs/ABC");
+  StatusOr<base::HttpResponse> bad_name = base::Request(target, "GET", "/sync/blobs/ABC");
   ASSERT_TRUE(bad_name.ok());
   EXPECT_EQ(bad_name->status, 400);
-  StatusOr<HttpResponse> bad_after = Request(target, "GET", "/sync/log?after=x");
+  StatusOr<base::HttpResponse> bad_after = base::Request(target, "GET", "/sync/log?after=x");
   ASSERT_TRUE(bad_after.ok());
   EXPECT_EQ(bad_after->status, 400);
-  StatusOr<HttpResponse> post = Request(target, "POST", "/sync/log", "{}");
+  StatusOr<base::HttpResponse> post = base::Request(target, "POST", "/sync/log", "{}");
   ASSERT_TRUE(post.ok());
   EXPECT_EQ(post->status, 405);
-  StatusOr<HttpResponse> unknown = Request(target, "GET", "/sync/nothing");
+  StatusOr<base::HttpResponse> unknown = base::Request(target, "GET", "/sync/nothing");
   ASSERT_TRUE(unknown.ok());
   EXPECT_EQ(unknown->status, 404);
   EXPECT_FALSE(origin_->Handles("/workers"));
@@ -765,7 +769,7 @@ TEST_F(SyncProtocolTest, EndpointsAnswerAsDocumented) {
 
   // The snapshot, line by line.
   std::vector<std::string> lines;
-  Status status = Stream(target, "/sync/snapshot", [&](std::string_view line) {
+  Status status = base::Stream(target, "/sync/snapshot", [&](std::string_view line) {
     lines.emplace_back(line);
     return true;
   });
@@ -786,13 +790,13 @@ TEST_F(SyncProtocolTest, EndpointsAnswerAsDocumented) {
   StatusOr<VerifyKey> verify = VerifyKey::FromPem(signing_->PublicPem());
   ASSERT_TRUE(verify.ok());
   EXPECT_TRUE(verify->VerifyBytes(
-      SnapshotManifest(2, 0, 2, Sha256Hex(lines[1] + "\n" + lines[2] + "\n")), *signature));
+      SnapshotManifest(2, 0, 2, base::Sha256Hex(lines[1] + "\n" + lines[2] + "\n")), *signature));
   EXPECT_FALSE(verify->VerifyBytes(
-      SnapshotManifest(3, 0, 2, Sha256Hex(lines[1] + "\n" + lines[2] + "\n")), *signature));
+      SnapshotManifest(3, 0, 2, base::Sha256Hex(lines[1] + "\n" + lines[2] + "\n")), *signature));
 
   // The log stream: a heartbeat first, then the entries after the cursor.
   lines.clear();
-  status = Stream(target, "/sync/log?after=1", [&](std::string_view line) {
+  status = base::Stream(target, "/sync/log?after=1", [&](std::string_view line) {
     lines.emplace_back(line);
     return lines.size() < 2;
   });

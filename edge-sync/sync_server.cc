@@ -13,6 +13,8 @@
 
 #include "base/json_escape.h"
 #include "base/log.h"
+#include "base/sha256.h"
+#include "base/uv_handle.h"
 
 namespace edge::sync {
 namespace {
@@ -77,12 +79,6 @@ bool ParseSeq(std::string_view text, uint64_t* out) {
   return error == std::errc() && end == text.data() + text.size();
 }
 
-bool IsSha256Hex(std::string_view name) {
-  return name.size() == 64 && std::all_of(name.begin(), name.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
-}
-
 // A printable excerpt of a header value from a peer, for the fleet view.
 std::string Printable(std::string_view text, size_t max = 128) {
   std::string out;
@@ -136,8 +132,7 @@ class SyncServer::Stream : public std::enable_shared_from_this<Stream> {
     ended_ = true;
     auto self = shared_from_this();  // Forget drops the server's reference
     uv_timer_stop(pump_timer_);
-    uv_close(reinterpret_cast<uv_handle_t*>(pump_timer_),
-             [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
+    base::CloseAndDelete(pump_timer_);
     OnEnd();
     if (!writer_->Aborted()) {
       if (abort) {
@@ -258,8 +253,7 @@ class SyncServer::LogStream : public SyncServer::Stream {
   void OnEnd() override {
     if (heartbeat_timer_ != nullptr) {
       uv_timer_stop(heartbeat_timer_);
-      uv_close(reinterpret_cast<uv_handle_t*>(heartbeat_timer_),
-               [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
+      base::CloseAndDelete(heartbeat_timer_);
       heartbeat_timer_ = nullptr;
     }
     server_.RemoveReader(reader_id_);
@@ -368,7 +362,7 @@ class SyncServer::SnapshotStream : public SyncServer::Stream {
   uint64_t head_ = 0;
   uint64_t compacted_through_ = 0;
   uint64_t cursor_ = 0;
-  Sha256Stream digest_;
+  base::Sha256Stream digest_;
   uint64_t count_ = 0;
 };
 
@@ -429,8 +423,7 @@ void SyncServer::Close() {
   {
     std::lock_guard<std::mutex> lock(wakeup_->mutex);
     if (wakeup_->async != nullptr) {
-      uv_close(reinterpret_cast<uv_handle_t*>(wakeup_->async),
-               [](uv_handle_t* handle) { delete reinterpret_cast<uv_async_t*>(handle); });
+      base::CloseAndDelete(wakeup_->async);
       wakeup_->async = nullptr;
     }
   }
@@ -524,7 +517,7 @@ void SyncServer::ServeSnapshot(std::shared_ptr<ResponseWriter> writer) {
 }
 
 void SyncServer::ServeBlob(std::string_view name, std::shared_ptr<ResponseWriter> writer) {
-  if (!IsSha256Hex(name)) {
+  if (!base::IsSha256Hex(name)) {
     return SendError(*writer, 400, "a blob is named by its SHA-256 in lower-case hex");
   }
   StatusOr<std::optional<std::string>> blob = log_.GetBlob(std::string(name));

@@ -4,6 +4,7 @@
 
 #include "runtime/errors.h"
 #include "base/log.h"
+#include "base/uv_handle.h"
 #include "runtime/pending_promise.h"
 
 namespace edge::runtime {
@@ -29,8 +30,7 @@ IsolateData::~IsolateData() {
   deferred_.clear();
   if (defer_timer_ != nullptr) {
     uv_timer_stop(defer_timer_);
-    uv_close(reinterpret_cast<uv_handle_t*>(defer_timer_),
-             [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
+    base::CloseAndDelete(defer_timer_);
   }
   timers_.ClearAll();
   auto pending = std::move(pending_promises_);

@@ -3,6 +3,7 @@
 #include "runtime/errors.h"
 #include "runtime/isolate_data.h"
 #include "base/log.h"
+#include "base/uv_handle.h"
 
 namespace edge::runtime {
 
@@ -13,14 +14,6 @@ struct Timers::Timer {
   bool repeat;
   v8::Global<v8::Function> callback;
 };
-
-namespace {
-void CloseTimer(uv_timer_t* handle) {
-  uv_close(reinterpret_cast<uv_handle_t*>(handle), [](uv_handle_t* h) {
-    delete reinterpret_cast<Timers::Timer*>(h);  // handle is the first member
-  });
-}
-}  // namespace
 
 Timers::~Timers() { ClearAll(); }
 
@@ -48,7 +41,7 @@ void Timers::Clear(uint32_t id) {
   timers_.erase(it);
   timer->callback.Reset();
   uv_timer_stop(&timer->handle);
-  CloseTimer(&timer->handle);
+  base::CloseAndDelete(timer);  // its handle is the first member
 }
 
 void Timers::ClearAll() {
@@ -57,7 +50,7 @@ void Timers::ClearAll() {
   for (auto& [id, timer] : timers) {
     timer->callback.Reset();
     uv_timer_stop(&timer->handle);
-    CloseTimer(&timer->handle);
+    base::CloseAndDelete(timer);  // its handle is the first member
   }
 }
 

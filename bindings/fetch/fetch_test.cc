@@ -8,19 +8,19 @@
 #include <filesystem>
 #include <thread>
 
+#include "base/http_client/testing/test_server.h"
 #include "bindings/binding_services.h"
-#include "bindings/fetch/outbound/client.h"
 #include "bindings/bindings.h"
-#include "bindings/fetch/outbound/testing/test_server.h"
+#include "bindings/fetch/outbound/client.h"
 #include "runtime/isolate_data.h"
 #include "runtime/testing/worker_fixture.h"
 
 namespace edge::bindings {
 namespace {
 
-using outbound::testing::ServerConnection;
-using outbound::testing::ServerRequest;
-using outbound::testing::TestServer;
+using base::testing::ServerConnection;
+using base::testing::ServerRequest;
+using base::testing::TestServer;
 using namespace std::chrono_literals;
 
 // testInternals(): the runtime's `internals`, for tests that play the
@@ -583,8 +583,8 @@ TEST_F(FetchTest, ResponseBodyDrainedToAnotherResponse) {
 
 // HTTPS with a test CA from the openssl command.
 TEST_F(FetchTest, HttpsAndABadCertificate) {
-  std::string dir = outbound::testing::MakeTempDir();
-  auto certs = outbound::testing::MakeCertificates(dir);
+  std::string dir = base::testing::MakeTempDir();
+  auto certs = base::testing::MakeCertificates(dir);
   if (certs.ca.empty()) GTEST_SKIP() << "the openssl command failed";
   setenv("SSL_CERT_FILE", certs.ca.c_str(), 1);
   StartClient();

@@ -1,11 +1,11 @@
 #include "bindings/kv/kv_store.h"
 
+#include "base/lmdb.h"
 #include "base/log.h"
 
 #include <fmt/core.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <condition_variable>
 #include <cstring>
 #include <ctime>
@@ -23,24 +23,17 @@ constexpr char kBucketMarker = '\xFF';
 constexpr size_t kBucketKeyBytes = 4 + kHeadBytes + 1;
 constexpr size_t kMaxNamespaceBytes = 511;
 
-Status LmdbError(std::string_view what, int rc) {
-  if (rc == MDB_MAP_FULL) {
-    return Status(ErrorCode::kIo, fmt::format("KV {} failed: the store is full (LMDB map size)", what));
-  }
-  return Status(ErrorCode::kIo, fmt::format("KV {} failed: {}", what, mdb_strerror(rc)));
-}
+constexpr base::LmdbNames kLmdbNames{"the KV store", "KV ", "store"};
 
-void PutBe32(std::string& out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xFF));
-}
-void PutBe64(std::string& out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xFF));
-}
-uint64_t GetBe(const char* p, int bytes) {
-  uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<unsigned char>(p[i]);
-  return v;
-}
+Status LmdbError(std::string_view what, int rc) { return base::LmdbError(kLmdbNames, what, rc); }
+
+using base::Be64;
+using base::GetBe;
+using base::PutBe32;
+using base::PutBe64;
+using base::Val;
+using base::View;
+
 void PutLeAt(char* out, uint64_t v, int bytes) {
   for (int i = 0; i < bytes; ++i) out[i] = static_cast<char>((v >> (8 * i)) & 0xFF);
 }
@@ -48,19 +41,6 @@ uint64_t GetLe(const char* p, int bytes) {
   uint64_t v = 0;
   for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
   return v;
-}
-
-MDB_val Val(std::string_view bytes) {
-  return MDB_val{bytes.size(), const_cast<char*>(bytes.data())};
-}
-std::string_view View(const MDB_val& v) {
-  return std::string_view(static_cast<const char*>(v.mv_data), v.mv_size);
-}
-
-std::string Be64(uint64_t v) {
-  std::string out;
-  PutBe64(out, v);
-  return out;
 }
 
 std::string NamespacePrefix(uint32_t ns_id) {
@@ -210,10 +190,10 @@ std::optional<std::string> DecodeCursor(std::string_view cursor) {
   return out;
 }
 
-// Every store open in this process, by folder: LMDB forbids opening one
-// environment twice in a process (closing one copy would drop the other's
-// file locks). A store being closed stays listed until it is closed, and an
-// Open of the same folder waits for that.
+// Every store open in this process, by folder, so that a second Open shares
+// it: LMDB forbids opening one environment twice in a process (and
+// base::LmdbEnv refuses to). A store being closed stays listed until it is
+// closed, and an Open of the same folder waits for that.
 struct Registry {
   std::mutex mutex;
   std::condition_variable closed;
@@ -224,54 +204,6 @@ Registry& GetRegistry() {
   static Registry* registry = new Registry;  // never destroyed: used by deleters at exit
   return *registry;
 }
-
-}  // namespace
-
-// An LMDB transaction that aborts unless committed.
-class KvStore::Txn {
- public:
-  Txn() = default;
-  ~Txn() {
-    if (txn_ != nullptr) mdb_txn_abort(txn_);
-  }
-  Txn(const Txn&) = delete;
-  Txn& operator=(const Txn&) = delete;
-
-  Status Begin(MDB_env* env, bool read_only, std::string_view what) {
-    int rc = mdb_txn_begin(env, nullptr, read_only ? MDB_RDONLY : 0, &txn_);
-    if (rc != 0) {
-      txn_ = nullptr;
-      return LmdbError(what, rc);
-    }
-    return Status::Ok();
-  }
-  Status Commit(std::string_view what) {
-    int rc = mdb_txn_commit(txn_);
-    txn_ = nullptr;  // committed or freed by the failed commit
-    return rc == 0 ? Status::Ok() : LmdbError(what, rc);
-  }
-  MDB_txn* get() const { return txn_; }
-
- private:
-  MDB_txn* txn_ = nullptr;
-};
-
-namespace {
-
-// A cursor closed when it goes out of scope.
-class Cursor {
- public:
-  Cursor(MDB_txn* txn, MDB_dbi dbi) { rc_ = mdb_cursor_open(txn, dbi, &cursor_); }
-  ~Cursor() {
-    if (rc_ == 0) mdb_cursor_close(cursor_);
-  }
-  int rc() const { return rc_; }
-  MDB_cursor* get() const { return cursor_; }
-
- private:
-  MDB_cursor* cursor_ = nullptr;
-  int rc_;
-};
 
 // Reads the record id stored for `key`, if any.
 StatusOr<std::optional<uint64_t>> FindId(MDB_txn* txn, MDB_dbi keys, uint32_t ns_id,
@@ -389,14 +321,10 @@ StatusOr<std::shared_ptr<KvStore>> KvStore::Open(const std::string& state_dir) {
 
 StatusOr<std::shared_ptr<KvStore>> KvStore::Open(const std::string& state_dir,
                                                  const Options& options) {
-  std::error_code ec;
-  fs::path dir = fs::path(state_dir) / "kv";
-  fs::create_directories(dir, ec);
-  if (ec) {
-    return Status(ErrorCode::kIo, fmt::format("cannot create {}: {}", dir.string(), ec.message()));
-  }
-  std::string path = fs::canonical(dir, ec).string();
-  if (ec) return Status(ErrorCode::kIo, fmt::format("{}: {}", dir.string(), ec.message()));
+  StatusOr<std::string> made =
+      base::MakeStoreDir((fs::path(state_dir) / "kv").string(), /*private_dir=*/false);
+  if (!made.ok()) return made.status();
+  const std::string& path = *made;
 
   Registry& registry = GetRegistry();
   std::unique_lock lock(registry.mutex);
@@ -407,76 +335,45 @@ StatusOr<std::shared_ptr<KvStore>> KvStore::Open(const std::string& state_dir,
     registry.closed.wait(lock);  // the last user is closing it
   }
 
-  MDB_env* env = nullptr;
-  int rc = 0;
-  auto fail = [&](int code) {
-    mdb_env_close(env);
-    return Status(ErrorCode::kIo, fmt::format("cannot open the KV store in {}: {}", path,
-                                              mdb_strerror(code)));
-  };
-  // Where address space is limited (ulimit -v, no overcommit), a smaller
-  // reservation is better than no store.
-  size_t map_size = options.map_size;
-  for (;;) {
-    if ((rc = mdb_env_create(&env)) != 0) return LmdbError("open", rc);
-    if ((rc = mdb_env_set_mapsize(env, map_size)) != 0) return fail(rc);
-    if ((rc = mdb_env_set_maxdbs(env, 8)) != 0) return fail(rc);
-    if ((rc = mdb_env_set_maxreaders(env, 512)) != 0) return fail(rc);
-    // MDB_NOTLS: read transactions are not tied to a thread (the thread
-    // pool runs them wherever it likes). Commits fsync (no MDB_NOSYNC): an
-    // acknowledged put is on disk.
-    rc = mdb_env_open(env, path.c_str(), MDB_NOTLS, 0644);
-    if (rc == 0) break;
-    if (rc != ENOMEM || map_size <= (size_t{1} << 30)) return fail(rc);
-    mdb_env_close(env);
-    map_size /= 8;
-  }
-  // Readers left behind by a process that was killed hold back page reuse.
-  int dead = 0;
-  mdb_reader_check(env, &dead);
-
   Dbs dbs;
-  MDB_txn* txn = nullptr;
-  if ((rc = mdb_txn_begin(env, nullptr, 0, &txn)) != 0) return fail(rc);
-  struct {
-    const char* name;
-    MDB_dbi* dbi;
-  } wanted[] = {{"meta", &dbs.meta},
-                {"namespaces", &dbs.namespaces},
-                {"keys", &dbs.keys},
-                {"records", &dbs.records},
-                {"expiry", &dbs.expiry},
-                {"replica", &dbs.replica}};
-  for (auto& db : wanted) {
-    if ((rc = mdb_dbi_open(txn, db.name, MDB_CREATE, db.dbi)) != 0) {
-      mdb_txn_abort(txn);
-      return fail(rc);
+  base::LmdbOptions lmdb;
+  lmdb.names = kLmdbNames;
+  lmdb.map_size = options.map_size;
+  // A smaller reservation is better than no store.
+  lmdb.shrink_on_enomem = 8;
+  // The thread pool runs read transactions wherever it likes (MDB_NOTLS),
+  // many at once. Commits fsync: an acknowledged put is on disk.
+  lmdb.max_readers = 512;
+  lmdb.file_mode = 0644;
+  lmdb.dbs = {{"meta", &dbs.meta},     {"namespaces", &dbs.namespaces},
+              {"keys", &dbs.keys},     {"records", &dbs.records},
+              {"expiry", &dbs.expiry}, {"replica", &dbs.replica}};
+  lmdb.init = [&](MDB_txn* txn) -> Status {
+    MDB_val format_key = Val("format"), format_value;
+    int rc = mdb_get(txn, dbs.meta, &format_key, &format_value);
+    if (rc == MDB_NOTFOUND) {
+      MDB_val one = Val("1");
+      rc = mdb_put(txn, dbs.meta, &format_key, &one, 0);
+    } else if (rc == 0 && View(format_value) != "1") {
+      return Status(ErrorCode::kInvalidInput,
+                    fmt::format("{}: KV store format {} is not supported by this edge", path,
+                                View(format_value)));
     }
-  }
-  MDB_val format_key = Val("format"), format_value;
-  rc = mdb_get(txn, dbs.meta, &format_key, &format_value);
-  if (rc == MDB_NOTFOUND) {
-    MDB_val one = Val("1");
-    rc = mdb_put(txn, dbs.meta, &format_key, &one, 0);
-  } else if (rc == 0 && View(format_value) != "1") {
-    mdb_txn_abort(txn);
-    mdb_env_close(env);
-    return Status(ErrorCode::kInvalidInput,
-                  fmt::format("{}: KV store format {} is not supported by this edge", path,
-                              View(format_value)));
-  }
-  if (rc != 0) {
-    mdb_txn_abort(txn);
-    return fail(rc);
-  }
-  if ((rc = mdb_txn_commit(txn)) != 0) return fail(rc);
+    if (rc != 0) {
+      return Status(ErrorCode::kIo,
+                    fmt::format("cannot open the KV store in {}: {}", path, mdb_strerror(rc)));
+    }
+    return Status::Ok();
+  };
+  StatusOr<std::unique_ptr<base::LmdbEnv>> env = base::LmdbEnv::Open(path, lmdb);
+  if (!env.ok()) return env.status();
 
   // The deleter closes the environment and unlists it under the registry's
   // lock, so a concurrent Open of the same folder waits for the close.
-  std::shared_ptr<KvStore> store(new KvStore(env, dbs, path), [](KvStore* doomed) {
+  std::shared_ptr<KvStore> store(new KvStore(std::move(env).value(), dbs), [](KvStore* doomed) {
     Registry& registry = GetRegistry();
     std::lock_guard guard(registry.mutex);
-    std::string key = doomed->path_;
+    std::string key = doomed->path();
     delete doomed;
     registry.stores.erase(key);
     registry.closed.notify_all();
@@ -485,7 +382,7 @@ StatusOr<std::shared_ptr<KvStore>> KvStore::Open(const std::string& state_dir,
   return store;
 }
 
-KvStore::~KvStore() { mdb_env_close(env_); }
+KvStore::~KvStore() = default;
 
 uint64_t KvStore::Now() const {
   int64_t now = static_cast<int64_t>(time(nullptr)) + clock_offset_.load();
@@ -549,8 +446,8 @@ StatusOr<std::optional<KvEntry>> KvStore::GetIn(MDB_txn* txn, uint32_t ns_id,
 StatusOr<std::optional<KvEntry>> KvStore::Get(std::string_view ns, std::string_view key) const {
   EDGE_RETURN_IF_ERROR(CheckNamespace(ns));
   EDGE_RETURN_IF_ERROR(CheckKey(key));
-  Txn txn;
-  EDGE_RETURN_IF_ERROR(txn.Begin(env_, true, "GET"));
+  base::LmdbTxn txn;
+  EDGE_RETURN_IF_ERROR(txn.Begin(*env_, true, "GET"));
   auto ns_id = FindNamespace(txn.get(), ns);
   if (!ns_id.ok()) return ns_id.status();
   if (*ns_id == 0) return std::optional<KvEntry>();
@@ -562,8 +459,8 @@ StatusOr<std::vector<std::optional<KvEntry>>> KvStore::GetMany(
   EDGE_RETURN_IF_ERROR(CheckNamespace(ns));
   for (const std::string& key : keys) EDGE_RETURN_IF_ERROR(CheckKey(key));
   std::vector<std::optional<KvEntry>> results(keys.size());
-  Txn txn;
-  EDGE_RETURN_IF_ERROR(txn.Begin(env_, true, "GET_BULK"));
+  base::LmdbTxn txn;
+  EDGE_RETURN_IF_ERROR(txn.Begin(*env_, true, "GET_BULK"));
   auto ns_id = FindNamespace(txn.get(), ns);
   if (!ns_id.ok()) return ns_id.status();
   if (*ns_id == 0) return results;
@@ -705,8 +602,8 @@ void KvStore::SetWriteListener(std::function<void(const KvWrite&)> listener) {
 Status KvStore::Put(std::string_view ns, std::string_view key, std::string_view value,
                     std::string_view metadata, uint64_t expiration) {
   EDGE_RETURN_IF_ERROR(CheckPut(ns, key, value, metadata));
-  Txn txn;
-  EDGE_RETURN_IF_ERROR(txn.Begin(env_, false, "PUT"));
+  base::LmdbTxn txn;
+  EDGE_RETURN_IF_ERROR(txn.Begin(*env_, false, "PUT"));
   bool created = false;
   auto ns_id = PutIn(txn.get(), ns, key, value, metadata, expiration, &created);
   if (!ns_id.ok()) return ns_id.status();
@@ -723,8 +620,8 @@ Status KvStore::Delete(std::string_view ns, std::string_view key) {
   EDGE_RETURN_IF_ERROR(CheckNamespace(ns));
   EDGE_RETURN_IF_ERROR(CheckKey(key));
   {
-    Txn txn;
-    EDGE_RETURN_IF_ERROR(txn.Begin(env_, false, "DELETE"));
+    base::LmdbTxn txn;
+    EDGE_RETURN_IF_ERROR(txn.Begin(*env_, false, "DELETE"));
     auto changed = DeleteIn(txn.get(), ns, key);
     if (!changed.ok()) return changed.status();
     // Nothing changed: the transaction is aborted, nothing to write.
@@ -745,8 +642,8 @@ Status KvStore::Apply(const KvWrite& write, std::string_view meta_key,
   } else {
     EDGE_RETURN_IF_ERROR(CheckPut(write.ns, write.key, write.value, write.metadata));
   }
-  Txn txn;
-  EDGE_RETURN_IF_ERROR(txn.Begin(env_, false, "apply"));
+  base::LmdbTxn txn;
+  EDGE_RETURN_IF_ERROR(txn.Begin(*env_, false, "apply"));
   bool created = false;
   uint32_t ns_id = 0;
   if (write.is_delete) {
@@ -768,8 +665,8 @@ Status KvStore::Apply(const KvWrite& write, std::string_view meta_key,
 
 StatusOr<std::optional<std::string>> KvStore::GetMeta(std::string_view key) const {
   if (!CheckReplicaKey(key).ok()) return std::optional<std::string>();
-  Txn txn;
-  EDGE_RETURN_IF_ERROR(txn.Begin(env_, true, "GET"));
+  base::LmdbTxn txn;
+  EDGE_RETURN_IF_ERROR(txn.Begin(*env_, true, "GET"));
   MDB_val k = Val(key), v;
   int rc = mdb_get(txn.get(), dbs_.replica, &k, &v);
   if (rc == MDB_NOTFOUND) return std::optional<std::string>();
@@ -797,8 +694,8 @@ StatusOr<KvListResult> KvStore::List(std::string_view ns, std::string_view prefi
     if (!after) return Status(ErrorCode::kInvalidInput, "Invalid cursor.");
   }
   KvListResult result;
-  Txn txn;
-  EDGE_RETURN_IF_ERROR(txn.Begin(env_, true, "LIST"));
+  base::LmdbTxn txn;
+  EDGE_RETURN_IF_ERROR(txn.Begin(*env_, true, "LIST"));
   auto ns_id = FindNamespace(txn.get(), ns);
   if (!ns_id.ok()) return ns_id.status();
   if (*ns_id == 0) return result;
@@ -811,7 +708,7 @@ StatusOr<KvListResult> KvStore::List(std::string_view ns, std::string_view prefi
   std::string seek = ns_prefix;
   seek.append(start.substr(0, std::min(start.size(), kHeadBytes)));
 
-  Cursor keys(txn.get(), dbs_.keys);
+  base::LmdbCursor keys(txn.get(), dbs_.keys);
   if (keys.rc() != 0) return LmdbError("LIST", keys.rc());
   MDB_val k = Val(seek), v;
   int rc = mdb_cursor_get(keys.get(), &k, &v, MDB_SET_RANGE);
@@ -870,13 +767,13 @@ StatusOr<KvListResult> KvStore::List(std::string_view ns, std::string_view prefi
 
 StatusOr<size_t> KvStore::SweepExpired(uint64_t now, size_t max) {
   if (max == 0) return size_t{0};
-  Txn txn;
-  EDGE_RETURN_IF_ERROR(txn.Begin(env_, false, "sweep"));
+  base::LmdbTxn txn;
+  EDGE_RETURN_IF_ERROR(txn.Begin(*env_, false, "sweep"));
   // Collect the batch first: deleting through another handle would move
   // the cursor under our feet.
   std::vector<std::string> batch;  // expiry keys: expiration + record id
   {
-    Cursor expiry(txn.get(), dbs_.expiry);
+    base::LmdbCursor expiry(txn.get(), dbs_.expiry);
     if (expiry.rc() != 0) return LmdbError("sweep", expiry.rc());
     MDB_val k, v;
     int rc = mdb_cursor_get(expiry.get(), &k, &v, MDB_FIRST);

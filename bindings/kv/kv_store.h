@@ -50,6 +50,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/lmdb.h"
 #include "base/status.h"
 
 namespace edge::bindings {
@@ -110,7 +111,7 @@ class KvStore {
   KvStore& operator=(const KvStore&) = delete;
 
   // The environment's folder (`<state_dir>/kv`).
-  const std::string& path() const { return path_; }
+  const std::string& path() const { return env_->path(); }
 
   // The value of `key`, or nullopt when there is none or it has expired
   // (an expired entry is invisible at once, before any sweep removes it).
@@ -171,9 +172,8 @@ class KvStore {
     MDB_dbi meta, namespaces, keys, records, expiry, replica;
   };
   using WriteListener = std::function<void(const KvWrite&)>;
-  class Txn;
 
-  KvStore(MDB_env* env, Dbs dbs, std::string path) : env_(env), dbs_(dbs), path_(std::move(path)) {}
+  KvStore(std::unique_ptr<base::LmdbEnv> env, Dbs dbs) : env_(std::move(env)), dbs_(dbs) {}
   // The namespace's id, or 0 when it was never written to (ids start at 1).
   StatusOr<uint32_t> FindNamespace(MDB_txn* txn, std::string_view ns) const;
   StatusOr<uint32_t> FindOrCreateNamespace(MDB_txn* txn, std::string_view ns,
@@ -194,9 +194,8 @@ class KvStore {
   // The listener, if any (a copy that stays valid while it runs).
   std::shared_ptr<const WriteListener> Listener() const;
 
-  MDB_env* env_;
+  std::unique_ptr<base::LmdbEnv> env_;
   Dbs dbs_;
-  std::string path_;
   std::atomic<int64_t> clock_offset_{0};
   // Namespace ids seen committed: they never change once allocated.
   mutable std::mutex namespaces_mutex_;

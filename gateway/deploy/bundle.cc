@@ -10,6 +10,7 @@
 #include <set>
 
 #include "base/json_text.h"
+#include "base/utf8.h"
 #include "gateway/deploy/route_table.h"
 
 namespace edge::gateway {
@@ -55,12 +56,11 @@ Status CheckLimit(const LimitField& field, uint64_t value) {
                              field.min, field.max, value));
 }
 
-bool IsUtf8(std::string_view text) { return simdjson::validate_utf8(text.data(), text.size()); }
-
 Status CheckModuleName(std::string_view name) {
   if (name.empty()) return Invalid("a module name cannot be empty");
   std::string shown = base::JsonString(name);
-  if (!IsUtf8(name)) return Invalid(fmt::format("module {}: the name is not valid UTF-8", shown));
+  if (!base::IsValidUtf8(name))
+    return Invalid(fmt::format("module {}: the name is not valid UTF-8", shown));
   if (name.front() == '/') {
     return Invalid(fmt::format("module {}: the name must be a relative path, not absolute", shown));
   }
@@ -216,7 +216,8 @@ Status ValidateBundle(const WorkerBundle& bundle) {
   // Vars, KV namespaces and services are all properties of `env`.
   std::map<std::string, std::string_view> bindings;  // name -> where it was seen
   auto claim = [&](const std::string& name, std::string_view where) -> Status {
-    if (!IsUtf8(name)) return Invalid(fmt::format("{}: a binding name is not valid UTF-8", where));
+    if (!base::IsValidUtf8(name))
+      return Invalid(fmt::format("{}: a binding name is not valid UTF-8", where));
     Status valid = CheckBindingName(name);
     if (!valid.ok()) return Invalid(fmt::format("{}: {}", where, valid.message()));
     auto [it, inserted] = bindings.emplace(name, where);
@@ -230,14 +231,14 @@ Status ValidateBundle(const WorkerBundle& bundle) {
   };
   for (const runtime::WorkerVar& var : bundle.vars) {
     EDGE_RETURN_IF_ERROR(claim(var.name, "vars"));
-    if (!IsUtf8(var.value)) {
+    if (!base::IsValidUtf8(var.value)) {
       return Invalid(fmt::format("vars.{}: the value is not valid UTF-8", var.name));
     }
   }
   for (const auto& [binding, id] : bundle.kv_namespaces) {
     EDGE_RETURN_IF_ERROR(claim(binding, "kv_namespaces"));
     // The KV store's limit on a namespace id (an LMDB key).
-    if (id.empty() || id.size() > 511 || !IsUtf8(id)) {
+    if (id.empty() || id.size() > 511 || !base::IsValidUtf8(id)) {
       return Invalid(
           fmt::format("kv_namespaces: the id of \"{}\" must be 1 to 511 bytes of UTF-8", binding));
     }

@@ -1,18 +1,17 @@
 #include "gateway/deploy/deploy_store.h"
 
 #include <fmt/core.h>
-#include <openssl/evp.h>
 #include <simdjson.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <filesystem>
-#include <mutex>
 #include <set>
 
-#include "gateway/deploy/bundle.h"
 #include "base/json_text.h"
+#include "base/lmdb.h"
+#include "base/sha256.h"
+#include "gateway/deploy/bundle.h"
 
 namespace edge::gateway {
 namespace {
@@ -27,43 +26,20 @@ constexpr uint64_t kMaxVersionId = 9999999999999999ull;
 constexpr size_t kMaxKeyBytes = 511;
 constexpr size_t kMaxSecretNameBytes = 255;
 
-Status LmdbError(std::string_view what, int rc) {
-  if (rc == MDB_MAP_FULL) {
-    return Status(ErrorCode::kIo,
-                  fmt::format("deploy store: {} failed: the store is full (LMDB map size)", what));
-  }
-  return Status(ErrorCode::kIo, fmt::format("deploy store: {} failed: {}", what, mdb_strerror(rc)));
-}
+constexpr base::LmdbNames kLmdbNames{"the deploy store", "deploy store: ", "store"};
+
+Status LmdbError(std::string_view what, int rc) { return base::LmdbError(kLmdbNames, what, rc); }
 
 Status Corrupt(std::string_view what) {
   return Status(ErrorCode::kInternal, fmt::format("deploy store: {} is corrupt", what));
 }
 
-MDB_val Val(std::string_view bytes) {
-  return MDB_val{bytes.size(), const_cast<char*>(bytes.data())};
-}
-std::string_view View(const MDB_val& v) {
-  return std::string_view(static_cast<const char*>(v.mv_data), v.mv_size);
-}
+using base::Val;
+using base::View;
 
 uint64_t NowMs() {
   auto now = std::chrono::system_clock::now().time_since_epoch();
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(now).count());
-}
-
-std::string Sha256Hex(std::string_view bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr);
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);
-  return hex;
-}
-
-bool IsSha256Hex(std::string_view text) {
-  return text.size() == 64 && std::all_of(text.begin(), text.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
 }
 
 // Keys of `versions` and `secrets`: the worker, NUL, then the rest.
@@ -106,8 +82,8 @@ StatusOr<VersionInfo> ParseVersion(simdjson::dom::parser& parser, std::string_vi
   std::string_view sha;
   std::optional<uint64_t> created = GetUint(*object, "created_ms");
   std::optional<uint64_t> size = GetUint(*object, "size");
-  if (object->at_key("sha256").get_string().get(sha) != simdjson::SUCCESS || !IsSha256Hex(sha) ||
-      !created || !size) {
+  if (object->at_key("sha256").get_string().get(sha) != simdjson::SUCCESS ||
+      !base::IsSha256Hex(sha) || !created || !size) {
     return Corrupt(what);
   }
   info.sha256 = std::string(sha);
@@ -127,28 +103,11 @@ std::optional<uint64_t> ParseVersionId(std::string_view digits) {
   return id;
 }
 
-// A cursor closed when it goes out of scope.
-class Cursor {
- public:
-  Cursor(MDB_txn* txn, MDB_dbi dbi) { rc_ = mdb_cursor_open(txn, dbi, &cursor_); }
-  ~Cursor() {
-    if (rc_ == 0) mdb_cursor_close(cursor_);
-  }
-  Cursor(const Cursor&) = delete;
-  Cursor& operator=(const Cursor&) = delete;
-  int rc() const { return rc_; }
-  MDB_cursor* get() const { return cursor_; }
-
- private:
-  MDB_cursor* cursor_ = nullptr;
-  int rc_;
-};
-
 // Calls `visit` with every entry of `dbi` whose key starts with `prefix`
 // (every entry for an empty prefix), in key order.
 Status ForEach(MDB_txn* txn, MDB_dbi dbi, std::string_view prefix,
                const std::function<Status(std::string_view key, std::string_view value)>& visit) {
-  Cursor cursor(txn, dbi);
+  base::LmdbCursor cursor(txn, dbi);
   if (cursor.rc() != 0) return LmdbError("read", cursor.rc());
   MDB_val key = Val(prefix), value;
   int rc = mdb_cursor_get(cursor.get(), &key, &value, prefix.empty() ? MDB_FIRST : MDB_SET_RANGE);
@@ -157,18 +116,6 @@ Status ForEach(MDB_txn* txn, MDB_dbi dbi, std::string_view prefix,
     EDGE_RETURN_IF_ERROR(visit(View(key), View(value)));
   }
   return rc == MDB_NOTFOUND ? Status::Ok() : LmdbError("read", rc);
-}
-
-// The folders of the stores open in this process: LMDB forbids opening one
-// environment twice in a process (closing one copy would drop the other's
-// locks).
-std::mutex& OpenMutex() {
-  static auto* mutex = new std::mutex;  // never destroyed: stores may close at exit
-  return *mutex;
-}
-std::set<std::string>& OpenPaths() {
-  static auto* paths = new std::set<std::string>;
-  return *paths;
 }
 
 }  // namespace
@@ -224,98 +171,38 @@ struct DeployStore::WorkerRecord {
   }
 };
 
-// A read-only transaction, aborted when it goes out of scope.
-class DeployStore::ReadTxn {
- public:
-  explicit ReadTxn(MDB_env* env) { rc_ = mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn_); }
-  ~ReadTxn() {
-    if (rc_ == 0) mdb_txn_abort(txn_);
-  }
-  ReadTxn(const ReadTxn&) = delete;
-  ReadTxn& operator=(const ReadTxn&) = delete;
-  Status status() const { return rc_ == 0 ? Status::Ok() : LmdbError("read", rc_); }
-  MDB_txn* get() const { return txn_; }
-
- private:
-  MDB_txn* txn_ = nullptr;
-  int rc_;
-};
-
 StatusOr<std::unique_ptr<DeployStore>> DeployStore::Open(const std::string& data_dir) {
-  std::error_code ec;
-  fs::path dir = fs::path(data_dir) / "deploy";
-  fs::create_directories(dir, ec);
-  if (ec) {
-    return Status(ErrorCode::kIo, fmt::format("cannot create {}: {}", dir.string(), ec.message()));
-  }
   // It holds secrets: for the node's user only.
-  fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
-  if (ec) return Status(ErrorCode::kIo, fmt::format("{}: {}", dir.string(), ec.message()));
-  std::string path = fs::canonical(dir, ec).string();
-  if (ec) return Status(ErrorCode::kIo, fmt::format("{}: {}", dir.string(), ec.message()));
-
-  std::lock_guard guard(OpenMutex());
-  if (OpenPaths().contains(path)) {
-    return Status(ErrorCode::kInvalidInput,
-                  fmt::format("the deploy store in {} is already open in this process", path));
-  }
-  MDB_env* env = nullptr;
-  int rc = mdb_env_create(&env);
-  if (rc != 0) return LmdbError("open", rc);
-  auto fail = [&](int code) {
-    mdb_env_close(env);
-    return Status(ErrorCode::kIo,
-                  fmt::format("cannot open the deploy store in {}: {}", path, mdb_strerror(code)));
-  };
-  if ((rc = mdb_env_set_mapsize(env, kMapSize)) != 0) return fail(rc);
-  if ((rc = mdb_env_set_maxdbs(env, 8)) != 0) return fail(rc);
-  // MDB_NOTLS: read transactions are not tied to a thread. Commits fsync
-  // (no MDB_NOSYNC): a committed deploy survives a crash.
-  if ((rc = mdb_env_open(env, path.c_str(), MDB_NOTLS, 0600)) != 0) return fail(rc);
-  // Readers left behind by a process that was killed hold back page reuse.
-  int dead = 0;
-  mdb_reader_check(env, &dead);
-
+  StatusOr<std::string> path =
+      base::MakeStoreDir((fs::path(data_dir) / "deploy").string(), /*private_dir=*/true);
+  if (!path.ok()) return path.status();
   Dbs dbs;
-  MDB_txn* txn = nullptr;
-  if ((rc = mdb_txn_begin(env, nullptr, 0, &txn)) != 0) return fail(rc);
-  struct {
-    const char* name;
-    MDB_dbi* dbi;
-  } wanted[] = {{"blobs", &dbs.blobs},
-                {"versions", &dbs.versions},
-                {"workers", &dbs.workers},
-                {"secrets", &dbs.secrets},
-                {"meta", &dbs.meta}};
-  for (auto& db : wanted) {
-    if ((rc = mdb_dbi_open(txn, db.name, MDB_CREATE, db.dbi)) != 0) {
-      mdb_txn_abort(txn);
-      return fail(rc);
-    }
-  }
-  if ((rc = mdb_txn_commit(txn)) != 0) return fail(rc);
-  OpenPaths().insert(path);
-  return std::unique_ptr<DeployStore>(new DeployStore(env, dbs, path));
+  base::LmdbOptions options;
+  options.names = kLmdbNames;
+  options.map_size = kMapSize;
+  options.file_mode = 0600;
+  options.dbs = {{"blobs", &dbs.blobs},
+                 {"versions", &dbs.versions},
+                 {"workers", &dbs.workers},
+                 {"secrets", &dbs.secrets},
+                 {"meta", &dbs.meta}};
+  // Commits fsync: a committed deploy survives a crash.
+  StatusOr<std::unique_ptr<base::LmdbEnv>> env = base::LmdbEnv::Open(*path, options);
+  if (!env.ok()) return env.status();
+  return std::unique_ptr<DeployStore>(new DeployStore(std::move(env).value(), dbs));
 }
 
-DeployStore::~DeployStore() {
-  mdb_env_close(env_);
-  std::lock_guard guard(OpenMutex());
-  OpenPaths().erase(path_);
-}
+DeployStore::~DeployStore() = default;
 
 Status DeployStore::Write(const std::function<Status(Writer&)>& changes) {
-  MDB_txn* txn = nullptr;
-  int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
-  if (rc != 0) return LmdbError("write", rc);
   // Aborts unless committed, also if `changes` throws.
-  std::unique_ptr<MDB_txn, void (*)(MDB_txn*)> guard(txn, mdb_txn_abort);
-  Writer writer(*this, txn);
+  base::LmdbTxn txn;
+  EDGE_RETURN_IF_ERROR(txn.Begin(*env_, /*read_only=*/false, "write"));
+  Writer writer(*this, txn.get());
   Status result = changes(writer);
   if (!result.ok()) return result;
   if (!writer.failure_.ok()) return writer.failure_;  // an LMDB error the callback ignored
-  rc = mdb_txn_commit(guard.release());               // frees the transaction even when it fails
-  return rc == 0 ? Status::Ok() : LmdbError("commit", rc);
+  return txn.Commit("commit");
 }
 
 // Reads.
@@ -351,7 +238,7 @@ StatusOr<std::optional<std::string>> DeployStore::ReadBlob(MDB_txn* txn,
   int rc = mdb_get(txn, dbs_.blobs, &key, &value);
   if (rc == MDB_NOTFOUND) return std::optional<std::string>();
   if (rc != 0) return LmdbError("read", rc);
-  if (Sha256Hex(View(value)) != sha256) return Corrupt(fmt::format("the bundle {}", sha256));
+  if (base::Sha256Hex(View(value)) != sha256) return Corrupt(fmt::format("the bundle {}", sha256));
   return std::optional<std::string>(std::string(View(value)));
 }
 
@@ -388,8 +275,8 @@ StatusOr<std::optional<DeployedWorker>> DeployStore::Load(MDB_txn* txn,
 }
 
 StatusOr<std::vector<DeployedWorker>> DeployStore::LoadAll() const {
-  ReadTxn txn(env_);
-  EDGE_RETURN_IF_ERROR(txn.status());
+  base::LmdbTxn txn;
+  EDGE_RETURN_IF_ERROR(txn.Begin(*env_, /*read_only=*/true, "read"));
   std::vector<DeployedWorker> workers;
   EDGE_RETURN_IF_ERROR(
       ForEach(txn.get(), dbs_.workers, "", [&](std::string_view key, std::string_view) -> Status {
@@ -402,14 +289,14 @@ StatusOr<std::vector<DeployedWorker>> DeployStore::LoadAll() const {
 }
 
 StatusOr<std::optional<DeployedWorker>> DeployStore::LoadWorker(const std::string& name) const {
-  ReadTxn txn(env_);
-  EDGE_RETURN_IF_ERROR(txn.status());
+  base::LmdbTxn txn;
+  EDGE_RETURN_IF_ERROR(txn.Begin(*env_, /*read_only=*/true, "read"));
   return Load(txn.get(), name);
 }
 
 StatusOr<std::vector<VersionInfo>> DeployStore::Versions(const std::string& worker) const {
-  ReadTxn txn(env_);
-  EDGE_RETURN_IF_ERROR(txn.status());
+  base::LmdbTxn txn;
+  EDGE_RETURN_IF_ERROR(txn.Begin(*env_, /*read_only=*/true, "read"));
   std::vector<VersionInfo> versions;
   std::string prefix = WorkerPrefix(worker);
   simdjson::dom::parser parser;
@@ -429,8 +316,8 @@ StatusOr<std::vector<VersionInfo>> DeployStore::Versions(const std::string& work
 }
 
 StatusOr<std::vector<std::string>> DeployStore::SecretNames(const std::string& worker) const {
-  ReadTxn txn(env_);
-  EDGE_RETURN_IF_ERROR(txn.status());
+  base::LmdbTxn txn;
+  EDGE_RETURN_IF_ERROR(txn.Begin(*env_, /*read_only=*/true, "read"));
   std::vector<std::string> names;
   std::string prefix = WorkerPrefix(worker);
   EDGE_RETURN_IF_ERROR(
@@ -443,8 +330,8 @@ StatusOr<std::vector<std::string>> DeployStore::SecretNames(const std::string& w
 
 StatusOr<std::optional<std::string>> DeployStore::GetMeta(const std::string& key) const {
   if (key.empty() || key.size() > kMaxKeyBytes) return std::optional<std::string>();
-  ReadTxn txn(env_);
-  EDGE_RETURN_IF_ERROR(txn.status());
+  base::LmdbTxn txn;
+  EDGE_RETURN_IF_ERROR(txn.Begin(*env_, /*read_only=*/true, "read"));
   MDB_val k = Val(key), value;
   int rc = mdb_get(txn.get(), dbs_.meta, &k, &value);
   if (rc == MDB_NOTFOUND) return std::optional<std::string>();
@@ -453,18 +340,18 @@ StatusOr<std::optional<std::string>> DeployStore::GetMeta(const std::string& key
 }
 
 StatusOr<std::optional<std::string>> DeployStore::GetBlob(const std::string& sha256) const {
-  if (!IsSha256Hex(sha256)) {
+  if (!base::IsSha256Hex(sha256)) {
     return Status(ErrorCode::kInvalidInput,
                   "a bundle is named by its SHA-256 in lower-case hex (64 characters)");
   }
-  ReadTxn txn(env_);
-  EDGE_RETURN_IF_ERROR(txn.status());
+  base::LmdbTxn txn;
+  EDGE_RETURN_IF_ERROR(txn.Begin(*env_, /*read_only=*/true, "read"));
   return ReadBlob(txn.get(), sha256);
 }
 
 StatusOr<std::vector<std::string>> DeployStore::WorkerNames() const {
-  ReadTxn txn(env_);
-  EDGE_RETURN_IF_ERROR(txn.status());
+  base::LmdbTxn txn;
+  EDGE_RETURN_IF_ERROR(txn.Begin(*env_, /*read_only=*/true, "read"));
   std::vector<std::string> names;
   EDGE_RETURN_IF_ERROR(
       ForEach(txn.get(), dbs_.workers, "", [&](std::string_view key, std::string_view) {
@@ -486,7 +373,7 @@ Status DeployStore::Writer::Lmdb(std::string_view what, int rc) {
 Status DeployStore::Writer::PutVersionRecord(const std::string& worker, uint64_t id,
                                              const std::string& bundle_json, VersionInfo* info) {
   info->id = id;
-  info->sha256 = Sha256Hex(bundle_json);
+  info->sha256 = base::Sha256Hex(bundle_json);
   info->created_ms = NowMs();
   info->size = bundle_json.size();
   MDB_val blob_key = Val(info->sha256), blob = Val(bundle_json);
@@ -551,7 +438,7 @@ Status DeployStore::Writer::PutVersion(const std::string& worker, uint64_t id,
   StatusOr<std::optional<VersionInfo>> existing = store_.ReadVersion(txn_, worker, id);
   if (!existing.ok()) return existing.status();
   if (existing->has_value()) {
-    std::string sha = Sha256Hex(bundle_json);
+    std::string sha = base::Sha256Hex(bundle_json);
     if ((*existing)->sha256 == sha) return Status::Ok();  // applied already
     return Status(ErrorCode::kInvalidInput,
                   fmt::format("version {} of worker \"{}\" exists with other content (bundle {}, "

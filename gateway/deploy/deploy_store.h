@@ -46,6 +46,7 @@
 #include <string>
 #include <vector>
 
+#include "base/lmdb.h"
 #include "base/status.h"
 #include "runtime/worker.h"
 
@@ -148,26 +149,23 @@ class DeployStore {
   StatusOr<std::vector<std::string>> WorkerNames() const;
 
   // The folder of the environment (`<data_dir>/deploy`).
-  const std::string& path() const { return path_; }
+  const std::string& path() const { return env_->path(); }
 
  private:
   struct Dbs {
     MDB_dbi blobs, versions, workers, secrets, meta;
   };
   struct WorkerRecord;
-  class ReadTxn;
 
-  DeployStore(MDB_env* env, Dbs dbs, std::string path)
-      : env_(env), dbs_(dbs), path_(std::move(path)) {}
+  DeployStore(std::unique_ptr<base::LmdbEnv> env, Dbs dbs) : env_(std::move(env)), dbs_(dbs) {}
   StatusOr<std::optional<WorkerRecord>> ReadWorker(MDB_txn* txn, const std::string& name) const;
   StatusOr<std::optional<VersionInfo>> ReadVersion(MDB_txn* txn, const std::string& worker,
                                                    uint64_t id) const;
   StatusOr<std::optional<std::string>> ReadBlob(MDB_txn* txn, const std::string& sha256) const;
   StatusOr<std::optional<DeployedWorker>> Load(MDB_txn* txn, const std::string& name) const;
 
-  MDB_env* env_;
+  std::unique_ptr<base::LmdbEnv> env_;
   Dbs dbs_;
-  std::string path_;
 };
 
 }  // namespace edge::gateway

@@ -15,17 +15,12 @@
 #include "gateway/http/http_server.h"
 #include "gateway/host/worker_host.h"
 #include "base/log.h"
+#include "base/uv_handle.h"
 #include "runtime/project.h"
 
 namespace edge::gateway {
 namespace {
 namespace fs = std::filesystem;
-
-template <typename Handle>
-void CloseAndDelete(Handle* handle) {
-  uv_close(reinterpret_cast<uv_handle_t*>(handle),
-           [](uv_handle_t* h) { delete reinterpret_cast<Handle*>(h); });
-}
 
 // Workers read request bodies as they arrive.
 ServerLimits StreamingBodies(ServerLimits limits) {
@@ -191,7 +186,7 @@ class DevServer : public bindings::ServiceDirectory {
     for (auto it = watchers_.begin(); it != watchers_.end();) {
       if (dirs.count(it->first) == 0) {
         uv_fs_event_stop(it->second);
-        CloseAndDelete(it->second);
+        base::CloseAndDelete(it->second);
         it = watchers_.erase(it);
       } else {
         ++it;
@@ -205,7 +200,7 @@ class DevServer : public bindings::ServiceDirectory {
       int rc = uv_fs_event_start(watcher, OnFileEvent, dir.c_str(), 0);
       if (rc != 0) {
         Log(LogLevel::kWarn, "cannot watch {}: {}", dir, uv_strerror(rc));
-        CloseAndDelete(watcher);
+        base::CloseAndDelete(watcher);
         continue;
       }
       watchers_.emplace(dir, watcher);
@@ -271,12 +266,12 @@ class DevServer : public bindings::ServiceDirectory {
     for (LoadedWorker& loaded : workers_) loaded.host->Clear();
     for (auto& [dir, watcher] : watchers_) {
       uv_fs_event_stop(watcher);
-      CloseAndDelete(watcher);
+      base::CloseAndDelete(watcher);
     }
     watchers_.clear();
     for (uv_signal_t* signal : signals_) {
       uv_signal_stop(signal);
-      CloseAndDelete(signal);
+      base::CloseAndDelete(signal);
     }
     signals_.clear();
     if (debounce_ready_) {

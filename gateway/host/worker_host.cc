@@ -5,6 +5,7 @@
 #include "gateway/http/status_pages.h"
 #include "gateway/host/writer_sink.h"
 #include "base/log.h"
+#include "base/uv_handle.h"
 
 namespace edge::gateway {
 namespace {
@@ -39,8 +40,7 @@ WorkerHost::WorkerHost(uv_loop_t* loop, const runtime::NativeRegistry& natives,
 WorkerHost::~WorkerHost() {
   Clear();
   uv_timer_stop(collect_timer_);
-  uv_close(reinterpret_cast<uv_handle_t*>(collect_timer_),
-           [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
+  base::CloseAndDelete(collect_timer_);
 }
 
 void WorkerHost::SetWorker(std::unique_ptr<runtime::Worker> worker) {

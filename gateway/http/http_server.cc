@@ -2,17 +2,16 @@
 
 #include <fmt/core.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <mutex>
 #include <utility>
 
-#include "gateway/http/http_connection.h"
 #include "base/log.h"
+#include "base/signals.h"
+#include "gateway/http/http_connection.h"
 
 namespace edge::gateway {
 
@@ -27,19 +26,6 @@ struct Listener {
 namespace {
 
 constexpr int kBacklog = 1024;
-
-// libuv writes to sockets with write(2): a peer that reset the connection
-// would kill the process with SIGPIPE. Ignore it, as Node.js does, unless the
-// program installed its own handler.
-void IgnoreSigpipe() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    struct sigaction current {};
-    if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
-      signal(SIGPIPE, SIG_IGN);
-    }
-  });
-}
 
 void CloseListenerHandle(Listener* listener) {
   uv_close(reinterpret_cast<uv_handle_t*>(&listener->handle), [](uv_handle_t* handle) {
@@ -89,7 +75,7 @@ void RunSoon(uv_loop_t* loop, std::function<void()> fn) {
 
 HttpServer::HttpServer(uv_loop_t* loop, ServerLimits limits, RequestHandler handler)
     : context_(std::make_shared<ServerContext>(loop, limits, std::move(handler))) {
-  IgnoreSigpipe();
+  base::IgnoreSigpipe();
 }
 
 HttpServer::~HttpServer() {

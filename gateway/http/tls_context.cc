@@ -13,6 +13,8 @@
 #include <system_error>
 #include <utility>
 
+#include "base/ascii.h"
+
 namespace edge::gateway {
 
 namespace {
@@ -22,14 +24,10 @@ namespace {
 // small however much a single write carries.
 constexpr size_t kWriteSlice = 64 * 1024;
 
-char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
 // Lower case, without the trailing dot of a fully qualified name.
 std::string NormalizeHost(std::string_view name) {
   if (!name.empty() && name.back() == '.') name.remove_suffix(1);
-  std::string host(name);
-  for (char& c : host) c = AsciiLower(c);
-  return host;
+  return base::AsciiLower(name);
 }
 
 // The first (root) error on this thread's OpenSSL error queue, in OpenSSL's

@@ -1,14 +1,13 @@
 #include "gateway/node/admin_api.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <simdjson.h>
-#include <strings.h>
 
-#include <fstream>
-#include <sstream>
-
+#include "base/ascii.h"
 #include "base/json_text.h"
+#include "base/sha256.h"
+#include "base/token_file.h"
+#include "base/uv_handle.h"
 #include "gateway/node/node.h"
 #include "gateway/http/status_pages.h"
 #include "base/log.h"
@@ -37,7 +36,7 @@ void SendError(ResponseWriter& writer, int status, std::string_view message) {
 
 std::string_view Header(const HttpRequest& request, std::string_view name) {
   for (const auto& [key, value] : request.headers) {
-    if (key.size() == name.size() && strncasecmp(key.data(), name.data(), name.size()) == 0) {
+    if (base::EqualsIgnoreCase(key, name)) {
       return value;
     }
   }
@@ -98,13 +97,6 @@ std::optional<std::string> PercentDecode(std::string_view text) {
   return out;
 }
 
-std::string Sha256(std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr);
-  return std::string(reinterpret_cast<char*>(digest), size);
-}
-
 void MethodNotAllowed(ResponseWriter& writer, std::string_view allowed) {
   std::string body = fmt::format("{{\"error\":\"method not allowed: use {}\"}}\n", allowed);
   writer.Start(405, "", {{"Content-Type", "application/json"}, {"Allow", std::string(allowed)}},
@@ -121,20 +113,9 @@ StatusOr<std::string> ReadAdminToken(const std::string& path) {
                   "the admin API needs a token: give --admin-token-file FILE (or "
                   "admin_token_file in node.toml), a file holding a long random string");
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return Status(ErrorCode::kNotFound, fmt::format("cannot read the admin token file {}", path));
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  std::string token = text.str();
-  while (!token.empty() && isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
-  size_t start = 0;
-  while (start < token.size() && isspace(static_cast<unsigned char>(token[start]))) ++start;
-  token.erase(0, start);
-  if (token.empty()) {
-    return Status(ErrorCode::kInvalidInput, fmt::format("the admin token file {} is empty", path));
-  }
+  StatusOr<std::string> read = base::ReadTokenFile(path, "admin token");
+  if (!read.ok()) return read.status();
+  std::string token = std::move(read).value();
   if (token.size() < 16) {
     Log(LogLevel::kWarn, "the admin token in {} is shorter than 16 characters: use a long random "
         "one", path);
@@ -145,14 +126,14 @@ StatusOr<std::string> ReadAdminToken(const std::string& path) {
 int CheckBearer(std::string_view authorization, std::string_view token) {
   constexpr std::string_view kScheme = "Bearer ";
   if (authorization.size() <= kScheme.size() ||
-      strncasecmp(authorization.data(), kScheme.data(), kScheme.size()) != 0) {
+      !base::StartsWithIgnoreCase(authorization, kScheme)) {
     return 401;
   }
   std::string_view given = authorization.substr(kScheme.size());
   while (!given.empty() && given.front() == ' ') given.remove_prefix(1);
   // Digests of both have the same length whatever the tokens, so the
   // comparison time tells nothing about either.
-  std::string a = Sha256(given), b = Sha256(token);
+  std::string a = base::Sha256(given), b = base::Sha256(token);
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0 ? 0 : 403;
 }
 
@@ -201,8 +182,7 @@ class AdminApi::TailStream : public std::enable_shared_from_this<TailStream> {
     ended_ = true;
     node_.tail().Unsubscribe(id_);
     uv_timer_stop(timer_);
-    uv_close(reinterpret_cast<uv_handle_t*>(timer_),
-             [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
+    base::CloseAndDelete(timer_);
     if (!writer_->Aborted()) writer_->Finish();
     if (on_end_) std::exchange(on_end_, nullptr)();
   }

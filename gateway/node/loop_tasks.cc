@@ -1,5 +1,7 @@
 #include "gateway/node/loop_tasks.h"
 
+#include "base/uv_handle.h"
+
 namespace edge::gateway {
 
 LoopTasks::LoopTasks(uv_loop_t* loop) : async_(new uv_async_t) {
@@ -25,8 +27,7 @@ void LoopTasks::Close() {
     closed_ = true;
     tasks_.clear();
   }
-  uv_close(reinterpret_cast<uv_handle_t*>(async_),
-           [](uv_handle_t* handle) { delete reinterpret_cast<uv_async_t*>(handle); });
+  base::CloseAndDelete(async_);
 }
 
 void LoopTasks::OnAsync(uv_async_t* async) {

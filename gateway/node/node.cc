@@ -13,15 +13,10 @@
 #include "base/json_text.h"
 #include "gateway/node/node_thread.h"
 #include "base/log.h"
+#include "base/uv_handle.h"
 
 namespace edge::gateway {
 namespace {
-
-template <typename Handle>
-void CloseAndDelete(Handle* handle) {
-  uv_close(reinterpret_cast<uv_handle_t*>(handle),
-           [](uv_handle_t* h) { delete reinterpret_cast<Handle*>(h); });
-}
 
 // The HTTP status of a refused change.
 int HttpStatusOf(const Status& status) {
@@ -64,7 +59,7 @@ Node::~Node() {
   threads_.clear();
   for (uv_signal_t* signal : signals_) {
     uv_signal_stop(signal);
-    CloseAndDelete(signal);
+    base::CloseAndDelete(signal);
   }
   signals_.clear();
   uv_run(&loop_, UV_RUN_DEFAULT);

@@ -9,6 +9,7 @@
 
 #include "base/json_escape.h"
 #include "base/log.h"
+#include "base/utf8.h"
 
 namespace edge::gateway {
 namespace {
@@ -94,7 +95,7 @@ bool IsBuiltinName(std::string_view name) {
 // U+FFFD as they do in the JSON outputs.
 void AppendLabelValue(std::string& out, std::string_view value) {
   std::string repaired;
-  if (!base::IsWellFormedUtf8(value)) {
+  if (!base::IsValidUtf8(value)) {
     repaired = base::ToWellFormedUtf8(value);
     value = repaired;
   }
@@ -124,7 +125,7 @@ void AppendHelp(std::string& out, std::string_view name, std::string_view help,
   out += name;
   out += ' ';
   std::string repaired;
-  if (!base::IsWellFormedUtf8(help)) {
+  if (!base::IsValidUtf8(help)) {
     repaired = base::ToWellFormedUtf8(help);
     help = repaired;
   }

@@ -8,6 +8,7 @@
 #include "gateway/http/status_pages.h"
 #include "gateway/node/tail_hub.h"
 #include "base/log.h"
+#include "base/uv_handle.h"
 
 namespace edge::gateway {
 namespace {
@@ -81,8 +82,7 @@ void NodeSink::Begin() {
 void NodeSink::StopTimer() {
   if (wall_timer_ == nullptr) return;
   uv_timer_stop(wall_timer_);
-  uv_close(reinterpret_cast<uv_handle_t*>(wall_timer_),
-           [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
+  base::CloseAndDelete(wall_timer_);
   wall_timer_ = nullptr;
 }
 

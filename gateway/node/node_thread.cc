@@ -1,10 +1,10 @@
 #include "gateway/node/node_thread.h"
 
-#include <strings.h>
 #include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "base/ascii.h"
 #include "base/json_text.h"
 #include "gateway/node/node.h"
 #include "gateway/node/node_sink.h"
@@ -69,7 +69,7 @@ class CountedBody : public runtime::RequestBodySource {
 
 std::optional<uint64_t> ContentLength(const HttpRequest& request) {
   for (const auto& [name, value] : request.headers) {
-    if (strcasecmp(name.c_str(), "content-length") == 0) {
+    if (base::EqualsIgnoreCase(name, "content-length")) {
       char* end = nullptr;
       unsigned long long length = strtoull(value.c_str(), &end, 10);
       if (end != value.c_str() && *end == '\0') return length;

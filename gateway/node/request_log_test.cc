@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/json_escape.h"
+#include "base/utf8.h"
 
 namespace edge::gateway {
 namespace {
@@ -90,7 +91,7 @@ TEST(JsonEscapeTest, ReplacesEachMaximalSubpartOnce) {
            Case{"\xF4\x8F\xBF\xBF", "\xF4\x8F\xBF\xBF"},  // U+10FFFF
        }) {
     EXPECT_EQ(base::ToWellFormedUtf8(c.in), c.out) << testing::PrintToString(c.in);
-    EXPECT_EQ(base::IsWellFormedUtf8(c.in), c.in == c.out) << testing::PrintToString(c.in);
+    EXPECT_EQ(base::IsValidUtf8(c.in), c.in == c.out) << testing::PrintToString(c.in);
   }
 }
 
@@ -106,7 +107,7 @@ TEST(JsonEscapeTest, AgreesWithSimdjsonOnRandomBytes) {
       text += static_cast<char>(alphabet[random() % sizeof(alphabet)]);
     }
     bool valid = simdjson::validate_utf8(text.data(), text.size());
-    ASSERT_EQ(base::IsWellFormedUtf8(text), valid) << testing::PrintToString(text);
+    ASSERT_EQ(base::IsValidUtf8(text), valid) << testing::PrintToString(text);
     std::string repaired = base::ToWellFormedUtf8(text);
     ASSERT_TRUE(simdjson::validate_utf8(repaired.data(), repaired.size()));
     if (valid) {

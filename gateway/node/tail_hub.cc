@@ -9,6 +9,7 @@
 #include <random>
 #include <utility>
 
+#include "base/http_text.h"
 #include "base/json_escape.h"
 #include "base/log.h"
 
@@ -34,25 +35,6 @@ struct TailHub::Subscription {
 
 namespace {
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-    return lower(x) == lower(y);
-  });
-}
-
-bool IsTokenChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // application/x-www-form-urlencoded decoding, strict about "%".
 std::optional<std::string> PercentDecode(std::string_view text) {
   std::string out;
@@ -63,7 +45,7 @@ std::optional<std::string> PercentDecode(std::string_view text) {
       out += ' ';
     } else if (c == '%') {
       if (i + 2 >= text.size()) return std::nullopt;
-      int high = HexValue(text[i + 1]), low = HexValue(text[i + 2]);
+      int high = base::HexDigitValue(text[i + 1]), low = base::HexDigitValue(text[i + 2]);
       if (high < 0 || low < 0) return std::nullopt;
       out += static_cast<char>(high * 16 + low);
       i += 2;
@@ -92,7 +74,7 @@ bool Sample(double probability) {
 bool TailFilter::Matches(const InvocationRecord& record) const {
   if (!worker.empty() && record.worker != worker) return false;
   if (errors_only_or_ok.has_value() && *errors_only_or_ok != record.error()) return false;
-  if (!method.empty() && !EqualsIgnoreCase(record.method, method)) return false;
+  if (!method.empty() && !base::EqualsIgnoreCase(record.method, method)) return false;
   if (!search.empty() && record.url.find(search) == std::string::npos &&
       std::none_of(record.logs.begin(), record.logs.end(), [&](const ConsoleLine& line) {
         return line.message.find(search) != std::string::npos;
@@ -128,7 +110,7 @@ StatusOr<TailFilter> ParseTailFilter(std::string worker, std::string_view query_
         return BadParameter(*name, "must be \"ok\" or \"error\"");
       }
     } else if (*name == "method") {
-      if (!std::all_of(value->begin(), value->end(), IsTokenChar)) {
+      if (!std::all_of(value->begin(), value->end(), [](char c) { return base::IsTokenChar(c); })) {
         return BadParameter(*name, "not an HTTP method");
       }
       filter.method = std::move(*value);

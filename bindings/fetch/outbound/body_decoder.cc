@@ -4,34 +4,16 @@
 
 #include <algorithm>
 
+#include "base/http_text.h"
+
 namespace edge::bindings::outbound {
-namespace {
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
-}  // namespace
 
 std::unique_ptr<BodyDecoder> BodyDecoder::ForContentEncoding(std::string_view value) {
-  value = Trim(value);
-  if (EqualsIgnoreCase(value, "gzip") || EqualsIgnoreCase(value, "x-gzip")) {
+  value = base::TrimOws(value);
+  if (base::EqualsIgnoreCase(value, "gzip") || base::EqualsIgnoreCase(value, "x-gzip")) {
     return std::unique_ptr<BodyDecoder>(new BodyDecoder(Kind::kGzip));
   }
-  if (EqualsIgnoreCase(value, "deflate")) {
+  if (base::EqualsIgnoreCase(value, "deflate")) {
     return std::unique_ptr<BodyDecoder>(new BodyDecoder(Kind::kDeflate));
   }
   return nullptr;

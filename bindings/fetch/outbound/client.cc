@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <charconv>
 
-#include "bindings/fetch/outbound/internal.h"
-#include "bindings/fetch/outbound/tls.h"
+#include "base/http_client/tls_client.h"
+#include "base/http_text.h"
 #include "base/log.h"
+#include "base/uv_handle.h"
+#include "bindings/fetch/outbound/internal.h"
 
 namespace edge::bindings::outbound {
 namespace {
@@ -16,17 +18,6 @@ constexpr size_t kReadChunk = 64 * 1024;  // decoded bytes per Read of an encode
 
 Status ClientError(std::string message) {
   return Status(ErrorCode::kTypeError, std::move(message));
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
 }
 
 // Calls a copy: the callback may clear (destroy) the original.
@@ -101,7 +92,7 @@ Transaction::Transaction(RequestHead head, BodyKind kind, std::string bytes,
       exchange_(std::move(exchange)) {
   if (kind_ == BodyKind::kStream) {
     for (const auto& [name, value] : head_.headers) {
-      if (!EqualsIgnoreCase(name, "content-length")) continue;
+      if (!base::EqualsIgnoreCase(name, "content-length")) continue;
       uint64_t length = 0;
       auto result = std::from_chars(value.data(), value.data() + value.size(), length);
       if (result.ec == std::errc() && result.ptr == value.data() + value.size() && !value.empty()) {
@@ -152,8 +143,7 @@ void Call::Close() {
     exchange_->events.clear();
   }
   async_->data = nullptr;
-  uv_close(reinterpret_cast<uv_handle_t*>(async_),
-           [](uv_handle_t* handle) { delete reinterpret_cast<uv_async_t*>(handle); });
+  base::CloseAndDelete(async_);
   async_ = nullptr;
 }
 
@@ -173,7 +163,7 @@ void Call::OnEvents() {
           body_ended_ = true;
         } else if (decode_) {
           for (const auto& [name, value] : event.head.headers) {
-            if (EqualsIgnoreCase(name, "content-encoding")) {
+            if (base::EqualsIgnoreCase(name, "content-encoding")) {
               decoder_ = BodyDecoder::ForContentEncoding(value);
               break;
             }
@@ -400,7 +390,7 @@ Client::Client(ClientOptions options)
   if (options_.threads < 1) options_.threads = 1;
   if (options_.max_connections_per_origin < 1) options_.max_connections_per_origin = 1;
   SSL_CTX* tls = nullptr;
-  auto context = NewClientTlsContext();
+  auto context = base::NewClientTlsContext();
   if (context.ok()) {
     tls = context.value();
   } else {
@@ -645,9 +635,8 @@ void Shard::PumpUpload(Transaction* t) {
       connection->WriteBody(std::move(chunk), n, false);
     } else {
       t->upload_written_ += n;
-      std::string framed = fmt::format("{:x}\r\n", n);
-      framed.append(chunk);
-      framed.append("\r\n");
+      std::string framed;
+      base::AppendChunk(framed, chunk);
       connection->WriteBody(std::move(framed), n, false);
     }
     if (connection->closed()) return;
@@ -663,7 +652,7 @@ void Shard::PumpUpload(Transaction* t) {
       }
       connection->WriteBody({}, 0, true);
     } else {
-      connection->WriteBody("0\r\n\r\n", 0, true);
+      connection->WriteBody(std::string(base::kLastChunk), 0, true);
     }
   }
 }

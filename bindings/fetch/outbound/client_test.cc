@@ -11,15 +11,15 @@
 #include <filesystem>
 #include <thread>
 
-#include "bindings/fetch/outbound/testing/test_server.h"
+#include "base/http_client/testing/test_server.h"
 
 namespace edge::bindings::outbound {
 namespace {
 
-using testing::Certificates;
-using testing::ServerConnection;
-using testing::ServerRequest;
-using testing::TestServer;
+using base::testing::Certificates;
+using base::testing::ServerConnection;
+using base::testing::ServerRequest;
+using base::testing::TestServer;
 using namespace std::chrono_literals;
 
 // What one request ended with.
@@ -645,8 +645,8 @@ TEST_F(ClientTest, InvalidRequestsFailAtOnce) {
 class TlsClientTest : public ClientTest {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(testing::MakeTempDir());
-    certs_ = new Certificates(testing::MakeCertificates(*dir_));
+    dir_ = new std::string(base::testing::MakeTempDir());
+    certs_ = new Certificates(base::testing::MakeCertificates(*dir_));
     // Trust the test CA (and only it) in clients created from now on.
     setenv("SSL_CERT_FILE", certs_->ca.c_str(), 1);
     setenv("SSL_CERT_DIR", (*dir_ + "/no-such-dir").c_str(), 1);

@@ -9,8 +9,10 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/http_client/tls_client.h"
+#include "base/http_text.h"
+#include "base/openssl_error.h"
 #include "bindings/fetch/outbound/internal.h"
-#include "bindings/fetch/outbound/tls.h"
 
 namespace edge::bindings::outbound {
 namespace {
@@ -45,50 +47,13 @@ std::string FormatAddress(const sockaddr* addr) {
   return fmt::format("[{}]:{}", ip, ntohs(a->sin6_port));
 }
 
-char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (AsciiLower(a[i]) != AsciiLower(b[i])) return false;
-  }
-  return true;
-}
-
-bool IsTokenChar(unsigned char c) {
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
-  return c != 0 &&
-         std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
-}
-
-bool IsToken(std::string_view s) {
-  if (s.empty()) return false;
-  for (unsigned char c : s) {
-    if (!IsTokenChar(c)) return false;
-  }
-  return true;
-}
-
-bool ValidFieldValue(std::string_view s) {
-  for (unsigned char c : s) {
-    if (c == '\r' || c == '\n' || c == 0) return false;
-  }
-  return true;
-}
-
-std::string_view TrimOws(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // Fields the client owns or that only mean something for one hop.
 bool IsClientOwnedField(std::string_view name) {
   static constexpr std::string_view kOwned[] = {
       "host", "connection", "keep-alive",    "proxy-connection", "transfer-encoding",
       "te",   "upgrade",    "content-length"};
   for (std::string_view owned : kOwned) {
-    if (EqualsIgnoreCase(name, owned)) return true;
+    if (base::EqualsIgnoreCase(name, owned)) return true;
   }
   return false;
 }
@@ -99,7 +64,7 @@ Connection* Self(llhttp_t* parser) { return static_cast<Connection*>(parser->dat
 
 StatusOr<std::string> SerializeRequestHead(const Transaction& transaction, bool accept_encoding) {
   const RequestHead& head = transaction.head_;
-  if (!IsToken(head.method)) {
+  if (!base::IsToken(head.method)) {
     return NetError(fmt::format("Invalid HTTP method \"{}\"", head.method));
   }
   std::string out;
@@ -111,13 +76,13 @@ StatusOr<std::string> SerializeRequestHead(const Transaction& transaction, bool 
   out.append("\r\n");
   bool has_accept_encoding = false;
   for (const auto& [name, value] : head.headers) {
-    if (!IsToken(name)) return NetError(fmt::format("Invalid header name \"{}\"", name));
-    if (!ValidFieldValue(value)) {
+    if (!base::IsToken(name)) return NetError(fmt::format("Invalid header name \"{}\"", name));
+    if (!base::IsFetchFieldValue(value)) {
       return NetError(fmt::format("Invalid value for header \"{}\"", name));
     }
     if (IsClientOwnedField(name)) continue;
-    if (EqualsIgnoreCase(name, "accept-encoding")) has_accept_encoding = true;
-    out.append(name).append(": ").append(TrimOws(value)).append("\r\n");
+    if (base::EqualsIgnoreCase(name, "accept-encoding")) has_accept_encoding = true;
+    out.append(name).append(": ").append(base::TrimOws(value)).append("\r\n");
   }
   if (accept_encoding && !has_accept_encoding) out.append("Accept-Encoding: gzip, deflate\r\n");
   switch (transaction.kind_) {
@@ -336,14 +301,14 @@ void Connection::Handshake() {
   if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) return;
   long verify = SSL_get_verify_result(ssl_);
   if (verify != X509_V_OK) {
-    Close(NetError(VerifyErrorMessage(verify, HostForDns(target_.host))));
+    Close(NetError(base::VerifyErrorMessage(verify, HostForDns(target_.host))));
     return;
   }
   Close(TlsError("TLS handshake"));
 }
 
 Status Connection::TlsError(const char* what) {
-  std::string detail = TakeOpenSslError();
+  std::string detail = base::TakeOpenSslError();
   if (detail.empty()) detail = "the connection was closed";
   return NetError(fmt::format("{} with {} failed: {}", what, Describe(), detail));
 }
@@ -755,7 +720,7 @@ int Connection::OnHeadersComplete(llhttp_t* parser) {
   response.status = status;
   response.has_body = !(head || status == 204 || status == 304);
   for (auto& [name, value] : response.headers) {
-    std::string_view trimmed = TrimOws(value);
+    std::string_view trimmed = base::TrimOws(value);
     if (trimmed.size() != value.size()) value = std::string(trimmed);
   }
   t->head_received_ = true;

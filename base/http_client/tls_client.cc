@@ -1,10 +1,11 @@
-#include "bindings/fetch/outbound/tls.h"
+#include "base/http_client/tls_client.h"
 
 #include <fmt/core.h>
-#include <openssl/err.h>
 #include <openssl/x509_vfy.h>
 
-namespace edge::bindings::outbound {
+#include "base/openssl_error.h"
+
+namespace edge::base {
 
 StatusOr<SSL_CTX*> NewClientTlsContext() {
   SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
@@ -54,13 +55,4 @@ std::string VerifyErrorMessage(long verify_result, std::string_view host) {
   return fmt::format("TLS certificate verification failed for {}: {}", host, why);
 }
 
-std::string TakeOpenSslError() {
-  unsigned long code = ERR_get_error();
-  ERR_clear_error();
-  if (code == 0) return {};
-  char text[256];
-  ERR_error_string_n(code, text, sizeof text);
-  return text;
-}
-
-}  // namespace edge::bindings::outbound
+}  // namespace edge::base

@@ -18,7 +18,7 @@
 
 #include "base/status.h"
 
-namespace edge::sync {
+namespace edge::base {
 
 // Ends the calls that use it, from any thread: a Request or Stream blocked
 // in connecting, in a TLS handshake, in writing or in reading returns at
@@ -148,17 +148,13 @@ class LineSplitter {
   bool overflowed_ = false;
 };
 
-// The admin token stored in `path`: its content without trailing whitespace
-// (so a file written by `echo` works). An empty file is an error, and so is
-// a token with spaces or control characters inside.
-StatusOr<std::string> ReadTokenFile(const std::string& path);
-
-// The token for a command: ReadTokenFile(token_file) when one is given,
-// else the EDGE_API_TOKEN environment variable (trimmed the same way).
+// The token for a command: ReadTokenFile(token_file) (base/token_file.h)
+// when one is given, else the EDGE_API_TOKEN environment variable without
+// trailing white space; either must be printable ASCII.
 StatusOr<std::string> ResolveToken(const std::string& token_file);
 
 // `text` with every byte but RFC 3986's unreserved ones (A-Z a-z 0-9 - . _ ~)
 // percent-encoded: for path segments and query values.
 std::string PercentEncode(std::string_view text);
 
-}  // namespace edge::sync
+}  // namespace edge::base

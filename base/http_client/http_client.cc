@@ -1,4 +1,4 @@
-#include "edge-sync/http_client.h"
+#include "base/http_client/http_client.h"
 
 #include <arpa/inet.h>
 #include <fmt/core.h>
@@ -10,7 +10,6 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
-#include <signal.h>
 #include <simdjson.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -22,14 +21,16 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <mutex>
 #include <sstream>
 
-#include "bindings/fetch/outbound/tls.h"
-#include "gateway/http/status_pages.h"
+#include "base/ascii.h"
+#include "base/http_client/tls_client.h"
+#include "base/http_text.h"
+#include "base/openssl_error.h"
+#include "base/signals.h"
+#include "base/token_file.h"
 
-namespace edge::sync {
+namespace edge::base {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -37,29 +38,12 @@ using Clock = std::chrono::steady_clock;
 // Bounds on the head of what a node may send back (a body is bounded by
 // HttpTarget::max_response_bytes, a stream's per line).
 constexpr size_t kMaxHeaderBytes = 256u << 10;
-constexpr size_t kMaxTokenFileBytes = 64u << 10;
 constexpr int kStopPollMs = 200;
 constexpr char kUserAgent[] = "edge/0.1.0";
 
 bool IsUnreserved(unsigned char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '.' || c == '_' || c == '~';
-}
-
-// Visible ASCII only: no spaces, no controls, nothing that could end a
-// header line or a request target.
-bool IsVisibleAscii(std::string_view text) {
-  return std::all_of(text.begin(), text.end(), [](char c) {
-    return static_cast<unsigned char>(c) > 0x20 && c != 0x7f &&
-           static_cast<unsigned char>(c) < 0x80;
-  });
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 bool IsIpLiteral(const std::string& host) {
@@ -95,16 +79,7 @@ Status CheckToken(std::string_view token, std::string_view source) {
 // An extra header field of HttpTarget::headers: a token name the client
 // does not set itself, and a value that cannot end the line.
 Status CheckExtraHeader(std::string_view name, std::string_view value) {
-  static constexpr std::string_view kTokenChars = "!#$%&'*+-.^_`|~";
-  bool name_ok = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) ||
-           kTokenChars.find(c) != std::string_view::npos;
-  });
-  bool value_ok = std::all_of(value.begin(), value.end(), [](char c) {
-    auto byte = static_cast<unsigned char>(c);
-    return (byte >= 0x20 && byte < 0x7f) || byte == '\t';
-  });
-  if (!name_ok || !value_ok) {
+  if (!IsToken(name) || !IsPrintableFieldValue(value)) {
     return Status(ErrorCode::kInvalidInput,
                   fmt::format("the header \"{}\" cannot be sent: a name must be a token and a "
                               "value printable ASCII",
@@ -118,19 +93,6 @@ Status CheckExtraHeader(std::string_view name, std::string_view value) {
     }
   }
   return Status::Ok();
-}
-
-// libc writes to sockets (OpenSSL's included) would kill the process with
-// SIGPIPE when the node has closed the connection; ignore it, as the server
-// does, unless the program installed its own handler.
-void IgnoreSigpipe() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    struct sigaction current {};
-    if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
-      signal(SIGPIPE, SIG_IGN);
-    }
-  });
 }
 
 // The `error` string of a JSON error body, or "".
@@ -300,7 +262,7 @@ Status Connection::Connect() {
 }
 
 Status Connection::Handshake() {
-  StatusOr<SSL_CTX*> ctx = bindings::outbound::NewClientTlsContext();
+  StatusOr<SSL_CTX*> ctx = NewClientTlsContext();
   if (!ctx.ok()) return ctx.status();
   ctx_ = *ctx;
   // A node that closes without close_notify ends the body as a plain close
@@ -308,8 +270,7 @@ Status Connection::Handshake() {
   SSL_CTX_set_options(ctx_, SSL_OP_IGNORE_UNEXPECTED_EOF);
   ssl_ = SSL_new(ctx_);
   if (ssl_ == nullptr || SSL_set_fd(ssl_, fd_) != 1) {
-    return Status(ErrorCode::kInternal,
-                  "cannot set up TLS: " + bindings::outbound::TakeOpenSslError());
+    return Status(ErrorCode::kInternal, "cannot set up TLS: " + TakeOpenSslError());
   }
   if (IsIpLiteral(url_.host)) {
     // No SNI for an address; the certificate must name the IP.
@@ -337,7 +298,7 @@ Status Connection::Handshake() {
     }
     long verify = SSL_get_verify_result(ssl_);
     if (verify != X509_V_OK) {
-      return Status(ErrorCode::kIo, bindings::outbound::VerifyErrorMessage(verify, url_.host));
+      return Status(ErrorCode::kIo, VerifyErrorMessage(verify, url_.host));
     }
     int saved_errno = errno;
     // A plain HTTP answer read as a TLS record has a bad version or length:
@@ -346,7 +307,7 @@ Status Connection::Handshake() {
     bool plain_http_reply = ERR_GET_LIB(first_error) == ERR_LIB_SSL &&
                             (ERR_GET_REASON(first_error) == SSL_R_WRONG_VERSION_NUMBER ||
                              ERR_GET_REASON(first_error) == SSL_R_PACKET_LENGTH_TOO_LONG);
-    std::string why = bindings::outbound::TakeOpenSslError();
+    std::string why = TakeOpenSslError();
     if (why.empty()) {
       why = saved_errno != 0 ? std::strerror(saved_errno) : "the node closed the connection";
     }
@@ -374,7 +335,7 @@ Status Connection::WriteAll(std::string_view data) {
         wait_for = POLLIN;
       } else if (error != SSL_ERROR_WANT_WRITE) {
         int saved_errno = errno;
-        std::string why = bindings::outbound::TakeOpenSslError();
+        std::string why = TakeOpenSslError();
         if (why.empty()) why = std::strerror(saved_errno != 0 ? saved_errno : EPIPE);
         return Status(ErrorCode::kIo, fmt::format("cannot send to {}: {}", url_.Authority(), why));
       }
@@ -419,7 +380,7 @@ StatusOr<size_t> Connection::Read(char* buffer, size_t size) {
         wait_for = POLLOUT;
       } else if (error != SSL_ERROR_WANT_READ) {
         int saved_errno = errno;
-        std::string why = bindings::outbound::TakeOpenSslError();
+        std::string why = TakeOpenSslError();
         if (why.empty() && saved_errno == 0) return size_t{0};  // EOF without close_notify
         if (why.empty()) why = std::strerror(saved_errno);
         return Status(ErrorCode::kIo,
@@ -770,9 +731,7 @@ StatusOr<HttpUrl> ParseHttpUrl(std::string_view url) {
     }
     out.port = static_cast<uint16_t>(value);
   }
-  out.host = std::string(host);
-  std::transform(out.host.begin(), out.host.end(), out.host.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  out.host = AsciiLower(host);
   while (!path.empty() && path.back() == '/') path.remove_suffix(1);
   out.base_path = std::string(path);
   return out;
@@ -806,7 +765,7 @@ Status ResponseError(const HttpResponse& response) {
   }
   if (status == 403) return Status(code, "the node refused the token (403)");
   if (!error.empty()) return Status(code, error);
-  std::string reason(gateway::ReasonPhrase(status));
+  std::string reason(ReasonPhrase(status));
   std::string snippet = BodySnippet(response.body);
   return Status(code,
                 fmt::format("the node answered {}{}{}", status, reason.empty() ? "" : " " + reason,
@@ -878,31 +837,6 @@ bool LineSplitter::Finish(const std::function<bool(std::string_view)>& on_line) 
   return on_line(line);
 }
 
-StatusOr<std::string> ReadTokenFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return Status(ErrorCode::kNotFound,
-                  fmt::format("cannot read the token file {}: {}", path, std::strerror(errno)));
-  }
-  std::string text(kMaxTokenFileBytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  if (in.bad()) {
-    return Status(ErrorCode::kIo, fmt::format("cannot read the token file {}", path));
-  }
-  text.resize(static_cast<size_t>(in.gcount()));
-  if (text.size() > kMaxTokenFileBytes) {
-    return Status(ErrorCode::kInvalidInput,
-                  fmt::format("the token file {} is larger than {} KiB: is it the right file?",
-                              path, kMaxTokenFileBytes >> 10));
-  }
-  text = TrimTrailingSpace(std::move(text));
-  if (text.empty()) {
-    return Status(ErrorCode::kInvalidInput, fmt::format("the token file {} is empty", path));
-  }
-  EDGE_RETURN_IF_ERROR(CheckToken(text, "the token file " + path));
-  return text;
-}
-
 StatusOr<std::string> ResolveToken(const std::string& token_file) {
   if (!token_file.empty()) return ReadTokenFile(token_file);
   const char* env = std::getenv("EDGE_API_TOKEN");
@@ -932,4 +866,4 @@ std::string PercentEncode(std::string_view text) {
   return out;
 }
 
-}  // namespace edge::sync
+}  // namespace edge::base

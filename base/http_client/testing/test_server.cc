@@ -1,4 +1,4 @@
-#include "bindings/fetch/outbound/testing/test_server.h"
+#include "base/http_client/testing/test_server.h"
 
 #include <arpa/inet.h>
 #include <fmt/core.h>
@@ -15,7 +15,7 @@
 #include <cstdlib>
 #include <fstream>
 
-namespace edge::bindings::outbound::testing {
+namespace edge::base::testing {
 
 std::string ServerRequest::Header(std::string_view name) const {
   for (const auto& [key, value] : headers) {
@@ -341,4 +341,4 @@ Certificates MakeCertificates(const std::string& dir) {
   return certs;
 }
 
-}  // namespace edge::bindings::outbound::testing
+}  // namespace edge::base::testing

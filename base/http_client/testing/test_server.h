@@ -1,5 +1,6 @@
-// A small threaded HTTP/1.1 (and HTTPS) server for the outbound client's
-// tests: blocking sockets, one thread per connection, scripted by the test.
+// A small threaded HTTP/1.1 (and HTTPS) server for the HTTP clients' tests
+// (fetch's outbound client, the blocking client, edge-sync's protocol):
+// blocking sockets, one thread per connection, scripted by the test.
 // It counts the connections it accepts, so tests can check pooling.
 #pragma once
 
@@ -14,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-namespace edge::bindings::outbound::testing {
+namespace edge::base::testing {
 
 struct ServerRequest {
   std::string method, target;
@@ -115,4 +116,4 @@ Certificates MakeCertificates(const std::string& dir);
 // A fresh temporary folder.
 std::string MakeTempDir();
 
-}  // namespace edge::bindings::outbound::testing
+}  // namespace edge::base::testing

@@ -1,4 +1,4 @@
-#include "edge-sync/http_client.h"
+#include "base/http_client/http_client.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -17,17 +17,18 @@
 #include <thread>
 #include <vector>
 
-#include "bindings/fetch/outbound/testing/test_server.h"
+#include "base/http_client/testing/test_server.h"
+#include "base/testing/temp_dir.h"
 
-namespace edge::sync {
+namespace edge::base {
 namespace {
 
-using bindings::outbound::testing::Certificates;
-using bindings::outbound::testing::MakeCertificates;
-using bindings::outbound::testing::MakeTempDir;
-using bindings::outbound::testing::ServerConnection;
-using bindings::outbound::testing::ServerRequest;
-using bindings::outbound::testing::TestServer;
+using testing::Certificates;
+using testing::MakeCertificates;
+using testing::MakeTempDir;
+using testing::ServerConnection;
+using testing::ServerRequest;
+using testing::TestServer;
 
 void Pause() { std::this_thread::sleep_for(std::chrono::milliseconds(20)); }
 
@@ -120,40 +121,12 @@ TEST(LineSplitterTest, StopsWhenAskedAndOnLongLines) {
 
 class TokenTest : public ::testing::Test {
  protected:
-  void SetUp() override { dir_ = MakeTempDir(); }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-    unsetenv("EDGE_API_TOKEN");
-  }
+  void TearDown() override { unsetenv("EDGE_API_TOKEN"); }
   std::string Write(const std::string& name, const std::string& content) {
-    std::string path = dir_ + "/" + name;
-    std::ofstream(path, std::ios::binary) << content;
-    return path;
+    return dir_.Write(name, content);
   }
-  std::string dir_;
+  testing::TempDir dir_{"edge-token"};
 };
-
-TEST_F(TokenTest, FileIsTrimmedAtTheEnd) {
-  StatusOr<std::string> token = ReadTokenFile(Write("token", "s3cr3t-token\r\n \n"));
-  ASSERT_TRUE(token.ok()) << token.status().message();
-  EXPECT_EQ(*token, "s3cr3t-token");
-}
-
-TEST_F(TokenTest, EmptyMissingAndBadFiles) {
-  StatusOr<std::string> empty = ReadTokenFile(Write("empty", " \n\n"));
-  ASSERT_FALSE(empty.ok());
-  EXPECT_NE(empty.status().message().find("is empty"), std::string::npos);
-
-  StatusOr<std::string> missing = ReadTokenFile(dir_ + "/nope");
-  ASSERT_FALSE(missing.ok());
-  EXPECT_NE(missing.status().message().find(dir_ + "/nope"), std::string::npos);
-  EXPECT_NE(missing.status().message().find("No such file"), std::string::npos);
-
-  StatusOr<std::string> two_lines = ReadTokenFile(Write("two", "abc\ndef\n"));
-  ASSERT_FALSE(two_lines.ok());
-  EXPECT_NE(two_lines.status().message().find("printable ASCII"), std::string::npos);
-}
 
 TEST_F(TokenTest, EnvironmentWhenNoFile) {
   unsetenv("EDGE_API_TOKEN");
@@ -679,4 +652,4 @@ TEST_F(HttpTlsTest, WrongHostUnknownCaAndPlainServer) {
 }
 
 }  // namespace
-}  // namespace edge::sync
+}  // namespace edge::base

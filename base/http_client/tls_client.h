@@ -1,4 +1,5 @@
-// OpenSSL setup for outbound connections.
+// OpenSSL setup for HTTP clients: the client context that fetch()'s outbound
+// client and the blocking client share, and their error messages.
 #pragma once
 
 #include <openssl/ssl.h>
@@ -8,7 +9,7 @@
 
 #include "base/status.h"
 
-namespace edge::bindings::outbound {
+namespace edge::base {
 
 // A client context: TLS 1.2+, peer verification against the system CA store
 // (SSL_CTX_set_default_verify_paths, so SSL_CERT_FILE and SSL_CERT_DIR
@@ -18,7 +19,4 @@ StatusOr<SSL_CTX*> NewClientTlsContext();
 // Why verification of `host`'s certificate failed, for a person.
 std::string VerifyErrorMessage(long verify_result, std::string_view host);
 
-// The first error on OpenSSL's error queue (which is cleared), or "".
-std::string TakeOpenSslError();
-
-}  // namespace edge::bindings::outbound
+}  // namespace edge::base

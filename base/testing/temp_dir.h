@@ -1,0 +1,42 @@
+// For tests: a fresh folder under /tmp, removed with everything in it when
+// the TempDir goes away.
+#pragma once
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace edge::base::testing {
+
+class TempDir {
+ public:
+  explicit TempDir(std::string_view prefix = "edge-test") {
+    std::string pattern = "/tmp/" + std::string(prefix) + "-XXXXXX";
+    if (mkdtemp(pattern.data()) != nullptr) path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  // Empty when the folder could not be made.
+  const std::string& path() const { return path_; }
+
+  // Writes `content` to `name` inside the folder (replacing it); returns its path.
+  std::string Write(std::string_view name, std::string_view content) const {
+    std::string file = path_ + "/" + std::string(name);
+    std::ofstream(file, std::ios::binary | std::ios::trunc) << content;
+    return file;
+  }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace edge::base::testing
