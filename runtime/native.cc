@@ -150,7 +150,11 @@ v8::Local<v8::Object> NativeRegistry::Instantiate(v8::Isolate* isolate,
     object->Set(context, name, function).Check();
   }
   for (const auto& [name, value] : constants_) {
-    object->Set(context, Utf8String(isolate, name), v8::Number::New(isolate, value)).Check();
+    // A fresh object in a context no tenant code has run in: defining an own
+    // data property can fail only when the isolate is terminating, and then
+    // nothing reads the constants.
+    (void)object->CreateDataProperty(context, Utf8String(isolate, name),
+                                     v8::Number::New(isolate, value));
   }
   return scope.Escape(object);
 }
