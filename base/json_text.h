@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace edge::base {
 
@@ -13,5 +14,9 @@ namespace edge::base {
 void AppendJsonString(std::string& out, std::string_view text);
 
 std::string JsonString(std::string_view text);
+
+// Appends `items` as a JSON array of string literals (AppendJsonString each).
+void AppendJsonStringArray(std::string& out, const std::vector<std::string>& items);
+std::string JsonStringArray(const std::vector<std::string>& items);
 
 }  // namespace edge::base
