@@ -91,56 +91,42 @@ bool IsBuiltinName(std::string_view name) {
   return false;
 }
 
-// A label value in quotes. The format is UTF-8, so ill-formed bytes become
-// U+FFFD as they do in the JSON outputs.
-void AppendLabelValue(std::string& out, std::string_view value) {
+// Text in the exposition format, which is UTF-8: ill-formed bytes become
+// U+FFFD (as they do in the JSON outputs), backslash and newline are
+// escaped, and double quotes too in label values (`quoted`). This is not
+// JSON's escaping: the format knows no other escapes.
+void AppendEscaped(std::string& out, std::string_view text, bool quoted) {
   std::string repaired;
-  if (!base::IsValidUtf8(value)) {
-    repaired = base::ToWellFormedUtf8(value);
-    value = repaired;
+  if (!base::IsValidUtf8(text)) {
+    repaired = base::ToWellFormedUtf8(text);
+    text = repaired;
   }
-  out += '"';
-  for (char c : value) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '"':
-        out += "\\\"";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        out += c;
+  for (char c : text) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '"' && quoted) {
+      out += "\\\"";
+    } else {
+      out += c;
     }
   }
+}
+
+// A label value in quotes.
+void AppendLabelValue(std::string& out, std::string_view value) {
+  out += '"';
+  AppendEscaped(out, value, /*quoted=*/true);
   out += '"';
 }
 
-// Help text escapes only backslash and newline.
 void AppendHelp(std::string& out, std::string_view name, std::string_view help,
                 std::string_view type) {
   out += "# HELP ";
   out += name;
   out += ' ';
-  std::string repaired;
-  if (!base::IsValidUtf8(help)) {
-    repaired = base::ToWellFormedUtf8(help);
-    help = repaired;
-  }
-  for (char c : help) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        out += c;
-    }
-  }
+  AppendEscaped(out, help, /*quoted=*/false);
   out += "\n# TYPE ";
   out += name;
   out += ' ';
