@@ -41,12 +41,7 @@ void AppendJsonString(std::string& out, std::string_view text) {
 }
 
 void AppendJsonStringArray(std::string& out, const std::vector<std::string>& items) {
-  out.push_back('[');
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) out.push_back(',');
-    AppendJsonString(out, items[i]);
-  }
-  out.push_back(']');
+  AppendJsonArray(out, items, AppendJsonString);
 }
 
 std::string JsonString(std::string_view text) {

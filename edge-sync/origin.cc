@@ -24,31 +24,26 @@ std::string_view PathOf(const std::string& target) {
 
 std::string FleetJson(const SyncLog& log, const Fleet& fleet, const SyncServer* server,
                       uint64_t now_ms) {
-  std::vector<PopStatus> pops = fleet.Pops();
-  std::string out = fmt::format("{{\"head\":{},\"compacted_through\":{},\"now_ms\":{},\"pops\":[",
-                                log.head(), log.compacted_through(), now_ms);
-  for (size_t i = 0; i < pops.size(); ++i) {
-    const PopStatus& pop = pops[i];
-    if (i > 0) out += ",";
-    out += fmt::format(
+  std::string out =
+      fmt::format("{{\"head\":{},\"compacted_through\":{},\"now_ms\":{},\"pops\":", log.head(),
+                  log.compacted_through(), now_ms);
+  base::AppendJsonArray(out, fleet.Pops(), [&](std::string& text, const PopStatus& pop) {
+    text += fmt::format(
         "{{\"pop_id\":{},\"cursor\":{},\"lag\":{},\"last_contact_ms\":{},\"reported_ms\":{},"
         "\"refused\":{},\"via\":{}}}",
         base::JsonString(pop.pop_id), pop.cursor,
-        log.head() > pop.cursor ? log.head() - pop.cursor : 0, pop.last_contact_ms,
-        pop.reported_ms, pop.refused, base::JsonString(pop.via));
-  }
-  out += "],\"readers\":[";
-  if (server != nullptr) {
-    std::vector<ReaderInfo> readers = server->Readers();
-    for (size_t i = 0; i < readers.size(); ++i) {
-      if (i > 0) out += ",";
-      out += fmt::format("{{\"pop_id\":{},\"remote\":{},\"cursor\":{},\"last_contact_ms\":{}}}",
-                         base::JsonString(readers[i].pop_id),
-                         base::JsonString(readers[i].remote), readers[i].cursor,
-                         readers[i].last_contact_ms);
-    }
-  }
-  return out + "]}";
+        log.head() > pop.cursor ? log.head() - pop.cursor : 0, pop.last_contact_ms, pop.reported_ms,
+        pop.refused, base::JsonString(pop.via));
+  });
+  out += ",\"readers\":";
+  std::vector<ReaderInfo> readers;
+  if (server != nullptr) readers = server->Readers();
+  base::AppendJsonArray(out, readers, [](std::string& text, const ReaderInfo& reader) {
+    text += fmt::format("{{\"pop_id\":{},\"remote\":{},\"cursor\":{},\"last_contact_ms\":{}}}",
+                        base::JsonString(reader.pop_id), base::JsonString(reader.remote),
+                        reader.cursor, reader.last_contact_ms);
+  });
+  return out + "}";
 }
 
 void SendJson(gateway::ResponseWriter& writer, int status, const std::string& body) {

@@ -60,14 +60,12 @@ std::vector<std::string_view> Segments(std::string_view path) {
 
 // A worker's versions, as GET /workers/<name> and .../versions list them.
 std::string VersionsJson(const std::vector<VersionInfo>& versions) {
-  std::string list = "[";
-  for (size_t i = 0; i < versions.size(); ++i) {
-    const VersionInfo& v = versions[i];
-    if (i > 0) list += ",";
-    list += fmt::format("{{\"id\":{},\"sha256\":{},\"created_ms\":{},\"size\":{}}}", v.id,
-                        base::JsonString(v.sha256), v.created_ms, v.size);
-  }
-  return list + "]";
+  std::string list;
+  base::AppendJsonArray(list, versions, [](std::string& out, const VersionInfo& v) {
+    out += fmt::format("{{\"id\":{},\"sha256\":{},\"created_ms\":{},\"size\":{}}}", v.id,
+                       base::JsonString(v.sha256), v.created_ms, v.size);
+  });
+  return list;
 }
 
 // A query parameter's raw value ("" when absent).
@@ -297,15 +295,12 @@ void AdminApi::Answer(const HttpRequest& request, std::string_view path, std::st
   }
   if (parts.size() == 1 && parts[0] == "routes") {
     if (method != "GET") return MethodNotAllowed(*writer, "GET");
-    std::string body = "{\"routes\":[";
-    bool first = true;
-    for (const Route& route : state->routes.routes()) {
-      if (!first) body += ",";
-      first = false;
-      body += fmt::format("{{\"pattern\":{},\"worker\":{}}}", base::JsonString(route.pattern),
-                          base::JsonString(route.worker));
-    }
-    return done({200, body + "]}"});
+    std::string body = "{\"routes\":";
+    base::AppendJsonArray(body, state->routes.routes(), [](std::string& out, const Route& route) {
+      out += fmt::format("{{\"pattern\":{},\"worker\":{}}}", base::JsonString(route.pattern),
+                         base::JsonString(route.worker));
+    });
+    return done({200, body + "}"});
   }
   if (!parts.empty() && parts[0] == "kv") return Kv(request, parts, query, std::move(writer));
   if (parts.empty() || parts[0] != "workers") {
@@ -316,15 +311,14 @@ void AdminApi::Answer(const HttpRequest& request, std::string_view path, std::st
     std::vector<std::string> names;
     for (const auto& [name, served] : state->workers) names.push_back(name);
     std::sort(names.begin(), names.end());
-    std::string body = "{\"workers\":[";
-    for (size_t i = 0; i < names.size(); ++i) {
-      const ServedWorker& served = **state->Find(names[i]);
-      if (i > 0) body += ",";
-      body +=
+    std::string body = "{\"workers\":";
+    base::AppendJsonArray(body, names, [&](std::string& out, const std::string& name) {
+      const ServedWorker& served = **state->Find(name);
+      out +=
           fmt::format("{{\"name\":{},\"version\":{},\"routes\":{}}}", base::JsonString(served.name),
                       served.version, base::JsonStringArray(served.routes));
-    }
-    return done({200, body + "]}"});
+    });
+    return done({200, body + "}"});
   }
   std::string name(parts[1]);
   Status valid_name = CheckWorkerName(name);

@@ -241,10 +241,16 @@ void NodeMetrics::SetExtra(std::string_view name, std::string_view help, bool co
 std::string NodeMetrics::Prometheus() const {
   // Family name -> its text. A std::map, so the families come out sorted.
   std::map<std::string, std::string, std::less<>> families;
-  auto simple = [&](std::string_view name, std::string_view help, std::string_view type,
-                    const std::string& value) {
+  // A family's text, begun with its HELP and TYPE lines.
+  auto family = [&](std::string_view name, std::string_view help,
+                    std::string_view type) -> std::string& {
     std::string& text = families[std::string(name)];
     AppendHelp(text, name, help, type);
+    return text;
+  };
+  auto simple = [&](std::string_view name, std::string_view help, std::string_view type,
+                    const std::string& value) {
+    std::string& text = family(name, help, type);
     text += name;
     text += ' ';
     text += value;
@@ -269,9 +275,8 @@ std::string NodeMetrics::Prometheus() const {
     simple("edge_isolate_memory_bytes", "Heap memory used by the alive isolates.", "gauge",
            std::to_string(memory));
 
-    std::string& kills = families["edge_limit_kills_total"];
-    AppendHelp(kills, "edge_limit_kills_total", "Invocations stopped for exceeding a limit.",
-               "counter");
+    std::string& kills =
+        family("edge_limit_kills_total", "Invocations stopped for exceeding a limit.", "counter");
     for (const auto& [kind, count] : limit_kills_) {
       kills += "edge_limit_kills_total{kind=";
       AppendLabelValue(kills, kind);
@@ -292,21 +297,16 @@ std::string NodeMetrics::Prometheus() const {
   }
   constexpr auto relaxed = std::memory_order_relaxed;
 
-  std::string& requests = families["edge_requests_total"];
-  AppendHelp(requests, "edge_requests_total",
-             "Requests served, by worker, status class and outcome.", "counter");
-  std::string& duration = families["edge_request_duration_seconds"];
-  AppendHelp(duration, "edge_request_duration_seconds", "Wall time of requests, by worker.",
-             "histogram");
-  std::string& cpu = families["edge_worker_cpu_seconds_total"];
-  AppendHelp(cpu, "edge_worker_cpu_seconds_total", "CPU time spent in requests, by worker.",
-             "counter");
-  std::string& bytes_in = families["edge_request_bytes_total"];
-  AppendHelp(bytes_in, "edge_request_bytes_total", "Request body bytes received, by worker.",
-             "counter");
-  std::string& bytes_out = families["edge_response_bytes_total"];
-  AppendHelp(bytes_out, "edge_response_bytes_total", "Response body bytes sent, by worker.",
-             "counter");
+  std::string& requests = family(
+      "edge_requests_total", "Requests served, by worker, status class and outcome.", "counter");
+  std::string& duration =
+      family("edge_request_duration_seconds", "Wall time of requests, by worker.", "histogram");
+  std::string& cpu =
+      family("edge_worker_cpu_seconds_total", "CPU time spent in requests, by worker.", "counter");
+  std::string& bytes_in =
+      family("edge_request_bytes_total", "Request body bytes received, by worker.", "counter");
+  std::string& bytes_out =
+      family("edge_response_bytes_total", "Response body bytes sent, by worker.", "counter");
 
   for (const auto& [name, series] : workers) {
     std::string worker_label = "worker=";
