@@ -18,6 +18,7 @@
 #include "base/ascii.h"
 #include "base/base64.h"
 #include "base/openssl_error.h"
+#include "base/openssl_ptr.h"
 #include "edge-sync/key_files.h"
 
 namespace edge::sync {
@@ -30,10 +31,7 @@ static_assert(kNonceBytes + kTagBytes == kSealedOverheadBytes);
 
 Status Invalid(std::string message) { return Status(ErrorCode::kInvalidInput, std::move(message)); }
 
-struct CipherCtxFree {
-  void operator()(EVP_CIPHER_CTX* ctx) const { EVP_CIPHER_CTX_free(ctx); }
-};
-using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
+using CipherCtx = base::OpenSslPtr<EVP_CIPHER_CTX, EVP_CIPHER_CTX_free>;
 
 const unsigned char* Bytes(std::string_view text) {
   return reinterpret_cast<const unsigned char*>(text.data());
