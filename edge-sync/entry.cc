@@ -4,6 +4,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -119,18 +120,61 @@ struct TypeSpec {
   std::string_view name;
   uint32_t required;  // besides seq, time_ms and type
   uint32_t optional;
+  // The same fields in the order EncodeEntry writes them (after seq,
+  // time_ms and type): the required ones always, the optional ones when set
+  // (IsSet); Field{} ends a shorter list.
+  std::array<Field, 6> order;
 };
 constexpr TypeSpec kTypes[] = {
-    {EntryType::kVersion, "version", kWorker | kVersionField | kBlob, kRoutesField | kMakeCurrent},
-    {EntryType::kRoutes, "routes", kWorker | kRoutesField, 0},
-    {EntryType::kRollback, "rollback", kWorker | kVersionField, 0},
-    {EntryType::kDeleteWorker, "delete_worker", kWorker, 0},
-    {EntryType::kSecretPut, "secret_put", kWorker | kName | kSealed, 0},
-    {EntryType::kSecretDelete, "secret_delete", kWorker | kName, 0},
+    {EntryType::kVersion,
+     "version",
+     kWorker | kVersionField | kBlob,
+     kRoutesField | kMakeCurrent,
+     {kWorker, kVersionField, kBlob, kRoutesField, kMakeCurrent}},
+    {EntryType::kRoutes, "routes", kWorker | kRoutesField, 0, {kWorker, kRoutesField}},
+    {EntryType::kRollback, "rollback", kWorker | kVersionField, 0, {kWorker, kVersionField}},
+    {EntryType::kDeleteWorker, "delete_worker", kWorker, 0, {kWorker}},
+    {EntryType::kSecretPut, "secret_put", kWorker | kName | kSealed, 0, {kWorker, kName, kSealed}},
+    {EntryType::kSecretDelete, "secret_delete", kWorker | kName, 0, {kWorker, kName}},
     // One of value and blob: checked apart.
-    {EntryType::kKvPut, "kv_put", kNs | kKey, kValue | kBlob | kMetadata | kExpiration},
-    {EntryType::kKvDelete, "kv_delete", kNs | kKey, 0},
+    {EntryType::kKvPut,
+     "kv_put",
+     kNs | kKey,
+     kValue | kBlob | kMetadata | kExpiration,
+     {kNs, kKey, kValue, kBlob, kMetadata, kExpiration}},
+    {EntryType::kKvDelete, "kv_delete", kNs | kKey, 0, {kNs, kKey}},
 };
+
+// Each type's order lists exactly its fields.
+constexpr bool OrdersListTheFields() {
+  for (const TypeSpec& spec : kTypes) {
+    uint32_t listed = 0;
+    for (Field field : spec.order) listed |= field;
+    if (listed != (spec.required | spec.optional)) return false;
+  }
+  return true;
+}
+static_assert(OrdersListTheFields());
+
+// Whether EncodeEntry writes an optional field: routes when given, an inline
+// value unless the body is a blob, a blob, metadata and an expiration when
+// not empty (0), make_current always.
+bool IsSet(Field field, const Entry& entry) {
+  switch (field) {
+    case kRoutesField:
+      return entry.routes.has_value();
+    case kValue:
+      return entry.blob.empty();
+    case kBlob:
+      return !entry.blob.empty();
+    case kMetadata:
+      return !entry.metadata.empty();
+    case kExpiration:
+      return entry.expiration != 0;
+    default:
+      return true;
+  }
+}
 
 const TypeSpec& Spec(EntryType type) {
   for (const TypeSpec& spec : kTypes) {
@@ -314,46 +358,10 @@ bool Entry::IsTombstone() const {
 std::string EncodeEntry(const Entry& entry) {
   std::string out = fmt::format("{{\"seq\":{},\"time_ms\":{},\"type\":\"{}\"", entry.seq,
                                 entry.time_ms, EntryTypeName(entry.type));
-  auto put = [&](Field field) { WriteField(out, field, entry); };
-  switch (entry.type) {
-    case EntryType::kVersion:
-      put(kWorker);
-      put(kVersionField);
-      put(kBlob);
-      if (entry.routes) put(kRoutesField);
-      put(kMakeCurrent);
-      break;
-    case EntryType::kRoutes:
-      put(kWorker);
-      put(kRoutesField);
-      break;
-    case EntryType::kRollback:
-      put(kWorker);
-      put(kVersionField);
-      break;
-    case EntryType::kDeleteWorker:
-      put(kWorker);
-      break;
-    case EntryType::kSecretPut:
-      put(kWorker);
-      put(kName);
-      put(kSealed);
-      break;
-    case EntryType::kSecretDelete:
-      put(kWorker);
-      put(kName);
-      break;
-    case EntryType::kKvPut:
-      put(kNs);
-      put(kKey);
-      put(entry.blob.empty() ? kValue : kBlob);
-      if (!entry.metadata.empty()) put(kMetadata);
-      if (entry.expiration != 0) put(kExpiration);
-      break;
-    case EntryType::kKvDelete:
-      put(kNs);
-      put(kKey);
-      break;
+  const TypeSpec& spec = Spec(entry.type);
+  for (Field field : spec.order) {
+    if (field == Field{}) break;
+    if ((spec.required & field) != 0 || IsSet(field, entry)) WriteField(out, field, entry);
   }
   out += '}';
   return out;
