@@ -40,9 +40,19 @@ void AppendJsonString(std::string& out, std::string_view text) {
   out.push_back('"');
 }
 
+void AppendJsonStringArray(std::string& out, const std::vector<std::string>& items) {
+  AppendJsonArray(out, items, AppendJsonString);
+}
+
 std::string JsonString(std::string_view text) {
   std::string out;
   AppendJsonString(out, text);
+  return out;
+}
+
+std::string JsonStringArray(const std::vector<std::string>& items) {
+  std::string out;
+  AppendJsonStringArray(out, items);
   return out;
 }
 

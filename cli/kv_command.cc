@@ -3,8 +3,6 @@
 #include <fmt/core.h>
 #include <simdjson.h>
 
-#include <toml++/toml.h>
-
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +12,7 @@
 
 #include "base/json_text.h"
 #include "bindings/kv/kv_store.h"
+#include "gateway/node/toml_file.h"
 
 namespace edge::cli {
 namespace {
@@ -56,14 +55,9 @@ StatusOr<Config> ReadConfig(const std::string& explicit_path) {
   Config config;
   config.file = file.lexically_normal().string();
   config.project_dir = file.lexically_normal().parent_path();
-  toml::table table;
-  try {
-    table = toml::parse_file(config.file);
-  } catch (const toml::parse_error& error) {
-    return Status(ErrorCode::kInvalidInput,
-                  fmt::format("{}:{}:{}: {}", config.file, error.source().begin.line,
-                              error.source().begin.column, error.description()));
-  }
+  StatusOr<toml::table> parsed = gateway::ParseTomlFile(config.file);
+  if (!parsed.ok()) return parsed.status();
+  toml::table& table = *parsed;
   if (const toml::node* kv = table.get("kv_namespaces")) {
     const toml::array* list = kv->as_array();
     if (list == nullptr) {

@@ -5,15 +5,15 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <toml++/toml.h>
 
 #include "base/http_client/http_client.h"
 #include "base/log.h"
 #include "edge-sync/entry.h"
-#include "edge-sync/signing_keys.h"
 #include "edge-sync/origin.h"
 #include "edge-sync/replica.h"
+#include "edge-sync/signing_keys.h"
 #include "gateway/node/node_extension.h"
+#include "gateway/node/toml_file.h"
 
 namespace edge::cli {
 namespace {
@@ -31,14 +31,9 @@ struct SyncConfig {
 StatusOr<SyncConfig> ReadSyncConfig(const std::string& path) {
   SyncConfig config;
   if (path.empty()) return config;
-  toml::table table;
-  try {
-    table = toml::parse_file(path);
-  } catch (const toml::parse_error& error) {
-    return Status(ErrorCode::kInvalidInput,
-                  fmt::format("{}:{}:{}: {}", path, error.source().begin.line,
-                              error.source().begin.column, error.description()));
-  }
+  StatusOr<toml::table> parsed = gateway::ParseTomlFile(path);
+  if (!parsed.ok()) return parsed.status();
+  toml::table& table = *parsed;
   auto resolve = [&](const std::string& value) {
     if (value.empty() || fs::path(value).is_absolute()) return value;
     return (fs::path(path).parent_path() / value).lexically_normal().string();

@@ -2,9 +2,9 @@
 
 #include <fmt/core.h>
 
-#include <toml++/toml.h>
-
 #include <filesystem>
+
+#include "gateway/node/toml_file.h"
 
 namespace edge::cli {
 
@@ -21,14 +21,9 @@ StatusOr<std::string> ResolveWorkerName(const std::string& flag, const std::stri
                               "from: run this in the project folder, or pass {}",
                               cwd.string(), flag_name));
   }
-  toml::table table;
-  try {
-    table = toml::parse_file(file.string());
-  } catch (const toml::parse_error& error) {
-    return Status(ErrorCode::kInvalidInput,
-                  fmt::format("{}:{}:{}: {}", file.string(), error.source().begin.line,
-                              error.source().begin.column, error.description()));
-  }
+  StatusOr<toml::table> parsed = gateway::ParseTomlFile(file.string());
+  if (!parsed.ok()) return parsed.status();
+  toml::table& table = *parsed;
   std::optional<std::string> name = table["name"].value<std::string>();
   if (!name || name->empty()) {
     return Status(

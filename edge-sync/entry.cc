@@ -4,6 +4,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -67,45 +68,113 @@ enum Field : uint32_t {
   kExpiration = 1u << 14,
 };
 
-struct FieldName {
+// How a field is written and read: its JSON type, and the member of Entry
+// it holds.
+enum class FieldKind {
+  kType,    // the entry type's name (EntryTypeName)
+  kUint,    // a number from 0 to 2^64-1: `number`
+  kText,    // a string: `text`
+  kBinary,  // bytes, as a base64 string: `text`
+  kRoutes,  // an array of strings: Entry::routes
+  kBool,    // true or false: Entry::make_current
+};
+
+struct FieldSpec {
   Field field;
   std::string_view name;
+  FieldKind kind;
+  uint64_t Entry::*number = nullptr;
+  std::string Entry::*text = nullptr;
+  // Not empty: the field cannot be empty when present, and this says so.
+  std::string_view if_empty = {};
 };
-constexpr FieldName kFields[] = {
-    {kSeq, "seq"},
-    {kTimeMs, "time_ms"},
-    {kType, "type"},
-    {kWorker, "worker"},
-    {kVersionField, "version"},
-    {kBlob, "blob"},
-    {kRoutesField, "routes"},
-    {kMakeCurrent, "make_current"},
-    {kName, "name"},
-    {kSealed, "sealed"},
-    {kNs, "ns"},
-    {kKey, "key"},
-    {kValue, "value"},
-    {kMetadata, "metadata"},
-    {kExpiration, "expiration"},
+constexpr FieldSpec kFields[] = {
+    {kSeq, "seq", FieldKind::kUint, &Entry::seq},
+    {kTimeMs, "time_ms", FieldKind::kUint, &Entry::time_ms},
+    {kType, "type", FieldKind::kType},
+    {kWorker, "worker", FieldKind::kText, nullptr, &Entry::worker},
+    {kVersionField, "version", FieldKind::kUint, &Entry::version},
+    {kBlob, "blob", FieldKind::kText, nullptr, &Entry::blob, "\"blob\" cannot be empty"},
+    {kRoutesField, "routes", FieldKind::kRoutes},
+    {kMakeCurrent, "make_current", FieldKind::kBool},
+    {kName, "name", FieldKind::kText, nullptr, &Entry::name},
+    {kSealed, "sealed", FieldKind::kBinary, nullptr, &Entry::sealed},
+    {kNs, "ns", FieldKind::kText, nullptr, &Entry::ns},
+    {kKey, "key", FieldKind::kText, nullptr, &Entry::key},
+    {kValue, "value", FieldKind::kBinary, nullptr, &Entry::value},
+    {kMetadata, "metadata", FieldKind::kText, nullptr, &Entry::metadata,
+     "\"metadata\" cannot be empty (leave it out when there is none)"},
+    {kExpiration, "expiration", FieldKind::kUint, &Entry::expiration},
 };
+
+const FieldSpec& SpecOf(Field field) {
+  for (const FieldSpec& spec : kFields) {
+    if (spec.field == field) return spec;
+  }
+  std::fprintf(stderr, "edge-sync: fatal: a Field without a FieldSpec\n");
+  std::abort();
+}
 
 struct TypeSpec {
   EntryType type;
   std::string_view name;
   uint32_t required;  // besides seq, time_ms and type
   uint32_t optional;
+  // The same fields in the order EncodeEntry writes them (after seq,
+  // time_ms and type): the required ones always, the optional ones when set
+  // (IsSet); Field{} ends a shorter list.
+  std::array<Field, 6> order;
 };
 constexpr TypeSpec kTypes[] = {
-    {EntryType::kVersion, "version", kWorker | kVersionField | kBlob, kRoutesField | kMakeCurrent},
-    {EntryType::kRoutes, "routes", kWorker | kRoutesField, 0},
-    {EntryType::kRollback, "rollback", kWorker | kVersionField, 0},
-    {EntryType::kDeleteWorker, "delete_worker", kWorker, 0},
-    {EntryType::kSecretPut, "secret_put", kWorker | kName | kSealed, 0},
-    {EntryType::kSecretDelete, "secret_delete", kWorker | kName, 0},
+    {EntryType::kVersion,
+     "version",
+     kWorker | kVersionField | kBlob,
+     kRoutesField | kMakeCurrent,
+     {kWorker, kVersionField, kBlob, kRoutesField, kMakeCurrent}},
+    {EntryType::kRoutes, "routes", kWorker | kRoutesField, 0, {kWorker, kRoutesField}},
+    {EntryType::kRollback, "rollback", kWorker | kVersionField, 0, {kWorker, kVersionField}},
+    {EntryType::kDeleteWorker, "delete_worker", kWorker, 0, {kWorker}},
+    {EntryType::kSecretPut, "secret_put", kWorker | kName | kSealed, 0, {kWorker, kName, kSealed}},
+    {EntryType::kSecretDelete, "secret_delete", kWorker | kName, 0, {kWorker, kName}},
     // One of value and blob: checked apart.
-    {EntryType::kKvPut, "kv_put", kNs | kKey, kValue | kBlob | kMetadata | kExpiration},
-    {EntryType::kKvDelete, "kv_delete", kNs | kKey, 0},
+    {EntryType::kKvPut,
+     "kv_put",
+     kNs | kKey,
+     kValue | kBlob | kMetadata | kExpiration,
+     {kNs, kKey, kValue, kBlob, kMetadata, kExpiration}},
+    {EntryType::kKvDelete, "kv_delete", kNs | kKey, 0, {kNs, kKey}},
 };
+
+// Each type's order lists exactly its fields.
+constexpr bool OrdersListTheFields() {
+  for (const TypeSpec& spec : kTypes) {
+    uint32_t listed = 0;
+    for (Field field : spec.order) listed |= field;
+    if (listed != (spec.required | spec.optional)) return false;
+  }
+  return true;
+}
+static_assert(OrdersListTheFields());
+
+// Whether EncodeEntry writes an optional field: routes when given, an inline
+// value unless the body is a blob, a blob, metadata and an expiration when
+// not empty (0), make_current always.
+bool IsSet(Field field, const Entry& entry) {
+  switch (field) {
+    case kRoutesField:
+      return entry.routes.has_value();
+    case kValue:
+      return entry.blob.empty();
+    case kBlob:
+      return !entry.blob.empty();
+    case kMetadata:
+      return !entry.metadata.empty();
+    case kExpiration:
+      return entry.expiration != 0;
+    default:
+      return true;
+  }
+}
 
 const TypeSpec& Spec(EntryType type) {
   for (const TypeSpec& spec : kTypes) {
@@ -117,7 +186,7 @@ const TypeSpec& Spec(EntryType type) {
 
 std::string FieldList(uint32_t fields) {
   std::string out;
-  for (const FieldName& field : kFields) {
+  for (const FieldSpec& field : kFields) {
     if ((fields & field.field) == 0) continue;
     if (!out.empty()) out += ", ";
     out += field.name;
@@ -127,6 +196,10 @@ std::string FieldList(uint32_t fields) {
 
 Status EntryError(std::string_view message) {
   return Invalid(fmt::format("invalid log entry: {}", message));
+}
+
+Status LineError(std::string_view message) {
+  return Invalid(fmt::format("invalid log line: {}", message));
 }
 
 // Typed reads of an entry's fields.
@@ -146,14 +219,107 @@ StatusOr<std::string> GetString(simdjson::dom::element value, std::string_view k
   return std::string(text);
 }
 
-StatusOr<std::string> GetBase64(simdjson::dom::element value, std::string_view key) {
+// Errors are made by `error` (a log line's fields are read this way too).
+StatusOr<std::string> GetBase64(simdjson::dom::element value, std::string_view key,
+                                Status (*error)(std::string_view) = EntryError) {
   std::string_view text;
   if (value.get_string().get(text) != simdjson::SUCCESS) {
-    return EntryError(fmt::format("\"{}\" must be a string (base64)", key));
+    return error(fmt::format("\"{}\" must be a string (base64)", key));
   }
   StatusOr<std::string> bytes = base::Base64Decode(text);
-  if (!bytes.ok()) return EntryError(fmt::format("\"{}\": {}", key, bytes.status().message()));
+  if (!bytes.ok()) return error(fmt::format("\"{}\": {}", key, bytes.status().message()));
   return bytes;
+}
+
+// Reads one field of an entry into `entry` (the type excepted: it is read
+// first, to know which fields belong).
+Status ReadField(const FieldSpec& spec, simdjson::dom::element value, Entry& entry) {
+  switch (spec.kind) {
+    case FieldKind::kType:
+      return Status::Ok();
+    case FieldKind::kUint: {
+      StatusOr<uint64_t> number = GetUint(value, spec.name);
+      if (!number.ok()) return number.status();
+      entry.*spec.number = *number;
+      return Status::Ok();
+    }
+    case FieldKind::kText:
+    case FieldKind::kBinary: {
+      StatusOr<std::string> text =
+          spec.kind == FieldKind::kText ? GetString(value, spec.name) : GetBase64(value, spec.name);
+      if (!text.ok()) return text.status();
+      if (!spec.if_empty.empty() && text->empty()) return EntryError(spec.if_empty);
+      entry.*spec.text = std::move(text).value();
+      return Status::Ok();
+    }
+    case FieldKind::kRoutes: {
+      simdjson::dom::array array;
+      if (value.get_array().get(array) != simdjson::SUCCESS) {
+        return EntryError("\"routes\" must be an array of strings");
+      }
+      std::vector<std::string> routes;
+      for (simdjson::dom::element item : array) {
+        std::string_view route;
+        if (item.get_string().get(route) != simdjson::SUCCESS) {
+          return EntryError("\"routes\" must be an array of strings");
+        }
+        routes.emplace_back(route);
+      }
+      entry.routes = std::move(routes);
+      return Status::Ok();
+    }
+    case FieldKind::kBool:
+      if (value.get_bool().get(entry.make_current) != simdjson::SUCCESS) {
+        return EntryError("\"make_current\" must be true or false");
+      }
+      return Status::Ok();
+  }
+  return Status::Ok();
+}
+
+// Appends one field of an entry as `,"name":value` (the type excepted:
+// EncodeEntry writes it first). Routes that are not set are written [].
+void WriteField(std::string& out, Field field, const Entry& entry) {
+  const FieldSpec& spec = SpecOf(field);
+  out += fmt::format(",\"{}\":", spec.name);
+  switch (spec.kind) {
+    case FieldKind::kType:
+      break;
+    case FieldKind::kUint:
+      out += std::to_string(entry.*spec.number);
+      break;
+    case FieldKind::kText:
+      base::AppendJsonString(out, entry.*spec.text);
+      break;
+    case FieldKind::kBinary:
+      out += '"';
+      out += base::Base64Encode(entry.*spec.text);
+      out += '"';
+      break;
+    case FieldKind::kRoutes:
+      base::AppendJsonStringArray(out, entry.routes.value_or(std::vector<std::string>{}));
+      break;
+    case FieldKind::kBool:
+      out += entry.make_current ? "true" : "false";
+      break;
+  }
+}
+
+// Parses `json` (an entry or a line, at most `max_bytes`) into `object`,
+// which lives as long as `parser`; errors are made by `error`.
+Status ParseObject(simdjson::dom::parser& parser, std::string_view json, size_t max_bytes,
+                   Status (*error)(std::string_view), std::string_view not_an_object,
+                   simdjson::dom::object& object) {
+  if (json.size() > max_bytes) {
+    return error(fmt::format("{} bytes, over the limit of {}", json.size(), max_bytes));
+  }
+  simdjson::dom::element root;
+  simdjson::error_code code = parser.parse(json.data(), json.size()).get(root);
+  if (code != simdjson::SUCCESS) {
+    return error(fmt::format("not valid JSON: {}", simdjson::error_message(code)));
+  }
+  if (root.get_object().get(object) != simdjson::SUCCESS) return error(not_an_object);
+  return Status::Ok();
 }
 
 }  // namespace
@@ -192,73 +358,10 @@ bool Entry::IsTombstone() const {
 std::string EncodeEntry(const Entry& entry) {
   std::string out = fmt::format("{{\"seq\":{},\"time_ms\":{},\"type\":\"{}\"", entry.seq,
                                 entry.time_ms, EntryTypeName(entry.type));
-  auto text = [&](std::string_view key, std::string_view value) {
-    out += fmt::format(",\"{}\":", key);
-    base::AppendJsonString(out, value);
-  };
-  auto binary = [&](std::string_view key, std::string_view value) {
-    out += fmt::format(",\"{}\":\"{}\"", key, base::Base64Encode(value));
-  };
-  auto number = [&](std::string_view key, uint64_t value) {
-    out += fmt::format(",\"{}\":{}", key, value);
-  };
-  switch (entry.type) {
-    case EntryType::kVersion:
-      text("worker", entry.worker);
-      number("version", entry.version);
-      text("blob", entry.blob);
-      if (entry.routes) {
-        out += ",\"routes\":[";
-        for (size_t i = 0; i < entry.routes->size(); ++i) {
-          if (i > 0) out += ',';
-          base::AppendJsonString(out, (*entry.routes)[i]);
-        }
-        out += ']';
-      }
-      out += entry.make_current ? ",\"make_current\":true" : ",\"make_current\":false";
-      break;
-    case EntryType::kRoutes:
-      text("worker", entry.worker);
-      out += ",\"routes\":[";
-      if (entry.routes) {
-        for (size_t i = 0; i < entry.routes->size(); ++i) {
-          if (i > 0) out += ',';
-          base::AppendJsonString(out, (*entry.routes)[i]);
-        }
-      }
-      out += ']';
-      break;
-    case EntryType::kRollback:
-      text("worker", entry.worker);
-      number("version", entry.version);
-      break;
-    case EntryType::kDeleteWorker:
-      text("worker", entry.worker);
-      break;
-    case EntryType::kSecretPut:
-      text("worker", entry.worker);
-      text("name", entry.name);
-      binary("sealed", entry.sealed);
-      break;
-    case EntryType::kSecretDelete:
-      text("worker", entry.worker);
-      text("name", entry.name);
-      break;
-    case EntryType::kKvPut:
-      text("ns", entry.ns);
-      text("key", entry.key);
-      if (entry.blob.empty()) {
-        binary("value", entry.value);
-      } else {
-        text("blob", entry.blob);
-      }
-      if (!entry.metadata.empty()) text("metadata", entry.metadata);
-      if (entry.expiration != 0) number("expiration", entry.expiration);
-      break;
-    case EntryType::kKvDelete:
-      text("ns", entry.ns);
-      text("key", entry.key);
-      break;
+  const TypeSpec& spec = Spec(entry.type);
+  for (Field field : spec.order) {
+    if (field == Field{}) break;
+    if ((spec.required & field) != 0 || IsSet(field, entry)) WriteField(out, field, entry);
   }
   out += '}';
   return out;
@@ -357,26 +460,17 @@ Status ValidateEntry(const Entry& entry) {
 }
 
 StatusOr<Entry> DecodeEntry(std::string_view json) {
-  if (json.size() > kMaxEntryBytes) {
-    return EntryError(fmt::format("{} bytes, over the limit of {}", json.size(), kMaxEntryBytes));
-  }
   simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  simdjson::error_code error = parser.parse(json.data(), json.size()).get(root);
-  if (error != simdjson::SUCCESS) {
-    return EntryError(fmt::format("not valid JSON: {}", simdjson::error_message(error)));
-  }
   simdjson::dom::object object;
-  if (root.get_object().get(object) != simdjson::SUCCESS) {
-    return EntryError("an entry must be a JSON object");
-  }
+  EDGE_RETURN_IF_ERROR(ParseObject(parser, json, kMaxEntryBytes, EntryError,
+                                   "an entry must be a JSON object", object));
 
   // Every field once, each a known one.
   std::map<Field, simdjson::dom::element> values;
   uint32_t present = 0;
   for (simdjson::dom::key_value_pair pair : object) {
-    const FieldName* known = nullptr;
-    for (const FieldName& field : kFields) {
+    const FieldSpec* known = nullptr;
+    for (const FieldSpec& field : kFields) {
       if (field.name == pair.key) known = &field;
     }
     if (known == nullptr) {
@@ -429,93 +523,7 @@ StatusOr<Entry> DecodeEntry(std::string_view json) {
   }
 
   for (const auto& [field, value] : values) {
-    std::string_view key;
-    for (const FieldName& known : kFields) {
-      if (known.field == field) key = known.name;
-    }
-    auto uint = [&](uint64_t* out) -> Status {
-      StatusOr<uint64_t> number = GetUint(value, key);
-      if (!number.ok()) return number.status();
-      *out = *number;
-      return Status::Ok();
-    };
-    auto text = [&](std::string* out) -> Status {
-      StatusOr<std::string> string = GetString(value, key);
-      if (!string.ok()) return string.status();
-      *out = std::move(string).value();
-      return Status::Ok();
-    };
-    auto binary = [&](std::string* out) -> Status {
-      StatusOr<std::string> bytes = GetBase64(value, key);
-      if (!bytes.ok()) return bytes.status();
-      *out = std::move(bytes).value();
-      return Status::Ok();
-    };
-    switch (field) {
-      case kType:
-        break;
-      case kSeq:
-        EDGE_RETURN_IF_ERROR(uint(&entry.seq));
-        break;
-      case kTimeMs:
-        EDGE_RETURN_IF_ERROR(uint(&entry.time_ms));
-        break;
-      case kWorker:
-        EDGE_RETURN_IF_ERROR(text(&entry.worker));
-        break;
-      case kVersionField:
-        EDGE_RETURN_IF_ERROR(uint(&entry.version));
-        break;
-      case kBlob:
-        EDGE_RETURN_IF_ERROR(text(&entry.blob));
-        if (entry.blob.empty()) return EntryError("\"blob\" cannot be empty");
-        break;
-      case kRoutesField: {
-        simdjson::dom::array array;
-        if (value.get_array().get(array) != simdjson::SUCCESS) {
-          return EntryError("\"routes\" must be an array of strings");
-        }
-        std::vector<std::string> routes;
-        for (simdjson::dom::element item : array) {
-          std::string_view route;
-          if (item.get_string().get(route) != simdjson::SUCCESS) {
-            return EntryError("\"routes\" must be an array of strings");
-          }
-          routes.emplace_back(route);
-        }
-        entry.routes = std::move(routes);
-        break;
-      }
-      case kMakeCurrent:
-        if (value.get_bool().get(entry.make_current) != simdjson::SUCCESS) {
-          return EntryError("\"make_current\" must be true or false");
-        }
-        break;
-      case kName:
-        EDGE_RETURN_IF_ERROR(text(&entry.name));
-        break;
-      case kSealed:
-        EDGE_RETURN_IF_ERROR(binary(&entry.sealed));
-        break;
-      case kNs:
-        EDGE_RETURN_IF_ERROR(text(&entry.ns));
-        break;
-      case kKey:
-        EDGE_RETURN_IF_ERROR(text(&entry.key));
-        break;
-      case kValue:
-        EDGE_RETURN_IF_ERROR(binary(&entry.value));
-        break;
-      case kMetadata:
-        EDGE_RETURN_IF_ERROR(text(&entry.metadata));
-        if (entry.metadata.empty()) {
-          return EntryError("\"metadata\" cannot be empty (leave it out when there is none)");
-        }
-        break;
-      case kExpiration:
-        EDGE_RETURN_IF_ERROR(uint(&entry.expiration));
-        break;
-    }
+    EDGE_RETURN_IF_ERROR(ReadField(SpecOf(field), value, entry));
   }
   EDGE_RETURN_IF_ERROR(ValidateEntry(entry));
   return entry;
@@ -529,57 +537,41 @@ std::string SignedEntry::Line() const {
 }
 
 StatusOr<SignedEntry> ParseLine(std::string_view line) {
-  auto error = [](std::string_view message) {
-    return Invalid(fmt::format("invalid log line: {}", message));
-  };
-  if (line.size() > kMaxLineBytes) {
-    return error(fmt::format("{} bytes, over the limit of {}", line.size(), kMaxLineBytes));
-  }
   simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  simdjson::error_code code = parser.parse(line.data(), line.size()).get(root);
-  if (code != simdjson::SUCCESS) {
-    return error(fmt::format("not valid JSON: {}", simdjson::error_message(code)));
-  }
   simdjson::dom::object object;
-  if (root.get_object().get(object) != simdjson::SUCCESS) {
-    return error("a line must be a JSON object");
-  }
+  EDGE_RETURN_IF_ERROR(
+      ParseObject(parser, line, kMaxLineBytes, LineError, "a line must be a JSON object", object));
   SignedEntry signed_entry;
   std::set<std::string_view> seen;
   for (simdjson::dom::key_value_pair pair : object) {
     if (!seen.insert(pair.key).second) {
-      return error(fmt::format("the key {} appears twice", base::JsonString(pair.key)));
+      return LineError(fmt::format("the key {} appears twice", base::JsonString(pair.key)));
     }
     if (pair.key == "seq") {
       if (pair.value.get_uint64().get(signed_entry.seq) != simdjson::SUCCESS ||
           signed_entry.seq == 0) {
-        return error("\"seq\" must be an integer above 0");
+        return LineError("\"seq\" must be an integer above 0");
       }
     } else if (pair.key == "entry" || pair.key == "sig") {
-      std::string_view text;
-      if (pair.value.get_string().get(text) != simdjson::SUCCESS) {
-        return error(fmt::format("\"{}\" must be a string (base64)", pair.key));
-      }
-      StatusOr<std::string> bytes = base::Base64Decode(text);
-      if (!bytes.ok()) return error(fmt::format("\"{}\": {}", pair.key, bytes.status().message()));
+      StatusOr<std::string> bytes = GetBase64(pair.value, pair.key, LineError);
+      if (!bytes.ok()) return bytes.status();
       if (pair.key == "entry") {
-        if (bytes->empty()) return error("\"entry\" is empty");
+        if (bytes->empty()) return LineError("\"entry\" is empty");
         signed_entry.bytes = std::move(bytes).value();
       } else {
         if (bytes->size() != kSignatureBytes) {
-          return error(fmt::format("\"sig\" holds {} bytes; an Ed25519 signature has {}",
-                                   bytes->size(), kSignatureBytes));
+          return LineError(fmt::format("\"sig\" holds {} bytes; an Ed25519 signature has {}",
+                                       bytes->size(), kSignatureBytes));
         }
         signed_entry.signature = std::move(bytes).value();
       }
     } else {
-      return error(
-          fmt::format("unknown key {} (a line has seq, entry and sig)", base::JsonString(pair.key)));
+      return LineError(fmt::format("unknown key {} (a line has seq, entry and sig)",
+                                   base::JsonString(pair.key)));
     }
   }
   for (std::string_view key : {"seq", "entry", "sig"}) {
-    if (!seen.contains(key)) return error(fmt::format("no \"{}\"", key));
+    if (!seen.contains(key)) return LineError(fmt::format("no \"{}\"", key));
   }
   return signed_entry;
 }

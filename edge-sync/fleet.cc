@@ -24,17 +24,15 @@ std::vector<PopStatus> Fleet::Pops() const {
 }
 
 std::string Fleet::Encode(const std::vector<PopStatus>& pops) {
-  std::string out = "{\"pops\":[";
-  for (size_t i = 0; i < pops.size(); ++i) {
-    const PopStatus& pop = pops[i];
-    if (i > 0) out += ",";
-    out += fmt::format(
+  std::string out = "{\"pops\":";
+  base::AppendJsonArray(out, pops, [](std::string& text, const PopStatus& pop) {
+    text += fmt::format(
         "{{\"pop_id\":{},\"cursor\":{},\"upstream_head\":{},\"last_contact_ms\":{},"
         "\"refused\":{},\"via\":{},\"reported_ms\":{}}}",
         base::JsonString(pop.pop_id), pop.cursor, pop.upstream_head, pop.last_contact_ms,
         pop.refused, base::JsonString(pop.via), pop.reported_ms);
-  }
-  return out + "]}";
+  });
+  return out + "}";
 }
 
 StatusOr<std::vector<PopStatus>> Fleet::Decode(std::string_view json) {

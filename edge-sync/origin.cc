@@ -15,13 +15,6 @@
 namespace edge::sync {
 namespace {
 
-void SendJson(gateway::ResponseWriter& writer, int status, const std::string& body) {
-  std::string text = body + "\n";
-  writer.Start(status, "", {{"Content-Type", "application/json"}}, text.size());
-  writer.Write(text);
-  writer.Finish();
-}
-
 std::string_view PathOf(const std::string& target) {
   std::string_view path = target;
   return path.substr(0, path.find('?'));
@@ -31,31 +24,61 @@ std::string_view PathOf(const std::string& target) {
 
 std::string FleetJson(const SyncLog& log, const Fleet& fleet, const SyncServer* server,
                       uint64_t now_ms) {
-  std::vector<PopStatus> pops = fleet.Pops();
-  std::string out = fmt::format("{{\"head\":{},\"compacted_through\":{},\"now_ms\":{},\"pops\":[",
-                                log.head(), log.compacted_through(), now_ms);
-  for (size_t i = 0; i < pops.size(); ++i) {
-    const PopStatus& pop = pops[i];
-    if (i > 0) out += ",";
-    out += fmt::format(
+  std::string out =
+      fmt::format("{{\"head\":{},\"compacted_through\":{},\"now_ms\":{},\"pops\":", log.head(),
+                  log.compacted_through(), now_ms);
+  base::AppendJsonArray(out, fleet.Pops(), [&](std::string& text, const PopStatus& pop) {
+    text += fmt::format(
         "{{\"pop_id\":{},\"cursor\":{},\"lag\":{},\"last_contact_ms\":{},\"reported_ms\":{},"
         "\"refused\":{},\"via\":{}}}",
         base::JsonString(pop.pop_id), pop.cursor,
-        log.head() > pop.cursor ? log.head() - pop.cursor : 0, pop.last_contact_ms,
-        pop.reported_ms, pop.refused, base::JsonString(pop.via));
-  }
-  out += "],\"readers\":[";
-  if (server != nullptr) {
-    std::vector<ReaderInfo> readers = server->Readers();
-    for (size_t i = 0; i < readers.size(); ++i) {
-      if (i > 0) out += ",";
-      out += fmt::format("{{\"pop_id\":{},\"remote\":{},\"cursor\":{},\"last_contact_ms\":{}}}",
-                         base::JsonString(readers[i].pop_id),
-                         base::JsonString(readers[i].remote), readers[i].cursor,
-                         readers[i].last_contact_ms);
+        log.head() > pop.cursor ? log.head() - pop.cursor : 0, pop.last_contact_ms, pop.reported_ms,
+        pop.refused, base::JsonString(pop.via));
+  });
+  out += ",\"readers\":";
+  std::vector<ReaderInfo> readers;
+  if (server != nullptr) readers = server->Readers();
+  base::AppendJsonArray(out, readers, [](std::string& text, const ReaderInfo& reader) {
+    text += fmt::format("{{\"pop_id\":{},\"remote\":{},\"cursor\":{},\"last_contact_ms\":{}}}",
+                        base::JsonString(reader.pop_id), base::JsonString(reader.remote),
+                        reader.cursor, reader.last_contact_ms);
+  });
+  return out + "}";
+}
+
+void SendJson(gateway::ResponseWriter& writer, int status, const std::string& body) {
+  std::string text = body + "\n";
+  writer.Start(status, "", {{"Content-Type", "application/json"}}, text.size());
+  writer.Write(text);
+  writer.Finish();
+}
+
+void SendJsonError(gateway::ResponseWriter& writer, int status, std::string_view message) {
+  SendJson(writer, status, fmt::format("{{\"error\":{}}}", base::JsonString(message)));
+}
+
+bool HandleFleetRequest(std::string_view path, const gateway::HttpRequest& request,
+                        gateway::ResponseWriter& writer, const SyncLog& log, Fleet& fleet,
+                        const SyncServer* server, bool require_post) {
+  if (path == "/sync/checkin") {
+    if (require_post && request.method != "POST") {
+      SendJson(writer, 405, "{\"error\":\"use POST\"}");
+      return true;
     }
+    auto pops = Fleet::Decode(request.body);
+    if (!pops.ok()) {
+      SendJsonError(writer, 400, pops.status().message());
+      return true;
+    }
+    fleet.Report(*pops, gateway::UnixMs());
+    SendJson(writer, 200, fmt::format("{{\"head\":{}}}", log.head()));
+    return true;
   }
-  return out + "]}";
+  if (path == "/sync/fleet") {
+    SendJson(writer, 200, FleetJson(log, fleet, server, gateway::UnixMs()));
+    return true;
+  }
+  return false;
 }
 
 OriginExtension::OriginExtension(OriginOptions options) : options_(std::move(options)) {}
@@ -67,11 +90,7 @@ Status OriginExtension::Start(gateway::Node& node) {
   auto key = SigningKey::LoadPrivate(options_.signing_key_path);
   if (!key.ok()) return key.status();
   key_ = std::make_unique<SigningKey>(std::move(key).value());
-  if (!options_.secrets_key_path.empty()) {
-    auto secrets = ReadSecretsKey(options_.secrets_key_path);
-    if (!secrets.ok()) return secrets.status();
-    secrets_key_ = std::move(secrets).value();
-  }
+  EDGE_RETURN_IF_ERROR(ReadOptionalSecretsKey(options_.secrets_key_path, secrets_key_));
   auto log = SyncLog::Open(node.options().data_dir);
   if (!log.ok()) return log.status();
   log_ = std::move(log).value();
@@ -128,13 +147,17 @@ Status OriginExtension::OnChange(gateway::NodeChange& change) {
   entry.worker = change.worker;
   entry.version = change.version;
   std::optional<std::string> blob;
+  // Bytes kept as a content-addressed blob, which the entry names by hash.
+  auto keep_blob = [&](const std::string& bytes) {
+    entry.blob = base::Sha256Hex(bytes);
+    blob = bytes;
+  };
   switch (change.kind) {
     case Kind::kVersion:
       entry.type = EntryType::kVersion;
       entry.routes = change.routes;
       entry.make_current = true;
-      entry.blob = base::Sha256Hex(change.bundle_json);
-      blob = change.bundle_json;
+      keep_blob(change.bundle_json);
       break;
     case Kind::kRoutes:
       entry.type = EntryType::kRoutes;
@@ -168,8 +191,7 @@ Status OriginExtension::OnChange(gateway::NodeChange& change) {
       entry.metadata = change.metadata;
       entry.expiration = change.expiration;
       if (change.value.size() > kInlineValueBytes) {
-        entry.blob = base::Sha256Hex(change.value);
-        blob = change.value;
+        keep_blob(change.value);
       } else {
         entry.value = change.value;
       }
@@ -188,28 +210,15 @@ Status OriginExtension::OnChange(gateway::NodeChange& change) {
 bool OriginExtension::HandleAdmin(const gateway::HttpRequest& request,
                                   std::shared_ptr<gateway::ResponseWriter>& writer) {
   std::string_view path = PathOf(request.target);
-  if (path == "/sync/checkin") {
-    if (request.method != "POST") return SendJson(*writer, 405, "{\"error\":\"use POST\"}"), true;
-    auto pops = Fleet::Decode(request.body);
-    if (!pops.ok()) {
-      SendJson(*writer, 400, fmt::format("{{\"error\":{}}}",
-                                         base::JsonString(pops.status().message())));
-      return true;
-    }
-    fleet_.Report(*pops, gateway::UnixMs());
-    SendJson(*writer, 200, fmt::format("{{\"head\":{}}}", log_->head()));
-    return true;
-  }
-  if (path == "/sync/fleet") {
-    SendJson(*writer, 200, FleetJson(*log_, fleet_, server_.get(), gateway::UnixMs()));
+  if (HandleFleetRequest(path, request, *writer, *log_, fleet_, server_.get(),
+                         /*require_post=*/true)) {
     return true;
   }
   if (path == "/sync/compact") {
     if (request.method != "POST") return SendJson(*writer, 405, "{\"error\":\"use POST\"}"), true;
     auto dropped = Compact(log_->head());
     if (!dropped.ok()) {
-      SendJson(*writer, 500, fmt::format("{{\"error\":{}}}",
-                                         base::JsonString(dropped.status().message())));
+      SendJsonError(*writer, 500, dropped.status().message());
     } else {
       SendJson(*writer, 200, fmt::format("{{\"dropped\":{},\"compacted_through\":{}}}", *dropped,
                                          log_->compacted_through()));

@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "edge-sync/entry.h"
 #include "edge-sync/fleet.h"
@@ -57,5 +58,18 @@ class OriginExtension : public gateway::NodeExtension {
 // PoP heard from (directly or through relays) with its lag.
 std::string FleetJson(const SyncLog& log, const Fleet& fleet, const SyncServer* server,
                       uint64_t now_ms);
+
+// Answers the fleet's paths on a node that PoPs check in with (the origin, a
+// relay): /sync/checkin (a check-in from below, answered with the log's
+// head; with `require_post`, any other method gets 405) and /sync/fleet
+// (FleetJson). Returns false, without touching `writer`, for other paths.
+bool HandleFleetRequest(std::string_view path, const gateway::HttpRequest& request,
+                        gateway::ResponseWriter& writer, const SyncLog& log, Fleet& fleet,
+                        const SyncServer* server, bool require_post);
+
+// `json` and a newline as an application/json response; SendJsonError sends
+// {"error": message}.
+void SendJson(gateway::ResponseWriter& writer, int status, const std::string& json);
+void SendJsonError(gateway::ResponseWriter& writer, int status, std::string_view message);
 
 }  // namespace edge::sync

@@ -26,13 +26,6 @@ uint64_t ParseCursor(StatusOr<std::optional<std::string>> value) {
   return strtoull((*value)->c_str(), nullptr, 10);
 }
 
-void SendJson(gateway::ResponseWriter& writer, int status, const std::string& body) {
-  std::string text = body + "\n";
-  writer.Start(status, "", {{"Content-Type", "application/json"}}, text.size());
-  writer.Write(text);
-  writer.Finish();
-}
-
 // A missing worker or secret is fine to delete again (applied twice).
 Status IgnoreNotFound(Status status) {
   return status.code() == ErrorCode::kNotFound ? Status::Ok() : status;
@@ -53,11 +46,7 @@ Status ReplicaExtension::Start(gateway::Node& node) {
     if (!token.ok()) return token.status();
     token_ = std::move(token).value();
   }
-  if (!options_.secrets_key_path.empty()) {
-    auto secrets = ReadSecretsKey(options_.secrets_key_path);
-    if (!secrets.ok()) return secrets.status();
-    secrets_key_ = std::move(secrets).value();
-  }
+  EDGE_RETURN_IF_ERROR(ReadOptionalSecretsKey(options_.secrets_key_path, secrets_key_));
   auto log = SyncLog::Open(node.options().data_dir);
   if (!log.ok()) return log.status();
   log_ = std::move(log).value();
@@ -309,11 +298,7 @@ bool ReplicaExtension::HandleAdmin(const gateway::HttpRequest& request,
     proxies_.emplace_back([node, writer, upstream] {
       auto response = base::Request(upstream, "GET", "/sync/snapshot");
       node->PostToControl([writer, response = std::move(response)]() mutable {
-        if (!response.ok()) {
-          SendJson(*writer, 502, fmt::format("{{\"error\":{}}}",
-                                             base::JsonString(response.status().message())));
-          return;
-        }
+        if (!response.ok()) return SendJsonError(*writer, 502, response.status().message());
         writer->Start(response->status, "", {{"Content-Type", "application/x-ndjson"}},
                       response->body.size());
         writer->Write(response->body);
@@ -322,19 +307,9 @@ bool ReplicaExtension::HandleAdmin(const gateway::HttpRequest& request,
     });
     return true;
   }
-  if (path == "/sync/checkin") {
-    auto pops = Fleet::Decode(request.body);
-    if (!pops.ok()) {
-      SendJson(*writer, 400, fmt::format("{{\"error\":{}}}",
-                                         base::JsonString(pops.status().message())));
-      return true;
-    }
-    fleet_.Report(*pops, gateway::UnixMs());
-    SendJson(*writer, 200, fmt::format("{{\"head\":{}}}", log_->head()));
-    return true;
-  }
-  if (path == "/sync/fleet") {
-    SendJson(*writer, 200, FleetJson(*log_, fleet_, server_.get(), gateway::UnixMs()));
+  // Check-ins from PoPs below are taken with any method, as they always were.
+  if (HandleFleetRequest(path, request, *writer, *log_, fleet_, server_.get(),
+                         /*require_post=*/false)) {
     return true;
   }
   return server_ && server_->Handle(request, writer);

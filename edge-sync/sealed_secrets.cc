@@ -18,6 +18,7 @@
 #include "base/ascii.h"
 #include "base/base64.h"
 #include "base/openssl_error.h"
+#include "base/openssl_ptr.h"
 #include "edge-sync/key_files.h"
 
 namespace edge::sync {
@@ -30,13 +31,27 @@ static_assert(kNonceBytes + kTagBytes == kSealedOverheadBytes);
 
 Status Invalid(std::string message) { return Status(ErrorCode::kInvalidInput, std::move(message)); }
 
-struct CipherCtxFree {
-  void operator()(EVP_CIPHER_CTX* ctx) const { EVP_CIPHER_CTX_free(ctx); }
-};
-using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
+using CipherCtx = base::OpenSslPtr<EVP_CIPHER_CTX, EVP_CIPHER_CTX_free>;
 
 const unsigned char* Bytes(std::string_view text) {
   return reinterpret_cast<const unsigned char*>(text.data());
+}
+
+// An AES-256-GCM context set up to seal (`encrypt`) or open a secret of
+// `worker` named `name`: keyed, its nonce set, the associated data fed.
+CipherCtx NewSecretCipher(bool encrypt, std::string_view key, const unsigned char* nonce,
+                          std::string_view worker, std::string_view name) {
+  std::string aad = std::string(worker) + '\0' + std::string(name);
+  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  int length = 0;
+  if (!ctx ||
+      EVP_CipherInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, Bytes(key), nonce,
+                        encrypt ? 1 : 0) != 1 ||
+      EVP_CipherUpdate(ctx.get(), nullptr, &length, Bytes(aad), static_cast<int>(aad.size())) !=
+          1) {
+    base::OpenSslFatal("AES-256-GCM setup");
+  }
+  return ctx;
 }
 
 }  // namespace
@@ -70,22 +85,24 @@ StatusOr<std::string> ReadSecretsKey(const std::string& path) {
   return key;
 }
 
+Status ReadOptionalSecretsKey(const std::string& path, std::string& key) {
+  if (path.empty()) return Status::Ok();
+  StatusOr<std::string> read = ReadSecretsKey(path);
+  if (!read.ok()) return read.status();
+  key = std::move(read).value();
+  return Status::Ok();
+}
+
 std::string SealSecret(std::string_view key, std::string_view worker, std::string_view name,
                        std::string_view value) {
   if (key.size() != kSecretsKeyBytes)
     base::OpenSslFatal("SealSecret: the secrets key is not 32 bytes");
   if (value.size() > INT_MAX / 2) base::OpenSslFatal("SealSecret: the value is too large");
-  std::string aad = std::string(worker) + '\0' + std::string(name);
   std::string out(kNonceBytes + value.size() + kTagBytes, '\0');
   auto* nonce = reinterpret_cast<unsigned char*>(out.data());
   if (RAND_bytes(nonce, kNonceBytes) != 1) base::OpenSslFatal("RAND_bytes");
-  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  CipherCtx ctx = NewSecretCipher(/*encrypt=*/true, key, nonce, worker, name);
   int length = 0;
-  if (!ctx || EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, Bytes(key), nonce) != 1 ||
-      EVP_EncryptUpdate(ctx.get(), nullptr, &length, Bytes(aad), static_cast<int>(aad.size())) !=
-          1) {
-    base::OpenSslFatal("AES-256-GCM setup");
-  }
   auto* ciphertext = nonce + kNonceBytes;
   int written = 0;
   if (!value.empty()) {
@@ -118,7 +135,6 @@ StatusOr<std::string> OpenSecret(std::string_view key, std::string_view worker,
                     "sealed secret",
                     name, worker, sealed.size()));
   }
-  std::string aad = std::string(worker) + '\0' + std::string(name);
   const unsigned char* nonce = Bytes(sealed);
   const unsigned char* ciphertext = nonce + kNonceBytes;
   size_t ciphertext_size = sealed.size() - kNonceBytes - kTagBytes;
@@ -127,13 +143,8 @@ StatusOr<std::string> OpenSecret(std::string_view key, std::string_view worker,
   std::string value(ciphertext_size, '\0');
   auto* plain = reinterpret_cast<unsigned char*>(value.data());
 
-  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  CipherCtx ctx = NewSecretCipher(/*encrypt=*/false, key, nonce, worker, name);
   int length = 0;
-  if (!ctx || EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, Bytes(key), nonce) != 1 ||
-      EVP_DecryptUpdate(ctx.get(), nullptr, &length, Bytes(aad), static_cast<int>(aad.size())) !=
-          1) {
-    base::OpenSslFatal("AES-256-GCM setup");
-  }
   int written = 0;
   bool ok = true;
   if (ciphertext_size > 0) {

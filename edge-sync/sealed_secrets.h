@@ -22,6 +22,10 @@ inline constexpr size_t kSealedOverheadBytes = 12 + 16;
 // characters), surrounding white space ignored; anything else is refused
 // with a message saying how to make one. Returns the 32 raw bytes.
 StatusOr<std::string> ReadSecretsKey(const std::string& path);
+// A node's optional secrets key (--secrets-key): ReadSecretsKey into `key`
+// when `path` is set; `key` is left as it is (empty: secrets are refused)
+// when `path` is empty.
+Status ReadOptionalSecretsKey(const std::string& path, std::string& key);
 // Returns nonce (12 bytes) || ciphertext || tag (16 bytes). `key` must be
 // 32 bytes (ReadSecretsKey's result): another length is a bug, and aborts.
 std::string SealSecret(std::string_view key, std::string_view worker, std::string_view name,

@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "base/openssl_error.h"
+#include "base/openssl_ptr.h"
 #include "edge-sync/key_files.h"
 
 namespace edge::sync {
@@ -26,18 +27,9 @@ std::string OpenSslError() {
   return error.empty() ? "unknown OpenSSL error" : error;
 }
 
-struct PkeyFree {
-  void operator()(EVP_PKEY* pkey) const { EVP_PKEY_free(pkey); }
-};
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-};
-struct BioFree {
-  void operator()(BIO* bio) const { BIO_free(bio); }
-};
-using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
-using MdCtx = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
-using Bio = std::unique_ptr<BIO, BioFree>;
+using Pkey = base::OpenSslPtr<EVP_PKEY, EVP_PKEY_free>;
+using MdCtx = base::OpenSslPtr<EVP_MD_CTX, EVP_MD_CTX_free>;
+using Bio = base::OpenSslPtr<BIO, BIO_free>;
 
 const unsigned char* Bytes(std::string_view text) {
   return reinterpret_cast<const unsigned char*>(text.data());

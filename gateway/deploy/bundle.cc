@@ -346,12 +346,8 @@ std::string EncodeBundle(const WorkerBundle& bundle) {
   }
   out += '}';
   if (bundle.routes) {
-    out += ",\"routes\":[";
-    for (size_t i = 0; i < bundle.routes->size(); ++i) {
-      if (i > 0) out += ',';
-      base::AppendJsonString(out, (*bundle.routes)[i]);
-    }
-    out += ']';
+    out += ",\"routes\":";
+    base::AppendJsonStringArray(out, *bundle.routes);
   }
   out += '}';
   return out;
@@ -457,31 +453,40 @@ class Decoder {
     return Status::Ok();
   }
 
-  Status Modules(element value) {
+  // Each item of an array, read by `read`; anything but an array is
+  // refused with `not_an_array`.
+  template <typename Read>
+  static Status Items(element value, std::string not_an_array, Read read) {
     simdjson::dom::array array;
-    if (value.get_array().get(array) != simdjson::SUCCESS) {
-      return Invalid("\"modules\" must be an array of {\"name\", \"content\"} objects");
-    }
+    if (value.get_array().get(array) != simdjson::SUCCESS) return Invalid(std::move(not_an_array));
+    for (element item : array) EDGE_RETURN_IF_ERROR(read(item));
+    return Status::Ok();
+  }
+
+  Status Modules(element value) {
     // Names and base64 texts first: the size limit is checked on the
     // decoded sizes before anything is decoded.
     std::vector<std::pair<std::string, std::string_view>> encoded;
     uint64_t total = 0;
     size_t index = 0;
-    for (element item : array) {
-      std::string name;
-      std::string_view content;
-      std::string what = fmt::format("modules[{}]", index++);
-      EDGE_RETURN_IF_ERROR(Fields(
-          item, what, {"name", "content"}, [&](std::string_view key, element field) -> Status {
-            if (key == "name") return String(field, what + ".name", name);
-            if (field.get_string().get(content) != simdjson::SUCCESS) {
-              return Invalid(fmt::format("{}.content must be a base64 string", what));
-            }
-            return Status::Ok();
-          }));
-      total += base::Base64DecodedSize(content);
-      encoded.emplace_back(std::move(name), content);
-    }
+    EDGE_RETURN_IF_ERROR(Items(
+        value, "\"modules\" must be an array of {\"name\", \"content\"} objects",
+        [&](element item) -> Status {
+          std::string name;
+          std::string_view content;
+          std::string what = fmt::format("modules[{}]", index++);
+          EDGE_RETURN_IF_ERROR(Fields(
+              item, what, {"name", "content"}, [&](std::string_view key, element field) -> Status {
+                if (key == "name") return String(field, what + ".name", name);
+                if (field.get_string().get(content) != simdjson::SUCCESS) {
+                  return Invalid(fmt::format("{}.content must be a base64 string", what));
+                }
+                return Status::Ok();
+              }));
+          total += base::Base64DecodedSize(content);
+          encoded.emplace_back(std::move(name), content);
+          return Status::Ok();
+        }));
     if (total > kMaxModuleBytes) {
       return Invalid(fmt::format("the modules total {} bytes, over the limit of {} bytes (10 MiB)",
                                  total, kMaxModuleBytes));
@@ -519,24 +524,22 @@ class Decoder {
 
   static Status Pairs(element value, std::string_view key, std::string_view second_key,
                       std::vector<std::pair<std::string, std::string>>& out) {
-    simdjson::dom::array array;
-    if (value.get_array().get(array) != simdjson::SUCCESS) {
-      return Invalid(fmt::format("\"{}\" must be an array of {{\"binding\", \"{}\"}} objects", key,
-                                 second_key));
-    }
     size_t index = 0;
-    for (element item : array) {
-      std::pair<std::string, std::string> pair;
-      std::string what = fmt::format("{}[{}]", key, index++);
-      EDGE_RETURN_IF_ERROR(Fields(
-          item, what, {"binding", second_key}, [&](std::string_view field_key, element field) {
-            return field_key == "binding"
-                       ? String(field, what + ".binding", pair.first)
-                       : String(field, fmt::format("{}.{}", what, field_key), pair.second);
-          }));
-      out.push_back(std::move(pair));
-    }
-    return Status::Ok();
+    return Items(
+        value,
+        fmt::format("\"{}\" must be an array of {{\"binding\", \"{}\"}} objects", key, second_key),
+        [&](element item) -> Status {
+          std::pair<std::string, std::string> pair;
+          std::string what = fmt::format("{}[{}]", key, index++);
+          EDGE_RETURN_IF_ERROR(Fields(
+              item, what, {"binding", second_key}, [&](std::string_view field_key, element field) {
+                return field_key == "binding"
+                           ? String(field, what + ".binding", pair.first)
+                           : String(field, fmt::format("{}.{}", what, field_key), pair.second);
+              }));
+          out.push_back(std::move(pair));
+          return Status::Ok();
+        });
   }
 
   Status Limits(element value) {
@@ -580,16 +583,10 @@ class Decoder {
   }
 
   Status Routes(element value) {
-    simdjson::dom::array array;
-    if (value.get_array().get(array) != simdjson::SUCCESS) {
-      return Invalid("\"routes\" must be an array of route patterns (strings)");
-    }
     std::vector<std::string> routes;
-    for (element item : array) {
-      std::string route;
-      EDGE_RETURN_IF_ERROR(String(item, "each of \"routes\"", route));
-      routes.push_back(std::move(route));
-    }
+    EDGE_RETURN_IF_ERROR(Items(
+        value, "\"routes\" must be an array of route patterns (strings)",
+        [&](element item) { return String(item, "each of \"routes\"", routes.emplace_back()); }));
     bundle_.routes = std::move(routes);
     return Status::Ok();
   }

@@ -134,12 +134,9 @@ struct DeployStore::WorkerRecord {
   }
 
   std::string Encode() const {
-    std::string out = fmt::format("{{\"current\":{},\"next\":{},\"routes\":[", current, next);
-    for (size_t i = 0; i < routes.size(); ++i) {
-      if (i > 0) out += ',';
-      base::AppendJsonString(out, routes[i]);
-    }
-    out += fmt::format("],\"created_ms\":{},\"updated_ms\":{}}}", created_ms, updated_ms);
+    std::string out = fmt::format("{{\"current\":{},\"next\":{},\"routes\":", current, next);
+    base::AppendJsonStringArray(out, routes);
+    out += fmt::format(",\"created_ms\":{},\"updated_ms\":{}}}", created_ms, updated_ms);
     return out;
   }
 

@@ -11,6 +11,7 @@
 
 #include "base/log.h"
 #include "base/signals.h"
+#include "base/uv_handle.h"
 #include "gateway/http/http_connection.h"
 
 namespace edge::gateway {
@@ -47,28 +48,6 @@ void OnConnection(uv_stream_t* server, int status) {
     return;
   }
   HttpConnection::Accept(listener->context, server, listener->tls);
-}
-
-// Runs `fn` on the loop soon, from a fresh callback.
-void RunSoon(uv_loop_t* loop, std::function<void()> fn) {
-  struct Task {
-    uv_timer_t timer;
-    std::function<void()> fn;
-  };
-  auto* task = new Task;
-  task->fn = std::move(fn);
-  uv_timer_init(loop, &task->timer);
-  task->timer.data = task;
-  uv_timer_start(
-      &task->timer,
-      [](uv_timer_t* timer) {
-        auto* t = static_cast<Task*>(timer->data);
-        std::function<void()> run = std::move(t->fn);
-        uv_close(reinterpret_cast<uv_handle_t*>(timer),
-                 [](uv_handle_t* handle) { delete static_cast<Task*>(handle->data); });
-        run();
-      },
-      0, 0);
 }
 
 }  // namespace
@@ -194,7 +173,7 @@ void HttpServer::Shutdown(std::function<void()> done) {
   }
   if (!context_->listener_open && context_->connection_count == 0) {
     std::shared_ptr<ServerContext> context = context_;
-    RunSoon(context->loop, [context] { context->MaybeFinishShutdown(); });
+    base::RunAfter(context->loop, 0, [context] { context->MaybeFinishShutdown(); });
   }
 }
 

@@ -58,13 +58,14 @@ std::vector<std::string_view> Segments(std::string_view path) {
   return segments;
 }
 
-std::string JsonArray(const std::vector<std::string>& items) {
-  std::string out = "[";
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) out += ",";
-    out += base::JsonString(items[i]);
-  }
-  return out + "]";
+// A worker's versions, as GET /workers/<name> and .../versions list them.
+std::string VersionsJson(const std::vector<VersionInfo>& versions) {
+  std::string list;
+  base::AppendJsonArray(list, versions, [](std::string& out, const VersionInfo& v) {
+    out += fmt::format("{{\"id\":{},\"sha256\":{},\"created_ms\":{},\"size\":{}}}", v.id,
+                       base::JsonString(v.sha256), v.created_ms, v.size);
+  });
+  return list;
 }
 
 // A query parameter's raw value ("" when absent).
@@ -294,15 +295,12 @@ void AdminApi::Answer(const HttpRequest& request, std::string_view path, std::st
   }
   if (parts.size() == 1 && parts[0] == "routes") {
     if (method != "GET") return MethodNotAllowed(*writer, "GET");
-    std::string body = "{\"routes\":[";
-    bool first = true;
-    for (const Route& route : state->routes.routes()) {
-      if (!first) body += ",";
-      first = false;
-      body += fmt::format("{{\"pattern\":{},\"worker\":{}}}", base::JsonString(route.pattern),
-                          base::JsonString(route.worker));
-    }
-    return done({200, body + "]}"});
+    std::string body = "{\"routes\":";
+    base::AppendJsonArray(body, state->routes.routes(), [](std::string& out, const Route& route) {
+      out += fmt::format("{{\"pattern\":{},\"worker\":{}}}", base::JsonString(route.pattern),
+                         base::JsonString(route.worker));
+    });
+    return done({200, body + "}"});
   }
   if (!parts.empty() && parts[0] == "kv") return Kv(request, parts, query, std::move(writer));
   if (parts.empty() || parts[0] != "workers") {
@@ -313,14 +311,14 @@ void AdminApi::Answer(const HttpRequest& request, std::string_view path, std::st
     std::vector<std::string> names;
     for (const auto& [name, served] : state->workers) names.push_back(name);
     std::sort(names.begin(), names.end());
-    std::string body = "{\"workers\":[";
-    for (size_t i = 0; i < names.size(); ++i) {
-      const ServedWorker& served = **state->Find(names[i]);
-      if (i > 0) body += ",";
-      body += fmt::format("{{\"name\":{},\"version\":{},\"routes\":{}}}", base::JsonString(served.name),
-                          served.version, JsonArray(served.routes));
-    }
-    return done({200, body + "]}"});
+    std::string body = "{\"workers\":";
+    base::AppendJsonArray(body, names, [&](std::string& out, const std::string& name) {
+      const ServedWorker& served = **state->Find(name);
+      out +=
+          fmt::format("{{\"name\":{},\"version\":{},\"routes\":{}}}", base::JsonString(served.name),
+                      served.version, base::JsonStringArray(served.routes));
+    });
+    return done({200, body + "}"});
   }
   std::string name(parts[1]);
   Status valid_name = CheckWorkerName(name);
@@ -340,19 +338,12 @@ void AdminApi::Answer(const HttpRequest& request, std::string_view path, std::st
     if (served == nullptr && versions->empty()) {
       return SendError(*writer, 404, fmt::format("no worker named '{}'", name));
     }
-    std::string list = "[";
-    for (size_t i = 0; i < versions->size(); ++i) {
-      const VersionInfo& v = (*versions)[i];
-      if (i > 0) list += ",";
-      list += fmt::format("{{\"id\":{},\"sha256\":{},\"created_ms\":{},\"size\":{}}}", v.id,
-                          base::JsonString(v.sha256), v.created_ms, v.size);
-    }
-    list += "]";
+    std::vector<std::string> routes = served ? (*served)->routes : std::vector<std::string>{};
     return done({200, fmt::format("{{\"name\":{},\"version\":{},\"routes\":{},\"versions\":{},"
                                   "\"secrets\":{}}}",
                                   base::JsonString(name), served ? (*served)->version : 0,
-                                  JsonArray(served ? (*served)->routes : std::vector<std::string>{}),
-                                  list, JsonArray(*secrets))});
+                                  base::JsonStringArray(routes), VersionsJson(*versions),
+                                  base::JsonStringArray(*secrets))});
   }
 
   std::string_view what = parts[2];
@@ -372,7 +363,7 @@ void AdminApi::Answer(const HttpRequest& request, std::string_view path, std::st
       const std::shared_ptr<const ServedWorker>* served = state->Find(name);
       if (served == nullptr) return SendError(*writer, 404, fmt::format("no worker named '{}'", name));
       return done({200, fmt::format("{{\"name\":{},\"routes\":{}}}", base::JsonString(name),
-                                    JsonArray((*served)->routes))});
+                                    base::JsonStringArray((*served)->routes))});
     }
     if (method != "PUT") return MethodNotAllowed(*writer, "GET, PUT");
     simdjson::dom::parser parser;
@@ -396,20 +387,13 @@ void AdminApi::Answer(const HttpRequest& request, std::string_view path, std::st
     if (method != "GET") return MethodNotAllowed(*writer, "GET");
     auto versions = node_.store().Versions(name);
     if (!versions.ok()) return SendError(*writer, 500, versions.status().message());
-    std::string list = "{\"versions\":[";
-    for (size_t i = 0; i < versions->size(); ++i) {
-      const VersionInfo& v = (*versions)[i];
-      if (i > 0) list += ",";
-      list += fmt::format("{{\"id\":{},\"sha256\":{},\"created_ms\":{},\"size\":{}}}", v.id,
-                          base::JsonString(v.sha256), v.created_ms, v.size);
-    }
-    return done({200, list + "]}"});
+    return done({200, "{\"versions\":" + VersionsJson(*versions) + "}"});
   }
   if (what == "secrets" && parts.size() == 3) {
     if (method != "GET") return MethodNotAllowed(*writer, "GET");
     auto secrets = node_.store().SecretNames(name);
     if (!secrets.ok()) return SendError(*writer, 500, secrets.status().message());
-    return done({200, fmt::format("{{\"secrets\":{}}}", JsonArray(*secrets))});
+    return done({200, fmt::format("{{\"secrets\":{}}}", base::JsonStringArray(*secrets))});
   }
   if (what == "secrets" && parts.size() == 4) {
     std::optional<std::string> decoded = PercentDecode(parts[3]);

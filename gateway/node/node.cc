@@ -33,15 +33,6 @@ int HttpStatusOf(const Status& status) {
   }
 }
 
-std::string JsonStringArray(const std::vector<std::string>& items) {
-  std::string out = "[";
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) out += ",";
-    out += base::JsonString(items[i]);
-  }
-  return out + "]";
-}
-
 }  // namespace
 
 AdminResult AdminResult::Error(int status, std::string_view message) {
@@ -411,7 +402,7 @@ void Node::Deploy(std::string name, std::string bundle_json, Done done) {
              done({200, fmt::format("{{\"name\":{},\"version\":{},\"sha256\":{},\"routes\":{},"
                                     "\"load_ms\":{:.3f},\"switch_ms\":{:.3f}}}",
                                     base::JsonString(name), version, base::JsonString(sha),
-                                    JsonStringArray(routes), load_ms, total_ms)});
+                                    base::JsonStringArray(routes), load_ms, total_ms)});
              finished();
            });
   });
@@ -431,11 +422,16 @@ void Node::Reapply(const std::string& name, std::function<void(Status)> done) {
   Switch(std::move(state).value(), std::move(served).value(), [done] { done(Status::Ok()); });
 }
 
+Status Node::Commit(const std::function<Status(DeployStore::Writer&)>& write, NodeChange& change) {
+  Status written = store_->Write(write);
+  if (written.ok()) written = Notify(change);
+  return written;
+}
+
 void Node::CommitAndReapply(const std::function<Status(DeployStore::Writer&)>& write,
                             NodeChange change, const Done& done, std::function<void()> finished,
                             std::function<AdminResult()> success) {
-  Status written = store_->Write(write);
-  if (written.ok()) written = Notify(change);
+  Status written = Commit(write, change);
   if (!written.ok()) {
     done(AdminResult::Error(HttpStatusOf(written), written.message()));
     return finished();
@@ -447,35 +443,39 @@ void Node::CommitAndReapply(const std::function<Status(DeployStore::Writer&)>& w
   });
 }
 
-void Node::Rollback(std::string name, uint64_t version, Done done) {
+void Node::EnqueueCommitAndReapply(std::function<Status(DeployStore::Writer&)> write,
+                                   NodeChange change, Done done,
+                                   std::function<AdminResult()> success) {
   if (RefuseAdmin(done)) return;
-  Enqueue([this, name = std::move(name), version, done = std::move(done)](
-              std::function<void()> finished) {
-    NodeChange change;
-    change.kind = NodeChange::Kind::kRollback;
-    change.worker = name;
-    change.version = version;
-    CommitAndReapply(
-        [&](DeployStore::Writer& writer) { return writer.Rollback(name, version); },
-        std::move(change), done, std::move(finished), [name, version] {
-          Log(LogLevel::kInfo, "[{}] rolled back to version {}", name, version);
-          return AdminResult{200, fmt::format("{{\"name\":{},\"version\":{}}}",
-                                              base::JsonString(name), version)};
-        });
+  Enqueue([this, write = std::move(write), change = std::move(change), done = std::move(done),
+           success = std::move(success)](std::function<void()> finished) {
+    CommitAndReapply(write, change, done, std::move(finished), success);
   });
+}
+
+void Node::Rollback(std::string name, uint64_t version, Done done) {
+  NodeChange change;
+  change.kind = NodeChange::Kind::kRollback;
+  change.worker = name;
+  change.version = version;
+  EnqueueCommitAndReapply(
+      [name, version](DeployStore::Writer& writer) { return writer.Rollback(name, version); },
+      std::move(change), std::move(done),
+      [name, version] {
+        Log(LogLevel::kInfo, "[{}] rolled back to version {}", name, version);
+        return AdminResult{
+            200, fmt::format("{{\"name\":{},\"version\":{}}}", base::JsonString(name), version)};
+      });
 }
 
 void Node::DeleteWorker(std::string name, Done done) {
   if (RefuseAdmin(done)) return;
   Enqueue([this, name = std::move(name), done = std::move(done)](std::function<void()> finished) {
+    NodeChange change;
+    change.kind = NodeChange::Kind::kDeleteWorker;
+    change.worker = name;
     Status written =
-        store_->Write([&](DeployStore::Writer& writer) { return writer.DeleteWorker(name); });
-    if (written.ok()) {
-      NodeChange change;
-      change.kind = NodeChange::Kind::kDeleteWorker;
-      change.worker = name;
-      written = Notify(change);
-    }
+        Commit([&](DeployStore::Writer& writer) { return writer.DeleteWorker(name); }, change);
     if (!written.ok()) {
       done(AdminResult::Error(HttpStatusOf(written), written.message()));
       return finished();
@@ -515,15 +515,12 @@ void Node::SetRoutes(std::string name, std::vector<std::string> routes, Done don
       done(AdminResult::Error(409, table.status().message()));
       return finished();
     }
+    NodeChange change;
+    change.kind = NodeChange::Kind::kRoutes;
+    change.worker = name;
+    change.routes = routes;
     Status written =
-        store_->Write([&](DeployStore::Writer& writer) { return writer.SetRoutes(name, routes); });
-    if (written.ok()) {
-      NodeChange change;
-      change.kind = NodeChange::Kind::kRoutes;
-      change.worker = name;
-      change.routes = routes;
-      written = Notify(change);
-    }
+        Commit([&](DeployStore::Writer& writer) { return writer.SetRoutes(name, routes); }, change);
     if (!written.ok()) {
       done(AdminResult::Error(HttpStatusOf(written), written.message()));
       return finished();
@@ -538,7 +535,7 @@ void Node::SetRoutes(std::string name, std::vector<std::string> routes, Done don
     }
     Switch(std::move(state).value(), nullptr, [name, routes, done, finished] {
       done({200, fmt::format("{{\"name\":{},\"routes\":{}}}", base::JsonString(name),
-                             JsonStringArray(routes))});
+                             base::JsonStringArray(routes))});
       finished();
     });
   });
@@ -577,21 +574,18 @@ void Node::PutSecret(std::string name, std::string secret, std::string value, Do
 }
 
 void Node::DeleteSecret(std::string name, std::string secret, Done done) {
-  if (RefuseAdmin(done)) return;
-  Enqueue([this, name = std::move(name), secret = std::move(secret),
-           done = std::move(done)](std::function<void()> finished) {
-    NodeChange change;
-    change.kind = NodeChange::Kind::kSecretDelete;
-    change.worker = name;
-    change.secret_name = secret;
-    CommitAndReapply(
-        [&](DeployStore::Writer& writer) { return writer.DeleteSecret(name, secret); },
-        std::move(change), done, std::move(finished), [name, secret] {
-          Log(LogLevel::kInfo, "[{}] secret {} deleted", name, secret);
-          return AdminResult{200, fmt::format("{{\"worker\":{},\"deleted\":{}}}",
-                                              base::JsonString(name), base::JsonString(secret))};
-        });
-  });
+  NodeChange change;
+  change.kind = NodeChange::Kind::kSecretDelete;
+  change.worker = name;
+  change.secret_name = secret;
+  EnqueueCommitAndReapply(
+      [name, secret](DeployStore::Writer& writer) { return writer.DeleteSecret(name, secret); },
+      std::move(change), std::move(done),
+      [name, secret] {
+        Log(LogLevel::kInfo, "[{}] secret {} deleted", name, secret);
+        return AdminResult{200, fmt::format("{{\"worker\":{},\"deleted\":{}}}",
+                                            base::JsonString(name), base::JsonString(secret))};
+      });
 }
 
 void Node::KvPut(std::string ns, std::string key, std::string value, std::string metadata,

@@ -164,6 +164,12 @@ class Node : public bindings::ServiceDirectory {
   void CommitAndReapply(const std::function<Status(DeployStore::Writer&)>& write,
                         NodeChange change, const Done& done, std::function<void()> finished,
                         std::function<AdminResult()> success);
+  // CommitAndReapply as a change of its own: refused on a replica, else
+  // queued behind the changes before it.
+  void EnqueueCommitAndReapply(std::function<Status(DeployStore::Writer&)> write, NodeChange change,
+                               Done done, std::function<AdminResult()> success);
+  // Writes to the store, then tells the extensions: the first error.
+  Status Commit(const std::function<Status(DeployStore::Writer&)>& write, NodeChange& change);
 
   // The steps of Run. Start's error is the line Run logs before it exits.
   Status Start();

@@ -6,8 +6,20 @@
 
 #include "gateway/node/node.h"
 #include "gateway/node/node_options.h"
+#include "gateway/node/toml_file.h"
 
 namespace edge::gateway {
+
+StatusOr<toml::table> ParseTomlFile(const std::string& path) {
+  try {
+    return toml::parse_file(path);
+  } catch (const toml::parse_error& error) {
+    return Status(ErrorCode::kInvalidInput,
+                  fmt::format("{}:{}:{}: {}", path, error.source().begin.line,
+                              error.source().begin.column, error.description()));
+  }
+}
+
 namespace {
 namespace fs = std::filesystem;
 
@@ -89,14 +101,9 @@ Status SplitHostPort(const std::string& address, std::string* host, int* port) {
 }
 
 Status LoadNodeConfig(const std::string& path, NodeOptions* options) {
-  toml::table table;
-  try {
-    table = toml::parse_file(path);
-  } catch (const toml::parse_error& error) {
-    return Status(ErrorCode::kInvalidInput,
-                  fmt::format("{}:{}:{}: {}", path, error.source().begin.line,
-                              error.source().begin.column, error.description()));
-  }
+  StatusOr<toml::table> parsed = ParseTomlFile(path);
+  if (!parsed.ok()) return parsed.status();
+  toml::table& table = *parsed;
   static const std::vector<std::string_view> kKnown = {
       "listen", "https", "tls", "admin", "admin_token_file", "data_dir", "threads",
       "memory_budget_mb", "access_log", "pop_id", "max_body_mb", "header_timeout_ms",

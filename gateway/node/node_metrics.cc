@@ -91,56 +91,42 @@ bool IsBuiltinName(std::string_view name) {
   return false;
 }
 
-// A label value in quotes. The format is UTF-8, so ill-formed bytes become
-// U+FFFD as they do in the JSON outputs.
-void AppendLabelValue(std::string& out, std::string_view value) {
+// Text in the exposition format, which is UTF-8: ill-formed bytes become
+// U+FFFD (as they do in the JSON outputs), backslash and newline are
+// escaped, and double quotes too in label values (`quoted`). This is not
+// JSON's escaping: the format knows no other escapes.
+void AppendEscaped(std::string& out, std::string_view text, bool quoted) {
   std::string repaired;
-  if (!base::IsValidUtf8(value)) {
-    repaired = base::ToWellFormedUtf8(value);
-    value = repaired;
+  if (!base::IsValidUtf8(text)) {
+    repaired = base::ToWellFormedUtf8(text);
+    text = repaired;
   }
-  out += '"';
-  for (char c : value) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '"':
-        out += "\\\"";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        out += c;
+  for (char c : text) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '"' && quoted) {
+      out += "\\\"";
+    } else {
+      out += c;
     }
   }
+}
+
+// A label value in quotes.
+void AppendLabelValue(std::string& out, std::string_view value) {
+  out += '"';
+  AppendEscaped(out, value, /*quoted=*/true);
   out += '"';
 }
 
-// Help text escapes only backslash and newline.
 void AppendHelp(std::string& out, std::string_view name, std::string_view help,
                 std::string_view type) {
   out += "# HELP ";
   out += name;
   out += ' ';
-  std::string repaired;
-  if (!base::IsValidUtf8(help)) {
-    repaired = base::ToWellFormedUtf8(help);
-    help = repaired;
-  }
-  for (char c : help) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        out += c;
-    }
-  }
+  AppendEscaped(out, help, /*quoted=*/false);
   out += "\n# TYPE ";
   out += name;
   out += ' ';
@@ -255,10 +241,16 @@ void NodeMetrics::SetExtra(std::string_view name, std::string_view help, bool co
 std::string NodeMetrics::Prometheus() const {
   // Family name -> its text. A std::map, so the families come out sorted.
   std::map<std::string, std::string, std::less<>> families;
-  auto simple = [&](std::string_view name, std::string_view help, std::string_view type,
-                    const std::string& value) {
+  // A family's text, begun with its HELP and TYPE lines.
+  auto family = [&](std::string_view name, std::string_view help,
+                    std::string_view type) -> std::string& {
     std::string& text = families[std::string(name)];
     AppendHelp(text, name, help, type);
+    return text;
+  };
+  auto simple = [&](std::string_view name, std::string_view help, std::string_view type,
+                    const std::string& value) {
+    std::string& text = family(name, help, type);
     text += name;
     text += ' ';
     text += value;
@@ -283,9 +275,8 @@ std::string NodeMetrics::Prometheus() const {
     simple("edge_isolate_memory_bytes", "Heap memory used by the alive isolates.", "gauge",
            std::to_string(memory));
 
-    std::string& kills = families["edge_limit_kills_total"];
-    AppendHelp(kills, "edge_limit_kills_total", "Invocations stopped for exceeding a limit.",
-               "counter");
+    std::string& kills =
+        family("edge_limit_kills_total", "Invocations stopped for exceeding a limit.", "counter");
     for (const auto& [kind, count] : limit_kills_) {
       kills += "edge_limit_kills_total{kind=";
       AppendLabelValue(kills, kind);
@@ -306,21 +297,16 @@ std::string NodeMetrics::Prometheus() const {
   }
   constexpr auto relaxed = std::memory_order_relaxed;
 
-  std::string& requests = families["edge_requests_total"];
-  AppendHelp(requests, "edge_requests_total",
-             "Requests served, by worker, status class and outcome.", "counter");
-  std::string& duration = families["edge_request_duration_seconds"];
-  AppendHelp(duration, "edge_request_duration_seconds", "Wall time of requests, by worker.",
-             "histogram");
-  std::string& cpu = families["edge_worker_cpu_seconds_total"];
-  AppendHelp(cpu, "edge_worker_cpu_seconds_total", "CPU time spent in requests, by worker.",
-             "counter");
-  std::string& bytes_in = families["edge_request_bytes_total"];
-  AppendHelp(bytes_in, "edge_request_bytes_total", "Request body bytes received, by worker.",
-             "counter");
-  std::string& bytes_out = families["edge_response_bytes_total"];
-  AppendHelp(bytes_out, "edge_response_bytes_total", "Response body bytes sent, by worker.",
-             "counter");
+  std::string& requests = family(
+      "edge_requests_total", "Requests served, by worker, status class and outcome.", "counter");
+  std::string& duration =
+      family("edge_request_duration_seconds", "Wall time of requests, by worker.", "histogram");
+  std::string& cpu =
+      family("edge_worker_cpu_seconds_total", "CPU time spent in requests, by worker.", "counter");
+  std::string& bytes_in =
+      family("edge_request_bytes_total", "Request body bytes received, by worker.", "counter");
+  std::string& bytes_out =
+      family("edge_response_bytes_total", "Response body bytes sent, by worker.", "counter");
 
   for (const auto& [name, series] : workers) {
     std::string worker_label = "worker=";

@@ -168,29 +168,28 @@ Status NodeThread::Listen() {
   auto handler = [this](HttpRequest request, std::shared_ptr<ResponseWriter> writer) {
     Handle(std::move(request), std::move(writer));
   };
-  if (!options.listen.empty()) {
+  // A SO_REUSEPORT listener on `address`; its port 0 means `port` (set
+  // before to the port the first thread bound), which is set to the bound one.
+  auto listen = [&](const std::string& address, std::shared_ptr<TlsContext> tls,
+                    std::unique_ptr<HttpServer>& server, int& port) -> Status {
     std::string host;
-    int port = 0;
-    EDGE_RETURN_IF_ERROR(SplitHostPort(options.listen, &host, &port));
-    if (port == 0) port = http_port_;
-    http_ = std::make_unique<HttpServer>(&loop_, limits, handler);
-    ListenOptions listen;
-    listen.reuse_port = true;
-    EDGE_RETURN_IF_ERROR(http_->Listen(host, port, listen));
-    http_port_ = http_->port();
+    int wanted = 0;
+    EDGE_RETURN_IF_ERROR(SplitHostPort(address, &host, &wanted));
+    if (wanted == 0) wanted = port;
+    server = std::make_unique<HttpServer>(&loop_, limits, handler);
+    ListenOptions listen_options;
+    listen_options.reuse_port = true;
+    listen_options.tls = std::move(tls);
+    EDGE_RETURN_IF_ERROR(server->Listen(host, wanted, listen_options));
+    port = server->port();
+    return Status::Ok();
+  };
+  if (!options.listen.empty()) {
+    EDGE_RETURN_IF_ERROR(listen(options.listen, nullptr, http_, http_port_));
     default_host_ = options.listen;
   }
   if (!options.https.empty()) {
-    std::string host;
-    int port = 0;
-    EDGE_RETURN_IF_ERROR(SplitHostPort(options.https, &host, &port));
-    if (port == 0) port = https_port_;
-    https_ = std::make_unique<HttpServer>(&loop_, limits, handler);
-    ListenOptions listen;
-    listen.reuse_port = true;
-    listen.tls = node_.tls_context();
-    EDGE_RETURN_IF_ERROR(https_->Listen(host, port, listen));
-    https_port_ = https_->port();
+    EDGE_RETURN_IF_ERROR(listen(options.https, node_.tls_context(), https_, https_port_));
     if (default_host_.empty()) default_host_ = options.https;
   }
   return Status::Ok();

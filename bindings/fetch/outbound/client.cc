@@ -147,6 +147,18 @@ void Call::Close() {
   async_ = nullptr;
 }
 
+void Call::WakeReader() {
+  if (!wants_read_) return;
+  wants_read_ = false;
+  SafeCall(on_readable, "on_readable");
+}
+
+void Call::WakeWriter() {
+  if (!wants_drain_) return;
+  wants_drain_ = false;
+  SafeCall(on_drain, "on_drain");
+}
+
 void Call::OnEvents() {
   std::vector<Event> events;
   {
@@ -175,23 +187,14 @@ void Call::OnEvents() {
       }
       case Event::Type::kData:
         body_.push_back(std::move(event.data));
-        if (wants_read_) {
-          wants_read_ = false;
-          SafeCall(on_readable, "on_readable");
-        }
+        WakeReader();
         break;
       case Event::Type::kEnd:
         body_ended_ = true;
         upload_closed_ = true;
         Close();  // nothing more comes from the shard
-        if (wants_read_) {
-          wants_read_ = false;
-          SafeCall(on_readable, "on_readable");
-        }
-        if (wants_drain_) {
-          wants_drain_ = false;
-          SafeCall(on_drain, "on_drain");
-        }
+        WakeReader();
+        WakeWriter();
         break;
       case Event::Type::kError:
         upload_closed_ = true;
@@ -204,28 +207,16 @@ void Call::OnEvents() {
         }
         body_failed_ = true;
         body_error_ = std::move(event.status);
-        if (wants_read_) {
-          wants_read_ = false;
-          SafeCall(on_readable, "on_readable");
-        }
-        if (wants_drain_) {
-          wants_drain_ = false;
-          SafeCall(on_drain, "on_drain");
-        }
+        WakeReader();
+        WakeWriter();
         break;
       case Event::Type::kUploadDrained:
         upload_outstanding_ -= std::min(upload_outstanding_, event.bytes);
-        if (wants_drain_ && upload_outstanding_ < upload_high_water_) {
-          wants_drain_ = false;
-          SafeCall(on_drain, "on_drain");
-        }
+        if (upload_outstanding_ < upload_high_water_) WakeWriter();
         break;
       case Event::Type::kUploadClosed:
         upload_closed_ = true;
-        if (wants_drain_) {
-          wants_drain_ = false;
-          SafeCall(on_drain, "on_drain");
-        }
+        WakeWriter();
         break;
     }
   }

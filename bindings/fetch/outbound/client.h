@@ -153,6 +153,9 @@ class Call : public std::enable_shared_from_this<Call> {
   void Open();
   void Close();
   void OnEvents();
+  // on_readable (on_drain) once, when a Read (Write) is waiting for it.
+  void WakeReader();
+  void WakeWriter();
   void SendCredit(size_t bytes);
 
   uv_loop_t* loop_;

@@ -224,25 +224,20 @@ void Connection::ConnectNext() {
   int r = uv_tcp_connect(&connect_req_, tcp_, address, [](uv_connect_t* req, int status) {
     static_cast<Connection*>(req->data)->OnConnected(status);
   });
-  if (r < 0) {
-    last_connect_error_ = NetError(
-        fmt::format("Connecting to {} ({}) failed: {}.", Describe(), peer_, uv_strerror(r)));
-    CloseTcp();
-    ++next_address_;
-    ConnectNext();
-  }
+  if (r < 0) ConnectFailed(r);
+}
+
+void Connection::ConnectFailed(int error) {
+  last_connect_error_ = NetError(
+      fmt::format("Connecting to {} ({}) failed: {}.", Describe(), peer_, uv_strerror(error)));
+  CloseTcp();
+  ++next_address_;
+  ConnectNext();
 }
 
 void Connection::OnConnected(int status) {
   if (state_ == State::kClosed || status == UV_ECANCELED) return;
-  if (status < 0) {
-    last_connect_error_ = NetError(
-        fmt::format("Connecting to {} ({}) failed: {}.", Describe(), peer_, uv_strerror(status)));
-    CloseTcp();
-    ++next_address_;
-    ConnectNext();
-    return;
-  }
+  if (status < 0) return ConnectFailed(status);
   connected_ = true;
   ClientStats& stats = shard_->stats();
   stats.connections_opened.fetch_add(1, std::memory_order_relaxed);

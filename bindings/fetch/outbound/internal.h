@@ -145,6 +145,9 @@ class Connection {
 
   void OnResolved(int status, addrinfo* result);
   void ConnectNext();
+  // Connecting to the current address failed with the libuv `error`: kept
+  // as the error to report, then the next address is tried.
+  void ConnectFailed(int error);
   void OnConnected(int status);
   void StartTls();
   void Handshake();

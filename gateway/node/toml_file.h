@@ -1,0 +1,18 @@
+// TOML files read by the node and the command line (node.toml, origin.toml,
+// a project's edge.toml).
+#pragma once
+
+#include <toml++/toml.h>
+
+#include <string>
+
+#include "base/status.h"
+
+namespace edge::gateway {
+
+// Parses the TOML file at `path`. toml++ reports a syntax error (or a file
+// it cannot read) by throwing; here it is kInvalidInput,
+// "<path>:<line>:<column>: <what>".
+StatusOr<toml::table> ParseTomlFile(const std::string& path);
+
+}  // namespace edge::gateway
