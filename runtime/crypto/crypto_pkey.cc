@@ -216,17 +216,15 @@ NativeResult CryptoPkeyInfo(NativeCall& call) {
   if (!handle.ok()) return handle.status();
   EVP_PKEY* pkey = (*handle)->pkey;
   auto context = call.context();
-  auto info = v8::Object::New(call.isolate());
+  // A record only subtle.js reads: no prototype, own data properties.
+  auto info = NewNullProtoObject(call.isolate());
   std::string kind = KindOf(pkey);
-  bool ok = info->Set(context, call.String("kind"), call.String(kind)).FromMaybe(false) &&
-            info->Set(context, call.String("curve"), call.String(kind == "EC" ? CurveOf(pkey) : ""))
-                .FromMaybe(false) &&
-            info->Set(context, call.String("private"),
-                      v8::Boolean::New(call.isolate(), (*handle)->is_private))
-                .FromMaybe(false) &&
-            info->Set(context, call.String("bits"),
-                      v8::Number::New(call.isolate(), EVP_PKEY_get_bits(pkey)))
-                .FromMaybe(false);
+  bool ok = DefineData(context, info, "kind", call.String(kind)) &&
+            DefineData(context, info, "curve", call.String(kind == "EC" ? CurveOf(pkey) : "")) &&
+            DefineData(context, info, "private",
+                       v8::Boolean::New(call.isolate(), (*handle)->is_private)) &&
+            DefineData(context, info, "bits",
+                       v8::Number::New(call.isolate(), EVP_PKEY_get_bits(pkey)));
   if (ok && kind == "RSA") {
     BIGNUM* e = nullptr;
     if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e) != 1) {
@@ -235,7 +233,7 @@ NativeResult CryptoPkeyInfo(NativeCall& call) {
     std::string bytes(static_cast<size_t>(BN_num_bytes(e)), '\0');
     BN_bn2bin(e, reinterpret_cast<unsigned char*>(bytes.data()));
     BN_free(e);
-    ok = info->Set(context, call.String("e"), call.Bytes(bytes)).FromMaybe(false);
+    ok = DefineData(context, info, "e", call.Bytes(bytes));
   }
   if (!ok) return PendingException();
   return info.As<v8::Value>();
@@ -484,9 +482,11 @@ NativeResult CryptoPkeyJwk(NativeCall& call) {
   if (!handle.ok()) return handle.status();
   EVP_PKEY* pkey = (*handle)->pkey;
   auto context = call.context();
-  auto parts = v8::Object::New(call.isolate());
+  // Own data properties of an object with no prototype: a setter a tenant
+  // put on Object.prototype never sees the key's parts.
+  auto parts = NewNullProtoObject(call.isolate());
   auto set = [&](const char* name, const std::string& bytes) {
-    return parts->Set(context, call.String(name), call.Bytes(bytes)).FromMaybe(false);
+    return DefineData(context, parts, name, call.Bytes(bytes));
   };
   if (EVP_PKEY_is_a(pkey, "RSA")) {
     static constexpr const char* kJwk[] = {"n", "e", "d", "p", "q", "dp", "dq", "qi"};
