@@ -8,6 +8,7 @@
 // ArrayBuffer whose backing store owns one EVP_PKEY and frees it when V8
 // collects the handle (as runtime/compression/compression.cc holds zlib streams). A key
 // is parsed once, when it is imported or generated.
+#include <fmt/core.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
@@ -29,6 +30,10 @@
 
 namespace edge::runtime {
 namespace {
+
+// The RSA modulus lengths generateKey accepts (see CryptoPkeyGenerate).
+constexpr double kMinRsaModulusBits = 1024;
+constexpr double kMaxRsaModulusBits = 4096;
 
 struct PkeyHandle {
   // First member: the handle's one byte of ArrayBuffer memory.
@@ -184,8 +189,14 @@ NativeResult CryptoPkeyGenerate(NativeCall& call) {
     if (!e || !BN_is_odd(e.get()) || BN_is_one(e.get()) || BN_num_bits(e.get()) > 64) {
       return Operation("unsupported RSA public exponent");
     }
-    if (*bits < 1024 || *bits > 16384 || static_cast<int>(*bits) % 8 != 0) {
-      return Operation("unsupported RSA modulus length");
+    // Generating a key costs about the cube of its size and cannot be
+    // interrupted by the CPU limit: 4096 bits is the largest a worker may
+    // ask for (a 16384-bit key takes OpenSSL seconds to minutes).
+    if (!(*bits >= kMinRsaModulusBits && *bits <= kMaxRsaModulusBits) ||
+        static_cast<int>(*bits) % 8 != 0) {
+      return Operation(fmt::format("The modulus length must be a multiple of 8 and between {} "
+                                   "and {}, but {} was requested.",
+                                   kMinRsaModulusBits, kMaxRsaModulusBits, *bits));
     }
     PkeyCtx ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
     if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1 ||
@@ -743,6 +754,7 @@ void RegisterCryptoPkeyNatives(NativeRegistry& registry) {
   registry.Add("cryptoPkeyVerify", CryptoPkeyVerify);
   registry.Add("cryptoPkeyDerive", CryptoPkeyDerive);
   registry.Add("cryptoRsaOaep", CryptoRsaOaep);
+  registry.AddConstant("cryptoMaxRsaModulusBits", kMaxRsaModulusBits);
 }
 
 }  // namespace edge::runtime
