@@ -65,8 +65,8 @@ bool DefineData(v8::Local<v8::Context> context, v8::Local<v8::Object> object,
   return object->CreateDataProperty(context, name, value).FromMaybe(false);
 }
 
-bool DefineData(v8::Local<v8::Context> context, v8::Local<v8::Object> object,
-                std::string_view name, v8::Local<v8::Value> value) {
+bool DefineData(v8::Local<v8::Context> context, v8::Local<v8::Object> object, std::string_view name,
+                v8::Local<v8::Value> value) {
   return DefineData(context, object, Utf8String(context->GetIsolate(), name), value);
 }
 

@@ -109,7 +109,8 @@ v8::Local<v8::String> Latin1String(v8::Isolate* isolate, std::string_view bytes)
 // helpers define own data properties instead, which no prototype affects.
 //
 // An array holding `values`, its elements defined directly.
-v8::Local<v8::Array> NewArray(v8::Isolate* isolate, const std::vector<v8::Local<v8::Value>>& values);
+v8::Local<v8::Array> NewArray(v8::Isolate* isolate,
+                              const std::vector<v8::Local<v8::Value>>& values);
 // An object with no prototype: for records only the runtime reads (env,
 // binding options, internals), so no property of Object.prototype shows
 // through them.

@@ -44,10 +44,10 @@ void PendingPromise::Resolve(const ValueMaker& make_value) {
     // Making the value threw (say, JSON that does not parse): reject with
     // it. Should V8 have refused without an exception, the promise still
     // settles, so no caller waits forever.
-    v8::Local<v8::Value> error =
-        try_catch.HasCaught() ? try_catch.Exception()
-                              : v8::Exception::Error(v8::String::NewFromUtf8Literal(
-                                    isolate, "The result could not be made"));
+    v8::Local<v8::Value> error = try_catch.HasCaught()
+                                     ? try_catch.Exception()
+                                     : v8::Exception::Error(v8::String::NewFromUtf8Literal(
+                                           isolate, "The result could not be made"));
     Ignore(resolver->Reject(scope.context(), error));
     return;
   }

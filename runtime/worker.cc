@@ -609,15 +609,17 @@ Status Worker::RunScript(std::string_view source, ScriptCallback done) {
   // The waiter lives as long as the worker: scripts are few (tests, tools).
   script_waiters_.push_back(std::make_unique<ScriptWaiter>(ScriptWaiter{std::move(done)}));
   v8::Local<v8::External> data = v8::External::New(isolate_, script_waiters_.back().get());
+  v8::FunctionCallback fulfilled = [](const v8::FunctionCallbackInfo<v8::Value>& info) {
+    ScriptWaiter::Settle(info, true);
+  };
+  v8::FunctionCallback rejected = [](const v8::FunctionCallbackInfo<v8::Value>& info) {
+    ScriptWaiter::Settle(info, false);
+  };
   v8::Local<v8::Function> on_fulfilled;
   v8::Local<v8::Function> on_rejected;
   v8::Local<v8::Promise> chained;
-  if (!v8::Function::New(context, [](const v8::FunctionCallbackInfo<v8::Value>& info) {
-         ScriptWaiter::Settle(info, true);
-       }, data).ToLocal(&on_fulfilled) ||
-      !v8::Function::New(context, [](const v8::FunctionCallbackInfo<v8::Value>& info) {
-         ScriptWaiter::Settle(info, false);
-       }, data).ToLocal(&on_rejected) ||
+  if (!v8::Function::New(context, fulfilled, data).ToLocal(&on_fulfilled) ||
+      !v8::Function::New(context, rejected, data).ToLocal(&on_rejected) ||
       !result.As<v8::Promise>()->Then(context, on_fulfilled, on_rejected).ToLocal(&chained)) {
     return ExceptionStatus(isolate_, try_catch, "cannot wait for the script's promise");
   }

@@ -13,12 +13,12 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
 #include "runtime/env_binding.h"
 #include "runtime/host_services.h"
 #include "runtime/module_loader.h"
 #include "runtime/native.h"
 #include "runtime/response_sink.h"
-#include "base/status.h"
 
 namespace edge::runtime {
 

@@ -363,8 +363,9 @@ NativeResult KvList(NativeCall& call) {
           v8::Local<v8::Object> item = v8::Object::New(isolate);
           if (!runtime::DefineData(context, item, name, runtime::Utf8String(isolate, key.name)) ||
               (key.expiration != 0 &&
-               !runtime::DefineData(context, item, expiration,
-                                    v8::Number::New(isolate, static_cast<double>(key.expiration)))) ||
+               !runtime::DefineData(
+                   context, item, expiration,
+                   v8::Number::New(isolate, static_cast<double>(key.expiration)))) ||
               (!key.metadata.empty() &&
                !runtime::DefineData(context, item, metadata,
                                     MakeMetadata(isolate, context, key.metadata)))) {
@@ -373,12 +374,13 @@ NativeResult KvList(NativeCall& call) {
           items.push_back(item);
         }
         v8::Local<v8::Object> object = v8::Object::New(isolate);
-        bool ok = runtime::DefineData(context, object, "keys", runtime::NewArray(isolate, items)) &&
-                  runtime::DefineData(context, object, "list_complete",
-                                      v8::Boolean::New(isolate, list.complete)) &&
-                  (list.complete || runtime::DefineData(context, object, "cursor",
-                                                        runtime::Utf8String(isolate, list.cursor))) &&
-                  runtime::DefineData(context, object, "cacheStatus", v8::Null(isolate));
+        bool ok =
+            runtime::DefineData(context, object, "keys", runtime::NewArray(isolate, items)) &&
+            runtime::DefineData(context, object, "list_complete",
+                                v8::Boolean::New(isolate, list.complete)) &&
+            (list.complete || runtime::DefineData(context, object, "cursor",
+                                                  runtime::Utf8String(isolate, list.cursor))) &&
+            runtime::DefineData(context, object, "cacheStatus", v8::Null(isolate));
         if (!ok) return v8::Local<v8::Value>();
         return object.As<v8::Value>();
       });

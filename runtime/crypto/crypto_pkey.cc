@@ -194,9 +194,10 @@ NativeResult CryptoPkeyGenerate(NativeCall& call) {
     // ask for (a 16384-bit key takes OpenSSL seconds to minutes).
     if (!(*bits >= kMinRsaModulusBits && *bits <= kMaxRsaModulusBits) ||
         static_cast<int>(*bits) % 8 != 0) {
-      return Operation(fmt::format("The modulus length must be a multiple of 8 and between {} "
-                                   "and {}, but {} was requested.",
-                                   kMinRsaModulusBits, kMaxRsaModulusBits, *bits));
+      return Operation(
+          fmt::format("The modulus length must be a multiple of 8 and between {} "
+                      "and {}, but {} was requested.",
+                      kMinRsaModulusBits, kMaxRsaModulusBits, *bits));
     }
     PkeyCtx ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
     if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1 ||
@@ -230,12 +231,12 @@ NativeResult CryptoPkeyInfo(NativeCall& call) {
   // A record only subtle.js reads: no prototype, own data properties.
   auto info = NewNullProtoObject(call.isolate());
   std::string kind = KindOf(pkey);
-  bool ok = DefineData(context, info, "kind", call.String(kind)) &&
-            DefineData(context, info, "curve", call.String(kind == "EC" ? CurveOf(pkey) : "")) &&
-            DefineData(context, info, "private",
-                       v8::Boolean::New(call.isolate(), (*handle)->is_private)) &&
-            DefineData(context, info, "bits",
-                       v8::Number::New(call.isolate(), EVP_PKEY_get_bits(pkey)));
+  bool ok =
+      DefineData(context, info, "kind", call.String(kind)) &&
+      DefineData(context, info, "curve", call.String(kind == "EC" ? CurveOf(pkey) : "")) &&
+      DefineData(context, info, "private",
+                 v8::Boolean::New(call.isolate(), (*handle)->is_private)) &&
+      DefineData(context, info, "bits", v8::Number::New(call.isolate(), EVP_PKEY_get_bits(pkey)));
   if (ok && kind == "RSA") {
     BIGNUM* e = nullptr;
     if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e) != 1) {
