@@ -69,6 +69,14 @@ void IsolateData::RunDeferred(uv_timer_t* timer) {
   }
 }
 
+const EnvBinding* IsolateData::FindBinding(v8::Local<v8::Value> handle,
+                                           std::string_view kind) const {
+  if (!handle->IsUint32()) return nullptr;
+  uint32_t index = handle.As<v8::Uint32>()->Value();
+  if (index >= binding_table_.size() || binding_table_[index].kind != kind) return nullptr;
+  return &binding_table_[index];
+}
+
 void IsolateData::SetContext(v8::Local<v8::Context> context, v8::Local<v8::Object> internals) {
   context_.Reset(isolate_, context);
   internals_.Reset(isolate_, internals);

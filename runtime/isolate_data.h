@@ -15,6 +15,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "runtime/env_binding.h"
 #include "runtime/host_services.h"
 #include "runtime/native.h"
 #include "runtime/response_sink.h"
@@ -59,6 +60,16 @@ class IsolateData {
   bool compiling_wasm() const { return compiling_wasm_; }
   void set_compiling_wasm(bool value) { compiling_wasm_ = value; }
   void set_services(HostServices* services) { services_ = services; }
+  // The worker's bindings (its privileges), set once from the WorkerSpec
+  // before any JavaScript runs. A binding object in JavaScript holds only
+  // its index here (a handle); natives resolve what it reaches through
+  // FindBinding, never from a name JavaScript hands them.
+  void set_binding_table(std::vector<EnvBinding> table) { binding_table_ = std::move(table); }
+  const std::vector<EnvBinding>& binding_table() const { return binding_table_; }
+  // The binding `handle` names, if it is one of this isolate's and of
+  // `kind`; null otherwise (a handle can only ever reach this worker's own
+  // bindings).
+  const EnvBinding* FindBinding(v8::Local<v8::Value> handle, std::string_view kind) const;
   // Nanoseconds on the monotonic clock when the isolate was created
   // (performance.timeOrigin).
   uint64_t time_origin_ns() const { return time_origin_ns_; }
@@ -138,6 +149,7 @@ class IsolateData {
   std::vector<std::unique_ptr<NativeBinding>> bindings_;
   std::unordered_set<PendingPromise*> pending_promises_;
   HostServices* services_ = nullptr;
+  std::vector<EnvBinding> binding_table_;
   bool compiling_wasm_ = false;
   std::shared_ptr<IsolateData*> self_;
   std::vector<std::function<void()>> deferred_;

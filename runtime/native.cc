@@ -50,6 +50,26 @@ v8::Local<v8::String> Latin1String(v8::Isolate* isolate, std::string_view bytes)
   return result;
 }
 
+v8::Local<v8::Array> NewArray(v8::Isolate* isolate,
+                              const std::vector<v8::Local<v8::Value>>& values) {
+  // Array::New with elements stores them directly: no setter runs.
+  return v8::Array::New(isolate, const_cast<v8::Local<v8::Value>*>(values.data()), values.size());
+}
+
+v8::Local<v8::Object> NewNullProtoObject(v8::Isolate* isolate) {
+  return v8::Object::New(isolate, v8::Null(isolate), nullptr, nullptr, 0);
+}
+
+bool DefineData(v8::Local<v8::Context> context, v8::Local<v8::Object> object,
+                v8::Local<v8::Name> name, v8::Local<v8::Value> value) {
+  return object->CreateDataProperty(context, name, value).FromMaybe(false);
+}
+
+bool DefineData(v8::Local<v8::Context> context, v8::Local<v8::Object> object, std::string_view name,
+                v8::Local<v8::Value> value) {
+  return DefineData(context, object, Utf8String(context->GetIsolate(), name), value);
+}
+
 StatusOr<std::string> NativeCall::ByteString(v8::Local<v8::Value> value) const {
   v8::Local<v8::String> text;
   if (!value->ToString(context()).ToLocal(&text)) return PendingException();
@@ -132,29 +152,29 @@ void NativeRegistry::AddConstant(std::string name, double value) {
   constants_.emplace_back(std::move(name), value);
 }
 
-v8::Local<v8::Object> NativeRegistry::Instantiate(v8::Isolate* isolate,
-                                                  v8::Local<v8::Context> context,
-                                                  IsolateData* data) const {
+v8::MaybeLocal<v8::Object> NativeRegistry::Instantiate(v8::Isolate* isolate,
+                                                       v8::Local<v8::Context> context,
+                                                       IsolateData* data) const {
   v8::EscapableHandleScope scope(isolate);
-  v8::Local<v8::Object> object = v8::Object::New(isolate);
+  // No prototype: a name the runtime's JavaScript reads that is not a native
+  // must be undefined, not whatever Object.prototype has by then.
+  v8::Local<v8::Object> object = NewNullProtoObject(isolate);
   for (const Entry& entry : entries_) {
     // The Binding lives as long as the isolate: one small allocation per
     // native per isolate, freed with the IsolateData.
     NativeBinding* binding = data->AddBinding({entry.function, data});
-    v8::Local<v8::Function> function =
-        v8::Function::New(context, Trampoline, v8::External::New(isolate, binding), 0,
-                          v8::ConstructorBehavior::kThrow)
-            .ToLocalChecked();
+    v8::Local<v8::Function> function;
+    if (!v8::Function::New(context, Trampoline, v8::External::New(isolate, binding), 0,
+                           v8::ConstructorBehavior::kThrow)
+             .ToLocal(&function)) {
+      return {};
+    }
     v8::Local<v8::String> name = Utf8String(isolate, entry.name);
     function->SetName(name);
-    object->Set(context, name, function).Check();
+    if (!DefineData(context, object, name, function)) return {};
   }
   for (const auto& [name, value] : constants_) {
-    // A fresh object in a context no tenant code has run in: defining an own
-    // data property can fail only when the isolate is terminating, and then
-    // nothing reads the constants.
-    (void)object->CreateDataProperty(context, Utf8String(isolate, name),
-                                     v8::Number::New(isolate, value));
+    if (!DefineData(context, object, name, v8::Number::New(isolate, value))) return {};
   }
   return scope.Escape(object);
 }

@@ -87,9 +87,10 @@ class NativeRegistry {
   void AddConstant(std::string name, double value);
   const std::vector<Entry>& entries() const { return entries_; }
 
-  // Creates the `native` object for a new context: one function per entry.
-  v8::Local<v8::Object> Instantiate(v8::Isolate* isolate, v8::Local<v8::Context> context,
-                                    IsolateData* data) const;
+  // Creates the `native` object for a new context: one function per entry,
+  // on an object with no prototype. Empty only if V8 refuses (out of memory).
+  v8::MaybeLocal<v8::Object> Instantiate(v8::Isolate* isolate, v8::Local<v8::Context> context,
+                                         IsolateData* data) const;
 
  private:
   std::vector<Entry> entries_;
@@ -100,6 +101,27 @@ class NativeRegistry {
 v8::Local<v8::String> Utf8String(v8::Isolate* isolate, std::string_view text);
 // Bytes as a V8 string of one code unit per byte (a ByteString).
 v8::Local<v8::String> Latin1String(v8::Isolate* isolate, std::string_view bytes);
+
+// Building values that tenant code will see, without running any of it.
+// `v8::Object::Set` on a fresh object or array looks up the prototype chain
+// and calls a setter a tenant defined there (on Object.prototype, or on
+// Array.prototype[0]); it may throw, which makes the Maybe empty. These
+// helpers define own data properties instead, which no prototype affects.
+//
+// An array holding `values`, its elements defined directly.
+v8::Local<v8::Array> NewArray(v8::Isolate* isolate,
+                              const std::vector<v8::Local<v8::Value>>& values);
+// An object with no prototype: for records only the runtime reads (env,
+// binding options, internals), so no property of Object.prototype shows
+// through them.
+v8::Local<v8::Object> NewNullProtoObject(v8::Isolate* isolate);
+// Defines `object[name] = value` as an own data property. False only when
+// V8 refuses (execution terminating, or the object is not extensible); an
+// exception may then be pending.
+[[nodiscard]] bool DefineData(v8::Local<v8::Context> context, v8::Local<v8::Object> object,
+                              v8::Local<v8::Name> name, v8::Local<v8::Value> value);
+[[nodiscard]] bool DefineData(v8::Local<v8::Context> context, v8::Local<v8::Object> object,
+                              std::string_view name, v8::Local<v8::Value> value);
 
 // Throws `status` in `isolate` as the JavaScript error its code names. For a
 // DOMException the runtime's own DOMException class is constructed.

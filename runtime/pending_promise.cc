@@ -8,13 +8,12 @@ namespace {
 void Ignore(v8::Maybe<bool> settled) { (void)settled.FromMaybe(false); }
 }  // namespace
 
-std::pair<v8::Local<v8::Value>, std::shared_ptr<PendingPromise>> PendingPromise::Create(
-    NativeCall& call) {
-  v8::Local<v8::Promise::Resolver> resolver =
-      v8::Promise::Resolver::New(call.context()).ToLocalChecked();
+StatusOr<PendingPromise::Created> PendingPromise::Create(NativeCall& call) {
+  v8::Local<v8::Promise::Resolver> resolver;
+  if (!v8::Promise::Resolver::New(call.context()).ToLocal(&resolver)) return PendingException();
   std::shared_ptr<PendingPromise> pending(new PendingPromise(&call.data(), resolver));
   call.data().AddPendingPromise(pending.get());
-  return {resolver->GetPromise(), std::move(pending)};
+  return Created{resolver->GetPromise(), std::move(pending)};
 }
 
 PendingPromise::PendingPromise(IsolateData* data, v8::Local<v8::Promise::Resolver> resolver)
@@ -41,10 +40,15 @@ void PendingPromise::Resolve(const ValueMaker& make_value) {
   v8::TryCatch try_catch(isolate);
   v8::Local<v8::Value> value = make_value(isolate, scope.context());
   if (value.IsEmpty()) {
-    // Making the value threw (say, JSON that does not parse): reject with it.
-    if (try_catch.HasCaught() && !try_catch.HasTerminated()) {
-      Ignore(resolver->Reject(scope.context(), try_catch.Exception()));
-    }
+    if (try_catch.HasTerminated()) return;
+    // Making the value threw (say, JSON that does not parse): reject with
+    // it. Should V8 have refused without an exception, the promise still
+    // settles, so no caller waits forever.
+    v8::Local<v8::Value> error = try_catch.HasCaught()
+                                     ? try_catch.Exception()
+                                     : v8::Exception::Error(v8::String::NewFromUtf8Literal(
+                                           isolate, "The result could not be made"));
+    Ignore(resolver->Reject(scope.context(), error));
     return;
   }
   Ignore(resolver->Resolve(scope.context(), value));

@@ -2,10 +2,11 @@
 // from its isolate's loop, when the work (I/O, the libuv thread pool) is done.
 //
 //   NativeResult KvGet(NativeCall& call) {
-//     auto [promise, pending] = PendingPromise::Create(call);
+//     auto created = PendingPromise::Create(call);
+//     if (!created.ok()) return created.status();
 //     RunInThreadPool(call.data(), [=] { /* off the loop */ },
-//                     [pending] { pending->Resolve(...); });
-//     return promise;
+//                     [pending = created->pending] { pending->Resolve(...); });
+//     return created->promise;
 //   }
 //
 // If the isolate goes away first (the worker was reloaded or discarded),
@@ -31,8 +32,14 @@ class PendingPromise {
   // Makes the value to resolve with, inside the isolate's context.
   using ValueMaker = std::function<v8::Local<v8::Value>(v8::Isolate*, v8::Local<v8::Context>)>;
 
-  // A new promise in the calling native's context, and its settler.
-  static std::pair<v8::Local<v8::Value>, std::shared_ptr<PendingPromise>> Create(NativeCall& call);
+  struct Created {
+    v8::Local<v8::Value> promise;
+    std::shared_ptr<PendingPromise> pending;
+  };
+  // A new promise in the calling native's context, and its settler. Fails
+  // (with PendingException) only when V8 refuses to make the promise: while
+  // the watchdog terminates the isolate, say; the native returns that.
+  static StatusOr<Created> Create(NativeCall& call);
   ~PendingPromise();
   PendingPromise(const PendingPromise&) = delete;
   PendingPromise& operator=(const PendingPromise&) = delete;

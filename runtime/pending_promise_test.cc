@@ -19,7 +19,9 @@ NativeResult Later(NativeCall& call) {
   auto value = call.NumberArg(0);
   if (!value.ok()) return value.status();
   bool fail = call.BoolArg(1);
-  auto [promise, pending] = PendingPromise::Create(call);
+  auto created = PendingPromise::Create(call);
+  if (!created.ok()) return created.status();
+  auto [promise, pending] = std::move(created).value();
   double number = *value;
   RunInThreadPool(
       call.data(),

@@ -248,6 +248,7 @@ void Worker::CreateIsolate(uv_loop_t* loop) {
   isolate_->SetCaptureStackTraceForUncaughtExceptions(true, 16);
   data_ = std::make_unique<IsolateData>(isolate_, loop, spec_.name, spec_.cpu_limit_ms);
   data_->set_services(spec_.services.get());
+  data_->set_binding_table(spec_.bindings);
   data_->set_subrequest_limit(spec_.subrequest_limit);
   if (spec_.on_console) data_->set_console_hook(spec_.on_console);
 }
@@ -266,27 +267,41 @@ Status Worker::Initialize(uv_loop_t* loop, const NativeRegistry& natives) {
   v8::Local<v8::Context> context = NewContext();
   v8::Context::Scope context_scope(context);
 
-  v8::Local<v8::Object> internals = v8::Object::New(isolate_);
+  // Neither object has a prototype: a name the runtime's JavaScript reads
+  // from them that is not there is undefined, whatever a tenant later puts
+  // on Object.prototype.
+  v8::Local<v8::Object> internals = NewNullProtoObject(isolate_);
   data_->SetContext(context, internals);
-  v8::Local<v8::Object> native = natives.Instantiate(isolate_, context, data_.get());
-  native->Set(context, Utf8String(isolate_, "workerName"), Utf8String(isolate_, spec_.name)).Check();
-  native->Set(context, Utf8String(isolate_, "userAgent"), Utf8String(isolate_, "edge/0.1"))
-      .Check();
-  native->Set(context, Utf8String(isolate_, "timeOrigin"),
-              v8::Number::New(isolate_, data_->time_origin_epoch_ms()))
-      .Check();
-
-  if (spec_.expose_natives_for_testing) {
-    context->Global()->Set(context, Utf8String(isolate_, "__native"), native).Check();
+  v8::Local<v8::Object> native;
+  if (!natives.Instantiate(isolate_, context, data_.get()).ToLocal(&native) ||
+      !DefineData(context, native, "workerName", Utf8String(isolate_, spec_.name)) ||
+      !DefineData(context, native, "userAgent", Utf8String(isolate_, "edge/0.1")) ||
+      !DefineData(context, native, "timeOrigin",
+                  v8::Number::New(isolate_, data_->time_origin_epoch_ms()))) {
+    return Status(ErrorCode::kInternal, "cannot create the runtime's natives");
+  }
+  if (spec_.expose_natives_for_testing &&
+      !DefineData(context, context->Global(), "__native", native)) {
+    return Status(ErrorCode::kInternal, "cannot expose the natives");
   }
 
-  // Startup (the runtime's JavaScript and the worker's top-level code) runs
-  // under its own CPU limit.
+  // Startup runs under its own CPU limit: the runtime's JavaScript, then
+  // `env` (made from the binding table before any of the worker's code runs,
+  // so nothing the worker does to the built-ins can reach it), then the
+  // worker's top-level code.
   uint64_t startup_limit_ms =
       spec_.startup_cpu_limit_ms != 0 ? spec_.startup_cpu_limit_ms : spec_.cpu_limit_ms;
   data_->watchdog().set_cpu_limit_ms(startup_limit_ms);
   data_->watchdog().Begin();
   Status started = RunRuntimeJs(context, native, internals);
+  if (started.ok()) {
+    StatusOr<v8::Local<v8::Object>> env = MakeEnv(context);
+    if (env.ok()) {
+      env_.Reset(isolate_, *env);
+    } else {
+      started = env.status();
+    }
+  }
   if (started.ok()) started = LoadModules(context);
   data_->watchdog().End();
   data_->watchdog().set_cpu_limit_ms(spec_.cpu_limit_ms);
@@ -296,11 +311,7 @@ Status Worker::Initialize(uv_loop_t* loop, const NativeRegistry& natives) {
                               startup_limit_ms))
         .WithLimit(LimitKind::kStartupCpu);
   }
-  EDGE_RETURN_IF_ERROR(started);
-  StatusOr<v8::Local<v8::Object>> env = MakeEnv(context);
-  if (!env.ok()) return env.status();
-  env_.Reset(isolate_, *env);
-  return Status::Ok();
+  return started;
 }
 
 Status Worker::RunRuntimeJs(v8::Local<v8::Context> context, v8::Local<v8::Object> native,
@@ -530,45 +541,65 @@ Status Worker::RunServiceWorkerScript(v8::Local<v8::Context> context) {
   return Status::Ok();
 }
 
+// `env`: an object with no prototype whose own data properties are the
+// vars, the secrets and one object per binding, defined with
+// CreateDataProperty (no setter runs). It is made once, before the worker's
+// top-level code, so the same objects serve every request.
 StatusOr<v8::Local<v8::Object>> Worker::MakeEnv(v8::Local<v8::Context> context) {
   v8::EscapableHandleScope scope(isolate_);
-  v8::Local<v8::Object> env = v8::Object::New(isolate_);
+  v8::TryCatch try_catch(isolate_);
+  v8::Local<v8::Object> env = NewNullProtoObject(isolate_);
   for (const std::vector<WorkerVar>* list : {&spec_.vars, &spec_.secrets}) {
     for (const WorkerVar& var : *list) {
       v8::Local<v8::Value> value = Utf8String(isolate_, var.value);
       if (var.is_json) {
-        v8::TryCatch try_catch(isolate_);
         v8::Local<v8::Value> parsed;
-        if (v8::JSON::Parse(context, value.As<v8::String>()).ToLocal(&parsed)) value = parsed;
+        if (v8::JSON::Parse(context, value.As<v8::String>()).ToLocal(&parsed)) {
+          value = parsed;
+        } else if (try_catch.HasTerminated()) {
+          return ExceptionStatus(isolate_, try_catch, "cannot create env");
+        }
+        try_catch.Reset();
       }
-      env->Set(context, Utf8String(isolate_, var.name), value).Check();
+      if (!DefineData(context, env, var.name, value)) {
+        return ExceptionStatus(isolate_, try_catch, fmt::format("cannot set env.{}", var.name));
+      }
     }
   }
   if (!spec_.bindings.empty()) {
-    v8::TryCatch try_catch(isolate_);
     v8::Local<v8::Value> create;
     if (!data_->internals()->Get(context, Utf8String(isolate_, "createBinding")).ToLocal(&create) ||
         !create->IsFunction()) {
       return Status(ErrorCode::kInternal, "runtime/js defines no createBinding");
     }
-    for (const EnvBinding& binding : spec_.bindings) {
-      v8::Local<v8::Object> options = v8::Object::New(isolate_);
+    // The binding objects get their index in IsolateData's binding table
+    // (set from the same spec when the isolate was made) as their handle.
+    // The options go along only for what the objects show (a service's name
+    // in error messages); natives read what a binding reaches from the table.
+    for (uint32_t i = 0; i < spec_.bindings.size(); ++i) {
+      const EnvBinding& binding = spec_.bindings[i];
+      v8::Local<v8::Object> options = NewNullProtoObject(isolate_);
       for (const auto& [key, value] : binding.options) {
-        options->Set(context, Utf8String(isolate_, key), Utf8String(isolate_, value)).Check();
+        if (!DefineData(context, options, key, Utf8String(isolate_, value))) {
+          return ExceptionStatus(isolate_, try_catch,
+                                 fmt::format("cannot create binding env.{}", binding.name));
+        }
       }
       v8::Local<v8::Value> args[] = {Utf8String(isolate_, binding.kind),
-                                     Utf8String(isolate_, binding.name), options};
+                                     Utf8String(isolate_, binding.name),
+                                     v8::Integer::NewFromUnsigned(isolate_, i), options};
       v8::Local<v8::Value> object;
-      if (!create.As<v8::Function>()->Call(context, v8::Undefined(isolate_), 3, args).ToLocal(&object)) {
+      if (!create.As<v8::Function>()
+               ->Call(context, v8::Undefined(isolate_), std::size(args), args)
+               .ToLocal(&object) ||
+          !DefineData(context, env, binding.name, object)) {
         return ExceptionStatus(isolate_, try_catch,
                                fmt::format("cannot create binding env.{}", binding.name));
       }
-      env->Set(context, Utf8String(isolate_, binding.name), object).Check();
     }
   }
   return scope.Escape(env);
 }
-
 
 Status Worker::RunScript(std::string_view source, ScriptCallback done) {
   CallbackScope scope(data_.get());
@@ -591,14 +622,18 @@ Status Worker::RunScript(std::string_view source, ScriptCallback done) {
   // The waiter lives as long as the worker: scripts are few (tests, tools).
   script_waiters_.push_back(std::make_unique<ScriptWaiter>(ScriptWaiter{std::move(done)}));
   v8::Local<v8::External> data = v8::External::New(isolate_, script_waiters_.back().get());
-  auto on_fulfilled = v8::Function::New(context, [](const v8::FunctionCallbackInfo<v8::Value>& info) {
-                        ScriptWaiter::Settle(info, true);
-                      }, data).ToLocalChecked();
-  auto on_rejected = v8::Function::New(context, [](const v8::FunctionCallbackInfo<v8::Value>& info) {
-                       ScriptWaiter::Settle(info, false);
-                     }, data).ToLocalChecked();
+  v8::FunctionCallback fulfilled = [](const v8::FunctionCallbackInfo<v8::Value>& info) {
+    ScriptWaiter::Settle(info, true);
+  };
+  v8::FunctionCallback rejected = [](const v8::FunctionCallbackInfo<v8::Value>& info) {
+    ScriptWaiter::Settle(info, false);
+  };
+  v8::Local<v8::Function> on_fulfilled;
+  v8::Local<v8::Function> on_rejected;
   v8::Local<v8::Promise> chained;
-  if (!result.As<v8::Promise>()->Then(context, on_fulfilled, on_rejected).ToLocal(&chained)) {
+  if (!v8::Function::New(context, fulfilled, data).ToLocal(&on_fulfilled) ||
+      !v8::Function::New(context, rejected, data).ToLocal(&on_rejected) ||
+      !result.As<v8::Promise>()->Then(context, on_fulfilled, on_rejected).ToLocal(&chained)) {
     return ExceptionStatus(isolate_, try_catch, "cannot wait for the script's promise");
   }
   return Status::Ok();

@@ -13,11 +13,12 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
+#include "runtime/env_binding.h"
 #include "runtime/host_services.h"
 #include "runtime/module_loader.h"
 #include "runtime/native.h"
 #include "runtime/response_sink.h"
-#include "base/status.h"
 
 namespace edge::runtime {
 
@@ -28,15 +29,6 @@ struct WorkerVar {
   std::string name;
   std::string value;
   bool is_json = false;
-};
-
-// A binding on `env` that the runtime's JavaScript builds: `kind` names the
-// factory registered in internals.bindingFactories ("kv", "service"), and
-// `options` are what that factory needs (a KV namespace id, a service name).
-struct EnvBinding {
-  std::string name;  // env.<name>
-  std::string kind;
-  std::vector<std::pair<std::string, std::string>> options;
 };
 
 // Everything needed to load one version of a worker.

@@ -42,21 +42,26 @@ function endedWithInvocation(state) {
 }
 
 // ---------------------------------------------------------------------------
-// One fetch() call: its hops, its response body, its abort signal.
+// One fetch() call: its hops, its response body, its abort signal. Class
+// fields, so no setter a tenant put on Object.prototype sees the state (its
+// resolve and reject functions, its invocation).
 
 class FetchState {
+  invocation;
+  signal;
+  id = 0; // the current hop's native id
+  resolve = noop;
+  reject = noop;
+  rejectHead = null; // while waiting for a hop's response head
+  responded = false; // the fetch promise is resolved
+  finished = false; // nothing more will happen
+  controller = null; // of the response body stream
+  uploadReader = null;
+  onAbort = null;
+
   constructor(wire, invocation) {
     this.invocation = invocation;
     this.signal = wire.signal === undefined ? null : wire.signal;
-    this.id = 0; // the current hop's native id
-    this.resolve = noop;
-    this.reject = noop;
-    this.rejectHead = null; // while waiting for a hop's response head
-    this.responded = false; // the fetch promise is resolved
-    this.finished = false; // nothing more will happen
-    this.controller = null; // of the response body stream
-    this.uploadReader = null;
-    this.onAbort = null;
   }
 }
 

@@ -214,14 +214,17 @@ v8::Local<v8::Value> BytesValue(v8::Isolate* isolate, std::string bytes) {
   return v8::Uint8Array::New(v8::ArrayBuffer::New(isolate, std::move(store)), 0, length);
 }
 
-v8::Local<v8::Value> HeadValue(v8::Isolate* isolate, v8::Local<v8::Context> context,
-                               const outbound::ResponseHead& head) {
-  v8::Local<v8::Array> headers = v8::Array::New(isolate, static_cast<int>(head.headers.size() * 2));
-  uint32_t i = 0;
+// [status, statusText, [name, value, ...], hasBody]. The arrays are made
+// with their elements (runtime::NewArray), so no setter a tenant put on
+// Array.prototype runs or can throw.
+v8::Local<v8::Value> HeadValue(v8::Isolate* isolate, const outbound::ResponseHead& head) {
+  std::vector<v8::Local<v8::Value>> flat;
+  flat.reserve(head.headers.size() * 2);
   for (const auto& [name, value] : head.headers) {
-    headers->Set(context, i++, runtime::Latin1String(isolate, name)).Check();
-    headers->Set(context, i++, runtime::Latin1String(isolate, value)).Check();
+    flat.push_back(runtime::Latin1String(isolate, name));
+    flat.push_back(runtime::Latin1String(isolate, value));
   }
+  v8::Local<v8::Array> headers = runtime::NewArray(isolate, flat);
   v8::Local<v8::Value> items[] = {
       v8::Integer::New(isolate, head.status),
       runtime::Latin1String(isolate, head.status_text),
@@ -233,10 +236,13 @@ v8::Local<v8::Value> HeadValue(v8::Isolate* isolate, v8::Local<v8::Context> cont
 
 // A promise settled now, from inside a native (no CallbackScope: the
 // caller's microtask checkpoint runs its reactions).
-v8::Local<v8::Value> ResolvedPromise(NativeCall& call, v8::Local<v8::Value> value) {
-  auto resolver = v8::Promise::Resolver::New(call.context()).ToLocalChecked();
+NativeResult ResolvedPromise(NativeCall& call, v8::Local<v8::Value> value) {
+  v8::Local<v8::Promise::Resolver> resolver;
+  if (!v8::Promise::Resolver::New(call.context()).ToLocal(&resolver)) {
+    return runtime::PendingException();
+  }
   (void)resolver->Resolve(call.context(), value).FromMaybe(false);
-  return resolver->GetPromise();
+  return resolver->GetPromise().As<v8::Value>();
 }
 
 NativeResult ThrowOrReject(const Status& status) { return status; }
@@ -354,7 +360,7 @@ NativeResult FetchStart(NativeCall& call) {
     auto head = std::make_shared<outbound::ResponseHead>(std::move(result).value());
     if (!head->has_body) owner->Remove(id);
     promise->Resolve([head](v8::Isolate* isolate, v8::Local<v8::Context> context) {
-      return HeadValue(isolate, context, *head);
+      return HeadValue(isolate, *head);
     });
   };
   raw->on_readable = [owner, id] {
@@ -384,13 +390,14 @@ NativeResult FetchResponse(NativeCall& call) {
       fetches.Remove(*id);
       return ThrowOrReject(status);
     }
-    v8::Local<v8::Value> value = HeadValue(call.isolate(), call.context(), head->value());
+    v8::Local<v8::Value> value = HeadValue(call.isolate(), head->value());
     if (!head->value().has_body) fetches.Remove(*id);
     return ResolvedPromise(call, value);
   }
-  auto [promise, pending] = PendingPromise::Create(call);
-  fetch->head = std::move(pending);
-  return promise;
+  auto created = PendingPromise::Create(call);
+  if (!created.ok()) return created.status();
+  fetch->head = std::move(created->pending);
+  return created->promise;
 }
 
 // fetchRead(id) -> Uint8Array | null | Promise
@@ -416,9 +423,10 @@ NativeResult FetchRead(NativeCall& call) {
     case outbound::Call::ReadResult::kPending:
       break;
   }
-  auto [promise, pending] = PendingPromise::Create(call);
-  fetch->read = std::move(pending);
-  return promise;
+  auto created = PendingPromise::Create(call);
+  if (!created.ok()) return created.status();
+  fetch->read = std::move(created->pending);
+  return created->promise;
 }
 
 // fetchWrite(id, bytes) -> 0 | 1 | 2
@@ -443,9 +451,10 @@ NativeResult FetchDrain(NativeCall& call) {
   if (fetch == nullptr || !fetch->call || fetch->call->upload_closed()) {
     return ResolvedPromise(call, Undefined(call));
   }
-  auto [promise, pending] = PendingPromise::Create(call);
-  fetch->drain = std::move(pending);
-  return promise;
+  auto created = PendingPromise::Create(call);
+  if (!created.ok()) return created.status();
+  fetch->drain = std::move(created->pending);
+  return created->promise;
 }
 
 NativeResult FetchEnd(NativeCall& call) {

@@ -226,7 +226,7 @@ function bulkKeys(keys) {
   return list;
 }
 
-async function getBulk(ns, keys, options, withMetadata) {
+async function getBulk(handle, keys, options, withMetadata) {
   const { type, code } = getOptions("GET_BULK", options);
   if (type !== "text" && type !== "json") {
     throw new Error(
@@ -234,7 +234,7 @@ async function getBulk(ns, keys, options, withMetadata) {
     );
   }
   const list = bulkKeys(keys);
-  const results = list.length === 0 ? [] : await natives().kvGetMany(ns, list, code, withMetadata);
+  const results = list.length === 0 ? [] : await natives().kvGetMany(handle, list, code, withMetadata);
   const map = new SafeMap();
   for (let i = 0; i < list.length; i++) {
     const result = results[i];
@@ -252,22 +252,22 @@ async function getBulk(ns, keys, options, withMetadata) {
 const kCreate = {};
 
 class KvNamespace {
-  #namespace;
+  #handle; // into the isolate's C++ binding table
 
-  constructor(token = undefined, namespace = undefined) {
+  constructor(token = undefined, handle = undefined) {
     if (token !== kCreate) throw illegalConstructor();
-    this.#namespace = namespace;
+    this.#handle = handle;
   }
 
   // get(key, type | { type, cacheTtl }) -> value or null;
   // get([keys], type | { type, cacheTtl }) -> Map of key -> value or null.
   async get(key, options = undefined) {
-    const ns = this.#namespace;
-    if (ArrayIsArray(key)) return getBulk(ns, key, options, false);
+    const handle = this.#handle;
+    if (ArrayIsArray(key)) return getBulk(handle, key, options, false);
     key = toKey("get", key);
     validateKey("GET", key);
     const { code } = getOptions("GET", options);
-    const value = await natives().kvGet(ns, key, code, false);
+    const value = await natives().kvGet(handle, key, code, false);
     if (value !== null && code === kTypes.stream) return readableStreamFromBytes(value);
     return value;
   }
@@ -275,12 +275,12 @@ class KvNamespace {
   // -> { value, metadata, cacheStatus }; with [keys], a Map of key ->
   // { value, metadata }.
   async getWithMetadata(key, options = undefined) {
-    const ns = this.#namespace;
-    if (ArrayIsArray(key)) return getBulk(ns, key, options, true);
+    const handle = this.#handle;
+    if (ArrayIsArray(key)) return getBulk(handle, key, options, true);
     key = toKey("getWithMetadata", key);
     validateKey("GET", key);
     const { code } = getOptions("GET", options);
-    const result = await natives().kvGet(ns, key, code, true);
+    const result = await natives().kvGet(handle, key, code, true);
     if (result === null) return { value: null, metadata: null, cacheStatus: null };
     let value = result[0];
     if (code === kTypes.stream) value = readableStreamFromBytes(value);
@@ -292,7 +292,7 @@ class KvNamespace {
   // Not async: the value is copied before put() returns.
   put(key, value, options = undefined) {
     try {
-      const ns = this.#namespace;
+      const handle = this.#handle;
       key = toKey("put", key);
       validateKey("PUT", key);
       if (arguments.length < 2) {
@@ -306,24 +306,24 @@ class KvNamespace {
       const metadata = putMetadata(options);
       const body = putValue(value);
       const { kvPut } = natives();
-      if (body !== undefined) return kvPut(ns, key, body, metadata, expiration);
-      return PromisePrototypeThen(readStreamValue(value), (chunks) => kvPut(ns, key, chunks, metadata, expiration));
+      if (body !== undefined) return kvPut(handle, key, body, metadata, expiration);
+      return PromisePrototypeThen(readStreamValue(value), (chunks) => kvPut(handle, key, chunks, metadata, expiration));
     } catch (error) {
       return PromiseReject(error);
     }
   }
 
   async delete(key) {
-    const ns = this.#namespace;
+    const handle = this.#handle;
     key = toKey("delete", key);
     validateKey("DELETE", key);
-    await natives().kvDelete(ns, key);
+    await natives().kvDelete(handle, key);
   }
 
   // list({ prefix, limit, cursor }) -> { keys: [{ name, expiration?,
   // metadata? }], list_complete, cursor?, cacheStatus }, in key order.
   async list(options = undefined) {
-    const ns = this.#namespace;
+    const handle = this.#handle;
     let prefix = "";
     let limit = kMaxListLimit;
     let cursor = "";
@@ -348,14 +348,13 @@ class KvNamespace {
       const length = utf8Length(prefix);
       if (length > kMaxKeyBytes) throw keyLengthError("GET", length);
     }
-    return natives().kvList(ns, prefix, limit, cursor);
+    return natives().kvList(handle, prefix, limit, cursor);
   }
 }
 
 finishInterface(KvNamespace);
 
 internals.KvNamespace = KvNamespace;
-internals.registerBindingKind("kv", (name, options) => {
-  const namespace = options !== undefined && options.namespace !== undefined ? `${options.namespace}` : name;
-  return new KvNamespace(kCreate, namespace);
-});
+// The namespace a binding reaches is resolved by the natives from `handle`
+// (the isolate's C++ binding table), never from a string held here.
+internals.registerBindingKind("kv", (name, handle) => new KvNamespace(kCreate, handle));

@@ -115,8 +115,11 @@ StatusOr<ValueType> TypeArg(NativeCall& call, int i) {
   return static_cast<ValueType>(type);
 }
 
-// The store and namespace every native starts with (arguments 0), and the
-// key most of them take (argument 1).
+// The store and namespace every native starts with, and the key most of
+// them take (argument 1). Argument 0 is the binding's handle: the namespace
+// is what the isolate's C++ binding table says for it (the deployment's
+// namespace id, scoped by its account on a node), never a string from
+// JavaScript, so a worker reaches only the namespaces it is bound to.
 struct Target {
   std::shared_ptr<KvStore> store;
   std::string ns;
@@ -124,11 +127,11 @@ struct Target {
 };
 
 StatusOr<Target> TargetArgs(NativeCall& call, bool with_key) {
+  const runtime::EnvBinding* binding = call.data().FindBinding(call.arg(0), "kv");
+  if (binding == nullptr) return runtime::TypeError("not a KV namespace binding of this worker");
   auto store = StoreOf(call);
   if (!store.ok()) return store.status();
-  auto ns = call.StringArg(0);
-  if (!ns.ok()) return ns.status();
-  Target target{std::move(store).value(), std::move(ns).value(), {}};
+  Target target{std::move(store).value(), binding->Option("namespace", binding->name), {}};
   if (with_key) {
     auto key = call.StringArg(1);
     if (!key.ok()) return key.status();
@@ -151,7 +154,9 @@ NativeResult RunKvJob(NativeCall& call, const char* method, Work work, Make make
   using Result = std::invoke_result_t<Work&>;
   auto result = std::make_shared<std::optional<Result>>();
   auto work_ptr = std::make_shared<Work>(std::move(work));
-  auto [promise, pending] = PendingPromise::Create(call);
+  auto created = PendingPromise::Create(call);
+  if (!created.ok()) return created.status();
+  auto [promise, pending] = std::move(created).value();
   RunInThreadPool(
       call.data(), [result, work_ptr] { result->emplace((*work_ptr)()); },
       [result, work_ptr, pending = pending, method, make = std::move(make)] {
@@ -168,7 +173,7 @@ v8::Local<v8::Value> MakeUndefined(v8::Isolate* isolate, v8::Local<v8::Context>,
   return v8::Undefined(isolate).As<v8::Value>();
 }
 
-// kvGet(namespace, key, type, withMetadata) -> Promise<null | value |
+// kvGet(handle, key, type, withMetadata) -> Promise<null | value |
 // [value, metadata]>
 NativeResult KvGet(NativeCall& call) {
   auto target = TargetArgs(call, true);
@@ -188,7 +193,7 @@ NativeResult KvGet(NativeCall& call) {
       });
 }
 
-// kvGetMany(namespace, keys, type, withMetadata) -> Promise<Array<null |
+// kvGetMany(handle, keys, type, withMetadata) -> Promise<Array<null |
 // value | [value, metadata]>>, in the order of `keys`.
 NativeResult KvGetMany(NativeCall& call) {
   auto target = TargetArgs(call, false);
@@ -220,17 +225,17 @@ NativeResult KvGetMany(NativeCall& call) {
       [value_type, with_metadata](v8::Isolate* isolate, v8::Local<v8::Context> context,
                                   StatusOr<std::vector<std::optional<KvEntry>>>& result) {
         auto& entries = result.value();
-        v8::Local<v8::Array> results = v8::Array::New(isolate, static_cast<int>(entries.size()));
-        for (size_t i = 0; i < entries.size(); ++i) {
+        std::vector<v8::Local<v8::Value>> items;
+        items.reserve(entries.size());
+        for (auto& entry : entries) {
           v8::Local<v8::Value> item = v8::Null(isolate);
-          if (entries[i]) {
-            item = MakeEntry(isolate, context, *entries[i], value_type, with_metadata);
+          if (entry) {
+            item = MakeEntry(isolate, context, *entry, value_type, with_metadata);
             if (item.IsEmpty()) return item;
           }
-          if (results->Set(context, static_cast<uint32_t>(i), item).IsNothing()) {
-            return v8::Local<v8::Value>();
-          }
+          items.push_back(item);
         }
+        v8::Local<v8::Array> results = runtime::NewArray(isolate, items);
         return results.As<v8::Value>();
       });
 }
@@ -282,7 +287,7 @@ StatusOr<std::string> ValueArg(NativeCall& call, int i) {
   return out;
 }
 
-// kvPut(namespace, key, value, metadataJson | undefined, expiration) ->
+// kvPut(handle, key, value, metadataJson | undefined, expiration) ->
 // Promise<undefined>, settled once the write is on disk.
 NativeResult KvPut(NativeCall& call) {
   auto target = TargetArgs(call, true);
@@ -316,7 +321,7 @@ NativeResult KvPut(NativeCall& call) {
       MakeUndefined);
 }
 
-// kvDelete(namespace, key) -> Promise<undefined>
+// kvDelete(handle, key) -> Promise<undefined>
 NativeResult KvDelete(NativeCall& call) {
   auto target = TargetArgs(call, true);
   if (!target.ok()) return target.status();
@@ -326,7 +331,7 @@ NativeResult KvDelete(NativeCall& call) {
       MakeUndefined);
 }
 
-// kvList(namespace, prefix, limit, cursor) -> Promise<{keys, list_complete,
+// kvList(handle, prefix, limit, cursor) -> Promise<{keys, list_complete,
 // cursor?, cacheStatus}>, the shape Workers returns.
 NativeResult KvList(NativeCall& call) {
   auto target = TargetArgs(call, false);
@@ -345,47 +350,37 @@ NativeResult KvList(NativeCall& call) {
        cursor = std::move(cursor).value(),
        count] { return target.store->List(target.ns, prefix, count, cursor); },
       [](v8::Isolate* isolate, v8::Local<v8::Context> context, StatusOr<KvListResult>& result) {
+        // Own data properties (CreateDataProperty), so a setter a tenant put
+        // on Object.prototype or Array.prototype neither runs nor swallows
+        // a field.
         const KvListResult& list = result.value();
         auto name = v8::String::NewFromUtf8Literal(isolate, "name");
         auto expiration = v8::String::NewFromUtf8Literal(isolate, "expiration");
         auto metadata = v8::String::NewFromUtf8Literal(isolate, "metadata");
-        v8::Local<v8::Array> keys = v8::Array::New(isolate, static_cast<int>(list.keys.size()));
-        for (size_t i = 0; i < list.keys.size(); ++i) {
-          const KvListKey& key = list.keys[i];
+        std::vector<v8::Local<v8::Value>> items;
+        items.reserve(list.keys.size());
+        for (const KvListKey& key : list.keys) {
           v8::Local<v8::Object> item = v8::Object::New(isolate);
-          if (item->Set(context, name, runtime::Utf8String(isolate, key.name)).IsNothing()) {
+          if (!runtime::DefineData(context, item, name, runtime::Utf8String(isolate, key.name)) ||
+              (key.expiration != 0 &&
+               !runtime::DefineData(
+                   context, item, expiration,
+                   v8::Number::New(isolate, static_cast<double>(key.expiration)))) ||
+              (!key.metadata.empty() &&
+               !runtime::DefineData(context, item, metadata,
+                                    MakeMetadata(isolate, context, key.metadata)))) {
             return v8::Local<v8::Value>();
           }
-          if (key.expiration != 0 &&
-              item->Set(context, expiration,
-                        v8::Number::New(isolate, static_cast<double>(key.expiration)))
-                  .IsNothing()) {
-            return v8::Local<v8::Value>();
-          }
-          if (!key.metadata.empty() &&
-              item->Set(context, metadata, MakeMetadata(isolate, context, key.metadata))
-                  .IsNothing()) {
-            return v8::Local<v8::Value>();
-          }
-          if (keys->Set(context, static_cast<uint32_t>(i), item).IsNothing()) {
-            return v8::Local<v8::Value>();
-          }
+          items.push_back(item);
         }
         v8::Local<v8::Object> object = v8::Object::New(isolate);
         bool ok =
-            object->Set(context, v8::String::NewFromUtf8Literal(isolate, "keys"), keys).IsJust() &&
-            object
-                ->Set(context, v8::String::NewFromUtf8Literal(isolate, "list_complete"),
-                      v8::Boolean::New(isolate, list.complete))
-                .IsJust() &&
-            (list.complete || object
-                                  ->Set(context, v8::String::NewFromUtf8Literal(isolate, "cursor"),
-                                        runtime::Utf8String(isolate, list.cursor))
-                                  .IsJust()) &&
-            object
-                ->Set(context, v8::String::NewFromUtf8Literal(isolate, "cacheStatus"),
-                      v8::Null(isolate))
-                .IsJust();
+            runtime::DefineData(context, object, "keys", runtime::NewArray(isolate, items)) &&
+            runtime::DefineData(context, object, "list_complete",
+                                v8::Boolean::New(isolate, list.complete)) &&
+            (list.complete || runtime::DefineData(context, object, "cursor",
+                                                  runtime::Utf8String(isolate, list.cursor))) &&
+            runtime::DefineData(context, object, "cacheStatus", v8::Null(isolate));
         if (!ok) return v8::Local<v8::Value>();
         return object.As<v8::Value>();
       });

@@ -8,10 +8,12 @@ const { Request, requestForWire, makeResponse, readAllBytes, ReadableStream, ill
 const PromisePrototypeThen = Function.prototype.call.bind(Promise.prototype.then);
 
 class Fetcher {
-  #service;
+  #handle; // into the isolate's C++ binding table
+  #service; // its name, for error messages
 
-  constructor(token, service) {
+  constructor(token, handle, service) {
     if (token !== kCreate) throw illegalConstructor();
+    this.#handle = handle;
     this.#service = service;
   }
 
@@ -22,14 +24,15 @@ class Fetcher {
     } catch (error) {
       return Promise.reject(error);
     }
+    const handle = this.#handle;
     const service = this.#service;
     const body = wire.body;
     // The other worker gets the request body whole: bytes or a string as
     // they are, a stream once it has been read.
     if (body !== null && typeof body !== "string" && !(body instanceof Uint8Array)) {
-      return PromisePrototypeThen(readAllBytes(body), (bytes) => call(service, wire, bytes));
+      return PromisePrototypeThen(readAllBytes(body), (bytes) => call(handle, service, wire, bytes));
     }
-    return call(service, wire, body);
+    return call(handle, service, wire, body);
   }
 
   connect() {
@@ -55,7 +58,7 @@ internals.serviceEvent = (id, event, a, b, c) => {
   handler(event, a, b, c);
 };
 
-function call(service, wire, body) {
+function call(handle, service, wire, body) {
   return new Promise((resolve, reject) => {
     let controller = null;
     let started = false;
@@ -86,7 +89,7 @@ function call(service, wire, body) {
       }
     });
     try {
-      native.serviceFetch(id, service, wire.method, wire.url, wire.headers, body);
+      native.serviceFetch(id, handle, wire.method, wire.url, wire.headers, body);
     } catch (error) {
       calls.delete(id);
       throw error;
@@ -94,5 +97,10 @@ function call(service, wire, body) {
   });
 }
 
-internals.registerBindingKind("service", (name, options) => new Fetcher(kCreate, options.service));
+// The worker a call reaches is resolved by serviceFetch from `handle` (the
+// isolate's C++ binding table); the service's name here only labels errors.
+internals.registerBindingKind(
+  "service",
+  (name, handle, options) => new Fetcher(kCreate, handle, `${options.service}`),
+);
 internals.Fetcher = Fetcher;

@@ -108,7 +108,11 @@ class ServiceSink : public runtime::ResponseSink {
   CallerEvents events_;
 };
 
-// serviceFetch(id, service, method, url, headers, body: null | string | Uint8Array)
+// serviceFetch(id, handle, method, url, headers, body: null | string | Uint8Array)
+//
+// `handle` is the binding's index in the isolate's C++ binding table: the
+// worker called is the one the deployment bound (scoped by its account on a
+// node), never a name from JavaScript.
 NativeResult ServiceFetch(NativeCall& call) {
   BindingServices* services = ServicesOf(call.data().services());
   if (services == nullptr || services->services == nullptr) {
@@ -116,8 +120,9 @@ NativeResult ServiceFetch(NativeCall& call) {
   }
   auto id = call.NumberArg(0);
   if (!id.ok()) return id.status();
-  auto service = call.StringArg(1);
-  if (!service.ok()) return service.status();
+  const runtime::EnvBinding* binding = call.data().FindBinding(call.arg(1), "service");
+  if (binding == nullptr) return runtime::TypeError("not a service binding of this worker");
+  std::string name = binding->Option("service");
   runtime::FetchRequest request;
   auto method = call.StringArg(2);
   if (!method.ok()) return method.status();
@@ -142,7 +147,6 @@ NativeResult ServiceFetch(NativeCall& call) {
 
   auto sink = std::make_shared<ServiceSink>(call.data(), static_cast<uint32_t>(*id));
   ServiceDirectory* directory = services->services;
-  std::string name = std::move(service).value();
   // Dispatch from the loop: the other worker is never entered from inside
   // this one's JavaScript.
   call.data().Defer([directory, name, request = std::move(request), sink]() mutable {

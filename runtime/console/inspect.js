@@ -114,6 +114,9 @@ function boxedPrimitiveBase(value) {
 
 // Values created by inspectNamed(): print as `name { ...fields }`.
 class NamedView {
+  name;
+  fields;
+
   constructor(name, fields) {
     this.name = name;
     this.fields = fields;

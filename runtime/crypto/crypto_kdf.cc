@@ -2,6 +2,7 @@
 // (https://w3c.github.io/webcrypto/#pbkdf2, #hkdf), on OpenSSL's EVP_KDF.
 // runtime/crypto/subtle.js has already normalized the hash and checked the
 // length; any failure here is an OperationError.
+#include <fmt/core.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
@@ -15,6 +16,13 @@
 
 namespace edge::runtime {
 namespace {
+
+// PBKDF2 runs on the serving thread and OpenSSL's loop cannot be
+// interrupted, so the CPU limit cannot stop it: the iteration count is
+// capped as on Workers (workerd's checkPbkdfLimits), with Workers' error.
+// Tenants sharing a thread otherwise wait behind one that asks for
+// millions of iterations.
+constexpr double kMaxPbkdf2Iterations = 100000;
 
 struct KdfFree {
   void operator()(EVP_KDF* kdf) const { EVP_KDF_free(kdf); }
@@ -66,6 +74,15 @@ NativeResult CryptoPbkdf2(NativeCall& call) {
   if (!length.ok()) return length.status();
   const char* digest = DigestName(*hash);
   if (digest == nullptr) return DomException("NotSupportedError", "unknown hash " + *hash);
+  if (!(*iterations >= 1)) {
+    return DomException("OperationError", "PBKDF2 requires a positive iteration count");
+  }
+  if (*iterations > kMaxPbkdf2Iterations) {
+    return DomException("NotSupportedError",
+                        fmt::format("Pbkdf2 failed: iteration counts above {} are not supported "
+                                    "(requested {}).",
+                                    kMaxPbkdf2Iterations, *iterations));
+  }
   unsigned int iter = static_cast<unsigned int>(*iterations);
   // OpenSSL reads pkcs5=1 as "skip SP 800-132's lower bounds": WebCrypto
   // allows short salts, short keys and a single iteration.
@@ -113,6 +130,7 @@ NativeResult CryptoHkdf(NativeCall& call) {
 void RegisterCryptoKdfNatives(NativeRegistry& registry) {
   registry.Add("cryptoPbkdf2", CryptoPbkdf2);
   registry.Add("cryptoHkdf", CryptoHkdf);
+  registry.AddConstant("cryptoMaxPbkdf2Iterations", kMaxPbkdf2Iterations);
 }
 
 }  // namespace edge::runtime

@@ -8,6 +8,7 @@
 // ArrayBuffer whose backing store owns one EVP_PKEY and frees it when V8
 // collects the handle (as runtime/compression/compression.cc holds zlib streams). A key
 // is parsed once, when it is imported or generated.
+#include <fmt/core.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
@@ -29,6 +30,10 @@
 
 namespace edge::runtime {
 namespace {
+
+// The RSA modulus lengths generateKey accepts (see CryptoPkeyGenerate).
+constexpr double kMinRsaModulusBits = 1024;
+constexpr double kMaxRsaModulusBits = 4096;
 
 struct PkeyHandle {
   // First member: the handle's one byte of ArrayBuffer memory.
@@ -184,8 +189,15 @@ NativeResult CryptoPkeyGenerate(NativeCall& call) {
     if (!e || !BN_is_odd(e.get()) || BN_is_one(e.get()) || BN_num_bits(e.get()) > 64) {
       return Operation("unsupported RSA public exponent");
     }
-    if (*bits < 1024 || *bits > 16384 || static_cast<int>(*bits) % 8 != 0) {
-      return Operation("unsupported RSA modulus length");
+    // Generating a key costs about the cube of its size and cannot be
+    // interrupted by the CPU limit: 4096 bits is the largest a worker may
+    // ask for (a 16384-bit key takes OpenSSL seconds to minutes).
+    if (!(*bits >= kMinRsaModulusBits && *bits <= kMaxRsaModulusBits) ||
+        static_cast<int>(*bits) % 8 != 0) {
+      return Operation(
+          fmt::format("The modulus length must be a multiple of 8 and between {} "
+                      "and {}, but {} was requested.",
+                      kMinRsaModulusBits, kMaxRsaModulusBits, *bits));
     }
     PkeyCtx ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
     if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1 ||
@@ -216,17 +228,15 @@ NativeResult CryptoPkeyInfo(NativeCall& call) {
   if (!handle.ok()) return handle.status();
   EVP_PKEY* pkey = (*handle)->pkey;
   auto context = call.context();
-  auto info = v8::Object::New(call.isolate());
+  // A record only subtle.js reads: no prototype, own data properties.
+  auto info = NewNullProtoObject(call.isolate());
   std::string kind = KindOf(pkey);
-  bool ok = info->Set(context, call.String("kind"), call.String(kind)).FromMaybe(false) &&
-            info->Set(context, call.String("curve"), call.String(kind == "EC" ? CurveOf(pkey) : ""))
-                .FromMaybe(false) &&
-            info->Set(context, call.String("private"),
-                      v8::Boolean::New(call.isolate(), (*handle)->is_private))
-                .FromMaybe(false) &&
-            info->Set(context, call.String("bits"),
-                      v8::Number::New(call.isolate(), EVP_PKEY_get_bits(pkey)))
-                .FromMaybe(false);
+  bool ok =
+      DefineData(context, info, "kind", call.String(kind)) &&
+      DefineData(context, info, "curve", call.String(kind == "EC" ? CurveOf(pkey) : "")) &&
+      DefineData(context, info, "private",
+                 v8::Boolean::New(call.isolate(), (*handle)->is_private)) &&
+      DefineData(context, info, "bits", v8::Number::New(call.isolate(), EVP_PKEY_get_bits(pkey)));
   if (ok && kind == "RSA") {
     BIGNUM* e = nullptr;
     if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e) != 1) {
@@ -235,7 +245,7 @@ NativeResult CryptoPkeyInfo(NativeCall& call) {
     std::string bytes(static_cast<size_t>(BN_num_bytes(e)), '\0');
     BN_bn2bin(e, reinterpret_cast<unsigned char*>(bytes.data()));
     BN_free(e);
-    ok = info->Set(context, call.String("e"), call.Bytes(bytes)).FromMaybe(false);
+    ok = DefineData(context, info, "e", call.Bytes(bytes));
   }
   if (!ok) return PendingException();
   return info.As<v8::Value>();
@@ -484,9 +494,11 @@ NativeResult CryptoPkeyJwk(NativeCall& call) {
   if (!handle.ok()) return handle.status();
   EVP_PKEY* pkey = (*handle)->pkey;
   auto context = call.context();
-  auto parts = v8::Object::New(call.isolate());
+  // Own data properties of an object with no prototype: a setter a tenant
+  // put on Object.prototype never sees the key's parts.
+  auto parts = NewNullProtoObject(call.isolate());
   auto set = [&](const char* name, const std::string& bytes) {
-    return parts->Set(context, call.String(name), call.Bytes(bytes)).FromMaybe(false);
+    return DefineData(context, parts, name, call.Bytes(bytes));
   };
   if (EVP_PKEY_is_a(pkey, "RSA")) {
     static constexpr const char* kJwk[] = {"n", "e", "d", "p", "q", "dp", "dq", "qi"};
@@ -743,6 +755,7 @@ void RegisterCryptoPkeyNatives(NativeRegistry& registry) {
   registry.Add("cryptoPkeyVerify", CryptoPkeyVerify);
   registry.Add("cryptoPkeyDerive", CryptoPkeyDerive);
   registry.Add("cryptoRsaOaep", CryptoRsaOaep);
+  registry.AddConstant("cryptoMaxRsaModulusBits", kMaxRsaModulusBits);
 }
 
 }  // namespace edge::runtime

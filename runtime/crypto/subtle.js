@@ -18,7 +18,8 @@
 // Each algorithm is one entry of ALGORITHMS below, holding its operations;
 // an operation an algorithm lacks is a NotSupportedError.
 
-const { DOMException, finishInterface, illegalConstructor, brandCheck, requireArguments, isObject } = internals;
+const { DOMException, finishInterface, illegalConstructor, brandCheck, requireArguments, isObject, createDataProperty } =
+  internals;
 
 const ArrayBufferIsView = ArrayBuffer.isView;
 const PromiseResolve = Promise.resolve.bind(Promise);
@@ -524,7 +525,9 @@ function asymmetric(spec) {
           usages,
         });
         if (keyData.crv !== spec.crv(curve)) throw error("DataError", `The JWK's crv is not ${spec.crv(curve)}`);
-        const parts = { x: fromBase64url(keyData.x, "x") };
+        // Read by cryptoPkeyImport: no prototype, so a missing part is
+        // missing whatever Object.prototype holds.
+        const parts = { __proto__: null, x: fromBase64url(keyData.x, "x") };
         if (spec.kty === "EC") parts.y = fromBase64url(keyData.y, "y");
         if (isPrivate) parts.d = fromBase64url(keyData.d, "d");
         handle = native.cryptoPkeyImport("jwk", parts, kind, curve);
@@ -542,11 +545,11 @@ function asymmetric(spec) {
       if (format === "jwk") {
         const fields = native.cryptoPkeyJwk(parts.material);
         const jwk = { kty: spec.kty, crv: spec.crv(curve), x: base64url(fields.x) };
-        if (fields.y !== undefined) jwk.y = base64url(fields.y);
-        if (fields.d !== undefined) jwk.d = base64url(fields.d);
-        if (spec.exportAlg) jwk.alg = spec.exportAlg(curve);
-        jwk.key_ops = [...parts.usages];
-        jwk.ext = true;
+        if (fields.y !== undefined) createDataProperty(jwk, "y", base64url(fields.y));
+        if (fields.d !== undefined) createDataProperty(jwk, "d", base64url(fields.d));
+        if (spec.exportAlg) createDataProperty(jwk, "alg", spec.exportAlg(curve));
+        createDataProperty(jwk, "key_ops", [...parts.usages]);
+        createDataProperty(jwk, "ext", true);
         return jwk;
       }
       return exportKeyBytes(name, format, parts, type, ["spki", "raw"]);
@@ -668,7 +671,7 @@ function rsa(name, publicUsages, privateUsages, use) {
         const isPrivate = keyData.d !== undefined;
         checkImportUsages(usages, isPrivate, publicUsages, privateUsages);
         checkJwk(keyData, { kty: "RSA", alg: JWK_RSA_ALG[name][hash], use, extractable, usages });
-        const parts = {};
+        const parts = { __proto__: null };
         for (const part of RSA_JWK_PARTS) {
           if (keyData[part] !== undefined) parts[part] = fromBase64url(keyData[part], part);
         }
@@ -688,10 +691,10 @@ function rsa(name, publicUsages, privateUsages, use) {
         const fields = native.cryptoPkeyJwk(parts.material);
         const jwk = { kty: "RSA", alg: JWK_RSA_ALG[name][parts.algorithm.hash] };
         for (const part of RSA_JWK_PARTS) {
-          if (fields[part] !== undefined) jwk[part] = base64url(fields[part]);
+          if (fields[part] !== undefined) createDataProperty(jwk, part, base64url(fields[part]));
         }
-        jwk.key_ops = [...parts.usages];
-        jwk.ext = true;
+        createDataProperty(jwk, "key_ops", [...parts.usages]);
+        createDataProperty(jwk, "ext", true);
         return jwk;
       }
       return exportKeyBytes(name, format, parts, type, ["spki"]);

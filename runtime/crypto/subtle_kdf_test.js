@@ -99,6 +99,29 @@ export default {
     assertStrictEquals(block.algorithm.length, 512);
   },
 
+  async "PBKDF2 iterations are capped at 100,000, as on Workers"() {
+    const key = await crypto.subtle.importKey("raw", text("pw"), "PBKDF2", false, ["deriveBits", "deriveKey"]);
+    const params = { name: "PBKDF2", hash: "SHA-256", salt: text("salt") };
+    const bits = await crypto.subtle.deriveBits({ ...params, iterations: 100000 }, key, 256);
+    assertStrictEquals(bits.byteLength, 32, "the cap itself is allowed");
+    const started = Date.now();
+    const error = await assertRejects(
+      crypto.subtle.deriveBits({ ...params, iterations: 20000000 }, key, 256),
+      "NotSupportedError",
+      "20,000,000 iterations",
+    );
+    assertStrictEquals(
+      error.message,
+      "Pbkdf2 failed: iteration counts above 100000 are not supported (requested 20000000).",
+    );
+    assertStrictEquals(Date.now() - started < 1000, true, "refused before any work");
+    await assertRejects(
+      crypto.subtle.deriveKey({ ...params, iterations: 100001 }, key, { name: "AES-GCM", length: 128 }, false, ["encrypt"]),
+      "NotSupportedError",
+      "deriveKey too",
+    );
+  },
+
   async "KDF errors"() {
     const key = await crypto.subtle.importKey("raw", text("pw"), "PBKDF2", false, ["deriveBits"]);
     const params = { name: "PBKDF2", hash: "SHA-256", salt: text("salt"), iterations: 1 };

@@ -153,6 +153,25 @@ export default {
     assertStrictEquals(new TextDecoder().decode(await crypto.subtle.decrypt("RSA-OAEP", oaep.privateKey, sealed)), "hi");
   },
 
+  async "generateKey refuses a modulus above 4096 bits"() {
+    for (const modulusLength of [4104, 8192, 16384]) {
+      const error = await assertRejects(
+        crypto.subtle.generateKey({ name: "RSA-PSS", modulusLength, publicExponent: F4, hash: "SHA-256" }, true, ["sign"]),
+        "OperationError",
+        `${modulusLength} bits`,
+      );
+      assertStrictEquals(
+        error.message,
+        `The modulus length must be a multiple of 8 and between 1024 and 4096, but ${modulusLength} was requested.`,
+      );
+    }
+    await assertRejects(
+      crypto.subtle.generateKey({ name: "RSA-OAEP", modulusLength: 1020, publicExponent: F4, hash: "SHA-256" }, true, ["encrypt", "decrypt"]),
+      "OperationError",
+      "not a multiple of 8",
+    );
+  },
+
   async "RSA errors"() {
     const algorithm = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };
     const publicJwk = { kty: "RSA", ...jwkOf({ n: PKCS1.n, e: PKCS1.e }) };

@@ -5,13 +5,28 @@
 // request and a log line with the JS stack; the isolate goes on serving.
 
 const { Event, Response, makeRequest, responseForWire, reportError } = internals;
-const PromiseResolve = Promise.resolve.bind(Promise);
-const PromisePrototypeThen = Function.prototype.call.bind(Promise.prototype.then);
 const JSONParse = JSON.parse;
+const ErrorCtor = Error;
+const StringCtor = String;
+
+// Settles `value` (a promise, a thenable or a plain value) into onValue or
+// onError. It waits with `await`, which, unlike a call to then(), looks up
+// neither Promise.prototype.then nor Symbol.species: a worker that patched
+// them still gets its response sent or its failure reported.
+async function whenSettled(value, onValue, onError) {
+  let settled;
+  try {
+    settled = await value;
+  } catch (error) {
+    onError(error);
+    return;
+  }
+  onValue(settled);
+}
 
 function describe(error) {
-  if (error instanceof Error || (error !== null && typeof error === "object" && "stack" in error)) {
-    return String(error.stack || error);
+  if (error instanceof ErrorCtor || (error !== null && typeof error === "object" && "stack" in error)) {
+    return StringCtor(error.stack || error);
   }
   return "Uncaught " + internals.inspect(error);
 }
@@ -21,8 +36,8 @@ function describe(error) {
 // rejection is reported, never thrown.
 function extendLifetime(promise) {
   native.holdWorker(1);
-  PromisePrototypeThen(
-    PromiseResolve(promise),
+  whenSettled(
+    promise,
     () => native.holdWorker(-1),
     (error) => {
       native.holdWorker(-1);
@@ -165,15 +180,25 @@ function makeUploadStream(id) {
 function respond(id, response) {
   try {
     const streaming = send(id, response);
-    if (streaming !== undefined) PromisePrototypeThen(streaming, undefined, (error) => fail(id, error));
+    if (streaming !== undefined) whenSettled(streaming, noop, (error) => fail(id, error));
   } catch (error) {
     fail(id, error);
   }
 }
 
+// Never throws: what the worker threw may be a revoked Proxy, or have a
+// `stack` getter that throws, and the response must end anyway.
 function fail(id, error) {
-  native.responseFail(id, describe(error));
+  let text;
+  try {
+    text = describe(error);
+  } catch {
+    text = "Uncaught exception (the value thrown could not be described)";
+  }
+  native.responseFail(id, text);
 }
+
+function noop() {}
 
 // Called once after the worker's modules ran, with the entry module's default
 // export (undefined for a service-worker script). Returns the function the
@@ -216,9 +241,16 @@ internals.prepareFetchHandler = function prepareFetchHandler(exported) {
     } finally {
       internals.leaveInvocation();
     }
-    if (result !== null && typeof result === "object" && typeof result.then === "function") {
-      PromisePrototypeThen(
-        PromiseResolve(result),
+    let thenable = false;
+    try {
+      thenable = result !== null && typeof result === "object" && typeof result.then === "function";
+    } catch (error) {
+      fail(id, error);
+      return;
+    }
+    if (thenable) {
+      whenSettled(
+        result,
         (response) => respond(id, response),
         (error) => fail(id, error),
       );

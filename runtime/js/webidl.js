@@ -282,6 +282,22 @@ function toEnforceRangeUnsignedLongLong(value, what) {
   return x === 0 ? 0 : x;
 }
 
+// CreateDataProperty (https://tc39.es/ecma262/#sec-createdataproperty):
+// `object[key] = value` as an own, writable, enumerable, configurable data
+// property, which no setter a tenant put on a prototype (Object.prototype,
+// say) sees or swallows, and `key` "__proto__" does not change the
+// prototype. For objects the runtime fills by key and hands to tenant code.
+function createDataProperty(object, key, value) {
+  ObjectDefineProperty(object, key, {
+    __proto__: null,
+    value,
+    writable: true,
+    enumerable: true,
+    configurable: true,
+  });
+}
+
+internals.createDataProperty = createDataProperty;
 internals.uncurryThis = uncurryThis;
 internals.uncurryGetter = uncurryGetter;
 internals.TypedArrayPrototypeGetTag = TypedArrayPrototypeGetTag;

@@ -78,10 +78,13 @@ function parseMimeType(value) {
 }
 
 class InnerBody {
+  bytes; // Uint8Array | string | null
+  stream; // ReadableStream | null
+  consumed = false; // bytes body only: true once read
+
   constructor(bytes, stream) {
-    this.bytes = bytes; // Uint8Array | string | null
-    this.stream = stream; // ReadableStream | null
-    this.consumed = false; // bytes body only: true once read
+    this.bytes = bytes;
+    this.stream = stream;
   }
 }
 

@@ -105,11 +105,9 @@ function queueMicrotaskInternal(fn) {
 // small and reused once the queue is empty, so a queue that fills and drains
 // one item at a time (the common case) allocates nothing.
 class Queue {
-  constructor() {
-    this.items = [];
-    this.head = 0;
-    this.tail = 0;
-  }
+  items = [];
+  head = 0;
+  tail = 0;
 
   get length() {
     return this.tail - this.head;
@@ -281,53 +279,48 @@ function promiseCall(fn, thisArg, args) {
 }
 
 // ---------------------------------------------------------------------------
-// Internal records.
+// Internal records. Their slots are class fields, defined on each instance
+// as own properties, so filling them never reaches a setter a tenant put on
+// Object.prototype (as `this.x = ...` on a fresh object would), and reading
+// them never reaches a getter there (test/hostile/records_test.js).
 
 class StreamState {
-  constructor() {
-    this.state = "readable"; // "readable" | "closed" | "errored"
-    this.reader = undefined;
-    this.storedError = undefined;
-    this.disturbed = false;
-    this.controller = undefined;
-    this.wrapper = undefined; // the public ReadableStream
-  }
+  state = "readable"; // "readable" | "closed" | "errored"
+  reader = undefined;
+  storedError = undefined;
+  disturbed = false;
+  controller = undefined;
+  wrapper = undefined; // the public ReadableStream
 }
 
 class DefaultReaderState {
-  constructor() {
-    this.stream = undefined;
-    this.readRequests = new Queue();
-    this.closedPromise = undefined; // capability { promise, resolve, reject }
-    this.wrapper = undefined;
-  }
+  stream = undefined;
+  readRequests = new Queue();
+  closedPromise = undefined; // capability { promise, resolve, reject }
+  wrapper = undefined;
 }
 
 class BYOBReaderState {
-  constructor() {
-    this.stream = undefined;
-    this.readIntoRequests = new Queue();
-    this.closedPromise = undefined;
-    this.wrapper = undefined;
-  }
+  stream = undefined;
+  readIntoRequests = new Queue();
+  closedPromise = undefined;
+  wrapper = undefined;
 }
 
 class DefaultControllerState {
-  constructor() {
-    this.stream = undefined;
-    this.queue = new Queue(); // of { value, size }
-    this.queueTotalSize = 0;
-    this.started = false;
-    this.closeRequested = false;
-    this.pullAgain = false;
-    this.pulling = false;
-    this.strategySizeAlgorithm = undefined;
-    this.strategyHWM = 0;
-    this.pullAlgorithm = undefined;
-    this.cancelAlgorithm = undefined;
-    this.wrapper = undefined;
-    this.isByte = false;
-  }
+  stream = undefined;
+  queue = new Queue(); // of { value, size }
+  queueTotalSize = 0;
+  started = false;
+  closeRequested = false;
+  pullAgain = false;
+  pulling = false;
+  strategySizeAlgorithm = undefined;
+  strategyHWM = 0;
+  pullAlgorithm = undefined;
+  cancelAlgorithm = undefined;
+  wrapper = undefined;
+  isByte = false;
 
   // [[CancelSteps]]
   cancelSteps(reason) {

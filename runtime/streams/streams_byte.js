@@ -34,23 +34,21 @@ const Uint8ArrayCtor = Uint8Array;
 // Internal records.
 
 class ByteControllerState {
-  constructor() {
-    this.stream = undefined;
-    this.queue = new Queue(); // of { buffer, byteOffset, byteLength }
-    this.queueTotalSize = 0;
-    this.started = false;
-    this.closeRequested = false;
-    this.pullAgain = false;
-    this.pulling = false;
-    this.strategyHWM = 0;
-    this.pullAlgorithm = undefined;
-    this.cancelAlgorithm = undefined;
-    this.autoAllocateChunkSize = undefined;
-    this.pendingPullIntos = []; // of pull-into descriptors (PullIntoDescriptor)
-    this.byobRequest = null; // BYOBRequestState | null
-    this.wrapper = undefined;
-    this.isByte = true;
-  }
+  stream = undefined;
+  queue = new Queue(); // of { buffer, byteOffset, byteLength }
+  queueTotalSize = 0;
+  started = false;
+  closeRequested = false;
+  pullAgain = false;
+  pulling = false;
+  strategyHWM = 0;
+  pullAlgorithm = undefined;
+  cancelAlgorithm = undefined;
+  autoAllocateChunkSize = undefined;
+  pendingPullIntos = []; // of pull-into descriptors (PullIntoDescriptor)
+  byobRequest = null; // BYOBRequestState | null
+  wrapper = undefined;
+  isByte = true;
 
   // [[CancelSteps]]
   cancelSteps(reason) {
@@ -101,24 +99,36 @@ class ByteControllerState {
 }
 
 class PullIntoDescriptor {
+  buffer;
+  bufferByteLength;
+  byteOffset;
+  byteLength;
+  bytesFilled = 0;
+  minimumFill;
+  elementSize;
+  viewConstructor;
+  readerType; // "default" | "byob" | "none"
+
   constructor(buffer, bufferByteLength, byteOffset, byteLength, minimumFill, elementSize, viewConstructor, readerType) {
     this.buffer = buffer;
     this.bufferByteLength = bufferByteLength;
     this.byteOffset = byteOffset;
     this.byteLength = byteLength;
-    this.bytesFilled = 0;
     this.minimumFill = minimumFill;
     this.elementSize = elementSize;
     this.viewConstructor = viewConstructor;
-    this.readerType = readerType; // "default" | "byob" | "none"
+    this.readerType = readerType;
   }
 }
 
 class BYOBRequestState {
+  controller; // ByteControllerState | undefined
+  view; // Uint8Array | null
+  wrapper = undefined;
+
   constructor(controller, view) {
-    this.controller = controller; // ByteControllerState | undefined
-    this.view = view; // Uint8Array | null
-    this.wrapper = undefined;
+    this.controller = controller;
+    this.view = view;
   }
 }
 

@@ -21,25 +21,21 @@ const PromiseCtor = Promise;
 // Internal records.
 
 class TransformStreamState {
-  constructor() {
-    this.readable = undefined; // StreamState
-    this.writable = undefined; // WritableStreamState
-    this.backpressure = undefined;
-    this.backpressureChangePromise = undefined; // capability
-    this.controller = undefined;
-    this.wrapper = undefined;
-  }
+  readable = undefined; // StreamState
+  writable = undefined; // WritableStreamState
+  backpressure = undefined;
+  backpressureChangePromise = undefined; // capability
+  controller = undefined;
+  wrapper = undefined;
 }
 
 class TransformControllerState {
-  constructor() {
-    this.stream = undefined;
-    this.transformAlgorithm = undefined;
-    this.flushAlgorithm = undefined;
-    this.cancelAlgorithm = undefined;
-    this.finishPromise = undefined; // capability
-    this.wrapper = undefined;
-  }
+  stream = undefined;
+  transformAlgorithm = undefined;
+  flushAlgorithm = undefined;
+  cancelAlgorithm = undefined;
+  finishPromise = undefined; // capability
+  wrapper = undefined;
 }
 
 // ---------------------------------------------------------------------------

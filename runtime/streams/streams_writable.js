@@ -26,9 +26,8 @@ const PromiseReject = Promise.reject.bind(Promise);
 // Promises whose state the spec inspects ("if promise is pending").
 
 function newTrackedPromise() {
-  const capability = newPromiseCapability();
-  capability.state = "pending";
-  return capability;
+  const { promise, resolve, reject } = newPromiseCapability();
+  return { promise, resolve, reject, state: "pending" };
 }
 
 function trackedPromiseResolvedWith(value) {
@@ -125,48 +124,42 @@ function makeAbortSignalStandIn() {
 // Internal records.
 
 class WritableStreamState {
-  constructor() {
-    this.state = "writable"; // "writable" | "closed" | "erroring" | "errored"
-    this.storedError = undefined;
-    this.writer = undefined;
-    this.controller = undefined;
-    this.inFlightWriteRequest = undefined; // capability
-    this.closeRequest = undefined; // capability
-    this.inFlightCloseRequest = undefined; // capability
-    this.pendingAbortRequest = undefined; // { promise: capability, reason, wasAlreadyErroring }
-    this.writeRequests = new Queue(); // of capabilities
-    this.backpressure = false;
-    this.wrapper = undefined;
-  }
+  state = "writable"; // "writable" | "closed" | "erroring" | "errored"
+  storedError = undefined;
+  writer = undefined;
+  controller = undefined;
+  inFlightWriteRequest = undefined; // capability
+  closeRequest = undefined; // capability
+  inFlightCloseRequest = undefined; // capability
+  pendingAbortRequest = undefined; // { promise: capability, reason, wasAlreadyErroring }
+  writeRequests = new Queue(); // of capabilities
+  backpressure = false;
+  wrapper = undefined;
 }
 
 class WriterState {
-  constructor() {
-    this.stream = undefined;
-    this.closedPromise = undefined; // tracked capability
-    this.readyPromise = undefined; // tracked capability
-    this.wrapper = undefined;
-  }
+  stream = undefined;
+  closedPromise = undefined; // tracked capability
+  readyPromise = undefined; // tracked capability
+  wrapper = undefined;
 }
 
 const closeSentinel = {};
 
 class WritableControllerState {
-  constructor() {
-    this.stream = undefined;
-    this.queue = new Queue();
-    this.queueTotalSize = 0;
-    this.abortController = undefined; // made on first access to `signal`
-    this.abortRequested = false; // signalled before the AbortController existed
-    this.abortReason = undefined;
-    this.started = false;
-    this.strategySizeAlgorithm = undefined;
-    this.strategyHWM = 1;
-    this.writeAlgorithm = undefined;
-    this.closeAlgorithm = undefined;
-    this.abortAlgorithm = undefined;
-    this.wrapper = undefined;
-  }
+  stream = undefined;
+  queue = new Queue();
+  queueTotalSize = 0;
+  abortController = undefined; // made on first access to `signal`
+  abortRequested = false; // signalled before the AbortController existed
+  abortReason = undefined;
+  started = false;
+  strategySizeAlgorithm = undefined;
+  strategyHWM = 1;
+  writeAlgorithm = undefined;
+  closeAlgorithm = undefined;
+  abortAlgorithm = undefined;
+  wrapper = undefined;
 
   // [[AbortSteps]]
   abortSteps(reason) {

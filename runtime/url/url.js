@@ -516,16 +516,14 @@ function parseHost(input, isOpaque) {
 // ---------------------------------------------------------------------------
 
 class URLRecord {
-  constructor() {
-    this.scheme = "";
-    this.username = "";
-    this.password = "";
-    this.host = null;
-    this.port = null;
-    this.path = [];
-    this.query = null;
-    this.fragment = null;
-  }
+  scheme = "";
+  username = "";
+  password = "";
+  host = null;
+  port = null;
+  path = [];
+  query = null;
+  fragment = null;
 }
 
 function cloneRecord(r) {

@@ -5,12 +5,12 @@
 // (internals.parseURL); the state-override entry points the spec uses are
 // emulated on top of it.
 
-const { finishInterface, brandCheck, isObject, toUSVString } = internals;
+const { finishInterface, brandCheck, isObject, toUSVString, createDataProperty } = internals;
 const URL_ = internals.URL;
 const parseURL = internals.parseURL;
 
 const SPECIAL_SCHEMES = ["ftp", "file", "http", "https", "ws", "wss"];
-const DEFAULT_PORTS = { ftp: "21", http: "80", https: "443", ws: "80", wss: "443" };
+const DEFAULT_PORTS = { __proto__: null, ftp: "21", http: "80", https: "443", ws: "80", wss: "443" };
 const COMPONENTS = ["protocol", "username", "password", "hostname", "port", "pathname", "search", "hash"];
 // The spec compiles with the `v` flag; V8 10.2 lacks it, so fall back to `u`
 // (patterns using set notation such as `[\d&&[0-1]]` are then rejected).
@@ -631,7 +631,7 @@ function isAbsolutePathname(input, type) {
 }
 
 function processURLPatternInit(init, type, defaults) {
-  const result = {};
+  const result = { __proto__: null };
   if (defaults) Object.assign(result, defaults);
   let baseURL = null;
   const has = (k) => init[k] !== undefined;
@@ -712,7 +712,7 @@ function processURLPatternInit(init, type, defaults) {
 
 function parseConstructorString(input) {
   const tokens = tokenize(input, "lenient");
-  const result = {};
+  const result = { __proto__: null };
   let componentStart = 0;
   let tokenIndex = 0;
   let tokenIncrement = 1;
@@ -894,7 +894,7 @@ function isDictionaryLike(v) {
 }
 
 function toURLPatternInit(v) {
-  const init = {};
+  const init = { __proto__: null };
   if (v === undefined || v === null) return init;
   for (const k of INIT_MEMBERS) {
     const x = v[k];
@@ -936,7 +936,7 @@ function createURLPattern(input, baseURL, options) {
     if (processed[c] === undefined) processed[c] = "*";
   }
   if (isSpecialScheme(processed.protocol) && processed.port === DEFAULT_PORTS[processed.protocol]) processed.port = "";
-  const result = {};
+  const result = { __proto__: null };
   result.protocol = compileComponent(processed.protocol, canonicalizeProtocol, DEFAULT_OPTIONS);
   result.username = compileComponent(processed.username, canonicalizeUsername, DEFAULT_OPTIONS);
   result.password = compileComponent(processed.password, canonicalizePassword, DEFAULT_OPTIONS);
@@ -986,26 +986,29 @@ function match(c, input, baseURLString) {
     values.search = url.query === null ? "" : url.query;
     values.hash = url.fragment === null ? "" : url.fragment;
   }
-  const execResults = {};
+  const execResults = { __proto__: null };
   for (const k of COMPONENTS) {
     const r = execComponent(c[k], values[k]);
     if (r === null) return null;
     execResults[k] = r;
   }
+  // The URLPatternResult the tenant gets: ordinary objects whose members
+  // are defined, not assigned (no setter on Object.prototype runs, and a
+  // group named "__proto__" is a group).
   const result = { inputs };
   for (const k of COMPONENTS) {
     const groups = {};
     const r = execResults[k];
     const names = c[k].groupNameList;
     // Only the pattern's own groups: a regexp part may hold more captures.
-    for (let i = 0; i < names.length; i++) groups[names[i]] = r[i + 1];
-    result[k] = { input: values[k], groups };
+    for (let i = 0; i < names.length; i++) createDataProperty(groups, names[i], r[i + 1]);
+    createDataProperty(result, k, { input: values[k], groups });
   }
   return result;
 }
 
 function toMatchInput(input) {
-  if (input === undefined || input === null) return {};
+  if (input === undefined || input === null) return { __proto__: null };
   // Any object, a URL included, is converted as a URLPatternInit dictionary.
   if (typeof input === "object" || typeof input === "function") return toURLPatternInit(input);
   return toUSVString(input);

@@ -1,0 +1,174 @@
+// Shared by the attack workers (test/hostile/test_hostile.py copies it next
+// to each). An attack is a list of steps run while the worker's realm is
+// poisoned; what each step did is recorded with built-ins captured here, at
+// the worker's startup, and described only after the poison is removed.
+//
+// A step is [name, fn] (any outcome is fine: the point is that the node
+// survives) or [name, fn, expected] where `expected` is the error name the
+// step must throw ("any" for any error, "none" for no error). A step that
+// does otherwise is reported as UNEXPECTED, which the runner fails on.
+
+const MapCtor = Map;
+const mapSet = Map.prototype.set;
+const mapForEach = Map.prototype.forEach;
+const apply = Reflect.apply;
+const StringCtor = String;
+const JSONStringify = JSON.stringify;
+const ResponseCtor = Response;
+const PromiseCtor = Promise;
+const promiseThen = Promise.prototype.then;
+const setTimer = setTimeout;
+
+// Runs `steps` between install() and uninstall(); returns the report lines.
+export async function attack(install, uninstall, steps) {
+  const outcomes = new MapCtor();
+  install();
+  try {
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i];
+      let outcome;
+      try {
+        const value = step[1]();
+        // Awaited without `await` on a possibly poisoned Promise.prototype:
+        // a captured `then` settles a captured Promise.
+        outcome = { ok: true, value: await settle(value) };
+      } catch (error) {
+        outcome = { ok: false, error };
+      }
+      apply(mapSet, outcomes, [step, outcome]);
+    }
+  } finally {
+    uninstall();
+  }
+  const lines = [];
+  apply(mapForEach, outcomes, [
+    (outcome, step) => {
+      lines.push(describe(step, outcome));
+    },
+  ]);
+  return lines;
+}
+
+function settle(value) {
+  if (value === null || (typeof value !== "object" && typeof value !== "function")) return value;
+  let isPromise = false;
+  try {
+    isPromise = value instanceof PromiseCtor;
+  } catch {
+    return value;
+  }
+  if (!isPromise) return value;
+  // A step that never settles is reported as such after a second.
+  return new PromiseCtor((resolve, reject) => {
+    setTimer(() => resolve("still pending after 1 s"), 1000);
+    apply(promiseThen, value, [resolve, reject]);
+  });
+}
+
+function errorName(error) {
+  try {
+    if (error !== null && typeof error === "object") return `${error.name}: ${`${error.message}`.slice(0, 120)}`;
+    return `non-error ${StringCtor(error).slice(0, 60)}`;
+  } catch {
+    return "an unprintable error";
+  }
+}
+
+function describe(step, outcome) {
+  const [name, , expected] = step;
+  const got = outcome.ok ? "returned" : `threw ${errorName(outcome.error)}`;
+  let verdict = "";
+  if (expected === "none" && !outcome.ok) verdict = "UNEXPECTED ";
+  else if (expected === "any" && outcome.ok) verdict = "UNEXPECTED ";
+  else if (expected !== undefined && expected !== "none" && expected !== "any") {
+    const name = outcome.ok ? "" : `${outcome.error && outcome.error.name}`;
+    if (name !== expected) verdict = `UNEXPECTED (wanted ${expected}) `;
+  }
+  return `${verdict}${name}: ${got}`;
+}
+
+// Defines `names` on `target` as accessors made by make(name) (a
+// descriptor); returns the function that removes them again.
+// (Everything is prepared before the first accessor goes in: `target` may
+// be Array.prototype itself.)
+export function define(target, names, make) {
+  const done = names.map((name) => [name, Object.getOwnPropertyDescriptor(target, name), make(name)]);
+  for (const [name, , descriptor] of done) {
+    Object.defineProperty(target, name, { __proto__: null, configurable: true, ...descriptor });
+  }
+  return () => {
+    for (const [name, previous] of done) {
+      if (previous === undefined) delete target[name];
+      else Object.defineProperty(target, name, previous);
+    }
+  };
+}
+
+export function reply(lines) {
+  return new ResponseCtor(`done\n${lines.join("\n")}\n`, { headers: { "content-type": "text/plain" } });
+}
+
+export function json(value) {
+  return JSONStringify(value);
+}
+
+// The Web API entry points most attacks call once the realm is poisoned,
+// each given `arg` where it takes an argument.
+export function entryPoints(env, arg) {
+  const text = new TextEncoder().encode("x");
+  return [
+    ["fetch", () => fetch(arg)],
+    ["fetch origin", () => fetch(env.ORIGIN).then((r) => r.text())],
+    ["fetch init", () => fetch(env.ORIGIN, arg)],
+    ["Request", () => new Request(arg)],
+    ["Request init", () => new Request("https://example.com/", arg)],
+    ["Response body", () => new Response(arg).text()],
+    ["Response init", () => new Response("x", arg)],
+    ["Headers", () => new Headers(arg)],
+    ["Headers append", () => new Headers().append(arg, arg)],
+    ["URL", () => new URL(arg)],
+    ["URL base", () => new URL("/x", arg)],
+    ["URLSearchParams", () => new URLSearchParams(arg).toString()],
+    ["URLPattern", () => new URLPattern(arg)],
+    ["TextEncoder", () => new TextEncoder().encode(arg)],
+    ["TextDecoder", () => new TextDecoder().decode(arg)],
+    ["TextDecoder label", () => new TextDecoder(arg)],
+    ["atob", () => atob(arg)],
+    ["btoa", () => btoa(arg)],
+    ["structuredClone", () => structuredClone(arg)],
+    ["structuredClone transfer", () => structuredClone(text, arg)],
+    ["ReadableStream", () => new ReadableStream(arg)],
+    ["ReadableStream strategy", () => new ReadableStream({}, arg)],
+    ["WritableStream", () => new WritableStream(arg)],
+    ["TransformStream", () => new TransformStream(arg)],
+    ["stream read", () => new ReadableStream({ start: (c) => c.enqueue(arg) }).getReader().read()],
+    ["pipeTo", () => new ReadableStream({ start: (c) => c.close() }).pipeTo(new WritableStream(), arg)],
+    ["CompressionStream", () => new CompressionStream(arg)],
+    ["Blob", () => new Blob(arg).text()],
+    ["Blob parts", () => new Blob([arg]).text()],
+    ["File", () => new File([text], arg)],
+    ["FormData append", () => new FormData().append("a", arg)],
+    ["Event", () => new Event(arg, arg)],
+    ["EventTarget", () => new EventTarget().addEventListener("x", arg, arg)],
+    ["AbortSignal.any", () => AbortSignal.any(arg)],
+    ["setTimeout", () => clearTimeout(setTimeout(arg, arg))],
+    ["queueMicrotask", () => queueMicrotask(arg)],
+    ["console.log", () => console.log(arg)],
+    ["crypto.getRandomValues", () => crypto.getRandomValues(arg)],
+    ["digest", () => crypto.subtle.digest(arg, text)],
+    ["digest data", () => crypto.subtle.digest("SHA-256", arg)],
+    ["importKey", () => crypto.subtle.importKey("raw", text, arg, false, ["sign"])],
+    ["importKey jwk", () => crypto.subtle.importKey("jwk", arg, { name: "HMAC", hash: "SHA-256" }, false, ["sign"])],
+    ["generateKey", () => crypto.subtle.generateKey(arg, false, ["sign"])],
+    ["timingSafeEqual", () => crypto.subtle.timingSafeEqual(arg, arg)],
+    ["KV get", () => env.STORE.get(arg)],
+    ["KV get options", () => env.STORE.get("k", arg)],
+    ["KV getWithMetadata", () => env.STORE.getWithMetadata(arg)],
+    ["KV put", () => env.STORE.put("k", arg)],
+    ["KV put options", () => env.STORE.put("k", "v", arg)],
+    ["KV list", () => env.STORE.list(arg)],
+    ["KV delete", () => env.STORE.delete(arg)],
+    ["service fetch", () => env.VICTIM.fetch(arg)],
+    ["service fetch init", () => env.VICTIM.fetch("http://victim/", arg)],
+  ];
+}
