@@ -148,6 +148,10 @@ void NativeRegistry::Add(std::string name, NativeFunction function) {
   entries_.push_back({std::move(name), function});
 }
 
+void NativeRegistry::Add(std::initializer_list<Entry> entries) {
+  entries_.insert(entries_.end(), entries.begin(), entries.end());
+}
+
 void NativeRegistry::AddConstant(std::string name, double value) {
   constants_.emplace_back(std::move(name), value);
 }

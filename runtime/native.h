@@ -14,6 +14,7 @@
 
 #include <v8.h>
 
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -81,6 +82,8 @@ class NativeRegistry {
   };
 
   void Add(std::string name, NativeFunction function);
+  // A file's natives as one table: registry.Add({{"zlibOpen", ZlibOpen}, ...}).
+  void Add(std::initializer_list<Entry> entries);
   // A number both sides of a native contract read (a limit, an enum value):
   // written once in C++, read by the runtime's JavaScript as `native.name`,
   // so the two cannot drift apart.

@@ -31,27 +31,34 @@ void PendingPromise::Detach() {
   data_ = nullptr;
 }
 
-void PendingPromise::Resolve(const ValueMaker& make_value) {
+void PendingPromise::Settle(const Settler& settle) {
   if (data_ == nullptr || resolver_.IsEmpty()) return;
   CallbackScope scope(data_);
   v8::Isolate* isolate = data_->isolate();
   v8::Local<v8::Promise::Resolver> resolver = resolver_.Get(isolate);
   resolver_.Reset();
-  v8::TryCatch try_catch(isolate);
-  v8::Local<v8::Value> value = make_value(isolate, scope.context());
-  if (value.IsEmpty()) {
-    if (try_catch.HasTerminated()) return;
-    // Making the value threw (say, JSON that does not parse): reject with
-    // it. Should V8 have refused without an exception, the promise still
-    // settles, so no caller waits forever.
-    v8::Local<v8::Value> error = try_catch.HasCaught()
-                                     ? try_catch.Exception()
-                                     : v8::Exception::Error(v8::String::NewFromUtf8Literal(
-                                           isolate, "The result could not be made"));
-    Ignore(resolver->Reject(scope.context(), error));
-    return;
-  }
-  Ignore(resolver->Resolve(scope.context(), value));
+  settle(isolate, scope.context(), resolver);
+}
+
+void PendingPromise::Resolve(const ValueMaker& make_value) {
+  Settle([&](v8::Isolate* isolate, v8::Local<v8::Context> context,
+             v8::Local<v8::Promise::Resolver> resolver) {
+    v8::TryCatch try_catch(isolate);
+    v8::Local<v8::Value> value = make_value(isolate, context);
+    if (value.IsEmpty()) {
+      if (try_catch.HasTerminated()) return;
+      // Making the value threw (say, JSON that does not parse): reject with
+      // it. Should V8 have refused without an exception, the promise still
+      // settles, so no caller waits forever.
+      v8::Local<v8::Value> error = try_catch.HasCaught()
+                                       ? try_catch.Exception()
+                                       : v8::Exception::Error(v8::String::NewFromUtf8Literal(
+                                             isolate, "The result could not be made"));
+      Ignore(resolver->Reject(context, error));
+      return;
+    }
+    Ignore(resolver->Resolve(context, value));
+  });
 }
 
 void PendingPromise::ResolveUndefined() {
@@ -59,16 +66,14 @@ void PendingPromise::ResolveUndefined() {
 }
 
 void PendingPromise::Reject(const Status& status) {
-  if (data_ == nullptr || resolver_.IsEmpty()) return;
-  CallbackScope scope(data_);
-  v8::Isolate* isolate = data_->isolate();
-  v8::Local<v8::Promise::Resolver> resolver = resolver_.Get(isolate);
-  resolver_.Reset();
-  v8::TryCatch try_catch(isolate);
-  ThrowStatus(isolate, status);
-  v8::Local<v8::Value> error = try_catch.Exception();
-  try_catch.Reset();
-  Ignore(resolver->Reject(scope.context(), error));
+  Settle([&](v8::Isolate* isolate, v8::Local<v8::Context> context,
+             v8::Local<v8::Promise::Resolver> resolver) {
+    v8::TryCatch try_catch(isolate);
+    ThrowStatus(isolate, status);
+    v8::Local<v8::Value> error = try_catch.Exception();
+    try_catch.Reset();
+    Ignore(resolver->Reject(context, error));
+  });
 }
 
 namespace {

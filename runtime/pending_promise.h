@@ -53,6 +53,12 @@ class PendingPromise {
   bool alive() const { return data_ != nullptr; }
 
  private:
+  // Settles the promise once: inside a CallbackScope (the watchdog, then the
+  // microtasks), with the resolver taken out of this object first.
+  using Settler =
+      std::function<void(v8::Isolate*, v8::Local<v8::Context>, v8::Local<v8::Promise::Resolver>)>;
+  void Settle(const Settler& settle);
+
   friend class IsolateData;
   PendingPromise(IsolateData* data, v8::Local<v8::Promise::Resolver> resolver);
   void Detach();  // the isolate is going away

@@ -276,21 +276,21 @@ NativeResult SetCurrentInvocation(NativeCall& call) {
 }  // namespace
 
 void RegisterRuntimeNatives(NativeRegistry& registry) {
-  registry.Add("uploadRead", UploadRead);
-  registry.Add("uploadPause", UploadPause);
-  registry.Add("uploadCancel", UploadCancel);
-  registry.Add("holdWorker", HoldWorker);
-  registry.Add("setTimer", SetTimer);
-  registry.Add("clearTimer", ClearTimer);
-  registry.Add("responseSend", ResponseSend);
-  registry.Add("responseStart", ResponseStart);
-  registry.Add("responseWrite", ResponseWrite);
-  registry.Add("responseOnDrain", ResponseOnDrain);
-  registry.Add("responseFinish", ResponseFinish);
-  registry.Add("responseFail", ResponseFail);
-  registry.Add("responseAborted", ResponseAborted);
-  registry.Add("currentInvocation", CurrentInvocation);
-  registry.Add("setCurrentInvocation", SetCurrentInvocation);
+  registry.Add({{"uploadRead", UploadRead},
+                {"uploadPause", UploadPause},
+                {"uploadCancel", UploadCancel},
+                {"holdWorker", HoldWorker},
+                {"setTimer", SetTimer},
+                {"clearTimer", ClearTimer},
+                {"responseSend", ResponseSend},
+                {"responseStart", ResponseStart},
+                {"responseWrite", ResponseWrite},
+                {"responseOnDrain", ResponseOnDrain},
+                {"responseFinish", ResponseFinish},
+                {"responseFail", ResponseFail},
+                {"responseAborted", ResponseAborted},
+                {"currentInvocation", CurrentInvocation},
+                {"setCurrentInvocation", SetCurrentInvocation}});
 }
 
 }  // namespace edge::runtime

@@ -488,14 +488,14 @@ NativeResult FetchSubrequestLimit(NativeCall& call) {
 }  // namespace
 
 void RegisterFetchNatives(runtime::NativeRegistry& registry) {
-  registry.Add("fetchStart", FetchStart);
-  registry.Add("fetchResponse", FetchResponse);
-  registry.Add("fetchRead", FetchRead);
-  registry.Add("fetchWrite", FetchWrite);
-  registry.Add("fetchDrain", FetchDrain);
-  registry.Add("fetchEnd", FetchEnd);
-  registry.Add("fetchCancel", FetchCancel);
-  registry.Add("fetchSubrequestLimit", FetchSubrequestLimit);
+  registry.Add({{"fetchStart", FetchStart},
+                {"fetchResponse", FetchResponse},
+                {"fetchRead", FetchRead},
+                {"fetchWrite", FetchWrite},
+                {"fetchDrain", FetchDrain},
+                {"fetchEnd", FetchEnd},
+                {"fetchCancel", FetchCancel},
+                {"fetchSubrequestLimit", FetchSubrequestLimit}});
 }
 
 }  // namespace edge::bindings

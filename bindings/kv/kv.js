@@ -9,16 +9,11 @@
 const { finishInterface, illegalConstructor, isReadableStream, readableStreamFromBytes, streamReader, toUint8Array } =
   internals;
 
-const ArrayIsArray = Array.isArray;
-const DateNow = Date.now;
-const JSONStringify = JSON.stringify;
-const MathFloor = Math.floor;
-const MathTrunc = Math.trunc;
-const NumberIsNaN = Number.isNaN;
+const {
+  ArrayIsArray, DateNow, JSONStringify, MathFloor, MathTrunc, NumberIsNaN, MapPrototypeSet, PromisePrototypeThen,
+  PromiseReject,
+} = internals.primordials;
 const SafeMap = Map;
-const MapPrototypeSet = Function.prototype.call.bind(Map.prototype.set);
-const PromisePrototypeThen = Function.prototype.call.bind(Promise.prototype.then);
-const PromiseReject = Promise.reject.bind(Promise);
 
 // Workers' limits and the value types, as the natives define them
 // (RegisterKvNatives in kv_natives.cc): one contract for both sides.

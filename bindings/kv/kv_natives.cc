@@ -389,11 +389,11 @@ NativeResult KvList(NativeCall& call) {
 }  // namespace
 
 void RegisterKvNatives(runtime::NativeRegistry& registry) {
-  registry.Add("kvGet", KvGet);
-  registry.Add("kvGetMany", KvGetMany);
-  registry.Add("kvPut", KvPut);
-  registry.Add("kvDelete", KvDelete);
-  registry.Add("kvList", KvList);
+  registry.Add({{"kvGet", KvGet},
+                {"kvGetMany", KvGetMany},
+                {"kvPut", KvPut},
+                {"kvDelete", KvDelete},
+                {"kvList", KvList}});
   // The contract kv.js checks arguments against: Workers' limits as the
   // store enforces them, and the value types above.
   registry.AddConstant("kvMaxKeyBytes", kKvMaxKeyBytes);

@@ -12,17 +12,10 @@ const {
 } = internals;
 
 const nativeUtf8Decode = native.utf8Decode;
-const ObjectDefineProperty = Object.defineProperty;
-const ReflectApply = Reflect.apply;
-const MathMax = Math.max;
-const MathMin = Math.min;
-const MathTrunc = Math.trunc;
-const NumberIsFinite = Number.isFinite;
-const DateNow = Date.now;
-const PromiseResolve = Promise.resolve.bind(Promise);
-const PromiseReject = Promise.reject.bind(Promise);
-const SymbolIterator = Symbol.iterator;
-const StringPrototypeToLowerCase = Function.prototype.call.bind(String.prototype.toLowerCase);
+const {
+  ObjectDefineProperty, ReflectApply, MathMax, MathMin, MathTrunc, NumberIsFinite, DateNow, PromiseResolve,
+  PromiseReject, SymbolIterator, StringPrototypeToLowerCase,
+} = internals.primordials;
 
 const emptyBytes = new Uint8Array(0);
 const printableAsciiRegExp = /^[\x20-\x7e]*$/;

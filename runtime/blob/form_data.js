@@ -9,9 +9,7 @@ const {
 
 const nativeUtf8Decode = native.utf8Decode;
 const nativeRandomFill = native.randomFill;
-const ObjectDefineProperty = Object.defineProperty;
-const ReflectApply = Reflect.apply;
-const SymbolIterator = Symbol.iterator;
+const { ObjectDefineProperty, ReflectApply, SymbolIterator } = internals.primordials;
 
 function checkArgs(count, required, method) {
   if (count < required) throw tooFewArguments(count, required, `Failed to execute '${method}' on 'FormData'`);

@@ -180,10 +180,10 @@ NativeResult ZlibClose(NativeCall& call) {
 }  // namespace
 
 void RegisterCompressionNatives(NativeRegistry& registry) {
-  registry.Add("zlibOpen", ZlibOpen);
-  registry.Add("zlibWrite", ZlibWrite);
-  registry.Add("zlibFinish", ZlibFinish);
-  registry.Add("zlibClose", ZlibClose);
+  registry.Add({{"zlibOpen", ZlibOpen},
+                {"zlibWrite", ZlibWrite},
+                {"zlibFinish", ZlibFinish},
+                {"zlibClose", ZlibClose}});
 }
 
 }  // namespace edge::runtime

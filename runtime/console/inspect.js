@@ -12,28 +12,12 @@
 
 const inspectSymbol = Symbol.for("nodejs.util.inspect.custom");
 
-const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
-const ObjectGetOwnPropertyNames = Object.getOwnPropertyNames;
-const ObjectGetOwnPropertySymbols = Object.getOwnPropertySymbols;
-const ObjectGetPrototypeOf = Object.getPrototypeOf;
-const ObjectKeys = Object.keys;
-const ObjectPrototypeHasOwnProperty = Function.prototype.call.bind(Object.prototype.hasOwnProperty);
-const ObjectPrototypePropertyIsEnumerable = Function.prototype.call.bind(
-  Object.prototype.propertyIsEnumerable,
-);
-const ObjectPrototypeToString = Function.prototype.call.bind(Object.prototype.toString);
-const FunctionPrototypeToString = Function.prototype.call.bind(Function.prototype.toString);
-const ArrayIsArray = Array.isArray;
-const JSONStringify = JSON.stringify;
-const MathMin = Math.min;
-const MathMax = Math.max;
-const MathSqrt = Math.sqrt;
-const MathRound = Math.round;
-const MathFloor = Math.floor;
-const NumberIsNaN = Number.isNaN;
-const NumberParseInt = Number.parseInt;
-const NumberParseFloat = Number.parseFloat;
-const ReflectApply = Reflect.apply;
+const {
+  ObjectGetOwnPropertyDescriptor, ObjectGetOwnPropertyNames, ObjectGetOwnPropertySymbols, ObjectGetPrototypeOf,
+  ObjectKeys, ObjectPrototypeHasOwnProperty, ObjectPrototypePropertyIsEnumerable, ObjectPrototypeToString,
+  FunctionPrototypeToString, ArrayIsArray, JSONStringify, MathMin, MathMax, MathSqrt, MathRound, MathFloor, NumberIsNaN,
+  NumberParseInt, NumberParseFloat, ReflectApply, PromiseCtor,
+} = internals.primordials;
 
 const uncurryGetter = (proto, name) => {
   const get = ObjectGetOwnPropertyDescriptor(proto, name).get;
@@ -66,7 +50,6 @@ const NumberPrototypeValueOf = Function.prototype.call.bind(Number.prototype.val
 const StringPrototypeValueOf = Function.prototype.call.bind(String.prototype.valueOf);
 const BooleanPrototypeValueOf = Function.prototype.call.bind(Boolean.prototype.valueOf);
 const BigIntPrototypeValueOf = Function.prototype.call.bind(BigInt.prototype.valueOf);
-const PromiseCtor = Promise;
 const ErrorCtor = Error;
 
 function attempt(fn, value) {

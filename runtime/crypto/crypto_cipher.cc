@@ -10,20 +10,14 @@
 #include <string>
 #include <string_view>
 
+#include "base/openssl_ptr.h"
 #include "runtime/web_apis.h"
 
 namespace edge::runtime {
 namespace {
 
-struct CipherCtxFree {
-  void operator()(EVP_CIPHER_CTX* ctx) const { EVP_CIPHER_CTX_free(ctx); }
-};
-using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
-
-struct CipherFree {
-  void operator()(EVP_CIPHER* cipher) const { EVP_CIPHER_free(cipher); }
-};
-using Cipher = std::unique_ptr<EVP_CIPHER, CipherFree>;
+using CipherCtx = base::OpenSslPtr<EVP_CIPHER_CTX, EVP_CIPHER_CTX_free>;
+using Cipher = base::OpenSslPtr<EVP_CIPHER, EVP_CIPHER_free>;
 
 const unsigned char* U(std::string_view bytes) {
   return reinterpret_cast<const unsigned char*>(bytes.data());
@@ -261,10 +255,10 @@ NativeResult CryptoAesKw(NativeCall& call) {
 }  // namespace
 
 void RegisterCryptoCipherNatives(NativeRegistry& registry) {
-  registry.Add("cryptoAesGcm", CryptoAesGcm);
-  registry.Add("cryptoAesCbc", CryptoAesCbc);
-  registry.Add("cryptoAesCtr", CryptoAesCtr);
-  registry.Add("cryptoAesKw", CryptoAesKw);
+  registry.Add({{"cryptoAesGcm", CryptoAesGcm},
+                {"cryptoAesCbc", CryptoAesCbc},
+                {"cryptoAesCtr", CryptoAesCtr},
+                {"cryptoAesKw", CryptoAesKw}});
 }
 
 }  // namespace edge::runtime

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/openssl_ptr.h"
 #include "runtime/web_apis.h"
 
 namespace edge::runtime {
@@ -23,13 +24,6 @@ namespace {
 // Tenants sharing a thread otherwise wait behind one that asks for
 // millions of iterations.
 constexpr double kMaxPbkdf2Iterations = 100000;
-
-struct KdfFree {
-  void operator()(EVP_KDF* kdf) const { EVP_KDF_free(kdf); }
-};
-struct KdfCtxFree {
-  void operator()(EVP_KDF_CTX* ctx) const { EVP_KDF_CTX_free(ctx); }
-};
 
 // OSSL_PARAM octet strings want a non-null pointer even when empty.
 void* Octets(std::string_view bytes) {
@@ -47,10 +41,10 @@ const char* DigestName(const std::string& name) {
 }
 
 NativeResult Derive(NativeCall& call, const char* kdf_name, OSSL_PARAM* params, size_t length) {
-  std::unique_ptr<EVP_KDF, KdfFree> kdf(EVP_KDF_fetch(nullptr, kdf_name, nullptr));
+  base::OpenSslPtr<EVP_KDF, EVP_KDF_free> kdf(EVP_KDF_fetch(nullptr, kdf_name, nullptr));
   if (!kdf)
     return DomException("OperationError", std::string(kdf_name) + " is unavailable");
-  std::unique_ptr<EVP_KDF_CTX, KdfCtxFree> ctx(EVP_KDF_CTX_new(kdf.get()));
+  base::OpenSslPtr<EVP_KDF_CTX, EVP_KDF_CTX_free> ctx(EVP_KDF_CTX_new(kdf.get()));
   std::string out(length, '\0');
   if (length == 0) return call.Bytes(out).As<v8::Value>();
   if (!ctx || EVP_KDF_derive(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), length,
@@ -128,8 +122,7 @@ NativeResult CryptoHkdf(NativeCall& call) {
 }  // namespace
 
 void RegisterCryptoKdfNatives(NativeRegistry& registry) {
-  registry.Add("cryptoPbkdf2", CryptoPbkdf2);
-  registry.Add("cryptoHkdf", CryptoHkdf);
+  registry.Add({{"cryptoPbkdf2", CryptoPbkdf2}, {"cryptoHkdf", CryptoHkdf}});
   registry.AddConstant("cryptoMaxPbkdf2Iterations", kMaxPbkdf2Iterations);
 }
 

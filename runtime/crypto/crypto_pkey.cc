@@ -26,6 +26,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "base/openssl_ptr.h"
 #include "runtime/web_apis.h"
 
 namespace edge::runtime {
@@ -51,30 +52,13 @@ struct PkeyHandle {
 };
 static_assert(std::is_standard_layout_v<PkeyHandle>);
 
-struct PkeyFree {
-  void operator()(EVP_PKEY* pkey) const { EVP_PKEY_free(pkey); }
-};
-using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
-struct PkeyCtxFree {
-  void operator()(EVP_PKEY_CTX* ctx) const { EVP_PKEY_CTX_free(ctx); }
-};
-using PkeyCtx = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree>;
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-};
-struct BnFree {
-  void operator()(BIGNUM* bn) const { BN_free(bn); }
-};
-using Bn = std::unique_ptr<BIGNUM, BnFree>;
-struct SigFree {
-  void operator()(ECDSA_SIG* sig) const { ECDSA_SIG_free(sig); }
-};
-struct BldFree {
-  void operator()(OSSL_PARAM_BLD* bld) const { OSSL_PARAM_BLD_free(bld); }
-};
-struct ParamsFree {
-  void operator()(OSSL_PARAM* params) const { OSSL_PARAM_free(params); }
-};
+using Pkey = base::OpenSslPtr<EVP_PKEY, EVP_PKEY_free>;
+using PkeyCtx = base::OpenSslPtr<EVP_PKEY_CTX, EVP_PKEY_CTX_free>;
+using MdCtx = base::OpenSslPtr<EVP_MD_CTX, EVP_MD_CTX_free>;
+using Bn = base::OpenSslPtr<BIGNUM, BN_free>;
+using Sig = base::OpenSslPtr<ECDSA_SIG, ECDSA_SIG_free>;
+using ParamBld = base::OpenSslPtr<OSSL_PARAM_BLD, OSSL_PARAM_BLD_free>;
+using Params = base::OpenSslPtr<OSSL_PARAM, OSSL_PARAM_free>;
 
 const unsigned char* U(std::string_view bytes) {
   return reinterpret_cast<const unsigned char*>(bytes.data());
@@ -258,7 +242,7 @@ StatusOr<Pkey> EcFromParts(const std::string& curve, std::string_view point,
   const char* group = GroupOf(curve);
   if (group == nullptr)
     return DomException("NotSupportedError", "unsupported curve " + curve);
-  std::unique_ptr<OSSL_PARAM_BLD, BldFree> bld(OSSL_PARAM_BLD_new());
+  ParamBld bld(OSSL_PARAM_BLD_new());
   Bn priv;
   if (!bld ||
       OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, group, 0) != 1 ||
@@ -272,7 +256,7 @@ StatusOr<Pkey> EcFromParts(const std::string& curve, std::string_view point,
       return Operation("out of memory");
     }
   }
-  std::unique_ptr<OSSL_PARAM, ParamsFree> params(OSSL_PARAM_BLD_to_param(bld.get()));
+  Params params(OSSL_PARAM_BLD_to_param(bld.get()));
   PkeyCtx ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
   EVP_PKEY* pkey = nullptr;
   if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
@@ -295,7 +279,7 @@ StatusOr<Pkey> RsaFromParts(const std::function<std::string(const char*)>& part,
       OSSL_PKEY_PARAM_RSA_N,         OSSL_PKEY_PARAM_RSA_E,           OSSL_PKEY_PARAM_RSA_D,
       OSSL_PKEY_PARAM_RSA_FACTOR1,   OSSL_PKEY_PARAM_RSA_FACTOR2,     OSSL_PKEY_PARAM_RSA_EXPONENT1,
       OSSL_PKEY_PARAM_RSA_EXPONENT2, OSSL_PKEY_PARAM_RSA_COEFFICIENT1};
-  std::unique_ptr<OSSL_PARAM_BLD, BldFree> bld(OSSL_PARAM_BLD_new());
+  ParamBld bld(OSSL_PARAM_BLD_new());
   if (!bld) return Operation("out of memory");
   std::vector<Bn> numbers;
   // A private JWK may leave out all of the CRT parameters (RFC 7518 6.3.2).
@@ -309,7 +293,7 @@ StatusOr<Pkey> RsaFromParts(const std::function<std::string(const char*)>& part,
       return Operation("out of memory");
     }
   }
-  std::unique_ptr<OSSL_PARAM, ParamsFree> params(OSSL_PARAM_BLD_to_param(bld.get()));
+  Params params(OSSL_PARAM_BLD_to_param(bld.get()));
   PkeyCtx ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
   EVP_PKEY* pkey = nullptr;
   if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
@@ -607,7 +591,7 @@ NativeResult CryptoPkeySign(NativeCall& call) {
   if (!params.ok()) return params.status();
   EVP_PKEY* pkey = params->pkey;
   std::string_view data = params->bytes[0];
-  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  MdCtx ctx(EVP_MD_CTX_new());
   size_t length = 0;
   EVP_PKEY_CTX* pctx = nullptr;
   if (!ctx || EVP_DigestSignInit(ctx.get(), &pctx, params->md, nullptr, pkey) != 1 ||
@@ -624,8 +608,7 @@ NativeResult CryptoPkeySign(NativeCall& call) {
   if (!params->ec) return call.Bytes(signature).As<v8::Value>();
   // DER ECDSA-Sig-Value -> r || s, each as wide as the curve's order.
   const unsigned char* cursor = U(signature);
-  std::unique_ptr<ECDSA_SIG, SigFree> sig(
-      d2i_ECDSA_SIG(nullptr, &cursor, static_cast<long>(signature.size())));
+  Sig sig(d2i_ECDSA_SIG(nullptr, &cursor, static_cast<long>(signature.size())));
   if (!sig) return Operation("signing failed");
   size_t field = FieldBytes(pkey);
   std::string out(2 * field, '\0');
@@ -649,7 +632,7 @@ NativeResult CryptoPkeyVerify(NativeCall& call) {
   if (params->ec) {
     size_t field = FieldBytes(pkey);
     if (signature.size() != 2 * field) return result(false);
-    std::unique_ptr<ECDSA_SIG, SigFree> sig(ECDSA_SIG_new());
+    Sig sig(ECDSA_SIG_new());
     BIGNUM* r = BN_bin2bn(U(signature), static_cast<int>(field), nullptr);
     BIGNUM* s = BN_bin2bn(U(signature) + field, static_cast<int>(field), nullptr);
     if (!sig || r == nullptr || s == nullptr || ECDSA_SIG_set0(sig.get(), r, s) != 1) {
@@ -663,7 +646,7 @@ NativeResult CryptoPkeyVerify(NativeCall& call) {
     der.assign(reinterpret_cast<char*>(encoded), length);
     OPENSSL_free(encoded);
   }
-  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  MdCtx ctx(EVP_MD_CTX_new());
   EVP_PKEY_CTX* pctx = nullptr;
   if (!ctx || EVP_DigestVerifyInit(ctx.get(), &pctx, params->md, nullptr, pkey) != 1 ||
       (params->rsa && !SetRsaPadding(pctx, params->padding, params->salt_length))) {
@@ -745,16 +728,16 @@ NativeResult CryptoRsaOaep(NativeCall& call) {
 }  // namespace
 
 void RegisterCryptoPkeyNatives(NativeRegistry& registry) {
-  registry.Add("cryptoPkeyGenerate", CryptoPkeyGenerate);
-  registry.Add("cryptoPkeyPublic", CryptoPkeyPublic);
-  registry.Add("cryptoPkeyInfo", CryptoPkeyInfo);
-  registry.Add("cryptoPkeyImport", CryptoPkeyImport);
-  registry.Add("cryptoPkeyExport", CryptoPkeyExport);
-  registry.Add("cryptoPkeyJwk", CryptoPkeyJwk);
-  registry.Add("cryptoPkeySign", CryptoPkeySign);
-  registry.Add("cryptoPkeyVerify", CryptoPkeyVerify);
-  registry.Add("cryptoPkeyDerive", CryptoPkeyDerive);
-  registry.Add("cryptoRsaOaep", CryptoRsaOaep);
+  registry.Add({{"cryptoPkeyGenerate", CryptoPkeyGenerate},
+                {"cryptoPkeyPublic", CryptoPkeyPublic},
+                {"cryptoPkeyInfo", CryptoPkeyInfo},
+                {"cryptoPkeyImport", CryptoPkeyImport},
+                {"cryptoPkeyExport", CryptoPkeyExport},
+                {"cryptoPkeyJwk", CryptoPkeyJwk},
+                {"cryptoPkeySign", CryptoPkeySign},
+                {"cryptoPkeyVerify", CryptoPkeyVerify},
+                {"cryptoPkeyDerive", CryptoPkeyDerive},
+                {"cryptoRsaOaep", CryptoRsaOaep}});
   registry.AddConstant("cryptoMaxRsaModulusBits", kMaxRsaModulusBits);
 }
 

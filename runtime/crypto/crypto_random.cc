@@ -37,8 +37,7 @@ NativeResult RandomUuid(NativeCall& call) {
 }  // namespace
 
 void RegisterCryptoNatives(NativeRegistry& registry) {
-  registry.Add("randomFill", RandomFill);
-  registry.Add("randomUUID", RandomUuid);
+  registry.Add({{"randomFill", RandomFill}, {"randomUUID", RandomUuid}});
 }
 
 }  // namespace edge::runtime

@@ -73,9 +73,9 @@ NativeResult CryptoTimingSafeEqual(NativeCall& call) {
 }  // namespace
 
 void RegisterCryptoSubtleNatives(NativeRegistry& registry) {
-  registry.Add("cryptoDigest", CryptoDigest);
-  registry.Add("cryptoHmac", CryptoHmac);
-  registry.Add("cryptoTimingSafeEqual", CryptoTimingSafeEqual);
+  registry.Add({{"cryptoDigest", CryptoDigest},
+                {"cryptoHmac", CryptoHmac},
+                {"cryptoTimingSafeEqual", CryptoTimingSafeEqual}});
 }
 
 }  // namespace edge::runtime

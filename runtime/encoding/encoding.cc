@@ -64,9 +64,8 @@ NativeResult Utf8Decode(NativeCall& call) {
 }  // namespace
 
 void RegisterEncodingNatives(NativeRegistry& registry) {
-  registry.Add("utf8Encode", Utf8Encode);
-  registry.Add("utf8EncodeInto", Utf8EncodeInto);
-  registry.Add("utf8Decode", Utf8Decode);
+  registry.Add(
+      {{"utf8Encode", Utf8Encode}, {"utf8EncodeInto", Utf8EncodeInto}, {"utf8Decode", Utf8Decode}});
 }
 
 }  // namespace edge::runtime

@@ -11,7 +11,7 @@ const {
   toUint8Array, TypedArrayPrototypeGetBuffer,
 } = internals;
 
-const ArrayBufferIsView = ArrayBuffer.isView;
+const { ArrayBufferIsView } = internals.primordials;
 
 const utf8Encode = native.utf8Encode;
 const utf8EncodeInto = native.utf8EncodeInto;

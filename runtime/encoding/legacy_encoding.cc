@@ -320,10 +320,10 @@ NativeResult IcuDecode(NativeCall& call) {
 }  // namespace
 
 void RegisterLegacyEncodingNatives(NativeRegistry& registry) {
-  registry.Add("singleByteDecode", SingleByteDecode);
-  registry.Add("utf16Decode", Utf16Decode);
-  registry.Add("icuDecoderOpen", IcuDecoderOpen);
-  registry.Add("icuDecode", IcuDecode);
+  registry.Add({{"singleByteDecode", SingleByteDecode},
+                {"utf16Decode", Utf16Decode},
+                {"icuDecoderOpen", IcuDecoderOpen},
+                {"icuDecode", IcuDecode}});
 }
 
 }  // namespace edge::runtime

@@ -94,8 +94,8 @@ NativeResult TransferArrayBuffer(NativeCall& call) {
 }  // namespace
 
 void RegisterStructuredCloneNatives(NativeRegistry& registry) {
-  registry.Add("structuredClone", StructuredClone);
-  registry.Add("transferArrayBuffer", TransferArrayBuffer);
+  registry.Add(
+      {{"structuredClone", StructuredClone}, {"transferArrayBuffer", TransferArrayBuffer}});
 }
 
 }  // namespace edge::runtime

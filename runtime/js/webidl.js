@@ -5,37 +5,20 @@
 // USVString, [EnforceRange] unsigned long long).
 //
 // This file is the body of `(function (native, internals) { "use strict"; ... })`
-// and runs first, so everything it puts on `internals` is there for the other
-// runtime files. It runs before tenant code: every built-in it uses later is
-// captured here, so a tenant that patches Object.prototype, Array.prototype,
-// Function.prototype.call, a typed array getter or the global TypeError
-// changes none of its results.
+// and runs first after primordials.js, so everything it puts on `internals` is
+// there for the other runtime files. It runs before tenant code: every
+// built-in it uses later is captured here or in primordials.js, so a tenant
+// that patches Object.prototype, Array.prototype, Function.prototype.call, a
+// typed array getter or the global TypeError changes none of its results.
 
-const ObjectDefineProperty = Object.defineProperty;
-const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
-const ObjectGetPrototypeOf = Object.getPrototypeOf;
-const ObjectKeys = Object.keys;
-const ObjectSetPrototypeOf = Object.setPrototypeOf;
-const ReflectApply = Reflect.apply;
-const ReflectOwnKeys = Reflect.ownKeys;
-const FunctionPrototypeBind = Function.prototype.bind;
-const FunctionPrototypeCall = Function.prototype.call;
-const ArrayBufferIsView = ArrayBuffer.isView;
-const MathTrunc = Math.trunc;
-const NumberIsNaN = Number.isNaN;
-const NumberMAX_SAFE_INTEGER = Number.MAX_SAFE_INTEGER;
-const SymbolToStringTag = Symbol.toStringTag;
-const TypeErrorCtor = TypeError;
-const Uint8ArrayCtor = Uint8Array;
+const {
+  uncurryThis, ObjectDefineProperty, ObjectGetOwnPropertyDescriptor, ObjectGetPrototypeOf, ObjectKeys,
+  ObjectSetPrototypeOf, ReflectApply, ReflectOwnKeys, ArrayBufferIsView, MathTrunc, NumberIsNaN, NumberMAX_SAFE_INTEGER,
+  SymbolToStringTag, TypeErrorCtor, Uint8ArrayCtor,
+} = internals.primordials;
 
 // ---------------------------------------------------------------------------
 // Captured built-ins.
-
-// uncurryThis(String.prototype.slice)(s, 1, 2) is s.slice(1, 2) with the
-// original method, whatever String.prototype.slice has become since.
-function uncurryThis(fn) {
-  return ReflectApply(FunctionPrototypeBind, FunctionPrototypeCall, [fn]);
-}
 
 // The original getter of `proto[name]`, as a function of the receiver.
 function uncurryGetter(proto, name) {

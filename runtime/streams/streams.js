@@ -33,21 +33,11 @@ const {
   DataViewPrototypeGetByteOffset, DataViewPrototypeGetByteLength, ArrayBufferPrototypeGetByteLength,
 } = internals;
 
-const ObjectGetPrototypeOf = Object.getPrototypeOf;
-const ObjectSetPrototypeOf = Object.setPrototypeOf;
-const ObjectDefineProperty = Object.defineProperty;
-const ReflectApply = Reflect.apply;
-const PromiseCtor = Promise;
-const PromiseResolve = Promise.resolve.bind(Promise);
-const PromiseReject = Promise.reject.bind(Promise);
-const PromisePrototypeThen = Function.prototype.call.bind(Promise.prototype.then);
-const SymbolAsyncIterator = Symbol.asyncIterator;
-const SymbolIterator = Symbol.iterator;
-const NumberIsNaN = Number.isNaN;
-const ArrayBufferIsView = ArrayBuffer.isView;
-const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
-const ArrayBufferCtor = ArrayBuffer;
-const Uint8ArrayCtor = Uint8Array;
+const {
+  ObjectGetPrototypeOf, ObjectSetPrototypeOf, ObjectDefineProperty, ReflectApply, PromiseCtor, PromiseResolve,
+  PromiseReject, PromisePrototypeThen, SymbolAsyncIterator, SymbolIterator, NumberIsNaN, ArrayBufferIsView,
+  ObjectGetOwnPropertyDescriptor, ArrayBufferCtor, Uint8ArrayCtor,
+} = internals.primordials;
 const TypedArrayPrototypeSet = uncurryThis(ObjectGetPrototypeOf(Uint8Array.prototype).set);
 
 // ---------------------------------------------------------------------------

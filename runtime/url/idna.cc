@@ -97,8 +97,7 @@ NativeResult DomainToUnicode(NativeCall& call) {
 }  // namespace
 
 void RegisterIdnaNatives(NativeRegistry& registry) {
-  registry.Add("domainToASCII", DomainToAscii);
-  registry.Add("domainToUnicode", DomainToUnicode);
+  registry.Add({{"domainToASCII", DomainToAscii}, {"domainToUnicode", DomainToUnicode}});
 }
 
 }  // namespace edge::runtime
