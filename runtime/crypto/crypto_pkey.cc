@@ -1,7 +1,7 @@
 // The public-key work behind crypto.subtle's ECDSA, ECDH, Ed25519, X25519,
 // RSASSA-PKCS1-v1_5, RSA-PSS and RSA-OAEP
 // (https://w3c.github.io/webcrypto/#ecdsa and following), on OpenSSL
-// 3's EVP_PKEY. runtime/js/subtle.js keeps the WebCrypto rules (usages, key
+// 3's EVP_PKEY. runtime/crypto/subtle.js keeps the WebCrypto rules (usages, key
 // types, formats per algorithm); these natives hold and use the keys.
 //
 // An asymmetric CryptoKey's material is an opaque handle: a one-byte
