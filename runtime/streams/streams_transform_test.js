@@ -2,7 +2,7 @@
 // backpressure, terminate, errors on either side, cancel. Orderings were
 // checked against the spec's reference behaviour (web-streams-polyfill).
 
-import { assert, assertEquals, assertThrows, assertRejects, microtasks } from "../../runtime/testing/assert.js";
+import { assert, assertEquals, assertThrows, assertRejects, microtasks, assertInterfaces } from "../../runtime/testing/assert.js";
 
 function track(log, name, promise) {
   promise.then(
@@ -417,14 +417,10 @@ export default {
   },
 
   "interfaces"() {
-    for (const name of ["TransformStream", "TransformStreamDefaultController"]) {
-      const desc = Object.getOwnPropertyDescriptor(globalThis, name);
-      assert(desc && !desc.enumerable && desc.writable && desc.configurable, name);
-      assertEquals(Object.prototype.toString.call(globalThis[name].prototype), `[object ${name}]`);
-    }
-    const keys = (C) => Object.keys(C.prototype).sort();
-    assertEquals(keys(TransformStream), ["readable", "writable"]);
-    assertEquals(keys(TransformStreamDefaultController), ["desiredSize", "enqueue", "error", "terminate"]);
+    assertInterfaces({
+      TransformStream: ["readable", "writable"],
+      TransformStreamDefaultController: ["desiredSize", "enqueue", "error", "terminate"],
+    });
     assertEquals(TransformStream.length, 0);
     assertThrows(() => Object.getOwnPropertyDescriptor(TransformStream.prototype, "readable").get.call({}), TypeError);
   },

@@ -2,7 +2,7 @@
 // backpressure, close and abort ordering, errors, locking. Orderings were
 // checked against the spec's reference behaviour (web-streams-polyfill).
 
-import { assert, assertEquals, assertThrows, assertRejects, microtasks, track } from "../../runtime/testing/assert.js";
+import { assert, assertEquals, assertThrows, assertRejects, microtasks, track, assertInterfaces } from "../../runtime/testing/assert.js";
 
 // Logs how `promise` settles: [name, "ok" | error name or value].
 
@@ -524,15 +524,11 @@ export default {
   },
 
   "interfaces"() {
-    for (const name of ["WritableStream", "WritableStreamDefaultWriter", "WritableStreamDefaultController"]) {
-      const desc = Object.getOwnPropertyDescriptor(globalThis, name);
-      assert(desc && !desc.enumerable && desc.writable && desc.configurable, name);
-      assertEquals(Object.prototype.toString.call(globalThis[name].prototype), `[object ${name}]`);
-    }
-    const keys = (C) => Object.keys(C.prototype).sort();
-    assertEquals(keys(WritableStream), ["abort", "close", "getWriter", "locked"]);
-    assertEquals(keys(WritableStreamDefaultWriter), ["abort", "close", "closed", "desiredSize", "ready", "releaseLock", "write"]);
-    assertEquals(keys(WritableStreamDefaultController), ["error", "signal"]);
+    assertInterfaces({
+      WritableStream: ["abort", "close", "getWriter", "locked"],
+      WritableStreamDefaultWriter: ["abort", "close", "closed", "desiredSize", "ready", "releaseLock", "write"],
+      WritableStreamDefaultController: ["error", "signal"],
+    });
     assertEquals(WritableStream.length, 0);
     assertEquals(WritableStreamDefaultWriter.length, 1);
     assertEquals(WritableStreamDefaultWriter.prototype.write.length, 0);
