@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "base/testing/temp_dir.h"
 #include "base/base64.h"
 #include "edge-sync/signing_keys.h"
 
@@ -312,17 +313,12 @@ class SignedTest : public ::testing::Test {
     auto verify = VerifyKey::FromPem(key_->PublicPem());
     EXPECT_TRUE(verify.ok()) << verify.status().message();
     verify_.emplace(std::move(verify).value());
-    char pattern[] = "/tmp/edge-sync-entry-test-XXXXXX";
-    dir_ = mkdtemp(pattern);
-  }
-  ~SignedTest() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
   }
 
   std::optional<SigningKey> key_;
   std::optional<VerifyKey> verify_;
-  std::string dir_;
+  base::testing::TempDir temp_{"edge-sync-entry-test"};
+  std::string dir_ = temp_.path();
 };
 
 TEST_F(SignedTest, SignVerifyAndLineRoundTrip) {

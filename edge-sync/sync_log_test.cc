@@ -10,6 +10,7 @@
 #include <limits>
 #include <thread>
 
+#include "base/testing/temp_dir.h"
 #include "base/sha256.h"
 #include "edge-sync/sealed_secrets.h"
 #include "edge-sync/signing_keys.h"
@@ -22,17 +23,10 @@ using ::testing::HasSubstr;
 class SyncLogTest : public ::testing::Test {
  protected:
   SyncLogTest() {
-    char pattern[] = "/tmp/edge-sync-log-test-XXXXXX";
-    dir_ = mkdtemp(pattern);
     auto key = SigningKey::Generate();
     EXPECT_TRUE(key.ok());
     key_.emplace(std::move(key).value());
     Reopen();
-  }
-  ~SyncLogTest() override {
-    log_.reset();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
   }
 
   void Reopen() {
@@ -131,7 +125,8 @@ class SyncLogTest : public ::testing::Test {
     return dropped.ok() ? *dropped : 0;
   }
 
-  std::string dir_;
+  base::testing::TempDir temp_{"edge-sync-log-test"};
+  std::string dir_ = temp_.path();
   std::optional<SigningKey> key_;
   std::unique_ptr<SyncLog> log_;
 };

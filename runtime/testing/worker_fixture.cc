@@ -31,16 +31,12 @@ std::string MemorySink::Header(std::string_view name) const {
 WorkerFixture::WorkerFixture() {
   uv_loop_init(&loop_);
   bindings::RegisterNatives(natives_);
-  char pattern[] = "/tmp/edge-test-XXXXXX";
-  dir_ = mkdtemp(pattern);
 }
 
 WorkerFixture::~WorkerFixture() {
   // Close whatever handles workers left (they are gone by now) and drain.
   uv_run(&loop_, UV_RUN_DEFAULT);
   uv_loop_close(&loop_);
-  std::error_code ec;
-  fs::remove_all(dir_, ec);
 }
 
 StatusOr<std::unique_ptr<Worker>> WorkerFixture::LoadFiles(

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "base/testing/temp_dir.h"
 #include "runtime/native.h"
 #include "runtime/response_sink.h"
 #include "runtime/worker.h"
@@ -87,7 +88,8 @@ class WorkerFixture : public ::testing::Test {
   bool expose_natives_ = false;  // globalThis.__native, for tests of natives
   std::vector<EnvBinding> bindings_;         // env bindings of workers loaded from now on
   std::shared_ptr<HostServices> services_;  // what their natives get (WorkerSpec::services)
-  std::string dir_;
+  base::testing::TempDir temp_{"edge-test"};
+  std::string dir_ = temp_.path();
 };
 
 }  // namespace edge::runtime::testing
