@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "base/testing/temp_dir.h"
+#include "runtime/testing/sample_project.h"
 namespace edge::runtime {
 namespace {
 namespace fs = std::filesystem;
@@ -17,22 +18,13 @@ class ProjectTest : public ::testing::Test {
 };
 
 TEST_F(ProjectTest, ReadsWranglerKeys) {
-  dir_.Write("edge.toml", R"(
+  dir_.Write("edge.toml", std::string(R"(
 name = "shop"
 main = "index.js"
 compatibility_date = "2026-11-01"
 [limits]
 cpu_ms = 250
-[vars]
-GREETING = "hi"
-LIMITS = { max = 3 }
-[[kv_namespaces]]
-binding = "CACHE"
-id = "abc123"
-[[services]]
-binding = "AUTH"
-service = "auth-worker"
-)");
+)") + std::string(testing::kSampleBindingsToml));
   auto project = LoadProject(dir_.path());
   ASSERT_TRUE(project.ok()) << project.status().message();
   EXPECT_EQ(project->spec.name, "shop");

@@ -10,6 +10,7 @@
 
 #include "base/testing/temp_dir.h"
 #include "runtime/project.h"
+#include "runtime/testing/sample_project.h"
 
 namespace edge::gateway {
 namespace {
@@ -380,23 +381,14 @@ class BundleFromProjectTest : public ::testing::Test {
 };
 
 TEST_F(BundleFromProjectTest, ReadsModulesAndConfig) {
-  dir_.Write("edge.toml", R"(
+  dir_.Write("edge.toml", std::string(R"(
 name = "shop"
 main = "src/index.js"
 compatibility_date = "2024-05-01"
 routes = ["shop.example.com/*", { pattern = "example.com/shop/*", zone_name = "example.com" }]
 [limits]
 cpu_ms = 120
-[vars]
-GREETING = "hi"
-LIMITS = { max = 3, names = ["a", "b"] }
-[[kv_namespaces]]
-binding = "CACHE"
-id = "abc123"
-[[services]]
-binding = "AUTH"
-service = "auth-worker"
-)");
+)") + std::string(runtime::testing::kSampleBindingsToml));
   dir_.Write(".dev.vars", "TOKEN=secret\n");
   StatusOr<runtime::Project> project = runtime::LoadProject(dir_.path());
   ASSERT_TRUE(project.ok()) << project.status().message();
