@@ -2,14 +2,10 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
-
 #include "base/testing/temp_dir.h"
 
 namespace edge::runtime {
 namespace {
-namespace fs = std::filesystem;
 
 class ModuleLoaderTest : public ::testing::Test {
  protected:

@@ -89,7 +89,8 @@ TEST(Base64Test, RefusesWhatIsNotBase64) {
       EXPECT_EQ(decoded.status().code(), ErrorCode::kInvalidInput);
     }
   }
-  EXPECT_NE(base::Base64Decode("Zm9-").status().message().find("0x2d at offset 3"), std::string::npos);
+  EXPECT_NE(base::Base64Decode("Zm9-").status().message().find("0x2d at offset 3"),
+            std::string::npos);
 }
 
 TEST(BundleTest, RoundTrips) {
@@ -381,14 +382,11 @@ class BundleFromProjectTest : public ::testing::Test {
 };
 
 TEST_F(BundleFromProjectTest, ReadsModulesAndConfig) {
-  dir_.Write("edge.toml", std::string(R"(
-name = "shop"
-main = "src/index.js"
-compatibility_date = "2024-05-01"
+  dir_.Write("edge.toml", runtime::testing::SampleEdgeToml("src/index.js", "2024-05-01", R"(
 routes = ["shop.example.com/*", { pattern = "example.com/shop/*", zone_name = "example.com" }]
 [limits]
 cpu_ms = 120
-)") + std::string(runtime::testing::kSampleBindingsToml));
+)"));
   dir_.Write(".dev.vars", "TOKEN=secret\n");
   StatusOr<runtime::Project> project = runtime::LoadProject(dir_.path());
   ASSERT_TRUE(project.ok()) << project.status().message();
@@ -435,17 +433,9 @@ TEST_F(BundleFromProjectTest, DefaultsWithoutLimitsOrRoutes) {
 }
 
 TEST_F(BundleFromProjectTest, TakesEveryLimitFromTheConfig) {
-  dir_.Write("edge.toml", R"(
-name = "shop"
-main = "src/index.js"
-[limits]
-memory_mb = 32
-startup_cpu_ms = 200
-wall_ms = 300
-subrequests = 2
-request_bytes = 1000
-response_bytes = 5000
-)");
+  dir_.Write("edge.toml",
+             runtime::testing::EdgeTomlWithLimits(
+                 "src/index.js", "wall_ms = 300\n" + std::string(runtime::testing::kSampleLimits)));
   StatusOr<runtime::Project> project = runtime::LoadProject(dir_.path());
   ASSERT_TRUE(project.ok()) << project.status().message();
   StatusOr<WorkerBundle> bundle = BundleFromProject(*project, {dir_.Path("src/index.js")});
@@ -459,7 +449,7 @@ response_bytes = 5000
   EXPECT_EQ(bundle->limits.response_bytes, 5000u);
 
   // Out of the bundle's range: refused, naming the config file and the key.
-  dir_.Write("edge.toml", "name = \"shop\"\nmain = \"src/index.js\"\n[limits]\nmemory_mb = 8\n");
+  dir_.Write("edge.toml", runtime::testing::EdgeTomlWithLimits("src/index.js", "memory_mb = 8\n"));
   project = runtime::LoadProject(dir_.path());
   ASSERT_TRUE(project.ok()) << project.status().message();
   bundle = BundleFromProject(*project, {dir_.Path("src/index.js")});
