@@ -61,6 +61,12 @@ StatusOr<std::unique_ptr<Worker>> WorkerFixture::LoadFiles(
   return Worker::Load(&loop_, natives_, spec);
 }
 
+std::string WorkerFixture::LoadError(const std::map<std::string, std::string>& files,
+                                     const std::string& entry) {
+  StatusOr<std::unique_ptr<Worker>> worker = LoadFiles(files, entry);
+  return worker.ok() ? "(loaded)" : worker.status().message();
+}
+
 std::unique_ptr<Worker> WorkerFixture::LoadOrDie(const std::string& source) {
   auto worker = LoadFiles({{"index.js", source}});
   EXPECT_TRUE(worker.ok()) << worker.status().message();

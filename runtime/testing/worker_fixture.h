@@ -62,6 +62,9 @@ class WorkerFixture : public ::testing::Test {
   StatusOr<std::unique_ptr<Worker>> LoadFiles(const std::map<std::string, std::string>& files,
                                               const std::string& entry = "index.js",
                                               std::vector<WorkerVar> vars = {});
+  // Why loading `files` fails, as LoadFiles would; "(loaded)" when it does not.
+  std::string LoadError(const std::map<std::string, std::string>& files,
+                        const std::string& entry = "index.js");
   // Loads a one-module worker.
   std::unique_ptr<Worker> LoadOrDie(const std::string& source);
 
