@@ -3,6 +3,7 @@
 // checked against the spec's reference behaviour (web-streams-polyfill).
 
 import { assert, assertEquals, assertThrows, assertRejects, microtasks, assertInterfaces } from "../../runtime/testing/assert.js";
+import { controlled } from "../../runtime/testing/streams.js";
 
 function track(log, name, promise) {
   promise.then(
@@ -101,12 +102,9 @@ export default {
 
   async "backpressure: transform() waits for the readable side to want more"() {
     const log = [];
-    let controller;
-    const ts = new TransformStream(
+    const [ts, controller] = controlled(
+      TransformStream,
       {
-        start(c) {
-          controller = c;
-        },
         transform(chunk, c) {
           log.push(["transform", chunk, c.desiredSize]);
           c.enqueue(chunk);
@@ -296,11 +294,7 @@ export default {
 
   async "terminate() closes the readable side and errors the writable side"() {
     const log = [];
-    let controller;
-    const ts = new TransformStream({
-      start(c) {
-        controller = c;
-      },
+    const [ts, controller] = controlled(TransformStream, {
       transform(chunk) {
         log.push(["transform", chunk]);
       },
@@ -327,12 +321,7 @@ export default {
   },
 
   async "controller.error() errors both sides"() {
-    let controller;
-    const ts = new TransformStream({
-      start(c) {
-        controller = c;
-      },
-    });
+    const [ts, controller] = controlled(TransformStream);
     const writer = ts.writable.getWriter();
     const reader = ts.readable.getReader();
     controller.error("E");

@@ -3,6 +3,7 @@
 // checked against the spec's reference behaviour (web-streams-polyfill).
 
 import { assert, assertEquals, assertThrows, assertRejects, microtasks, track, assertInterfaces } from "../../runtime/testing/assert.js";
+import { controlled } from "../../runtime/testing/streams.js";
 
 // Logs how `promise` settles: [name, "ok" | error name or value].
 
@@ -277,11 +278,7 @@ export default {
 
   async "controller.error()"() {
     const log = [];
-    let controller;
-    const ws = new WritableStream({
-      start(c) {
-        controller = c;
-      },
+    const [ws, controller] = controlled(WritableStream, {
       write(chunk) {
         log.push(["write", chunk]);
       },
@@ -495,12 +492,7 @@ export default {
 
   async "controller.signal"() {
     const log = [];
-    let controller;
-    const ws = new WritableStream({
-      start(c) {
-        controller = c;
-      },
-    });
+    const [ws, controller] = controlled(WritableStream);
     const signal = controller.signal;
     assert(signal === controller.signal);
     assertEquals([signal.aborted, signal.reason], [false, undefined]);
@@ -512,15 +504,11 @@ export default {
     assertEquals(log, [["abort", true, "why"], ["after abort()", true]]);
     assertThrows(() => signal.throwIfAborted());
     // Signalled before first use, and with the default reason.
-    const ws2 = new WritableStream({
-      start(c) {
-        controller = c;
-      },
-    });
+    const [ws2, controller2] = controlled(WritableStream);
     await ws2.abort();
-    assert(controller.signal.aborted);
-    assert(controller.signal.reason instanceof DOMException);
-    assertEquals(controller.signal.reason.name, "AbortError");
+    assert(controller2.signal.aborted);
+    assert(controller2.signal.reason instanceof DOMException);
+    assertEquals(controller2.signal.reason.name, "AbortError");
   },
 
   "interfaces"() {

@@ -96,3 +96,13 @@ export function assertInterfaces(interfaces) {
     assertEquals(Object.keys(globalThis[name].prototype).sort(), keys, name);
   }
 }
+
+// The UTF-8 bytes of `text`.
+export function utf8(text) {
+  return new TextEncoder().encode(text);
+}
+
+// Each property of `expected` is equal (assertEquals) to that of `object`.
+export function assertFields(object, expected, message = "") {
+  for (const [key, value] of Object.entries(expected)) assertEquals(object[key], value, `${message} ${key}:`);
+}

@@ -2,22 +2,28 @@
 // drive a stream by hand). Import with a relative path, e.g.
 //   import { controlledByteStream } from "../../runtime/testing/streams.js";
 
-// A ReadableStream that the test drives through the controller its start()
-// was given: [stream, controller]. `source` adds to the underlying source
-// (pull, cancel, type, autoAllocateChunkSize, ...); `strategy` is the
-// stream's queuing strategy.
-export function controlledStream(source = {}, strategy = undefined) {
+// A stream of `Class` (ReadableStream, WritableStream or TransformStream)
+// that the test drives through the controller its start() was given:
+// [stream, controller]. `underlying` is the rest of its source, sink or
+// transformer; `strategies` its queuing strategies.
+export function controlled(Class, underlying = {}, ...strategies) {
   let controller;
-  const stream = new ReadableStream(
+  const stream = new Class(
     {
-      ...source,
+      ...underlying,
       start(c) {
         controller = c;
       },
     },
-    strategy,
+    ...strategies,
   );
   return [stream, controller];
+}
+
+// The same for a ReadableStream with `source` (pull, cancel, type,
+// autoAllocateChunkSize, ...) and `strategy`.
+export function controlledStream(source = {}, strategy = undefined) {
+  return controlled(ReadableStream, source, strategy);
 }
 
 // The same for a readable byte stream.
@@ -29,4 +35,14 @@ export function controlledByteStream(source = {}, strategy = undefined) {
 export function controlledByobReader(source = {}, strategy = undefined) {
   const [stream, controller] = controlledByteStream(source, strategy);
   return [stream.getReader({ mode: "byob" }), controller, stream];
+}
+
+// A ReadableStream of `chunks`, closed after them.
+export function streamOf(...chunks) {
+  return new ReadableStream({
+    start(controller) {
+      for (const chunk of chunks) controller.enqueue(chunk);
+      controller.close();
+    },
+  });
 }
