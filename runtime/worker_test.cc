@@ -137,9 +137,7 @@ TEST_F(WorkerTest, HeapLimitStopsTheWorkerNotTheProcess) {
   ASSERT_TRUE(worker);
   EXPECT_EQ(Fetch(*worker)->body, "fine");
   auto response = Fetch(*worker, "GET", "http://localhost/grow");
-  EXPECT_TRUE(response->failed);
-  EXPECT_EQ(response->failure, "Worker exceeded its memory limit of 32 MiB");
-  EXPECT_EQ(response->limit, LimitKind::kMemory);
+  ExpectFailed(*response, "Worker exceeded its memory limit of 32 MiB", LimitKind::kMemory);
   EXPECT_TRUE(worker->discarded());
   // A fresh load of the same spec serves again.
   auto fresh = Worker::Load(loop(), natives_, worker->spec());
@@ -165,9 +163,7 @@ TEST_F(WorkerTest, CpuLimitStopsARunawayHandler) {
   worker->SetOnDiscard([&] { told = true; });
   EXPECT_EQ(Fetch(*worker)->body, "fine");
   auto response = Fetch(*worker, "GET", "http://localhost/spin");
-  EXPECT_TRUE(response->failed);
-  EXPECT_EQ(response->failure, "Worker exceeded its CPU time limit of 100 ms");
-  EXPECT_EQ(response->limit, LimitKind::kCpu);
+  ExpectFailed(*response, "Worker exceeded its CPU time limit of 100 ms", LimitKind::kCpu);
   EXPECT_TRUE(worker->discarded());
   EXPECT_TRUE(told);
 
@@ -227,9 +223,7 @@ TEST_F(WorkerTest, CpuLimitCountsEveryEntryOfTheRequest) {
   // Stopped in a later entry; the owner discards the isolate, which fails
   // the request with the limit's name.
   worker.reset();
-  EXPECT_TRUE(heavy->failed);
-  EXPECT_EQ(heavy->failure, "Worker exceeded its CPU time limit of 60 ms");
-  EXPECT_EQ(heavy->limit, LimitKind::kCpu);
+  ExpectFailed(*heavy, "Worker exceeded its CPU time limit of 60 ms", LimitKind::kCpu);
 }
 
 TEST_F(WorkerTest, StartupHasItsOwnCpuLimit) {

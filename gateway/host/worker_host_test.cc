@@ -12,6 +12,7 @@
 namespace edge::gateway {
 namespace {
 
+using runtime::testing::ExpectFailed;
 using runtime::testing::MemorySink;
 using testing::ManualBody;
 
@@ -217,9 +218,7 @@ TEST_F(WorkerHostTest, ADiscardedIsolateIsReplacedByAFreshOne) {
   EXPECT_EQ(Get(host), "v1 2");
   const runtime::Worker* stopped = host.current();
   auto spin = Answered(host, "/spin");
-  EXPECT_TRUE(spin->failed);
-  EXPECT_EQ(spin->limit, LimitKind::kCpu);
-  EXPECT_EQ(spin->failure, "Worker exceeded its CPU time limit of 50 ms");
+  ExpectFailed(*spin, "Worker exceeded its CPU time limit of 50 ms", LimitKind::kCpu);
   // The host loads the same spec again from the loop, outside JavaScript.
   Serve([&] { return host.current() != stopped; });
   ASSERT_NE(host.current(), nullptr);
@@ -248,9 +247,7 @@ TEST_F(WorkerHostTest, ADiscardedWorkerThatNoLongerLoadsFailsItsRequests) {
   // Its module is gone from disk: the reload fails.
   std::filesystem::remove(std::filesystem::path(dir()) / "v1.js");
   auto next = Answered(host, "/");
-  EXPECT_TRUE(next->failed);
-  EXPECT_EQ(next->failure, "The worker is not loaded");
-  EXPECT_EQ(next->limit, LimitKind::kNone);
+  ExpectFailed(*next, "The worker is not loaded", LimitKind::kNone);
   EXPECT_EQ(host.current(), nullptr);
   // The next version serves again.
   host.SetWorker(Load("v2.js", Versioned("v2")));
@@ -261,9 +258,7 @@ TEST_F(WorkerHostTest, ClearFailsWhatIsStillOpen) {
   WorkerHost& host = HostServingV1();
   auto [body, open] = StartUpload(host);
   host.Clear();
-  EXPECT_TRUE(open->failed);
-  EXPECT_EQ(open->failure, "Worker was unloaded");
-  EXPECT_EQ(open->limit, LimitKind::kNone);
+  ExpectFailed(*open, "Worker was unloaded", LimitKind::kNone);
   EXPECT_EQ(host.current(), nullptr);
   EXPECT_TRUE(host.idle());
 }

@@ -28,6 +28,12 @@ std::string MemorySink::Header(std::string_view name) const {
   return {};
 }
 
+void ExpectFailed(const MemorySink& sink, std::string_view failure, LimitKind limit) {
+  EXPECT_TRUE(sink.failed) << "expected the failure: " << failure;
+  EXPECT_EQ(sink.failure, failure);
+  EXPECT_EQ(sink.limit, limit) << failure;
+}
+
 WorkerFixture::WorkerFixture() {
   uv_loop_init(&loop_);
   bindings::RegisterNatives(natives_);

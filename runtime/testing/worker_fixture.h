@@ -52,6 +52,10 @@ class MemorySink : public ResponseSink {
   std::vector<std::string> console;  // "level: message" lines of this invocation
 };
 
+// Expects `sink` to have failed with `failure`, stopped by `limit`
+// (LimitKind::kNone when no limit stopped it).
+void ExpectFailed(const MemorySink& sink, std::string_view failure, LimitKind limit);
+
 class WorkerFixture : public ::testing::Test {
  protected:
   WorkerFixture();

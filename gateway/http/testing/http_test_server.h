@@ -20,13 +20,11 @@
 namespace edge::gateway::testing {
 
 // An HttpServer listening on 127.0.0.1 (a free port), on a loop thread of
-// its own; the server goes away before the loop.
+// its own; the server goes away before the loop. Not copyable (its
+// LoopThread is not).
 class TestServer {
  public:
-  TestServer() = default;
   ~TestServer();
-  TestServer(const TestServer&) = delete;
-  TestServer& operator=(const TestServer&) = delete;
 
   void Start(RequestHandler handler, ServerLimits limits = {},
              std::shared_ptr<TlsContext> tls = nullptr);
