@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string_view>
+#include <vector>
+
 #include "base/ascii.h"
 
 namespace edge::base {
@@ -31,31 +34,28 @@ TEST(AsciiTest, Hex) {
   EXPECT_FALSE(IsLowerHex("ABCDEF"));
 }
 
+// Expects `predicate` to hold for each of `accepted` and for none of `refused`.
+void ExpectPredicate(bool (*predicate)(std::string_view), std::vector<std::string_view> accepted,
+                     std::vector<std::string_view> refused) {
+  for (std::string_view text : accepted)
+    EXPECT_TRUE(predicate(text)) << ::testing::PrintToString(text);
+  for (std::string_view text : refused)
+    EXPECT_FALSE(predicate(text)) << ::testing::PrintToString(text);
+}
+
 TEST(HttpTextTest, Tokens) {
-  EXPECT_TRUE(IsToken("GET"));
-  EXPECT_TRUE(IsToken("X-Custom_Header!#$%&'*+-.^`|~"));
-  EXPECT_FALSE(IsToken(""));
-  EXPECT_FALSE(IsToken("Bad Name"));
-  EXPECT_FALSE(IsToken("colon:"));
-  EXPECT_FALSE(IsToken(std::string_view("a\0b", 3)));
-  EXPECT_FALSE(IsToken("caf\xC3\xA9"));
+  ExpectPredicate(IsToken, {"GET", "X-Custom_Header!#$%&'*+-.^`|~"},
+                  {"", "Bad Name", "colon:", std::string_view("a\0b", 3), "caf\xC3\xA9"});
 }
 
 TEST(HttpTextTest, FieldValueRules) {
   // Printable ASCII and HTAB only.
-  EXPECT_TRUE(IsPrintableFieldValue("pop-1 \tx"));
-  EXPECT_FALSE(IsPrintableFieldValue("caf\xC3\xA9"));
-  EXPECT_FALSE(IsPrintableFieldValue("a\x7f"));
+  ExpectPredicate(IsPrintableFieldValue, {"pop-1 \tx"}, {"caf\xC3\xA9", "a\x7f"});
   // RFC 9110 field text: obs-text allowed, controls but HTAB refused.
-  EXPECT_TRUE(IsFieldText("caf\xC3\xA9\tok"));
-  EXPECT_FALSE(IsFieldText("a\r\nb"));
-  EXPECT_FALSE(IsFieldText("a\x01"));
-  EXPECT_FALSE(IsFieldText("a\x7f"));
+  ExpectPredicate(IsFieldText, {"caf\xC3\xA9\tok"}, {"a\r\nb", "a\x01", "a\x7f"});
   // Fetch: only NUL, CR and LF refused.
-  EXPECT_TRUE(IsFetchFieldValue("a\x01\x7f\xC3\xA9"));
-  EXPECT_FALSE(IsFetchFieldValue("a\rb"));
-  EXPECT_FALSE(IsFetchFieldValue("a\nb"));
-  EXPECT_FALSE(IsFetchFieldValue(std::string_view("a\0b", 3)));
+  ExpectPredicate(IsFetchFieldValue, {"a\x01\x7f\xC3\xA9"},
+                  {"a\rb", "a\nb", std::string_view("a\0b", 3)});
 }
 
 TEST(HttpTextTest, OwsAndLists) {

@@ -11,29 +11,27 @@
 #include <fstream>
 
 #include "base/base64.h"
+#include "base/testing/temp_dir.h"
 #include "edge-sync/signing_keys.h"
+#include "edge-sync/testing/entries.h"
 
 namespace edge::sync {
 namespace {
-namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
 const std::string kShaA(64, 'a');
 const std::string kShaB = std::string(63, 'b') + "0";
 
-Entry Base(EntryType type, uint64_t seq = 7) {
-  Entry entry;
-  entry.seq = seq;
-  entry.time_ms = 1700000000123;
-  entry.type = type;
-  return entry;
-}
+using testing::KvEntry;
+using testing::SecretEntry;
+using testing::WorkerEntry;
+
+Entry Base(EntryType type, uint64_t seq = 7) { return testing::NewEntry(type, seq); }
 
 // One entry of every type, each with every field its type has set.
 std::vector<Entry> OneOfEach() {
   std::vector<Entry> entries;
-  Entry version = Base(EntryType::kVersion);
-  version.worker = "shop";
+  Entry version = WorkerEntry(EntryType::kVersion, 7, "shop");
   version.version = 3;
   version.blob = kShaA;
   version.routes = std::vector<std::string>{"shop.example.com/*", "example.com/shop/*"};
@@ -43,49 +41,30 @@ std::vector<Entry> OneOfEach() {
   bare_version.routes.reset();
   bare_version.make_current = true;
   entries.push_back(bare_version);
-  Entry routes = Base(EntryType::kRoutes);
-  routes.worker = "shop";
+  Entry routes = WorkerEntry(EntryType::kRoutes, 7, "shop");
   routes.routes = std::vector<std::string>{"a.example/*"};
   entries.push_back(routes);
   Entry no_routes = routes;
   no_routes.routes = std::vector<std::string>{};
   entries.push_back(no_routes);
-  Entry rollback = Base(EntryType::kRollback);
-  rollback.worker = "shop";
+  Entry rollback = WorkerEntry(EntryType::kRollback, 7, "shop");
   rollback.version = 2;
   entries.push_back(rollback);
-  Entry remove = Base(EntryType::kDeleteWorker);
-  remove.worker = "shop";
-  entries.push_back(remove);
-  Entry secret = Base(EntryType::kSecretPut);
-  secret.worker = "shop";
-  secret.name = "API_KEY";
+  entries.push_back(WorkerEntry(EntryType::kDeleteWorker, 7, "shop"));
+  Entry secret = SecretEntry(EntryType::kSecretPut, 7, "shop", "API_KEY");
   secret.sealed = std::string("\x00\x01\xff\xfe", 4) + std::string(40, '\x80');
   entries.push_back(secret);
-  Entry secret_delete = Base(EntryType::kSecretDelete);
-  secret_delete.worker = "shop";
-  secret_delete.name = "API_KEY";
-  entries.push_back(secret_delete);
-  Entry kv = Base(EntryType::kKvPut);
-  kv.ns = "ns-1";
-  kv.key = "user/\"42\"\n\u00e9";
+  entries.push_back(SecretEntry(EntryType::kSecretDelete, 7, "shop", "API_KEY"));
+  Entry kv = KvEntry(EntryType::kKvPut, 7, "ns-1", "user/\"42\"\n\u00e9");
   kv.value = std::string("bin\x00\xff", 5);
   kv.metadata = R"({"a":1})";
   kv.expiration = 1800000000;
   entries.push_back(kv);
-  Entry kv_empty = Base(EntryType::kKvPut);
-  kv_empty.ns = "ns-1";
-  kv_empty.key = "empty";
-  entries.push_back(kv_empty);
-  Entry kv_blob = Base(EntryType::kKvPut);
-  kv_blob.ns = "ns-1";
-  kv_blob.key = "big";
+  entries.push_back(KvEntry(EntryType::kKvPut, 7, "ns-1", "empty"));
+  Entry kv_blob = KvEntry(EntryType::kKvPut, 7, "ns-1", "big");
   kv_blob.blob = kShaB;
   entries.push_back(kv_blob);
-  Entry kv_delete = Base(EntryType::kKvDelete);
-  kv_delete.ns = "ns-1";
-  kv_delete.key = "gone";
-  entries.push_back(kv_delete);
+  entries.push_back(KvEntry(EntryType::kKvDelete, 7, "ns-1", "gone"));
   return entries;
 }
 
@@ -312,17 +291,12 @@ class SignedTest : public ::testing::Test {
     auto verify = VerifyKey::FromPem(key_->PublicPem());
     EXPECT_TRUE(verify.ok()) << verify.status().message();
     verify_.emplace(std::move(verify).value());
-    char pattern[] = "/tmp/edge-sync-entry-test-XXXXXX";
-    dir_ = mkdtemp(pattern);
-  }
-  ~SignedTest() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
   }
 
   std::optional<SigningKey> key_;
   std::optional<VerifyKey> verify_;
-  std::string dir_;
+  base::testing::TempDir temp_{"edge-sync-entry-test"};
+  std::string dir_ = temp_.path();
 };
 
 TEST_F(SignedTest, SignVerifyAndLineRoundTrip) {
@@ -349,20 +323,18 @@ TEST_F(SignedTest, SignVerifyAndLineRoundTrip) {
 
 TEST_F(SignedTest, EveryTamperedByteIsCaught) {
   SignedEntry good = key_->Sign(OneOfEach()[0]);
-  for (size_t i = 0; i < good.bytes.size(); ++i) {
-    SignedEntry bad = good;
-    bad.bytes[i] = static_cast<char>(bad.bytes[i] ^ 0x01);
-    StatusOr<Entry> verified = verify_->Verify(bad);
-    ASSERT_FALSE(verified.ok()) << i;
-    EXPECT_THAT(verified.status().message(), HasSubstr("bad signature"));
-  }
-  for (size_t i = 0; i < good.signature.size(); ++i) {
-    SignedEntry bad = good;
-    bad.signature[i] = static_cast<char>(bad.signature[i] ^ 0x80);
-    StatusOr<Entry> verified = verify_->Verify(bad);
-    ASSERT_FALSE(verified.ok()) << i;
-    EXPECT_THAT(verified.status().message(), HasSubstr("bad signature"));
-  }
+  // Flips `mask` in each byte of `field` in turn.
+  auto expect_every_flip_caught = [&](std::string SignedEntry::*field, char mask) {
+    for (size_t i = 0; i < (good.*field).size(); ++i) {
+      SignedEntry bad = good;
+      (bad.*field)[i] = static_cast<char>((bad.*field)[i] ^ mask);
+      StatusOr<Entry> verified = verify_->Verify(bad);
+      ASSERT_FALSE(verified.ok()) << i;
+      EXPECT_THAT(verified.status().message(), HasSubstr("bad signature"));
+    }
+  };
+  expect_every_flip_caught(&SignedEntry::bytes, 0x01);
+  expect_every_flip_caught(&SignedEntry::signature, static_cast<char>(0x80));
   SignedEntry longer = good;
   longer.bytes += " ";
   EXPECT_THAT(verify_->Verify(longer).status().message(), HasSubstr("bad signature"));

@@ -6,33 +6,29 @@
 #include <sys/stat.h>
 
 #include <atomic>
-#include <filesystem>
 #include <limits>
 #include <thread>
 
 #include "base/sha256.h"
+#include "base/testing/temp_dir.h"
 #include "edge-sync/sealed_secrets.h"
 #include "edge-sync/signing_keys.h"
+#include "edge-sync/testing/entries.h"
 
 namespace edge::sync {
 namespace {
-namespace fs = std::filesystem;
 using ::testing::HasSubstr;
+using testing::KvEntry;
+using testing::SecretEntry;
+using testing::WorkerEntry;
 
 class SyncLogTest : public ::testing::Test {
  protected:
   SyncLogTest() {
-    char pattern[] = "/tmp/edge-sync-log-test-XXXXXX";
-    dir_ = mkdtemp(pattern);
     auto key = SigningKey::Generate();
     EXPECT_TRUE(key.ok());
     key_.emplace(std::move(key).value());
     Reopen();
-  }
-  ~SyncLogTest() override {
-    log_.reset();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
   }
 
   void Reopen() {
@@ -42,57 +38,38 @@ class SyncLogTest : public ::testing::Test {
     log_ = std::move(log).value();
   }
 
-  static Entry Make(uint64_t seq, EntryType type) {
-    Entry entry;
-    entry.seq = seq;
-    entry.time_ms = 1000 + seq;
-    entry.type = type;
-    return entry;
-  }
   static Entry Routes(uint64_t seq, const std::string& worker,
                       std::vector<std::string> routes = {"a.example/*"}) {
-    Entry entry = Make(seq, EntryType::kRoutes);
-    entry.worker = worker;
+    Entry entry = WorkerEntry(EntryType::kRoutes, seq, worker);
     entry.routes = std::move(routes);
     return entry;
   }
   static Entry Version(uint64_t seq, const std::string& worker, uint64_t version,
                        const std::string& bundle) {
-    Entry entry = Make(seq, EntryType::kVersion);
-    entry.worker = worker;
+    Entry entry = WorkerEntry(EntryType::kVersion, seq, worker);
     entry.version = version;
     entry.blob = base::Sha256Hex(bundle);
     return entry;
   }
   static Entry Rollback(uint64_t seq, const std::string& worker, uint64_t version) {
-    Entry entry = Make(seq, EntryType::kRollback);
-    entry.worker = worker;
+    Entry entry = WorkerEntry(EntryType::kRollback, seq, worker);
     entry.version = version;
     return entry;
   }
   static Entry DeleteWorker(uint64_t seq, const std::string& worker) {
-    Entry entry = Make(seq, EntryType::kDeleteWorker);
-    entry.worker = worker;
-    return entry;
+    return WorkerEntry(EntryType::kDeleteWorker, seq, worker);
   }
   static Entry SecretPut(uint64_t seq, const std::string& worker, const std::string& name) {
-    Entry entry = Make(seq, EntryType::kSecretPut);
-    entry.worker = worker;
-    entry.name = name;
+    Entry entry = SecretEntry(EntryType::kSecretPut, seq, worker, name);
     entry.sealed = SealSecret(std::string(32, 'k'), worker, name, "value");
     return entry;
   }
   static Entry SecretDelete(uint64_t seq, const std::string& worker, const std::string& name) {
-    Entry entry = Make(seq, EntryType::kSecretDelete);
-    entry.worker = worker;
-    entry.name = name;
-    return entry;
+    return SecretEntry(EntryType::kSecretDelete, seq, worker, name);
   }
   static Entry KvPut(uint64_t seq, const std::string& ns, const std::string& key,
                      const std::string& value, bool as_blob = false) {
-    Entry entry = Make(seq, EntryType::kKvPut);
-    entry.ns = ns;
-    entry.key = key;
+    Entry entry = KvEntry(EntryType::kKvPut, seq, ns, key);
     if (as_blob) {
       entry.blob = base::Sha256Hex(value);
     } else {
@@ -101,10 +78,7 @@ class SyncLogTest : public ::testing::Test {
     return entry;
   }
   static Entry KvDelete(uint64_t seq, const std::string& ns, const std::string& key) {
-    Entry entry = Make(seq, EntryType::kKvDelete);
-    entry.ns = ns;
-    entry.key = key;
-    return entry;
+    return KvEntry(EntryType::kKvDelete, seq, ns, key);
   }
 
   SignedEntry Sign(const Entry& entry) {
@@ -131,7 +105,8 @@ class SyncLogTest : public ::testing::Test {
     return dropped.ok() ? *dropped : 0;
   }
 
-  std::string dir_;
+  base::testing::TempDir temp_{"edge-sync-log-test"};
+  std::string dir_ = temp_.path();
   std::optional<SigningKey> key_;
   std::unique_ptr<SyncLog> log_;
 };

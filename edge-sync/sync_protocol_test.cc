@@ -33,6 +33,7 @@
 #include "edge-sync/sync_client.h"
 #include "edge-sync/sync_log.h"
 #include "edge-sync/sync_server.h"
+#include "edge-sync/testing/entries.h"
 #include "gateway/http/http_server.h"
 #include "gateway/node/loop_tasks.h"
 
@@ -405,6 +406,18 @@ class SyncProtocolTest : public ::testing::Test {
     origin_->Serve();
   }
 
+  // Starts the origin, a TamperingProxy to it that corrupts what follows
+  // `marker`, and the client through the proxy, whose connections the
+  // replica counts.
+  std::unique_ptr<TamperingProxy> StartThroughTamperingProxy(const std::string& marker) {
+    StartOrigin();
+    auto proxy = std::make_unique<TamperingProxy>(origin_->port());
+    proxy->CorruptAfter(marker);
+    replica_.connection_count = [p = proxy.get()] { return p->connections(); };
+    StartClient(proxy->url());
+    return proxy;
+  }
+
   VerifyKey Verifier() {
     StatusOr<VerifyKey> key = VerifyKey::FromPem(signing_->PublicPem());
     EXPECT_TRUE(key.ok()) << key.status().message();
@@ -427,12 +440,9 @@ class SyncProtocolTest : public ::testing::Test {
 
   // Appends a KV put (inline value) of `key`, or of a fresh key.
   uint64_t AppendPut(std::string key = "", std::string value = "value") {
-    Entry entry;
-    entry.seq = log_->head() + 1;
-    entry.time_ms = 1764226264123;
-    entry.type = EntryType::kKvPut;
-    entry.ns = "ns";
-    entry.key = key.empty() ? "key-" + std::to_string(entry.seq) : key;
+    uint64_t seq = log_->head() + 1;
+    Entry entry = testing::KvEntry(EntryType::kKvPut, seq, "ns",
+                                   key.empty() ? "key-" + std::to_string(seq) : key);
     entry.value = std::move(value);
     Status status = log_->Append(signing_->Sign(entry));
     EXPECT_TRUE(status.ok()) << status.message();
@@ -440,12 +450,8 @@ class SyncProtocolTest : public ::testing::Test {
   }
   // Appends a KV put whose value is a blob.
   uint64_t AppendBlobPut(const std::string& bytes) {
-    Entry entry;
-    entry.seq = log_->head() + 1;
-    entry.time_ms = 1764226264123;
-    entry.type = EntryType::kKvPut;
-    entry.ns = "ns";
-    entry.key = "blob-" + std::to_string(entry.seq);
+    uint64_t seq = log_->head() + 1;
+    Entry entry = testing::KvEntry(EntryType::kKvPut, seq, "ns", "blob-" + std::to_string(seq));
     entry.blob = base::Sha256Hex(bytes);
     Status status = log_->Append(signing_->Sign(entry), bytes);
     EXPECT_TRUE(status.ok()) << status.message();
@@ -539,14 +545,10 @@ TEST_F(SyncProtocolTest, ReconnectsAfterTheOriginRestarts) {
 
 TEST_F(SyncProtocolTest, TamperedEntryIsRefusedAndNothingAfterItApplied) {
   for (int i = 0; i < 6; ++i) AppendPut();
-  StartOrigin();
-  TamperingProxy proxy(origin_->port());
   // The first base64 character of entry 3's bytes.
-  proxy.CorruptAfter("{\"seq\":3,\"entry\":\"");
-  replica_.connection_count = [&] { return proxy.connections(); };
-  StartClient(proxy.url());
+  auto proxy = StartThroughTamperingProxy("{\"seq\":3,\"entry\":\"");
   ASSERT_TRUE(AppliedUpTo(6));
-  EXPECT_TRUE(proxy.corrupted());
+  EXPECT_TRUE(proxy->corrupted());
   EXPECT_EQ(replica_.Applied(), Range(1, 6));
   EXPECT_FALSE(replica_.out_of_order);
   SyncClient::Stats stats = client_->stats();
@@ -563,13 +565,9 @@ TEST_F(SyncProtocolTest, BlobWithOtherContentIsRefused) {
   AppendPut();
   uint64_t seq = AppendBlobPut("BLOB-PAYLOAD:the real content");
   AppendPut();
-  StartOrigin();
-  TamperingProxy proxy(origin_->port());
-  proxy.CorruptAfter("BLOB-PAYLOAD:");
-  replica_.connection_count = [&] { return proxy.connections(); };
-  StartClient(proxy.url());
+  auto proxy = StartThroughTamperingProxy("BLOB-PAYLOAD:");
   ASSERT_TRUE(AppliedUpTo(3));
-  EXPECT_TRUE(proxy.corrupted());
+  EXPECT_TRUE(proxy->corrupted());
   EXPECT_EQ(client_->stats().refused, 1u);
   EXPECT_EQ(replica_.Applied(), Range(1, 3));
   std::lock_guard<std::mutex> lock(replica_.mutex);
@@ -580,12 +578,7 @@ TEST_F(SyncProtocolTest, BlobWithOtherContentIsRefused) {
 
 TEST_F(SyncProtocolTest, GapsAndStrayLinesAreRefused) {
   auto put = [&](uint64_t seq) {
-    Entry entry;
-    entry.seq = seq;
-    entry.time_ms = 1764226264123;
-    entry.type = EntryType::kKvPut;
-    entry.ns = "ns";
-    entry.key = "k";
+    Entry entry = testing::KvEntry(EntryType::kKvPut, seq, "ns", "k");
     entry.value = "v";
     return signing_->Sign(entry).Line();
   };
@@ -595,18 +588,17 @@ TEST_F(SyncProtocolTest, GapsAndStrayLinesAreRefused) {
                      put(1) + put(1) + put(3) + put(4);
   std::string stray = "{\"type\":\"heartbeat\",\"head\":3}\n{\"no\":\"type\"}\n" + put(2);
   std::atomic<int> requests{0};
-  base::testing::TestServer server(
-      [&](base::testing::ServerConnection& connection) {
-        base::testing::ServerRequest request;
-        if (!connection.ReadRequest(&request)) return;
-        // The first connection has the gap; later ones a line that is
-        // neither an entry nor a control line.
-        const std::string& lines = requests++ == 0 ? body : stray;
-        connection.Write(
-            "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\n"
-            "Content-Length: " +
-            std::to_string(lines.size()) + "\r\nConnection: close\r\n\r\n" + lines);
-      });
+  base::testing::TestServer server([&](base::testing::ServerConnection& connection) {
+    base::testing::ServerRequest request;
+    if (!connection.ReadRequest(&request)) return;
+    // The first connection has the gap; later ones a line that is
+    // neither an entry nor a control line.
+    const std::string& lines = requests++ == 0 ? body : stray;
+    connection.Write(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\n"
+        "Content-Length: " +
+        std::to_string(lines.size()) + "\r\nConnection: close\r\n\r\n" + lines);
+  });
   StartClient("http://127.0.0.1:" + std::to_string(server.port()));
   ASSERT_TRUE(WaitUntil([&] { return client_->stats().refused >= 2; }));
   client_->Stop();

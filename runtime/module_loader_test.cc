@@ -2,27 +2,21 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
+#include "base/testing/temp_dir.h"
 
 namespace edge::runtime {
 namespace {
-namespace fs = std::filesystem;
 
 class ModuleLoaderTest : public ::testing::Test {
  protected:
   ModuleLoaderTest() {
-    char pattern[] = "/tmp/edge-loader-XXXXXX";
-    dir_ = mkdtemp(pattern);
     for (const char* file : {"src/index.js", "src/lib/x.js", "y.mjs", "src/pkg/index.js",
                              "src/noext.js"}) {
-      fs::create_directories((fs::path(dir_) / file).parent_path());
-      std::ofstream(fs::path(dir_) / file) << "export {};";
+      dir_.Write(file, "export {};");
     }
   }
-  ~ModuleLoaderTest() override { fs::remove_all(dir_); }
-  std::string Path(const std::string& relative) { return (fs::path(dir_) / relative).string(); }
-  std::string dir_;
+  std::string Path(const std::string& relative) { return dir_.Path(relative); }
+  base::testing::TempDir dir_{"edge-loader"};
 };
 
 TEST_F(ModuleLoaderTest, ResolvesRelativeToTheImporter) {
@@ -49,8 +43,8 @@ TEST_F(ModuleLoaderTest, RefusesBareSpecifiersAndMissingFiles) {
 }
 
 TEST_F(ModuleLoaderTest, DisplayPathIsRelativeInsideTheRoot) {
-  EXPECT_EQ(DisplayPath(dir_, Path("src/index.js")), "src/index.js");
-  EXPECT_EQ(DisplayPath(dir_, "/etc/hosts"), "/etc/hosts");
+  EXPECT_EQ(DisplayPath(dir_.path(), Path("src/index.js")), "src/index.js");
+  EXPECT_EQ(DisplayPath(dir_.path(), "/etc/hosts"), "/etc/hosts");
 }
 
 }  // namespace

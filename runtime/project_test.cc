@@ -1,49 +1,44 @@
 #include "runtime/project.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <string_view>
+
+#include "base/testing/temp_dir.h"
+#include "runtime/testing/sample_project.h"
 
 namespace edge::runtime {
 namespace {
 namespace fs = std::filesystem;
+using ::testing::HasSubstr;
 
 class ProjectTest : public ::testing::Test {
  protected:
-  ProjectTest() {
-    char pattern[] = "/tmp/edge-project-XXXXXX";
-    dir_ = mkdtemp(pattern);
-    Write("index.js", "export default { fetch() {} };");
+  ProjectTest() { dir_.Write("index.js", "export default { fetch() {} };"); }
+  // Writes `toml` as edge.toml and loads the project.
+  StatusOr<Project> Load(std::string_view toml) {
+    dir_.Write("edge.toml", toml);
+    return LoadProject(dir_.path());
   }
-  ~ProjectTest() override { fs::remove_all(dir_); }
-  void Write(const std::string& name, const std::string& text) {
-    std::ofstream(fs::path(dir_) / name) << text;
+  // Why loading edge.toml `toml` fails ("(loaded)" when it does not).
+  std::string RefusalOf(std::string_view toml) {
+    StatusOr<Project> project = Load(toml);
+    return project.ok() ? "(loaded)" : project.status().message();
   }
-  std::string dir_;
+  base::testing::TempDir dir_{"edge-project"};
 };
 
 TEST_F(ProjectTest, ReadsWranglerKeys) {
-  Write("edge.toml", R"(
-name = "shop"
-main = "index.js"
-compatibility_date = "2026-11-01"
-[limits]
-cpu_ms = 250
-[vars]
-GREETING = "hi"
-LIMITS = { max = 3 }
-[[kv_namespaces]]
-binding = "CACHE"
-id = "abc123"
-[[services]]
-binding = "AUTH"
-service = "auth-worker"
-)");
-  auto project = LoadProject(dir_);
+  dir_.Write("edge.toml",
+             testing::SampleEdgeToml("index.js", "2026-11-01", "[limits]\ncpu_ms = 250\n"));
+  auto project = LoadProject(dir_.path());
   ASSERT_TRUE(project.ok()) << project.status().message();
   EXPECT_EQ(project->spec.name, "shop");
-  EXPECT_EQ(project->spec.entry_path, (fs::path(dir_) / "index.js").string());
+  EXPECT_EQ(project->spec.entry_path, (fs::path(dir_.path()) / "index.js").string());
   EXPECT_EQ(project->compatibility_date, "2026-11-01");
   EXPECT_EQ(project->spec.cpu_limit_ms, 250u);
   EXPECT_EQ(project->cpu_ms, std::optional<uint64_t>(250));
@@ -61,31 +56,17 @@ service = "auth-worker"
 }
 
 TEST_F(ProjectTest, ReadsTheAccountId) {
-  Write("edge.toml", "name = \"shop\"\nmain = \"index.js\"\naccount_id = \"acme\"\n");
-  Write("index.js", "export default {};");
-  auto project = LoadProject(dir_);
+  dir_.Write("index.js", "export default {};");
+  auto project = Load("name = \"shop\"\nmain = \"index.js\"\naccount_id = \"acme\"\n");
   ASSERT_TRUE(project.ok()) << project.status().message();
   EXPECT_EQ(project->account_id, "acme");
-  Write("edge.toml", "name = \"shop\"\nmain = \"index.js\"\naccount_id = 5\n");
-  auto refused = LoadProject(dir_);
-  ASSERT_FALSE(refused.ok());
-  EXPECT_NE(refused.status().message().find("account_id must be a string"), std::string::npos);
+  EXPECT_THAT(RefusalOf("name = \"shop\"\nmain = \"index.js\"\naccount_id = 5\n"),
+              HasSubstr("account_id must be a string"));
 }
 
 TEST_F(ProjectTest, ReadsEveryLimit) {
-  Write("edge.toml", R"(
-name = "shop"
-main = "index.js"
-[limits]
-cpu_ms = 50
-memory_mb = 32
-startup_cpu_ms = 200
-wall_ms = 0
-subrequests = 2
-request_bytes = 1000
-response_bytes = 5000
-)");
-  auto project = LoadProject(dir_);
+  auto project = Load(testing::EdgeTomlWithLimits(
+      "index.js", "cpu_ms = 50\nwall_ms = 0\n" + std::string(testing::kSampleLimits)));
   ASSERT_TRUE(project.ok()) << project.status().message();
   EXPECT_EQ(project->cpu_ms, std::optional<uint64_t>(50));
   EXPECT_EQ(project->memory_mb, std::optional<uint64_t>(32));
@@ -100,8 +81,7 @@ response_bytes = 5000
   EXPECT_EQ(project->spec.startup_cpu_limit_ms, 200u);
 
   // Unset keys stay unset, and the spec keeps its defaults.
-  Write("edge.toml", "name = \"shop\"\nmain = \"index.js\"\n[limits]\nwall_ms = 300\n");
-  project = LoadProject(dir_);
+  project = Load(testing::EdgeTomlWithLimits("index.js", "wall_ms = 300\n"));
   ASSERT_TRUE(project.ok()) << project.status().message();
   EXPECT_EQ(project->wall_ms, std::optional<uint64_t>(300));
   EXPECT_FALSE(project->cpu_ms.has_value());
@@ -128,19 +108,16 @@ response_bytes = 5000
            Bad{"response_bytes = -5", "[limits] response_bytes must be a non-negative integer"},
            Bad{"cpu_msec = 5", "[limits] has no key 'cpu_msec'"},
        }) {
-    Write("edge.toml", std::string("name = \"shop\"\nmain = \"index.js\"\n[limits]\n") +
-                           bad.line + "\n");
-    auto refused = LoadProject(dir_);
-    ASSERT_FALSE(refused.ok()) << bad.line;
-    EXPECT_NE(refused.status().message().find(bad.message), std::string::npos)
-        << refused.status().message();
-    EXPECT_NE(refused.status().message().find("edge.toml"), std::string::npos);
+    std::string refusal =
+        RefusalOf(testing::EdgeTomlWithLimits("index.js", std::string(bad.line) + "\n"));
+    EXPECT_THAT(refusal, HasSubstr(bad.message)) << bad.line;
+    EXPECT_THAT(refusal, HasSubstr("edge.toml")) << bad.line;
   }
 }
 
 TEST_F(ProjectTest, ReadsRoutesAsWranglerDoes) {
   using Routes = std::vector<std::string>;
-  Write("edge.toml", R"(
+  auto project = Load(R"(
 name = "shop"
 main = "index.js"
 routes = [
@@ -149,89 +126,70 @@ routes = [
   { pattern = "api.example.com", custom_domain = true },
 ]
 )");
-  auto project = LoadProject(dir_);
   ASSERT_TRUE(project.ok()) << project.status().message();
   EXPECT_EQ(project->routes,
             (Routes{"shop.example.com/*", "example.com/shop/*", "api.example.com/*"}));
   EXPECT_FALSE(project->cpu_ms.has_value());
 
-  Write("edge.toml", "name = \"shop\"\nmain = \"index.js\"\nroute = \"example.com/*\"\n");
-  project = LoadProject(dir_);
+  project = Load("name = \"shop\"\nmain = \"index.js\"\nroute = \"example.com/*\"\n");
   ASSERT_TRUE(project.ok()) << project.status().message();
   EXPECT_EQ(project->routes, Routes{"example.com/*"});
 
-  Write("edge.toml",
-        "name = \"shop\"\nmain = \"index.js\"\nroute = { pattern = \"a.com/*\", zone_id = \"z\" }\n");
-  project = LoadProject(dir_);
+  project = Load(
+      "name = \"shop\"\nmain = \"index.js\"\nroute = { pattern = \"a.com/*\", zone_id = \"z\" }\n");
   ASSERT_TRUE(project.ok()) << project.status().message();
   EXPECT_EQ(project->routes, Routes{"a.com/*"});
 
-  Write("edge.toml", "name = \"shop\"\nmain = \"index.js\"\nroutes = []\n");
-  project = LoadProject(dir_);
+  project = Load("name = \"shop\"\nmain = \"index.js\"\nroutes = []\n");
   ASSERT_TRUE(project.ok()) << project.status().message();
   EXPECT_EQ(project->routes, Routes{});
 
-  Write("edge.toml", "main = \"index.js\"\nroute = \"a.com/*\"\nroutes = [\"b.com/*\"]\n");
-  auto both = LoadProject(dir_);
-  ASSERT_FALSE(both.ok());
-  EXPECT_NE(both.status().message().find("`route` or `routes`, not both"), std::string::npos);
+  EXPECT_THAT(RefusalOf("main = \"index.js\"\nroute = \"a.com/*\"\nroutes = [\"b.com/*\"]\n"),
+              HasSubstr("`route` or `routes`, not both"));
 
-  Write("edge.toml", "main = \"index.js\"\nroutes = [{ zone_name = \"a.com\" }]\n");
-  auto no_pattern = LoadProject(dir_);
-  ASSERT_FALSE(no_pattern.ok());
-  EXPECT_NE(no_pattern.status().message().find("`pattern`"), std::string::npos);
+  EXPECT_THAT(RefusalOf("main = \"index.js\"\nroutes = [{ zone_name = \"a.com\" }]\n"),
+              HasSubstr("`pattern`"));
 
-  Write("edge.toml", "main = \"index.js\"\nroutes = \"a.com/*\"\n");
-  EXPECT_FALSE(LoadProject(dir_).ok());
+  EXPECT_FALSE(Load("main = \"index.js\"\nroutes = \"a.com/*\"\n").ok());
 }
 
 TEST_F(ProjectTest, FallsBackToWranglerToml) {
-  Write("wrangler.toml", "name = \"w\"\nmain = \"index.js\"\n");
-  auto project = LoadProject(dir_);
+  dir_.Write("wrangler.toml", "name = \"w\"\nmain = \"index.js\"\n");
+  auto project = LoadProject(dir_.path());
   ASSERT_TRUE(project.ok()) << project.status().message();
   EXPECT_EQ(project->spec.name, "w");
 }
 
 TEST_F(ProjectTest, ErrorsSayWhereAndWhat) {
-  Write("edge.toml", "name = \"x\"\nmain = [\n");
-  auto broken = LoadProject(dir_);
-  ASSERT_FALSE(broken.ok());
-  EXPECT_NE(broken.status().message().find("edge.toml:"), std::string::npos)
-      << broken.status().message();
+  EXPECT_THAT(RefusalOf("name = \"x\"\nmain = [\n"), HasSubstr("edge.toml:"));
 
-  Write("edge.toml", "name = \"x\"\n");
-  auto no_main = LoadProject(dir_);
-  ASSERT_FALSE(no_main.ok());
-  EXPECT_NE(no_main.status().message().find("`main`"), std::string::npos);
+  EXPECT_THAT(RefusalOf("name = \"x\"\n"), HasSubstr("`main`"));
 
-  Write("edge.toml", "name = \"x\"\nmain = \"gone.js\"\n");
-  auto missing = LoadProject(dir_);
-  ASSERT_FALSE(missing.ok());
-  EXPECT_NE(missing.status().message().find("gone.js"), std::string::npos);
+  EXPECT_THAT(RefusalOf("name = \"x\"\nmain = \"gone.js\"\n"), HasSubstr("gone.js"));
 
-  fs::remove(fs::path(dir_) / "edge.toml");
-  auto none = LoadProject(dir_);
+  fs::remove(fs::path(dir_.path()) / "edge.toml");
+  auto none = LoadProject(dir_.path());
   ASSERT_FALSE(none.ok());
   EXPECT_NE(none.status().message().find("no edge.toml or wrangler.toml"), std::string::npos);
 }
 
 TEST_F(ProjectTest, ALoneFileIsAWorker) {
-  auto project = LoadProject((fs::path(dir_) / "index.js").string());
+  auto project = LoadProject((fs::path(dir_.path()) / "index.js").string());
   ASSERT_TRUE(project.ok()) << project.status().message();
   EXPECT_EQ(project->spec.name, "index");
-  EXPECT_FALSE(LoadProject((fs::path(dir_) / "nope.txt").string()).ok());
+  EXPECT_FALSE(LoadProject((fs::path(dir_.path()) / "nope.txt").string()).ok());
 }
 
 TEST_F(ProjectTest, DevVarsAreSecrets) {
-  Write("edge.toml", "name = \"x\"\nmain = \"index.js\"\n");
-  Write(".dev.vars",
-        "# comment\n"
-        "API_KEY=abc123\n"
-        "export QUOTED=\"line\\none\"\n"
-        "SINGLE='kept \\n as is'\n"
-        "SPACED = value with spaces # trailing comment\n"
-        "EMPTY=\n");
-  auto project = LoadProject(dir_);
+  dir_.Write("edge.toml", "name = \"x\"\nmain = \"index.js\"\n");
+  dir_.Write(".dev.vars",
+             "# comment\n"
+             "API_KEY=abc123\n"
+             "export QUOTED=\"line\\none\"\n"
+             "SINGLE='kept \\n as is'\n"
+             "SPACED = value with spaces # trailing comment\n"
+             "EMPTY=\n");
+  auto project = LoadProject(dir_.path());
   ASSERT_TRUE(project.ok()) << project.status().message();
   const auto& secrets = project->spec.secrets;
   ASSERT_EQ(secrets.size(), 5u);
@@ -245,9 +203,9 @@ TEST_F(ProjectTest, DevVarsAreSecrets) {
 }
 
 TEST_F(ProjectTest, ABadDevVarsLineIsNamedButNotShown) {
-  Write("edge.toml", "name = \"x\"\nmain = \"index.js\"\n");
-  Write(".dev.vars", "GOOD=1\nsupersecretvalue\n");
-  auto project = LoadProject(dir_);
+  dir_.Write("edge.toml", "name = \"x\"\nmain = \"index.js\"\n");
+  dir_.Write(".dev.vars", "GOOD=1\nsupersecretvalue\n");
+  auto project = LoadProject(dir_.path());
   ASSERT_FALSE(project.ok());
   EXPECT_NE(project.status().message().find(".dev.vars:2"), std::string::npos);
   EXPECT_EQ(project.status().message().find("supersecret"), std::string::npos);

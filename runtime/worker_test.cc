@@ -1,5 +1,6 @@
 #include "runtime/worker.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "runtime/testing/worker_fixture.h"
@@ -7,6 +8,7 @@
 namespace edge::runtime::testing {
 namespace {
 
+using ::testing::HasSubstr;
 using WorkerTest = WorkerFixture;
 
 TEST_F(WorkerTest, ModuleWorkerAnswers) {
@@ -64,27 +66,21 @@ TEST_F(WorkerTest, RelativeImportsAndCycles) {
 }
 
 TEST_F(WorkerTest, SyntaxErrorNamesFileLineAndColumn) {
-  auto worker = LoadFiles({{"index.js", "import './bad.js';\nexport default {};"},
-                           {"bad.js", "const x = 1;\nconst y = ;\n"}});
-  ASSERT_FALSE(worker.ok());
-  EXPECT_NE(worker.status().message().find("bad.js:2:11"), std::string::npos)
-      << worker.status().message();
-  EXPECT_NE(worker.status().message().find("SyntaxError"), std::string::npos);
+  std::string error = LoadError({{"index.js", "import './bad.js';\nexport default {};"},
+                                 {"bad.js", "const x = 1;\nconst y = ;\n"}});
+  EXPECT_THAT(error, HasSubstr("bad.js:2:11"));
+  EXPECT_THAT(error, HasSubstr("SyntaxError"));
 }
 
 TEST_F(WorkerTest, MissingImportNamesTheImportingLine) {
-  auto worker = LoadFiles({{"index.js", "// first\nimport x from './missing.js';\n"}});
-  ASSERT_FALSE(worker.ok());
-  EXPECT_NE(worker.status().message().find("index.js:2:"), std::string::npos)
-      << worker.status().message();
-  EXPECT_NE(worker.status().message().find("./missing.js"), std::string::npos);
+  std::string error = LoadError({{"index.js", "// first\nimport x from './missing.js';\n"}});
+  EXPECT_THAT(error, HasSubstr("index.js:2:"));
+  EXPECT_THAT(error, HasSubstr("./missing.js"));
 }
 
 TEST_F(WorkerTest, WorkerWithoutHandlerIsRefused) {
-  auto worker = LoadFiles({{"index.js", "export default { nothing: 1 };"}});
-  ASSERT_FALSE(worker.ok());
-  EXPECT_NE(worker.status().message().find("no fetch handler"), std::string::npos)
-      << worker.status().message();
+  EXPECT_THAT(LoadError({{"index.js", "export default { nothing: 1 };"}}),
+              HasSubstr("no fetch handler"));
 }
 
 TEST_F(WorkerTest, ThrowingHandlerGives500AndKeepsServing) {
@@ -141,9 +137,7 @@ TEST_F(WorkerTest, HeapLimitStopsTheWorkerNotTheProcess) {
   ASSERT_TRUE(worker);
   EXPECT_EQ(Fetch(*worker)->body, "fine");
   auto response = Fetch(*worker, "GET", "http://localhost/grow");
-  EXPECT_TRUE(response->failed);
-  EXPECT_EQ(response->failure, "Worker exceeded its memory limit of 32 MiB");
-  EXPECT_EQ(response->limit, LimitKind::kMemory);
+  ExpectFailed(*response, "Worker exceeded its memory limit of 32 MiB", LimitKind::kMemory);
   EXPECT_TRUE(worker->discarded());
   // A fresh load of the same spec serves again.
   auto fresh = Worker::Load(loop(), natives_, worker->spec());
@@ -169,9 +163,7 @@ TEST_F(WorkerTest, CpuLimitStopsARunawayHandler) {
   worker->SetOnDiscard([&] { told = true; });
   EXPECT_EQ(Fetch(*worker)->body, "fine");
   auto response = Fetch(*worker, "GET", "http://localhost/spin");
-  EXPECT_TRUE(response->failed);
-  EXPECT_EQ(response->failure, "Worker exceeded its CPU time limit of 100 ms");
-  EXPECT_EQ(response->limit, LimitKind::kCpu);
+  ExpectFailed(*response, "Worker exceeded its CPU time limit of 100 ms", LimitKind::kCpu);
   EXPECT_TRUE(worker->discarded());
   EXPECT_TRUE(told);
 
@@ -231,9 +223,7 @@ TEST_F(WorkerTest, CpuLimitCountsEveryEntryOfTheRequest) {
   // Stopped in a later entry; the owner discards the isolate, which fails
   // the request with the limit's name.
   worker.reset();
-  EXPECT_TRUE(heavy->failed);
-  EXPECT_EQ(heavy->failure, "Worker exceeded its CPU time limit of 60 ms");
-  EXPECT_EQ(heavy->limit, LimitKind::kCpu);
+  ExpectFailed(*heavy, "Worker exceeded its CPU time limit of 60 ms", LimitKind::kCpu);
 }
 
 TEST_F(WorkerTest, StartupHasItsOwnCpuLimit) {
@@ -327,11 +317,9 @@ TEST_F(WorkerTest, WasmImportsAreCompiledAtLoadNotAtRunTime) {
 }
 
 TEST_F(WorkerTest, InvalidWasmIsALoadError) {
-  auto worker = LoadFiles({{"index.js", "import m from './bad.wasm'; export default { fetch() {} };"},
-                           {"bad.wasm", "not wasm"}});
-  ASSERT_FALSE(worker.ok());
-  EXPECT_NE(worker.status().message().find("bad.wasm: invalid WebAssembly"), std::string::npos)
-      << worker.status().message();
+  EXPECT_THAT(LoadError({{"index.js", "import m from './bad.wasm'; export default { fetch() {} };"},
+                         {"bad.wasm", "not wasm"}}),
+              HasSubstr("bad.wasm: invalid WebAssembly"));
 }
 
 TEST_F(WorkerTest, TimersRunOnTheLoop) {

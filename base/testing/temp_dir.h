@@ -28,9 +28,15 @@ class TempDir {
   // Empty when the folder could not be made.
   const std::string& path() const { return path_; }
 
-  // Writes `content` to `name` inside the folder (replacing it); returns its path.
+  // The path of `name` (which may hold '/') inside the folder.
+  std::string Path(std::string_view name) const { return path_ + "/" + std::string(name); }
+
+  // Writes `content` to `name` inside the folder (replacing it, making the
+  // folders on its way); returns its path.
   std::string Write(std::string_view name, std::string_view content) const {
-    std::string file = path_ + "/" + std::string(name);
+    std::string file = Path(name);
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(file).parent_path(), ec);
     std::ofstream(file, std::ios::binary | std::ios::trunc) << content;
     return file;
   }

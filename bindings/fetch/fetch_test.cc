@@ -1,17 +1,19 @@
 // fetch() from JavaScript (bindings/fetch/fetch.js over bindings/fetch/fetch_natives.cc
 // and the outbound client) against a local test server.
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <iterator>
+#include <sstream>
 #include <thread>
 
 #include "base/http_client/testing/test_server.h"
 #include "bindings/binding_services.h"
 #include "bindings/bindings.h"
 #include "bindings/fetch/outbound/client.h"
+#include "bindings/fetch/testing/compress.h"
 #include "runtime/isolate_data.h"
 #include "runtime/testing/worker_fixture.h"
 
@@ -33,20 +35,6 @@ runtime::NativeResult TestInternals(runtime::NativeCall& call) {
 runtime::NativeResult TestGc(runtime::NativeCall& call) {
   call.isolate()->LowMemoryNotification();
   return v8::Undefined(call.isolate()).As<v8::Value>();
-}
-
-std::string Gzip(std::string_view text) {
-  z_stream z{};
-  deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&z, text.size()), '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
-  z.avail_in = static_cast<uInt>(text.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  deflate(&z, Z_FINISH);
-  out.resize(out.size() - z.avail_out);
-  deflateEnd(&z);
-  return out;
 }
 
 std::string Query(const std::string& target, const std::string& key) {
@@ -110,6 +98,22 @@ class FetchTest : public runtime::testing::WorkerFixture {
     auto result = Run(*worker_, source);
     if (!result.ok()) return "ERROR: " + result.status().message();
     return result.value();
+  }
+
+  // The words of the text body that fetch(<args>) resolves to, from the
+  // `first` on, `count` of them, joined by spaces; "ORIGIN" in `args` stands
+  // for the test server's origin.
+  std::string FetchedWords(std::string args, size_t first, size_t count = 1) {
+    for (size_t at; (at = args.find("ORIGIN")) != std::string::npos;) {
+      args.replace(at, 6, origin_);
+    }
+    std::istringstream text(Js("fetch(" + args + ").then(r => r.text())"));
+    std::vector<std::string> words{std::istream_iterator<std::string>(text), {}};
+    std::string out;
+    for (size_t i = first; i < words.size() && i < first + count; ++i) {
+      out += (out.empty() ? "" : " ") + words[i];
+    }
+    return out;
   }
 
   void Serve(ServerConnection& c) {
@@ -180,7 +184,7 @@ class FetchTest : public runtime::testing::WorkerFixture {
         hang_closed_ = true;
         return;
       } else if (path == "/gzip") {
-        c.Respond(200, {{"Content-Encoding", "gzip"}}, Gzip("decoded by the runtime"));
+        c.Respond(200, {{"Content-Encoding", "gzip"}}, testing::Compress("decoded by the runtime"));
       } else if (path == "/status") {
         c.Respond(std::stoi(Query(r.target, "code")), {{"X-A", "1"}}, "", "Custom Reason");
       } else {
@@ -208,14 +212,8 @@ TEST_F(FetchTest, GetWithStringUrlRequestAndUrlObject) {
                "')].join('|');"
                "})()"),
             "200|OK|true|" + origin_ + "/echo?x=1|false|basic|yes|GET /echo?x=1");
-  EXPECT_EQ(Js("fetch(new Request('" + origin_ +
-               "/echo', {method: 'DELETE'})).then(r => r.text())"
-               ".then(t => t.split(' ')[0])"),
-            "DELETE");
-  EXPECT_EQ(Js("fetch(new URL('/echo?u', '" + origin_ +
-               "')).then(r => r.text())"
-               ".then(t => t.split(' ')[1])"),
-            "/echo?u");
+  EXPECT_EQ(FetchedWords("new Request('ORIGIN/echo', {method: 'DELETE'})", 0), "DELETE");
+  EXPECT_EQ(FetchedWords("new URL('/echo?u', 'ORIGIN')", 1), "/echo?u");
 }
 
 TEST_F(FetchTest, ResponseHeadersAreImmutableAndStatusTextIsKept) {
@@ -229,16 +227,19 @@ TEST_F(FetchTest, ResponseHeadersAreImmutableAndStatusTextIsKept) {
                "})()"),
             "418|Custom Reason|false|true|1");
   EXPECT_EQ(Js("fetch('" + origin_ + "/status?code=204').then(r => String(r.body))"), "null");
-  EXPECT_EQ(Js("fetch('" + origin_ + "/echo', {method: 'HEAD'})"
+  EXPECT_EQ(Js("fetch('" + origin_ +
+               "/echo', {method: 'HEAD'})"
                ".then(r => r.status + ' ' + String(r.body) + ' ' + r.headers.get('x-reply'))"),
             "200 null yes");
   // The connection is still in step after a HEAD (no body was expected).
-  EXPECT_EQ(Js("fetch('" + origin_ + "/echo').then(r => r.text()).then(t => t.split(' ')[0])"), "GET");
+  EXPECT_EQ(FetchedWords("'ORIGIN/echo'", 0), "GET");
   EXPECT_EQ(Js("(async () => {"
-                "  const request = new Request('" + origin_ + "/echo', {method: 'POST', body: 'x'});"
-                "  await request.text();"
-                "  return fetch(request).then(() => 'resolved', e => e.name);"
-                "})()"),
+               "  const request = new Request('" +
+               origin_ +
+               "/echo', {method: 'POST', body: 'x'});"
+               "  await request.text();"
+               "  return fetch(request).then(() => 'resolved', e => e.name);"
+               "})()"),
             "TypeError");
 }
 
@@ -341,14 +342,12 @@ TEST_F(FetchTest, RedirectFollow) {
                "})()"),
             "200|true|" + target + "|GET /echo?final body=|true");
   // 307 keeps the method and the body.
-  EXPECT_EQ(Js("fetch('" + origin_ +
-               "/redirect?status=307&to=%2Fecho', {method: 'PUT', body: 'kept'})"
-               ".then(r => r.text()).then(t => t.split(' ').slice(0, 3).join(' '))"),
-            "PUT /echo body=kept");
+  EXPECT_EQ(
+      FetchedWords("'ORIGIN/redirect?status=307&to=%2Fecho', {method: 'PUT', body: 'kept'}", 0, 3),
+      "PUT /echo body=kept");
   // 303 turns any method into GET without a body.
-  EXPECT_EQ(Js("fetch('" + origin_ +
-               "/redirect?status=303&to=%2Fecho', {method: 'PUT', body: 'dropped'})"
-               ".then(r => r.text()).then(t => t.split(' ').slice(0, 3).join(' '))"),
+  EXPECT_EQ(FetchedWords(
+                "'ORIGIN/redirect?status=303&to=%2Fecho', {method: 'PUT', body: 'dropped'}", 0, 3),
             "GET /echo body=");
 }
 
@@ -583,8 +582,7 @@ TEST_F(FetchTest, ResponseBodyDrainedToAnotherResponse) {
 
 // HTTPS with a test CA from the openssl command.
 TEST_F(FetchTest, HttpsAndABadCertificate) {
-  std::string dir = base::testing::MakeTempDir();
-  auto certs = base::testing::MakeCertificates(dir);
+  base::testing::TestCertificates certs;
   if (certs.ca.empty()) GTEST_SKIP() << "the openssl command failed";
   setenv("SSL_CERT_FILE", certs.ca.c_str(), 1);
   StartClient();
@@ -603,8 +601,6 @@ TEST_F(FetchTest, HttpsAndABadCertificate) {
             "TypeError: TLS certificate verification failed for localhost: the certificate has "
             "expired");
   unsetenv("SSL_CERT_FILE");
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
 }
 
 }  // namespace

@@ -25,12 +25,18 @@ export default {
 };
 )";
 
+// Adds the KV natives to `natives` unless they are there already.
+void RegisterKvNativesOnce(runtime::NativeRegistry& natives) {
+  for (const auto& entry : natives.entries()) {
+    if (entry.name == "kvGet") return;
+  }
+  RegisterKvNatives(natives);
+}
+
 class KvBindingTest : public WorkerFixture {
  protected:
   KvBindingTest() {
-    bool registered = false;
-    for (const auto& entry : natives_.entries()) registered |= entry.name == "kvGet";
-    if (!registered) RegisterKvNatives(natives_);
+    RegisterKvNativesOnce(natives_);
     auto store = KvStore::Open(dir_ + "/.edge/state");
     EXPECT_TRUE(store.ok()) << store.status().message();
     if (store.ok()) store_ = std::move(store).value();
@@ -357,9 +363,7 @@ TEST_F(KvBindingTest, ConcurrentOperationsFromOneIsolate) {
 class KvWithoutStoreTest : public WorkerFixture {
  protected:
   KvWithoutStoreTest() {
-    bool registered = false;
-    for (const auto& entry : natives_.entries()) registered |= entry.name == "kvGet";
-    if (!registered) RegisterKvNatives(natives_);
+    RegisterKvNativesOnce(natives_);
     bindings_ = {{"KV", "kv", {{"namespace", "x"}}}};
   }
 };

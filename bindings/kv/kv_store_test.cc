@@ -10,6 +10,8 @@
 #include <random>
 #include <thread>
 
+#include "base/testing/temp_dir.h"
+
 namespace edge::bindings {
 namespace {
 namespace fs = std::filesystem;
@@ -17,16 +19,9 @@ namespace fs = std::filesystem;
 class KvStoreTest : public ::testing::Test {
  protected:
   KvStoreTest() {
-    char pattern[] = "/tmp/edge-kv-test-XXXXXX";
-    dir_ = mkdtemp(pattern);
-    auto store = KvStore::Open(dir_);
+    auto store = KvStore::Open(dir_.path());
     EXPECT_TRUE(store.ok()) << store.status().message();
     if (store.ok()) store_ = std::move(store).value();
-  }
-  ~KvStoreTest() override {
-    store_.reset();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
   }
 
   std::optional<KvEntry> Get(std::string_view ns, std::string_view key) {
@@ -60,13 +55,13 @@ class KvStoreTest : public ::testing::Test {
     return names;
   }
 
-  std::string dir_;
+  base::testing::TempDir dir_{"edge-kv-test"};
   std::shared_ptr<KvStore> store_;
 };
 
 TEST_F(KvStoreTest, PutGetOverwriteDelete) {
   ASSERT_TRUE(store_);
-  EXPECT_EQ(store_->path(), fs::canonical(fs::path(dir_) / "kv").string());
+  EXPECT_EQ(store_->path(), fs::canonical(fs::path(dir_.path()) / "kv").string());
   EXPECT_FALSE(Get("ns", "missing"));
   ASSERT_TRUE(store_->Put("ns", "k", "v1").ok());
   auto entry = Get("ns", "k");
@@ -297,12 +292,12 @@ TEST_F(KvStoreTest, RefusesWhatWorkersRefuses) {
 TEST_F(KvStoreTest, SurvivesReopenAndSharesOneEnvironmentPerFolder) {
   ASSERT_TRUE(store_);
   ASSERT_TRUE(store_->Put("ns", "kept", "yes", R"("m")", store_->Now() + 3600).ok());
-  auto same = KvStore::Open(dir_);
+  auto same = KvStore::Open(dir_.path());
   ASSERT_TRUE(same.ok());
   EXPECT_EQ(same->get(), store_.get());
   same = Status(ErrorCode::kInternal, "released");
   store_.reset();  // closes the environment
-  auto reopened = KvStore::Open(dir_);
+  auto reopened = KvStore::Open(dir_.path());
   ASSERT_TRUE(reopened.ok()) << reopened.status().message();
   store_ = std::move(reopened).value();
   auto entry = Get("ns", "kept");
@@ -446,7 +441,7 @@ TEST_F(KvStoreTest, ReplicaMetaIsApartFromTheStoresOwn) {
   EXPECT_FALSE(store_->GetMeta("")->has_value());
 
   store_.reset();
-  auto reopened = KvStore::Open(dir_);
+  auto reopened = KvStore::Open(dir_.path());
   ASSERT_TRUE(reopened.ok()) << reopened.status().message();
   store_ = std::move(reopened).value();
   EXPECT_EQ(store_->GetMeta("next_id")->value(), "junk");

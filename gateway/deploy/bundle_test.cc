@@ -1,3 +1,4 @@
+
 #include "gateway/deploy/bundle.h"
 
 #include <gtest/gtest.h>
@@ -7,7 +8,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "base/testing/temp_dir.h"
 #include "runtime/project.h"
+#include "runtime/testing/sample_project.h"
 
 namespace edge::gateway {
 namespace {
@@ -86,7 +89,8 @@ TEST(Base64Test, RefusesWhatIsNotBase64) {
       EXPECT_EQ(decoded.status().code(), ErrorCode::kInvalidInput);
     }
   }
-  EXPECT_NE(base::Base64Decode("Zm9-").status().message().find("0x2d at offset 3"), std::string::npos);
+  EXPECT_NE(base::Base64Decode("Zm9-").status().message().find("0x2d at offset 3"),
+            std::string::npos);
 }
 
 TEST(BundleTest, RoundTrips) {
@@ -371,43 +375,23 @@ TEST(BundleTest, SpecAndFilesFromBundle) {
 class BundleFromProjectTest : public ::testing::Test {
  protected:
   BundleFromProjectTest() {
-    char pattern[] = "/tmp/edge-bundle-XXXXXX";
-    dir_ = mkdtemp(pattern);
-    fs::create_directories(fs::path(dir_) / "src" / "lib");
-    Write("src/index.js", "import { add } from './lib/add.js'; export default {};");
-    Write("src/lib/add.js", "export const add = (a, b) => a + b;");
+    dir_.Write("src/index.js", "import { add } from './lib/add.js'; export default {};");
+    dir_.Write("src/lib/add.js", "export const add = (a, b) => a + b;");
   }
-  ~BundleFromProjectTest() override { fs::remove_all(dir_); }
-  void Write(const std::string& name, const std::string& text) {
-    std::ofstream(fs::path(dir_) / name) << text;
-  }
-  std::string Path(const std::string& name) { return (fs::path(dir_) / name).string(); }
-  std::string dir_;
+  base::testing::TempDir dir_{"edge-bundle"};
 };
 
 TEST_F(BundleFromProjectTest, ReadsModulesAndConfig) {
-  Write("edge.toml", R"(
-name = "shop"
-main = "src/index.js"
-compatibility_date = "2024-05-01"
+  dir_.Write("edge.toml", runtime::testing::SampleEdgeToml("src/index.js", "2024-05-01", R"(
 routes = ["shop.example.com/*", { pattern = "example.com/shop/*", zone_name = "example.com" }]
 [limits]
 cpu_ms = 120
-[vars]
-GREETING = "hi"
-LIMITS = { max = 3, names = ["a", "b"] }
-[[kv_namespaces]]
-binding = "CACHE"
-id = "abc123"
-[[services]]
-binding = "AUTH"
-service = "auth-worker"
-)");
-  Write(".dev.vars", "TOKEN=secret\n");
-  StatusOr<runtime::Project> project = runtime::LoadProject(dir_);
+)"));
+  dir_.Write(".dev.vars", "TOKEN=secret\n");
+  StatusOr<runtime::Project> project = runtime::LoadProject(dir_.path());
   ASSERT_TRUE(project.ok()) << project.status().message();
   StatusOr<WorkerBundle> bundle =
-      BundleFromProject(*project, {Path("src/index.js"), Path("src/lib/add.js")});
+      BundleFromProject(*project, {dir_.Path("src/index.js"), dir_.Path("src/lib/add.js")});
   ASSERT_TRUE(bundle.ok()) << bundle.status().message();
   EXPECT_EQ(bundle->name, "shop");
   EXPECT_EQ(bundle->main_module, "src/index.js");
@@ -437,11 +421,11 @@ service = "auth-worker"
 }
 
 TEST_F(BundleFromProjectTest, DefaultsWithoutLimitsOrRoutes) {
-  Write("edge.toml", "name = \"shop\"\nmain = \"src/index.js\"\n");
-  StatusOr<runtime::Project> project = runtime::LoadProject(dir_);
+  dir_.Write("edge.toml", "name = \"shop\"\nmain = \"src/index.js\"\n");
+  StatusOr<runtime::Project> project = runtime::LoadProject(dir_.path());
   ASSERT_TRUE(project.ok()) << project.status().message();
   // The entry is added when the list lacks it.
-  StatusOr<WorkerBundle> bundle = BundleFromProject(*project, {Path("src/lib/add.js")});
+  StatusOr<WorkerBundle> bundle = BundleFromProject(*project, {dir_.Path("src/lib/add.js")});
   ASSERT_TRUE(bundle.ok()) << bundle.status().message();
   EXPECT_EQ(bundle->modules.size(), 2u);
   EXPECT_EQ(bundle->limits.cpu_ms, WorkerLimits{}.cpu_ms);
@@ -449,20 +433,12 @@ TEST_F(BundleFromProjectTest, DefaultsWithoutLimitsOrRoutes) {
 }
 
 TEST_F(BundleFromProjectTest, TakesEveryLimitFromTheConfig) {
-  Write("edge.toml", R"(
-name = "shop"
-main = "src/index.js"
-[limits]
-memory_mb = 32
-startup_cpu_ms = 200
-wall_ms = 300
-subrequests = 2
-request_bytes = 1000
-response_bytes = 5000
-)");
-  StatusOr<runtime::Project> project = runtime::LoadProject(dir_);
+  dir_.Write("edge.toml",
+             runtime::testing::EdgeTomlWithLimits(
+                 "src/index.js", "wall_ms = 300\n" + std::string(runtime::testing::kSampleLimits)));
+  StatusOr<runtime::Project> project = runtime::LoadProject(dir_.path());
   ASSERT_TRUE(project.ok()) << project.status().message();
-  StatusOr<WorkerBundle> bundle = BundleFromProject(*project, {Path("src/index.js")});
+  StatusOr<WorkerBundle> bundle = BundleFromProject(*project, {dir_.Path("src/index.js")});
   ASSERT_TRUE(bundle.ok()) << bundle.status().message();
   EXPECT_EQ(bundle->limits.cpu_ms, WorkerLimits{}.cpu_ms);  // not set: the default
   EXPECT_EQ(bundle->limits.memory_mb, 32u);
@@ -473,10 +449,10 @@ response_bytes = 5000
   EXPECT_EQ(bundle->limits.response_bytes, 5000u);
 
   // Out of the bundle's range: refused, naming the config file and the key.
-  Write("edge.toml", "name = \"shop\"\nmain = \"src/index.js\"\n[limits]\nmemory_mb = 8\n");
-  project = runtime::LoadProject(dir_);
+  dir_.Write("edge.toml", runtime::testing::EdgeTomlWithLimits("src/index.js", "memory_mb = 8\n"));
+  project = runtime::LoadProject(dir_.path());
   ASSERT_TRUE(project.ok()) << project.status().message();
-  bundle = BundleFromProject(*project, {Path("src/index.js")});
+  bundle = BundleFromProject(*project, {dir_.Path("src/index.js")});
   ASSERT_FALSE(bundle.ok());
   EXPECT_NE(bundle.status().message().find("edge.toml: limits.memory_mb must be an integer from "
                                            "16 to 1024 (got 8)"),
@@ -485,11 +461,11 @@ response_bytes = 5000
 }
 
 TEST_F(BundleFromProjectTest, RefusesModulesOutsideTheProject) {
-  Write("edge.toml", "name = \"shop\"\nmain = \"src/index.js\"\n");
-  StatusOr<runtime::Project> project = runtime::LoadProject(dir_);
+  dir_.Write("edge.toml", "name = \"shop\"\nmain = \"src/index.js\"\n");
+  StatusOr<runtime::Project> project = runtime::LoadProject(dir_.path());
   ASSERT_TRUE(project.ok()) << project.status().message();
-  std::string outside = fs::path(dir_).parent_path() / "elsewhere.js";
-  StatusOr<WorkerBundle> bundle = BundleFromProject(*project, {Path("src/index.js"), outside});
+  std::string outside = fs::path(dir_.path()).parent_path() / "elsewhere.js";
+  StatusOr<WorkerBundle> bundle = BundleFromProject(*project, {dir_.Path("src/index.js"), outside});
   ASSERT_FALSE(bundle.ok());
   EXPECT_NE(bundle.status().message().find(outside), std::string::npos)
       << bundle.status().message();
@@ -497,19 +473,19 @@ TEST_F(BundleFromProjectTest, RefusesModulesOutsideTheProject) {
 }
 
 TEST_F(BundleFromProjectTest, RefusesWhatABundleCannotHold) {
-  Write("edge.toml", "name = \"My Shop\"\nmain = \"src/index.js\"\n");
-  StatusOr<runtime::Project> project = runtime::LoadProject(dir_);
+  dir_.Write("edge.toml", "name = \"My Shop\"\nmain = \"src/index.js\"\n");
+  StatusOr<runtime::Project> project = runtime::LoadProject(dir_.path());
   ASSERT_TRUE(project.ok()) << project.status().message();
-  StatusOr<WorkerBundle> bundle = BundleFromProject(*project, {Path("src/index.js")});
+  StatusOr<WorkerBundle> bundle = BundleFromProject(*project, {dir_.Path("src/index.js")});
   ASSERT_FALSE(bundle.ok());
   EXPECT_NE(bundle.status().message().find("edge.toml: \"My Shop\" is not a valid worker name"),
             std::string::npos)
       << bundle.status().message();
 
-  Write("edge.toml", "name = \"shop\"\nmain = \"src/index.js\"\nroute = \"example.com\"\n");
-  project = runtime::LoadProject(dir_);
+  dir_.Write("edge.toml", "name = \"shop\"\nmain = \"src/index.js\"\nroute = \"example.com\"\n");
+  project = runtime::LoadProject(dir_.path());
   ASSERT_TRUE(project.ok()) << project.status().message();
-  bundle = BundleFromProject(*project, {Path("src/index.js")});
+  bundle = BundleFromProject(*project, {dir_.Path("src/index.js")});
   ASSERT_FALSE(bundle.ok());
   EXPECT_NE(bundle.status().message().find("needs a path"), std::string::npos)
       << bundle.status().message();

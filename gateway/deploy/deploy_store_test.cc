@@ -8,6 +8,8 @@
 
 #include <filesystem>
 
+#include "base/testing/temp_dir.h"
+
 namespace edge::gateway {
 namespace {
 namespace fs = std::filesystem;
@@ -16,15 +18,7 @@ using Routes = std::vector<std::string>;
 
 class DeployStoreTest : public ::testing::Test {
  protected:
-  DeployStoreTest() {
-    char pattern[] = "/tmp/edge-deploy-XXXXXX";
-    dir_ = mkdtemp(pattern);
-    Reopen();
-  }
-  ~DeployStoreTest() override {
-    store_.reset();
-    fs::remove_all(dir_);
-  }
+  DeployStoreTest() { Reopen(); }
   void Reopen() {
     store_.reset();
     auto store = DeployStore::Open(dir_);
@@ -92,7 +86,8 @@ class DeployStoreTest : public ::testing::Test {
     Reopen();
   }
 
-  std::string dir_;
+  base::testing::TempDir temp_{"edge-deploy"};
+  std::string dir_ = temp_.path();
   std::unique_ptr<DeployStore> store_;
 };
 

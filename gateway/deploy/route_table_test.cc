@@ -4,6 +4,10 @@
 
 #include <fmt/core.h>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 namespace edge::gateway {
 namespace {
 
@@ -71,86 +75,82 @@ TEST(RouteTableTest, RefusesInvalidPatterns) {
   }
 }
 
-TEST(RouteTableTest, WildcardSemantics) {
-  RouteTable table = MustBuild({{"*.sub.com/*", "subdomains"}, {"*both.com/*", "both"}});
-  EXPECT_EQ(WorkerFor(table, "a.sub.com", "/"), "subdomains");
-  EXPECT_EQ(WorkerFor(table, "a.b.sub.com", "/x"), "subdomains");
-  EXPECT_EQ(WorkerFor(table, "sub.com", "/"), "(none)");
-  EXPECT_EQ(WorkerFor(table, "both.com", "/"), "both");
-  EXPECT_EQ(WorkerFor(table, "x.both.com", "/"), "both");
-  EXPECT_EQ(WorkerFor(table, "x.y.both.com", "/"), "both");
-  // A label boundary is required.
-  EXPECT_EQ(WorkerFor(table, "notboth.com", "/"), "(none)");
-  EXPECT_EQ(WorkerFor(table, "xsub.com", "/"), "(none)");
-  EXPECT_EQ(WorkerFor(table, "com", "/"), "(none)");
-}
+// A route table and where it sends requests: each worker (or "(none)") with
+// the requests routed to it, written "host/path" (the host ends before the
+// first '/', the path is the rest, "" without one).
+struct Routing {
+  std::string name;
+  std::vector<Route> routes;
+  std::vector<std::pair<std::string, std::vector<std::string>>> routed;
+};
 
-TEST(RouteTableTest, PathSemantics) {
-  RouteTable table = MustBuild({{"example.com/api/*", "api"}, {"example.com/exact", "exact"}});
-  EXPECT_EQ(WorkerFor(table, "example.com", "/api/"), "api");
-  EXPECT_EQ(WorkerFor(table, "example.com", "/api/x/y"), "api");
-  EXPECT_EQ(WorkerFor(table, "example.com", "/api"), "(none)");
-  EXPECT_EQ(WorkerFor(table, "example.com", "/exact"), "exact");
-  EXPECT_EQ(WorkerFor(table, "example.com", "/exact?q=1"), "exact");
-  EXPECT_EQ(WorkerFor(table, "example.com", "/exact#frag"), "exact");
-  EXPECT_EQ(WorkerFor(table, "example.com", "/exact/"), "(none)");
-  EXPECT_EQ(WorkerFor(table, "example.com", "/Exact"), "(none)");  // paths are case-sensitive
-  EXPECT_EQ(WorkerFor(table, "example.com", "/api?x"), "(none)");
-
-  RouteTable root = MustBuild({{"example.com/", "root"}, {"other.com/*", "all"}});
-  EXPECT_EQ(WorkerFor(root, "example.com", "/"), "root");
-  EXPECT_EQ(WorkerFor(root, "example.com", ""), "root");
-  EXPECT_EQ(WorkerFor(root, "example.com", "/?q"), "root");
-  EXPECT_EQ(WorkerFor(root, "example.com", "/a"), "(none)");
-  EXPECT_EQ(WorkerFor(root, "other.com", ""), "all");
-}
-
-TEST(RouteTableTest, HostIsCaseInsensitiveWithoutPort) {
-  RouteTable table = MustBuild({{"Shop.Example.com/*", "shop"}, {"*.EXAMPLE.com/*", "wild"}});
-  EXPECT_EQ(WorkerFor(table, "shop.example.com", "/"), "shop");
-  EXPECT_EQ(WorkerFor(table, "SHOP.EXAMPLE.COM", "/"), "shop");
-  EXPECT_EQ(WorkerFor(table, "shop.example.com:8080", "/"), "shop");
-  EXPECT_EQ(WorkerFor(table, "shop.example.com.", "/"), "shop");
-  EXPECT_EQ(WorkerFor(table, "Other.Example.Com:443", "/x"), "wild");
-  EXPECT_EQ(WorkerFor(table, "", "/"), "(none)");
-  EXPECT_EQ(WorkerFor(table, ":80", "/"), "(none)");
-  EXPECT_EQ(WorkerFor(table, "[::1]:8080", "/"), "(none)");
-}
-
-TEST(RouteTableTest, SchemeIsIgnored) {
-  RouteTable table = MustBuild({{"http://a.com/*", "a"}, {"HTTPS://b.com/*", "b"}});
-  EXPECT_EQ(WorkerFor(table, "a.com", "/"), "a");
-  EXPECT_EQ(WorkerFor(table, "b.com", "/"), "b");
-}
-
-TEST(RouteTableTest, MostSpecificWins) {
-  RouteTable table = MustBuild({
-      {"*example.com/*", "domain-wild"},
+const Routing kRoutings[] = {
+    {"WildcardSemantics",
+     {{"*.sub.com/*", "subdomains"}, {"*both.com/*", "both"}},
+     {{"subdomains", {"a.sub.com/", "a.b.sub.com/x"}},
+      {"both", {"both.com/", "x.both.com/", "x.y.both.com/"}},
+      // A label boundary is required.
+      {"(none)", {"sub.com/", "notboth.com/", "xsub.com/", "com/"}}}},
+    {"PathSemantics",
+     {{"example.com/api/*", "api"}, {"example.com/exact", "exact"}},
+     {{"api", {"example.com/api/", "example.com/api/x/y"}},
+      {"exact", {"example.com/exact", "example.com/exact?q=1", "example.com/exact#frag"}},
+      // Paths are case-sensitive.
+      {"(none)",
+       {"example.com/api", "example.com/exact/", "example.com/Exact", "example.com/api?x"}}}},
+    {"RootPathIsExact",
+     {{"example.com/", "root"}, {"other.com/*", "all"}},
+     {{"root", {"example.com/", "example.com", "example.com/?q"}},
+      {"(none)", {"example.com/a"}},
+      {"all", {"other.com"}}}},
+    {"HostIsCaseInsensitiveWithoutPort",
+     {{"Shop.Example.com/*", "shop"}, {"*.EXAMPLE.com/*", "wild"}},
+     {{"shop",
+       {"shop.example.com/", "SHOP.EXAMPLE.COM/", "shop.example.com:8080/", "shop.example.com./"}},
+      {"wild", {"Other.Example.Com:443/x"}},
+      {"(none)", {"/", ":80/", "[::1]:8080/"}}}},
+    {"SchemeIsIgnored",
+     {{"http://a.com/*", "a"}, {"HTTPS://b.com/*", "b"}},
+     {{"a", {"a.com/"}}, {"b", {"b.com/"}}}},
+    {"MostSpecificWins",
+     {{"*example.com/*", "domain-wild"},
       {"*.example.com/*", "sub-wild"},
       {"*.api.example.com/*", "api-wild"},
       {"example.com/*", "exact-host"},
       {"example.com/api/*", "exact-api"},
       {"example.com/api/", "exact-api-root"},
       {"example.com/api/v1/*", "exact-api-v1"},
-      {"*example.com/special", "domain-wild-special"},
-  });
-  // 1. A host without a wildcard beats a wildcard host, whatever the path.
-  EXPECT_EQ(WorkerFor(table, "example.com", "/special"), "exact-host");
-  EXPECT_EQ(WorkerFor(table, "example.com", "/x"), "exact-host");
-  // 2. Among wildcard hosts, the longer pattern wins.
-  EXPECT_EQ(WorkerFor(table, "www.example.com", "/"), "sub-wild");
-  EXPECT_EQ(WorkerFor(table, "v2.api.example.com", "/"), "api-wild");
-  // ... before any path is compared.
-  EXPECT_EQ(WorkerFor(table, "www.example.com", "/special"), "sub-wild");
-  // 3. The longer path wins; 4. an exact path beats a prefix of its length.
-  EXPECT_EQ(WorkerFor(table, "example.com", "/api/x"), "exact-api");
-  EXPECT_EQ(WorkerFor(table, "example.com", "/api/"), "exact-api-root");
-  EXPECT_EQ(WorkerFor(table, "example.com", "/api/v1/users"), "exact-api-v1");
-  EXPECT_EQ(WorkerFor(table, "example.com", "/api/v1"), "exact-api");
-  // A more specific host whose paths do not match gives way to the next.
-  RouteTable fallthrough = MustBuild({{"example.com/api/*", "api"}, {"*example.com/*", "wild"}});
-  EXPECT_EQ(WorkerFor(fallthrough, "example.com", "/other"), "wild");
-  EXPECT_EQ(WorkerFor(fallthrough, "example.com", "/api/x"), "api");
+      {"*example.com/special", "domain-wild-special"}},
+     // 1. A host without a wildcard beats a wildcard host, whatever the path.
+     {{"exact-host", {"example.com/special", "example.com/x"}},
+      // 2. Among wildcard hosts, the longer pattern wins, before any path is
+      // compared.
+      {"sub-wild", {"www.example.com/", "www.example.com/special"}},
+      {"api-wild", {"v2.api.example.com/"}},
+      // 3. The longer path wins; 4. an exact path beats a prefix of its length.
+      {"exact-api", {"example.com/api/x", "example.com/api/v1"}},
+      {"exact-api-root", {"example.com/api/"}},
+      {"exact-api-v1", {"example.com/api/v1/users"}}}},
+    // A more specific host whose paths do not match gives way to the next.
+    {"MoreSpecificHostFallsThrough",
+     {{"example.com/api/*", "api"}, {"*example.com/*", "wild"}},
+     {{"wild", {"example.com/other"}}, {"api", {"example.com/api/x"}}}},
+};
+
+class RouteTableRoutingTest : public ::testing::TestWithParam<Routing> {};
+INSTANTIATE_TEST_SUITE_P(Tables, RouteTableRoutingTest, ::testing::ValuesIn(kRoutings),
+                         [](const auto& info) { return info.param.name; });
+
+TEST_P(RouteTableRoutingTest, RoutesEachRequest) {
+  RouteTable table = MustBuild(GetParam().routes);
+  for (const auto& [worker, requests] : GetParam().routed) {
+    for (const std::string& request : requests) {
+      size_t slash = request.find('/');
+      std::string host = request.substr(0, slash);
+      std::string path = slash == std::string::npos ? "" : request.substr(slash);
+      EXPECT_EQ(WorkerFor(table, host, path), worker) << "host " << host << ", path " << path;
+    }
+  }
 }
 
 TEST(RouteTableTest, RefusesAPatternClaimedTwice) {

@@ -12,6 +12,7 @@
 namespace edge::gateway {
 namespace {
 
+using runtime::testing::ExpectFailed;
 using runtime::testing::MemorySink;
 using testing::ManualBody;
 
@@ -86,10 +87,35 @@ class WorkerHostTest : public runtime::testing::WorkerFixture {
     return sink;
   }
 
+  // A host for localhost serving Versioned("v1"), which lives as long as
+  // the test.
+  WorkerHost& HostServingV1() {
+    hosts_.push_back(std::make_unique<WorkerHost>(loop(), natives_, "localhost"));
+    hosts_.back()->SetWorker(Load("v1.js", Versioned("v1")));
+    return *hosts_.back();
+  }
+
+  // Sends and runs the loop until the answer is complete.
+  std::shared_ptr<MemorySink> Answered(WorkerHost& host, const std::string& path,
+                                       std::shared_ptr<ManualBody> body = nullptr) {
+    auto sink = Send(host, path, std::move(body));
+    RunUntil([&] { return sink->done(); });
+    return sink;
+  }
+
+  // A POST to `path` whose body the worker has started reading; it stays
+  // open until the test delivers and ends the body.
+  std::pair<std::shared_ptr<ManualBody>, std::shared_ptr<MemorySink>> StartUpload(
+      WorkerHost& host, const std::string& path = "/upload") {
+    auto body = std::make_shared<ManualBody>();
+    auto sink = Send(host, path, body);
+    RunUntil([&] { return body->read(); });
+    return {body, sink};
+  }
+
   // Sends and waits for the answer; its body, or why it failed.
   std::string Get(WorkerHost& host, const std::string& path = "/") {
-    auto sink = Send(host, path);
-    RunUntil([&] { return sink->done(); });
+    auto sink = Answered(host, path);
     return sink->finished ? sink->body : "failed: " + sink->failure;
   }
 
@@ -106,6 +132,13 @@ class WorkerHostTest : public runtime::testing::WorkerFixture {
     uv_run(loop(), UV_RUN_NOWAIT);
   }
 
+  // Runs the loop until `host` is idle: its old versions collected, no
+  // request or waitUntil work open.
+  void ExpectBecomesIdle(WorkerHost& host) {
+    Serve([&] { return host.idle(); });
+    EXPECT_TRUE(host.idle());
+  }
+
   static HttpRequest Request(std::string target, std::string host) {
     HttpRequest request;
     request.method = "GET";
@@ -114,6 +147,8 @@ class WorkerHostTest : public runtime::testing::WorkerFixture {
     request.remote_address = "127.0.0.1:5000";
     return request;
   }
+
+  std::vector<std::unique_ptr<WorkerHost>> hosts_;
 };
 
 TEST_F(WorkerHostTest, HandleServesAnHttpRequestThroughTheCurrentWorker) {
@@ -135,17 +170,13 @@ TEST_F(WorkerHostTest, HandleServesAnHttpRequestThroughTheCurrentWorker) {
   host.Handle(Request("/", "bad host"), bad);
   EXPECT_EQ(bad->status, 400);
   EXPECT_NE(bad->body.find("Invalid Host"), std::string::npos) << bad->body;
-  Serve([&] { return host.idle(); });
-  EXPECT_TRUE(host.idle());
+  ExpectBecomesIdle(host);
 }
 
 TEST_F(WorkerHostTest, ARetiredVersionFinishesItsRequestWhileTheNewOneServes) {
-  WorkerHost host(loop(), natives_, "localhost");
-  host.SetWorker(Load("v1.js", Versioned("v1")));
+  WorkerHost& host = HostServingV1();
   const runtime::Worker* v1 = host.current();
-  auto body = std::make_shared<ManualBody>();
-  auto in_flight = Send(host, "/upload", body);
-  RunUntil([&] { return body->read(); });
+  auto [body, in_flight] = StartUpload(host);
   ASSERT_TRUE(body->read());
 
   host.SetWorker(Load("v2.js", Versioned("v2")));
@@ -163,77 +194,60 @@ TEST_F(WorkerHostTest, ARetiredVersionFinishesItsRequestWhileTheNewOneServes) {
   RunUntil([&] { return in_flight->done(); });
   EXPECT_EQ(in_flight->body, "v1 got the rest");
   host.ScheduleCollect();
-  Serve([&] { return host.idle(); });
-  EXPECT_TRUE(host.idle());
+  ExpectBecomesIdle(host);
   EXPECT_EQ(Get(host), "v2 2");
 }
 
 TEST_F(WorkerHostTest, ARetiredVersionStaysForItsWaitUntilWork) {
-  WorkerHost host(loop(), natives_, "localhost");
-  host.SetWorker(Load("v1.js", Versioned("v1")));
+  WorkerHost& host = HostServingV1();
   auto body = std::make_shared<ManualBody>();
-  auto held = Send(host, "/hold", body);
-  RunUntil([&] { return held->done(); });
+  auto held = Answered(host, "/hold", body);
   EXPECT_EQ(held->body, "v1 holding");
   ASSERT_TRUE(body->read());
   host.SetWorker(Load("v2.js", Versioned("v2")));
   uv_run(loop(), UV_RUN_NOWAIT);
   EXPECT_FALSE(host.idle()) << "v1's waitUntil work is pending";
   body->End();
-  Serve([&] { return host.idle(); });
-  EXPECT_TRUE(host.idle());
+  ExpectBecomesIdle(host);
 }
 
 TEST_F(WorkerHostTest, ADiscardedIsolateIsReplacedByAFreshOne) {
   cpu_limit_ms_ = 50;
-  WorkerHost host(loop(), natives_, "localhost");
-  host.SetWorker(Load("v1.js", Versioned("v1")));
+  WorkerHost& host = HostServingV1();
   EXPECT_EQ(Get(host), "v1 1");
   EXPECT_EQ(Get(host), "v1 2");
   const runtime::Worker* stopped = host.current();
-  auto spin = Send(host, "/spin");
-  RunUntil([&] { return spin->done(); });
-  EXPECT_TRUE(spin->failed);
-  EXPECT_EQ(spin->limit, LimitKind::kCpu);
-  EXPECT_EQ(spin->failure, "Worker exceeded its CPU time limit of 50 ms");
+  auto spin = Answered(host, "/spin");
+  ExpectFailed(*spin, "Worker exceeded its CPU time limit of 50 ms", LimitKind::kCpu);
   // The host loads the same spec again from the loop, outside JavaScript.
   Serve([&] { return host.current() != stopped; });
   ASSERT_NE(host.current(), nullptr);
   EXPECT_NE(host.current(), stopped);
   EXPECT_FALSE(host.current()->discarded());
   EXPECT_EQ(Get(host), "v1 1");  // a fresh isolate: its count starts over
-  Serve([&] { return host.idle(); });
-  EXPECT_TRUE(host.idle());
+  ExpectBecomesIdle(host);
 }
 
 TEST_F(WorkerHostTest, ARequestRightAfterADiscardGetsTheFreshIsolate) {
   cpu_limit_ms_ = 50;
-  WorkerHost host(loop(), natives_, "localhost");
-  host.SetWorker(Load("v1.js", Versioned("v1")));
+  WorkerHost& host = HostServingV1();
   EXPECT_EQ(Get(host), "v1 1");
-  auto spin = Send(host, "/spin");
-  RunUntil([&] { return spin->done(); });
+  auto spin = Answered(host, "/spin");
   ASSERT_TRUE(host.current()->discarded());
   // No loop turn in between: Fetch replaces it first.
-  auto next = Send(host, "/");
-  RunUntil([&] { return next->done(); });
+  auto next = Answered(host, "/");
   EXPECT_EQ(next->body, "v1 1");
 }
 
 TEST_F(WorkerHostTest, ADiscardedWorkerThatNoLongerLoadsFailsItsRequests) {
   cpu_limit_ms_ = 50;
-  WorkerHost host(loop(), natives_, "localhost");
-  host.SetWorker(Load("v1.js", Versioned("v1")));
-  auto spin = Send(host, "/spin");
-  RunUntil([&] { return spin->done(); });
+  WorkerHost& host = HostServingV1();
+  auto spin = Answered(host, "/spin");
   ASSERT_TRUE(spin->failed);
   // Its module is gone from disk: the reload fails.
   std::filesystem::remove(std::filesystem::path(dir()) / "v1.js");
-  auto next = Send(host, "/");
-  RunUntil([&] { return next->done(); });
-  EXPECT_TRUE(next->failed);
-  EXPECT_EQ(next->failure, "The worker is not loaded");
-  EXPECT_EQ(next->limit, LimitKind::kNone);
+  auto next = Answered(host, "/");
+  ExpectFailed(*next, "The worker is not loaded", LimitKind::kNone);
   EXPECT_EQ(host.current(), nullptr);
   // The next version serves again.
   host.SetWorker(Load("v2.js", Versioned("v2")));
@@ -241,15 +255,10 @@ TEST_F(WorkerHostTest, ADiscardedWorkerThatNoLongerLoadsFailsItsRequests) {
 }
 
 TEST_F(WorkerHostTest, ClearFailsWhatIsStillOpen) {
-  WorkerHost host(loop(), natives_, "localhost");
-  host.SetWorker(Load("v1.js", Versioned("v1")));
-  auto body = std::make_shared<ManualBody>();
-  auto open = Send(host, "/upload", body);
-  RunUntil([&] { return body->read(); });
+  WorkerHost& host = HostServingV1();
+  auto [body, open] = StartUpload(host);
   host.Clear();
-  EXPECT_TRUE(open->failed);
-  EXPECT_EQ(open->failure, "Worker was unloaded");
-  EXPECT_EQ(open->limit, LimitKind::kNone);
+  ExpectFailed(*open, "Worker was unloaded", LimitKind::kNone);
   EXPECT_EQ(host.current(), nullptr);
   EXPECT_TRUE(host.idle());
 }

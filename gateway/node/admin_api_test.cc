@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "base/testing/temp_dir.h"
 #include "gateway/node/testing/node_fixtures.h"
 #include "gateway/node/testing/node_harness.h"
 
@@ -41,17 +42,11 @@ TEST(CheckBearerTest, AcceptsOnlyTheRightTokenAsABearerCredential) {
 
 class ReadAdminTokenTest : public ::testing::Test {
  protected:
-  ReadAdminTokenTest() {
-    char pattern[] = "/tmp/edge-token-test-XXXXXX";
-    dir_ = mkdtemp(pattern);
-  }
-  ~ReadAdminTokenTest() override { std::filesystem::remove_all(dir_); }
   std::string Write(const std::string& name, const std::string& content) {
-    std::string path = dir_ + "/" + name;
-    std::ofstream(path, std::ios::binary) << content;
-    return path;
+    return temp_.Write(name, content);
   }
-  std::string dir_;
+  base::testing::TempDir temp_{"edge-token-test"};
+  std::string dir_ = temp_.path();
 };
 
 TEST_F(ReadAdminTokenTest, TrimsWhitespaceAroundTheToken) {

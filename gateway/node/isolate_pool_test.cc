@@ -73,6 +73,16 @@ class IsolatePoolTest : public runtime::testing::WorkerFixture {
     return sink;
   }
 
+  // A POST to /upload through `host` whose body the worker has started
+  // reading: it stays in flight until the test delivers and ends the body.
+  std::pair<std::shared_ptr<ManualBody>, std::shared_ptr<MemorySink>> StartUpload(
+      WorkerHost* host) {
+    auto body = std::make_shared<ManualBody>();
+    auto sink = Send(host, "/upload", body);
+    RunUntil([&] { return body->read(); });
+    return {body, sink};
+  }
+
   // Acquires `worker` from `pool` and has it answer "/"; the body.
   std::string Serve(IsolatePool& pool, const std::shared_ptr<const ServedWorker>& worker) {
     auto host = pool.Acquire(worker);
@@ -157,9 +167,7 @@ TEST_F(IsolatePoolTest, RetainPublishesTheWarmedInstanceAndLetsTheOldOneFinish) 
   auto host = pool.Acquire(v1);
   ASSERT_TRUE(host.ok());
   // A request on v1 is still reading its body when v2 goes live.
-  auto body = std::make_shared<ManualBody>();
-  auto in_flight = Send(*host, "/upload", body);
-  RunUntil([&] { return body->read(); });
+  auto [body, in_flight] = StartUpload(*host);
   ASSERT_TRUE(pool.Warm(v2).ok());
   pool.Retain(StateOf({v2}));
   EXPECT_EQ(Serve(pool, v2), "v2 1");
@@ -248,9 +256,7 @@ TEST_F(IsolatePoolTest, AnIsolateWithARequestInFlightIsNeverEvicted) {
   auto idle = MakeServed("idle", 2, Tagged("idle"));
   auto host = pool.Acquire(busy);
   ASSERT_TRUE(host.ok());
-  auto body = std::make_shared<ManualBody>();
-  auto in_flight = Send(*host, "/upload", body);
-  RunUntil([&] { return body->read(); });
+  auto [body, in_flight] = StartUpload(*host);
   EXPECT_EQ(Serve(pool, idle), "idle 1");
   Measure(pool);
   EXPECT_EQ(pool.EnforceBudget(), 1u);  // the idle one only

@@ -361,21 +361,23 @@ TEST(NodeMetricsTest, CountsRequestsByWorkerStatusClassAndOutcome) {
   metrics.ObserveRequest(MakeRecord("", 404, "noRoute"));
   Exposition exposition = ParseExposition(metrics.Prometheus());
 
-  EXPECT_EQ(Value(exposition, "edge_requests_total",
-                  {{"worker", "api"}, {"status_class", "2xx"}, {"outcome", "ok"}}),
-            "2");
-  EXPECT_EQ(Value(exposition, "edge_requests_total",
-                  {{"worker", "api"}, {"status_class", "5xx"}, {"outcome", "exception"}}),
-            "1");
-  EXPECT_EQ(Value(exposition, "edge_requests_total",
-                  {{"worker", "api"}, {"status_class", "none"}, {"outcome", "canceled"}}),
-            "1");
-  EXPECT_EQ(Value(exposition, "edge_requests_total",
-                  {{"worker", "api"}, {"status_class", "2xx"}, {"outcome", "other"}}),
-            "1");
-  EXPECT_EQ(Value(exposition, "edge_requests_total",
-                  {{"worker", ""}, {"status_class", "4xx"}, {"outcome", "noRoute"}}),
-            "1");
+  struct Series {
+    const char* worker;
+    const char* status_class;
+    const char* outcome;
+    const char* count;
+  };
+  for (const Series& series :
+       {Series{"api", "2xx", "ok", "2"}, Series{"api", "5xx", "exception", "1"},
+        Series{"api", "none", "canceled", "1"}, Series{"api", "2xx", "other", "1"},
+        Series{"", "4xx", "noRoute", "1"}}) {
+    EXPECT_EQ(Value(exposition, "edge_requests_total",
+                    {{"worker", series.worker},
+                     {"status_class", series.status_class},
+                     {"outcome", series.outcome}}),
+              series.count)
+        << series.worker << " " << series.status_class << " " << series.outcome;
+  }
   EXPECT_EQ(Find(exposition, "edge_requests_total").size(), 5u);  // no zero series
   EXPECT_EQ(Value(exposition, "edge_worker_cpu_seconds_total", {{"worker", "api"}}), "0.005");
   EXPECT_EQ(Value(exposition, "edge_request_bytes_total", {{"worker", "api"}}), "50");
@@ -406,16 +408,17 @@ TEST(NodeMetricsTest, HistogramBucketsAreCumulativeAndInfEqualsCount) {
   }
   EXPECT_EQ(les, (std::vector<std::string>{"0.001", "0.0025", "0.005", "0.01", "0.025", "0.05",
                                            "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf"}));
-  auto bucket = [&](const std::string& le) {
-    return Value(exposition, "edge_request_duration_seconds_bucket",
-                 {{"worker", "api"}, {"le", le}});
-  };
-  EXPECT_EQ(bucket("0.001"), "2");
-  EXPECT_EQ(bucket("0.0025"), "3");
-  EXPECT_EQ(bucket("0.01"), "4");
-  EXPECT_EQ(bucket("1"), "5");
-  EXPECT_EQ(bucket("10"), "5");
-  EXPECT_EQ(bucket("+Inf"), "6");
+  for (auto [le, count] : std::vector<std::pair<std::string, std::string>>{{"0.001", "2"},
+                                                                           {"0.0025", "3"},
+                                                                           {"0.01", "4"},
+                                                                           {"1", "5"},
+                                                                           {"10", "5"},
+                                                                           {"+Inf", "6"}}) {
+    EXPECT_EQ(
+        Value(exposition, "edge_request_duration_seconds_bucket", {{"worker", "api"}, {"le", le}}),
+        count)
+        << "le " << le;
+  }
   EXPECT_EQ(Value(exposition, "edge_request_duration_seconds_count", {{"worker", "api"}}), "6");
   EXPECT_DOUBLE_EQ(
       std::stod(Value(exposition, "edge_request_duration_seconds_sum", {{"worker", "api"}})),

@@ -85,6 +85,12 @@ class ThreadHopTest : public ::testing::Test {
     return [this](std::function<void()> task) { worker_.Post(std::move(task)); };
   }
 
+  // `inner`, read on the connection's loop, as the worker's loop sees it
+  // (hopped on the worker's thread).
+  std::shared_ptr<runtime::RequestBodySource> HopToWorker(std::shared_ptr<ManualBody> inner) {
+    return worker_.Call([&] { return HopBody(std::move(inner), ToConnection(), ToWorker()); });
+  }
+
   // A hop onto `inner`, made on the worker's thread (where a hop lives).
   std::shared_ptr<runtime::ResponseSink> Hop(std::shared_ptr<RecordingSink> inner) {
     return worker_.Call([&] { return HopSink(std::move(inner), ToConnection(), ToWorker()); });
@@ -229,9 +235,8 @@ TEST_F(ThreadHopTest, AClientThatWentAwayIsSeenByTheWorkerAfterItsNextCall) {
 
 TEST_F(ThreadHopTest, BodyChunksReachTheWorkerThreadInOrder) {
   auto inner = std::make_shared<ManualBody>();
+  std::shared_ptr<runtime::RequestBodySource> body = HopToWorker(inner);
   std::thread::id connection_thread = connection_.Call([] { return std::this_thread::get_id(); });
-  std::shared_ptr<runtime::RequestBodySource> body =
-      worker_.Call([&] { return HopBody(inner, ToConnection(), ToWorker()); });
   std::mutex mutex;
   std::string received;
   bool ended = false, off_thread = false;
@@ -269,9 +274,8 @@ TEST_F(ThreadHopTest, BodyChunksReachTheWorkerThreadInOrder) {
 
 TEST_F(ThreadHopTest, ABodyErrorAndPausesCrossTheHop) {
   auto inner = std::make_shared<ManualBody>();
+  std::shared_ptr<runtime::RequestBodySource> body = HopToWorker(inner);
   std::thread::id connection_thread = connection_.Call([] { return std::this_thread::get_id(); });
-  std::shared_ptr<runtime::RequestBodySource> body =
-      worker_.Call([&] { return HopBody(inner, ToConnection(), ToWorker()); });
   auto error = std::make_shared<std::promise<std::string>>();
   worker_.Call([&] {
     runtime::RequestBodySource::Reader reader;

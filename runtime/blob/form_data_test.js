@@ -12,6 +12,14 @@ function roundTrip(fd) {
   return new Request("https://example.com/upload", { method: "POST", body: fd }).formData();
 }
 
+// A FormData with each of `entries` appended in turn: [name, value] or
+// [name, blob, filename].
+function formData(...entries) {
+  const fd = new FormData();
+  for (const entry of entries) fd.append(...entry);
+  return fd;
+}
+
 export default {
   "interface"() {
     assertEquals(typeof FormData, "function");
@@ -40,20 +48,12 @@ export default {
   },
 
   "values are converted to strings"() {
-    const fd = new FormData();
-    fd.append("n", 42);
-    fd.append("o", { toString: () => "obj" });
-    fd.append(7, null);
-    fd.append("s\uD800", "v\uDC00");
+    const fd = formData(["n", 42], ["o", { toString: () => "obj" }], [7, null], ["s\uD800", "v\uDC00"]);
     assertEquals([...fd], [["n", "42"], ["o", "obj"], ["7", "null"], ["s\uFFFD", "v\uFFFD"]]);
   },
 
   "set replaces the first entry and removes the others"() {
-    const fd = new FormData();
-    fd.append("a", "1");
-    fd.append("b", "2");
-    fd.append("a", "3");
-    fd.append("c", "4");
+    const fd = formData(["a", "1"], ["b", "2"], ["a", "3"], ["c", "4"]);
     fd.set("a", "x");
     assertEquals([...fd], [["a", "x"], ["b", "2"], ["c", "4"]]);
     fd.set("d", "5");
@@ -61,9 +61,7 @@ export default {
   },
 
   "iteration is in insertion order and live"() {
-    const fd = new FormData();
-    fd.append("a", "1");
-    fd.append("b", "2");
+    const fd = formData(["a", "1"], ["b", "2"]);
     assertEquals([...fd.values()], ["1", "2"]);
     assertEquals([...fd.entries()], [["a", "1"], ["b", "2"]]);
     const it = fd.keys();
@@ -126,9 +124,10 @@ export default {
   },
 
   async "a FormData body is multipart/form-data"() {
-    const fd = new FormData();
-    fd.append("field", "value");
-    fd.append("file", new Blob(["content"], { type: "text/plain" }), "hello.txt");
+    const fd = formData(
+      ["field", "value"],
+      ["file", new Blob(["content"], { type: "text/plain" }), "hello.txt"],
+    );
     const req = new Request("https://example.com/", { method: "POST", body: fd });
     const contentType = req.headers.get("content-type");
     const match = /^multipart\/form-data; boundary=(.+)$/.exec(contentType);
@@ -172,9 +171,10 @@ export default {
   },
 
   async "names and filenames are escaped; newlines normalized"() {
-    const fd = new FormData();
-    fd.append('a"b\nc', "line1\nline2\rline3\r\nline4");
-    fd.append("f", new Blob(["raw\nbytes\r"]), 'q"\r\n.txt');
+    const fd = formData(
+      ['a"b\nc', "line1\nline2\rline3\r\nline4"],
+      ["f", new Blob(["raw\nbytes\r"]), 'q"\r\n.txt'],
+    );
     const text = await new Response(fd).text();
     assert(text.includes('name="a%22b%0D%0Ac"\r\n\r\nline1\r\nline2\r\nline3\r\nline4\r\n'), text);
     assert(text.includes('name="f"; filename="q%22%0D%0A.txt"'), text);
@@ -182,12 +182,13 @@ export default {
   },
 
   async "multipart round trip"() {
-    const fd = new FormData();
-    fd.append("text", "héllo wörld ✓");
-    fd.append("text", "second");
-    fd.append("empty", "");
-    fd.append('we"ird\nname', "v");
-    fd.append("ünï", "code");
+    const fd = formData(
+      ["text", "héllo wörld ✓"],
+      ["text", "second"],
+      ["empty", ""],
+      ['we"ird\nname', "v"],
+      ["ünï", "code"],
+    );
     const binary = new Uint8Array(256);
     for (let i = 0; i < 256; i++) binary[i] = i;
     fd.append("bin", new Blob([binary, "\r\n--not-a-boundary\r\n", binary], { type: "application/x-thing" }), "ü.bin");
@@ -209,9 +210,7 @@ export default {
   },
 
   async "multipart round trip through a stream body"() {
-    const fd = new FormData();
-    fd.append("a", "1");
-    fd.append("f", new File(["data"], "f.txt", { type: "text/plain" }));
+    const fd = formData(["a", "1"], ["f", new File(["data"], "f.txt", { type: "text/plain" })]);
     const source = new Response(fd);
     const streamed = new Response(source.body, { headers: source.headers });
     const back = await streamed.formData();
@@ -331,9 +330,10 @@ export default {
   },
 
   async "Blob and File values survive a Response round trip"() {
-    const fd = new FormData();
-    fd.append("blob", new Blob(["b"], { type: "image/gif" }));
-    fd.append("file", new File(["f"], "orig.txt"), "renamed.txt");
+    const fd = formData(
+      ["blob", new Blob(["b"], { type: "image/gif" })],
+      ["file", new File(["f"], "orig.txt"), "renamed.txt"],
+    );
     const back = await new Response(fd).formData();
     assertEquals([back.get("blob").name, back.get("blob").type], ["blob", "image/gif"]);
     assertEquals([back.get("file").name, back.get("file").type], ["renamed.txt", "application/octet-stream"]);

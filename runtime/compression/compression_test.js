@@ -1,20 +1,11 @@
 // CompressionStream and DecompressionStream (https://compression.spec.whatwg.org/).
 
 import { assert, assertEquals, assertThrows, assertRejects } from "../../runtime/testing/assert.js";
+import { streamOf } from "../../runtime/testing/streams.js";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const formats = ["gzip", "deflate", "deflate-raw"];
-
-// A ReadableStream of the given chunks.
-function streamOf(chunks) {
-  return new ReadableStream({
-    start(controller) {
-      for (const chunk of chunks) controller.enqueue(chunk);
-      controller.close();
-    },
-  });
-}
 
 // Reads a stream of Uint8Arrays to one Uint8Array; also counts the chunks.
 async function collect(readable) {
@@ -38,8 +29,8 @@ async function collect(readable) {
   return out;
 }
 
-const compress = (format, chunks) => collect(streamOf(chunks).pipeThrough(new CompressionStream(format)));
-const decompress = (format, chunks) => collect(streamOf(chunks).pipeThrough(new DecompressionStream(format)));
+const compress = (format, chunks) => collect(streamOf(...chunks).pipeThrough(new CompressionStream(format)));
+const decompress = (format, chunks) => collect(streamOf(...chunks).pipeThrough(new DecompressionStream(format)));
 
 // From Python: gzip.compress(b"hello world", mtime=0), zlib.compress(b"hello world"),
 // and zlib.compressobj(wbits=-15) for deflate-raw.
@@ -179,7 +170,7 @@ export default {
 
   "pipeThrough chains": async () => {
     const text = "chain ".repeat(1000);
-    const readable = streamOf([text])
+    const readable = streamOf(text)
       .pipeThrough(new TextEncoderStream())
       .pipeThrough(new CompressionStream("gzip"))
       .pipeThrough(new DecompressionStream("gzip"))

@@ -1,9 +1,7 @@
 // crypto.subtle PBKDF2 (RFC 6070, RFC 7914 section 11) and HKDF (RFC 5869):
 // deriveBits, deriveKey, keys and errors.
 
-import { assertStrictEquals, assertRejects, hex, fromHex } from "../../runtime/testing/assert.js";
-
-const text = (s) => new TextEncoder().encode(s);
+import { assertStrictEquals, assertRejects, hex, fromHex, utf8 } from "../../runtime/testing/assert.js";
 
 // RFC 6070 (PBKDF2-HMAC-SHA1) and RFC 7914 section 11 (PBKDF2-HMAC-SHA256).
 const PBKDF2_VECTORS = [
@@ -60,11 +58,11 @@ const bytes = (h) => (h === "" ? new Uint8Array(0) : fromHex(h));
 export default {
   async "PBKDF2: RFC 6070 and RFC 7914 vectors"() {
     for (const v of PBKDF2_VECTORS) {
-      const key = await crypto.subtle.importKey("raw", text(v.password), "PBKDF2", false, ["deriveBits"]);
+      const key = await crypto.subtle.importKey("raw", utf8(v.password), "PBKDF2", false, ["deriveBits"]);
       assertStrictEquals(key.type, "secret");
       assertStrictEquals(key.algorithm.name, "PBKDF2");
       assertStrictEquals(key.extractable, false);
-      const params = { name: "PBKDF2", hash: v.hash, salt: text(v.salt), iterations: v.iterations };
+      const params = { name: "PBKDF2", hash: v.hash, salt: utf8(v.salt), iterations: v.iterations };
       assertStrictEquals(hex(await crypto.subtle.deriveBits(params, key, v.bits)), v.dk, `${v.password} ${v.iterations}`);
     }
   },
@@ -78,14 +76,14 @@ export default {
   },
 
   async "deriveKey: AES and HMAC keys from PBKDF2 and HKDF"() {
-    const password = await crypto.subtle.importKey("raw", text("password"), "PBKDF2", false, ["deriveKey", "deriveBits"]);
-    const params = { name: "PBKDF2", hash: "SHA-1", salt: text("salt"), iterations: 2 };
+    const password = await crypto.subtle.importKey("raw", utf8("password"), "PBKDF2", false, ["deriveKey", "deriveBits"]);
+    const params = { name: "PBKDF2", hash: "SHA-1", salt: utf8("salt"), iterations: 2 };
     const aes = await crypto.subtle.deriveKey(params, password, { name: "AES-GCM", length: 128 }, true, ["encrypt", "decrypt"]);
     assertStrictEquals(aes.algorithm.name, "AES-GCM");
     assertStrictEquals(aes.algorithm.length, 128);
     assertStrictEquals(hex(await crypto.subtle.exportKey("raw", aes)), "ea6c014dc72d6f8ccd1ed92ace1d41f0");
     const iv = new Uint8Array(12);
-    const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv }, aes, text("derived"));
+    const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv }, aes, utf8("derived"));
     assertStrictEquals(new TextDecoder().decode(await crypto.subtle.decrypt({ name: "AES-GCM", iv }, aes, sealed)), "derived");
 
     const v = HKDF_VECTORS[0];
@@ -123,11 +121,11 @@ export default {
   },
 
   async "KDF errors"() {
-    const key = await crypto.subtle.importKey("raw", text("pw"), "PBKDF2", false, ["deriveBits"]);
-    const params = { name: "PBKDF2", hash: "SHA-256", salt: text("salt"), iterations: 1 };
-    await assertRejects(crypto.subtle.importKey("raw", text("pw"), "PBKDF2", true, ["deriveBits"]), "SyntaxError", "extractable");
+    const key = await crypto.subtle.importKey("raw", utf8("pw"), "PBKDF2", false, ["deriveBits"]);
+    const params = { name: "PBKDF2", hash: "SHA-256", salt: utf8("salt"), iterations: 1 };
+    await assertRejects(crypto.subtle.importKey("raw", utf8("pw"), "PBKDF2", true, ["deriveBits"]), "SyntaxError", "extractable");
     await assertRejects(crypto.subtle.importKey("jwk", { kty: "oct", k: "AA" }, "PBKDF2", false, ["deriveBits"]), "NotSupportedError", "jwk");
-    await assertRejects(crypto.subtle.importKey("raw", text("pw"), "PBKDF2", false, ["sign"]), "SyntaxError", "usage");
+    await assertRejects(crypto.subtle.importKey("raw", utf8("pw"), "PBKDF2", false, ["sign"]), "SyntaxError", "usage");
     await assertRejects(crypto.subtle.deriveBits(params, key, 7), "OperationError", "not whole bytes");
     await assertRejects(crypto.subtle.deriveBits(params, key, null), "OperationError", "null length");
     await assertRejects(crypto.subtle.deriveBits({ ...params, iterations: 0 }, key, 128), "OperationError", "0 iterations");
@@ -138,7 +136,7 @@ export default {
       "no deriveKey usage",
     );
     await assertRejects(crypto.subtle.exportKey("raw", key), "NotSupportedError", "export");
-    const ikm = await crypto.subtle.importKey("raw", text("ikm"), "HKDF", false, ["deriveBits", "deriveKey"]);
+    const ikm = await crypto.subtle.importKey("raw", utf8("ikm"), "HKDF", false, ["deriveBits", "deriveKey"]);
     const hkdf = { name: "HKDF", hash: "SHA-1", salt: new Uint8Array(0), info: new Uint8Array(0) };
     assertStrictEquals((await crypto.subtle.deriveBits(hkdf, ikm, 255 * 160)).byteLength, 255 * 20, "the longest output");
     await assertRejects(crypto.subtle.deriveBits(hkdf, ikm, 255 * 160 + 8), "OperationError", "too long");

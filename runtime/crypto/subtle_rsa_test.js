@@ -3,9 +3,8 @@
 // RSA-OAEP (pyca's SHA-256 OAEP vectors derived from the NIST SHA-1 ones):
 // keys in spki, pkcs8 and jwk, round trips, errors.
 
-import { assert, assertStrictEquals, assertRejects, hex, fromHex } from "../../runtime/testing/assert.js";
+import { assert, assertStrictEquals, assertRejects, hex, fromHex, utf8 } from "../../runtime/testing/assert.js";
 
-const text = (s) => new TextEncoder().encode(s);
 function b64url(bytes) {
   return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
@@ -105,11 +104,11 @@ export default {
     bad[10] ^= 1;
     await assertRejects(crypto.subtle.decrypt("RSA-OAEP", privateKey, bad), "OperationError", "tampered");
     const publicKey = await crypto.subtle.importKey("jwk", { kty: "RSA", ...jwkOf({ n: OAEP_KEY.n, e: OAEP_KEY.e }) }, algorithm, true, ["encrypt"]);
-    const label = text("label");
-    const sealed = await crypto.subtle.encrypt({ name: "RSA-OAEP", label }, publicKey, text("secret"));
+    const label = utf8("label");
+    const sealed = await crypto.subtle.encrypt({ name: "RSA-OAEP", label }, publicKey, utf8("secret"));
     assertStrictEquals(sealed.byteLength, 256);
     assertStrictEquals(new TextDecoder().decode(await crypto.subtle.decrypt({ name: "RSA-OAEP", label }, privateKey, sealed)), "secret");
-    await assertRejects(crypto.subtle.decrypt({ name: "RSA-OAEP", label: text("other") }, privateKey, sealed), "OperationError", "label");
+    await assertRejects(crypto.subtle.decrypt({ name: "RSA-OAEP", label: utf8("other") }, privateKey, sealed), "OperationError", "label");
     await assertRejects(crypto.subtle.encrypt("RSA-OAEP", publicKey, new Uint8Array(200)), "OperationError", "too long");
     // The private key exports to the same JWK, and through pkcs8 and spki.
     const jwk = await crypto.subtle.exportKey("jwk", privateKey);
@@ -131,25 +130,25 @@ export default {
       assertStrictEquals(hex(publicKey.algorithm.publicExponent), "010001");
       assertStrictEquals(privateKey.usages.join(), "sign");
       const params = { name, saltLength: 32 };
-      const signature = await crypto.subtle.sign(params, privateKey, text("data"));
+      const signature = await crypto.subtle.sign(params, privateKey, utf8("data"));
       assertStrictEquals(signature.byteLength, 128);
-      assert(await crypto.subtle.verify(params, publicKey, signature, text("data")), name);
-      assert(!(await crypto.subtle.verify(params, publicKey, signature, text("Data"))), `${name} other data`);
+      assert(await crypto.subtle.verify(params, publicKey, signature, utf8("data")), name);
+      assert(!(await crypto.subtle.verify(params, publicKey, signature, utf8("Data"))), `${name} other data`);
       const jwk = await crypto.subtle.exportKey("jwk", privateKey);
       assertStrictEquals(jwk.alg, name === "RSA-PSS" ? "PS256" : "RS256");
       const fromJwk = await crypto.subtle.importKey("jwk", jwk, algorithm, true, ["sign"]);
       if (name === "RSASSA-PKCS1-v1_5") {
         // Deterministic: the imported key signs the same bytes.
-        assertStrictEquals(hex(await crypto.subtle.sign(params, fromJwk, text("data"))), hex(signature));
+        assertStrictEquals(hex(await crypto.subtle.sign(params, fromJwk, utf8("data"))), hex(signature));
       }
       const spki = await crypto.subtle.exportKey("spki", publicKey);
       const fromSpki = await crypto.subtle.importKey("spki", spki, algorithm, true, ["verify"]);
-      assert(await crypto.subtle.verify(params, fromSpki, signature, text("data")), `${name} spki`);
+      assert(await crypto.subtle.verify(params, fromSpki, signature, utf8("data")), `${name} spki`);
     }
     const oaep = await crypto.subtle.generateKey({ name: "RSA-OAEP", modulusLength: 2048, publicExponent: F4, hash: "SHA-1" }, false, ["encrypt", "decrypt"]);
     assertStrictEquals(oaep.publicKey.usages.join(), "encrypt");
     assertStrictEquals(oaep.privateKey.usages.join(), "decrypt");
-    const sealed = await crypto.subtle.encrypt("RSA-OAEP", oaep.publicKey, text("hi"));
+    const sealed = await crypto.subtle.encrypt("RSA-OAEP", oaep.publicKey, utf8("hi"));
     assertStrictEquals(new TextDecoder().decode(await crypto.subtle.decrypt("RSA-OAEP", oaep.privateKey, sealed)), "hi");
   },
 
@@ -195,7 +194,7 @@ export default {
     const ecSpki = await crypto.subtle.exportKey("spki", ec.publicKey);
     await assertRejects(crypto.subtle.importKey("spki", ecSpki, algorithm, true, ["verify"]), "DataError", "EC spki as RSA");
     const key = await crypto.subtle.importKey("jwk", publicJwk, algorithm, true, ["verify"]);
-    await assertRejects(crypto.subtle.verify({ name: "RSA-PSS", saltLength: 0 }, key, new Uint8Array(128), text("x")), "InvalidAccessError", "PKCS1 key for PSS");
+    await assertRejects(crypto.subtle.verify({ name: "RSA-PSS", saltLength: 0 }, key, new Uint8Array(128), utf8("x")), "InvalidAccessError", "PKCS1 key for PSS");
     await assertRejects(crypto.subtle.exportKey("pkcs8", key), "InvalidAccessError", "pkcs8 of a public key");
   },
 };

@@ -1,9 +1,7 @@
 // crypto.subtle AES-KW (RFC 3394 vectors) and wrapKey/unwrapKey with AES-KW,
 // AES-GCM and RSA-OAEP: raw and jwk, round trips, errors.
 
-import { assert, assertStrictEquals, assertRejects, hex, fromHex } from "../../runtime/testing/assert.js";
-
-const text = (s) => new TextEncoder().encode(s);
+import { assert, assertStrictEquals, assertRejects, hex, fromHex, utf8 } from "../../runtime/testing/assert.js";
 
 // RFC 3394 sections 4.1 (128-bit KEK, 128-bit key) and 4.6 (256-bit KEK,
 // 256-bit key).
@@ -79,7 +77,7 @@ export default {
     // Not a JWK inside: a DataError.
     const gcmRaw = new Uint8Array(32).fill(7);
     const both = await crypto.subtle.importKey("raw", gcmRaw, "AES-GCM", false, ["encrypt", "unwrapKey"]);
-    const garbage = await crypto.subtle.encrypt({ name: "AES-GCM", iv }, both, text("not json"));
+    const garbage = await crypto.subtle.encrypt({ name: "AES-GCM", iv }, both, utf8("not json"));
     await assertRejects(
       crypto.subtle.unwrapKey("jwk", garbage, both, { name: "AES-GCM", iv }, { name: "HMAC", hash: "SHA-256" }, true, ["sign"]),
       "DataError",
@@ -91,8 +89,8 @@ export default {
     const ed = await crypto.subtle.generateKey("Ed25519", true, ["sign", "verify"]);
     const edWrapped = await crypto.subtle.wrapKey("pkcs8", ed.privateKey, kek, "AES-KW");
     const edKey = await crypto.subtle.unwrapKey("pkcs8", edWrapped, kek, "AES-KW", "Ed25519", false, ["sign"]);
-    const signature = await crypto.subtle.sign("Ed25519", edKey, text("wrapped"));
-    assert(await crypto.subtle.verify("Ed25519", ed.publicKey, signature, text("wrapped")));
+    const signature = await crypto.subtle.sign("Ed25519", edKey, utf8("wrapped"));
+    assert(await crypto.subtle.verify("Ed25519", ed.publicKey, signature, utf8("wrapped")));
 
     // An AES key under RSA-OAEP.
     const rsa = await crypto.subtle.generateKey(

@@ -1,7 +1,7 @@
 // TextEncoderStream and TextDecoderStream (UTF-8), including characters split
 // across chunks.
 
-import { assert, assertEquals, assertThrows, assertRejects } from "../../runtime/testing/assert.js";
+import { assert, assertEquals, assertThrows, assertRejects, assertInterfaces } from "../../runtime/testing/assert.js";
 
 // Writes `chunks` to `transform` and returns everything read from it.
 async function run(transform, chunks) {
@@ -147,13 +147,10 @@ export default {
     assertThrows(() => new TextDecoderStream("utf-8", 5), TypeError);
     assertThrows(() => Object.getOwnPropertyDescriptor(TextEncoderStream.prototype, "readable").get.call({}), TypeError);
     assertThrows(() => Object.getOwnPropertyDescriptor(TextDecoderStream.prototype, "fatal").get.call(encoder), TypeError);
-    for (const name of ["TextEncoderStream", "TextDecoderStream"]) {
-      const desc = Object.getOwnPropertyDescriptor(globalThis, name);
-      assert(desc && !desc.enumerable && desc.writable && desc.configurable, name);
-      assertEquals(Object.prototype.toString.call(globalThis[name].prototype), `[object ${name}]`);
-    }
-    assertEquals(Object.keys(TextEncoderStream.prototype).sort(), ["encoding", "readable", "writable"]);
-    assertEquals(Object.keys(TextDecoderStream.prototype).sort(), ["encoding", "fatal", "ignoreBOM", "readable", "writable"]);
+    assertInterfaces({
+      TextEncoderStream: ["encoding", "readable", "writable"],
+      TextDecoderStream: ["encoding", "fatal", "ignoreBOM", "readable", "writable"],
+    });
   },
 
   async "backpressure: the encoder stream writes only as it is read"() {

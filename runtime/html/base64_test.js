@@ -8,42 +8,37 @@ function assertInvalidCharacter(fn, message = "") {
   assertEquals(err.code, 5, message);
 }
 
+// Binary strings and their base64.
+const encodings = [
+  ["", ""],
+  ["f", "Zg=="],
+  ["fo", "Zm8="],
+  ["foo", "Zm9v"],
+  ["foobar", "Zm9vYmFy"],
+  ["\u00ff\u00fe\u0000", "//4A"],
+];
+
 export default {
   "btoa basics"() {
-    assertEquals(btoa(""), "");
-    assertEquals(btoa("f"), "Zg==");
-    assertEquals(btoa("fo"), "Zm8=");
-    assertEquals(btoa("foo"), "Zm9v");
-    assertEquals(btoa("foobar"), "Zm9vYmFy");
-    assertEquals(btoa("\u00ff\u00fe\u0000"), "//4A");
+    for (const [text, encoded] of encodings) assertEquals(btoa(text), encoded, JSON.stringify(text));
     assertEquals(btoa(null), "bnVsbA==");
     assertEquals(btoa(12), "MTI=");
   },
 
   "btoa rejects characters above U+00FF"() {
-    assertInvalidCharacter(() => btoa("€"));
-    assertInvalidCharacter(() => btoa("abc\u0100"));
-    assertInvalidCharacter(() => btoa("ab\u0100"));
-    assertInvalidCharacter(() => btoa("a\u0100"));
-    assertInvalidCharacter(() => btoa("\ud83d\ude00"));
+    for (const input of ["€", "abc\u0100", "ab\u0100", "a\u0100", "\ud83d\ude00"]) {
+      assertInvalidCharacter(() => btoa(input), JSON.stringify(input));
+    }
   },
 
   "atob basics"() {
-    assertEquals(atob(""), "");
-    assertEquals(atob("Zg=="), "f");
-    assertEquals(atob("Zm8="), "fo");
-    assertEquals(atob("Zm9v"), "foo");
-    assertEquals(atob("Zm9vYmFy"), "foobar");
-    assertEquals(atob("//4A"), "\u00ff\u00fe\u0000");
+    for (const [text, encoded] of encodings) assertEquals(atob(encoded), text, encoded);
   },
 
   "atob is forgiving: padding optional, whitespace ignored"() {
-    assertEquals(atob("Zg"), "f");
-    assertEquals(atob("Zm8"), "fo");
-    assertEquals(atob(" Zm 9v\tYm\nFy\f\r "), "foobar");
-    assertEquals(atob("Zg= ="), "f");
-    // Non-zero trailing bits are discarded.
-    assertEquals(atob("Zh=="), "f");
+    // Non-zero trailing bits ("Zh==") are discarded.
+    const forgiven = [["Zg", "f"], ["Zm8", "fo"], [" Zm 9v\tYm\nFy\f\r ", "foobar"], ["Zg= =", "f"], ["Zh==", "f"]];
+    for (const [input, text] of forgiven) assertEquals(atob(input), text, JSON.stringify(input));
     assertEquals(atob(null), "\u009e\u00e9e");
   },
 

@@ -2,6 +2,14 @@
 
 import { assert, assertEquals, assertThrows, sleep } from "../../runtime/testing/assert.js";
 
+// A timeout cleared by `clear` right away never fires.
+async function assertCancels(clear) {
+  let fired = false;
+  clear(setTimeout(() => (fired = true), 5));
+  await sleep(20);
+  assert(!fired, `${clear.name} left the timeout`);
+}
+
 export default {
   async "setTimeout runs the callback with extra arguments"() {
     const args = await new Promise((resolve) => {
@@ -22,19 +30,11 @@ export default {
   },
 
   async "clearTimeout cancels"() {
-    let fired = false;
-    const id = setTimeout(() => (fired = true), 5);
-    clearTimeout(id);
-    await sleep(20);
-    assert(!fired);
+    await assertCancels(clearTimeout);
   },
 
   async "clearTimeout and clearInterval share ids"() {
-    let fired = false;
-    const id = setTimeout(() => (fired = true), 5);
-    clearInterval(id);
-    await sleep(20);
-    assert(!fired);
+    await assertCancels(clearInterval);
   },
 
   "clear with invalid ids is a no-op"() {

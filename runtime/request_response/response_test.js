@@ -1,27 +1,12 @@
 // Response and the Body mixin.
 
-import { assert, assertEquals, assertThrows, assertRejects } from "../../runtime/testing/assert.js";
-
-function streamOf(...chunks) {
-  return new ReadableStream({
-    start(controller) {
-      for (const chunk of chunks) controller.enqueue(chunk);
-      controller.close();
-    },
-  });
-}
+import { assert, assertEquals, assertThrows, assertRejects, assertFields } from "../../runtime/testing/assert.js";
+import { streamOf } from "../../runtime/testing/streams.js";
 
 export default {
   "defaults"() {
     const r = new Response();
-    assertEquals(r.status, 200);
-    assertEquals(r.statusText, "");
-    assertEquals(r.ok, true);
-    assertEquals(r.type, "default");
-    assertEquals(r.url, "");
-    assertEquals(r.redirected, false);
-    assertEquals(r.body, null);
-    assertEquals(r.bodyUsed, false);
+    assertFields(r, { status: 200, statusText: "", ok: true, type: "default", url: "", redirected: false, body: null, bodyUsed: false });
     assertEquals([...r.headers], []);
   },
 

@@ -4,7 +4,8 @@
 // behaviour (web-streams-polyfill). Detaching of transferred buffers is
 // covered by streams_transfer_test.js.
 
-import { assert, assertEquals, assertThrows, assertRejects, microtasks } from "../../runtime/testing/assert.js";
+import { assert, assertEquals, assertThrows, assertRejects, microtasks, assertInterfaces } from "../../runtime/testing/assert.js";
+import { controlledByobReader, controlledByteStream } from "../../runtime/testing/streams.js";
 
 // A view as [type, byteOffset, byteLength, buffer byteLength, ...elements].
 function describe(view) {
@@ -68,14 +69,7 @@ export default {
   },
 
   async "BYOB read with a multi-byte view keeps partial elements for the next read"() {
-    let c;
-    const rs = new ReadableStream({
-      type: "bytes",
-      start(controller) {
-        c = controller;
-      },
-    });
-    const reader = rs.getReader({ mode: "byob" });
+    const [reader, c] = controlledByobReader();
     const p = reader.read(new Uint16Array(4));
     await microtasks();
     c.byobRequest.view.set([1, 0, 2, 0, 3]);
@@ -107,14 +101,7 @@ export default {
   },
 
   async "read(view, { min }) counts elements of the view's type"() {
-    let c;
-    const rs = new ReadableStream({
-      type: "bytes",
-      start(controller) {
-        c = controller;
-      },
-    });
-    const reader = rs.getReader({ mode: "byob" });
+    const [reader, c] = controlledByobReader();
     let settled = false;
     const p = reader.read(new Uint32Array(3), { min: 2 });
     p.then(() => (settled = true));
@@ -132,16 +119,7 @@ export default {
   },
 
   async "read(view, { min }) is satisfied from the queue"() {
-    let c;
-    const rs = new ReadableStream(
-      {
-        type: "bytes",
-        start(controller) {
-          c = controller;
-        },
-      },
-      { highWaterMark: 16 },
-    );
+    const [rs, c] = controlledByteStream({}, { highWaterMark: 16 });
     c.enqueue(new Uint8Array([1, 2, 3]));
     c.enqueue(new Uint8Array([4, 5]));
     const reader = rs.getReader({ mode: "byob" });
@@ -154,14 +132,7 @@ export default {
   },
 
   async "close with too few bytes for min: the read gets what there is once respond(0) is called"() {
-    let c;
-    const rs = new ReadableStream({
-      type: "bytes",
-      start(controller) {
-        c = controller;
-      },
-    });
-    const reader = rs.getReader({ mode: "byob" });
+    const [reader, c] = controlledByobReader();
     const p = reader.read(new Uint8Array(4), { min: 4 });
     await microtasks();
     c.byobRequest.view.set([1, 2]);
@@ -201,14 +172,7 @@ export default {
   },
 
   async "respondWithNewView()"() {
-    let c;
-    const rs = new ReadableStream({
-      type: "bytes",
-      start(controller) {
-        c = controller;
-      },
-    });
-    const reader = rs.getReader({ mode: "byob" });
+    const [reader, c] = controlledByobReader();
     const p = reader.read(new Uint8Array(10));
     await microtasks();
     const request = c.byobRequest;
@@ -228,13 +192,7 @@ export default {
   },
 
   async "respond() checks bytesWritten"() {
-    let c;
-    const rs = new ReadableStream({
-      type: "bytes",
-      start(controller) {
-        c = controller;
-      },
-    });
+    const [rs, c] = controlledByteStream();
     const p = rs.getReader({ mode: "byob" }).read(new Uint8Array(4));
     await microtasks();
     const request = c.byobRequest;
@@ -248,14 +206,7 @@ export default {
   },
 
   async "byobRequest after close: respond(0) ends pending reads"() {
-    let c;
-    const rs = new ReadableStream({
-      type: "bytes",
-      start(controller) {
-        c = controller;
-      },
-    });
-    const reader = rs.getReader({ mode: "byob" });
+    const [reader, c] = controlledByobReader();
     const log = [];
     reader.read(new Uint8Array(4)).then((r) => log.push(["a", ...result(r)]));
     reader.read(new Uint16Array(1)).then((r) => log.push(["b", ...result(r)]));
@@ -275,14 +226,7 @@ export default {
   },
 
   async "close() with a partly filled element errors the stream"() {
-    let c;
-    const rs = new ReadableStream({
-      type: "bytes",
-      start(controller) {
-        c = controller;
-      },
-    });
-    const reader = rs.getReader({ mode: "byob" });
+    const [reader, c] = controlledByobReader();
     const p = reader.read(new Uint16Array(2));
     await microtasks();
     c.enqueue(new Uint8Array([1, 2, 3]));
@@ -378,14 +322,9 @@ export default {
   },
 
   async "high water mark and desiredSize"() {
-    let c;
     const pulls = [];
-    const rs = new ReadableStream(
+    const [rs, c] = controlledByteStream(
       {
-        type: "bytes",
-        start(controller) {
-          c = controller;
-        },
         pull(controller) {
           pulls.push(controller.desiredSize);
         },
@@ -409,24 +348,11 @@ export default {
     assertEquals(c.desiredSize, 1);
     assertEquals(pulls, [4, 1, 1]);
     // A byte stream's default high water mark is 0.
-    let c0;
-    new ReadableStream({
-      type: "bytes",
-      start(controller) {
-        c0 = controller;
-      },
-    });
-    assertEquals(c0.desiredSize, 0);
+    assertEquals(controlledByteStream()[1].desiredSize, 0);
   },
 
   async "enqueue() checks"() {
-    let c;
-    const rs = new ReadableStream({
-      type: "bytes",
-      start(controller) {
-        c = controller;
-      },
-    });
+    const [rs, c] = controlledByteStream();
     assertThrows(() => c.enqueue(), TypeError);
     assertThrows(() => c.enqueue({}), TypeError);
     assertThrows(() => c.enqueue(new ArrayBuffer(2)), TypeError);
@@ -446,13 +372,7 @@ export default {
   },
 
   async "a default reader's pending reads are filled in order"() {
-    let c;
-    const rs = new ReadableStream({
-      type: "bytes",
-      start(controller) {
-        c = controller;
-      },
-    });
+    const [rs, c] = controlledByteStream();
     const reader = rs.getReader();
     const log = [];
     reader.read().then((r) => log.push(["r1", ...result(r)]));
@@ -474,13 +394,7 @@ export default {
   },
 
   async "releasing a BYOB reader with a pending read hands the filled bytes to the next reader"() {
-    let c;
-    const rs = new ReadableStream({
-      type: "bytes",
-      start(controller) {
-        c = controller;
-      },
-    });
+    const [rs, c] = controlledByteStream();
     const reader = rs.getReader({ mode: "byob" });
     const p = reader.read(new Uint8Array(4));
     await microtasks();
@@ -497,13 +411,7 @@ export default {
   },
 
   async "releasing with a pending read, then a new BYOB read waits for the old request"() {
-    let c;
-    const rs = new ReadableStream({
-      type: "bytes",
-      start(controller) {
-        c = controller;
-      },
-    });
+    const [rs, c] = controlledByteStream();
     const reader = rs.getReader({ mode: "byob" });
     reader.read(new Uint8Array(4)).catch(() => {});
     await microtasks();
@@ -520,13 +428,8 @@ export default {
   },
 
   async "cancel() resolves pending BYOB reads as done and clears the request"() {
-    let c;
     let cancelArgs;
-    const rs = new ReadableStream({
-      type: "bytes",
-      start(controller) {
-        c = controller;
-      },
+    const [rs, c] = controlledByteStream({
       cancel(reason) {
         cancelArgs = [reason, c.byobRequest];
       },
@@ -545,14 +448,7 @@ export default {
   },
 
   async "error() rejects pending BYOB reads"() {
-    let c;
-    const rs = new ReadableStream({
-      type: "bytes",
-      start(controller) {
-        c = controller;
-      },
-    });
-    const reader = rs.getReader({ mode: "byob" });
+    const [reader, c] = controlledByobReader();
     const p = reader.read(new Uint8Array(4));
     await microtasks();
     const error = new Error("boom");
@@ -733,13 +629,7 @@ export default {
   },
 
   async "tee() of a byte stream: an error reaches both branches"() {
-    let c;
-    const rs = new ReadableStream({
-      type: "bytes",
-      start(controller) {
-        c = controller;
-      },
-    });
+    const [rs, c] = controlledByteStream();
     const [a, b] = rs.tee();
     const pa = a.getReader({ mode: "byob" }).read(new Uint8Array(2));
     const pb = b.getReader().read();
@@ -751,13 +641,7 @@ export default {
   },
 
   async "tee() of a byte stream: close with pending BYOB reads on both branches"() {
-    let c;
-    const rs = new ReadableStream({
-      type: "bytes",
-      start(controller) {
-        c = controller;
-      },
-    });
+    const [rs, c] = controlledByteStream();
     const [a, b] = rs.tee();
     const pa = a.getReader({ mode: "byob" }).read(new Uint8Array(2));
     const pb = b.getReader({ mode: "byob" }).read(new Uint8Array(3));
@@ -783,15 +667,11 @@ export default {
   },
 
   "interfaces"() {
-    for (const name of ["ReadableByteStreamController", "ReadableStreamBYOBReader", "ReadableStreamBYOBRequest"]) {
-      const desc = Object.getOwnPropertyDescriptor(globalThis, name);
-      assert(desc && !desc.enumerable && desc.writable && desc.configurable, name);
-      assertEquals(Object.prototype.toString.call(globalThis[name].prototype), `[object ${name}]`);
-    }
-    const keys = (C) => Object.keys(C.prototype).sort();
-    assertEquals(keys(ReadableByteStreamController), ["byobRequest", "close", "desiredSize", "enqueue", "error"]);
-    assertEquals(keys(ReadableStreamBYOBReader), ["cancel", "closed", "read", "releaseLock"]);
-    assertEquals(keys(ReadableStreamBYOBRequest), ["respond", "respondWithNewView", "view"]);
+    assertInterfaces({
+      ReadableByteStreamController: ["byobRequest", "close", "desiredSize", "enqueue", "error"],
+      ReadableStreamBYOBReader: ["cancel", "closed", "read", "releaseLock"],
+      ReadableStreamBYOBRequest: ["respond", "respondWithNewView", "view"],
+    });
     assertEquals(ReadableStreamBYOBReader.length, 1);
     assertEquals(ReadableStreamBYOBReader.prototype.read.length, 1);
     assertEquals(ReadableStreamBYOBRequest.prototype.respond.length, 1);

@@ -4,6 +4,7 @@
 // (web-streams-polyfill).
 
 import { assert, assertEquals, assertThrows, assertRejects, microtasks, sleep, track } from "../../runtime/testing/assert.js";
+import { controlledStream } from "../../runtime/testing/streams.js";
 
 // An AbortController, or while the runtime has none, an object with what
 // pipeTo() reads from a signal: aborted, reason and an "abort" event.
@@ -122,12 +123,7 @@ export default {
 
   async "errors propagate forward: the destination is aborted"() {
     const log = [];
-    let c;
-    const rs = new ReadableStream({
-      start(controller) {
-        c = controller;
-      },
-    });
+    const [rs, c] = controlledStream();
     const ws = recordingSink(log);
     track(log, "pipe", rs.pipeTo(ws));
     c.enqueue("x");
@@ -269,14 +265,9 @@ export default {
 
   async "an error while writes are pending aborts after they finish"() {
     const log = [];
-    let c;
-    const rs = new ReadableStream({
-      start(controller) {
-        c = controller;
-        controller.enqueue(1);
-        controller.enqueue(2);
-      },
-    });
+    const [rs, c] = controlledStream();
+    c.enqueue(1);
+    c.enqueue(2);
     const ws = new WritableStream(
       {
         write(chunk) {

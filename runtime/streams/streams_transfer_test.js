@@ -3,6 +3,7 @@
 // ArrayBuffer has a byteLength of 0 and cannot be viewed.
 
 import { assert, assertEquals, assertThrows, assertRejects, microtasks } from "../../runtime/testing/assert.js";
+import { controlledByobReader, controlledByteStream } from "../../runtime/testing/streams.js";
 
 function isDetached(buffer) {
   if (buffer.byteLength !== 0) return false;
@@ -14,15 +15,14 @@ function isDetached(buffer) {
   }
 }
 
+// Detaches `view`'s buffer by enqueueing it into another byte stream.
+function detach(view) {
+  controlledByteStream()[1].enqueue(view);
+}
+
 export default {
   async "enqueue() detaches the chunk's buffer"() {
-    let c;
-    const rs = new ReadableStream({
-      type: "bytes",
-      start(controller) {
-        c = controller;
-      },
-    });
+    const [rs, c] = controlledByteStream();
     const buffer = new ArrayBuffer(4);
     const chunk = new Uint8Array(buffer, 1, 2);
     chunk.set([5, 6]);
@@ -36,14 +36,7 @@ export default {
   },
 
   async "read(view) detaches the view's buffer and returns a view on the transferred one"() {
-    let c;
-    const rs = new ReadableStream({
-      type: "bytes",
-      start(controller) {
-        c = controller;
-      },
-    });
-    const reader = rs.getReader({ mode: "byob" });
+    const [reader, c] = controlledByobReader();
     const buffer = new ArrayBuffer(8);
     const view = new Uint8Array(buffer, 2, 4);
     const p = reader.read(view);
@@ -65,13 +58,7 @@ export default {
   },
 
   async "respondWithNewView() detaches the new view's buffer"() {
-    let c;
-    const rs = new ReadableStream({
-      type: "bytes",
-      start(controller) {
-        c = controller;
-      },
-    });
+    const [rs, c] = controlledByteStream();
     const p = rs.getReader({ mode: "byob" }).read(new Uint8Array(4));
     await microtasks();
     const replacement = new Uint8Array(new ArrayBuffer(4), 0, 1);
@@ -82,14 +69,7 @@ export default {
   },
 
   async "enqueue() detaches the byobRequest's buffer; respond() afterwards throws"() {
-    let c;
-    const rs = new ReadableStream({
-      type: "bytes",
-      start(controller) {
-        c = controller;
-      },
-    });
-    const reader = rs.getReader({ mode: "byob" });
+    const [reader, c] = controlledByobReader();
     const p = reader.read(new Uint8Array(4));
     await microtasks();
     const request = c.byobRequest;
@@ -103,13 +83,7 @@ export default {
   },
 
   async "enqueue(byobRequest.view) throws: its buffer is the request's"() {
-    let c;
-    const rs = new ReadableStream({
-      type: "bytes",
-      start(controller) {
-        c = controller;
-      },
-    });
+    const [rs, c] = controlledByteStream();
     rs.getReader({ mode: "byob" }).read(new Uint8Array(4)).catch(() => {});
     await microtasks();
     const view = c.byobRequest.view;
@@ -117,25 +91,12 @@ export default {
   },
 
   async "respond() after the request's buffer was detached elsewhere throws"() {
-    let c;
-    const rs = new ReadableStream({
-      type: "bytes",
-      start(controller) {
-        c = controller;
-      },
-    });
+    const [rs, c] = controlledByteStream();
     rs.getReader({ mode: "byob" }).read(new Uint8Array(4)).catch(() => {});
     await microtasks();
     const request = c.byobRequest;
-    let otherController;
-    new ReadableStream({
-      type: "bytes",
-      start(controller) {
-        otherController = controller;
-      },
-    });
     // Enqueueing the request's view into another stream detaches it.
-    otherController.enqueue(request.view);
+    detach(request.view);
     assertThrows(() => request.respond(1), TypeError);
   },
 
@@ -143,12 +104,7 @@ export default {
     const rs = new ReadableStream({ type: "bytes" });
     const reader = rs.getReader({ mode: "byob" });
     const view = new Uint8Array(4);
-    new ReadableStream({
-      type: "bytes",
-      start(c) {
-        c.enqueue(view);
-      },
-    });
+    detach(view);
     assert(isDetached(view.buffer));
     await assertRejects(reader.read(view), TypeError);
   },
@@ -179,12 +135,7 @@ export default {
     const [a, b] = rs.tee();
     const { value: va } = await a.getReader().read();
     // Move branch a's chunk into another stream, detaching it.
-    new ReadableStream({
-      type: "bytes",
-      start(c) {
-        c.enqueue(va);
-      },
-    });
+    detach(va);
     assert(isDetached(va.buffer));
     const { value: vb } = await b.getReader().read();
     assertEquals([...vb], [1, 2, 3]);
@@ -193,13 +144,7 @@ export default {
   async "non-transferable buffers: a WebAssembly.Memory buffer"() {
     if (typeof WebAssembly !== "object") return;
     const memory = new WebAssembly.Memory({ initial: 1 });
-    let c;
-    const rs = new ReadableStream({
-      type: "bytes",
-      start(controller) {
-        c = controller;
-      },
-    });
+    const [rs, c] = controlledByteStream();
     assertThrows(() => c.enqueue(new Uint8Array(memory.buffer, 0, 4)), TypeError);
     const reader = rs.getReader({ mode: "byob" });
     await assertRejects(reader.read(new Uint8Array(memory.buffer, 0, 4)), TypeError);

@@ -2,7 +2,8 @@
 // backpressure, terminate, errors on either side, cancel. Orderings were
 // checked against the spec's reference behaviour (web-streams-polyfill).
 
-import { assert, assertEquals, assertThrows, assertRejects, microtasks } from "../../runtime/testing/assert.js";
+import { assert, assertEquals, assertThrows, assertRejects, microtasks, assertInterfaces } from "../../runtime/testing/assert.js";
+import { controlled } from "../../runtime/testing/streams.js";
 
 function track(log, name, promise) {
   promise.then(
@@ -101,12 +102,9 @@ export default {
 
   async "backpressure: transform() waits for the readable side to want more"() {
     const log = [];
-    let controller;
-    const ts = new TransformStream(
+    const [ts, controller] = controlled(
+      TransformStream,
       {
-        start(c) {
-          controller = c;
-        },
         transform(chunk, c) {
           log.push(["transform", chunk, c.desiredSize]);
           c.enqueue(chunk);
@@ -296,11 +294,7 @@ export default {
 
   async "terminate() closes the readable side and errors the writable side"() {
     const log = [];
-    let controller;
-    const ts = new TransformStream({
-      start(c) {
-        controller = c;
-      },
+    const [ts, controller] = controlled(TransformStream, {
       transform(chunk) {
         log.push(["transform", chunk]);
       },
@@ -327,12 +321,7 @@ export default {
   },
 
   async "controller.error() errors both sides"() {
-    let controller;
-    const ts = new TransformStream({
-      start(c) {
-        controller = c;
-      },
-    });
+    const [ts, controller] = controlled(TransformStream);
     const writer = ts.writable.getWriter();
     const reader = ts.readable.getReader();
     controller.error("E");
@@ -417,14 +406,10 @@ export default {
   },
 
   "interfaces"() {
-    for (const name of ["TransformStream", "TransformStreamDefaultController"]) {
-      const desc = Object.getOwnPropertyDescriptor(globalThis, name);
-      assert(desc && !desc.enumerable && desc.writable && desc.configurable, name);
-      assertEquals(Object.prototype.toString.call(globalThis[name].prototype), `[object ${name}]`);
-    }
-    const keys = (C) => Object.keys(C.prototype).sort();
-    assertEquals(keys(TransformStream), ["readable", "writable"]);
-    assertEquals(keys(TransformStreamDefaultController), ["desiredSize", "enqueue", "error", "terminate"]);
+    assertInterfaces({
+      TransformStream: ["readable", "writable"],
+      TransformStreamDefaultController: ["desiredSize", "enqueue", "error", "terminate"],
+    });
     assertEquals(TransformStream.length, 0);
     assertThrows(() => Object.getOwnPropertyDescriptor(TransformStream.prototype, "readable").get.call({}), TypeError);
   },

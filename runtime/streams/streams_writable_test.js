@@ -2,7 +2,8 @@
 // backpressure, close and abort ordering, errors, locking. Orderings were
 // checked against the spec's reference behaviour (web-streams-polyfill).
 
-import { assert, assertEquals, assertThrows, assertRejects, microtasks, track } from "../../runtime/testing/assert.js";
+import { assert, assertEquals, assertThrows, assertRejects, microtasks, track, assertInterfaces } from "../../runtime/testing/assert.js";
+import { controlled } from "../../runtime/testing/streams.js";
 
 // Logs how `promise` settles: [name, "ok" | error name or value].
 
@@ -277,11 +278,7 @@ export default {
 
   async "controller.error()"() {
     const log = [];
-    let controller;
-    const ws = new WritableStream({
-      start(c) {
-        controller = c;
-      },
+    const [ws, controller] = controlled(WritableStream, {
       write(chunk) {
         log.push(["write", chunk]);
       },
@@ -495,12 +492,7 @@ export default {
 
   async "controller.signal"() {
     const log = [];
-    let controller;
-    const ws = new WritableStream({
-      start(c) {
-        controller = c;
-      },
-    });
+    const [ws, controller] = controlled(WritableStream);
     const signal = controller.signal;
     assert(signal === controller.signal);
     assertEquals([signal.aborted, signal.reason], [false, undefined]);
@@ -512,27 +504,19 @@ export default {
     assertEquals(log, [["abort", true, "why"], ["after abort()", true]]);
     assertThrows(() => signal.throwIfAborted());
     // Signalled before first use, and with the default reason.
-    const ws2 = new WritableStream({
-      start(c) {
-        controller = c;
-      },
-    });
+    const [ws2, controller2] = controlled(WritableStream);
     await ws2.abort();
-    assert(controller.signal.aborted);
-    assert(controller.signal.reason instanceof DOMException);
-    assertEquals(controller.signal.reason.name, "AbortError");
+    assert(controller2.signal.aborted);
+    assert(controller2.signal.reason instanceof DOMException);
+    assertEquals(controller2.signal.reason.name, "AbortError");
   },
 
   "interfaces"() {
-    for (const name of ["WritableStream", "WritableStreamDefaultWriter", "WritableStreamDefaultController"]) {
-      const desc = Object.getOwnPropertyDescriptor(globalThis, name);
-      assert(desc && !desc.enumerable && desc.writable && desc.configurable, name);
-      assertEquals(Object.prototype.toString.call(globalThis[name].prototype), `[object ${name}]`);
-    }
-    const keys = (C) => Object.keys(C.prototype).sort();
-    assertEquals(keys(WritableStream), ["abort", "close", "getWriter", "locked"]);
-    assertEquals(keys(WritableStreamDefaultWriter), ["abort", "close", "closed", "desiredSize", "ready", "releaseLock", "write"]);
-    assertEquals(keys(WritableStreamDefaultController), ["error", "signal"]);
+    assertInterfaces({
+      WritableStream: ["abort", "close", "getWriter", "locked"],
+      WritableStreamDefaultWriter: ["abort", "close", "closed", "desiredSize", "ready", "releaseLock", "write"],
+      WritableStreamDefaultController: ["error", "signal"],
+    });
     assertEquals(WritableStream.length, 0);
     assertEquals(WritableStreamDefaultWriter.length, 1);
     assertEquals(WritableStreamDefaultWriter.prototype.write.length, 0);

@@ -84,3 +84,25 @@ export function track(log, name, promise) {
     (e) => log.push([name, e instanceof Error ? e.name : e]),
   );
 }
+
+// Each global in `interfaces` (its name -> the own enumerable keys of its
+// prototype, sorted) is exposed as WebIDL says: non-enumerable, writable
+// and configurable, its prototype tagged "[object <name>]".
+export function assertInterfaces(interfaces) {
+  for (const [name, keys] of Object.entries(interfaces)) {
+    const desc = Object.getOwnPropertyDescriptor(globalThis, name);
+    assert(desc && !desc.enumerable && desc.writable && desc.configurable, name);
+    assertEquals(Object.prototype.toString.call(globalThis[name].prototype), `[object ${name}]`);
+    assertEquals(Object.keys(globalThis[name].prototype).sort(), keys, name);
+  }
+}
+
+// The UTF-8 bytes of `text`.
+export function utf8(text) {
+  return new TextEncoder().encode(text);
+}
+
+// Each property of `expected` is equal (assertEquals) to that of `object`.
+export function assertFields(object, expected, message = "") {
+  for (const [key, value] of Object.entries(expected)) assertEquals(object[key], value, `${message} ${key}:`);
+}

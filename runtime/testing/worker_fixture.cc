@@ -28,19 +28,21 @@ std::string MemorySink::Header(std::string_view name) const {
   return {};
 }
 
+void ExpectFailed(const MemorySink& sink, std::string_view failure, LimitKind limit) {
+  EXPECT_TRUE(sink.failed) << "expected the failure: " << failure;
+  EXPECT_EQ(sink.failure, failure);
+  EXPECT_EQ(sink.limit, limit) << failure;
+}
+
 WorkerFixture::WorkerFixture() {
   uv_loop_init(&loop_);
   bindings::RegisterNatives(natives_);
-  char pattern[] = "/tmp/edge-test-XXXXXX";
-  dir_ = mkdtemp(pattern);
 }
 
 WorkerFixture::~WorkerFixture() {
   // Close whatever handles workers left (they are gone by now) and drain.
   uv_run(&loop_, UV_RUN_DEFAULT);
   uv_loop_close(&loop_);
-  std::error_code ec;
-  fs::remove_all(dir_, ec);
 }
 
 StatusOr<std::unique_ptr<Worker>> WorkerFixture::LoadFiles(
@@ -63,6 +65,12 @@ StatusOr<std::unique_ptr<Worker>> WorkerFixture::LoadFiles(
   spec.bindings = bindings_;
   spec.services = services_;
   return Worker::Load(&loop_, natives_, spec);
+}
+
+std::string WorkerFixture::LoadError(const std::map<std::string, std::string>& files,
+                                     const std::string& entry) {
+  StatusOr<std::unique_ptr<Worker>> worker = LoadFiles(files, entry);
+  return worker.ok() ? "(loaded)" : worker.status().message();
 }
 
 std::unique_ptr<Worker> WorkerFixture::LoadOrDie(const std::string& source) {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "base/testing/temp_dir.h"
 #include "runtime/native.h"
 #include "runtime/response_sink.h"
 #include "runtime/worker.h"
@@ -51,6 +52,10 @@ class MemorySink : public ResponseSink {
   std::vector<std::string> console;  // "level: message" lines of this invocation
 };
 
+// Expects `sink` to have failed with `failure`, stopped by `limit`
+// (LimitKind::kNone when no limit stopped it).
+void ExpectFailed(const MemorySink& sink, std::string_view failure, LimitKind limit);
+
 class WorkerFixture : public ::testing::Test {
  protected:
   WorkerFixture();
@@ -61,6 +66,9 @@ class WorkerFixture : public ::testing::Test {
   StatusOr<std::unique_ptr<Worker>> LoadFiles(const std::map<std::string, std::string>& files,
                                               const std::string& entry = "index.js",
                                               std::vector<WorkerVar> vars = {});
+  // Why loading `files` fails, as LoadFiles would; "(loaded)" when it does not.
+  std::string LoadError(const std::map<std::string, std::string>& files,
+                        const std::string& entry = "index.js");
   // Loads a one-module worker.
   std::unique_ptr<Worker> LoadOrDie(const std::string& source);
 
@@ -87,7 +95,8 @@ class WorkerFixture : public ::testing::Test {
   bool expose_natives_ = false;  // globalThis.__native, for tests of natives
   std::vector<EnvBinding> bindings_;         // env bindings of workers loaded from now on
   std::shared_ptr<HostServices> services_;  // what their natives get (WorkerSpec::services)
-  std::string dir_;
+  base::testing::TempDir temp_{"edge-test"};
+  std::string dir_ = temp_.path();
 };
 
 }  // namespace edge::runtime::testing

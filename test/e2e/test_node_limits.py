@@ -238,6 +238,19 @@ class NodeLimitsTest(unittest.TestCase):
         self.assertEqual(response.status, 200, response.body)
         self.assertEqual(response.body.decode(), body)
 
+    def assertStopped(self, worker, path, status, outcome, check_body, **kwargs):
+        """Requests `path` of `worker`, tagged with a fresh marker, and expects
+        `status`, a body that `check_body(text)` accepts (it asserts) and
+        `outcome` in the request's access record, which it returns."""
+        marker = uuid.uuid4().hex
+        separator = "&" if "?" in path else "?"
+        response = self.get(worker, f"{path}{separator}m={marker}", **kwargs)
+        self.assertEqual(response.status, status, response.body)
+        check_body(response.body.decode())
+        record = self.access_record(marker)
+        self.assertEqual(record["outcome"], outcome)
+        return record
+
     def access_record(self, marker, timeout=10):
         """The access-log record whose URL contains `marker`."""
         deadline = time.time() + timeout
@@ -257,35 +270,25 @@ class NodeLimitsTest(unittest.TestCase):
         return 0.0
 
     def test_cpu_limit_stops_a_spinning_request(self):
-        marker = uuid.uuid4().hex
-        response = self.get("cpu", f"/spin?m={marker}")
-        self.assertEqual(response.status, 500, response.body)
-        self.assertIn(CPU_MESSAGE, response.body.decode())
+        record = self.assertStopped("cpu", "/spin", 500, "exceededCpu",
+                                    lambda body: self.assertIn(CPU_MESSAGE, body))
         # The worker's next request, and another tenant's, are served.
         self.assertServes("cpu", "cpu worker ok")
         self.assertServes("wall", "wall worker ok")
         self.assertAlive()
         self.assertGreaterEqual(self.metric("edge_limit_kills_total", 'kind="cpu"'), 1)
-        record = self.access_record(marker)
         self.assertEqual(record["worker"], "cpu")
         self.assertEqual(record["status"], 500)
-        self.assertEqual(record["outcome"], "exceededCpu")
 
     def test_cpu_time_adds_up_across_awaits(self):
-        marker = uuid.uuid4().hex
-        response = self.get("cpu", f"/spin-await?m={marker}")
-        self.assertEqual(response.status, 500, response.body)
-        self.assertIn(CPU_MESSAGE, response.body.decode())
-        self.assertEqual(self.access_record(marker)["outcome"], "exceededCpu")
+        self.assertStopped("cpu", "/spin-await", 500, "exceededCpu",
+                           lambda body: self.assertIn(CPU_MESSAGE, body))
         self.assertServes("cpu", "cpu worker ok")
         self.assertAlive()
 
     def test_heap_limit_stops_an_allocating_request(self):
-        marker = uuid.uuid4().hex
-        response = self.get("heap", f"/hog?m={marker}")
-        self.assertEqual(response.status, 500, response.body)
-        self.assertRegex(response.body.decode(), MEMORY_MESSAGE)
-        self.assertEqual(self.access_record(marker)["outcome"], "exceededMemory")
+        self.assertStopped("heap", "/hog", 500, "exceededMemory",
+                           lambda body: self.assertRegex(body, MEMORY_MESSAGE))
         # A fresh isolate serves the next request.
         self.assertServes("heap", "heap worker ok")
         self.assertServes("cpu", "cpu worker ok")
@@ -315,11 +318,8 @@ class NodeLimitsTest(unittest.TestCase):
         self.assertAlive()
 
     def test_wall_limit_answers_504(self):
-        marker = uuid.uuid4().hex
-        response = self.get("wall", f"/sleep?m={marker}")
-        self.assertEqual(response.status, 504, response.body)
-        self.assertIn("wall time limit of 300 ms", response.body.decode())
-        self.assertEqual(self.access_record(marker)["outcome"], "exceededWall")
+        self.assertStopped("wall", "/sleep", 504, "exceededWall",
+                           lambda body: self.assertIn("wall time limit of 300 ms", body))
         self.assertServes("wall", "wall worker ok")
         self.assertGreaterEqual(self.metric("edge_limit_kills_total", 'kind="wall"'), 1)
         self.assertAlive()
@@ -347,11 +347,9 @@ class NodeLimitsTest(unittest.TestCase):
         self.assertEqual(response.body, b"read 900 bytes")
 
         # Content-Length over the limit: refused before the worker runs.
-        marker = uuid.uuid4().hex
-        response = self.get("reqsize", f"/?m={marker}", method="POST", body=b"a" * 2000)
-        self.assertEqual(response.status, 413, response.body)
-        self.assertIn("limit of 1000 bytes", response.body.decode())
-        self.assertEqual(self.access_record(marker)["outcome"], "requestTooLarge")
+        self.assertStopped("reqsize", "/", 413, "requestTooLarge",
+                           lambda body: self.assertIn("limit of 1000 bytes", body),
+                           method="POST", body=b"a" * 2000)
 
         # Chunked: the size shows only as the body arrives; reading it fails
         # in the worker once it passes the limit.
@@ -382,11 +380,8 @@ class NodeLimitsTest(unittest.TestCase):
         self.assertEqual(response.status, 200, response.body)
         self.assertEqual(len(response.body), 1000)
 
-        marker = uuid.uuid4().hex
-        response = self.get("respsize", f"/?size=5000&m={marker}")
-        self.assertEqual(response.status, 500, response.body)
-        self.assertIn("size limit of 1000 bytes", response.body.decode())
-        self.assertEqual(self.access_record(marker)["outcome"], "responseTooLarge")
+        self.assertStopped("respsize", "/?size=5000", 500, "responseTooLarge",
+                           lambda body: self.assertIn("size limit of 1000 bytes", body))
 
         # Streamed (no Content-Length): the 200 is on its way already, so the
         # connection is cut before the body completes.

@@ -282,6 +282,20 @@ std::string MakeTempDir() {
   return mkdtemp(pattern);
 }
 
+TestCertificates::TestCertificates() {
+  static_cast<Certificates&>(*this) = MakeCertificates(dir_.path());
+}
+
+void TestCertificates::TrustOnlyTheCa() const {
+  setenv("SSL_CERT_FILE", ca.c_str(), 1);
+  setenv("SSL_CERT_DIR", (dir_.path() + "/no-such-dir").c_str(), 1);
+}
+
+void TestCertificates::Untrust() {
+  unsetenv("SSL_CERT_FILE");
+  unsetenv("SSL_CERT_DIR");
+}
+
 Certificates MakeCertificates(const std::string& dir) {
   const std::string ca_config = dir + "/ca.cnf";
   std::ofstream(ca_config) << "[ca]\ndefault_ca=c\n[c]\ndir=" << dir << "\ndatabase=" << dir

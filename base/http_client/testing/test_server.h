@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "base/testing/temp_dir.h"
+
 namespace edge::base::testing {
 
 struct ServerRequest {
@@ -112,6 +114,24 @@ struct Certificates {
 };
 // Empty `ca` when the openssl command failed.
 Certificates MakeCertificates(const std::string& dir);
+
+// MakeCertificates in a temporary folder of their own, which goes away with
+// them (make one in a suite's SetUpTestSuite: the openssl command is slow).
+class TestCertificates : public Certificates {
+ public:
+  TestCertificates();
+  TestCertificates(const TestCertificates&) = delete;
+  TestCertificates& operator=(const TestCertificates&) = delete;
+
+  // Points OpenSSL's default verify paths at the test CA alone
+  // (SSL_CERT_FILE, and an SSL_CERT_DIR that does not exist): TLS clients
+  // made afterwards trust nothing else. Untrust clears both.
+  void TrustOnlyTheCa() const;
+  static void Untrust();
+
+ private:
+  TempDir dir_{"edge-outbound"};
+};
 
 // A fresh temporary folder.
 std::string MakeTempDir();

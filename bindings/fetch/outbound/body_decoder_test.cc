@@ -3,23 +3,12 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include "bindings/fetch/testing/compress.h"
+
 namespace edge::bindings::outbound {
 namespace {
 
-// window_bits: 15 + 16 gzip, 15 zlib, -15 raw deflate.
-std::string Compress(std::string_view input, int window_bits) {
-  z_stream z{};
-  deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&z, input.size()) + 64, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(input.data()));
-  z.avail_in = static_cast<uInt>(input.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  deflate(&z, Z_FINISH);
-  out.resize(out.size() - z.avail_out);
-  deflateEnd(&z);
-  return out;
-}
+using testing::Compress;
 
 // Feeds `encoded` in pieces of `piece` bytes, reading at most `max` per call.
 std::string DecodeAll(BodyDecoder& decoder, const std::string& encoded, size_t piece, size_t max) {

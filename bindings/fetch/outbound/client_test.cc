@@ -4,7 +4,6 @@
 
 #include <gtest/gtest.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -12,13 +11,14 @@
 #include <thread>
 
 #include "base/http_client/testing/test_server.h"
+#include "bindings/fetch/testing/compress.h"
 
 namespace edge::bindings::outbound {
 namespace {
 
-using base::testing::Certificates;
 using base::testing::ServerConnection;
 using base::testing::ServerRequest;
+using base::testing::TestCertificates;
 using base::testing::TestServer;
 using namespace std::chrono_literals;
 
@@ -105,6 +105,21 @@ class ClientTest : public ::testing::Test {
     return outcome;
   }
 
+  // Starts a request and runs the loop until it is done.
+  std::shared_ptr<Outcome> Fetch(RequestHead head) {
+    auto outcome = Start(std::move(head));
+    EXPECT_TRUE(RunUntil([&] { return outcome->done; })) << "the request never ended";
+    return outcome;
+  }
+
+  // A server that answers one request with `raw` bytes, then closes.
+  static TestServer::Handler ReplyOnce(std::string raw) {
+    return [raw](ServerConnection& c) {
+      ServerRequest r;
+      if (c.ReadRequest(&r)) c.Write(raw);
+    };
+  }
+
   std::shared_ptr<Call> LastCall() { return calls_.back(); }
 
   // Runs the loop until `done()` or `timeout` passes; false on timeout.
@@ -154,8 +169,7 @@ TestServer::Handler Echo() {
 TEST_F(ClientTest, GetAndKeepAliveReuse) {
   TestServer server(Echo());
   for (int i = 0; i < 5; ++i) {
-    auto outcome = Start(Get(server.port(), "/n" + std::to_string(i)));
-    ASSERT_TRUE(RunUntil([&] { return outcome->done; }));
+    auto outcome = Fetch(Get(server.port(), "/n" + std::to_string(i)));
     ASSERT_TRUE(outcome->error.ok()) << outcome->error.message();
     EXPECT_EQ(outcome->head.status, 200);
     EXPECT_EQ(outcome->head.status_text, "OK");
@@ -284,11 +298,9 @@ TEST_F(ClientTest, ResponseBodyFramings) {
       }
     }
   });
-  auto chunked = Start(Get(server.port(), "/chunked"));
-  ASSERT_TRUE(RunUntil([&] { return chunked->done; }));
+  auto chunked = Fetch(Get(server.port(), "/chunked"));
   EXPECT_EQ(chunked->body, "hello world");
-  auto cont = Start(Get(server.port(), "/continue"));
-  ASSERT_TRUE(RunUntil([&] { return cont->done; }));
+  auto cont = Fetch(Get(server.port(), "/continue"));
   EXPECT_EQ(cont->head.status, 201);
   EXPECT_EQ(cont->body, "done");
   auto no_content = Start(Get(server.port(), "/204"));
@@ -302,8 +314,7 @@ TEST_F(ClientTest, ResponseBodyFramings) {
   auto after_head = Start(Get(server.port(), "/chunked"));  // same connection, still in sync
   ASSERT_TRUE(RunUntil([&] { return after_head->done; }));
   EXPECT_EQ(after_head->body, "hello world");
-  auto until_close = Start(Get(server.port(), "/close"));
-  ASSERT_TRUE(RunUntil([&] { return until_close->done; }));
+  auto until_close = Fetch(Get(server.port(), "/close"));
   ASSERT_TRUE(until_close->error.ok()) << until_close->error.message();
   EXPECT_EQ(until_close->body, "until the end");
   EXPECT_EQ(server.accepted(), 1);
@@ -436,21 +447,11 @@ TEST_F(ClientTest, ResponseBodyIsNotReadAheadOfTheCaller) {
 TEST_F(ClientTest, GzipBodiesAreDecoded) {
   std::string text;
   for (int i = 0; i < 5000; ++i) text += "line " + std::to_string(i) + "\n";
-  z_stream z{};
-  deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
-  std::string gz(deflateBound(&z, text.size()), '\0');
-  z.next_in = reinterpret_cast<Bytef*>(text.data());
-  z.avail_in = static_cast<uInt>(text.size());
-  z.next_out = reinterpret_cast<Bytef*>(gz.data());
-  z.avail_out = static_cast<uInt>(gz.size());
-  deflate(&z, Z_FINISH);
-  gz.resize(gz.size() - z.avail_out);
-  deflateEnd(&z);
+  std::string gz = bindings::testing::Compress(text);
   TestServer server(TestServer::EachRequest([&](ServerConnection& c, const ServerRequest& r) {
     c.Respond(200, {{"Content-Encoding", "gzip"}}, gz);
   }));
-  auto outcome = Start(Get(server.port()));
-  ASSERT_TRUE(RunUntil([&] { return outcome->done; }));
+  auto outcome = Fetch(Get(server.port()));
   ASSERT_TRUE(outcome->error.ok()) << outcome->error.message();
   EXPECT_EQ(outcome->body, text);
 }
@@ -461,8 +462,7 @@ TEST_F(ClientTest, ConnectionRefusedAndDnsFailure) {
     TestServer gone(Echo());
     port = gone.port();
   }
-  auto refused = Start(Get(port));
-  ASSERT_TRUE(RunUntil([&] { return refused->done; }));
+  auto refused = Fetch(Get(port));
   EXPECT_FALSE(refused->error.ok());
   EXPECT_NE(refused->error.message().find("connection refused"), std::string::npos)
       << refused->error.message();
@@ -477,8 +477,7 @@ TEST_F(ClientTest, ConnectionRefusedAndDnsFailure) {
 TEST_F(ClientTest, AddressPolicyDeniesBeforeConnecting) {
   options_.address_policy = AddressPolicy::DenyPrivate();
   TestServer server(Echo());
-  auto outcome = Start(Get(server.port(), "/", false, "localhost"));
-  ASSERT_TRUE(RunUntil([&] { return outcome->done; }));
+  auto outcome = Fetch(Get(server.port(), "/", false, "localhost"));
   EXPECT_FALSE(outcome->error.ok());
   EXPECT_NE(outcome->error.message().find("loopback"), std::string::npos)
       << outcome->error.message();
@@ -490,8 +489,7 @@ TEST_F(ClientTest, AddressPolicyAllowList) {
   ASSERT_TRUE(Cidr::Parse("127.0.0.0/8", &loopback));
   options_.address_policy = AddressPolicy::DenyPrivate({loopback});
   TestServer server(Echo());
-  auto outcome = Start(Get(server.port()));
-  ASSERT_TRUE(RunUntil([&] { return outcome->done; }));
+  auto outcome = Fetch(Get(server.port()));
   EXPECT_TRUE(outcome->error.ok()) << outcome->error.message();
 }
 
@@ -504,8 +502,7 @@ TEST_F(ClientTest, ResponseHeaderTimeout) {
     while (!stop) std::this_thread::sleep_for(5ms);
   });
   auto start = std::chrono::steady_clock::now();
-  auto outcome = Start(Get(server.port()));
-  ASSERT_TRUE(RunUntil([&] { return outcome->done; }));
+  auto outcome = Fetch(Get(server.port()));
   stop = true;
   EXPECT_GE(std::chrono::steady_clock::now() - start, 190ms);
   EXPECT_NE(outcome->error.message().find("response header timeout"), std::string::npos)
@@ -519,8 +516,7 @@ TEST_F(ClientTest, ConnectTimeoutCoversTheTlsHandshake) {
   TestServer server([&](ServerConnection&) {
     while (!stop) std::this_thread::sleep_for(5ms);
   });
-  auto outcome = Start(Get(server.port(), "/", /*tls=*/true));
-  ASSERT_TRUE(RunUntil([&] { return outcome->done; }));
+  auto outcome = Fetch(Get(server.port(), "/", /*tls=*/true));
   stop = true;
   EXPECT_NE(outcome->error.message().find("timed out after 200 ms"), std::string::npos)
       << outcome->error.message();
@@ -572,8 +568,7 @@ TEST_F(ClientTest, OriginClosingKeptAliveConnectionsIsRetried) {
     if (c.ReadRequest(&r)) c.Respond(200, {}, "once");
   });
   for (int i = 0; i < 10; ++i) {
-    auto outcome = Start(Get(server.port()));
-    ASSERT_TRUE(RunUntil([&] { return outcome->done; }));
+    auto outcome = Fetch(Get(server.port()));
     ASSERT_TRUE(outcome->error.ok()) << i << ": " << outcome->error.message();
     EXPECT_EQ(outcome->body, "once");
   }
@@ -594,34 +589,24 @@ TEST_F(ClientTest, A408OnAReusedConnectionIsRetried) {
     }
     while (c.ReadRequest(&r)) c.Respond(200, {}, "again on " + std::to_string(n));
   });
-  auto first = Start(Get(server.port()));
-  ASSERT_TRUE(RunUntil([&] { return first->done; }));
+  auto first = Fetch(Get(server.port()));
   EXPECT_EQ(first->body, "first on 1");
-  auto second = Start(Get(server.port()));
-  ASSERT_TRUE(RunUntil([&] { return second->done; }));
+  auto second = Fetch(Get(server.port()));
   ASSERT_TRUE(second->error.ok()) << second->error.message();
   EXPECT_EQ(second->head.status, 200);
   EXPECT_EQ(second->body, "first on 2");
 }
 
 TEST_F(ClientTest, InvalidResponseIsAnError) {
-  TestServer server([](ServerConnection& c) {
-    ServerRequest r;
-    if (c.ReadRequest(&r)) c.Write("HTTP/1.1 200 OK\r\nBad Header Line\r\n\r\n");
-  });
-  auto outcome = Start(Get(server.port()));
-  ASSERT_TRUE(RunUntil([&] { return outcome->done; }));
+  TestServer server(ReplyOnce("HTTP/1.1 200 OK\r\nBad Header Line\r\n\r\n"));
+  auto outcome = Fetch(Get(server.port()));
   EXPECT_NE(outcome->error.message().find("Invalid HTTP response"), std::string::npos)
       << outcome->error.message();
 }
 
 TEST_F(ClientTest, BodyCutShortIsAnError) {
-  TestServer server([](ServerConnection& c) {
-    ServerRequest r;
-    if (c.ReadRequest(&r)) c.Write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
-  });
-  auto outcome = Start(Get(server.port()));
-  ASSERT_TRUE(RunUntil([&] { return outcome->done; }));
+  TestServer server(ReplyOnce("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"));
+  auto outcome = Fetch(Get(server.port()));
   EXPECT_EQ(outcome->body, "abc");
   EXPECT_NE(outcome->error.message().find("before the response was complete"), std::string::npos)
       << outcome->error.message();
@@ -645,19 +630,13 @@ TEST_F(ClientTest, InvalidRequestsFailAtOnce) {
 class TlsClientTest : public ClientTest {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(base::testing::MakeTempDir());
-    certs_ = new Certificates(base::testing::MakeCertificates(*dir_));
+    certs_ = std::make_unique<TestCertificates>();
     // Trust the test CA (and only it) in clients created from now on.
-    setenv("SSL_CERT_FILE", certs_->ca.c_str(), 1);
-    setenv("SSL_CERT_DIR", (*dir_ + "/no-such-dir").c_str(), 1);
+    certs_->TrustOnlyTheCa();
   }
   static void TearDownTestSuite() {
-    unsetenv("SSL_CERT_FILE");
-    unsetenv("SSL_CERT_DIR");
-    std::error_code ec;
-    std::filesystem::remove_all(*dir_, ec);
-    delete certs_;
-    delete dir_;
+    TestCertificates::Untrust();
+    certs_.reset();
   }
   void SetUp() override {
     if (certs_->ca.empty()) GTEST_SKIP() << "the openssl command failed";
@@ -672,20 +651,16 @@ class TlsClientTest : public ClientTest {
     return outcome;
   }
 
-  static std::string* dir_;
-  static Certificates* certs_;
+  static inline std::unique_ptr<TestCertificates> certs_;
   std::unique_ptr<TestServer> server_;
 };
-std::string* TlsClientTest::dir_ = nullptr;
-Certificates* TlsClientTest::certs_ = nullptr;
 
 TEST_F(TlsClientTest, TrustedCertificate) {
   auto outcome = FetchFrom(certs_->good_cert, certs_->good_key);
   ASSERT_TRUE(outcome->error.ok()) << outcome->error.message();
   EXPECT_EQ(outcome->body, "GET /secure ");
   // Kept alive over TLS too.
-  auto again = Start(Get(server_->port(), "/again", true, "localhost"));
-  ASSERT_TRUE(RunUntil([&] { return again->done; }));
+  auto again = Fetch(Get(server_->port(), "/again", true, "localhost"));
   EXPECT_EQ(again->body, "GET /again ");
   EXPECT_EQ(server_->accepted(), 1);
 }

@@ -59,23 +59,32 @@ void LoopThread::RunTasks() {
 }
 
 void RunAfter(uv_loop_t* loop, uint64_t ms, std::function<void()> fn) {
-  struct Task {
+  RunEvery(loop, ms, [fn = std::move(fn)] {
+    fn();
+    return false;
+  });
+}
+
+void RunEvery(uv_loop_t* loop, uint64_t ms, std::function<bool()> fn) {
+  struct Repeat {
     uv_timer_t timer;
-    std::function<void()> fn;
+    uint64_t ms;
+    std::function<bool()> fn;
+
+    static void Tick(uv_timer_t* timer) {
+      auto* self = static_cast<Repeat*>(timer->data);
+      if (self->fn()) {
+        uv_timer_start(timer, Tick, self->ms, 0);
+        return;
+      }
+      uv_close(reinterpret_cast<uv_handle_t*>(timer),
+               [](uv_handle_t* handle) { delete static_cast<Repeat*>(handle->data); });
+    }
   };
-  auto* task = new Task;
-  task->fn = std::move(fn);
-  uv_timer_init(loop, &task->timer);
-  task->timer.data = task;
-  uv_timer_start(
-      &task->timer,
-      [](uv_timer_t* timer) {
-        auto* t = static_cast<Task*>(timer->data);
-        t->fn();
-        uv_close(reinterpret_cast<uv_handle_t*>(timer),
-                 [](uv_handle_t* handle) { delete static_cast<Task*>(handle->data); });
-      },
-      ms, 0);
+  auto* repeat = new Repeat{{}, ms, std::move(fn)};
+  uv_timer_init(loop, &repeat->timer);
+  repeat->timer.data = repeat;
+  uv_timer_start(&repeat->timer, Repeat::Tick, ms, 0);
 }
 
 std::string AsciiLower(std::string text) {
@@ -253,6 +262,11 @@ std::optional<Response> Client::Read(bool head_request) {
   return r;
 }
 
+std::optional<Response> Client::Exchange(std::string_view request, bool head_request) {
+  if (!Send(request)) return std::nullopt;
+  return Read(head_request);
+}
+
 bool Client::WaitForClose(std::string* rest) {
   if (rest != nullptr) *rest = buf_;
   buf_.clear();
@@ -336,8 +350,8 @@ std::string RequestText(std::string_view method, std::string_view target, std::s
 
 std::optional<Response> RoundTrip(int port, std::string_view request) {
   Client client(port);
-  if (!client.connected() || !client.Send(request)) return std::nullopt;
-  return client.Read();
+  if (!client.connected()) return std::nullopt;
+  return client.Exchange(request);
 }
 
 }  // namespace edge::gateway::testing

@@ -63,6 +63,9 @@ class LoopThread {
 
 // Runs `fn` on `loop` after `ms` milliseconds (call on the loop thread).
 void RunAfter(uv_loop_t* loop, uint64_t ms, std::function<void()> fn);
+// Runs `fn` on `loop` every `ms` milliseconds, the first time after `ms`,
+// until it returns false (call on the loop thread).
+void RunEvery(uv_loop_t* loop, uint64_t ms, std::function<bool()> fn);
 
 // Polls `condition` for up to ten seconds; true once it holds. For waiting
 // on another thread's progress, never for measuring it.
@@ -129,6 +132,8 @@ class Client {
   bool Send(std::string_view data);
   // Reads one response (no body for HEAD, 1xx, 204, 304).
   std::optional<Response> Read(bool head_request = false);
+  // Sends `request` and reads one response (nullopt when either failed).
+  std::optional<Response> Exchange(std::string_view request, bool head_request = false);
   // Reads until the server closes the connection. True on EOF or reset;
   // false on a timeout. Bytes seen on the way go to `rest`.
   bool WaitForClose(std::string* rest = nullptr);

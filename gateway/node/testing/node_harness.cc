@@ -10,9 +10,7 @@
 namespace edge::gateway::testing {
 
 NodeHarness::NodeHarness() {
-  char pattern[] = "/tmp/edge-node-test-XXXXXX";
-  dir_ = mkdtemp(pattern);
-  std::ofstream(dir_ + "/admin-token") << kToken << "\n";
+  temp_.Write("admin-token", std::string(kToken) + "\n");
   options_.listen = "127.0.0.1:0";
   options_.admin = "127.0.0.1:0";
   options_.admin_token_file = dir_ + "/admin-token";
@@ -24,8 +22,6 @@ NodeHarness::NodeHarness() {
 
 NodeHarness::~NodeHarness() {
   if (node_) Stop();
-  std::error_code ignored;
-  std::filesystem::remove_all(dir_, ignored);
 }
 
 bool NodeHarness::Start() {

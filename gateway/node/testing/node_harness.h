@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 
+#include "base/testing/temp_dir.h"
 #include "gateway/node/node.h"
 #include "gateway/node/node_options.h"
 #include "gateway/http/testing/http_test_client.h"
@@ -61,7 +62,8 @@ class NodeHarness {
 
  private:
   NodeOptions options_;
-  std::string dir_;
+  base::testing::TempDir temp_{"edge-node-test"};
+  std::string dir_ = temp_.path();
   std::unique_ptr<Node> node_;
   std::thread runner_;
   Node::Ports ports_;
