@@ -105,9 +105,9 @@ std::string_view RequestHost(const HttpRequest& request, std::string_view defaul
   return default_host;
 }
 
-std::optional<runtime::FetchRequest> ToFetchRequest(HttpRequest& request,
-                                                    std::string_view default_host,
-                                                    ResponseWriter& writer) {
+std::optional<runtime::FetchRequest> ToFetchRequest(
+    HttpRequest& request, std::string_view default_host, ResponseWriter& writer,
+    const std::function<void()>& before_refusal) {
   std::string_view host = RequestHost(request, default_host);
   runtime::FetchRequest fetch;
   if (request.target.starts_with("http://") || request.target.starts_with("https://")) {
@@ -115,6 +115,7 @@ std::optional<runtime::FetchRequest> ToFetchRequest(HttpRequest& request,
   } else if (!IsValidHost(host) || !request.target.starts_with("/")) {
     Log(LogLevel::kWarn, "bad request from {}: invalid Host '{}' or target '{}'",
         request.remote_address, host, request.target);
+    if (before_refusal) before_refusal();
     SendErrorPage(writer, 400, "Invalid Host header or request target");
     return std::nullopt;
   } else {

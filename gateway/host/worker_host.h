@@ -8,6 +8,7 @@
 
 #include <uv.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,11 +24,13 @@ namespace edge::gateway {
 std::string_view RequestHost(const HttpRequest& request, std::string_view default_host);
 
 // The request as a worker sees it: an absolute URL from the scheme, Host and
-// target. An invalid Host or target gets a 400 page and nullopt. Moves the
-// request's parts out.
-std::optional<runtime::FetchRequest> ToFetchRequest(HttpRequest& request,
-                                                    std::string_view default_host,
-                                                    ResponseWriter& writer);
+// target. An invalid Host or target gets a 400 page and nullopt;
+// `before_refusal` runs just before that page goes out (so a caller can count
+// the refusal before the client has its answer). Moves the request's parts
+// out.
+std::optional<runtime::FetchRequest> ToFetchRequest(
+    HttpRequest& request, std::string_view default_host, ResponseWriter& writer,
+    const std::function<void()>& before_refusal = nullptr);
 
 class WorkerHost {
  public:

@@ -300,13 +300,14 @@ void NodeThread::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> wri
     worker_host = *host_or;
   }
   record.bytes_in = request.body.size();
-  std::optional<runtime::FetchRequest> fetch = ToFetchRequest(request, default_host_, *writer);
-  if (!fetch) {  // the 400 page went out already
-    record.status = 400;
-    record.outcome = "badRequest";
-    node_.reporting().Report(record);
-    return;
-  }
+  // A refusal is counted before its page goes out, as in Refuse.
+  std::optional<runtime::FetchRequest> fetch =
+      ToFetchRequest(request, default_host_, *writer, [&] {
+        record.status = 400;
+        record.outcome = "badRequest";
+        node_.reporting().Report(record);
+      });
+  if (!fetch) return;
   fetch->cf_json = cf_json_;
   auto sink = std::make_shared<NodeSink>(std::move(writer), node_.reporting(), std::move(record),
                                          limits, &loop_);
