@@ -21,7 +21,8 @@ uint64_t SeqOf(const std::string& body) {
 
 }  // namespace
 
-KvForwarder::KvForwarder(base::HttpTarget upstream) : upstream_(std::move(upstream)) {}
+KvForwarder::KvForwarder(base::HttpTarget upstream, std::unique_ptr<KvForwardQueue> queue)
+    : upstream_(std::move(upstream)), queue_(std::move(queue)) {}
 
 KvForwarder::~KvForwarder() { Stop(); }
 
@@ -40,7 +41,7 @@ std::string KvForwarder::KeyOf(const std::string& ns, const std::string& key) {
   return ns + std::string(1, '\0') + key;
 }
 
-void KvForwarder::Forward(const bindings::KvWrite& write) {
+KvForwarder::Job KvForwarder::JobOf(const bindings::KvWrite& write) {
   Job job;
   job.method = write.is_delete ? "DELETE" : "PUT";
   job.path = "/kv/" + base::PercentEncode(write.ns) + "/" + base::PercentEncode(write.key);
@@ -57,17 +58,53 @@ void KvForwarder::Forward(const bindings::KvWrite& write) {
   if (!query.empty()) job.path += "?" + query;
   job.body = write.is_delete ? "" : write.value;
   job.pending_key = KeyOf(write.ns, write.key);
+  return job;
+}
+
+Status KvForwarder::Restore() {
+  if (!queue_) return Status::Ok();
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto records = queue_->ReadAll();
+  if (!records.ok()) return records.status();
+  for (const KvForwardQueue::Record& record : *records) {
+    Job job = JobOf(record.write);
+    job.queue_id = record.id;
+    ++keys_[job.pending_key].in_flight;
+    jobs_.push_back(std::move(job));
+  }
+  if (!records->empty()) {
+    Log(LogLevel::kInfo, "{} KV writes from before the restart wait for the origin",
+        records->size());
+  }
+  return Status::Ok();
+}
+
+Status KvForwarder::Forward(const bindings::KvWrite& write) {
+  Job job = JobOf(write);
   {
+    // Under the lock: the queue's order is the order of jobs_.
     std::lock_guard<std::mutex> lock(mutex_);
+    if (queue_) {
+      auto id = queue_->Append(write);
+      if (!id.ok()) {
+        ++not_queued_;
+        Log(LogLevel::kError,
+            "KV write {} of key {:?} in namespace {:?} not queued for the origin: {}", job.method,
+            write.key, write.ns, id.status().message());
+        return id.status();
+      }
+      job.queue_id = *id;
+    }
     ++keys_[job.pending_key].in_flight;
     jobs_.push_back(std::move(job));
   }
   wake_.notify_all();
+  return Status::Ok();
 }
 
 void KvForwarder::Relay(std::string method, std::string path, std::string body,
                         std::string metadata, std::function<void(int, std::string)> done) {
-  Job job{std::move(method), std::move(path), std::move(body), std::move(metadata), "",
+  Job job{std::move(method), std::move(path), std::move(body), std::move(metadata), "", 0,
           std::move(done)};
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -89,6 +126,16 @@ bool KvForwarder::ShouldApply(const std::string& ns, const std::string& key, uin
 uint64_t KvForwarder::forwarded() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return forwarded_;
+}
+
+uint64_t KvForwarder::refused() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return refused_;
+}
+
+uint64_t KvForwarder::not_queued() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return not_queued_;
 }
 
 uint64_t KvForwarder::pending() const {
@@ -114,9 +161,21 @@ void KvForwarder::Run() {
     // forever: it is dropped with a log line rather than block the queue.
     bool delivered = (response.ok() && response->status < 500) ||
                      (!response.ok() && response.status().code() == ErrorCode::kInvalidInput);
-    if (!response.ok() && delivered) {
-      Log(LogLevel::kError, "KV write {} {} cannot be sent to the origin: {}", job.method,
-          job.path, response.status().message());
+    bool refused = delivered && (!response.ok() || response->status >= 400);
+    if (refused && !job.pending_key.empty()) {
+      size_t nul = job.pending_key.find('\0');
+      std::string ns = job.pending_key.substr(0, nul), key = job.pending_key.substr(nul + 1);
+      if (response.ok()) {
+        Log(LogLevel::kError,
+            "KV write {} of key {:?} in namespace {:?} refused by the origin ({}): {}: removed "
+            "from the forward queue",
+            job.method, key, ns, response->status, response->body);
+      } else {
+        Log(LogLevel::kError,
+            "KV write {} of key {:?} in namespace {:?} cannot be sent to the origin: {}: "
+            "removed from the forward queue",
+            job.method, key, ns, response.status().message());
+      }
     }
     if (!delivered && job.pending_key.empty() && !response.ok()) {
       // A relayed request: its sender retries; tell it now.
@@ -134,13 +193,18 @@ void KvForwarder::Run() {
       continue;
     }
     backoff_ms = 100;
-    if (response.ok() && response->status >= 400) {
-      Log(LogLevel::kError, "KV write {} {} refused by the origin ({}): {}", job.method, job.path,
-          response->status, response->body);
-    }
     {
       std::lock_guard<std::mutex> lock(mutex_);
+      if (queue_ && job.queue_id != 0) {
+        Status removed = queue_->Remove(job.queue_id);
+        if (!removed.ok()) {
+          // Still queued: sent again after a restart (the origin takes a
+          // write twice as it takes it once).
+          Log(LogLevel::kError, "KV forward queue: {}", removed.message());
+        }
+      }
       jobs_.pop_front();
+      if (refused && !job.pending_key.empty()) ++refused_;
       ++forwarded_;
       if (!job.pending_key.empty()) {
         PendingKey& pending = keys_[job.pending_key];

@@ -1,6 +1,10 @@
 // KV writes made by workers at a PoP go to the fleet's single writer: this
 // forwards them, in the order they were made, to the node's upstream (the
 // origin, or a relay that forwards them on), retrying until acknowledged.
+// With a KvForwardQueue each write is stored durably before Forward returns
+// (so before the worker's put resolves) and removed only once the upstream
+// acknowledged it (2xx) or refused it (4xx: logged, counted, removed); the
+// queue is resent in order after a restart.
 // The write was applied locally already, so the PoP reads its own writes;
 // while a key has writes in flight, and until the log has passed the entry
 // the origin made of the last one, older entries for that key are not
@@ -18,18 +22,27 @@
 
 #include "base/http_client/http_client.h"
 #include "bindings/kv/kv_store.h"
+#include "edge-sync/kv_forward_queue.h"
 
 namespace edge::sync {
 
 class KvForwarder {
  public:
-  explicit KvForwarder(base::HttpTarget upstream);
+  // `queue` null: the writes wait in memory only (tests of relaying).
+  explicit KvForwarder(base::HttpTarget upstream, std::unique_ptr<KvForwardQueue> queue = nullptr);
   ~KvForwarder();  // Stop()s
   void Start();
   void Stop();
 
-  // A worker's write, applied locally (any thread).
-  void Forward(const bindings::KvWrite& write);
+  // Reads the durable queue back (call before Start and before the replica
+  // applies any entry): its writes are sent first, in order, and shadow
+  // older log entries (ShouldApply).
+  Status Restore();
+
+  // A worker's write, applied locally (any thread). Returns once it is
+  // stored in the durable queue; an error (the queue is full, LMDB failed)
+  // means it was not queued.
+  Status Forward(const bindings::KvWrite& write);
   // A request from a PoP below this relay, passed upstream as is; `done`
   // gets the upstream's status and body (or 502 and why), on this
   // forwarder's thread.
@@ -42,17 +55,25 @@ class KvForwarder {
 
   uint64_t forwarded() const;
   uint64_t pending() const;
+  // Writes the upstream refused (4xx, or that cannot be sent): removed.
+  uint64_t refused() const;
+  // Writes that could not be queued (queue full or LMDB error).
+  uint64_t not_queued() const;
 
  private:
   struct Job {
     std::string method, path, body, metadata;
     std::string pending_key;  // "" for relayed requests
+    uint64_t queue_id = 0;    // its record in the durable queue (0: none)
     std::function<void(int, std::string)> done;
   };
   void Run();
   static std::string KeyOf(const std::string& ns, const std::string& key);
 
+  static Job JobOf(const bindings::KvWrite& write);
+
   base::HttpTarget upstream_;
+  std::unique_ptr<KvForwardQueue> queue_;  // guarded by mutex_
   std::thread thread_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
@@ -64,6 +85,8 @@ class KvForwarder {
   };
   std::map<std::string, PendingKey> keys_;
   uint64_t forwarded_ = 0;
+  uint64_t refused_ = 0;
+  uint64_t not_queued_ = 0;
 };
 
 }  // namespace edge::sync

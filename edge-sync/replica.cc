@@ -58,12 +58,20 @@ Status ReplicaExtension::Start(gateway::Node& node) {
   upstream.url = options_.from_url;
   upstream.token = token_;
   upstream.headers.push_back({"X-Edge-Pop-Id", node.options().pop_id});
-  forwarder_ = std::make_unique<KvForwarder>(upstream);
+  auto queue = KvForwardQueue::Open(node.options().data_dir);
+  if (!queue.ok()) return queue.status();
+  forwarder_ = std::make_unique<KvForwarder>(upstream, std::move(queue).value());
+  // Before any entry is applied: pending writes shadow older entries.
+  EDGE_RETURN_IF_ERROR(forwarder_->Restore());
   forwarder_->Start();
   KvForwarder* forwarder = forwarder_.get();
-  node.kv().SetWriteListener([forwarder](const bindings::KvWrite& write) {
-    forwarder->Forward(write);
-  });
+  // KvStore calls this after the local write committed and before the
+  // worker's put resolves: the write is in the durable queue by then. A
+  // crash between the two commits leaves a local write that is not queued
+  // (and whose put never resolved); a write that cannot be queued is
+  // logged and counted (edge_sync_kv_forward_not_queued_total).
+  node.kv().SetWriteListener(
+      [forwarder](const bindings::KvWrite& write) { (void)forwarder->Forward(write); });
 
   SyncClientOptions client;
   client.from_url = options_.from_url;
@@ -338,6 +346,18 @@ void ReplicaExtension::UpdateMetrics(gateway::NodeMetrics& metrics) {
                    static_cast<double>(forwarder_->forwarded()));
   metrics.SetGauge("edge_sync_kv_pending", "Workers' KV writes waiting for the upstream",
                    static_cast<double>(forwarder_->pending()));
+  // Counters: what was added since the last read.
+  uint64_t refused = forwarder_->refused(), not_queued = forwarder_->not_queued();
+  metrics.AddCounter("edge_sync_kv_forward_refused_total",
+                     "Workers' KV writes the upstream refused (4xx) or that cannot be sent: "
+                     "removed from the forward queue",
+                     static_cast<double>(refused - reported_refused_));
+  metrics.AddCounter("edge_sync_kv_forward_not_queued_total",
+                     "Workers' KV writes applied locally but not queued for the upstream (queue "
+                     "full or a storage error)",
+                     static_cast<double>(not_queued - reported_not_queued_));
+  reported_refused_ = refused;
+  reported_not_queued_ = not_queued;
 }
 
 std::string ReplicaExtension::StatusJson() const {

@@ -28,7 +28,9 @@
 
 #include "base/http_client/http_client.h"
 #include "base/http_client/testing/test_server.h"
+#include "base/testing/temp_dir.h"
 #include "edge-sync/entry.h"
+#include "edge-sync/kv_forwarder.h"
 #include "edge-sync/signing_keys.h"
 #include "edge-sync/sync_client.h"
 #include "edge-sync/sync_log.h"
@@ -796,6 +798,66 @@ TEST_F(SyncProtocolTest, EndpointsAnswerAsDocumented) {
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0], "{\"type\":\"heartbeat\",\"head\":2}");
   EXPECT_EQ(lines[1] + "\n", (*stored)[1].Line());
+}
+
+// KvForwarder with its durable queue against an origin that acknowledges
+// some writes and refuses one (400): the writes go in order, the refused
+// one is counted and removed (not retried), acknowledged ones leave the
+// queue, and the PoP's own write shadows log entries before its own.
+TEST(KvForwarderTest, SendsInOrderRemovesAcknowledgedAndRefused) {
+  std::mutex mutex;
+  std::vector<std::string> seen;
+  base::testing::TestServer origin(base::testing::TestServer::EachRequest([&](base::testing::
+                                                                                  ServerConnection&
+                                                                                      connection,
+                                                                              const base::testing::
+                                                                                  ServerRequest&
+                                                                                      r) {
+    uint64_t seq;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      seen.push_back(r.method + " " + r.target);
+      seq = seen.size() + 10;
+    }
+    if (r.target.find("/bad") != std::string::npos) {
+      connection.Respond(400, {{"Connection", "close"}}, "{\"error\":\"key not valid UTF-8\"}");
+    } else {
+      connection.Respond(200, {{"Connection", "close"}}, "{\"seq\":" + std::to_string(seq) + "}");
+    }
+    connection.Shutdown();
+  }));
+  base::testing::TempDir dir;
+  base::HttpTarget upstream;
+  upstream.url = "http://127.0.0.1:" + std::to_string(origin.port());
+  {
+    auto queue = KvForwardQueue::Open(dir.path());
+    ASSERT_TRUE(queue.ok()) << queue.status().message();
+    KvForwarder forwarder(upstream, std::move(queue).value());
+    ASSERT_TRUE(forwarder.Restore().ok());
+    ASSERT_TRUE(forwarder.Forward(bindings::KvWrite{false, "data", "one", "1", "", 0}).ok());
+    ASSERT_TRUE(forwarder.Forward(bindings::KvWrite{false, "data", "bad", "x", "", 0}).ok());
+    ASSERT_TRUE(forwarder.Forward(bindings::KvWrite{true, "data", "two", "", "", 0}).ok());
+    EXPECT_FALSE(forwarder.ShouldApply("data", "one", 5));
+    forwarder.Start();
+    for (int i = 0; i < 500 && forwarder.pending() > 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_EQ(forwarder.pending(), 0u);
+    EXPECT_EQ(forwarder.forwarded(), 3u);
+    EXPECT_EQ(forwarder.refused(), 1u);
+    // Acknowledged as seq 11: entries before it stay shadowed, not after.
+    EXPECT_FALSE(forwarder.ShouldApply("data", "one", 10));
+    EXPECT_TRUE(forwarder.ShouldApply("data", "one", 11));
+    forwarder.Stop();
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    EXPECT_EQ(seen, (std::vector<std::string>{"PUT /kv/data/one", "PUT /kv/data/bad",
+                                              "DELETE /kv/data/two"}));
+  }
+  auto queue = KvForwardQueue::Open(dir.path());
+  ASSERT_TRUE(queue.ok());
+  EXPECT_EQ((*queue)->count(), 0u);
 }
 
 }  // namespace

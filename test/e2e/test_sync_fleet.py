@@ -1,8 +1,9 @@
 """edge-sync end to end: an origin, a relay and three PoPs behind it on
 loopback. Deploys, secrets and KV writes reach every PoP; a PoP killed with
 -9 converges after a restart; PoPs keep serving while the origin is down and
-catch up when it returns; a PoP started after compaction bootstraps from a
-snapshot."""
+catch up when it returns; a KV write made while the origin is down survives
+a kill -9 of the PoP that took it; a PoP started after compaction bootstraps
+from a snapshot."""
 import json
 import os
 import signal
@@ -11,7 +12,7 @@ import time
 import unittest
 
 from sync_harness import (SYNC_TOKEN, FleetKeys, OriginProcess, fleet_project, kv_worker,
-                          start_pop, wait_until)
+                          metric, start_pop, wait_until)
 
 WORKER = kv_worker('v=${env.VERSION} secret=${env.TOKEN ?? "none"} colo=${request.cf?.colo}')
 
@@ -136,6 +137,31 @@ class SyncFleetTest(unittest.TestCase):
             self.assertTrue(wait_until(lambda: self.body(late, "/kv?key=k1") == "from-a", 10))
         finally:
             late.remove()
+
+    def test_7_acknowledged_kv_write_survives_kill_9_while_the_origin_is_down(self):
+        self.deploy(40)
+        self.wait_all("v=40 ")
+        self.origin.stop(signal.SIGKILL)
+        writer, reader = self.pops[0], self.pops[1]
+        # The put resolves at A (applied locally and queued on disk)...
+        self.assertEqual(writer.request("fleet.test", "/kv?key=durable&value=from-a-offline",
+                                        method="PUT").body, b"stored")
+        self.assertEqual(self.body(writer, "/kv?key=durable"), "from-a-offline")
+        self.assertEqual(metric(writer, "edge_sync_kv_pending"), 1)
+        # ...then A dies without a chance to send it.
+        writer.proc.send_signal(signal.SIGKILL)
+        writer.proc.wait()
+        writer.restart()
+        self.assertIn("1 KV writes from before the restart wait for the origin", writer.log())
+        # Read your own write across the restart, before the origin is back.
+        self.assertEqual(self.body(writer, "/kv?key=durable"), "from-a-offline")
+        self.origin.start()
+        self.assertTrue(wait_until(lambda: self.body(reader, "/kv?key=durable")
+                                   == "from-a-offline", 30), writer.log()[-2000:])
+        self.assertEqual(self.origin.admin("GET", "/kv/fleet/data/durable"),
+                         (200, b"from-a-offline"))
+        self.assertTrue(wait_until(lambda: metric(writer, "edge_sync_kv_pending") == 0, 10))
+        self.assertEqual(metric(writer, "edge_sync_kv_forward_refused_total"), 0)
 
     def origin_cli(self, *args, input=None):
         import subprocess

@@ -1,0 +1,114 @@
+#include "edge-sync/kv_forward_queue.h"
+
+#include <gtest/gtest.h>
+
+#include "base/testing/temp_dir.h"
+#include "edge-sync/kv_forwarder.h"
+
+namespace edge::sync {
+namespace {
+
+bindings::KvWrite Put(std::string key, std::string value, std::string metadata = "",
+                      uint64_t expiration = 0) {
+  return bindings::KvWrite{false,     "data", std::move(key), std::move(value), std::move(metadata),
+                           expiration};
+}
+
+bindings::KvWrite Delete(std::string key) {
+  return bindings::KvWrite{true, "data", std::move(key), "", "", 0};
+}
+
+std::vector<std::string> Keys(const KvForwardQueue& queue) {
+  auto records = queue.ReadAll();
+  EXPECT_TRUE(records.ok()) << records.status().message();
+  std::vector<std::string> keys;
+  for (const auto& record : *records) keys.push_back(record.write.key);
+  return keys;
+}
+
+TEST(KvForwardQueueTest, RecordsRoundTrip) {
+  bindings::KvWrite write =
+      Put(std::string("k\0x", 3), std::string("v\0\xff", 3), "{\"city\":\"Zürich\"}", 42);
+  auto decoded = DecodeForwardRecord(EncodeForwardRecord(write));
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(decoded->key, write.key);
+  EXPECT_EQ(decoded->value, write.value);
+  EXPECT_EQ(decoded->metadata, write.metadata);
+  EXPECT_EQ(decoded->expiration, 42u);
+  EXPECT_FALSE(decoded->is_delete);
+  EXPECT_TRUE(DecodeForwardRecord(EncodeForwardRecord(Delete("gone")))->is_delete);
+  std::string damaged = EncodeForwardRecord(write);
+  damaged.pop_back();
+  EXPECT_FALSE(DecodeForwardRecord(damaged));
+  EXPECT_FALSE(DecodeForwardRecord(""));
+}
+
+TEST(KvForwardQueueTest, AppendRemoveAndReopenKeepOrder) {
+  base::testing::TempDir dir;
+  {
+    auto queue = KvForwardQueue::Open(dir.path());
+    ASSERT_TRUE(queue.ok()) << queue.status().message();
+    for (const char* key : {"a", "b", "c", "d"}) ASSERT_TRUE((*queue)->Append(Put(key, "v")).ok());
+    auto records = (*queue)->ReadAll();
+    ASSERT_TRUE(records.ok());
+    ASSERT_EQ(records->size(), 4u);
+    // Acknowledged: removed, the others keep their order.
+    ASSERT_TRUE((*queue)->Remove((*records)[0].id).ok());
+    ASSERT_TRUE((*queue)->Remove((*records)[2].id).ok());
+    ASSERT_TRUE((*queue)->Remove((*records)[2].id).ok());  // twice is fine
+    EXPECT_EQ((*queue)->count(), 2u);
+  }
+  auto queue = KvForwardQueue::Open(dir.path());
+  ASSERT_TRUE(queue.ok()) << queue.status().message();
+  EXPECT_EQ((*queue)->count(), 2u);
+  EXPECT_EQ(Keys(**queue), (std::vector<std::string>{"b", "d"}));
+  // New writes go after the ones from before the restart.
+  ASSERT_TRUE((*queue)->Append(Delete("e")).ok());
+  EXPECT_EQ(Keys(**queue), (std::vector<std::string>{"b", "d", "e"}));
+}
+
+TEST(KvForwardQueueTest, FullQueueRefusesWithAClearError) {
+  base::testing::TempDir dir;
+  auto queue = KvForwardQueue::Open(dir.path(), KvForwardLimits{2, 1 << 20});
+  ASSERT_TRUE(queue.ok());
+  ASSERT_TRUE((*queue)->Append(Put("a", "v")).ok());
+  ASSERT_TRUE((*queue)->Append(Put("b", "v")).ok());
+  auto full = (*queue)->Append(Put("c", "v"));
+  ASSERT_FALSE(full.ok());
+  EXPECT_NE(full.status().message().find("forward queue is full"), std::string::npos);
+  EXPECT_EQ((*queue)->count(), 2u);
+  // Room again once one is acknowledged.
+  ASSERT_TRUE((*queue)->Remove(1).ok());
+  EXPECT_TRUE((*queue)->Append(Put("c", "v")).ok());
+
+  base::testing::TempDir small;
+  auto bytes = KvForwardQueue::Open(small.path(), KvForwardLimits{100, 100});
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_FALSE((*bytes)->Append(Put("big", std::string(200, 'x'))).ok());
+  EXPECT_EQ((*bytes)->count(), 0u);
+}
+
+// Read-your-own-write survives a restart: the writes read back from the
+// queue shadow older log entries for their keys.
+TEST(KvForwardQueueTest, RestoredWritesShadowOlderEntries) {
+  base::testing::TempDir dir;
+  base::HttpTarget nowhere;
+  nowhere.url = "http://127.0.0.1:1";
+  {
+    auto queue = KvForwardQueue::Open(dir.path());
+    ASSERT_TRUE(queue.ok());
+    KvForwarder forwarder(nowhere, std::move(queue).value());  // never started: nothing sent
+    ASSERT_TRUE(forwarder.Forward(Put("mine", "local")).ok());
+    EXPECT_FALSE(forwarder.ShouldApply("data", "mine", 7));
+  }
+  auto queue = KvForwardQueue::Open(dir.path());
+  ASSERT_TRUE(queue.ok());
+  KvForwarder forwarder(nowhere, std::move(queue).value());
+  ASSERT_TRUE(forwarder.Restore().ok());
+  EXPECT_EQ(forwarder.pending(), 1u);
+  EXPECT_FALSE(forwarder.ShouldApply("data", "mine", 7));
+  EXPECT_TRUE(forwarder.ShouldApply("data", "other", 7));
+}
+
+}  // namespace
+}  // namespace edge::sync
