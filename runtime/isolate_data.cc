@@ -106,7 +106,82 @@ ResponseSink* IsolateData::FindResponse(uint32_t id) {
   return it == responses_.end() ? nullptr : it->second.get();
 }
 
-void IsolateData::RemoveResponse(uint32_t id) { responses_.erase(id); }
+void IsolateData::RemoveResponse(uint32_t id) {
+  responses_.erase(id);
+  response_chains_.erase(id);
+  auto it = response_invocations_.find(id);
+  if (it == response_invocations_.end()) return;
+  double key = it->second;
+  response_invocations_.erase(it);
+  auto found = invocations_.find(key);
+  if (found == invocations_.end()) return;
+  found->second.response_open = false;
+  MaybeEndInvocation(key);
+}
+
+double IsolateData::BeginInvocation(uint32_t response_id, uint32_t limit) {
+  double key = next_invocation_key_++;
+  Invocation invocation;
+  invocation.limit = limit;
+  invocation.response_id = response_id;
+  auto chain = response_chains_.find(response_id);
+  if (response_id != 0 && chain != response_chains_.end()) {
+    invocation.chain = std::move(chain->second);
+    response_chains_.erase(chain);
+  } else {
+    invocation.chain = std::make_shared<RequestChain>();
+  }
+  if (response_id != 0 && responses_.count(response_id)) {
+    invocation.response_open = true;
+    response_invocations_[response_id] = key;
+  }
+  invocations_.emplace(key, std::move(invocation));
+  return key;
+}
+
+IsolateData::Invocation* IsolateData::FindInvocation(double key) {
+  auto it = invocations_.find(key);
+  return it == invocations_.end() ? nullptr : &it->second;
+}
+
+void IsolateData::MaybeEndInvocation(double key) {
+  auto it = invocations_.find(key);
+  if (it == invocations_.end()) return;
+  if (it->second.response_id == 0 || it->second.response_open || it->second.holds > 0) return;
+  invocations_.erase(it);
+}
+
+void IsolateData::HoldInvocation(double key, int delta) {
+  auto it = invocations_.find(key);
+  if (it == invocations_.end()) return;
+  if (delta > 0) {
+    ++it->second.holds;
+  } else if (it->second.holds > 0) {
+    --it->second.holds;
+    MaybeEndInvocation(key);
+  }
+}
+
+void IsolateData::EndInvocation(double key) {
+  auto it = invocations_.find(key);
+  if (it == invocations_.end()) return;
+  if (it->second.response_open) response_invocations_.erase(it->second.response_id);
+  invocations_.erase(it);
+}
+
+double IsolateData::CurrentInvocationKey(v8::Local<v8::Context> context) {
+  // The runtime's Invocation object (invocation.js), never reachable by
+  // tenant code; its `key` is an own class field.
+  v8::Local<v8::Value> current = context->GetContinuationPreservedEmbedderData();
+  if (!current->IsObject()) return 0;
+  v8::Local<v8::Object> object = current.As<v8::Object>();
+  v8::Local<v8::String> name = v8::String::NewFromUtf8Literal(isolate_, "key");
+  v8::Maybe<bool> own = object->HasOwnProperty(context, name);
+  if (own.IsNothing() || !own.FromJust()) return 0;
+  v8::Local<v8::Value> key;
+  if (!object->Get(context, name).ToLocal(&key) || !key->IsNumber()) return 0;
+  return key.As<v8::Number>()->Value();
+}
 
 void IsolateData::AddUnhandledRejection(v8::Local<v8::Promise> promise,
                                         v8::Local<v8::Value> reason) {

@@ -52,6 +52,38 @@ class IsolateData {
   void set_subrequest_limit(std::optional<uint32_t> limit) { subrequest_limit_ = limit; }
   void CountSubrequest() { ++subrequests_; }
   uint64_t subrequests() const { return subrequests_; }
+
+  // Invocations (runtime/js/invocation.js): the per-invocation state tenant
+  // JavaScript must not be able to change lives here, keyed by the number the
+  // JS Invocation object carries. An invocation ends when its response has
+  // ended and the waitUntil work it started has settled (or when
+  // internals.endInvocation says so); its state is dropped then, and a key
+  // that was handed out but is no longer here is an invocation that ended.
+  struct Invocation {
+    uint32_t limit = 0;        // subrequests it may make
+    uint32_t subrequests = 0;  // fetch() calls, redirects and service calls
+    std::shared_ptr<RequestChain> chain;
+    uint32_t response_id = 0;  // 0: none (tests)
+    bool response_open = false;
+    size_t holds = 0;          // waitUntil promises not settled
+  };
+  // Begins one for the response `response_id` (0: none), in the request
+  // chain Worker::Fetch recorded for it (else a fresh one). Returns its key.
+  double BeginInvocation(uint32_t response_id, uint32_t limit);
+  // Null when `key` is unknown or the invocation ended.
+  Invocation* FindInvocation(double key);
+  bool InvocationEnded(double key) const { return key >= 1 && key < next_invocation_key_ && !invocations_.count(key); }
+  void EndInvocation(double key);
+  // waitUntil work the invocation `key` started (+1) or that settled (-1).
+  void HoldInvocation(double key, int delta);
+  // The key of the invocation the running JavaScript belongs to (V8's
+  // continuation-preserved embedder data; see runtime_natives.cc); 0: none.
+  double CurrentInvocationKey(v8::Local<v8::Context> context);
+  // For Worker::Fetch: the chain the invocation answering `response_id`
+  // joins.
+  void SetResponseChain(uint32_t response_id, std::shared_ptr<RequestChain> chain) {
+    response_chains_[response_id] = std::move(chain);
+  }
   // Where console lines go (null: the server log).
   using ConsoleHook = std::function<void(std::string_view level, std::string_view message)>;
   const ConsoleHook& console_hook() const { return console_hook_; }
@@ -158,11 +190,20 @@ class IsolateData {
   size_t holds_ = 0;
   std::optional<uint32_t> subrequest_limit_;
   uint64_t subrequests_ = 0;
+  std::unordered_map<double, Invocation> invocations_;
+  std::unordered_map<uint32_t, double> response_invocations_;
+  std::unordered_map<uint32_t, std::shared_ptr<RequestChain>> response_chains_;
+  double next_invocation_key_ = 1;
+  void MaybeEndInvocation(double key);
   ConsoleHook console_hook_;
   std::function<void()> on_discard_;
   bool discarded_ = false;
   bool discard_reported_ = false;
 };
+
+// Counts one subrequest against `invocation`; the "Too many subrequests"
+// error once its limit is reached (runtime_natives.cc).
+Status CountInvocationSubrequest(IsolateData::Invocation& invocation);
 
 // Enters the isolate's context for a callback coming from the loop, and
 // drains microtasks when it leaves: every entry into JavaScript from C++

@@ -66,6 +66,14 @@ class RequestBodySource {
 };
 
 // The request a worker sees, as the gateway parsed it.
+// One top-level request and every worker invocation it causes through
+// service bindings (a chain or a fan-out): as on Workers, at most
+// kMaxChainInvocations in all. Shared by the invocations it reaches.
+struct RequestChain {
+  uint32_t invocations = 1;  // the top-level one
+};
+inline constexpr uint32_t kMaxChainInvocations = 32;
+
 struct FetchRequest {
   std::string method;
   std::string url;  // absolute: "http://host/path?query"
@@ -76,6 +84,9 @@ struct FetchRequest {
   std::shared_ptr<RequestBodySource> body_source;
   // request.cf as JSON ("" = none): what the node knows of the request.
   std::string cf_json;
+  // The top-level request this one belongs to (a service-binding call);
+  // null: it is a top-level request itself.
+  std::shared_ptr<RequestChain> chain;
 };
 
 }  // namespace edge::runtime

@@ -184,6 +184,9 @@ NativeResult HoldWorker(NativeCall& call) {
   auto delta = call.NumberArg(0);
   if (!delta.ok()) return delta.status();
   call.data().AddHolds(*delta > 0 ? 1 : -1);
+  // The invocation that called waitUntil lasts until its promise settles
+  // (the settling runs in the same invocation: V8 carries it there).
+  call.data().HoldInvocation(call.data().CurrentInvocationKey(call.context()), *delta > 0 ? 1 : -1);
   return v8::Undefined(call.isolate()).As<v8::Value>();
 }
 
@@ -273,7 +276,65 @@ NativeResult SetCurrentInvocation(NativeCall& call) {
   return v8::Undefined(call.isolate()).As<v8::Value>();
 }
 
+// invocationBegin(responseId, limit) -> key: the C++ state of a new
+// invocation (runtime/js/invocation.js).
+NativeResult InvocationBegin(NativeCall& call) {
+  auto response = call.NumberArg(0);
+  if (!response.ok()) return response.status();
+  auto limit = call.NumberArg(1);
+  if (!limit.ok()) return limit.status();
+  double clamped = *limit < 0 ? 0 : *limit > 4294967295.0 ? 4294967295.0 : *limit;
+  double key = call.data().BeginInvocation(static_cast<uint32_t>(*response),
+                                           static_cast<uint32_t>(clamped));
+  return v8::Number::New(call.isolate(), key).As<v8::Value>();
+}
+
+// invocationCount(key): counts one subrequest; throws once the limit is
+// reached. An invocation that ended counts nothing.
+NativeResult InvocationCount(NativeCall& call) {
+  auto key = call.NumberArg(0);
+  if (!key.ok()) return key.status();
+  if (IsolateData::Invocation* invocation = call.data().FindInvocation(*key)) {
+    Status counted = CountInvocationSubrequest(*invocation);
+    if (!counted.ok()) return counted;
+  }
+  return v8::Undefined(call.isolate()).As<v8::Value>();
+}
+
+// invocationInfo(key) -> [subrequests, limit, ended]
+NativeResult InvocationInfo(NativeCall& call) {
+  auto key = call.NumberArg(0);
+  if (!key.ok()) return key.status();
+  v8::Isolate* isolate = call.isolate();
+  IsolateData::Invocation* invocation = call.data().FindInvocation(*key);
+  v8::Local<v8::Value> items[] = {
+      v8::Integer::NewFromUnsigned(isolate, invocation ? invocation->subrequests : 0),
+      v8::Integer::NewFromUnsigned(isolate, invocation ? invocation->limit : 0),
+      v8::Boolean::New(isolate, invocation == nullptr)};
+  return v8::Array::New(isolate, items, 3).As<v8::Value>();
+}
+
+// invocationEnd(key): the invocation is over.
+NativeResult InvocationEnd(NativeCall& call) {
+  auto key = call.NumberArg(0);
+  if (!key.ok()) return key.status();
+  call.data().EndInvocation(*key);
+  return v8::Undefined(call.isolate()).As<v8::Value>();
+}
+
 }  // namespace
+
+Status CountInvocationSubrequest(IsolateData::Invocation& invocation) {
+  if (invocation.subrequests >= invocation.limit) {
+    return Status(ErrorCode::kInvalidInput,
+                  fmt::format("Too many subrequests. This invocation may make {} subrequests "
+                              "(each fetch(), each redirect it follows and each service-binding "
+                              "call counts as one).",
+                              invocation.limit));
+  }
+  ++invocation.subrequests;
+  return Status::Ok();
+}
 
 void RegisterRuntimeNatives(NativeRegistry& registry) {
   registry.Add({{"uploadRead", UploadRead},
@@ -290,6 +351,10 @@ void RegisterRuntimeNatives(NativeRegistry& registry) {
                 {"responseFail", ResponseFail},
                 {"responseAborted", ResponseAborted},
                 {"currentInvocation", CurrentInvocation},
+                {"invocationBegin", InvocationBegin},
+                {"invocationCount", InvocationCount},
+                {"invocationInfo", InvocationInfo},
+                {"invocationEnd", InvocationEnd},
                 {"setCurrentInvocation", SetCurrentInvocation}});
 }
 

@@ -645,6 +645,10 @@ void Worker::Fetch(FetchRequest request, std::shared_ptr<ResponseSink> sink) {
   CallbackScope scope(data_.get());
   v8::Local<v8::Context> context = scope.context();
   uint32_t id = data_->AddResponse(sink);
+  // The invocation answering it joins the request chain of its caller (a
+  // service-binding call) or starts one.
+  data_->SetResponseChain(id, request.chain ? std::move(request.chain)
+                                            : std::make_shared<RequestChain>());
 
   // Header names and values are bytes (ByteString): one code unit each.
   std::vector<v8::Local<v8::Value>> items;

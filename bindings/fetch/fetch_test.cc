@@ -506,8 +506,8 @@ TEST_F(FetchTest, SubrequestLimitCountsFetchesAndRedirectsAcrossAwaits) {
          "  internals.leaveInvocation();"
          "  return (await handler) + ' / other: ' + (await fresh) + ' ' + other.subrequests;"
          "})()"),
-      "Error: Too many subrequests. This invocation may make 4 subrequests (each fetch() and "
-      "each redirect it follows counts as one). after 4 / other: 200 1");
+      "Error: Too many subrequests. This invocation may make 4 subrequests (each fetch(), each "
+      "redirect it follows and each service-binding call counts as one). after 4 / other: 200 1");
 }
 
 TEST_F(FetchTest, InvocationDoesNotLeakIntoLaterEntries) {

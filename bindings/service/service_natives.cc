@@ -145,6 +145,32 @@ NativeResult ServiceFetch(NativeCall& call) {
     request.has_body = true;
   }
 
+  // Each call is a subrequest of the calling invocation and one more worker
+  // invocation of its top-level request, counted in C++ (never from a value
+  // JavaScript holds). Code running outside any invocation (module top
+  // level, a background event) starts a chain of its own.
+  double key = call.data().CurrentInvocationKey(call.context());
+  if (call.data().InvocationEnded(key)) {
+    return runtime::TypeError(fmt::format(
+        "Service binding to \"{}\": the invocation that made this call has ended (its response "
+        "was sent and its waitUntil work settled)",
+        name));
+  }
+  if (IsolateData::Invocation* invocation = call.data().FindInvocation(key)) {
+    std::shared_ptr<runtime::RequestChain> chain = invocation->chain;
+    if (chain && chain->invocations >= runtime::kMaxChainInvocations) {
+      return Status(ErrorCode::kInvalidInput,
+                    "Subrequest depth limit exceeded. This request recursed through Workers too "
+                    "many times. This can happen e.g. if you have a Worker or Durable Object that "
+                    "calls other Workers or objects recursively.");
+    }
+    Status counted = runtime::CountInvocationSubrequest(*invocation);
+    if (!counted.ok()) return counted;
+    if (chain) ++chain->invocations;
+    request.chain = std::move(chain);
+  }
+  call.data().CountSubrequest();
+
   auto sink = std::make_shared<ServiceSink>(call.data(), static_cast<uint32_t>(*id));
   ServiceDirectory* directory = services->services;
   // Dispatch from the loop: the other worker is never entered from inside

@@ -16,6 +16,65 @@
 namespace edge::gateway {
 namespace {
 
+// A service-binding call's response on its way back to the calling worker:
+// counted under the called worker (/usage, metrics, access log, tails) as
+// one invocation, as a request the node served is.
+class CalleeSink : public runtime::ResponseSink {
+ public:
+  CalleeSink(std::shared_ptr<runtime::ResponseSink> inner, const NodeReporting& reporting,
+             InvocationRecord record)
+      : inner_(std::move(inner)), reporting_(reporting), record_(std::move(record)),
+        start_ns_(uv_hrtime()) {}
+  ~CalleeSink() override { End("canceled"); }
+
+  void Start(int status, std::string_view status_text, runtime::HeaderList headers,
+             std::optional<uint64_t> content_length) override {
+    record_.status = status;
+    inner_->Start(status, status_text, std::move(headers), content_length);
+  }
+  void Write(std::string_view chunk) override {
+    record_.bytes_out += chunk.size();
+    inner_->Write(chunk);
+  }
+  void Finish() override {
+    End("ok");
+    inner_->Finish();
+  }
+  void Fail(std::string_view public_reason, LimitKind limit) override {
+    std::string_view outcome = OutcomeOfFailure(limit);
+    if (reporting_.metrics != nullptr && !ended_) {
+      if (outcome == "exceededCpu") reporting_.metrics->AddLimitKill("cpu");
+      if (outcome == "exceededMemory") reporting_.metrics->AddLimitKill("memory");
+    }
+    if ((outcome == "exceededCpu" || outcome == "exceededMemory") && reporting_.on_limit_kill &&
+        !ended_) {
+      reporting_.on_limit_kill(record_.worker);
+    }
+    if (record_.status == 0) record_.status = 500;
+    End(outcome);
+    inner_->Fail(public_reason, limit);
+  }
+  void ReportCpu(uint64_t cpu_ns) override { record_.cpu_ns += cpu_ns; }
+  bool Aborted() const override { return inner_->Aborted(); }
+  bool NeedsDrain() const override { return inner_->NeedsDrain(); }
+  void OnDrain(std::function<void()> callback) override { inner_->OnDrain(std::move(callback)); }
+
+ private:
+  void End(std::string_view outcome) {
+    if (ended_) return;
+    ended_ = true;
+    record_.outcome = std::string(outcome);
+    record_.wall_ns = uv_hrtime() - start_ns_;
+    reporting_.Report(record_);
+  }
+
+  std::shared_ptr<runtime::ResponseSink> inner_;
+  NodeReporting reporting_;
+  InvocationRecord record_;
+  uint64_t start_ns_;
+  bool ended_ = false;
+};
+
 thread_local NodeThread* t_current = nullptr;
 
 // How often a thread measures its isolates (memory budget, metering of
@@ -365,7 +424,20 @@ Status NodeThread::Dispatch(const std::string& scoped_service, runtime::FetchReq
     return Status(ErrorCode::kNotFound,
                   fmt::format("worker '{}' failed to load: {}", service, host.status().message()));
   }
-  (*host)->Fetch(std::move(request), std::move(sink));
+  InvocationRecord record;
+  record.request_id =
+      fmt::format("{}-{:x}-{:x}", node_.options().pop_id, index_, ++next_request_);
+  record.start_unix_ms = UnixMs();
+  record.worker = (*found)->name;
+  record.version = (*found)->version;
+  record.method = request.method;
+  record.url = request.url;
+  record.remote = "service-binding";
+  record.bytes_in = request.body.size();
+  record.memory_limit_bytes = (*found)->limits.memory_mb << 20;
+  (*host)->Fetch(std::move(request), std::make_shared<CalleeSink>(std::move(sink),
+                                                                  node_.reporting(),
+                                                                  std::move(record)));
   return Status::Ok();
 }
 

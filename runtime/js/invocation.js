@@ -18,24 +18,40 @@ const MapPrototypeSet = uncurryThis(Map.prototype.set);
 const MapPrototypeDelete = uncurryThis(Map.prototype.delete);
 const MapPrototypeEntries = uncurryThis(Map.prototype.entries);
 const MapIteratorPrototypeNext = uncurryThis(Object.getPrototypeOf(new Map().entries()).next);
-const ErrorCtor = Error;
 
 const hasNatives = typeof native.setCurrentInvocation === "function";
 const nativeCurrentInvocation = native.currentInvocation;
 const nativeSetCurrentInvocation = native.setCurrentInvocation;
 
-// Class fields (not assignments) so that no setter a tenant put on
-// Object.prototype sees an invocation.
-class Invocation {
-  limit;
-  responseId; // where its console lines are collected
-  subrequests = 0;
-  ended = false;
-  open = new MapCtor(); // what it holds open -> called with it when the invocation ends
+const nativeInvocationBegin = native.invocationBegin;
+const nativeInvocationCount = native.invocationCount;
+const nativeInvocationInfo = native.invocationInfo;
+const nativeInvocationEnd = native.invocationEnd;
 
-  constructor(limit, responseId) {
-    this.limit = limit;
+// Class fields (not assignments) so that no setter a tenant put on
+// Object.prototype sees an invocation. Its subrequest count, limit, request
+// chain and whether it ended are kept in C++ (IsolateData::Invocation), by
+// `key`: natives (serviceFetch) read them from there, never from here.
+class Invocation {
+  key;
+  responseId; // where its console lines are collected
+  open = new MapCtor(); // what it holds open -> called with it when the invocation ends
+  endCalled = false;
+
+  constructor(key, responseId) {
+    this.key = key;
     this.responseId = responseId;
+  }
+
+  get subrequests() {
+    return hasNatives ? nativeInvocationInfo(this.key)[0] : 0;
+  }
+  get limit() {
+    return hasNatives ? nativeInvocationInfo(this.key)[1] : 0;
+  }
+  // Its response ended and its waitUntil work settled (or endInvocation).
+  get ended() {
+    return hasNatives ? nativeInvocationInfo(this.key)[2] : this.endCalled;
   }
 }
 
@@ -55,7 +71,8 @@ function currentInvocation() {
 // For dispatch.js: a new invocation, made current. `limit` defaults to the
 // worker's subrequest limit; `responseId` is the response it answers.
 internals.beginInvocation = (limit = undefined, responseId = 0) => {
-  const invocation = new Invocation(limit === undefined ? defaultSubrequestLimit() : limit, responseId);
+  const key = !hasNatives ? 0 : nativeInvocationBegin(responseId, limit === undefined ? defaultSubrequestLimit() : limit);
+  const invocation = new Invocation(key, responseId);
   if (hasNatives) nativeSetCurrentInvocation(invocation);
   return invocation;
 };
@@ -83,14 +100,8 @@ internals.runInInvocation = (invocation, fn, thisArg, args) => {
 // Counts one subrequest (a fetch() or a redirect it follows) against
 // `invocation` (none: not counted); throws once its limit is reached.
 internals.countSubrequest = (invocation) => {
-  if (invocation === undefined) return;
-  if (invocation.subrequests >= invocation.limit) {
-    throw new ErrorCtor(
-      `Too many subrequests. This invocation may make ${invocation.limit} subrequests ` +
-        "(each fetch() and each redirect it follows counts as one).",
-    );
-  }
-  invocation.subrequests++;
+  if (invocation === undefined || !hasNatives) return;
+  nativeInvocationCount(invocation.key);
 };
 
 internals.invocationSubrequests = (invocation) => invocation.subrequests;
@@ -107,8 +118,9 @@ internals.invocationRelease = (invocation, item) => {
 // The invocation is over (its response was sent and its waitUntil work
 // settled): what it left open is told to stop, and it can open no more.
 internals.endInvocation = (invocation) => {
-  if (!(invocation instanceof Invocation) || invocation.ended) return;
-  invocation.ended = true;
+  if (!(invocation instanceof Invocation) || invocation.endCalled) return;
+  invocation.endCalled = true;
+  if (hasNatives) nativeInvocationEnd(invocation.key);
   const entries = MapPrototypeEntries(invocation.open);
   invocation.open = new MapCtor();
   for (;;) {

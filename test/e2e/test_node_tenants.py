@@ -65,6 +65,18 @@ class TenantTest(unittest.TestCase):
             self.assertEqual(node.admin("GET", "/kv/acme/shared-id/secret").body, b"acme-data")
             self.assertEqual(node.admin("GET", "/kv/mallory/shared-id/secret").body,
                              b"mallory-data")
+            # beta's service call shows under alpha, the worker it reached
+            # (issue 10 part 5): alpha served its PUT, beta's call and one GET;
+            # mallory's refused call reached nothing.
+            status, usage = node.admin_json("GET", "/usage")
+            self.assertEqual(status, 200, usage)
+            self.assertEqual(usage["workers"]["alpha"]["invocations"], 3, usage)
+            metrics = node.admin("GET", "/metrics").body.decode()
+            self.assertIn('edge_requests_total{worker="alpha",status_class="2xx",outcome="ok"} 3',
+                          metrics)
+            calls = [r for r in node.access_records()
+                     if r["worker"] == "alpha" and r["remote"] == "service-binding"]
+            self.assertEqual(len(calls), 1, calls)
         finally:
             node.remove()
 

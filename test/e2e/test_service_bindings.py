@@ -83,6 +83,128 @@ class ServiceBindingTest(unittest.TestCase):
         self.assertTrue(self.edge.request("GET", "/x").body.startswith(b"v2"), self.edge.log())
 
 
+# A worker bound to itself: recursion, fan-out and a call from a timer after
+# its response went out.
+SELF_CALLER = r"""
+export default {
+  async fetch(request, env, ctx) {
+    const url = new URL(request.url);
+    if (url.pathname === "/recurse") {
+      const depth = Number(url.searchParams.get("depth"));
+      try {
+        const response = await env.SELF.fetch(`http://self/recurse?depth=${depth + 1}`);
+        return new Response(await response.text());
+      } catch (error) {
+        return new Response(`stopped at ${depth}: ${error.name}: ${error.message}`);
+      }
+    }
+    if (url.pathname === "/fanout") {
+      let made = 0;
+      try {
+        for (;;) {
+          await (await env.SELF.fetch("http://self/leaf")).text();
+          made++;
+        }
+      } catch (error) {
+        return new Response(`failed after ${made}: ${error.name}: ${error.message}`);
+      }
+    }
+    if (url.pathname === "/late") {
+      setTimeout(async () => {
+        try {
+          await env.SELF.fetch("http://self/leaf");
+          console.log("late call: went through");
+        } catch (error) {
+          console.log(`late call: ${error.name}: ${error.message}`);
+        }
+      }, 50);
+      return new Response("sent");
+    }
+    if (url.pathname === "/waituntil") {
+      ctx.waitUntil((async () => {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        const text = await (await env.SELF.fetch("http://self/leaf")).text();
+        console.log(`waitUntil call: ${text}`);
+      })());
+      return new Response("sent");
+    }
+    return new Response("leaf");
+  },
+};
+"""
+
+
+class ServiceBindingLimitTest(unittest.TestCase):
+    """Issue 10 part 5: service-binding calls are subrequests of the caller,
+    one top-level request reaches at most 32 invocations, and an invocation
+    that ended can call nothing."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.project = Project({"index.js": SELF_CALLER}, config=(
+            'name = "self"\nmain = "index.js"\n'
+            '[[services]]\nbinding = "SELF"\nservice = "self"\n'))
+        cls.edge = EdgeProcess(cls.project.dir, "--subrequest-limit", "40")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.edge.stop_and_remove(cls.project)
+
+    def test_recursion_stops_at_32_invocations(self):
+        response = self.edge.request("GET", "/recurse?depth=1")
+        self.assertEqual(response.status, 200)
+        self.assertEqual(
+            response.body.decode(),
+            "stopped at 32: Error: Subrequest depth limit exceeded. This request recursed "
+            "through Workers too many times. This can happen e.g. if you have a Worker or "
+            "Durable Object that calls other Workers or objects recursively.")
+        # The process is fine, and the next request starts a chain of its own.
+        self.assertEqual(self.edge.request("GET", "/leaf").body, b"leaf")
+        self.assertTrue(self.edge.request("GET", "/recurse?depth=1").body.startswith(
+            b"stopped at 32: "))
+
+    def test_fan_out_stops_at_32_invocations(self):
+        # 31 calls reach 31 more invocations (32 with the top-level one):
+        # the 32nd call is refused before the subrequest limit (40).
+        response = self.edge.request("GET", "/fanout")
+        self.assertTrue(response.body.startswith(
+            b"failed after 31: Error: Subrequest depth limit exceeded."), response.body)
+
+    def test_a_call_from_a_timer_after_the_response_is_refused(self):
+        self.assertEqual(self.edge.request("GET", "/late").body, b"sent")
+        self.assertTrue(self.edge.wait_for_log(
+            r'late call: TypeError: Service binding to "self": the invocation that made this '
+            r'call has ended'), self.edge.log())
+        self.assertNotIn("late call: went through", self.edge.log())
+
+    def test_a_call_from_wait_until_after_the_response_goes_through(self):
+        self.assertEqual(self.edge.request("GET", "/waituntil").body, b"sent")
+        self.assertTrue(self.edge.wait_for_log(r"waitUntil call: leaf"), self.edge.log())
+
+
+class ServiceBindingSubrequestLimitTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.caller = Project({"index.js": SELF_CALLER.replace("env.SELF", "env.LEAF")}, config=(
+            'name = "fanner"\nmain = "index.js"\n'
+            '[[services]]\nbinding = "LEAF"\nservice = "leaf"\n'))
+        cls.leaf = Project({"index.js": SELF_CALLER},
+                           config='name = "leaf"\nmain = "index.js"\n')
+        cls.edge = EdgeProcess(cls.caller.dir, cls.leaf.dir, "--subrequest-limit", "5")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.edge.stop_and_remove(cls.caller, cls.leaf)
+
+    def test_more_calls_than_the_subrequest_limit_fail(self):
+        response = self.edge.request("GET", "/fanout")
+        self.assertEqual(
+            response.body.decode(),
+            "failed after 5: Error: Too many subrequests. This invocation may make 5 "
+            "subrequests (each fetch(), each redirect it follows and each service-binding "
+            "call counts as one).")
+
+
 class ServiceBindingExampleTest(unittest.TestCase):
     def test_example(self):
         root = os.path.join(SOURCE_DIR, "examples", "service-binding")

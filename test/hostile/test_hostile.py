@@ -67,6 +67,7 @@ EXPECT = {
     "revoked_proxy_entry_points": "done",
     "rsa_16384": "done",
     "service_name_accessors": "done",
+    "service_recursion": "done",
     "stack_getter": "500",
     "startup_poison": "500",
     "symbol_iterator": "done",
@@ -78,8 +79,13 @@ EXPECT = {
 # CPU limits other than the deployed default (50 ms), for attacks that need
 # the time to reach what they attack.
 CPU_MS = {"deep_recursion": 1000}
+# Subrequest limits other than the default (50).
+SUBREQUESTS = {"service_recursion": 10}
+# Service bindings to itself ("SELF"), besides the one to the victim.
+SELF_BOUND = {"service_recursion"}
 # Extra paths requested after "/" (same expectation).
-EXTRA_PATHS = {"stack_getter": ["/revoked", "/rejected"]}
+EXTRA_PATHS = {"stack_getter": ["/revoked", "/rejected"],
+               "service_recursion": ["/fanout", "/late", "/late-result"]}
 DEPLOY_REFUSED = {"startup_endless_loop": "exceeded its CPU time limit"}
 
 SECRET = "victim-secret-" + uuid.uuid4().hex
@@ -125,9 +131,16 @@ def attack_project(name, origin_url):
     config = (f'[vars]\nORIGIN = "{origin_url}"\n'
               '[[kv_namespaces]]\nbinding = "STORE"\nid = "vault"\n'
               '[[services]]\nbinding = "VICTIM"\nservice = "victim"\n')
+    worker = "atk-" + name.replace("_", "-")
+    if name in SELF_BOUND:
+        config += f'[[services]]\nbinding = "SELF"\nservice = "{worker}"\n'
+    if name in CPU_MS or name in SUBREQUESTS:
+        config += "[limits]\n"
     if name in CPU_MS:
-        config += f"[limits]\ncpu_ms = {CPU_MS[name]}\n"
-    return make_worker("atk-" + name.replace("_", "-"), source, [host_of(name) + "/*"],
+        config += f"cpu_ms = {CPU_MS[name]}\n"
+    if name in SUBREQUESTS:
+        config += f"subrequests = {SUBREQUESTS[name]}\n"
+    return make_worker(worker, source, [host_of(name) + "/*"],
                        extra_config=config, files={"lib.js": lib})
 
 
