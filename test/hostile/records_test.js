@@ -31,7 +31,7 @@ export const RECORD_NAMES = [
   "closeRequested", "closedPromise", "configurable", "console", "consumed", "controller",
   "countSubrequest", "createBinding", "createBlob", "createDataProperty", "createFile",
   "createUsedReadableStream", "crypto", "currentDepth", "currentInvocation", "d", "decrypt",
-  "defineConstants", "depth", "deriveBits", "disturbed", "elementSize", "encrypt", "endInvocation",
+  "deadline", "defineConstants", "depth", "deriveBits", "disturbed", "elementSize", "encrypt", "endInvocation",
   "ended", "enumerable", "ext", "extractBody", "fetch", "fields", "finishInterface",
   "finishPromise", "finished", "flush", "flushAlgorithm", "formDataList", "format",
   "formatWithOptions", "fragment", "getEncoding", "getHeadersGuard", "getWritableStreamState",
@@ -66,7 +66,7 @@ export const RECORD_NAMES = [
   "takeBody", "toEnforceRangeUnsignedLongLong", "toUSVString", "toUint8Array", "tooFewArguments",
   "transferBody", "transform", "transformAlgorithm", "type", "uncurryGetter", "uncurryThis",
   "unwrapKey", "uploadEvent", "uploadReader", "urlRecordOf", "username", "utf8Decode",
-  "utf8Encode", "verify", "view", "viewConstructor", "wrapKey", "wrapper", "writable",
+  "utf8Encode", "verify", "view", "viewConstructor", "waiting", "wrapKey", "wrapper", "writable",
   "writableType", "write", "writeAlgorithm", "writeRequests", "writer", "x", "xn", "y",
 ];
 
