@@ -511,6 +511,29 @@ TEST_F(WorkerTest, WaitUntilKeepsTheRequestsTimersUntilItSettles) {
   EXPECT_EQ(*after, "true true");  // ran after the response, stopped when waitUntil settled
 }
 
+TEST_F(WorkerTest, ATimerSetAfterItsRequestEndedNeverFires) {
+  // A promise reaction of the request that runs after its response went out
+  // (and ended it) still belongs to it: the timer it sets is not armed.
+  auto worker = LoadOrDie(R"(
+    globalThis.fired = 0;
+    globalThis.id = -1;
+    export default {
+      fetch(request) {
+        Promise.resolve().then(() => {
+          globalThis.id = setTimeout(() => globalThis.fired++, 1);
+        });
+        return new Response("sent");
+      },
+    };)");
+  ASSERT_TRUE(worker);
+  EXPECT_EQ(Fetch(*worker)->body, "sent");
+  auto after = Run(*worker,
+                   "new Promise((resolve) => setTimeout(() => "
+                   "resolve(`${globalThis.id > 0} ${globalThis.fired}`), 20))");
+  ASSERT_TRUE(after.ok()) << after.status().message();
+  EXPECT_EQ(*after, "true 0");
+}
+
 TEST_F(WorkerTest, AFailedRequestsTimersAreClearedToo) {
   auto worker = LoadOrDie(R"(
     globalThis.fired = 0;

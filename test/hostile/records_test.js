@@ -59,7 +59,7 @@ export const RECORD_NAMES = [
   "runInInvocation", "scheme", "search", "serializeMultipart", "serializeURL",
   "serializeURLOrigin", "serializeURLSearchParams", "serializeUrlencoded", "serviceEvent",
   "setDefaultSubrequestLimit", "setEventTargetSelf", "setEventTrusted", "setHeadersGuard",
-  "setInterval", "setStreamLength", "setTimeout",
+  "setInterval", "setStreamLength", "setTimeout", "setWaitUntilLimit",
   "setUpReadableByteStreamControllerFromUnderlyingSource", "sign", "signal", "signalAbort", "size",
   "start", "started", "state", "storedError", "strategyHWM", "strategySizeAlgorithm", "stream",
   "streamKnownLength", "streamReader", "streams", "structuredClone", "subrequests", "tail",
