@@ -46,7 +46,14 @@ WorkerHost::~WorkerHost() {
 void WorkerHost::SetWorker(std::unique_ptr<runtime::Worker> worker) {
   if (current_) retired_.push_back({std::move(current_), uv_now(loop_)});
   current_ = std::move(worker);
-  if (current_) current_->SetOnDiscard([this] { ScheduleCollect(); });
+  if (current_) {
+    current_->SetOnDiscard([this, worker = current_.get()] {
+      if (on_limit_outside_requests_ && worker->in_flight() == 0) {
+        on_limit_outside_requests_();
+      }
+      ScheduleCollect();
+    });
+  }
   ScheduleCollect();
 }
 

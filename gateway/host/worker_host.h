@@ -57,6 +57,13 @@ class WorkerHost {
   void Clear();
   // Asks for retired versions with nothing in flight to be freed soon.
   void ScheduleCollect();
+  // Called when the current version is stopped by its CPU or memory limit
+  // while no request of it is in flight (a top-level timer, or waitUntil
+  // work after the response): the node quarantines the worker, as it does
+  // one whose request hit a limit.
+  void SetOnLimitOutsideRequests(std::function<void()> on_limit) {
+    on_limit_outside_requests_ = std::move(on_limit);
+  }
 
  private:
   static void OnCollect(uv_timer_t* timer);
@@ -76,6 +83,7 @@ class WorkerHost {
   static constexpr uint64_t kWaitUntilBoundMs = 30000;
   std::vector<Retired> retired_;
   uv_timer_t* collect_timer_;
+  std::function<void()> on_limit_outside_requests_;
 };
 
 }  // namespace edge::gateway

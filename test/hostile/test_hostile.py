@@ -257,6 +257,26 @@ class HostileTenantTest(unittest.TestCase):
         self.assertLess(slowest, 0.5, "the victim waited")
         self.assertLess(busy, 0.5, f"the node kept {busy:.0%} of a core busy after the responses")
 
+    def test_top_level_timer_over_the_cpu_limit_is_quarantined(self):
+        # CPU outside any request is limited like a request's: a top-level
+        # timer that spins is stopped at the CPU limit, and the worker is
+        # quarantined as if a request of it had hit the limit.
+        project = make_worker(
+            "atk-background-spin",
+            # Spins once a request has asked it to (a fresh isolate idles).
+            "globalThis.spin = false;\n"
+            "setInterval(() => { if (globalThis.spin) for (;;) {} }, 5);\n"
+            "export default { fetch() { globalThis.spin = true; return new Response('armed'); } };\n",
+            ["background-spin.attack.test/*"])
+        self.projects.append(project)
+        self.deploy_ok(project.dir)
+        self.assertEqual(self.node.request("background-spin.attack.test").body, b"armed")
+        deadline = time.monotonic() + 10
+        while "[atk-background-spin] hit its CPU or memory limit" not in self.node.log():
+            self.assertLess(time.monotonic(), deadline, self.node.log()[-4000:])
+            time.sleep(0.05)
+        self.assert_victim_unharmed()
+
     def test_attacker_writes_stay_in_its_own_namespace(self):
         self.run_attack("kv_option_accessors")
         own = self.node.admin("GET", "/kv/atk-kv-option-accessors/vault/secret")
