@@ -38,8 +38,8 @@ IsolatePool::Slot& IsolatePool::SlotFor(const std::string& name) {
   Slot& slot = slots_[name];
   if (!slot.host) {
     slot.host = std::make_unique<WorkerHost>(loop_, natives_, default_host_);
-    slot.host->SetOnLimitOutsideRequests([this, name] {
-      if (on_limit_outside_requests_) on_limit_outside_requests_(name);
+    slot.host->SetOnLimit([this, name] {
+      if (on_limit_) on_limit_(name);
     });
   }
   return slot;
