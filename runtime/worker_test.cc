@@ -456,6 +456,99 @@ TEST_F(WorkerTest, WaitUntilHoldsTheWorkerUntilItSettles) {
   EXPECT_EQ(worker->holds(), 0u);
 }
 
+TEST_F(WorkerTest, TimersOfAFinishedRequestNoLongerFire) {
+  // As on Workers: once the response has ended (and no waitUntil work is
+  // left), the timers its request set are cleared; one set at the top level
+  // keeps running.
+  auto worker = LoadOrDie(R"(
+    globalThis.fired = 0;
+    globalThis.background = 0;
+    setInterval(() => globalThis.background++, 1);
+    export default {
+      async fetch(request) {
+        setInterval(() => globalThis.fired++, 1);
+        setTimeout(() => { globalThis.fired += 1000; }, 2);
+        await new Promise((resolve) => setTimeout(resolve, 5));  // still running: fires
+        const before = globalThis.fired;
+        return new Response(String(before));
+      },
+    };)");
+  ASSERT_TRUE(worker);
+  auto response = Fetch(*worker);
+  ASSERT_TRUE(response->finished) << response->failure;
+  int before = std::stoi(response->body);
+  EXPECT_GE(before, 1000);  // the request's timers ran while it did
+  auto after = Run(*worker,
+                   "globalThis.background = 0; new Promise((resolve) => setTimeout(() => "
+                   "resolve(`${globalThis.fired} ${globalThis.background > 0}`), 30))");
+  ASSERT_TRUE(after.ok()) << after.status().message();
+  EXPECT_EQ(*after, std::to_string(before) + " true");
+}
+
+TEST_F(WorkerTest, WaitUntilKeepsTheRequestsTimersUntilItSettles) {
+  auto worker = LoadOrDie(R"(
+    globalThis.ticks = 0;
+    globalThis.atSettle = -1;
+    export default {
+      fetch(request, env, ctx) {
+        setInterval(() => globalThis.ticks++, 1);
+        ctx.waitUntil(new Promise((resolve) => setTimeout(() => {
+          globalThis.atSettle = globalThis.ticks;
+          resolve();
+        }, 30)));
+        return new Response("sent first");
+      },
+    };)");
+  ASSERT_TRUE(worker);
+  auto response = Fetch(*worker);
+  EXPECT_EQ(response->body, "sent first");
+  RunUntil([&] { return worker->holds() == 0; });
+  auto after = Run(*worker,
+                   "new Promise((resolve) => setTimeout(() => "
+                   "resolve(`${globalThis.atSettle > 0} ${globalThis.ticks === globalThis.atSettle}`), "
+                   "30))");
+  ASSERT_TRUE(after.ok()) << after.status().message();
+  EXPECT_EQ(*after, "true true");  // ran after the response, stopped when waitUntil settled
+}
+
+TEST_F(WorkerTest, ATimerSetAfterItsRequestEndedNeverFires) {
+  // A promise reaction of the request that runs after its response went out
+  // (and ended it) still belongs to it: the timer it sets is not armed.
+  auto worker = LoadOrDie(R"(
+    globalThis.fired = 0;
+    globalThis.id = -1;
+    export default {
+      fetch(request) {
+        Promise.resolve().then(() => {
+          globalThis.id = setTimeout(() => globalThis.fired++, 1);
+        });
+        return new Response("sent");
+      },
+    };)");
+  ASSERT_TRUE(worker);
+  EXPECT_EQ(Fetch(*worker)->body, "sent");
+  auto after = Run(*worker,
+                   "new Promise((resolve) => setTimeout(() => "
+                   "resolve(`${globalThis.id > 0} ${globalThis.fired}`), 20))");
+  ASSERT_TRUE(after.ok()) << after.status().message();
+  EXPECT_EQ(*after, "true 0");
+}
+
+TEST_F(WorkerTest, AFailedRequestsTimersAreClearedToo) {
+  auto worker = LoadOrDie(R"(
+    globalThis.fired = 0;
+    addEventListener("fetch", (event) => {
+      setInterval(() => globalThis.fired++, 1);
+      throw new Error("boom");
+    });)");
+  ASSERT_TRUE(worker);
+  auto response = Fetch(*worker);
+  EXPECT_TRUE(response->failed);
+  auto after = Run(*worker, "new Promise((resolve) => setTimeout(() => resolve(String(globalThis.fired)), 20))");
+  ASSERT_TRUE(after.ok()) << after.status().message();
+  EXPECT_EQ(*after, "0");
+}
+
 TEST_F(WorkerTest, StringBodiesAreSentAsUtf8AndHeadersAsBytes) {
   auto worker = LoadOrDie(R"(
     export default {

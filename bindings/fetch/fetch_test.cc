@@ -546,6 +546,59 @@ TEST_F(FetchTest, EndInvocationCancelsWhatItLeftOpen) {
   EXPECT_TRUE(WaitFor([&] { return hang_closed_.load(); }));
 }
 
+TEST_F(FetchTest, AFetchLeftOpenByAFinishedRequestIsCancelled) {
+  // The dispatcher ends a request's invocation once its response has ended
+  // and its waitUntil work settled: a fetch() not awaited and not given to
+  // waitUntil is cancelled then; one given to waitUntil completes.
+  StartClient();
+  worker_ = LoadOrDie(
+      "globalThis.outcome = 'none';"
+      "export default { fetch(request, env, ctx) {"
+      "  const path = new URL(request.url).pathname;"
+      "  globalThis.outcome = 'pending';"
+      "  const p = fetch('" + origin_ + "' + path).then(r => r.text())"
+      "    .then(() => { globalThis.outcome = 'read'; }, e => { globalThis.outcome = e.message; });"
+      "  if (path === '/echo') ctx.waitUntil(p);"
+      "  return new Response('sent');"
+      "} };");
+  ASSERT_TRUE(worker_);
+  const std::string outcome =
+      "new Promise(r => { const check = () => globalThis.outcome !== 'pending' ?"
+      " r(globalThis.outcome) : setTimeout(check, 5); check(); })";
+  EXPECT_EQ(Fetch(*worker_, "GET", "http://localhost/hang")->body, "sent");
+  EXPECT_EQ(Js(outcome), "The invocation that made this fetch() has ended.");
+  EXPECT_EQ(Fetch(*worker_, "GET", "http://localhost/echo")->body, "sent");
+  EXPECT_EQ(Js(outcome), "read");
+}
+
+TEST_F(FetchTest, WaitUntilWorkThatNeverSettlesIsStoppedAfterTheLimit) {
+  // 30 s after the response (shortened here), a request whose waitUntil work
+  // has not settled ends anyway: its timers stop and its fetches are cancelled.
+  StartClient();
+  worker_ = LoadOrDie(
+      "globalThis.ticks = 0; globalThis.outcome = 'none';"
+      "export default { fetch(request, env, ctx) {"
+      "  setInterval(() => globalThis.ticks++, 1);"
+      "  globalThis.outcome = 'pending';"
+      "  fetch('" + origin_ + "/hang').then(r => r.text())"
+      "    .then(() => { globalThis.outcome = 'read'; }, e => { globalThis.outcome = e.message; });"
+      "  ctx.waitUntil(new Promise(() => {}));"
+      "  return new Response('sent');"
+      "} };");
+  ASSERT_TRUE(worker_);
+  EXPECT_EQ(Js("__native.testInternals().setWaitUntilLimit(300), 'set'"), "set");
+  EXPECT_EQ(Fetch(*worker_)->body, "sent");
+  EXPECT_EQ(Js("new Promise(r => setTimeout(() => r(`${globalThis.ticks > 0} ${globalThis.outcome}`), 40))"),
+            "true pending");  // still running inside the limit
+  EXPECT_EQ(Js("new Promise(r => { const check = () => globalThis.outcome !== 'pending' ?"
+               " r(globalThis.outcome) : setTimeout(check, 5); check(); })"),
+            "The invocation that made this fetch() has ended.");
+  EXPECT_EQ(Js("const before = globalThis.ticks;"
+               "new Promise(r => setTimeout(() => r(String(globalThis.ticks - before)), 30))"),
+            "0");
+  EXPECT_TRUE(WaitFor([&] { return hang_closed_.load(); }));
+}
+
 TEST_F(FetchTest, UnreadBodyOfAGarbageResponseIsCancelled) {
   EXPECT_EQ(Js("fetch('" + origin_ + "/hang').then(r => r.status)"), "200");
   // The Response is garbage now; a GC cancels its request.

@@ -45,8 +45,15 @@ WorkerHost::~WorkerHost() {
 
 void WorkerHost::SetWorker(std::unique_ptr<runtime::Worker> worker) {
   if (current_) retired_.push_back({std::move(current_), uv_now(loop_)});
+  reload_.reset();
+  served_since_load_ = false;
   current_ = std::move(worker);
-  if (current_) current_->SetOnDiscard([this] { ScheduleCollect(); });
+  if (current_) {
+    current_->SetOnDiscard([this] {
+      if (on_limit_) on_limit_();
+      ScheduleCollect();
+    });
+  }
   ScheduleCollect();
 }
 
@@ -65,7 +72,11 @@ void WorkerHost::ScheduleCollect() { uv_timer_start(collect_timer_, OnCollect, 0
 // worker is freed or replaced.
 void WorkerHost::OnCollect(uv_timer_t* timer) {
   auto* self = static_cast<WorkerHost*>(timer->data);
-  self->ReplaceDiscarded();
+  if (!self->served_since_load_) {
+    self->RetireDiscarded();
+  } else {
+    self->ReplaceDiscarded();
+  }
   // A retired version goes once its responses are done and its waitUntil
   // work settled, or when that work has had kWaitUntilBoundMs; a discarded
   // one goes at once (its open responses fail with a 500).
@@ -84,7 +95,24 @@ void WorkerHost::OnCollect(uv_timer_t* timer) {
   if (!self->retired_.empty()) uv_timer_start(self->collect_timer_, OnCollect, 1000, 0);
 }
 
+void WorkerHost::RetireDiscarded() {
+  if (!current_ || !current_->discarded()) return;
+  reload_ = std::make_unique<runtime::WorkerSpec>(current_->spec());
+  retired_.push_back({std::move(current_), uv_now(loop_)});
+}
+
 void WorkerHost::ReplaceDiscarded() {
+  if (!current_ && reload_) {
+    auto fresh = runtime::Worker::Load(loop_, natives_, *reload_);
+    if (!fresh.ok()) {
+      Log(LogLevel::kError, "[{}] cannot recreate the worker: {}", reload_->name,
+          fresh.status().message());
+      reload_.reset();
+    } else {
+      SetWorker(std::move(fresh).value());
+    }
+    return;
+  }
   if (!current_ || !current_->discarded()) return;
   auto fresh = runtime::Worker::Load(loop_, natives_, current_->spec());
   if (!fresh.ok()) {
@@ -130,7 +158,7 @@ std::optional<runtime::FetchRequest> ToFetchRequest(
 }
 
 void WorkerHost::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> writer) {
-  if (!current_) {
+  if (!current_ && !reload_) {
     SendErrorPage(*writer, 503, "No worker is loaded");
     return;
   }
@@ -148,6 +176,7 @@ void WorkerHost::Fetch(runtime::FetchRequest request, std::shared_ptr<runtime::R
     sink->Fail("The worker is not loaded", LimitKind::kNone);
     return;
   }
+  served_since_load_ = true;
   current_->Fetch(std::move(request), std::move(sink));
 }
 

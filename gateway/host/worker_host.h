@@ -57,11 +57,23 @@ class WorkerHost {
   void Clear();
   // Asks for retired versions with nothing in flight to be freed soon.
   void ScheduleCollect();
+  // Called when the current version is stopped by its CPU or memory limit,
+  // also outside any request (a top-level timer, or waitUntil work after
+  // the response): the node quarantines the worker.
+  void SetOnLimit(std::function<void()> on_limit) {
+    on_limit_ = std::move(on_limit);
+  }
 
  private:
   static void OnCollect(uv_timer_t* timer);
-  // Replaces a discarded current worker with a fresh load of its spec.
+  // Replaces a discarded current worker with a fresh load of its spec (or
+  // loads the one RetireDiscarded set aside), before a request.
   void ReplaceDiscarded();
+  // Frees a discarded current worker that served no request and keeps its
+  // spec for the next request: a worker whose top-level timer runs over its
+  // CPU limit is reloaded (and its timer re-armed) at most once before
+  // someone asks for it. One that served is replaced at once.
+  void RetireDiscarded();
 
   uv_loop_t* loop_;
   const runtime::NativeRegistry& natives_;
@@ -76,6 +88,9 @@ class WorkerHost {
   static constexpr uint64_t kWaitUntilBoundMs = 30000;
   std::vector<Retired> retired_;
   uv_timer_t* collect_timer_;
+  std::function<void()> on_limit_;
+  std::unique_ptr<runtime::WorkerSpec> reload_;  // set by RetireDiscarded
+  bool served_since_load_ = false;               // the current one has had a request
 };
 
 }  // namespace edge::gateway

@@ -36,7 +36,12 @@ StatusOr<std::unique_ptr<runtime::Worker>> IsolatePool::Load(const ServedWorker&
 
 IsolatePool::Slot& IsolatePool::SlotFor(const std::string& name) {
   Slot& slot = slots_[name];
-  if (!slot.host) slot.host = std::make_unique<WorkerHost>(loop_, natives_, default_host_);
+  if (!slot.host) {
+    slot.host = std::make_unique<WorkerHost>(loop_, natives_, default_host_);
+    slot.host->SetOnLimit([this, name] {
+      if (on_limit_) on_limit_(name);
+    });
+  }
   return slot;
 }
 

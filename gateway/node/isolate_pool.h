@@ -65,6 +65,12 @@ class IsolatePool {
 
   const Stats& stats() const { return stats_; }
 
+  // Told a worker's name when one of its isolates here is stopped by a
+  // limit, in a request or outside any (WorkerHost::SetOnLimit).
+  void SetOnLimit(std::function<void(const std::string& worker)> on_limit) {
+    on_limit_ = std::move(on_limit);
+  }
+
  private:
   struct Slot {
     std::unique_ptr<WorkerHost> host;
@@ -89,6 +95,7 @@ class IsolatePool {
   // Hosts of deleted or evicted workers still finishing requests.
   std::vector<std::unique_ptr<WorkerHost>> draining_;
   Stats stats_;
+  std::function<void(const std::string& worker)> on_limit_;
 };
 
 }  // namespace edge::gateway

@@ -263,6 +263,12 @@ void NodeThread::Main(std::promise<Status> ready) {
                          base::JsonString(node_.options().pop_id));
   Status listening = Listen();
   pool_ = std::make_unique<IsolatePool>(&loop_, node_.natives(), budget_bytes_, default_host_);
+  // A worker stopped by a limit is quarantined, also outside any request (a
+  // top-level timer, waitUntil work after the response), which no NodeSink
+  // sees.
+  pool_->SetOnLimit([this](const std::string& worker) {
+    if (node_.reporting().on_limit_kill) node_.reporting().on_limit_kill(worker);
+  });
   uv_timer_init(&loop_, &measure_timer_);
   measure_timer_.data = this;
   uv_timer_start(&measure_timer_, OnMeasure, kMeasureEveryMs, kMeasureEveryMs);

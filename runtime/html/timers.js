@@ -2,8 +2,14 @@
 // Timers run on native.setTimer; callbacks must be functions (no string
 // evaluation, as in Workers), get the extra arguments, and exceptions they
 // throw are reported with internals.reportError.
+//
+// A timer set while an invocation (a request) runs belongs to it: when the
+// invocation ends (its response sent and its waitUntil work settled, see
+// dispatch.js) the timer is cleared, as on Workers; one set after its
+// invocation ended is never armed. Timers set outside any invocation (a
+// module's top-level code) run as long as the isolate lives.
 
-const { reportError, requireArguments } = internals;
+const { reportError, requireArguments, invocationHold, invocationRelease, uncurryThis } = internals;
 
 const ReflectApply = Reflect.apply;
 const PromiseResolve = Promise.resolve.bind(Promise);
@@ -11,6 +17,27 @@ const PromisePrototypeThen = Function.prototype.call.bind(Promise.prototype.then
 const nativeSetTimer = native.setTimer;
 const nativeClearTimer = native.clearTimer;
 const globalObject = globalThis;
+const MapCtor = Map;
+const MapPrototypeGet = uncurryThis(Map.prototype.get);
+const MapPrototypeSet = uncurryThis(Map.prototype.set);
+const MapPrototypeDelete = uncurryThis(Map.prototype.delete);
+
+// Timer id -> the invocation it belongs to (only timers set in one).
+const owners = new MapCtor();
+
+// The timer no longer belongs to its invocation (it fired once, or was cleared).
+function release(id) {
+  const invocation = MapPrototypeGet(owners, id);
+  if (invocation === undefined) return;
+  MapPrototypeDelete(owners, id);
+  invocationRelease(invocation, id);
+}
+
+// Called for each of its timers when an invocation ends.
+function cancelWithInvocation(id) {
+  MapPrototypeDelete(owners, id);
+  nativeClearTimer(id);
+}
 
 function checkCallback(callback, method) {
   if (typeof callback !== "function") {
@@ -30,9 +57,11 @@ function normalizeDelay(delay) {
 // timer, so a fetch() made from it counts against that invocation's
 // subrequests: V8 carries the invocation through promise reactions, not
 // through timers.
-function makeTimerCallback(callback, args) {
+function startTimer(callback, args, delay, repeat) {
   const invocation = internals.currentInvocation();
-  return () => {
+  let id = 0;
+  const fire = () => {
+    if (!repeat) release(id);
     try {
       if (invocation === undefined) ReflectApply(callback, globalObject, args);
       else internals.runInInvocation(invocation, callback, globalObject, args);
@@ -40,22 +69,36 @@ function makeTimerCallback(callback, args) {
       reportError(err);
     }
   };
+  id = nativeSetTimer(fire, delay, repeat);
+  if (invocation !== undefined) {
+    if (invocation.ended) {
+      // Its request is over: the timer never fires (the id stays unique).
+      nativeClearTimer(id);
+    } else {
+      MapPrototypeSet(owners, id, invocation);
+      invocationHold(invocation, id, cancelWithInvocation);
+    }
+  }
+  return id;
 }
 
 function setTimeout(callback, delay = 0, ...args) {
   checkCallback(callback, "setTimeout");
-  return nativeSetTimer(makeTimerCallback(callback, args), normalizeDelay(delay), false);
+  return startTimer(callback, args, normalizeDelay(delay), false);
 }
 
 function setInterval(callback, delay = 0, ...args) {
   checkCallback(callback, "setInterval");
-  return nativeSetTimer(makeTimerCallback(callback, args), normalizeDelay(delay), true);
+  return startTimer(callback, args, normalizeDelay(delay), true);
 }
 
 function clearTimer(id) {
   if (id === undefined || id === null) return;
   const n = Number(id);
-  if (n > 0 && n === Math.floor(n)) nativeClearTimer(n);
+  if (n > 0 && n === Math.floor(n)) {
+    release(n);
+    nativeClearTimer(n);
+  }
 }
 
 function clearTimeout(id = undefined) {

@@ -31,28 +31,74 @@ function describe(error) {
   return "Uncaught " + internals.inspect(error);
 }
 
+// How long waitUntil work may run after the response before the invocation
+// ends anyway (Workers' limit: 30 s; tests shorten it).
+let waitUntilLimitMs = 30000;
+internals.setWaitUntilLimit = (ms) => {
+  waitUntilLimitMs = ms;
+};
+
+// One request's lifetime: its invocation ends (its timers are cleared and
+// its open fetches cancelled, runtime/js/invocation.js) once its response
+// has ended and its waitUntil promises have settled, or the waitUntil limit
+// after the response, whichever comes first. A record the tenant never sees.
+function makeLifetime(invocation) {
+  return { __proto__: null, invocation, responded: false, waiting: 0, deadline: 0 };
+}
+
+function endLifetime(life) {
+  if (life.deadline !== 0) {
+    native.clearTimer(life.deadline);
+    life.deadline = 0;
+  }
+  internals.endInvocation(life.invocation);
+}
+
+// The response has ended (sent, failed, or its client went away).
+function responseEnded(life) {
+  if (life.responded) return;
+  life.responded = true;
+  if (life.waiting === 0) {
+    endLifetime(life);
+    return;
+  }
+  life.deadline = native.setTimer(() => {
+    life.deadline = 0;
+    endLifetime(life);
+  }, waitUntilLimitMs, false);
+}
+
 // ctx.waitUntil / event.waitUntil: the worker version stays loaded until the
-// promise settles (a reload waits for it, up to the runtime's bound); a
-// rejection is reported, never thrown.
-function extendLifetime(promise) {
+// promise settles (a reload waits for it, up to the runtime's bound), and so
+// does the request's invocation (up to the waitUntil limit after the
+// response); a rejection is reported, never thrown.
+function extendLifetime(promise, life) {
   native.holdWorker(1);
-  whenSettled(
-    promise,
-    () => native.holdWorker(-1),
-    (error) => {
-      native.holdWorker(-1);
-      reportError(error);
-    },
-  );
+  const counted = life !== undefined && !life.invocation.ended;
+  if (counted) life.waiting++;
+  const settled = () => {
+    native.holdWorker(-1);
+    if (!counted) return;
+    life.waiting--;
+    if (life.responded && life.waiting === 0) endLifetime(life);
+  };
+  whenSettled(promise, settled, (error) => {
+    settled();
+    reportError(error);
+  });
 }
 
 // `ctx` of a module worker's fetch(request, env, ctx).
 class ExecutionContext {
+  #life;
+  constructor(life = undefined) {
+    this.#life = life;
+  }
   waitUntil(promise) {
     if (arguments.length === 0) {
       throw new TypeError("Failed to execute 'waitUntil' on 'ExecutionContext': 1 argument required");
     }
-    extendLifetime(promise);
+    extendLifetime(promise, this.#life);
   }
   passThroughOnException() {
     // There is no origin behind `edge dev` to pass through to: errors still
@@ -67,9 +113,11 @@ class ExecutionContext {
 class FetchEvent extends Event {
   #request;
   #response = null;
-  constructor(type, init) {
+  #life;
+  constructor(type, init, life = undefined) {
     super(type, init);
     this.#request = init.request;
+    this.#life = life;
   }
   get request() {
     return this.#request;
@@ -82,7 +130,7 @@ class FetchEvent extends Event {
     this.stopImmediatePropagation();
   }
   waitUntil(promise) {
-    extendLifetime(promise);
+    extendLifetime(promise, this.#life);
   }
   passThroughOnException() {}
   get [Symbol.toStringTag]() {
@@ -176,13 +224,26 @@ function makeUploadStream(id) {
 }
 
 // Sends what the handler produced; any failure, now or while a streamed
-// body is read, ends the response as a failure.
-function respond(id, response) {
+// body is read, ends the response as a failure. Either way `life` is told
+// when the response has ended.
+function respond(id, response, life) {
   try {
     const streaming = send(id, response);
-    if (streaming !== undefined) whenSettled(streaming, noop, (error) => fail(id, error));
+    if (streaming === undefined) {
+      responseEnded(life);
+      return;
+    }
+    whenSettled(
+      streaming,
+      () => responseEnded(life),
+      (error) => {
+        fail(id, error);
+        responseEnded(life);
+      },
+    );
   } catch (error) {
     fail(id, error);
+    responseEnded(life);
   }
 }
 
@@ -198,18 +259,16 @@ function fail(id, error) {
   native.responseFail(id, text);
 }
 
-function noop() {}
-
 // Called once after the worker's modules ran, with the entry module's default
 // export (undefined for a service-worker script). Returns the function the
 // C++ side calls per request.
 internals.prepareFetchHandler = function prepareFetchHandler(exported) {
   let invoke;
   if (exported !== undefined && exported !== null && typeof exported.fetch === "function") {
-    invoke = (request, env) => exported.fetch(request, env, new ExecutionContext());
+    invoke = (request, env, life) => exported.fetch(request, env, new ExecutionContext(life));
   } else if (internals.globalEventTarget && internals.hasFetchListener()) {
-    invoke = (request, env) => {
-      const event = new FetchEvent("fetch", { request });
+    invoke = (request, env, life) => {
+      const event = new FetchEvent("fetch", { request }, life);
       internals.globalEventTarget.dispatchEvent(event);
       const response = FetchEvent.responseOf(event);
       if (response === null) {
@@ -231,12 +290,13 @@ internals.prepareFetchHandler = function prepareFetchHandler(exported) {
     let result;
     // The invocation's subrequest count; V8 carries it to every promise
     // reaction the handler sets up (see runtime/js/invocation.js).
-    internals.beginInvocation(undefined, id);
+    const life = makeLifetime(internals.beginInvocation(undefined, id));
     try {
       const request = makeRequest(method, url, headers, body, cf);
-      result = invoke(request, env);
+      result = invoke(request, env, life);
     } catch (error) {
       fail(id, error);
+      responseEnded(life);
       return;
     } finally {
       internals.leaveInvocation();
@@ -246,16 +306,20 @@ internals.prepareFetchHandler = function prepareFetchHandler(exported) {
       thenable = result !== null && typeof result === "object" && typeof result.then === "function";
     } catch (error) {
       fail(id, error);
+      responseEnded(life);
       return;
     }
     if (thenable) {
       whenSettled(
         result,
-        (response) => respond(id, response),
-        (error) => fail(id, error),
+        (response) => respond(id, response, life),
+        (error) => {
+          fail(id, error);
+          responseEnded(life);
+        },
       );
     } else {
-      respond(id, result);
+      respond(id, result, life);
     }
   };
 };

@@ -110,15 +110,24 @@ export default {
       }
     }
     if (url.pathname === "/late") {
-      setTimeout(async () => {
+      // A continuation of this invocation, run after it has ended (when
+      // /release resolves the gate): V8 carries the invocation to it.
+      const gate = new Promise((resolve) => { globalThis.releaseLate = resolve; });
+      gate.then(async () => {
         try {
           await env.SELF.fetch("http://self/leaf");
           console.log("late call: went through");
         } catch (error) {
           console.log(`late call: ${error.name}: ${error.message}`);
         }
-      }, 50);
+      });
+      // A timer of this invocation: cleared when it ends, never fires.
+      setTimeout(() => console.log("late timer fired"), 50);
       return new Response("sent");
+    }
+    if (url.pathname === "/release") {
+      globalThis.releaseLate();
+      return new Response("released");
     }
     if (url.pathname === "/waituntil") {
       ctx.waitUntil((async () => {
@@ -170,12 +179,14 @@ class ServiceBindingLimitTest(unittest.TestCase):
         self.assertTrue(response.body.startswith(
             b"failed after 31: Error: Subrequest depth limit exceeded."), response.body)
 
-    def test_a_call_from_a_timer_after_the_response_is_refused(self):
+    def test_a_call_from_an_ended_invocation_is_refused(self):
         self.assertEqual(self.edge.request("GET", "/late").body, b"sent")
+        self.assertEqual(self.edge.request("GET", "/release").body, b"released")
         self.assertTrue(self.edge.wait_for_log(
             r'late call: TypeError: Service binding to "self": the invocation that made this '
             r'call has ended'), self.edge.log())
         self.assertNotIn("late call: went through", self.edge.log())
+        self.assertNotIn("late timer fired", self.edge.log())
 
     def test_a_call_from_wait_until_after_the_response_goes_through(self):
         self.assertEqual(self.edge.request("GET", "/waituntil").body, b"sent")

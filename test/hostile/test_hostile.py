@@ -22,6 +22,7 @@ import os
 import re
 import sys
 import threading
+import time
 import unittest
 import uuid
 
@@ -52,6 +53,7 @@ EXPECT = {
     "detached_buffers": "done",
     "env_setter_endless_loop": "done",
     "forge_bindings": "done",
+    "intervals_after_response": "done",
     "kv_option_accessors": "done",
     "object_prototype_getters": "done",
     "object_setters_entry_points": "done",
@@ -85,10 +87,18 @@ SUBREQUESTS = {"service_recursion": 10}
 SELF_BOUND = {"service_recursion"}
 # Extra paths requested after "/" (same expectation).
 EXTRA_PATHS = {"stack_getter": ["/revoked", "/rejected"],
-               "service_recursion": ["/fanout", "/late", "/late-result"]}
+               "service_recursion": ["/fanout", "/late", "/late-result"],
+               "intervals_after_response": ["/count"]}
 DEPLOY_REFUSED = {"startup_endless_loop": "exceeded its CPU time limit"}
 
 SECRET = "victim-secret-" + uuid.uuid4().hex
+
+
+def process_cpu_seconds(pid):
+    """User and system CPU time a process has used (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def host_of(name):
@@ -240,6 +250,51 @@ class HostileTenantTest(unittest.TestCase):
         for thread in threads:
             thread.join()
         self.assertEqual(errors, [])
+
+    def test_intervals_armed_by_finished_requests_stop(self):
+        # Before, 10,000 setInterval(fn, 1) left after each response kept a
+        # core busy for good. Now they are cleared when the response ends:
+        # the node goes idle and the victim is answered at once.
+        for _ in range(4):  # both serving threads' isolates
+            answer = self.node.request(host_of("intervals_after_response"))
+            self.assertEqual(answer.status, 200, answer.body)
+        time.sleep(0.2)
+        cpu_before = process_cpu_seconds(self.node.proc.pid)
+        started = time.monotonic()
+        slowest = 0.0
+        while time.monotonic() - started < 1.0:
+            asked = time.monotonic()
+            self.assert_victim_unharmed()
+            slowest = max(slowest, time.monotonic() - asked)
+            time.sleep(0.05)
+        busy = (process_cpu_seconds(self.node.proc.pid) - cpu_before) / (time.monotonic() - started)
+        self.assertLess(slowest, 0.5, "the victim waited")
+        self.assertLess(busy, 0.5, f"the node kept {busy:.0%} of a core busy after the responses")
+
+    def test_top_level_timer_over_the_cpu_limit_is_quarantined(self):
+        # CPU outside any request is limited like a request's: a top-level
+        # timer that spins is stopped at the CPU limit, and the worker is
+        # quarantined as if a request of it had hit the limit.
+        project = make_worker(
+            "atk-background-spin",
+            "setTimeout(() => { for (;;) {} }, 50);\n"
+            "export default { fetch() { return new Response('served'); } };\n",
+            ["background-spin.attack.test/*"])
+        self.projects.append(project)
+        self.deploy_ok(project.dir)
+        self.node.request("background-spin.attack.test")
+        deadline = time.monotonic() + 10
+        while "[atk-background-spin] hit its CPU or memory limit" not in self.node.log():
+            self.assertLess(time.monotonic(), deadline, self.node.log()[-4000:])
+            time.sleep(0.05)
+        self.assert_victim_unharmed()
+        # A fresh isolate would spin again: it is loaded when a request asks
+        # for it, not in a loop, so the node goes idle.
+        time.sleep(0.3)
+        cpu_before = process_cpu_seconds(self.node.proc.pid)
+        time.sleep(1.0)
+        busy = process_cpu_seconds(self.node.proc.pid) - cpu_before
+        self.assertLess(busy, 0.5, f"the node kept {busy:.0%} of a core busy")
 
     def test_attacker_writes_stay_in_its_own_namespace(self):
         self.run_attack("kv_option_accessors")
