@@ -34,7 +34,14 @@ function isRedirectStatus(status) {
 function noop() {}
 
 // The worker's subrequest limit is what invocations begun without one get.
-if (hasNatives) internals.setDefaultSubrequestLimit(() => native.fetchSubrequestLimit());
+// The worker's limit is fixed for the isolate's life: asked once.
+let subrequestLimit;
+if (hasNatives) {
+  internals.setDefaultSubrequestLimit(() => {
+    if (subrequestLimit === undefined) subrequestLimit = native.fetchSubrequestLimit();
+    return subrequestLimit;
+  });
+}
 
 // An invocation that ends with this fetch still open cancels it.
 function endedWithInvocation(state) {

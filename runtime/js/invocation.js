@@ -35,7 +35,9 @@ const nativeInvocationEnd = native.invocationEnd;
 class Invocation {
   key;
   responseId; // where its console lines are collected
-  open = new MapCtor(); // what it holds open -> called with it when the invocation ends
+  // What it holds open -> called with it when the invocation ends; made on
+  // the first hold (most requests hold nothing open).
+  open = undefined;
   endCalled = false;
 
   constructor(key, responseId) {
@@ -109,10 +111,11 @@ internals.invocationSubrequests = (invocation) => invocation.subrequests;
 // `item` stays open until released; if the invocation ends first,
 // onEnd(item) is called then.
 internals.invocationHold = (invocation, item, onEnd) => {
+  if (invocation.open === undefined) invocation.open = new MapCtor();
   MapPrototypeSet(invocation.open, item, onEnd);
 };
 internals.invocationRelease = (invocation, item) => {
-  MapPrototypeDelete(invocation.open, item);
+  if (invocation.open !== undefined) MapPrototypeDelete(invocation.open, item);
 };
 
 // The invocation is over (its response was sent and its waitUntil work
@@ -121,8 +124,9 @@ internals.endInvocation = (invocation) => {
   if (!(invocation instanceof Invocation) || invocation.endCalled) return;
   invocation.endCalled = true;
   if (hasNatives) nativeInvocationEnd(invocation.key);
+  if (invocation.open === undefined) return;
   const entries = MapPrototypeEntries(invocation.open);
-  invocation.open = new MapCtor();
+  invocation.open = undefined;
   for (;;) {
     const next = MapIteratorPrototypeNext(entries);
     if (next.done) break;
