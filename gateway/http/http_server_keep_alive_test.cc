@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "gateway/http/http_server.h"
+#include "base/uv_handle.h"
 #include "gateway/http/testing/http_test_client.h"
 #include "gateway/http/testing/http_test_server.h"
 
@@ -20,7 +21,6 @@ using testing::Client;
 using testing::EchoHandler;
 using testing::Recorder;
 using testing::Response;
-using testing::RunAfter;
 using testing::SharedList;
 using testing::TestServer;
 
@@ -55,7 +55,7 @@ TEST(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
       Answer(*writer, target);
     };
     if (target == "/slow") {
-      RunAfter(loop, 100, respond);  // the first answer comes late
+      base::RunAfter(loop, 100, respond);  // the first answer comes late
     } else {
       respond();
     }
@@ -83,7 +83,7 @@ TEST_P(HttpKeepAliveTest, ManyPipelinedRequestsWithAsyncAnswers) {
   uv_loop_t* loop = server.loop();
   Start(server, [loop](HttpRequest request, std::shared_ptr<ResponseWriter> writer) {
     std::string target = request.target;
-    RunAfter(loop, target == "/slow" ? 50 : 0, [writer, target] { Answer(*writer, target); });
+    base::RunAfter(loop, target == "/slow" ? 50 : 0, [writer, target] { Answer(*writer, target); });
   });
   std::unique_ptr<Client> client = Connect(server);
   // About 100 KiB in one go: more than the server keeps while a request is

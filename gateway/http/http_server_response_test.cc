@@ -13,6 +13,7 @@
 
 #include "gateway/http/http_server.h"
 #include "gateway/http/status_pages.h"
+#include "base/uv_handle.h"
 #include "gateway/http/testing/http_test_client.h"
 #include "gateway/http/testing/http_test_server.h"
 
@@ -23,7 +24,6 @@ using std::chrono::milliseconds;
 using testing::Client;
 using testing::Eventually;
 using testing::Response;
-using testing::RunAfter;
 using testing::RunEvery;
 using testing::TestServer;
 
@@ -34,7 +34,7 @@ TEST(HttpServerTest, ChunkedResponseWhenNoContentLength) {
     writer->Start(200, "", {{"Content-Type", "text/plain"}}, std::nullopt);
     writer->Write("hello ");
     writer->Write("");  // ignored: would end the body
-    RunAfter(loop, 20, [writer] {
+    base::RunAfter(loop, 20, [writer] {
       writer->Write("world");
       writer->Finish();
     });

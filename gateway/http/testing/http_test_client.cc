@@ -58,13 +58,6 @@ void LoopThread::RunTasks() {
   for (auto& task : tasks) task();
 }
 
-void RunAfter(uv_loop_t* loop, uint64_t ms, std::function<void()> fn) {
-  RunEvery(loop, ms, [fn = std::move(fn)] {
-    fn();
-    return false;
-  });
-}
-
 void RunEvery(uv_loop_t* loop, uint64_t ms, std::function<bool()> fn) {
   struct Repeat {
     uv_timer_t timer;

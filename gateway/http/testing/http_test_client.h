@@ -61,8 +61,6 @@ class LoopThread {
   std::deque<std::function<void()>> tasks_;
 };
 
-// Runs `fn` on `loop` after `ms` milliseconds (call on the loop thread).
-void RunAfter(uv_loop_t* loop, uint64_t ms, std::function<void()> fn);
 // Runs `fn` on `loop` every `ms` milliseconds, the first time after `ms`,
 // until it returns false (call on the loop thread).
 void RunEvery(uv_loop_t* loop, uint64_t ms, std::function<bool()> fn);
