@@ -18,6 +18,7 @@ struct ThreadPoolQueue::State {
   };
 
   uv_loop_t* loop;
+  size_t max_in_flight;
   size_t in_flight = 0;
   std::deque<Job> waiting;
   bool closed = false;
@@ -39,7 +40,7 @@ struct ThreadPoolQueue::State {
   }
 
   static void Pump(const std::shared_ptr<State>& state) {
-    while (!state->closed && state->in_flight < kMaxInFlight && !state->waiting.empty()) {
+    while (!state->closed && state->in_flight < state->max_in_flight && !state->waiting.empty()) {
       Job next = std::move(state->waiting.front());
       state->waiting.pop_front();
       Start(state, std::move(next));
@@ -47,8 +48,10 @@ struct ThreadPoolQueue::State {
   }
 };
 
-ThreadPoolQueue::ThreadPoolQueue(uv_loop_t* loop) : state_(std::make_shared<State>()) {
+ThreadPoolQueue::ThreadPoolQueue(uv_loop_t* loop, size_t max_in_flight)
+    : state_(std::make_shared<State>()) {
   state_->loop = loop;
+  state_->max_in_flight = max_in_flight < 1 ? 1 : max_in_flight;
 }
 
 ThreadPoolQueue::~ThreadPoolQueue() {

@@ -1,12 +1,15 @@
-// An isolate's jobs on libuv's thread pool (KV reads and writes), at most
-// kMaxInFlight of them in the pool at once; the rest wait here, in order.
+// Jobs of one isolate on libuv's thread pool, at most `max_in_flight` of them
+// in the pool at once; the rest wait here, in order.
 //
 // libuv's pool (4 threads) is one FIFO shared by every isolate of the
 // process. Without this bound, a worker that starts 10,000 KV reads puts
 // 10,000 jobs ahead of every other tenant's next read. With it, another
-// tenant's job waits behind at most kMaxInFlight jobs per isolate of the
-// busy worker. kMaxInFlight is the pool's size, so one isolate alone runs
-// as fast as before.
+// tenant's job waits behind at most `max_in_flight` jobs per isolate of the
+// busy worker. An isolate has two queues (IsolateData): KV's, bounded at
+// the pool's size (kIoJobs, so one isolate alone runs as fast as without
+// it), and crypto's (kCpuJobs: one job of up to seconds of CPU at a time,
+// so a worker's RSA key generations leave the pool's other threads to
+// everyone's KV).
 #pragma once
 
 #include <uv.h>
@@ -19,9 +22,10 @@ namespace edge::runtime {
 
 class ThreadPoolQueue {
  public:
-  static constexpr size_t kMaxInFlight = 4;
+  static constexpr size_t kIoJobs = 4;
+  static constexpr size_t kCpuJobs = 1;
 
-  explicit ThreadPoolQueue(uv_loop_t* loop);
+  ThreadPoolQueue(uv_loop_t* loop, size_t max_in_flight);
   // Jobs still waiting are dropped unrun (neither `work` nor `after`); jobs
   // in the pool finish and their `after` runs.
   ~ThreadPoolQueue();

@@ -13,6 +13,8 @@
 namespace edge::runtime {
 namespace {
 
+constexpr size_t kBound = ThreadPoolQueue::kIoJobs;
+
 // Holds every job's `work` until Open().
 class Gate {
  public:
@@ -64,7 +66,7 @@ TEST_F(ThreadPoolQueueTest, AtMostTheBoundRunsAtOnceAndEveryJobRunsOnce) {
   std::atomic<int> running{0};
   std::atomic<int> most{0};
   std::vector<int> finished;
-  ThreadPoolQueue queue(&loop_);
+  ThreadPoolQueue queue(&loop_, kBound);
   for (int i = 0; i < 40; ++i) {
     queue.Run(
         [&] {
@@ -77,24 +79,24 @@ TEST_F(ThreadPoolQueueTest, AtMostTheBoundRunsAtOnceAndEveryJobRunsOnce) {
         },
         [&finished, i] { finished.push_back(i); });
   }
-  EXPECT_EQ(queue.in_flight(), ThreadPoolQueue::kMaxInFlight);
-  EXPECT_EQ(queue.waiting(), 40 - ThreadPoolQueue::kMaxInFlight);
-  ASSERT_TRUE(RunUntil([&] { return gate.waiting() == int(ThreadPoolQueue::kMaxInFlight); }));
+  EXPECT_EQ(queue.in_flight(), kBound);
+  EXPECT_EQ(queue.waiting(), 40 - kBound);
+  ASSERT_TRUE(RunUntil([&] { return gate.waiting() == int(kBound); }));
   gate.Open();
   ASSERT_TRUE(RunUntil([&] { return finished.size() == 40; }));
   EXPECT_EQ(queue.in_flight(), 0u);
-  EXPECT_LE(most.load(), int(ThreadPoolQueue::kMaxInFlight));
+  EXPECT_LE(most.load(), int(kBound));
   std::sort(finished.begin(), finished.end());
   for (int i = 0; i < 40; ++i) EXPECT_EQ(finished[i], i);
 }
 
 TEST_F(ThreadPoolQueueTest, OneQueuesBacklogDoesNotHoldUpAnother) {
   Gate gate;
-  ThreadPoolQueue busy(&loop_);
-  ThreadPoolQueue other(&loop_);
+  ThreadPoolQueue busy(&loop_, kBound);
+  ThreadPoolQueue other(&loop_, kBound);
   int busy_done = 0;
   for (int i = 0; i < 1000; ++i) busy.Run([&] { gate.Wait(); }, [&] { ++busy_done; });
-  // The busy queue holds kMaxInFlight of libuv's 4 threads at most; the
+  // The busy queue holds kBound of libuv's 4 threads at most; the
   // other's job still needs a free thread, so let the busy jobs go and
   // check the other's job is not behind the whole backlog.
   bool other_done = false;
@@ -110,7 +112,7 @@ TEST_F(ThreadPoolQueueTest, WaitingJobsAreDroppedWithTheQueueAndRunningOnesFinis
   std::atomic<int> worked{0};
   int after = 0;
   {
-    ThreadPoolQueue queue(&loop_);
+    ThreadPoolQueue queue(&loop_, kBound);
     for (int i = 0; i < 10; ++i) {
       queue.Run(
           [&] {
@@ -121,10 +123,10 @@ TEST_F(ThreadPoolQueueTest, WaitingJobsAreDroppedWithTheQueueAndRunningOnesFinis
     }
   }
   gate.Open();
-  ASSERT_TRUE(RunUntil([&] { return after == int(ThreadPoolQueue::kMaxInFlight); }));
+  ASSERT_TRUE(RunUntil([&] { return after == int(kBound); }));
   uv_run(&loop_, UV_RUN_DEFAULT);
-  EXPECT_EQ(worked.load(), int(ThreadPoolQueue::kMaxInFlight));
-  EXPECT_EQ(after, int(ThreadPoolQueue::kMaxInFlight));
+  EXPECT_EQ(worked.load(), int(kBound));
+  EXPECT_EQ(after, int(kBound));
 }
 
 }  // namespace
