@@ -64,6 +64,11 @@ Status Node::Open() {
   auto log = RequestLog::Open(options_.access_log);
   if (!log.ok()) return log.status();
   log_ = std::move(log).value();
+  log_->set_on_dropped([this](uint64_t lines) {
+    metrics_.AddCounter("edge_access_log_dropped_lines_total",
+                        "Request log lines dropped because the disk did not keep up",
+                        static_cast<double>(lines));
+  });
   reporting_ = {&meter_, &metrics_, log_.get(), &tail_,
                 [this](const std::string& worker) { Quarantine(worker); }};
   if (!options_.https.empty()) {
