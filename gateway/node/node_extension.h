@@ -29,6 +29,7 @@ struct NodeChange {
   std::optional<std::vector<std::string>> routes;  // kVersion (when given), kRoutes
   std::string secret_name, secret_value;           // kSecretPut / kSecretDelete
   std::string ns, key, value, metadata;            // kKvPut / kKvDelete
+  std::string account;                             // kVersion: the worker's owner
   uint64_t expiration = 0;
   // Set by an extension that logged the change: its place in the log.
   uint64_t log_seq = 0;
