@@ -46,6 +46,10 @@ inline std::string ScopedName(std::string_view account, std::string_view name) {
   return std::string(account) + "/" + std::string(name);
 }
 
+// Removes every key of every KV namespace of `account` ("<account>/..."):
+// what deleting an account does to its data, at the origin and at a PoP.
+Status DropAccountNamespaces(bindings::KvStore& kv, const std::string& account);
+
 // The answer to an admin call: an HTTP status and a JSON body.
 struct AdminResult {
   int status = 200;
@@ -111,6 +115,9 @@ class Node : public bindings::ServiceDirectory {
   void DeleteAccount(std::string name, Done done);
   // The accounts as last committed (control loop).
   std::shared_ptr<const AccountTable> accounts() const { return accounts_; }
+  // For replicas, from any thread: the accounts in the store changed (an
+  // applied log entry); read them again.
+  void ReloadAccounts();
   // Whether `account` ("" = the operator) reaches worker `name`: nullopt
   // when it does (or the worker does not exist), else the answer to give
   // (404, as for a worker that does not exist).
@@ -212,9 +219,11 @@ class Node : public bindings::ServiceDirectory {
   void EnqueueCommitAndReapply(std::function<Status(DeployStore::Writer&)> write, NodeChange change,
                                std::string account, Done done,
                                std::function<AdminResult()> success);
-  // An account change: `write` (refused: nothing changed) then the accounts
-  // reloaded; `done` gets success() or the error.
-  void EnqueueAccountChange(std::function<StatusOr<AdminResult>(DeployStore::Writer&)> write,
+  // A change to account `name`: `write` (refused: nothing changed), then
+  // the accounts reloaded and the account as it now is told to the
+  // extensions (kAccount); `done` gets the answer or the error.
+  void EnqueueAccountChange(std::string name,
+                            std::function<StatusOr<AdminResult>(DeployStore::Writer&)> write,
                             Done done);
   // Writes to the store, then tells the extensions: the first error.
   Status Commit(const std::function<Status(DeployStore::Writer&)>& write, NodeChange& change);

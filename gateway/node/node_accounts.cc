@@ -61,8 +61,9 @@ Status MoveNamespace(bindings::KvStore& kv, const std::string& from, const std::
   return Status::Ok();
 }
 
-// Removes every key of every KV namespace of `account`.
-Status DropNamespaces(bindings::KvStore& kv, const std::string& account) {
+}  // namespace
+
+Status DropAccountNamespaces(bindings::KvStore& kv, const std::string& account) {
   auto namespaces = kv.Namespaces(account + "/");
   if (!namespaces.ok()) return namespaces.status();
   for (const std::string& ns : *namespaces) {
@@ -81,6 +82,8 @@ Status DropNamespaces(bindings::KvStore& kv, const std::string& account) {
   }
   return Status::Ok();
 }
+
+namespace {
 
 // Parses and checks hostname patterns, in order, without duplicates.
 StatusOr<std::vector<HostPattern>> ParseHosts(const std::vector<std::string>& texts) {
@@ -209,9 +212,10 @@ std::optional<AdminResult> Node::RefuseRoutes(const std::string& account,
 }
 
 void Node::EnqueueAccountChange(
-    std::function<StatusOr<AdminResult>(DeployStore::Writer&)> write, Done done) {
+    std::string name, std::function<StatusOr<AdminResult>(DeployStore::Writer&)> write,
+    Done done) {
   if (RefuseAdmin(done)) return;
-  Enqueue([this, write = std::move(write), done = std::move(done)](
+  Enqueue([this, name = std::move(name), write = std::move(write), done = std::move(done)](
               std::function<void()> finished) {
     std::optional<AdminResult> result;
     Status written = store_->Write([&](DeployStore::Writer& writer) -> Status {
@@ -232,14 +236,32 @@ void Node::EnqueueAccountChange(
       return finished();
     }
     Status loaded = LoadAccounts();
+    if (loaded.ok()) {
+      // Tell the fleet: the account as it now is.
+      NodeChange change;
+      change.kind = NodeChange::Kind::kAccount;
+      change.account = name;
+      const AccountRecord* record = accounts_->Find(name);
+      if (record != nullptr) change.account_record = record->Encode();
+      loaded = record != nullptr ? Notify(change)
+                                 : Status(ErrorCode::kInternal, "the account went missing");
+    }
     done(loaded.ok() ? *result : AdminResult::Error(500, loaded.message()));
     finished();
   });
 }
 
+void Node::ReloadAccounts() {
+  PostToControl([this] {
+    Status loaded = LoadAccounts();
+    if (!loaded.ok()) Log(LogLevel::kError, "cannot read the accounts: {}", loaded.message());
+  });
+}
+
 void Node::CreateAccount(std::string name, std::vector<std::string> hosts, Done done) {
   EnqueueAccountChange(
-      [this, name = std::move(name),
+      name,
+      [this, name,
        hosts = std::move(hosts)](DeployStore::Writer& writer) -> StatusOr<AdminResult> {
         Status valid = CheckAccountName(name);
         if (!valid.ok()) return AdminResult::Error(400, valid.message());
@@ -277,7 +299,8 @@ void Node::CreateAccount(std::string name, std::vector<std::string> hosts, Done 
 void Node::ChangeAccountHosts(std::string name, std::vector<std::string> add,
                               std::vector<std::string> remove, Done done) {
   EnqueueAccountChange(
-      [this, name = std::move(name), add = std::move(add),
+      name,
+      [this, name, add = std::move(add),
        remove = std::move(remove)](DeployStore::Writer& writer) -> StatusOr<AdminResult> {
         const AccountRecord* found = accounts_->Find(name);
         if (found == nullptr) return AdminResult::Error(404, fmt::format("no account named '{}'", name));
@@ -333,7 +356,8 @@ void Node::ChangeAccountHosts(std::string name, std::vector<std::string> add,
 
 void Node::RotateAccountToken(std::string name, Done done) {
   EnqueueAccountChange(
-      [this, name = std::move(name)](DeployStore::Writer& writer) -> StatusOr<AdminResult> {
+      name,
+      [this, name](DeployStore::Writer& writer) -> StatusOr<AdminResult> {
         const AccountRecord* found = accounts_->Find(name);
         if (found == nullptr) return AdminResult::Error(404, fmt::format("no account named '{}'", name));
         if (name == kDefaultAccount) {
@@ -353,7 +377,8 @@ void Node::RotateAccountToken(std::string name, Done done) {
 
 void Node::RevokeAccountToken(std::string name, Done done) {
   EnqueueAccountChange(
-      [this, name = std::move(name)](DeployStore::Writer& writer) -> StatusOr<AdminResult> {
+      name,
+      [this, name](DeployStore::Writer& writer) -> StatusOr<AdminResult> {
         const AccountRecord* found = accounts_->Find(name);
         if (found == nullptr) return AdminResult::Error(404, fmt::format("no account named '{}'", name));
         AccountRecord record = *found;
@@ -389,13 +414,20 @@ void Node::DeleteAccount(std::string name, Done done) {
       }
       return writer.DeleteAccount(name);
     });
-    if (written.ok()) written = DropNamespaces(*services_->kv, name);
+    if (written.ok()) written = DropAccountNamespaces(*services_->kv, name);
+    // The fleet deletes the workers, then the account (and its KV data).
     for (const std::string& worker : *workers) {
       meter_.Forget(worker);
       if (!written.ok()) break;
       NodeChange change;
       change.kind = NodeChange::Kind::kDeleteWorker;
       change.worker = worker;
+      written = Notify(change);
+    }
+    if (written.ok()) {
+      NodeChange change;
+      change.kind = NodeChange::Kind::kAccountDelete;
+      change.account = name;
       written = Notify(change);
     }
     Status loaded = LoadAccounts();
