@@ -230,6 +230,12 @@ TEST_F(AccountRightsTest, HostsChangeTokensRotateAndRevoke) {
   EXPECT_THAT(node_.AdminOk("GET", "/accounts/b"), HasSubstr("blog.test"));
 }
 
+TEST_F(AccountRightsTest, AnAccountTailsOnlyAWorkerItOwnsNow) {
+  // Not a name nobody uses yet (another account could take it).
+  ExpectStatus(As(token_a_, "GET", "/workers/future/tail"), 404, "no worker named 'future'");
+  ExpectStatus(As(token_a_, "GET", "/workers/b-site/tail"), 404, "no worker named 'b-site'");
+}
+
 TEST_F(AccountRightsTest, DeletingAnAccountRemovesEverythingItOwns) {
   ExpectStatus(As(token_b_, "PUT", "/workers/b-site/secrets/TOKEN", "s"), 200);
   ExpectStatus(node_.Admin("DELETE", "/accounts/default"), 400);

@@ -149,8 +149,10 @@ int CheckBearer(std::string_view authorization, std::string_view token) {
 // heartbeat when quiet.
 class AdminApi::TailStream : public std::enable_shared_from_this<TailStream> {
  public:
-  TailStream(Node& node, std::shared_ptr<ResponseWriter> writer)
-      : node_(node), writer_(std::move(writer)) {}
+  TailStream(Node& node, std::shared_ptr<ResponseWriter> writer, std::string worker,
+             std::string account)
+      : node_(node), writer_(std::move(writer)), worker_(std::move(worker)),
+        account_(std::move(account)) {}
 
   void Start(TailFilter filter, std::function<void()> on_end) {
     on_end_ = std::move(on_end);
@@ -173,6 +175,16 @@ class AdminApi::TailStream : public std::enable_shared_from_this<TailStream> {
 
   void Deliver(const std::string& line) {
     if (ended_) return;
+    if (!account_.empty()) {
+      // The worker changed hands (deleted, then made again by another
+      // account): this account sees nothing of the new one.
+      std::shared_ptr<const NodeState> state = node_.state();
+      const std::shared_ptr<const ServedWorker>* served = state->Find(worker_);
+      if (served == nullptr || (*served)->account != account_) {
+        auto keep = shared_from_this();  // End may drop the last other reference
+        return End();
+      }
+    }
     if (writer_->BufferedBytes() > kTailBufferLimit) {
       ++dropped_;
       return;
@@ -202,6 +214,8 @@ class AdminApi::TailStream : public std::enable_shared_from_this<TailStream> {
 
   Node& node_;
   std::shared_ptr<ResponseWriter> writer_;
+  std::string worker_;
+  std::string account_;  // "" = the operator's stream
   std::function<void()> on_end_;
   uint64_t id_ = 0;
   uv_timer_t* timer_ = nullptr;
@@ -469,7 +483,9 @@ void AdminApi::Answer(const HttpRequest& request, std::string_view path, std::st
   }
   if (what == "tail" && parts.size() == 3) {
     if (method != "GET") return MethodNotAllowed(*writer, "GET");
-    return Tail(name, query, std::move(writer));
+    // An account tails a worker it owns now, not a name it hopes for.
+    if (!own(name)) return SendError(*writer, 404, fmt::format("no worker named '{}'", name));
+    return Tail(name, query, account, std::move(writer));
   }
   SendError(*writer, 404, fmt::format("no such endpoint: {}", path));
 }
@@ -532,11 +548,11 @@ void AdminApi::Kv(const HttpRequest& request, const std::vector<std::string_view
   MethodNotAllowed(*writer, "GET, PUT, DELETE");
 }
 
-void AdminApi::Tail(const std::string& worker, std::string_view query,
+void AdminApi::Tail(const std::string& worker, std::string_view query, const std::string& account,
                     std::shared_ptr<ResponseWriter> writer) {
   auto filter = ParseTailFilter(worker, query);
   if (!filter.ok()) return SendError(*writer, 400, filter.status().message());
-  auto stream = std::make_shared<TailStream>(node_, std::move(writer));
+  auto stream = std::make_shared<TailStream>(node_, std::move(writer), worker, account);
   tails_.insert(stream);
   std::weak_ptr<TailStream> weak = stream;
   stream->Start(std::move(filter).value(), [this, weak] {

@@ -56,7 +56,9 @@ class AdminApi {
   // /accounts/...: operator only.
   void Accounts(const HttpRequest& request, const std::vector<std::string_view>& parts,
                 std::shared_ptr<ResponseWriter> writer);
-  void Tail(const std::string& worker, std::string_view query,
+  // `account` ("" = the operator): the stream ends once `worker` is no
+  // longer that account's (deleted, then made again by another).
+  void Tail(const std::string& worker, std::string_view query, const std::string& account,
             std::shared_ptr<ResponseWriter> writer);
   void Kv(const HttpRequest& request, const std::vector<std::string_view>& parts,
           std::string_view query, const std::string& account,
