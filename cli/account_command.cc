@@ -84,6 +84,10 @@ Status SaveToken(const std::string& path, const Account& account) {
 
 StatusOr<std::string> Run(const AccountCommandOptions& options) {
   const std::string& action = options.action;
+  if (action == "token" && options.rotate == options.revoke) {
+    return Invalid("give --rotate (a new token; the old one stops working) or --revoke (no token "
+                   "works until the next --rotate)");
+  }
   if ((action == "create" || (action == "token" && options.rotate)) && options.token_out.empty()) {
     return Invalid("give --token-out FILE: the account's token is written there (mode 0600), "
                    "never printed");
@@ -92,10 +96,6 @@ StatusOr<std::string> Run(const AccountCommandOptions& options) {
     return Invalid(fmt::format("deleting account {} removes its workers, routes, secrets and KV "
                                "data: add --yes to do it",
                                options.name));
-  }
-  if (action == "token" && options.rotate == options.revoke) {
-    return Invalid("give --rotate (a new token; the old one stops working) or --revoke (no token "
-                   "works until the next --rotate)");
   }
   StatusOr<std::string> token = ResolveToken(options.token_file);
   if (!token.ok()) return token.status();
