@@ -49,8 +49,8 @@ Account ParseAccount(simdjson::dom::element root) {
   if (root["has_token"].get_bool().get(has_token) == simdjson::SUCCESS) {
     account.has_token = has_token;
   }
-  for (auto [key, list] : {std::pair{"hosts", &account.hosts},
-                           std::pair{"workers", &account.workers}}) {
+  for (auto [key, list] :
+       {std::pair{"hosts", &account.hosts}, std::pair{"workers", &account.workers}}) {
     simdjson::dom::array items;
     if (root[key].get_array().get(items) != simdjson::SUCCESS) continue;
     for (simdjson::dom::element item : items) {
@@ -85,17 +85,20 @@ Status SaveToken(const std::string& path, const Account& account) {
 StatusOr<std::string> Run(const AccountCommandOptions& options) {
   const std::string& action = options.action;
   if (action == "token" && options.rotate == options.revoke) {
-    return Invalid("give --rotate (a new token; the old one stops working) or --revoke (no token "
-                   "works until the next --rotate)");
+    return Invalid(
+        "give --rotate (a new token; the old one stops working) or --revoke (no token "
+        "works until the next --rotate)");
   }
   if ((action == "create" || (action == "token" && options.rotate)) && options.token_out.empty()) {
-    return Invalid("give --token-out FILE: the account's token is written there (mode 0600), "
-                   "never printed");
+    return Invalid(
+        "give --token-out FILE: the account's token is written there (mode 0600), "
+        "never printed");
   }
   if (action == "delete" && !options.yes) {
-    return Invalid(fmt::format("deleting account {} removes its workers, routes, secrets and KV "
-                               "data: add --yes to do it",
-                               options.name));
+    return Invalid(
+        fmt::format("deleting account {} removes its workers, routes, secrets and KV "
+                    "data: add --yes to do it",
+                    options.name));
   }
   StatusOr<std::string> token = ResolveToken(options.token_file);
   if (!token.ok()) return token.status();
@@ -166,8 +169,8 @@ StatusOr<std::string> Run(const AccountCommandOptions& options) {
     auto account = ParseAccountBody(*answer);
     if (!account.ok()) return account.status();
     EDGE_RETURN_IF_ERROR(SaveToken(options.token_out, *account));
-    return fmt::format("New token for account {} in {}; the old one no longer works",
-                       options.name, options.token_out);
+    return fmt::format("New token for account {} in {}; the old one no longer works", options.name,
+                       options.token_out);
   }
   return Invalid(fmt::format("unknown action '{}'", action));
 }

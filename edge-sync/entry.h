@@ -63,8 +63,9 @@ struct Entry {
   // "r/<worker>", "c/<worker>" (current version), "s/<worker>/<name>",
   // "k/<ns>/<key>" (in <ns>, '%' is written "%25" and '/' "%2F", so that
   // the key, which may hold anything, cannot be confused with another
-  // namespace's), "a/<account>" (an account, made or deleted). A version entry writes its "v/" key, "r/" when it carries
-  // routes and "c/" when it is made current. A kDeleteWorker covers every
+  // namespace's), "a/<account>" (an account, made or deleted). A version
+  // entry writes its "v/" key, "r/" when it carries routes and "c/" when it
+  // is made current. A kDeleteWorker covers every
   // key of its worker: its only key is the marker "w/<worker>".
   std::vector<std::string> Keys() const;
   // True for entries that only remove (kDeleteWorker, kSecretDelete,

@@ -317,9 +317,10 @@ TEST(EntryTest, AccountEntriesRoundTripAndAreChecked) {
   Entry bad_owner = owned;
   bad_owner.account = "../x";
   EXPECT_FALSE(ValidateEntry(bad_owner).ok());
-  for (std::string_view record : {std::string_view("{}"), std::string_view("not json"),
-                                  std::string_view(R"({"hosts":["a b"],"token_sha256":"","created_ms":1})"),
-                                  std::string_view(R"({"hosts":[],"token_sha256":"short","created_ms":1})")}) {
+  const std::string_view records[] = {
+      "{}", "not json", R"({"hosts":["a b"],"token_sha256":"","created_ms":1})",
+      R"({"hosts":[],"token_sha256":"short","created_ms":1})"};
+  for (std::string_view record : records) {
     Entry bad_record = account;
     bad_record.record = std::string(record);
     EXPECT_THAT(ValidateEntry(bad_record).message(), HasSubstr("not an account's record"))

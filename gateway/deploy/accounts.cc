@@ -19,9 +19,8 @@ Status Corrupt(std::string_view name) {
 
 // `host` is `under` or one of its subdomains.
 bool AtOrUnder(std::string_view host, std::string_view under) {
-  return host == under ||
-         (host.size() > under.size() && host.ends_with(under) &&
-          host[host.size() - under.size() - 1] == '.');
+  return host == under || (host.size() > under.size() && host.ends_with(under) &&
+                           host[host.size() - under.size() - 1] == '.');
 }
 
 // Whether `pattern` matches every host `wanted` matches.
@@ -43,9 +42,8 @@ StatusOr<HostPattern> ParseHostPattern(std::string_view text) {
   }
   auto parsed = ParseRoutePattern(std::string(text) + "/*");
   if (!parsed.ok()) {
-    return Status(ErrorCode::kInvalidInput,
-                  fmt::format("host \"{}\" is not a hostname pattern: {}", text,
-                              parsed.status().message()));
+    return Status(ErrorCode::kInvalidInput, fmt::format("host \"{}\" is not a hostname pattern: {}",
+                                                        text, parsed.status().message()));
   }
   if (parsed->host_kind == ParsedRoute::HostKind::kDomainAndSubdomains) {
     return Status(ErrorCode::kInvalidInput,
@@ -53,7 +51,8 @@ StatusOr<HostPattern> ParseHostPattern(std::string_view text) {
                               "(`*.{}`); give both for both",
                               text, parsed->host, parsed->host));
   }
-  if (parsed->host.find('.') == std::string::npos && parsed->host_kind != ParsedRoute::HostKind::kExact) {
+  if (parsed->host.find('.') == std::string::npos &&
+      parsed->host_kind != ParsedRoute::HostKind::kExact) {
     return Status(ErrorCode::kInvalidInput,
                   fmt::format("host \"{}\": a wildcard must be followed by a domain with at "
                               "least two labels",

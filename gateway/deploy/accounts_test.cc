@@ -138,8 +138,8 @@ TEST(AccountTableTest, RefusesAHostThatOverlapsAnotherAccounts) {
 }
 
 TEST(AccountTableTest, FindsAnAccountByItsTokenOnly) {
-  AccountTable table({Account("a", {}, "token-of-a"), Account("b", {}, "token-of-b"),
-                      Account("default", {})});
+  AccountTable table(
+      {Account("a", {}, "token-of-a"), Account("b", {}, "token-of-b"), Account("default", {})});
   ASSERT_NE(table.FindByToken("token-of-a"), nullptr);
   EXPECT_EQ(table.FindByToken("token-of-a")->name, "a");
   EXPECT_EQ(table.FindByToken("token-of-b")->name, "b");
@@ -161,9 +161,10 @@ TEST(AccountRecordTest, RoundTripsAndRefusesCorruptRecords) {
   EXPECT_EQ(parsed->hosts, record.hosts);
   EXPECT_EQ(parsed->token_sha256, record.token_sha256);
   EXPECT_EQ(record.PublicJson().find(record.token_sha256), std::string::npos);
-  for (std::string_view bad : {"", "{}", "[]", "{\"hosts\":[1],\"token_sha256\":\"\",\"created_ms\":1}",
-                               "{\"hosts\":[],\"token_sha256\":\"xyz\",\"created_ms\":1}",
-                               "{\"hosts\":[\"a b\"],\"token_sha256\":\"\",\"created_ms\":1}"}) {
+  for (std::string_view bad :
+       {"", "{}", "[]", "{\"hosts\":[1],\"token_sha256\":\"\",\"created_ms\":1}",
+        "{\"hosts\":[],\"token_sha256\":\"xyz\",\"created_ms\":1}",
+        "{\"hosts\":[\"a b\"],\"token_sha256\":\"\",\"created_ms\":1}"}) {
     auto corrupt = AccountRecord::Parse("acme", bad);
     EXPECT_FALSE(corrupt.ok()) << bad;
     if (!corrupt.ok()) {

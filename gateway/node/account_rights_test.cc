@@ -15,8 +15,8 @@ namespace edge::gateway {
 namespace {
 
 using ::testing::HasSubstr;
-using ::testing::Not;
 using testing::NodeHarness;
+using ::testing::Not;
 using testing::Response;
 
 constexpr const char* kWorker = R"(
@@ -70,8 +70,8 @@ class AccountRightsTest : public ::testing::Test {
   }
 
   std::string Create(const std::string& name, const std::string& hosts) {
-    std::string body = node_.AdminOk(
-        "POST", "/accounts", "{\"name\":\"" + name + "\",\"hosts\":" + hosts + "}");
+    std::string body =
+        node_.AdminOk("POST", "/accounts", "{\"name\":\"" + name + "\",\"hosts\":" + hosts + "}");
     return TokenOf(body);
   }
   std::optional<Response> As(const std::string& token, std::string_view method,
@@ -126,8 +126,8 @@ TEST_F(AccountRightsTest, AnAccountRoutesOnlyHostsItOwnsAndARefusedDeployChanges
                   Bundle("a-site", {"a.test/*", "*.a.test/api/*", "*a.test/x"})),
                200);
   for (const char* route : {"b.test/*", "other.test/*", "*.test/*", "*b.test/*"}) {
-    ExpectStatus(As(token_a_, "PUT", "/workers/a-site", Bundle("a-site", {"a.test/*", route})),
-                 403, "is not one of account a's hosts");
+    ExpectStatus(As(token_a_, "PUT", "/workers/a-site", Bundle("a-site", {"a.test/*", route})), 403,
+                 "is not one of account a's hosts");
     ExpectStatus(As(token_a_, "PUT", "/workers/a-new", Bundle("a-new", {route})), 403, "host");
   }
   ExpectStatus(As(token_a_, "PUT", "/workers/a-site/routes", R"({"routes":["b.test/*"]})"), 403,
@@ -208,9 +208,9 @@ TEST_F(AccountRightsTest, HostsChangeTokensRotateAndRevoke) {
   ExpectStatus(node_.Admin("POST", "/accounts/b/hosts", R"({"remove":["b.test"]})"), 409,
                "change its routes first");
   ExpectStatus(node_.Admin("POST", "/accounts/b/hosts", R"({"remove":["nope.test"]})"), 404);
-  EXPECT_THAT(node_.AdminOk("POST", "/accounts/b/hosts",
-                            R"({"add":["*.b.test","blog.test"],"remove":[]})"),
-              HasSubstr("\"hosts\":[\"b.test\",\"*.b.test\",\"blog.test\"]"));
+  EXPECT_THAT(
+      node_.AdminOk("POST", "/accounts/b/hosts", R"({"add":["*.b.test","blog.test"],"remove":[]})"),
+      HasSubstr("\"hosts\":[\"b.test\",\"*.b.test\",\"blog.test\"]"));
   ExpectStatus(As(token_b_, "PUT", "/workers/b-site/routes",
                   R"({"routes":["b.test/*","x.b.test/*","blog.test/*"]})"),
                200);
@@ -262,10 +262,12 @@ TEST(AccountMigrationTest, OldDeploymentsMoveToDefaultWithTheirKvData) {
     auto bundle = DecodeBundle(Bundle("old", {"old.test/*"}));
     ASSERT_TRUE(bundle.ok());
     std::string json = EncodeBundle(*bundle);
-    ASSERT_TRUE((*store)->Write([&](DeployStore::Writer& writer) {
-                  return writer.AddVersion("old", json, std::vector<std::string>{"old.test/*"})
-                      .status();
-                }).ok());
+    ASSERT_TRUE((*store)
+                    ->Write([&](DeployStore::Writer& writer) {
+                      return writer.AddVersion("old", json, std::vector<std::string>{"old.test/*"})
+                          .status();
+                    })
+                    .ok());
     auto kv = bindings::KvStore::Open(node.options().data_dir);
     ASSERT_TRUE(kv.ok());
     ASSERT_TRUE((*kv)->Put("old/shared", "k", "kept", "", 0).ok());

@@ -330,9 +330,9 @@ void AdminApi::Answer(const HttpRequest& request, std::string_view path, std::st
         return SendError(*writer, 400, "since must be a Unix time in seconds");
       }
     }
-    return done({200, node_.meter().UsageJson(since_s * 1000, UnixMs(),
-                                              for_account ? std::function<bool(const std::string&)>(own)
-                                                          : nullptr)});
+    std::function<bool(const std::string&)> include;
+    if (for_account) include = own;
+    return done({200, node_.meter().UsageJson(since_s * 1000, UnixMs(), include)});
   }
   if (parts.size() == 1 && parts[0] == "status") {
     if (method != "GET") return MethodNotAllowed(*writer, "GET");
@@ -609,8 +609,9 @@ void AdminApi::Accounts(const HttpRequest& request, const std::vector<std::strin
     if (parser.parse(request.body).get(body) != simdjson::SUCCESS ||
         body["name"].get_string().get(name) != simdjson::SUCCESS ||
         !(hosts = StringList(body, "hosts"))) {
-      return SendError(*writer, 400, "the body must be {\"name\": \"...\", \"hosts\": [\"shop.example\", "
-                                     "\"*.shop.example\", ...]}");
+      return SendError(*writer, 400,
+                       "the body must be {\"name\": \"...\", \"hosts\": [\"shop.example\", "
+                       "\"*.shop.example\", ...]}");
     }
     return node_.CreateAccount(std::string(name), std::move(*hosts), done);
   }
@@ -621,7 +622,9 @@ void AdminApi::Accounts(const HttpRequest& request, const std::vector<std::strin
   if (parts.size() == 2) {
     if (method == "DELETE") return node_.DeleteAccount(name, done);
     if (method != "GET") return MethodNotAllowed(*writer, "GET, DELETE");
-    if (record == nullptr) return SendError(*writer, 404, fmt::format("no account named '{}'", name));
+    if (record == nullptr) {
+      return SendError(*writer, 404, fmt::format("no account named '{}'", name));
+    }
     auto workers = node_.store().WorkersOf(name);
     if (!workers.ok()) return SendError(*writer, 500, workers.status().message());
     std::string out = record->PublicJson();
@@ -633,8 +636,9 @@ void AdminApi::Accounts(const HttpRequest& request, const std::vector<std::strin
     std::optional<std::vector<std::string>> add, remove;
     if (parser.parse(request.body).get(body) != simdjson::SUCCESS ||
         !(add = StringList(body, "add")) || !(remove = StringList(body, "remove"))) {
-      return SendError(*writer, 400, "the body must be {\"add\": [\"host\", ...], \"remove\": "
-                                     "[\"host\", ...]}");
+      return SendError(*writer, 400,
+                       "the body must be {\"add\": [\"host\", ...], \"remove\": "
+                       "[\"host\", ...]}");
     }
     return node_.ChangeAccountHosts(name, std::move(*add), std::move(*remove), done);
   }

@@ -331,7 +331,8 @@ void Node::Deploy(std::string name, std::string bundle_json, std::string account
     if (*owner && !account.empty() && **owner != account) {
       return fail(409, fmt::format("the worker name '{}' belongs to another account", name));
     }
-    std::string target = *owner ? **owner : (account.empty() ? std::string(kDefaultAccount) : account);
+    std::string target =
+        *owner ? **owner : (account.empty() ? std::string(kDefaultAccount) : account);
     if (target != kDefaultAccount && accounts_->Find(target) == nullptr) {
       return fail(404, fmt::format("no account named '{}'", target));
     }

@@ -170,8 +170,10 @@ Status Node::MigrateToAccounts() {
   });
   if (!written.ok()) return written;
   if (!moved.empty()) {
-    Log(LogLevel::kInfo, "accounts: {} worker(s) deployed before accounts now belong to account "
-        "'default', which only the operator token reaches", moved.size());
+    Log(LogLevel::kInfo,
+        "accounts: {} worker(s) deployed before accounts now belong to account "
+        "'default', which only the operator token reaches",
+        moved.size());
   }
   return Status::Ok();
 }
@@ -211,20 +213,19 @@ std::optional<AdminResult> Node::RefuseRoutes(const std::string& account,
   return std::nullopt;
 }
 
-void Node::EnqueueAccountChange(
-    std::string name, std::function<StatusOr<AdminResult>(DeployStore::Writer&)> write,
-    Done done) {
+void Node::EnqueueAccountChange(std::string name,
+                                std::function<StatusOr<AdminResult>(DeployStore::Writer&)> write,
+                                Done done) {
   if (RefuseAdmin(done)) return;
-  Enqueue([this, name = std::move(name), write = std::move(write), done = std::move(done)](
-              std::function<void()> finished) {
+  Enqueue([this, name = std::move(name), write = std::move(write),
+           done = std::move(done)](std::function<void()> finished) {
     std::optional<AdminResult> result;
     Status written = store_->Write([&](DeployStore::Writer& writer) -> Status {
       auto answer = write(writer);
       if (!answer.ok()) return answer.status();
       result = *answer;
       // A refusal (4xx) changes nothing.
-      return result->status == 200 ? Status::Ok()
-                                   : Status(ErrorCode::kInvalidInput, "refused");
+      return result->status == 200 ? Status::Ok() : Status(ErrorCode::kInvalidInput, "refused");
     });
     if (result && result->status != 200) {
       done(*result);
@@ -261,8 +262,7 @@ void Node::ReloadAccounts() {
 void Node::CreateAccount(std::string name, std::vector<std::string> hosts, Done done) {
   EnqueueAccountChange(
       name,
-      [this, name,
-       hosts = std::move(hosts)](DeployStore::Writer& writer) -> StatusOr<AdminResult> {
+      [this, name, hosts = std::move(hosts)](DeployStore::Writer& writer) -> StatusOr<AdminResult> {
         Status valid = CheckAccountName(name);
         if (!valid.ok()) return AdminResult::Error(400, valid.message());
         if (accounts_->Find(name) != nullptr) {
@@ -272,7 +272,8 @@ void Node::CreateAccount(std::string name, std::vector<std::string> hosts, Done 
         if (!parsed.ok()) return AdminResult::Error(400, parsed.status().message());
         if (parsed->size() > kMaxAccountHosts) {
           return AdminResult::Error(400, fmt::format("an account owns at most {} hostname "
-                                                     "patterns", kMaxAccountHosts));
+                                                     "patterns",
+                                                     kMaxAccountHosts));
         }
         std::shared_ptr<const NodeState> state = state_.Load();
         for (const HostPattern& host : *parsed) {
@@ -303,10 +304,12 @@ void Node::ChangeAccountHosts(std::string name, std::vector<std::string> add,
       [this, name, add = std::move(add),
        remove = std::move(remove)](DeployStore::Writer& writer) -> StatusOr<AdminResult> {
         const AccountRecord* found = accounts_->Find(name);
-        if (found == nullptr) return AdminResult::Error(404, fmt::format("no account named '{}'", name));
+        if (found == nullptr)
+          return AdminResult::Error(404, fmt::format("no account named '{}'", name));
         if (name == kDefaultAccount) {
-          return AdminResult::Error(400, "account 'default' owns no hosts: its workers route "
-                                         "the hosts no other account owns");
+          return AdminResult::Error(400,
+                                    "account 'default' owns no hosts: its workers route "
+                                    "the hosts no other account owns");
         }
         auto adding = ParseHosts(add);
         if (!adding.ok()) return AdminResult::Error(400, adding.status().message());
@@ -333,7 +336,8 @@ void Node::ChangeAccountHosts(std::string name, std::vector<std::string> add,
         }
         if (record.hosts.size() > kMaxAccountHosts) {
           return AdminResult::Error(400, fmt::format("an account owns at most {} hostname "
-                                                     "patterns", kMaxAccountHosts));
+                                                     "patterns",
+                                                     kMaxAccountHosts));
         }
         // The account's own routes must stay within what it owns.
         for (const Route& route : state->routes.routes()) {
@@ -359,10 +363,12 @@ void Node::RotateAccountToken(std::string name, Done done) {
       name,
       [this, name](DeployStore::Writer& writer) -> StatusOr<AdminResult> {
         const AccountRecord* found = accounts_->Find(name);
-        if (found == nullptr) return AdminResult::Error(404, fmt::format("no account named '{}'", name));
+        if (found == nullptr)
+          return AdminResult::Error(404, fmt::format("no account named '{}'", name));
         if (name == kDefaultAccount) {
-          return AdminResult::Error(400, "account 'default' has no token: only the operator's "
-                                         "token reaches it");
+          return AdminResult::Error(400,
+                                    "account 'default' has no token: only the operator's "
+                                    "token reaches it");
         }
         auto token = NewAccountToken();
         if (!token.ok()) return token.status();
@@ -380,7 +386,8 @@ void Node::RevokeAccountToken(std::string name, Done done) {
       name,
       [this, name](DeployStore::Writer& writer) -> StatusOr<AdminResult> {
         const AccountRecord* found = accounts_->Find(name);
-        if (found == nullptr) return AdminResult::Error(404, fmt::format("no account named '{}'", name));
+        if (found == nullptr)
+          return AdminResult::Error(404, fmt::format("no account named '{}'", name));
         AccountRecord record = *found;
         record.token_sha256.clear();
         EDGE_RETURN_IF_ERROR(writer.PutAccount(record));
@@ -394,8 +401,9 @@ void Node::DeleteAccount(std::string name, Done done) {
   if (RefuseAdmin(done)) return;
   Enqueue([this, name = std::move(name), done = std::move(done)](std::function<void()> finished) {
     if (name == kDefaultAccount) {
-      done(AdminResult::Error(400, "account 'default' cannot be deleted (delete its workers "
-                                   "one by one)"));
+      done(AdminResult::Error(400,
+                              "account 'default' cannot be deleted (delete its workers "
+                              "one by one)"));
       return finished();
     }
     if (accounts_->Find(name) == nullptr) {
@@ -455,8 +463,7 @@ void Node::DeleteAccount(std::string name, Done done) {
     Switch(std::move(state), nullptr, [name, count, done, finished] {
       Log(LogLevel::kInfo, "account '{}' deleted with its {} worker(s) and its KV data", name,
           count);
-      done({200, fmt::format("{{\"deleted\":{},\"workers\":{}}}", base::JsonString(name),
-                             count)});
+      done({200, fmt::format("{{\"deleted\":{},\"workers\":{}}}", base::JsonString(name), count)});
       finished();
     });
   });
