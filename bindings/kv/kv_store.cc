@@ -663,6 +663,22 @@ Status KvStore::Apply(const KvWrite& write, std::string_view meta_key,
   return Status::Ok();
 }
 
+StatusOr<std::vector<std::string>> KvStore::Namespaces(std::string_view prefix) const {
+  base::LmdbTxn txn;
+  EDGE_RETURN_IF_ERROR(txn.Begin(*env_, true, "list namespaces"));
+  base::LmdbCursor cursor(txn.get(), dbs_.namespaces);
+  if (cursor.rc() != 0) return LmdbError("list namespaces", cursor.rc());
+  std::vector<std::string> names;
+  MDB_val k = Val(prefix), v;
+  int rc = mdb_cursor_get(cursor.get(), &k, &v, prefix.empty() ? MDB_FIRST : MDB_SET_RANGE);
+  for (; rc == 0; rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_NEXT)) {
+    if (!View(k).starts_with(prefix)) break;
+    names.emplace_back(View(k));
+  }
+  if (rc != 0 && rc != MDB_NOTFOUND) return LmdbError("list namespaces", rc);
+  return names;
+}
+
 StatusOr<std::optional<std::string>> KvStore::GetMeta(std::string_view key) const {
   if (!CheckReplicaKey(key).ok()) return std::optional<std::string>();
   base::LmdbTxn txn;

@@ -144,6 +144,10 @@ class KvStore {
   // harmless (a put stores the same entry again; deleting a missing key is
   // not an error). The write listener is not called.
   Status Apply(const KvWrite& write, std::string_view meta_key, std::string_view meta_value);
+  // The names of every namespace that starts with `prefix`, sorted (a
+  // namespace stays listed once created, even when empty): what deleting
+  // an account's data walks.
+  StatusOr<std::vector<std::string>> Namespaces(std::string_view prefix) const;
   // What Apply stored under `key`; nullopt when nothing (or for a key
   // Apply would refuse).
   StatusOr<std::optional<std::string>> GetMeta(std::string_view key) const;
