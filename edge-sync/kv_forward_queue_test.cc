@@ -110,5 +110,31 @@ TEST(KvForwardQueueTest, RestoredWritesShadowOlderEntries) {
   EXPECT_TRUE(forwarder.ShouldApply("data", "other", 7));
 }
 
+// A full queue fails the worker's write: with the forwarder as the KV
+// store's write hook (as a PoP wires it), the put is refused with the
+// queue's reason and nothing is applied locally.
+TEST(KvForwardQueueTest, FullQueueFailsTheLocalWrite) {
+  base::testing::TempDir dir;
+  base::HttpTarget nowhere;
+  nowhere.url = "http://127.0.0.1:1";
+  auto queue = KvForwardQueue::Open(dir.path(), KvForwardLimits{1, 1 << 20});
+  ASSERT_TRUE(queue.ok());
+  KvForwarder forwarder(nowhere, std::move(queue).value());  // never started: nothing sent
+  auto store = bindings::KvStore::Open(dir.path());
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  (*store)->SetWriteHook(
+      [&forwarder](const bindings::KvWrite& write) { return forwarder.Forward(write); });
+  ASSERT_TRUE((*store)->Put("data", "first", "v").ok());
+  Status second = (*store)->Put("data", "second", "v");
+  EXPECT_EQ(second.code(), ErrorCode::kRangeError);
+  EXPECT_NE(second.message().find("forward queue is full"), std::string::npos);
+  EXPECT_EQ((*store)->Delete("data", "first").code(), ErrorCode::kRangeError);
+  (*store)->SetWriteHook(nullptr);
+  EXPECT_TRUE((*(*store)->Get("data", "first")).has_value());
+  EXPECT_FALSE((*(*store)->Get("data", "second")).has_value());
+  EXPECT_EQ(forwarder.pending(), 1u);
+  EXPECT_EQ(forwarder.not_queued(), 2u);
+}
+
 }  // namespace
 }  // namespace edge::sync

@@ -89,7 +89,9 @@ Status KvForwarder::Forward(const bindings::KvWrite& write) {
       if (!id.ok()) {
         ++not_queued_;
         Log(LogLevel::kError,
-            "KV write {} of key {:?} in namespace {:?} not queued for the origin: {}", job.method,
+            "KV write {} of key {:?} in namespace {:?} refused (not applied): it cannot be "
+            "queued for the origin: {}",
+            job.method,
             write.key, write.ns, id.status().message());
         return id.status();
       }

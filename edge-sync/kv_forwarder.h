@@ -5,7 +5,7 @@
 // (so before the worker's put resolves) and removed only once the upstream
 // acknowledged it (2xx) or refused it (4xx: logged, counted, removed); the
 // queue is resent in order after a restart.
-// The write was applied locally already, so the PoP reads its own writes;
+// The write is applied locally too, so the PoP reads its own writes;
 // while a key has writes in flight, and until the log has passed the entry
 // the origin made of the last one, older entries for that key are not
 // applied over it (ShouldApply).
@@ -39,9 +39,10 @@ class KvForwarder {
   // older log entries (ShouldApply).
   Status Restore();
 
-  // A worker's write, applied locally (any thread). Returns once it is
-  // stored in the durable queue; an error (the queue is full, LMDB failed)
-  // means it was not queued.
+  // A worker's write, about to be applied locally (any thread; KvStore's
+  // write hook). Returns once it is stored in the durable queue; an error
+  // (the queue is full, LMDB failed) means it was not queued, and the local
+  // write must fail with it.
   Status Forward(const bindings::KvWrite& write);
   // A request from a PoP below this relay, passed upstream as is; `done`
   // gets the upstream's status and body (or 502 and why), on this
@@ -57,7 +58,7 @@ class KvForwarder {
   uint64_t pending() const;
   // Writes the upstream refused (4xx, or that cannot be sent): removed.
   uint64_t refused() const;
-  // Writes that could not be queued (queue full or LMDB error).
+  // Writes that could not be queued (queue full or LMDB error): refused.
   uint64_t not_queued() const;
 
  private:

@@ -65,13 +65,12 @@ Status ReplicaExtension::Start(gateway::Node& node) {
   EDGE_RETURN_IF_ERROR(forwarder_->Restore());
   forwarder_->Start();
   KvForwarder* forwarder = forwarder_.get();
-  // KvStore calls this after the local write committed and before the
-  // worker's put resolves: the write is in the durable queue by then. A
-  // crash between the two commits leaves a local write that is not queued
-  // (and whose put never resolved); a write that cannot be queued is
-  // logged and counted (edge_sync_kv_forward_not_queued_total).
-  node.kv().SetWriteListener(
-      [forwarder](const bindings::KvWrite& write) { (void)forwarder->Forward(write); });
+  // KvStore calls this inside the local write's transaction, before it
+  // commits: the write is in the durable queue before the worker's put can
+  // resolve, and a write that cannot be queued (the queue is full, its
+  // store failed) is not applied and fails the put with the reason.
+  node.kv().SetWriteHook(
+      [forwarder](const bindings::KvWrite& write) { return forwarder->Forward(write); });
 
   SyncClientOptions client;
   client.from_url = options_.from_url;
@@ -353,8 +352,8 @@ void ReplicaExtension::UpdateMetrics(gateway::NodeMetrics& metrics) {
                      "removed from the forward queue",
                      static_cast<double>(refused - reported_refused_));
   metrics.AddCounter("edge_sync_kv_forward_not_queued_total",
-                     "Workers' KV writes applied locally but not queued for the upstream (queue "
-                     "full or a storage error)",
+                     "Workers' KV writes refused because they could not be queued for the "
+                     "upstream (queue full or a storage error): the put or delete failed",
                      static_cast<double>(not_queued - reported_not_queued_));
   reported_refused_ = refused;
   reported_not_queued_ = not_queued;
