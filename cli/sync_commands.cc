@@ -112,10 +112,13 @@ int PrintFleet(const std::string& body, bool json) {
   uint64_t now = Field<uint64_t>(root, "now_ms", 0);
   printf("log head %llu, compacted through %llu\n", static_cast<unsigned long long>(head),
          static_cast<unsigned long long>(compacted));
-  printf("%-16s %10s %8s %16s %10s %8s\n", "POP", "CURSOR", "LAG", "LAST CONTACT", "VIA",
-         "REFUSED");
+  printf("%-16s %10s %8s %16s %10s %8s %10s\n", "POP", "CURSOR", "LAG", "LAST CONTACT", "VIA",
+         "REFUSED", "KV REFUSED");
   simdjson::dom::array pops;
   if (root["pops"].get_array().get(pops) != simdjson::SUCCESS) return 0;
+  // KV writes the origin refused, below the table: the operator must see
+  // them, with the key and the reason.
+  std::vector<std::string> kv_refusals;
   for (simdjson::dom::element pop : pops) {
     std::string_view id = Field<std::string_view>(pop, "pop_id", "");
     std::string_view via = Field<std::string_view>(pop, "via", "");
@@ -123,11 +126,19 @@ int PrintFleet(const std::string& body, bool json) {
     uint64_t lag = Field<uint64_t>(pop, "lag", 0);
     uint64_t contact = Field<uint64_t>(pop, "last_contact_ms", 0);
     uint64_t refused = Field<uint64_t>(pop, "refused", 0);
-    printf("%-16.*s %10llu %8llu %16s %10.*s %8llu\n", static_cast<int>(id.size()), id.data(),
-           static_cast<unsigned long long>(cursor), static_cast<unsigned long long>(lag),
-           Ago(contact, now).c_str(), static_cast<int>(via.empty() ? 1 : via.size()),
-           via.empty() ? "-" : via.data(), static_cast<unsigned long long>(refused));
+    uint64_t kv_refused = Field<uint64_t>(pop, "kv_refused", 0);
+    std::string_view last = Field<std::string_view>(pop, "kv_last_refused", "");
+    printf("%-16.*s %10llu %8llu %16s %10.*s %8llu %10llu\n", static_cast<int>(id.size()),
+           id.data(), static_cast<unsigned long long>(cursor),
+           static_cast<unsigned long long>(lag), Ago(contact, now).c_str(),
+           static_cast<int>(via.empty() ? 1 : via.size()), via.empty() ? "-" : via.data(),
+           static_cast<unsigned long long>(refused), static_cast<unsigned long long>(kv_refused));
+    if (kv_refused > 0 && !last.empty()) {
+      kv_refusals.push_back(fmt::format("{}: {} KV write(s) refused by the origin, the last: {}",
+                                        id, kv_refused, last));
+    }
   }
+  for (const std::string& line : kv_refusals) printf("%s\n", line.c_str());
   return 0;
 }
 
@@ -174,7 +185,8 @@ std::function<int()> AddSyncCommands(CLI::App& app) {
 
   CLI::App* status = app.add_subcommand(
       "status", "Show the fleet as the origin (or a relay) sees it: every PoP, its cursor, its "
-                "lag and when it was last heard from");
+                "lag, when it was last heard from, and the KV writes the origin refused (with "
+                "the last one's key and reason)");
   status->add_option("--from", flags->status_from, "The origin's (or a relay's) admin URL")
       ->required();
   status->add_option("--token-file", flags->status_token_file,

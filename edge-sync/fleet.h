@@ -21,6 +21,8 @@ struct PopStatus {
   uint64_t upstream_head = 0;    // the head its upstream last told it
   uint64_t last_contact_ms = 0;  // when it last heard from its upstream
   uint64_t refused = 0;          // entries or blobs it refused
+  uint64_t kv_refused = 0;       // its workers' KV writes the origin refused, since it started
+  std::string kv_last_refused;   // the last of them: method, key, namespace, the answer
   std::string via;               // the pop_id of the relay it reports through ("" = direct)
   uint64_t reported_ms = 0;      // when this report reached this node
 };

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include "base/testing/temp_dir.h"
+#include "edge-sync/fleet.h"
 #include "edge-sync/kv_forwarder.h"
+#include "edge-sync/origin.h"
 
 namespace edge::sync {
 namespace {
@@ -65,6 +67,39 @@ TEST(KvForwardQueueTest, AppendRemoveAndReopenKeepOrder) {
   // New writes go after the ones from before the restart.
   ASSERT_TRUE((*queue)->Append(Delete("e")).ok());
   EXPECT_EQ(Keys(**queue), (std::vector<std::string>{"b", "d", "e"}));
+}
+
+// A write's id is its id at the origin, which applies each once: ids are
+// never given twice, not even after the queue emptied and reopened, and the
+// writer's name stays with the queue.
+TEST(KvForwardQueueTest, IdsAreNeverReusedAndTheWriterStays) {
+  base::testing::TempDir dir;
+  std::string writer;
+  {
+    auto queue = KvForwardQueue::Open(dir.path());
+    ASSERT_TRUE(queue.ok()) << queue.status().message();
+    writer = (*queue)->writer();
+    EXPECT_EQ(writer.size(), 32u);
+    auto first = (*queue)->Append(Put("a", "v"));
+    auto second = (*queue)->Append(Put("b", "v"));
+    ASSERT_TRUE(first.ok() && second.ok());
+    EXPECT_EQ(*first, 1u);
+    EXPECT_EQ(*second, 2u);
+    ASSERT_TRUE((*queue)->Remove(1).ok());
+    ASSERT_TRUE((*queue)->Remove(2).ok());
+    EXPECT_EQ((*queue)->count(), 0u);
+  }
+  auto queue = KvForwardQueue::Open(dir.path());
+  ASSERT_TRUE(queue.ok()) << queue.status().message();
+  EXPECT_EQ((*queue)->writer(), writer);
+  auto third = (*queue)->Append(Put("c", "v"));
+  ASSERT_TRUE(third.ok());
+  EXPECT_EQ(*third, 3u);
+
+  base::testing::TempDir other;
+  auto another = KvForwardQueue::Open(other.path());
+  ASSERT_TRUE(another.ok());
+  EXPECT_NE((*another)->writer(), writer);
 }
 
 TEST(KvForwardQueueTest, FullQueueRefusesWithAClearError) {
@@ -134,6 +169,33 @@ TEST(KvForwardQueueTest, FullQueueFailsTheLocalWrite) {
   EXPECT_FALSE((*(*store)->Get("data", "second")).has_value());
   EXPECT_EQ(forwarder.pending(), 1u);
   EXPECT_EQ(forwarder.not_queued(), 2u);
+}
+
+TEST(KvForwardQueueTest, WriteIdsParseStrictly) {
+  std::string writer(32, 'a');
+  auto id = ParseWriteId(WriteId(writer, 42));
+  ASSERT_TRUE(id);
+  EXPECT_EQ(id->writer, writer);
+  EXPECT_EQ(id->id, 42u);
+  for (std::string bad :
+       {std::string(""), writer, writer + ":", writer + ":0", writer + ":01", writer + ":-1",
+        writer + ":1x", writer + ":99999999999999999999", std::string(31, 'a') + ":1",
+        std::string(32, 'A') + ":1", std::string(32, 'g') + ":1", writer + "a:1"}) {
+    EXPECT_FALSE(ParseWriteId(bad)) << bad;
+  }
+}
+
+// A PoP's refused KV writes reach the origin's fleet view (edge status).
+TEST(KvForwardQueueTest, CheckInsCarryRefusedWrites) {
+  PopStatus pop;
+  pop.pop_id = "fra1";
+  pop.kv_refused = 3;
+  pop.kv_last_refused = "PUT \"k\" in \"ns\": 400 {\"error\":\"no\"}";
+  auto decoded = Fleet::Decode(Fleet::Encode({pop}));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  ASSERT_EQ(decoded->size(), 1u);
+  EXPECT_EQ((*decoded)[0].kv_refused, 3u);
+  EXPECT_EQ((*decoded)[0].kv_last_refused, pop.kv_last_refused);
 }
 
 }  // namespace

@@ -47,8 +47,9 @@ class KvForwarder {
   // A request from a PoP below this relay, passed upstream as is; `done`
   // gets the upstream's status and body (or 502 and why), on this
   // forwarder's thread.
+  // `write_id` is the writer's X-Edge-Write-Id ("" = none), passed on.
   void Relay(std::string method, std::string path, std::string body, std::string metadata,
-             std::function<void(int status, std::string body)> done);
+             std::string write_id, std::function<void(int status, std::string body)> done);
 
   // Whether the log entry `seq` for this key may be applied: not while the
   // PoP's own writes to it are unacknowledged or newer.
@@ -60,10 +61,16 @@ class KvForwarder {
   uint64_t refused() const;
   // Writes that could not be queued (queue full or LMDB error): refused.
   uint64_t not_queued() const;
+  // The last write the upstream refused: `PUT "key" in "ns": 400 ...`
+  // ("" = none since start), for the operator (edge status).
+  std::string last_refused() const;
 
  private:
   struct Job {
     std::string method, path, body, metadata;
+    // X-Edge-Write-Id: "<writer>:<id>", the write's id at the origin, which
+    // applies each id once ("" = none).
+    std::string write_id;
     std::string pending_key;  // "" for relayed requests
     uint64_t queue_id = 0;    // its record in the durable queue (0: none)
     std::function<void(int, std::string)> done;
@@ -88,6 +95,12 @@ class KvForwarder {
   uint64_t forwarded_ = 0;
   uint64_t refused_ = 0;
   uint64_t not_queued_ = 0;
+  std::string last_refused_;
 };
+
+// The header that carries a forwarded write's id, and its value for the
+// write `id` of the queue `writer`.
+inline constexpr const char* kWriteIdHeader = "X-Edge-Write-Id";
+std::string WriteId(const std::string& writer, uint64_t id);
 
 }  // namespace edge::sync

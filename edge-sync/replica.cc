@@ -242,6 +242,8 @@ PopStatus ReplicaExtension::Own() const {
   own.upstream_head = stats.origin_head;
   own.last_contact_ms = stats.last_contact_ms;
   own.refused = stats.refused + refused_applies_.load();
+  own.kv_refused = forwarder_->refused();
+  own.kv_last_refused = forwarder_->last_refused();
   return own;
 }
 
@@ -279,12 +281,13 @@ bool ReplicaExtension::HandleAdmin(const gateway::HttpRequest& request,
   std::string_view path = target.substr(0, target.find('?'));
   if (path.starts_with("/kv/") && (request.method == "PUT" || request.method == "DELETE")) {
     // A PoP below this relay writes: pass it towards the origin.
-    std::string metadata;
+    std::string metadata, write_id;
     for (const auto& [name, value] : request.headers) {
       if (base::EqualsIgnoreCase(name, "x-edge-metadata")) metadata = value;
+      if (base::EqualsIgnoreCase(name, kWriteIdHeader)) write_id = value;
     }
     gateway::Node* node = node_;
-    forwarder_->Relay(request.method, std::string(target), request.body, metadata,
+    forwarder_->Relay(request.method, std::string(target), request.body, metadata, write_id,
                       [node, writer](int status, std::string body) {
                         node->PostToControl([writer, status, body = std::move(body)] {
                           SendJson(*writer, status, body.empty() ? "{}" : body);
