@@ -110,8 +110,10 @@ int PrintFleet(const std::string& body, bool json) {
   uint64_t head = Field<uint64_t>(root, "head", 0);
   uint64_t compacted = Field<uint64_t>(root, "compacted_through", 0);
   uint64_t now = Field<uint64_t>(root, "now_ms", 0);
-  printf("log head %llu, compacted through %llu\n", static_cast<unsigned long long>(head),
-         static_cast<unsigned long long>(compacted));
+  std::string_view epoch = Field<std::string_view>(root, "epoch", "");
+  printf("log head %llu, compacted through %llu, epoch %.*s\n",
+         static_cast<unsigned long long>(head), static_cast<unsigned long long>(compacted),
+         static_cast<int>(epoch.empty() ? 1 : epoch.size()), epoch.empty() ? "-" : epoch.data());
   printf("%-16s %10s %8s %16s %10s %8s %10s\n", "POP", "CURSOR", "LAG", "LAST CONTACT", "VIA",
          "REFUSED", "KV REFUSED");
   simdjson::dom::array pops;
@@ -153,6 +155,7 @@ std::function<int()> AddSyncCommands(CLI::App& app) {
     std::string keygen_out;
     std::string status_from, status_token_file;
     bool status_json = false;
+    bool new_epoch = false;
   };
   auto flags = std::make_shared<Flags>();
 
@@ -176,6 +179,10 @@ std::function<int()> AddSyncCommands(CLI::App& app) {
   origin->add_option("--compact-every-s", flags->compact_every_s,
                      "Compact the log through its head this often (0: only POST /sync/compact)")
       ->default_str("600");
+  origin->add_flag("--new-epoch", flags->new_epoch,
+                   "Start a new epoch of the log: every PoP takes a snapshot instead of tailing. "
+                   "Needed after restoring a whole data folder (origin-epoch file included); a "
+                   "restore of deploy/, kv/ and sync/ alone is noticed without it");
   AddLogLevelOption(origin, &flags->log_level);
 
   CLI::App* keygen = app.add_subcommand(
@@ -259,6 +266,7 @@ std::function<int()> AddSyncCommands(CLI::App& app) {
                         ? flags->compact_every_s
                         : config->compact_every_s;
     origin_options.compact_every_ms = static_cast<uint64_t>(every) * 1000;
+    origin_options.new_epoch = flags->new_epoch;
     if (origin_options.signing_key_path.empty()) {
       fprintf(stderr, "edge origin: --signing-key is required (make one with `edge keygen --out "
                       "origin.key`)\n");

@@ -144,6 +144,18 @@ bool KvForwarder::ShouldApply(const std::string& ns, const std::string& key, uin
   return true;
 }
 
+void KvForwarder::ForgetAcknowledged() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto it = keys_.begin(); it != keys_.end();) {
+    if (it->second.in_flight == 0) {
+      it = keys_.erase(it);
+    } else {
+      it->second.acknowledged_seq = 0;
+      ++it;
+    }
+  }
+}
+
 uint64_t KvForwarder::forwarded() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return forwarded_;

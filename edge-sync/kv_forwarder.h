@@ -54,6 +54,9 @@ class KvForwarder {
   // Whether the log entry `seq` for this key may be applied: not while the
   // PoP's own writes to it are unacknowledged or newer.
   bool ShouldApply(const std::string& ns, const std::string& key, uint64_t seq);
+  // The log starts another epoch: the seqs of acknowledged writes count in
+  // the old one and shadow nothing any more (writes in flight still do).
+  void ForgetAcknowledged();
 
   uint64_t forwarded() const;
   uint64_t pending() const;

@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "base/sha256.h"
 #include "base/uv_handle.h"
+#include "edge-sync/epoch.h"
 #include "edge-sync/kv_forwarder.h"
 #include "edge-sync/sealed_secrets.h"
 #include "edge-sync/signing_keys.h"
@@ -103,9 +104,11 @@ StatusOr<AppliedWrite> LastAppliedWrite(const SyncLog& log, const std::string& w
 
 std::string FleetJson(const SyncLog& log, const Fleet& fleet, const SyncServer* server,
                       uint64_t now_ms) {
-  std::string out =
-      fmt::format("{{\"head\":{},\"compacted_through\":{},\"now_ms\":{},\"pops\":", log.head(),
-                  log.compacted_through(), now_ms);
+  auto epoch = log.GetMeta(kEpochMetaKey);
+  std::string out = fmt::format(
+      "{{\"epoch\":{},\"head\":{},\"compacted_through\":{},\"now_ms\":{},\"pops\":",
+      base::JsonString(epoch.ok() ? epoch->value_or("") : ""), log.head(), log.compacted_through(),
+      now_ms);
   base::AppendJsonArray(out, fleet.Pops(), [&](std::string& text, const PopStatus& pop) {
     text += fmt::format(
         "{{\"pop_id\":{},\"cursor\":{},\"lag\":{},\"last_contact_ms\":{},\"reported_ms\":{},"
@@ -174,6 +177,17 @@ Status OriginExtension::Start(gateway::Node& node) {
   auto log = SyncLog::Open(node.options().data_dir);
   if (!log.ok()) return log.status();
   log_ = std::move(log).value();
+  std::string why;
+  auto epoch = OpenOriginEpoch(*log_, node.options().data_dir, options_.new_epoch, &why);
+  if (!epoch.ok()) return epoch.status();
+  epoch_ = std::move(epoch).value();
+  if (!why.empty() && log_->head() > 0) {
+    Log(LogLevel::kWarn,
+        "origin log: new epoch {}: {}; every PoP will take a snapshot instead of tailing", epoch_,
+        why);
+  } else if (!why.empty()) {
+    Log(LogLevel::kInfo, "origin log: epoch {} ({})", epoch_, why);
+  }
   SyncServerOptions server_options;
   SigningKey* key_ptr = key_.get();
   server_options.sign_manifest = [key_ptr](std::string_view manifest) {
@@ -187,8 +201,8 @@ Status OriginExtension::Start(gateway::Node& node) {
     uv_timer_start(compact_timer_, OnCompactTimer, options_.compact_every_ms,
                    options_.compact_every_ms);
   }
-  Log(LogLevel::kInfo, "origin log in {}: head {}, compacted through {}",
-      node.options().data_dir, log_->head(), log_->compacted_through());
+  Log(LogLevel::kInfo, "origin log in {}: epoch {}, head {}, compacted through {}",
+      node.options().data_dir, epoch_, log_->head(), log_->compacted_through());
   return Status::Ok();
 }
 
@@ -304,8 +318,15 @@ Status OriginExtension::OnChange(gateway::NodeChange& change) {
     }
   }
   Status appended = log_->Append(key_->Sign(entry), std::move(blob), applied_write);
-  if (appended.ok()) change.log_seq = entry.seq;
-  return appended;
+  if (!appended.ok()) return appended;
+  change.log_seq = entry.seq;
+  // The highest seq logged, beside the stores: a log restored from an
+  // older backup is found out at the next start. A failure here loses only
+  // that check, not the entry.
+  Status marked =
+      WriteOriginMark(OriginMarkPath(node_->options().data_dir), OriginMark{epoch_, entry.seq});
+  if (!marked.ok()) Log(LogLevel::kError, "origin log: {}", marked.message());
+  return Status::Ok();
 }
 
 bool OriginExtension::TakeKvWrite(const gateway::HttpRequest& request,
@@ -400,8 +421,9 @@ void OriginExtension::UpdateMetrics(gateway::NodeMetrics& metrics) {
 }
 
 std::string OriginExtension::StatusJson() const {
-  return fmt::format("\"role\":\"origin\",\"log_head\":{},\"compacted_through\":{}", log_->head(),
-                     log_->compacted_through());
+  return fmt::format(
+      "\"role\":\"origin\",\"epoch\":\"{}\",\"log_head\":{},\"compacted_through\":{}", epoch_,
+      log_->head(), log_->compacted_through());
 }
 
 }  // namespace edge::sync

@@ -26,6 +26,9 @@ struct OriginOptions {
   std::string secrets_key_path;  // the fleet's secrets key; "" = secrets are refused
   // Compacts the log through its head this often (0 = only on request).
   uint64_t compact_every_ms = 10 * 60 * 1000;
+  // Start a new epoch even if the log looks like the one this origin last
+  // served (after restoring a whole data folder, mark file included).
+  bool new_epoch = false;
 };
 
 class OriginExtension : public gateway::NodeExtension {
@@ -69,6 +72,7 @@ class OriginExtension : public gateway::NodeExtension {
   OriginOptions options_;
   gateway::Node* node_ = nullptr;
   std::unique_ptr<SyncLog> log_;
+  std::string epoch_;
   std::unique_ptr<SigningKey> key_;
   std::string secrets_key_;
   std::unique_ptr<SyncServer> server_;

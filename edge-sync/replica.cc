@@ -6,6 +6,7 @@
 
 #include "base/json_text.h"
 #include "base/log.h"
+#include "edge-sync/epoch.h"
 #include "edge-sync/origin.h"
 #include "edge-sync/sealed_secrets.h"
 #include "edge-sync/signing_keys.h"
@@ -77,6 +78,17 @@ Status ReplicaExtension::Start(gateway::Node& node) {
   client.token = token_;
   client.pop_id = node.options().pop_id;
   client.key = std::move(key).value();
+  // The epoch lives in this node's log, which a relay serves on: the PoPs
+  // below see the epoch it adopted.
+  client.epoch = [this] {
+    auto epoch = log_->GetMeta(kEpochMetaKey);
+    return epoch.ok() ? epoch->value_or("") : std::string();
+  };
+  client.set_epoch = [this](const std::string& epoch) {
+    Log(LogLevel::kInfo, "replicating epoch {} of the log", epoch);
+    return log_->PutMeta(kEpochMetaKey, epoch);
+  };
+  client.on_other_epoch = [forwarder] { forwarder->ForgetAcknowledged(); };
   client_ = std::make_unique<SyncClient>(
       std::move(client), [this] { return Cursor(); },
       [this](const SignedEntry& line, const Entry& entry, const std::optional<std::string>& blob) {
@@ -364,10 +376,13 @@ void ReplicaExtension::UpdateMetrics(gateway::NodeMetrics& metrics) {
 
 std::string ReplicaExtension::StatusJson() const {
   SyncClient::Stats stats = client_->stats();
+  auto stored_epoch = log_->GetMeta(kEpochMetaKey);
+  std::string epoch = stored_epoch.ok() ? stored_epoch->value_or("") : "";
   return fmt::format(
-      "\"role\":\"{}\",\"sync_from\":{},\"cursor\":{},\"upstream_head\":{},\"connected\":{},"
-      "\"last_contact_ms\":{},\"refused\":{},\"last_error\":{}",
-      options_.relay ? "relay" : "replica", base::JsonString(options_.from_url), Cursor(),
+      "\"role\":\"{}\",\"sync_from\":{},\"epoch\":{},\"cursor\":{},\"upstream_head\":{},"
+      "\"connected\":{},\"last_contact_ms\":{},\"refused\":{},\"last_error\":{}",
+      options_.relay ? "relay" : "replica", base::JsonString(options_.from_url),
+      base::JsonString(epoch), Cursor(),
       stats.origin_head, stats.connected ? "true" : "false", stats.last_contact_ms,
       stats.refused + refused_applies_.load(), base::JsonString(stats.last_error));
 }

@@ -11,6 +11,7 @@
 
 #include "base/log.h"
 #include "base/sha256.h"
+#include "edge-sync/epoch.h"
 
 namespace edge::sync {
 namespace {
@@ -28,7 +29,8 @@ uint64_t NowMs() {
 struct ControlLine {
   std::string type;
   uint64_t head = 0, compacted_through = 0, count = 0;
-  std::string sig;  // base64, on a snapshot's end line
+  std::string sig;    // base64, on a snapshot's end line
+  std::string epoch;  // heartbeats, snapshot headers ("" = none said)
 };
 std::optional<ControlLine> AsControlLine(simdjson::dom::parser& parser, std::string_view line) {
   simdjson::dom::object object;
@@ -49,6 +51,8 @@ std::optional<ControlLine> AsControlLine(simdjson::dom::parser& parser, std::str
   if (object["count"].get_uint64().get(value) == simdjson::SUCCESS) out.count = value;
   std::string_view sig;
   if (object["sig"].get_string().get(sig) == simdjson::SUCCESS) out.sig = std::string(sig);
+  std::string_view epoch;
+  if (object["epoch"].get_string().get(epoch) == simdjson::SUCCESS) out.epoch = std::string(epoch);
   return out;
 }
 
@@ -206,6 +210,7 @@ Status SyncClient::TailOnce(const base::HttpTarget& target, bool* made_progress,
         return result == LineResult::kContinue;
       },
       stream);
+  if (!new_epoch_.empty()) *need_snapshot = true;
   if (result == LineResult::kRefused || result == LineResult::kFailed) return why;
   if (!status.ok()) {
     if (refusal.status == 410) *need_snapshot = true;
@@ -235,6 +240,32 @@ SyncClient::LineResult SyncClient::OnLine(const base::HttpTarget& target, std::s
     std::optional<ControlLine> control = AsControlLine(parser, line);
     if (!control) return refuse(0, "malformed line: " + signed_entry.status().message());
     if (control->type == "heartbeat") {
+      if (!control->epoch.empty() && options_.epoch) {
+        if (!IsEpoch(control->epoch)) return refuse(0, "a heartbeat with a malformed epoch");
+        std::string mine;
+        Status read = Guarded("the replica's epoch", [&] {
+          mine = options_.epoch();
+          return Status::Ok();
+        });
+        if (read.ok() && mine.empty()) {
+          read = Guarded("storing the epoch", [&] { return options_.set_epoch(control->epoch); });
+          if (read.ok()) {
+            Log(LogLevel::kInfo, "sync: the log's epoch is {}", control->epoch);
+          }
+        } else if (read.ok() && mine != control->epoch) {
+          // Another history of the log: its numbers say nothing about ours.
+          new_epoch_ = control->epoch;
+          *why = Status(ErrorCode::kIo,
+                        fmt::format("the upstream's log is in epoch {}, this replica's in {} "
+                                    "(the origin was restored or replaced)",
+                                    control->epoch, mine));
+          return LineResult::kFailed;
+        }
+        if (!read.ok()) {
+          *why = read;
+          return LineResult::kFailed;
+        }
+      }
       std::lock_guard<std::mutex> lock(mutex_);
       stats_.origin_head = control->head;
     }
@@ -377,11 +408,27 @@ Status SyncClient::TakeSnapshot(const base::HttpTarget& target) {
     before = cursor_();
     return Status::Ok();
   }));
-  if (header->head < before) {
+  // Another epoch: the snapshot is of another history, and is taken even
+  // if its head is behind this replica's cursor.
+  std::string epoch = !header->epoch.empty() ? header->epoch : new_epoch_;
+  if (!epoch.empty() && !IsEpoch(epoch)) {
+    Refused(0, "in a snapshot: a malformed epoch");
+    return Refusal("refused a snapshot with a malformed epoch");
+  }
+  std::string mine;
+  if (options_.epoch) {
+    EDGE_RETURN_IF_ERROR(Guarded("the replica's epoch", [&] {
+      mine = options_.epoch();
+      return Status::Ok();
+    }));
+  }
+  bool other_epoch = !epoch.empty() && !mine.empty() && epoch != mine;
+  if (header->head < before && !other_epoch) {
     Refused(0, fmt::format("in a snapshot: its head {} is behind this replica's cursor {}",
                            header->head, before));
     return Refusal("refused a snapshot older than this replica");
   }
+  if (other_epoch && options_.on_other_epoch) options_.on_other_epoch();
   Status reset = Guarded("resetting the replica", [&] {
     return reset_(entries, blobs, header->head, header->compacted_through);
   });
@@ -399,8 +446,13 @@ Status SyncClient::TakeSnapshot(const base::HttpTarget& target) {
         ErrorCode::kInternal,
         fmt::format("after the snapshot the replica's cursor is {}, not {}", cursor, header->head));
   }
-  Log(LogLevel::kInfo, "sync: took a snapshot of {} entries and {} blobs (head {}) from {}",
-      entries.size(), blobs.size(), header->head, options_.from_url);
+  if (options_.set_epoch && !epoch.empty() && epoch != mine) {
+    EDGE_RETURN_IF_ERROR(Guarded("storing the epoch", [&] { return options_.set_epoch(epoch); }));
+  }
+  new_epoch_.clear();
+  Log(LogLevel::kInfo, "sync: took a snapshot of {} entries and {} blobs (head {}{}) from {}",
+      entries.size(), blobs.size(), header->head,
+      other_epoch ? ", new epoch " + epoch : std::string(), options_.from_url);
   std::lock_guard<std::mutex> lock(mutex_);
   ++stats_.snapshots;
   stats_.origin_head = std::max(stats_.origin_head, header->head);

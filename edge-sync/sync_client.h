@@ -48,6 +48,17 @@ struct SyncClientOptions {
   int io_timeout_ms = 20000;
   // The largest blob accepted (a bundle, a large KV value).
   size_t max_blob_bytes = size_t{256} << 20;
+  // The replica's epoch ("" = none yet), and how to store a new one (called
+  // on the client's thread). A heartbeat or snapshot of another epoch than
+  // the replica's means the origin's log is another history (restored or
+  // replaced): sequence numbers cannot be compared, so the client takes a
+  // snapshot (even one whose head is behind its cursor) and then stores the
+  // new epoch. The first epoch heard is adopted. Unset: not checked.
+  std::function<std::string()> epoch = nullptr;
+  std::function<Status(const std::string& epoch)> set_epoch = nullptr;
+  // Called before a snapshot of another epoch is handed to ResetFn: what
+  // the replica knows of the old history's numbers is void.
+  std::function<void()> on_other_epoch = nullptr;
 };
 
 class SyncClient {
@@ -122,6 +133,9 @@ class SyncClient {
   // taken after a backoff, not in a tight loop.
   bool last_snapshot_ok_ = false;
   std::chrono::steady_clock::time_point last_snapshot_at_;
+  // The upstream's epoch when it is not the replica's (client thread only):
+  // the next snapshot is taken for it.
+  std::string new_epoch_;
 };
 
 }  // namespace edge::sync

@@ -107,5 +107,119 @@ class ExactlyOnceTest(unittest.TestCase):
         self.assertEqual(log_head(self.origin), head + 1)
 
 
+class RestoreTest(unittest.TestCase):
+    """An origin restored from an older backup: its new entries reuse seqs
+    the PoPs have passed; a new epoch makes them take a snapshot instead."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.keys = FleetKeys()
+        cls.origin = OriginProcess(cls.keys)
+        cls.relay = start_pop(cls.keys, cls.origin.url, "relay", relay=True)
+        cls.pops = [start_pop(cls.keys, cls.origin.url, "pop-direct"),
+                    start_pop(cls.keys, cls.relay.admin_url, "pop-below-relay")]
+        cls.projects = []
+        cls.backup = tempfile.mkdtemp(prefix="edge-origin-backup-")
+
+    @classmethod
+    def tearDownClass(cls):
+        for node in [*cls.pops, cls.relay]:
+            node.remove()
+        cls.origin.remove()
+        cls.keys.remove()
+        for p in cls.projects:
+            p.remove()
+        shutil.rmtree(cls.backup, ignore_errors=True)
+
+    def nodes(self):
+        return [self.relay, *self.pops]
+
+    def deploy(self, name, host, version):
+        p = fleet_project(name, host, version, WORKER)
+        self.projects.append(p)
+        result = self.origin.deploy(p.dir)
+        self.assertEqual(result.returncode, 0, result.stderr)
+
+    def serves(self, node, host, expected):
+        return node.request(host, "/").body.decode() == expected
+
+    def wait_all(self, host, expected, timeout=30):
+        for node in self.nodes():
+            self.assertTrue(wait_until(lambda: self.serves(node, host, expected), timeout),
+                            f"{node.args} never served {expected!r} on {host}: "
+                            f"{node.request(host, '/').body!r}\n{node.log()[-3000:]}")
+
+    def epoch_of(self, node):
+        status, body = node.admin_json("GET", "/status")
+        self.assertEqual(status, 200)
+        return body["epoch"]
+
+    def origin_epoch(self):
+        status, body = origin_call(self.origin, "GET", "/sync/fleet")
+        self.assertEqual(status, 200, body)
+        return json.loads(body)["epoch"]
+
+    STORES = ("deploy", "kv", "sync")
+
+    def copy_stores(self, source, target):
+        for store in self.STORES:
+            shutil.rmtree(os.path.join(target, store), ignore_errors=True)
+            shutil.copytree(os.path.join(source, store), os.path.join(target, store))
+
+    def test_1_restoring_an_older_backup_starts_a_new_epoch_and_pops_follow(self):
+        self.deploy("app", "app.test", 1)
+        self.wait_all("app.test", "v=1")
+        first_epoch = self.origin_epoch()
+        self.assertRegex(first_epoch, "^[0-9a-f]{32}$")
+        self.assertTrue(wait_until(lambda: all(self.epoch_of(n) == first_epoch
+                                               for n in self.nodes())))
+        # The backup, as docs/operations.md says: the stores, origin stopped.
+        self.origin.stop()
+        self.copy_stores(self.origin.data_dir, self.backup)
+        self.origin.start()
+        # Changes after the backup, which the restore rolls back.
+        self.deploy("app", "app.test", "rolled-back")
+        self.deploy("extra", "extra.test", "rolled-back")
+        self.wait_all("app.test", "v=rolled-back")
+        self.wait_all("extra.test", "v=rolled-back")
+        head_before = log_head(self.origin)
+        # The restore: the stores only; origin-epoch stays and tells.
+        self.origin.stop()
+        self.copy_stores(self.backup, self.origin.data_dir)
+        self.origin.start()
+        self.assertTrue(wait_until(lambda: "restored from a backup" in self.origin.log()),
+                        self.origin.log())
+        self.assertIn("new epoch", self.origin.log())
+        second_epoch = self.origin_epoch()
+        self.assertNotEqual(second_epoch, first_epoch)
+        self.assertLess(log_head(self.origin), head_before)
+        # A new change takes a seq the PoPs have passed already.
+        self.deploy("app", "app.test", "new")
+        self.assertLessEqual(log_head(self.origin), head_before)
+        self.wait_all("app.test", "v=new")
+        for node in self.nodes():
+            self.assertTrue(wait_until(lambda: node.request("extra.test", "/").status == 404),
+                            f"{node.args} still serves the rolled-back worker")
+            self.assertTrue(wait_until(lambda: self.epoch_of(node) == second_epoch))
+            self.assertIn("new epoch", node.log())
+
+    def test_2_new_epoch_flag_after_restoring_the_whole_folder(self):
+        self.deploy("app", "app.test", "before-full-restore")
+        self.wait_all("app.test", "v=before-full-restore")
+        epoch = self.origin_epoch()
+        # A copy of the whole folder, origin-epoch included, cannot be told
+        # from the live one: the operator says so.
+        self.origin.stop()
+        self.origin.extra = ("--new-epoch",)
+        self.origin.start()
+        self.origin.extra = ()
+        new_epoch = self.origin_epoch()
+        self.assertNotEqual(new_epoch, epoch)
+        self.deploy("app", "app.test", "after-new-epoch")
+        self.wait_all("app.test", "v=after-new-epoch")
+        for node in self.nodes():
+            self.assertTrue(wait_until(lambda: self.epoch_of(node) == new_epoch))
+
+
 if __name__ == "__main__":
     unittest.main()
