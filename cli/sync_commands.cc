@@ -26,6 +26,8 @@ struct SyncConfig {
       token_file;
   bool sync_relay = false;
   int64_t compact_every_s = -1;
+  int64_t sync_compact_every_s = -1;
+  int64_t fleet_forget_after_s = -1;
 };
 
 StatusOr<SyncConfig> ReadSyncConfig(const std::string& path) {
@@ -69,6 +71,19 @@ StatusOr<SyncConfig> ReadSyncConfig(const std::string& path) {
     }
     config.compact_every_s = *value;
   }
+  auto seconds = [&](const char* key, int64_t* out) -> Status {
+    const toml::node* node = table.get(key);
+    if (node == nullptr) return Status::Ok();
+    auto value = node->value<int64_t>();
+    if (!value || *value < 0) {
+      return Status(ErrorCode::kInvalidInput,
+                    fmt::format("{}: {} must be a number of seconds", path, key));
+    }
+    *out = *value;
+    return Status::Ok();
+  };
+  EDGE_RETURN_IF_ERROR(seconds("sync_compact_every_s", &config.sync_compact_every_s));
+  EDGE_RETURN_IF_ERROR(seconds("fleet_forget_after_s", &config.fleet_forget_after_s));
   return config;
 }
 
@@ -293,6 +308,10 @@ AddReplicaFlags(CLI::App& serve) {
                    "The fleet's secrets key, to open the secrets the origin sealed");
   serve.add_flag("--sync-relay", flags->sync_relay,
                  "Serve the sync API (/sync/...) on the admin listener to PoPs below this one");
+  serve.add_option("--sync-compact-every-s", flags->sync_compact_every_s,
+                   "Compact this replica's copy of the log through its head this often (0: "
+                   "never); PoPs below a relay that fall behind it take a snapshot")
+      ->default_str("600");
   CLI::App* command = &serve;
   return [flags, command](const std::string& config_path)
              -> StatusOr<std::vector<std::unique_ptr<gateway::NodeExtension>>> {
@@ -306,6 +325,13 @@ AddReplicaFlags(CLI::App& serve) {
         given("--sync-token-file") ? flags->sync_token_file : config->sync_token_file;
     options.secrets_key_path = given("--secrets-key") ? flags->secrets_key : config->secrets_key;
     options.relay = given("--sync-relay") ? flags->sync_relay : config->sync_relay;
+    int64_t compact_every_s = given("--sync-compact-every-s") ? flags->sync_compact_every_s
+                              : config->sync_compact_every_s >= 0 ? config->sync_compact_every_s
+                                                                  : 600;
+    if (compact_every_s < 0) {
+      return Status(ErrorCode::kInvalidInput, "--sync-compact-every-s must be 0 or more");
+    }
+    options.compact_every_ms = static_cast<uint64_t>(compact_every_s) * 1000;
     std::vector<std::unique_ptr<gateway::NodeExtension>> extensions;
     if (options.from_url.empty()) {
       if (options.relay) {

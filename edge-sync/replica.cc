@@ -5,6 +5,7 @@
 #include "base/token_file.h"
 
 #include "base/json_text.h"
+#include "base/uv_handle.h"
 #include "base/log.h"
 #include "edge-sync/epoch.h"
 #include "edge-sync/origin.h"
@@ -99,12 +100,24 @@ Status ReplicaExtension::Start(gateway::Node& node) {
              uint64_t compacted_through) { return Reset(entries, blobs, head, compacted_through); });
   client_->Start();
   checkin_thread_ = std::thread([this] { CheckIn(); });
+  if (options_.compact_every_ms > 0) {
+    compact_timer_ = new uv_timer_t;
+    uv_timer_init(node.control_loop(), compact_timer_);
+    compact_timer_->data = this;
+    uv_timer_start(compact_timer_, OnCompactTimer, options_.compact_every_ms,
+                   options_.compact_every_ms);
+  }
   Log(LogLevel::kInfo, "replicating from {} (cursor {}){}", options_.from_url, Cursor(),
       options_.relay ? ", relaying to PoPs below" : "");
   return Status::Ok();
 }
 
 void ReplicaExtension::Stop() {
+  if (compact_timer_ != nullptr) {
+    uv_timer_stop(compact_timer_);
+    base::CloseAndDelete(compact_timer_);
+    compact_timer_ = nullptr;
+  }
   {
     std::lock_guard<std::mutex> lock(checkin_mutex_);
     stopping_ = true;
@@ -120,6 +133,21 @@ void ReplicaExtension::Stop() {
 }
 
 uint64_t ReplicaExtension::Cursor() const { return applied_cursor_.load(); }
+
+void ReplicaExtension::OnCompactTimer(uv_timer_t* timer) {
+  // Like the origin: every applied entry a later one superseded goes, and
+  // tombstones; readers below a relay that are behind the new compaction
+  // point get 410 and take a snapshot.
+  auto* self = static_cast<ReplicaExtension*>(timer->data);
+  uint64_t through = self->log_->head();
+  auto dropped = self->log_->Compact(through);
+  if (!dropped.ok()) {
+    Log(LogLevel::kError, "replica log compaction failed: {}", dropped.status().message());
+  } else if (*dropped > 0) {
+    Log(LogLevel::kInfo, "replica log compacted through {}: {} superseded entries dropped", through,
+        *dropped);
+  }
+}
 
 std::optional<std::string> ReplicaExtension::RefuseChanges() const {
   return fmt::format("this node replicates from {}: make changes at the origin",

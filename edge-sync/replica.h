@@ -8,6 +8,8 @@
 // apply locally and are forwarded to the origin (KvForwarder).
 #pragma once
 
+#include <uv.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <memory>
@@ -31,6 +33,9 @@ struct ReplicaOptions {
   std::string secrets_key_path;  // the fleet's secrets key ("" = secret entries are refused)
   bool relay = false;            // serve the sync API to PoPs below this one
   uint64_t checkin_every_ms = 2000;
+  // Compacts this node's copy of the log through its head this often (0 =
+  // never), as the origin compacts its own.
+  uint64_t compact_every_ms = 10 * 60 * 1000;
 };
 
 class ReplicaExtension : public gateway::NodeExtension {
@@ -56,6 +61,7 @@ class ReplicaExtension : public gateway::NodeExtension {
                uint64_t compacted_through);
   void CheckIn();
   PopStatus Own() const;
+  static void OnCompactTimer(uv_timer_t* timer);
 
   ReplicaOptions options_;
   gateway::Node* node_ = nullptr;
@@ -75,6 +81,7 @@ class ReplicaExtension : public gateway::NodeExtension {
   std::condition_variable checkin_wake_;
   bool stopping_ = false;
   std::vector<std::thread> proxies_;  // snapshot requests passed upstream
+  uv_timer_t* compact_timer_ = nullptr;
 };
 
 }  // namespace edge::sync

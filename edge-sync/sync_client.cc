@@ -249,9 +249,6 @@ SyncClient::LineResult SyncClient::OnLine(const base::HttpTarget& target, std::s
         });
         if (read.ok() && mine.empty()) {
           read = Guarded("storing the epoch", [&] { return options_.set_epoch(control->epoch); });
-          if (read.ok()) {
-            Log(LogLevel::kInfo, "sync: the log's epoch is {}", control->epoch);
-          }
         } else if (read.ok() && mine != control->epoch) {
           // Another history of the log: its numbers say nothing about ours.
           new_epoch_ = control->epoch;

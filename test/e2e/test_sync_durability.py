@@ -221,5 +221,64 @@ class RestoreTest(unittest.TestCase):
             self.assertTrue(wait_until(lambda: self.epoch_of(node) == new_epoch))
 
 
+class ReplicaCompactionTest(unittest.TestCase):
+    """A relay compacts its own copy of the log; a PoP below it that starts
+    after that gets 410 from the relay and bootstraps from a snapshot."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.keys = FleetKeys()
+        cls.origin = OriginProcess(cls.keys)
+        cls.relay = start_pop(cls.keys, cls.origin.url, "relay", relay=True,
+                              extra=("--sync-compact-every-s", "1"))
+        cls.pops = [start_pop(cls.keys, cls.relay.admin_url, "pop-early")]
+        cls.projects = []
+
+    @classmethod
+    def tearDownClass(cls):
+        for node in [*cls.pops, cls.relay]:
+            node.remove()
+        cls.origin.remove()
+        cls.keys.remove()
+        for p in cls.projects:
+            p.remove()
+
+    def deploy(self, version):
+        p = fleet_project("app", "app.test", version, WORKER)
+        self.projects.append(p)
+        result = self.origin.deploy(p.dir)
+        self.assertEqual(result.returncode, 0, result.stderr)
+
+    def relay_fleet(self):
+        status, body = self.relay.admin_json("GET", "/sync/fleet")
+        self.assertEqual(status, 200, body)
+        return body
+
+    def test_1_a_relay_compacts_and_a_late_pop_takes_a_snapshot(self):
+        for version in range(1, 4):
+            self.deploy(version)
+        # One key written three times: two superseded entries to drop.
+        for value in (b"1", b"2", b"3"):
+            self.assertEqual(origin_call(self.origin, "PUT", "/kv/app%2Fdata/k", value)[0], 200)
+        for node in [self.relay, *self.pops]:
+            self.assertTrue(wait_until(lambda: node.request("app.test", "/").body == b"v=3", 30),
+                            node.log()[-2000:])
+        self.assertTrue(wait_until(lambda: self.relay_fleet()["compacted_through"] > 0, 30),
+                        self.relay.log()[-2000:])
+        self.assertTrue(wait_until(lambda: "superseded entries dropped" in self.relay.log()),
+                        self.relay.log()[-2000:])
+        self.assertEqual(self.relay.admin("GET", "/sync/log?after=0", token=SYNC_TOKEN).status, 410)
+        late = start_pop(self.keys, self.relay.admin_url, "pop-late")
+        self.pops.append(late)
+        self.assertTrue(wait_until(lambda: late.request("app.test", "/").body == b"v=3", 30),
+                        late.log()[-2000:])
+        self.assertTrue(wait_until(lambda: "took a snapshot" in late.log()), late.log()[-2000:])
+        # The early PoP tails on, past the compaction point.
+        self.deploy(4)
+        for node in self.pops:
+            self.assertTrue(wait_until(lambda: node.request("app.test", "/").body == b"v=4", 30),
+                            node.log()[-2000:])
+
+
 if __name__ == "__main__":
     unittest.main()
