@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/core.h>
+#include <simdjson.h>
 #include <openssl/rand.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <cstring>
 
 #include "base/ascii.h"
+#include "base/base64.h"
 #include "base/openssl_error.h"
 #include "edge-sync/key_files.h"
 
@@ -99,6 +101,48 @@ StatusOr<std::string> OpenOriginEpoch(SyncLog& log, const std::string& data_dir,
   }
   EDGE_RETURN_IF_ERROR(WriteOriginMark(path, OriginMark{epoch, log.head()}));
   return epoch;
+}
+
+std::string LogStateStatement(const LogState& state) {
+  return fmt::format("edge-sync state\nepoch {}\nhead {}\ncompacted_through {}\ntime_ms {}\n",
+                     state.epoch, state.head, state.compacted_through, state.time_ms);
+}
+
+std::string LogStateJson(const LogState& state, std::string_view signature) {
+  return fmt::format(
+      "{{\"epoch\":\"{}\",\"head\":{},\"compacted_through\":{},\"time_ms\":{},\"sig\":\"{}\"}}",
+      state.epoch, state.head, state.compacted_through, state.time_ms,
+      base::Base64Encode(signature));
+}
+
+StatusOr<LogState> VerifyLogState(std::string_view json, const VerifyKey& key) {
+  auto invalid = [](std::string_view why) {
+    return Status(ErrorCode::kInvalidInput, fmt::format("a log state {}", why));
+  };
+  if (json.size() > 1024) return invalid("longer than 1 KiB");
+  simdjson::dom::parser parser;
+  simdjson::dom::object object;
+  if (parser.parse(json.data(), json.size()).get_object().get(object) != simdjson::SUCCESS) {
+    return invalid("that is not a JSON object");
+  }
+  LogState state;
+  std::string_view epoch, sig;
+  if (object["epoch"].get_string().get(epoch) != simdjson::SUCCESS ||
+      object["head"].get_uint64().get(state.head) != simdjson::SUCCESS ||
+      object["compacted_through"].get_uint64().get(state.compacted_through) !=
+          simdjson::SUCCESS ||
+      object["time_ms"].get_uint64().get(state.time_ms) != simdjson::SUCCESS ||
+      object["sig"].get_string().get(sig) != simdjson::SUCCESS) {
+    return invalid("without epoch, head, compacted_through, time_ms and sig");
+  }
+  if (!epoch.empty() && !IsEpoch(epoch)) return invalid("with a malformed epoch");
+  if (state.compacted_through > state.head) return invalid("compacted past its head");
+  state.epoch = std::string(epoch);
+  auto signature = base::Base64Decode(sig);
+  if (!signature.ok() || !key.VerifyBytes(LogStateStatement(state), *signature)) {
+    return invalid("not signed by the origin's key");
+  }
+  return state;
 }
 
 }  // namespace edge::sync

@@ -20,6 +20,7 @@
 #include <string_view>
 
 #include "base/status.h"
+#include "edge-sync/signing_keys.h"
 #include "edge-sync/sync_log.h"
 
 namespace edge::sync {
@@ -53,5 +54,24 @@ Status WriteOriginMark(const std::string& path, const OriginMark& mark);
 // the log's own was kept).
 StatusOr<std::string> OpenOriginEpoch(SyncLog& log, const std::string& data_dir, bool force_new,
                                       std::string* why);
+
+// Where the origin's log stood, signed by the origin: what heartbeats and
+// 410 answers carry, so that no relay or man in the middle can make a PoP
+// believe in another epoch (and take a snapshot), a compaction point past
+// its cursor (a 410 that forces a snapshot), or a false head (fake lag). A
+// relay passes on the newest state it verified; it cannot make one.
+struct LogState {
+  std::string epoch;  // "" only for a log without one (tests)
+  uint64_t head = 0, compacted_through = 0;
+  uint64_t time_ms = 0;  // when the origin signed it: newer states replace older ones
+};
+// The bytes signed:
+//   edge-sync state\nepoch <epoch>\nhead <H>\ncompacted_through <C>\ntime_ms <T>\n
+std::string LogStateStatement(const LogState& state);
+// {"epoch":"...","head":H,"compacted_through":C,"time_ms":T,"sig":"<base64>"}
+std::string LogStateJson(const LogState& state, std::string_view signature);
+// The state in `json` (an object as LogStateJson writes it) if its
+// signature verifies against `key`; kInvalidInput saying why not.
+StatusOr<LogState> VerifyLogState(std::string_view json, const VerifyKey& key);
 
 }  // namespace edge::sync

@@ -193,6 +193,11 @@ Status OriginExtension::Start(gateway::Node& node) {
   server_options.sign_manifest = [key_ptr](std::string_view manifest) {
     return key_ptr->SignBytes(manifest);
   };
+  // Heartbeats and 410s carry the log's state signed, so that PoPs can
+  // believe them.
+  server_options.sign_state = [key_ptr](std::string_view statement) {
+    return key_ptr->SignBytes(statement);
+  };
   server_ = std::make_unique<SyncServer>(node.control_loop(), *log_, std::move(server_options));
   if (options_.compact_every_ms > 0) {
     compact_timer_ = new uv_timer_t;

@@ -54,7 +54,14 @@ Status ReplicaExtension::Start(gateway::Node& node) {
   log_ = std::move(log).value();
   applied_cursor_ = std::max(ParseCursor(node.store().GetMeta(kCursorKey)),
                              ParseCursor(node.kv().GetMeta(kCursorKey)));
-  if (options_.relay) server_ = std::make_unique<SyncServer>(node.control_loop(), *log_);
+  if (options_.relay) {
+    // Its readers get the newest state the origin signed, as it came.
+    SyncServerOptions server_options;
+    server_options.relayed_state = [this] {
+      return client_ ? client_->LatestStateJson() : std::string();
+    };
+    server_ = std::make_unique<SyncServer>(node.control_loop(), *log_, std::move(server_options));
+  }
 
   base::HttpTarget upstream;
   upstream.url = options_.from_url;
@@ -139,7 +146,13 @@ void ReplicaExtension::OnCompactTimer(uv_timer_t* timer) {
   // tombstones; readers below a relay that are behind the new compaction
   // point get 410 and take a snapshot.
   auto* self = static_cast<ReplicaExtension*>(timer->data);
-  uint64_t through = self->log_->head();
+  // Never past the origin's own compaction point (as it signed it): a
+  // relay's 410 must be one the origin's signed state backs, or the PoPs
+  // below would not believe it.
+  std::optional<LogState> state = self->client_->LatestState();
+  if (!state) return;
+  uint64_t through = std::min(self->log_->head(), state->compacted_through);
+  if (through <= self->log_->compacted_through()) return;
   auto dropped = self->log_->Compact(through);
   if (!dropped.ok()) {
     Log(LogLevel::kError, "replica log compaction failed: {}", dropped.status().message());
@@ -384,6 +397,9 @@ void ReplicaExtension::UpdateMetrics(gateway::NodeMetrics& metrics) {
   metrics.SetGauge("edge_sync_refused_entries_total",
                    "Entries or blobs refused (bad signature, bad hash, out of order, not applicable)",
                    static_cast<double>(stats.refused + refused_applies_.load()));
+  metrics.SetGauge("edge_sync_unverified_total",
+                   "Heartbeats and 410 answers ignored: not signed by the origin, forged, or older",
+                   static_cast<double>(stats.unverified));
   metrics.SetGauge("edge_sync_kv_forwarded_total", "Workers' KV writes acknowledged upstream",
                    static_cast<double>(forwarder_->forwarded()));
   metrics.SetGauge("edge_sync_kv_pending", "Workers' KV writes waiting for the upstream",

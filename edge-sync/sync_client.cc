@@ -30,7 +30,8 @@ struct ControlLine {
   std::string type;
   uint64_t head = 0, compacted_through = 0, count = 0;
   std::string sig;    // base64, on a snapshot's end line
-  std::string epoch;  // heartbeats, snapshot headers ("" = none said)
+  std::string epoch;  // heartbeats, snapshot headers ("" = none said); not signed
+  std::string state;  // heartbeats: the origin's signed LogState, as JSON ("" = none)
 };
 std::optional<ControlLine> AsControlLine(simdjson::dom::parser& parser, std::string_view line) {
   simdjson::dom::object object;
@@ -53,6 +54,10 @@ std::optional<ControlLine> AsControlLine(simdjson::dom::parser& parser, std::str
   if (object["sig"].get_string().get(sig) == simdjson::SUCCESS) out.sig = std::string(sig);
   std::string_view epoch;
   if (object["epoch"].get_string().get(epoch) == simdjson::SUCCESS) out.epoch = std::string(epoch);
+  simdjson::dom::object state;
+  if (object["state"].get_object().get(state) == simdjson::SUCCESS) {
+    out.state = simdjson::minify(state);
+  }
   return out;
 }
 
@@ -213,7 +218,41 @@ Status SyncClient::TailOnce(const base::HttpTarget& target, bool* made_progress,
   if (!new_epoch_.empty()) *need_snapshot = true;
   if (result == LineResult::kRefused || result == LineResult::kFailed) return why;
   if (!status.ok()) {
-    if (refusal.status == 410) *need_snapshot = true;
+    if (refusal.status == 410) {
+      // A snapshot is costly: taken only when the origin's signed state
+      // shows the log compacted past this cursor (or in another epoch).
+      simdjson::dom::parser parser;
+      simdjson::dom::object body, state_object;
+      std::string state_json;
+      if (parser.parse(refusal.body).get_object().get(body) == simdjson::SUCCESS &&
+          body["state"].get_object().get(state_object) == simdjson::SUCCESS) {
+        state_json = simdjson::minify(state_object);
+      }
+      if (state_json.empty()) {
+        Unverified("a 410", "it carries no state signed by the origin");
+        return Status(ErrorCode::kIo, "the upstream answered 410 without the origin's signed "
+                                      "state: ignored");
+      }
+      StatusOr<LogState> state = VerifyLogState(state_json, options_.key);
+      if (!state.ok()) {
+        Unverified("a 410", state.status().message(), /*forged=*/true);
+        return Status(ErrorCode::kIo, "the upstream answered 410 with " + state.status().message() +
+                                          ": ignored");
+      }
+      Status epoch_why;
+      if (OnState(*state, state_json, &epoch_why) != LineResult::kContinue) {
+        if (!new_epoch_.empty()) *need_snapshot = true;
+        return epoch_why;
+      }
+      if (state->compacted_through <= cursor) {
+        Unverified("a 410", fmt::format("the origin's signed state has it compacted through {}, "
+                                        "not past this cursor {}",
+                                        state->compacted_through, cursor));
+        return Status(ErrorCode::kIo, "the upstream answered 410 that the origin's signed state "
+                                      "does not back: ignored");
+      }
+      *need_snapshot = true;
+    }
     return status;
   }
   return Status(ErrorCode::kIo, "the origin ended the log stream");
@@ -240,31 +279,17 @@ SyncClient::LineResult SyncClient::OnLine(const base::HttpTarget& target, std::s
     std::optional<ControlLine> control = AsControlLine(parser, line);
     if (!control) return refuse(0, "malformed line: " + signed_entry.status().message());
     if (control->type == "heartbeat") {
-      if (!control->epoch.empty() && options_.epoch) {
-        if (!IsEpoch(control->epoch)) return refuse(0, "a heartbeat with a malformed epoch");
-        std::string mine;
-        Status read = Guarded("the replica's epoch", [&] {
-          mine = options_.epoch();
-          return Status::Ok();
-        });
-        if (read.ok() && mine.empty()) {
-          read = Guarded("storing the epoch", [&] { return options_.set_epoch(control->epoch); });
-        } else if (read.ok() && mine != control->epoch) {
-          // Another history of the log: its numbers say nothing about ours.
-          new_epoch_ = control->epoch;
-          *why = Status(ErrorCode::kIo,
-                        fmt::format("the upstream's log is in epoch {}, this replica's in {} "
-                                    "(the origin was restored or replaced)",
-                                    control->epoch, mine));
-          return LineResult::kFailed;
-        }
-        if (!read.ok()) {
-          *why = read;
-          return LineResult::kFailed;
-        }
+      // Only what the origin signed counts: the head (lag) and the epoch.
+      if (control->state.empty()) {
+        Unverified("a heartbeat", "it carries no state signed by the origin");
+        return LineResult::kContinue;
       }
-      std::lock_guard<std::mutex> lock(mutex_);
-      stats_.origin_head = control->head;
+      StatusOr<LogState> state = VerifyLogState(control->state, options_.key);
+      if (!state.ok()) {
+        Unverified("a heartbeat", state.status().message(), /*forged=*/true);
+        return LineResult::kContinue;
+      }
+      return OnState(*state, control->state, why);
     }
     return LineResult::kContinue;  // other types: not for us
   }
@@ -301,6 +326,64 @@ SyncClient::LineResult SyncClient::OnLine(const base::HttpTarget& target, std::s
   ++stats_.applied;
   stats_.origin_head = std::max(stats_.origin_head, seq);
   return LineResult::kContinue;
+}
+
+SyncClient::LineResult SyncClient::OnState(const LogState& state, std::string_view json,
+                                           Status* why) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    // A replayed older state (of an older epoch, or a smaller head) is not
+    // news.
+    if (state_ && state.time_ms < state_->time_ms) {
+      ++stats_.unverified;
+      Log(LogLevel::kDebug, "sync: ignored a log state from {} older than one seen",
+          options_.from_url);
+      return LineResult::kContinue;
+    }
+    state_ = state;
+    state_json_ = std::string(json);
+    stats_.origin_head = state.head;
+  }
+  if (state.epoch.empty() || !options_.epoch) return LineResult::kContinue;
+  std::string mine;
+  Status read = Guarded("the replica's epoch", [&] {
+    mine = options_.epoch();
+    return Status::Ok();
+  });
+  if (read.ok() && mine.empty()) {
+    read = Guarded("storing the epoch", [&] { return options_.set_epoch(state.epoch); });
+  } else if (read.ok() && mine != state.epoch) {
+    // Another history of the log: its numbers say nothing about ours.
+    new_epoch_ = state.epoch;
+    *why = Status(ErrorCode::kIo, fmt::format("the upstream's log is in epoch {}, this replica's "
+                                              "in {} (the origin was restored or replaced)",
+                                              state.epoch, mine));
+    return LineResult::kFailed;
+  }
+  if (!read.ok()) {
+    *why = read;
+    return LineResult::kFailed;
+  }
+  return LineResult::kContinue;
+}
+
+void SyncClient::Unverified(std::string_view what, std::string_view why, bool forged) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++stats_.unverified;
+  }
+  Log(forged ? LogLevel::kWarn : LogLevel::kDebug, "sync: ignored {} from {}: {}", what,
+      options_.from_url, why);
+}
+
+std::optional<LogState> SyncClient::LatestState() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return state_;
+}
+
+std::string SyncClient::LatestStateJson() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return state_json_;
 }
 
 StatusOr<std::string> SyncClient::FetchBlob(const base::HttpTarget& target,
@@ -407,11 +490,8 @@ Status SyncClient::TakeSnapshot(const base::HttpTarget& target) {
   }));
   // Another epoch: the snapshot is of another history, and is taken even
   // if its head is behind this replica's cursor.
-  std::string epoch = !header->epoch.empty() ? header->epoch : new_epoch_;
-  if (!epoch.empty() && !IsEpoch(epoch)) {
-    Refused(0, "in a snapshot: a malformed epoch");
-    return Refusal("refused a snapshot with a malformed epoch");
-  }
+  // Only an epoch the origin signed counts (the header's is not signed).
+  std::string epoch = new_epoch_;
   std::string mine;
   if (options_.epoch) {
     EDGE_RETURN_IF_ERROR(Guarded("the replica's epoch", [&] {

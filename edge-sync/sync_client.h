@@ -32,6 +32,7 @@
 #include "base/http_client/http_client.h"
 #include "base/status.h"
 #include "edge-sync/entry.h"
+#include "edge-sync/epoch.h"
 #include "edge-sync/signing_keys.h"
 
 namespace edge::sync {
@@ -95,11 +96,20 @@ class SyncClient {
     uint64_t reconnects = 0;       // connection attempts after the first (failed ones too)
     uint64_t snapshots = 0;        // snapshots applied
     uint64_t last_contact_ms = 0;  // wall clock ms of the last line from the origin (0: never)
-    uint64_t origin_head = 0;      // the origin's head as last heard
+    uint64_t origin_head = 0;      // the origin's head as last heard (signed states, entries)
+    // Heartbeats and 410 answers ignored: without the origin's signed state,
+    // a bad signature, an older state than one seen, or a 410 the signed
+    // state does not back.
+    uint64_t unverified = 0;
     bool connected = false;        // tailing now
     std::string last_error;        // why the last connection or snapshot ended ("" if none)
   };
   Stats stats() const;  // any thread
+  // The newest log state signed by the origin that this client verified
+  // (nullopt: none yet), and its JSON as it arrived (what a relay passes on
+  // to the readers below it; "" when none). Any thread.
+  std::optional<LogState> LatestState() const;
+  std::string LatestStateJson() const;
 
  private:
   enum class LineResult { kContinue, kRefused, kFailed, kStop };
@@ -110,6 +120,14 @@ class SyncClient {
   LineResult OnLine(const base::HttpTarget& target, std::string_view line, uint64_t* cursor,
                     bool* made_progress, Status* why);
   Status TakeSnapshot(const base::HttpTarget& target);
+  // A verified state from a heartbeat or a 410: kept if not older than the
+  // newest one, its epoch compared with the replica's (another one sets
+  // new_epoch_). kFailed (with `*why`) when a snapshot is needed or the
+  // epoch could not be stored.
+  LineResult OnState(const LogState& state, std::string_view json, Status* why);
+  // Counts and logs a heartbeat or 410 that is ignored: at warn when its
+  // signature failed (`forged`), else at debug.
+  void Unverified(std::string_view what, std::string_view why, bool forged = false);
   // The blob `sha256`, fetched and checked; kInvalidInput when its bytes
   // do not match (a refusal), kIo when it could not be fetched.
   StatusOr<std::string> FetchBlob(const base::HttpTarget& target, const std::string& sha256);
@@ -128,6 +146,8 @@ class SyncClient {
   std::condition_variable wake_;         // backoff waits end early on Stop
   bool stopping_ = false;
   Stats stats_;
+  std::optional<LogState> state_;  // guarded by mutex_
+  std::string state_json_;         // guarded by mutex_
   std::mt19937_64 random_;
   // The last snapshot (client thread only): a second one right after is
   // taken after a backoff, not in a tight loop.

@@ -263,8 +263,14 @@ class ReplicaCompactionTest(unittest.TestCase):
         for node in [self.relay, *self.pops]:
             self.assertTrue(wait_until(lambda: node.request("app.test", "/").body == b"v=3", 30),
                             node.log()[-2000:])
-        self.assertTrue(wait_until(lambda: self.relay_fleet()["compacted_through"] > 0, 30),
-                        self.relay.log()[-2000:])
+        # The relay compacts no further than the origin did (as the origin
+        # signed it in its heartbeats).
+        status, body = origin_call(self.origin, "POST", "/sync/compact")
+        self.assertEqual(status, 200, body)
+        origin_point = json.loads(body)["compacted_through"]
+        self.assertTrue(wait_until(
+            lambda: self.relay_fleet()["compacted_through"] == origin_point, 30),
+            self.relay.log()[-2000:])
         self.assertTrue(wait_until(lambda: "superseded entries dropped" in self.relay.log()),
                         self.relay.log()[-2000:])
         self.assertEqual(self.relay.admin("GET", "/sync/log?after=0", token=SYNC_TOKEN).status, 410)
@@ -278,6 +284,9 @@ class ReplicaCompactionTest(unittest.TestCase):
         for node in self.pops:
             self.assertTrue(wait_until(lambda: node.request("app.test", "/").body == b"v=4", 30),
                             node.log()[-2000:])
+        fleet = self.relay_fleet()
+        self.assertGreater(fleet["head"], origin_point)
+        self.assertEqual(fleet["compacted_through"], origin_point)
 
 
 if __name__ == "__main__":
