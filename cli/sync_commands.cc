@@ -167,6 +167,7 @@ std::function<int()> AddSyncCommands(CLI::App& app) {
                         signing_key, secrets_key, sync_token_file, pop_id = "origin",
                         log_level = "info";
     int64_t compact_every_s = 600;
+    int64_t fleet_forget_after_s = 86400;
     std::string keygen_out;
     std::string status_from, status_token_file;
     bool status_json = false;
@@ -194,6 +195,10 @@ std::function<int()> AddSyncCommands(CLI::App& app) {
   origin->add_option("--compact-every-s", flags->compact_every_s,
                      "Compact the log through its head this often (0: only POST /sync/compact)")
       ->default_str("600");
+  origin->add_option("--fleet-forget-after-s", flags->fleet_forget_after_s,
+                     "Drop a PoP from the fleet view (edge status) when no check-in of it came "
+                     "for this long (0: never)")
+      ->default_str("86400");
   origin->add_flag("--new-epoch", flags->new_epoch,
                    "Start a new epoch of the log: every PoP takes a snapshot instead of tailing. "
                    "Needed after restoring a whole data folder (origin-epoch file included); a "
@@ -282,6 +287,14 @@ std::function<int()> AddSyncCommands(CLI::App& app) {
                         : config->compact_every_s;
     origin_options.compact_every_ms = static_cast<uint64_t>(every) * 1000;
     origin_options.new_epoch = flags->new_epoch;
+    int64_t forget = given("--fleet-forget-after-s") || config->fleet_forget_after_s < 0
+                         ? flags->fleet_forget_after_s
+                         : config->fleet_forget_after_s;
+    if (forget < 0) {
+      fprintf(stderr, "edge origin: --fleet-forget-after-s must be 0 or more\n");
+      return 1;
+    }
+    origin_options.fleet_forget_after_ms = static_cast<uint64_t>(forget) * 1000;
     if (origin_options.signing_key_path.empty()) {
       fprintf(stderr, "edge origin: --signing-key is required (make one with `edge keygen --out "
                       "origin.key`)\n");

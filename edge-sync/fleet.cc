@@ -16,10 +16,19 @@ void Fleet::Report(const std::vector<PopStatus>& pops, uint64_t now_ms) {
   }
 }
 
-std::vector<PopStatus> Fleet::Pops() const {
+std::vector<PopStatus> Fleet::Pops(uint64_t now_ms) {
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<PopStatus> pops;
-  for (const auto& [id, pop] : pops_) pops.push_back(pop);
+  for (auto it = pops_.begin(); it != pops_.end();) {
+    const PopStatus& pop = it->second;
+    if (forget_after_ms_ != 0 && now_ms > pop.reported_ms &&
+        now_ms - pop.reported_ms > forget_after_ms_) {
+      it = pops_.erase(it);  // gone longer than the forget time
+      continue;
+    }
+    pops.push_back(pop);
+    ++it;
+  }
   return pops;
 }
 

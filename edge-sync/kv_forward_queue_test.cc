@@ -198,5 +198,29 @@ TEST(KvForwardQueueTest, CheckInsCarryRefusedWrites) {
   EXPECT_EQ((*decoded)[0].kv_last_refused, pop.kv_last_refused);
 }
 
+// The fleet view forgets a PoP not heard from for longer than its forget
+// time; a PoP that keeps reporting stays; 0 keeps everyone.
+TEST(FleetTest, PopsGoneLongerThanTheForgetTimeAreDropped) {
+  Fleet fleet(/*forget_after_ms=*/1000);
+  PopStatus a, b;
+  a.pop_id = "a";
+  b.pop_id = "b";
+  fleet.Report({a, b}, 10000);
+  EXPECT_EQ(fleet.Pops(10500).size(), 2u);
+  fleet.Report({a}, 10900);  // b stops reporting
+  std::vector<PopStatus> pops = fleet.Pops(11001);
+  ASSERT_EQ(pops.size(), 1u);
+  EXPECT_EQ(pops[0].pop_id, "a");
+  EXPECT_EQ(pops[0].reported_ms, 10900u);
+  EXPECT_EQ(fleet.Pops(10000).size(), 1u);  // dropped for good
+  EXPECT_TRUE(fleet.Pops(12000).empty());
+  fleet.Report({b}, 12000);  // back: listed again
+  EXPECT_EQ(fleet.Pops(12000).size(), 1u);
+
+  Fleet forever(0);
+  forever.Report({a}, 1);
+  EXPECT_EQ(forever.Pops(uint64_t{1} << 62).size(), 1u);
+}
+
 }  // namespace
 }  // namespace edge::sync

@@ -102,14 +102,14 @@ StatusOr<AppliedWrite> LastAppliedWrite(const SyncLog& log, const std::string& w
   return applied;
 }
 
-std::string FleetJson(const SyncLog& log, const Fleet& fleet, const SyncServer* server,
+std::string FleetJson(const SyncLog& log, Fleet& fleet, const SyncServer* server,
                       uint64_t now_ms) {
   auto epoch = log.GetMeta(kEpochMetaKey);
   std::string out = fmt::format(
       "{{\"epoch\":{},\"head\":{},\"compacted_through\":{},\"now_ms\":{},\"pops\":",
       base::JsonString(epoch.ok() ? epoch->value_or("") : ""), log.head(), log.compacted_through(),
       now_ms);
-  base::AppendJsonArray(out, fleet.Pops(), [&](std::string& text, const PopStatus& pop) {
+  base::AppendJsonArray(out, fleet.Pops(now_ms), [&](std::string& text, const PopStatus& pop) {
     text += fmt::format(
         "{{\"pop_id\":{},\"cursor\":{},\"lag\":{},\"last_contact_ms\":{},\"reported_ms\":{},"
         "\"refused\":{},\"kv_refused\":{},\"kv_last_refused\":{},\"via\":{}}}",
@@ -173,6 +173,7 @@ Status OriginExtension::Start(gateway::Node& node) {
   auto key = SigningKey::LoadPrivate(options_.signing_key_path);
   if (!key.ok()) return key.status();
   key_ = std::make_unique<SigningKey>(std::move(key).value());
+  fleet_.set_forget_after_ms(options_.fleet_forget_after_ms);
   EDGE_RETURN_IF_ERROR(ReadOptionalSecretsKey(options_.secrets_key_path, secrets_key_));
   auto log = SyncLog::Open(node.options().data_dir);
   if (!log.ok()) return log.status();
@@ -357,6 +358,7 @@ bool OriginExtension::TakeKvWrite(const gateway::HttpRequest& request,
       // it removed the write from its queue): success, applied once.
       Log(LogLevel::kInfo, "KV write {} was applied already (entry {}): not applied again",
           id_text, applied->seq);
+      ++duplicate_writes_;
       SendJson(*writer, 200,
                fmt::format("{{\"duplicate\":true,\"seq\":{}}}",
                            id->id == applied->id ? applied->seq : 0));
@@ -423,6 +425,11 @@ void OriginExtension::UpdateMetrics(gateway::NodeMetrics& metrics) {
                    static_cast<double>(log_->compacted_through()));
   metrics.SetGauge("edge_sync_readers", "PoPs and relays tailing this node's log now",
                    static_cast<double>(server_ ? server_->readers() : 0));
+  metrics.AddCounter("edge_sync_kv_duplicate_writes_total",
+                     "Forwarded KV writes resent after they were applied: answered, not applied "
+                     "again",
+                     static_cast<double>(duplicate_writes_ - reported_duplicate_writes_));
+  reported_duplicate_writes_ = duplicate_writes_;
 }
 
 std::string OriginExtension::StatusJson() const {

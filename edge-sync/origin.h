@@ -29,6 +29,8 @@ struct OriginOptions {
   // Start a new epoch even if the log looks like the one this origin last
   // served (after restoring a whole data folder, mark file included).
   bool new_epoch = false;
+  // The fleet view drops a PoP not heard from for this long (0 = never).
+  uint64_t fleet_forget_after_ms = Fleet::kDefaultForgetAfterMs;
 };
 
 class OriginExtension : public gateway::NodeExtension {
@@ -67,6 +69,9 @@ class OriginExtension : public gateway::NodeExtension {
   // Shared with the answer watchers, which may outlive this extension.
   std::shared_ptr<std::deque<PendingKvWrite>> pending_kv_writes_ =
       std::make_shared<std::deque<PendingKvWrite>>();
+  // Resent forwarded writes answered without being applied again, and what
+  // UpdateMetrics reported of them (control loop).
+  uint64_t duplicate_writes_ = 0, reported_duplicate_writes_ = 0;
   uint64_t next_token_ = 1;
 
   OriginOptions options_;
@@ -82,7 +87,7 @@ class OriginExtension : public gateway::NodeExtension {
 
 // The fleet view as JSON: the log's head and compaction point, and every
 // PoP heard from (directly or through relays) with its lag.
-std::string FleetJson(const SyncLog& log, const Fleet& fleet, const SyncServer* server,
+std::string FleetJson(const SyncLog& log, Fleet& fleet, const SyncServer* server,
                       uint64_t now_ms);
 
 // Answers the fleet's paths on a node that PoPs check in with (the origin, a

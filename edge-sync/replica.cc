@@ -314,7 +314,7 @@ void ReplicaExtension::CheckIn() {
       if (stopping_) return;
     }
     std::vector<PopStatus> pops = {Own()};
-    for (PopStatus below : fleet_.Pops()) {
+    for (PopStatus below : fleet_.Pops(gateway::UnixMs())) {
       if (below.via.empty()) below.via = node_->options().pop_id;
       pops.push_back(std::move(below));
     }
@@ -394,28 +394,34 @@ void ReplicaExtension::UpdateMetrics(gateway::NodeMetrics& metrics) {
                        : static_cast<double>(gateway::UnixMs() - stats.last_contact_ms) / 1000.0);
   metrics.SetGauge("edge_sync_connected", "1 while tailing the upstream's log",
                    stats.connected ? 1.0 : 0.0);
-  metrics.SetGauge("edge_sync_refused_entries_total",
-                   "Entries or blobs refused (bad signature, bad hash, out of order, not applicable)",
-                   static_cast<double>(stats.refused + refused_applies_.load()));
-  metrics.SetGauge("edge_sync_unverified_total",
-                   "Heartbeats and 410 answers ignored: not signed by the origin, forged, or older",
-                   static_cast<double>(stats.unverified));
-  metrics.SetGauge("edge_sync_kv_forwarded_total", "Workers' KV writes acknowledged upstream",
-                   static_cast<double>(forwarder_->forwarded()));
   metrics.SetGauge("edge_sync_kv_pending", "Workers' KV writes waiting for the upstream",
                    static_cast<double>(forwarder_->pending()));
-  // Counters: what was added since the last read.
-  uint64_t refused = forwarder_->refused(), not_queued = forwarder_->not_queued();
-  metrics.AddCounter("edge_sync_kv_forward_refused_total",
-                     "Workers' KV writes the upstream refused (4xx) or that cannot be sent: "
-                     "removed from the forward queue",
-                     static_cast<double>(refused - reported_refused_));
-  metrics.AddCounter("edge_sync_kv_forward_not_queued_total",
-                     "Workers' KV writes refused because they could not be queued for the "
-                     "upstream (queue full or a storage error): the put or delete failed",
-                     static_cast<double>(not_queued - reported_not_queued_));
-  reported_refused_ = refused;
-  reported_not_queued_ = not_queued;
+  // Counters: what was added since the last read (the sources count from
+  // this process's start; the registry keeps the running total).
+  auto add = [&metrics](const char* name, const char* help, uint64_t now, uint64_t* reported) {
+    metrics.AddCounter(name, help, static_cast<double>(now - std::min(now, *reported)));
+    *reported = now;
+  };
+  add("edge_sync_refused_entries_total",
+      "Entries or blobs refused (bad signature, bad hash, out of order, not applicable)",
+      stats.refused + refused_applies_.load(), &reported_.refused_entries);
+  add("edge_sync_unverified_total",
+      "Heartbeats and 410 answers ignored: not signed by the origin, forged, older, or not "
+      "backed by the signed state",
+      stats.unverified, &reported_.unverified);
+  add("edge_sync_snapshots_total", "Snapshots taken from the upstream", stats.snapshots,
+      &reported_.snapshots);
+  add("edge_sync_kv_forwarded_total",
+      "KV requests the forwarder finished (its workers' writes, and requests relayed from below)",
+      forwarder_->forwarded(), &reported_.forwarded);
+  add("edge_sync_kv_forward_refused_total",
+      "Workers' KV writes the upstream refused (4xx) or that cannot be sent: removed from the "
+      "forward queue",
+      forwarder_->refused(), &reported_.kv_refused);
+  add("edge_sync_kv_forward_not_queued_total",
+      "Workers' KV writes refused because they could not be queued for the upstream (queue full "
+      "or a storage error): the put or delete failed",
+      forwarder_->not_queued(), &reported_.not_queued);
 }
 
 std::string ReplicaExtension::StatusJson() const {

@@ -74,8 +74,12 @@ class ReplicaExtension : public gateway::NodeExtension {
   Fleet fleet_;  // PoPs below this one (when relaying)
   std::atomic<uint64_t> applied_cursor_{0};
   std::atomic<uint64_t> refused_applies_{0};
-  // What UpdateMetrics already added to the forwarder's counters.
-  uint64_t reported_refused_ = 0, reported_not_queued_ = 0;
+  // What UpdateMetrics already added to each counter (control loop).
+  struct Reported {
+    uint64_t refused_entries = 0, unverified = 0, snapshots = 0, forwarded = 0, kv_refused = 0,
+             not_queued = 0;
+  };
+  Reported reported_;
   std::thread checkin_thread_;
   std::mutex checkin_mutex_;
   std::condition_variable checkin_wake_;

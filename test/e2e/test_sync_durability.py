@@ -279,6 +279,16 @@ class ReplicaCompactionTest(unittest.TestCase):
         self.assertTrue(wait_until(lambda: late.request("app.test", "/").body == b"v=3", 30),
                         late.log()[-2000:])
         self.assertTrue(wait_until(lambda: "took a snapshot" in late.log()), late.log()[-2000:])
+        # Events are counters, states are gauges.
+        metrics = late.admin("GET", "/metrics").body.decode()
+        for counter in ("edge_sync_snapshots_total", "edge_sync_refused_entries_total",
+                        "edge_sync_unverified_total", "edge_sync_kv_forwarded_total",
+                        "edge_sync_kv_forward_refused_total",
+                        "edge_sync_kv_forward_not_queued_total"):
+            self.assertIn(f"# TYPE {counter} counter", metrics)
+        for gauge in ("edge_sync_cursor", "edge_sync_lag_entries", "edge_sync_kv_pending"):
+            self.assertIn(f"# TYPE {gauge} gauge", metrics)
+        self.assertEqual(metric(late, "edge_sync_snapshots_total"), 1)
         # The early PoP tails on, past the compaction point.
         self.deploy(4)
         for node in self.pops:
