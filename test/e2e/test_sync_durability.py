@@ -1,15 +1,19 @@
 """edge-sync end to end, what a PoP acknowledged and how an origin is
 restored: a forwarded KV write resent with its write id is applied once by
-the origin; a PoP's KV writes reach the fleet once, in order, after the PoP
-is killed with -9 while the origin is down; an origin restored from an older
-backup starts a new epoch, and its PoPs take a snapshot instead of skipping
-its new entries."""
+the origin, also when a real PoP sends it again because the answer was
+lost; a relay compacts its own log and a late PoP below it bootstraps from
+a snapshot; an origin restored from an older backup starts a new epoch, and
+its PoPs take a snapshot instead of skipping its new entries. (A KV write
+surviving kill -9 of its PoP while the origin is down is test_7 of
+test_sync_fleet.py.)"""
 import http.client
 import json
 import os
 import shutil
 import signal
+import socket
 import tempfile
+import threading
 import unittest
 
 from edge_harness import NodeProcess
@@ -105,6 +109,129 @@ class ExactlyOnceTest(unittest.TestCase):
         self.assertNotIn(b"duplicate", body)
         self.assertEqual(self.put("after", "v", "b" * 32 + ":2")[0], 200)
         self.assertEqual(log_head(self.origin), head + 1)
+
+
+class AnswerDroppingProxy:
+    """A TCP proxy to `port` that, while `drop_next_kv_answer` is set, lets
+    the next PUT /kv/... through to the origin but closes the connection
+    instead of passing the answer back: the write is applied, the PoP never
+    hears so."""
+
+    def __init__(self, port):
+        self.port_to = port
+        self.drop_next_kv_answer = False
+        self.dropped = 0
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(client,), daemon=True).start()
+
+    def _handle(self, client):
+        upstream = socket.create_connection(("127.0.0.1", self.port_to))
+        first = client.recv(65536)
+        drop = self.drop_next_kv_answer and first.startswith(b"PUT /kv/")
+        if drop:
+            self.drop_next_kv_answer = False
+        upstream.sendall(first)
+        threading.Thread(target=self._pipe, args=(client, upstream), daemon=True).start()
+        if drop:
+            upstream.recv(65536)  # the origin answered: it applied the write
+            self.dropped += 1
+            for s in (client, upstream):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                s.close()
+            return
+        self._pipe(upstream, client)
+
+    @staticmethod
+    def _pipe(source, sink):
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        for s in (source, sink):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self):
+        self.listener.close()
+
+
+class ForwardedWriteOnceTest(unittest.TestCase):
+    """A PoP's KV write whose answer is lost is sent again; the origin
+    applies it once (one entry in its log), and every PoP ends with it."""
+
+    def test_1_a_write_whose_answer_was_lost_is_logged_once(self):
+        keys = FleetKeys()
+        origin = OriginProcess(keys)
+        proxy = AnswerDroppingProxy(origin.port)
+        writer = start_pop(keys, proxy.url, "pop-writer")
+        reader = start_pop(keys, origin.url, "pop-reader")
+        project = fleet_project("fleet", "fleet.test", 1, WORKER)
+        try:
+            self.assertEqual(origin.deploy(project.dir).returncode, 0)
+            for node in (writer, reader):
+                self.assertTrue(wait_until(
+                    lambda: node.request("fleet.test", "/").body == b"v=1", 30), node.log())
+            head = log_head(origin)
+            proxy.drop_next_kv_answer = True
+            self.assertEqual(writer.request("fleet.test", "/kv?key=once&value=v1",
+                                            method="PUT").body, b"stored")
+            self.assertTrue(wait_until(lambda: metric(writer, "edge_sync_kv_pending") == 0, 30),
+                            writer.log()[-3000:])
+            self.assertEqual(proxy.dropped, 1)
+            self.assertTrue(wait_until(
+                lambda: reader.request("fleet.test", "/kv?key=once").body == b"v1", 30))
+            # Sent twice, applied (and logged) once.
+            self.assertEqual(log_head(origin), head + 1)
+            self.assertEqual(metric(OriginAsNode(origin), "edge_sync_kv_duplicate_writes_total"), 1)
+            self.assertEqual(metric(writer, "edge_sync_kv_forward_refused_total"), 0)
+        finally:
+            for node in (writer, reader):
+                node.remove()
+            proxy.close()
+            origin.remove()
+            keys.remove()
+            project.remove()
+
+
+class OriginAsNode:
+    """What sync_harness.metric() needs of a node, for an origin."""
+
+    def __init__(self, origin):
+        self.origin = origin
+
+    def admin(self, method, path):
+        status, body = self.origin.admin(method, path)
+
+        class Answer:
+            pass
+        answer = Answer()
+        answer.status, answer.body = status, body
+        return answer
 
 
 class RestoreTest(unittest.TestCase):
