@@ -57,8 +57,15 @@ Status ReplicaExtension::Start(gateway::Node& node) {
   if (options_.relay) {
     // Its readers get the newest state the origin signed, as it came.
     SyncServerOptions server_options;
+    // Only a state of the epoch its own log is in: while the relay takes
+    // the origin's new epoch, its readers get no state (and wait) rather
+    // than the new epoch over the old history.
     server_options.relayed_state = [this] {
-      return client_ ? client_->LatestStateJson() : std::string();
+      if (!client_) return std::string();
+      auto [state, json] = client_->Latest();
+      auto epoch = log_->GetMeta(kEpochMetaKey);
+      if (!state || !epoch.ok() || state->epoch != epoch->value_or("")) return std::string();
+      return json;
     };
     server_ = std::make_unique<SyncServer>(node.control_loop(), *log_, std::move(server_options));
   }

@@ -208,6 +208,7 @@ Status SyncClient::TailOnce(const base::HttpTarget& target, bool* made_progress,
   };
   LineResult result = LineResult::kContinue;
   Status why;
+  connection_verified_ = false;
   Status status = base::Stream(
       target, fmt::format("/sync/log?after={}", cursor),
       [&](std::string_view line) {
@@ -240,9 +241,14 @@ Status SyncClient::TailOnce(const base::HttpTarget& target, bool* made_progress,
                                           ": ignored");
       }
       Status epoch_why;
-      if (OnState(*state, state_json, &epoch_why) != LineResult::kContinue) {
+      bool accepted = false;
+      if (OnState(*state, state_json, &epoch_why, &accepted) != LineResult::kContinue) {
         if (!new_epoch_.empty()) *need_snapshot = true;
         return epoch_why;
+      }
+      if (!accepted) {
+        return Status(ErrorCode::kIo, "the upstream answered 410 with a state older than one "
+                                      "seen: ignored");
       }
       if (state->compacted_through <= cursor) {
         Unverified("a 410", fmt::format("the origin's signed state has it compacted through {}, "
@@ -289,7 +295,10 @@ SyncClient::LineResult SyncClient::OnLine(const base::HttpTarget& target, std::s
         Unverified("a heartbeat", state.status().message(), /*forged=*/true);
         return LineResult::kContinue;
       }
-      return OnState(*state, control->state, why);
+      bool accepted = false;
+      LineResult result = OnState(*state, control->state, why, &accepted);
+      if (result == LineResult::kContinue && accepted) connection_verified_ = true;
+      return result;
     }
     return LineResult::kContinue;  // other types: not for us
   }
@@ -300,6 +309,14 @@ SyncClient::LineResult SyncClient::OnLine(const base::HttpTarget& target, std::s
   }
   StatusOr<Entry> entry = options_.key.Verify(*signed_entry);
   if (!entry.ok()) return refuse(seq, entry.status().message());
+  if (options_.epoch && !connection_verified_) {
+    // Whose history is this? Not known yet: a relay that has not taken
+    // the origin's new epoch must not feed its old entries to a PoP that
+    // has.
+    *why = Status(ErrorCode::kIo, "the upstream sent entries before a state signed by the "
+                                  "origin for this replica's epoch");
+    return LineResult::kFailed;
+  }
   std::optional<std::string> blob;
   if (!entry->blob.empty()) {
     StatusOr<std::string> fetched = FetchBlob(target, entry->blob);
@@ -329,7 +346,8 @@ SyncClient::LineResult SyncClient::OnLine(const base::HttpTarget& target, std::s
 }
 
 SyncClient::LineResult SyncClient::OnState(const LogState& state, std::string_view json,
-                                           Status* why) {
+                                           Status* why, bool* accepted) {
+  *accepted = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     // A replayed older state (of an older epoch, or a smaller head) is not
@@ -344,6 +362,7 @@ SyncClient::LineResult SyncClient::OnState(const LogState& state, std::string_vi
     state_json_ = std::string(json);
     stats_.origin_head = state.head;
   }
+  *accepted = true;
   if (state.epoch.empty() || !options_.epoch) return LineResult::kContinue;
   std::string mine;
   Status read = Guarded("the replica's epoch", [&] {
@@ -384,6 +403,11 @@ std::optional<LogState> SyncClient::LatestState() const {
 std::string SyncClient::LatestStateJson() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return state_json_;
+}
+
+std::pair<std::optional<LogState>, std::string> SyncClient::Latest() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return {state_, state_json_};
 }
 
 StatusOr<std::string> SyncClient::FetchBlob(const base::HttpTarget& target,

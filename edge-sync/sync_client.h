@@ -110,6 +110,8 @@ class SyncClient {
   // to the readers below it; "" when none). Any thread.
   std::optional<LogState> LatestState() const;
   std::string LatestStateJson() const;
+  // Both, read together.
+  std::pair<std::optional<LogState>, std::string> Latest() const;
 
  private:
   enum class LineResult { kContinue, kRefused, kFailed, kStop };
@@ -121,10 +123,10 @@ class SyncClient {
                     bool* made_progress, Status* why);
   Status TakeSnapshot(const base::HttpTarget& target);
   // A verified state from a heartbeat or a 410: kept if not older than the
-  // newest one, its epoch compared with the replica's (another one sets
-  // new_epoch_). kFailed (with `*why`) when a snapshot is needed or the
-  // epoch could not be stored.
-  LineResult OnState(const LogState& state, std::string_view json, Status* why);
+  // newest one (`*accepted`), its epoch compared with the replica's
+  // (another one sets new_epoch_). kFailed (with `*why`) when a snapshot is
+  // needed or the epoch could not be stored.
+  LineResult OnState(const LogState& state, std::string_view json, Status* why, bool* accepted);
   // Counts and logs a heartbeat or 410 that is ignored: at warn when its
   // signature failed (`forged`), else at debug.
   void Unverified(std::string_view what, std::string_view why, bool forged = false);
@@ -156,6 +158,10 @@ class SyncClient {
   // The upstream's epoch when it is not the replica's (client thread only):
   // the next snapshot is taken for it.
   std::string new_epoch_;
+  // This connection showed a signed state of the replica's epoch (client
+  // thread only): entries are applied only after that, when epochs are
+  // checked, so a relay still serving an older history is not believed.
+  bool connection_verified_ = false;
 };
 
 }  // namespace edge::sync

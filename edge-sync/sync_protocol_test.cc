@@ -433,7 +433,8 @@ class SyncProtocolTest : public ::testing::Test {
     return std::move(key).value();
   }
 
-  void StartClient(const std::string& url, uint64_t initial_backoff_ms = 20) {
+  void StartClient(const std::string& url, uint64_t initial_backoff_ms = 20,
+                   bool check_epochs = false) {
     SyncClientOptions options{.from_url = url,
                               .token = "",
                               .pop_id = "pop-test",
@@ -441,6 +442,17 @@ class SyncProtocolTest : public ::testing::Test {
                               .initial_backoff_ms = initial_backoff_ms,
                               .max_backoff_ms = 300};
     options.io_timeout_ms = 5000;
+    if (check_epochs) {
+      options.epoch = [this] {
+        std::lock_guard<std::mutex> lock(epoch_mutex_);
+        return epoch_;
+      };
+      options.set_epoch = [this](const std::string& epoch) {
+        std::lock_guard<std::mutex> lock(epoch_mutex_);
+        epoch_ = epoch;
+        return Status::Ok();
+      };
+    }
     client_ = std::make_unique<SyncClient>(
         std::move(options), [this] { return replica_.cursor.load(); }, replica_.Apply(),
         replica_.Reset());
@@ -477,6 +489,8 @@ class SyncProtocolTest : public ::testing::Test {
   std::unique_ptr<TestOrigin> origin_;
   Replica replica_;
   std::unique_ptr<SyncClient> client_;
+  std::mutex epoch_mutex_;
+  std::string epoch_;  // the replica's epoch, when the test checks epochs
 };
 
 TEST_F(SyncProtocolTest, CatchesUpThenTailsLiveEntries) {
@@ -816,6 +830,52 @@ TEST_F(SyncProtocolTest, EndpointsAnswerAsDocumented) {
   EXPECT_EQ(state->compacted_through, 0u);
   EXPECT_GT(state->time_ms, 0u);
   EXPECT_EQ(lines[1] + "\n", (*stored)[1].Line());
+}
+
+// With epochs checked: no entry is applied before the connection showed a
+// signed state of the replica's epoch (a relay still in an older history
+// is not believed), and a signed state of another epoch makes the client
+// take a snapshot, even one behind its cursor, then store that epoch.
+TEST_F(SyncProtocolTest, EpochsAreCheckedBeforeEntriesAreApplied) {
+  const std::string old_epoch(32, 'a'), new_epoch(32, 'b');
+  ASSERT_TRUE(log_->PutMeta(kEpochMetaKey, new_epoch).ok());
+  for (int i = 0; i < 3; ++i) AppendPut("k" + std::to_string(i));
+  StartOrigin();
+  {
+    std::lock_guard<std::mutex> lock(epoch_mutex_);
+    epoch_ = old_epoch;
+  }
+  replica_.cursor = 5;  // past the restored log's head (3)
+  StartClient(origin_->url(), 20, /*check_epochs=*/true);
+  ASSERT_TRUE(WaitUntil([&] { return client_->stats().snapshots == 1; }));
+  {
+    std::lock_guard<std::mutex> lock(epoch_mutex_);
+    EXPECT_EQ(epoch_, new_epoch);
+  }
+  {
+    std::lock_guard<std::mutex> lock(replica_.mutex);
+    EXPECT_EQ(replica_.resets, 1);
+    EXPECT_EQ(replica_.reset_head, 3u);
+  }
+  client_->Stop();
+
+  // A server that sends entries after a heartbeat without a signed state.
+  std::string body = "{\"type\":\"heartbeat\",\"head\":4}\n" + (*log_->ReadAfter(0, 10))[0].Line();
+  base::testing::TestServer server([&](base::testing::ServerConnection& connection) {
+    base::testing::ServerRequest request;
+    if (!connection.ReadRequest(&request)) return;
+    connection.Write("HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nContent-Length: " +
+                     std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
+  });
+  replica_.cursor = 0;
+  size_t applied_before = replica_.Applied().size();
+  StartClient("http://127.0.0.1:" + std::to_string(server.port()), 20, /*check_epochs=*/true);
+  ASSERT_TRUE(WaitUntil([&] { return client_->stats().reconnects >= 2; }));
+  client_->Stop();
+  EXPECT_EQ(replica_.Applied().size(), applied_before);
+  EXPECT_NE(client_->stats().last_error.find("before a state signed by the origin"),
+            std::string::npos)
+      << client_->stats().last_error;
 }
 
 // Heartbeats and 410s count only with the origin's signature: a forged
