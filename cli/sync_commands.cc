@@ -146,10 +146,10 @@ int PrintFleet(const std::string& body, bool json) {
     uint64_t kv_refused = Field<uint64_t>(pop, "kv_refused", 0);
     std::string_view last = Field<std::string_view>(pop, "kv_last_refused", "");
     printf("%-16.*s %10llu %8llu %16s %10.*s %8llu %10llu\n", static_cast<int>(id.size()),
-           id.data(), static_cast<unsigned long long>(cursor),
-           static_cast<unsigned long long>(lag), Ago(contact, now).c_str(),
-           static_cast<int>(via.empty() ? 1 : via.size()), via.empty() ? "-" : via.data(),
-           static_cast<unsigned long long>(refused), static_cast<unsigned long long>(kv_refused));
+           id.data(), static_cast<unsigned long long>(cursor), static_cast<unsigned long long>(lag),
+           Ago(contact, now).c_str(), static_cast<int>(via.empty() ? 1 : via.size()),
+           via.empty() ? "-" : via.data(), static_cast<unsigned long long>(refused),
+           static_cast<unsigned long long>(kv_refused));
     if (kv_refused > 0 && !last.empty()) {
       kv_refusals.push_back(fmt::format("{}: {} KV write(s) refused by the origin, the last: {}",
                                         id, kv_refused, last));
@@ -195,9 +195,10 @@ std::function<int()> AddSyncCommands(CLI::App& app) {
   origin->add_option("--compact-every-s", flags->compact_every_s,
                      "Compact the log through its head this often (0: only POST /sync/compact)")
       ->default_str("600");
-  origin->add_option("--fleet-forget-after-s", flags->fleet_forget_after_s,
-                     "Drop a PoP from the fleet view (edge status) when no check-in of it came "
-                     "for this long (0: never)")
+  origin
+      ->add_option("--fleet-forget-after-s", flags->fleet_forget_after_s,
+                   "Drop a PoP from the fleet view (edge status) when no check-in of it came "
+                   "for this long (0: never)")
       ->default_str("86400");
   origin->add_flag("--new-epoch", flags->new_epoch,
                    "Start a new epoch of the log: every PoP takes a snapshot instead of tailing. "
@@ -211,9 +212,10 @@ std::function<int()> AddSyncCommands(CLI::App& app) {
   keygen->add_option("--out", flags->keygen_out, "Where to write the private key")->required();
 
   CLI::App* status = app.add_subcommand(
-      "status", "Show the fleet as the origin (or a relay) sees it: every PoP, its cursor, its "
-                "lag, when it was last heard from, and the KV writes the origin refused (with "
-                "the last one's key and reason)");
+      "status",
+      "Show the fleet as the origin (or a relay) sees it: every PoP, its cursor, its "
+      "lag, when it was last heard from, and the KV writes the origin refused (with "
+      "the last one's key and reason)");
   status->add_option("--from", flags->status_from, "The origin's (or a relay's) admin URL")
       ->required();
   status->add_option("--token-file", flags->status_token_file,
@@ -321,9 +323,10 @@ AddReplicaFlags(CLI::App& serve) {
                    "The fleet's secrets key, to open the secrets the origin sealed");
   serve.add_flag("--sync-relay", flags->sync_relay,
                  "Serve the sync API (/sync/...) on the admin listener to PoPs below this one");
-  serve.add_option("--sync-compact-every-s", flags->sync_compact_every_s,
-                   "Compact this replica's copy of the log through its head this often (0: "
-                   "never); PoPs below a relay that fall behind it take a snapshot")
+  serve
+      .add_option("--sync-compact-every-s", flags->sync_compact_every_s,
+                  "Compact this replica's copy of the log through its head this often (0: "
+                  "never); PoPs below a relay that fall behind it take a snapshot")
       ->default_str("600");
   CLI::App* command = &serve;
   return [flags, command](const std::string& config_path)
@@ -338,7 +341,7 @@ AddReplicaFlags(CLI::App& serve) {
         given("--sync-token-file") ? flags->sync_token_file : config->sync_token_file;
     options.secrets_key_path = given("--secrets-key") ? flags->secrets_key : config->secrets_key;
     options.relay = given("--sync-relay") ? flags->sync_relay : config->sync_relay;
-    int64_t compact_every_s = given("--sync-compact-every-s") ? flags->sync_compact_every_s
+    int64_t compact_every_s = given("--sync-compact-every-s")     ? flags->sync_compact_every_s
                               : config->sync_compact_every_s >= 0 ? config->sync_compact_every_s
                                                                   : 600;
     if (compact_every_s < 0) {

@@ -2,8 +2,8 @@
 
 #include <fcntl.h>
 #include <fmt/core.h>
-#include <simdjson.h>
 #include <openssl/rand.h>
+#include <simdjson.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -129,8 +129,7 @@ StatusOr<LogState> VerifyLogState(std::string_view json, const VerifyKey& key) {
   std::string_view epoch, sig;
   if (object["epoch"].get_string().get(epoch) != simdjson::SUCCESS ||
       object["head"].get_uint64().get(state.head) != simdjson::SUCCESS ||
-      object["compacted_through"].get_uint64().get(state.compacted_through) !=
-          simdjson::SUCCESS ||
+      object["compacted_through"].get_uint64().get(state.compacted_through) != simdjson::SUCCESS ||
       object["time_ms"].get_uint64().get(state.time_ms) != simdjson::SUCCESS ||
       object["sig"].get_string().get(sig) != simdjson::SUCCESS) {
     return invalid("without epoch, head, compacted_through, time_ms and sig");

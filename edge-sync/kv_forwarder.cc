@@ -108,8 +108,7 @@ Status KvForwarder::Forward(const bindings::KvWrite& write) {
         Log(LogLevel::kError,
             "KV write {} of key {:?} in namespace {:?} refused (not applied): it cannot be "
             "queued for the origin: {}",
-            job.method,
-            write.key, write.ns, id.status().message());
+            job.method, write.key, write.ns, id.status().message());
         return id.status();
       }
       job.queue_id = *id;
@@ -125,8 +124,13 @@ Status KvForwarder::Forward(const bindings::KvWrite& write) {
 void KvForwarder::Relay(std::string method, std::string path, std::string body,
                         std::string metadata, std::string write_id,
                         std::function<void(int, std::string)> done) {
-  Job job{std::move(method),   std::move(path), std::move(body), std::move(metadata),
-          std::move(write_id), "",              0,               std::move(done)};
+  Job job;
+  job.method = std::move(method);
+  job.path = std::move(path);
+  job.body = std::move(body);
+  job.metadata = std::move(metadata);
+  job.write_id = std::move(write_id);
+  job.done = std::move(done);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     jobs_.push_back(std::move(job));
@@ -206,9 +210,9 @@ void KvForwarder::Run() {
       size_t nul = job.pending_key.find('\0');
       std::string ns = job.pending_key.substr(0, nul), key = job.pending_key.substr(nul + 1);
       refusal = fmt::format("{} {:?} in {:?}: {}", job.method, key, ns,
-                            response.ok() ? fmt::format("{} {}", response->status,
-                                                        Excerpt(response->body))
-                                          : response.status().message());
+                            response.ok()
+                                ? fmt::format("{} {}", response->status, Excerpt(response->body))
+                                : response.status().message());
       if (response.ok()) {
         Log(LogLevel::kError,
             "KV write {} of key {:?} in namespace {:?} refused by the origin ({}): {}: removed "

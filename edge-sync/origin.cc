@@ -102,13 +102,12 @@ StatusOr<AppliedWrite> LastAppliedWrite(const SyncLog& log, const std::string& w
   return applied;
 }
 
-std::string FleetJson(const SyncLog& log, Fleet& fleet, const SyncServer* server,
-                      uint64_t now_ms) {
+std::string FleetJson(const SyncLog& log, Fleet& fleet, const SyncServer* server, uint64_t now_ms) {
   auto epoch = log.GetMeta(kEpochMetaKey);
-  std::string out = fmt::format(
-      "{{\"epoch\":{},\"head\":{},\"compacted_through\":{},\"now_ms\":{},\"pops\":",
-      base::JsonString(epoch.ok() ? epoch->value_or("") : ""), log.head(), log.compacted_through(),
-      now_ms);
+  std::string out =
+      fmt::format("{{\"epoch\":{},\"head\":{},\"compacted_through\":{},\"now_ms\":{},\"pops\":",
+                  base::JsonString(epoch.ok() ? epoch->value_or("") : ""), log.head(),
+                  log.compacted_through(), now_ms);
   base::AppendJsonArray(out, fleet.Pops(now_ms), [&](std::string& text, const PopStatus& pop) {
     text += fmt::format(
         "{{\"pop_id\":{},\"cursor\":{},\"lag\":{},\"last_contact_ms\":{},\"reported_ms\":{},"
@@ -356,8 +355,8 @@ bool OriginExtension::TakeKvWrite(const gateway::HttpRequest& request,
     if (id->id <= applied->id) {
       // Applied already (its answer was lost, or the PoP restarted before
       // it removed the write from its queue): success, applied once.
-      Log(LogLevel::kInfo, "KV write {} was applied already (entry {}): not applied again",
-          id_text, applied->seq);
+      Log(LogLevel::kInfo, "KV write {} was applied already (entry {}): not applied again", id_text,
+          applied->seq);
       ++duplicate_writes_;
       SendJson(*writer, 200,
                fmt::format("{{\"duplicate\":true,\"seq\":{}}}",

@@ -87,8 +87,7 @@ class OriginExtension : public gateway::NodeExtension {
 
 // The fleet view as JSON: the log's head and compaction point, and every
 // PoP heard from (directly or through relays) with its lag.
-std::string FleetJson(const SyncLog& log, Fleet& fleet, const SyncServer* server,
-                      uint64_t now_ms);
+std::string FleetJson(const SyncLog& log, Fleet& fleet, const SyncServer* server, uint64_t now_ms);
 
 // Answers the fleet's paths on a node that PoPs check in with (the origin, a
 // relay): /sync/checkin (a check-in from below, answered with the log's

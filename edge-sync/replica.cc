@@ -5,8 +5,8 @@
 #include "base/token_file.h"
 
 #include "base/json_text.h"
-#include "base/uv_handle.h"
 #include "base/log.h"
+#include "base/uv_handle.h"
 #include "edge-sync/epoch.h"
 #include "edge-sync/origin.h"
 #include "edge-sync/sealed_secrets.h"
@@ -439,9 +439,9 @@ std::string ReplicaExtension::StatusJson() const {
       "\"role\":\"{}\",\"sync_from\":{},\"epoch\":{},\"cursor\":{},\"upstream_head\":{},"
       "\"connected\":{},\"last_contact_ms\":{},\"refused\":{},\"last_error\":{}",
       options_.relay ? "relay" : "replica", base::JsonString(options_.from_url),
-      base::JsonString(epoch), Cursor(),
-      stats.origin_head, stats.connected ? "true" : "false", stats.last_contact_ms,
-      stats.refused + refused_applies_.load(), base::JsonString(stats.last_error));
+      base::JsonString(epoch), Cursor(), stats.origin_head, stats.connected ? "true" : "false",
+      stats.last_contact_ms, stats.refused + refused_applies_.load(),
+      base::JsonString(stats.last_error));
 }
 
 }  // namespace edge::sync

@@ -231,14 +231,15 @@ Status SyncClient::TailOnce(const base::HttpTarget& target, bool* made_progress,
       }
       if (state_json.empty()) {
         Unverified("a 410", "it carries no state signed by the origin");
-        return Status(ErrorCode::kIo, "the upstream answered 410 without the origin's signed "
-                                      "state: ignored");
+        return Status(ErrorCode::kIo,
+                      "the upstream answered 410 without the origin's signed "
+                      "state: ignored");
       }
       StatusOr<LogState> state = VerifyLogState(state_json, options_.key);
       if (!state.ok()) {
         Unverified("a 410", state.status().message(), /*forged=*/true);
-        return Status(ErrorCode::kIo, "the upstream answered 410 with " + state.status().message() +
-                                          ": ignored");
+        return Status(ErrorCode::kIo,
+                      "the upstream answered 410 with " + state.status().message() + ": ignored");
       }
       Status epoch_why;
       bool accepted = false;
@@ -247,15 +248,17 @@ Status SyncClient::TailOnce(const base::HttpTarget& target, bool* made_progress,
         return epoch_why;
       }
       if (!accepted) {
-        return Status(ErrorCode::kIo, "the upstream answered 410 with a state older than one "
-                                      "seen: ignored");
+        return Status(ErrorCode::kIo,
+                      "the upstream answered 410 with a state older than one "
+                      "seen: ignored");
       }
       if (state->compacted_through <= cursor) {
         Unverified("a 410", fmt::format("the origin's signed state has it compacted through {}, "
                                         "not past this cursor {}",
                                         state->compacted_through, cursor));
-        return Status(ErrorCode::kIo, "the upstream answered 410 that the origin's signed state "
-                                      "does not back: ignored");
+        return Status(ErrorCode::kIo,
+                      "the upstream answered 410 that the origin's signed state "
+                      "does not back: ignored");
       }
       *need_snapshot = true;
     }
@@ -313,8 +316,9 @@ SyncClient::LineResult SyncClient::OnLine(const base::HttpTarget& target, std::s
     // Whose history is this? Not known yet: a relay that has not taken
     // the origin's new epoch must not feed its old entries to a PoP that
     // has.
-    *why = Status(ErrorCode::kIo, "the upstream sent entries before a state signed by the "
-                                  "origin for this replica's epoch");
+    *why = Status(ErrorCode::kIo,
+                  "the upstream sent entries before a state signed by the "
+                  "origin for this replica's epoch");
     return LineResult::kFailed;
   }
   std::optional<std::string> blob;

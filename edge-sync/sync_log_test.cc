@@ -230,10 +230,9 @@ TEST_F(SyncLogTest, AppendStoresItsMetaInTheSameTransaction) {
           .ok());
   EXPECT_EQ(log_->GetMeta("write/a")->value(), "7 1");
   // A reserved meta key: the entry is not appended.
-  EXPECT_EQ(
-      log_->Append(key_->Sign(Routes(2, "w")), std::nullopt, SyncLog::MetaWrite{"head", "9"})
-          .code(),
-      ErrorCode::kInvalidInput);
+  EXPECT_EQ(log_->Append(key_->Sign(Routes(2, "w")), std::nullopt, SyncLog::MetaWrite{"head", "9"})
+                .code(),
+            ErrorCode::kInvalidInput);
   EXPECT_EQ(log_->head(), 1u);
   Reopen();
   EXPECT_EQ(log_->GetMeta("write/a")->value(), "7 1");

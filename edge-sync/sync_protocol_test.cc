@@ -30,9 +30,9 @@
 #include "base/http_client/testing/test_server.h"
 #include "base/testing/temp_dir.h"
 #include "edge-sync/entry.h"
+#include "edge-sync/epoch.h"
 #include "edge-sync/kv_forwarder.h"
 #include "edge-sync/signing_keys.h"
-#include "edge-sync/epoch.h"
 #include "edge-sync/sync_client.h"
 #include "edge-sync/sync_log.h"
 #include "edge-sync/sync_server.h"
@@ -889,8 +889,7 @@ TEST_F(SyncProtocolTest, UnsignedOrForgedHeartbeatsAnd410sAreIgnored) {
   std::string forged = LogStateJson(state, other->SignBytes(LogStateStatement(state)));
   LogState altered_state = state;
   altered_state.head = 99;
-  std::string altered =
-      LogStateJson(altered_state, signing_->SignBytes(LogStateStatement(state)));
+  std::string altered = LogStateJson(altered_state, signing_->SignBytes(LogStateStatement(state)));
   // Compacted through 5 by the origin's word, but this 410 is for cursor 7.
   LogState short_state{std::string(32, 'a'), 9, 5, 1700000000001};
   std::string not_past =

@@ -524,13 +524,13 @@ void SyncServer::ServeLog(const HttpRequest& request, std::string_view query,
   uint64_t compacted_through = log_.compacted_through();
   if (after < compacted_through) {
     uint64_t head = log_.head();
-    return SendJson(*writer, 410,
-                    fmt::format("{{\"error\":{},\"compacted_through\":{},\"head\":{}{}{}}}",
-                                base::JsonEscape(fmt::format(
-                                    "entries after {} were compacted (through {}): take a snapshot",
+    return SendJson(
+        *writer, 410,
+        fmt::format("{{\"error\":{},\"compacted_through\":{},\"head\":{}{}{}}}",
+                    base::JsonEscape(
+                        fmt::format("entries after {} were compacted (through {}): take a snapshot",
                                     after, compacted_through)),
-                                compacted_through, head, EpochMember(log_),
-                                StateMember(log_, options_)));
+                    compacted_through, head, EpochMember(log_), StateMember(log_, options_)));
   }
   uint64_t now = NowMs();
   ReaderInfo info{request.remote_address, Printable(Header(request, "X-Edge-Pop-Id")), after, now,

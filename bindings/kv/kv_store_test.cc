@@ -487,9 +487,8 @@ TEST_F(KvStoreTest, WriteHookHearsPutsAndDeletesNotApplies) {
 TEST_F(KvStoreTest, WriteHookErrorAbortsTheWrite) {
   ASSERT_TRUE(store_);
   ASSERT_TRUE(store_->Put("ns", "kept", "old").ok());
-  store_->SetWriteHook([&](const KvWrite&) {
-    return Status(ErrorCode::kRangeError, "the queue is full");
-  });
+  store_->SetWriteHook(
+      [&](const KvWrite&) { return Status(ErrorCode::kRangeError, "the queue is full"); });
   Status put = store_->Put("ns", "kept", "new");
   EXPECT_EQ(put.code(), ErrorCode::kRangeError);
   EXPECT_EQ(put.message(), "the queue is full");
@@ -536,9 +535,9 @@ TEST_F(KvStoreTest, WriteHookOnManyThreads) {
     for (int i = 0; !done.load(); ++i) {
       if (i % 2 == 0) {
         store_->SetWriteHook([&](const KvWrite&) {
-    first++;
-    return Status::Ok();
-  });
+          first++;
+          return Status::Ok();
+        });
       } else {
         store_->SetWriteHook([&](const KvWrite&) {
           second++;
