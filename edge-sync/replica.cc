@@ -22,6 +22,8 @@ namespace {
 // the store it changes, and entries are applied in order, so the larger of
 // the two is the last entry applied.
 constexpr const char* kCursorKey = "sync_cursor";
+// The newest state signed by the origin that a relay heard, in its log.
+constexpr const char* kRelayedStateMetaKey = "relayed_state";
 
 uint64_t ParseCursor(StatusOr<std::optional<std::string>> value) {
   if (!value.ok() || !*value) return 0;
@@ -43,6 +45,7 @@ Status ReplicaExtension::Start(gateway::Node& node) {
   node_ = &node;
   auto key = VerifyKey::LoadPublic(options_.verify_key_path);
   if (!key.ok()) return key.status();
+  verify_key_ = *key;
   if (!options_.token_file.empty()) {
     auto token = base::ReadTokenFile(options_.token_file);
     if (!token.ok()) return token.status();
@@ -60,11 +63,22 @@ Status ReplicaExtension::Start(gateway::Node& node) {
     // Only a state of the epoch its own log is in: while the relay takes
     // the origin's new epoch, its readers get no state (and wait) rather
     // than the new epoch over the old history.
+    // After a restart, until the upstream is heard again, the state kept
+    // in the log (CheckIn keeps the newest), so PoPs below can catch up
+    // with this relay while the origin is away.
     server_options.relayed_state = [this] {
       if (!client_) return std::string();
       auto [state, json] = client_->Latest();
+      if (!state) {
+        auto kept = log_->GetMeta(kRelayedStateMetaKey);
+        if (!kept.ok() || !*kept) return std::string();
+        auto verified = VerifyLogState(**kept, verify_key_);
+        if (!verified.ok()) return std::string();
+        state = *verified;
+        json = **kept;
+      }
       auto epoch = log_->GetMeta(kEpochMetaKey);
-      if (!state || !epoch.ok() || state->epoch != epoch->value_or("")) return std::string();
+      if (!epoch.ok() || state->epoch != epoch->value_or("")) return std::string();
       return json;
     };
     server_ = std::make_unique<SyncServer>(node.control_loop(), *log_, std::move(server_options));
@@ -319,6 +333,14 @@ void ReplicaExtension::CheckIn() {
       checkin_wake_.wait_for(lock, std::chrono::milliseconds(options_.checkin_every_ms),
                              [this] { return stopping_; });
       if (stopping_) return;
+    }
+    if (options_.relay) {
+      // The newest signed state, kept for the readers below after a restart.
+      std::string json = client_->LatestStateJson();
+      if (!json.empty() && json != saved_state_) {
+        Status kept = log_->PutMeta(kRelayedStateMetaKey, json);
+        if (kept.ok()) saved_state_ = std::move(json);
+      }
     }
     std::vector<PopStatus> pops = {Own()};
     for (PopStatus below : fleet_.Pops(gateway::UnixMs())) {

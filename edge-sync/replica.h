@@ -19,6 +19,7 @@
 
 #include "edge-sync/fleet.h"
 #include "edge-sync/kv_forwarder.h"
+#include "edge-sync/signing_keys.h"
 #include "edge-sync/sync_client.h"
 #include "edge-sync/sync_log.h"
 #include "edge-sync/sync_server.h"
@@ -67,6 +68,8 @@ class ReplicaExtension : public gateway::NodeExtension {
   gateway::Node* node_ = nullptr;
   std::string token_;
   std::string secrets_key_;
+  VerifyKey verify_key_;    // the origin's public key (a copy of the client's)
+  std::string saved_state_;  // the signed state last kept in the log (check-in thread)
   std::unique_ptr<SyncLog> log_;
   std::unique_ptr<SyncServer> server_;  // when relaying
   std::unique_ptr<KvForwarder> forwarder_;

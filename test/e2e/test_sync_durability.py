@@ -16,7 +16,6 @@ import tempfile
 import threading
 import unittest
 
-from edge_harness import NodeProcess
 from sync_harness import (SYNC_TOKEN, FleetKeys, OriginProcess, fleet_project, kv_worker,
                           metric, start_pop, wait_until)
 
@@ -424,6 +423,54 @@ class ReplicaCompactionTest(unittest.TestCase):
         fleet = self.relay_fleet()
         self.assertGreater(fleet["head"], origin_point)
         self.assertEqual(fleet["compacted_through"], origin_point)
+
+
+class RelayRestartTest(unittest.TestCase):
+    """A relay restarted while the origin is down still serves the PoPs
+    below it: it kept the origin's newest signed state."""
+
+    def test_1_a_pop_catches_up_with_a_restarted_relay_while_the_origin_is_down(self):
+        keys = FleetKeys()
+        origin = OriginProcess(keys)
+        relay = start_pop(keys, origin.url, "relay", relay=True)
+        # A fixed address for the relay: it gets another admin port when
+        # it restarts.
+        to_relay = AnswerDroppingProxy(relay.admin_port)
+        pop = start_pop(keys, to_relay.url, "pop-below")
+        projects = []
+        try:
+            def deploy(version):
+                p = fleet_project("app", "app.test", version, WORKER)
+                projects.append(p)
+                self.assertEqual(origin.deploy(p.dir).returncode, 0)
+            deploy(1)
+            for node in (relay, pop):
+                self.assertTrue(wait_until(
+                    lambda: node.request("app.test", "/").body == b"v=1", 30), node.log())
+            pop.stop()
+            deploy(2)
+            self.assertTrue(wait_until(lambda: relay.request("app.test", "/").body == b"v=2", 30))
+            head = log_head(origin)
+
+            def relay_reported():
+                status, body = origin_call(origin, "GET", "/sync/fleet")
+                return any(p["pop_id"] == "relay" and p["cursor"] == head
+                           for p in json.loads(body)["pops"])
+            self.assertTrue(wait_until(relay_reported, 30))
+            origin.stop(signal.SIGKILL)
+            relay.restart()
+            to_relay.port_to = relay.admin_port
+            pop._start()
+            self.assertTrue(wait_until(lambda: pop.request("app.test", "/").body == b"v=2", 30),
+                            pop.log()[-3000:] + relay.log()[-2000:])
+        finally:
+            for node in (pop, relay):
+                node.remove()
+            to_relay.close()
+            origin.remove()
+            keys.remove()
+            for p in projects:
+                p.remove()
 
 
 if __name__ == "__main__":
