@@ -68,7 +68,7 @@ class ReplicaExtension : public gateway::NodeExtension {
   gateway::Node* node_ = nullptr;
   std::string token_;
   std::string secrets_key_;
-  VerifyKey verify_key_;    // the origin's public key (a copy of the client's)
+  VerifyKey verify_key_;     // the origin's public key (a copy of the client's)
   std::string saved_state_;  // the signed state last kept in the log (check-in thread)
   std::unique_ptr<SyncLog> log_;
   std::unique_ptr<SyncServer> server_;  // when relaying
