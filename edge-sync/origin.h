@@ -25,6 +25,8 @@ struct OriginOptions {
   std::string secrets_key_path;  // the fleet's secrets key; "" = secrets are refused
   // Compacts the log through its head this often (0 = only on request).
   uint64_t compact_every_ms = 10 * 60 * 1000;
+  // Snapshots served at once (SyncServerOptions::max_snapshot_streams).
+  size_t max_snapshot_streams = 4;
 };
 
 class OriginExtension : public gateway::NodeExtension {

@@ -17,6 +17,7 @@
 
 #include "edge-sync/fleet.h"
 #include "edge-sync/kv_forwarder.h"
+#include "edge-sync/snapshot_relay.h"
 #include "edge-sync/sync_client.h"
 #include "edge-sync/sync_log.h"
 #include "edge-sync/sync_server.h"
@@ -31,6 +32,8 @@ struct ReplicaOptions {
   std::string secrets_key_path;  // the fleet's secrets key ("" = secret entries are refused)
   bool relay = false;            // serve the sync API to PoPs below this one
   uint64_t checkin_every_ms = 2000;
+  // Snapshots a relay passes on at once (SnapshotRelay); beyond: 503.
+  size_t max_snapshot_streams = 4;
 };
 
 class ReplicaExtension : public gateway::NodeExtension {
@@ -51,9 +54,7 @@ class ReplicaExtension : public gateway::NodeExtension {
   // On the SyncClient's thread.
   Status Apply(const SignedEntry& line, const Entry& entry, const std::optional<std::string>& blob);
   Status ApplyToStores(const Entry& entry, const std::optional<std::string>& blob);
-  Status Reset(const std::vector<std::pair<SignedEntry, Entry>>& entries,
-               const std::map<std::string, std::string>& blobs, uint64_t head,
-               uint64_t compacted_through);
+  Status Reset(const SnapshotFile& file, const SyncClient::FetchBlobFn& fetch_blob);
   void CheckIn();
   PopStatus Own() const;
 
@@ -74,7 +75,10 @@ class ReplicaExtension : public gateway::NodeExtension {
   std::mutex checkin_mutex_;
   std::condition_variable checkin_wake_;
   bool stopping_ = false;
-  std::vector<std::thread> proxies_;  // snapshot requests passed upstream
+  std::unique_ptr<SnapshotRelay> snapshot_relay_;  // when relaying
+  VerifyKey key_;
+  // A snapshot was being applied when the node stopped: take one first.
+  std::atomic<bool> snapshot_pending_{false};
 };
 
 }  // namespace edge::sync

@@ -32,6 +32,7 @@
 #include "edge-sync/entry.h"
 #include "edge-sync/kv_forwarder.h"
 #include "edge-sync/signing_keys.h"
+#include "edge-sync/snapshot.h"
 #include "edge-sync/sync_client.h"
 #include "edge-sync/sync_log.h"
 #include "edge-sync/sync_server.h"
@@ -332,6 +333,7 @@ struct Replica {
   std::vector<uint64_t> reset_seqs;
   std::map<std::string, std::string> reset_blobs;
   uint64_t reset_head = 0, reset_compacted_through = 0;
+  VerifyKey key;  // the origin's, to read snapshots back
 
   SyncClient::ApplyFn Apply() {
     return [this](const SignedEntry& line, const Entry& entry,
@@ -349,18 +351,26 @@ struct Replica {
     };
   }
   SyncClient::ResetFn Reset() {
-    return [this](const std::vector<std::pair<SignedEntry, Entry>>& entries,
-                  const std::map<std::string, std::string>& snapshot_blobs, uint64_t head,
-                  uint64_t compacted_through) {
+    return [this](const SnapshotFile& file, const SyncClient::FetchBlobFn& fetch_blob) {
+      std::vector<uint64_t> seqs;
+      std::map<std::string, std::string> snapshot_blobs;
+      Status read = ForEachSnapshotEntry(file.path, key, [&](const VerifiedEntry& verified) {
+        seqs.push_back(verified.line.seq);
+        if (verified.entry.blob.empty()) return Status::Ok();
+        StatusOr<std::string> blob = fetch_blob(verified.entry.blob);
+        if (!blob.ok()) return blob.status();
+        snapshot_blobs[verified.entry.blob] = *blob;
+        return Status::Ok();
+      });
+      if (!read.ok()) return read;
       std::lock_guard<std::mutex> lock(mutex);
       ++resets;
-      reset_seqs.clear();
-      for (const auto& [line, entry] : entries) reset_seqs.push_back(line.seq);
-      reset_blobs = snapshot_blobs;
-      reset_head = head;
-      reset_compacted_through = compacted_through;
+      reset_seqs = std::move(seqs);
+      reset_blobs = std::move(snapshot_blobs);
+      reset_head = file.info.head;
+      reset_compacted_through = file.info.compacted_through;
       applied.clear();
-      cursor = head;
+      cursor = file.info.head;
       return Status::Ok();
     };
   }
@@ -434,6 +444,8 @@ class SyncProtocolTest : public ::testing::Test {
                               .initial_backoff_ms = initial_backoff_ms,
                               .max_backoff_ms = 300};
     options.io_timeout_ms = 5000;
+    options.snapshot_dir = dir_ + "/snapshot";
+    replica_.key = Verifier();
     client_ = std::make_unique<SyncClient>(
         std::move(options), [this] { return replica_.cursor.load(); }, replica_.Apply(),
         replica_.Reset());
@@ -647,6 +659,46 @@ TEST_F(SyncProtocolTest, CompactedCursorTakesASnapshot) {
   ASSERT_TRUE(AppliedUpTo(13));
   EXPECT_EQ(replica_.Applied(), (std::vector<uint64_t>{13}));
   EXPECT_EQ(client_->stats().refused, 0u);
+}
+
+TEST_F(SyncProtocolTest, SnapshotsBeyondTheLimitGet503WithRetryAfter) {
+  // More than the socket buffers hold, so a reader that stops reading keeps
+  // its snapshot stream open.
+  std::string value(3000, 'x');
+  for (int i = 0; i < 4000; ++i) AppendPut("", value);
+  SyncServerOptions options;
+  options.max_snapshot_streams = 1;
+  StartOrigin(options);
+  base::HttpTarget target{origin_->url(), ""};
+  std::promise<void> first_line;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  size_t lines = 0;
+  std::thread slow([&] {
+    bool told = false;
+    Status status = base::Stream(target, "/sync/snapshot", [&](std::string_view) {
+      ++lines;
+      if (!told) {
+        told = true;
+        first_line.set_value();
+        released.wait();
+      }
+      return true;
+    });
+    EXPECT_TRUE(status.ok()) << status.message();
+  });
+  first_line.get_future().wait();
+  StatusOr<base::HttpResponse> busy = base::Request(target, "GET", "/sync/snapshot");
+  ASSERT_TRUE(busy.ok()) << busy.status().message();
+  EXPECT_EQ(busy->status, 503);
+  EXPECT_EQ(busy->Header("Retry-After"), "5");
+  release.set_value();
+  slow.join();
+  EXPECT_EQ(lines, 4002u);  // header, entries, end
+  // The stream ended: the next one is served.
+  StatusOr<base::HttpResponse> again = base::Request(target, "GET", "/sync/snapshot");
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->status, 200);
 }
 
 TEST_F(SyncProtocolTest, SlowReaderGetsBatchesNotTheWholeLog) {

@@ -144,6 +144,15 @@ class KvStore {
   // harmless (a put stores the same entry again; deleting a missing key is
   // not an error). The write listener is not called.
   Status Apply(const KvWrite& write, std::string_view meta_key, std::string_view meta_value);
+  // Several writes and the meta value in ONE transaction, in order (a
+  // replica applying a snapshot in batches). An empty `meta_key` stores no
+  // meta value. Each write is checked as Apply checks it; one refused
+  // write refuses the batch. The write listener is not called.
+  Status ApplyBatch(const std::vector<KvWrite>& writes, std::string_view meta_key,
+                    std::string_view meta_value);
+  // Every namespace that was ever written to, sorted (a replica sweeping
+  // what a snapshot lacks lists the keys of each).
+  StatusOr<std::vector<std::string>> Namespaces() const;
   // What Apply stored under `key`; nullopt when nothing (or for a key
   // Apply would refuse).
   StatusOr<std::optional<std::string>> GetMeta(std::string_view key) const;
