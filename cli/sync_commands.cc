@@ -139,6 +139,7 @@ std::function<int()> AddSyncCommands(CLI::App& app) {
                         signing_key, secrets_key, sync_token_file, pop_id = "origin",
                         log_level = "info";
     int64_t compact_every_s = 600;
+    int64_t snapshot_streams = 4;
     std::string keygen_out;
     std::string status_from, status_token_file;
     bool status_json = false;
@@ -165,6 +166,10 @@ std::function<int()> AddSyncCommands(CLI::App& app) {
   origin->add_option("--compact-every-s", flags->compact_every_s,
                      "Compact the log through its head this often (0: only POST /sync/compact)")
       ->default_str("600");
+  origin->add_option("--sync-snapshot-streams", flags->snapshot_streams,
+                     "Snapshots served at once; beyond, 503 with Retry-After (PoPs back off)")
+      ->default_str("4")
+      ->check(CLI::Range(int64_t{1}, int64_t{1000}));
   AddLogLevelOption(origin, &flags->log_level);
 
   CLI::App* keygen = app.add_subcommand(
@@ -247,6 +252,7 @@ std::function<int()> AddSyncCommands(CLI::App& app) {
                         ? flags->compact_every_s
                         : config->compact_every_s;
     origin_options.compact_every_ms = static_cast<uint64_t>(every) * 1000;
+    origin_options.max_snapshot_streams = static_cast<size_t>(flags->snapshot_streams);
     if (origin_options.signing_key_path.empty()) {
       fprintf(stderr, "edge origin: --signing-key is required (make one with `edge keygen --out "
                       "origin.key`)\n");
@@ -273,8 +279,13 @@ AddReplicaFlags(CLI::App& serve) {
                    "The fleet's secrets key, to open the secrets the origin sealed");
   serve.add_flag("--sync-relay", flags->sync_relay,
                  "Serve the sync API (/sync/...) on the admin listener to PoPs below this one");
+  auto snapshot_streams = std::make_shared<int64_t>(4);
+  serve.add_option("--sync-snapshot-streams", *snapshot_streams,
+                   "With --sync-relay: snapshots passed on at once; beyond, 503 with Retry-After")
+      ->default_str("4")
+      ->check(CLI::Range(int64_t{1}, int64_t{1000}));
   CLI::App* command = &serve;
-  return [flags, command](const std::string& config_path)
+  return [flags, command, snapshot_streams](const std::string& config_path)
              -> StatusOr<std::vector<std::unique_ptr<gateway::NodeExtension>>> {
     auto config = ReadSyncConfig(config_path);
     if (!config.ok()) return config.status();
@@ -286,6 +297,7 @@ AddReplicaFlags(CLI::App& serve) {
         given("--sync-token-file") ? flags->sync_token_file : config->sync_token_file;
     options.secrets_key_path = given("--secrets-key") ? flags->secrets_key : config->secrets_key;
     options.relay = given("--sync-relay") ? flags->sync_relay : config->sync_relay;
+    options.max_snapshot_streams = static_cast<size_t>(*snapshot_streams);
     std::vector<std::unique_ptr<gateway::NodeExtension>> extensions;
     if (options.from_url.empty()) {
       if (options.relay) {
