@@ -2,7 +2,8 @@
 deletes a KV key, a secret and a worker, then compacts, bootstraps from a
 snapshot when it returns and serves none of them; a relay asked for 20
 snapshots at once streams them with its memory bounded (beyond its limit
-it answers 503 with Retry-After)."""
+it answers 503 with Retry-After); a new PoP bootstraps from a large
+snapshot with its memory bounded."""
 import http.client
 import json
 import signal
@@ -110,11 +111,12 @@ class SnapshotBootstrapTest(unittest.TestCase):
         self.assertIn("removed 1 KV keys, 1 secrets and 1 workers", self.pop.log())
 
 
-class RelaySnapshotMemoryTest(unittest.TestCase):
-    """20 snapshot requests at once against a relay, over about 60 MB of snapshot (8,000 KV values of 4 KB)."""
+class SnapshotMemoryTest(unittest.TestCase):
+    """About 60 MB of snapshot (8,000 KV values of 4 KB): 20 snapshot
+    requests at once against a relay, and a new PoP bootstrapping from it."""
 
     ENTRIES = 8000
-    VALUE = 4000  # bytes: inline in the entry, about 5.4 KB a line
+    VALUE = 4000  # bytes: inline in the entry, about 7 KB a line
 
     @classmethod
     def setUpClass(cls):
@@ -122,20 +124,12 @@ class RelaySnapshotMemoryTest(unittest.TestCase):
         cls.origin = OriginProcess(cls.keys, extra=("--sync-snapshot-streams", "20"))
         cls.relay = start_pop(cls.keys, cls.origin.url, "relay", relay=True,
                               extra=("--sync-snapshot-streams", "8"))
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.relay.remove()
-        cls.origin.remove()
-        cls.keys.remove()
-
-    def test_twenty_concurrent_snapshots_keep_the_relay_bounded(self):
-        value = b"x" * self.VALUE
+        value = b"x" * cls.VALUE
         errors = []
 
         def put(first):
-            for i in range(first, self.ENTRIES, 8):
-                status, body = self.origin.admin("PUT", f"/kv/fleet/data/key-{i}", value)
+            for i in range(first, cls.ENTRIES, 8):
+                status, body = cls.origin.admin("PUT", f"/kv/fleet/data/key-{i}", value)
                 if status != 200:
                     errors.append((status, body))
                     return
@@ -145,7 +139,22 @@ class RelaySnapshotMemoryTest(unittest.TestCase):
             t.start()
         for t in writers:
             t.join()
-        self.assertEqual(errors, [])
+        if errors:
+            raise AssertionError(f"KV puts at the origin failed: {errors[:3]}")
+        # The relay has it all (tailed), so its memory is that of a node
+        # holding this data.
+        head = json.loads(cls.origin.admin("GET", "/status")[1])["log_head"]
+        if not wait_until(lambda: cls.relay.admin_json("GET", "/status")[1]["cursor"]
+                          >= head, 120):
+            raise AssertionError("the relay never caught up:\n" + cls.relay.log()[-2000:])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.relay.remove()
+        cls.origin.remove()
+        cls.keys.remove()
+
+    def test_a_twenty_concurrent_snapshots_keep_the_relay_bounded(self):
         port = self.relay.admin_port
         # One snapshot first: its size, and the relay's memory before.
         status, _, size, whole = snapshot_request(port, SYNC_TOKEN)
@@ -182,7 +191,27 @@ class RelaySnapshotMemoryTest(unittest.TestCase):
         # Streamed, not buffered: 20 snapshots of `size` bytes raised the
         # relay's peak memory by far less than one of them.
         grown_kb = vm_hwm_kb(self.relay.proc.pid) - before_kb
-        self.assertLess(grown_kb * 1024, size, f"VmHWM grew by {grown_kb} kB")
+        self.assertLess(grown_kb * 1024, size // 2, f"VmHWM grew by {grown_kb} kB")
+
+    def test_b_a_pop_bootstraps_in_bounded_memory(self):
+        status, body = self.origin.admin("POST", "/sync/compact")
+        self.assertEqual(status, 200, body)
+        status, _, size, whole = snapshot_request(self.origin.port, SYNC_TOKEN)
+        self.assertEqual((status, whole), (200, True))
+        pop = start_pop(self.keys, self.origin.url, "pop-new")
+        try:
+            self.assertTrue(wait_until(lambda: "applied the snapshot" in pop.log(), 120),
+                            pop.log()[-2000:])
+            self.assertEqual(self.origin.admin("GET", "/kv/fleet/data/key-7")[1],
+                             b"x" * self.VALUE)
+            # Its peak is that of a node holding the same data (the relay,
+            # which tailed it) plus far less than the snapshot: the snapshot
+            # went to disk and was applied an entry at a time.
+            pop_kb, relay_kb = vm_hwm_kb(pop.proc.pid), vm_hwm_kb(self.relay.proc.pid)
+            self.assertLess((pop_kb - relay_kb) * 1024, size // 2,
+                            f"PoP VmHWM {pop_kb} kB, relay {relay_kb} kB, snapshot {size} B")
+        finally:
+            pop.remove()
 
 
 if __name__ == "__main__":
