@@ -26,6 +26,7 @@ struct SyncConfig {
       token_file;
   bool sync_relay = false;
   int64_t compact_every_s = -1;
+  int64_t sync_snapshot_streams = -1;  // -1: not in the file
 };
 
 StatusOr<SyncConfig> ReadSyncConfig(const std::string& path) {
@@ -68,6 +69,14 @@ StatusOr<SyncConfig> ReadSyncConfig(const std::string& path) {
                     fmt::format("{}: compact_every_s must be a number of seconds", path));
     }
     config.compact_every_s = *value;
+  }
+  if (const toml::node* streams = table.get("sync_snapshot_streams")) {
+    auto value = streams->value<int64_t>();
+    if (!value || *value < 1 || *value > 1000) {
+      return Status(ErrorCode::kInvalidInput,
+                    fmt::format("{}: sync_snapshot_streams must be a number from 1 to 1000", path));
+    }
+    config.sync_snapshot_streams = *value;
   }
   return config;
 }
@@ -252,7 +261,10 @@ std::function<int()> AddSyncCommands(CLI::App& app) {
                         ? flags->compact_every_s
                         : config->compact_every_s;
     origin_options.compact_every_ms = static_cast<uint64_t>(every) * 1000;
-    origin_options.max_snapshot_streams = static_cast<size_t>(flags->snapshot_streams);
+    origin_options.max_snapshot_streams = static_cast<size_t>(
+        given("--sync-snapshot-streams") || config->sync_snapshot_streams < 0
+            ? flags->snapshot_streams
+            : config->sync_snapshot_streams);
     if (origin_options.signing_key_path.empty()) {
       fprintf(stderr, "edge origin: --signing-key is required (make one with `edge keygen --out "
                       "origin.key`)\n");
@@ -297,7 +309,10 @@ AddReplicaFlags(CLI::App& serve) {
         given("--sync-token-file") ? flags->sync_token_file : config->sync_token_file;
     options.secrets_key_path = given("--secrets-key") ? flags->secrets_key : config->secrets_key;
     options.relay = given("--sync-relay") ? flags->sync_relay : config->sync_relay;
-    options.max_snapshot_streams = static_cast<size_t>(*snapshot_streams);
+    options.max_snapshot_streams = static_cast<size_t>(
+        given("--sync-snapshot-streams") || config->sync_snapshot_streams < 0
+            ? *snapshot_streams
+            : config->sync_snapshot_streams);
     std::vector<std::unique_ptr<gateway::NodeExtension>> extensions;
     if (options.from_url.empty()) {
       if (options.relay) {

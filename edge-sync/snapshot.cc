@@ -192,9 +192,14 @@ SnapshotSpool::~SnapshotSpool() {
 Status SnapshotSpool::Add(std::string_view line) {
   if (file_ == nullptr) return Status(ErrorCode::kIo, "the snapshot spool is closed");
   VerifiedEntry entry;
+  const bool started = verifier_.started(), ended = verifier_.ended();
   StatusOr<bool> fed = verifier_.Feed(line, &entry);
   if (!fed.ok()) return fed.status();
-  if (line.empty()) return Status::Ok();
+  // Only the header, the entries and the end line are kept: control lines
+  // of other types (skipped) cannot fill the disk.
+  if (!*fed && started == verifier_.started() && ended == verifier_.ended()) {
+    return Status::Ok();
+  }
   if (fwrite(line.data(), 1, line.size(), file_) != line.size() || fputc('\n', file_) == EOF) {
     return IoError("cannot write", (fs::path(dir_) / kPartialName).string());
   }

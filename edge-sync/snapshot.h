@@ -94,7 +94,9 @@ struct SnapshotFile {
 
 // Writes a snapshot to `<dir>/snapshot.ndjson` as it arrives, checking each
 // line (SnapshotVerifier) before it is written: a forged or damaged stream
-// stops at the first bad line. The lines go to `snapshot.ndjson.partial`
+// stops at the first bad line. Only the header, the entries and the end
+// line are written (other control lines are skipped), so the file is at
+// most the origin's surviving log. The lines go to `snapshot.ndjson.partial`
 // first; Finish, once the end line was checked, syncs the file and renames
 // it. A spool dropped before Finish removes its partial file.
 class SnapshotSpool {

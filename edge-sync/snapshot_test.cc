@@ -373,7 +373,11 @@ TEST_F(SnapshotTest, SpoolChecksEachLineAndKeepsOnlyWholeSnapshots) {
   {
     auto spool = SnapshotSpool::Create(spool_dir, verify_);
     ASSERT_TRUE(spool.ok()) << spool.status().message();
-    for (const std::string& line : lines) ASSERT_TRUE((*spool)->Add(line).ok());
+    for (const std::string& line : lines) {
+      // Control lines of other types are skipped, not kept.
+      ASSERT_TRUE((*spool)->Add("{\"type\":\"heartbeat\",\"head\":2}").ok());
+      ASSERT_TRUE((*spool)->Add(line).ok());
+    }
     EXPECT_TRUE((*spool)->ended());
     auto file = (*spool)->Finish();
     ASSERT_TRUE(file.ok()) << file.status().message();
@@ -381,6 +385,11 @@ TEST_F(SnapshotTest, SpoolChecksEachLineAndKeepsOnlyWholeSnapshots) {
     EXPECT_EQ(file->info.count, 2u);
     auto info = VerifySnapshotFile(file->path, verify_);
     ASSERT_TRUE(info.ok()) << info.status().message();
+    std::ifstream spooled(file->path, std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(spooled)), std::istreambuf_iterator<char>());
+    std::string expected;
+    for (const std::string& line : lines) expected += line + "\n";
+    EXPECT_EQ(text, expected);
   }
   {
     // An entry out of order is refused as it arrives; the partial file goes.
