@@ -33,6 +33,7 @@
 #include "edge-sync/kv_forwarder.h"
 #include "edge-sync/signing_keys.h"
 #include "edge-sync/snapshot.h"
+#include "edge-sync/snapshot_relay.h"
 #include "edge-sync/sync_client.h"
 #include "edge-sync/sync_log.h"
 #include "edge-sync/sync_server.h"
@@ -91,6 +92,8 @@ class LoopThread {
     finished.wait();
   }
   uv_loop_t* loop() { return &loop_; }
+  // Runs `task` on the loop later (any thread).
+  void Post(std::function<void()> task) { tasks_->Post(std::move(task)); }
 
  private:
   uv_loop_t loop_;
@@ -699,6 +702,137 @@ TEST_F(SyncProtocolTest, SnapshotsBeyondTheLimitGet503WithRetryAfter) {
   StatusOr<base::HttpResponse> again = base::Request(target, "GET", "/sync/snapshot");
   ASSERT_TRUE(again.ok()) << again.status().message();
   EXPECT_EQ(again->status, 200);
+}
+
+// A relay's side of /sync/snapshot: SnapshotRelay behind an HttpServer.
+class TestRelay {
+ public:
+  TestRelay(const std::string& upstream, size_t max_streams) {
+    loop_.Run([&] {
+      relay_ = std::make_unique<SnapshotRelay>(
+          base::HttpTarget{upstream, ""}, max_streams, 5,
+          [this](std::function<void()> task) { loop_.Post(std::move(task)); });
+      http_ = std::make_unique<HttpServer>(
+          loop_.loop(), gateway::ServerLimits{},
+          [this](HttpRequest, std::shared_ptr<ResponseWriter> writer) { relay_->Serve(writer); });
+      Status status = http_->Listen("127.0.0.1", 0, false);
+      EXPECT_TRUE(status.ok()) << status.message();
+      port_ = http_->port();
+    });
+  }
+  ~TestRelay() {
+    relay_->Stop();
+    loop_.Run([&] { http_.reset(); });
+  }
+  SnapshotRelay& relay() { return *relay_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  LoopThread loop_;
+  std::unique_ptr<SnapshotRelay> relay_;
+  std::unique_ptr<HttpServer> http_;
+  int port_ = 0;
+};
+
+TEST_F(SyncProtocolTest, RelayStreamsSnapshotsWithinItsLimit) {
+  std::string value(3000, 'x');
+  for (int i = 0; i < 4000; ++i) AppendPut("", value);
+  StartOrigin();
+  base::HttpTarget origin{origin_->url(), ""};
+  StatusOr<base::HttpResponse> direct = base::Request(origin, "GET", "/sync/snapshot");
+  ASSERT_TRUE(direct.ok()) << direct.status().message();
+  TestRelay relay(origin_->url(), 1);
+  base::HttpTarget target{relay.url(), ""};
+
+  // A reader that stops after its first line holds the relay's one stream.
+  std::promise<void> first_line;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::string body;
+  std::thread slow([&] {
+    bool told = false;
+    Status status = base::Stream(target, "/sync/snapshot", [&](std::string_view line) {
+      body.append(line);
+      body.push_back('\n');
+      if (!told) {
+        told = true;
+        first_line.set_value();
+        released.wait();
+      }
+      return true;
+    });
+    EXPECT_TRUE(status.ok()) << status.message();
+  });
+  first_line.get_future().wait();
+  StatusOr<base::HttpResponse> busy = base::Request(target, "GET", "/sync/snapshot");
+  ASSERT_TRUE(busy.ok()) << busy.status().message();
+  EXPECT_EQ(busy->status, 503);
+  EXPECT_EQ(busy->Header("Retry-After"), "5");
+  EXPECT_EQ(relay.relay().active(), 1u);
+  release.set_value();
+  slow.join();
+  // Byte for byte the origin's snapshot.
+  EXPECT_EQ(body, direct->body);
+  ASSERT_TRUE(WaitUntil([&] { return relay.relay().active() == 0; }));
+  StatusOr<base::HttpResponse> again = base::Request(target, "GET", "/sync/snapshot");
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->status, 200);
+  EXPECT_EQ(again->body, direct->body);
+}
+
+TEST_F(SyncProtocolTest, RelayPassesOnTheUpstreamsRefusalAndStopEndsStreams) {
+  AppendPut();
+  SyncServerOptions options;
+  options.max_snapshot_streams = 0;  // the origin is always busy
+  StartOrigin(options);
+  {
+    TestRelay relay(origin_->url(), 2);
+    StatusOr<base::HttpResponse> busy =
+        base::Request(base::HttpTarget{relay.url(), ""}, "GET", "/sync/snapshot");
+    ASSERT_TRUE(busy.ok()) << busy.status().message();
+    EXPECT_EQ(busy->status, 503);
+    EXPECT_EQ(busy->Header("Retry-After"), "5");
+  }
+  // An upstream that cannot be reached: 502.
+  {
+    TestRelay relay("http://127.0.0.1:1", 2);
+    StatusOr<base::HttpResponse> down =
+        base::Request(base::HttpTarget{relay.url(), ""}, "GET", "/sync/snapshot");
+    ASSERT_TRUE(down.ok()) << down.status().message();
+    EXPECT_EQ(down->status, 502);
+  }
+  // Stop cuts a stream in progress short (the reader sees it incomplete)
+  // and returns.
+  std::string value(3000, 'x');
+  for (int i = 0; i < 4000; ++i) AppendPut("", value);
+  origin_.reset();
+  StartOrigin();
+  auto relay = std::make_unique<TestRelay>(origin_->url(), 2);
+  std::promise<void> first_line;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::string last;
+  Status status;
+  std::thread slow([&] {
+    bool told = false;
+    status = base::Stream(base::HttpTarget{relay->url(), ""}, "/sync/snapshot",
+                          [&](std::string_view line) {
+                            last = std::string(line);
+                            if (!told) {
+                              told = true;
+                              first_line.set_value();
+                              released.wait();
+                            }
+                            return true;
+                          });
+  });
+  first_line.get_future().wait();
+  relay->relay().Stop();
+  EXPECT_EQ(relay->relay().active(), 0u);
+  release.set_value();
+  slow.join();
+  EXPECT_FALSE(last.starts_with("{\"type\":\"end\"")) << last;
+  relay.reset();
 }
 
 TEST_F(SyncProtocolTest, SlowReaderGetsBatchesNotTheWholeLog) {
