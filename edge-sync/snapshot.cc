@@ -240,7 +240,8 @@ StatusOr<SnapshotInfo> VerifySnapshotFile(const std::string& path, const VerifyK
 }
 
 Status ForEachSnapshotEntry(const std::string& path, const VerifyKey& key,
-                            const std::function<Status(const VerifiedEntry&)>& on_entry) {
+                            const std::function<Status(const VerifiedEntry&)>& on_entry,
+                            SnapshotInfo* info) {
   SnapshotVerifier verifier(key);
   VerifiedEntry entry;
   Status status = ForEachLine(path, [&](std::string_view line) -> Status {
@@ -252,6 +253,7 @@ Status ForEachSnapshotEntry(const std::string& path, const VerifyKey& key,
   if (!verifier.ended()) {
     return Refusal(fmt::format("the snapshot in {} is cut short (it has no end line)", path));
   }
+  if (info != nullptr) *info = verifier.info();
   return Status::Ok();
 }
 

@@ -133,7 +133,10 @@ StatusOr<SnapshotInfo> VerifySnapshotFile(const std::string& path, const VerifyK
 // `on_entry` for each entry in order; stops at the first error (its own or
 // on_entry's). The manifest is checked only at the end: call
 // VerifySnapshotFile first when nothing may change unless all of it holds.
+// `info`, when given, receives the header's head and compaction point and
+// the count once the whole file held.
 Status ForEachSnapshotEntry(const std::string& path, const VerifyKey& key,
-                            const std::function<Status(const VerifiedEntry&)>& on_entry);
+                            const std::function<Status(const VerifiedEntry&)>& on_entry,
+                            SnapshotInfo* info = nullptr);
 
 }  // namespace edge::sync

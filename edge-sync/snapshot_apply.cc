@@ -62,10 +62,7 @@ class Applier {
       : file_(file), key_(key), floor_(floor), t_(targets) {}
 
   StatusOr<SnapshotApplied> Run() {
-    StatusOr<SnapshotInfo> info = VerifySnapshotFile(file_, key_);
-    if (!info.ok()) return info.status();
-    info_ = *info;
-    EDGE_RETURN_IF_ERROR(FetchBlobs());
+    EDGE_RETURN_IF_ERROR(CheckAndFetchBlobs());
     EDGE_RETURN_IF_ERROR(t_.deploy.Write([&](gateway::DeployStore::Writer& writer) {
       return writer.PutMeta(kSnapshotPendingKey, std::to_string(std::max(floor_, info_.head)));
     }));
@@ -83,16 +80,25 @@ class Applier {
   }
 
  private:
-  // Step 2: every blob into the log before anything the node serves changes.
-  Status FetchBlobs() {
-    return ForEachSnapshotEntry(file_, key_, [&](const VerifiedEntry& verified) -> Status {
+  // Steps 1 and 2 in one reading: the whole file checked, and every blob
+  // in the log, before anything the node serves changes. A blob is
+  // fetched only for an entry whose signature held; if the file then
+  // fails its end line, the blobs fetched are unnamed and go at the next
+  // reset.
+  Status CheckAndFetchBlobs() {
+    Status status = ForEachSnapshotEntry(file_, key_, [&](const VerifiedEntry& verified) -> Status {
       const std::string& sha = verified.entry.blob;
       if (sha.empty() || t_.log.HasBlob(sha)) return Status::Ok();
       StatusOr<std::string> blob = t_.fetch_blob(sha);
       if (!blob.ok()) return blob.status();
       ++applied_.blobs_fetched;
       return t_.log.PutBlob(*blob);
-    });
+    }, &info_);
+    if (status.code() == ErrorCode::kInvalidInput) {
+      return Status(status.code(),
+                    fmt::format("the snapshot in {} is refused: {}", file_, status.message()));
+    }
+    return status;
   }
 
   // Step 4.

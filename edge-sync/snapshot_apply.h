@@ -6,11 +6,11 @@
 // batches.
 //
 // The steps, in order:
-//   1. the whole file is checked again (VerifySnapshotFile): a truncated,
-//      damaged or forged file changes nothing;
+//   1. the whole file is checked again, and in the same reading
 //   2. every blob the entries name is fetched (checked against its hash)
-//      into the log, unless it is there: a failed fetch changes nothing
-//      the node serves;
+//      into the log, unless it is there: a truncated, damaged or forged
+//      file, or a failed fetch, changes nothing the node serves (blobs
+//      fetched for it are unnamed, and go at the next reset);
 //   3. the deploy store records that a snapshot is being applied
 //      (kSnapshotPendingKey, with the lowest head a snapshot may have to
 //      replace it);

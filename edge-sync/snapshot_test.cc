@@ -321,6 +321,14 @@ TEST_F(SnapshotTest, TruncatedCorruptOrForgedFilesChangeNothing) {
   // Something after the end.
   bad.emplace_back("trailing", text + "{\"type\":\"snapshot\",\"head\":1,\"compacted_through\":0}\n");
 
+  // A blob that cannot be fetched: nothing the node serves changes.
+  fail_fetch_ = true;
+  StatusOr<SnapshotApplied> unfetched = ApplySnapshot(good, verify_, 0, Targets());
+  EXPECT_FALSE(unfetched.ok());
+  EXPECT_EQ(State(), before);
+  EXPECT_EQ(*PendingSnapshot(*deploy_), std::nullopt);
+  fail_fetch_ = false;
+
   for (const auto& [name, content] : bad) {
     StatusOr<SnapshotApplied> applied = ApplySnapshot(write(name, content), verify_, 0, Targets());
     EXPECT_FALSE(applied.ok()) << name;
@@ -330,12 +338,6 @@ TEST_F(SnapshotTest, TruncatedCorruptOrForgedFilesChangeNothing) {
   }
   EXPECT_EQ(applied_entries_, 0);
 
-  // A blob that cannot be fetched: nothing the node serves changes.
-  fail_fetch_ = true;
-  StatusOr<SnapshotApplied> applied = ApplySnapshot(good, verify_, 0, Targets());
-  EXPECT_FALSE(applied.ok());
-  EXPECT_EQ(State(), before);
-  EXPECT_EQ(*PendingSnapshot(*deploy_), std::nullopt);
 }
 
 TEST_F(SnapshotTest, InterruptedApplyLeavesThePendingMarkUntilAWholeOne) {
