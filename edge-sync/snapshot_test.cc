@@ -363,6 +363,46 @@ TEST_F(SnapshotTest, InterruptedApplyLeavesThePendingMarkUntilAWholeOne) {
             "log head 3 compacted 0\n");
 }
 
+TEST_F(SnapshotTest, TheLogIsResetInBatches) {
+  KvPut("data", "a", "1");
+  KvPut("data", "large", std::string(5000, 'L'));
+  KvPut("data", "b", "2");
+  auto lines = origin_->ReadAfter(0, 10);
+  ASSERT_TRUE(lines.ok());
+  // The replica's log held something else, and an unnamed blob.
+  ASSERT_TRUE(log_->PutBlob("unnamed").ok());
+  ASSERT_TRUE(log_->PutBlob(std::string(5000, 'L')).ok());
+
+  ASSERT_TRUE(log_->BeginReset(5, 1).ok());
+  // Meanwhile the log is incomplete: readers below its head take a snapshot.
+  EXPECT_EQ(log_->head(), 5u);
+  EXPECT_EQ(log_->compacted_through(), 5u);
+  ASSERT_TRUE(log_->AppendReset({(*lines)[0], (*lines)[1]}).ok());
+  // Compaction waits for the whole snapshot.
+  EXPECT_EQ(*log_->Compact(5), 0u);
+  // Order across batches, and nothing past the head.
+  EXPECT_EQ(log_->AppendReset({(*lines)[0]}).code(), ErrorCode::kInvalidInput);
+  Entry past = KvEntry(EntryType::kKvPut, 6, "data", "c");
+  past.value = "x";
+  EXPECT_EQ(log_->AppendReset({signing_->Sign(past)}).code(), ErrorCode::kInvalidInput);
+  ASSERT_TRUE(log_->AppendReset({(*lines)[2]}).ok());
+  ASSERT_TRUE(log_->FinishReset(1).ok());
+  EXPECT_EQ(log_->head(), 5u);
+  EXPECT_EQ(log_->compacted_through(), 1u);
+  auto stored = log_->ReadAfter(0, 10);
+  ASSERT_TRUE(stored.ok());
+  ASSERT_EQ(stored->size(), 3u);
+  EXPECT_EQ((*stored)[2].Line(), (*lines)[2].Line());
+  // Blobs no entry names went; the ones the snapshot names stayed.
+  EXPECT_FALSE(log_->HasBlob(base::Sha256Hex("unnamed")));
+  EXPECT_TRUE(log_->HasBlob(base::Sha256Hex(std::string(5000, 'L'))));
+  // The index names what the snapshot writes.
+  EXPECT_EQ(*log_->LastWrite(KvEntry(EntryType::kKvPut, 1, "data", "b").Keys().front()),
+            std::optional<uint64_t>(3));
+  EXPECT_EQ(*log_->LastWrite(KvEntry(EntryType::kKvPut, 1, "data", "zzz").Keys().front()),
+            std::nullopt);
+}
+
 TEST_F(SnapshotTest, SpoolChecksEachLineAndKeepsOnlyWholeSnapshots) {
   KvPut("data", "a", "1");
   KvPut("data", "b", "2");

@@ -376,6 +376,8 @@ StatusOr<std::vector<SignedEntry>> SyncLog::ReadAfter(uint64_t after, size_t max
 
 StatusOr<size_t> SyncLog::Compact(uint64_t through) {
   std::lock_guard guard(write_mutex_);
+  // Half a snapshot is not a log to compact (FinishReset sets the point).
+  if (resetting_) return size_t{0};
   through = std::min(through, head_.load());
   base::LmdbTxn txn;
   EDGE_RETURN_IF_ERROR(txn.Begin(*env_, false, "compact"));
@@ -535,6 +537,7 @@ Status SyncLog::BeginReset(uint64_t head, uint64_t compacted_through) {
     EDGE_RETURN_IF_ERROR(txn.Commit("reset"));
     head_.store(head);
     compacted_through_.store(head);
+    resetting_ = true;
   }
   NotifyAppend(head);
   return Status::Ok();
@@ -601,6 +604,7 @@ Status SyncLog::FinishReset(uint64_t compacted_through) {
     EDGE_RETURN_IF_ERROR(PutCounter(t, dbs_.meta, "compacted_through", compacted_through));
     EDGE_RETURN_IF_ERROR(txn.Commit("reset"));
     compacted_through_.store(compacted_through);
+    resetting_ = false;
   }
   NotifyAppend(head_.load());
   return Status::Ok();

@@ -107,7 +107,8 @@ class SyncLog {
   // the snapshot needs are stored with PutBlob before or during the reset)
   // and sets the compaction point. A crash in between leaves an
   // incomplete log at the head: whoever began the reset must begin it
-  // again (a replica records that it is taking a snapshot).
+  // again (a replica records that it is taking a snapshot). Compact does
+  // nothing between BeginReset and FinishReset.
   Status BeginReset(uint64_t head, uint64_t compacted_through);
   Status AppendReset(const std::vector<SignedEntry>& entries);
   Status FinishReset(uint64_t compacted_through);
@@ -147,6 +148,8 @@ class SyncLog {
   std::atomic<uint64_t> compacted_through_;
   // One write transaction at a time.
   std::mutex write_mutex_;
+  // Between BeginReset and FinishReset; guarded by write_mutex_.
+  bool resetting_ = false;
   std::mutex on_append_mutex_;
   std::function<void(uint64_t)> on_append_;
 };
