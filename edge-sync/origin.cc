@@ -158,6 +158,7 @@ Status OriginExtension::OnChange(gateway::NodeChange& change) {
       entry.type = EntryType::kVersion;
       entry.routes = change.routes;
       entry.make_current = true;
+      entry.account = change.account;
       keep_blob(change.bundle_json);
       break;
     case Kind::kRoutes:
@@ -196,6 +197,15 @@ Status OriginExtension::OnChange(gateway::NodeChange& change) {
       } else {
         entry.value = change.value;
       }
+      break;
+    case Kind::kAccount:
+      entry.type = EntryType::kAccount;
+      entry.account = change.account;
+      entry.record = change.account_record;
+      break;
+    case Kind::kAccountDelete:
+      entry.type = EntryType::kAccountDelete;
+      entry.account = change.account;
       break;
     case Kind::kKvDelete:
       entry.type = EntryType::kKvDelete;

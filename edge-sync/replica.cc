@@ -154,8 +154,43 @@ Status ReplicaExtension::Apply(const SignedEntry& line, const Entry& entry,
   }
   applied_cursor_ = entry.seq;
   if (!entry.worker.empty()) node_->ReloadWorker(entry.worker);
+  if (entry.type == EntryType::kAccount || entry.type == EntryType::kAccountDelete) {
+    node_->ReloadAccounts();
+  }
   return Status::Ok();
 }
+
+namespace {
+
+// A PoP enforces the origin's rules on what it receives: the routes of a
+// worker lie inside its account's hostname patterns (gateway/deploy/
+// accounts.h), read from this node's own store.
+Status CheckRoutesOwned(const gateway::DeployStore& store, const std::string& worker,
+                        const std::string& account_given,
+                        const std::optional<std::vector<std::string>>& routes) {
+  if (!routes || routes->empty()) return Status::Ok();
+  std::string account = account_given;
+  if (account.empty()) {
+    auto owner = store.OwnerOf(worker);
+    if (!owner.ok()) return owner.status();
+    account = owner->value_or(std::string(gateway::kDefaultAccount));
+  }
+  auto accounts = store.Accounts();
+  if (!accounts.ok()) return accounts.status();
+  gateway::AccountTable table(std::move(accounts).value());
+  for (const std::string& pattern : *routes) {
+    auto parsed = gateway::ParseRoutePattern(pattern);
+    if (!parsed.ok()) return parsed.status();
+    Status allowed = table.CheckRoute(account, pattern, *parsed);
+    if (!allowed.ok()) {
+      return Status(ErrorCode::kInvalidInput,
+                    fmt::format("worker '{}': {}", worker, allowed.message()));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 Status ReplicaExtension::ApplyToStores(const Entry& entry, const std::optional<std::string>& blob) {
   std::string cursor = std::to_string(entry.seq);
@@ -173,12 +208,37 @@ Status ReplicaExtension::ApplyToStores(const Entry& entry, const std::optional<s
       // but a node refuses to store what it would refuse to load.
       auto bundle = gateway::DecodeBundle(*blob);
       if (!bundle.ok()) return bundle.status();
-      return with_cursor([&](gateway::DeployStore::Writer& writer) {
-        return writer.PutVersion(entry.worker, entry.version, *blob, entry.routes,
-                                 entry.make_current);
+      EDGE_RETURN_IF_ERROR(CheckRoutesOwned(store, entry.worker, entry.account, entry.routes));
+      return with_cursor([&](gateway::DeployStore::Writer& writer) -> Status {
+        EDGE_RETURN_IF_ERROR(writer.PutVersion(entry.worker, entry.version, *blob, entry.routes,
+                                               entry.make_current));
+        return entry.account.empty() ? Status::Ok() : writer.SetOwner(entry.worker, entry.account);
       });
     }
+    case EntryType::kAccount: {
+      auto record = gateway::AccountRecord::Parse(entry.account, entry.record);
+      if (!record.ok()) return record.status();
+      // No two accounts own overlapping patterns, here as at the origin.
+      auto accounts = store.Accounts();
+      if (!accounts.ok()) return accounts.status();
+      gateway::AccountTable table(std::move(accounts).value());
+      for (const gateway::HostPattern& host : record->hosts) {
+        EDGE_RETURN_IF_ERROR(table.CheckNewHost(entry.account, host));
+      }
+      return with_cursor([&](gateway::DeployStore::Writer& writer) {
+        return writer.PutAccount(*record);
+      });
+    }
+    case EntryType::kAccountDelete: {
+      Status deleted = with_cursor([&](gateway::DeployStore::Writer& writer) {
+        return IgnoreNotFound(writer.DeleteAccount(entry.account));
+      });
+      // Applied again after a crash, this finds less to delete.
+      if (deleted.ok()) deleted = gateway::DropAccountNamespaces(node_->kv(), entry.account);
+      return deleted;
+    }
     case EntryType::kRoutes:
+      EDGE_RETURN_IF_ERROR(CheckRoutesOwned(store, entry.worker, "", entry.routes));
       return with_cursor([&](gateway::DeployStore::Writer& writer) {
         return IgnoreNotFound(writer.SetRoutes(entry.worker, entry.routes.value_or(
                                                                  std::vector<std::string>{})));
@@ -251,6 +311,7 @@ Status ReplicaExtension::Reset(const SnapshotFile& file,
     auto pending = PendingSnapshot(node_->store());
     if (pending.ok() && pending->has_value()) {
       snapshot_pending_ = true;
+      node_->ReloadAccounts();
       node_->ReloadAll();
     }
     return applied.status();
@@ -259,9 +320,10 @@ Status ReplicaExtension::Reset(const SnapshotFile& file,
   applied_cursor_ = file.info.head;
   Log(LogLevel::kInfo,
       "applied the snapshot (head {}): {} entries, {} blobs fetched; removed {} KV keys, {} "
-      "secrets and {} workers it did not have",
+      "secrets, {} workers and {} accounts it did not have",
       file.info.head, applied->entries, applied->blobs_fetched, applied->kv_removed,
-      applied->secrets_removed, applied->workers_removed);
+      applied->secrets_removed, applied->workers_removed, applied->accounts_removed);
+  node_->ReloadAccounts();
   node_->ReloadAll();
   return Status::Ok();
 }

@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "base/log.h"
+#include "gateway/deploy/accounts.h"
 
 namespace edge::sync {
 namespace {
@@ -41,6 +42,12 @@ std::string SecretKey(const std::string& worker, const std::string& name) {
   entry.type = EntryType::kSecretPut;
   entry.worker = worker;
   entry.name = name;
+  return entry.Keys().front();
+}
+std::string AccountKey(const std::string& account) {
+  Entry entry;
+  entry.type = EntryType::kAccount;
+  entry.account = account;
   return entry.Keys().front();
 }
 std::string KvKey(const std::string& ns, const std::string& key) {
@@ -169,6 +176,19 @@ class Applier {
         ++applied_.secrets_removed;
       }
     }
+    // Accounts the snapshot never writes (their workers went above).
+    StatusOr<std::vector<gateway::AccountRecord>> accounts = t_.deploy.Accounts();
+    if (!accounts.ok()) return accounts.status();
+    for (const gateway::AccountRecord& account : *accounts) {
+      if (account.name == gateway::kDefaultAccount) continue;
+      StatusOr<bool> written = Written(AccountKey(account.name));
+      if (!written.ok()) return written.status();
+      if (*written) continue;
+      EDGE_RETURN_IF_ERROR(t_.deploy.Write([&](gateway::DeployStore::Writer& writer) {
+        return IgnoreNotFound(writer.DeleteAccount(account.name));
+      }));
+      ++applied_.accounts_removed;
+    }
     return Status::Ok();
   }
 
@@ -194,7 +214,7 @@ class Applier {
   // Step 5, KV: every live key of every namespace that no entry of the
   // snapshot writes goes, unless this node wrote it itself since.
   Status SweepKv() {
-    StatusOr<std::vector<std::string>> namespaces = t_.kv.Namespaces();
+    StatusOr<std::vector<std::string>> namespaces = t_.kv.Namespaces("");
     if (!namespaces.ok()) return namespaces.status();
     for (const std::string& ns : *namespaces) {
       std::string cursor;

@@ -18,7 +18,8 @@
 //      AppendReset, FinishReset); its `keys` index then names every key
 //      the snapshot writes;
 //   5. mark and sweep: what the stores hold and the snapshot never writes
-//      is removed (KV keys of every namespace, secrets, workers; a worker
+//      is removed (KV keys of every namespace, secrets, workers, accounts
+//      other than "default"; a worker
 //      whose versions differ from the snapshot's, or whose routes it never
 //      sets, is removed whole, to be rebuilt in step 6);
 //   6. every entry is applied in order (KV in batches, other types through
@@ -76,6 +77,7 @@ struct SnapshotApplied {
   uint64_t kv_removed = 0;       // KV keys the snapshot lacked
   uint64_t secrets_removed = 0;  // secrets the snapshot lacked
   uint64_t workers_removed = 0;  // workers removed whole (absent, or rebuilt)
+  uint64_t accounts_removed = 0; // accounts the snapshot lacked (not "default")
 };
 
 // Applies the snapshot at `file` (spooled and checked by SnapshotSpool) to

@@ -13,6 +13,7 @@
 
 #include "base/sha256.h"
 #include "base/testing/temp_dir.h"
+#include "gateway/deploy/accounts.h"
 #include "edge-sync/snapshot.h"
 #include "edge-sync/testing/entries.h"
 
@@ -149,7 +150,7 @@ class SnapshotTest : public ::testing::Test {
   // The replica's state, as text, to compare before and after.
   std::string State() {
     std::ostringstream out;
-    auto names = kv_->Namespaces();
+    auto names = kv_->Namespaces("");
     for (const std::string& ns : *names) {
       auto page = kv_->List(ns, "", 1000, "");
       for (const auto& key : page->keys) {
@@ -172,6 +173,8 @@ class SnapshotTest : public ::testing::Test {
       for (const std::string& secret : *secrets) out << " secret " << secret;
       out << "\n";
     }
+    auto accounts = deploy_->Accounts();
+    for (const auto& account : *accounts) out << "account " << account.name << "\n";
     out << "log head " << log_->head() << " compacted " << log_->compacted_through() << "\n";
     return out.str();
   }
@@ -189,6 +192,10 @@ class SnapshotTest : public ::testing::Test {
                             true));
       EDGE_RETURN_IF_ERROR(writer.PutVersion("app", 1, "bundle-app-1", std::nullopt, true));
       EDGE_RETURN_IF_ERROR(writer.PutSecret("app", "REVOKED", "old token"));
+      // An account deleted at the origin meanwhile.
+      gateway::AccountRecord account;
+      account.name = "gone";
+      EDGE_RETURN_IF_ERROR(writer.PutAccount(account));
       return writer.PutSecret("app", "KEPT", "kept");
     });
     ASSERT_TRUE(status.ok()) << status.message();
@@ -251,6 +258,7 @@ TEST_F(SnapshotTest, RoundTripsEveryStoreAndRemovesWhatItLacks) {
   EXPECT_EQ(applied->kv_removed, 2u);  // data/deleted-at-origin, gone-ns/k
   EXPECT_EQ(applied->secrets_removed, 1u);
   EXPECT_EQ(applied->workers_removed, 2u);  // removed, recreated (rebuilt)
+  EXPECT_EQ(applied->accounts_removed, 1u);
   EXPECT_EQ(applied->blobs_fetched, 4u);    // 3 bundles of live versions + the large value
   // The cursor is the head in both stores, and no snapshot is pending.
   EXPECT_EQ(*deploy_->GetMeta("sync_cursor"), std::optional<std::string>("15"));

@@ -66,6 +66,8 @@ std::optional<std::string> OwningWorker(const Entry& entry) {
     case EntryType::kDeleteWorker:
     case EntryType::kKvPut:
     case EntryType::kKvDelete:
+    case EntryType::kAccount:
+    case EntryType::kAccountDelete:
       break;
   }
   return std::nullopt;

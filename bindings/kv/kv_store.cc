@@ -699,16 +699,19 @@ Status KvStore::ApplyBatch(const std::vector<KvWrite>& writes, std::string_view 
   return Status::Ok();
 }
 
-StatusOr<std::vector<std::string>> KvStore::Namespaces() const {
+StatusOr<std::vector<std::string>> KvStore::Namespaces(std::string_view prefix) const {
   base::LmdbTxn txn;
-  EDGE_RETURN_IF_ERROR(txn.Begin(*env_, true, "LIST"));
+  EDGE_RETURN_IF_ERROR(txn.Begin(*env_, true, "list namespaces"));
   base::LmdbCursor cursor(txn.get(), dbs_.namespaces);
-  if (cursor.rc() != 0) return LmdbError("LIST", cursor.rc());
+  if (cursor.rc() != 0) return LmdbError("list namespaces", cursor.rc());
   std::vector<std::string> names;
-  MDB_val k, v;
-  int rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_FIRST);
-  for (; rc == 0; rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_NEXT)) names.emplace_back(View(k));
-  if (rc != MDB_NOTFOUND) return LmdbError("LIST", rc);
+  MDB_val k = Val(prefix), v;
+  int rc = mdb_cursor_get(cursor.get(), &k, &v, prefix.empty() ? MDB_FIRST : MDB_SET_RANGE);
+  for (; rc == 0; rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_NEXT)) {
+    if (!View(k).starts_with(prefix)) break;
+    names.emplace_back(View(k));
+  }
+  if (rc != 0 && rc != MDB_NOTFOUND) return LmdbError("list namespaces", rc);
   return names;
 }
 

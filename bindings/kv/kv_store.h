@@ -150,9 +150,11 @@ class KvStore {
   // write refuses the batch. The write listener is not called.
   Status ApplyBatch(const std::vector<KvWrite>& writes, std::string_view meta_key,
                     std::string_view meta_value);
-  // Every namespace that was ever written to, sorted (a replica sweeping
-  // what a snapshot lacks lists the keys of each).
-  StatusOr<std::vector<std::string>> Namespaces() const;
+  // The names of every namespace that starts with `prefix`, sorted (a
+  // namespace stays listed once created, even when empty): what deleting
+  // an account's data walks, and what a replica sweeping what a snapshot
+  // lacks walks with "").
+  StatusOr<std::vector<std::string>> Namespaces(std::string_view prefix) const;
   // What Apply stored under `key`; nullopt when nothing (or for a key
   // Apply would refuse).
   StatusOr<std::optional<std::string>> GetMeta(std::string_view key) const;

@@ -108,7 +108,7 @@ class SnapshotBootstrapTest(unittest.TestCase):
         self.assertEqual(self.body("fleet.test", "/kv?key=kept"), "kept")
         self.assertEqual(self.body("fleet.test"), "v=1 secret=none")
         self.assertEqual(self.pop.request("doomed.test", "/").status, 404)
-        self.assertIn("removed 1 KV keys, 1 secrets and 1 workers", self.pop.log())
+        self.assertIn("removed 1 KV keys, 1 secrets, 1 workers and 0 accounts", self.pop.log())
 
 
 class SnapshotMemoryTest(unittest.TestCase):

@@ -172,7 +172,7 @@ class SyncTamperTest(unittest.TestCase):
         refused_before = self.refused()
         self.proxy.set_mode("corrupt_blob")
         value = b"x" * 6000
-        self.assertEqual(self.origin.admin("PUT", "/kv/tamper/data/big", value)[0], 200)
+        self.assertEqual(self.origin.admin("PUT", "/kv/default/data/big", value)[0], 200)
         self.assertTrue(wait_until(lambda: self.refused() > refused_before, 20),
                         self.pop.log()[-3000:])
         self.assertEqual(self.body("/kv?key=big"), "missing")
