@@ -79,7 +79,7 @@ class SnapshotBootstrapTest(unittest.TestCase):
                                 timeout=60)
         self.assertEqual(result.returncode, 0, result.stderr)
         for key, value in (("revoked", b"old"), ("kept", b"kept")):
-            self.assertEqual(self.origin.admin("PUT", f"/kv/fleet/data/{key}", value)[0], 200)
+            self.assertEqual(self.origin.admin("PUT", f"/kv/default/data/{key}", value)[0], 200)
         self.assertTrue(wait_until(lambda: self.body("fleet.test") == "v=1 secret=revoked-token"
                                    and self.body("fleet.test", "/kv?key=revoked") == "old"
                                    and self.body("doomed.test").startswith("v=1 "), 30),
@@ -88,13 +88,13 @@ class SnapshotBootstrapTest(unittest.TestCase):
         # B stops; meanwhile the origin deletes, writes and compacts.
         self.pop.proc.send_signal(signal.SIGKILL)
         self.pop.proc.wait()
-        self.assertEqual(self.origin.admin("DELETE", "/kv/fleet/data/revoked")[0], 200)
+        self.assertEqual(self.origin.admin("DELETE", "/kv/default/data/revoked")[0], 200)
         result = subprocess.run([BINARY, "secret", "delete", "TOKEN", "--name", "fleet", "--to",
                                  self.origin.url, "--token-file", self.origin.token_file],
                                 capture_output=True, text=True, timeout=60)
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn(self.origin.admin("DELETE", "/workers/doomed")[0], (200, 204))
-        self.assertEqual(self.origin.admin("PUT", "/kv/fleet/data/new", b"new")[0], 200)
+        self.assertEqual(self.origin.admin("PUT", "/kv/default/data/new", b"new")[0], 200)
         status, body = self.origin.admin("POST", "/sync/compact")
         self.assertEqual(status, 200, body)
 
@@ -129,7 +129,7 @@ class SnapshotMemoryTest(unittest.TestCase):
 
         def put(first):
             for i in range(first, cls.ENTRIES, 8):
-                status, body = cls.origin.admin("PUT", f"/kv/fleet/data/key-{i}", value)
+                status, body = cls.origin.admin("PUT", f"/kv/default/data/key-{i}", value)
                 if status != 200:
                     errors.append((status, body))
                     return
@@ -202,7 +202,7 @@ class SnapshotMemoryTest(unittest.TestCase):
         try:
             self.assertTrue(wait_until(lambda: "applied the snapshot" in pop.log(), 120),
                             pop.log()[-2000:])
-            self.assertEqual(self.origin.admin("GET", "/kv/fleet/data/key-7")[1],
+            self.assertEqual(self.origin.admin("GET", "/kv/default/data/key-7")[1],
                              b"x" * self.VALUE)
             # Its peak is that of a node holding the same data (the relay,
             # which tailed it) plus far less than the snapshot: the snapshot
