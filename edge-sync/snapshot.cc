@@ -59,7 +59,8 @@ std::optional<ControlLine> AsControlLine(std::string_view line) {
 
 // Calls `on_line` for each line of the file at `path`; kIo when it cannot
 // be read, kInvalidInput for a line longer than any snapshot holds.
-Status ForEachLine(const std::string& path, const std::function<Status(std::string_view)>& on_line) {
+Status ForEachLine(const std::string& path,
+                   const std::function<Status(std::string_view)>& on_line) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return IoError("cannot open", path);
   base::LineSplitter splitter(kMaxLineBytes);
@@ -82,10 +83,10 @@ Status ForEachLine(const std::string& path, const std::function<Status(std::stri
       break;
     }
     if (!splitter.Feed(std::string_view(buffer.data(), static_cast<size_t>(got)), each)) {
-      result = splitter.overflowed()
-                   ? Refusal(fmt::format("{} holds a line longer than {} bytes", path,
-                                         kMaxLineBytes))
-                   : failed;
+      result =
+          splitter.overflowed()
+              ? Refusal(fmt::format("{} holds a line longer than {} bytes", path, kMaxLineBytes))
+              : failed;
       break;
     }
   }
@@ -135,15 +136,14 @@ StatusOr<bool> SnapshotVerifier::Feed(std::string_view line, VerifiedEntry* entr
     } else if (control->type == "end") {
       if (!started_) return Refusal("it ends before it starts");
       if (!control->has_count || control->count != info_.count) {
-        return Refusal(fmt::format("it ends after {} entries but says {}", info_.count,
-                                   control->count));
+        return Refusal(
+            fmt::format("it ends after {} entries but says {}", info_.count, control->count));
       }
       // Its head, compaction point and every line must be the origin's.
       StatusOr<std::string> signature = base::Base64Decode(control->sig);
-      if (!signature.ok() ||
-          !key_.VerifyBytes(SnapshotManifest(info_.head, info_.compacted_through, info_.count,
-                                             digest_.HexDigest()),
-                            *signature)) {
+      if (!signature.ok() || !key_.VerifyBytes(SnapshotManifest(info_.head, info_.compacted_through,
+                                                                info_.count, digest_.HexDigest()),
+                                               *signature)) {
         return Refusal("its manifest is not signed by the origin's key");
       }
       ended_ = true;

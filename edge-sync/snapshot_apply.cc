@@ -93,14 +93,17 @@ class Applier {
   // fails its end line, the blobs fetched are unnamed and go at the next
   // reset.
   Status CheckAndFetchBlobs() {
-    Status status = ForEachSnapshotEntry(file_, key_, [&](const VerifiedEntry& verified) -> Status {
-      const std::string& sha = verified.entry.blob;
-      if (sha.empty() || t_.log.HasBlob(sha)) return Status::Ok();
-      StatusOr<std::string> blob = t_.fetch_blob(sha);
-      if (!blob.ok()) return blob.status();
-      ++applied_.blobs_fetched;
-      return t_.log.PutBlob(*blob);
-    }, &info_);
+    Status status = ForEachSnapshotEntry(
+        file_, key_,
+        [&](const VerifiedEntry& verified) -> Status {
+          const std::string& sha = verified.entry.blob;
+          if (sha.empty() || t_.log.HasBlob(sha)) return Status::Ok();
+          StatusOr<std::string> blob = t_.fetch_blob(sha);
+          if (!blob.ok()) return blob.status();
+          ++applied_.blobs_fetched;
+          return t_.log.PutBlob(*blob);
+        },
+        &info_);
     if (status.code() == ErrorCode::kInvalidInput) {
       return Status(status.code(),
                     fmt::format("the snapshot in {} is refused: {}", file_, status.message()));
@@ -262,9 +265,8 @@ class Applier {
         StatusOr<std::optional<std::string>> stored = t_.log.GetBlob(entry.blob);
         if (!stored.ok()) return stored.status();
         if (!stored->has_value()) {
-          return Status(ErrorCode::kIo,
-                        fmt::format("blob {} of entry {} is missing from the log", entry.blob,
-                                    entry.seq));
+          return Status(ErrorCode::kIo, fmt::format("blob {} of entry {} is missing from the log",
+                                                    entry.blob, entry.seq));
         }
         blob = std::move(**stored);
       }

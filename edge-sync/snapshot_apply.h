@@ -74,10 +74,10 @@ struct SnapshotTargets {
 struct SnapshotApplied {
   uint64_t entries = 0;
   uint64_t blobs_fetched = 0;
-  uint64_t kv_removed = 0;       // KV keys the snapshot lacked
-  uint64_t secrets_removed = 0;  // secrets the snapshot lacked
-  uint64_t workers_removed = 0;  // workers removed whole (absent, or rebuilt)
-  uint64_t accounts_removed = 0; // accounts the snapshot lacked (not "default")
+  uint64_t kv_removed = 0;        // KV keys the snapshot lacked
+  uint64_t secrets_removed = 0;   // secrets the snapshot lacked
+  uint64_t workers_removed = 0;   // workers removed whole (absent, or rebuilt)
+  uint64_t accounts_removed = 0;  // accounts the snapshot lacked (not "default")
 };
 
 // Applies the snapshot at `file` (spooled and checked by SnapshotSpool) to

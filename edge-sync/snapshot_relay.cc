@@ -36,8 +36,8 @@ struct SnapshotRelay::Job {
   bool aborted = false;   // the reader below went away; guarded by mutex
 };
 
-SnapshotRelay::SnapshotRelay(base::HttpTarget upstream, size_t max_streams,
-                             uint64_t retry_after_s, PostFn post)
+SnapshotRelay::SnapshotRelay(base::HttpTarget upstream, size_t max_streams, uint64_t retry_after_s,
+                             PostFn post)
     : upstream_(std::move(upstream)),
       max_streams_(std::max<size_t>(max_streams, 1)),
       retry_after_s_(retry_after_s),
@@ -61,10 +61,10 @@ void SnapshotRelay::Serve(std::shared_ptr<ResponseWriter> writer) {
     lock.unlock();
     Log(LogLevel::kInfo, "sync: refused a snapshot: {} are being relayed (the most at once)",
         active);
-    return SendError(*writer, 503,
-                     fmt::format("this relay passes on {} snapshots at once: retry later",
-                                 max_streams_),
-                     {{"Retry-After", std::to_string(retry_after_s_)}});
+    return SendError(
+        *writer, 503,
+        fmt::format("this relay passes on {} snapshots at once: retry later", max_streams_),
+        {{"Retry-After", std::to_string(retry_after_s_)}});
   }
   auto job = std::make_shared<Job>();
   job->writer = writer;
@@ -206,8 +206,7 @@ void SnapshotRelay::Relay(const std::shared_ptr<Job>& job) {
       } else if (started) {
         writer.Abort();
       } else if (refused == 503) {
-        SendError(writer, 503, message,
-                  {{"Retry-After", retry_after.empty() ? "5" : retry_after}});
+        SendError(writer, 503, message, {{"Retry-After", retry_after.empty() ? "5" : retry_after}});
       } else if (refused >= 400 && refused < 500) {
         SendError(writer, refused, message);
       } else {

@@ -29,8 +29,7 @@ class SnapshotRelay {
   // Runs a task on the loop thread of the writers (Node::PostToControl).
   using PostFn = std::function<void(std::function<void()>)>;
 
-  SnapshotRelay(base::HttpTarget upstream, size_t max_streams, uint64_t retry_after_s,
-                PostFn post);
+  SnapshotRelay(base::HttpTarget upstream, size_t max_streams, uint64_t retry_after_s, PostFn post);
   ~SnapshotRelay();  // Stop()s
   SnapshotRelay(const SnapshotRelay&) = delete;
   SnapshotRelay& operator=(const SnapshotRelay&) = delete;
@@ -62,10 +61,10 @@ class SnapshotRelay {
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;
-  std::deque<std::shared_ptr<Job>> queue_;         // guarded by mutex_
-  std::vector<std::shared_ptr<Job>> running_;      // guarded by mutex_
-  std::vector<std::thread> threads_;               // guarded by mutex_
-  size_t idle_ = 0;                                // threads waiting for a job
+  std::deque<std::shared_ptr<Job>> queue_;     // guarded by mutex_
+  std::vector<std::shared_ptr<Job>> running_;  // guarded by mutex_
+  std::vector<std::thread> threads_;           // guarded by mutex_
+  size_t idle_ = 0;                            // threads waiting for a job
   bool stopping_ = false;
 };
 

@@ -13,9 +13,9 @@
 
 #include "base/sha256.h"
 #include "base/testing/temp_dir.h"
-#include "gateway/deploy/accounts.h"
 #include "edge-sync/snapshot.h"
 #include "edge-sync/testing/entries.h"
+#include "gateway/deploy/accounts.h"
 
 namespace edge::sync {
 namespace {
@@ -127,24 +127,23 @@ class SnapshotTest : public ::testing::Test {
   }
 
   SnapshotTargets Targets() {
-    return SnapshotTargets{
-        *log_,
-        *deploy_,
-        *kv_,
-        "sync_cursor",
-        [this](const Entry& entry, const std::optional<std::string>& blob) {
-          return ApplyEntry(entry, blob);
-        },
-        [this](const std::string& ns, const std::string& key, uint64_t) {
-          return !(ns == own_ns_ && key == own_key_);
-        },
-        [this](const std::string& sha) -> StatusOr<std::string> {
-          if (fail_fetch_) return Status(ErrorCode::kIo, "the upstream is down");
-          auto blob = origin_->GetBlob(sha);
-          if (!blob.ok()) return blob.status();
-          if (!blob->has_value()) return Status(ErrorCode::kIo, "no such blob");
-          return **blob;
-        }};
+    return SnapshotTargets{*log_,
+                           *deploy_,
+                           *kv_,
+                           "sync_cursor",
+                           [this](const Entry& entry, const std::optional<std::string>& blob) {
+                             return ApplyEntry(entry, blob);
+                           },
+                           [this](const std::string& ns, const std::string& key, uint64_t) {
+                             return !(ns == own_ns_ && key == own_key_);
+                           },
+                           [this](const std::string& sha) -> StatusOr<std::string> {
+                             if (fail_fetch_) return Status(ErrorCode::kIo, "the upstream is down");
+                             auto blob = origin_->GetBlob(sha);
+                             if (!blob.ok()) return blob.status();
+                             if (!blob->has_value()) return Status(ErrorCode::kIo, "no such blob");
+                             return **blob;
+                           }};
   }
 
   // The replica's state, as text, to compare before and after.
@@ -187,9 +186,8 @@ class SnapshotTest : public ::testing::Test {
     Status status = deploy_->Write([](gateway::DeployStore::Writer& writer) -> Status {
       EDGE_RETURN_IF_ERROR(writer.PutVersion("removed", 1, "bundle-removed", std::nullopt, true));
       // Same name, but the origin deleted and recreated it: other bundle.
-      EDGE_RETURN_IF_ERROR(
-          writer.PutVersion("recreated", 1, "bundle-old", std::vector<std::string>{"old.example/*"},
-                            true));
+      EDGE_RETURN_IF_ERROR(writer.PutVersion("recreated", 1, "bundle-old",
+                                             std::vector<std::string>{"old.example/*"}, true));
       EDGE_RETURN_IF_ERROR(writer.PutVersion("app", 1, "bundle-app-1", std::nullopt, true));
       EDGE_RETURN_IF_ERROR(writer.PutSecret("app", "REVOKED", "old token"));
       // An account deleted at the origin meanwhile.
@@ -246,12 +244,14 @@ TEST_F(SnapshotTest, RoundTripsEveryStoreAndRemovesWhatItLacks) {
 
   EXPECT_EQ(State(),
             "kv data/kept=new value meta {\"a\":1} exp 4102444800\n"
-            "kv data/large=" + std::string(10000, 'L') + " meta  exp 0\n"
-            "kv data/mine=own write meta  exp 0\n"
-            "kv other ns/with%/k=v meta  exp 0\n"
-            "worker app v1 v2 current 2 routes app.example/* secret KEPT\n"
-            "worker recreated v1 current 1 routes\n"
-            "log head 15 compacted 13\n");
+            "kv data/large=" +
+                std::string(10000, 'L') +
+                " meta  exp 0\n"
+                "kv data/mine=own write meta  exp 0\n"
+                "kv other ns/with%/k=v meta  exp 0\n"
+                "worker app v1 v2 current 2 routes app.example/* secret KEPT\n"
+                "worker recreated v1 current 1 routes\n"
+                "log head 15 compacted 13\n");
   auto bundle = deploy_->LoadWorker("recreated");
   ASSERT_TRUE(bundle.ok() && bundle->has_value());
   EXPECT_EQ((*bundle)->bundle_json, "bundle-new");
@@ -259,7 +259,7 @@ TEST_F(SnapshotTest, RoundTripsEveryStoreAndRemovesWhatItLacks) {
   EXPECT_EQ(applied->secrets_removed, 1u);
   EXPECT_EQ(applied->workers_removed, 2u);  // removed, recreated (rebuilt)
   EXPECT_EQ(applied->accounts_removed, 1u);
-  EXPECT_EQ(applied->blobs_fetched, 4u);    // 3 bundles of live versions + the large value
+  EXPECT_EQ(applied->blobs_fetched, 4u);  // 3 bundles of live versions + the large value
   // The cursor is the head in both stores, and no snapshot is pending.
   EXPECT_EQ(*deploy_->GetMeta("sync_cursor"), std::optional<std::string>("15"));
   EXPECT_EQ(*kv_->GetMeta("sync_cursor"), std::optional<std::string>("15"));
@@ -327,7 +327,8 @@ TEST_F(SnapshotTest, TruncatedCorruptOrForgedFilesChangeNothing) {
   forged += line + lines.End([&](std::string_view manifest) { return other->SignBytes(manifest); });
   bad.emplace_back("forged", forged);
   // Something after the end.
-  bad.emplace_back("trailing", text + "{\"type\":\"snapshot\",\"head\":1,\"compacted_through\":0}\n");
+  bad.emplace_back("trailing",
+                   text + "{\"type\":\"snapshot\",\"head\":1,\"compacted_through\":0}\n");
 
   // A blob that cannot be fetched: nothing the node serves changes.
   fail_fetch_ = true;
@@ -345,7 +346,6 @@ TEST_F(SnapshotTest, TruncatedCorruptOrForgedFilesChangeNothing) {
     EXPECT_EQ(*PendingSnapshot(*deploy_), std::nullopt) << name;
   }
   EXPECT_EQ(applied_entries_, 0);
-
 }
 
 TEST_F(SnapshotTest, InterruptedApplyLeavesThePendingMarkUntilAWholeOne) {
