@@ -28,6 +28,7 @@ struct SyncConfig {
   int64_t compact_every_s = -1;
   int64_t sync_compact_every_s = -1;
   int64_t fleet_forget_after_s = -1;
+  int64_t sync_snapshot_streams = -1;  // -1: not in the file
 };
 
 StatusOr<SyncConfig> ReadSyncConfig(const std::string& path) {
@@ -84,6 +85,14 @@ StatusOr<SyncConfig> ReadSyncConfig(const std::string& path) {
   };
   EDGE_RETURN_IF_ERROR(seconds("sync_compact_every_s", &config.sync_compact_every_s));
   EDGE_RETURN_IF_ERROR(seconds("fleet_forget_after_s", &config.fleet_forget_after_s));
+  if (const toml::node* streams = table.get("sync_snapshot_streams")) {
+    auto value = streams->value<int64_t>();
+    if (!value || *value < 1 || *value > 1000) {
+      return Status(ErrorCode::kInvalidInput,
+                    fmt::format("{}: sync_snapshot_streams must be a number from 1 to 1000", path));
+    }
+    config.sync_snapshot_streams = *value;
+  }
   return config;
 }
 
@@ -168,6 +177,7 @@ std::function<int()> AddSyncCommands(CLI::App& app) {
                         log_level = "info";
     int64_t compact_every_s = 600;
     int64_t fleet_forget_after_s = 86400;
+    int64_t snapshot_streams = 4;
     std::string keygen_out;
     std::string status_from, status_token_file;
     bool status_json = false;
@@ -204,6 +214,10 @@ std::function<int()> AddSyncCommands(CLI::App& app) {
                    "Start a new epoch of the log: every PoP takes a snapshot instead of tailing. "
                    "Needed after restoring a whole data folder (origin-epoch file included); a "
                    "restore of deploy/, kv/ and sync/ alone is noticed without it");
+  origin->add_option("--sync-snapshot-streams", flags->snapshot_streams,
+                     "Snapshots served at once; beyond, 503 with Retry-After (PoPs back off)")
+      ->default_str("4")
+      ->check(CLI::Range(int64_t{1}, int64_t{1000}));
   AddLogLevelOption(origin, &flags->log_level);
 
   CLI::App* keygen = app.add_subcommand(
@@ -297,6 +311,10 @@ std::function<int()> AddSyncCommands(CLI::App& app) {
       return 1;
     }
     origin_options.fleet_forget_after_ms = static_cast<uint64_t>(forget) * 1000;
+    origin_options.max_snapshot_streams = static_cast<size_t>(
+        given("--sync-snapshot-streams") || config->sync_snapshot_streams < 0
+            ? flags->snapshot_streams
+            : config->sync_snapshot_streams);
     if (origin_options.signing_key_path.empty()) {
       fprintf(stderr, "edge origin: --signing-key is required (make one with `edge keygen --out "
                       "origin.key`)\n");
@@ -328,8 +346,13 @@ AddReplicaFlags(CLI::App& serve) {
                   "Compact this replica's copy of the log through its head this often (0: "
                   "never); PoPs below a relay that fall behind it take a snapshot")
       ->default_str("600");
+  auto snapshot_streams = std::make_shared<int64_t>(4);
+  serve.add_option("--sync-snapshot-streams", *snapshot_streams,
+                   "With --sync-relay: snapshots passed on at once; beyond, 503 with Retry-After")
+      ->default_str("4")
+      ->check(CLI::Range(int64_t{1}, int64_t{1000}));
   CLI::App* command = &serve;
-  return [flags, command](const std::string& config_path)
+  return [flags, command, snapshot_streams](const std::string& config_path)
              -> StatusOr<std::vector<std::unique_ptr<gateway::NodeExtension>>> {
     auto config = ReadSyncConfig(config_path);
     if (!config.ok()) return config.status();
@@ -348,6 +371,10 @@ AddReplicaFlags(CLI::App& serve) {
       return Status(ErrorCode::kInvalidInput, "--sync-compact-every-s must be 0 or more");
     }
     options.compact_every_ms = static_cast<uint64_t>(compact_every_s) * 1000;
+    options.max_snapshot_streams = static_cast<size_t>(
+        given("--sync-snapshot-streams") || config->sync_snapshot_streams < 0
+            ? *snapshot_streams
+            : config->sync_snapshot_streams);
     std::vector<std::unique_ptr<gateway::NodeExtension>> extensions;
     if (options.from_url.empty()) {
       if (options.relay) {

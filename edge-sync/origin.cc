@@ -198,6 +198,7 @@ Status OriginExtension::Start(gateway::Node& node) {
   server_options.sign_state = [key_ptr](std::string_view statement) {
     return key_ptr->SignBytes(statement);
   };
+  server_options.max_snapshot_streams = options_.max_snapshot_streams;
   server_ = std::make_unique<SyncServer>(node.control_loop(), *log_, std::move(server_options));
   if (options_.compact_every_ms > 0) {
     compact_timer_ = new uv_timer_t;

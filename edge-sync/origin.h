@@ -31,6 +31,8 @@ struct OriginOptions {
   bool new_epoch = false;
   // The fleet view drops a PoP not heard from for this long (0 = never).
   uint64_t fleet_forget_after_ms = Fleet::kDefaultForgetAfterMs;
+  // Snapshots served at once (SyncServerOptions::max_snapshot_streams).
+  size_t max_snapshot_streams = 4;
 };
 
 class OriginExtension : public gateway::NodeExtension {

@@ -1,6 +1,8 @@
 #include "edge-sync/replica.h"
 
 #include <fmt/core.h>
+
+#include <filesystem>
 #include "base/ascii.h"
 #include "base/token_file.h"
 
@@ -11,6 +13,7 @@
 #include "edge-sync/origin.h"
 #include "edge-sync/sealed_secrets.h"
 #include "edge-sync/signing_keys.h"
+#include "edge-sync/snapshot_apply.h"
 #include "gateway/deploy/bundle.h"
 #include "gateway/node/node.h"
 #include "gateway/node/node_metrics.h"
@@ -57,6 +60,17 @@ Status ReplicaExtension::Start(gateway::Node& node) {
   log_ = std::move(log).value();
   applied_cursor_ = std::max(ParseCursor(node.store().GetMeta(kCursorKey)),
                              ParseCursor(node.kv().GetMeta(kCursorKey)));
+  // Interrupted while applying a snapshot: the stores are part old, part
+  // new. The next snapshot must reach at least as far as that one did.
+  auto pending = PendingSnapshot(node.store());
+  if (!pending.ok()) return pending.status();
+  if (pending->has_value()) {
+    snapshot_pending_ = true;
+    applied_cursor_ = **pending;
+    Log(LogLevel::kWarn,
+        "a snapshot (head {}) was being applied when this node stopped: taking one again",
+        **pending);
+  }
   if (options_.relay) {
     // Its readers get the newest state the origin signed, as it came.
     SyncServerOptions server_options;
@@ -82,6 +96,14 @@ Status ReplicaExtension::Start(gateway::Node& node) {
       return json;
     };
     server_ = std::make_unique<SyncServer>(node.control_loop(), *log_, std::move(server_options));
+    base::HttpTarget upstream;
+    upstream.url = options_.from_url;
+    upstream.token = token_;
+    upstream.headers.push_back({"X-Edge-Pop-Id", node.options().pop_id});
+    gateway::Node* node_ptr = &node;
+    snapshot_relay_ = std::make_unique<SnapshotRelay>(
+        std::move(upstream), options_.max_snapshot_streams, /*retry_after_s=*/5,
+        [node_ptr](std::function<void()> task) { node_ptr->PostToControl(std::move(task)); });
   }
 
   base::HttpTarget upstream;
@@ -118,14 +140,16 @@ Status ReplicaExtension::Start(gateway::Node& node) {
     return log_->PutMeta(kEpochMetaKey, epoch);
   };
   client.on_other_epoch = [forwarder] { forwarder->ForgetAcknowledged(); };
+  client.snapshot_dir = (std::filesystem::path(node.options().data_dir) / "snapshot").string();
+  client.snapshot_required = [this] { return snapshot_pending_.load(); };
   client_ = std::make_unique<SyncClient>(
       std::move(client), [this] { return Cursor(); },
       [this](const SignedEntry& line, const Entry& entry, const std::optional<std::string>& blob) {
         return Apply(line, entry, blob);
       },
-      [this](const std::vector<std::pair<SignedEntry, Entry>>& entries,
-             const std::map<std::string, std::string>& blobs, uint64_t head,
-             uint64_t compacted_through) { return Reset(entries, blobs, head, compacted_through); });
+      [this](const SnapshotFile& file, const SyncClient::FetchBlobFn& fetch_blob) {
+        return Reset(file, fetch_blob);
+      });
   client_->Start();
   checkin_thread_ = std::thread([this] { CheckIn(); });
   if (options_.compact_every_ms > 0) {
@@ -152,8 +176,7 @@ void ReplicaExtension::Stop() {
   }
   checkin_wake_.notify_all();
   if (checkin_thread_.joinable()) checkin_thread_.join();
-  for (std::thread& proxy : proxies_) proxy.join();
-  proxies_.clear();
+  if (snapshot_relay_) snapshot_relay_->Stop();
   if (client_) client_->Stop();
   if (forwarder_) forwarder_->Stop();
   if (server_) server_->Close();
@@ -333,46 +356,43 @@ Status ReplicaExtension::ApplyToStores(const Entry& entry, const std::optional<s
   return Status(ErrorCode::kInvalidInput, "unknown entry type");
 }
 
-Status ReplicaExtension::Reset(const std::vector<std::pair<SignedEntry, Entry>>& entries,
-                               const std::map<std::string, std::string>& blobs, uint64_t head,
-                               uint64_t compacted_through) {
-  Log(LogLevel::kInfo, "bootstrapping from a snapshot: {} entries up to {}", entries.size(), head);
-  std::vector<SignedEntry> lines;
-  for (const auto& [line, entry] : entries) lines.push_back(line);
-  EDGE_RETURN_IF_ERROR(log_->ResetTo(lines, head, compacted_through));
-  for (const auto& [sha, bytes] : blobs) EDGE_RETURN_IF_ERROR(log_->PutBlob(bytes));
-  // The snapshot (its manifest signed by the origin) is the whole state of
-  // the deployments: every worker is rebuilt from it, so none deleted or
-  // recreated meanwhile lingers or clashes with its new versions.
-  auto names = node_->store().WorkerNames();
-  if (!names.ok()) return names.status();
-  for (const std::string& name : *names) {
-    EDGE_RETURN_IF_ERROR(node_->store().Write([&](gateway::DeployStore::Writer& writer) {
-      return IgnoreNotFound(writer.DeleteWorker(name));
-    }));
-  }
-  // The same for accounts: one deleted meanwhile keeps no token here.
-  auto accounts = node_->store().Accounts();
-  if (!accounts.ok()) return accounts.status();
-  for (const gateway::AccountRecord& account : *accounts) {
-    if (account.name == gateway::kDefaultAccount) continue;
-    EDGE_RETURN_IF_ERROR(node_->store().Write([&](gateway::DeployStore::Writer& writer) {
-      return IgnoreNotFound(writer.DeleteAccount(account.name));
-    }));
-  }
-  for (const auto& [line, entry] : entries) {
-    std::optional<std::string> blob;
-    if (!entry.blob.empty()) {
-      auto found = blobs.find(entry.blob);
-      if (found != blobs.end()) blob = found->second;
+Status ReplicaExtension::Reset(const SnapshotFile& file,
+                               const SyncClient::FetchBlobFn& fetch_blob) {
+  Log(LogLevel::kInfo, "bootstrapping from a snapshot: {} entries up to {}", file.info.count,
+      file.info.head);
+  SnapshotTargets targets{
+      *log_,
+      node_->store(),
+      node_->kv(),
+      kCursorKey,
+      [this](const Entry& entry, const std::optional<std::string>& blob) {
+        return ApplyToStores(entry, blob);
+      },
+      [this](const std::string& ns, const std::string& key, uint64_t seq) {
+        return forwarder_->ShouldApply(ns, key, seq);
+      },
+      fetch_blob};
+  // The stores are about to change: until the snapshot is whole, a
+  // restart takes one again (ApplySnapshot leaves a mark in the store).
+  StatusOr<SnapshotApplied> applied = ApplySnapshot(file.path, verify_key_, Cursor(), targets);
+  if (!applied.ok()) {
+    // Whatever the snapshot changed already is served as it is; the next
+    // attempt (or the next start) takes a snapshot again.
+    auto pending = PendingSnapshot(node_->store());
+    if (pending.ok() && pending->has_value()) {
+      snapshot_pending_ = true;
+      node_->ReloadAccounts();
+      node_->ReloadAll();
     }
-    EDGE_RETURN_IF_ERROR(ApplyToStores(entry, blob));
+    return applied.status();
   }
-  // The cursor is the snapshot's head, whatever its last entry was.
-  EDGE_RETURN_IF_ERROR(node_->store().Write([&](gateway::DeployStore::Writer& writer) {
-    return writer.PutMeta(kCursorKey, std::to_string(head));
-  }));
-  applied_cursor_ = head;
+  snapshot_pending_ = false;
+  applied_cursor_ = file.info.head;
+  Log(LogLevel::kInfo,
+      "applied the snapshot (head {}): {} entries, {} blobs fetched; removed {} KV keys, {} "
+      "secrets, {} workers and {} accounts it did not have",
+      file.info.head, applied->entries, applied->blobs_fetched, applied->kv_removed,
+      applied->secrets_removed, applied->workers_removed, applied->accounts_removed);
   node_->ReloadAccounts();
   node_->ReloadAll();
   return Status::Ok();
@@ -449,24 +469,12 @@ bool ReplicaExtension::HandleAdmin(const gateway::HttpRequest& request,
   }
   if (!options_.relay) return false;
   if (path == "/sync/snapshot") {
-    // Only the origin can sign a snapshot: pass the request on.
-    base::HttpTarget upstream;
-    upstream.url = options_.from_url;
-    upstream.token = token_;
-    upstream.max_response_bytes = size_t{1} << 30;
-    gateway::Node* node = node_;
-    std::lock_guard<std::mutex> lock(checkin_mutex_);
-    if (stopping_) return false;
-    proxies_.emplace_back([node, writer, upstream] {
-      auto response = base::Request(upstream, "GET", "/sync/snapshot");
-      node->PostToControl([writer, response = std::move(response)]() mutable {
-        if (!response.ok()) return SendJsonError(*writer, 502, response.status().message());
-        writer->Start(response->status, "", {{"Content-Type", "application/x-ndjson"}},
-                      response->body.size());
-        writer->Write(response->body);
-        writer->Finish();
-      });
-    });
+    // Only the origin can sign a snapshot: pass the request on, streamed.
+    if (request.method != "GET") {
+      SendJson(*writer, 405, "{\"error\":\"/sync/snapshot takes GET\"}");
+    } else {
+      snapshot_relay_->Serve(writer);
+    }
     return true;
   }
   // Check-ins from PoPs below are taken with any method, as they always were.

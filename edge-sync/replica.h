@@ -20,6 +20,7 @@
 #include "edge-sync/fleet.h"
 #include "edge-sync/kv_forwarder.h"
 #include "edge-sync/signing_keys.h"
+#include "edge-sync/snapshot_relay.h"
 #include "edge-sync/sync_client.h"
 #include "edge-sync/sync_log.h"
 #include "edge-sync/sync_server.h"
@@ -37,6 +38,8 @@ struct ReplicaOptions {
   // Compacts this node's copy of the log through its head this often (0 =
   // never), as the origin compacts its own.
   uint64_t compact_every_ms = 10 * 60 * 1000;
+  // Snapshots a relay passes on at once (SnapshotRelay); beyond: 503.
+  size_t max_snapshot_streams = 4;
 };
 
 class ReplicaExtension : public gateway::NodeExtension {
@@ -57,9 +60,7 @@ class ReplicaExtension : public gateway::NodeExtension {
   // On the SyncClient's thread.
   Status Apply(const SignedEntry& line, const Entry& entry, const std::optional<std::string>& blob);
   Status ApplyToStores(const Entry& entry, const std::optional<std::string>& blob);
-  Status Reset(const std::vector<std::pair<SignedEntry, Entry>>& entries,
-               const std::map<std::string, std::string>& blobs, uint64_t head,
-               uint64_t compacted_through);
+  Status Reset(const SnapshotFile& file, const SyncClient::FetchBlobFn& fetch_blob);
   void CheckIn();
   PopStatus Own() const;
   static void OnCompactTimer(uv_timer_t* timer);
@@ -87,8 +88,10 @@ class ReplicaExtension : public gateway::NodeExtension {
   std::mutex checkin_mutex_;
   std::condition_variable checkin_wake_;
   bool stopping_ = false;
-  std::vector<std::thread> proxies_;  // snapshot requests passed upstream
   uv_timer_t* compact_timer_ = nullptr;
+  std::unique_ptr<SnapshotRelay> snapshot_relay_;  // when relaying
+  // A snapshot was being applied when the node stopped: take one first.
+  std::atomic<bool> snapshot_pending_{false};
 };
 
 }  // namespace edge::sync

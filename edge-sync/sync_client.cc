@@ -6,6 +6,8 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cstdio>
 #include <chrono>
 #include <exception>
 
@@ -144,7 +146,17 @@ void SyncClient::Run(std::shared_ptr<base::CancelToken> cancel) {
     bool made_progress = false, need_snapshot = false;
     SteadyClock::time_point connected_at = SteadyClock::now();
     const uint64_t refused_before = stats().refused;
-    Status status = TailOnce(target, &made_progress, &need_snapshot);
+    bool required = false;
+    if (options_.snapshot_required) {
+      Status asked = Guarded("the replica's snapshot state", [&] {
+        required = options_.snapshot_required();
+        return Status::Ok();
+      });
+      if (!asked.ok()) Log(LogLevel::kError, "sync: {}", asked.message());
+    }
+    Status status = required ? Status(ErrorCode::kIo, "a snapshot was interrupted: taking one again")
+                             : TailOnce(target, &made_progress, &need_snapshot);
+    if (required) need_snapshot = true;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stats_.connected = false;
@@ -432,84 +444,52 @@ StatusOr<std::string> SyncClient::FetchBlob(const base::HttpTarget& target,
 }
 
 Status SyncClient::TakeSnapshot(const base::HttpTarget& target) {
-  std::vector<std::pair<SignedEntry, Entry>> entries;
-  std::optional<ControlLine> header;
-  bool ended = false;
+  if (options_.snapshot_dir.empty()) {
+    return Status(ErrorCode::kInternal, "this replica has no folder to spool a snapshot to");
+  }
+  StatusOr<std::unique_ptr<SnapshotSpool>> spool =
+      SnapshotSpool::Create(options_.snapshot_dir, options_.key);
+  if (!spool.ok()) return spool.status();
+  // Each line is checked and written to disk as it arrives: memory stays
+  // bounded by one line, whatever the size of the snapshot.
   Status why;
-  simdjson::dom::parser parser;
-  base::Sha256Stream digest;
   auto on_line = [&](std::string_view line) {
     if (stopping()) return false;
-    if (line.empty()) return true;
-    auto refuse = [&](uint64_t seq, std::string reason) {
-      Refused(seq, "in a snapshot: " + reason);
-      why = Refusal("refused a snapshot: " + reason);
-      return false;
-    };
-    if (std::optional<ControlLine> control = AsControlLine(parser, line)) {
-      if (control->type == "snapshot") {
-        if (header) return refuse(0, "a second snapshot header");
-        if (control->compacted_through > control->head) {
-          return refuse(0, "its compaction point is past its head");
-        }
-        header = std::move(control);
-      } else if (control->type == "end") {
-        if (!header) return refuse(0, "it ends before it starts");
-        if (control->count != entries.size()) {
-          return refuse(0, fmt::format("it ends after {} entries but says {}", entries.size(),
-                                       control->count));
-        }
-        // Its head, compaction point and every line must be the origin's:
-        // a snapshot resets the replica.
-        auto signature = base::Base64Decode(control->sig);
-        if (!signature.ok() ||
-            !options_.key.VerifyBytes(SnapshotManifest(header->head, header->compacted_through,
-                                                       entries.size(), digest.HexDigest()),
-                                      *signature)) {
-          return refuse(0, "its manifest is not signed by the origin's key");
-        }
-        ended = true;
-        return false;
+    Status added = (*spool)->Add(line);
+    if (!added.ok()) {
+      if (added.code() == ErrorCode::kInvalidInput) {
+        Refused(0, "in a snapshot: " + added.message());
+        why = Refusal("refused a snapshot: " + added.message());
+      } else {
+        why = added;
       }
-      return true;
+      return false;
     }
-    if (!header) return refuse(0, "an entry before the snapshot header");
-    StatusOr<SignedEntry> signed_entry = ParseLine(line);
-    if (!signed_entry.ok()) return refuse(0, "malformed line: " + signed_entry.status().message());
-    digest.Update(signed_entry->Line());
-    uint64_t seq = signed_entry->seq;
-    if (!entries.empty() && seq <= entries.back().first.seq) {
-      return refuse(seq, fmt::format("entry {} after {}", seq, entries.back().first.seq));
-    }
-    if (seq > header->head) {
-      return refuse(seq, fmt::format("entry {} is past its head {}", seq, header->head));
-    }
-    StatusOr<Entry> entry = options_.key.Verify(*signed_entry);
-    if (!entry.ok()) return refuse(seq, entry.status().message());
-    entries.emplace_back(std::move(signed_entry).value(), std::move(entry).value());
-    return true;
+    return !(*spool)->ended();
   };
+  base::HttpResponse refusal;
   base::StreamOptions stream;
   stream.max_line_bytes = kMaxLineBytes;
+  stream.refusal = &refusal;
   Status status = base::Stream(target, "/sync/snapshot", on_line, stream);
   if (!why.ok()) return why;
-  if (!status.ok()) return status;
-  if (!ended) return Status(ErrorCode::kIo, "the snapshot ended early");
-
-  std::map<std::string, std::string> blobs;
-  for (const auto& [signed_entry, entry] : entries) {
-    if (entry.blob.empty() || blobs.count(entry.blob) != 0) continue;
-    StatusOr<std::string> blob = FetchBlob(target, entry.blob);
-    if (!blob.ok()) {
-      if (blob.status().code() == ErrorCode::kInvalidInput) {
-        Refused(signed_entry.seq, "in a snapshot: " + blob.status().message());
-        return Refusal("refused a snapshot: " + blob.status().message());
-      }
-      return blob.status();
+  if (!status.ok()) {
+    // The upstream serves as many snapshots at once as it can afford.
+    if (refusal.status == 503) {
+      uint64_t wait_ms = RetryAfterMs(refusal);
+      std::lock_guard<std::mutex> lock(mutex_);
+      retry_after_ms_ = wait_ms;
     }
-    blobs.emplace(entry.blob, std::move(blob).value());
+    return status;
   }
   if (stopping()) return Status(ErrorCode::kIo, "stopped");
+  StatusOr<SnapshotFile> file = (*spool)->Finish();
+  if (!file.ok()) return file.status();
+  struct RemoveFile {
+    std::string path;
+    ~RemoveFile() { std::remove(path.c_str()); }
+  } remove_file{file->path};
+
   // A genuine but older snapshot (replayed) would move the replica back.
   uint64_t before = 0;
   EDGE_RETURN_IF_ERROR(Guarded("the replica's cursor", [&] {
@@ -528,15 +508,21 @@ Status SyncClient::TakeSnapshot(const base::HttpTarget& target) {
     }));
   }
   bool other_epoch = !epoch.empty() && !mine.empty() && epoch != mine;
-  if (header->head < before && !other_epoch) {
+  if (file->info.head < before && !other_epoch) {
     Refused(0, fmt::format("in a snapshot: its head {} is behind this replica's cursor {}",
-                           header->head, before));
+                           file->info.head, before));
     return Refusal("refused a snapshot older than this replica");
   }
   if (other_epoch && options_.on_other_epoch) options_.on_other_epoch();
-  Status reset = Guarded("resetting the replica", [&] {
-    return reset_(entries, blobs, header->head, header->compacted_through);
-  });
+  FetchBlobFn fetch_blob = [&](const std::string& sha256) -> StatusOr<std::string> {
+    if (stopping()) return Status(ErrorCode::kIo, "stopped");
+    StatusOr<std::string> blob = FetchBlob(target, sha256);
+    if (!blob.ok() && blob.status().code() == ErrorCode::kInvalidInput) {
+      Refused(0, "in a snapshot: " + blob.status().message());
+    }
+    return blob;
+  };
+  Status reset = Guarded("resetting the replica", [&] { return reset_(*file, fetch_blob); });
   if (!reset.ok()) {
     Log(LogLevel::kError, "sync: the replica did not take the snapshot: {}", reset.message());
     return Status(reset.code(), "taking the snapshot: " + reset.message());
@@ -546,23 +532,31 @@ Status SyncClient::TakeSnapshot(const base::HttpTarget& target) {
     cursor = cursor_();
     return Status::Ok();
   }));
-  if (cursor < header->compacted_through) {
-    return Status(
-        ErrorCode::kInternal,
-        fmt::format("after the snapshot the replica's cursor is {}, not {}", cursor, header->head));
+  if (cursor < file->info.compacted_through) {
+    return Status(ErrorCode::kInternal,
+                  fmt::format("after the snapshot the replica's cursor is {}, not {}", cursor,
+                              file->info.head));
   }
   if (options_.set_epoch && !epoch.empty() && epoch != mine) {
     EDGE_RETURN_IF_ERROR(Guarded("storing the epoch", [&] { return options_.set_epoch(epoch); }));
   }
   new_epoch_.clear();
-  Log(LogLevel::kInfo, "sync: took a snapshot of {} entries and {} blobs (head {}{}) from {}",
-      entries.size(), blobs.size(), header->head,
-      other_epoch ? ", new epoch " + epoch : std::string(), options_.from_url);
+  Log(LogLevel::kInfo, "sync: took a snapshot of {} entries (head {}{}) from {}", file->info.count,
+      file->info.head, other_epoch ? ", new epoch " + epoch : std::string(), options_.from_url);
   std::lock_guard<std::mutex> lock(mutex_);
   ++stats_.snapshots;
-  stats_.origin_head = std::max(stats_.origin_head, header->head);
+  stats_.origin_head = std::max(stats_.origin_head, file->info.head);
   stats_.last_contact_ms = NowMs();
   return Status::Ok();
+}
+
+uint64_t SyncClient::RetryAfterMs(const base::HttpResponse& refusal) const {
+  std::string text = refusal.Header("Retry-After");
+  uint64_t seconds = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size()) return 0;
+  if (seconds > options_.max_retry_after_ms / 1000) return options_.max_retry_after_ms;
+  return seconds * 1000;
 }
 
 void SyncClient::Refused(uint64_t seq, const std::string& reason) {
@@ -585,6 +579,13 @@ void SyncClient::Backoff(uint64_t* delay_ms) {
   uint64_t half = *delay_ms / 2;
   uint64_t wait_ms = half + std::uniform_int_distribution<uint64_t>(0, *delay_ms - half)(random_);
   std::unique_lock<std::mutex> lock(mutex_);
+  // A busy upstream said when to come back: not before, and spread over
+  // the next quarter of that, so that refused readers do not return at once.
+  if (retry_after_ms_ > wait_ms) {
+    wait_ms = retry_after_ms_ +
+              std::uniform_int_distribution<uint64_t>(0, retry_after_ms_ / 4)(random_);
+  }
+  retry_after_ms_ = 0;
   wake_.wait_for(lock, std::chrono::milliseconds(wait_ms), [this] { return stopping_; });
   *delay_ms = std::min(options_.max_backoff_ms, *delay_ms * 2);
 }

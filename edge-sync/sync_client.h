@@ -10,9 +10,11 @@
 // with the reason, and the connection is dropped, so nothing after it from
 // that connection is applied; the client reconnects from its cursor after a
 // jittered exponential backoff. A 410 (the cursor is below the origin's
-// compaction point) makes it fetch /sync/snapshot, check all of it and hand
-// it over whole (ResetFn). An unreachable origin is retried forever; the
-// replica keeps serving what it has meanwhile.
+// compaction point) makes it stream /sync/snapshot to a file under
+// `snapshot_dir`, checking every line as it arrives (snapshot.h), and hand
+// the checked file to the replica (ResetFn). A busy upstream (503) is
+// retried after its Retry-After. An unreachable origin is retried forever;
+// the replica keeps serving what it has meanwhile.
 #pragma once
 
 #include <chrono>
@@ -34,6 +36,7 @@
 #include "edge-sync/entry.h"
 #include "edge-sync/epoch.h"
 #include "edge-sync/signing_keys.h"
+#include "edge-sync/snapshot.h"
 
 namespace edge::sync {
 
@@ -60,6 +63,13 @@ struct SyncClientOptions {
   // Called before a snapshot of another epoch is handed to ResetFn: what
   // the replica knows of the old history's numbers is void.
   std::function<void()> on_other_epoch = nullptr;
+  // Where a snapshot is spooled (snapshot.ndjson); required to take one.
+  std::string snapshot_dir;
+  // When set and true at a (re)connection, a snapshot is taken before
+  // tailing: the replica was interrupted while applying one.
+  std::function<bool()> snapshot_required = nullptr;
+  // The longest wait a 503's Retry-After may impose.
+  uint64_t max_retry_after_ms = 60000;
 };
 
 class SyncClient {
@@ -70,11 +80,14 @@ class SyncClient {
   // client logs it, backs off and retries from the last applied cursor).
   using ApplyFn = std::function<Status(const SignedEntry& line, const Entry& entry,
                                        const std::optional<std::string>& blob)>;
-  // A snapshot: every entry (verified), with blobs; replaces the replica's
-  // state. Afterwards `cursor` must return `head`.
-  using ResetFn = std::function<Status(const std::vector<std::pair<SignedEntry, Entry>>& entries,
-                                       const std::map<std::string, std::string>& blobs,
-                                       uint64_t head, uint64_t compacted_through)>;
+  // A blob from the upstream by its SHA-256, its bytes checked
+  // (kInvalidInput when they do not match, kIo when it cannot be fetched).
+  using FetchBlobFn = std::function<StatusOr<std::string>(const std::string& sha256)>;
+  // A snapshot, spooled to `file.path` and checked whole (every entry's
+  // signature and the signed manifest); replaces the replica's state
+  // (snapshot_apply.h), fetching blobs with `fetch_blob`. Afterwards
+  // `cursor` must return `file.info.head`.
+  using ResetFn = std::function<Status(const SnapshotFile& file, const FetchBlobFn& fetch_blob)>;
 
   // `cursor` returns the seq of the last entry the replica applied (0:
   // none); it is read on the client's thread at each (re)connection.
@@ -135,6 +148,8 @@ class SyncClient {
   StatusOr<std::string> FetchBlob(const base::HttpTarget& target, const std::string& sha256);
   void Refused(uint64_t seq, const std::string& reason);
   void Backoff(uint64_t* delay_ms);
+  // A 503's Retry-After (seconds), capped; 0 when absent or unreadable.
+  uint64_t RetryAfterMs(const base::HttpResponse& refusal) const;
   bool stopping() const;
 
   SyncClientOptions options_;
@@ -150,6 +165,8 @@ class SyncClient {
   Stats stats_;
   std::optional<LogState> state_;  // guarded by mutex_
   std::string state_json_;         // guarded by mutex_
+  // The next backoff waits at least this long (a 503's Retry-After).
+  uint64_t retry_after_ms_ = 0;
   std::mt19937_64 random_;
   // The last snapshot (client thread only): a second one right after is
   // taken after a backoff, not in a tight loop.

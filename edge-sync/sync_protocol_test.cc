@@ -33,6 +33,8 @@
 #include "edge-sync/epoch.h"
 #include "edge-sync/kv_forwarder.h"
 #include "edge-sync/signing_keys.h"
+#include "edge-sync/snapshot.h"
+#include "edge-sync/snapshot_relay.h"
 #include "edge-sync/sync_client.h"
 #include "edge-sync/sync_log.h"
 #include "edge-sync/sync_server.h"
@@ -91,6 +93,8 @@ class LoopThread {
     finished.wait();
   }
   uv_loop_t* loop() { return &loop_; }
+  // Runs `task` on the loop later (any thread).
+  void Post(std::function<void()> task) { tasks_->Post(std::move(task)); }
 
  private:
   uv_loop_t loop_;
@@ -333,6 +337,7 @@ struct Replica {
   std::vector<uint64_t> reset_seqs;
   std::map<std::string, std::string> reset_blobs;
   uint64_t reset_head = 0, reset_compacted_through = 0;
+  VerifyKey key;  // the origin's, to read snapshots back
 
   SyncClient::ApplyFn Apply() {
     return [this](const SignedEntry& line, const Entry& entry,
@@ -350,18 +355,26 @@ struct Replica {
     };
   }
   SyncClient::ResetFn Reset() {
-    return [this](const std::vector<std::pair<SignedEntry, Entry>>& entries,
-                  const std::map<std::string, std::string>& snapshot_blobs, uint64_t head,
-                  uint64_t compacted_through) {
+    return [this](const SnapshotFile& file, const SyncClient::FetchBlobFn& fetch_blob) {
+      std::vector<uint64_t> seqs;
+      std::map<std::string, std::string> snapshot_blobs;
+      Status read = ForEachSnapshotEntry(file.path, key, [&](const VerifiedEntry& verified) {
+        seqs.push_back(verified.line.seq);
+        if (verified.entry.blob.empty()) return Status::Ok();
+        StatusOr<std::string> blob = fetch_blob(verified.entry.blob);
+        if (!blob.ok()) return blob.status();
+        snapshot_blobs[verified.entry.blob] = *blob;
+        return Status::Ok();
+      });
+      if (!read.ok()) return read;
       std::lock_guard<std::mutex> lock(mutex);
       ++resets;
-      reset_seqs.clear();
-      for (const auto& [line, entry] : entries) reset_seqs.push_back(line.seq);
-      reset_blobs = snapshot_blobs;
-      reset_head = head;
-      reset_compacted_through = compacted_through;
+      reset_seqs = std::move(seqs);
+      reset_blobs = std::move(snapshot_blobs);
+      reset_head = file.info.head;
+      reset_compacted_through = file.info.compacted_through;
       applied.clear();
-      cursor = head;
+      cursor = file.info.head;
       return Status::Ok();
     };
   }
@@ -453,6 +466,8 @@ class SyncProtocolTest : public ::testing::Test {
         return Status::Ok();
       };
     }
+    options.snapshot_dir = dir_ + "/snapshot";
+    replica_.key = Verifier();
     client_ = std::make_unique<SyncClient>(
         std::move(options), [this] { return replica_.cursor.load(); }, replica_.Apply(),
         replica_.Reset());
@@ -671,6 +686,177 @@ TEST_F(SyncProtocolTest, CompactedCursorTakesASnapshot) {
   ASSERT_TRUE(AppliedUpTo(13));
   EXPECT_EQ(replica_.Applied(), (std::vector<uint64_t>{13}));
   EXPECT_EQ(client_->stats().refused, 0u);
+}
+
+TEST_F(SyncProtocolTest, SnapshotsBeyondTheLimitGet503WithRetryAfter) {
+  // More than the socket buffers hold, so a reader that stops reading keeps
+  // its snapshot stream open.
+  std::string value(3000, 'x');
+  for (int i = 0; i < 4000; ++i) AppendPut("", value);
+  SyncServerOptions options;
+  options.max_snapshot_streams = 1;
+  StartOrigin(options);
+  base::HttpTarget target{origin_->url(), ""};
+  std::promise<void> first_line;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  size_t lines = 0;
+  std::thread slow([&] {
+    bool told = false;
+    Status status = base::Stream(target, "/sync/snapshot", [&](std::string_view) {
+      ++lines;
+      if (!told) {
+        told = true;
+        first_line.set_value();
+        released.wait();
+      }
+      return true;
+    });
+    EXPECT_TRUE(status.ok()) << status.message();
+  });
+  first_line.get_future().wait();
+  StatusOr<base::HttpResponse> busy = base::Request(target, "GET", "/sync/snapshot");
+  ASSERT_TRUE(busy.ok()) << busy.status().message();
+  EXPECT_EQ(busy->status, 503);
+  EXPECT_EQ(busy->Header("Retry-After"), "5");
+  release.set_value();
+  slow.join();
+  EXPECT_EQ(lines, 4002u);  // header, entries, end
+  // The stream ended: the next one is served.
+  StatusOr<base::HttpResponse> again = base::Request(target, "GET", "/sync/snapshot");
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->status, 200);
+}
+
+// A relay's side of /sync/snapshot: SnapshotRelay behind an HttpServer.
+class TestRelay {
+ public:
+  TestRelay(const std::string& upstream, size_t max_streams) {
+    loop_.Run([&] {
+      relay_ = std::make_unique<SnapshotRelay>(
+          base::HttpTarget{upstream, ""}, max_streams, 5,
+          [this](std::function<void()> task) { loop_.Post(std::move(task)); });
+      http_ = std::make_unique<HttpServer>(
+          loop_.loop(), gateway::ServerLimits{},
+          [this](HttpRequest, std::shared_ptr<ResponseWriter> writer) { relay_->Serve(writer); });
+      Status status = http_->Listen("127.0.0.1", 0, false);
+      EXPECT_TRUE(status.ok()) << status.message();
+      port_ = http_->port();
+    });
+  }
+  ~TestRelay() {
+    relay_->Stop();
+    loop_.Run([&] { http_.reset(); });
+  }
+  SnapshotRelay& relay() { return *relay_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  LoopThread loop_;
+  std::unique_ptr<SnapshotRelay> relay_;
+  std::unique_ptr<HttpServer> http_;
+  int port_ = 0;
+};
+
+TEST_F(SyncProtocolTest, RelayStreamsSnapshotsWithinItsLimit) {
+  std::string value(3000, 'x');
+  for (int i = 0; i < 4000; ++i) AppendPut("", value);
+  StartOrigin();
+  base::HttpTarget origin{origin_->url(), ""};
+  StatusOr<base::HttpResponse> direct = base::Request(origin, "GET", "/sync/snapshot");
+  ASSERT_TRUE(direct.ok()) << direct.status().message();
+  TestRelay relay(origin_->url(), 1);
+  base::HttpTarget target{relay.url(), ""};
+
+  // A reader that stops after its first line holds the relay's one stream.
+  std::promise<void> first_line;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::string body;
+  std::thread slow([&] {
+    bool told = false;
+    Status status = base::Stream(target, "/sync/snapshot", [&](std::string_view line) {
+      body.append(line);
+      body.push_back('\n');
+      if (!told) {
+        told = true;
+        first_line.set_value();
+        released.wait();
+      }
+      return true;
+    });
+    EXPECT_TRUE(status.ok()) << status.message();
+  });
+  first_line.get_future().wait();
+  StatusOr<base::HttpResponse> busy = base::Request(target, "GET", "/sync/snapshot");
+  ASSERT_TRUE(busy.ok()) << busy.status().message();
+  EXPECT_EQ(busy->status, 503);
+  EXPECT_EQ(busy->Header("Retry-After"), "5");
+  EXPECT_EQ(relay.relay().active(), 1u);
+  release.set_value();
+  slow.join();
+  // Byte for byte the origin's snapshot.
+  EXPECT_EQ(body, direct->body);
+  ASSERT_TRUE(WaitUntil([&] { return relay.relay().active() == 0; }));
+  StatusOr<base::HttpResponse> again = base::Request(target, "GET", "/sync/snapshot");
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->status, 200);
+  EXPECT_EQ(again->body, direct->body);
+}
+
+TEST_F(SyncProtocolTest, RelayPassesOnTheUpstreamsRefusalAndStopEndsStreams) {
+  AppendPut();
+  SyncServerOptions options;
+  options.max_snapshot_streams = 0;  // the origin is always busy
+  StartOrigin(options);
+  {
+    TestRelay relay(origin_->url(), 2);
+    StatusOr<base::HttpResponse> busy =
+        base::Request(base::HttpTarget{relay.url(), ""}, "GET", "/sync/snapshot");
+    ASSERT_TRUE(busy.ok()) << busy.status().message();
+    EXPECT_EQ(busy->status, 503);
+    EXPECT_EQ(busy->Header("Retry-After"), "5");
+  }
+  // An upstream that cannot be reached: 502.
+  {
+    TestRelay relay("http://127.0.0.1:1", 2);
+    StatusOr<base::HttpResponse> down =
+        base::Request(base::HttpTarget{relay.url(), ""}, "GET", "/sync/snapshot");
+    ASSERT_TRUE(down.ok()) << down.status().message();
+    EXPECT_EQ(down->status, 502);
+  }
+  // Stop cuts a stream in progress short (the reader sees it incomplete)
+  // and returns.
+  std::string value(3000, 'x');
+  for (int i = 0; i < 4000; ++i) AppendPut("", value);
+  origin_.reset();
+  StartOrigin();
+  auto relay = std::make_unique<TestRelay>(origin_->url(), 2);
+  std::promise<void> first_line;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::string last;
+  Status status;
+  std::thread slow([&] {
+    bool told = false;
+    status = base::Stream(base::HttpTarget{relay->url(), ""}, "/sync/snapshot",
+                          [&](std::string_view line) {
+                            last = std::string(line);
+                            if (!told) {
+                              told = true;
+                              first_line.set_value();
+                              released.wait();
+                            }
+                            return true;
+                          });
+  });
+  first_line.get_future().wait();
+  relay->relay().Stop();
+  EXPECT_EQ(relay->relay().active(), 0u);
+  release.set_value();
+  slow.join();
+  EXPECT_FALSE(last.starts_with("{\"type\":\"end\"")) << last;
+  relay.reset();
 }
 
 TEST_F(SyncProtocolTest, SlowReaderGetsBatchesNotTheWholeLog) {

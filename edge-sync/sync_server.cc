@@ -16,6 +16,7 @@
 #include "base/sha256.h"
 #include "base/uv_handle.h"
 #include "edge-sync/epoch.h"
+#include "edge-sync/snapshot.h"
 
 namespace edge::sync {
 namespace {
@@ -328,30 +329,39 @@ class SyncServer::LogStream : public SyncServer::Stream {
   State state_ = State::kScheduled;
 };
 
-// GET /sync/snapshot: every surviving entry up to the head at the start.
+// GET /sync/snapshot: every surviving entry up to the head at the start
+// (snapshot.h). Read and written a bounded batch at a time, each once the
+// connection drained: a stream costs the node about one batch, whatever
+// the size of the log.
 class SyncServer::SnapshotStream : public SyncServer::Stream {
  public:
-  using Stream::Stream;
+  SnapshotStream(SyncServer& server, std::shared_ptr<ResponseWriter> writer)
+      : Stream(server, std::move(writer)),
+        head_(server.log_.head()),
+        compacted_through_(server.log_.compacted_through()),
+        lines_(head_, compacted_through_) {}
 
  protected:
   void Start() override {
-    SyncLog& log = server_.log_;
-    compacted_through_ = log.compacted_through();
-    head_ = log.head();
+    ++server_.snapshot_streams_;
     writer_->Start(200, "",
                    {{"Content-Type", "application/x-ndjson"}, {"Cache-Control", "no-store"}},
                    std::nullopt);
-    writer_->Write(fmt::format("{{\"type\":\"snapshot\",\"head\":{},\"compacted_through\":{}{}}}\n",
-                               head_, compacted_through_, EpochMember(log)));
+    // The epoch is there to read, not to trust: a PoP believes only the
+    // signed state of heartbeats and 410s.
+    writer_->Write(lines_.Header(EpochMember(server_.log_)));
     Schedule();
   }
+
+  void OnEnd() override { --server_.snapshot_streams_; }
 
   void Pump() override {
     if (ended_) return;
     if (WaitForDrain()) return;
     SyncLog& log = server_.log_;
     StatusOr<std::vector<SignedEntry>> batch =
-        cursor_ < head_ ? log.ReadAfter(cursor_, server_.options_.batch_entries)
+        cursor_ < head_ ? log.ReadAfter(cursor_, server_.options_.batch_entries,
+                                        server_.options_.snapshot_batch_bytes)
                         : StatusOr<std::vector<SignedEntry>>(std::vector<SignedEntry>());
     if (!batch.ok()) {
       Log(LogLevel::kError, "sync: reading the log for a snapshot: {}", batch.status().message());
@@ -364,7 +374,7 @@ class SyncServer::SnapshotStream : public SyncServer::Stream {
       return End(/*abort=*/true);
     }
     std::string out;
-    bool done = batch->size() < server_.options_.batch_entries;
+    bool done = batch->empty();
     for (const SignedEntry& entry : *batch) {
       if (entry.seq <= cursor_) continue;
       if (entry.seq > head_) {
@@ -372,30 +382,23 @@ class SyncServer::SnapshotStream : public SyncServer::Stream {
         break;
       }
       std::string line = entry.Line();
-      digest_.Update(line);
+      lines_.Add(line);
       out += line;
       cursor_ = entry.seq;
-      ++count_;
     }
     if (cursor_ >= head_) done = true;
-    if (done) {
-      // The origin vouches for exactly these lines at this head.
-      std::string signature = server_.options_.sign_manifest(
-          SnapshotManifest(head_, compacted_through_, count_, digest_.HexDigest()));
-      out += fmt::format("{{\"type\":\"end\",\"count\":{},\"sig\":\"{}\"}}\n", count_,
-                         base::Base64Encode(signature));
-    }
+    // The origin vouches for exactly these lines at this head.
+    if (done) out += lines_.End(server_.options_.sign_manifest);
     if (!out.empty()) writer_->Write(out);
     if (done) return End(/*abort=*/false);
     Schedule();
   }
 
  private:
-  uint64_t head_ = 0;
-  uint64_t compacted_through_ = 0;
+  uint64_t head_;
+  uint64_t compacted_through_;
   uint64_t cursor_ = 0;
-  base::Sha256Stream digest_;
-  uint64_t count_ = 0;
+  SnapshotLines lines_;
 };
 
 // GET /sync/blobs/<sha256>: written in slices, each once the last drained.
@@ -545,6 +548,14 @@ void SyncServer::ServeSnapshot(std::shared_ptr<ResponseWriter> writer) {
     writer->Write(body);
     writer->Finish();
     return;
+  }
+  if (snapshot_streams_ >= options_.max_snapshot_streams) {
+    Log(LogLevel::kInfo, "sync: refused a snapshot: {} are being served (the most at once)",
+        snapshot_streams_);
+    return SendError(*writer, 503,
+                     fmt::format("this node serves {} snapshots at once: retry later",
+                                 options_.max_snapshot_streams),
+                     {{"Retry-After", std::to_string(options_.snapshot_retry_after_s)}});
   }
   Start(std::make_shared<SnapshotStream>(*this, std::move(writer)));
 }

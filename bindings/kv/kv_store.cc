@@ -663,6 +663,42 @@ Status KvStore::Apply(const KvWrite& write, std::string_view meta_key,
   return Status::Ok();
 }
 
+Status KvStore::ApplyBatch(const std::vector<KvWrite>& writes, std::string_view meta_key,
+                           std::string_view meta_value) {
+  if (!meta_key.empty()) EDGE_RETURN_IF_ERROR(CheckReplicaKey(meta_key));
+  for (const KvWrite& write : writes) {
+    if (write.is_delete) {
+      EDGE_RETURN_IF_ERROR(CheckNamespace(write.ns));
+      EDGE_RETURN_IF_ERROR(CheckKey(write.key));
+    } else {
+      EDGE_RETURN_IF_ERROR(CheckPut(write.ns, write.key, write.value, write.metadata));
+    }
+  }
+  base::LmdbTxn txn;
+  EDGE_RETURN_IF_ERROR(txn.Begin(*env_, false, "apply"));
+  std::vector<std::pair<std::string_view, uint32_t>> created_namespaces;
+  for (const KvWrite& write : writes) {
+    if (write.is_delete) {
+      auto changed = DeleteIn(txn.get(), write.ns, write.key);
+      if (!changed.ok()) return changed.status();
+    } else {
+      bool created = false;
+      auto id = PutIn(txn.get(), write.ns, write.key, write.value, write.metadata,
+                      write.expiration, &created);
+      if (!id.ok()) return id.status();
+      if (created) created_namespaces.emplace_back(write.ns, *id);
+    }
+  }
+  if (!meta_key.empty()) {
+    MDB_val k = Val(meta_key), v = Val(meta_value);
+    int rc = mdb_put(txn.get(), dbs_.replica, &k, &v, 0);
+    if (rc != 0) return LmdbError("apply", rc);
+  }
+  EDGE_RETURN_IF_ERROR(txn.Commit("apply"));
+  for (const auto& [ns, id] : created_namespaces) RememberNamespace(ns, id);
+  return Status::Ok();
+}
+
 StatusOr<std::vector<std::string>> KvStore::Namespaces(std::string_view prefix) const {
   base::LmdbTxn txn;
   EDGE_RETURN_IF_ERROR(txn.Begin(*env_, true, "list namespaces"));

@@ -144,9 +144,16 @@ class KvStore {
   // harmless (a put stores the same entry again; deleting a missing key is
   // not an error). The write hook is not called.
   Status Apply(const KvWrite& write, std::string_view meta_key, std::string_view meta_value);
+  // Several writes and the meta value in ONE transaction, in order (a
+  // replica applying a snapshot in batches). An empty `meta_key` stores no
+  // meta value. Each write is checked as Apply checks it; one refused
+  // write refuses the batch. The write listener is not called.
+  Status ApplyBatch(const std::vector<KvWrite>& writes, std::string_view meta_key,
+                    std::string_view meta_value);
   // The names of every namespace that starts with `prefix`, sorted (a
   // namespace stays listed once created, even when empty): what deleting
-  // an account's data walks.
+  // an account's data walks, and what a replica sweeping what a snapshot
+  // lacks walks with "").
   StatusOr<std::vector<std::string>> Namespaces(std::string_view prefix) const;
   // What Apply stored under `key`; nullopt when nothing (or for a key
   // Apply would refuse).
