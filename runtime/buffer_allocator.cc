@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -13,27 +14,50 @@ void BufferAllocator::Attach(v8::Isolate* isolate, std::function<void(size_t)> o
   isolate_ = isolate;
   owner_ = std::this_thread::get_id();
   on_exceeded_ = std::move(on_exceeded);
-  isolate->AddGCEpilogueCallback(AfterFullGc, this, v8::kGCTypeMarkSweepCompact);
+  isolate->AddGCEpilogueCallback(AfterGc, this, v8::kGCTypeAll);
 }
 
 void BufferAllocator::Detach() {
   if (isolate_ == nullptr) return;
-  isolate_->RemoveGCEpilogueCallback(AfterFullGc, this);
+  isolate_->RemoveGCEpilogueCallback(AfterGc, this);
   isolate_ = nullptr;
   on_exceeded_ = nullptr;
 }
 
-size_t BufferAllocator::HeapUsed() const {
+BufferAllocator::Usage BufferAllocator::Measure() const {
+  Usage usage;
+  usage.buffers = buffer_bytes();
   // V8 may free (and, in principle, allocate) buffers on other threads; the
   // heap can only be read on the isolate's own.
-  if (isolate_ == nullptr || std::this_thread::get_id() != owner_) return 0;
+  if (isolate_ == nullptr || std::this_thread::get_id() != owner_) {
+    usage.heap = last_heap_and_wasm_.load(std::memory_order_relaxed);
+    return usage;
+  }
   v8::HeapStatistics stats;
   isolate_->GetHeapStatistics(&stats);
-  return stats.used_heap_size();
+  usage.heap = stats.used_heap_size();
+  // V8's external memory is the length of every ArrayBuffer it knows,
+  // WebAssembly memories included; the part this allocator did not count
+  // is theirs (less zlib's state, counted here but not there: an estimate
+  // that errs towards the worker).
+  if (stats.external_memory() > usage.buffers) usage.wasm = stats.external_memory() - usage.buffers;
+  last_heap_and_wasm_.store(usage.heap + usage.wasm, std::memory_order_relaxed);
+  return usage;
 }
 
+size_t BufferAllocator::HeapUsed() const { return Measure().heap; }
+
 bool BufferAllocator::Fits(size_t length) const {
-  size_t used = HeapUsed() + buffer_bytes();
+  // Reading the heap's statistics costs about as much as a small buffer
+  // itself: far from the budget, the heap and Wasm use measured last (at
+  // the last GC or near the budget) stand in for them. The margin covers
+  // what the heap may have grown since; a full GC checks the exact sum.
+  size_t margin = std::max(budget_ / 8, size_t{4} << 20);
+  size_t estimate = last_heap_and_wasm_.load(std::memory_order_relaxed) + buffer_bytes();
+  if (estimate <= budget_ && margin <= budget_ - estimate && length <= budget_ - estimate - margin) {
+    return true;
+  }
+  size_t used = Measure().total();
   return used <= budget_ && length <= budget_ - used;
 }
 
@@ -107,9 +131,12 @@ void BufferAllocator::CheckInterrupt(v8::Isolate* isolate, void* data) {
   if (!self->Fits(0)) self->ReportExceeded(0);
 }
 
-void BufferAllocator::AfterFullGc(v8::Isolate*, v8::GCType, v8::GCCallbackFlags, void* data) {
+void BufferAllocator::AfterGc(v8::Isolate*, v8::GCType type, v8::GCCallbackFlags, void* data) {
   auto* self = static_cast<BufferAllocator*>(data);
-  if (!self->checking_ && !self->Fits(0)) self->RequestCheck();
+  Usage usage = self->Measure();  // also what Fits estimates from until the next
+  if (type == v8::kGCTypeMarkSweepCompact && !self->checking_ && usage.total() > self->budget_) {
+    self->RequestCheck();
+  }
 }
 
 namespace {

@@ -3,11 +3,12 @@
 // ArrayBuffer memory.
 //
 // The rule: an ArrayBuffer of n bytes is granted only while
-// heap used + ArrayBuffer bytes + n <= memory_mb (the heap alone stays
-// limited to memory_mb by V8). After a full GC the same sum is checked again,
-// so a heap that grew after its buffers were granted is caught too. A worker
-// over the budget is stopped as at the heap limit: its request ends with the
-// memory-limit failure and its isolate is discarded.
+// heap used + ArrayBuffer bytes + WebAssembly memories + n <= memory_mb (the
+// heap alone stays limited to memory_mb by V8). After a full GC the same sum
+// is checked again, so a heap or a Wasm memory that grew after buffers were
+// granted is caught too. A worker over the budget is stopped as at the heap
+// limit: its request ends with the memory-limit failure and its isolate is
+// discarded.
 //
 // JavaScript (`new ArrayBuffer(n)`, typed arrays) gets V8's RangeError when
 // the allocator refuses; V8 first runs full GCs and asks again. Natives must
@@ -17,7 +18,9 @@
 // check the budget first and fail with a RangeError instead.
 //
 // WebAssembly memories are reserved by V8's page allocator, not by this
-// allocator; see docs/security.md for how they are bounded.
+// allocator, so making or growing one cannot be refused: it counts in the
+// sum, and the next buffer or full GC (V8 runs one as its external memory
+// grows) finds the worker over its budget.
 #pragma once
 
 #include <v8.h>
@@ -59,10 +62,20 @@ class BufferAllocator : public v8::ArrayBuffer::Allocator {
   size_t budget() const { return budget_; }
   // ArrayBuffer bytes held now (allocated here or adopted through Charge).
   size_t buffer_bytes() const { return buffers_.load(std::memory_order_relaxed); }
-  // The V8 heap's used bytes; 0 off the isolate's thread or before Attach.
+  // What the budget counts: the V8 heap's used bytes, the ArrayBuffers
+  // counted here, and WebAssembly memories (which V8 allocates itself; seen
+  // through its external-memory count). Heap and Wasm are 0 off the
+  // isolate's thread or before Attach.
+  struct Usage {
+    size_t heap = 0;
+    size_t buffers = 0;
+    size_t wasm = 0;
+    size_t total() const { return heap + buffers + wasm; }
+  };
+  Usage Measure() const;
   size_t HeapUsed() const;
-  // Whether `length` more bytes fit in the budget now. On the isolate's
-  // thread only.
+  // Whether `length` more bytes fit in the budget now: exact near the
+  // budget; far from it, estimated from the heap's use at the last GC.
   bool Fits(size_t length) const;
   // Counts bytes the allocator did not allocate (a buffer adopted from
   // C++), and uncounts them when they are freed.
@@ -75,11 +88,13 @@ class BufferAllocator : public v8::ArrayBuffer::Allocator {
   void* Grant(size_t length, bool zeroed);
   void RequestCheck();
   static void CheckInterrupt(v8::Isolate* isolate, void* data);
-  static void AfterFullGc(v8::Isolate* isolate, v8::GCType type, v8::GCCallbackFlags flags,
-                          void* data);
+  static void AfterGc(v8::Isolate* isolate, v8::GCType type, v8::GCCallbackFlags flags,
+                      void* data);
 
   const size_t budget_;
   std::atomic<size_t> buffers_{0};
+  // Heap and Wasm use when last measured (Measure).
+  mutable std::atomic<size_t> last_heap_and_wasm_{0};
   v8::Isolate* isolate_ = nullptr;
   std::thread::id owner_;
   std::function<void(size_t)> on_exceeded_;

@@ -172,5 +172,25 @@ TEST_F(BufferBudgetTest, CompressionStreamsCountTheirZlibState) {
     for (;;) streams.push(new CompressionStream("gzip"));)");
 }
 
+TEST_F(BufferBudgetTest, WebAssemblyMemoriesCountToo) {
+  // V8 makes Wasm memories without the allocator: 8 MiB each, they are
+  // found in the sum at the next buffer or full GC.
+  ExpectMemoryLimit(R"(
+    const kept = [];
+    for (;;) {
+      kept.push(new WebAssembly.Memory({ initial: 128 }));
+      kept.push(new ArrayBuffer(4096));
+    })");
+}
+
+TEST_F(BufferBudgetTest, GrowingAWebAssemblyMemoryCountsToo) {
+  ExpectMemoryLimit(R"(
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536 });
+    for (;;) {
+      memory.grow(16);
+      new Uint8Array(memory.buffer).fill(1);
+    })");
+}
+
 }  // namespace
 }  // namespace edge::runtime

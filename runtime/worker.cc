@@ -190,11 +190,12 @@ size_t Worker::OnNearHeapLimit(void* data, size_t current_limit, size_t initial_
 }
 
 void Worker::OnBudgetExceeded(size_t asked) {
+  BufferAllocator::Usage usage = allocator_->Measure();
   std::string what = asked != 0 ? fmt::format(", asking for {} bytes more", asked) : "";
   StopAtMemoryLimit(fmt::format(
-      "the worker went over its memory limit of {} MiB (V8 heap {} MiB + ArrayBuffers {} MiB{})",
-      spec_.heap_limit_bytes >> 20, allocator_->HeapUsed() >> 20, allocator_->buffer_bytes() >> 20,
-      what));
+      "the worker went over its memory limit of {} MiB (V8 heap {} MiB + ArrayBuffers {} MiB + "
+      "WebAssembly memories {} MiB{})",
+      spec_.heap_limit_bytes >> 20, usage.heap >> 20, usage.buffers >> 20, usage.wasm >> 20, what));
 }
 
 void Worker::StopAtMemoryLimit(const std::string& why) {
