@@ -61,8 +61,9 @@ bool BufferAllocator::Fits(size_t length) const {
   return used <= budget_ && length <= budget_ - used;
 }
 
-void* BufferAllocator::Grant(size_t length, bool zeroed) {
+void* BufferAllocator::Grant(size_t length, bool zeroed, bool for_v8) {
   if (length > kAlwaysGranted && !Fits(length)) {
+    if (!for_v8) return nullptr;  // the native says so itself
     // V8 runs a GC and asks again with the same length; if the last answer
     // stays no, the worker is over its budget (checked from an interrupt,
     // once V8 has given up and thrown its RangeError).
@@ -78,9 +79,13 @@ void* BufferAllocator::Grant(size_t length, bool zeroed) {
   return data;
 }
 
-void* BufferAllocator::Allocate(size_t length) { return Grant(length, true); }
+void* BufferAllocator::Allocate(size_t length) { return Grant(length, true, true); }
 
-void* BufferAllocator::AllocateUninitialized(size_t length) { return Grant(length, false); }
+void* BufferAllocator::AllocateUninitialized(size_t length) { return Grant(length, false, true); }
+
+void* BufferAllocator::AllocateForNative(size_t length, bool zeroed) {
+  return Grant(length, zeroed, false);
+}
 
 void BufferAllocator::Free(void* data, size_t length) {
   std::free(data);
@@ -170,15 +175,63 @@ Status CheckMemoryBudget(v8::Isolate* isolate, size_t length) {
                             length, allocator->budget() >> 20));
 }
 
+namespace {
+
+// Memory from `allocator` as a backing store: freed to it when the store
+// goes, and keeping it alive until then (a store may outlive its isolate).
+std::unique_ptr<v8::BackingStore> WrapAllocation(const std::shared_ptr<BufferAllocator>& allocator,
+                                                 void* data, size_t length) {
+  auto* owner = new std::shared_ptr<BufferAllocator>(allocator);
+  return v8::ArrayBuffer::NewBackingStore(
+      data, length,
+      [](void* data, size_t length, void* owner) {
+        auto* held = static_cast<std::shared_ptr<BufferAllocator>*>(owner);
+        (*held)->Free(data, length);
+        delete held;
+      },
+      owner);
+}
+
+// A backing store of `length` bytes (zeroed or not), allocated here rather
+// than by V8: V8 aborts when the allocator refuses a store it makes for the
+// embedder, while a refusal seen here becomes a RangeError.
+StatusOr<std::unique_ptr<v8::BackingStore>> Allocate(v8::Isolate* isolate, size_t length,
+                                                     bool zeroed) {
+  if (length > v8::TypedArray::kMaxLength) {
+    return Status(ErrorCode::kRangeError,
+                  fmt::format("Array buffer allocation failed: {} bytes is more than an "
+                              "ArrayBuffer can hold",
+                              length));
+  }
+  IsolateData* data = IsolateData::From(isolate);
+  if (data == nullptr || !data->shared_buffer_allocator()) {
+    return v8::ArrayBuffer::NewBackingStore(isolate, length);
+  }
+  const std::shared_ptr<BufferAllocator>& allocator = data->shared_buffer_allocator();
+  void* memory = allocator->AllocateForNative(length, zeroed);
+  if (memory == nullptr) {
+    // Dead buffers are freed only when the GC finds them.
+    isolate->LowMemoryNotification();
+    memory = allocator->AllocateForNative(length, zeroed);
+  }
+  if (memory == nullptr) {
+    allocator->ReportExceeded(length);
+    return Status(ErrorCode::kRangeError,
+                  fmt::format("Memory limit exceeded: {} more bytes do not fit in the worker's "
+                              "memory limit of {} MiB",
+                              length, allocator->budget() >> 20));
+  }
+  return WrapAllocation(allocator, memory, length);
+}
+
+}  // namespace
+
 StatusOr<std::unique_ptr<v8::BackingStore>> NewBackingStore(v8::Isolate* isolate, size_t length) {
-  EDGE_RETURN_IF_ERROR(CheckMemoryBudget(isolate, length));
-  // CheckMemoryBudget found room with the same rule the allocator applies, and only
-  // a GC (which frees) can run before V8 asks it: this cannot be refused.
-  return v8::ArrayBuffer::NewBackingStore(isolate, length);
+  return Allocate(isolate, length, true);
 }
 
 StatusOr<v8::Local<v8::Uint8Array>> NewUint8Array(v8::Isolate* isolate, std::string_view bytes) {
-  StatusOr<std::unique_ptr<v8::BackingStore>> store = NewBackingStore(isolate, bytes.size());
+  StatusOr<std::unique_ptr<v8::BackingStore>> store = Allocate(isolate, bytes.size(), false);
   if (!store.ok()) return store.status();
   if (!bytes.empty()) memcpy((*store)->Data(), bytes.data(), bytes.size());
   v8::Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, std::move(*store));

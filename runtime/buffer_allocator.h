@@ -15,7 +15,8 @@
 // not let V8 see a refusal: `v8::ArrayBuffer::New(isolate, n)` and
 // `NewBackingStore(isolate, n)` abort the process when the allocator returns
 // null. They allocate through the functions at the end of this file, which
-// check the budget first and fail with a RangeError instead.
+// take the memory from the allocator themselves and fail with a RangeError
+// instead.
 //
 // WebAssembly memories are reserved by V8's page allocator, not by this
 // allocator, so making or growing one cannot be refused: it counts in the
@@ -58,6 +59,9 @@ class BufferAllocator : public v8::ArrayBuffer::Allocator {
   void* AllocateUninitialized(size_t length) override;
   void Free(void* data, size_t length) override;
   void* Reallocate(void* data, size_t old_length, size_t new_length) override;
+  // For natives (NewBackingStore below): as Allocate, but a refusal is left
+  // to the caller to report.
+  void* AllocateForNative(size_t length, bool zeroed);
 
   size_t budget() const { return budget_; }
   // ArrayBuffer bytes held now (allocated here or adopted through Charge).
@@ -85,7 +89,7 @@ class BufferAllocator : public v8::ArrayBuffer::Allocator {
   void ReportExceeded(size_t asked);
 
  private:
-  void* Grant(size_t length, bool zeroed);
+  void* Grant(size_t length, bool zeroed, bool for_v8);
   void RequestCheck();
   static void CheckInterrupt(v8::Isolate* isolate, void* data);
   static void AfterGc(v8::Isolate* isolate, v8::GCType type, v8::GCCallbackFlags flags,
