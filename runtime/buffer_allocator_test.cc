@@ -127,6 +127,15 @@ TEST_F(BufferBudgetTest, ResponseArrayBufferOfABigBodyEndsTheRequest) {
     return new Response(String(kept.length));)");
 }
 
+TEST_F(BufferBudgetTest, StructuredCloneOfABigBufferEndsTheRequest) {
+  // V8's deserializer makes the copy: its refusal must become an exception
+  // there too, not an abort.
+  ExpectMemoryLimit(R"(
+    const big = new Uint8Array(20 << 20);
+    const copy = structuredClone(big);
+    return new Response(String(copy.length));)");
+}
+
 TEST_F(BufferBudgetTest, ARequestBodyOverTheBudgetEndsTheRequest) {
   ExpectMemoryLimit(R"(
     const kept = [];
