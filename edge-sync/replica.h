@@ -8,6 +8,8 @@
 // apply locally and are forwarded to the origin (KvForwarder).
 #pragma once
 
+#include <uv.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <memory>
@@ -17,6 +19,7 @@
 
 #include "edge-sync/fleet.h"
 #include "edge-sync/kv_forwarder.h"
+#include "edge-sync/signing_keys.h"
 #include "edge-sync/sync_client.h"
 #include "edge-sync/sync_log.h"
 #include "edge-sync/sync_server.h"
@@ -31,6 +34,9 @@ struct ReplicaOptions {
   std::string secrets_key_path;  // the fleet's secrets key ("" = secret entries are refused)
   bool relay = false;            // serve the sync API to PoPs below this one
   uint64_t checkin_every_ms = 2000;
+  // Compacts this node's copy of the log through its head this often (0 =
+  // never), as the origin compacts its own.
+  uint64_t compact_every_ms = 10 * 60 * 1000;
 };
 
 class ReplicaExtension : public gateway::NodeExtension {
@@ -56,11 +62,14 @@ class ReplicaExtension : public gateway::NodeExtension {
                uint64_t compacted_through);
   void CheckIn();
   PopStatus Own() const;
+  static void OnCompactTimer(uv_timer_t* timer);
 
   ReplicaOptions options_;
   gateway::Node* node_ = nullptr;
   std::string token_;
   std::string secrets_key_;
+  VerifyKey verify_key_;     // the origin's public key (a copy of the client's)
+  std::string saved_state_;  // the signed state last kept in the log (check-in thread)
   std::unique_ptr<SyncLog> log_;
   std::unique_ptr<SyncServer> server_;  // when relaying
   std::unique_ptr<KvForwarder> forwarder_;
@@ -68,13 +77,18 @@ class ReplicaExtension : public gateway::NodeExtension {
   Fleet fleet_;  // PoPs below this one (when relaying)
   std::atomic<uint64_t> applied_cursor_{0};
   std::atomic<uint64_t> refused_applies_{0};
-  // What UpdateMetrics already added to the forwarder's counters.
-  uint64_t reported_refused_ = 0, reported_not_queued_ = 0;
+  // What UpdateMetrics already added to each counter (control loop).
+  struct Reported {
+    uint64_t refused_entries = 0, unverified = 0, snapshots = 0, forwarded = 0, kv_refused = 0,
+             not_queued = 0;
+  };
+  Reported reported_;
   std::thread checkin_thread_;
   std::mutex checkin_mutex_;
   std::condition_variable checkin_wake_;
   bool stopping_ = false;
   std::vector<std::thread> proxies_;  // snapshot requests passed upstream
+  uv_timer_t* compact_timer_ = nullptr;
 };
 
 }  // namespace edge::sync

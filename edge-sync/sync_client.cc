@@ -11,6 +11,7 @@
 
 #include "base/log.h"
 #include "base/sha256.h"
+#include "edge-sync/epoch.h"
 
 namespace edge::sync {
 namespace {
@@ -28,7 +29,9 @@ uint64_t NowMs() {
 struct ControlLine {
   std::string type;
   uint64_t head = 0, compacted_through = 0, count = 0;
-  std::string sig;  // base64, on a snapshot's end line
+  std::string sig;    // base64, on a snapshot's end line
+  std::string epoch;  // heartbeats, snapshot headers ("" = none said); not signed
+  std::string state;  // heartbeats: the origin's signed LogState, as JSON ("" = none)
 };
 std::optional<ControlLine> AsControlLine(simdjson::dom::parser& parser, std::string_view line) {
   simdjson::dom::object object;
@@ -49,6 +52,12 @@ std::optional<ControlLine> AsControlLine(simdjson::dom::parser& parser, std::str
   if (object["count"].get_uint64().get(value) == simdjson::SUCCESS) out.count = value;
   std::string_view sig;
   if (object["sig"].get_string().get(sig) == simdjson::SUCCESS) out.sig = std::string(sig);
+  std::string_view epoch;
+  if (object["epoch"].get_string().get(epoch) == simdjson::SUCCESS) out.epoch = std::string(epoch);
+  simdjson::dom::object state;
+  if (object["state"].get_object().get(state) == simdjson::SUCCESS) {
+    out.state = simdjson::minify(state);
+  }
   return out;
 }
 
@@ -199,6 +208,7 @@ Status SyncClient::TailOnce(const base::HttpTarget& target, bool* made_progress,
   };
   LineResult result = LineResult::kContinue;
   Status why;
+  connection_verified_ = false;
   Status status = base::Stream(
       target, fmt::format("/sync/log?after={}", cursor),
       [&](std::string_view line) {
@@ -206,9 +216,52 @@ Status SyncClient::TailOnce(const base::HttpTarget& target, bool* made_progress,
         return result == LineResult::kContinue;
       },
       stream);
+  if (!new_epoch_.empty()) *need_snapshot = true;
   if (result == LineResult::kRefused || result == LineResult::kFailed) return why;
   if (!status.ok()) {
-    if (refusal.status == 410) *need_snapshot = true;
+    if (refusal.status == 410) {
+      // A snapshot is costly: taken only when the origin's signed state
+      // shows the log compacted past this cursor (or in another epoch).
+      simdjson::dom::parser parser;
+      simdjson::dom::object body, state_object;
+      std::string state_json;
+      if (parser.parse(refusal.body).get_object().get(body) == simdjson::SUCCESS &&
+          body["state"].get_object().get(state_object) == simdjson::SUCCESS) {
+        state_json = simdjson::minify(state_object);
+      }
+      if (state_json.empty()) {
+        Unverified("a 410", "it carries no state signed by the origin");
+        return Status(ErrorCode::kIo,
+                      "the upstream answered 410 without the origin's signed "
+                      "state: ignored");
+      }
+      StatusOr<LogState> state = VerifyLogState(state_json, options_.key);
+      if (!state.ok()) {
+        Unverified("a 410", state.status().message(), /*forged=*/true);
+        return Status(ErrorCode::kIo,
+                      "the upstream answered 410 with " + state.status().message() + ": ignored");
+      }
+      Status epoch_why;
+      bool accepted = false;
+      if (OnState(*state, state_json, &epoch_why, &accepted) != LineResult::kContinue) {
+        if (!new_epoch_.empty()) *need_snapshot = true;
+        return epoch_why;
+      }
+      if (!accepted) {
+        return Status(ErrorCode::kIo,
+                      "the upstream answered 410 with a state older than one "
+                      "seen: ignored");
+      }
+      if (state->compacted_through <= cursor) {
+        Unverified("a 410", fmt::format("the origin's signed state has it compacted through {}, "
+                                        "not past this cursor {}",
+                                        state->compacted_through, cursor));
+        return Status(ErrorCode::kIo,
+                      "the upstream answered 410 that the origin's signed state "
+                      "does not back: ignored");
+      }
+      *need_snapshot = true;
+    }
     return status;
   }
   return Status(ErrorCode::kIo, "the origin ended the log stream");
@@ -235,8 +288,20 @@ SyncClient::LineResult SyncClient::OnLine(const base::HttpTarget& target, std::s
     std::optional<ControlLine> control = AsControlLine(parser, line);
     if (!control) return refuse(0, "malformed line: " + signed_entry.status().message());
     if (control->type == "heartbeat") {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stats_.origin_head = control->head;
+      // Only what the origin signed counts: the head (lag) and the epoch.
+      if (control->state.empty()) {
+        Unverified("a heartbeat", "it carries no state signed by the origin");
+        return LineResult::kContinue;
+      }
+      StatusOr<LogState> state = VerifyLogState(control->state, options_.key);
+      if (!state.ok()) {
+        Unverified("a heartbeat", state.status().message(), /*forged=*/true);
+        return LineResult::kContinue;
+      }
+      bool accepted = false;
+      LineResult result = OnState(*state, control->state, why, &accepted);
+      if (result == LineResult::kContinue && accepted) connection_verified_ = true;
+      return result;
     }
     return LineResult::kContinue;  // other types: not for us
   }
@@ -247,6 +312,15 @@ SyncClient::LineResult SyncClient::OnLine(const base::HttpTarget& target, std::s
   }
   StatusOr<Entry> entry = options_.key.Verify(*signed_entry);
   if (!entry.ok()) return refuse(seq, entry.status().message());
+  if (options_.epoch && !connection_verified_) {
+    // Whose history is this? Not known yet: a relay that has not taken
+    // the origin's new epoch must not feed its old entries to a PoP that
+    // has.
+    *why = Status(ErrorCode::kIo,
+                  "the upstream sent entries before a state signed by the "
+                  "origin for this replica's epoch");
+    return LineResult::kFailed;
+  }
   std::optional<std::string> blob;
   if (!entry->blob.empty()) {
     StatusOr<std::string> fetched = FetchBlob(target, entry->blob);
@@ -273,6 +347,71 @@ SyncClient::LineResult SyncClient::OnLine(const base::HttpTarget& target, std::s
   ++stats_.applied;
   stats_.origin_head = std::max(stats_.origin_head, seq);
   return LineResult::kContinue;
+}
+
+SyncClient::LineResult SyncClient::OnState(const LogState& state, std::string_view json,
+                                           Status* why, bool* accepted) {
+  *accepted = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    // A replayed older state (of an older epoch, or a smaller head) is not
+    // news.
+    if (state_ && state.time_ms < state_->time_ms) {
+      ++stats_.unverified;
+      Log(LogLevel::kDebug, "sync: ignored a log state from {} older than one seen",
+          options_.from_url);
+      return LineResult::kContinue;
+    }
+    state_ = state;
+    state_json_ = std::string(json);
+    stats_.origin_head = state.head;
+  }
+  *accepted = true;
+  if (state.epoch.empty() || !options_.epoch) return LineResult::kContinue;
+  std::string mine;
+  Status read = Guarded("the replica's epoch", [&] {
+    mine = options_.epoch();
+    return Status::Ok();
+  });
+  if (read.ok() && mine.empty()) {
+    read = Guarded("storing the epoch", [&] { return options_.set_epoch(state.epoch); });
+  } else if (read.ok() && mine != state.epoch) {
+    // Another history of the log: its numbers say nothing about ours.
+    new_epoch_ = state.epoch;
+    *why = Status(ErrorCode::kIo, fmt::format("the upstream's log is in epoch {}, this replica's "
+                                              "in {} (the origin was restored or replaced)",
+                                              state.epoch, mine));
+    return LineResult::kFailed;
+  }
+  if (!read.ok()) {
+    *why = read;
+    return LineResult::kFailed;
+  }
+  return LineResult::kContinue;
+}
+
+void SyncClient::Unverified(std::string_view what, std::string_view why, bool forged) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++stats_.unverified;
+  }
+  Log(forged ? LogLevel::kWarn : LogLevel::kDebug, "sync: ignored {} from {}: {}", what,
+      options_.from_url, why);
+}
+
+std::optional<LogState> SyncClient::LatestState() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return state_;
+}
+
+std::string SyncClient::LatestStateJson() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return state_json_;
+}
+
+std::pair<std::optional<LogState>, std::string> SyncClient::Latest() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return {state_, state_json_};
 }
 
 StatusOr<std::string> SyncClient::FetchBlob(const base::HttpTarget& target,
@@ -377,11 +516,24 @@ Status SyncClient::TakeSnapshot(const base::HttpTarget& target) {
     before = cursor_();
     return Status::Ok();
   }));
-  if (header->head < before) {
+  // Another epoch: the snapshot is of another history, and is taken even
+  // if its head is behind this replica's cursor.
+  // Only an epoch the origin signed counts (the header's is not signed).
+  std::string epoch = new_epoch_;
+  std::string mine;
+  if (options_.epoch) {
+    EDGE_RETURN_IF_ERROR(Guarded("the replica's epoch", [&] {
+      mine = options_.epoch();
+      return Status::Ok();
+    }));
+  }
+  bool other_epoch = !epoch.empty() && !mine.empty() && epoch != mine;
+  if (header->head < before && !other_epoch) {
     Refused(0, fmt::format("in a snapshot: its head {} is behind this replica's cursor {}",
                            header->head, before));
     return Refusal("refused a snapshot older than this replica");
   }
+  if (other_epoch && options_.on_other_epoch) options_.on_other_epoch();
   Status reset = Guarded("resetting the replica", [&] {
     return reset_(entries, blobs, header->head, header->compacted_through);
   });
@@ -399,8 +551,13 @@ Status SyncClient::TakeSnapshot(const base::HttpTarget& target) {
         ErrorCode::kInternal,
         fmt::format("after the snapshot the replica's cursor is {}, not {}", cursor, header->head));
   }
-  Log(LogLevel::kInfo, "sync: took a snapshot of {} entries and {} blobs (head {}) from {}",
-      entries.size(), blobs.size(), header->head, options_.from_url);
+  if (options_.set_epoch && !epoch.empty() && epoch != mine) {
+    EDGE_RETURN_IF_ERROR(Guarded("storing the epoch", [&] { return options_.set_epoch(epoch); }));
+  }
+  new_epoch_.clear();
+  Log(LogLevel::kInfo, "sync: took a snapshot of {} entries and {} blobs (head {}{}) from {}",
+      entries.size(), blobs.size(), header->head,
+      other_epoch ? ", new epoch " + epoch : std::string(), options_.from_url);
   std::lock_guard<std::mutex> lock(mutex_);
   ++stats_.snapshots;
   stats_.origin_head = std::max(stats_.origin_head, header->head);

@@ -66,6 +66,8 @@ std::optional<std::string> OwningWorker(const Entry& entry) {
     case EntryType::kDeleteWorker:
     case EntryType::kKvPut:
     case EntryType::kKvDelete:
+    case EntryType::kAccount:
+    case EntryType::kAccountDelete:
       break;
   }
   return std::nullopt;
@@ -263,9 +265,24 @@ void SyncLog::NotifyAppend(uint64_t head) {
   if (on_append) on_append(head);
 }
 
-Status SyncLog::Append(const SignedEntry& signed_entry, std::optional<std::string> blob) {
+// A free-form metadata key: 1 to 511 bytes, not one of the log's own.
+static Status CheckMetaKey(std::string_view key) {
+  if (key.empty() || key.size() > kMaxKeyBytes) {
+    return Invalid(fmt::format("a meta key is 1 to {} bytes long", kMaxKeyBytes));
+  }
+  for (std::string_view reserved : kReservedMeta) {
+    if (key == reserved) {
+      return Invalid(fmt::format("the meta key \"{}\" is the sync log's own", key));
+    }
+  }
+  return Status::Ok();
+}
+
+Status SyncLog::Append(const SignedEntry& signed_entry, std::optional<std::string> blob,
+                       const std::optional<MetaWrite>& meta) {
   StatusOr<Entry> entry = CheckIncoming(signed_entry);
   if (!entry.ok()) return entry.status();
+  if (meta) EDGE_RETURN_IF_ERROR(CheckMetaKey(meta->key));
   uint64_t seq = signed_entry.seq;
   if (blob) {
     if (entry->blob.empty()) {
@@ -298,6 +315,7 @@ Status SyncLog::Append(const SignedEntry& signed_entry, std::optional<std::strin
     if (rc != 0) return LmdbError("append", rc);
     EDGE_RETURN_IF_ERROR(IndexEntry(txn.get(), dbs_.keys, dbs_.blob_refs, *entry));
     EDGE_RETURN_IF_ERROR(PutCounter(txn.get(), dbs_.meta, "head", seq));
+    if (meta) EDGE_RETURN_IF_ERROR(Put(txn.get(), dbs_.meta, meta->key, meta->value, "append"));
     EDGE_RETURN_IF_ERROR(txn.Commit("append"));
     head_.store(seq);
   }
@@ -511,14 +529,7 @@ Status SyncLog::ResetTo(const std::vector<SignedEntry>& entries, uint64_t head,
 }
 
 Status SyncLog::PutMeta(const std::string& key, const std::string& value) {
-  if (key.empty() || key.size() > kMaxKeyBytes) {
-    return Invalid(fmt::format("a meta key is 1 to {} bytes long", kMaxKeyBytes));
-  }
-  for (std::string_view reserved : kReservedMeta) {
-    if (key == reserved) {
-      return Invalid(fmt::format("the meta key \"{}\" is the sync log's own", key));
-    }
-  }
+  EDGE_RETURN_IF_ERROR(CheckMetaKey(key));
   std::lock_guard guard(write_mutex_);
   base::LmdbTxn txn;
   EDGE_RETURN_IF_ERROR(txn.Begin(*env_, false, "store meta"));

@@ -61,7 +61,15 @@ class SyncLog {
   // Blobs are stored by their hash, once. The signature is not checked here
   // (the log has no key): the origin signed it, a replica verified it. The
   // entry must decode (DecodeEntry) and carry the seq of `entry`.
-  Status Append(const SignedEntry& entry, std::optional<std::string> blob = std::nullopt);
+  //
+  // `meta`, if given, is a free-form metadata key and value stored in the
+  // same transaction (checked as PutMeta checks): the origin records which
+  // forwarded write an entry applies with the entry itself.
+  struct MetaWrite {
+    std::string key, value;
+  };
+  Status Append(const SignedEntry& entry, std::optional<std::string> blob = std::nullopt,
+                const std::optional<MetaWrite>& meta = std::nullopt);
   Status PutBlob(const std::string& bytes);  // stored under Sha256Hex(bytes)
   // nullopt when absent; kInvalidInput for a name that is not lower-case
   // hex SHA-256; kInternal when the stored bytes do not match their name.

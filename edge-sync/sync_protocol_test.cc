@@ -30,6 +30,7 @@
 #include "base/http_client/testing/test_server.h"
 #include "base/testing/temp_dir.h"
 #include "edge-sync/entry.h"
+#include "edge-sync/epoch.h"
 #include "edge-sync/kv_forwarder.h"
 #include "edge-sync/signing_keys.h"
 #include "edge-sync/sync_client.h"
@@ -404,6 +405,12 @@ class SyncProtocolTest : public ::testing::Test {
         return signing->SignBytes(manifest);
       };
     }
+    // And the log's state in heartbeats and 410s.
+    if (!options.sign_state) {
+      options.sign_state = [signing](std::string_view statement) {
+        return signing->SignBytes(statement);
+      };
+    }
     origin_ = std::make_unique<TestOrigin>(*log_, options);
     origin_->Serve();
   }
@@ -426,7 +433,8 @@ class SyncProtocolTest : public ::testing::Test {
     return std::move(key).value();
   }
 
-  void StartClient(const std::string& url, uint64_t initial_backoff_ms = 20) {
+  void StartClient(const std::string& url, uint64_t initial_backoff_ms = 20,
+                   bool check_epochs = false) {
     SyncClientOptions options{.from_url = url,
                               .token = "",
                               .pop_id = "pop-test",
@@ -434,6 +442,17 @@ class SyncProtocolTest : public ::testing::Test {
                               .initial_backoff_ms = initial_backoff_ms,
                               .max_backoff_ms = 300};
     options.io_timeout_ms = 5000;
+    if (check_epochs) {
+      options.epoch = [this] {
+        std::lock_guard<std::mutex> lock(epoch_mutex_);
+        return epoch_;
+      };
+      options.set_epoch = [this](const std::string& epoch) {
+        std::lock_guard<std::mutex> lock(epoch_mutex_);
+        epoch_ = epoch;
+        return Status::Ok();
+      };
+    }
     client_ = std::make_unique<SyncClient>(
         std::move(options), [this] { return replica_.cursor.load(); }, replica_.Apply(),
         replica_.Reset());
@@ -470,6 +489,8 @@ class SyncProtocolTest : public ::testing::Test {
   std::unique_ptr<TestOrigin> origin_;
   Replica replica_;
   std::unique_ptr<SyncClient> client_;
+  std::mutex epoch_mutex_;
+  std::string epoch_;  // the replica's epoch, when the test checks epochs
 };
 
 TEST_F(SyncProtocolTest, CatchesUpThenTailsLiveEntries) {
@@ -607,7 +628,10 @@ TEST_F(SyncProtocolTest, GapsAndStrayLinesAreRefused) {
   EXPECT_EQ(replica_.Applied(), (std::vector<uint64_t>{1}));
   SyncClient::Stats stats = client_->stats();
   EXPECT_EQ(stats.applied, 1u);
-  EXPECT_EQ(stats.origin_head, 3u);
+  // The heartbeats are not signed: their head is not believed (and they
+  // are counted); the head is what the entries showed.
+  EXPECT_EQ(stats.origin_head, 1u);
+  EXPECT_GE(stats.unverified, 1u);
   EXPECT_FALSE(stats.last_error.empty());
 }
 
@@ -796,8 +820,121 @@ TEST_F(SyncProtocolTest, EndpointsAnswerAsDocumented) {
   });
   ASSERT_TRUE(status.ok()) << status.message();
   ASSERT_EQ(lines.size(), 2u);
-  EXPECT_EQ(lines[0], "{\"type\":\"heartbeat\",\"head\":2}");
+  // {"type":"heartbeat","head":2,"state":{...signed...}}
+  const std::string prefix = "{\"type\":\"heartbeat\",\"head\":2,\"state\":";
+  ASSERT_EQ(lines[0].substr(0, prefix.size()), prefix) << lines[0];
+  std::string state_json = lines[0].substr(prefix.size(), lines[0].size() - prefix.size() - 1);
+  StatusOr<LogState> state = VerifyLogState(state_json, *verify);
+  ASSERT_TRUE(state.ok()) << state.status().message();
+  EXPECT_EQ(state->head, 2u);
+  EXPECT_EQ(state->compacted_through, 0u);
+  EXPECT_GT(state->time_ms, 0u);
   EXPECT_EQ(lines[1] + "\n", (*stored)[1].Line());
+}
+
+// With epochs checked: no entry is applied before the connection showed a
+// signed state of the replica's epoch (a relay still in an older history
+// is not believed), and a signed state of another epoch makes the client
+// take a snapshot, even one behind its cursor, then store that epoch.
+TEST_F(SyncProtocolTest, EpochsAreCheckedBeforeEntriesAreApplied) {
+  const std::string old_epoch(32, 'a'), new_epoch(32, 'b');
+  ASSERT_TRUE(log_->PutMeta(kEpochMetaKey, new_epoch).ok());
+  for (int i = 0; i < 3; ++i) AppendPut("k" + std::to_string(i));
+  StartOrigin();
+  {
+    std::lock_guard<std::mutex> lock(epoch_mutex_);
+    epoch_ = old_epoch;
+  }
+  replica_.cursor = 5;  // past the restored log's head (3)
+  StartClient(origin_->url(), 20, /*check_epochs=*/true);
+  ASSERT_TRUE(WaitUntil([&] { return client_->stats().snapshots == 1; }));
+  {
+    std::lock_guard<std::mutex> lock(epoch_mutex_);
+    EXPECT_EQ(epoch_, new_epoch);
+  }
+  {
+    std::lock_guard<std::mutex> lock(replica_.mutex);
+    EXPECT_EQ(replica_.resets, 1);
+    EXPECT_EQ(replica_.reset_head, 3u);
+  }
+  client_->Stop();
+
+  // A server that sends entries after a heartbeat without a signed state.
+  std::string body = "{\"type\":\"heartbeat\",\"head\":4}\n" + (*log_->ReadAfter(0, 10))[0].Line();
+  base::testing::TestServer server([&](base::testing::ServerConnection& connection) {
+    base::testing::ServerRequest request;
+    if (!connection.ReadRequest(&request)) return;
+    connection.Write("HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nContent-Length: " +
+                     std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
+  });
+  replica_.cursor = 0;
+  size_t applied_before = replica_.Applied().size();
+  StartClient("http://127.0.0.1:" + std::to_string(server.port()), 20, /*check_epochs=*/true);
+  ASSERT_TRUE(WaitUntil([&] { return client_->stats().reconnects >= 2; }));
+  client_->Stop();
+  EXPECT_EQ(replica_.Applied().size(), applied_before);
+  EXPECT_NE(client_->stats().last_error.find("before a state signed by the origin"),
+            std::string::npos)
+      << client_->stats().last_error;
+}
+
+// Heartbeats and 410s count only with the origin's signature: a forged
+// state (another key), an altered one, or a 410 the signed state does not
+// back is ignored and counted; no snapshot is taken for it.
+TEST_F(SyncProtocolTest, UnsignedOrForgedHeartbeatsAnd410sAreIgnored) {
+  StatusOr<SigningKey> other = SigningKey::Generate();
+  ASSERT_TRUE(other.ok());
+  LogState state{std::string(32, 'a'), 9, 0, 1700000000000};
+  std::string genuine = LogStateJson(state, signing_->SignBytes(LogStateStatement(state)));
+  std::string forged = LogStateJson(state, other->SignBytes(LogStateStatement(state)));
+  LogState altered_state = state;
+  altered_state.head = 99;
+  std::string altered = LogStateJson(altered_state, signing_->SignBytes(LogStateStatement(state)));
+  // Compacted through 5 by the origin's word, but this 410 is for cursor 7.
+  LogState short_state{std::string(32, 'a'), 9, 5, 1700000000001};
+  std::string not_past =
+      LogStateJson(short_state, signing_->SignBytes(LogStateStatement(short_state)));
+  std::atomic<int> requests{0};
+  base::testing::TestServer server([&](base::testing::ServerConnection& connection) {
+    base::testing::ServerRequest request;
+    if (!connection.ReadRequest(&request)) return;
+    int n = requests++;
+    std::string body, status = "200 OK";
+    if (n == 0) {
+      body = "{\"type\":\"heartbeat\",\"head\":50,\"state\":" + forged + "}\n" +
+             "{\"type\":\"heartbeat\",\"head\":50,\"state\":" + altered + "}\n" +
+             "{\"type\":\"heartbeat\",\"head\":50}\n" +
+             "{\"type\":\"heartbeat\",\"head\":9,\"state\":" + genuine + "}\n";
+    } else if (n == 1) {
+      status = "410 Gone";
+      body = "{\"error\":\"take a snapshot\",\"compacted_through\":50,\"head\":50}\n";
+    } else if (n == 2) {
+      status = "410 Gone";
+      body = "{\"error\":\"x\",\"compacted_through\":50,\"head\":50,\"state\":" + forged + "}\n";
+    } else {
+      status = "410 Gone";
+      body = "{\"error\":\"x\",\"compacted_through\":5,\"head\":9,\"state\":" + not_past + "}\n";
+    }
+    connection.Write("HTTP/1.1 " + status +
+                     "\r\nContent-Type: application/json\r\nContent-Length: " +
+                     std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
+  });
+  replica_.cursor = 7;
+  StartClient("http://127.0.0.1:" + std::to_string(server.port()));
+  ASSERT_TRUE(WaitUntil([&] { return requests.load() >= 5; }));
+  client_->Stop();
+  SyncClient::Stats stats = client_->stats();
+  // Three bad heartbeats, then 410s: unsigned, forged, not past the cursor.
+  EXPECT_GE(stats.unverified, 6u);
+  EXPECT_EQ(stats.snapshots, 0u);
+  EXPECT_EQ(stats.origin_head, 9u);  // the genuine heartbeat's, not 50 or 99
+  std::optional<LogState> latest = client_->LatestState();
+  ASSERT_TRUE(latest);
+  EXPECT_EQ(latest->time_ms, 1700000000001u);
+  {
+    std::lock_guard<std::mutex> lock(replica_.mutex);
+    EXPECT_EQ(replica_.resets, 0);
+  }
 }
 
 // KvForwarder with its durable queue against an origin that acknowledges

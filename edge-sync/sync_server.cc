@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "base/sha256.h"
 #include "base/uv_handle.h"
+#include "edge-sync/epoch.h"
 
 namespace edge::sync {
 namespace {
@@ -87,6 +88,35 @@ std::string Printable(std::string_view text, size_t max = 128) {
     out.push_back(byte >= 0x20 && byte < 0x7f ? c : '?');
   }
   return out;
+}
+
+// `,"state":{...}`: the origin's signed state of the log (see
+// SyncServerOptions), or "" when this server has none to give.
+std::string StateMember(const SyncLog& log, const SyncServerOptions& options) {
+  if (options.sign_state) {
+    LogState state;
+    auto epoch = log.GetMeta(kEpochMetaKey);
+    if (epoch.ok() && *epoch && IsEpoch(**epoch)) state.epoch = **epoch;
+    state.head = log.head();
+    state.compacted_through = std::min(log.compacted_through(), state.head);
+    state.time_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                              std::chrono::system_clock::now().time_since_epoch())
+                                              .count());
+    return ",\"state\":" + LogStateJson(state, options.sign_state(LogStateStatement(state)));
+  }
+  if (options.relayed_state) {
+    std::string state = options.relayed_state();
+    if (!state.empty()) return ",\"state\":" + state;
+  }
+  return "";
+}
+
+// `,"epoch":"<hex>"` for the log's epoch ("" when it has none): heartbeats,
+// snapshot headers and 410 answers say which history their numbers count.
+std::string EpochMember(const SyncLog& log) {
+  auto epoch = log.GetMeta(kEpochMetaKey);
+  if (!epoch.ok() || !*epoch || !IsEpoch(**epoch)) return "";
+  return fmt::format(",\"epoch\":\"{}\"", **epoch);
 }
 
 }  // namespace
@@ -285,7 +315,9 @@ class SyncServer::LogStream : public SyncServer::Stream {
     if (ended_) return;
     // A reader that has not taken what it was sent needs no more.
     if (writer_->BufferedBytes() >= kWriterDrainThreshold) return;
-    writer_->Write(fmt::format("{{\"type\":\"heartbeat\",\"head\":{}}}\n", server_.log_.head()));
+    writer_->Write(fmt::format("{{\"type\":\"heartbeat\",\"head\":{}{}{}}}\n", server_.log_.head(),
+                               EpochMember(server_.log_),
+                               StateMember(server_.log_, server_.options_)));
     Wrote();
   }
 
@@ -309,8 +341,8 @@ class SyncServer::SnapshotStream : public SyncServer::Stream {
     writer_->Start(200, "",
                    {{"Content-Type", "application/x-ndjson"}, {"Cache-Control", "no-store"}},
                    std::nullopt);
-    writer_->Write(fmt::format("{{\"type\":\"snapshot\",\"head\":{},\"compacted_through\":{}}}\n",
-                               head_, compacted_through_));
+    writer_->Write(fmt::format("{{\"type\":\"snapshot\",\"head\":{},\"compacted_through\":{}{}}}\n",
+                               head_, compacted_through_, EpochMember(log)));
     Schedule();
   }
 
@@ -492,12 +524,13 @@ void SyncServer::ServeLog(const HttpRequest& request, std::string_view query,
   uint64_t compacted_through = log_.compacted_through();
   if (after < compacted_through) {
     uint64_t head = log_.head();
-    return SendJson(*writer, 410,
-                    fmt::format("{{\"error\":{},\"compacted_through\":{},\"head\":{}}}",
-                                base::JsonEscape(fmt::format(
-                                    "entries after {} were compacted (through {}): take a snapshot",
+    return SendJson(
+        *writer, 410,
+        fmt::format("{{\"error\":{},\"compacted_through\":{},\"head\":{}{}{}}}",
+                    base::JsonEscape(
+                        fmt::format("entries after {} were compacted (through {}): take a snapshot",
                                     after, compacted_through)),
-                                compacted_through, head));
+                    compacted_through, head, EpochMember(log_), StateMember(log_, options_)));
   }
   uint64_t now = NowMs();
   ReaderInfo info{request.remote_address, Printable(Header(request, "X-Edge-Pop-Id")), after, now,

@@ -74,6 +74,13 @@ struct SyncServerOptions {
   // Only the origin can; a server without it does not serve snapshots (a
   // relay passes snapshot requests on to its upstream).
   std::function<std::string(std::string_view manifest)> sign_manifest = nullptr;
+  // Signs the log's state (LogStateStatement in epoch.h) with the origin's
+  // key: heartbeats and 410 answers then carry it ("state"), so readers can
+  // tell them from forged ones. Only the origin can.
+  std::function<std::string(std::string_view statement)> sign_state = nullptr;
+  // A relay's heartbeats and 410s carry instead the newest state it
+  // verified from its upstream (LogStateJson text; "" = none yet).
+  std::function<std::string()> relayed_state = nullptr;
 };
 
 class SyncServer {

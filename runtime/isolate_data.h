@@ -20,6 +20,7 @@
 #include "runtime/host_services.h"
 #include "runtime/native.h"
 #include "runtime/response_sink.h"
+#include "runtime/thread_pool_queue.h"
 #include "runtime/timers.h"
 #include "runtime/watchdog.h"
 
@@ -43,6 +44,10 @@ class IsolateData {
   v8::Local<v8::Context> context() const { return context_.Get(isolate_); }
   v8::Local<v8::Object> internals() const { return internals_.Get(isolate_); }
   Timers& timers() { return timers_; }
+  // This isolate's jobs on libuv's thread pool: I/O (RunInThreadPool: KV)
+  // and long CPU work (runtime/crypto/crypto_job.h).
+  ThreadPoolQueue& thread_pool() { return thread_pool_; }
+  ThreadPoolQueue& cpu_jobs() { return cpu_jobs_; }
   Watchdog::Subject& watchdog() { return watchdog_; }
   // What the process provides to natives (see HostServices in worker.h);
   // null when the worker was loaded without any.
@@ -181,6 +186,8 @@ class IsolateData {
   v8::Global<v8::Context> context_;
   v8::Global<v8::Object> internals_;
   Timers timers_;
+  ThreadPoolQueue thread_pool_;
+  ThreadPoolQueue cpu_jobs_;
   Watchdog::Subject watchdog_;
   uint64_t time_origin_ns_;
   double time_origin_epoch_ms_;

@@ -291,6 +291,7 @@ NativeResult FetchStart(NativeCall& call) {
   }
   call.data().CountSubrequest();
   outbound::RequestHead head;
+  head.tenant = call.data().worker_name();
   auto method = call.StringArg(0);
   if (!method.ok()) return method.status();
   head.method = std::move(method).value();

@@ -18,6 +18,7 @@ records_test.js's list of names in step with the runtime's JavaScript.
 """
 import glob
 import http.server
+import json
 import os
 import re
 import sys
@@ -190,13 +191,13 @@ class HostileTenantTest(unittest.TestCase):
             victim = make_worker("victim", VICTIM, ["victim.test/*"],
                                  extra_config='[[kv_namespaces]]\nbinding = "STORE"\nid = "vault"\n')
             cls.projects.append(victim)
-            cls.deploy_ok(victim.dir)
+            cls.deploy_ok(victim.dir, "victim", "victim.test")
             put = cls.node.admin("PUT", "/kv/victim/vault/secret", SECRET)
             assert put.status == 200, put.body
             for name in sorted(EXPECT):
                 project = attack_project(name, cls.origin.url)
                 cls.projects.append(project)
-                cls.deploy_ok(project.dir)
+                cls.deploy_ok(project.dir, "atk-" + name.replace("_", "-"), host_of(name))
         except BaseException:
             cls.tearDownClass()
             raise
@@ -213,8 +214,14 @@ class HostileTenantTest(unittest.TestCase):
         cls.origin.stop()
 
     @classmethod
-    def deploy_ok(cls, directory):
-        result = cls.node.deploy(directory)
+    def deploy_ok(cls, directory, account, host):
+        """Deploys as the operator into `account` (a tenant of its own, created
+        here, owning `host`), named after the worker: /kv/<worker>/... is its KV."""
+        created = cls.node.admin("POST", "/accounts",
+                                 json.dumps({"name": account, "hosts": [host]}).encode())
+        if created.status != 200:
+            raise AssertionError(f"account {account}: {created.status} {created.body}")
+        result = cls.node.deploy(directory, "--account", account)
         if result.returncode != 0:
             raise AssertionError(f"deploy of {directory} failed: {result.stderr}\n{cls.node.log()}")
 
@@ -310,7 +317,7 @@ class HostileTenantTest(unittest.TestCase):
             "export default { fetch() { return new Response('served'); } };\n",
             ["background-spin.attack.test/*"])
         self.projects.append(project)
-        self.deploy_ok(project.dir)
+        self.deploy_ok(project.dir, "atk-background-spin", "background-spin.attack.test")
         self.node.request("background-spin.attack.test")
         deadline = time.monotonic() + 10
         while "[atk-background-spin] hit its CPU or memory limit" not in self.node.log():
