@@ -43,7 +43,20 @@ class FakeOrigin:
                 "sig": base64.b64encode(key.sign(data)).decode()}, separators=(",", ":")))
         self.blobs = blobs
         self.stopping = False
+        self.epoch = "0123456789abcdef0123456789abcdef"
         origin = self
+
+        def heartbeat():
+            # The origin's signed state of its log (docs/edge-sync.md): a PoP
+            # applies a connection's entries only after one of its epoch.
+            head = len(origin.lines)
+            time_ms = int(time.time() * 1000)
+            statement = (f"edge-sync state\nepoch {origin.epoch}\nhead {head}\n"
+                         f"compacted_through 0\ntime_ms {time_ms}\n").encode()
+            state = {"epoch": origin.epoch, "head": head, "compacted_through": 0,
+                     "time_ms": time_ms, "sig": base64.b64encode(key.sign(statement)).decode()}
+            return json.dumps({"type": "heartbeat", "head": head, "epoch": origin.epoch,
+                               "state": state}, separators=(",", ":"))
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.0"
@@ -55,16 +68,14 @@ class FakeOrigin:
                     self.send_response(200)
                     self.send_header("Content-Type", "application/x-ndjson")
                     self.end_headers()
-                    head = len(origin.lines)
-                    out = [json.dumps({"type": "heartbeat", "head": head})]
+                    out = [heartbeat()]
                     out += [line for i, line in enumerate(origin.lines) if i + 1 > after]
                     try:
                         self.wfile.write(("\n".join(out) + "\n").encode())
                         self.wfile.flush()
                         while not origin.stopping:
                             time.sleep(1)
-                            self.wfile.write(
-                                (json.dumps({"type": "heartbeat", "head": head}) + "\n").encode())
+                            self.wfile.write((heartbeat() + "\n").encode())
                             self.wfile.flush()
                     except (BrokenPipeError, ConnectionResetError):
                         pass
