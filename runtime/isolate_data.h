@@ -15,6 +15,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "runtime/buffer_allocator.h"
 #include "runtime/env_binding.h"
 #include "runtime/host_services.h"
 #include "runtime/native.h"
@@ -112,6 +113,16 @@ class IsolateData {
   uint64_t time_origin_ns() const { return time_origin_ns_; }
   double time_origin_epoch_ms() const { return time_origin_epoch_ms_; }
 
+  // The isolate's ArrayBuffer allocator, which keeps its memory budget
+  // (buffer_allocator.h); null for an isolate made without one.
+  void set_buffer_allocator(std::shared_ptr<BufferAllocator> allocator) {
+    buffer_allocator_ = std::move(allocator);
+  }
+  BufferAllocator* buffer_allocator() const { return buffer_allocator_.get(); }
+  const std::shared_ptr<BufferAllocator>& shared_buffer_allocator() const {
+    return buffer_allocator_;
+  }
+
   // The isolate was stopped (heap or CPU limit) and must not serve again.
   // `on_discard` is told once, from the loop, after the entry that hit the
   // limit has unwound.
@@ -188,6 +199,7 @@ class IsolateData {
   std::vector<std::unique_ptr<NativeBinding>> bindings_;
   std::unordered_set<PendingPromise*> pending_promises_;
   HostServices* services_ = nullptr;
+  std::shared_ptr<BufferAllocator> buffer_allocator_;
   std::vector<EnvBinding> binding_table_;
   bool compiling_wasm_ = false;
   std::shared_ptr<IsolateData*> self_;

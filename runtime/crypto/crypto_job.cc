@@ -6,6 +6,7 @@
 #include <cstring>
 #include <utility>
 
+#include "runtime/buffer_allocator.h"
 #include "runtime/isolate_data.h"
 #include "runtime/pending_promise.h"
 #include "runtime/thread_pool_queue.h"
@@ -20,12 +21,6 @@ uint64_t ThreadCpuNs() {
 }
 
 }  // namespace
-
-v8::Local<v8::Value> NewUint8Array(v8::Isolate* isolate, std::string_view bytes) {
-  auto buffer = v8::ArrayBuffer::New(isolate, bytes.size());
-  if (!bytes.empty()) memcpy(buffer->Data(), bytes.data(), bytes.size());
-  return v8::Uint8Array::New(buffer, 0, bytes.size());
-}
 
 NativeResult RunCryptoJob(NativeCall& call, std::function<Status()> work, CryptoResultMaker make) {
   auto created = PendingPromise::Create(call);
@@ -60,10 +55,16 @@ NativeResult RunCryptoBytesJob(NativeCall& call, std::function<Status(std::strin
   return RunCryptoJob(
       call, [out, work = std::move(work)] { return work(*out); },
       [out](v8::Isolate* isolate, v8::Local<v8::Context>) {
-        v8::Local<v8::Value> bytes = NewUint8Array(isolate, *out);
+        // Counted against the worker's memory budget (buffer_allocator.h):
+        // over it, the promise rejects with the RangeError.
+        StatusOr<v8::Local<v8::Uint8Array>> bytes = NewUint8Array(isolate, *out);
         // Derived keys and plaintexts leave no copy behind in the heap of C++.
         OPENSSL_cleanse(out->data(), out->size());
-        return bytes;
+        if (!bytes.ok()) {
+          ThrowStatus(isolate, bytes.status());
+          return v8::Local<v8::Value>();
+        }
+        return bytes->As<v8::Value>();
       });
 }
 

@@ -34,7 +34,4 @@ NativeResult RunCryptoJob(NativeCall& call, std::function<Status()> work, Crypto
 // Uint8Array of it.
 NativeResult RunCryptoBytesJob(NativeCall& call, std::function<Status(std::string& out)> work);
 
-// A fresh Uint8Array holding `bytes`.
-v8::Local<v8::Value> NewUint8Array(v8::Isolate* isolate, std::string_view bytes);
-
 }  // namespace edge::runtime

@@ -26,6 +26,7 @@ import threading
 import time
 import unittest
 import uuid
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
@@ -45,17 +46,22 @@ export default {
 
 # What each attack worker's request must get. "done": a 200 whose report
 # has no UNEXPECTED line; "cpu": the CPU-limit failure (the isolate was
-# stopped and is replaced); "500": a plain failure of that request.
+# stopped and is replaced); "memory": the memory-limit failure (likewise);
+# "500": a plain failure of that request.
 EXPECT = {
+    "array_buffer_hoard": "memory",
     "array_setter_fetch": "done",
     "array_setter_kv": "done",
     "array_setters_entry_points": "done",
+    "decompression_bomb": "memory",
+    "decompression_bomb_streamed": "done",
     "deep_recursion": "done",
     "detached_buffers": "done",
     "env_setter_endless_loop": "done",
     "forge_bindings": "done",
     "intervals_after_response": "done",
     "kv_option_accessors": "done",
+    "native_buffer_hoard": "memory",
     "object_prototype_getters": "done",
     "object_setters_entry_points": "done",
     "option_setters_capture": "done",
@@ -78,10 +84,16 @@ EXPECT = {
     "to_json_to_string": "done",
     "to_string_endless": "cpu",
     "typed_array_getters": "done",
+    "wasm_memory_hoard": "memory",
 }
 # CPU limits other than the deployed default (50 ms), for attacks that need
 # the time to reach what they attack.
-CPU_MS = {"deep_recursion": 1000}
+CPU_MS = {"deep_recursion": 1000,
+          # Inflating 256 MiB takes longer than 50 ms: the memory budget,
+          # not the CPU limit, must be what stops (or does not stop) them.
+          "decompression_bomb": 30000, "decompression_bomb_streamed": 30000,
+          "array_buffer_hoard": 30000, "native_buffer_hoard": 30000,
+          "wasm_memory_hoard": 30000}
 # Subrequest limits other than the default (50).
 SUBREQUESTS = {"service_recursion": 10}
 # Service bindings to itself ("SELF"), besides the one to the victim.
@@ -106,14 +118,28 @@ def host_of(name):
     return name.replace("_", "-") + ".attack.test"
 
 
+def gzip_bomb():
+    """256 MiB of zeros as gzip (some 256 KiB), made once."""
+    if not hasattr(gzip_bomb, "bytes"):
+        compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + 15)
+        zeros = bytes(1 << 20)
+        parts = [compressor.compress(zeros) for _ in range(256)]
+        parts.append(compressor.flush())
+        gzip_bomb.bytes = b"".join(parts)
+    return gzip_bomb.bytes
+
+
 class Origin:
-    """A loopback HTTP server the attack workers fetch from."""
+    """A loopback HTTP server the attack workers fetch from; /bomb serves a
+    gzip bomb."""
 
     def __init__(self):
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
                 body = b"origin says hi"
                 self.send_response(200)
+                if self.path == "/bomb":
+                    body = gzip_bomb()
                 self.send_header("Content-Length", str(len(body)))
                 self.send_header("X-Origin", "1")
                 self.end_headers()
@@ -220,6 +246,9 @@ class HostileTenantTest(unittest.TestCase):
             elif expected == "cpu":
                 self.assertEqual(answer.status, 500, context)
                 self.assertIn("CPU time limit", body, context)
+            elif expected == "memory":
+                self.assertEqual(answer.status, 500, context)
+                self.assertIn("memory limit", body, context)
             else:
                 self.assertEqual(answer.status, 500, context)
             self.assert_victim_unharmed()
