@@ -1,23 +1,36 @@
 #!/usr/bin/env bash
-# Noisy neighbours on one `edge serve` node: the latency of a plain worker C
-# alone, then while two other tenants are hammered on the same node, A with
-# requests that spin until their CPU limit (cpu_ms = 50) and B with requests
-# that allocate until their heap limit (memory_mb = 32). Prints C's p50/p99
-# in both runs and their ratio, and what A and B got (all 500s, each stopped
-# by its own limit).
+# Noisy neighbours on one `edge serve` node, one class of attack at a time:
+# the latency of a plain tenant C alone, then while a hostile tenant H of
+# that class is hammered on the same node. Prints, per class, C's p50/p99
+# beside H, the p99 ratio to C alone, and what H's requests got.
 #
 #   bench/isolation.sh [SECONDS] [CONNECTIONS] [HOG_CONNECTIONS]
-#   PIN=0 bench/isolation.sh ...   (no taskset pinning)
+#   CLASSES="cpu heap" bench/isolation.sh ...   (a subset; default: all)
+#   PIN=0 bench/isolation.sh ...                (no taskset pinning)
+#
+# Classes (H's worker; what H's requests get):
+#   cpu       spins until its CPU limit (cpu_ms 50)                     500
+#   heap      allocates until its heap limit (memory_mb 32)             500
+#   buffers   allocates ArrayBuffers until its memory limit (32 MiB)    500
+#   inflate   decompresses a gzip bomb (64 MiB of zeros) to the end     500
+#   pbkdf2    PBKDF2 at the 100,000-iteration cap                       200
+#   rsa       RSA generateKey at the 4,096-bit cap, cpu_ms 30000        200
+#             (seconds of CPU each, off the serving threads)
+#   timers    leaves 1,000 setInterval(fn, 1) armed, then answers       200
+#   waituntil ctx.waitUntil(a promise that never settles), then answers 200
+#   kv        500 KV reads at once (C reads one key per request)        200
+#   fetch     50 fetches at once to an upstream C also fetches from     200
+#             (an `edge dev` worker that answers after 20 ms)
 #
 # C is measured with `wrk -t1 -cCONNECTIONS -dSECONDS --latency` (default 8
-# connections, 10 s); A and B each get their own wrk with HOG_CONNECTIONS
-# (default 2). Needs build/edge (or $EDGE_BINARY; see README), wrk and curl.
+# connections, 10 s) on the path its class uses (/, /kv or /fetch), alone
+# and then beside H; H gets its own wrk with HOG_CONNECTIONS (default 2).
+# Needs build/edge (or $EDGE_BINARY; see README), wrk and curl.
 #
 # Reading the figures: each serving thread runs its isolates one request at a
-# time, so a C request that lands on a thread busy with an A or B request
-# waits for it (up to A's 50 ms of CPU, B's allocation and B's fresh isolate).
-# Connections are spread over the threads by the kernel (SO_REUSEPORT), so
-# which threads the hogs share with C's connections varies from run to run:
+# time, so a C request that lands on a thread busy with an H request waits
+# for it. Connections are spread over the threads by the kernel
+# (SO_REUSEPORT), so which thread H shares with C varies from run to run:
 # run it a few times.
 set -euo pipefail
 # shellcheck source=bench/lib.sh
@@ -25,18 +38,19 @@ source "$(dirname "$0")/lib.sh"
 seconds="${1:-10}"
 connections="${2:-8}"
 hog_connections="${3:-2}"
+classes="${CLASSES:-cpu heap buffers inflate pbkdf2 rsa timers waituntil kv fetch}"
 http_port=18807
 admin_port=18808
+upstream_port=18809
 threads=2
 
 need wrk "run scripts/bootstrap"
 need curl
 need_edge
 
-# The node on cores of its own (core 1, or 1..N-1), every wrk on core 0, so
-# the figures measure how the node shares its CPU between tenants, not how
-# it shares it with the load generators.
-# PIN=0 turns this off.
+# The node on cores of its own (core 1, or 1..N-1), every wrk and the
+# upstream on core 0, so the figures measure how the node shares its CPU
+# between tenants, not how it shares it with the load generators.
 pin_server=(); pin_client=()
 if [ "${PIN:-1}" != 0 ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
   server_cores=1
@@ -44,92 +58,190 @@ if [ "${PIN:-1}" != 0 ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null
   pin_server=(taskset -c "$server_cores"); pin_client=(taskset -c 0)
 fi
 
-hog_pids=()
+upstream="http://127.0.0.1:$upstream_port"
+kv_toml() {  # kv_toml ID: a KV binding to the namespace ID
+  printf '[[kv_namespaces]]\nbinding = "KV"\nid = "%s"\n' "$1"
+}
+
+# The hostile worker of each class: its edge.toml lines and its code.
+hog_toml() {
+  case "$1" in
+    cpu) echo $'[limits]\ncpu_ms = 50' ;;
+    heap | buffers | inflate) echo $'[limits]\nmemory_mb = 32\ncpu_ms = 10000' ;;
+    rsa) echo $'[limits]\ncpu_ms = 30000' ;;
+    kv) kv_toml h-data ;;
+    *) echo "" ;;
+  esac
+}
+hog_js() {
+  case "$1" in
+    cpu) echo 'export default { fetch() { while (true) {} } };' ;;
+    heap) echo 'export default { fetch() {
+        const hoard = [];
+        while (true) hoard.push(new Array(100000).fill(hoard.length + 0.5));
+      } };' ;;
+    buffers) echo 'export default { fetch() {
+        const hoard = [];
+        while (true) hoard.push(new Uint8Array(1 << 20).fill(1));
+      } };' ;;
+    inflate) echo 'export default { async fetch() {
+        // 64 MiB of zeros, gzipped (about 64 KiB), made once per isolate.
+        if (!globalThis.bomb) {
+          const zeros = new Uint8Array(1 << 20);
+          const stream = new ReadableStream({
+            i: 0,
+            pull(c) { if (this.i++ < 64) c.enqueue(zeros); else c.close(); } });
+          globalThis.bomb = await new Response(
+            stream.pipeThrough(new CompressionStream("gzip"))).arrayBuffer();
+        }
+        const out = new Response(globalThis.bomb).body
+          .pipeThrough(new DecompressionStream("gzip"));
+        return new Response(await new Response(out).arrayBuffer());
+      } };' ;;
+    pbkdf2) echo 'export default { async fetch() {
+        const key = await crypto.subtle.importKey("raw", new Uint8Array(16), "PBKDF2",
+                                                  false, ["deriveBits"]);
+        const bits = await crypto.subtle.deriveBits(
+          { name: "PBKDF2", hash: "SHA-256", salt: new Uint8Array(16), iterations: 100000 },
+          key, 256);
+        return new Response(String(new Uint8Array(bits)[0]));
+      } };' ;;
+    rsa) echo 'export default { async fetch() {
+        await crypto.subtle.generateKey(
+          { name: "RSA-PSS", modulusLength: 4096, publicExponent: new Uint8Array([1, 0, 1]),
+            hash: "SHA-256" }, false, ["sign", "verify"]);
+        return new Response("generated");
+      } };' ;;
+    timers) echo 'export default { fetch() {
+        for (let i = 0; i < 1000; i++) setInterval(() => {}, 1);
+        return new Response("armed");
+      } };' ;;
+    waituntil) echo 'export default { fetch(request, env, ctx) {
+        ctx.waitUntil(new Promise(() => {}));
+        return new Response("pinned");
+      } };' ;;
+    kv) echo 'export default { async fetch(request, env) {
+        const reads = [];
+        for (let i = 0; i < 500; i++) reads.push(env.KV.get("k" + (i % 50)));
+        await Promise.all(reads);
+        return new Response("read");
+      } };' ;;
+    fetch) echo "export default { async fetch() {
+        const calls = [];
+        for (let i = 0; i < 50; i++) calls.push(fetch('$upstream/').then((r) => r.text()));
+        await Promise.all(calls);
+        return new Response('fetched');
+      } };" ;;
+    *) echo "unknown class: $1" >&2; exit 2 ;;
+  esac
+}
+hog_expected() {
+  case "$1" in cpu | heap | buffers | inflate) echo 500 ;; *) echo 200 ;; esac
+}
+c_path() {
+  case "$1" in kv) echo /kv ;; fetch) echo /fetch ;; *) echo / ;; esac
+}
 
 head -c 32 /dev/urandom | base64 > "$work/token"
-# worker NAME LIMITS JS: a project folder routed to NAME.bench
-worker() {
+worker() {  # worker NAME TOML JS: a project folder routed to NAME.bench
   worker_project "$work/$1" "$1" "routes = [\"$1.bench/*\"]"$'\n'"$2" <<< "$3"
 }
-worker a $'[limits]\ncpu_ms = 50' \
-  'export default { fetch() { while (true) {} } };'
-worker b $'[limits]\nmemory_mb = 32\ncpu_ms = 10000' \
-  'export default { fetch() {
-     const hoard = [];
-     while (true) hoard.push(new Array(100000).fill(hoard.length + 0.5));
-   } };'
-worker c '' 'export default { fetch() { return new Response("Hello, world!\n"); } };'
+worker c "$(kv_toml c-data)" "export default { async fetch(request, env) {
+    const path = new URL(request.url).pathname;
+    if (path === '/kv') return new Response(await env.KV.get('c') ?? 'missing');
+    if (path === '/fetch') return new Response(await (await fetch('$upstream/')).text());
+    return new Response('Hello, world!\n');
+  } };"
+for class in $classes; do
+  worker "h-$class" "$(hog_toml "$class")" "$(hog_js "$class")"
+done
+# The upstream of the fetch class: answers after 20 ms, like a remote API.
+worker_project "$work/upstream" upstream "" <<'EOF'
+export default { async fetch() {
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  return new Response("upstream");
+} };
+EOF
 
+"${pin_client[@]}" "$edge" dev "$work/upstream" --port "$upstream_port" >/dev/null 2>&1 &
+pids+=($!)
 "${pin_server[@]}" "$edge" serve --listen "127.0.0.1:$http_port" --admin "127.0.0.1:$admin_port" \
   --admin-token-file "$work/token" --data-dir "$work/data" --threads "$threads" \
-  --access-log /dev/null --log-level warn >/dev/null 2>"$work/edge.log" &
+  --allow-fetch-to 127.0.0.0/8 --access-log /dev/null --log-level warn >/dev/null \
+  2>"$work/edge.log" &
 edge_pid=$!
 pids+=("$edge_pid")
 wait_http "http://127.0.0.1:$admin_port/status" -H "Authorization: Bearer $(cat "$work/token")"
-for name in a b c; do
+wait_http "$upstream/"
+admin() { curl -sf -H "Authorization: Bearer $(cat "$work/token")" "$@"; }
+for name in c $(for class in $classes; do echo "h-$class"; done); do
   "$edge" deploy "$work/$name" --to "http://127.0.0.1:$admin_port" --token-file "$work/token" \
     >/dev/null
 done
+# The operator's workers are in the account `default`; C and H-kv bind
+# namespaces of their own in it.
+admin -X PUT --data-binary "c's value" "http://127.0.0.1:$admin_port/kv/default/c-data/c" >/dev/null
+if [[ " $classes " == *" kv "* ]]; then
+  for i in $(seq 0 49); do
+    admin -X PUT --data-binary "value $i" "http://127.0.0.1:$admin_port/kv/default/h-data/k$i" \
+      >/dev/null
+  done
+fi
 
-url="http://127.0.0.1:$http_port/"
-check() {  # check HOST EXPECTED_STATUS EXPECTED_TEXT
-  local body status
-  body=$(curl -s -w '\n%{http_code}' -H "Host: $1" "$url")
-  status=${body##*$'\n'}
-  [ "$status" = "$2" ] && [[ "$body" == *"$3"* ]] ||
-    { echo "$1 answered $status: $body (expected $2, \"$3\")" >&2; exit 1; }
+url="http://127.0.0.1:$http_port"
+status_of() {  # status_of HOST PATH -> the HTTP status
+  curl -s -o /dev/null -w '%{http_code}' -H "Host: $1" "$url$2"
 }
-check c.bench 200 "Hello, world!"
-check a.bench 500 "CPU time limit of 50 ms"
-check b.bench 500 "memory limit of 32 MiB"
+for path in / /kv /fetch; do
+  [ "$(status_of c.bench "$path")" = 200 ] || { echo "C answers $path with an error" >&2; exit 1; }
+done
 
-# measure -> "requests/s p50 p99 non2xx errors" for C (latencies in ms)
-measure() {
+measure() {  # measure PATH -> "requests/s p50 p99 non2xx errors" for C (ms)
   wrk_figures "${pin_client[@]}" wrk -t1 -c"$connections" -d"${seconds}s" --latency \
-    -H "Host: c.bench" "$url"
+    -H "Host: c.bench" "$url$1"
 }
-
-# hog HOST FILE: wrk against HOST for the whole loaded run, its report in FILE
-hog() {
-  "${pin_client[@]}" wrk -t1 -c"$hog_connections" -d"$((seconds + 2))s" -H "Host: $1" "$url" \
-    > "$2" &
-  hog_pids+=($!)
-  pids+=($!)
-}
-# hog_summary FILE -> "requests non2xx"
-hog_summary() {
+hog_summary() {  # hog_summary FILE -> "requests non2xx"
   awk '/requests in/ { n = $1 } /Non-2xx/ { bad = $NF } END { printf "%d %d\n", n, bad }' "$1"
 }
 
-metric() {  # metric NAME{LABELS} -> value
-  curl -s -H "Authorization: Bearer $(cat "$work/token")" "http://127.0.0.1:$admin_port/metrics" |
-    awk -v name="$1" '$1 == name { print $2 }'
-}
+echo "edge serve --threads $threads, $(nproc) cores, ${pin_server[*]:-no pinning}" \
+  "(wrk, upstream: ${pin_client[*]:-no pinning})"
+echo "C: wrk -t1 -c$connections -d${seconds}s --latency; H: wrk -t1 -c$hog_connections"
+declare -A alone
+for path in $(for class in $classes; do c_path "$class"; done | sort -u); do
+  read -r _ p50 p99 _ _ < <(measure "$path")
+  alone[$path]="$p50 $p99"
+  printf "C alone on %-7s p50 %8.3f ms  p99 %8.3f ms\n" "$path" "$p50" "$p99"
+done
 
-echo "edge serve --threads $threads, $(nproc) cores, ${pin_server[*]:-no pinning} (wrk: ${pin_client[*]:-no pinning})"
-echo "C: wrk -t1 -c$connections -d${seconds}s --latency; A, B: wrk -t1 -c$hog_connections each"
-read -r alone_rps alone_p50 alone_p99 alone_non2xx alone_errors < <(measure)
-
-hog a.bench "$work/wrk-a"
-hog b.bench "$work/wrk-b"
-sleep 1
-read -r loaded_rps loaded_p50 loaded_p99 loaded_non2xx loaded_errors < <(measure)
-for pid in "${hog_pids[@]}"; do wait "$pid"; done
-pids=("$edge_pid")  # the hogs are done: only the node is left to stop at exit
-kill -0 "$edge_pid" 2>/dev/null ||
-  { echo "edge serve died during the run:" >&2; tail -20 "$work/edge.log" >&2; exit 1; }
-check c.bench 200 "Hello, world!"
-
-printf "%-22s %12s %10s %10s %8s %8s\n" "C (hello)" "requests/s" "p50 ms" "p99 ms" "non-2xx" "errors"
-printf "%-22s %12s %10s %10s %8s %8s\n" alone "$alone_rps" "$alone_p50" "$alone_p99" \
-  "$alone_non2xx" "$alone_errors"
-printf "%-22s %12s %10s %10s %8s %8s\n" "beside A and B" "$loaded_rps" "$loaded_p50" \
-  "$loaded_p99" "$loaded_non2xx" "$loaded_errors"
-awk -v a50="$alone_p50" -v a99="$alone_p99" -v l50="$loaded_p50" -v l99="$loaded_p99" \
-  'BEGIN { printf "latency ratio (beside / alone): p50 %.1fx, p99 %.1fx\n", l50 / a50, l99 / a99 }'
-read -r a_requests a_bad < <(hog_summary "$work/wrk-a")
-read -r b_requests b_bad < <(hog_summary "$work/wrk-b")
-echo "A (spins, cpu_ms 50):     $a_requests requests, $a_bad answered 5xx;" \
-  "CPU limit kills: $(metric 'edge_limit_kills_total{kind="cpu"}')"
-echo "B (allocates, 32 MiB):    $b_requests requests, $b_bad answered 5xx;" \
-  "memory limit kills: $(metric 'edge_limit_kills_total{kind="memory"}')"
+printf "\n%-10s %-7s %10s %10s %10s %9s %10s %s\n" class "C path" "p50 ms" "p99 ms" \
+  "p99 ratio" "C non2xx" "H requests" "H answered"
+for class in $classes; do
+  path=$(c_path "$class")
+  expected=$(hog_expected "$class")
+  got=$(status_of "h-$class.bench" /)
+  [ "$got" = "$expected" ] ||
+    { echo "H ($class) answered $got, expected $expected" >&2; tail -5 "$work/edge.log" >&2; exit 1; }
+  "${pin_client[@]}" wrk -t1 -c"$hog_connections" -d"$((seconds + 2))s" \
+    -H "Host: h-$class.bench" "$url/" > "$work/wrk-$class" &
+  hog_pid=$!
+  pids+=("$hog_pid")
+  sleep 1
+  read -r _ p50 p99 non2xx _ < <(measure "$path")
+  wait "$hog_pid"
+  kill -0 "$edge_pid" 2>/dev/null ||
+    { echo "edge serve died during the $class run:" >&2; tail -20 "$work/edge.log" >&2; exit 1; }
+  read -r hog_requests hog_bad < <(hog_summary "$work/wrk-$class")
+  read -r _ alone_p99 <<< "${alone[$path]}"
+  if [ "$expected" = 500 ]; then answered="$hog_bad of them 5xx"; else
+    answered="$((hog_requests - hog_bad)) of them 2xx"; fi
+  printf "%-10s %-7s %10.3f %10.3f %9.1fx %9d %10d %s\n" "$class" "$path" "$p50" "$p99" \
+    "$(awk -v a="$alone_p99" -v l="$p99" 'BEGIN { print l / a }')" "$non2xx" "$hog_requests" \
+    "$answered"
+  sleep 1  # let what H left behind (timers, waitUntil work) run out before the next class
+done
+[ "$(status_of c.bench /)" = 200 ] || { echo "C no longer answers" >&2; exit 1; }
+echo "kills by limit: cpu $(admin "http://127.0.0.1:$admin_port/metrics" |
+  awk '$1 == "edge_limit_kills_total{kind=\"cpu\"}" { print $2 }'), memory $(
+  admin "http://127.0.0.1:$admin_port/metrics" |
+  awk '$1 == "edge_limit_kills_total{kind=\"memory\"}" { print $2 }')"
