@@ -174,16 +174,18 @@ pids+=("$edge_pid")
 wait_http "http://127.0.0.1:$admin_port/status" -H "Authorization: Bearer $(cat "$work/token")"
 wait_http "$upstream/"
 admin() { curl -sf -H "Authorization: Bearer $(cat "$work/token")" "$@"; }
+# Each tenant is an account of its own, owning its hostname and deploying
+# with its own token, as on a shared node.
 for name in c $(for class in $classes; do echo "h-$class"; done); do
-  "$edge" deploy "$work/$name" --to "http://127.0.0.1:$admin_port" --token-file "$work/token" \
-    >/dev/null
+  "$edge" account create "$name" --hosts "$name.bench" --token-out "$work/$name.token" \
+    --to "http://127.0.0.1:$admin_port" --token-file "$work/token" >/dev/null
+  "$edge" deploy "$work/$name" --to "http://127.0.0.1:$admin_port" \
+    --token-file "$work/$name.token" >/dev/null
 done
-# The operator's workers are in the account `default`; C and H-kv bind
-# namespaces of their own in it.
-admin -X PUT --data-binary "c's value" "http://127.0.0.1:$admin_port/kv/default/c-data/c" >/dev/null
+admin -X PUT --data-binary "c's value" "http://127.0.0.1:$admin_port/kv/c/c-data/c" >/dev/null
 if [[ " $classes " == *" kv "* ]]; then
   for i in $(seq 0 49); do
-    admin -X PUT --data-binary "value $i" "http://127.0.0.1:$admin_port/kv/default/h-data/k$i" \
+    admin -X PUT --data-binary "value $i" "http://127.0.0.1:$admin_port/kv/h-kv/h-data/k$i" \
       >/dev/null
   done
 fi

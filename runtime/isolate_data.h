@@ -41,6 +41,9 @@ class IsolateData {
   v8::Isolate* isolate() const { return isolate_; }
   uv_loop_t* loop() const { return loop_; }
   const std::string& worker_name() const { return worker_name_; }
+  // Whose worker it is (WorkerSpec::tenant; the worker's name when unset).
+  const std::string& tenant() const { return tenant_.empty() ? worker_name_ : tenant_; }
+  void set_tenant(std::string tenant) { tenant_ = std::move(tenant); }
   v8::Local<v8::Context> context() const { return context_.Get(isolate_); }
   v8::Local<v8::Object> internals() const { return internals_.Get(isolate_); }
   Timers& timers() { return timers_; }
@@ -183,6 +186,7 @@ class IsolateData {
   v8::Isolate* isolate_;
   uv_loop_t* loop_;
   std::string worker_name_;
+  std::string tenant_;
   v8::Global<v8::Context> context_;
   v8::Global<v8::Object> internals_;
   Timers timers_;

@@ -35,6 +35,10 @@ struct WorkerVar {
 // Everything needed to load one version of a worker.
 struct WorkerSpec {
   std::string name;        // for logs and console tags
+  // Whose worker it is (its account on a node; "": the worker alone). The
+  // process's shared resources (the outbound pool's connections to an
+  // origin) are shared fairly between tenants, not between workers.
+  std::string tenant;
   std::string root_dir;    // module paths in stacks are shown relative to it
   std::string entry_path;  // absolute path of the main module
   // A deployed bundle's modules, by absolute virtual path under root_dir;

@@ -291,7 +291,7 @@ NativeResult FetchStart(NativeCall& call) {
   }
   call.data().CountSubrequest();
   outbound::RequestHead head;
-  head.tenant = call.data().worker_name();
+  head.tenant = call.data().tenant();
   auto method = call.StringArg(0);
   if (!method.ok()) return method.status();
   head.method = std::move(method).value();

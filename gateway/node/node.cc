@@ -145,6 +145,7 @@ StatusOr<std::shared_ptr<const ServedWorker>> Node::BuildServed(const DeployedWo
   served->routes = deployed.routes;
   served->account = deployed.account;
   served->spec = std::move(spec).value();
+  served->spec.tenant = deployed.account;
   // A tenant's KV namespace ids and service names are its own: they are
   // scoped by its account, so another tenant naming the same id reaches
   // another namespace (and cannot call its workers).

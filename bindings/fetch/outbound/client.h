@@ -78,9 +78,10 @@ struct Target {
 };
 
 struct RequestHead {
-  // Whose request it is (the worker; "" for callers that are not one): the
-  // pool shares an origin's connections fairly between tenants. Set by the
-  // runtime from its own records, never from a value the worker chose.
+  // Whose request it is (the worker's account on a node, else the worker;
+  // "" for callers that are not one): the pool shares an origin's
+  // connections fairly between tenants. Set by the runtime from its own
+  // records, never from a value the worker chose.
   std::string tenant;
   std::string method = "GET";
   Target target;
