@@ -11,6 +11,7 @@
 
 #include "base/log.h"
 #include "base/sha256.h"
+#include "edge-sync/snapshot_reader.h"
 
 namespace edge::sync {
 namespace {
@@ -21,35 +22,6 @@ uint64_t NowMs() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                    std::chrono::system_clock::now().time_since_epoch())
                                    .count());
-}
-
-// What a line of the stream is: a control line (a JSON object with a
-// "type" and no "seq"), or anything else, which must be an entry.
-struct ControlLine {
-  std::string type;
-  uint64_t head = 0, compacted_through = 0, count = 0;
-  std::string sig;  // base64, on a snapshot's end line
-};
-std::optional<ControlLine> AsControlLine(simdjson::dom::parser& parser, std::string_view line) {
-  simdjson::dom::object object;
-  if (parser.parse(line.data(), line.size(), true).get_object().get(object) != simdjson::SUCCESS) {
-    return std::nullopt;
-  }
-  std::string_view type;
-  if (object["type"].get_string().get(type) != simdjson::SUCCESS) return std::nullopt;
-  simdjson::dom::element seq;
-  if (object["seq"].get(seq) == simdjson::SUCCESS) return std::nullopt;
-  ControlLine out;
-  out.type = std::string(type);
-  uint64_t value = 0;
-  if (object["head"].get_uint64().get(value) == simdjson::SUCCESS) out.head = value;
-  if (object["compacted_through"].get_uint64().get(value) == simdjson::SUCCESS) {
-    out.compacted_through = value;
-  }
-  if (object["count"].get_uint64().get(value) == simdjson::SUCCESS) out.count = value;
-  std::string_view sig;
-  if (object["sig"].get_string().get(sig) == simdjson::SUCCESS) out.sig = std::string(sig);
-  return out;
 }
 
 Status Refusal(std::string message) { return Status(ErrorCode::kInvalidInput, std::move(message)); }
@@ -293,62 +265,23 @@ StatusOr<std::string> SyncClient::FetchBlob(const base::HttpTarget& target,
 }
 
 Status SyncClient::TakeSnapshot(const base::HttpTarget& target) {
-  std::vector<std::pair<SignedEntry, Entry>> entries;
-  std::optional<ControlLine> header;
+  SnapshotReader reader(options_.key);
   bool ended = false;
   Status why;
-  simdjson::dom::parser parser;
-  base::Sha256Stream digest;
   auto on_line = [&](std::string_view line) {
     if (stopping()) return false;
-    if (line.empty()) return true;
-    auto refuse = [&](uint64_t seq, std::string reason) {
-      Refused(seq, "in a snapshot: " + reason);
-      why = Refusal("refused a snapshot: " + reason);
-      return false;
-    };
-    if (std::optional<ControlLine> control = AsControlLine(parser, line)) {
-      if (control->type == "snapshot") {
-        if (header) return refuse(0, "a second snapshot header");
-        if (control->compacted_through > control->head) {
-          return refuse(0, "its compaction point is past its head");
-        }
-        header = std::move(control);
-      } else if (control->type == "end") {
-        if (!header) return refuse(0, "it ends before it starts");
-        if (control->count != entries.size()) {
-          return refuse(0, fmt::format("it ends after {} entries but says {}", entries.size(),
-                                       control->count));
-        }
-        // Its head, compaction point and every line must be the origin's:
-        // a snapshot resets the replica.
-        auto signature = base::Base64Decode(control->sig);
-        if (!signature.ok() ||
-            !options_.key.VerifyBytes(SnapshotManifest(header->head, header->compacted_through,
-                                                       entries.size(), digest.HexDigest()),
-                                      *signature)) {
-          return refuse(0, "its manifest is not signed by the origin's key");
-        }
+    switch (reader.OnLine(line)) {
+      case SnapshotReader::Result::kMore:
+        return true;
+      case SnapshotReader::Result::kEnded:
         ended = true;
         return false;
-      }
-      return true;
+      case SnapshotReader::Result::kRefused:
+        Refused(reader.refused_seq(), "in a snapshot: " + reader.reason());
+        why = Refusal("refused a snapshot: " + reader.reason());
+        return false;
     }
-    if (!header) return refuse(0, "an entry before the snapshot header");
-    StatusOr<SignedEntry> signed_entry = ParseLine(line);
-    if (!signed_entry.ok()) return refuse(0, "malformed line: " + signed_entry.status().message());
-    digest.Update(signed_entry->Line());
-    uint64_t seq = signed_entry->seq;
-    if (!entries.empty() && seq <= entries.back().first.seq) {
-      return refuse(seq, fmt::format("entry {} after {}", seq, entries.back().first.seq));
-    }
-    if (seq > header->head) {
-      return refuse(seq, fmt::format("entry {} is past its head {}", seq, header->head));
-    }
-    StatusOr<Entry> entry = options_.key.Verify(*signed_entry);
-    if (!entry.ok()) return refuse(seq, entry.status().message());
-    entries.emplace_back(std::move(signed_entry).value(), std::move(entry).value());
-    return true;
+    return false;
   };
   base::StreamOptions stream;
   stream.max_line_bytes = kMaxLineBytes;
@@ -356,6 +289,7 @@ Status SyncClient::TakeSnapshot(const base::HttpTarget& target) {
   if (!why.ok()) return why;
   if (!status.ok()) return status;
   if (!ended) return Status(ErrorCode::kIo, "the snapshot ended early");
+  const std::vector<std::pair<SignedEntry, Entry>>& entries = reader.entries();
 
   std::map<std::string, std::string> blobs;
   for (const auto& [signed_entry, entry] : entries) {
@@ -377,13 +311,13 @@ Status SyncClient::TakeSnapshot(const base::HttpTarget& target) {
     before = cursor_();
     return Status::Ok();
   }));
-  if (header->head < before) {
+  if (reader.head() < before) {
     Refused(0, fmt::format("in a snapshot: its head {} is behind this replica's cursor {}",
-                           header->head, before));
+                           reader.head(), before));
     return Refusal("refused a snapshot older than this replica");
   }
   Status reset = Guarded("resetting the replica", [&] {
-    return reset_(entries, blobs, header->head, header->compacted_through);
+    return reset_(entries, blobs, reader.head(), reader.compacted_through());
   });
   if (!reset.ok()) {
     Log(LogLevel::kError, "sync: the replica did not take the snapshot: {}", reset.message());
@@ -394,16 +328,16 @@ Status SyncClient::TakeSnapshot(const base::HttpTarget& target) {
     cursor = cursor_();
     return Status::Ok();
   }));
-  if (cursor < header->compacted_through) {
+  if (cursor < reader.compacted_through()) {
     return Status(
         ErrorCode::kInternal,
-        fmt::format("after the snapshot the replica's cursor is {}, not {}", cursor, header->head));
+        fmt::format("after the snapshot the replica's cursor is {}, not {}", cursor, reader.head()));
   }
   Log(LogLevel::kInfo, "sync: took a snapshot of {} entries and {} blobs (head {}) from {}",
-      entries.size(), blobs.size(), header->head, options_.from_url);
+      entries.size(), blobs.size(), reader.head(), options_.from_url);
   std::lock_guard<std::mutex> lock(mutex_);
   ++stats_.snapshots;
-  stats_.origin_head = std::max(stats_.origin_head, header->head);
+  stats_.origin_head = std::max(stats_.origin_head, reader.head());
   stats_.last_contact_ms = NowMs();
   return Status::Ok();
 }
