@@ -18,6 +18,7 @@
 
 #include "base/log.h"
 #include "fuzz/fuzz_check.h"
+#include "gateway/node/node_extension.h"  // complete for NodeOptions under clang
 #include "gateway/node/node_options.h"
 #include "runtime/project.h"
 
