@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <optional>
+#include <sstream>
 #include <string>
 
+#include "cli/account_command.h"
 #include "cli/secret_command.h"
 #include "cli/tail_command.h"
 
@@ -51,6 +53,38 @@ TEST(SecretValueTest, OneTrailingNewlineGoes) {
   EXPECT_EQ(StripOneNewline("value\n\n"), "value\n");
   EXPECT_EQ(StripOneNewline("value"), "value");
   EXPECT_EQ(StripOneNewline("\n"), "");
+}
+
+// Refusals made before anything is sent: the node is never asked.
+TEST(AccountCommandTest, RefusesWhatItCannotDoSafely) {
+  auto refusal = [](AccountCommandOptions options) {
+    options.to = "http://127.0.0.1:1";  // nothing listens: a request would fail otherwise
+    options.token_file = "/nonexistent/token";
+    std::ostringstream out, err;
+    EXPECT_EQ(RunAccountCommand(options, out, err), 1);
+    EXPECT_EQ(out.str(), "");
+    return err.str();
+  };
+  auto make = [](std::string action) {
+    AccountCommandOptions options;
+    options.action = std::move(action);
+    options.name = "shop";
+    return options;
+  };
+  AccountCommandOptions create = make("create");
+  EXPECT_NE(refusal(create).find("give --token-out FILE"), std::string::npos);
+  AccountCommandOptions remove = make("delete");
+  EXPECT_NE(refusal(remove).find("add --yes"), std::string::npos);
+  AccountCommandOptions token = make("token");
+  EXPECT_NE(refusal(token).find("give --rotate"), std::string::npos);
+  token.rotate = token.revoke = true;
+  EXPECT_NE(refusal(token).find("give --rotate"), std::string::npos);
+  AccountCommandOptions rotate = make("token");
+  rotate.rotate = true;
+  EXPECT_NE(refusal(rotate).find("--token-out"), std::string::npos);
+  // Past those checks, the token file is read first.
+  AccountCommandOptions list = make("list");
+  EXPECT_NE(refusal(list).find("/nonexistent/token"), std::string::npos);
 }
 
 }  // namespace

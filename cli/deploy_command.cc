@@ -53,7 +53,7 @@ Deployed ParseAnswer(std::string_view body) {
   return deployed;
 }
 
-StatusOr<std::string> Run(const DeployCommandOptions& options) {
+StatusOr<std::string> Run(const DeployCommandOptions& options, std::ostream& err) {
   StatusOr<std::string> token = ResolveToken(options.token_file);
   if (!token.ok()) return token.status();
   AdminTarget target{options.to, std::move(token).value()};
@@ -63,6 +63,10 @@ StatusOr<std::string> Run(const DeployCommandOptions& options) {
   StatusOr<runtime::Project> project = runtime::LoadProject(options.dir);
   if (!project.ok()) return project.status();
   if (!options.name.empty()) project->spec.name = options.name;
+  if (!project->account_id.empty()) {
+    err << "edge deploy: warning: account_id = \"" << project->account_id
+        << "\" is ignored: a worker belongs to the account of the token that deploys it\n";
+  }
   StatusOr<std::vector<std::string>> modules = runtime::Worker::CompileModuleGraph(project->spec);
   if (!modules.ok()) return modules.status();
   StatusOr<gateway::WorkerBundle> bundle = gateway::BundleFromProject(*project, *modules);
@@ -73,7 +77,10 @@ StatusOr<std::string> Run(const DeployCommandOptions& options) {
 
   auto started = std::chrono::steady_clock::now();
   StatusOr<AdminResponse> response =
-      Request(target, "PUT", "/workers/" + PercentEncode(bundle->name), body, "application/json");
+      Request(target, "PUT",
+              "/workers/" + PercentEncode(bundle->name) +
+                  (options.account.empty() ? "" : "?account=" + PercentEncode(options.account)),
+              body, "application/json");
   if (!response.ok()) return response.status();
   EDGE_RETURN_IF_ERROR(ResponseError(*response));
   auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -100,7 +107,7 @@ StatusOr<std::string> Run(const DeployCommandOptions& options) {
 }  // namespace
 
 int RunDeployCommand(const DeployCommandOptions& options, std::ostream& out, std::ostream& err) {
-  StatusOr<std::string> line = Run(options);
+  StatusOr<std::string> line = Run(options, err);
   if (!line.ok()) {
     err << "edge deploy: " << line.status().message() << "\n";
     return 1;

@@ -2,6 +2,7 @@
 // component that does the work.
 #include <CLI/CLI.hpp>
 
+#include "cli/account_command.h"
 #include "cli/deploy_command.h"
 #include "cli/kv_command.h"
 #include "cli/serve_command.h"
@@ -28,8 +29,8 @@ void AddNodeOptions(CLI::App* command, const std::string& url_flag, std::string*
                       "optional path prefix")
       ->required();
   command->add_option("--token-file", *token_file,
-                      "File holding the node's admin token (default: the EDGE_API_TOKEN "
-                      "environment variable)");
+                      "File holding the node's admin token or an account's token (default: the "
+                      "EDGE_API_TOKEN environment variable)");
 }
 
 }  // namespace
@@ -43,8 +44,8 @@ int main(int argc, char** argv) {
   app.footer(
       "Environment:\n"
       "  EDGE_V8_FLAGS   extra V8 flags for the operator, e.g. --perf-basic-prof for profiling\n"
-      "  EDGE_API_TOKEN  the admin token for deploy, secret and tail when no --token-file is "
-      "given");
+      "  EDGE_API_TOKEN  the token for deploy, secret, tail and account when no --token-file "
+      "is given: the node's admin token, or an account's (its own workers only)");
 
   edge::gateway::DevOptions dev;
   std::string log_level = "info";
@@ -145,6 +146,57 @@ int main(int argc, char** argv) {
   AddNodeOptions(deploy_command, "--to", &deploy.to, &deploy.token_file);
   deploy_command->add_option("--name", deploy.name,
                              "Deploy under this worker name instead of the config's `name`");
+  deploy_command->add_option("--account", deploy.account,
+                             "With the node's admin token: the account a new worker goes to "
+                             "(default: `default`). With an account's token the worker is that "
+                             "account's, and a config's `account_id` is ignored");
+
+  // edge account create|list|delete|hosts|token
+  edge::cli::AccountCommandOptions account;
+  CLI::App* account_command = app.add_subcommand(
+      "account", "Manage a node's accounts (with the node's admin token): tenants that own their "
+                 "workers, KV data and hostnames, each with a token of its own for deploy, "
+                 "secret, tail and KV");
+  account_command->require_subcommand(1);
+  auto account_common = [&](CLI::App* command, bool named) {
+    if (named) command->add_option("name", account.name, "The account's name")->required();
+    AddNodeOptions(command, "--to", &account.to, &account.token_file);
+  };
+  CLI::App* account_create = account_command->add_subcommand(
+      "create", "Create account NAME owning the hostname patterns of --hosts; its token is "
+                "written to --token-out");
+  account_common(account_create, true);
+  account_create->add_option("--hosts", account.hosts,
+                             "Hostname patterns it owns, comma-separated: `shop.example` (that "
+                             "host) or `*.shop.example` (its subdomains). A pattern that overlaps "
+                             "another account's is refused")
+      ->allow_extra_args(false);
+  account_create->add_option("--token-out", account.token_out,
+                             "File the account's token is written to (mode 0600)")
+      ->required();
+  CLI::App* account_list =
+      account_command->add_subcommand("list", "Print every account with its hosts");
+  account_common(account_list, false);
+  CLI::App* account_delete = account_command->add_subcommand(
+      "delete", "Delete account NAME and everything it owns: workers, routes, secrets, KV data");
+  account_common(account_delete, true);
+  account_delete->add_flag("--yes", account.yes, "Confirm: nothing of it can be recovered");
+  CLI::App* account_hosts = account_command->add_subcommand(
+      "hosts", "Print account NAME's hostname patterns, or change them with --add and --remove");
+  account_common(account_hosts, true);
+  account_hosts->add_option("--add", account.add,
+                            "Hostname patterns to add (repeatable, or comma-separated)")
+      ->allow_extra_args(false);
+  account_hosts->add_option("--remove", account.remove,
+                            "Hostname patterns to remove (refused while a route uses them)")
+      ->allow_extra_args(false);
+  CLI::App* account_token = account_command->add_subcommand(
+      "token", "Give account NAME a new token (--rotate), or leave it with none (--revoke)");
+  account_common(account_token, true);
+  account_token->add_flag("--rotate", account.rotate, "A new token; the old one stops working");
+  account_token->add_flag("--revoke", account.revoke, "No token works until the next --rotate");
+  account_token->add_option("--token-out", account.token_out,
+                            "With --rotate: the file the new token is written to (mode 0600)");
 
   // edge secret put|delete|list --to URL [--name WORKER]
   edge::cli::SecretCommandOptions secret;
@@ -202,6 +254,10 @@ int main(int argc, char** argv) {
   if (int code = run_sync(); code >= 0) return code;
 
   if (deploy_command->parsed()) return edge::cli::RunDeployCommand(deploy);
+  if (account_command->parsed()) {
+    account.action = account_command->get_subcommands().front()->get_name();
+    return edge::cli::RunAccountCommand(account);
+  }
   if (secret_command->parsed()) {
     secret.action = secret_command->get_subcommands().front()->get_name();
     return edge::cli::RunSecretCommand(secret);

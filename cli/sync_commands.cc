@@ -26,6 +26,9 @@ struct SyncConfig {
       token_file;
   bool sync_relay = false;
   int64_t compact_every_s = -1;
+  int64_t sync_compact_every_s = -1;
+  int64_t fleet_forget_after_s = -1;
+  int64_t sync_snapshot_streams = -1;  // -1: not in the file
 };
 
 StatusOr<SyncConfig> ReadSyncConfig(const std::string& path) {
@@ -69,6 +72,27 @@ StatusOr<SyncConfig> ReadSyncConfig(const std::string& path) {
     }
     config.compact_every_s = *value;
   }
+  auto seconds = [&](const char* key, int64_t* out) -> Status {
+    const toml::node* node = table.get(key);
+    if (node == nullptr) return Status::Ok();
+    auto value = node->value<int64_t>();
+    if (!value || *value < 0) {
+      return Status(ErrorCode::kInvalidInput,
+                    fmt::format("{}: {} must be a number of seconds", path, key));
+    }
+    *out = *value;
+    return Status::Ok();
+  };
+  EDGE_RETURN_IF_ERROR(seconds("sync_compact_every_s", &config.sync_compact_every_s));
+  EDGE_RETURN_IF_ERROR(seconds("fleet_forget_after_s", &config.fleet_forget_after_s));
+  if (const toml::node* streams = table.get("sync_snapshot_streams")) {
+    auto value = streams->value<int64_t>();
+    if (!value || *value < 1 || *value > 1000) {
+      return Status(ErrorCode::kInvalidInput,
+                    fmt::format("{}: sync_snapshot_streams must be a number from 1 to 1000", path));
+    }
+    config.sync_snapshot_streams = *value;
+  }
   return config;
 }
 
@@ -110,12 +134,17 @@ int PrintFleet(const std::string& body, bool json) {
   uint64_t head = Field<uint64_t>(root, "head", 0);
   uint64_t compacted = Field<uint64_t>(root, "compacted_through", 0);
   uint64_t now = Field<uint64_t>(root, "now_ms", 0);
-  printf("log head %llu, compacted through %llu\n", static_cast<unsigned long long>(head),
-         static_cast<unsigned long long>(compacted));
-  printf("%-16s %10s %8s %16s %10s %8s\n", "POP", "CURSOR", "LAG", "LAST CONTACT", "VIA",
-         "REFUSED");
+  std::string_view epoch = Field<std::string_view>(root, "epoch", "");
+  printf("log head %llu, compacted through %llu, epoch %.*s\n",
+         static_cast<unsigned long long>(head), static_cast<unsigned long long>(compacted),
+         static_cast<int>(epoch.empty() ? 1 : epoch.size()), epoch.empty() ? "-" : epoch.data());
+  printf("%-16s %10s %8s %16s %10s %8s %10s\n", "POP", "CURSOR", "LAG", "LAST CONTACT", "VIA",
+         "REFUSED", "KV REFUSED");
   simdjson::dom::array pops;
   if (root["pops"].get_array().get(pops) != simdjson::SUCCESS) return 0;
+  // KV writes the origin refused, below the table: the operator must see
+  // them, with the key and the reason.
+  std::vector<std::string> kv_refusals;
   for (simdjson::dom::element pop : pops) {
     std::string_view id = Field<std::string_view>(pop, "pop_id", "");
     std::string_view via = Field<std::string_view>(pop, "via", "");
@@ -123,11 +152,19 @@ int PrintFleet(const std::string& body, bool json) {
     uint64_t lag = Field<uint64_t>(pop, "lag", 0);
     uint64_t contact = Field<uint64_t>(pop, "last_contact_ms", 0);
     uint64_t refused = Field<uint64_t>(pop, "refused", 0);
-    printf("%-16.*s %10llu %8llu %16s %10.*s %8llu\n", static_cast<int>(id.size()), id.data(),
-           static_cast<unsigned long long>(cursor), static_cast<unsigned long long>(lag),
+    uint64_t kv_refused = Field<uint64_t>(pop, "kv_refused", 0);
+    std::string_view last = Field<std::string_view>(pop, "kv_last_refused", "");
+    printf("%-16.*s %10llu %8llu %16s %10.*s %8llu %10llu\n", static_cast<int>(id.size()),
+           id.data(), static_cast<unsigned long long>(cursor), static_cast<unsigned long long>(lag),
            Ago(contact, now).c_str(), static_cast<int>(via.empty() ? 1 : via.size()),
-           via.empty() ? "-" : via.data(), static_cast<unsigned long long>(refused));
+           via.empty() ? "-" : via.data(), static_cast<unsigned long long>(refused),
+           static_cast<unsigned long long>(kv_refused));
+    if (kv_refused > 0 && !last.empty()) {
+      kv_refusals.push_back(fmt::format("{}: {} KV write(s) refused by the origin, the last: {}",
+                                        id, kv_refused, last));
+    }
   }
+  for (const std::string& line : kv_refusals) printf("%s\n", line.c_str());
   return 0;
 }
 
@@ -139,9 +176,12 @@ std::function<int()> AddSyncCommands(CLI::App& app) {
                         signing_key, secrets_key, sync_token_file, pop_id = "origin",
                         log_level = "info";
     int64_t compact_every_s = 600;
+    int64_t fleet_forget_after_s = 86400;
+    int64_t snapshot_streams = 4;
     std::string keygen_out;
     std::string status_from, status_token_file;
     bool status_json = false;
+    bool new_epoch = false;
   };
   auto flags = std::make_shared<Flags>();
 
@@ -165,6 +205,19 @@ std::function<int()> AddSyncCommands(CLI::App& app) {
   origin->add_option("--compact-every-s", flags->compact_every_s,
                      "Compact the log through its head this often (0: only POST /sync/compact)")
       ->default_str("600");
+  origin
+      ->add_option("--fleet-forget-after-s", flags->fleet_forget_after_s,
+                   "Drop a PoP from the fleet view (edge status) when no check-in of it came "
+                   "for this long (0: never)")
+      ->default_str("86400");
+  origin->add_flag("--new-epoch", flags->new_epoch,
+                   "Start a new epoch of the log: every PoP takes a snapshot instead of tailing. "
+                   "Needed after restoring a whole data folder (origin-epoch file included); a "
+                   "restore of deploy/, kv/ and sync/ alone is noticed without it");
+  origin->add_option("--sync-snapshot-streams", flags->snapshot_streams,
+                     "Snapshots served at once; beyond, 503 with Retry-After (PoPs back off)")
+      ->default_str("4")
+      ->check(CLI::Range(int64_t{1}, int64_t{1000}));
   AddLogLevelOption(origin, &flags->log_level);
 
   CLI::App* keygen = app.add_subcommand(
@@ -173,8 +226,10 @@ std::function<int()> AddSyncCommands(CLI::App& app) {
   keygen->add_option("--out", flags->keygen_out, "Where to write the private key")->required();
 
   CLI::App* status = app.add_subcommand(
-      "status", "Show the fleet as the origin (or a relay) sees it: every PoP, its cursor, its "
-                "lag and when it was last heard from");
+      "status",
+      "Show the fleet as the origin (or a relay) sees it: every PoP, its cursor, its "
+      "lag, when it was last heard from, and the KV writes the origin refused (with "
+      "the last one's key and reason)");
   status->add_option("--from", flags->status_from, "The origin's (or a relay's) admin URL")
       ->required();
   status->add_option("--token-file", flags->status_token_file,
@@ -247,6 +302,19 @@ std::function<int()> AddSyncCommands(CLI::App& app) {
                         ? flags->compact_every_s
                         : config->compact_every_s;
     origin_options.compact_every_ms = static_cast<uint64_t>(every) * 1000;
+    origin_options.new_epoch = flags->new_epoch;
+    int64_t forget = given("--fleet-forget-after-s") || config->fleet_forget_after_s < 0
+                         ? flags->fleet_forget_after_s
+                         : config->fleet_forget_after_s;
+    if (forget < 0) {
+      fprintf(stderr, "edge origin: --fleet-forget-after-s must be 0 or more\n");
+      return 1;
+    }
+    origin_options.fleet_forget_after_ms = static_cast<uint64_t>(forget) * 1000;
+    origin_options.max_snapshot_streams = static_cast<size_t>(
+        given("--sync-snapshot-streams") || config->sync_snapshot_streams < 0
+            ? flags->snapshot_streams
+            : config->sync_snapshot_streams);
     if (origin_options.signing_key_path.empty()) {
       fprintf(stderr, "edge origin: --signing-key is required (make one with `edge keygen --out "
                       "origin.key`)\n");
@@ -273,8 +341,18 @@ AddReplicaFlags(CLI::App& serve) {
                    "The fleet's secrets key, to open the secrets the origin sealed");
   serve.add_flag("--sync-relay", flags->sync_relay,
                  "Serve the sync API (/sync/...) on the admin listener to PoPs below this one");
+  serve
+      .add_option("--sync-compact-every-s", flags->sync_compact_every_s,
+                  "Compact this replica's copy of the log through its head this often (0: "
+                  "never); PoPs below a relay that fall behind it take a snapshot")
+      ->default_str("600");
+  auto snapshot_streams = std::make_shared<int64_t>(4);
+  serve.add_option("--sync-snapshot-streams", *snapshot_streams,
+                   "With --sync-relay: snapshots passed on at once; beyond, 503 with Retry-After")
+      ->default_str("4")
+      ->check(CLI::Range(int64_t{1}, int64_t{1000}));
   CLI::App* command = &serve;
-  return [flags, command](const std::string& config_path)
+  return [flags, command, snapshot_streams](const std::string& config_path)
              -> StatusOr<std::vector<std::unique_ptr<gateway::NodeExtension>>> {
     auto config = ReadSyncConfig(config_path);
     if (!config.ok()) return config.status();
@@ -286,6 +364,17 @@ AddReplicaFlags(CLI::App& serve) {
         given("--sync-token-file") ? flags->sync_token_file : config->sync_token_file;
     options.secrets_key_path = given("--secrets-key") ? flags->secrets_key : config->secrets_key;
     options.relay = given("--sync-relay") ? flags->sync_relay : config->sync_relay;
+    int64_t compact_every_s = given("--sync-compact-every-s")     ? flags->sync_compact_every_s
+                              : config->sync_compact_every_s >= 0 ? config->sync_compact_every_s
+                                                                  : 600;
+    if (compact_every_s < 0) {
+      return Status(ErrorCode::kInvalidInput, "--sync-compact-every-s must be 0 or more");
+    }
+    options.compact_every_ms = static_cast<uint64_t>(compact_every_s) * 1000;
+    options.max_snapshot_streams = static_cast<size_t>(
+        given("--sync-snapshot-streams") || config->sync_snapshot_streams < 0
+            ? *snapshot_streams
+            : config->sync_snapshot_streams);
     std::vector<std::unique_ptr<gateway::NodeExtension>> extensions;
     if (options.from_url.empty()) {
       if (options.relay) {

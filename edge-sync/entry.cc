@@ -16,6 +16,7 @@
 #include "base/utf8.h"
 #include "bindings/kv/kv_store.h"
 #include "edge-sync/sealed_secrets.h"
+#include "gateway/deploy/accounts.h"
 #include "gateway/deploy/bundle.h"
 
 namespace edge::sync {
@@ -32,7 +33,10 @@ constexpr size_t kMaxNamespaceBytes = 511;
 Status Invalid(std::string message) { return Status(ErrorCode::kInvalidInput, std::move(message)); }
 
 // The entry's worker, for the entry types that belong to one.
-bool HasWorker(EntryType type) { return type != EntryType::kKvPut && type != EntryType::kKvDelete; }
+bool HasWorker(EntryType type) {
+  return type != EntryType::kKvPut && type != EntryType::kKvDelete &&
+         type != EntryType::kAccount && type != EntryType::kAccountDelete;
+}
 
 // "%" and "/" escaped: the namespace part of a "k/" key.
 std::string EscapeNamespace(std::string_view ns) {
@@ -66,6 +70,8 @@ enum Field : uint32_t {
   kValue = 1u << 12,
   kMetadata = 1u << 13,
   kExpiration = 1u << 14,
+  kAccountField = 1u << 15,
+  kRecord = 1u << 16,
 };
 
 // How a field is written and read: its JSON type, and the member of Entry
@@ -105,6 +111,9 @@ constexpr FieldSpec kFields[] = {
     {kMetadata, "metadata", FieldKind::kText, nullptr, &Entry::metadata,
      "\"metadata\" cannot be empty (leave it out when there is none)"},
     {kExpiration, "expiration", FieldKind::kUint, &Entry::expiration},
+    {kAccountField, "account", FieldKind::kText, nullptr, &Entry::account,
+     "\"account\" cannot be empty (leave it out when there is none)"},
+    {kRecord, "record", FieldKind::kText, nullptr, &Entry::record},
 };
 
 const FieldSpec& SpecOf(Field field) {
@@ -129,8 +138,8 @@ constexpr TypeSpec kTypes[] = {
     {EntryType::kVersion,
      "version",
      kWorker | kVersionField | kBlob,
-     kRoutesField | kMakeCurrent,
-     {kWorker, kVersionField, kBlob, kRoutesField, kMakeCurrent}},
+     kRoutesField | kMakeCurrent | kAccountField,
+     {kWorker, kVersionField, kBlob, kRoutesField, kMakeCurrent, kAccountField}},
     {EntryType::kRoutes, "routes", kWorker | kRoutesField, 0, {kWorker, kRoutesField}},
     {EntryType::kRollback, "rollback", kWorker | kVersionField, 0, {kWorker, kVersionField}},
     {EntryType::kDeleteWorker, "delete_worker", kWorker, 0, {kWorker}},
@@ -143,6 +152,8 @@ constexpr TypeSpec kTypes[] = {
      kValue | kBlob | kMetadata | kExpiration,
      {kNs, kKey, kValue, kBlob, kMetadata, kExpiration}},
     {EntryType::kKvDelete, "kv_delete", kNs | kKey, 0, {kNs, kKey}},
+    {EntryType::kAccount, "account", kAccountField | kRecord, 0, {kAccountField, kRecord}},
+    {EntryType::kAccountDelete, "account_delete", kAccountField, 0, {kAccountField}},
 };
 
 // Each type's order lists exactly its fields.
@@ -171,6 +182,8 @@ bool IsSet(Field field, const Entry& entry) {
       return !entry.metadata.empty();
     case kExpiration:
       return entry.expiration != 0;
+    case kAccountField:
+      return !entry.account.empty();
     default:
       return true;
   }
@@ -346,13 +359,16 @@ std::vector<std::string> Entry::Keys() const {
     case EntryType::kKvPut:
     case EntryType::kKvDelete:
       return {fmt::format("k/{}/{}", EscapeNamespace(ns), key)};
+    case EntryType::kAccount:
+    case EntryType::kAccountDelete:
+      return {"a/" + account};
   }
   return {};
 }
 
 bool Entry::IsTombstone() const {
   return type == EntryType::kDeleteWorker || type == EntryType::kSecretDelete ||
-         type == EntryType::kKvDelete;
+         type == EntryType::kKvDelete || type == EntryType::kAccountDelete;
 }
 
 std::string EncodeEntry(const Entry& entry) {
@@ -377,7 +393,21 @@ Status ValidateEntry(const Entry& entry) {
     Status valid = gateway::CheckWorkerName(entry.worker);
     if (!valid.ok()) return prefixed(valid);
   }
+  if (entry.type == EntryType::kAccount || entry.type == EntryType::kAccountDelete ||
+      (entry.type == EntryType::kVersion && !entry.account.empty())) {
+    Status valid = gateway::CheckAccountName(entry.account);
+    if (!valid.ok()) return prefixed(valid);
+  }
   switch (entry.type) {
+    case EntryType::kAccount: {
+      auto record = gateway::AccountRecord::Parse(entry.account, entry.record);
+      if (!record.ok()) {
+        return prefixed(Invalid(fmt::format("\"record\" is not an account's record")));
+      }
+      break;
+    }
+    case EntryType::kAccountDelete:
+      break;
     case EntryType::kVersion:
     case EntryType::kRollback:
       if (entry.version == 0) return prefixed(Invalid("\"version\" must be above 0"));

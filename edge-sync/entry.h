@@ -1,6 +1,6 @@
 // One change of the fleet's state, as the origin logs it and every PoP
 // applies it: a worker version, a route table, a rollback, a deleted worker,
-// a secret (encrypted for the PoPs), a KV put or delete.
+// a secret (encrypted for the PoPs), a KV put or delete, an account.
 //
 // On the wire and in every log (origin's and replicas'), an entry is one
 // line of NDJSON:
@@ -25,7 +25,7 @@
 namespace edge::sync {
 
 enum class EntryType {
-  kVersion,       // worker, version, blob (EncodeBundle bytes), routes?, make_current
+  kVersion,       // worker, version, blob (EncodeBundle bytes), routes?, make_current, account?
   kRoutes,        // worker, routes
   kRollback,      // worker, version (makes it current)
   kDeleteWorker,  // worker: versions, routes, secrets
@@ -33,6 +33,8 @@ enum class EntryType {
   kSecretDelete,  // worker, name
   kKvPut,         // ns, key, value (inline, base64) or blob, metadata, expiration
   kKvDelete,      // ns, key
+  kAccount,       // account, record (gateway::AccountRecord::Encode: hosts, token digest)
+  kAccountDelete,  // account (its workers go by their own kDeleteWorker entries first)
 };
 
 std::string_view EntryTypeName(EntryType type);  // "version", "routes", ...
@@ -52,17 +54,22 @@ struct Entry {
   std::string metadata;     // KV metadata JSON text ("" = none)
   uint64_t expiration = 0;  // KV, seconds since the epoch (0 = none)
   std::string blob;         // lower-case hex SHA-256 of the body held as a blob ("" = none)
+  // kAccount, kAccountDelete: the account's name. kVersion: the account
+  // that owns the worker ("" = not said: entries logged before accounts).
+  std::string account;
+  std::string record;  // kAccount: the account's record (JSON text)
 
   // What the entry writes, for compaction: "v/<worker>/<version>",
   // "r/<worker>", "c/<worker>" (current version), "s/<worker>/<name>",
   // "k/<ns>/<key>" (in <ns>, '%' is written "%25" and '/' "%2F", so that
   // the key, which may hold anything, cannot be confused with another
-  // namespace's). A version entry writes its "v/" key, "r/" when it carries
-  // routes and "c/" when it is made current. A kDeleteWorker covers every
+  // namespace's), "a/<account>" (an account, made or deleted). A version
+  // entry writes its "v/" key, "r/" when it carries routes and "c/" when it
+  // is made current. A kDeleteWorker covers every
   // key of its worker: its only key is the marker "w/<worker>".
   std::vector<std::string> Keys() const;
   // True for entries that only remove (kDeleteWorker, kSecretDelete,
-  // kKvDelete): compaction may drop them once they are older than the
+  // kKvDelete, kAccountDelete): compaction may drop them once they are older than the
   // compaction point (a PoP that far behind bootstraps from a snapshot).
   bool IsTombstone() const;
 
@@ -97,7 +104,8 @@ StatusOr<Entry> DecodeEntry(std::string_view json);
 // blob; KV namespace (1 to 511 bytes) and key (1 to 512 bytes); a KV put
 // holds its value inline (at most kInlineValueBytes) or names a blob;
 // metadata at most 1024 bytes; every text field valid UTF-8; blob names
-// lower-case hex SHA-256; the encoded entry at most kMaxEntryBytes. Fields
+// lower-case hex SHA-256; account names (CheckAccountName) and an account's
+// record (AccountRecord::Parse); the encoded entry at most kMaxEntryBytes. Fields
 // that do not belong to the type are ignored (EncodeEntry drops them).
 Status ValidateEntry(const Entry& entry);
 

@@ -280,6 +280,67 @@ TEST(EntryTest, ValidateCatchesWhatWouldNotDecode) {
   EXPECT_THAT(ValidateEntry(both).message(), HasSubstr("not both"));
 }
 
+TEST(EntryTest, AccountEntriesRoundTripAndAreChecked) {
+  Entry account = Base(EntryType::kAccount);
+  account.account = "shop";
+  account.record = R"({"hosts":["shop.example","*.shop.example"],"token_sha256":")" + kShaA +
+                   R"(","created_ms":1})";
+  Entry removed = Base(EntryType::kAccountDelete);
+  removed.account = "shop";
+  Entry owned = WorkerEntry(EntryType::kVersion, 7, "api");
+  owned.version = 1;
+  owned.blob = kShaA;
+  owned.account = "shop";
+  for (const Entry& entry : {account, removed, owned}) {
+    SCOPED_TRACE(EntryTypeName(entry.type));
+    ASSERT_TRUE(ValidateEntry(entry).ok()) << ValidateEntry(entry).message();
+    StatusOr<Entry> decoded = DecodeEntry(EncodeEntry(entry));
+    ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+    EXPECT_EQ(*decoded, entry);
+  }
+  EXPECT_EQ(EncodeEntry(removed),
+            R"({"seq":7,"time_ms":1700000000123,"type":"account_delete","account":"shop"})");
+  EXPECT_EQ(account.Keys(), std::vector<std::string>{"a/shop"});
+  EXPECT_EQ(removed.Keys(), std::vector<std::string>{"a/shop"});
+  EXPECT_TRUE(removed.IsTombstone());
+  EXPECT_FALSE(account.IsTombstone());
+  // A version without an owner (logged before accounts) still decodes.
+  Entry unowned = owned;
+  unowned.account.clear();
+  EXPECT_EQ(EncodeEntry(unowned).find("account"), std::string::npos);
+  EXPECT_TRUE(DecodeEntry(EncodeEntry(unowned)).ok());
+
+  // What a hostile log could hold.
+  Entry bad_name = removed;
+  bad_name.account = "a/b";
+  EXPECT_THAT(ValidateEntry(bad_name).message(), HasSubstr("account \"a/b\" must be"));
+  Entry bad_owner = owned;
+  bad_owner.account = "../x";
+  EXPECT_FALSE(ValidateEntry(bad_owner).ok());
+  const std::string_view records[] = {
+      "{}", "not json", R"({"hosts":["a b"],"token_sha256":"","created_ms":1})",
+      R"({"hosts":[],"token_sha256":"short","created_ms":1})"};
+  for (std::string_view record : records) {
+    Entry bad_record = account;
+    bad_record.record = std::string(record);
+    EXPECT_THAT(ValidateEntry(bad_record).message(), HasSubstr("not an account's record"))
+        << record;
+  }
+  std::string head = R"({"seq":7,"time_ms":1,)";
+  EXPECT_THAT(DecodeEntry(head + R"("type":"account","account":"shop"})").status().message(),
+              HasSubstr("needs record"));
+  EXPECT_THAT(
+      DecodeEntry(head + R"("type":"version","worker":"w","version":1,"blob":")" + kShaA +
+                  R"(","account":""})")
+          .status()
+          .message(),
+      HasSubstr("\"account\" cannot be empty"));
+  EXPECT_THAT(DecodeEntry(head + R"("type":"kv_delete","ns":"n","key":"k","account":"a"})")
+                  .status()
+                  .message(),
+              HasSubstr("has no account"));
+}
+
 // Lines and signatures.
 
 class SignedTest : public ::testing::Test {

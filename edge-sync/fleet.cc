@@ -16,10 +16,19 @@ void Fleet::Report(const std::vector<PopStatus>& pops, uint64_t now_ms) {
   }
 }
 
-std::vector<PopStatus> Fleet::Pops() const {
+std::vector<PopStatus> Fleet::Pops(uint64_t now_ms) {
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<PopStatus> pops;
-  for (const auto& [id, pop] : pops_) pops.push_back(pop);
+  for (auto it = pops_.begin(); it != pops_.end();) {
+    const PopStatus& pop = it->second;
+    if (forget_after_ms_ != 0 && now_ms > pop.reported_ms &&
+        now_ms - pop.reported_ms > forget_after_ms_) {
+      it = pops_.erase(it);  // gone longer than the forget time
+      continue;
+    }
+    pops.push_back(pop);
+    ++it;
+  }
   return pops;
 }
 
@@ -28,9 +37,11 @@ std::string Fleet::Encode(const std::vector<PopStatus>& pops) {
   base::AppendJsonArray(out, pops, [](std::string& text, const PopStatus& pop) {
     text += fmt::format(
         "{{\"pop_id\":{},\"cursor\":{},\"upstream_head\":{},\"last_contact_ms\":{},"
-        "\"refused\":{},\"via\":{},\"reported_ms\":{}}}",
+        "\"refused\":{},\"kv_refused\":{},\"kv_last_refused\":{},\"via\":{},"
+        "\"reported_ms\":{}}}",
         base::JsonString(pop.pop_id), pop.cursor, pop.upstream_head, pop.last_contact_ms,
-        pop.refused, base::JsonString(pop.via), pop.reported_ms);
+        pop.refused, pop.kv_refused, base::JsonString(pop.kv_last_refused),
+        base::JsonString(pop.via), pop.reported_ms);
   });
   return out + "}";
 }
@@ -61,6 +72,10 @@ StatusOr<std::vector<PopStatus>> Fleet::Decode(std::string_view json) {
       pop.last_contact_ms = number;
     }
     if (item["refused"].get_uint64().get(number) == simdjson::SUCCESS) pop.refused = number;
+    if (item["kv_refused"].get_uint64().get(number) == simdjson::SUCCESS) pop.kv_refused = number;
+    if (item["kv_last_refused"].get_string().get(text) == simdjson::SUCCESS) {
+      pop.kv_last_refused = std::string(text.substr(0, 1024));
+    }
     if (item["via"].get_string().get(text) == simdjson::SUCCESS) pop.via = std::string(text);
     pops.push_back(std::move(pop));
   }

@@ -3,6 +3,10 @@
 // (and fsynced) before the worker's put or delete resolves, in the order the
 // PoP applied them; it is removed only when the origin acknowledges or
 // refuses it; after a restart the queue is read back in the same order.
+// Each write's id is its place in this PoP's sequence of writes: with the
+// queue's writer name (random, made when the queue is created) it is the
+// write's id at the origin, which applies a write id once (idempotence). Ids
+// never go back, not even when the queue empties or the PoP restarts.
 #pragma once
 
 #include <cstdint>
@@ -24,7 +28,7 @@ struct KvForwardLimits {
 class KvForwardQueue {
  public:
   struct Record {
-    uint64_t id = 0;  // increasing: the order the writes were applied
+    uint64_t id = 0;  // increasing: the order the writes were applied; never reused
     bindings::KvWrite write;
   };
 
@@ -43,13 +47,21 @@ class KvForwardQueue {
 
   uint64_t count() const { return count_; }
   uint64_t bytes() const { return bytes_; }
+  // This queue's name among the fleet's writers: 32 lower-case hex digits,
+  // random, made when the queue was created and kept with it.
+  const std::string& writer() const { return writer_; }
+  // The id the next Append takes.
+  uint64_t next_id() const { return next_id_; }
 
  private:
-  KvForwardQueue(std::unique_ptr<base::LmdbEnv> env, MDB_dbi dbi, KvForwardLimits limits)
-      : env_(std::move(env)), dbi_(dbi), limits_(limits) {}
+  KvForwardQueue(std::unique_ptr<base::LmdbEnv> env, MDB_dbi dbi, MDB_dbi meta,
+                 KvForwardLimits limits)
+      : env_(std::move(env)), dbi_(dbi), meta_(meta), limits_(limits) {}
 
   std::unique_ptr<base::LmdbEnv> env_;
   MDB_dbi dbi_;
+  MDB_dbi meta_;  // "writer" and "next_id" (8 bytes big-endian)
+  std::string writer_;
   KvForwardLimits limits_;
   uint64_t next_id_ = 1;
   uint64_t count_ = 0;

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include "base/testing/temp_dir.h"
+#include "edge-sync/fleet.h"
 #include "edge-sync/kv_forwarder.h"
+#include "edge-sync/origin.h"
 
 namespace edge::sync {
 namespace {
@@ -67,6 +69,39 @@ TEST(KvForwardQueueTest, AppendRemoveAndReopenKeepOrder) {
   EXPECT_EQ(Keys(**queue), (std::vector<std::string>{"b", "d", "e"}));
 }
 
+// A write's id is its id at the origin, which applies each once: ids are
+// never given twice, not even after the queue emptied and reopened, and the
+// writer's name stays with the queue.
+TEST(KvForwardQueueTest, IdsAreNeverReusedAndTheWriterStays) {
+  base::testing::TempDir dir;
+  std::string writer;
+  {
+    auto queue = KvForwardQueue::Open(dir.path());
+    ASSERT_TRUE(queue.ok()) << queue.status().message();
+    writer = (*queue)->writer();
+    EXPECT_EQ(writer.size(), 32u);
+    auto first = (*queue)->Append(Put("a", "v"));
+    auto second = (*queue)->Append(Put("b", "v"));
+    ASSERT_TRUE(first.ok() && second.ok());
+    EXPECT_EQ(*first, 1u);
+    EXPECT_EQ(*second, 2u);
+    ASSERT_TRUE((*queue)->Remove(1).ok());
+    ASSERT_TRUE((*queue)->Remove(2).ok());
+    EXPECT_EQ((*queue)->count(), 0u);
+  }
+  auto queue = KvForwardQueue::Open(dir.path());
+  ASSERT_TRUE(queue.ok()) << queue.status().message();
+  EXPECT_EQ((*queue)->writer(), writer);
+  auto third = (*queue)->Append(Put("c", "v"));
+  ASSERT_TRUE(third.ok());
+  EXPECT_EQ(*third, 3u);
+
+  base::testing::TempDir other;
+  auto another = KvForwardQueue::Open(other.path());
+  ASSERT_TRUE(another.ok());
+  EXPECT_NE((*another)->writer(), writer);
+}
+
 TEST(KvForwardQueueTest, FullQueueRefusesWithAClearError) {
   base::testing::TempDir dir;
   auto queue = KvForwardQueue::Open(dir.path(), KvForwardLimits{2, 1 << 20});
@@ -108,6 +143,83 @@ TEST(KvForwardQueueTest, RestoredWritesShadowOlderEntries) {
   EXPECT_EQ(forwarder.pending(), 1u);
   EXPECT_FALSE(forwarder.ShouldApply("data", "mine", 7));
   EXPECT_TRUE(forwarder.ShouldApply("data", "other", 7));
+}
+
+// A full queue fails the worker's write: with the forwarder as the KV
+// store's write hook (as a PoP wires it), the put is refused with the
+// queue's reason and nothing is applied locally.
+TEST(KvForwardQueueTest, FullQueueFailsTheLocalWrite) {
+  base::testing::TempDir dir;
+  base::HttpTarget nowhere;
+  nowhere.url = "http://127.0.0.1:1";
+  auto queue = KvForwardQueue::Open(dir.path(), KvForwardLimits{1, 1 << 20});
+  ASSERT_TRUE(queue.ok());
+  KvForwarder forwarder(nowhere, std::move(queue).value());  // never started: nothing sent
+  auto store = bindings::KvStore::Open(dir.path());
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  (*store)->SetWriteHook(
+      [&forwarder](const bindings::KvWrite& write) { return forwarder.Forward(write); });
+  ASSERT_TRUE((*store)->Put("data", "first", "v").ok());
+  Status second = (*store)->Put("data", "second", "v");
+  EXPECT_EQ(second.code(), ErrorCode::kRangeError);
+  EXPECT_NE(second.message().find("forward queue is full"), std::string::npos);
+  EXPECT_EQ((*store)->Delete("data", "first").code(), ErrorCode::kRangeError);
+  (*store)->SetWriteHook(nullptr);
+  EXPECT_TRUE((*(*store)->Get("data", "first")).has_value());
+  EXPECT_FALSE((*(*store)->Get("data", "second")).has_value());
+  EXPECT_EQ(forwarder.pending(), 1u);
+  EXPECT_EQ(forwarder.not_queued(), 2u);
+}
+
+TEST(KvForwardQueueTest, WriteIdsParseStrictly) {
+  std::string writer(32, 'a');
+  auto id = ParseWriteId(WriteId(writer, 42));
+  ASSERT_TRUE(id);
+  EXPECT_EQ(id->writer, writer);
+  EXPECT_EQ(id->id, 42u);
+  for (std::string bad :
+       {std::string(""), writer, writer + ":", writer + ":0", writer + ":01", writer + ":-1",
+        writer + ":1x", writer + ":99999999999999999999", std::string(31, 'a') + ":1",
+        std::string(32, 'A') + ":1", std::string(32, 'g') + ":1", writer + "a:1"}) {
+    EXPECT_FALSE(ParseWriteId(bad)) << bad;
+  }
+}
+
+// A PoP's refused KV writes reach the origin's fleet view (edge status).
+TEST(KvForwardQueueTest, CheckInsCarryRefusedWrites) {
+  PopStatus pop;
+  pop.pop_id = "fra1";
+  pop.kv_refused = 3;
+  pop.kv_last_refused = "PUT \"k\" in \"ns\": 400 {\"error\":\"no\"}";
+  auto decoded = Fleet::Decode(Fleet::Encode({pop}));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  ASSERT_EQ(decoded->size(), 1u);
+  EXPECT_EQ((*decoded)[0].kv_refused, 3u);
+  EXPECT_EQ((*decoded)[0].kv_last_refused, pop.kv_last_refused);
+}
+
+// The fleet view forgets a PoP not heard from for longer than its forget
+// time; a PoP that keeps reporting stays; 0 keeps everyone.
+TEST(FleetTest, PopsGoneLongerThanTheForgetTimeAreDropped) {
+  Fleet fleet(/*forget_after_ms=*/1000);
+  PopStatus a, b;
+  a.pop_id = "a";
+  b.pop_id = "b";
+  fleet.Report({a, b}, 10000);
+  EXPECT_EQ(fleet.Pops(10500).size(), 2u);
+  fleet.Report({a}, 10900);  // b stops reporting
+  std::vector<PopStatus> pops = fleet.Pops(11001);
+  ASSERT_EQ(pops.size(), 1u);
+  EXPECT_EQ(pops[0].pop_id, "a");
+  EXPECT_EQ(pops[0].reported_ms, 10900u);
+  EXPECT_EQ(fleet.Pops(10000).size(), 1u);  // dropped for good
+  EXPECT_TRUE(fleet.Pops(12000).empty());
+  fleet.Report({b}, 12000);  // back: listed again
+  EXPECT_EQ(fleet.Pops(12000).size(), 1u);
+
+  Fleet forever(0);
+  forever.Report({a}, 1);
+  EXPECT_EQ(forever.Pops(uint64_t{1} << 62).size(), 1u);
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <simdjson.h>
 
+#include <fmt/format.h>
+
 #include "base/log.h"
 
 namespace edge::sync {
@@ -19,7 +21,21 @@ uint64_t SeqOf(const std::string& body) {
   return seq;
 }
 
+// The upstream's answer as the operator sees it: one line, at most 300 bytes.
+std::string Excerpt(std::string_view body) {
+  while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.remove_suffix(1);
+  std::string out(body.substr(0, 300));
+  for (char& c : out) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return out;
+}
+
 }  // namespace
+
+std::string WriteId(const std::string& writer, uint64_t id) {
+  return writer + ":" + std::to_string(id);
+}
 
 KvForwarder::KvForwarder(base::HttpTarget upstream, std::unique_ptr<KvForwardQueue> queue)
     : upstream_(std::move(upstream)), queue_(std::move(queue)) {}
@@ -69,6 +85,7 @@ Status KvForwarder::Restore() {
   for (const KvForwardQueue::Record& record : *records) {
     Job job = JobOf(record.write);
     job.queue_id = record.id;
+    job.write_id = WriteId(queue_->writer(), record.id);
     ++keys_[job.pending_key].in_flight;
     jobs_.push_back(std::move(job));
   }
@@ -89,11 +106,13 @@ Status KvForwarder::Forward(const bindings::KvWrite& write) {
       if (!id.ok()) {
         ++not_queued_;
         Log(LogLevel::kError,
-            "KV write {} of key {:?} in namespace {:?} not queued for the origin: {}", job.method,
-            write.key, write.ns, id.status().message());
+            "KV write {} of key {:?} in namespace {:?} refused (not applied): it cannot be "
+            "queued for the origin: {}",
+            job.method, write.key, write.ns, id.status().message());
         return id.status();
       }
       job.queue_id = *id;
+      job.write_id = WriteId(queue_->writer(), *id);
     }
     ++keys_[job.pending_key].in_flight;
     jobs_.push_back(std::move(job));
@@ -103,9 +122,15 @@ Status KvForwarder::Forward(const bindings::KvWrite& write) {
 }
 
 void KvForwarder::Relay(std::string method, std::string path, std::string body,
-                        std::string metadata, std::function<void(int, std::string)> done) {
-  Job job{std::move(method), std::move(path), std::move(body), std::move(metadata), "", 0,
-          std::move(done)};
+                        std::string metadata, std::string write_id,
+                        std::function<void(int, std::string)> done) {
+  Job job;
+  job.method = std::move(method);
+  job.path = std::move(path);
+  job.body = std::move(body);
+  job.metadata = std::move(metadata);
+  job.write_id = std::move(write_id);
+  job.done = std::move(done);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     jobs_.push_back(std::move(job));
@@ -123,6 +148,18 @@ bool KvForwarder::ShouldApply(const std::string& ns, const std::string& key, uin
   return true;
 }
 
+void KvForwarder::ForgetAcknowledged() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto it = keys_.begin(); it != keys_.end();) {
+    if (it->second.in_flight == 0) {
+      it = keys_.erase(it);
+    } else {
+      it->second.acknowledged_seq = 0;
+      ++it;
+    }
+  }
+}
+
 uint64_t KvForwarder::forwarded() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return forwarded_;
@@ -136,6 +173,11 @@ uint64_t KvForwarder::refused() const {
 uint64_t KvForwarder::not_queued() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return not_queued_;
+}
+
+std::string KvForwarder::last_refused() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return last_refused_;
 }
 
 uint64_t KvForwarder::pending() const {
@@ -155,6 +197,7 @@ void KvForwarder::Run() {
     }
     base::HttpTarget target = upstream_;
     if (!job.metadata.empty()) target.headers.push_back({"X-Edge-Metadata", job.metadata});
+    if (!job.write_id.empty()) target.headers.push_back({kWriteIdHeader, job.write_id});
     auto response =
         base::Request(target, job.method, job.path, job.body, "application/octet-stream");
     // A request this client refuses to send (kInvalidInput) would be refused
@@ -162,9 +205,14 @@ void KvForwarder::Run() {
     bool delivered = (response.ok() && response->status < 500) ||
                      (!response.ok() && response.status().code() == ErrorCode::kInvalidInput);
     bool refused = delivered && (!response.ok() || response->status >= 400);
+    std::string refusal;
     if (refused && !job.pending_key.empty()) {
       size_t nul = job.pending_key.find('\0');
       std::string ns = job.pending_key.substr(0, nul), key = job.pending_key.substr(nul + 1);
+      refusal = fmt::format("{} {:?} in {:?}: {}", job.method, key, ns,
+                            response.ok()
+                                ? fmt::format("{} {}", response->status, Excerpt(response->body))
+                                : response.status().message());
       if (response.ok()) {
         Log(LogLevel::kError,
             "KV write {} of key {:?} in namespace {:?} refused by the origin ({}): {}: removed "
@@ -204,7 +252,10 @@ void KvForwarder::Run() {
         }
       }
       jobs_.pop_front();
-      if (refused && !job.pending_key.empty()) ++refused_;
+      if (refused && !job.pending_key.empty()) {
+        ++refused_;
+        last_refused_ = std::move(refusal);
+      }
       ++forwarded_;
       if (!job.pending_key.empty()) {
         PendingKey& pending = keys_[job.pending_key];

@@ -2,10 +2,17 @@
 
 #include <fmt/core.h>
 
+#include <cinttypes>
+#include <cstdio>
+#include <utility>
+
+#include "base/ascii.h"
 #include "base/json_text.h"
 #include "base/log.h"
 #include "base/sha256.h"
 #include "base/uv_handle.h"
+#include "edge-sync/epoch.h"
+#include "edge-sync/kv_forwarder.h"
 #include "edge-sync/sealed_secrets.h"
 #include "edge-sync/signing_keys.h"
 #include "gateway/http/status_pages.h"
@@ -20,20 +27,95 @@ std::string_view PathOf(const std::string& target) {
   return path.substr(0, path.find('?'));
 }
 
+std::string_view HeaderOf(const gateway::HttpRequest& request, std::string_view name) {
+  for (const auto& [key, value] : request.headers) {
+    if (base::EqualsIgnoreCase(key, name)) return value;
+  }
+  return {};
+}
+
+std::string AppliedWriteKey(const std::string& writer) { return "write/" + writer; }
+
+// Passes everything on to `inner`, and calls `on_start` once when the
+// answer starts (or the writer goes away unanswered).
+class AnswerWatcher final : public gateway::ResponseWriter {
+ public:
+  AnswerWatcher(std::shared_ptr<gateway::ResponseWriter> inner, std::function<void()> on_start)
+      : inner_(std::move(inner)), on_start_(std::move(on_start)) {}
+  ~AnswerWatcher() override { Started(); }
+  void Start(int status, std::string_view reason, const gateway::HeaderList& headers,
+             std::optional<uint64_t> content_length) override {
+    Started();
+    inner_->Start(status, reason, headers, content_length);
+  }
+  void Write(std::string_view chunk) override {
+    Started();
+    inner_->Write(chunk);
+  }
+  void Finish() override {
+    Started();
+    inner_->Finish();
+  }
+  void Abort() override {
+    Started();
+    inner_->Abort();
+  }
+  bool Aborted() const override { return inner_->Aborted(); }
+  size_t BufferedBytes() const override { return inner_->BufferedBytes(); }
+  void OnDrain(std::function<void()> callback) override { inner_->OnDrain(std::move(callback)); }
+  void OnAbort(std::function<void()> callback) override { inner_->OnAbort(std::move(callback)); }
+
+ private:
+  void Started() {
+    if (on_start_) std::exchange(on_start_, nullptr)();
+  }
+  std::shared_ptr<gateway::ResponseWriter> inner_;
+  std::function<void()> on_start_;
+};
+
 }  // namespace
 
-std::string FleetJson(const SyncLog& log, const Fleet& fleet, const SyncServer* server,
-                      uint64_t now_ms) {
+std::optional<WriteIdValue> ParseWriteId(std::string_view text) {
+  size_t colon = text.find(':');
+  if (colon != 32) return std::nullopt;
+  WriteIdValue value;
+  value.writer = std::string(text.substr(0, 32));
+  if (!base::IsLowerHex(value.writer)) return std::nullopt;
+  std::string_view digits = text.substr(33);
+  if (digits.empty() || digits.size() > 19 || digits[0] == '0') return std::nullopt;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value.id = value.id * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return value;
+}
+
+StatusOr<AppliedWrite> LastAppliedWrite(const SyncLog& log, const std::string& writer) {
+  auto stored = log.GetMeta(AppliedWriteKey(writer));
+  if (!stored.ok()) return stored.status();
+  AppliedWrite applied;
+  if (!*stored) return applied;
+  if (sscanf((*stored)->c_str(), "%" SCNu64 " %" SCNu64, &applied.id, &applied.seq) != 2) {
+    return Status(ErrorCode::kInternal,
+                  fmt::format("the sync log's record of writer {} is damaged", writer));
+  }
+  return applied;
+}
+
+std::string FleetJson(const SyncLog& log, Fleet& fleet, const SyncServer* server, uint64_t now_ms) {
+  auto epoch = log.GetMeta(kEpochMetaKey);
   std::string out =
-      fmt::format("{{\"head\":{},\"compacted_through\":{},\"now_ms\":{},\"pops\":", log.head(),
+      fmt::format("{{\"epoch\":{},\"head\":{},\"compacted_through\":{},\"now_ms\":{},\"pops\":",
+                  base::JsonString(epoch.ok() ? epoch->value_or("") : ""), log.head(),
                   log.compacted_through(), now_ms);
-  base::AppendJsonArray(out, fleet.Pops(), [&](std::string& text, const PopStatus& pop) {
+  base::AppendJsonArray(out, fleet.Pops(now_ms), [&](std::string& text, const PopStatus& pop) {
     text += fmt::format(
         "{{\"pop_id\":{},\"cursor\":{},\"lag\":{},\"last_contact_ms\":{},\"reported_ms\":{},"
-        "\"refused\":{},\"via\":{}}}",
+        "\"refused\":{},\"kv_refused\":{},\"kv_last_refused\":{},\"via\":{}}}",
         base::JsonString(pop.pop_id), pop.cursor,
         log.head() > pop.cursor ? log.head() - pop.cursor : 0, pop.last_contact_ms, pop.reported_ms,
-        pop.refused, base::JsonString(pop.via));
+        pop.refused, pop.kv_refused, base::JsonString(pop.kv_last_refused),
+        base::JsonString(pop.via));
   });
   out += ",\"readers\":";
   std::vector<ReaderInfo> readers;
@@ -90,15 +172,33 @@ Status OriginExtension::Start(gateway::Node& node) {
   auto key = SigningKey::LoadPrivate(options_.signing_key_path);
   if (!key.ok()) return key.status();
   key_ = std::make_unique<SigningKey>(std::move(key).value());
+  fleet_.set_forget_after_ms(options_.fleet_forget_after_ms);
   EDGE_RETURN_IF_ERROR(ReadOptionalSecretsKey(options_.secrets_key_path, secrets_key_));
   auto log = SyncLog::Open(node.options().data_dir);
   if (!log.ok()) return log.status();
   log_ = std::move(log).value();
+  std::string why;
+  auto epoch = OpenOriginEpoch(*log_, node.options().data_dir, options_.new_epoch, &why);
+  if (!epoch.ok()) return epoch.status();
+  epoch_ = std::move(epoch).value();
+  if (!why.empty() && log_->head() > 0) {
+    Log(LogLevel::kWarn,
+        "origin log: new epoch {}: {}; every PoP will take a snapshot instead of tailing", epoch_,
+        why);
+  } else if (!why.empty()) {
+    Log(LogLevel::kInfo, "origin log: epoch {} ({})", epoch_, why);
+  }
   SyncServerOptions server_options;
   SigningKey* key_ptr = key_.get();
   server_options.sign_manifest = [key_ptr](std::string_view manifest) {
     return key_ptr->SignBytes(manifest);
   };
+  // Heartbeats and 410s carry the log's state signed, so that PoPs can
+  // believe them.
+  server_options.sign_state = [key_ptr](std::string_view statement) {
+    return key_ptr->SignBytes(statement);
+  };
+  server_options.max_snapshot_streams = options_.max_snapshot_streams;
   server_ = std::make_unique<SyncServer>(node.control_loop(), *log_, std::move(server_options));
   if (options_.compact_every_ms > 0) {
     compact_timer_ = new uv_timer_t;
@@ -107,8 +207,8 @@ Status OriginExtension::Start(gateway::Node& node) {
     uv_timer_start(compact_timer_, OnCompactTimer, options_.compact_every_ms,
                    options_.compact_every_ms);
   }
-  Log(LogLevel::kInfo, "origin log in {}: head {}, compacted through {}",
-      node.options().data_dir, log_->head(), log_->compacted_through());
+  Log(LogLevel::kInfo, "origin log in {}: epoch {}, head {}, compacted through {}",
+      node.options().data_dir, epoch_, log_->head(), log_->compacted_through());
   return Status::Ok();
 }
 
@@ -157,6 +257,7 @@ Status OriginExtension::OnChange(gateway::NodeChange& change) {
       entry.type = EntryType::kVersion;
       entry.routes = change.routes;
       entry.make_current = true;
+      entry.account = change.account;
       keep_blob(change.bundle_json);
       break;
     case Kind::kRoutes:
@@ -196,15 +297,111 @@ Status OriginExtension::OnChange(gateway::NodeChange& change) {
         entry.value = change.value;
       }
       break;
+    case Kind::kAccount:
+      entry.type = EntryType::kAccount;
+      entry.account = change.account;
+      entry.record = change.account_record;
+      break;
+    case Kind::kAccountDelete:
+      entry.type = EntryType::kAccountDelete;
+      entry.account = change.account;
+      break;
     case Kind::kKvDelete:
       entry.type = EntryType::kKvDelete;
       entry.ns = change.ns;
       entry.key = change.key;
       break;
   }
-  Status appended = log_->Append(key_->Sign(entry), std::move(blob));
-  if (appended.ok()) change.log_seq = entry.seq;
-  return appended;
+  // A KV change is the oldest pending KV write's (see TakeKvWrite): a
+  // forwarded one's id is recorded with its entry, in one transaction, so
+  // the write is applied once however often it is resent.
+  std::optional<SyncLog::MetaWrite> applied_write;
+  if (change.kind == Kind::kKvPut || change.kind == Kind::kKvDelete) {
+    std::deque<PendingKvWrite>& pending_writes = *pending_kv_writes_;
+    if (pending_writes.empty() ||
+        pending_writes.front().is_delete != (change.kind == Kind::kKvDelete)) {
+      Log(LogLevel::kError,
+          "KV change to key {:?} in namespace {:?} does not match the pending KV write: its "
+          "write id (if any) is not recorded",
+          change.key, change.ns);
+    } else {
+      PendingKvWrite pending = std::move(pending_writes.front());
+      pending_writes.pop_front();
+      if (!pending.writer.empty()) {
+        applied_write = SyncLog::MetaWrite{AppliedWriteKey(pending.writer),
+                                           fmt::format("{} {}", pending.id, entry.seq)};
+      }
+    }
+  }
+  Status appended = log_->Append(key_->Sign(entry), std::move(blob), applied_write);
+  if (!appended.ok()) return appended;
+  change.log_seq = entry.seq;
+  // The highest seq logged, beside the stores: a log restored from an
+  // older backup is found out at the next start. A failure here loses only
+  // that check, not the entry.
+  Status marked =
+      WriteOriginMark(OriginMarkPath(node_->options().data_dir), OriginMark{epoch_, entry.seq});
+  if (!marked.ok()) Log(LogLevel::kError, "origin log: {}", marked.message());
+  return Status::Ok();
+}
+
+bool OriginExtension::TakeKvWrite(const gateway::HttpRequest& request,
+                                  std::shared_ptr<gateway::ResponseWriter>& writer) {
+  PendingKvWrite pending;
+  pending.is_delete = request.method == "DELETE";
+  std::string_view id_text = HeaderOf(request, kWriteIdHeader);
+  if (!id_text.empty()) {
+    std::optional<WriteIdValue> id = ParseWriteId(id_text);
+    if (!id) {
+      SendJsonError(*writer, 400,
+                    fmt::format("{} must be <writer: 32 lower-case hex digits>:<write number>",
+                                kWriteIdHeader));
+      return true;
+    }
+    auto applied = LastAppliedWrite(*log_, id->writer);
+    if (!applied.ok()) {
+      SendJsonError(*writer, 500, applied.status().message());
+      return true;
+    }
+    if (id->id <= applied->id) {
+      // Applied already (its answer was lost, or the PoP restarted before
+      // it removed the write from its queue): success, applied once.
+      Log(LogLevel::kInfo, "KV write {} was applied already (entry {}): not applied again", id_text,
+          applied->seq);
+      ++duplicate_writes_;
+      SendJson(*writer, 200,
+               fmt::format("{{\"duplicate\":true,\"seq\":{}}}",
+                           id->id == applied->id ? applied->seq : 0));
+      return true;
+    }
+    for (const PendingKvWrite& other : *pending_kv_writes_) {
+      if (other.writer == id->writer) {
+        // An earlier copy is still on its way through the node: its answer
+        // decides; this copy is asked again.
+        SendJsonError(*writer, 503, "an earlier copy of this KV write is being applied: retry");
+        return true;
+      }
+    }
+    pending.writer = std::move(id->writer);
+    pending.id = id->id;
+  }
+  pending.token = next_token_++;
+  uint64_t token = pending.token;
+  pending_kv_writes_->push_back(std::move(pending));
+  // A write refused before it changed anything (a bad path, a bad value)
+  // never reaches OnChange: its answer removes it.
+  std::weak_ptr<std::deque<PendingKvWrite>> weak = pending_kv_writes_;
+  writer = std::make_shared<AnswerWatcher>(writer, [weak, token] {
+    std::shared_ptr<std::deque<PendingKvWrite>> writes = weak.lock();
+    if (!writes) return;
+    for (auto it = writes->begin(); it != writes->end(); ++it) {
+      if (it->token == token) {
+        writes->erase(it);
+        return;
+      }
+    }
+  });
+  return false;
 }
 
 bool OriginExtension::HandleAdmin(const gateway::HttpRequest& request,
@@ -213,6 +410,9 @@ bool OriginExtension::HandleAdmin(const gateway::HttpRequest& request,
   if (HandleFleetRequest(path, request, *writer, *log_, fleet_, server_.get(),
                          /*require_post=*/true)) {
     return true;
+  }
+  if (path.starts_with("/kv/") && (request.method == "PUT" || request.method == "DELETE")) {
+    return TakeKvWrite(request, writer);
   }
   if (path == "/sync/compact") {
     if (request.method != "POST") return SendJson(*writer, 405, "{\"error\":\"use POST\"}"), true;
@@ -235,11 +435,17 @@ void OriginExtension::UpdateMetrics(gateway::NodeMetrics& metrics) {
                    static_cast<double>(log_->compacted_through()));
   metrics.SetGauge("edge_sync_readers", "PoPs and relays tailing this node's log now",
                    static_cast<double>(server_ ? server_->readers() : 0));
+  metrics.AddCounter("edge_sync_kv_duplicate_writes_total",
+                     "Forwarded KV writes resent after they were applied: answered, not applied "
+                     "again",
+                     static_cast<double>(duplicate_writes_ - reported_duplicate_writes_));
+  reported_duplicate_writes_ = duplicate_writes_;
 }
 
 std::string OriginExtension::StatusJson() const {
-  return fmt::format("\"role\":\"origin\",\"log_head\":{},\"compacted_through\":{}", log_->head(),
-                     log_->compacted_through());
+  return fmt::format(
+      "\"role\":\"origin\",\"epoch\":\"{}\",\"log_head\":{},\"compacted_through\":{}", epoch_,
+      log_->head(), log_->compacted_through());
 }
 
 }  // namespace edge::sync

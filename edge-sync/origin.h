@@ -7,6 +7,7 @@
 
 #include <uv.h>
 
+#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -25,6 +26,13 @@ struct OriginOptions {
   std::string secrets_key_path;  // the fleet's secrets key; "" = secrets are refused
   // Compacts the log through its head this often (0 = only on request).
   uint64_t compact_every_ms = 10 * 60 * 1000;
+  // Start a new epoch even if the log looks like the one this origin last
+  // served (after restoring a whole data folder, mark file included).
+  bool new_epoch = false;
+  // The fleet view drops a PoP not heard from for this long (0 = never).
+  uint64_t fleet_forget_after_ms = Fleet::kDefaultForgetAfterMs;
+  // Snapshots served at once (SyncServerOptions::max_snapshot_streams).
+  size_t max_snapshot_streams = 4;
 };
 
 class OriginExtension : public gateway::NodeExtension {
@@ -43,10 +51,35 @@ class OriginExtension : public gateway::NodeExtension {
  private:
   static void OnCompactTimer(uv_timer_t* timer);
   StatusOr<size_t> Compact(uint64_t through);
+  // A KV write on the admin API (PUT or DELETE /kv/...): answers a resent
+  // forwarded write (X-Edge-Write-Id at or below the writer's last applied
+  // id) without applying it again, and notes the others, in arrival order,
+  // so that OnChange logs the write's id with its entry. True when answered.
+  bool TakeKvWrite(const gateway::HttpRequest& request,
+                   std::shared_ptr<gateway::ResponseWriter>& writer);
+
+  // A KV write on its way through the node, oldest first: the node applies
+  // them in the order they arrived, one at a time, so OnChange's KV change
+  // is always the front's. Removed by OnChange, or when the write is
+  // answered without a change (refused).
+  struct PendingKvWrite {
+    uint64_t token = 0;
+    bool is_delete = false;
+    std::string writer;  // "" = not a forwarded write
+    uint64_t id = 0;
+  };
+  // Shared with the answer watchers, which may outlive this extension.
+  std::shared_ptr<std::deque<PendingKvWrite>> pending_kv_writes_ =
+      std::make_shared<std::deque<PendingKvWrite>>();
+  // Resent forwarded writes answered without being applied again, and what
+  // UpdateMetrics reported of them (control loop).
+  uint64_t duplicate_writes_ = 0, reported_duplicate_writes_ = 0;
+  uint64_t next_token_ = 1;
 
   OriginOptions options_;
   gateway::Node* node_ = nullptr;
   std::unique_ptr<SyncLog> log_;
+  std::string epoch_;
   std::unique_ptr<SigningKey> key_;
   std::string secrets_key_;
   std::unique_ptr<SyncServer> server_;
@@ -56,8 +89,7 @@ class OriginExtension : public gateway::NodeExtension {
 
 // The fleet view as JSON: the log's head and compaction point, and every
 // PoP heard from (directly or through relays) with its lag.
-std::string FleetJson(const SyncLog& log, const Fleet& fleet, const SyncServer* server,
-                      uint64_t now_ms);
+std::string FleetJson(const SyncLog& log, Fleet& fleet, const SyncServer* server, uint64_t now_ms);
 
 // Answers the fleet's paths on a node that PoPs check in with (the origin, a
 // relay): /sync/checkin (a check-in from below, answered with the log's
@@ -66,6 +98,21 @@ std::string FleetJson(const SyncLog& log, const Fleet& fleet, const SyncServer* 
 bool HandleFleetRequest(std::string_view path, const gateway::HttpRequest& request,
                         gateway::ResponseWriter& writer, const SyncLog& log, Fleet& fleet,
                         const SyncServer* server, bool require_post);
+
+// A forwarded write's id (X-Edge-Write-Id: "<writer>:<id>", the writer 32
+// lower-case hex digits, the id a number above 0); nullopt when malformed.
+struct WriteIdValue {
+  std::string writer;
+  uint64_t id = 0;
+};
+std::optional<WriteIdValue> ParseWriteId(std::string_view text);
+// The origin's record of the last write it applied for `writer`: the
+// write's id and the seq of its entry ("<id> <seq>" in the log's meta under
+// "write/<writer>"), both 0 when none.
+struct AppliedWrite {
+  uint64_t id = 0, seq = 0;
+};
+StatusOr<AppliedWrite> LastAppliedWrite(const SyncLog& log, const std::string& writer);
 
 // `json` and a newline as an application/json response; SendJsonError sends
 // {"error": message}.

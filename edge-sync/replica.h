@@ -8,6 +8,8 @@
 // apply locally and are forwarded to the origin (KvForwarder).
 #pragma once
 
+#include <uv.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <memory>
@@ -17,6 +19,8 @@
 
 #include "edge-sync/fleet.h"
 #include "edge-sync/kv_forwarder.h"
+#include "edge-sync/signing_keys.h"
+#include "edge-sync/snapshot_relay.h"
 #include "edge-sync/sync_client.h"
 #include "edge-sync/sync_log.h"
 #include "edge-sync/sync_server.h"
@@ -31,6 +35,11 @@ struct ReplicaOptions {
   std::string secrets_key_path;  // the fleet's secrets key ("" = secret entries are refused)
   bool relay = false;            // serve the sync API to PoPs below this one
   uint64_t checkin_every_ms = 2000;
+  // Compacts this node's copy of the log through its head this often (0 =
+  // never), as the origin compacts its own.
+  uint64_t compact_every_ms = 10 * 60 * 1000;
+  // Snapshots a relay passes on at once (SnapshotRelay); beyond: 503.
+  size_t max_snapshot_streams = 4;
 };
 
 class ReplicaExtension : public gateway::NodeExtension {
@@ -51,16 +60,17 @@ class ReplicaExtension : public gateway::NodeExtension {
   // On the SyncClient's thread.
   Status Apply(const SignedEntry& line, const Entry& entry, const std::optional<std::string>& blob);
   Status ApplyToStores(const Entry& entry, const std::optional<std::string>& blob);
-  Status Reset(const std::vector<std::pair<SignedEntry, Entry>>& entries,
-               const std::map<std::string, std::string>& blobs, uint64_t head,
-               uint64_t compacted_through);
+  Status Reset(const SnapshotFile& file, const SyncClient::FetchBlobFn& fetch_blob);
   void CheckIn();
   PopStatus Own() const;
+  static void OnCompactTimer(uv_timer_t* timer);
 
   ReplicaOptions options_;
   gateway::Node* node_ = nullptr;
   std::string token_;
   std::string secrets_key_;
+  VerifyKey verify_key_;     // the origin's public key (a copy of the client's)
+  std::string saved_state_;  // the signed state last kept in the log (check-in thread)
   std::unique_ptr<SyncLog> log_;
   std::unique_ptr<SyncServer> server_;  // when relaying
   std::unique_ptr<KvForwarder> forwarder_;
@@ -68,13 +78,20 @@ class ReplicaExtension : public gateway::NodeExtension {
   Fleet fleet_;  // PoPs below this one (when relaying)
   std::atomic<uint64_t> applied_cursor_{0};
   std::atomic<uint64_t> refused_applies_{0};
-  // What UpdateMetrics already added to the forwarder's counters.
-  uint64_t reported_refused_ = 0, reported_not_queued_ = 0;
+  // What UpdateMetrics already added to each counter (control loop).
+  struct Reported {
+    uint64_t refused_entries = 0, unverified = 0, snapshots = 0, forwarded = 0, kv_refused = 0,
+             not_queued = 0;
+  };
+  Reported reported_;
   std::thread checkin_thread_;
   std::mutex checkin_mutex_;
   std::condition_variable checkin_wake_;
   bool stopping_ = false;
-  std::vector<std::thread> proxies_;  // snapshot requests passed upstream
+  uv_timer_t* compact_timer_ = nullptr;
+  std::unique_ptr<SnapshotRelay> snapshot_relay_;  // when relaying
+  // A snapshot was being applied when the node stopped: take one first.
+  std::atomic<bool> snapshot_pending_{false};
 };
 
 }  // namespace edge::sync

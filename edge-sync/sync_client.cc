@@ -6,12 +6,14 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cstdio>
 #include <chrono>
 #include <exception>
 
 #include "base/log.h"
 #include "base/sha256.h"
-#include "edge-sync/snapshot_reader.h"
+#include "edge-sync/epoch.h"
 
 namespace edge::sync {
 namespace {
@@ -22,6 +24,43 @@ uint64_t NowMs() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                    std::chrono::system_clock::now().time_since_epoch())
                                    .count());
+}
+
+// What a line of the stream is: a control line (a JSON object with a
+// "type" and no "seq"), or anything else, which must be an entry.
+struct ControlLine {
+  std::string type;
+  uint64_t head = 0, compacted_through = 0, count = 0;
+  std::string sig;    // base64, on a snapshot's end line
+  std::string epoch;  // heartbeats, snapshot headers ("" = none said); not signed
+  std::string state;  // heartbeats: the origin's signed LogState, as JSON ("" = none)
+};
+std::optional<ControlLine> AsControlLine(simdjson::dom::parser& parser, std::string_view line) {
+  simdjson::dom::object object;
+  if (parser.parse(line.data(), line.size(), true).get_object().get(object) != simdjson::SUCCESS) {
+    return std::nullopt;
+  }
+  std::string_view type;
+  if (object["type"].get_string().get(type) != simdjson::SUCCESS) return std::nullopt;
+  simdjson::dom::element seq;
+  if (object["seq"].get(seq) == simdjson::SUCCESS) return std::nullopt;
+  ControlLine out;
+  out.type = std::string(type);
+  uint64_t value = 0;
+  if (object["head"].get_uint64().get(value) == simdjson::SUCCESS) out.head = value;
+  if (object["compacted_through"].get_uint64().get(value) == simdjson::SUCCESS) {
+    out.compacted_through = value;
+  }
+  if (object["count"].get_uint64().get(value) == simdjson::SUCCESS) out.count = value;
+  std::string_view sig;
+  if (object["sig"].get_string().get(sig) == simdjson::SUCCESS) out.sig = std::string(sig);
+  std::string_view epoch;
+  if (object["epoch"].get_string().get(epoch) == simdjson::SUCCESS) out.epoch = std::string(epoch);
+  simdjson::dom::object state;
+  if (object["state"].get_object().get(state) == simdjson::SUCCESS) {
+    out.state = simdjson::minify(state);
+  }
+  return out;
 }
 
 Status Refusal(std::string message) { return Status(ErrorCode::kInvalidInput, std::move(message)); }
@@ -107,7 +146,17 @@ void SyncClient::Run(std::shared_ptr<base::CancelToken> cancel) {
     bool made_progress = false, need_snapshot = false;
     SteadyClock::time_point connected_at = SteadyClock::now();
     const uint64_t refused_before = stats().refused;
-    Status status = TailOnce(target, &made_progress, &need_snapshot);
+    bool required = false;
+    if (options_.snapshot_required) {
+      Status asked = Guarded("the replica's snapshot state", [&] {
+        required = options_.snapshot_required();
+        return Status::Ok();
+      });
+      if (!asked.ok()) Log(LogLevel::kError, "sync: {}", asked.message());
+    }
+    Status status = required ? Status(ErrorCode::kIo, "a snapshot was interrupted: taking one again")
+                             : TailOnce(target, &made_progress, &need_snapshot);
+    if (required) need_snapshot = true;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stats_.connected = false;
@@ -171,6 +220,7 @@ Status SyncClient::TailOnce(const base::HttpTarget& target, bool* made_progress,
   };
   LineResult result = LineResult::kContinue;
   Status why;
+  connection_verified_ = false;
   Status status = base::Stream(
       target, fmt::format("/sync/log?after={}", cursor),
       [&](std::string_view line) {
@@ -178,9 +228,52 @@ Status SyncClient::TailOnce(const base::HttpTarget& target, bool* made_progress,
         return result == LineResult::kContinue;
       },
       stream);
+  if (!new_epoch_.empty()) *need_snapshot = true;
   if (result == LineResult::kRefused || result == LineResult::kFailed) return why;
   if (!status.ok()) {
-    if (refusal.status == 410) *need_snapshot = true;
+    if (refusal.status == 410) {
+      // A snapshot is costly: taken only when the origin's signed state
+      // shows the log compacted past this cursor (or in another epoch).
+      simdjson::dom::parser parser;
+      simdjson::dom::object body, state_object;
+      std::string state_json;
+      if (parser.parse(refusal.body).get_object().get(body) == simdjson::SUCCESS &&
+          body["state"].get_object().get(state_object) == simdjson::SUCCESS) {
+        state_json = simdjson::minify(state_object);
+      }
+      if (state_json.empty()) {
+        Unverified("a 410", "it carries no state signed by the origin");
+        return Status(ErrorCode::kIo,
+                      "the upstream answered 410 without the origin's signed "
+                      "state: ignored");
+      }
+      StatusOr<LogState> state = VerifyLogState(state_json, options_.key);
+      if (!state.ok()) {
+        Unverified("a 410", state.status().message(), /*forged=*/true);
+        return Status(ErrorCode::kIo,
+                      "the upstream answered 410 with " + state.status().message() + ": ignored");
+      }
+      Status epoch_why;
+      bool accepted = false;
+      if (OnState(*state, state_json, &epoch_why, &accepted) != LineResult::kContinue) {
+        if (!new_epoch_.empty()) *need_snapshot = true;
+        return epoch_why;
+      }
+      if (!accepted) {
+        return Status(ErrorCode::kIo,
+                      "the upstream answered 410 with a state older than one "
+                      "seen: ignored");
+      }
+      if (state->compacted_through <= cursor) {
+        Unverified("a 410", fmt::format("the origin's signed state has it compacted through {}, "
+                                        "not past this cursor {}",
+                                        state->compacted_through, cursor));
+        return Status(ErrorCode::kIo,
+                      "the upstream answered 410 that the origin's signed state "
+                      "does not back: ignored");
+      }
+      *need_snapshot = true;
+    }
     return status;
   }
   return Status(ErrorCode::kIo, "the origin ended the log stream");
@@ -207,8 +300,20 @@ SyncClient::LineResult SyncClient::OnLine(const base::HttpTarget& target, std::s
     std::optional<ControlLine> control = AsControlLine(parser, line);
     if (!control) return refuse(0, "malformed line: " + signed_entry.status().message());
     if (control->type == "heartbeat") {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stats_.origin_head = control->head;
+      // Only what the origin signed counts: the head (lag) and the epoch.
+      if (control->state.empty()) {
+        Unverified("a heartbeat", "it carries no state signed by the origin");
+        return LineResult::kContinue;
+      }
+      StatusOr<LogState> state = VerifyLogState(control->state, options_.key);
+      if (!state.ok()) {
+        Unverified("a heartbeat", state.status().message(), /*forged=*/true);
+        return LineResult::kContinue;
+      }
+      bool accepted = false;
+      LineResult result = OnState(*state, control->state, why, &accepted);
+      if (result == LineResult::kContinue && accepted) connection_verified_ = true;
+      return result;
     }
     return LineResult::kContinue;  // other types: not for us
   }
@@ -219,6 +324,15 @@ SyncClient::LineResult SyncClient::OnLine(const base::HttpTarget& target, std::s
   }
   StatusOr<Entry> entry = options_.key.Verify(*signed_entry);
   if (!entry.ok()) return refuse(seq, entry.status().message());
+  if (options_.epoch && !connection_verified_) {
+    // Whose history is this? Not known yet: a relay that has not taken
+    // the origin's new epoch must not feed its old entries to a PoP that
+    // has.
+    *why = Status(ErrorCode::kIo,
+                  "the upstream sent entries before a state signed by the "
+                  "origin for this replica's epoch");
+    return LineResult::kFailed;
+  }
   std::optional<std::string> blob;
   if (!entry->blob.empty()) {
     StatusOr<std::string> fetched = FetchBlob(target, entry->blob);
@@ -247,6 +361,71 @@ SyncClient::LineResult SyncClient::OnLine(const base::HttpTarget& target, std::s
   return LineResult::kContinue;
 }
 
+SyncClient::LineResult SyncClient::OnState(const LogState& state, std::string_view json,
+                                           Status* why, bool* accepted) {
+  *accepted = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    // A replayed older state (of an older epoch, or a smaller head) is not
+    // news.
+    if (state_ && state.time_ms < state_->time_ms) {
+      ++stats_.unverified;
+      Log(LogLevel::kDebug, "sync: ignored a log state from {} older than one seen",
+          options_.from_url);
+      return LineResult::kContinue;
+    }
+    state_ = state;
+    state_json_ = std::string(json);
+    stats_.origin_head = state.head;
+  }
+  *accepted = true;
+  if (state.epoch.empty() || !options_.epoch) return LineResult::kContinue;
+  std::string mine;
+  Status read = Guarded("the replica's epoch", [&] {
+    mine = options_.epoch();
+    return Status::Ok();
+  });
+  if (read.ok() && mine.empty()) {
+    read = Guarded("storing the epoch", [&] { return options_.set_epoch(state.epoch); });
+  } else if (read.ok() && mine != state.epoch) {
+    // Another history of the log: its numbers say nothing about ours.
+    new_epoch_ = state.epoch;
+    *why = Status(ErrorCode::kIo, fmt::format("the upstream's log is in epoch {}, this replica's "
+                                              "in {} (the origin was restored or replaced)",
+                                              state.epoch, mine));
+    return LineResult::kFailed;
+  }
+  if (!read.ok()) {
+    *why = read;
+    return LineResult::kFailed;
+  }
+  return LineResult::kContinue;
+}
+
+void SyncClient::Unverified(std::string_view what, std::string_view why, bool forged) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++stats_.unverified;
+  }
+  Log(forged ? LogLevel::kWarn : LogLevel::kDebug, "sync: ignored {} from {}: {}", what,
+      options_.from_url, why);
+}
+
+std::optional<LogState> SyncClient::LatestState() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return state_;
+}
+
+std::string SyncClient::LatestStateJson() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return state_json_;
+}
+
+std::pair<std::optional<LogState>, std::string> SyncClient::Latest() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return {state_, state_json_};
+}
+
 StatusOr<std::string> SyncClient::FetchBlob(const base::HttpTarget& target,
                                             const std::string& sha256) {
   StatusOr<base::HttpResponse> response = base::Request(target, "GET", "/sync/blobs/" + sha256);
@@ -265,60 +444,85 @@ StatusOr<std::string> SyncClient::FetchBlob(const base::HttpTarget& target,
 }
 
 Status SyncClient::TakeSnapshot(const base::HttpTarget& target) {
-  SnapshotReader reader(options_.key);
-  bool ended = false;
+  if (options_.snapshot_dir.empty()) {
+    return Status(ErrorCode::kInternal, "this replica has no folder to spool a snapshot to");
+  }
+  StatusOr<std::unique_ptr<SnapshotSpool>> spool =
+      SnapshotSpool::Create(options_.snapshot_dir, options_.key);
+  if (!spool.ok()) return spool.status();
+  // Each line is checked and written to disk as it arrives: memory stays
+  // bounded by one line, whatever the size of the snapshot.
   Status why;
   auto on_line = [&](std::string_view line) {
     if (stopping()) return false;
-    switch (reader.OnLine(line)) {
-      case SnapshotReader::Result::kMore:
-        return true;
-      case SnapshotReader::Result::kEnded:
-        ended = true;
-        return false;
-      case SnapshotReader::Result::kRefused:
-        Refused(reader.refused_seq(), "in a snapshot: " + reader.reason());
-        why = Refusal("refused a snapshot: " + reader.reason());
-        return false;
+    Status added = (*spool)->Add(line);
+    if (!added.ok()) {
+      if (added.code() == ErrorCode::kInvalidInput) {
+        Refused(0, "in a snapshot: " + added.message());
+        why = Refusal("refused a snapshot: " + added.message());
+      } else {
+        why = added;
+      }
+      return false;
     }
-    return false;
+    return !(*spool)->ended();
   };
+  base::HttpResponse refusal;
   base::StreamOptions stream;
   stream.max_line_bytes = kMaxLineBytes;
+  stream.refusal = &refusal;
   Status status = base::Stream(target, "/sync/snapshot", on_line, stream);
   if (!why.ok()) return why;
-  if (!status.ok()) return status;
-  if (!ended) return Status(ErrorCode::kIo, "the snapshot ended early");
-  const std::vector<std::pair<SignedEntry, Entry>>& entries = reader.entries();
-
-  std::map<std::string, std::string> blobs;
-  for (const auto& [signed_entry, entry] : entries) {
-    if (entry.blob.empty() || blobs.count(entry.blob) != 0) continue;
-    StatusOr<std::string> blob = FetchBlob(target, entry.blob);
-    if (!blob.ok()) {
-      if (blob.status().code() == ErrorCode::kInvalidInput) {
-        Refused(signed_entry.seq, "in a snapshot: " + blob.status().message());
-        return Refusal("refused a snapshot: " + blob.status().message());
-      }
-      return blob.status();
+  if (!status.ok()) {
+    // The upstream serves as many snapshots at once as it can afford.
+    if (refusal.status == 503) {
+      uint64_t wait_ms = RetryAfterMs(refusal);
+      std::lock_guard<std::mutex> lock(mutex_);
+      retry_after_ms_ = wait_ms;
     }
-    blobs.emplace(entry.blob, std::move(blob).value());
+    return status;
   }
   if (stopping()) return Status(ErrorCode::kIo, "stopped");
+  StatusOr<SnapshotFile> file = (*spool)->Finish();
+  if (!file.ok()) return file.status();
+  struct RemoveFile {
+    std::string path;
+    ~RemoveFile() { std::remove(path.c_str()); }
+  } remove_file{file->path};
+
   // A genuine but older snapshot (replayed) would move the replica back.
   uint64_t before = 0;
   EDGE_RETURN_IF_ERROR(Guarded("the replica's cursor", [&] {
     before = cursor_();
     return Status::Ok();
   }));
-  if (reader.head() < before) {
+  // Another epoch: the snapshot is of another history, and is taken even
+  // if its head is behind this replica's cursor.
+  // Only an epoch the origin signed counts (the header's is not signed).
+  std::string epoch = new_epoch_;
+  std::string mine;
+  if (options_.epoch) {
+    EDGE_RETURN_IF_ERROR(Guarded("the replica's epoch", [&] {
+      mine = options_.epoch();
+      return Status::Ok();
+    }));
+  }
+  bool other_epoch = !epoch.empty() && !mine.empty() && epoch != mine;
+  if (file->info.head < before && !other_epoch) {
     Refused(0, fmt::format("in a snapshot: its head {} is behind this replica's cursor {}",
-                           reader.head(), before));
+                           file->info.head, before));
     return Refusal("refused a snapshot older than this replica");
   }
-  Status reset = Guarded("resetting the replica", [&] {
-    return reset_(entries, blobs, reader.head(), reader.compacted_through());
-  });
+  if (other_epoch && options_.on_other_epoch) options_.on_other_epoch();
+  FetchBlobFn fetch_blob = [&](const std::string& sha256) -> StatusOr<std::string> {
+    if (stopping()) return Status(ErrorCode::kIo, "stopped");
+    StatusOr<std::string> blob = FetchBlob(target, sha256);
+    if (!blob.ok() && blob.status().code() == ErrorCode::kInvalidInput) {
+      Refused(0, "in a snapshot: " + blob.status().message());
+    }
+    return blob;
+  };
+  Status reset = Guarded("resetting the replica", [&] { return reset_(*file, fetch_blob); });
   if (!reset.ok()) {
     Log(LogLevel::kError, "sync: the replica did not take the snapshot: {}", reset.message());
     return Status(reset.code(), "taking the snapshot: " + reset.message());
@@ -328,18 +532,31 @@ Status SyncClient::TakeSnapshot(const base::HttpTarget& target) {
     cursor = cursor_();
     return Status::Ok();
   }));
-  if (cursor < reader.compacted_through()) {
-    return Status(
-        ErrorCode::kInternal,
-        fmt::format("after the snapshot the replica's cursor is {}, not {}", cursor, reader.head()));
+  if (cursor < file->info.compacted_through) {
+    return Status(ErrorCode::kInternal,
+                  fmt::format("after the snapshot the replica's cursor is {}, not {}", cursor,
+                              file->info.head));
   }
-  Log(LogLevel::kInfo, "sync: took a snapshot of {} entries and {} blobs (head {}) from {}",
-      entries.size(), blobs.size(), reader.head(), options_.from_url);
+  if (options_.set_epoch && !epoch.empty() && epoch != mine) {
+    EDGE_RETURN_IF_ERROR(Guarded("storing the epoch", [&] { return options_.set_epoch(epoch); }));
+  }
+  new_epoch_.clear();
+  Log(LogLevel::kInfo, "sync: took a snapshot of {} entries (head {}{}) from {}", file->info.count,
+      file->info.head, other_epoch ? ", new epoch " + epoch : std::string(), options_.from_url);
   std::lock_guard<std::mutex> lock(mutex_);
   ++stats_.snapshots;
-  stats_.origin_head = std::max(stats_.origin_head, reader.head());
+  stats_.origin_head = std::max(stats_.origin_head, file->info.head);
   stats_.last_contact_ms = NowMs();
   return Status::Ok();
+}
+
+uint64_t SyncClient::RetryAfterMs(const base::HttpResponse& refusal) const {
+  std::string text = refusal.Header("Retry-After");
+  uint64_t seconds = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size()) return 0;
+  if (seconds > options_.max_retry_after_ms / 1000) return options_.max_retry_after_ms;
+  return seconds * 1000;
 }
 
 void SyncClient::Refused(uint64_t seq, const std::string& reason) {
@@ -362,6 +579,13 @@ void SyncClient::Backoff(uint64_t* delay_ms) {
   uint64_t half = *delay_ms / 2;
   uint64_t wait_ms = half + std::uniform_int_distribution<uint64_t>(0, *delay_ms - half)(random_);
   std::unique_lock<std::mutex> lock(mutex_);
+  // A busy upstream said when to come back: not before, and spread over
+  // the next quarter of that, so that refused readers do not return at once.
+  if (retry_after_ms_ > wait_ms) {
+    wait_ms = retry_after_ms_ +
+              std::uniform_int_distribution<uint64_t>(0, retry_after_ms_ / 4)(random_);
+  }
+  retry_after_ms_ = 0;
   wake_.wait_for(lock, std::chrono::milliseconds(wait_ms), [this] { return stopping_; });
   *delay_ms = std::min(options_.max_backoff_ms, *delay_ms * 2);
 }

@@ -10,9 +10,11 @@
 // with the reason, and the connection is dropped, so nothing after it from
 // that connection is applied; the client reconnects from its cursor after a
 // jittered exponential backoff. A 410 (the cursor is below the origin's
-// compaction point) makes it fetch /sync/snapshot, check all of it and hand
-// it over whole (ResetFn). An unreachable origin is retried forever; the
-// replica keeps serving what it has meanwhile.
+// compaction point) makes it stream /sync/snapshot to a file under
+// `snapshot_dir`, checking every line as it arrives (snapshot.h), and hand
+// the checked file to the replica (ResetFn). A busy upstream (503) is
+// retried after its Retry-After. An unreachable origin is retried forever;
+// the replica keeps serving what it has meanwhile.
 #pragma once
 
 #include <chrono>
@@ -32,7 +34,9 @@
 #include "base/http_client/http_client.h"
 #include "base/status.h"
 #include "edge-sync/entry.h"
+#include "edge-sync/epoch.h"
 #include "edge-sync/signing_keys.h"
+#include "edge-sync/snapshot.h"
 
 namespace edge::sync {
 
@@ -48,6 +52,24 @@ struct SyncClientOptions {
   int io_timeout_ms = 20000;
   // The largest blob accepted (a bundle, a large KV value).
   size_t max_blob_bytes = size_t{256} << 20;
+  // The replica's epoch ("" = none yet), and how to store a new one (called
+  // on the client's thread). A heartbeat or snapshot of another epoch than
+  // the replica's means the origin's log is another history (restored or
+  // replaced): sequence numbers cannot be compared, so the client takes a
+  // snapshot (even one whose head is behind its cursor) and then stores the
+  // new epoch. The first epoch heard is adopted. Unset: not checked.
+  std::function<std::string()> epoch = nullptr;
+  std::function<Status(const std::string& epoch)> set_epoch = nullptr;
+  // Called before a snapshot of another epoch is handed to ResetFn: what
+  // the replica knows of the old history's numbers is void.
+  std::function<void()> on_other_epoch = nullptr;
+  // Where a snapshot is spooled (snapshot.ndjson); required to take one.
+  std::string snapshot_dir;
+  // When set and true at a (re)connection, a snapshot is taken before
+  // tailing: the replica was interrupted while applying one.
+  std::function<bool()> snapshot_required = nullptr;
+  // The longest wait a 503's Retry-After may impose.
+  uint64_t max_retry_after_ms = 60000;
 };
 
 class SyncClient {
@@ -58,11 +80,14 @@ class SyncClient {
   // client logs it, backs off and retries from the last applied cursor).
   using ApplyFn = std::function<Status(const SignedEntry& line, const Entry& entry,
                                        const std::optional<std::string>& blob)>;
-  // A snapshot: every entry (verified), with blobs; replaces the replica's
-  // state. Afterwards `cursor` must return `head`.
-  using ResetFn = std::function<Status(const std::vector<std::pair<SignedEntry, Entry>>& entries,
-                                       const std::map<std::string, std::string>& blobs,
-                                       uint64_t head, uint64_t compacted_through)>;
+  // A blob from the upstream by its SHA-256, its bytes checked
+  // (kInvalidInput when they do not match, kIo when it cannot be fetched).
+  using FetchBlobFn = std::function<StatusOr<std::string>(const std::string& sha256)>;
+  // A snapshot, spooled to `file.path` and checked whole (every entry's
+  // signature and the signed manifest); replaces the replica's state
+  // (snapshot_apply.h), fetching blobs with `fetch_blob`. Afterwards
+  // `cursor` must return `file.info.head`.
+  using ResetFn = std::function<Status(const SnapshotFile& file, const FetchBlobFn& fetch_blob)>;
 
   // `cursor` returns the seq of the last entry the replica applied (0:
   // none); it is read on the client's thread at each (re)connection.
@@ -84,11 +109,22 @@ class SyncClient {
     uint64_t reconnects = 0;       // connection attempts after the first (failed ones too)
     uint64_t snapshots = 0;        // snapshots applied
     uint64_t last_contact_ms = 0;  // wall clock ms of the last line from the origin (0: never)
-    uint64_t origin_head = 0;      // the origin's head as last heard
+    uint64_t origin_head = 0;      // the origin's head as last heard (signed states, entries)
+    // Heartbeats and 410 answers ignored: without the origin's signed state,
+    // a bad signature, an older state than one seen, or a 410 the signed
+    // state does not back.
+    uint64_t unverified = 0;
     bool connected = false;        // tailing now
     std::string last_error;        // why the last connection or snapshot ended ("" if none)
   };
   Stats stats() const;  // any thread
+  // The newest log state signed by the origin that this client verified
+  // (nullopt: none yet), and its JSON as it arrived (what a relay passes on
+  // to the readers below it; "" when none). Any thread.
+  std::optional<LogState> LatestState() const;
+  std::string LatestStateJson() const;
+  // Both, read together.
+  std::pair<std::optional<LogState>, std::string> Latest() const;
 
  private:
   enum class LineResult { kContinue, kRefused, kFailed, kStop };
@@ -99,11 +135,21 @@ class SyncClient {
   LineResult OnLine(const base::HttpTarget& target, std::string_view line, uint64_t* cursor,
                     bool* made_progress, Status* why);
   Status TakeSnapshot(const base::HttpTarget& target);
+  // A verified state from a heartbeat or a 410: kept if not older than the
+  // newest one (`*accepted`), its epoch compared with the replica's
+  // (another one sets new_epoch_). kFailed (with `*why`) when a snapshot is
+  // needed or the epoch could not be stored.
+  LineResult OnState(const LogState& state, std::string_view json, Status* why, bool* accepted);
+  // Counts and logs a heartbeat or 410 that is ignored: at warn when its
+  // signature failed (`forged`), else at debug.
+  void Unverified(std::string_view what, std::string_view why, bool forged = false);
   // The blob `sha256`, fetched and checked; kInvalidInput when its bytes
   // do not match (a refusal), kIo when it could not be fetched.
   StatusOr<std::string> FetchBlob(const base::HttpTarget& target, const std::string& sha256);
   void Refused(uint64_t seq, const std::string& reason);
   void Backoff(uint64_t* delay_ms);
+  // A 503's Retry-After (seconds), capped; 0 when absent or unreadable.
+  uint64_t RetryAfterMs(const base::HttpResponse& refusal) const;
   bool stopping() const;
 
   SyncClientOptions options_;
@@ -117,11 +163,22 @@ class SyncClient {
   std::condition_variable wake_;         // backoff waits end early on Stop
   bool stopping_ = false;
   Stats stats_;
+  std::optional<LogState> state_;  // guarded by mutex_
+  std::string state_json_;         // guarded by mutex_
+  // The next backoff waits at least this long (a 503's Retry-After).
+  uint64_t retry_after_ms_ = 0;
   std::mt19937_64 random_;
   // The last snapshot (client thread only): a second one right after is
   // taken after a backoff, not in a tight loop.
   bool last_snapshot_ok_ = false;
   std::chrono::steady_clock::time_point last_snapshot_at_;
+  // The upstream's epoch when it is not the replica's (client thread only):
+  // the next snapshot is taken for it.
+  std::string new_epoch_;
+  // This connection showed a signed state of the replica's epoch (client
+  // thread only): entries are applied only after that, when epochs are
+  // checked, so a relay still serving an older history is not believed.
+  bool connection_verified_ = false;
 };
 
 }  // namespace edge::sync

@@ -66,6 +66,8 @@ std::optional<std::string> OwningWorker(const Entry& entry) {
     case EntryType::kDeleteWorker:
     case EntryType::kKvPut:
     case EntryType::kKvDelete:
+    case EntryType::kAccount:
+    case EntryType::kAccountDelete:
       break;
   }
   return std::nullopt;
@@ -263,9 +265,24 @@ void SyncLog::NotifyAppend(uint64_t head) {
   if (on_append) on_append(head);
 }
 
-Status SyncLog::Append(const SignedEntry& signed_entry, std::optional<std::string> blob) {
+// A free-form metadata key: 1 to 511 bytes, not one of the log's own.
+static Status CheckMetaKey(std::string_view key) {
+  if (key.empty() || key.size() > kMaxKeyBytes) {
+    return Invalid(fmt::format("a meta key is 1 to {} bytes long", kMaxKeyBytes));
+  }
+  for (std::string_view reserved : kReservedMeta) {
+    if (key == reserved) {
+      return Invalid(fmt::format("the meta key \"{}\" is the sync log's own", key));
+    }
+  }
+  return Status::Ok();
+}
+
+Status SyncLog::Append(const SignedEntry& signed_entry, std::optional<std::string> blob,
+                       const std::optional<MetaWrite>& meta) {
   StatusOr<Entry> entry = CheckIncoming(signed_entry);
   if (!entry.ok()) return entry.status();
+  if (meta) EDGE_RETURN_IF_ERROR(CheckMetaKey(meta->key));
   uint64_t seq = signed_entry.seq;
   if (blob) {
     if (entry->blob.empty()) {
@@ -298,6 +315,7 @@ Status SyncLog::Append(const SignedEntry& signed_entry, std::optional<std::strin
     if (rc != 0) return LmdbError("append", rc);
     EDGE_RETURN_IF_ERROR(IndexEntry(txn.get(), dbs_.keys, dbs_.blob_refs, *entry));
     EDGE_RETURN_IF_ERROR(PutCounter(txn.get(), dbs_.meta, "head", seq));
+    if (meta) EDGE_RETURN_IF_ERROR(Put(txn.get(), dbs_.meta, meta->key, meta->value, "append"));
     EDGE_RETURN_IF_ERROR(txn.Commit("append"));
     head_.store(seq);
   }
@@ -341,8 +359,10 @@ bool SyncLog::HasBlob(const std::string& sha256_hex) const {
   return bytes.ok() && bytes->has_value();
 }
 
-StatusOr<std::vector<SignedEntry>> SyncLog::ReadAfter(uint64_t after, size_t max) const {
+StatusOr<std::vector<SignedEntry>> SyncLog::ReadAfter(uint64_t after, size_t max,
+                                                      size_t max_bytes) const {
   std::vector<SignedEntry> entries;
+  size_t bytes = 0;
   if (max == 0 || after == std::numeric_limits<uint64_t>::max()) return entries;
   base::LmdbTxn txn;
   EDGE_RETURN_IF_ERROR(txn.Begin(*env_, true, "read"));
@@ -351,10 +371,12 @@ StatusOr<std::vector<SignedEntry>> SyncLog::ReadAfter(uint64_t after, size_t max
   std::string start = Be64(after + 1);
   MDB_val k = Val(start), v;
   int rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_SET_RANGE);
-  for (; rc == 0 && entries.size() < max; rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_NEXT)) {
+  for (; rc == 0 && entries.size() < max && (entries.empty() || bytes < max_bytes);
+       rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_NEXT)) {
     std::optional<uint64_t> seq = GetBe64(View(k));
     if (!seq) return Corrupt("an entry's key");
     std::string_view line = View(v);
+    bytes += line.size();
     if (line.ends_with('\n')) line.remove_suffix(1);
     StatusOr<SignedEntry> parsed = ParseLine(line);
     if (!parsed.ok()) {
@@ -372,6 +394,8 @@ StatusOr<std::vector<SignedEntry>> SyncLog::ReadAfter(uint64_t after, size_t max
 
 StatusOr<size_t> SyncLog::Compact(uint64_t through) {
   std::lock_guard guard(write_mutex_);
+  // Half a snapshot is not a log to compact (FinishReset sets the point).
+  if (resetting_) return size_t{0};
   through = std::min(through, head_.load());
   base::LmdbTxn txn;
   EDGE_RETURN_IF_ERROR(txn.Begin(*env_, false, "compact"));
@@ -510,15 +534,108 @@ Status SyncLog::ResetTo(const std::vector<SignedEntry>& entries, uint64_t head,
   return Status::Ok();
 }
 
-Status SyncLog::PutMeta(const std::string& key, const std::string& value) {
-  if (key.empty() || key.size() > kMaxKeyBytes) {
-    return Invalid(fmt::format("a meta key is 1 to {} bytes long", kMaxKeyBytes));
+Status SyncLog::BeginReset(uint64_t head, uint64_t compacted_through) {
+  if (compacted_through > head) {
+    return Invalid(fmt::format("a snapshot's compaction point ({}) cannot be above its head ({})",
+                               compacted_through, head));
   }
-  for (std::string_view reserved : kReservedMeta) {
-    if (key == reserved) {
-      return Invalid(fmt::format("the meta key \"{}\" is the sync log's own", key));
+  {
+    std::lock_guard guard(write_mutex_);
+    base::LmdbTxn txn;
+    EDGE_RETURN_IF_ERROR(txn.Begin(*env_, false, "reset"));
+    MDB_txn* t = txn.get();
+    for (MDB_dbi dbi : {dbs_.entries, dbs_.keys, dbs_.blob_refs}) {
+      int rc = mdb_drop(t, dbi, 0);  // empties it, keeps the handle
+      if (rc != 0) return LmdbError("reset", rc);
     }
+    // Until FinishReset, the log holds only part of the snapshot: a reader
+    // below its head is told to take a snapshot of its own.
+    EDGE_RETURN_IF_ERROR(PutCounter(t, dbs_.meta, "head", head));
+    EDGE_RETURN_IF_ERROR(PutCounter(t, dbs_.meta, "compacted_through", head));
+    EDGE_RETURN_IF_ERROR(txn.Commit("reset"));
+    head_.store(head);
+    compacted_through_.store(head);
+    resetting_ = true;
   }
+  NotifyAppend(head);
+  return Status::Ok();
+}
+
+Status SyncLog::AppendReset(const std::vector<SignedEntry>& entries) {
+  std::vector<Entry> decoded;
+  decoded.reserve(entries.size());
+  const uint64_t head = head_.load();
+  for (const SignedEntry& signed_entry : entries) {
+    StatusOr<Entry> entry = CheckIncoming(signed_entry);
+    if (!entry.ok()) return entry.status();
+    if (signed_entry.seq > head) {
+      return Invalid(fmt::format("a snapshot's entry at seq {} is above its head ({})",
+                                 signed_entry.seq, head));
+    }
+    decoded.push_back(std::move(entry).value());
+  }
+  std::lock_guard guard(write_mutex_);
+  base::LmdbTxn txn;
+  EDGE_RETURN_IF_ERROR(txn.Begin(*env_, false, "reset"));
+  MDB_txn* t = txn.get();
+  for (size_t i = 0; i < entries.size(); ++i) {
+    // MDB_APPEND refuses a key that is not above the last: seq order.
+    MDB_val k, v;
+    std::string key = Be64(entries[i].seq), line = entries[i].Line();
+    k = Val(key);
+    v = Val(line);
+    int rc = mdb_put(t, dbs_.entries, &k, &v, MDB_APPEND);
+    if (rc == MDB_KEYEXIST) {
+      return Invalid(fmt::format("a snapshot's entries must be in increasing seq order (at {})",
+                                 entries[i].seq));
+    }
+    if (rc != 0) return LmdbError("reset", rc);
+    EDGE_RETURN_IF_ERROR(IndexEntry(t, dbs_.keys, dbs_.blob_refs, decoded[i]));
+  }
+  return txn.Commit("reset");
+}
+
+Status SyncLog::FinishReset(uint64_t compacted_through) {
+  {
+    std::lock_guard guard(write_mutex_);
+    compacted_through = std::min(compacted_through, head_.load());
+    base::LmdbTxn txn;
+    EDGE_RETURN_IF_ERROR(txn.Begin(*env_, false, "reset"));
+    MDB_txn* t = txn.get();
+    // Blobs no entry of the snapshot names go (what a worker deleted
+    // meanwhile used, and any fetched for an attempt that failed).
+    std::vector<std::string> unnamed;
+    {
+      base::LmdbCursor cursor(t, dbs_.blobs);
+      if (cursor.rc() != 0) return LmdbError("reset", cursor.rc());
+      MDB_val k, v;
+      int rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_FIRST);
+      for (; rc == 0; rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_NEXT)) {
+        StatusOr<std::optional<std::string_view>> refs =
+            Get(t, dbs_.blob_refs, View(k), "reset");
+        if (!refs.ok()) return refs.status();
+        if (!refs->has_value()) unnamed.emplace_back(View(k));
+      }
+      if (rc != MDB_NOTFOUND) return LmdbError("reset", rc);
+    }
+    for (const std::string& sha : unnamed) EDGE_RETURN_IF_ERROR(Del(t, dbs_.blobs, sha, "reset"));
+    EDGE_RETURN_IF_ERROR(PutCounter(t, dbs_.meta, "compacted_through", compacted_through));
+    EDGE_RETURN_IF_ERROR(txn.Commit("reset"));
+    compacted_through_.store(compacted_through);
+    resetting_ = false;
+  }
+  NotifyAppend(head_.load());
+  return Status::Ok();
+}
+
+StatusOr<std::optional<uint64_t>> SyncLog::LastWrite(const std::string& key) const {
+  base::LmdbTxn txn;
+  EDGE_RETURN_IF_ERROR(txn.Begin(*env_, true, "read"));
+  return GetNumber(txn.get(), dbs_.keys, StoreKey(key), "read");
+}
+
+Status SyncLog::PutMeta(const std::string& key, const std::string& value) {
+  EDGE_RETURN_IF_ERROR(CheckMetaKey(key));
   std::lock_guard guard(write_mutex_);
   base::LmdbTxn txn;
   EDGE_RETURN_IF_ERROR(txn.Begin(*env_, false, "store meta"));

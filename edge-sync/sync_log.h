@@ -27,6 +27,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -61,15 +62,25 @@ class SyncLog {
   // Blobs are stored by their hash, once. The signature is not checked here
   // (the log has no key): the origin signed it, a replica verified it. The
   // entry must decode (DecodeEntry) and carry the seq of `entry`.
-  Status Append(const SignedEntry& entry, std::optional<std::string> blob = std::nullopt);
+  //
+  // `meta`, if given, is a free-form metadata key and value stored in the
+  // same transaction (checked as PutMeta checks): the origin records which
+  // forwarded write an entry applies with the entry itself.
+  struct MetaWrite {
+    std::string key, value;
+  };
+  Status Append(const SignedEntry& entry, std::optional<std::string> blob = std::nullopt,
+                const std::optional<MetaWrite>& meta = std::nullopt);
   Status PutBlob(const std::string& bytes);  // stored under Sha256Hex(bytes)
   // nullopt when absent; kInvalidInput for a name that is not lower-case
   // hex SHA-256; kInternal when the stored bytes do not match their name.
   StatusOr<std::optional<std::string>> GetBlob(const std::string& sha256_hex) const;
   bool HasBlob(const std::string& sha256_hex) const;
 
-  // Up to `max` entries with seq > after, in order.
-  StatusOr<std::vector<SignedEntry>> ReadAfter(uint64_t after, size_t max) const;
+  // Up to `max` entries with seq > after, in order; once their lines add up
+  // to `max_bytes` no more are read (at least one is, whatever its size).
+  StatusOr<std::vector<SignedEntry>> ReadAfter(
+      uint64_t after, size_t max, size_t max_bytes = std::numeric_limits<size_t>::max()) const;
 
   // Drops every entry at or below `through` whose keys all have a later
   // entry (and tombstones at or below it), and the blobs no entry names any
@@ -92,6 +103,27 @@ class SyncLog {
   // called afterwards, as after Append.
   Status ResetTo(const std::vector<SignedEntry>& entries, uint64_t head,
                  uint64_t compacted_through);
+
+  // ResetTo in bounded memory, for a snapshot streamed from a file: any
+  // number of AppendReset batches between BeginReset and FinishReset, each
+  // batch its own transaction. BeginReset empties the log's entries and
+  // sets its head to `head`, with the compaction point at the head too
+  // until FinishReset: meanwhile the log is incomplete, and a reader below
+  // the head is told to take a snapshot. AppendReset stores entries (in
+  // increasing seq order across batches, at most the head, decoding like
+  // Append's). FinishReset deletes the blobs no stored entry names (blobs
+  // the snapshot needs are stored with PutBlob before or during the reset)
+  // and sets the compaction point. A crash in between leaves an
+  // incomplete log at the head: whoever began the reset must begin it
+  // again (a replica records that it is taking a snapshot). Compact does
+  // nothing between BeginReset and FinishReset.
+  Status BeginReset(uint64_t head, uint64_t compacted_through);
+  Status AppendReset(const std::vector<SignedEntry>& entries);
+  Status FinishReset(uint64_t compacted_through);
+
+  // The seq of the last stored entry that wrote `key` (an Entry::Keys key,
+  // or a kDeleteWorker's marker "w/<worker>"); nullopt when none does.
+  StatusOr<std::optional<uint64_t>> LastWrite(const std::string& key) const;
 
   // Free-form metadata (a replica's applied cursor, a node's identity).
   // Keys are 1 to 511 bytes; "format", "head" and "compacted_through" are
@@ -124,6 +156,8 @@ class SyncLog {
   std::atomic<uint64_t> compacted_through_;
   // One write transaction at a time.
   std::mutex write_mutex_;
+  // Between BeginReset and FinishReset; guarded by write_mutex_.
+  bool resetting_ = false;
   std::mutex on_append_mutex_;
   std::function<void(uint64_t)> on_append_;
 };

@@ -217,6 +217,27 @@ TEST_F(SyncLogTest, Meta) {
   EXPECT_EQ(log_->GetMeta("head")->value(), "3");
 }
 
+// The origin records a forwarded write's id with the entry that applies it:
+// both or neither.
+TEST_F(SyncLogTest, AppendStoresItsMetaInTheSameTransaction) {
+  ASSERT_TRUE(
+      log_->Append(key_->Sign(Routes(1, "w")), std::nullopt, SyncLog::MetaWrite{"write/a", "7 1"})
+          .ok());
+  EXPECT_EQ(log_->GetMeta("write/a")->value(), "7 1");
+  // Refused entry (not above the head): the meta is not written either.
+  EXPECT_FALSE(
+      log_->Append(key_->Sign(Routes(1, "w")), std::nullopt, SyncLog::MetaWrite{"write/a", "8 1"})
+          .ok());
+  EXPECT_EQ(log_->GetMeta("write/a")->value(), "7 1");
+  // A reserved meta key: the entry is not appended.
+  EXPECT_EQ(log_->Append(key_->Sign(Routes(2, "w")), std::nullopt, SyncLog::MetaWrite{"head", "9"})
+                .code(),
+            ErrorCode::kInvalidInput);
+  EXPECT_EQ(log_->head(), 1u);
+  Reopen();
+  EXPECT_EQ(log_->GetMeta("write/a")->value(), "7 1");
+}
+
 TEST_F(SyncLogTest, ReopenKeepsEverything) {
   Append(Routes(1, "w"));
   Append(Routes(2, "w"));

@@ -30,8 +30,11 @@
 #include "base/http_client/testing/test_server.h"
 #include "base/testing/temp_dir.h"
 #include "edge-sync/entry.h"
+#include "edge-sync/epoch.h"
 #include "edge-sync/kv_forwarder.h"
 #include "edge-sync/signing_keys.h"
+#include "edge-sync/snapshot.h"
+#include "edge-sync/snapshot_relay.h"
 #include "edge-sync/sync_client.h"
 #include "edge-sync/sync_log.h"
 #include "edge-sync/sync_server.h"
@@ -90,6 +93,8 @@ class LoopThread {
     finished.wait();
   }
   uv_loop_t* loop() { return &loop_; }
+  // Runs `task` on the loop later (any thread).
+  void Post(std::function<void()> task) { tasks_->Post(std::move(task)); }
 
  private:
   uv_loop_t loop_;
@@ -332,6 +337,7 @@ struct Replica {
   std::vector<uint64_t> reset_seqs;
   std::map<std::string, std::string> reset_blobs;
   uint64_t reset_head = 0, reset_compacted_through = 0;
+  VerifyKey key;  // the origin's, to read snapshots back
 
   SyncClient::ApplyFn Apply() {
     return [this](const SignedEntry& line, const Entry& entry,
@@ -349,18 +355,26 @@ struct Replica {
     };
   }
   SyncClient::ResetFn Reset() {
-    return [this](const std::vector<std::pair<SignedEntry, Entry>>& entries,
-                  const std::map<std::string, std::string>& snapshot_blobs, uint64_t head,
-                  uint64_t compacted_through) {
+    return [this](const SnapshotFile& file, const SyncClient::FetchBlobFn& fetch_blob) {
+      std::vector<uint64_t> seqs;
+      std::map<std::string, std::string> snapshot_blobs;
+      Status read = ForEachSnapshotEntry(file.path, key, [&](const VerifiedEntry& verified) {
+        seqs.push_back(verified.line.seq);
+        if (verified.entry.blob.empty()) return Status::Ok();
+        StatusOr<std::string> blob = fetch_blob(verified.entry.blob);
+        if (!blob.ok()) return blob.status();
+        snapshot_blobs[verified.entry.blob] = *blob;
+        return Status::Ok();
+      });
+      if (!read.ok()) return read;
       std::lock_guard<std::mutex> lock(mutex);
       ++resets;
-      reset_seqs.clear();
-      for (const auto& [line, entry] : entries) reset_seqs.push_back(line.seq);
-      reset_blobs = snapshot_blobs;
-      reset_head = head;
-      reset_compacted_through = compacted_through;
+      reset_seqs = std::move(seqs);
+      reset_blobs = std::move(snapshot_blobs);
+      reset_head = file.info.head;
+      reset_compacted_through = file.info.compacted_through;
       applied.clear();
-      cursor = head;
+      cursor = file.info.head;
       return Status::Ok();
     };
   }
@@ -404,6 +418,12 @@ class SyncProtocolTest : public ::testing::Test {
         return signing->SignBytes(manifest);
       };
     }
+    // And the log's state in heartbeats and 410s.
+    if (!options.sign_state) {
+      options.sign_state = [signing](std::string_view statement) {
+        return signing->SignBytes(statement);
+      };
+    }
     origin_ = std::make_unique<TestOrigin>(*log_, options);
     origin_->Serve();
   }
@@ -426,7 +446,8 @@ class SyncProtocolTest : public ::testing::Test {
     return std::move(key).value();
   }
 
-  void StartClient(const std::string& url, uint64_t initial_backoff_ms = 20) {
+  void StartClient(const std::string& url, uint64_t initial_backoff_ms = 20,
+                   bool check_epochs = false) {
     SyncClientOptions options{.from_url = url,
                               .token = "",
                               .pop_id = "pop-test",
@@ -434,6 +455,19 @@ class SyncProtocolTest : public ::testing::Test {
                               .initial_backoff_ms = initial_backoff_ms,
                               .max_backoff_ms = 300};
     options.io_timeout_ms = 5000;
+    if (check_epochs) {
+      options.epoch = [this] {
+        std::lock_guard<std::mutex> lock(epoch_mutex_);
+        return epoch_;
+      };
+      options.set_epoch = [this](const std::string& epoch) {
+        std::lock_guard<std::mutex> lock(epoch_mutex_);
+        epoch_ = epoch;
+        return Status::Ok();
+      };
+    }
+    options.snapshot_dir = dir_ + "/snapshot";
+    replica_.key = Verifier();
     client_ = std::make_unique<SyncClient>(
         std::move(options), [this] { return replica_.cursor.load(); }, replica_.Apply(),
         replica_.Reset());
@@ -470,6 +504,8 @@ class SyncProtocolTest : public ::testing::Test {
   std::unique_ptr<TestOrigin> origin_;
   Replica replica_;
   std::unique_ptr<SyncClient> client_;
+  std::mutex epoch_mutex_;
+  std::string epoch_;  // the replica's epoch, when the test checks epochs
 };
 
 TEST_F(SyncProtocolTest, CatchesUpThenTailsLiveEntries) {
@@ -607,7 +643,10 @@ TEST_F(SyncProtocolTest, GapsAndStrayLinesAreRefused) {
   EXPECT_EQ(replica_.Applied(), (std::vector<uint64_t>{1}));
   SyncClient::Stats stats = client_->stats();
   EXPECT_EQ(stats.applied, 1u);
-  EXPECT_EQ(stats.origin_head, 3u);
+  // The heartbeats are not signed: their head is not believed (and they
+  // are counted); the head is what the entries showed.
+  EXPECT_EQ(stats.origin_head, 1u);
+  EXPECT_GE(stats.unverified, 1u);
   EXPECT_FALSE(stats.last_error.empty());
 }
 
@@ -647,6 +686,177 @@ TEST_F(SyncProtocolTest, CompactedCursorTakesASnapshot) {
   ASSERT_TRUE(AppliedUpTo(13));
   EXPECT_EQ(replica_.Applied(), (std::vector<uint64_t>{13}));
   EXPECT_EQ(client_->stats().refused, 0u);
+}
+
+TEST_F(SyncProtocolTest, SnapshotsBeyondTheLimitGet503WithRetryAfter) {
+  // More than the socket buffers hold, so a reader that stops reading keeps
+  // its snapshot stream open.
+  std::string value(3000, 'x');
+  for (int i = 0; i < 4000; ++i) AppendPut("", value);
+  SyncServerOptions options;
+  options.max_snapshot_streams = 1;
+  StartOrigin(options);
+  base::HttpTarget target{origin_->url(), ""};
+  std::promise<void> first_line;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  size_t lines = 0;
+  std::thread slow([&] {
+    bool told = false;
+    Status status = base::Stream(target, "/sync/snapshot", [&](std::string_view) {
+      ++lines;
+      if (!told) {
+        told = true;
+        first_line.set_value();
+        released.wait();
+      }
+      return true;
+    });
+    EXPECT_TRUE(status.ok()) << status.message();
+  });
+  first_line.get_future().wait();
+  StatusOr<base::HttpResponse> busy = base::Request(target, "GET", "/sync/snapshot");
+  ASSERT_TRUE(busy.ok()) << busy.status().message();
+  EXPECT_EQ(busy->status, 503);
+  EXPECT_EQ(busy->Header("Retry-After"), "5");
+  release.set_value();
+  slow.join();
+  EXPECT_EQ(lines, 4002u);  // header, entries, end
+  // The stream ended: the next one is served.
+  StatusOr<base::HttpResponse> again = base::Request(target, "GET", "/sync/snapshot");
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->status, 200);
+}
+
+// A relay's side of /sync/snapshot: SnapshotRelay behind an HttpServer.
+class TestRelay {
+ public:
+  TestRelay(const std::string& upstream, size_t max_streams) {
+    loop_.Run([&] {
+      relay_ = std::make_unique<SnapshotRelay>(
+          base::HttpTarget{upstream, ""}, max_streams, 5,
+          [this](std::function<void()> task) { loop_.Post(std::move(task)); });
+      http_ = std::make_unique<HttpServer>(
+          loop_.loop(), gateway::ServerLimits{},
+          [this](HttpRequest, std::shared_ptr<ResponseWriter> writer) { relay_->Serve(writer); });
+      Status status = http_->Listen("127.0.0.1", 0, false);
+      EXPECT_TRUE(status.ok()) << status.message();
+      port_ = http_->port();
+    });
+  }
+  ~TestRelay() {
+    relay_->Stop();
+    loop_.Run([&] { http_.reset(); });
+  }
+  SnapshotRelay& relay() { return *relay_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  LoopThread loop_;
+  std::unique_ptr<SnapshotRelay> relay_;
+  std::unique_ptr<HttpServer> http_;
+  int port_ = 0;
+};
+
+TEST_F(SyncProtocolTest, RelayStreamsSnapshotsWithinItsLimit) {
+  std::string value(3000, 'x');
+  for (int i = 0; i < 4000; ++i) AppendPut("", value);
+  StartOrigin();
+  base::HttpTarget origin{origin_->url(), ""};
+  StatusOr<base::HttpResponse> direct = base::Request(origin, "GET", "/sync/snapshot");
+  ASSERT_TRUE(direct.ok()) << direct.status().message();
+  TestRelay relay(origin_->url(), 1);
+  base::HttpTarget target{relay.url(), ""};
+
+  // A reader that stops after its first line holds the relay's one stream.
+  std::promise<void> first_line;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::string body;
+  std::thread slow([&] {
+    bool told = false;
+    Status status = base::Stream(target, "/sync/snapshot", [&](std::string_view line) {
+      body.append(line);
+      body.push_back('\n');
+      if (!told) {
+        told = true;
+        first_line.set_value();
+        released.wait();
+      }
+      return true;
+    });
+    EXPECT_TRUE(status.ok()) << status.message();
+  });
+  first_line.get_future().wait();
+  StatusOr<base::HttpResponse> busy = base::Request(target, "GET", "/sync/snapshot");
+  ASSERT_TRUE(busy.ok()) << busy.status().message();
+  EXPECT_EQ(busy->status, 503);
+  EXPECT_EQ(busy->Header("Retry-After"), "5");
+  EXPECT_EQ(relay.relay().active(), 1u);
+  release.set_value();
+  slow.join();
+  // Byte for byte the origin's snapshot.
+  EXPECT_EQ(body, direct->body);
+  ASSERT_TRUE(WaitUntil([&] { return relay.relay().active() == 0; }));
+  StatusOr<base::HttpResponse> again = base::Request(target, "GET", "/sync/snapshot");
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->status, 200);
+  EXPECT_EQ(again->body, direct->body);
+}
+
+TEST_F(SyncProtocolTest, RelayPassesOnTheUpstreamsRefusalAndStopEndsStreams) {
+  AppendPut();
+  SyncServerOptions options;
+  options.max_snapshot_streams = 0;  // the origin is always busy
+  StartOrigin(options);
+  {
+    TestRelay relay(origin_->url(), 2);
+    StatusOr<base::HttpResponse> busy =
+        base::Request(base::HttpTarget{relay.url(), ""}, "GET", "/sync/snapshot");
+    ASSERT_TRUE(busy.ok()) << busy.status().message();
+    EXPECT_EQ(busy->status, 503);
+    EXPECT_EQ(busy->Header("Retry-After"), "5");
+  }
+  // An upstream that cannot be reached: 502.
+  {
+    TestRelay relay("http://127.0.0.1:1", 2);
+    StatusOr<base::HttpResponse> down =
+        base::Request(base::HttpTarget{relay.url(), ""}, "GET", "/sync/snapshot");
+    ASSERT_TRUE(down.ok()) << down.status().message();
+    EXPECT_EQ(down->status, 502);
+  }
+  // Stop cuts a stream in progress short (the reader sees it incomplete)
+  // and returns.
+  std::string value(3000, 'x');
+  for (int i = 0; i < 4000; ++i) AppendPut("", value);
+  origin_.reset();
+  StartOrigin();
+  auto relay = std::make_unique<TestRelay>(origin_->url(), 2);
+  std::promise<void> first_line;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::string last;
+  Status status;
+  std::thread slow([&] {
+    bool told = false;
+    status = base::Stream(base::HttpTarget{relay->url(), ""}, "/sync/snapshot",
+                          [&](std::string_view line) {
+                            last = std::string(line);
+                            if (!told) {
+                              told = true;
+                              first_line.set_value();
+                              released.wait();
+                            }
+                            return true;
+                          });
+  });
+  first_line.get_future().wait();
+  relay->relay().Stop();
+  EXPECT_EQ(relay->relay().active(), 0u);
+  release.set_value();
+  slow.join();
+  EXPECT_FALSE(last.starts_with("{\"type\":\"end\"")) << last;
+  relay.reset();
 }
 
 TEST_F(SyncProtocolTest, SlowReaderGetsBatchesNotTheWholeLog) {
@@ -796,8 +1006,121 @@ TEST_F(SyncProtocolTest, EndpointsAnswerAsDocumented) {
   });
   ASSERT_TRUE(status.ok()) << status.message();
   ASSERT_EQ(lines.size(), 2u);
-  EXPECT_EQ(lines[0], "{\"type\":\"heartbeat\",\"head\":2}");
+  // {"type":"heartbeat","head":2,"state":{...signed...}}
+  const std::string prefix = "{\"type\":\"heartbeat\",\"head\":2,\"state\":";
+  ASSERT_EQ(lines[0].substr(0, prefix.size()), prefix) << lines[0];
+  std::string state_json = lines[0].substr(prefix.size(), lines[0].size() - prefix.size() - 1);
+  StatusOr<LogState> state = VerifyLogState(state_json, *verify);
+  ASSERT_TRUE(state.ok()) << state.status().message();
+  EXPECT_EQ(state->head, 2u);
+  EXPECT_EQ(state->compacted_through, 0u);
+  EXPECT_GT(state->time_ms, 0u);
   EXPECT_EQ(lines[1] + "\n", (*stored)[1].Line());
+}
+
+// With epochs checked: no entry is applied before the connection showed a
+// signed state of the replica's epoch (a relay still in an older history
+// is not believed), and a signed state of another epoch makes the client
+// take a snapshot, even one behind its cursor, then store that epoch.
+TEST_F(SyncProtocolTest, EpochsAreCheckedBeforeEntriesAreApplied) {
+  const std::string old_epoch(32, 'a'), new_epoch(32, 'b');
+  ASSERT_TRUE(log_->PutMeta(kEpochMetaKey, new_epoch).ok());
+  for (int i = 0; i < 3; ++i) AppendPut("k" + std::to_string(i));
+  StartOrigin();
+  {
+    std::lock_guard<std::mutex> lock(epoch_mutex_);
+    epoch_ = old_epoch;
+  }
+  replica_.cursor = 5;  // past the restored log's head (3)
+  StartClient(origin_->url(), 20, /*check_epochs=*/true);
+  ASSERT_TRUE(WaitUntil([&] { return client_->stats().snapshots == 1; }));
+  {
+    std::lock_guard<std::mutex> lock(epoch_mutex_);
+    EXPECT_EQ(epoch_, new_epoch);
+  }
+  {
+    std::lock_guard<std::mutex> lock(replica_.mutex);
+    EXPECT_EQ(replica_.resets, 1);
+    EXPECT_EQ(replica_.reset_head, 3u);
+  }
+  client_->Stop();
+
+  // A server that sends entries after a heartbeat without a signed state.
+  std::string body = "{\"type\":\"heartbeat\",\"head\":4}\n" + (*log_->ReadAfter(0, 10))[0].Line();
+  base::testing::TestServer server([&](base::testing::ServerConnection& connection) {
+    base::testing::ServerRequest request;
+    if (!connection.ReadRequest(&request)) return;
+    connection.Write("HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nContent-Length: " +
+                     std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
+  });
+  replica_.cursor = 0;
+  size_t applied_before = replica_.Applied().size();
+  StartClient("http://127.0.0.1:" + std::to_string(server.port()), 20, /*check_epochs=*/true);
+  ASSERT_TRUE(WaitUntil([&] { return client_->stats().reconnects >= 2; }));
+  client_->Stop();
+  EXPECT_EQ(replica_.Applied().size(), applied_before);
+  EXPECT_NE(client_->stats().last_error.find("before a state signed by the origin"),
+            std::string::npos)
+      << client_->stats().last_error;
+}
+
+// Heartbeats and 410s count only with the origin's signature: a forged
+// state (another key), an altered one, or a 410 the signed state does not
+// back is ignored and counted; no snapshot is taken for it.
+TEST_F(SyncProtocolTest, UnsignedOrForgedHeartbeatsAnd410sAreIgnored) {
+  StatusOr<SigningKey> other = SigningKey::Generate();
+  ASSERT_TRUE(other.ok());
+  LogState state{std::string(32, 'a'), 9, 0, 1700000000000};
+  std::string genuine = LogStateJson(state, signing_->SignBytes(LogStateStatement(state)));
+  std::string forged = LogStateJson(state, other->SignBytes(LogStateStatement(state)));
+  LogState altered_state = state;
+  altered_state.head = 99;
+  std::string altered = LogStateJson(altered_state, signing_->SignBytes(LogStateStatement(state)));
+  // Compacted through 5 by the origin's word, but this 410 is for cursor 7.
+  LogState short_state{std::string(32, 'a'), 9, 5, 1700000000001};
+  std::string not_past =
+      LogStateJson(short_state, signing_->SignBytes(LogStateStatement(short_state)));
+  std::atomic<int> requests{0};
+  base::testing::TestServer server([&](base::testing::ServerConnection& connection) {
+    base::testing::ServerRequest request;
+    if (!connection.ReadRequest(&request)) return;
+    int n = requests++;
+    std::string body, status = "200 OK";
+    if (n == 0) {
+      body = "{\"type\":\"heartbeat\",\"head\":50,\"state\":" + forged + "}\n" +
+             "{\"type\":\"heartbeat\",\"head\":50,\"state\":" + altered + "}\n" +
+             "{\"type\":\"heartbeat\",\"head\":50}\n" +
+             "{\"type\":\"heartbeat\",\"head\":9,\"state\":" + genuine + "}\n";
+    } else if (n == 1) {
+      status = "410 Gone";
+      body = "{\"error\":\"take a snapshot\",\"compacted_through\":50,\"head\":50}\n";
+    } else if (n == 2) {
+      status = "410 Gone";
+      body = "{\"error\":\"x\",\"compacted_through\":50,\"head\":50,\"state\":" + forged + "}\n";
+    } else {
+      status = "410 Gone";
+      body = "{\"error\":\"x\",\"compacted_through\":5,\"head\":9,\"state\":" + not_past + "}\n";
+    }
+    connection.Write("HTTP/1.1 " + status +
+                     "\r\nContent-Type: application/json\r\nContent-Length: " +
+                     std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
+  });
+  replica_.cursor = 7;
+  StartClient("http://127.0.0.1:" + std::to_string(server.port()));
+  ASSERT_TRUE(WaitUntil([&] { return requests.load() >= 5; }));
+  client_->Stop();
+  SyncClient::Stats stats = client_->stats();
+  // Three bad heartbeats, then 410s: unsigned, forged, not past the cursor.
+  EXPECT_GE(stats.unverified, 6u);
+  EXPECT_EQ(stats.snapshots, 0u);
+  EXPECT_EQ(stats.origin_head, 9u);  // the genuine heartbeat's, not 50 or 99
+  std::optional<LogState> latest = client_->LatestState();
+  ASSERT_TRUE(latest);
+  EXPECT_EQ(latest->time_ms, 1700000000001u);
+  {
+    std::lock_guard<std::mutex> lock(replica_.mutex);
+    EXPECT_EQ(replica_.resets, 0);
+  }
 }
 
 // KvForwarder with its durable queue against an origin that acknowledges

@@ -15,6 +15,8 @@
 #include "base/log.h"
 #include "base/sha256.h"
 #include "base/uv_handle.h"
+#include "edge-sync/epoch.h"
+#include "edge-sync/snapshot.h"
 
 namespace edge::sync {
 namespace {
@@ -87,6 +89,35 @@ std::string Printable(std::string_view text, size_t max = 128) {
     out.push_back(byte >= 0x20 && byte < 0x7f ? c : '?');
   }
   return out;
+}
+
+// `,"state":{...}`: the origin's signed state of the log (see
+// SyncServerOptions), or "" when this server has none to give.
+std::string StateMember(const SyncLog& log, const SyncServerOptions& options) {
+  if (options.sign_state) {
+    LogState state;
+    auto epoch = log.GetMeta(kEpochMetaKey);
+    if (epoch.ok() && *epoch && IsEpoch(**epoch)) state.epoch = **epoch;
+    state.head = log.head();
+    state.compacted_through = std::min(log.compacted_through(), state.head);
+    state.time_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                              std::chrono::system_clock::now().time_since_epoch())
+                                              .count());
+    return ",\"state\":" + LogStateJson(state, options.sign_state(LogStateStatement(state)));
+  }
+  if (options.relayed_state) {
+    std::string state = options.relayed_state();
+    if (!state.empty()) return ",\"state\":" + state;
+  }
+  return "";
+}
+
+// `,"epoch":"<hex>"` for the log's epoch ("" when it has none): heartbeats,
+// snapshot headers and 410 answers say which history their numbers count.
+std::string EpochMember(const SyncLog& log) {
+  auto epoch = log.GetMeta(kEpochMetaKey);
+  if (!epoch.ok() || !*epoch || !IsEpoch(**epoch)) return "";
+  return fmt::format(",\"epoch\":\"{}\"", **epoch);
 }
 
 }  // namespace
@@ -285,7 +316,9 @@ class SyncServer::LogStream : public SyncServer::Stream {
     if (ended_) return;
     // A reader that has not taken what it was sent needs no more.
     if (writer_->BufferedBytes() >= kWriterDrainThreshold) return;
-    writer_->Write(fmt::format("{{\"type\":\"heartbeat\",\"head\":{}}}\n", server_.log_.head()));
+    writer_->Write(fmt::format("{{\"type\":\"heartbeat\",\"head\":{}{}{}}}\n", server_.log_.head(),
+                               EpochMember(server_.log_),
+                               StateMember(server_.log_, server_.options_)));
     Wrote();
   }
 
@@ -296,30 +329,39 @@ class SyncServer::LogStream : public SyncServer::Stream {
   State state_ = State::kScheduled;
 };
 
-// GET /sync/snapshot: every surviving entry up to the head at the start.
+// GET /sync/snapshot: every surviving entry up to the head at the start
+// (snapshot.h). Read and written a bounded batch at a time, each once the
+// connection drained: a stream costs the node about one batch, whatever
+// the size of the log.
 class SyncServer::SnapshotStream : public SyncServer::Stream {
  public:
-  using Stream::Stream;
+  SnapshotStream(SyncServer& server, std::shared_ptr<ResponseWriter> writer)
+      : Stream(server, std::move(writer)),
+        head_(server.log_.head()),
+        compacted_through_(server.log_.compacted_through()),
+        lines_(head_, compacted_through_) {}
 
  protected:
   void Start() override {
-    SyncLog& log = server_.log_;
-    compacted_through_ = log.compacted_through();
-    head_ = log.head();
+    ++server_.snapshot_streams_;
     writer_->Start(200, "",
                    {{"Content-Type", "application/x-ndjson"}, {"Cache-Control", "no-store"}},
                    std::nullopt);
-    writer_->Write(fmt::format("{{\"type\":\"snapshot\",\"head\":{},\"compacted_through\":{}}}\n",
-                               head_, compacted_through_));
+    // The epoch is there to read, not to trust: a PoP believes only the
+    // signed state of heartbeats and 410s.
+    writer_->Write(lines_.Header(EpochMember(server_.log_)));
     Schedule();
   }
+
+  void OnEnd() override { --server_.snapshot_streams_; }
 
   void Pump() override {
     if (ended_) return;
     if (WaitForDrain()) return;
     SyncLog& log = server_.log_;
     StatusOr<std::vector<SignedEntry>> batch =
-        cursor_ < head_ ? log.ReadAfter(cursor_, server_.options_.batch_entries)
+        cursor_ < head_ ? log.ReadAfter(cursor_, server_.options_.batch_entries,
+                                        server_.options_.snapshot_batch_bytes)
                         : StatusOr<std::vector<SignedEntry>>(std::vector<SignedEntry>());
     if (!batch.ok()) {
       Log(LogLevel::kError, "sync: reading the log for a snapshot: {}", batch.status().message());
@@ -332,7 +374,7 @@ class SyncServer::SnapshotStream : public SyncServer::Stream {
       return End(/*abort=*/true);
     }
     std::string out;
-    bool done = batch->size() < server_.options_.batch_entries;
+    bool done = batch->empty();
     for (const SignedEntry& entry : *batch) {
       if (entry.seq <= cursor_) continue;
       if (entry.seq > head_) {
@@ -340,30 +382,23 @@ class SyncServer::SnapshotStream : public SyncServer::Stream {
         break;
       }
       std::string line = entry.Line();
-      digest_.Update(line);
+      lines_.Add(line);
       out += line;
       cursor_ = entry.seq;
-      ++count_;
     }
     if (cursor_ >= head_) done = true;
-    if (done) {
-      // The origin vouches for exactly these lines at this head.
-      std::string signature = server_.options_.sign_manifest(
-          SnapshotManifest(head_, compacted_through_, count_, digest_.HexDigest()));
-      out += fmt::format("{{\"type\":\"end\",\"count\":{},\"sig\":\"{}\"}}\n", count_,
-                         base::Base64Encode(signature));
-    }
+    // The origin vouches for exactly these lines at this head.
+    if (done) out += lines_.End(server_.options_.sign_manifest);
     if (!out.empty()) writer_->Write(out);
     if (done) return End(/*abort=*/false);
     Schedule();
   }
 
  private:
-  uint64_t head_ = 0;
-  uint64_t compacted_through_ = 0;
+  uint64_t head_;
+  uint64_t compacted_through_;
   uint64_t cursor_ = 0;
-  base::Sha256Stream digest_;
-  uint64_t count_ = 0;
+  SnapshotLines lines_;
 };
 
 // GET /sync/blobs/<sha256>: written in slices, each once the last drained.
@@ -492,12 +527,13 @@ void SyncServer::ServeLog(const HttpRequest& request, std::string_view query,
   uint64_t compacted_through = log_.compacted_through();
   if (after < compacted_through) {
     uint64_t head = log_.head();
-    return SendJson(*writer, 410,
-                    fmt::format("{{\"error\":{},\"compacted_through\":{},\"head\":{}}}",
-                                base::JsonEscape(fmt::format(
-                                    "entries after {} were compacted (through {}): take a snapshot",
+    return SendJson(
+        *writer, 410,
+        fmt::format("{{\"error\":{},\"compacted_through\":{},\"head\":{}{}{}}}",
+                    base::JsonEscape(
+                        fmt::format("entries after {} were compacted (through {}): take a snapshot",
                                     after, compacted_through)),
-                                compacted_through, head));
+                    compacted_through, head, EpochMember(log_), StateMember(log_, options_)));
   }
   uint64_t now = NowMs();
   ReaderInfo info{request.remote_address, Printable(Header(request, "X-Edge-Pop-Id")), after, now,
@@ -512,6 +548,14 @@ void SyncServer::ServeSnapshot(std::shared_ptr<ResponseWriter> writer) {
     writer->Write(body);
     writer->Finish();
     return;
+  }
+  if (snapshot_streams_ >= options_.max_snapshot_streams) {
+    Log(LogLevel::kInfo, "sync: refused a snapshot: {} are being served (the most at once)",
+        snapshot_streams_);
+    return SendError(*writer, 503,
+                     fmt::format("this node serves {} snapshots at once: retry later",
+                                 options_.max_snapshot_streams),
+                     {{"Retry-After", std::to_string(options_.snapshot_retry_after_s)}});
   }
   Start(std::make_shared<SnapshotStream>(*this, std::move(writer)));
 }

@@ -12,11 +12,13 @@
 //                            410 {"error":...,"compacted_through":C,"head":H}
 //                            (the reader must take a snapshot).
 //   GET /sync/blobs/<sha256> the blob (application/octet-stream) or 404
-//   GET /sync/snapshot       200 application/x-ndjson:
+//   GET /sync/snapshot       200 application/x-ndjson (snapshot.h):
 //                            {"type":"snapshot","head":H,"compacted_through":C},
 //                            every surviving entry line up to H, then
-//                            {"type":"end","count":N}. A snapshot cut short
-//                            (no "end" line) must be thrown away.
+//                            {"type":"end","count":N,"sig":S}. A snapshot cut
+//                            short (no "end" line) must be thrown away. At
+//                            most max_snapshot_streams at once; beyond:
+//                            503 with Retry-After.
 //
 // Lines that are not entries are JSON objects with a "type" and without
 // "seq"; readers skip the types they do not know. Responses are written in
@@ -74,6 +76,19 @@ struct SyncServerOptions {
   // Only the origin can; a server without it does not serve snapshots (a
   // relay passes snapshot requests on to its upstream).
   std::function<std::string(std::string_view manifest)> sign_manifest = nullptr;
+  // Signs the log's state (LogStateStatement in epoch.h) with the origin's
+  // key: heartbeats and 410 answers then carry it ("state"), so readers can
+  // tell them from forged ones. Only the origin can.
+  std::function<std::string(std::string_view statement)> sign_state = nullptr;
+  // A relay's heartbeats and 410s carry instead the newest state it
+  // verified from its upstream (LogStateJson text; "" = none yet).
+  std::function<std::string()> relayed_state = nullptr;
+  // Snapshots served at once; a request beyond gets 503 with Retry-After
+  // (seconds). Each costs about one batch of lines while it lasts.
+  size_t max_snapshot_streams = 4;
+  uint64_t snapshot_retry_after_s = 5;
+  // A snapshot's batch stops once its lines reach this many bytes.
+  size_t snapshot_batch_bytes = 256u << 10;
 };
 
 class SyncServer {
@@ -129,6 +144,7 @@ class SyncServer {
   std::shared_ptr<Wakeup> wakeup_;  // shared with the log's callback
   std::unordered_map<Stream*, std::shared_ptr<Stream>> streams_;
   bool closed_ = false;
+  size_t snapshot_streams_ = 0;  // SnapshotStreams in progress
 
   mutable std::mutex readers_mutex_;
   std::map<uint64_t, ReaderInfo> readers_;  // by id, guarded by readers_mutex_

@@ -1,5 +1,5 @@
-// The snapshot reader (edge-sync/snapshot_reader.*): the lines of GET
-// /sync/snapshot, with which a PoP replaces its whole state.
+// The snapshot verifier (SnapshotVerifier, edge-sync/snapshot.*): the lines
+// of GET /sync/snapshot, with which a PoP replaces its whole state.
 //
 // Byte 0 of the input picks the mode; the rest is lines.
 //  - bit 0 clear: every line is fed as it is. Seeds signed with the fixed
@@ -12,10 +12,10 @@
 //    the manifest signed over them and the last header fed. Other lines
 //    are fed as they are.
 //
-// Checked: the reader never takes a line after it refused or ended; when it
-// ends, the compaction point is at most the head, the entries are in
-// increasing seq order at or below the head, each decoded from its own
-// line's bytes.
+// Checked: refusals are kInvalidInput with a reason; nothing is taken after
+// the end; when it ends, the compaction point is at most the head, the
+// entries are in increasing seq order at or below the head, each decoded
+// from its own line's bytes, and the count is theirs.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -24,11 +24,14 @@
 #include <string_view>
 #include <unistd.h>
 
+#include <simdjson.h>
+#include <vector>
+
 #include "base/base64.h"
 #include "base/sha256.h"
 #include "edge-sync/entry.h"
 #include "edge-sync/signing_keys.h"
-#include "edge-sync/snapshot_reader.h"
+#include "edge-sync/snapshot.h"
 #include "fuzz/fuzz_check.h"
 
 using namespace edge::sync;
@@ -97,10 +100,14 @@ struct Signer {
       return "{\"type\":\"end\",\"count\":" + std::to_string(count) + ",\"sig\":\"" +
              edge::base::Base64Encode(key.SignBytes(manifest)) + "\"}";
     }
-    if (std::optional<ControlLine> control = AsControlLine(parser, line)) {
-      if (control->type == "snapshot") {
-        head = control->head;
-        compacted_through = control->compacted_through;
+    simdjson::dom::object object;
+    std::string_view type;
+    if (parser.parse(line.data(), line.size(), true).get_object().get(object) == simdjson::SUCCESS &&
+        object["type"].get_string().get(type) == simdjson::SUCCESS && type == "snapshot") {
+      uint64_t value = 0;
+      if (object["head"].get_uint64().get(value) == simdjson::SUCCESS) head = value;
+      if (object["compacted_through"].get_uint64().get(value) == simdjson::SUCCESS) {
+        compacted_through = value;
       }
     }
     return std::string(line);
@@ -114,42 +121,45 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const Keys& keys = TheKeys();
   bool sign = (data[0] & 1) != 0;
   std::string_view rest(reinterpret_cast<const char*>(data) + 1, size - 1);
-  SnapshotReader reader(keys.verify);
+  SnapshotVerifier verifier(keys.verify);
   Signer signer;
-  SnapshotReader::Result result = SnapshotReader::Result::kMore;
-  while (!rest.empty() && result == SnapshotReader::Result::kMore) {
+  std::vector<VerifiedEntry> entries;
+  while (!rest.empty() && !verifier.ended()) {
     size_t end = rest.find('\n');
     std::string_view line = rest.substr(0, end);
     rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
     std::string fed = sign ? signer.Transform(*keys.signing, line) : std::string(line);
-    result = reader.OnLine(fed);
+    VerifiedEntry entry;
+    edge::StatusOr<bool> taken = verifier.Feed(fed, &entry);
+    if (!taken.ok()) {
+      FUZZ_NOTE("refused: %s", taken.status().message().c_str());
+      FUZZ_CHECK(taken.status().code() == edge::ErrorCode::kInvalidInput,
+                 "a refusal with another code than kInvalidInput");
+      FUZZ_CHECK(!taken.status().message().empty(), "a refusal without a reason");
+      return 0;
+    }
+    if (*taken) entries.push_back(std::move(entry));
   }
-  if (result == SnapshotReader::Result::kRefused) {
-    FUZZ_NOTE("refused: %s", reader.reason().c_str());
-    FUZZ_CHECK(!reader.reason().empty(), "a refusal without a reason");
-    FUZZ_CHECK(reader.OnLine("{\"type\":\"snapshot\",\"head\":1,\"compacted_through\":0}") ==
-                   SnapshotReader::Result::kRefused,
-               "the reader took a line after refusing");
-    return 0;
-  }
-  if (result != SnapshotReader::Result::kEnded) {
+  if (!verifier.ended()) {
     FUZZ_NOTE("cut short");
     return 0;  // the client retries
   }
-  FUZZ_NOTE("ended: %zu entries, head %llu", reader.entries().size(),
-            static_cast<unsigned long long>(reader.head()));
-  FUZZ_CHECK(reader.compacted_through() <= reader.head(), "a compaction point past the head");
+  const SnapshotInfo& info = verifier.info();
+  FUZZ_NOTE("ended: %zu entries, head %llu", entries.size(),
+            static_cast<unsigned long long>(info.head));
+  FUZZ_CHECK(info.compacted_through <= info.head, "a compaction point past the head");
+  FUZZ_CHECK(info.count == entries.size(), "a count that is not the entries'");
   uint64_t previous = 0;
-  for (const auto& [signed_entry, entry] : reader.entries()) {
-    FUZZ_CHECK(signed_entry.seq > previous, "entries out of order");
-    FUZZ_CHECK(signed_entry.seq <= reader.head(), "an entry past the head");
-    FUZZ_CHECK(entry.seq == signed_entry.seq, "an entry whose seq is not its line's");
-    edge::StatusOr<Entry> decoded = DecodeEntry(signed_entry.bytes);
-    FUZZ_CHECK(decoded.ok() && *decoded == entry, "an entry that is not its line's bytes");
-    previous = signed_entry.seq;
+  for (const VerifiedEntry& verified : entries) {
+    FUZZ_CHECK(verified.line.seq > previous, "entries out of order");
+    FUZZ_CHECK(verified.line.seq <= info.head, "an entry past the head");
+    FUZZ_CHECK(verified.entry.seq == verified.line.seq, "an entry whose seq is not its line's");
+    edge::StatusOr<Entry> decoded = DecodeEntry(verified.line.bytes);
+    FUZZ_CHECK(decoded.ok() && *decoded == verified.entry, "an entry that is not its line's bytes");
+    previous = verified.line.seq;
   }
-  FUZZ_CHECK(reader.OnLine("{\"type\":\"end\",\"count\":0,\"sig\":\"\"}") ==
-                 SnapshotReader::Result::kRefused,
-             "the reader took a line after its end");
+  VerifiedEntry after;
+  FUZZ_CHECK(!verifier.Feed("{\"type\":\"end\",\"count\":0,\"sig\":\"\"}", &after).ok(),
+             "the verifier took a line after its end");
   return 0;
 }

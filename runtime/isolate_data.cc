@@ -15,6 +15,8 @@ IsolateData::IsolateData(v8::Isolate* isolate, uv_loop_t* loop, std::string work
       loop_(loop),
       worker_name_(std::move(worker_name)),
       timers_(this),
+      thread_pool_(loop, ThreadPoolQueue::kIoJobs),
+      cpu_jobs_(loop, ThreadPoolQueue::kCpuJobs),
       watchdog_(isolate, cpu_limit_ms),
       time_origin_ns_(uv_hrtime()),
       time_origin_epoch_ms_(std::chrono::duration<double, std::milli>(

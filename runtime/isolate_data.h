@@ -15,10 +15,12 @@
 #include <unordered_set>
 #include <vector>
 
+#include "runtime/buffer_allocator.h"
 #include "runtime/env_binding.h"
 #include "runtime/host_services.h"
 #include "runtime/native.h"
 #include "runtime/response_sink.h"
+#include "runtime/thread_pool_queue.h"
 #include "runtime/timers.h"
 #include "runtime/watchdog.h"
 
@@ -42,6 +44,10 @@ class IsolateData {
   v8::Local<v8::Context> context() const { return context_.Get(isolate_); }
   v8::Local<v8::Object> internals() const { return internals_.Get(isolate_); }
   Timers& timers() { return timers_; }
+  // This isolate's jobs on libuv's thread pool: I/O (RunInThreadPool: KV)
+  // and long CPU work (runtime/crypto/crypto_job.h).
+  ThreadPoolQueue& thread_pool() { return thread_pool_; }
+  ThreadPoolQueue& cpu_jobs() { return cpu_jobs_; }
   Watchdog::Subject& watchdog() { return watchdog_; }
   // What the process provides to natives (see HostServices in worker.h);
   // null when the worker was loaded without any.
@@ -107,6 +113,16 @@ class IsolateData {
   uint64_t time_origin_ns() const { return time_origin_ns_; }
   double time_origin_epoch_ms() const { return time_origin_epoch_ms_; }
 
+  // The isolate's ArrayBuffer allocator, which keeps its memory budget
+  // (buffer_allocator.h); null for an isolate made without one.
+  void set_buffer_allocator(std::shared_ptr<BufferAllocator> allocator) {
+    buffer_allocator_ = std::move(allocator);
+  }
+  BufferAllocator* buffer_allocator() const { return buffer_allocator_.get(); }
+  const std::shared_ptr<BufferAllocator>& shared_buffer_allocator() const {
+    return buffer_allocator_;
+  }
+
   // The isolate was stopped (heap or CPU limit) and must not serve again.
   // `on_discard` is told once, from the loop, after the entry that hit the
   // limit has unwound.
@@ -170,6 +186,8 @@ class IsolateData {
   v8::Global<v8::Context> context_;
   v8::Global<v8::Object> internals_;
   Timers timers_;
+  ThreadPoolQueue thread_pool_;
+  ThreadPoolQueue cpu_jobs_;
   Watchdog::Subject watchdog_;
   uint64_t time_origin_ns_;
   double time_origin_epoch_ms_;
@@ -181,6 +199,7 @@ class IsolateData {
   std::vector<std::unique_ptr<NativeBinding>> bindings_;
   std::unordered_set<PendingPromise*> pending_promises_;
   HostServices* services_ = nullptr;
+  std::shared_ptr<BufferAllocator> buffer_allocator_;
   std::vector<EnvBinding> binding_table_;
   bool compiling_wasm_ = false;
   std::shared_ptr<IsolateData*> self_;

@@ -1,5 +1,6 @@
 #include "runtime/native.h"
 
+#include "runtime/buffer_allocator.h"
 #include "runtime/errors.h"
 #include "runtime/isolate_data.h"
 #include "base/log.h"
@@ -139,9 +140,12 @@ v8::Local<v8::String> NativeCall::String(std::string_view text) const {
 }
 
 v8::Local<v8::Uint8Array> NativeCall::Bytes(std::string_view bytes) const {
-  auto buffer = v8::ArrayBuffer::New(isolate(), bytes.size());
-  if (!bytes.empty()) memcpy(buffer->Data(), bytes.data(), bytes.size());
-  return v8::Uint8Array::New(buffer, 0, bytes.size());
+  StatusOr<v8::Local<v8::Uint8Array>> array = NewUint8Array(isolate(), bytes);
+  if (array.ok()) return *array;
+  // Over the memory budget: the worker is being stopped. The caller still
+  // gets a usable value; the exception ends the native call.
+  ThrowStatus(isolate(), array.status());
+  return v8::Uint8Array::New(v8::ArrayBuffer::New(isolate(), 0), 0, 0);
 }
 
 void NativeRegistry::Add(std::string name, NativeFunction function) {

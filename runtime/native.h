@@ -55,6 +55,10 @@ class NativeCall {
 
   // Helpers for building results.
   v8::Local<v8::String> String(std::string_view text) const;
+  // A copy of `bytes`, counted against the worker's memory budget
+  // (buffer_allocator.h). When they do not fit, the worker is stopped at its
+  // memory limit, a RangeError is pending and the array is empty; for large
+  // or tenant-sized output use NewUint8Array and return its Status.
   v8::Local<v8::Uint8Array> Bytes(std::string_view bytes) const;
 
  private:

@@ -76,23 +76,8 @@ void PendingPromise::Reject(const Status& status) {
   });
 }
 
-namespace {
-struct PoolWork {
-  uv_work_t request;
-  std::function<void()> work;
-  std::function<void()> after;
-};
-}  // namespace
-
 void RunInThreadPool(IsolateData& data, std::function<void()> work, std::function<void()> after) {
-  auto* job = new PoolWork{{}, std::move(work), std::move(after)};
-  job->request.data = job;
-  uv_queue_work(
-      data.loop(), &job->request, [](uv_work_t* request) { static_cast<PoolWork*>(request->data)->work(); },
-      [](uv_work_t* request, int) {
-        std::unique_ptr<PoolWork> job(static_cast<PoolWork*>(request->data));
-        job->after();
-      });
+  data.thread_pool().Run(std::move(work), std::move(after));
 }
 
 }  // namespace edge::runtime

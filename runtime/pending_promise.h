@@ -67,9 +67,12 @@ class PendingPromise {
   v8::Global<v8::Promise::Resolver> resolver_;
 };
 
-// Runs `work` on libuv's thread pool, then `after` on the isolate's loop.
-// `work` must not touch V8. `after` runs even if the isolate went away (it
-// then finds its PendingPromise dead): resources are always released.
+// Runs `work` on libuv's thread pool, then `after` on the isolate's loop,
+// through the isolate's ThreadPoolQueue (a bounded number of its jobs in the
+// pool at once, so one tenant's backlog does not hold up another's).
+// `work` must not touch V8. Once `work` ran, `after` runs even if the
+// isolate went away (it then finds its PendingPromise dead); a job that had
+// not started when the isolate went away is dropped, neither running.
 void RunInThreadPool(IsolateData& data, std::function<void()> work, std::function<void()> after);
 
 }  // namespace edge::runtime

@@ -220,15 +220,23 @@ NativeResult UploadRead(NativeCall& call) {
         return;
       }
       v8::Local<v8::Value> value;
+      std::string_view kind = event;
       if (event == "data") {
-        auto buffer = v8::ArrayBuffer::New(isolate, payload.size());
-        if (!payload.empty()) memcpy(buffer->Data(), payload.data(), payload.size());
-        value = v8::Uint8Array::New(buffer, 0, payload.size());
+        // Over the memory budget the worker is stopped (buffer_allocator.h);
+        // the upload ends with the error.
+        StatusOr<v8::Local<v8::Uint8Array>> bytes = NewUint8Array(isolate, payload);
+        if (bytes.ok()) {
+          value = *bytes;
+        } else {
+          data->RemoveUpload(upload);
+          kind = "error";
+          value = Utf8String(isolate, bytes.status().message());
+        }
       } else {
         value = Utf8String(isolate, payload);
       }
       v8::Local<v8::Value> args[] = {v8::Integer::NewFromUnsigned(isolate, upload),
-                                     Utf8String(isolate, event), value};
+                                     Utf8String(isolate, kind), value};
       // uploadEvent cannot throw but for termination: nothing to report then.
       v8::TryCatch try_catch(isolate);
       v8::Local<v8::Value> ignored;

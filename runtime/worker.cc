@@ -177,20 +177,35 @@ Worker::~Worker() {
     modules_.clear();
     data_.reset();
   }
+  allocator_->Detach();
   isolate_->Dispose();
 }
 
 size_t Worker::OnNearHeapLimit(void* data, size_t current_limit, size_t initial_limit) {
   auto* self = static_cast<Worker*>(data);
-  if (!self->heap_exceeded_) {
-    self->heap_exceeded_ = true;
-    self->data_->MarkDiscarded();
-    Log(LogLevel::kError, "[{}] the worker reached its heap limit of {} MiB: stopping it; a fresh "
-        "isolate will serve the next requests", self->spec_.name, self->spec_.heap_limit_bytes >> 20);
-  }
-  self->isolate_->TerminateExecution();
+  self->StopAtMemoryLimit(fmt::format("the worker reached its heap limit of {} MiB",
+                                      self->spec_.heap_limit_bytes >> 20));
   // Room for the stack to unwind; the isolate is discarded afterwards.
   return current_limit + (32u << 20);
+}
+
+void Worker::OnBudgetExceeded(size_t asked) {
+  BufferAllocator::Usage usage = allocator_->Measure();
+  std::string what = asked != 0 ? fmt::format(", asking for {} bytes more", asked) : "";
+  StopAtMemoryLimit(fmt::format(
+      "the worker went over its memory limit of {} MiB (V8 heap {} MiB + ArrayBuffers {} MiB + "
+      "WebAssembly memories {} MiB{})",
+      spec_.heap_limit_bytes >> 20, usage.heap >> 20, usage.buffers >> 20, usage.wasm >> 20, what));
+}
+
+void Worker::StopAtMemoryLimit(const std::string& why) {
+  if (!memory_exceeded_) {
+    memory_exceeded_ = true;
+    data_->MarkDiscarded();
+    Log(LogLevel::kError, "[{}] {}: stopping it; a fresh isolate will serve the next requests",
+        spec_.name, why);
+  }
+  isolate_->TerminateExecution();
 }
 
 bool Worker::discarded() const { return data_ && data_->discarded(); }
@@ -200,7 +215,7 @@ void Worker::SetOnDiscard(std::function<void()> on_discard) {
 }
 
 std::string Worker::FailureReason() const {
-  if (heap_exceeded_) {
+  if (memory_exceeded_) {
     return fmt::format("Worker exceeded its memory limit of {} MiB", spec_.heap_limit_bytes >> 20);
   }
   if (data_ && data_->watchdog().exceeded()) {
@@ -211,7 +226,7 @@ std::string Worker::FailureReason() const {
 }
 
 LimitKind Worker::FailureLimit() const {
-  if (heap_exceeded_) return LimitKind::kMemory;
+  if (memory_exceeded_) return LimitKind::kMemory;
   if (data_ && data_->watchdog().exceeded()) return LimitKind::kCpu;
   return LimitKind::kNone;
 }
@@ -236,9 +251,11 @@ size_t Worker::memory_bytes() const {
 size_t Worker::holds() const { return data_ ? data_->holds() : 0; }
 
 void Worker::CreateIsolate(uv_loop_t* loop) {
-  allocator_.reset(v8::ArrayBuffer::Allocator::NewDefaultAllocator());
+  // One budget for the heap and the ArrayBuffers (buffer_allocator.h); V8
+  // keeps the allocator alive while any buffer made with it lives.
+  allocator_ = std::make_shared<BufferAllocator>(spec_.heap_limit_bytes);
   v8::Isolate::CreateParams params;
-  params.array_buffer_allocator = allocator_.get();
+  params.array_buffer_allocator_shared = allocator_;
   params.constraints.ConfigureDefaultsFromHeapSize(0, spec_.heap_limit_bytes);
   isolate_ = v8::Isolate::New(params);
   isolate_->AddNearHeapLimitCallback(OnNearHeapLimit, this);
@@ -247,6 +264,8 @@ void Worker::CreateIsolate(uv_loop_t* loop) {
   isolate_->SetAllowWasmCodeGenerationCallback(AllowWasmCodeGeneration);
   isolate_->SetCaptureStackTraceForUncaughtExceptions(true, 16);
   data_ = std::make_unique<IsolateData>(isolate_, loop, spec_.name, spec_.cpu_limit_ms);
+  data_->set_buffer_allocator(allocator_);
+  allocator_->Attach(isolate_, [this](size_t asked) { OnBudgetExceeded(asked); });
   data_->set_services(spec_.services.get());
   data_->set_binding_table(spec_.bindings);
   data_->set_subrequest_limit(spec_.subrequest_limit);
@@ -660,10 +679,18 @@ void Worker::Fetch(FetchRequest request, std::shared_ptr<ResponseSink> sink) {
   v8::Local<v8::Array> headers = v8::Array::New(isolate_, items.data(), items.size());
   v8::Local<v8::Value> body = v8::Null(isolate_);
   if (request.has_body) {
-    auto store = v8::ArrayBuffer::NewBackingStore(isolate_, request.body.size());
-    if (!request.body.empty()) memcpy(store->Data(), request.body.data(), request.body.size());
-    auto buffer = v8::ArrayBuffer::New(isolate_, std::move(store));
-    body = v8::Uint8Array::New(buffer, 0, request.body.size());
+    // A body over the memory budget stops the worker like any other buffer.
+    StatusOr<v8::Local<v8::Uint8Array>> bytes = NewUint8Array(isolate_, request.body);
+    if (!bytes.ok()) {
+      Log(LogLevel::kError, "[{}] the request's body of {} bytes does not fit in memory",
+          spec_.name, request.body.size());
+      if (ResponseSink* open = data_->FindResponse(id)) {
+        open->Fail(FailureReason(), FailureLimit());
+        data_->RemoveResponse(id);
+      }
+      return;
+    }
+    body = *bytes;
   }
   // A body still arriving becomes a stream the worker reads as it comes.
   uint32_t upload = 0;

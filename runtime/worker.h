@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "runtime/buffer_allocator.h"
 #include "runtime/env_binding.h"
 #include "runtime/host_services.h"
 #include "runtime/module_loader.h"
@@ -44,8 +45,10 @@ struct WorkerSpec {
   std::vector<WorkerVar> secrets;
   std::vector<EnvBinding> bindings;
   std::shared_ptr<HostServices> services;
-  // The isolate's heap limit. A worker that reaches it is stopped and its
-  // isolate must be discarded (see Worker::discarded); the process goes on.
+  // The worker's memory budget (`[limits] memory_mb`): its V8 heap and its
+  // ArrayBuffers together (runtime/buffer_allocator.h). A worker that goes
+  // over it is stopped and its isolate must be discarded (see
+  // Worker::discarded); the process goes on.
   size_t heap_limit_bytes = 128u << 20;
   // CPU time one entry into the worker's JavaScript may use (`[limits]
   // cpu_ms`; Workers' Standard default is 30 s). 0 disables the limit.
@@ -128,6 +131,11 @@ class Worker {
   std::string FailureReason() const;
   LimitKind FailureLimit() const;
   static size_t OnNearHeapLimit(void* data, size_t current_limit, size_t initial_limit);
+  // The heap and the ArrayBuffers went over the budget (`asked`: bytes a
+  // refused allocation wanted; 0 when a GC found it over).
+  void OnBudgetExceeded(size_t asked);
+  // Stops the worker at its memory limit; `why` goes to the log.
+  void StopAtMemoryLimit(const std::string& why);
   static v8::MaybeLocal<v8::Module> ResolveModule(v8::Local<v8::Context> context,
                                                   v8::Local<v8::String> specifier,
                                                   v8::Local<v8::FixedArray> assertions,
@@ -147,7 +155,7 @@ class Worker {
                                                       v8::Local<v8::Module> module);
 
   WorkerSpec spec_;
-  std::unique_ptr<v8::ArrayBuffer::Allocator> allocator_;
+  std::shared_ptr<BufferAllocator> allocator_;
   v8::Isolate* isolate_ = nullptr;
   std::unique_ptr<IsolateData> data_;
   std::vector<ModuleRecord> modules_;
@@ -155,7 +163,7 @@ class Worker {
   v8::Global<v8::Function> dispatch_;
   v8::Global<v8::Object> env_;
   std::vector<std::unique_ptr<ScriptWaiter>> script_waiters_;
-  bool heap_exceeded_ = false;
+  bool memory_exceeded_ = false;
 };
 
 // Natives the runtime itself provides: timers and the response channel.

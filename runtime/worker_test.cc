@@ -226,6 +226,30 @@ TEST_F(WorkerTest, CpuLimitCountsEveryEntryOfTheRequest) {
   ExpectFailed(*heavy, "Worker exceeded its CPU time limit of 60 ms", LimitKind::kCpu);
 }
 
+TEST_F(WorkerTest, CryptoWorkOffTheThreadCountsAgainstTheCpuLimit) {
+  // PBKDF2 runs on the thread pool (runtime/crypto/crypto_job.h), where the
+  // watchdog cannot see it; its CPU is charged to the request all the same,
+  // which is stopped at its next entry once over the limit. 200 derivations
+  // at the iteration cap take seconds of CPU; each is a few tens of ms.
+  cpu_limit_ms_ = 60;
+  auto worker = LoadOrDie(R"(
+    export default {
+      async fetch(request) {
+        const key = await crypto.subtle.importKey(
+          "raw", new Uint8Array(8), "PBKDF2", false, ["deriveBits"]);
+        const params = { name: "PBKDF2", hash: "SHA-512", salt: new Uint8Array(8),
+                         iterations: 100000 };
+        for (let i = 0; i < 200; i++) await crypto.subtle.deriveBits(params, key, 512);
+        return new Response("survived");
+      },
+    };)");
+  ASSERT_TRUE(worker);
+  auto heavy = Fetch(*worker, "GET", "http://localhost/");
+  EXPECT_TRUE(worker->discarded());
+  worker.reset();
+  ExpectFailed(*heavy, "Worker exceeded its CPU time limit of 60 ms", LimitKind::kCpu);
+}
+
 TEST_F(WorkerTest, StartupHasItsOwnCpuLimit) {
   cpu_limit_ms_ = 20;
   startup_cpu_limit_ms_ = 2000;

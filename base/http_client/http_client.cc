@@ -763,7 +763,14 @@ Status ResponseError(const HttpResponse& response) {
                             "; if a proxy stands in front of it, check that it passes the "
                             "Authorization header on");
   }
-  if (status == 403) return Status(code, "the node refused the token (403)");
+  if (status == 403) {
+    // A wrong token, or a right one (an account's) asking for what it may
+    // not have: then the node says what.
+    if (error.empty() || error == "the token is not valid") {
+      return Status(code, "the node refused the token (403)");
+    }
+    return Status(code, "the node refused (403): " + error);
+  }
   if (!error.empty()) return Status(code, error);
   std::string reason(ReasonPhrase(status));
   std::string snippet = BodySnippet(response.body);

@@ -316,8 +316,13 @@ TEST(HttpRequestTest, ErrorsCarryTheServersText) {
   EXPECT_NE(error.message().find("(401): a token is required"), std::string::npos)
       << error.message();
 
-  HttpResponse forbidden{403, {}, "{\"error\":\"invalid token\"}"};
+  HttpResponse forbidden{403, {}, "{\"error\":\"the token is not valid\"}"};
   EXPECT_EQ(ResponseError(forbidden).message(), "the node refused the token (403)");
+  HttpResponse empty_forbidden{403, {}, ""};
+  EXPECT_EQ(ResponseError(empty_forbidden).message(), "the node refused the token (403)");
+  HttpResponse not_yours{403, {}, "{\"error\":\"route \\\"b.test/*\\\": not one of a's hosts\"}"};
+  EXPECT_EQ(ResponseError(not_yours).message(),
+            "the node refused (403): route \"b.test/*\": not one of a's hosts");
   HttpResponse refused{400, {}, "{\"error\": \"modules: src/x.js is not valid UTF-8\"}"};
   EXPECT_EQ(ResponseError(refused).message(), "modules: src/x.js is not valid UTF-8");
   HttpResponse proxy{502, {}, "<html><body>bad gateway</body></html>\nmore"};

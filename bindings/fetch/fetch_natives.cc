@@ -200,18 +200,13 @@ outbound::Client* ClientOf(NativeCall& call) {
 
 v8::Local<v8::Value> Undefined(NativeCall& call) { return v8::Undefined(call.isolate()); }
 
-// A Uint8Array over `bytes` without copying them.
-v8::Local<v8::Value> BytesValue(v8::Isolate* isolate, std::string bytes) {
-  if (bytes.empty()) {
-    return v8::Uint8Array::New(v8::ArrayBuffer::New(isolate, 0), 0, 0);
-  }
-  auto* owned = new std::string(std::move(bytes));
-  std::shared_ptr<v8::BackingStore> store = v8::ArrayBuffer::NewBackingStore(
-      owned->data(), owned->size(),
-      [](void*, size_t, void* deleter_data) { delete static_cast<std::string*>(deleter_data); },
-      owned);
-  size_t length = owned->size();
-  return v8::Uint8Array::New(v8::ArrayBuffer::New(isolate, std::move(store)), 0, length);
+// A Uint8Array over `bytes` without copying them, counted against the
+// worker's memory budget (a RangeError when they do not fit).
+StatusOr<v8::Local<v8::Value>> BytesValue(v8::Isolate* isolate, std::string bytes) {
+  size_t length = bytes.size();
+  StatusOr<v8::Local<v8::ArrayBuffer>> buffer = runtime::AdoptBytes(isolate, std::move(bytes));
+  if (!buffer.ok()) return buffer.status();
+  return v8::Uint8Array::New(*buffer, 0, length).As<v8::Value>();
 }
 
 // [status, statusText, [name, value, ...], hasBody]. The arrays are made
@@ -263,8 +258,11 @@ bool SettleRead(IsolateFetches& fetches, FetchCall& fetch) {
   switch (result.kind) {
     case outbound::Call::ReadResult::kData: {
       auto data = std::make_shared<std::string>(std::move(result.data));
-      read->Resolve([data](v8::Isolate* isolate, v8::Local<v8::Context>) {
-        return BytesValue(isolate, std::move(*data));
+      read->Resolve([data](v8::Isolate* isolate, v8::Local<v8::Context>) -> v8::Local<v8::Value> {
+        StatusOr<v8::Local<v8::Value>> bytes = BytesValue(isolate, std::move(*data));
+        if (bytes.ok()) return *bytes;
+        runtime::ThrowStatus(isolate, bytes.status());  // the read rejects with it
+        return {};
       });
       break;
     }
@@ -293,6 +291,7 @@ NativeResult FetchStart(NativeCall& call) {
   }
   call.data().CountSubrequest();
   outbound::RequestHead head;
+  head.tenant = call.data().worker_name();
   auto method = call.StringArg(0);
   if (!method.ok()) return method.status();
   head.method = std::move(method).value();

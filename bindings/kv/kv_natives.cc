@@ -46,13 +46,14 @@ Status Failure(std::string_view method, int http_status, const Status& status) {
   return status;
 }
 
-// An ArrayBuffer that takes over `bytes` without copying them.
+// An ArrayBuffer that takes over `bytes` without copying them, counted
+// against the worker's memory budget; empty (a RangeError pending) when
+// they do not fit.
 v8::Local<v8::ArrayBuffer> AdoptBytes(v8::Isolate* isolate, std::string&& bytes) {
-  auto* owned = new std::string(std::move(bytes));
-  std::unique_ptr<v8::BackingStore> store = v8::ArrayBuffer::NewBackingStore(
-      owned->data(), owned->size(),
-      [](void*, size_t, void* owner) { delete static_cast<std::string*>(owner); }, owned);
-  return v8::ArrayBuffer::New(isolate, std::move(store));
+  StatusOr<v8::Local<v8::ArrayBuffer>> buffer = runtime::AdoptBytes(isolate, std::move(bytes));
+  if (buffer.ok()) return *buffer;
+  runtime::ThrowStatus(isolate, buffer.status());
+  return {};
 }
 
 // The value as `type` asks; empty (with an exception pending) when it cannot
@@ -64,7 +65,9 @@ v8::Local<v8::Value> MakeValue(v8::Isolate* isolate, v8::Local<v8::Context> cont
       return AdoptBytes(isolate, std::move(value));
     case ValueType::kBytes: {
       size_t size = value.size();
-      return v8::Uint8Array::New(AdoptBytes(isolate, std::move(value)), 0, size);
+      v8::Local<v8::ArrayBuffer> buffer = AdoptBytes(isolate, std::move(value));
+      if (buffer.IsEmpty()) return {};
+      return v8::Uint8Array::New(buffer, 0, size);
     }
     case ValueType::kText:
     case ValueType::kJson:

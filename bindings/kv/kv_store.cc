@@ -585,18 +585,18 @@ StatusOr<bool> KvStore::DeleteIn(MDB_txn* txn, std::string_view ns, std::string_
   return true;
 }
 
-std::shared_ptr<const KvStore::WriteListener> KvStore::Listener() const {
-  std::lock_guard guard(listener_mutex_);
-  return listener_;
+std::shared_ptr<const KvStore::WriteHook> KvStore::Hook() const {
+  std::lock_guard guard(hook_mutex_);
+  return hook_;
 }
 
-void KvStore::SetWriteListener(std::function<void(const KvWrite&)> listener) {
-  std::shared_ptr<const WriteListener> next;
-  if (listener) next = std::make_shared<const WriteListener>(std::move(listener));
-  std::lock_guard guard(listener_mutex_);
-  listener_.swap(next);
-  // The previous listener is released after the lock (a write may still
-  // hold it).
+void KvStore::SetWriteHook(WriteHook hook) {
+  std::shared_ptr<const WriteHook> next;
+  if (hook) next = std::make_shared<const WriteHook>(std::move(hook));
+  std::lock_guard guard(hook_mutex_);
+  hook_.swap(next);
+  // The previous hook is released after the lock (a write may still hold
+  // it).
 }
 
 Status KvStore::Put(std::string_view ns, std::string_view key, std::string_view value,
@@ -607,29 +607,29 @@ Status KvStore::Put(std::string_view ns, std::string_view key, std::string_view 
   bool created = false;
   auto ns_id = PutIn(txn.get(), ns, key, value, metadata, expiration, &created);
   if (!ns_id.ok()) return ns_id.status();
+  if (std::shared_ptr<const WriteHook> hook = Hook()) {
+    EDGE_RETURN_IF_ERROR((*hook)(KvWrite{false, std::string(ns), std::string(key),
+                                         std::string(value), std::string(metadata), expiration}));
+  }
   EDGE_RETURN_IF_ERROR(txn.Commit("PUT"));
   if (created) RememberNamespace(ns, *ns_id);
-  if (std::shared_ptr<const WriteListener> listener = Listener()) {
-    (*listener)(KvWrite{false, std::string(ns), std::string(key), std::string(value),
-                        std::string(metadata), expiration});
-  }
   return Status::Ok();
 }
 
 Status KvStore::Delete(std::string_view ns, std::string_view key) {
   EDGE_RETURN_IF_ERROR(CheckNamespace(ns));
   EDGE_RETURN_IF_ERROR(CheckKey(key));
-  {
-    base::LmdbTxn txn;
-    EDGE_RETURN_IF_ERROR(txn.Begin(*env_, false, "DELETE"));
-    auto changed = DeleteIn(txn.get(), ns, key);
-    if (!changed.ok()) return changed.status();
-    // Nothing changed: the transaction is aborted, nothing to write.
-    if (*changed) EDGE_RETURN_IF_ERROR(txn.Commit("DELETE"));
+  base::LmdbTxn txn;
+  EDGE_RETURN_IF_ERROR(txn.Begin(*env_, false, "DELETE"));
+  auto changed = DeleteIn(txn.get(), ns, key);
+  if (!changed.ok()) return changed.status();
+  // Heard even when nothing changed here: the key may live elsewhere in the
+  // fleet.
+  if (std::shared_ptr<const WriteHook> hook = Hook()) {
+    EDGE_RETURN_IF_ERROR((*hook)(KvWrite{true, std::string(ns), std::string(key), {}, {}, 0}));
   }
-  if (std::shared_ptr<const WriteListener> listener = Listener()) {
-    (*listener)(KvWrite{true, std::string(ns), std::string(key), {}, {}, 0});
-  }
+  // Nothing changed: the transaction is aborted, nothing to write.
+  if (*changed) EDGE_RETURN_IF_ERROR(txn.Commit("DELETE"));
   return Status::Ok();
 }
 
@@ -661,6 +661,58 @@ Status KvStore::Apply(const KvWrite& write, std::string_view meta_key,
   EDGE_RETURN_IF_ERROR(txn.Commit("apply"));
   if (created) RememberNamespace(write.ns, ns_id);
   return Status::Ok();
+}
+
+Status KvStore::ApplyBatch(const std::vector<KvWrite>& writes, std::string_view meta_key,
+                           std::string_view meta_value) {
+  if (!meta_key.empty()) EDGE_RETURN_IF_ERROR(CheckReplicaKey(meta_key));
+  for (const KvWrite& write : writes) {
+    if (write.is_delete) {
+      EDGE_RETURN_IF_ERROR(CheckNamespace(write.ns));
+      EDGE_RETURN_IF_ERROR(CheckKey(write.key));
+    } else {
+      EDGE_RETURN_IF_ERROR(CheckPut(write.ns, write.key, write.value, write.metadata));
+    }
+  }
+  base::LmdbTxn txn;
+  EDGE_RETURN_IF_ERROR(txn.Begin(*env_, false, "apply"));
+  std::vector<std::pair<std::string_view, uint32_t>> created_namespaces;
+  for (const KvWrite& write : writes) {
+    if (write.is_delete) {
+      auto changed = DeleteIn(txn.get(), write.ns, write.key);
+      if (!changed.ok()) return changed.status();
+    } else {
+      bool created = false;
+      auto id = PutIn(txn.get(), write.ns, write.key, write.value, write.metadata,
+                      write.expiration, &created);
+      if (!id.ok()) return id.status();
+      if (created) created_namespaces.emplace_back(write.ns, *id);
+    }
+  }
+  if (!meta_key.empty()) {
+    MDB_val k = Val(meta_key), v = Val(meta_value);
+    int rc = mdb_put(txn.get(), dbs_.replica, &k, &v, 0);
+    if (rc != 0) return LmdbError("apply", rc);
+  }
+  EDGE_RETURN_IF_ERROR(txn.Commit("apply"));
+  for (const auto& [ns, id] : created_namespaces) RememberNamespace(ns, id);
+  return Status::Ok();
+}
+
+StatusOr<std::vector<std::string>> KvStore::Namespaces(std::string_view prefix) const {
+  base::LmdbTxn txn;
+  EDGE_RETURN_IF_ERROR(txn.Begin(*env_, true, "list namespaces"));
+  base::LmdbCursor cursor(txn.get(), dbs_.namespaces);
+  if (cursor.rc() != 0) return LmdbError("list namespaces", cursor.rc());
+  std::vector<std::string> names;
+  MDB_val k = Val(prefix), v;
+  int rc = mdb_cursor_get(cursor.get(), &k, &v, prefix.empty() ? MDB_FIRST : MDB_SET_RANGE);
+  for (; rc == 0; rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_NEXT)) {
+    if (!View(k).starts_with(prefix)) break;
+    names.emplace_back(View(k));
+  }
+  if (rc != 0 && rc != MDB_NOTFOUND) return LmdbError("list namespaces", rc);
+  return names;
 }
 
 StatusOr<std::optional<std::string>> KvStore::GetMeta(std::string_view key) const {

@@ -77,7 +77,7 @@ struct KvListKey {
 };
 
 // One write to the store: what a replica applies (KvStore::Apply) and what
-// the write listener hears of the writes workers make.
+// the write hook hears of the writes workers make.
 struct KvWrite {
   bool is_delete = false;
   std::string ns, key;
@@ -142,25 +142,40 @@ class KvStore {
   // transaction: a replica applies an entry of the fleet's log and moves
   // its cursor together, or does neither. Applying the same write twice is
   // harmless (a put stores the same entry again; deleting a missing key is
-  // not an error). The write listener is not called.
+  // not an error). The write hook is not called.
   Status Apply(const KvWrite& write, std::string_view meta_key, std::string_view meta_value);
+  // Several writes and the meta value in ONE transaction, in order (a
+  // replica applying a snapshot in batches). An empty `meta_key` stores no
+  // meta value. Each write is checked as Apply checks it; one refused
+  // write refuses the batch. The write listener is not called.
+  Status ApplyBatch(const std::vector<KvWrite>& writes, std::string_view meta_key,
+                    std::string_view meta_value);
+  // The names of every namespace that starts with `prefix`, sorted (a
+  // namespace stays listed once created, even when empty): what deleting
+  // an account's data walks, and what a replica sweeping what a snapshot
+  // lacks walks with "").
+  StatusOr<std::vector<std::string>> Namespaces(std::string_view prefix) const;
   // What Apply stored under `key`; nullopt when nothing (or for a key
   // Apply would refuse).
   StatusOr<std::optional<std::string>> GetMeta(std::string_view key) const;
-  // Sets the function called after every successful Put and Delete (a
-  // Delete of a missing key included) made through this store, once its
-  // transaction has committed: how a PoP forwards its workers' writes to
-  // the origin. Not called for Apply or SweepExpired. An empty function
-  // removes the listener. The store is shared by every Open of its folder
-  // in the process, and so is its listener.
+  // Sets the function called for every Put and Delete (a Delete of a
+  // missing key included) made through this store, inside its transaction,
+  // after the write's arguments were checked and before it commits: how a
+  // PoP queues its workers' writes for the origin before they can resolve.
+  // An error from the hook aborts the write (nothing is stored) and is what
+  // Put or Delete returns. Writes are serialised by the transaction, so the
+  // hook hears them in the order they commit. If the commit itself then
+  // fails, the hook has heard a write that is not stored. Not called for
+  // Apply or SweepExpired. An empty function removes the hook. The store is
+  // shared by every Open of its folder in the process, and so is its hook.
   //
-  // Threads: the listener runs on the thread that called Put or Delete,
-  // concurrently when several threads write: it must be thread-safe, must
-  // not block for long (the Put or Delete returns after it), and may call
-  // the store. SetWriteListener may be called from any thread, also while
-  // Puts and Deletes run; a write that races with the change may still
-  // reach the previous listener.
-  void SetWriteListener(std::function<void(const KvWrite&)> listener);
+  // Threads: the hook runs on the thread that called Put or Delete while it
+  // holds the store's write lock: it must be thread-safe, must not block for
+  // long, and must not write to the store. SetWriteHook may be called from
+  // any thread, also while Puts and Deletes run; a write that races with the
+  // change may still reach the previous hook.
+  using WriteHook = std::function<Status(const KvWrite&)>;
+  void SetWriteHook(WriteHook hook);
 
   // Seconds since the epoch, as the store sees them (expiration checks).
   uint64_t Now() const;
@@ -171,7 +186,6 @@ class KvStore {
   struct Dbs {
     MDB_dbi meta, namespaces, keys, records, expiry, replica;
   };
-  using WriteListener = std::function<void(const KvWrite&)>;
 
   KvStore(std::unique_ptr<base::LmdbEnv> env, Dbs dbs) : env_(std::move(env)), dbs_(dbs) {}
   // The namespace's id, or 0 when it was never written to (ids start at 1).
@@ -191,8 +205,8 @@ class KvStore {
                            bool* created);
   StatusOr<bool> DeleteIn(MDB_txn* txn, std::string_view ns, std::string_view key);
   void RememberNamespace(std::string_view ns, uint32_t id);
-  // The listener, if any (a copy that stays valid while it runs).
-  std::shared_ptr<const WriteListener> Listener() const;
+  // The hook, if any (a copy that stays valid while it runs).
+  std::shared_ptr<const WriteHook> Hook() const;
 
   std::unique_ptr<base::LmdbEnv> env_;
   Dbs dbs_;
@@ -200,8 +214,8 @@ class KvStore {
   // Namespace ids seen committed: they never change once allocated.
   mutable std::mutex namespaces_mutex_;
   mutable std::unordered_map<std::string, uint32_t> namespace_ids_;
-  mutable std::mutex listener_mutex_;
-  std::shared_ptr<const WriteListener> listener_;
+  mutable std::mutex hook_mutex_;
+  std::shared_ptr<const WriteHook> hook_;
 };
 
 // Reclaims the space of expired entries in the background: a libuv timer on

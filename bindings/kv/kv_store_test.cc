@@ -448,17 +448,14 @@ TEST_F(KvStoreTest, ReplicaMetaIsApartFromTheStoresOwn) {
   EXPECT_EQ(Get("ns", "k2")->value, "v");
 }
 
-TEST_F(KvStoreTest, WriteListenerHearsPutsAndDeletesNotApplies) {
+TEST_F(KvStoreTest, WriteHookHearsPutsAndDeletesNotApplies) {
   ASSERT_TRUE(store_);
   std::mutex mutex;
   std::vector<KvWrite> heard;
-  store_->SetWriteListener([&](const KvWrite& write) {
+  store_->SetWriteHook([&](const KvWrite& write) {
     std::lock_guard guard(mutex);
     heard.push_back(write);
-    // Committed already: the write is visible from here.
-    auto entry = store_->Get(write.ns, write.key);
-    EXPECT_TRUE(entry.ok());
-    EXPECT_EQ(entry.ok() && entry->has_value(), !write.is_delete);
+    return Status::Ok();
   });
   ASSERT_TRUE(store_->Put("ns", "a", "1", R"({"x":true})", store_->Now() + 600).ok());
   ASSERT_TRUE(store_->Delete("ns", "a").ok());
@@ -482,15 +479,33 @@ TEST_F(KvStoreTest, WriteListenerHearsPutsAndDeletesNotApplies) {
   EXPECT_EQ(heard[2].key, "never-there");
   EXPECT_EQ(heard[3].ns, "unknown-ns");
 
-  store_->SetWriteListener(nullptr);
+  store_->SetWriteHook(nullptr);
   ASSERT_TRUE(store_->Put("ns", "c", "3").ok());
   EXPECT_EQ(heard.size(), 4u);
 }
 
-TEST_F(KvStoreTest, WriteListenerOnManyThreads) {
+TEST_F(KvStoreTest, WriteHookErrorAbortsTheWrite) {
+  ASSERT_TRUE(store_);
+  ASSERT_TRUE(store_->Put("ns", "kept", "old").ok());
+  store_->SetWriteHook(
+      [&](const KvWrite&) { return Status(ErrorCode::kRangeError, "the queue is full"); });
+  Status put = store_->Put("ns", "kept", "new");
+  EXPECT_EQ(put.code(), ErrorCode::kRangeError);
+  EXPECT_EQ(put.message(), "the queue is full");
+  EXPECT_EQ(store_->Put("ns", "fresh", "v").code(), ErrorCode::kRangeError);
+  EXPECT_EQ(store_->Delete("ns", "kept").code(), ErrorCode::kRangeError);
+  store_->SetWriteHook(nullptr);
+  EXPECT_EQ(Get("ns", "kept")->value, "old");
+  EXPECT_FALSE(Get("ns", "fresh").has_value());
+}
+
+TEST_F(KvStoreTest, WriteHookOnManyThreads) {
   ASSERT_TRUE(store_);
   std::atomic<int> heard{0};
-  store_->SetWriteListener([&](const KvWrite&) { heard++; });
+  store_->SetWriteHook([&](const KvWrite&) {
+    heard++;
+    return Status::Ok();
+  });
   constexpr int kThreads = 4;
   constexpr int kWrites = 50;
   std::vector<std::thread> threads;
@@ -508,17 +523,26 @@ TEST_F(KvStoreTest, WriteListenerOnManyThreads) {
   for (auto& thread : threads) thread.join();
   EXPECT_EQ(heard.load(), kThreads * (kWrites + kWrites / 2));
 
-  // Swapping the listener while writes run is safe; each write reaches at
-  // most one listener.
+  // Swapping the hook while writes run is safe; each write reaches at
+  // most one hook.
   std::atomic<int> first{0}, second{0};
   std::atomic<bool> done{false};
-  store_->SetWriteListener([&](const KvWrite&) { first++; });
+  store_->SetWriteHook([&](const KvWrite&) {
+    first++;
+    return Status::Ok();
+  });
   std::thread swapper([&] {
     for (int i = 0; !done.load(); ++i) {
       if (i % 2 == 0) {
-        store_->SetWriteListener([&](const KvWrite&) { first++; });
+        store_->SetWriteHook([&](const KvWrite&) {
+          first++;
+          return Status::Ok();
+        });
       } else {
-        store_->SetWriteListener([&](const KvWrite&) { second++; });
+        store_->SetWriteHook([&](const KvWrite&) {
+          second++;
+          return Status::Ok();
+        });
       }
     }
   });
@@ -526,7 +550,7 @@ TEST_F(KvStoreTest, WriteListenerOnManyThreads) {
   done = true;
   swapper.join();
   EXPECT_EQ(first.load() + second.load(), 100);
-  store_->SetWriteListener(nullptr);
+  store_->SetWriteHook(nullptr);
 }
 
 }  // namespace

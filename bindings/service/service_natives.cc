@@ -84,10 +84,14 @@ class ServiceSink : public runtime::ResponseSink {
   }
   void Write(std::string_view chunk) override {
     events_.Send([chunk = std::string(chunk)](v8::Isolate* isolate) {
-      auto buffer = v8::ArrayBuffer::New(isolate, chunk.size());
-      if (!chunk.empty()) memcpy(buffer->Data(), chunk.data(), chunk.size());
-      return std::vector<v8::Local<v8::Value>>{runtime::Utf8String(isolate, "data"),
-                                               v8::Uint8Array::New(buffer, 0, chunk.size())};
+      // Over the caller's memory budget, the caller's worker is being
+      // stopped (buffer_allocator.h): it gets the chunk as an error instead.
+      StatusOr<v8::Local<v8::Uint8Array>> bytes = runtime::NewUint8Array(isolate, chunk);
+      if (!bytes.ok()) {
+        return std::vector<v8::Local<v8::Value>>{runtime::Utf8String(isolate, "error"),
+                                                 runtime::Utf8String(isolate, bytes.status().message())};
+      }
+      return std::vector<v8::Local<v8::Value>>{runtime::Utf8String(isolate, "data"), *bytes};
     });
   }
   void Finish() override {

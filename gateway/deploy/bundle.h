@@ -7,8 +7,9 @@
 //     "name": "api",                          required; Workers' naming rule
 //     "main": "src/index.js",                 required; one of the modules
 //     "compatibility_date": "2024-01-01",     optional; YYYY-MM-DD
-//     "account": "acme",                      optional; the tenant (wrangler's
-//                                             account_id); default: the worker alone
+//     "account": "acme",                      optional; accepted from older clients
+//                                             and ignored: a worker belongs to the
+//                                             account of the token that deploys it
 //     "modules": [{"name": "src/index.js", "content": "<base64>"}, ...],  required
 //     "vars": {"GREETING": "hi", "CONFIG": {"a": 1}},
 //     "kv_namespaces": [{"binding": "KV", "id": "abc123"}],
@@ -58,9 +59,10 @@ struct WorkerBundle {
   std::string name;
   std::string main_module;         // the name of one of `modules`
   std::string compatibility_date;  // empty when not given
-  // The tenant the worker belongs to. KV namespaces and service bindings
-  // reach only within one account (as on Workers, where namespace ids and
-  // services belong to an account); empty: the worker is an account alone.
+  // What an older client sent as the tenant (wrangler's account_id). Kept
+  // so such bundles still decode; a node ignores it (with a warning): the
+  // owner of a worker is the account of the token that deployed it
+  // (gateway/deploy/accounts.h).
   std::string account;
   std::vector<BundleModule> modules;
   // Strings stay strings; other JSON values have is_json = true and their

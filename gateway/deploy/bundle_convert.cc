@@ -43,7 +43,8 @@ StatusOr<WorkerBundle> BundleFromProject(const runtime::Project& project,
   WorkerBundle bundle;
   bundle.name = spec.name;
   bundle.compatibility_date = project.compatibility_date;
-  bundle.account = project.account_id;
+  // Not project.account_id: a worker belongs to the account of the token
+  // that deploys it (the deploy command warns).
 
   std::optional<std::string> main = RelativeInside(root, spec.entry_path);
   if (!main) {

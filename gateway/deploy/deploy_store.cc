@@ -182,7 +182,9 @@ StatusOr<std::unique_ptr<DeployStore>> DeployStore::Open(const std::string& data
                  {"versions", &dbs.versions},
                  {"workers", &dbs.workers},
                  {"secrets", &dbs.secrets},
-                 {"meta", &dbs.meta}};
+                 {"meta", &dbs.meta},
+                 {"accounts", &dbs.accounts},
+                 {"owners", &dbs.owners}};
   // Commits fsync: a committed deploy survives a crash.
   StatusOr<std::unique_ptr<base::LmdbEnv>> env = base::LmdbEnv::Open(*path, options);
   if (!env.ok()) return env.status();
@@ -261,6 +263,9 @@ StatusOr<std::optional<DeployedWorker>> DeployStore::Load(MDB_txn* txn,
   worker.version = current;
   worker.bundle_json = std::move(**blob);
   worker.routes = std::move((*record)->routes);
+  StatusOr<std::optional<std::string>> owner = ReadOwner(txn, name);
+  if (!owner.ok()) return owner.status();
+  worker.account = owner->value_or(std::string(kDefaultAccount));
   std::string prefix = WorkerPrefix(name);
   EDGE_RETURN_IF_ERROR(
       ForEach(txn, dbs_.secrets, prefix, [&](std::string_view key, std::string_view value) {
@@ -356,6 +361,48 @@ StatusOr<std::vector<std::string>> DeployStore::WorkerNames() const {
         return Status::Ok();
       }));
   return names;
+}
+
+StatusOr<std::optional<std::string>> DeployStore::ReadOwner(MDB_txn* txn,
+                                                            const std::string& worker) const {
+  if (worker.empty() || worker.size() > kMaxKeyBytes) return std::optional<std::string>();
+  MDB_val key = Val(worker), value;
+  int rc = mdb_get(txn, dbs_.owners, &key, &value);
+  if (rc == MDB_NOTFOUND) return std::optional<std::string>();
+  if (rc != 0) return LmdbError("read", rc);
+  return std::optional<std::string>(std::string(View(value)));
+}
+
+StatusOr<std::optional<std::string>> DeployStore::OwnerOf(const std::string& worker) const {
+  base::LmdbTxn txn;
+  EDGE_RETURN_IF_ERROR(txn.Begin(*env_, /*read_only=*/true, "read"));
+  return ReadOwner(txn.get(), worker);
+}
+
+StatusOr<std::vector<std::string>> DeployStore::WorkersOf(const std::string& account) const {
+  base::LmdbTxn txn;
+  EDGE_RETURN_IF_ERROR(txn.Begin(*env_, /*read_only=*/true, "read"));
+  std::vector<std::string> names;
+  EDGE_RETURN_IF_ERROR(
+      ForEach(txn.get(), dbs_.owners, "", [&](std::string_view key, std::string_view value) {
+        if (value == account) names.emplace_back(key);
+        return Status::Ok();
+      }));
+  return names;
+}
+
+StatusOr<std::vector<AccountRecord>> DeployStore::Accounts() const {
+  base::LmdbTxn txn;
+  EDGE_RETURN_IF_ERROR(txn.Begin(*env_, /*read_only=*/true, "read"));
+  std::vector<AccountRecord> accounts;
+  EDGE_RETURN_IF_ERROR(ForEach(txn.get(), dbs_.accounts, "",
+                               [&](std::string_view key, std::string_view value) -> Status {
+                                 auto record = AccountRecord::Parse(key, value);
+                                 if (!record.ok()) return record.status();
+                                 accounts.push_back(std::move(record).value());
+                                 return Status::Ok();
+                               }));
+  return accounts;
 }
 
 // Writes.
@@ -495,7 +542,11 @@ Status DeployStore::Writer::DeleteWorker(const std::string& worker) {
         secret_keys.emplace_back(key);
         return Status::Ok();
       }));
-  if (!existed && version_keys.empty() && secret_keys.empty()) return NoWorker(worker);
+  StatusOr<std::optional<std::string>> owner = store_.ReadOwner(txn_, worker);
+  if (!owner.ok()) return owner.status();
+  if (!existed && version_keys.empty() && secret_keys.empty() && !owner->has_value()) {
+    return NoWorker(worker);
+  }
 
   auto remove = [&](MDB_dbi dbi, const std::string& key_bytes) {
     MDB_val key = Val(key_bytes);
@@ -505,6 +556,7 @@ Status DeployStore::Writer::DeleteWorker(const std::string& worker) {
   for (const std::string& key : version_keys) EDGE_RETURN_IF_ERROR(remove(dbs.versions, key));
   for (const std::string& key : secret_keys) EDGE_RETURN_IF_ERROR(remove(dbs.secrets, key));
   EDGE_RETURN_IF_ERROR(remove(dbs.workers, worker));
+  EDGE_RETURN_IF_ERROR(remove(dbs.owners, worker));
 
   // A bundle another version still names stays. The hash is searched as
   // text in each record, so a record too damaged to parse that still holds
@@ -561,6 +613,30 @@ Status DeployStore::Writer::PutMeta(const std::string& key, const std::string& v
   }
   MDB_val k = Val(key), data = Val(value);
   return Lmdb("store meta", mdb_put(txn_, store_.dbs_.meta, &k, &data, 0));
+}
+
+Status DeployStore::Writer::PutAccount(const AccountRecord& account) {
+  EDGE_RETURN_IF_ERROR(CheckAccountName(account.name));
+  std::string json = account.Encode();
+  MDB_val key = Val(account.name), value = Val(json);
+  return Lmdb("store an account", mdb_put(txn_, store_.dbs_.accounts, &key, &value, 0));
+}
+
+Status DeployStore::Writer::DeleteAccount(const std::string& name) {
+  EDGE_RETURN_IF_ERROR(CheckAccountName(name));
+  MDB_val key = Val(name);
+  int rc = mdb_del(txn_, store_.dbs_.accounts, &key, nullptr);
+  if (rc == MDB_NOTFOUND) {
+    return Status(ErrorCode::kNotFound, fmt::format("there is no account \"{}\"", name));
+  }
+  return Lmdb("delete an account", rc);
+}
+
+Status DeployStore::Writer::SetOwner(const std::string& worker, const std::string& account) {
+  EDGE_RETURN_IF_ERROR(CheckWorkerName(worker));
+  EDGE_RETURN_IF_ERROR(CheckAccountName(account));
+  MDB_val key = Val(worker), value = Val(account);
+  return Lmdb("store a worker's owner", mdb_put(txn_, store_.dbs_.owners, &key, &value, 0));
 }
 
 }  // namespace edge::gateway

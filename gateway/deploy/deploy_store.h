@@ -5,7 +5,7 @@
 // (LMDB serializes writers; readers never wait).
 //
 // One LMDB environment in `<data_dir>/deploy` (created 0700: it holds
-// secrets), with five named databases:
+// secrets), with seven named databases:
 //   blobs     sha256 hex of EncodeBundle's bytes -> those bytes
 //   versions  "<worker>\0<version, 16 digits, zero-padded>" -> JSON
 //             {"sha256": "...", "created_ms": N, "size": N}
@@ -13,6 +13,10 @@
 //             "created_ms": N, "updated_ms": N}   (current 0 = none yet)
 //   secrets   "<worker>\0<secret name>" -> value
 //   meta      free-form key -> value (edge-sync keeps its cursor here)
+//   accounts  account name -> AccountRecord::Encode (gateway/deploy/accounts.h)
+//   owners    worker name -> the name of the account that owns it; a worker
+//             without one (deployed before accounts existed) belongs to
+//             `default`
 // Worker names never contain NUL (CheckWorkerName), so each worker's
 // versions and secrets form one contiguous key range, versions in numeric
 // order.
@@ -48,6 +52,7 @@
 
 #include "base/lmdb.h"
 #include "base/status.h"
+#include "gateway/deploy/accounts.h"
 #include "runtime/worker.h"
 
 namespace edge::gateway {
@@ -66,6 +71,7 @@ struct DeployedWorker {
   std::string bundle_json;  // EncodeBundle's bytes
   std::vector<std::string> routes;
   std::vector<runtime::WorkerVar> secrets;  // by name
+  std::string account;                      // its owner (`default` when none is stored)
 };
 
 class DeployStore {
@@ -98,8 +104,8 @@ class DeployStore {
     // the version does not exist.
     Status Rollback(const std::string& worker, uint64_t version);
     // Removes the worker: its record (routes included), versions, secrets,
-    // and the blobs that no other version uses. NotFound when there was
-    // nothing of it.
+    // its owner, and the blobs that no other version uses. NotFound when
+    // there was nothing of it.
     Status DeleteWorker(const std::string& worker);
     // NotFound when the worker does not exist.
     Status SetRoutes(const std::string& worker, std::vector<std::string> routes);
@@ -110,6 +116,14 @@ class DeployStore {
     // NotFound when absent.
     Status DeleteSecret(const std::string& worker, const std::string& name);
     Status PutMeta(const std::string& key, const std::string& value);
+    // Accounts: stored (replacing one of the same name) or removed (NotFound
+    // when absent). Removing an account leaves its workers: the caller
+    // deletes them in the same Write.
+    Status PutAccount(const AccountRecord& account);
+    Status DeleteAccount(const std::string& name);
+    // Makes `account` the owner of `worker` (which need not exist yet: a
+    // secret may come first).
+    Status SetOwner(const std::string& worker, const std::string& account);
 
    private:
     friend class DeployStore;
@@ -147,13 +161,20 @@ class DeployStore {
   // Every worker that has a record (with or without a current version),
   // sorted.
   StatusOr<std::vector<std::string>> WorkerNames() const;
+  // Every account, by name.
+  StatusOr<std::vector<AccountRecord>> Accounts() const;
+  // The stored owner of `worker`; nullopt when none is stored (the worker
+  // does not exist, or predates accounts).
+  StatusOr<std::optional<std::string>> OwnerOf(const std::string& worker) const;
+  // The workers whose stored owner is `account`, sorted.
+  StatusOr<std::vector<std::string>> WorkersOf(const std::string& account) const;
 
   // The folder of the environment (`<data_dir>/deploy`).
   const std::string& path() const { return env_->path(); }
 
  private:
   struct Dbs {
-    MDB_dbi blobs, versions, workers, secrets, meta;
+    MDB_dbi blobs, versions, workers, secrets, meta, accounts, owners;
   };
   struct WorkerRecord;
 
@@ -163,6 +184,7 @@ class DeployStore {
                                                    uint64_t id) const;
   StatusOr<std::optional<std::string>> ReadBlob(MDB_txn* txn, const std::string& sha256) const;
   StatusOr<std::optional<DeployedWorker>> Load(MDB_txn* txn, const std::string& name) const;
+  StatusOr<std::optional<std::string>> ReadOwner(MDB_txn* txn, const std::string& worker) const;
 
   std::unique_ptr<base::LmdbEnv> env_;
   Dbs dbs_;

@@ -50,6 +50,8 @@ class DevServer : public bindings::ServiceDirectory {
     outbound.decode_content_encoding = false;
     outbound.subrequest_limit = options.subrequest_limit;
     outbound.max_connections_per_origin = options.connections_per_origin;
+    // The workers of `edge dev` are one user's: no share between them.
+    outbound.max_connections_per_tenant_per_origin = options.connections_per_origin;
     services_->outbound = std::make_shared<bindings::outbound::Client>(outbound);
   }
 

@@ -124,14 +124,21 @@ StatusOr<std::string> ReadAdminToken(const std::string& path) {
   return token;
 }
 
-int CheckBearer(std::string_view authorization, std::string_view token) {
+std::optional<std::string_view> BearerToken(std::string_view authorization) {
   constexpr std::string_view kScheme = "Bearer ";
   if (authorization.size() <= kScheme.size() ||
       !base::StartsWithIgnoreCase(authorization, kScheme)) {
-    return 401;
+    return std::nullopt;
   }
   std::string_view given = authorization.substr(kScheme.size());
   while (!given.empty() && given.front() == ' ') given.remove_prefix(1);
+  return given;
+}
+
+int CheckBearer(std::string_view authorization, std::string_view token) {
+  std::optional<std::string_view> bearer = BearerToken(authorization);
+  if (!bearer) return 401;
+  std::string_view given = *bearer;
   // Digests of both have the same length whatever the tokens, so the
   // comparison time tells nothing about either.
   std::string a = base::Sha256(given), b = base::Sha256(token);
@@ -142,8 +149,10 @@ int CheckBearer(std::string_view authorization, std::string_view token) {
 // heartbeat when quiet.
 class AdminApi::TailStream : public std::enable_shared_from_this<TailStream> {
  public:
-  TailStream(Node& node, std::shared_ptr<ResponseWriter> writer)
-      : node_(node), writer_(std::move(writer)) {}
+  TailStream(Node& node, std::shared_ptr<ResponseWriter> writer, std::string worker,
+             std::string account)
+      : node_(node), writer_(std::move(writer)), worker_(std::move(worker)),
+        account_(std::move(account)) {}
 
   void Start(TailFilter filter, std::function<void()> on_end) {
     on_end_ = std::move(on_end);
@@ -166,6 +175,16 @@ class AdminApi::TailStream : public std::enable_shared_from_this<TailStream> {
 
   void Deliver(const std::string& line) {
     if (ended_) return;
+    if (!account_.empty()) {
+      // The worker changed hands (deleted, then made again by another
+      // account): this account sees nothing of the new one.
+      std::shared_ptr<const NodeState> state = node_.state();
+      const std::shared_ptr<const ServedWorker>* served = state->Find(worker_);
+      if (served == nullptr || (*served)->account != account_) {
+        auto keep = shared_from_this();  // End may drop the last other reference
+        return End();
+      }
+    }
     if (writer_->BufferedBytes() > kTailBufferLimit) {
       ++dropped_;
       return;
@@ -195,6 +214,8 @@ class AdminApi::TailStream : public std::enable_shared_from_this<TailStream> {
 
   Node& node_;
   std::shared_ptr<ResponseWriter> writer_;
+  std::string worker_;
+  std::string account_;  // "" = the operator's stream
   std::function<void()> on_end_;
   uint64_t id_ = 0;
   uv_timer_t* timer_ = nullptr;
@@ -219,12 +240,23 @@ void AdminApi::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> write
   std::string_view path = target.substr(0, question);
   std::string_view query =
       question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
-  int refused = CheckBearer(Header(request, "authorization"), token_);
+  std::string_view authorization = Header(request, "authorization");
+  int refused = CheckBearer(authorization, token_);
   // The sync token opens the sync API and KV writes, nothing else.
   bool sync_path = path.starts_with("/sync/") || path.starts_with("/kv/");
+  bool sync_caller = false;
   if (refused == 403 && sync_path && !sync_token_.empty() &&
-      CheckBearer(Header(request, "authorization"), sync_token_) == 0) {
+      CheckBearer(authorization, sync_token_) == 0) {
     refused = 0;
+    sync_caller = true;
+  }
+  // An account's token: its own workers and KV (Answer checks each).
+  std::string account;
+  if (refused == 403) {
+    if (const AccountRecord* found = node_.accounts()->FindByToken(*BearerToken(authorization))) {
+      refused = 0;
+      account = found->name;
+    }
   }
   if (refused != 0) {
     Log(LogLevel::kWarn, "admin API: {} {} from {} refused: {}", request.method, path,
@@ -241,20 +273,42 @@ void AdminApi::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> write
     return;
   }
   if (!path.starts_with("/sync/")) {
-    Log(LogLevel::kInfo, "admin API: {} {} from {}", request.method, path, request.remote_address);
+    Log(LogLevel::kInfo, "admin API: {} {} from {}{}", request.method, path,
+        request.remote_address, account.empty() ? "" : " (account " + account + ")");
   }
-  for (const auto& extension : node_.extensions()) {
-    if (extension->HandleAdmin(request, writer)) return;
+  (void)sync_caller;
+  // Extensions (the sync API, KV relaying) serve the operator and the
+  // sync token only.
+  if (account.empty()) {
+    for (const auto& extension : node_.extensions()) {
+      if (extension->HandleAdmin(request, writer)) return;
+    }
   }
-  Answer(request, path, query, std::move(writer));
+  Answer(request, path, query, account, std::move(writer));
 }
 
 void AdminApi::Answer(const HttpRequest& request, std::string_view path, std::string_view query,
-                     std::shared_ptr<ResponseWriter> writer) {
+                      const std::string& account, std::shared_ptr<ResponseWriter> writer) {
   std::vector<std::string_view> parts = Segments(path);
   const std::string& method = request.method;
   auto done = [writer](AdminResult result) { Send(*writer, result); };
   std::shared_ptr<const NodeState> state = node_.state();
+  // What an account reaches: its workers (and their routes, usage, tails,
+  // secrets) and its KV; the rest is the operator's.
+  bool for_account = !account.empty();
+  auto own = [&](const std::string& worker) {
+    if (!for_account) return true;
+    const std::shared_ptr<const ServedWorker>* served = state->Find(worker);
+    return served != nullptr && (*served)->account == account;
+  };
+  if (for_account && (parts.empty() || (parts[0] != "workers" && parts[0] != "kv" &&
+                                        parts[0] != "usage" && parts[0] != "routes"))) {
+    Log(LogLevel::kWarn, "admin API: account {} refused {} {}: it needs the node's admin token",
+        account, method, path);
+    return SendError(*writer, 403,
+                     fmt::format("{} needs the node's admin token, not an account's", path));
+  }
+  if (!parts.empty() && parts[0] == "accounts") return Accounts(request, parts, std::move(writer));
 
   if (parts.size() == 1 && parts[0] == "metrics") {
     if (method != "GET") return MethodNotAllowed(*writer, "GET");
@@ -276,7 +330,9 @@ void AdminApi::Answer(const HttpRequest& request, std::string_view path, std::st
         return SendError(*writer, 400, "since must be a Unix time in seconds");
       }
     }
-    return done({200, node_.meter().UsageJson(since_s * 1000, UnixMs())});
+    std::function<bool(const std::string&)> include;
+    if (for_account) include = own;
+    return done({200, node_.meter().UsageJson(since_s * 1000, UnixMs(), include)});
   }
   if (parts.size() == 1 && parts[0] == "status") {
     if (method != "GET") return MethodNotAllowed(*writer, "GET");
@@ -296,27 +352,35 @@ void AdminApi::Answer(const HttpRequest& request, std::string_view path, std::st
   if (parts.size() == 1 && parts[0] == "routes") {
     if (method != "GET") return MethodNotAllowed(*writer, "GET");
     std::string body = "{\"routes\":";
-    base::AppendJsonArray(body, state->routes.routes(), [](std::string& out, const Route& route) {
+    std::vector<Route> visible;
+    for (const Route& route : state->routes.routes()) {
+      if (own(route.worker)) visible.push_back(route);
+    }
+    base::AppendJsonArray(body, visible, [](std::string& out, const Route& route) {
       out += fmt::format("{{\"pattern\":{},\"worker\":{}}}", base::JsonString(route.pattern),
                          base::JsonString(route.worker));
     });
     return done({200, body + "}"});
   }
-  if (!parts.empty() && parts[0] == "kv") return Kv(request, parts, query, std::move(writer));
+  if (!parts.empty() && parts[0] == "kv") {
+    return Kv(request, parts, query, account, std::move(writer));
+  }
   if (parts.empty() || parts[0] != "workers") {
     return SendError(*writer, 404, fmt::format("no such endpoint: {}", path));
   }
   if (parts.size() == 1) {
     if (method != "GET") return MethodNotAllowed(*writer, "GET");
     std::vector<std::string> names;
-    for (const auto& [name, served] : state->workers) names.push_back(name);
+    for (const auto& [name, served] : state->workers) {
+      if (own(name)) names.push_back(name);
+    }
     std::sort(names.begin(), names.end());
     std::string body = "{\"workers\":";
     base::AppendJsonArray(body, names, [&](std::string& out, const std::string& name) {
       const ServedWorker& served = **state->Find(name);
-      out +=
-          fmt::format("{{\"name\":{},\"version\":{},\"routes\":{}}}", base::JsonString(served.name),
-                      served.version, base::JsonStringArray(served.routes));
+      out += fmt::format("{{\"name\":{},\"version\":{},\"routes\":{},\"account\":{}}}",
+                         base::JsonString(served.name), served.version,
+                         base::JsonStringArray(served.routes), base::JsonString(served.account));
     });
     return done({200, body + "}"});
   }
@@ -324,10 +388,23 @@ void AdminApi::Answer(const HttpRequest& request, std::string_view path, std::st
   Status valid_name = CheckWorkerName(name);
   if (!valid_name.ok()) return SendError(*writer, 400, valid_name.message());
 
+  // The operator may name the account a new worker goes to.
+  std::string target = account;
+  if (!for_account) {
+    std::optional<std::string> named = PercentDecode(QueryValue(query, "account"));
+    if (!named) return SendError(*writer, 400, "the account is not percent-encoded properly");
+    target = std::move(*named);
+  }
+  // Reads of another account's worker answer as for a worker that does not
+  // exist; changes check again in their turn (Node).
+  if (method == "GET") {
+    if (auto refused = node_.RefuseWorker(name, account)) return done(*refused);
+  }
   if (parts.size() == 2) {
-    if (method == "PUT") return node_.Deploy(name, request.body, done);
-    if (method == "DELETE") return node_.DeleteWorker(name, done);
+    if (method == "PUT") return node_.Deploy(name, request.body, target, done);
+    if (method == "DELETE") return node_.DeleteWorker(name, account, done);
     if (method != "GET") return MethodNotAllowed(*writer, "GET, PUT, DELETE");
+    auto owner = node_.OwnerOf(name);
     auto versions = node_.store().Versions(name);
     auto secrets = node_.store().SecretNames(name);
     if (!versions.ok() || !secrets.ok()) {
@@ -340,10 +417,11 @@ void AdminApi::Answer(const HttpRequest& request, std::string_view path, std::st
     }
     std::vector<std::string> routes = served ? (*served)->routes : std::vector<std::string>{};
     return done({200, fmt::format("{{\"name\":{},\"version\":{},\"routes\":{},\"versions\":{},"
-                                  "\"secrets\":{}}}",
+                                  "\"secrets\":{},\"account\":{}}}",
                                   base::JsonString(name), served ? (*served)->version : 0,
                                   base::JsonStringArray(routes), VersionsJson(*versions),
-                                  base::JsonStringArray(*secrets))});
+                                  base::JsonStringArray(*secrets),
+                                  base::JsonString(owner.ok() && *owner ? **owner : ""))});
   }
 
   std::string_view what = parts[2];
@@ -356,7 +434,7 @@ void AdminApi::Answer(const HttpRequest& request, std::string_view path, std::st
         body["version"].get_uint64().get(version) != simdjson::SUCCESS || version == 0) {
       return SendError(*writer, 400, "the body must be {\"version\": <a version id>}");
     }
-    return node_.Rollback(name, version, done);
+    return node_.Rollback(name, version, account, done);
   }
   if (what == "routes" && parts.size() == 3) {
     if (method == "GET") {
@@ -381,7 +459,7 @@ void AdminApi::Answer(const HttpRequest& request, std::string_view path, std::st
       }
       routes.emplace_back(pattern);
     }
-    return node_.SetRoutes(name, std::move(routes), done);
+    return node_.SetRoutes(name, std::move(routes), account, done);
   }
   if (what == "versions" && parts.size() == 3) {
     if (method != "GET") return MethodNotAllowed(*writer, "GET");
@@ -399,23 +477,27 @@ void AdminApi::Answer(const HttpRequest& request, std::string_view path, std::st
     std::optional<std::string> decoded = PercentDecode(parts[3]);
     if (!decoded) return SendError(*writer, 400, "the secret's name is not percent-encoded properly");
     std::string secret = std::move(*decoded);
-    if (method == "PUT") return node_.PutSecret(name, secret, request.body, done);
-    if (method == "DELETE") return node_.DeleteSecret(name, secret, done);
+    if (method == "PUT") return node_.PutSecret(name, secret, request.body, target, done);
+    if (method == "DELETE") return node_.DeleteSecret(name, secret, account, done);
     return MethodNotAllowed(*writer, "PUT, DELETE");
   }
   if (what == "tail" && parts.size() == 3) {
     if (method != "GET") return MethodNotAllowed(*writer, "GET");
-    return Tail(name, query, std::move(writer));
+    // An account tails a worker it owns now, not a name it hopes for.
+    if (!own(name)) return SendError(*writer, 404, fmt::format("no worker named '{}'", name));
+    return Tail(name, query, account, std::move(writer));
   }
   SendError(*writer, 404, fmt::format("no such endpoint: {}", path));
 }
 
 // /kv/<account>/<namespace id>/<key> (or /kv/<account%2Fid>/<key>): GET the
 // value, PUT a new one (?expiration=<unix s>, ?metadata=<JSON, percent-
-// encoded>), DELETE it. Namespaces belong to an account (the bundle's
-// `account`, else the worker's name). Parts are percent-encoded.
+// encoded>), DELETE it. Namespaces belong to an account (the one that owns
+// the workers binding them); an account's token reaches its own only.
+// Parts are percent-encoded.
 void AdminApi::Kv(const HttpRequest& request, const std::vector<std::string_view>& parts,
-                  std::string_view query, std::shared_ptr<ResponseWriter> writer) {
+                  std::string_view query, const std::string& account,
+                  std::shared_ptr<ResponseWriter> writer) {
   if (parts.size() != 3 && parts.size() != 4) {
     return SendError(*writer, 404, "KV paths are /kv/<account>/<namespace id>/<key>");
   }
@@ -427,6 +509,13 @@ void AdminApi::Kv(const HttpRequest& request, const std::vector<std::string_view
   auto key = PercentDecode(parts.back());
   if (!ns || !key || ns->empty() || key->empty()) {
     return SendError(*writer, 400, "the namespace and key must be non-empty and percent-encoded");
+  }
+  if (!account.empty() && !ns->starts_with(account + "/")) {
+    Log(LogLevel::kWarn, "admin API: account {} refused KV namespace {}", account, *ns);
+    return SendError(*writer, 403,
+                     fmt::format("an account's token reaches its own KV only: /kv/{}/<namespace "
+                                 "id>/<key>",
+                                 account));
   }
   auto done = [writer](AdminResult result) { Send(*writer, result); };
   if (request.method == "GET") {
@@ -459,16 +548,107 @@ void AdminApi::Kv(const HttpRequest& request, const std::vector<std::string_view
   MethodNotAllowed(*writer, "GET, PUT, DELETE");
 }
 
-void AdminApi::Tail(const std::string& worker, std::string_view query,
+void AdminApi::Tail(const std::string& worker, std::string_view query, const std::string& account,
                     std::shared_ptr<ResponseWriter> writer) {
   auto filter = ParseTailFilter(worker, query);
   if (!filter.ok()) return SendError(*writer, 400, filter.status().message());
-  auto stream = std::make_shared<TailStream>(node_, std::move(writer));
+  auto stream = std::make_shared<TailStream>(node_, std::move(writer), worker, account);
   tails_.insert(stream);
   std::weak_ptr<TailStream> weak = stream;
   stream->Start(std::move(filter).value(), [this, weak] {
     if (auto self = weak.lock()) tails_.erase(self);
   });
+}
+
+namespace {
+
+// The strings of `body[key]` when it is an array of strings (absent: none).
+std::optional<std::vector<std::string>> StringList(simdjson::dom::element body,
+                                                   std::string_view key) {
+  std::vector<std::string> out;
+  simdjson::dom::element value;
+  if (body[key].get(value) != simdjson::SUCCESS) return out;
+  simdjson::dom::array list;
+  if (value.get_array().get(list) != simdjson::SUCCESS) return std::nullopt;
+  for (simdjson::dom::element item : list) {
+    std::string_view text;
+    if (item.get_string().get(text) != simdjson::SUCCESS) return std::nullopt;
+    out.emplace_back(text);
+  }
+  return out;
+}
+
+}  // namespace
+
+// /accounts: GET the list, POST {"name": .., "hosts": [..]} to create one
+// (the answer holds its token); /accounts/<name>: GET (with its workers),
+// DELETE (with everything it owns); /accounts/<name>/hosts: POST {"add":
+// [..], "remove": [..]}; /accounts/<name>/token: POST a new one (the old
+// one stops working), DELETE to revoke it.
+void AdminApi::Accounts(const HttpRequest& request, const std::vector<std::string_view>& parts,
+                        std::shared_ptr<ResponseWriter> writer) {
+  const std::string& method = request.method;
+  auto done = [writer](AdminResult result) { Send(*writer, result); };
+  std::shared_ptr<const AccountTable> accounts = node_.accounts();
+  simdjson::dom::parser parser;
+  simdjson::dom::element body;
+  if (parts.size() == 1) {
+    if (method == "GET") {
+      std::string out = "{\"accounts\":[";
+      bool first = true;
+      for (const auto& [name, record] : accounts->all()) {
+        if (!first) out += ',';
+        first = false;
+        out += record.PublicJson();
+      }
+      return done({200, out + "]}"});
+    }
+    if (method != "POST") return MethodNotAllowed(*writer, "GET, POST");
+    std::string_view name;
+    std::optional<std::vector<std::string>> hosts;
+    if (parser.parse(request.body).get(body) != simdjson::SUCCESS ||
+        body["name"].get_string().get(name) != simdjson::SUCCESS ||
+        !(hosts = StringList(body, "hosts"))) {
+      return SendError(*writer, 400,
+                       "the body must be {\"name\": \"...\", \"hosts\": [\"shop.example\", "
+                       "\"*.shop.example\", ...]}");
+    }
+    return node_.CreateAccount(std::string(name), std::move(*hosts), done);
+  }
+  std::optional<std::string> decoded = PercentDecode(parts[1]);
+  if (!decoded) return SendError(*writer, 400, "the account is not percent-encoded properly");
+  std::string name = std::move(*decoded);
+  const AccountRecord* record = accounts->Find(name);
+  if (parts.size() == 2) {
+    if (method == "DELETE") return node_.DeleteAccount(name, done);
+    if (method != "GET") return MethodNotAllowed(*writer, "GET, DELETE");
+    if (record == nullptr) {
+      return SendError(*writer, 404, fmt::format("no account named '{}'", name));
+    }
+    auto workers = node_.store().WorkersOf(name);
+    if (!workers.ok()) return SendError(*writer, 500, workers.status().message());
+    std::string out = record->PublicJson();
+    out.pop_back();
+    return done({200, out + ",\"workers\":" + base::JsonStringArray(*workers) + "}"});
+  }
+  if (parts.size() == 3 && parts[2] == "hosts") {
+    if (method != "POST") return MethodNotAllowed(*writer, "POST");
+    std::optional<std::vector<std::string>> add, remove;
+    if (parser.parse(request.body).get(body) != simdjson::SUCCESS ||
+        !(add = StringList(body, "add")) || !(remove = StringList(body, "remove"))) {
+      return SendError(*writer, 400,
+                       "the body must be {\"add\": [\"host\", ...], \"remove\": "
+                       "[\"host\", ...]}");
+    }
+    return node_.ChangeAccountHosts(name, std::move(*add), std::move(*remove), done);
+  }
+  if (parts.size() == 3 && parts[2] == "token") {
+    if (method == "POST") return node_.RotateAccountToken(name, done);
+    if (method == "DELETE") return node_.RevokeAccountToken(name, done);
+    return MethodNotAllowed(*writer, "POST, DELETE");
+  }
+  SendError(*writer, 404, "no such endpoint: account paths are /accounts, /accounts/<name>, "
+                          "/accounts/<name>/hosts and /accounts/<name>/token");
 }
 
 }  // namespace edge::gateway

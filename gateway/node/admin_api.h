@@ -1,13 +1,17 @@
 // The admin API of a PoP node (docs/admin-api.md): deploys, versions,
-// routes, secrets, usage, metrics and live logs, over HTTP on a listener of
-// its own, every call behind `Authorization: Bearer <token>`. Runs on the
-// node's control loop; changes go through Node, which applies them one at
-// a time.
+// routes, secrets, usage, metrics, live logs and accounts, over HTTP on a
+// listener of its own, every call behind `Authorization: Bearer <token>`.
+// The node's admin token is the operator's and has every right; an
+// account's token (gateway/deploy/accounts.h) reaches that account's
+// workers and KV only, and another account's worker answers as one that
+// does not exist (404). Runs on the node's control loop; changes go through
+// Node, which applies them one at a time.
 #pragma once
 
 #include <uv.h>
 
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -28,6 +32,9 @@ StatusOr<std::string> ReadAdminToken(const std::string& path);
 // it is right. The comparison takes the same time whatever the tokens.
 int CheckBearer(std::string_view authorization, std::string_view token);
 
+// The token of a Bearer credential; nullopt when `authorization` is not one.
+std::optional<std::string_view> BearerToken(std::string_view authorization);
+
 class AdminApi {
  public:
   // `sync_token` ("" = none) grants the sync API (/sync/...) and KV writes
@@ -43,12 +50,19 @@ class AdminApi {
 
  private:
   class TailStream;
+  // `account`: the caller's account, "" for the operator.
   void Answer(const HttpRequest& request, std::string_view path, std::string_view query,
-             std::shared_ptr<ResponseWriter> writer);
-  void Tail(const std::string& worker, std::string_view query,
+              const std::string& account, std::shared_ptr<ResponseWriter> writer);
+  // /accounts/...: operator only.
+  void Accounts(const HttpRequest& request, const std::vector<std::string_view>& parts,
+                std::shared_ptr<ResponseWriter> writer);
+  // `account` ("" = the operator): the stream ends once `worker` is no
+  // longer that account's (deleted, then made again by another).
+  void Tail(const std::string& worker, std::string_view query, const std::string& account,
             std::shared_ptr<ResponseWriter> writer);
   void Kv(const HttpRequest& request, const std::vector<std::string_view>& parts,
-          std::string_view query, std::shared_ptr<ResponseWriter> writer);
+          std::string_view query, const std::string& account,
+          std::shared_ptr<ResponseWriter> writer);
 
   Node& node_;
   std::string token_;

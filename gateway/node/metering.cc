@@ -106,7 +106,8 @@ std::map<std::string, Usage> Meter::UsageSince(uint64_t since_unix_ms) const {
   return result;
 }
 
-std::string Meter::UsageJson(uint64_t since_unix_ms, uint64_t now_unix_ms) const {
+std::string Meter::UsageJson(uint64_t since_unix_ms, uint64_t now_unix_ms,
+                             const std::function<bool(const std::string&)>& include) const {
   std::map<std::string, Usage> usage = UsageSince(since_unix_ms);
   std::string out;
   auto append = std::back_inserter(out);
@@ -114,6 +115,7 @@ std::string Meter::UsageJson(uint64_t since_unix_ms, uint64_t now_unix_ms) const
                  FirstMinute(since_unix_ms) * kMinuteMs, now_unix_ms);
   bool first = true;
   for (const auto& [worker, u] : usage) {
+    if (include && !include(worker)) continue;
     if (!first) out += ',';
     first = false;
     base::AppendJsonEscaped(out, worker);

@@ -6,6 +6,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -51,7 +52,9 @@ class Meter {
   // "errors":..,"cpu_ms":1.234,"wall_ms":..,"gb_seconds":..,"subrequests":..,
   // "bytes_in":..,"bytes_out":..}}}. "since" is the start of the window
   // actually summed (0 for totals); "until" is `now_unix_ms`.
-  std::string UsageJson(uint64_t since_unix_ms, uint64_t now_unix_ms) const;
+  // With `include`, only the workers it accepts (an account's own).
+  std::string UsageJson(uint64_t since_unix_ms, uint64_t now_unix_ms,
+                        const std::function<bool(const std::string&)>& include = nullptr) const;
 
   // A deleted worker: its minutes and totals go. Usage recorded after this
   // (requests still in flight) starts a new account.

@@ -64,6 +64,11 @@ Status Node::Open() {
   auto log = RequestLog::Open(options_.access_log);
   if (!log.ok()) return log.status();
   log_ = std::move(log).value();
+  log_->set_on_dropped([this](uint64_t lines) {
+    metrics_.AddCounter("edge_access_log_dropped_lines_total",
+                        "Request log lines dropped because the disk did not keep up",
+                        static_cast<double>(lines));
+  });
   reporting_ = {&meter_, &metrics_, log_.get(), &tail_,
                 [this](const std::string& worker) { Quarantine(worker); }};
   if (!options_.https.empty()) {
@@ -100,6 +105,9 @@ Status Node::Open() {
   outbound.decode_content_encoding = false;  // as in edge dev: see dev_server.cc
   services_->outbound = std::make_shared<bindings::outbound::Client>(outbound);
 
+  EDGE_RETURN_IF_ERROR(MigrateToAccounts());
+  EDGE_RETURN_IF_ERROR(LoadAccounts());
+
   // What was deployed before the node stopped.
   auto deployed = store_->LoadAll();
   if (!deployed.ok()) return deployed.status();
@@ -135,7 +143,7 @@ StatusOr<std::shared_ptr<const ServedWorker>> Node::BuildServed(const DeployedWo
   served->instance = next_instance_++;
   served->limits = bundle->limits;
   served->routes = deployed.routes;
-  served->account = bundle->account.empty() ? deployed.name : bundle->account;
+  served->account = deployed.account;
   served->spec = std::move(spec).value();
   // A tenant's KV namespace ids and service names are its own: they are
   // scoped by its account, so another tenant naming the same id reaches
@@ -302,10 +310,11 @@ void Node::RunNextChange() {
   change([this] { control_tasks_->Post([this] { RunNextChange(); }); });
 }
 
-void Node::Deploy(std::string name, std::string bundle_json, Done done) {
+void Node::Deploy(std::string name, std::string bundle_json, std::string account, Done done) {
   if (RefuseAdmin(done)) return;
   Enqueue([this, name = std::move(name), bundle_json = std::move(bundle_json),
-           done = std::move(done)](std::function<void()> finished) mutable {
+           account = std::move(account), done = std::move(done)](
+              std::function<void()> finished) mutable {
     auto fail = [&](int status, std::string_view message) {
       Log(LogLevel::kWarn, "deploy of '{}' refused: {}", name, message);
       done(AdminResult::Error(status, message));
@@ -317,14 +326,28 @@ void Node::Deploy(std::string name, std::string bundle_json, Done done) {
       return fail(400, fmt::format("the bundle is named '{}' but was uploaded to /workers/{}",
                                    bundle->name, name));
     }
+    if (!bundle->account.empty()) {
+      // Older bundles carry one; the owner is the deployer's account.
+      Log(LogLevel::kWarn, "deploy of '{}': the bundle's account \"{}\" is ignored (a worker "
+          "belongs to the account of the token that deploys it)", name, bundle->account);
+    }
+    auto owner = OwnerOf(name);
+    if (!owner.ok()) return fail(500, owner.status().message());
+    if (*owner && !account.empty() && **owner != account) {
+      return fail(409, fmt::format("the worker name '{}' belongs to another account", name));
+    }
+    std::string target =
+        *owner ? **owner : (account.empty() ? std::string(kDefaultAccount) : account);
+    if (target != kDefaultAccount && accounts_->Find(target) == nullptr) {
+      return fail(404, fmt::format("no account named '{}'", target));
+    }
     auto existing = store_->LoadWorker(name);
     if (!existing.ok()) return fail(500, existing.status().message());
     std::vector<std::string> routes =
         bundle->routes ? *bundle->routes
                        : (*existing ? (*existing)->routes : std::vector<std::string>{});
-    for (const std::string& pattern : routes) {
-      auto parsed = ParseRoutePattern(pattern);
-      if (!parsed.ok()) return fail(400, parsed.status().message());
+    if (auto refused = RefuseRoutes(target, routes)) {
+      return fail(refused->status, refused->body);
     }
     auto table = RoutesWith(name, routes);
     if (!table.ok()) return fail(409, table.status().message());
@@ -344,6 +367,7 @@ void Node::Deploy(std::string name, std::string bundle_json, Done done) {
     candidate.version = existing.value() ? (*existing)->version + 1 : 1;
     candidate.bundle_json = canonical;
     candidate.routes = routes;
+    candidate.account = target;
     if (*existing) candidate.secrets = (*existing)->secrets;
     auto probe = BuildServed(candidate);
     if (!probe.ok()) return fail(400, probe.status().message());
@@ -366,7 +390,7 @@ void Node::Deploy(std::string name, std::string bundle_json, Done done) {
       auto added = writer.AddVersion(name, canonical, bundle->routes);
       if (!added.ok()) return added.status();
       info = *added;
-      return Status::Ok();
+      return writer.SetOwner(name, target);
     });
     if (!written.ok()) return fail(500, written.message());
     NodeChange change;
@@ -375,6 +399,7 @@ void Node::Deploy(std::string name, std::string bundle_json, Done done) {
     change.version = info->id;
     change.bundle_json = canonical;
     change.routes = bundle->routes;
+    change.account = target;
     Status logged = Notify(change);
     if (!logged.ok()) return fail(500, logged.message());
     candidate.version = info->id;
@@ -384,6 +409,7 @@ void Node::Deploy(std::string name, std::string bundle_json, Done done) {
       auto stored = store_->LoadWorker(name);
       if (!stored.ok()) return fail(500, stored.status().message());
       if (*stored) candidate.secrets = (*stored)->secrets;
+      candidate.account = target;
     }
     auto served = BuildServed(candidate);
     if (!served.ok()) return fail(500, served.status().message());
@@ -444,23 +470,27 @@ void Node::CommitAndReapply(const std::function<Status(DeployStore::Writer&)>& w
 }
 
 void Node::EnqueueCommitAndReapply(std::function<Status(DeployStore::Writer&)> write,
-                                   NodeChange change, Done done,
+                                   NodeChange change, std::string account, Done done,
                                    std::function<AdminResult()> success) {
   if (RefuseAdmin(done)) return;
-  Enqueue([this, write = std::move(write), change = std::move(change), done = std::move(done),
-           success = std::move(success)](std::function<void()> finished) {
+  Enqueue([this, write = std::move(write), change = std::move(change), account = std::move(account),
+           done = std::move(done), success = std::move(success)](std::function<void()> finished) {
+    if (auto refused = RefuseWorker(change.worker, account)) {
+      done(*refused);
+      return finished();
+    }
     CommitAndReapply(write, change, done, std::move(finished), success);
   });
 }
 
-void Node::Rollback(std::string name, uint64_t version, Done done) {
+void Node::Rollback(std::string name, uint64_t version, std::string account, Done done) {
   NodeChange change;
   change.kind = NodeChange::Kind::kRollback;
   change.worker = name;
   change.version = version;
   EnqueueCommitAndReapply(
       [name, version](DeployStore::Writer& writer) { return writer.Rollback(name, version); },
-      std::move(change), std::move(done),
+      std::move(change), std::move(account), std::move(done),
       [name, version] {
         Log(LogLevel::kInfo, "[{}] rolled back to version {}", name, version);
         return AdminResult{
@@ -468,9 +498,14 @@ void Node::Rollback(std::string name, uint64_t version, Done done) {
       });
 }
 
-void Node::DeleteWorker(std::string name, Done done) {
+void Node::DeleteWorker(std::string name, std::string account, Done done) {
   if (RefuseAdmin(done)) return;
-  Enqueue([this, name = std::move(name), done = std::move(done)](std::function<void()> finished) {
+  Enqueue([this, name = std::move(name), account = std::move(account),
+           done = std::move(done)](std::function<void()> finished) {
+    if (auto refused = RefuseWorker(name, account)) {
+      done(*refused);
+      return finished();
+    }
     NodeChange change;
     change.kind = NodeChange::Kind::kDeleteWorker;
     change.worker = name;
@@ -493,22 +528,20 @@ void Node::DeleteWorker(std::string name, Done done) {
   });
 }
 
-void Node::SetRoutes(std::string name, std::vector<std::string> routes, Done done) {
+void Node::SetRoutes(std::string name, std::vector<std::string> routes, std::string account,
+                     Done done) {
   if (RefuseAdmin(done)) return;
-  Enqueue([this, name = std::move(name), routes = std::move(routes),
+  Enqueue([this, name = std::move(name), routes = std::move(routes), account = std::move(account),
            done = std::move(done)](std::function<void()> finished) {
     std::shared_ptr<const NodeState> current = state_.Load();
     const std::shared_ptr<const ServedWorker>* served = current->Find(name);
-    if (served == nullptr) {
+    if (served == nullptr || (!account.empty() && (*served)->account != account)) {
       done(AdminResult::Error(404, fmt::format("no worker named '{}' is deployed", name)));
       return finished();
     }
-    for (const std::string& pattern : routes) {
-      auto parsed = ParseRoutePattern(pattern);
-      if (!parsed.ok()) {
-        done(AdminResult::Error(400, parsed.status().message()));
-        return finished();
-      }
+    if (auto refused = RefuseRoutes((*served)->account, routes)) {
+      done(*refused);
+      return finished();
     }
     auto table = RoutesWith(name, routes);
     if (!table.ok()) {
@@ -541,10 +574,23 @@ void Node::SetRoutes(std::string name, std::vector<std::string> routes, Done don
   });
 }
 
-void Node::PutSecret(std::string name, std::string secret, std::string value, Done done) {
+void Node::PutSecret(std::string name, std::string secret, std::string value,
+                     std::string account, Done done) {
   if (RefuseAdmin(done)) return;
   Enqueue([this, name = std::move(name), secret = std::move(secret), value = std::move(value),
-           done = std::move(done)](std::function<void()> finished) {
+           account = std::move(account), done = std::move(done)](std::function<void()> finished) {
+    auto owner = OwnerOf(name);
+    if (!owner.ok()) {
+      done(AdminResult::Error(500, owner.status().message()));
+      return finished();
+    }
+    if (*owner && !account.empty() && **owner != account) {
+      done(AdminResult::Error(
+          409, fmt::format("the worker name '{}' belongs to another account", name)));
+      return finished();
+    }
+    std::string target =
+        *owner ? **owner : (account.empty() ? std::string(kDefaultAccount) : account);
     Status valid = CheckBindingName(secret);
     std::shared_ptr<const NodeState> current = state_.Load();
     if (valid.ok()) {
@@ -564,7 +610,10 @@ void Node::PutSecret(std::string name, std::string secret, std::string value, Do
     change.secret_name = secret;
     change.secret_value = value;
     CommitAndReapply(
-        [&](DeployStore::Writer& writer) { return writer.PutSecret(name, secret, value); },
+        [&](DeployStore::Writer& writer) -> Status {
+          EDGE_RETURN_IF_ERROR(writer.PutSecret(name, secret, value));
+          return writer.SetOwner(name, target);
+        },
         std::move(change), done, std::move(finished), [name, secret] {
           Log(LogLevel::kInfo, "[{}] secret {} set", name, secret);
           return AdminResult{200, fmt::format("{{\"worker\":{},\"secret\":{}}}",
@@ -573,14 +622,14 @@ void Node::PutSecret(std::string name, std::string secret, std::string value, Do
   });
 }
 
-void Node::DeleteSecret(std::string name, std::string secret, Done done) {
+void Node::DeleteSecret(std::string name, std::string secret, std::string account, Done done) {
   NodeChange change;
   change.kind = NodeChange::Kind::kSecretDelete;
   change.worker = name;
   change.secret_name = secret;
   EnqueueCommitAndReapply(
       [name, secret](DeployStore::Writer& writer) { return writer.DeleteSecret(name, secret); },
-      std::move(change), std::move(done),
+      std::move(change), std::move(account), std::move(done),
       [name, secret] {
         Log(LogLevel::kInfo, "[{}] secret {} deleted", name, secret);
         return AdminResult{200, fmt::format("{{\"worker\":{},\"deleted\":{}}}",

@@ -39,11 +39,16 @@ namespace edge::gateway {
 
 class NodeThread;
 
-// A KV namespace id or service name as a node holds it: "<account>/<name>"
-// (names of workers and accounts hold no '/').
+// A KV namespace id or service name as a node holds it: "<account>/<name>",
+// the account being the worker's owner (names of workers and accounts hold
+// no '/').
 inline std::string ScopedName(std::string_view account, std::string_view name) {
   return std::string(account) + "/" + std::string(name);
 }
+
+// Removes every key of every KV namespace of `account` ("<account>/..."):
+// what deleting an account does to its data, at the origin and at a PoP.
+Status DropAccountNamespaces(bindings::KvStore& kv, const std::string& account);
 
 // The answer to an admin call: an HTTP status and a JSON body.
 struct AdminResult {
@@ -81,13 +86,46 @@ class Node : public bindings::ServiceDirectory {
   // Changes, called on the control loop; `done` runs there once the change
   // is live on every thread (or refused: nothing changed). One runs at a
   // time, in the order asked.
+  //
+  // `account` is the account the worker must belong to: the caller's, for
+  // an account token; "" for the operator, who reaches every worker (a new
+  // worker the operator deploys goes to `default`, or to the account the
+  // operator names). A worker of another account is refused as if it did
+  // not exist (404), except by Deploy and PutSecret, which would create it:
+  // they answer 409 (the name is taken). A new worker belongs to the
+  // account that made it, from then on.
   using Done = std::function<void(AdminResult)>;
-  void Deploy(std::string name, std::string bundle_json, Done done);
-  void Rollback(std::string name, uint64_t version, Done done);
-  void DeleteWorker(std::string name, Done done);
-  void SetRoutes(std::string name, std::vector<std::string> routes, Done done);
-  void PutSecret(std::string name, std::string secret, std::string value, Done done);
-  void DeleteSecret(std::string name, std::string secret, Done done);
+  void Deploy(std::string name, std::string bundle_json, std::string account, Done done);
+  void Rollback(std::string name, uint64_t version, std::string account, Done done);
+  void DeleteWorker(std::string name, std::string account, Done done);
+  void SetRoutes(std::string name, std::vector<std::string> routes, std::string account,
+                 Done done);
+  void PutSecret(std::string name, std::string secret, std::string value, std::string account,
+                 Done done);
+  void DeleteSecret(std::string name, std::string secret, std::string account, Done done);
+  // Accounts (operator only; refused on a replica). CreateAccount and
+  // RotateAccountToken answer with the new token, the only time it is
+  // shown. DeleteAccount removes every worker of the account (versions,
+  // routes, secrets), its KV namespaces and the account.
+  void CreateAccount(std::string name, std::vector<std::string> hosts, Done done);
+  void ChangeAccountHosts(std::string name, std::vector<std::string> add,
+                          std::vector<std::string> remove, Done done);
+  void RotateAccountToken(std::string name, Done done);
+  void RevokeAccountToken(std::string name, Done done);
+  void DeleteAccount(std::string name, Done done);
+  // The accounts as last committed (control loop).
+  std::shared_ptr<const AccountTable> accounts() const { return accounts_; }
+  // For replicas, from any thread: the accounts in the store changed (an
+  // applied log entry); read them again.
+  void ReloadAccounts();
+  // Whether `account` ("" = the operator) reaches worker `name`: nullopt
+  // when it does (or the worker does not exist), else the answer to give
+  // (404, as for a worker that does not exist).
+  std::optional<AdminResult> RefuseWorker(const std::string& name,
+                                          const std::string& account) const;
+  // The account that owns `name`: its stored owner, `default` for a worker
+  // in the store without one, nullopt when there is no such worker.
+  StatusOr<std::optional<std::string>> OwnerOf(const std::string& name) const;
   // KV through the admin API (an origin logs them for its fleet).
   void KvPut(std::string ns, std::string key, std::string value, std::string metadata,
              uint64_t expiration, Done done);
@@ -144,6 +182,17 @@ class Node : public bindings::ServiceDirectory {
   void RunNextChange();
 
   Status Open();
+  // Reads the accounts from the store into accounts_.
+  Status LoadAccounts();
+  // On the first start with accounts: every worker without an owner goes
+  // to `default`, and its KV namespaces ("<its old account>/<id>", the old
+  // account being the bundle's `account` or the worker's name) move to
+  // "default/<id>"; the `default` account is created. Once per store.
+  Status MigrateToAccounts();
+  // The routes a worker of `account` may have: Ok, or the answer (400 for
+  // an invalid pattern, 403 naming a host the account does not own).
+  std::optional<AdminResult> RefuseRoutes(const std::string& account,
+                                          const std::vector<std::string>& routes) const;
   StatusOr<std::shared_ptr<const ServedWorker>> BuildServed(const DeployedWorker& deployed);
   // A new state: the current one with `worker` replaced (or removed when
   // null), its routes from the worker records.
@@ -166,8 +215,16 @@ class Node : public bindings::ServiceDirectory {
                         std::function<AdminResult()> success);
   // CommitAndReapply as a change of its own: refused on a replica, else
   // queued behind the changes before it.
+  // `account` as for the public changes.
   void EnqueueCommitAndReapply(std::function<Status(DeployStore::Writer&)> write, NodeChange change,
-                               Done done, std::function<AdminResult()> success);
+                               std::string account, Done done,
+                               std::function<AdminResult()> success);
+  // A change to account `name`: `write` (refused: nothing changed), then
+  // the accounts reloaded and the account as it now is told to the
+  // extensions (kAccount); `done` gets the answer or the error.
+  void EnqueueAccountChange(std::string name,
+                            std::function<StatusOr<AdminResult>(DeployStore::Writer&)> write,
+                            Done done);
   // Writes to the store, then tells the extensions: the first error.
   Status Commit(const std::function<Status(DeployStore::Writer&)>& write, NodeChange& change);
 
@@ -195,6 +252,7 @@ class Node : public bindings::ServiceDirectory {
   std::unique_ptr<LoopTasks> control_tasks_;
   runtime::NativeRegistry natives_;
   std::unique_ptr<DeployStore> store_;
+  std::shared_ptr<const AccountTable> accounts_ = std::make_shared<AccountTable>();
   std::shared_ptr<TlsContext> tls_;
   std::shared_ptr<bindings::BindingServices> services_;
   std::unique_ptr<bindings::KvSweeper> kv_sweeper_;

@@ -108,7 +108,8 @@ Status LoadNodeConfig(const std::string& path, NodeOptions* options) {
       "listen", "https", "tls", "admin", "admin_token_file", "data_dir", "threads",
       "memory_budget_mb", "access_log", "pop_id", "max_body_mb", "header_timeout_ms",
       "idle_timeout_ms", "connections_per_origin", "allow_fetch_to", "sync_token_file",
-      "sync_from", "sync_key", "sync_relay", "secrets_key", "signing_key"};
+      "sync_from", "sync_key", "sync_relay", "sync_snapshot_streams", "secrets_key",
+      "signing_key", "sync_compact_every_s"};
   for (const auto& [key, node] : table) {
     if (std::find(kKnown.begin(), kKnown.end(), key.str()) == kKnown.end()) {
       return Status(ErrorCode::kInvalidInput,

@@ -21,7 +21,7 @@ class NodeMetrics;
 // One change the node committed to its stores.
 struct NodeChange {
   enum class Kind { kVersion, kRoutes, kRollback, kDeleteWorker, kSecretPut, kSecretDelete,
-                    kKvPut, kKvDelete };
+                    kKvPut, kKvDelete, kAccount, kAccountDelete };
   Kind kind = Kind::kVersion;
   std::string worker;
   uint64_t version = 0;
@@ -29,6 +29,9 @@ struct NodeChange {
   std::optional<std::vector<std::string>> routes;  // kVersion (when given), kRoutes
   std::string secret_name, secret_value;           // kSecretPut / kSecretDelete
   std::string ns, key, value, metadata;            // kKvPut / kKvDelete
+  // kVersion: the worker's owner; kAccount, kAccountDelete: the account.
+  std::string account;
+  std::string account_record;                      // kAccount: AccountRecord::Encode
   uint64_t expiration = 0;
   // Set by an extension that logged the change: its place in the log.
   uint64_t log_seq = 0;

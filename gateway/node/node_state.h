@@ -30,8 +30,8 @@ struct ServedWorker {
   WorkerLimits limits;
   std::vector<std::string> routes;
   std::string sha256;  // of the bundle
-  // The tenant: the bundle's account, or the worker's own name. Its KV
-  // namespaces and service bindings stay inside it.
+  // The tenant: the account that owns the worker (never a field of its
+  // bundle). Its KV namespaces and service bindings resolve inside it.
   std::string account;
 };
 

@@ -38,9 +38,18 @@ StatusOr<std::unique_ptr<RequestLog>> RequestLog::Open(const std::string& path) 
   return std::make_unique<RequestLog>(file, true);
 }
 
-RequestLog::RequestLog(std::FILE* file, bool owned) : file_(file), owned_(owned) {}
+RequestLog::RequestLog(std::FILE* file, bool owned, size_t max_pending_bytes)
+    : file_(file), owned_(owned), max_pending_bytes_(max_pending_bytes) {
+  writer_ = std::thread([this] { Run(); });
+}
 
 RequestLog::~RequestLog() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_one();
+  writer_.join();  // the writer writes what is pending before it stops
   if (owned_) std::fclose(file_);
 }
 
@@ -63,7 +72,7 @@ void RequestLog::Access(const InvocationRecord& record) {
                  record.bytes_out);
   AppendField(line, "remote", record.remote);
   line += "}\n";
-  Write(line);
+  Append(line);
 }
 
 void RequestLog::Console(std::string_view worker, uint64_t version, std::string_view request_id,
@@ -77,24 +86,87 @@ void RequestLog::Console(std::string_view worker, uint64_t version, std::string_
   AppendField(line, "level", level);
   AppendField(line, "message", message);
   line += "}\n";
-  Write(line);
+  Append(line);
 }
 
-void RequestLog::Write(const std::string& line) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  bool ok = std::fwrite(line.data(), 1, line.size(), file_) == line.size();
+void RequestLog::Append(const std::string& line) {
+  uint64_t dropped = 0;
+  bool first_drop = false;
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (pending_.size() + line.size() > max_pending_bytes_) {
+      dropped = ++dropped_;
+      first_drop = !dropping_;
+      dropping_ = true;
+    } else {
+      wake = pending_.empty();
+      pending_ += line;
+      ++appended_;
+    }
+  }
+  if (dropped > 0) {
+    if (first_drop) {
+      Log(LogLevel::kError,
+          "request log: the disk does not keep up ({} bytes waiting): dropping lines until it "
+          "does (counted in edge_access_log_dropped_lines_total)",
+          max_pending_bytes_);
+    }
+    if (on_dropped_) on_dropped_(1);
+    return;
+  }
+  // The writer sleeps only when nothing is pending: one wake-up per batch.
+  if (wake) wake_.notify_one();
+}
+
+void RequestLog::Run() {
+  std::string batch;
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [&] { return stop_ || !pending_.empty(); });
+    if (pending_.empty() && stop_) return;
+    batch.clear();
+    batch.swap(pending_);
+    uint64_t lines = appended_;
+    bool was_dropping = dropping_;
+    uint64_t dropped = dropped_;
+    dropping_ = false;
+    lock.unlock();
+    if (was_dropping) {
+      Log(LogLevel::kWarn, "request log: writing again ({} lines dropped so far)", dropped);
+    }
+    WriteBatch(batch);
+    lock.lock();
+    done_ = lines;
+    written_.notify_all();
+  }
+}
+
+void RequestLog::WriteBatch(const std::string& batch) {
+  bool ok = std::fwrite(batch.data(), 1, batch.size(), file_) == batch.size();
   ok = std::fflush(file_) == 0 && ok;
   if (ok) {
     write_failed_ = false;
     return;
   }
   int error = errno;
-  std::clearerr(file_);  // so a later line can succeed (a disk freed up)
+  std::clearerr(file_);  // so a later batch can succeed (a disk freed up)
   if (!write_failed_) {
     // A full disk must not take serving down: lines are lost, said once per outage.
     write_failed_ = true;
     Log(LogLevel::kError, "request log: write failed: {}", std::strerror(error));
   }
+}
+
+void RequestLog::Flush() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  uint64_t target = appended_;
+  written_.wait(lock, [&] { return done_ >= target; });
+}
+
+uint64_t RequestLog::dropped_lines() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return dropped_;
 }
 
 }  // namespace edge::gateway

@@ -5,11 +5,14 @@
 #pragma once
 
 #include <cstdint>
+#include <condition_variable>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "gateway/node/invocation_record.h"
 #include "base/json_escape.h"
@@ -17,21 +20,33 @@
 
 namespace edge::gateway {
 
-// Thread-safe: each line is formatted by the calling thread, then written
-// with one fwrite and flushed under a mutex, so lines never interleave and
-// a crash loses at most the line being written.
+// Thread-safe, and off the request path: each line is formatted by the
+// calling thread and appended to a buffer in memory; a writer thread of its
+// own writes what has gathered in one write and flush (so a busy node makes
+// one syscall per batch, not per request, and lines never interleave). A
+// slow or full disk never stalls serving: past `max_pending_bytes` not yet
+// written, lines are dropped, counted (`on_dropped`) and said in the log
+// once per outage. Flush() and the destructor (shutdown, after SIGTERM)
+// write every line still in memory.
 class RequestLog {
  public:
+  static constexpr size_t kDefaultMaxPendingBytes = 8 << 20;
+  // Told the number of lines dropped, from the thread that dropped them.
+  using DroppedHook = std::function<void(uint64_t lines)>;
+
   // "" or "-" writes to stdout; anything else is a file opened for append
   // (created if missing), so rotation by rename + restart and several
   // writers both work.
   static StatusOr<std::unique_ptr<RequestLog>> Open(const std::string& path);
 
   // Writes to `file`, closed on destruction when `owned`.
-  RequestLog(std::FILE* file, bool owned);
+  RequestLog(std::FILE* file, bool owned, size_t max_pending_bytes = kDefaultMaxPendingBytes);
   ~RequestLog();
   RequestLog(const RequestLog&) = delete;
   RequestLog& operator=(const RequestLog&) = delete;
+
+  // Set once, before lines are written.
+  void set_on_dropped(DroppedHook hook) { on_dropped_ = std::move(hook); }
 
   // {"time":"2026-11-27T06:51:04.123Z","type":"access","request_id":..,"worker":..,
   // "version":..,"method":..,"url":..,"status":..,"outcome":..,"cpu_ms":1.234,
@@ -46,13 +61,32 @@ class RequestLog {
   void Console(std::string_view worker, uint64_t version, std::string_view request_id,
                std::string_view level, std::string_view message, uint64_t time_unix_ms = 0);
 
+  // Returns once every line given so far is written (or failed to be).
+  void Flush();
+  // Lines dropped since the log was opened.
+  uint64_t dropped_lines() const;
+
  private:
-  void Write(const std::string& line);
+  void Append(const std::string& line);
+  void Run();  // the writer thread
+  void WriteBatch(const std::string& batch);
 
   std::FILE* file_;
   const bool owned_;
-  std::mutex mutex_;
-  bool write_failed_ = false;  // logged when writes start failing, not per line
+  const size_t max_pending_bytes_;
+  DroppedHook on_dropped_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;     // the writer: lines to write, or stop
+  std::condition_variable written_;  // Flush(): a batch was written
+  std::string pending_;              // lines not handed to the writer yet
+  uint64_t appended_ = 0;            // batches: lines given (a sequence)
+  uint64_t done_ = 0;                // lines written or failed
+  uint64_t dropped_ = 0;
+  bool dropping_ = false;  // lines are being dropped: said once, on the first
+  bool stop_ = false;
+  bool write_failed_ = false;  // writer thread only: said when writes start failing
+  std::thread writer_;
 };
 
 }  // namespace edge::gateway

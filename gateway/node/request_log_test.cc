@@ -6,6 +6,7 @@
 #include <simdjson.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -272,6 +273,51 @@ TEST(RequestLogTest, AppendsAndKeepsLinesWholeAcrossThreads) {
     simdjson::dom::element line;
     ASSERT_EQ(parser.parse(text).get(line), simdjson::SUCCESS) << text;
   }
+}
+
+TEST(RequestLogTest, FlushWritesEveryLineGivenSoFar) {
+  TempPath file("flush");
+  StatusOr<std::unique_ptr<RequestLog>> log = RequestLog::Open(file.path());
+  ASSERT_TRUE(log.ok());
+  for (int i = 0; i < 100; ++i) (*log)->Console("api", 1, "", "log", std::to_string(i));
+  (*log)->Flush();
+  std::vector<std::string> lines = ReadLines(file.path());
+  ASSERT_EQ(lines.size(), 100u);
+  EXPECT_NE(lines[99].find("\"message\":\"99\""), std::string::npos);
+}
+
+// A disk that does not keep up: the log writes into a pipe nobody reads yet.
+// Serving threads never wait for it; past the bound, lines are dropped and
+// counted, and once the reader catches up every line kept is written.
+TEST(RequestLogTest, ASlowDiskDropsLinesInsteadOfStallingTheCaller) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  std::FILE* file = ::fdopen(fds[1], "w");
+  ASSERT_NE(file, nullptr);
+  constexpr size_t kBound = 16 * 1024;
+  auto log = std::make_unique<RequestLog>(file, true, kBound);
+  std::atomic<uint64_t> hooked{0};
+  log->set_on_dropped([&](uint64_t lines) { hooked += lines; });
+  constexpr int kLines = 5000;  // ~1 MB: far past the pipe's buffer and the bound
+  for (int i = 0; i < kLines; ++i) {
+    log->Console("api", 1, "", "log", std::string(180, 'x') + std::to_string(i));
+  }
+  uint64_t dropped = log->dropped_lines();
+  EXPECT_GT(dropped, 0u);
+  EXPECT_EQ(hooked.load(), dropped);
+  std::string read;
+  std::thread reader([&] {
+    char buffer[65536];
+    ssize_t n;
+    while ((n = ::read(fds[0], buffer, sizeof(buffer))) > 0) read.append(buffer, n);
+  });
+  log.reset();  // writes what it kept, then closes the pipe: the reader ends
+  reader.join();
+  ::close(fds[0]);
+  size_t lines = 0;
+  for (char c : read) lines += c == '\n' ? 1 : 0;
+  EXPECT_EQ(lines + dropped, static_cast<size_t>(kLines));
+  EXPECT_LT(dropped, static_cast<uint64_t>(kLines));
 }
 
 TEST(RequestLogTest, OpenFailsWithIoAndDashIsStdout) {

@@ -6,23 +6,37 @@
 // backing store's deleter frees it. V8 runs that deleter when the handle is
 // collected or the isolate is disposed; zlibFinish and zlibClose free the
 // zlib state earlier, as soon as the JS stream is done with it.
+//
+// Output is made on demand: zlibWrite hands the stream its next input and
+// each zlibPull returns at most kChunkSize bytes of output, so what a small
+// input expands to is never held whole (compression.js pulls the next slice
+// only when the reader wants it). zlib's own state and every slice count
+// against the worker's memory budget (runtime/buffer_allocator.h).
 #include <zlib.h>
 
+#include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <type_traits>
-#include <vector>
 
+#include "runtime/buffer_allocator.h"
+#include "runtime/isolate_data.h"
 #include "runtime/web_apis.h"
 
 namespace edge::runtime {
 namespace {
 
-// Output is handed to JavaScript in chunks of at most this many bytes.
+// Output is handed to JavaScript in slices of at most this many bytes.
 constexpr size_t kChunkSize = 64 * 1024;
+// What zlib allocates for one stream at most, with the window and memory
+// level used here (zconf.h: deflate (1 << (15 + 2)) + (1 << (8 + 9)) plus
+// its structures; inflate needs far less): checked against the budget
+// before the stream is made.
+constexpr size_t kZlibStateBytes = 280 * 1024;
 
 struct ZlibStream {
   // First member: the handle's one byte of ArrayBuffer memory, so the
@@ -31,8 +45,14 @@ struct ZlibStream {
   uint32_t magic = kMagic;
   z_stream z{};
   bool compress = false;
-  bool open = false;   // z holds zlib state that must be ended.
-  bool ended = false;  // decompression: the compressed stream is complete.
+  bool open = false;       // z holds zlib state that must be ended.
+  bool ended = false;      // decompression: the compressed stream is complete.
+  bool finishing = false;  // zlibFinish was called: no more input comes.
+  // The input zlib is reading (z.next_in points into it), kept alive even
+  // if JavaScript detaches its buffer meanwhile.
+  std::shared_ptr<v8::BackingStore> input;
+  // Counts zlib's allocations against the worker's budget.
+  std::shared_ptr<BufferAllocator> allocator;
 
   static constexpr uint32_t kMagic = 0x455A4C42;  // "EZLB"
 
@@ -44,6 +64,9 @@ struct ZlibStream {
       inflateEnd(&z);
     }
     open = false;
+    input.reset();
+    z.next_in = nullptr;
+    z.avail_in = 0;
   }
 
   ~ZlibStream() {
@@ -52,6 +75,32 @@ struct ZlibStream {
   }
 };
 static_assert(std::is_standard_layout_v<ZlibStream>);
+
+// zlib's allocations, each with its size in front so that it can be
+// uncounted when freed.
+constexpr size_t kSizeHeader = alignof(std::max_align_t);
+
+voidpf ZlibAlloc(voidpf opaque, uInt items, uInt size) {
+  size_t bytes = static_cast<size_t>(items) * size;
+  auto* block = static_cast<char*>(std::malloc(bytes + kSizeHeader));
+  if (block == nullptr) return Z_NULL;
+  memcpy(block, &bytes, sizeof(bytes));
+  if (auto* stream = static_cast<ZlibStream*>(opaque); stream->allocator) {
+    stream->allocator->Charge(bytes);
+  }
+  return block + kSizeHeader;
+}
+
+void ZlibFree(voidpf opaque, voidpf address) {
+  if (address == Z_NULL) return;
+  char* block = static_cast<char*>(address) - kSizeHeader;
+  size_t bytes;
+  memcpy(&bytes, block, sizeof(bytes));
+  if (auto* stream = static_cast<ZlibStream*>(opaque); stream->allocator) {
+    stream->allocator->Uncharge(bytes);
+  }
+  std::free(block);
+}
 
 ZlibStream* StreamFromHandle(v8::Local<v8::Value> value) {
   if (!value->IsArrayBuffer()) return nullptr;
@@ -76,8 +125,13 @@ NativeResult ZlibOpen(NativeCall& call) {
   } else {
     return TypeError("Unsupported compression format: '" + *format + "'");
   }
+  EDGE_RETURN_IF_ERROR(CheckMemoryBudget(call.isolate(), kZlibStateBytes));
   auto stream = std::make_unique<ZlibStream>();
   stream->compress = compress;
+  stream->allocator = call.data().shared_buffer_allocator();
+  stream->z.zalloc = ZlibAlloc;
+  stream->z.zfree = ZlibFree;
+  stream->z.opaque = stream.get();
   int result = compress ? deflateInit2(&stream->z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, window_bits,
                                        8, Z_DEFAULT_STRATEGY)
                         : inflateInit2(&stream->z, window_bits);
@@ -91,83 +145,111 @@ NativeResult ZlibOpen(NativeCall& call) {
   return v8::ArrayBuffer::New(call.isolate(), std::move(store)).As<v8::Value>();
 }
 
-// Runs `input` through the stream (Z_FINISH when `finish`) and returns the
-// output as an array of Uint8Arrays. Any failure ends the zlib stream.
-NativeResult Run(NativeCall& call, ZlibStream& stream, std::string_view input, bool finish) {
-  if (!stream.open) return TypeError("The stream is closed");
-  std::vector<std::string> chunks;
-  z_stream& z = stream.z;
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(input.data()));
-  z.avail_in = static_cast<uInt>(input.size());
-  std::string buffer(kChunkSize, '\0');
-  for (;;) {
-    z.next_out = reinterpret_cast<Bytef*>(buffer.data());
-    z.avail_out = static_cast<uInt>(buffer.size());
-    int result;
-    if (stream.compress) {
-      result = deflate(&z, finish ? Z_FINISH : Z_NO_FLUSH);
-    } else if (stream.ended) {
-      result = Z_STREAM_END;
-    } else {
-      result = inflate(&z, Z_NO_FLUSH);
-    }
-    size_t produced = buffer.size() - z.avail_out;
-    if (produced > 0) chunks.emplace_back(buffer.data(), produced);
-    if (stream.compress) {
-      if (result == Z_STREAM_ERROR) {
-        stream.End();
-        return TypeError("Compression failed");
-      }
-      if (finish ? result == Z_STREAM_END : (z.avail_in == 0 && z.avail_out != 0)) break;
-      continue;
-    }
-    if (result == Z_STREAM_END) {
-      stream.ended = true;
-      if (z.avail_in != 0) {
-        stream.End();
-        return TypeError("Junk found after the end of the compressed data");
-      }
-      break;
-    }
-    if (result == Z_NEED_DICT || result == Z_DATA_ERROR || result == Z_STREAM_ERROR ||
-        result == Z_MEM_ERROR) {
-      std::string message = z.msg != nullptr ? z.msg : "invalid data";
-      stream.End();
-      return TypeError("Decompression failed: " + message);
-    }
-    // Z_OK or Z_BUF_ERROR (no progress possible): done when all input is
-    // consumed and the output buffer was not filled.
-    if (z.avail_in == 0 && z.avail_out != 0) break;
-  }
-  z.next_in = nullptr;
-  z.avail_in = 0;
-  if (finish) {
-    bool truncated = !stream.compress && !stream.ended;
-    stream.End();
-    if (truncated) return TypeError("The compressed data ended before the stream did");
-  }
-  v8::Isolate* isolate = call.isolate();
-  std::vector<v8::Local<v8::Value>> items;
-  items.reserve(chunks.size());
-  for (const auto& chunk : chunks) items.push_back(call.Bytes(chunk));
-  return v8::Array::New(isolate, items.data(), items.size()).As<v8::Value>();
-}
-
-// zlibWrite(handle, bytes) -> Uint8Array[]
+// zlibWrite(handle, bytes): the stream's next input, read by the zlibPull
+// calls that follow until they return undefined.
 NativeResult ZlibWrite(NativeCall& call) {
   ZlibStream* stream = StreamFromHandle(call.arg(0));
   if (stream == nullptr) return TypeError("Not a zlib stream handle");
-  auto bytes = call.BytesArg(1);
-  if (!bytes.ok()) return bytes.status();
-  return Run(call, *stream, *bytes, false);
+  if (!stream->open || stream->finishing) return TypeError("The stream is closed");
+  if (stream->z.avail_in != 0) return TypeError("The previous input is not consumed yet");
+  v8::Local<v8::Value> value = call.arg(1);
+  std::shared_ptr<v8::BackingStore> store;
+  size_t offset = 0;
+  size_t length = 0;
+  if (value->IsArrayBufferView()) {
+    auto view = value.As<v8::ArrayBufferView>();
+    store = view->Buffer()->GetBackingStore();
+    offset = view->ByteOffset();
+    length = view->ByteLength();
+  } else if (value->IsArrayBuffer()) {
+    store = value.As<v8::ArrayBuffer>()->GetBackingStore();
+    length = store->ByteLength();
+  } else {
+    return TypeError("argument 2 is not an ArrayBuffer or ArrayBufferView");
+  }
+  if (length > UINT32_MAX) return RangeError("A compression stream's chunk is at most 4 GiB");
+  if (length == 0 || store->Data() == nullptr) return v8::Undefined(call.isolate()).As<v8::Value>();
+  stream->input = std::move(store);
+  stream->z.next_in = static_cast<Bytef*>(stream->input->Data()) + offset;
+  stream->z.avail_in = static_cast<uInt>(length);
+  return v8::Undefined(call.isolate()).As<v8::Value>();
 }
 
-// zlibFinish(handle) -> Uint8Array[]: the rest of the output; a TypeError if
-// compressed input ended early. The zlib state is freed either way.
+// zlibFinish(handle): no more input; the zlibPull calls that follow return
+// the rest of the output.
 NativeResult ZlibFinish(NativeCall& call) {
   ZlibStream* stream = StreamFromHandle(call.arg(0));
   if (stream == nullptr) return TypeError("Not a zlib stream handle");
-  return Run(call, *stream, {}, true);
+  if (!stream->open) return TypeError("The stream is closed");
+  stream->finishing = true;
+  return v8::Undefined(call.isolate()).As<v8::Value>();
+}
+
+// zlibPull(handle) -> Uint8Array | undefined: the next slice of output, or
+// undefined when the input given so far is used up (after zlibFinish: when
+// the output is complete; the zlib state is freed then). A TypeError for
+// corrupt or truncated compressed data; any failure ends the stream.
+NativeResult ZlibPull(NativeCall& call) {
+  ZlibStream* stream = StreamFromHandle(call.arg(0));
+  if (stream == nullptr) return TypeError("Not a zlib stream handle");
+  v8::Local<v8::Value> none = v8::Undefined(call.isolate());
+  if (!stream->open) return none;
+  z_stream& z = stream->z;
+  std::string buffer(kChunkSize, '\0');
+  z.next_out = reinterpret_cast<Bytef*>(buffer.data());
+  z.avail_out = static_cast<uInt>(buffer.size());
+  int result;
+  if (stream->compress) {
+    result = deflate(&z, stream->finishing ? Z_FINISH : Z_NO_FLUSH);
+    if (result == Z_STREAM_ERROR) {
+      stream->End();
+      return TypeError("Compression failed");
+    }
+  } else if (stream->ended) {
+    if (z.avail_in != 0) {
+      stream->End();
+      return TypeError("Junk found after the end of the compressed data");
+    }
+    result = Z_STREAM_END;
+  } else {
+    result = inflate(&z, Z_NO_FLUSH);
+    if (result == Z_NEED_DICT || result == Z_DATA_ERROR || result == Z_STREAM_ERROR ||
+        result == Z_MEM_ERROR) {
+      std::string message = z.msg != nullptr ? z.msg : "invalid data";
+      stream->End();
+      return TypeError("Decompression failed: " + message);
+    }
+    if (result == Z_STREAM_END) {
+      stream->ended = true;
+      if (z.avail_in != 0) {
+        stream->End();
+        return TypeError("Junk found after the end of the compressed data");
+      }
+    }
+  }
+  size_t produced = buffer.size() - z.avail_out;
+  if (z.avail_in == 0) {
+    stream->input.reset();
+    z.next_in = nullptr;
+  }
+  if (produced > 0) {
+    StatusOr<v8::Local<v8::Uint8Array>> slice =
+        NewUint8Array(call.isolate(), std::string_view(buffer.data(), produced));
+    if (!slice.ok()) {
+      stream->End();
+      return slice.status();
+    }
+    if (stream->compress && result == Z_STREAM_END) stream->End();
+    return slice->As<v8::Value>();
+  }
+  // Nothing more for now: zlib took all the input it was given (or, at the
+  // end, has nothing left to write).
+  if (stream->finishing) {
+    bool truncated = !stream->compress && !stream->ended;
+    stream->End();
+    if (truncated) return TypeError("The compressed data ended before the stream did");
+  }
+  return none;
 }
 
 // zlibClose(handle): frees the zlib state now (an errored or cancelled stream).
@@ -183,6 +265,7 @@ void RegisterCompressionNatives(NativeRegistry& registry) {
   registry.Add({{"zlibOpen", ZlibOpen},
                 {"zlibWrite", ZlibWrite},
                 {"zlibFinish", ZlibFinish},
+                {"zlibPull", ZlibPull},
                 {"zlibClose", ZlibClose}});
 }
 

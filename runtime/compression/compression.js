@@ -1,15 +1,28 @@
 // CompressionStream and DecompressionStream (https://compression.spec.whatwg.org/)
 // for "gzip", "deflate" and "deflate-raw": TransformStreams whose algorithms
-// feed one zlib stream each (native.zlibOpen/zlibWrite/zlibFinish/zlibClose,
-// runtime/compression/compression.cc). Runs after encoding.js and streams_transform.js.
+// feed one zlib stream each (native.zlibOpen/zlibWrite/zlibFinish/zlibPull/
+// zlibClose, runtime/compression/compression.cc). Runs after encoding.js and
+// streams_transform.js.
+//
+// Output is pulled from zlib in slices of at most 64 KiB, and the next slice
+// is made only once the reader has taken the one before (the readable side's
+// backpressure): a small input that expands to gigabytes is never held
+// whole, and each slice counts against the worker's memory budget.
 
 const { finishInterface, inspectSymbol, inspectNamed, brandCheck, requireArguments, isObject, toUint8Array } =
   internals;
-const { setUpTransformStream, transformStreamDefaultControllerEnqueue } = internals.streams;
+const {
+  setUpTransformStream,
+  transformStreamDefaultControllerEnqueue,
+  transformPromise,
+  resolvedUndefined,
+  readableStreamDefaultControllerCanCloseOrEnqueue,
+} = internals.streams;
 
 const zlibOpen = native.zlibOpen;
 const zlibWrite = native.zlibWrite;
 const zlibFinish = native.zlibFinish;
+const zlibPull = native.zlibPull;
 const zlibClose = native.zlibClose;
 
 const formats = ["deflate", "deflate-raw", "gzip"];
@@ -29,9 +42,26 @@ function convertFormat(format, interfaceName, argumentCount) {
 // or a DecompressionStream.
 function setUpZlibTransform(compress, format, interfaceName) {
   const handle = zlibOpen(compress, format);
-  const enqueueAll = (chunks) => {
-    for (let i = 0; i < chunks.length; i++) {
-      transformStreamDefaultControllerEnqueue(transform.controller, chunks[i]);
+  // Enqueues the output zlib has for the input given so far. A slice is
+  // pulled before waiting, so output that fits in one slice is enqueued at
+  // once (a write then settles as soon as its input is consumed); once the
+  // readable side has backpressure, the next slice waits for a read. If the
+  // readable side was cancelled or errored meanwhile, the rest is dropped.
+  const pump = () => {
+    for (;;) {
+      const slice = zlibPull(handle);
+      if (slice === undefined) return resolvedUndefined();
+      if (transform.backpressure) {
+        return transformPromise(transform.backpressureChangePromise.promise, () => {
+          if (!readableStreamDefaultControllerCanCloseOrEnqueue(transform.readable.controller)) {
+            zlibClose(handle);
+            return undefined;
+          }
+          transformStreamDefaultControllerEnqueue(transform.controller, slice);
+          return pump();
+        });
+      }
+      transformStreamDefaultControllerEnqueue(transform.controller, slice);
     }
   };
   const transform = setUpTransformStream(
@@ -43,10 +73,12 @@ function setUpZlibTransform(compress, format, interfaceName) {
           `Failed to execute 'transform' on '${interfaceName}': The provided value is not of type '(ArrayBuffer or ArrayBufferView)'.`,
         );
       }
-      enqueueAll(zlibWrite(handle, bytes));
+      zlibWrite(handle, bytes);
+      return pump();
     },
     () => {
-      enqueueAll(zlibFinish(handle));
+      zlibFinish(handle);
+      return pump();
     },
     () => {
       zlibClose(handle);

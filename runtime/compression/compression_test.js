@@ -223,6 +223,62 @@ export default {
     assert(inflated.every((b) => b === 0));
   },
 
+  "output is made as the reader takes it": async () => {
+    // 1 MiB of zeros from one small chunk: the write settles only once the
+    // reader has taken every 64 KiB slice but the last, never before.
+    const small = await compress("gzip", [new Uint8Array(1 << 20)]);
+    // Data that does not compress (a xorshift sequence): deflate's output
+    // comes while the input is written, not only at the end.
+    const noise = new Uint8Array(1 << 20);
+    let x = 2463534242;
+    for (let i = 0; i < noise.length; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      noise[i] = x & 0xff;
+    }
+    for (const readable of ["DecompressionStream", "CompressionStream"]) {
+      const input = readable === "DecompressionStream" ? small : noise;
+      const stream = readable === "DecompressionStream" ? new DecompressionStream("gzip") : new CompressionStream("deflate-raw");
+      const writer = stream.writable.getWriter();
+      let written = false;
+      const write = writer.write(input).then(() => {
+        written = true;
+      });
+      const reader = stream.readable.getReader();
+      const first = await reader.read();
+      assert(first.value.length > 0 && first.value.length <= 65536, `${readable}: slice of ${first.value.length}`);
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      assert(!written, `${readable}: the whole output was made before it was read`);
+      const close = writer.close();
+      let total = first.value.length;
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        assert(value.length <= 65536, `${readable}: slice of ${value.length}`);
+        total += value.length;
+      }
+      await write;
+      await close;
+      assert(written);
+      if (readable === "DecompressionStream") assertEquals(total, 1 << 20);
+    }
+  },
+
+  "a cancelled reader stops the output": async () => {
+    const small = await compress("gzip", [new Uint8Array(4 << 20)]);
+    const ds = new DecompressionStream("gzip");
+    const writer = ds.writable.getWriter();
+    const write = writer.write(small);
+    const reader = ds.readable.getReader();
+    await reader.read();
+    await reader.cancel("enough");
+    // The write in progress ends without making the other 4 MiB, and the
+    // writable side is errored with the reason.
+    await write.catch(() => {});
+    assertEquals(await writer.closed.catch((reason) => reason), "enough");
+  },
+
   "cancel frees the stream": async () => {
     const cs = new CompressionStream("gzip");
     const writer = cs.writable.getWriter();

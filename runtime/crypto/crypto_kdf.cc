@@ -4,6 +4,7 @@
 // length; any failure here is an OperationError.
 #include <fmt/core.h>
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/params.h>
@@ -13,17 +14,19 @@
 #include <string_view>
 
 #include "base/openssl_ptr.h"
+#include "runtime/crypto/crypto_job.h"
 #include "runtime/web_apis.h"
 
 namespace edge::runtime {
 namespace {
 
-// PBKDF2 runs on the serving thread and OpenSSL's loop cannot be
-// interrupted, so the CPU limit cannot stop it: the iteration count is
-// capped as on Workers (workerd's checkPbkdfLimits), with Workers' error.
-// Tenants sharing a thread otherwise wait behind one that asks for
-// millions of iterations.
+// OpenSSL's PBKDF2 loop cannot be interrupted, so the CPU limit cannot stop
+// it: the iteration count is capped as on Workers (workerd's
+// checkPbkdfLimits), with Workers' error, and so is the output, which
+// multiplies the work (each hash-sized block runs every iteration). The
+// derivation itself runs off the serving thread (crypto_job.h).
 constexpr double kMaxPbkdf2Iterations = 100000;
+constexpr double kMaxPbkdf2Bits = 8192;
 
 // OSSL_PARAM octet strings want a non-null pointer even when empty.
 void* Octets(std::string_view bytes) {
@@ -40,21 +43,27 @@ const char* DigestName(const std::string& name) {
   return nullptr;
 }
 
-NativeResult Derive(NativeCall& call, const char* kdf_name, OSSL_PARAM* params, size_t length) {
+// Runs `kdf_name` over `params` into `out` (its size: the length wanted).
+Status DeriveInto(const char* kdf_name, OSSL_PARAM* params, std::string& out) {
+  if (out.empty()) return Status::Ok();
   base::OpenSslPtr<EVP_KDF, EVP_KDF_free> kdf(EVP_KDF_fetch(nullptr, kdf_name, nullptr));
-  if (!kdf)
-    return DomException("OperationError", std::string(kdf_name) + " is unavailable");
+  if (!kdf) return DomException("OperationError", std::string(kdf_name) + " is unavailable");
   base::OpenSslPtr<EVP_KDF_CTX, EVP_KDF_CTX_free> ctx(EVP_KDF_CTX_new(kdf.get()));
-  std::string out(length, '\0');
-  if (length == 0) return call.Bytes(out).As<v8::Value>();
-  if (!ctx || EVP_KDF_derive(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), length,
+  if (!ctx || EVP_KDF_derive(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), out.size(),
                              params) != 1) {
     return DomException("OperationError", std::string(kdf_name) + " derivation failed");
   }
+  return Status::Ok();
+}
+
+NativeResult Derive(NativeCall& call, const char* kdf_name, OSSL_PARAM* params, size_t length) {
+  std::string out(length, '\0');
+  Status derived = DeriveInto(kdf_name, params, out);
+  if (!derived.ok()) return derived;
   return call.Bytes(out).As<v8::Value>();
 }
 
-// cryptoPbkdf2(hash, password, salt, iterations, lengthBytes) -> Uint8Array
+// cryptoPbkdf2(hash, password, salt, iterations, lengthBytes) -> Promise<Uint8Array>
 NativeResult CryptoPbkdf2(NativeCall& call) {
   auto hash = call.StringArg(0);
   if (!hash.ok()) return hash.status();
@@ -77,20 +86,35 @@ NativeResult CryptoPbkdf2(NativeCall& call) {
                                     "(requested {}).",
                                     kMaxPbkdf2Iterations, *iterations));
   }
+  if (*length * 8 > kMaxPbkdf2Bits) {
+    return DomException("NotSupportedError",
+                        fmt::format("Pbkdf2 failed: derived lengths above {} bits are not "
+                                    "supported (requested {}).",
+                                    kMaxPbkdf2Bits, *length * 8));
+  }
   unsigned int iter = static_cast<unsigned int>(*iterations);
-  // OpenSSL reads pkcs5=1 as "skip SP 800-132's lower bounds": WebCrypto
-  // allows short salts, short keys and a single iteration.
-  int pkcs5_checks = 1;
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, const_cast<char*>(digest), 0),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD, Octets(*password),
-                                        password->size()),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, Octets(*salt), salt->size()),
-      OSSL_PARAM_construct_uint(OSSL_KDF_PARAM_ITER, &iter),
-      OSSL_PARAM_construct_int(OSSL_KDF_PARAM_PKCS5, &pkcs5_checks),
-      OSSL_PARAM_construct_end(),
-  };
-  return Derive(call, "PBKDF2", params, static_cast<size_t>(*length));
+  size_t bytes = static_cast<size_t>(*length);
+  // The job owns its inputs: the worker may change its buffers meanwhile.
+  return RunCryptoBytesJob(
+      call, [digest, iter, bytes, password = std::string(*password),
+             salt = std::string(*salt)](std::string& out) mutable {
+        // OpenSSL reads pkcs5=1 as "skip SP 800-132's lower bounds": WebCrypto
+        // allows short salts, short keys and a single iteration.
+        int pkcs5_checks = 1;
+        OSSL_PARAM params[] = {
+            OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, const_cast<char*>(digest), 0),
+            OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD, Octets(password),
+                                              password.size()),
+            OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, Octets(salt), salt.size()),
+            OSSL_PARAM_construct_uint(OSSL_KDF_PARAM_ITER, &iter),
+            OSSL_PARAM_construct_int(OSSL_KDF_PARAM_PKCS5, &pkcs5_checks),
+            OSSL_PARAM_construct_end(),
+        };
+        out.assign(bytes, '\0');
+        Status derived = DeriveInto("PBKDF2", params, out);
+        OPENSSL_cleanse(password.data(), password.size());
+        return derived;
+      });
 }
 
 // cryptoHkdf(hash, key, salt, info, lengthBytes) -> Uint8Array

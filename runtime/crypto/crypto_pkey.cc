@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "base/openssl_ptr.h"
+#include "runtime/crypto/crypto_job.h"
 #include "runtime/web_apis.h"
 
 namespace edge::runtime {
@@ -85,7 +86,7 @@ StatusOr<PkeyHandle*> HandleArg(NativeCall& call, int i) {
   return handle;
 }
 
-v8::Local<v8::Value> NewHandle(NativeCall& call, Pkey pkey, bool is_private) {
+v8::Local<v8::Value> NewHandle(v8::Isolate* isolate, Pkey pkey, bool is_private) {
   auto* handle = new PkeyHandle();
   handle->pkey = pkey.release();
   handle->is_private = is_private;
@@ -93,7 +94,18 @@ v8::Local<v8::Value> NewHandle(NativeCall& call, Pkey pkey, bool is_private) {
       handle, 1,
       [](void*, size_t, void* deleter_data) { delete static_cast<PkeyHandle*>(deleter_data); },
       handle);
-  return v8::ArrayBuffer::New(call.isolate(), std::move(store));
+  return v8::ArrayBuffer::New(isolate, std::move(store));
+}
+
+v8::Local<v8::Value> NewHandle(NativeCall& call, Pkey pkey, bool is_private) {
+  return NewHandle(call.isolate(), std::move(pkey), is_private);
+}
+
+// Another reference to `pkey`, for work that runs off the serving thread
+// while the worker may drop its CryptoKey.
+Pkey SharedRef(EVP_PKEY* pkey) {
+  EVP_PKEY_up_ref(pkey);
+  return Pkey(pkey);
 }
 
 // WebCrypto's curve names and OpenSSL's.
@@ -147,30 +159,32 @@ Pkey PublicCopy(EVP_PKEY* pkey) {
   return copy;
 }
 
-// cryptoPkeyGenerate(kind, curve) -> private key handle. kind is "EC" (with a
-// WebCrypto curve name), "ED25519" or "X25519"; or
-// cryptoPkeyGenerate("RSA", modulusBits, publicExponentBytes).
+// cryptoPkeyGenerate(kind, curve) -> Promise<private key handle>. kind is
+// "EC" (with a WebCrypto curve name), "ED25519" or "X25519"; or
+// cryptoPkeyGenerate("RSA", modulusBits, publicExponentBytes). The key is
+// generated off the serving thread (crypto_job.h).
 NativeResult CryptoPkeyGenerate(NativeCall& call) {
   auto kind = call.StringArg(0);
   if (!kind.ok()) return kind.status();
-  EVP_PKEY* generated = nullptr;
+  std::function<EVP_PKEY*()> generate;
   if (*kind == "EC") {
     auto curve = call.StringArg(1);
     if (!curve.ok()) return curve.status();
     const char* group = GroupOf(*curve);
     if (group == nullptr)
       return DomException("NotSupportedError", "unsupported curve " + *curve);
-    generated = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", group);
+    generate = [group] { return EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", group); };
   } else if (*kind == "ED25519" || *kind == "X25519") {
-    generated = EVP_PKEY_Q_keygen(nullptr, nullptr, kind->c_str());
+    generate = [name = *kind] { return EVP_PKEY_Q_keygen(nullptr, nullptr, name.c_str()); };
   } else if (*kind == "RSA") {
     auto bits = call.NumberArg(1);
     if (!bits.ok()) return bits.status();
     auto exponent = call.BytesArg(2);
     if (!exponent.ok()) return exponent.status();
-    Bn e(BN_bin2bn(U(*exponent), static_cast<int>(exponent->size()), nullptr));
+    auto e = std::make_shared<Bn>(
+        BN_bin2bn(U(*exponent), static_cast<int>(exponent->size()), nullptr));
     // OpenSSL wants an odd exponent above 1; WebCrypto leaves the rest to it.
-    if (!e || !BN_is_odd(e.get()) || BN_is_one(e.get()) || BN_num_bits(e.get()) > 64) {
+    if (!*e || !BN_is_odd(e->get()) || BN_is_one(e->get()) || BN_num_bits(e->get()) > 64) {
       return Operation("unsupported RSA public exponent");
     }
     // Generating a key costs about the cube of its size and cannot be
@@ -183,18 +197,32 @@ NativeResult CryptoPkeyGenerate(NativeCall& call) {
                       "and {}, but {} was requested.",
                       kMinRsaModulusBits, kMaxRsaModulusBits, *bits));
     }
-    PkeyCtx ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
-    if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1 ||
-        EVP_PKEY_CTX_set_rsa_keygen_bits(ctx.get(), static_cast<int>(*bits)) != 1 ||
-        EVP_PKEY_CTX_set1_rsa_keygen_pubexp(ctx.get(), e.get()) != 1 ||
-        EVP_PKEY_generate(ctx.get(), &generated) != 1) {
-      return Operation("RSA key generation failed");
-    }
+    generate = [e, modulus = static_cast<int>(*bits)]() -> EVP_PKEY* {
+      EVP_PKEY* generated = nullptr;
+      PkeyCtx ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
+      if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1 ||
+          EVP_PKEY_CTX_set_rsa_keygen_bits(ctx.get(), modulus) != 1 ||
+          EVP_PKEY_CTX_set1_rsa_keygen_pubexp(ctx.get(), e->get()) != 1 ||
+          EVP_PKEY_generate(ctx.get(), &generated) != 1) {
+        EVP_PKEY_free(generated);
+        return nullptr;
+      }
+      return generated;
+    };
   } else {
     return DomException("NotSupportedError", "cannot generate a " + *kind + " key");
   }
-  if (generated == nullptr) return Operation("key generation failed");
-  return NewHandle(call, Pkey(generated), true);
+  auto key = std::make_shared<Pkey>();
+  return RunCryptoJob(
+      call,
+      [key, generate = std::move(generate), kind = *kind] {
+        key->reset(generate());
+        if (!*key) return Operation(kind == "RSA" ? "RSA key generation failed" : "key generation failed");
+        return Status::Ok();
+      },
+      [key](v8::Isolate* isolate, v8::Local<v8::Context>) {
+        return NewHandle(isolate, std::move(*key), true);
+      });
 }
 
 // cryptoPkeyPublic(handle) -> a handle to the public half.
@@ -547,7 +575,7 @@ struct SignatureParams {
   EVP_PKEY* pkey;
   bool ec, rsa;
   const EVP_MD* md;  // null for Ed25519
-  std::vector<std::string_view> bytes;
+  std::vector<std::string_view> bytes;  // into the worker's buffers: use at once
   std::string padding;
   int salt_length = 0;
 };
@@ -583,19 +611,16 @@ StatusOr<SignatureParams> SignatureArgs(NativeCall& call, int byte_args) {
   return params;
 }
 
-// cryptoPkeySign(handle, hash, data, padding?, saltLength?) -> Uint8Array. An
-// EC key signs with ECDSA and returns WebCrypto's r || s; an Ed25519 key
-// ignores `hash`; an RSA key uses `padding` ("pkcs1" or "pss").
-NativeResult CryptoPkeySign(NativeCall& call) {
-  auto params = SignatureArgs(call, 1);
-  if (!params.ok()) return params.status();
-  EVP_PKEY* pkey = params->pkey;
-  std::string_view data = params->bytes[0];
+// Signs `data` with `pkey` into `out`. An EC key signs with ECDSA and gives
+// WebCrypto's r || s; an Ed25519 key ignores `md`; an RSA key uses
+// `padding` ("pkcs1" or "pss").
+Status SignInto(EVP_PKEY* pkey, bool ec, bool rsa, const EVP_MD* md, const std::string& padding,
+                int salt_length, std::string_view data, std::string& out) {
   MdCtx ctx(EVP_MD_CTX_new());
   size_t length = 0;
   EVP_PKEY_CTX* pctx = nullptr;
-  if (!ctx || EVP_DigestSignInit(ctx.get(), &pctx, params->md, nullptr, pkey) != 1 ||
-      (params->rsa && !SetRsaPadding(pctx, params->padding, params->salt_length)) ||
+  if (!ctx || EVP_DigestSignInit(ctx.get(), &pctx, md, nullptr, pkey) != 1 ||
+      (rsa && !SetRsaPadding(pctx, padding, salt_length)) ||
       EVP_DigestSign(ctx.get(), nullptr, &length, U(data), data.size()) != 1) {
     return Operation("signing failed");
   }
@@ -605,19 +630,37 @@ NativeResult CryptoPkeySign(NativeCall& call) {
     return Operation("signing failed");
   }
   signature.resize(length);
-  if (!params->ec) return call.Bytes(signature).As<v8::Value>();
+  if (!ec) {
+    out = std::move(signature);
+    return Status::Ok();
+  }
   // DER ECDSA-Sig-Value -> r || s, each as wide as the curve's order.
   const unsigned char* cursor = U(signature);
   Sig sig(d2i_ECDSA_SIG(nullptr, &cursor, static_cast<long>(signature.size())));
   if (!sig) return Operation("signing failed");
   size_t field = FieldBytes(pkey);
-  std::string out(2 * field, '\0');
+  out.assign(2 * field, '\0');
   auto* bytes = reinterpret_cast<unsigned char*>(out.data());
   if (BN_bn2binpad(ECDSA_SIG_get0_r(sig.get()), bytes, static_cast<int>(field)) < 0 ||
       BN_bn2binpad(ECDSA_SIG_get0_s(sig.get()), bytes + field, static_cast<int>(field)) < 0) {
     return Operation("signing failed");
   }
-  return call.Bytes(out).As<v8::Value>();
+  return Status::Ok();
+}
+
+// cryptoPkeySign(handle, hash, data, padding?, saltLength?) ->
+// Promise<Uint8Array>, signed off the serving thread (an RSA key may have
+// 16,384 bits).
+NativeResult CryptoPkeySign(NativeCall& call) {
+  auto params = SignatureArgs(call, 1);
+  if (!params.ok()) return params.status();
+  return RunCryptoBytesJob(
+      call, [pkey = std::make_shared<Pkey>(SharedRef(params->pkey)), ec = params->ec,
+             rsa = params->rsa, md = params->md, padding = params->padding,
+             salt_length = params->salt_length,
+             data = std::string(params->bytes[0])](std::string& out) {
+        return SignInto(pkey->get(), ec, rsa, md, padding, salt_length, data, out);
+      });
 }
 
 // cryptoPkeyVerify(handle, hash, signature, data, padding?, saltLength?) -> boolean
@@ -679,8 +722,43 @@ NativeResult CryptoPkeyDerive(NativeCall& call) {
   return bytes.As<v8::Value>();
 }
 
-// cryptoRsaOaep(encrypt, handle, hash, label, data) -> Uint8Array (RSA-OAEP
-// with MGF1 over the same hash).
+// RSA-OAEP with MGF1 over `md`, of `data` into `out`.
+Status RsaOaepInto(bool encrypt, EVP_PKEY* pkey, const EVP_MD* md, std::string_view label,
+                   std::string_view data, std::string& out) {
+  PkeyCtx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr));
+  if (!ctx ||
+      (encrypt ? EVP_PKEY_encrypt_init(ctx.get()) : EVP_PKEY_decrypt_init(ctx.get())) != 1 ||
+      EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_OAEP_PADDING) != 1 ||
+      EVP_PKEY_CTX_set_rsa_oaep_md(ctx.get(), md) != 1 ||
+      EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), md) != 1) {
+    return Operation("RSA-OAEP setup failed");
+  }
+  if (!label.empty()) {
+    // OpenSSL takes ownership of the label.
+    auto* copy = static_cast<unsigned char*>(OPENSSL_memdup(label.data(), label.size()));
+    if (copy == nullptr ||
+        EVP_PKEY_CTX_set0_rsa_oaep_label(ctx.get(), copy, static_cast<int>(label.size())) != 1) {
+      OPENSSL_free(copy);
+      return Operation("RSA-OAEP setup failed");
+    }
+  }
+  auto run = [&](unsigned char* bytes, size_t* length) {
+    return encrypt ? EVP_PKEY_encrypt(ctx.get(), bytes, length, U(data), data.size())
+                   : EVP_PKEY_decrypt(ctx.get(), bytes, length, U(data), data.size());
+  };
+  size_t length = 0;
+  if (run(nullptr, &length) != 1) return Operation("RSA-OAEP failed");
+  out.assign(length, '\0');
+  if (run(reinterpret_cast<unsigned char*>(out.data()), &length) != 1) {
+    return Operation(encrypt ? "RSA-OAEP encryption failed (the data is too long?)"
+                             : "RSA-OAEP decryption failed");
+  }
+  out.resize(length);
+  return Status::Ok();
+}
+
+// cryptoRsaOaep(encrypt, handle, hash, label, data) -> Promise<Uint8Array>,
+// off the serving thread (decrypting with a 16,384-bit key is slow).
 NativeResult CryptoRsaOaep(NativeCall& call) {
   bool encrypt = call.BoolArg(0);
   auto handle = HandleArg(call, 1);
@@ -693,36 +771,11 @@ NativeResult CryptoRsaOaep(NativeCall& call) {
   if (!data.ok()) return data.status();
   const EVP_MD* md = DigestNamed(*hash);
   if (md == nullptr) return DomException("NotSupportedError", "unknown hash " + *hash);
-  PkeyCtx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, (*handle)->pkey, nullptr));
-  if (!ctx ||
-      (encrypt ? EVP_PKEY_encrypt_init(ctx.get()) : EVP_PKEY_decrypt_init(ctx.get())) != 1 ||
-      EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_OAEP_PADDING) != 1 ||
-      EVP_PKEY_CTX_set_rsa_oaep_md(ctx.get(), md) != 1 ||
-      EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), md) != 1) {
-    return Operation("RSA-OAEP setup failed");
-  }
-  if (!label->empty()) {
-    // OpenSSL takes ownership of the label.
-    auto* copy = static_cast<unsigned char*>(OPENSSL_memdup(label->data(), label->size()));
-    if (copy == nullptr ||
-        EVP_PKEY_CTX_set0_rsa_oaep_label(ctx.get(), copy, static_cast<int>(label->size())) != 1) {
-      OPENSSL_free(copy);
-      return Operation("RSA-OAEP setup failed");
-    }
-  }
-  auto run = [&](unsigned char* out, size_t* length) {
-    return encrypt ? EVP_PKEY_encrypt(ctx.get(), out, length, U(*data), data->size())
-                   : EVP_PKEY_decrypt(ctx.get(), out, length, U(*data), data->size());
-  };
-  size_t length = 0;
-  if (run(nullptr, &length) != 1) return Operation("RSA-OAEP failed");
-  std::string out(length, '\0');
-  if (run(reinterpret_cast<unsigned char*>(out.data()), &length) != 1) {
-    return Operation(encrypt ? "RSA-OAEP encryption failed (the data is too long?)"
-                             : "RSA-OAEP decryption failed");
-  }
-  out.resize(length);
-  return call.Bytes(out).As<v8::Value>();
+  return RunCryptoBytesJob(
+      call, [encrypt, md, pkey = std::make_shared<Pkey>(SharedRef((*handle)->pkey)),
+             label = std::string(*label), data = std::string(*data)](std::string& out) {
+        return RsaOaepInto(encrypt, pkey->get(), md, label, data, out);
+      });
 }
 
 }  // namespace

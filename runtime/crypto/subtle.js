@@ -22,8 +22,16 @@ const { DOMException, finishInterface, illegalConstructor, brandCheck, requireAr
   internals;
 
 const ArrayBufferIsView = ArrayBuffer.isView;
+const { PromisePrototypeThen } = internals.primordials;
 const PromiseResolve = Promise.resolve.bind(Promise);
 const PromiseReject = Promise.reject.bind(Promise);
+
+// PBKDF2, key pair generation, signing and RSA-OAEP run off the serving
+// thread (runtime/crypto/crypto_job.h): their natives answer with a promise.
+// `later(value, step)` continues with what `value` (a promise or not) holds.
+function later(value, step) {
+  return PromisePrototypeThen(PromiseResolve(value), step);
+}
 const ObjectFreeze = Object.freeze;
 
 const kCreate = {};
@@ -403,7 +411,7 @@ function kdf(name, derive) {
         throw error("OperationError", `${name} needs a length`);
       }
       if (length % 8 !== 0) throw error("OperationError", `The ${name} length must be a multiple of 8`);
-      return exactBuffer(derive(dict, parts.material, length));
+      return later(derive(dict, parts.material, length), exactBuffer);
     },
   };
 }
@@ -462,12 +470,13 @@ function generateKeyPair(usages, publicUsages, privateUsages, extractable, algor
   const privateKeyUsages = usages.filter((usage) => privateUsages.includes(usage));
   const publicKeyUsages = usages.filter((usage) => publicUsages.includes(usage));
   if (privateKeyUsages.length === 0) throw error("SyntaxError", "The private key needs at least one usage");
-  const handle = generate();
-  const algorithmValue = algorithm(handle);
-  return {
-    publicKey: new CryptoKey(kCreate, "public", true, algorithmValue, publicKeyUsages, native.cryptoPkeyPublic(handle)),
-    privateKey: new CryptoKey(kCreate, "private", extractable, algorithmValue, privateKeyUsages, handle),
-  };
+  return later(generate(), (handle) => {
+    const algorithmValue = algorithm(handle);
+    return {
+      publicKey: new CryptoKey(kCreate, "public", true, algorithmValue, publicKeyUsages, native.cryptoPkeyPublic(handle)),
+      privateKey: new CryptoKey(kCreate, "private", extractable, algorithmValue, privateKeyUsages, handle),
+    };
+  });
 }
 
 // The CryptoKey of an imported native key: public or private as the key is.
@@ -559,7 +568,7 @@ function asymmetric(spec) {
     implementation.sign = (dict, parts, data, type) => {
       if (type !== "private") throw error("InvalidAccessError", "Signing needs a private key");
       const hash = kind === "EC" ? normalizeHash(dict.hash) : "";
-      return exactBuffer(native.cryptoPkeySign(parts.material, hash, data));
+      return later(native.cryptoPkeySign(parts.material, hash, data), exactBuffer);
     };
     implementation.verify = (dict, parts, signature, data, type) => {
       if (type !== "public") throw error("InvalidAccessError", "Verifying needs a public key");
@@ -704,11 +713,11 @@ function rsa(name, publicUsages, privateUsages, use) {
     const label = (dict) => optionalBytes(dict, "label");
     implementation.encrypt = (dict, parts, data, type) => {
       if (type !== "public") throw error("InvalidAccessError", "RSA-OAEP encrypts with a public key");
-      return exactBuffer(native.cryptoRsaOaep(true, parts.material, parts.algorithm.hash, label(dict), data));
+      return later(native.cryptoRsaOaep(true, parts.material, parts.algorithm.hash, label(dict), data), exactBuffer);
     };
     implementation.decrypt = (dict, parts, data, type) => {
       if (type !== "private") throw error("InvalidAccessError", "RSA-OAEP decrypts with a private key");
-      return exactBuffer(native.cryptoRsaOaep(false, parts.material, parts.algorithm.hash, label(dict), data));
+      return later(native.cryptoRsaOaep(false, parts.material, parts.algorithm.hash, label(dict), data), exactBuffer);
     };
   } else {
     const padding = name === "RSA-PSS" ? "pss" : "pkcs1";
@@ -716,7 +725,7 @@ function rsa(name, publicUsages, privateUsages, use) {
     implementation.sign = (dict, parts, data, type) => {
       if (type !== "private") throw error("InvalidAccessError", "Signing needs a private key");
       const salt = saltLength(dict);
-      return exactBuffer(native.cryptoPkeySign(parts.material, parts.algorithm.hash, data, padding, salt));
+      return later(native.cryptoPkeySign(parts.material, parts.algorithm.hash, data, padding, salt), exactBuffer);
     };
     implementation.verify = (dict, parts, signature, data, type) => {
       if (type !== "public") throw error("InvalidAccessError", "Verifying needs a public key");
@@ -892,8 +901,9 @@ class SubtleCrypto {
       }
       const parts = usableKey(baseKey, name, "deriveKey");
       const length = target.implementation.keyLength(target.dict);
-      const bits = implementation.deriveBits(dict, parts, length, baseKey.type);
-      return importKeyWith("raw", bits, derivedKeyType, extractable, keyUsages);
+      return later(implementation.deriveBits(dict, parts, length, baseKey.type), (bits) =>
+        importKeyWith("raw", bits, derivedKeyType, extractable, keyUsages),
+      );
     });
   }
 
@@ -923,18 +933,24 @@ class SubtleCrypto {
       const { implementation } = algorithmFor(unwrapAlgorithm, operation);
       algorithmFor(unwrappedKeyAlgorithm, "importKey");
       const unwrappingParts = usableKey(unwrappingKey, name, "unwrapKey");
-      const bytes = new Uint8Array(
-        implementation[operation](dict, unwrappingParts, bytesOf(wrappedKey, "wrappedKey"), unwrappingKey.type),
+      const unwrapped = implementation[operation](
+        dict,
+        unwrappingParts,
+        bytesOf(wrappedKey, "wrappedKey"),
+        unwrappingKey.type,
       );
-      let keyData = bytes;
-      if (format === "jwk") {
-        try {
-          keyData = JSON.parse(internals.utf8Decode(bytes));
-        } catch {
-          throw error("DataError", "The unwrapped key is not a JWK");
+      return later(unwrapped, (buffer) => {
+        const bytes = new Uint8Array(buffer);
+        let keyData = bytes;
+        if (format === "jwk") {
+          try {
+            keyData = JSON.parse(internals.utf8Decode(bytes));
+          } catch {
+            throw error("DataError", "The unwrapped key is not a JWK");
+          }
         }
-      }
-      return importKeyWith(format, keyData, unwrappedKeyAlgorithm, extractable, keyUsages);
+        return importKeyWith(format, keyData, unwrappedKeyAlgorithm, extractable, keyUsages);
+      });
     });
   }
 

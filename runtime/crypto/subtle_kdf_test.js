@@ -120,6 +120,50 @@ export default {
     );
   },
 
+  async "PBKDF2 output is capped at 8,192 bits: each hash block runs every iteration"() {
+    const key = await crypto.subtle.importKey("raw", utf8("pw"), "PBKDF2", false, ["deriveBits"]);
+    const params = { name: "PBKDF2", hash: "SHA-256", salt: utf8("salt"), iterations: 1 };
+    assertStrictEquals((await crypto.subtle.deriveBits(params, key, 8192)).byteLength, 1024);
+    const error = await assertRejects(crypto.subtle.deriveBits(params, key, 8200), "NotSupportedError");
+    assertStrictEquals(
+      error.message,
+      "Pbkdf2 failed: derived lengths above 8192 bits are not supported (requested 8200).",
+    );
+  },
+
+  async "PBKDF2 and RSA key generation run off the serving thread: timers tick meanwhile"() {
+    const key = await crypto.subtle.importKey("raw", utf8("pw"), "PBKDF2", false, ["deriveBits"]);
+    const params = { name: "PBKDF2", hash: "SHA-512", salt: utf8("salt"), iterations: 100000 };
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    // On the loop, the derivations would run back to back with no tick in
+    // between: the continuation of an await runs before any timer.
+    for (let i = 0; i < 3; i++) await crypto.subtle.deriveBits(params, key, 512);
+    const afterPbkdf2 = ticks;
+    await crypto.subtle.generateKey(
+      { name: "RSA-PSS", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" },
+      false,
+      ["sign", "verify"],
+    );
+    clearInterval(timer);
+    assertStrictEquals(afterPbkdf2 > 0, true, `ticks during PBKDF2: ${afterPbkdf2}`);
+    assertStrictEquals(ticks > afterPbkdf2, true, `ticks during RSA generateKey: ${ticks - afterPbkdf2}`);
+  },
+
+  async "A key dropped while its work runs off the thread stays valid for that work"() {
+    const pair = await crypto.subtle.generateKey(
+      { name: "RSASSA-PKCS1-v1_5", modulusLength: 1024, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" },
+      false,
+      ["sign", "verify"],
+    );
+    const data = utf8("data");
+    const data2 = new Uint8Array(data);
+    const signing = crypto.subtle.sign("RSASSA-PKCS1-v1_5", pair.privateKey, data2);
+    data2.fill(0); // the job signs what was passed, not what the buffer holds later
+    const signature = await signing;
+    assertStrictEquals(await crypto.subtle.verify("RSASSA-PKCS1-v1_5", pair.publicKey, signature, data), true);
+  },
+
   async "KDF errors"() {
     const key = await crypto.subtle.importKey("raw", utf8("pw"), "PBKDF2", false, ["deriveBits"]);
     const params = { name: "PBKDF2", hash: "SHA-256", salt: utf8("salt"), iterations: 1 };

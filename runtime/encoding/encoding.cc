@@ -2,6 +2,7 @@
 // The spec algorithms (labels, BOM, streaming) are in runtime/encoding/encoding.js.
 #include <cstring>
 
+#include "runtime/buffer_allocator.h"
 #include "runtime/web_apis.h"
 #include "base/utf8.h"
 
@@ -13,12 +14,15 @@ NativeResult Utf8Encode(NativeCall& call) {
   if (!call.arg(0)->ToString(call.context()).ToLocal(&text)) return PendingException();
   v8::Isolate* isolate = call.isolate();
   int length = text->Utf8Length(isolate);
-  auto store = v8::ArrayBuffer::NewBackingStore(isolate, length);
+  // Counted against the worker's memory budget: a RangeError, not an abort,
+  // when the text's UTF-8 does not fit.
+  StatusOr<std::unique_ptr<v8::BackingStore>> store = NewBackingStore(isolate, length);
+  if (!store.ok()) return store.status();
   if (length > 0) {
-    text->WriteUtf8(isolate, static_cast<char*>(store->Data()), length, nullptr,
+    text->WriteUtf8(isolate, static_cast<char*>((*store)->Data()), length, nullptr,
                     v8::String::NO_NULL_TERMINATION | v8::String::REPLACE_INVALID_UTF8);
   }
-  auto buffer = v8::ArrayBuffer::New(isolate, std::move(store));
+  auto buffer = v8::ArrayBuffer::New(isolate, std::move(*store));
   return v8::Uint8Array::New(buffer, 0, length).As<v8::Value>();
 }
 

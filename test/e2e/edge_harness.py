@@ -364,6 +364,17 @@ class NodeProcess(_Process):
         return self.cli("deploy", project_dir, "--to", self.admin_url, "--token-file",
                         self.token_file, *extra)
 
+    def create_account(self, name, hosts):
+        """`edge account create NAME --hosts HOSTS` with the operator's token;
+        returns the file its token was written to. Raises AssertionError if
+        the node refuses."""
+        token_file = os.path.join(self.dir, f"account-{name}.token")
+        result = self.cli("account", "create", name, "--hosts", hosts, "--token-out", token_file,
+                          "--to", self.admin_url, "--token-file", self.token_file)
+        if result.returncode != 0:
+            raise AssertionError(f"account {name}: {result.stderr}")
+        return token_file
+
     def add_worker(self, name, source, routes, extra_config=""):
         """make_worker(...), the project removed with the node."""
         project = make_worker(name, source, routes, extra_config)

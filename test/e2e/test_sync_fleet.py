@@ -93,7 +93,7 @@ class SyncFleetTest(unittest.TestCase):
         for node in self.nodes():
             self.assertTrue(wait_until(lambda: self.body(node, "/kv?key=k1") == "from-a", 20),
                             node.log()[-2000:])
-        self.assertEqual(self.origin.admin("GET", "/kv/fleet/data/k1"), (200, b"from-a"))
+        self.assertEqual(self.origin.admin("GET", "/kv/default/data/k1"), (200, b"from-a"))
 
     def test_4_pop_killed_during_replication_converges(self):
         victim = self.pops[2]
@@ -158,7 +158,7 @@ class SyncFleetTest(unittest.TestCase):
         self.origin.start()
         self.assertTrue(wait_until(lambda: self.body(reader, "/kv?key=durable")
                                    == "from-a-offline", 30), writer.log()[-2000:])
-        self.assertEqual(self.origin.admin("GET", "/kv/fleet/data/durable"),
+        self.assertEqual(self.origin.admin("GET", "/kv/default/data/durable"),
                          (200, b"from-a-offline"))
         self.assertTrue(wait_until(lambda: metric(writer, "edge_sync_kv_pending") == 0, 10))
         self.assertEqual(metric(writer, "edge_sync_kv_forward_refused_total"), 0)

@@ -18,6 +18,7 @@ records_test.js's list of names in step with the runtime's JavaScript.
 """
 import glob
 import http.server
+import json
 import os
 import re
 import sys
@@ -25,6 +26,7 @@ import threading
 import time
 import unittest
 import uuid
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
@@ -44,17 +46,22 @@ export default {
 
 # What each attack worker's request must get. "done": a 200 whose report
 # has no UNEXPECTED line; "cpu": the CPU-limit failure (the isolate was
-# stopped and is replaced); "500": a plain failure of that request.
+# stopped and is replaced); "memory": the memory-limit failure (likewise);
+# "500": a plain failure of that request.
 EXPECT = {
+    "array_buffer_hoard": "memory",
     "array_setter_fetch": "done",
     "array_setter_kv": "done",
     "array_setters_entry_points": "done",
+    "decompression_bomb": "memory",
+    "decompression_bomb_streamed": "done",
     "deep_recursion": "done",
     "detached_buffers": "done",
     "env_setter_endless_loop": "done",
     "forge_bindings": "done",
     "intervals_after_response": "done",
     "kv_option_accessors": "done",
+    "native_buffer_hoard": "memory",
     "object_prototype_getters": "done",
     "object_setters_entry_points": "done",
     "option_setters_capture": "done",
@@ -77,10 +84,16 @@ EXPECT = {
     "to_json_to_string": "done",
     "to_string_endless": "cpu",
     "typed_array_getters": "done",
+    "wasm_memory_hoard": "memory",
 }
 # CPU limits other than the deployed default (50 ms), for attacks that need
 # the time to reach what they attack.
-CPU_MS = {"deep_recursion": 1000}
+CPU_MS = {"deep_recursion": 1000,
+          # Inflating 256 MiB takes longer than 50 ms: the memory budget,
+          # not the CPU limit, must be what stops (or does not stop) them.
+          "decompression_bomb": 30000, "decompression_bomb_streamed": 30000,
+          "array_buffer_hoard": 30000, "native_buffer_hoard": 30000,
+          "wasm_memory_hoard": 30000}
 # Subrequest limits other than the default (50).
 SUBREQUESTS = {"service_recursion": 10}
 # Service bindings to itself ("SELF"), besides the one to the victim.
@@ -105,14 +118,28 @@ def host_of(name):
     return name.replace("_", "-") + ".attack.test"
 
 
+def gzip_bomb():
+    """256 MiB of zeros as gzip (some 256 KiB), made once."""
+    if not hasattr(gzip_bomb, "bytes"):
+        compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + 15)
+        zeros = bytes(1 << 20)
+        parts = [compressor.compress(zeros) for _ in range(256)]
+        parts.append(compressor.flush())
+        gzip_bomb.bytes = b"".join(parts)
+    return gzip_bomb.bytes
+
+
 class Origin:
-    """A loopback HTTP server the attack workers fetch from."""
+    """A loopback HTTP server the attack workers fetch from; /bomb serves a
+    gzip bomb."""
 
     def __init__(self):
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
                 body = b"origin says hi"
                 self.send_response(200)
+                if self.path == "/bomb":
+                    body = gzip_bomb()
                 self.send_header("Content-Length", str(len(body)))
                 self.send_header("X-Origin", "1")
                 self.end_headers()
@@ -164,13 +191,13 @@ class HostileTenantTest(unittest.TestCase):
             victim = make_worker("victim", VICTIM, ["victim.test/*"],
                                  extra_config='[[kv_namespaces]]\nbinding = "STORE"\nid = "vault"\n')
             cls.projects.append(victim)
-            cls.deploy_ok(victim.dir)
+            cls.deploy_ok(victim.dir, "victim", "victim.test")
             put = cls.node.admin("PUT", "/kv/victim/vault/secret", SECRET)
             assert put.status == 200, put.body
             for name in sorted(EXPECT):
                 project = attack_project(name, cls.origin.url)
                 cls.projects.append(project)
-                cls.deploy_ok(project.dir)
+                cls.deploy_ok(project.dir, "atk-" + name.replace("_", "-"), host_of(name))
         except BaseException:
             cls.tearDownClass()
             raise
@@ -187,8 +214,14 @@ class HostileTenantTest(unittest.TestCase):
         cls.origin.stop()
 
     @classmethod
-    def deploy_ok(cls, directory):
-        result = cls.node.deploy(directory)
+    def deploy_ok(cls, directory, account, host):
+        """Deploys as the operator into `account` (a tenant of its own, created
+        here, owning `host`), named after the worker: /kv/<worker>/... is its KV."""
+        created = cls.node.admin("POST", "/accounts",
+                                 json.dumps({"name": account, "hosts": [host]}).encode())
+        if created.status != 200:
+            raise AssertionError(f"account {account}: {created.status} {created.body}")
+        result = cls.node.deploy(directory, "--account", account)
         if result.returncode != 0:
             raise AssertionError(f"deploy of {directory} failed: {result.stderr}\n{cls.node.log()}")
 
@@ -213,6 +246,9 @@ class HostileTenantTest(unittest.TestCase):
             elif expected == "cpu":
                 self.assertEqual(answer.status, 500, context)
                 self.assertIn("CPU time limit", body, context)
+            elif expected == "memory":
+                self.assertEqual(answer.status, 500, context)
+                self.assertIn("memory limit", body, context)
             else:
                 self.assertEqual(answer.status, 500, context)
             self.assert_victim_unharmed()
@@ -281,7 +317,7 @@ class HostileTenantTest(unittest.TestCase):
             "export default { fetch() { return new Response('served'); } };\n",
             ["background-spin.attack.test/*"])
         self.projects.append(project)
-        self.deploy_ok(project.dir)
+        self.deploy_ok(project.dir, "atk-background-spin", "background-spin.attack.test")
         self.node.request("background-spin.attack.test")
         deadline = time.monotonic() + 10
         while "[atk-background-spin] hit its CPU or memory limit" not in self.node.log():

@@ -35,8 +35,13 @@ using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
 struct ClientOptions {
   // Connections open at once to one origin (connecting, busy or idle).
-  // Requests beyond it wait in a FIFO queue for a connection to free up.
+  // Requests beyond it wait for a connection to free up, in one FIFO queue
+  // per tenant, the tenants served in turn (fair_queue.h).
   size_t max_connections_per_origin = 32;
+  // Connections of one origin a single tenant may hold at once; 0: half of
+  // max_connections_per_origin (at least 1), so another tenant's fetch to
+  // the same origin always finds a connection within one request's time.
+  size_t max_connections_per_tenant_per_origin = 0;
   // DNS resolution, TCP connect and TLS handshake of one new connection.
   uint64_t connect_timeout_ms = 10'000;
   // From the moment a request is handed to the client (or the last request
@@ -73,6 +78,10 @@ struct Target {
 };
 
 struct RequestHead {
+  // Whose request it is (the worker; "" for callers that are not one): the
+  // pool shares an origin's connections fairly between tenants. Set by the
+  // runtime from its own records, never from a value the worker chose.
+  std::string tenant;
   std::string method = "GET";
   Target target;
   // Sent as given, minus Host (always the URL's), hop-by-hop fields and

@@ -221,6 +221,73 @@ TEST_F(ClientTest, PoolBoundHoldsUnderManyConcurrentRequests) {
   EXPECT_LE(client().stats().max_connections_open.load(), 4);
 }
 
+// Done or not, for each outcome.
+static size_t CountDone(const std::vector<std::shared_ptr<Outcome>>& outcomes) {
+  size_t done = 0;
+  for (const auto& o : outcomes) done += o->done ? 1 : 0;
+  return done;
+}
+
+static RequestHead WithTenant(RequestHead head, std::string tenant) {
+  head.tenant = std::move(tenant);
+  return head;
+}
+
+TEST_F(ClientTest, OneTenantHoldsAtMostItsShareOfAnOriginsConnections) {
+  options_.max_connections_per_origin = 4;  // share: 2
+  TestServer server(TestServer::EachRequest([](ServerConnection& c, const ServerRequest& r) {
+    std::this_thread::sleep_for(10ms);
+    c.Respond(200, {}, r.target);
+  }));
+  std::vector<std::shared_ptr<Outcome>> outcomes;
+  for (int i = 0; i < 20; ++i)
+    outcomes.push_back(Start(WithTenant(Get(server.port(), "/" + std::to_string(i)), "a")));
+  ASSERT_TRUE(RunUntil([&] { return CountDone(outcomes) == outcomes.size(); }, 30s));
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(outcomes[i]->error.ok()) << outcomes[i]->error.message();
+    EXPECT_EQ(outcomes[i]->body, "/" + std::to_string(i));  // FIFO within a tenant
+  }
+  EXPECT_LE(server.max_open_connections(), 2);
+}
+
+TEST_F(ClientTest, TheShareCanBeTheWholePool) {
+  options_.max_connections_per_origin = 4;
+  options_.max_connections_per_tenant_per_origin = 4;
+  std::atomic<int> busy{0};
+  std::atomic<int> most{0};
+  TestServer server(TestServer::EachRequest([&](ServerConnection& c, const ServerRequest& r) {
+    int now = ++busy;
+    for (int seen = most.load(); now > seen && !most.compare_exchange_weak(seen, now);) {
+    }
+    std::this_thread::sleep_for(20ms);
+    --busy;
+    c.Respond(200, {}, r.target);
+  }));
+  std::vector<std::shared_ptr<Outcome>> outcomes;
+  for (int i = 0; i < 12; ++i) outcomes.push_back(Start(WithTenant(Get(server.port()), "a")));
+  ASSERT_TRUE(RunUntil([&] { return CountDone(outcomes) == outcomes.size(); }, 30s));
+  EXPECT_LE(server.max_open_connections(), 4);
+  EXPECT_GT(server.max_open_connections(), 2);
+}
+
+TEST_F(ClientTest, AnotherTenantIsNotQueuedBehindOnesBacklog) {
+  options_.max_connections_per_origin = 2;  // share: 1 each
+  TestServer server(TestServer::EachRequest([](ServerConnection& c, const ServerRequest& r) {
+    std::this_thread::sleep_for(20ms);
+    c.Respond(200, {}, r.target);
+  }));
+  std::vector<std::shared_ptr<Outcome>> backlog;
+  for (int i = 0; i < 30; ++i) backlog.push_back(Start(WithTenant(Get(server.port()), "hog")));
+  auto victim = Start(WithTenant(Get(server.port(), "/victim"), "victim"));
+  ASSERT_TRUE(RunUntil([&] { return victim->done; }, 30s));
+  ASSERT_TRUE(victim->error.ok()) << victim->error.message();
+  EXPECT_EQ(victim->body, "/victim");
+  // In one FIFO the victim would have waited for all 30 (two at a time).
+  EXPECT_LT(CountDone(backlog), 10u);
+  ASSERT_TRUE(RunUntil([&] { return CountDone(backlog) == backlog.size(); }, 30s));
+  for (const auto& o : backlog) EXPECT_TRUE(o->error.ok()) << o->error.message();
+}
+
 TEST_F(ClientTest, PoolIsSharedByCallersOnSeveralThreads) {
   options_.max_connections_per_origin = 3;
   TestServer server(TestServer::EachRequest([](ServerConnection& c, const ServerRequest& r) {

@@ -562,6 +562,7 @@ void Connection::FinishResponse(bool reusable) {
   std::shared_ptr<Transaction> t = std::move(transaction_);
   transaction_ = nullptr;
   t->connection_ = nullptr;
+  if (pool_ != nullptr) pool_->Release(t.get());
   t->exchange_->Post({Event::Type::kEnd, {}, {}, {}});
   shard_->Finish(t.get(), Status::Ok());
   if (reusable && pool_ != nullptr && !shard_->stopping()) {
@@ -585,6 +586,7 @@ void Connection::FailTransaction(const Status& status, bool retryable) {
   std::shared_ptr<Transaction> t = std::move(transaction_);
   transaction_ = nullptr;
   t->connection_ = nullptr;
+  if (pool_ != nullptr) pool_->Release(t.get());
   // A kept-alive connection the origin closed just as it was reused: the
   // request never reached it, so it goes again (once) on another connection.
   if (retryable && requests_ > 1 && !response_bytes_ && t->Replayable() && t->attempts_ < 2 &&

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "bindings/fetch/outbound/client.h"
+#include "bindings/fetch/outbound/fair_queue.h"
 
 namespace edge::bindings::outbound {
 
@@ -95,6 +96,9 @@ class Transaction : public std::enable_shared_from_this<Transaction> {
   State state_ = State::kNew;
   Pool* pool_ = nullptr;
   Connection* connection_ = nullptr;
+  // Counted in its pool's FairQueue as a connection its tenant holds
+  // (from Begin until it leaves the connection).
+  bool holds_share_ = false;
   std::unique_ptr<UvTimer> header_timer_;
   int attempts_ = 0;
 
@@ -220,7 +224,8 @@ class Connection {
   std::string parse_error_;
 };
 
-// The keep-alive pool of one origin: at most `max` connections, FIFO queue.
+// The keep-alive pool of one origin: at most `max` connections, waiting
+// requests in a FairQueue.
 class Pool {
  public:
   Pool(Shard* shard, std::string key, const Target& target);
@@ -228,6 +233,9 @@ class Pool {
 
   void Submit(std::shared_ptr<Transaction> transaction, bool front = false);
   void Remove(Transaction* transaction);  // a queued transaction was cancelled
+  // `transaction` left its connection (finished, failed, or sent again):
+  // its tenant holds one connection fewer.
+  void Release(Transaction* transaction);
   // From connections.
   void OnConnectionReady(Connection* connection);
   void OnConnectionIdle(Connection* connection);
@@ -247,7 +255,7 @@ class Pool {
   Shard* shard_;
   std::string key_;
   Target target_;
-  std::deque<std::shared_ptr<Transaction>> queue_;
+  FairQueue queue_;
   std::list<std::unique_ptr<Connection>> connections_;
   std::list<Connection*> idle_;  // most recently used first
   size_t connecting_ = 0;

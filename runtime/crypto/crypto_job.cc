@@ -1,0 +1,71 @@
+#include "runtime/crypto/crypto_job.h"
+
+#include <openssl/crypto.h>
+#include <time.h>
+
+#include <cstring>
+#include <utility>
+
+#include "runtime/buffer_allocator.h"
+#include "runtime/isolate_data.h"
+#include "runtime/pending_promise.h"
+#include "runtime/thread_pool_queue.h"
+
+namespace edge::runtime {
+namespace {
+
+uint64_t ThreadCpuNs() {
+  timespec now{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return static_cast<uint64_t>(now.tv_sec) * 1000000000u + static_cast<uint64_t>(now.tv_nsec);
+}
+
+}  // namespace
+
+NativeResult RunCryptoJob(NativeCall& call, std::function<Status()> work, CryptoResultMaker make) {
+  auto created = PendingPromise::Create(call);
+  if (!created.ok()) return created.status();
+  auto [promise, pending] = std::move(created).value();
+  struct Job {
+    std::function<Status()> work;
+    CryptoResultMaker make;
+    Status status;
+    uint64_t cpu_ns = 0;
+  };
+  auto job = std::make_shared<Job>(Job{std::move(work), std::move(make), Status::Ok(), 0});
+  std::weak_ptr<IsolateData*> isolate = call.data().weak();
+  call.data().cpu_jobs().Run(
+      [job] {
+        uint64_t start = ThreadCpuNs();
+        job->status = job->work();
+        job->cpu_ns = ThreadCpuNs() - start;
+      },
+      [job, pending = pending, isolate] {
+        std::shared_ptr<IsolateData*> data = isolate.lock();
+        if (!data || !pending->alive()) return;
+        (*data)->watchdog().account().Charge(job->cpu_ns);
+        if (!job->status.ok()) return pending->Reject(job->status);
+        pending->Resolve(job->make);
+      });
+  return promise;
+}
+
+NativeResult RunCryptoBytesJob(NativeCall& call, std::function<Status(std::string& out)> work) {
+  auto out = std::make_shared<std::string>();
+  return RunCryptoJob(
+      call, [out, work = std::move(work)] { return work(*out); },
+      [out](v8::Isolate* isolate, v8::Local<v8::Context>) {
+        // Counted against the worker's memory budget (buffer_allocator.h):
+        // over it, the promise rejects with the RangeError.
+        StatusOr<v8::Local<v8::Uint8Array>> bytes = NewUint8Array(isolate, *out);
+        // Derived keys and plaintexts leave no copy behind in the heap of C++.
+        OPENSSL_cleanse(out->data(), out->size());
+        if (!bytes.ok()) {
+          ThrowStatus(isolate, bytes.status());
+          return v8::Local<v8::Value>();
+        }
+        return bytes->As<v8::Value>();
+      });
+}
+
+}  // namespace edge::runtime

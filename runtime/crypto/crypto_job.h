@@ -1,0 +1,37 @@
+// Crypto work that takes long runs off the serving thread.
+//
+// PBKDF2 (up to 100,000 iterations), RSA key generation (up to 4,096 bits:
+// seconds of CPU), and signing or decrypting with a private key (an imported
+// RSA key may have 16,384 bits) cannot be interrupted by the CPU limit once
+// OpenSSL runs them. On the serving thread they would hold up every tenant
+// served by it. They run on libuv's thread pool instead, one job of an
+// isolate at a time (IsolateData::cpu_jobs, runtime/thread_pool_queue.h),
+// and their natives answer with a promise. The CPU time the work used is charged to the isolate as if it
+// had run inside the request: a request that goes over its CPU limit this
+// way is stopped at its next entry into JavaScript.
+#pragma once
+
+#include <v8.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "base/status.h"
+#include "runtime/native.h"
+
+namespace edge::runtime {
+
+// Makes the value the promise resolves with, on the loop, in the isolate.
+using CryptoResultMaker = std::function<v8::Local<v8::Value>(v8::Isolate*, v8::Local<v8::Context>)>;
+
+// Runs `work` on the thread pool (it must not touch V8, and owns copies of
+// every input: the worker may change its buffers meanwhile); then resolves
+// the returned promise with `make()`, or rejects it with `work`'s error.
+NativeResult RunCryptoJob(NativeCall& call, std::function<Status()> work, CryptoResultMaker make);
+
+// The common case: `work` fills `out`; the promise resolves with a
+// Uint8Array of it.
+NativeResult RunCryptoBytesJob(NativeCall& call, std::function<Status(std::string& out)> work);
+
+}  // namespace edge::runtime
