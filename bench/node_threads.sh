@@ -5,6 +5,8 @@
 # over their SO_REUSEPORT listeners.
 #
 #   bench/node_threads.sh [SECONDS] [CONNECTIONS]
+#   ACCESS_LOG=file bench/node_threads.sh ...   (the access log to a file,
+#                                               not /dev/null)
 #
 # Needs build/edge (or $EDGE_BINARY; see README) and wrk. On a 2-core
 # machine wrk shares the cores with the node when it runs 2 threads: the
@@ -18,6 +20,9 @@ connections="${2:-64}"
 need wrk "run scripts/bootstrap"
 need_edge
 
+access_log=/dev/null
+[ "${ACCESS_LOG:-}" = file ] && access_log="$work/access.log"
+
 head -c 32 /dev/urandom | base64 > "$work/token"
 mkdir -p "$work/app"
 cp -r "$root/examples/hello-world/." "$work/app/"
@@ -29,7 +34,7 @@ cp -r "$root/examples/hello-world/." "$work/app/"
 start() {
   rm -rf "$work/data"
   "$edge" serve --listen 127.0.0.1:0 --admin 127.0.0.1:0 --threads "$1" \
-    --admin-token-file "$work/token" --data-dir "$work/data" --access-log /dev/null \
+    --admin-token-file "$work/token" --data-dir "$work/data" --access-log "$access_log" \
     --log-level warn > "$work/ready" &
   node_pid=$!
   pids=("$node_pid")
