@@ -275,6 +275,17 @@ class RestoreTest(unittest.TestCase):
                             f"{node.args} never served {expected!r} on {host}: "
                             f"{node.request(host, '/').body!r}\n{node.log()[-3000:]}")
 
+    def put_kv(self, key, value):
+        status, body = origin_call(self.origin, "PUT", f"/kv/default%2Fdata/{key}", value)
+        self.assertEqual(status, 200, body)
+        for node in self.nodes():
+            self.assertTrue(wait_until(lambda: self.kv(node, key) == (200, value)),
+                            f"{node.args} never got KV {key}={value!r}")
+
+    def kv(self, node, key):
+        response = node.admin("GET", f"/kv/default/data/{key}")
+        return response.status, (response.body if response.status == 200 else b"")
+
     def epoch_of(self, node):
         status, body = node.admin_json("GET", "/status")
         self.assertEqual(status, 200)
@@ -295,6 +306,7 @@ class RestoreTest(unittest.TestCase):
     def test_1_restoring_an_older_backup_starts_a_new_epoch_and_pops_follow(self):
         self.deploy("app", "app.test", 1)
         self.wait_all("app.test", "v=1")
+        self.put_kv("kept", b"before the backup")
         first_epoch = self.origin_epoch()
         self.assertRegex(first_epoch, "^[0-9a-f]{32}$")
         self.assertTrue(wait_until(lambda: all(self.epoch_of(n) == first_epoch
@@ -306,6 +318,8 @@ class RestoreTest(unittest.TestCase):
         # Changes after the backup, which the restore rolls back.
         self.deploy("app", "app.test", "rolled-back")
         self.deploy("extra", "extra.test", "rolled-back")
+        self.put_kv("rolled", b"after the backup")
+        self.put_kv("kept", b"changed after the backup")
         self.wait_all("app.test", "v=rolled-back")
         self.wait_all("extra.test", "v=rolled-back")
         head_before = log_head(self.origin)
@@ -328,6 +342,11 @@ class RestoreTest(unittest.TestCase):
                             f"{node.args} still serves the rolled-back worker")
             self.assertTrue(wait_until(lambda: self.epoch_of(node) == second_epoch))
             self.assertIn("new epoch", node.log())
+            # KV too is the restored origin's: the key written after the
+            # backup is gone, the one changed after it has its older value.
+            self.assertTrue(wait_until(lambda: self.kv(node, "rolled")[0] == 404),
+                            f"{node.args} still has a KV key the restore rolled back")
+            self.assertEqual(self.kv(node, "kept"), (200, b"before the backup"))
 
     def test_2_new_epoch_flag_after_restoring_the_whole_folder(self):
         self.deploy("app", "app.test", "before-full-restore")
