@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "runtime/errors.h"
+#include "runtime/low_priority_threads.h"
 #include "base/log.h"
 #include "base/uv_handle.h"
 #include "runtime/pending_promise.h"
@@ -16,7 +17,7 @@ IsolateData::IsolateData(v8::Isolate* isolate, uv_loop_t* loop, std::string work
       worker_name_(std::move(worker_name)),
       timers_(this),
       thread_pool_(loop, ThreadPoolQueue::kIoJobs),
-      cpu_jobs_(loop, ThreadPoolQueue::kCpuJobs),
+      cpu_jobs_(loop, ThreadPoolQueue::kCpuJobs, RunAtLowPriority),
       watchdog_(isolate, cpu_limit_ms),
       time_origin_ns_(uv_hrtime()),
       time_origin_epoch_ms_(std::chrono::duration<double, std::milli>(

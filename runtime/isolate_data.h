@@ -47,8 +47,9 @@ class IsolateData {
   v8::Local<v8::Context> context() const { return context_.Get(isolate_); }
   v8::Local<v8::Object> internals() const { return internals_.Get(isolate_); }
   Timers& timers() { return timers_; }
-  // This isolate's jobs on libuv's thread pool: I/O (RunInThreadPool: KV)
-  // and long CPU work (runtime/crypto/crypto_job.h).
+  // This isolate's jobs off its thread: I/O on libuv's pool
+  // (RunInThreadPool: KV), and long CPU work on the low-priority threads
+  // (runtime/crypto/crypto_job.h, runtime/low_priority_threads.h).
   ThreadPoolQueue& thread_pool() { return thread_pool_; }
   ThreadPoolQueue& cpu_jobs() { return cpu_jobs_; }
   Watchdog::Subject& watchdog() { return watchdog_; }

@@ -5,11 +5,11 @@
 // process. Without this bound, a worker that starts 10,000 KV reads puts
 // 10,000 jobs ahead of every other tenant's next read. With it, another
 // tenant's job waits behind at most `max_in_flight` jobs per isolate of the
-// busy worker. An isolate has two queues (IsolateData): KV's, bounded at
-// the pool's size (kIoJobs, so one isolate alone runs as fast as without
-// it), and crypto's (kCpuJobs: one job of up to seconds of CPU at a time,
-// so a worker's RSA key generations leave the pool's other threads to
-// everyone's KV).
+// busy worker. An isolate has two queues (IsolateData): KV's on libuv's
+// pool, bounded at the pool's size (kIoJobs, so one isolate alone runs as
+// fast as without it), and long CPU work's (kCpuJobs: one job of up to
+// seconds of CPU at a time) on the low-priority threads through an
+// Executor, so that work never holds the pool's threads KV needs.
 #pragma once
 
 #include <uv.h>
@@ -25,9 +25,17 @@ class ThreadPoolQueue {
   static constexpr size_t kIoJobs = 4;
   static constexpr size_t kCpuJobs = 1;
 
-  ThreadPoolQueue(uv_loop_t* loop, size_t max_in_flight);
+  // Runs `task` on a thread of its own, from the loop thread; must not run
+  // it inline.
+  using Executor = std::function<void(std::function<void()> task)>;
+
+  // `executor`: where jobs run instead of libuv's pool (long CPU work on
+  // threads that do not hold the pool's few threads while they wait for a
+  // core); their `after` still runs on `loop`.
+  ThreadPoolQueue(uv_loop_t* loop, size_t max_in_flight, Executor executor = nullptr);
   // Jobs still waiting are dropped unrun (neither `work` nor `after`); jobs
-  // in the pool finish and their `after` runs.
+  // in libuv's pool finish and their `after` runs; an executor's jobs finish
+  // and their `after` is dropped.
   ~ThreadPoolQueue();
   ThreadPoolQueue(const ThreadPoolQueue&) = delete;
   ThreadPoolQueue& operator=(const ThreadPoolQueue&) = delete;

@@ -129,5 +129,66 @@ TEST_F(ThreadPoolQueueTest, WaitingJobsAreDroppedWithTheQueueAndRunningOnesFinis
   EXPECT_EQ(after, int(kBound));
 }
 
+TEST_F(ThreadPoolQueueTest, AnExecutorRunsTheWorkAndTheLoopRunsAfter) {
+  // Work on a thread of the executor's own; `after` back on the loop thread,
+  // one job at a time when the bound is 1.
+  std::vector<std::thread> threads;
+  auto executor = [&threads](std::function<void()> task) {
+    threads.emplace_back(std::move(task));
+  };
+  std::thread::id loop_thread = std::this_thread::get_id();
+  std::atomic<int> running{0};
+  std::atomic<int> most{0};
+  std::vector<int> finished;
+  bool afters_on_loop = true;
+  {
+    ThreadPoolQueue queue(&loop_, 1, executor);
+    for (int i = 0; i < 5; ++i) {
+      queue.Run(
+          [&] {
+            int now = ++running;
+            for (int seen = most.load(); now > seen && !most.compare_exchange_weak(seen, now);) {
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+            --running;
+          },
+          [&, i] {
+            afters_on_loop = afters_on_loop && std::this_thread::get_id() == loop_thread;
+            finished.push_back(i);
+          });
+    }
+    ASSERT_TRUE(RunUntil([&] { return finished.size() == 5; }));
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(finished, (std::vector<int>{0, 1, 2, 3, 4}));
+  EXPECT_EQ(most.load(), 1);
+  EXPECT_TRUE(afters_on_loop);
+}
+
+TEST_F(ThreadPoolQueueTest, AnExecutorsJobFinishingAfterTheQueueIsGoneIsDropped) {
+  Gate gate;
+  std::vector<std::thread> threads;
+  auto executor = [&threads](std::function<void()> task) {
+    threads.emplace_back(std::move(task));
+  };
+  std::atomic<bool> worked{false};
+  bool after = false;
+  {
+    ThreadPoolQueue queue(&loop_, 1, executor);
+    queue.Run(
+        [&] {
+          gate.Wait();
+          worked = true;
+        },
+        [&] { after = true; });
+    ASSERT_TRUE(RunUntil([&] { return gate.waiting() == 1; }));
+  }
+  gate.Open();
+  for (auto& thread : threads) thread.join();
+  uv_run(&loop_, UV_RUN_DEFAULT);  // the queue's handle closes; nothing else runs
+  EXPECT_TRUE(worked.load());
+  EXPECT_FALSE(after);
+}
+
 }  // namespace
 }  // namespace edge::runtime

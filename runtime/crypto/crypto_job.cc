@@ -7,7 +7,6 @@
 #include <utility>
 
 #include "runtime/buffer_allocator.h"
-#include "runtime/crypto/crypto_threads.h"
 #include "runtime/isolate_data.h"
 #include "runtime/pending_promise.h"
 #include "runtime/thread_pool_queue.h"
@@ -37,11 +36,9 @@ NativeResult RunCryptoJob(NativeCall& call, std::function<Status()> work, Crypto
   std::weak_ptr<IsolateData*> isolate = call.data().weak();
   call.data().cpu_jobs().Run(
       [job] {
-        RunOnCryptoThread([&job] {
-          uint64_t start = ThreadCpuNs();
-          job->status = job->work();
-          job->cpu_ns = ThreadCpuNs() - start;
-        });
+        uint64_t start = ThreadCpuNs();
+        job->status = job->work();
+        job->cpu_ns = ThreadCpuNs() - start;
       },
       [job, pending = pending, isolate] {
         std::shared_ptr<IsolateData*> data = isolate.lock();

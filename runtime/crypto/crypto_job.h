@@ -4,9 +4,10 @@
 // seconds of CPU), and signing or decrypting with a private key (an imported
 // RSA key may have 16,384 bits) cannot be interrupted by the CPU limit once
 // OpenSSL runs them. On the serving thread they would hold up every tenant
-// served by it. They run on libuv's thread pool instead, one job of an
-// isolate at a time (IsolateData::cpu_jobs, runtime/thread_pool_queue.h),
-// and their natives answer with a promise. The CPU time the work used is charged to the isolate as if it
+// served by it. They run on low-priority threads instead
+// (runtime/low_priority_threads.h), one job of an isolate at a time
+// (IsolateData::cpu_jobs, runtime/thread_pool_queue.h), and their natives
+// answer with a promise. The CPU time the work used is charged to the isolate as if it
 // had run inside the request: a request that goes over its CPU limit this
 // way is stopped at its next entry into JavaScript.
 #pragma once

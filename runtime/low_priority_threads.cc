@@ -1,4 +1,4 @@
-#include "runtime/crypto/crypto_threads.h"
+#include "runtime/low_priority_threads.h"
 
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -15,36 +15,26 @@
 namespace edge::runtime {
 namespace {
 
-class CryptoThreads {
+class LowPriorityThreads {
  public:
-  CryptoThreads() {
+  LowPriorityThreads() {
     unsigned cores = std::max(1u, std::min(4u, std::thread::hardware_concurrency()));
-    for (unsigned i = 0; i < cores; ++i) std::thread([this] { Run(); }).detach();
+    for (unsigned i = 0; i < cores; ++i) std::thread([this] { Loop(); }).detach();
   }
 
-  void Run(const std::function<void()>& work) {
-    std::mutex done_mutex;
-    std::condition_variable done_cv;
-    bool done = false;
+  void Post(std::function<void()> task) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      queue_.push_back([&] {
-        work();
-        std::lock_guard<std::mutex> done_lock(done_mutex);
-        done = true;
-        done_cv.notify_one();
-      });
+      queue_.push_back(std::move(task));
     }
     wake_.notify_one();
-    std::unique_lock<std::mutex> lock(done_mutex);
-    done_cv.wait(lock, [&] { return done; });
   }
 
  private:
-  void Run() {
+  void Loop() {
     // Lowering one's own priority needs no privilege.
     if (setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 19) != 0) {
-      Log(LogLevel::kWarn, "crypto thread: could not lower its priority");
+      Log(LogLevel::kWarn, "low-priority thread: could not lower its priority");
     }
     for (;;) {
       std::function<void()> task;
@@ -65,9 +55,9 @@ class CryptoThreads {
 
 }  // namespace
 
-void RunOnCryptoThread(const std::function<void()>& work) {
-  static CryptoThreads* threads = new CryptoThreads();  // lives until exit, like its threads
-  threads->Run(work);
+void RunAtLowPriority(std::function<void()> task) {
+  static LowPriorityThreads* threads = new LowPriorityThreads();  // lives until exit, like its threads
+  threads->Post(std::move(task));
 }
 
 }  // namespace edge::runtime
