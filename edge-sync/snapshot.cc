@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <fmt/core.h>
-#include <simdjson.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,6 +11,7 @@
 #include "base/base64.h"
 #include "base/http_client/http_client.h"
 #include "base/lmdb.h"
+#include "edge-sync/control_line.h"
 
 namespace edge::sync {
 namespace {
@@ -26,35 +26,6 @@ Status Refusal(std::string message) { return Status(ErrorCode::kInvalidInput, st
 
 Status IoError(std::string_view what, const std::string& path) {
   return Status(ErrorCode::kIo, fmt::format("{} {}: {}", what, path, strerror(errno)));
-}
-
-// A control line: a JSON object with a "type" and no "seq".
-struct ControlLine {
-  std::string type;
-  uint64_t head = 0, compacted_through = 0, count = 0;
-  bool has_head = false, has_compacted_through = false, has_count = false;
-  std::string sig;
-};
-
-std::optional<ControlLine> AsControlLine(std::string_view line) {
-  simdjson::dom::parser parser;
-  simdjson::dom::object object;
-  if (parser.parse(line.data(), line.size(), true).get_object().get(object) != simdjson::SUCCESS) {
-    return std::nullopt;
-  }
-  std::string_view type;
-  if (object["type"].get_string().get(type) != simdjson::SUCCESS) return std::nullopt;
-  simdjson::dom::element seq;
-  if (object["seq"].get(seq) == simdjson::SUCCESS) return std::nullopt;
-  ControlLine out;
-  out.type = std::string(type);
-  out.has_head = object["head"].get_uint64().get(out.head) == simdjson::SUCCESS;
-  out.has_compacted_through =
-      object["compacted_through"].get_uint64().get(out.compacted_through) == simdjson::SUCCESS;
-  out.has_count = object["count"].get_uint64().get(out.count) == simdjson::SUCCESS;
-  std::string_view sig;
-  if (object["sig"].get_string().get(sig) == simdjson::SUCCESS) out.sig = std::string(sig);
-  return out;
 }
 
 // Calls `on_line` for each line of the file at `path`; kIo when it cannot

@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "base/sha256.h"
 #include "edge-sync/epoch.h"
+#include "edge-sync/control_line.h"
 
 namespace edge::sync {
 namespace {
@@ -24,43 +25,6 @@ uint64_t NowMs() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                    std::chrono::system_clock::now().time_since_epoch())
                                    .count());
-}
-
-// What a line of the stream is: a control line (a JSON object with a
-// "type" and no "seq"), or anything else, which must be an entry.
-struct ControlLine {
-  std::string type;
-  uint64_t head = 0, compacted_through = 0, count = 0;
-  std::string sig;    // base64, on a snapshot's end line
-  std::string epoch;  // heartbeats, snapshot headers ("" = none said); not signed
-  std::string state;  // heartbeats: the origin's signed LogState, as JSON ("" = none)
-};
-std::optional<ControlLine> AsControlLine(simdjson::dom::parser& parser, std::string_view line) {
-  simdjson::dom::object object;
-  if (parser.parse(line.data(), line.size(), true).get_object().get(object) != simdjson::SUCCESS) {
-    return std::nullopt;
-  }
-  std::string_view type;
-  if (object["type"].get_string().get(type) != simdjson::SUCCESS) return std::nullopt;
-  simdjson::dom::element seq;
-  if (object["seq"].get(seq) == simdjson::SUCCESS) return std::nullopt;
-  ControlLine out;
-  out.type = std::string(type);
-  uint64_t value = 0;
-  if (object["head"].get_uint64().get(value) == simdjson::SUCCESS) out.head = value;
-  if (object["compacted_through"].get_uint64().get(value) == simdjson::SUCCESS) {
-    out.compacted_through = value;
-  }
-  if (object["count"].get_uint64().get(value) == simdjson::SUCCESS) out.count = value;
-  std::string_view sig;
-  if (object["sig"].get_string().get(sig) == simdjson::SUCCESS) out.sig = std::string(sig);
-  std::string_view epoch;
-  if (object["epoch"].get_string().get(epoch) == simdjson::SUCCESS) out.epoch = std::string(epoch);
-  simdjson::dom::object state;
-  if (object["state"].get_object().get(state) == simdjson::SUCCESS) {
-    out.state = simdjson::minify(state);
-  }
-  return out;
 }
 
 Status Refusal(std::string message) { return Status(ErrorCode::kInvalidInput, std::move(message)); }
@@ -296,8 +260,7 @@ SyncClient::LineResult SyncClient::OnLine(const base::HttpTarget& target, std::s
   // is not one must be a control line, or it is refused.
   StatusOr<SignedEntry> signed_entry = ParseLine(line);
   if (!signed_entry.ok()) {
-    simdjson::dom::parser parser;
-    std::optional<ControlLine> control = AsControlLine(parser, line);
+    std::optional<ControlLine> control = AsControlLine(line);
     if (!control) return refuse(0, "malformed line: " + signed_entry.status().message());
     if (control->type == "heartbeat") {
       // Only what the origin signed counts: the head (lag) and the epoch.
