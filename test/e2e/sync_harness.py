@@ -402,17 +402,7 @@ class TamperingProxy(_Proxy):
 
     @staticmethod
     def _pipe(source, sink):
-        try:
-            while True:
-                data = source.recv(65536)
-                if not data:
-                    break
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            _shut(source)
-            _shut(sink)
+        pipe(source, sink)
 
     def _blob(self, response_head, body, client):
         mode = self._take(self.BLOB_MODES)
@@ -483,6 +473,21 @@ class TamperingProxy(_Proxy):
                                       separators=(",", ":")).encode() + b"\n"
             if out:
                 client.sendall(b"%x\r\n" % len(out) + out + b"\r\n")
+
+
+def pipe(source, sink):
+    """Copies `source` to `sink` until either ends, then shuts both."""
+    try:
+        while True:
+            data = source.recv(65536)
+            if not data:
+                break
+            sink.sendall(data)
+    except OSError:
+        pass
+    finally:
+        _shut(source)
+        _shut(sink)
 
 
 def _shut(s):

@@ -17,7 +17,7 @@ import threading
 import unittest
 
 from sync_harness import (SYNC_TOKEN, FleetKeys, OriginProcess, fleet_project, kv_worker,
-                          metric, start_pop, wait_until)
+                          metric, pipe, start_pop, wait_until)
 
 WORKER = kv_worker("v=${env.VERSION}")
 WRITER = "0123456789abcdef0123456789abcdef"
@@ -146,7 +146,7 @@ class AnswerDroppingProxy:
         if drop:
             self.drop_next_kv_answer = False
         upstream.sendall(first)
-        threading.Thread(target=self._pipe, args=(client, upstream), daemon=True).start()
+        threading.Thread(target=pipe, args=(client, upstream), daemon=True).start()
         if drop:
             upstream.recv(65536)  # the origin answered: it applied the write
             self.dropped += 1
@@ -157,23 +157,7 @@ class AnswerDroppingProxy:
                     pass
                 s.close()
             return
-        self._pipe(upstream, client)
-
-    @staticmethod
-    def _pipe(source, sink):
-        try:
-            while True:
-                data = source.recv(65536)
-                if not data:
-                    break
-                sink.sendall(data)
-        except OSError:
-            pass
-        for s in (source, sink):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        pipe(upstream, client)
 
     def close(self):
         self.listener.close()
