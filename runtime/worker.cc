@@ -264,7 +264,7 @@ void Worker::CreateIsolate(uv_loop_t* loop) {
   isolate_->SetAllowWasmCodeGenerationCallback(AllowWasmCodeGeneration);
   isolate_->SetCaptureStackTraceForUncaughtExceptions(true, 16);
   data_ = std::make_unique<IsolateData>(isolate_, loop, spec_.name, spec_.cpu_limit_ms);
-  data_->set_tenant(spec_.tenant.empty() ? spec_.name : spec_.tenant);
+  data_->set_tenant(spec_.tenant);
   data_->set_buffer_allocator(allocator_);
   allocator_->Attach(isolate_, [this](size_t asked) { OnBudgetExceeded(asked); });
   data_->set_services(spec_.services.get());
