@@ -151,7 +151,7 @@ void IsolateData::MaybeEndInvocation(double key) {
   auto it = invocations_.find(key);
   if (it == invocations_.end()) return;
   if (it->second.response_id == 0 || it->second.response_open || it->second.holds > 0) return;
-  invocations_.erase(it);
+  ForgetInvocation(key);
 }
 
 void IsolateData::HoldInvocation(double key, int delta) {
@@ -169,7 +169,31 @@ void IsolateData::EndInvocation(double key) {
   auto it = invocations_.find(key);
   if (it == invocations_.end()) return;
   if (it->second.response_open) response_invocations_.erase(it->second.response_id);
-  invocations_.erase(it);
+  ForgetInvocation(key);
+}
+
+void IsolateData::ForgetInvocation(double key) {
+  invocations_.erase(key);
+  CancelInvocationWork(key);
+}
+
+// What an ended invocation left pending here: its natives' promises are
+// detached first (a running job's result then never enters JavaScript),
+// then its jobs still waiting for a thread are dropped unrun. Nothing is
+// settled, so no JavaScript runs from here (this may be called from a
+// native, inside the invocation's own JavaScript).
+void IsolateData::CancelInvocationWork(double key) {
+  std::vector<PendingPromise*> ended;
+  for (PendingPromise* pending : pending_promises_) {
+    if (pending->invocation() == key) ended.push_back(pending);
+  }
+  for (PendingPromise* pending : ended) {
+    pending_promises_.erase(pending);
+    pending->Detach();
+  }
+  natives_cancelled_ += ended.size();
+  thread_pool_.DropWaiting(key);
+  cpu_jobs_.DropWaiting(key);
 }
 
 double IsolateData::CurrentInvocationKey(v8::Local<v8::Context> context) {

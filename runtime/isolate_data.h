@@ -98,6 +98,10 @@ class IsolateData {
   using ConsoleHook = std::function<void(std::string_view level, std::string_view message)>;
   const ConsoleHook& console_hook() const { return console_hook_; }
   void set_console_hook(ConsoleHook hook) { console_hook_ = std::move(hook); }
+  // True while the worker's modules run at load (runtime/global_scope.h):
+  // I/O, timers and random values are refused then.
+  bool in_global_scope() const { return in_global_scope_; }
+  void set_in_global_scope(bool value) { in_global_scope_ = value; }
   // True only while the worker's own .wasm files are compiled at load.
   bool compiling_wasm() const { return compiling_wasm_; }
   void set_compiling_wasm(bool value) { compiling_wasm_ = value; }
@@ -143,9 +147,13 @@ class IsolateData {
   }
 
   // Promises of asynchronous natives not settled yet: detached (made inert)
-  // when the isolate goes away.
+  // when the isolate goes away, or when the invocation that made them ends
+  // (their result then never enters JavaScript; see CancelInvocationWork).
   void AddPendingPromise(PendingPromise* pending) { pending_promises_.insert(pending); }
   void RemovePendingPromise(PendingPromise* pending) { pending_promises_.erase(pending); }
+  // Natives cancelled with their invocation: jobs dropped before they ran,
+  // and results of running ones discarded. For tests and the worker's log.
+  uint64_t natives_cancelled() const { return natives_cancelled_; }
 
   // Runs `task` soon from the loop, outside any JavaScript frame (it may
   // enter the isolate with a CallbackScope). Tasks still queued when the
@@ -219,6 +227,12 @@ class IsolateData {
   std::unordered_map<uint32_t, std::shared_ptr<RequestChain>> response_chains_;
   double next_invocation_key_ = 1;
   void MaybeEndInvocation(double key);
+  // The invocation `key` is over: forgets it and cancels what it left
+  // pending in C++ (the JS side, timers and fetches, is invocation.js's).
+  void ForgetInvocation(double key);
+  void CancelInvocationWork(double key);
+  uint64_t natives_cancelled_ = 0;
+  bool in_global_scope_ = false;
   ConsoleHook console_hook_;
   std::function<void()> on_discard_;
   bool discarded_ = false;

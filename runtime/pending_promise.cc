@@ -11,13 +11,22 @@ void Ignore(v8::Maybe<bool> settled) { (void)settled.FromMaybe(false); }
 StatusOr<PendingPromise::Created> PendingPromise::Create(NativeCall& call) {
   v8::Local<v8::Promise::Resolver> resolver;
   if (!v8::Promise::Resolver::New(call.context()).ToLocal(&resolver)) return PendingException();
-  std::shared_ptr<PendingPromise> pending(new PendingPromise(&call.data(), resolver));
+  double invocation = call.data().CurrentInvocationKey(call.context());
+  // Code still running for an invocation that ended (a continuation the
+  // handler left behind) starts nothing that would settle into it.
+  if (call.data().InvocationEnded(invocation)) {
+    return TypeError(
+        "The invocation that made this call has ended (its response was sent and its waitUntil "
+        "work settled).");
+  }
+  std::shared_ptr<PendingPromise> pending(new PendingPromise(&call.data(), resolver, invocation));
   call.data().AddPendingPromise(pending.get());
   return Created{resolver->GetPromise(), std::move(pending)};
 }
 
-PendingPromise::PendingPromise(IsolateData* data, v8::Local<v8::Promise::Resolver> resolver)
-    : data_(data), resolver_(data->isolate(), resolver) {}
+PendingPromise::PendingPromise(IsolateData* data, v8::Local<v8::Promise::Resolver> resolver,
+                               double invocation)
+    : data_(data), invocation_(invocation), resolver_(data->isolate(), resolver) {}
 
 PendingPromise::~PendingPromise() {
   if (data_ != nullptr) {
@@ -76,8 +85,9 @@ void PendingPromise::Reject(const Status& status) {
   });
 }
 
-void RunInThreadPool(IsolateData& data, std::function<void()> work, std::function<void()> after) {
-  data.thread_pool().Run(std::move(work), std::move(after));
+void RunInThreadPool(IsolateData& data, const PendingPromise& owner, std::function<void()> work,
+                     std::function<void()> after) {
+  data.thread_pool().Run(std::move(work), std::move(after), owner.invocation());
 }
 
 }  // namespace edge::runtime

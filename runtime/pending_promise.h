@@ -4,7 +4,7 @@
 //   NativeResult KvGet(NativeCall& call) {
 //     auto created = PendingPromise::Create(call);
 //     if (!created.ok()) return created.status();
-//     RunInThreadPool(call.data(), [=] { /* off the loop */ },
+//     RunInThreadPool(call.data(), *created->pending, [=] { /* off the loop */ },
 //                     [pending = created->pending] { pending->Resolve(...); });
 //     return created->promise;
 //   }
@@ -37,8 +37,10 @@ class PendingPromise {
     std::shared_ptr<PendingPromise> pending;
   };
   // A new promise in the calling native's context, and its settler. Fails
-  // (with PendingException) only when V8 refuses to make the promise: while
-  // the watchdog terminates the isolate, say; the native returns that.
+  // with a TypeError when the calling code belongs to an invocation that
+  // has ended, and with PendingException when V8 refuses to make the
+  // promise (while the watchdog terminates the isolate, say); the native
+  // returns that.
   static StatusOr<Created> Create(NativeCall& call);
   ~PendingPromise();
   PendingPromise(const PendingPromise&) = delete;
@@ -49,8 +51,13 @@ class PendingPromise {
   void Resolve(const ValueMaker& make_value);
   void ResolveUndefined();
   void Reject(const Status& status);
-  // Whether the isolate is still there to be told.
+  // Whether the isolate is still there to be told (and the invocation that
+  // made the promise has not ended).
   bool alive() const { return data_ != nullptr; }
+  // The key of the invocation the calling JavaScript belonged to (0: none).
+  // When it ends, the promise is detached and its queued job dropped
+  // (IsolateData::CancelInvocationWork).
+  double invocation() const { return invocation_; }
 
  private:
   // Settles the promise once: inside a CallbackScope (the watchdog, then the
@@ -60,10 +67,11 @@ class PendingPromise {
   void Settle(const Settler& settle);
 
   friend class IsolateData;
-  PendingPromise(IsolateData* data, v8::Local<v8::Promise::Resolver> resolver);
-  void Detach();  // the isolate is going away
+  PendingPromise(IsolateData* data, v8::Local<v8::Promise::Resolver> resolver, double invocation);
+  void Detach();  // the isolate is going away, or the invocation ended
 
   IsolateData* data_;
+  double invocation_;
   v8::Global<v8::Promise::Resolver> resolver_;
 };
 
@@ -72,7 +80,9 @@ class PendingPromise {
 // pool at once, so one tenant's backlog does not hold up another's).
 // `work` must not touch V8. Once `work` ran, `after` runs even if the
 // isolate went away (it then finds its PendingPromise dead); a job that had
-// not started when the isolate went away is dropped, neither running.
-void RunInThreadPool(IsolateData& data, std::function<void()> work, std::function<void()> after);
+// not started when the isolate went away, or when the invocation of `owner`
+// ended, is dropped, neither running.
+void RunInThreadPool(IsolateData& data, const PendingPromise& owner, std::function<void()> work,
+                     std::function<void()> after);
 
 }  // namespace edge::runtime

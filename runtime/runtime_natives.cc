@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "runtime/errors.h"
+#include "runtime/global_scope.h"
 #include "runtime/isolate_data.h"
 #include "base/log.h"
 #include "runtime/worker.h"
@@ -15,6 +16,7 @@ namespace {
 
 // setTimer(callback, delayMs, repeat) -> id
 NativeResult SetTimer(NativeCall& call) {
+  EDGE_RETURN_IF_ERROR(CheckNotGlobalScope(call.data()));
   auto callback = call.FunctionArg(0);
   if (!callback.ok()) return callback.status();
   auto delay = call.NumberArg(1);
@@ -28,6 +30,7 @@ NativeResult SetTimer(NativeCall& call) {
 }
 
 NativeResult ClearTimer(NativeCall& call) {
+  EDGE_RETURN_IF_ERROR(CheckNotGlobalScope(call.data()));  // as Workers, clearing too
   auto id = call.NumberArg(0);
   if (!id.ok()) return id.status();
   if (*id >= 1 && *id <= 4294967295.0) call.data().timers().Clear(static_cast<uint32_t>(*id));

@@ -11,6 +11,7 @@ struct ThreadPoolQueue::State {
   struct Job {
     std::function<void()> work;
     std::function<void()> after;
+    double owner = 0;
   };
   // One job in libuv's pool; keeps the state alive until its `after` ran.
   struct Running {
@@ -123,9 +124,22 @@ ThreadPoolQueue::~ThreadPoolQueue() {
   }
 }
 
-void ThreadPoolQueue::Run(std::function<void()> work, std::function<void()> after) {
-  state_->waiting.push_back({std::move(work), std::move(after)});
+void ThreadPoolQueue::Run(std::function<void()> work, std::function<void()> after, double owner) {
+  state_->waiting.push_back({std::move(work), std::move(after), owner});
   State::Pump(state_);
+}
+
+size_t ThreadPoolQueue::DropWaiting(double owner) {
+  if (owner == 0) return 0;
+  // Moved out first: a dropped job's captures may hold the last reference
+  // to something whose destructor must not see the queue half-edited.
+  std::deque<State::Job> dropped;
+  std::deque<State::Job> kept;
+  for (State::Job& job : state_->waiting) {
+    (job.owner == owner ? dropped : kept).push_back(std::move(job));
+  }
+  state_->waiting.swap(kept);
+  return dropped.size();
 }
 
 size_t ThreadPoolQueue::in_flight() const { return state_->in_flight; }

@@ -41,7 +41,12 @@ class ThreadPoolQueue {
   ThreadPoolQueue& operator=(const ThreadPoolQueue&) = delete;
 
   // Runs `work` on the pool, then `after` on the loop; from the loop thread.
-  void Run(std::function<void()> work, std::function<void()> after);
+  // `owner` (0: none) names the invocation the job belongs to, for
+  // DropWaiting.
+  void Run(std::function<void()> work, std::function<void()> after, double owner = 0);
+  // Drops the jobs of `owner` (not 0) that have not started: neither their
+  // `work` nor their `after` runs (their invocation ended). Returns how many.
+  size_t DropWaiting(double owner);
 
   size_t in_flight() const;
   size_t waiting() const;

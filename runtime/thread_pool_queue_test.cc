@@ -129,6 +129,35 @@ TEST_F(ThreadPoolQueueTest, WaitingJobsAreDroppedWithTheQueueAndRunningOnesFinis
   EXPECT_EQ(after, int(kBound));
 }
 
+TEST_F(ThreadPoolQueueTest, DropWaitingDropsOnlyThatOwnersJobsNotStarted) {
+  // Jobs of owner 1 fill the pool; 1's waiting jobs are dropped unrun while
+  // owner 2's and unowned ones still run.
+  Gate gate;
+  std::atomic<int> worked_1{0};
+  std::vector<int> after;
+  ThreadPoolQueue queue(&loop_, kBound);
+  for (int i = 0; i < 20; ++i) {
+    queue.Run(
+        [&] {
+          gate.Wait();
+          ++worked_1;
+        },
+        [&after] { after.push_back(1); }, 1);
+  }
+  queue.Run([] {}, [&after] { after.push_back(2); }, 2);
+  queue.Run([] {}, [&after] { after.push_back(0); });
+  EXPECT_EQ(queue.DropWaiting(0), 0u);  // 0 is no owner: nothing dropped
+  EXPECT_EQ(queue.DropWaiting(3), 0u);
+  EXPECT_EQ(queue.DropWaiting(1), 20 - kBound);
+  EXPECT_EQ(queue.waiting(), 2u);
+  gate.Open();
+  ASSERT_TRUE(RunUntil([&] { return after.size() == kBound + 2; }));
+  EXPECT_EQ(worked_1.load(), int(kBound));
+  EXPECT_EQ(std::count(after.begin(), after.end(), 1), int(kBound));
+  EXPECT_EQ(std::count(after.begin(), after.end(), 2), 1);
+  EXPECT_EQ(std::count(after.begin(), after.end(), 0), 1);
+}
+
 TEST_F(ThreadPoolQueueTest, AnExecutorRunsTheWorkAndTheLoopRunsAfter) {
   // Work on a thread of the executor's own; `after` back on the loop thread,
   // one job at a time when the bound is 1.

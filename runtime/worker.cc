@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include "runtime/errors.h"
+#include "runtime/global_scope.h"
 #include "runtime/isolate_data.h"
 #include "runtime/js_sources.h"
 #include "base/log.h"
@@ -250,6 +251,8 @@ size_t Worker::memory_bytes() const {
 
 size_t Worker::holds() const { return data_ ? data_->holds() : 0; }
 
+uint64_t Worker::natives_cancelled() const { return data_ ? data_->natives_cancelled() : 0; }
+
 void Worker::CreateIsolate(uv_loop_t* loop) {
   // One budget for the heap and the ArrayBuffers (buffer_allocator.h); V8
   // keeps the allocator alive while any buffer made with it lives.
@@ -477,6 +480,10 @@ v8::MaybeLocal<v8::Module> Worker::ResolveModule(v8::Local<v8::Context> context,
 }
 
 Status Worker::LoadModules(v8::Local<v8::Context> context) {
+  // The worker's global scope: its top-level code, a top-level await and
+  // the microtasks they queue may start no I/O, timer or random value
+  // (runtime/global_scope.h), so nothing they do outlives the load.
+  GlobalScope global_scope(*data_);
   StatusOr<v8::Local<v8::Module>> compiled = CompileModule(context, spec_.entry_path);
   if (!compiled.ok()) return compiled.status();
   v8::Local<v8::Module> entry = *compiled;

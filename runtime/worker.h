@@ -109,6 +109,9 @@ class Worker {
   uint64_t subrequests() const;
   // waitUntil work not settled yet: a retired version stays for it.
   size_t holds() const;
+  // Native calls (KV, crypto jobs) whose invocation ended before they
+  // settled: dropped unrun, or their result discarded.
+  uint64_t natives_cancelled() const;
   // True once the worker hit its heap or CPU limit: its isolate was stopped
   // and must not serve again. Whoever owns it loads a fresh one from spec().
   bool discarded() const;

@@ -24,6 +24,7 @@
 #include "bindings/fetch/outbound/client.h"
 #include "bindings/fetch/outbound/internal.h"
 #include "bindings/bindings.h"
+#include "runtime/global_scope.h"
 #include "runtime/isolate_data.h"
 #include "runtime/pending_promise.h"
 
@@ -284,6 +285,7 @@ bool SettleRead(IsolateFetches& fetches, FetchCall& fetch) {
 
 // fetchStart(method, https, host, port, path, headers, body, anchor) -> id
 NativeResult FetchStart(NativeCall& call) {
+  EDGE_RETURN_IF_ERROR(runtime::CheckNotGlobalScope(call.data()));
   outbound::Client* client = ClientOf(call);
   if (client == nullptr) {
     return runtime::TypeError(

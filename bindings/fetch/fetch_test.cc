@@ -14,6 +14,7 @@
 #include "bindings/bindings.h"
 #include "bindings/fetch/outbound/client.h"
 #include "bindings/fetch/testing/compress.h"
+#include "runtime/global_scope.h"
 #include "runtime/isolate_data.h"
 #include "runtime/testing/worker_fixture.h"
 
@@ -631,6 +632,29 @@ TEST_F(FetchTest, ResponseBodyDrainedToAnotherResponse) {
   EXPECT_EQ(Js("fetch('" + origin_ +
                "/slow-body').then(r => new Response(r.body, r)).then(r => r.text())"),
             "part0;part1;part2;");
+}
+
+// fetch() in a worker's global scope rejects with Workers' error, and no
+// request leaves; in a handler it works.
+TEST_F(FetchTest, RefusedInTheGlobalScope) {
+  StartClient();
+  int before = requests_;
+  std::string source = R"(
+    let seen = "pending";
+    Promise.prototype.then = function () { throw new Error("poisoned then"); };
+    (async () => {
+      try { await fetch("ORIGIN/echo"); seen = "fetched"; } catch (e) { seen = e.constructor.name + ": " + e.message; }
+    })();
+    export default {
+      async fetch() { return new Response(seen + " | " + (await fetch("ORIGIN/echo")).status); },
+    };)";
+  for (size_t at; (at = source.find("ORIGIN")) != std::string::npos;) source.replace(at, 6, origin_);
+  auto worker = LoadOrDie(source);
+  ASSERT_TRUE(worker);
+  EXPECT_EQ(requests_, before);
+  auto response = Fetch(*worker);
+  ASSERT_TRUE(response->finished) << response->failure;
+  EXPECT_EQ(response->body, std::string("Error: ") + runtime::kGlobalScopeError + " | 200");
 }
 
 // HTTPS with a test CA from the openssl command.

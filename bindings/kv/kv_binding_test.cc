@@ -6,6 +6,7 @@
 
 #include "bindings/binding_services.h"
 #include "bindings/kv/kv_store.h"
+#include "runtime/global_scope.h"
 #include "runtime/testing/worker_fixture.h"
 
 namespace edge::bindings {
@@ -358,6 +359,70 @@ TEST_F(KvBindingTest, ConcurrentOperationsFromOneIsolate) {
     const after = await env.KV.list({ prefix: 'c' });
     return [values.every((v, i) => v === keys[i]), listed.length, after.keys.length, after.keys[0].name];)"),
             R"([true,200,100,"c100"])");
+}
+
+// "/queue" starts 500 reads and answers at once (`queue` says how: the
+// statements that start them); "/count" does reads of its own, which queue
+// behind whatever is left of the 500, then answers how many of the 500 had
+// settled, so its count is final.
+std::string QueueingWorker(const std::string& queue) {
+  return R"(
+    let settled = 0;
+    export default {
+      async fetch(request, env, ctx) {
+        if (new URL(request.url).pathname === "/queue") {
+          )" + queue + R"(
+          return new Response("queued");
+        }
+        for (let i = 0; i < 8; i++) await env.KV.get("mine");
+        return new Response(String(settled));
+      },
+    };)";
+}
+
+// When the request's invocation ends, the reads not started are dropped and
+// the results of the ones running never reach JavaScript, even with
+// Promise.prototype.then poisoned.
+TEST_F(KvBindingTest, ReadsAnEndedRequestLeftQueuedNeverReachJavaScript) {
+  auto worker = LoadOrDie(QueueingWorker(R"(
+    for (let i = 0; i < 500; i++) env.KV.get("k" + i).then(() => settled++, () => settled++);
+    Promise.prototype.then = function () { throw new Error("poisoned then"); };)"));
+  ASSERT_TRUE(worker);
+  auto queued = Fetch(*worker, "GET", "http://localhost/queue");
+  ASSERT_TRUE(queued->finished) << queued->failure;
+  EXPECT_EQ(queued->body, "queued");
+  auto count = Fetch(*worker, "GET", "http://localhost/count");
+  ASSERT_TRUE(count->finished) << count->failure;
+  EXPECT_EQ(count->body, "0");
+  EXPECT_EQ(worker->natives_cancelled(), 500u);
+}
+
+// The same reads given to waitUntil all settle.
+TEST_F(KvBindingTest, ReadsInWaitUntilSettleAfterTheResponse) {
+  auto worker = LoadOrDie(QueueingWorker(R"(
+    const reads = [];
+    for (let i = 0; i < 500; i++) reads.push(env.KV.get("k" + i).then(() => settled++));
+    ctx.waitUntil(Promise.all(reads));)"));
+  ASSERT_TRUE(worker);
+  auto queued = Fetch(*worker, "GET", "http://localhost/queue");
+  EXPECT_EQ(queued->body, "queued");
+  RunUntil([&] { return worker->holds() == 0; });
+  auto count = Fetch(*worker, "GET", "http://localhost/count");
+  EXPECT_EQ(count->body, "500");
+  EXPECT_EQ(worker->natives_cancelled(), 0u);
+}
+
+// KV in a worker's global scope is refused with Workers' error (a module's
+// top level has no env; the natives refuse anyway).
+TEST_F(KvBindingTest, RefusedInTheGlobalScope) {
+  expose_natives_ = true;
+  auto worker = LoadOrDie(R"(
+    let seen = "none";
+    try { __native.kvGet(0, "k", 0, false); seen = "called"; } catch (e) { seen = e.message; }
+    export default { fetch() { return new Response(seen); } };)");
+  ASSERT_TRUE(worker);
+  auto response = Fetch(*worker);
+  EXPECT_EQ(response->body, runtime::kGlobalScopeError);
 }
 
 class KvWithoutStoreTest : public WorkerFixture {

@@ -13,6 +13,7 @@
 
 #include "bindings/binding_services.h"
 #include "bindings/kv/kv_store.h"
+#include "runtime/global_scope.h"
 #include "runtime/isolate_data.h"
 #include "runtime/native.h"
 #include "runtime/pending_promise.h"
@@ -130,6 +131,8 @@ struct Target {
 };
 
 StatusOr<Target> TargetArgs(NativeCall& call, bool with_key) {
+  // Every KV native starts here: none runs in the worker's global scope.
+  EDGE_RETURN_IF_ERROR(runtime::CheckNotGlobalScope(call.data()));
   const runtime::EnvBinding* binding = call.data().FindBinding(call.arg(0), "kv");
   if (binding == nullptr) return runtime::TypeError("not a KV namespace binding of this worker");
   auto store = StoreOf(call);
@@ -161,7 +164,7 @@ NativeResult RunKvJob(NativeCall& call, const char* method, Work work, Make make
   if (!created.ok()) return created.status();
   auto [promise, pending] = std::move(created).value();
   RunInThreadPool(
-      call.data(), [result, work_ptr] { result->emplace((*work_ptr)()); },
+      call.data(), *pending, [result, work_ptr] { result->emplace((*work_ptr)()); },
       [result, work_ptr, pending = pending, method, make = std::move(make)] {
         Result& done = **result;
         if (!StatusOf(done).ok()) return pending->Reject(Failure(method, 400, StatusOf(done)));

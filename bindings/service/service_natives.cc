@@ -7,6 +7,7 @@
 #include "bindings/binding_services.h"
 #include "bindings/bindings.h"
 #include "runtime/errors.h"
+#include "runtime/global_scope.h"
 #include "runtime/isolate_data.h"
 #include "base/log.h"
 
@@ -118,6 +119,7 @@ class ServiceSink : public runtime::ResponseSink {
 // worker called is the one the deployment bound (scoped by its account on a
 // node), never a name from JavaScript.
 NativeResult ServiceFetch(NativeCall& call) {
+  EDGE_RETURN_IF_ERROR(runtime::CheckNotGlobalScope(call.data()));
   BindingServices* services = ServicesOf(call.data().services());
   if (services == nullptr || services->services == nullptr) {
     return runtime::TypeError("service bindings are not available in this process");

@@ -228,24 +228,6 @@ TEST_F(WorkerHostTest, ADiscardedIsolateIsReplacedByAFreshOne) {
   ExpectBecomesIdle(host);
 }
 
-TEST_F(WorkerHostTest, AnIsolateStoppedBeforeItServedIsReloadedOnlyWhenAsked) {
-  // Its top-level timer spins: reloading it at once would spin again, for
-  // ever. It is freed, and the next request loads it.
-  cpu_limit_ms_ = 50;
-  int limits = 0;
-  hosts_.push_back(std::make_unique<WorkerHost>(loop(), natives_, "localhost"));
-  WorkerHost& host = *hosts_.back();
-  host.SetOnLimit([&] { ++limits; });
-  host.SetWorker(Load("spin.js",
-                      "setTimeout(() => { for (;;) {} }, 20);"
-                      "export default { fetch() { return new Response('served'); } };"));
-  Serve([&] { return host.current() == nullptr; });
-  EXPECT_EQ(host.current(), nullptr);
-  EXPECT_EQ(limits, 1);
-  EXPECT_EQ(Get(host), "served");  // a fresh load
-  ASSERT_NE(host.current(), nullptr);
-}
-
 TEST_F(WorkerHostTest, ARequestRightAfterADiscardGetsTheFreshIsolate) {
   cpu_limit_ms_ = 50;
   WorkerHost& host = HostServingV1();

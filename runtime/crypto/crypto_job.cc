@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "runtime/buffer_allocator.h"
+#include "runtime/global_scope.h"
 #include "runtime/isolate_data.h"
 #include "runtime/pending_promise.h"
 #include "runtime/thread_pool_queue.h"
@@ -23,6 +24,8 @@ uint64_t ThreadCpuNs() {
 }  // namespace
 
 NativeResult RunCryptoJob(NativeCall& call, std::function<Status()> work, CryptoResultMaker make) {
+  // A job started by a module's top level would finish outside any request.
+  EDGE_RETURN_IF_ERROR(CheckNotGlobalScope(call.data()));
   auto created = PendingPromise::Create(call);
   if (!created.ok()) return created.status();
   auto [promise, pending] = std::move(created).value();
@@ -42,11 +45,15 @@ NativeResult RunCryptoJob(NativeCall& call, std::function<Status()> work, Crypto
       },
       [job, pending = pending, isolate] {
         std::shared_ptr<IsolateData*> data = isolate.lock();
-        if (!data || !pending->alive()) return;
+        if (!data || *data == nullptr) return;
+        // Charged even when its invocation ended meanwhile: the CPU was
+        // spent. Its result is then dropped without entering JavaScript.
         (*data)->watchdog().account().Charge(job->cpu_ns);
+        if (!pending->alive()) return;
         if (!job->status.ok()) return pending->Reject(job->status);
         pending->Resolve(job->make);
-      });
+      },
+      pending->invocation());
   return promise;
 }
 

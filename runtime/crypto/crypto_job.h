@@ -9,7 +9,10 @@
 // (IsolateData::cpu_jobs, runtime/thread_pool_queue.h), and their natives
 // answer with a promise. The CPU time the work used is charged to the isolate as if it
 // had run inside the request: a request that goes over its CPU limit this
-// way is stopped at its next entry into JavaScript.
+// way is stopped at its next entry into JavaScript. A job belongs to the
+// invocation that started it: when that ends, a job not started is dropped
+// and a running one's result is discarded (its CPU still charged). None can
+// start in the worker's global scope (runtime/global_scope.h).
 #pragma once
 
 #include <v8.h>

@@ -4,12 +4,15 @@
 #include <fmt/core.h>
 #include <openssl/rand.h>
 
+#include "runtime/global_scope.h"
+#include "runtime/isolate_data.h"
 #include "runtime/web_apis.h"
 
 namespace edge::runtime {
 namespace {
 
 NativeResult RandomFill(NativeCall& call) {
+  EDGE_RETURN_IF_ERROR(CheckNotGlobalScope(call.data()));
   if (!call.arg(0)->IsArrayBufferView()) return TypeError("not an ArrayBufferView");
   auto view = call.arg(0).As<v8::ArrayBufferView>();
   auto* base = static_cast<unsigned char*>(view->Buffer()->Data()) + view->ByteOffset();
@@ -20,6 +23,7 @@ NativeResult RandomFill(NativeCall& call) {
 }
 
 NativeResult RandomUuid(NativeCall& call) {
+  EDGE_RETURN_IF_ERROR(CheckNotGlobalScope(call.data()));
   unsigned char b[16];
   if (RAND_bytes(b, sizeof b) != 1) {
     return DomException("OperationError", "the random number generator failed");

@@ -6,8 +6,10 @@
 // A timer set while an invocation (a request) runs belongs to it: when the
 // invocation ends (its response sent and its waitUntil work settled, see
 // dispatch.js) the timer is cleared, as on Workers; one set after its
-// invocation ended is never armed. Timers set outside any invocation (a
-// module's top-level code) run as long as the isolate lives.
+// invocation ended is never armed. A module's top-level code cannot set
+// one (native.setTimer refuses in the global scope, runtime/global_scope.h);
+// a timer set outside any invocation after the load (edge test's runner,
+// tests) runs as long as the isolate lives.
 
 const { reportError, requireArguments, invocationHold, invocationRelease, uncurryThis } = internals;
 
