@@ -61,6 +61,14 @@ bool WorkerHost::idle() const {
   return retired_.empty() && (!current_ || (current_->in_flight() == 0 && current_->holds() == 0));
 }
 
+bool WorkerHost::answering() const {
+  if (current_ && current_->in_flight() != 0) return true;
+  for (const Retired& retired : retired_) {
+    if (retired.worker->in_flight() != 0) return true;
+  }
+  return false;
+}
+
 void WorkerHost::Clear() {
   retired_.clear();
   current_.reset();

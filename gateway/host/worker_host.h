@@ -53,6 +53,10 @@ class WorkerHost {
   // Nothing in flight on any version, no waitUntil work pending: the host
   // may be dropped without cutting anything short.
   bool idle() const;
+  // No version has a response in flight: whatever still keeps the host busy
+  // is waitUntil work after its responses (the memory budget may cut it
+  // short, IsolatePool::EnforceBudget).
+  bool answering() const;
   // Frees every version now (shutdown): their open responses are failed.
   void Clear();
   // Asks for retired versions with nothing in flight to be freed soon.

@@ -116,19 +116,40 @@ size_t IsolatePool::EnforceBudget() {
   for (const auto& [name, slot] : slots_) total += slot.memory_bytes;
   size_t evicted = 0;
   while (budget_bytes_ != 0 && total > budget_bytes_) {
+    // Idle isolates first, least recently used first; then isolates busy
+    // only with waitUntil work (every response sent), whose work is cut
+    // short. One answering a request is never chosen: see the header.
     Slot* oldest = nullptr;
     std::string oldest_name;
+    bool oldest_idle = false;
     for (auto& [name, slot] : slots_) {
-      if (slot.memory_bytes == 0 || !slot.host || !slot.host->idle() || slot.warm) continue;
-      if (oldest == nullptr || slot.last_used_ms < oldest->last_used_ms) {
+      if (slot.memory_bytes == 0 || !slot.host || slot.warm || slot.host->answering()) continue;
+      bool idle = slot.host->idle();
+      bool better = oldest == nullptr || (idle && !oldest_idle) ||
+                    (idle == oldest_idle && slot.last_used_ms < oldest->last_used_ms);
+      if (better) {
         oldest = &slot;
         oldest_name = name;
+        oldest_idle = idle;
       }
     }
-    if (oldest == nullptr) break;  // everything left is busy
+    if (oldest == nullptr) {
+      Log(LogLevel::kDebug, "over the memory budget ({} KiB > {} KiB): every isolate left is "
+          "answering a request", total >> 10, budget_bytes_ >> 10);
+      break;
+    }
     total -= oldest->memory_bytes;
-    Log(LogLevel::kDebug, "[{}] evicting its idle isolate ({} KiB) to stay under the memory budget",
-        oldest_name, oldest->memory_bytes >> 10);
+    if (oldest_idle) {
+      Log(LogLevel::kDebug, "[{}] evicting its idle isolate ({} KiB) to stay under the memory "
+          "budget", oldest_name, oldest->memory_bytes >> 10);
+    } else {
+      // Its invocations end with it: their timers, fetches and pending
+      // natives go with the isolate, and no JavaScript of it runs again.
+      Log(LogLevel::kWarn, "[{}] evicting its isolate ({} KiB) with waitUntil work still "
+          "running: the memory budget needs the room; that work is cut short",
+          oldest_name, oldest->memory_bytes >> 10);
+      ++stats_.waituntil_evictions;
+    }
     slots_.erase(oldest_name);
     ++evicted;
   }

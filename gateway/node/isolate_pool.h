@@ -6,8 +6,13 @@
 //
 // Memory: the pool keeps its isolates under a budget (the node's budget
 // divided among its threads). When over, idle isolates go, least recently
-// used first; an isolate with a request in flight or waitUntil work pending
-// is never evicted.
+// used first; then isolates busy only with waitUntil work after their
+// responses (a `ctx.waitUntil(new Promise(() => {}))` would otherwise pin
+// one for 30 s): that work is cut short, with a warning naming the worker.
+// An isolate answering a request is never evicted: cutting a response short
+// punishes a request that did nothing wrong, and the isolate's own limit
+// (memory_mb, heap and buffers together) already stops a request that grows
+// it past its share, with the memory-limit page and a quarantine.
 #pragma once
 
 #include <uv.h>
@@ -30,6 +35,7 @@ class IsolatePool {
     size_t alive = 0;          // loaded isolates (current instances)
     size_t memory_bytes = 0;   // as last measured
     uint64_t evictions = 0;    // since the pool started
+    uint64_t waituntil_evictions = 0;  // of those, isolates whose waitUntil work was cut short
     uint64_t cold_loads = 0;   // isolates a request had to wait for
   };
   // What the pool measured of one worker since the last Sample.
@@ -54,8 +60,8 @@ class IsolatePool {
   // names become current, workers it no longer has (deleted) and instances
   // warmed but superseded go; requests in flight finish first.
   void Retain(const NodeState& state);
-  // Evicts idle isolates, least recently used first, while over budget.
-  // Returns how many went.
+  // Evicts isolates while over budget: idle ones, least recently used
+  // first, then ones busy only with waitUntil work. Returns how many went.
   size_t EnforceBudget();
   // Measures every isolate (memory, CPU not charged to a request, fetch()
   // calls) and reports what changed since the last call, per worker.

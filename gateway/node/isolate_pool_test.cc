@@ -101,6 +101,14 @@ class IsolatePoolTest : public runtime::testing::WorkerFixture {
     }
   }
 
+  // The memory one loaded isolate of `worker` measures, on this build.
+  size_t MemoryOf(const std::shared_ptr<const ServedWorker>& worker) {
+    IsolatePool probe(loop(), natives_, 0, "localhost");
+    if (!probe.Acquire(worker).ok()) return 0;
+    probe.Measure([](const std::string&, const IsolatePool::Sample&) {});
+    return probe.stats().memory_bytes;
+  }
+
   // What Measure reports, by worker.
   std::map<std::string, IsolatePool::Sample> Measure(IsolatePool& pool) {
     std::map<std::string, IsolatePool::Sample> samples;
@@ -204,13 +212,7 @@ TEST_F(IsolatePoolTest, OverBudgetTheLeastRecentlyUsedIdleIsolateGoesFirst) {
   auto a = MakeServed("a", 1, Holding("a", 8));
   auto b = MakeServed("b", 2, Holding("b", 8));
   auto c = MakeServed("c", 3, Holding("c", 8));
-  size_t one = 0;
-  {
-    IsolatePool probe(loop(), natives_, 0, "localhost");
-    ASSERT_TRUE(probe.Acquire(a).ok());
-    probe.Measure([](const std::string&, const IsolatePool::Sample&) {});
-    one = probe.stats().memory_bytes;
-  }
+  size_t one = MemoryOf(a);
   ASSERT_GT(one, 8u << 20);
   IsolatePool& pool = NewPool(one * 5 / 2);
   for (const auto& worker : {a, b, c}) {
@@ -268,6 +270,63 @@ TEST_F(IsolatePoolTest, AnIsolateWithARequestInFlightIsNeverEvicted) {
   Measure(pool);
   EXPECT_EQ(pool.stats().alive, 0u);
   EXPECT_EQ(pool.stats().evictions, 2u);
+}
+
+// Holds 8 MiB; each request leaves waitUntil work that never settles, after
+// poisoning Promise.prototype.then. /upload answers once its body is read.
+constexpr const char* kPinned = R"(
+  const held = new Uint8Array(8 << 20);
+  held.fill(1);
+  export default {
+    async fetch(request, env, ctx) {
+      if (new URL(request.url).pathname === "/upload") {
+        return new Response("pinned got " + await request.text());
+      }
+      Promise.prototype.then = function () { throw new Error("poisoned then"); };
+      ctx.waitUntil(new Promise(() => {}));
+      return new Response("pinned " + held.length);
+    },
+  };)";
+
+TEST_F(IsolatePoolTest, AnIsolateBusyOnlyWithWaitUntilWorkIsEvictedAfterIdleOnes) {
+  auto pinned = MakeServed("pinned", 1, kPinned);
+  auto idle = MakeServed("idle", 2, Holding("idle", 8));
+  auto other = MakeServed("other", 3, Holding("other", 8));
+  size_t one = MemoryOf(idle);
+  ASSERT_GT(one, 8u << 20);
+  IsolatePool& pool = NewPool(one * 3 / 2);  // room for one of them
+  EXPECT_EQ(Serve(pool, pinned), "pinned " + std::to_string(8 << 20));
+  auto pinned_host = pool.Acquire(pinned);
+  ASSERT_TRUE(pinned_host.ok());
+  EXPECT_FALSE((*pinned_host)->idle());  // its waitUntil promise never settles
+  EXPECT_FALSE((*pinned_host)->answering());
+  NextMillisecond();
+  EXPECT_EQ(Serve(pool, idle), "idle " + std::to_string(8 << 20));
+  Measure(pool);
+  // Over budget: the idle isolate goes first, though it was used last.
+  EXPECT_EQ(pool.EnforceBudget(), 1u);
+  EXPECT_EQ(pool.stats().waituntil_evictions, 0u);
+  uint64_t cold = pool.stats().cold_loads;
+  EXPECT_EQ(Serve(pool, pinned), "pinned " + std::to_string(8 << 20));
+  EXPECT_EQ(pool.stats().cold_loads, cold);
+
+  // Another worker needs the room while answering a request: the isolate
+  // busy only with waitUntil work goes, the answering one stays.
+  auto other_host = pool.Acquire(other);
+  ASSERT_TRUE(other_host.ok());
+  auto [body, in_flight] = StartUpload(*other_host);
+  Measure(pool);
+  EXPECT_EQ(pool.EnforceBudget(), 1u);
+  EXPECT_EQ(pool.stats().waituntil_evictions, 1u);
+  EXPECT_EQ(pool.EnforceBudget(), 0u);  // under budget now
+  body->Deliver("room");
+  body->End();
+  RunUntil([&] { return in_flight->done(); });
+  EXPECT_EQ(in_flight->body, "other got room");
+  // The pinned worker comes back cold, and serves.
+  cold = pool.stats().cold_loads;
+  EXPECT_EQ(Serve(pool, pinned), "pinned " + std::to_string(8 << 20));
+  EXPECT_EQ(pool.stats().cold_loads, cold + 1);
 }
 
 TEST_F(IsolatePoolTest, AWarmedIsolateIsNotEvictedBeforeItIsPublished) {
