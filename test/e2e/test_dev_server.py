@@ -29,9 +29,10 @@ export default {
 """
 
 
-def slow_worker(answer, prelude=""):
-    """A worker source that answers `answer` 500 ms after each request."""
-    return (prelude + "export default { async fetch() {\n"
+def slow_worker(answer, first=""):
+    """A worker source that answers `answer` 500 ms after each request;
+    `first` is code its handler runs first."""
+    return ("export default { async fetch(request, env, ctx) {\n" + first +
             "  await new Promise((r) => setTimeout(r, 500));\n"
             f"  return new Response('{answer}'); }} }};\n")
 
@@ -344,7 +345,11 @@ class UploadStreamingTest(unittest.TestCase):
 
 class SignalTest(unittest.TestCase):
     def test_sigterm_finishes_requests_in_flight_then_exits_0(self):
-        project = Project({"index.js": slow_worker("finished", "setInterval(() => {}, 1000);\n")})
+        project = Project({"index.js": slow_worker(
+            "finished",
+            # Work that would keep the loop alive for 30 s after the response
+            # (a top-level timer is refused, as on Workers).
+            "ctx.waitUntil(new Promise(() => {})); setInterval(() => {}, 1000);\n")})
         edge = EdgeProcess(project.dir)
         try:
             with edge.connect() as sock:
