@@ -185,7 +185,8 @@ void IsolateData::ForgetInvocation(double key) {
 void IsolateData::CancelInvocationWork(double key) {
   std::vector<PendingPromise*> ended;
   for (PendingPromise* pending : pending_promises_) {
-    if (pending->invocation() == key) ended.push_back(pending);
+    // A settled one may still be here until its job's callback lets go.
+    if (pending->invocation() == key && !pending->settled()) ended.push_back(pending);
   }
   for (PendingPromise* pending : ended) {
     pending_promises_.erase(pending);

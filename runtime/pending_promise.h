@@ -69,6 +69,7 @@ class PendingPromise {
   friend class IsolateData;
   PendingPromise(IsolateData* data, v8::Local<v8::Promise::Resolver> resolver, double invocation);
   void Detach();  // the isolate is going away, or the invocation ended
+  bool settled() const { return resolver_.IsEmpty(); }
 
   IsolateData* data_;
   double invocation_;
