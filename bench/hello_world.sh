@@ -78,8 +78,7 @@ for round in $(seq "$rounds"); do
   read -r rps p50 p99 _ < <(run "$other" $node_port)
   node_rps+=("$rps"); printf "%-6s %-5s %12s %10s %10s\n" "$round" "$other" "$rps" "$p50" "$p99"
 done
-median() { printf "%s\n" "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-edge_median=$(median "${edge_rps[@]}")
-node_median=$(median "${node_rps[@]}")
+edge_median=$(echo "${edge_rps[*]}" | median)
+node_median=$(echo "${node_rps[*]}" | median)
 awk -v e="$edge_median" -v n="$node_median" -v other="$other" \
   'BEGIN { printf "median requests/s: edge %d, %s %d, ratio %.3fx\n", e, other, n, e / n }'

@@ -7,6 +7,8 @@
 #   bench/isolation.sh [SECONDS] [CONNECTIONS] [HOG_CONNECTIONS]
 #   CLASSES="cpu heap" bench/isolation.sh ...   (a subset; default: all)
 #   PIN=0 bench/isolation.sh ...                (no taskset pinning)
+#   ROUNDS=3 bench/isolation.sh ...             (rounds; medians reported)
+#   THREADS=2 bench/isolation.sh ...            (serving threads)
 #
 # Classes (H's worker; what H's requests get):
 #   cpu       spins until its CPU limit (cpu_ms 50)                     500
@@ -27,11 +29,18 @@
 # and then beside H; H gets its own wrk with HOG_CONNECTIONS (default 2).
 # Needs build/edge (or $EDGE_BINARY; see README), wrk and curl.
 #
+# Each round measures C alone, then beside each class in turn; with ROUNDS
+# above 1 the table gives, per class, the median over the rounds of C's p50,
+# p99 and p99 ratio (each ratio against the alone figure of its own round),
+# since single p99s of 1-5 ms move a lot between runs.
+#
 # Reading the figures: each serving thread runs its isolates one request at a
 # time, so a C request that lands on a thread busy with an H request waits
-# for it. Connections are spread over the threads by the kernel
-# (SO_REUSEPORT), so which thread H shares with C varies from run to run:
-# run it a few times.
+# for it. The node gets one core (the other runs the load generators), so by
+# default it runs one serving thread: with two threads on one core, C's
+# request can also wait for the kernel to switch from the thread running H
+# (a time slice of several ms), which measures the scheduler rather than
+# the node. THREADS=2 shows that case.
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -42,7 +51,8 @@ classes="${CLASSES:-cpu heap buffers inflate pbkdf2 rsa timers waituntil kv fetc
 http_port=18807
 admin_port=18808
 upstream_port=18809
-threads=2
+threads="${THREADS:-1}"
+rounds="${ROUNDS:-1}"
 
 need wrk "run scripts/bootstrap"
 need curl
@@ -207,40 +217,64 @@ hog_summary() {  # hog_summary FILE -> "requests non2xx"
 }
 
 echo "edge serve --threads $threads, $(nproc) cores, ${pin_server[*]:-no pinning}" \
-  "(wrk, upstream: ${pin_client[*]:-no pinning})"
+  "(wrk, upstream: ${pin_client[*]:-no pinning}); $rounds round(s)"
 echo "C: wrk -t1 -c$connections -d${seconds}s --latency; H: wrk -t1 -c$hog_connections"
-declare -A alone
-for path in $(for class in $classes; do c_path "$class"; done | sort -u); do
-  read -r _ p50 p99 _ _ < <(measure "$path")
-  alone[$path]="$p50 $p99"
-  printf "C alone on %-7s p50 %8.3f ms  p99 %8.3f ms\n" "$path" "$p50" "$p99"
-done
-
-printf "\n%-10s %-7s %10s %10s %10s %9s %10s %s\n" class "C path" "p50 ms" "p99 ms" \
-  "p99 ratio" "C non2xx" "H requests" "H answered"
+paths=$(for class in $classes; do c_path "$class"; done | sort -u)
 for class in $classes; do
-  path=$(c_path "$class")
   expected=$(hog_expected "$class")
   got=$(status_of "h-$class.bench" /)
   [ "$got" = "$expected" ] ||
     { echo "H ($class) answered $got, expected $expected" >&2; tail -5 "$work/edge.log" >&2; exit 1; }
-  "${pin_client[@]}" wrk -t1 -c"$hog_connections" -d"$((seconds + 2))s" \
-    -H "Host: h-$class.bench" "$url/" > "$work/wrk-$class" &
-  hog_pid=$!
-  pids+=("$hog_pid")
-  sleep 1
-  read -r _ p50 p99 non2xx _ < <(measure "$path")
-  wait "$hog_pid"
-  kill -0 "$edge_pid" 2>/dev/null ||
-    { echo "edge serve died during the $class run:" >&2; tail -20 "$work/edge.log" >&2; exit 1; }
-  read -r hog_requests hog_bad < <(hog_summary "$work/wrk-$class")
-  read -r _ alone_p99 <<< "${alone[$path]}"
-  if [ "$expected" = 500 ]; then answered="$hog_bad of them 5xx"; else
-    answered="$((hog_requests - hog_bad)) of them 2xx"; fi
-  printf "%-10s %-7s %10.3f %10.3f %9.1fx %9d %10d %s\n" "$class" "$path" "$p50" "$p99" \
-    "$(awk -v a="$alone_p99" -v l="$p99" 'BEGIN { print l / a }')" "$non2xx" "$hog_requests" \
+done
+
+# Per round: C alone on each path, then C beside each class. Figures are
+# collected as lists ("a b c ") per key and summarised after the rounds.
+declare -A alone_p50 alone_p99 c_p50 c_p99 c_ratio c_bad h_requests h_bad
+for round in $(seq "$rounds"); do
+  declare -A alone_now=()
+  for path in $paths; do
+    read -r _ p50 p99 _ _ < <(measure "$path")
+    alone_now[$path]=$p99
+    alone_p50[$path]+="$p50 "; alone_p99[$path]+="$p99 "
+    printf "round %d: C alone on %-7s p50 %8.3f ms  p99 %8.3f ms\n" "$round" "$path" "$p50" "$p99"
+  done
+  for class in $classes; do
+    path=$(c_path "$class")
+    "${pin_client[@]}" wrk -t1 -c"$hog_connections" -d"$((seconds + 2))s" \
+      -H "Host: h-$class.bench" "$url/" > "$work/wrk-$class" &
+    hog_pid=$!
+    pids+=("$hog_pid")
+    sleep 1
+    read -r _ p50 p99 non2xx _ < <(measure "$path")
+    wait "$hog_pid"
+    kill -0 "$edge_pid" 2>/dev/null ||
+      { echo "edge serve died during the $class run:" >&2; tail -20 "$work/edge.log" >&2; exit 1; }
+    read -r requests bad < <(hog_summary "$work/wrk-$class")
+    ratio=$(awk -v a="${alone_now[$path]}" -v l="$p99" 'BEGIN { printf "%.2f", l / a }')
+    c_p50[$class]+="$p50 "; c_p99[$class]+="$p99 "; c_ratio[$class]+="$ratio "
+    c_bad[$class]=$((${c_bad[$class]:-0} + non2xx))
+    h_requests[$class]=$((${h_requests[$class]:-0} + requests))
+    h_bad[$class]=$((${h_bad[$class]:-0} + bad))
+    printf "round %d: beside %-9s p50 %8.3f ms  p99 %8.3f ms  (%sx)\n" "$round" "$class" "$p50" \
+      "$p99" "$ratio"
+    sleep 1  # let what H left behind (timers, waitUntil work) run out before the next class
+  done
+done
+
+echo
+for path in $paths; do
+  printf "C alone on %-7s p50 %8.3f ms  p99 %8.3f ms  (medians)\n" "$path" \
+    "$(echo "${alone_p50[$path]}" | median)" "$(echo "${alone_p99[$path]}" | median)"
+done
+printf "\n%-10s %-7s %10s %10s %10s %9s %10s %s\n" class "C path" "p50 ms" "p99 ms" \
+  "p99 ratio" "C non2xx" "H requests" "H answered"
+for class in $classes; do
+  if [ "$(hog_expected "$class")" = 500 ]; then answered="${h_bad[$class]} of them 5xx"; else
+    answered="$((h_requests[$class] - h_bad[$class])) of them 2xx"; fi
+  printf "%-10s %-7s %10.3f %10.3f %9.1fx %9d %10d %s\n" "$class" "$(c_path "$class")" \
+    "$(echo "${c_p50[$class]}" | median)" "$(echo "${c_p99[$class]}" | median)" \
+    "$(echo "${c_ratio[$class]}" | median)" "${c_bad[$class]}" "${h_requests[$class]}" \
     "$answered"
-  sleep 1  # let what H left behind (timers, waitUntil work) run out before the next class
 done
 [ "$(status_of c.bench /)" = 200 ] || { echo "C no longer answers" >&2; exit 1; }
 echo "kills by limit: cpu $(admin "http://127.0.0.1:$admin_port/metrics" |

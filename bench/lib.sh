@@ -5,7 +5,8 @@
 #                    build/edge)
 #   work             a temporary folder, removed at exit
 #   pids             add each background process (pids+=($!)): killed at exit
-#   need CMD [HINT], need_edge, wait_http, wrk_figures, worker_project: below
+#   need CMD [HINT], need_edge, wait_http, wrk_figures, median, worker_project:
+#                    below
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 edge="${EDGE_BINARY:-$root/build/edge}"
 work="$(mktemp -d)"
@@ -59,4 +60,10 @@ worker_project() {
   mkdir -p "$1"
   printf 'name = "%s"\nmain = "index.js"\n%s\n' "$2" "$3" > "$1/edge.toml"
   cat > "$1/index.js"
+}
+
+# median < "v1 v2 ..." -> the median of the numbers on stdin (spaces or lines).
+median() {
+  tr ' ' '\n' | grep -v '^$' | sort -g |
+    awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
