@@ -43,5 +43,51 @@ TEST(CpuAccountTest, EntryBudgetLeavesTheMostChargedRequestItsRest) {
   account.Close(b);
 }
 
+TEST(CpuAccountTest, ChainsAreChargedTheirRequestsShares) {
+  CpuAccount account;
+  auto chain = RequestChain::TopLevel(1);  // 1 ms = 1,000,000 ns
+  auto other = RequestChain::TopLevel(1);
+  EXPECT_EQ(account.ChainEntryBudget().entry_ns, CpuAccount::kNoChainBudget);
+  double a = account.Open(chain);
+  account.Charge(400000);
+  EXPECT_EQ(chain->cpu_used_ns.load(), 400000u);
+  EXPECT_EQ(account.ChainEntryBudget().entry_ns, 600000u);
+  EXPECT_EQ(account.ChainEntryBudget().chain, chain);
+  // Two requests of the same chain and one of another: the chain gets two
+  // thirds of each entry, so it runs out after 1.5 times what it has left.
+  double b = account.Open(chain);
+  double c = account.Open(other);
+  EXPECT_EQ(account.ChainEntryBudget().entry_ns, 900000u);
+  account.Charge(300000);
+  EXPECT_EQ(chain->cpu_used_ns.load(), 600000u);
+  EXPECT_EQ(other->cpu_used_ns.load(), 100000u);
+  // CPU the chain's invocations used elsewhere counts too.
+  chain->ChargeCpu(400000);
+  EXPECT_EQ(account.ChainEntryBudget().entry_ns, 0u);
+  account.Close(a, chain.get());
+  account.Close(b, chain.get());
+  EXPECT_EQ(account.ChainEntryBudget().chain, other);
+  EXPECT_EQ(account.ChainEntryBudget().entry_ns, 900000u);
+  account.Close(c, other.get());
+  EXPECT_EQ(account.ChainEntryBudget().entry_ns, CpuAccount::kNoChainBudget);
+  // A chain with no budget (a top-level request of a worker with no
+  // limit) bounds nothing.
+  double d = account.Open(RequestChain::TopLevel(0));
+  EXPECT_EQ(account.ChainEntryBudget().entry_ns, CpuAccount::kNoChainBudget);
+  account.Close(d);
+}
+
+TEST(RequestChainTest, InvocationsStopAt32AndASpentChainHasNothingLeft) {
+  RequestChain chain;
+  for (uint32_t i = 1; i < kMaxChainInvocations; ++i) EXPECT_TRUE(chain.AddInvocation());
+  EXPECT_FALSE(chain.AddInvocation());
+  EXPECT_EQ(chain.invocations.load(), kMaxChainInvocations);
+  auto budgeted = RequestChain::TopLevel(5);
+  budgeted->ChargeCpu(1000);
+  EXPECT_EQ(budgeted->CpuLeftNs(), 4999000u);
+  budgeted->MarkSpent();
+  EXPECT_EQ(budgeted->CpuLeftNs(), 0u);
+}
+
 }  // namespace
 }  // namespace edge::runtime

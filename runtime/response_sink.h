@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "runtime/request_chain.h"
 
 namespace edge::runtime {
 
@@ -66,14 +67,6 @@ class RequestBodySource {
 };
 
 // The request a worker sees, as the gateway parsed it.
-// One top-level request and every worker invocation it causes through
-// service bindings (a chain or a fan-out): as on Workers, at most
-// kMaxChainInvocations in all. Shared by the invocations it reaches.
-struct RequestChain {
-  uint32_t invocations = 1;  // the top-level one
-};
-inline constexpr uint32_t kMaxChainInvocations = 32;
-
 struct FetchRequest {
   std::string method;
   std::string url;  // absolute: "http://host/path?query"

@@ -64,10 +64,34 @@ void Watchdog::Subject::Begin() {
   uint64_t wall = WallNs();
   entry_wall_ns_ = wall;
   entry_cpu_ns_ = ThreadCpuNs(wall);
-  timed_ = cpu_limit_ns_ > 0;
+  // The entry's budget: what the most charged open request has left of
+  // the worker's limit, and what the service-binding chains of the open
+  // requests have left of their top-level request's limit, whichever is
+  // less (a callee with a larger limit cannot extend its chain).
+  exceeded_before_entry_ = exceeded_.load();
+  CpuAccount::ChainBound chain = account_.ChainEntryBudget();
+  uint64_t budget =
+      cpu_limit_ns_ > 0 ? account_.EntryBudget(cpu_limit_ns_) : CpuAccount::kNoChainBudget;
+  uint64_t applied_ns = cpu_limit_ns_;
+  entry_chain_.reset();
+  if (chain.entry_ns < budget) {
+    budget = chain.entry_ns;
+    applied_ns = chain.chain->cpu_budget_ns;
+    entry_chain_ = std::move(chain.chain);
+  }
+  if (!exceeded_.load()) applied_limit_ns_ = applied_ns;
+  timed_ = budget != CpuAccount::kNoChainBudget;
   if (!timed_) return;
+  if (budget == 0) {
+    // A chain is spent: the entry stops before it runs any JavaScript, as
+    // one that overran would have (the termination takes effect at the
+    // first JavaScript it runs).
+    timed_ = false;
+    exceeded_ = true;
+    isolate_->TerminateExecution();
+    return;
+  }
   Watchdog& watchdog = Watchdog::Get();
-  uint64_t budget = account_.EntryBudget(cpu_limit_ns_);
   bool wake;
   {
     std::lock_guard<std::mutex> lock(watchdog.mutex_);
@@ -95,6 +119,10 @@ void Watchdog::Subject::Checkpoint() {
 void Watchdog::Subject::End() {
   if (--depth_ > 0) return;
   account_.Charge(EntryCpuSince(WallNs()));
+  // Stopped at what its chain had left: the chain is spent, even if this
+  // entry's charge came out a little under the watchdog's measure.
+  if (entry_chain_ && exceeded_.load() && !exceeded_before_entry_) entry_chain_->MarkSpent();
+  entry_chain_.reset();
   if (!timed_) return;
   timed_ = false;
   std::lock_guard<std::mutex> lock(Watchdog::Get().mutex_);

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -41,6 +42,10 @@ class Watchdog {
     // True once an entry ran over its limit and was terminated.
     bool exceeded() const { return exceeded_.load(); }
     uint64_t cpu_limit_ms() const { return cpu_limit_ns_ / 1000000; }
+    // The limit the entry that was stopped ran under: the worker's own, or
+    // the CPU limit of the top-level request of a service-binding chain
+    // (whichever left it less). Read on the isolate's thread.
+    uint64_t exceeded_limit_ms() const { return applied_limit_ns_ / 1000000; }
     // Changes the limit for entries that begin from now on (startup runs
     // under its own limit). 0 disables it; CPU time is measured anyway.
     void set_cpu_limit_ms(uint64_t ms) { cpu_limit_ns_ = ms * 1000000u; }
@@ -57,6 +62,11 @@ class Watchdog {
     // Checkpoint), read as watchdog.cc explains.
     uint64_t EntryCpuSince(uint64_t now_wall_ns);
     bool timed_ = false;          // the current entry is watched
+    uint64_t applied_limit_ns_ = 0;  // see exceeded_limit_ms()
+    // The service-binding chain whose budget bounds the current entry, if
+    // one does (request_chain.h).
+    std::shared_ptr<RequestChain> entry_chain_;
+    bool exceeded_before_entry_ = false;
     uint64_t entry_cpu_ns_ = 0;   // the thread's CPU clock when it began (maybe reused)
     uint64_t entry_wall_ns_ = 0;  // the monotonic clock when it began
     CpuAccount account_;

@@ -53,8 +53,14 @@ Status ExceptionStatus(v8::Isolate* isolate, v8::TryCatch& try_catch, std::strin
 // response ends (see CpuAccount).
 class AccountedSink : public ResponseSink {
  public:
-  AccountedSink(std::shared_ptr<ResponseSink> inner, IsolateData* data)
-      : inner_(std::move(inner)), data_(data->weak()), mark_(data->watchdog().account().Open()) {}
+  // `chain`: the service-binding chain the request belongs to, which is
+  // charged the same CPU as it runs.
+  AccountedSink(std::shared_ptr<ResponseSink> inner, IsolateData* data,
+                std::shared_ptr<RequestChain> chain)
+      : inner_(std::move(inner)),
+        data_(data->weak()),
+        chain_(chain.get()),
+        mark_(data->watchdog().account().Open(std::move(chain))) {}
   ~AccountedSink() override { Close(); }
 
   void Start(int status, std::string_view status_text, HeaderList headers,
@@ -85,12 +91,13 @@ class AccountedSink : public ResponseSink {
     if (data && *data) {
       Watchdog::Subject& watchdog = (*data)->watchdog();
       watchdog.Checkpoint();
-      inner_->ReportCpu(watchdog.account().Close(mark_));
+      inner_->ReportCpu(watchdog.account().Close(mark_, chain_));
     }
   }
 
   std::shared_ptr<ResponseSink> inner_;
   std::weak_ptr<IsolateData*> data_;
+  const RequestChain* chain_;  // identifies the open request; the account holds it
   double mark_;
   bool closed_ = false;
 };
@@ -221,7 +228,7 @@ std::string Worker::FailureReason() const {
   }
   if (data_ && data_->watchdog().exceeded()) {
     return fmt::format("Worker exceeded its CPU time limit of {} ms",
-                       data_->watchdog().cpu_limit_ms());
+                       data_->watchdog().exceeded_limit_ms());
   }
   return "Worker threw exception";
 }
@@ -248,6 +255,8 @@ size_t Worker::memory_bytes() const {
   isolate_->GetHeapStatistics(&stats);
   return stats.total_physical_size() + stats.malloced_memory() + stats.external_memory();
 }
+
+const ThreadPoolQueue& Worker::cpu_jobs() const { return data_->cpu_jobs(); }
 
 size_t Worker::holds() const { return data_ ? data_->holds() : 0; }
 
@@ -667,15 +676,17 @@ Status Worker::RunScript(std::string_view source, ScriptCallback done) {
 }
 
 void Worker::Fetch(FetchRequest request, std::shared_ptr<ResponseSink> sink) {
+  // The invocation answering it joins the request chain of its caller (a
+  // service-binding call) or starts one, whose CPU budget is this worker's
+  // limit.
+  std::shared_ptr<RequestChain> chain =
+      request.chain ? std::move(request.chain) : RequestChain::TopLevel(spec_.cpu_limit_ms);
   // Opened before the entry begins, so the entry's CPU is charged to it.
-  sink = std::make_shared<AccountedSink>(std::move(sink), data_.get());
+  sink = std::make_shared<AccountedSink>(std::move(sink), data_.get(), chain);
   CallbackScope scope(data_.get());
   v8::Local<v8::Context> context = scope.context();
   uint32_t id = data_->AddResponse(sink);
-  // The invocation answering it joins the request chain of its caller (a
-  // service-binding call) or starts one.
-  data_->SetResponseChain(id, request.chain ? std::move(request.chain)
-                                            : std::make_shared<RequestChain>());
+  data_->SetResponseChain(id, std::move(chain));
 
   // Header names and values are bytes (ByteString): one code unit each.
   std::vector<v8::Local<v8::Value>> items;

@@ -24,6 +24,7 @@
 namespace edge::runtime {
 
 class IsolateData;
+class ThreadPoolQueue;
 
 // A `[vars]` entry: strings stay strings, tables and arrays arrive as JSON.
 struct WorkerVar {
@@ -108,6 +109,9 @@ class Worker {
   size_t memory_bytes() const;
   uint64_t subrequests() const;
   // waitUntil work not settled yet: a retired version stays for it.
+  // The isolate's queue of crypto jobs off the serving thread (tests look
+  // at its bound).
+  const ThreadPoolQueue& cpu_jobs() const;
   size_t holds() const;
   // Native calls (KV, crypto jobs) whose invocation ended before they
   // settled: dropped unrun, or their result discarded.

@@ -3,7 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "runtime/request_chain.h"
 #include "runtime/testing/worker_fixture.h"
+#include "runtime/thread_pool_queue.h"
 
 namespace edge::runtime::testing {
 namespace {
@@ -248,6 +250,86 @@ TEST_F(WorkerTest, CryptoWorkOffTheThreadCountsAgainstTheCpuLimit) {
   EXPECT_TRUE(worker->discarded());
   worker.reset();
   ExpectFailed(*heavy, "Worker exceeded its CPU time limit of 60 ms", LimitKind::kCpu);
+}
+
+// Service-binding calls (request_chain.h): an invocation reached through
+// one runs under what its chain has left of the top-level request's CPU
+// limit, even when its own limit is larger, and charges its CPU to it.
+TEST_F(WorkerTest, AnInvocationInAChainSharesItsCpuBudget) {
+  cpu_limit_ms_ = 2000;  // the callee's own limit, larger than the chain's
+  auto worker = LoadOrDie(R"(
+    function spin(ms) { const end = Date.now() + ms; while (Date.now() < end) {} }
+    export default {
+      async fetch(request) {
+        spin(Number(new URL(request.url).searchParams.get("spin")));
+        return new Response("spun");
+      },
+    };)");
+  ASSERT_TRUE(worker);
+  auto fetch_in = [&](const std::shared_ptr<RequestChain>& chain, const std::string& url) {
+    auto sink = std::make_shared<MemorySink>();
+    FetchRequest request;
+    request.method = "GET";
+    request.url = url;
+    request.chain = chain;
+    worker->Fetch(std::move(request), sink);
+    RunUntil([&] { return sink->done(); });
+    return sink;
+  };
+
+  // Within the budget: served, and the chain was charged what it used.
+  auto chain = RequestChain::TopLevel(1000);
+  auto light = fetch_in(chain, "http://localhost/?spin=5");
+  ASSERT_TRUE(light->finished) << light->failure;
+  ASSERT_TRUE(light->cpu_ns.has_value());
+  EXPECT_GT(chain->cpu_used_ns.load(), 1'000'000u);
+  EXPECT_NEAR(static_cast<double>(chain->cpu_used_ns.load()), static_cast<double>(*light->cpu_ns),
+              1000.0);
+  EXPECT_FALSE(worker->discarded());
+
+  // 20 ms left of 100: a spin of up to 1 s (within the worker's own 2 s
+  // limit, since CPU never runs ahead of the wall clock) is stopped, with
+  // the chain's limit named.
+  auto short_chain = RequestChain::TopLevel(100);
+  short_chain->ChargeCpu(80'000'000);
+  auto heavy = fetch_in(short_chain, "http://localhost/?spin=1000");
+  ExpectFailed(*heavy, "Worker exceeded its CPU time limit of 100 ms", LimitKind::kCpu);
+  EXPECT_TRUE(worker->discarded());
+  EXPECT_GE(short_chain->cpu_used_ns.load(), 100'000'000u);
+
+  // A spent chain: the next invocation in it is stopped before it runs.
+  worker = LoadOrDie(R"(export default { fetch() { return new Response("ran"); } };)");
+  ASSERT_TRUE(worker);
+  auto spent = fetch_in(short_chain, "http://localhost/");
+  ExpectFailed(*spent, "Worker exceeded its CPU time limit of 100 ms", LimitKind::kCpu);
+  EXPECT_TRUE(worker->discarded());
+}
+
+TEST_F(WorkerTest, LargeDigestsWaitInTheIsolatesCryptoQueue) {
+  // Over 256 KiB a digest is a job off the serving thread
+  // (runtime/crypto/crypto_job.h); an isolate has at most kCpuJobs of them
+  // running, the rest wait in its queue. Small ones stay inline.
+  auto worker = LoadOrDie(R"(export default { fetch() { return new Response("x"); } };)");
+  ASSERT_TRUE(worker);
+  ASSERT_TRUE(Run(*worker, R"(
+    globalThis.small = [];
+    for (let i = 0; i < 16; i++) small.push(crypto.subtle.digest("SHA-256", new Uint8Array(1024)));
+    "started")").ok());
+  EXPECT_EQ(worker->cpu_jobs().in_flight() + worker->cpu_jobs().waiting(), 0u);
+
+  Status started = worker->RunScript(R"(
+    globalThis.done = 0;
+    for (let i = 0; i < 16; i++) {
+      crypto.subtle.digest("SHA-256", new Uint8Array(1 << 20)).then(() => done++);
+    }
+    "started")", [](StatusOr<std::string>) {});
+  ASSERT_TRUE(started.ok()) << started.message();
+  EXPECT_LE(worker->cpu_jobs().in_flight(), ThreadPoolQueue::kCpuJobs);
+  EXPECT_EQ(worker->cpu_jobs().in_flight() + worker->cpu_jobs().waiting(), 16u);
+  RunUntil([&] { return worker->cpu_jobs().in_flight() + worker->cpu_jobs().waiting() == 0; });
+  auto done = Run(*worker, "done");
+  ASSERT_TRUE(done.ok()) << done.status().message();
+  EXPECT_EQ(*done, "16");
 }
 
 TEST_F(WorkerTest, StartupHasItsOwnCpuLimit) {

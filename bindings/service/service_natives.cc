@@ -113,6 +113,13 @@ class ServiceSink : public runtime::ResponseSink {
   CallerEvents events_;
 };
 
+Status DepthLimitError() {
+  return Status(ErrorCode::kInvalidInput,
+                "Subrequest depth limit exceeded. This request recursed through Workers too "
+                "many times. This can happen e.g. if you have a Worker or Durable Object that "
+                "calls other Workers or objects recursively.");
+}
+
 // serviceFetch(id, handle, method, url, headers, body: null | string | Uint8Array)
 //
 // `handle` is the binding's index in the isolate's C++ binding table: the
@@ -164,15 +171,15 @@ NativeResult ServiceFetch(NativeCall& call) {
   }
   if (IsolateData::Invocation* invocation = call.data().FindInvocation(key)) {
     std::shared_ptr<runtime::RequestChain> chain = invocation->chain;
-    if (chain && chain->invocations >= runtime::kMaxChainInvocations) {
-      return Status(ErrorCode::kInvalidInput,
-                    "Subrequest depth limit exceeded. This request recursed through Workers too "
-                    "many times. This can happen e.g. if you have a Worker or Durable Object that "
-                    "calls other Workers or objects recursively.");
+    if (chain && chain->invocations.load() >= runtime::kMaxChainInvocations) {
+      return DepthLimitError();
     }
     Status counted = runtime::CountInvocationSubrequest(*invocation);
     if (!counted.ok()) return counted;
-    if (chain) ++chain->invocations;
+    // Counted atomically: the chain's other invocations may be calling
+    // from other threads at the same time.
+    if (chain && !chain->AddInvocation()) return DepthLimitError();
+    // The callee shares the chain's CPU budget (request_chain.h).
     request.chain = std::move(chain);
   }
   call.data().CountSubrequest();

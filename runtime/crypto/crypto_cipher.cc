@@ -9,8 +9,10 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/openssl_ptr.h"
+#include "runtime/crypto/crypto_job.h"
 #include "runtime/web_apis.h"
 
 namespace edge::runtime {
@@ -58,8 +60,58 @@ bool Final(EVP_CIPHER_CTX* ctx, std::string& out) {
   return true;
 }
 
-// cryptoAesGcm(encrypt, key, iv, data, additionalData, tagBytes) -> Uint8Array
-// Encryption appends the tag; decryption expects it at the end of `data`.
+// AES-GCM over `input`: encryption appends the tag; decryption expects it
+// at the end of `input`.
+edge::Status AesGcmInto(bool encrypt, std::string_view key, std::string_view iv,
+                        std::string_view input, std::string_view aad, size_t tag_length,
+                        std::string& out) {
+  Cipher cipher = FetchAes(key.size(), "GCM");
+  if (!cipher) return Failed("AES-GCM needs a 128, 192 or 256-bit key");
+  if (iv.empty()) return Failed("AES-GCM needs a non-empty iv");
+  std::string_view tag;
+  if (!encrypt) {
+    if (input.size() < tag_length) return Failed("The data is shorter than the tag");
+    tag = input.substr(input.size() - tag_length);
+    input = input.substr(0, input.size() - tag_length);
+  }
+  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  if (!ctx ||
+      EVP_CipherInit_ex2(ctx.get(), cipher.get(), nullptr, nullptr, encrypt ? 1 : 0, nullptr) !=
+          1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_SET_IVLEN, static_cast<int>(iv.size()),
+                          nullptr) != 1 ||
+      EVP_CipherInit_ex2(ctx.get(), nullptr, U(key), U(iv), encrypt ? 1 : 0, nullptr) != 1) {
+    return Failed("AES-GCM setup failed");
+  }
+  if (!aad.empty()) {
+    int ignored = 0;
+    if (EVP_CipherUpdate(ctx.get(), nullptr, &ignored, U(aad), static_cast<int>(aad.size())) !=
+        1) {
+      return Failed("AES-GCM failed on the additional data");
+    }
+  }
+  if (!Update(ctx.get(), input, out)) return Failed("AES-GCM failed");
+  if (!encrypt) {
+    std::string tag_copy(tag);
+    if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_SET_TAG, static_cast<int>(tag_length),
+                            tag_copy.data()) != 1 ||
+        !Final(ctx.get(), out)) {
+      return Failed("The AES-GCM tag does not match (wrong key, iv, data or additional data)");
+    }
+    return edge::Status::Ok();
+  }
+  if (!Final(ctx.get(), out)) return Failed("AES-GCM failed");
+  std::string tag_out(tag_length, '\0');
+  if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_GET_TAG, static_cast<int>(tag_length),
+                          tag_out.data()) != 1) {
+    return Failed("AES-GCM could not produce the tag");
+  }
+  out += tag_out;
+  return edge::Status::Ok();
+}
+
+// cryptoAesGcm(encrypt, key, iv, data, additionalData, tagBytes) ->
+// Uint8Array, or a promise of one for large data (crypto_job.h).
 NativeResult CryptoAesGcm(NativeCall& call) {
   bool encrypt = call.BoolArg(0);
   auto key = call.BytesArg(1);
@@ -73,54 +125,33 @@ NativeResult CryptoAesGcm(NativeCall& call) {
   auto tag_bytes = call.NumberArg(5);
   if (!tag_bytes.ok()) return tag_bytes.status();
   size_t tag_length = static_cast<size_t>(*tag_bytes);
-  Cipher cipher = FetchAes(key->size(), "GCM");
-  if (!cipher) return Failed("AES-GCM needs a 128, 192 or 256-bit key");
-  if (iv->empty()) return Failed("AES-GCM needs a non-empty iv");
-  std::string_view input = *data;
-  std::string_view tag;
-  if (!encrypt) {
-    if (input.size() < tag_length) return Failed("The data is shorter than the tag");
-    tag = input.substr(input.size() - tag_length);
-    input = input.substr(0, input.size() - tag_length);
-  }
-  CipherCtx ctx(EVP_CIPHER_CTX_new());
-  std::string out;
-  if (!ctx ||
-      EVP_CipherInit_ex2(ctx.get(), cipher.get(), nullptr, nullptr, encrypt ? 1 : 0, nullptr) !=
-          1 ||
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_SET_IVLEN, static_cast<int>(iv->size()),
-                          nullptr) != 1 ||
-      EVP_CipherInit_ex2(ctx.get(), nullptr, U(*key), U(*iv), encrypt ? 1 : 0, nullptr) != 1) {
-    return Failed("AES-GCM setup failed");
-  }
-  if (!aad->empty()) {
-    int ignored = 0;
-    if (EVP_CipherUpdate(ctx.get(), nullptr, &ignored, U(*aad), static_cast<int>(aad->size())) !=
-        1) {
-      return Failed("AES-GCM failed on the additional data");
-    }
-  }
-  if (!Update(ctx.get(), input, out)) return Failed("AES-GCM failed");
-  if (!encrypt) {
-    std::string tag_copy(tag);
-    if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_SET_TAG, static_cast<int>(tag_length),
-                            tag_copy.data()) != 1 ||
-        !Final(ctx.get(), out)) {
-      return Failed("The AES-GCM tag does not match (wrong key, iv, data or additional data)");
-    }
-    return call.Bytes(out).As<v8::Value>();
-  }
-  if (!Final(ctx.get(), out)) return Failed("AES-GCM failed");
-  std::string tag_out(tag_length, '\0');
-  if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_GET_TAG, static_cast<int>(tag_length),
-                          tag_out.data()) != 1) {
-    return Failed("AES-GCM could not produce the tag");
-  }
-  out += tag_out;
-  return call.Bytes(out).As<v8::Value>();
+  return RunSizedCryptoBytesWork(
+      call, {*key, *iv, *data, *aad},
+      [encrypt, tag_length](const std::vector<std::string_view>& in, std::string& out) {
+        return AesGcmInto(encrypt, in[0], in[1], in[2], in[3], tag_length, out);
+      });
 }
 
-// cryptoAesCbc(encrypt, key, iv, data) -> Uint8Array (PKCS#7 padding)
+// AES-CBC with PKCS#7 padding.
+edge::Status AesCbcInto(bool encrypt, std::string_view key, std::string_view iv,
+                        std::string_view data, std::string& out) {
+  Cipher cipher = FetchAes(key.size(), "CBC");
+  if (!cipher) return Failed("AES-CBC needs a 128, 192 or 256-bit key");
+  if (iv.size() != 16) return Failed("AES-CBC needs a 16-byte iv");
+  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  if (!ctx ||
+      EVP_CipherInit_ex2(ctx.get(), cipher.get(), U(key), U(iv), encrypt ? 1 : 0, nullptr) != 1) {
+    return Failed("AES-CBC setup failed");
+  }
+  if (!Update(ctx.get(), data, out) || !Final(ctx.get(), out)) {
+    return Failed(encrypt ? "AES-CBC encryption failed"
+                          : "AES-CBC decryption failed (bad padding)");
+  }
+  return edge::Status::Ok();
+}
+
+// cryptoAesCbc(encrypt, key, iv, data) -> Uint8Array, or a promise of one
+// for large data (crypto_job.h).
 NativeResult CryptoAesCbc(NativeCall& call) {
   bool encrypt = call.BoolArg(0);
   auto key = call.BytesArg(1);
@@ -129,20 +160,10 @@ NativeResult CryptoAesCbc(NativeCall& call) {
   if (!iv.ok()) return iv.status();
   auto data = call.BytesArg(3);
   if (!data.ok()) return data.status();
-  Cipher cipher = FetchAes(key->size(), "CBC");
-  if (!cipher) return Failed("AES-CBC needs a 128, 192 or 256-bit key");
-  if (iv->size() != 16) return Failed("AES-CBC needs a 16-byte iv");
-  CipherCtx ctx(EVP_CIPHER_CTX_new());
-  std::string out;
-  if (!ctx ||
-      EVP_CipherInit_ex2(ctx.get(), cipher.get(), U(*key), U(*iv), encrypt ? 1 : 0, nullptr) != 1) {
-    return Failed("AES-CBC setup failed");
-  }
-  if (!Update(ctx.get(), *data, out) || !Final(ctx.get(), out)) {
-    return Failed(encrypt ? "AES-CBC encryption failed"
-                          : "AES-CBC decryption failed (bad padding)");
-  }
-  return call.Bytes(out).As<v8::Value>();
+  return RunSizedCryptoBytesWork(
+      call, {*key, *iv, *data}, [encrypt](const std::vector<std::string_view>& in, std::string& out) {
+        return AesCbcInto(encrypt, in[0], in[1], in[2], out);
+      });
 }
 
 // Runs one AES-CTR pass from `counter` (which OpenSSL increments as a whole
@@ -164,29 +185,19 @@ bool CtrPassesAroundWrap(const EVP_CIPHER* cipher, std::string_view key, unsigne
   return CtrPass(cipher, key, block, data.substr(first), out);
 }
 
-// cryptoAesCtr(key, counter, lengthBits, data) -> Uint8Array. Only the
-// rightmost `lengthBits` bits of the counter block count, and they wrap
-// around to zero, as the spec says; more blocks than that counter allows is
-// an error.
-NativeResult CryptoAesCtr(NativeCall& call) {
-  auto key = call.BytesArg(0);
-  if (!key.ok()) return key.status();
-  auto counter = call.BytesArg(1);
-  if (!counter.ok()) return counter.status();
-  auto length_bits = call.NumberArg(2);
-  if (!length_bits.ok()) return length_bits.status();
-  auto data = call.BytesArg(3);
-  if (!data.ok()) return data.status();
-  Cipher cipher = FetchAes(key->size(), "CTR");
+// AES-CTR. Only the rightmost `bits` bits of the counter block count, and
+// they wrap around to zero, as the spec says; more blocks than that counter
+// allows is an error.
+edge::Status AesCtrInto(std::string_view key, std::string_view counter, int bits,
+                        std::string_view data, std::string& out) {
+  Cipher cipher = FetchAes(key.size(), "CTR");
   if (!cipher) return Failed("AES-CTR needs a 128, 192 or 256-bit key");
-  int bits = static_cast<int>(*length_bits);
-  if (counter->size() != 16 || bits < 1 || bits > 128) return Failed("Bad AES-CTR counter");
+  if (counter.size() != 16 || bits < 1 || bits > 128) return Failed("Bad AES-CTR counter");
   unsigned char block[16];
-  memcpy(block, counter->data(), 16);
-  size_t blocks = (data->size() + 15) / 16;
+  memcpy(block, counter.data(), 16);
+  size_t blocks = (data.size() + 15) / 16;
   // How many blocks fit before the counter part wraps: 2^bits - value.
   // Only matters when bits < 64 (the data cannot have 2^64 blocks).
-  std::string out;
   if (bits < 64) {
     uint64_t value = 0;
     for (int i = 8; i < 16; i++) value = (value << 8) | block[i];
@@ -197,10 +208,10 @@ NativeResult CryptoAesCtr(NativeCall& call) {
     uint64_t before_wrap = total - value;
     if (blocks > before_wrap) {
       size_t first = static_cast<size_t>(before_wrap) * 16;
-      if (!CtrPassesAroundWrap(cipher.get(), *key, block, bits, *data, first, out)) {
+      if (!CtrPassesAroundWrap(cipher.get(), key, block, bits, data, first, out)) {
         return Failed("AES-CTR failed");
       }
-      return call.Bytes(out).As<v8::Value>();
+      return edge::Status::Ok();
     }
   } else if (bits < 128) {
     // The counter can only wrap if its bits above the low 64 are all ones and
@@ -214,42 +225,68 @@ NativeResult CryptoAesCtr(NativeCall& call) {
     uint64_t remaining = ~low + 1;  // blocks until the low 64 bits wrap (0 means 2^64)
     if (high_all_ones && remaining != 0 && blocks > remaining) {
       size_t first = static_cast<size_t>(remaining) * 16;
-      if (!CtrPassesAroundWrap(cipher.get(), *key, block, bits, *data, first, out)) {
+      if (!CtrPassesAroundWrap(cipher.get(), key, block, bits, data, first, out)) {
         return Failed("AES-CTR failed");
       }
-      return call.Bytes(out).As<v8::Value>();
+      return edge::Status::Ok();
     }
     // Otherwise a carry out of the low 64 bits stays inside the counter bits.
   }
-  if (!CtrPass(cipher.get(), *key, block, *data, out)) return Failed("AES-CTR failed");
-  return call.Bytes(out).As<v8::Value>();
+  if (!CtrPass(cipher.get(), key, block, data, out)) return Failed("AES-CTR failed");
+  return edge::Status::Ok();
 }
 
-// cryptoAesKw(wrap, key, data) -> Uint8Array (RFC 3394 key wrap). Unwrapping
-// fails with an OperationError when the integrity check does not hold.
+// cryptoAesCtr(key, counter, lengthBits, data) -> Uint8Array, or a promise
+// of one for large data (crypto_job.h).
+NativeResult CryptoAesCtr(NativeCall& call) {
+  auto key = call.BytesArg(0);
+  if (!key.ok()) return key.status();
+  auto counter = call.BytesArg(1);
+  if (!counter.ok()) return counter.status();
+  auto length_bits = call.NumberArg(2);
+  if (!length_bits.ok()) return length_bits.status();
+  auto data = call.BytesArg(3);
+  if (!data.ok()) return data.status();
+  int bits = static_cast<int>(*length_bits);
+  return RunSizedCryptoBytesWork(
+      call, {*key, *counter, *data}, [bits](const std::vector<std::string_view>& in, std::string& out) {
+        return AesCtrInto(in[0], in[1], bits, in[2], out);
+      });
+}
+
+// RFC 3394 key wrap. Unwrapping fails with an OperationError when the
+// integrity check does not hold.
+edge::Status AesKwInto(bool wrap, std::string_view key, std::string_view data, std::string& out) {
+  Cipher cipher = FetchAes(key.size(), "WRAP");
+  if (!cipher) return Failed("AES-KW needs a 128, 192 or 256-bit key");
+  if (data.size() % 8 != 0 || data.size() < (wrap ? 16u : 24u)) {
+    return Failed(wrap ? "AES-KW wraps a multiple of 8 bytes, at least 16"
+                       : "AES-KW unwraps a multiple of 8 bytes, at least 24");
+  }
+  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  if (!ctx) return Failed("AES-KW setup failed");
+  EVP_CIPHER_CTX_set_flags(ctx.get(), EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
+  if (EVP_CipherInit_ex2(ctx.get(), cipher.get(), U(key), nullptr, wrap ? 1 : 0, nullptr) != 1) {
+    return Failed("AES-KW setup failed");
+  }
+  if (!Update(ctx.get(), data, out) || !Final(ctx.get(), out)) {
+    return Failed(wrap ? "AES-KW wrapping failed" : "AES-KW unwrapping failed (wrong key or data)");
+  }
+  return edge::Status::Ok();
+}
+
+// cryptoAesKw(wrap, key, data) -> Uint8Array, or a promise of one for large
+// data (crypto_job.h).
 NativeResult CryptoAesKw(NativeCall& call) {
   bool wrap = call.BoolArg(0);
   auto key = call.BytesArg(1);
   if (!key.ok()) return key.status();
   auto data = call.BytesArg(2);
   if (!data.ok()) return data.status();
-  Cipher cipher = FetchAes(key->size(), "WRAP");
-  if (!cipher) return Failed("AES-KW needs a 128, 192 or 256-bit key");
-  if (data->size() % 8 != 0 || data->size() < (wrap ? 16u : 24u)) {
-    return Failed(wrap ? "AES-KW wraps a multiple of 8 bytes, at least 16"
-                       : "AES-KW unwraps a multiple of 8 bytes, at least 24");
-  }
-  CipherCtx ctx(EVP_CIPHER_CTX_new());
-  std::string out;
-  if (!ctx) return Failed("AES-KW setup failed");
-  EVP_CIPHER_CTX_set_flags(ctx.get(), EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
-  if (EVP_CipherInit_ex2(ctx.get(), cipher.get(), U(*key), nullptr, wrap ? 1 : 0, nullptr) != 1) {
-    return Failed("AES-KW setup failed");
-  }
-  if (!Update(ctx.get(), *data, out) || !Final(ctx.get(), out)) {
-    return Failed(wrap ? "AES-KW wrapping failed" : "AES-KW unwrapping failed (wrong key or data)");
-  }
-  return call.Bytes(out).As<v8::Value>();
+  return RunSizedCryptoBytesWork(
+      call, {*key, *data}, [wrap](const std::vector<std::string_view>& in, std::string& out) {
+        return AesKwInto(wrap, in[0], in[1], out);
+      });
 }
 
 }  // namespace

@@ -75,4 +75,30 @@ NativeResult RunCryptoBytesJob(NativeCall& call, std::function<Status(std::strin
       });
 }
 
+NativeResult RunSizedCryptoBytesWork(NativeCall& call, std::vector<std::string_view> inputs,
+                                     CryptoBytesWork work) {
+  size_t total = 0;
+  for (std::string_view input : inputs) total += input.size();
+  // A module's global scope may digest (Workers allows it) but cannot start
+  // a job: there it runs inline, under the startup CPU limit, stalling no
+  // request since none is being served by this isolate yet.
+  bool global_scope = !CheckNotGlobalScope(call.data()).ok();
+  if (total <= kInlineCryptoBytes || global_scope) {
+    std::string out;
+    Status status = work(inputs, out);
+    if (!status.ok()) return status;
+    return call.Bytes(out).As<v8::Value>();
+  }
+  // The views point into the worker's buffers, which may be detached,
+  // changed or collected once this call returns: the job owns copies.
+  auto copies = std::make_shared<std::vector<std::string>>(inputs.begin(), inputs.end());
+  return RunCryptoBytesJob(call, [copies, work = std::move(work)](std::string& out) {
+    std::vector<std::string_view> views(copies->begin(), copies->end());
+    Status status = work(views, out);
+    // Keys and plaintexts leave no copy behind in the heap of C++.
+    for (std::string& copy : *copies) OPENSSL_cleanse(copy.data(), copy.size());
+    return status;
+  });
+}
+
 }  // namespace edge::runtime

@@ -6,7 +6,10 @@
 #include <openssl/hmac.h>
 
 #include <string>
+#include <string_view>
+#include <vector>
 
+#include "runtime/crypto/crypto_job.h"
 #include "runtime/web_apis.h"
 
 namespace edge::runtime {
@@ -21,7 +24,8 @@ const EVP_MD* DigestNamed(const std::string& name) {
   return nullptr;
 }
 
-// cryptoDigest(name, bytes) -> Uint8Array
+// cryptoDigest(name, bytes) -> Uint8Array, or a promise of one for large
+// data (crypto_job.h).
 NativeResult CryptoDigest(NativeCall& call) {
   auto name = call.StringArg(0);
   if (!name.ok()) return name.status();
@@ -29,15 +33,20 @@ NativeResult CryptoDigest(NativeCall& call) {
   if (!data.ok()) return data.status();
   const EVP_MD* md = DigestNamed(*name);
   if (md == nullptr) return DomException("NotSupportedError", "unknown digest " + *name);
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (EVP_Digest(data->data(), data->size(), out, &length, md, nullptr) != 1) {
-    return DomException("OperationError", "the digest failed");
-  }
-  return call.Bytes(std::string_view(reinterpret_cast<char*>(out), length)).As<v8::Value>();
+  return RunSizedCryptoBytesWork(
+      call, {*data}, [md](const std::vector<std::string_view>& in, std::string& out) {
+        unsigned char digest[EVP_MAX_MD_SIZE];
+        unsigned int length = 0;
+        if (EVP_Digest(in[0].data(), in[0].size(), digest, &length, md, nullptr) != 1) {
+          return DomException("OperationError", "the digest failed");
+        }
+        out.assign(reinterpret_cast<char*>(digest), length);
+        return Status::Ok();
+      });
 }
 
-// cryptoHmac(hash, key, bytes) -> Uint8Array
+// cryptoHmac(hash, key, bytes) -> Uint8Array, or a promise of one for large
+// data (crypto_job.h).
 NativeResult CryptoHmac(NativeCall& call) {
   auto name = call.StringArg(0);
   if (!name.ok()) return name.status();
@@ -47,17 +56,23 @@ NativeResult CryptoHmac(NativeCall& call) {
   if (!data.ok()) return data.status();
   const EVP_MD* md = DigestNamed(*name);
   if (md == nullptr) return DomException("NotSupportedError", "unknown hash " + *name);
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  // A zero-length key is legal for HMAC; OpenSSL wants a non-null pointer.
-  static const unsigned char kEmpty = 0;
-  const void* key_bytes = key->empty() ? static_cast<const void*>(&kEmpty) : key->data();
-  if (HMAC(md, key_bytes, static_cast<int>(key->size()),
-           reinterpret_cast<const unsigned char*>(data->data()), data->size(), out,
-           &length) == nullptr) {
-    return DomException("OperationError", "HMAC failed");
-  }
-  return call.Bytes(std::string_view(reinterpret_cast<char*>(out), length)).As<v8::Value>();
+  return RunSizedCryptoBytesWork(
+      call, {*key, *data}, [md](const std::vector<std::string_view>& in, std::string& out) {
+        std::string_view key = in[0];
+        std::string_view data = in[1];
+        unsigned char mac[EVP_MAX_MD_SIZE];
+        unsigned int length = 0;
+        // A zero-length key is legal for HMAC; OpenSSL wants a non-null pointer.
+        static const unsigned char kEmpty = 0;
+        const void* key_bytes = key.empty() ? static_cast<const void*>(&kEmpty) : key.data();
+        if (HMAC(md, key_bytes, static_cast<int>(key.size()),
+                 reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac,
+                 &length) == nullptr) {
+          return DomException("OperationError", "HMAC failed");
+        }
+        out.assign(reinterpret_cast<char*>(mac), length);
+        return Status::Ok();
+      });
 }
 
 // cryptoTimingSafeEqual(a, b) -> bool (lengths must match; the JS checks)

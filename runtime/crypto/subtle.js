@@ -28,8 +28,12 @@ const PromiseReject = Promise.reject.bind(Promise);
 
 // PBKDF2, key pair generation, signing and RSA-OAEP run off the serving
 // thread (runtime/crypto/crypto_job.h): their natives answer with a promise.
-// `later(value, step)` continues with what `value` (a promise or not) holds.
+// So do digests, HMAC and AES for inputs over 256 KiB; smaller ones answer
+// with their bytes at once.
+// `later(value, step)` continues with what `value` (a promise or not) holds;
+// bytes answered inline are not held back a microtask.
 function later(value, step) {
+  if (ArrayBufferIsView(value)) return step(value);
   return PromisePrototypeThen(PromiseResolve(value), step);
 }
 const ObjectFreeze = Object.freeze;
@@ -291,11 +295,13 @@ const HMAC = {
     return exportSecretKey("HMAC", format, parts, JWK_HMAC_ALG[parts.algorithm.hash]);
   },
   sign(dict, parts, data) {
-    return exactBuffer(native.cryptoHmac(parts.algorithm.hash, parts.material, data));
+    return later(native.cryptoHmac(parts.algorithm.hash, parts.material, data), exactBuffer);
   },
   verify(dict, parts, signature, data) {
-    const expected = native.cryptoHmac(parts.algorithm.hash, parts.material, data);
-    return signature.byteLength === expected.byteLength && native.cryptoTimingSafeEqual(signature, expected);
+    return later(
+      native.cryptoHmac(parts.algorithm.hash, parts.material, data),
+      (expected) => signature.byteLength === expected.byteLength && native.cryptoTimingSafeEqual(signature, expected),
+    );
   },
   // The length a key derived for HMAC has ("get key length").
   keyLength(dict) {
@@ -358,11 +364,11 @@ function aes(name, jwkSuffix, cipher) {
     },
   };
   if (cipher) {
-    implementation.encrypt = (dict, parts, data) => exactBuffer(cipher(true, dict, parts.material, data));
-    implementation.decrypt = (dict, parts, data) => exactBuffer(cipher(false, dict, parts.material, data));
+    implementation.encrypt = (dict, parts, data) => later(cipher(true, dict, parts.material, data), exactBuffer);
+    implementation.decrypt = (dict, parts, data) => later(cipher(false, dict, parts.material, data), exactBuffer);
   } else {
-    implementation.wrapKey = (dict, parts, data) => exactBuffer(native.cryptoAesKw(true, parts.material, data));
-    implementation.unwrapKey = (dict, parts, data) => exactBuffer(native.cryptoAesKw(false, parts.material, data));
+    implementation.wrapKey = (dict, parts, data) => later(native.cryptoAesKw(true, parts.material, data), exactBuffer);
+    implementation.unwrapKey = (dict, parts, data) => later(native.cryptoAesKw(false, parts.material, data), exactBuffer);
   }
   return implementation;
 }
@@ -827,7 +833,7 @@ class SubtleCrypto {
     return promised(() => {
       requireArguments(count, 2, "Failed to execute 'digest' on 'SubtleCrypto'");
       const { name } = normalize(algorithm, DIGESTS);
-      return exactBuffer(native.cryptoDigest(name, bytesOf(data, "data")));
+      return later(native.cryptoDigest(name, bytesOf(data, "data")), exactBuffer);
     });
   }
 

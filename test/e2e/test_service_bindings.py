@@ -3,7 +3,7 @@ import os
 import time
 import unittest
 
-from edge_harness import THREE_CHUNKS_JS, EdgeProcess, Project, SOURCE_DIR
+from edge_harness import THREE_CHUNKS_JS, EdgeProcess, NodeProcess, Project, SOURCE_DIR
 
 CALLER = r"""
 export default {
@@ -230,3 +230,84 @@ class ServiceBindingExampleTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+# One worker of a chain: spins its share (the first number of ?spin=, in ms
+# of wall time, so never more CPU than that), then calls env.NEXT with the
+# rest and answers with the chain of names.
+CHAIN_LINK = r"""
+function spin(ms) { const end = Date.now() + ms; while (Date.now() < end) {} }
+export default {
+  async fetch(request, env) {
+    const spins = (new URL(request.url).searchParams.get("spin") || "0").split(",");
+    spin(Number(spins[0]));
+    if (env.NEXT === undefined || spins.length === 1) return new Response(env.NAME);
+    const answer = await env.NEXT.fetch("http://next/?spin=" + spins.slice(1).join(","));
+    return new Response(env.NAME + ">" + (await answer.text()), { status: answer.status });
+  },
+};
+"""
+
+
+class ServiceBindingCpuTest(unittest.TestCase):
+    """Issue 10 part 5: the workers a request reaches through service
+    bindings share its CPU limit. front (cpu_ms = 200) calls mid (200),
+    which calls back (5000: a callee's larger limit does not extend the
+    chain)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.node = NodeProcess.for_class(cls, threads=2)
+        for name, target, cpu_ms in (("front", "mid", 200), ("mid", "back", 200),
+                                     ("back", None, 5000)):
+            config = f'[vars]\nNAME = "{name}"\n[limits]\ncpu_ms = {cpu_ms}\n'
+            if target:
+                config += f'[[services]]\nbinding = "NEXT"\nservice = "{target}"\n'
+            cls.node.deploy_worker(name, CHAIN_LINK, [f"{name}.chain.test/*"], config)
+
+    def invocations(self):
+        status, usage = self.node.admin_json("GET", "/usage")
+        self.assertEqual(status, 200, usage)
+        return {name: usage["workers"].get(name, {}).get("invocations", 0)
+                for name in ("front", "mid", "back")}
+
+    def assertServedWithinBudget(self):
+        response = self.node.request("front.chain.test", "/?spin=10,10,10")
+        self.assertEqual((response.status, response.body), (200, b"front>mid>back"))
+
+    def test_a_chain_within_the_budget_is_served(self):
+        before = self.invocations()
+        self.assertServedWithinBudget()
+        after = self.invocations()
+        self.assertEqual({name: after[name] - before[name] for name in after},
+                         {"front": 1, "mid": 1, "back": 1})
+
+    def test_a_chain_over_the_top_level_budget_is_stopped(self):
+        before = self.invocations()
+        # front and mid spin up to 80 ms each, back up to 1500 ms: each
+        # within its own limit, together over front's 200 ms. back is
+        # stopped when the chain's budget runs out; mid and front, whose
+        # chain has nothing left, are stopped as they take its failure.
+        response = self.node.request("front.chain.test", "/?spin=80,80,1500")
+        self.assertEqual(response.status, 500, response.body)
+        self.assertIn(b"Worker exceeded its CPU time limit of 200 ms", response.body)
+        self.assertTrue(self.node.alive(), self.node.log())
+        # Each invocation shows under its own worker, back's as a service
+        # call stopped at the CPU limit.
+        deadline = time.time() + 10
+        while True:
+            after = self.invocations()
+            records = {r["worker"]: r for r in self.node.access_records()
+                       if r.get("url", "").endswith(("spin=80,80,1500", "spin=80,1500",
+                                                     "spin=1500"))}
+            if len(records) == 3 or time.time() > deadline:
+                break
+            time.sleep(0.05)
+        self.assertEqual({name: after[name] - before[name] for name in after},
+                         {"front": 1, "mid": 1, "back": 1})
+        self.assertEqual(sorted(records), ["back", "front", "mid"], records)
+        self.assertEqual(records["back"]["remote"], "service-binding", records)
+        for name in ("front", "mid", "back"):
+            self.assertEqual(records[name]["outcome"], "exceededCpu", records)
+        # The next request starts a chain of its own, with fresh isolates.
+        self.assertServedWithinBudget()
