@@ -65,6 +65,10 @@ EXPECT = {
     "object_prototype_getters": "done",
     "object_setters_entry_points": "done",
     "option_setters_capture": "done",
+    "patched_builtins_headers": "done",
+    "patched_builtins_proxies": "done",
+    "patched_builtins_subrequests": "done",
+    "patched_builtins_wire": "done",
     "pbkdf2_20m": "done",
     "poisoned_globals": "500",
     "promise_then_endless": "cpu",
@@ -93,7 +97,9 @@ CPU_MS = {"deep_recursion": 1000,
           # not the CPU limit, must be what stops (or does not stop) them.
           "decompression_bomb": 30000, "decompression_bomb_streamed": 30000,
           "array_buffer_hoard": 30000, "native_buffer_hoard": 30000,
-          "wasm_memory_hoard": 30000}
+          "wasm_memory_hoard": 30000,
+          # 60 fetches (and as many promises) in one request.
+          "patched_builtins_subrequests": 1000}
 # Subrequest limits other than the default (50).
 SUBREQUESTS = {"service_recursion": 10}
 # Service bindings to itself ("SELF"), besides the one to the victim.
@@ -101,7 +107,8 @@ SELF_BOUND = {"service_recursion"}
 # Extra paths requested after "/" (same expectation).
 EXTRA_PATHS = {"stack_getter": ["/revoked", "/rejected"],
                "service_recursion": ["/fanout", "/late", "/late-result"],
-               "intervals_after_response": ["/count"]}
+               "intervals_after_response": ["/count"],
+               "patched_builtins_subrequests": ["/lies"]}
 DEPLOY_REFUSED = {"startup_endless_loop": "exceeded its CPU time limit"}
 
 SECRET = "victim-secret-" + uuid.uuid4().hex
@@ -331,6 +338,20 @@ class HostileTenantTest(unittest.TestCase):
         time.sleep(1.0)
         busy = process_cpu_seconds(self.node.proc.pid) - cpu_before
         self.assertLess(busy, 0.5, f"the node kept {busy:.0%} of a core busy")
+
+    def test_patched_builtins_leave_the_wire_intact(self):
+        # The worker patched the iterators, Array.prototype.push, Map's
+        # methods, RegExp's exec/test and toLowerCase to inject a header with
+        # CRLF in it and to rename or pass every header: what goes out is
+        # its one header, named as it named it.
+        self.run_attack("patched_builtins_wire")
+        answer = self.node.request(host_of("patched_builtins_wire"))
+        self.assertIn("invalid value refused", answer.body.decode(errors="replace"))
+        names = [name for name, _ in answer.headers]
+        self.assertEqual(answer.header("x-kept"), "1", answer.headers)
+        self.assertNotIn("x-injected", names)
+        self.assertNotIn("injected", names)
+        self.assertNotIn("x-lied", names)
 
     def test_attacker_writes_stay_in_its_own_namespace(self):
         self.run_attack("kv_option_accessors")
