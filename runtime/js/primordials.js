@@ -130,6 +130,7 @@ const primordials = Object.freeze({
   StringPrototypeCharCodeAt: uncurryThis(String.prototype.charCodeAt),
   StringPrototypeIndexOf: uncurryThis(String.prototype.indexOf),
   StringPrototypeSlice: uncurryThis(String.prototype.slice),
+  StringPrototypeStartsWith: uncurryThis(String.prototype.startsWith),
   StringPrototypeToLowerCase: uncurryThis(String.prototype.toLowerCase),
   StringPrototypeToUpperCase: uncurryThis(String.prototype.toUpperCase),
   StringPrototypeTrim: uncurryThis(String.prototype.trim),

@@ -13,7 +13,7 @@ const {
 // captured before tenant code runs (runtime/js/primordials.js), and the
 // original TypeError and RangeError, whatever globalThis holds.
 const {
-  JSONStringify, MathTrunc, NumberIsFinite, ReflectApply, RegExpTest, StringPrototypeToUpperCase,
+  JSONStringify, MathTrunc, NumberCtor, NumberIsFinite, ReflectApply, RegExpTest, StringPrototypeToUpperCase,
   TypeErrorCtor: TypeError, RangeErrorCtor: RangeError,
 } = internals.primordials;
 
@@ -283,7 +283,7 @@ function isRedirectStatus(status) {
 
 // WebIDL `unsigned short`.
 function toUnsignedShort(value) {
-  let n = Number(value);
+  let n = NumberCtor(value);
   if (!NumberIsFinite(n) || n === 0) return 0;
   n = MathTrunc(n) % 65536;
   return n < 0 ? n + 65536 : n;
