@@ -18,11 +18,14 @@ const {
   countSubrequest, invocationHold, invocationRelease, tooFewArguments, isSharedArrayBuffer, toUint8Array,
 } = internals;
 
-const PromiseCtor = Promise;
-const PromiseReject = Promise.reject.bind(Promise);
-const PromisePrototypeThen = Function.prototype.call.bind(Promise.prototype.then);
-const ArrayBufferIsView = ArrayBuffer.isView;
-const ObjectDefineProperty = Object.defineProperty;
+// The headers a redirect drops (Authorization to another origin), the
+// redirect's Location and the declared length use built-ins captured before
+// tenant code runs (runtime/js/primordials.js); TypeError is the original.
+const {
+  ArrayBufferIsView, ArrayPrototypeIncludes, ArrayPrototypePush, NumberCtor, ObjectDefineProperty, PromiseCtor,
+  PromisePrototypeThen, PromiseReject, RegExpTest, StringPrototypeSlice, StringPrototypeToLowerCase,
+  StringPrototypeTrim, TypeErrorCtor: TypeError,
+} = internals.primordials;
 
 const hasNatives = typeof native.fetchStart === "function";
 const kMaxRedirects = 20;
@@ -119,7 +122,7 @@ function fail(state, error) {
 
 function headerValue(flat, lowerName) {
   for (let i = 0; i + 1 < flat.length; i += 2) {
-    if (`${flat[i]}`.toLowerCase() === lowerName) return flat[i + 1];
+    if (StringPrototypeToLowerCase(`${flat[i]}`) === lowerName) return flat[i + 1];
   }
   return null;
 }
@@ -127,7 +130,9 @@ function headerValue(flat, lowerName) {
 function withoutHeaders(flat, lowerNames) {
   const out = [];
   for (let i = 0; i + 1 < flat.length; i += 2) {
-    if (!lowerNames.includes(`${flat[i]}`.toLowerCase())) out.push(flat[i], flat[i + 1]);
+    if (!ArrayPrototypeIncludes(lowerNames, StringPrototypeToLowerCase(`${flat[i]}`))) {
+      ArrayPrototypePush(out, flat[i], flat[i + 1]);
+    }
   }
   return out;
 }
@@ -135,7 +140,7 @@ function withoutHeaders(flat, lowerNames) {
 // The origin-form request target ("/path?query") of an http(s) URL record.
 function requestTarget(record) {
   const bare = { ...record, username: "", password: "", fragment: null };
-  return serializeURL(bare, true).slice(serializeURLOrigin(record).length);
+  return StringPrototypeSlice(serializeURL(bare, true), serializeURLOrigin(record).length);
 }
 
 function waitHead(state, id) {
@@ -189,17 +194,22 @@ async function pumpUpload(state, id, stream) {
   }
 }
 
+const decimalRegExp = /^[0-9]{1,15}$/;
+
 // The Content-Length of a response whose body arrives as sent (no
 // Content-Encoding), from its flat [name, value, ...] header list.
 function declaredLength(flat) {
   let length;
   for (let i = 0; i + 1 < flat.length; i += 2) {
-    const name = `${flat[i]}`.toLowerCase();
-    if (name === "content-encoding" && `${flat[i + 1]}`.trim().toLowerCase() !== "identity") return undefined;
+    const name = StringPrototypeToLowerCase(`${flat[i]}`);
+    if (name === "content-encoding" &&
+        StringPrototypeToLowerCase(StringPrototypeTrim(`${flat[i + 1]}`)) !== "identity") {
+      return undefined;
+    }
     if (name === "content-length") {
-      const value = `${flat[i + 1]}`.trim();
-      if (!/^[0-9]{1,15}$/.test(value)) return undefined;
-      length = Number(value);
+      const value = StringPrototypeTrim(`${flat[i + 1]}`);
+      if (!RegExpTest(decimalRegExp, value)) return undefined;
+      length = NumberCtor(value);
     }
   }
   return length;

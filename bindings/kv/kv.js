@@ -9,10 +9,15 @@
 const { finishInterface, illegalConstructor, isReadableStream, readableStreamFromBytes, streamReader, toUint8Array } =
   internals;
 
+// Key and value limits and the keys sent to the natives use built-ins
+// captured before tenant code runs (runtime/js/primordials.js); Error and
+// TypeError are the originals. The natives and the store check the limits
+// again (bindings/kv/kv_natives.cc, kv_store.cc).
 const {
-  ArrayIsArray, DateNow, JSONStringify, MathFloor, MathTrunc, NumberIsNaN, MapPrototypeSet, PromisePrototypeThen,
-  PromiseReject,
+  ArrayIsArray, ArrayPrototypePush, DateNow, JSONStringify, MathFloor, MathTrunc, NumberIsNaN, MapPrototypeSet,
+  PromisePrototypeThen, PromiseReject, StringPrototypeCharCodeAt, ErrorCtor: Error, TypeErrorCtor: TypeError,
 } = internals.primordials;
+// The Map get() of several keys resolves to is the tenant's own: a plain Map.
 const SafeMap = Map;
 
 // Workers' limits and the value types, as the natives define them
@@ -41,14 +46,14 @@ function natives() {
 function utf8Length(text) {
   let length = text.length;
   for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
+    const c = StringPrototypeCharCodeAt(text, i);
     if (c < 0x80) continue;
     if (c < 0x800) {
       length += 1;
       continue;
     }
     if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      const next = text.charCodeAt(i + 1);
+      const next = StringPrototypeCharCodeAt(text, i + 1);
       if (next >= 0xdc00 && next <= 0xdfff) {
         length += 2; // two units, four bytes
         i++;
@@ -183,7 +188,7 @@ async function readStreamValue(stream) {
         await reader.cancel();
         throw new Error(`KV PUT failed: 413 Value length of ${total} exceeds limit of ${kMaxValueBytes}.`);
       }
-      chunks.push(bytes);
+      ArrayPrototypePush(chunks, bytes);
     }
   } finally {
     reader.release();
@@ -207,16 +212,18 @@ function putValue(value) {
 }
 
 function bulkKeys(keys) {
+  // Counted before any key is converted: a Proxy may claim any length.
+  const count = keys.length;
+  if (count > kMaxBulkKeys) {
+    throw new Error(
+      `KV GET_BULK failed: 400 Too many keys: ${count} were requested, at most ${kMaxBulkKeys} can be read at once.`,
+    );
+  }
   const list = [];
-  for (let i = 0; i < keys.length; i++) {
+  for (let i = 0; i < count; i++) {
     const key = `${keys[i]}`;
     validateKey("GET_BULK", key);
-    list.push(key);
-  }
-  if (list.length > kMaxBulkKeys) {
-    throw new Error(
-      `KV GET_BULK failed: 400 Too many keys: ${list.length} were requested, at most ${kMaxBulkKeys} can be read at once.`,
-    );
+    ArrayPrototypePush(list, key);
   }
   return list;
 }

@@ -206,6 +206,14 @@ NativeResult KvGetMany(NativeCall& call) {
   if (!target.ok()) return target.status();
   if (!call.arg(1)->IsArray()) return runtime::TypeError("keys must be an array");
   auto array = call.arg(1).As<v8::Array>();
+  // kv.js checks the count too; this holds whatever the worker did to the
+  // built-ins kv.js runs on.
+  if (array->Length() > kKvMaxBulkKeys) {
+    return Status(ErrorCode::kInvalidInput,
+                  fmt::format("KV GET_BULK failed: 400 Too many keys: {} were requested, at most {} can "
+                              "be read at once.",
+                              array->Length(), kKvMaxBulkKeys));
+  }
   std::vector<std::string> keys;
   keys.reserve(array->Length());
   for (uint32_t i = 0; i < array->Length(); ++i) {

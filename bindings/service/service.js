@@ -3,9 +3,17 @@
 // in this process, without a network hop (native.serviceFetch). The response
 // body streams back as the other worker produces it.
 
-const { Request, requestForWire, makeResponse, readAllBytes, ReadableStream, illegalConstructor } = internals;
+const {
+  Request, requestForWire, makeResponse, readAllBytes, ReadableStream, illegalConstructor, isUint8Array,
+} = internals;
 
-const PromisePrototypeThen = Function.prototype.call.bind(Promise.prototype.then);
+// The calls in flight and their promises use built-ins captured before tenant
+// code runs (runtime/js/primordials.js); Error and TypeError are the
+// originals, whatever globalThis holds.
+const {
+  PromiseCtor, PromisePrototypeThen, PromiseReject, SafeMap, SymbolToStringTag, ErrorCtor: Error,
+  TypeErrorCtor: TypeError,
+} = internals.primordials;
 
 class Fetcher {
   #handle; // into the isolate's C++ binding table
@@ -22,14 +30,14 @@ class Fetcher {
     try {
       wire = requestForWire(new Request(input, init));
     } catch (error) {
-      return Promise.reject(error);
+      return PromiseReject(error);
     }
     const handle = this.#handle;
     const service = this.#service;
     const body = wire.body;
     // The other worker gets the request body whole: bytes or a string as
     // they are, a stream once it has been read.
-    if (body !== null && typeof body !== "string" && !(body instanceof Uint8Array)) {
+    if (body !== null && typeof body !== "string" && !isUint8Array(body)) {
       return PromisePrototypeThen(readAllBytes(body), (bytes) => call(handle, service, wire, bytes));
     }
     return call(handle, service, wire, body);
@@ -39,7 +47,7 @@ class Fetcher {
     throw new TypeError("connect() is not supported on service bindings");
   }
 
-  get [Symbol.toStringTag]() {
+  get [SymbolToStringTag]() {
     return "Fetcher";
   }
 }
@@ -48,7 +56,7 @@ const kCreate = {};
 
 // Calls in flight, by id: the C++ side reports their progress through
 // internals.serviceEvent(id, ...), from the loop.
-const calls = new Map();
+const calls = new SafeMap();
 let nextCallId = 1;
 
 internals.serviceEvent = (id, event, a, b, c) => {
@@ -59,7 +67,7 @@ internals.serviceEvent = (id, event, a, b, c) => {
 };
 
 function call(handle, service, wire, body) {
-  return new Promise((resolve, reject) => {
+  return new PromiseCtor((resolve, reject) => {
     let controller = null;
     let started = false;
     const stream = new ReadableStream({

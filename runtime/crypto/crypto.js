@@ -6,11 +6,12 @@ const {
   TypedArrayPrototypeGetByteLength,
 } = internals;
 
-const ArrayBufferIsView = ArrayBuffer.isView;
+// getRandomValues' type check runs on a SafeSet (runtime/js/primordials.js).
+const { ArrayBufferIsView, SafeSet } = internals.primordials;
 const nativeRandomFill = native.randomFill;
 const nativeRandomUUID = native.randomUUID;
 
-const integerArrayTypes = new Set([
+const integerArrayTypes = new SafeSet([
   "Int8Array",
   "Uint8Array",
   "Uint8ClampedArray",

@@ -11,7 +11,9 @@ const {
   toUint8Array, TypedArrayPrototypeGetBuffer,
 } = internals;
 
-const { ArrayBufferIsView } = internals.primordials;
+// The label table is a SafeMap: a patched Map.prototype.get cannot hand the
+// decoder natives a name they were not built for.
+const { ArrayBufferIsView, SafeMap, SafeSet, StringPrototypeSlice, StringPrototypeToLowerCase } = internals.primordials;
 
 const utf8Encode = native.utf8Encode;
 const utf8EncodeInto = native.utf8EncodeInto;
@@ -114,7 +116,7 @@ const encodingLabels = [
 ];
 
 // label -> encoding name.
-const labelToEncoding = new Map();
+const labelToEncoding = new SafeMap();
 for (const [name, ...labels] of encodingLabels) {
   for (const label of labels) labelToEncoding.set(label, name);
 }
@@ -137,7 +139,7 @@ for (const [name, ...labels] of encodingLabels) {
 // of the spec's gb18030 index, iso-2022-jp's katakana escape (ESC ( I) and
 // the spec's exact error recovery (how many bytes one error consumes, an
 // ASCII byte after a bad lead byte is kept by the spec) are ICU's.
-const multiByteEncodings = new Set(["gbk", "gb18030", "big5", "euc-jp", "iso-2022-jp", "shift_jis", "euc-kr"]);
+const multiByteEncodings = new SafeSet(["gbk", "gb18030", "big5", "euc-jp", "iso-2022-jp", "shift_jis", "euc-kr"]);
 
 function decoderKind(name) {
   if (name === "utf-8") return "utf-8";
@@ -152,9 +154,7 @@ function getEncoding(label) {
   return labelToEncoding.get(StringPrototypeToLowerCase(trimAsciiWhitespace(`${label}`)));
 }
 
-const StringPrototypeToLowerCase = Function.prototype.call.bind(String.prototype.toLowerCase);
 const StringPrototypeReplace = Function.prototype.call.bind(String.prototype.replace);
-const StringPrototypeSlice = Function.prototype.call.bind(String.prototype.slice);
 const asciiWhitespaceEnds = /^[\t\n\f\r ]+|[\t\n\f\r ]+$/g;
 
 function trimAsciiWhitespace(s) {

@@ -3,14 +3,12 @@
 // after encoding.js and the stream files (streams_transform.js).
 
 const {
-  finishInterface, inspectSymbol, inspectNamed, brandCheck, isObject, uncurryThis, utf8Encode, toUint8Array,
+  finishInterface, inspectSymbol, inspectNamed, brandCheck, isObject, utf8Encode, toUint8Array,
   TextDecoder,
 } = internals;
 const { setUpTransformStream, transformStreamDefaultControllerEnqueue } = internals.streams;
 
-const ReflectApply = Reflect.apply;
-const StringPrototypeCharCodeAt = uncurryThis(String.prototype.charCodeAt);
-const StringPrototypeSlice = uncurryThis(String.prototype.slice);
+const { ReflectApply, StringPrototypeCharCodeAt, StringPrototypeSlice } = internals.primordials;
 const TextDecoderPrototypeDecode = TextDecoder.prototype.decode;
 const TextDecoderPrototype = TextDecoder.prototype;
 const getDecoderGetter = (name) => Object.getOwnPropertyDescriptor(TextDecoderPrototype, name).get;

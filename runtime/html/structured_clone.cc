@@ -4,6 +4,7 @@
 #include <v8.h>
 
 #include <memory>
+#include <unordered_map>
 #include <vector>
 
 #include "runtime/web_apis.h"
@@ -49,6 +50,20 @@ NativeResult StructuredClone(NativeCall& call) {
       Status ok = CheckTransferable(item);
       if (!ok.ok()) return DomException("DataCloneError", "cannot transfer: " + ok.message());
       transfer.push_back(item.As<v8::ArrayBuffer>());
+    }
+    // structured_clone.js refuses duplicates too; this holds whatever the
+    // worker did to the built-ins it runs on. Buffers are grouped by their
+    // identity hash, so the check stays linear however long the list.
+    std::unordered_multimap<int, size_t> seen;
+    for (size_t i = 0; i < transfer.size(); ++i) {
+      int hash = transfer[i]->GetIdentityHash();
+      auto range = seen.equal_range(hash);
+      for (auto it = range.first; it != range.second; ++it) {
+        if (transfer[it->second]->StrictEquals(transfer[i])) {
+          return DomException("DataCloneError", "cannot transfer: an ArrayBuffer is listed twice");
+        }
+      }
+      seen.emplace(hash, i);
     }
   }
   CloneDelegate delegate(isolate);

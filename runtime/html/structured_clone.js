@@ -3,7 +3,10 @@
 
 const { requireArguments, isArrayBuffer, DOMException } = internals;
 
-const ArrayIsArray = Array.isArray;
+// The transfer list's checks use built-ins captured before tenant code runs
+// (runtime/js/primordials.js); TypeError is the original. The native checks
+// again that each item is a distinct, detachable ArrayBuffer.
+const { ArrayPrototypeIndexOf, SymbolIterator, TypeErrorCtor: TypeError } = internals.primordials;
 const nativeStructuredClone = native.structuredClone;
 
 function structuredClone(value, options = undefined) {
@@ -17,12 +20,16 @@ function structuredClone(value, options = undefined) {
     }
     const list = options.transfer;
     if (list !== undefined) {
-      if (list === null || typeof list !== "object" || typeof list[Symbol.iterator] !== "function") {
+      if (list === null || typeof list !== "object" || typeof list[SymbolIterator] !== "function") {
         throw new TypeError(
           "Failed to execute 'structuredClone': Failed to read the 'transfer' property from 'StructuredSerializeOptions': The provided value cannot be converted to a sequence.",
         );
       }
-      transfer = ArrayIsArray(list) ? list.slice() : [...list];
+      // A sequence, converted by iterating it (WebIDL): what the list's
+      // iterator yields is the tenant's to choose. The copy is a fresh array
+      // (an array literal defines its elements, no setter sees them), so
+      // what is checked below is what the native reads.
+      transfer = [...list];
       for (let i = 0; i < transfer.length; i++) {
         const item = transfer[i];
         if (item === null || (typeof item !== "object" && typeof item !== "function")) {
@@ -34,7 +41,7 @@ function structuredClone(value, options = undefined) {
             "DataCloneError",
           );
         }
-        if (transfer.indexOf(item) !== i) {
+        if (ArrayPrototypeIndexOf(transfer, item) !== i) {
           throw new DOMException(
             "Failed to execute 'structuredClone': ArrayBuffer at index " + i + " is a duplicate of an earlier ArrayBuffer.",
             "DataCloneError",

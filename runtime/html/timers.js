@@ -11,21 +11,20 @@
 // a timer set outside any invocation after the load (edge test's runner,
 // tests) runs as long as the isolate lives.
 
-const { reportError, requireArguments, invocationHold, invocationRelease, uncurryThis } = internals;
+const { reportError, requireArguments, invocationHold, invocationRelease } = internals;
 
-const ReflectApply = Reflect.apply;
-const PromiseResolve = Promise.resolve.bind(Promise);
-const PromisePrototypeThen = Function.prototype.call.bind(Promise.prototype.then);
+// A timer's owner and its delay use built-ins captured before tenant code
+// runs (runtime/js/primordials.js); TypeError is the original.
+const {
+  MapPrototypeDelete, MapPrototypeGet, MapPrototypeSet, MathFloor, NumberCtor, PromisePrototypeThen, PromiseResolve,
+  ReflectApply, SafeMap, TypeErrorCtor: TypeError,
+} = internals.primordials;
 const nativeSetTimer = native.setTimer;
 const nativeClearTimer = native.clearTimer;
 const globalObject = globalThis;
-const MapCtor = Map;
-const MapPrototypeGet = uncurryThis(Map.prototype.get);
-const MapPrototypeSet = uncurryThis(Map.prototype.set);
-const MapPrototypeDelete = uncurryThis(Map.prototype.delete);
 
 // Timer id -> the invocation it belongs to (only timers set in one).
-const owners = new MapCtor();
+const owners = new SafeMap();
 
 // The timer no longer belongs to its invocation (it fired once, or was cleared).
 function release(id) {
@@ -51,7 +50,7 @@ function checkCallback(callback, method) {
 
 // WebIDL `long`, then clamped at 0 (as HTML's timer initialization steps).
 function normalizeDelay(delay) {
-  const n = Number(delay) | 0;
+  const n = NumberCtor(delay) | 0;
   return n > 0 ? n : 0;
 }
 
@@ -96,8 +95,8 @@ function setInterval(callback, delay = 0, ...args) {
 
 function clearTimer(id) {
   if (id === undefined || id === null) return;
-  const n = Number(id);
-  if (n > 0 && n === Math.floor(n)) {
+  const n = NumberCtor(id);
+  if (n > 0 && n === MathFloor(n)) {
     release(n);
     nativeClearTimer(n);
   }

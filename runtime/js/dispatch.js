@@ -4,10 +4,13 @@
 // response natives. Every failure of the worker's code ends as a 500 for that
 // request and a log line with the JS stack; the isolate goes on serving.
 
-const { Event, Response, makeRequest, responseForWire, reportError } = internals;
-const JSONParse = JSON.parse;
-const ErrorCtor = Error;
-const StringCtor = String;
+const { Event, Response, makeRequest, responseForWire, reportError, isUint8Array } = internals;
+// The invocation's bookkeeping and the bytes sent use built-ins captured
+// before tenant code runs (runtime/js/primordials.js); TypeError and Promise
+// are the originals, whatever the worker put on globalThis.
+const {
+  ErrorCtor, JSONParse, PromiseResolve, SafeMap, StringCtor, TypeErrorCtor: TypeError, PromiseCtor: Promise,
+} = internals.primordials;
 
 // Settles `value` (a promise, a thenable or a plain value) into onValue or
 // onError. It waits with `await`, which, unlike a call to then(), looks up
@@ -126,7 +129,7 @@ class FetchEvent extends Event {
     if (this.#response !== null) {
       throw new internals.DOMException("respondWith() was already called", "InvalidStateError");
     }
-    this.#response = Promise.resolve(response);
+    this.#response = PromiseResolve(response);
     this.stopImmediatePropagation();
   }
   waitUntil(promise) {
@@ -152,7 +155,7 @@ async function sendBody(id, stream) {
     }
     const { value, done } = await reader.read();
     if (done) break;
-    if (!(value instanceof Uint8Array)) {
+    if (!isUint8Array(value)) {
       const error = new TypeError("A response body stream must produce Uint8Array chunks");
       await reader.cancel(error);
       throw error;
@@ -186,7 +189,7 @@ function send(id, response) {
 // Request bodies still arriving: a byte stream fed by the gateway as the
 // client sends, paused (the socket stops being read) while the worker does
 // not keep up.
-const uploads = new Map();
+const uploads = new SafeMap();
 
 internals.uploadEvent = (id, event, value) => {
   const controller = uploads.get(id);

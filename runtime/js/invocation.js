@@ -10,14 +10,9 @@
 // its subrequest count and limit (fetch.js), and the work it holds open
 // (fetches): when it ends, what it still holds is told to stop.
 
-const { uncurryThis } = internals;
-
-const ReflectApply = Reflect.apply;
-const MapCtor = Map;
-const MapPrototypeSet = uncurryThis(Map.prototype.set);
-const MapPrototypeDelete = uncurryThis(Map.prototype.delete);
-const MapPrototypeEntries = uncurryThis(Map.prototype.entries);
-const MapIteratorPrototypeNext = uncurryThis(Object.getPrototypeOf(new Map().entries()).next);
+// The bookkeeping uses built-ins captured before tenant code runs
+// (runtime/js/primordials.js).
+const { MapPrototypeDelete, MapPrototypeForEach, MapPrototypeSet, ReflectApply, SafeMap } = internals.primordials;
 
 const hasNatives = typeof native.setCurrentInvocation === "function";
 const nativeCurrentInvocation = native.currentInvocation;
@@ -111,7 +106,7 @@ internals.invocationSubrequests = (invocation) => invocation.subrequests;
 // `item` stays open until released; if the invocation ends first,
 // onEnd(item) is called then.
 internals.invocationHold = (invocation, item, onEnd) => {
-  if (invocation.open === undefined) invocation.open = new MapCtor();
+  if (invocation.open === undefined) invocation.open = new SafeMap();
   MapPrototypeSet(invocation.open, item, onEnd);
 };
 internals.invocationRelease = (invocation, item) => {
@@ -125,14 +120,9 @@ internals.endInvocation = (invocation) => {
   invocation.endCalled = true;
   if (hasNatives) nativeInvocationEnd(invocation.key);
   if (invocation.open === undefined) return;
-  const entries = MapPrototypeEntries(invocation.open);
+  const open = invocation.open;
   invocation.open = undefined;
-  for (;;) {
-    const next = MapIteratorPrototypeNext(entries);
-    if (next.done) break;
-    const entry = next.value;
-    entry[1](entry[0]);
-  }
+  MapPrototypeForEach(open, (onEnd, item) => onEnd(item));
 };
 
 // The response of the invocation that is running (0: none), so console

@@ -14,7 +14,8 @@
 const {
   uncurryThis, ObjectDefineProperty, ObjectGetOwnPropertyDescriptor, ObjectGetPrototypeOf, ObjectKeys,
   ObjectSetPrototypeOf, ReflectApply, ReflectOwnKeys, ArrayBufferIsView, MathTrunc, NumberIsNaN, NumberMAX_SAFE_INTEGER,
-  SymbolToStringTag, TypeErrorCtor, Uint8ArrayCtor,
+  SymbolToStringTag, TypeErrorCtor, Uint8ArrayCtor, StringPrototypeCharCodeAt, StringPrototypeSlice,
+  RegExpPrototypeExec,
 } = internals.primordials;
 
 // ---------------------------------------------------------------------------
@@ -39,9 +40,6 @@ const DataViewPrototypeGetByteLength = uncurryGetter(DataView.prototype, "byteLe
 const ArrayBufferPrototypeGetByteLength = uncurryGetter(ArrayBuffer.prototype, "byteLength");
 const SharedArrayBufferPrototypeGetByteLength =
   typeof SharedArrayBuffer === "function" ? uncurryGetter(SharedArrayBuffer.prototype, "byteLength") : undefined;
-const StringPrototypeCharCodeAt = uncurryThis(String.prototype.charCodeAt);
-const StringPrototypeSlice = uncurryThis(String.prototype.slice);
-const RegExpPrototypeExec = uncurryThis(RegExp.prototype.exec);
 
 // ---------------------------------------------------------------------------
 // Interface objects.

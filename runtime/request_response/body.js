@@ -14,13 +14,10 @@ const {
   createUsedReadableStream, readAllBytes, readableStreamTee, readableStreamProxy,
 } = internals;
 
-const ObjectDefineProperty = Object.defineProperty;
-const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
-const ObjectKeys = Object.keys;
-const PromiseResolve = Promise.resolve.bind(Promise);
-const PromiseReject = Promise.reject.bind(Promise);
-const PromisePrototypeThen = Function.prototype.call.bind(Promise.prototype.then);
-const JSONParse = JSON.parse;
+const {
+  JSONParse, ObjectDefineProperty, ObjectGetOwnPropertyDescriptor, ObjectKeys, PromisePrototypeThen, PromiseReject,
+  PromiseResolve,
+} = internals.primordials;
 
 function isURLSearchParams(object) {
   if (typeof internals.isURLSearchParams === "function") return internals.isURLSearchParams(object);

@@ -11,24 +11,24 @@
 
 const { finishInterface, inspectSymbol, inspectNamed, tooFewArguments, pairIterator } = internals;
 
-const ObjectGetPrototypeOf = Object.getPrototypeOf;
-const ObjectDefineProperty = Object.defineProperty;
-const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
-const ReflectOwnKeys = Reflect.ownKeys;
-const ObjectKeys = Object.keys;
-const ObjectGetOwnPropertyNames = Object.getOwnPropertyNames;
-const ObjectGetOwnPropertySymbols = Object.getOwnPropertySymbols;
-const ObjectPrototype = Object.prototype;
-const ReflectApply = Reflect.apply;
-const ArrayIsArray = Array.isArray;
-const SymbolIterator = Symbol.iterator;
+// Validation and the list that goes on the wire use built-ins captured
+// before tenant code runs (runtime/js/primordials.js): a patched
+// RegExp.prototype.exec, String.prototype.toLowerCase, Map.prototype or
+// Array.prototype.push cannot let an invalid name or value through.
+// TypeError is the original, whatever globalThis.TypeError has become.
+const {
+  ArrayIsArray, ArrayPrototypeJoin, ArrayPrototypePush, ArrayPrototypeSlice, ArrayPrototypeSort,
+  ObjectDefineProperty, ObjectGetOwnPropertyDescriptor, ObjectGetOwnPropertyNames, ObjectGetOwnPropertySymbols,
+  ObjectGetPrototypeOf, ObjectKeys, ObjectPrototype, ReflectApply, ReflectOwnKeys, RegExpTest, SafeMap,
+  StringPrototypeCharCodeAt, StringPrototypeSlice, StringPrototypeToLowerCase, SymbolIterator,
+  TypeErrorCtor: TypeError,
+} = internals.primordials;
 
 // RFC 9110 token.
 const tokenRegExp = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // Not allowed in a header value (after normalization): NUL, CR, LF, and any
 // code unit above 0xFF (not a ByteString).
 const invalidValueRegExp = /[\0\r\n\u0100-\uffff]/;
-const trimRegExp = /^[\t\n\r ]+|[\t\n\r ]+$/g;
 
 function isHttpWhitespace(c) {
   return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
@@ -37,21 +37,22 @@ function isHttpWhitespace(c) {
 function normalizeValue(value) {
   const len = value.length;
   if (len === 0) return value;
-  if (isHttpWhitespace(value.charCodeAt(0)) || isHttpWhitespace(value.charCodeAt(len - 1))) {
-    return value.replace(trimRegExp, "");
-  }
-  return value;
+  let start = 0;
+  let end = len;
+  while (start < end && isHttpWhitespace(StringPrototypeCharCodeAt(value, start))) start++;
+  while (end > start && isHttpWhitespace(StringPrototypeCharCodeAt(value, end - 1))) end--;
+  return start === 0 && end === len ? value : StringPrototypeSlice(value, start, end);
 }
 
 function validName(name, method) {
-  if (!tokenRegExp.test(name)) {
+  if (!RegExpTest(tokenRegExp, name)) {
     throw new TypeError(`Failed to execute '${method}' on 'Headers': Invalid name: "${name}"`);
   }
-  return name.toLowerCase();
+  return StringPrototypeToLowerCase(name);
 }
 
 function validValue(value, method) {
-  if (invalidValueRegExp.test(value)) {
+  if (RegExpTest(invalidValueRegExp, value)) {
     throw new TypeError(`Failed to execute '${method}' on 'Headers': Invalid value: "${value}"`);
   }
   return value;
@@ -76,7 +77,7 @@ let headersCopyFrom;
 let isHeaders;
 
 class Headers {
-  #map = new Map();
+  #map = new SafeMap();
   #cookies = null;
   #guard = "none";
   #sorted = null; // cached [[name, value], ...] sorted by name, for iteration
@@ -155,7 +156,7 @@ class Headers {
     this.#sorted = null;
     if (lower === "set-cookie") {
       if (this.#cookies === null) this.#cookies = [];
-      this.#cookies.push(value);
+      ArrayPrototypePush(this.#cookies, value);
       if (!this.#map.has(lower)) this.#map.set(lower, null);
       return;
     }
@@ -175,7 +176,7 @@ class Headers {
 
   #getLower(lower) {
     if (lower === "set-cookie") {
-      return this.#cookies === null ? null : this.#cookies.join(", ");
+      return this.#cookies === null ? null : ArrayPrototypeJoin(this.#cookies, ", ");
     }
     const value = this.#map.get(lower);
     return value === undefined ? null : value;
@@ -183,15 +184,17 @@ class Headers {
 
   #sortedList() {
     if (this.#sorted !== null) return this.#sorted;
-    const names = [...this.#map.keys()].sort();
+    const names = [];
+    this.#map.forEach((value, name) => ArrayPrototypePush(names, name));
+    ArrayPrototypeSort(names);
     const list = [];
     for (let i = 0; i < names.length; i++) {
       const name = names[i];
       if (name === "set-cookie") {
         const cookies = this.#cookies;
-        for (let j = 0; j < cookies.length; j++) list.push([name, cookies[j]]);
+        for (let j = 0; j < cookies.length; j++) ArrayPrototypePush(list, [name, cookies[j]]);
       } else {
-        list.push([name, this.#map.get(name)]);
+        ArrayPrototypePush(list, [name, this.#map.get(name)]);
       }
     }
     this.#sorted = list;
@@ -219,7 +222,7 @@ class Headers {
   }
 
   getSetCookie() {
-    return this.#cookies === null ? [] : this.#cookies.slice();
+    return this.#cookies === null ? [] : ArrayPrototypeSlice(this.#cookies);
   }
 
   has(name) {
@@ -265,14 +268,16 @@ class Headers {
 
   [inspectSymbol]() {
     const fields = { __proto__: null };
-    for (const { 0: name, 1: value } of this.#map) {
+    this.#map.forEach((value, name) => {
+      const cookies = this.#cookies;
       ObjectDefineProperty(fields, name, {
-        value: value === null ? (this.#cookies.length === 1 ? this.#cookies[0] : this.#cookies.slice()) : value,
+        __proto__: null,
+        value: value === null ? (cookies.length === 1 ? cookies[0] : ArrayPrototypeSlice(cookies)) : value,
         enumerable: true,
         writable: true,
         configurable: true,
       });
-    }
+    });
     return inspectNamed("Headers", fields);
   }
 
@@ -289,29 +294,26 @@ class Headers {
     headersGetGuard = (h) => h.#guard;
     headersCopyFrom = (target, source) => {
       target.#sorted = null;
-      if (target.#map.size === 0) {
-        target.#map = new Map(source.#map);
-        target.#cookies = source.#cookies === null ? null : source.#cookies.slice();
-        return;
-      }
-      for (const { 0: name, 1: value } of source.#map) {
+      // forEach, not for-of: the Map iterator's `next` is patchable.
+      source.#map.forEach((value, name) => {
         if (value === null) {
-          for (const cookie of source.#cookies) target.#appendLower(name, cookie);
+          const cookies = source.#cookies;
+          for (let i = 0; i < cookies.length; i++) target.#appendLower(name, cookies[i]);
         } else {
           target.#appendLower(name, value);
         }
-      }
+      });
     };
     headersFlatList = (h) => {
       const out = [];
-      for (const { 0: name, 1: value } of h.#map) {
+      h.#map.forEach((value, name) => {
         if (value === null) {
           const cookies = h.#cookies;
-          for (let i = 0; i < cookies.length; i++) out.push(name, cookies[i]);
+          for (let i = 0; i < cookies.length; i++) ArrayPrototypePush(out, name, cookies[i]);
         } else {
-          out.push(name, value);
+          ArrayPrototypePush(out, name, value);
         }
-      }
+      });
       return out;
     };
   }
@@ -331,7 +333,7 @@ const newHeadersIterator = pairIterator("Headers", (headers) => headersSortedLis
 function headersFromList(flat, guard = "none") {
   const headers = new Headers(kCreate);
   for (let i = 0; i + 1 < flat.length; i += 2) {
-    headersAppend(headers, `${flat[i]}`.toLowerCase(), `${flat[i + 1]}`);
+    headersAppend(headers, StringPrototypeToLowerCase(`${flat[i]}`), `${flat[i + 1]}`);
   }
   headersSetGuard(headers, guard);
   return headers;

@@ -9,9 +9,13 @@ const {
   bodyUnusable, bodyUsed, inspectBody, cloneBody, transferBody, takeBody, installBodyMixin, isReadableStream,
 } = internals;
 
-const JSONStringify = JSON.stringify;
-const MathTrunc = Math.trunc;
-const NumberIsFinite = Number.isFinite;
+// The method and statusText checks (both go on the wire) use built-ins
+// captured before tenant code runs (runtime/js/primordials.js), and the
+// original TypeError and RangeError, whatever globalThis holds.
+const {
+  JSONStringify, MathTrunc, NumberCtor, NumberIsFinite, ReflectApply, RegExpTest, StringPrototypeToUpperCase,
+  TypeErrorCtor: TypeError, RangeErrorCtor: RangeError,
+} = internals.primordials;
 
 const kCreate = {}; // private constructor token
 
@@ -47,10 +51,10 @@ function normalizeMethod(method, context) {
     case "PATCH":
       return method;
   }
-  if (!tokenRegExp.test(method)) {
+  if (!RegExpTest(tokenRegExp, method)) {
     throw new TypeError(`${context}: '${method}' is not a valid HTTP method.`);
   }
-  const upper = method.toUpperCase();
+  const upper = StringPrototypeToUpperCase(method);
   switch (upper) {
     case "CONNECT":
     case "TRACE":
@@ -263,7 +267,7 @@ class Request {
 }
 const requestHeadersGetter = Object.getOwnPropertyDescriptor(Request.prototype, "headers").get;
 installBodyMixin(Request, requestBody, (request) =>
-  headersGet(Reflect.apply(requestHeadersGetter, request, []), "content-type"),
+  headersGet(ReflectApply(requestHeadersGetter, request, []), "content-type"),
 );
 finishInterface(Request);
 
@@ -279,7 +283,7 @@ function isRedirectStatus(status) {
 
 // WebIDL `unsigned short`.
 function toUnsignedShort(value) {
-  let n = Number(value);
+  let n = NumberCtor(value);
   if (!NumberIsFinite(n) || n === 0) return 0;
   n = MathTrunc(n) % 65536;
   return n < 0 ? n + 65536 : n;
@@ -431,7 +435,7 @@ class Response {
         throw new RangeError(`${context}: The status provided (${status}) is outside the range [200, 599].`);
       }
       const statusText = init.statusText;
-      if (statusText !== "" && !reasonPhraseRegExp.test(statusText)) {
+      if (statusText !== "" && !RegExpTest(reasonPhraseRegExp, statusText)) {
         throw new TypeError(`${context}: Invalid statusText.`);
       }
       response.#status = status;
@@ -482,7 +486,7 @@ class Response {
 }
 const responseHeadersGetter = Object.getOwnPropertyDescriptor(Response.prototype, "headers").get;
 installBodyMixin(Response, responseBody, (response) =>
-  headersGet(Reflect.apply(responseHeadersGetter, response, []), "content-type"),
+  headersGet(ReflectApply(responseHeadersGetter, response, []), "content-type"),
 );
 finishInterface(Response);
 

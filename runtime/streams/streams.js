@@ -36,7 +36,7 @@ const {
 const {
   ObjectGetPrototypeOf, ObjectSetPrototypeOf, ObjectDefineProperty, ReflectApply, PromiseCtor, PromiseResolve,
   PromiseReject, PromisePrototypeThen, SymbolAsyncIterator, SymbolIterator, NumberIsNaN, ArrayBufferIsView,
-  ObjectGetOwnPropertyDescriptor, ArrayBufferCtor, Uint8ArrayCtor,
+  ObjectGetOwnPropertyDescriptor, ArrayBufferCtor, Uint8ArrayCtor, SafeWeakMap,
 } = internals.primordials;
 const TypedArrayPrototypeSet = uncurryThis(ObjectGetPrototypeOf(Uint8Array.prototype).set);
 
@@ -1734,7 +1734,8 @@ const CountQueuingStrategy = queuingStrategyInterface("CountQueuingStrategy", co
 // Streams whose total length the runtime knows (made from bytes, or a
 // fetch() response body with a Content-Length): a response with such a body
 // is sent with a Content-Length, as Workers does, instead of chunked.
-const knownLengths = new WeakMap();
+// A SafeWeakMap: the length goes out as the response's Content-Length.
+const knownLengths = new SafeWeakMap();
 
 function readableStreamFromBytes(bytes) {
   let wrapper;

@@ -23,6 +23,8 @@
 // ---------------------------------------------------------------------------
 
 const { finishInterface, requireArguments, pairIterator, toUSVString } = internals;
+// The scheme and host checks fetch relies on use a captured startsWith.
+const { StringPrototypeStartsWith } = internals.primordials;
 
 const EOF = -1;
 
@@ -641,10 +643,10 @@ function parseSimpleAbsolute(input) {
   const len = input.length;
   let i;
   let scheme;
-  if (input.startsWith("http://")) {
+  if (StringPrototypeStartsWith(input, "http://")) {
     scheme = "http";
     i = 7;
-  } else if (input.startsWith("https://")) {
+  } else if (StringPrototypeStartsWith(input, "https://")) {
     scheme = "https";
     i = 8;
   } else {
@@ -676,7 +678,7 @@ function parseSimpleAbsolute(input) {
       labelStart = i + 1;
       labelDigits = true;
     } else if (c >= 0x61) {
-      if (c === 0x78 && i === labelStart && input.startsWith("n--", i + 1)) return undefined;
+      if (c === 0x78 && i === labelStart && StringPrototypeStartsWith(input, "n--", i + 1)) return undefined;
       labelDigits = false;
     } else if (c === 0x2d) {
       labelDigits = false;

@@ -66,6 +66,10 @@ EXPECT = {
     "object_prototype_getters": "done",
     "object_setters_entry_points": "done",
     "option_setters_capture": "done",
+    "patched_builtins_headers": "done",
+    "patched_builtins_proxies": "done",
+    "patched_builtins_subrequests": "done",
+    "patched_builtins_wire": "done",
     "pbkdf2_20m": "done",
     "poisoned_globals": "500",
     "promise_then_endless": "cpu",
@@ -94,7 +98,9 @@ CPU_MS = {"deep_recursion": 1000,
           # not the CPU limit, must be what stops (or does not stop) them.
           "decompression_bomb": 30000, "decompression_bomb_streamed": 30000,
           "array_buffer_hoard": 30000, "native_buffer_hoard": 30000,
-          "wasm_memory_hoard": 30000}
+          "wasm_memory_hoard": 30000,
+          # 60 fetches (and as many promises) in one request.
+          "patched_builtins_subrequests": 1000}
 # The CPU limit of attacks expected to finish ("done"), unless CPU_MS says.
 DONE_CPU_MS = 2000
 # Subrequest limits other than the default (50).
@@ -105,7 +111,8 @@ SELF_BOUND = {"service_recursion"}
 EXTRA_PATHS = {"stack_getter": ["/revoked", "/rejected"],
                "service_recursion": ["/fanout", "/late", "/late-result"],
                "intervals_after_response": ["/count"],
-               "kv_reads_after_response": ["/count"]}
+               "kv_reads_after_response": ["/count"],
+               "patched_builtins_subrequests": ["/lies"]}
 GLOBAL_SCOPE_ERROR = "Disallowed operation called within global scope."
 DEPLOY_REFUSED = {"startup_endless_loop": "exceeded its CPU time limit",
                   "top_level_timers": GLOBAL_SCOPE_ERROR,

@@ -172,3 +172,114 @@ export function entryPoints(env, arg) {
     ["service fetch init", () => env.VICTIM.fetch("http://victim/", arg)],
   ];
 }
+
+// The built-ins the runtime's JavaScript could reach at request time
+// (runtime/js/primordials.js says which it must not), as [object, key]
+// pairs: prototype methods, the iterators' `next`, global namespaces'
+// functions and global constructors.
+export function builtinTargets() {
+  const ArrayIteratorPrototype = Object.getPrototypeOf([][Symbol.iterator]());
+  const MapIteratorPrototype = Object.getPrototypeOf(new Map().entries());
+  const SetIteratorPrototype = Object.getPrototypeOf(new Set().values());
+  const StringIteratorPrototype = Object.getPrototypeOf(""[Symbol.iterator]());
+  const targets = [];
+  const add = (object, keys) => {
+    for (const key of keys) targets.push([object, key]);
+  };
+  add(Array.prototype, ["push", "pop", "shift", "map", "filter", "join", "indexOf", "includes", "slice", "splice",
+    "sort", "concat", "forEach", "some", "every", "find", Symbol.iterator]);
+  add(ArrayIteratorPrototype, ["next"]);
+  add(MapIteratorPrototype, ["next"]);
+  add(SetIteratorPrototype, ["next"]);
+  add(StringIteratorPrototype, ["next"]);
+  add(Map.prototype, ["get", "set", "has", "delete", "forEach", "keys", "values", "entries", Symbol.iterator]);
+  add(Set.prototype, ["add", "has", "delete", "forEach", "values", Symbol.iterator]);
+  add(WeakMap.prototype, ["get", "set", "has", "delete"]);
+  add(Promise.prototype, ["then", "catch", "finally"]);
+  add(Promise, ["resolve", "reject", "all"]);
+  add(RegExp.prototype, ["exec", "test", Symbol.replace, Symbol.split, Symbol.match]);
+  add(String.prototype, ["toLowerCase", "toUpperCase", "indexOf", "slice", "split", "charCodeAt", "replace",
+    "trim", "startsWith", "endsWith", "includes", "padStart", "toString", "valueOf"]);
+  add(Number.prototype, ["toString", "valueOf"]);
+  add(Function.prototype, ["call", "apply", "bind"]);
+  add(Object, ["keys", "entries", "defineProperty", "getOwnPropertyDescriptor", "getPrototypeOf", "assign",
+    "freeze"]);
+  add(Object.prototype, ["hasOwnProperty", "toString"]);
+  add(JSON, ["parse", "stringify"]);
+  add(Reflect, ["apply", "ownKeys", "construct"]);
+  add(Math, ["floor", "min", "max", "trunc"]);
+  add(Number, ["isNaN", "isFinite"]);
+  add(ArrayBuffer, ["isView"]);
+  add(Array, ["isArray", "from"]);
+  add(globalThis, ["Uint8Array", "ArrayBuffer", "DataView", "TypeError", "RangeError", "Error", "Map", "Set",
+    "WeakMap", "Promise", "Number", "String", "Symbol"]);
+  return targets;
+}
+
+// Replaces every built-in of builtinTargets() with make(object, key,
+// original); returns [install, uninstall] for attack(). Both run on
+// functions captured here, so they work while the realm is poisoned.
+export function patchBuiltins(make) {
+  const targets = builtinTargets();
+  const getDescriptor = Object.getOwnPropertyDescriptor;
+  const defineProperty = Object.defineProperty;
+  const saved = [];
+  const replaced = [];
+  for (let i = 0; i < targets.length; i++) {
+    const [object, key] = targets[i];
+    const previous = getDescriptor(object, key);
+    saved[i] = previous;
+    replaced[i] = { __proto__: null, value: make(object, key, previous.value), writable: true, configurable: true };
+  }
+  const install = () => {
+    for (let i = 0; i < targets.length; i++) defineProperty(targets[i][0], targets[i][1], replaced[i]);
+  };
+  const uninstall = () => {
+    for (let i = 0; i < targets.length; i++) defineProperty(targets[i][0], targets[i][1], saved[i]);
+  };
+  return [install, uninstall];
+}
+
+// A replacement that throws whenever it is called or constructed.
+export function thrower(object, key) {
+  const ErrorCtor = Error;
+  const name = typeof key === "symbol" ? key.description : key;
+  return function poisoned() {
+    throw new ErrorCtor(`poisoned ${name}`);
+  };
+}
+
+// A replacement that answers with a plausible lie instead of throwing: the
+// "nothing invalid found" and "already valid" answers a validation would
+// want to hear (exec finds nothing, test passes, includes and has say no,
+// push drops, iterators end at once, toLowerCase renames, then never
+// settles), and for the rest `undefined`, or an empty object when
+// constructed.
+export function liar(object, key) {
+  const lies = {
+    __proto__: null,
+    exec: () => null,
+    test: () => true,
+    includes: () => false,
+    has: () => false,
+    indexOf: () => -1,
+    push: () => 0,
+    join: () => "",
+    next: () => ({ done: true, value: undefined }),
+    toLowerCase: () => "x-lied",
+    toUpperCase: () => "GET",
+    then() {
+      return this;
+    },
+    get: () => undefined,
+    isArray: () => false,
+    isView: () => false,
+    stringify: () => "{}",
+  };
+  const name = typeof key === "symbol" ? key.description : key;
+  if (name === "Symbol.replace") return (string) => string;
+  if (name in lies) return lies[name];
+  return function lie() {
+    return new.target === undefined ? undefined : {};
+  };
+}
