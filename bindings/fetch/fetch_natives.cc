@@ -15,6 +15,7 @@
 //   fetchEnd(id), fetchCancel(id)
 //   fetchSubrequestLimit() -> number (invocations begun without a limit get
 //       it; runtime/js/invocation.js)
+#include <algorithm>
 #include <fmt/core.h>
 
 #include <memory>
@@ -283,6 +284,24 @@ bool SettleRead(IsolateFetches& fetches, FetchCall& fetch) {
   return true;
 }
 
+// An RFC 9110 token other than CONNECT, TRACE and TRACK (any case).
+bool IsSendableMethod(std::string_view method) {
+  if (method.empty() || method.size() > 64) return false;
+  for (char c : method) {
+    bool tchar = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    if (!tchar) return false;
+  }
+  for (std::string_view forbidden : {"CONNECT", "TRACE", "TRACK"}) {
+    if (method.size() == forbidden.size() &&
+        std::equal(method.begin(), method.end(), forbidden.begin(),
+                   [](char a, char b) { return (a & ~0x20) == b; })) {
+      return false;
+    }
+  }
+  return true;
+}
+
 // fetchStart(method, https, host, port, path, headers, body, anchor) -> id
 NativeResult FetchStart(NativeCall& call) {
   EDGE_RETURN_IF_ERROR(runtime::CheckNotGlobalScope(call.data()));
@@ -296,6 +315,13 @@ NativeResult FetchStart(NativeCall& call) {
   head.tenant = call.data().tenant();
   auto method = call.StringArg(0);
   if (!method.ok()) return method.status();
+  // Request checks the method in JavaScript; what goes on the wire is
+  // checked here again, so no patched built-in can put a space or CRLF in a
+  // request line (RFC 9110 token), or send a method Workers forbids.
+  if (!IsSendableMethod(*method)) {
+    return runtime::TypeError(fmt::format("Invalid or forbidden request method: \"{}\"",
+                                          method->substr(0, 64)));
+  }
   head.method = std::move(method).value();
   head.target.tls = call.BoolArg(1);
   auto host = call.StringArg(2);

@@ -71,7 +71,9 @@ EXPECT = {
     "patched_builtins_subrequests": "done",
     "patched_builtins_wire": "done",
     "pbkdf2_20m": "done",
-    "poisoned_globals": "500",
+    # The runtime's dispatcher, KV and response path use captured
+    # built-ins, so the handler that kept Response still answers.
+    "poisoned_globals": "done",
     "promise_then_endless": "cpu",
     "promise_then_throws": "done",
     "proxy_endless_trap": "cpu",
