@@ -46,6 +46,20 @@ Status RunRuntimeJs(IsolateData& data, v8::Local<v8::Context> context,
   return Status::Ok();
 }
 
+Status FinishRestoredRuntime(v8::Local<v8::Context> context, v8::Local<v8::Object> internals) {
+  v8::Isolate* isolate = context->GetIsolate();
+  v8::TryCatch try_catch(isolate);
+  v8::Local<v8::Value> capture;
+  v8::Local<v8::Value> ignored;
+  if (!internals->Get(context, Utf8String(isolate, "captureLateBuiltins")).ToLocal(&capture) ||
+      !capture->IsFunction() ||
+      !capture.As<v8::Function>()->Call(context, v8::Undefined(isolate), 0, nullptr)
+           .ToLocal(&ignored)) {
+    return ExceptionStatus(isolate, try_catch, "internal error restoring the runtime");
+  }
+  return Status::Ok();
+}
+
 bool DefineIsolateNatives(v8::Local<v8::Context> context, v8::Local<v8::Object> native,
                           const IsolateData& data) {
   v8::Isolate* isolate = context->GetIsolate();

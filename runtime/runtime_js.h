@@ -35,6 +35,11 @@ StatusOr<RuntimeObjects> MakeRuntimeObjects(v8::Local<v8::Context> context,
 Status RunRuntimeJs(IsolateData& data, v8::Local<v8::Context> context,
                     const RuntimeObjects& objects);
 
+// Finishes a runtime restored from the startup snapshot: captures the
+// built-ins V8 adds only when a context is deserialised (SharedArrayBuffer;
+// internals.captureLateBuiltins in js/webidl.js). Before any tenant code.
+Status FinishRestoredRuntime(v8::Local<v8::Context> context, v8::Local<v8::Object> internals);
+
 // Defines on `native` the values that differ per isolate (the worker's name,
 // performance.timeOrigin). The runtime's JavaScript reads them when called,
 // never while it loads, so a snapshot holds none of them and each isolate

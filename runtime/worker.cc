@@ -330,7 +330,8 @@ Status Worker::Initialize(uv_loop_t* loop, const NativeRegistry& natives) {
       spec_.startup_cpu_limit_ms != 0 ? spec_.startup_cpu_limit_ms : spec_.cpu_limit_ms;
   data_->watchdog().set_cpu_limit_ms(startup_limit_ms);
   data_->watchdog().Begin();
-  Status started = restored ? Status::Ok() : RunRuntimeJs(*data_, context, objects);
+  Status started = restored ? FinishRestoredRuntime(context, objects.internals)
+                            : RunRuntimeJs(*data_, context, objects);
   if (started.ok()) {
     StatusOr<v8::Local<v8::Object>> env = MakeEnv(context);
     if (env.ok()) {
