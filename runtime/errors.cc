@@ -47,4 +47,13 @@ std::string DescribeException(v8::Isolate* isolate, v8::Local<v8::Value> excepti
   return location + "Uncaught " + ToStdString(isolate, exception);
 }
 
+Status ExceptionStatus(v8::Isolate* isolate, v8::TryCatch& try_catch, std::string_view what) {
+  if (try_catch.HasTerminated() || !try_catch.HasCaught()) {
+    return Status(ErrorCode::kInvalidInput, fmt::format("{}: execution terminated", what));
+  }
+  return Status(ErrorCode::kInvalidInput,
+                fmt::format("{}: {}", what,
+                            DescribeException(isolate, try_catch.Exception(), try_catch.Message())));
+}
+
 }  // namespace edge::runtime

@@ -4,6 +4,9 @@
 #include <v8.h>
 
 #include <string>
+#include <string_view>
+
+#include "base/status.h"
 
 namespace edge::runtime {
 
@@ -15,5 +18,9 @@ std::string DescribeException(v8::Isolate* isolate, v8::Local<v8::Value> excepti
 // Converts any value to a std::string the way String(value) would, without
 // throwing (an exception while converting yields a placeholder).
 std::string ToStdString(v8::Isolate* isolate, v8::Local<v8::Value> value);
+
+// The exception `try_catch` holds as an invalid-input Status ("what: ..."),
+// or "what: execution terminated" when the watchdog or a limit stopped it.
+Status ExceptionStatus(v8::Isolate* isolate, v8::TryCatch& try_catch, std::string_view what);
 
 }  // namespace edge::runtime

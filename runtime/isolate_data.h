@@ -141,10 +141,10 @@ class IsolateData {
 
   void SetContext(v8::Local<v8::Context> context, v8::Local<v8::Object> internals);
 
-  NativeBinding* AddBinding(NativeBinding binding) {
-    bindings_.push_back(std::make_unique<NativeBinding>(binding));
-    return bindings_.back().get();
-  }
+  // The C++ side of the `native` object's functions, by index (native.h);
+  // set before any JavaScript runs. Null: no natives.
+  void set_natives(std::shared_ptr<const NativeTable> table) { natives_ = std::move(table); }
+  const NativeTable* natives() const { return natives_.get(); }
 
   // Promises of asynchronous natives not settled yet: detached (made inert)
   // when the isolate goes away, or when the invocation that made them ends
@@ -209,7 +209,7 @@ class IsolateData {
   uint32_t next_upload_id_ = 1;
   std::unordered_map<uint32_t, std::shared_ptr<RequestBodySource>> uploads_;
   std::vector<Rejection> rejections_;
-  std::vector<std::unique_ptr<NativeBinding>> bindings_;
+  std::shared_ptr<const NativeTable> natives_;
   std::unordered_set<PendingPromise*> pending_promises_;
   HostServices* services_ = nullptr;
   std::shared_ptr<BufferAllocator> buffer_allocator_;

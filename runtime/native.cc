@@ -6,15 +6,27 @@
 #include "base/log.h"
 
 namespace edge::runtime {
-namespace {
 
 // The one trampoline every native goes through.
-void Trampoline(const v8::FunctionCallbackInfo<v8::Value>& info) {
-  auto* binding = static_cast<NativeBinding*>(info.Data().As<v8::External>()->Value());
+void NativeTrampoline(const v8::FunctionCallbackInfo<v8::Value>& info) {
   v8::Isolate* isolate = info.GetIsolate();
+  IsolateData* data = IsolateData::From(isolate);
+  NativeFunction function = nullptr;
+  if (data != nullptr && info.Data()->IsUint32()) {
+    uint32_t index = info.Data().As<v8::Uint32>()->Value();
+    const NativeTable* table = data->natives();
+    if (table != nullptr && index < table->size()) function = (*table)[index];
+  }
+  if (function == nullptr) {
+    // An isolate made with another registry than its `native` object (a
+    // snapshot check that should have refused it): a bug, reported as an
+    // error rather than a call to the wrong function.
+    ThrowStatus(isolate, {ErrorCode::kInternal, "internal error: unknown native"});
+    return;
+  }
   try {
-    NativeCall call(info, binding->data);
-    NativeResult result = binding->function(call);
+    NativeCall call(info, data);
+    NativeResult result = function(call);
     if (result.ok()) {
       info.GetReturnValue().Set(result.value());
     } else if (result.status().code() != ErrorCode::kJsException) {
@@ -28,8 +40,6 @@ void Trampoline(const v8::FunctionCallbackInfo<v8::Value>& info) {
     ThrowStatus(isolate, {ErrorCode::kInternal, "internal error"});
   }
 }
-
-}  // namespace
 
 v8::Local<v8::String> Utf8String(v8::Isolate* isolate, std::string_view text) {
   v8::Local<v8::String> result;
@@ -148,31 +158,41 @@ v8::Local<v8::Uint8Array> NativeCall::Bytes(std::string_view bytes) const {
   return v8::Uint8Array::New(v8::ArrayBuffer::New(isolate(), 0), 0, 0);
 }
 
+void NativeRegistry::AddToTable(const Entry& entry) {
+  // A fresh table: isolates already made keep the one they were given.
+  auto table = std::make_shared<NativeTable>(*table_);
+  table->push_back(entry.function);
+  table_ = std::move(table);
+  signature_.append(entry.name).append("\n");
+}
+
 void NativeRegistry::Add(std::string name, NativeFunction function) {
   entries_.push_back({std::move(name), function});
+  AddToTable(entries_.back());
 }
 
 void NativeRegistry::Add(std::initializer_list<Entry> entries) {
-  entries_.insert(entries_.end(), entries.begin(), entries.end());
+  for (const Entry& entry : entries) {
+    entries_.push_back(entry);
+    AddToTable(entry);
+  }
 }
 
 void NativeRegistry::AddConstant(std::string name, double value) {
+  signature_.append(fmt::format("{}={}\n", name, value));
   constants_.emplace_back(std::move(name), value);
 }
 
 v8::MaybeLocal<v8::Object> NativeRegistry::Instantiate(v8::Isolate* isolate,
-                                                       v8::Local<v8::Context> context,
-                                                       IsolateData* data) const {
+                                                       v8::Local<v8::Context> context) const {
   v8::EscapableHandleScope scope(isolate);
   // No prototype: a name the runtime's JavaScript reads that is not a native
   // must be undefined, not whatever Object.prototype has by then.
   v8::Local<v8::Object> object = NewNullProtoObject(isolate);
-  for (const Entry& entry : entries_) {
-    // The Binding lives as long as the isolate: one small allocation per
-    // native per isolate, freed with the IsolateData.
-    NativeBinding* binding = data->AddBinding({entry.function, data});
+  for (uint32_t i = 0; i < entries_.size(); ++i) {
+    const Entry& entry = entries_[i];
     v8::Local<v8::Function> function;
-    if (!v8::Function::New(context, Trampoline, v8::External::New(isolate, binding), 0,
+    if (!v8::Function::New(context, NativeTrampoline, v8::Integer::NewFromUnsigned(isolate, i), 0,
                            v8::ConstructorBehavior::kThrow)
              .ToLocal(&function)) {
       return {};

@@ -15,6 +15,7 @@
 #include <v8.h>
 
 #include <initializer_list>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -69,11 +70,16 @@ class NativeCall {
 using NativeResult = StatusOr<v8::Local<v8::Value>>;
 using NativeFunction = NativeResult (*)(NativeCall& call);
 
-// What a native's V8 function carries: owned by the isolate's IsolateData.
-struct NativeBinding {
-  NativeFunction function;
-  IsolateData* data;
-};
+// The natives of one registry by index: what a native's V8 function carries
+// is its index here (a number, so a startup snapshot can hold the function),
+// and the trampoline finds the C++ function through the calling isolate's
+// IsolateData, which holds the table of the registry it was made with.
+using NativeTable = std::vector<NativeFunction>;
+
+// The one callback every native's V8 function calls (native.cc). It is the
+// only C++ function the runtime's JavaScript reaches, so it is the one
+// external reference a startup snapshot needs (snapshot.h).
+void NativeTrampoline(const v8::FunctionCallbackInfo<v8::Value>& info);
 
 // The list of natives. Components add theirs through one explicit
 // registration function each (bindings::RegisterNatives, runtime's own
@@ -93,15 +99,28 @@ class NativeRegistry {
   // so the two cannot drift apart.
   void AddConstant(std::string name, double value);
   const std::vector<Entry>& entries() const { return entries_; }
+  // The functions by index, shared by every isolate made with this registry
+  // (IsolateData::set_natives).
+  const std::shared_ptr<const NativeTable>& table() const { return table_; }
+  // Every name in order and every constant with its value, one per line:
+  // what a `native` object made from this registry holds, so a startup
+  // snapshot made with another registry is told apart (snapshot.h).
+  const std::string& signature() const { return signature_; }
 
   // Creates the `native` object for a new context: one function per entry,
   // on an object with no prototype. Empty only if V8 refuses (out of memory).
-  v8::MaybeLocal<v8::Object> Instantiate(v8::Isolate* isolate, v8::Local<v8::Context> context,
-                                         IsolateData* data) const;
+  // The functions find their C++ side through the isolate's IsolateData,
+  // which must hold this registry's table() before any of them is called.
+  v8::MaybeLocal<v8::Object> Instantiate(v8::Isolate* isolate,
+                                         v8::Local<v8::Context> context) const;
 
  private:
+  void AddToTable(const Entry& entry);
+
   std::vector<Entry> entries_;
   std::vector<std::pair<std::string, double>> constants_;
+  std::shared_ptr<const NativeTable> table_ = std::make_shared<const NativeTable>();
+  std::string signature_;
 };
 
 // UTF-8 text as a V8 string (an empty string if V8 refuses it).

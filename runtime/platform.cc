@@ -9,6 +9,12 @@
 
 namespace edge::runtime {
 
+namespace {
+std::string g_flags;
+}  // namespace
+
+const std::string& V8FlagsInUse() { return g_flags; }
+
 void InitializeV8() {
   static std::once_flag once;
   static std::unique_ptr<v8::Platform> platform;
@@ -16,10 +22,13 @@ void InitializeV8() {
     // Workers cannot compile code from strings; V8 enforces that per
     // context (see Worker). Single-threaded GC keeps a worker's CPU time on
     // its own thread, where the per-request CPU clock can see it.
-    v8::V8::SetFlagsFromString("--single-threaded-gc");
+    g_flags = "--single-threaded-gc";
     // For profiling and debugging by the operator (e.g. --perf-basic-prof);
     // never set from anything a worker controls.
-    if (const char* extra = std::getenv("EDGE_V8_FLAGS")) v8::V8::SetFlagsFromString(extra);
+    if (const char* extra = std::getenv("EDGE_V8_FLAGS"); extra != nullptr && *extra != '\0') {
+      g_flags.append(" ").append(extra);
+    }
+    v8::V8::SetFlagsFromString(g_flags.c_str());
     platform = v8::platform::NewDefaultPlatform();
     v8::V8::InitializePlatform(platform.get());
     v8::V8::Initialize();

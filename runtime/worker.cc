@@ -5,7 +5,6 @@
 #include "runtime/errors.h"
 #include "runtime/global_scope.h"
 #include "runtime/isolate_data.h"
-#include "runtime/js_sources.h"
 #include "base/log.h"
 #include "runtime/module_loader.h"
 #include "runtime/platform.h"
@@ -38,15 +37,6 @@ void OnPromiseReject(v8::PromiseRejectMessage message) {
 bool AllowWasmCodeGeneration(v8::Local<v8::Context> context, v8::Local<v8::String>) {
   IsolateData* data = IsolateData::From(context->GetIsolate());
   return data != nullptr && data->compiling_wasm();
-}
-
-Status ExceptionStatus(v8::Isolate* isolate, v8::TryCatch& try_catch, std::string_view what) {
-  if (try_catch.HasTerminated() || !try_catch.HasCaught()) {
-    return Status(ErrorCode::kInvalidInput, fmt::format("{}: execution terminated", what));
-  }
-  return Status(ErrorCode::kInvalidInput,
-                fmt::format("{}: {}", what,
-                            DescribeException(isolate, try_catch.Exception(), try_catch.Message())));
 }
 
 // Charges the invocation its share of the isolate's CPU time when its
@@ -139,7 +129,7 @@ StatusOr<std::vector<std::string>> Worker::CompileModuleGraph(const WorkerSpec& 
   std::vector<std::string> paths;
   {
     std::unique_ptr<Worker> worker(new Worker(spec));
-    worker->CreateIsolate(&loop);
+    worker->CreateIsolate(&loop, nullptr);
     v8::Isolate::Scope isolate_scope(worker->isolate_);
     v8::HandleScope handle_scope(worker->isolate_);
     v8::Local<v8::Context> context = worker->NewContext();
@@ -262,13 +252,17 @@ size_t Worker::holds() const { return data_ ? data_->holds() : 0; }
 
 uint64_t Worker::natives_cancelled() const { return data_ ? data_->natives_cancelled() : 0; }
 
-void Worker::CreateIsolate(uv_loop_t* loop) {
+void Worker::CreateIsolate(uv_loop_t* loop, const StartupSnapshot* snapshot) {
   // One budget for the heap and the ArrayBuffers (buffer_allocator.h); V8
   // keeps the allocator alive while any buffer made with it lives.
   allocator_ = std::make_shared<BufferAllocator>(spec_.heap_limit_bytes);
   v8::Isolate::CreateParams params;
   params.array_buffer_allocator_shared = allocator_;
   params.constraints.ConfigureDefaultsFromHeapSize(0, spec_.heap_limit_bytes);
+  if (snapshot != nullptr) {
+    params.snapshot_blob = snapshot->blob();
+    params.external_references = SnapshotExternalReferences();
+  }
   isolate_ = v8::Isolate::New(params);
   isolate_->AddNearHeapLimitCallback(OnNearHeapLimit, this);
   isolate_->SetMicrotasksPolicy(v8::MicrotasksPolicy::kExplicit);
@@ -292,40 +286,64 @@ v8::Local<v8::Context> Worker::NewContext() {
   return context;
 }
 
+v8::Local<v8::Context> Worker::RestoreContext(RuntimeObjects* objects) {
+  v8::Local<v8::Context> context;
+  v8::Local<v8::Value> internals;
+  v8::Local<v8::Value> native;
+  if (!v8::Context::FromSnapshot(isolate_, kSnapshotRuntimeContext).ToLocal(&context) ||
+      !context->GetDataFromSnapshotOnce<v8::Value>(kSnapshotInternals).ToLocal(&internals) ||
+      !context->GetDataFromSnapshotOnce<v8::Value>(kSnapshotNative).ToLocal(&native) ||
+      !internals->IsObject() || !native->IsObject()) {
+    Log(LogLevel::kWarn, "[{}] cannot restore the runtime from the startup snapshot; running it",
+        spec_.name);
+    return {};
+  }
+  // Set again rather than trusted to the snapshot: workers cannot compile
+  // code from strings.
+  context->AllowCodeGenerationFromStrings(false);
+  objects->internals = internals.As<v8::Object>();
+  objects->native = native.As<v8::Object>();
+  return context;
+}
+
 Status Worker::Initialize(uv_loop_t* loop, const NativeRegistry& natives) {
-  CreateIsolate(loop);
+  const StartupSnapshot* snapshot = spec_.use_snapshot ? FindStartupSnapshot(natives) : nullptr;
+  CreateIsolate(loop, snapshot);
+  data_->set_natives(natives.table());
   v8::Isolate::Scope isolate_scope(isolate_);
   v8::HandleScope handle_scope(isolate_);
-  v8::Local<v8::Context> context = NewContext();
+  RuntimeObjects objects;
+  v8::Local<v8::Context> context;
+  if (snapshot != nullptr) context = RestoreContext(&objects);
+  // Without a snapshot (or if V8 could not restore its context: the
+  // isolate's default context is a plain one) the runtime is built here.
+  bool restored = !context.IsEmpty();
+  if (!restored) context = NewContext();
   v8::Context::Scope context_scope(context);
-
-  // Neither object has a prototype: a name the runtime's JavaScript reads
-  // from them that is not there is undefined, whatever a tenant later puts
-  // on Object.prototype.
-  v8::Local<v8::Object> internals = NewNullProtoObject(isolate_);
-  data_->SetContext(context, internals);
-  v8::Local<v8::Object> native;
-  if (!natives.Instantiate(isolate_, context, data_.get()).ToLocal(&native) ||
-      !DefineData(context, native, "workerName", Utf8String(isolate_, spec_.name)) ||
-      !DefineData(context, native, "userAgent", Utf8String(isolate_, "edge/0.1")) ||
-      !DefineData(context, native, "timeOrigin",
-                  v8::Number::New(isolate_, data_->time_origin_epoch_ms()))) {
+  if (!restored) {
+    StatusOr<RuntimeObjects> made = MakeRuntimeObjects(context, natives);
+    if (!made.ok()) return made.status();
+    objects = *made;
+  }
+  data_->SetContext(context, objects.internals);
+  if (!DefineIsolateNatives(context, objects.native, *data_)) {
     return Status(ErrorCode::kInternal, "cannot create the runtime's natives");
   }
   if (spec_.expose_natives_for_testing &&
-      !DefineData(context, context->Global(), "__native", native)) {
+      !DefineData(context, context->Global(), "__native", objects.native)) {
     return Status(ErrorCode::kInternal, "cannot expose the natives");
   }
 
-  // Startup runs under its own CPU limit: the runtime's JavaScript, then
-  // `env` (made from the binding table before any of the worker's code runs,
-  // so nothing the worker does to the built-ins can reach it), then the
-  // worker's top-level code.
+  // Startup runs under its own CPU limit: the runtime's JavaScript (unless
+  // the snapshot holds it), then `env` (made from the binding table before
+  // any of the worker's code runs, so nothing the worker does to the
+  // built-ins can reach it), then the worker's top-level code.
   uint64_t startup_limit_ms =
       spec_.startup_cpu_limit_ms != 0 ? spec_.startup_cpu_limit_ms : spec_.cpu_limit_ms;
   data_->watchdog().set_cpu_limit_ms(startup_limit_ms);
   data_->watchdog().Begin();
-  Status started = RunRuntimeJs(context, native, internals);
+  Status started = restored ? FinishRestoredRuntime(context, objects.internals)
+                            : RunRuntimeJs(*data_, context, objects);
   if (started.ok()) {
     StatusOr<v8::Local<v8::Object>> env = MakeEnv(context);
     if (env.ok()) {
@@ -344,33 +362,6 @@ Status Worker::Initialize(uv_loop_t* loop, const NativeRegistry& natives) {
         .WithLimit(LimitKind::kStartupCpu);
   }
   return started;
-}
-
-Status Worker::RunRuntimeJs(v8::Local<v8::Context> context, v8::Local<v8::Object> native,
-                            v8::Local<v8::Object> internals) {
-  for (size_t i = 0; i < kRuntimeJsCount; ++i) {
-    const JsSource& file = kRuntimeJs[i];
-    v8::TryCatch try_catch(isolate_);
-    std::string wrapped = "(function (native, internals) { \"use strict\";\n";
-    wrapped.append(file.source);
-    wrapped.append("\n})");
-    v8::ScriptOrigin origin(isolate_, Utf8String(isolate_, std::string("edge:internal/") + file.name),
-                            -1);
-    v8::Local<v8::Script> script;
-    v8::Local<v8::Value> function;
-    v8::Local<v8::Value> args[] = {native, internals};
-    v8::Local<v8::Value> ignored;
-    if (!v8::Script::Compile(context, Utf8String(isolate_, wrapped), &origin).ToLocal(&script) ||
-        !script->Run(context).ToLocal(&function) ||
-        !function.As<v8::Function>()->Call(context, v8::Undefined(isolate_), 2, args)
-             .ToLocal(&ignored)) {
-      // The runtime's own code failing is a bug in edge, not in the worker.
-      return ExceptionStatus(isolate_, try_catch,
-                             fmt::format("internal error in {}", file.name));
-    }
-  }
-  data_->DrainMicrotasks();
-  return Status::Ok();
 }
 
 StatusOr<v8::Local<v8::Module>> Worker::CompileModule(v8::Local<v8::Context> context,

@@ -20,6 +20,8 @@
 #include "runtime/module_loader.h"
 #include "runtime/native.h"
 #include "runtime/response_sink.h"
+#include "runtime/runtime_js.h"
+#include "runtime/snapshot.h"
 
 namespace edge::runtime {
 
@@ -69,6 +71,10 @@ struct WorkerSpec {
   // Tests of natives only: makes the `native` object reachable from scripts
   // as globalThis.__native. Never set by edge itself.
   bool expose_natives_for_testing = false;
+  // Whether the isolate may start from the startup snapshot (snapshot.h)
+  // when there is a fitting one; false: the runtime's JavaScript is run, as
+  // for a binary without one (tests of both paths).
+  bool use_snapshot = true;
 };
 
 class Worker {
@@ -126,12 +132,14 @@ class Worker {
  private:
   explicit Worker(WorkerSpec spec);
   Status Initialize(uv_loop_t* loop, const NativeRegistry& natives);
-  // The isolate and its IsolateData (the first part of Initialize), and a
-  // fresh context in it (needs the isolate entered and a HandleScope).
-  void CreateIsolate(uv_loop_t* loop);
+  // The isolate (from `snapshot` when not null) and its IsolateData (the
+  // first part of Initialize), and a fresh context in it (needs the isolate
+  // entered and a HandleScope).
+  void CreateIsolate(uv_loop_t* loop, const StartupSnapshot* snapshot);
   v8::Local<v8::Context> NewContext();
-  Status RunRuntimeJs(v8::Local<v8::Context> context, v8::Local<v8::Object> native,
-                      v8::Local<v8::Object> internals);
+  // The runtime's context from the isolate's snapshot, with its `native`
+  // and `internals`; empty (logged) if V8 cannot restore it.
+  v8::Local<v8::Context> RestoreContext(RuntimeObjects* objects);
   Status LoadModules(v8::Local<v8::Context> context);
   StatusOr<v8::Local<v8::Module>> CompileModule(v8::Local<v8::Context> context,
                                                 const std::string& path);

@@ -27,10 +27,6 @@ const TypedArrayPrototype = ObjectGetPrototypeOf(Uint8Array.prototype);
 const TypedArrayPrototypeGetTag = uncurryGetter(TypedArrayPrototype, Symbol.toStringTag);
 const TypedArrayPrototypeGetLength = uncurryGetter(TypedArrayPrototype, "length");
 const ArrayBufferPrototypeGetByteLength = uncurryGetter(ArrayBuffer.prototype, "byteLength");
-const SharedArrayBufferPrototypeGetByteLength =
-  typeof SharedArrayBuffer === "function"
-    ? uncurryGetter(SharedArrayBuffer.prototype, "byteLength")
-    : null;
 const DataViewPrototypeGetByteLength = uncurryGetter(DataView.prototype, "byteLength");
 const MapPrototypeGetSize = uncurryGetter(Map.prototype, "size");
 const SetPrototypeGetSize = uncurryGetter(Set.prototype, "size");
@@ -63,9 +59,9 @@ function attempt(fn, value) {
 
 const isTypedArray = (v) => TypedArrayPrototypeGetTag(v) !== undefined;
 const isArrayBuffer = (v) => attempt(ArrayBufferPrototypeGetByteLength, v);
-const isSharedArrayBuffer = (v) =>
-  SharedArrayBufferPrototypeGetByteLength !== null &&
-  attempt(SharedArrayBufferPrototypeGetByteLength, v);
+// webidl.js' test: it knows SharedArrayBuffer in a context restored from
+// the startup snapshot too.
+const isSharedArrayBuffer = internals.isSharedArrayBuffer;
 const isDataView = (v) => attempt(DataViewPrototypeGetByteLength, v);
 const isMap = (v) => attempt(MapPrototypeGetSize, v);
 const isSet = (v) => attempt(SetPrototypeGetSize, v);

@@ -38,8 +38,17 @@ const DataViewPrototypeGetBuffer = uncurryGetter(DataView.prototype, "buffer");
 const DataViewPrototypeGetByteOffset = uncurryGetter(DataView.prototype, "byteOffset");
 const DataViewPrototypeGetByteLength = uncurryGetter(DataView.prototype, "byteLength");
 const ArrayBufferPrototypeGetByteLength = uncurryGetter(ArrayBuffer.prototype, "byteLength");
-const SharedArrayBufferPrototypeGetByteLength =
-  typeof SharedArrayBuffer === "function" ? uncurryGetter(SharedArrayBuffer.prototype, "byteLength") : undefined;
+// SharedArrayBuffer is not on the global object while the startup snapshot
+// is made: V8 installs it (as its flags say) when a context is created or
+// deserialised. captureLateBuiltins runs here, and again right after a
+// context is restored from the snapshot (runtime/runtime_js.cc), both times
+// before any tenant code.
+let SharedArrayBufferPrototypeGetByteLength;
+function captureLateBuiltins() {
+  SharedArrayBufferPrototypeGetByteLength =
+    typeof SharedArrayBuffer === "function" ? uncurryGetter(SharedArrayBuffer.prototype, "byteLength") : undefined;
+}
+captureLateBuiltins();
 
 // ---------------------------------------------------------------------------
 // Interface objects.
@@ -302,6 +311,7 @@ internals.isObject = isObject;
 internals.isUint8Array = isUint8Array;
 internals.isArrayBuffer = isArrayBuffer;
 internals.isSharedArrayBuffer = isSharedArrayBuffer;
+internals.captureLateBuiltins = captureLateBuiltins;
 internals.toUint8Array = toUint8Array;
 internals.toUSVString = toUSVString;
 internals.toEnforceRangeUnsignedLongLong = toEnforceRangeUnsignedLongLong;

@@ -4,7 +4,9 @@
 const { finishInterface, illegalConstructor, EventTarget } = internals;
 
 const nativeNow = native.now;
-const timeOrigin = native.timeOrigin;
+// Read when asked, not at load: the value is the isolate's own, defined after
+// the runtime's JavaScript was loaded (or restored from the startup snapshot).
+const timeOrigin = () => native.timeOrigin;
 const kCreate = {};
 
 class Performance extends EventTarget {
@@ -22,12 +24,12 @@ class Performance extends EventTarget {
 
   get timeOrigin() {
     this.#brand; // brand check
-    return timeOrigin;
+    return timeOrigin();
   }
 
   toJSON() {
     this.#brand; // brand check
-    return { timeOrigin };
+    return { timeOrigin: timeOrigin() };
   }
 }
 finishInterface(Performance);

@@ -62,6 +62,7 @@ StatusOr<std::unique_ptr<Worker>> WorkerFixture::LoadFiles(
   spec.cpu_limit_ms = cpu_limit_ms_;
   spec.startup_cpu_limit_ms = startup_cpu_limit_ms_;
   spec.expose_natives_for_testing = expose_natives_;
+  spec.use_snapshot = use_snapshot_;
   spec.bindings = bindings_;
   spec.services = services_;
   return Worker::Load(&loop_, natives_, spec);

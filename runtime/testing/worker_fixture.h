@@ -93,6 +93,7 @@ class WorkerFixture : public ::testing::Test {
   uint64_t cpu_limit_ms_ = 30000;
   uint64_t startup_cpu_limit_ms_ = 0;
   bool expose_natives_ = false;  // globalThis.__native, for tests of natives
+  bool use_snapshot_ = true;     // WorkerSpec::use_snapshot
   std::vector<EnvBinding> bindings_;         // env bindings of workers loaded from now on
   std::shared_ptr<HostServices> services_;  // what their natives get (WorkerSpec::services)
   base::testing::TempDir temp_{"edge-test"};

@@ -10,7 +10,7 @@
 import { assert, assertEquals } from "../../runtime/testing/assert.js";
 
 export const RECORD_NAMES = [
-  "AbortController", "AbortSignal", "ArrayBufferPrototypeGetByteLength", "Blob",
+  "AbortController", "AbortSignal", "ArrayBufferPrototypeGetByteLength", "Blob", "captureLateBuiltins",
   "ByteLengthQueuingStrategy", "CompressionStream", "CountQueuingStrategy", "Crypto", "CryptoKey",
   "CustomEvent", "DOMException", "DataViewPrototypeGetBuffer", "DataViewPrototypeGetByteLength",
   "DataViewPrototypeGetByteOffset", "DecompressionStream", "Event", "EventTarget", "Fetcher",
