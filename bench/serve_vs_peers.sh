@@ -133,6 +133,10 @@ http {
   keepalive_requests 100000000;
   keepalive_timeout 600s;
   client_body_temp_path $work/nginx/body;
+  proxy_temp_path $work/nginx/proxy;
+  fastcgi_temp_path $work/nginx/fastcgi;
+  uwsgi_temp_path $work/nginx/uwsgi;
+  scgi_temp_path $work/nginx/scgi;
   server {
     listen 127.0.0.1:$p;
     location / {
@@ -223,7 +227,7 @@ for round in $(seq "$rounds"); do
     p99_list[$name]+="$p99 "
     # requests per CPU-second of the server over this round
     cpu_list[$name]+="$(awk -v r="$rps" -v s="$seconds" -v t=$((after - before)) -v hz="$hz" \
-      'BEGIN { c = t / hz; printf "%.0f", c > 0 ? r * s / c : 0 }') "
+      'BEGIN { c = t / hz; printf "%.0f", (c > 0 ? r * s / c : 0) }') "
     printf '%-6s %-14s %12s %9s %9s %8s\n' "$round" "$name" "$rps" "$p50" "$p99" \
       "$((bad + errors))"
   done
