@@ -1,5 +1,6 @@
 // fetch() from JavaScript (bindings/fetch/fetch.js over bindings/fetch/fetch_natives.cc
 // and the outbound client) against a local test server.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -598,6 +599,21 @@ TEST_F(FetchTest, WaitUntilWorkThatNeverSettlesIsStoppedAfterTheLimit) {
                "new Promise(r => setTimeout(() => r(String(globalThis.ticks - before)), 30))"),
             "0");
   EXPECT_TRUE(WaitFor([&] { return hang_closed_.load(); }));
+}
+
+// Request checks the method in JavaScript; fetchStart checks again what
+// would go on the wire, so a method that got past the JavaScript (a patched
+// built-in) still cannot put a space or CRLF in the request line.
+TEST_F(FetchTest, TheNativeRefusesAMethodThatIsNotAToken) {
+  using ::testing::HasSubstr;
+  for (const char* method : {"GE T", "GET\\r\\nX: 1", "", "connect", "TRACE", "Track"}) {
+    EXPECT_THAT(Js(std::string("(() => { try { __native.fetchStart('") + method +
+                   "', false, '127.0.0.1', 80, '/', [], null, null); return 'sent'; }"
+                   " catch (e) { return e.name + ': ' + e.message; } })()"),
+                HasSubstr("TypeError: Invalid or forbidden request method"))
+        << method;
+  }
+  EXPECT_EQ(Js("fetch('" + origin_ + "/echo', { method: 'PROPFIND' }).then(r => r.status)"), "200");
 }
 
 TEST_F(FetchTest, UnreadBodyOfAGarbageResponseIsCancelled) {
