@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <iterator>
@@ -100,7 +101,10 @@ void RequestLog::Append(const std::string& line) {
       first_drop = !dropping_;
       dropping_ = true;
     } else {
-      wake = pending_.empty();
+      // The first line wakes an idle writer; a batch grown to kBatchBytes
+      // cuts its gathering short.
+      wake = pending_.empty() ||
+             (pending_.size() < kBatchBytes && pending_.size() + line.size() >= kBatchBytes);
       pending_ += line;
       ++appended_;
     }
@@ -115,7 +119,8 @@ void RequestLog::Append(const std::string& line) {
     if (on_dropped_) on_dropped_(1);
     return;
   }
-  // The writer sleeps only when nothing is pending: one wake-up per batch.
+  // The writer sleeps untimed only when nothing is pending, so the first
+  // line of a batch wakes it; it then gathers for kGatherMs on its own.
   if (wake) wake_.notify_one();
 }
 
@@ -125,6 +130,12 @@ void RequestLog::Run() {
   for (;;) {
     wake_.wait(lock, [&] { return stop_ || !pending_.empty(); });
     if (pending_.empty() && stop_) return;
+    // Lines are here: let more gather before writing (a wake-up and a write
+    // per request would cost a busy node two context switches per request),
+    // unless the batch is big, a Flush() waits or the node stops.
+    wake_.wait_for(lock, std::chrono::milliseconds(kGatherMs), [&] {
+      return stop_ || flush_wanted_ > done_ || pending_.size() >= kBatchBytes;
+    });
     batch.clear();
     batch.swap(pending_);
     uint64_t lines = appended_;
@@ -161,6 +172,9 @@ void RequestLog::WriteBatch(const std::string& batch) {
 void RequestLog::Flush() {
   std::unique_lock<std::mutex> lock(mutex_);
   uint64_t target = appended_;
+  if (done_ >= target) return;
+  flush_wanted_ = std::max(flush_wanted_, target);
+  wake_.notify_one();
   written_.wait(lock, [&] { return done_ >= target; });
 }
 

@@ -22,8 +22,9 @@ namespace edge::gateway {
 
 // Thread-safe, and off the request path: each line is formatted by the
 // calling thread and appended to a buffer in memory; a writer thread of its
-// own writes what has gathered in one write and flush (so a busy node makes
-// one syscall per batch, not per request, and lines never interleave). A
+// own writes what has gathered in one write and flush, at most kGatherMs
+// after its first line (so a busy node makes one wake-up and one syscall per
+// batch, not per request, and lines never interleave). A
 // slow or full disk never stalls serving: past `max_pending_bytes` not yet
 // written, lines are dropped, counted (`on_dropped`) and said in the log
 // once per outage. Flush() and the destructor (shutdown, after SIGTERM)
@@ -31,6 +32,10 @@ namespace edge::gateway {
 class RequestLog {
  public:
   static constexpr size_t kDefaultMaxPendingBytes = 8 << 20;
+  // How long a batch gathers after its first line, and the size that cuts
+  // that short.
+  static constexpr int kGatherMs = 10;
+  static constexpr size_t kBatchBytes = 256 << 10;
   // Told the number of lines dropped, from the thread that dropped them.
   using DroppedHook = std::function<void(uint64_t lines)>;
 
@@ -82,6 +87,7 @@ class RequestLog {
   std::string pending_;              // lines not handed to the writer yet
   uint64_t appended_ = 0;            // batches: lines given (a sequence)
   uint64_t done_ = 0;                // lines written or failed
+  uint64_t flush_wanted_ = 0;        // Flush(): write up to this line now
   uint64_t dropped_ = 0;
   bool dropping_ = false;  // lines are being dropped: said once, on the first
   bool stop_ = false;
