@@ -9,6 +9,7 @@
 #   PIN=0 bench/isolation.sh ...                (no taskset pinning)
 #   ROUNDS=3 bench/isolation.sh ...             (rounds; medians reported)
 #   THREADS=2 bench/isolation.sh ...            (serving threads)
+#   EDGE_SERVE_FLAGS="--heavy-turn-us 0" bench/isolation.sh ...  (more flags for edge serve)
 #
 # Classes (H's worker; what H's requests get):
 #   cpu       spins until its CPU limit (cpu_ms 50)                     500
@@ -179,7 +180,8 @@ EOF
 pids+=($!)
 "${pin_server[@]}" "$edge" serve --listen "127.0.0.1:$http_port" --admin "127.0.0.1:$admin_port" \
   --admin-token-file "$work/token" --data-dir "$work/data" --threads "$threads" \
-  --allow-fetch-to 127.0.0.0/8 --access-log /dev/null --log-level warn >/dev/null \
+  --allow-fetch-to 127.0.0.0/8 --access-log /dev/null --log-level warn ${EDGE_SERVE_FLAGS:-} \
+  >/dev/null \
   2>"$work/edge.log" &
 edge_pid=$!
 pids+=("$edge_pid")

@@ -18,7 +18,7 @@ IsolateData::IsolateData(v8::Isolate* isolate, uv_loop_t* loop, std::string work
       timers_(this),
       thread_pool_(loop, ThreadPoolQueue::kIoJobs),
       cpu_jobs_(loop, ThreadPoolQueue::kCpuJobs, RunAtLowPriority),
-      watchdog_(isolate, cpu_limit_ms),
+      watchdog_(isolate, cpu_limit_ms, &worker_name_),
       time_origin_ns_(uv_hrtime()),
       time_origin_epoch_ms_(std::chrono::duration<double, std::milli>(
                                 std::chrono::system_clock::now().time_since_epoch())

@@ -41,15 +41,49 @@ uint64_t ThreadCpuNs(uint64_t wall_ns) {
   return t_last_reading.cpu_ns;
 }
 
+// The subjects that ran on this thread in the current turn of its loop.
+thread_local std::vector<Watchdog::Subject*> t_turn_subjects;
+
+const std::string kNoLabel;
+
 }  // namespace
 
-Watchdog::Subject::Subject(v8::Isolate* isolate, uint64_t cpu_limit_ms)
-    : isolate_(isolate), cpu_limit_ns_(cpu_limit_ms * 1000000u) {
+Watchdog::Subject::Subject(v8::Isolate* isolate, uint64_t cpu_limit_ms, const std::string* label)
+    : isolate_(isolate), cpu_limit_ns_(cpu_limit_ms * 1000000u), label_(label) {
   if (pthread_getcpuclockid(pthread_self(), &cpu_clock_) != 0) cpu_clock_ = CLOCK_THREAD_CPUTIME_ID;
   Watchdog::Get().Add(this);
 }
 
-Watchdog::Subject::~Subject() { Watchdog::Get().Remove(this); }
+Watchdog::Subject::~Subject() {
+  // Destroyed on the thread it ran on, so its turn entry is in this list.
+  if (in_turn_) std::erase(t_turn_subjects, this);
+  Watchdog::Get().Remove(this);
+}
+
+const std::string& Watchdog::Subject::label() const {
+  return label_ != nullptr ? *label_ : kNoLabel;
+}
+
+void Watchdog::Subject::AddTurnTime(uint64_t ns) {
+  turn_ns_ += ns;
+  if (in_turn_) return;
+  in_turn_ = true;
+  t_turn_subjects.push_back(this);
+}
+
+void Watchdog::TakeTurnTimes(const std::function<void(const Subject&, uint64_t ns)>& each) {
+  std::vector<Subject*> ran;
+  ran.swap(t_turn_subjects);
+  for (Subject* subject : ran) {
+    uint64_t ns = subject->turn_ns_;
+    subject->turn_ns_ = 0;
+    subject->in_turn_ = false;
+    each(*subject, ns);
+  }
+  // Keep the list's storage for the next turn (no allocation per turn).
+  ran.clear();
+  if (t_turn_subjects.empty()) t_turn_subjects.swap(ran);
+}
 
 uint64_t Watchdog::Subject::EntryCpuSince(uint64_t now_wall_ns) {
   uint64_t wall = now_wall_ns > entry_wall_ns_ ? now_wall_ns - entry_wall_ns_ : 0;
@@ -111,6 +145,7 @@ void Watchdog::Subject::Checkpoint() {
   uint64_t now = WallNs();
   uint64_t used = EntryCpuSince(now);
   account_.Charge(used);
+  AddTurnTime(used);
   // What follows in this entry is charged from here.
   entry_wall_ns_ = now;
   entry_cpu_ns_ += used;
@@ -118,7 +153,9 @@ void Watchdog::Subject::Checkpoint() {
 
 void Watchdog::Subject::End() {
   if (--depth_ > 0) return;
-  account_.Charge(EntryCpuSince(WallNs()));
+  uint64_t used = EntryCpuSince(WallNs());
+  account_.Charge(used);
+  AddTurnTime(used);
   // Stopped at what its chain had left: the chain is spent, even if this
   // entry's charge came out a little under the watchdog's measure.
   if (entry_chain_ && exceeded_.load() && !exceeded_before_entry_) entry_chain_->MarkSpent();

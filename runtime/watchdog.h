@@ -14,10 +14,13 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "runtime/cpu_account.h"
 
@@ -28,7 +31,9 @@ class Watchdog {
   // What the watchdog knows of one isolate. Created on the isolate's thread.
   class Subject {
    public:
-    Subject(v8::Isolate* isolate, uint64_t cpu_limit_ms);
+    // `label` (the worker's name, which outlives the subject) is what
+    // TakeTurnTimes reports it as.
+    Subject(v8::Isolate* isolate, uint64_t cpu_limit_ms, const std::string* label = nullptr);
     ~Subject();
     Subject(const Subject&) = delete;
     Subject& operator=(const Subject&) = delete;
@@ -51,6 +56,7 @@ class Watchdog {
     void set_cpu_limit_ms(uint64_t ms) { cpu_limit_ns_ = ms * 1000000u; }
     // Where each entry's CPU time is charged.
     CpuAccount& account() { return account_; }
+    const std::string& label() const;
 
    private:
     friend class Watchdog;
@@ -76,9 +82,24 @@ class Watchdog {
     uint64_t entry_limit_ns_ = 0;
     uint64_t wall_deadline_ns_ = 0;
     std::atomic<bool> exceeded_{false};
+    // This thread's loop turn (TakeTurnTimes): the time charged so far, and
+    // whether the subject is on the thread's list of those that ran.
+    const std::string* label_;
+    uint64_t turn_ns_ = 0;
+    bool in_turn_ = false;
+    void AddTurnTime(uint64_t ns);
   };
 
   static Watchdog& Get();
+
+  // On a thread whose event loop runs isolates, once per turn of the loop
+  // (before it polls for I/O): calls `each` with every subject that ran
+  // JavaScript on this thread since the previous call and the time charged
+  // to it meanwhile, then starts the next turn. A worker that holds its
+  // thread for long stretches (a slow handler, a thousand timers firing
+  // together) delays every other request of the thread by as much; the
+  // node moves such workers to a thread of their own (gateway/node).
+  static void TakeTurnTimes(const std::function<void(const Subject&, uint64_t ns)>& each);
 
  private:
   Watchdog();

@@ -707,25 +707,28 @@ uint64_t SteadyMs() {
 
 void Node::Quarantine(const std::string& worker) {
   if (!quarantine_) return;
-  std::lock_guard<std::mutex> lock(quarantine_mutex_);
-  auto [it, added] = quarantined_until_.insert_or_assign(worker, SteadyMs() + kQuarantineMs);
-  if (added) {
-    quarantined_count_ = quarantined_until_.size();
+  if (lanes_.Quarantine(worker, SteadyMs())) {
     Log(LogLevel::kWarn, "[{}] hit its CPU or memory limit: it runs on the quarantine thread for "
-        "the next {} s", worker, kQuarantineMs / 1000);
+        "the next {} s", worker, WorkerLanes::kQuarantineMs / 1000);
   }
 }
 
 bool Node::Quarantined(const std::string& worker) {
-  if (quarantined_count_.load(std::memory_order_relaxed) == 0) return false;
-  std::lock_guard<std::mutex> lock(quarantine_mutex_);
-  auto it = quarantined_until_.find(worker);
-  if (it == quarantined_until_.end()) return false;
-  if (it->second > SteadyMs()) return true;
-  quarantined_until_.erase(it);
-  quarantined_count_ = quarantined_until_.size();
-  Log(LogLevel::kInfo, "[{}] back on the serving threads", worker);
-  return false;
+  return LaneOf(worker) == WorkerLanes::Lane::kQuarantine;
+}
+
+void Node::MarkHeavy(const std::string& worker) {
+  if (heavy_lanes_.empty()) return;
+  if (lanes_.MarkHeavy(worker, SteadyMs())) {
+    Log(LogLevel::kWarn,
+        "[{}] held its thread more than {} us in {} of its last 8 loop turns: its requests run "
+        "on the heavy lanes, beside the serving threads, for at least {} s",
+        worker, options_.heavy_turn_us, HeavyDetector::kSlowTurns, WorkerLanes::kHeavyMs / 1000);
+  }
+}
+
+WorkerLanes::Lane Node::LaneOf(const std::string& worker) {
+  return lanes_.LaneOf(worker, SteadyMs());
 }
 
 void Node::UpdateGauges() {
@@ -737,9 +740,15 @@ void Node::UpdateGauges() {
     metrics_.SetIsolates(quarantine_->index(), quarantine_->isolates_alive(),
                          quarantine_->isolate_memory_bytes());
   }
+  for (const auto& lane : heavy_lanes_) {
+    metrics_.SetIsolates(lane->index(), lane->isolates_alive(), lane->isolate_memory_bytes());
+  }
   metrics_.SetGauge("edge_quarantined_workers",
                     "Workers running on the quarantine thread after hitting a limit",
-                    static_cast<double>(quarantined_count_.load()));
+                    static_cast<double>(lanes_.quarantined()));
+  metrics_.SetGauge("edge_heavy_workers",
+                    "Workers running on the heavy lanes: they hold a thread for long stretches",
+                    static_cast<double>(lanes_.heavy()));
   for (const auto& extension : extensions_) extension->UpdateMetrics(metrics_);
 }
 
@@ -773,6 +782,10 @@ Status Node::Start() {
   int threads = ServingThreadCount();
   size_t budget =
       threads == 0 ? 0 : (options_.memory_budget_mb << 20) / static_cast<size_t>(threads);
+  // The heavy lanes first: each serving thread knows its lane before it
+  // takes a request. Numbered after the serving threads and the quarantine
+  // thread.
+  if (threads > 0) EDGE_RETURN_IF_ERROR(StartHeavyLanes(threads + 1, threads, budget));
   EDGE_RETURN_IF_ERROR(StartServingThreads(threads, budget));
   std::string sync_token;
   if (!options_.sync_token_file.empty()) {
@@ -807,6 +820,9 @@ Status Node::StartServingThreads(int count, size_t budget) {
     int http_port = i == 0 ? 0 : threads_.front()->http_port();
     int https_port = i == 0 ? 0 : threads_.front()->https_port();
     threads_.push_back(std::make_unique<NodeThread>(*this, i, budget, http_port, https_port));
+    if (static_cast<size_t>(i) < heavy_lanes_.size()) {
+      threads_.back()->set_heavy_lane(heavy_lanes_[i].get());
+    }
     Status started = threads_.back()->Start();
     if (!started.ok()) {
       threads_.pop_back();
@@ -822,6 +838,18 @@ Status Node::StartQuarantineThread(int index, size_t budget) {
   if (!started.ok()) {
     quarantine_.reset();
     return Context("cannot start the quarantine thread", started);
+  }
+  return Status::Ok();
+}
+
+Status Node::StartHeavyLanes(int first_index, int count, size_t budget) {
+  for (int i = 0; i < count; ++i) {
+    heavy_lanes_.push_back(NodeThread::HeavyLane(*this, first_index + i, budget));
+    Status started = heavy_lanes_.back()->Start();
+    if (!started.ok()) {
+      heavy_lanes_.pop_back();
+      return Context("cannot start a heavy lane", started);
+    }
   }
   return Status::Ok();
 }
@@ -900,7 +928,11 @@ void Node::WatchSignals() {
 
 void Node::JoinThreads() {
   for (auto& thread : threads_) thread->Join();
-  // Last: requests the serving threads handed to it have finished with them.
+  // Last: requests the serving threads handed to them have finished with them.
+  for (auto& lane : heavy_lanes_) {
+    lane->Stop();
+    lane->Join();
+  }
   if (quarantine_) {
     quarantine_->Stop();
     quarantine_->Join();

@@ -33,6 +33,7 @@
 #include "gateway/node/node_state.h"
 #include "gateway/node/request_log.h"
 #include "gateway/node/tail_hub.h"
+#include "gateway/node/worker_lanes.h"
 #include "runtime/native.h"
 
 namespace edge::gateway {
@@ -153,12 +154,14 @@ class Node : public bindings::ServiceDirectory {
   // Refreshes the gauges /metrics reports (isolates per thread).
   void UpdateGauges();
 
-  // Quarantine: a worker stopped by its CPU or memory limit runs on the
-  // quarantine thread for kQuarantineMs after its last kill, so it cannot
-  // hold up the serving threads (and the other tenants on them). Any thread.
-  static constexpr uint64_t kQuarantineMs = 30000;
+  // Workers the serving threads hand to other threads (worker_lanes.h): a
+  // worker stopped by its CPU or memory limit runs on the quarantine thread,
+  // one holding its thread for long stretches on the heavy lanes, so neither
+  // holds up the serving threads and the other tenants on them. Any thread.
   void Quarantine(const std::string& worker);
   bool Quarantined(const std::string& worker);
+  void MarkHeavy(const std::string& worker);
+  WorkerLanes::Lane LaneOf(const std::string& worker);
   NodeThread* quarantine_thread() const { return quarantine_.get(); }
 
   // ServiceDirectory: another deployed worker, on the calling serving thread.
@@ -233,6 +236,7 @@ class Node : public bindings::ServiceDirectory {
   int ServingThreadCount() const;
   Status StartServingThreads(int count, size_t budget);
   Status StartQuarantineThread(int index, size_t budget);
+  Status StartHeavyLanes(int first_index, int count, size_t budget);
   Status StartAdminApi(std::string token, std::string sync_token);
   // Loads what the store holds on every serving thread (up to each one's
   // memory budget), then AnnounceReady.
@@ -241,7 +245,8 @@ class Node : public bindings::ServiceDirectory {
   void AnnounceReady();
   // SIGINT and SIGTERM stop the node (a second one exits at once).
   void WatchSignals();
-  // Waits for the serving threads to end, then stops the quarantine thread.
+  // Waits for the serving threads to end, then stops the heavy lanes and the
+  // quarantine thread.
   void JoinThreads();
 
   static void OnSignal(uv_signal_t* handle, int signum);
@@ -265,9 +270,8 @@ class Node : public bindings::ServiceDirectory {
   std::vector<std::unique_ptr<NodeExtension>> extensions_;
   std::vector<std::unique_ptr<NodeThread>> threads_;
   std::unique_ptr<NodeThread> quarantine_;
-  std::mutex quarantine_mutex_;
-  std::unordered_map<std::string, uint64_t> quarantined_until_;  // worker -> steady ms
-  std::atomic<size_t> quarantined_count_{0};
+  std::vector<std::unique_ptr<NodeThread>> heavy_lanes_;  // one per serving thread
+  WorkerLanes lanes_;
   std::unique_ptr<HttpServer> admin_server_;
   std::unique_ptr<class AdminApi> admin_api_;
   std::vector<uv_signal_t*> signals_;

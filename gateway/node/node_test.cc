@@ -47,6 +47,10 @@ constexpr const char* kWorker = R"(
         }));
       }
       if (path === "/spin") for (;;) {}
+      if (path === "/slow") {
+        const until = Date.now() + 4;
+        while (Date.now() < until) {}
+      }
       return new Response(`${env.VERSION} ${env.API_KEY ?? "none"} ${path}`);
     },
   };)";
@@ -293,6 +297,37 @@ TEST_F(NodeTest, AWorkerStoppedByItsCpuLimitIsCountedAndQuarantinedButServesOn) 
       "1")
       << metrics;
   EXPECT_EQ(Series(metrics, "edge_quarantined_workers"), "1") << metrics;
+}
+
+TEST_F(NodeTest, AWorkerHoldingItsThreadRunsOnTheHeavyLaneAndOthersStay) {
+  Deploy("slow", Version("slow", "v1", {"slow.test/*"}));
+  Deploy("quick", Version("quick", "v1", {"quick.test/*"}));
+  // Each /slow request holds the thread ~4 ms, over the 1 ms default: a few
+  // in a row make the worker heavy; its requests go on being answered.
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_EQ(BodyOf(node_.Get("slow.test", "/slow")), "v1 none /slow");
+    EXPECT_EQ(BodyOf(node_.Get("quick.test", "/")), "v1 none /");
+  }
+  auto lane = [&](const std::string& worker) {
+    WorkerLanes::Lane found = WorkerLanes::Lane::kServing;
+    node_.OnControl([&] { found = node_.node().LaneOf(worker); });
+    return found;
+  };
+  EXPECT_EQ(lane("slow"), WorkerLanes::Lane::kHeavy);
+  EXPECT_EQ(lane("quick"), WorkerLanes::Lane::kServing);
+  // On the heavy lane: a request body crosses the hop both ways.
+  Client upload(node_.ports().http);
+  ASSERT_TRUE(upload.Send(RequestText("POST", "/upload", "slow.test", "through the lane")));
+  std::optional<Response> hopped = upload.Read();
+  ASSERT_TRUE(hopped);
+  EXPECT_EQ(hopped->body, "v1 got through the lane");
+  EXPECT_EQ(BodyOf(node_.Get("slow.test", "/slow")), "v1 none /slow");
+  EXPECT_EQ(lane("slow"), WorkerLanes::Lane::kHeavy);
+  std::string metrics = node_.AdminOk("GET", "/metrics");
+  EXPECT_EQ(Series(metrics, "edge_heavy_workers"), "1") << metrics;
+  EXPECT_EQ(Series(metrics, "edge_requests_total{worker=\"slow\",status_class=\"2xx\",outcome=\"ok\"}"),
+            "10")
+      << metrics;
 }
 
 TEST(NodeRestartTest, ARestartedNodeServesWhatItsStoreHolds) {

@@ -11,6 +11,7 @@
 #include "gateway/http/status_pages.h"
 #include "gateway/node/thread_hop.h"
 #include "gateway/host/worker_host.h"
+#include "runtime/watchdog.h"
 #include "base/log.h"
 
 namespace edge::gateway {
@@ -80,6 +81,8 @@ thread_local NodeThread* t_current = nullptr;
 // How often a thread measures its isolates (memory budget, metering of
 // CPU no request was charged for, gauges).
 constexpr uint64_t kMeasureEveryMs = 1000;
+
+constexpr int kHeavyLaneNice = 5;
 
 // Counts a streamed request body for metering and holds it to the worker's
 // request size limit (a body without Content-Length is only known as it
@@ -168,7 +171,14 @@ NodeThread* NodeThread::Current() { return t_current; }
 std::unique_ptr<NodeThread> NodeThread::Quarantine(Node& node, int index,
                                                    size_t memory_budget_bytes) {
   auto thread = std::make_unique<NodeThread>(node, index, memory_budget_bytes);
-  thread->quarantine_ = true;
+  thread->kind_ = Kind::kQuarantine;
+  return thread;
+}
+
+std::unique_ptr<NodeThread> NodeThread::HeavyLane(Node& node, int index,
+                                                  size_t memory_budget_bytes) {
+  auto thread = std::make_unique<NodeThread>(node, index, memory_budget_bytes);
+  thread->kind_ = Kind::kHeavyLane;
   return thread;
 }
 
@@ -196,6 +206,8 @@ void NodeThread::Stop() {
       // Every connection is gone: free the isolates and the loop's handles.
       uv_timer_stop(&measure_timer_);
       uv_close(reinterpret_cast<uv_handle_t*>(&measure_timer_), nullptr);
+      uv_prepare_stop(&turn_end_);
+      uv_close(reinterpret_cast<uv_handle_t*>(&turn_end_), nullptr);
       pool_->Clear();
       tasks_->Close();
     };
@@ -212,7 +224,7 @@ void NodeThread::Stop() {
 
 Status NodeThread::Listen() {
   const NodeOptions& options = node_.options();
-  if (quarantine_) {
+  if (kind_ == Kind::kQuarantine) {
     // Below the serving threads: a worker burning its CPU limit here over and
     // over gets what the cores leave idle (SCHED_IDLE), not the other
     // tenants' share; where that policy is refused, the lowest nice value.
@@ -220,6 +232,13 @@ Status NodeThread::Listen() {
     if (sched_setscheduler(0, SCHED_IDLE, &param) != 0) {
       setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 19);
     }
+    return Status::Ok();
+  }
+  if (kind_ == Kind::kHeavyLane) {
+    // A little below the serving threads: when both want the core, a
+    // serving thread woken by a request gets it at once, and the heavy
+    // lane still gets about a quarter of it (nice 5 weighs 335 to 1024).
+    setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kHeavyLaneNice);
     return Status::Ok();
   }
   ServerLimits limits = options.limits;
@@ -272,11 +291,22 @@ void NodeThread::Main(std::promise<Status> ready) {
   uv_timer_init(&loop_, &measure_timer_);
   measure_timer_.data = this;
   uv_timer_start(&measure_timer_, OnMeasure, kMeasureEveryMs, kMeasureEveryMs);
+  // Heavy workers are looked for where they hold up other tenants (the
+  // serving threads) and where they go (the heavy lanes, so they stay there
+  // while they are heavy); the quarantine thread has its own rule.
+  if (kind_ != Kind::kQuarantine) {
+    heavy_ = std::make_unique<HeavyDetector>(node_.options().heavy_turn_us * 1000);
+  }
+  uv_prepare_init(&loop_, &turn_end_);
+  turn_end_.data = this;
+  uv_prepare_start(&turn_end_, OnTurnEnd);
   started_ = listening.ok();
   if (!listening.ok()) {
     http_.reset();
     https_.reset();
     uv_close(reinterpret_cast<uv_handle_t*>(&measure_timer_), nullptr);
+    uv_prepare_stop(&turn_end_);
+    uv_close(reinterpret_cast<uv_handle_t*>(&turn_end_), nullptr);
     tasks_->Close();
   }
   ready.set_value(listening);
@@ -291,9 +321,19 @@ void NodeThread::Main(std::promise<Status> ready) {
   t_current = nullptr;
 }
 
+void NodeThread::OnTurnEnd(uv_prepare_t* prepare) {
+  auto* self = static_cast<NodeThread*>(prepare->data);
+  runtime::Watchdog::TakeTurnTimes([self](const runtime::Watchdog::Subject& subject, uint64_t ns) {
+    if (self->heavy_ && !subject.label().empty() && self->heavy_->Note(subject.label(), ns)) {
+      self->node_.MarkHeavy(subject.label());
+    }
+  });
+}
+
 void NodeThread::OnMeasure(uv_timer_t* timer) {
   auto* self = static_cast<NodeThread*>(timer->data);
   Node& node = self->node_;
+  if (self->heavy_) self->heavy_->Prune();
   self->pool_->Retain(self->reader_->Current());
   uint64_t now = UnixMs();
   self->pool_->Measure([&](const std::string& worker, const IsolatePool::Sample& sample) {
@@ -352,11 +392,11 @@ void NodeThread::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> wri
            "requestTooLarge");
     return;
   }
-  // A quarantined worker runs on the quarantine thread; the connection stays.
-  NodeThread* quarantine = node_.quarantine_thread();
-  bool hop = quarantine != nullptr && quarantine != this && node_.Quarantined(served->name);
+  // A quarantined or heavy worker runs on another thread; the connection
+  // stays.
+  NodeThread* lane = LaneFor(served->name);
   WorkerHost* worker_host = nullptr;
-  if (!hop) {
+  if (lane == nullptr) {
     StatusOr<WorkerHost*> host_or = pool_->Acquire(served);
     if (!host_or.ok()) {
       Refuse(*writer, std::move(record), 503, "The worker failed to load", "loadError");
@@ -376,8 +416,8 @@ void NodeThread::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> wri
   fetch->cf_json = cf_json_;
   auto sink = std::make_shared<NodeSink>(std::move(writer), node_.reporting(), std::move(record),
                                          limits, &loop_);
-  if (hop) {
-    HandleInQuarantine(served, std::move(*fetch), std::move(sink), limits);
+  if (lane != nullptr) {
+    HandleOn(lane, served, std::move(*fetch), std::move(sink), limits);
     return;
   }
   if (fetch->body_source) {
@@ -389,12 +429,26 @@ void NodeThread::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> wri
   worker_host->Fetch(std::move(*fetch), std::move(sink));
 }
 
-void NodeThread::HandleInQuarantine(const std::shared_ptr<const ServedWorker>& served,
-                                    runtime::FetchRequest fetch, std::shared_ptr<NodeSink> sink,
-                                    const WorkerLimits& limits) {
-  NodeThread* quarantine = node_.quarantine_thread();
+NodeThread* NodeThread::LaneFor(const std::string& worker) {
+  NodeThread* lane = nullptr;
+  switch (node_.LaneOf(worker)) {
+    case WorkerLanes::Lane::kServing:
+      break;
+    case WorkerLanes::Lane::kHeavy:
+      lane = heavy_lane_;
+      break;
+    case WorkerLanes::Lane::kQuarantine:
+      lane = node_.quarantine_thread();
+      break;
+  }
+  return lane == this ? nullptr : lane;
+}
+
+void NodeThread::HandleOn(NodeThread* lane, const std::shared_ptr<const ServedWorker>& served,
+                          runtime::FetchRequest fetch, std::shared_ptr<NodeSink> sink,
+                          const WorkerLimits& limits) {
   PostFn to_connection = [this](std::function<void()> task) { Post(std::move(task)); };
-  PostFn to_worker = [quarantine](std::function<void()> task) { quarantine->Post(std::move(task)); };
+  PostFn to_worker = [lane](std::function<void()> task) { lane->Post(std::move(task)); };
   if (fetch.body_source) {
     fetch.body_source = HopBody(
         std::make_shared<CountedBody>(std::move(fetch.body_source), sink, limits.request_bytes),
@@ -402,8 +456,8 @@ void NodeThread::HandleInQuarantine(const std::shared_ptr<const ServedWorker>& s
   }
   sink->Begin();
   std::shared_ptr<runtime::ResponseSink> hop = HopSink(std::move(sink), to_connection, to_worker);
-  quarantine->Post([quarantine, served, fetch = std::move(fetch), hop]() mutable {
-    StatusOr<WorkerHost*> host = quarantine->pool().Acquire(served);
+  lane->Post([lane, served, fetch = std::move(fetch), hop]() mutable {
+    StatusOr<WorkerHost*> host = lane->pool().Acquire(served);
     if (!host.ok()) {
       hop->Fail("The worker failed to load", LimitKind::kNone);
       return;

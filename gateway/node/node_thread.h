@@ -18,6 +18,7 @@
 #include "gateway/http/http_server.h"
 #include "gateway/node/invocation_record.h"
 #include "gateway/node/isolate_pool.h"
+#include "gateway/node/worker_lanes.h"
 #include "gateway/node/loop_tasks.h"
 #include "gateway/node/node_sink.h"
 #include "gateway/node/node_state.h"
@@ -32,10 +33,16 @@ class NodeThread {
   // ones are 0: every thread must listen on the port the first one got.
   NodeThread(Node& node, int index, size_t memory_budget_bytes, int http_port = 0,
              int https_port = 0);
-  // The quarantine thread: no listeners, a lower scheduling priority; it
-  // runs the workers that recently hit their CPU or memory limit, for the
-  // serving threads that received their requests.
+  // Threads without listeners that run workers for the serving threads that
+  // received their requests (worker_lanes.h): the quarantine thread (the
+  // lowest scheduling priority; workers that recently hit their CPU or
+  // memory limit) and a serving thread's heavy lane (a little below the
+  // serving threads; workers that hold a thread for long stretches).
   static std::unique_ptr<NodeThread> Quarantine(Node& node, int index, size_t memory_budget_bytes);
+  static std::unique_ptr<NodeThread> HeavyLane(Node& node, int index, size_t memory_budget_bytes);
+  // Where this serving thread sends its heavy workers' requests. Set before
+  // Start().
+  void set_heavy_lane(NodeThread* lane) { heavy_lane_ = lane; }
   ~NodeThread();
   NodeThread(const NodeThread&) = delete;
   NodeThread& operator=(const NodeThread&) = delete;
@@ -69,10 +76,16 @@ class NodeThread {
   void Main(std::promise<Status> ready);
   Status Listen();
   void Handle(HttpRequest request, std::shared_ptr<ResponseWriter> writer);
-  // Serves `served` on the quarantine thread; the connection stays here.
-  void HandleInQuarantine(const std::shared_ptr<const ServedWorker>& served,
-                          runtime::FetchRequest fetch, std::shared_ptr<NodeSink> sink,
-                          const WorkerLimits& limits);
+  // Serves `served` on `lane` (the quarantine thread or the heavy lane);
+  // the connection stays here.
+  void HandleOn(NodeThread* lane, const std::shared_ptr<const ServedWorker>& served,
+                runtime::FetchRequest fetch, std::shared_ptr<NodeSink> sink,
+                const WorkerLimits& limits);
+  // Where a request for `worker` runs: here, or another thread.
+  NodeThread* LaneFor(const std::string& worker);
+  // Before the loop polls: the time each worker held this thread in the
+  // turn that ended, to find heavy ones.
+  static void OnTurnEnd(uv_prepare_t* prepare);
   // Answers without a worker (no route, not loaded) and records it.
   void Refuse(ResponseWriter& writer, InvocationRecord record, int status,
               std::string_view message, std::string_view outcome);
@@ -83,7 +96,11 @@ class NodeThread {
   size_t budget_bytes_;
   int http_port_;
   int https_port_;
-  bool quarantine_ = false;
+  enum class Kind { kServing, kQuarantine, kHeavyLane };
+  Kind kind_ = Kind::kServing;
+  NodeThread* heavy_lane_ = nullptr;
+  std::unique_ptr<HeavyDetector> heavy_;
+  uv_prepare_t turn_end_;
   std::thread thread_;
   uv_loop_t loop_;
   std::unique_ptr<LoopTasks> tasks_;

@@ -1,0 +1,68 @@
+#include "gateway/node/worker_lanes.h"
+
+#include <bit>
+
+#include "base/log.h"
+
+namespace edge::gateway {
+
+bool WorkerLanes::Quarantine(const std::string& worker, uint64_t now_ms) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Until& until = until_[worker];
+  bool added = until.quarantine_ms <= now_ms;
+  if (until.quarantine_ms == 0) quarantined_.fetch_add(1, std::memory_order_relaxed);
+  until.quarantine_ms = now_ms + kQuarantineMs;
+  entries_.store(until_.size(), std::memory_order_relaxed);
+  return added;
+}
+
+bool WorkerLanes::MarkHeavy(const std::string& worker, uint64_t now_ms) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Until& until = until_[worker];
+  bool added = until.heavy_ms <= now_ms;
+  if (until.heavy_ms == 0) heavy_.fetch_add(1, std::memory_order_relaxed);
+  until.heavy_ms = now_ms + kHeavyMs;
+  entries_.store(until_.size(), std::memory_order_relaxed);
+  return added;
+}
+
+WorkerLanes::Lane WorkerLanes::LaneOf(const std::string& worker, uint64_t now_ms) {
+  if (entries_.load(std::memory_order_relaxed) == 0) return Lane::kServing;
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = until_.find(worker);
+  if (it == until_.end()) return Lane::kServing;
+  Until& until = it->second;
+  Lane lane = Lane::kServing;
+  if (until.quarantine_ms > now_ms) {
+    lane = Lane::kQuarantine;
+  } else if (until.quarantine_ms != 0) {
+    until.quarantine_ms = 0;
+    quarantined_.fetch_sub(1, std::memory_order_relaxed);
+    Log(LogLevel::kInfo, "[{}] back from the quarantine thread", worker);
+  }
+  if (until.heavy_ms > now_ms) {
+    if (lane == Lane::kServing) lane = Lane::kHeavy;
+  } else if (until.heavy_ms != 0) {
+    until.heavy_ms = 0;
+    heavy_.fetch_sub(1, std::memory_order_relaxed);
+    Log(LogLevel::kInfo, "[{}] back on the serving threads from the heavy lanes", worker);
+  }
+  if (until.quarantine_ms == 0 && until.heavy_ms == 0) {
+    until_.erase(it);
+    entries_.store(until_.size(), std::memory_order_relaxed);
+  }
+  return lane;
+}
+
+bool HeavyDetector::Note(const std::string& worker, uint64_t ns) {
+  if (threshold_ns_ == 0) return false;
+  uint8_t& turns = slow_turns_[worker];
+  turns = static_cast<uint8_t>((turns << 1) | (ns > threshold_ns_ ? 1 : 0));
+  return std::popcount(turns) >= kSlowTurns;
+}
+
+void HeavyDetector::Prune() {
+  std::erase_if(slow_turns_, [](const auto& entry) { return entry.second == 0; });
+}
+
+}  // namespace edge::gateway
