@@ -9,7 +9,7 @@
 #   PIN=0 bench/isolation.sh ...                (no taskset pinning)
 #   ROUNDS=3 bench/isolation.sh ...             (rounds; medians reported)
 #   THREADS=2 bench/isolation.sh ...            (serving threads)
-#   EDGE_SERVE_FLAGS="--heavy-turn-us 0" bench/isolation.sh ...  (more flags for edge serve)
+#   EDGE_SERVE_FLAGS="--heavy-cpu-us 0" bench/isolation.sh ...  (more flags for edge serve)
 #
 # Classes (H's worker; what H's requests get):
 #   cpu       spins until its CPU limit (cpu_ms 50)                     500

@@ -39,10 +39,10 @@ std::function<int()> AddServeCommand(CLI::App& app, CLI::App** out) {
   option("--threads", &o.threads, "Serving threads (0: one per core)")
       ->check(CLI::Range(0, 1024))
       ->default_str("0");
-  option("--heavy-turn-us", &o.heavy_turn_us,
-         "A worker holding a serving thread longer than this in half of its loop turns runs "
-         "on the thread's heavy lane (0: never)")
-      ->default_str(std::to_string(o.heavy_turn_us));
+  option("--heavy-cpu-us", &o.heavy_cpu_us,
+         "A worker whose requests (or background tasks) use more CPU than this, 4 times in "
+         "its last 8, runs on the thread's heavy lane (0: never)")
+      ->default_str(std::to_string(o.heavy_cpu_us));
   option("--memory-budget-mb", &o.memory_budget_mb,
          "Memory for all isolates; idle ones are evicted past it (0: no budget)")
       ->default_str(std::to_string(o.memory_budget_mb));
@@ -93,7 +93,7 @@ std::function<int()> AddServeCommand(CLI::App& app, CLI::App** out) {
     if (given("--data-dir")) options.data_dir = f.data_dir;
     if (given("--threads")) options.threads = f.threads;
     if (given("--memory-budget-mb")) options.memory_budget_mb = f.memory_budget_mb;
-    if (given("--heavy-turn-us")) options.heavy_turn_us = f.heavy_turn_us;
+    if (given("--heavy-cpu-us")) options.heavy_cpu_us = f.heavy_cpu_us;
     if (given("--access-log")) options.access_log = f.access_log;
     if (given("--pop-id")) options.pop_id = f.pop_id;
     if (given("--max-body-mb")) {

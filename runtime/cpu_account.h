@@ -67,6 +67,8 @@ class CpuAccount {
       for (const OpenInChain& open : chains_) open.chain->ChargeCpu(ns / open_.size());
     }
   }
+  // A request is open (its entries are charged to it).
+  bool has_open() const { return !open_.empty(); }
   // How much CPU the next entry may use before the most charged open
   // request goes over `limit_ns`; `limit_ns` itself when none is open (a
   // timer or waitUntil work after the response: each entry gets the limit).

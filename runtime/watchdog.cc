@@ -41,8 +41,9 @@ uint64_t ThreadCpuNs(uint64_t wall_ns) {
   return t_last_reading.cpu_ns;
 }
 
-// The subjects that ran on this thread in the current turn of its loop.
-thread_local std::vector<Watchdog::Subject*> t_turn_subjects;
+// The subjects that ran an entry with no request open on this thread since
+// its last TakeBackgroundEntries.
+thread_local std::vector<Watchdog::Subject*> t_background_subjects;
 
 const std::string kNoLabel;
 
@@ -55,8 +56,8 @@ Watchdog::Subject::Subject(v8::Isolate* isolate, uint64_t cpu_limit_ms, const st
 }
 
 Watchdog::Subject::~Subject() {
-  // Destroyed on the thread it ran on, so its turn entry is in this list.
-  if (in_turn_) std::erase(t_turn_subjects, this);
+  // Destroyed on the thread it ran on, so it is listed there if at all.
+  if (listed_) std::erase(t_background_subjects, this);
   Watchdog::Get().Remove(this);
 }
 
@@ -64,25 +65,28 @@ const std::string& Watchdog::Subject::label() const {
   return label_ != nullptr ? *label_ : kNoLabel;
 }
 
-void Watchdog::Subject::AddTurnTime(uint64_t ns) {
-  turn_ns_ += ns;
-  if (in_turn_) return;
-  in_turn_ = true;
-  t_turn_subjects.push_back(this);
+void Watchdog::Subject::NoteEntry(uint64_t ns) {
+  if (!background_entry_) return;
+  background_max_ns_ = std::max(background_max_ns_, ns);
+  if (listed_) return;
+  listed_ = true;
+  t_background_subjects.push_back(this);
 }
 
-void Watchdog::TakeTurnTimes(const std::function<void(const Subject&, uint64_t ns)>& each) {
+void Watchdog::TakeBackgroundEntries(
+    const std::function<void(const Subject&, uint64_t longest_ns)>& each) {
+  if (t_background_subjects.empty()) return;
   std::vector<Subject*> ran;
-  ran.swap(t_turn_subjects);
+  ran.swap(t_background_subjects);
   for (Subject* subject : ran) {
-    uint64_t ns = subject->turn_ns_;
-    subject->turn_ns_ = 0;
-    subject->in_turn_ = false;
-    each(*subject, ns);
+    uint64_t longest = subject->background_max_ns_;
+    subject->background_max_ns_ = 0;
+    subject->listed_ = false;
+    each(*subject, longest);
   }
   // Keep the list's storage for the next turn (no allocation per turn).
   ran.clear();
-  if (t_turn_subjects.empty()) t_turn_subjects.swap(ran);
+  if (t_background_subjects.empty()) t_background_subjects.swap(ran);
 }
 
 uint64_t Watchdog::Subject::EntryCpuSince(uint64_t now_wall_ns) {
@@ -95,6 +99,9 @@ uint64_t Watchdog::Subject::EntryCpuSince(uint64_t now_wall_ns) {
 
 void Watchdog::Subject::Begin() {
   if (depth_++ > 0) return;
+  // Known at the start: a request's handler that ends its request inside
+  // the entry is still that request's.
+  background_entry_ = !account_.has_open();
   uint64_t wall = WallNs();
   entry_wall_ns_ = wall;
   entry_cpu_ns_ = ThreadCpuNs(wall);
@@ -145,7 +152,6 @@ void Watchdog::Subject::Checkpoint() {
   uint64_t now = WallNs();
   uint64_t used = EntryCpuSince(now);
   account_.Charge(used);
-  AddTurnTime(used);
   // What follows in this entry is charged from here.
   entry_wall_ns_ = now;
   entry_cpu_ns_ += used;
@@ -155,7 +161,7 @@ void Watchdog::Subject::End() {
   if (--depth_ > 0) return;
   uint64_t used = EntryCpuSince(WallNs());
   account_.Charge(used);
-  AddTurnTime(used);
+  NoteEntry(used);
   // Stopped at what its chain had left: the chain is spent, even if this
   // entry's charge came out a little under the watchdog's measure.
   if (entry_chain_ && exceeded_.load() && !exceeded_before_entry_) entry_chain_->MarkSpent();

@@ -32,7 +32,7 @@ class Watchdog {
   class Subject {
    public:
     // `label` (the worker's name, which outlives the subject) is what
-    // TakeTurnTimes reports it as.
+    // TakeBackgroundEntries reports it as.
     Subject(v8::Isolate* isolate, uint64_t cpu_limit_ms, const std::string* label = nullptr);
     ~Subject();
     Subject(const Subject&) = delete;
@@ -82,24 +82,26 @@ class Watchdog {
     uint64_t entry_limit_ns_ = 0;
     uint64_t wall_deadline_ns_ = 0;
     std::atomic<bool> exceeded_{false};
-    // This thread's loop turn (TakeTurnTimes): the time charged so far, and
-    // whether the subject is on the thread's list of those that ran.
+    // Since the thread's last TakeBackgroundEntries: the longest entry with
+    // no request open, and whether the subject is on the thread's list.
     const std::string* label_;
-    uint64_t turn_ns_ = 0;
-    bool in_turn_ = false;
-    void AddTurnTime(uint64_t ns);
+    uint64_t background_max_ns_ = 0;
+    bool listed_ = false;
+    bool background_entry_ = false;  // the current entry began with no request open
+    void NoteEntry(uint64_t ns);
   };
 
   static Watchdog& Get();
 
   // On a thread whose event loop runs isolates, once per turn of the loop
-  // (before it polls for I/O): calls `each` with every subject that ran
-  // JavaScript on this thread since the previous call and the time charged
-  // to it meanwhile, then starts the next turn. A worker that holds its
-  // thread for long stretches (a slow handler, a thousand timers firing
-  // together) delays every other request of the thread by as much; the
-  // node moves such workers to a thread of their own (gateway/node).
-  static void TakeTurnTimes(const std::function<void(const Subject&, uint64_t ns)>& each);
+  // (before it polls for I/O): calls `each` with every subject that ran an
+  // entry with no request open (a timer, waitUntil work after the
+  // response) on this thread since the previous call, and the longest such
+  // entry. Such an entry holds the thread as long as a slow handler does
+  // and delays every other request on it; the node moves workers that do
+  // this often to a thread of their own (gateway/node/worker_lanes.h).
+  static void TakeBackgroundEntries(
+      const std::function<void(const Subject&, uint64_t longest_ns)>& each);
 
  private:
   Watchdog();

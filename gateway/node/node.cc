@@ -721,9 +721,10 @@ void Node::MarkHeavy(const std::string& worker) {
   if (heavy_lanes_.empty()) return;
   if (lanes_.MarkHeavy(worker, SteadyMs())) {
     Log(LogLevel::kWarn,
-        "[{}] held its thread more than {} us in {} of its last 8 loop turns: its requests run "
-        "on the heavy lanes, beside the serving threads, for at least {} s",
-        worker, options_.heavy_turn_us, HeavyDetector::kSlowTurns, WorkerLanes::kHeavyMs / 1000);
+        "[{}] used more than {} us of CPU at a stretch in {} of its last 8 requests or "
+        "background tasks: its requests run on the heavy lanes, beside the serving threads, for "
+        "at least {} s",
+        worker, options_.heavy_cpu_us, HeavyDetector::kSlowOfLast8, WorkerLanes::kHeavyMs / 1000);
   }
 }
 

@@ -105,7 +105,7 @@ Status LoadNodeConfig(const std::string& path, NodeOptions* options) {
   if (!parsed.ok()) return parsed.status();
   toml::table& table = *parsed;
   static const std::vector<std::string_view> kKnown = {
-      "listen", "https", "tls", "admin", "admin_token_file", "data_dir", "threads", "heavy_turn_us",
+      "listen", "https", "tls", "admin", "admin_token_file", "data_dir", "threads", "heavy_cpu_us",
       "memory_budget_mb", "access_log", "pop_id", "max_body_mb", "header_timeout_ms",
       "idle_timeout_ms", "connections_per_origin", "allow_fetch_to", "sync_token_file",
       "sync_from", "sync_key", "sync_relay", "sync_snapshot_streams", "secrets_key",
@@ -127,7 +127,7 @@ Status LoadNodeConfig(const std::string& path, NodeOptions* options) {
   EDGE_RETURN_IF_ERROR(ReadString(path, table, "pop_id", &options->pop_id));
   EDGE_RETURN_IF_ERROR(ReadNumber(path, table, "threads", &options->threads, 0, 1024));
   EDGE_RETURN_IF_ERROR(
-      ReadNumber(path, table, "heavy_turn_us", &options->heavy_turn_us, 0, 60000000));
+      ReadNumber(path, table, "heavy_cpu_us", &options->heavy_cpu_us, 0, 60000000));
   EDGE_RETURN_IF_ERROR(
       ReadNumber(path, table, "memory_budget_mb", &options->memory_budget_mb, 0, 1 << 24));
   size_t max_body_mb = options->limits.max_body_bytes >> 20;

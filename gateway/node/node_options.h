@@ -22,10 +22,10 @@ struct NodeOptions {
   std::string admin_token_file;          // required: the bearer token for the admin API
   std::string data_dir = "edge-data";    // LMDB: deployments and KV
   int threads = 0;                       // serving threads; 0 = one per core
-  // A worker whose JavaScript holds a serving thread longer than this in
-  // half of the loop turns it runs in goes to the thread's heavy lane
+  // A worker whose invocations (or entries with no request open) use more
+  // CPU than this, 4 times in its last 8, goes to the thread's heavy lane
   // (worker_lanes.h); 0 = never.
-  uint64_t heavy_turn_us = 1000;
+  uint64_t heavy_cpu_us = 1000;
   size_t memory_budget_mb = 2048;        // for all isolates of the node; 0 = no budget
   std::string access_log = "-";          // JSON lines; "-" = stdout
   std::string pop_id = "local";          // this node's name (request.cf.colo)

@@ -1,5 +1,7 @@
 #include "gateway/node/node_sink.h"
 
+#include <utility>
+
 #include <chrono>
 
 #include "gateway/node/metering.h"
@@ -205,6 +207,7 @@ void NodeSink::End(std::string_view outcome) {
   record_.wall_ns = uv_hrtime() - start_ns_;
   reporting_.Report(record_);
   record_.logs.clear();
+  if (on_cpu_) std::exchange(on_cpu_, nullptr)(record_.cpu_ns);
 }
 
 }  // namespace edge::gateway

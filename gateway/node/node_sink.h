@@ -49,6 +49,9 @@ class NodeSink : public WriterSink, public std::enable_shared_from_this<NodeSink
   // Starts the wall-time limit (needs shared_from_this, so not in the
   // constructor).
   void Begin();
+  // Told the CPU time the invocation was charged, once, when the response
+  // ends (on this sink's thread).
+  void SetOnCpu(std::function<void(uint64_t cpu_ns)> on_cpu) { on_cpu_ = std::move(on_cpu); }
   // Adds request body bytes as they stream in.
   void CountBytesIn(uint64_t bytes) { record_.bytes_in += bytes; }
 
@@ -76,6 +79,7 @@ class NodeSink : public WriterSink, public std::enable_shared_from_this<NodeSink
   uv_timer_t* wall_timer_ = nullptr;
   std::optional<uint64_t> declared_length_;  // the response's Content-Length
   bool ended_ = false;  // the client's side is done (reported)
+  std::function<void(uint64_t cpu_ns)> on_cpu_;
 };
 
 // The outcome of an invocation the runtime failed, by the limit that

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 
 #include "gateway/http/testing/http_test_client.h"
@@ -28,11 +29,15 @@ using testing::Response;
 // Says who answered: the worker's VERSION var, its secret, and the path;
 // /upload answers with the request body once it is all in, /echo starts
 // its answer at once and streams the request body into it; /spin runs
-// into the CPU limit.
+// into the CPU limit; /slow computes 4 ms, /later 4 ms after its response.
 constexpr const char* kWorker = R"(
   export default {
-    async fetch(request, env) {
+    async fetch(request, env, ctx) {
       const path = new URL(request.url).pathname;
+      const spin = (ms) => {
+        const until = Date.now() + ms;
+        while (Date.now() < until) {}
+      };
       if (path === "/upload") return new Response(`${env.VERSION} got ${await request.text()}`);
       if (path === "/echo") {
         const reader = request.body.getReader();
@@ -47,10 +52,8 @@ constexpr const char* kWorker = R"(
         }));
       }
       if (path === "/spin") for (;;) {}
-      if (path === "/slow") {
-        const until = Date.now() + 4;
-        while (Date.now() < until) {}
-      }
+      if (path === "/slow") spin(4);
+      if (path === "/later") ctx.waitUntil(new Promise((done) => setTimeout(() => (spin(4), done()), 1)));
       return new Response(`${env.VERSION} ${env.API_KEY ?? "none"} ${path}`);
     },
   };)";
@@ -328,6 +331,18 @@ TEST_F(NodeTest, AWorkerHoldingItsThreadRunsOnTheHeavyLaneAndOthersStay) {
   EXPECT_EQ(Series(metrics, "edge_requests_total{worker=\"slow\",status_class=\"2xx\",outcome=\"ok\"}"),
             "10")
       << metrics;
+}
+
+TEST_F(NodeTest, AWorkerComputingAfterItsResponsesIsHeavyToo) {
+  Deploy("later", Version("later", "v1", {"later.test/*"}));
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_EQ(BodyOf(node_.Get("later.test", "/later")), "v1 none /later");
+    // Its waitUntil work runs 1 ms after the response.
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  WorkerLanes::Lane found = WorkerLanes::Lane::kServing;
+  node_.OnControl([&] { found = node_.node().LaneOf("later"); });
+  EXPECT_EQ(found, WorkerLanes::Lane::kHeavy);
 }
 
 TEST(NodeRestartTest, ARestartedNodeServesWhatItsStoreHolds) {

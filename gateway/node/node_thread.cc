@@ -291,11 +291,12 @@ void NodeThread::Main(std::promise<Status> ready) {
   uv_timer_init(&loop_, &measure_timer_);
   measure_timer_.data = this;
   uv_timer_start(&measure_timer_, OnMeasure, kMeasureEveryMs, kMeasureEveryMs);
-  // Heavy workers are looked for where they hold up other tenants (the
-  // serving threads) and where they go (the heavy lanes, so they stay there
-  // while they are heavy); the quarantine thread has its own rule.
+  // Heavy workers are looked for where their requests arrive (the serving
+  // threads: every invocation's CPU comes back to its connection's thread)
+  // and where their background entries run (serving threads and heavy
+  // lanes); the quarantine thread has its own rule.
   if (kind_ != Kind::kQuarantine) {
-    heavy_ = std::make_unique<HeavyDetector>(node_.options().heavy_turn_us * 1000);
+    heavy_ = std::make_unique<HeavyDetector>(node_.options().heavy_cpu_us * 1000);
   }
   uv_prepare_init(&loop_, &turn_end_);
   turn_end_.data = this;
@@ -323,11 +324,14 @@ void NodeThread::Main(std::promise<Status> ready) {
 
 void NodeThread::OnTurnEnd(uv_prepare_t* prepare) {
   auto* self = static_cast<NodeThread*>(prepare->data);
-  runtime::Watchdog::TakeTurnTimes([self](const runtime::Watchdog::Subject& subject, uint64_t ns) {
-    if (self->heavy_ && !subject.label().empty() && self->heavy_->Note(subject.label(), ns)) {
-      self->node_.MarkHeavy(subject.label());
-    }
-  });
+  runtime::Watchdog::TakeBackgroundEntries(
+      [self](const runtime::Watchdog::Subject& subject, uint64_t longest_ns) {
+        if (!subject.label().empty()) self->NoteCpu(subject.label(), longest_ns);
+      });
+}
+
+void NodeThread::NoteCpu(const std::string& worker, uint64_t ns) {
+  if (heavy_ && heavy_->Note(worker, ns)) node_.MarkHeavy(worker);
 }
 
 void NodeThread::OnMeasure(uv_timer_t* timer) {
@@ -416,6 +420,8 @@ void NodeThread::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> wri
   fetch->cf_json = cf_json_;
   auto sink = std::make_shared<NodeSink>(std::move(writer), node_.reporting(), std::move(record),
                                          limits, &loop_);
+  // Wherever the worker ran, its invocation's CPU comes back here.
+  sink->SetOnCpu([this, worker = served->name](uint64_t cpu_ns) { NoteCpu(worker, cpu_ns); });
   if (lane != nullptr) {
     HandleOn(lane, served, std::move(*fetch), std::move(sink), limits);
     return;

@@ -83,9 +83,11 @@ class NodeThread {
                 const WorkerLimits& limits);
   // Where a request for `worker` runs: here, or another thread.
   NodeThread* LaneFor(const std::string& worker);
-  // Before the loop polls: the time each worker held this thread in the
-  // turn that ended, to find heavy ones.
+  // Before the loop polls: the longest background entry (no request open)
+  // of each worker in the turn that ended, to find heavy ones.
   static void OnTurnEnd(uv_prepare_t* prepare);
+  // `worker` held a thread for `ns` in one invocation or background entry.
+  void NoteCpu(const std::string& worker, uint64_t ns);
   // Answers without a worker (no route, not loaded) and records it.
   void Refuse(ResponseWriter& writer, InvocationRecord record, int status,
               std::string_view message, std::string_view outcome);

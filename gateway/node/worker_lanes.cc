@@ -56,13 +56,13 @@ WorkerLanes::Lane WorkerLanes::LaneOf(const std::string& worker, uint64_t now_ms
 
 bool HeavyDetector::Note(const std::string& worker, uint64_t ns) {
   if (threshold_ns_ == 0) return false;
-  uint8_t& turns = slow_turns_[worker];
-  turns = static_cast<uint8_t>((turns << 1) | (ns > threshold_ns_ ? 1 : 0));
-  return std::popcount(turns) >= kSlowTurns;
+  uint8_t& last = slow_[worker];
+  last = static_cast<uint8_t>((last << 1) | (ns > threshold_ns_ ? 1 : 0));
+  return std::popcount(last) >= kSlowOfLast8;
 }
 
 void HeavyDetector::Prune() {
-  std::erase_if(slow_turns_, [](const auto& entry) { return entry.second == 0; });
+  std::erase_if(slow_, [](const auto& entry) { return entry.second == 0; });
 }
 
 }  // namespace edge::gateway

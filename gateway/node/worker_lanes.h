@@ -2,9 +2,9 @@
 //
 // - Quarantined: stopped by its CPU or memory limit; runs on the node's
 //   quarantine thread (lowest priority) for kQuarantineMs after its last kill.
-// - Heavy: within its limits, but its JavaScript holds a thread for long
-//   stretches (a handler using milliseconds of CPU per request, a thousand
-//   timers firing together). A serving thread runs one request at a time, so
+// - Heavy: within its limits, but it holds a thread for long stretches (a
+//   handler using milliseconds of CPU per request, waitUntil work computing
+//   after the response). A serving thread runs one request at a time, so
 //   every other tenant's request arriving meanwhile waits for the stretch to
 //   end. A heavy worker runs on its serving thread's heavy lane, a thread of
 //   its own that the kernel time-slices against the serving thread (and
@@ -49,26 +49,30 @@ class WorkerLanes {
   std::atomic<size_t> heavy_{0};
 };
 
-// Finds heavy workers from the time each spends per turn of a thread's
-// event loop (runtime::Watchdog::TakeTurnTimes). One per thread, not
-// thread-safe. A worker is heavy when at least kSlowTurns of the last 8
-// turns it ran in were over the threshold: one slow turn (a cold start
-// evaluating a big bundle, a first request compiling its code) is not
-// enough, a worker slow every other turn is.
+// Finds heavy workers from the CPU time of each invocation (a request's,
+// all its entries until its response ended) and of each entry run with no
+// request open (a timer, waitUntil work), as the thread sees them end. One
+// per thread, not thread-safe. A worker is heavy when at least kSlowOfLast8
+// of its last 8 were over the threshold: one slow one (a first request
+// compiling its code) is not enough, a worker slow every other time is.
+// Per invocation, not per loop turn: a popular worker whose 40 quick
+// requests share a turn is not heavy; one whose every request computes for
+// milliseconds is, however few requests it gets.
 class HeavyDetector {
  public:
-  static constexpr int kSlowTurns = 4;
+  static constexpr int kSlowOfLast8 = 4;
   // `threshold_ns` 0: nothing is ever heavy.
   explicit HeavyDetector(uint64_t threshold_ns) : threshold_ns_(threshold_ns) {}
-  // `worker` ran for `ns` in the turn that just ended; true when it is heavy.
+  // `worker` ran for `ns` (an invocation or a background entry); true when
+  // it is heavy.
   bool Note(const std::string& worker, uint64_t ns);
-  // Forgets workers none of whose last 8 turns was slow (called now and
+  // Forgets workers none of whose last 8 was slow (called now and
   // then, so the table does not grow with every worker the thread ran).
   void Prune();
 
  private:
   uint64_t threshold_ns_;
-  std::unordered_map<std::string, uint8_t> slow_turns_;  // a bit per turn, newest lowest
+  std::unordered_map<std::string, uint8_t> slow_;  // a bit per invocation or entry, newest lowest
 };
 
 }  // namespace edge::gateway
