@@ -9,7 +9,7 @@ const { Event, Response, makeRequest, responseForWire, reportError, isUint8Array
 // before tenant code runs (runtime/js/primordials.js); TypeError and Promise
 // are the originals, whatever the worker put on globalThis.
 const {
-  ErrorCtor, JSONParse, PromiseResolve, SafeMap, StringCtor, TypeErrorCtor: TypeError, PromiseCtor: Promise,
+  ErrorCtor, PromiseResolve, SafeMap, StringCtor, TypeErrorCtor: TypeError, PromiseCtor: Promise,
 } = internals.primordials;
 
 // Settles `value` (a promise, a thenable or a plain value) into onValue or
@@ -288,14 +288,14 @@ internals.prepareFetchHandler = function prepareFetchHandler(exported) {
 
   return function dispatchFetch(id, method, url, headers, body, env, upload, cfJson) {
     if (upload !== 0) body = makeUploadStream(upload);
-    // request.cf: what the node knows of the request (its colo, as on Workers).
-    const cf = cfJson === "" ? undefined : JSONParse(cfJson);
     let result;
     // The invocation's subrequest count; V8 carries it to every promise
     // reaction the handler sets up (see runtime/js/invocation.js).
     const life = makeLifetime(internals.beginInvocation(undefined, id));
     try {
-      const request = makeRequest(method, url, headers, body, cf);
+      // request.cf: what the node knows of the request (its colo, as on
+      // Workers), parsed when the handler first reads it.
+      const request = makeRequest(method, url, headers, body, cfJson);
       result = invoke(request, env, life);
     } catch (error) {
       fail(id, error);

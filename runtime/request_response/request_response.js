@@ -13,7 +13,7 @@ const {
 // captured before tenant code runs (runtime/js/primordials.js), and the
 // original TypeError and RangeError, whatever globalThis holds.
 const {
-  JSONStringify, MathTrunc, NumberCtor, NumberIsFinite, ReflectApply, RegExpTest, StringPrototypeToUpperCase,
+  JSONParse, JSONStringify, MathTrunc, NumberCtor, NumberIsFinite, ReflectApply, RegExpTest, StringPrototypeToUpperCase,
   TypeErrorCtor: TypeError, RangeErrorCtor: RangeError,
 } = internals.primordials;
 
@@ -95,6 +95,9 @@ class Request {
   #redirect = "follow";
   #signal = null;
   #cf = undefined;
+  // request.cf of a request from the embedder, as JSON until first read
+  // (most handlers never read it; parsing it for every request costs).
+  #cfJson = "";
 
   constructor(input, init = undefined) {
     if (input === kCreate) return;
@@ -131,7 +134,7 @@ class Request {
       this.#method = input.#method;
       this.#redirect = input.#redirect;
       this.#signal = input.#signal;
-      this.#cf = input.#cf;
+      this.#cf = input.#cfOf();
     } else {
       this.#url = parseAbsoluteURL(`${input}`, context);
     }
@@ -202,6 +205,15 @@ class Request {
   }
 
   get cf() {
+    return this.#cfOf();
+  }
+
+  #cfOf() {
+    if (this.#cfJson !== "") {
+      const json = this.#cfJson;
+      this.#cfJson = "";
+      this.#cf = JSONParse(json);
+    }
     return this.#cf;
   }
 
@@ -216,7 +228,7 @@ class Request {
     copy.#body = cloneBody(this.#body);
     copy.#redirect = this.#redirect;
     copy.#signal = this.#signal;
-    copy.#cf = this.#cf;
+    copy.#cf = this.#cfOf();
     return copy;
   }
 
@@ -228,7 +240,7 @@ class Request {
       body: inspectBody(this.#body),
       bodyUsed: bodyUsed(this.#body),
       redirect: this.#redirect,
-      cf: this.#cf,
+      cf: this.#cfOf(),
     });
   }
 
@@ -238,7 +250,8 @@ class Request {
     requestBody = (value) => check(value).#body;
     // For the embedder: a Request for an incoming HTTP request. `body` is
     // null, a Uint8Array (now owned by the Request) or a ReadableStream.
-    internals.makeRequest = (method, url, flatHeaders, body, cf) => {
+    // `cfJson`: request.cf as JSON, "" for none.
+    internals.makeRequest = (method, url, flatHeaders, body, cfJson) => {
       const request = new Request(kCreate);
       request.#method = method;
       request.#url = url;
@@ -246,7 +259,7 @@ class Request {
       if (body !== null && body !== undefined) {
         request.#body = isReadableStream(body) ? new InnerBody(null, body) : new InnerBody(body, null);
       }
-      request.#cf = cf;
+      request.#cfJson = cfJson;
       return request;
     };
     // For a future fetch(): the parts of a Request to send.
@@ -260,7 +273,7 @@ class Request {
         body: takeBody(request.#body),
         redirect: request.#redirect,
         signal: request.#signal,
-        cf: request.#cf,
+        cf: request.#cfOf(),
       };
     };
   }
