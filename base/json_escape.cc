@@ -2,6 +2,8 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <ctime>
 #include <iterator>
 
@@ -85,11 +87,29 @@ void AppendMillis(std::string& out, uint64_t ns) {
 }
 
 std::string FormatUtcTime(uint64_t unix_ms) {
-  std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, unix_ms % 1000);
+  // A busy node formats thousands of times per second, nearly all in the
+  // same second as the previous time: the calendar part is kept per thread.
+  thread_local uint64_t cached_second = UINT64_MAX;
+  thread_local char prefix[40];  // "2026-12-07T03:29:57."
+  thread_local size_t prefix_size = 0;
+  uint64_t second = unix_ms / 1000;
+  if (second != cached_second) {
+    std::time_t seconds = static_cast<std::time_t>(second);
+    std::tm tm{};
+    gmtime_r(&seconds, &tm);
+    prefix_size = fmt::format_to_n(prefix, sizeof(prefix), "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.",
+                                   tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                                   tm.tm_min, tm.tm_sec)
+                      .size;
+    cached_second = second;
+  }
+  unsigned millis = static_cast<unsigned>(unix_ms % 1000);
+  std::string out(prefix, std::min(prefix_size, sizeof(prefix)));
+  out += static_cast<char>('0' + millis / 100);
+  out += static_cast<char>('0' + millis / 10 % 10);
+  out += static_cast<char>('0' + millis % 10);
+  out += 'Z';
+  return out;
 }
 
 }  // namespace edge::base

@@ -132,6 +132,10 @@ TEST(JsonEscapeTest, MillisAndTimes) {
   EXPECT_EQ(base::FormatUtcTime(0), "1970-01-01T00:00:00.000Z");
   EXPECT_EQ(base::FormatUtcTime(1700000000123), "2023-11-14T22:13:20.123Z");
   EXPECT_EQ(base::FormatUtcTime(1795762264007), "2026-11-27T06:51:04.007Z");
+  // The same second again (its calendar part is reused), then the next one.
+  EXPECT_EQ(base::FormatUtcTime(1795762264999), "2026-11-27T06:51:04.999Z");
+  EXPECT_EQ(base::FormatUtcTime(1795762265000), "2026-11-27T06:51:05.000Z");
+  EXPECT_EQ(base::FormatUtcTime(1795762264090), "2026-11-27T06:51:04.090Z");
 }
 
 // ---------------------------------------------------------------------------
