@@ -202,12 +202,14 @@ function fromBase64url(text, what = "k") {
 }
 
 // The checks every JWK import makes ("import a key", JWK steps): the key
-// type, the alg (when the algorithm has one), use, ext and key_ops.
+// type, the alg (when the algorithm has one: a string, or the array of
+// those allowed), use, ext and key_ops.
 function checkJwk(keyData, { kty, alg, use, extractable, usages }) {
   if (keyData === null || typeof keyData !== "object") throw new TypeError("keyData is not a JWK");
   if (keyData.kty !== kty) throw error("DataError", `The JWK must have kty "${kty}"`);
-  if (alg !== undefined && keyData.alg !== undefined && keyData.alg !== alg) {
-    throw error("DataError", `The JWK's alg ${keyData.alg} is not ${alg}`);
+  if (alg !== undefined && keyData.alg !== undefined) {
+    const allowed = typeof alg === "string" ? keyData.alg === alg : alg.includes(keyData.alg);
+    if (!allowed) throw error("DataError", `The JWK's alg ${keyData.alg} is not ${typeof alg === "string" ? alg : alg.join(" or ")}`);
   }
   if (keyData.use !== undefined && usages.length > 0 && keyData.use !== use) {
     throw error("DataError", `The JWK's use must be "${use}"`);
@@ -410,7 +412,10 @@ function kdf(name, derive) {
     importKey(format, keyData, dict, extractable, usages) {
       if (format !== "raw") throw error("NotSupportedError", `Unsupported key format for ${name}: ${format}`);
       if (extractable) throw error("SyntaxError", `${name} keys cannot be extractable`);
-      return secretKey({ name }, bytesOf(keyData, "keyData"), false, usages);
+      const material = bytesOf(keyData, "keyData");
+      // importKey's last step: a secret key needs a usage.
+      requireUsages(usages);
+      return secretKey({ name }, material, false, usages);
     },
     deriveBits(dict, parts, length) {
       if (length === null || length === undefined) {
@@ -634,8 +639,10 @@ const ED25519 = asymmetric({
   curve: () => undefined,
   kty: "OKP",
   crv: () => "Ed25519",
-  jwkAlg: () => "EdDSA",
-  exportAlg: () => "EdDSA",
+  // https://w3c.github.io/webcrypto/#ed25519-operations-import-key: "Ed25519"
+  // or, as RFC 8037 first named it, "EdDSA"; exported as "Ed25519".
+  jwkAlg: () => ["Ed25519", "EdDSA"],
+  exportAlg: () => "Ed25519",
   ...SIGNING,
 });
 
