@@ -183,10 +183,16 @@ class IsolateData {
   // checkpoint if they are still unhandled then.
   void AddUnhandledRejection(v8::Local<v8::Promise> promise, v8::Local<v8::Value> reason);
   void RemoveUnhandledRejection(v8::Local<v8::Promise> promise);
-  // Drains the microtask queue and logs rejections still unhandled.
+  // Drains the microtask queue, then reports each rejection still
+  // unhandled: an `unhandledrejection` event on the global scope
+  // (internals.reportUnhandledRejection), and the log line unless a
+  // listener cancelled it.
   void DrainMicrotasks();
 
  private:
+  // True when a listener cancelled the `unhandledrejection` event.
+  bool DispatchUnhandledRejection(v8::Local<v8::Promise> promise, v8::Local<v8::Value> reason);
+
   struct Rejection {
     v8::Global<v8::Promise> promise;
     v8::Global<v8::Value> reason;
