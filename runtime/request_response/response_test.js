@@ -187,6 +187,22 @@ export default {
     assertEquals((await copy.body.getReader().read().catch((e) => e)).name, "DataCloneError");
   },
 
+  async "a then on Object.prototype cannot change a body being read"() {
+    const response = new Response(streamOf(new TextEncoder().encode("hello")));
+    let called = false;
+    Object.prototype.then = function (onFulfilled) {
+      called = true;
+      delete Object.prototype.then;
+      onFulfilled({ done: false, value: new TextEncoder().encode("bye") });
+    };
+    try {
+      assertEquals(await response.text(), "hello");
+    } finally {
+      delete Object.prototype.then;
+    }
+    assert(!called, "the runtime resolved a promise with an object that inherits then");
+  },
+
   async "clone after reading body getter"() {
     const r = new Response("abc");
     r.body;

@@ -1654,7 +1654,8 @@ class ReadableStreamAsyncIterator {
     return iter.ongoingPromise;
   }
 
-  return(value = undefined) {
+  // One declared parameter: the method's length is 1, as WebIDL gives it.
+  return(value) {
     if (!isObject(this) || !(#iter in this)) {
       return promiseRejectedWith(new TypeError("return() called on an object that is not a ReadableStream async iterator."));
     }
@@ -1792,8 +1793,8 @@ function concatBytes(chunks, total) {
 }
 
 // Fetch's "fully read": reads every chunk (each must be a Uint8Array) and
-// resolves with a new Uint8Array holding their concatenation. The stream stays
-// locked, as in the spec.
+// resolves with { bytes }, a null-prototype record holding a new Uint8Array
+// with their concatenation. The stream stays locked, as in the spec.
 function readAllBytes(wrapper) {
   const stream = getStreamState(wrapper);
   if (stream === undefined) return promiseRejectedWith(new TypeError("Not a ReadableStream."));
@@ -1823,7 +1824,10 @@ function readAllBytes(wrapper) {
       else queueMicrotaskInternal(loop);
     },
     closeSteps() {
-      result.resolve(concatBytes(chunks, total));
+      // Resolved with a record without a prototype: resolving with the
+      // Uint8Array itself would look up `then` on it, and a `then` the
+      // tenant put on Object.prototype could swap the body's bytes.
+      result.resolve({ __proto__: null, bytes: concatBytes(chunks, total) });
     },
     errorSteps(e) {
       result.reject(e);
