@@ -103,17 +103,18 @@ class Headers {
         "Failed to construct 'Headers': The provided value is not of type '(record<ByteString, ByteString> or sequence<sequence<ByteString>>)'.",
       );
     }
-    if (#map in init) {
-      // Fast path for another Headers object (same result as iterating it).
-      headersCopyFrom(this, init);
-      return;
-    }
     // WebIDL converts the whole sequence or record first, reading each
     // property once and in order; the headers are appended after that, so
     // an invalid name found late still comes after every read.
     const names = [];
     const values = [];
     const method = init[SymbolIterator];
+    if (method === headersIterator && #map in init) {
+      // Fast path for another Headers object iterated the usual way (the
+      // same result as iterating it; not when its iterator was replaced).
+      headersCopyFrom(this, init);
+      return;
+    }
     if (method !== undefined && method !== null) {
       if (typeof method !== "function") {
         throw new TypeError("Failed to construct 'Headers': The object's [Symbol.iterator] is not a function.");
@@ -330,6 +331,9 @@ ObjectDefineProperty(Headers.prototype, SymbolIterator, {
   configurable: true,
 });
 finishInterface(Headers);
+
+// The iterator Headers objects start with (the constructor's fast path).
+const headersIterator = Headers.prototype.entries;
 
 const newHeadersIterator = pairIterator("Headers", (headers) => headersSortedList(headers));
 

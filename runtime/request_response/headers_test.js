@@ -171,6 +171,12 @@ export default {
     assertEquals(log, ["get", "ownKeys", "getOwnPropertyDescriptor a", "get a",
       "getOwnPropertyDescriptor b c", "get b c", "getOwnPropertyDescriptor d", "get d"]);
     log.length = 0;
+    // Another Headers object is iterated with its own iterator.
+    const source = new Headers({ a: "1" });
+    source[Symbol.iterator] = function* () {
+      yield ["b", "2"];
+    };
+    assertEquals([...new Headers(source)], [["b", "2"]]);
     const h = new Headers(new Proxy({ x: "1" }, handler));
     assertEquals([...h], [["x", "1"]]);
     assertEquals(log, ["get", "ownKeys", "getOwnPropertyDescriptor x", "get x"]);
