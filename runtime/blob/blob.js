@@ -13,7 +13,7 @@ const {
 
 const nativeUtf8Decode = native.utf8Decode;
 const {
-  ObjectDefineProperty, ReflectApply, MathMax, MathMin, MathTrunc, NumberIsFinite, DateNow, PromiseResolve,
+  ObjectDefineProperty, ReflectApply, MathFloor, MathMax, MathMin, MathTrunc, NumberIsFinite, DateNow, PromiseResolve,
   PromiseReject, SymbolIterator, StringPrototypeToLowerCase,
 } = internals.primordials;
 
@@ -25,10 +25,24 @@ function normalizeType(type) {
   return printableAsciiRegExp.test(type) ? StringPrototypeToLowerCase(type) : "";
 }
 
-// WebIDL `long long`, as Blob.slice() and File's lastModified take it.
+// WebIDL `long long`, as File's lastModified takes it.
 function toLongLong(value) {
   const n = +value;
   return NumberIsFinite(n) ? MathTrunc(n) : 0;
+}
+
+// WebIDL `[Clamp] long long`, as Blob.slice() takes its positions: clamped
+// to the safe integers, rounded to the nearest, ties to even.
+const MAX_SAFE = 2 ** 53 - 1;
+function toClampedLongLong(value) {
+  let n = +value;
+  if (n !== n) return 0;
+  n = MathMin(MathMax(n, -MAX_SAFE), MAX_SAFE);
+  const floor = MathFloor(n);
+  const fraction = n - floor;
+  let rounded = floor;
+  if (fraction > 0.5 || (fraction === 0.5 && floor % 2 !== 0)) rounded = floor + 1;
+  return rounded + 0; // not -0
 }
 
 function convertLineEndings(s) {
@@ -68,15 +82,24 @@ function convertOptions(options, iface) {
 
 function collectParts(blobParts, iface) {
   if (blobParts === undefined) return [];
-  if (!isObject(blobParts) || typeof blobParts[SymbolIterator] !== "function") {
+  const method = isObject(blobParts) ? blobParts[SymbolIterator] : undefined;
+  if (typeof method !== "function") {
     throw new TypeError(
       `Failed to construct '${iface}': The provided value cannot be converted to a sequence.`,
     );
   }
-  // Each element is converted as the sequence is read (WebIDL order): Blobs
-  // and buffer sources stay as they are, anything else becomes a USVString.
+  // Each element is converted as the sequence is read (WebIDL order, the
+  // iterator method looked up once): Blobs and buffer sources stay as they
+  // are, anything else becomes a USVString.
   const parts = [];
-  for (const part of blobParts) {
+  const iterator = ReflectApply(method, blobParts, []);
+  if (!isObject(iterator)) throw new TypeError(`Failed to construct '${iface}': The iterator is not an object.`);
+  const next = iterator.next;
+  for (;;) {
+    const step = ReflectApply(next, iterator, []);
+    if (!isObject(step)) throw new TypeError(`Failed to construct '${iface}': The iterator result is not an object.`);
+    if (step.done) break;
+    const part = step.value;
     if (isObject(part) && (isBlob(part) || toUint8Array(part) !== undefined)) {
       parts.push(part);
     } else {
@@ -143,12 +166,12 @@ class Blob {
     const size = bytes.byteLength;
     let relativeStart = 0;
     if (start !== undefined) {
-      const s = toLongLong(start);
+      const s = toClampedLongLong(start);
       relativeStart = s < 0 ? MathMax(size + s, 0) : MathMin(s, size);
     }
     let relativeEnd = size;
     if (end !== undefined) {
-      const e = toLongLong(end);
+      const e = toClampedLongLong(end);
       relativeEnd = e < 0 ? MathMax(size + e, 0) : MathMin(e, size);
     }
     const type = contentType === undefined ? "" : normalizeType(`${contentType}`);

@@ -118,7 +118,13 @@ export default {
     assertEquals(b.slice(5, 2).size, 0);
     assertEquals(await b.slice(8, 100).text(), "89");
     assertEquals(await b.slice(100).text(), "");
-    assertEquals(await b.slice(1.9, 3.2).text(), "12");
+    // [Clamp] long long: rounded to the nearest integer, ties to even.
+    assertEquals(await b.slice(1.9, 3.2).text(), "2");
+    assertEquals(await b.slice(0.5).text(), "0123456789");
+    assertEquals(await b.slice(1.5, 2.5).text(), "");
+    assertEquals(await b.slice(2.5, 3.5).text(), "23");
+    assertEquals(await b.slice(-1.5).text(), "89");
+    assertEquals(await b.slice(-Infinity, Infinity).text(), "0123456789");
     assertEquals(await b.slice(NaN, "4").text(), "0123");
     assertEquals(b.slice(0, 1, "Image/PNG").type, "image/png");
     assertEquals(b.slice(0, 1, "\u0100").type, "");
