@@ -19,7 +19,7 @@
 
   const statusNames = ["PASS", "FAIL", "TIMEOUT", "NOTRUN", "PRECONDITION_FAILED"];
   const harnessNames = ["OK", "ERROR", "TIMEOUT", "PRECONDITION_FAILED"];
-  const results = [];
+  let results = [];
   let harnessLine = null;
   let finished = null;  // resolves when testharness.js completes
 
@@ -56,13 +56,17 @@
   finished = new Promise((resolve) => { resolveFinished = resolve; });
 
   global.setup({ explicit_done: true });
+  const line = (test) =>
+    `${statusNames[test.status] ?? test.status}\t${escape(test.name)}\t${escape(test.message ?? "")}`;
   global.add_result_callback((test) => {
-    results.push(`${statusNames[test.status] ?? test.status}\t${escape(test.name)}\t` +
-                 escape(test.message ?? ""));
+    results.push(line(test));
   });
+  // The completion callback sees every subtest, also those the harness
+  // stopped (TIMEOUT) or never ran (NOTRUN), which get no result callback.
   global.add_completion_callback((tests, status) => {
     harnessLine = `harness\t${harnessNames[status.status] ?? status.status}\t` +
                   escape(status.message ?? "");
+    results = tests.map(line);
     resolveFinished();
   });
 

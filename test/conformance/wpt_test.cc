@@ -80,7 +80,9 @@ std::vector<std::pair<std::string, std::string>> Meta(const std::string& source)
 // Expected failures: "[<file>] <reason>" starts a file's group; each
 // following line names one subtest (escaped as wpt_runner.js escapes it),
 // optionally followed by "  # <reason>" when it differs from the group's.
-// Lines starting with '#' are comments.
+// A line "*" stands for every subtest of the file (for `.tentative.`
+// proposals not implemented, and files that need a WPT server throughout);
+// it must go once none of them fails. Lines starting with '#' are comments.
 struct Expectations {
   std::map<std::string, std::map<std::string, std::string>> failures;  // file -> name -> why
   std::string error;  // a malformed line
@@ -169,13 +171,15 @@ struct SubtestResult {
   std::string message;
 };
 
-class WptTest : public WorkerFixture, public ::testing::WithParamInterface<WptEntry> {
+class WptFixture : public WorkerFixture {
  protected:
   // Runs one test file in a fresh worker. Problems outside the subtests
   // (a script that throws, the harness reporting an error, a timeout) come
-  // back as results named "(harness)", "(timeout)" or "(script <path>)".
+  // back as results of status ERROR named "(harness)", "(timeout)" or
+  // "(script <path>)"; they are not counted as subtests.
   std::vector<SubtestResult> RunFile(const fs::path& test_path, const std::string& harness,
-                                     const std::string& runner) {
+                                     const std::string& runner,
+                                     int default_timeout_ms = kFileTimeoutMs) {
     std::vector<SubtestResult> results;
     auto source = ReadFile(test_path.string());
     if (!source.ok()) {
@@ -195,7 +199,7 @@ class WptTest : public WorkerFixture, public ::testing::WithParamInterface<WptEn
     if (!run("resources/testharness.js", harness) || !run("wpt_runner.js", runner)) {
       return results;
     }
-    int timeout_ms = kFileTimeoutMs;
+    int timeout_ms = default_timeout_ms;
     for (const auto& [key, value] : Meta(*source)) {
       if (key == "timeout" && value == "long") timeout_ms = kLongFileTimeoutMs;
       if (key == "variant") {
@@ -238,6 +242,39 @@ class WptTest : public WorkerFixture, public ::testing::WithParamInterface<WptEn
   }
 };
 
+class WptTest : public WptFixture, public ::testing::WithParamInterface<WptEntry> {};
+
+// The runner itself: a file whose subtests never finish is reported (its
+// unfinished subtests as TIMEOUT, the harness as timed out) and the run goes
+// on; a file that throws is reported too.
+TEST_F(WptFixture, HangingAndThrowingFilesAreReported) {
+  auto harness = ReadFile((WptRoot() / "resources/testharness.js").string());
+  ASSERT_TRUE(harness.ok()) << "the web-platform-tests suites are missing";
+  auto runner = ReadFile((fs::path(EDGE_SOURCE_DIR) / "test/conformance/wpt_runner.js").string());
+  ASSERT_TRUE(runner.ok());
+  fs::path dir = fs::path(temp_.path()) / "wpt-self-test";
+  fs::create_directories(dir);
+  std::ofstream(dir / "hang.any.js") << "test(() => {}, 'quick');\n"
+                                     << "promise_test(() => new Promise(() => {}), 'never settles');\n"
+                                     << "setInterval(() => {}, 10);\n";
+  std::ofstream(dir / "throws.any.js") << "test(() => {}, 'quick');\nthrow new Error('at top level');\n";
+  auto start = std::chrono::steady_clock::now();
+  std::vector<SubtestResult> hang = RunFile(dir / "hang.any.js", *harness, *runner, 300);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  start).count();
+  EXPECT_LT(ms, 5000);
+  std::map<std::string, std::string> statuses;
+  for (const SubtestResult& r : hang) statuses[r.name] = r.status;
+  EXPECT_EQ(statuses["quick"], "PASS");
+  EXPECT_EQ(statuses["never settles"], "TIMEOUT");
+  EXPECT_EQ(statuses["(timeout)"], "ERROR");
+  std::vector<SubtestResult> thrown = RunFile(dir / "throws.any.js", *harness, *runner, 300);
+  statuses.clear();
+  for (const SubtestResult& r : thrown) statuses[r.name] = r.status;
+  EXPECT_EQ(statuses["quick"], "PASS");
+  EXPECT_EQ(statuses["(script throws.any.js)"], "ERROR");
+}
+
 TEST_P(WptTest, SubtestsMatchExpectations) {
   const WptEntry& entry = GetParam();
   fs::path folder = WptRoot() / entry.folder;
@@ -276,8 +313,12 @@ TEST_P(WptTest, SubtestsMatchExpectations) {
       }
       failures[file].push_back(r);
       failed_names.insert({file, r.name});
+      failed_names.insert({file, "*"});
       auto group = expected.failures.find(file);
-      if (group != expected.failures.end() && group->second.count(r.name)) continue;
+      if (group != expected.failures.end() &&
+          (group->second.count(r.name) || group->second.count("*"))) {
+        continue;
+      }
       ++unexpected;
       ADD_FAILURE() << file << ": " << r.status << " " << r.name << (r.message.empty() ? "" : ": ")
                     << r.message;
@@ -289,7 +330,9 @@ TEST_P(WptTest, SubtestsMatchExpectations) {
     if (filtered && std::find(files.begin(), files.end(), file) == files.end()) continue;
     for (const auto& [name, why] : names) {
       if (failed_names.count({file, name})) continue;
-      ADD_FAILURE() << file << ": " << name << " passes now (or is no longer reported): remove it "
+      ADD_FAILURE() << file << ": " << name
+                    << (name == "*" ? " (every subtest) passes now: remove the line "
+                                    : " passes now (or is no longer reported): remove it ")
                     << "from test/conformance/wpt/" << entry.name << ".txt";
     }
   }
@@ -303,7 +346,9 @@ TEST_P(WptTest, SubtestsMatchExpectations) {
     for (const auto& [file, list] : failures) {
       write << "[" << file << "] " << "\n";
       for (const SubtestResult& r : list) {
-        write << r.name << "  # " << r.status << ": " << r.message.substr(0, 160) << "\n";
+        std::string message = r.message.substr(0, 160);
+        std::replace(message.begin(), message.end(), '\n', ' ');
+        write << r.name << "  # " << r.status << ": " << message << "\n";
       }
     }
   }
