@@ -272,6 +272,27 @@ export default {
     }
   },
 
+  async "a listener that keeps rejecting promises is stopped after a few rounds"() {
+    let events = 0;
+    const listener = (event) => {
+      events++;
+      event.preventDefault();
+      Promise.reject(new Error(`again ${events}`));
+    };
+    addEventListener("unhandledrejection", listener);
+    try {
+      Promise.reject(new Error("first"));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      // Eight rounds of events per microtask checkpoint; the rest is logged.
+      assert(events >= 1 && events <= 16, `${events} events`);
+      const seen = events;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      assertEquals(events, seen, "rejections kept being dispatched");
+    } finally {
+      removeEventListener("unhandledrejection", listener);
+    }
+  },
+
   async "reportError is an error event on the global scope"() {
     const seen = [];
     const listener = (event) => {
