@@ -211,6 +211,16 @@ double IsolateData::CurrentInvocationKey(v8::Local<v8::Context> context) {
   return key.As<v8::Number>()->Value();
 }
 
+v8::Local<v8::ObjectTemplate> IsolateData::HostObjectTemplate() {
+  if (host_object_template_.IsEmpty()) {
+    v8::Local<v8::ObjectTemplate> made = v8::ObjectTemplate::New(isolate_);
+    // One embedder field: what makes V8's serializer call WriteHostObject.
+    made->SetInternalFieldCount(1);
+    host_object_template_.Reset(isolate_, made);
+  }
+  return host_object_template_.Get(isolate_);
+}
+
 void IsolateData::AddUnhandledRejection(v8::Local<v8::Promise> promise,
                                         v8::Local<v8::Value> reason) {
   rejections_.push_back({v8::Global<v8::Promise>(isolate_, promise),

@@ -127,6 +127,11 @@ class IsolateData {
     buffer_allocator_ = std::move(allocator);
   }
   BufferAllocator* buffer_allocator() const { return buffer_allocator_.get(); }
+  // The template of the objects V8's serializer hands to the embedder
+  // (runtime/html/structured_clone.cc; Blob and File are made from it),
+  // made on first use, never in the startup snapshot.
+  v8::Local<v8::ObjectTemplate> HostObjectTemplate();
+
   const std::shared_ptr<BufferAllocator>& shared_buffer_allocator() const {
     return buffer_allocator_;
   }
@@ -204,6 +209,7 @@ class IsolateData {
   std::string tenant_;
   v8::Global<v8::Context> context_;
   v8::Global<v8::Object> internals_;
+  v8::Global<v8::ObjectTemplate> host_object_template_;
   Timers timers_;
   ThreadPoolQueue thread_pool_;
   ThreadPoolQueue cpu_jobs_;

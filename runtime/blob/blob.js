@@ -13,7 +13,7 @@ const {
 
 const nativeUtf8Decode = native.utf8Decode;
 const {
-  ObjectDefineProperty, ReflectApply, MathFloor, MathMax, MathMin, MathTrunc, NumberIsFinite, DateNow, PromiseResolve,
+  ObjectDefineProperty, ObjectPrototype, ObjectSetPrototypeOf, ReflectApply, MathFloor, MathMax, MathMin, MathTrunc, NumberIsFinite, DateNow, PromiseResolve,
   PromiseReject, SymbolIterator, StringPrototypeToLowerCase,
 } = internals.primordials;
 
@@ -52,8 +52,31 @@ function convertLineEndings(s) {
 
 let isBlob;
 let blobBytes;
+let blobType;
 let setBlobData;
 let isFile;
+let fileFields;
+let setFileLastModified;
+
+// Blob and File instances are made from a native template with an embedder
+// field (runtime/html/structured_clone.cc): V8's serializer hands such
+// objects to the runtime, so structuredClone copies them (hostObjectRecord
+// and hostObjectFromRecord below). The instance gets the class's prototype;
+// Blob.prototype's own prototype is reset to Object.prototype below, so
+// only Object.getPrototypeOf(Blob) shows this base. `adopted`: an object
+// the deserializer made (no JavaScript may run while it reads), which the
+// next Blob or File construction takes instead of a new one.
+const nativeNewHostObject = native.newHostObject;
+let adopted = null;
+class HostObject {
+  constructor() {
+    let object = adopted;
+    adopted = null;
+    if (object === null) object = nativeNewHostObject();
+    ObjectSetPrototypeOf(object, new.target.prototype);
+    return object;
+  }
+}
 
 // Reads a BlobPropertyBag (or FilePropertyBag) and the blob parts into
 // { bytes, type }.
@@ -142,13 +165,14 @@ function processParts(parts, endings) {
 
 const STREAM_CHUNK = 65536;
 
-class Blob {
+class Blob extends HostObject {
   #bytes = emptyBytes;
   #type = "";
 
   constructor(blobParts = undefined, options = undefined) {
     const parts = collectParts(blobParts, "Blob");
     const { endings, type } = convertOptions(options, "Blob");
+    super();
     this.#bytes = processParts(parts, endings);
     this.#type = type;
   }
@@ -232,12 +256,14 @@ class Blob {
   static {
     isBlob = (value) => isObject(value) && #bytes in value;
     blobBytes = (blob) => blob.#bytes;
+    blobType = (blob) => blob.#type;
     setBlobData = (blob, bytes, type) => {
       blob.#bytes = bytes;
       blob.#type = type;
     };
   }
 }
+ObjectSetPrototypeOf(Blob.prototype, ObjectPrototype);
 finishInterface(Blob);
 
 class File extends Blob {
@@ -285,6 +311,10 @@ class File extends Blob {
 
   static {
     isFile = (value) => isObject(value) && #name in value;
+    fileFields = (file) => [file.#name, file.#lastModified];
+    setFileLastModified = (file, value) => {
+      file.#lastModified = value;
+    };
   }
 }
 finishInterface(File);
@@ -303,6 +333,37 @@ function createFile(bytes, type, name, lastModified = DateNow()) {
   return file;
 }
 
+// structuredClone's serialization of a Blob or File (structured_clone.cc):
+// [kind (1 Blob, 2 File), bytes, type, name, lastModified], or undefined for
+// any other object made from the host template.
+function hostObjectRecord(value) {
+  if (!isBlob(value)) return undefined;
+  if (isFile(value)) {
+    const [name, lastModified] = fileFields(value);
+    return [2, blobBytes(value), blobType(value), name, lastModified];
+  }
+  return [1, blobBytes(value), blobType(value), "", 0];
+}
+
+// Makes `placeholder` (the object the deserializer made for it) the copy
+// described by such a record; `bytes` is a fresh Uint8Array. The
+// constructors are called without parts or options, so nothing the tenant
+// can observe runs before they take the placeholder.
+function hostObjectFromRecord(kind, bytes, type, name, lastModified, placeholder) {
+  adopted = placeholder;
+  let made;
+  try {
+    made = kind === 2 ? new File(undefined, name) : new Blob();
+  } finally {
+    adopted = null;
+  }
+  setBlobData(made, bytes, type);
+  if (kind === 2) setFileLastModified(made, lastModified);
+  return made;
+}
+
+internals.hostObjectRecord = hostObjectRecord;
+internals.hostObjectFromRecord = hostObjectFromRecord;
 internals.Blob = Blob;
 internals.File = File;
 internals.isBlob = isBlob;

@@ -37,7 +37,7 @@ export const RECORD_NAMES = [
   "formatWithOptions", "fragment", "getEncoding", "getHeadersGuard", "getWritableStreamState",
   "globalEventTarget", "hasEventListeners", "hasFetchListener", "hash", "head", "headersAppend",
   "headersFromInit", "headersFromList", "headersGet", "headersHas", "headersList", "headersSet",
-  "host", "hostname", "id", "illegalConstructor", "illegalInvocation", "inFlightCloseRequest",
+  "host", "hostObjectFromRecord", "hostObjectRecord", "hostname", "id", "illegalConstructor", "illegalInvocation", "inFlightCloseRequest",
   "inFlightWriteRequest", "indentationLvl", "inspect", "inspectBody", "inspectNamed",
   "inspectSymbol", "installBodyMixin", "invocation", "invocationHold", "invocationRelease",
   "invocationResponseId", "invocationSubrequests", "isAbortSignal", "isArrayBuffer", "isBlob",
