@@ -48,6 +48,8 @@ pkg_check_modules(LMDB IMPORTED_TARGET lmdb)
 edge_require(LMDB_FOUND "LMDB (liblmdb-dev)")
 pkg_check_modules(ICU IMPORTED_TARGET icu-uc icu-i18n)
 edge_require(ICU_FOUND "ICU (libicu-dev)")
+pkg_check_modules(BROTLI IMPORTED_TARGET libbrotlienc libbrotlidec)
+edge_require(BROTLI_FOUND "brotli (libbrotli-dev)")
 
 find_package(OpenSSL 3.0 QUIET)
 edge_require(OPENSSL_FOUND "OpenSSL 3 (libssl-dev)")

@@ -211,6 +211,16 @@ double IsolateData::CurrentInvocationKey(v8::Local<v8::Context> context) {
   return key.As<v8::Number>()->Value();
 }
 
+v8::Local<v8::ObjectTemplate> IsolateData::HostObjectTemplate() {
+  if (host_object_template_.IsEmpty()) {
+    v8::Local<v8::ObjectTemplate> made = v8::ObjectTemplate::New(isolate_);
+    // One embedder field: what makes V8's serializer call WriteHostObject.
+    made->SetInternalFieldCount(1);
+    host_object_template_.Reset(isolate_, made);
+  }
+  return host_object_template_.Get(isolate_);
+}
+
 void IsolateData::AddUnhandledRejection(v8::Local<v8::Promise> promise,
                                         v8::Local<v8::Value> reason) {
   rejections_.push_back({v8::Global<v8::Promise>(isolate_, promise),
@@ -226,15 +236,49 @@ void IsolateData::RemoveUnhandledRejection(v8::Local<v8::Promise> promise) {
   }
 }
 
+// Rounds of `unhandledrejection` events per drain: a listener may reject
+// more promises, and those are reported in the next round; past this many,
+// the rest are logged without an event.
+constexpr int kRejectionEventRounds = 8;
+
+bool IsolateData::DispatchUnhandledRejection(v8::Local<v8::Promise> promise,
+                                             v8::Local<v8::Value> reason) {
+  v8::Local<v8::Context> context = isolate_->GetCurrentContext();
+  if (context.IsEmpty() || internals_.IsEmpty() || isolate_->IsExecutionTerminating()) return false;
+  v8::TryCatch try_catch(isolate_);
+  v8::Local<v8::Value> hook;
+  if (!internals()
+           ->Get(context, v8::String::NewFromUtf8Literal(isolate_, "reportUnhandledRejection"))
+           .ToLocal(&hook) ||
+      !hook->IsFunction()) {
+    return false;
+  }
+  v8::Local<v8::Value> args[] = {promise, reason};
+  v8::Local<v8::Value> canceled;
+  if (!hook.As<v8::Function>()->Call(context, v8::Undefined(isolate_), 2, args).ToLocal(&canceled)) {
+    return false;
+  }
+  return canceled->IsTrue();
+}
+
 void IsolateData::DrainMicrotasks() {
   isolate_->PerformMicrotaskCheckpoint();
-  if (rejections_.empty()) return;
-  v8::HandleScope scope(isolate_);
-  auto pending = std::move(rejections_);
-  rejections_.clear();
-  for (Rejection& r : pending) {
-    Log(LogLevel::kError, "[{}] Uncaught (in promise) {}", worker_name_,
-        DescribeException(isolate_, r.reason.Get(isolate_)));
+  for (int round = 0; !rejections_.empty(); ++round) {
+    v8::HandleScope scope(isolate_);
+    auto pending = std::move(rejections_);
+    rejections_.clear();
+    for (Rejection& r : pending) {
+      // The global scope's `unhandledrejection` listeners come first; one
+      // that calls preventDefault() silences the log line.
+      v8::Local<v8::Value> reason = r.reason.Get(isolate_);
+      if (round < kRejectionEventRounds && DispatchUnhandledRejection(r.promise.Get(isolate_), reason)) {
+        continue;
+      }
+      Log(LogLevel::kError, "[{}] Uncaught (in promise) {}", worker_name_,
+          DescribeException(isolate_, reason));
+    }
+    if (round >= kRejectionEventRounds) break;
+    isolate_->PerformMicrotaskCheckpoint();
   }
 }
 

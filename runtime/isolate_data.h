@@ -127,6 +127,11 @@ class IsolateData {
     buffer_allocator_ = std::move(allocator);
   }
   BufferAllocator* buffer_allocator() const { return buffer_allocator_.get(); }
+  // The template of the objects V8's serializer hands to the embedder
+  // (runtime/html/structured_clone.cc; Blob and File are made from it),
+  // made on first use, never in the startup snapshot.
+  v8::Local<v8::ObjectTemplate> HostObjectTemplate();
+
   const std::shared_ptr<BufferAllocator>& shared_buffer_allocator() const {
     return buffer_allocator_;
   }
@@ -183,10 +188,16 @@ class IsolateData {
   // checkpoint if they are still unhandled then.
   void AddUnhandledRejection(v8::Local<v8::Promise> promise, v8::Local<v8::Value> reason);
   void RemoveUnhandledRejection(v8::Local<v8::Promise> promise);
-  // Drains the microtask queue and logs rejections still unhandled.
+  // Drains the microtask queue, then reports each rejection still
+  // unhandled: an `unhandledrejection` event on the global scope
+  // (internals.reportUnhandledRejection), and the log line unless a
+  // listener cancelled it.
   void DrainMicrotasks();
 
  private:
+  // True when a listener cancelled the `unhandledrejection` event.
+  bool DispatchUnhandledRejection(v8::Local<v8::Promise> promise, v8::Local<v8::Value> reason);
+
   struct Rejection {
     v8::Global<v8::Promise> promise;
     v8::Global<v8::Value> reason;
@@ -198,6 +209,7 @@ class IsolateData {
   std::string tenant_;
   v8::Global<v8::Context> context_;
   v8::Global<v8::Object> internals_;
+  v8::Global<v8::ObjectTemplate> host_object_template_;
   Timers timers_;
   ThreadPoolQueue thread_pool_;
   ThreadPoolQueue cpu_jobs_;

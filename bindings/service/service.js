@@ -38,7 +38,7 @@ class Fetcher {
     // The other worker gets the request body whole: bytes or a string as
     // they are, a stream once it has been read.
     if (body !== null && typeof body !== "string" && !isUint8Array(body)) {
-      return PromisePrototypeThen(readAllBytes(body), (bytes) => call(handle, service, wire, bytes));
+      return PromisePrototypeThen(readAllBytes(body), (read) => call(handle, service, wire, read.bytes));
     }
     return call(handle, service, wire, body);
   }

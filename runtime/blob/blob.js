@@ -13,7 +13,7 @@ const {
 
 const nativeUtf8Decode = native.utf8Decode;
 const {
-  ObjectDefineProperty, ReflectApply, MathMax, MathMin, MathTrunc, NumberIsFinite, DateNow, PromiseResolve,
+  ObjectDefineProperty, ObjectPrototype, ObjectSetPrototypeOf, ReflectApply, MathFloor, MathMax, MathMin, MathTrunc, NumberIsFinite, DateNow, PromiseResolve,
   PromiseReject, SymbolIterator, StringPrototypeToLowerCase,
 } = internals.primordials;
 
@@ -25,10 +25,24 @@ function normalizeType(type) {
   return printableAsciiRegExp.test(type) ? StringPrototypeToLowerCase(type) : "";
 }
 
-// WebIDL `long long`, as Blob.slice() and File's lastModified take it.
+// WebIDL `long long`, as File's lastModified takes it.
 function toLongLong(value) {
   const n = +value;
   return NumberIsFinite(n) ? MathTrunc(n) : 0;
+}
+
+// WebIDL `[Clamp] long long`, as Blob.slice() takes its positions: clamped
+// to the safe integers, rounded to the nearest, ties to even.
+const MAX_SAFE = 2 ** 53 - 1;
+function toClampedLongLong(value) {
+  let n = +value;
+  if (n !== n) return 0;
+  n = MathMin(MathMax(n, -MAX_SAFE), MAX_SAFE);
+  const floor = MathFloor(n);
+  const fraction = n - floor;
+  let rounded = floor;
+  if (fraction > 0.5 || (fraction === 0.5 && floor % 2 !== 0)) rounded = floor + 1;
+  return rounded + 0; // not -0
 }
 
 function convertLineEndings(s) {
@@ -38,8 +52,31 @@ function convertLineEndings(s) {
 
 let isBlob;
 let blobBytes;
+let blobType;
 let setBlobData;
 let isFile;
+let fileFields;
+let setFileLastModified;
+
+// Blob and File instances are made from a native template with an embedder
+// field (runtime/html/structured_clone.cc): V8's serializer hands such
+// objects to the runtime, so structuredClone copies them (hostObjectRecord
+// and hostObjectFromRecord below). The instance gets the class's prototype;
+// Blob.prototype's own prototype is reset to Object.prototype below, so
+// only Object.getPrototypeOf(Blob) shows this base. `adopted`: an object
+// the deserializer made (no JavaScript may run while it reads), which the
+// next Blob or File construction takes instead of a new one.
+const nativeNewHostObject = native.newHostObject;
+let adopted = null;
+class HostObject {
+  constructor() {
+    let object = adopted;
+    adopted = null;
+    if (object === null) object = nativeNewHostObject();
+    ObjectSetPrototypeOf(object, new.target.prototype);
+    return object;
+  }
+}
 
 // Reads a BlobPropertyBag (or FilePropertyBag) and the blob parts into
 // { bytes, type }.
@@ -68,15 +105,24 @@ function convertOptions(options, iface) {
 
 function collectParts(blobParts, iface) {
   if (blobParts === undefined) return [];
-  if (!isObject(blobParts) || typeof blobParts[SymbolIterator] !== "function") {
+  const method = isObject(blobParts) ? blobParts[SymbolIterator] : undefined;
+  if (typeof method !== "function") {
     throw new TypeError(
       `Failed to construct '${iface}': The provided value cannot be converted to a sequence.`,
     );
   }
-  // Each element is converted as the sequence is read (WebIDL order): Blobs
-  // and buffer sources stay as they are, anything else becomes a USVString.
+  // Each element is converted as the sequence is read (WebIDL order, the
+  // iterator method looked up once): Blobs and buffer sources stay as they
+  // are, anything else becomes a USVString.
   const parts = [];
-  for (const part of blobParts) {
+  const iterator = ReflectApply(method, blobParts, []);
+  if (!isObject(iterator)) throw new TypeError(`Failed to construct '${iface}': The iterator is not an object.`);
+  const next = iterator.next;
+  for (;;) {
+    const step = ReflectApply(next, iterator, []);
+    if (!isObject(step)) throw new TypeError(`Failed to construct '${iface}': The iterator result is not an object.`);
+    if (step.done) break;
+    const part = step.value;
     if (isObject(part) && (isBlob(part) || toUint8Array(part) !== undefined)) {
       parts.push(part);
     } else {
@@ -119,13 +165,14 @@ function processParts(parts, endings) {
 
 const STREAM_CHUNK = 65536;
 
-class Blob {
+class Blob extends HostObject {
   #bytes = emptyBytes;
   #type = "";
 
   constructor(blobParts = undefined, options = undefined) {
     const parts = collectParts(blobParts, "Blob");
     const { endings, type } = convertOptions(options, "Blob");
+    super();
     this.#bytes = processParts(parts, endings);
     this.#type = type;
   }
@@ -143,12 +190,12 @@ class Blob {
     const size = bytes.byteLength;
     let relativeStart = 0;
     if (start !== undefined) {
-      const s = toLongLong(start);
+      const s = toClampedLongLong(start);
       relativeStart = s < 0 ? MathMax(size + s, 0) : MathMin(s, size);
     }
     let relativeEnd = size;
     if (end !== undefined) {
-      const e = toLongLong(end);
+      const e = toClampedLongLong(end);
       relativeEnd = e < 0 ? MathMax(size + e, 0) : MathMin(e, size);
     }
     const type = contentType === undefined ? "" : normalizeType(`${contentType}`);
@@ -209,12 +256,14 @@ class Blob {
   static {
     isBlob = (value) => isObject(value) && #bytes in value;
     blobBytes = (blob) => blob.#bytes;
+    blobType = (blob) => blob.#type;
     setBlobData = (blob, bytes, type) => {
       blob.#bytes = bytes;
       blob.#type = type;
     };
   }
 }
+ObjectSetPrototypeOf(Blob.prototype, ObjectPrototype);
 finishInterface(Blob);
 
 class File extends Blob {
@@ -262,6 +311,10 @@ class File extends Blob {
 
   static {
     isFile = (value) => isObject(value) && #name in value;
+    fileFields = (file) => [file.#name, file.#lastModified];
+    setFileLastModified = (file, value) => {
+      file.#lastModified = value;
+    };
   }
 }
 finishInterface(File);
@@ -280,6 +333,37 @@ function createFile(bytes, type, name, lastModified = DateNow()) {
   return file;
 }
 
+// structuredClone's serialization of a Blob or File (structured_clone.cc):
+// [kind (1 Blob, 2 File), bytes, type, name, lastModified], or undefined for
+// any other object made from the host template.
+function hostObjectRecord(value) {
+  if (!isBlob(value)) return undefined;
+  if (isFile(value)) {
+    const [name, lastModified] = fileFields(value);
+    return [2, blobBytes(value), blobType(value), name, lastModified];
+  }
+  return [1, blobBytes(value), blobType(value), "", 0];
+}
+
+// Makes `placeholder` (the object the deserializer made for it) the copy
+// described by such a record; `bytes` is a fresh Uint8Array. The
+// constructors are called without parts or options, so nothing the tenant
+// can observe runs before they take the placeholder.
+function hostObjectFromRecord(kind, bytes, type, name, lastModified, placeholder) {
+  adopted = placeholder;
+  let made;
+  try {
+    made = kind === 2 ? new File(undefined, name) : new Blob();
+  } finally {
+    adopted = null;
+  }
+  setBlobData(made, bytes, type);
+  if (kind === 2) setFileLastModified(made, lastModified);
+  return made;
+}
+
+internals.hostObjectRecord = hostObjectRecord;
+internals.hostObjectFromRecord = hostObjectFromRecord;
 internals.Blob = Blob;
 internals.File = File;
 internals.isBlob = isBlob;

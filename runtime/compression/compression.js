@@ -9,8 +9,10 @@
 // backpressure): a small input that expands to gigabytes is never held
 // whole, and each slice counts against the worker's memory budget.
 
-const { finishInterface, inspectSymbol, inspectNamed, brandCheck, requireArguments, isObject, toUint8Array } =
-  internals;
+const {
+  finishInterface, inspectSymbol, inspectNamed, brandCheck, requireArguments, isObject, toUint8Array,
+  isSharedArrayBuffer, TypedArrayPrototypeGetBuffer,
+} = internals;
 const {
   setUpTransformStream,
   transformStreamDefaultControllerEnqueue,
@@ -25,7 +27,7 @@ const zlibFinish = native.zlibFinish;
 const zlibPull = native.zlibPull;
 const zlibClose = native.zlibClose;
 
-const formats = ["deflate", "deflate-raw", "gzip"];
+const formats = ["brotli", "deflate", "deflate-raw", "gzip"];
 
 function convertFormat(format, interfaceName, argumentCount) {
   requireArguments(argumentCount, 1, `Failed to construct '${interfaceName}'`);
@@ -66,8 +68,10 @@ function setUpZlibTransform(compress, format, interfaceName) {
   };
   const transform = setUpTransformStream(
     (chunk) => {
+      // A BufferSource, not [AllowShared]: memory shared with another
+      // thread could change under the compressor.
       const bytes = toUint8Array(chunk);
-      if (bytes === undefined) {
+      if (bytes === undefined || isSharedArrayBuffer(TypedArrayPrototypeGetBuffer(bytes))) {
         zlibClose(handle);
         throw new TypeError(
           `Failed to execute 'transform' on '${interfaceName}': The provided value is not of type '(ArrayBuffer or ArrayBufferView)'.`,

@@ -5,7 +5,7 @@ import { streamOf } from "../../runtime/testing/streams.js";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const formats = ["gzip", "deflate", "deflate-raw"];
+const formats = ["gzip", "deflate", "deflate-raw", "brotli"];
 
 // Reads a stream of Uint8Arrays to one Uint8Array; also counts the chunks.
 async function collect(readable) {
@@ -38,6 +38,8 @@ const known = {
   gzip: [31, 139, 8, 0, 0, 0, 0, 0, 2, 3, 203, 72, 205, 201, 201, 87, 40, 207, 47, 202, 73, 1, 0, 133, 17, 74, 13, 11, 0, 0, 0],
   deflate: [120, 156, 203, 72, 205, 201, 201, 87, 40, 207, 47, 202, 73, 1, 0, 26, 11, 4, 93],
   "deflate-raw": [203, 72, 205, 201, 201, 87, 40, 207, 47, 202, 73, 1, 0],
+  // Node.js's zlib.brotliCompressSync("hello world") (quality 11).
+  brotli: [11, 5, 128, 104, 101, 108, 108, 111, 32, 119, 111, 114, 108, 100, 3],
 };
 // gzip.compress(b"", mtime=0)
 const gzipEmpty = [31, 139, 8, 0, 0, 0, 0, 0, 2, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0];
@@ -52,7 +54,7 @@ export default {
       assert(ds.readable instanceof ReadableStream);
       assert(ds.writable instanceof WritableStream);
     }
-    for (const bad of ["GZIP", "br", "deflate64", "", undefined]) {
+    for (const bad of ["GZIP", "br", "Brotli", "deflate64", "", undefined]) {
       assertThrows(() => new CompressionStream(bad), TypeError, String(bad));
       assertThrows(() => new DecompressionStream(bad), TypeError, String(bad));
     }
@@ -66,7 +68,7 @@ export default {
     assertEquals([descriptor.enumerable, descriptor.writable, descriptor.configurable], [false, true, true]);
   },
 
-  "decompresses bytes made by Python's gzip and zlib": async () => {
+  "decompresses bytes made by Python's gzip and zlib, and Node.js's brotli": async () => {
     for (const format of formats) {
       const out = await decompress(format, [new Uint8Array(known[format])]);
       assertEquals(decoder.decode(out), "hello world", format);
@@ -221,6 +223,41 @@ export default {
     assertEquals(inflated.length, zeros.length);
     assert(inflated.chunks >= 8 * 16, `only ${inflated.chunks} output chunks`);
     assert(inflated.every((b) => b === 0));
+  },
+
+  "a brotli bomb is inflated as it is read": async () => {
+    // 16 MiB of zeros compress to a few dozen bytes; each slice is at most
+    // 64 KiB and the next one is made only when the reader asks.
+    const small = await compress("brotli", [new Uint8Array(16 << 20)]);
+    assert(small.length < 1024, `brotli made ${small.length} bytes`);
+    const ds = new DecompressionStream("brotli");
+    const writer = ds.writable.getWriter();
+    let written = false;
+    const write = writer.write(small).then(() => {
+      written = true;
+    });
+    const reader = ds.readable.getReader();
+    let total = 0;
+    for (let i = 0; i < 4; i++) {
+      const { value } = await reader.read();
+      assert(value.length > 0 && value.length <= 65536, `slice of ${value.length}`);
+      total += value.length;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    assert(!written, "the whole output was made before it was read");
+    writer.close();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      assert(value.length <= 65536 && value.every((b) => b === 0));
+      total += value.length;
+    }
+    await write;
+    assertEquals(total, 16 << 20);
+    // Corrupt, truncated and trailing brotli input.
+    await assertRejects(decompress("brotli", [encoder.encode("not brotli at all")]), TypeError);
+    await assertRejects(decompress("brotli", [small.subarray(0, small.length - 1)]), TypeError);
+    await assertRejects(decompress("brotli", [new Uint8Array([...known.brotli, 0])]), TypeError);
   },
 
   "output is made as the reader takes it": async () => {

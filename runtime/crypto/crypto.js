@@ -2,7 +2,7 @@
 // getRandomValues and randomUUID; subtle.js adds crypto.subtle.
 
 const {
-  finishInterface, illegalConstructor, requireArguments, DOMException, TypedArrayPrototypeGetTag,
+  finishInterface, illegalConstructor, requireArguments, DOMException, QuotaExceededError, TypedArrayPrototypeGetTag,
   TypedArrayPrototypeGetByteLength,
 } = internals;
 
@@ -46,9 +46,8 @@ class Crypto {
     }
     const byteLength = TypedArrayPrototypeGetByteLength(array);
     if (byteLength > 65536) {
-      throw new DOMException(
+      throw new QuotaExceededError(
         `Failed to execute 'getRandomValues' on 'Crypto': The ArrayBufferView's byte length (${byteLength}) exceeds the number of bytes of entropy available via this API (65536).`,
-        "QuotaExceededError",
       );
     }
     if (byteLength !== 0) nativeRandomFill(array);

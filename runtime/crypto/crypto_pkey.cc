@@ -432,6 +432,15 @@ NativeResult CryptoPkeyImport(NativeCall& call) {
   if (*kind == "EC" && CurveOf(pkey.get()) != curve) {
     return Data("the key is not on " + curve);
   }
+  if (*kind == "EC") {
+    // A key imported from a compressed point exports its point
+    // uncompressed (spki and raw), as WebCrypto's export steps say.
+    char uncompressed[] = OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_UNCOMPRESSED;
+    if (EVP_PKEY_set_utf8_string_param(pkey.get(), OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+                                       uncompressed) != 1) {
+      return Data("cannot use the EC key's point");
+    }
+  }
   if (*kind == "EC" && is_private && (*format == "pkcs8")) {
     PkeyCtx check(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), nullptr));
     if (!check || EVP_PKEY_check(check.get()) != 1) return Data("invalid EC private key");
@@ -663,6 +672,38 @@ NativeResult CryptoPkeySign(NativeCall& call) {
       });
 }
 
+// Whether a 32-byte Ed25519 point encoding is one of the eight points of
+// small order (or a non-canonical encoding of one): the encodings libsodium
+// refuses, compared without the sign bit. Each was checked to decode to a
+// point of order 1, 2, 4 or 8.
+bool Ed25519SmallOrder(const unsigned char* point) {
+  static const unsigned char kSmallOrder[7][32] = {
+      // y = 0 (order 4)
+      {0},
+      // y = 1 (order 1, the identity)
+      {1},
+      // the order-8 points
+      {0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98, 0xf0,
+       0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05},
+      {0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67, 0x0f,
+       0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a},
+      // y = p - 1 (order 2)
+      {0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+       0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
+      // y = p and y = p + 1: 0 and 1 again, not in canonical form
+      {0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+       0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
+      {0xee, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+       0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
+  };
+  for (const auto& known : kSmallOrder) {
+    unsigned char diff = (point[31] & 0x7f) ^ known[31];
+    for (int i = 0; i < 31; ++i) diff |= point[i] ^ known[i];
+    if (diff == 0) return true;
+  }
+  return false;
+}
+
 // cryptoPkeyVerify(handle, hash, signature, data, padding?, saltLength?) -> boolean
 NativeResult CryptoPkeyVerify(NativeCall& call) {
   auto params = SignatureArgs(call, 2);
@@ -671,6 +712,17 @@ NativeResult CryptoPkeyVerify(NativeCall& call) {
   std::string_view signature = params->bytes[0];
   std::string_view data = params->bytes[1];
   auto result = [&](bool value) { return v8::Boolean::New(call.isolate(), value).As<v8::Value>(); };
+  if (EVP_PKEY_is_a(pkey, "ED25519")) {
+    // WebCrypto's Ed25519 verify: false when the public key or the
+    // signature's R is a small-order point (OpenSSL accepts them).
+    unsigned char key[32];
+    size_t key_length = sizeof(key);
+    if (signature.size() != 64) return result(false);
+    if (EVP_PKEY_get_raw_public_key(pkey, key, &key_length) != 1 || key_length != 32) {
+      return Operation("verification failed");
+    }
+    if (Ed25519SmallOrder(key) || Ed25519SmallOrder(U(signature))) return result(false);
+  }
   std::string der(signature);
   if (params->ec) {
     size_t field = FieldBytes(pkey);

@@ -15,12 +15,16 @@
 namespace edge::runtime {
 namespace {
 
-// "SHA-1", "SHA-256", "SHA-384", "SHA-512" (already normalized by the JS).
+// "SHA-1", "SHA-256", "SHA-384", "SHA-512", and for digest() "SHA3-256",
+// "SHA3-384", "SHA3-512" (already normalized by the JS).
 const EVP_MD* DigestNamed(const std::string& name) {
   if (name == "SHA-1") return EVP_sha1();
   if (name == "SHA-256") return EVP_sha256();
   if (name == "SHA-384") return EVP_sha384();
   if (name == "SHA-512") return EVP_sha512();
+  if (name == "SHA3-256") return EVP_sha3_256();
+  if (name == "SHA3-384") return EVP_sha3_384();
+  if (name == "SHA3-512") return EVP_sha3_512();
   return nullptr;
 }
 

@@ -46,7 +46,34 @@ export default {
     crypto.getRandomValues(new Uint8Array(65536));
     const err = assertThrows(() => crypto.getRandomValues(new Uint8Array(65537)), DOMException);
     assertEquals(err.name, "QuotaExceededError");
-    assertThrows(() => crypto.getRandomValues(new Uint32Array(16385)), DOMException);
+    assertEquals(err.code, 22);
+    assert(err instanceof QuotaExceededError);
+    assertEquals(err.constructor, QuotaExceededError);
+    assertEquals([err.quota, err.requested], [null, null]);
+    assertThrows(() => crypto.getRandomValues(new Uint32Array(16385)), QuotaExceededError);
+  },
+
+  "QuotaExceededError: a DOMException with quota and requested"() {
+    const e = new QuotaExceededError("over", { quota: 10, requested: 12 });
+    assert(e instanceof DOMException && e instanceof Error);
+    assertEquals([e.name, e.message, e.code, e.quota, e.requested], ["QuotaExceededError", "over", 22, 10, 12]);
+    assertEquals(Object.prototype.toString.call(e), "[object QuotaExceededError]");
+    const plain = new QuotaExceededError();
+    assertEquals([plain.message, plain.quota, plain.requested], ["", null, null]);
+    assertThrows(() => new QuotaExceededError("", { quota: -1 }), RangeError);
+    assertThrows(() => new QuotaExceededError("", { quota: 5, requested: 4 }), RangeError);
+    assertThrows(() => new QuotaExceededError("", { quota: NaN }), TypeError);
+    assertThrows(() => new QuotaExceededError("", 5), TypeError);
+    // Each option is read once, quota first.
+    const reads = [];
+    new QuotaExceededError("", new Proxy({ quota: 1, requested: 2 }, {
+      get(target, key) {
+        reads.push(key);
+        return target[key];
+      },
+    }));
+    assertEquals(reads, ["quota", "requested"]);
+    assertThrows(() => QuotaExceededError(), TypeError);
   },
 
   "randomUUID is a v4 UUID"() {

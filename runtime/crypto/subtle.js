@@ -40,6 +40,9 @@ const ObjectFreeze = Object.freeze;
 
 const kCreate = {};
 const DIGESTS = ["SHA-1", "SHA-256", "SHA-384", "SHA-512"];
+// digest() only: SHA-3 (the WebCrypto "modern algorithms" proposal, on
+// OpenSSL 3.0's SHA3); not yet a hash for HMAC, RSA or ECDSA.
+const DIGEST_ONLY = [...DIGESTS, "SHA3-256", "SHA3-384", "SHA3-512"];
 // HMAC's default key length is the hash's block size, in bits.
 const BLOCK_BITS = { "SHA-1": 512, "SHA-256": 512, "SHA-384": 1024, "SHA-512": 1024 };
 const JWK_HMAC_ALG = { "SHA-1": "HS1", "SHA-256": "HS256", "SHA-384": "HS384", "SHA-512": "HS512" };
@@ -202,12 +205,14 @@ function fromBase64url(text, what = "k") {
 }
 
 // The checks every JWK import makes ("import a key", JWK steps): the key
-// type, the alg (when the algorithm has one), use, ext and key_ops.
+// type, the alg (when the algorithm has one: a string, or the array of
+// those allowed), use, ext and key_ops.
 function checkJwk(keyData, { kty, alg, use, extractable, usages }) {
   if (keyData === null || typeof keyData !== "object") throw new TypeError("keyData is not a JWK");
   if (keyData.kty !== kty) throw error("DataError", `The JWK must have kty "${kty}"`);
-  if (alg !== undefined && keyData.alg !== undefined && keyData.alg !== alg) {
-    throw error("DataError", `The JWK's alg ${keyData.alg} is not ${alg}`);
+  if (alg !== undefined && keyData.alg !== undefined) {
+    const allowed = typeof alg === "string" ? keyData.alg === alg : alg.includes(keyData.alg);
+    if (!allowed) throw error("DataError", `The JWK's alg ${keyData.alg} is not ${typeof alg === "string" ? alg : alg.join(" or ")}`);
   }
   if (keyData.use !== undefined && usages.length > 0 && keyData.use !== use) {
     throw error("DataError", `The JWK's use must be "${use}"`);
@@ -410,7 +415,10 @@ function kdf(name, derive) {
     importKey(format, keyData, dict, extractable, usages) {
       if (format !== "raw") throw error("NotSupportedError", `Unsupported key format for ${name}: ${format}`);
       if (extractable) throw error("SyntaxError", `${name} keys cannot be extractable`);
-      return secretKey({ name }, bytesOf(keyData, "keyData"), false, usages);
+      const material = bytesOf(keyData, "keyData");
+      // importKey's last step: a secret key needs a usage.
+      requireUsages(usages);
+      return secretKey({ name }, material, false, usages);
     },
     deriveBits(dict, parts, length) {
       if (length === null || length === undefined) {
@@ -634,8 +642,10 @@ const ED25519 = asymmetric({
   curve: () => undefined,
   kty: "OKP",
   crv: () => "Ed25519",
-  jwkAlg: () => "EdDSA",
-  exportAlg: () => "EdDSA",
+  // https://w3c.github.io/webcrypto/#ed25519-operations-import-key: "Ed25519"
+  // or, as RFC 8037 first named it, "EdDSA"; exported as "Ed25519".
+  jwkAlg: () => ["Ed25519", "EdDSA"],
+  exportAlg: () => "Ed25519",
   ...SIGNING,
 });
 
@@ -832,7 +842,7 @@ class SubtleCrypto {
     const count = arguments.length;
     return promised(() => {
       requireArguments(count, 2, "Failed to execute 'digest' on 'SubtleCrypto'");
-      const { name } = normalize(algorithm, DIGESTS);
+      const { name } = normalize(algorithm, DIGEST_ONLY);
       return later(native.cryptoDigest(name, bytesOf(data, "data")), exactBuffer);
     });
   }

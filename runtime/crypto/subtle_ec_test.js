@@ -232,6 +232,34 @@ export default {
     await assertRejects(crypto.subtle.importKey("jwk", { ...jwk, crv: "X25519" }, "Ed25519", true, ["sign"]), "DataError", "crv");
   },
 
+  async "Ed25519: small-order keys and R refused; JWK alg Ed25519 or EdDSA"() {
+    // The identity as the key and as R, with S = 0, verifies under the bare
+    // equation [S]B = R + [k]A; WebCrypto requires false.
+    const identity = new Uint8Array(32);
+    identity[0] = 1;
+    const key = await crypto.subtle.importKey("raw", identity, "Ed25519", true, ["verify"]);
+    const signature = new Uint8Array(64);
+    signature.set(identity);
+    assert(!(await crypto.subtle.verify("Ed25519", key, signature, utf8("any message"))));
+    // The same identity, non-canonical (y = p + 1) and with the sign bit set.
+    const other = fromHex("eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff");
+    const otherKey = await crypto.subtle.importKey("raw", other, "Ed25519", true, ["verify"]).catch(() => null);
+    if (otherKey) assert(!(await crypto.subtle.verify("Ed25519", otherKey, signature, utf8("x"))));
+    // A normal key with a small-order R is refused as well.
+    const v = RFC8032[0];
+    const publicKey = await crypto.subtle.importKey("raw", fromHex(v.public), "Ed25519", true, ["verify"]);
+    const bad = fromHex(v.signature);
+    bad.set(identity);
+    assert(!(await crypto.subtle.verify("Ed25519", publicKey, bad, new Uint8Array(0))));
+    // JWK alg: "Ed25519" or "EdDSA" on import, "Ed25519" on export.
+    const x = b64url(fromHex(v.public));
+    for (const alg of ["Ed25519", "EdDSA"]) {
+      const imported = await crypto.subtle.importKey("jwk", { kty: "OKP", crv: "Ed25519", x, alg }, "Ed25519", true, ["verify"]);
+      assertStrictEquals((await crypto.subtle.exportKey("jwk", imported)).alg, "Ed25519");
+    }
+    await assertRejects(crypto.subtle.importKey("jwk", { kty: "OKP", crv: "Ed25519", x, alg: "ES256" }, "Ed25519", true, ["verify"]), "DataError", "alg");
+  },
+
   async "X25519: RFC 7748 shared secret and key formats"() {
     const v = RFC7748;
     const alice = await crypto.subtle.importKey("pkcs8", fromHex(X25519_PKCS8_PREFIX + v.alicePrivate), "X25519", true, ["deriveBits", "deriveKey"]);

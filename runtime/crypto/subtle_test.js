@@ -50,6 +50,23 @@ export default {
       "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e",
     );
     await assertRejects(crypto.subtle.digest("MD5", utf8("abc")), "NotSupportedError");
+    // SHA-3 (FIPS 202 "abc" examples), digest() only for now.
+    assertStrictEquals(
+      hex(await crypto.subtle.digest("SHA3-256", utf8("abc"))),
+      "3a985da74fe225b2045c172d6bd390bd855f086e3e9d525b46bfe24511431532",
+    );
+    assertStrictEquals(
+      hex(await crypto.subtle.digest({ name: "sha3-384" }, utf8("abc"))),
+      "ec01498288516fc926459f58e2c6ad8df9b473cb0fc08c2596da7cf0e49be4b298d88cea927ac7f539f1edf228376d25",
+    );
+    assertStrictEquals(
+      hex(await crypto.subtle.digest("SHA3-512", utf8("abc"))),
+      "b751850b1a57168a5693cd924b6b096e08f621827444f70d884f5d0240d2712e10e116e9192af3c91a7ec57647e3934057340b4cf408d5a56592f8274eec53f0",
+    );
+    await assertRejects(
+      crypto.subtle.importKey("raw", new Uint8Array(16), { name: "HMAC", hash: "SHA3-256" }, false, ["sign"]),
+      "NotSupportedError",
+    );
     await assertRejects(crypto.subtle.digest("SHA-256", "not a buffer"), "TypeError");
   },
 

@@ -1,7 +1,10 @@
 // Event, EventTarget and CustomEvent (https://dom.spec.whatwg.org/#events),
-// without a node tree: an event's path is just its target. Also
-// internals.reportError, which logs uncaught exceptions from listeners,
-// timers and microtasks.
+// without a node tree: an event's path is just its target; ErrorEvent and
+// PromiseRejectionEvent (HTML). Also internals.reportError, which reports
+// uncaught exceptions from listeners, timers and microtasks (an `error`
+// event on the global scope, then the log line unless a listener called
+// preventDefault()), and internals.reportUnhandledRejection, the same for
+// rejected promises nobody handled (`unhandledrejection`).
 
 const {
   finishInterface, defineConstants, requireArguments, tooFewArguments, inspectSymbol, inspectNamed,
@@ -13,14 +16,53 @@ const ReflectApply = Reflect.apply;
 const nativeLog = native.log;
 const nativeNow = native.now;
 
-function reportError(error) {
-  let message;
+function describe(error) {
   try {
-    message = internals.inspect(error);
+    return internals.inspect(error);
   } catch {
-    message = "<error could not be formatted>";
+    return "<error could not be formatted>";
   }
-  nativeLog("error", `Uncaught ${message}`, internals.invocationResponseId());
+}
+
+// Whether an event of `type` on the global scope was cancelled by one of
+// its listeners. An error thrown while reporting one (by an `error`
+// listener) is logged, not dispatched again.
+let reporting = false;
+function dispatchGlobal(type, makeEvent) {
+  const target = internals.globalEventTarget;
+  if (reporting || target === undefined || !internals.hasEventListeners(target, type)) return false;
+  reporting = true;
+  try {
+    const event = makeEvent();
+    internals.setEventTrusted(event, true);
+    return !target.dispatchEvent(event);
+  } finally {
+    reporting = false;
+  }
+}
+
+// https://html.spec.whatwg.org/#report-an-exception
+function reportError(error) {
+  const message = describe(error);
+  const canceled = dispatchGlobal("error", () => {
+    let text = message;
+    if (error !== null && typeof error === "object") {
+      try {
+        text = `${error.message}`;
+      } catch {}
+    }
+    return new ErrorEvent("error", { cancelable: true, message: `Uncaught ${text}`, error });
+  });
+  if (!canceled) nativeLog("error", `Uncaught ${message}`, internals.invocationResponseId());
+}
+
+// Called by the runtime (IsolateData::DrainMicrotasks) for each promise
+// still rejected without a handler after a microtask checkpoint: true when a
+// listener cancelled the `unhandledrejection` event (the runtime then logs
+// nothing).
+function reportUnhandledRejection(promise, reason) {
+  return dispatchGlobal("unhandledrejection",
+    () => new PromiseRejectionEvent("unhandledrejection", { cancelable: true, promise, reason }));
 }
 
 const NONE = 0;
@@ -244,6 +286,81 @@ class CustomEvent extends Event {
 }
 finishInterface(CustomEvent);
 
+// https://html.spec.whatwg.org/#the-errorevent-interface
+class ErrorEvent extends Event {
+  #message;
+  #filename;
+  #lineno;
+  #colno;
+  #error;
+
+  constructor(type, eventInitDict = undefined) {
+    requireArguments(arguments.length, 1, "Failed to construct 'ErrorEvent'");
+    super(type, eventInitDict);
+    const init = eventInitDict == null ? {} : eventInitDict;
+    // Dictionary members in WebIDL's order (lexicographic).
+    const colno = init.colno;
+    this.#colno = colno === undefined ? 0 : colno >>> 0;
+    this.#error = init.error;
+    const filename = init.filename;
+    this.#filename = filename === undefined ? "" : `${filename}`;
+    const lineno = init.lineno;
+    this.#lineno = lineno === undefined ? 0 : lineno >>> 0;
+    const message = init.message;
+    this.#message = message === undefined ? "" : `${message}`;
+  }
+
+  get message() {
+    return this.#message;
+  }
+
+  get filename() {
+    return this.#filename;
+  }
+
+  get lineno() {
+    return this.#lineno;
+  }
+
+  get colno() {
+    return this.#colno;
+  }
+
+  get error() {
+    return this.#error;
+  }
+}
+finishInterface(ErrorEvent);
+
+// https://html.spec.whatwg.org/#the-promiserejectionevent-interface
+class PromiseRejectionEvent extends Event {
+  #promise;
+  #reason;
+
+  constructor(type, eventInitDict) {
+    requireArguments(arguments.length, 2, "Failed to construct 'PromiseRejectionEvent'");
+    if (eventInitDict === null || (typeof eventInitDict !== "object" && typeof eventInitDict !== "function")) {
+      throw new TypeError("Failed to construct 'PromiseRejectionEvent': The provided value is not of type 'PromiseRejectionEventInit'.");
+    }
+    super(type, eventInitDict);
+    const promise = eventInitDict.promise;
+    if (promise === null || (typeof promise !== "object" && typeof promise !== "function")) {
+      throw new TypeError("Failed to construct 'PromiseRejectionEvent': Required member 'promise' is not an object.");
+    }
+    this.#promise = promise;
+    this.#reason = eventInitDict.reason;
+  }
+
+  get promise() {
+    return this.#promise;
+  }
+
+  get reason() {
+    return this.#reason;
+  }
+}
+finishInterface(PromiseRejectionEvent);
+
 function flattenOptions(options) {
   if (typeof options === "boolean") return options;
   if (options === null || options === undefined) return false;
@@ -401,3 +518,6 @@ internals.CustomEvent = CustomEvent;
 internals.EventTarget = EventTarget;
 internals.isEvent = eventIsEvent;
 internals.reportError = reportError;
+internals.reportUnhandledRejection = reportUnhandledRejection;
+internals.ErrorEvent = ErrorEvent;
+internals.PromiseRejectionEvent = PromiseRejectionEvent;

@@ -235,4 +235,92 @@ export default {
     assertEquals(Object.prototype.toString.call(new EventTarget()), "[object EventTarget]");
     assertEquals(Object.prototype.toString.call(new CustomEvent("x")), "[object CustomEvent]");
   },
+
+  "ErrorEvent and PromiseRejectionEvent"() {
+    const error = new Error("boom");
+    const e = new ErrorEvent("error", { message: "m", filename: "f.js", lineno: 3, colno: 4, error, cancelable: true });
+    assertEquals([e.type, e.message, e.filename, e.lineno, e.colno, e.error, e.cancelable], ["error", "m", "f.js", 3, 4, error, true]);
+    assert(e instanceof Event);
+    const plain = new ErrorEvent("x");
+    assertEquals([plain.message, plain.filename, plain.lineno, plain.colno, plain.error], ["", "", 0, 0, undefined]);
+    const promise = Promise.resolve();
+    const r = new PromiseRejectionEvent("unhandledrejection", { promise, reason: 5 });
+    assertEquals([r.promise, r.reason, r.isTrusted], [promise, 5, false]);
+    assertThrows(() => new PromiseRejectionEvent("x"), TypeError);
+    assertThrows(() => new PromiseRejectionEvent("x", {}), TypeError);
+    assertThrows(() => new PromiseRejectionEvent("x", { promise: 1 }), TypeError);
+  },
+
+  async "unhandled rejections are unhandledrejection events on the global scope"() {
+    const seen = [];
+    const listener = (event) => {
+      seen.push([event.reason, event.isTrusted, event.cancelable, event instanceof PromiseRejectionEvent]);
+      event.preventDefault();
+    };
+    addEventListener("unhandledrejection", listener);
+    try {
+      const rejected = Promise.reject("why");
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      assertEquals(seen, [["why", true, true, true]]);
+      // A rejection handled in the same turn is no event.
+      Promise.reject("handled").catch(() => {});
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      assertEquals(seen.length, 1);
+      void rejected;
+    } finally {
+      removeEventListener("unhandledrejection", listener);
+    }
+  },
+
+  async "a listener that keeps rejecting promises is stopped after a few rounds"() {
+    let events = 0;
+    const listener = (event) => {
+      events++;
+      event.preventDefault();
+      Promise.reject(new Error(`again ${events}`));
+    };
+    addEventListener("unhandledrejection", listener);
+    try {
+      Promise.reject(new Error("first"));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      // Eight rounds of events per microtask checkpoint; the rest is logged.
+      assert(events >= 1 && events <= 16, `${events} events`);
+      const seen = events;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      assertEquals(events, seen, "rejections kept being dispatched");
+    } finally {
+      removeEventListener("unhandledrejection", listener);
+    }
+  },
+
+  async "reportError is an error event on the global scope"() {
+    const seen = [];
+    const listener = (event) => {
+      seen.push([event.error, event.message, event.isTrusted, event instanceof ErrorEvent]);
+      event.preventDefault();
+    };
+    addEventListener("error", listener);
+    try {
+      const error = new TypeError("bad");
+      reportError(error);
+      assertEquals(seen, [[error, "Uncaught bad", true, true]]);
+      // An exception in a listener of another event is reported the same way.
+      const target = new EventTarget();
+      target.addEventListener("ping", () => {
+        throw error;
+      });
+      target.dispatchEvent(new Event("ping"));
+      assertEquals(seen.length, 2);
+      // An error listener that throws is logged, not dispatched again.
+      const thrower = () => {
+        throw new Error("from the listener");
+      };
+      addEventListener("error", thrower);
+      reportError(error);
+      removeEventListener("error", thrower);
+      assertEquals(seen.length, 3);
+    } finally {
+      removeEventListener("error", listener);
+    }
+  },
 };

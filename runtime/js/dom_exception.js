@@ -114,5 +114,52 @@ defineConstants(DOMException, {
   DATA_CLONE_ERR: 25,
 });
 
+// QuotaExceededError (https://webidl.spec.whatwg.org/#quotaexceedederror):
+// the DOMException named "QuotaExceededError", with the optional amounts
+// that were asked for and allowed.
+const NumberIsFinite = Number.isFinite;
+function quotaAmount(options, key) {
+  const value = options[key];
+  if (value === undefined) return null;
+  const number = +value;
+  if (!NumberIsFinite(number)) {
+    throw new TypeError(`Failed to construct 'QuotaExceededError': The provided ${key} is not a finite number.`);
+  }
+  if (number < 0) {
+    throw new RangeError(`Failed to construct 'QuotaExceededError': The ${key} must not be negative.`);
+  }
+  return number;
+}
+
+class QuotaExceededError extends DOMException {
+  #quota;
+  #requested;
+
+  constructor(message = "", options = undefined) {
+    if (options !== undefined && options !== null && typeof options !== "object" && typeof options !== "function") {
+      throw new TypeError("Failed to construct 'QuotaExceededError': The provided value is not of type 'QuotaExceededErrorOptions'.");
+    }
+    // Dictionary members are read once each, in order.
+    const quota = options == null ? null : quotaAmount(options, "quota");
+    const requested = options == null ? null : quotaAmount(options, "requested");
+    if (quota !== null && requested !== null && requested < quota) {
+      throw new RangeError("Failed to construct 'QuotaExceededError': The requested amount is less than the quota.");
+    }
+    super(message, "QuotaExceededError");
+    this.#quota = quota;
+    this.#requested = requested;
+  }
+
+  get quota() {
+    return this.#quota;
+  }
+
+  get requested() {
+    return this.#requested;
+  }
+}
+finishInterface(QuotaExceededError);
+
 internals.DOMException = DOMException;
+internals.QuotaExceededError = QuotaExceededError;
 internals.isDOMException = isDOMException;

@@ -51,11 +51,14 @@ function reportError(e) {
 
 // Interfaces.
 define("DOMException", internals.DOMException);
+define("QuotaExceededError", internals.QuotaExceededError);
 define("AbortController", internals.AbortController);
 define("AbortSignal", internals.AbortSignal);
 define("Event", internals.Event);
 define("EventTarget", internals.EventTarget);
 define("CustomEvent", internals.CustomEvent);
+define("ErrorEvent", internals.ErrorEvent);
+define("PromiseRejectionEvent", internals.PromiseRejectionEvent);
 define("TextEncoder", internals.TextEncoder);
 define("TextDecoder", internals.TextDecoder);
 define("TextEncoderStream", internals.TextEncoderStream);

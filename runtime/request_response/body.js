@@ -265,8 +265,8 @@ function consumeBody(body, className, method, getContentType) {
       return PromiseReject(e);
     }
   }
-  // readAllBytes always resolves with a fresh Uint8Array.
-  return PromisePrototypeThen(readAllBytes(body.stream), convert);
+  // readAllBytes always resolves with { bytes }, a fresh Uint8Array.
+  return PromisePrototypeThen(readAllBytes(body.stream), (read) => convert(read.bytes));
 }
 
 // Installs body, bodyUsed, arrayBuffer(), blob(), bytes(), formData(), text()

@@ -18,8 +18,8 @@ const { finishInterface, inspectSymbol, inspectNamed, tooFewArguments, pairItera
 // TypeError is the original, whatever globalThis.TypeError has become.
 const {
   ArrayIsArray, ArrayPrototypeJoin, ArrayPrototypePush, ArrayPrototypeSlice, ArrayPrototypeSort,
-  ObjectDefineProperty, ObjectGetOwnPropertyDescriptor, ObjectGetOwnPropertyNames, ObjectGetOwnPropertySymbols,
-  ObjectGetPrototypeOf, ObjectKeys, ObjectPrototype, ReflectApply, ReflectOwnKeys, RegExpTest, SafeMap,
+  ObjectDefineProperty, ObjectGetOwnPropertyDescriptor,
+  ReflectApply, ReflectOwnKeys, RegExpTest, SafeMap,
   StringPrototypeCharCodeAt, StringPrototypeSlice, StringPrototypeToLowerCase, SymbolIterator,
   TypeErrorCtor: TypeError,
 } = internals.primordials;
@@ -58,6 +58,16 @@ function validValue(value, method) {
   return value;
 }
 
+// WebIDL's ByteString conversion: a string of code units up to 0xFF.
+const nonByteRegExp = /[\u0100-\uffff]/;
+function toByteString(value) {
+  const string = `${value}`;
+  if (RegExpTest(nonByteRegExp, string)) {
+    throw new TypeError("Failed to construct 'Headers': Cannot convert a string with a character above U+00FF to a ByteString.");
+  }
+  return string;
+}
+
 function checkArgs(count, required, method) {
   if (count < required) throw tooFewArguments(count, required, `Failed to execute '${method}' on 'Headers'`);
 }
@@ -93,12 +103,18 @@ class Headers {
         "Failed to construct 'Headers': The provided value is not of type '(record<ByteString, ByteString> or sequence<sequence<ByteString>>)'.",
       );
     }
-    if (#map in init) {
-      // Fast path for another Headers object (same result as iterating it).
+    // WebIDL converts the whole sequence or record first, reading each
+    // property once and in order; the headers are appended after that, so
+    // an invalid name found late still comes after every read.
+    const names = [];
+    const values = [];
+    const method = init[SymbolIterator];
+    if (method === headersIterator && #map in init) {
+      // Fast path for another Headers object iterated the usual way (the
+      // same result as iterating it; not when its iterator was replaced).
       headersCopyFrom(this, init);
       return;
     }
-    const method = init[SymbolIterator];
     if (method !== undefined && method !== null) {
       if (typeof method !== "function") {
         throw new TypeError("Failed to construct 'Headers': The object's [Symbol.iterator] is not a function.");
@@ -115,34 +131,24 @@ class Headers {
             "Failed to construct 'Headers': Invalid value: each header must be a [name, value] pair.",
           );
         }
-        this.#append(`${items[0]}`, `${items[1]}`, "append");
+        ArrayPrototypePush(names, toByteString(items[0]));
+        ArrayPrototypePush(values, toByteString(items[1]));
       }
-      return;
-    }
-    // A plain object literal (the common `{ "content-type": ... }`) has only
-    // enumerable string keys when Object.keys sees them all: the same keys,
-    // in the same order, that the record conversion below would take.
-    if (ObjectGetPrototypeOf(init) === ObjectPrototype) {
-      const plain = ObjectKeys(init);
-      if (plain.length === ObjectGetOwnPropertyNames(init).length &&
-          ObjectGetOwnPropertySymbols(init).length === 0) {
-        for (let i = 0; i < plain.length; i++) {
-          const key = plain[i];
-          this.#append(key, `${init[key]}`, "append");
+    } else {
+      // https://webidl.spec.whatwg.org/#es-to-record
+      const keys = ReflectOwnKeys(init);
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i];
+        const desc = ObjectGetOwnPropertyDescriptor(init, key);
+        if (desc === undefined || !desc.enumerable) continue;
+        if (typeof key === "symbol") {
+          throw new TypeError("Failed to construct 'Headers': Cannot convert a Symbol to a header name.");
         }
-        return;
+        ArrayPrototypePush(names, toByteString(key));
+        ArrayPrototypePush(values, toByteString(init[key]));
       }
     }
-    const keys = ReflectOwnKeys(init);
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i];
-      const desc = ObjectGetOwnPropertyDescriptor(init, key);
-      if (desc === undefined || !desc.enumerable) continue;
-      if (typeof key === "symbol") {
-        throw new TypeError("Failed to construct 'Headers': Cannot convert a Symbol to a header name.");
-      }
-      this.#append(key, `${init[key]}`, "append");
-    }
+    for (let i = 0; i < names.length; i++) this.#append(names[i], values[i], "append");
   }
 
   #append(name, value, method) {
@@ -325,6 +331,9 @@ ObjectDefineProperty(Headers.prototype, SymbolIterator, {
   configurable: true,
 });
 finishInterface(Headers);
+
+// The iterator Headers objects start with (the constructor's fast path).
+const headersIterator = Headers.prototype.entries;
 
 const newHeadersIterator = pairIterator("Headers", (headers) => headersSortedList(headers));
 

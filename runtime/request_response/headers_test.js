@@ -156,4 +156,29 @@ export default {
     Object.defineProperty(o, "hidden", { value: "x", enumerable: false });
     assertEquals([...new Headers(o)], []);
   },
+
+  "a record is read once, in WebIDL's order, before any header is checked"() {
+    const log = [];
+    const handler = {};
+    for (const trap of ["get", "ownKeys", "getOwnPropertyDescriptor", "getPrototypeOf", "has"]) {
+      handler[trap] = (...args) => {
+        log.push(trap + (typeof args[1] === "string" ? ` ${args[1]}` : ""));
+        return Reflect[trap](...args);
+      };
+    }
+    // "b c" is not a header name: the TypeError comes after every read.
+    assertThrows(() => new Headers(new Proxy({ a: "1", "b c": "2", d: "3" }, handler)), TypeError);
+    assertEquals(log, ["get", "ownKeys", "getOwnPropertyDescriptor a", "get a",
+      "getOwnPropertyDescriptor b c", "get b c", "getOwnPropertyDescriptor d", "get d"]);
+    log.length = 0;
+    // Another Headers object is iterated with its own iterator.
+    const source = new Headers({ a: "1" });
+    source[Symbol.iterator] = function* () {
+      yield ["b", "2"];
+    };
+    assertEquals([...new Headers(source)], [["b", "2"]]);
+    const h = new Headers(new Proxy({ x: "1" }, handler));
+    assertEquals([...h], [["x", "1"]]);
+    assertEquals(log, ["get", "ownKeys", "getOwnPropertyDescriptor x", "get x"]);
+  },
 };

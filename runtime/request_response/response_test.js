@@ -161,6 +161,48 @@ export default {
     assertEquals(await r.text(), "ab");
   },
 
+  async "a clone's chunks are copies, not the same buffers"() {
+    const chunk = new Uint8Array([1, 2, 3]);
+    const r = new Response(new ReadableStream({
+      start(controller) {
+        controller.enqueue(chunk);
+        controller.close();
+      },
+    }));
+    const c = r.clone();
+    const [a, b] = await Promise.all([r.body.getReader().read(), c.body.getReader().read()]);
+    assertEquals([...a.value], [1, 2, 3]);
+    assertEquals([...b.value], [1, 2, 3]);
+    assert(a.value === chunk, "the original keeps its chunk");
+    assert(b.value !== chunk && b.value.buffer !== chunk.buffer, "the clone shares the buffer");
+    // A chunk that cannot be cloned errors both bodies.
+    const bad = new Response(new ReadableStream({
+      start(controller) {
+        controller.enqueue(() => {});
+      },
+    }));
+    const copy = bad.clone();
+    const failed = await bad.body.getReader().read().catch((e) => e);
+    assertEquals(failed.name, "DataCloneError");
+    assertEquals((await copy.body.getReader().read().catch((e) => e)).name, "DataCloneError");
+  },
+
+  async "a then on Object.prototype cannot change a body being read"() {
+    const response = new Response(streamOf(new TextEncoder().encode("hello")));
+    let called = false;
+    Object.prototype.then = function (onFulfilled) {
+      called = true;
+      delete Object.prototype.then;
+      onFulfilled({ done: false, value: new TextEncoder().encode("bye") });
+    };
+    try {
+      assertEquals(await response.text(), "hello");
+    } finally {
+      delete Object.prototype.then;
+    }
+    assert(!called, "the runtime resolved a promise with an object that inherits then");
+  },
+
   async "clone after reading body getter"() {
     const r = new Response("abc");
     r.body;

@@ -782,14 +782,18 @@ function readableStreamDefaultControllerHasBackpressure(controller) {
 }
 
 // ---------------------------------------------------------------------------
-// Tee (ReadableStreamDefaultTee with cloneForBranch2 = false).
+// Tee. ReadableStream.prototype.tee() gives both branches the same chunks
+// (cloneForBranch2 = false); other standards "tee" with cloneForBranch2 =
+// true (Fetch's body clone): the second branch gets structured clones, so
+// the two readers never share a buffer. A byte stream's branches always get
+// copies.
 
-function readableStreamTee(stream) {
+function readableStreamTee(stream, cloneForBranch2 = false) {
   if (stream.controller.isByte) return hooks.readableByteStreamTee(stream);
-  return readableStreamDefaultTee(stream);
+  return readableStreamDefaultTee(stream, cloneForBranch2);
 }
 
-function readableStreamDefaultTee(stream) {
+function readableStreamDefaultTee(stream, cloneForBranch2) {
   const reader = acquireReadableStreamDefaultReader(stream);
   let reading = false;
   let readAgain = false;
@@ -805,8 +809,19 @@ function readableStreamDefaultTee(stream) {
     chunkSteps(chunk) {
       queueMicrotaskInternal(() => {
         readAgain = false;
+        let chunk2 = chunk;
+        if (!canceled2 && cloneForBranch2) {
+          try {
+            chunk2 = internals.structuredClone(chunk);
+          } catch (cloneError) {
+            readableStreamDefaultControllerError(branch1.controller, cloneError);
+            readableStreamDefaultControllerError(branch2.controller, cloneError);
+            cancelPromise.resolve(readableStreamCancel(stream, cloneError));
+            return;
+          }
+        }
         if (!canceled1) readableStreamDefaultControllerEnqueue(branch1.controller, chunk);
-        if (!canceled2) readableStreamDefaultControllerEnqueue(branch2.controller, chunk);
+        if (!canceled2) readableStreamDefaultControllerEnqueue(branch2.controller, chunk2);
         reading = false;
         if (readAgain) pullAlgorithm();
       });
@@ -1639,7 +1654,8 @@ class ReadableStreamAsyncIterator {
     return iter.ongoingPromise;
   }
 
-  return(value = undefined) {
+  // One declared parameter: the method's length is 1, as WebIDL gives it.
+  return(value) {
     if (!isObject(this) || !(#iter in this)) {
       return promiseRejectedWith(new TypeError("return() called on an object that is not a ReadableStream async iterator."));
     }
@@ -1671,15 +1687,19 @@ ObjectDefineProperty(ReadableStreamAsyncIterator.prototype, Symbol.toStringTag, 
 // ---------------------------------------------------------------------------
 // Queuing strategies.
 
-function byteLengthSize(chunk) {
-  return chunk.byteLength;
-}
-ObjectDefineProperty(byteLengthSize, "name", { value: "size" });
+// Methods of object literals: named "size", not constructors, and without a
+// `prototype` property, as the spec's built-in functions.
+const byteLengthSize = {
+  size(chunk) {
+    return chunk.byteLength;
+  },
+}.size;
 
-function countSize() {
-  return 1;
-}
-ObjectDefineProperty(countSize, "name", { value: "size" });
+const countSize = {
+  size() {
+    return 1;
+  },
+}.size;
 
 function convertQueuingStrategyInit(init, context) {
   if (arguments.length === 0 || init === undefined) {
@@ -1773,8 +1793,8 @@ function concatBytes(chunks, total) {
 }
 
 // Fetch's "fully read": reads every chunk (each must be a Uint8Array) and
-// resolves with a new Uint8Array holding their concatenation. The stream stays
-// locked, as in the spec.
+// resolves with { bytes }, a null-prototype record holding a new Uint8Array
+// with their concatenation. The stream stays locked, as in the spec.
 function readAllBytes(wrapper) {
   const stream = getStreamState(wrapper);
   if (stream === undefined) return promiseRejectedWith(new TypeError("Not a ReadableStream."));
@@ -1804,7 +1824,10 @@ function readAllBytes(wrapper) {
       else queueMicrotaskInternal(loop);
     },
     closeSteps() {
-      result.resolve(concatBytes(chunks, total));
+      // Resolved with a record without a prototype: resolving with the
+      // Uint8Array itself would look up `then` on it, and a `then` the
+      // tenant put on Object.prototype could swap the body's bytes.
+      result.resolve({ __proto__: null, bytes: concatBytes(chunks, total) });
     },
     errorSteps(e) {
       result.reject(e);
@@ -1893,8 +1916,9 @@ internals.streamKnownLength = (wrapper) => {
 };
 internals.createUsedReadableStream = createUsedReadableStream;
 internals.readAllBytes = readAllBytes;
+// Fetch's "tee" of a body: the clone's chunks are structured clones.
 internals.readableStreamTee = (wrapper) => {
-  const branches = readableStreamTee(getStreamState(wrapper));
+  const branches = readableStreamTee(getStreamState(wrapper), true);
   return [branches[0].wrapper, branches[1].wrapper];
 };
 internals.readableStreamCancel = (wrapper, reason) => readableStreamCancel(getStreamState(wrapper), reason);

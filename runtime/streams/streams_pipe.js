@@ -139,9 +139,14 @@ function readableStreamPipeTo(source, dest, preventClose, preventAbort, preventC
     if (dest.state !== "writable" || writableStreamCloseQueuedOrInFlight(dest)) return promiseResolvedWith(true);
     const read = newPromiseCapability();
     readableStreamDefaultReaderRead(reader, {
+      // A chunk that fulfils this waiting read comes from the source's
+      // enqueue(): it is written a microtask later, so enqueue() never runs
+      // the destination's write algorithm itself.
       chunkSteps(chunk) {
-        currentWrite = transformPromise(writableStreamDefaultWriterWrite(writer, chunk), undefined, noop);
-        read.resolve(false);
+        queueMicrotaskInternal(() => {
+          currentWrite = transformPromise(writableStreamDefaultWriterWrite(writer, chunk), undefined, noop);
+          read.resolve(false);
+        });
       },
       closeSteps() {
         read.resolve(true);

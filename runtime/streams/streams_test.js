@@ -418,6 +418,13 @@ export default {
     assertEquals(bytes.highWaterMark, 1024);
     assertEquals(bytes.size(new Uint8Array(7)), 7);
     assert(bytes.size === new ByteLengthQueuingStrategy({ highWaterMark: 1 }).size);
+    // The size functions are not constructors and have no prototype.
+    for (const size of [count.size, bytes.size]) {
+      assertThrows(() => new size({ byteLength: 1 }), TypeError);
+      assert(!("prototype" in size));
+      assertEquals(size.name, "size");
+    }
+    assertEquals([count.size.length, bytes.size.length], [0, 1]);
     assertThrows(() => new CountQueuingStrategy({}), TypeError);
     assertThrows(() => new CountQueuingStrategy(), TypeError);
   },
