@@ -6,10 +6,13 @@
 // bad chunk rejects it. Chunks are BufferSources or strings (UTF-8), as on
 // Workers; `bytesWritten` counts the bytes hashed, as a BigInt.
 
-const { crypto, finishInterface, TextEncoder, TypedArrayPrototypeGetBuffer, WritableStream } = internals;
+const {
+  crypto, finishInterface, TextEncoder, toUint8Array, TypedArrayPrototypeGetBuffer, TypedArrayPrototypeGetByteLength,
+  TypedArrayPrototypeGetByteOffset, WritableStream,
+} = internals;
 const {
   ArrayBufferIsView, PromiseCtor, PromisePrototypeThen, ObjectDefineProperty, StringPrototypeToUpperCase,
-  TypeErrorCtor: TypeError,
+  TypeErrorCtor: TypeError, Uint8ArrayCtor,
 } = internals.primordials;
 const nativeCreate = native.digestStreamCreate;
 const nativeUpdate = native.digestStreamUpdate;
@@ -38,11 +41,28 @@ function normalizeAlgorithm(algorithm) {
   return upper;
 }
 
-// The bytes of a chunk, or a TypeError.
+// The bytes of a chunk as a Uint8Array, or a TypeError.
 function chunkBytes(chunk) {
   if (typeof chunk === "string") return ReflectApply(encode, encoder, [chunk]);
-  if (ArrayBufferIsView(chunk) || isArrayBuffer(chunk)) return chunk;
+  if (ArrayBufferIsView(chunk) || isArrayBuffer(chunk)) return toUint8Array(chunk);
   throw new TypeError("DigestStream accepts only ArrayBuffer, ArrayBufferView or string chunks.");
+}
+
+// Hashes `bytes` a slice at a time: one native call is one uninterruptible
+// stretch of OpenSSL work, and the CPU limit can stop the worker between
+// slices (a 100 MB chunk is not one 300 ms call). Returns the bytes hashed.
+const kSliceBytes = 1 << 20;
+function update(context, bytes) {
+  const length = TypedArrayPrototypeGetByteLength(bytes);
+  if (length <= kSliceBytes) return nativeUpdate(context, bytes);
+  const buffer = TypedArrayPrototypeGetBuffer(bytes);
+  const offset = TypedArrayPrototypeGetByteOffset(bytes);
+  let hashed = 0;
+  for (let at = 0; at < length; at += kSliceBytes) {
+    const size = length - at < kSliceBytes ? length - at : kSliceBytes;
+    hashed += nativeUpdate(context, new Uint8ArrayCtor(buffer, offset + at, size));
+  }
+  return hashed;
 }
 
 class DigestStream extends WritableStream {
@@ -73,7 +93,7 @@ class DigestStream extends WritableStream {
         if (context === undefined) throw new TypeError("The DigestStream is closed.");
         let hashed;
         try {
-          hashed = nativeUpdate(context, chunkBytes(chunk));
+          hashed = update(context, chunkBytes(chunk));
         } catch (error) {
           fail(error);
           throw error;

@@ -34,6 +34,14 @@ export default {
     assertEquals(sha, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   },
 
+  async "a chunk larger than a slice hashes as one"() {
+    const big = new Uint8Array(3 * (1 << 20) + 5).map((_, i) => i & 0xff);
+    const view = new DataView(big.buffer, 7, big.length - 9);
+    const [digest, written] = await digestOf("SHA-256", [view]);
+    assertEquals(digest, hex(await crypto.subtle.digest("SHA-256", big.subarray(7, big.length - 2))));
+    assertStrictEquals(written, BigInt(big.length - 9));
+  },
+
   async "a stream body piped into it"() {
     const stream = new crypto.DigestStream("SHA-256");
     await new Response("abc").body.pipeTo(stream);

@@ -5,8 +5,9 @@
 // side as Uint8Arrays holding a copy of its bytes, so a writer reusing its
 // buffer changes nothing already written. FixedLengthStream(length) also
 // errors when more than `length` bytes are written, or fewer before close;
-// its readable side's length is known to the runtime, so a Response or a
-// fetch() body made from it goes out with a Content-Length, as on Workers.
+// its readable side's length is known to the runtime, so a Response made
+// from it goes out with a Content-Length, as on Workers. TODO(fetch): an
+// outbound fetch() body made from it is still sent chunked.
 //
 // The transform runs on built-ins captured here (the controller's enqueue
 // and error, the typed array getters), so a tenant's patch cannot make the
