@@ -41,7 +41,8 @@ std::vector<std::string> ListValue(const std::vector<std::string>& lines, size_t
   std::vector<std::string> items;
   std::string rest = Trim(lines[i].substr(lines[i].find(':') + 1));
   if (!rest.empty() && rest.front() == '[') {
-    rest = rest.substr(1, rest.find(']') == std::string::npos ? rest.size() - 1 : rest.find(']') - 1);
+    rest =
+        rest.substr(1, rest.find(']') == std::string::npos ? rest.size() - 1 : rest.find(']') - 1);
     size_t start = 0;
     while (start <= rest.size()) {
       size_t comma = rest.find(',', start);
@@ -109,7 +110,8 @@ var $262 = {
 // test/conformance/known_failures/test262.txt ('#' starts a comment).
 std::map<std::string, std::string> KnownFailures() {
   std::map<std::string, std::string> known;
-  auto text = ReadFile((fs::path(EDGE_SOURCE_DIR) / "test/conformance/known_failures/test262.txt").string());
+  auto text = ReadFile(
+      (fs::path(EDGE_SOURCE_DIR) / "test/conformance/known_failures/test262.txt").string());
   if (!text.ok()) return known;
   size_t pos = 0;
   while (pos < text->size()) {
@@ -148,8 +150,9 @@ class Test262Test : public WorkerFixture, public ::testing::WithParamInterface<c
     StatusOr<std::string> ran = Run(*worker, script + "\n;'ran'");
     if (!meta.negative_type.empty()) {
       if (ran.ok()) return "expected a " + meta.negative_type;
-      return ran.status().message().find(meta.negative_type) != std::string::npos ? ""
-                                                                                   : ran.status().message();
+      return ran.status().message().find(meta.negative_type) != std::string::npos
+                 ? ""
+                 : ran.status().message();
     }
     if (!ran.ok()) return ran.status().message();
     if (!meta.flags.count("async")) return "";
@@ -191,7 +194,8 @@ TEST_P(Test262Test, EveryTestPasses) {
     if (failure.empty()) {
       ++passed;
       if (listed != known.end()) {
-        unexpected += "\n  " + name + " passes now: remove it from test/conformance/known_failures/test262.txt";
+        unexpected += "\n  " + name +
+                      " passes now: remove it from test/conformance/known_failures/test262.txt";
       }
     } else {
       ++failed;
@@ -206,15 +210,16 @@ TEST_P(Test262Test, EveryTestPasses) {
 
 INSTANTIATE_TEST_SUITE_P(
     BuiltIns, Test262Test,
-    ::testing::Values("Array/prototype/toReversed", "Array/prototype/toSorted", "Array/prototype/toSpliced",
-                      "Array/prototype/with", "Array/fromAsync", "TypedArray/prototype/toReversed",
-                      "TypedArray/prototype/toSorted", "TypedArray/prototype/with", "Object/groupBy",
-                      "Map/groupBy", "Promise/withResolvers", "Set/prototype/union",
-                      "Set/prototype/intersection", "Set/prototype/difference",
-                      "Set/prototype/symmetricDifference", "Set/prototype/isSubsetOf",
-                      "Set/prototype/isSupersetOf", "Set/prototype/isDisjointFrom",
-                      "String/prototype/isWellFormed", "String/prototype/toWellFormed",
-                      "ArrayBuffer/prototype/transfer", "ArrayBuffer/prototype/transferToFixedLength",
+    ::testing::Values("Array/prototype/toReversed", "Array/prototype/toSorted",
+                      "Array/prototype/toSpliced", "Array/prototype/with", "Array/fromAsync",
+                      "TypedArray/prototype/toReversed", "TypedArray/prototype/toSorted",
+                      "TypedArray/prototype/with", "Object/groupBy", "Map/groupBy",
+                      "Promise/withResolvers", "Set/prototype/union", "Set/prototype/intersection",
+                      "Set/prototype/difference", "Set/prototype/symmetricDifference",
+                      "Set/prototype/isSubsetOf", "Set/prototype/isSupersetOf",
+                      "Set/prototype/isDisjointFrom", "String/prototype/isWellFormed",
+                      "String/prototype/toWellFormed", "ArrayBuffer/prototype/transfer",
+                      "ArrayBuffer/prototype/transferToFixedLength",
                       "ArrayBuffer/prototype/detached"),
     [](const ::testing::TestParamInfo<const char*>& info) {
       std::string name = info.param;
