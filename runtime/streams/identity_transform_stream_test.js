@@ -2,7 +2,7 @@
 // copies, anything else is a TypeError, FixedLengthStream errors on a wrong
 // byte count and tells a Response its length.
 
-import { assert, assertEquals, assertRejects, assertThrows, utf8 } from "../../runtime/testing/assert.js";
+import { assert, assertEquals, assertRejects, assertThrows, microtasks, utf8 } from "../../runtime/testing/assert.js";
 
 async function readAll(readable) {
   const reader = readable.getReader();
@@ -76,6 +76,55 @@ export default {
     assertEquals(await new Response(readable).text(), "hello");
   },
 
+  async "the readable side is a byte stream: BYOB reads take what fits"() {
+    const { readable, writable } = new IdentityTransformStream();
+    const writer = writable.getWriter();
+    const reader = readable.getReader({ mode: "byob" });
+    const written = writer.write(new Uint8Array([1, 2, 3, 4, 5]));
+    let result = await reader.read(new Uint8Array(2));
+    assertEquals([...result.value], [1, 2]);
+    result = await reader.read(new Uint8Array(10));
+    assertEquals([...result.value], [3, 4, 5]);
+    await written;
+    const closed = writer.close();
+    result = await reader.read(new Uint8Array(4));
+    assert(result.done);
+    await closed;
+  },
+
+  async "a write resolves once its bytes are read"() {
+    const { readable, writable } = new IdentityTransformStream();
+    const writer = writable.getWriter();
+    let resolved = false;
+    const written = writer.write(new Uint8Array([7])).then(() => (resolved = true));
+    await microtasks();
+    assert(!resolved, "resolved before any read");
+    const reader = readable.getReader();
+    assertEquals([...(await reader.read()).value], [7]);
+    await written;
+    assert(resolved);
+  },
+
+  async "pipeThrough, and cancelling the readable side errors the writable one"() {
+    const piped = new Response("abc").body.pipeThrough(new IdentityTransformStream());
+    assertEquals(await new Response(piped).text(), "abc");
+    const { readable, writable } = new IdentityTransformStream();
+    const writer = writable.getWriter();
+    const written = writer.write(new Uint8Array([1]));
+    await readable.cancel(new RangeError("gone"));
+    await assertRejects(written, RangeError);
+    await assertRejects(writer.write(new Uint8Array([2])), RangeError);
+  },
+
+  async "the highWaterMark option lets writes through before reads"() {
+    const { readable, writable } = new IdentityTransformStream({ highWaterMark: 16 });
+    const writer = writable.getWriter();
+    await writer.write(new Uint8Array([1, 2]));
+    await writer.write(new Uint8Array([3]));
+    const reader = readable.getReader();
+    assertEquals([...(await reader.read()).value], [1, 2]);
+  },
+
   "bad lengths are RangeErrors"() {
     for (const bad of [-1, 1.5, NaN, Infinity, 2 ** 53, "x"]) {
       assertThrows(() => new FixedLengthStream(bad), RangeError, String(bad));
@@ -85,7 +134,7 @@ export default {
   },
 
   async "a patched enqueue or byteLength getter changes nothing"() {
-    const controllerProto = TransformStreamDefaultController.prototype;
+    const controllerProto = ReadableByteStreamController.prototype;
     const savedEnqueue = controllerProto.enqueue;
     const typedArrayProto = Object.getPrototypeOf(Uint8Array.prototype);
     const savedLength = Object.getOwnPropertyDescriptor(typedArrayProto, "byteLength");

@@ -69,7 +69,7 @@ export const RECORD_NAMES = [
   "utf8Encode", "verify", "view", "viewConstructor", "waiting", "wrapKey", "wrapper", "writable",
   "writableType", "write", "writeAlgorithm", "writeRequests", "writer", "x", "xn", "y",
   "DigestStream", "FixedLengthStream", "IdentityTransformStream", "MessageChannel", "MessageEvent", "MessagePort",
-  "Scheduler", "done", "es", "newMessagePortPair", "scheduler", "sync",
+  "Scheduler", "done", "es", "newMessagePortPair", "offset", "scheduler", "sync",
 ];
 
 // Names property descriptors are read by: an accessor for them on
