@@ -4,7 +4,8 @@
 // message at once (ArrayBuffers in the transfer list move), and the other
 // port receives it as a "message" event in a later task, once its queue is
 // started (start(), or setting onmessage). close() disentangles both ports:
-// what was not delivered yet is dropped. Ports themselves cannot be
+// what the closed port had not delivered yet is dropped, later posts from
+// either side go nowhere. Ports themselves cannot be
 // transferred (a DataCloneError). Delivery is a zero-delay timer
 // (timers.js), so it is refused in a module's top-level code like any timer
 // and belongs to the invocation that posted the message.
@@ -123,11 +124,9 @@ class MessagePort extends EventTarget {
     const other = this.#entangled;
     this.#closed = true;
     this.#queue = [];
-    if (other !== null) {
-      other.#closed = true;
-      other.#queue = [];
-      other.#entangled = null;
-    }
+    // Disentangled: neither port reaches the other any more. Messages the
+    // other port already received stay in its queue.
+    if (other !== null) other.#entangled = null;
     this.#entangled = null;
   }
 

@@ -84,6 +84,17 @@ export default {
     port1.postMessage(2);
     await sleep(30);
     assertEquals(count, 0);
+    // Closing the sender leaves what the receiver already has.
+    const channel = new MessageChannel();
+    const got = [];
+    channel.port2.onmessage = (event) => got.push(event.data);
+    channel.port1.postMessage("before");
+    channel.port1.close();
+    channel.port1.postMessage("after");
+    channel.port2.postMessage("back");
+    await until(() => got.length === 1);
+    await sleep(5);
+    assertEquals(got, ["before"]);
   },
 
   "what cannot be cloned throws a DataCloneError at post time"() {
