@@ -14,7 +14,7 @@ StatusOr<RuntimeObjects> MakeRuntimeObjects(v8::Local<v8::Context> context,
   RuntimeObjects objects;
   objects.internals = NewNullProtoObject(isolate);
   if (!natives.Instantiate(isolate, context).ToLocal(&objects.native) ||
-      !DefineData(context, objects.native, "userAgent", Utf8String(isolate, "edge/0.1"))) {
+      !DefineData(context, objects.native, "userAgent", Utf8String(isolate, "Cloudflare-Workers"))) {
     return Status(ErrorCode::kInternal, "cannot create the runtime's natives");
   }
   return objects;

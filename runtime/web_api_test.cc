@@ -77,7 +77,7 @@ TEST_F(WebApiTest, UrlHostsGoThroughIcu) {
 }
 
 TEST_F(WebApiTest, NavigatorAndGlobalsAreThere) {
-  EXPECT_EQ(Eval("navigator.userAgent"), "edge/0.1");
+  EXPECT_EQ(Eval("navigator.userAgent"), "Cloudflare-Workers");
   EXPECT_EQ(Eval("self === globalThis"), "true");
   EXPECT_EQ(Eval("atob(btoa('hello'))"), "hello");
   EXPECT_EQ(Eval("Object.keys(globalThis).includes('Response')"), "false");

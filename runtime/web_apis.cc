@@ -12,6 +12,7 @@ void RegisterWebApiNatives(NativeRegistry& registry) {
   RegisterCryptoCipherNatives(registry);
   RegisterCryptoKdfNatives(registry);
   RegisterCryptoPkeyNatives(registry);
+  RegisterDigestStreamNatives(registry);
   RegisterPerformanceNatives(registry);
   RegisterStructuredCloneNatives(registry);
   RegisterIdnaNatives(registry);

@@ -23,5 +23,6 @@ void RegisterCryptoSubtleNatives(NativeRegistry& registry);
 void RegisterCryptoCipherNatives(NativeRegistry& registry);
 void RegisterCryptoKdfNatives(NativeRegistry& registry);
 void RegisterCryptoPkeyNatives(NativeRegistry& registry);
+void RegisterDigestStreamNatives(NativeRegistry& registry);
 
 }  // namespace edge::runtime

@@ -83,6 +83,8 @@ class DevServer : public bindings::ServiceDirectory {
       LoadedWorker& loaded = workers_.back();
       loaded.module_paths = (*worker)->module_paths();
       loaded.host->SetWorker(std::move(worker).value());
+      // request.cf carries what a node gives, with a local colo.
+      loaded.host->SetCfJson(RequestCfJson("local"));
     }
     Watch();
 

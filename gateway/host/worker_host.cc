@@ -4,6 +4,7 @@
 
 #include "gateway/http/status_pages.h"
 #include "gateway/host/writer_sink.h"
+#include "base/json_text.h"
 #include "base/log.h"
 #include "base/uv_handle.h"
 
@@ -141,6 +142,10 @@ std::string_view RequestHost(const HttpRequest& request, std::string_view defaul
   return default_host;
 }
 
+std::string RequestCfJson(std::string_view colo) {
+  return fmt::format("{{\"colo\":{},\"httpProtocol\":\"HTTP/1.1\"}}", base::JsonString(colo));
+}
+
 std::optional<runtime::FetchRequest> ToFetchRequest(
     HttpRequest& request, std::string_view default_host, ResponseWriter& writer,
     const std::function<void()>& before_refusal) {
@@ -172,6 +177,7 @@ void WorkerHost::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> wri
   }
   std::optional<runtime::FetchRequest> fetch = ToFetchRequest(request, default_host_, *writer);
   if (!fetch) return;
+  fetch->cf_json = cf_json_;
   auto sink = std::make_shared<WriterSink>(std::move(writer));
   sink->SetOnEnd([this] { ScheduleCollect(); });
   Fetch(std::move(*fetch), std::move(sink));

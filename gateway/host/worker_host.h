@@ -32,6 +32,10 @@ std::optional<runtime::FetchRequest> ToFetchRequest(
     HttpRequest& request, std::string_view default_host, ResponseWriter& writer,
     const std::function<void()>& before_refusal = nullptr);
 
+// request.cf as a node gives it (JSON): the colo that served the request
+// (the node's PoP id; "local" under `edge dev`) and the HTTP version.
+std::string RequestCfJson(std::string_view colo);
+
 class WorkerHost {
  public:
   // `default_host` stands in for a missing Host header (HTTP/1.0).
@@ -46,6 +50,8 @@ class WorkerHost {
   runtime::Worker* current() const { return current_.get(); }
 
   void Handle(HttpRequest request, std::shared_ptr<ResponseWriter> writer);
+  // request.cf (JSON, "" for none) of the requests Handle passes on.
+  void SetCfJson(std::string cf_json) { cf_json_ = std::move(cf_json); }
   // A request from inside the process (a service binding): no HTTP parsing,
   // the response goes to `sink`.
   void Fetch(runtime::FetchRequest request, std::shared_ptr<runtime::ResponseSink> sink);
@@ -82,6 +88,7 @@ class WorkerHost {
   uv_loop_t* loop_;
   const runtime::NativeRegistry& natives_;
   std::string default_host_;
+  std::string cf_json_;
   std::unique_ptr<runtime::Worker> current_;
   struct Retired {
     std::unique_ptr<runtime::Worker> worker;

@@ -278,8 +278,7 @@ void NodeThread::Main(std::promise<Status> ready) {
   uv_loop_init(&loop_);
   tasks_ = std::make_unique<LoopTasks>(&loop_);
   reader_ = std::make_unique<StateReader>(node_.state_cell());
-  cf_json_ = fmt::format("{{\"colo\":{},\"httpProtocol\":\"HTTP/1.1\"}}",
-                         base::JsonString(node_.options().pop_id));
+  cf_json_ = RequestCfJson(node_.options().pop_id);
   Status listening = Listen();
   pool_ = std::make_unique<IsolatePool>(&loop_, node_.natives(), budget_bytes_, default_host_);
   // A worker stopped by a limit is quarantined, also outside any request (a

@@ -92,6 +92,12 @@ define("CryptoKey", internals.CryptoKey);
 define("SubtleCrypto", internals.SubtleCrypto);
 define("Navigator", internals.Navigator);
 define("Performance", internals.Performance);
+// Workers' own interfaces.
+define("IdentityTransformStream", internals.IdentityTransformStream);
+define("FixedLengthStream", internals.FixedLengthStream);
+define("MessageChannel", internals.MessageChannel);
+define("MessagePort", internals.MessagePort);
+define("MessageEvent", internals.MessageEvent);
 
 // Functions and objects.
 define("setTimeout", internals.setTimeout);
@@ -110,4 +116,5 @@ define("console", internals.console);
 define("crypto", internals.crypto);
 define("navigator", internals.navigator);
 define("performance", internals.performance);
+define("scheduler", internals.scheduler);
 define("self", global);

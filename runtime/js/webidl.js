@@ -5,7 +5,8 @@
 // USVString, [EnforceRange] unsigned long long).
 //
 // This file is the body of `(function (native, internals) { "use strict"; ... })`
-// and runs first after primordials.js, so everything it puts on `internals` is
+// and runs after primordials.js and the es_*.js built-ins (which need none of
+// it), before every other runtime file, so everything it puts on `internals` is
 // there for the other runtime files. It runs before tenant code: every
 // built-in it uses later is captured here or in primordials.js, so a tenant
 // that patches Object.prototype, Array.prototype, Function.prototype.call, a

@@ -68,6 +68,8 @@ export const RECORD_NAMES = [
   "unwrapKey", "uploadEvent", "uploadReader", "urlRecordOf", "username", "utf8Decode",
   "utf8Encode", "verify", "view", "viewConstructor", "waiting", "wrapKey", "wrapper", "writable",
   "writableType", "write", "writeAlgorithm", "writeRequests", "writer", "x", "xn", "y",
+  "DigestStream", "FixedLengthStream", "IdentityTransformStream", "MessageChannel", "MessageEvent", "MessagePort",
+  "Scheduler", "done", "es", "newMessagePortPair", "offset", "scheduler", "sync",
 ];
 
 // Names property descriptors are read by: an accessor for them on
