@@ -14,17 +14,8 @@ constexpr int64_t kDayMinutes = 24 * 60;
 // How far Next looks: "29 FEB" needs up to eight years (2096 -> 2104).
 constexpr int64_t kSearchDays = 366 * 10;
 
-// Days since 1970-01-01 of a civil date, and back (Howard Hinnant's
-// algorithms: proleptic Gregorian, exact for every date we meet).
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
+// The civil date of a day counted from 1970-01-01 (Howard Hinnant's
+// algorithm: proleptic Gregorian, exact for every date we meet).
 void CivilFromDays(int64_t z, int* year, int* month, int* day) {
   z += 719468;
   const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
