@@ -50,6 +50,7 @@ class NodeThread {
 
   // On this thread only.
   IsolatePool& pool() { return *pool_; }
+  uv_loop_t* loop() { return &loop_; }
   // The thread serving the current call, if it is a serving thread.
   static NodeThread* Current();
   // Service bindings: another worker, on this thread.
