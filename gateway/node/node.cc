@@ -47,6 +47,7 @@ Node::Node(NodeOptions options, std::vector<std::unique_ptr<NodeExtension>> exte
 }
 
 Node::~Node() {
+  triggers_.reset();  // its timers close while the loop still runs
   JoinThreads();
   threads_.clear();
   for (uv_signal_t* signal : signals_) {
