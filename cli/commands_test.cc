@@ -27,6 +27,11 @@ TEST(TailFormatTest, PrettyLikeWrangler) {
   EXPECT_EQ(FormatTailEvent(R"({"type":"request","time":1764226264123,"method":"POST",)"
                             R"("url":"http://a.example/","outcome":"exceededCpu","logs":[]})"),
             "POST http://a.example/ - Exceeded CPU Limit @ 2025-11-27 06:51:04\n");
+  EXPECT_EQ(FormatTailEvent(R"({"type":"scheduled","time":"2026-11-27T06:50:00.002Z","worker":"api",)"
+                            R"("cron":"*/5 * * * *","scheduledTime":1764226200000,"outcome":"ok",)"
+                            R"("logs":[{"time":1764226200001,"level":"log","message":"swept"}]})"),
+            "\"*/5 * * * *\" - Ok @ 2026-11-27 06:50:00\n"
+            "  (log) swept\n");
   EXPECT_EQ(FormatTailEvent(R"({"type":"heartbeat"})"), "");
   EXPECT_EQ(FormatTailEvent(""), "");
   EXPECT_EQ(FormatTailEvent(R"({"type":"somethingNew"})"), "");

@@ -14,6 +14,7 @@ std::function<int()> AddServeCommand(CLI::App& app, CLI::App** out) {
     std::string config, log_level = "info";
     gateway::NodeOptions options;
     double max_body_mb = 100;
+    bool run_crons = false;
   };
   auto flags = std::make_shared<Flags>();
   gateway::NodeOptions& o = flags->options;
@@ -65,6 +66,9 @@ std::function<int()> AddServeCommand(CLI::App& app, CLI::App** out) {
       ->default_str("32");
   option("--allow-fetch-to", &o.allow_fetch_to,
          "Private address ranges (CIDR) workers' fetch() may reach; public ones always can");
+  command->add_option("--run-crons", flags->run_crons,
+                      "Fire the workers' cron triggers here: true or false (default: true on a "
+                      "standalone node, false on a replica; one node of a fleet should)");
   command->add_option("--log-level", flags->log_level,
                       "Lowest level logged: debug, info, warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
@@ -103,6 +107,7 @@ std::function<int()> AddServeCommand(CLI::App& app, CLI::App** out) {
     if (given("--idle-timeout-ms")) options.limits.idle_timeout_ms = f.limits.idle_timeout_ms;
     if (given("--connections-per-origin")) options.connections_per_origin = f.connections_per_origin;
     if (given("--allow-fetch-to")) options.allow_fetch_to = f.allow_fetch_to;
+    if (given("--run-crons")) options.run_crons = flags->run_crons;
     auto extensions = replica(flags->config);
     if (!extensions.ok()) {
       fprintf(stderr, "edge serve: %s\n", extensions.status().message().c_str());

@@ -89,12 +89,16 @@ std::string StringField(simdjson::dom::element object, std::string_view key,
   return std::string(fallback);
 }
 
-std::string FormatRequest(simdjson::dom::element event) {
+// A request ("GET https://... - Ok @ ...") or a cron trigger's scheduled
+// event ("\"*/5 * * * *\" - Ok @ ..."), then its console lines.
+std::string FormatRequest(simdjson::dom::element event, bool scheduled) {
   simdjson::dom::element time;
   std::string when = event["time"].get(time) == simdjson::SUCCESS ? EventTime(time) : "?";
+  std::string what = scheduled ? fmt::format("\"{}\"", StringField(event, "cron", "?"))
+                               : fmt::format("{} {}", StringField(event, "method", "?"),
+                                             StringField(event, "url", "?"));
   std::string out =
-      fmt::format("{} {} - {} @ {}\n", StringField(event, "method", "?"),
-                  StringField(event, "url", "?"), OutcomeText(StringField(event, "outcome")), when);
+      fmt::format("{} - {} @ {}\n", what, OutcomeText(StringField(event, "outcome")), when);
   simdjson::dom::array logs;
   if (event["logs"].get_array().get(logs) != simdjson::SUCCESS) return out;
   for (simdjson::dom::element log : logs) {
@@ -124,7 +128,8 @@ std::string FormatTailEvent(std::string_view line) {
     return std::string(line) + "\n";
   }
   if (event["type"].get_string().get(type) != simdjson::SUCCESS) return {};
-  if (type == "request") return FormatRequest(event);
+  if (type == "request") return FormatRequest(event, false);
+  if (type == "scheduled") return FormatRequest(event, true);
   if (type == "dropped") {
     uint64_t count = 0;
     if (event["count"].get_uint64().get(count) != simdjson::SUCCESS) count = 0;

@@ -1,5 +1,7 @@
 #include "runtime/project.h"
 
+#include "base/cron_expression.h"
+
 #include <fmt/core.h>
 
 #include <toml++/toml.h>
@@ -138,6 +140,7 @@ StatusOr<Project> LoadProject(const std::string& path) {
         {"subrequests", false, UINT32_MAX, &project.subrequests},
         {"request_bytes", false, kNoMax, &project.request_bytes},
         {"response_bytes", false, kNoMax, &project.response_bytes},
+        {"background_cpu_ms", true, kNoMax, &project.background_cpu_ms},
     };
     // A typo must not deploy silently with the default in its place.
     for (const auto& [key, value] : keys) {
@@ -146,7 +149,7 @@ StatusOr<Project> LoadProject(const std::string& path) {
       if (!known) {
         return ConfigError(file, fmt::format("[limits] has no key '{}' (known: cpu_ms, memory_mb, "
                                              "startup_cpu_ms, wall_ms, subrequests, "
-                                             "request_bytes, response_bytes)",
+                                             "request_bytes, response_bytes, background_cpu_ms)",
                                              key.str()));
       }
     }
@@ -170,6 +173,30 @@ StatusOr<Project> LoadProject(const std::string& path) {
       project.spec.heap_limit_bytes = static_cast<size_t>(*project.memory_mb) << 20;
     }
     if (project.startup_cpu_ms) project.spec.startup_cpu_limit_ms = *project.startup_cpu_ms;
+    if (project.background_cpu_ms) {
+      project.spec.background_cpu_limit_ms = *project.background_cpu_ms;
+    }
+  }
+
+  // [triggers] crons = ["*/5 * * * *", ...] (wrangler's keys).
+  if (const toml::node* triggers = table.get("triggers")) {
+    if (!triggers->is_table()) return ConfigError(file, "[triggers] must be a table");
+    for (const auto& [key, value] : *triggers->as_table()) {
+      if (key.str() != "crons") {
+        return ConfigError(file, fmt::format("[triggers] has no key '{}' (known: crons)", key.str()));
+      }
+    }
+    if (const toml::node* crons = triggers->as_table()->get("crons")) {
+      const toml::array* list = crons->as_array();
+      if (list == nullptr) return ConfigError(file, "[triggers] crons must be an array of strings");
+      for (const toml::node& item : *list) {
+        auto text = item.value<std::string>();
+        if (!text) return ConfigError(file, "[triggers] crons must be an array of strings");
+        StatusOr<base::CronExpression> cron = base::CronExpression::Parse(*text);
+        if (!cron.ok()) return ConfigError(file, fmt::format("[triggers] {}", cron.status().message()));
+        project.spec.crons.push_back(*text);
+      }
+    }
   }
 
   StatusOr<std::optional<std::vector<std::string>>> routes = ReadRoutes(file, table);

@@ -31,6 +31,8 @@ struct Project {
   std::optional<uint64_t> subrequests;     // >= 0, at most 2^32 - 1
   std::optional<uint64_t> request_bytes;   // >= 0
   std::optional<uint64_t> response_bytes;  // >= 0
+  // `[limits] background_cpu_ms` (> 0): also sets spec.background_cpu_limit_ms.
+  std::optional<uint64_t> background_cpu_ms;
   // `routes = [...]` or `route = ...`: each a pattern string, or a table
   // { pattern = "...", zone_name/zone_id = "..." } (zones are ignored), or
   // { pattern = "host", custom_domain = true }, taken as "host/*". Absent
@@ -40,7 +42,8 @@ struct Project {
 };
 
 // Reads `path` (a .js/.mjs file or a project folder). Errors say which file
-// and which key was wrong.
+// and which key was wrong. `[triggers] crons` goes to spec.crons, each
+// expression checked (a bad one is an error naming it).
 StatusOr<Project> LoadProject(const std::string& path);
 
 // Secrets for `edge dev` from a dotenv file (`NAME=value` lines, `#`

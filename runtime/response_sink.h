@@ -82,4 +82,11 @@ struct FetchRequest {
   std::shared_ptr<RequestChain> chain;
 };
 
+// One event of a cron trigger, as the scheduler fired it: the second kind
+// of invocation beside a FetchRequest (Worker::Scheduled).
+struct ScheduledEvent {
+  std::string cron;               // the trigger's expression ("" when run by hand)
+  int64_t scheduled_time_ms = 0;  // Unix ms of the minute it fired for
+};
+
 }  // namespace edge::runtime

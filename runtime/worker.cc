@@ -2,6 +2,8 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
+
 #include "runtime/errors.h"
 #include "runtime/global_scope.h"
 #include "runtime/isolate_data.h"
@@ -92,6 +94,47 @@ class AccountedSink : public ResponseSink {
   bool closed_ = false;
 };
 
+// Forwards to `inner` and runs `on_end` once, when the response ends
+// (finished, failed, or dropped unanswered).
+class EndNotifyingSink : public ResponseSink {
+ public:
+  EndNotifyingSink(std::shared_ptr<ResponseSink> inner, std::function<void()> on_end)
+      : inner_(std::move(inner)), on_end_(std::move(on_end)) {}
+  ~EndNotifyingSink() override { End(); }
+
+  void Start(int status, std::string_view status_text, HeaderList headers,
+             std::optional<uint64_t> content_length) override {
+    inner_->Start(status, status_text, std::move(headers), content_length);
+  }
+  void Write(std::string_view chunk) override { inner_->Write(chunk); }
+  void Finish() override {
+    End();
+    inner_->Finish();
+  }
+  void Fail(std::string_view public_reason, LimitKind limit) override {
+    End();
+    inner_->Fail(public_reason, limit);
+  }
+  bool Aborted() const override { return inner_->Aborted(); }
+  bool NeedsDrain() const override { return inner_->NeedsDrain(); }
+  void OnDrain(std::function<void()> callback) override { inner_->OnDrain(std::move(callback)); }
+  void ReportCpu(uint64_t cpu_ns) override { inner_->ReportCpu(cpu_ns); }
+  bool OnConsole(std::string_view level, std::string_view message) override {
+    return inner_->OnConsole(level, message);
+  }
+
+ private:
+  void End() {
+    if (!on_end_) return;
+    auto on_end = std::move(on_end_);
+    on_end_ = nullptr;
+    on_end();
+  }
+
+  std::shared_ptr<ResponseSink> inner_;
+  std::function<void()> on_end_;
+};
+
 }  // namespace
 
 // Receives the settlement of a RunScript promise.
@@ -171,6 +214,7 @@ Worker::~Worker() {
       }
     }
     dispatch_.Reset();
+    scheduled_dispatch_.Reset();
     env_.Reset();
     modules_.clear();
     data_.reset();
@@ -547,6 +591,20 @@ Status Worker::LoadModules(v8::Local<v8::Context> context) {
     return Status(ErrorCode::kInternal, "runtime/js did not define prepareFetchHandler");
   }
   dispatch_.Reset(isolate_, dispatch.As<v8::Function>());
+  // The second kind of invocation: scheduled events (cron triggers).
+  v8::Local<v8::Value> scheduled;
+  if (!internals->Get(context, Utf8String(isolate_, "prepareScheduledHandler")).ToLocal(&prepare) ||
+      !prepare->IsFunction() ||
+      !prepare.As<v8::Function>()->Call(context, v8::Undefined(isolate_), 1, args)
+           .ToLocal(&scheduled) ||
+      !scheduled->IsFunction()) {
+    if (try_catch.HasCaught()) {
+      return Status(ErrorCode::kInvalidInput,
+                    DescribeException(isolate_, try_catch.Exception(), try_catch.Message()));
+    }
+    return Status(ErrorCode::kInternal, "runtime/js did not define prepareScheduledHandler");
+  }
+  scheduled_dispatch_.Reset(isolate_, scheduled.As<v8::Function>());
   return Status::Ok();
 }
 
@@ -710,13 +768,17 @@ void Worker::Fetch(FetchRequest request, std::shared_ptr<ResponseSink> sink) {
       Utf8String(isolate_, request.url), headers, body, env_.Get(isolate_),
       v8::Integer::NewFromUnsigned(isolate_, upload), Utf8String(isolate_, request.cf_json),
   };
+  CallDispatch(context, dispatch_.Get(isolate_), id, args, std::size(args));
+}
+
+void Worker::CallDispatch(v8::Local<v8::Context> context, v8::Local<v8::Function> dispatch,
+                          uint32_t id, v8::Local<v8::Value>* args, size_t argc) {
   v8::TryCatch try_catch(isolate_);
   v8::Local<v8::Value> ignored;
-  if (!dispatch_.Get(isolate_)
-           ->Call(context, v8::Undefined(isolate_), std::size(args), args)
+  if (!dispatch->Call(context, v8::Undefined(isolate_), static_cast<int>(argc), args)
            .ToLocal(&ignored)) {
-    // dispatchFetch catches the worker's errors itself; reaching here means
-    // termination or a runtime bug. The response must still end.
+    // The dispatch functions catch the worker's errors themselves; reaching
+    // here means termination or a runtime bug. The response must still end.
     std::string reason = discarded() ? FailureReason()
                          : try_catch.HasTerminated()
                              ? "execution terminated"
@@ -728,6 +790,48 @@ void Worker::Fetch(FetchRequest request, std::shared_ptr<ResponseSink> sink) {
       data_->RemoveResponse(id);
     }
   }
+}
+
+void Worker::UpdateCpuLimit() {
+  if (!data_) return;  // the worker is being freed
+  uint64_t limit = spec_.cpu_limit_ms;
+  // While a scheduled invocation is open, entries may run up to the larger
+  // limit: each invocation stays bounded by its own chain's budget (a
+  // request's is cpu_limit_ms, a scheduled event's background_cpu_limit_ms).
+  if (*background_open_ > 0 && limit != 0) {
+    limit = spec_.background_cpu_limit_ms == 0
+                ? 0
+                : std::max(limit, spec_.background_cpu_limit_ms);
+  }
+  data_->watchdog().set_cpu_limit_ms(limit);
+}
+
+void Worker::Scheduled(ScheduledEvent event, std::shared_ptr<ResponseSink> sink) {
+  // Its own chain, whose CPU budget is the background limit.
+  std::shared_ptr<RequestChain> chain = RequestChain::TopLevel(spec_.background_cpu_limit_ms);
+  ++*background_open_;
+  UpdateCpuLimit();
+  // When the invocation's outcome is out, the larger limit goes with it.
+  std::weak_ptr<int> open = background_open_;
+  Worker* self = this;
+  sink = std::make_shared<EndNotifyingSink>(std::move(sink), [open, self] {
+    std::shared_ptr<int> count = open.lock();
+    if (!count) return;  // the worker is gone
+    --*count;
+    self->UpdateCpuLimit();
+  });
+  sink = std::make_shared<AccountedSink>(std::move(sink), data_.get(), chain);
+  CallbackScope scope(data_.get());
+  v8::Local<v8::Context> context = scope.context();
+  uint32_t id = data_->AddResponse(sink);
+  data_->SetResponseChain(id, std::move(chain));
+  v8::Local<v8::Value> args[] = {
+      v8::Integer::NewFromUnsigned(isolate_, id),
+      Utf8String(isolate_, event.cron),
+      v8::Number::New(isolate_, static_cast<double>(event.scheduled_time_ms)),
+      env_.Get(isolate_),
+  };
+  CallDispatch(context, scheduled_dispatch_.Get(isolate_), id, args, std::size(args));
 }
 
 }  // namespace edge::runtime

@@ -62,6 +62,14 @@ struct WorkerSpec {
   uint64_t cpu_limit_ms = 30000;
   // CPU time the top-level code of the modules may use; 0: cpu_limit_ms.
   uint64_t startup_cpu_limit_ms = 0;
+  // CPU time one background invocation (a cron trigger's scheduled
+  // handler) may use (`[limits] background_cpu_ms`; Workers gives them
+  // 30 s). 0 disables the limit.
+  uint64_t background_cpu_limit_ms = 30000;
+  // The worker's cron triggers (`[triggers] crons`), each a valid
+  // base::CronExpression. The runtime does not read them: whoever hosts
+  // the worker schedules them (bindings/cron).
+  std::vector<std::string> crons;
   // fetch() calls one invocation may make (0: none); unset: the outbound
   // client's limit.
   std::optional<uint32_t> subrequest_limit;
@@ -93,6 +101,12 @@ class Worker {
 
   // Runs the fetch handler for one request; the response goes to `sink`.
   void Fetch(FetchRequest request, std::shared_ptr<ResponseSink> sink);
+  // Runs the scheduled handler for one cron trigger's event, under the
+  // background CPU limit. Its outcome goes to `sink` as a response would:
+  // 200 "Ran scheduled event" once the handler and its waitUntil work
+  // settled, or Fail naming what went wrong (a throw, a rejected waitUntil
+  // promise, no scheduled handler, a limit).
+  void Scheduled(ScheduledEvent event, std::shared_ptr<ResponseSink> sink);
 
   // Runs `source` as a classic script in the worker's global scope and
   // reports String(result) to `done`, once the result settles if it is a
@@ -145,6 +159,13 @@ class Worker {
                                                 const std::string& path);
   Status RunServiceWorkerScript(v8::Local<v8::Context> context);
   StatusOr<v8::Local<v8::Object>> MakeEnv(v8::Local<v8::Context> context);
+  // Calls a dispatch function (fetch's or scheduled's) for the response
+  // `id`; if it does not return (termination), that response is failed.
+  void CallDispatch(v8::Local<v8::Context> context, v8::Local<v8::Function> dispatch, uint32_t id,
+                    v8::Local<v8::Value>* args, size_t argc);
+  // The watchdog's per-entry limit: the worker's, or the background limit
+  // while a scheduled invocation is open.
+  void UpdateCpuLimit();
   // What a failed response says publicly, by cause, and which limit (if
   // any) that cause is.
   std::string FailureReason() const;
@@ -180,6 +201,10 @@ class Worker {
   std::vector<ModuleRecord> modules_;
   std::vector<std::string> module_paths_;
   v8::Global<v8::Function> dispatch_;
+  v8::Global<v8::Function> scheduled_dispatch_;
+  // Scheduled invocations not finished yet (shared with their sinks, which
+  // may outlive the worker).
+  std::shared_ptr<int> background_open_ = std::make_shared<int>(0);
   v8::Global<v8::Object> env_;
   std::vector<std::unique_ptr<ScriptWaiter>> script_waiters_;
   bool memory_exceeded_ = false;

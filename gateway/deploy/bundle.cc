@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 
+#include "base/cron_expression.h"
 #include "base/json_text.h"
 #include "base/utf8.h"
 #include "gateway/deploy/route_table.h"
@@ -44,7 +45,13 @@ constexpr LimitField kLimitFields[] = {
      [](WorkerLimits& l, uint64_t v) { l.request_bytes = v; }},
     {"response_bytes", 0, kNoMax, [](const WorkerLimits& l) { return l.response_bytes; },
      [](WorkerLimits& l, uint64_t v) { l.response_bytes = v; }},
+    // Workers' limit for a cron trigger's invocation is 15 minutes of CPU.
+    {"background_cpu_ms", 1, 900000, [](const WorkerLimits& l) { return l.background_cpu_ms; },
+     [](WorkerLimits& l, uint64_t v) { l.background_cpu_ms = v; }},
 };
+// Written by EncodeBundle only when not the default (a limit added after
+// bundles were stored: their bytes, and so their SHA-256, stay the same).
+bool OmittedWhenDefault(std::string_view key) { return key == "background_cpu_ms"; }
 
 Status CheckLimit(const LimitField& field, uint64_t value) {
   if (value >= field.min && value <= field.max) return Status::Ok();
@@ -260,6 +267,14 @@ Status ValidateBundle(const WorkerBundle& bundle) {
       if (!parsed.ok()) return Invalid(fmt::format("routes: {}", parsed.status().message()));
     }
   }
+  if (bundle.crons.size() > kMaxCronTriggers) {
+    return Invalid(fmt::format("triggers.crons: {} cron triggers, over the limit of {}",
+                               bundle.crons.size(), kMaxCronTriggers));
+  }
+  for (const std::string& cron : bundle.crons) {
+    StatusOr<base::CronExpression> parsed = base::CronExpression::Parse(cron);
+    if (!parsed.ok()) return Invalid(fmt::format("triggers.crons: {}", parsed.status().message()));
+  }
   return Status::Ok();
 }
 
@@ -340,7 +355,9 @@ std::string EncodeBundle(const WorkerBundle& bundle) {
 
   out += ",\"limits\":{";
   first = true;
+  static const WorkerLimits kDefaults;
   for (const LimitField& field : kLimitFields) {
+    if (OmittedWhenDefault(field.key) && field.get(bundle.limits) == field.get(kDefaults)) continue;
     out += fmt::format("{}\"{}\":{}", first ? "" : ",", field.key, field.get(bundle.limits));
     first = false;
   }
@@ -348,6 +365,11 @@ std::string EncodeBundle(const WorkerBundle& bundle) {
   if (bundle.routes) {
     out += ",\"routes\":";
     base::AppendJsonStringArray(out, *bundle.routes);
+  }
+  if (!bundle.crons.empty()) {
+    out += ",\"triggers\":{\"crons\":";
+    base::AppendJsonStringArray(out, bundle.crons);
+    out += '}';
   }
   out += '}';
   return out;
@@ -400,10 +422,12 @@ class Decoder {
         EDGE_RETURN_IF_ERROR(Limits(field.value));
       } else if (key == "routes") {
         EDGE_RETURN_IF_ERROR(Routes(field.value));
+      } else if (key == "triggers") {
+        EDGE_RETURN_IF_ERROR(Triggers(field.value));
       } else {
         return Invalid(fmt::format(
             "unknown key {} in the bundle (known: name, main, compatibility_date, account, "
-            "modules, vars, kv_namespaces, services, limits, routes)",
+            "modules, vars, kv_namespaces, services, limits, routes, triggers)",
             base::JsonString(key)));
       }
     }
@@ -557,7 +581,7 @@ class Decoder {
       if (limit == nullptr) {
         return Invalid(fmt::format(
             "limits: unknown key {} (known: cpu_ms, memory_mb, startup_cpu_ms, wall_ms, "
-            "subrequests, request_bytes, response_bytes)",
+            "subrequests, request_bytes, response_bytes, background_cpu_ms)",
             base::JsonString(key)));
       }
       if (!seen.insert(key).second) {
@@ -589,6 +613,20 @@ class Decoder {
         [&](element item) { return String(item, "each of \"routes\"", routes.emplace_back()); }));
     bundle_.routes = std::move(routes);
     return Status::Ok();
+  }
+
+  // {"crons": ["...", ...]}: each checked by ValidateBundle.
+  Status Triggers(element value) {
+    return Fields(value, "triggers", {"crons"}, [&](std::string_view, element crons) -> Status {
+      return Items(crons, "triggers.crons must be an array of cron expressions (strings)",
+                   [&](element item) -> Status {
+                     if (bundle_.crons.size() >= kMaxCronTriggers) {
+                       return Invalid(fmt::format(
+                           "triggers.crons: more than {} cron triggers", kMaxCronTriggers));
+                     }
+                     return String(item, "each of triggers.crons", bundle_.crons.emplace_back());
+                   });
+    });
   }
 
   simdjson::dom::parser parser_;

@@ -15,8 +15,10 @@
 //     "kv_namespaces": [{"binding": "KV", "id": "abc123"}],
 //     "services": [{"binding": "AUTH", "service": "auth"}],
 //     "limits": {"cpu_ms": 50, "memory_mb": 128, "startup_cpu_ms": 400, "wall_ms": 30000,
-//                "subrequests": 50, "request_bytes": 104857600, "response_bytes": 0},
-//     "routes": ["example.com/*"]             optional; absent = keep the worker's routes
+//                "subrequests": 50, "request_bytes": 104857600, "response_bytes": 0,
+//                "background_cpu_ms": 30000},
+//     "routes": ["example.com/*"],            optional; absent = keep the worker's routes
+//     "triggers": {"crons": ["*/5 * * * *"]}  optional; the worker's cron triggers
 //   }
 // Every key other than these is refused, at any level: a typo must not
 // deploy silently. Omitted optional keys take the defaults below.
@@ -53,7 +55,11 @@ struct WorkerLimits {
   uint32_t subrequests = 50;              // fetch() calls per request, 0..10000
   uint64_t request_bytes = 100ull << 20;  // request body size
   uint64_t response_bytes = 0;            // response body size; 0 = unlimited
+  uint64_t background_cpu_ms = 30000;     // CPU per scheduled invocation, 1..900000
 };
+
+// The most cron triggers one worker may have.
+inline constexpr size_t kMaxCronTriggers = 100;
 
 struct WorkerBundle {
   std::string name;
@@ -72,6 +78,9 @@ struct WorkerBundle {
   std::vector<std::pair<std::string, std::string>> services;       // binding -> worker name
   WorkerLimits limits;
   std::optional<std::vector<std::string>> routes;  // absent: keep the worker's routes
+  // `[triggers] crons`: each a valid base::CronExpression, at most
+  // kMaxCronTriggers, in the order the config gave them.
+  std::vector<std::string> crons;
 };
 
 // All modules of one bundle together, decoded.
@@ -79,7 +88,9 @@ inline constexpr size_t kMaxModuleBytes = 10u << 20;
 
 // The canonical JSON of `bundle`: keys in the fixed order shown above, every
 // limit written out, modules and vars sorted by name, KV namespaces and
-// services by binding, JSON var values minified. The same bundle (up to
+// services by binding, JSON var values minified. (limits.background_cpu_ms
+// when it is the default, and triggers when there are none, are left out:
+// older bundles keep their bytes.) The same bundle (up to
 // those orders) gives the same bytes, so their SHA-256 names the version's
 // content. `bundle` should be valid (ValidateBundle); an is_json var whose
 // text is not JSON is written as a string.
@@ -126,7 +137,8 @@ StatusOr<WorkerBundle> BundleFromProject(const runtime::Project& project,
 // `virtual_root` (an absolute path that names no real folder, such as
 // "/workers/api/3"), read from BundleFiles' map. Fills name, root_dir,
 // entry_path, vars, bindings (the shapes runtime::LoadProject produces),
-// heap_limit_bytes (memory_mb) and cpu_limit_ms (cpu_ms); secrets and
+// heap_limit_bytes (memory_mb), cpu_limit_ms (cpu_ms),
+// background_cpu_limit_ms (background_cpu_ms) and crons; secrets and
 // services are the caller's.
 StatusOr<runtime::WorkerSpec> SpecFromBundle(const WorkerBundle& bundle, std::string virtual_root);
 

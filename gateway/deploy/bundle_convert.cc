@@ -109,7 +109,9 @@ StatusOr<WorkerBundle> BundleFromProject(const runtime::Project& project,
   if (project.subrequests) limits.subrequests = static_cast<uint32_t>(*project.subrequests);
   if (project.request_bytes) limits.request_bytes = *project.request_bytes;
   if (project.response_bytes) limits.response_bytes = *project.response_bytes;
+  if (project.background_cpu_ms) limits.background_cpu_ms = *project.background_cpu_ms;
   bundle.routes = project.routes;
+  bundle.crons = spec.crons;
 
   Status valid = ValidateBundle(bundle);
   if (!valid.ok()) {
@@ -136,6 +138,8 @@ StatusOr<runtime::WorkerSpec> SpecFromBundle(const WorkerBundle& bundle, std::st
   }
   spec.heap_limit_bytes = static_cast<size_t>(bundle.limits.memory_mb) << 20;
   spec.cpu_limit_ms = bundle.limits.cpu_ms;
+  spec.background_cpu_limit_ms = bundle.limits.background_cpu_ms;
+  spec.crons = bundle.crons;
   return spec;
 }
 

@@ -344,6 +344,42 @@ TEST(BundleTest, RefusesBadRoutes) {
                 "needs a path");
 }
 
+TEST(BundleTest, CronTriggersTravelAndAreChecked) {
+  WorkerBundle bundle = SampleBundle();
+  std::string without = EncodeBundle(bundle);
+  // No triggers and the default background limit: the bytes older bundles had.
+  EXPECT_EQ(without.find("triggers"), std::string::npos);
+  EXPECT_EQ(without.find("background_cpu_ms"), std::string::npos);
+  bundle.crons = {"*/5 * * * *", "0 3 * * MON-FRI"};
+  bundle.limits.background_cpu_ms = 1000;
+  std::string json = EncodeBundle(bundle);
+  EXPECT_NE(json.find(",\"background_cpu_ms\":1000}"), std::string::npos) << json;
+  EXPECT_TRUE(json.ends_with(",\"triggers\":{\"crons\":[\"*/5 * * * *\",\"0 3 * * MON-FRI\"]}}"))
+      << json;
+  StatusOr<WorkerBundle> decoded = DecodeBundle(json);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  EXPECT_EQ(decoded->crons, bundle.crons);
+  EXPECT_EQ(decoded->limits.background_cpu_ms, 1000u);
+  EXPECT_EQ(EncodeBundle(*decoded), json);
+  StatusOr<runtime::WorkerSpec> spec = SpecFromBundle(*decoded, "/workers/api/1");
+  ASSERT_TRUE(spec.ok()) << spec.status().message();
+  EXPECT_EQ(spec->crons, bundle.crons);
+  EXPECT_EQ(spec->background_cpu_limit_ms, 1000u);
+
+  ExpectRefused(Json("\"triggers\":{\"crons\":[\"61 * * * *\"]}"),
+                "triggers.crons: invalid cron expression \"61 * * * *\": invalid minute field");
+  ExpectRefused(Json("\"triggers\":{\"crons\":\"* * * * *\"}"), "must be an array");
+  ExpectRefused(Json("\"triggers\":{\"crons\":[5]}"), "each of triggers.crons must be a string");
+  ExpectRefused(Json("\"triggers\":{\"cron\":[]}"), "triggers: unknown key \"cron\"");
+  ExpectRefused(Json("\"triggers\":[]"), "triggers must be an object");
+  ExpectRefused(Json("\"limits\":{\"background_cpu_ms\":0}"), "limits.background_cpu_ms must be");
+  std::string many = "\"triggers\":{\"crons\":[";
+  for (int i = 0; i < 101; ++i) many += i == 0 ? "\"* * * * *\"" : ",\"* * * * *\"";
+  ExpectRefused(Json(many + "]}"), "more than 100 cron triggers");
+  bundle.crons.assign(101, "* * * * *");
+  EXPECT_FALSE(ValidateBundle(bundle).ok());
+}
+
 TEST(BundleTest, SpecAndFilesFromBundle) {
   WorkerBundle bundle = SampleBundle();
   bundle.limits.memory_mb = 64;
@@ -489,6 +525,42 @@ TEST_F(BundleFromProjectTest, RefusesWhatABundleCannotHold) {
   ASSERT_FALSE(bundle.ok());
   EXPECT_NE(bundle.status().message().find("needs a path"), std::string::npos)
       << bundle.status().message();
+}
+
+TEST_F(BundleFromProjectTest, CronTriggersFromTheConfig) {
+  dir_.Write("wrangler.toml", R"(name = "cleanup"
+main = "src/index.js"
+[triggers]
+crons = ["*/5 * * * *", "0 3 * * MON-FRI"]
+[limits]
+background_cpu_ms = 2000
+)");
+  StatusOr<runtime::Project> project = runtime::LoadProject(dir_.path());
+  ASSERT_TRUE(project.ok()) << project.status().message();
+  EXPECT_EQ(project->spec.crons, (std::vector<std::string>{"*/5 * * * *", "0 3 * * MON-FRI"}));
+  EXPECT_EQ(project->spec.background_cpu_limit_ms, 2000u);
+  StatusOr<WorkerBundle> bundle =
+      BundleFromProject(*project, {dir_.Path("src/index.js"), dir_.Path("src/lib/add.js")});
+  ASSERT_TRUE(bundle.ok()) << bundle.status().message();
+  EXPECT_EQ(bundle->crons, project->spec.crons);
+  EXPECT_EQ(bundle->limits.background_cpu_ms, 2000u);
+
+  // A bad expression is an error naming the file and the expression.
+  dir_.Write("wrangler.toml", R"(name = "cleanup"
+main = "src/index.js"
+[triggers]
+crons = ["0 3 * * MON-FRI", "0 25 * * *"]
+)");
+  StatusOr<runtime::Project> bad = runtime::LoadProject(dir_.path());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("wrangler.toml"), std::string::npos);
+  EXPECT_NE(bad.status().message().find("\"0 25 * * *\""), std::string::npos)
+      << bad.status().message();
+  for (const char* config : {"[triggers]\ncrons = \"* * * * *\"\n", "[triggers]\ncrons = [1]\n",
+                             "[triggers]\ncron = []\n", "triggers = 5\n"}) {
+    dir_.Write("wrangler.toml", std::string("name = \"c\"\nmain = \"src/index.js\"\n") + config);
+    EXPECT_FALSE(runtime::LoadProject(dir_.path()).ok()) << config;
+  }
 }
 
 }  // namespace

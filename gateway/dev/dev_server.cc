@@ -10,10 +10,14 @@
 
 #include "bindings/binding_services.h"
 #include "bindings/bindings.h"
+#include "bindings/cron/cron_scheduler.h"
 #include "bindings/kv/kv_store.h"
 #include "bindings/fetch/outbound/client.h"
 #include "gateway/http/http_server.h"
+#include "gateway/host/scheduled_trigger.h"
 #include "gateway/host/worker_host.h"
+#include "gateway/host/writer_sink.h"
+#include "gateway/http/status_pages.h"
 #include "base/log.h"
 #include "base/uv_handle.h"
 #include "runtime/project.h"
@@ -37,8 +41,12 @@ class DevServer : public bindings::ServiceDirectory {
         services_(std::make_shared<bindings::BindingServices>()),
         server_(loop, StreamingBodies(options.limits),
                 [this](HttpRequest request, std::shared_ptr<ResponseWriter> writer) {
-                  workers_.front().host->Handle(std::move(request), std::move(writer));
-                }) {
+                  HandleRequest(std::move(request), std::move(writer));
+                }),
+        clock_(bindings::SystemCronClock()),
+        cron_(loop, clock_, [this](const bindings::CronTrigger& trigger, int64_t when) {
+          FireTrigger(trigger, when);
+        }) {
     bindings::RegisterNatives(natives_);
     services_->services = this;
     // One outbound client for the process; `edge dev` may reach any address.
@@ -87,6 +95,7 @@ class DevServer : public bindings::ServiceDirectory {
       loaded.host->SetCfJson(RequestCfJson("local"));
     }
     Watch();
+    UpdateTriggers();
 
     Status listening = server_.Listen(options_.ip, options_.port, false);
     if (!listening.ok()) {
@@ -250,6 +259,56 @@ class DevServer : public bindings::ServiceDirectory {
     loaded.module_paths = (*worker)->module_paths();
     loaded.host->SetWorker(std::move(worker).value());
     Log(LogLevel::kInfo, "reloaded worker '{}'", loaded.project.spec.name);
+    UpdateTriggers();
+  }
+
+  // Requests to the port: wrangler dev's test endpoints for scheduled
+  // handlers (/__scheduled?cron=..., /cdn-cgi/handler/scheduled?cron=...)
+  // run the first worker's at once; everything else goes to its fetch.
+  void HandleRequest(HttpRequest request, std::shared_ptr<ResponseWriter> writer) {
+    WorkerHost& host = *workers_.front().host;
+    std::optional<StatusOr<runtime::ScheduledEvent>> scheduled =
+        ScheduledTestRequest(request.target, clock_());
+    if (!scheduled) {
+      host.Handle(std::move(request), std::move(writer));
+      return;
+    }
+    if (!scheduled->ok()) {
+      SendErrorPage(*writer, 400, scheduled->status().message());
+      return;
+    }
+    auto sink = std::make_shared<WriterSink>(std::move(writer));
+    sink->SetOnEnd([&host] { host.ScheduleCollect(); });
+    host.Scheduled(std::move(*scheduled).value(), std::move(sink));
+  }
+
+  // Every loaded worker's `[triggers] crons`, fired on this loop.
+  void UpdateTriggers() {
+    std::vector<bindings::CronTrigger> triggers;
+    for (const LoadedWorker& loaded : workers_) {
+      for (const std::string& cron : loaded.project.spec.crons) {
+        triggers.push_back({loaded.project.spec.name, cron});
+      }
+    }
+    cron_.SetTriggers(std::move(triggers));
+  }
+
+  void FireTrigger(const bindings::CronTrigger& trigger, int64_t when) {
+    for (LoadedWorker& loaded : workers_) {
+      if (loaded.project.spec.name != trigger.owner) continue;
+      WorkerHost* host = loaded.host.get();
+      auto sink = std::make_shared<OutcomeSink>(
+          [name = trigger.owner, cron = trigger.cron, host](bool ok, std::string_view text) {
+            if (ok) {
+              Log(LogLevel::kInfo, "[{}] cron \"{}\": {}", name, cron, text);
+            } else {
+              Log(LogLevel::kError, "[{}] cron \"{}\" failed: {}", name, cron, text);
+            }
+            host->ScheduleCollect();
+          });
+      host->Scheduled({trigger.cron, when}, std::move(sink));
+      return;
+    }
   }
 
   static void OnSignal(uv_signal_t* handle, int signum) {
@@ -266,6 +325,7 @@ class DevServer : public bindings::ServiceDirectory {
 
   // Releases every handle so the loop ends.
   void Close() {
+    cron_.Stop();
     if (kv_sweeper_) kv_sweeper_->Stop();
     for (LoadedWorker& loaded : workers_) loaded.host->Clear();
     for (auto& [dir, watcher] : watchers_) {
@@ -292,6 +352,8 @@ class DevServer : public bindings::ServiceDirectory {
   std::unique_ptr<bindings::KvSweeper> kv_sweeper_;
   std::vector<LoadedWorker> workers_;
   HttpServer server_;
+  bindings::CronClock clock_;
+  bindings::CronScheduler cron_;
   std::map<std::string, uv_fs_event_t*> watchers_;
   std::map<std::string, std::set<size_t>> watched_files_;  // file -> workers
   std::set<size_t> to_reload_;

@@ -183,15 +183,26 @@ void WorkerHost::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> wri
   Fetch(std::move(*fetch), std::move(sink));
 }
 
-void WorkerHost::Fetch(runtime::FetchRequest request, std::shared_ptr<runtime::ResponseSink> sink) {
+runtime::Worker* WorkerHost::ReadyWorker(runtime::ResponseSink& sink) {
   // A worker discarded by its last entry is replaced before it serves again.
   ReplaceDiscarded();
   if (!current_) {
-    sink->Fail("The worker is not loaded", LimitKind::kNone);
-    return;
+    sink.Fail("The worker is not loaded", LimitKind::kNone);
+    return nullptr;
   }
   served_since_load_ = true;
-  current_->Fetch(std::move(request), std::move(sink));
+  return current_.get();
+}
+
+void WorkerHost::Fetch(runtime::FetchRequest request, std::shared_ptr<runtime::ResponseSink> sink) {
+  if (runtime::Worker* worker = ReadyWorker(*sink)) worker->Fetch(std::move(request), std::move(sink));
+}
+
+void WorkerHost::Scheduled(runtime::ScheduledEvent event,
+                           std::shared_ptr<runtime::ResponseSink> sink) {
+  if (runtime::Worker* worker = ReadyWorker(*sink)) {
+    worker->Scheduled(std::move(event), std::move(sink));
+  }
 }
 
 }  // namespace edge::gateway

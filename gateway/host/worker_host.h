@@ -55,6 +55,9 @@ class WorkerHost {
   // A request from inside the process (a service binding): no HTTP parsing,
   // the response goes to `sink`.
   void Fetch(runtime::FetchRequest request, std::shared_ptr<runtime::ResponseSink> sink);
+  // A cron trigger's event for the current version (runtime::Worker::
+  // Scheduled); its outcome goes to `sink` as a response would.
+  void Scheduled(runtime::ScheduledEvent event, std::shared_ptr<runtime::ResponseSink> sink);
 
   // Nothing in flight on any version, no waitUntil work pending: the host
   // may be dropped without cutting anything short.
@@ -76,6 +79,9 @@ class WorkerHost {
 
  private:
   static void OnCollect(uv_timer_t* timer);
+  // The version to run an invocation on (a discarded one replaced first);
+  // null after failing `sink` when none is loaded.
+  runtime::Worker* ReadyWorker(runtime::ResponseSink& sink);
   // Replaces a discarded current worker with a fresh load of its spec (or
   // loads the one RetireDiscarded set aside), before a request.
   void ReplaceDiscarded();

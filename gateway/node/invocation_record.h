@@ -22,7 +22,12 @@ struct InvocationRecord {
   uint64_t start_unix_ms = 0;  // wall clock when the request was dispatched
   std::string worker;          // empty when no route matched (the gateway answered 404 itself)
   uint64_t version = 0;
-  std::string method, url, remote;  // url absolute; remote "ip:port"
+  std::string method, url, remote;  // url absolute; remote "ip:port" ("cron": a trigger)
+  // A scheduled invocation (a cron trigger) instead of a request: the
+  // trigger's expression and the minute it fired for; method and url are
+  // empty then.
+  std::string cron;
+  uint64_t scheduled_time_ms = 0;
   int status = 0;                   // 0 when no response was sent
   // "ok", "exception" (worker threw / 500 from the runtime), "exceededCpu",
   // "exceededMemory", "exceededWall", "responseTooLarge", "canceled" (client

@@ -12,6 +12,7 @@
 #include "gateway/node/admin_api.h"
 #include "base/json_text.h"
 #include "gateway/node/node_thread.h"
+#include "gateway/node/node_triggers.h"
 #include "base/log.h"
 #include "base/uv_handle.h"
 
@@ -46,6 +47,7 @@ Node::Node(NodeOptions options, std::vector<std::unique_ptr<NodeExtension>> exte
 }
 
 Node::~Node() {
+  triggers_.reset();  // its timers close while the loop still runs
   JoinThreads();
   threads_.clear();
   for (uv_signal_t* signal : signals_) {
@@ -914,7 +916,18 @@ void Node::AnnounceReady() {
   line += fmt::format(" admin port {}", ports.admin);
   printf("%s\n", line.c_str());
   fflush(stdout);
+  StartTriggers();
   if (on_ready_) on_ready_(ports);
+}
+
+void Node::StartTriggers() {
+  // A replica leaves the crons to the one node of its fleet that runs them.
+  bool replica = false;
+  for (const auto& extension : extensions_) replica |= extension->RefuseChanges().has_value();
+  if (!options_.run_crons.value_or(!replica) || threads_.empty()) return;
+  std::vector<NodeThread*> serving;
+  for (auto& thread : threads_) serving.push_back(thread.get());
+  triggers_ = std::make_unique<NodeTriggers>(*this, std::move(serving), bindings::SystemCronClock());
 }
 
 void Node::WatchSignals() {
@@ -966,6 +979,7 @@ void Node::Stop() {
     admin_server_->Shutdown([this] { admin_server_.reset(); });
   }
   if (kv_sweeper_) kv_sweeper_->Stop();
+  triggers_.reset();
   // The signal handlers stay (a second signal exits at once) but no longer
   // keep the loop alive; they are closed when the node is destroyed.
   for (uv_signal_t* signal : signals_) uv_unref(reinterpret_cast<uv_handle_t*>(signal));

@@ -39,6 +39,7 @@
 namespace edge::gateway {
 
 class NodeThread;
+class NodeTriggers;
 
 // A KV namespace id or service name as a node holds it: "<account>/<name>",
 // the account being the worker's owner (names of workers and accounts hold
@@ -243,6 +244,8 @@ class Node : public bindings::ServiceDirectory {
   void WarmStoredWorkers();
   // Prints the "Ready:" line with the ports bound, and tells on_ready_.
   void AnnounceReady();
+  // Fires the workers' cron triggers from now on, if this node runs them.
+  void StartTriggers();
   // SIGINT and SIGTERM stop the node (a second one exits at once).
   void WatchSignals();
   // Waits for the serving threads to end, then stops the heavy lanes and the
@@ -282,6 +285,8 @@ class Node : public bindings::ServiceDirectory {
   std::atomic<uint64_t> next_instance_{1};
   uint64_t started_unix_ms_ = 0;
   std::function<void(const Ports&)> on_ready_;
+  // Cron triggers, once the node is ready (node_triggers.h).
+  std::unique_ptr<NodeTriggers> triggers_;
 };
 
 }  // namespace edge::gateway

@@ -109,7 +109,7 @@ Status LoadNodeConfig(const std::string& path, NodeOptions* options) {
       "memory_budget_mb", "access_log", "pop_id", "max_body_mb", "header_timeout_ms",
       "idle_timeout_ms", "connections_per_origin", "allow_fetch_to", "sync_token_file",
       "sync_from", "sync_key", "sync_relay", "sync_snapshot_streams", "secrets_key",
-      "signing_key", "sync_compact_every_s"};
+      "signing_key", "sync_compact_every_s", "run_crons"};
   for (const auto& [key, node] : table) {
     if (std::find(kKnown.begin(), kKnown.end(), key.str()) == kKnown.end()) {
       return Status(ErrorCode::kInvalidInput,
@@ -142,6 +142,11 @@ Status LoadNodeConfig(const std::string& path, NodeOptions* options) {
   EDGE_RETURN_IF_ERROR(ReadStringList(path, table, "allow_fetch_to", &options->allow_fetch_to));
   EDGE_RETURN_IF_ERROR(
       ReadString(path, table, "sync_token_file", &options->sync_token_file, true));
+  if (const toml::node* run_crons = table.get("run_crons")) {
+    std::optional<bool> value = run_crons->value_exact<bool>();
+    if (!value) return WrongType(path, *run_crons, "run_crons", "true or false");
+    options->run_crons = *value;
+  }
   if (const toml::node* tls = table.get("tls")) {
     const toml::array* list = tls->as_array();
     if (list == nullptr || !list->is_array_of_tables()) {

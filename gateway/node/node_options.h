@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,10 @@ struct NodeOptions {
   std::string sync_token_file;
   // False for an origin: no serving threads, the admin API only.
   bool serve_traffic = true;
+  // Whether this node fires the cron triggers of its workers. Unset: a
+  // standalone node does, a replica does not (in a fleet exactly one PoP
+  // should: docs/triggers.md).
+  std::optional<bool> run_crons;
 };
 
 // Reads node.toml into `options` (keys as the field names above, plus

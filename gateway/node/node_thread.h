@@ -43,6 +43,7 @@ class NodeThread {
   // Where this serving thread sends its heavy workers' requests. Set before
   // Start().
   void set_heavy_lane(NodeThread* lane) { heavy_lane_ = lane; }
+  NodeThread* heavy_lane() const { return heavy_lane_; }
   ~NodeThread();
   NodeThread(const NodeThread&) = delete;
   NodeThread& operator=(const NodeThread&) = delete;
@@ -57,6 +58,7 @@ class NodeThread {
 
   // On this thread only.
   IsolatePool& pool() { return *pool_; }
+  uv_loop_t* loop() { return &loop_; }
   // The thread serving the current call, if it is a serving thread.
   static NodeThread* Current();
   // Service bindings: another worker, on this thread.

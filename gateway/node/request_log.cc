@@ -61,8 +61,15 @@ void RequestLog::Access(const InvocationRecord& record) {
   AppendField(line, "request_id", record.request_id);
   AppendField(line, "worker", record.worker);
   fmt::format_to(std::back_inserter(line), ",\"version\":{}", record.version);
-  AppendField(line, "method", record.method);
-  AppendField(line, "url", record.url);
+  if (!record.cron.empty()) {
+    AppendField(line, "cron", record.cron);
+    line += ",\"scheduled_time\":\"";
+    line += base::FormatUtcTime(record.scheduled_time_ms);
+    line += '"';
+  } else {
+    AppendField(line, "method", record.method);
+    AppendField(line, "url", record.url);
+  }
   fmt::format_to(std::back_inserter(line), ",\"status\":{}", record.status);
   AppendField(line, "outcome", record.outcome);
   line += ",\"cpu_ms\":";

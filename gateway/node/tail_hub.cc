@@ -131,17 +131,26 @@ StatusOr<TailFilter> ParseTailFilter(std::string worker, std::string_view query_
 }
 
 std::string TailEventLine(const InvocationRecord& record) {
-  std::string line = "{\"type\":\"request\",\"time\":\"";
+  // A cron trigger's invocation is a "scheduled" event with the trigger
+  // and its minute where a request has its method and URL.
+  bool scheduled = !record.cron.empty();
+  std::string line = scheduled ? "{\"type\":\"scheduled\",\"time\":\"" : "{\"type\":\"request\",\"time\":\"";
   auto append = std::back_inserter(line);
   line += base::FormatUtcTime(record.start_unix_ms);
   line += "\",\"request_id\":";
   base::AppendJsonEscaped(line, record.request_id);
   line += ",\"worker\":";
   base::AppendJsonEscaped(line, record.worker);
-  fmt::format_to(append, ",\"version\":{},\"method\":", record.version);
-  base::AppendJsonEscaped(line, record.method);
-  line += ",\"url\":";
-  base::AppendJsonEscaped(line, record.url);
+  if (scheduled) {
+    fmt::format_to(append, ",\"version\":{},\"cron\":", record.version);
+    base::AppendJsonEscaped(line, record.cron);
+    fmt::format_to(append, ",\"scheduledTime\":{}", record.scheduled_time_ms);
+  } else {
+    fmt::format_to(append, ",\"version\":{},\"method\":", record.version);
+    base::AppendJsonEscaped(line, record.method);
+    line += ",\"url\":";
+    base::AppendJsonEscaped(line, record.url);
+  }
   fmt::format_to(append, ",\"status\":{},\"outcome\":", record.status);
   base::AppendJsonEscaped(line, record.outcome);
   line += ",\"cpu_ms\":";

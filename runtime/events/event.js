@@ -497,6 +497,10 @@ class EventTarget {
         }
       } catch (err) {
         reportError(err);
+        if (collecting !== null && !collecting.threw) {
+          collecting.threw = true;
+          collecting.error = err;
+        }
       }
       eventSetInPassiveListener(event, false);
       if (eventStopImmediateFlag(event)) return;
@@ -512,6 +516,26 @@ class EventTarget {
   }
 }
 finishInterface(EventTarget);
+
+// The first error a listener threw while internals.dispatchCollectingErrors
+// ran (the runtime's own dispatch of a scheduled event fails when one did);
+// null outside it.
+let collecting = null;
+const eventTargetDispatch = EventTarget.prototype.dispatchEvent;
+
+// Dispatches `event` at `target` with the dispatchEvent captured here
+// (before any worker code ran), and says whether a listener threw and what.
+internals.dispatchCollectingErrors = (target, event) => {
+  const previous = collecting;
+  const record = { __proto__: null, threw: false, error: undefined };
+  collecting = record;
+  try {
+    ReflectApply(eventTargetDispatch, target, [event]);
+  } finally {
+    collecting = previous;
+  }
+  return record;
+};
 
 internals.Event = Event;
 internals.CustomEvent = CustomEvent;

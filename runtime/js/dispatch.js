@@ -45,8 +45,14 @@ internals.setWaitUntilLimit = (ms) => {
 // its open fetches cancelled, runtime/js/invocation.js) once its response
 // has ended and its waitUntil promises have settled, or the waitUntil limit
 // after the response, whichever comes first. A record the tenant never sees.
+// A scheduled invocation also keeps `whenIdle` (called when its last
+// waitUntil promise settles before it has "responded") and the first
+// rejection of its waitUntil promises.
 function makeLifetime(invocation) {
-  return { __proto__: null, invocation, responded: false, waiting: 0, deadline: 0 };
+  return {
+    __proto__: null, invocation, responded: false, waiting: 0, deadline: 0,
+    whenIdle: undefined, rejected: false, rejection: undefined,
+  };
 }
 
 function endLifetime(life) {
@@ -83,9 +89,18 @@ function extendLifetime(promise, life) {
     native.holdWorker(-1);
     if (!counted) return;
     life.waiting--;
-    if (life.responded && life.waiting === 0) endLifetime(life);
+    if (life.waiting !== 0) return;
+    if (life.responded) {
+      endLifetime(life);
+    } else if (life.whenIdle !== undefined) {
+      life.whenIdle();
+    }
   };
   whenSettled(promise, settled, (error) => {
+    if (counted && !life.rejected) {
+      life.rejected = true;
+      life.rejection = error;
+    }
     settled();
     reportError(error);
   });
@@ -279,10 +294,18 @@ internals.prepareFetchHandler = function prepareFetchHandler(exported) {
       }
       return response;
     };
+  } else if (hasScheduledHandler(exported)) {
+    // A worker with only a scheduled handler loads; a request to it fails.
+    invoke = () => {
+      throw new TypeError(
+        "The worker has no fetch handler (it has only a scheduled handler): " +
+          "export default { fetch(request, env, ctx) { ... } } or call addEventListener(\"fetch\", ...)"
+      );
+    };
   } else {
     throw new TypeError(
       "The worker has no fetch handler: export default { fetch(request, env, ctx) { ... } } " +
-        'or call addEventListener("fetch", ...)'
+        'or call addEventListener("fetch", ...) (or a scheduled handler for cron triggers)'
     );
   }
 
@@ -324,5 +347,157 @@ internals.prepareFetchHandler = function prepareFetchHandler(exported) {
     } else {
       respond(id, result, life);
     }
+  };
+};
+
+// Scheduled invocations (cron triggers): the second kind of invocation
+// beside fetch. It has the same lifetime as a request's (its timers and
+// fetches end with it, its waitUntil work is bounded), and its outcome
+// travels through the same response channel, so the host meters and logs
+// it like a request: a 200 "Ran scheduled event" once the handler and
+// every waitUntil promise settled, or a failure naming what was thrown
+// (by the handler, a listener, or a waitUntil promise that rejected).
+
+function hasScheduledHandler(exported) {
+  if (exported !== undefined && exported !== null && typeof exported.scheduled === "function") return true;
+  return internals.globalEventTarget !== undefined &&
+    internals.hasEventListeners(internals.globalEventTarget, "scheduled");
+}
+
+// `controller` of a module worker's scheduled(controller, env, ctx).
+class ScheduledController {
+  #cron;
+  #scheduledTime;
+  #life;
+  constructor(cron, scheduledTime, life) {
+    this.#cron = cron;
+    this.#scheduledTime = scheduledTime;
+    this.#life = life;
+  }
+  get cron() {
+    return this.#cron;
+  }
+  get scheduledTime() {
+    return this.#scheduledTime;
+  }
+  get type() {
+    return "scheduled";
+  }
+  // edge never retries a failed scheduled event (docs/triggers.md): there
+  // is nothing to stop, but the call is Workers' API and is accepted.
+  noRetry() {
+    this.#life.noRetry = true;
+  }
+  get [Symbol.toStringTag]() {
+    return "ScheduledController";
+  }
+}
+
+// The event a service-worker script's "scheduled" listener receives.
+class ScheduledEvent extends Event {
+  #cron;
+  #scheduledTime;
+  #life;
+  constructor(type, cron, scheduledTime, life) {
+    super(type, { __proto__: null });
+    this.#cron = cron;
+    this.#scheduledTime = scheduledTime;
+    this.#life = life;
+  }
+  get cron() {
+    return this.#cron;
+  }
+  get scheduledTime() {
+    return this.#scheduledTime;
+  }
+  noRetry() {
+    this.#life.noRetry = true;
+  }
+  waitUntil(promise) {
+    if (arguments.length === 0) {
+      throw new TypeError("Failed to execute 'waitUntil' on 'ScheduledEvent': 1 argument required");
+    }
+    extendLifetime(promise, this.#life);
+  }
+  get [Symbol.toStringTag]() {
+    return "ScheduledEvent";
+  }
+}
+
+// The handler and its waitUntil work are done (or it threw): the outcome
+// goes out, and the lifetime ends as a request's does after its response.
+function finishScheduled(id, life, threw, error) {
+  if (threw) {
+    fail(id, error);
+    responseEnded(life);
+    return;
+  }
+  const done = () => {
+    life.whenIdle = undefined;
+    if (life.deadline !== 0) {
+      native.clearTimer(life.deadline);
+      life.deadline = 0;
+    }
+    if (life.rejected) {
+      fail(id, life.rejection);
+    } else {
+      native.responseSend(id, 200, "OK", ["content-type", "text/plain;charset=UTF-8"], "Ran scheduled event");
+    }
+    responseEnded(life);
+  };
+  if (life.waiting === 0) {
+    done();
+    return;
+  }
+  life.whenIdle = done;
+  // waitUntil work that never settles ends the invocation at the limit.
+  life.deadline = native.setTimer(() => {
+    life.deadline = 0;
+    life.whenIdle = undefined;
+    native.responseFail(id, `waitUntil() work did not settle within ${waitUntilLimitMs / 1000} s`);
+    life.responded = true;
+    endLifetime(life);
+  }, waitUntilLimitMs, false);
+}
+
+// Called once after the worker's modules ran, like prepareFetchHandler.
+// Returns the function the C++ side calls per scheduled event; without a
+// scheduled handler, that function fails the invocation with a clear error.
+internals.prepareScheduledHandler = function prepareScheduledHandler(exported) {
+  let invoke;
+  if (exported !== undefined && exported !== null && typeof exported.scheduled === "function") {
+    invoke = (cron, scheduledTime, env, life) =>
+      exported.scheduled(new ScheduledController(cron, scheduledTime, life), env, new ExecutionContext(life));
+  } else {
+    invoke = (cron, scheduledTime, env, life) => {
+      if (!hasScheduledHandler(undefined)) {
+        throw new TypeError(
+          "The worker has no scheduled handler: export default { scheduled(controller, env, ctx) { ... } } " +
+            'or call addEventListener("scheduled", ...)'
+        );
+      }
+      const event = new ScheduledEvent("scheduled", cron, scheduledTime, life);
+      const dispatched = internals.dispatchCollectingErrors(internals.globalEventTarget, event);
+      if (dispatched.threw) throw dispatched.error;
+      return undefined;
+    };
+  }
+
+  return function dispatchScheduled(id, cron, scheduledTime, env) {
+    const life = makeLifetime(internals.beginInvocation(undefined, id));
+    let result;
+    try {
+      result = invoke(cron, scheduledTime, env, life);
+    } catch (error) {
+      finishScheduled(id, life, true, error);
+      return;
+    } finally {
+      internals.leaveInvocation();
+    }
+    whenSettled(
+      result,
+      () => finishScheduled(id, life, false, undefined),
+      (error) => finishScheduled(id, life, true, error),
+    );
   };
 };

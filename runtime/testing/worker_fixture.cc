@@ -61,6 +61,7 @@ StatusOr<std::unique_ptr<Worker>> WorkerFixture::LoadFiles(
   spec.heap_limit_bytes = heap_limit_bytes_;
   spec.cpu_limit_ms = cpu_limit_ms_;
   spec.startup_cpu_limit_ms = startup_cpu_limit_ms_;
+  spec.background_cpu_limit_ms = background_cpu_limit_ms_;
   spec.expose_natives_for_testing = expose_natives_;
   spec.use_snapshot = use_snapshot_;
   spec.bindings = bindings_;
@@ -85,6 +86,14 @@ void WorkerFixture::RunUntil(const std::function<bool()>& done) {
   while (!done()) {
     if (uv_run(&loop_, UV_RUN_ONCE) == 0 && !done()) break;
   }
+}
+
+std::shared_ptr<MemorySink> WorkerFixture::Scheduled(Worker& worker, const std::string& cron,
+                                                     int64_t scheduled_time_ms) {
+  auto sink = std::make_shared<MemorySink>();
+  worker.Scheduled({cron, scheduled_time_ms}, sink);
+  RunUntil([&] { return sink->done(); });
+  return sink;
 }
 
 std::shared_ptr<MemorySink> WorkerFixture::Fetch(Worker& worker, const std::string& method,

@@ -77,6 +77,11 @@ class WorkerFixture : public ::testing::Test {
                                     const std::string& url = "http://localhost/",
                                     const std::string& body = "", HeaderList headers = {});
 
+  // Runs the worker's scheduled handler for one event and runs the loop
+  // until its outcome is in.
+  std::shared_ptr<MemorySink> Scheduled(Worker& worker, const std::string& cron = "* * * * *",
+                                        int64_t scheduled_time_ms = 1700000000000);
+
   // Runs `source` as a script in the worker's context; if it yields a
   // promise, runs the loop until the promise settles. Returns String(result).
   StatusOr<std::string> Run(Worker& worker, const std::string& source);
@@ -92,6 +97,7 @@ class WorkerFixture : public ::testing::Test {
   size_t heap_limit_bytes_ = 128u << 20;  // for workers loaded from now on
   uint64_t cpu_limit_ms_ = 30000;
   uint64_t startup_cpu_limit_ms_ = 0;
+  uint64_t background_cpu_limit_ms_ = 30000;
   bool expose_natives_ = false;  // globalThis.__native, for tests of natives
   bool use_snapshot_ = true;     // WorkerSpec::use_snapshot
   std::vector<EnvBinding> bindings_;         // env bindings of workers loaded from now on

@@ -79,8 +79,9 @@ class _Process:
 class EdgeProcess(_Process):
     """`edge dev PATH... --port 0 ...`, waiting for its "Ready on" line."""
 
-    def __init__(self, path, *args, timeout=30):
-        self._spawn([BINARY, "dev", path, *args, "--port", "0"])
+    def __init__(self, path, *args, timeout=30, extra_env=None):
+        self._spawn([BINARY, "dev", path, *args, "--port", "0"],
+                    env=dict(os.environ, **(extra_env or {})))
         match = self._wait_ready(r"Ready on http://([\d.]+):(\d+)", timeout, "edge dev")
         self.port = int(match.group(2))
 
