@@ -29,6 +29,10 @@ uint32_t Timers::Start(v8::Isolate* isolate, v8::Local<v8::Function> callback, u
   timer->handle.data = timer;
   // Repeating timers need a period of at least 1 ms, as in browsers.
   uint64_t period = repeat ? (delay_ms == 0 ? 1 : delay_ms) : 0;
+  // libuv measures a timer's delay from the time it cached when the loop
+  // last woke; after a long piece of JavaScript (a cold start, a heavy
+  // handler) that is stale, and setTimeout(f, 30) would fire at once.
+  uv_update_time(data_->loop());
   uv_timer_start(&timer->handle, OnFire, delay_ms, period);
   timers_.emplace(timer->id, timer);
   return timer->id;
