@@ -8,6 +8,9 @@
 #
 #   bench/serve_vs_peers.sh [ROUNDS] [SECONDS] [CONNECTIONS]     (5 5 50)
 #   SERVERS="edge-serve deno bun nginx" bench/serve_vs_peers.sh  (a subset)
+#   EDGE_BEFORE=/path/to/older/edge bench/serve_vs_peers.sh
+#     adds edge-serve-before: `edge serve --threads 1` of another build, in
+#     the same interleaved rounds (a before/after of one change)
 #
 # Peers are looked up on PATH, then in $PEERS_DIR (default /tmp/edge-peers),
 # which never belongs to the build. To fill it:
@@ -32,6 +35,10 @@ seconds="${2:-5}"
 connections="${3:-50}"
 peers_dir="${PEERS_DIR:-/tmp/edge-peers}"
 servers="${SERVERS:-edge-serve edge-serve-2t edge-dev deno bun node nginx workerd}"
+if [ -n "${EDGE_BEFORE:-}" ]; then
+  [ -x "$EDGE_BEFORE" ] || { echo "EDGE_BEFORE: $EDGE_BEFORE is not an executable" >&2; exit 1; }
+  servers="edge-serve-before $servers"
+fi
 need wrk "run scripts/bootstrap"
 need_edge
 
@@ -71,10 +78,10 @@ started() {
 }
 
 start_edge_serve() {
-  local name="$1" threads="$2" dir="$work/$1"
+  local name="$1" threads="$2" binary="${3:-$edge}" dir="$work/$1"
   mkdir -p "$dir"
   head -c 32 /dev/urandom | base64 > "$dir/token"
-  "${pin_server[@]}" "$edge" serve --listen 127.0.0.1:0 --admin 127.0.0.1:0 --threads "$threads" \
+  "${pin_server[@]}" "$binary" serve --listen 127.0.0.1:0 --admin 127.0.0.1:0 --threads "$threads" \
     --admin-token-file "$dir/token" --data-dir "$dir/data" --access-log "$dir/access.log" \
     --log-level warn > "$dir/ready" &
   local node=$!
@@ -82,7 +89,7 @@ start_edge_serve() {
   local http admin
   http=$(sed -n 's/.*http port \([0-9]*\).*/\1/p' "$dir/ready")
   admin=$(sed -n 's/.*admin port \([0-9]*\).*/\1/p' "$dir/ready")
-  "$edge" deploy "$work/app" --to "http://127.0.0.1:$admin" --token-file "$dir/token" >/dev/null
+  "$binary" deploy "$work/app" --to "http://127.0.0.1:$admin" --token-file "$dir/token" >/dev/null
   started "$name" "$node" "$http" hello.bench
 }
 
@@ -91,6 +98,7 @@ start() {
   case "$name" in
     edge-serve) start_edge_serve "$name" 1 ;;
     edge-serve-2t) start_edge_serve "$name" 2 ;;
+    edge-serve-before) start_edge_serve "$name" 1 "$EDGE_BEFORE" ;;
     edge-dev)
       "${pin_server[@]}" "$edge" dev "$work/app" --port "$p" --log-level warn --no-watch \
         >/dev/null &
@@ -259,6 +267,11 @@ done
 [ -n "$fastest" ] && ratio edge-serve "$fastest" "edge serve / $fastest (the faster of deno, bun)"
 ratio edge-serve nginx "edge serve / nginx"
 ratio edge-dev edge-serve "edge dev / edge serve"
+ratio edge-serve edge-serve-before "edge serve / the build before"
+if [ -n "${med_cpu[edge-serve]:-}" ] && [ -n "${med_cpu[edge-serve-before]:-}" ]; then
+  awk -v a="${med_cpu[edge-serve]}" -v b="${med_cpu[edge-serve-before]}" \
+    'BEGIN { printf "%-40s %.2fx\n", "edge serve / the build before, req per CPU-s", a / b }'
+fi
 if [ -n "${med_cpu[edge-serve]:-}" ] && [ -n "${med_cpu[edge-serve-2t]:-}" ]; then
   awk -v a="${med_cpu[edge-serve-2t]}" -v b="${med_cpu[edge-serve]}" \
     'BEGIN { printf "%-40s %.2fx\n", "edge serve 2 threads / 1, req per CPU-s", a / b }'
