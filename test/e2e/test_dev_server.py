@@ -241,9 +241,12 @@ class LimitsTest(unittest.TestCase):
                 return new Response(String(served));
               },
             };
-        """}, config='name = "limits"\nmain = "index.js"\n[limits]\ncpu_ms = 500\n')
+        """}, config='name = "limits"\nmain = "index.js"\n[limits]\ncpu_ms = 500\nmemory_mb = 32\n')
         # /hoard must reach the heap limit before the CPU limit even on a
-        # busy machine: big arrays (8 MB each) and 500 ms of CPU.
+        # busy machine: the last full collections before a heap limit cost
+        # CPU in proportion to the heap (about 0.45 s at 128 MiB here, over
+        # 500 ms when other tests hold the cores and V8's helper threads
+        # wait), so a 32 MiB heap (about 0.13 s) and 500 ms of CPU.
         edge = EdgeProcess(project.dir)
         try:
             self.assertEqual(edge.request().body, b"1")
