@@ -130,9 +130,9 @@ std::string CurveOf(EVP_PKEY* pkey) {
   return "";
 }
 
-// "EC", "ED25519", "X25519", "RSA" or "" for any other key.
+// "EC", "ED25519", "X25519", "ED448", "X448", "RSA" or "" for any other key.
 std::string KindOf(EVP_PKEY* pkey) {
-  for (const char* kind : {"EC", "ED25519", "X25519", "RSA"}) {
+  for (const char* kind : {"EC", "ED25519", "X25519", "ED448", "X448", "RSA"}) {
     if (EVP_PKEY_is_a(pkey, kind)) return kind;
   }
   return "";
@@ -174,7 +174,7 @@ NativeResult CryptoPkeyGenerate(NativeCall& call) {
     if (group == nullptr)
       return DomException("NotSupportedError", "unsupported curve " + *curve);
     generate = [group] { return EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", group); };
-  } else if (*kind == "ED25519" || *kind == "X25519") {
+  } else if (*kind == "ED25519" || *kind == "X25519" || *kind == "ED448" || *kind == "X448") {
     generate = [name = *kind] { return EVP_PKEY_Q_keygen(nullptr, nullptr, name.c_str()); };
   } else if (*kind == "RSA") {
     auto bits = call.NumberArg(1);

@@ -578,14 +578,25 @@ function asymmetric(spec) {
       return exportKeyBytes(name, format, parts, type, ["spki", "raw"]);
     },
   };
+  // Ed448Params' context (the proposal's optional bytes bound into the
+  // signature) is not passed to OpenSSL: a non-empty one is refused rather
+  // than ignored, which would make a signature without it.
+  const refuseContext = (dict) => {
+    if (kind !== "ED448" || dict.context === undefined) return;
+    if (bytesOf(dict.context, "context").byteLength !== 0) {
+      throw error("NotSupportedError", "Ed448 with a context is not supported");
+    }
+  };
   if (spec.signs) {
     implementation.sign = (dict, parts, data, type) => {
       if (type !== "private") throw error("InvalidAccessError", "Signing needs a private key");
+      refuseContext(dict);
       const hash = kind === "EC" ? normalizeHash(dict.hash) : "";
       return later(native.cryptoPkeySign(parts.material, hash, data), exactBuffer);
     };
     implementation.verify = (dict, parts, signature, data, type) => {
       if (type !== "public") throw error("InvalidAccessError", "Verifying needs a public key");
+      refuseContext(dict);
       const hash = kind === "EC" ? normalizeHash(dict.hash) : "";
       return native.cryptoPkeyVerify(parts.material, hash, signature, data);
     };
@@ -655,6 +666,29 @@ const X25519 = asymmetric({
   curve: () => undefined,
   kty: "OKP",
   crv: () => "X25519",
+  ...KEY_AGREEMENT,
+});
+
+// Ed448 and X448, from the Secure Curves proposal
+// (https://wicg.github.io/webcrypto-secure-curves/), which OpenSSL 3.0 backs:
+// the same operations as Ed25519 and X25519 on the 448-bit curve.
+const ED448 = asymmetric({
+  name: "Ed448",
+  kind: "ED448",
+  curve: () => undefined,
+  kty: "OKP",
+  crv: () => "Ed448",
+  jwkAlg: () => ["Ed448", "EdDSA"],
+  exportAlg: () => "Ed448",
+  ...SIGNING,
+});
+
+const X448 = asymmetric({
+  name: "X448",
+  kind: "X448",
+  curve: () => undefined,
+  kty: "OKP",
+  crv: () => "X448",
   ...KEY_AGREEMENT,
 });
 
@@ -770,6 +804,8 @@ const ALGORITHMS = {
   ECDH,
   Ed25519: ED25519,
   X25519,
+  Ed448: ED448,
+  X448,
   "RSASSA-PKCS1-v1_5": RSASSA_PKCS1_V1_5,
   "RSA-PSS": RSA_PSS,
   "RSA-OAEP": RSA_OAEP,

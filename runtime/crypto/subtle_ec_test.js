@@ -1,5 +1,6 @@
 // crypto.subtle ECDSA and ECDH (RFC 6979 and RFC 5903 vectors), Ed25519
-// (RFC 8032) and X25519 (RFC 7748): keys in every format, round trips, errors.
+// (RFC 8032), X25519 (RFC 7748), Ed448 and X448: keys in every format, round
+// trips, errors.
 
 import { assert, assertStrictEquals, assertRejects, hex, fromHex, utf8 } from "../../runtime/testing/assert.js";
 
@@ -285,5 +286,33 @@ export default {
     const edKey = await crypto.subtle.generateKey("Ed25519", true, ["sign"]);
     await assertRejects(crypto.subtle.deriveBits({ name: "X25519", public: edKey.publicKey }, alice, 256), "InvalidAccessError", "an Ed25519 key");
     await assertRejects(crypto.subtle.generateKey("X25519", true, ["sign"]), "SyntaxError");
+  },
+
+  async "Ed448 and X448: round trips, key sizes, a context is refused"() {
+    const ed = await crypto.subtle.generateKey("Ed448", true, ["sign", "verify"]);
+    const data = utf8("message");
+    const signature = await crypto.subtle.sign("Ed448", ed.privateKey, data);
+    assertStrictEquals(signature.byteLength, 114);
+    assert(await crypto.subtle.verify("Ed448", ed.publicKey, signature, data), "verifies");
+    assert(!(await crypto.subtle.verify("Ed448", ed.publicKey, signature, utf8("other"))), "other data");
+    const raw = new Uint8Array(await crypto.subtle.exportKey("raw", ed.publicKey));
+    assertStrictEquals(raw.length, 57);
+    const jwk = await crypto.subtle.exportKey("jwk", ed.privateKey);
+    assertStrictEquals(jwk.crv, "Ed448");
+    assertStrictEquals(jwk.alg, "Ed448");
+    // An empty context is the default; any other is refused, never ignored.
+    await crypto.subtle.sign({ name: "Ed448", context: new Uint8Array(0) }, ed.privateKey, data);
+    await assertRejects(crypto.subtle.sign({ name: "Ed448", context: utf8("ctx") }, ed.privateKey, data), "NotSupportedError");
+    await assertRejects(crypto.subtle.verify({ name: "Ed448", context: utf8("ctx") }, ed.publicKey, signature, data), "NotSupportedError");
+
+    const alice = await crypto.subtle.generateKey("X448", true, ["deriveBits"]);
+    const bob = await crypto.subtle.generateKey("X448", true, ["deriveBits"]);
+    const ab = new Uint8Array(await crypto.subtle.deriveBits({ name: "X448", public: bob.publicKey }, alice.privateKey, 448));
+    const ba = new Uint8Array(await crypto.subtle.deriveBits({ name: "X448", public: alice.publicKey }, bob.privateKey, 448));
+    assertStrictEquals(ab.length, 56);
+    assertStrictEquals(hex(ab), hex(ba));
+    // Curves do not mix.
+    const x25519 = await crypto.subtle.generateKey("X25519", true, ["deriveBits"]);
+    await assertRejects(crypto.subtle.deriveBits({ name: "X448", public: x25519.publicKey }, alice.privateKey, 448), "InvalidAccessError");
   },
 };
