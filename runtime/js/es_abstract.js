@@ -21,7 +21,7 @@
 const {
   ArrayIsArray, ObjectDefineProperty, ObjectGetOwnPropertyDescriptor, ObjectPrototypeHasOwnProperty,
   ReflectApply, ReflectOwnKeys, MathTrunc, NumberIsNaN, NumberMAX_SAFE_INTEGER, TypeErrorCtor: TypeError,
-  RangeErrorCtor: RangeError, StringCtor, SymbolIterator,
+  RangeErrorCtor: RangeError, StringCtor, SymbolIterator, Uint8ArrayCtor,
 } = internals.primordials;
 
 const ObjectCtor = Object;
@@ -57,6 +57,22 @@ function createDataProperty(O, key, value) {
 
 function isObject(value) {
   return value !== null && (typeof value === "object" || typeof value === "function");
+}
+
+// The original getter of `proto[name]`, as a function of the receiver.
+function uncurryGetter(proto, name) {
+  const get = ObjectGetOwnPropertyDescriptor(proto, name).get;
+  return (self) => ReflectApply(get, self, []);
+}
+
+// IsDetachedBuffer: a detached buffer cannot be viewed, even with length 0.
+function isDetached(buffer) {
+  try {
+    new Uint8ArrayCtor(buffer, 0, 0);
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 function isCallable(value) {
@@ -227,6 +243,7 @@ internals.es = {
   isArray: ArrayIsArray,
   isCallable,
   isConstructor,
+  isDetached,
   isObject,
   iteratorCloseNormal,
   iteratorCloseThrow,
@@ -237,4 +254,5 @@ internals.es = {
   toIntegerOrInfinity,
   toObject,
   toPropertyKey,
+  uncurryGetter,
 };

@@ -13,7 +13,7 @@ const {
   ArrayBufferCtor, MathMin, ObjectGetOwnPropertyDescriptor, ObjectGetPrototypeOf, ReflectApply,
   TypeErrorCtor: TypeError, Uint8ArrayCtor,
 } = internals.primordials;
-const { install, toIndex } = internals.es;
+const { install, isDetached, toIndex } = internals.es;
 
 const byteLengthGetter = ObjectGetOwnPropertyDescriptor(ArrayBufferCtor.prototype, "byteLength").get;
 const typedArraySet = ObjectGetPrototypeOf(Uint8ArrayCtor.prototype).set;
@@ -27,16 +27,6 @@ function byteLengthOf(O, what) {
     return ReflectApply(byteLengthGetter, O, []);
   } catch {
     throw new TypeError("Method ArrayBuffer.prototype." + what + " called on incompatible receiver");
-  }
-}
-
-// IsDetachedBuffer: a detached buffer cannot be viewed, even with length 0.
-function isDetached(buffer) {
-  try {
-    new Uint8ArrayCtor(buffer, 0, 0);
-    return false;
-  } catch {
-    return true;
   }
 }
 

@@ -6,16 +6,12 @@
 // the originals, captured here before tenant code runs.
 
 const {
-  ObjectGetOwnPropertyDescriptor, ObjectGetPrototypeOf, ReflectApply, SymbolToStringTag, TypeErrorCtor: TypeError,
+  ObjectGetPrototypeOf, ReflectApply, SymbolToStringTag, TypeErrorCtor: TypeError,
   RangeErrorCtor: RangeError, Uint8ArrayCtor,
 } = internals.primordials;
-const { install, isCallable, toIntegerOrInfinity } = internals.es;
+const { install, isCallable, isDetached, toIntegerOrInfinity, uncurryGetter } = internals.es;
 
 const TypedArrayPrototype = ObjectGetPrototypeOf(Uint8ArrayCtor.prototype);
-function uncurryGetter(proto, name) {
-  const get = ObjectGetOwnPropertyDescriptor(proto, name).get;
-  return (self) => ReflectApply(get, self, []);
-}
 // [[TypedArrayName]], or undefined for anything but a typed array.
 const getTag = uncurryGetter(TypedArrayPrototype, SymbolToStringTag);
 const getLength = uncurryGetter(TypedArrayPrototype, "length");
@@ -38,16 +34,6 @@ const constructors = {
   BigInt64Array,
   BigUint64Array,
 };
-
-// IsDetachedBuffer: a detached buffer cannot be viewed, even with length 0.
-function isDetached(buffer) {
-  try {
-    new Uint8ArrayCtor(buffer, 0, 0);
-    return false;
-  } catch {
-    return true;
-  }
-}
 
 // ValidateTypedArray(O): its [[TypedArrayName]] (a TypeError for anything
 // else, or when its buffer is detached).

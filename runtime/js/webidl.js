@@ -23,10 +23,7 @@ const {
 // Captured built-ins.
 
 // The original getter of `proto[name]`, as a function of the receiver.
-function uncurryGetter(proto, name) {
-  const get = ObjectGetOwnPropertyDescriptor(proto, name).get;
-  return (self) => ReflectApply(get, self, []);
-}
+const { uncurryGetter } = internals.es;
 
 const TypedArrayPrototype = ObjectGetPrototypeOf(Uint8Array.prototype);
 // [[TypedArrayName]], or undefined for any other value (never throws).
