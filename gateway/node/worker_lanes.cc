@@ -7,21 +7,20 @@
 namespace edge::gateway {
 
 bool WorkerLanes::Quarantine(const std::string& worker, uint64_t now_ms) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  Until& until = until_[worker];
-  bool added = until.quarantine_ms <= now_ms;
-  if (until.quarantine_ms == 0) quarantined_.fetch_add(1, std::memory_order_relaxed);
-  until.quarantine_ms = now_ms + kQuarantineMs;
-  entries_.store(until_.size(), std::memory_order_relaxed);
-  return added;
+  return Mark(worker, &Until::quarantine_ms, now_ms + kQuarantineMs, quarantined_, now_ms);
 }
 
 bool WorkerLanes::MarkHeavy(const std::string& worker, uint64_t now_ms) {
+  return Mark(worker, &Until::heavy_ms, now_ms + kHeavyMs, heavy_, now_ms);
+}
+
+bool WorkerLanes::Mark(const std::string& worker, uint64_t Until::*state, uint64_t until_ms,
+                       std::atomic<size_t>& count, uint64_t now_ms) {
   std::lock_guard<std::mutex> lock(mutex_);
-  Until& until = until_[worker];
-  bool added = until.heavy_ms <= now_ms;
-  if (until.heavy_ms == 0) heavy_.fetch_add(1, std::memory_order_relaxed);
-  until.heavy_ms = now_ms + kHeavyMs;
+  uint64_t& until = until_[worker].*state;
+  bool added = until <= now_ms;
+  if (until == 0) count.fetch_add(1, std::memory_order_relaxed);
+  until = until_ms;
   entries_.store(until_.size(), std::memory_order_relaxed);
   return added;
 }

@@ -42,6 +42,10 @@ class WorkerLanes {
     uint64_t quarantine_ms = 0;
     uint64_t heavy_ms = 0;
   };
+  // Sets one state of `worker` to last until `until_ms`, counting it in
+  // `count` when it was not set; true when it was not in force at `now_ms`.
+  bool Mark(const std::string& worker, uint64_t Until::*state, uint64_t until_ms,
+            std::atomic<size_t>& count, uint64_t now_ms);
   std::mutex mutex_;
   std::unordered_map<std::string, Until> until_;  // steady ms
   std::atomic<size_t> entries_{0};
