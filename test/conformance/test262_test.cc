@@ -16,6 +16,7 @@
 
 #include "runtime/module_loader.h"
 #include "runtime/testing/worker_fixture.h"
+#include "test/conformance/lines.h"
 
 namespace edge::runtime::testing {
 namespace {
@@ -66,15 +67,8 @@ Metadata ParseMetadata(const std::string& source) {
   size_t start = source.find("/*---");
   size_t end = source.find("---*/");
   if (start == std::string::npos || end == std::string::npos) return meta;
-  std::vector<std::string> lines;
-  std::string text = source.substr(start + 5, end - start - 5);
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string::npos) nl = text.size();
-    lines.push_back(text.substr(pos, nl - pos));
-    pos = nl + 1;
-  }
+  std::vector<std::string> lines =
+      conformance::SplitLines(std::string_view(source).substr(start + 5, end - start - 5));
   for (size_t i = 0; i < lines.size(); ++i) {
     const std::string& line = lines[i];
     if (line.rfind("includes:", 0) == 0) meta.includes = ListValue(lines, i);
@@ -113,12 +107,7 @@ std::map<std::string, std::string> KnownFailures() {
   auto text = ReadFile(
       (fs::path(EDGE_SOURCE_DIR) / "test/conformance/known_failures/test262.txt").string());
   if (!text.ok()) return known;
-  size_t pos = 0;
-  while (pos < text->size()) {
-    size_t nl = text->find('\n', pos);
-    if (nl == std::string::npos) nl = text->size();
-    std::string line = text->substr(pos, nl - pos);
-    pos = nl + 1;
+  for (const std::string& line : conformance::SplitLines(*text)) {
     if (line.empty() || line[0] == '#') continue;
     size_t colon = line.find(": ");
     known[line.substr(0, colon)] = colon == std::string::npos ? "" : line.substr(colon + 2);

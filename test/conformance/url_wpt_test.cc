@@ -9,6 +9,7 @@
 
 #include "runtime/module_loader.h"
 #include "runtime/testing/worker_fixture.h"
+#include "test/conformance/lines.h"
 
 namespace edge::runtime::testing {
 namespace {
@@ -24,25 +25,13 @@ struct WptCase {
 // in test/conformance/known_failures/<kind>.txt (with the reason at the top
 // of the file, and in docs/conformance.md). A failure not listed fails the
 // test; so does a listed case that passes (the lists must stay true).
-// The lines of `text` (a last "\n" ends the last line, it starts none).
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    lines.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return lines;
-}
 
 std::vector<std::string> KnownFailures(const std::string& kind) {
   std::vector<std::string> names;
   fs::path file = fs::path(EDGE_SOURCE_DIR) / "test/conformance/known_failures" / (kind + ".txt");
   auto text = ReadFile(file.string());
   if (!text.ok()) return names;
-  for (const std::string& line : Lines(*text)) {
+  for (const std::string& line : conformance::SplitLines(*text)) {
     if (!line.empty() && line[0] != '#') names.push_back(line);
   }
   return names;
@@ -84,7 +73,7 @@ TEST_P(UrlWptTest, EveryCasePasses) {
   std::vector<std::string> known = KnownFailures(GetParam().kind);
   std::vector<bool> seen(known.size(), false);
   std::string unexpected;
-  for (const std::string& line : Lines(*result)) {
+  for (const std::string& line : conformance::SplitLines(*result)) {
     bool listed = false;
     for (size_t i = 0; i < known.size(); ++i) {
       if (NamesTest(line, known[i])) listed = seen[i] = true;

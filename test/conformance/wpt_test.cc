@@ -29,6 +29,7 @@
 
 #include "runtime/module_loader.h"
 #include "runtime/testing/worker_fixture.h"
+#include "test/conformance/lines.h"
 
 namespace edge::runtime::testing {
 namespace {
@@ -46,17 +47,7 @@ struct WptEntry {
 
 fs::path WptRoot() { return fs::path(EDGE_SOURCE_DIR) / ".." / "shared" / "wpt"; }
 
-std::vector<std::string> SplitLines(const std::string& text) {
-  std::vector<std::string> lines;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    lines.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return lines;
-}
+using conformance::SplitLines;
 
 // The `// META: key=value` lines at the top of a test file.
 std::vector<std::pair<std::string, std::string>> Meta(const std::string& source) {
