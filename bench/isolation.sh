@@ -30,10 +30,11 @@
 # and then beside H; H gets its own wrk with HOG_CONNECTIONS (default 2).
 # Needs build/edge (or $EDGE_BINARY; see README), wrk and curl.
 #
-# Each round measures C alone, then beside each class in turn; with ROUNDS
-# above 1 the table gives, per class, the median over the rounds of C's p50,
-# p99 and p99 ratio (each ratio against the alone figure of its own round),
-# since single p99s of 1-5 ms move a lot between runs.
+# Each round measures, for each class in turn, C alone and then C beside
+# the class; with ROUNDS above 1 the table gives, per class, the median over
+# the rounds of C's p50, p99 and p99 ratio (each ratio against the alone
+# figure measured just before it), since single p99s of 1-5 ms move a lot
+# between runs.
 #
 # Reading the figures: each serving thread runs its isolates one request at a
 # time, so a C request that lands on a thread busy with an H request waits
@@ -231,19 +232,19 @@ for class in $classes; do
     { echo "H ($class) answered $got, expected $expected" >&2; tail -5 "$work/edge.log" >&2; exit 1; }
 done
 
-# Per round: C alone on each path, then C beside each class. Figures are
-# collected as lists ("a b c ") per key and summarised after the rounds.
+# Per round, for each class: C alone on the class's path, then C beside the
+# class, so that each ratio compares two measurements seconds apart (the
+# machine's own noise drifts over minutes). Figures are collected as lists
+# ("a b c ") per key and summarised after the rounds.
 declare -A alone_p50 alone_p99 c_p50 c_p99 c_ratio c_bad h_requests h_bad
 for round in $(seq "$rounds"); do
   declare -A alone_now=()
-  for path in $paths; do
+  for class in $classes; do
+    path=$(c_path "$class")
     read -r _ p50 p99 _ _ < <(measure "$path")
     alone_now[$path]=$p99
     alone_p50[$path]+="$p50 "; alone_p99[$path]+="$p99 "
     printf "round %d: C alone on %-7s p50 %8.3f ms  p99 %8.3f ms\n" "$round" "$path" "$p50" "$p99"
-  done
-  for class in $classes; do
-    path=$(c_path "$class")
     "${pin_client[@]}" wrk -t1 -c"$hog_connections" -d"$((seconds + 2))s" \
       -H "Host: h-$class.bench" "$url/" > "$work/wrk-$class" &
     hog_pid=$!
