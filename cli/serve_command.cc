@@ -64,6 +64,16 @@ std::function<int()> AddServeCommand(CLI::App& app, CLI::App** out) {
   option("--connections-per-origin", &o.connections_per_origin,
          "Most outbound connections open to one origin")
       ->default_str("32");
+  option("--outbound-connections", &o.outbound_connections,
+         "Most outbound connections open at once, every origin together (the least recently "
+         "used idle one is closed to make room)")
+      ->check(CLI::Range(1, 1000000))
+      ->default_str("4096");
+  option("--outbound-requests-per-account", &o.outbound_requests_per_account,
+         "Most fetch() requests of one account in the outbound pools at once, every origin "
+         "together (more wait in the account's queue); 0: no bound")
+      ->check(CLI::Range(0, 1000000))
+      ->default_str("256");
   option("--allow-fetch-to", &o.allow_fetch_to,
          "Private address ranges (CIDR) workers' fetch() may reach; public ones always can");
   command->add_option("--run-crons", flags->run_crons,
@@ -106,6 +116,10 @@ std::function<int()> AddServeCommand(CLI::App& app, CLI::App** out) {
     if (given("--header-timeout-ms")) options.limits.header_timeout_ms = f.limits.header_timeout_ms;
     if (given("--idle-timeout-ms")) options.limits.idle_timeout_ms = f.limits.idle_timeout_ms;
     if (given("--connections-per-origin")) options.connections_per_origin = f.connections_per_origin;
+    if (given("--outbound-connections")) options.outbound_connections = f.outbound_connections;
+    if (given("--outbound-requests-per-account")) {
+      options.outbound_requests_per_account = f.outbound_requests_per_account;
+    }
     if (given("--allow-fetch-to")) options.allow_fetch_to = f.allow_fetch_to;
     if (given("--run-crons")) options.run_crons = flags->run_crons;
     auto extensions = replica(flags->config);

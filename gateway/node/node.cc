@@ -1,7 +1,9 @@
 #include "gateway/node/node.h"
 
 #include <fmt/core.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <set>
 #include <thread>
@@ -32,6 +34,30 @@ int HttpStatusOf(const Status& status) {
     default:
       return 500;
   }
+}
+
+// Outbound connections, inbound connections and the stores' files share the
+// process's file descriptors. The soft limit goes up to the hard one; a
+// bound on outbound connections above half of what the limit then allows is
+// lowered to that half (and said), so a tenant fetching from thousands of
+// origins can never take the descriptors the node needs to accept requests.
+uint32_t FitToFileLimit(uint32_t outbound_connections) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return outbound_connections;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  if (limit.rlim_cur == RLIM_INFINITY || outbound_connections <= limit.rlim_cur / 2) {
+    return outbound_connections;
+  }
+  uint32_t fitted = static_cast<uint32_t>(std::max<rlim_t>(1, limit.rlim_cur / 2));
+  Log(LogLevel::kWarn,
+      "outbound_connections is {} but this process may open only {} files (ulimit -n): "
+      "at most {} outbound connections will be open at once",
+      outbound_connections, limit.rlim_cur, fitted);
+  return fitted;
 }
 
 }  // namespace
@@ -104,6 +130,8 @@ Status Node::Open() {
   bindings::outbound::ClientOptions outbound;
   outbound.address_policy = bindings::outbound::AddressPolicy::DenyPrivate(std::move(allowed));
   outbound.max_connections_per_origin = options_.connections_per_origin;
+  outbound.max_connections = FitToFileLimit(options_.outbound_connections);
+  outbound.max_requests_per_tenant = options_.outbound_requests_per_account;
   outbound.decode_content_encoding = false;  // as in edge dev: see dev_server.cc
   services_->outbound = std::make_shared<bindings::outbound::Client>(outbound);
 

@@ -107,7 +107,8 @@ Status LoadNodeConfig(const std::string& path, NodeOptions* options) {
   static const std::vector<std::string_view> kKnown = {
       "listen", "https", "tls", "admin", "admin_token_file", "data_dir", "threads", "heavy_cpu_us",
       "memory_budget_mb", "access_log", "pop_id", "max_body_mb", "header_timeout_ms",
-      "idle_timeout_ms", "connections_per_origin", "allow_fetch_to", "sync_token_file",
+      "idle_timeout_ms", "connections_per_origin", "outbound_connections",
+      "outbound_requests_per_account", "allow_fetch_to", "sync_token_file",
       "sync_from", "sync_key", "sync_relay", "sync_snapshot_streams", "secrets_key",
       "signing_key", "sync_compact_every_s", "run_crons"};
   for (const auto& [key, node] : table) {
@@ -139,6 +140,10 @@ Status LoadNodeConfig(const std::string& path, NodeOptions* options) {
                                   0, 86400000));
   EDGE_RETURN_IF_ERROR(ReadNumber(path, table, "connections_per_origin",
                                   &options->connections_per_origin, 1, 100000));
+  EDGE_RETURN_IF_ERROR(ReadNumber(path, table, "outbound_connections",
+                                  &options->outbound_connections, 1, 1000000));
+  EDGE_RETURN_IF_ERROR(ReadNumber(path, table, "outbound_requests_per_account",
+                                  &options->outbound_requests_per_account, 0, 1000000));
   EDGE_RETURN_IF_ERROR(ReadStringList(path, table, "allow_fetch_to", &options->allow_fetch_to));
   EDGE_RETURN_IF_ERROR(
       ReadString(path, table, "sync_token_file", &options->sync_token_file, true));

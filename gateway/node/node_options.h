@@ -32,6 +32,12 @@ struct NodeOptions {
   std::string pop_id = "local";          // this node's name (request.cf.colo)
   ServerLimits limits;                   // on every request read (headers, body, timeouts)
   uint32_t connections_per_origin = 32;  // outbound keep-alive pool bound
+  // Outbound connections open at once, every origin together (the least
+  // recently used idle one is closed to make room).
+  uint32_t outbound_connections = 4096;
+  // fetch() requests of one account in the outbound pools at once, every
+  // origin together; more wait in the account's own queue. 0 = no bound.
+  uint32_t outbound_requests_per_account = 256;
   // Outbound fetch() may reach public addresses only; these CIDRs are
   // allowed as well (e.g. an internal API at 10.1.2.0/24).
   std::vector<std::string> allow_fetch_to;

@@ -453,6 +453,12 @@ StatusOr<std::shared_ptr<Call>> Client::Start(uv_loop_t* loop, RequestHead head,
 
 Shard::Shard(const ClientOptions& options, std::shared_ptr<ClientStats> stats, SSL_CTX* tls)
     : options_(options), stats_(std::move(stats)), tls_(tls) {
+  // The bounds are the client's; each shard holds its part of them.
+  const size_t shards = static_cast<size_t>(std::max(1, options_.threads));
+  if (options_.max_requests_per_tenant > 0) {
+    requests_per_tenant_ = std::max<size_t>(1, options_.max_requests_per_tenant / shards);
+  }
+  max_open_ = std::max<size_t>(1, options_.max_connections / shards);
   uv_loop_init(&loop_);
   uv_async_init(&loop_, &async_,
                 [](uv_async_t* handle) { static_cast<Shard*>(handle->data)->OnAsync(); });
@@ -495,6 +501,7 @@ void Shard::Stop() {
       tasks_.push_back([this] {
         stopping_ = true;
         Status status = ClientError("The outbound client shut down.");
+        FailHeld(status);
         for (auto& [key, pool] : pools_) pool->CloseAll(status);
         uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
       });
@@ -519,6 +526,8 @@ void Shard::OnAsync() {
       Log(LogLevel::kError, "outbound: a task threw");
     }
   }
+  AdmitHeld();
+  KickStarved();
   dead_pools_.clear();
 }
 
@@ -535,12 +544,130 @@ void Shard::Submit(std::shared_ptr<Transaction> transaction) {
     raw->header_timer_ = std::make_unique<UvTimer>(&loop_);
   }
   ArmHeaderTimer(raw);
-  std::string key = raw->OriginKey();
+  if (requests_per_tenant_ > 0) {
+    TenantLoad& load = tenant_loads_[raw->head_.tenant];
+    if (load.admitted >= requests_per_tenant_ || !load.held.empty()) {
+      raw->state_ = Transaction::State::kHeld;
+      raw->held_at_ = load.held.insert(load.held.end(), std::move(transaction));
+      stats_->tenant_held.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    ++load.admitted;
+    raw->admitted_ = true;
+  }
+  SendToPool(std::move(transaction));
+}
+
+void Shard::SendToPool(std::shared_ptr<Transaction> transaction) {
+  std::string key = transaction->OriginKey();
   auto it = pools_.find(key);
   if (it == pools_.end()) {
-    it = pools_.emplace(key, std::make_unique<Pool>(this, key, raw->head_.target)).first;
+    it = pools_.emplace(key, std::make_unique<Pool>(this, key, transaction->head_.target)).first;
   }
   it->second->Submit(std::move(transaction));
+}
+
+void Shard::LeaveTenant(const std::string& tenant) {
+  auto it = tenant_loads_.find(tenant);
+  if (it == tenant_loads_.end()) return;
+  TenantLoad& load = it->second;
+  if (load.admitted > 0) --load.admitted;
+  if (!load.held.empty()) {
+    // Not from here: Finish runs inside pools and connections.
+    admit_next_.push_back(tenant);
+    if (!stopping_) uv_async_send(&async_);
+  } else if (load.admitted == 0) {
+    tenant_loads_.erase(it);
+  }
+}
+
+void Shard::AdmitHeld() {
+  std::vector<std::string> tenants;
+  tenants.swap(admit_next_);
+  for (const std::string& tenant : tenants) {
+    // Looked up again each time: a request sent to its pool can finish at
+    // once, and its tenant's load with it.
+    for (;;) {
+      auto it = tenant_loads_.find(tenant);
+      if (it == tenant_loads_.end()) break;
+      TenantLoad& load = it->second;
+      if (stopping_ || load.admitted >= requests_per_tenant_ || load.held.empty()) {
+        if (load.admitted == 0 && load.held.empty()) tenant_loads_.erase(it);
+        break;
+      }
+      std::shared_ptr<Transaction> next = std::move(load.held.front());
+      load.held.pop_front();
+      next->state_ = Transaction::State::kNew;
+      next->admitted_ = true;
+      ++load.admitted;
+      SendToPool(std::move(next));
+    }
+  }
+}
+
+void Shard::FailHeld(const Status& status) {
+  std::vector<std::shared_ptr<Transaction>> held;
+  for (auto& [tenant, load] : tenant_loads_) {
+    for (auto& transaction : load.held) held.push_back(transaction);
+  }
+  for (auto& transaction : held) Finish(transaction.get(), status);
+}
+
+bool Shard::ReserveConnection(Pool* pool) {
+  if (open_ >= max_open_ && !idle_connections_.empty()) {
+    stats_->idle_evicted.fetch_add(1, std::memory_order_relaxed);
+    // Closing takes it out of the list and of the count (ConnectionGone).
+    idle_connections_.front()->Close(Status::Ok());
+  }
+  if (open_ >= max_open_) {
+    if (std::find(starved_.begin(), starved_.end(), pool->key()) == starved_.end()) {
+      starved_.push_back(pool->key());
+    }
+    return false;
+  }
+  ++open_;
+  return true;
+}
+
+void Shard::ConnectionGone() {
+  if (open_ > 0) --open_;
+  ScheduleKick();
+}
+
+void Shard::ScheduleKick() {
+  if (!starved_.empty() && !kick_scheduled_ && !stopping_) {
+    kick_scheduled_ = true;
+    uv_async_send(&async_);
+  }
+}
+
+void Shard::KickStarved() {
+  kick_scheduled_ = false;
+  // Each waiting pool in turn while there is room (or an idle connection to
+  // close for it); one that cannot get a connection puts itself back at the
+  // end.
+  for (size_t n = starved_.size();
+       n > 0 && (open_ < max_open_ || !idle_connections_.empty()) && !stopping_; --n) {
+    std::string key = std::move(starved_.front());
+    starved_.pop_front();
+    auto it = pools_.find(key);
+    if (it != pools_.end()) it->second->Kick();
+  }
+}
+
+void Shard::MarkIdle(Connection* connection) {
+  MarkBusy(connection);
+  connection->idle_at_ = idle_connections_.insert(idle_connections_.end(), connection);
+  connection->in_idle_list_ = true;
+  // A pool waiting at the bound can have it (closed to make room), unless
+  // its own pool reuses it first.
+  ScheduleKick();
+}
+
+void Shard::MarkBusy(Connection* connection) {
+  if (!connection->in_idle_list_) return;
+  idle_connections_.erase(connection->idle_at_);
+  connection->in_idle_list_ = false;
 }
 
 void Shard::ArmHeaderTimer(Transaction* transaction) {
@@ -569,6 +696,9 @@ void Shard::Cancel(const std::shared_ptr<Transaction>& transaction) {
   switch (t->state_) {
     case Transaction::State::kNew:
       t->state_ = Transaction::State::kDone;
+      return;
+    case Transaction::State::kHeld:
+      Finish(t, Status::Ok());
       return;
     case Transaction::State::kQueued:
       if (t->pool_ != nullptr) t->pool_->Remove(t);
@@ -650,6 +780,19 @@ void Shard::PumpUpload(Transaction* t) {
 
 void Shard::Finish(Transaction* t, const Status& status) {
   if (t->state_ == Transaction::State::kDone) return;
+  // The tenant's FIFO may hold the last reference to a held transaction.
+  std::shared_ptr<Transaction> keep = t->shared_from_this();
+  if (t->state_ == Transaction::State::kHeld) {
+    auto it = tenant_loads_.find(t->head_.tenant);
+    if (it != tenant_loads_.end()) {
+      it->second.held.erase(t->held_at_);
+      if (it->second.admitted == 0 && it->second.held.empty()) tenant_loads_.erase(it);
+    }
+  }
+  if (t->admitted_) {
+    t->admitted_ = false;
+    LeaveTenant(t->head_.tenant);
+  }
   bool upload_open = t->kind_ == BodyKind::kStream && !t->upload_closed_;
   t->state_ = Transaction::State::kDone;
   t->header_timer_.reset();

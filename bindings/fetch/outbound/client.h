@@ -42,6 +42,21 @@ struct ClientOptions {
   // max_connections_per_origin (at least 1), so another tenant's fetch to
   // the same origin always finds a connection within one request's time.
   size_t max_connections_per_tenant_per_origin = 0;
+  // Connections open at once, every origin together (each outbound thread
+  // holds its part: this divided by `threads`). At the bound, the least
+  // recently used idle connection of any origin is closed to make room;
+  // with none idle, a new connection waits for one to close. Keeps a
+  // tenant that fetches from thousands of origins (each leaving a
+  // keep-alive connection) from using up the process's file descriptors.
+  size_t max_connections = 4096;
+  // Requests of one tenant in the pools at once, every origin together
+  // (being sent, receiving, or waiting for a connection of their origin);
+  // more wait in the tenant's own FIFO before any pool sees them, and their
+  // response header timeout runs meanwhile. Each such request holds at most
+  // one connection, so one tenant holds at most this many connections
+  // besides idle ones (each outbound thread: this divided by `threads`).
+  // 0: no bound.
+  size_t max_requests_per_tenant = 256;
   // DNS resolution, TCP connect and TLS handshake of one new connection.
   uint64_t connect_timeout_ms = 10'000;
   // From the moment a request is handed to the client (or the last request
@@ -110,6 +125,10 @@ struct ClientStats {
   std::atomic<uint64_t> requests{0};
   std::atomic<int64_t> connections_open{0};  // right now
   std::atomic<int64_t> max_connections_open{0};
+  // Idle connections closed to make room under max_connections.
+  std::atomic<uint64_t> idle_evicted{0};
+  // Requests that waited behind their tenant's max_requests_per_tenant.
+  std::atomic<uint64_t> tenant_held{0};
 };
 
 class Shard;

@@ -288,6 +288,120 @@ TEST_F(ClientTest, AnotherTenantIsNotQueuedBehindOnesBacklog) {
   for (const auto& o : backlog) EXPECT_TRUE(o->error.ok()) << o->error.message();
 }
 
+// Several origins (one test server each) whose handlers share counters of
+// the requests they are answering at once.
+struct Origins {
+  std::atomic<int> busy{0};
+  std::atomic<int> most{0};
+  std::vector<std::unique_ptr<TestServer>> servers;
+  Origins(int count, std::chrono::milliseconds delay) {
+    for (int i = 0; i < count; ++i) {
+      servers.push_back(std::make_unique<TestServer>(
+          TestServer::EachRequest([this, delay](ServerConnection& c, const ServerRequest& r) {
+            int now = ++busy;
+            for (int seen = most.load(); now > seen && !most.compare_exchange_weak(seen, now);) {
+            }
+            std::this_thread::sleep_for(delay);
+            --busy;
+            c.Respond(200, {}, r.target);
+          })));
+    }
+  }
+  int port(size_t i) const { return servers[i % servers.size()]->port(); }
+};
+
+TEST_F(ClientTest, OneTenantsRequestsAcrossOriginsAreBounded) {
+  options_.max_requests_per_tenant = 3;
+  Origins origins(6, 30ms);
+  std::vector<std::shared_ptr<Outcome>> hog;
+  for (int i = 0; i < 24; ++i) {
+    hog.push_back(
+        Start(WithTenant(Get(origins.port(i), "/" + std::to_string(i)), "hog")));
+  }
+  auto victim = Start(WithTenant(Get(origins.port(0), "/victim"), "victim"));
+  ASSERT_TRUE(RunUntil([&] { return victim->done; }, 30s));
+  ASSERT_TRUE(victim->error.ok()) << victim->error.message();
+  EXPECT_EQ(victim->body, "/victim");
+  // Admitted three at a time, the hog's 24 take 8 rounds; the victim went
+  // in beside the first of them.
+  EXPECT_LT(CountDone(hog), 12u);
+  ASSERT_TRUE(RunUntil([&] { return CountDone(hog) == hog.size(); }, 30s));
+  for (int i = 0; i < 24; ++i) {
+    ASSERT_TRUE(hog[i]->error.ok()) << hog[i]->error.message();
+    EXPECT_EQ(hog[i]->body, "/" + std::to_string(i));
+  }
+  // The hog's three plus the victim's one, never more, over six origins.
+  EXPECT_LE(origins.most.load(), 4);
+  EXPECT_GE(client().stats().tenant_held.load(), 20u);
+}
+
+TEST_F(ClientTest, AHeldRequestCanBeCancelledOrTimeOut) {
+  options_.max_requests_per_tenant = 1;
+  options_.response_header_timeout_ms = 300;
+  std::atomic<bool> release{false};
+  TestServer server(TestServer::EachRequest([&](ServerConnection& c, const ServerRequest& r) {
+    if (r.target == "/slow") {  // the head at once, the body's end later
+      c.Write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nfirst");
+      while (!release) std::this_thread::sleep_for(5ms);
+      c.Write("later");
+      return;
+    }
+    c.Respond(200, {}, r.target);
+  }));
+  auto slow = Start(WithTenant(Get(server.port(), "/slow"), "a"));
+  auto cancelled = Start(WithTenant(Get(server.port(), "/cancelled"), "a"));
+  auto cancelled_call = LastCall();
+  auto timed_out = Start(WithTenant(Get(server.port(), "/timed-out"), "a"));
+  RunFor(50ms);
+  cancelled_call->Cancel();
+  // Held behind /slow, the third request's header timeout still runs.
+  ASSERT_TRUE(RunUntil([&] { return timed_out->done; }));
+  EXPECT_NE(timed_out->error.message().find("response header timeout"), std::string::npos)
+      << timed_out->error.message();
+  EXPECT_FALSE(slow->done);
+  release = true;
+  ASSERT_TRUE(RunUntil([&] { return slow->done; }));
+  ASSERT_TRUE(slow->error.ok()) << slow->error.message();
+  EXPECT_EQ(slow->body, "firstlater");
+  EXPECT_FALSE(cancelled->done);
+  // The tenant's queue is empty again: a new request goes at once.
+  auto next = Fetch(WithTenant(Get(server.port(), "/next"), "a"));
+  ASSERT_TRUE(next->error.ok()) << next->error.message();
+  EXPECT_EQ(next->body, "/next");
+}
+
+TEST_F(ClientTest, IdleConnectionsOfOtherOriginsMakeRoomUnderTheBound) {
+  options_.max_connections = 3;
+  Origins origins(8, 0ms);
+  // One request at a time to eight origins, each leaving a keep-alive
+  // connection: the oldest idle ones are closed as new ones open.
+  for (int i = 0; i < 8; ++i) {
+    auto outcome = Fetch(Get(origins.port(i), "/" + std::to_string(i)));
+    ASSERT_TRUE(outcome->error.ok()) << i << ": " << outcome->error.message();
+  }
+  EXPECT_LE(client().stats().max_connections_open.load(), 3);
+  EXPECT_EQ(client().stats().idle_evicted.load(), 5u);
+  // The most recent origin's connection is still there to be reused.
+  uint64_t reused = client().stats().connections_reused.load();
+  auto again = Fetch(Get(origins.port(7), "/again"));
+  ASSERT_TRUE(again->error.ok()) << again->error.message();
+  EXPECT_EQ(client().stats().connections_reused.load(), reused + 1);
+}
+
+TEST_F(ClientTest, AtTheBoundWithNothingIdleANewOriginWaits) {
+  options_.max_connections = 2;
+  Origins origins(3, 150ms);
+  auto first = Start(Get(origins.port(0), "/a"));
+  auto second = Start(Get(origins.port(1), "/b"));
+  RunFor(30ms);
+  auto third = Start(Get(origins.port(2), "/c"));
+  ASSERT_TRUE(RunUntil([&] { return first->done && second->done && third->done; }, 30s));
+  for (auto* o : {&first, &second, &third}) ASSERT_TRUE((*o)->error.ok()) << (*o)->error.message();
+  EXPECT_EQ(third->body, "/c");
+  EXPECT_LE(client().stats().max_connections_open.load(), 2);
+  EXPECT_LE(origins.most.load(), 2);
+}
+
 TEST_F(ClientTest, PoolIsSharedByCallersOnSeveralThreads) {
   options_.max_connections_per_origin = 3;
   TestServer server(TestServer::EachRequest([](ServerConnection& c, const ServerRequest& r) {

@@ -92,8 +92,14 @@ class Transaction : public std::enable_shared_from_this<Transaction> {
   std::string head_bytes_;  // the serialized request head
   std::shared_ptr<Exchange> exchange_;
 
-  enum class State { kNew, kQueued, kActive, kDone };
+  // kHeld: waiting behind its tenant's other requests (Shard, before any
+  // pool); kQueued: in its origin's pool, waiting for a connection.
+  enum class State { kNew, kHeld, kQueued, kActive, kDone };
   State state_ = State::kNew;
+  // Counted in its tenant's load on the shard (max_requests_per_tenant),
+  // from leaving the tenant's FIFO until Finish.
+  bool admitted_ = false;
+  std::list<std::shared_ptr<Transaction>>::iterator held_at_;  // while kHeld
   Pool* pool_ = nullptr;
   Connection* connection_ = nullptr;
   // Counted in its pool's FairQueue as a connection its tenant holds
@@ -137,6 +143,11 @@ class Connection {
   void Close(const Status& status);
 
   bool closed() const { return state_ == State::kClosed; }
+
+  // Its place in the shard's list of idle connections, least recently used
+  // first (Shard::MarkIdle/MarkBusy).
+  bool in_idle_list_ = false;
+  std::list<Connection*>::iterator idle_at_;
 
  private:
   enum class State { kResolving, kConnecting, kHandshaking, kIdle, kActive, kClosed };
@@ -244,6 +255,9 @@ class Pool {
   void OnConnectionClosed(Connection* connection, bool was_connecting, const Status& status);
   bool empty() const { return connections_.empty() && queue_.empty(); }
   void CloseAll(const Status& status);
+  // Hands out connections again: one may have become possible elsewhere
+  // (the shard's bound on open connections made room).
+  void Kick() { Dispatch(); }
 
   Shard* shard() const { return shard_; }
   const Target& target() const { return target_; }
@@ -295,9 +309,36 @@ class Shard : public std::enable_shared_from_this<Shard> {
   void PumpUpload(Transaction* transaction);
   bool stopping() const { return stopping_; }
 
+  // The bound on open connections (max_connections), for pools: whether
+  // `pool` may open one more connection now (then it is counted until
+  // ConnectionGone). Closes the least recently used idle connection of any
+  // origin to make room; with none idle, false, and `pool` is kicked once a
+  // connection closes.
+  bool ReserveConnection(Pool* pool);
+  void ConnectionGone();
+  // `connection` became idle (most recently used) or left idle.
+  void MarkIdle(Connection* connection);
+  void MarkBusy(Connection* connection);
+
  private:
   void Run();
   void OnAsync();
+  // Into its origin's pool (creating the pool).
+  void SendToPool(std::shared_ptr<Transaction> transaction);
+  // A request of `tenant` left the pools: the next one it holds back may go.
+  void LeaveTenant(const std::string& tenant);
+  // After each task: held requests whose tenant has room go to their pools;
+  // pools that waited for the connection bound try again.
+  void AdmitHeld();
+  void KickStarved();
+  void ScheduleKick();  // KickStarved after the current task, if a pool waits
+  void FailHeld(const Status& status);
+
+  // A tenant's requests on this shard (max_requests_per_tenant).
+  struct TenantLoad {
+    size_t admitted = 0;
+    std::list<std::shared_ptr<Transaction>> held;  // FIFO
+  };
 
   ClientOptions options_;
   std::shared_ptr<ClientStats> stats_;
@@ -311,6 +352,18 @@ class Shard : public std::enable_shared_from_this<Shard> {
   bool stopping_ = false;
   std::unordered_map<std::string, std::unique_ptr<Pool>> pools_;
   std::vector<std::unique_ptr<Pool>> dead_pools_;
+
+  size_t requests_per_tenant_ = 0;  // this shard's part; 0: unbounded
+  std::unordered_map<std::string, TenantLoad> tenant_loads_;
+  std::vector<std::string> admit_next_;  // tenants whose load dropped
+
+  size_t max_open_ = 0;  // this shard's part of max_connections
+  size_t open_ = 0;      // counted by ReserveConnection
+  std::list<Connection*> idle_connections_;  // least recently used first
+  // Keys of pools that wanted a connection at the bound (a pool may be gone
+  // by the time one closes, so not pointers).
+  std::deque<std::string> starved_;
+  bool kick_scheduled_ = false;
 };
 
 // Builds the request head bytes (request line, headers, blank line).

@@ -68,14 +68,16 @@ void Pool::Dispatch() {
         if (transaction == nullptr) break;  // every waiting tenant holds its share
         Connection* connection = idle_.front();
         idle_.pop_front();
+        shard_->MarkBusy(connection);
         queue_.Hold(transaction->head_.tenant);
         transaction->holds_share_ = true;
         connection->Begin(std::move(transaction));
         continue;
       }
       // A new connection only for a request that could take it and that no
-      // connection being set up will take.
-      if (connections_.size() < max && connecting_ < queue_.ready()) {
+      // connection being set up will take, and within the shard's bound.
+      if (connections_.size() < max && connecting_ < queue_.ready() &&
+          shard_->ReserveConnection(this)) {
         connections_.push_back(std::make_unique<Connection>(shard_, this));
         ++connecting_;
         connections_.back()->Open();
@@ -95,15 +97,18 @@ void Pool::OnConnectionReady(Connection* connection) {
 
 void Pool::OnConnectionIdle(Connection* connection) {
   idle_.push_front(connection);
+  shard_->MarkIdle(connection);
   Dispatch();
 }
 
 void Pool::OnConnectionClosed(Connection* connection, bool was_connecting, const Status& status) {
   idle_.remove(connection);
+  shard_->MarkBusy(connection);
   for (auto it = connections_.begin(); it != connections_.end(); ++it) {
     if (it->get() == connection) {
       (void)it->release();  // the connection frees itself once its handles closed
       connections_.erase(it);
+      shard_->ConnectionGone();
       break;
     }
   }
