@@ -30,9 +30,11 @@ export default {
     }
     if (url.pathname === "/spin-await") {
       // No single entry into JavaScript uses more than 30 ms of CPU; only
-      // their sum goes past the 50 ms limit (after the second one).
+      // their sum goes past the 50 ms limit (after the second one on an
+      // idle machine; a spin measures wall time, so on a loaded one each
+      // segment uses less CPU and more of them are needed).
       let segments = 0;
-      for (let i = 0; i < 10; ++i) {
+      for (let i = 0; i < 100; ++i) {
         spin(30);
         ++segments;
         await new Promise((resolve) => setTimeout(resolve, 1));
