@@ -345,6 +345,56 @@ TEST_F(NodeTest, AWorkerComputingAfterItsResponsesIsHeavyToo) {
   EXPECT_EQ(found, WorkerLanes::Lane::kHeavy);
 }
 
+// A heavy worker's CPU measured in iterations, not in wall time, and a
+// threshold far above what a call that only forwards uses even on a
+// loaded machine.
+class HeavyServiceTest : public NodeTest {
+ protected:
+  void SetUp() override {
+    node_.options().heavy_cpu_us = 2000;
+    NodeTest::SetUp();
+  }
+};
+
+TEST_F(HeavyServiceTest, ACallThroughABindingRunsOnTheCalleesLaneNotOnTheCallers) {
+  Deploy("slow", BundleJson("slow", R"(
+    export default { async fetch(request) {
+      let x = 0;
+      for (let i = 0; i < 3000000; ++i) x = (x + i) % 1000003;
+      if (request.method === "POST") return new Response(`got ${await request.text()}`);
+      return new Response(`computed ${x > -1}`);
+    } };)", {"slow.test/*"}));
+  // "front" passes each request on over a service binding and does no work
+  // of its own.
+  Deploy("front", BundleJson("front", R"(
+    export default { fetch(request, env) { return env.SLOW.fetch(request); } };)",
+                             {"front.test/*"}, {}, {}, {{"SLOW", "slow"}}));
+  auto lane = [&](const std::string& worker) {
+    WorkerLanes::Lane found = WorkerLanes::Lane::kServing;
+    node_.OnControl([&] { found = node_.node().LaneOf(worker); });
+    return found;
+  };
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(BodyOf(node_.Get("slow.test", "/")), "computed true");
+  ASSERT_EQ(lane("slow"), WorkerLanes::Lane::kHeavy);
+  // Called on its lane, the callee's CPU is no longer spent inside the
+  // caller's invocation (it was, when the callee ran nested in it): the
+  // caller stays light however often it calls.
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(BodyOf(node_.Get("front.test", "/")), "computed true");
+  EXPECT_EQ(lane("front"), WorkerLanes::Lane::kServing);
+  EXPECT_EQ(lane("slow"), WorkerLanes::Lane::kHeavy);
+  // A request body goes to the lane and the response comes back through
+  // the caller.
+  Client upload(node_.ports().http);
+  ASSERT_TRUE(upload.Send(RequestText("POST", "/", "front.test", "through the lane")));
+  std::optional<Response> hopped = upload.Read();
+  ASSERT_TRUE(hopped);
+  EXPECT_EQ(hopped->body, "got through the lane");
+  std::string metrics = node_.AdminOk("GET", "/metrics");
+  EXPECT_EQ(Series(metrics, "edge_requests_total{worker=\"slow\",status_class=\"2xx\",outcome=\"ok\"}"),
+            "17")
+      << metrics;
+}
+
 TEST(NodeRestartTest, ARestartedNodeServesWhatItsStoreHolds) {
   NodeHarness node;
   ASSERT_TRUE(node.Start());

@@ -28,6 +28,9 @@ class CalleeSink : public runtime::ResponseSink {
         start_ns_(uv_hrtime()) {}
   ~CalleeSink() override { End("canceled"); }
 
+  // Told the invocation's CPU once it ended, as NodeSink::SetOnCpu.
+  void SetOnCpu(std::function<void(uint64_t cpu_ns)> on_cpu) { on_cpu_ = std::move(on_cpu); }
+
   void Start(int status, std::string_view status_text, runtime::HeaderList headers,
              std::optional<uint64_t> content_length) override {
     record_.status = status;
@@ -67,9 +70,11 @@ class CalleeSink : public runtime::ResponseSink {
     record_.outcome = std::string(outcome);
     record_.wall_ns = uv_hrtime() - start_ns_;
     reporting_.Report(record_);
+    if (on_cpu_) std::exchange(on_cpu_, nullptr)(record_.cpu_ns);
   }
 
   std::shared_ptr<runtime::ResponseSink> inner_;
+  std::function<void(uint64_t cpu_ns)> on_cpu_;
   NodeReporting reporting_;
   InvocationRecord record_;
   uint64_t start_ns_;
@@ -484,11 +489,6 @@ Status NodeThread::Dispatch(const std::string& scoped_service, runtime::FetchReq
     return Status(ErrorCode::kNotFound,
                   fmt::format("no worker named '{}' is deployed in this account", service));
   }
-  StatusOr<WorkerHost*> host = pool_->Acquire(*found);
-  if (!host.ok()) {
-    return Status(ErrorCode::kNotFound,
-                  fmt::format("worker '{}' failed to load: {}", service, host.status().message()));
-  }
   InvocationRecord record;
   record.request_id =
       fmt::format("{}-{:x}-{:x}", node_.options().pop_id, index_, ++next_request_);
@@ -500,9 +500,36 @@ Status NodeThread::Dispatch(const std::string& scoped_service, runtime::FetchReq
   record.remote = "service-binding";
   record.bytes_in = request.body.size();
   record.memory_limit_bytes = (*found)->limits.memory_mb << 20;
-  (*host)->Fetch(std::move(request), std::make_shared<CalleeSink>(std::move(sink),
-                                                                  node_.reporting(),
-                                                                  std::move(record)));
+  auto callee = std::make_shared<CalleeSink>(std::move(sink), node_.reporting(), std::move(record));
+  // A callee's CPU counts towards its own lane, as a request's does: a
+  // worker that computes when called goes to the heavy lane too.
+  callee->SetOnCpu([this, worker = (*found)->name](uint64_t cpu_ns) { NoteCpu(worker, cpu_ns); });
+  if (NodeThread* lane = LaneFor((*found)->name)) {
+    // A heavy or quarantined callee runs on its lane, not on the caller's
+    // thread, where it would hold up the other tenants the caller shares
+    // it with. Its response and body come back here, as a request's do.
+    PostFn to_caller = [this](std::function<void()> task) { Post(std::move(task)); };
+    PostFn to_lane = [lane](std::function<void()> task) { lane->Post(std::move(task)); };
+    if (request.body_source) {
+      request.body_source = HopBody(std::move(request.body_source), to_caller, to_lane);
+    }
+    std::shared_ptr<runtime::ResponseSink> hop = HopSink(std::move(callee), to_caller, to_lane);
+    lane->Post([lane, served = *found, request = std::move(request), hop]() mutable {
+      StatusOr<WorkerHost*> host = lane->pool().Acquire(served);
+      if (!host.ok()) {
+        hop->Fail("The worker failed to load", LimitKind::kNone);
+        return;
+      }
+      (*host)->Fetch(std::move(request), std::move(hop));
+    });
+    return Status::Ok();
+  }
+  StatusOr<WorkerHost*> host = pool_->Acquire(*found);
+  if (!host.ok()) {
+    return Status(ErrorCode::kNotFound,
+                  fmt::format("worker '{}' failed to load: {}", service, host.status().message()));
+  }
+  (*host)->Fetch(std::move(request), std::move(callee));
   return Status::Ok();
 }
 

@@ -61,7 +61,8 @@ class NodeThread {
   uv_loop_t* loop() { return &loop_; }
   // The thread serving the current call, if it is a serving thread.
   static NodeThread* Current();
-  // Service bindings: another worker, on this thread.
+  // Service bindings: another worker, on this thread (or on its lane when
+  // it is heavy or quarantined).
   Status Dispatch(const std::string& service, runtime::FetchRequest request,
                   std::shared_ptr<runtime::ResponseSink> sink);
 

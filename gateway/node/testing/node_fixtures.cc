@@ -40,9 +40,11 @@ std::shared_ptr<const ServedWorker> MakeServed(const std::string& name, uint64_t
 
 std::string BundleJson(const std::string& name, const std::string& source,
                        const std::vector<std::string>& routes, std::vector<runtime::WorkerVar> vars,
-                       const WorkerLimits& limits) {
+                       const WorkerLimits& limits,
+                       std::vector<std::pair<std::string, std::string>> services) {
   WorkerBundle bundle = OneModuleBundle(name, source, std::move(vars), limits);
   bundle.routes = routes;
+  bundle.services = std::move(services);
   return EncodeBundle(bundle);
 }
 

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "gateway/deploy/bundle.h"
@@ -22,10 +23,12 @@ std::shared_ptr<const ServedWorker> MakeServed(const std::string& name, uint64_t
                                                const std::string& source,
                                                const WorkerLimits& limits = {});
 
-// The canonical bundle JSON of a one-module worker, for the admin API.
+// The canonical bundle JSON of a one-module worker, for the admin API;
+// `services`: its service bindings (binding -> worker name).
 std::string BundleJson(const std::string& name, const std::string& source,
                        const std::vector<std::string>& routes,
-                       std::vector<runtime::WorkerVar> vars = {}, const WorkerLimits& limits = {});
+                       std::vector<runtime::WorkerVar> vars = {}, const WorkerLimits& limits = {},
+                       std::vector<std::pair<std::string, std::string>> services = {});
 
 // A request body the test feeds: Read keeps the reader, and the test calls
 // Deliver/End/Error when it wants (on the thread the source belongs to).
