@@ -163,7 +163,8 @@ NativeResult CryptoKmac(NativeCall& call) {
       call, {*key, *custom, *data},
       [mac_name, size](const std::vector<std::string_view>& in, std::string& out) {
         return KmacInto(mac_name, in[0], in[1], in[2], size, out);
-      });
+      },
+      size);
 }
 
 // cryptoTimingSafeEqual(a, b) -> bool (lengths must match; the JS checks)
