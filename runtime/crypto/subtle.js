@@ -748,22 +748,24 @@ function aeadParams(operation, dict) {
 }
 
 // AES-OCB (RFC 7253): an iv of 1 to 15 bytes, a 64, 96 or 128-bit tag.
-const AES_OCB = aes(
-  "AES-OCB",
-  "OCB",
-  (encrypt, params, key, data) => {
-    if (params.iv.byteLength === 0 || params.iv.byteLength > 15) {
-      throw error("OperationError", "The AES-OCB iv must be 1 to 15 bytes");
-    }
-    const tagLength = params.tagLength === undefined ? 128 : params.tagLength;
-    if (tagLength !== 64 && tagLength !== 96 && tagLength !== 128) {
-      throw error("OperationError", `Unsupported AES-OCB tagLength: ${tagLength}`);
-    }
-    return native.cryptoAesOcb(encrypt, key, params.iv, data, params.additionalData, tagLength / 8);
-  },
-  false,
-);
-AES_OCB.params = aeadParams;
+const AES_OCB = {
+  ...aes(
+    "AES-OCB",
+    "OCB",
+    (encrypt, params, key, data) => {
+      if (params.iv.byteLength === 0 || params.iv.byteLength > 15) {
+        throw error("OperationError", "The AES-OCB iv must be 1 to 15 bytes");
+      }
+      const tagLength = params.tagLength === undefined ? 128 : params.tagLength;
+      if (tagLength !== 64 && tagLength !== 96 && tagLength !== 128) {
+        throw error("OperationError", `Unsupported AES-OCB tagLength: ${tagLength}`);
+      }
+      return native.cryptoAesOcb(encrypt, key, params.iv, data, params.additionalData, tagLength / 8);
+    },
+    false,
+  ),
+  params: aeadParams,
+};
 
 // ChaCha20-Poly1305 (RFC 8439): a 256-bit key, a 12-byte iv, a 128-bit tag.
 // Its key algorithm has no length.
