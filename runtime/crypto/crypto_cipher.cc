@@ -1,6 +1,7 @@
-// The AES work behind crypto.subtle's AES-GCM, AES-CBC, AES-CTR and AES-KW
-// (https://w3c.github.io/webcrypto/#aes-gcm and following), on OpenSSL's
-// EVP_CIPHER. runtime/crypto/subtle.js has already checked the parameters'
+// The cipher work behind crypto.subtle's AES-GCM, AES-CBC, AES-CTR and AES-KW
+// (https://w3c.github.io/webcrypto/#aes-gcm and following), and AES-OCB and
+// ChaCha20-Poly1305 (https://wicg.github.io/webcrypto-modern-algos/), on
+// OpenSSL's EVP_CIPHER. runtime/crypto/subtle.js has already checked the parameters'
 // shapes (key, IV and tag lengths); any failure here is an OperationError.
 #include <openssl/evp.h>
 
@@ -9,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/openssl_ptr.h"
@@ -25,7 +27,7 @@ const unsigned char* U(std::string_view bytes) {
   return reinterpret_cast<const unsigned char*>(bytes.data());
 }
 
-edge::Status Failed(const char* what) { return DomException("OperationError", what); }
+edge::Status Failed(std::string what) { return DomException("OperationError", std::move(what)); }
 
 // Fetches "AES-<bits>-<mode>" for a 16, 24 or 32-byte key.
 Cipher FetchAes(size_t key_bytes, const char* mode) {
@@ -60,14 +62,16 @@ bool Final(EVP_CIPHER_CTX* ctx, std::string& out) {
   return true;
 }
 
-// AES-GCM over `input`: encryption appends the tag; decryption expects it
-// at the end of `input`.
-edge::Status AesGcmInto(bool encrypt, std::string_view key, std::string_view iv,
-                        std::string_view input, std::string_view aad, size_t tag_length,
-                        std::string& out) {
-  Cipher cipher = FetchAes(key.size(), "GCM");
-  if (!cipher) return Failed("AES-GCM needs a 128, 192 or 256-bit key");
-  if (iv.empty()) return Failed("AES-GCM needs a non-empty iv");
+// An AEAD cipher (AES-GCM, AES-OCB, ChaCha20-Poly1305) over `input`:
+// encryption appends the tag; decryption expects it at the end of `input`.
+// OCB encodes the tag length into its nonce, so its tag length is set before
+// the key and iv (`tag_length_first`); GCM and ChaCha20-Poly1305 only need it
+// for the tag itself.
+edge::Status AeadInto(const char* what, const EVP_CIPHER* cipher, bool tag_length_first,
+                      bool encrypt, std::string_view key, std::string_view iv,
+                      std::string_view input, std::string_view aad, size_t tag_length,
+                      std::string& out) {
+  std::string name(what);
   std::string_view tag;
   if (!encrypt) {
     if (input.size() < tag_length) return Failed("The data is shorter than the tag");
@@ -76,44 +80,52 @@ edge::Status AesGcmInto(bool encrypt, std::string_view key, std::string_view iv,
   }
   CipherCtx ctx(EVP_CIPHER_CTX_new());
   if (!ctx ||
-      EVP_CipherInit_ex2(ctx.get(), cipher.get(), nullptr, nullptr, encrypt ? 1 : 0, nullptr) !=
-          1 ||
+      EVP_CipherInit_ex2(ctx.get(), cipher, nullptr, nullptr, encrypt ? 1 : 0, nullptr) != 1 ||
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_SET_IVLEN, static_cast<int>(iv.size()),
                           nullptr) != 1 ||
+      (tag_length_first && EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_SET_TAG,
+                                               static_cast<int>(tag_length), nullptr) != 1) ||
       EVP_CipherInit_ex2(ctx.get(), nullptr, U(key), U(iv), encrypt ? 1 : 0, nullptr) != 1) {
-    return Failed("AES-GCM setup failed");
+    return Failed(name + " setup failed");
   }
   if (!aad.empty()) {
     int ignored = 0;
     if (EVP_CipherUpdate(ctx.get(), nullptr, &ignored, U(aad), static_cast<int>(aad.size())) !=
         1) {
-      return Failed("AES-GCM failed on the additional data");
+      return Failed(name + " failed on the additional data");
     }
   }
-  if (!Update(ctx.get(), input, out)) return Failed("AES-GCM failed");
+  if (!Update(ctx.get(), input, out)) return Failed(name + " failed");
   if (!encrypt) {
     std::string tag_copy(tag);
     if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_SET_TAG, static_cast<int>(tag_length),
                             tag_copy.data()) != 1 ||
         !Final(ctx.get(), out)) {
-      return Failed("The AES-GCM tag does not match (wrong key, iv, data or additional data)");
+      return Failed(
+          ("The " + name + " tag does not match (wrong key, iv, data or additional data)"));
     }
     return edge::Status::Ok();
   }
-  if (!Final(ctx.get(), out)) return Failed("AES-GCM failed");
+  if (!Final(ctx.get(), out)) return Failed(name + " failed");
   std::string tag_out(tag_length, '\0');
   if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_GET_TAG, static_cast<int>(tag_length),
                           tag_out.data()) != 1) {
-    return Failed("AES-GCM could not produce the tag");
+    return Failed(name + " could not produce the tag");
   }
   out += tag_out;
   return edge::Status::Ok();
 }
 
-// cryptoAesGcm(encrypt, key, iv, data, additionalData, tagBytes) ->
-// Uint8Array, or a promise of one for large data (crypto_job.h).
-NativeResult CryptoAesGcm(NativeCall& call) {
-  bool encrypt = call.BoolArg(0);
+// The arguments every AEAD native takes: (encrypt, key, iv, data,
+// additionalData, tagBytes).
+struct AeadArgs {
+  bool encrypt = false;
+  std::string_view key, iv, data, aad;
+  size_t tag_length = 0;
+};
+
+edge::Status ReadAeadArgs(NativeCall& call, AeadArgs& args) {
+  args.encrypt = call.BoolArg(0);
   auto key = call.BytesArg(1);
   if (!key.ok()) return key.status();
   auto iv = call.BytesArg(2);
@@ -124,12 +136,68 @@ NativeResult CryptoAesGcm(NativeCall& call) {
   if (!aad.ok()) return aad.status();
   auto tag_bytes = call.NumberArg(5);
   if (!tag_bytes.ok()) return tag_bytes.status();
-  size_t tag_length = static_cast<size_t>(*tag_bytes);
+  // subtle.js checked the tag length; this keeps a bad call from reaching
+  // OpenSSL with a size it would read past.
+  if (!(*tag_bytes >= 1 && *tag_bytes <= 16)) return Failed("Bad tag length");
+  args.key = *key;
+  args.iv = *iv;
+  args.data = *data;
+  args.aad = *aad;
+  args.tag_length = static_cast<size_t>(*tag_bytes);
+  return edge::Status::Ok();
+}
+
+// Runs one AEAD cipher over the call's arguments, inline or as a job
+// (crypto_job.h). `fetch` picks the cipher for a key size (null: wrong
+// size); `iv_ok` says which iv sizes it takes.
+NativeResult RunAead(NativeCall& call, const char* what, Cipher (*fetch)(size_t key_bytes),
+                     bool (*iv_ok)(size_t iv_bytes), bool tag_length_first) {
+  AeadArgs args;
+  edge::Status status = ReadAeadArgs(call, args);
+  if (!status.ok()) return status;
+  std::string name(what);
+  Cipher cipher = fetch(args.key.size());
+  if (!cipher) return Failed(name + ": wrong key size");
+  if (!iv_ok(args.iv.size())) return Failed(name + ": wrong iv size");
+  bool encrypt = args.encrypt;
+  size_t tag_length = args.tag_length;
+  // The cipher is shared with the job (EVP_CIPHER_fetch results are
+  // reference counted, and free to use from another thread).
+  std::shared_ptr<EVP_CIPHER> shared(cipher.release(), EVP_CIPHER_free);
   return RunSizedCryptoBytesWork(
-      call, {*key, *iv, *data, *aad},
-      [encrypt, tag_length](const std::vector<std::string_view>& in, std::string& out) {
-        return AesGcmInto(encrypt, in[0], in[1], in[2], in[3], tag_length, out);
+      call, {args.key, args.iv, args.data, args.aad},
+      [what, shared, tag_length_first, encrypt, tag_length](
+          const std::vector<std::string_view>& in, std::string& out) {
+        return AeadInto(what, shared.get(), tag_length_first, encrypt, in[0], in[1], in[2], in[3],
+                        tag_length, out);
       });
+}
+
+// cryptoAesGcm(encrypt, key, iv, data, additionalData, tagBytes) ->
+// Uint8Array, or a promise of one for large data (crypto_job.h).
+NativeResult CryptoAesGcm(NativeCall& call) {
+  return RunAead(
+      call, "AES-GCM", [](size_t key_bytes) { return FetchAes(key_bytes, "GCM"); },
+      [](size_t iv_bytes) { return iv_bytes > 0; }, false);
+}
+
+// AES-OCB (RFC 7253; the WebCrypto "modern algorithms" proposal): an iv of
+// 1 to 15 bytes, a tag of 8, 12 or 16 bytes (checked by subtle.js).
+NativeResult CryptoAesOcb(NativeCall& call) {
+  return RunAead(
+      call, "AES-OCB", [](size_t key_bytes) { return FetchAes(key_bytes, "OCB"); },
+      [](size_t iv_bytes) { return iv_bytes >= 1 && iv_bytes <= 15; }, true);
+}
+
+// ChaCha20-Poly1305 (RFC 8439): a 32-byte key, a 12-byte iv, a 16-byte tag.
+NativeResult CryptoChaCha20Poly1305(NativeCall& call) {
+  return RunAead(
+      call, "ChaCha20-Poly1305",
+      [](size_t key_bytes) {
+        return key_bytes == 32 ? Cipher(EVP_CIPHER_fetch(nullptr, "ChaCha20-Poly1305", nullptr))
+                               : Cipher(nullptr);
+      },
+      [](size_t iv_bytes) { return iv_bytes == 12; }, false);
 }
 
 // AES-CBC with PKCS#7 padding.
@@ -295,7 +363,9 @@ void RegisterCryptoCipherNatives(NativeRegistry& registry) {
   registry.Add({{"cryptoAesGcm", CryptoAesGcm},
                 {"cryptoAesCbc", CryptoAesCbc},
                 {"cryptoAesCtr", CryptoAesCtr},
-                {"cryptoAesKw", CryptoAesKw}});
+                {"cryptoAesKw", CryptoAesKw},
+                {"cryptoAesOcb", CryptoAesOcb},
+                {"cryptoChaCha20Poly1305", CryptoChaCha20Poly1305}});
 }
 
 }  // namespace edge::runtime

@@ -76,8 +76,8 @@ NativeResult RunCryptoBytesJob(NativeCall& call, std::function<Status(std::strin
 }
 
 NativeResult RunSizedCryptoBytesWork(NativeCall& call, std::vector<std::string_view> inputs,
-                                     CryptoBytesWork work) {
-  size_t total = 0;
+                                     CryptoBytesWork work, size_t output_bytes) {
+  size_t total = output_bytes;
   for (std::string_view input : inputs) total += input.size();
   // A module's global scope may digest (Workers allows it) but cannot start
   // a job: there it runs inline, under the startup CPU limit, stalling no

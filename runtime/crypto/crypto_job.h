@@ -14,9 +14,9 @@
 // and a running one's result is discarded (its CPU still charged). None can
 // start in the worker's global scope (runtime/global_scope.h).
 //
-// Digests, HMAC and AES cost time in proportion to their input: small
-// inputs (the common case) run inline, larger ones as jobs
-// (RunSizedCryptoBytesWork).
+// Digests, HMAC, KMAC, AES and ChaCha20-Poly1305 cost time in proportion to
+// their input: small inputs (the common case) run inline, larger ones as
+// jobs (RunSizedCryptoBytesWork).
 #pragma once
 
 #include <v8.h>
@@ -44,7 +44,7 @@ NativeResult RunCryptoJob(NativeCall& call, std::function<Status()> work, Crypto
 // Uint8Array of it.
 NativeResult RunCryptoBytesJob(NativeCall& call, std::function<Status(std::string& out)> work);
 
-// Inputs of digests, HMAC and AES up to this many bytes (all inputs of one
+// Inputs of digests, MACs and ciphers up to this many bytes (all inputs of one
 // call together) are processed inline. 256 KiB takes OpenSSL about 0.1 to
 // 1 ms (SHA-256 ~1.5 GB/s, AES-GCM several GB/s with AES-NI, SHA-1/HMAC in
 // between): less than a thread hop costs the request in latency, and short
@@ -60,8 +60,9 @@ using CryptoBytesWork =
 // Runs `work` on `inputs`: inline when they add up to at most
 // kInlineCryptoBytes (the native answers with a Uint8Array), else on copies
 // of them as a job (it answers with a promise of one; the worker may detach
-// or change its buffers meanwhile).
+// or change its buffers meanwhile). `output_bytes` counts too, for work
+// whose output the caller sizes (KMAC's, up to 2 MiB from 4 bytes of input).
 NativeResult RunSizedCryptoBytesWork(NativeCall& call, std::vector<std::string_view> inputs,
-                                     CryptoBytesWork work);
+                                     CryptoBytesWork work, size_t output_bytes = 0);
 
 }  // namespace edge::runtime

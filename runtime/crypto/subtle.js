@@ -1,9 +1,12 @@
 // crypto.subtle (https://w3c.github.io/webcrypto/#subtlecrypto-interface):
 // the algorithm normalization, CryptoKey objects and key usages, over the
-// OpenSSL natives in runtime/crypto/crypto_subtle.cc (digests, HMAC),
-// runtime/crypto/crypto_cipher.cc (AES), runtime/crypto/crypto_kdf.cc (PBKDF2, HKDF) and
+// OpenSSL natives in runtime/crypto/crypto_subtle.cc (digests, HMAC, KMAC),
+// runtime/crypto/crypto_cipher.cc (AES, ChaCha20-Poly1305),
+// runtime/crypto/crypto_kdf.cc (PBKDF2, HKDF) and
 // runtime/crypto/crypto_pkey.cc (EVP_PKEY keys: EC, Ed25519, X25519, RSA).
-// Implemented:
+// Implemented (the WebCrypto spec, then the proposals OpenSSL 3.0 backs:
+// https://wicg.github.io/webcrypto-secure-curves/ and
+// https://wicg.github.io/webcrypto-modern-algos/):
 // - digest: SHA-1, SHA-256, SHA-384, SHA-512;
 // - HMAC, AES-GCM, AES-CBC, AES-CTR, AES-KW: generateKey, importKey and
 //   exportKey (raw, jwk), sign/verify, encrypt/decrypt, wrapKey/unwrapKey;
@@ -13,6 +16,13 @@
 //   deriveBits, deriveKey;
 // - RSASSA-PKCS1-v1_5, RSA-PSS, RSA-OAEP: generateKey, importKey and
 //   exportKey (spki, pkcs8, jwk), sign/verify, encrypt/decrypt;
+// - AES-OCB, ChaCha20-Poly1305: generateKey, importKey and exportKey
+//   (raw-secret, jwk), encrypt/decrypt, wrapKey/unwrapKey;
+// - KMAC128, KMAC256: generateKey, importKey and exportKey (raw-secret,
+//   jwk), sign/verify;
+// - Ed448, X448 as Ed25519, X25519; digest with SHA3-256/384/512;
+// - the "raw-secret" key format for every secret key ("raw" stays for the
+//   algorithms of the spec only);
 // - wrapKey/unwrapKey with any algorithm that wraps (AES-KW) or encrypts;
 // - Workers' timingSafeEqual.
 // Each algorithm is one entry of ALGORITHMS below, holding its operations;
@@ -22,7 +32,10 @@ const { DOMException, finishInterface, illegalConstructor, brandCheck, requireAr
   internals;
 
 const ArrayBufferIsView = ArrayBuffer.isView;
-const { PromisePrototypeThen } = internals.primordials;
+// Name lookups and usage checks use the built-ins captured before tenant
+// code runs (runtime/js/primordials.js): a patched Array.prototype cannot
+// make a key usable for what it was not made for.
+const { ArrayPrototypeIncludes, PromisePrototypeThen } = internals.primordials;
 const PromiseResolve = Promise.resolve.bind(Promise);
 const PromiseReject = Promise.reject.bind(Promise);
 
@@ -70,8 +83,8 @@ function exactBuffer(bytes) {
 // algorithm" does.
 function canonicalName(name, known) {
   const lower = `${name}`.toLowerCase();
-  for (const candidate of known) {
-    if (candidate.toLowerCase() === lower) return candidate;
+  for (let i = 0; i < known.length; i++) {
+    if (known[i].toLowerCase() === lower) return known[i];
   }
   return undefined;
 }
@@ -87,10 +100,13 @@ function normalizeHash(hash) {
 function normalize(algorithm, known) {
   const dict = typeof algorithm === "string" ? { name: algorithm } : algorithm;
   if (dict === null || typeof dict !== "object") throw new TypeError("The algorithm is not an object");
-  if (dict.name === undefined) throw new TypeError("The algorithm has no name");
-  const name = canonicalName(dict.name, known);
+  // Read once: a getter may answer differently each time.
+  const given = dict.name;
+  if (given === undefined) throw new TypeError("The algorithm has no name");
+  const text = `${given}`;
+  const name = canonicalName(text, known);
   if (name === undefined) {
-    throw error("NotSupportedError", `Unrecognized or unsupported algorithm: ${dict.name}`);
+    throw error("NotSupportedError", `Unrecognized or unsupported algorithm: ${text}`);
   }
   return { dict, name };
 }
@@ -169,15 +185,23 @@ function usableKey(key, name, usage) {
   if (parts.algorithm.name !== name) {
     throw error("InvalidAccessError", `The key is for ${parts.algorithm.name}, not ${name}`);
   }
-  if (!parts.usages.includes(usage)) {
+  if (!ArrayPrototypeIncludes(parts.usages, usage)) {
     throw error("InvalidAccessError", `The key's usages do not include "${usage}"`);
   }
   return parts;
 }
 
-// exportKey of the secret key algorithms (HMAC, AES): raw, or a JWK with `alg`.
-function exportSecretKey(name, format, parts, alg) {
-  if (format === "raw") return exactBuffer(parts.material.slice());
+// Whether `format` is the raw bytes of a secret key: "raw-secret" for every
+// secret key algorithm (the modern algorithms proposal), "raw" only for
+// those of the WebCrypto spec itself (`legacyRaw`).
+function isRawSecret(format, legacyRaw) {
+  return format === "raw-secret" || (legacyRaw && format === "raw");
+}
+
+// exportKey of the secret key algorithms (HMAC, AES, ChaCha20-Poly1305,
+// KMAC): raw bytes, or a JWK with `alg`.
+function exportSecretKey(name, format, parts, alg, legacyRaw = true) {
+  if (isRawSecret(format, legacyRaw)) return exactBuffer(parts.material.slice());
   if (format === "jwk") {
     return { kty: "oct", k: base64url(parts.material), alg, key_ops: [...parts.usages], ext: true };
   }
@@ -278,7 +302,7 @@ const HMAC = {
     const hash = normalizeHash(dict.hash);
     requireUsages(usages);
     let material;
-    if (format === "raw") {
+    if (isRawSecret(format, true)) {
       material = bytesOf(keyData, "keyData");
     } else if (format === "jwk") {
       checkJwk(keyData, { kty: "oct", alg: JWK_HMAC_ALG[hash], use: "sig", extractable, usages });
@@ -330,8 +354,9 @@ function aesLength(dict) {
 }
 
 // An AES algorithm: `cipher(encrypt, dict, key, data)` does its encrypt and
-// decrypt; AES-KW (no cipher) has wrapKey and unwrapKey instead.
-function aes(name, jwkSuffix, cipher) {
+// decrypt; AES-KW (no cipher) has wrapKey and unwrapKey instead. `legacyRaw`:
+// the algorithm is the spec's, so "raw" imports and exports it too.
+function aes(name, jwkSuffix, cipher, legacyRaw = true) {
   const implementation = {
     usages: cipher ? ["encrypt", "decrypt", "wrapKey", "unwrapKey"] : ["wrapKey", "unwrapKey"],
     generateKey(dict, extractable, usages) {
@@ -343,7 +368,7 @@ function aes(name, jwkSuffix, cipher) {
     importKey(format, keyData, dict, extractable, usages) {
       requireUsages(usages);
       let material;
-      if (format === "raw") {
+      if (isRawSecret(format, legacyRaw)) {
         material = bytesOf(keyData, "keyData");
       } else if (format === "jwk") {
         checkJwk(keyData, { kty: "oct", use: "enc", extractable, usages });
@@ -362,7 +387,7 @@ function aes(name, jwkSuffix, cipher) {
       return secretKey({ name, length }, material, extractable, usages);
     },
     exportKey(format, parts) {
-      return exportSecretKey(name, format, parts, `A${parts.algorithm.length}${jwkSuffix}`);
+      return exportSecretKey(name, format, parts, `A${parts.algorithm.length}${jwkSuffix}`, legacyRaw);
     },
     keyLength(dict) {
       return aesLength(dict);
@@ -413,7 +438,9 @@ function kdf(name, derive) {
   return {
     usages: ["deriveKey", "deriveBits"],
     importKey(format, keyData, dict, extractable, usages) {
-      if (format !== "raw") throw error("NotSupportedError", `Unsupported key format for ${name}: ${format}`);
+      if (!isRawSecret(format, true)) {
+        throw error("NotSupportedError", `Unsupported key format for ${name}: ${format}`);
+      }
       if (extractable) throw error("SyntaxError", `${name} keys cannot be extractable`);
       const material = bytesOf(keyData, "keyData");
       // importKey's last step: a secret key needs a usage.
@@ -692,6 +719,180 @@ const X448 = asymmetric({
   ...KEY_AGREEMENT,
 });
 
+// --- AES-OCB, ChaCha20-Poly1305, KMAC128, KMAC256: the modern algorithms
+// proposal (https://wicg.github.io/webcrypto-modern-algos/) where OpenSSL
+// 3.0 backs it. Its secret keys import and export as "raw-secret" and jwk,
+// never "raw"; its parameter dictionaries are converted before the key is
+// looked at (`params`, called by algorithmFor), as WebIDL does. ---
+
+// A BufferSource member of a parameter dictionary, read once and copied; an
+// absent optional one is empty.
+function bufferMember(dict, member, required) {
+  const value = dict[member];
+  if (value === undefined) {
+    if (required) throw new TypeError(`The algorithm's ${member} is required`);
+    return new Uint8Array(0);
+  }
+  return bytesOf(value, member);
+}
+
+// AeadParams, for encrypt and decrypt (and so wrapKey and unwrapKey): its
+// members in WebIDL's order, additionalData, iv (required), tagLength
+// ([EnforceRange] octet).
+function aeadParams(operation, dict) {
+  if (operation !== "encrypt" && operation !== "decrypt") return dict;
+  const additionalData = bufferMember(dict, "additionalData", false);
+  const iv = bufferMember(dict, "iv", true);
+  const tagLength = unsignedMember(dict, "tagLength", 0xff, false);
+  return { __proto__: null, additionalData, iv, tagLength };
+}
+
+// AES-OCB (RFC 7253): an iv of 1 to 15 bytes, a 64, 96 or 128-bit tag.
+const AES_OCB = {
+  ...aes(
+    "AES-OCB",
+    "OCB",
+    (encrypt, params, key, data) => {
+      if (params.iv.byteLength === 0 || params.iv.byteLength > 15) {
+        throw error("OperationError", "The AES-OCB iv must be 1 to 15 bytes");
+      }
+      const tagLength = params.tagLength === undefined ? 128 : params.tagLength;
+      if (tagLength !== 64 && tagLength !== 96 && tagLength !== 128) {
+        throw error("OperationError", `Unsupported AES-OCB tagLength: ${tagLength}`);
+      }
+      return native.cryptoAesOcb(encrypt, key, params.iv, data, params.additionalData, tagLength / 8);
+    },
+    false,
+  ),
+  params: aeadParams,
+};
+
+// ChaCha20-Poly1305 (RFC 8439): a 256-bit key, a 12-byte iv, a 128-bit tag.
+// Its key algorithm has no length.
+function chachaCipher(encrypt, params, parts, data) {
+  if (params.iv.byteLength !== 12) throw error("OperationError", "The ChaCha20-Poly1305 iv must be 12 bytes");
+  if (params.tagLength !== undefined && params.tagLength !== 128) {
+    throw error("OperationError", "The ChaCha20-Poly1305 tagLength must be 128");
+  }
+  return later(
+    native.cryptoChaCha20Poly1305(encrypt, parts.material, params.iv, data, params.additionalData, 16),
+    exactBuffer,
+  );
+}
+
+const CHACHA20_POLY1305 = {
+  usages: ["encrypt", "decrypt", "wrapKey", "unwrapKey"],
+  params: aeadParams,
+  generateKey(dict, extractable, usages) {
+    requireUsages(usages);
+    const material = internals.crypto.getRandomValues(new Uint8Array(32));
+    return secretKey({ name: "ChaCha20-Poly1305" }, material, extractable, usages);
+  },
+  importKey(format, keyData, dict, extractable, usages) {
+    let material;
+    if (format === "raw-secret") {
+      material = bytesOf(keyData, "keyData");
+    } else if (format === "jwk") {
+      checkJwk(keyData, { kty: "oct", alg: "C20P", use: "enc", extractable, usages });
+      material = fromBase64url(keyData.k);
+    } else {
+      throw error("NotSupportedError", `Unsupported key format for ChaCha20-Poly1305: ${format}`);
+    }
+    if (material.byteLength !== 32) throw error("DataError", "A ChaCha20-Poly1305 key must be 256 bits long");
+    requireUsages(usages);
+    return secretKey({ name: "ChaCha20-Poly1305" }, material, extractable, usages);
+  },
+  exportKey(format, parts) {
+    return exportSecretKey("ChaCha20-Poly1305", format, parts, "C20P", false);
+  },
+  keyLength() {
+    return 256;
+  },
+  encrypt: (params, parts, data) => chachaCipher(true, params, parts, data),
+  decrypt: (params, parts, data) => chachaCipher(false, params, parts, data),
+};
+
+// KMAC128 and KMAC256 (NIST SP 800-185) on OpenSSL 3.0's EVP_MAC, which
+// works in whole bytes and takes a key of 4 to 512 bytes, a customization
+// of at most 512 bytes and an output of at most 2,097,151 bytes
+// (runtime/crypto/crypto_subtle.cc). Where the proposal allows more, the
+// operation is an OperationError that says so.
+const KMAC_MAX_OUTPUT_BITS = 2097151 * 8;
+
+function kmac(name, jwkAlg, defaultBits) {
+  // KmacKeyGenParams' and KmacImportParams' optional length, for a key this
+  // runtime can generate: whole bytes, 32 to 4,096 bits.
+  const generatedBits = (dict) => {
+    const length = unsignedMember(dict, "length", 0xffffffff, false);
+    const bits = length === undefined ? defaultBits : length;
+    if (bits === 0 || bits % 8 !== 0 || bits < 32 || bits > 4096) {
+      throw error("OperationError", `${name} keys here are whole bytes, 32 to 4096 bits (OpenSSL's KMAC key sizes)`);
+    }
+    return bits;
+  };
+  const mac = (params, parts, data) => {
+    const length = params.length;
+    if (length === 0 || length % 8 !== 0 || length > KMAC_MAX_OUTPUT_BITS) {
+      throw error("OperationError", `The ${name} length must be a multiple of 8 from 8 to ${KMAC_MAX_OUTPUT_BITS}`);
+    }
+    return native.cryptoKmac(name, parts.material, params.customization, data, length / 8);
+  };
+  return {
+    usages: ["sign", "verify"],
+    // KmacParams, for sign and verify: customization, length (required
+    // [EnforceRange] unsigned long, in bits).
+    params(operation, dict) {
+      if (operation !== "sign" && operation !== "verify") return dict;
+      const customization = bufferMember(dict, "customization", false);
+      const length = unsignedMember(dict, "length", 0xffffffff);
+      return { __proto__: null, customization, length };
+    },
+    generateKey(dict, extractable, usages) {
+      const bits = generatedBits(dict);
+      requireUsages(usages);
+      const material = internals.crypto.getRandomValues(new Uint8Array(bits / 8));
+      return secretKey({ name, length: bits }, material, extractable, usages);
+    },
+    importKey(format, keyData, dict, extractable, usages) {
+      let material;
+      if (format === "raw-secret") {
+        material = bytesOf(keyData, "keyData");
+      } else if (format === "jwk") {
+        checkJwk(keyData, { kty: "oct", alg: jwkAlg, use: "sig", extractable, usages });
+        material = fromBase64url(keyData.k);
+      } else {
+        throw error("NotSupportedError", `Unsupported key format for ${name}: ${format}`);
+      }
+      if (material.byteLength === 0) throw error("DataError", `The ${name} key is empty`);
+      const bits = material.byteLength * 8;
+      const length = unsignedMember(dict, "length", 0xffffffff, false);
+      if (length !== undefined && length !== bits) {
+        throw error("DataError", `The ${name} length does not match the key data`);
+      }
+      requireUsages(usages);
+      return secretKey({ name, length: bits }, material, extractable, usages);
+    },
+    exportKey(format, parts) {
+      return exportSecretKey(name, format, parts, jwkAlg, false);
+    },
+    keyLength(dict) {
+      return generatedBits(dict);
+    },
+    sign(params, parts, data) {
+      return later(mac(params, parts, data), exactBuffer);
+    },
+    verify(params, parts, signature, data) {
+      return later(
+        mac(params, parts, data),
+        (expected) => signature.byteLength === expected.byteLength && native.cryptoTimingSafeEqual(signature, expected),
+      );
+    },
+  };
+}
+
+const KMAC128 = kmac("KMAC128", "K128", 128);
+const KMAC256 = kmac("KMAC256", "K256", 256);
+
 // --- RSASSA-PKCS1-v1_5, RSA-PSS, RSA-OAEP
 // (https://w3c.github.io/webcrypto/#rsassa-pkcs1, #rsa-pss, #rsa-oaep) ---
 
@@ -809,6 +1010,10 @@ const ALGORITHMS = {
   "RSASSA-PKCS1-v1_5": RSASSA_PKCS1_V1_5,
   "RSA-PSS": RSA_PSS,
   "RSA-OAEP": RSA_OAEP,
+  "AES-OCB": AES_OCB,
+  "ChaCha20-Poly1305": CHACHA20_POLY1305,
+  KMAC128,
+  KMAC256,
 };
 const ALGORITHM_NAMES = Object.keys(ALGORITHMS);
 
@@ -816,11 +1021,18 @@ const ALGORITHM_NAMES = Object.keys(ALGORITHMS);
 // implementation. An algorithm unknown, or known but without the operation,
 // is a NotSupportedError.
 function algorithmFor(algorithm, operation) {
-  const { dict, name } = normalize(algorithm, ALGORITHM_NAMES);
+  const normalized = normalize(algorithm, ALGORITHM_NAMES);
+  const name = normalized.name;
   const implementation = ALGORITHMS[name];
   if (typeof implementation[operation] !== "function") {
     throw error("NotSupportedError", `${name} does not support ${operation}`);
   }
+  // An algorithm with `params` converts its parameter dictionary here, as
+  // WebIDL does, before the key is looked at.
+  const dict =
+    typeof implementation.params === "function"
+      ? implementation.params(operation, normalized.dict)
+      : normalized.dict;
   return { dict, name, implementation };
 }
 
@@ -856,8 +1068,16 @@ function dataOperation(operation, count, algorithm, key, data) {
   });
 }
 
+// The KeyFormat enum: the spec's four, and "raw-secret" from the modern
+// algorithms proposal (which algorithm takes which is up to each).
 function checkFormat(format) {
-  if (format !== "raw" && format !== "pkcs8" && format !== "spki" && format !== "jwk") {
+  if (
+    format !== "raw" &&
+    format !== "pkcs8" &&
+    format !== "spki" &&
+    format !== "jwk" &&
+    format !== "raw-secret"
+  ) {
     throw new TypeError(`Unknown key format: ${format}`);
   }
 }
@@ -954,7 +1174,7 @@ class SubtleCrypto {
       const parts = usableKey(baseKey, name, "deriveKey");
       const length = target.implementation.keyLength(target.dict);
       return later(implementation.deriveBits(dict, parts, length, baseKey.type), (bits) =>
-        importKeyWith("raw", bits, derivedKeyType, extractable, keyUsages),
+        importKeyWith("raw-secret", bits, derivedKeyType, extractable, keyUsages),
       );
     });
   }
@@ -965,9 +1185,9 @@ class SubtleCrypto {
       requireArguments(count, 4, "Failed to execute 'wrapKey' on 'SubtleCrypto'");
       checkFormat(format);
       // An algorithm with no wrapKey operation of its own wraps by encrypting.
-      const { dict, name } = normalize(wrapAlgorithm, ALGORITHM_NAMES);
+      const { name } = normalize(wrapAlgorithm, ALGORITHM_NAMES);
       const operation = ALGORITHMS[name].wrapKey ? "wrapKey" : "encrypt";
-      const { implementation } = algorithmFor(wrapAlgorithm, operation);
+      const { dict, implementation } = algorithmFor(wrapAlgorithm, operation);
       const wrappingParts = usableKey(wrappingKey, name, "wrapKey");
       const exported = exportKeyOf(key, format);
       const bytes = format === "jwk" ? internals.utf8Encode(JSON.stringify(exported)) : new Uint8Array(exported);
@@ -980,9 +1200,9 @@ class SubtleCrypto {
     return promised(() => {
       requireArguments(count, 7, "Failed to execute 'unwrapKey' on 'SubtleCrypto'");
       checkFormat(format);
-      const { dict, name } = normalize(unwrapAlgorithm, ALGORITHM_NAMES);
+      const { name } = normalize(unwrapAlgorithm, ALGORITHM_NAMES);
       const operation = ALGORITHMS[name].unwrapKey ? "unwrapKey" : "decrypt";
-      const { implementation } = algorithmFor(unwrapAlgorithm, operation);
+      const { dict, implementation } = algorithmFor(unwrapAlgorithm, operation);
       algorithmFor(unwrappedKeyAlgorithm, "importKey");
       const unwrappingParts = usableKey(unwrappingKey, name, "unwrapKey");
       const unwrapped = implementation[operation](
