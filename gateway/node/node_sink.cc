@@ -186,17 +186,20 @@ void NodeSink::ReportCpu(uint64_t cpu_ns) {
 }
 
 bool NodeSink::OnConsole(std::string_view level, std::string_view message) {
-  if (reporting_.log != nullptr) {
-    reporting_.log->Console(record_.worker, record_.version, record_.request_id, level, message);
-  }
-  if (!ended_ && record_.logs.size() < kMaxKeptConsoleLines) {
+  reporting_.Console(record_, ended_, level, message);
+  return true;
+}
+
+void NodeReporting::Console(InvocationRecord& record, bool ended, std::string_view level,
+                            std::string_view message) const {
+  if (log != nullptr) log->Console(record.worker, record.version, record.request_id, level, message);
+  if (!ended && record.logs.size() < kMaxKeptConsoleLines) {
     size_t kept = 0;
-    for (const ConsoleLine& line : record_.logs) kept += line.message.size();
+    for (const ConsoleLine& line : record.logs) kept += line.message.size();
     if (kept + message.size() <= kMaxKeptConsoleBytes) {
-      record_.logs.push_back({UnixMs(), std::string(level), std::string(message)});
+      record.logs.push_back({UnixMs(), std::string(level), std::string(message)});
     }
   }
-  return true;
 }
 
 void NodeSink::End(std::string_view outcome) {

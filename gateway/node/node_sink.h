@@ -33,6 +33,10 @@ struct NodeReporting {
   std::function<void(const std::string& worker)> on_limit_kill;
   // Records one request the node answered (with or without a worker).
   void Report(const InvocationRecord& record) const;
+  // A console line of the invocation `record` describes: logged, and kept
+  // in the record (bounded) for tails while it has not `ended`.
+  void Console(InvocationRecord& record, bool ended, std::string_view level,
+               std::string_view message) const;
 };
 
 // Milliseconds since the Unix epoch, for records.

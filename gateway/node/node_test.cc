@@ -9,6 +9,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "gateway/http/testing/http_test_client.h"
@@ -361,7 +363,10 @@ TEST_F(HeavyServiceTest, ACallThroughABindingRunsOnTheCalleesLaneNotOnTheCallers
     export default { async fetch(request) {
       let x = 0;
       for (let i = 0; i < 3000000; ++i) x = (x + i) % 1000003;
-      if (request.method === "POST") return new Response(`got ${await request.text()}`);
+      if (request.method === "POST") {
+        console.log("slow was sent a body");
+        return new Response(`got ${await request.text()}`);
+      }
       return new Response(`computed ${x > -1}`);
     } };)", {"slow.test/*"}));
   // "front" passes each request on over a service binding and does no work
@@ -393,6 +398,15 @@ TEST_F(HeavyServiceTest, ACallThroughABindingRunsOnTheCalleesLaneNotOnTheCallers
   EXPECT_EQ(Series(metrics, "edge_requests_total{worker=\"slow\",status_class=\"2xx\",outcome=\"ok\"}"),
             "17")
       << metrics;
+  // Its console line, written on the lane, reaches the log under it.
+  std::string log;
+  for (int i = 0; i < 100 && log.find("slow was sent a body") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::ifstream in(node_.dir() + "/access.log");
+    log.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  EXPECT_THAT(log, HasSubstr(R"("type":"console","worker":"slow")")) << log;
+  EXPECT_THAT(log, HasSubstr("slow was sent a body")) << log;
 }
 
 TEST(NodeRestartTest, ARestartedNodeServesWhatItsStoreHolds) {

@@ -59,6 +59,12 @@ class CalleeSink : public runtime::ResponseSink {
     inner_->Fail(public_reason, limit);
   }
   void ReportCpu(uint64_t cpu_ns) override { record_.cpu_ns += cpu_ns; }
+  // Logged and kept under the callee, as a request's lines are (and on
+  // whichever thread the callee ran: a hop forwards them here).
+  bool OnConsole(std::string_view level, std::string_view message) override {
+    reporting_.Console(record_, ended_, level, message);
+    return true;
+  }
   bool Aborted() const override { return inner_->Aborted(); }
   bool NeedsDrain() const override { return inner_->NeedsDrain(); }
   void OnDrain(std::function<void()> callback) override { inner_->OnDrain(std::move(callback)); }
@@ -500,36 +506,45 @@ Status NodeThread::Dispatch(const std::string& scoped_service, runtime::FetchReq
   record.remote = "service-binding";
   record.bytes_in = request.body.size();
   record.memory_limit_bytes = (*found)->limits.memory_mb << 20;
+  NodeThread* lane = LaneFor((*found)->name);
+  WorkerHost* local = nullptr;
+  if (lane == nullptr) {
+    // Loaded first: a callee that cannot load is the caller's error, not an
+    // invocation of the callee.
+    StatusOr<WorkerHost*> host = pool_->Acquire(*found);
+    if (!host.ok()) {
+      return Status(ErrorCode::kNotFound, fmt::format("worker '{}' failed to load: {}", service,
+                                                      host.status().message()));
+    }
+    local = *host;
+  }
   auto callee = std::make_shared<CalleeSink>(std::move(sink), node_.reporting(), std::move(record));
   // A callee's CPU counts towards its own lane, as a request's does: a
   // worker that computes when called goes to the heavy lane too.
   callee->SetOnCpu([this, worker = (*found)->name](uint64_t cpu_ns) { NoteCpu(worker, cpu_ns); });
-  if (NodeThread* lane = LaneFor((*found)->name)) {
-    // A heavy or quarantined callee runs on its lane, not on the caller's
-    // thread, where it would hold up the other tenants the caller shares
-    // it with. Its response and body come back here, as a request's do.
-    PostFn to_caller = [this](std::function<void()> task) { Post(std::move(task)); };
-    PostFn to_lane = [lane](std::function<void()> task) { lane->Post(std::move(task)); };
-    if (request.body_source) {
-      request.body_source = HopBody(std::move(request.body_source), to_caller, to_lane);
-    }
-    std::shared_ptr<runtime::ResponseSink> hop = HopSink(std::move(callee), to_caller, to_lane);
-    lane->Post([lane, served = *found, request = std::move(request), hop]() mutable {
-      StatusOr<WorkerHost*> host = lane->pool().Acquire(served);
-      if (!host.ok()) {
-        hop->Fail("The worker failed to load", LimitKind::kNone);
-        return;
-      }
-      (*host)->Fetch(std::move(request), std::move(hop));
-    });
+  if (local != nullptr) {
+    local->Fetch(std::move(request), std::move(callee));
     return Status::Ok();
   }
-  StatusOr<WorkerHost*> host = pool_->Acquire(*found);
-  if (!host.ok()) {
-    return Status(ErrorCode::kNotFound,
-                  fmt::format("worker '{}' failed to load: {}", service, host.status().message()));
+  // A heavy or quarantined callee runs on its lane, not on the caller's
+  // thread, where it would hold up the other tenants the caller shares
+  // it with. Its response and body come back here, as a request's do.
+  PostFn to_caller = [this](std::function<void()> task) { Post(std::move(task)); };
+  PostFn to_lane = [lane](std::function<void()> task) { lane->Post(std::move(task)); };
+  if (request.body_source) {
+    request.body_source = HopBody(std::move(request.body_source), to_caller, to_lane);
   }
-  (*host)->Fetch(std::move(request), std::move(callee));
+  std::shared_ptr<runtime::ResponseSink> hop = HopSink(std::move(callee), to_caller, to_lane);
+  lane->Post([lane, served = *found, request = std::move(request), hop]() mutable {
+    StatusOr<WorkerHost*> host = lane->pool().Acquire(served);
+    if (!host.ok()) {
+      hop->Fail(fmt::format("worker '{}' failed to load: {}", served->name,
+                            host.status().message()),
+                LimitKind::kNone);
+      return;
+    }
+    (*host)->Fetch(std::move(request), std::move(hop));
+  });
   return Status::Ok();
 }
 
