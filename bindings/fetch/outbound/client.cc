@@ -677,9 +677,15 @@ void Shard::ArmHeaderTimer(Transaction* transaction) {
   transaction->header_timer_->Start(ms, [this, weak, ms] {
     std::shared_ptr<Transaction> t = weak.lock();
     if (!t || t->state_ == Transaction::State::kDone) return;
-    Status status = ClientError(fmt::format(
-        "The origin {} did not send response headers within {} ms (response header timeout).",
-        t->OriginKey(), ms));
+    Status status = ClientError(
+        t->state_ == Transaction::State::kHeld
+            ? fmt::format("The request to {} waited {} ms behind {} other requests of the same "
+                          "account without being sent (response header timeout; see "
+                          "outbound_requests_per_account).",
+                          t->OriginKey(), ms, requests_per_tenant_)
+            : fmt::format("The origin {} did not send response headers within {} ms (response "
+                          "header timeout).",
+                          t->OriginKey(), ms));
     if (t->state_ == Transaction::State::kActive && t->connection_ != nullptr) {
       t->connection_->Close(status);  // fails the transaction
     } else {
