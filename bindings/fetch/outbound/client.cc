@@ -380,20 +380,29 @@ Client::Client(ClientOptions options)
   }
   if (options_.threads < 1) options_.threads = 1;
   if (options_.max_connections_per_origin < 1) options_.max_connections_per_origin = 1;
-  SSL_CTX* tls = nullptr;
-  auto context = base::NewClientTlsContext();
-  if (context.ok()) {
-    tls = context.value();
-  } else {
-    Log(LogLevel::kError, "outbound: {}; https fetches will fail", context.status().message());
-  }
+  auto tls = std::make_shared<LazyTlsContext>();
   for (int i = 0; i < options_.threads; ++i) {
-    if (tls != nullptr) SSL_CTX_up_ref(tls);
     auto shard = std::make_shared<Shard>(options_, stats_, tls);
     shard->Start();
     shards_.push_back(std::move(shard));
   }
-  if (tls != nullptr) SSL_CTX_free(tls);
+}
+
+LazyTlsContext::~LazyTlsContext() {
+  if (context_ != nullptr) SSL_CTX_free(context_);
+}
+
+SSL_CTX* LazyTlsContext::Get() {
+  std::call_once(once_, [this] {
+    auto context = base::NewClientTlsContext();
+    if (context.ok()) {
+      context_ = context.value();
+      return;
+    }
+    error_ = context.status().message();
+    Log(LogLevel::kError, "outbound: {}; https fetches fail", error_);
+  });
+  return context_;
 }
 
 Client::~Client() {
@@ -451,8 +460,9 @@ StatusOr<std::shared_ptr<Call>> Client::Start(uv_loop_t* loop, RequestHead head,
 // ---------------------------------------------------------------------------
 // Shard
 
-Shard::Shard(const ClientOptions& options, std::shared_ptr<ClientStats> stats, SSL_CTX* tls)
-    : options_(options), stats_(std::move(stats)), tls_(tls) {
+Shard::Shard(const ClientOptions& options, std::shared_ptr<ClientStats> stats,
+             std::shared_ptr<LazyTlsContext> tls)
+    : options_(options), stats_(std::move(stats)), tls_(std::move(tls)) {
   // The bounds are the client's; each shard holds its part of them.
   const size_t shards = static_cast<size_t>(std::max(1, options_.threads));
   if (options_.max_requests_per_tenant > 0) {
@@ -468,7 +478,6 @@ Shard::Shard(const ClientOptions& options, std::shared_ptr<ClientStats> stats, S
 Shard::~Shard() {
   Stop();
   uv_loop_close(&loop_);
-  if (tls_ != nullptr) SSL_CTX_free(tls_);
 }
 
 void Shard::Start() {

@@ -839,6 +839,18 @@ class TlsClientTest : public ClientTest {
   std::unique_ptr<TestServer> server_;
 };
 
+TEST_F(TlsClientTest, TheTlsContextIsMadeByTheFirstHttpsFetchNotByTheClient) {
+  // The client exists and has served plain http before the CA it must
+  // trust is named: the CA certificates are read by the first https fetch.
+  TestCertificates::Untrust();
+  TestServer plain(Echo());
+  ASSERT_TRUE(Fetch(Get(plain.port()))->error.ok());
+  certs_->TrustOnlyTheCa();
+  auto outcome = FetchFrom(certs_->good_cert, certs_->good_key);
+  ASSERT_TRUE(outcome->error.ok()) << outcome->error.message();
+  EXPECT_EQ(outcome->body, "GET /secure ");
+}
+
 TEST_F(TlsClientTest, TrustedCertificate) {
   auto outcome = FetchFrom(certs_->good_cert, certs_->good_key);
   ASSERT_TRUE(outcome->error.ok()) << outcome->error.message();

@@ -254,12 +254,13 @@ void Connection::OnConnected(int status) {
 }
 
 void Connection::StartTls() {
-  if (shard_->tls() == nullptr) {
-    Close(NetError("TLS is not available (the TLS context could not be created)."));
+  SSL_CTX* context = shard_->tls();
+  if (context == nullptr) {
+    Close(NetError(fmt::format("TLS is not available: {}", shard_->tls_error())));
     return;
   }
   state_ = State::kHandshaking;
-  ssl_ = SSL_new(shard_->tls());
+  ssl_ = SSL_new(context);
   rbio_ = BIO_new(BIO_s_mem());
   wbio_ = BIO_new(BIO_s_mem());
   if (ssl_ == nullptr || rbio_ == nullptr || wbio_ == nullptr) {

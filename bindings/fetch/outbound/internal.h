@@ -277,11 +277,31 @@ class Pool {
   bool redispatch_ = false;
 };
 
+// The client TLS context, made by the first https connection of any shard:
+// loading the system's CA certificates costs milliseconds of start-up that
+// a node or `edge dev` whose workers never fetch over TLS should not pay.
+class LazyTlsContext {
+ public:
+  LazyTlsContext() = default;
+  ~LazyTlsContext();
+  LazyTlsContext(const LazyTlsContext&) = delete;
+  LazyTlsContext& operator=(const LazyTlsContext&) = delete;
+  // Any thread. Null when it could not be made; error() says why.
+  SSL_CTX* Get();
+  const std::string& error() const { return error_; }
+
+ private:
+  std::once_flag once_;
+  SSL_CTX* context_ = nullptr;
+  std::string error_;
+};
+
 // One outbound thread: a loop, the pools of the origins hashed to it, and
 // the mailbox callers post to.
 class Shard : public std::enable_shared_from_this<Shard> {
  public:
-  Shard(const ClientOptions& options, std::shared_ptr<ClientStats> stats, SSL_CTX* tls);
+  Shard(const ClientOptions& options, std::shared_ptr<ClientStats> stats,
+        std::shared_ptr<LazyTlsContext> tls);
   ~Shard();
   void Start();
   void Stop();  // from the owning thread: fail everything, join
@@ -294,7 +314,9 @@ class Shard : public std::enable_shared_from_this<Shard> {
   uv_loop_t* loop() { return &loop_; }
   const ClientOptions& options() const { return options_; }
   ClientStats& stats() { return *stats_; }
-  SSL_CTX* tls() const { return tls_; }
+  // Null when TLS is unavailable (tls_error() says why).
+  SSL_CTX* tls() const { return tls_->Get(); }
+  const std::string& tls_error() const { return tls_->error(); }
   void Submit(std::shared_ptr<Transaction> transaction);
   void Cancel(const std::shared_ptr<Transaction>& transaction);
   void Upload(const std::shared_ptr<Transaction>& transaction, std::string chunk, bool end);
@@ -342,7 +364,7 @@ class Shard : public std::enable_shared_from_this<Shard> {
 
   ClientOptions options_;
   std::shared_ptr<ClientStats> stats_;
-  SSL_CTX* tls_;
+  std::shared_ptr<LazyTlsContext> tls_;
   uv_loop_t loop_;
   uv_async_t async_;
   std::thread thread_;
