@@ -125,6 +125,22 @@ export default {
         const r = await fetch(`${up}/slow`);
         return new Response(await r.text());
       }
+      case "/events": {
+        // Server-sent events from the upstream, over a real connection: the
+        // upstream ends the stream after two events and is reconnected to.
+        const source = new EventSource(`${up}/events`);
+        const seen = [];
+        await new Promise((resolve) => {
+          source.onopen = () => seen.push("open");
+          source.onerror = () => seen.push(`error ${source.readyState}`);
+          source.onmessage = (e) => {
+            seen.push(`${e.data} #${e.lastEventId} from ${e.origin}`);
+            if (seen.length >= 6) resolve();
+          };
+        });
+        source.close();
+        return Response.json(seen);
+      }
     }
     return new Response("no such test", { status: 404 });
   },
@@ -255,6 +271,22 @@ class UpstreamHandler(http.server.BaseHTTPRequestHandler):
         elif path == "/slow":
             time.sleep(0.1)
             self.send(200, b"slow")
+        elif path == "/events":
+            # Two events, then the end of the stream (the client reconnects,
+            # saying the last id it saw); a retry of 1 s.
+            last = self.headers.get("Last-Event-ID", "")
+            accept = self.headers.get("Accept", "")
+            start = 0 if last == "" else int(last) + 1
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for i in range(start, start + 2):
+                data = f"retry: 1000\nid: {i}\ndata: event {i} ({accept})\n\n".encode()
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                self.wfile.flush()
+                time.sleep(0.05)
+            self.wfile.write(b"0\r\n\r\n")
         else:
             self.send(404, b"not found")
 
@@ -429,6 +461,19 @@ class FetchTest(unittest.TestCase):
         self.assertEqual(self.get("/many", n="50").body, b"all 50")
         body = self.get("/many", n="51").body.decode()
         self.assertTrue(body.startswith("failed after 50: Error: Too many subrequests."), body)
+
+    def test_event_source_reads_and_reconnects_with_the_last_event_id(self):
+        response = self.get("/events")
+        self.assertEqual(response.status, 200, response.body)
+        origin = self.up()
+        self.assertEqual(json.loads(response.body), [
+            "open",
+            f"event 0 (text/event-stream) #0 from {origin}",
+            f"event 1 (text/event-stream) #1 from {origin}",
+            "error 0",
+            "open",
+            f"event 2 (text/event-stream) #2 from {origin}",
+        ])
 
     def test_pool_bound_holds_under_load(self):
         before = self.upstream.accepted

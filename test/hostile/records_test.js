@@ -13,7 +13,7 @@ export const RECORD_NAMES = [
   "AbortController", "AbortSignal", "ArrayBufferPrototypeGetByteLength", "Blob", "captureLateBuiltins",
   "ByteLengthQueuingStrategy", "CompressionStream", "CountQueuingStrategy", "Crypto", "CryptoKey",
   "CustomEvent", "DOMException", "DataViewPrototypeGetBuffer", "DataViewPrototypeGetByteLength", "ErrorEvent",
-  "DataViewPrototypeGetByteOffset", "DecompressionStream", "Event", "EventTarget", "Fetcher",
+  "DataViewPrototypeGetByteOffset", "DecompressionStream", "Event", "EventSource", "EventTarget", "Fetcher",
   "File", "FormData", "Headers", "InnerBody", "KvNamespace", "Navigator", "Performance", "PromiseRejectionEvent", "QuotaExceededError",
   "ReadableByteStreamController", "ReadableStream", "ReadableStreamBYOBReader",
   "ReadableStreamBYOBRequest", "ReadableStreamDefaultController", "ReadableStreamDefaultReader",
