@@ -4,12 +4,12 @@
 // response natives. Every failure of the worker's code ends as a 500 for that
 // request and a log line with the JS stack; the isolate goes on serving.
 
-const { Event, Response, makeRequest, responseForWire, reportError, isUint8Array } = internals;
+const { Event, Response, createDataProperty, makeRequest, responseForWire, reportError, isUint8Array } = internals;
 // The invocation's bookkeeping and the bytes sent use built-ins captured
 // before tenant code runs (runtime/js/primordials.js); TypeError and Promise
 // are the originals, whatever the worker put on globalThis.
 const {
-  ErrorCtor, PromiseResolve, SafeMap, StringCtor, TypeErrorCtor: TypeError, PromiseCtor: Promise,
+  ErrorCtor, ObjectGetPrototypeOf, PromiseResolve, SafeMap, SafeWeakMap, StringCtor, TypeErrorCtor: TypeError, PromiseCtor: Promise,
 } = internals.primordials;
 
 // Settles `value` (a promise, a thenable or a plain value) into onValue or
@@ -48,12 +48,32 @@ internals.setWaitUntilLimit = (ms) => {
 // A scheduled invocation also keeps `whenIdle` (called when its last
 // waitUntil promise settles before it has "responded") and the first
 // rejection of its waitUntil promises.
+// The lifetime of each invocation still open, for `waitUntil` imported from
+// cloudflare:workers (which finds it from the current invocation).
+const lifetimes = new SafeWeakMap();
+
 function makeLifetime(invocation) {
-  return {
+  const life = {
     __proto__: null, invocation, responded: false, waiting: 0, deadline: 0,
     whenIdle: undefined, rejected: false, rejection: undefined,
   };
+  lifetimes.set(invocation, life);
+  return life;
 }
+
+// cloudflare:workers' `waitUntil(promise)`: ctx.waitUntil of the invocation
+// the caller runs in.
+internals.waitUntil = function waitUntil(promise) {
+  if (arguments.length === 0) {
+    throw new TypeError("Failed to execute 'waitUntil': 1 argument required");
+  }
+  const invocation = internals.currentInvocation();
+  const life = invocation === undefined ? undefined : lifetimes.get(invocation);
+  if (life === undefined) {
+    throw new TypeError("waitUntil() can only be called while a request or event is being handled.");
+  }
+  extendLifetime(promise, life);
+};
 
 function endLifetime(life) {
   if (life.deadline !== 0) {
@@ -125,6 +145,40 @@ class ExecutionContext {
   get [Symbol.toStringTag]() {
     return "ExecutionContext";
   }
+}
+
+// Workers' class-based entrypoint (`cloudflare:workers`):
+//   export default class extends WorkerEntrypoint { fetch(request) { ... } }
+// A new instance per invocation, made with the invocation's ctx and the
+// worker's env, which it keeps as `this.ctx` and `this.env` (own data
+// properties, whatever Object.prototype holds); its handler methods take the
+// event's own arguments only.
+class WorkerEntrypoint {
+  constructor(ctx, env) {
+    createDataProperty(this, "ctx", ctx);
+    createDataProperty(this, "env", env);
+  }
+}
+internals.WorkerEntrypoint = WorkerEntrypoint;
+
+// Whether `exported` is a class deriving from WorkerEntrypoint (at most 64
+// classes deep: a longer chain is not one).
+function isEntrypointClass(exported) {
+  if (typeof exported !== "function") return false;
+  let current = exported;
+  for (let depth = 0; depth < 64 && current !== null; depth++) {
+    current = ObjectGetPrototypeOf(current);
+    if (current === WorkerEntrypoint) return true;
+  }
+  return false;
+}
+
+// The handler `name` of a WorkerEntrypoint class, looked up on its
+// prototype, or undefined.
+function entrypointMethod(exported, name) {
+  if (!isEntrypointClass(exported)) return undefined;
+  const method = exported.prototype[name];
+  return typeof method === "function" ? method : undefined;
 }
 
 // The event a service-worker script's "fetch" listener receives.
@@ -282,7 +336,9 @@ function fail(id, error) {
 // C++ side calls per request.
 internals.prepareFetchHandler = function prepareFetchHandler(exported) {
   let invoke;
-  if (exported !== undefined && exported !== null && typeof exported.fetch === "function") {
+  if (entrypointMethod(exported, "fetch") !== undefined) {
+    invoke = (request, env, life) => new exported(new ExecutionContext(life), env).fetch(request);
+  } else if (exported !== undefined && exported !== null && typeof exported.fetch === "function") {
     invoke = (request, env, life) => exported.fetch(request, env, new ExecutionContext(life));
   } else if (internals.globalEventTarget && internals.hasFetchListener()) {
     invoke = (request, env, life) => {
@@ -359,6 +415,7 @@ internals.prepareFetchHandler = function prepareFetchHandler(exported) {
 // (by the handler, a listener, or a waitUntil promise that rejected).
 
 function hasScheduledHandler(exported) {
+  if (entrypointMethod(exported, "scheduled") !== undefined) return true;
   if (exported !== undefined && exported !== null && typeof exported.scheduled === "function") return true;
   return internals.globalEventTarget !== undefined &&
     internals.hasEventListeners(internals.globalEventTarget, "scheduled");
@@ -465,7 +522,10 @@ function finishScheduled(id, life, threw, error) {
 // scheduled handler, that function fails the invocation with a clear error.
 internals.prepareScheduledHandler = function prepareScheduledHandler(exported) {
   let invoke;
-  if (exported !== undefined && exported !== null && typeof exported.scheduled === "function") {
+  if (entrypointMethod(exported, "scheduled") !== undefined) {
+    invoke = (cron, scheduledTime, env, life) =>
+      new exported(new ExecutionContext(life), env).scheduled(new ScheduledController(cron, scheduledTime, life));
+  } else if (exported !== undefined && exported !== null && typeof exported.scheduled === "function") {
     invoke = (cron, scheduledTime, env, life) =>
       exported.scheduled(new ScheduledController(cron, scheduledTime, life), env, new ExecutionContext(life));
   } else {
