@@ -1,8 +1,8 @@
 // node:diagnostics_channel — Node.js's named channels: subscribe,
 // unsubscribe, publish, hasSubscribers, channel(), and TracingChannel
 // (traceSync, tracePromise, traceCallback over start/end/asyncStart/
-// asyncEnd/error channels). Channels are per isolate. runStores and
-// bindStore are plain calls: AsyncLocalStorage is not provided yet.
+// asyncEnd/error channels). Channels are per isolate. bindStore/runStores
+// set AsyncLocalStorage stores (node:async_hooks) around a publish.
 // https://nodejs.org/api/diagnostics_channel.html
 
 const { ReflectApply, ArrayPrototypeIndexOf, PromisePrototypeThen, SafeMap } = internals.primordials;
@@ -62,9 +62,21 @@ class Channel {
     }
   }
 
+  // fn runs (after the publish) with each bound store set to its
+  // transform of `data` (or `data`).
   runStores(data, fn, thisArg, ...args) {
-    this.publish(data);
-    return ReflectApply(fn, thisArg, args);
+    let run = () => {
+      this.publish(data);
+      return ReflectApply(fn, thisArg, args);
+    };
+    const stores = this._stores;
+    for (let i = stores.length - 1; i >= 0; i--) {
+      const { store, transform } = stores[i];
+      const inner = run;
+      const value = typeof transform === "function" ? transform(data) : data;
+      run = () => store.run(value, inner);
+    }
+    return run();
   }
 }
 
