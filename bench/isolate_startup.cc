@@ -4,7 +4,9 @@
 // sample is one Worker::Load, which begins with Isolate::New; the two ways
 // alternate so machine noise hits both alike. Also prints what the isolate
 // holds once ready (Worker::memory_bytes: heap, malloc'd, external). Run by
-// bench/isolate_startup.sh.
+// bench/isolate_startup.sh. With EDGE_BENCH_NODE_MODULES=1 the worker has
+// the nodejs_compat flag and imports node:buffer, node:events and node:util
+// (what those modules cost a worker that uses them).
 #include <uv.h>
 
 #include <algorithm>
@@ -46,6 +48,13 @@ int main(int argc, char** argv) {
                                      "  return new Response(greet(new URL(request.url)), "
                                      "{ headers: { 'content-type': 'text/plain' } });\n} };\n";
   std::ofstream(dir / "greet.js") << "export function greet(url) { return `hello ${url.pathname}`; }\n";
+  const char* node_modules = std::getenv("EDGE_BENCH_NODE_MODULES");
+  bool with_node_modules = node_modules != nullptr && std::string(node_modules) == "1";
+  if (with_node_modules) {
+    std::ofstream(dir / "greet.js", std::ios::app)
+        << "import { Buffer } from 'node:buffer';\nimport EventEmitter from 'node:events';\n"
+           "import util from 'node:util';\nexport const used = [Buffer, EventEmitter, util];\n";
+  }
 
   edge::runtime::NativeRegistry natives;
   edge::bindings::RegisterNatives(natives);
@@ -55,6 +64,7 @@ int main(int argc, char** argv) {
   spec.name = "bench";
   spec.root_dir = dir.string();
   spec.entry_path = (dir / "index.js").string();
+  if (with_node_modules) spec.compatibility_flags = {"nodejs_compat"};
 
   std::vector<double> with_snapshot, without;
   std::vector<double> memory_with, memory_without;  // MiB the isolate holds once ready
@@ -82,8 +92,9 @@ int main(int argc, char** argv) {
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);
   fs::remove_all(dir);
-  std::printf("isolates per way: %d (snapshot %s)\n", count,
-              snapshot_found ? "built in and used" : "NOT available: both rows run the JS");
+  std::printf("isolates per way: %d (snapshot %s)%s\n", count,
+              snapshot_found ? "built in and used" : "NOT available: both rows run the JS",
+              with_node_modules ? ", worker imports node:buffer, node:events, node:util" : "");
   std::printf("%-22s %8s %8s %8s %10s\n", "way", "p50 ms", "p99 ms", "max ms", "p50 MiB");
   struct Row {
     const char* name;

@@ -132,6 +132,9 @@ int main(int argc, char** argv) {
                            "edge.toml whose [vars], .dev.vars and bindings the tests' env gets "
                            "(KV starts empty for each run)");
   test_command->add_option("--filter", test.filter, "Only tests whose name contains TEXT");
+  test_command->add_option("--compatibility-flag", test.compatibility_flags,
+                           "A compatibility flag for the tests' workers (nodejs_compat: the "
+                           "node: modules), added to the config's compatibility_flags; repeatable");
   AddLogLevel(test_command, &log_level);
 
   // edge deploy [DIR] --to URL

@@ -12,6 +12,7 @@
 #include "bindings/kv/kv_store.h"
 #include "bindings/fetch/outbound/client.h"
 #include "base/log.h"
+#include "runtime/compatibility_flags.h"
 #include "runtime/project.h"
 #include "runtime/worker.h"
 
@@ -193,6 +194,8 @@ int RunTestCommand(const TestCommandOptions& options) {
     base.secrets = project->spec.secrets;
     base.bindings = project->spec.bindings;
     base.cpu_limit_ms = project->spec.cpu_limit_ms;
+    base.compatibility_flags = project->spec.compatibility_flags;
+    base.compatibility_date = project->spec.compatibility_date;
     // Tests get a KV store of their own, empty at the start of the run.
     auto kv = bindings::KvStore::Open((fs::path(scratch) / "state").string());
     if (!kv.ok()) {
@@ -200,6 +203,15 @@ int RunTestCommand(const TestCommandOptions& options) {
       return 2;
     }
     services->kv = std::move(kv).value();
+  }
+
+  for (const std::string& flag : options.compatibility_flags) {
+    Status valid = runtime::CheckCompatibilityFlag(flag);
+    if (!valid.ok()) {
+      fprintf(stderr, "edge test: %s\n", valid.message().c_str());
+      return 2;
+    }
+    base.compatibility_flags.push_back(flag);
   }
 
   runtime::NativeRegistry natives;

@@ -10,6 +10,9 @@ struct TestCommandOptions {
   std::vector<std::string> files;  // test modules (.js/.mjs)
   std::string config;              // --config FILE: env (vars, secrets, KV) for the tests
   std::string filter;              // --filter TEXT: only tests whose name contains it
+  // --compatibility-flag NAME (repeatable): added to the config's
+  // compatibility_flags (runtime/compatibility_flags.h).
+  std::vector<std::string> compatibility_flags;
 };
 
 // Each file is loaded as the worker it would be (its own isolate), and each

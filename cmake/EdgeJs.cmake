@@ -11,15 +11,26 @@ function(edge_js)
   endforeach()
 endfunction()
 
-# edge_embed_js(): the library holding kRuntimeJs (runtime/js_sources.h).
+# edge_node_js(FILES...): the node: modules of the current folder (the
+# nodejs_compat flag), kept apart from the evaluation order: a worker
+# evaluates one only when it imports it (runtime/node/node_modules.h).
+function(edge_node_js)
+  foreach(file IN LISTS ARGN)
+    set_property(GLOBAL APPEND PROPERTY EDGE_NODE_JS_FILES "${CMAKE_CURRENT_SOURCE_DIR}/${file}")
+  endforeach()
+endfunction()
+
+# edge_embed_js(): the library holding kRuntimeJs and kNodeJs
+# (runtime/js_sources.h).
 function(edge_embed_js)
   get_property(files GLOBAL PROPERTY EDGE_JS_FILES)
+  get_property(node_files GLOBAL PROPERTY EDGE_NODE_JS_FILES)
   set(out "${CMAKE_BINARY_DIR}/js_sources.cc")
   add_custom_command(
     OUTPUT "${out}"
-    COMMAND ${CMAKE_COMMAND} "-DOUT=${out}" "-DFILES=${files}" "-DROOT=${PROJECT_SOURCE_DIR}"
+    COMMAND ${CMAKE_COMMAND} "-DOUT=${out}" "-DFILES=${files}" "-DNODE_FILES=${node_files}" "-DROOT=${PROJECT_SOURCE_DIR}"
             -P "${PROJECT_SOURCE_DIR}/cmake/EmbedJs.cmake"
-    DEPENDS ${files} "${PROJECT_SOURCE_DIR}/cmake/EmbedJs.cmake"
+    DEPENDS ${files} ${node_files} "${PROJECT_SOURCE_DIR}/cmake/EmbedJs.cmake"
     COMMENT "Embedding the runtime's JavaScript"
     VERBATIM)
   add_library(edge_js STATIC "${out}")

@@ -17,4 +17,10 @@ struct JsSource {
 extern const JsSource kRuntimeJs[];
 extern const size_t kRuntimeJsCount;
 
+// The node: modules (runtime/node), evaluated by a worker with the
+// nodejs_compat flag when it imports one (runtime/node/node_modules.h); no
+// isolate without the flag evaluates or compiles them.
+extern const JsSource kNodeJs[];
+extern const size_t kNodeJsCount;
+
 }  // namespace edge::runtime

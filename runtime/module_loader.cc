@@ -6,7 +6,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
+
+#include "runtime/node/node_modules.h"
 
 namespace edge::runtime {
 namespace fs = std::filesystem;
@@ -17,13 +20,39 @@ bool IsModuleFile(const fs::path& p, const ModuleFiles* files) {
   std::error_code ec;
   return fs::is_regular_file(p, ec);
 }
+// `node:X` or a bare `X` (nullopt: not a built-in name at all). The
+// messages start as workerd's do, then say why.
+std::optional<StatusOr<std::string>> ResolveNodeModule(std::string_view specifier,
+                                                       bool nodejs_compat) {
+  bool prefixed = specifier.starts_with(kNodeModulePrefix);
+  std::string_view name = prefixed ? specifier.substr(kNodeModulePrefix.size()) : specifier;
+  NodeModuleState state = NodeModuleStateOf(name);
+  if (!prefixed && state == NodeModuleState::kUnknown) return std::nullopt;
+  std::string full = fmt::format("{}{}", kNodeModulePrefix, name);
+  if (state == NodeModuleState::kProvided && nodejs_compat) return StatusOr<std::string>(full);
+  std::string why;
+  if (state == NodeModuleState::kUnknown) {
+    why = "";
+  } else if (!nodejs_compat) {
+    why = fmt::format(" Node.js modules need compatibility_flags = [\"nodejs_compat\"] in the "
+                      "project's config.");
+  } else if (state == NodeModuleState::kNotYet) {
+    why = fmt::format(" edge does not provide {} yet (docs/api.md lists the node: modules).", full);
+  }
+  return StatusOr<std::string>(Status(
+      ErrorCode::kNotFound, fmt::format("No such module \"{}\".{}", prefixed ? full : specifier, why)));
+}
+
 }  // namespace
 
 StatusOr<std::string> ResolveModulePath(const std::string& referrer, std::string_view specifier,
-                                        const ModuleFiles* files) {
+                                        const ModuleFiles* files, bool nodejs_compat) {
   bool relative = specifier.starts_with("./") || specifier.starts_with("../");
   bool absolute = specifier.starts_with("/");
   if (!relative && !absolute) {
+    if (std::optional<StatusOr<std::string>> node = ResolveNodeModule(specifier, nodejs_compat)) {
+      return *node;
+    }
     return Status(ErrorCode::kNotFound,
                   fmt::format("Cannot resolve module '{}': only relative imports ('./x.js') are "
                               "supported; bundle packages into the project first",

@@ -21,8 +21,16 @@ using ModuleFiles = std::map<std::string, std::string, std::less<>>;
 // without an extension also matches "<it>.js", "<it>.mjs" and "<it>/index.js",
 // like wrangler's bundler. Returns the normalized absolute path.
 // With `files`, paths are looked up there instead of on disk.
+// With `nodejs_compat` (the compatibility flag), "node:X" and a bare "X" name
+// a built-in Node.js module edge provides (runtime/node/node_modules.h) and
+// resolve to "node:X" (never an absolute path, so never a file). Otherwise,
+// or for a module edge lacks, the error is Workers' `No such module "node:X".`
 StatusOr<std::string> ResolveModulePath(const std::string& referrer, std::string_view specifier,
-                                        const ModuleFiles* files = nullptr);
+                                        const ModuleFiles* files = nullptr,
+                                        bool nodejs_compat = false);
+
+// The prefix of a resolved built-in module ("node:buffer").
+inline constexpr std::string_view kNodeModulePrefix = "node:";
 
 // Reads a whole file.
 StatusOr<std::string> ReadFile(const std::string& path);

@@ -6,6 +6,7 @@
 
 #include <toml++/toml.h>
 
+#include "runtime/compatibility_flags.h"
 #include "runtime/module_loader.h"
 
 #include <cstdint>
@@ -120,6 +121,19 @@ StatusOr<Project> LoadProject(const std::string& path) {
   }
   if (auto date = table["compatibility_date"].value<std::string>()) {
     project.compatibility_date = *date;
+    project.spec.compatibility_date = *date;
+  }
+  // compatibility_flags = ["nodejs_compat", ...] (wrangler's key).
+  if (const toml::node* flags = table.get("compatibility_flags")) {
+    const toml::array* list = flags->as_array();
+    if (list == nullptr) return ConfigError(file, "compatibility_flags must be an array of strings");
+    for (const toml::node& item : *list) {
+      auto flag = item.value_exact<std::string>();
+      if (!flag) return ConfigError(file, "compatibility_flags must be an array of strings");
+      project.spec.compatibility_flags.push_back(*flag);
+    }
+    Status valid = CheckCompatibilityFlags(project.spec.compatibility_flags);
+    if (!valid.ok()) return ConfigError(file, valid.message());
   }
 
   if (const toml::node* limits = table.get("limits")) {

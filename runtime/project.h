@@ -13,7 +13,7 @@
 namespace edge::runtime {
 
 struct Project {
-  WorkerSpec spec;               // name, root, entry, vars
+  WorkerSpec spec;               // name, root, entry, vars, compatibility_flags
   std::string config_path;       // empty for a lone worker file
   std::string compatibility_date;
   std::string account_id;  // wrangler's account_id: the tenant on a node ("" = none)

@@ -32,6 +32,20 @@ class ProjectTest : public ::testing::Test {
   base::testing::TempDir dir_{"edge-project"};
 };
 
+TEST_F(ProjectTest, ReadsCompatibilityFlags) {
+  dir_.Write("index.js", "export default {};");
+  dir_.Write("edge.toml", "name = \"shop\"\nmain = \"index.js\"\n"
+                          "compatibility_flags = [\"nodejs_compat\", \"streams_enable_constructors\"]\n");
+  auto project = LoadProject(dir_.path());
+  ASSERT_TRUE(project.ok()) << project.status().message();
+  EXPECT_EQ(project->spec.compatibility_flags,
+            (std::vector<std::string>{"nodejs_compat", "streams_enable_constructors"}));
+  EXPECT_THAT(RefusalOf("name = \"shop\"\nmain = \"index.js\"\ncompatibility_flags = \"nodejs_compat\"\n"),
+              HasSubstr("compatibility_flags must be an array of strings"));
+  EXPECT_THAT(RefusalOf("name = \"shop\"\nmain = \"index.js\"\ncompatibility_flags = [\"nodejs compat\"]\n"),
+              HasSubstr("compatibility flag \"nodejs compat\" must be"));
+}
+
 TEST_F(ProjectTest, ReadsWranglerKeys) {
   dir_.Write("edge.toml",
              testing::SampleEdgeToml("index.js", "2026-11-01", "[limits]\ncpu_ms = 250\n"));
@@ -40,6 +54,8 @@ TEST_F(ProjectTest, ReadsWranglerKeys) {
   EXPECT_EQ(project->spec.name, "shop");
   EXPECT_EQ(project->spec.entry_path, (fs::path(dir_.path()) / "index.js").string());
   EXPECT_EQ(project->compatibility_date, "2026-11-01");
+  EXPECT_EQ(project->spec.compatibility_date, "2026-11-01");
+  EXPECT_TRUE(project->spec.compatibility_flags.empty());
   EXPECT_EQ(project->spec.cpu_limit_ms, 250u);
   EXPECT_EQ(project->cpu_ms, std::optional<uint64_t>(250));
   EXPECT_FALSE(project->routes.has_value());

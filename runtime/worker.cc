@@ -8,7 +8,9 @@
 #include "runtime/global_scope.h"
 #include "runtime/isolate_data.h"
 #include "base/log.h"
+#include "runtime/compatibility_flags.h"
 #include "runtime/module_loader.h"
+#include "runtime/node/node_modules.h"
 #include "runtime/platform.h"
 
 namespace edge::runtime {
@@ -413,6 +415,7 @@ StatusOr<v8::Local<v8::Module>> Worker::CompileModule(v8::Local<v8::Context> con
   for (const ModuleRecord& record : modules_) {
     if (record.path == path) return record.module.Get(isolate_);
   }
+  if (path.starts_with(kNodeModulePrefix)) return CompileNodeModule(context, path);
   if (path.ends_with(".wasm")) return CompileWasmModule(path);
   StatusOr<std::string> source = ReadModule(path, spec_.files.get());
   if (!source.ok()) return source.status();
@@ -434,7 +437,8 @@ StatusOr<v8::Local<v8::Module>> Worker::CompileModule(v8::Local<v8::Context> con
   for (int i = 0; i < requests->Length(); ++i) {
     auto request = requests->Get(context, i).As<v8::ModuleRequest>();
     std::string specifier = ToStdString(isolate_, request->GetSpecifier());
-    StatusOr<std::string> resolved = ResolveModulePath(path, specifier, spec_.files.get());
+    StatusOr<std::string> resolved = ResolveModulePath(
+        path, specifier, spec_.files.get(), NodejsCompatEnabled(spec_.compatibility_flags, spec_.compatibility_date));
     if (!resolved.ok()) {
       v8::Location where = module->SourceOffsetToLocation(request->GetSourceOffset());
       return Status(ErrorCode::kNotFound,
@@ -472,6 +476,63 @@ StatusOr<v8::Local<v8::Module>> Worker::CompileWasmModule(const std::string& pat
   return module;
 }
 
+v8::Local<v8::Object> Worker::MakeProcessEnv(v8::Local<v8::Context> context) {
+  v8::Local<v8::Object> env = NewNullProtoObject(isolate_);
+  if (!PopulateProcessEnv(spec_.compatibility_flags, spec_.compatibility_date)) return env;
+  // Strings only, as Workers (a JSON var as its JSON text); bindings are not
+  // strings and stay on `env`.
+  for (const std::vector<WorkerVar>* list : {&spec_.vars, &spec_.secrets}) {
+    for (const WorkerVar& var : *list) {
+      if (env->CreateDataProperty(context, Utf8String(isolate_, var.name),
+                                  Utf8String(isolate_, var.value))
+              .IsNothing()) {
+        return NewNullProtoObject(isolate_);
+      }
+    }
+  }
+  return env;
+}
+
+StatusOr<v8::Local<v8::Module>> Worker::CompileNodeModule(v8::Local<v8::Context> context,
+                                                          const std::string& path) {
+  std::string name = path.substr(kNodeModulePrefix.size());
+  std::vector<v8::Local<v8::String>> exports = {Utf8String(isolate_, "default")};
+  std::vector<std::string> names;
+  v8::Local<v8::Value> value = v8::Undefined(isolate_);
+  v8::Local<v8::Object> internals = data_->internals();
+  // Without the runtime (Worker::CompileModuleGraph lists files, runs
+  // nothing) the module only has to exist.
+  if (!internals.IsEmpty()) {
+    v8::TryCatch try_catch(isolate_);
+    if (!NodeModuleExports(context, internals, name, MakeProcessEnv(context)).ToLocal(&value)) {
+      return ExceptionStatus(isolate_, try_catch, fmt::format("internal error in {}", path));
+    }
+    v8::Local<v8::Array> keys;
+    if (value->IsObject()) {
+      if (!value.As<v8::Object>()
+               ->GetOwnPropertyNames(context, v8::ONLY_ENUMERABLE,
+                                     v8::KeyConversionMode::kConvertToString)
+               .ToLocal(&keys)) {
+        return ExceptionStatus(isolate_, try_catch, fmt::format("internal error in {}", path));
+      }
+      for (uint32_t i = 0; i < keys->Length(); ++i) {
+        v8::Local<v8::Value> key;
+        if (!keys->Get(context, i).ToLocal(&key) || !key->IsString()) continue;
+        std::string key_name = ToStdString(isolate_, key);
+        if (key_name == "default") continue;
+        exports.push_back(key.As<v8::String>());
+        names.push_back(std::move(key_name));
+      }
+    }
+  }
+  v8::Local<v8::Module> module = v8::Module::CreateSyntheticModule(
+      isolate_, Utf8String(isolate_, path), exports, EvaluateWasmModule);
+  // Not in module_paths_: a built-in is no file to upload or watch.
+  modules_.push_back({path, v8::Global<v8::Module>(isolate_, module),
+                      v8::Global<v8::Value>(isolate_, value), true, std::move(names)});
+  return module;
+}
+
 v8::MaybeLocal<v8::Value> Worker::EvaluateWasmModule(v8::Local<v8::Context> context,
                                                      v8::Local<v8::Module> module) {
   v8::Isolate* isolate = context->GetIsolate();
@@ -479,10 +540,22 @@ v8::MaybeLocal<v8::Value> Worker::EvaluateWasmModule(v8::Local<v8::Context> cont
   if (self != nullptr) {
     for (const ModuleRecord& record : self->modules_) {
       if (record.module.Get(isolate) == module && !record.wasm.IsEmpty()) {
-        if (module->SetSyntheticModuleExport(isolate, Utf8String(isolate, "default"),
-                                             record.wasm.Get(isolate))
+        v8::Local<v8::Value> value = record.wasm.Get(isolate);
+        if (module->SetSyntheticModuleExport(isolate, Utf8String(isolate, "default"), value)
                 .IsNothing()) {
           return {};
+        }
+        if (record.node) {
+          // Each named export is the exports' property of that name (Node's
+          // ESM view of a built-in).
+          for (const std::string& name : record.node_exports) {
+            v8::Local<v8::Value> item;
+            if (!value.As<v8::Object>()->Get(context, Utf8String(isolate, name)).ToLocal(&item) ||
+                module->SetSyntheticModuleExport(isolate, Utf8String(isolate, name), item)
+                    .IsNothing()) {
+              return {};
+            }
+          }
         }
         v8::Local<v8::Promise::Resolver> done;
         if (!v8::Promise::Resolver::New(context).ToLocal(&done) ||
@@ -509,7 +582,9 @@ v8::MaybeLocal<v8::Module> Worker::ResolveModule(v8::Local<v8::Context> context,
   }
   if (referrer_path != nullptr) {
     StatusOr<std::string> resolved =
-        ResolveModulePath(*referrer_path, ToStdString(isolate, specifier), self->spec_.files.get());
+        ResolveModulePath(*referrer_path, ToStdString(isolate, specifier), self->spec_.files.get(),
+                          NodejsCompatEnabled(self->spec_.compatibility_flags,
+                                              self->spec_.compatibility_date));
     if (resolved.ok()) {
       for (const ModuleRecord& record : self->modules_) {
         if (record.path == *resolved) return record.module.Get(isolate);

@@ -51,6 +51,10 @@ struct WorkerSpec {
   // Secrets reach `env` like vars; they are never logged.
   std::vector<WorkerVar> secrets;
   std::vector<EnvBinding> bindings;
+  // `compatibility_flags` from the config or the bundle
+  // (runtime/compatibility_flags.h: nodejs_compat turns on the node: modules).
+  std::vector<std::string> compatibility_flags;
+  std::string compatibility_date;  // YYYY-MM-DD; empty when not given
   std::shared_ptr<HostServices> services;
   // The worker's memory budget (`[limits] memory_mb`): its V8 heap and its
   // ArrayBuffers together (runtime/buffer_allocator.h). A worker that goes
@@ -187,10 +191,20 @@ class Worker {
     std::string path;
     v8::Global<v8::Module> module;
     // For a .wasm file: its compiled module, the synthetic module's default
-    // export.
+    // export. For a node: module, its exports (the default export, and each
+    // own property a named export).
     v8::Global<v8::Value> wasm;
+    bool node = false;
+    std::vector<std::string> node_exports;  // the named exports, "default" aside
   };
   StatusOr<v8::Local<v8::Module>> CompileWasmModule(const std::string& path);
+  // `import ... from "node:buffer"` (path "node:buffer"): a synthetic module
+  // over runtime/node's exports (runtime/node/node_modules.h).
+  StatusOr<v8::Local<v8::Module>> CompileNodeModule(v8::Local<v8::Context> context,
+                                                    const std::string& path);
+  // What node:process's env starts with (compatibility_flags.h says when
+  // the vars and secrets are in it).
+  v8::Local<v8::Object> MakeProcessEnv(v8::Local<v8::Context> context);
   static v8::MaybeLocal<v8::Value> EvaluateWasmModule(v8::Local<v8::Context> context,
                                                       v8::Local<v8::Module> module);
 

@@ -13,6 +13,7 @@
 #include "base/json_text.h"
 #include "base/utf8.h"
 #include "gateway/deploy/route_table.h"
+#include "runtime/compatibility_flags.h"
 
 namespace edge::gateway {
 namespace {
@@ -199,6 +200,7 @@ Status ValidateBundle(const WorkerBundle& bundle) {
   EDGE_RETURN_IF_ERROR(CheckWorkerName(bundle.name));
   if (!bundle.account.empty()) EDGE_RETURN_IF_ERROR(CheckAccountName(bundle.account));
   EDGE_RETURN_IF_ERROR(CheckCompatibilityDate(bundle.compatibility_date));
+  EDGE_RETURN_IF_ERROR(runtime::CheckCompatibilityFlags(bundle.compatibility_flags));
 
   if (bundle.modules.empty()) return Invalid("a bundle needs at least one module");
   std::set<std::string_view> names;
@@ -302,6 +304,10 @@ std::string EncodeBundle(const WorkerBundle& bundle) {
   base::AppendJsonString(out, bundle.main_module);
   out += ",\"compatibility_date\":";
   base::AppendJsonString(out, bundle.compatibility_date);
+  if (!bundle.compatibility_flags.empty()) {  // absent when empty: older bundles keep their bytes
+    out += ",\"compatibility_flags\":";
+    base::AppendJsonStringArray(out, bundle.compatibility_flags);
+  }
   if (!bundle.account.empty()) {  // absent when empty: older bundles keep their bytes
     out += ",\"account\":";
     base::AppendJsonString(out, bundle.account);
@@ -408,6 +414,17 @@ class Decoder {
       } else if (key == "compatibility_date") {
         EDGE_RETURN_IF_ERROR(
             String(field.value, "\"compatibility_date\"", bundle_.compatibility_date));
+      } else if (key == "compatibility_flags") {
+        EDGE_RETURN_IF_ERROR(Items(
+            field.value, "compatibility_flags must be an array of strings",
+            [&](element item) -> Status {
+              if (bundle_.compatibility_flags.size() >= runtime::kMaxCompatibilityFlags) {
+                return Invalid(fmt::format("compatibility_flags: more than {} flags",
+                                           runtime::kMaxCompatibilityFlags));
+              }
+              return String(item, "each of compatibility_flags",
+                            bundle_.compatibility_flags.emplace_back());
+            }));
       } else if (key == "account") {
         EDGE_RETURN_IF_ERROR(String(field.value, "\"account\"", bundle_.account));
       } else if (key == "modules") {
@@ -426,7 +443,8 @@ class Decoder {
         EDGE_RETURN_IF_ERROR(Triggers(field.value));
       } else {
         return Invalid(fmt::format(
-            "unknown key {} in the bundle (known: name, main, compatibility_date, account, "
+            "unknown key {} in the bundle (known: name, main, compatibility_date, "
+            "compatibility_flags, account, "
             "modules, vars, kv_namespaces, services, limits, routes, triggers)",
             base::JsonString(key)));
       }

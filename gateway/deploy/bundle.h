@@ -7,6 +7,7 @@
 //     "name": "api",                          required; Workers' naming rule
 //     "main": "src/index.js",                 required; one of the modules
 //     "compatibility_date": "2024-01-01",     optional; YYYY-MM-DD
+//     "compatibility_flags": ["nodejs_compat"],  optional; runtime/compatibility_flags.h
 //     "account": "acme",                      optional; accepted from older clients
 //                                             and ignored: a worker belongs to the
 //                                             account of the token that deploys it
@@ -65,6 +66,9 @@ struct WorkerBundle {
   std::string name;
   std::string main_module;         // the name of one of `modules`
   std::string compatibility_date;  // empty when not given
+  // Workers' flags, in the config's order (runtime/compatibility_flags.h
+  // checks them); empty when not given.
+  std::vector<std::string> compatibility_flags;
   // What an older client sent as the tenant (wrangler's account_id). Kept
   // so such bundles still decode; a node ignores it (with a warning): the
   // owner of a worker is the account of the token that deployed it

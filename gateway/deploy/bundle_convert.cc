@@ -43,6 +43,7 @@ StatusOr<WorkerBundle> BundleFromProject(const runtime::Project& project,
   WorkerBundle bundle;
   bundle.name = spec.name;
   bundle.compatibility_date = project.compatibility_date;
+  bundle.compatibility_flags = spec.compatibility_flags;
   // Not project.account_id: a worker belongs to the account of the token
   // that deploys it (the deploy command warns).
 
@@ -130,6 +131,8 @@ StatusOr<runtime::WorkerSpec> SpecFromBundle(const WorkerBundle& bundle, std::st
   spec.root_dir = *root;
   spec.entry_path = *root + "/" + bundle.main_module;
   spec.vars = bundle.vars;
+  spec.compatibility_flags = bundle.compatibility_flags;
+  spec.compatibility_date = bundle.compatibility_date;
   for (const auto& [binding, id] : bundle.kv_namespaces) {
     spec.bindings.push_back({binding, "kv", {{"namespace", id}}});
   }

@@ -282,6 +282,29 @@ TEST(BundleTest, RefusesBadNames) {
                 "services: the target of \"AUTH\": \"Auth\" is not a valid worker name");
   ExpectRefused(Json("\"compatibility_date\":\"2024-13-01\""), "YYYY-MM-DD");
   ExpectRefused(Json("\"compatibility_date\":\"yesterday\""), "YYYY-MM-DD");
+  ExpectRefused(Json("\"compatibility_flags\":\"nodejs_compat\""),
+                "compatibility_flags must be an array of strings");
+  ExpectRefused(Json("\"compatibility_flags\":[1]"), "each of compatibility_flags must be a string");
+  ExpectRefused(Json("\"compatibility_flags\":[\"Node Compat\"]"),
+                "compatibility flag \"Node Compat\" must be 1 to 64 of a-z");
+  ExpectRefused(Json("\"compatibility_flags\":[\"a\",\"a\"]"), "listed twice");
+}
+
+TEST(BundleTest, CompatibilityFlagsTravelWithTheBundle) {
+  WorkerBundle bundle = SampleBundle();
+  bundle.compatibility_flags = {"nodejs_compat", "streams_enable_constructors"};
+  std::string json = EncodeBundle(bundle);
+  EXPECT_NE(json.find("\"compatibility_flags\":[\"nodejs_compat\",\"streams_enable_constructors\"]"),
+            std::string::npos);
+  StatusOr<WorkerBundle> decoded = DecodeBundle(json);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  EXPECT_EQ(decoded->compatibility_flags, bundle.compatibility_flags);
+  StatusOr<runtime::WorkerSpec> spec = SpecFromBundle(*decoded, "/workers/api/1");
+  ASSERT_TRUE(spec.ok()) << spec.status().message();
+  EXPECT_EQ(spec->compatibility_flags, bundle.compatibility_flags);
+  EXPECT_EQ(spec->compatibility_date, "2024-01-01");
+  // Without flags the key is left out: older bundles keep their bytes.
+  EXPECT_EQ(EncodeBundle(SampleBundle()).find("compatibility_flags"), std::string::npos);
 }
 
 TEST(BundleTest, RefusesBadBindings) {

@@ -58,14 +58,17 @@ function normalizeDelay(delay) {
 // timer, so a fetch() made from it counts against that invocation's
 // subrequests: V8 carries the invocation through promise reactions, not
 // through timers.
+// The async context it runs in is the setter's (its invocation, and the
+// AsyncLocalStorage stores of node:async_hooks).
 function startTimer(callback, args, delay, repeat) {
   const invocation = internals.currentInvocation();
+  const context = internals.currentAsyncContext();
   let id = 0;
   const fire = () => {
     if (!repeat) release(id);
     try {
-      if (invocation === undefined) ReflectApply(callback, globalObject, args);
-      else internals.runInInvocation(invocation, callback, globalObject, args);
+      if (context === undefined) ReflectApply(callback, globalObject, args);
+      else internals.runInAsyncContext(context, callback, globalObject, args);
     } catch (err) {
       reportError(err);
     }

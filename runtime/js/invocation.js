@@ -59,11 +59,63 @@ internals.setDefaultSubrequestLimit = (limit) => {
   defaultSubrequestLimit = limit;
 };
 
+// What V8 carries along promise reactions may also be an async context
+// frame: node:async_hooks' AsyncLocalStorage stores (runtime/node/
+// async_hooks.js) with the invocation they run in. A frame is made anew, with
+// the invocation current at that moment, each time stores are entered, so
+// stores never carry code into another invocation. Its `key` is the
+// invocation's (IsolateData::CurrentInvocationKey reads it from C++).
+class AsyncContextFrame {
+  key;
+  invocation;
+  stores; // a SafeMap: AsyncLocalStorage -> its value; never changed once made
+
+  constructor(invocation, stores) {
+    this.key = invocation === undefined ? 0 : invocation.key;
+    this.invocation = invocation;
+    this.stores = stores;
+  }
+}
+
 function currentInvocation() {
   if (!hasNatives) return undefined;
   const value = nativeCurrentInvocation();
-  return value instanceof Invocation ? value : undefined;
+  if (value instanceof Invocation) return value;
+  return value instanceof AsyncContextFrame ? value.invocation : undefined;
 }
+
+// The current async context (an Invocation, a frame, or undefined), for
+// callbacks V8 does not carry it to (timers): runInAsyncContext restores it.
+internals.currentAsyncContext = () => {
+  if (!hasNatives) return undefined;
+  const value = nativeCurrentInvocation();
+  return value instanceof Invocation || value instanceof AsyncContextFrame ? value : undefined;
+};
+internals.runInAsyncContext = (context, fn, thisArg, args) => {
+  if (!hasNatives) return ReflectApply(fn, thisArg, args);
+  const previous = nativeCurrentInvocation();
+  nativeSetCurrentInvocation(context);
+  try {
+    return ReflectApply(fn, thisArg, args);
+  } finally {
+    nativeSetCurrentInvocation(previous);
+  }
+};
+// The AsyncLocalStorage stores of the running code (undefined: none).
+internals.asyncContextStores = () => {
+  if (!hasNatives) return undefined;
+  const value = nativeCurrentInvocation();
+  return value instanceof AsyncContextFrame ? value.stores : undefined;
+};
+// Runs fn with `stores` (a SafeMap the caller does not change afterwards) in
+// the current invocation.
+internals.runWithAsyncContextStores = (stores, fn, thisArg, args) =>
+  internals.runInAsyncContext(new AsyncContextFrame(currentInvocation(), stores), fn, thisArg, args);
+// Makes `stores` current for the rest of this synchronous run and what it
+// schedules (AsyncLocalStorage.enterWith).
+internals.enterAsyncContextStores = (stores) => {
+  if (hasNatives) nativeSetCurrentInvocation(new AsyncContextFrame(currentInvocation(), stores));
+};
 
 // For dispatch.js: a new invocation, made current. `limit` defaults to the
 // worker's subrequest limit; `responseId` is the response it answers.

@@ -1,0 +1,2 @@
+// node:assert/strict — assert.strict.
+return require("assert").strict;

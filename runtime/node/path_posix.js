@@ -1,0 +1,2 @@
+// node:path/posix — the same object as node:path.
+return require("path");
