@@ -43,6 +43,22 @@ std::optional<StatusOr<std::string>> ResolveNodeModule(std::string_view specifie
       ErrorCode::kNotFound, fmt::format("No such module \"{}\".{}", prefixed ? full : specifier, why)));
 }
 
+// `cloudflare:X` (nullopt: another scheme). Only cloudflare:workers is
+// edge's; the others Workers has are refused by name.
+std::optional<StatusOr<std::string>> ResolveCloudflareModule(std::string_view specifier) {
+  if (!specifier.starts_with("cloudflare:")) return std::nullopt;
+  if (specifier == kCloudflareWorkersModule) return StatusOr<std::string>(std::string(specifier));
+  std::string why;
+  for (std::string_view known : {"cloudflare:sockets", "cloudflare:workflows", "cloudflare:email",
+                                 "cloudflare:pipelines", "cloudflare:node"}) {
+    if (specifier == known) {
+      why = fmt::format(" edge does not provide {} yet (docs/compatibility.md).", specifier);
+    }
+  }
+  return StatusOr<std::string>(
+      Status(ErrorCode::kNotFound, fmt::format("No such module \"{}\".{}", specifier, why)));
+}
+
 }  // namespace
 
 StatusOr<std::string> ResolveModulePath(const std::string& referrer, std::string_view specifier,
@@ -53,6 +69,7 @@ StatusOr<std::string> ResolveModulePath(const std::string& referrer, std::string
     if (std::optional<StatusOr<std::string>> node = ResolveNodeModule(specifier, nodejs_compat)) {
       return *node;
     }
+    if (std::optional<StatusOr<std::string>> cf = ResolveCloudflareModule(specifier)) return *cf;
     return Status(ErrorCode::kNotFound,
                   fmt::format("Cannot resolve module '{}': only relative imports ('./x.js') are "
                               "supported; bundle packages into the project first",

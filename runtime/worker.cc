@@ -416,6 +416,7 @@ StatusOr<v8::Local<v8::Module>> Worker::CompileModule(v8::Local<v8::Context> con
     if (record.path == path) return record.module.Get(isolate_);
   }
   if (path.starts_with(kNodeModulePrefix)) return CompileNodeModule(context, path);
+  if (path == kCloudflareWorkersModule) return CompileCloudflareWorkers(context);
   if (path.ends_with(".wasm")) return CompileWasmModule(path);
   StatusOr<std::string> source = ReadModule(path, spec_.files.get());
   if (!source.ok()) return source.status();
@@ -496,8 +497,6 @@ v8::Local<v8::Object> Worker::MakeProcessEnv(v8::Local<v8::Context> context) {
 StatusOr<v8::Local<v8::Module>> Worker::CompileNodeModule(v8::Local<v8::Context> context,
                                                           const std::string& path) {
   std::string name = path.substr(kNodeModulePrefix.size());
-  std::vector<v8::Local<v8::String>> exports = {Utf8String(isolate_, "default")};
-  std::vector<std::string> names;
   v8::Local<v8::Value> value = v8::Undefined(isolate_);
   v8::Local<v8::Object> internals = data_->internals();
   // Without the runtime (Worker::CompileModuleGraph lists files, runs
@@ -507,22 +506,56 @@ StatusOr<v8::Local<v8::Module>> Worker::CompileNodeModule(v8::Local<v8::Context>
     if (!NodeModuleExports(context, internals, name, MakeProcessEnv(context)).ToLocal(&value)) {
       return ExceptionStatus(isolate_, try_catch, fmt::format("internal error in {}", path));
     }
+  }
+  return BuiltinModule(context, path, value);
+}
+
+StatusOr<v8::Local<v8::Module>> Worker::CompileCloudflareWorkers(v8::Local<v8::Context> context) {
+  const std::string path(kCloudflareWorkersModule);
+  v8::Local<v8::Object> internals = data_->internals();
+  if (internals.IsEmpty() || env_.IsEmpty()) {
+    return BuiltinModule(context, path, v8::Undefined(isolate_));
+  }
+  // Its exports: the runtime's own WorkerEntrypoint and waitUntil
+  // (runtime/js/dispatch.js), and the worker's env, made before any of the
+  // worker's code ran.
+  v8::TryCatch try_catch(isolate_);
+  v8::Local<v8::Object> exports = NewNullProtoObject(isolate_);
+  for (const char* name : {"WorkerEntrypoint", "waitUntil"}) {
+    v8::Local<v8::Value> value;
+    if (!internals->Get(context, Utf8String(isolate_, name)).ToLocal(&value) ||
+        exports->CreateDataProperty(context, Utf8String(isolate_, name), value).IsNothing()) {
+      return ExceptionStatus(isolate_, try_catch, fmt::format("internal error in {}", path));
+    }
+  }
+  if (exports->CreateDataProperty(context, Utf8String(isolate_, "env"), env_.Get(isolate_))
+          .IsNothing()) {
+    return ExceptionStatus(isolate_, try_catch, fmt::format("internal error in {}", path));
+  }
+  return BuiltinModule(context, path, exports);
+}
+
+StatusOr<v8::Local<v8::Module>> Worker::BuiltinModule(v8::Local<v8::Context> context,
+                                                      const std::string& path,
+                                                      v8::Local<v8::Value> value) {
+  std::vector<v8::Local<v8::String>> exports = {Utf8String(isolate_, "default")};
+  std::vector<std::string> names;
+  if (value->IsObject()) {
+    v8::TryCatch try_catch(isolate_);
     v8::Local<v8::Array> keys;
-    if (value->IsObject()) {
-      if (!value.As<v8::Object>()
-               ->GetOwnPropertyNames(context, v8::ONLY_ENUMERABLE,
-                                     v8::KeyConversionMode::kConvertToString)
-               .ToLocal(&keys)) {
-        return ExceptionStatus(isolate_, try_catch, fmt::format("internal error in {}", path));
-      }
-      for (uint32_t i = 0; i < keys->Length(); ++i) {
-        v8::Local<v8::Value> key;
-        if (!keys->Get(context, i).ToLocal(&key) || !key->IsString()) continue;
-        std::string key_name = ToStdString(isolate_, key);
-        if (key_name == "default") continue;
-        exports.push_back(key.As<v8::String>());
-        names.push_back(std::move(key_name));
-      }
+    if (!value.As<v8::Object>()
+             ->GetOwnPropertyNames(context, v8::ONLY_ENUMERABLE,
+                                   v8::KeyConversionMode::kConvertToString)
+             .ToLocal(&keys)) {
+      return ExceptionStatus(isolate_, try_catch, fmt::format("internal error in {}", path));
+    }
+    for (uint32_t i = 0; i < keys->Length(); ++i) {
+      v8::Local<v8::Value> key;
+      if (!keys->Get(context, i).ToLocal(&key) || !key->IsString()) continue;
+      std::string key_name = ToStdString(isolate_, key);
+      if (key_name == "default") continue;
+      exports.push_back(key.As<v8::String>());
+      names.push_back(std::move(key_name));
     }
   }
   v8::Local<v8::Module> module = v8::Module::CreateSyntheticModule(

@@ -202,6 +202,14 @@ class Worker {
   // over runtime/node's exports (runtime/node/node_modules.h).
   StatusOr<v8::Local<v8::Module>> CompileNodeModule(v8::Local<v8::Context> context,
                                                     const std::string& path);
+  // `import { WorkerEntrypoint, env, waitUntil } from "cloudflare:workers"`.
+  StatusOr<v8::Local<v8::Module>> CompileCloudflareWorkers(v8::Local<v8::Context> context);
+  // A synthetic module named `path` over `value`: its default export, and
+  // each own enumerable property a named export (undefined: no exports but
+  // the default, for a graph listed without the runtime).
+  StatusOr<v8::Local<v8::Module>> BuiltinModule(v8::Local<v8::Context> context,
+                                                const std::string& path,
+                                                v8::Local<v8::Value> value);
   // What node:process's env starts with (compatibility_flags.h says when
   // the vars and secrets are in it).
   v8::Local<v8::Object> MakeProcessEnv(v8::Local<v8::Context> context);
