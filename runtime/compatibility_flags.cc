@@ -53,9 +53,26 @@ bool OnOrAfter(std::string_view date, std::string_view since) {
 }
 }  // namespace
 
-bool NodejsCompatEnabled(const std::vector<std::string>& flags, std::string_view date) {
-  if (Has(flags, kNodejsCompatFlag) || Has(flags, kNodejsCompatV2Flag)) return true;
+// Each flag has its own default, as in workerd: nodejs_compat from
+// 2026-08-04; nodejs_compat_v2 from 2026-08-04, or from 2024-09-23 when
+// nodejs_compat is on. Either one turns the node: modules on, so turning
+// them off on a recent date takes both no_ flags (Workers' rule).
+namespace {
+bool NodejsCompatV1(const std::vector<std::string>& flags, std::string_view date) {
+  if (Has(flags, kNodejsCompatFlag)) return true;
   return OnOrAfter(date, kNodejsCompatDefaultDate) && !Has(flags, kNoNodejsCompatFlag);
+}
+}  // namespace
+
+bool NodejsCompatV2Enabled(const std::vector<std::string>& flags, std::string_view date) {
+  if (Has(flags, kNodejsCompatV2Flag)) return true;
+  if (Has(flags, kNoNodejsCompatV2Flag)) return false;
+  return OnOrAfter(date, kNodejsCompatDefaultDate) ||
+         (NodejsCompatV1(flags, date) && OnOrAfter(date, kNodejsCompatV2Date));
+}
+
+bool NodejsCompatEnabled(const std::vector<std::string>& flags, std::string_view date) {
+  return NodejsCompatV1(flags, date) || NodejsCompatV2Enabled(flags, date);
 }
 
 bool PopulateProcessEnv(const std::vector<std::string>& flags, std::string_view date) {

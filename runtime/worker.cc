@@ -470,7 +470,7 @@ StatusOr<v8::Local<v8::Module>> Worker::CompileWasmModule(const std::string& pat
   }
   std::vector<v8::Local<v8::String>> exports = {Utf8String(isolate_, "default")};
   v8::Local<v8::Module> module = v8::Module::CreateSyntheticModule(
-      isolate_, Utf8String(isolate_, display), exports, EvaluateWasmModule);
+      isolate_, Utf8String(isolate_, display), exports, EvaluateSyntheticModule);
   modules_.push_back({path, v8::Global<v8::Module>(isolate_, module),
                       v8::Global<v8::Value>(isolate_, wasm)});
   module_paths_.push_back(path);
@@ -559,21 +559,21 @@ StatusOr<v8::Local<v8::Module>> Worker::BuiltinModule(v8::Local<v8::Context> con
     }
   }
   v8::Local<v8::Module> module = v8::Module::CreateSyntheticModule(
-      isolate_, Utf8String(isolate_, path), exports, EvaluateWasmModule);
+      isolate_, Utf8String(isolate_, path), exports, EvaluateSyntheticModule);
   // Not in module_paths_: a built-in is no file to upload or watch.
   modules_.push_back({path, v8::Global<v8::Module>(isolate_, module),
                       v8::Global<v8::Value>(isolate_, value), true, std::move(names)});
   return module;
 }
 
-v8::MaybeLocal<v8::Value> Worker::EvaluateWasmModule(v8::Local<v8::Context> context,
-                                                     v8::Local<v8::Module> module) {
+v8::MaybeLocal<v8::Value> Worker::EvaluateSyntheticModule(v8::Local<v8::Context> context,
+                                                          v8::Local<v8::Module> module) {
   v8::Isolate* isolate = context->GetIsolate();
   Worker* self = g_instantiating;
   if (self != nullptr) {
     for (const ModuleRecord& record : self->modules_) {
-      if (record.module.Get(isolate) == module && !record.wasm.IsEmpty()) {
-        v8::Local<v8::Value> value = record.wasm.Get(isolate);
+      if (record.module.Get(isolate) == module && !record.synthetic.IsEmpty()) {
+        v8::Local<v8::Value> value = record.synthetic.Get(isolate);
         if (module->SetSyntheticModuleExport(isolate, Utf8String(isolate, "default"), value)
                 .IsNothing()) {
           return {};
@@ -599,7 +599,7 @@ v8::MaybeLocal<v8::Value> Worker::EvaluateWasmModule(v8::Local<v8::Context> cont
       }
     }
   }
-  isolate->ThrowException(v8::Exception::Error(Utf8String(isolate, "unknown WebAssembly module")));
+  isolate->ThrowException(v8::Exception::Error(Utf8String(isolate, "unknown synthetic module")));
   return {};
 }
 
@@ -636,6 +636,12 @@ Status Worker::LoadModules(v8::Local<v8::Context> context) {
   // the microtasks they queue may start no I/O, timer or random value
   // (runtime/global_scope.h), so nothing they do outlives the load.
   GlobalScope global_scope(*data_);
+  if (NodejsCompatV2Enabled(spec_.compatibility_flags, spec_.compatibility_date)) {
+    v8::TryCatch try_catch(isolate_);
+    if (!InstallNodeGlobals(context, data_->internals(), MakeProcessEnv(context))) {
+      return ExceptionStatus(isolate_, try_catch, "internal error installing Node's globals");
+    }
+  }
   StatusOr<v8::Local<v8::Module>> compiled = CompileModule(context, spec_.entry_path);
   if (!compiled.ok()) return compiled.status();
   v8::Local<v8::Module> entry = *compiled;
@@ -660,7 +666,7 @@ Status Worker::LoadModules(v8::Local<v8::Context> context) {
     EDGE_RETURN_IF_ERROR(RunServiceWorkerScript(context));
   } else {
     v8::Local<v8::Value> result;
-    // Synthetic (.wasm) modules find their worker through g_instantiating.
+    // Synthetic modules (.wasm, node:) find their worker through g_instantiating.
     g_instantiating = this;
     bool evaluated = entry->Evaluate(context).ToLocal(&result);
     g_instantiating = nullptr;

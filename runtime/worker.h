@@ -193,7 +193,7 @@ class Worker {
     // For a .wasm file: its compiled module, the synthetic module's default
     // export. For a node: module, its exports (the default export, and each
     // own property a named export).
-    v8::Global<v8::Value> wasm;
+    v8::Global<v8::Value> synthetic;
     bool node = false;
     std::vector<std::string> node_exports;  // the named exports, "default" aside
   };
@@ -213,8 +213,8 @@ class Worker {
   // What node:process's env starts with (compatibility_flags.h says when
   // the vars and secrets are in it).
   v8::Local<v8::Object> MakeProcessEnv(v8::Local<v8::Context> context);
-  static v8::MaybeLocal<v8::Value> EvaluateWasmModule(v8::Local<v8::Context> context,
-                                                      v8::Local<v8::Module> module);
+  static v8::MaybeLocal<v8::Value> EvaluateSyntheticModule(v8::Local<v8::Context> context,
+                                                           v8::Local<v8::Module> module);
 
   WorkerSpec spec_;
   std::shared_ptr<BufferAllocator> allocator_;

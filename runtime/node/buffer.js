@@ -806,15 +806,14 @@ ObjectDefineProperty(proto, "offset", {
 });
 
 // <Buffer 68 65 6c 6c 6f>, at most INSPECT_MAX_BYTES bytes, as Node prints.
-proto[internals.inspectSymbol] = function inspect(recurseTimes, ctx) {
+proto[internals.inspectSymbol] = function inspect() {
   const max = exportsObject.INSPECT_MAX_BYTES;
   const length = lengthOf(this);
   const shown = MathMin(max, length);
   let text = decodeBytes(this, 0, shown, "hex").replace(/(.{2})/g, "$1 ").trim();
   const remaining = length - max;
   if (remaining > 0) text += ` ... ${remaining} more byte${remaining > 1 ? "s" : ""}`;
-  const name = this.constructor && this.constructor.name === "Buffer" ? "Buffer" : "Buffer";
-  return `<${name}${text ? " " + text : ""}>`;
+  return `<Buffer${text ? " " + text : ""}>`;
 };
 proto.inspect = proto[internals.inspectSymbol];
 

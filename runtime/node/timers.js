@@ -121,12 +121,7 @@ const timers = {
   clearImmediate,
   setInterval,
   clearInterval: clearTimeout,
-  promises: undefined,
+  // Loaded now, with this module, before any of the worker's code runs.
+  promises: require("timers/promises"),
 };
-Object.defineProperty(timers, "promises", {
-  __proto__: null, enumerable: true, configurable: true,
-  get() {
-    return require("timers/promises");
-  },
-});
 return timers;

@@ -11,6 +11,8 @@ import { assert, assertEquals } from "../../runtime/testing/assert.js";
 
 export const RECORD_NAMES = [
   "AbortController", "AbortSignal", "ArrayBufferPrototypeGetByteLength", "Blob", "captureLateBuiltins",
+  "asyncContextStores", "currentAsyncContext", "enterAsyncContextStores", "runInAsyncContext",
+  "runWithAsyncContextStores", "stores",
   "ByteLengthQueuingStrategy", "CompressionStream", "CountQueuingStrategy", "Crypto", "CryptoKey",
   "CustomEvent", "DOMException", "DataViewPrototypeGetBuffer", "DataViewPrototypeGetByteLength", "ErrorEvent",
   "DataViewPrototypeGetByteOffset", "DecompressionStream", "Event", "EventSource", "WorkerEntrypoint", "EventTarget", "Fetcher",
