@@ -5,11 +5,11 @@
 
 #include <cmath>
 
-#include "runtime/source_map_registry.h"
 #include "runtime/errors.h"
 #include "runtime/global_scope.h"
 #include "runtime/isolate_data.h"
 #include "base/log.h"
+#include "runtime/source_map_registry.h"
 #include "runtime/worker.h"
 
 namespace edge::runtime {

@@ -63,15 +63,16 @@ Status DecodeSegment(std::string_view mappings, size_t& pos, Segment& deltas) {
   deltas.fields = 0;
   while (pos < mappings.size() && mappings[pos] != ',' && mappings[pos] != ';') {
     if (deltas.fields == 5) {
-      return Invalid(fmt::format("a segment of `mappings` at offset {} has more than 5 fields", pos));
+      return Invalid(
+          fmt::format("a segment of `mappings` at offset {} has more than 5 fields", pos));
     }
     size_t at = pos;
     switch (DecodeVlq(mappings, pos, *fields[deltas.fields])) {
       case VlqResult::kOk:
         break;
       case VlqResult::kBadDigit:
-        return Invalid(fmt::format("`mappings` has a character that is not base64 at offset {}",
-                                   pos));
+        return Invalid(
+            fmt::format("`mappings` has a character that is not base64 at offset {}", pos));
       case VlqResult::kTruncated:
         return Invalid(fmt::format("`mappings` ends inside a VLQ value (offset {})", at));
       case VlqResult::kTooLarge:

@@ -137,12 +137,12 @@ void SourceMapRegistry::Load(const std::string& display, Script& script) {
                               script.url.substr(0, 200)));
   }
   StatusOr<std::shared_ptr<const SourceMap>> map =
-      json.ok() ? SourceMap::Parse(*json, limits_) : StatusOr<std::shared_ptr<const SourceMap>>(
-                                                          json.status());
+      json.ok() ? SourceMap::Parse(*json, limits_)
+                : StatusOr<std::shared_ptr<const SourceMap>>(json.status());
   if (map.ok() && total_bytes_ + (*map)->memory_bytes() > kMaxTotalBytes) {
-    map = Status(ErrorCode::kInvalidInput,
-                 fmt::format("the worker's source maps would hold more than {} MiB",
-                             kMaxTotalBytes >> 20));
+    map = Status(
+        ErrorCode::kInvalidInput,
+        fmt::format("the worker's source maps would hold more than {} MiB", kMaxTotalBytes >> 20));
   }
   if (!map.ok()) {
     Log(LogLevel::kWarn, "[{}] the source map of {} is not used: {}", worker_name_, display,
@@ -161,9 +161,8 @@ std::string SourceMapRegistry::SourceDisplay(const Script& script,
     return DisplayPath(root_dir_, std::string(name));
   }
   if (HasScheme(name)) return source;  // webpack://app/src/x.ts: as the bundler named it
-  fs::path path = name.starts_with('/')
-                      ? fs::path(name)
-                      : fs::path(script.map_path).parent_path() / fs::path(name);
+  fs::path path = name.starts_with('/') ? fs::path(name)
+                                        : fs::path(script.map_path).parent_path() / fs::path(name);
   return DisplayPath(root_dir_, path.lexically_normal().string());
 }
 
@@ -177,8 +176,7 @@ std::optional<SourceMapRegistry::Mapped> SourceMapRegistry::Map(const std::strin
   if (!script.map) return std::nullopt;
   std::optional<OriginalPosition> position = script.map->Lookup(line - 1, column - 1, budget);
   if (!position || position->source.empty()) return std::nullopt;
-  return Mapped{SourceDisplay(script, position->source), position->line + 1,
-                position->column + 1};
+  return Mapped{SourceDisplay(script, position->source), position->line + 1, position->column + 1};
 }
 
 std::string SourceMapRegistry::MapStack(std::string_view text) {
@@ -211,8 +209,9 @@ std::string SourceMapRegistry::MapStack(std::string_view text) {
       }
       std::string_view location = line.substr(from, to - from);
       size_t column_colon = location.rfind(':');
-      size_t line_colon =
-          column_colon == std::string_view::npos ? column_colon : location.rfind(':', column_colon - 1);
+      size_t line_colon = column_colon == std::string_view::npos
+                              ? column_colon
+                              : location.rfind(':', column_colon - 1);
       std::string_view file = location.substr(0, std::min(line_colon, location.size()));
       if (file.starts_with(kInternalScriptPrefix)) {
         drop = true;

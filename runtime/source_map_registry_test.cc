@@ -56,9 +56,9 @@ TEST(SourceMapRegistryTest, InlineDataUrlMaps) {
 TEST(SourceMapRegistryTest, UnusableMapsLeaveFramesAsTheyAre) {
   auto files = Files();
   SourceMapRegistry registry("w", "/w", files);
-  registry.AddScript("a.js", "/w/dist/a.js", "bad.js.map");          // names source 0 of 0
-  registry.AddScript("b.js", "/w/dist/b.js", "missing.js.map");      // no such file
-  registry.AddScript("c.js", "/w/dist/c.js", "../../etc/passwd");    // outside the folder
+  registry.AddScript("a.js", "/w/dist/a.js", "bad.js.map");        // names source 0 of 0
+  registry.AddScript("b.js", "/w/dist/b.js", "missing.js.map");    // no such file
+  registry.AddScript("c.js", "/w/dist/c.js", "../../etc/passwd");  // outside the folder
   registry.AddScript("d.js", "/w/dist/d.js", "https://example.com/x.map");
   registry.AddScript("e.js", "/w/dist/e.js", "data:text/plain,hello");
   registry.AddScript("f.js", "/w/dist/f.js", "data:application/json;base64,!!!");
@@ -94,8 +94,10 @@ TEST(SourceMapRegistryTest, MapsABoundedNumberOfFramesPerText) {
   for (int i = 0; i < 10000; ++i) text += "\n    at f (dist/app.js:3:7)";
   std::string mapped = registry.MapStack(text);
   size_t original = 0, bundle = 0;
-  for (size_t at = 0; (at = mapped.find("src/app.ts:3:5", at)) != std::string::npos; ++at) ++original;
-  for (size_t at = 0; (at = mapped.find("dist/app.js:3:7", at)) != std::string::npos; ++at) ++bundle;
+  for (size_t at = 0; (at = mapped.find("src/app.ts:3:5", at)) != std::string::npos; ++at)
+    ++original;
+  for (size_t at = 0; (at = mapped.find("dist/app.js:3:7", at)) != std::string::npos; ++at)
+    ++bundle;
   EXPECT_EQ(original, SourceMapRegistry::kMaxFramesPerStack);
   EXPECT_EQ(bundle, 10000 - SourceMapRegistry::kMaxFramesPerStack);
 }
@@ -103,7 +105,8 @@ TEST(SourceMapRegistryTest, MapsABoundedNumberOfFramesPerText) {
 TEST(SourceMapRegistryTest, FindsTheLastMagicCommentThatStartsALine) {
   EXPECT_EQ(FindSourceMappingUrl("x();\n//# sourceMappingURL=index.js.map\n"), "index.js.map");
   EXPECT_EQ(FindSourceMappingUrl("x();\n  //@ sourceMappingURL=old.map"), "old.map");
-  EXPECT_EQ(FindSourceMappingUrl("//# sourceMappingURL=a.map\n//# sourceMappingURL=b.map"), "b.map");
+  EXPECT_EQ(FindSourceMappingUrl("//# sourceMappingURL=a.map\n//# sourceMappingURL=b.map"),
+            "b.map");
   // Inside a string or after code on the line: not a magic comment.
   EXPECT_EQ(FindSourceMappingUrl("//# sourceMappingURL=a.map\nconst s = '//# sourceMappingURL=b';"),
             "a.map");

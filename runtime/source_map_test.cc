@@ -123,14 +123,18 @@ TEST(SourceMapTest, RefusesMalformedMapsWithTheReason) {
             "invalid source map: `mappings` must be a string");
   EXPECT_EQ(ErrorOf(MapJson("AA!A")),
             "invalid source map: `mappings` has a character that is not base64 at offset 2");
-  EXPECT_EQ(ErrorOf(MapJson("AAAg")), "invalid source map: `mappings` ends inside a VLQ value (offset 3)");
+  EXPECT_EQ(ErrorOf(MapJson("AAAg")),
+            "invalid source map: `mappings` ends inside a VLQ value (offset 3)");
   EXPECT_EQ(ErrorOf(MapJson("AA")),
             "invalid source map: a segment of `mappings` before offset 2 has 2 fields (1, 4 or 5)");
   EXPECT_EQ(ErrorOf(MapJson("AAAAAA")),
             "invalid source map: a segment of `mappings` at offset 5 has more than 5 fields");
-  EXPECT_EQ(ErrorOf(MapJson("AEAA")), "invalid source map: a segment before offset 4 names source 2 of 2");
-  EXPECT_EQ(ErrorOf(MapJson("ADAA")), "invalid source map: a segment before offset 4 names source -1 of 2");
-  EXPECT_EQ(ErrorOf(MapJson("AAAAC")), "invalid source map: a segment before offset 5 names name 1 of 1");
+  EXPECT_EQ(ErrorOf(MapJson("AEAA")),
+            "invalid source map: a segment before offset 4 names source 2 of 2");
+  EXPECT_EQ(ErrorOf(MapJson("ADAA")),
+            "invalid source map: a segment before offset 4 names source -1 of 2");
+  EXPECT_EQ(ErrorOf(MapJson("AAAAC")),
+            "invalid source map: a segment before offset 5 names name 1 of 1");
   EXPECT_EQ(ErrorOf(MapJson("AADA")),
             "invalid source map: an original position before offset 4 is out of range");
 }
@@ -157,7 +161,8 @@ TEST(SourceMapTest, BoundsWhatAMapMayCost) {
   EXPECT_EQ(ErrorOf(deep), "invalid source map: JSON nested deeper than 16 levels");
   limits = {};
   limits.max_lines = 3;
-  EXPECT_EQ(ErrorOf(MapJson(";;;"), limits), "invalid source map: `mappings` has more than 3 lines");
+  EXPECT_EQ(ErrorOf(MapJson(";;;"), limits),
+            "invalid source map: `mappings` has more than 3 lines");
   limits = {};
   limits.max_sources = 1;
   EXPECT_EQ(ErrorOf(MapJson(""), limits), "invalid source map: `sources` has more than 1 entries");

@@ -435,8 +435,7 @@ StatusOr<v8::Local<v8::Module>> Worker::CompileModule(v8::Local<v8::Context> con
   if (!v8::ScriptCompiler::CompileModule(isolate_, &compiler_source).ToLocal(&module)) {
     return ExceptionStatus(isolate_, try_catch, "compile error");
   }
-  source_maps_.AddScript(
-      display, path, FindSourceMappingUrl(*source));
+  source_maps_.AddScript(display, path, FindSourceMappingUrl(*source));
   modules_.push_back({path, v8::Global<v8::Module>(isolate_, module), {}});
   module_paths_.push_back(path);
 
@@ -631,9 +630,8 @@ Status Worker::RunServiceWorkerScript(v8::Local<v8::Context> context) {
   if (!v8::Script::Compile(context, Utf8String(isolate_, *source), &origin).ToLocal(&script)) {
     return ExceptionStatus(isolate_, try_catch, "compile error");
   }
-  source_maps_.AddScript(
-      DisplayPath(spec_.root_dir, spec_.entry_path), spec_.entry_path,
-      FindSourceMappingUrl(*source));
+  source_maps_.AddScript(DisplayPath(spec_.root_dir, spec_.entry_path), spec_.entry_path,
+                         FindSourceMappingUrl(*source));
   if (!script->Run(context).ToLocal(&ignored)) {
     return ExceptionStatus(isolate_, try_catch, "uncaught exception at startup");
   }

@@ -10,12 +10,23 @@ namespace {
 void AppendEscaped(std::string& out, std::string_view text) {
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
 }
@@ -68,10 +79,11 @@ void DevErrorSink::Fail(std::string_view public_reason, LimitKind limit) {
     return;
   }
   std::string page = html_ ? DevErrorPageHtml(*description_) : DevErrorPageText(*description_);
-  writer().Start(500, {},
-                 {{"Content-Type", html_ ? "text/html; charset=utf-8" : "text/plain; charset=utf-8"},
-                  {"Cache-Control", "no-store"}},
-                 page.size());
+  writer().Start(
+      500, {},
+      {{"Content-Type", html_ ? "text/html; charset=utf-8" : "text/plain; charset=utf-8"},
+       {"Cache-Control", "no-store"}},
+      page.size());
   writer().Write(page);
   writer().Finish();
   Ended();
