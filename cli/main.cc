@@ -51,7 +51,9 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   double max_body_mib = 100;
   CLI::App* dev_command = app.add_subcommand(
-      "dev", "Serve a worker locally, reloading it when its files change");
+      "dev",
+      "Serve a worker locally, reloading it when its files change; an uncaught exception "
+      "answers with a page showing the error and its source-mapped stack");
   dev_command->add_option("paths", dev.paths,
                           "Worker files (.js/.mjs) or folders with edge.toml or wrangler.toml. The "
                           "first serves the port; the others are reachable from it through "

@@ -113,6 +113,17 @@ std::string FormatRequest(simdjson::dom::element event, bool scheduled) {
     }
     out += '\n';
   }
+  simdjson::dom::array exceptions;
+  if (event["exceptions"].get_array().get(exceptions) == simdjson::SUCCESS) {
+    for (simdjson::dom::element exception : exceptions) {
+      out += "  (exception) ";
+      for (char c : StringField(exception, "message")) {
+        out += c;
+        if (c == '\n') out += "    ";
+      }
+      out += '\n';
+    }
+  }
   return out;
 }
 

@@ -153,6 +153,9 @@ void RunFile(uv_loop_t* loop, const runtime::NativeRegistry& natives, runtime::W
       printf("  ok    %s (%s ms)\n", fields[1].c_str(), fields[2].c_str());
       counts.passed++;
     } else {
+      // The stack names original sources when the tests were bundled with
+      // source maps, and none of the runtime's own frames.
+      error = (*worker)->MapStack(error);
       printf("  FAIL  %s (%s ms)\n    %s\n", fields[1].c_str(), fields[2].c_str(), error.c_str());
       counts.failed++;
     }

@@ -27,6 +27,7 @@
 namespace edge::runtime {
 
 class PendingPromise;
+class SourceMapRegistry;
 
 class IsolateData {
  public:
@@ -98,6 +99,9 @@ class IsolateData {
   using ConsoleHook = std::function<void(std::string_view level, std::string_view message)>;
   const ConsoleHook& console_hook() const { return console_hook_; }
   void set_console_hook(ConsoleHook hook) { console_hook_ = std::move(hook); }
+  // The worker's source maps, for stacks shown to people (null: none).
+  SourceMapRegistry* source_maps() const { return source_maps_; }
+  void set_source_maps(SourceMapRegistry* source_maps) { source_maps_ = source_maps; }
   // True while the worker's modules run at load (runtime/global_scope.h):
   // I/O, timers and random values are refused then.
   bool in_global_scope() const { return in_global_scope_; }
@@ -246,6 +250,7 @@ class IsolateData {
   uint64_t natives_cancelled_ = 0;
   bool in_global_scope_ = false;
   ConsoleHook console_hook_;
+  SourceMapRegistry* source_maps_ = nullptr;
   std::function<void()> on_discard_;
   bool discarded_ = false;
   bool discard_reported_ = false;

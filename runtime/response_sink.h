@@ -47,6 +47,11 @@ class ResponseSink {
   virtual bool OnConsole(std::string_view /*level*/, std::string_view /*message*/) {
     return false;
   }
+  // The uncaught exception that fails this invocation, as shown to people
+  // ("Name: message" and the source-mapped stack, runtime frames left out),
+  // told just before Fail. `edge dev` answers with it; a node records it
+  // for `edge tail`. Never shown to clients of `edge serve`.
+  virtual void OnUncaughtException(std::string_view /*description*/) {}
 };
 
 // A request body that is still arriving when the worker starts: the

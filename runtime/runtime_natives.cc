@@ -9,6 +9,7 @@
 #include "runtime/global_scope.h"
 #include "runtime/isolate_data.h"
 #include "base/log.h"
+#include "runtime/source_map_registry.h"
 #include "runtime/worker.h"
 
 namespace edge::runtime {
@@ -160,15 +161,19 @@ NativeResult ResponseFinish(NativeCall& call) {
   return v8::Undefined(call.isolate()).As<v8::Value>();
 }
 
-// responseFail(id, description): logs the worker's error (with its stack) and
-// ends the response with a 500, or cuts it short if it already started.
+// responseFail(id, description): logs the worker's error (with its stack,
+// source-mapped) and ends the response with a 500, or cuts it short if it
+// already started.
 NativeResult ResponseFail(NativeCall& call) {
   auto id = ResponseId(call);
   if (!id.ok()) return id.status();
   auto description = call.StringArg(1);
   if (!description.ok()) return description.status();
-  Log(LogLevel::kError, "[{}] {}", call.data().worker_name(), *description);
+  SourceMapRegistry* maps = call.data().source_maps();
+  std::string shown = maps != nullptr ? maps->MapStack(*description) : *description;
+  Log(LogLevel::kError, "[{}] {}", call.data().worker_name(), shown);
   if (ResponseSink* sink = call.data().FindResponse(*id)) {
+    sink->OnUncaughtException(shown);
     sink->Fail("Worker threw exception", LimitKind::kNone);
     call.data().RemoveResponse(*id);
   }

@@ -76,6 +76,9 @@ class AccountedSink : public ResponseSink {
   bool OnConsole(std::string_view level, std::string_view message) override {
     return inner_->OnConsole(level, message);
   }
+  void OnUncaughtException(std::string_view description) override {
+    inner_->OnUncaughtException(description);
+  }
 
  private:
   void Close() {
@@ -124,6 +127,9 @@ class EndNotifyingSink : public ResponseSink {
   bool OnConsole(std::string_view level, std::string_view message) override {
     return inner_->OnConsole(level, message);
   }
+  void OnUncaughtException(std::string_view description) override {
+    inner_->OnUncaughtException(description);
+  }
 
  private:
   void End() {
@@ -156,7 +162,8 @@ struct Worker::ScriptWaiter {
   }
 };
 
-Worker::Worker(WorkerSpec spec) : spec_(std::move(spec)) {}
+Worker::Worker(WorkerSpec spec)
+    : spec_(std::move(spec)), source_maps_(spec_.name, spec_.root_dir, spec_.files) {}
 
 StatusOr<std::unique_ptr<Worker>> Worker::Load(uv_loop_t* loop, const NativeRegistry& natives,
                                                const WorkerSpec& spec) {
@@ -182,6 +189,8 @@ StatusOr<std::vector<std::string>> Worker::CompileModuleGraph(const WorkerSpec& 
     StatusOr<v8::Local<v8::Module>> entry = worker->CompileModule(context, spec.entry_path);
     if (entry.ok()) {
       paths = worker->module_paths_;
+      // The map files beside the modules travel with them (edge deploy).
+      for (std::string& map : worker->source_maps_.MapFiles()) paths.push_back(std::move(map));
     } else {
       // A service-worker script may use what modules refuse (sloppy mode):
       // it is a graph of one file if it compiles as a classic script.
@@ -323,6 +332,7 @@ void Worker::CreateIsolate(uv_loop_t* loop, const StartupSnapshot* snapshot) {
   data_->set_binding_table(spec_.bindings);
   data_->set_subrequest_limit(spec_.subrequest_limit);
   if (spec_.on_console) data_->set_console_hook(spec_.on_console);
+  data_->set_source_maps(&source_maps_);
 }
 
 v8::Local<v8::Context> Worker::NewContext() {
@@ -429,6 +439,7 @@ StatusOr<v8::Local<v8::Module>> Worker::CompileModule(v8::Local<v8::Context> con
   if (!v8::ScriptCompiler::CompileModule(isolate_, &compiler_source).ToLocal(&module)) {
     return ExceptionStatus(isolate_, try_catch, "compile error");
   }
+  source_maps_.AddScript(display, path, FindSourceMappingUrl(*source));
   modules_.push_back({path, v8::Global<v8::Module>(isolate_, module), {}});
   module_paths_.push_back(path);
 
@@ -733,6 +744,8 @@ Status Worker::RunServiceWorkerScript(v8::Local<v8::Context> context) {
   if (!v8::Script::Compile(context, Utf8String(isolate_, *source), &origin).ToLocal(&script)) {
     return ExceptionStatus(isolate_, try_catch, "compile error");
   }
+  source_maps_.AddScript(DisplayPath(spec_.root_dir, spec_.entry_path), spec_.entry_path,
+                         FindSourceMappingUrl(*source));
   if (!script->Run(context).ToLocal(&ignored)) {
     return ExceptionStatus(isolate_, try_catch, "uncaught exception at startup");
   }

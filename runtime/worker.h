@@ -22,6 +22,7 @@
 #include "runtime/response_sink.h"
 #include "runtime/runtime_js.h"
 #include "runtime/snapshot.h"
+#include "runtime/source_map_registry.h"
 
 namespace edge::runtime {
 
@@ -122,6 +123,10 @@ class Worker {
   const std::string& name() const { return spec_.name; }
   // Every module file of the graph, entry first (what `edge dev` watches).
   const std::vector<std::string>& module_paths() const { return module_paths_; }
+  // `text` (a stack, or a log line holding one) with the frames of the
+  // worker's scripts mapped through their source maps and the runtime's own
+  // frames left out (runtime/source_map_registry.h).
+  std::string MapStack(std::string_view text) { return source_maps_.MapStack(text); }
   // Responses not finished yet.
   size_t in_flight() const;
   // For metering: CPU time of every entry into this isolate so far, the part
@@ -222,6 +227,8 @@ class Worker {
   std::unique_ptr<IsolateData> data_;
   std::vector<ModuleRecord> modules_;
   std::vector<std::string> module_paths_;
+  // Each script's sourceMappingURL, its map read on first use.
+  SourceMapRegistry source_maps_;
   v8::Global<v8::Function> dispatch_;
   v8::Global<v8::Function> scheduled_dispatch_;
   // Scheduled invocations not finished yet (shared with their sinks, which

@@ -13,6 +13,7 @@
 #include "bindings/cron/cron_scheduler.h"
 #include "bindings/kv/kv_store.h"
 #include "bindings/fetch/outbound/client.h"
+#include "gateway/dev/dev_error_page.h"
 #include "gateway/http/http_server.h"
 #include "gateway/host/scheduled_trigger.h"
 #include "gateway/host/worker_host.h"
@@ -93,6 +94,11 @@ class DevServer : public bindings::ServiceDirectory {
       loaded.host->SetWorker(std::move(worker).value());
       // request.cf carries what a node gives, with a local colo.
       loaded.host->SetCfJson(RequestCfJson("local"));
+      // An uncaught exception answers with its message and stack.
+      loaded.host->SetSinkFactory(
+          [](const HttpRequest& request, std::shared_ptr<ResponseWriter> writer) {
+            return std::make_shared<DevErrorSink>(std::move(writer), AcceptsHtml(request));
+          });
     }
     Watch();
     UpdateTriggers();

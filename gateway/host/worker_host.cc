@@ -175,10 +175,11 @@ void WorkerHost::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> wri
     SendErrorPage(*writer, 503, "No worker is loaded");
     return;
   }
+  std::shared_ptr<WriterSink> sink =
+      make_sink_ ? make_sink_(request, writer) : std::make_shared<WriterSink>(writer);
   std::optional<runtime::FetchRequest> fetch = ToFetchRequest(request, default_host_, *writer);
   if (!fetch) return;
   fetch->cf_json = cf_json_;
-  auto sink = std::make_shared<WriterSink>(std::move(writer));
   sink->SetOnEnd([this] { ScheduleCollect(); });
   Fetch(std::move(*fetch), std::move(sink));
 }

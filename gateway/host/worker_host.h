@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "gateway/host/writer_sink.h"
 #include "gateway/http/http_types.h"
 #include "runtime/worker.h"
 
@@ -52,6 +53,11 @@ class WorkerHost {
   void Handle(HttpRequest request, std::shared_ptr<ResponseWriter> writer);
   // request.cf (JSON, "" for none) of the requests Handle passes on.
   void SetCfJson(std::string cf_json) { cf_json_ = std::move(cf_json); }
+  // Makes the sink each request Handle passes on answers through (unset: a
+  // plain WriterSink). `edge dev` answers uncaught exceptions with a page.
+  using SinkFactory = std::function<std::shared_ptr<WriterSink>(
+      const HttpRequest& request, std::shared_ptr<ResponseWriter> writer)>;
+  void SetSinkFactory(SinkFactory make_sink) { make_sink_ = std::move(make_sink); }
   // A request from inside the process (a service binding): no HTTP parsing,
   // the response goes to `sink`.
   void Fetch(runtime::FetchRequest request, std::shared_ptr<runtime::ResponseSink> sink);
@@ -95,6 +101,7 @@ class WorkerHost {
   const runtime::NativeRegistry& natives_;
   std::string default_host_;
   std::string cf_json_;
+  SinkFactory make_sink_;
   std::unique_ptr<runtime::Worker> current_;
   struct Retired {
     std::unique_ptr<runtime::Worker> worker;

@@ -39,6 +39,9 @@ struct InvocationRecord {
   uint64_t subrequests = 0;
   uint64_t bytes_in = 0, bytes_out = 0;  // request body bytes / response body bytes
   std::vector<ConsoleLine> logs;         // console output of this invocation
+  // The uncaught exception that failed it ("Name: message" and the
+  // source-mapped stack; "" when none), at most kMaxKeptExceptionBytes.
+  std::string exception;
 
   // A request that failed, from the client's or the worker's side: what
   // metering counts as an error and `edge tail --status error` shows.

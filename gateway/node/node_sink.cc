@@ -185,6 +185,14 @@ void NodeSink::ReportCpu(uint64_t cpu_ns) {
   }
 }
 
+void NodeSink::OnUncaughtException(std::string_view description) {
+  if (!ended_) KeepException(record_, description);
+}
+
+void KeepException(InvocationRecord& record, std::string_view description) {
+  record.exception = std::string(description.substr(0, kMaxKeptExceptionBytes));
+}
+
 bool NodeSink::OnConsole(std::string_view level, std::string_view message) {
   reporting_.Console(record_, ended_, level, message);
   return true;

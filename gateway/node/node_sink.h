@@ -22,6 +22,12 @@ class NodeMetrics;
 class RequestLog;
 class TailHub;
 
+// Keeps an invocation's uncaught exception (as ResponseSink::
+// OnUncaughtException tells it) in its record, for `edge tail`; a longer one
+// is cut at kMaxKeptExceptionBytes.
+inline constexpr size_t kMaxKeptExceptionBytes = 16 * 1024;
+void KeepException(InvocationRecord& record, std::string_view description);
+
 // Where the records of a node's requests go. Every member is thread-safe.
 struct NodeReporting {
   Meter* meter = nullptr;
@@ -66,6 +72,7 @@ class NodeSink : public WriterSink, public std::enable_shared_from_this<NodeSink
   void Fail(std::string_view public_reason, LimitKind limit) override;
   void ReportCpu(uint64_t cpu_ns) override;
   bool OnConsole(std::string_view level, std::string_view message) override;
+  void OnUncaughtException(std::string_view description) override;
   bool Aborted() const override { return ended_ || WriterSink::Aborted(); }
 
  private:

@@ -65,6 +65,9 @@ class CalleeSink : public runtime::ResponseSink {
     reporting_.Console(record_, ended_, level, message);
     return true;
   }
+  void OnUncaughtException(std::string_view description) override {
+    if (!ended_) KeepException(record_, description);
+  }
   bool Aborted() const override { return inner_->Aborted(); }
   bool NeedsDrain() const override { return inner_->NeedsDrain(); }
   void OnDrain(std::function<void()> callback) override { inner_->OnDrain(std::move(callback)); }

@@ -168,7 +168,14 @@ std::string TailEventLine(const InvocationRecord& record) {
     base::AppendJsonEscaped(line, log.message);
     line += '}';
   }
-  line += "]}\n";
+  line += ']';
+  // Workers' tail events carry `exceptions`; here its one uncaught exception.
+  if (!record.exception.empty()) {
+    line += ",\"exceptions\":[{\"message\":";
+    base::AppendJsonEscaped(line, record.exception);
+    line += "}]";
+  }
+  line += "}\n";
   return line;
 }
 

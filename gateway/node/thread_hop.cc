@@ -50,6 +50,11 @@ class HoppingSink : public runtime::ResponseSink,
                 runtime::ResponseSink& sink) { sink.OnConsole(level, message); });
     return true;  // the connection's sink logs it
   }
+  void OnUncaughtException(std::string_view description) override {
+    Forward([description = std::string(description)](runtime::ResponseSink& sink) {
+      sink.OnUncaughtException(description);
+    });
+  }
   bool Aborted() const override { return state_->aborted.load(); }
   bool NeedsDrain() const override {
     return state_->queued.load() >= kWriterDrainThreshold || state_->inner_needs_drain.load();

@@ -2,6 +2,7 @@
 // to the server log tagged with the worker's name.
 #include "runtime/web_apis.h"
 #include "runtime/isolate_data.h"
+#include "runtime/source_map_registry.h"
 #include "base/log.h"
 
 namespace edge::runtime {
@@ -14,6 +15,11 @@ NativeResult ConsoleLog(NativeCall& call) {
   if (!level_name.ok()) return level_name.status();
   auto message = call.StringArg(1);
   if (!message.ok()) return message.status();
+  // A logged stack (console.error(error)) is shown source-mapped, as the
+  // stack of an uncaught exception is.
+  if (call.data().source_maps() != nullptr && message->find("\n    at ") != std::string::npos) {
+    *message = call.data().source_maps()->MapStack(*message);
+  }
   auto response_id = call.NumberArg(2);
   IsolateData& data = call.data();
   if (response_id.ok() && *response_id >= 1 && *response_id <= UINT32_MAX) {
