@@ -2,7 +2,8 @@
 # bench/isolate_startup.sh [N]: time from Isolate::New to a small worker
 # ready (runtime + its modules evaluated), p50/p99 over N isolates each way:
 # from the startup snapshot, and by running the runtime's JavaScript
-# (runtime/snapshot.h). Runs build/edge_isolate_startup (bench/isolate_startup.cc)
+# (runtime/snapshot.h), into a spare isolate, and for a generated 1 MB bundle
+# with and without its code cache. Runs build/edge_isolate_startup (bench/isolate_startup.cc)
 # pinned to one core when there are two or more. Figures: docs/performance.md.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

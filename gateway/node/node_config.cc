@@ -109,7 +109,7 @@ Status LoadNodeConfig(const std::string& path, NodeOptions* options) {
       "memory_budget_mb", "access_log", "pop_id", "max_body_mb", "header_timeout_ms",
       "idle_timeout_ms", "connections_per_origin", "allow_fetch_to", "sync_token_file",
       "sync_from", "sync_key", "sync_relay", "sync_snapshot_streams", "secrets_key",
-      "signing_key", "sync_compact_every_s", "run_crons"};
+      "signing_key", "sync_compact_every_s", "run_crons", "spare_isolates"};
   for (const auto& [key, node] : table) {
     if (std::find(kKnown.begin(), kKnown.end(), key.str()) == kKnown.end()) {
       return Status(ErrorCode::kInvalidInput,
@@ -130,6 +130,8 @@ Status LoadNodeConfig(const std::string& path, NodeOptions* options) {
       ReadNumber(path, table, "heavy_cpu_us", &options->heavy_cpu_us, 0, 60000000));
   EDGE_RETURN_IF_ERROR(
       ReadNumber(path, table, "memory_budget_mb", &options->memory_budget_mb, 0, 1 << 24));
+  EDGE_RETURN_IF_ERROR(
+      ReadNumber(path, table, "spare_isolates", &options->spare_isolates, 0, 64));
   size_t max_body_mb = options->limits.max_body_bytes >> 20;
   EDGE_RETURN_IF_ERROR(ReadNumber(path, table, "max_body_mb", &max_body_mb, 1, 1 << 20));
   options->limits.max_body_bytes = max_body_mb << 20;
