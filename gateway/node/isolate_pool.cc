@@ -181,10 +181,16 @@ void IsolatePool::OnRefill(uv_timer_t* timer) {
     return;
   }
   // Room in the budget (which keeps room for the spares: MemoryInUse).
+  // Cold loads since the last measurement may have taken it: idle isolates
+  // are evicted now, while the thread is idle, rather than at the next
+  // measurement, so the next cold load finds a spare.
   if (self->budget_bytes_ != 0 && self->MemoryInUse() > self->budget_bytes_) {
-    // Evictions make room; look again later.
-    uv_timer_start(timer, OnRefill, 1000, 0);
-    return;
+    self->EnforceBudget();
+    if (self->MemoryInUse() > self->budget_bytes_) {
+      // Only isolates answering requests left: look again later.
+      uv_timer_start(timer, OnRefill, 1000, 0);
+      return;
+    }
   }
   auto spare = runtime::SpareIsolate::Make(self->loop_, self->natives_, self->spare_heap_limit_);
   if (spare == nullptr) {

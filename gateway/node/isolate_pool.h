@@ -20,8 +20,9 @@
 // so it waits only for the worker's own modules. Spares are made when the
 // thread has been idle for a while, one per timer tick, never on a
 // request's path; they count against the budget (their room is kept even
-// while some are missing, so idle isolates are evicted to keep it) and are
-// only made while they fit in it. Each is used once: a spare is never
+// while some are missing: idle isolates are evicted to keep it, then and
+// there when a refill finds the budget taken) and are only made while
+// they fit in it. Each is used once: a spare is never
 // given back after a worker ran in it.
 #pragma once
 
@@ -84,7 +85,7 @@ class IsolatePool {
   // Keeps up to `count` spare isolates for workers whose memory limit is
   // `heap_limit_bytes` (0: none, the default), made once the thread has
   // served nothing for `idle_ms`.
-  void SetSpares(size_t count, size_t heap_limit_bytes, uint64_t idle_ms = 20);
+  void SetSpares(size_t count, size_t heap_limit_bytes, uint64_t idle_ms = 10);
 
   const Stats& stats() const { return stats_; }
 

@@ -456,6 +456,27 @@ TEST_F(IsolatePoolTest, SparesAreMadeOnlyWhileTheyFitInTheBudget) {
   EXPECT_EQ(pool.stats().spares, 0u);
 }
 
+TEST_F(IsolatePoolTest, ARefillEvictsAnIdleIsolateToMakeRoomForItsSpare) {
+  auto a = MakeServed("a", 1, Holding("a", 8));
+  auto b = MakeServed("b", 2, Holding("b", 8));
+  size_t one = MemoryOf(a);
+  // Room for one such isolate and a spare, not for two of them and a spare.
+  IsolatePool& pool = NewPool(one + (6u << 20));
+  EXPECT_EQ(Serve(pool, a), "a " + std::to_string(8 << 20));
+  NextMillisecond();
+  EXPECT_EQ(Serve(pool, b), "b " + std::to_string(8 << 20));
+  pool.SetSpares(1, kDefaultLimit, 1);
+  RunLoopUntil(loop(), [&] { return pool.stats().spares == 1; });
+  EXPECT_EQ(pool.stats().spares, 1u);
+  EXPECT_EQ(pool.stats().evictions, 1u);
+  // The least recently used went: "a" is loaded again, "b" is not.
+  uint64_t cold = pool.stats().cold_loads;
+  EXPECT_EQ(Serve(pool, b), "b " + std::to_string(8 << 20));
+  EXPECT_EQ(pool.stats().cold_loads, cold);
+  EXPECT_EQ(Serve(pool, a), "a " + std::to_string(8 << 20));
+  EXPECT_EQ(pool.stats().cold_loads, cold + 1);
+}
+
 TEST_F(IsolatePoolTest, AWorkerWithAnotherMemoryLimitLoadsWithoutASpare) {
   IsolatePool& pool = NewPool(0);
   pool.SetSpares(1, kDefaultLimit, 1);

@@ -349,8 +349,10 @@ void NodeThread::OnMeasure(uv_timer_t* timer) {
     node.meter().AddBackground(worker, sample.unattributed_cpu_ns, sample.subrequests, now);
   });
   size_t evicted = self->pool_->EnforceBudget();
-  for (size_t i = 0; i < evicted; ++i) node.metrics().AddEviction();
   const IsolatePool::Stats& stats = self->pool_->stats();
+  for (; self->evictions_reported_ < stats.evictions; ++self->evictions_reported_) {
+    node.metrics().AddEviction();
+  }
   self->alive_ = static_cast<int64_t>(stats.alive - std::min(stats.alive, evicted));
   self->memory_ = static_cast<int64_t>(stats.memory_bytes);
 }
