@@ -56,9 +56,10 @@ std::string GeneratedBundle(int packages) {
       "  return mod || (0, cb[Object.keys(cb)[0]])((mod = { exports: {} }).exports, mod), "
       "mod.exports;\n};\n";
   for (int i = 0; i < packages; ++i) {
-    out += fmt::format("var require_pkg{0} = __commonJS({{ \"node_modules/pkg{0}/index.js\"(exports, "
-                       "module) {{\n  \"use strict\";\n",
-                       i);
+    out += fmt::format(
+        "var require_pkg{0} = __commonJS({{ \"node_modules/pkg{0}/index.js\"(exports, "
+        "module) {{\n  \"use strict\";\n",
+        i);
     for (int f = 0; f < 8; ++f) {
       out += fmt::format(
           "  function helper{0}_{1}(a, b, options = {{}}) {{\n"
@@ -74,10 +75,12 @@ std::string GeneratedBundle(int packages) {
         "  class Client{0} {{\n"
         "    constructor(config) {{ this.config = {{ retries: 3, ...config }}; this.id = {0}; }}\n"
         "    describe() {{ return `Client{0}(${{JSON.stringify(this.config)}})`; }}\n"
-        "    async send(payload) {{ return {{ ok: true, id: this.id, size: String(payload).length }}; }}\n"
+        "    async send(payload) {{ return {{ ok: true, id: this.id, size: String(payload).length "
+        "}}; }}\n"
         "    static create(config) {{ return new Client{0}(config); }}\n"
         "  }}\n"
-        "  const defaults{0} = {{ name: \"pkg{0}\", version: \"1.{0}.0\", tags: [\"a\", \"b\", \"c\"] }};\n"
+        "  const defaults{0} = {{ name: \"pkg{0}\", version: \"1.{0}.0\", tags: [\"a\", \"b\", "
+        "\"c\"] }};\n"
         "  module.exports = {{ Client: Client{0}, defaults: defaults{0}, helper: helper{0}_0, "
         "sum: helper{0}_1 }};\n"
         "}} }});\n",
@@ -87,10 +90,11 @@ std::string GeneratedBundle(int packages) {
   for (int i = 0; i < packages; i += 4) {
     out += fmt::format("loaded.push(require_pkg{}().defaults.name);\n", i);
   }
-  out += "const client = require_pkg0().Client.create({ region: 'eu' });\n"
-         "export default { fetch(request) {\n"
-         "  return new Response(client.describe() + ' ' + loaded.length + ' ' + "
-         "require_pkg1().sum(1, 2));\n} };\n";
+  out +=
+      "const client = require_pkg0().Client.create({ region: 'eu' });\n"
+      "export default { fetch(request) {\n"
+      "  return new Response(client.describe() + ' ' + loaded.length + ' ' + "
+      "require_pkg1().sum(1, 2));\n} };\n";
   return out;
 }
 
@@ -115,7 +119,8 @@ int main(int argc, char** argv) {
                                      "export default { fetch(request) {\n"
                                      "  return new Response(greet(new URL(request.url)), "
                                      "{ headers: { 'content-type': 'text/plain' } });\n} };\n";
-  std::ofstream(dir / "greet.js") << "export function greet(url) { return `hello ${url.pathname}`; }\n";
+  std::ofstream(dir / "greet.js")
+      << "export function greet(url) { return `hello ${url.pathname}`; }\n";
 
   edge::runtime::NativeRegistry natives;
   edge::bindings::RegisterNatives(natives);
@@ -174,11 +179,13 @@ int main(int argc, char** argv) {
     for (Way& way : ways) {
       WorkerSpec spec = way.spec();
       std::unique_ptr<edge::runtime::SpareIsolate> spare;
-      if (way.spare) spare = edge::runtime::SpareIsolate::Make(&loop, natives, spec.heap_limit_bytes);
+      if (way.spare)
+        spare = edge::runtime::SpareIsolate::Make(&loop, natives, spec.heap_limit_bytes);
       auto start = std::chrono::steady_clock::now();
       auto worker = Worker::Load(&loop, natives, spec, std::move(spare));
-      double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                      .count();
+      double ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+              .count();
       if (!worker.ok()) {
         std::fprintf(stderr, "%s: load failed: %s\n", way.name, worker.status().message().c_str());
         return 1;
@@ -206,7 +213,8 @@ int main(int argc, char** argv) {
   }
   fs::remove_all(dir);
   std::printf("isolates per way: %d (snapshot %s); bundle %zu bytes, its code cache %ju bytes\n",
-              count, snapshot_found ? "built in and used" : "NOT available: snapshot rows run the JS",
+              count,
+              snapshot_found ? "built in and used" : "NOT available: snapshot rows run the JS",
               bundle_bytes, cache_bytes);
   std::printf("%-26s %8s %8s %8s %10s\n", "way", "p50 ms", "p99 ms", "max ms", "p50 MiB");
   for (const Way& way : ways) {

@@ -40,8 +40,7 @@ class WorkerCodeCacheTest : public testing::WorkerFixture {
         "import { greet } from './greet.js';\n"
         "const table = Array.from({ length: 50 }, (_, i) => i * 2);\n"
         "export default { fetch(request) { return new Response(greet(table.length)); } };\n";
-    (*files)["/w/greet.js"] =
-        "export function greet(n) { return `" + greeting + " ${n}`; }\n";
+    (*files)["/w/greet.js"] = "export function greet(n) { return `" + greeting + " ${n}`; }\n";
     WorkerSpec spec;
     spec.name = "cached";
     spec.root_dir = "/w";
@@ -63,8 +62,8 @@ TEST_F(WorkerCodeCacheTest, TheKeyNamesTheV8VersionTheFlagsTheBundleAndTheModule
   EXPECT_TRUE(base::IsSha256Hex(key));
   EXPECT_EQ(key, WorkerCodeCache::KeyFor("10.2.154", "--stack-size=984", kBundleA, "/w/a.js"));
   EXPECT_NE(key, WorkerCodeCache::KeyFor("10.2.155", "--stack-size=984", kBundleA, "/w/a.js"));
-  EXPECT_NE(key, WorkerCodeCache::KeyFor("10.2.154", "--stack-size=984 --jitless", kBundleA,
-                                         "/w/a.js"));
+  EXPECT_NE(key,
+            WorkerCodeCache::KeyFor("10.2.154", "--stack-size=984 --jitless", kBundleA, "/w/a.js"));
   EXPECT_NE(key, WorkerCodeCache::KeyFor("10.2.154", "--stack-size=984", kBundleB, "/w/a.js"));
   EXPECT_NE(key, WorkerCodeCache::KeyFor("10.2.154", "--stack-size=984", kBundleA, "/w/b.js"));
   // Parts cannot run into one another.
@@ -99,9 +98,8 @@ TEST_F(WorkerCodeCacheTest, AFileMadeForAnotherBundleOrByAnotherV8IsRemoved) {
   // since it was made).
   ASSERT_TRUE(a.Write("/w/a.js", "code of a"));
   std::string file = Slurp(a.FileFor("/w/a.js"));
-  std::string other_flags = WorkerCodeCache::KeyFor(v8::V8::GetVersion(),
-                                                    V8FlagsInUse() + " --no-opt", kBundleA,
-                                                    "/w/a.js");
+  std::string other_flags = WorkerCodeCache::KeyFor(
+      v8::V8::GetVersion(), V8FlagsInUse() + " --no-opt", kBundleA, "/w/a.js");
   size_t at = file.find(a.Key("/w/a.js"));
   ASSERT_NE(at, std::string::npos);
   file.replace(at, other_flags.size(), other_flags);
@@ -119,7 +117,11 @@ TEST_F(WorkerCodeCacheTest, ADamagedFileIsRemovedNotTrusted) {
     std::function<std::string(std::string)> apply;
   };
   std::vector<Damage> damages = {
-      {"a flipped byte", [](std::string f) { f[f.size() - 100] ^= 1; return f; }},
+      {"a flipped byte",
+       [](std::string f) {
+         f[f.size() - 100] ^= 1;
+         return f;
+       }},
       {"cut short", [](std::string f) { return f.substr(0, f.size() - 1); }},
       {"longer", [](std::string f) { return f + "y"; }},
       {"no header", [](std::string f) { return f.substr(10); }},

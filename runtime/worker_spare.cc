@@ -28,7 +28,8 @@ std::unique_ptr<SpareIsolate> SpareIsolate::Make(uv_loop_t* loop, const NativeRe
       !context->GetDataFromSnapshotOnce<v8::Value>(kSnapshotInternals).ToLocal(&internals) ||
       !context->GetDataFromSnapshotOnce<v8::Value>(kSnapshotNative).ToLocal(&native) ||
       !internals->IsObject() || !native->IsObject()) {
-    Log(LogLevel::kWarn, "cannot restore the runtime from the startup snapshot for a spare isolate");
+    Log(LogLevel::kWarn,
+        "cannot restore the runtime from the startup snapshot for a spare isolate");
     return nullptr;
   }
   context->AllowCodeGenerationFromStrings(false);

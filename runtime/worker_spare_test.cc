@@ -41,9 +41,10 @@ TEST_F(SpareIsolateTest, AWorkerLoadedIntoASpareServesAsAnyOther) {
   auto spare = MakeSpare();
   ASSERT_TRUE(spare);
   EXPECT_GT(spare->memory_bytes(), 0u);
-  auto worker = LoadInto(Spec("a", "export default { fetch(request) {\n"
-                                   "  return Response.json({ path: new URL(request.url).pathname,\n"
-                                   "    digest: typeof crypto.subtle.digest });\n} };\n"),
+  auto worker = LoadInto(Spec("a",
+                              "export default { fetch(request) {\n"
+                              "  return Response.json({ path: new URL(request.url).pathname,\n"
+                              "    digest: typeof crypto.subtle.digest });\n} };\n"),
                          std::move(spare));
   ASSERT_TRUE(worker);
   EXPECT_TRUE(worker->from_spare());
@@ -55,11 +56,12 @@ TEST_F(SpareIsolateTest, ItsClockStartsWhenTheWorkerTakesIt) {
   auto spare = MakeSpare();
   ASSERT_TRUE(spare);
   std::this_thread::sleep_for(std::chrono::milliseconds(30));
-  double before = std::chrono::duration<double, std::milli>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
-  auto worker = LoadInto(Spec("a", "export default { fetch() { return new Response("
-                                   "String(performance.timeOrigin)); } };"),
+  double before =
+      std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  auto worker = LoadInto(Spec("a",
+                              "export default { fetch() { return new Response("
+                              "String(performance.timeOrigin)); } };"),
                          std::move(spare));
   ASSERT_TRUE(worker);
   double origin = std::stod(Fetch(*worker)->body);
@@ -104,14 +106,14 @@ TEST_F(SpareIsolateTest, ATenantInASpareNeverSeesAnotherTenantsState) {
   ASSERT_TRUE(hostile);
   EXPECT_EQ(Fetch(*hostile)->body, "done");
 
-  auto victim = LoadInto(
-      Spec("victim",
-           "export default { fetch() {\n"
-           "  const a = []; a.push(1);\n"
-           "  return Response.json({ poisoned: ({}).poisoned ?? null,\n"
-           "    secret: globalThis.secret ?? null, later: globalThis.later ?? null,\n"
-           "    pushed: a.length });\n} };\n"),
-      MakeSpare());
+  auto victim =
+      LoadInto(Spec("victim",
+                    "export default { fetch() {\n"
+                    "  const a = []; a.push(1);\n"
+                    "  return Response.json({ poisoned: ({}).poisoned ?? null,\n"
+                    "    secret: globalThis.secret ?? null, later: globalThis.later ?? null,\n"
+                    "    pushed: a.length });\n} };\n"),
+               MakeSpare());
   ASSERT_TRUE(victim);
   EXPECT_TRUE(victim->from_spare());
   EXPECT_EQ(Fetch(*victim)->body, R"({"poisoned":null,"secret":null,"later":null,"pushed":1})");
@@ -125,9 +127,10 @@ TEST_F(SpareIsolateTest, AWorkerThatFailsToLoadInASpareIsAnError) {
 }
 
 TEST_F(SpareIsolateTest, TheWorkersMemoryLimitHoldsInASpare) {
-  WorkerSpec spec = Spec("big", "export default { fetch() {\n"
-                                "  const held = []; for (;;) held.push(new Array(100000).fill(1));\n"
-                                "} };\n");
+  WorkerSpec spec = Spec("big",
+                         "export default { fetch() {\n"
+                         "  const held = []; for (;;) held.push(new Array(100000).fill(1));\n"
+                         "} };\n");
   spec.heap_limit_bytes = 32u << 20;
   auto worker = LoadInto(spec, MakeSpare(32u << 20));
   ASSERT_TRUE(worker);
