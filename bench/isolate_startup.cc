@@ -1,12 +1,27 @@
 // edge_isolate_startup [N]: how long a new isolate takes to be ready for a
-// small worker (runtime + the worker's modules evaluated, its handler found),
-// from the startup snapshot and by running the runtime's JavaScript. Each
-// sample is one Worker::Load, which begins with Isolate::New; the two ways
-// alternate so machine noise hits both alike. Also prints what the isolate
-// holds once ready (Worker::memory_bytes: heap, malloc'd, external). Run by
-// bench/isolate_startup.sh. With EDGE_BENCH_NODE_MODULES=1 the worker has
-// the nodejs_compat flag and imports node:buffer, node:events and node:util
-// (what those modules cost a worker that uses them).
+// worker (runtime + the worker's modules evaluated, its handler found).
+// Each sample is one Worker::Load; the ways alternate so machine noise hits
+// each alike:
+//
+//   small, startup snapshot     a small worker (two modules) from the snapshot
+//   small, runtime JS           the same, running the runtime's JavaScript
+//   small, spare isolate        the same, loaded into a SpareIsolate made
+//                               beforehand (not timed: a node makes it idle)
+//   1 MB bundle, compiled       a generated 1 MB bundle (400 packages in the
+//                               shape esbuild gives them, a quarter of them
+//                               required at the top level), no code cache
+//   1 MB bundle, code cache     the same with its V8 code cache, made by a
+//                               first load (runtime/worker_code_cache.h)
+//   1 MB bundle, cache, spare   the same, loaded into a spare isolate
+//
+// WAYS=word,word runs only the ways whose names contain one of the words.
+//
+// Also prints what the isolate holds once ready (Worker::memory_bytes:
+// heap, malloc'd, external). Run by bench/isolate_startup.sh. With
+// EDGE_BENCH_NODE_MODULES=1 the small worker has the nodejs_compat flag and
+// imports node:buffer, node:events and node:util (what those modules cost a
+// worker that uses them).
+#include <fmt/core.h>
 #include <uv.h>
 
 #include <algorithm>
@@ -15,12 +30,15 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "bindings/bindings.h"
 #include "runtime/snapshot.h"
 #include "runtime/worker.h"
+#include "runtime/worker_code_cache.h"
+#include "runtime/worker_spare.h"
 
 namespace {
 
@@ -32,6 +50,63 @@ double Percentile(std::vector<double> samples, double p) {
   size_t index = static_cast<size_t>(p * (samples.size() - 1) + 0.5);
   return samples[index];
 }
+
+// A bundle of about `packages` * 2.6 KB in the shape esbuild writes an npm
+// app: each package a __commonJS wrapper run when first required.
+std::string GeneratedBundle(int packages) {
+  std::string out =
+      "var __commonJS = (cb, mod) => function __require() {\n"
+      "  return mod || (0, cb[Object.keys(cb)[0]])((mod = { exports: {} }).exports, mod), "
+      "mod.exports;\n};\n";
+  for (int i = 0; i < packages; ++i) {
+    out += fmt::format(
+        "var require_pkg{0} = __commonJS({{ \"node_modules/pkg{0}/index.js\"(exports, "
+        "module) {{\n  \"use strict\";\n",
+        i);
+    for (int f = 0; f < 8; ++f) {
+      out += fmt::format(
+          "  function helper{0}_{1}(a, b, options = {{}}) {{\n"
+          "    if (typeof a !== \"number\" || typeof b !== \"number\") {{\n"
+          "      throw new TypeError(`helper{0}_{1}: expected numbers, got ${{typeof a}}`);\n"
+          "    }}\n"
+          "    const scale = options.scale ?? {1};\n"
+          "    return [a, b, a * b].map((x) => x * scale).reduce((s, x) => s + x, 0);\n"
+          "  }}\n",
+          i, f);
+    }
+    out += fmt::format(
+        "  class Client{0} {{\n"
+        "    constructor(config) {{ this.config = {{ retries: 3, ...config }}; this.id = {0}; }}\n"
+        "    describe() {{ return `Client{0}(${{JSON.stringify(this.config)}})`; }}\n"
+        "    async send(payload) {{ return {{ ok: true, id: this.id, size: String(payload).length "
+        "}}; }}\n"
+        "    static create(config) {{ return new Client{0}(config); }}\n"
+        "  }}\n"
+        "  const defaults{0} = {{ name: \"pkg{0}\", version: \"1.{0}.0\", tags: [\"a\", \"b\", "
+        "\"c\"] }};\n"
+        "  module.exports = {{ Client: Client{0}, defaults: defaults{0}, helper: helper{0}_0, "
+        "sum: helper{0}_1 }};\n"
+        "}} }});\n",
+        i);
+  }
+  out += "const loaded = [];\n";
+  for (int i = 0; i < packages; i += 4) {
+    out += fmt::format("loaded.push(require_pkg{}().defaults.name);\n", i);
+  }
+  out +=
+      "const client = require_pkg0().Client.create({ region: 'eu' });\n"
+      "export default { fetch(request) {\n"
+      "  return new Response(client.describe() + ' ' + loaded.length + ' ' + "
+      "require_pkg1().sum(1, 2));\n} };\n";
+  return out;
+}
+
+struct Way {
+  const char* name;
+  std::function<WorkerSpec()> spec;
+  bool spare = false;
+  std::vector<double> ms, mib;
+};
 
 }  // namespace
 
@@ -47,7 +122,8 @@ int main(int argc, char** argv) {
                                      "export default { fetch(request) {\n"
                                      "  return new Response(greet(new URL(request.url)), "
                                      "{ headers: { 'content-type': 'text/plain' } });\n} };\n";
-  std::ofstream(dir / "greet.js") << "export function greet(url) { return `hello ${url.pathname}`; }\n";
+  std::ofstream(dir / "greet.js")
+      << "export function greet(url) { return `hello ${url.pathname}`; }\n";
   const char* node_modules = std::getenv("EDGE_BENCH_NODE_MODULES");
   bool with_node_modules = node_modules != nullptr && std::string(node_modules) == "1";
   if (with_node_modules) {
@@ -60,51 +136,103 @@ int main(int argc, char** argv) {
   edge::bindings::RegisterNatives(natives);
   uv_loop_t loop;
   uv_loop_init(&loop);
-  WorkerSpec spec;
-  spec.name = "bench";
-  spec.root_dir = dir.string();
-  spec.entry_path = (dir / "index.js").string();
-  if (with_node_modules) spec.compatibility_flags = {"nodejs_compat"};
+  WorkerSpec small;
+  small.name = "bench";
+  small.root_dir = dir.string();
+  small.entry_path = (dir / "index.js").string();
+  if (with_node_modules) small.compatibility_flags = {"nodejs_compat"};
 
-  std::vector<double> with_snapshot, without;
-  std::vector<double> memory_with, memory_without;  // MiB the isolate holds once ready
+  auto files = std::make_shared<edge::runtime::ModuleFiles>();
+  (*files)["/bundle/index.js"] = GeneratedBundle(400);
+  size_t bundle_bytes = (*files)["/bundle/index.js"].size();
+  WorkerSpec bundle;
+  bundle.name = "bundle";
+  bundle.root_dir = "/bundle";
+  bundle.entry_path = "/bundle/index.js";
+  bundle.files = files;
+  WorkerSpec cached = bundle;
+  cached.code_cache = std::make_shared<edge::runtime::WorkerCodeCache>(
+      (dir / "code-cache").string(), std::string(64, '0'));
+
+  std::vector<Way> ways;
+  ways.push_back({"small, startup snapshot", [&] { return small; }});
+  ways.push_back({"small, runtime JS", [&] {
+                    WorkerSpec spec = small;
+                    spec.use_snapshot = false;
+                    return spec;
+                  }});
+  ways.push_back({"small, spare isolate", [&] { return small; }, true});
+  ways.push_back({"1 MB bundle, compiled", [&] { return bundle; }});
+  ways.push_back({"1 MB bundle, code cache", [&] { return cached; }});
+  ways.push_back({"1 MB bundle, cache, spare", [&] { return cached; }, true});
+  // WAYS="spare,cache" keeps the ways whose name contains one of the words.
+  if (const char* only = std::getenv("WAYS"); only != nullptr && *only != '\0') {
+    std::vector<std::string> words;
+    std::string list = only;
+    for (size_t start = 0; start <= list.size();) {
+      size_t comma = std::min(list.find(',', start), list.size());
+      words.push_back(list.substr(start, comma - start));
+      start = comma + 1;
+    }
+    std::erase_if(ways, [&](const Way& way) {
+      return std::none_of(words.begin(), words.end(), [&](const std::string& word) {
+        return !word.empty() && std::string(way.name).find(word) != std::string::npos;
+      });
+    });
+  }
+
+  if (ways.empty()) {
+    std::fprintf(stderr, "WAYS matches no way\n");
+    return 1;
+  }
   bool snapshot_found = edge::runtime::FindStartupSnapshot(natives) != nullptr;
   for (int i = 0; i < count + 5; ++i) {
-    for (bool use : {true, false}) {
-      spec.use_snapshot = use;
+    for (Way& way : ways) {
+      WorkerSpec spec = way.spec();
+      std::unique_ptr<edge::runtime::SpareIsolate> spare;
+      if (way.spare)
+        spare = edge::runtime::SpareIsolate::Make(&loop, natives, spec.heap_limit_bytes);
       auto start = std::chrono::steady_clock::now();
-      auto worker = Worker::Load(&loop, natives, spec);
-      double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                      .count();
+      auto worker = Worker::Load(&loop, natives, spec, std::move(spare));
+      double ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+              .count();
       if (!worker.ok()) {
-        std::fprintf(stderr, "load failed: %s\n", worker.status().message().c_str());
+        std::fprintf(stderr, "%s: load failed: %s\n", way.name, worker.status().message().c_str());
+        return 1;
+      }
+      if (spec.code_cache && i >= 5 && (*worker)->modules_from_code_cache() != 1) {
+        std::fprintf(stderr, "%s: the code cache was not used\n", way.name);
         return 1;
       }
       double mib = static_cast<double>((*worker)->memory_bytes()) / (1 << 20);
       worker->reset();
       uv_run(&loop, UV_RUN_NOWAIT);
-      if (i >= 5) {  // 5 warm-up rounds
-        (use ? with_snapshot : without).push_back(ms);
-        (use ? memory_with : memory_without).push_back(mib);
+      if (i >= 5) {  // 5 warm-up rounds (the first makes the code cache)
+        way.ms.push_back(ms);
+        way.mib.push_back(mib);
       }
     }
   }
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);
+  uintmax_t cache_bytes = 0;
+  if (fs::exists(dir / "code-cache")) {
+    for (const auto& entry : fs::recursive_directory_iterator(dir / "code-cache")) {
+      if (entry.is_regular_file()) cache_bytes += entry.file_size();
+    }
+  }
   fs::remove_all(dir);
-  std::printf("isolates per way: %d (snapshot %s)%s\n", count,
-              snapshot_found ? "built in and used" : "NOT available: both rows run the JS",
-              with_node_modules ? ", worker imports node:buffer, node:events, node:util" : "");
-  std::printf("%-22s %8s %8s %8s %10s\n", "way", "p50 ms", "p99 ms", "max ms", "p50 MiB");
-  struct Row {
-    const char* name;
-    const std::vector<double>& ms;
-    const std::vector<double>& mib;
-  };
-  for (const Row& row : {Row{"startup snapshot", with_snapshot, memory_with},
-                         Row{"runtime JS evaluated", without, memory_without}}) {
-    std::printf("%-22s %8.2f %8.2f %8.2f %10.2f\n", row.name, Percentile(row.ms, 0.5),
-                Percentile(row.ms, 0.99), Percentile(row.ms, 1.0), Percentile(row.mib, 0.5));
+  std::printf("isolates per way: %d (snapshot %s); bundle %zu bytes, its code cache %ju bytes%s\n",
+              count,
+              snapshot_found ? "built in and used" : "NOT available: snapshot rows run the JS",
+              bundle_bytes, cache_bytes,
+              with_node_modules ? "; the small worker imports node:buffer, node:events, node:util"
+                                : "");
+  std::printf("%-26s %8s %8s %8s %10s\n", "way", "p50 ms", "p99 ms", "max ms", "p50 MiB");
+  for (const Way& way : ways) {
+    std::printf("%-26s %8.2f %8.2f %8.2f %10.2f\n", way.name, Percentile(way.ms, 0.5),
+                Percentile(way.ms, 0.99), Percentile(way.ms, 1.0), Percentile(way.mib, 0.5));
   }
   return 0;
 }

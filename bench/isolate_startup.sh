@@ -2,10 +2,12 @@
 # bench/isolate_startup.sh [N]: time from Isolate::New to a small worker
 # ready (runtime + its modules evaluated), p50/p99 over N isolates each way:
 # from the startup snapshot, and by running the runtime's JavaScript
-# (runtime/snapshot.h). Runs build/edge_isolate_startup (bench/isolate_startup.cc)
+# (runtime/snapshot.h), into a spare isolate, and for a generated 1 MB bundle
+# with and without its code cache. Runs build/edge_isolate_startup (bench/isolate_startup.cc)
 # pinned to one core when there are two or more. EDGE_BENCH_NODE_MODULES=1:
-# the worker imports node:buffer, node:events and node:util under
-# nodejs_compat. Figures: docs/performance.md.
+# the small worker imports node:buffer, node:events and node:util under
+# nodejs_compat. WAYS=word,word: only the ways whose names contain a word.
+# Figures: docs/performance.md.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 tool="${EDGE_ISOLATE_STARTUP:-$root/build/edge_isolate_startup}"

@@ -47,6 +47,11 @@ std::function<int()> AddServeCommand(CLI::App& app, CLI::App** out) {
   option("--memory-budget-mb", &o.memory_budget_mb,
          "Memory for all isolates; idle ones are evicted past it (0: no budget)")
       ->default_str(std::to_string(o.memory_budget_mb));
+  option("--spare-isolates", &o.spare_isolates,
+         "Isolates each serving thread keeps ready (made from the startup snapshot when idle) "
+         "for workers whose isolate was evicted; they count against the memory budget (0: none)")
+      ->check(CLI::Range(0, 64))
+      ->default_str(std::to_string(o.spare_isolates));
   option("--access-log", &o.access_log, "Where JSON access-log lines go (\"-\": stdout)")
       ->default_str("-");
   option("--pop-id", &o.pop_id, "This node's name: request.cf.colo for workers, request ids, the "
@@ -107,6 +112,7 @@ std::function<int()> AddServeCommand(CLI::App& app, CLI::App** out) {
     if (given("--data-dir")) options.data_dir = f.data_dir;
     if (given("--threads")) options.threads = f.threads;
     if (given("--memory-budget-mb")) options.memory_budget_mb = f.memory_budget_mb;
+    if (given("--spare-isolates")) options.spare_isolates = f.spare_isolates;
     if (given("--heavy-cpu-us")) options.heavy_cpu_us = f.heavy_cpu_us;
     if (given("--access-log")) options.access_log = f.access_log;
     if (given("--pop-id")) options.pop_id = f.pop_id;

@@ -27,6 +27,13 @@ IsolateData::IsolateData(v8::Isolate* isolate, uv_loop_t* loop, std::string work
   self_ = std::make_shared<IsolateData*>(this);
 }
 
+void IsolateData::ResetTimeOrigin() {
+  time_origin_ns_ = uv_hrtime();
+  time_origin_epoch_ms_ =
+      std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+}
+
 IsolateData::~IsolateData() {
   *self_ = nullptr;
   self_.reset();

@@ -42,6 +42,11 @@ class IsolateData {
   v8::Isolate* isolate() const { return isolate_; }
   uv_loop_t* loop() const { return loop_; }
   const std::string& worker_name() const { return worker_name_; }
+  // A spare isolate (worker_spare.h) is made before its worker is known: it
+  // is named, and its clock starts, when a worker takes it. Before any of
+  // the worker's code runs.
+  void set_worker_name(std::string name) { worker_name_ = std::move(name); }
+  void ResetTimeOrigin();
   // Whose worker it is (WorkerSpec::tenant; the worker's name when unset).
   const std::string& tenant() const { return tenant_.empty() ? worker_name_ : tenant_; }
   void set_tenant(std::string tenant) { tenant_ = std::move(tenant); }

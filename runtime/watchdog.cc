@@ -73,6 +73,12 @@ void Watchdog::Subject::NoteEntry(uint64_t ns) {
   t_background_subjects.push_back(this);
 }
 
+void Watchdog::Subject::ForgetBackgroundEntries() {
+  if (listed_) std::erase(t_background_subjects, this);
+  listed_ = false;
+  background_max_ns_ = 0;
+}
+
 void Watchdog::TakeBackgroundEntries(
     const std::function<void(const Subject&, uint64_t longest_ns)>& each) {
   if (t_background_subjects.empty()) return;

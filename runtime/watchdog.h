@@ -56,6 +56,11 @@ class Watchdog {
     void set_cpu_limit_ms(uint64_t ms) { cpu_limit_ns_ = ms * 1000000u; }
     // Where each entry's CPU time is charged.
     CpuAccount& account() { return account_; }
+    // Takes the entries with no request open since the thread's last
+    // TakeBackgroundEntries off its list: a worker's load (its top-level
+    // code) is not background work that makes it heavy; an isolate loaded
+    // after each eviction would otherwise look heavy by its loads alone.
+    void ForgetBackgroundEntries();
     const std::string& label() const;
 
    private:

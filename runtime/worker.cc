@@ -143,6 +143,55 @@ class EndNotifyingSink : public ResponseSink {
   std::function<void()> on_end_;
 };
 
+// A module's source as V8 reads it in place: no copy into the heap, no
+// UTF-8 decoding (a 1 MB bundle spent more time there than in compiling
+// from its code cache). Only for ASCII text, which V8 reads as Latin-1.
+class ModuleSource : public v8::String::ExternalOneByteStringResource {
+ public:
+  // `text` lives in `files`, which the resource keeps alive.
+  ModuleSource(std::shared_ptr<const ModuleFiles> files, std::string_view text)
+      : files_(std::move(files)), text_(text) {}
+  explicit ModuleSource(std::string text) : owned_(std::move(text)), text_(owned_) {}
+  const char* data() const override { return text_.data(); }
+  size_t length() const override { return text_.size(); }
+
+ private:
+  std::shared_ptr<const ModuleFiles> files_;
+  std::string owned_;
+  std::string_view text_;
+};
+
+bool IsAscii(std::string_view text) {
+  unsigned char any = 0;
+  for (char c : text) any |= static_cast<unsigned char>(c);
+  return any < 0x80;
+}
+
+// `path`'s source as a V8 string: external when it is ASCII (and long
+// enough for that to matter), decoded from UTF-8 otherwise. The source is
+// `files`' entry for `path` when it has one, else `from_disk`.
+v8::MaybeLocal<v8::String> ModuleSourceString(v8::Isolate* isolate,
+                                              const std::shared_ptr<const ModuleFiles>& files,
+                                              const std::string& path, std::string from_disk) {
+  std::string_view text = from_disk;
+  bool in_files = false;
+  if (files != nullptr) {
+    if (auto found = files->find(path); found != files->end()) {
+      text = found->second;
+      in_files = true;
+    }
+  }
+  constexpr size_t kExternalFrom = 4096;
+  if (text.size() >= kExternalFrom && IsAscii(text)) {
+    // V8 owns the resource from here (and disposes of it even if it fails).
+    auto* resource = in_files ? new ModuleSource(files, text)
+                              : new ModuleSource(std::move(from_disk));
+    return v8::String::NewExternalOneByte(isolate, resource);
+  }
+  return v8::String::NewFromUtf8(isolate, text.data(), v8::NewStringType::kNormal,
+                                 static_cast<int>(text.size()));
+}
+
 }  // namespace
 
 // Receives the settlement of a RunScript promise.
@@ -166,10 +215,11 @@ Worker::Worker(WorkerSpec spec)
     : spec_(std::move(spec)), source_maps_(spec_.name, spec_.root_dir, spec_.files) {}
 
 StatusOr<std::unique_ptr<Worker>> Worker::Load(uv_loop_t* loop, const NativeRegistry& natives,
-                                               const WorkerSpec& spec) {
+                                               const WorkerSpec& spec,
+                                               std::unique_ptr<SpareIsolate> spare) {
   InitializeV8();
   std::unique_ptr<Worker> worker(new Worker(spec));
-  EDGE_RETURN_IF_ERROR(worker->Initialize(loop, natives));
+  EDGE_RETURN_IF_ERROR(worker->Initialize(loop, natives, std::move(spare)));
   return worker;
 }
 
@@ -307,24 +357,57 @@ size_t Worker::holds() const { return data_ ? data_->holds() : 0; }
 
 uint64_t Worker::natives_cancelled() const { return data_ ? data_->natives_cancelled() : 0; }
 
-void Worker::CreateIsolate(uv_loop_t* loop, const StartupSnapshot* snapshot) {
-  // One budget for the heap and the ArrayBuffers (buffer_allocator.h); V8
-  // keeps the allocator alive while any buffer made with it lives.
-  allocator_ = std::make_shared<BufferAllocator>(spec_.heap_limit_bytes);
+v8::Isolate* NewWorkerIsolate(const std::shared_ptr<BufferAllocator>& allocator,
+                              const StartupSnapshot* snapshot) {
   v8::Isolate::CreateParams params;
-  params.array_buffer_allocator_shared = allocator_;
-  params.constraints.ConfigureDefaultsFromHeapSize(0, spec_.heap_limit_bytes);
+  params.array_buffer_allocator_shared = allocator;
+  params.constraints.ConfigureDefaultsFromHeapSize(0, allocator->budget());
   if (snapshot != nullptr) {
     params.snapshot_blob = snapshot->blob();
     params.external_references = SnapshotExternalReferences();
   }
-  isolate_ = v8::Isolate::New(params);
-  isolate_->AddNearHeapLimitCallback(OnNearHeapLimit, this);
-  isolate_->SetMicrotasksPolicy(v8::MicrotasksPolicy::kExplicit);
-  isolate_->SetPromiseRejectCallback(OnPromiseReject);
-  isolate_->SetAllowWasmCodeGenerationCallback(AllowWasmCodeGeneration);
-  isolate_->SetCaptureStackTraceForUncaughtExceptions(true, 16);
+  v8::Isolate* isolate = v8::Isolate::New(params);
+  isolate->SetMicrotasksPolicy(v8::MicrotasksPolicy::kExplicit);
+  isolate->SetPromiseRejectCallback(OnPromiseReject);
+  isolate->SetAllowWasmCodeGenerationCallback(AllowWasmCodeGeneration);
+  isolate->SetCaptureStackTraceForUncaughtExceptions(true, 16);
+  return isolate;
+}
+
+void Worker::CreateIsolate(uv_loop_t* loop, const StartupSnapshot* snapshot) {
+  // One budget for the heap and the ArrayBuffers (buffer_allocator.h); V8
+  // keeps the allocator alive while any buffer made with it lives.
+  allocator_ = std::make_shared<BufferAllocator>(spec_.heap_limit_bytes);
+  isolate_ = NewWorkerIsolate(allocator_, snapshot);
   data_ = std::make_unique<IsolateData>(isolate_, loop, spec_.name, spec_.cpu_limit_ms);
+  ConfigureIsolate();
+}
+
+void Worker::AdoptSpare(SpareIsolate& spare) {
+  allocator_ = std::move(spare.allocator_);
+  isolate_ = spare.isolate_;
+  spare.isolate_ = nullptr;
+  data_ = std::move(spare.data_);
+  data_->set_worker_name(spec_.name);
+  data_->watchdog().set_cpu_limit_ms(spec_.cpu_limit_ms);
+  // performance.timeOrigin is when the worker got the isolate, not when
+  // the spare was made.
+  data_->ResetTimeOrigin();
+  ConfigureIsolate();
+}
+
+v8::Local<v8::Context> Worker::TakeSpareContext(SpareIsolate& spare, RuntimeObjects* objects) {
+  v8::Local<v8::Context> context = spare.context_.Get(isolate_);
+  objects->internals = spare.internals_.Get(isolate_);
+  objects->native = spare.native_.Get(isolate_);
+  spare.context_.Reset();
+  spare.internals_.Reset();
+  spare.native_.Reset();
+  return context;
+}
+
+void Worker::ConfigureIsolate() {
+  isolate_->AddNearHeapLimitCallback(OnNearHeapLimit, this);
   data_->set_tenant(spec_.tenant);
   data_->set_buffer_allocator(allocator_);
   allocator_->Attach(isolate_, [this](size_t asked) { OnBudgetExceeded(asked); });
@@ -362,15 +445,31 @@ v8::Local<v8::Context> Worker::RestoreContext(RuntimeObjects* objects) {
   return context;
 }
 
-Status Worker::Initialize(uv_loop_t* loop, const NativeRegistry& natives) {
-  const StartupSnapshot* snapshot = spec_.use_snapshot ? FindStartupSnapshot(natives) : nullptr;
-  CreateIsolate(loop, snapshot);
+Status Worker::Initialize(uv_loop_t* loop, const NativeRegistry& natives,
+                          std::unique_ptr<SpareIsolate> spare) {
+  // A spare fits a worker that may start from the snapshot and has the
+  // memory budget the spare's heap was made for.
+  if (spare && (!spec_.use_snapshot || spare->heap_limit_bytes() != spec_.heap_limit_bytes)) {
+    spare.reset();
+  }
+  const StartupSnapshot* snapshot =
+      spare || !spec_.use_snapshot ? nullptr : FindStartupSnapshot(natives);
+  if (spare) {
+    AdoptSpare(*spare);
+    from_spare_ = true;
+  } else {
+    CreateIsolate(loop, snapshot);
+  }
   data_->set_natives(natives.table());
   v8::Isolate::Scope isolate_scope(isolate_);
   v8::HandleScope handle_scope(isolate_);
   RuntimeObjects objects;
   v8::Local<v8::Context> context;
-  if (snapshot != nullptr) context = RestoreContext(&objects);
+  if (spare) {
+    context = TakeSpareContext(*spare, &objects);
+  } else if (snapshot != nullptr) {
+    context = RestoreContext(&objects);
+  }
   // Without a snapshot (or if V8 could not restore its context: the
   // isolate's default context is a plain one) the runtime is built here.
   bool restored = !context.IsEmpty();
@@ -410,6 +509,8 @@ Status Worker::Initialize(uv_loop_t* loop, const NativeRegistry& natives) {
   }
   if (started.ok()) started = LoadModules(context);
   data_->watchdog().End();
+  data_->watchdog().ForgetBackgroundEntries();
+  if (started.ok()) StoreCodeCache();
   data_->watchdog().set_cpu_limit_ms(spec_.cpu_limit_ms);
   if (!started.ok() && data_->watchdog().exceeded()) {
     return Status(ErrorCode::kInvalidInput,
@@ -428,19 +529,55 @@ StatusOr<v8::Local<v8::Module>> Worker::CompileModule(v8::Local<v8::Context> con
   if (path.starts_with(kNodeModulePrefix)) return CompileNodeModule(context, path);
   if (path == kCloudflareWorkersModule) return CompileCloudflareWorkers(context);
   if (path.ends_with(".wasm")) return CompileWasmModule(path);
-  StatusOr<std::string> source = ReadModule(path, spec_.files.get());
-  if (!source.ok()) return source.status();
+  // A deployed bundle's module is read where it is; one on disk is read
+  // into a string.
+  std::string from_disk;
+  if (spec_.files == nullptr || !spec_.files->contains(path)) {
+    StatusOr<std::string> source = ReadModule(path, spec_.files.get());
+    if (!source.ok()) return source.status();
+    from_disk = std::move(source).value();
+  }
   std::string display = DisplayPath(spec_.root_dir, path);
   v8::ScriptOrigin origin(isolate_, Utf8String(isolate_, display), 0, 0, false, -1, {}, false, false,
                           true);
-  v8::ScriptCompiler::Source compiler_source(Utf8String(isolate_, *source), origin);
   v8::TryCatch try_catch(isolate_);
+  v8::Local<v8::String> text;
+  if (!ModuleSourceString(isolate_, spec_.files, path, std::move(from_disk)).ToLocal(&text)) {
+    return ExceptionStatus(isolate_, try_catch, "cannot read the module");
+  }
+  // The module's compiled code from an earlier isolate, when there is one
+  // (worker_code_cache.h: only ever made by this process's V8).
+  std::optional<std::string> cached;
+  if (spec_.code_cache) cached = spec_.code_cache->Read(path);
+  v8::ScriptCompiler::CachedData* cached_data = nullptr;
+  if (cached) {
+    cached_data = new v8::ScriptCompiler::CachedData(
+        reinterpret_cast<const uint8_t*>(cached->data()), static_cast<int>(cached->size()),
+        v8::ScriptCompiler::CachedData::BufferNotOwned);
+  }
+  // Owns cached_data (whose bytes `cached` holds until after the compile).
+  v8::ScriptCompiler::Source compiler_source(text, origin, cached_data);
   v8::Local<v8::Module> module;
-  if (!v8::ScriptCompiler::CompileModule(isolate_, &compiler_source).ToLocal(&module)) {
+  if (!v8::ScriptCompiler::CompileModule(isolate_, &compiler_source,
+                                         cached ? v8::ScriptCompiler::kConsumeCodeCache
+                                                : v8::ScriptCompiler::kNoCompileOptions)
+           .ToLocal(&module)) {
     return ExceptionStatus(isolate_, try_catch, "compile error");
   }
   source_maps_.AddScript(display, path, FindSourceMappingUrl(*source));
-  modules_.push_back({path, v8::Global<v8::Module>(isolate_, module), {}});
+  bool cache_used = cached && !compiler_source.GetCachedData()->rejected;
+  if (cache_used) ++modules_from_code_cache_;
+  if (cached && !cache_used) {
+    // V8 checks the source and its own version and flags again; what it
+    // refuses was compiled from source above, and is made anew after load.
+    Log(LogLevel::kDebug, "[{}] V8 rejected the code cache of {}: compiled from source",
+        spec_.name, display);
+    spec_.code_cache->Remove(path);
+  }
+  modules_.push_back({path, v8::Global<v8::Module>(isolate_, module)});
+  if (spec_.code_cache && !cache_used) {
+    modules_.back().uncached.Reset(isolate_, module->GetUnboundModuleScript());
+  }
   module_paths_.push_back(path);
 
   // Compile the imports now, so a missing file is reported with the
@@ -483,7 +620,7 @@ StatusOr<v8::Local<v8::Module>> Worker::CompileWasmModule(const std::string& pat
   v8::Local<v8::Module> module = v8::Module::CreateSyntheticModule(
       isolate_, Utf8String(isolate_, display), exports, EvaluateSyntheticModule);
   modules_.push_back({path, v8::Global<v8::Module>(isolate_, module),
-                      v8::Global<v8::Value>(isolate_, wasm)});
+                      v8::Global<v8::Value>(isolate_, wasm), {}});
   module_paths_.push_back(path);
   return module;
 }
@@ -674,6 +811,7 @@ Status Worker::LoadModules(v8::Local<v8::Context> context) {
                         ns->GetOwnPropertyNames(context).ToLocal(&export_names) &&
                         export_names->Length() == 0;
   if (service_worker) {
+    service_worker_ = true;
     EDGE_RETURN_IF_ERROR(RunServiceWorkerScript(context));
   } else {
     v8::Local<v8::Value> result;
@@ -731,6 +869,23 @@ Status Worker::LoadModules(v8::Local<v8::Context> context) {
   }
   scheduled_dispatch_.Reset(isolate_, scheduled.As<v8::Function>());
   return Status::Ok();
+}
+
+void Worker::StoreCodeCache() {
+  for (ModuleRecord& record : modules_) {
+    if (record.uncached.IsEmpty()) continue;
+    v8::Local<v8::UnboundModuleScript> script = record.uncached.Get(isolate_);
+    record.uncached.Reset();
+    // A service-worker script ran as a classic script: its module
+    // compilation is not what serves, so no cache of it is kept.
+    if (service_worker_) continue;
+    std::unique_ptr<v8::ScriptCompiler::CachedData> code(
+        v8::ScriptCompiler::CreateCodeCache(script));
+    if (code == nullptr || code->length <= 0) continue;
+    spec_.code_cache->Write(record.path,
+                            std::string_view(reinterpret_cast<const char*>(code->data),
+                                             static_cast<size_t>(code->length)));
+  }
 }
 
 Status Worker::RunServiceWorkerScript(v8::Local<v8::Context> context) {

@@ -23,6 +23,8 @@
 #include "runtime/runtime_js.h"
 #include "runtime/snapshot.h"
 #include "runtime/source_map_registry.h"
+#include "runtime/worker_code_cache.h"
+#include "runtime/worker_spare.h"
 
 namespace edge::runtime {
 
@@ -48,6 +50,9 @@ struct WorkerSpec {
   // A deployed bundle's modules, by absolute virtual path under root_dir;
   // null: modules are read from disk.
   std::shared_ptr<const ModuleFiles> files;
+  // Where the compiled code of those modules is kept between isolates
+  // (worker_code_cache.h); null: every isolate compiles them.
+  std::shared_ptr<const WorkerCodeCache> code_cache;
   std::vector<WorkerVar> vars;
   // Secrets reach `env` like vars; they are never logged.
   std::vector<WorkerVar> secrets;
@@ -94,8 +99,12 @@ class Worker {
  public:
   // Compiles and instantiates the worker; the error names file:line:column
   // when the worker's code is at fault.
+  // With `spare` (made on this loop's thread), the worker takes that
+  // isolate instead of making one, when it fits (the same memory budget,
+  // spec.use_snapshot); a spare that does not fit is disposed of.
   static StatusOr<std::unique_ptr<Worker>> Load(uv_loop_t* loop, const NativeRegistry& natives,
-                                                const WorkerSpec& spec);
+                                                const WorkerSpec& spec,
+                                                std::unique_ptr<SpareIsolate> spare = nullptr);
   // Compiles the module graph from spec.entry_path without running any of
   // it, and returns every module file, entry first (what `edge deploy`
   // uploads). Compile errors and missing imports are reported as by Load.
@@ -145,6 +154,11 @@ class Worker {
   // Native calls (KV, crypto jobs) whose invocation ended before they
   // settled: dropped unrun, or their result discarded.
   uint64_t natives_cancelled() const;
+  // Modules this isolate took from their code cache (spec().code_cache)
+  // rather than compiling them.
+  size_t modules_from_code_cache() const { return modules_from_code_cache_; }
+  // Whether the isolate was a spare (Load's `spare`, taken).
+  bool from_spare() const { return from_spare_; }
   // True once the worker hit its heap or CPU limit: its isolate was stopped
   // and must not serve again. Whoever owns it loads a fresh one from spec().
   bool discarded() const;
@@ -154,16 +168,27 @@ class Worker {
 
  private:
   explicit Worker(WorkerSpec spec);
-  Status Initialize(uv_loop_t* loop, const NativeRegistry& natives);
+  Status Initialize(uv_loop_t* loop, const NativeRegistry& natives,
+                    std::unique_ptr<SpareIsolate> spare);
   // The isolate (from `snapshot` when not null) and its IsolateData (the
   // first part of Initialize), and a fresh context in it (needs the isolate
   // entered and a HandleScope).
   void CreateIsolate(uv_loop_t* loop, const StartupSnapshot* snapshot);
+  // Takes the spare's isolate and IsolateData instead, and returns its
+  // restored context (needs the isolate entered and a HandleScope).
+  void AdoptSpare(SpareIsolate& spare);
+  v8::Local<v8::Context> TakeSpareContext(SpareIsolate& spare, RuntimeObjects* objects);
+  // What of the isolate and its IsolateData is this worker's own (its
+  // name, tenant, limits, bindings), set before any of its code runs.
+  void ConfigureIsolate();
   v8::Local<v8::Context> NewContext();
   // The runtime's context from the isolate's snapshot, with its `native`
   // and `internals`; empty (logged) if V8 cannot restore it.
   v8::Local<v8::Context> RestoreContext(RuntimeObjects* objects);
   Status LoadModules(v8::Local<v8::Context> context);
+  // Stores the code cache of every module compiled without one (after the
+  // load evaluated them, so the functions their top-level code ran are in).
+  void StoreCodeCache();
   StatusOr<v8::Local<v8::Module>> CompileModule(v8::Local<v8::Context> context,
                                                 const std::string& path);
   Status RunServiceWorkerScript(v8::Local<v8::Context> context);
@@ -196,11 +221,14 @@ class Worker {
     std::string path;
     v8::Global<v8::Module> module;
     // For a .wasm file: its compiled module, the synthetic module's default
-    // export. For a node: module, its exports (the default export, and each
-    // own property a named export).
+    // export. For a node: or cloudflare: module, its exports (the default
+    // export, and each own property a named export).
     v8::Global<v8::Value> synthetic;
     bool node = false;
     std::vector<std::string> node_exports;  // the named exports, "default" aside
+    // What V8 compiled, kept from before evaluation (V8 hands it out only
+    // then), when the module's code cache is to be made after the load.
+    v8::Global<v8::UnboundModuleScript> uncached;
   };
   StatusOr<v8::Local<v8::Module>> CompileWasmModule(const std::string& path);
   // `import ... from "node:buffer"` (path "node:buffer"): a synthetic module
@@ -237,7 +265,17 @@ class Worker {
   v8::Global<v8::Object> env_;
   std::vector<std::unique_ptr<ScriptWaiter>> script_waiters_;
   bool memory_exceeded_ = false;
+  bool service_worker_ = false;
+  size_t modules_from_code_cache_ = 0;
+  bool from_spare_ = false;
 };
+
+// A new isolate as every worker's is made: its heap limited to the
+// allocator's budget, from `snapshot` when not null, with the callbacks that
+// are the same for every worker (microtasks, promise rejections, no Wasm
+// compilation from bytes). Used by Worker and SpareIsolate.
+v8::Isolate* NewWorkerIsolate(const std::shared_ptr<BufferAllocator>& allocator,
+                              const StartupSnapshot* snapshot);
 
 // Natives the runtime itself provides: timers and the response channel.
 void RegisterRuntimeNatives(NativeRegistry& registry);

@@ -6,6 +6,7 @@
 #include "runtime/request_chain.h"
 #include "runtime/testing/worker_fixture.h"
 #include "runtime/thread_pool_queue.h"
+#include "runtime/watchdog.h"
 
 namespace edge::runtime::testing {
 namespace {
@@ -673,6 +674,27 @@ TEST_F(WorkerTest, StringBodiesAreSentAsUtf8AndHeadersAsBytes) {
   EXPECT_EQ(response->content_length, 6u);
   EXPECT_EQ(response->Header("x-code"), "233");
   EXPECT_EQ(response->Header("x-seen"), "\xE9");
+}
+
+// A worker's load is not background work: a worker loaded again after each
+// eviction would otherwise count as heavy (gateway/node/worker_lanes.h) by
+// its loads alone. What it runs outside a request afterwards still counts.
+TEST_F(WorkerTest, ItsLoadIsNotABackgroundEntry) {
+  Watchdog::TakeBackgroundEntries([](const Watchdog::Subject&, uint64_t) {});
+  auto worker = LoadOrDie(
+      "let n = 0; for (let i = 0; i < 200000; i++) n += i;\n"
+      "export default { fetch() { return new Response(String(n)); } };");
+  std::vector<std::string> reported;
+  auto take = [&] {
+    reported.clear();
+    Watchdog::TakeBackgroundEntries(
+        [&](const Watchdog::Subject& subject, uint64_t) { reported.push_back(subject.label()); });
+  };
+  take();
+  EXPECT_THAT(reported, ::testing::Not(::testing::Contains(worker->name())));
+  ASSERT_TRUE(Run(*worker, "1 + 1").ok());
+  take();
+  EXPECT_THAT(reported, ::testing::Contains(worker->name()));
 }
 
 }  // namespace

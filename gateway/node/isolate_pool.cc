@@ -1,6 +1,9 @@
 #include "gateway/node/isolate_pool.h"
 
+#include <algorithm>
+
 #include "base/log.h"
+#include "base/uv_handle.h"
 
 namespace edge::gateway {
 
@@ -11,9 +14,17 @@ IsolatePool::IsolatePool(uv_loop_t* loop, const runtime::NativeRegistry& natives
       budget_bytes_(memory_budget_bytes),
       default_host_(std::move(default_host)) {}
 
-IsolatePool::~IsolatePool() { Clear(); }
+IsolatePool::~IsolatePool() {
+  Clear();
+  if (refill_timer_ != nullptr) {
+    uv_timer_stop(refill_timer_);
+    base::CloseAndDelete(refill_timer_);
+  }
+}
 
 void IsolatePool::Clear() {
+  spares_.clear();
+  stats_.spares = 0;
   for (auto& [name, slot] : slots_) {
     slot.warm.reset();
     if (slot.host) slot.host->Clear();
@@ -25,8 +36,9 @@ void IsolatePool::Clear() {
   stats_.memory_bytes = 0;
 }
 
-StatusOr<std::unique_ptr<runtime::Worker>> IsolatePool::Load(const ServedWorker& worker) {
-  auto loaded = runtime::Worker::Load(loop_, natives_, worker.spec);
+StatusOr<std::unique_ptr<runtime::Worker>> IsolatePool::Load(
+    const ServedWorker& worker, std::unique_ptr<runtime::SpareIsolate> spare) {
+  auto loaded = runtime::Worker::Load(loop_, natives_, worker.spec, std::move(spare));
   if (!loaded.ok()) {
     Log(LogLevel::kError, "[{}] version {} does not load: {}", worker.name, worker.version,
         loaded.status().message());
@@ -48,6 +60,7 @@ IsolatePool::Slot& IsolatePool::SlotFor(const std::string& name) {
 StatusOr<WorkerHost*> IsolatePool::Acquire(const std::shared_ptr<const ServedWorker>& worker) {
   Slot& slot = SlotFor(worker->name);
   slot.last_used_ms = uv_now(loop_);
+  last_activity_ms_ = slot.last_used_ms;
   if (slot.served && slot.served->instance == worker->instance && slot.host->current()) {
     return slot.host.get();
   }
@@ -60,7 +73,10 @@ StatusOr<WorkerHost*> IsolatePool::Acquire(const std::shared_ptr<const ServedWor
   }
   // Evicted, or never warmed on this thread (a warm that failed).
   ++stats_.cold_loads;
-  auto loaded = Load(*worker);
+  std::unique_ptr<runtime::SpareIsolate> spare = TakeSpare(worker->spec.heap_limit_bytes);
+  if (spare) ++stats_.spare_loads;
+  auto loaded = Load(*worker, std::move(spare));
+  ScheduleRefill();
   if (!loaded.ok()) return loaded.status();
   slot.memory_bytes = (*loaded)->memory_bytes();
   slot.host->SetWorker(std::move(loaded).value());
@@ -74,6 +90,7 @@ Status IsolatePool::Warm(const std::shared_ptr<const ServedWorker>& worker) {
       (slot.warm_served && slot.warm_served->instance == worker->instance)) {
     return Status::Ok();
   }
+  last_activity_ms_ = uv_now(loop_);
   auto loaded = Load(*worker);
   if (!loaded.ok()) return loaded.status();
   slot.warm = std::move(loaded).value();
@@ -110,10 +127,88 @@ void IsolatePool::Retain(const NodeState& state) {
   std::erase_if(draining_, [](const std::unique_ptr<WorkerHost>& host) { return host->idle(); });
 }
 
+size_t IsolatePool::MemoryInUse() const {
+  // The spares are counted at their target even while some are missing:
+  // their room is kept, so they can be made again without an eviction.
+  size_t total = std::max(spares_.size(), spare_target_) * spare_bytes_;
+  for (const auto& [name, slot] : slots_) total += slot.memory_bytes;
+  return total;
+}
+
+void IsolatePool::SetSpares(size_t count, size_t heap_limit_bytes, uint64_t idle_ms) {
+  spare_target_ = count;
+  spare_heap_limit_ = heap_limit_bytes;
+  spare_idle_ms_ = std::max<uint64_t>(idle_ms, 1);
+  if (spares_.size() > count) spares_.resize(count);
+  std::erase_if(spares_, [&](const std::unique_ptr<runtime::SpareIsolate>& spare) {
+    return spare->heap_limit_bytes() != heap_limit_bytes;
+  });
+  stats_.spares = spares_.size();
+  ScheduleRefill();
+}
+
+std::unique_ptr<runtime::SpareIsolate> IsolatePool::TakeSpare(size_t heap_limit_bytes) {
+  if (spares_.empty() || heap_limit_bytes != spare_heap_limit_) return nullptr;
+  std::unique_ptr<runtime::SpareIsolate> spare = std::move(spares_.back());
+  spares_.pop_back();
+  stats_.spares = spares_.size();
+  return spare;
+}
+
+void IsolatePool::ScheduleRefill() {
+  if (spares_.size() >= spare_target_) return;
+  if (refill_timer_ == nullptr) {
+    refill_timer_ = new uv_timer_t;
+    uv_timer_init(loop_, refill_timer_);
+    refill_timer_->data = this;
+    // Spares are a convenience: the timer alone does not keep the loop
+    // running.
+    uv_unref(reinterpret_cast<uv_handle_t*>(refill_timer_));
+  }
+  if (!uv_is_active(reinterpret_cast<uv_handle_t*>(refill_timer_))) {
+    uv_timer_start(refill_timer_, OnRefill, spare_idle_ms_, 0);
+  }
+}
+
+void IsolatePool::OnRefill(uv_timer_t* timer) {
+  auto* self = static_cast<IsolatePool*>(timer->data);
+  if (self->spares_.size() >= self->spare_target_) return;
+  uint64_t now = uv_now(self->loop_);
+  uint64_t quiet_for = now - std::min(now, self->last_activity_ms_);
+  if (quiet_for < self->spare_idle_ms_) {
+    // A request came meanwhile: wait until the thread has been quiet.
+    uv_timer_start(timer, OnRefill, self->spare_idle_ms_ - quiet_for, 0);
+    return;
+  }
+  // Room in the budget (which keeps room for the spares: MemoryInUse).
+  // Cold loads since the last measurement may have taken it: idle isolates
+  // are evicted now, while the thread is idle, rather than at the next
+  // measurement, so the next cold load finds a spare.
+  if (self->budget_bytes_ != 0 && self->MemoryInUse() > self->budget_bytes_) {
+    self->EnforceBudget();
+    if (self->MemoryInUse() > self->budget_bytes_) {
+      // Only isolates answering requests left: look again later.
+      uv_timer_start(timer, OnRefill, 1000, 0);
+      return;
+    }
+  }
+  auto spare = runtime::SpareIsolate::Make(self->loop_, self->natives_, self->spare_heap_limit_);
+  if (spare == nullptr) {
+    // No startup snapshot: a spare would save nothing.
+    Log(LogLevel::kWarn, "no spare isolates: this binary has no usable startup snapshot");
+    self->spare_target_ = 0;
+    return;
+  }
+  self->spare_bytes_ = spare->memory_bytes();
+  self->spares_.push_back(std::move(spare));
+  self->stats_.spares = self->spares_.size();
+  // One per tick: the next after another quiet spell.
+  self->ScheduleRefill();
+}
+
 size_t IsolatePool::EnforceBudget() {
   std::erase_if(draining_, [](const std::unique_ptr<WorkerHost>& host) { return host->idle(); });
-  size_t total = 0;
-  for (const auto& [name, slot] : slots_) total += slot.memory_bytes;
+  size_t total = MemoryInUse();
   size_t evicted = 0;
   while (budget_bytes_ != 0 && total > budget_bytes_) {
     // Idle isolates first, least recently used first; then isolates busy
@@ -134,6 +229,12 @@ size_t IsolatePool::EnforceBudget() {
       }
     }
     if (oldest == nullptr) {
+      if (!spares_.empty()) {
+        // Only spares left to give: they go before anything answering
+        // (and are made again once evictions leave room).
+        spares_.clear();
+        stats_.spares = 0;
+      }
       Log(LogLevel::kDebug, "over the memory budget ({} KiB > {} KiB): every isolate left is "
           "answering a request", total >> 10, budget_bytes_ >> 10);
       break;
@@ -183,6 +284,8 @@ void IsolatePool::Measure(
     slot.subrequests = current->subrequests();
     if (sample.unattributed_cpu_ns != 0 || sample.subrequests != 0) report(name, sample);
   }
+  for (const auto& spare : spares_) memory += spare->memory_bytes();
+  if (!spares_.empty()) spare_bytes_ = spares_.front()->memory_bytes();
   stats_.alive = alive;
   stats_.memory_bytes = memory;
 }

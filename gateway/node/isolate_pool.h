@@ -13,6 +13,17 @@
 // punishes a request that did nothing wrong, and the isolate's own limit
 // (memory_mb, heap and buffers together) already stops a request that grows
 // it past its share, with the memory-limit page and a quarantine.
+//
+// Spares (SetSpares): a few isolates made ahead from the startup snapshot
+// with no worker in them (runtime/worker_spare.h). A request whose worker
+// has no isolate here (evicted, or never loaded on this thread) takes one,
+// so it waits only for the worker's own modules. Spares are made when the
+// thread has been idle for a while, one per timer tick, never on a
+// request's path; they count against the budget (their room is kept even
+// while some are missing: idle isolates are evicted to keep it, then and
+// there when a refill finds the budget taken) and are only made while
+// they fit in it. Each is used once: a spare is never
+// given back after a worker ran in it.
 #pragma once
 
 #include <uv.h>
@@ -26,6 +37,7 @@
 #include "gateway/node/node_state.h"
 #include "gateway/host/worker_host.h"
 #include "runtime/native.h"
+#include "runtime/worker_spare.h"
 
 namespace edge::gateway {
 
@@ -37,6 +49,8 @@ class IsolatePool {
     uint64_t evictions = 0;    // since the pool started
     uint64_t waituntil_evictions = 0;  // of those, isolates whose waitUntil work was cut short
     uint64_t cold_loads = 0;   // isolates a request had to wait for
+    uint64_t spare_loads = 0;  // of those, loaded into a spare isolate
+    size_t spares = 0;         // spare isolates ready now
   };
   // What the pool measured of one worker since the last Sample.
   struct Sample {
@@ -68,6 +82,10 @@ class IsolatePool {
   void Measure(const std::function<void(const std::string& worker, const Sample&)>& report);
   // Frees everything now (shutdown).
   void Clear();
+  // Keeps up to `count` spare isolates for workers whose memory limit is
+  // `heap_limit_bytes` (0: none, the default), made once the thread has
+  // served nothing for `idle_ms`.
+  void SetSpares(size_t count, size_t heap_limit_bytes, uint64_t idle_ms = 10);
 
   const Stats& stats() const { return stats_; }
 
@@ -90,8 +108,17 @@ class IsolatePool {
     uint64_t unattributed_cpu_ns = 0;
     uint64_t subrequests = 0;
   };
-  StatusOr<std::unique_ptr<runtime::Worker>> Load(const ServedWorker& worker);
+  StatusOr<std::unique_ptr<runtime::Worker>> Load(
+      const ServedWorker& worker, std::unique_ptr<runtime::SpareIsolate> spare = nullptr);
   Slot& SlotFor(const std::string& name);
+  // A spare for a worker with this memory limit, if one is ready.
+  std::unique_ptr<runtime::SpareIsolate> TakeSpare(size_t heap_limit_bytes);
+  // Arms the refill timer when spares are missing.
+  void ScheduleRefill();
+  static void OnRefill(uv_timer_t* timer);
+  // Memory of the isolates, as last measured, and of the spares at their
+  // target count.
+  size_t MemoryInUse() const;
 
   uv_loop_t* loop_;
   const runtime::NativeRegistry& natives_;
@@ -102,6 +129,16 @@ class IsolatePool {
   std::vector<std::unique_ptr<WorkerHost>> draining_;
   Stats stats_;
   std::function<void(const std::string& worker)> on_limit_;
+
+  std::vector<std::unique_ptr<runtime::SpareIsolate>> spares_;
+  size_t spare_target_ = 0;
+  size_t spare_heap_limit_ = 0;
+  uint64_t spare_idle_ms_ = 20;
+  // What one spare holds: measured once one is made; until then a guess
+  // on the high side, so the first is not made past the budget.
+  size_t spare_bytes_ = 4u << 20;
+  uint64_t last_activity_ms_ = 0;  // the last Acquire or Warm
+  uv_timer_t* refill_timer_ = nullptr;
 };
 
 }  // namespace edge::gateway

@@ -7,6 +7,7 @@
 #include <map>
 #include <thread>
 
+#include "base/uv_handle.h"
 #include "gateway/node/testing/node_fixtures.h"
 #include "runtime/testing/worker_fixture.h"
 
@@ -383,6 +384,109 @@ TEST_F(IsolatePoolTest, MeasureReportsCpuNoRequestWasChargedForOncePerIsolate) {
   auto fresh = Measure(pool);
   ASSERT_EQ(fresh.count("bg"), 1u);
   EXPECT_EQ(fresh["bg"].unattributed_cpu_ns, (*reloaded)->current()->cpu_unattributed_ns());
+}
+
+// Runs the loop (its timers) until `done` or 20 s have passed. A timer of
+// its own keeps the loop alive meanwhile, as a node's server and timers do:
+// the pool's refill timer alone does not.
+void RunLoopUntil(uv_loop_t* loop, const std::function<bool()>& done) {
+  auto* keep_alive = new uv_timer_t;
+  uv_timer_init(loop, keep_alive);
+  uv_timer_start(keep_alive, [](uv_timer_t*) {}, 1, 1);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!done() && std::chrono::steady_clock::now() < deadline) {
+    uv_run(loop, UV_RUN_NOWAIT);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  base::CloseAndDelete(keep_alive);
+  uv_run(loop, UV_RUN_NOWAIT);
+}
+
+constexpr size_t kDefaultLimit = 128u << 20;  // memory_mb's default
+
+TEST_F(IsolatePoolTest, AnEvictedWorkerComesBackInASpareMadeWhileTheThreadWasIdle) {
+  IsolatePool& pool = NewPool(0);
+  pool.SetSpares(2, kDefaultLimit, 1);
+  RunLoopUntil(loop(), [&] { return pool.stats().spares == 2; });
+  ASSERT_EQ(pool.stats().spares, 2u);
+
+  auto a = MakeServed("a", 1, Tagged("a"));
+  EXPECT_EQ(Serve(pool, a), "a 1");
+  EXPECT_EQ(pool.stats().cold_loads, 1u);
+  EXPECT_EQ(pool.stats().spare_loads, 1u);
+  EXPECT_EQ(pool.stats().spares, 1u);
+  EXPECT_TRUE((*pool.Acquire(a))->current()->from_spare());
+  EXPECT_EQ(Serve(pool, a), "a 2");
+
+  // Evicted (the state no longer has it), then asked for again: a fresh
+  // isolate, the other spare, never the one "a" ran in.
+  const runtime::Worker* before = (*pool.Acquire(a))->current();
+  pool.Retain(StateOf({}));
+  EXPECT_EQ(Serve(pool, a), "a 1");
+  EXPECT_NE((*pool.Acquire(a))->current(), before);
+  EXPECT_EQ(pool.stats().spare_loads, 2u);
+  EXPECT_EQ(pool.stats().spares, 0u);
+
+  // Refilled once the thread is idle again; counted in the pool's memory.
+  RunLoopUntil(loop(), [&] { return pool.stats().spares == 2; });
+  EXPECT_EQ(pool.stats().spares, 2u);
+  Measure(pool);
+  size_t with_spares = pool.stats().memory_bytes;
+  pool.SetSpares(0, kDefaultLimit);
+  Measure(pool);
+  EXPECT_LT(pool.stats().memory_bytes, with_spares);
+}
+
+TEST_F(IsolatePoolTest, NoSpareIsMadeBeforeTheThreadHasBeenIdle) {
+  IsolatePool& pool = NewPool(0);
+  pool.SetSpares(2, kDefaultLimit, 60000);
+  auto a = MakeServed("a", 1, Tagged("a"));
+  EXPECT_EQ(Serve(pool, a), "a 1");
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
+  RunLoopUntil(loop(), [&] { return std::chrono::steady_clock::now() > until; });
+  EXPECT_EQ(pool.stats().spares, 0u);
+  EXPECT_EQ(pool.stats().spare_loads, 0u);
+}
+
+TEST_F(IsolatePoolTest, SparesAreMadeOnlyWhileTheyFitInTheBudget) {
+  IsolatePool& pool = NewPool(1u << 20);  // less than one spare holds
+  pool.SetSpares(2, kDefaultLimit, 1);
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
+  RunLoopUntil(loop(), [&] { return std::chrono::steady_clock::now() > until; });
+  EXPECT_EQ(pool.stats().spares, 0u);
+}
+
+TEST_F(IsolatePoolTest, ARefillEvictsAnIdleIsolateToMakeRoomForItsSpare) {
+  auto a = MakeServed("a", 1, Holding("a", 8));
+  auto b = MakeServed("b", 2, Holding("b", 8));
+  size_t one = MemoryOf(a);
+  // Room for one such isolate and a spare, not for two of them and a spare.
+  IsolatePool& pool = NewPool(one + (6u << 20));
+  EXPECT_EQ(Serve(pool, a), "a " + std::to_string(8 << 20));
+  NextMillisecond();
+  EXPECT_EQ(Serve(pool, b), "b " + std::to_string(8 << 20));
+  pool.SetSpares(1, kDefaultLimit, 1);
+  RunLoopUntil(loop(), [&] { return pool.stats().spares == 1; });
+  EXPECT_EQ(pool.stats().spares, 1u);
+  EXPECT_EQ(pool.stats().evictions, 1u);
+  // The least recently used went: "a" is loaded again, "b" is not.
+  uint64_t cold = pool.stats().cold_loads;
+  EXPECT_EQ(Serve(pool, b), "b " + std::to_string(8 << 20));
+  EXPECT_EQ(pool.stats().cold_loads, cold);
+  EXPECT_EQ(Serve(pool, a), "a " + std::to_string(8 << 20));
+  EXPECT_EQ(pool.stats().cold_loads, cold + 1);
+}
+
+TEST_F(IsolatePoolTest, AWorkerWithAnotherMemoryLimitLoadsWithoutASpare) {
+  IsolatePool& pool = NewPool(0);
+  pool.SetSpares(1, kDefaultLimit, 1);
+  RunLoopUntil(loop(), [&] { return pool.stats().spares == 1; });
+  WorkerLimits limits;
+  limits.memory_mb = 64;
+  auto small = MakeServed("small", 1, Tagged("small"), limits);
+  EXPECT_EQ(Serve(pool, small), "small 1");
+  EXPECT_EQ(pool.stats().spare_loads, 0u);
+  EXPECT_EQ(pool.stats().spares, 1u);
 }
 
 TEST_F(IsolatePoolTest, ClearFreesEverything) {

@@ -13,6 +13,8 @@
 #include "bindings/fetch/outbound/client.h"
 #include "gateway/node/admin_api.h"
 #include "base/json_text.h"
+#include "base/sha256.h"
+#include "gateway/node/code_cache_folder.h"
 #include "gateway/node/node_thread.h"
 #include "gateway/node/node_triggers.h"
 #include "base/log.h"
@@ -157,6 +159,11 @@ Status Node::Open() {
   if (!table.ok()) return table.status();
   state->routes = std::move(table).value();
   state->generation = 1;
+  // Code caches of versions no longer deployed (replaced or deleted before
+  // this start) go; the current ones are kept, so workers load from them.
+  std::set<std::string> bundles;
+  for (const auto& [name, served] : state->workers) bundles.insert(served->sha256);
+  PruneCodeCaches(options_.data_dir, bundles);
   state_.Publish(std::move(state));
   return Status::Ok();
 }
@@ -188,6 +195,8 @@ StatusOr<std::shared_ptr<const ServedWorker>> Node::BuildServed(const DeployedWo
     }
   }
   served->spec.files = BundleFiles(*bundle, root);
+  served->sha256 = base::Sha256Hex(deployed.bundle_json);
+  served->spec.code_cache = CodeCacheFor(options_.data_dir, served->sha256);
   served->spec.secrets = deployed.secrets;
   served->spec.services = services_;
   served->spec.startup_cpu_limit_ms = bundle->limits.startup_cpu_ms;

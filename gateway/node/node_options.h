@@ -28,6 +28,9 @@ struct NodeOptions {
   // (worker_lanes.h); 0 = never.
   uint64_t heavy_cpu_us = 1000;
   size_t memory_budget_mb = 2048;        // for all isolates of the node; 0 = no budget
+  // Spare isolates each serving thread keeps ready for workers whose
+  // isolate was evicted (isolate_pool.h); 0 = none.
+  size_t spare_isolates = 2;
   std::string access_log = "-";          // JSON lines; "-" = stdout
   std::string pop_id = "local";          // this node's name (request.cf.colo)
   ServerLimits limits;                   // on every request read (headers, body, timeouts)

@@ -295,6 +295,12 @@ void NodeThread::Main(std::promise<Status> ready) {
   cf_json_ = RequestCfJson(node_.options().pop_id);
   Status listening = Listen();
   pool_ = std::make_unique<IsolatePool>(&loop_, node_.natives(), budget_bytes_, default_host_);
+  // Spares serve the workers a serving thread evicted; made for the default
+  // memory limit (`[limits] memory_mb`), which most workers keep.
+  if (kind_ == Kind::kServing) {
+    pool_->SetSpares(node_.options().spare_isolates,
+                     static_cast<size_t>(WorkerLimits{}.memory_mb) << 20);
+  }
   // A worker stopped by a limit is quarantined, also outside any request (a
   // top-level timer, waitUntil work after the response), which no NodeSink
   // sees.
@@ -357,8 +363,10 @@ void NodeThread::OnMeasure(uv_timer_t* timer) {
     node.meter().AddBackground(worker, sample.unattributed_cpu_ns, sample.subrequests, now);
   });
   size_t evicted = self->pool_->EnforceBudget();
-  for (size_t i = 0; i < evicted; ++i) node.metrics().AddEviction();
   const IsolatePool::Stats& stats = self->pool_->stats();
+  for (; self->evictions_reported_ < stats.evictions; ++self->evictions_reported_) {
+    node.metrics().AddEviction();
+  }
   self->alive_ = static_cast<int64_t>(stats.alive - std::min(stats.alive, evicted));
   self->memory_ = static_cast<int64_t>(stats.memory_bytes);
 }

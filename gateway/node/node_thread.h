@@ -120,6 +120,9 @@ class NodeThread {
   int servers_open_ = 0;
   std::atomic<int64_t> alive_{0};
   std::atomic<int64_t> memory_{0};
+  // The pool's evictions already counted in the node's metrics (the pool
+  // also evicts between measurements, to make room for its spares).
+  uint64_t evictions_reported_ = 0;
   std::atomic<bool> started_{false};
 };
 
