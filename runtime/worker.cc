@@ -540,6 +540,11 @@ StatusOr<v8::Local<v8::Module>> Worker::CompileModule(v8::Local<v8::Context> con
   std::string display = DisplayPath(spec_.root_dir, path);
   v8::ScriptOrigin origin(isolate_, Utf8String(isolate_, display), 0, 0, false, -1, {}, false, false,
                           true);
+  // Its sourceMappingURL comment, found before the text goes to V8.
+  std::string mapping_url =
+      FindSourceMappingUrl(from_disk.empty() && spec_.files != nullptr && spec_.files->contains(path)
+                               ? std::string_view(spec_.files->at(path))
+                               : std::string_view(from_disk));
   v8::TryCatch try_catch(isolate_);
   v8::Local<v8::String> text;
   if (!ModuleSourceString(isolate_, spec_.files, path, std::move(from_disk)).ToLocal(&text)) {
@@ -564,7 +569,7 @@ StatusOr<v8::Local<v8::Module>> Worker::CompileModule(v8::Local<v8::Context> con
            .ToLocal(&module)) {
     return ExceptionStatus(isolate_, try_catch, "compile error");
   }
-  source_maps_.AddScript(display, path, FindSourceMappingUrl(*source));
+  source_maps_.AddScript(display, path, mapping_url);
   bool cache_used = cached && !compiler_source.GetCachedData()->rejected;
   if (cache_used) ++modules_from_code_cache_;
   if (cached && !cache_used) {
