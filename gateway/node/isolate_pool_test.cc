@@ -419,11 +419,11 @@ TEST_F(IsolatePoolTest, AnEvictedWorkerComesBackInASpareMadeWhileTheThreadWasIdl
   EXPECT_EQ(Serve(pool, a), "a 2");
 
   // Evicted (the state no longer has it), then asked for again: a fresh
-  // isolate, the other spare, never the one "a" ran in.
-  const runtime::Worker* before = (*pool.Acquire(a))->current();
+  // isolate, the other spare, never the one "a" ran in (its module state
+  // starts again: "a 1"; the Worker's address says nothing, since the
+  // allocator may hand the freed one out again).
   pool.Retain(StateOf({}));
   EXPECT_EQ(Serve(pool, a), "a 1");
-  EXPECT_NE((*pool.Acquire(a))->current(), before);
   EXPECT_EQ(pool.stats().spare_loads, 2u);
   EXPECT_EQ(pool.stats().spares, 0u);
 
