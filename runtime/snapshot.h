@@ -21,7 +21,9 @@
 // the registry (native.h), found through the isolate's IsolateData; the
 // worker's name, performance.timeOrigin, env and bindings are defined after
 // deserialisation (runtime_js.h, worker.cc); V8 resets Math.random's state
-// when it serialises a context.
+// when it serialises a context. Requests run through the runtime before the
+// heap is written (snapshot_warmup.h), so the runtime's JavaScript must not
+// keep what a native told it during a request in a module-level variable.
 #pragma once
 
 #include <v8.h>

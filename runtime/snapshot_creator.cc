@@ -6,6 +6,7 @@
 #include "runtime/platform.h"
 #include "runtime/runtime_js.h"
 #include "runtime/snapshot.h"
+#include "runtime/snapshot_warmup.h"
 
 namespace edge::runtime {
 
@@ -40,6 +41,8 @@ StatusOr<std::string> MakeStartupSnapshot(const NativeRegistry& natives) {
         } else {
           data.SetContext(context, objects->internals);
           status = RunRuntimeJs(data, context, *objects);
+          // The request path compiled into the snapshot (snapshot_warmup.h).
+          if (status.ok()) status = WarmRequestPath(data, context, objects->internals);
           if (status.ok() &&
               (creator.AddData(context, objects->internals) != kSnapshotInternals ||
                creator.AddData(context, objects->native) != kSnapshotNative)) {

@@ -165,6 +165,37 @@ TEST_F(SnapshotTest, PerIsolateStateIsSetAfterDeserialisation) {
   EXPECT_NE(Eval(*a, "crypto.randomUUID()"), Eval(*b, "crypto.randomUUID()"));
 }
 
+// Requests ran through the runtime while the snapshot was made
+// (snapshot_warmup.h): nothing they were told by a native stays. Each
+// worker's first request sees its own subrequest limit, and the two paths
+// answer its requests alike.
+TEST_F(SnapshotTest, TheWarmUpRequestsLeaveNothingOfTheirs) {
+  expose_natives_ = true;
+  const std::string source =
+      "export default { async fetch(request) {"
+      "  const limit = __native.invocationInfo(__native.currentInvocation().key)[1];"
+      "  const body = await request.text();"
+      "  return Response.json({ limit, body, url: request.url, cf: request.cf ?? null });"
+      "} };";
+  subrequest_limit_ = 3;
+  auto three = LoadOrDie(source);
+  subrequest_limit_ = 7;
+  auto seven = LoadOrDie(source);
+  use_snapshot_ = false;
+  auto plain = LoadOrDie(source);
+  ASSERT_TRUE(three && seven && plain);
+  ASSERT_NE(FindStartupSnapshot(natives_), nullptr);
+  std::string expected_tail = R"(,"body":"x","url":"http://localhost/","cf":null})";
+  EXPECT_EQ(Fetch(*three, "POST", "http://localhost/", "x")->body,
+            R"({"limit":3)" + expected_tail);
+  EXPECT_EQ(Fetch(*seven, "POST", "http://localhost/", "x")->body,
+            R"({"limit":7)" + expected_tail);
+  EXPECT_EQ(Fetch(*plain, "POST", "http://localhost/", "x")->body,
+            R"({"limit":7)" + expected_tail);
+  // No response or invocation of the warm-up is open in a new isolate.
+  EXPECT_EQ(three->in_flight(), 0u);
+}
+
 TEST_F(SnapshotTest, IsolatesFromTheSnapshotShareNothing) {
   auto attacker = LoadOrDie(
       "Object.prototype.then = () => {}; Array.prototype.push = () => { throw 1; };"

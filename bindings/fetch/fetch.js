@@ -37,13 +37,12 @@ function isRedirectStatus(status) {
 function noop() {}
 
 // The worker's subrequest limit is what invocations begun without one get.
-// The worker's limit is fixed for the isolate's life: asked once.
-let subrequestLimit;
+// Asked of the isolate each time, never kept here: this heap goes into the
+// startup snapshot after requests ran in it (runtime/snapshot_warmup.h), and
+// a value kept then would be the snapshot maker's, not the worker's.
 if (hasNatives) {
-  internals.setDefaultSubrequestLimit(() => {
-    if (subrequestLimit === undefined) subrequestLimit = native.fetchSubrequestLimit();
-    return subrequestLimit;
-  });
+  const nativeFetchSubrequestLimit = native.fetchSubrequestLimit;
+  internals.setDefaultSubrequestLimit(() => nativeFetchSubrequestLimit());
 }
 
 // An invocation that ends with this fetch still open cancels it.
