@@ -2,6 +2,7 @@
 secrets, refusals, auth, a restart, and usage that matches the traffic."""
 import json
 import os
+import time
 import unittest
 
 from edge_harness import NodeProcess, Project, make_worker
@@ -187,6 +188,12 @@ class NodeRestartAndUsageTest(unittest.TestCase):
             self.assertIn('edge_requests_total{worker="one",status_class="2xx",outcome="ok"} 7',
                           metrics)
             self.assertIn('outcome="noRoute"} 1', metrics)
+            # Access-log lines are written in batches and read from the
+            # node's stdout as they come: wait for them.
+            deadline = time.time() + 10
+            while time.time() < deadline and len(
+                    [r for r in node.access_records() if r["worker"] == "one"]) < 7:
+                time.sleep(0.05)
             access = node.access_records()
             self.assertEqual(len([r for r in access if r["worker"] == "one"]), 7)
 
