@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "base/log.h"
 #include "gateway/http/http_types.h"
 
 namespace edge::gateway {
@@ -176,6 +177,7 @@ class HoppingSink : public runtime::ResponseSink,
         shared->inner = std::move(accepted).value();
         return;
       }
+      Log(LogLevel::kError, "gateway: {}", accepted.status().message());
       sink.Fail(accepted.status().message(), LimitKind::kNone);
       to_worker([weak] {
         if (auto channel = weak.lock()) channel->Refused();

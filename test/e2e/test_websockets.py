@@ -24,6 +24,15 @@ export default {
     const url = new URL(request.url);
     if (url.pathname === "/closes") return Response.json(closes);
     if (url.pathname === "/plain") return new Response("plain ok");
+    if (url.pathname === "/fetch-ws") {
+      // WebSockets to other servers are refused with a clear error.
+      try {
+        await fetch("http://127.0.0.1:9/", { headers: { Upgrade: "websocket" } });
+        return new Response("fetched");
+      } catch (error) {
+        return new Response(`${error.name}: ${error.message}`);
+      }
+    }
     if (url.pathname === "/pairs") {
       // Pairs that never reach a connection hold no slot and no socket.
       const pairs = [];
@@ -245,6 +254,10 @@ class WsTestMixin:
         self.assertEqual(ws.headers.get("sec-websocket-protocol"), "chat.v2")
         ws.close()
 
+    def test_client_side_is_refused(self):
+        text = self.http("/fetch-ws")
+        self.assertTrue(text.startswith("TypeError: fetch() with Upgrade: websocket"), text)
+
     def test_101_to_a_plain_request_is_500(self):
         status = self.http_status("/force")
         self.assertEqual(status, 500)
@@ -411,6 +424,45 @@ class NodeWebSocketTest(WsTestMixin, unittest.TestCase):
             for ws in open_sockets:
                 ws.close()
             time.sleep(0.5)
+
+    def test_redeploy_closes_with_1012_and_delete_with_1001(self):
+        self.node.deploy_worker("ws2", WORKER, ["ws2.example/*"])
+        ws = WsClient(self.port, "/echo", host="ws2.example")
+        ws.send_text("v1")
+        self.assertEqual(ws.recv(), ("text", "v1"))
+        self.node.deploy_worker("ws2", WORKER + "\n// v2\n", ["ws2.example/*"])
+        # The new version takes over at the thread's next request for it.
+        self.assertEqual(self.node.request("ws2.example", "/plain").body, b"plain ok")
+        self.assertEqual(ws.recv(), ("close", (1012, "The worker was redeployed")))
+        ws.send_close(1012)
+        self.assertTrue(ws.expect_eof())
+        ws.close()
+        ws = WsClient(self.port, "/echo", host="ws2.example")
+        ws.send_text("v2")
+        self.assertEqual(ws.recv(), ("text", "v2"))
+        status, _ = self.node.admin_json("DELETE", "/workers/ws2")
+        self.assertEqual(status, 200)
+        self.assertEqual(ws.recv(), ("close", (1001, "The worker was deleted")))
+        ws.close()
+
+    def test_service_binding_refuses_a_websocket(self):
+        front = r'''
+export default {
+  async fetch(request, env) {
+    try {
+      return await env.WS.fetch(request);
+    } catch (error) {
+      return new Response(`refused: ${error.message}`, { status: 502 });
+    }
+  },
+};
+'''
+        self.node.deploy_worker("front", front, ["front.example/*"],
+                                '[[services]]\nbinding = "WS"\nservice = "ws"\n')
+        with self.assertRaises(HandshakeRefused) as refused:
+            WsClient(self.port, "/echo", host="front.example")
+        self.assertEqual(refused.exception.status, 502, refused.exception.body)
+        self.assertIn(b"refused: ", refused.exception.body)
 
     def test_101_is_metered(self):
         ws = self.connect("/metered")
