@@ -443,7 +443,8 @@ void HttpConnection::Dispatch() {
   auto writer =
       std::make_shared<ConnectionWriter>(this, is_head_, request_.http_major, request_.http_minor);
   writer_ = writer.get();
-  websocket_key_ = WebSocketHandshakeKey(request_);
+  // Only a request llhttp saw asking for an upgrade is looked at further.
+  websocket_key_ = parser_.upgrade != 0 ? WebSocketHandshakeKey(request_) : std::string();
   HttpRequest request = std::move(request_);
   request_ = HttpRequest();
   request.remote_address = remote_address_;
