@@ -52,6 +52,10 @@ std::function<int()> AddServeCommand(CLI::App& app, CLI::App** out) {
          "for workers whose isolate was evicted; they count against the memory budget (0: none)")
       ->check(CLI::Range(0, 64))
       ->default_str(std::to_string(o.spare_isolates));
+  option("--websockets-per-account", &o.websockets_per_account,
+         "WebSockets one account's workers may hold open at once on this node")
+      ->check(CLI::Range(0, 10000000))
+      ->default_str(std::to_string(o.websockets_per_account));
   option("--access-log", &o.access_log, "Where JSON access-log lines go (\"-\": stdout)")
       ->default_str("-");
   option("--pop-id", &o.pop_id, "This node's name: request.cf.colo for workers, request ids, the "
@@ -113,6 +117,9 @@ std::function<int()> AddServeCommand(CLI::App& app, CLI::App** out) {
     if (given("--threads")) options.threads = f.threads;
     if (given("--memory-budget-mb")) options.memory_budget_mb = f.memory_budget_mb;
     if (given("--spare-isolates")) options.spare_isolates = f.spare_isolates;
+    if (given("--websockets-per-account")) {
+      options.websockets_per_account = f.websockets_per_account;
+    }
     if (given("--heavy-cpu-us")) options.heavy_cpu_us = f.heavy_cpu_us;
     if (given("--access-log")) options.access_log = f.access_log;
     if (given("--pop-id")) options.pop_id = f.pop_id;

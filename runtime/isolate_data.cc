@@ -7,6 +7,7 @@
 #include "base/log.h"
 #include "base/uv_handle.h"
 #include "runtime/pending_promise.h"
+#include "runtime/websocket/websocket_table.h"
 
 namespace edge::runtime {
 
@@ -27,6 +28,13 @@ IsolateData::IsolateData(v8::Isolate* isolate, uv_loop_t* loop, std::string work
   self_ = std::make_shared<IsolateData*>(this);
 }
 
+WebSocketTable& IsolateData::websockets() {
+  if (!websockets_) websockets_ = std::make_unique<WebSocketTable>(this);
+  return *websockets_;
+}
+
+size_t IsolateData::open_websockets() const { return websockets_ ? websockets_->open() : 0; }
+
 void IsolateData::ResetTimeOrigin() {
   time_origin_ns_ = uv_hrtime();
   time_origin_epoch_ms_ =
@@ -35,6 +43,8 @@ void IsolateData::ResetTimeOrigin() {
 }
 
 IsolateData::~IsolateData() {
+  // Sockets close (1001) while the rest of the isolate's state is there.
+  websockets_.reset();
   *self_ = nullptr;
   self_.reset();
   deferred_.clear();

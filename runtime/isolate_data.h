@@ -28,6 +28,7 @@ namespace edge::runtime {
 
 class PendingPromise;
 class SourceMapRegistry;
+class WebSocketTable;
 
 class IsolateData {
  public:
@@ -187,6 +188,12 @@ class IsolateData {
   ResponseSink* FindResponse(uint32_t id);
   void RemoveResponse(uint32_t id);
   size_t responses_in_flight() const { return responses_.size(); }
+  // The isolate's open WebSockets (runtime/websocket/websocket_table.h),
+  // and how many one tenant may have open at once in the process.
+  WebSocketTable& websockets();
+  size_t open_websockets() const;
+  size_t websocket_limit() const { return websocket_limit_; }
+  void set_websocket_limit(size_t limit) { websocket_limit_ = limit; }
   // waitUntil promises not settled yet.
   void AddHolds(int delta) { holds_ = delta < 0 && holds_ == 0 ? 0 : holds_ + delta; }
   size_t holds() const { return holds_; }
@@ -241,6 +248,8 @@ class IsolateData {
   uv_timer_t* defer_timer_ = nullptr;
   static void RunDeferred(uv_timer_t* timer);
   size_t holds_ = 0;
+  std::unique_ptr<WebSocketTable> websockets_;
+  size_t websocket_limit_ = 1000;
   std::optional<uint32_t> subrequest_limit_;
   uint64_t subrequests_ = 0;
   std::unordered_map<double, Invocation> invocations_;

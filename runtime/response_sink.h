@@ -18,6 +18,36 @@ namespace edge::runtime {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
+// One open WebSocket connection, message by message: the server end of a
+// request the worker answered with a 101 (the gateway does the framing,
+// pings and the close handshake), or a connection the worker opened itself.
+// All calls, both ways, on the worker's loop.
+class WebSocketChannel {
+ public:
+  virtual ~WebSocketChannel() = default;
+  struct Events {
+    // A whole message from the peer (text is valid UTF-8).
+    std::function<void(std::string data, bool binary)> on_message;
+    // The connection is over, once and last: the peer's close code and
+    // reason with clean = true after a close handshake; 1006 (no close
+    // frame) or the code of a protocol error with clean = false.
+    std::function<void(int code, std::string reason, bool clean)> on_close;
+  };
+  // Starts delivering events; what arrived before is delivered then.
+  virtual void Start(Events events) = 0;
+  virtual void Send(std::string_view data, bool binary) = 0;
+  // Starts the close handshake (code 0: a close frame without a code);
+  // on_close follows when the peer answers or gives up.
+  virtual void Close(int code, std::string_view reason) = 0;
+  // Bytes sent but not yet taken by the peer's socket, and a one-shot
+  // callback once they fall below the writer's drain threshold.
+  virtual size_t BufferedBytes() const = 0;
+  virtual void OnDrain(std::function<void()> callback) = 0;
+  // Backpressure on what the peer sends: while paused, its socket is not
+  // read.
+  virtual void PauseReading(bool paused) = 0;
+};
+
 class ResponseSink {
  public:
   virtual ~ResponseSink() = default;
@@ -52,6 +82,17 @@ class ResponseSink {
   // told just before Fail. `edge dev` answers with it; a node records it
   // for `edge tail`. Never shown to clients of `edge serve`.
   virtual void OnUncaughtException(std::string_view /*description*/) {}
+  // Answers the request with 101 Switching Protocols and `headers` (the
+  // worker's: Sec-WebSocket-Protocol and the like; the handshake's own are
+  // the gateway's), ending the response: the connection becomes the
+  // returned WebSocket. Fails when the request was not a WebSocket
+  // handshake or the response cannot switch protocols (it started, or it
+  // goes to a caller that is not a client connection).
+  virtual StatusOr<std::shared_ptr<WebSocketChannel>> AcceptWebSocket(HeaderList /*headers*/) {
+    return Status(ErrorCode::kTypeError,
+                  "This response cannot become a WebSocket: it does not go to a client's "
+                  "WebSocket handshake");
+  }
 };
 
 // A request body that is still arriving when the worker starts: the

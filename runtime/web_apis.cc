@@ -16,6 +16,7 @@ void RegisterWebApiNatives(NativeRegistry& registry) {
   RegisterPerformanceNatives(registry);
   RegisterStructuredCloneNatives(registry);
   RegisterIdnaNatives(registry);
+  RegisterWebSocketNatives(registry);
 }
 
 }  // namespace edge::runtime

@@ -24,5 +24,6 @@ void RegisterCryptoCipherNatives(NativeRegistry& registry);
 void RegisterCryptoKdfNatives(NativeRegistry& registry);
 void RegisterCryptoPkeyNatives(NativeRegistry& registry);
 void RegisterDigestStreamNatives(NativeRegistry& registry);
+void RegisterWebSocketNatives(NativeRegistry& registry);
 
 }  // namespace edge::runtime

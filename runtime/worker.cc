@@ -1,5 +1,7 @@
 #include "runtime/worker.h"
 
+#include "runtime/websocket/websocket_table.h"
+
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -79,6 +81,13 @@ class AccountedSink : public ResponseSink {
   void OnUncaughtException(std::string_view description) override {
     inner_->OnUncaughtException(description);
   }
+  StatusOr<std::shared_ptr<WebSocketChannel>> AcceptWebSocket(HeaderList headers) override {
+    // The response is over with the 101: its CPU is charged now, and what
+    // the WebSocket's events use later is the worker's, outside any request
+    // (a refusal fails the response right after, so it is over either way).
+    Close();
+    return inner_->AcceptWebSocket(std::move(headers));
+  }
 
  private:
   void Close() {
@@ -129,6 +138,11 @@ class EndNotifyingSink : public ResponseSink {
   }
   void OnUncaughtException(std::string_view description) override {
     inner_->OnUncaughtException(description);
+  }
+  StatusOr<std::shared_ptr<WebSocketChannel>> AcceptWebSocket(HeaderList headers) override {
+    auto channel = inner_->AcceptWebSocket(std::move(headers));
+    if (channel.ok()) End();
+    return channel;
   }
 
  private:
@@ -336,6 +350,12 @@ LimitKind Worker::FailureLimit() const {
 
 size_t Worker::in_flight() const { return data_ ? data_->responses_in_flight() : 0; }
 
+size_t Worker::open_websockets() const { return data_ ? data_->open_websockets() : 0; }
+
+void Worker::CloseWebSockets(int code, std::string_view reason) {
+  if (data_) data_->websockets().CloseAll(code, reason);
+}
+
 uint64_t Worker::cpu_total_ns() const { return data_ ? data_->watchdog().account().total_ns() : 0; }
 
 uint64_t Worker::subrequests() const { return data_ ? data_->subrequests() : 0; }
@@ -414,6 +434,7 @@ void Worker::ConfigureIsolate() {
   data_->set_services(spec_.services.get());
   data_->set_binding_table(spec_.bindings);
   data_->set_subrequest_limit(spec_.subrequest_limit);
+  data_->set_websocket_limit(spec_.websocket_limit);
   if (spec_.on_console) data_->set_console_hook(spec_.on_console);
   data_->set_source_maps(&source_maps_);
 }

@@ -83,6 +83,9 @@ struct WorkerSpec {
   // fetch() calls one invocation may make (0: none); unset: the outbound
   // client's limit.
   std::optional<uint32_t> subrequest_limit;
+  // WebSockets the worker's tenant may hold open at once in this process
+  // (accepted and opened by its workers; runtime/websocket/websocket_table.h).
+  size_t websocket_limit = 1000;
   // Where console output goes, tagged by the caller; null: the server log.
   // Called on the worker's thread.
   std::function<void(std::string_view level, std::string_view message)> on_console;
@@ -138,6 +141,11 @@ class Worker {
   std::string MapStack(std::string_view text) { return source_maps_.MapStack(text); }
   // Responses not finished yet.
   size_t in_flight() const;
+  // WebSockets open: the isolate must stay while they are.
+  size_t open_websockets() const;
+  // Closes every open WebSocket with `code` (1001: the isolate goes away;
+  // 1012: a new version took over) and `reason`.
+  void CloseWebSockets(int code, std::string_view reason);
   // For metering: CPU time of every entry into this isolate so far, the part
   // of it charged to no request (see CpuAccount), the memory the isolate
   // holds (V8 heap, its malloc'd memory and ArrayBuffers), and the fetch()

@@ -429,6 +429,16 @@ function fetch(input, init = undefined) {
   } catch (error) {
     return PromiseReject(error);
   }
+  const headers = wire.headers;
+  for (let i = 0; i < headers.length; i += 2) {
+    if (StringPrototypeToLowerCase(headers[i]) === "upgrade" &&
+        StringPrototypeToLowerCase(StringPrototypeTrim(headers[i + 1])) === "websocket") {
+      return PromiseReject(new TypeError(
+        "fetch() with Upgrade: websocket (a WebSocket to another server) is not available in this runtime; " +
+          "a worker can accept WebSockets (new WebSocketPair())",
+      ));
+    }
+  }
   return startFetch(wire);
 }
 

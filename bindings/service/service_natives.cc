@@ -68,6 +68,14 @@ class ServiceSink : public runtime::ResponseSink {
  public:
   ServiceSink(IsolateData& caller, uint32_t id) : events_(caller, id) {}
 
+  // The caller would need a WebSocket of its own joined to this one.
+  StatusOr<std::shared_ptr<runtime::WebSocketChannel>> AcceptWebSocket(
+      runtime::HeaderList) override {
+    return Status(ErrorCode::kTypeError,
+                  "A WebSocket cannot be returned to a service binding's caller in this runtime "
+                  "(only to a client's WebSocket handshake)");
+  }
+
   void Start(int status, std::string_view status_text, runtime::HeaderList headers,
              std::optional<uint64_t>) override {
     std::string text(status_text);

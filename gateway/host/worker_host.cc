@@ -45,7 +45,12 @@ WorkerHost::~WorkerHost() {
 }
 
 void WorkerHost::SetWorker(std::unique_ptr<runtime::Worker> worker) {
-  if (current_) retired_.push_back({std::move(current_), uv_now(loop_)});
+  if (current_) {
+    // A new version serves from now on: the old one's WebSockets end with
+    // 1012 (service restart), and clients reconnect to the new one.
+    if (!current_->discarded()) current_->CloseWebSockets(1012, "The worker was redeployed");
+    retired_.push_back({std::move(current_), uv_now(loop_)});
+  }
   reload_.reset();
   served_since_load_ = false;
   current_ = std::move(worker);
@@ -59,11 +64,13 @@ void WorkerHost::SetWorker(std::unique_ptr<runtime::Worker> worker) {
 }
 
 bool WorkerHost::idle() const {
-  return retired_.empty() && (!current_ || (current_->in_flight() == 0 && current_->holds() == 0));
+  return retired_.empty() && (!current_ || (current_->in_flight() == 0 && current_->holds() == 0 &&
+                                             current_->open_websockets() == 0));
 }
 
 bool WorkerHost::answering() const {
-  if (current_ && current_->in_flight() != 0) return true;
+  // An open WebSocket pins its isolate as a request in flight does.
+  if (current_ && (current_->in_flight() != 0 || current_->open_websockets() != 0)) return true;
   for (const Retired& retired : retired_) {
     if (retired.worker->in_flight() != 0) return true;
   }

@@ -24,6 +24,17 @@ void WriterSink::Start(int status, std::string_view status_text, runtime::Header
   writer_->Start(status, reason, headers, content_length);
 }
 
+StatusOr<std::shared_ptr<runtime::WebSocketChannel>> WriterSink::AcceptWebSocket(
+    runtime::HeaderList headers) {
+  StatusOr<std::shared_ptr<runtime::WebSocketChannel>> channel = writer_->AcceptWebSocket(headers);
+  if (channel.ok()) {
+    // The 101 ended the response.
+    started_ = true;
+    Ended();
+  }
+  return channel;
+}
+
 void WriterSink::Finish() {
   writer_->Finish();
   Ended();

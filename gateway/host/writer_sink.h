@@ -28,6 +28,8 @@ class WriterSink : public runtime::ResponseSink {
   bool Aborted() const override { return writer_->Aborted(); }
   bool NeedsDrain() const override { return writer_->BufferedBytes() >= kWriterDrainThreshold; }
   void OnDrain(std::function<void()> callback) override { writer_->OnDrain(std::move(callback)); }
+  StatusOr<std::shared_ptr<runtime::WebSocketChannel>> AcceptWebSocket(
+      runtime::HeaderList headers) override;
 
  protected:
   ResponseWriter& writer() { return *writer_; }

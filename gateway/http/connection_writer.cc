@@ -6,6 +6,9 @@
 #include "base/log.h"
 #include "gateway/http/connection_util.h"
 #include "gateway/http/status_pages.h"
+#include "gateway/http/websocket_session.h"
+#include "base/ascii.h"
+#include "base/websocket_frame.h"
 
 namespace edge::gateway {
 
@@ -203,6 +206,70 @@ void ConnectionWriter::OnAbort(std::function<void()> callback) {
   }
   if (connection_ == nullptr) return;  // finished: it will never abort
   on_abort_ = std::move(callback);
+}
+
+StatusOr<std::shared_ptr<runtime::WebSocketChannel>> ConnectionWriter::AcceptWebSocket(
+    const HeaderList& headers) {
+  if (connection_ == nullptr || finished_) {
+    return Status(ErrorCode::kTypeError, "The client went away before its WebSocket was accepted");
+  }
+  if (started_) {
+    return Status(ErrorCode::kTypeError, "The response started before the WebSocket was accepted");
+  }
+  HttpConnection& c = *connection_;
+  if (c.websocket_key_.empty() || c.body_dispatched_ || c.streamed_body_) {
+    return Status(ErrorCode::kTypeError,
+                  "The request is not a WebSocket handshake (a GET with Upgrade: websocket, "
+                  "Connection: Upgrade, Sec-WebSocket-Version: 13 and a Sec-WebSocket-Key): it "
+                  "cannot be answered with a WebSocket");
+  }
+  if (c.context_->shutting_down) {
+    return Status(ErrorCode::kTypeError, "The server is shutting down");
+  }
+  started_ = true;
+  std::string& out = c.out_;
+  out.append(
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Accept: ");
+  out.append(base::WebSocketAccept(c.websocket_key_));
+  out.append("\r\n");
+  for (const auto& [name, value] : headers) {
+    if (!base::IsToken(name) || !base::IsFieldText(value)) {
+      Log(LogLevel::kWarn, "gateway: dropped invalid response header \"{}: {}\" for {}",
+          EscapeForLog(name), EscapeForLog(value), c.remote_address_);
+      continue;
+    }
+    bool framing = false;
+    for (std::string_view own : {"connection", "upgrade", "content-length", "transfer-encoding",
+                                 "keep-alive", "sec-websocket-accept",
+                                 "sec-websocket-extensions"}) {
+      framing = framing || base::EqualsIgnoreCase(name, own);
+    }
+    if (framing) continue;
+    out.append(name).append(": ").append(value).append("\r\n");
+  }
+  out.append("\r\n");
+  // The HTTP exchange is over; the connection is the WebSocket's now.
+  finished_ = true;
+  on_abort_ = nullptr;
+  on_drain_ = nullptr;
+  connection_ = nullptr;
+  c.writer_ = nullptr;
+  c.websocket_key_.clear();
+  c.StopTimer();
+  c.state_ = HttpConnection::State::kUpgraded;
+  auto session = std::make_shared<WebSocketSession>(&c);
+  c.websocket_ = session;
+  // What the client sent right after its handshake waited with pipelined
+  // input.
+  if (!c.pending_.empty()) {
+    std::string early;
+    early.swap(c.pending_);
+    session->OnBytes(early);
+  }
+  c.RequestFlush();
+  c.UpdateReading();
+  return std::shared_ptr<runtime::WebSocketChannel>(session);
 }
 
 }  // namespace edge::gateway

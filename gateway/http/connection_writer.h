@@ -34,6 +34,8 @@ class ConnectionWriter final : public ResponseWriter {
   }
   void OnDrain(std::function<void()> callback) override;
   void OnAbort(std::function<void()> callback) override;
+  StatusOr<std::shared_ptr<runtime::WebSocketChannel>> AcceptWebSocket(
+      const HeaderList& headers) override;
 
   // Answers 500 when nothing was sent yet; otherwise ends the response as
   // broken, which closes the connection.

@@ -9,14 +9,45 @@
 #include <exception>
 #include <utility>
 
+#include "base/ascii.h"
 #include "base/http_text.h"
+#include "base/websocket_frame.h"
 #include "base/log.h"
 #include "gateway/http/connection_util.h"
 #include "gateway/http/connection_writer.h"
 #include "gateway/http/status_pages.h"
 #include "gateway/http/streamed_body.h"
+#include "gateway/http/websocket_session.h"
 
 namespace edge::gateway {
+namespace {
+
+// The request's Sec-WebSocket-Key when it is a valid WebSocket opening
+// handshake (RFC 6455 section 4.2.1), else "".
+std::string WebSocketHandshakeKey(const HttpRequest& request) {
+  if (request.method != "GET" || request.http_major != 1 || request.http_minor < 1) return {};
+  bool upgrade = false, connection = false, version = false;
+  std::string key;
+  int keys = 0;
+  for (const auto& [name, value] : request.headers) {
+    if (base::EqualsIgnoreCase(name, "upgrade")) {
+      upgrade = upgrade || base::HasToken(value, "websocket");
+    } else if (base::EqualsIgnoreCase(name, "connection")) {
+      connection = connection || base::HasToken(value, "upgrade");
+    } else if (base::EqualsIgnoreCase(name, "sec-websocket-version")) {
+      version = base::TrimOws(value) == "13";
+    } else if (base::EqualsIgnoreCase(name, "sec-websocket-key")) {
+      key = std::string(base::TrimOws(value));
+      ++keys;
+    }
+  }
+  if (!upgrade || !connection || !version || keys != 1 || !base::IsValidWebSocketKey(key)) {
+    return {};
+  }
+  return key;
+}
+
+}  // namespace
 
 HttpConnection::HttpConnection(std::shared_ptr<ServerContext> context)
     : context_(std::move(context)) {
@@ -76,6 +107,10 @@ void HttpConnection::Accept(const std::shared_ptr<ServerContext>& context, uv_st
 
 void HttpConnection::BeginShutdown() {
   close_after_response_ = true;
+  if (state_ == State::kUpgraded) {
+    websocket_->OnShutdown();
+    return;
+  }
   if (state_ != State::kReading || message_begun_ || !pending_.empty()) return;
   if (BufferedBytes() > 0) {
     BeginLinger();  // the last response is still being written
@@ -105,6 +140,10 @@ void HttpConnection::CloseNow() {
   }
   reading_ = false;
   timer_kind_ = TimerKind::kNone;
+  if (websocket_) {
+    std::shared_ptr<WebSocketSession> websocket = websocket_;
+    websocket->OnConnectionGone();
+  }
   auto on_close = [](uv_handle_t* handle) {
     static_cast<HttpConnection*>(handle->data)->OnHandleClosed();
   };
@@ -140,6 +179,9 @@ void HttpConnection::UpdateReading() {
         // Keep reading (to notice a client that goes away) while what arrives is small.
         want = pending_.size() < kMaxPendingInput;
       }
+      break;
+    case State::kUpgraded:
+      want = !websocket_->paused();
       break;
     case State::kClosed:
       return;
@@ -221,6 +263,14 @@ void HttpConnection::OnInput(const char* data, size_t length) {
       pending_.append(data, length);
       UpdateReading();
       return;
+    case State::kUpgraded: {
+      ++batch_depth_;
+      std::shared_ptr<WebSocketSession> websocket = websocket_;
+      websocket->OnBytes(std::string_view(data, length));
+      --batch_depth_;
+      Flush();
+      return;
+    }
     case State::kLingering:
     case State::kClosed:
       return;  // discarded
@@ -261,7 +311,10 @@ void HttpConnection::OnTlsInput(char* buffer, size_t length, size_t capacity) {
     if (filled > 0) {
       OnInput(buffer, filled);
       filled = 0;
-      if (state_ != State::kReading && state_ != State::kHandling) return;
+      if (state_ != State::kReading && state_ != State::kHandling &&
+          state_ != State::kUpgraded) {
+        return;
+      }
     }
     if (result == TlsSession::Result::kOk) continue;
     if (result == TlsSession::Result::kWantInput) break;
@@ -287,6 +340,10 @@ void HttpConnection::OnReadEnd(ssize_t status) {
       } else if (message_begun_) {
         Log(LogLevel::kDebug, "gateway: {} {} in the middle of a request", remote_address_, why);
       }
+      CloseNow();
+      return;
+    case State::kUpgraded:
+      Log(LogLevel::kDebug, "gateway: {} {} during a WebSocket", remote_address_, why);
       CloseNow();
       return;
     case State::kHandling:
@@ -386,6 +443,8 @@ void HttpConnection::Dispatch() {
   auto writer =
       std::make_shared<ConnectionWriter>(this, is_head_, request_.http_major, request_.http_minor);
   writer_ = writer.get();
+  // Only a request llhttp saw asking for an upgrade is looked at further.
+  websocket_key_ = parser_.upgrade != 0 ? WebSocketHandshakeKey(request_) : std::string();
   HttpRequest request = std::move(request_);
   request_ = HttpRequest();
   request.remote_address = remote_address_;
@@ -490,6 +549,12 @@ void HttpConnection::OnTimer() {
     case TimerKind::kHeader:
       SendErrorAndClose(408, fmt::format("request headers not complete within {} ms",
                                          limits().header_timeout_ms));
+      return;
+    case TimerKind::kWebSocketClose:
+      if (websocket_) {
+        std::shared_ptr<WebSocketSession> websocket = websocket_;
+        websocket->OnCloseTimeout();
+      }
       return;
     case TimerKind::kBody:
       SendErrorAndClose(408,

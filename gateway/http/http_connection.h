@@ -37,6 +37,7 @@ namespace edge::gateway {
 
 class ConnectionWriter;
 class StreamedBody;
+class WebSocketSession;
 
 class HttpConnection {
  public:
@@ -60,14 +61,16 @@ class HttpConnection {
  private:
   friend class ConnectionWriter;
   friend class StreamedBody;
+  friend class WebSocketSession;
 
   enum class State {
     kReading,    // parsing a request (or waiting for one); no response in progress
     kHandling,   // a request is with the handler; its response is not finished
+    kUpgraded,   // a WebSocket after a 101: input goes to websocket_
     kLingering,  // done with HTTP: output flushed, write side shut, draining input
     kClosed,     // uv_close called
   };
-  enum class TimerKind { kNone, kHandshake, kHeader, kBody, kIdle, kLinger };
+  enum class TimerKind { kNone, kHandshake, kHeader, kBody, kIdle, kLinger, kWebSocketClose };
 
   struct WriteRequest {
     uv_write_t req;
@@ -156,6 +159,11 @@ class HttpConnection {
   std::shared_ptr<StreamedBody> streamed_body_;
   bool body_dispatched_ = false;
   size_t body_received_ = 0;
+
+  // The Sec-WebSocket-Key of the request being handled when it is a valid
+  // WebSocket handshake ("" otherwise), and the WebSocket once accepted.
+  std::string websocket_key_;
+  std::shared_ptr<WebSocketSession> websocket_;
 
   // Input that arrived while a request was being handled (pipelining).
   std::string pending_;

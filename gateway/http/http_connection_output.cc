@@ -8,6 +8,7 @@
 #include "gateway/http/connection_util.h"
 #include "gateway/http/connection_writer.h"
 #include "gateway/http/http_connection.h"
+#include "gateway/http/websocket_session.h"
 
 namespace edge::gateway {
 namespace {
@@ -136,6 +137,11 @@ void HttpConnection::OnWriteDone(WriteRequest* request, int status) {
 }
 
 void HttpConnection::MaybeFireDrain() {
+  if (state_ == State::kUpgraded) {
+    std::shared_ptr<WebSocketSession> websocket = websocket_;
+    websocket->OnWritable();
+    return;
+  }
   if (writer_ == nullptr || !writer_->on_drain_ || BufferedBytes() >= kDrainThreshold) return;
   std::function<void()> callback = std::move(writer_->on_drain_);
   writer_->on_drain_ = nullptr;

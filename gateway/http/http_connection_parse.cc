@@ -125,8 +125,9 @@ int HttpConnection::OnHeadersComplete(llhttp_t* parser) {
   request.http_major = parser->http_major;
   request.http_minor = parser->http_minor;
   c->request_keep_alive_ = llhttp_should_keep_alive(parser) != 0;
-  // TODO(gateway): WebSocket upgrade. Until then an upgrade request is
-  // answered like any other and the connection closes after it.
+  // An upgrade request either becomes a WebSocket (the handler accepts
+  // it: ConnectionWriter::AcceptWebSocket) or is answered like any other,
+  // and the connection closes after it.
   if (parser->upgrade) c->request_keep_alive_ = false;
   request.keep_alive = c->request_keep_alive_;
   c->is_head_ = parser->method == HTTP_HEAD;

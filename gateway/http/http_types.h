@@ -96,6 +96,17 @@ class ResponseWriter {
   // It runs from the loop, never from inside a call on this writer; when the
   // writer is already aborted it runs right away.
   virtual void OnAbort(std::function<void()> callback) = 0;
+  // Answers a WebSocket handshake (RFC 6455: a GET with Upgrade: websocket,
+  // Connection: upgrade, Sec-WebSocket-Version: 13 and a valid key) with
+  // 101 Switching Protocols, Sec-WebSocket-Accept and `headers` (hop-by-hop
+  // ones and Sec-WebSocket-Accept/-Extensions dropped: no extension is
+  // negotiated), and turns the connection into the WebSocket returned.
+  // The response is over then. Fails before Start on a request that was no
+  // such handshake, or on a writer that is not a client connection.
+  virtual StatusOr<std::shared_ptr<runtime::WebSocketChannel>> AcceptWebSocket(
+      const HeaderList& /*headers*/) {
+    return Status(ErrorCode::kTypeError, "This response cannot switch protocols");
+  }
 };
 
 // Answers one request. Runs on the loop thread of the connection; it may answer

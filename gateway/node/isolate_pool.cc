@@ -104,8 +104,12 @@ void IsolatePool::Retain(const NodeState& state) {
     const std::shared_ptr<const ServedWorker>* served = state.Find(it->first);
     Slot& slot = it->second;
     if (served == nullptr) {
-      // Deleted: requests in flight finish on the old isolate.
+      // Deleted: requests in flight finish on the old isolate; its
+      // WebSockets close (1001) and it goes once they have.
       slot.warm.reset();
+      if (slot.host && slot.host->current() != nullptr) {
+        slot.host->current()->CloseWebSockets(1001, "The worker was deleted");
+      }
       if (slot.host && !slot.host->idle()) draining_.push_back(std::move(slot.host));
       it = slots_.erase(it);
       continue;

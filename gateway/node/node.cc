@@ -201,6 +201,7 @@ StatusOr<std::shared_ptr<const ServedWorker>> Node::BuildServed(const DeployedWo
   served->spec.services = services_;
   served->spec.startup_cpu_limit_ms = bundle->limits.startup_cpu_ms;
   served->spec.subrequest_limit = bundle->limits.subrequests;
+  served->spec.websocket_limit = options_.websockets_per_account;
   // Console output outside any request (top-level code, timers after the
   // response) goes to the access log's stream, tagged with the worker.
   RequestLog* log = log_.get();

@@ -110,7 +110,8 @@ Status LoadNodeConfig(const std::string& path, NodeOptions* options) {
       "idle_timeout_ms", "connections_per_origin", "outbound_connections",
       "outbound_requests_per_account", "allow_fetch_to", "sync_token_file",
       "sync_from", "sync_key", "sync_relay", "sync_snapshot_streams", "secrets_key",
-      "signing_key", "sync_compact_every_s", "run_crons", "spare_isolates"};
+      "signing_key", "sync_compact_every_s", "run_crons", "spare_isolates",
+      "websockets_per_account"};
   for (const auto& [key, node] : table) {
     if (std::find(kKnown.begin(), kKnown.end(), key.str()) == kKnown.end()) {
       return Status(ErrorCode::kInvalidInput,
@@ -133,6 +134,8 @@ Status LoadNodeConfig(const std::string& path, NodeOptions* options) {
       ReadNumber(path, table, "memory_budget_mb", &options->memory_budget_mb, 0, 1 << 24));
   EDGE_RETURN_IF_ERROR(
       ReadNumber(path, table, "spare_isolates", &options->spare_isolates, 0, 64));
+  EDGE_RETURN_IF_ERROR(ReadNumber(path, table, "websockets_per_account",
+                                  &options->websockets_per_account, 0, 10000000));
   size_t max_body_mb = options->limits.max_body_bytes >> 20;
   EDGE_RETURN_IF_ERROR(ReadNumber(path, table, "max_body_mb", &max_body_mb, 1, 1 << 20));
   options->limits.max_body_bytes = max_body_mb << 20;

@@ -31,6 +31,9 @@ struct NodeOptions {
   // Spare isolates each serving thread keeps ready for workers whose
   // isolate was evicted (isolate_pool.h); 0 = none.
   size_t spare_isolates = 2;
+  // WebSockets one account's workers may hold open at once on this node,
+  // accepted and opened together (runtime/websocket/websocket_table.h).
+  size_t websockets_per_account = 1000;
   std::string access_log = "-";          // JSON lines; "-" = stdout
   std::string pop_id = "local";          // this node's name (request.cf.colo)
   ServerLimits limits;                   // on every request read (headers, body, timeouts)

@@ -159,6 +159,19 @@ void NodeSink::Finish() {
   WriterSink::Finish();
 }
 
+StatusOr<std::shared_ptr<runtime::WebSocketChannel>> NodeSink::AcceptWebSocket(
+    runtime::HeaderList headers) {
+  if (ended_) return Status(ErrorCode::kTypeError, "The response already ended");
+  auto channel = WriterSink::AcceptWebSocket(std::move(headers));
+  if (channel.ok()) {
+    // The request is over with its 101; the WebSocket's own traffic is
+    // not part of it (its events' CPU is the worker's background use).
+    record_.status = 101;
+    End("ok");
+  }
+  return channel;
+}
+
 void NodeSink::Fail(std::string_view public_reason, LimitKind limit) {
   if (ended_) return;
   std::string_view outcome = OutcomeOfFailure(limit);

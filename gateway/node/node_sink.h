@@ -70,6 +70,8 @@ class NodeSink : public WriterSink, public std::enable_shared_from_this<NodeSink
   void Write(std::string_view chunk) override;
   void Finish() override;
   void Fail(std::string_view public_reason, LimitKind limit) override;
+  StatusOr<std::shared_ptr<runtime::WebSocketChannel>> AcceptWebSocket(
+      runtime::HeaderList headers) override;
   void ReportCpu(uint64_t cpu_ns) override;
   bool OnConsole(std::string_view level, std::string_view message) override;
   void OnUncaughtException(std::string_view description) override;

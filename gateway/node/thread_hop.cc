@@ -2,10 +2,117 @@
 
 #include <string>
 
+#include "base/log.h"
 #include "gateway/http/http_types.h"
 
 namespace edge::gateway {
 namespace {
+
+// A WebSocket accepted on the connection's thread for a worker on another:
+// sends and closes go to the connection's thread in order, events come
+// back to the worker's. BufferedBytes counts what is still on its way plus
+// what the real channel last said.
+class HoppingChannel : public runtime::WebSocketChannel {
+ public:
+  struct Shared {
+    std::shared_ptr<runtime::WebSocketChannel> inner;  // the connection's thread only
+    std::atomic<size_t> queued{0};
+    std::atomic<size_t> inner_buffered{0};
+  };
+
+  HoppingChannel(PostFn to_connection, PostFn to_worker)
+      : shared_(std::make_shared<Shared>()),
+        to_connection_(std::move(to_connection)),
+        to_worker_(std::move(to_worker)) {}
+  ~HoppingChannel() override {
+    to_connection_([shared = shared_] { shared->inner.reset(); });
+  }
+
+  const std::shared_ptr<Shared>& shared() const { return shared_; }
+  // Accepting failed on the connection's thread: the worker sees the
+  // connection end.
+  void Refused() {
+    if (!events_.on_close) return;
+    auto on_close = std::move(events_.on_close);
+    events_ = Events();
+    on_close(1006, "", false);
+  }
+
+  void Start(Events events) override {
+    events_ = std::move(events);
+    // Events go back to the worker's thread, to this channel's events.
+    std::weak_ptr<int> alive = alive_;
+    HoppingChannel* self = this;
+    PostFn to_worker = to_worker_;
+    to_connection_([shared = shared_, to_worker, alive, self] {
+      if (!shared->inner) return;
+      Events hop;
+      hop.on_message = [to_worker, alive, self](std::string data, bool binary) {
+        to_worker([alive, self, data = std::move(data), binary]() mutable {
+          if (alive.expired() || !self->events_.on_message) return;
+          self->events_.on_message(std::move(data), binary);
+        });
+      };
+      hop.on_close = [to_worker, alive, self](int code, std::string reason, bool clean) {
+        to_worker([alive, self, code, reason = std::move(reason), clean]() mutable {
+          if (alive.expired()) return;
+          self->Closed(code, std::move(reason), clean);
+        });
+      };
+      shared->inner->Start(std::move(hop));
+    });
+  }
+  void Send(std::string_view data, bool binary) override {
+    shared_->queued += data.size();
+    to_connection_([shared = shared_, data = std::string(data), binary] {
+      shared->queued -= data.size();
+      if (!shared->inner) return;
+      shared->inner->Send(data, binary);
+      shared->inner_buffered = shared->inner->BufferedBytes();
+    });
+  }
+  void Close(int code, std::string_view reason) override {
+    to_connection_([shared = shared_, code, reason = std::string(reason)] {
+      if (shared->inner) shared->inner->Close(code, reason);
+    });
+  }
+  size_t BufferedBytes() const override {
+    return shared_->queued.load() + shared_->inner_buffered.load();
+  }
+  void OnDrain(std::function<void()> callback) override {
+    PostFn to_worker = to_worker_;
+    to_connection_([shared = shared_, to_worker, callback = std::move(callback)]() mutable {
+      auto back = [shared, to_worker, callback = std::move(callback)]() mutable {
+        shared->inner_buffered = shared->inner ? shared->inner->BufferedBytes() : 0;
+        to_worker(std::move(callback));
+      };
+      if (shared->inner) {
+        shared->inner->OnDrain(std::move(back));
+      } else {
+        back();
+      }
+    });
+  }
+  void PauseReading(bool paused) override {
+    to_connection_([shared = shared_, paused] {
+      if (shared->inner) shared->inner->PauseReading(paused);
+    });
+  }
+
+ private:
+  void Closed(int code, std::string reason, bool clean) {
+    if (!events_.on_close) return;
+    auto on_close = std::move(events_.on_close);
+    events_ = Events();
+    on_close(code, std::move(reason), clean);
+  }
+
+  std::shared_ptr<Shared> shared_;
+  PostFn to_connection_;
+  PostFn to_worker_;
+  Events events_;  // the worker's thread only
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+};
 
 class HoppingSink : public runtime::ResponseSink,
                     public std::enable_shared_from_this<HoppingSink> {
@@ -54,6 +161,29 @@ class HoppingSink : public runtime::ResponseSink,
     Forward([description = std::string(description)](runtime::ResponseSink& sink) {
       sink.OnUncaughtException(description);
     });
+  }
+  StatusOr<std::shared_ptr<runtime::WebSocketChannel>> AcceptWebSocket(
+      runtime::HeaderList headers) override {
+    // Accepted on the connection's thread; a refusal there (the request
+    // was no handshake) reaches the worker as a connection that ended.
+    auto channel = std::make_shared<HoppingChannel>(to_connection_, to_worker_);
+    std::weak_ptr<HoppingChannel> weak = channel;
+    PostFn to_worker = to_worker_;
+    std::shared_ptr<HoppingChannel::Shared> shared = channel->shared();
+    Forward([headers = std::move(headers), shared, weak, to_worker](
+                runtime::ResponseSink& sink) mutable {
+      auto accepted = sink.AcceptWebSocket(std::move(headers));
+      if (accepted.ok()) {
+        shared->inner = std::move(accepted).value();
+        return;
+      }
+      Log(LogLevel::kError, "gateway: {}", accepted.status().message());
+      sink.Fail(accepted.status().message(), LimitKind::kNone);
+      to_worker([weak] {
+        if (auto channel = weak.lock()) channel->Refused();
+      });
+    });
+    return std::shared_ptr<runtime::WebSocketChannel>(channel);
   }
   bool Aborted() const override { return state_->aborted.load(); }
   bool NeedsDrain() const override {

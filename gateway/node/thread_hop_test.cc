@@ -52,6 +52,38 @@ class RecordingSink : public runtime::ResponseSink {
   }
   bool Aborted() const override { return aborted; }
   bool NeedsDrain() const override { return needs_drain; }
+  // A WebSocket that records what it is told (on the owner's thread) and
+  // hands out the events it was started with.
+  class Channel : public runtime::WebSocketChannel {
+   public:
+    explicit Channel(RecordingSink& sink) : sink_(sink) {}
+    void Start(Events events) override {
+      sink_.Record("ws-start");
+      events_ = std::move(events);
+    }
+    void Send(std::string_view data, bool binary) override {
+      sink_.Record(fmt::format("ws-send {} {}", data, binary ? "binary" : "text"));
+    }
+    void Close(int code, std::string_view reason) override {
+      sink_.Record(fmt::format("ws-close {} {}", code, reason));
+    }
+    size_t BufferedBytes() const override { return 0; }
+    void OnDrain(std::function<void()> callback) override { callback(); }
+    void PauseReading(bool paused) override { sink_.Record(fmt::format("ws-pause {}", paused)); }
+    Events events_;
+
+   private:
+    RecordingSink& sink_;
+  };
+  StatusOr<std::shared_ptr<runtime::WebSocketChannel>> AcceptWebSocket(
+      runtime::HeaderList headers) override {
+    Record(fmt::format("accept {}", headers.size()));
+    if (refuse_websocket) return Status(ErrorCode::kTypeError, "not a handshake");
+    channel = std::make_shared<Channel>(*this);
+    return std::shared_ptr<runtime::WebSocketChannel>(channel);
+  }
+  bool refuse_websocket = false;
+  std::shared_ptr<Channel> channel;
   void OnDrain(std::function<void()> callback) override {
     Record("on-drain");
     drain = std::move(callback);
@@ -141,6 +173,80 @@ TEST_F(ThreadHopTest, TheResponseReachesTheConnectionThreadInOrder) {
                                       "console log hi", "cpu 1234", "finish"}));
   EXPECT_FALSE(connection_.Call([&] { return inner->wrong_thread; }));
   worker_.Call([&] { hop.reset(); });
+}
+
+// A WebSocket accepted for a worker on another thread: its calls reach the
+// connection's channel in order, on that thread; the channel's events reach
+// the worker's thread.
+TEST_F(ThreadHopTest, AWebSocketCrossesTheHopBothWays) {
+  auto inner = std::make_shared<RecordingSink>(connection_);
+  auto hop = Hop(inner);
+  struct Seen {
+    std::vector<std::string> events;
+    bool wrong_thread = false;
+  };
+  auto seen = std::make_shared<Seen>();
+  auto channel = worker_.Call([&] {
+    auto accepted = hop->AcceptWebSocket({{"sec-websocket-protocol", "chat"}});
+    EXPECT_TRUE(accepted.ok());
+    std::shared_ptr<runtime::WebSocketChannel> ws = std::move(accepted).value();
+    runtime::WebSocketChannel::Events events;
+    events.on_message = [this, seen](std::string data, bool binary) {
+      seen->wrong_thread |= !worker_.OnLoopThread();
+      seen->events.push_back(fmt::format("message {} {}", data, binary));
+    };
+    events.on_close = [this, seen](int code, std::string reason, bool clean) {
+      seen->wrong_thread |= !worker_.OnLoopThread();
+      seen->events.push_back(fmt::format("close {} {} {}", code, reason, clean));
+    };
+    ws->Start(std::move(events));
+    ws->Send("hi", false);
+    ws->Send(std::string("\x01\x02", 2), true);
+    ws->PauseReading(true);
+    ws->Close(1000, "bye");
+    return ws;
+  });
+  ASSERT_TRUE(WaitForEvents(inner, 6));
+  EXPECT_EQ(Events(inner), (std::vector<std::string>{"accept 1", "ws-start", "ws-send hi text",
+                                                     "ws-send \x01\x02 binary", "ws-pause true",
+                                                     "ws-close 1000 bye"}));
+  EXPECT_FALSE(connection_.Call([&] { return inner->wrong_thread; }));
+  connection_.Call([&] {
+    inner->channel->events_.on_message("from the peer", false);
+    inner->channel->events_.on_close(1000, "done", true);
+  });
+  ASSERT_TRUE(Eventually([&] { return worker_.Call([&] { return seen->events.size(); }) == 2; }));
+  EXPECT_EQ(worker_.Call([&] { return seen->events; }),
+            (std::vector<std::string>{"message from the peer false", "close 1000 done true"}));
+  EXPECT_FALSE(worker_.Call([&] { return seen->wrong_thread; }));
+  worker_.Call([&] {
+    channel.reset();
+    hop.reset();
+  });
+}
+
+// Refused on the connection's thread (the request was no handshake): the
+// response fails there, and the worker's socket ends as a connection that
+// never was (1006).
+TEST_F(ThreadHopTest, AWebSocketRefusedAcrossTheHopEndsWith1006) {
+  auto inner = std::make_shared<RecordingSink>(connection_);
+  connection_.Call([&] { inner->refuse_websocket = true; });
+  auto hop = Hop(inner);
+  auto closed = std::make_shared<std::promise<int>>();
+  auto channel = worker_.Call([&] {
+    auto ws = hop->AcceptWebSocket({}).value();
+    runtime::WebSocketChannel::Events events;
+    events.on_close = [closed](int code, std::string, bool) { closed->set_value(code); };
+    ws->Start(std::move(events));
+    return ws;
+  });
+  EXPECT_EQ(closed->get_future().get(), 1006);
+  ASSERT_TRUE(WaitForEvents(inner, 2));
+  EXPECT_EQ(Events(inner)[1], "fail not a handshake limit=0");
+  worker_.Call([&] {
+    channel.reset();
+    hop.reset();
+  });
 }
 
 TEST_F(ThreadHopTest, AFailureKeepsItsReasonAndLimit) {

@@ -55,7 +55,7 @@ const lifetimes = new SafeWeakMap();
 function makeLifetime(invocation) {
   const life = {
     __proto__: null, invocation, responded: false, waiting: 0, deadline: 0,
-    whenIdle: undefined, rejected: false, rejection: undefined,
+    whenIdle: undefined, rejected: false, rejection: undefined, sockets: 0, waitExpired: false,
   };
   lifetimes.set(invocation, life);
   return life;
@@ -75,6 +75,28 @@ internals.waitUntil = function waitUntil(promise) {
   extendLifetime(promise, life);
 };
 
+// Whether the invocation may end: its response ended, its waitUntil work
+// settled (or had its time), and no WebSocket it accepted is open.
+function lifetimeOver(life) {
+  return life.responded && life.sockets === 0 && (life.waiting === 0 || life.waitExpired);
+}
+
+// A WebSocket the invocation accepted keeps it (its timers, its fetches,
+// its subrequest count) until the socket closes, as on Workers; returns
+// the release, called once when it does.
+internals.holdLifetime = (invocation) => {
+  const life = invocation === undefined ? undefined : lifetimes.get(invocation);
+  if (life === undefined || invocation.ended) return () => {};
+  life.sockets++;
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    life.sockets--;
+    if (lifetimeOver(life)) endLifetime(life);
+  };
+};
+
 function endLifetime(life) {
   if (life.deadline !== 0) {
     native.clearTimer(life.deadline);
@@ -87,13 +109,15 @@ function endLifetime(life) {
 function responseEnded(life) {
   if (life.responded) return;
   life.responded = true;
-  if (life.waiting === 0) {
+  if (lifetimeOver(life)) {
     endLifetime(life);
     return;
   }
+  if (life.waiting === 0) return;  // an open WebSocket holds it
   life.deadline = native.setTimer(() => {
     life.deadline = 0;
-    endLifetime(life);
+    life.waitExpired = true;
+    if (lifetimeOver(life)) endLifetime(life);
   }, waitUntilLimitMs, false);
 }
 
@@ -111,7 +135,7 @@ function extendLifetime(promise, life) {
     life.waiting--;
     if (life.waiting !== 0) return;
     if (life.responded) {
-      endLifetime(life);
+      if (lifetimeOver(life)) endLifetime(life);
     } else if (life.whenIdle !== undefined) {
       life.whenIdle();
     }
@@ -243,6 +267,12 @@ function send(id, response) {
   }
   const wire = responseForWire(response);
   if (wire.status === 0) throw new TypeError("The worker returned Response.error()");
+  if (wire.webSocket !== null) {
+    // A 101: the connection becomes the WebSocket's peer, and the response
+    // is over (a request that was no WebSocket handshake fails with 500).
+    internals.acceptWebSocketResponse(id, wire.webSocket, wire.headers);
+    return undefined;
+  }
   const body = wire.body;
   if (body === null || typeof body === "string" || body instanceof Uint8Array) {
     // The whole response in one call: status, headers and body bytes.

@@ -98,6 +98,9 @@ define("FixedLengthStream", internals.FixedLengthStream);
 define("MessageChannel", internals.MessageChannel);
 define("MessagePort", internals.MessagePort);
 define("MessageEvent", internals.MessageEvent);
+define("WebSocket", internals.WebSocket);
+define("WebSocketPair", internals.WebSocketPair);
+define("CloseEvent", internals.CloseEvent);
 
 // Functions and objects.
 define("setTimeout", internals.setTimeout);

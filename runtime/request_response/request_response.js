@@ -302,7 +302,7 @@ function toUnsignedShort(value) {
   return n < 0 ? n + 65536 : n;
 }
 
-const defaultResponseInit = { headers: undefined, status: 200, statusText: "" };
+const defaultResponseInit = { __proto__: null, headers: undefined, status: 200, statusText: "", webSocket: null };
 
 function convertResponseInit(init, context) {
   if (init === undefined || init === null) return defaultResponseInit;
@@ -312,10 +312,17 @@ function convertResponseInit(init, context) {
   const headers = init.headers;
   const status = init.status;
   const statusText = init.statusText;
+  // Workers' own member: the client end of a WebSocketPair, for a 101.
+  const webSocket = init.webSocket;
+  if (webSocket !== undefined && webSocket !== null && !internals.isWebSocket(webSocket)) {
+    throw new TypeError(`${context}: Failed to read the 'webSocket' property from 'ResponseInit': The provided value is not of type 'WebSocket'.`);
+  }
   return {
+    __proto__: null,
     headers,
     status: status === undefined ? 200 : toUnsignedShort(status),
     statusText: statusText === undefined ? "" : `${statusText}`,
+    webSocket: webSocket === undefined ? null : webSocket,
   };
 }
 
@@ -331,6 +338,7 @@ class Response {
   #statusText = "";
   #headers = null;
   #body = null;
+  #webSocket = null;
 
   constructor(body = null, init = undefined) {
     if (body === kCreate) return;
@@ -408,7 +416,15 @@ class Response {
     return this.#headers;
   }
 
+  // Workers: the WebSocket a 101 response carries (null otherwise).
+  get webSocket() {
+    return this.#webSocket;
+  }
+
   clone() {
+    if (this.#webSocket !== null) {
+      throw new TypeError("Failed to execute 'clone' on 'Response': a Response with a WebSocket cannot be cloned.");
+    }
     if (bodyUnusable(this.#body)) {
       throw new TypeError("Failed to execute 'clone' on 'Response': Response body is already used.");
     }
@@ -444,7 +460,15 @@ class Response {
     // https://fetch.spec.whatwg.org/#initialize-a-response
     initializeResponse = (response, init, bodyWithType, context, guard) => {
       const status = init.status;
-      if (status < 200 || status > 599) {
+      if (init.webSocket !== undefined && init.webSocket !== null) {
+        if (status !== 101) {
+          throw new RangeError(`${context}: Responses with a WebSocket must have status code 101.`);
+        }
+        if (bodyWithType !== null) {
+          throw new TypeError(`${context}: A Response with a WebSocket cannot have a body.`);
+        }
+        response.#webSocket = init.webSocket;
+      } else if (status < 200 || status > 599) {
         throw new RangeError(`${context}: The status provided (${status}) is outside the range [200, 599].`);
       }
       const statusText = init.statusText;
@@ -478,6 +502,7 @@ class Response {
         statusText: response.#statusText,
         headers: headersList(response.#headers),
         body: takeBody(response.#body),
+        webSocket: response.#webSocket,
       };
     };
     // For a future fetch(): a Response for a received HTTP response.

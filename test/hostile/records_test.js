@@ -10,6 +10,8 @@
 import { assert, assertEquals } from "../../runtime/testing/assert.js";
 
 export const RECORD_NAMES = [
+  "CloseEvent", "WebSocket", "WebSocketPair", "acceptWebSocketResponse", "holdLifetime", "isWebSocket",
+  "newWebSocketPair", "sockets", "waitExpired", "webSocketEvent", "webSocketResponseProblem",
   "AbortController", "AbortSignal", "ArrayBufferPrototypeGetByteLength", "Blob", "captureLateBuiltins",
   "asyncContextStores", "currentAsyncContext", "enterAsyncContextStores", "runInAsyncContext",
   "runWithAsyncContextStores", "stores",
