@@ -24,5 +24,6 @@ void RegisterCryptoCipherNatives(NativeRegistry& registry);
 void RegisterCryptoKdfNatives(NativeRegistry& registry);
 void RegisterCryptoPkeyNatives(NativeRegistry& registry);
 void RegisterDigestStreamNatives(NativeRegistry& registry);
+void RegisterCryptoNodeNatives(NativeRegistry& registry);
 
 }  // namespace edge::runtime
