@@ -274,6 +274,9 @@ NativeResult NodeCipherUpdate(NativeCall& call) {
   if (!bytes.ok()) return bytes.status();
   if ((*state)->finished) return v8::Null(call.isolate()).As<v8::Value>();
   if (bytes->size() > static_cast<size_t>(INT32_MAX) - 32) return RangeError("the data is too long");
+  // The output is as long as the input: the worker's budget must hold it
+  // before it is made.
+  EDGE_RETURN_IF_ERROR(CheckMemoryBudget(call.isolate(), bytes->size()));
   std::string out(bytes->size() + 32, '\0');
   int length = 0;
   if (EVP_CipherUpdate((*state)->ctx, reinterpret_cast<unsigned char*>(out.data()), &length,

@@ -668,7 +668,7 @@ function scryptArgs(password, salt, keylen, options) {
       const first = options[a];
       const second = options[b];
       if (first !== undefined && second !== undefined) {
-        throw makeError(TypeError, "ERR_INCOMPATIBLE_OPTION_PAIR", `Option "${a}" cannot be used in combination with option "${b}"`);
+        throw makeError(Error, "ERR_CRYPTO_SCRYPT_INVALID_PARAMETER", "Invalid scrypt parameter");
       }
       const value = first !== undefined ? first : second;
       if (value !== undefined) validateInteger(value, name === "N" ? a : name, 0, 2 ** 53 - 1);
@@ -704,7 +704,7 @@ function scrypt(password, salt, keylen, options, callback = undefined) {
   }
   const { passwordBytes, saltBytes, cost, r, p } = scryptArgs(password, salt, keylen, options);
   validateFunction(callback, "callback");
-  settle(N.scrypt(copyBytes(passwordBytes), copyBytes(saltBytes), cost, r, p, keylen, false), callback, toBuffer);
+  settle(N.scrypt(passwordBytes, saltBytes, cost, r, p, keylen, false), callback, toBuffer);
 }
 
 // --- KeyObject -----------------------------------------------------------------
@@ -890,14 +890,14 @@ class AsymmetricKeyObject extends KeyObject {
       if (curve === "") {
         throw makeError(TypeError, "ERR_CRYPTO_JWK_UNSUPPORTED_CURVE", "Unsupported JWK EC curve: undefined.");
       }
-      const jwk = { kty: "EC", crv: curve, x: base64url(parts.x), y: base64url(parts.y) };
+      const jwk = { kty: "EC", x: base64url(parts.x), y: base64url(parts.y), crv: curve };
       if (isPrivate) jwk.d = base64url(parts.d);
       return jwk;
     }
     const crv = kind === "ED25519" ? "Ed25519" : kind === "ED448" ? "Ed448" : kind === "X25519" ? "X25519" : "X448";
-    const jwk = { crv, x: base64url(parts.x), kty: "OKP" };
-    if (isPrivate) jwk.d = base64url(parts.d);
-    return jwk;
+    // Node's order of the members.
+    if (isPrivate) return { crv, d: base64url(parts.d), x: base64url(parts.x), kty: "OKP" };
+    return { crv, x: base64url(parts.x), kty: "OKP" };
   }
 
   static {
