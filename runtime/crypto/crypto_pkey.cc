@@ -4,10 +4,11 @@
 // 3's EVP_PKEY. runtime/crypto/subtle.js keeps the WebCrypto rules (usages, key
 // types, formats per algorithm); these natives hold and use the keys.
 //
-// An asymmetric CryptoKey's material is an opaque handle: a one-byte
-// ArrayBuffer whose backing store owns one EVP_PKEY and frees it when V8
-// collects the handle (as runtime/compression/compression.cc holds zlib streams). A key
-// is parsed once, when it is imported or generated.
+// An asymmetric CryptoKey's material (and a node:crypto KeyObject's) is an
+// opaque handle (runtime/crypto/crypto_handle.h) owning one EVP_PKEY, freed
+// when V8 collects the handle and counted against the worker's memory
+// budget while it lives. A key is parsed once, when it is imported or
+// generated.
 #include <fmt/core.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -20,6 +21,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -31,6 +33,7 @@
 
 #include "base/openssl_ptr.h"
 #include "runtime/buffer_allocator.h"
+#include "runtime/crypto/crypto_handle.h"
 #include "runtime/crypto/crypto_job.h"
 #include "runtime/web_apis.h"
 
@@ -51,20 +54,12 @@ constexpr double kMaxSyncRsaModulusBits = 2048;
 constexpr double kMaxSyncRsaSignBits = 8192;
 
 struct PkeyHandle {
-  // First member: the handle's one byte of ArrayBuffer memory.
-  char handle_byte = 0;
-  uint32_t magic = kMagic;
+  static constexpr uint32_t kTag = 0x45504B59;  // "EPKY"
   EVP_PKEY* pkey = nullptr;
   bool is_private = false;
 
-  static constexpr uint32_t kMagic = 0x45504B59;  // "EPKY"
-
-  ~PkeyHandle() {
-    EVP_PKEY_free(pkey);
-    magic = 0;
-  }
+  ~PkeyHandle() { EVP_PKEY_free(pkey); }
 };
-static_assert(std::is_standard_layout_v<PkeyHandle>);
 
 using Pkey = base::OpenSslPtr<EVP_PKEY, EVP_PKEY_free>;
 using PkeyCtx = base::OpenSslPtr<EVP_PKEY_CTX, EVP_PKEY_CTX_free>;
@@ -86,32 +81,26 @@ edge::Status Operation(std::string message) {
   return DomException("OperationError", std::move(message));
 }
 
-PkeyHandle* HandleOf(v8::Local<v8::Value> value) {
-  if (!value->IsArrayBuffer()) return nullptr;
-  auto store = value.As<v8::ArrayBuffer>()->GetBackingStore();
-  if (store->ByteLength() != 1 || store->Data() == nullptr) return nullptr;
-  auto* handle = reinterpret_cast<PkeyHandle*>(store->Data());
-  return handle->magic == PkeyHandle::kMagic && handle->pkey != nullptr ? handle : nullptr;
-}
-
 StatusOr<PkeyHandle*> HandleArg(NativeCall& call, int i) {
-  PkeyHandle* handle = HandleOf(call.arg(i));
-  if (handle == nullptr) return TypeError("not a key handle");
+  PkeyHandle* handle = OwnedState<PkeyHandle>(call.arg(i));
+  if (handle == nullptr || handle->pkey == nullptr) return TypeError("not a key handle");
   return handle;
 }
 
-v8::Local<v8::Value> NewHandle(v8::Isolate* isolate, Pkey pkey, bool is_private) {
-  auto* handle = new PkeyHandle();
+// A key's handle (runtime/crypto/crypto_handle.h), counted against the
+// worker's memory budget at what OpenSSL keeps for it: about four times
+// the key's size in bytes for an RSA key (its CRT parts and Montgomery
+// contexts), less than the context charge for the others.
+NativeResult NewHandle(v8::Isolate* isolate, Pkey pkey, bool is_private) {
+  size_t bits = static_cast<size_t>(std::max(0, EVP_PKEY_get_bits(pkey.get())));
+  size_t charge = std::max(kCryptoContextCharge, EVP_PKEY_is_a(pkey.get(), "RSA") ? bits / 2 : 0);
+  auto handle = std::make_unique<PkeyHandle>();
   handle->pkey = pkey.release();
   handle->is_private = is_private;
-  auto store = v8::ArrayBuffer::NewBackingStore(
-      handle, 1,
-      [](void*, size_t, void* deleter_data) { delete static_cast<PkeyHandle*>(deleter_data); },
-      handle);
-  return v8::ArrayBuffer::New(isolate, std::move(store));
+  return NewOwningHandle(isolate, std::move(handle), charge);
 }
 
-v8::Local<v8::Value> NewHandle(NativeCall& call, Pkey pkey, bool is_private) {
+NativeResult NewHandle(NativeCall& call, Pkey pkey, bool is_private) {
   return NewHandle(call.isolate(), std::move(pkey), is_private);
 }
 
@@ -248,7 +237,12 @@ NativeResult CryptoPkeyGenerate(NativeCall& call) {
         return Status::Ok();
       },
       [key](v8::Isolate* isolate, v8::Local<v8::Context>) {
-        return NewHandle(isolate, std::move(*key), true);
+        NativeResult handle = NewHandle(isolate, std::move(*key), true);
+        if (!handle.ok()) {
+          ThrowStatus(isolate, handle.status());
+          return v8::Local<v8::Value>();
+        }
+        return *handle;
       });
 }
 
