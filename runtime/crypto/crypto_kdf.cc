@@ -145,8 +145,9 @@ NativeResult CryptoPbkdf2(NativeCall& call) {
   }
   // The job owns its inputs: the worker may change its buffers meanwhile.
   return RunKdf(
-      call, sync, [digest, iter, bytes, password = std::string(*password),
-             salt = std::string(*salt)](std::string& out) mutable {
+      call, sync,
+      [digest, iter, bytes, password = std::string(*password),
+       salt = std::string(*salt)](std::string& out) mutable {
         // OpenSSL reads pkcs5=1 as "skip SP 800-132's lower bounds": WebCrypto
         // allows short salts, short keys and a single iteration.
         int pkcs5_checks = 1;
@@ -205,7 +206,8 @@ NativeResult CryptoScrypt(NativeCall& call) {
   for (int i = 0; i < 4; ++i) {
     auto number = call.NumberArg(2 + i);
     if (!number.ok()) return number.status();
-    if (!(*number >= 0 && *number <= 9007199254740991.0)) return RangeError("Invalid scrypt params");
+    if (!(*number >= 0 && *number <= 9007199254740991.0))
+      return RangeError("Invalid scrypt params");
     numbers[i] = *number;
   }
   auto [n, r, p, length] = numbers;
@@ -217,12 +219,14 @@ NativeResult CryptoScrypt(NativeCall& call) {
   }
   double cap = sync ? kMaxSyncScryptWork : kMaxScryptWork;
   if (n * r * p > cap) {
-    return RangeError(fmt::format(
-        "Invalid scrypt params: N * r * p is limited to {} {} (requested {})", cap,
-        sync ? "on the serving thread (scryptSync); scrypt() runs up to " +
-                   fmt::format("{}", kMaxScryptWork) + " off it"
-             : "",
-        n * r * p));
+    std::string where = sync ? fmt::format(
+                                   " on the serving thread (scryptSync; scrypt() runs up "
+                                   "to {} off it)",
+                                   kMaxScryptWork)
+                             : "";
+    return RangeError(
+        fmt::format("Invalid scrypt params: N * r * p is limited to {}{} (requested {})", cap,
+                    where, n * r * p));
   }
   if (length > kMaxScryptBytes) {
     return RangeError(fmt::format("scrypt derives at most {} bytes", kMaxScryptBytes));
@@ -231,31 +235,33 @@ NativeResult CryptoScrypt(NativeCall& call) {
   uint32_t block = static_cast<uint32_t>(r), parallel = static_cast<uint32_t>(p);
   uint64_t maxmem = static_cast<uint64_t>(kMaxScryptMemory) + 4096;
   size_t bytes = static_cast<size_t>(length);
-  return RunKdf(call, sync, [cost, block, parallel, maxmem, bytes, password = std::string(*password),
-                             salt = std::string(*salt)](std::string& out) mutable {
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD, Octets(password),
-                                          password.size()),
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, Octets(salt), salt.size()),
-        OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_N, &cost),
-        OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_R, &block),
-        OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_P, &parallel),
-        OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_MAXMEM, &maxmem),
-        OSSL_PARAM_construct_end(),
-    };
-    out.assign(bytes, '\0');
-    Status derived = DeriveInto("SCRYPT", params, out);
-    OPENSSL_cleanse(password.data(), password.size());
-    if (!derived.ok()) return Status(ErrorCode::kRangeError, "Invalid scrypt params");
-    return derived;
-  });
+  return RunKdf(
+      call, sync,
+      [cost, block, parallel, maxmem, bytes, password = std::string(*password),
+       salt = std::string(*salt)](std::string& out) mutable {
+        OSSL_PARAM params[] = {
+            OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD, Octets(password),
+                                              password.size()),
+            OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, Octets(salt), salt.size()),
+            OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_N, &cost),
+            OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_R, &block),
+            OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_P, &parallel),
+            OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_MAXMEM, &maxmem),
+            OSSL_PARAM_construct_end(),
+        };
+        out.assign(bytes, '\0');
+        Status derived = DeriveInto("SCRYPT", params, out);
+        OPENSSL_cleanse(password.data(), password.size());
+        if (!derived.ok()) return Status(ErrorCode::kRangeError, "Invalid scrypt params");
+        return derived;
+      });
 }
 
 }  // namespace
 
 void RegisterCryptoKdfNatives(NativeRegistry& registry) {
-  registry.Add({{"cryptoPbkdf2", CryptoPbkdf2}, {"cryptoHkdf", CryptoHkdf},
-                {"cryptoScrypt", CryptoScrypt}});
+  registry.Add(
+      {{"cryptoPbkdf2", CryptoPbkdf2}, {"cryptoHkdf", CryptoHkdf}, {"cryptoScrypt", CryptoScrypt}});
   registry.AddConstant("cryptoMaxPbkdf2Iterations", kMaxPbkdf2Iterations);
 }
 

@@ -146,13 +146,15 @@ struct CipherName {
   const char* openssl;
 };
 constexpr CipherName kCiphers[] = {
-    {"aes-128-cbc", "AES-128-CBC"}, {"aes-192-cbc", "AES-192-CBC"}, {"aes-256-cbc", "AES-256-CBC"},
-    {"aes-128-ctr", "AES-128-CTR"}, {"aes-192-ctr", "AES-192-CTR"}, {"aes-256-ctr", "AES-256-CTR"},
-    {"aes-128-ecb", "AES-128-ECB"}, {"aes-192-ecb", "AES-192-ECB"}, {"aes-256-ecb", "AES-256-ECB"},
-    {"aes-128-gcm", "AES-128-GCM"}, {"aes-192-gcm", "AES-192-GCM"}, {"aes-256-gcm", "AES-256-GCM"},
-    {"aes128", "AES-128-CBC"},      {"aes192", "AES-192-CBC"},      {"aes256", "AES-256-CBC"},
-    {"id-aes128-gcm", "AES-128-GCM"}, {"id-aes192-gcm", "AES-192-GCM"},
-    {"id-aes256-gcm", "AES-256-GCM"},
+    {"aes-128-cbc", "AES-128-CBC"},   {"aes-192-cbc", "AES-192-CBC"},
+    {"aes-256-cbc", "AES-256-CBC"},   {"aes-128-ctr", "AES-128-CTR"},
+    {"aes-192-ctr", "AES-192-CTR"},   {"aes-256-ctr", "AES-256-CTR"},
+    {"aes-128-ecb", "AES-128-ECB"},   {"aes-192-ecb", "AES-192-ECB"},
+    {"aes-256-ecb", "AES-256-ECB"},   {"aes-128-gcm", "AES-128-GCM"},
+    {"aes-192-gcm", "AES-192-GCM"},   {"aes-256-gcm", "AES-256-GCM"},
+    {"aes128", "AES-128-CBC"},        {"aes192", "AES-192-CBC"},
+    {"aes256", "AES-256-CBC"},        {"id-aes128-gcm", "AES-128-GCM"},
+    {"id-aes192-gcm", "AES-192-GCM"}, {"id-aes256-gcm", "AES-256-GCM"},
 };
 
 using Cipher = base::OpenSslPtr<EVP_CIPHER, EVP_CIPHER_free>;
@@ -183,10 +185,18 @@ NativeResult NodeCipherInfo(NativeCall& call) {
   if (!cipher) return v8::Undefined(call.isolate()).As<v8::Value>();
   const char* mode = "";
   switch (EVP_CIPHER_get_mode(cipher.get())) {
-    case EVP_CIPH_CBC_MODE: mode = "cbc"; break;
-    case EVP_CIPH_CTR_MODE: mode = "ctr"; break;
-    case EVP_CIPH_ECB_MODE: mode = "ecb"; break;
-    case EVP_CIPH_GCM_MODE: mode = "gcm"; break;
+    case EVP_CIPH_CBC_MODE:
+      mode = "cbc";
+      break;
+    case EVP_CIPH_CTR_MODE:
+      mode = "ctr";
+      break;
+    case EVP_CIPH_ECB_MODE:
+      mode = "ecb";
+      break;
+    case EVP_CIPH_GCM_MODE:
+      mode = "gcm";
+      break;
   }
   auto info = NewNullProtoObject(call.isolate());
   auto context = call.context();
@@ -247,8 +257,8 @@ NativeResult NodeCipherCreate(NativeCall& call) {
     return TypeError("Invalid authentication tag length");
   }
   state->ctx = EVP_CIPHER_CTX_new();
-  if (state->ctx == nullptr ||
-      EVP_CipherInit_ex2(state->ctx, cipher.get(), nullptr, nullptr, encrypt ? 1 : 0, nullptr) != 1) {
+  if (state->ctx == nullptr || EVP_CipherInit_ex2(state->ctx, cipher.get(), nullptr, nullptr,
+                                                  encrypt ? 1 : 0, nullptr) != 1) {
     return Failed("cannot start the cipher");
   }
   if (state->gcm) {
@@ -273,7 +283,8 @@ NativeResult NodeCipherUpdate(NativeCall& call) {
   auto bytes = call.BytesArg(1);
   if (!bytes.ok()) return bytes.status();
   if ((*state)->finished) return v8::Null(call.isolate()).As<v8::Value>();
-  if (bytes->size() > static_cast<size_t>(INT32_MAX) - 32) return RangeError("the data is too long");
+  if (bytes->size() > static_cast<size_t>(INT32_MAX) - 32)
+    return RangeError("the data is too long");
   // The output is as long as the input: the worker's budget must hold it
   // before it is made.
   EDGE_RETURN_IF_ERROR(CheckMemoryBudget(call.isolate(), bytes->size()));
@@ -307,7 +318,8 @@ NativeResult NodeCipherFinal(NativeCall& call) {
     // OpenSSL's reason decides between the two errors Node shows.
     const char* reason = ERR_reason_error_string(ERR_peek_last_error());
     ERR_clear_error();
-    bool bad_length = reason != nullptr && std::strstr(reason, "wrong final block length") != nullptr;
+    bool bad_length =
+        reason != nullptr && std::strstr(reason, "wrong final block length") != nullptr;
     return call.String(bad_length || s->encrypt ? "wrong final block length" : "bad decrypt")
         .As<v8::Value>();
   }
@@ -354,7 +366,8 @@ NativeResult NodeCipherGetAuthTag(NativeCall& call) {
   auto state = CipherArg(call);
   if (!state.ok()) return state.status();
   CipherState* s = *state;
-  if (!s->gcm || !s->encrypt || s->tag.empty()) return v8::Undefined(call.isolate()).As<v8::Value>();
+  if (!s->gcm || !s->encrypt || s->tag.empty())
+    return v8::Undefined(call.isolate()).As<v8::Value>();
   return call.Bytes(s->tag).As<v8::Value>();
 }
 

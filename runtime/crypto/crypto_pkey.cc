@@ -233,7 +233,8 @@ NativeResult CryptoPkeyGenerate(NativeCall& call) {
       call,
       [key, generate = std::move(generate), kind = *kind] {
         key->reset(generate());
-        if (!*key) return Operation(kind == "RSA" ? "RSA key generation failed" : "key generation failed");
+        if (!*key)
+          return Operation(kind == "RSA" ? "RSA key generation failed" : "key generation failed");
         return Status::Ok();
       },
       [key](v8::Isolate* isolate, v8::Local<v8::Context>) {
@@ -865,7 +866,6 @@ NativeResult CryptoRsaOaep(NativeCall& call) {
       });
 }
 
-
 // node:crypto's key formats: PEM or DER in the structures Node names.
 // Returns OpenSSL's input structure for `type` ("" lets the decoder find it).
 const char* StructureOf(std::string_view type) {
@@ -943,7 +943,8 @@ NativeResult CryptoPkeyEncode(NativeCall& call) {
   if (!type.ok()) return type.status();
   const char* structure = StructureOf(*type);
   if (structure == nullptr) return TypeError("unknown key encoding " + *type);
-  bool private_part = *type == "pkcs8" || *type == "sec1" || (*type == "pkcs1" && (*handle)->is_private);
+  bool private_part =
+      *type == "pkcs8" || *type == "sec1" || (*type == "pkcs1" && (*handle)->is_private);
   if (private_part && !(*handle)->is_private) return TypeError("not a private key");
   base::OpenSslPtr<OSSL_ENCODER_CTX, OSSL_ENCODER_CTX_free> ctx(OSSL_ENCODER_CTX_new_for_pkey(
       (*handle)->pkey, private_part ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
@@ -992,8 +993,12 @@ StatusOr<NodeSignatureArgs> ReadNodeSignatureArgs(NativeCall& call) {
   if (!salt.ok()) return salt.status();
   auto encoding = call.StringArg(6);
   if (!encoding.ok()) return encoding.status();
-  NodeSignatureArgs args{(*handle)->pkey, nullptr, call.BoolArg(2), *data,
-                         static_cast<int>(*padding), static_cast<int>(*salt),
+  NodeSignatureArgs args{(*handle)->pkey,
+                         nullptr,
+                         call.BoolArg(2),
+                         *data,
+                         static_cast<int>(*padding),
+                         static_cast<int>(*salt),
                          *encoding == "ieee-p1363"};
   bool one_shot_kind = EVP_PKEY_is_a(args.pkey, "ED25519") || EVP_PKEY_is_a(args.pkey, "ED448");
   if (!hash->empty() && !one_shot_kind) {
@@ -1068,10 +1073,11 @@ NativeResult CryptoNodeSign(NativeCall& call) {
   auto handle = HandleArg(call, 0);
   if (!(*handle)->is_private) return TypeError("a private key is needed to sign");
   if (call.BoolArg(7)) {
-    return RunCryptoBytesJob(call, [args = *args, pkey = std::make_shared<Pkey>(SharedRef(args->pkey)),
-                                    data = std::string(args->data)](std::string& out) {
-      return NodeSignInto(pkey->get(), args, data, out);
-    });
+    return RunCryptoBytesJob(call,
+                             [args = *args, pkey = std::make_shared<Pkey>(SharedRef(args->pkey)),
+                              data = std::string(args->data)](std::string& out) {
+                               return NodeSignInto(pkey->get(), args, data, out);
+                             });
   }
   if (EVP_PKEY_is_a(args->pkey, "RSA") && EVP_PKEY_get_bits(args->pkey) > kMaxSyncRsaSignBits) {
     return RangeError(fmt::format(

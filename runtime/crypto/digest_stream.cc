@@ -20,7 +20,7 @@ namespace {
 
 struct DigestState {
   static constexpr uint32_t kTag = 0x44494753;  // "DIGS"
-  EVP_MD_CTX* context = nullptr;  // null once finished
+  EVP_MD_CTX* context = nullptr;                // null once finished
   ~DigestState() { EVP_MD_CTX_free(context); }
 };
 
