@@ -1024,39 +1024,36 @@ bool SetNodeSignatureParams(EVP_PKEY_CTX* pctx, const NodeSignatureArgs& args) {
 
 Status NodeSignInto(EVP_PKEY* pkey, const NodeSignatureArgs& args, std::string_view data,
                     std::string& out) {
-  std::string signature;
-  size_t length = 0;
+  // A signature over the digest (EVP_PKEY_sign) or over the message
+  // (EVP_DigestSign), each asked first for its length, then made.
+  PkeyCtx pkey_ctx;
+  MdCtx md_ctx;
+  bool ready;
   if (args.prehashed) {
-    PkeyCtx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr));
-    if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1 ||
-        EVP_PKEY_CTX_set_signature_md(ctx.get(), args.md) != 1 ||
-        !SetNodeSignatureParams(ctx.get(), args) ||
-        EVP_PKEY_sign(ctx.get(), nullptr, &length, U(data), data.size()) != 1) {
-      ERR_clear_error();
-      return Failed("signing failed");
-    }
-    signature.assign(length, '\0');
-    if (EVP_PKEY_sign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &length,
-                      U(data), data.size()) != 1) {
-      ERR_clear_error();
-      return Failed("signing failed");
-    }
+    pkey_ctx.reset(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr));
+    ready = pkey_ctx && EVP_PKEY_sign_init(pkey_ctx.get()) == 1 &&
+            EVP_PKEY_CTX_set_signature_md(pkey_ctx.get(), args.md) == 1 &&
+            SetNodeSignatureParams(pkey_ctx.get(), args);
   } else {
-    MdCtx ctx(EVP_MD_CTX_new());
+    md_ctx.reset(EVP_MD_CTX_new());
     EVP_PKEY_CTX* pctx = nullptr;
-    if (!ctx || EVP_DigestSignInit(ctx.get(), &pctx, args.md, nullptr, pkey) != 1 ||
-        !SetNodeSignatureParams(pctx, args) ||
-        EVP_DigestSign(ctx.get(), nullptr, &length, U(data), data.size()) != 1) {
-      ERR_clear_error();
-      return Failed("signing failed");
-    }
-    signature.assign(length, '\0');
-    if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &length,
-                       U(data), data.size()) != 1) {
-      ERR_clear_error();
-      return Failed("signing failed");
-    }
+    ready = md_ctx && EVP_DigestSignInit(md_ctx.get(), &pctx, args.md, nullptr, pkey) == 1 &&
+            SetNodeSignatureParams(pctx, args);
   }
+  auto run = [&](unsigned char* bytes, size_t* length) {
+    return args.prehashed ? EVP_PKEY_sign(pkey_ctx.get(), bytes, length, U(data), data.size())
+                          : EVP_DigestSign(md_ctx.get(), bytes, length, U(data), data.size());
+  };
+  size_t length = 0;
+  std::string signature;
+  if (ready && run(nullptr, &length) == 1) {
+    signature.assign(length, '\0');
+    ready = run(reinterpret_cast<unsigned char*>(signature.data()), &length) == 1;
+  } else {
+    ready = false;
+  }
+  ERR_clear_error();
+  if (!ready) return Failed("signing failed");
   signature.resize(length);
   if (args.p1363 && EVP_PKEY_is_a(pkey, "EC")) return DerToP1363(pkey, signature, out);
   out = std::move(signature);

@@ -1005,7 +1005,7 @@ function keyHandle(input, isPublic, name = "key") {
     const givenFormat = input.format;
     if (givenFormat === "jwk") return jwkHandle(data, isPublic);
     if (givenFormat !== undefined && givenFormat !== "pem" && givenFormat !== "der") {
-      throw errors.ERR_INVALID_ARG_VALUE(`${name}.format`, givenFormat);
+      throw errors.ERR_INVALID_ARG_VALUE("options.format", givenFormat);
     }
     format = givenFormat ?? "pem";
     if (input.passphrase !== undefined) {
@@ -1015,7 +1015,7 @@ function keyHandle(input, isPublic, name = "key") {
     if (format === "der") {
       const types = isPublic ? ["pkcs1", "spki", "pkcs8", "sec1"] : ["pkcs1", "pkcs8", "sec1"];
       if (!ArrayPrototypeIncludes(types, givenType)) {
-        throw errors.ERR_INVALID_ARG_VALUE(`${name}.type`, givenType);
+        throw errors.ERR_INVALID_ARG_VALUE("options.type", givenType);
       }
       type = givenType;
     }
@@ -1078,8 +1078,19 @@ function signatureOptions(key, isSign) {
   return { padding, saltLength, dsaEncoding };
 }
 
-function checkPadding(handle, padding) {
-  if (N.pkeyInfo(handle).kind === "RSA" && padding !== RSA_PKCS1_PADDING && padding !== RSA_PKCS1_PSS_PADDING) {
+// What OpenSSL would refuse before signing with `handle`: a key that does
+// not sign (X25519, X448), an RSA padding other than PKCS #1 v1.5 and PSS
+// (X9.31 is not offered).
+function checkSigningKey(handle, padding) {
+  const kind = N.pkeyInfo(handle).kind;
+  if (kind === "X25519" || kind === "X448") {
+    throw opensslError("ERR_OSSL_EVP_OPERATION_NOT_SUPPORTED_FOR_THIS_KEYTYPE", "03000096",
+      "digital envelope routines", "operation not supported for this keytype");
+  }
+  if (kind === "RSA" && padding !== RSA_PKCS1_PADDING && padding !== RSA_PKCS1_PSS_PADDING) {
+    if (padding === 3) {
+      throw opensslError("ERR_OSSL_INVALID_PADDING_MODE", "1C8000A8", "Provider routines", "invalid padding mode");
+    }
     throw opensslError("ERR_OSSL_ILLEGAL_OR_UNSUPPORTED_PADDING_MODE", "1C8000A5", "Provider routines",
       "illegal or unsupported padding mode");
   }
@@ -1116,7 +1127,7 @@ class Sign {
     if (this.#hash === null) throw hashFinalized();
     const { padding, saltLength, dsaEncoding } = signatureOptions(privateKey, true);
     const handle = keyHandle(privateKey, false, "key");
-    checkPadding(handle, padding);
+    checkSigningKey(handle, padding);
     const digest = N.hashDigest(this.#hash);
     this.#hash = null;
     const signature = N.sign(handle, this.#algorithm, true, digest, padding, saltLength, dsaEncoding, false);
@@ -1127,7 +1138,7 @@ class Sign {
     if (self.#hash === null) throw hashFinalized();
     const { padding, saltLength, dsaEncoding } = signatureOptions(object, false);
     const handle = keyHandle(object, true, "key");
-    checkPadding(handle, padding);
+    checkSigningKey(handle, padding);
     const signatureBytes = bytesArg(signature, "signature", sigEncoding);
     const digest = N.hashDigest(self.#hash);
     self.#hash = null;
@@ -1167,7 +1178,7 @@ function oneShotArgs(algorithm, data, key, isSign) {
   }
   const options = signatureOptions(key, isSign);
   const handle = keyHandle(key, !isSign, "key");
-  checkPadding(handle, options.padding);
+  checkSigningKey(handle, options.padding);
   const hashName = algorithm ?? "";
   if (hashName !== "" && digestSize(hashName) === undefined) {
     throw makeError(TypeError, "ERR_CRYPTO_INVALID_DIGEST", `Invalid digest: ${hashName}`);

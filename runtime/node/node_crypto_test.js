@@ -488,6 +488,31 @@ export default {
     assertEquals(secret.symmetricKeySize, 32);
   },
 
+  "Ed448, DER in PKCS #1 and SEC1, verifying with a private key, and what cannot sign"() {
+    const ed = c.generateKeyPairSync("ed448");
+    const signature = c.sign(null, msg, ed.privateKey);
+    assert(signature.length === 114 && c.verify(null, msg, ed.publicKey, signature));
+    const rsa = c.createPrivateKey(V.rsaPkcs8);
+    const pkcs1 = rsa.export({ type: "pkcs1", format: "der" });
+    assert(c.createPrivateKey({ key: pkcs1, format: "der", type: "pkcs1" }).equals(rsa));
+    const ec = c.createPrivateKey(V.ecPkcs8);
+    assert(c.createPrivateKey({ key: ec.export({ type: "sec1", format: "der" }), format: "der", type: "sec1" }).equals(ec));
+    assert(c.verify("sha256", msg, ec, c.sign("sha256", msg, ec)));
+    // Printed by Node 20.
+    const x = c.generateKeyPairSync("x25519");
+    assertEquals(errorOf(() => c.sign(null, msg, x.privateKey)), ["Error", "ERR_OSSL_EVP_OPERATION_NOT_SUPPORTED_FOR_THIS_KEYTYPE",
+      "error:03000096:digital envelope routines::operation not supported for this keytype"]);
+    assertEquals(errorOf(() => c.createPrivateKey({ key: pkcs1, format: "der", type: "spki" })),
+      ["TypeError", "ERR_INVALID_ARG_VALUE", "The property 'options.type' is invalid. Received 'spki'"]);
+    assertEquals(errorOf(() => c.sign("sha256", msg, { key: rsa, padding: 3 })),
+      ["Error", "ERR_OSSL_INVALID_PADDING_MODE", "error:1C8000A8:Provider routines::invalid padding mode"]);
+    assertEquals(errorOf(() => c.sign("sha256", msg, { key: rsa, padding: 4 })), ["Error",
+      "ERR_OSSL_ILLEGAL_OR_UNSUPPORTED_PADDING_MODE", "error:1C8000A5:Provider routines::illegal or unsupported padding mode"]);
+    assertEquals(errorOf(() => c.createSign("sha256").update("m").sign(c.createPublicKey(rsa))),
+      ["TypeError", "ERR_CRYPTO_INVALID_KEY_OBJECT_TYPE", "Invalid key object type public, expected private."]);
+    assertEquals(errorOf(() => c.sign("nope", msg, rsa)), ["TypeError", "ERR_CRYPTO_INVALID_DIGEST", "Invalid digest: nope"]);
+  },
+
   "poisoned built-ins change nothing"() {
     const saved = {
       iterator: Array.prototype[Symbol.iterator], then: Promise.prototype.then, from: Buffer.from,
