@@ -13,6 +13,7 @@ void RegisterWebApiNatives(NativeRegistry& registry) {
   RegisterCryptoKdfNatives(registry);
   RegisterCryptoPkeyNatives(registry);
   RegisterDigestStreamNatives(registry);
+  RegisterCryptoNodeNatives(registry);
   RegisterPerformanceNatives(registry);
   RegisterStructuredCloneNatives(registry);
   RegisterIdnaNatives(registry);

@@ -24,6 +24,7 @@ void RegisterCryptoCipherNatives(NativeRegistry& registry);
 void RegisterCryptoKdfNatives(NativeRegistry& registry);
 void RegisterCryptoPkeyNatives(NativeRegistry& registry);
 void RegisterDigestStreamNatives(NativeRegistry& registry);
+void RegisterCryptoNodeNatives(NativeRegistry& registry);
 void RegisterWebSocketNatives(NativeRegistry& registry);
 
 }  // namespace edge::runtime

@@ -62,3 +62,39 @@ finishInterface(Crypto);
 
 internals.Crypto = Crypto;
 internals.crypto = new Crypto(kCreate);
+
+// What node:crypto (runtime/node/crypto.js, loaded only with nodejs_compat)
+// reaches of the natives: the synchronous contexts of crypto_node.cc, the
+// key handles of crypto_pkey.cc shared with crypto.subtle, and the
+// derivations and random bytes above. Node's modules get no `native`
+// object: this frozen record is all of it they see.
+internals.nodeCryptoNatives = Object.freeze({
+  __proto__: null,
+  randomFill: native.randomFill,
+  hashCreate: native.nodeHashCreate,
+  hashUpdate: native.nodeHashUpdate,
+  hashDigest: native.nodeHashDigest,
+  hashCopy: native.nodeHashCopy,
+  cipherNames: native.nodeCipherNames,
+  cipherInfo: native.nodeCipherInfo,
+  cipherCreate: native.nodeCipherCreate,
+  cipherUpdate: native.nodeCipherUpdate,
+  cipherFinal: native.nodeCipherFinal,
+  cipherSetAad: native.nodeCipherSetAad,
+  cipherSetAuthTag: native.nodeCipherSetAuthTag,
+  cipherGetAuthTag: native.nodeCipherGetAuthTag,
+  cipherSetAutoPadding: native.nodeCipherSetAutoPadding,
+  pbkdf2: native.cryptoPbkdf2,
+  hkdf: native.cryptoHkdf,
+  scrypt: native.cryptoScrypt,
+  timingSafeEqual: native.cryptoTimingSafeEqual,
+  pkeyGenerate: native.cryptoPkeyGenerate,
+  pkeyPublic: native.cryptoPkeyPublic,
+  pkeyInfo: native.cryptoPkeyInfo,
+  pkeyImport: native.cryptoPkeyImport,
+  pkeyJwk: native.cryptoPkeyJwk,
+  pkeyParse: native.cryptoPkeyParse,
+  pkeyEncode: native.cryptoPkeyEncode,
+  sign: native.cryptoNodeSign,
+  verify: native.cryptoNodeVerify,
+});

@@ -9,11 +9,15 @@
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 
+#include <algorithm>
+#include <cmath>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 
 #include "base/openssl_ptr.h"
+#include "runtime/buffer_allocator.h"
 #include "runtime/crypto/crypto_job.h"
 #include "runtime/web_apis.h"
 
@@ -34,13 +38,31 @@ void* Octets(std::string_view bytes) {
   return bytes.empty() ? &empty : const_cast<char*>(bytes.data());
 }
 
-// OpenSSL's digest name for a WebCrypto hash name ("SHA-256" -> "SHA2-256").
+// node:crypto's pbkdf2Sync runs on the serving thread: its work
+// (iterations times hash-sized output blocks) is capped further, at twice
+// Workers' iteration cap for one block (tens of milliseconds); pbkdf2() runs
+// up to the caps above off the serving thread.
+constexpr double kMaxSyncPbkdf2Work = 2 * kMaxPbkdf2Iterations;
+
+// scrypt (node:crypto) holds 128 * N * r bytes while it runs, outside the
+// worker's memory budget: at most Node's default maxmem, 32 MiB. Its work
+// grows with N * r * p: at most 2^18 on the serving thread (scryptSync; Node's
+// defaults N = 16384, r = 8, p = 1 are 2^17) and 2^21 off it (scrypt()).
+constexpr double kMaxScryptMemory = 32 * 1024 * 1024;
+constexpr double kMaxSyncScryptWork = 1 << 18;
+constexpr double kMaxScryptWork = 1 << 21;
+constexpr double kMaxScryptBytes = 1024 * 1024;
+
+// OpenSSL's digest name for a WebCrypto hash name ("SHA-256" -> "SHA2-256"),
+// or for a name node:crypto passes ("sha256", "sha512-256", "md5").
 const char* DigestName(const std::string& name) {
   if (name == "SHA-1") return "SHA1";
   if (name == "SHA-256") return "SHA2-256";
   if (name == "SHA-384") return "SHA2-384";
   if (name == "SHA-512") return "SHA2-512";
-  return nullptr;
+  const EVP_MD* md = EVP_get_digestbyname(name.c_str());
+  if (md == nullptr || (EVP_MD_get_flags(md) & EVP_MD_FLAG_XOF) != 0) return nullptr;
+  return EVP_MD_get0_name(md);
 }
 
 // Runs `kdf_name` over `params` into `out` (its size: the length wanted).
@@ -63,7 +85,22 @@ NativeResult Derive(NativeCall& call, const char* kdf_name, OSSL_PARAM* params, 
   return call.Bytes(out).As<v8::Value>();
 }
 
-// cryptoPbkdf2(hash, password, salt, iterations, lengthBytes) -> Promise<Uint8Array>
+// Runs `work` inline (`sync`: node:crypto's ...Sync forms, already held to
+// their caps) or as a job answering with a promise.
+NativeResult RunKdf(NativeCall& call, bool sync, std::function<Status(std::string& out)> work) {
+  if (!sync) return RunCryptoBytesJob(call, std::move(work));
+  std::string out;
+  Status status = work(out);
+  if (!status.ok()) return status;
+  auto bytes = NewUint8Array(call.isolate(), out);
+  OPENSSL_cleanse(out.data(), out.size());
+  if (!bytes.ok()) return bytes.status();
+  return bytes->As<v8::Value>();
+}
+
+// cryptoPbkdf2(hash, password, salt, iterations, lengthBytes, sync?) ->
+// Promise<Uint8Array>, or with `sync` (node:crypto's pbkdf2Sync) the
+// Uint8Array at once.
 NativeResult CryptoPbkdf2(NativeCall& call) {
   auto hash = call.StringArg(0);
   if (!hash.ok()) return hash.status();
@@ -94,10 +131,23 @@ NativeResult CryptoPbkdf2(NativeCall& call) {
   }
   unsigned int iter = static_cast<unsigned int>(*iterations);
   size_t bytes = static_cast<size_t>(*length);
+  bool sync = call.BoolArg(5);
+  if (sync) {
+    const EVP_MD* md = EVP_get_digestbyname(digest);
+    double block = md != nullptr ? EVP_MD_get_size(md) : 1;
+    double work = *iterations * std::max(1.0, std::ceil(static_cast<double>(bytes) / block));
+    if (work > kMaxSyncPbkdf2Work) {
+      return RangeError(fmt::format(
+          "pbkdf2Sync is limited to {} iterations times output blocks on the serving thread "
+          "(requested {}); pbkdf2() runs up to {} iterations off it",
+          kMaxSyncPbkdf2Work, work, kMaxPbkdf2Iterations));
+    }
+  }
   // The job owns its inputs: the worker may change its buffers meanwhile.
-  return RunCryptoBytesJob(
-      call, [digest, iter, bytes, password = std::string(*password),
-             salt = std::string(*salt)](std::string& out) mutable {
+  return RunKdf(
+      call, sync,
+      [digest, iter, bytes, password = std::string(*password),
+       salt = std::string(*salt)](std::string& out) mutable {
         // OpenSSL reads pkcs5=1 as "skip SP 800-132's lower bounds": WebCrypto
         // allows short salts, short keys and a single iteration.
         int pkcs5_checks = 1;
@@ -143,10 +193,75 @@ NativeResult CryptoHkdf(NativeCall& call) {
   return Derive(call, "HKDF", params, static_cast<size_t>(*length));
 }
 
+// cryptoScrypt(password, salt, N, r, p, lengthBytes, sync) -> the derived
+// bytes (sync) or a promise of them. node:crypto checked the parameters as
+// Node does (N a power of two above 1, r and p positive, maxmem); the caps
+// above are checked here.
+NativeResult CryptoScrypt(NativeCall& call) {
+  auto password = call.BytesArg(0);
+  if (!password.ok()) return password.status();
+  auto salt = call.BytesArg(1);
+  if (!salt.ok()) return salt.status();
+  double numbers[4];
+  for (int i = 0; i < 4; ++i) {
+    auto number = call.NumberArg(2 + i);
+    if (!number.ok()) return number.status();
+    if (!(*number >= 0 && *number <= 9007199254740991.0))
+      return RangeError("Invalid scrypt params");
+    numbers[i] = *number;
+  }
+  auto [n, r, p, length] = numbers;
+  bool sync = call.BoolArg(6);
+  if (128 * n * r > kMaxScryptMemory) {
+    return RangeError(fmt::format(
+        "Invalid scrypt params: scrypt may use at most {} bytes of memory (128 * N * r = {})",
+        kMaxScryptMemory, 128 * n * r));
+  }
+  double cap = sync ? kMaxSyncScryptWork : kMaxScryptWork;
+  if (n * r * p > cap) {
+    std::string where = sync ? fmt::format(
+                                   " on the serving thread (scryptSync; scrypt() runs up "
+                                   "to {} off it)",
+                                   kMaxScryptWork)
+                             : "";
+    return RangeError(
+        fmt::format("Invalid scrypt params: N * r * p is limited to {}{} (requested {})", cap,
+                    where, n * r * p));
+  }
+  if (length > kMaxScryptBytes) {
+    return RangeError(fmt::format("scrypt derives at most {} bytes", kMaxScryptBytes));
+  }
+  uint64_t cost = static_cast<uint64_t>(n);
+  uint32_t block = static_cast<uint32_t>(r), parallel = static_cast<uint32_t>(p);
+  uint64_t maxmem = static_cast<uint64_t>(kMaxScryptMemory) + 4096;
+  size_t bytes = static_cast<size_t>(length);
+  return RunKdf(
+      call, sync,
+      [cost, block, parallel, maxmem, bytes, password = std::string(*password),
+       salt = std::string(*salt)](std::string& out) mutable {
+        OSSL_PARAM params[] = {
+            OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD, Octets(password),
+                                              password.size()),
+            OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, Octets(salt), salt.size()),
+            OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_N, &cost),
+            OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_R, &block),
+            OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_P, &parallel),
+            OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_MAXMEM, &maxmem),
+            OSSL_PARAM_construct_end(),
+        };
+        out.assign(bytes, '\0');
+        Status derived = DeriveInto("SCRYPT", params, out);
+        OPENSSL_cleanse(password.data(), password.size());
+        if (!derived.ok()) return Status(ErrorCode::kRangeError, "Invalid scrypt params");
+        return derived;
+      });
+}
+
 }  // namespace
 
 void RegisterCryptoKdfNatives(NativeRegistry& registry) {
-  registry.Add({{"cryptoPbkdf2", CryptoPbkdf2}, {"cryptoHkdf", CryptoHkdf}});
+  registry.Add(
+      {{"cryptoPbkdf2", CryptoPbkdf2}, {"cryptoHkdf", CryptoHkdf}, {"cryptoScrypt", CryptoScrypt}});
   registry.AddConstant("cryptoMaxPbkdf2Iterations", kMaxPbkdf2Iterations);
 }
 

@@ -4,19 +4,24 @@
 // 3's EVP_PKEY. runtime/crypto/subtle.js keeps the WebCrypto rules (usages, key
 // types, formats per algorithm); these natives hold and use the keys.
 //
-// An asymmetric CryptoKey's material is an opaque handle: a one-byte
-// ArrayBuffer whose backing store owns one EVP_PKEY and frees it when V8
-// collects the handle (as runtime/compression/compression.cc holds zlib streams). A key
-// is parsed once, when it is imported or generated.
+// An asymmetric CryptoKey's material (and a node:crypto KeyObject's) is an
+// opaque handle (runtime/crypto/crypto_handle.h) owning one EVP_PKEY, freed
+// when V8 collects the handle and counted against the worker's memory
+// budget while it lives. A key is parsed once, when it is imported or
+// generated.
 #include <fmt/core.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/decoder.h>
 #include <openssl/ec.h>
+#include <openssl/encoder.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -27,6 +32,8 @@
 #include <vector>
 
 #include "base/openssl_ptr.h"
+#include "runtime/buffer_allocator.h"
+#include "runtime/crypto/crypto_handle.h"
 #include "runtime/crypto/crypto_job.h"
 #include "runtime/web_apis.h"
 
@@ -36,22 +43,23 @@ namespace {
 // The RSA modulus lengths generateKey accepts (see CryptoPkeyGenerate).
 constexpr double kMinRsaModulusBits = 1024;
 constexpr double kMaxRsaModulusBits = 4096;
+// node:crypto's synchronous forms run on the serving thread, where OpenSSL
+// cannot be interrupted: generateKeyPairSync makes RSA keys of at most 2,048
+// bits (tens to hundreds of milliseconds; generateKeyPair up to 4,096 off the
+// serving thread), and sign() without a callback, Sign.sign() and
+// privateKey operations take RSA keys of at most 8,192 bits (a 16,384-bit
+// key, which an import accepts, signs in about a second: the callback form of
+// sign() takes it off the serving thread).
+constexpr double kMaxSyncRsaModulusBits = 2048;
+constexpr double kMaxSyncRsaSignBits = 8192;
 
 struct PkeyHandle {
-  // First member: the handle's one byte of ArrayBuffer memory.
-  char handle_byte = 0;
-  uint32_t magic = kMagic;
+  static constexpr uint32_t kTag = 0x45504B59;  // "EPKY"
   EVP_PKEY* pkey = nullptr;
   bool is_private = false;
 
-  static constexpr uint32_t kMagic = 0x45504B59;  // "EPKY"
-
-  ~PkeyHandle() {
-    EVP_PKEY_free(pkey);
-    magic = 0;
-  }
+  ~PkeyHandle() { EVP_PKEY_free(pkey); }
 };
-static_assert(std::is_standard_layout_v<PkeyHandle>);
 
 using Pkey = base::OpenSslPtr<EVP_PKEY, EVP_PKEY_free>;
 using PkeyCtx = base::OpenSslPtr<EVP_PKEY_CTX, EVP_PKEY_CTX_free>;
@@ -68,36 +76,31 @@ const unsigned char* U(std::string_view bytes) {
 edge::Status Data(std::string message) {
   return DomException("DataError", std::move(message));
 }
+edge::Status Failed(std::string message) { return {ErrorCode::kInvalidInput, std::move(message)}; }
 edge::Status Operation(std::string message) {
   return DomException("OperationError", std::move(message));
 }
 
-PkeyHandle* HandleOf(v8::Local<v8::Value> value) {
-  if (!value->IsArrayBuffer()) return nullptr;
-  auto store = value.As<v8::ArrayBuffer>()->GetBackingStore();
-  if (store->ByteLength() != 1 || store->Data() == nullptr) return nullptr;
-  auto* handle = reinterpret_cast<PkeyHandle*>(store->Data());
-  return handle->magic == PkeyHandle::kMagic && handle->pkey != nullptr ? handle : nullptr;
-}
-
 StatusOr<PkeyHandle*> HandleArg(NativeCall& call, int i) {
-  PkeyHandle* handle = HandleOf(call.arg(i));
-  if (handle == nullptr) return TypeError("not a key handle");
+  PkeyHandle* handle = OwnedState<PkeyHandle>(call.arg(i));
+  if (handle == nullptr || handle->pkey == nullptr) return TypeError("not a key handle");
   return handle;
 }
 
-v8::Local<v8::Value> NewHandle(v8::Isolate* isolate, Pkey pkey, bool is_private) {
-  auto* handle = new PkeyHandle();
+// A key's handle (runtime/crypto/crypto_handle.h), counted against the
+// worker's memory budget at what OpenSSL keeps for it: about four times
+// the key's size in bytes for an RSA key (its CRT parts and Montgomery
+// contexts), less than the context charge for the others.
+NativeResult NewHandle(v8::Isolate* isolate, Pkey pkey, bool is_private) {
+  size_t bits = static_cast<size_t>(std::max(0, EVP_PKEY_get_bits(pkey.get())));
+  size_t charge = std::max(kCryptoContextCharge, EVP_PKEY_is_a(pkey.get(), "RSA") ? bits / 2 : 0);
+  auto handle = std::make_unique<PkeyHandle>();
   handle->pkey = pkey.release();
   handle->is_private = is_private;
-  auto store = v8::ArrayBuffer::NewBackingStore(
-      handle, 1,
-      [](void*, size_t, void* deleter_data) { delete static_cast<PkeyHandle*>(deleter_data); },
-      handle);
-  return v8::ArrayBuffer::New(isolate, std::move(store));
+  return NewOwningHandle(isolate, std::move(handle), charge);
 }
 
-v8::Local<v8::Value> NewHandle(NativeCall& call, Pkey pkey, bool is_private) {
+NativeResult NewHandle(NativeCall& call, Pkey pkey, bool is_private) {
   return NewHandle(call.isolate(), std::move(pkey), is_private);
 }
 
@@ -162,7 +165,9 @@ Pkey PublicCopy(EVP_PKEY* pkey) {
 // cryptoPkeyGenerate(kind, curve) -> Promise<private key handle>. kind is
 // "EC" (with a WebCrypto curve name), "ED25519" or "X25519"; or
 // cryptoPkeyGenerate("RSA", modulusBits, publicExponentBytes). The key is
-// generated off the serving thread (crypto_job.h).
+// generated off the serving thread (crypto_job.h), or with a fourth argument
+// `true` (node:crypto's generateKeyPairSync) at once, within
+// kMaxSyncRsaModulusBits.
 NativeResult CryptoPkeyGenerate(NativeCall& call) {
   auto kind = call.StringArg(0);
   if (!kind.ok()) return kind.status();
@@ -212,16 +217,33 @@ NativeResult CryptoPkeyGenerate(NativeCall& call) {
   } else {
     return DomException("NotSupportedError", "cannot generate a " + *kind + " key");
   }
+  if (call.BoolArg(3)) {
+    if (*kind == "RSA" && *call.NumberArg(1) > kMaxSyncRsaModulusBits) {
+      return RangeError(fmt::format(
+          "generateKeyPairSync makes RSA keys of at most {} bits on the serving thread; "
+          "generateKeyPair() makes them up to {} bits off it",
+          kMaxSyncRsaModulusBits, kMaxRsaModulusBits));
+    }
+    Pkey generated(generate());
+    if (!generated) return Operation("key generation failed");
+    return NewHandle(call, std::move(generated), true);
+  }
   auto key = std::make_shared<Pkey>();
   return RunCryptoJob(
       call,
       [key, generate = std::move(generate), kind = *kind] {
         key->reset(generate());
-        if (!*key) return Operation(kind == "RSA" ? "RSA key generation failed" : "key generation failed");
+        if (!*key)
+          return Operation(kind == "RSA" ? "RSA key generation failed" : "key generation failed");
         return Status::Ok();
       },
       [key](v8::Isolate* isolate, v8::Local<v8::Context>) {
-        return NewHandle(isolate, std::move(*key), true);
+        NativeResult handle = NewHandle(isolate, std::move(*key), true);
+        if (!handle.ok()) {
+          ThrowStatus(isolate, handle.status());
+          return v8::Local<v8::Value>();
+        }
+        return *handle;
       });
 }
 
@@ -620,6 +642,43 @@ StatusOr<SignatureParams> SignatureArgs(NativeCall& call, int byte_args) {
   return params;
 }
 
+// A DER ECDSA-Sig-Value as r || s, each as wide as the curve's order
+// (WebCrypto's form, and node:crypto's dsaEncoding "ieee-p1363").
+Status DerToP1363(EVP_PKEY* pkey, std::string_view der, std::string& out) {
+  const unsigned char* cursor = U(der);
+  Sig sig(d2i_ECDSA_SIG(nullptr, &cursor, static_cast<long>(der.size())));
+  if (!sig) return Operation("signing failed");
+  size_t field = FieldBytes(pkey);
+  out.assign(2 * field, '\0');
+  auto* bytes = reinterpret_cast<unsigned char*>(out.data());
+  if (BN_bn2binpad(ECDSA_SIG_get0_r(sig.get()), bytes, static_cast<int>(field)) < 0 ||
+      BN_bn2binpad(ECDSA_SIG_get0_s(sig.get()), bytes + field, static_cast<int>(field)) < 0) {
+    return Operation("signing failed");
+  }
+  return Status::Ok();
+}
+
+// r || s as a DER ECDSA-Sig-Value; false when `signature` has the wrong
+// length for the key's curve (it then cannot verify).
+StatusOr<bool> P1363ToDer(EVP_PKEY* pkey, std::string_view signature, std::string& der) {
+  size_t field = FieldBytes(pkey);
+  if (signature.size() != 2 * field) return false;
+  Sig sig(ECDSA_SIG_new());
+  BIGNUM* r = BN_bin2bn(U(signature), static_cast<int>(field), nullptr);
+  BIGNUM* s = BN_bin2bn(U(signature) + field, static_cast<int>(field), nullptr);
+  if (!sig || r == nullptr || s == nullptr || ECDSA_SIG_set0(sig.get(), r, s) != 1) {
+    BN_free(r);
+    BN_free(s);
+    return Operation("out of memory");
+  }
+  unsigned char* encoded = nullptr;
+  int length = i2d_ECDSA_SIG(sig.get(), &encoded);
+  if (length <= 0) return Operation("out of memory");
+  der.assign(reinterpret_cast<char*>(encoded), length);
+  OPENSSL_free(encoded);
+  return true;
+}
+
 // Signs `data` with `pkey` into `out`. An EC key signs with ECDSA and gives
 // WebCrypto's r || s; an Ed25519 key ignores `md`; an RSA key uses
 // `padding` ("pkcs1" or "pss").
@@ -643,18 +702,7 @@ Status SignInto(EVP_PKEY* pkey, bool ec, bool rsa, const EVP_MD* md, const std::
     out = std::move(signature);
     return Status::Ok();
   }
-  // DER ECDSA-Sig-Value -> r || s, each as wide as the curve's order.
-  const unsigned char* cursor = U(signature);
-  Sig sig(d2i_ECDSA_SIG(nullptr, &cursor, static_cast<long>(signature.size())));
-  if (!sig) return Operation("signing failed");
-  size_t field = FieldBytes(pkey);
-  out.assign(2 * field, '\0');
-  auto* bytes = reinterpret_cast<unsigned char*>(out.data());
-  if (BN_bn2binpad(ECDSA_SIG_get0_r(sig.get()), bytes, static_cast<int>(field)) < 0 ||
-      BN_bn2binpad(ECDSA_SIG_get0_s(sig.get()), bytes + field, static_cast<int>(field)) < 0) {
-    return Operation("signing failed");
-  }
-  return Status::Ok();
+  return DerToP1363(pkey, signature, out);
 }
 
 // cryptoPkeySign(handle, hash, data, padding?, saltLength?) ->
@@ -725,21 +773,9 @@ NativeResult CryptoPkeyVerify(NativeCall& call) {
   }
   std::string der(signature);
   if (params->ec) {
-    size_t field = FieldBytes(pkey);
-    if (signature.size() != 2 * field) return result(false);
-    Sig sig(ECDSA_SIG_new());
-    BIGNUM* r = BN_bin2bn(U(signature), static_cast<int>(field), nullptr);
-    BIGNUM* s = BN_bin2bn(U(signature) + field, static_cast<int>(field), nullptr);
-    if (!sig || r == nullptr || s == nullptr || ECDSA_SIG_set0(sig.get(), r, s) != 1) {
-      BN_free(r);
-      BN_free(s);
-      return Operation("out of memory");
-    }
-    unsigned char* encoded = nullptr;
-    int length = i2d_ECDSA_SIG(sig.get(), &encoded);
-    if (length <= 0) return Operation("out of memory");
-    der.assign(reinterpret_cast<char*>(encoded), length);
-    OPENSSL_free(encoded);
+    auto converted = P1363ToDer(pkey, signature, der);
+    if (!converted.ok()) return converted.status();
+    if (!*converted) return result(false);
   }
   MdCtx ctx(EVP_MD_CTX_new());
   EVP_PKEY_CTX* pctx = nullptr;
@@ -830,6 +866,265 @@ NativeResult CryptoRsaOaep(NativeCall& call) {
       });
 }
 
+// node:crypto's key formats: PEM or DER in the structures Node names.
+// Returns OpenSSL's input structure for `type` ("" lets the decoder find it).
+const char* StructureOf(std::string_view type) {
+  if (type == "spki") return "SubjectPublicKeyInfo";
+  if (type == "pkcs8") return "PrivateKeyInfo";
+  if (type == "pkcs1" || type == "sec1") return "type-specific";
+  return nullptr;
+}
+
+// A passphrase callback that gives none: an encrypted key fails to decode
+// instead of OpenSSL asking a terminal (and an encrypted PKCS #8 key's own
+// iteration count, which the worker chooses, never runs).
+int NoPassphrase(char*, size_t, size_t*, const OSSL_PARAM[], void*) { return 0; }
+
+Pkey DecodeKey(std::string_view data, const char* input, const char* structure,
+               const char* key_type, int selection) {
+  EVP_PKEY* pkey = nullptr;
+  base::OpenSslPtr<OSSL_DECODER_CTX, OSSL_DECODER_CTX_free> ctx(OSSL_DECODER_CTX_new_for_pkey(
+      &pkey, input, structure, key_type, selection, nullptr, nullptr));
+  if (!ctx || OSSL_DECODER_CTX_set_passphrase_cb(ctx.get(), NoPassphrase, nullptr) != 1) {
+    return nullptr;
+  }
+  const unsigned char* cursor = U(data);
+  size_t left = data.size();
+  if (OSSL_DECODER_from_data(ctx.get(), &cursor, &left) != 1) {
+    EVP_PKEY_free(pkey);
+    return nullptr;
+  }
+  return Pkey(pkey);
+}
+
+// cryptoPkeyParse(data, format, type, private) -> handle, or a string saying
+// why not: format "pem" or "der"; type "spki", "pkcs8", "pkcs1", "sec1" or
+// "" (PEM: any); private: a private key is wanted, else a public key (from
+// a private key's material too, as Node's createPublicKey does).
+NativeResult CryptoPkeyParse(NativeCall& call) {
+  auto data = call.BytesArg(0);
+  if (!data.ok()) return data.status();
+  auto format = call.StringArg(1);
+  if (!format.ok()) return format.status();
+  auto type = call.StringArg(2);
+  if (!type.ok()) return type.status();
+  bool want_private = call.BoolArg(3);
+  const char* input = *format == "pem" ? "PEM" : "DER";
+  const char* structure = StructureOf(*type);
+  const char* key_type = *type == "pkcs1" ? "RSA" : *type == "sec1" ? "EC" : nullptr;
+  Pkey pkey;
+  bool is_private = true;
+  if (*type != "spki") {
+    pkey = DecodeKey(*data, input, structure, key_type, EVP_PKEY_KEYPAIR);
+  }
+  if (!pkey && !want_private && *type != "pkcs8" && *type != "sec1") {
+    pkey = DecodeKey(*data, input, structure, key_type, EVP_PKEY_PUBLIC_KEY);
+    is_private = false;
+  }
+  ERR_clear_error();
+  if (!pkey) return call.String("unsupported").As<v8::Value>();
+  if (KindOf(pkey.get()).empty()) return call.String("key type").As<v8::Value>();
+  if (is_private && !want_private) {
+    Pkey copy = PublicCopy(pkey.get());
+    if (!copy) return call.String("unsupported").As<v8::Value>();
+    return NewHandle(call, std::move(copy), false);
+  }
+  return NewHandle(call, std::move(pkey), is_private);
+}
+
+// cryptoPkeyEncode(handle, format, type) -> Uint8Array: the key as PEM text
+// or DER, in Node's structure `type` ("spki", "pkcs8", "pkcs1", "sec1").
+NativeResult CryptoPkeyEncode(NativeCall& call) {
+  auto handle = HandleArg(call, 0);
+  if (!handle.ok()) return handle.status();
+  auto format = call.StringArg(1);
+  if (!format.ok()) return format.status();
+  auto type = call.StringArg(2);
+  if (!type.ok()) return type.status();
+  const char* structure = StructureOf(*type);
+  if (structure == nullptr) return TypeError("unknown key encoding " + *type);
+  bool private_part =
+      *type == "pkcs8" || *type == "sec1" || (*type == "pkcs1" && (*handle)->is_private);
+  if (private_part && !(*handle)->is_private) return TypeError("not a private key");
+  base::OpenSslPtr<OSSL_ENCODER_CTX, OSSL_ENCODER_CTX_free> ctx(OSSL_ENCODER_CTX_new_for_pkey(
+      (*handle)->pkey, private_part ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
+      *format == "pem" ? "PEM" : "DER", structure, nullptr));
+  unsigned char* bytes = nullptr;
+  size_t length = 0;
+  if (!ctx || OSSL_ENCODER_CTX_get_num_encoders(ctx.get()) == 0 ||
+      OSSL_ENCODER_to_data(ctx.get(), &bytes, &length) != 1) {
+    ERR_clear_error();
+    return Failed("the key cannot be encoded as " + *type);
+  }
+  std::string out(reinterpret_cast<char*>(bytes), length);
+  OPENSSL_clear_free(bytes, length);
+  auto result = NewUint8Array(call.isolate(), out);
+  OPENSSL_cleanse(out.data(), out.size());
+  if (!result.ok()) return result.status();
+  return result->As<v8::Value>();
+}
+
+// What node:crypto's sign and verify take: the key (argument 0), a digest
+// by OpenSSL's name ("" for none: Ed25519, Ed448), whether `data`
+// (argument 3) is already that digest's output (Sign/Verify objects hash as
+// they are fed), the RSA padding (RSA_PKCS1_PADDING or
+// RSA_PKCS1_PSS_PADDING) and PSS salt length, and the ECDSA signature form
+// ("der" or "ieee-p1363").
+struct NodeSignatureArgs {
+  EVP_PKEY* pkey;
+  const EVP_MD* md;
+  bool prehashed;
+  std::string_view data;  // into the worker's buffer: use at once
+  int padding;
+  int salt_length;
+  bool p1363;
+};
+
+StatusOr<NodeSignatureArgs> ReadNodeSignatureArgs(NativeCall& call) {
+  auto handle = HandleArg(call, 0);
+  if (!handle.ok()) return handle.status();
+  auto hash = call.StringArg(1);
+  if (!hash.ok()) return hash.status();
+  auto data = call.BytesArg(3);
+  if (!data.ok()) return data.status();
+  auto padding = call.NumberArg(4);
+  if (!padding.ok()) return padding.status();
+  auto salt = call.NumberArg(5);
+  if (!salt.ok()) return salt.status();
+  auto encoding = call.StringArg(6);
+  if (!encoding.ok()) return encoding.status();
+  NodeSignatureArgs args{(*handle)->pkey,
+                         nullptr,
+                         call.BoolArg(2),
+                         *data,
+                         static_cast<int>(*padding),
+                         static_cast<int>(*salt),
+                         *encoding == "ieee-p1363"};
+  bool one_shot_kind = EVP_PKEY_is_a(args.pkey, "ED25519") || EVP_PKEY_is_a(args.pkey, "ED448");
+  if (!hash->empty() && !one_shot_kind) {
+    args.md = EVP_get_digestbyname(hash->c_str());
+    if (args.md == nullptr) return TypeError("Invalid digest");
+  } else if (!one_shot_kind) {
+    args.md = EVP_sha256();  // OpenSSL 3's default, as Node gets it
+  }
+  if (one_shot_kind && args.prehashed) return TypeError("Ed25519 and Ed448 sign whole messages");
+  if (!EVP_PKEY_is_a(args.pkey, "RSA") && !EVP_PKEY_is_a(args.pkey, "EC") && !one_shot_kind) {
+    return TypeError("the key cannot sign");
+  }
+  return args;
+}
+
+// Sets up `pctx` for a signature over a digest or a message.
+bool SetNodeSignatureParams(EVP_PKEY_CTX* pctx, const NodeSignatureArgs& args) {
+  if (!EVP_PKEY_is_a(args.pkey, "RSA")) return true;
+  if (EVP_PKEY_CTX_set_rsa_padding(pctx, args.padding) != 1) return false;
+  return args.padding != RSA_PKCS1_PSS_PADDING ||
+         EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, args.salt_length) == 1;
+}
+
+Status NodeSignInto(EVP_PKEY* pkey, const NodeSignatureArgs& args, std::string_view data,
+                    std::string& out) {
+  // A signature over the digest (EVP_PKEY_sign) or over the message
+  // (EVP_DigestSign), each asked first for its length, then made.
+  PkeyCtx pkey_ctx;
+  MdCtx md_ctx;
+  bool ready;
+  if (args.prehashed) {
+    pkey_ctx.reset(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr));
+    ready = pkey_ctx && EVP_PKEY_sign_init(pkey_ctx.get()) == 1 &&
+            EVP_PKEY_CTX_set_signature_md(pkey_ctx.get(), args.md) == 1 &&
+            SetNodeSignatureParams(pkey_ctx.get(), args);
+  } else {
+    md_ctx.reset(EVP_MD_CTX_new());
+    EVP_PKEY_CTX* pctx = nullptr;
+    ready = md_ctx && EVP_DigestSignInit(md_ctx.get(), &pctx, args.md, nullptr, pkey) == 1 &&
+            SetNodeSignatureParams(pctx, args);
+  }
+  auto run = [&](unsigned char* bytes, size_t* length) {
+    return args.prehashed ? EVP_PKEY_sign(pkey_ctx.get(), bytes, length, U(data), data.size())
+                          : EVP_DigestSign(md_ctx.get(), bytes, length, U(data), data.size());
+  };
+  size_t length = 0;
+  std::string signature;
+  if (ready && run(nullptr, &length) == 1) {
+    signature.assign(length, '\0');
+    ready = run(reinterpret_cast<unsigned char*>(signature.data()), &length) == 1;
+  } else {
+    ready = false;
+  }
+  ERR_clear_error();
+  if (!ready) return Failed("signing failed");
+  signature.resize(length);
+  if (args.p1363 && EVP_PKEY_is_a(pkey, "EC")) return DerToP1363(pkey, signature, out);
+  out = std::move(signature);
+  return Status::Ok();
+}
+
+// cryptoNodeSign(handle, hash, prehashed, data, padding, saltLength,
+// dsaEncoding, async) -> Uint8Array, or with `async` a promise of one
+// (signed off the serving thread). Inline, an RSA key has at most
+// kMaxSyncRsaSignBits.
+NativeResult CryptoNodeSign(NativeCall& call) {
+  auto args = ReadNodeSignatureArgs(call);
+  if (!args.ok()) return args.status();
+  auto handle = HandleArg(call, 0);
+  if (!(*handle)->is_private) return TypeError("a private key is needed to sign");
+  if (call.BoolArg(7)) {
+    return RunCryptoBytesJob(call,
+                             [args = *args, pkey = std::make_shared<Pkey>(SharedRef(args->pkey)),
+                              data = std::string(args->data)](std::string& out) {
+                               return NodeSignInto(pkey->get(), args, data, out);
+                             });
+  }
+  if (EVP_PKEY_is_a(args->pkey, "RSA") && EVP_PKEY_get_bits(args->pkey) > kMaxSyncRsaSignBits) {
+    return RangeError(fmt::format(
+        "RSA keys over {} bits sign only off the serving thread: pass a callback to sign()",
+        kMaxSyncRsaSignBits));
+  }
+  std::string out;
+  EDGE_RETURN_IF_ERROR(NodeSignInto(args->pkey, *args, args->data, out));
+  return call.Bytes(out).As<v8::Value>();
+}
+
+// cryptoNodeVerify(handle, hash, prehashed, data, padding, saltLength,
+// dsaEncoding, signature) -> boolean.
+NativeResult CryptoNodeVerify(NativeCall& call) {
+  auto args = ReadNodeSignatureArgs(call);
+  if (!args.ok()) return args.status();
+  auto signature = call.BytesArg(7);
+  if (!signature.ok()) return signature.status();
+  EVP_PKEY* pkey = args->pkey;
+  auto result = [&](bool value) { return v8::Boolean::New(call.isolate(), value).As<v8::Value>(); };
+  std::string der(*signature);
+  if (args->p1363 && EVP_PKEY_is_a(pkey, "EC")) {
+    auto converted = P1363ToDer(pkey, *signature, der);
+    if (!converted.ok()) return converted.status();
+    if (!*converted) return result(false);
+  }
+  int verified;
+  if (args->prehashed) {
+    PkeyCtx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr));
+    if (!ctx || EVP_PKEY_verify_init(ctx.get()) != 1 ||
+        EVP_PKEY_CTX_set_signature_md(ctx.get(), args->md) != 1 ||
+        !SetNodeSignatureParams(ctx.get(), *args)) {
+      ERR_clear_error();
+      return Failed("verification failed");
+    }
+    verified = EVP_PKEY_verify(ctx.get(), U(der), der.size(), U(args->data), args->data.size());
+  } else {
+    MdCtx ctx(EVP_MD_CTX_new());
+    EVP_PKEY_CTX* pctx = nullptr;
+    if (!ctx || EVP_DigestVerifyInit(ctx.get(), &pctx, args->md, nullptr, pkey) != 1 ||
+        !SetNodeSignatureParams(pctx, *args)) {
+      ERR_clear_error();
+      return Failed("verification failed");
+    }
+    verified = EVP_DigestVerify(ctx.get(), U(der), der.size(), U(args->data), args->data.size());
+  }
+  ERR_clear_error();
+  return result(verified == 1);
+}
+
 }  // namespace
 
 void RegisterCryptoPkeyNatives(NativeRegistry& registry) {
@@ -842,7 +1137,11 @@ void RegisterCryptoPkeyNatives(NativeRegistry& registry) {
                 {"cryptoPkeySign", CryptoPkeySign},
                 {"cryptoPkeyVerify", CryptoPkeyVerify},
                 {"cryptoPkeyDerive", CryptoPkeyDerive},
-                {"cryptoRsaOaep", CryptoRsaOaep}});
+                {"cryptoRsaOaep", CryptoRsaOaep},
+                {"cryptoPkeyParse", CryptoPkeyParse},
+                {"cryptoPkeyEncode", CryptoPkeyEncode},
+                {"cryptoNodeSign", CryptoNodeSign},
+                {"cryptoNodeVerify", CryptoNodeVerify}});
   registry.AddConstant("cryptoMaxRsaModulusBits", kMaxRsaModulusBits);
 }
 

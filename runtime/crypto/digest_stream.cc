@@ -1,27 +1,27 @@
 // The incremental hashing behind crypto.DigestStream (digest_stream.js):
 // an OpenSSL digest context fed chunk by chunk as the stream is written.
 //
-// A context lives in the backing store of a small ArrayBuffer that only the
-// runtime's JavaScript holds (a private field of the DigestStream): the
-// store's deleter frees the context when the stream is collected, so a
-// stream abandoned half-written leaks nothing. The store starts with a
-// magic number, checked before the context is used.
+// The context lives in a handle only the runtime's JavaScript holds (a
+// private field of the DigestStream; runtime/crypto/crypto_handle.h): it is
+// freed when the stream is collected, so a stream abandoned half-written
+// leaks nothing, and counted against the worker's memory budget meanwhile.
 #include <openssl/evp.h>
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string>
 
+#include "runtime/crypto/crypto_handle.h"
 #include "runtime/web_apis.h"
 
 namespace edge::runtime {
 namespace {
 
-constexpr uint64_t kMagic = 0x6564676544696753ULL;  // "edgeDigS"
-
 struct DigestState {
-  uint64_t magic = kMagic;
-  EVP_MD_CTX* context = nullptr;  // null once finished
+  static constexpr uint32_t kTag = 0x44494753;  // "DIGS"
+  EVP_MD_CTX* context = nullptr;                // null once finished
+  ~DigestState() { EVP_MD_CTX_free(context); }
 };
 
 // "SHA-1", "SHA-256", "SHA-384", "SHA-512", "MD5" (normalized by the JS).
@@ -34,40 +34,25 @@ const EVP_MD* StreamDigestNamed(const std::string& name) {
   return nullptr;
 }
 
-void FreeState(void* data, size_t, void*) {
-  auto* state = static_cast<DigestState*>(data);
-  if (state->context != nullptr) EVP_MD_CTX_free(state->context);
-  delete state;
-}
-
 StatusOr<DigestState*> StateArg(NativeCall& call) {
-  v8::Local<v8::Value> value = call.arg(0);
-  if (!value->IsArrayBuffer()) return TypeError("not a digest context");
-  std::shared_ptr<v8::BackingStore> store = value.As<v8::ArrayBuffer>()->GetBackingStore();
-  if (store->ByteLength() != sizeof(DigestState) || store->Data() == nullptr) {
-    return TypeError("not a digest context");
-  }
-  auto* state = static_cast<DigestState*>(store->Data());
-  if (state->magic != kMagic) return TypeError("not a digest context");
+  auto* state = OwnedState<DigestState>(call.arg(0));
+  if (state == nullptr) return TypeError("not a digest context");
   if (state->context == nullptr) return TypeError("the digest is already finished");
   return state;
 }
 
-// digestStreamCreate(name) -> the context's ArrayBuffer.
+// digestStreamCreate(name) -> the context's handle.
 NativeResult DigestStreamCreate(NativeCall& call) {
   auto name = call.StringArg(0);
   if (!name.ok()) return name.status();
   const EVP_MD* md = StreamDigestNamed(*name);
   if (md == nullptr) return DomException("NotSupportedError", "unknown digest " + *name);
-  auto* state = new DigestState;
+  auto state = std::make_unique<DigestState>();
   state->context = EVP_MD_CTX_new();
   if (state->context == nullptr || EVP_DigestInit_ex(state->context, md, nullptr) != 1) {
-    FreeState(state, 0, nullptr);
     return DomException("OperationError", "cannot start the digest");
   }
-  std::unique_ptr<v8::BackingStore> store =
-      v8::ArrayBuffer::NewBackingStore(state, sizeof(DigestState), FreeState, nullptr);
-  return v8::ArrayBuffer::New(call.isolate(), std::move(store)).As<v8::Value>();
+  return NewOwningHandle(call.isolate(), std::move(state));
 }
 
 // digestStreamUpdate(context, bytes) -> the number of bytes hashed (the JS

@@ -170,6 +170,8 @@ class CryptoKey {
     isCryptoKey = (value) => isObject(value) && #type in value;
     keyOf = brandCheck((value) => (isCryptoKey(value) ? value : undefined));
     keyParts = (key) => ({
+      __proto__: null,
+      type: key.#type,
       algorithm: key.#algorithm,
       usages: key.#usages,
       extractable: key.#extractable,
@@ -1252,3 +1254,7 @@ Object.defineProperty(internals.Crypto.prototype, "subtle", {
 
 internals.SubtleCrypto = SubtleCrypto;
 internals.CryptoKey = CryptoKey;
+// For node:crypto's KeyObject.from and the keys its functions take: a
+// CryptoKey's type and material (its bytes, or its key handle), or
+// undefined for any other value.
+internals.cryptoKeyParts = (value) => (isCryptoKey(value) ? keyParts(value) : undefined);

@@ -52,11 +52,13 @@ function joinTypes(list) {
 }
 
 const classNames = ["Buffer", "ArrayBuffer", "TypedArray", "DataView", "Uint8Array", "Array",
-  "Object", "Function", "Promise", "AbortSignal", "Blob", "URL", "Date", "RegExp"];
+  "Object", "Function", "Promise", "AbortSignal", "Blob", "URL", "Date", "RegExp", "ArrayBufferView", "KeyObject",
+  "CryptoKey"];
 
 const errors = {
   __proto__: null,
   makeError,
+  describeReceived,
   ERR_INVALID_ARG_TYPE(name, expected, actual) {
     const types = [];
     const instances = [];

@@ -1,6 +1,6 @@
 """End-to-end: the nodejs_compat flag. An app bundled by esbuild with npm
-packages built on Node's EventEmitter (node-cache) and Buffer (safe-buffer)
-runs unmodified under `edge dev` and, deployed, under `edge serve`
+packages built on Node's EventEmitter (node-cache), Buffer (safe-buffer) and
+crypto (jsonwebtoken) runs unmodified under `edge dev` and, deployed, under `edge serve`
 (fixtures/nodejs_compat_app/README.md says how the bundle was made); without
 the flag the same bundle is refused with Workers' error."""
 import json
@@ -8,6 +8,22 @@ import os
 import unittest
 
 from edge_harness import EdgeProcess, NodeProcess, Project
+
+# Made by Node 20 with jsonwebtoken 9.0.3 from the fixture's src/jwt.js and
+# src/jwt_keys.js: the tokens the worker must make byte for byte (HS256 and
+# RS256 with PKCS #1 v1.5 are deterministic), and one more for it to verify.
+NODE_HS256 = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c2VyLTQyIiwicm9sZSI6ImFkbWluIiwibmVzdGVkIjp7Im4iOjF9fQ."
+              "T64o8F2RuMpWTky8HIEtbygF85h4AsBRhzp8hZ_2MMs")
+NODE_RS256 = ("eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c2VyLTQyIiwicm9sZSI6ImFkbWluIiwibmVzdGVkIjp7Im4iOjF9fQ."
+              "DaSCYoeJiFOrjJWJLcjqZQ4fo59XyvD9VqO6BtiVGqf3kFV7s6_5Ch6LYf3ibij8V7_l6KPbYxBzyLI9p_cks0KPpXG0FIp9ba3B-KB6OLhR"
+              "s3eo3AEzrRlIJ0ViSv7exIQuX8Pn9-mJVt96uFpWWu7N8-2RMkaDIaazGpPlXyc8e2ET8ILU0NEHoasJg5mwKDXrO5S4WqimaNajmBCkc65A"
+              "ImyzNyd7uOS4_j5IevYG6esMuc_DjxHTXy0IJoNGBGwodFxTMR-8cYtkw5BnaOKsSbvbQWfRY9cJczgnNQ1x4fAapfUP8LhE-3wZy23PdOzn"
+              "eElUxZSbEVersQENDw")
+NODE_TOKEN = ("eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJmcm9tLW5vZGUiLCJyb2xlIjoicmVhZGVyIn0."
+              "HwVAojH2ZcgRbdYOKrho_9yXbw7_JEPFEPkHoxJIQhU_vl6UnJKcP73jPoM54ZAQ26Qdr0EqN2KMNYjq3GSLzuveaL61nnRb0DOu3NndFt7u"
+              "H9cx5cdX1xKZx4SkadAHowwy41MWydtfgbG5XWUHsRI2-VS0uZh7Ukcv2t_miMuCiKgvHaPraxH0uBf_5VoEi1cIZ2Y32w_UX0t3lAR7WLrS"
+              "0YVWsuYDCg23831CzH1aDN29Ty58ew_gEwyCiQV9soRVMAyYOs4BOSbw1vkfTOohb3lyMPh6YxU_xNNzZv9NM_cRjckDXZqX6vYTXW-SXibd"
+              "LvoDDvDl11TtB3zKbg")
 
 FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "nodejs_compat_app")
 
@@ -53,6 +69,20 @@ class NodejsCompatDevTest(unittest.TestCase):
         self.assertIsNone(gone["base64"])
         self.assertIn("del a", gone["events"])
 
+    def test_jsonwebtoken_signs_and_verifies_hs256_and_rs256_as_under_node(self):
+        got = self.get("/jwt?token=" + NODE_TOKEN)
+        self.assertEqual(got["hs256"], NODE_HS256)
+        self.assertEqual(got["rs256"], NODE_RS256)
+        admin = {"ok": True, "sub": "user-42", "role": "admin"}
+        self.assertEqual(got["hs256Verified"], admin)
+        self.assertEqual(got["rs256Verified"], admin)
+        self.assertEqual(got["given"], {"ok": True, "sub": "from-node", "role": "reader"})
+        bad_signature = {"ok": False, "error": "JsonWebTokenError", "message": "invalid signature"}
+        self.assertEqual(got["wrongSecret"], bad_signature)
+        self.assertEqual(got["tampered"], bad_signature)
+        self.assertEqual(got["algorithmConfusion"],
+                         {"ok": False, "error": "JsonWebTokenError", "message": "invalid algorithm"})
+
 
 class NodejsCompatFlagTest(unittest.TestCase):
     def test_without_the_flag_the_bundle_is_refused_with_workers_error(self):
@@ -88,6 +118,8 @@ class NodejsCompatServeTest(unittest.TestCase):
         body = json.loads(response.body)
         self.assertEqual(body["decoded"], "abc")
         self.assertIn("set k", body["events"])
+        tokens = json.loads(self.node.request("node.test", "/jwt").body)
+        self.assertEqual([tokens["hs256"], tokens["rs256"]], [NODE_HS256, NODE_RS256])
 
 
 if __name__ == "__main__":

@@ -63,6 +63,8 @@ EXPECT = {
     "kv_option_accessors": "done",
     "kv_reads_after_response": "done",
     "native_buffer_hoard": "memory",
+    "node_crypto_caps": "done",
+    "node_crypto_hoard": "memory",
     "object_prototype_getters": "done",
     "object_setters_entry_points": "done",
     "option_setters_capture": "done",
@@ -100,9 +102,12 @@ CPU_MS = {"deep_recursion": 1000,
           # not the CPU limit, must be what stops (or does not stop) them.
           "decompression_bomb": 30000, "decompression_bomb_streamed": 30000,
           "array_buffer_hoard": 30000, "native_buffer_hoard": 30000,
-          "wasm_memory_hoard": 30000,
+          "wasm_memory_hoard": 30000, "node_crypto_hoard": 30000,
           # 60 fetches (and as many promises) in one request.
           "patched_builtins_subrequests": 1000}
+# Memory limits other than the default (128 MiB): a hoard of 1 KiB contexts
+# reaches 32 MiB in seconds.
+MEMORY_MB = {"node_crypto_hoard": 32}
 # The CPU limit of attacks expected to finish ("done"), unless CPU_MS says.
 DONE_CPU_MS = 2000
 # Subrequest limits other than the default (50).
@@ -176,12 +181,17 @@ class Origin:
         self.server.server_close()
 
 
+# Attacks on the node: modules, deployed with the flag that enables them.
+NODEJS_COMPAT = {"node_crypto_caps", "node_crypto_hoard"}
+
+
 def attack_project(name, origin_url):
     with open(os.path.join(ATTACKS, name + ".js")) as f:
         source = f.read()
     with open(os.path.join(ATTACKS, "lib.js")) as f:
         lib = f.read()
-    config = (f'[vars]\nORIGIN = "{origin_url}"\n'
+    config = 'compatibility_flags = ["nodejs_compat"]\n' if name in NODEJS_COMPAT else ""
+    config += (f'[vars]\nORIGIN = "{origin_url}"\n'
               '[[kv_namespaces]]\nbinding = "STORE"\nid = "vault"\n'
               '[[services]]\nbinding = "VICTIM"\nservice = "victim"\n')
     worker = "atk-" + name.replace("_", "-")
@@ -193,12 +203,14 @@ def attack_project(name, origin_url):
     # 50 ms of a loaded machine (a parallel test run) can reach.
     if cpu_ms is None and EXPECT.get(name) == "done":
         cpu_ms = DONE_CPU_MS
-    if cpu_ms is not None or name in SUBREQUESTS:
+    if cpu_ms is not None or name in SUBREQUESTS or name in MEMORY_MB:
         config += "[limits]\n"
     if cpu_ms is not None:
         config += f"cpu_ms = {cpu_ms}\n"
     if name in SUBREQUESTS:
         config += f"subrequests = {SUBREQUESTS[name]}\n"
+    if name in MEMORY_MB:
+        config += f"memory_mb = {MEMORY_MB[name]}\n"
     return make_worker(worker, source, [host_of(name) + "/*"],
                        extra_config=config, files={"lib.js": lib})
 
