@@ -139,6 +139,9 @@ std::function<int()> AddServeCommand(CLI::App& app, CLI::App** out) {
     if (given("--outbound-requests-per-account")) {
       options.outbound_requests_per_account = f.outbound_requests_per_account;
     }
+    if (given("--cache-max-mb")) options.cache_max_mb = f.cache_max_mb;
+    if (given("--cache-account-max-mb")) options.cache_account_max_mb = f.cache_account_max_mb;
+    if (given("--cache-entry-max-mb")) options.cache_entry_max_mb = f.cache_entry_max_mb;
     if (given("--allow-fetch-to")) options.allow_fetch_to = f.allow_fetch_to;
     if (given("--run-crons")) options.run_crons = flags->run_crons;
     auto extensions = replica(flags->config);
