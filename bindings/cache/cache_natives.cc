@@ -61,7 +61,7 @@ struct ReadResource : runtime::InvocationResource {
 };
 
 std::string OwnerOf(const IsolateData& data) {
-  return data.account().empty() ? "worker:" + data.worker_name() : "account:" + data.account();
+  return CacheOwner(data.account(), data.worker_name());
 }
 
 StatusOr<std::shared_ptr<CacheStore>> StoreOf(NativeCall& call) {

@@ -91,6 +91,14 @@ struct CacheLimits {
   uint64_t max_total_bytes = uint64_t{10} << 30;
 };
 
+// Whose entries a worker reaches: its account's on a node (every worker of
+// the account shares them), else its own (`edge dev`, `edge test`: no
+// accounts there). The prefixes keep an account and a worker of the same
+// name apart.
+inline std::string CacheOwner(std::string_view account, std::string_view worker) {
+  return account.empty() ? "worker:" + std::string(worker) : "account:" + std::string(account);
+}
+
 // Which entry: whose (the owner, decided by the host, never by a worker),
 // which of its caches (`name`: "" with is_default for caches.default), and
 // the request URL.

@@ -233,6 +233,18 @@ class CacheApiNodeTest(unittest.TestCase):
         self.assertTrue(quota.startswith("50: Too many subrequests."), quota)
         self.assertTrue(node.alive())
 
+    def test_7_deleting_an_account_drops_its_entries(self):
+        node = self.node
+        node.request("mallory.test", "/put?key=last&body=gone-soon")
+        before = len(cache_files(node.data_dir, "bodies"))
+        result = node.cli("account", "delete", "mallory", "--yes", "--to", node.admin_url,
+                          "--token-file", node.token_file)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        after = len(cache_files(node.data_dir, "bodies"))
+        # mallory had two entries (keepme, last); acme's stay.
+        self.assertEqual(before - after, 2)
+        self.assertEqual(self.get("acme.test", "f29-39").status, 200)
+
 
 class CacheApiDevTest(unittest.TestCase):
     """`edge dev` keeps the cache in the project's .edge/state, across restarts."""
