@@ -140,6 +140,7 @@ async function pumpPut(state, body) {
         if (going === false) {
           // Past the per-entry limit: nothing is stored, and put() resolves
           // as on Workers (whose cache answers 413, which put() ignores).
+          api.cachePutAbort(state.id);
           state.reader = null;
           PromisePrototypeThen(reader.cancel(), undefined, noop);
           return;
@@ -150,10 +151,12 @@ async function pumpPut(state, body) {
       reader.release();
     }
   } else if (body !== null) {
-    const going = api.cachePutWrite(state.id, body);
-    if (going === false) return;
-    if (going !== undefined) {
-      if ((await going) === false || state.ended) return;
+    let going = api.cachePutWrite(state.id, body);
+    if (going !== undefined && going !== false) going = await going;
+    if (state.ended) return;
+    if (going === false) {
+      api.cachePutAbort(state.id);
+      return;
     }
   }
   await api.cachePutEnd(state.id);

@@ -227,33 +227,36 @@ NativeResult CachePutWrite(NativeCall& call) {
   std::shared_ptr<PutResource> put = FindPut(call, 0);
   if (put == nullptr || put->finished) return runtime::TypeError("this cache put has ended");
   if (put->busy) return runtime::TypeError("a cache put takes one chunk at a time");
-  // Bytes, or a string body's text (as UTF-8).
-  std::string text;
-  std::string_view chunk;
-  if (call.arg(1)->IsString()) {
-    auto utf8 = call.StringArg(1);
-    if (!utf8.ok()) return utf8.status();
-    text = std::move(utf8).value();
-    chunk = text;
-  } else {
-    auto bytes = call.BytesArg(1);
-    if (!bytes.ok()) return bytes.status();
-    chunk = *bytes;
-  }
-  const std::string_view* bytes = &chunk;
   auto store = StoreOf(call);
   if (!store.ok()) return store.status();
+  const uint64_t max = (*store)->limits().max_entry_bytes;
+  const uint64_t room = max - std::min(put->writer->written() + put->pending.size(), max);
   // A chunk that takes the body past the per-entry limit is not copied:
   // the put is given up (nothing is stored) and put() resolves, as on
   // Workers, where the cache answers 413 and put() ignores it.
-  uint64_t held = put->writer->written() + put->pending.size();
-  if (bytes->size() > (*store)->limits().max_entry_bytes - std::min(held, (*store)->limits().max_entry_bytes)) {
+  auto give_up = [&] {
     put->finished = true;
     put->pending.clear();
     put->writer->Abort();
     return v8::False(call.isolate()).As<v8::Value>();
+  };
+  if (call.arg(1)->IsString()) {
+    // A string body's text, as UTF-8 (measured before it is copied).
+    v8::Local<v8::String> text = call.arg(1).As<v8::String>();
+    size_t length = static_cast<size_t>(text->Utf8Length(call.isolate()));
+    if (length > room) return give_up();
+    size_t at = put->pending.size();
+    put->pending.resize(at + length);
+    if (length > 0) {
+      text->WriteUtf8(call.isolate(), put->pending.data() + at, static_cast<int>(length), nullptr,
+                      v8::String::NO_NULL_TERMINATION | v8::String::REPLACE_INVALID_UTF8);
+    }
+  } else {
+    auto bytes = call.BytesArg(1);
+    if (!bytes.ok()) return bytes.status();
+    if (bytes->size() > room) return give_up();
+    put->pending.append(bytes->data(), bytes->size());
   }
-  put->pending.append(bytes->data(), bytes->size());
   if (put->pending.size() < kWriteBatchBytes) return v8::Undefined(call.isolate()).As<v8::Value>();
   return FlushPut(call, std::move(put), false);
 }

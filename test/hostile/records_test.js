@@ -10,7 +10,8 @@
 import { assert, assertEquals } from "../../runtime/testing/assert.js";
 
 export const RECORD_NAMES = [
-  "AbortController", "AbortSignal", "ArrayBufferPrototypeGetByteLength", "Blob", "captureLateBuiltins",
+  "AbortController", "AbortSignal", "ArrayBufferPrototypeGetByteLength", "Blob", "Cache", "CacheStorage",
+  "captureLateBuiltins",
   "asyncContextStores", "currentAsyncContext", "enterAsyncContextStores", "runInAsyncContext",
   "runWithAsyncContextStores", "stores",
   "ByteLengthQueuingStrategy", "CompressionStream", "CountQueuingStrategy", "Crypto", "CryptoKey",
