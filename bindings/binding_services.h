@@ -10,7 +10,8 @@
 
 namespace edge::bindings {
 
-class KvStore;  // bindings/kv/kv_store.h
+class KvStore;     // bindings/kv/kv_store.h
+class CacheStore;  // bindings/cache/cache_store.h
 namespace outbound {
 class Client;  // bindings/fetch/outbound/client.h
 }
@@ -21,6 +22,10 @@ struct BindingServices : runtime::HostServices {
   // The store behind every `kv` binding (bindings/kv/kv_store.h); null when the
   // host has none, and then KV calls reject with an error saying so.
   std::shared_ptr<KvStore> kv;
+  // The store behind `caches` (bindings/cache/cache_store.h), shared by
+  // every worker; each reaches only its owner's entries. Null when the host
+  // has none, and then Cache API calls reject with an error saying so.
+  std::shared_ptr<CacheStore> cache;
   // The outbound HTTP client behind fetch(), one per process (shared by
   // every worker and thread); null when the host has none, and then fetch()
   // rejects with an error saying so.

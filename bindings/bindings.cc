@@ -11,6 +11,7 @@ void RegisterNatives(runtime::NativeRegistry& registry) {
   RegisterServiceNatives(registry);
   RegisterKvNatives(registry);
   RegisterFetchNatives(registry);
+  RegisterCacheNatives(registry);
 }
 
 }  // namespace edge::bindings

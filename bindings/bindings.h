@@ -1,5 +1,5 @@
 // Registers every native a worker's context gets: the runtime's own, the Web
-// APIs' (runtime/web_apis.h) and the bindings' (fetch, KV, service). One
+// APIs' (runtime/web_apis.h) and the bindings' (fetch, KV, service, cache). One
 // list, in bindings.cc; each binding keeps its natives in its own folder.
 #pragma once
 
@@ -13,5 +13,6 @@ void RegisterNatives(runtime::NativeRegistry& registry);
 void RegisterServiceNatives(runtime::NativeRegistry& registry);
 void RegisterFetchNatives(runtime::NativeRegistry& registry);
 void RegisterKvNatives(runtime::NativeRegistry& registry);
+void RegisterCacheNatives(runtime::NativeRegistry& registry);
 
 }  // namespace edge::bindings

@@ -96,8 +96,8 @@ StatusOr<std::string> Run(const AccountCommandOptions& options) {
   }
   if (action == "delete" && !options.yes) {
     return Invalid(
-        fmt::format("deleting account {} removes its workers, routes, secrets and KV "
-                    "data: add --yes to do it",
+        fmt::format("deleting account {} removes its workers, routes, secrets, KV "
+                    "data and Cache API entries: add --yes to do it",
                     options.name));
   }
   StatusOr<std::string> token = ResolveToken(options.token_file);

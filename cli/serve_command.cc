@@ -78,6 +78,19 @@ std::function<int()> AddServeCommand(CLI::App& app, CLI::App** out) {
          "used idle one is closed to make room)")
       ->check(CLI::Range(1, 1000000))
       ->default_str("4096");
+  option("--cache-max-mb", &o.cache_max_mb,
+         "MiB the Cache API's entries of every account may take on disk together (the least "
+         "recently used go first)")
+      ->check(CLI::Range(1, 1 << 30))
+      ->default_str("10240");
+  option("--cache-account-max-mb", &o.cache_account_max_mb,
+         "MiB one account's Cache API entries may take on disk")
+      ->check(CLI::Range(1, 1 << 30))
+      ->default_str("1024");
+  option("--cache-entry-max-mb", &o.cache_entry_max_mb,
+         "MiB one Cache API entry's body may take (a larger body is not stored)")
+      ->check(CLI::Range(1, 1 << 20))
+      ->default_str("512");
   option("--outbound-requests-per-account", &o.outbound_requests_per_account,
          "Most fetch() requests of one account in the outbound pools at once, every origin "
          "together (more wait in the account's queue); 0: no bound")
@@ -133,6 +146,9 @@ std::function<int()> AddServeCommand(CLI::App& app, CLI::App** out) {
     if (given("--outbound-requests-per-account")) {
       options.outbound_requests_per_account = f.outbound_requests_per_account;
     }
+    if (given("--cache-max-mb")) options.cache_max_mb = f.cache_max_mb;
+    if (given("--cache-account-max-mb")) options.cache_account_max_mb = f.cache_account_max_mb;
+    if (given("--cache-entry-max-mb")) options.cache_entry_max_mb = f.cache_entry_max_mb;
     if (given("--allow-fetch-to")) options.allow_fetch_to = f.allow_fetch_to;
     if (given("--run-crons")) options.run_crons = flags->run_crons;
     auto extensions = replica(flags->config);

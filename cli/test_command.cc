@@ -9,6 +9,7 @@
 
 #include "bindings/binding_services.h"
 #include "bindings/bindings.h"
+#include "bindings/cache/cache_store.h"
 #include "bindings/kv/kv_store.h"
 #include "bindings/fetch/outbound/client.h"
 #include "base/log.h"
@@ -216,6 +217,9 @@ int RunTestCommand(const TestCommandOptions& options) {
     }
     base.compatibility_flags.push_back(flag);
   }
+
+  // And a Cache API store of their own, empty too.
+  services->cache = bindings::CacheStore::Open((fs::path(scratch) / "state").string());
 
   runtime::NativeRegistry natives;
   bindings::RegisterNatives(natives);

@@ -305,6 +305,7 @@ Status ReplicaExtension::ApplyToStores(const Entry& entry, const std::optional<s
       });
       // Applied again after a crash, this finds less to delete.
       if (deleted.ok()) deleted = gateway::DropAccountNamespaces(node_->kv(), entry.account);
+      if (deleted.ok()) deleted = gateway::DropAccountCache(node_->cache(), entry.account);
       return deleted;
     }
     case EntryType::kRoutes:

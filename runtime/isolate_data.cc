@@ -55,6 +55,7 @@ IsolateData::~IsolateData() {
   timers_.ClearAll();
   auto pending = std::move(pending_promises_);
   for (PendingPromise* promise : pending) promise->Detach();
+  resources_.clear();
   FailAllResponses("Worker was unloaded", LimitKind::kNone);
   isolate_->SetData(0, nullptr);
 }
@@ -192,6 +193,19 @@ void IsolateData::EndInvocation(double key) {
 void IsolateData::ForgetInvocation(double key) {
   invocations_.erase(key);
   CancelInvocationWork(key);
+  std::erase_if(resources_, [key](const auto& item) { return item.second.invocation == key; });
+}
+
+uint32_t IsolateData::AddResource(double invocation, std::shared_ptr<InvocationResource> resource) {
+  uint32_t id = next_resource_id_++;
+  if (next_resource_id_ == 0) next_resource_id_ = 1;
+  resources_[id] = HeldResource{invocation, std::move(resource)};
+  return id;
+}
+
+std::shared_ptr<InvocationResource> IsolateData::FindResource(uint32_t id) const {
+  auto it = resources_.find(id);
+  return it == resources_.end() ? nullptr : it->second.resource;
 }
 
 // What an ended invocation left pending here: its natives' promises are

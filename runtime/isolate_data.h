@@ -30,6 +30,16 @@ class PendingPromise;
 class SourceMapRegistry;
 class WebSocketTable;
 
+// Something a native keeps open between calls on behalf of an invocation
+// (a cache put's body file, a cached body being read): IsolateData holds it
+// by id, and drops it when its invocation ends or the isolate goes away,
+// whichever comes first. The destructor releases what it holds; a job on
+// the thread pool that still uses it keeps its own reference.
+class InvocationResource {
+ public:
+  virtual ~InvocationResource() = default;
+};
+
 class IsolateData {
  public:
   IsolateData(v8::Isolate* isolate, uv_loop_t* loop, std::string worker_name,
@@ -50,6 +60,9 @@ class IsolateData {
   void ResetTimeOrigin();
   // Whose worker it is (WorkerSpec::tenant; the worker's name when unset).
   const std::string& tenant() const { return tenant_.empty() ? worker_name_ : tenant_; }
+  // WorkerSpec::tenant as set: the worker's account on a node; "" when the
+  // worker has none (edge dev, edge test).
+  const std::string& account() const { return tenant_; }
   void set_tenant(std::string tenant) { tenant_ = std::move(tenant); }
   v8::Local<v8::Context> context() const { return context_.Get(isolate_); }
   v8::Local<v8::Object> internals() const { return internals_.Get(isolate_); }
@@ -177,6 +190,14 @@ class IsolateData {
   // Whether this isolate is still there: a token that expires with it.
   std::weak_ptr<IsolateData*> weak() const { return self_; }
 
+  // Resources natives keep open for the invocation `invocation` (0: none;
+  // then they live until removed or the isolate goes away), by an id
+  // JavaScript passes back. Find returns null for an id that is not (or no
+  // longer) there.
+  uint32_t AddResource(double invocation, std::shared_ptr<InvocationResource> resource);
+  std::shared_ptr<InvocationResource> FindResource(uint32_t id) const;
+  void RemoveResource(uint32_t id) { resources_.erase(id); }
+
   // Request bodies still arriving (RequestBodySource), by the id the JS
   // upload stream uses for them.
   uint32_t AddUpload(std::shared_ptr<RequestBodySource> source);
@@ -234,6 +255,12 @@ class IsolateData {
   double time_origin_epoch_ms_;
   uint32_t next_response_id_ = 1;
   std::unordered_map<uint32_t, std::shared_ptr<ResponseSink>> responses_;
+  struct HeldResource {
+    double invocation = 0;
+    std::shared_ptr<InvocationResource> resource;
+  };
+  uint32_t next_resource_id_ = 1;
+  std::unordered_map<uint32_t, HeldResource> resources_;
   uint32_t next_upload_id_ = 1;
   std::unordered_map<uint32_t, std::shared_ptr<RequestBodySource>> uploads_;
   std::vector<Rejection> rejections_;

@@ -344,8 +344,8 @@ Status CountInvocationSubrequest(IsolateData::Invocation& invocation) {
   if (invocation.subrequests >= invocation.limit) {
     return Status(ErrorCode::kInvalidInput,
                   fmt::format("Too many subrequests. This invocation may make {} subrequests "
-                              "(each fetch(), each redirect it follows and each service-binding "
-                              "call counts as one).",
+                              "(each fetch(), each redirect it follows, each service-binding call "
+                              "and each Cache API put, match or delete counts as one).",
                               invocation.limit));
   }
   ++invocation.subrequests;

@@ -34,7 +34,7 @@ CronClock SystemCronClock() {
     Log(LogLevel::kWarn, "EDGE_CLOCK_START_MS is not a Unix time in milliseconds: ignored");
     return WallMs;
   }
-  Log(LogLevel::kWarn, "cron triggers run on a test clock starting at {} (EDGE_CLOCK_START_MS)",
+  Log(LogLevel::kWarn, "a test clock starting at {} drives cron triggers and Cache API expiry (EDGE_CLOCK_START_MS)",
       start_ms);
   int64_t origin = static_cast<int64_t>(uv_hrtime() / 1000000);
   return [start_ms, origin] {

@@ -25,7 +25,8 @@ namespace edge::bindings {
 using CronClock = std::function<int64_t()>;
 
 // The wall clock; or, when EDGE_CLOCK_START_MS is set (end-to-end tests),
-// a clock that starts at that Unix time and runs at real speed.
+// a clock that starts at that Unix time and runs at real speed. The Cache
+// API's store (bindings/cache) keeps time by it too.
 CronClock SystemCronClock();
 
 struct CronTrigger {

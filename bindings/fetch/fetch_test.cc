@@ -509,7 +509,8 @@ TEST_F(FetchTest, SubrequestLimitCountsFetchesAndRedirectsAcrossAwaits) {
          "  return (await handler) + ' / other: ' + (await fresh) + ' ' + other.subrequests;"
          "})()"),
       "Error: Too many subrequests. This invocation may make 4 subrequests (each fetch(), each "
-      "redirect it follows and each service-binding call counts as one). after 4 / other: 200 1");
+      "redirect it follows, each service-binding call and each Cache API put, match or delete "
+      "counts as one). after 4 / other: 200 1");
 }
 
 TEST_F(FetchTest, InvocationDoesNotLeakIntoLaterEntries) {

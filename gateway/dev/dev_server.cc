@@ -11,6 +11,7 @@
 #include "bindings/binding_services.h"
 #include "bindings/bindings.h"
 #include "bindings/cron/cron_scheduler.h"
+#include "bindings/cache/cache_store.h"
 #include "bindings/kv/kv_store.h"
 #include "bindings/fetch/outbound/client.h"
 #include "gateway/dev/dev_error_page.h"
@@ -162,13 +163,19 @@ class DevServer : public bindings::ServiceDirectory {
     // one store per process, in <persist-to>/kv or <first project>/.edge/state/kv.
     bool wants_kv = false;
     for (const runtime::EnvBinding& binding : project->spec.bindings) wants_kv |= binding.kind == "kv";
+    std::string state = !options_.persist_to.empty()
+                            ? options_.persist_to
+                            : (fs::path(workers_.empty() ? project->spec.root_dir
+                                                         : workers_.front().project.spec.root_dir) /
+                               ".edge" / "state")
+                                  .string();
+    // The Cache API's store, beside it: every worker may use `caches`, so it
+    // is always there (its folder is made on first use); each worker
+    // reaches its own entries.
+    if (services_->cache == nullptr) {
+      services_->cache = bindings::CacheStore::Open(state, {}, clock_);
+    }
     if (wants_kv && services_->kv == nullptr) {
-      std::string state = !options_.persist_to.empty()
-                              ? options_.persist_to
-                              : (fs::path(workers_.empty() ? project->spec.root_dir
-                                                           : workers_.front().project.spec.root_dir) /
-                                 ".edge" / "state")
-                                    .string();
       auto kv = bindings::KvStore::Open(state);
       if (!kv.ok()) return kv.status();
       services_->kv = std::move(kv).value();

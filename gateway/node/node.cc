@@ -9,6 +9,8 @@
 #include <thread>
 
 #include "bindings/bindings.h"
+#include "bindings/cache/cache_store.h"
+#include "bindings/cron/cron_scheduler.h"
 #include "bindings/kv/kv_store.h"
 #include "bindings/fetch/outbound/client.h"
 #include "gateway/node/admin_api.h"
@@ -118,6 +120,12 @@ Status Node::Open() {
   services_->kv = std::move(kv).value();
   kv_sweeper_ = std::make_unique<bindings::KvSweeper>(&loop_, services_->kv);
   kv_sweeper_->Start();
+  // The Cache API's store: one per node, each account's entries its own.
+  bindings::CacheLimits cache_limits;
+  cache_limits.max_total_bytes = options_.cache_max_mb << 20;
+  cache_limits.max_owner_bytes = std::min(options_.cache_account_max_mb, options_.cache_max_mb) << 20;
+  cache_limits.max_entry_bytes = options_.cache_entry_max_mb << 20;
+  services_->cache = bindings::CacheStore::Open(options_.data_dir, cache_limits, bindings::SystemCronClock());
 
   // A PoP node reaches public addresses only, plus what the operator allows.
   std::vector<bindings::outbound::Cidr> allowed;

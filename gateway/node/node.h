@@ -51,6 +51,8 @@ inline std::string ScopedName(std::string_view account, std::string_view name) {
 // Removes every key of every KV namespace of `account` ("<account>/..."):
 // what deleting an account does to its data, at the origin and at a PoP.
 Status DropAccountNamespaces(bindings::KvStore& kv, const std::string& account);
+// Removes every Cache API entry of `account` (nothing when `cache` is null).
+Status DropAccountCache(bindings::CacheStore* cache, const std::string& account);
 
 // The answer to an admin call: an HTTP status and a JSON body.
 struct AdminResult {
@@ -141,6 +143,7 @@ class Node : public bindings::ServiceDirectory {
   // Runs `task` on the control loop (any thread).
   void PostToControl(std::function<void()> task);
   bindings::KvStore& kv() { return *services_->kv; }
+  bindings::CacheStore* cache() { return services_->cache.get(); }
   const std::vector<std::unique_ptr<NodeExtension>>& extensions() const { return extensions_; }
 
   // Reads, for the admin API (control loop).

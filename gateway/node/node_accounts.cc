@@ -9,6 +9,8 @@
 #include "base/log.h"
 #include "base/sha256.h"
 #include "gateway/node/node.h"
+#include "bindings/cache/cache_store.h"
+
 
 namespace edge::gateway {
 namespace {
@@ -62,6 +64,12 @@ Status MoveNamespace(bindings::KvStore& kv, const std::string& from, const std::
 }
 
 }  // namespace
+
+Status DropAccountCache(bindings::CacheStore* cache, const std::string& account) {
+  if (cache == nullptr) return Status::Ok();
+  auto dropped = cache->DropOwner(bindings::CacheOwner(account, ""));
+  return dropped.ok() ? Status::Ok() : dropped.status();
+}
 
 Status DropAccountNamespaces(bindings::KvStore& kv, const std::string& account) {
   auto namespaces = kv.Namespaces(account + "/");
@@ -423,6 +431,7 @@ void Node::DeleteAccount(std::string name, Done done) {
       return writer.DeleteAccount(name);
     });
     if (written.ok()) written = DropAccountNamespaces(*services_->kv, name);
+    if (written.ok()) written = DropAccountCache(services_->cache.get(), name);
     // The fleet deletes the workers, then the account (and its KV data).
     for (const std::string& worker : *workers) {
       meter_.Forget(worker);

@@ -52,6 +52,12 @@ struct NodeOptions {
   std::string sync_token_file;
   // False for an origin: no serving threads, the admin API only.
   bool serve_traffic = true;
+  // The Cache API's store (bindings/cache/cache_store.h), in MiB: every
+  // account's entries together, one account's, and one entry's body
+  // (Workers: 512 MB). Over a cap, the least recently used entries go.
+  uint64_t cache_max_mb = 10240;
+  uint64_t cache_account_max_mb = 1024;
+  uint64_t cache_entry_max_mb = 512;
   // Whether this node fires the cron triggers of its workers. Unset: a
   // standalone node does, a replica does not (in a fleet exactly one PoP
   // should: docs/triggers.md).

@@ -212,8 +212,8 @@ class ServiceBindingSubrequestLimitTest(unittest.TestCase):
         self.assertEqual(
             response.body.decode(),
             "failed after 5: Error: Too many subrequests. This invocation may make 5 "
-            "subrequests (each fetch(), each redirect it follows and each service-binding "
-            "call counts as one).")
+            "subrequests (each fetch(), each redirect it follows, each service-binding call "
+            "and each Cache API put, match or delete counts as one).")
 
 
 class ServiceBindingExampleTest(unittest.TestCase):

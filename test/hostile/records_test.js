@@ -12,7 +12,8 @@ import { assert, assertEquals } from "../../runtime/testing/assert.js";
 export const RECORD_NAMES = [
   "CloseEvent", "WebSocket", "WebSocketPair", "acceptWebSocketResponse", "holdLifetime", "isWebSocket",
   "newWebSocketPair", "sockets", "waitExpired", "webSocketEvent", "webSocketResponseProblem",
-  "AbortController", "AbortSignal", "ArrayBufferPrototypeGetByteLength", "Blob", "captureLateBuiltins",
+  "AbortController", "AbortSignal", "ArrayBufferPrototypeGetByteLength", "Blob", "Cache", "CacheStorage",
+  "captureLateBuiltins",
   "asyncContextStores", "currentAsyncContext", "enterAsyncContextStores", "runInAsyncContext",
   "runWithAsyncContextStores", "stores",
   "ByteLengthQueuingStrategy", "CompressionStream", "CountQueuingStrategy", "Crypto", "CryptoKey",
@@ -332,6 +333,28 @@ export default {
       await crypto.subtle.unwrapKey("raw", wrapped, kek, "AES-KW", { name: "HMAC", hash: "SHA-256" }, true, ["sign"]);
       performance.now();
       await new Promise((resolve) => queueMicrotask(resolve));
+    });
+  },
+
+  async "caches: put (bytes and a stream), match, a range, a 304, delete"() {
+    await expectNoHits(async () => {
+      const url = "https://records.test/cached";
+      const headers = { "cache-control": "max-age=60", etag: '"r"' };
+      await caches.default.put(url, new Response("cached", { headers }));
+      const hit = await caches.default.match(url);
+      assertEquals(await hit.text(), "cached");
+      const part = await caches.default.match(new Request(url, { headers: { range: "bytes=1-2" } }));
+      assertEquals(await part.text(), "ac");
+      const named = await caches.open("records");
+      await named.put(url, new Response(new ReadableStream({
+        start(c) {
+          c.enqueue(new Uint8Array([1, 2, 3]));
+          c.close();
+        },
+      }), { headers }));
+      const notModified = await named.match(new Request(url, { headers: { "if-none-match": '"r"' } }));
+      assertEquals(notModified.status, 304);
+      assertEquals(await caches.default.delete(url), true);
     });
   },
 
