@@ -107,6 +107,9 @@ struct ZlibStream {
   // The input zlib is reading (pending_in points into it), kept alive even
   // if JavaScript detaches its buffer meanwhile.
   std::shared_ptr<v8::BackingStore> input;
+  // node:zlib's dictionary option: set for raw streams at the start, for
+  // zlib ones when inflate asks for it.
+  std::string dictionary;
   // The last failure, for node:zlib (zlibErrorInfo): zlib's or brotli's
   // error number, Node's code for it, and the message.
   int error_number = 0;
@@ -250,7 +253,7 @@ NativeResult NewHandle(NativeCall& call, std::unique_ptr<ZlibStream> stream) {
 }
 
 // zlibOpen(compress: boolean, format: "gzip" | "deflate" | "deflate-raw" |
-// "brotli" | "unzip", params?, node?) -> handle. params (node:zlib): for
+// "brotli" | "unzip", params?, node?, dictionary?) -> handle. params (node:zlib): for
 // zlib an Int32Array [level, windowBits, memLevel, strategy] (windowBits
 // as Node gives it: 8-15, 0 for "from the header" when decompressing), for
 // brotli a Uint32Array of [parameter, value] pairs. node: Node's rules.
@@ -262,6 +265,12 @@ NativeResult ZlibOpen(NativeCall& call) {
   bool has_params = call.length() > 2 && !call.arg(2)->IsUndefined();
   if (has_params && !ReadInt32s(call.arg(2), params)) return TypeError("zlibOpen: params must be a typed array");
   bool node = call.length() > 3 && call.BoolArg(3);
+  std::string dictionary;
+  if (call.length() > 4 && !call.arg(4)->IsUndefined()) {
+    auto bytes = call.BytesArg(4);
+    if (!bytes.ok()) return bytes.status();
+    dictionary.assign(bytes->data(), bytes->size());
+  }
   if (*format == "brotli") {
     EDGE_RETURN_IF_ERROR(CheckMemoryBudget(
         call.isolate(), compress ? kBrotliEncoderBytes : kBrotliDecoderBytes));
@@ -321,6 +330,14 @@ NativeResult ZlibOpen(NativeCall& call) {
   if (result != Z_OK) return RangeError("Out of memory for a zlib stream");
   stream->open = true;
   if (!compress && (*format == "gzip" || *format == "unzip")) inflateGetHeader(&stream->z, &stream->gzip_header);
+  stream->dictionary = std::move(dictionary);
+  if (!stream->dictionary.empty() && *format != "gzip") {
+    const auto* bytes = reinterpret_cast<const Bytef*>(stream->dictionary.data());
+    auto length = static_cast<uInt>(stream->dictionary.size());
+    if (compress) result = deflateSetDictionary(&stream->z, bytes, length);
+    else if (*format == "deflate-raw") result = inflateSetDictionary(&stream->z, bytes, length);
+    if (result != Z_OK) return RangeError("Failed to set dictionary");
+  }
   return NewHandle(call, std::move(stream));
 }
 
@@ -416,8 +433,9 @@ Status Truncated(ZlibStream& stream) {
 
 // One brotli call of zlibPull: reads z.next_in/avail_in, writes to
 // z.next_out/avail_out and answers as zlib would (Z_STREAM_END once the
-// output is complete, Z_OK otherwise), or the failure.
-StatusOr<int> BrotliStep(ZlibStream& stream) {
+// output is complete, Z_OK otherwise), or the failure. `last_slice`: the
+// input read is the last of what was given (the end or a flush applies).
+StatusOr<int> BrotliStep(ZlibStream& stream, bool last_slice) {
   z_stream& z = stream.z;
   size_t avail_in = z.avail_in;
   const uint8_t* next_in = z.next_in;
@@ -425,14 +443,15 @@ StatusOr<int> BrotliStep(ZlibStream& stream) {
   uint8_t* next_out = z.next_out;
   int result = Z_OK;
   if (stream.compress) {
-    BrotliEncoderOperation op = stream.finishing         ? BROTLI_OPERATION_FINISH
+    BrotliEncoderOperation op = !last_slice                  ? BROTLI_OPERATION_PROCESS
+                                : stream.finishing           ? BROTLI_OPERATION_FINISH
                                 : stream.flush != Z_NO_FLUSH ? BROTLI_OPERATION_FLUSH
                                                              : BROTLI_OPERATION_PROCESS;
     if (!BrotliEncoderCompressStream(stream.brotli_encoder, op, &avail_in, &next_in, &avail_out,
                                      &next_out, nullptr)) {
       return Fail(stream, -1, "ERR_BROTLI_COMPRESSION_FAILED", "Compression failed");
     }
-    if (stream.finishing && BrotliEncoderIsFinished(stream.brotli_encoder)) result = Z_STREAM_END;
+    if (op == BROTLI_OPERATION_FINISH && BrotliEncoderIsFinished(stream.brotli_encoder)) result = Z_STREAM_END;
   } else if (stream.ended) {
     result = Z_STREAM_END;
   } else {
@@ -456,16 +475,24 @@ StatusOr<int> BrotliStep(ZlibStream& stream) {
   return result;
 }
 
-// One zlib call of zlibPull, as BrotliStep.
-StatusOr<int> ZlibStep(ZlibStream& stream) {
+// One zlib call of zlibPull, as BrotliStep. The end of the stream and a
+// flush apply to the last slice of the input only.
+StatusOr<int> ZlibStep(ZlibStream& stream, bool last_slice) {
   z_stream& z = stream.z;
   if (stream.compress) {
-    int result = deflate(&z, stream.finishing ? Z_FINISH : stream.flush);
+    int result = deflate(&z, !last_slice ? Z_NO_FLUSH : stream.finishing ? Z_FINISH : stream.flush);
     if (result == Z_STREAM_ERROR) return Fail(stream, result, ZlibCodeName(result), "Compression failed");
     return result;
   }
   if (stream.ended) return Z_STREAM_END;
-  int result = inflate(&z, stream.flush == Z_NO_FLUSH ? Z_NO_FLUSH : Z_SYNC_FLUSH);
+  int flush = stream.flush == Z_NO_FLUSH ? Z_NO_FLUSH : Z_SYNC_FLUSH;
+  int result = inflate(&z, flush);
+  if (result == Z_NEED_DICT && !stream.dictionary.empty()) {
+    result = inflateSetDictionary(&z, reinterpret_cast<const Bytef*>(stream.dictionary.data()),
+                                  static_cast<uInt>(stream.dictionary.size()));
+    if (result != Z_OK) return Fail(stream, Z_DATA_ERROR, "Z_DATA_ERROR", "Bad dictionary");
+    result = inflate(&z, flush);
+  }
   if (result == Z_NEED_DICT || result == Z_DATA_ERROR || result == Z_STREAM_ERROR || result == Z_MEM_ERROR) {
     std::string message = z.msg != nullptr ? z.msg : result == Z_NEED_DICT ? "Missing dictionary" : "invalid data";
     return Fail(stream, result, ZlibCodeName(result), message);
@@ -517,7 +544,8 @@ NativeResult ZlibPull(NativeCall& call) {
   size_t given = std::min(stream->pending_length, kInputSlice);
   z.next_in = const_cast<Bytef*>(stream->pending_in);
   z.avail_in = static_cast<uInt>(given);
-  StatusOr<int> step = stream->brotli ? BrotliStep(*stream) : ZlibStep(*stream);
+  bool last_slice = given == stream->pending_length;
+  StatusOr<int> step = stream->brotli ? BrotliStep(*stream, last_slice) : ZlibStep(*stream, last_slice);
   if (!step.ok()) return step.status();
   int result = *step;
   size_t consumed = given - z.avail_in;
@@ -562,6 +590,39 @@ NativeResult ZlibPull(NativeCall& call) {
   return none;
 }
 
+// zlibParams(handle, level, strategy) -> Uint8Array: changes a deflate
+// stream's level and strategy (node:zlib's params(), after a flush): the
+// output deflate makes for the data written so far, if any.
+NativeResult ZlibParams(NativeCall& call) {
+  ZlibStream* stream = StreamFromHandle(call.arg(0));
+  if (stream == nullptr) return TypeError("Not a zlib stream handle");
+  auto level = call.NumberArg(1);
+  if (!level.ok()) return level.status();
+  auto strategy = call.NumberArg(2);
+  if (!strategy.ok()) return strategy.status();
+  if (!stream->open || stream->brotli || !stream->compress || stream->pending_length != 0) {
+    return TypeError("zlibParams: not an open deflate stream with its input used up");
+  }
+  if (*level < -1 || *level > 9 || *strategy < 0 || *strategy > 4) return RangeError("zlibParams: out of range");
+  std::string buffer(kChunkSize, '\0');
+  z_stream& z = stream->z;
+  z.next_in = nullptr;
+  z.avail_in = 0;
+  z.next_out = reinterpret_cast<Bytef*>(buffer.data());
+  z.avail_out = static_cast<uInt>(buffer.size());
+  int result = deflateParams(&z, static_cast<int>(*level), static_cast<int>(*strategy));
+  if (result != Z_OK) return Fail(*stream, result, ZlibCodeName(result), "Failed to set parameters");
+  StatusOr<v8::Local<v8::Uint8Array>> made =
+      NewUint8Array(call.isolate(), std::string_view(buffer.data(), buffer.size() - z.avail_out));
+  if (!made.ok()) return made.status();
+  return made->As<v8::Value>();
+}
+
+// zlibVersionNumber() -> ZLIB_VERNUM of the zlib edge was built with.
+NativeResult ZlibVersionNumber(NativeCall& call) {
+  return v8::Integer::New(call.isolate(), ZLIB_VERNUM).As<v8::Value>();
+}
+
 // zlibErrorInfo(handle) -> [errno, code, message] of the stream's failure.
 NativeResult ZlibErrorInfo(NativeCall& call) {
   ZlibStream* stream = StreamFromHandle(call.arg(0));
@@ -602,6 +663,8 @@ void RegisterCompressionNatives(NativeRegistry& registry) {
                 {"zlibPull", ZlibPull},
                 {"zlibErrorInfo", ZlibErrorInfo},
                 {"zlibClose", ZlibClose},
+                {"zlibParams", ZlibParams},
+                {"zlibVersionNumber", ZlibVersionNumber},
                 {"zlibCrc32", ZlibCrc32}});
 }
 

@@ -147,5 +147,7 @@ internals.zlibNatives = Object.freeze({
   pull: zlibPull,
   errorInfo: native.zlibErrorInfo,
   close: zlibClose,
+  params: native.zlibParams,
+  versionNumber: native.zlibVersionNumber,
   crc32: native.zlibCrc32,
 });

@@ -64,6 +64,7 @@ StatusOr<std::unique_ptr<Worker>> WorkerFixture::LoadFiles(
   spec.background_cpu_limit_ms = background_cpu_limit_ms_;
   spec.expose_natives_for_testing = expose_natives_;
   spec.use_snapshot = use_snapshot_;
+  spec.compatibility_flags = compatibility_flags_;
   spec.bindings = bindings_;
   spec.services = services_;
   return Worker::Load(&loop_, natives_, spec);

@@ -100,6 +100,7 @@ class WorkerFixture : public ::testing::Test {
   uint64_t background_cpu_limit_ms_ = 30000;
   bool expose_natives_ = false;  // globalThis.__native, for tests of natives
   bool use_snapshot_ = true;     // WorkerSpec::use_snapshot
+  std::vector<std::string> compatibility_flags_;  // of workers loaded from now on
   std::vector<EnvBinding> bindings_;         // env bindings of workers loaded from now on
   std::shared_ptr<HostServices> services_;  // what their natives get (WorkerSpec::services)
   base::testing::TempDir temp_{"edge-test"};
