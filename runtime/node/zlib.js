@@ -78,8 +78,9 @@ const constants = {
   BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_2: -27, BROTLI_DECODER_ERROR_ALLOC_BLOCK_TYPE_TREES: -30,
   BROTLI_DECODER_ERROR_UNREACHABLE: -31,
 };
-// Node's object has a prototype; the table above is read by this file only.
-const publicConstants = ObjectFreeze({ ...constants });
+// A copy for the worker (Node's is not frozen); this file reads the table
+// above only.
+const publicConstants = { ...constants };
 const {
   Z_NO_FLUSH, Z_SYNC_FLUSH, Z_FULL_FLUSH, Z_FINISH, Z_BLOCK, DEFLATE, INFLATE, GZIP, GUNZIP, DEFLATERAW,
   INFLATERAW, UNZIP, BROTLI_DECODE, BROTLI_ENCODE, BROTLI_OPERATION_PROCESS, BROTLI_OPERATION_FLUSH,
@@ -139,7 +140,8 @@ function zlibError(handle, brotli) {
   const info = zlib.errorInfo(handle);
   const error = new Error(info[2]);
   error.errno = info[0];
-  error.code = brotli && brotliErrorCodes[info[0]] !== undefined ? brotliErrorCodes[info[0]] : info[1];
+  const brotliName = brotliErrorCodes[info[0]];
+  error.code = brotli && StringPrototypeStartsWith(info[1], "ERR_") && brotliName !== undefined ? brotliName : info[1];
   return error;
 }
 
@@ -340,13 +342,16 @@ ZlibBase.prototype._transform = function _transform(chunk, encoding, cb) {
   pump(this, cb);
 };
 
+// The end of the input: the rest of the output is made on a later turn,
+// as Node makes it off the thread ('finish' comes before the last 'data'
+// and 'end').
 ZlibBase.prototype._flush = function _flush(callback) {
   if (!this._handle) {
     callback();
     return;
   }
   this._finishing = true;
-  this._transform(new FastBuffer(0), "", callback);
+  internals.setTimeout(() => this._transform(new FastBuffer(0), "", callback), 0);
 };
 
 ZlibBase.prototype._final = function _final(callback) {
