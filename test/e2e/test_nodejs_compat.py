@@ -1,8 +1,10 @@
 """End-to-end: the nodejs_compat flag. An app bundled by esbuild with npm
-packages built on Node's EventEmitter (node-cache) and Buffer (safe-buffer)
-runs unmodified under `edge dev` and, deployed, under `edge serve`
+packages built on Node's EventEmitter (node-cache), Buffer (safe-buffer) and
+stream.Transform (split2, piped after node:zlib's createGunzip) runs unmodified under `edge dev` and, deployed, under `edge serve`
 (fixtures/nodejs_compat_app/README.md says how the bundle was made); without
 the flag the same bundle is refused with Workers' error."""
+import base64
+import gzip
 import json
 import os
 import unittest
@@ -52,6 +54,17 @@ class NodejsCompatDevTest(unittest.TestCase):
         gone = self.get("/del?key=a")
         self.assertIsNone(gone["base64"])
         self.assertIn("del a", gone["events"])
+
+    def test_a_stream_transform_package_splits_a_gzip_body(self):
+        lines = "".join(json.dumps({"n": i, "text": "é" * i}) + "\n" for i in range(200))
+        for body, headers in ((gzip.compress(lines.encode()), {"Content-Encoding": "gzip"}),
+                              (lines.encode(), {})):
+            response = self.edge.request("POST", "/lines", body, headers)
+            self.assertEqual(response.status, 200, response.body)
+            result = json.loads(response.body)
+            self.assertEqual(len(result["records"]), 200)
+            self.assertEqual(result["records"][199], {"n": 199, "text": "é" * 199})
+            self.assertEqual(gzip.decompress(base64.b64decode(result["countGzip"])), b"200")
 
 
 class NodejsCompatFlagTest(unittest.TestCase):
