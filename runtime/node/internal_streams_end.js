@@ -14,6 +14,8 @@ const { ReflectApply, NumberIsInteger = Number.isInteger, MathFloor, PromiseCtor
 const errors = require("internal/errors");
 const { validateFunction, validateObject, validateAbortSignal } = require("internal/validators");
 
+const AggregateErrorCtor = AggregateError;
+
 function nextTick(callback, ...args) {
   internals.queueMicrotask(() => ReflectApply(callback, undefined, args));
 }
@@ -200,14 +202,15 @@ function isDisturbed(stream) {
 
 // ---- destroy ----------------------------------------------------------
 
-// `error` unless it is only an AbortError, combined with `other`.
+// Both errors when there are two (an AggregateError, or `outer.errors`
+// grown), else the one there is.
 function aggregateTwoErrors(inner, outer) {
   if (inner && outer && inner !== outer) {
     if (Array.isArray(outer.errors)) {
       outer.errors.push(inner);
       return outer;
     }
-    const error = new AggregateError([outer, inner], outer.message);
+    const error = new AggregateErrorCtor([outer, inner], outer.message);
     error.code = outer.code;
     return error;
   }
