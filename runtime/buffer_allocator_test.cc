@@ -23,9 +23,10 @@ class BufferBudgetTest : public testing::WorkerFixture {
   // Loads `handler` (the body of `fetch(request)`), checks that it fails
   // at the memory limit, that the worker is discarded, and that a fresh
   // isolate of the same worker then answers "/fine".
-  void ExpectMemoryLimit(const std::string& handler, const std::string& body = "") {
+  void ExpectMemoryLimit(const std::string& handler, const std::string& body = "",
+                         const std::string& imports = "") {
     auto worker = LoadOrDie(
-        "export default { async fetch(request) {\n"
+        imports + "export default { async fetch(request) {\n"
         "  if (new URL(request.url).pathname === '/fine') return new Response('fine');\n" +
         handler + "\n} };");
     ASSERT_TRUE(worker);
@@ -171,6 +172,50 @@ TEST_F(BufferBudgetTest, AGzipBombReadAsAStreamStaysWithinTheBudget) {
   ASSERT_TRUE(worker);
   auto response = Fetch(*worker, "POST", "http://localhost/", bomb);
   EXPECT_EQ(response->body, std::to_string(64 << 20) + " 65536") << response->failure;
+  EXPECT_FALSE(worker->discarded());
+}
+
+TEST_F(BufferBudgetTest, ANodeZlibOneShotOfABombEndsTheRequest) {
+  // gunzipSync's default maxOutputLength is 4 GiB: the budget stops it
+  // first, slice by slice, whichever way the output is gathered.
+  compatibility_flags_ = {"nodejs_compat"};
+  const std::string imports = "import zlib from 'node:zlib';\nimport { Buffer } from 'node:buffer';\n";
+  ExpectMemoryLimit(R"(
+    const out = zlib.gunzipSync(Buffer.from(await request.arrayBuffer()));
+    return new Response(String(out.length));)",
+                    GzipOfZeros(64 << 20), imports);
+  ExpectMemoryLimit(R"(
+    const input = Buffer.from(await request.arrayBuffer());
+    const out = await new Promise((resolve, reject) =>
+      zlib.gunzip(input, (error, result) => error ? reject(error) : resolve(result)));
+    return new Response(String(out.length));)",
+                    GzipOfZeros(64 << 20), imports);
+}
+
+TEST_F(BufferBudgetTest, ANodeZlibStreamPassesABombThroughTheBudget) {
+  // createGunzip makes its next slice when its reader has room: 64 MiB
+  // pass through a 32 MiB budget, in slices of chunkSize.
+  compatibility_flags_ = {"nodejs_compat"};
+  std::string bomb = GzipOfZeros(64 << 20);
+  auto worker = LoadOrDie(R"(
+    import zlib from "node:zlib";
+    import { Readable, Writable } from "node:stream";
+    import { pipeline } from "node:stream/promises";
+    import { Buffer } from "node:buffer";
+    export default { async fetch(request) {
+      let total = 0, largest = 0;
+      await pipeline(Readable.fromWeb(request.body), zlib.createGunzip(), new Writable({
+        write(chunk, encoding, callback) {
+          total += chunk.length;
+          largest = Math.max(largest, chunk.length);
+          setTimeout(callback, 0);
+        },
+      }));
+      return new Response(`${total} ${largest}`);
+    } };)");
+  ASSERT_TRUE(worker);
+  auto response = Fetch(*worker, "POST", "http://localhost/", bomb);
+  EXPECT_EQ(response->body, std::to_string(64 << 20) + " 16384") << response->failure;
   EXPECT_FALSE(worker->discarded());
 }
 

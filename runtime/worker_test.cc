@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include "runtime/request_chain.h"
 #include "runtime/testing/worker_fixture.h"
 #include "runtime/thread_pool_queue.h"
@@ -185,6 +187,42 @@ TEST_F(WorkerTest, CpuLimitStopsARunawayHandler) {
   fresh->reset();
   EXPECT_TRUE(sink->failed);
   EXPECT_EQ(sink->limit, LimitKind::kCpu);
+}
+
+TEST_F(WorkerTest, CpuLimitStopsANodeZlibOneShotBetweenSlices) {
+  // brotliCompressSync at quality 11 of 4 MiB takes seconds; it is
+  // a loop of bounded native calls, so the CPU limit stops it soon after
+  // the limit, not at its end.
+  cpu_limit_ms_ = 100;
+  compatibility_flags_ = {"nodejs_compat"};
+  auto worker = LoadOrDie(R"(
+    import zlib from "node:zlib";
+    export default {
+      async fetch(request) {
+        const input = new Uint8Array(4 << 20);
+        for (let i = 0; i < input.length; i += 65536) crypto.getRandomValues(input.subarray(i, i + 65536));
+        if (request.url.endsWith("/gzip")) {
+          // The same for a stream: each write's output is pulled in slices.
+          const gzip = zlib.createGzip({ level: 9 });
+          gzip.on("data", () => {});
+          for (;;) gzip.write(input);
+        }
+        zlib.brotliCompressSync(input);
+        return new Response("done");
+      },
+    };)");
+  ASSERT_TRUE(worker);
+  for (const char* url : {"http://localhost/brotli", "http://localhost/gzip"}) {
+    auto started = std::chrono::steady_clock::now();
+    auto response = Fetch(*worker, "GET", url);
+    auto elapsed = std::chrono::steady_clock::now() - started;
+    ExpectFailed(*response, "Worker exceeded its CPU time limit of 100 ms", LimitKind::kCpu);
+    EXPECT_LT(elapsed, std::chrono::seconds(3)) << url;
+    EXPECT_TRUE(worker->discarded());
+    auto fresh = Worker::Load(loop(), natives_, worker->spec());
+    ASSERT_TRUE(fresh.ok()) << fresh.status().message();
+    worker = std::move(*fresh);
+  }
 }
 
 TEST_F(WorkerTest, StartupOverTheCpuLimitIsRefused) {

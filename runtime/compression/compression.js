@@ -11,7 +11,7 @@
 
 const {
   finishInterface, inspectSymbol, inspectNamed, brandCheck, requireArguments, isObject, toUint8Array,
-  isSharedArrayBuffer, TypedArrayPrototypeGetBuffer,
+  isSharedArrayBuffer, TypedArrayPrototypeGetBuffer, TypedArrayPrototypeGetLength,
 } = internals;
 const {
   setUpTransformStream,
@@ -53,6 +53,7 @@ function setUpZlibTransform(compress, format, interfaceName) {
     for (;;) {
       const slice = zlibPull(handle);
       if (slice === undefined) return resolvedUndefined();
+      if (TypedArrayPrototypeGetLength(slice) === 0) continue;  // input read, no output yet
       if (transform.backpressure) {
         return transformPromise(transform.backpressureChangePromise.promise, () => {
           if (!readableStreamDefaultControllerCanCloseOrEnqueue(transform.readable.controller)) {
@@ -136,3 +137,17 @@ const DecompressionStream = zlibStreamInterface("DecompressionStream", false);
 
 internals.CompressionStream = CompressionStream;
 internals.DecompressionStream = DecompressionStream;
+// For node:zlib (runtime/node/zlib.js), which shares these natives.
+internals.zlibNatives = Object.freeze({
+  __proto__: null,
+  open: native.zlibOpen,
+  write: zlibWrite,
+  finish: zlibFinish,
+  flush: native.zlibFlush,
+  pull: zlibPull,
+  errorInfo: native.zlibErrorInfo,
+  close: zlibClose,
+  params: native.zlibParams,
+  versionNumber: native.zlibVersionNumber,
+  crc32: native.zlibCrc32,
+});

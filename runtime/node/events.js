@@ -7,8 +7,14 @@
 // name Node and many packages use), so a key such as "__proto__" or one a
 // worker put on Object.prototype is just another event name.
 
-const { ArrayIsArray, ArrayPrototypeSlice, ObjectDefineProperty, ReflectApply, ReflectOwnKeys,
-  PromiseCtor, PromisePrototypeThen, NumberIsNaN, ObjectSetPrototypeOf } = internals.primordials;
+const { ArrayIsArray, ArrayPrototypeSlice, ArrayPrototypePush, ObjectDefineProperty, ReflectApply, ReflectOwnKeys,
+  PromiseCtor, PromisePrototypeThen, NumberIsNaN, ObjectSetPrototypeOf, uncurryThis } = internals.primordials;
+// The listener lists are changed through these, captured at load: a worker
+// that patches Array.prototype does not change how emitters (and the
+// streams built on them) keep their listeners.
+const ArrayPrototypeUnshift = uncurryThis(Array.prototype.unshift);
+const ArrayPrototypeShift = uncurryThis(Array.prototype.shift);
+const ArrayPrototypeSplice = uncurryThis(Array.prototype.splice);
 const errors = require("internal/errors");
 const { validateFunction, validateNumber, validateAbortSignal } = require("internal/validators");
 
@@ -113,7 +119,7 @@ function addCatch(emitter, promise, type, args) {
 
 function emitUnhandledRejectionOrErr(emitter, err, type, args) {
   if (typeof emitter[kRejection] === "function") {
-    ReflectApply(emitter[kRejection], emitter, [err, type, ...args]);
+    ReflectApply(emitter[kRejection], emitter, withFirst([err, type], args));
   } else {
     const previous = emitter[kCapture];
     try {
@@ -125,11 +131,18 @@ function emitUnhandledRejectionOrErr(emitter, err, type, args) {
   }
 }
 
+// `first` followed by `rest`, without the array iterator a spread uses.
+function withFirst(first, rest) {
+  const all = first;
+  for (let i = 0; i < rest.length; i++) all[all.length] = rest[i];
+  return all;
+}
+
 EventEmitter.prototype.emit = function emit(type, ...args) {
   let doError = type === "error";
   const events = this._events;
   if (events !== undefined) {
-    if (doError && events[errorMonitor] !== undefined) this.emit(errorMonitor, ...args);
+    if (doError && events[errorMonitor] !== undefined) ReflectApply(this.emit, this, withFirst([errorMonitor], args));
     doError = doError && events.error === undefined;
   } else if (!doError) {
     return false;
@@ -174,9 +187,9 @@ function addListener(target, type, listener, prepend) {
     if (typeof existing === "function") {
       existing = events[type] = prepend ? [listener, existing] : [existing, listener];
     } else if (prepend) {
-      existing.unshift(listener);
+      ArrayPrototypeUnshift(existing, listener);
     } else {
-      existing.push(listener);
+      ArrayPrototypePush(existing, listener);
     }
     const max = getMaxListeners(target);
     if (max > 0 && existing.length > max && !existing.warned) {
@@ -267,8 +280,8 @@ EventEmitter.prototype.removeListener = function removeListener(type, listener) 
       }
     }
     if (position < 0) return this;
-    if (position === 0) list.shift();
-    else list.splice(position, 1);
+    if (position === 0) ArrayPrototypeShift(list);
+    else ArrayPrototypeSplice(list, position, 1);
     if (list.length === 1) events[type] = list[0];
     if (events.removeListener !== undefined) this.emit("removeListener", type, listener);
   }

@@ -51,9 +51,12 @@ function joinTypes(list) {
   return `${list.slice(0, -1).join(", ")}, or ${list[list.length - 1]}`;
 }
 
-const classNames = ["Buffer", "ArrayBuffer", "TypedArray", "DataView", "Uint8Array", "Array",
-  "Object", "Function", "Promise", "AbortSignal", "Blob", "URL", "Date", "RegExp", "ArrayBufferView", "KeyObject",
-  "CryptoKey"];
+// Node's rule: these names are types ("of type string"); other names
+// written as classes ("Buffer", "ReadableStream") are instances ("an
+// instance of Buffer").
+const typeNames = ["string", "function", "number", "object", "Function", "Object", "boolean", "bigint",
+  "symbol"];
+const classNamePattern = /^([A-Z][a-z0-9]*)+$/;
 
 const errors = {
   __proto__: null,
@@ -65,8 +68,8 @@ const errors = {
     const list = ArrayIsArray(expected) ? expected : [expected];
     for (let i = 0; i < list.length; i++) {
       const type = list[i];
-      if (type === "Object" || type === "Function") types.push(type.toLowerCase());
-      else if (classNames.includes(type)) instances.push(type);
+      if (typeNames.includes(type)) types.push(type.toLowerCase());
+      else if (internals.primordials.RegExpTest(classNamePattern, type)) instances.push(type);
       else types.push(type);
     }
     const what = name.endsWith(" argument") ? name : `"${name}" ${name.includes(".") ? "property" : "argument"}`;
@@ -155,6 +158,41 @@ const errors = {
   },
   ERR_AMBIGUOUS_ARGUMENT(name, reason) {
     return makeError(TypeError, "ERR_AMBIGUOUS_ARGUMENT", `The "${name}" argument is ambiguous. ${reason}`);
+  },
+  // node:stream
+  ERR_STREAM_NULL_VALUES() {
+    return makeError(TypeError, "ERR_STREAM_NULL_VALUES", "May not write null values to stream");
+  },
+  ERR_STREAM_PUSH_AFTER_EOF() {
+    return makeError(Error, "ERR_STREAM_PUSH_AFTER_EOF", "stream.push() after EOF");
+  },
+  ERR_STREAM_UNSHIFT_AFTER_END_EVENT() {
+    return makeError(Error, "ERR_STREAM_UNSHIFT_AFTER_END_EVENT", "stream.unshift() after end event");
+  },
+  ERR_STREAM_WRITE_AFTER_END() {
+    return makeError(Error, "ERR_STREAM_WRITE_AFTER_END", "write after end");
+  },
+  ERR_STREAM_DESTROYED(name) {
+    return makeError(Error, "ERR_STREAM_DESTROYED", `Cannot call ${name} after a stream was destroyed`);
+  },
+  ERR_STREAM_ALREADY_FINISHED(name) {
+    return makeError(Error, "ERR_STREAM_ALREADY_FINISHED", `Cannot call ${name} after a stream was finished`);
+  },
+  ERR_STREAM_PREMATURE_CLOSE() {
+    return makeError(Error, "ERR_STREAM_PREMATURE_CLOSE", "Premature close");
+  },
+  ERR_MULTIPLE_CALLBACK() {
+    return makeError(Error, "ERR_MULTIPLE_CALLBACK", "Callback called multiple times");
+  },
+  // node:zlib
+  ERR_BUFFER_TOO_LARGE(max) {
+    return makeError(RangeError, "ERR_BUFFER_TOO_LARGE", `Cannot create a Buffer larger than ${max} bytes`);
+  },
+  ERR_BROTLI_INVALID_PARAM(key) {
+    return makeError(RangeError, "ERR_BROTLI_INVALID_PARAM", `${key} is not a valid Brotli parameter`);
+  },
+  ERR_ZLIB_INITIALIZATION_FAILED() {
+    return makeError(Error, "ERR_ZLIB_INITIALIZATION_FAILED", "Initialization failed");
   },
   AbortError: class AbortError extends Error {
     constructor(message = "The operation was aborted", options = undefined) {

@@ -65,6 +65,7 @@ StatusOr<std::unique_ptr<Worker>> WorkerFixture::LoadFiles(
   spec.expose_natives_for_testing = expose_natives_;
   spec.use_snapshot = use_snapshot_;
   spec.subrequest_limit = subrequest_limit_;
+  spec.compatibility_flags = compatibility_flags_;
   spec.bindings = bindings_;
   spec.services = services_;
   return Worker::Load(&loop_, natives_, spec);

@@ -102,6 +102,7 @@ class WorkerFixture : public ::testing::Test {
   bool expose_natives_ = false;  // globalThis.__native, for tests of natives
   bool use_snapshot_ = true;     // WorkerSpec::use_snapshot
   std::optional<uint32_t> subrequest_limit_;  // WorkerSpec::subrequest_limit
+  std::vector<std::string> compatibility_flags_;  // of workers loaded from now on
   std::vector<EnvBinding> bindings_;         // env bindings of workers loaded from now on
   std::shared_ptr<HostServices> services_;  // what their natives get (WorkerSpec::services)
   base::testing::TempDir temp_{"edge-test"};

@@ -1,8 +1,11 @@
 """End-to-end: the nodejs_compat flag. An app bundled by esbuild with npm
-packages built on Node's EventEmitter (node-cache), Buffer (safe-buffer) and
-crypto (jsonwebtoken) runs unmodified under `edge dev` and, deployed, under `edge serve`
+packages built on Node's EventEmitter (node-cache), Buffer (safe-buffer),
+crypto (jsonwebtoken) and stream.Transform (split2, piped after node:zlib's createGunzip) runs
+unmodified under `edge dev` and, deployed, under `edge serve`
 (fixtures/nodejs_compat_app/README.md says how the bundle was made); without
 the flag the same bundle is refused with Workers' error."""
+import base64
+import gzip
 import json
 import os
 import unittest
@@ -82,6 +85,17 @@ class NodejsCompatDevTest(unittest.TestCase):
         self.assertEqual(got["tampered"], bad_signature)
         self.assertEqual(got["algorithmConfusion"],
                          {"ok": False, "error": "JsonWebTokenError", "message": "invalid algorithm"})
+
+    def test_a_stream_transform_package_splits_a_gzip_body(self):
+        lines = "".join(json.dumps({"n": i, "text": "é" * i}) + "\n" for i in range(200))
+        for body, headers in ((gzip.compress(lines.encode()), {"Content-Encoding": "gzip"}),
+                              (lines.encode(), {})):
+            response = self.edge.request("POST", "/lines", body, headers)
+            self.assertEqual(response.status, 200, response.body)
+            result = json.loads(response.body)
+            self.assertEqual(len(result["records"]), 200)
+            self.assertEqual(result["records"][199], {"n": 199, "text": "é" * 199})
+            self.assertEqual(gzip.decompress(base64.b64decode(result["countGzip"])), b"200")
 
 
 class NodejsCompatFlagTest(unittest.TestCase):

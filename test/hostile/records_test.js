@@ -72,7 +72,7 @@ export const RECORD_NAMES = [
   "transferBody", "transform", "transformAlgorithm", "type", "uncurryGetter", "uncurryThis",
   "unwrapKey", "uploadEvent", "uploadReader", "urlRecordOf", "username", "utf8Decode",
   "utf8Encode", "verify", "view", "viewConstructor", "waiting", "whenIdle", "wrapKey", "wrapper", "waitUntil", "writable",
-  "writableType", "write", "writeAlgorithm", "writeRequests", "writer", "x", "xn", "y",
+  "writableType", "write", "writeAlgorithm", "writeRequests", "writer", "x", "xn", "y", "zlibNatives",
   "DigestStream", "FixedLengthStream", "IdentityTransformStream", "MessageChannel", "MessageEvent", "MessagePort",
   "Scheduler", "done", "es", "newMessagePortPair", "offset", "scheduler", "sync",
 ];
