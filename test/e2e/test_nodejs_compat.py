@@ -121,8 +121,11 @@ class NodejsCompatServeTest(unittest.TestCase):
         assert alive, "the node exited during the tests"
 
     def test_the_flag_travels_with_the_deployed_bundle(self):
+        # RS256 signing (and its first compile) is not what this test is
+        # about: a CPU limit roomy enough for a slow (sanitizer) build.
         config = read_fixture("edge.toml").replace(
-            'main = "index.js"\n', 'main = "index.js"\nroutes = ["node.test/*"]\n')
+            'main = "index.js"\n', 'main = "index.js"\nroutes = ["node.test/*"]\n') + (
+            "\n[limits]\ncpu_ms = 1000\n")
         project = app_project(config)
         self.node.projects.append(project)
         result = self.node.deploy(project.dir)
@@ -132,7 +135,9 @@ class NodejsCompatServeTest(unittest.TestCase):
         body = json.loads(response.body)
         self.assertEqual(body["decoded"], "abc")
         self.assertIn("set k", body["events"])
-        tokens = json.loads(self.node.request("node.test", "/jwt").body)
+        jwt = self.node.request("node.test", "/jwt")
+        self.assertEqual(jwt.status, 200, jwt.body)
+        tokens = json.loads(jwt.body)
         self.assertEqual([tokens["hs256"], tokens["rs256"]], [NODE_HS256, NODE_RS256])
 
 

@@ -6,6 +6,7 @@ it answers 503 with Retry-After); a new PoP bootstraps from a large
 snapshot with its memory bounded."""
 import http.client
 import json
+import os
 import signal
 import threading
 import time
@@ -195,8 +196,10 @@ class SnapshotMemoryTest(unittest.TestCase):
             self.assertEqual(retry_after, "5")
         # Streamed, not buffered: 20 snapshots of `size` bytes raised the
         # relay's peak memory by far less than one of them.
+        # (Not under AddressSanitizer: its quarantine keeps freed memory.)
         grown_kb = vm_hwm_kb(self.relay.proc.pid) - before_kb
-        self.assertLess(grown_kb * 1024, size // 2, f"VmHWM grew by {grown_kb} kB")
+        if os.environ.get("EDGE_SANITIZERS") != "1":
+            self.assertLess(grown_kb * 1024, size // 2, f"VmHWM grew by {grown_kb} kB")
 
     def test_b_a_pop_bootstraps_in_bounded_memory(self):
         status, body = self.origin.admin("POST", "/sync/compact")
@@ -213,8 +216,9 @@ class SnapshotMemoryTest(unittest.TestCase):
             # which tailed it) plus far less than the snapshot: the snapshot
             # went to disk and was applied an entry at a time.
             pop_kb, relay_kb = vm_hwm_kb(pop.proc.pid), vm_hwm_kb(self.relay.proc.pid)
-            self.assertLess((pop_kb - relay_kb) * 1024, size // 2,
-                            f"PoP VmHWM {pop_kb} kB, relay {relay_kb} kB, snapshot {size} B")
+            if os.environ.get("EDGE_SANITIZERS") != "1":
+                self.assertLess((pop_kb - relay_kb) * 1024, size // 2,
+                                f"PoP VmHWM {pop_kb} kB, relay {relay_kb} kB, snapshot {size} B")
         finally:
             pop.remove()
 
