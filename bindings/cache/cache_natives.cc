@@ -29,6 +29,7 @@
 #include "runtime/isolate_data.h"
 #include "runtime/native.h"
 #include "runtime/pending_promise.h"
+#include "runtime/thread_pool_job.h"
 
 namespace edge::bindings {
 namespace {
@@ -107,32 +108,13 @@ StatusOr<CacheKey> KeyArgs(NativeCall& call, int first) {
   return key;
 }
 
-const Status& StatusOf(const Status& status) { return status; }
-template <typename T>
-const Status& StatusOf(const StatusOr<T>& result) {
-  return result.status();
-}
-
 // Runs `work` on the thread pool and settles a promise with its result on
-// the loop: a failure rejects, else make(isolate, context, result) resolves.
+// the loop: a failure rejects, else make(isolate, context, invocation,
+// result) resolves (runtime/thread_pool_job.h).
 template <typename Work, typename Make>
 NativeResult RunCacheJob(NativeCall& call, Work work, Make make) {
-  using Result = std::invoke_result_t<Work&>;
-  auto result = std::make_shared<std::optional<Result>>();
-  auto work_ptr = std::make_shared<Work>(std::move(work));
-  auto created = PendingPromise::Create(call);
-  if (!created.ok()) return created.status();
-  auto [promise, pending] = std::move(created).value();
-  RunInThreadPool(
-      call.data(), *pending, [result, work_ptr] { result->emplace((*work_ptr)()); },
-      [result, work_ptr, pending = pending, make = std::move(make)]() mutable {
-        Result& done = **result;
-        if (!StatusOf(done).ok()) return pending->Reject(StatusOf(done));
-        pending->Resolve([&](v8::Isolate* isolate, v8::Local<v8::Context> context) {
-          return make(isolate, context, pending->invocation(), done);
-        });
-      });
-  return promise;
+  return runtime::RunJobForPromise(
+      call, std::move(work), [](const Status& status) { return status; }, std::move(make));
 }
 
 v8::Local<v8::Value> BytesValue(v8::Isolate* isolate, std::string&& bytes) {

@@ -17,6 +17,7 @@
 #include "runtime/isolate_data.h"
 #include "runtime/native.h"
 #include "runtime/pending_promise.h"
+#include "runtime/thread_pool_job.h"
 
 namespace edge::bindings {
 namespace {
@@ -146,33 +147,17 @@ StatusOr<Target> TargetArgs(NativeCall& call, bool with_key) {
   return target;
 }
 
-const Status& StatusOf(const Status& status) { return status; }
-template <typename T>
-const Status& StatusOf(const StatusOr<T>& result) {
-  return result.status();
-}
-
 // Runs `work` (returning Status or StatusOr<T>) on the thread pool, and
 // returns a promise settled on the loop by its result: a failure rejects it
-// as `method` failing; else it resolves with make(isolate, context, result).
+// as `method` failing; else it resolves with make(isolate, context, result)
+// (runtime/thread_pool_job.h).
 template <typename Work, typename Make>
 NativeResult RunKvJob(NativeCall& call, const char* method, Work work, Make make) {
-  using Result = std::invoke_result_t<Work&>;
-  auto result = std::make_shared<std::optional<Result>>();
-  auto work_ptr = std::make_shared<Work>(std::move(work));
-  auto created = PendingPromise::Create(call);
-  if (!created.ok()) return created.status();
-  auto [promise, pending] = std::move(created).value();
-  RunInThreadPool(
-      call.data(), *pending, [result, work_ptr] { result->emplace((*work_ptr)()); },
-      [result, work_ptr, pending = pending, method, make = std::move(make)] {
-        Result& done = **result;
-        if (!StatusOf(done).ok()) return pending->Reject(Failure(method, 400, StatusOf(done)));
-        pending->Resolve([&](v8::Isolate* isolate, v8::Local<v8::Context> context) {
-          return make(isolate, context, done);
-        });
-      });
-  return promise;
+  return runtime::RunJobForPromise(
+      call, std::move(work),
+      [method](const Status& status) { return Failure(method, 400, status); },
+      [make = std::move(make)](v8::Isolate* isolate, v8::Local<v8::Context> context, double,
+                               auto& result) { return make(isolate, context, result); });
 }
 
 v8::Local<v8::Value> MakeUndefined(v8::Isolate* isolate, v8::Local<v8::Context>, const Status&) {
