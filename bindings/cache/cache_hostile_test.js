@@ -5,22 +5,7 @@
 // setter: the worker gets its own errors or its own data, nothing else.
 
 import { assert, assertEquals, assertRejects, assertThrows } from "../../runtime/testing/assert.js";
-
-let serial = 0;
-// A URL no other test uses.
-function fresh(path = "x") {
-  serial++;
-  return `https://cache.test/${path}/${serial}`;
-}
-
-function streamOf(chunks) {
-  return new ReadableStream({
-    start(controller) {
-      for (const chunk of chunks) controller.enqueue(chunk);
-      controller.close();
-    },
-  });
-}
+import { fresh } from "./cache_testing.js";
 
 export default {
   async "hostile: a cache name too long, a 1 MB URL, throwing and Proxy keys"() {

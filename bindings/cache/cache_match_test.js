@@ -4,22 +4,8 @@
 // fails.
 
 import { assert, assertEquals, assertRejects, assertThrows } from "../../runtime/testing/assert.js";
-
-let serial = 0;
-// A URL no other test uses.
-function fresh(path = "x") {
-  serial++;
-  return `https://cache.test/${path}/${serial}`;
-}
-
-function streamOf(chunks) {
-  return new ReadableStream({
-    start(controller) {
-      for (const chunk of chunks) controller.enqueue(chunk);
-      controller.close();
-    },
-  });
-}
+import { fresh } from "./cache_testing.js";
+import { streamOf } from "../../runtime/testing/streams.js";
 
 export default {
   async "If-None-Match and If-Modified-Since give 304"() {
@@ -88,7 +74,7 @@ export default {
     const chunks = [];
     for (let i = 0; i < 10; i++) chunks.push(chunk);
     chunks.push(new Uint8Array([1, 2, 3]));
-    await caches.default.put(url, new Response(streamOf(chunks), { headers: { "cache-control": "max-age=60" } }));
+    await caches.default.put(url, new Response(streamOf(...chunks), { headers: { "cache-control": "max-age=60" } }));
     const hit = await caches.default.match(url);
     assertEquals(hit.headers.get("content-length"), String(10 * 100 * 1024 + 3));
     const bytes = new Uint8Array(await hit.arrayBuffer());

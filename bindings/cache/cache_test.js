@@ -6,22 +6,7 @@
 // cache_match_test.js and cache_hostile_test.js.
 
 import { assert, assertEquals, assertRejects, assertThrows } from "../../runtime/testing/assert.js";
-
-let serial = 0;
-// A URL no other test uses.
-function fresh(path = "x") {
-  serial++;
-  return `https://cache.test/${path}/${serial}`;
-}
-
-function streamOf(chunks) {
-  return new ReadableStream({
-    start(controller) {
-      for (const chunk of chunks) controller.enqueue(chunk);
-      controller.close();
-    },
-  });
-}
+import { fresh } from "./cache_testing.js";
 
 export default {
   async "put then match returns the response with CF-Cache-Status: HIT"() {
