@@ -85,6 +85,16 @@ int main(int argc, char** argv) {
   dev_command->add_option("--persist-to", dev.persist_to,
                           "Folder for local state: the KV store lives in <DIR>/kv (default: "
                           "<project>/.edge/state)");
+  std::string inspect;
+  CLI::Option* inspect_option =
+      dev_command
+          ->add_option("--inspect", inspect,
+                       "Serve the Chrome DevTools Protocol on 127.0.0.1:PORT (default 9229) for "
+                       "Chrome DevTools and VS Code: breakpoints, stepping, console, CPU profiles "
+                       "and heap snapshots (write --inspect=PORT before the paths)")
+          ->expected(0, 1)
+          ->default_str("9229")
+          ->check(CLI::Range(0, 65535));
   AddLogLevel(dev_command, &log_level);
 
   // edge kv get|put|delete|list --binding NAME
@@ -286,6 +296,7 @@ int main(int argc, char** argv) {
   if (test_command->parsed()) return edge::cli::RunTestCommand(test);
   if (dev_command->parsed()) {
     dev.limits.max_body_bytes = static_cast<size_t>(max_body_mib * 1024 * 1024);
+    if (inspect_option->count() > 0) dev.inspect_port = std::stoi(inspect);
     return edge::gateway::RunDevServer(dev);
   }
   return 0;

@@ -15,6 +15,11 @@ find_path(V8_INCLUDE_DIR v8.h PATHS "${EDGE_DEPS}/usr/include/node" NO_DEFAULT_P
 find_library(NODE_LIBRARY NAMES node libnode.so.108
              PATHS "${EDGE_DEPS}/usr/lib/x86_64-linux-gnu" NO_DEFAULT_PATH)
 edge_require(V8_INCLUDE_DIR "V8 10.2 headers (libnode-dev, unpacked)")
+# v8-inspector.h (`edge dev --inspect`) ships in the same package, beside a
+# copy of the same V8 headers.
+find_path(V8_INSPECTOR_INCLUDE_DIR v8-inspector.h
+          PATHS "${EDGE_DEPS}/usr/include/nodejs/deps/v8/include" NO_DEFAULT_PATH)
+edge_require(V8_INSPECTOR_INCLUDE_DIR "v8-inspector.h (libnode-dev, unpacked)")
 edge_require(NODE_LIBRARY "libnode.so.108 (libnode108, unpacked)")
 file(STRINGS "${V8_INCLUDE_DIR}/v8-version.h" _v8_major REGEX "define V8_MAJOR_VERSION")
 if(NOT _v8_major MATCHES "10$")
@@ -22,7 +27,7 @@ if(NOT _v8_major MATCHES "10$")
 endif()
 get_filename_component(NODE_LIBRARY_DIR "${NODE_LIBRARY}" DIRECTORY)
 add_library(edge_v8 INTERFACE)
-target_include_directories(edge_v8 SYSTEM INTERFACE "${V8_INCLUDE_DIR}")
+target_include_directories(edge_v8 SYSTEM INTERFACE "${V8_INCLUDE_DIR}" "${V8_INSPECTOR_INCLUDE_DIR}")
 target_link_libraries(edge_v8 INTERFACE "${NODE_LIBRARY}")
 
 # llhttp 8.1 from the unpacked node-llhttp, built here as a static library.

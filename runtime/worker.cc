@@ -8,6 +8,7 @@
 
 #include "runtime/errors.h"
 #include "runtime/global_scope.h"
+#include "runtime/inspector/worker_inspector.h"
 #include "runtime/isolate_data.h"
 #include "base/log.h"
 #include "runtime/compatibility_flags.h"
@@ -288,6 +289,7 @@ Worker::~Worker() {
         data_->FailAllResponses("Worker was unloaded", LimitKind::kNone);
       }
     }
+    inspector_.reset();
     dispatch_.Reset();
     scheduled_dispatch_.Reset();
     env_.Reset();
@@ -502,6 +504,10 @@ Status Worker::Initialize(uv_loop_t* loop, const NativeRegistry& natives,
     objects = *made;
   }
   data_->SetContext(context, objects.internals);
+  if (spec_.inspector) {
+    inspector_ = std::make_unique<WorkerInspector>(isolate_, context, spec_.inspector,
+                                                   spec_.root_dir, spec_.name);
+  }
   if (!DefineIsolateNatives(context, objects.native, *data_)) {
     return Status(ErrorCode::kInternal, "cannot create the runtime's natives");
   }
@@ -532,6 +538,7 @@ Status Worker::Initialize(uv_loop_t* loop, const NativeRegistry& natives,
   data_->watchdog().End();
   data_->watchdog().ForgetBackgroundEntries();
   if (started.ok()) StoreCodeCache();
+  if (started.ok() && inspector_) inspector_->Attach();
   data_->watchdog().set_cpu_limit_ms(spec_.cpu_limit_ms);
   if (!started.ok() && data_->watchdog().exceeded()) {
     return Status(ErrorCode::kInvalidInput,

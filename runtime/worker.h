@@ -28,8 +28,10 @@
 
 namespace edge::runtime {
 
+class InspectorTarget;
 class IsolateData;
 class ThreadPoolQueue;
+class WorkerInspector;
 
 // A `[vars]` entry: strings stay strings, tables and arrays arrive as JSON.
 struct WorkerVar {
@@ -89,6 +91,9 @@ struct WorkerSpec {
   // Where console output goes, tagged by the caller; null: the server log.
   // Called on the worker's thread.
   std::function<void(std::string_view level, std::string_view message)> on_console;
+  // `edge dev --inspect`: the DevTools target this worker's isolates are
+  // debugged through (runtime/inspector/); null: no inspector.
+  std::shared_ptr<InspectorTarget> inspector;
   // Tests of natives only: makes the `native` object reachable from scripts
   // as globalThis.__native. Never set by edge itself.
   bool expose_natives_for_testing = false;
@@ -261,6 +266,7 @@ class Worker {
   std::shared_ptr<BufferAllocator> allocator_;
   v8::Isolate* isolate_ = nullptr;
   std::unique_ptr<IsolateData> data_;
+  std::unique_ptr<WorkerInspector> inspector_;  // when spec_.inspector
   std::vector<ModuleRecord> modules_;
   std::vector<std::string> module_paths_;
   // Each script's sourceMappingURL, its map read on first use.

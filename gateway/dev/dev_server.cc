@@ -15,6 +15,7 @@
 #include "bindings/kv/kv_store.h"
 #include "bindings/fetch/outbound/client.h"
 #include "gateway/dev/dev_error_page.h"
+#include "gateway/dev/inspector_server.h"
 #include "gateway/http/http_server.h"
 #include "gateway/host/scheduled_trigger.h"
 #include "gateway/host/worker_host.h"
@@ -22,6 +23,7 @@
 #include "gateway/http/status_pages.h"
 #include "base/log.h"
 #include "base/uv_handle.h"
+#include "runtime/inspector/inspector_target.h"
 #include "runtime/project.h"
 
 namespace edge::gateway {
@@ -103,6 +105,7 @@ class DevServer : public bindings::ServiceDirectory {
     }
     Watch();
     UpdateTriggers();
+    if (options_.inspect_port && !StartInspector()) return 1;
 
     Status listening = server_.Listen(options_.ip, options_.port, false);
     if (!listening.ok()) {
@@ -159,6 +162,7 @@ class DevServer : public bindings::ServiceDirectory {
     StatusOr<runtime::Project> project = runtime::LoadProject(path);
     if (!project.ok()) return project;
     project->spec.services = services_;
+    if (options_.inspect_port) project->spec.inspector = InspectorTargetFor(project->spec);
     // The KV store is opened with the first project that has a KV binding:
     // one store per process, in <persist-to>/kv or <first project>/.edge/state/kv.
     bool wants_kv = false;
@@ -184,6 +188,39 @@ class DevServer : public bindings::ServiceDirectory {
       Log(LogLevel::kInfo, "KV store in {}", services_->kv->path());
     }
     return project;
+  }
+
+  // The DevTools target of the worker named spec.name, made on first use:
+  // every version of the worker is debugged through the same one.
+  std::shared_ptr<runtime::InspectorTarget> InspectorTargetFor(const runtime::WorkerSpec& spec) {
+    std::shared_ptr<runtime::InspectorTarget>& target = inspector_targets_[spec.name];
+    if (target == nullptr) {
+      target = std::make_shared<runtime::InspectorTarget>(
+          loop_, spec.name, spec.name, "file://" + spec.entry_path);
+    }
+    return target;
+  }
+
+  bool StartInspector() {
+    std::vector<std::shared_ptr<runtime::InspectorTarget>> targets;
+    for (const LoadedWorker& loaded : workers_) {
+      targets.push_back(inspector_targets_.at(loaded.project.spec.name));
+    }
+    inspector_ = std::make_unique<InspectorServer>();
+    Status started = inspector_->Start("127.0.0.1", *options_.inspect_port, std::move(targets));
+    if (!started.ok()) {
+      Log(LogLevel::kError, "cannot start the inspector on 127.0.0.1:{}: {}",
+          *options_.inspect_port, started.message());
+      return false;
+    }
+    for (const LoadedWorker& loaded : workers_) {
+      printf("Debugger listening on ws://127.0.0.1:%d/%s\n", inspector_->port(),
+             loaded.project.spec.name.c_str());
+    }
+    printf("Open chrome://inspect in Chrome (or attach VS Code to 127.0.0.1:%d) to debug\n",
+           inspector_->port());
+    fflush(stdout);
+    return true;
   }
 
   // The files of a project that trigger a reload: its modules, its config
@@ -339,6 +376,9 @@ class DevServer : public bindings::ServiceDirectory {
   // Releases every handle so the loop ends.
   void Close() {
     cron_.Stop();
+    // The inspector's thread ends first; the targets' handles are this loop's.
+    inspector_.reset();
+    for (auto& [name, target] : inspector_targets_) target->Close();
     if (kv_sweeper_) kv_sweeper_->Stop();
     for (LoadedWorker& loaded : workers_) loaded.host->Clear();
     for (auto& [dir, watcher] : watchers_) {
@@ -364,6 +404,8 @@ class DevServer : public bindings::ServiceDirectory {
   std::shared_ptr<bindings::BindingServices> services_;
   std::unique_ptr<bindings::KvSweeper> kv_sweeper_;
   std::vector<LoadedWorker> workers_;
+  std::map<std::string, std::shared_ptr<runtime::InspectorTarget>> inspector_targets_;
+  std::unique_ptr<InspectorServer> inspector_;
   HttpServer server_;
   bindings::CronClock clock_;
   bindings::CronScheduler cron_;

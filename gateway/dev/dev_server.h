@@ -4,6 +4,7 @@
 // service bindings, by its name.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,9 @@ struct DevOptions {
   uint32_t connections_per_origin = 32;  // outbound keep-alive pool bound
   // Local state (the KV store in <persist_to>/kv); empty: <first project>/.edge/state.
   std::string persist_to;
+  // `--inspect[=PORT]`: the DevTools endpoint's port (0: a free one), on
+  // 127.0.0.1 whatever `ip` is; unset: no inspector.
+  std::optional<int> inspect_port;
 };
 
 // Runs until a signal stops it. Returns the process exit code.

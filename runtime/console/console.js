@@ -12,6 +12,11 @@ const ArrayIsArray = Array.isArray;
 const MathMax = Math.max;
 const MathCeil = Math.ceil;
 const ErrorCaptureStackTrace = Error.captureStackTrace;
+const ReflectApply = Reflect.apply;
+const ObjectDefineProperty = Object.defineProperty;
+// V8's own console, which globals.js replaces: its methods tell an attached
+// debugger (`edge dev --inspect`), and return at once when none is.
+const v8Console = globalThis.console;
 
 let groupIndent = "";
 const counts = new Map();
@@ -238,6 +243,22 @@ const consoleObject = {
     write("info", `${label}: ${formatDuration(nativeNow() - start)}`);
   },
 };
+
+// Each method also reaches V8's, so DevTools' console shows the message with
+// its values as objects to expand.
+for (const name of ObjectKeys(consoleObject)) {
+  const ours = consoleObject[name];
+  const v8Method = v8Console !== undefined ? v8Console[name] : undefined;
+  if (typeof v8Method !== "function") continue;
+  const method = {
+    [name](...data) {
+      ReflectApply(v8Method, v8Console, data);
+      return ReflectApply(ours, this, data);
+    },
+  }[name];
+  ObjectDefineProperty(method, "length", { value: ours.length });
+  consoleObject[name] = method;
+}
 
 // A namespace object: methods are enumerable own properties, and the object's
 // prototype is an empty object, like in browsers.

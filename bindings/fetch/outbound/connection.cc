@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 
 #include "base/http_client/tls_client.h"
 #include "base/http_text.h"
@@ -18,8 +19,18 @@ namespace edge::bindings::outbound {
 namespace {
 
 constexpr size_t kReadBufferSize = 64 * 1024;
-thread_local char t_read_buffer[kReadBufferSize];
-thread_local char t_plain_buffer[kReadBufferSize];
+
+// The read buffers of the loop's thread, made on its first read. Not
+// thread_local arrays: static TLS is set aside for every thread of the
+// process, and 128 KiB of it would leave threads with small stacks (V8's
+// 64 KiB CPU-profiler thread) unable to start.
+char* ThreadBuffer(int which) {
+  thread_local std::unique_ptr<char[]> buffers[2];
+  if (buffers[which] == nullptr) buffers[which] = std::make_unique<char[]>(kReadBufferSize);
+  return buffers[which].get();
+}
+char* ReadBuffer() { return ThreadBuffer(0); }
+char* PlainBuffer() { return ThreadBuffer(1); }
 
 Status NetError(std::string message) { return Status(ErrorCode::kTypeError, std::move(message)); }
 
@@ -331,7 +342,7 @@ void Connection::StartReading() {
   int r = uv_read_start(
       reinterpret_cast<uv_stream_t*>(tcp_),
       [](uv_handle_t*, size_t, uv_buf_t* buf) {
-        buf->base = t_read_buffer;
+        buf->base = ReadBuffer();
         buf->len = kReadBufferSize;
       },
       [](uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
@@ -385,9 +396,10 @@ void Connection::OnRead(ssize_t nread, const uv_buf_t* buf) {
 void Connection::DrainTls() {
   while (state_ != State::kClosed && !paused_) {
     ERR_clear_error();
-    int n = SSL_read(ssl_, t_plain_buffer, static_cast<int>(kReadBufferSize));
+    char* plain = PlainBuffer();
+    int n = SSL_read(ssl_, plain, static_cast<int>(kReadBufferSize));
     if (n > 0) {
-      Feed(t_plain_buffer, static_cast<size_t>(n));
+      Feed(plain, static_cast<size_t>(n));
       continue;
     }
     int error = SSL_get_error(ssl_, n);
