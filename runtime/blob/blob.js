@@ -13,7 +13,7 @@ const {
 
 const nativeUtf8Decode = native.utf8Decode;
 const {
-  ObjectDefineProperty, ObjectPrototype, ObjectSetPrototypeOf, ReflectApply, MathFloor, MathMax, MathMin, MathTrunc, NumberIsFinite, DateNow, PromiseResolve,
+  ArrayPrototypePush, ObjectDefineProperty, ObjectPrototype, ObjectSetPrototypeOf, ReflectApply, MathFloor, MathMax, MathMin, MathTrunc, NumberIsFinite, DateNow, PromiseResolve,
   PromiseReject, SymbolIterator, StringPrototypeToLowerCase,
 } = internals.primordials;
 
@@ -124,9 +124,9 @@ function collectParts(blobParts, iface) {
     if (step.done) break;
     const part = step.value;
     if (isObject(part) && (isBlob(part) || toUint8Array(part) !== undefined)) {
-      parts.push(part);
+      ArrayPrototypePush(parts, part);
     } else {
-      parts.push(toUSVString(part));
+      ArrayPrototypePush(parts, toUSVString(part));
     }
   }
   return parts;
@@ -151,7 +151,7 @@ function processParts(parts, endings) {
     } else {
       bytes = toUint8Array(part); // copied below
     }
-    chunks.push(bytes);
+    ArrayPrototypePush(chunks, bytes);
     total += bytes.byteLength;
   }
   const result = new Uint8Array(total);

@@ -6,6 +6,7 @@ import Stream, {
 } from "node:stream";
 import { pipeline as pipelinePromise, finished as finishedPromise } from "node:stream/promises";
 import * as web from "node:stream/web";
+import consumers, { text, json, buffer, arrayBuffer, blob } from "node:stream/consumers";
 import { Buffer } from "node:buffer";
 import { assert, assertEquals, assertThrows, assertRejects, sleep } from "../../runtime/testing/assert.js";
 
@@ -568,6 +569,61 @@ export default {
       delete Object.prototype.ended;
       delete Object.prototype.flowing;
     }
+  },
+
+  async "stream/consumers: a whole Readable, Web stream or async iterable as one value"() {
+    assertEquals(Object.keys(consumers).sort().join(","), "arrayBuffer,blob,buffer,json,text");
+    assertEquals(await text(Readable.from(["a", Buffer.from("é")])), "aé");
+    // A character split between chunks.
+    const euro = Buffer.from("€");
+    const split = new web.ReadableStream({
+      start(c) { c.enqueue(euro.subarray(0, 1)); c.enqueue(euro.subarray(1)); c.close(); },
+    });
+    assertEquals(await text(split), "€");
+    assertEquals(JSON.stringify(await json(Readable.from(['{"a":', "1}"]))), '{"a":1}');
+    const bytes = await buffer(Readable.from([Buffer.from("hi"), Buffer.from("!")]));
+    assert(Buffer.isBuffer(bytes));
+    assertEquals(bytes.toString(), "hi!");
+    const ab = await arrayBuffer(Readable.from([Buffer.from("xyz")]));
+    assert(ab instanceof ArrayBuffer);
+    assertEquals(ab.byteLength, 3);
+    const b = await blob(Readable.from([Buffer.from("abcd")]));
+    assertEquals([b.size, await b.text()], [4, "abcd"]);
+    assertEquals(await text((async function* () { yield "x"; yield new Uint8Array([121]); })()), "xy");
+    assertEquals(await text(Readable.from([])), "");
+  },
+
+  async "stream/consumers: errors reject, as in Node"() {
+    const boom = await assertRejects(
+      () => text(new Readable({ read() { this.destroy(new Error("boom")); } })), Error);
+    assertEquals(boom.message, "boom");
+    await assertRejects(() => json(Readable.from(["{bad"])), "SyntaxError");
+    await assertRejects(() => text(42), TypeError);
+  },
+
+  async "hostile: stream/consumers with patched built-ins and a never-ending stream"() {
+    const saved = { push: Array.prototype.push, parse: JSON.parse };
+    Array.prototype.push = () => { throw new Error("patched push"); };
+    JSON.parse = () => "patched parse";
+    Object.prototype.stream = false;
+    const euro = Buffer.from("€");
+    const results = [];
+    try {
+      results[0] = await text(Readable.from([euro.subarray(0, 2), euro.subarray(2)]));
+      results[1] = (await json(Readable.from(["[1]"])))[0];
+      results[2] = (await blob(Readable.from(["ab"]))).size;
+    } finally {
+      Array.prototype.push = saved.push;
+      JSON.parse = saved.parse;
+      delete Object.prototype.stream;
+    }
+    assertEquals(results, ["€", 1, 2]);
+    // A stream that never ends leaves the promise pending, holding nothing
+    // the invocation does not own; the test only checks it does not settle.
+    let settled = false;
+    text(new Readable({ read() {} })).then(() => { settled = true; }, () => { settled = true; });
+    await sleep(20);
+    assert(!settled);
   },
 };
 
