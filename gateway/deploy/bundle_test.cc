@@ -481,8 +481,8 @@ cpu_ms = 120
   EXPECT_EQ(bundle->kv_namespaces,
             (std::vector<std::pair<std::string, std::string>>{{"CACHE", "abc123"}}));
   EXPECT_EQ(bundle->services,
-            (std::vector<ServiceBindingEntry>{{"ADMIN", "auth-worker", "Admin"},
-                                              {"AUTH", "auth-worker", ""}}));
+            (std::vector<ServiceBindingEntry>{{"AUTH", "auth-worker", ""},
+                                              {"ADMIN", "auth-worker", "Admin"}}));
   EXPECT_EQ(bundle->limits.cpu_ms, 120u);
   ASSERT_TRUE(bundle->routes.has_value());
   EXPECT_EQ(*bundle->routes,
