@@ -335,7 +335,6 @@ void RegisterServiceNatives(runtime::NativeRegistry& registry) {
   registry.AddConstant("rpcReturned", 200);
   registry.AddConstant("rpcThrew", 500);
   registry.AddConstant("rpcNotCloned", 400);
-  registry.AddConstant("rpcMaxBytes", static_cast<double>(kMaxRpcMessageBytes));
 }
 
 }  // namespace edge::bindings
