@@ -232,7 +232,8 @@ StatusOr<Project> LoadProject(const std::string& path) {
       project.spec.bindings.push_back({*binding, "kv", {{"namespace", id}}});
     }
   }
-  // [[services]] binding = "AUTH", service = "auth-worker"
+  // [[services]] binding = "AUTH", service = "auth-worker", and optionally
+  // entrypoint = "Admin" (a named export of that worker's main module).
   if (const toml::node* services = table.get("services")) {
     const toml::array* list = services->as_array();
     if (list == nullptr) return ConfigError(file, "services must be an array of tables");
@@ -243,7 +244,17 @@ StatusOr<Project> LoadProject(const std::string& path) {
       if (!binding || !service) {
         return ConfigError(file, "each [[services]] needs binding and service");
       }
-      project.spec.bindings.push_back({*binding, "service", {{"service", *service}}});
+      EnvBinding bound{*binding, "service", {{"service", *service}}};
+      if (const toml::node* entrypoint = entry->get("entrypoint")) {
+        auto name = entrypoint->value<std::string>();
+        if (!name || name->empty()) {
+          return ConfigError(file, fmt::format("[[services]] {}: entrypoint must be the name of "
+                                               "an export (a non-empty string)",
+                                               *binding));
+        }
+        bound.options.emplace_back("entrypoint", *name);
+      }
+      project.spec.bindings.push_back(std::move(bound));
     }
   }
 

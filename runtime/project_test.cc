@@ -63,12 +63,19 @@ TEST_F(ProjectTest, ReadsWranglerKeys) {
   EXPECT_EQ(project->spec.vars[0].value, "hi");
   EXPECT_FALSE(project->spec.vars[0].is_json);
   EXPECT_TRUE(project->spec.vars[1].is_json);
-  ASSERT_EQ(project->spec.bindings.size(), 2u);
+  ASSERT_EQ(project->spec.bindings.size(), 3u);
   EXPECT_EQ(project->spec.bindings[0].name, "CACHE");
   EXPECT_EQ(project->spec.bindings[0].kind, "kv");
   EXPECT_EQ(project->spec.bindings[0].options[0].second, "abc123");
   EXPECT_EQ(project->spec.bindings[1].kind, "service");
   EXPECT_EQ(project->spec.bindings[1].options[0].second, "auth-worker");
+  EXPECT_EQ(project->spec.bindings[1].Option("entrypoint"), "");
+  EXPECT_EQ(project->spec.bindings[2].name, "ADMIN");
+  EXPECT_EQ(project->spec.bindings[2].Option("service"), "auth-worker");
+  EXPECT_EQ(project->spec.bindings[2].Option("entrypoint"), "Admin");
+  EXPECT_THAT(RefusalOf("name = \"shop\"\nmain = \"index.js\"\n[[services]]\nbinding = \"A\"\n"
+                        "service = \"a\"\nentrypoint = 3\n"),
+              HasSubstr("[[services]] A: entrypoint must be the name of an export"));
 }
 
 TEST_F(ProjectTest, ReadsTheAccountId) {

@@ -126,6 +126,18 @@ struct FetchRequest {
   // The top-level request this one belongs to (a service-binding call);
   // null: it is a top-level request itself.
   std::shared_ptr<RequestChain> chain;
+  // The named export that handles it (a service binding's `entrypoint`);
+  // "": the default export.
+  std::string entrypoint;
+  // A JS RPC call over a service binding instead of a request: `rpc_method`
+  // of the entrypoint's WorkerEntrypoint class is called (kCall, with the
+  // arguments V8-serialized in `body`) or read (kGet); method and url then
+  // only label the invocation ("RPC", "rpc:<method>"). Its outcome comes
+  // back as a response whose status says what the body holds
+  // (bindings/service/README.md).
+  enum class Rpc { kNone, kCall, kGet };
+  Rpc rpc = Rpc::kNone;
+  std::string rpc_method;
 };
 
 // One event of a cron trigger, as the scheduler fired it: the second kind

@@ -835,6 +835,9 @@ Status Worker::LoadModules(v8::Local<v8::Context> context) {
 
   v8::Local<v8::Object> internals = data_->internals();
   v8::Local<v8::Value> handler = v8::Undefined(isolate_);
+  // The entry module's namespace, where service bindings find named
+  // entrypoints (none for a service-worker script).
+  v8::Local<v8::Value> named = v8::Undefined(isolate_);
   // A lone module with no imports and no exports is a service-worker script
   // (`addEventListener("fetch", ...)`): run it as a classic script, sloppy
   // mode included, as Workers does.
@@ -870,14 +873,15 @@ Status Worker::LoadModules(v8::Local<v8::Context> context) {
     if (!ns->Get(context, Utf8String(isolate_, "default")).ToLocal(&handler)) {
       return ExceptionStatus(isolate_, try_catch, "cannot read the default export");
     }
+    named = ns;
   }
 
   v8::Local<v8::Value> prepare;
   v8::Local<v8::Value> dispatch;
-  v8::Local<v8::Value> args[] = {handler};
+  v8::Local<v8::Value> args[] = {handler, named};
   if (!internals->Get(context, Utf8String(isolate_, "prepareFetchHandler")).ToLocal(&prepare) ||
       !prepare->IsFunction() ||
-      !prepare.As<v8::Function>()->Call(context, v8::Undefined(isolate_), 1, args)
+      !prepare.As<v8::Function>()->Call(context, v8::Undefined(isolate_), 2, args)
            .ToLocal(&dispatch) ||
       !dispatch->IsFunction()) {
     if (try_catch.HasCaught()) {
@@ -1082,6 +1086,12 @@ void Worker::Fetch(FetchRequest request, std::shared_ptr<ResponseSink> sink) {
       v8::Integer::NewFromUnsigned(isolate_, id), Utf8String(isolate_, request.method),
       Utf8String(isolate_, request.url), headers, body, env_.Get(isolate_),
       v8::Integer::NewFromUnsigned(isolate_, upload), Utf8String(isolate_, request.cf_json),
+      // A service binding's named entrypoint, and what a JS RPC call asks.
+      Utf8String(isolate_, request.entrypoint),
+      Utf8String(isolate_, request.rpc == FetchRequest::Rpc::kCall  ? "call"
+                           : request.rpc == FetchRequest::Rpc::kGet ? "get"
+                                                                    : ""),
+      Utf8String(isolate_, request.rpc_method),
   };
   CallDispatch(context, dispatch_.Get(isolate_), id, args, std::size(args));
 }

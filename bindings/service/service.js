@@ -12,8 +12,9 @@ const {
 // originals, whatever globalThis holds.
 const {
   PromiseCtor, PromisePrototypeThen, PromiseReject, SafeMap, SymbolToStringTag, ErrorCtor: Error,
-  TypeErrorCtor: TypeError,
+  TypeErrorCtor: TypeError, ObjectDefineProperty, ObjectSetPrototypeOf, ProxyCtor, ReflectApply, ReflectGet,
 } = internals.primordials;
+const { DOMException } = internals;
 
 class Fetcher {
   #handle; // into the isolate's C++ binding table
@@ -105,10 +106,114 @@ function call(handle, service, wire, body) {
   });
 }
 
-// The worker a call reaches is resolved by serviceFetch from `handle` (the
-// isolate's C++ binding table); the service's name here only labels errors.
-internals.registerBindingKind(
-  "service",
-  (name, handle, options) => new Fetcher(kCreate, handle, `${options.service}`),
-);
+// JS RPC (cloudflare:workers): `env.SVC.add(1, 2)` calls the method `add`
+// of the other worker's WorkerEntrypoint class (runtime/js/dispatch.js) in
+// its isolate. The argument list and the result travel V8-serialized
+// (structured clone: no functions, no RpcTarget stubs), at most 32 MiB each
+// way; the call is a subrequest of the caller as a service fetch is.
+// `await env.SVC.name` (no call) reads a property of the class instead.
+// Settles with what the method returned, or rejects with what it threw.
+function rpcCall(handle, service, kind, name, args) {
+  let bytes = null;
+  if (kind === "call") {
+    try {
+      bytes = native.rpcSerialize(args, "RPC arguments");
+    } catch (error) {
+      return PromiseReject(error);
+    }
+  }
+  return new PromiseCtor((resolve, reject) => {
+    let status = 0;
+    // The result's bytes as they arrive; no prototype, so storing one
+    // reaches no setter a worker put on Array.prototype.
+    const chunks = ObjectSetPrototypeOf([], null);
+    const id = nextCallId++;
+    calls.set(id, (event, a) => {
+      switch (event) {
+        case "start":
+          status = a;
+          break;
+        case "data":
+          chunks[chunks.length] = a;
+          break;
+        case "end": {
+          let value;
+          try {
+            value = native.rpcDeserialize(chunks);
+          } catch (error) {
+            reject(error);
+            break;
+          }
+          if (status === native.rpcReturned) resolve(value);
+          else if (status === native.rpcNotCloned) reject(new DOMException(`${value}`, "DataCloneError"));
+          else reject(value);
+          break;
+        }
+        case "error":
+          reject(new Error(`Service binding to "${service}": ${a}`));
+          break;
+      }
+    });
+    try {
+      native.serviceCall(id, handle, kind, name, bytes);
+    } catch (error) {
+      calls.delete(id);
+      reject(error);
+    }
+  });
+}
+
+async function settleFinally(promise, onFinally) {
+  try {
+    return await promise;
+  } finally {
+    if (typeof onFinally === "function") await onFinally();
+  }
+}
+
+// What `env.SVC.name` is: a function that calls the method `name`, and a
+// thenable that reads the property `name`.
+function rpcMember(handle, service, name) {
+  const member = (...args) => rpcCall(handle, service, "call", name, args);
+  const read = () => rpcCall(handle, service, "get", name, undefined);
+  const define = (key, value) => ObjectDefineProperty(member, key, { __proto__: null, value, writable: true, configurable: true });
+  define("then", (onFulfilled, onRejected) => PromisePrototypeThen(read(), onFulfilled, onRejected));
+  define("catch", (onRejected) => PromisePrototypeThen(read(), undefined, onRejected));
+  define("finally", (onFinally) => settleFinally(read(), onFinally));
+  return member;
+}
+
+const fetcherFetch = Fetcher.prototype.fetch;
+const fetcherConnect = Fetcher.prototype.connect;
+
+// The binding object: a Fetcher whose every other property is an RPC
+// member, as Workers' service binding stubs are. `then` is none (the stub
+// is no thenable); symbols are the Fetcher's own.
+function makeServiceStub(fetcher, handle, service) {
+  const fetch = function fetch(input, init = undefined) {
+    return ReflectApply(fetcherFetch, fetcher, arguments);
+  };
+  const connect = function connect() {
+    return ReflectApply(fetcherConnect, fetcher, arguments);
+  };
+  const handler = {
+    __proto__: null,
+    get(target, key) {
+      if (typeof key === "symbol") return ReflectGet(target, key, target);
+      if (key === "fetch") return fetch;
+      if (key === "connect") return connect;
+      if (key === "then") return undefined;
+      return rpcMember(handle, service, key);
+    },
+  };
+  return new ProxyCtor(fetcher, handler);
+}
+
+// The worker a call reaches is resolved by serviceFetch and serviceCall from
+// `handle` (the isolate's C++ binding table); the service's name here only
+// labels errors.
+internals.registerBindingKind("service", (name, handle, options) => {
+  const service = `${options.service}`;
+  return makeServiceStub(new Fetcher(kCreate, handle, service), handle, service);
+});
 internals.Fetcher = Fetcher;

@@ -6,7 +6,9 @@
 
 #include "bindings/binding_services.h"
 #include "bindings/bindings.h"
+#include "runtime/buffer_allocator.h"
 #include "runtime/errors.h"
+#include "runtime/html/structured_clone.h"
 #include "runtime/global_scope.h"
 #include "runtime/isolate_data.h"
 #include "base/log.h"
@@ -66,7 +68,10 @@ class CallerEvents {
 // The called worker's response, turned into events for the caller.
 class ServiceSink : public runtime::ResponseSink {
  public:
-  ServiceSink(IsolateData& caller, uint32_t id) : events_(caller, id) {}
+  // `max_bytes`: the most body bytes the caller takes (0: no bound); past
+  // it the call fails instead.
+  ServiceSink(IsolateData& caller, uint32_t id, size_t max_bytes)
+      : events_(caller, id), max_bytes_(max_bytes) {}
 
   // The caller would need a WebSocket of its own joined to this one.
   StatusOr<std::shared_ptr<runtime::WebSocketChannel>> AcceptWebSocket(
@@ -92,6 +97,13 @@ class ServiceSink : public runtime::ResponseSink {
     });
   }
   void Write(std::string_view chunk) override {
+    if (failed_) return;
+    written_ += chunk.size();
+    if (max_bytes_ != 0 && written_ > max_bytes_) {
+      Fail(fmt::format("the RPC result is over the limit of {} MiB", max_bytes_ >> 20),
+           LimitKind::kNone);
+      return;
+    }
     events_.Send([chunk = std::string(chunk)](v8::Isolate* isolate) {
       // Over the caller's memory budget, the caller's worker is being
       // stopped (buffer_allocator.h): it gets the chunk as an error instead.
@@ -104,11 +116,14 @@ class ServiceSink : public runtime::ResponseSink {
     });
   }
   void Finish() override {
+    if (failed_) return;
     events_.Send([](v8::Isolate* isolate) {
       return std::vector<v8::Local<v8::Value>>{runtime::Utf8String(isolate, "end")};
     });
   }
   void Fail(std::string_view public_reason, LimitKind /*limit*/) override {
+    if (failed_) return;
+    failed_ = true;
     events_.Send([reason = std::string(public_reason)](v8::Isolate* isolate) {
       return std::vector<v8::Local<v8::Value>>{runtime::Utf8String(isolate, "error"), runtime::Utf8String(isolate, reason)};
     });
@@ -119,7 +134,14 @@ class ServiceSink : public runtime::ResponseSink {
 
  private:
   CallerEvents events_;
+  size_t max_bytes_;
+  size_t written_ = 0;
+  bool failed_ = false;
 };
+
+// What one RPC call's arguments, or its result, may take once serialized:
+// Workers' limit for an RPC message (32 MiB).
+constexpr size_t kMaxRpcMessageBytes = 32u << 20;
 
 Status DepthLimitError() {
   return Status(ErrorCode::kInvalidInput,
@@ -128,48 +150,21 @@ Status DepthLimitError() {
                 "calls other Workers or objects recursively.");
 }
 
-// serviceFetch(id, handle, method, url, headers, body: null | string | Uint8Array)
-//
-// `handle` is the binding's index in the isolate's C++ binding table: the
-// worker called is the one the deployment bound (scoped by its account on a
-// node), never a name from JavaScript.
-NativeResult ServiceFetch(NativeCall& call) {
-  EDGE_RETURN_IF_ERROR(runtime::CheckNotGlobalScope(call.data()));
+// Sends `request` to the worker the service binding `binding` reaches, for
+// the call `id` of the calling isolate: as a subrequest of the calling
+// invocation and one more invocation of its top-level request, counted in
+// C++ (never from a value JavaScript holds). Code running outside any
+// invocation (module top level, a background event) starts a chain of its
+// own. The outcome comes back as events (ServiceSink), bounded to
+// `max_bytes` of body (0: unbounded).
+NativeResult StartServiceCall(NativeCall& call, const runtime::EnvBinding& binding, uint32_t id,
+                              runtime::FetchRequest request, size_t max_bytes) {
   BindingServices* services = ServicesOf(call.data().services());
   if (services == nullptr || services->services == nullptr) {
     return runtime::TypeError("service bindings are not available in this process");
   }
-  auto id = call.NumberArg(0);
-  if (!id.ok()) return id.status();
-  const runtime::EnvBinding* binding = call.data().FindBinding(call.arg(1), "service");
-  if (binding == nullptr) return runtime::TypeError("not a service binding of this worker");
-  std::string name = binding->Option("service");
-  runtime::FetchRequest request;
-  auto method = call.StringArg(2);
-  if (!method.ok()) return method.status();
-  auto url = call.StringArg(3);
-  if (!url.ok()) return url.status();
-  request.method = std::move(method).value();
-  request.url = std::move(url).value();
-  auto headers = call.HeaderListArg(4);
-  if (!headers.ok()) return headers.status();
-  request.headers = std::move(headers).value();
-  v8::Local<v8::Value> body = call.arg(5);
-  if (body->IsString()) {
-    v8::String::Utf8Value utf8(call.isolate(), body);
-    request.body.assign(*utf8, utf8.length());
-    request.has_body = true;
-  } else if (!body->IsNullOrUndefined()) {
-    auto bytes = call.BytesArg(5);
-    if (!bytes.ok()) return bytes.status();
-    request.body.assign(*bytes);
-    request.has_body = true;
-  }
-
-  // Each call is a subrequest of the calling invocation and one more worker
-  // invocation of its top-level request, counted in C++ (never from a value
-  // JavaScript holds). Code running outside any invocation (module top
-  // level, a background event) starts a chain of its own.
+  std::string name = binding.Option("service");
+  request.entrypoint = binding.Option("entrypoint");
   double key = call.data().CurrentInvocationKey(call.context());
   if (call.data().InvocationEnded(key)) {
     return runtime::TypeError(fmt::format(
@@ -192,7 +187,7 @@ NativeResult ServiceFetch(NativeCall& call) {
   }
   call.data().CountSubrequest();
 
-  auto sink = std::make_shared<ServiceSink>(call.data(), static_cast<uint32_t>(*id));
+  auto sink = std::make_shared<ServiceSink>(call.data(), id, max_bytes);
   ServiceDirectory* directory = services->services;
   // Dispatch from the loop: the other worker is never entered from inside
   // this one's JavaScript.
@@ -203,10 +198,143 @@ NativeResult ServiceFetch(NativeCall& call) {
   return v8::Undefined(call.isolate()).As<v8::Value>();
 }
 
+// The service binding `handle` names in this isolate's C++ binding table:
+// the worker called is the one the deployment bound (scoped by its account
+// on a node), never a name from JavaScript.
+StatusOr<const runtime::EnvBinding*> ServiceBindingArg(NativeCall& call, int i) {
+  EDGE_RETURN_IF_ERROR(runtime::CheckNotGlobalScope(call.data()));
+  const runtime::EnvBinding* binding = call.data().FindBinding(call.arg(i), "service");
+  if (binding == nullptr) return runtime::TypeError("not a service binding of this worker");
+  return binding;
+}
+
+// serviceFetch(id, handle, method, url, headers, body: null | string | Uint8Array)
+NativeResult ServiceFetch(NativeCall& call) {
+  StatusOr<const runtime::EnvBinding*> binding = ServiceBindingArg(call, 1);
+  if (!binding.ok()) return binding.status();
+  auto id = call.NumberArg(0);
+  if (!id.ok()) return id.status();
+  runtime::FetchRequest request;
+  auto method = call.StringArg(2);
+  if (!method.ok()) return method.status();
+  auto url = call.StringArg(3);
+  if (!url.ok()) return url.status();
+  request.method = std::move(method).value();
+  request.url = std::move(url).value();
+  auto headers = call.HeaderListArg(4);
+  if (!headers.ok()) return headers.status();
+  request.headers = std::move(headers).value();
+  v8::Local<v8::Value> body = call.arg(5);
+  if (body->IsString()) {
+    v8::String::Utf8Value utf8(call.isolate(), body);
+    request.body.assign(*utf8, utf8.length());
+    request.has_body = true;
+  } else if (!body->IsNullOrUndefined()) {
+    auto bytes = call.BytesArg(5);
+    if (!bytes.ok()) return bytes.status();
+    request.body.assign(*bytes);
+    request.has_body = true;
+  }
+  return StartServiceCall(call, **binding, static_cast<uint32_t>(*id), std::move(request), 0);
+}
+
+// The longest RPC method name a call may carry (Workers sets none; a name
+// is a property key, and this bounds what one call copies and logs).
+constexpr size_t kMaxRpcMethodName = 1024;
+
+// serviceCall(id, handle, kind: "call" | "get", method, args: Uint8Array | null)
+//
+// A JS RPC call: `args` is what rpcSerialize made of the argument list (a
+// call) or null (a property read). The result comes back as the body of a
+// response whose status is rpcReturned, rpcThrew or rpcNotCloned.
+NativeResult ServiceCall(NativeCall& call) {
+  StatusOr<const runtime::EnvBinding*> binding = ServiceBindingArg(call, 1);
+  if (!binding.ok()) return binding.status();
+  auto id = call.NumberArg(0);
+  if (!id.ok()) return id.status();
+  auto kind = call.StringArg(2);
+  if (!kind.ok()) return kind.status();
+  auto method = call.StringArg(3);
+  if (!method.ok()) return method.status();
+  if (method->size() > kMaxRpcMethodName) {
+    return runtime::RangeError(
+        fmt::format("An RPC method name is limited to {} bytes", kMaxRpcMethodName));
+  }
+  runtime::FetchRequest request;
+  request.rpc = *kind == "get" ? runtime::FetchRequest::Rpc::kGet : runtime::FetchRequest::Rpc::kCall;
+  request.rpc_method = *method;
+  request.method = "RPC";
+  request.url = "rpc:" + *method;
+  if (request.rpc == runtime::FetchRequest::Rpc::kCall) {
+    auto bytes = call.BytesArg(4);
+    if (!bytes.ok()) return bytes.status();
+    if (bytes->size() > kMaxRpcMessageBytes) {
+      return runtime::RangeError(fmt::format("RPC arguments are limited to {} MiB once serialized",
+                                             kMaxRpcMessageBytes >> 20));
+    }
+    request.body.assign(*bytes);
+    request.has_body = true;
+  }
+  return StartServiceCall(call, **binding, static_cast<uint32_t>(*id), std::move(request),
+                          kMaxRpcMessageBytes);
+}
+
+// rpcSerialize(value, what) -> Uint8Array: `value` in V8's serialization
+// format, at most kMaxRpcMessageBytes of it, counted against the memory
+// budget. `what` names the value in the error past the limit ("RPC
+// arguments", "RPC results").
+NativeResult RpcSerialize(NativeCall& call) {
+  auto what = call.StringArg(1);
+  if (!what.ok()) return what.status();
+  StatusOr<std::string> bytes = runtime::SerializeValue(call.isolate(), call.context(), call.arg(0),
+                                                        kMaxRpcMessageBytes, *what);
+  if (!bytes.ok()) return bytes.status();
+  size_t length = bytes->size();
+  StatusOr<v8::Local<v8::ArrayBuffer>> buffer =
+      runtime::AdoptBytes(call.isolate(), std::move(bytes).value());
+  if (!buffer.ok()) return buffer.status();
+  return v8::Uint8Array::New(*buffer, 0, length).As<v8::Value>();
+}
+
+// rpcDeserialize(chunks: Uint8Array[]) -> the value rpcSerialize wrote, in
+// this isolate; its bytes are the chunks one after the other.
+NativeResult RpcDeserialize(NativeCall& call) {
+  if (!call.arg(0)->IsArray()) return runtime::TypeError("rpcDeserialize takes an array of chunks");
+  auto chunks = call.arg(0).As<v8::Array>();
+  std::string bytes;
+  for (uint32_t i = 0; i < chunks->Length(); ++i) {
+    v8::Local<v8::Value> chunk;
+    if (!chunks->Get(call.context(), i).ToLocal(&chunk)) return runtime::PendingException();
+    if (!chunk->IsUint8Array()) return runtime::TypeError("an RPC message chunk is not bytes");
+    auto view = chunk.As<v8::Uint8Array>();
+    if (bytes.size() + view->ByteLength() > kMaxRpcMessageBytes) {
+      return runtime::RangeError(
+          fmt::format("An RPC message is limited to {} MiB", kMaxRpcMessageBytes >> 20));
+    }
+    size_t at = bytes.size();
+    bytes.resize(at + view->ByteLength());
+    view->CopyContents(bytes.data() + at, view->ByteLength());
+  }
+  v8::Local<v8::Value> value;
+  if (!runtime::DeserializeValue(call.isolate(), call.context(), bytes).ToLocal(&value)) {
+    return runtime::PendingException();
+  }
+  return value;
+}
+
 }  // namespace
 
 void RegisterServiceNatives(runtime::NativeRegistry& registry) {
-  registry.Add("serviceFetch", ServiceFetch);
+  registry.Add({{"serviceFetch", ServiceFetch},
+                {"serviceCall", ServiceCall},
+                {"rpcSerialize", RpcSerialize},
+                {"rpcDeserialize", RpcDeserialize}});
+  // The statuses of an RPC call's outcome (runtime/js/dispatch.js sends
+  // them, service.js reads them): the body is the value returned, the
+  // value thrown, or the text of the DataCloneError the result raised.
+  registry.AddConstant("rpcReturned", 200);
+  registry.AddConstant("rpcThrew", 500);
+  registry.AddConstant("rpcNotCloned", 400);
 }
 
 }  // namespace edge::bindings

@@ -131,7 +131,8 @@ void SortBundle(WorkerBundle& bundle) {
   std::stable_sort(bundle.vars.begin(), bundle.vars.end(), by_name);
   auto by_binding = [](const auto& a, const auto& b) { return a.first < b.first; };
   std::stable_sort(bundle.kv_namespaces.begin(), bundle.kv_namespaces.end(), by_binding);
-  std::stable_sort(bundle.services.begin(), bundle.services.end(), by_binding);
+  std::stable_sort(bundle.services.begin(), bundle.services.end(),
+                   [](const auto& a, const auto& b) { return a.binding < b.binding; });
 }
 
 }  // namespace
@@ -178,7 +179,7 @@ Status CheckSecretName(const WorkerBundle& bundle, std::string_view name) {
     if (kv.first == name) return clash("kv_namespaces");
   }
   for (const auto& service : bundle.services) {
-    if (service.first == name) return clash("services");
+    if (service.binding == name) return clash("services");
   }
   return Status::Ok();
 }
@@ -252,11 +253,18 @@ Status ValidateBundle(const WorkerBundle& bundle) {
           fmt::format("kv_namespaces: the id of \"{}\" must be 1 to 511 bytes of UTF-8", binding));
     }
   }
-  for (const auto& [binding, service] : bundle.services) {
-    EDGE_RETURN_IF_ERROR(claim(binding, "services"));
-    Status target = CheckWorkerName(service);
+  for (const ServiceBindingEntry& service : bundle.services) {
+    EDGE_RETURN_IF_ERROR(claim(service.binding, "services"));
+    Status target = CheckWorkerName(service.service);
     if (!target.ok()) {
-      return Invalid(fmt::format("services: the target of \"{}\": {}", binding, target.message()));
+      return Invalid(
+          fmt::format("services: the target of \"{}\": {}", service.binding, target.message()));
+    }
+    // A named export of the target's main module: an identifier.
+    if (!service.entrypoint.empty() && !CheckBindingName(service.entrypoint).ok()) {
+      return Invalid(fmt::format(
+          "services: the entrypoint of \"{}\" must be the name of an export (an identifier)",
+          service.binding));
     }
   }
 
@@ -357,7 +365,23 @@ std::string EncodeBundle(const WorkerBundle& bundle) {
   out += "},";
   pairs("kv_namespaces", "id", bundle.kv_namespaces);
   out += ',';
-  pairs("services", "service", bundle.services);
+  out += "\"services\":[";
+  bool first_service = true;
+  for (const ServiceBindingEntry* service :
+       Sorted(bundle.services, [](const auto& a, const auto& b) { return a.binding < b.binding; })) {
+    out += first_service ? "{\"binding\":" : ",{\"binding\":";
+    first_service = false;
+    base::AppendJsonString(out, service->binding);
+    out += ",\"service\":";
+    base::AppendJsonString(out, service->service);
+    // Written only when set: bundles without one keep their bytes.
+    if (!service->entrypoint.empty()) {
+      out += ",\"entrypoint\":";
+      base::AppendJsonString(out, service->entrypoint);
+    }
+    out += '}';
+  }
+  out += ']';
 
   out += ",\"limits\":{";
   first = true;
@@ -434,7 +458,7 @@ class Decoder {
       } else if (key == "kv_namespaces") {
         EDGE_RETURN_IF_ERROR(Pairs(field.value, "kv_namespaces", "id", bundle_.kv_namespaces));
       } else if (key == "services") {
-        EDGE_RETURN_IF_ERROR(Pairs(field.value, "services", "service", bundle_.services));
+        EDGE_RETURN_IF_ERROR(Services(field.value));
       } else if (key == "limits") {
         EDGE_RETURN_IF_ERROR(Limits(field.value));
       } else if (key == "routes") {
@@ -469,8 +493,10 @@ class Decoder {
 
   // An object whose keys are all among `known`, each read by `read`.
   template <typename Read>
+  // `known` keys are required; `optional` ones may be left out.
   static Status Fields(element value, std::string_view what,
-                       std::initializer_list<std::string_view> known, Read read) {
+                       std::initializer_list<std::string_view> known, Read read,
+                       std::initializer_list<std::string_view> optional = {}) {
     simdjson::dom::object object;
     if (value.get_object().get(object) != simdjson::SUCCESS) {
       return Invalid(fmt::format("{} must be an object", what));
@@ -478,9 +504,12 @@ class Decoder {
     std::set<std::string_view> seen;
     for (simdjson::dom::key_value_pair field : object) {
       std::string_view key = field.key;
-      if (std::find(known.begin(), known.end(), key) == known.end()) {
+      if (std::find(known.begin(), known.end(), key) == known.end() &&
+          std::find(optional.begin(), optional.end(), key) == optional.end()) {
         std::string list;
         for (std::string_view name : known)
+          list += fmt::format("{}{}", list.empty() ? "" : ", ", name);
+        for (std::string_view name : optional)
           list += fmt::format("{}{}", list.empty() ? "" : ", ", name);
         return Invalid(fmt::format("{}: unknown key {} (known: {})", what, base::JsonString(key), list));
       }
@@ -580,6 +609,29 @@ class Decoder {
                            : String(field, fmt::format("{}.{}", what, field_key), pair.second);
               }));
           out.push_back(std::move(pair));
+          return Status::Ok();
+        });
+  }
+
+  // [{"binding", "service", "entrypoint"?}, ...]
+  Status Services(element value) {
+    size_t index = 0;
+    return Items(
+        value,
+        "\"services\" must be an array of {\"binding\", \"service\", \"entrypoint\"?} objects",
+        [&](element item) -> Status {
+          ServiceBindingEntry entry;
+          std::string what = fmt::format("services[{}]", index++);
+          EDGE_RETURN_IF_ERROR(Fields(
+              item, what, {"binding", "service"},
+              [&](std::string_view key, element field) {
+                std::string& out = key == "binding"   ? entry.binding
+                                   : key == "service" ? entry.service
+                                                      : entry.entrypoint;
+                return String(field, fmt::format("{}.{}", what, key), out);
+              },
+              {"entrypoint"}));
+          bundle_.services.push_back(std::move(entry));
           return Status::Ok();
         });
   }

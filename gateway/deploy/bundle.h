@@ -14,7 +14,8 @@
 //     "modules": [{"name": "src/index.js", "content": "<base64>"}, ...],  required
 //     "vars": {"GREETING": "hi", "CONFIG": {"a": 1}},
 //     "kv_namespaces": [{"binding": "KV", "id": "abc123"}],
-//     "services": [{"binding": "AUTH", "service": "auth"}],
+//     "services": [{"binding": "AUTH", "service": "auth"},
+//                  {"binding": "ADMIN", "service": "auth", "entrypoint": "Admin"}],
 //     "limits": {"cpu_ms": 50, "memory_mb": 128, "startup_cpu_ms": 400, "wall_ms": 30000,
 //                "subrequests": 50, "request_bytes": 104857600, "response_bytes": 0,
 //                "background_cpu_ms": 30000},
@@ -44,6 +45,15 @@ namespace edge::gateway {
 struct BundleModule {
   std::string name;  // a relative path with '/' separators ("src/index.js")
   std::string content;
+};
+
+// A service binding: env.<binding> reaches the worker `service`, through
+// its named export `entrypoint` ("": its default export).
+struct ServiceBindingEntry {
+  std::string binding;
+  std::string service;
+  std::string entrypoint;
+  bool operator==(const ServiceBindingEntry&) const = default;
 };
 
 // What one version of a worker may use; the ranges in the comments are
@@ -79,7 +89,7 @@ struct WorkerBundle {
   // (minified) JSON text as value.
   std::vector<runtime::WorkerVar> vars;
   std::vector<std::pair<std::string, std::string>> kv_namespaces;  // binding -> namespace id
-  std::vector<std::pair<std::string, std::string>> services;       // binding -> worker name
+  std::vector<ServiceBindingEntry> services;
   WorkerLimits limits;
   std::optional<std::vector<std::string>> routes;  // absent: keep the worker's routes
   // `[triggers] crons`: each a valid base::CronExpression, at most

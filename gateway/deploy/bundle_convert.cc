@@ -98,8 +98,11 @@ StatusOr<WorkerBundle> BundleFromProject(const runtime::Project& project,
       return Status(ErrorCode::kInvalidInput, fmt::format("the binding {} ({}) cannot be deployed",
                                                           binding.name, binding.kind));
     }
-    auto& list = binding.kind == "kv" ? bundle.kv_namespaces : bundle.services;
-    list.emplace_back(binding.name, it->second);
+    if (binding.kind == "kv") {
+      bundle.kv_namespaces.emplace_back(binding.name, it->second);
+    } else {
+      bundle.services.push_back({binding.name, it->second, binding.Option("entrypoint")});
+    }
   }
   // `[limits]` keys the config sets; the others keep the defaults.
   WorkerLimits& limits = bundle.limits;
@@ -136,8 +139,10 @@ StatusOr<runtime::WorkerSpec> SpecFromBundle(const WorkerBundle& bundle, std::st
   for (const auto& [binding, id] : bundle.kv_namespaces) {
     spec.bindings.push_back({binding, "kv", {{"namespace", id}}});
   }
-  for (const auto& [binding, service] : bundle.services) {
-    spec.bindings.push_back({binding, "service", {{"service", service}}});
+  for (const ServiceBindingEntry& service : bundle.services) {
+    runtime::EnvBinding binding{service.binding, "service", {{"service", service.service}}};
+    if (!service.entrypoint.empty()) binding.options.emplace_back("entrypoint", service.entrypoint);
+    spec.bindings.push_back(std::move(binding));
   }
   spec.heap_limit_bytes = static_cast<size_t>(bundle.limits.memory_mb) << 20;
   spec.cpu_limit_ms = bundle.limits.cpu_ms;

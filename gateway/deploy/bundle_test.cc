@@ -26,7 +26,7 @@ WorkerBundle SampleBundle() {
   bundle.vars = {{"GREETING", "hi \"there\"\n", false},
                  {"CONFIG", "{\"a\":1,\"b\":[true,null]}", true}};
   bundle.kv_namespaces = {{"KV", "abc123"}};
-  bundle.services = {{"AUTH", "auth"}};
+  bundle.services = {{"ADMIN", "auth", "Admin"}, {"AUTH", "auth", ""}};
   bundle.limits.cpu_ms = 75;
   bundle.limits.response_bytes = 4096;
   bundle.routes = std::vector<std::string>{"example.com/*", "*.example.com/api/*"};
@@ -280,6 +280,17 @@ TEST(BundleTest, RefusesBadNames) {
   }
   ExpectRefused(Json("\"services\":[{\"binding\":\"AUTH\",\"service\":\"Auth\"}]"),
                 "services: the target of \"AUTH\": \"Auth\" is not a valid worker name");
+  ExpectRefused(
+      Json("\"services\":[{\"binding\":\"AUTH\",\"service\":\"auth\",\"entrypoint\":\"a-b\"}]"),
+      "services: the entrypoint of \"AUTH\" must be the name of an export");
+  ExpectRefused(
+      Json("\"services\":[{\"binding\":\"AUTH\",\"service\":\"auth\",\"entrypoint\":1}]"),
+      "services[0].entrypoint must be a string");
+  ExpectRefused(Json("\"services\":[{\"binding\":\"AUTH\",\"service\":\"auth\",\"x\":\"y\"}]"),
+                "services[0]: unknown key \"x\" (known: binding, service, entrypoint)");
+  EXPECT_TRUE(
+      DecodeBundle(Json("\"services\":[{\"binding\":\"AUTH\",\"service\":\"auth\",\"entrypoint\":\"Admin\"}]"))
+          .ok());
   ExpectRefused(Json("\"compatibility_date\":\"2024-13-01\""), "YYYY-MM-DD");
   ExpectRefused(Json("\"compatibility_date\":\"yesterday\""), "YYYY-MM-DD");
   ExpectRefused(Json("\"compatibility_flags\":\"nodejs_compat\""),
@@ -412,13 +423,17 @@ TEST(BundleTest, SpecAndFilesFromBundle) {
   EXPECT_EQ(spec->root_dir, "/workers/api/3");
   EXPECT_EQ(spec->entry_path, "/workers/api/3/src/index.js");
   ASSERT_EQ(spec->vars.size(), 2u);
-  ASSERT_EQ(spec->bindings.size(), 2u);
+  ASSERT_EQ(spec->bindings.size(), 3u);
   EXPECT_EQ(spec->bindings[0].name, "KV");
   EXPECT_EQ(spec->bindings[0].kind, "kv");
   EXPECT_EQ(spec->bindings[0].options,
             (std::vector<std::pair<std::string, std::string>>{{"namespace", "abc123"}}));
+  EXPECT_EQ(spec->bindings[1].name, "ADMIN");
   EXPECT_EQ(spec->bindings[1].kind, "service");
   EXPECT_EQ(spec->bindings[1].options,
+            (std::vector<std::pair<std::string, std::string>>{{"service", "auth"},
+                                                              {"entrypoint", "Admin"}}));
+  EXPECT_EQ(spec->bindings[2].options,
             (std::vector<std::pair<std::string, std::string>>{{"service", "auth"}}));
   EXPECT_EQ(spec->heap_limit_bytes, size_t{64} << 20);
   EXPECT_EQ(spec->cpu_limit_ms, 75u);
@@ -466,7 +481,8 @@ cpu_ms = 120
   EXPECT_EQ(bundle->kv_namespaces,
             (std::vector<std::pair<std::string, std::string>>{{"CACHE", "abc123"}}));
   EXPECT_EQ(bundle->services,
-            (std::vector<std::pair<std::string, std::string>>{{"AUTH", "auth-worker"}}));
+            (std::vector<ServiceBindingEntry>{{"AUTH", "auth-worker", ""},
+                                              {"ADMIN", "auth-worker", "Admin"}}));
   EXPECT_EQ(bundle->limits.cpu_ms, 120u);
   ASSERT_TRUE(bundle->routes.has_value());
   EXPECT_EQ(*bundle->routes,

@@ -14,7 +14,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include <fmt/core.h>
+
 #include "runtime/buffer_allocator.h"
+#include "runtime/html/structured_clone.h"
 #include "runtime/errors.h"
 #include "runtime/isolate_data.h"
 #include "runtime/web_apis.h"
@@ -37,11 +40,23 @@ v8::MaybeLocal<v8::Function> InternalFunction(v8::Isolate* isolate, const char* 
 
 class CloneDelegate : public v8::ValueSerializer::Delegate {
  public:
-  explicit CloneDelegate(v8::Isolate* isolate) : isolate_(isolate) {}
+  // `max_bytes`: the most the serialized bytes may grow to (0: no bound
+  // but V8's); past it, writing fails and over_cap() says why.
+  explicit CloneDelegate(v8::Isolate* isolate, size_t max_bytes = 0)
+      : isolate_(isolate), max_bytes_(max_bytes) {}
   void ThrowDataCloneError(v8::Local<v8::String> message) override {
     ThrowStatus(isolate_, DomException("DataCloneError",
                                                          ToStdString(isolate_, message)));
   }
+
+  void* ReallocateBufferMemory(void* old_buffer, size_t size, size_t* actual_size) override {
+    if (max_bytes_ != 0 && size > max_bytes_) {
+      over_cap_ = true;
+      return nullptr;  // V8 fails the write ("out of memory")
+    }
+    return v8::ValueSerializer::Delegate::ReallocateBufferMemory(old_buffer, size, actual_size);
+  }
+  bool over_cap() const { return over_cap_; }
 
   // A Blob or File: [kind, bytes, type, name, lastModified] from
   // internals.hostObjectRecord, written as kind, type, bytes and, for a
@@ -97,6 +112,8 @@ class CloneDelegate : public v8::ValueSerializer::Delegate {
   }
 
   v8::Isolate* isolate_;
+  size_t max_bytes_;
+  bool over_cap_ = false;
 };
 
 // Reads what CloneDelegate::WriteHostObject wrote. No JavaScript may run
@@ -168,6 +185,54 @@ class ReadDelegate : public v8::ValueDeserializer::Delegate {
   };
   std::vector<Pending> pending_;
 };
+
+}  // namespace
+
+StatusOr<std::string> SerializeValue(v8::Isolate* isolate, v8::Local<v8::Context> context,
+                                     v8::Local<v8::Value> value, size_t max_bytes,
+                                     std::string_view what) {
+  CloneDelegate delegate(isolate, max_bytes);
+  v8::ValueSerializer serializer(isolate, &delegate);
+  delegate.serializer = &serializer;
+  serializer.WriteHeader();
+  bool written;
+  {
+    v8::TryCatch try_catch(isolate);
+    written = serializer.WriteValue(context, value).FromMaybe(false);
+    if (!written) {
+      if (try_catch.HasTerminated() || !delegate.over_cap()) {
+        if (!try_catch.HasTerminated()) try_catch.ReThrow();
+        return PendingException();
+      }
+    }
+  }
+  if (!written) {
+    return Status(ErrorCode::kRangeError,
+                  fmt::format("{} are limited to {} MiB once serialized; this value is larger",
+                              what, max_bytes >> 20));
+  }
+  std::pair<uint8_t*, size_t> buffer = serializer.Release();
+  std::string bytes(reinterpret_cast<const char*>(buffer.first), buffer.second);
+  free(buffer.first);
+  return bytes;
+}
+
+v8::MaybeLocal<v8::Value> DeserializeValue(v8::Isolate* isolate, v8::Local<v8::Context> context,
+                                           std::string_view bytes) {
+  ReadDelegate read_delegate;
+  v8::ValueDeserializer deserializer(isolate, reinterpret_cast<const uint8_t*>(bytes.data()),
+                                     bytes.size(), &read_delegate);
+  read_delegate.deserializer = &deserializer;
+  v8::Local<v8::Value> result;
+  if (!deserializer.ReadHeader(context).FromMaybe(false) ||
+      !deserializer.ReadValue(context).ToLocal(&result) ||
+      !read_delegate.Finish(isolate, context)) {
+    return {};
+  }
+  return result;
+}
+
+namespace {
 
 // Checks that `value` is an ArrayBuffer that can be detached (not shared,
 // not already detached, not a WebAssembly.Memory's).

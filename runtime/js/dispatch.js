@@ -10,6 +10,7 @@ const { Event, Response, createDataProperty, makeRequest, responseForWire, repor
 // are the originals, whatever the worker put on globalThis.
 const {
   ErrorCtor, ObjectGetPrototypeOf, PromiseResolve, SafeMap, SafeWeakMap, StringCtor, TypeErrorCtor: TypeError, PromiseCtor: Promise,
+  ObjectGetOwnPropertyDescriptor, ObjectPrototype, ObjectPrototypeHasOwnProperty, ReflectApply, ArrayIsArray,
 } = internals.primordials;
 
 // Settles `value` (a promise, a thenable or a plain value) into onValue or
@@ -205,6 +206,122 @@ function entrypointMethod(exported, name) {
   return typeof method === "function" ? method : undefined;
 }
 
+// JS RPC (cloudflare:workers): a service binding's caller calls a method
+// of this worker's WorkerEntrypoint class, or reads one of its properties
+// (bindings/service/service.js). What the caller may reach is what the
+// class and its parents up to WorkerEntrypoint define on their prototypes
+// (methods, getters, data): never the instance's own properties (this.env,
+// this.ctx, fields), never `constructor`, the HTTP handler `fetch` or
+// `connect`, never what Object.prototype holds, and never a private `#x`.
+const kReservedRpcNames = new internals.primordials.SafeSet(["constructor", "fetch", "connect"]);
+
+function rpcNotImplemented(name) {
+  return new TypeError(`The RPC receiver does not implement the method "${name}".`);
+}
+
+// The property `name` of `instance` (of the entrypoint class `exported`)
+// that a caller may reach, as { value } (a getter is called), or undefined.
+function rpcMember(exported, instance, name) {
+  if (kReservedRpcNames.has(name)) return undefined;
+  let prototype = exported.prototype;
+  for (let depth = 0; depth < 64; depth++) {
+    if (prototype === null || typeof prototype !== "object" && typeof prototype !== "function" ||
+        prototype === WorkerEntrypoint.prototype || prototype === ObjectPrototype) {
+      return undefined;
+    }
+    const descriptor = ObjectGetOwnPropertyDescriptor(prototype, name);
+    if (descriptor !== undefined) {
+      // Own fields of the descriptor only: Object.prototype may hold a
+      // `get` or a `value` of its own.
+      if (ObjectPrototypeHasOwnProperty(descriptor, "value")) return { __proto__: null, value: descriptor.value };
+      const getter = ObjectPrototypeHasOwnProperty(descriptor, "get") ? descriptor.get : undefined;
+      if (getter === undefined) return undefined;
+      return { __proto__: null, value: ReflectApply(getter, instance, []) };
+    }
+    prototype = ObjectGetPrototypeOf(prototype);
+  }
+  return undefined;
+}
+
+// Runs one RPC call: `kind` "call" (with `args`, the deserialized argument
+// list) or "get". Returns what the method returned (or the property's
+// value); throws what it threw.
+function invokeRpc(exported, kind, name, args, env, life) {
+  if (!isEntrypointClass(exported)) {
+    throw new TypeError(
+      "The receiving Worker does not allow its methods to be called over RPC: its entrypoint is not " +
+        "a class extending WorkerEntrypoint (cloudflare:workers)");
+  }
+  const instance = new exported(new ExecutionContext(life), env);
+  const member = rpcMember(exported, instance, name);
+  if (member === undefined) throw rpcNotImplemented(name);
+  if (kind === "get") return member.value;
+  if (typeof member.value !== "function") throw rpcNotImplemented(name);
+  return ReflectApply(member.value, instance, args);
+}
+
+// Sends an RPC call's outcome as the response: the value returned or
+// thrown, serialized; a result that cannot be serialized is the caller's
+// DataCloneError (as on Workers).
+function sendRpcOutcome(id, threw, value, life) {
+  let status = threw ? native.rpcThrew : native.rpcReturned;
+  let bytes;
+  try {
+    bytes = native.rpcSerialize(value, threw ? "RPC errors" : "RPC results");
+  } catch (error) {
+    // What serializing threw: a DataCloneError, the size limit's
+    // RangeError, or what a getter of the value threw; the caller gets it.
+    bytes = undefined;
+    if (!internals.isDOMException(error)) {
+      try {
+        bytes = native.rpcSerialize(error, "RPC errors");
+        status = native.rpcThrew;
+      } catch {
+        bytes = undefined;
+      }
+    }
+    if (bytes === undefined) {
+      // The DataCloneError's message, as a serialized string (a string
+      // always serializes, up to the size limit).
+      status = native.rpcNotCloned;
+      try {
+        bytes = native.rpcSerialize(StringCtor(error.message), "RPC errors");
+      } catch {
+        bytes = native.rpcSerialize("The RPC result could not be serialized.", "RPC errors");
+      }
+    }
+  }
+  native.responseSend(id, status, "", [], bytes);
+  responseEnded(life);
+}
+
+// `entrypoint`: the named export the service binding names ("": the
+// default export, `exported`).
+function dispatchRpc(id, exported, entrypoint, kind, name, body, env) {
+  const life = makeLifetime(internals.beginInvocation(undefined, id));
+  let result;
+  try {
+    if (exported === undefined && entrypoint !== "") {
+      throw new TypeError(`The worker has no entrypoint named "${entrypoint}" (a named export of its main module)`);
+    }
+    const args = kind === "call" ? native.rpcDeserialize([body]) : undefined;
+    if (kind === "call" && !ArrayIsArray(args)) {
+      throw new TypeError("The RPC arguments are not a list");
+    }
+    result = invokeRpc(exported, kind, name, args, env, life);
+  } catch (error) {
+    sendRpcOutcome(id, true, error, life);
+    return;
+  } finally {
+    internals.leaveInvocation();
+  }
+  whenSettled(
+    result,
+    (value) => sendRpcOutcome(id, false, value, life),
+    (error) => sendRpcOutcome(id, true, error, life),
+  );
+}
+
 // The event a service-worker script's "fetch" listener receives.
 class FetchEvent extends Event {
   #request;
@@ -364,12 +481,33 @@ function fail(id, error) {
 // Called once after the worker's modules ran, with the entry module's default
 // export (undefined for a service-worker script). Returns the function the
 // C++ side calls per request.
-internals.prepareFetchHandler = function prepareFetchHandler(exported) {
+// `named`: the entry module's namespace, where a service binding's named
+// entrypoint is found (undefined for a service-worker script).
+internals.prepareFetchHandler = function prepareFetchHandler(exported, named = undefined) {
+  // A named entrypoint's fetch: a WorkerEntrypoint class or an object with
+  // a fetch method, as for the default export.
+  const namedFetch = (name, request, env, life) => {
+    const target = named === undefined ? undefined : named[name];
+    if (entrypointMethod(target, "fetch") !== undefined) {
+      return new target(new ExecutionContext(life), env).fetch(request);
+    }
+    if (!isEntrypointClass(target) && target !== undefined && target !== null && typeof target.fetch === "function") {
+      return target.fetch(request, env, new ExecutionContext(life));
+    }
+    throw new TypeError(target === undefined
+      ? `The worker has no entrypoint named "${name}" (a named export of its main module)`
+      : `The entrypoint "${name}" has no fetch handler`);
+  };
   let invoke;
   if (entrypointMethod(exported, "fetch") !== undefined) {
     invoke = (request, env, life) => new exported(new ExecutionContext(life), env).fetch(request);
   } else if (exported !== undefined && exported !== null && typeof exported.fetch === "function") {
     invoke = (request, env, life) => exported.fetch(request, env, new ExecutionContext(life));
+  } else if (isEntrypointClass(exported)) {
+    // A WorkerEntrypoint with no fetch method (called over RPC only).
+    invoke = () => {
+      throw new TypeError("The worker's WorkerEntrypoint has no fetch() method");
+    };
   } else if (internals.globalEventTarget && internals.hasFetchListener()) {
     invoke = (request, env, life) => {
       const event = new FetchEvent("fetch", { request }, life);
@@ -395,7 +533,13 @@ internals.prepareFetchHandler = function prepareFetchHandler(exported) {
     );
   }
 
-  return function dispatchFetch(id, method, url, headers, body, env, upload, cfJson) {
+  return function dispatchFetch(id, method, url, headers, body, env, upload, cfJson, entrypoint, rpc, rpcMethod) {
+    const hasEntrypoint = entrypoint !== undefined && entrypoint !== "";
+    if (rpc === "call" || rpc === "get") {
+      const target = !hasEntrypoint ? exported : named === undefined ? undefined : named[entrypoint];
+      dispatchRpc(id, target, hasEntrypoint ? entrypoint : "", rpc, rpcMethod, body, env);
+      return;
+    }
     if (upload !== 0) body = makeUploadStream(upload);
     let result;
     // The invocation's subrequest count; V8 carries it to every promise
@@ -405,7 +549,7 @@ internals.prepareFetchHandler = function prepareFetchHandler(exported) {
       // request.cf: what the node knows of the request (its colo, as on
       // Workers), parsed when the handler first reads it.
       const request = makeRequest(method, url, headers, body, cfJson);
-      result = invoke(request, env, life);
+      result = hasEntrypoint ? namedFetch(entrypoint, request, env, life) : invoke(request, env, life);
     } catch (error) {
       fail(id, error);
       responseEnded(life);

@@ -116,8 +116,10 @@ const primordials = Object.freeze({
   PromisePrototypeThen: uncurryThis(Promise.prototype.then),
   PromiseReject: Promise.reject.bind(Promise),
   PromiseResolve: Promise.resolve.bind(Promise),
+  ProxyCtor: Proxy,
   RangeErrorCtor: RangeError,
   ReflectApply,
+  ReflectGet: Reflect.get,
   ReflectOwnKeys: Reflect.ownKeys,
   RegExpPrototypeExec,
   // regexp.test(s) without looking `exec` up on the regexp, as

@@ -9,7 +9,8 @@ namespace edge::runtime::testing {
 // The edge.toml of a worker named "shop" whose entry is `main`: its
 // compatibility date, then `more` (more top-level keys, then [limits]),
 // then the vars GREETING ("hi") and LIMITS (a JSON object), the KV
-// namespace CACHE (id "abc123") and the service AUTH ("auth-worker").
+// namespace CACHE (id "abc123"), the service AUTH ("auth-worker") and the
+// service ADMIN (its entrypoint "Admin").
 inline std::string SampleEdgeToml(std::string_view main, std::string_view compatibility_date,
                                   std::string_view more) {
   return "name = \"shop\"\nmain = \"" + std::string(main) + "\"\ncompatibility_date = \"" +
@@ -22,6 +23,10 @@ id = "abc123"
 [[services]]
 binding = "AUTH"
 service = "auth-worker"
+[[services]]
+binding = "ADMIN"
+service = "auth-worker"
+entrypoint = "Admin"
 )";
 }
 

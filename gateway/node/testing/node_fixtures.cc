@@ -44,7 +44,7 @@ std::string BundleJson(const std::string& name, const std::string& source,
                        std::vector<std::pair<std::string, std::string>> services) {
   WorkerBundle bundle = OneModuleBundle(name, source, std::move(vars), limits);
   bundle.routes = routes;
-  bundle.services = std::move(services);
+  for (auto& [binding, service] : services) bundle.services.push_back({binding, service, ""});
   return EncodeBundle(bundle);
 }
 
