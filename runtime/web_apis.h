@@ -17,6 +17,14 @@ void RegisterLegacyEncodingNatives(NativeRegistry& registry);
 void RegisterCompressionNatives(NativeRegistry& registry);
 void RegisterIdnaNatives(NativeRegistry& registry);
 void RegisterStructuredCloneNatives(NativeRegistry& registry);
+// The structured serialization structuredClone uses (V8's serializer, with
+// Blob and File), as bytes: what a queue message of content type "v8"
+// holds. An error leaves a JS exception pending (kJsException).
+StatusOr<std::string> SerializeValue(v8::Isolate* isolate, v8::Local<v8::Context> context,
+                                     v8::Local<v8::Value> value);
+// The value back from those bytes; empty with an exception pending.
+v8::MaybeLocal<v8::Value> DeserializeValue(v8::Isolate* isolate, v8::Local<v8::Context> context,
+                                           std::string_view bytes);
 void RegisterPerformanceNatives(NativeRegistry& registry);
 void RegisterCryptoNatives(NativeRegistry& registry);
 void RegisterCryptoSubtleNatives(NativeRegistry& registry);

@@ -265,6 +265,33 @@ NativeResult NewHostObject(NativeCall& call) {
 
 }  // namespace
 
+StatusOr<std::string> SerializeValue(v8::Isolate* isolate, v8::Local<v8::Context> context,
+                                     v8::Local<v8::Value> value) {
+  CloneDelegate delegate(isolate);
+  v8::ValueSerializer serializer(isolate, &delegate);
+  delegate.serializer = &serializer;
+  serializer.WriteHeader();
+  if (!serializer.WriteValue(context, value).FromMaybe(false)) return PendingException();
+  std::pair<uint8_t*, size_t> buffer = serializer.Release();
+  std::string out(reinterpret_cast<const char*>(buffer.first), buffer.second);
+  free(buffer.first);
+  return out;
+}
+
+v8::MaybeLocal<v8::Value> DeserializeValue(v8::Isolate* isolate, v8::Local<v8::Context> context,
+                                           std::string_view bytes) {
+  ReadDelegate read_delegate;
+  v8::ValueDeserializer deserializer(isolate, reinterpret_cast<const uint8_t*>(bytes.data()),
+                                     bytes.size(), &read_delegate);
+  read_delegate.deserializer = &deserializer;
+  v8::Local<v8::Value> result;
+  if (!deserializer.ReadHeader(context).FromMaybe(false) ||
+      !deserializer.ReadValue(context).ToLocal(&result) || !read_delegate.Finish(isolate, context)) {
+    return {};
+  }
+  return result;
+}
+
 void RegisterStructuredCloneNatives(NativeRegistry& registry) {
   registry.Add({{"structuredClone", StructuredClone},
                 {"transferArrayBuffer", TransferArrayBuffer},
