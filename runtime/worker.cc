@@ -1143,9 +1143,11 @@ uint32_t Worker::OpenBackground(std::shared_ptr<ResponseSink> sink) {
 }
 
 void Worker::Scheduled(ScheduledEvent event, std::shared_ptr<ResponseSink> sink) {
+  // Opened before the entry into JavaScript, which takes the CPU limit in
+  // force then.
+  uint32_t id = OpenBackground(std::move(sink));
   CallbackScope scope(data_.get());
   v8::Local<v8::Context> context = scope.context();
-  uint32_t id = OpenBackground(std::move(sink));
   v8::Local<v8::Value> args[] = {
       v8::Integer::NewFromUnsigned(isolate_, id),
       Utf8String(isolate_, event.cron),
@@ -1156,9 +1158,9 @@ void Worker::Scheduled(ScheduledEvent event, std::shared_ptr<ResponseSink> sink)
 }
 
 void Worker::Queue(QueueEvent event, std::shared_ptr<ResponseSink> sink) {
+  uint32_t id = OpenBackground(std::move(sink));
   CallbackScope scope(data_.get());
   v8::Local<v8::Context> context = scope.context();
-  uint32_t id = OpenBackground(std::move(sink));
   // Each message as [id, timestamp, body, attempts], its body decoded by
   // its content type as Workers does: "text" a string, "json" parsed,
   // "bytes" an ArrayBuffer, "v8" the structured clone. A body that does not
