@@ -12,6 +12,7 @@ void RegisterNatives(runtime::NativeRegistry& registry) {
   RegisterKvNatives(registry);
   RegisterFetchNatives(registry);
   RegisterCacheNatives(registry);
+  RegisterQueueNatives(registry);
 }
 
 }  // namespace edge::bindings

@@ -1,5 +1,5 @@
 // Registers every native a worker's context gets: the runtime's own, the Web
-// APIs' (runtime/web_apis.h) and the bindings' (fetch, KV, service, cache). One
+// APIs' (runtime/web_apis.h) and the bindings' (fetch, KV, service, cache, queues). One
 // list, in bindings.cc; each binding keeps its natives in its own folder.
 #pragma once
 
@@ -14,5 +14,6 @@ void RegisterServiceNatives(runtime::NativeRegistry& registry);
 void RegisterFetchNatives(runtime::NativeRegistry& registry);
 void RegisterKvNatives(runtime::NativeRegistry& registry);
 void RegisterCacheNatives(runtime::NativeRegistry& registry);
+void RegisterQueueNatives(runtime::NativeRegistry& registry);
 
 }  // namespace edge::bindings

@@ -2,9 +2,12 @@
 // component that does the work.
 #include <CLI/CLI.hpp>
 
+#include <iostream>
+
 #include "cli/account_command.h"
 #include "cli/deploy_command.h"
 #include "cli/kv_command.h"
+#include "cli/queues_command.h"
 #include "cli/serve_command.h"
 #include "cli/sync_commands.h"
 #include "cli/secret_command.h"
@@ -133,6 +136,41 @@ int main(int argc, char** argv) {
   CLI::App* kv_list = kv_command->add_subcommand("list", "Print the keys as a JSON array");
   kv_common(kv_list);
   kv_list->add_option("--prefix", kv.prefix, "Only keys that start with P");
+
+  // edge queues list|create|delete|purge [NAME] [--to URL --token-file F]
+  edge::cli::QueuesCommandOptions queues;
+  CLI::App* queues_command = app.add_subcommand(
+      "queues", "List, create, delete and purge queues: on a node with --to URL, else in the "
+                "local state `edge dev` uses");
+  queues_command->require_subcommand(1);
+  auto queues_common = [&](CLI::App* command) {
+    command->add_option("--to", queues.to, "A node's admin API URL (default: the local state)");
+    command->add_option("--token-file", queues.token_file,
+                        "File holding the admin or account token (or set EDGE_TOKEN)");
+    command->add_option("--account", queues.account,
+                        "With the node's admin token: the account whose queues (default: the "
+                        "default account)");
+    command->add_option("--config", queues.config,
+                        "Without --to: the project's config (default: edge.toml, else "
+                        "wrangler.toml, in the current folder)");
+    command->add_option("--persist-to", queues.persist_to,
+                        "Without --to: the local state folder (default: <project>/.edge/state)");
+  };
+  CLI::App* queues_list = queues_command->add_subcommand("list", "List the queues and their depth");
+  queues_common(queues_list);
+  CLI::App* queues_create = queues_command->add_subcommand("create", "Create queue NAME");
+  queues_common(queues_create);
+  queues_create->add_option("name", queues.name, "The queue (a-z, 0-9, '-'; up to 63)")->required();
+  queues_create->add_option("--message-retention-period-secs", queues.retention_seconds,
+                            "How long messages are kept (60 to 1209600; default 345600, 4 days)");
+  CLI::App* queues_delete =
+      queues_command->add_subcommand("delete", "Delete queue NAME and its messages");
+  queues_common(queues_delete);
+  queues_delete->add_option("name", queues.name, "The queue")->required();
+  CLI::App* queues_purge =
+      queues_command->add_subcommand("purge", "Delete every message of queue NAME");
+  queues_common(queues_purge);
+  queues_purge->add_option("name", queues.name, "The queue")->required();
 
   // edge test [FILES...]
   edge::cli::TestCommandOptions test;
@@ -280,6 +318,11 @@ int main(int argc, char** argv) {
   if (tail_command->parsed()) {
     if (tail_sampling_option->count() > 0) tail.sampling = tail_sampling;
     return edge::cli::RunTailCommand(tail);
+  }
+
+  if (queues_command->parsed()) {
+    queues.action = queues_command->get_subcommands().front()->get_name();
+    return edge::cli::RunQueuesCommand(queues, std::cout, std::cerr);
   }
 
   if (kv_command->parsed()) {

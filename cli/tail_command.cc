@@ -89,14 +89,21 @@ std::string StringField(simdjson::dom::element object, std::string_view key,
   return std::string(fallback);
 }
 
-// A request ("GET https://... - Ok @ ...") or a cron trigger's scheduled
-// event ("\"*/5 * * * *\" - Ok @ ..."), then its console lines.
-std::string FormatRequest(simdjson::dom::element event, bool scheduled) {
+// A request ("GET https://... - Ok @ ..."), a cron trigger's scheduled
+// event ("\"*/5 * * * *\" - Ok @ ...") or a queue batch ("Queue jobs (3
+// messages) - Ok @ ..."), then its console lines.
+enum class EventKind { kRequest, kScheduled, kQueue };
+std::string FormatRequest(simdjson::dom::element event, EventKind kind) {
   simdjson::dom::element time;
   std::string when = event["time"].get(time) == simdjson::SUCCESS ? EventTime(time) : "?";
-  std::string what = scheduled ? fmt::format("\"{}\"", StringField(event, "cron", "?"))
-                               : fmt::format("{} {}", StringField(event, "method", "?"),
-                                             StringField(event, "url", "?"));
+  uint64_t batch = 0;
+  if (event["batchSize"].get_uint64().get(batch) != simdjson::SUCCESS) batch = 0;
+  std::string what =
+      kind == EventKind::kScheduled ? fmt::format("\"{}\"", StringField(event, "cron", "?"))
+      : kind == EventKind::kQueue
+          ? fmt::format("Queue {} ({} message{})", StringField(event, "queue", "?"), batch,
+                        batch == 1 ? "" : "s")
+          : fmt::format("{} {}", StringField(event, "method", "?"), StringField(event, "url", "?"));
   std::string out =
       fmt::format("{} - {} @ {}\n", what, OutcomeText(StringField(event, "outcome")), when);
   simdjson::dom::array logs;
@@ -139,8 +146,9 @@ std::string FormatTailEvent(std::string_view line) {
     return std::string(line) + "\n";
   }
   if (event["type"].get_string().get(type) != simdjson::SUCCESS) return {};
-  if (type == "request") return FormatRequest(event, false);
-  if (type == "scheduled") return FormatRequest(event, true);
+  if (type == "request") return FormatRequest(event, EventKind::kRequest);
+  if (type == "scheduled") return FormatRequest(event, EventKind::kScheduled);
+  if (type == "queue") return FormatRequest(event, EventKind::kQueue);
   if (type == "dropped") {
     uint64_t count = 0;
     if (event["count"].get_uint64().get(count) != simdjson::SUCCESS) count = 0;

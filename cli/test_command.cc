@@ -11,6 +11,8 @@
 #include "bindings/bindings.h"
 #include "bindings/cache/cache_store.h"
 #include "bindings/kv/kv_store.h"
+#include "bindings/cron/cron_scheduler.h"
+#include "bindings/queues/queue_store.h"
 #include "bindings/fetch/outbound/client.h"
 #include "base/log.h"
 #include "runtime/compatibility_flags.h"
@@ -207,6 +209,22 @@ int RunTestCommand(const TestCommandOptions& options) {
       return 2;
     }
     services->kv = std::move(kv).value();
+    // And a queue store whose producers' queues exist (nothing consumes
+    // them under `edge test`).
+    auto queues = bindings::QueueStore::Open((fs::path(scratch) / "state").string(), {}, bindings::SystemCronClock());
+    if (!queues.ok()) {
+      fprintf(stderr, "edge test: %s\n", queues.status().message().c_str());
+      return 2;
+    }
+    services->queues = std::move(queues).value();
+    for (const runtime::EnvBinding& binding : base.bindings) {
+      if (binding.kind != "queue") continue;
+      Status made = services->queues->EnsureQueue("", binding.Option("queue"));
+      if (!made.ok()) {
+        fprintf(stderr, "edge test: %s\n", made.message().c_str());
+        return 2;
+      }
+    }
   }
 
   for (const std::string& flag : options.compatibility_flags) {

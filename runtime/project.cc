@@ -66,6 +66,95 @@ StatusOr<std::optional<std::vector<std::string>>> ReadRoutes(const std::string& 
 
 }  // namespace
 
+// `[[queues.producers]]` and `[[queues.consumers]]`: producers become
+// `queue` bindings, consumers spec.queue_consumers. Unknown keys and values
+// out of Workers' ranges are errors naming them.
+Status ReadQueues(const std::string& file, const toml::node& node, WorkerSpec* spec) {
+  const toml::table* queues = node.as_table();
+  if (queues == nullptr) return ConfigError(file, "[queues] must be a table");
+  for (const auto& [key, value] : *queues) {
+    if (key.str() != "producers" && key.str() != "consumers") {
+      return ConfigError(file, fmt::format("[queues] has no key '{}' (known: producers, consumers)", key.str()));
+    }
+  }
+  auto entries = [&](const char* what) -> StatusOr<std::vector<const toml::table*>> {
+    std::vector<const toml::table*> out;
+    const toml::node* list_node = queues->get(what);
+    if (list_node == nullptr) return out;
+    const toml::array* list = list_node->as_array();
+    if (list == nullptr) return ConfigError(file, fmt::format("queues.{} must be an array of tables", what));
+    for (const toml::node& item : *list) {
+      if (!item.is_table()) return ConfigError(file, fmt::format("queues.{} must be an array of tables", what));
+      out.push_back(item.as_table());
+    }
+    return out;
+  };
+  auto producers = entries("producers");
+  if (!producers.ok()) return producers.status();
+  for (const toml::table* entry : *producers) {
+    for (const auto& [key, value] : *entry) {
+      if (key.str() != "binding" && key.str() != "queue" && key.str() != "delivery_delay") {
+        return ConfigError(file, fmt::format("[[queues.producers]] has no key '{}' (known: binding, queue)", key.str()));
+      }
+    }
+    auto binding = (*entry)["binding"].value_exact<std::string>();
+    auto queue = (*entry)["queue"].value_exact<std::string>();
+    if (!binding || binding->empty() || !queue || queue->empty()) {
+      return ConfigError(file, "each [[queues.producers]] needs binding and queue");
+    }
+    if (entry->get("delivery_delay") != nullptr) {
+      return ConfigError(file, "[[queues.producers]] delivery_delay is not supported by edge: pass delaySeconds to send()");
+    }
+    spec->bindings.push_back({*binding, "queue", {{"queue", *queue}}});
+  }
+  auto consumers = entries("consumers");
+  if (!consumers.ok()) return consumers.status();
+  for (const toml::table* entry : *consumers) {
+    QueueConsumerSpec consumer;
+    auto queue = (*entry)["queue"].value_exact<std::string>();
+    if (!queue || queue->empty()) return ConfigError(file, "each [[queues.consumers]] needs a queue");
+    consumer.queue = *queue;
+    struct Number {
+      const char* key;
+      int64_t min, max;
+      uint32_t* out;
+    };
+    const Number numbers[] = {
+        {"max_batch_size", 1, 100, &consumer.max_batch_size},
+        {"max_batch_timeout", 0, 60, &consumer.max_batch_timeout_s},
+        {"max_retries", 0, 100, &consumer.max_retries},
+        {"max_concurrency", 1, 250, &consumer.max_concurrency},
+        {"retry_delay", 0, 43200, &consumer.retry_delay_s},
+    };
+    for (const auto& [key, value] : *entry) {
+      bool known = key.str() == "queue" || key.str() == "dead_letter_queue";
+      for (const Number& number : numbers) known |= key.str() == number.key;
+      if (!known) {
+        return ConfigError(file, fmt::format("[[queues.consumers]] has no key '{}' (known: queue, max_batch_size, "
+                                             "max_batch_timeout, max_retries, dead_letter_queue, max_concurrency, "
+                                             "retry_delay)", key.str()));
+      }
+    }
+    for (const Number& number : numbers) {
+      const toml::node* value = entry->get(number.key);
+      if (value == nullptr) continue;
+      auto integer = value->value_exact<int64_t>();
+      if (!integer || *integer < number.min || *integer > number.max) {
+        return ConfigError(file, fmt::format("[[queues.consumers]] {} must be an integer from {} to {}",
+                                             number.key, number.min, number.max));
+      }
+      *number.out = static_cast<uint32_t>(*integer);
+    }
+    if (const toml::node* dlq = entry->get("dead_letter_queue")) {
+      auto name = dlq->value_exact<std::string>();
+      if (!name) return ConfigError(file, "[[queues.consumers]] dead_letter_queue must be a string");
+      consumer.dead_letter_queue = *name;
+    }
+    spec->queue_consumers.push_back(std::move(consumer));
+  }
+  return Status::Ok();
+}
+
 StatusOr<Project> LoadProject(const std::string& path) {
   std::error_code ec;
   fs::path target = fs::absolute(path, ec).lexically_normal();
@@ -231,6 +320,12 @@ StatusOr<Project> LoadProject(const std::string& path) {
       std::string id = (*entry)["id"].value<std::string>().value_or(*binding);
       project.spec.bindings.push_back({*binding, "kv", {{"namespace", id}}});
     }
+  }
+  // [queues] producers = [{ binding, queue }], consumers = [{ queue,
+  // max_batch_size, ... }] (wrangler's keys, written [[queues.producers]]).
+  if (const toml::node* queues = table.get("queues")) {
+    Status read = ReadQueues(file, *queues, &project.spec);
+    if (!read.ok()) return read;
   }
   // [[services]] binding = "AUTH", service = "auth-worker", and optionally
   // entrypoint = "Admin" (a named export of that worker's main module).

@@ -147,4 +147,21 @@ struct ScheduledEvent {
   int64_t scheduled_time_ms = 0;  // Unix ms of the minute it fired for
 };
 
+// One message of a queue batch (Worker::Queue): its body as the producer
+// serialized it, decoded in the isolate by its content type.
+struct QueueEventMessage {
+  std::string id;
+  int64_t timestamp_ms = 0;  // when it entered the queue
+  std::string body;
+  std::string content_type;  // "json", "text", "bytes" or "v8"
+  uint32_t attempts = 1;
+};
+
+// A batch for a queue consumer: the third kind of invocation. Its outcome
+// (Worker::Queue) carries what the handler decided for each message.
+struct QueueEvent {
+  std::string queue;
+  std::vector<QueueEventMessage> messages;
+};
+
 }  // namespace edge::runtime

@@ -15,6 +15,7 @@
 #include "runtime/module_loader.h"
 #include "runtime/node/node_modules.h"
 #include "runtime/platform.h"
+#include "runtime/html/structured_clone.h"
 
 namespace edge::runtime {
 namespace {
@@ -292,6 +293,7 @@ Worker::~Worker() {
     inspector_.reset();
     dispatch_.Reset();
     scheduled_dispatch_.Reset();
+    queue_dispatch_.Reset();
     env_.Reset();
     modules_.clear();
     data_.reset();
@@ -891,20 +893,26 @@ Status Worker::LoadModules(v8::Local<v8::Context> context) {
     return Status(ErrorCode::kInternal, "runtime/js did not define prepareFetchHandler");
   }
   dispatch_.Reset(isolate_, dispatch.As<v8::Function>());
-  // The second kind of invocation: scheduled events (cron triggers).
-  v8::Local<v8::Value> scheduled;
-  if (!internals->Get(context, Utf8String(isolate_, "prepareScheduledHandler")).ToLocal(&prepare) ||
-      !prepare->IsFunction() ||
-      !prepare.As<v8::Function>()->Call(context, v8::Undefined(isolate_), 1, args)
-           .ToLocal(&scheduled) ||
-      !scheduled->IsFunction()) {
-    if (try_catch.HasCaught()) {
-      return Status(ErrorCode::kInvalidInput,
-                    DescribeException(isolate_, try_catch.Exception(), try_catch.Message()));
+  // The other kinds of invocation: scheduled events (cron triggers) and
+  // queue batches.
+  auto prepare_other = [&](const char* name, v8::Global<v8::Function>* out) -> Status {
+    v8::Local<v8::Value> made;
+    if (!internals->Get(context, Utf8String(isolate_, name)).ToLocal(&prepare) ||
+        !prepare->IsFunction() ||
+        !prepare.As<v8::Function>()->Call(context, v8::Undefined(isolate_), 1, args)
+             .ToLocal(&made) ||
+        !made->IsFunction()) {
+      if (try_catch.HasCaught()) {
+        return Status(ErrorCode::kInvalidInput,
+                      DescribeException(isolate_, try_catch.Exception(), try_catch.Message()));
+      }
+      return Status(ErrorCode::kInternal, fmt::format("runtime/js did not define {}", name));
     }
-    return Status(ErrorCode::kInternal, "runtime/js did not define prepareScheduledHandler");
-  }
-  scheduled_dispatch_.Reset(isolate_, scheduled.As<v8::Function>());
+    out->Reset(isolate_, made.As<v8::Function>());
+    return Status::Ok();
+  };
+  EDGE_RETURN_IF_ERROR(prepare_other("prepareScheduledHandler", &scheduled_dispatch_));
+  EDGE_RETURN_IF_ERROR(prepare_other("prepareQueueHandler", &queue_dispatch_));
   return Status::Ok();
 }
 
@@ -1131,7 +1139,7 @@ void Worker::UpdateCpuLimit() {
   data_->watchdog().set_cpu_limit_ms(limit);
 }
 
-void Worker::Scheduled(ScheduledEvent event, std::shared_ptr<ResponseSink> sink) {
+uint32_t Worker::OpenBackground(std::shared_ptr<ResponseSink> sink) {
   // Its own chain, whose CPU budget is the background limit.
   std::shared_ptr<RequestChain> chain = RequestChain::TopLevel(spec_.background_cpu_limit_ms);
   ++*background_open_;
@@ -1146,10 +1154,17 @@ void Worker::Scheduled(ScheduledEvent event, std::shared_ptr<ResponseSink> sink)
     self->UpdateCpuLimit();
   });
   sink = std::make_shared<AccountedSink>(std::move(sink), data_.get(), chain);
-  CallbackScope scope(data_.get());
-  v8::Local<v8::Context> context = scope.context();
   uint32_t id = data_->AddResponse(sink);
   data_->SetResponseChain(id, std::move(chain));
+  return id;
+}
+
+void Worker::Scheduled(ScheduledEvent event, std::shared_ptr<ResponseSink> sink) {
+  // Opened before the entry into JavaScript, which takes the CPU limit in
+  // force then.
+  uint32_t id = OpenBackground(std::move(sink));
+  CallbackScope scope(data_.get());
+  v8::Local<v8::Context> context = scope.context();
   v8::Local<v8::Value> args[] = {
       v8::Integer::NewFromUnsigned(isolate_, id),
       Utf8String(isolate_, event.cron),
@@ -1157,6 +1172,71 @@ void Worker::Scheduled(ScheduledEvent event, std::shared_ptr<ResponseSink> sink)
       env_.Get(isolate_),
   };
   CallDispatch(context, scheduled_dispatch_.Get(isolate_), id, args, std::size(args));
+}
+
+void Worker::Queue(QueueEvent event, std::shared_ptr<ResponseSink> sink) {
+  uint32_t id = OpenBackground(std::move(sink));
+  CallbackScope scope(data_.get());
+  v8::Local<v8::Context> context = scope.context();
+  // Each message as [id, timestamp, body, attempts], its body decoded by
+  // its content type as Workers does: "text" a string, "json" parsed,
+  // "bytes" an ArrayBuffer, "v8" the structured clone. A body that does not
+  // decode (it was not written by a producer) arrives as undefined, logged.
+  std::vector<v8::Local<v8::Value>> messages;
+  messages.reserve(event.messages.size());
+  for (QueueEventMessage& message : event.messages) {
+    v8::Local<v8::Value> body;
+    bool decoded = false;
+    {
+      v8::TryCatch try_catch(isolate_);
+      if (message.content_type == "bytes") {
+        StatusOr<v8::Local<v8::ArrayBuffer>> bytes = AdoptBytes(isolate_, std::move(message.body));
+        if (bytes.ok()) {
+          body = *bytes;
+          decoded = true;
+        }
+      } else if (message.content_type == "v8") {
+        decoded = DeserializeValue(isolate_, context, message.body).ToLocal(&body);
+      } else {
+        v8::Local<v8::String> text;
+        decoded = v8::String::NewFromUtf8(isolate_, message.body.data(), v8::NewStringType::kNormal,
+                                          static_cast<int>(message.body.size()))
+                      .ToLocal(&text);
+        if (decoded && message.content_type == "json") {
+          decoded = v8::JSON::Parse(context, text).ToLocal(&body);
+        } else if (decoded) {
+          body = text;
+        }
+      }
+      if (try_catch.HasTerminated()) {
+        // The CPU or memory limit stopped the decoding: the batch fails.
+        if (ResponseSink* open = data_->FindResponse(id)) {
+          open->Fail(FailureReason(), FailureLimit());
+          data_->RemoveResponse(id);
+        }
+        return;
+      }
+    }
+    if (!decoded) {
+      Log(LogLevel::kWarn, "[{}] queue \"{}\": message {} has a body that does not decode as {}",
+          spec_.name, event.queue, message.id, message.content_type);
+      body = v8::Undefined(isolate_);
+    }
+    v8::Local<v8::Value> fields[] = {
+        Utf8String(isolate_, message.id),
+        v8::Number::New(isolate_, static_cast<double>(message.timestamp_ms)),
+        body,
+        v8::Integer::NewFromUnsigned(isolate_, message.attempts),
+    };
+    messages.push_back(v8::Array::New(isolate_, fields, std::size(fields)));
+  }
+  v8::Local<v8::Value> args[] = {
+      v8::Integer::NewFromUnsigned(isolate_, id),
+      Utf8String(isolate_, event.queue),
+      NewArray(isolate_, messages),
+      env_.Get(isolate_),
+  };
+  CallDispatch(context, queue_dispatch_.Get(isolate_), id, args, std::size(args));
 }
 
 }  // namespace edge::runtime

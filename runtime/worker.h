@@ -40,6 +40,20 @@ struct WorkerVar {
   bool is_json = false;
 };
 
+// A `[[queues.consumers]]` entry (wrangler's keys): the worker consumes
+// `queue`. The runtime does not read it: whoever hosts the worker runs the
+// consumer (bindings/queues/queue_engine.h).
+struct QueueConsumerSpec {
+  std::string queue;
+  uint32_t max_batch_size = 10;      // 1 to 100
+  uint32_t max_batch_timeout_s = 5;  // 0 to 60
+  uint32_t max_retries = 3;          // 0 to 100
+  std::string dead_letter_queue;     // "": none (out of retries, dropped)
+  uint32_t max_concurrency = 0;      // 0: the host's default
+  uint32_t retry_delay_s = 0;        // 0 to 43200
+  bool operator==(const QueueConsumerSpec&) const = default;
+};
+
 // Everything needed to load one version of a worker.
 struct WorkerSpec {
   std::string name;        // for logs and console tags
@@ -82,6 +96,8 @@ struct WorkerSpec {
   // base::CronExpression. The runtime does not read them: whoever hosts
   // the worker schedules them (bindings/cron).
   std::vector<std::string> crons;
+  // The worker's `[[queues.consumers]]` (the host runs them).
+  std::vector<QueueConsumerSpec> queue_consumers;
   // fetch() calls one invocation may make (0: none); unset: the outbound
   // client's limit.
   std::optional<uint32_t> subrequest_limit;
@@ -129,6 +145,13 @@ class Worker {
   // settled, or Fail naming what went wrong (a throw, a rejected waitUntil
   // promise, no scheduled handler, a limit).
   void Scheduled(ScheduledEvent event, std::shared_ptr<ResponseSink> sink);
+  // Runs the queue handler for one batch, under the background CPU limit.
+  // Its outcome goes to `sink` as a response: a 200 whose body is what
+  // the handler decided for each message (a JSON array, one number per
+  // message: -1 nothing, -2 ack, -3 retry with the consumer's delay, n >= 0
+  // retry after n seconds), or, when the handler failed, those decisions
+  // written and then Fail.
+  void Queue(QueueEvent event, std::shared_ptr<ResponseSink> sink);
 
   // Runs `source` as a classic script in the worker's global scope and
   // reports String(result) to `done`, once the result settles if it is a
@@ -206,6 +229,9 @@ class Worker {
                                                 const std::string& path);
   Status RunServiceWorkerScript(v8::Local<v8::Context> context);
   StatusOr<v8::Local<v8::Object>> MakeEnv(v8::Local<v8::Context> context);
+  // Opens a background invocation (scheduled or queue): its chain, the
+  // larger CPU limit while it is open, and its response id in the table.
+  uint32_t OpenBackground(std::shared_ptr<ResponseSink> sink);
   // Calls a dispatch function (fetch's or scheduled's) for the response
   // `id`; if it does not return (termination), that response is failed.
   void CallDispatch(v8::Local<v8::Context> context, v8::Local<v8::Function> dispatch, uint32_t id,
@@ -273,6 +299,7 @@ class Worker {
   SourceMapRegistry source_maps_;
   v8::Global<v8::Function> dispatch_;
   v8::Global<v8::Function> scheduled_dispatch_;
+  v8::Global<v8::Function> queue_dispatch_;
   // Scheduled invocations not finished yet (shared with their sinks, which
   // may outlive the worker).
   std::shared_ptr<int> background_open_ = std::make_shared<int>(0);

@@ -2,6 +2,8 @@
 // (Conversions from projects and to worker specs: bundle_convert.cc.)
 #include "gateway/deploy/bundle.h"
 
+#include "bindings/queues/queue_store.h"
+
 #include <fmt/core.h>
 #include <simdjson.h>
 
@@ -133,6 +135,9 @@ void SortBundle(WorkerBundle& bundle) {
   std::stable_sort(bundle.kv_namespaces.begin(), bundle.kv_namespaces.end(), by_binding);
   std::stable_sort(bundle.services.begin(), bundle.services.end(),
                    [](const auto& a, const auto& b) { return a.binding < b.binding; });
+  std::stable_sort(bundle.queue_producers.begin(), bundle.queue_producers.end(), by_binding);
+  std::stable_sort(bundle.queue_consumers.begin(), bundle.queue_consumers.end(),
+                   [](const auto& a, const auto& b) { return a.queue < b.queue; });
 }
 
 }  // namespace
@@ -196,6 +201,24 @@ Status CheckAccountName(std::string_view name) {
   }
   return Status::Ok();
 }
+
+namespace {
+
+// The numeric keys of a queue consumer, with Workers' ranges.
+struct QueueNumber {
+  const char* key;
+  uint32_t runtime::QueueConsumerSpec::*field;
+  uint32_t min, max;
+};
+constexpr QueueNumber kQueueNumbers[] = {
+    {"max_batch_size", &runtime::QueueConsumerSpec::max_batch_size, 1, 100},
+    {"max_batch_timeout", &runtime::QueueConsumerSpec::max_batch_timeout_s, 0, 60},
+    {"max_retries", &runtime::QueueConsumerSpec::max_retries, 0, 100},
+    {"max_concurrency", &runtime::QueueConsumerSpec::max_concurrency, 0, 250},
+    {"retry_delay", &runtime::QueueConsumerSpec::retry_delay_s, 0, 43200},
+};
+
+}  // namespace
 
 Status ValidateBundle(const WorkerBundle& bundle) {
   EDGE_RETURN_IF_ERROR(CheckWorkerName(bundle.name));
@@ -284,6 +307,36 @@ Status ValidateBundle(const WorkerBundle& bundle) {
   for (const std::string& cron : bundle.crons) {
     StatusOr<base::CronExpression> parsed = base::CronExpression::Parse(cron);
     if (!parsed.ok()) return Invalid(fmt::format("triggers.crons: {}", parsed.status().message()));
+  }
+  if (bundle.queue_producers.size() > kMaxQueueBindings ||
+      bundle.queue_consumers.size() > kMaxQueueBindings) {
+    return Invalid(fmt::format("queues: more than {} producers or consumers", kMaxQueueBindings));
+  }
+  for (const auto& [binding, queue] : bundle.queue_producers) {
+    EDGE_RETURN_IF_ERROR(claim(binding, "queues.producers"));
+    Status name = bindings::ValidateQueueName(queue);
+    if (!name.ok()) return Invalid(fmt::format("queues.producers: {}", name.message()));
+  }
+  std::set<std::string> consumed;
+  for (const runtime::QueueConsumerSpec& consumer : bundle.queue_consumers) {
+    Status name = bindings::ValidateQueueName(consumer.queue);
+    if (name.ok() && !consumer.dead_letter_queue.empty()) {
+      name = bindings::ValidateQueueName(consumer.dead_letter_queue);
+    }
+    if (!name.ok()) return Invalid(fmt::format("queues.consumers: {}", name.message()));
+    if (!consumed.insert(consumer.queue).second) {
+      return Invalid(fmt::format("queues.consumers: the queue \"{}\" is consumed twice", consumer.queue));
+    }
+    if (consumer.dead_letter_queue == consumer.queue) {
+      return Invalid(fmt::format("queues.consumers: \"{}\" cannot be its own dead-letter queue", consumer.queue));
+    }
+    for (const QueueNumber& number : kQueueNumbers) {
+      uint32_t value = consumer.*(number.field);
+      if (value < number.min || value > number.max) {
+        return Invalid(fmt::format("queues.consumers: {} must be {} to {} (got {})", number.key,
+                                   number.min, number.max, value));
+      }
+    }
   }
   return Status::Ok();
 }
@@ -401,6 +454,25 @@ std::string EncodeBundle(const WorkerBundle& bundle) {
     base::AppendJsonStringArray(out, bundle.crons);
     out += '}';
   }
+  if (!bundle.queue_producers.empty() || !bundle.queue_consumers.empty()) {
+    out += ",\"queues\":{";
+    pairs("producers", "queue", bundle.queue_producers);
+    out += ",\"consumers\":[";
+    for (size_t i = 0; i < bundle.queue_consumers.size(); ++i) {
+      const runtime::QueueConsumerSpec& consumer = bundle.queue_consumers[i];
+      out += i == 0 ? "{\"queue\":" : ",{\"queue\":";
+      base::AppendJsonString(out, consumer.queue);
+      for (const QueueNumber& number : kQueueNumbers) {
+        out += fmt::format(",\"{}\":{}", number.key, consumer.*(number.field));
+      }
+      if (!consumer.dead_letter_queue.empty()) {
+        out += ",\"dead_letter_queue\":";
+        base::AppendJsonString(out, consumer.dead_letter_queue);
+      }
+      out += '}';
+    }
+    out += "]}";
+  }
   out += '}';
   return out;
 }
@@ -465,11 +537,13 @@ class Decoder {
         EDGE_RETURN_IF_ERROR(Routes(field.value));
       } else if (key == "triggers") {
         EDGE_RETURN_IF_ERROR(Triggers(field.value));
+      } else if (key == "queues") {
+        EDGE_RETURN_IF_ERROR(Queues(field.value));
       } else {
         return Invalid(fmt::format(
             "unknown key {} in the bundle (known: name, main, compatibility_date, "
             "compatibility_flags, account, "
-            "modules, vars, kv_namespaces, services, limits, routes, triggers)",
+            "modules, vars, kv_namespaces, services, limits, routes, triggers, queues)",
             base::JsonString(key)));
       }
     }
@@ -696,6 +770,44 @@ class Decoder {
                      }
                      return String(item, "each of triggers.crons", bundle_.crons.emplace_back());
                    });
+    });
+  }
+
+  // {"producers": [{binding, queue}], "consumers": [{queue, ...}]}: the
+  // values are checked by ValidateBundle.
+  Status Queues(element value) {
+    return Fields(value, "queues", {"producers", "consumers"},
+                  [&](std::string_view key, element list) -> Status {
+      if (key == "producers") return Pairs(list, "queues.producers", "queue", bundle_.queue_producers);
+      size_t index = 0;
+      return Items(list, "queues.consumers must be an array of objects", [&](element item) -> Status {
+        if (bundle_.queue_consumers.size() >= kMaxQueueBindings) {
+          return Invalid(fmt::format("queues.consumers: more than {}", kMaxQueueBindings));
+        }
+        runtime::QueueConsumerSpec consumer;
+        std::string what = fmt::format("queues.consumers[{}]", index++);
+        EDGE_RETURN_IF_ERROR(Fields(
+            item, what,
+            {"queue", "dead_letter_queue", "max_batch_size", "max_batch_timeout", "max_retries",
+             "max_concurrency", "retry_delay"},
+            [&](std::string_view field_key, element field) -> Status {
+              if (field_key == "queue") return String(field, what + ".queue", consumer.queue);
+              if (field_key == "dead_letter_queue") {
+                return String(field, what + ".dead_letter_queue", consumer.dead_letter_queue);
+              }
+              uint64_t number = 0;
+              if (field.get_uint64().get(number) != simdjson::SUCCESS || number > 1000000) {
+                return Invalid(fmt::format("{}.{} must be a non-negative integer", what, field_key));
+              }
+              for (const QueueNumber& known : kQueueNumbers) {
+                if (known.key == field_key) consumer.*(known.field) = static_cast<uint32_t>(number);
+              }
+              return Status::Ok();
+            }));
+        if (consumer.queue.empty()) return Invalid(fmt::format("{} needs a queue", what));
+        bundle_.queue_consumers.push_back(std::move(consumer));
+        return Status::Ok();
+      });
     });
   }
 

@@ -20,7 +20,11 @@
 //                "subrequests": 50, "request_bytes": 104857600, "response_bytes": 0,
 //                "background_cpu_ms": 30000},
 //     "routes": ["example.com/*"],            optional; absent = keep the worker's routes
-//     "triggers": {"crons": ["*/5 * * * *"]}  optional; the worker's cron triggers
+//     "triggers": {"crons": ["*/5 * * * *"]}, optional; the worker's cron triggers
+//     "queues": {"producers": [{"binding": "Q", "queue": "jobs"}],   optional
+//                "consumers": [{"queue": "jobs", "max_batch_size": 10, "max_batch_timeout": 5,
+//                               "max_retries": 3, "dead_letter_queue": "dead",
+//                               "max_concurrency": 2, "retry_delay": 0}]}
 //   }
 // Every key other than these is refused, at any level: a typo must not
 // deploy silently. Omitted optional keys take the defaults below.
@@ -71,6 +75,8 @@ struct WorkerLimits {
 
 // The most cron triggers one worker may have.
 inline constexpr size_t kMaxCronTriggers = 100;
+// The most queue producers and consumers one worker may have.
+inline constexpr size_t kMaxQueueBindings = 100;
 
 struct WorkerBundle {
   std::string name;
@@ -95,6 +101,9 @@ struct WorkerBundle {
   // `[triggers] crons`: each a valid base::CronExpression, at most
   // kMaxCronTriggers, in the order the config gave them.
   std::vector<std::string> crons;
+  // `[[queues.producers]]` (binding -> queue) and `[[queues.consumers]]`.
+  std::vector<std::pair<std::string, std::string>> queue_producers;
+  std::vector<runtime::QueueConsumerSpec> queue_consumers;
 };
 
 // All modules of one bundle together, decoded.

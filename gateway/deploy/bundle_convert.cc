@@ -88,6 +88,10 @@ StatusOr<WorkerBundle> BundleFromProject(const runtime::Project& project,
     bundle.vars.push_back(std::move(var));
   }
   for (const runtime::EnvBinding& binding : spec.bindings) {
+    if (binding.kind == "queue") {
+      bundle.queue_producers.emplace_back(binding.name, binding.Option("queue"));
+      continue;
+    }
     // The option names runtime::LoadProject gives each kind.
     std::string_view option = binding.kind == "kv"        ? "namespace"
                               : binding.kind == "service" ? "service"
@@ -116,6 +120,7 @@ StatusOr<WorkerBundle> BundleFromProject(const runtime::Project& project,
   if (project.background_cpu_ms) limits.background_cpu_ms = *project.background_cpu_ms;
   bundle.routes = project.routes;
   bundle.crons = spec.crons;
+  bundle.queue_consumers = spec.queue_consumers;
 
   Status valid = ValidateBundle(bundle);
   if (!valid.ok()) {
@@ -148,6 +153,10 @@ StatusOr<runtime::WorkerSpec> SpecFromBundle(const WorkerBundle& bundle, std::st
   spec.cpu_limit_ms = bundle.limits.cpu_ms;
   spec.background_cpu_limit_ms = bundle.limits.background_cpu_ms;
   spec.crons = bundle.crons;
+  for (const auto& [binding, queue] : bundle.queue_producers) {
+    spec.bindings.push_back({binding, "queue", {{"queue", queue}}});
+  }
+  spec.queue_consumers = bundle.queue_consumers;
   return spec;
 }
 

@@ -1,5 +1,6 @@
 #include "gateway/dev/dev_server.h"
 
+#include <fmt/core.h>
 #include <uv.h>
 
 #include <cstdio>
@@ -13,6 +14,8 @@
 #include "bindings/cron/cron_scheduler.h"
 #include "bindings/cache/cache_store.h"
 #include "bindings/kv/kv_store.h"
+#include "bindings/queues/queue_engine.h"
+#include "bindings/queues/queue_store.h"
 #include "bindings/fetch/outbound/client.h"
 #include "gateway/dev/dev_error_page.h"
 #include "gateway/dev/inspector_server.h"
@@ -179,6 +182,27 @@ class DevServer : public bindings::ServiceDirectory {
     if (services_->cache == nullptr) {
       services_->cache = bindings::CacheStore::Open(state, {}, clock_);
     }
+    // The queue store and its consumer engine, with the first project that
+    // produces to or consumes a queue: `edge dev`'s queues are the local
+    // state's (account ""), as `edge queues` without --to sees them.
+    bool wants_queues = !project->spec.queue_consumers.empty();
+    for (const runtime::EnvBinding& binding : project->spec.bindings) wants_queues |= binding.kind == "queue";
+    if (wants_queues && services_->queues == nullptr) {
+      auto queues = bindings::QueueStore::Open(state, {}, clock_);
+      if (!queues.ok()) return queues.status();
+      services_->queues = std::move(queues).value();
+      queue_engine_ = std::make_unique<bindings::QueueEngine>(
+          loop_, services_->queues,
+          [this](const bindings::QueueConsumer& consumer, runtime::QueueEvent event,
+                 bindings::QueueEngine::Done done) { DeliverBatch(consumer, std::move(event), std::move(done)); },
+          bindings::QueueEngine::Options{});
+      Log(LogLevel::kInfo, "queue store in {}/queues", state);
+    }
+    for (const runtime::EnvBinding& binding : project->spec.bindings) {
+      if (binding.kind != "queue" || services_->queues == nullptr) continue;
+      Status made = services_->queues->EnsureQueue("", binding.Option("queue"));
+      if (!made.ok()) return Status(made.code(), fmt::format("{}: [[queues.producers]] {}", project->config_path, made.message()));
+    }
     if (wants_kv && services_->kv == nullptr) {
       auto kv = bindings::KvStore::Open(state);
       if (!kv.ok()) return kv.status();
@@ -341,6 +365,40 @@ class DevServer : public bindings::ServiceDirectory {
       }
     }
     cron_.SetTriggers(std::move(triggers));
+    if (queue_engine_ != nullptr) {
+      std::vector<bindings::QueueConsumer> consumers;
+      for (const LoadedWorker& loaded : workers_) {
+        for (const runtime::QueueConsumerSpec& spec : loaded.project.spec.queue_consumers) {
+          consumers.push_back({loaded.project.spec.name, "", spec});
+        }
+      }
+      queue_engine_->SetConsumers(std::move(consumers));
+    }
+  }
+
+  // A batch for a consumer: its worker's queue handler runs it, and what it
+  // decided goes back to the engine.
+  void DeliverBatch(const bindings::QueueConsumer& consumer, runtime::QueueEvent event,
+                    bindings::QueueEngine::Done done) {
+    for (LoadedWorker& loaded : workers_) {
+      if (loaded.project.spec.name != consumer.owner) continue;
+      WorkerHost* host = loaded.host.get();
+      size_t count = event.messages.size();
+      auto sink = std::make_shared<OutcomeSink>(
+          [name = consumer.owner, queue = event.queue, count, host, done = std::move(done)](
+              bool ok, std::string_view text, std::string_view body) {
+            if (ok) {
+              Log(LogLevel::kInfo, "[{}] queue \"{}\": batch of {} handled", name, queue, count);
+            } else {
+              Log(LogLevel::kError, "[{}] queue \"{}\": batch of {} failed: {}", name, queue, count, text);
+            }
+            done({ok, bindings::ParseQueueDecisions(body)});
+            host->ScheduleCollect();
+          });
+      host->Queue(std::move(event), std::move(sink));
+      return;
+    }
+    done({false, {}});
   }
 
   void FireTrigger(const bindings::CronTrigger& trigger, int64_t when) {
@@ -376,6 +434,7 @@ class DevServer : public bindings::ServiceDirectory {
   // Releases every handle so the loop ends.
   void Close() {
     cron_.Stop();
+    if (queue_engine_) queue_engine_->Stop();
     // The inspector's thread ends first; the targets' handles are this loop's.
     inspector_.reset();
     for (auto& [name, target] : inspector_targets_) target->Close();
@@ -409,6 +468,7 @@ class DevServer : public bindings::ServiceDirectory {
   HttpServer server_;
   bindings::CronClock clock_;
   bindings::CronScheduler cron_;
+  std::unique_ptr<bindings::QueueEngine> queue_engine_;
   std::map<std::string, uv_fs_event_t*> watchers_;
   std::map<std::string, std::set<size_t>> watched_files_;  // file -> workers
   std::set<size_t> to_reload_;

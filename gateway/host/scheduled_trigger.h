@@ -32,6 +32,13 @@ class OutcomeSink : public runtime::ResponseSink {
  public:
   explicit OutcomeSink(std::function<void(bool ok, std::string_view text)> done)
       : done_(std::move(done)) {}
+  // With the body the invocation wrote before it ended too (a queue batch's
+  // decisions, written before a failure).
+  using DoneWithBody = std::function<void(bool ok, std::string_view text, std::string_view body)>;
+  explicit OutcomeSink(DoneWithBody done)
+      : done_([this, done = std::move(done)](bool ok, std::string_view text) {
+          done(ok, text, body_);
+        }) {}
   ~OutcomeSink() override { Done(false, "the invocation ended without an outcome"); }
 
   void Start(int status, std::string_view, runtime::HeaderList,

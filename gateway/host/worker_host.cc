@@ -213,4 +213,8 @@ void WorkerHost::Scheduled(runtime::ScheduledEvent event,
   }
 }
 
+void WorkerHost::Queue(runtime::QueueEvent event, std::shared_ptr<runtime::ResponseSink> sink) {
+  if (runtime::Worker* worker = ReadyWorker(*sink)) worker->Queue(std::move(event), std::move(sink));
+}
+
 }  // namespace edge::gateway

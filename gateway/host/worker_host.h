@@ -64,6 +64,8 @@ class WorkerHost {
   // A cron trigger's event for the current version (runtime::Worker::
   // Scheduled); its outcome goes to `sink` as a response would.
   void Scheduled(runtime::ScheduledEvent event, std::shared_ptr<runtime::ResponseSink> sink);
+  // A queue batch for the current version (runtime::Worker::Queue).
+  void Queue(runtime::QueueEvent event, std::shared_ptr<runtime::ResponseSink> sink);
 
   // Nothing in flight on any version, no waitUntil work pending: the host
   // may be dropped without cutting anything short.

@@ -8,6 +8,7 @@
 #include "base/sha256.h"
 #include "base/token_file.h"
 #include "base/uv_handle.h"
+#include "gateway/deploy/accounts.h"
 #include "gateway/node/node.h"
 #include "gateway/http/status_pages.h"
 #include "base/log.h"
@@ -302,7 +303,8 @@ void AdminApi::Answer(const HttpRequest& request, std::string_view path, std::st
     return served != nullptr && (*served)->account == account;
   };
   if (for_account && (parts.empty() || (parts[0] != "workers" && parts[0] != "kv" &&
-                                        parts[0] != "usage" && parts[0] != "routes"))) {
+                                        parts[0] != "usage" && parts[0] != "routes" &&
+                                        parts[0] != "queues"))) {
     Log(LogLevel::kWarn, "admin API: account {} refused {} {}: it needs the node's admin token",
         account, method, path);
     return SendError(*writer, 403,
@@ -364,6 +366,9 @@ void AdminApi::Answer(const HttpRequest& request, std::string_view path, std::st
   }
   if (!parts.empty() && parts[0] == "kv") {
     return Kv(request, parts, query, account, std::move(writer));
+  }
+  if (!parts.empty() && parts[0] == "queues") {
+    return Queues(request, parts, query, account, std::move(writer));
   }
   if (parts.empty() || parts[0] != "workers") {
     return SendError(*writer, 404, fmt::format("no such endpoint: {}", path));
@@ -546,6 +551,72 @@ void AdminApi::Kv(const HttpRequest& request, const std::vector<std::string_view
   }
   if (request.method == "DELETE") return node_.KvDelete(*ns, *key, done);
   MethodNotAllowed(*writer, "GET, PUT, DELETE");
+}
+
+void AdminApi::Queues(const HttpRequest& request, const std::vector<std::string_view>& parts,
+                      std::string_view query, const std::string& account,
+                      std::shared_ptr<ResponseWriter> writer) {
+  // An account's token reaches its own queues; the operator names the
+  // account (?account=, else the default account workers deploy to).
+  std::string owner = account;
+  if (owner.empty()) {
+    std::optional<std::string> named = PercentDecode(QueryValue(query, "account"));
+    if (!named) return SendError(*writer, 400, "the account is not percent-encoded properly");
+    owner = named->empty() ? std::string(kDefaultAccount) : std::move(*named);
+  }
+  bindings::QueueStore& store = *node_.queue_store();
+  const std::string& method = request.method;
+  auto fail = [&](const Status& status) {
+    SendError(*writer, status.code() == ErrorCode::kNotFound ? 404 : 400, status.message());
+  };
+  if (parts.size() == 1) {
+    if (method != "GET") return MethodNotAllowed(*writer, "GET");
+    auto list = store.ListQueues(owner);
+    if (!list.ok()) return fail(list.status());
+    std::string body = fmt::format("{{\"account\":{},\"queues\":", base::JsonString(owner));
+    base::AppendJsonArray(body, *list, [](std::string& out, const bindings::QueueInfo& info) {
+      out += fmt::format(
+          "{{\"name\":{},\"created_ms\":{},\"messages\":{},\"bytes\":{},\"oldest_ms\":{},"
+          "\"retention_period\":{}}}",
+          base::JsonString(info.name), info.created_ms, info.depth, info.bytes, info.oldest_ms,
+          info.retention_seconds);
+    });
+    return Send(*writer, {200, body + "}"});
+  }
+  std::optional<std::string> name = PercentDecode(parts[1]);
+  if (!name || name->empty()) return SendError(*writer, 400, "the queue name is not percent-encoded properly");
+  if (parts.size() == 3 && parts[2] == "purge") {
+    if (method != "POST") return MethodNotAllowed(*writer, "POST");
+    auto purged = store.Purge(owner, *name);
+    if (!purged.ok()) return fail(purged.status());
+    return Send(*writer, {200, fmt::format("{{\"purged\":{}}}", *purged)});
+  }
+  if (parts.size() != 2) {
+    return SendError(*writer, 404, "queue paths are /queues, /queues/<name> and /queues/<name>/purge");
+  }
+  if (method == "PUT" || method == "POST") {
+    int64_t retention = 0;
+    std::string text(QueryValue(query, "retention_period"));
+    if (!text.empty()) {
+      char* end = nullptr;
+      retention = strtoll(text.c_str(), &end, 10);
+      if (*end != '\0' || retention <= 0) {
+        return SendError(*writer, 400, "retention_period must be a number of seconds");
+      }
+    }
+    Status created = store.CreateQueue(owner, *name, retention);
+    if (!created.ok()) {
+      return SendError(*writer, created.message().find("already exists") != std::string::npos ? 409 : 400,
+                       created.message());
+    }
+    return Send(*writer, {201, fmt::format("{{\"created\":{}}}", base::JsonString(*name))});
+  }
+  if (method == "DELETE") {
+    Status deleted = store.DeleteQueue(owner, *name);
+    if (!deleted.ok()) return fail(deleted);
+    return Send(*writer, {200, fmt::format("{{\"deleted\":{}}}", base::JsonString(*name))});
+  }
+  MethodNotAllowed(*writer, "PUT, POST, DELETE");
 }
 
 void AdminApi::Tail(const std::string& worker, std::string_view query, const std::string& account,

@@ -60,6 +60,11 @@ class AdminApi {
   // longer that account's (deleted, then made again by another).
   void Tail(const std::string& worker, std::string_view query, const std::string& account,
             std::shared_ptr<ResponseWriter> writer);
+  // /queues[/<name>[/purge]]: an account's queues (wrangler's `queues
+  // list|create|delete|purge`).
+  void Queues(const HttpRequest& request, const std::vector<std::string_view>& parts,
+              std::string_view query, const std::string& account,
+              std::shared_ptr<ResponseWriter> writer);
   void Kv(const HttpRequest& request, const std::vector<std::string_view>& parts,
           std::string_view query, const std::string& account,
           std::shared_ptr<ResponseWriter> writer);

@@ -28,6 +28,10 @@ struct InvocationRecord {
   // empty then.
   std::string cron;
   uint64_t scheduled_time_ms = 0;
+  // A queue consumer's invocation instead: the queue and how many messages
+  // its batch held (method, url and cron are empty then).
+  std::string queue;
+  uint32_t batch_size = 0;
   int status = 0;                   // 0 when no response was sent
   // "ok", "exception" (worker threw / 500 from the runtime), "exceededCpu",
   // "exceededMemory", "exceededWall", "responseTooLarge", "canceled" (client

@@ -120,6 +120,10 @@ Status Node::Open() {
   services_->kv = std::move(kv).value();
   kv_sweeper_ = std::make_unique<bindings::KvSweeper>(&loop_, services_->kv);
   kv_sweeper_->Start();
+  // Workers Queues: one store per node, each account's queues its own.
+  auto queues = bindings::QueueStore::Open(options_.data_dir, {}, bindings::SystemCronClock());
+  if (!queues.ok()) return queues.status();
+  services_->queues = std::move(queues).value();
   // The Cache API's store: one per node, each account's entries its own.
   bindings::CacheLimits cache_limits;
   cache_limits.max_total_bytes = options_.cache_max_mb << 20;
@@ -195,6 +199,14 @@ StatusOr<std::shared_ptr<const ServedWorker>> Node::BuildServed(const DeployedWo
   // scoped by its account, so another tenant naming the same id reaches
   // another namespace (and cannot call its workers).
   for (runtime::EnvBinding& binding : served->spec.bindings) {
+    // A producer reaches the queue of that name in the worker's account,
+    // which exists from the deploy on.
+    if (binding.kind == "queue") {
+      std::erase_if(binding.options, [](const auto& option) { return option.first == "account"; });
+      binding.options.emplace_back("account", served->account);
+      Status made = services_->queues->EnsureQueue(served->account, binding.Option("queue"));
+      if (!made.ok()) Log(LogLevel::kError, "[{}] {}", served->name, made.message());
+    }
     for (auto& [key, value] : binding.options) {
       if ((binding.kind == "kv" && key == "namespace") ||
           (binding.kind == "service" && key == "service")) {
@@ -798,6 +810,34 @@ void Node::UpdateGauges() {
   metrics_.SetGauge("edge_heavy_workers",
                     "Workers running on the heavy lanes: they hold a thread for long stretches",
                     static_cast<double>(lanes_.heavy()));
+  // Queues: depth and oldest age from the store, counters from the engine.
+  if (services_ != nullptr && services_->queues != nullptr) {
+    auto all = services_->queues->AllQueues();
+    if (all.ok()) {
+      std::vector<NodeMetrics::QueueSample> samples;
+      int64_t now = static_cast<int64_t>(UnixMs());
+      bindings::QueueEngine* engine = queue_engine();
+      for (const auto& [account, info] : *all) {
+        NodeMetrics::QueueSample sample;
+        sample.account = account;
+        sample.queue = info.name;
+        sample.depth = info.depth;
+        sample.oldest_age_seconds =
+            info.depth == 0 ? 0 : std::max<int64_t>(0, now - info.oldest_ms) / 1000.0;
+        if (engine != nullptr) {
+          auto counted = engine->counters().find({account, info.name});
+          if (counted != engine->counters().end()) {
+            sample.deliveries = counted->second.deliveries;
+            sample.retries = counted->second.retries;
+            sample.dead_lettered = counted->second.dead_lettered;
+            sample.dropped = counted->second.dropped;
+          }
+        }
+        samples.push_back(std::move(sample));
+      }
+      metrics_.SetQueues(std::move(samples));
+    }
+  }
   for (const auto& extension : extensions_) extension->UpdateMetrics(metrics_);
 }
 
@@ -967,13 +1007,19 @@ void Node::AnnounceReady() {
 }
 
 void Node::StartTriggers() {
-  // A replica leaves the crons to the one node of its fleet that runs them.
+  // A replica leaves the crons to the one node of its fleet that runs them;
+  // every node runs the consumers of its own queues (docs/triggers.md).
   bool replica = false;
   for (const auto& extension : extensions_) replica |= extension->RefuseChanges().has_value();
-  if (!options_.run_crons.value_or(!replica) || threads_.empty()) return;
+  if (threads_.empty()) return;
   std::vector<NodeThread*> serving;
   for (auto& thread : threads_) serving.push_back(thread.get());
-  triggers_ = std::make_unique<NodeTriggers>(*this, std::move(serving), bindings::SystemCronClock());
+  triggers_ = std::make_unique<NodeTriggers>(*this, std::move(serving), bindings::SystemCronClock(),
+                                             options_.run_crons.value_or(!replica));
+}
+
+bindings::QueueEngine* Node::queue_engine() {
+  return triggers_ != nullptr ? triggers_->queue_engine() : nullptr;
 }
 
 void Node::WatchSignals() {

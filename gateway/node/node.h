@@ -21,6 +21,8 @@
 
 #include "bindings/binding_services.h"
 #include "bindings/kv/kv_store.h"
+#include "bindings/queues/queue_engine.h"
+#include "bindings/queues/queue_store.h"
 #include "bindings/service/service_directory.h"
 #include "gateway/deploy/deploy_store.h"
 #include "gateway/http/http_server.h"
@@ -144,6 +146,10 @@ class Node : public bindings::ServiceDirectory {
   void PostToControl(std::function<void()> task);
   bindings::KvStore& kv() { return *services_->kv; }
   bindings::CacheStore* cache() { return services_->cache.get(); }
+  // The queue store (bindings/queues/queue_store.h) and the engine that
+  // runs the consumers of the workers served here (null before Start).
+  const std::shared_ptr<bindings::QueueStore>& queue_store() { return services_->queues; }
+  bindings::QueueEngine* queue_engine();
   const std::vector<std::unique_ptr<NodeExtension>>& extensions() const { return extensions_; }
 
   // Reads, for the admin API (control loop).

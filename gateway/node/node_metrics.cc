@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <iterator>
 #include <vector>
 
@@ -238,6 +239,11 @@ void NodeMetrics::SetExtra(std::string_view name, std::string_view help, bool co
   extra.value = counter ? extra.value + value : value;
 }
 
+void NodeMetrics::SetQueues(std::vector<QueueSample> samples) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  queues_ = std::move(samples);
+}
+
 std::string NodeMetrics::Prometheus() const {
   // Family name -> its text. A std::map, so the families come out sorted.
   std::map<std::string, std::string, std::less<>> families;
@@ -285,6 +291,42 @@ std::string NodeMetrics::Prometheus() const {
 
     for (const auto& [name, extra] : extras_) {
       simple(name, extra.help, extra.counter ? "counter" : "gauge", Number(extra.value));
+    }
+
+    if (!queues_.empty()) {
+      struct QueueFamily {
+        const char* name;
+        const char* help;
+        const char* type;
+        std::function<std::string(const QueueSample&)> value;
+      };
+      const QueueFamily queue_families[] = {
+          {"edge_queue_messages", "Messages kept in a queue (delayed and in delivery included).",
+           "gauge", [](const QueueSample& q) { return std::to_string(q.depth); }},
+          {"edge_queue_oldest_message_age_seconds", "Age of a queue's oldest message.", "gauge",
+           [](const QueueSample& q) { return Number(q.oldest_age_seconds); }},
+          {"edge_queue_deliveries_total", "Messages handed to a queue's consumer.", "counter",
+           [](const QueueSample& q) { return std::to_string(q.deliveries); }},
+          {"edge_queue_retries_total", "Messages of a queue retried.", "counter",
+           [](const QueueSample& q) { return std::to_string(q.retries); }},
+          {"edge_queue_dead_lettered_total", "Messages moved to a dead-letter queue.", "counter",
+           [](const QueueSample& q) { return std::to_string(q.dead_lettered); }},
+          {"edge_queue_dropped_total", "Messages out of retries with no dead-letter queue.",
+           "counter", [](const QueueSample& q) { return std::to_string(q.dropped); }},
+      };
+      for (const QueueFamily& queue_family : queue_families) {
+        std::string& text = family(queue_family.name, queue_family.help, queue_family.type);
+        for (const QueueSample& sample : queues_) {
+          text += queue_family.name;
+          text += "{account=";
+          AppendLabelValue(text, sample.account);
+          text += ",queue=";
+          AppendLabelValue(text, sample.queue);
+          text += "} ";
+          text += queue_family.value(sample);
+          text += '\n';
+        }
+      }
     }
   }
 

@@ -49,6 +49,19 @@ class NodeMetrics {
   // edge_isolate_memory_bytes are the sums over threads.
   void SetIsolates(int thread, int64_t alive, int64_t memory_bytes);
 
+  // Workers Queues, one sample per queue of each account (UpdateGauges sets
+  // them from the queue store and the consumer engine):
+  // edge_queue_messages{account,queue} (depth), edge_queue_oldest_message_age_seconds,
+  // and the counters edge_queue_deliveries_total, edge_queue_retries_total,
+  // edge_queue_dead_lettered_total, edge_queue_dropped_total.
+  struct QueueSample {
+    std::string account, queue;
+    uint64_t depth = 0;
+    double oldest_age_seconds = 0;
+    uint64_t deliveries = 0, retries = 0, dead_lettered = 0, dropped = 0;
+  };
+  void SetQueues(std::vector<QueueSample> samples);
+
   // Free-form metrics by name (e.g. replication lag), emitted as one
   // unlabelled sample each. The name must be a valid Prometheus metric name
   // not used by the metrics above, and keep one type (gauge or counter);
@@ -89,6 +102,7 @@ class NodeMetrics {
   std::map<std::string, uint64_t, std::less<>> limit_kills_;
   std::map<int, std::pair<int64_t, int64_t>> isolates_;  // thread -> (alive, memory bytes)
   std::map<std::string, Extra, std::less<>> extras_;
+  std::vector<QueueSample> queues_;
 };
 
 }  // namespace edge::gateway

@@ -33,11 +33,18 @@ class NoClientWriter : public ResponseWriter {
 
 }  // namespace
 
-NodeTriggers::NodeTriggers(Node& node, std::vector<NodeThread*> serving, bindings::CronClock clock)
+NodeTriggers::NodeTriggers(Node& node, std::vector<NodeThread*> serving, bindings::CronClock clock,
+                           bool run_crons)
     : node_(node),
       serving_(std::move(serving)),
       scheduler_(node.control_loop(), std::move(clock),
                  [this](const bindings::CronTrigger& trigger, int64_t when) { Fire(trigger, when); }),
+      run_crons_(run_crons),
+      queues_(std::make_unique<bindings::QueueEngine>(
+          node.control_loop(), node.queue_store(),
+          [this](const bindings::QueueConsumer& consumer, runtime::QueueEvent event,
+                 bindings::QueueEngine::Done done) { Deliver(consumer, std::move(event), std::move(done)); },
+          bindings::QueueEngine::Options{})),
       refresh_(new uv_timer_t) {
   uv_timer_init(node_.control_loop(), refresh_);
   refresh_->data = this;
@@ -50,6 +57,7 @@ NodeTriggers::NodeTriggers(Node& node, std::vector<NodeThread*> serving, binding
 
 NodeTriggers::~NodeTriggers() {
   scheduler_.Stop();
+  queues_->Stop();
   uv_timer_stop(refresh_);
   base::CloseAndDelete(refresh_);
 }
@@ -63,46 +71,115 @@ void NodeTriggers::Refresh() {
 
 void NodeTriggers::Update(const NodeState& state) {
   std::vector<bindings::CronTrigger> triggers;
+  std::vector<bindings::QueueConsumer> consumers;
   for (const auto& [name, served] : state.workers) {
-    for (const std::string& cron : served->spec.crons) triggers.push_back({name, cron});
+    if (run_crons_) {
+      for (const std::string& cron : served->spec.crons) triggers.push_back({name, cron});
+    }
+    for (const runtime::QueueConsumerSpec& spec : served->spec.queue_consumers) {
+      consumers.push_back({name, served->account, spec});
+    }
   }
   scheduler_.SetTriggers(std::move(triggers));
+  queues_->SetConsumers(std::move(consumers));
 }
 
-void NodeTriggers::Fire(const bindings::CronTrigger& trigger, int64_t scheduled_ms) {
-  if (serving_.empty()) return;
-  std::shared_ptr<const NodeState> state = node_.state();
-  const std::shared_ptr<const ServedWorker>* found = state->Find(trigger.owner);
-  if (found == nullptr) return;  // deleted since the last refresh
-  std::shared_ptr<const ServedWorker> served = *found;
-
-  InvocationRecord record;
-  record.request_id = fmt::format("{}-cron-{:x}", node_.options().pop_id, ++next_id_);
-  record.start_unix_ms = UnixMs();
-  record.worker = served->name;
-  record.version = served->version;
-  record.remote = "cron";
-  record.cron = trigger.cron;
-  record.scheduled_time_ms = static_cast<uint64_t>(scheduled_ms);
-  record.memory_limit_bytes = served->limits.memory_mb << 20;
-
-  // Scheduled work may compute for background_cpu_ms (30 s by default):
+NodeThread* NodeTriggers::BackgroundThread(const std::string& worker) {
+  // Background work may compute for background_cpu_ms (30 s by default):
   // it runs on a serving thread's heavy lane, where the kernel preempts it
   // for the requests of the serving thread, never on the serving thread
   // itself; a quarantined worker on the quarantine thread.
   NodeThread* serving = serving_[next_thread_++ % serving_.size()];
   NodeThread* thread = serving->heavy_lane() != nullptr ? serving->heavy_lane() : serving;
-  if (node_.quarantine_thread() != nullptr && node_.Quarantined(served->name)) {
+  if (node_.quarantine_thread() != nullptr && node_.Quarantined(worker)) {
     thread = node_.quarantine_thread();
   }
-  runtime::ScheduledEvent event{trigger.cron, scheduled_ms};
+  return thread;
+}
+
+namespace {
+
+// The "client" of a queue batch: keeps the body (the decisions) and hands
+// it, with whether the invocation succeeded, to `done` once it ends.
+class DecisionWriter : public ResponseWriter {
+ public:
+  explicit DecisionWriter(std::function<void(bool ok, std::string body)> done)
+      : done_(std::move(done)) {}
+  ~DecisionWriter() override { End(false); }
+  void Start(int status, std::string_view, const HeaderList&, std::optional<uint64_t>) override {
+    status_ = status;
+  }
+  void Write(std::string_view chunk) override {
+    if (body_.size() < 4096) body_.append(chunk.substr(0, 4096 - body_.size()));
+  }
+  void Finish() override { End(status_ != 0 && status_ < 400); }
+  void Abort() override { End(false); }
+  bool Aborted() const override { return false; }
+  size_t BufferedBytes() const override { return 0; }
+  void OnDrain(std::function<void()> callback) override { callback(); }
+  void OnAbort(std::function<void()>) override {}
+
+ private:
+  void End(bool ok) {
+    if (!done_) return;
+    std::exchange(done_, nullptr)(ok, std::move(body_));
+  }
+  std::function<void(bool, std::string)> done_;
+  int status_ = 0;
+  std::string body_;
+};
+
+}  // namespace
+
+void NodeTriggers::Deliver(const bindings::QueueConsumer& consumer, runtime::QueueEvent event,
+                           bindings::QueueEngine::Done done) {
+  std::shared_ptr<const NodeState> state = node_.state();
+  const std::shared_ptr<const ServedWorker>* found = state ? state->Find(consumer.owner) : nullptr;
+  if (serving_.empty() || found == nullptr) {
+    done({false, {}});  // deleted since the last refresh: delivered again later
+    return;
+  }
+  std::shared_ptr<const ServedWorker> served = *found;
+  InvocationRecord record = BackgroundRecord(*served, "queue");
+  record.queue = event.queue;
+  record.batch_size = static_cast<uint32_t>(event.messages.size());
+  Node* node = &node_;
+  // The outcome comes back on the control loop, where the engine lives.
+  auto writer = std::make_shared<DecisionWriter>(
+      [node, done = std::move(done)](bool ok, std::string body) mutable {
+        node->PostToControl([done = std::move(done), ok, body = std::move(body)] {
+          done({ok, bindings::ParseQueueDecisions(body)});
+        });
+      });
+  auto shared_event = std::make_shared<runtime::QueueEvent>(std::move(event));
+  RunBackground(std::move(served), std::move(record), std::move(writer),
+                [shared_event](WorkerHost& host, std::shared_ptr<NodeSink> sink) {
+                  host.Queue(std::move(*shared_event), std::move(sink));
+                });
+}
+
+InvocationRecord NodeTriggers::BackgroundRecord(const ServedWorker& served, std::string_view kind) {
+  InvocationRecord record;
+  record.request_id = fmt::format("{}-{}-{:x}", node_.options().pop_id, kind, ++next_id_);
+  record.start_unix_ms = UnixMs();
+  record.worker = served.name;
+  record.version = served.version;
+  record.remote = std::string(kind);
+  record.memory_limit_bytes = served.limits.memory_mb << 20;
+  return record;
+}
+
+void NodeTriggers::RunBackground(std::shared_ptr<const ServedWorker> served, InvocationRecord record,
+                                 std::shared_ptr<ResponseWriter> writer,
+                                 std::function<void(WorkerHost&, std::shared_ptr<NodeSink>)> start) {
+  NodeThread* thread = BackgroundThread(served->name);
   const NodeReporting& reporting = node_.reporting();
-  thread->Post([thread, served, event = std::move(event), record = std::move(record),
-                &reporting]() mutable {
+  thread->Post([thread, served = std::move(served), record = std::move(record),
+                writer = std::move(writer), start = std::move(start), &reporting]() mutable {
     WorkerLimits limits = served->limits;
     limits.response_bytes = 0;  // the outcome is the runtime's, not the worker's
-    auto sink = std::make_shared<NodeSink>(std::make_shared<NoClientWriter>(), reporting,
-                                           std::move(record), limits, thread->loop());
+    auto sink = std::make_shared<NodeSink>(std::move(writer), reporting, std::move(record), limits,
+                                           thread->loop());
     StatusOr<WorkerHost*> host = thread->pool().Acquire(served);
     if (!host.ok()) {
       sink->Fail("The worker failed to load", LimitKind::kNone);
@@ -111,8 +188,24 @@ void NodeTriggers::Fire(const bindings::CronTrigger& trigger, int64_t scheduled_
     WorkerHost* acquired = *host;
     sink->SetOnEnd([acquired] { acquired->ScheduleCollect(); });
     sink->Begin();
-    acquired->Scheduled(std::move(event), std::move(sink));
+    start(*acquired, std::move(sink));
   });
+}
+
+void NodeTriggers::Fire(const bindings::CronTrigger& trigger, int64_t scheduled_ms) {
+  if (serving_.empty()) return;
+  std::shared_ptr<const NodeState> state = node_.state();
+  const std::shared_ptr<const ServedWorker>* found = state->Find(trigger.owner);
+  if (found == nullptr) return;  // deleted since the last refresh
+  std::shared_ptr<const ServedWorker> served = *found;
+  InvocationRecord record = BackgroundRecord(*served, "cron");
+  record.cron = trigger.cron;
+  record.scheduled_time_ms = static_cast<uint64_t>(scheduled_ms);
+  runtime::ScheduledEvent event{trigger.cron, scheduled_ms};
+  RunBackground(std::move(served), std::move(record), std::make_shared<NoClientWriter>(),
+                [event = std::move(event)](WorkerHost& host, std::shared_ptr<NodeSink> sink) mutable {
+                  host.Scheduled(std::move(event), std::move(sink));
+                });
 }
 
 }  // namespace edge::gateway

@@ -9,26 +9,41 @@
 // In a fleet a cron must fire once, not once per PoP: only nodes with
 // `run_crons` on fire (by default a standalone node does and a replica
 // does not; docs/triggers.md).
+//
+// The same path runs queue consumers: a bindings::QueueEngine on the
+// control loop, fed from the same NodeState, whose batches run each
+// worker's queue handler on a serving thread's heavy lane, reported like
+// a scheduled invocation, with the decisions sent back to the engine on
+// the control loop. Every node runs the consumers of its own queues.
 #pragma once
 
 #include <uv.h>
 
 #include <cstdint>
+#include <functional>
+#include <string_view>
 #include <memory>
 #include <vector>
 
 #include "bindings/cron/cron_scheduler.h"
+#include "bindings/queues/queue_engine.h"
+#include "gateway/node/invocation_record.h"
 
 namespace edge::gateway {
 
 class Node;
+class NodeSink;
 class NodeThread;
+class ResponseWriter;
+class WorkerHost;
 struct NodeState;
+struct ServedWorker;
 
 class NodeTriggers {
  public:
   // On the control loop, once the serving threads run.
-  NodeTriggers(Node& node, std::vector<NodeThread*> serving, bindings::CronClock clock);
+  NodeTriggers(Node& node, std::vector<NodeThread*> serving, bindings::CronClock clock,
+               bool run_crons = true);
   ~NodeTriggers();
   NodeTriggers(const NodeTriggers&) = delete;
   NodeTriggers& operator=(const NodeTriggers&) = delete;
@@ -39,13 +54,28 @@ class NodeTriggers {
   // timer calls it every second).
   void Refresh();
   bindings::CronScheduler& scheduler() { return scheduler_; }
+  bindings::QueueEngine* queue_engine() { return queues_.get(); }
 
  private:
   void Fire(const bindings::CronTrigger& trigger, int64_t scheduled_ms);
+  void Deliver(const bindings::QueueConsumer& consumer, runtime::QueueEvent event,
+               bindings::QueueEngine::Done done);
+  // The thread a background invocation of `worker` runs on.
+  NodeThread* BackgroundThread(const std::string& worker);
+  // The record of a background invocation of `served` ("cron", "queue").
+  InvocationRecord BackgroundRecord(const ServedWorker& served, std::string_view kind);
+  // Runs a background invocation of `served` on a background thread: a
+  // NodeSink over `writer` reports it as `record`; `start` begins it on
+  // the host it acquired.
+  void RunBackground(std::shared_ptr<const ServedWorker> served, InvocationRecord record,
+                     std::shared_ptr<ResponseWriter> writer,
+                     std::function<void(WorkerHost&, std::shared_ptr<NodeSink>)> start);
 
   Node& node_;
   std::vector<NodeThread*> serving_;
   bindings::CronScheduler scheduler_;
+  bool run_crons_;
+  std::unique_ptr<bindings::QueueEngine> queues_;
   uv_timer_t* refresh_ = nullptr;
   uint64_t generation_ = 0;
   size_t next_thread_ = 0;

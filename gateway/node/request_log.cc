@@ -66,6 +66,9 @@ void RequestLog::Access(const InvocationRecord& record) {
     line += ",\"scheduled_time\":\"";
     line += base::FormatUtcTime(record.scheduled_time_ms);
     line += '"';
+  } else if (!record.queue.empty()) {
+    AppendField(line, "queue", record.queue);
+    fmt::format_to(std::back_inserter(line), ",\"batch_size\":{}", record.batch_size);
   } else {
     AppendField(line, "method", record.method);
     AppendField(line, "url", record.url);

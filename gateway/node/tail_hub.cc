@@ -133,8 +133,12 @@ StatusOr<TailFilter> ParseTailFilter(std::string worker, std::string_view query_
 std::string TailEventLine(const InvocationRecord& record) {
   // A cron trigger's invocation is a "scheduled" event with the trigger
   // and its minute where a request has its method and URL.
+  // A queue batch's is a "queue" event with the queue and the batch size.
   bool scheduled = !record.cron.empty();
-  std::string line = scheduled ? "{\"type\":\"scheduled\",\"time\":\"" : "{\"type\":\"request\",\"time\":\"";
+  bool queue = !record.queue.empty();
+  std::string line = scheduled ? "{\"type\":\"scheduled\",\"time\":\""
+                     : queue   ? "{\"type\":\"queue\",\"time\":\""
+                               : "{\"type\":\"request\",\"time\":\"";
   auto append = std::back_inserter(line);
   line += base::FormatUtcTime(record.start_unix_ms);
   line += "\",\"request_id\":";
@@ -145,6 +149,10 @@ std::string TailEventLine(const InvocationRecord& record) {
     fmt::format_to(append, ",\"version\":{},\"cron\":", record.version);
     base::AppendJsonEscaped(line, record.cron);
     fmt::format_to(append, ",\"scheduledTime\":{}", record.scheduled_time_ms);
+  } else if (queue) {
+    fmt::format_to(append, ",\"version\":{},\"queue\":", record.version);
+    base::AppendJsonEscaped(line, record.queue);
+    fmt::format_to(append, ",\"batchSize\":{}", record.batch_size);
   } else {
     fmt::format_to(append, ",\"version\":{},\"method\":", record.version);
     base::AppendJsonEscaped(line, record.method);

@@ -1,7 +1,9 @@
 // V8's serialization (the HTML structured serialization structuredClone
-// copies through) for natives that move a value to another isolate: the
-// arguments and results of JS RPC over service bindings
-// (bindings/service/). Blob and File travel as structuredClone copies them.
+// copies through) for natives that move a value to another isolate or to
+// disk: the arguments and results of JS RPC over service bindings
+// (bindings/service/) and the bodies of queue messages of content type
+// "v8" (bindings/queues/). Blob and File travel as structuredClone copies
+// them.
 #pragma once
 
 #include <v8.h>

@@ -518,11 +518,11 @@ internals.prepareFetchHandler = function prepareFetchHandler(exported, named = u
       }
       return response;
     };
-  } else if (hasScheduledHandler(exported)) {
-    // A worker with only a scheduled handler loads; a request to it fails.
+  } else if (hasScheduledHandler(exported) || hasQueueHandler(exported)) {
+    // A worker with only a scheduled or queue handler loads; a request to it fails.
     invoke = () => {
       throw new TypeError(
-        "The worker has no fetch handler (it has only a scheduled handler): " +
+        "The worker has no fetch handler (it has only a scheduled or queue handler): " +
           "export default { fetch(request, env, ctx) { ... } } or call addEventListener(\"fetch\", ...)"
       );
     };
@@ -657,9 +657,11 @@ class ScheduledEvent extends Event {
 
 // The handler and its waitUntil work are done (or it threw): the outcome
 // goes out, and the lifetime ends as a request's does after its response.
-function finishScheduled(id, life, threw, error) {
+// `outcome` says how: succeed() sends the success, failed(error) or
+// failed(undefined, text) the failure.
+function finishBackground(life, threw, error, outcome) {
   if (threw) {
-    fail(id, error);
+    outcome.failed(error);
     responseEnded(life);
     return;
   }
@@ -670,9 +672,9 @@ function finishScheduled(id, life, threw, error) {
       life.deadline = 0;
     }
     if (life.rejected) {
-      fail(id, life.rejection);
+      outcome.failed(life.rejection);
     } else {
-      native.responseSend(id, 200, "OK", ["content-type", "text/plain;charset=UTF-8"], "Ran scheduled event");
+      outcome.succeed();
     }
     responseEnded(life);
   };
@@ -685,10 +687,38 @@ function finishScheduled(id, life, threw, error) {
   life.deadline = native.setTimer(() => {
     life.deadline = 0;
     life.whenIdle = undefined;
-    native.responseFail(id, `waitUntil() work did not settle within ${waitUntilLimitMs / 1000} s`);
+    outcome.failed(undefined, `waitUntil() work did not settle within ${waitUntilLimitMs / 1000} s`);
     life.responded = true;
     endLifetime(life);
   }, waitUntilLimitMs, false);
+}
+
+function scheduledOutcome(id) {
+  return {
+    __proto__: null,
+    succeed: () =>
+      native.responseSend(id, 200, "OK", ["content-type", "text/plain;charset=UTF-8"], "Ran scheduled event"),
+    failed: (error, text) => (text === undefined ? fail(id, error) : native.responseFail(id, text)),
+  };
+}
+
+// Runs a background handler (`invoke(life)`) to its outcome.
+function runBackground(id, invoke, outcome) {
+  const life = makeLifetime(internals.beginInvocation(undefined, id));
+  let result;
+  try {
+    result = invoke(life);
+  } catch (error) {
+    finishBackground(life, true, error, outcome);
+    return;
+  } finally {
+    internals.leaveInvocation();
+  }
+  whenSettled(
+    result,
+    () => finishBackground(life, false, undefined, outcome),
+    (error) => finishBackground(life, true, error, outcome),
+  );
 }
 
 // Called once after the worker's modules ran, like prepareFetchHandler.
@@ -718,20 +748,222 @@ internals.prepareScheduledHandler = function prepareScheduledHandler(exported) {
   }
 
   return function dispatchScheduled(id, cron, scheduledTime, env) {
-    const life = makeLifetime(internals.beginInvocation(undefined, id));
-    let result;
-    try {
-      result = invoke(cron, scheduledTime, env, life);
-    } catch (error) {
-      finishScheduled(id, life, true, error);
-      return;
-    } finally {
-      internals.leaveInvocation();
+    runBackground(id, (life) => invoke(cron, scheduledTime, env, life), scheduledOutcome(id));
+  };
+};
+
+// Queue batches (`[[queues.consumers]]`): the third kind of invocation,
+// with the scheduled one's lifetime and CPU limit. Its outcome carries
+// what the handler decided for each message, as Workers' rules say
+// (https://developers.cloudflare.com/queues/configuration/batching-retries/):
+// an explicit ack() or retry() on a message wins; then retryAll() or
+// ackAll() for the messages left; a call after the opposite one has no
+// effect. The host acks what is left undecided when the handler succeeds
+// and retries it when the handler fails.
+const { MathTrunc, NumberCtor, NumberIsNaN, RangeErrorCtor: RangeError } = internals.primordials;
+const OriginalDate = Date;
+const SafeInt32Array = Int32Array;
+const ObjectFreeze = Object.freeze;
+
+// The codes the host reads (runtime/worker.h, Worker::Queue).
+const kUndecided = -1;
+const kAck = -2;
+const kRetryDefault = -3;
+const kMaxRetryDelaySeconds = 43200;
+
+function hasQueueHandler(exported) {
+  if (entrypointMethod(exported, "queue") !== undefined) return true;
+  if (exported !== undefined && exported !== null && typeof exported.queue === "function") return true;
+  return internals.globalEventTarget !== undefined && internals.hasEventListeners(internals.globalEventTarget, "queue");
+}
+
+// retry({ delaySeconds }) and retryAll({ delaySeconds }): the delay, or
+// kRetryDefault (the consumer's retry_delay).
+function retryDelay(method, options) {
+  if (options === undefined || options === null) return kRetryDefault;
+  if (typeof options !== "object") {
+    throw new TypeError(`Failed to execute '${method}': parameter 1 is not of type 'QueueRetryOptions'.`);
+  }
+  const delay = options.delaySeconds;
+  if (delay === undefined) return kRetryDefault;
+  const seconds = MathTrunc(NumberCtor(delay));
+  if (NumberIsNaN(seconds) || seconds < 0 || seconds > kMaxRetryDelaySeconds) {
+    throw new RangeError(`delaySeconds must be a number from 0 to ${kMaxRetryDelaySeconds} (got ${seconds})`);
+  }
+  return seconds;
+}
+
+// What the handler decided, shared by the batch and its messages; never
+// reachable by the worker. A typed array and string concatenation: no
+// setter or method a worker put on Array.prototype runs.
+function makeDecisions(count) {
+  const each = new SafeInt32Array(count);
+  for (let i = 0; i < count; i++) each[i] = kUndecided;
+  return { __proto__: null, each, count, all: kUndecided };
+}
+
+function encodeDecisions(decisions) {
+  let out = "[";
+  for (let i = 0; i < decisions.count; i++) {
+    let code = decisions.each[i];
+    if (code === kUndecided && decisions.all !== kUndecided) code = decisions.all;
+    out += (i === 0 ? "" : ",") + code;
+  }
+  return out + "]";
+}
+
+class Message {
+  #id;
+  #timestamp;
+  #body;
+  #attempts;
+  #decisions;
+  #index;
+  constructor(token, fields, decisions, index) {
+    if (token !== kCreateQueueObject) throw internals.illegalConstructor();
+    this.#id = fields[0];
+    this.#timestamp = fields[1];
+    this.#body = fields[2];
+    this.#attempts = fields[3];
+    this.#decisions = decisions;
+    this.#index = index;
+  }
+  get id() {
+    return this.#id;
+  }
+  get timestamp() {
+    return new OriginalDate(this.#timestamp);
+  }
+  get body() {
+    return this.#body;
+  }
+  get attempts() {
+    return this.#attempts;
+  }
+  ack() {
+    const decisions = this.#decisions;
+    if (decisions.all !== kUndecided || decisions.each[this.#index] !== kUndecided) return;
+    decisions.each[this.#index] = kAck;
+  }
+  retry(options = undefined) {
+    const delay = retryDelay("retry", options);
+    const decisions = this.#decisions;
+    if (decisions.all !== kUndecided || decisions.each[this.#index] !== kUndecided) return;
+    decisions.each[this.#index] = delay;
+  }
+  get [Symbol.toStringTag]() {
+    return "Message";
+  }
+}
+
+const kCreateQueueObject = {};
+
+class MessageBatch {
+  #queue;
+  #messages;
+  #decisions;
+  constructor(token, queue, messages, decisions) {
+    if (token !== kCreateQueueObject) throw internals.illegalConstructor();
+    this.#queue = queue;
+    this.#messages = messages;
+    this.#decisions = decisions;
+  }
+  get queue() {
+    return this.#queue;
+  }
+  get messages() {
+    return this.#messages;
+  }
+  ackAll() {
+    if (this.#decisions.all === kUndecided) this.#decisions.all = kAck;
+  }
+  retryAll(options = undefined) {
+    const delay = retryDelay("retryAll", options);
+    if (this.#decisions.all === kUndecided) this.#decisions.all = delay;
+  }
+  get [Symbol.toStringTag]() {
+    return "MessageBatch";
+  }
+}
+
+// The event a service-worker script's "queue" listener receives.
+class QueueEvent extends Event {
+  #batch;
+  #life;
+  constructor(type, batch, life) {
+    super(type, { __proto__: null });
+    this.#batch = batch;
+    this.#life = life;
+  }
+  get queue() {
+    return this.#batch.queue;
+  }
+  get messages() {
+    return this.#batch.messages;
+  }
+  ackAll() {
+    this.#batch.ackAll();
+  }
+  retryAll(options = undefined) {
+    this.#batch.retryAll(options);
+  }
+  waitUntil(promise) {
+    if (arguments.length === 0) {
+      throw new TypeError("Failed to execute 'waitUntil' on 'QueueEvent': 1 argument required");
     }
-    whenSettled(
-      result,
-      () => finishScheduled(id, life, false, undefined),
-      (error) => finishScheduled(id, life, true, error),
-    );
+    extendLifetime(promise, this.#life);
+  }
+  get [Symbol.toStringTag]() {
+    return "QueueEvent";
+  }
+}
+
+function queueOutcome(id, decisions) {
+  return {
+    __proto__: null,
+    succeed: () =>
+      native.responseSend(id, 200, "OK", ["content-type", "application/json"], encodeDecisions(decisions)),
+    // The decisions go out first, then the failure: the host keeps the acks
+    // made before the handler failed.
+    failed: (error, text) => {
+      native.responseStart(id, 500, "Internal Server Error", [], -1);
+      native.responseWrite(id, internals.utf8Encode(encodeDecisions(decisions)));
+      if (text === undefined) fail(id, error);
+      else native.responseFail(id, text);
+    },
+  };
+}
+
+// Called once after the worker's modules ran, like prepareScheduledHandler.
+// Returns the function the C++ side calls per queue batch.
+internals.prepareQueueHandler = function prepareQueueHandler(exported) {
+  let invoke;
+  if (entrypointMethod(exported, "queue") !== undefined) {
+    invoke = (batch, env, life) => new exported(new ExecutionContext(life), env).queue(batch);
+  } else if (exported !== undefined && exported !== null && typeof exported.queue === "function") {
+    invoke = (batch, env, life) => exported.queue(batch, env, new ExecutionContext(life));
+  } else {
+    invoke = (batch, env, life) => {
+      if (!hasQueueHandler(undefined)) {
+        throw new TypeError(
+          "The worker has no queue handler: export default { queue(batch, env, ctx) { ... } } " +
+            'or call addEventListener("queue", ...)'
+        );
+      }
+      const event = new QueueEvent("queue", batch, life);
+      const dispatched = internals.dispatchCollectingErrors(internals.globalEventTarget, event);
+      if (dispatched.threw) throw dispatched.error;
+      return undefined;
+    };
+  }
+
+  return function dispatchQueue(id, queue, fields, env) {
+    const decisions = makeDecisions(fields.length);
+    const messages = [];
+    for (let i = 0; i < fields.length; i++) {
+      createDataProperty(messages, i, new Message(kCreateQueueObject, fields[i], decisions, i));
+    }
+    const batch = new MessageBatch(kCreateQueueObject, queue, ObjectFreeze(messages), decisions);
+    runBackground(id, (life) => invoke(batch, env, life), queueOutcome(id, decisions));
   };
 };
