@@ -12,6 +12,7 @@ void RegisterNatives(runtime::NativeRegistry& registry) {
   RegisterKvNatives(registry);
   RegisterFetchNatives(registry);
   RegisterCacheNatives(registry);
+  RegisterSocketNatives(registry);
 }
 
 }  // namespace edge::bindings
