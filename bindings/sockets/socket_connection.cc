@@ -586,10 +586,6 @@ void SocketConnection::MaybeCompleteWrite() {
   auto done = std::move(on_write_);
   on_write_ = nullptr;
   if (done) Defer([done = std::move(done)] { done(Status::Ok()); });
-  if (tls_after_write_) {
-    Defer([this] { MaybeBeginTls(); });
-    return;
-  }
   MaybeShutdown();
 }
 
@@ -650,17 +646,14 @@ void SocketConnection::StartTls(std::string host) {
   // gone, and the next Read is the TLS stream's.
   on_read_ = nullptr;
   if (state_ != State::kOpen) return;
+  // Not open until the handshake is done: reads, writes, WhenOpen and
+  // Shutdown wait for it.
+  state_ = State::kUpgrading;
   StopReading();
-  tls_after_write_ = true;
-  // From the loop (making the TLS context may load the CA store), after the
-  // write in flight if there is one.
-  if (!writing_ && writes_in_flight_ == 0) Defer([this] { MaybeBeginTls(); });
-}
-
-void SocketConnection::MaybeBeginTls() {
-  if (!tls_after_write_ || state_ != State::kOpen || writing_ || writes_in_flight_ > 0) return;
-  tls_after_write_ = false;
-  BeginTls(tls_host_);
+  // From the loop: making the TLS context may load the CA store.
+  Defer([this] {
+    if (state_ == State::kUpgrading) BeginTls(tls_host_);
+  });
 }
 
 void SocketConnection::Close() {

@@ -77,8 +77,8 @@ class SocketConnection {
   // Half-closes: TLS close_notify, then the TCP write side (FIN). After the
   // pending write, if any.
   void Shutdown(std::function<void(const Status&)> done);
-  // startTls(): a TLS handshake on the open connection, verifying `host`,
-  // after the pending write. A pending Read is dropped (its callback never
+  // startTls(): a TLS handshake on the open connection, verifying `host`
+  // (the caller has let the last plaintext write complete). A pending Read is dropped (its callback never
   // runs): what follows is the TLS stream's. WhenOpen then waits for the
   // handshake.
   void StartTls(std::string host);
@@ -88,7 +88,8 @@ class SocketConnection {
   bool finished() const { return state_ == State::kFailed || state_ == State::kClosed; }
 
  private:
-  enum class State { kResolving, kConnecting, kHandshaking, kOpen, kFailed, kClosed };
+  // kUpgrading: startTls() asked, the handshake not begun yet.
+  enum class State { kResolving, kConnecting, kUpgrading, kHandshaking, kOpen, kFailed, kClosed };
   struct WriteRequest;
 
   SocketConnection(uv_loop_t* loop, SocketTarget target);
@@ -101,7 +102,6 @@ class SocketConnection {
   void ConnectNext();
   void OnConnected(int status);
   void BeginTls(const std::string& host);
-  void MaybeBeginTls();
   void Handshake();
   void OnReady();
   void Fail(Status status);
@@ -154,7 +154,6 @@ class SocketConnection {
   BIO* rbio_ = nullptr;
   BIO* wbio_ = nullptr;
   std::string tls_host_;
-  bool tls_after_write_ = false;
 
   std::function<void(const Status&)> on_open_;
   std::function<void(ReadResult)> on_read_;

@@ -306,9 +306,11 @@ const routes = {
     const secure = socket.startTls();
     let again = "none";
     try { socket.startTls(); } catch (e) { again = why(e); }
-    await secure.opened;
+    // Written before the handshake is done: it waits for it.
     const w = secure.writable.getWriter();
-    await w.write(encoder.encode("over tls"));
+    const written = w.write(encoder.encode("over tls"));
+    await secure.opened;
+    await written;
     const got = await readAll(secure.readable, (t) => t.length >= 8);
     await socket.closed;
     await secure.close();
