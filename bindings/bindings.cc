@@ -13,6 +13,7 @@ void RegisterNatives(runtime::NativeRegistry& registry) {
   RegisterFetchNatives(registry);
   RegisterCacheNatives(registry);
   RegisterQueueNatives(registry);
+  RegisterSocketNatives(registry);
 }
 
 }  // namespace edge::bindings

@@ -15,5 +15,6 @@ void RegisterFetchNatives(runtime::NativeRegistry& registry);
 void RegisterKvNatives(runtime::NativeRegistry& registry);
 void RegisterCacheNatives(runtime::NativeRegistry& registry);
 void RegisterQueueNatives(runtime::NativeRegistry& registry);
+void RegisterSocketNatives(runtime::NativeRegistry& registry);
 
 }  // namespace edge::bindings

@@ -43,13 +43,15 @@ std::optional<StatusOr<std::string>> ResolveNodeModule(std::string_view specifie
       ErrorCode::kNotFound, fmt::format("No such module \"{}\".{}", prefixed ? full : specifier, why)));
 }
 
-// `cloudflare:X` (nullopt: another scheme). Only cloudflare:workers is
-// edge's; the others Workers has are refused by name.
+// `cloudflare:X` (nullopt: another scheme). cloudflare:workers and
+// cloudflare:sockets are edge's; the others Workers has are refused by name.
 std::optional<StatusOr<std::string>> ResolveCloudflareModule(std::string_view specifier) {
   if (!specifier.starts_with("cloudflare:")) return std::nullopt;
-  if (specifier == kCloudflareWorkersModule) return StatusOr<std::string>(std::string(specifier));
+  if (specifier == kCloudflareWorkersModule || specifier == kCloudflareSocketsModule) {
+    return StatusOr<std::string>(std::string(specifier));
+  }
   std::string why;
-  for (std::string_view known : {"cloudflare:sockets", "cloudflare:workflows", "cloudflare:email",
+  for (std::string_view known : {"cloudflare:workflows", "cloudflare:email",
                                  "cloudflare:pipelines", "cloudflare:node"}) {
     if (specifier == known) {
       why = fmt::format(" edge does not provide {} yet (docs/compatibility.md).", specifier);

@@ -31,8 +31,9 @@ StatusOr<std::string> ResolveModulePath(const std::string& referrer, std::string
 
 // The prefix of a resolved built-in module ("node:buffer").
 inline constexpr std::string_view kNodeModulePrefix = "node:";
-// The cloudflare: module edge provides (the others are refused by name).
+// The cloudflare: modules edge provides (the others are refused by name).
 inline constexpr std::string_view kCloudflareWorkersModule = "cloudflare:workers";
+inline constexpr std::string_view kCloudflareSocketsModule = "cloudflare:sockets";
 
 // Reads a whole file.
 StatusOr<std::string> ReadFile(const std::string& path);

@@ -557,7 +557,9 @@ StatusOr<v8::Local<v8::Module>> Worker::CompileModule(v8::Local<v8::Context> con
     if (record.path == path) return record.module.Get(isolate_);
   }
   if (path.starts_with(kNodeModulePrefix)) return CompileNodeModule(context, path);
-  if (path == kCloudflareWorkersModule) return CompileCloudflareWorkers(context);
+  if (path == kCloudflareWorkersModule || path == kCloudflareSocketsModule) {
+    return CompileCloudflareModule(context, path);
+  }
   if (path.ends_with(".wasm")) return CompileWasmModule(path);
   // A deployed bundle's module is read where it is; one on disk is read
   // into a string.
@@ -693,28 +695,41 @@ StatusOr<v8::Local<v8::Module>> Worker::CompileNodeModule(v8::Local<v8::Context>
   return BuiltinModule(context, path, value);
 }
 
-StatusOr<v8::Local<v8::Module>> Worker::CompileCloudflareWorkers(v8::Local<v8::Context> context) {
-  const std::string path(kCloudflareWorkersModule);
+StatusOr<v8::Local<v8::Module>> Worker::CompileCloudflareModule(v8::Local<v8::Context> context,
+                                                                const std::string& path) {
   v8::Local<v8::Object> internals = data_->internals();
-  if (internals.IsEmpty() || env_.IsEmpty()) {
+  const bool workers = path == kCloudflareWorkersModule;
+  if (internals.IsEmpty() || (workers && env_.IsEmpty())) {
     return BuiltinModule(context, path, v8::Undefined(isolate_));
   }
-  // Its exports: the runtime's own WorkerEntrypoint and waitUntil
-  // (runtime/js/dispatch.js), and the worker's env, made before any of the
-  // worker's code ran.
+  // Its exports: the runtime's own functions (cloudflare:workers'
+  // WorkerEntrypoint and waitUntil from runtime/js/dispatch.js,
+  // cloudflare:sockets' connect from bindings/sockets/sockets.js), and for
+  // cloudflare:workers the worker's env, made before any of the worker's
+  // code ran.
+  struct Export {
+    const char* name;
+    const char* internal;
+  };
+  static constexpr Export kWorkers[] = {{"WorkerEntrypoint", "WorkerEntrypoint"},
+                                        {"waitUntil", "waitUntil"}};
+  static constexpr Export kSockets[] = {{"connect", "socketsConnect"}};
   v8::TryCatch try_catch(isolate_);
   v8::Local<v8::Object> exports = NewNullProtoObject(isolate_);
-  for (const char* name : {"WorkerEntrypoint", "waitUntil"}) {
+  auto add = [&](const Export& item) {
     v8::Local<v8::Value> value;
-    if (!internals->Get(context, Utf8String(isolate_, name)).ToLocal(&value) ||
-        exports->CreateDataProperty(context, Utf8String(isolate_, name), value).IsNothing()) {
-      return ExceptionStatus(isolate_, try_catch, fmt::format("internal error in {}", path));
-    }
+    return internals->Get(context, Utf8String(isolate_, item.internal)).ToLocal(&value) &&
+           exports->CreateDataProperty(context, Utf8String(isolate_, item.name), value).IsJust();
+  };
+  bool made = true;
+  if (workers) {
+    for (const Export& item : kWorkers) made = made && add(item);
+    made = made && exports->CreateDataProperty(context, Utf8String(isolate_, "env"), env_.Get(isolate_))
+                       .IsJust();
+  } else {
+    for (const Export& item : kSockets) made = made && add(item);
   }
-  if (exports->CreateDataProperty(context, Utf8String(isolate_, "env"), env_.Get(isolate_))
-          .IsNothing()) {
-    return ExceptionStatus(isolate_, try_catch, fmt::format("internal error in {}", path));
-  }
+  if (!made) return ExceptionStatus(isolate_, try_catch, fmt::format("internal error in {}", path));
   return BuiltinModule(context, path, exports);
 }
 

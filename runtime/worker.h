@@ -274,8 +274,10 @@ class Worker {
   // over runtime/node's exports (runtime/node/node_modules.h).
   StatusOr<v8::Local<v8::Module>> CompileNodeModule(v8::Local<v8::Context> context,
                                                     const std::string& path);
-  // `import { WorkerEntrypoint, env, waitUntil } from "cloudflare:workers"`.
-  StatusOr<v8::Local<v8::Module>> CompileCloudflareWorkers(v8::Local<v8::Context> context);
+  // `import { WorkerEntrypoint, env, waitUntil } from "cloudflare:workers"`,
+  // `import { connect } from "cloudflare:sockets"`.
+  StatusOr<v8::Local<v8::Module>> CompileCloudflareModule(v8::Local<v8::Context> context,
+                                                          const std::string& path);
   // A synthetic module named `path` over `value`: its default export, and
   // each own enumerable property a named export (undefined: no exports but
   // the default, for a graph listed without the runtime).

@@ -78,7 +78,7 @@ class CloudflareWorkersDevTest(unittest.TestCase):
 
 class CloudflareModulesRefusedTest(unittest.TestCase):
     def test_a_cloudflare_module_edge_lacks_is_refused_by_name(self):
-        for specifier, why in [("cloudflare:sockets", "edge does not provide cloudflare:sockets yet"),
+        for specifier, why in [("cloudflare:email", "edge does not provide cloudflare:email yet"),
                                ("cloudflare:nothing", "")]:
             project = Project({"index.js": f'import {{ connect }} from "{specifier}";\n'
                                            "export default { fetch() { return new Response(typeof connect); } };\n"})

@@ -10,6 +10,9 @@
 import { assert, assertEquals } from "../../runtime/testing/assert.js";
 
 export const RECORD_NAMES = [
+  "address", "allowHalfOpen", "closed", "closing", "handedOff", "lastWrite", "openSettled", "opened",
+  "readController", "readEnded", "ready", "rejectClosed", "rejectOpened", "resolveClosed", "resolveOpened",
+  "secureTransport", "socketsConnect", "startedTls", "upgraded", "writeClosed", "writeController",
   "CloseEvent", "WebSocket", "WebSocketPair", "acceptWebSocketResponse", "holdLifetime", "isWebSocket",
   "newWebSocketPair", "sockets", "waitExpired", "webSocketEvent", "webSocketResponseProblem",
   "AbortController", "AbortSignal", "ArrayBufferPrototypeGetByteLength", "Blob", "Cache", "CacheStorage",

@@ -2,7 +2,9 @@
 
 #include <arpa/inet.h>
 #include <fmt/core.h>
+#include <uv.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace edge::bindings::outbound {
@@ -201,6 +203,61 @@ Status AddressPolicy::Check(const sockaddr* addr, std::string_view host) const {
                 fmt::format("fetch to {} refused: its address {} is {}, and this node does not "
                             "allow outbound connections to non-public addresses",
                             host, address.ToString(), AddressClassName(Classify(address))));
+}
+
+std::string HostForDns(std::string_view host) {
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    return std::string(host.substr(1, host.size() - 2));
+  }
+  return std::string(host);
+}
+
+bool IsIpLiteral(std::string_view host) {
+  IpAddress ignored;
+  return IpAddress::Parse(host, &ignored);
+}
+
+std::string FormatAddress(const sockaddr* addr) {
+  char ip[INET6_ADDRSTRLEN] = {};
+  if (addr->sa_family == AF_INET) {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(addr);
+    uv_ip4_name(a, ip, sizeof ip);
+    return fmt::format("{}:{}", ip, ntohs(a->sin_port));
+  }
+  const auto* a = reinterpret_cast<const sockaddr_in6*>(addr);
+  uv_ip6_name(a, ip, sizeof ip);
+  return fmt::format("[{}]:{}", ip, ntohs(a->sin6_port));
+}
+
+StatusOr<std::vector<sockaddr_storage>> AllowedAddresses(const addrinfo* result, uint16_t port,
+                                                         std::string_view host,
+                                                         const AddressPolicy& policy) {
+  std::vector<sockaddr_storage> addresses;
+  Status denied;
+  for (const addrinfo* ai = result; ai != nullptr; ai = ai->ai_next) {
+    if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6) continue;
+    sockaddr_storage address{};
+    memcpy(&address, ai->ai_addr, std::min<size_t>(ai->ai_addrlen, sizeof address));
+    if (ai->ai_family == AF_INET) {
+      reinterpret_cast<sockaddr_in*>(&address)->sin_port = htons(port);
+    } else {
+      reinterpret_cast<sockaddr_in6*>(&address)->sin6_port = htons(port);
+    }
+    Status check = policy.Check(reinterpret_cast<const sockaddr*>(&address), host);
+    if (!check.ok()) {
+      if (denied.ok()) denied = check;
+      continue;
+    }
+    bool duplicate = std::any_of(addresses.begin(), addresses.end(), [&](const auto& a) {
+      return a.ss_family == address.ss_family && memcmp(&a, &address, sizeof a) == 0;
+    });
+    if (!duplicate) addresses.push_back(address);
+  }
+  if (addresses.empty()) {
+    if (!denied.ok()) return denied;
+    return Status(ErrorCode::kTypeError, fmt::format("DNS lookup for {} found no address.", host));
+  }
+  return addresses;
 }
 
 }  // namespace edge::bindings::outbound

@@ -7,6 +7,7 @@
 // space.
 #pragma once
 
+#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -87,5 +88,21 @@ class AddressPolicy {
   Mode mode_;
   std::vector<Cidr> allowed_;
 };
+
+// Helpers for the code that resolves and connects (fetch()'s connections,
+// cloudflare:sockets).
+//
+// A host as in a URL ("[::1]") as getaddrinfo wants it ("::1").
+std::string HostForDns(std::string_view host);
+// Whether `host` (as HostForDns gives it) is an IPv4 or IPv6 address.
+bool IsIpLiteral(std::string_view host);
+// "10.0.0.1:80", "[::1]:443".
+std::string FormatAddress(const sockaddr* addr);
+// What getaddrinfo found for `host`, with `port` set, minus what `policy`
+// refuses and duplicates, in the resolver's order. When nothing is left:
+// the policy's refusal of the first address, or "found no address".
+StatusOr<std::vector<sockaddr_storage>> AllowedAddresses(const addrinfo* result, uint16_t port,
+                                                         std::string_view host,
+                                                         const AddressPolicy& policy);
 
 }  // namespace edge::bindings::outbound

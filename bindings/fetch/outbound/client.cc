@@ -380,9 +380,9 @@ Client::Client(ClientOptions options)
   }
   if (options_.threads < 1) options_.threads = 1;
   if (options_.max_connections_per_origin < 1) options_.max_connections_per_origin = 1;
-  auto tls = std::make_shared<LazyTlsContext>();
+  tls_ = std::make_shared<LazyTlsContext>();
   for (int i = 0; i < options_.threads; ++i) {
-    auto shard = std::make_shared<Shard>(options_, stats_, tls);
+    auto shard = std::make_shared<Shard>(options_, stats_, tls_);
     shard->Start();
     shards_.push_back(std::move(shard));
   }
@@ -403,6 +403,13 @@ SSL_CTX* LazyTlsContext::Get() {
     Log(LogLevel::kError, "outbound: {}; https fetches fail", error_);
   });
   return context_;
+}
+
+SSL_CTX* Client::tls_context() const { return tls_->Get(); }
+
+std::string Client::tls_error() const {
+  tls_->Get();
+  return tls_->error();
 }
 
 Client::~Client() {

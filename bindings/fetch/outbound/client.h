@@ -14,6 +14,7 @@
 //   call->on_readable = [&] { auto r = call->Read(); ... };
 #pragma once
 
+#include <openssl/ssl.h>
 #include <uv.h>
 
 #include <atomic>
@@ -133,6 +134,7 @@ struct ClientStats {
 
 class Shard;
 class Transaction;
+class LazyTlsContext;
 struct Exchange;
 
 // One request as its caller sees it. Created and used on the caller's loop
@@ -227,9 +229,16 @@ class Client {
 
   const ClientOptions& options() const { return options_; }
   const ClientStats& stats() const { return *stats_; }
+  // The TLS client context its connections use (made on first use; any
+  // thread), for other outbound connections that must verify peers the
+  // same way (cloudflare:sockets). Null when it could not be made:
+  // tls_error() says why.
+  SSL_CTX* tls_context() const;
+  std::string tls_error() const;
 
  private:
   ClientOptions options_;
+  std::shared_ptr<LazyTlsContext> tls_;
   std::shared_ptr<ClientStats> stats_;
   std::vector<std::shared_ptr<Shard>> shards_;
 };

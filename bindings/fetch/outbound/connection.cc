@@ -12,51 +12,18 @@
 
 #include "base/http_client/tls_client.h"
 #include "base/http_text.h"
+#include "base/thread_buffer.h"
 #include "base/openssl_error.h"
 #include "bindings/fetch/outbound/internal.h"
 
 namespace edge::bindings::outbound {
 namespace {
 
-constexpr size_t kReadBufferSize = 64 * 1024;
-
-// The read buffers of the loop's thread, made on its first read. Not
-// thread_local arrays: static TLS is set aside for every thread of the
-// process, and 128 KiB of it would leave threads with small stacks (V8's
-// 64 KiB CPU-profiler thread) unable to start.
-char* ThreadBuffer(int which) {
-  thread_local std::unique_ptr<char[]> buffers[2];
-  if (buffers[which] == nullptr) buffers[which] = std::make_unique<char[]>(kReadBufferSize);
-  return buffers[which].get();
-}
-char* ReadBuffer() { return ThreadBuffer(0); }
-char* PlainBuffer() { return ThreadBuffer(1); }
+constexpr size_t kReadBufferSize = base::kThreadBufferBytes;
+char* ReadBuffer() { return base::ThreadBuffer(base::ThreadBufferSlot::kFetchRead); }
+char* PlainBuffer() { return base::ThreadBuffer(base::ThreadBufferSlot::kFetchPlain); }
 
 Status NetError(std::string message) { return Status(ErrorCode::kTypeError, std::move(message)); }
-
-std::string HostForDns(const std::string& host) {
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    return host.substr(1, host.size() - 2);
-  }
-  return host;
-}
-
-bool IsIpLiteral(const std::string& host) {
-  IpAddress ignored;
-  return IpAddress::Parse(host, &ignored);
-}
-
-std::string FormatAddress(const sockaddr* addr) {
-  char ip[INET6_ADDRSTRLEN] = {};
-  if (addr->sa_family == AF_INET) {
-    const auto* a = reinterpret_cast<const sockaddr_in*>(addr);
-    uv_ip4_name(a, ip, sizeof ip);
-    return fmt::format("{}:{}", ip, ntohs(a->sin_port));
-  }
-  const auto* a = reinterpret_cast<const sockaddr_in6*>(addr);
-  uv_ip6_name(a, ip, sizeof ip);
-  return fmt::format("[{}]:{}", ip, ntohs(a->sin6_port));
-}
 
 // Fields the client owns or that only mean something for one hop.
 bool IsClientOwnedField(std::string_view name) {
@@ -188,33 +155,14 @@ void Connection::OnResolved(int status, addrinfo* result) {
     Close(NetError(fmt::format("DNS lookup for {} failed: {}", host, uv_strerror(status))));
     return;
   }
-  Status denied;
-  const AddressPolicy& policy = shard_->options().address_policy;
-  for (addrinfo* ai = result; ai != nullptr; ai = ai->ai_next) {
-    if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6) continue;
-    sockaddr_storage address{};
-    memcpy(&address, ai->ai_addr, std::min<size_t>(ai->ai_addrlen, sizeof address));
-    if (ai->ai_family == AF_INET) {
-      reinterpret_cast<sockaddr_in*>(&address)->sin_port = htons(target_.port);
-    } else {
-      reinterpret_cast<sockaddr_in6*>(&address)->sin6_port = htons(target_.port);
-    }
-    Status check = policy.Check(reinterpret_cast<const sockaddr*>(&address), host);
-    if (!check.ok()) {
-      if (denied.ok()) denied = check;
-      continue;
-    }
-    bool duplicate = std::any_of(addresses_.begin(), addresses_.end(), [&](const auto& a) {
-      return a.ss_family == address.ss_family && memcmp(&a, &address, sizeof a) == 0;
-    });
-    if (!duplicate) addresses_.push_back(address);
-  }
+  StatusOr<std::vector<sockaddr_storage>> allowed =
+      AllowedAddresses(result, target_.port, host, shard_->options().address_policy);
   if (result != nullptr) uv_freeaddrinfo(result);
-  if (addresses_.empty()) {
-    Close(!denied.ok() ? denied
-                       : NetError(fmt::format("DNS lookup for {} found no address.", host)));
+  if (!allowed.ok()) {
+    Close(allowed.status());
     return;
   }
+  addresses_ = std::move(allowed).value();
   state_ = State::kConnecting;
   ConnectNext();
 }
