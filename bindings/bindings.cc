@@ -12,6 +12,7 @@ void RegisterNatives(runtime::NativeRegistry& registry) {
   RegisterKvNatives(registry);
   RegisterFetchNatives(registry);
   RegisterCacheNatives(registry);
+  RegisterR2Natives(registry);
 }
 
 }  // namespace edge::bindings

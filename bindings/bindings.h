@@ -14,5 +14,6 @@ void RegisterServiceNatives(runtime::NativeRegistry& registry);
 void RegisterFetchNatives(runtime::NativeRegistry& registry);
 void RegisterKvNatives(runtime::NativeRegistry& registry);
 void RegisterCacheNatives(runtime::NativeRegistry& registry);
+void RegisterR2Natives(runtime::NativeRegistry& registry);
 
 }  // namespace edge::bindings

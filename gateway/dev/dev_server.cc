@@ -13,6 +13,7 @@
 #include "bindings/cron/cron_scheduler.h"
 #include "bindings/cache/cache_store.h"
 #include "bindings/kv/kv_store.h"
+#include "bindings/r2/r2_store.h"
 #include "bindings/fetch/outbound/client.h"
 #include "gateway/dev/dev_error_page.h"
 #include "gateway/http/http_server.h"
@@ -175,6 +176,8 @@ class DevServer : public bindings::ServiceDirectory {
     if (services_->cache == nullptr) {
       services_->cache = bindings::CacheStore::Open(state, {}, clock_);
     }
+    // R2's store too: its folder is made on the first call of a bucket.
+    if (services_->r2 == nullptr) services_->r2 = bindings::R2Store::Open(state, {}, clock_);
     if (wants_kv && services_->kv == nullptr) {
       auto kv = bindings::KvStore::Open(state);
       if (!kv.ok()) return kv.status();
