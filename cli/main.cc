@@ -5,6 +5,7 @@
 #include "cli/account_command.h"
 #include "cli/deploy_command.h"
 #include "cli/kv_command.h"
+#include "cli/r2_command.h"
 #include "cli/serve_command.h"
 #include "cli/sync_commands.h"
 #include "cli/secret_command.h"
@@ -123,6 +124,10 @@ int main(int argc, char** argv) {
   CLI::App* kv_list = kv_command->add_subcommand("list", "Print the keys as a JSON array");
   kv_common(kv_list);
   kv_list->add_option("--prefix", kv.prefix, "Only keys that start with P");
+
+  // edge r2 bucket|object ...
+  edge::cli::R2CommandOptions r2;
+  CLI::App* r2_command = edge::cli::AddR2Command(app, r2);
 
   // edge test [FILES...]
   edge::cli::TestCommandOptions test;
@@ -279,6 +284,8 @@ int main(int argc, char** argv) {
     if (kv_expiration_option->count() > 0) kv.expiration = kv_expiration;
     return edge::cli::RunKvCommand(kv);
   }
+
+  if (r2_command->parsed()) return edge::cli::RunR2Command(r2_command, r2);
 
   edge::LogLevel level;
   if (edge::ParseLogLevel(log_level, &level)) edge::SetLogLevel(level);

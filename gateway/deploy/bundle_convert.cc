@@ -91,6 +91,7 @@ StatusOr<WorkerBundle> BundleFromProject(const runtime::Project& project,
     // The option names runtime::LoadProject gives each kind.
     std::string_view option = binding.kind == "kv"        ? "namespace"
                               : binding.kind == "service" ? "service"
+                              : binding.kind == "r2"      ? "bucket"
                                                           : "";
     auto it = std::find_if(binding.options.begin(), binding.options.end(),
                            [&](const auto& pair) { return pair.first == option; });
@@ -98,7 +99,9 @@ StatusOr<WorkerBundle> BundleFromProject(const runtime::Project& project,
       return Status(ErrorCode::kInvalidInput, fmt::format("the binding {} ({}) cannot be deployed",
                                                           binding.name, binding.kind));
     }
-    auto& list = binding.kind == "kv" ? bundle.kv_namespaces : bundle.services;
+    auto& list = binding.kind == "kv"   ? bundle.kv_namespaces
+                 : binding.kind == "r2" ? bundle.r2_buckets
+                                        : bundle.services;
     list.emplace_back(binding.name, it->second);
   }
   // `[limits]` keys the config sets; the others keep the defaults.
@@ -138,6 +141,9 @@ StatusOr<runtime::WorkerSpec> SpecFromBundle(const WorkerBundle& bundle, std::st
   }
   for (const auto& [binding, service] : bundle.services) {
     spec.bindings.push_back({binding, "service", {{"service", service}}});
+  }
+  for (const auto& [binding, bucket] : bundle.r2_buckets) {
+    spec.bindings.push_back({binding, "r2", {{"bucket", bucket}}});
   }
   spec.heap_limit_bytes = static_cast<size_t>(bundle.limits.memory_mb) << 20;
   spec.cpu_limit_ms = bundle.limits.cpu_ms;

@@ -10,6 +10,7 @@ const { Event, Response, createDataProperty, makeRequest, responseForWire, repor
 // are the originals, whatever the worker put on globalThis.
 const {
   ErrorCtor, ObjectGetPrototypeOf, PromiseResolve, SafeMap, SafeWeakMap, StringCtor, TypeErrorCtor: TypeError, PromiseCtor: Promise,
+  NumberCtor, RegExpTest, StringPrototypeToLowerCase, StringPrototypeTrim,
 } = internals.primordials;
 
 // Settles `value` (a promise, a thenable or a plain value) into onValue or
@@ -305,6 +306,29 @@ internals.uploadEvent = (id, event, value) => {
   }
 };
 
+const decimalRegExp = /^[0-9]{1,15}$/;
+
+// The Content-Length of a message whose body arrives as sent (no
+// Content-Encoding), from its flat [name, value, ...] header list: what
+// R2's put() needs to take a request's (or a fetched response's) body.
+function declaredLength(flat) {
+  let length;
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const name = StringPrototypeToLowerCase(`${flat[i]}`);
+    if (name === "content-encoding" &&
+        StringPrototypeToLowerCase(StringPrototypeTrim(`${flat[i + 1]}`)) !== "identity") {
+      return undefined;
+    }
+    if (name === "content-length") {
+      const value = StringPrototypeTrim(`${flat[i + 1]}`);
+      if (!RegExpTest(decimalRegExp, value)) return undefined;
+      length = NumberCtor(value);
+    }
+  }
+  return length;
+}
+internals.declaredLength = declaredLength;
+
 function makeUploadStream(id) {
   return new internals.ReadableStream(
     {
@@ -396,7 +420,11 @@ internals.prepareFetchHandler = function prepareFetchHandler(exported) {
   }
 
   return function dispatchFetch(id, method, url, headers, body, env, upload, cfJson) {
-    if (upload !== 0) body = makeUploadStream(upload);
+    if (upload !== 0) {
+      body = makeUploadStream(upload);
+      const length = declaredLength(headers);
+      if (length !== undefined) internals.setStreamLength(body, length);
+    }
     let result;
     // The invocation's subrequest count; V8 carries it to every promise
     // reaction the handler sets up (see runtime/js/invocation.js).
