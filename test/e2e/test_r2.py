@@ -49,9 +49,6 @@ export default {
 CONFIG = """name = "r2-e2e"
 main = "index.js"
 
-[limits]
-request_bytes = 2147483648
-
 [[r2_buckets]]
 binding = "BUCKET"
 bucket_name = "e2e-bucket"
@@ -84,8 +81,8 @@ class R2DevTest(unittest.TestCase):
             self.edge.stop()
         self.project.remove()
 
-    def start(self):
-        self.edge = EdgeProcess(self.project.dir)
+    def start(self, *args):
+        self.edge = EdgeProcess(self.project.dir, *args)
         return self.edge
 
     def test_put_get_conditional_range_delete(self):
@@ -126,7 +123,7 @@ class R2DevTest(unittest.TestCase):
     @unittest.skipIf(os.environ.get("EDGE_SANITIZERS") == "1",
                      "peak-memory bounds do not hold under the sanitizers")
     def test_a_1_gib_object_streams_in_bounded_memory(self):
-        edge = self.start()
+        edge = self.start("--max-body-size", "2048")
         digest = hashlib.md5()
         with socket.create_connection(("127.0.0.1", edge.port), timeout=300) as sock:
             head = (f"PUT /big HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {GIB}\r\n"
