@@ -193,8 +193,11 @@ async function pumpUpload(state, id, stream) {
   }
 }
 
-// The Content-Length of a body that arrives as sent (runtime/js/dispatch.js).
-const declaredLength = internals.declaredLength;
+// The Content-Length of a body that arrives as sent (runtime/js/dispatch.js,
+// evaluated after this file).
+function declaredLength(flat) {
+  return internals.declaredLength(flat);
+}
 
 function makeBodyStream(state, id) {
   return new ReadableStream(
