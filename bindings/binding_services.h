@@ -13,6 +13,7 @@ namespace edge::bindings {
 class KvStore;     // bindings/kv/kv_store.h
 class CacheStore;  // bindings/cache/cache_store.h
 class QueueStore;  // bindings/queues/queue_store.h
+class R2Store;     // bindings/r2/r2_store.h
 namespace outbound {
 class Client;  // bindings/fetch/outbound/client.h
 }
@@ -31,6 +32,10 @@ struct BindingServices : runtime::HostServices {
   // (bindings/queues/queue_store.h); null when the host has none, and then
   // sends reject with an error saying so.
   std::shared_ptr<QueueStore> queues;
+  // The store behind every `r2` binding (bindings/r2/r2_store.h); each
+  // worker reaches its account's buckets that it is bound to. Null when
+  // the host has none, and then R2 calls reject with an error saying so.
+  std::shared_ptr<R2Store> r2;
   // The outbound HTTP client behind fetch(), one per process (shared by
   // every worker and thread); null when the host has none, and then fetch()
   // rejects with an error saying so.

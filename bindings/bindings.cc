@@ -14,6 +14,7 @@ void RegisterNatives(runtime::NativeRegistry& registry) {
   RegisterCacheNatives(registry);
   RegisterQueueNatives(registry);
   RegisterSocketNatives(registry);
+  RegisterR2Natives(registry);
 }
 
 }  // namespace edge::bindings

@@ -8,6 +8,7 @@
 #include "cli/deploy_command.h"
 #include "cli/kv_command.h"
 #include "cli/queues_command.h"
+#include "cli/r2_command.h"
 #include "cli/serve_command.h"
 #include "cli/sync_commands.h"
 #include "cli/secret_command.h"
@@ -171,6 +172,9 @@ int main(int argc, char** argv) {
       queues_command->add_subcommand("purge", "Delete every message of queue NAME");
   queues_common(queues_purge);
   queues_purge->add_option("name", queues.name, "The queue")->required();
+  // edge r2 bucket|object ...
+  edge::cli::R2CommandOptions r2;
+  CLI::App* r2_command = edge::cli::AddR2Command(app, r2);
 
   // edge test [FILES...]
   edge::cli::TestCommandOptions test;
@@ -332,6 +336,8 @@ int main(int argc, char** argv) {
     if (kv_expiration_option->count() > 0) kv.expiration = kv_expiration;
     return edge::cli::RunKvCommand(kv);
   }
+
+  if (r2_command->parsed()) return edge::cli::RunR2Command(r2_command, r2);
 
   edge::LogLevel level;
   if (edge::ParseLogLevel(log_level, &level)) edge::SetLogLevel(level);

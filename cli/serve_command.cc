@@ -91,6 +91,11 @@ std::function<int()> AddServeCommand(CLI::App& app, CLI::App** out) {
          "MiB one Cache API entry's body may take (a larger body is not stored)")
       ->check(CLI::Range(1, 1 << 20))
       ->default_str("512");
+  option("--r2-account-max-mb", &o.r2_account_max_mb,
+         "MiB one account's R2 buckets may hold on disk together (objects and multipart uploads "
+         "in progress); a put that does not fit fails")
+      ->check(CLI::Range(1, 1 << 30))
+      ->default_str("10240");
   option("--outbound-requests-per-account", &o.outbound_requests_per_account,
          "Most fetch() requests of one account in the outbound pools at once, every origin "
          "together (more wait in the account's queue); 0: no bound")
@@ -149,6 +154,7 @@ std::function<int()> AddServeCommand(CLI::App& app, CLI::App** out) {
     if (given("--cache-max-mb")) options.cache_max_mb = f.cache_max_mb;
     if (given("--cache-account-max-mb")) options.cache_account_max_mb = f.cache_account_max_mb;
     if (given("--cache-entry-max-mb")) options.cache_entry_max_mb = f.cache_entry_max_mb;
+    if (given("--r2-account-max-mb")) options.r2_account_max_mb = f.r2_account_max_mb;
     if (given("--allow-fetch-to")) options.allow_fetch_to = f.allow_fetch_to;
     if (given("--run-crons")) options.run_crons = flags->run_crons;
     auto extensions = replica(flags->config);

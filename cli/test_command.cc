@@ -13,6 +13,7 @@
 #include "bindings/kv/kv_store.h"
 #include "bindings/cron/cron_scheduler.h"
 #include "bindings/queues/queue_store.h"
+#include "bindings/r2/r2_store.h"
 #include "bindings/fetch/outbound/client.h"
 #include "base/log.h"
 #include "runtime/compatibility_flags.h"
@@ -238,6 +239,8 @@ int RunTestCommand(const TestCommandOptions& options) {
 
   // And a Cache API store of their own, empty too.
   services->cache = bindings::CacheStore::Open((fs::path(scratch) / "state").string());
+  // And an R2 store.
+  services->r2 = bindings::R2Store::Open((fs::path(scratch) / "state").string());
 
   runtime::NativeRegistry natives;
   bindings::RegisterNatives(natives);

@@ -9,6 +9,7 @@
 #include "runtime/compatibility_flags.h"
 #include "runtime/module_loader.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <sstream>
@@ -327,6 +328,26 @@ StatusOr<Project> LoadProject(const std::string& path) {
     Status read = ReadQueues(file, *queues, &project.spec);
     if (!read.ok()) return read;
   }
+  // [[r2_buckets]] binding = "NAME", bucket_name = "..." (wrangler's keys).
+  if (const toml::node* r2 = table.get("r2_buckets")) {
+    const toml::array* list = r2->as_array();
+    if (list == nullptr) return ConfigError(file, "r2_buckets must be an array of tables");
+    for (const toml::node& item : *list) {
+      const toml::table* entry = item.as_table();
+      auto binding = entry ? (*entry)["binding"].value<std::string>() : std::nullopt;
+      auto bucket = entry ? (*entry)["bucket_name"].value<std::string>() : std::nullopt;
+      if (!binding || binding->empty() || !bucket) {
+        return ConfigError(file, "each [[r2_buckets]] needs binding and bucket_name");
+      }
+      if (!ValidR2BucketName(*bucket)) {
+        return ConfigError(file, fmt::format("[[r2_buckets]] bucket_name \"{}\" is not a valid R2 bucket "
+                                             "name (3 to 63 of a-z, 0-9 and '-', starting and ending "
+                                             "with a letter or digit)",
+                                             *bucket));
+      }
+      project.spec.bindings.push_back({*binding, "r2", {{"bucket", *bucket}}});
+    }
+  }
   // [[services]] binding = "AUTH", service = "auth-worker", and optionally
   // entrypoint = "Admin" (a named export of that worker's main module).
   if (const toml::node* services = table.get("services")) {
@@ -374,6 +395,13 @@ StatusOr<Project> LoadProject(const std::string& path) {
   if (!secrets.ok()) return secrets.status();
   project.spec.secrets = std::move(secrets).value();
   return project;
+}
+
+bool ValidR2BucketName(std::string_view name) {
+  if (name.size() < 3 || name.size() > 63) return false;
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!alnum(name.front()) || !alnum(name.back())) return false;
+  return std::all_of(name.begin(), name.end(), [&](char c) { return alnum(c) || c == '-'; });
 }
 
 StatusOr<std::vector<WorkerVar>> ReadDevVars(const std::string& path) {

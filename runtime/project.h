@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/status.h"
@@ -45,6 +46,10 @@ struct Project {
 // and which key was wrong. `[triggers] crons` goes to spec.crons, each
 // expression checked (a bad one is an error naming it).
 StatusOr<Project> LoadProject(const std::string& path);
+
+// Whether `name` is a valid R2 bucket name: 3 to 63 of a-z, 0-9 and '-',
+// starting and ending with a letter or digit (R2's rule).
+bool ValidR2BucketName(std::string_view name);
 
 // Secrets for `edge dev` from a dotenv file (`NAME=value` lines, `#`
 // comments, optional quotes); no file means no secrets. Errors name the line,

@@ -193,25 +193,10 @@ async function pumpUpload(state, id, stream) {
   }
 }
 
-const decimalRegExp = /^[0-9]{1,15}$/;
-
-// The Content-Length of a response whose body arrives as sent (no
-// Content-Encoding), from its flat [name, value, ...] header list.
+// The Content-Length of a body that arrives as sent (runtime/js/dispatch.js,
+// evaluated after this file).
 function declaredLength(flat) {
-  let length;
-  for (let i = 0; i + 1 < flat.length; i += 2) {
-    const name = StringPrototypeToLowerCase(`${flat[i]}`);
-    if (name === "content-encoding" &&
-        StringPrototypeToLowerCase(StringPrototypeTrim(`${flat[i + 1]}`)) !== "identity") {
-      return undefined;
-    }
-    if (name === "content-length") {
-      const value = StringPrototypeTrim(`${flat[i + 1]}`);
-      if (!RegExpTest(decimalRegExp, value)) return undefined;
-      length = NumberCtor(value);
-    }
-  }
-  return length;
+  return internals.declaredLength(flat);
 }
 
 function makeBodyStream(state, id) {

@@ -15,6 +15,7 @@
 #include "base/json_text.h"
 #include "base/utf8.h"
 #include "gateway/deploy/route_table.h"
+#include "runtime/project.h"
 #include "runtime/compatibility_flags.h"
 
 namespace edge::gateway {
@@ -138,6 +139,7 @@ void SortBundle(WorkerBundle& bundle) {
   std::stable_sort(bundle.queue_producers.begin(), bundle.queue_producers.end(), by_binding);
   std::stable_sort(bundle.queue_consumers.begin(), bundle.queue_consumers.end(),
                    [](const auto& a, const auto& b) { return a.queue < b.queue; });
+  std::stable_sort(bundle.r2_buckets.begin(), bundle.r2_buckets.end(), by_binding);
 }
 
 }  // namespace
@@ -185,6 +187,9 @@ Status CheckSecretName(const WorkerBundle& bundle, std::string_view name) {
   }
   for (const auto& service : bundle.services) {
     if (service.binding == name) return clash("services");
+  }
+  for (const auto& bucket : bundle.r2_buckets) {
+    if (bucket.first == name) return clash("r2_buckets");
   }
   return Status::Ok();
 }
@@ -274,6 +279,13 @@ Status ValidateBundle(const WorkerBundle& bundle) {
     if (id.empty() || id.size() > 511 || !base::IsValidUtf8(id)) {
       return Invalid(
           fmt::format("kv_namespaces: the id of \"{}\" must be 1 to 511 bytes of UTF-8", binding));
+    }
+  }
+  for (const auto& [binding, bucket] : bundle.r2_buckets) {
+    EDGE_RETURN_IF_ERROR(claim(binding, "r2_buckets"));
+    if (!runtime::ValidR2BucketName(bucket)) {
+      return Invalid(fmt::format("r2_buckets: the bucket_name of \"{}\" is not a valid R2 bucket name",
+                                 binding));
     }
   }
   for (const ServiceBindingEntry& service : bundle.services) {
@@ -435,6 +447,11 @@ std::string EncodeBundle(const WorkerBundle& bundle) {
     out += '}';
   }
   out += ']';
+  // Only when there are some: bundles without buckets keep their bytes.
+  if (!bundle.r2_buckets.empty()) {
+    out += ',';
+    pairs("r2_buckets", "bucket_name", bundle.r2_buckets);
+  }
 
   out += ",\"limits\":{";
   first = true;
@@ -531,6 +548,8 @@ class Decoder {
         EDGE_RETURN_IF_ERROR(Pairs(field.value, "kv_namespaces", "id", bundle_.kv_namespaces));
       } else if (key == "services") {
         EDGE_RETURN_IF_ERROR(Services(field.value));
+      } else if (key == "r2_buckets") {
+        EDGE_RETURN_IF_ERROR(Pairs(field.value, "r2_buckets", "bucket_name", bundle_.r2_buckets));
       } else if (key == "limits") {
         EDGE_RETURN_IF_ERROR(Limits(field.value));
       } else if (key == "routes") {
@@ -543,7 +562,7 @@ class Decoder {
         return Invalid(fmt::format(
             "unknown key {} in the bundle (known: name, main, compatibility_date, "
             "compatibility_flags, account, "
-            "modules, vars, kv_namespaces, services, limits, routes, triggers, queues)",
+            "modules, vars, kv_namespaces, services, r2_buckets, limits, routes, triggers, queues)",
             base::JsonString(key)));
       }
     }

@@ -16,6 +16,7 @@
 //     "kv_namespaces": [{"binding": "KV", "id": "abc123"}],
 //     "services": [{"binding": "AUTH", "service": "auth"},
 //                  {"binding": "ADMIN", "service": "auth", "entrypoint": "Admin"}],
+//     "r2_buckets": [{"binding": "B", "bucket_name": "photos"}],  optional
 //     "limits": {"cpu_ms": 50, "memory_mb": 128, "startup_cpu_ms": 400, "wall_ms": 30000,
 //                "subrequests": 50, "request_bytes": 104857600, "response_bytes": 0,
 //                "background_cpu_ms": 30000},
@@ -96,6 +97,7 @@ struct WorkerBundle {
   std::vector<runtime::WorkerVar> vars;
   std::vector<std::pair<std::string, std::string>> kv_namespaces;  // binding -> namespace id
   std::vector<ServiceBindingEntry> services;
+  std::vector<std::pair<std::string, std::string>> r2_buckets;     // binding -> bucket name
   WorkerLimits limits;
   std::optional<std::vector<std::string>> routes;  // absent: keep the worker's routes
   // `[triggers] crons`: each a valid base::CronExpression, at most

@@ -95,6 +95,7 @@ StatusOr<WorkerBundle> BundleFromProject(const runtime::Project& project,
     // The option names runtime::LoadProject gives each kind.
     std::string_view option = binding.kind == "kv"        ? "namespace"
                               : binding.kind == "service" ? "service"
+                              : binding.kind == "r2"      ? "bucket"
                                                           : "";
     auto it = std::find_if(binding.options.begin(), binding.options.end(),
                            [&](const auto& pair) { return pair.first == option; });
@@ -104,6 +105,8 @@ StatusOr<WorkerBundle> BundleFromProject(const runtime::Project& project,
     }
     if (binding.kind == "kv") {
       bundle.kv_namespaces.emplace_back(binding.name, it->second);
+    } else if (binding.kind == "r2") {
+      bundle.r2_buckets.emplace_back(binding.name, it->second);
     } else {
       bundle.services.push_back({binding.name, it->second, binding.Option("entrypoint")});
     }
@@ -148,6 +151,9 @@ StatusOr<runtime::WorkerSpec> SpecFromBundle(const WorkerBundle& bundle, std::st
     runtime::EnvBinding binding{service.binding, "service", {{"service", service.service}}};
     if (!service.entrypoint.empty()) binding.options.emplace_back("entrypoint", service.entrypoint);
     spec.bindings.push_back(std::move(binding));
+  }
+  for (const auto& [binding, bucket] : bundle.r2_buckets) {
+    spec.bindings.push_back({binding, "r2", {{"bucket", bucket}}});
   }
   spec.heap_limit_bytes = static_cast<size_t>(bundle.limits.memory_mb) << 20;
   spec.cpu_limit_ms = bundle.limits.cpu_ms;

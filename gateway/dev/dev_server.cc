@@ -16,6 +16,7 @@
 #include "bindings/kv/kv_store.h"
 #include "bindings/queues/queue_engine.h"
 #include "bindings/queues/queue_store.h"
+#include "bindings/r2/r2_store.h"
 #include "bindings/fetch/outbound/client.h"
 #include "gateway/dev/dev_error_page.h"
 #include "gateway/dev/inspector_server.h"
@@ -203,6 +204,8 @@ class DevServer : public bindings::ServiceDirectory {
       Status made = services_->queues->EnsureQueue("", binding.Option("queue"));
       if (!made.ok()) return Status(made.code(), fmt::format("{}: [[queues.producers]] {}", project->config_path, made.message()));
     }
+    // R2's store too: its folder is made on the first call of a bucket.
+    if (services_->r2 == nullptr) services_->r2 = bindings::R2Store::Open(state, {}, clock_);
     if (wants_kv && services_->kv == nullptr) {
       auto kv = bindings::KvStore::Open(state);
       if (!kv.ok()) return kv.status();

@@ -12,6 +12,7 @@
 #include "bindings/cache/cache_store.h"
 #include "bindings/cron/cron_scheduler.h"
 #include "bindings/kv/kv_store.h"
+#include "bindings/r2/r2_store.h"
 #include "bindings/fetch/outbound/client.h"
 #include "gateway/node/admin_api.h"
 #include "base/json_text.h"
@@ -130,6 +131,10 @@ Status Node::Open() {
   cache_limits.max_owner_bytes = std::min(options_.cache_account_max_mb, options_.cache_max_mb) << 20;
   cache_limits.max_entry_bytes = options_.cache_entry_max_mb << 20;
   services_->cache = bindings::CacheStore::Open(options_.data_dir, cache_limits, bindings::SystemCronClock());
+  // R2 buckets, per account, in <data_dir>/r2.
+  bindings::R2Limits r2_limits;
+  r2_limits.max_owner_bytes = options_.r2_account_max_mb << 20;
+  services_->r2 = bindings::R2Store::Open(options_.data_dir, r2_limits, bindings::SystemCronClock());
 
   // A PoP node reaches public addresses only, plus what the operator allows.
   std::vector<bindings::outbound::Cidr> allowed;

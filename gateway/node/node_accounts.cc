@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "base/sha256.h"
 #include "gateway/node/node.h"
+#include "bindings/r2/r2_store.h"
 #include "bindings/cache/cache_store.h"
 
 
@@ -432,6 +433,8 @@ void Node::DeleteAccount(std::string name, Done done) {
     });
     if (written.ok()) written = DropAccountNamespaces(*services_->kv, name);
     if (written.ok()) written = DropAccountCache(services_->cache.get(), name);
+    // Its R2 buckets and all they hold.
+    if (written.ok() && services_->r2 != nullptr) written = services_->r2->DropOwner(name);
     // The fleet deletes the workers, then the account (and its KV data).
     for (const std::string& worker : *workers) {
       meter_.Forget(worker);

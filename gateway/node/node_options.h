@@ -58,6 +58,9 @@ struct NodeOptions {
   uint64_t cache_max_mb = 10240;
   uint64_t cache_account_max_mb = 1024;
   uint64_t cache_entry_max_mb = 512;
+  // R2 (bindings/r2/r2_store.h): bytes one account's buckets may hold, in
+  // MiB, objects and uploads in progress together.
+  uint64_t r2_account_max_mb = 10240;
   // Whether this node fires the cron triggers of its workers. Unset: a
   // standalone node does, a replica does not (in a fleet exactly one PoP
   // should: docs/triggers.md).

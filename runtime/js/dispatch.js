@@ -11,6 +11,7 @@ const { Event, Response, createDataProperty, makeRequest, responseForWire, repor
 const {
   ErrorCtor, ObjectGetPrototypeOf, PromiseResolve, SafeMap, SafeWeakMap, StringCtor, TypeErrorCtor: TypeError, PromiseCtor: Promise,
   ObjectGetOwnPropertyDescriptor, ObjectPrototype, ObjectPrototypeHasOwnProperty, ReflectApply, ArrayIsArray,
+  NumberCtor, RegExpTest, StringPrototypeToLowerCase, StringPrototypeTrim,
 } = internals.primordials;
 
 // Settles `value` (a promise, a thenable or a plain value) into onValue or
@@ -422,6 +423,29 @@ internals.uploadEvent = (id, event, value) => {
   }
 };
 
+const decimalRegExp = /^[0-9]{1,15}$/;
+
+// The Content-Length of a message whose body arrives as sent (no
+// Content-Encoding), from its flat [name, value, ...] header list: what
+// R2's put() needs to take a request's (or a fetched response's) body.
+function declaredLength(flat) {
+  let length;
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const name = StringPrototypeToLowerCase(`${flat[i]}`);
+    if (name === "content-encoding" &&
+        StringPrototypeToLowerCase(StringPrototypeTrim(`${flat[i + 1]}`)) !== "identity") {
+      return undefined;
+    }
+    if (name === "content-length") {
+      const value = StringPrototypeTrim(`${flat[i + 1]}`);
+      if (!RegExpTest(decimalRegExp, value)) return undefined;
+      length = NumberCtor(value);
+    }
+  }
+  return length;
+}
+internals.declaredLength = declaredLength;
+
 function makeUploadStream(id) {
   return new internals.ReadableStream(
     {
@@ -540,7 +564,11 @@ internals.prepareFetchHandler = function prepareFetchHandler(exported, named = u
       dispatchRpc(id, target, hasEntrypoint ? entrypoint : "", rpc, rpcMethod, body, env);
       return;
     }
-    if (upload !== 0) body = makeUploadStream(upload);
+    if (upload !== 0) {
+      body = makeUploadStream(upload);
+      const length = declaredLength(headers);
+      if (length !== undefined) internals.setStreamLength(body, length);
+    }
     let result;
     // The invocation's subrequest count; V8 carries it to every promise
     // reaction the handler sets up (see runtime/js/invocation.js).
@@ -760,7 +788,7 @@ internals.prepareScheduledHandler = function prepareScheduledHandler(exported) {
 // ackAll() for the messages left; a call after the opposite one has no
 // effect. The host acks what is left undecided when the handler succeeds
 // and retries it when the handler fails.
-const { MathTrunc, NumberCtor, NumberIsNaN, RangeErrorCtor: RangeError } = internals.primordials;
+const { MathTrunc, NumberIsNaN, RangeErrorCtor: RangeError } = internals.primordials;
 const OriginalDate = Date;
 const SafeInt32Array = Int32Array;
 const ObjectFreeze = Object.freeze;

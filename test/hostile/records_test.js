@@ -17,6 +17,8 @@ export const RECORD_NAMES = [
   "newWebSocketPair", "sockets", "waitExpired", "webSocketEvent", "webSocketResponseProblem",
   "AbortController", "AbortSignal", "ArrayBufferPrototypeGetByteLength", "Blob", "Cache", "CacheStorage",
   "captureLateBuiltins",
+  "R2Bucket", "checksums", "customMetadata", "declaredLength", "etag", "httpEtag", "httpMetadata", "range",
+  "storageClass", "uploadId", "uploaded", "version",
   "asyncContextStores", "currentAsyncContext", "enterAsyncContextStores", "runInAsyncContext",
   "runWithAsyncContextStores", "stores",
   "ByteLengthQueuingStrategy", "CompressionStream", "CountQueuingStrategy", "Crypto", "CryptoKey",

@@ -1,0 +1,35 @@
+// `edge r2 bucket create|list|delete NAME` and `edge r2 object
+// put|get|delete BUCKET/KEY [--file F]` (wrangler's shape) against the local
+// R2 store that `edge dev` uses for the project in the current folder
+// (`<project>/.edge/state/r2`, or `<persist-to>/r2`). Bodies stream between
+// the file (or stdin/stdout) and the store, never whole in memory.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <iosfwd>
+#include <string>
+
+namespace edge::cli {
+
+struct R2CommandOptions {
+  std::string what;        // "bucket" or "object"
+  std::string action;      // bucket: create, list, delete; object: put, get, delete
+  std::string target;      // NAME, or BUCKET/KEY
+  std::string file;        // object put|get --file F (default: stdin/stdout)
+  std::string content_type;  // object put --content-type
+  std::string persist_to;  // --persist-to DIR; empty: ./.edge/state
+  std::string to;          // --to URL: a node (not yet supported)
+  std::string token_file;
+};
+
+// Adds `edge r2 ...` to `app`; returns the `r2` command (parsed() after
+// CLI11_PARSE when it ran).
+CLI::App* AddR2Command(CLI::App& app, R2CommandOptions& options);
+// Completes `options` from what was parsed and runs it; the exit code.
+int RunR2Command(CLI::App* r2, R2CommandOptions& options);
+// Runs one action; output to `out` (an object's bytes for get without
+// --file), errors to `err` as "edge r2: ..." lines.
+int RunR2Command(const R2CommandOptions& options, std::ostream& out, std::ostream& err);
+
+}  // namespace edge::cli
