@@ -4,6 +4,7 @@ reaches nothing of another's: not its KV namespace or service named the same,
 not its workers through the admin API, not its hostnames. A wrangler-style
 `account_id` in a project is ignored."""
 import json
+import time
 import os
 import unittest
 
@@ -108,9 +109,14 @@ class TenantTest(unittest.TestCase):
         metrics = node.admin("GET", "/metrics").body.decode()
         self.assertIn('edge_requests_total{worker="alpha",status_class="2xx",outcome="ok"} 3',
                       metrics)
-        calls = [r for r in node.access_records()
-                 if r["worker"] == "alpha" and r["remote"] == "service-binding"]
-        self.assertEqual(len(calls), 1, calls)
+        # The access log is written in batches: wait for the call's line.
+        def calls():
+            return [r for r in node.access_records()
+                    if r["worker"] == "alpha" and r["remote"] == "service-binding"]
+        deadline = time.time() + 10
+        while not calls() and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(len(calls()), 1, calls())
         # An account's usage shows its own workers only.
         usage = json.loads(self.admin_as(mallory, "GET", "/usage").body)
         self.assertEqual(sorted(usage["workers"]), ["mallory"])
