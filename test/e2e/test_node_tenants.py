@@ -4,8 +4,8 @@ reaches nothing of another's: not its KV namespace or service named the same,
 not its workers through the admin API, not its hostnames. A wrangler-style
 `account_id` in a project is ignored."""
 import json
-import time
 import os
+import time
 import unittest
 
 from edge_harness import NodeProcess, make_worker
