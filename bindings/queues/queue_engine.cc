@@ -51,6 +51,17 @@ QueueEngine::QueueEngine(uv_loop_t* loop, std::shared_ptr<QueueStore> store, Del
   uv_timer_start(
       timer_, [](uv_timer_t* timer) { static_cast<QueueEngine*>(timer->data)->Tick(); },
       options_.poll_ms, options_.poll_ms);
+  wake_ = new uv_async_t;
+  uv_async_init(loop_, wake_, [](uv_async_t* async) {
+    auto* self = static_cast<QueueEngine*>(async->data);
+    if (self->timer_ == nullptr) return;
+    uv_timer_start(
+        self->timer_, [](uv_timer_t* timer) { static_cast<QueueEngine*>(timer->data)->Tick(); }, 0,
+        self->options_.poll_ms);
+  });
+  wake_->data = this;
+  uv_unref(reinterpret_cast<uv_handle_t*>(wake_));
+  store_->SetOnSend([wake = wake_] { uv_async_send(wake); });
 }
 
 QueueEngine::~QueueEngine() { Stop(); }
@@ -60,6 +71,10 @@ void QueueEngine::Stop() {
   consumers_.clear();
   outstanding_.clear();
   if (timer_ == nullptr) return;
+  // No send may touch the async handle once it is closing.
+  store_->SetOnSend(nullptr);
+  base::CloseAndDelete(wake_);
+  wake_ = nullptr;
   uv_timer_stop(timer_);
   base::CloseAndDelete(timer_);
   timer_ = nullptr;

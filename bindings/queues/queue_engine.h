@@ -67,7 +67,8 @@ class QueueEngine {
   using Done = std::function<void(QueueOutcome)>;
   using Deliver = std::function<void(const QueueConsumer& consumer, runtime::QueueEvent event, Done done)>;
   struct Options {
-    // How often the timer looks at the queues (a send is seen within it).
+    // How often the timer looks at the queues (delays and retries that come
+    // due are seen within it; a send wakes the engine at once).
     uint64_t poll_ms = 100;
     // Workers gives a consumer invocation up to 15 minutes of wall time.
     int64_t delivery_timeout_ms = 15 * 60 * 1000;
@@ -119,6 +120,9 @@ class QueueEngine {
   uint64_t next_batch_ = 0;
   int64_t last_sweep_ms_ = 0;
   uv_timer_t* timer_ = nullptr;
+  // Woken by the store after a send (from any thread): the queues are
+  // looked at on the loop's next turn instead of the next poll.
+  uv_async_t* wake_ = nullptr;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <thread>
 
 #include "base/testing/temp_dir.h"
 
@@ -191,6 +192,42 @@ TEST_F(QueueEngineTest, ABatchThatNeverSettlesIsRetriedAfterTheTimeout) {
 TEST_F(QueueEngineTest, OneConsumerPerQueue) {
   engine_->SetConsumers({{"a", "acct", {.queue = "jobs"}}, {"b", "acct", {.queue = "jobs"}}});
   EXPECT_EQ(engine_->consumers(), 1u);
+}
+
+// With its own timer, the engine looks at the queues when a send commits,
+// not at its next poll: a poll an hour away does not delay the delivery.
+TEST(QueueEngineWakeTest, ASendWakesTheEngine) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  base::testing::TempDir dir;
+  auto store = QueueStore::Open(dir.path(), {}, [] { return int64_t{1'700'000'000'000}; });
+  ASSERT_TRUE(store.ok());
+  size_t delivered = 0;
+  QueueEngine::Options options;
+  options.poll_ms = 3'600'000;
+  auto engine = std::make_unique<QueueEngine>(
+      &loop, *store,
+      [&](const QueueConsumer&, runtime::QueueEvent event, QueueEngine::Done) {
+        delivered += event.messages.size();
+      },
+      options);
+  engine->SetConsumers({{"worker", "acct", {.queue = "jobs", .max_batch_timeout_s = 0}}});
+  // Sent from another thread, as the thread pool sends.
+  std::thread sender([&] {
+    ASSERT_TRUE((*store)->Send("acct", "jobs", {{"hello", "text", 0}}).ok());
+  });
+  sender.join();
+  // The engine's handles do not keep a loop alive (they are unref'd), as a
+  // server's do: this one stands for the server's. Run until the
+  // delivery, a bounded number of turns.
+  uv_async_t server;
+  uv_async_init(&loop, &server, nullptr);
+  for (int turn = 0; turn < 1000 && delivered == 0; ++turn) uv_run(&loop, UV_RUN_NOWAIT);
+  EXPECT_EQ(delivered, 1u);
+  uv_close(reinterpret_cast<uv_handle_t*>(&server), nullptr);
+  engine.reset();
+  uv_run(&loop, UV_RUN_NOWAIT);
+  uv_loop_close(&loop);
 }
 
 TEST(QueueDecisionsTest, Parses) {

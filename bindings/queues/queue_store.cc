@@ -345,7 +345,19 @@ Status QueueStore::Send(std::string_view account, std::string_view queue,
     if (rc != 0) return env_->Error("write", rc);
   }
   EDGE_RETURN_IF_ERROR(AddUsage(txn.get(), account, static_cast<int64_t>(cost)));
-  return txn.Commit("write");
+  EDGE_RETURN_IF_ERROR(txn.Commit("write"));
+  bool deliverable_now = std::any_of(messages.begin(), messages.end(),
+                                     [](const QueueSendMessage& m) { return m.delay_seconds == 0; });
+  if (deliverable_now) {
+    std::lock_guard guard(mutex_);
+    if (on_send_) on_send_();
+  }
+  return Status::Ok();
+}
+
+void QueueStore::SetOnSend(std::function<void()> on_send) {
+  std::lock_guard guard(mutex_);
+  on_send_ = std::move(on_send);
 }
 
 StatusOr<QueueStore::Ready> QueueStore::Peek(std::string_view account, std::string_view queue,

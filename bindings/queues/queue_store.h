@@ -136,6 +136,10 @@ class QueueStore {
   // the account's quota would be exceeded.
   Status Send(std::string_view account, std::string_view queue,
               const std::vector<QueueSendMessage>& messages);
+  // Called (on the sending thread, briefly, under the store's lock) after a
+  // send that holds a message deliverable at once committed: the consumer
+  // engine wakes then instead of at its next poll. Null: none.
+  void SetOnSend(std::function<void()> on_send);
 
   // How many messages (at most `max`) could be leased now, and since when
   // the earliest of them has been deliverable (Unix ms; 0 with none).
@@ -187,6 +191,7 @@ class QueueStore {
   std::string path_;
   // Leased message keys (messages db) -> lease time.
   std::mutex mutex_;
+  std::function<void()> on_send_;  // guarded by mutex_
   std::map<std::string, int64_t> leased_;
 };
 
