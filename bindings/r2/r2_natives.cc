@@ -185,6 +185,22 @@ StatusOr<std::optional<std::vector<R2Etag>>> EtagsOf(NativeCall& call, v8::Local
 // null, or [etagMatches, etagDoesNotMatch, uploadedBefore, uploadedAfter,
 // secondsGranularity], the etag lists flat [type, value, ...] or null, the
 // dates in ms or undefined.
+// What a put and a multipart upload both take from args i, i+1, i+2: the
+// http[6] metadata, the custom metadata pairs and the storage class.
+StatusOr<R2PutOptions> MetadataArgs(NativeCall& call, int i) {
+  R2PutOptions options;
+  auto http = HttpArg(call, i);
+  if (!http.ok()) return http.status();
+  options.http = std::move(http).value();
+  auto custom = PairsArg(call, i + 1);
+  if (!custom.ok()) return custom.status();
+  options.custom = std::move(custom).value();
+  auto storage_class = Utf8(call, call.arg(i + 2));
+  if (!storage_class.ok()) return storage_class.status();
+  options.storage_class = std::move(storage_class).value();
+  return options;
+}
+
 StatusOr<std::optional<R2Conditional>> ConditionalArg(NativeCall& call, int i) {
   if (call.arg(i)->IsNull() || call.arg(i)->IsUndefined()) return std::optional<R2Conditional>();
   auto items = ArrayArg(call, i);
@@ -306,16 +322,9 @@ NativeResult R2PutBegin(NativeCall& call) {
   if (!target.ok()) return target.status();
   auto key = Utf8(call, call.arg(1));
   if (!key.ok()) return key.status();
-  R2PutOptions options;
-  auto http = HttpArg(call, 2);
-  if (!http.ok()) return http.status();
-  options.http = std::move(http).value();
-  auto custom = PairsArg(call, 3);
-  if (!custom.ok()) return custom.status();
-  options.custom = std::move(custom).value();
-  auto storage_class = Utf8(call, call.arg(4));
-  if (!storage_class.ok()) return storage_class.status();
-  options.storage_class = std::move(storage_class).value();
+  auto metadata = MetadataArgs(call, 2);
+  if (!metadata.ok()) return metadata.status();
+  R2PutOptions options = std::move(metadata).value();
   auto only_if = ConditionalArg(call, 5);
   if (!only_if.ok()) return only_if.status();
   options.only_if = std::move(only_if).value();
@@ -644,16 +653,9 @@ NativeResult R2CreateMultipart(NativeCall& call) {
   if (!target.ok()) return target.status();
   auto key = Utf8(call, call.arg(1));
   if (!key.ok()) return key.status();
-  R2PutOptions options;
-  auto http = HttpArg(call, 2);
-  if (!http.ok()) return http.status();
-  options.http = std::move(http).value();
-  auto custom = PairsArg(call, 3);
-  if (!custom.ok()) return custom.status();
-  options.custom = std::move(custom).value();
-  auto storage_class = Utf8(call, call.arg(4));
-  if (!storage_class.ok()) return storage_class.status();
-  options.storage_class = std::move(storage_class).value();
+  auto metadata = MetadataArgs(call, 2);
+  if (!metadata.ok()) return metadata.status();
+  R2PutOptions options = std::move(metadata).value();
   return RunR2Job(
       call, "createMultipartUpload",
       [target = std::move(target).value(), key = std::move(key).value(),
