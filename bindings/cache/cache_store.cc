@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <map>
 
+#include "base/per_path_registry.h"
 #include "base/sha256.h"
 
 namespace edge::bindings {
@@ -36,18 +37,6 @@ int64_t WallMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-// One store per folder per process (LMDB forbids opening one environment
-// twice in a process).
-struct Registry {
-  std::mutex mutex;
-  std::map<std::string, std::weak_ptr<CacheStore>> stores;
-};
-
-Registry& GetRegistry() {
-  static Registry* registry = new Registry;  // never destroyed: used by deleters at exit
-  return *registry;
 }
 
 void PutString(std::string& out, std::string_view text) {
@@ -309,25 +298,10 @@ std::shared_ptr<CacheStore> CacheStore::Open(const std::string& state_dir, Cache
   fs::path dir = fs::path(state_dir) / "cache";
   fs::path absolute = fs::absolute(dir, ec);
   std::string path = (ec ? dir : absolute.lexically_normal()).string();
-  Registry& registry = GetRegistry();
-  std::lock_guard lock(registry.mutex);
-  auto it = registry.stores.find(path);
-  if (it != registry.stores.end()) {
-    if (std::shared_ptr<CacheStore> store = it->second.lock()) return store;
-  }
-  std::shared_ptr<CacheStore> store(new CacheStore(path, limits, clock ? std::move(clock) : WallMs),
-                                    [](CacheStore* doomed) {
-                                      Registry& registry = GetRegistry();
-                                      std::lock_guard guard(registry.mutex);
-                                      auto found = registry.stores.find(doomed->path());
-                                      if (found != registry.stores.end() &&
-                                          found->second.expired()) {
-                                        registry.stores.erase(found);
-                                      }
-                                      delete doomed;
-                                    });
-  registry.stores[path] = store;
-  return store;
+  // One store per folder per process (base/per_path_registry.h).
+  return base::PerPathRegistry<CacheStore>::Get(path, [&] {
+    return new CacheStore(path, limits, clock ? std::move(clock) : WallMs);
+  });
 }
 
 CacheStore::~CacheStore() = default;

@@ -15,6 +15,7 @@
 #include <map>
 #include <set>
 
+#include "base/per_path_registry.h"
 #include "base/sha256.h"
 #include "runtime/project.h"
 
@@ -38,16 +39,6 @@ int64_t WallMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-struct Registry {
-  std::mutex mutex;
-  std::map<std::string, std::weak_ptr<R2Store>> stores;
-};
-
-Registry& GetRegistry() {
-  static Registry* registry = new Registry;  // never destroyed: used by deleters at exit
-  return *registry;
 }
 
 // R2's errors, as its API words them (the caller adds "<method>: ").
@@ -501,24 +492,10 @@ std::shared_ptr<R2Store> R2Store::Open(const std::string& state_dir, R2Limits li
   fs::path dir = fs::path(state_dir) / "r2";
   fs::path absolute = fs::absolute(dir, ec);
   std::string path = (ec ? dir : absolute.lexically_normal()).string();
-  Registry& registry = GetRegistry();
-  std::lock_guard lock(registry.mutex);
-  auto it = registry.stores.find(path);
-  if (it != registry.stores.end()) {
-    if (std::shared_ptr<R2Store> store = it->second.lock()) return store;
-  }
-  std::shared_ptr<R2Store> store(new R2Store(path, limits, clock ? std::move(clock) : WallMs),
-                                 [](R2Store* doomed) {
-                                   Registry& registry = GetRegistry();
-                                   std::lock_guard guard(registry.mutex);
-                                   auto found = registry.stores.find(doomed->path());
-                                   if (found != registry.stores.end() && found->second.expired()) {
-                                     registry.stores.erase(found);
-                                   }
-                                   delete doomed;
-                                 });
-  registry.stores[path] = store;
-  return store;
+  // One store per folder per process (base/per_path_registry.h).
+  return base::PerPathRegistry<R2Store>::Get(path, [&] {
+    return new R2Store(path, limits, clock ? std::move(clock) : WallMs);
+  });
 }
 
 R2Store::~R2Store() = default;
