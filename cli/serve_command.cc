@@ -104,8 +104,9 @@ std::function<int()> AddServeCommand(CLI::App& app, CLI::App** out) {
   option("--allow-fetch-to", &o.allow_fetch_to,
          "Private address ranges (CIDR) workers' fetch() may reach; public ones always can");
   command->add_option("--run-crons", flags->run_crons,
-                      "Fire the workers' cron triggers here: true or false (default: true on a "
-                      "standalone node, false on a replica; one node of a fleet should)");
+                      "Fire the workers' cron triggers here: true (without asking the origin) "
+                      "or false (never); unset, a standalone node fires and a replica fires "
+                      "when its origin names it the fleet's cron home");
   command->add_option("--log-level", flags->log_level,
                       "Lowest level logged: debug, info, warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))

@@ -23,7 +23,8 @@ namespace fs = std::filesystem;
 // gateway::LoadNodeConfig (paths relative to the file).
 struct SyncConfig {
   std::string sync_from, sync_key, sync_token_file, secrets_key, signing_key, listen, data_dir,
-      token_file;
+      token_file, cron_home;
+  int64_t cron_home_grace_s = -1;
   bool sync_relay = false;
   int64_t compact_every_s = -1;
   int64_t sync_compact_every_s = -1;
@@ -59,6 +60,7 @@ StatusOr<SyncConfig> ReadSyncConfig(const std::string& path) {
   EDGE_RETURN_IF_ERROR(string("listen", &config.listen, false));
   EDGE_RETURN_IF_ERROR(string("data_dir", &config.data_dir, true));
   EDGE_RETURN_IF_ERROR(string("token_file", &config.token_file, true));
+  EDGE_RETURN_IF_ERROR(string("cron_home", &config.cron_home, false));
   if (const toml::node* relay = table.get("sync_relay")) {
     auto value = relay->value<bool>();
     if (!value) return Status(ErrorCode::kInvalidInput, fmt::format("{}: sync_relay must be true or false", path));
@@ -85,6 +87,7 @@ StatusOr<SyncConfig> ReadSyncConfig(const std::string& path) {
   };
   EDGE_RETURN_IF_ERROR(seconds("sync_compact_every_s", &config.sync_compact_every_s));
   EDGE_RETURN_IF_ERROR(seconds("fleet_forget_after_s", &config.fleet_forget_after_s));
+  EDGE_RETURN_IF_ERROR(seconds("cron_home_grace_s", &config.cron_home_grace_s));
   if (const toml::node* streams = table.get("sync_snapshot_streams")) {
     auto value = streams->value<int64_t>();
     if (!value || *value < 1 || *value > 1000) {
@@ -174,8 +177,9 @@ std::function<int()> AddSyncCommands(CLI::App& app) {
   struct Flags {
     std::string config, listen = "127.0.0.1:9000", data_dir = "edge-origin", token_file,
                         signing_key, secrets_key, sync_token_file, pop_id = "origin",
-                        log_level = "info";
+                        log_level = "info", cron_home;
     int64_t compact_every_s = 600;
+    int64_t cron_home_grace_s = 10;
     int64_t fleet_forget_after_s = 86400;
     int64_t snapshot_streams = 4;
     std::string keygen_out;
@@ -210,6 +214,15 @@ std::function<int()> AddSyncCommands(CLI::App& app) {
                    "Drop a PoP from the fleet view (edge status) when no check-in of it came "
                    "for this long (0: never)")
       ->default_str("86400");
+  origin->add_option("--cron-home", flags->cron_home,
+                     "The PoP (its --pop-id) that fires the fleet's cron triggers, always; by "
+                     "default the origin names one of the PoPs that check in with it directly "
+                     "and have no run_crons of their own, and another when it stops checking in");
+  origin
+      ->add_option("--cron-home-grace-s", flags->cron_home_grace_s,
+                   "Name another cron home when the current one has not checked in for this long")
+      ->default_str("10")
+      ->check(CLI::Range(int64_t{1}, int64_t{3600}));
   origin->add_flag("--new-epoch", flags->new_epoch,
                    "Start a new epoch of the log: every PoP takes a snapshot instead of tailing. "
                    "Needed after restoring a whole data folder (origin-epoch file included); a "
@@ -311,6 +324,15 @@ std::function<int()> AddSyncCommands(CLI::App& app) {
       return 1;
     }
     origin_options.fleet_forget_after_ms = static_cast<uint64_t>(forget) * 1000;
+    origin_options.cron_home = pick("--cron-home", flags->cron_home, config->cron_home, "");
+    int64_t grace = given("--cron-home-grace-s") || config->cron_home_grace_s < 0
+                        ? flags->cron_home_grace_s
+                        : config->cron_home_grace_s;
+    if (grace < 1) {
+      fprintf(stderr, "edge origin: cron_home_grace_s must be 1 or more\n");
+      return 1;
+    }
+    origin_options.cron_home_grace_ms = static_cast<uint64_t>(grace) * 1000;
     origin_options.max_snapshot_streams = static_cast<size_t>(
         given("--sync-snapshot-streams") || config->sync_snapshot_streams < 0
             ? flags->snapshot_streams

@@ -38,10 +38,10 @@ std::string Fleet::Encode(const std::vector<PopStatus>& pops) {
     text += fmt::format(
         "{{\"pop_id\":{},\"cursor\":{},\"upstream_head\":{},\"last_contact_ms\":{},"
         "\"refused\":{},\"kv_refused\":{},\"kv_last_refused\":{},\"via\":{},"
-        "\"reported_ms\":{}}}",
+        "\"reported_ms\":{},\"cron_candidate\":{}}}",
         base::JsonString(pop.pop_id), pop.cursor, pop.upstream_head, pop.last_contact_ms,
         pop.refused, pop.kv_refused, base::JsonString(pop.kv_last_refused),
-        base::JsonString(pop.via), pop.reported_ms);
+        base::JsonString(pop.via), pop.reported_ms, pop.cron_candidate);
   });
   return out + "}";
 }
@@ -77,6 +77,8 @@ StatusOr<std::vector<PopStatus>> Fleet::Decode(std::string_view json) {
       pop.kv_last_refused = std::string(text.substr(0, 1024));
     }
     if (item["via"].get_string().get(text) == simdjson::SUCCESS) pop.via = std::string(text);
+    bool flag = false;
+    if (item["cron_candidate"].get_bool().get(flag) == simdjson::SUCCESS) pop.cron_candidate = flag;
     pops.push_back(std::move(pop));
   }
   return pops;

@@ -24,6 +24,7 @@ struct PopStatus {
   uint64_t kv_refused = 0;       // its workers' KV writes the origin refused, since it started
   std::string kv_last_refused;   // the last of them: method, key, namespace, the answer
   std::string via;               // the pop_id of the relay it reports through ("" = direct)
+  bool cron_candidate = false;   // offers to be the fleet's cron home (run_crons not set)
   uint64_t reported_ms = 0;      // when this report reached this node
 };
 

@@ -141,7 +141,8 @@ void SendJsonError(gateway::ResponseWriter& writer, int status, std::string_view
 
 bool HandleFleetRequest(std::string_view path, const gateway::HttpRequest& request,
                         gateway::ResponseWriter& writer, const SyncLog& log, Fleet& fleet,
-                        const SyncServer* server, bool require_post) {
+                        const SyncServer* server, bool require_post,
+                        const std::function<std::string()>& extra_members) {
   if (path == "/sync/checkin") {
     if (require_post && request.method != "POST") {
       SendJson(writer, 405, "{\"error\":\"use POST\"}");
@@ -153,11 +154,16 @@ bool HandleFleetRequest(std::string_view path, const gateway::HttpRequest& reque
       return true;
     }
     fleet.Report(*pops, gateway::UnixMs());
-    SendJson(writer, 200, fmt::format("{{\"head\":{}}}", log.head()));
+    std::string extra = extra_members ? extra_members() : "";
+    SendJson(writer, 200,
+             fmt::format("{{\"head\":{}{}{}}}", log.head(), extra.empty() ? "" : ",", extra));
     return true;
   }
   if (path == "/sync/fleet") {
-    SendJson(writer, 200, FleetJson(log, fleet, server, gateway::UnixMs()));
+    std::string json = FleetJson(log, fleet, server, gateway::UnixMs());
+    std::string extra = extra_members ? extra_members() : "";
+    if (!extra.empty()) json.insert(json.size() - 1, "," + extra);
+    SendJson(writer, 200, json);
     return true;
   }
   return false;
@@ -200,6 +206,9 @@ Status OriginExtension::Start(gateway::Node& node) {
   };
   server_options.max_snapshot_streams = options_.max_snapshot_streams;
   server_ = std::make_unique<SyncServer>(node.control_loop(), *log_, std::move(server_options));
+  auto cron_home = CronHome::Open(*log_, options_.cron_home, options_.cron_home_grace_ms);
+  if (!cron_home.ok()) return cron_home.status();
+  cron_home_.emplace(std::move(cron_home).value());
   if (options_.compact_every_ms > 0) {
     compact_timer_ = new uv_timer_t;
     uv_timer_init(node.control_loop(), compact_timer_);
@@ -408,7 +417,12 @@ bool OriginExtension::HandleAdmin(const gateway::HttpRequest& request,
                                   std::shared_ptr<gateway::ResponseWriter>& writer) {
   std::string_view path = PathOf(request.target);
   if (HandleFleetRequest(path, request, *writer, *log_, fleet_, server_.get(),
-                         /*require_post=*/true)) {
+                         /*require_post=*/true, [this] { return CronHomeMembers(); })) {
+    return true;
+  }
+  if (path == "/sync/cron-claim") {
+    if (request.method != "POST") return SendJson(*writer, 405, "{\"error\":\"use POST\"}"), true;
+    TakeCronClaim(request, *writer);
     return true;
   }
   if (path.starts_with("/kv/") && (request.method == "PUT" || request.method == "DELETE")) {
@@ -428,6 +442,38 @@ bool OriginExtension::HandleAdmin(const gateway::HttpRequest& request,
   return server_ && server_->Handle(request, writer);
 }
 
+std::string OriginExtension::CronHomeMembers() {
+  auto state = cron_home_->Choose(fleet_.Pops(gateway::UnixMs()), gateway::UnixMs());
+  if (!state.ok()) {
+    Log(LogLevel::kError, "cron home: {}", state.status().message());
+    return "";
+  }
+  return CronHomeJsonMembers(*state);
+}
+
+void OriginExtension::TakeCronClaim(const gateway::HttpRequest& request,
+                                    gateway::ResponseWriter& writer) {
+  auto claim = DecodeCronClaim(request.body);
+  if (!claim.ok()) return SendJsonError(writer, 400, claim.status().message());
+  // The fleet view as of now: a home that stopped checking in is replaced
+  // before its claim is judged.
+  CronHomeMembers();
+  auto outcome =
+      cron_home_->Claim(claim->pop_id, claim->term, claim->worker, claim->cron, claim->minute_ms);
+  if (!outcome.ok()) {
+    int status = outcome.status().code() == ErrorCode::kInvalidInput ? 400 : 500;
+    return SendJsonError(writer, status, outcome.status().message());
+  }
+  if (!outcome->granted) {
+    ++cron_claims_refused_;
+    Log(LogLevel::kInfo, "cron claim of {} for {} \"{}\" at {} refused: {}", claim->pop_id,
+        claim->worker, claim->cron, claim->minute_ms, outcome->refusal);
+    return SendJsonError(writer, 409, outcome->refusal);
+  }
+  ++cron_claims_granted_;
+  SendJson(writer, 200, "{\"granted\":true}");
+}
+
 void OriginExtension::UpdateMetrics(gateway::NodeMetrics& metrics) {
   metrics.SetGauge("edge_sync_log_head", "The seq of the newest entry of the log",
                    static_cast<double>(log_->head()));
@@ -440,12 +486,22 @@ void OriginExtension::UpdateMetrics(gateway::NodeMetrics& metrics) {
                      "again",
                      static_cast<double>(duplicate_writes_ - reported_duplicate_writes_));
   reported_duplicate_writes_ = duplicate_writes_;
+  metrics.AddCounter("edge_sync_cron_claims_granted_total",
+                     "Cron fires the origin allowed the fleet's cron home",
+                     static_cast<double>(cron_claims_granted_ - reported_claims_granted_));
+  metrics.AddCounter("edge_sync_cron_claims_refused_total",
+                     "Cron fires the origin refused (not the home, an old term, a minute "
+                     "granted already)",
+                     static_cast<double>(cron_claims_refused_ - reported_claims_refused_));
+  reported_claims_granted_ = cron_claims_granted_;
+  reported_claims_refused_ = cron_claims_refused_;
 }
 
 std::string OriginExtension::StatusJson() const {
   return fmt::format(
-      "\"role\":\"origin\",\"epoch\":\"{}\",\"log_head\":{},\"compacted_through\":{}", epoch_,
-      log_->head(), log_->compacted_through());
+      "\"role\":\"origin\",\"epoch\":\"{}\",\"log_head\":{},\"compacted_through\":{},{}", epoch_,
+      log_->head(), log_->compacted_through(),
+      CronHomeJsonMembers(cron_home_ ? cron_home_->current() : CronHomeState{}));
 }
 
 }  // namespace edge::sync

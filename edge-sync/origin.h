@@ -8,10 +8,13 @@
 #include <uv.h>
 
 #include <deque>
+#include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 #include <string_view>
 
+#include "edge-sync/cron_home.h"
 #include "edge-sync/entry.h"
 #include "edge-sync/fleet.h"
 #include "edge-sync/signing_keys.h"
@@ -33,6 +36,11 @@ struct OriginOptions {
   uint64_t fleet_forget_after_ms = Fleet::kDefaultForgetAfterMs;
   // Snapshots served at once (SyncServerOptions::max_snapshot_streams).
   size_t max_snapshot_streams = 4;
+  // The fleet's cron home: "" = chosen from the fleet view; a pop_id = that
+  // PoP always (origin.toml `cron_home`).
+  std::string cron_home;
+  // A home not heard from for this long is replaced (CronHome).
+  uint64_t cron_home_grace_ms = CronHome::kDefaultGraceMs;
 };
 
 class OriginExtension : public gateway::NodeExtension {
@@ -51,6 +59,11 @@ class OriginExtension : public gateway::NodeExtension {
  private:
   static void OnCompactTimer(uv_timer_t* timer);
   StatusOr<size_t> Compact(uint64_t through);
+  // The cron home as the fleet view names it now, as check-in answer
+  // members ("" when it cannot be kept: the answer then names no home).
+  std::string CronHomeMembers();
+  // POST /sync/cron-claim from the home, before it fires.
+  void TakeCronClaim(const gateway::HttpRequest& request, gateway::ResponseWriter& writer);
   // A KV write on the admin API (PUT or DELETE /kv/...): answers a resent
   // forwarded write (X-Edge-Write-Id at or below the writer's last applied
   // id) without applying it again, and notes the others, in arrival order,
@@ -74,6 +87,8 @@ class OriginExtension : public gateway::NodeExtension {
   // Resent forwarded writes answered without being applied again, and what
   // UpdateMetrics reported of them (control loop).
   uint64_t duplicate_writes_ = 0, reported_duplicate_writes_ = 0;
+  uint64_t cron_claims_granted_ = 0, reported_claims_granted_ = 0;
+  uint64_t cron_claims_refused_ = 0, reported_claims_refused_ = 0;
   uint64_t next_token_ = 1;
 
   OriginOptions options_;
@@ -84,6 +99,7 @@ class OriginExtension : public gateway::NodeExtension {
   std::string secrets_key_;
   std::unique_ptr<SyncServer> server_;
   Fleet fleet_;
+  std::optional<CronHome> cron_home_;
   uv_timer_t* compact_timer_ = nullptr;
 };
 
@@ -94,10 +110,13 @@ std::string FleetJson(const SyncLog& log, Fleet& fleet, const SyncServer* server
 // Answers the fleet's paths on a node that PoPs check in with (the origin, a
 // relay): /sync/checkin (a check-in from below, answered with the log's
 // head; with `require_post`, any other method gets 405) and /sync/fleet
-// (FleetJson). Returns false, without touching `writer`, for other paths.
+// (FleetJson). `extra_members`, when given, is called after a check-in is
+// recorded and adds its JSON members to both answers (the origin's cron
+// home). Returns false, without touching `writer`, for other paths.
 bool HandleFleetRequest(std::string_view path, const gateway::HttpRequest& request,
                         gateway::ResponseWriter& writer, const SyncLog& log, Fleet& fleet,
-                        const SyncServer* server, bool require_post);
+                        const SyncServer* server, bool require_post,
+                        const std::function<std::string()>& extra_members = {});
 
 // A forwarded write's id (X-Edge-Write-Id: "<writer>:<id>", the writer 32
 // lower-case hex digits, the id a number above 0); nullopt when malformed.

@@ -151,6 +151,12 @@ Status ReplicaExtension::Start(gateway::Node& node) {
         return Reset(file, fetch_blob);
       });
   client_->Start();
+  // Crons: a PoP with no run_crons of its own offers to be the fleet's
+  // cron home; the origin names one (docs/edge-sync.md).
+  cron_candidate_ = !node.options().run_crons.has_value();
+  cron_claimer_ = std::make_unique<CronClaimer>(
+      upstream, node.options().pop_id,
+      [node_ptr = &node](std::function<void()> task) { node_ptr->PostToControl(std::move(task)); });
   checkin_thread_ = std::thread([this] { CheckIn(); });
   if (options_.compact_every_ms > 0) {
     compact_timer_ = new uv_timer_t;
@@ -176,6 +182,7 @@ void ReplicaExtension::Stop() {
   }
   checkin_wake_.notify_all();
   if (checkin_thread_.joinable()) checkin_thread_.join();
+  if (cron_claimer_) cron_claimer_->Stop();
   if (snapshot_relay_) snapshot_relay_->Stop();
   if (client_) client_->Stop();
   if (forwarder_) forwarder_->Stop();
@@ -409,6 +416,7 @@ PopStatus ReplicaExtension::Own() const {
   own.refused = stats.refused + refused_applies_.load();
   own.kv_refused = forwarder_->refused();
   own.kv_last_refused = forwarder_->last_refused();
+  own.cron_candidate = cron_candidate_;
   return own;
 }
 
@@ -440,6 +448,7 @@ void ReplicaExtension::CheckIn() {
     }
     auto response =
         base::Request(upstream, "POST", "/sync/checkin", Fleet::Encode(pops), "application/json");
+    if (response.ok() && response->status == 200) cron_claimer_->Learn(response->body);
     if (!response.ok() || response->status != 200) {
       Log(LogLevel::kDebug, "check-in with {} failed: {}", options_.from_url,
           response.ok() ? "status " + std::to_string(response->status)
@@ -530,6 +539,22 @@ void ReplicaExtension::UpdateMetrics(gateway::NodeMetrics& metrics) {
       "Workers' KV writes refused because they could not be queued for the upstream (queue full "
       "or a storage error): the put or delete failed",
       forwarder_->not_queued(), &reported_.not_queued);
+  CronClaimer::Counts claims = cron_claimer_ ? cron_claimer_->counts() : CronClaimer::Counts{};
+  add("edge_sync_cron_claims_granted_total",
+      "Cron fires the origin allowed this PoP as the fleet's cron home", claims.granted,
+      &reported_.claims_granted);
+  add("edge_sync_cron_claims_refused_total",
+      "Cron fires the origin refused this PoP (no longer the home, a minute fired already)",
+      claims.refused, &reported_.claims_refused);
+  add("edge_sync_cron_claims_failed_total",
+      "Cron fires not fired because the origin could not be asked", claims.failed,
+      &reported_.claims_failed);
+}
+
+void ReplicaExtension::AskToFireCron(const std::string& worker, const std::string& cron,
+                                     int64_t minute_ms, std::function<void(bool fire)> answer) {
+  if (!cron_claimer_) return answer(false);
+  cron_claimer_->Ask(worker, cron, minute_ms, std::move(answer));
 }
 
 std::string ReplicaExtension::StatusJson() const {
@@ -538,11 +563,11 @@ std::string ReplicaExtension::StatusJson() const {
   std::string epoch = stored_epoch.ok() ? stored_epoch->value_or("") : "";
   return fmt::format(
       "\"role\":\"{}\",\"sync_from\":{},\"epoch\":{},\"cursor\":{},\"upstream_head\":{},"
-      "\"connected\":{},\"last_contact_ms\":{},\"refused\":{},\"last_error\":{}",
+      "\"connected\":{},\"last_contact_ms\":{},\"refused\":{},\"last_error\":{},{}",
       options_.relay ? "relay" : "replica", base::JsonString(options_.from_url),
       base::JsonString(epoch), Cursor(), stats.origin_head, stats.connected ? "true" : "false",
       stats.last_contact_ms, stats.refused + refused_applies_.load(),
-      base::JsonString(stats.last_error));
+      base::JsonString(stats.last_error), CronHomeJsonMembers(cron_claimer_ ? cron_claimer_->home() : CronHomeState{}));
 }
 
 }  // namespace edge::sync

@@ -17,6 +17,7 @@
 #include <string>
 #include <thread>
 
+#include "edge-sync/cron_claimer.h"
 #include "edge-sync/fleet.h"
 #include "edge-sync/kv_forwarder.h"
 #include "edge-sync/signing_keys.h"
@@ -54,6 +55,11 @@ class ReplicaExtension : public gateway::NodeExtension {
                    std::shared_ptr<gateway::ResponseWriter>& writer) override;
   void UpdateMetrics(gateway::NodeMetrics& metrics) override;
   std::string StatusJson() const override;
+  // A PoP that has no `run_crons` of its own fires the fleet's crons when
+  // its origin names it the home, each fire claimed first (CronClaimer).
+  bool DecidesCronFires() const override { return cron_candidate_; }
+  void AskToFireCron(const std::string& worker, const std::string& cron, int64_t minute_ms,
+                     std::function<void(bool fire)> answer) override;
 
  private:
   uint64_t Cursor() const;
@@ -74,6 +80,8 @@ class ReplicaExtension : public gateway::NodeExtension {
   std::unique_ptr<SyncLog> log_;
   std::unique_ptr<SyncServer> server_;  // when relaying
   std::unique_ptr<KvForwarder> forwarder_;
+  std::unique_ptr<CronClaimer> cron_claimer_;
+  bool cron_candidate_ = false;
   std::unique_ptr<SyncClient> client_;
   Fleet fleet_;  // PoPs below this one (when relaying)
   std::atomic<uint64_t> applied_cursor_{0};
@@ -81,7 +89,7 @@ class ReplicaExtension : public gateway::NodeExtension {
   // What UpdateMetrics already added to each counter (control loop).
   struct Reported {
     uint64_t refused_entries = 0, unverified = 0, snapshots = 0, forwarded = 0, kv_refused = 0,
-             not_queued = 0;
+             not_queued = 0, claims_granted = 0, claims_refused = 0, claims_failed = 0;
   };
   Reported reported_;
   std::thread checkin_thread_;

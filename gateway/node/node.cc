@@ -1012,15 +1012,29 @@ void Node::AnnounceReady() {
 }
 
 void Node::StartTriggers() {
-  // A replica leaves the crons to the one node of its fleet that runs them;
-  // every node runs the consumers of its own queues (docs/triggers.md).
+  // A replica fires its crons only when its origin names it the fleet's
+  // cron home, minute by minute; `run_crons` set overrides that (fires
+  // without asking, or never). Every node runs the consumers of its own
+  // queues (docs/triggers.md).
   bool replica = false;
-  for (const auto& extension : extensions_) replica |= extension->RefuseChanges().has_value();
+  NodeExtension* decides = nullptr;
+  for (const auto& extension : extensions_) {
+    replica |= extension->RefuseChanges().has_value();
+    if (decides == nullptr && extension->DecidesCronFires()) decides = extension.get();
+  }
   if (threads_.empty()) return;
   std::vector<NodeThread*> serving;
   for (auto& thread : threads_) serving.push_back(thread.get());
+  NodeTriggers::CronGate ask;
+  if (decides != nullptr) {
+    ask = [decides](const std::string& worker, const std::string& cron, int64_t minute_ms,
+                    std::function<void(bool)> answer) {
+      decides->AskToFireCron(worker, cron, minute_ms, std::move(answer));
+    };
+  }
+  bool run_crons = options_.run_crons.value_or(!replica || decides != nullptr);
   triggers_ = std::make_unique<NodeTriggers>(*this, std::move(serving), bindings::SystemCronClock(),
-                                             options_.run_crons.value_or(!replica));
+                                             run_crons, std::move(ask));
 }
 
 bindings::QueueEngine* Node::queue_engine() {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -60,6 +61,15 @@ class NodeExtension {
   virtual void UpdateMetrics(NodeMetrics& /*metrics*/) {}
   // Extra fields for GET /status, as `"key":value` JSON members ("" = none).
   virtual std::string StatusJson() const { return ""; }
+  // Cron triggers in a fleet: true when this extension decides, fire by
+  // fire, whether this node fires its crons (a replica asks its origin).
+  virtual bool DecidesCronFires() const { return false; }
+  // Whether to fire `cron` of `worker` for the minute `minute_ms`: `answer`
+  // is called on the control loop, at once or later.
+  virtual void AskToFireCron(const std::string& /*worker*/, const std::string& /*cron*/,
+                             int64_t /*minute_ms*/, std::function<void(bool fire)> answer) {
+    answer(true);
+  }
 };
 
 }  // namespace edge::gateway

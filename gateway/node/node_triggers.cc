@@ -34,12 +34,13 @@ class NoClientWriter : public ResponseWriter {
 }  // namespace
 
 NodeTriggers::NodeTriggers(Node& node, std::vector<NodeThread*> serving, bindings::CronClock clock,
-                           bool run_crons)
+                           bool run_crons, CronGate ask)
     : node_(node),
       serving_(std::move(serving)),
       scheduler_(node.control_loop(), std::move(clock),
-                 [this](const bindings::CronTrigger& trigger, int64_t when) { Fire(trigger, when); }),
+                 [this](const bindings::CronTrigger& trigger, int64_t when) { Due(trigger, when); }),
       run_crons_(run_crons),
+      ask_(std::move(ask)),
       queues_(std::make_unique<bindings::QueueEngine>(
           node.control_loop(), node.queue_store(),
           [this](const bindings::QueueConsumer& consumer, runtime::QueueEvent event,
@@ -56,6 +57,7 @@ NodeTriggers::NodeTriggers(Node& node, std::vector<NodeThread*> serving, binding
 }
 
 NodeTriggers::~NodeTriggers() {
+  *alive_ = false;
   scheduler_.Stop();
   queues_->Stop();
   uv_timer_stop(refresh_);
@@ -190,6 +192,16 @@ void NodeTriggers::RunBackground(std::shared_ptr<const ServedWorker> served, Inv
     sink->Begin();
     start(*acquired, std::move(sink));
   });
+}
+
+void NodeTriggers::Due(const bindings::CronTrigger& trigger, int64_t scheduled_ms) {
+  if (!ask_) return Fire(trigger, scheduled_ms);
+  std::weak_ptr<bool> alive = alive_;
+  ask_(trigger.owner, trigger.cron, scheduled_ms,
+       [this, alive, trigger, scheduled_ms](bool fire) {
+         std::shared_ptr<bool> still = alive.lock();
+         if (fire && still && *still) Fire(trigger, scheduled_ms);
+       });
 }
 
 void NodeTriggers::Fire(const bindings::CronTrigger& trigger, int64_t scheduled_ms) {

@@ -6,9 +6,10 @@
 // client): metering, metrics, the access log and `edge tail`, with the
 // worker's wall-time limit and its own CPU limit (background_cpu_ms).
 //
-// In a fleet a cron must fire once, not once per PoP: only nodes with
-// `run_crons` on fire (by default a standalone node does and a replica
-// does not; docs/triggers.md).
+// In a fleet a cron must fire once, not once per PoP: a replica with no
+// `run_crons` of its own asks, fire by fire, whether it may (its origin
+// names one PoP the cron home and grants each minute once); `run_crons`
+// set fires or never fires without asking (docs/triggers.md).
 //
 // The same path runs queue consumers: a bindings::QueueEngine on the
 // control loop, fed from the same NodeState, whose batches run each
@@ -42,8 +43,12 @@ struct ServedWorker;
 class NodeTriggers {
  public:
   // On the control loop, once the serving threads run.
+  // `ask`, when given, is asked before each fire (CronGate); without it
+  // every due trigger fires.
+  using CronGate = std::function<void(const std::string& worker, const std::string& cron,
+                                      int64_t minute_ms, std::function<void(bool fire)> answer)>;
   NodeTriggers(Node& node, std::vector<NodeThread*> serving, bindings::CronClock clock,
-               bool run_crons = true);
+               bool run_crons = true, CronGate ask = nullptr);
   ~NodeTriggers();
   NodeTriggers(const NodeTriggers&) = delete;
   NodeTriggers& operator=(const NodeTriggers&) = delete;
@@ -57,6 +62,8 @@ class NodeTriggers {
   bindings::QueueEngine* queue_engine() { return queues_.get(); }
 
  private:
+  // A trigger fell due: fires it, or asks the gate first.
+  void Due(const bindings::CronTrigger& trigger, int64_t scheduled_ms);
   void Fire(const bindings::CronTrigger& trigger, int64_t scheduled_ms);
   void Deliver(const bindings::QueueConsumer& consumer, runtime::QueueEvent event,
                bindings::QueueEngine::Done done);
@@ -75,6 +82,9 @@ class NodeTriggers {
   std::vector<NodeThread*> serving_;
   bindings::CronScheduler scheduler_;
   bool run_crons_;
+  CronGate ask_;
+  // Lets a gate's late answer find out that the triggers are gone.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::unique_ptr<bindings::QueueEngine> queues_;
   uv_timer_t* refresh_ = nullptr;
   uint64_t generation_ = 0;
