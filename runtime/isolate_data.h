@@ -29,6 +29,7 @@ namespace edge::runtime {
 class PendingPromise;
 class SourceMapRegistry;
 class WebSocketTable;
+class WorkerInspector;
 
 // Something a native keeps open between calls on behalf of an invocation
 // (a cache put's body file, a cached body being read): IsolateData holds it
@@ -118,6 +119,9 @@ class IsolateData {
   using ConsoleHook = std::function<void(std::string_view level, std::string_view message)>;
   const ConsoleHook& console_hook() const { return console_hook_; }
   void set_console_hook(ConsoleHook hook) { console_hook_ = std::move(hook); }
+  // The worker's DevTools inspector (`edge dev --inspect`; null: none).
+  WorkerInspector* inspector() const { return inspector_; }
+  void set_inspector(WorkerInspector* inspector) { inspector_ = inspector; }
   // The worker's source maps, for stacks shown to people (null: none).
   SourceMapRegistry* source_maps() const { return source_maps_; }
   void set_source_maps(SourceMapRegistry* source_maps) { source_maps_ = source_maps; }
@@ -292,6 +296,7 @@ class IsolateData {
   bool in_global_scope_ = false;
   ConsoleHook console_hook_;
   SourceMapRegistry* source_maps_ = nullptr;
+  WorkerInspector* inspector_ = nullptr;
   std::function<void()> on_discard_;
   bool discarded_ = false;
   bool discard_reported_ = false;

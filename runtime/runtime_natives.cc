@@ -7,6 +7,7 @@
 
 #include "runtime/errors.h"
 #include "runtime/global_scope.h"
+#include "runtime/inspector/worker_inspector.h"
 #include "runtime/isolate_data.h"
 #include "base/log.h"
 #include "runtime/source_map_registry.h"
@@ -161,9 +162,9 @@ NativeResult ResponseFinish(NativeCall& call) {
   return v8::Undefined(call.isolate()).As<v8::Value>();
 }
 
-// responseFail(id, description): logs the worker's error (with its stack,
-// source-mapped) and ends the response with a 500, or cuts it short if it
-// already started.
+// responseFail(id, description[, error]): logs the worker's error (with its
+// stack, source-mapped), shows `error` in an attached DevTools console, and
+// ends the response with a 500, or cuts it short if it already started.
 NativeResult ResponseFail(NativeCall& call) {
   auto id = ResponseId(call);
   if (!id.ok()) return id.status();
@@ -172,6 +173,9 @@ NativeResult ResponseFail(NativeCall& call) {
   SourceMapRegistry* maps = call.data().source_maps();
   std::string shown = maps != nullptr ? maps->MapStack(*description) : *description;
   Log(LogLevel::kError, "[{}] {}", call.data().worker_name(), shown);
+  if (WorkerInspector* inspector = call.data().inspector(); inspector != nullptr && call.length() > 2) {
+    inspector->ExceptionThrown(call.context(), call.arg(2), *description);
+  }
   if (ResponseSink* sink = call.data().FindResponse(*id)) {
     sink->OnUncaughtException(shown);
     sink->Fail("Worker threw exception", LimitKind::kNone);

@@ -509,6 +509,7 @@ Status Worker::Initialize(uv_loop_t* loop, const NativeRegistry& natives,
   if (spec_.inspector) {
     inspector_ = std::make_unique<WorkerInspector>(isolate_, context, spec_.inspector,
                                                    spec_.root_dir, spec_.name);
+    data_->set_inspector(inspector_.get());
   }
   if (!DefineIsolateNatives(context, objects.native, *data_)) {
     return Status(ErrorCode::kInternal, "cannot create the runtime's natives");

@@ -147,6 +147,23 @@ WorkerInspector::~WorkerInspector() {
   inspector_.reset();
 }
 
+void WorkerInspector::ExceptionThrown(v8::Local<v8::Context> context,
+                                      v8::Local<v8::Value> exception,
+                                      std::string_view description) {
+  if (sessions_.empty()) return;
+  v8::HandleScope scope(isolate_);
+  // The error's own stack (captured when it was made: the isolate captures
+  // detailed stacks for errors), so DevTools links each frame to its source.
+  v8::Local<v8::StackTrace> frames = v8::Exception::GetStackTrace(exception);
+  std::unique_ptr<v8_inspector::V8StackTrace> stack;
+  if (!frames.IsEmpty()) stack = inspector_->createStackTrace(frames);
+  std::u16string message = Utf8ToUtf16("Uncaught");
+  // Only the first line: the stack goes as frames.
+  std::u16string detail = Utf8ToUtf16(description.substr(0, description.find('\n')));
+  inspector_->exceptionThrown(context, Utf16View(message), exception, Utf16View(detail),
+                              v8_inspector::StringView(), 0, 0, std::move(stack), 0);
+}
+
 void WorkerInspector::Connect(int session, std::shared_ptr<InspectorFrontend> frontend) {
   v8::Isolate::Scope isolate_scope(isolate_);
   v8::HandleScope scope(isolate_);

@@ -34,6 +34,13 @@ class WorkerInspector final : public v8_inspector::V8InspectorClient {
   // a reload that fails leaves them with the version still serving).
   void Attach();
 
+  // An exception the worker did not catch (a handler that threw or
+  // rejected): shown in DevTools' console as V8 shows uncaught ones, with
+  // the stack captured when the error was made. `description` is the text
+  // the log shows. Only while a session is attached; never throws.
+  void ExceptionThrown(v8::Local<v8::Context> context, v8::Local<v8::Value> exception,
+                       std::string_view description);
+
   // From the target, on the isolate's thread.
   void Connect(int session, std::shared_ptr<InspectorFrontend> frontend);
   void Dispatch(int session, std::string_view message);

@@ -499,7 +499,7 @@ function fail(id, error) {
   } catch {
     text = "Uncaught exception (the value thrown could not be described)";
   }
-  native.responseFail(id, text);
+  native.responseFail(id, text, error);
 }
 
 // Called once after the worker's modules ran, with the entry module's default

@@ -229,6 +229,23 @@ class InspectorTest(unittest.TestCase):
         finally:
             cdp.close()
 
+    def test_uncaught_exceptions_reach_the_devtools_console(self):
+        cdp = Cdp(self.inspect_port, "maps")
+        try:
+            cdp.call("Runtime.enable")
+            self.assertEqual(self.edge.request("GET", "/?name=boom").status, 500)
+            event = cdp.wait_event("Runtime.exceptionThrown")
+            details = event["exceptionDetails"]
+            self.assertEqual(details["text"], "Uncaught")
+            self.assertIn("greet failed", details["exception"]["description"])
+            # The frames of the error as it was made, in the bundle that
+            # DevTools maps to the sources.
+            frames = details["stackTrace"]["callFrames"]
+            self.assertEqual(frames[0]["functionName"], "greet")
+            self.assertTrue(frames[0]["url"].endswith("/dist/index.js"), frames[0])
+        finally:
+            cdp.close()
+
     def test_pause_stops_running_javascript(self):
         # DevTools' pause button while the worker's JavaScript is busy: the
         # message must reach the isolate while it runs, not after.
