@@ -8,16 +8,49 @@ namespace edge::base {
 namespace {
 
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr char kUrlAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 // Character -> its 6 bits, or -1.
-constexpr std::array<int8_t, 256> MakeDecodeTable() {
+constexpr std::array<int8_t, 256> MakeDecodeTable(const char* alphabet) {
   std::array<int8_t, 256> table{};
   for (int8_t& entry : table) entry = -1;
   for (int i = 0; i < 64; ++i)
-    table[static_cast<unsigned char>(kAlphabet[i])] = static_cast<int8_t>(i);
+    table[static_cast<unsigned char>(alphabet[i])] = static_cast<int8_t>(i);
   return table;
 }
-constexpr std::array<int8_t, 256> kDecode = MakeDecodeTable();
+constexpr std::array<int8_t, 256> kDecode = MakeDecodeTable(kAlphabet);
+constexpr std::array<int8_t, 256> kUrlDecode = MakeDecodeTable(kUrlAlphabet);
+
+// `bytes` in 6-bit groups from `alphabet`; with `pad`, '=' fills the last
+// group of four.
+std::string Encode(std::string_view bytes, const char* alphabet, bool pad) {
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    uint32_t group = static_cast<uint32_t>(static_cast<unsigned char>(bytes[i])) << 16 |
+                     static_cast<uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8 |
+                     static_cast<unsigned char>(bytes[i + 2]);
+    out.push_back(alphabet[(group >> 18) & 0x3F]);
+    out.push_back(alphabet[(group >> 12) & 0x3F]);
+    out.push_back(alphabet[(group >> 6) & 0x3F]);
+    out.push_back(alphabet[group & 0x3F]);
+  }
+  size_t left = bytes.size() - i;
+  if (left > 0) {
+    uint32_t group = static_cast<uint32_t>(static_cast<unsigned char>(bytes[i])) << 16;
+    if (left == 2) group |= static_cast<uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8;
+    out.push_back(alphabet[(group >> 18) & 0x3F]);
+    out.push_back(alphabet[(group >> 12) & 0x3F]);
+    if (left == 2) {
+      out.push_back(alphabet[(group >> 6) & 0x3F]);
+    } else if (pad) {
+      out.push_back('=');
+    }
+    if (pad) out.push_back('=');
+  }
+  return out;
+}
 
 // How many '=' end `text` (0, 1 or 2).
 size_t Padding(std::string_view text) {
@@ -27,30 +60,9 @@ size_t Padding(std::string_view text) {
 
 }  // namespace
 
-std::string Base64Encode(std::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 3 <= bytes.size(); i += 3) {
-    uint32_t group = static_cast<uint32_t>(static_cast<unsigned char>(bytes[i])) << 16 |
-                     static_cast<uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8 |
-                     static_cast<unsigned char>(bytes[i + 2]);
-    out.push_back(kAlphabet[(group >> 18) & 0x3F]);
-    out.push_back(kAlphabet[(group >> 12) & 0x3F]);
-    out.push_back(kAlphabet[(group >> 6) & 0x3F]);
-    out.push_back(kAlphabet[group & 0x3F]);
-  }
-  size_t left = bytes.size() - i;
-  if (left > 0) {
-    uint32_t group = static_cast<uint32_t>(static_cast<unsigned char>(bytes[i])) << 16;
-    if (left == 2) group |= static_cast<uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8;
-    out.push_back(kAlphabet[(group >> 18) & 0x3F]);
-    out.push_back(kAlphabet[(group >> 12) & 0x3F]);
-    out.push_back(left == 2 ? kAlphabet[(group >> 6) & 0x3F] : '=');
-    out.push_back('=');
-  }
-  return out;
-}
+std::string Base64Encode(std::string_view bytes) { return Encode(bytes, kAlphabet, true); }
+
+std::string Base64UrlEncode(std::string_view bytes) { return Encode(bytes, kUrlAlphabet, false); }
 
 size_t Base64DecodedSize(std::string_view text) {
   size_t size = text.size() / 4 * 3;
@@ -85,6 +97,36 @@ StatusOr<std::string> Base64Decode(std::string_view text) {
       bits -= 8;
       out.push_back(static_cast<char>((buffer >> bits) & 0xFF));
     }
+  }
+  return out;
+}
+
+StatusOr<std::string> Base64UrlDecode(std::string_view text) {
+  if (text.size() % 4 == 1) {
+    return Status(ErrorCode::kInvalidInput,
+                  fmt::format("invalid base64url: no encoding is {} characters long", text.size()));
+  }
+  std::string out;
+  out.reserve(text.size() / 4 * 3 + 2);
+  uint32_t buffer = 0;
+  int bits = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    int8_t value = kUrlDecode[static_cast<unsigned char>(text[i])];
+    if (value < 0) {
+      return Status(ErrorCode::kInvalidInput,
+                    fmt::format("invalid base64url: unexpected byte 0x{:02x} at offset {}",
+                                static_cast<unsigned char>(text[i]), i));
+    }
+    buffer = (buffer << 6) | static_cast<uint32_t>(value);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((buffer >> bits) & 0xFF));
+    }
+  }
+  if ((buffer & ((1u << bits) - 1)) != 0) {
+    return Status(ErrorCode::kInvalidInput,
+                  "invalid base64url: the last character has bits set that encode nothing");
   }
   return out;
 }
