@@ -87,6 +87,14 @@ bool ParseObject(simdjson::dom::parser& parser, const std::string& json, const c
   return true;
 }
 
+// This thread's parser, sized once for the largest token: a header and
+// claims fit in it without a new allocation.
+simdjson::dom::parser* ThreadParser() {
+  thread_local simdjson::dom::parser parser;
+  thread_local bool ready = parser.allocate(kMaxJwtBytes, kMaxJwtJsonDepth) == simdjson::SUCCESS;
+  return ready ? &parser : nullptr;
+}
+
 bool AlgAllowed(const JwtPolicy& policy, JwtAlg alg) {
   return std::find(policy.algorithms.begin(), policy.algorithms.end(), alg) !=
          policy.algorithms.end();
@@ -323,12 +331,10 @@ bool ParseJwt(std::string_view token, const JwtPolicy& policy, ParsedJwt& parsed
     return Refuse(result, JwtFailure::kMalformed, "the token has no signature");
   }
   if (!DecodePart(signature_part, "signature", parsed.signature, result)) return false;
-  simdjson::dom::parser parser;
-  if (parser.allocate(kMaxJwtBytes, kMaxJwtJsonDepth) != simdjson::SUCCESS) {
-    return Refuse(result, JwtFailure::kMalformed, "out of memory");
-  }
+  simdjson::dom::parser* parser = ThreadParser();
+  if (parser == nullptr) return Refuse(result, JwtFailure::kMalformed, "out of memory");
   simdjson::dom::object header;
-  if (!ParseObject(parser, parsed.header_json, "header", header, result)) return false;
+  if (!ParseObject(*parser, parsed.header_json, "header", header, result)) return false;
   simdjson::dom::element value;
   std::string_view alg_name;
   if (header.at_key("alg").get(value) != simdjson::SUCCESS ||
@@ -364,7 +370,7 @@ bool ParseJwt(std::string_view token, const JwtPolicy& policy, ParsedJwt& parsed
     parsed.kid = std::string(text);
   }
   simdjson::dom::object claims;
-  if (!ParseObject(parser, parsed.claims_json, "payload", claims, result)) return false;
+  if (!ParseObject(*parser, parsed.claims_json, "payload", claims, result)) return false;
   parsed.signing_input = std::string(token.substr(0, second));
   return true;
 }
@@ -398,13 +404,13 @@ JwtResult VerifyParsedJwt(const ParsedJwt& parsed, const JwtPolicy& policy,
     }
   }
   if (!valid) return Refused(JwtFailure::kBadSignature, "the signature does not verify");
-  // Parsed again: ParseJwt's DOM does not outlive it, and this is a few
-  // hundred bytes at most.
-  simdjson::dom::parser parser;
+  // Parsed again: ParseJwt's DOM does not outlive it (the thread's parser
+  // may have served another token since, on a JWKS fetch's thread).
+  simdjson::dom::parser* parser = ThreadParser();
   simdjson::dom::object claims;
   JwtResult result;
-  if (parser.allocate(parsed.claims_json.size() + 1, kMaxJwtJsonDepth) != simdjson::SUCCESS ||
-      !ParseObject(parser, parsed.claims_json, "payload", claims, result) ||
+  if (parser == nullptr) return Refused(JwtFailure::kMalformed, "out of memory");
+  if (!ParseObject(*parser, parsed.claims_json, "payload", claims, result) ||
       !CheckClaims(claims, policy, result)) {
     return result;
   }
