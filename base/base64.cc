@@ -58,6 +58,27 @@ size_t Padding(std::string_view text) {
   return text.size() >= 2 && text[text.size() - 2] == '=' ? 2 : 1;
 }
 
+// Decodes `chars`, each from `table`, appending the bytes to `out`. Returns
+// the offset of the first character not in the table (npos when all are);
+// `spare` gets the low bits of the last character that encode no byte.
+size_t DecodeChars(std::string_view chars, const std::array<int8_t, 256>& table, std::string& out,
+                   uint32_t& spare) {
+  uint32_t buffer = 0;
+  int bits = 0;
+  for (size_t i = 0; i < chars.size(); ++i) {
+    int8_t value = table[static_cast<unsigned char>(chars[i])];
+    if (value < 0) return i;
+    buffer = (buffer << 6) | static_cast<uint32_t>(value);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((buffer >> bits) & 0xFF));
+    }
+  }
+  spare = buffer & ((1u << bits) - 1);
+  return std::string_view::npos;
+}
+
 }  // namespace
 
 std::string Base64Encode(std::string_view bytes) { return Encode(bytes, kAlphabet, true); }
@@ -79,24 +100,14 @@ StatusOr<std::string> Base64Decode(std::string_view text) {
   size_t padding = Padding(text);
   std::string out;
   out.reserve(Base64DecodedSize(text));
-  size_t data_chars = text.size() - padding;
-  uint32_t buffer = 0;
-  int bits = 0;
-  for (size_t i = 0; i < data_chars; ++i) {
-    int8_t value = kDecode[static_cast<unsigned char>(text[i])];
-    if (value < 0) {
-      return Status(ErrorCode::kInvalidInput,
-                    text[i] == '='
-                        ? fmt::format("invalid base64: '=' at offset {} is not at the end", i)
-                        : fmt::format("invalid base64: unexpected byte 0x{:02x} at offset {}",
-                                      static_cast<unsigned char>(text[i]), i));
-    }
-    buffer = (buffer << 6) | static_cast<uint32_t>(value);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((buffer >> bits) & 0xFF));
-    }
+  uint32_t spare = 0;
+  size_t bad = DecodeChars(text.substr(0, text.size() - padding), kDecode, out, spare);
+  if (bad != std::string_view::npos) {
+    return Status(ErrorCode::kInvalidInput,
+                  text[bad] == '='
+                      ? fmt::format("invalid base64: '=' at offset {} is not at the end", bad)
+                      : fmt::format("invalid base64: unexpected byte 0x{:02x} at offset {}",
+                                    static_cast<unsigned char>(text[bad]), bad));
   }
   return out;
 }
@@ -108,23 +119,14 @@ StatusOr<std::string> Base64UrlDecode(std::string_view text) {
   }
   std::string out;
   out.reserve(text.size() / 4 * 3 + 2);
-  uint32_t buffer = 0;
-  int bits = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    int8_t value = kUrlDecode[static_cast<unsigned char>(text[i])];
-    if (value < 0) {
-      return Status(ErrorCode::kInvalidInput,
-                    fmt::format("invalid base64url: unexpected byte 0x{:02x} at offset {}",
-                                static_cast<unsigned char>(text[i]), i));
-    }
-    buffer = (buffer << 6) | static_cast<uint32_t>(value);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((buffer >> bits) & 0xFF));
-    }
+  uint32_t spare = 0;
+  size_t bad = DecodeChars(text, kUrlDecode, out, spare);
+  if (bad != std::string_view::npos) {
+    return Status(ErrorCode::kInvalidInput,
+                  fmt::format("invalid base64url: unexpected byte 0x{:02x} at offset {}",
+                              static_cast<unsigned char>(text[bad]), bad));
   }
-  if ((buffer & ((1u << bits) - 1)) != 0) {
+  if (spare != 0) {
     return Status(ErrorCode::kInvalidInput,
                   "invalid base64url: the last character has bits set that encode nothing");
   }

@@ -11,8 +11,6 @@
 // docs/performance.md.
 #include <fmt/core.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/pem.h>
 
 #include <algorithm>
 #include <chrono>
@@ -22,46 +20,15 @@
 #include <string>
 #include <vector>
 
-#include "base/base64.h"
-#include "base/openssl_ptr.h"
 #include "gateway/policy/json_schema.h"
 #include "gateway/policy/jwt.h"
+#include "gateway/policy/testing/jwt_tokens.h"
 
 namespace {
 
-using edge::base::Base64UrlEncode;
 using edge::gateway::JwtAlg;
-using Pkey = edge::base::OpenSslPtr<EVP_PKEY, EVP_PKEY_free>;
-
-std::string PublicPem(EVP_PKEY* pkey) {
-  edge::base::OpenSslPtr<BIO, BIO_free> bio(BIO_new(BIO_s_mem()));
-  PEM_write_bio_PUBKEY(bio.get(), pkey);
-  char* data = nullptr;
-  long length = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<size_t>(length));
-}
-
-// A JWS signature as JOSE writes it (ECDSA as r || s).
-std::string Sign(EVP_PKEY* pkey, const std::string& input) {
-  edge::base::OpenSslPtr<EVP_MD_CTX, EVP_MD_CTX_free> ctx(EVP_MD_CTX_new());
-  const EVP_MD* md = EVP_PKEY_is_a(pkey, "ED25519") ? nullptr : EVP_sha256();
-  size_t length = 0;
-  auto data = reinterpret_cast<const unsigned char*>(input.data());
-  EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, pkey);
-  EVP_DigestSign(ctx.get(), nullptr, &length, data, input.size());
-  std::string signature(length, '\0');
-  EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &length, data,
-                 input.size());
-  signature.resize(length);
-  if (!EVP_PKEY_is_a(pkey, "EC")) return signature;
-  const unsigned char* cursor = reinterpret_cast<const unsigned char*>(signature.data());
-  edge::base::OpenSslPtr<ECDSA_SIG, ECDSA_SIG_free> sig(
-      d2i_ECDSA_SIG(nullptr, &cursor, static_cast<long>(signature.size())));
-  std::string raw(64, '\0');
-  BN_bn2binpad(ECDSA_SIG_get0_r(sig.get()), reinterpret_cast<unsigned char*>(raw.data()), 32);
-  BN_bn2binpad(ECDSA_SIG_get0_s(sig.get()), reinterpret_cast<unsigned char*>(raw.data()) + 32, 32);
-  return raw;
-}
+using edge::gateway::testing::GenerateKey;
+using edge::gateway::testing::Pkey;
 
 const std::string kClaims =
     R"({"iss":"https://issuer.example","aud":"api","sub":"user-1","scope":"orders:write",)"
@@ -170,28 +137,23 @@ int main(int argc, char** argv) {
     const char* alg;
   };
   Way ways[] = {
-      {"JWT RS256 (RSA-2048)", Pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048})), "RS256"},
-      {"JWT ES256 (P-256)", Pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256")), "ES256"},
-      {"JWT EdDSA (Ed25519)", Pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519")), "EdDSA"},
+      {"JWT RS256 (RSA-2048)", GenerateKey("RSA"), "RS256"},
+      {"JWT ES256 (P-256)", GenerateKey("EC", "P-256"), "ES256"},
+      {"JWT EdDSA (Ed25519)", GenerateKey("ED25519"), "EdDSA"},
   };
   fmt::print("{:<34} {:>10} {:>10}\n", "us per call", "CPU", "wall");
   for (Way& way : ways) {
-    auto keys = edge::gateway::ParseJwtKeys(PublicPem(way.pkey.get()), "k1");
-    std::string input = Base64UrlEncode(fmt::format(R"({{"alg":"{}","typ":"JWT","kid":"k1"}})", way.alg)) +
-                        "." + Base64UrlEncode(kClaims);
-    std::string token = input + "." + Base64UrlEncode(Sign(way.pkey.get(), input));
+    auto keys = edge::gateway::ParseJwtKeys(edge::gateway::testing::PublicPem(way.pkey.get()), "k1");
+    std::string token = edge::gateway::testing::SignedToken(
+        fmt::format(R"({{"alg":"{}","typ":"JWT","kid":"k1"}})", way.alg), kClaims, way.pkey.get());
     Print(way.name, Time(rounds, 2000, [&] { return edge::gateway::VerifyJwt(token, policy, *keys).ok(); }));
   }
   {
     std::string secret(32, 's');
     edge::gateway::JwtKeySet keys;
     keys.keys.push_back(*edge::gateway::JwtHmacKey(secret, "k1"));
-    std::string input = Base64UrlEncode(R"({"alg":"HS256","typ":"JWT","kid":"k1"})") + "." + Base64UrlEncode(kClaims);
-    unsigned char mac[32];
-    unsigned int length = 0;
-    HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-         reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &length);
-    std::string token = input + "." + Base64UrlEncode(std::string(reinterpret_cast<char*>(mac), length));
+    std::string token =
+        edge::gateway::testing::HmacToken(R"({"alg":"HS256","typ":"JWT","kid":"k1"})", kClaims, secret);
     Print("JWT HS256", Time(rounds, 2000, [&] { return edge::gateway::VerifyJwt(token, policy, keys).ok(); }));
   }
   auto schema = edge::gateway::JsonSchema::Compile(kSchema);

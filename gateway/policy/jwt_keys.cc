@@ -185,12 +185,19 @@ StatusOr<Pkey> RsaJwk(simdjson::dom::object jwk) {
   return PkeyFromParams("RSA", bld.get(), "RSA");
 }
 
-StatusOr<Pkey> EcJwk(simdjson::dom::object jwk) {
+// The JWK's "crv" must be `expected`, the one curve `alg` verifies with.
+Status CheckCurve(simdjson::dom::object jwk, std::string_view kty, std::string_view expected,
+                  std::string_view alg) {
   auto crv = StringMember(jwk, "crv");
   if (!crv.ok()) return crv.status();
-  if (*crv != "P-256") {
-    return Invalid(fmt::format("an EC key on curve \"{}\" (ES256 needs P-256)", *crv));
+  if (*crv != expected) {
+    return Invalid(fmt::format("an {} key on curve \"{}\" ({} needs {})", kty, *crv, alg, expected));
   }
+  return Status::Ok();
+}
+
+StatusOr<Pkey> EcJwk(simdjson::dom::object jwk) {
+  EDGE_RETURN_IF_ERROR(CheckCurve(jwk, "EC", "P-256", "ES256"));
   auto x = BytesMember(jwk, "x", 32);
   if (!x.ok()) return x.status();
   auto y = BytesMember(jwk, "y", 32);
@@ -208,11 +215,7 @@ StatusOr<Pkey> EcJwk(simdjson::dom::object jwk) {
 }
 
 StatusOr<Pkey> OkpJwk(simdjson::dom::object jwk) {
-  auto crv = StringMember(jwk, "crv");
-  if (!crv.ok()) return crv.status();
-  if (*crv != "Ed25519") {
-    return Invalid(fmt::format("an OKP key on curve \"{}\" (EdDSA needs Ed25519)", *crv));
-  }
+  EDGE_RETURN_IF_ERROR(CheckCurve(jwk, "OKP", "Ed25519", "EdDSA"));
   auto x = BytesMember(jwk, "x", 32);
   if (!x.ok()) return x.status();
   Pkey pkey(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, U(*x), x->size()));

@@ -4,17 +4,14 @@
 #include "gateway/policy/jwt.h"
 
 #include <gtest/gtest.h>
-#include <openssl/ec.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/pem.h>
-#include <openssl/rand.h>
 
 #include <string>
 #include <vector>
 
 #include "base/base64.h"
 #include "gateway/policy/jwt_jwks.h"
+#include "gateway/policy/testing/jwt_tokens.h"
 
 namespace edge::gateway {
 namespace {
@@ -52,70 +49,22 @@ JwtPolicy Policy(std::vector<JwtAlg> algorithms = {JwtAlg::kRS256, JwtAlg::kES25
   return policy;
 }
 
-using Pkey = base::OpenSslPtr<EVP_PKEY, EVP_PKEY_free>;
+using testing::GenerateKey;
+using testing::HmacToken;
+using testing::Pkey;
+using testing::PrivatePem;
+using testing::PublicPem;
 
-Pkey Generate(const char* type, const char* param = nullptr) {
-  if (std::string(type) == "RSA") return Pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048}));
-  if (std::string(type) == "EC") return Pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", param));
-  return Pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, type));
-}
+Pkey Generate(const char* type, const char* curve = nullptr) { return GenerateKey(type, curve); }
 
-std::string PublicPem(EVP_PKEY* pkey) {
-  base::OpenSslPtr<BIO, BIO_free> bio(BIO_new(BIO_s_mem()));
-  PEM_write_bio_PUBKEY(bio.get(), pkey);
-  char* data = nullptr;
-  long length = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<size_t>(length));
-}
-
-std::string PrivatePem(EVP_PKEY* pkey) {
-  base::OpenSslPtr<BIO, BIO_free> bio(BIO_new(BIO_s_mem()));
-  PEM_write_bio_PrivateKey(bio.get(), pkey, nullptr, nullptr, 0, nullptr, nullptr);
-  char* data = nullptr;
-  long length = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<size_t>(length));
-}
-
-// A signature over `input` by `pkey` as JWS writes it: PKCS #1 v1.5 for
-// RSA, r || s for P-256 (or DER when `der`), Ed25519's own.
 std::string Sign(EVP_PKEY* pkey, std::string_view input, bool der = false) {
-  base::OpenSslPtr<EVP_MD_CTX, EVP_MD_CTX_free> ctx(EVP_MD_CTX_new());
-  const EVP_MD* md = EVP_PKEY_is_a(pkey, "ED25519") ? nullptr : EVP_sha256();
-  EXPECT_EQ(EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, pkey), 1);
-  size_t length = 0;
-  auto data = reinterpret_cast<const unsigned char*>(input.data());
-  EXPECT_EQ(EVP_DigestSign(ctx.get(), nullptr, &length, data, input.size()), 1);
-  std::string signature(length, '\0');
-  EXPECT_EQ(EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &length,
-                           data, input.size()),
-            1);
-  signature.resize(length);
-  if (!EVP_PKEY_is_a(pkey, "EC") || der) return signature;
-  const unsigned char* cursor = reinterpret_cast<const unsigned char*>(signature.data());
-  base::OpenSslPtr<ECDSA_SIG, ECDSA_SIG_free> sig(
-      d2i_ECDSA_SIG(nullptr, &cursor, static_cast<long>(signature.size())));
-  std::string raw(64, '\0');
-  BN_bn2binpad(ECDSA_SIG_get0_r(sig.get()), reinterpret_cast<unsigned char*>(raw.data()), 32);
-  BN_bn2binpad(ECDSA_SIG_get0_s(sig.get()), reinterpret_cast<unsigned char*>(raw.data()) + 32, 32);
-  return raw;
-}
-
-std::string Hmac(std::string_view secret, std::string_view input) {
-  unsigned char mac[32];
-  unsigned int length = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &length);
-  return std::string(reinterpret_cast<char*>(mac), length);
+  std::string signature = testing::JwsSignature(pkey, input, der);
+  EXPECT_FALSE(signature.empty());
+  return signature;
 }
 
 std::string Token(std::string_view header, std::string_view claims, EVP_PKEY* pkey) {
-  std::string input = Base64UrlEncode(header) + "." + Base64UrlEncode(claims);
-  return input + "." + Base64UrlEncode(Sign(pkey, input));
-}
-
-std::string HmacToken(std::string_view header, std::string_view claims, std::string_view secret) {
-  std::string input = Base64UrlEncode(header) + "." + Base64UrlEncode(claims);
-  return input + "." + Base64UrlEncode(Hmac(secret, input));
+  return testing::SignedToken(header, claims, pkey);
 }
 
 const char kClaims[] =
@@ -451,7 +400,7 @@ TEST(JwtKeys, ParsesPemKeysAndRefusesWhatCannotVerify) {
   EXPECT_EQ(keys->keys[2].alg, JwtAlg::kEdDSA);
   EXPECT_EQ(keys->keys[2].kid, "kid");
 
-  Pkey small = Pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{1024}));
+  Pkey small = GenerateKey("RSA", nullptr, 1024);
   Pkey p384 = Generate("EC", "P-384");
   Pkey x25519 = Generate("X25519");
   const std::pair<std::string, const char*> bad[] = {
