@@ -729,7 +729,10 @@ std::optional<SchemaFailure> JsonSchema::Validate(std::string_view body) const {
   simdjson::dom::parser own;
   simdjson::dom::parser& parser = body.size() <= kKeptParserBytes ? kept : own;
   element root;
-  simdjson::error_code error = parser.allocate(std::max<size_t>(body.size(), 1024), kMaxBodyDepth);
+  simdjson::error_code error = simdjson::SUCCESS;
+  if (parser.capacity() < body.size() || parser.max_depth() != kMaxBodyDepth) {
+    error = parser.allocate(std::max<size_t>(body.size(), 4096), kMaxBodyDepth);
+  }
   if (error == simdjson::SUCCESS) error = parser.parse(body.data(), body.size()).get(root);
   if (error != simdjson::SUCCESS) {
     SchemaFailure failure;
