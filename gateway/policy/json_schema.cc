@@ -10,6 +10,7 @@
 #include <cmath>
 #include <deque>
 #include <map>
+#include <set>
 #include <vector>
 
 #include "gateway/policy/json_schema_text.h"
@@ -300,7 +301,12 @@ class Compiler {
       refs_.emplace_back(index, std::string(target));
       return index;  // draft-07: every other keyword beside $ref is ignored
     }
+    // A keyword twice is an error: JSON parsers disagree on which one counts.
+    std::set<std::string_view> seen;
     for (auto field : object) {
+      if (!seen.insert(field.key).second) {
+        return Invalid(Child(pointer, field.key), "the keyword appears twice");
+      }
       EDGE_RETURN_IF_ERROR(Keyword(index, field.key, field.value, is_root));
     }
     return index;
@@ -385,6 +391,11 @@ class Compiler {
       }
       std::sort(node().properties.begin(), node().properties.end(),
                 [](const auto& a, const auto& b) { return a.first < b.first; });
+      for (size_t i = 1; i < node().properties.size(); ++i) {
+        if (node().properties[i].first == node().properties[i - 1].first) {
+          return Invalid(Child(where, node().properties[i].first), "the property appears twice");
+        }
+      }
       return Status::Ok();
     }
     if (key == "additionalProperties") {

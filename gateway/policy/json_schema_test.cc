@@ -70,6 +70,8 @@ TEST(JsonSchema, CompileErrorsNameThePointerOfTheBadKeyword) {
       {R"({"definitions":{"x":{"foo":1}}})", R"(#/definitions/x/foo: unknown keyword "foo")"},
       {R"({"properties":{"a/b~c":{"foo":1}}})", R"(#/properties/a~1b~0c/foo: unknown keyword "foo")"},
       {R"([])", "#: a schema must be an object or a boolean"},
+      {R"({"minimum":1,"minimum":5})", "#/minimum: the keyword appears twice"},
+      {R"({"properties":{"a":{},"a":{"type":"string"}}})", "#/properties/a: the property appears twice"},
       {R"({"type":)", "the schema is not JSON"},
   };
   for (const auto& [schema, message] : cases) {
