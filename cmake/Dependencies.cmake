@@ -55,6 +55,9 @@ pkg_check_modules(ICU IMPORTED_TARGET icu-uc icu-i18n)
 edge_require(ICU_FOUND "ICU (libicu-dev)")
 pkg_check_modules(BROTLI IMPORTED_TARGET libbrotlienc libbrotlidec)
 edge_require(BROTLI_FOUND "brotli (libbrotli-dev)")
+# RE2: the gateway's JSON Schema `pattern`s, matched in linear time.
+pkg_check_modules(RE2 IMPORTED_TARGET re2)
+edge_require(RE2_FOUND "RE2 (libre2-dev)")
 
 find_package(OpenSSL 3.0 QUIET)
 edge_require(OPENSSL_FOUND "OpenSSL 3 (libssl-dev)")
@@ -73,4 +76,9 @@ find_package(Threads REQUIRED)
 if(EDGE_BUILD_TESTS)
   find_package(GTest QUIET)
   edge_require(GTest_FOUND "GoogleTest (libgtest-dev, libgmock-dev)")
+  # The official JSON-Schema-Test-Suite, whose draft-07 cases the gateway's
+  # schema validator runs (gateway/policy/json_schema_suite_test.cc).
+  find_path(JSON_SCHEMA_TEST_SUITE_DIR tests/draft7/type.json
+            PATHS /usr/share/json-schema-test-suite NO_DEFAULT_PATH)
+  edge_require(JSON_SCHEMA_TEST_SUITE_DIR "the JSON Schema test suite (json-schema-test-suite)")
 endif()
