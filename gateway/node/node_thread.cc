@@ -423,17 +423,19 @@ void NodeThread::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> wri
   if (host_policies != nullptr || served->policies != nullptr) {
     // Copies: `host` and `path` point into the request, which moves.
     std::string host_copy(host), path_copy(path);
+    // One record, for whichever of the two callbacks runs.
+    auto shared = std::make_shared<InvocationRecord>(std::move(record));
     policy::ApplyPolicies(
         host_policies, served->policies.get(), node_.policy_context(), host_copy, path_copy,
         std::move(request), std::move(writer),
-        [this, served, record](HttpRequest admitted, std::shared_ptr<ResponseWriter> decorated) mutable {
-          Serve(served, std::move(record), std::move(admitted), std::move(decorated));
+        [this, served, shared](HttpRequest admitted, std::shared_ptr<ResponseWriter> decorated) {
+          Serve(served, std::move(*shared), std::move(admitted), std::move(decorated));
         },
-        [this, record](const policy::PolicyOutcome& outcome) mutable {
-          record.status = outcome.status;
-          record.outcome = outcome.preflight ? "preflight" : "policyRefused";
-          record.policy = outcome.policy;
-          node_.reporting().Report(record);
+        [this, shared](const policy::PolicyOutcome& outcome) {
+          shared->status = outcome.status;
+          shared->outcome = outcome.preflight ? "preflight" : "policyRefused";
+          shared->policy = outcome.policy;
+          node_.reporting().Report(*shared);
         });
     return;
   }
