@@ -61,8 +61,10 @@ using Answered = std::function<void(const PolicyOutcome& outcome)>;
 // `admit` with the request (headers maybe changed, body maybe buffered)
 // and a writer that adds the policies' response headers, or answers the
 // request itself after `answered`. Either may happen later (a body being
-// counted), or never (the client went away meanwhile). Runs on the
-// connection's loop thread.
+// counted), or never (the client went away meanwhile). The tables are
+// read before ApplyPolicies returns, never after: a reload may free them
+// while a body is still being counted. Runs on the connection's loop
+// thread.
 void ApplyPolicies(const PolicyTables* host_tables, const PolicyTables* worker_tables,
                    const PolicyContext& context, std::string_view host, std::string_view path,
                    HttpRequest request, std::shared_ptr<ResponseWriter> writer, Admit admit,
