@@ -5,7 +5,8 @@
 #                    build/edge)
 #   work             a temporary folder, removed at exit
 #   pids             add each background process (pids+=($!)): killed at exit
-#   need CMD [HINT], need_edge, wait_http, wrk_figures, median, worker_project:
+#   need CMD [HINT], need_edge, wait_http, wrk_figures, median, worker_project,
+#   start_node:
 #                    below
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 edge="${EDGE_BINARY:-$root/build/edge}"
@@ -60,6 +61,21 @@ worker_project() {
   mkdir -p "$1"
   printf 'name = "%s"\nmain = "index.js"\n%s\n' "$2" "$3" > "$1/edge.toml"
   cat > "$1/index.js"
+}
+
+# start_node THREADS ACCESS_LOG: `edge serve` on loopback ports with a fresh
+# data folder under $work and the token in $work/token; sets node_pid,
+# http_port and admin_port (pids holds only this node).
+start_node() {
+  rm -rf "$work/data"
+  "$edge" serve --listen 127.0.0.1:0 --admin 127.0.0.1:0 --threads "$1" \
+    --admin-token-file "$work/token" --data-dir "$work/data" --access-log "$2" \
+    --log-level warn > "$work/ready" &
+  node_pid=$!
+  pids=("$node_pid")
+  for _ in $(seq 100); do grep -q Ready "$work/ready" 2>/dev/null && break; sleep 0.1; done
+  http_port=$(sed -n 's/.*http port \([0-9]*\).*/\1/p' "$work/ready")
+  admin_port=$(sed -n 's/.*admin port \([0-9]*\).*/\1/p' "$work/ready")
 }
 
 # median < "v1 v2 ..." -> the median of the numbers on stdin (spaces or lines).

@@ -32,15 +32,7 @@ cp -r "$root/examples/hello-world/." "$work/app/"
 
 # start THREADS -> sets node_pid, http_port, admin_port
 start() {
-  rm -rf "$work/data"
-  "$edge" serve --listen 127.0.0.1:0 --admin 127.0.0.1:0 --threads "$1" \
-    --admin-token-file "$work/token" --data-dir "$work/data" --access-log "$access_log" \
-    --log-level warn > "$work/ready" &
-  node_pid=$!
-  pids=("$node_pid")
-  for _ in $(seq 100); do grep -q Ready "$work/ready" 2>/dev/null && break; sleep 0.1; done
-  http_port=$(sed -n 's/.*http port \([0-9]*\).*/\1/p' "$work/ready")
-  admin_port=$(sed -n 's/.*admin port \([0-9]*\).*/\1/p' "$work/ready")
+  start_node "$1" "$access_log"
   "$edge" deploy "$work/app" --to "http://127.0.0.1:$admin_port" \
     --token-file "$work/token" >/dev/null
 }

@@ -14,6 +14,7 @@ class KvStore;     // bindings/kv/kv_store.h
 class CacheStore;  // bindings/cache/cache_store.h
 class QueueStore;  // bindings/queues/queue_store.h
 class R2Store;     // bindings/r2/r2_store.h
+class TokenBuckets;  // bindings/ratelimit/token_buckets.h
 namespace outbound {
 class Client;  // bindings/fetch/outbound/client.h
 }
@@ -36,6 +37,11 @@ struct BindingServices : runtime::HostServices {
   // worker reaches its account's buckets that it is bound to. Null when
   // the host has none, and then R2 calls reject with an error saying so.
   std::shared_ptr<R2Store> r2;
+  // The token buckets behind every `ratelimit` binding and the gateway's
+  // `rate_limit` policies (bindings/ratelimit/token_buckets.h), one table
+  // per process; null when the host has none, and then limit() rejects
+  // with an error saying so.
+  std::shared_ptr<TokenBuckets> rate_limits;
   // The outbound HTTP client behind fetch(), one per process (shared by
   // every worker and thread); null when the host has none, and then fetch()
   // rejects with an error saying so.

@@ -156,6 +156,62 @@ Status ReadQueues(const std::string& file, const toml::node& node, WorkerSpec* s
   return Status::Ok();
 }
 
+// `[[ratelimits]]`: each a `ratelimit` binding. Workers' rules: namespace_id
+// an integer (written as a string or a number), simple.limit a positive
+// integer, simple.period 10 or 60 seconds.
+Status ReadRateLimits(const std::string& file, const toml::node& node, WorkerSpec* spec) {
+  const toml::array* list = node.as_array();
+  if (list == nullptr || !list->is_array_of_tables()) {
+    return ConfigError(file, "ratelimits must be an array of tables ([[ratelimits]])");
+  }
+  for (const toml::node& item : *list) {
+    const toml::table& entry = *item.as_table();
+    for (const auto& [key, value] : entry) {
+      if (key.str() != "name" && key.str() != "namespace_id" && key.str() != "simple") {
+        return ConfigError(file, fmt::format("[[ratelimits]] has no key '{}' (known: name, namespace_id, simple)",
+                                             key.str()));
+      }
+    }
+    auto name = entry["name"].value_exact<std::string>();
+    if (!name || name->empty()) return ConfigError(file, "each [[ratelimits]] needs a name");
+    std::string namespace_id;
+    if (auto text = entry["namespace_id"].value_exact<std::string>()) {
+      namespace_id = *text;
+    } else if (auto number = entry["namespace_id"].value_exact<int64_t>()) {
+      namespace_id = std::to_string(*number);
+    }
+    if (namespace_id.empty() || namespace_id.size() > 19 ||
+        !std::all_of(namespace_id.begin(), namespace_id.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return ConfigError(file, fmt::format("[[ratelimits]] {}: namespace_id must be an integer", *name));
+    }
+    const toml::table* simple = entry["simple"].as_table();
+    if (simple == nullptr) {
+      return ConfigError(file, fmt::format("[[ratelimits]] {}: simple = {{ limit, period }} is required", *name));
+    }
+    for (const auto& [key, value] : *simple) {
+      if (key.str() != "limit" && key.str() != "period") {
+        return ConfigError(file, fmt::format("[[ratelimits]] {}: simple has no key '{}' (known: limit, period)",
+                                             *name, key.str()));
+      }
+    }
+    auto limit = (*simple)["limit"].value_exact<int64_t>();
+    if (!limit || *limit < 1 || *limit > 1'000'000) {
+      return ConfigError(file, fmt::format("[[ratelimits]] {}: simple.limit must be an integer from 1 to 1000000",
+                                           *name));
+    }
+    auto period = (*simple)["period"].value_exact<int64_t>();
+    if (!period || (*period != 10 && *period != 60)) {
+      return ConfigError(file, fmt::format("[[ratelimits]] {}: simple.period must be 10 or 60", *name));
+    }
+    spec->bindings.push_back({*name,
+                              "ratelimit",
+                              {{"namespace_id", namespace_id},
+                               {"limit", std::to_string(*limit)},
+                               {"period", std::to_string(*period)}}});
+  }
+  return Status::Ok();
+}
+
 StatusOr<Project> LoadProject(const std::string& path) {
   std::error_code ec;
   fs::path target = fs::absolute(path, ec).lexically_normal();
@@ -372,6 +428,23 @@ StatusOr<Project> LoadProject(const std::string& path) {
       }
       project.spec.bindings.push_back(std::move(bound));
     }
+  }
+
+  // [[ratelimits]] name = "LIMITER", namespace_id = "1001",
+  // simple = { limit = 100, period = 60 } (Workers' keys).
+  if (const toml::node* ratelimits = table.get("ratelimits")) {
+    Status read = ReadRateLimits(file, *ratelimits, &project.spec);
+    if (!read.ok()) return read;
+  }
+  // [[policies]]: carried as JSON; gateway/policy gives them a meaning.
+  if (const toml::node* policies = table.get("policies")) {
+    const toml::array* list = policies->as_array();
+    if (list == nullptr || !list->is_array_of_tables()) {
+      return ConfigError(file, "policies must be an array of tables ([[policies]])");
+    }
+    std::ostringstream json;
+    json << toml::json_formatter(*list);
+    project.policies_json = json.str();
   }
 
   if (const toml::node* vars_node = table.get("vars")) {

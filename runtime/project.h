@@ -40,11 +40,17 @@ struct Project {
   // when the config has neither key. Patterns are not checked here (the
   // gateway's route parser does that).
   std::optional<std::vector<std::string>> routes;
+  // `[[policies]]`: the gateway's route policies as a JSON array of
+  // objects, one per table, as written ("" when the config has none).
+  // Checked by gateway/policy (policy_config.h), which owns their meaning.
+  std::string policies_json;
 };
 
 // Reads `path` (a .js/.mjs file or a project folder). Errors say which file
 // and which key was wrong. `[triggers] crons` goes to spec.crons, each
-// expression checked (a bad one is an error naming it).
+// expression checked (a bad one is an error naming it). `[[ratelimits]]`
+// (name, namespace_id, simple = { limit, period }) become `ratelimit`
+// bindings with the options namespace_id, limit and period (10 or 60).
 StatusOr<Project> LoadProject(const std::string& path);
 
 // Whether `name` is a valid R2 bucket name: 3 to 63 of a-z, 0-9 and '-',

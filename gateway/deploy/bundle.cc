@@ -140,6 +140,7 @@ void SortBundle(WorkerBundle& bundle) {
   std::stable_sort(bundle.queue_consumers.begin(), bundle.queue_consumers.end(),
                    [](const auto& a, const auto& b) { return a.queue < b.queue; });
   std::stable_sort(bundle.r2_buckets.begin(), bundle.r2_buckets.end(), by_binding);
+  std::stable_sort(bundle.ratelimits.begin(), bundle.ratelimits.end(), by_name);
 }
 
 }  // namespace
@@ -190,6 +191,9 @@ Status CheckSecretName(const WorkerBundle& bundle, std::string_view name) {
   }
   for (const auto& bucket : bundle.r2_buckets) {
     if (bucket.first == name) return clash("r2_buckets");
+  }
+  for (const auto& limiter : bundle.ratelimits) {
+    if (limiter.name == name) return clash("ratelimits");
   }
   return Status::Ok();
 }
@@ -286,6 +290,39 @@ Status ValidateBundle(const WorkerBundle& bundle) {
     if (!runtime::ValidR2BucketName(bucket)) {
       return Invalid(fmt::format("r2_buckets: the bucket_name of \"{}\" is not a valid R2 bucket name",
                                  binding));
+    }
+  }
+  for (const RateLimitEntry& limiter : bundle.ratelimits) {
+    EDGE_RETURN_IF_ERROR(claim(limiter.name, "ratelimits"));
+    bool digits = !limiter.namespace_id.empty() && limiter.namespace_id.size() <= 19;
+    for (char c : limiter.namespace_id) digits = digits && c >= '0' && c <= '9';
+    if (!digits) {
+      return Invalid(fmt::format("ratelimits: the namespace_id of \"{}\" must be an integer", limiter.name));
+    }
+    if (limiter.limit < 1 || limiter.limit > 1'000'000) {
+      return Invalid(fmt::format("ratelimits: simple.limit of \"{}\" must be an integer from 1 to 1000000",
+                                 limiter.name));
+    }
+    if (limiter.period != 10 && limiter.period != 60) {
+      return Invalid(fmt::format("ratelimits: simple.period of \"{}\" must be 10 or 60", limiter.name));
+    }
+  }
+  if (!bundle.policies.empty()) {
+    if (bundle.policies.size() > kMaxPoliciesBytes) {
+      return Invalid(fmt::format("policies: more than {} bytes of JSON", kMaxPoliciesBytes));
+    }
+    simdjson::dom::parser parser;
+    simdjson::dom::array tables;
+    if (parser.parse(bundle.policies.data(), bundle.policies.size()).get_array().get(tables) !=
+        simdjson::SUCCESS) {
+      return Invalid("policies must be an array of objects");
+    }
+    size_t count = 0;
+    for (simdjson::dom::element table : tables) {
+      if (!table.is_object()) return Invalid("policies must be an array of objects");
+      if (++count > kMaxPolicyTables) {
+        return Invalid(fmt::format("policies: more than {} tables", kMaxPolicyTables));
+      }
     }
   }
   for (const ServiceBindingEntry& service : bundle.services) {
@@ -490,6 +527,24 @@ std::string EncodeBundle(const WorkerBundle& bundle) {
     }
     out += "]}";
   }
+  if (!bundle.ratelimits.empty()) {
+    out += ",\"ratelimits\":[";
+    bool first_limiter = true;
+    for (const RateLimitEntry* entry : Sorted(bundle.ratelimits, by_name)) {
+      const RateLimitEntry& limiter = *entry;
+      out += first_limiter ? "{\"name\":" : ",{\"name\":";
+      first_limiter = false;
+      base::AppendJsonString(out, limiter.name);
+      out += ",\"namespace_id\":";
+      base::AppendJsonString(out, limiter.namespace_id);
+      out += fmt::format(",\"simple\":{{\"limit\":{},\"period\":{}}}}}", limiter.limit, limiter.period);
+    }
+    out += ']';
+  }
+  if (!bundle.policies.empty()) {
+    out += ",\"policies\":";
+    out += bundle.policies;
+  }
   out += '}';
   return out;
 }
@@ -558,11 +613,17 @@ class Decoder {
         EDGE_RETURN_IF_ERROR(Triggers(field.value));
       } else if (key == "queues") {
         EDGE_RETURN_IF_ERROR(Queues(field.value));
+      } else if (key == "ratelimits") {
+        EDGE_RETURN_IF_ERROR(RateLimits(field.value));
+      } else if (key == "policies") {
+        if (!field.value.is_array()) return Invalid("policies must be an array of objects");
+        bundle_.policies = simdjson::minify(field.value);
       } else {
         return Invalid(fmt::format(
             "unknown key {} in the bundle (known: name, main, compatibility_date, "
             "compatibility_flags, account, "
-            "modules, vars, kv_namespaces, services, r2_buckets, limits, routes, triggers, queues)",
+            "modules, vars, kv_namespaces, services, r2_buckets, limits, routes, triggers, queues, "
+            "ratelimits, policies)",
             base::JsonString(key)));
       }
     }
@@ -827,6 +888,38 @@ class Decoder {
         bundle_.queue_consumers.push_back(std::move(consumer));
         return Status::Ok();
       });
+    });
+  }
+
+  // [{"name", "namespace_id", "simple": {"limit", "period"}}]: the values
+  // are checked by ValidateBundle.
+  Status RateLimits(element value) {
+    size_t index = 0;
+    return Items(value, "ratelimits must be an array of objects", [&](element item) -> Status {
+      if (bundle_.ratelimits.size() >= kMaxQueueBindings) {
+        return Invalid(fmt::format("ratelimits: more than {}", kMaxQueueBindings));
+      }
+      RateLimitEntry limiter;
+      std::string what = fmt::format("ratelimits[{}]", index++);
+      EDGE_RETURN_IF_ERROR(Fields(
+          item, what, {"name", "namespace_id", "simple"},
+          [&](std::string_view key, element field) -> Status {
+            if (key == "name") return String(field, what + ".name", limiter.name);
+            if (key == "namespace_id") return String(field, what + ".namespace_id", limiter.namespace_id);
+            return Fields(field, what + ".simple", {"limit", "period"},
+                          [&](std::string_view number_key, element number) -> Status {
+                            uint64_t n = 0;
+                            if (number.get_uint64().get(n) != simdjson::SUCCESS || n > 1'000'000) {
+                              return Invalid(fmt::format("{}.simple.{} must be a positive integer", what,
+                                                         number_key));
+                            }
+                            (number_key == "limit" ? limiter.limit : limiter.period) =
+                                static_cast<uint32_t>(n);
+                            return Status::Ok();
+                          });
+          }));
+      bundle_.ratelimits.push_back(std::move(limiter));
+      return Status::Ok();
     });
   }
 

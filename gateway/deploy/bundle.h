@@ -25,7 +25,12 @@
 //     "queues": {"producers": [{"binding": "Q", "queue": "jobs"}],   optional
 //                "consumers": [{"queue": "jobs", "max_batch_size": 10, "max_batch_timeout": 5,
 //                               "max_retries": 3, "dead_letter_queue": "dead",
-//                               "max_concurrency": 2, "retry_delay": 0}]}
+//                               "max_concurrency": 2, "retry_delay": 0}]},
+//     "ratelimits": [{"name": "LIMITER", "namespace_id": "1001",        optional
+//                     "simple": {"limit": 100, "period": 60}}],
+//     "policies": [{"routes": [...], "cors": {...}, ...}]  optional; the gateway's route
+//                                             policies (gateway/policy/policy_config.h
+//                                             checks what is inside each object)
 //   }
 // Every key other than these is refused, at any level: a typo must not
 // deploy silently. Omitted optional keys take the defaults below.
@@ -74,6 +79,21 @@ struct WorkerLimits {
   uint64_t background_cpu_ms = 30000;     // CPU per scheduled invocation, 1..900000
 };
 
+// A Workers Rate Limiting binding: env.<name>.limit({ key }) allows
+// `limit` calls per `period` seconds (10 or 60) for each key, in the
+// buckets of the worker's account and `namespace_id` (an integer, as text).
+struct RateLimitEntry {
+  std::string name;
+  std::string namespace_id;
+  uint32_t limit = 0;   // 1..1000000
+  uint32_t period = 0;  // 10 or 60
+  bool operator==(const RateLimitEntry&) const = default;
+};
+
+// The most [[policies]] tables a worker may have, and the size of their JSON.
+inline constexpr size_t kMaxPolicyTables = 32;
+inline constexpr size_t kMaxPoliciesBytes = 64 * 1024;
+
 // The most cron triggers one worker may have.
 inline constexpr size_t kMaxCronTriggers = 100;
 // The most queue producers and consumers one worker may have.
@@ -106,6 +126,12 @@ struct WorkerBundle {
   // `[[queues.producers]]` (binding -> queue) and `[[queues.consumers]]`.
   std::vector<std::pair<std::string, std::string>> queue_producers;
   std::vector<runtime::QueueConsumerSpec> queue_consumers;
+  // `[[ratelimits]]`, sorted by name.
+  std::vector<RateLimitEntry> ratelimits;
+  // `[[policies]]` as minified JSON: an array of at most kMaxPolicyTables
+  // objects ("" when there are none). Their content is gateway/policy's to
+  // check (ParseWorkerPolicies), which a node does on upload.
+  std::string policies;
 };
 
 // All modules of one bundle together, decoded.

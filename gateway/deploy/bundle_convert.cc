@@ -92,6 +92,13 @@ StatusOr<WorkerBundle> BundleFromProject(const runtime::Project& project,
       bundle.queue_producers.emplace_back(binding.name, binding.Option("queue"));
       continue;
     }
+    if (binding.kind == "ratelimit") {
+      bundle.ratelimits.push_back(
+          {binding.name, binding.Option("namespace_id"),
+           static_cast<uint32_t>(std::strtoul(binding.Option("limit").c_str(), nullptr, 10)),
+           static_cast<uint32_t>(std::strtoul(binding.Option("period").c_str(), nullptr, 10))});
+      continue;
+    }
     // The option names runtime::LoadProject gives each kind.
     std::string_view option = binding.kind == "kv"        ? "namespace"
                               : binding.kind == "service" ? "service"
@@ -124,6 +131,14 @@ StatusOr<WorkerBundle> BundleFromProject(const runtime::Project& project,
   bundle.routes = project.routes;
   bundle.crons = spec.crons;
   bundle.queue_consumers = spec.queue_consumers;
+  if (!project.policies_json.empty()) {
+    simdjson::dom::element element;
+    if (parser.parse(project.policies_json.data(), project.policies_json.size()).get(element) !=
+        simdjson::SUCCESS) {
+      return Status(ErrorCode::kInternal, "policies: the config's tables are not valid JSON");
+    }
+    bundle.policies = simdjson::minify(element);
+  }
 
   Status valid = ValidateBundle(bundle);
   if (!valid.ok()) {
@@ -163,6 +178,13 @@ StatusOr<runtime::WorkerSpec> SpecFromBundle(const WorkerBundle& bundle, std::st
     spec.bindings.push_back({binding, "queue", {{"queue", queue}}});
   }
   spec.queue_consumers = bundle.queue_consumers;
+  for (const RateLimitEntry& limiter : bundle.ratelimits) {
+    spec.bindings.push_back({limiter.name,
+                             "ratelimit",
+                             {{"namespace_id", limiter.namespace_id},
+                              {"limit", std::to_string(limiter.limit)},
+                              {"period", std::to_string(limiter.period)}}});
+  }
   return spec;
 }
 

@@ -414,6 +414,38 @@ TEST(BundleTest, CronTriggersTravelAndAreChecked) {
   EXPECT_FALSE(ValidateBundle(bundle).ok());
 }
 
+TEST(BundleTest, RateLimitsAndPoliciesTravelAndAreChecked) {
+  StatusOr<WorkerBundle> bundle = DecodeBundle(Json(
+      R"("ratelimits":[{"name":"RL","namespace_id":"1001","simple":{"limit":10,"period":60}}],)"
+      R"("policies":[ {"rate_limit": {"requests": 5, "period_s": 60}} ])"));
+  ASSERT_TRUE(bundle.ok()) << bundle.status().message();
+  ASSERT_EQ(bundle->ratelimits.size(), 1u);
+  EXPECT_EQ(bundle->ratelimits[0], (RateLimitEntry{"RL", "1001", 10, 60}));
+  EXPECT_EQ(bundle->policies, R"([{"rate_limit":{"requests":5,"period_s":60}}])");
+  std::string encoded = EncodeBundle(*bundle);
+  StatusOr<WorkerBundle> again = DecodeBundle(encoded);
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(EncodeBundle(*again), encoded);
+  auto spec = SpecFromBundle(*again, "/workers/w/v1");
+  ASSERT_TRUE(spec.ok());
+  ASSERT_EQ(spec->bindings.size(), 1u);
+  EXPECT_EQ(spec->bindings[0].kind, "ratelimit");
+  EXPECT_EQ(spec->bindings[0].Option("period"), "60");
+
+  ExpectRefused(Json(R"("ratelimits":[{"name":"RL","namespace_id":"1","simple":{"limit":1,"period":30}}])"),
+                "simple.period of \"RL\" must be 10 or 60");
+  ExpectRefused(Json(R"("ratelimits":[{"name":"RL","namespace_id":"x1","simple":{"limit":1,"period":10}}])"),
+                "namespace_id of \"RL\" must be an integer");
+  ExpectRefused(Json(R"("ratelimits":[{"name":"RL","namespace_id":"1","simple":{"limit":0,"period":10}}])"),
+                "simple.limit of \"RL\" must be an integer from 1 to 1000000");
+  ExpectRefused(Json(R"("ratelimits":[{"name":"RL","namespace_id":"1","simple":{"limit":1}}])"),
+                "ratelimits[0].simple: \"period\" is missing");
+  ExpectRefused(Json(R"("vars":{"RL":"x"},"ratelimits":[{"name":"RL","namespace_id":"1","simple":{"limit":1,"period":10}}])"),
+                "the binding name \"RL\" is used twice");
+  ExpectRefused(Json(R"("policies":{})"), "policies must be an array of objects");
+  ExpectRefused(Json(R"("policies":[1])"), "policies must be an array of objects");
+}
+
 TEST(BundleTest, SpecAndFilesFromBundle) {
   WorkerBundle bundle = SampleBundle();
   bundle.limits.memory_mb = 64;

@@ -25,6 +25,8 @@
 #include "gateway/host/worker_host.h"
 #include "gateway/host/writer_sink.h"
 #include "gateway/http/status_pages.h"
+#include "gateway/policy/policy_engine.h"
+#include "bindings/ratelimit/token_buckets.h"
 #include "base/log.h"
 #include "base/uv_handle.h"
 #include "runtime/inspector/inspector_target.h"
@@ -69,6 +71,11 @@ class DevServer : public bindings::ServiceDirectory {
     // The workers of `edge dev` are one user's: no share between them.
     outbound.max_connections_per_tenant_per_origin = options.connections_per_origin;
     services_->outbound = std::make_shared<bindings::outbound::Client>(outbound);
+    // The token buckets of the workers' rate_limit policies and Rate
+    // Limiting bindings.
+    services_->rate_limits = std::make_shared<bindings::TokenBuckets>();
+    policy_context_.buckets = services_->rate_limits.get();
+    policy_context_.match_hosts = false;  // one worker on localhost: routes match by path
   }
 
   ~DevServer() override { Close(); }
@@ -88,6 +95,11 @@ class DevServer : public bindings::ServiceDirectory {
           return 1;
         }
       }
+      auto policies = PoliciesOf(*project);
+      if (!policies.ok()) {
+        Log(LogLevel::kError, "{}", policies.status().message());
+        return 1;
+      }
       auto worker = runtime::Worker::Load(loop_, natives_, project->spec);
       if (!worker.ok()) {
         Log(LogLevel::kError, "cannot load worker '{}': {}", project->spec.name,
@@ -95,7 +107,8 @@ class DevServer : public bindings::ServiceDirectory {
         return 1;
       }
       workers_.push_back({path, std::move(project).value(),
-                          std::make_unique<WorkerHost>(loop_, natives_, default_host), {}});
+                          std::make_unique<WorkerHost>(loop_, natives_, default_host), {},
+                          std::move(policies).value()});
       LoadedWorker& loaded = workers_.back();
       loaded.module_paths = (*worker)->module_paths();
       loaded.host->SetWorker(std::move(worker).value());
@@ -160,7 +173,23 @@ class DevServer : public bindings::ServiceDirectory {
     runtime::Project project;
     std::unique_ptr<WorkerHost> host;
     std::vector<std::string> module_paths;
+    // Its `[[policies]]` (null: none), applied to the requests it serves.
+    std::shared_ptr<const policy::PolicyTables> policies;
   };
+
+  // A project's `[[policies]]`, checked as a deploy would check them.
+  static StatusOr<std::shared_ptr<const policy::PolicyTables>> PoliciesOf(const runtime::Project& project) {
+    std::vector<std::string> warnings;
+    auto tables = policy::ParseWorkerPolicies(project.policies_json, "dev/" + project.spec.name,
+                                              project.spec.secrets, &warnings);
+    if (!tables.ok()) {
+      return Status(ErrorCode::kInvalidInput,
+                    fmt::format("{}: {}", project.config_path, tables.status().message()));
+    }
+    for (const std::string& warning : warnings) Log(LogLevel::kWarn, "{}", warning);
+    if (tables->empty()) return std::shared_ptr<const policy::PolicyTables>();
+    return std::make_shared<const policy::PolicyTables>(std::move(tables).value());
+  }
 
   StatusOr<runtime::Project> LoadProject(const std::string& path) {
     StatusOr<runtime::Project> project = runtime::LoadProject(path);
@@ -326,12 +355,19 @@ class DevServer : public bindings::ServiceDirectory {
           project.status().message());
       return;
     }
+    auto policies = PoliciesOf(*project);
+    if (!policies.ok()) {
+      Log(LogLevel::kError, "reload failed, still serving the last good version: {}",
+          policies.status().message());
+      return;
+    }
     auto worker = runtime::Worker::Load(loop_, natives_, project->spec);
     if (!worker.ok()) {
       Log(LogLevel::kError, "reload failed, still serving the last good version: {}",
           worker.status().message());
       return;
     }
+    loaded.policies = std::move(policies).value();
     loaded.project = std::move(project).value();
     loaded.module_paths = (*worker)->module_paths();
     loaded.host->SetWorker(std::move(worker).value());
@@ -347,7 +383,23 @@ class DevServer : public bindings::ServiceDirectory {
     std::optional<StatusOr<runtime::ScheduledEvent>> scheduled =
         ScheduledTestRequest(request.target, clock_());
     if (!scheduled) {
-      host.Handle(std::move(request), std::move(writer));
+      const LoadedWorker& front = workers_.front();
+      if (front.policies == nullptr) {
+        host.Handle(std::move(request), std::move(writer));
+        return;
+      }
+      // The worker's route policies first; a refused request never reaches it.
+      std::string path = request.target;
+      std::string line = fmt::format("{} {}", request.method.substr(0, 32), request.target.substr(0, 256));
+      policy::ApplyPolicies(
+          nullptr, front.policies.get(), policy_context_, "", path, std::move(request), std::move(writer),
+          [&host](HttpRequest admitted, std::shared_ptr<ResponseWriter> decorated) {
+            host.Handle(std::move(admitted), std::move(decorated));
+          },
+          [name = front.project.spec.name, line](const policy::PolicyOutcome& outcome) {
+            Log(LogLevel::kInfo, "[{}] {} answered by the {} policy: {} {}", name, line, outcome.policy,
+                outcome.status, outcome.detail);
+          });
       return;
     }
     if (!scheduled->ok()) {
@@ -464,6 +516,7 @@ class DevServer : public bindings::ServiceDirectory {
   DevOptions options_;
   runtime::NativeRegistry natives_;
   std::shared_ptr<bindings::BindingServices> services_;
+  policy::PolicyContext policy_context_;
   std::unique_ptr<bindings::KvSweeper> kv_sweeper_;
   std::vector<LoadedWorker> workers_;
   std::map<std::string, std::shared_ptr<runtime::InspectorTarget>> inspector_targets_;

@@ -36,8 +36,13 @@ struct InvocationRecord {
   // "ok", "exception" (worker threw / 500 from the runtime), "exceededCpu",
   // "exceededMemory", "exceededWall", "responseTooLarge", "canceled" (client
   // went away), "noRoute", "loadError", "requestTooLarge" (refused before the
-  // worker ran), "badRequest" (invalid Host or target).
+  // worker ran), "badRequest" (invalid Host or target), "policyRefused"
+  // (a route policy refused it: no isolate was entered), "preflight" (a
+  // CORS preflight the gateway answered).
   std::string outcome;
+  // The route policy that answered ("cors", "validate", "api_key",
+  // "rate_limit"); "" when the worker did.
+  std::string policy;
   uint64_t cpu_ns = 0, wall_ns = 0;
   uint64_t memory_limit_bytes = 0;  // the worker's heap limit: GB-s = this x wall time
   uint64_t subrequests = 0;

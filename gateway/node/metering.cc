@@ -18,6 +18,7 @@ Usage& Usage::operator+=(const Usage& other) {
   subrequests += other.subrequests;
   bytes_in += other.bytes_in;
   bytes_out += other.bytes_out;
+  refused += other.refused;
   gb_seconds += other.gb_seconds;
   return *this;
 }
@@ -28,8 +29,13 @@ double GbSeconds(uint64_t memory_limit_bytes, uint64_t wall_ns) {
 }
 
 void Meter::Record(const InvocationRecord& record, uint64_t now_unix_ms) {
-  if (record.worker.empty()) return;
+  if (record.worker.empty() || record.outcome == "preflight") return;
   Usage delta;
+  if (record.outcome == "policyRefused") {
+    delta.refused = 1;
+    Add(record.worker, delta, now_unix_ms);
+    return;
+  }
   delta.invocations = 1;
   delta.errors = record.error() ? 1 : 0;
   delta.cpu_ns = record.cpu_ns;
@@ -126,8 +132,9 @@ std::string Meter::UsageJson(uint64_t since_unix_ms, uint64_t now_unix_ms,
     base::AppendMillis(out, u.wall_ns);
     // Shortest round-trip form: exact, and always a valid JSON number.
     fmt::format_to(append,
-                   ",\"gb_seconds\":{},\"subrequests\":{},\"bytes_in\":{},\"bytes_out\":{}}}",
-                   u.gb_seconds, u.subrequests, u.bytes_in, u.bytes_out);
+                   ",\"gb_seconds\":{},\"subrequests\":{},\"bytes_in\":{},\"bytes_out\":{},"
+                   "\"refused\":{}}}",
+                   u.gb_seconds, u.subrequests, u.bytes_in, u.bytes_out, u.refused);
   }
   out += "}}";
   return out;

@@ -19,6 +19,8 @@ namespace edge::gateway {
 struct Usage {
   uint64_t invocations = 0, errors = 0, cpu_ns = 0, wall_ns = 0, subrequests = 0, bytes_in = 0,
            bytes_out = 0;
+  // Requests a route policy refused before any isolate ran: not invocations.
+  uint64_t refused = 0;
   // Duration as Workers bills it: the memory limit (not use) in GiB times
   // wall time in seconds.
   double gb_seconds = 0;
@@ -35,7 +37,9 @@ double GbSeconds(uint64_t memory_limit_bytes, uint64_t wall_ns);
 class Meter {
  public:
   // Bills `record` to its worker in the minute of `now_unix_ms`. Records with
-  // an empty worker (no route matched) are not billed.
+  // an empty worker (no route matched) are not billed; a request a policy
+  // refused counts as refused, not as an invocation, and a CORS preflight
+  // the gateway answered not at all.
   void Record(const InvocationRecord& record, uint64_t now_unix_ms);
   // Extra CPU and subrequests not tied to a request (waitUntil work after the
   // response, timers): added to the worker's totals without an invocation.
@@ -50,7 +54,7 @@ class Meter {
   std::map<std::string, Usage> UsageSince(uint64_t since_unix_ms) const;
   // UsageSince as JSON: {"since":ms,"until":ms,"workers":{"api":{"invocations":..,
   // "errors":..,"cpu_ms":1.234,"wall_ms":..,"gb_seconds":..,"subrequests":..,
-  // "bytes_in":..,"bytes_out":..}}}. "since" is the start of the window
+  // "bytes_in":..,"bytes_out":..,"refused":..}}}. "since" is the start of the window
   // actually summed (0 for totals); "until" is `now_unix_ms`.
   // With `include`, only the workers it accepts (an account's own).
   std::string UsageJson(uint64_t since_unix_ms, uint64_t now_unix_ms,

@@ -135,6 +135,19 @@ Status Node::Open() {
   bindings::R2Limits r2_limits;
   r2_limits.max_owner_bytes = options_.r2_account_max_mb << 20;
   services_->r2 = bindings::R2Store::Open(options_.data_dir, r2_limits, bindings::SystemCronClock());
+  // Token buckets every serving thread shares: the rate_limit policies'
+  // and the Rate Limiting bindings'. Counts are this node's (per PoP).
+  services_->rate_limits = std::make_shared<bindings::TokenBuckets>(options_.rate_limit_slots);
+  auto proxies = policy::TrustedProxies::Parse(options_.trusted_proxies, options_.forwarded_header);
+  if (!proxies.ok()) return proxies.status();
+  proxies_ = std::move(proxies).value();
+  if (!options_.host_policies_json.empty()) {
+    auto host_policies = policy::ParseHostPolicies(options_.host_policies_json);
+    if (!host_policies.ok()) return host_policies.status();
+    host_policies_ = std::make_unique<const policy::PolicyTables>(std::move(host_policies).value());
+  }
+  policy_context_.buckets = services_->rate_limits.get();
+  policy_context_.proxies = &proxies_;
 
   // A PoP node reaches public addresses only, plus what the operator allows.
   std::vector<bindings::outbound::Cidr> allowed;
@@ -206,6 +219,11 @@ StatusOr<std::shared_ptr<const ServedWorker>> Node::BuildServed(const DeployedWo
   for (runtime::EnvBinding& binding : served->spec.bindings) {
     // A producer reaches the queue of that name in the worker's account,
     // which exists from the deploy on.
+    // A rate limiter counts in its account's namespace.
+    if (binding.kind == "ratelimit") {
+      std::erase_if(binding.options, [](const auto& option) { return option.first == "account"; });
+      binding.options.emplace_back("account", served->account);
+    }
     if (binding.kind == "queue") {
       std::erase_if(binding.options, [](const auto& option) { return option.first == "account"; });
       binding.options.emplace_back("account", served->account);
@@ -218,6 +236,16 @@ StatusOr<std::shared_ptr<const ServedWorker>> Node::BuildServed(const DeployedWo
         value = ScopedName(served->account, value);
       }
     }
+  }
+  // Its route policies, with the API keys its secrets hold: a bad table is
+  // a deploy error naming the field.
+  std::vector<std::string> warnings;
+  auto policies = policy::ParseWorkerPolicies(bundle->policies, served->account + "/" + served->name,
+                                              deployed.secrets, &warnings);
+  if (!policies.ok()) return policies.status();
+  for (const std::string& warning : warnings) Log(LogLevel::kWarn, "[{}] {}", served->name, warning);
+  if (!policies->empty()) {
+    served->policies = std::make_shared<const policy::PolicyTables>(std::move(policies).value());
   }
   served->spec.files = BundleFiles(*bundle, root);
   served->sha256 = base::Sha256Hex(deployed.bundle_json);

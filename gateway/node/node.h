@@ -36,6 +36,7 @@
 #include "gateway/node/request_log.h"
 #include "gateway/node/tail_hub.h"
 #include "gateway/node/worker_lanes.h"
+#include "gateway/policy/policy_engine.h"
 #include "runtime/native.h"
 
 namespace edge::gateway {
@@ -183,6 +184,10 @@ class Node : public bindings::ServiceDirectory {
   const runtime::NativeRegistry& natives() const { return natives_; }
   const NodeReporting& reporting() const { return reporting_; }
   std::shared_ptr<TlsContext> tls_context() const { return tls_; }
+  // The operator's host policies (null: none) and what every request's
+  // policies are applied with (the shared token buckets, trusted proxies).
+  const policy::PolicyTables* host_policies() const { return host_policies_.get(); }
+  const policy::PolicyContext& policy_context() const { return policy_context_; }
 
  private:
   using Change = std::function<void(std::function<void()> finished)>;
@@ -272,6 +277,9 @@ class Node : public bindings::ServiceDirectory {
   std::shared_ptr<const AccountTable> accounts_ = std::make_shared<AccountTable>();
   std::shared_ptr<TlsContext> tls_;
   std::shared_ptr<bindings::BindingServices> services_;
+  std::unique_ptr<const policy::PolicyTables> host_policies_;
+  policy::TrustedProxies proxies_;
+  policy::PolicyContext policy_context_;
   std::unique_ptr<bindings::KvSweeper> kv_sweeper_;
   StateCell state_;
   Meter meter_;

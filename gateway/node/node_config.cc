@@ -2,11 +2,14 @@
 #include <fmt/core.h>
 
 #include <filesystem>
+#include <sstream>
 #include <toml++/toml.h>
 
 #include "gateway/node/node.h"
 #include "gateway/node/node_options.h"
 #include "gateway/node/toml_file.h"
+#include "gateway/policy/client_ip.h"
+#include "gateway/policy/policy_config.h"
 
 namespace edge::gateway {
 
@@ -112,7 +115,7 @@ Status LoadNodeConfig(const std::string& path, NodeOptions* options) {
       "sync_from", "sync_key", "sync_relay", "sync_snapshot_streams", "secrets_key",
       "signing_key", "sync_compact_every_s", "run_crons", "spare_isolates",
       "websockets_per_account", "cache_max_mb", "cache_account_max_mb", "cache_entry_max_mb",
-      "r2_account_max_mb"};
+      "r2_account_max_mb", "host_policies", "trusted_proxies", "forwarded_header", "rate_limit_slots"};
   for (const auto& [key, node] : table) {
     if (std::find(kKnown.begin(), kKnown.end(), key.str()) == kKnown.end()) {
       return Status(ErrorCode::kInvalidInput,
@@ -161,6 +164,27 @@ Status LoadNodeConfig(const std::string& path, NodeOptions* options) {
   EDGE_RETURN_IF_ERROR(ReadStringList(path, table, "allow_fetch_to", &options->allow_fetch_to));
   EDGE_RETURN_IF_ERROR(
       ReadString(path, table, "sync_token_file", &options->sync_token_file, true));
+  EDGE_RETURN_IF_ERROR(ReadStringList(path, table, "trusted_proxies", &options->trusted_proxies));
+  EDGE_RETURN_IF_ERROR(ReadString(path, table, "forwarded_header", &options->forwarded_header));
+  EDGE_RETURN_IF_ERROR(ReadNumber(path, table, "rate_limit_slots", &options->rate_limit_slots, 64,
+                                  size_t{1} << 28));
+  {
+    auto proxies = policy::TrustedProxies::Parse(options->trusted_proxies, options->forwarded_header);
+    if (!proxies.ok()) return Status(ErrorCode::kInvalidInput, fmt::format("{}: {}", path, proxies.status().message()));
+  }
+  if (const toml::node* host_policies = table.get("host_policies")) {
+    const toml::array* list = host_policies->as_array();
+    if (list == nullptr || !list->is_array_of_tables()) {
+      return WrongType(path, *host_policies, "host_policies", "an array of tables ([[host_policies]])");
+    }
+    std::ostringstream json;
+    json << toml::json_formatter(*list);
+    options->host_policies_json = json.str();
+    auto parsed = policy::ParseHostPolicies(options->host_policies_json);
+    if (!parsed.ok()) {
+      return Status(ErrorCode::kInvalidInput, fmt::format("{}: {}", path, parsed.status().message()));
+    }
+  }
   if (const toml::node* run_crons = table.get("run_crons")) {
     std::optional<bool> value = run_crons->value_exact<bool>();
     if (!value) return WrongType(path, *run_crons, "run_crons", "true or false");

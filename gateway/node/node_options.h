@@ -65,6 +65,17 @@ struct NodeOptions {
   // standalone node does, a replica does not (in a fleet exactly one PoP
   // should: docs/triggers.md).
   std::optional<bool> run_crons;
+  // The operator's route policies, `[[host_policies]]` tables as a JSON
+  // array ("" = none): checked first on every request to their hosts, and
+  // no worker can remove them (gateway/policy, docs/operations.md).
+  std::string host_policies_json;
+  // Peers whose forwarding header names the client, for rate limits keyed
+  // by IP: addresses or CIDR blocks, and the header they set.
+  std::vector<std::string> trusted_proxies;
+  std::string forwarded_header = "x-forwarded-for";
+  // Slots of the rate limit table every serving thread shares (16 bytes
+  // each; bindings/ratelimit/token_buckets.h): the most keys counted at once.
+  size_t rate_limit_slots = size_t{1} << 18;
 };
 
 // Reads node.toml into `options` (keys as the field names above, plus

@@ -15,6 +15,7 @@
 
 #include "gateway/deploy/bundle.h"
 #include "gateway/deploy/route_table.h"
+#include "gateway/policy/policy_config.h"
 #include "runtime/worker.h"
 
 namespace edge::gateway {
@@ -33,6 +34,8 @@ struct ServedWorker {
   // The tenant: the account that owns the worker (never a field of its
   // bundle). Its KV namespaces and service bindings resolve inside it.
   std::string account;
+  // Its `[[policies]]` tables, with keys from its secrets (null: none).
+  std::shared_ptr<const policy::PolicyTables> policies;
 };
 
 struct NodeState {

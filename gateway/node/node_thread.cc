@@ -405,7 +405,7 @@ void NodeThread::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> wri
            "loadError");
     return;
   }
-  const std::shared_ptr<const ServedWorker>& served = *found;
+  std::shared_ptr<const ServedWorker> served = *found;
   record.worker = served->name;
   record.version = served->version;
   const WorkerLimits& limits = served->limits;
@@ -417,6 +417,34 @@ void NodeThread::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> wri
            "requestTooLarge");
     return;
   }
+  // The route policies (the operator's for the host, then the worker's),
+  // before any isolate: a refused request ends here.
+  const policy::PolicyTables* host_policies = node_.host_policies();
+  if (host_policies != nullptr || served->policies != nullptr) {
+    // Copies: `host` and `path` point into the request, which moves.
+    std::string host_copy(host), path_copy(path);
+    // One record, for whichever of the two callbacks runs.
+    auto shared = std::make_shared<InvocationRecord>(std::move(record));
+    policy::ApplyPolicies(
+        host_policies, served->policies.get(), node_.policy_context(), host_copy, path_copy,
+        std::move(request), std::move(writer),
+        [this, served, shared](HttpRequest admitted, std::shared_ptr<ResponseWriter> decorated) {
+          Serve(served, std::move(*shared), std::move(admitted), std::move(decorated));
+        },
+        [this, shared](const policy::PolicyOutcome& outcome) {
+          shared->status = outcome.status;
+          shared->outcome = outcome.preflight ? "preflight" : "policyRefused";
+          shared->policy = outcome.policy;
+          node_.reporting().Report(*shared);
+        });
+    return;
+  }
+  Serve(served, std::move(record), std::move(request), std::move(writer));
+}
+
+void NodeThread::Serve(const std::shared_ptr<const ServedWorker>& served, InvocationRecord record,
+                       HttpRequest request, std::shared_ptr<ResponseWriter> writer) {
+  const WorkerLimits& limits = served->limits;
   // A quarantined or heavy worker runs on another thread; the connection
   // stays.
   NodeThread* lane = LaneFor(served->name);

@@ -79,6 +79,9 @@ class NodeThread {
   void Main(std::promise<Status> ready);
   Status Listen();
   void Handle(HttpRequest request, std::shared_ptr<ResponseWriter> writer);
+  // Serves a routed request that passed its policies.
+  void Serve(const std::shared_ptr<const ServedWorker>& served, InvocationRecord record,
+             HttpRequest request, std::shared_ptr<ResponseWriter> writer);
   // Serves `served` on `lane` (the quarantine thread or the heavy lane);
   // the connection stays here.
   void HandleOn(NodeThread* lane, const std::shared_ptr<const ServedWorker>& served,

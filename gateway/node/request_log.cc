@@ -75,6 +75,7 @@ void RequestLog::Access(const InvocationRecord& record) {
   }
   fmt::format_to(std::back_inserter(line), ",\"status\":{}", record.status);
   AppendField(line, "outcome", record.outcome);
+  if (!record.policy.empty()) AppendField(line, "policy", record.policy);
   line += ",\"cpu_ms\":";
   base::AppendMillis(line, record.cpu_ns);
   line += ",\"wall_ms\":";

@@ -161,6 +161,10 @@ std::string TailEventLine(const InvocationRecord& record) {
   }
   fmt::format_to(append, ",\"status\":{},\"outcome\":", record.status);
   base::AppendJsonEscaped(line, record.outcome);
+  if (!record.policy.empty()) {
+    line += ",\"policy\":";
+    base::AppendJsonEscaped(line, record.policy);
+  }
   line += ",\"cpu_ms\":";
   base::AppendMillis(line, record.cpu_ns);
   line += ",\"wall_ms\":";

@@ -17,7 +17,7 @@ export const RECORD_NAMES = [
   "newWebSocketPair", "sockets", "waitExpired", "webSocketEvent", "webSocketResponseProblem",
   "AbortController", "AbortSignal", "ArrayBufferPrototypeGetByteLength", "Blob", "Cache", "CacheStorage",
   "captureLateBuiltins",
-  "R2Bucket", "checksums", "customMetadata", "declaredLength", "etag", "httpEtag", "httpMetadata", "range",
+  "R2Bucket", "RateLimit", "checksums", "customMetadata", "declaredLength", "etag", "httpEtag", "httpMetadata", "range",
   "storageClass", "uploadId", "uploaded", "version",
   "asyncContextStores", "currentAsyncContext", "enterAsyncContextStores", "runInAsyncContext",
   "runWithAsyncContextStores", "stores",
