@@ -174,6 +174,27 @@ Status ValidateR2NotificationRule(const R2NotificationRule& rule) {
   return Status::Ok();
 }
 
+StatusOr<R2NotificationRule> R2RuleFromSpec(const runtime::R2EventNotificationSpec& spec) {
+  R2NotificationRule rule;
+  rule.bucket = spec.bucket;
+  rule.queue = spec.queue;
+  rule.prefix = spec.prefix;
+  rule.suffix = spec.suffix;
+  for (const std::string& type : spec.event_types) EDGE_RETURN_IF_ERROR(AddR2EventType(type, &rule));
+  EDGE_RETURN_IF_ERROR(ValidateR2NotificationRule(rule));
+  return rule;
+}
+
+bool WorkerNamesQueue(const runtime::WorkerSpec& spec, std::string_view queue) {
+  for (const runtime::EnvBinding& binding : spec.bindings) {
+    if (binding.kind == "queue" && binding.Option("queue") == queue) return true;
+  }
+  for (const runtime::QueueConsumerSpec& consumer : spec.queue_consumers) {
+    if (consumer.queue == queue || consumer.dead_letter_queue == queue) return true;
+  }
+  return false;
+}
+
 std::string R2EventMessage(std::string_view account, const R2Change& change) {
   std::string out = "{\"account\":";
   base::AppendJsonEscaped(out, account);

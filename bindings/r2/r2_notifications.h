@@ -44,6 +44,7 @@
 #include "base/status.h"
 #include "bindings/queues/queue_store.h"
 #include "bindings/r2/r2_store.h"
+#include "runtime/worker.h"
 
 namespace edge::bindings {
 
@@ -76,6 +77,15 @@ Status AddR2EventType(std::string_view type, R2NotificationRule* rule);
 // A rule's fields are well formed: a valid bucket and queue name, at least
 // one event type, a prefix and suffix no longer than a key.
 Status ValidateR2NotificationRule(const R2NotificationRule& rule);
+
+// The rule a `[[r2_event_notifications]]` entry makes, checked as
+// ValidateR2NotificationRule does.
+StatusOr<R2NotificationRule> R2RuleFromSpec(const runtime::R2EventNotificationSpec& spec);
+
+// Whether `spec` names `queue` itself (a producer, a consumer or a
+// dead-letter queue), so that it is made with the worker; a rule's queue
+// that it does not name must exist already.
+bool WorkerNamesQueue(const runtime::WorkerSpec& spec, std::string_view queue);
 
 // R2's message body for `change` under `account`:
 // {"account","action","bucket","object":{"key","size","eTag"},"eventTime"}

@@ -25,7 +25,10 @@
 //     "queues": {"producers": [{"binding": "Q", "queue": "jobs"}],   optional
 //                "consumers": [{"queue": "jobs", "max_batch_size": 10, "max_batch_timeout": 5,
 //                               "max_retries": 3, "dead_letter_queue": "dead",
-//                               "max_concurrency": 2, "retry_delay": 0}]}
+//                               "max_concurrency": 2, "retry_delay": 0}]},
+//     "r2_event_notifications": [{"bucket": "photos", "queue": "jobs",   optional
+//                                 "event_types": ["object-create"], "prefix": "img/",
+//                                 "suffix": ".png"}]
 //   }
 // Every key other than these is refused, at any level: a typo must not
 // deploy silently. Omitted optional keys take the defaults below.
@@ -78,6 +81,8 @@ struct WorkerLimits {
 inline constexpr size_t kMaxCronTriggers = 100;
 // The most queue producers and consumers one worker may have.
 inline constexpr size_t kMaxQueueBindings = 100;
+// `[[r2_event_notifications]]` one worker may have.
+inline constexpr size_t kMaxR2EventNotifications = 100;
 
 struct WorkerBundle {
   std::string name;
@@ -106,6 +111,8 @@ struct WorkerBundle {
   // `[[queues.producers]]` (binding -> queue) and `[[queues.consumers]]`.
   std::vector<std::pair<std::string, std::string>> queue_producers;
   std::vector<runtime::QueueConsumerSpec> queue_consumers;
+  // `[[r2_event_notifications]]`, at most kMaxR2EventNotifications.
+  std::vector<runtime::R2EventNotificationSpec> r2_event_notifications;
 };
 
 // All modules of one bundle together, decoded.

@@ -124,6 +124,7 @@ StatusOr<WorkerBundle> BundleFromProject(const runtime::Project& project,
   bundle.routes = project.routes;
   bundle.crons = spec.crons;
   bundle.queue_consumers = spec.queue_consumers;
+  bundle.r2_event_notifications = spec.r2_event_notifications;
 
   Status valid = ValidateBundle(bundle);
   if (!valid.ok()) {
@@ -163,6 +164,7 @@ StatusOr<runtime::WorkerSpec> SpecFromBundle(const WorkerBundle& bundle, std::st
     spec.bindings.push_back({binding, "queue", {{"queue", queue}}});
   }
   spec.queue_consumers = bundle.queue_consumers;
+  spec.r2_event_notifications = bundle.r2_event_notifications;
   return spec;
 }
 
