@@ -53,11 +53,15 @@ NodeTriggers::NodeTriggers(Node& node, std::vector<NodeThread*> serving, binding
       refresh_, [](uv_timer_t* timer) { static_cast<NodeTriggers*>(timer->data)->Refresh(); },
       kRefreshEveryMs, kRefreshEveryMs);
   Refresh();
+  // Bucket event notifications move from the R2 outbox into the queues on
+  // this loop, from now on (events a killed node left are delivered first).
+  if (node_.r2_events() != nullptr) node_.r2_events()->Start(node_.control_loop());
 }
 
 NodeTriggers::~NodeTriggers() {
   scheduler_.Stop();
   queues_->Stop();
+  if (node_.r2_events() != nullptr) node_.r2_events()->Stop();
   uv_timer_stop(refresh_);
   base::CloseAndDelete(refresh_);
 }
@@ -82,6 +86,16 @@ void NodeTriggers::Update(const NodeState& state) {
   }
   scheduler_.SetTriggers(std::move(triggers));
   queues_->SetConsumers(std::move(consumers));
+  if (node_.r2_events() != nullptr) {
+    std::map<std::string, std::vector<bindings::R2NotificationRule>> rules;
+    for (const auto& [name, served] : state.workers) {
+      for (const runtime::R2EventNotificationSpec& spec : served->spec.r2_event_notifications) {
+        auto rule = bindings::R2RuleFromSpec(spec);
+        if (rule.ok()) rules[served->account].push_back(std::move(rule).value());
+      }
+    }
+    node_.r2_events()->SetConfigRules(std::move(rules));
+  }
 }
 
 NodeThread* NodeTriggers::BackgroundThread(const std::string& worker) {
