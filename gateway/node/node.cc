@@ -184,6 +184,7 @@ Status Node::Open() {
   std::set<std::string> bundles;
   for (const auto& [name, served] : state->workers) bundles.insert(served->sha256);
   PruneCodeCaches(options_.data_dir, bundles);
+  SetR2Rules(*state);
   state_.Publish(std::move(state));
   return Status::Ok();
 }
@@ -252,6 +253,18 @@ StatusOr<RouteTable> Node::RoutesWith(const std::string& name,
   return RouteTable::Build(std::move(routes));
 }
 
+void Node::SetR2Rules(const NodeState& state) {
+  if (r2_events_ == nullptr) return;
+  std::map<std::string, std::vector<bindings::R2NotificationRule>> rules;
+  for (const auto& [name, served] : state.workers) {
+    for (const runtime::R2EventNotificationSpec& spec : served->spec.r2_event_notifications) {
+      auto rule = bindings::R2RuleFromSpec(spec);
+      if (rule.ok()) rules[served->account].push_back(std::move(rule).value());
+    }
+  }
+  r2_events_->SetConfigRules(std::move(rules));
+}
+
 StatusOr<std::shared_ptr<NodeState>> Node::StateWith(const std::string& name,
                                                      std::shared_ptr<const ServedWorker> worker) {
   std::shared_ptr<const NodeState> current = state_.Load();
@@ -272,6 +285,8 @@ StatusOr<std::shared_ptr<NodeState>> Node::StateWith(const std::string& name,
 void Node::Switch(std::shared_ptr<NodeState> state, std::shared_ptr<const ServedWorker> worker,
                   std::function<void()> done) {
   auto publish = [this, state, done = std::move(done)]() mutable {
+    // A version's bucket notification rules hold from the moment it serves.
+    SetR2Rules(*state);
     state_.Publish(state);
     for (auto& thread : threads_) {
       thread->Post([thread = thread.get(), state] { thread->pool().Retain(*state); });

@@ -215,6 +215,9 @@ class Node : public bindings::ServiceDirectory {
   StatusOr<std::shared_ptr<const ServedWorker>> BuildServed(const DeployedWorker& deployed);
   // A new state: the current one with `worker` replaced (or removed when
   // null), its routes from the worker records.
+  // Hands the bucket notification rules of `state`'s workers to the
+  // notifier, just before `state` is published.
+  void SetR2Rules(const NodeState& state);
   StatusOr<std::shared_ptr<NodeState>> StateWith(const std::string& name,
                                                  std::shared_ptr<const ServedWorker> worker);
   // Every route of every worker but `except`, plus `extra` for it: refused

@@ -86,16 +86,6 @@ void NodeTriggers::Update(const NodeState& state) {
   }
   scheduler_.SetTriggers(std::move(triggers));
   queues_->SetConsumers(std::move(consumers));
-  if (node_.r2_events() != nullptr) {
-    std::map<std::string, std::vector<bindings::R2NotificationRule>> rules;
-    for (const auto& [name, served] : state.workers) {
-      for (const runtime::R2EventNotificationSpec& spec : served->spec.r2_event_notifications) {
-        auto rule = bindings::R2RuleFromSpec(spec);
-        if (rule.ok()) rules[served->account].push_back(std::move(rule).value());
-      }
-    }
-    node_.r2_events()->SetConfigRules(std::move(rules));
-  }
 }
 
 NodeThread* NodeTriggers::BackgroundThread(const std::string& worker) {
