@@ -20,6 +20,7 @@ using base::Request;
 using base::ResolveToken;
 using base::ResponseError;
 using base::Stream;
+using base::Transfer;
 using base::StreamOptions;
 
 inline StatusOr<AdminUrl> ParseAdminUrl(std::string_view url) { return base::ParseHttpUrl(url); }

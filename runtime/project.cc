@@ -404,6 +404,63 @@ StatusOr<Project> LoadProject(const std::string& path) {
       project.spec.bindings.push_back({*binding, "r2", {{"bucket", *bucket}}});
     }
   }
+  // [[r2_event_notifications]] bucket, queue, event_types, prefix, suffix:
+  // the host sends R2's event messages to the queue (whether the queue
+  // exists is the host's check, when it loads or deploys the worker).
+  if (const toml::node* notifications = table.get("r2_event_notifications")) {
+    const toml::array* list = notifications->as_array();
+    if (list == nullptr) return ConfigError(file, "r2_event_notifications must be an array of tables");
+    for (const toml::node& item : *list) {
+      const toml::table* entry = item.as_table();
+      if (entry == nullptr) return ConfigError(file, "r2_event_notifications must be an array of tables");
+      for (const auto& [key, value] : *entry) {
+        if (key.str() != "bucket" && key.str() != "queue" && key.str() != "event_types" &&
+            key.str() != "prefix" && key.str() != "suffix") {
+          return ConfigError(file, fmt::format("[[r2_event_notifications]] has no key '{}' (known: bucket, "
+                                               "queue, event_types, prefix, suffix)", key.str()));
+        }
+      }
+      R2EventNotificationSpec rule;
+      auto bucket = (*entry)["bucket"].value_exact<std::string>();
+      auto queue = (*entry)["queue"].value_exact<std::string>();
+      if (!bucket || !queue || queue->empty()) {
+        return ConfigError(file, "each [[r2_event_notifications]] needs bucket, queue and event_types");
+      }
+      if (!ValidR2BucketName(*bucket)) {
+        return ConfigError(file, fmt::format("[[r2_event_notifications]] bucket \"{}\" is not a valid R2 "
+                                             "bucket name", *bucket));
+      }
+      rule.bucket = *bucket;
+      rule.queue = *queue;
+      const toml::array* types = (*entry)["event_types"].as_array();
+      if (types == nullptr || types->empty()) {
+        return ConfigError(file, "[[r2_event_notifications]] event_types must be a non-empty array "
+                                 "(\"object-create\", \"object-delete\")");
+      }
+      for (const toml::node& type : *types) {
+        auto text = type.value_exact<std::string>();
+        if (!text || (*text != "object-create" && *text != "object-delete")) {
+          return ConfigError(file, fmt::format("[[r2_event_notifications]] unknown event type {} (known: "
+                                               "object-create, object-delete)",
+                                               text ? "\"" + *text + "\"" : std::string("(not a string)")));
+        }
+        if (std::find(rule.event_types.begin(), rule.event_types.end(), *text) == rule.event_types.end()) {
+          rule.event_types.push_back(*text);
+        }
+      }
+      for (auto [key, out] : {std::pair{"prefix", &rule.prefix}, std::pair{"suffix", &rule.suffix}}) {
+        const toml::node* value = entry->get(key);
+        if (value == nullptr) continue;
+        auto text = value->value_exact<std::string>();
+        if (!text || text->size() > 1024) {
+          return ConfigError(file, fmt::format("[[r2_event_notifications]] {} must be a string of at most "
+                                               "1024 bytes", key));
+        }
+        *out = *text;
+      }
+      project.spec.r2_event_notifications.push_back(std::move(rule));
+    }
+  }
   // [[services]] binding = "AUTH", service = "auth-worker", and optionally
   // entrypoint = "Admin" (a named export of that worker's main module).
   if (const toml::node* services = table.get("services")) {

@@ -196,6 +196,39 @@ TEST_F(ProjectTest, ErrorsSayWhereAndWhat) {
   EXPECT_NE(none.status().message().find("no edge.toml or wrangler.toml"), std::string::npos);
 }
 
+TEST_F(ProjectTest, R2EventNotificationsAreReadAndChecked) {
+  constexpr std::string_view kHead = "name = \"x\"\nmain = \"index.js\"\n[[r2_event_notifications]]\n";
+  auto project = Load(std::string(kHead) +
+                      "bucket = \"uploads\"\nqueue = \"events\"\n"
+                      "event_types = [\"object-create\", \"object-delete\", \"object-create\"]\n"
+                      "prefix = \"img/\"\nsuffix = \".png\"\n");
+  ASSERT_TRUE(project.ok()) << project.status().message();
+  ASSERT_EQ(project->spec.r2_event_notifications.size(), 1u);
+  const R2EventNotificationSpec& rule = project->spec.r2_event_notifications[0];
+  EXPECT_EQ(rule.bucket, "uploads");
+  EXPECT_EQ(rule.queue, "events");
+  EXPECT_EQ(rule.event_types, (std::vector<std::string>{"object-create", "object-delete"}));
+  EXPECT_EQ(rule.prefix, "img/");
+  EXPECT_EQ(rule.suffix, ".png");
+
+  EXPECT_THAT(RefusalOf(std::string(kHead) + "bucket = \"uploads\"\nqueue = \"q\"\nevent_types = [\"object-copy\"]\n"),
+              HasSubstr("unknown event type \"object-copy\""));
+  EXPECT_THAT(RefusalOf(std::string(kHead) + "bucket = \"uploads\"\nqueue = \"q\"\nevent_types = []\n"),
+              HasSubstr("event_types must be a non-empty array"));
+  EXPECT_THAT(RefusalOf(std::string(kHead) + "bucket = \"uploads\"\nqueue = \"q\"\nevent_types = [\"object-create\"]\n"
+                        "rules = 1\n"),
+              HasSubstr("has no key 'rules'"));
+  EXPECT_THAT(RefusalOf(std::string(kHead) + "bucket = \"Up\"\nqueue = \"q\"\nevent_types = [\"object-create\"]\n"),
+              HasSubstr("bucket \"Up\" is not a valid R2 bucket name"));
+  EXPECT_THAT(RefusalOf(std::string(kHead) + "bucket = \"uploads\"\nevent_types = [\"object-create\"]\n"),
+              HasSubstr("needs bucket, queue and event_types"));
+  EXPECT_THAT(RefusalOf(std::string(kHead) + "bucket = \"uploads\"\nqueue = \"q\"\nevent_types = [\"object-create\"]\n"
+                        "prefix = \"" + std::string(1025, 'p') + "\"\n"),
+              HasSubstr("prefix must be a string of at most 1024 bytes"));
+  EXPECT_THAT(RefusalOf("name = \"x\"\nmain = \"index.js\"\nr2_event_notifications = 5\n"),
+              HasSubstr("r2_event_notifications must be an array of tables"));
+}
+
 TEST_F(ProjectTest, ALoneFileIsAWorker) {
   auto project = LoadProject((fs::path(dir_.path()) / "index.js").string());
   ASSERT_TRUE(project.ok()) << project.status().message();

@@ -54,6 +54,19 @@ struct QueueConsumerSpec {
   bool operator==(const QueueConsumerSpec&) const = default;
 };
 
+// One `[[r2_event_notifications]]` rule: object-create and/or
+// object-delete events of `bucket` (keys starting with `prefix` and ending
+// with `suffix`) go to `queue` of the worker's account
+// (bindings/r2/r2_notifications.h).
+struct R2EventNotificationSpec {
+  std::string bucket;
+  std::string queue;
+  std::vector<std::string> event_types;  // "object-create", "object-delete"
+  std::string prefix;
+  std::string suffix;
+  bool operator==(const R2EventNotificationSpec&) const = default;
+};
+
 // Everything needed to load one version of a worker.
 struct WorkerSpec {
   std::string name;        // for logs and console tags
@@ -98,6 +111,8 @@ struct WorkerSpec {
   std::vector<std::string> crons;
   // The worker's `[[queues.consumers]]` (the host runs them).
   std::vector<QueueConsumerSpec> queue_consumers;
+  // `[[r2_event_notifications]]`: run by the host, not by the isolate.
+  std::vector<R2EventNotificationSpec> r2_event_notifications;
   // fetch() calls one invocation may make (0: none); unset: the outbound
   // client's limit.
   std::optional<uint32_t> subrequest_limit;

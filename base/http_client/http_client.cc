@@ -569,7 +569,8 @@ class ResponseParser {
 // the connection ends, or `stop` says so (then Ok with an incomplete parser).
 Status Exchange(const HttpTarget& target, std::string_view method, std::string_view path,
                 std::string_view body, std::string_view content_type, std::string_view accept,
-                ResponseParser& parser, const std::function<bool()>* stop) {
+                ResponseParser& parser, const std::function<bool()>* stop,
+                const BodySource* source = nullptr) {
   IgnoreSigpipe();
   StatusOr<HttpUrl> url = ParseHttpUrl(target.url);
   if (!url.ok()) return url.status();
@@ -590,7 +591,9 @@ Status Exchange(const HttpTarget& target, std::string_view method, std::string_v
     head += fmt::format("{}: {}\r\n", name, value);
   }
   if (!content_type.empty()) head += fmt::format("Content-Type: {}\r\n", content_type);
-  if (!body.empty() || (method != "GET" && method != "HEAD")) {
+  if (source != nullptr) {
+    head += fmt::format("Content-Length: {}\r\n", source->length);
+  } else if (!body.empty() || (method != "GET" && method != "HEAD")) {
     head += fmt::format("Content-Length: {}\r\n", body.size());
   }
   head += "\r\n";
@@ -606,6 +609,16 @@ Status Exchange(const HttpTarget& target, std::string_view method, std::string_v
   }
   Status sent = connection.WriteAll(head);
   if (sent.ok() && !body.empty()) sent = connection.WriteAll(body);
+  if (sent.ok() && source != nullptr) {
+    std::string chunk(size_t{256} << 10, '\0');
+    for (uint64_t left = source->length; left > 0 && sent.ok();) {
+      StatusOr<size_t> got = source->read(chunk.data(), static_cast<size_t>(std::min<uint64_t>(left, chunk.size())));
+      if (!got.ok()) return got.status();
+      if (*got == 0) return Status(ErrorCode::kIo, "the body being sent ended early");
+      left -= *got;
+      sent = connection.WriteAll(std::string_view(chunk.data(), *got));
+    }
+  }
   if (connection.stopped()) return Status::Ok();
   if (!sent.ok() && connection.cancelled()) return sent;
   // A node may answer (and close) before it read the whole request, say
@@ -750,6 +763,18 @@ StatusOr<HttpResponse> Request(const HttpTarget& target, std::string_view method
   ResponseParser parser(nullptr, nullptr, target.max_response_bytes);
   EDGE_RETURN_IF_ERROR(
       Exchange(target, method, path, body, content_type, "application/json", parser, nullptr));
+  return std::move(parser.response());
+}
+
+StatusOr<HttpResponse> Transfer(const HttpTarget& target, std::string_view method,
+                                std::string_view path, const BodySource* source,
+                                std::string_view content_type,
+                                const std::function<bool(std::string_view)>& on_body) {
+  ResponseParser parser(on_body, nullptr, target.max_response_bytes);
+  EDGE_RETURN_IF_ERROR(Exchange(target, method, path, {}, content_type, "*/*", parser, nullptr, source));
+  if (!parser.headers_complete()) {
+    return Status(ErrorCode::kIo, "the node closed the connection without answering");
+  }
   return std::move(parser.response());
 }
 

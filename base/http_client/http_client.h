@@ -107,6 +107,25 @@ StatusOr<HttpResponse> Request(const HttpTarget& target, std::string_view method
 // no such JSON).
 Status ResponseError(const HttpResponse& response);
 
+// A request body read piece by piece, never whole in memory: `length`
+// bytes (sent as Content-Length) from `read`, which fills up to `size`
+// bytes of `buffer` and returns how many; 0 before `length` bytes, or an
+// error, fails the request.
+struct BodySource {
+  uint64_t length = 0;
+  std::function<StatusOr<size_t>(char* buffer, size_t size)> read;
+};
+
+// Sends `method` `path` with the body from `source` (null: none), and
+// hands the body of a 2xx answer to `on_body` piece by piece as it arrives
+// (false stops: then Ok, with the response as far as it came); any other
+// answer is returned whole, for ResponseError. What else holds is as for
+// Request.
+StatusOr<HttpResponse> Transfer(const HttpTarget& target, std::string_view method,
+                                std::string_view path, const BodySource* source,
+                                std::string_view content_type,
+                                const std::function<bool(std::string_view)>& on_body);
+
 struct StreamOptions {
   // Polled about every 200 ms and whenever a signal interrupts a wait; once
   // it returns true the stream ends and Stream returns Ok. Null: never.

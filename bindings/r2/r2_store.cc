@@ -519,7 +519,7 @@ Status R2Store::EnsureOpen() {
   Dbs dbs{};
   lmdb.dbs = {{"meta", &dbs.meta},       {"buckets", &dbs.buckets}, {"usage", &dbs.usage},
               {"objects", &dbs.objects}, {"uploads", &dbs.uploads}, {"parts", &dbs.parts},
-              {"pending", &dbs.pending}};
+              {"pending", &dbs.pending}, {"rules", &dbs.rules},     {"outbox", &dbs.outbox}};
   std::vector<uint64_t> leftovers;
   std::string index = (fs::path(path_) / "index").string();
   lmdb.init = [&](MDB_txn* txn) -> Status {
@@ -631,6 +631,11 @@ Status R2Store::AddUsage(MDB_txn* txn, const std::string& owner, int64_t delta, 
                            : *used + static_cast<uint64_t>(delta);
   if (check_quota && delta > 0 && now > limits_.max_owner_bytes) return QuotaFull(limits_.max_owner_bytes);
   return Put(txn, dbs_.usage, UsageKey(owner), base::Be64(now));
+}
+
+StatusOr<R2Store::EventTables> R2Store::OpenEventTables() {
+  EDGE_RETURN_IF_ERROR(EnsureOpen());
+  return EventTables{env_.get(), dbs_.meta, dbs_.usage, dbs_.rules, dbs_.outbox};
 }
 
 Status R2Store::RecordChange(MDB_txn* txn, const R2Change& change) {

@@ -31,6 +31,7 @@
 //   uploads  upload id -> the multipart upload's record
 //   parts    upload id + u16 part number -> u64 file id + u64 size + md5
 //   pending  u64 file id -> "" (a body file to remove at open)
+//   rules, outbox  bucket event notifications (r2_notifications.h)
 // IndexKey is the key itself when it is at most 495 bytes (LMDB keys are at
 // most 511 bytes), else its first 487 bytes and 8 bytes of its SHA-256:
 // list order is key order, except among keys that share their first 487
@@ -291,6 +292,14 @@ class R2Store : public std::enable_shared_from_this<R2Store> {
                               const std::string& key, const std::string& upload_id);
 
   StatusOr<uint64_t> OwnerBytes(const std::string& owner);
+  // The index and the tables bucket event notifications keep in it
+  // (r2_notifications.h), the store opened if it was not.
+  struct EventTables {
+    const base::LmdbEnv* env = nullptr;
+    MDB_dbi meta = 0, usage = 0, rules = 0, outbox = 0;
+  };
+  StatusOr<EventTables> OpenEventTables();
+  bool is_open() const { return open_.load(std::memory_order_acquire); }
   // Body files on disk (tests of crash cleanup).
   std::string BodyPathForTesting(uint64_t id) const { return BodyPath(id); }
   std::string TmpPathForTesting(uint64_t id) const { return TmpPath(id); }
@@ -298,7 +307,7 @@ class R2Store : public std::enable_shared_from_this<R2Store> {
  private:
   friend class R2Writer;
   struct Dbs {
-    MDB_dbi meta, buckets, usage, objects, uploads, parts, pending;
+    MDB_dbi meta, buckets, usage, objects, uploads, parts, pending, rules, outbox;
   };
   struct Upload;
 

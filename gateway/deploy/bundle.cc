@@ -3,6 +3,7 @@
 #include "gateway/deploy/bundle.h"
 
 #include "bindings/queues/queue_store.h"
+#include "bindings/r2/r2_notifications.h"
 
 #include <fmt/core.h>
 #include <simdjson.h>
@@ -387,6 +388,13 @@ Status ValidateBundle(const WorkerBundle& bundle) {
       }
     }
   }
+  if (bundle.r2_event_notifications.size() > kMaxR2EventNotifications) {
+    return Invalid(fmt::format("r2_event_notifications: more than {}", kMaxR2EventNotifications));
+  }
+  for (const runtime::R2EventNotificationSpec& spec : bundle.r2_event_notifications) {
+    auto rule = bindings::R2RuleFromSpec(spec);
+    if (!rule.ok()) return Invalid(fmt::format("r2_event_notifications: {}", rule.status().message()));
+  }
   return Status::Ok();
 }
 
@@ -545,6 +553,24 @@ std::string EncodeBundle(const WorkerBundle& bundle) {
     out += ",\"policies\":";
     out += bundle.policies;
   }
+  // Only when there are some: older bundles keep their bytes.
+  if (!bundle.r2_event_notifications.empty()) {
+    out += ",\"r2_event_notifications\":";
+    base::AppendJsonArray(out, bundle.r2_event_notifications,
+                          [](std::string& text, const runtime::R2EventNotificationSpec& spec) {
+                            text += "{\"bucket\":";
+                            base::AppendJsonString(text, spec.bucket);
+                            text += ",\"queue\":";
+                            base::AppendJsonString(text, spec.queue);
+                            text += ",\"event_types\":";
+                            base::AppendJsonStringArray(text, spec.event_types);
+                            text += ",\"prefix\":";
+                            base::AppendJsonString(text, spec.prefix);
+                            text += ",\"suffix\":";
+                            base::AppendJsonString(text, spec.suffix);
+                            text += '}';
+                          });
+  }
   out += '}';
   return out;
 }
@@ -618,12 +644,14 @@ class Decoder {
       } else if (key == "policies") {
         if (!field.value.is_array()) return Invalid("policies must be an array of objects");
         bundle_.policies = simdjson::minify(field.value);
+      } else if (key == "r2_event_notifications") {
+        EDGE_RETURN_IF_ERROR(R2EventNotifications(field.value));
       } else {
         return Invalid(fmt::format(
             "unknown key {} in the bundle (known: name, main, compatibility_date, "
             "compatibility_flags, account, "
             "modules, vars, kv_namespaces, services, r2_buckets, limits, routes, triggers, queues, "
-            "ratelimits, policies)",
+            "ratelimits, policies, r2_event_notifications)",
             base::JsonString(key)));
       }
     }
@@ -866,10 +894,10 @@ class Decoder {
         }
         runtime::QueueConsumerSpec consumer;
         std::string what = fmt::format("queues.consumers[{}]", index++);
+        // Only the queue is required (a consumer without a dead-letter
+        // queue is written without the key).
         EDGE_RETURN_IF_ERROR(Fields(
-            item, what,
-            {"queue", "dead_letter_queue", "max_batch_size", "max_batch_timeout", "max_retries",
-             "max_concurrency", "retry_delay"},
+            item, what, {"queue"},
             [&](std::string_view field_key, element field) -> Status {
               if (field_key == "queue") return String(field, what + ".queue", consumer.queue);
               if (field_key == "dead_letter_queue") {
@@ -883,7 +911,9 @@ class Decoder {
                 if (known.key == field_key) consumer.*(known.field) = static_cast<uint32_t>(number);
               }
               return Status::Ok();
-            }));
+            },
+            {"dead_letter_queue", "max_batch_size", "max_batch_timeout", "max_retries", "max_concurrency",
+             "retry_delay"}));
         if (consumer.queue.empty()) return Invalid(fmt::format("{} needs a queue", what));
         bundle_.queue_consumers.push_back(std::move(consumer));
         return Status::Ok();
@@ -919,6 +949,30 @@ class Decoder {
                           });
           }));
       bundle_.ratelimits.push_back(std::move(limiter));
+  // [{bucket, queue, event_types, prefix, suffix}]: the values are checked
+  // by ValidateBundle.
+  Status R2EventNotifications(element value) {
+    size_t index = 0;
+    return Items(value, "r2_event_notifications must be an array of objects", [&](element item) -> Status {
+      if (bundle_.r2_event_notifications.size() >= kMaxR2EventNotifications) {
+        return Invalid(fmt::format("r2_event_notifications: more than {}", kMaxR2EventNotifications));
+      }
+      runtime::R2EventNotificationSpec spec;
+      std::string what = fmt::format("r2_event_notifications[{}]", index++);
+      EDGE_RETURN_IF_ERROR(Fields(
+          item, what, {"bucket", "queue", "event_types"},
+          [&](std::string_view key, element field) -> Status {
+            if (key == "bucket") return String(field, what + ".bucket", spec.bucket);
+            if (key == "queue") return String(field, what + ".queue", spec.queue);
+            if (key == "prefix") return String(field, what + ".prefix", spec.prefix);
+            if (key == "suffix") return String(field, what + ".suffix", spec.suffix);
+            return Items(field, what + ".event_types must be an array of strings", [&](element type) -> Status {
+              if (spec.event_types.size() >= 2) return Invalid(what + ".event_types: more than 2");
+              return String(type, what + ".event_types", spec.event_types.emplace_back());
+            });
+          },
+          {"prefix", "suffix"}));
+      bundle_.r2_event_notifications.push_back(std::move(spec));
       return Status::Ok();
     });
   }

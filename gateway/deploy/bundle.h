@@ -31,6 +31,9 @@
 //     "policies": [{"routes": [...], "cors": {...}, ...}]  optional; the gateway's route
 //                                             policies (gateway/policy/policy_config.h
 //                                             checks what is inside each object)
+//     "r2_event_notifications": [{"bucket": "photos", "queue": "jobs",   optional
+//                                 "event_types": ["object-create"], "prefix": "img/",
+//                                 "suffix": ".png"}]
 //   }
 // Every key other than these is refused, at any level: a typo must not
 // deploy silently. Omitted optional keys take the defaults below.
@@ -98,6 +101,8 @@ inline constexpr size_t kMaxPoliciesBytes = 64 * 1024;
 inline constexpr size_t kMaxCronTriggers = 100;
 // The most queue producers and consumers one worker may have.
 inline constexpr size_t kMaxQueueBindings = 100;
+// `[[r2_event_notifications]]` one worker may have.
+inline constexpr size_t kMaxR2EventNotifications = 100;
 
 struct WorkerBundle {
   std::string name;
@@ -132,6 +137,8 @@ struct WorkerBundle {
   // objects ("" when there are none). Their content is gateway/policy's to
   // check (ParseWorkerPolicies), which a node does on upload.
   std::string policies;
+  // `[[r2_event_notifications]]`, at most kMaxR2EventNotifications.
+  std::vector<runtime::R2EventNotificationSpec> r2_event_notifications;
 };
 
 // All modules of one bundle together, decoded.

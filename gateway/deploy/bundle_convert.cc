@@ -139,6 +139,7 @@ StatusOr<WorkerBundle> BundleFromProject(const runtime::Project& project,
     }
     bundle.policies = simdjson::minify(element);
   }
+  bundle.r2_event_notifications = spec.r2_event_notifications;
 
   Status valid = ValidateBundle(bundle);
   if (!valid.ok()) {
@@ -185,6 +186,7 @@ StatusOr<runtime::WorkerSpec> SpecFromBundle(const WorkerBundle& bundle, std::st
                               {"limit", std::to_string(limiter.limit)},
                               {"period", std::to_string(limiter.period)}}});
   }
+  spec.r2_event_notifications = bundle.r2_event_notifications;
   return spec;
 }
 

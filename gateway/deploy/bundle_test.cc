@@ -446,6 +446,44 @@ TEST(BundleTest, RateLimitsAndPoliciesTravelAndAreChecked) {
   ExpectRefused(Json(R"("policies":[1])"), "policies must be an array of objects");
 }
 
+TEST(BundleTest, R2EventNotificationsTravelAndAreChecked) {
+  WorkerBundle bundle = SampleBundle();
+  EXPECT_EQ(EncodeBundle(bundle).find("r2_event_notifications"), std::string::npos);
+  bundle.r2_event_notifications = {{"uploads", "events", {"object-create"}, "img/", ".png"}};
+  std::string json = EncodeBundle(bundle);
+  EXPECT_TRUE(json.ends_with(",\"r2_event_notifications\":[{\"bucket\":\"uploads\",\"queue\":\"events\","
+                             "\"event_types\":[\"object-create\"],\"prefix\":\"img/\",\"suffix\":\".png\"}]}"))
+      << json;
+  StatusOr<WorkerBundle> decoded = DecodeBundle(json);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  EXPECT_EQ(decoded->r2_event_notifications, bundle.r2_event_notifications);
+  EXPECT_EQ(EncodeBundle(*decoded), json);
+  StatusOr<runtime::WorkerSpec> spec = SpecFromBundle(*decoded, "/workers/api/1");
+  ASSERT_TRUE(spec.ok()) << spec.status().message();
+  EXPECT_EQ(spec->r2_event_notifications, bundle.r2_event_notifications);
+
+  ExpectRefused(Json("\"r2_event_notifications\":[{\"bucket\":\"uploads\",\"queue\":\"q\","
+                     "\"event_types\":[\"object-copy\"]}]"),
+                "r2_event_notifications: unknown event type \"object-copy\"");
+  ExpectRefused(Json("\"r2_event_notifications\":[{\"bucket\":\"uploads\",\"queue\":\"q\"}]"), "event_types");
+  ExpectRefused(Json("\"r2_event_notifications\":[{\"bucket\":\"uploads\",\"queue\":\"q\","
+                     "\"event_types\":[\"object-create\"],\"filter\":\"x\"}]"),
+                "unknown key \"filter\"");
+  ExpectRefused(Json("\"r2_event_notifications\":[{\"bucket\":\"uploads\",\"queue\":\"Bad Queue\","
+                     "\"event_types\":[\"object-create\"]}]"),
+                "r2_event_notifications:");
+  ExpectRefused(Json("\"r2_event_notifications\":{}"), "must be an array");
+  // A consumer without a dead-letter queue (the example's) travels too.
+  bundle = SampleBundle();
+  bundle.queue_consumers = {{.queue = "events"}};
+  bundle.r2_event_notifications = {{"uploads", "events", {"object-create", "object-delete"}, "", ""}};
+  decoded = DecodeBundle(EncodeBundle(bundle));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  EXPECT_EQ(decoded->queue_consumers, bundle.queue_consumers);
+  bundle.r2_event_notifications.assign(101, {"uploads", "events", {"object-create"}, "", ""});
+  EXPECT_FALSE(ValidateBundle(bundle).ok());
+}
+
 TEST(BundleTest, SpecAndFilesFromBundle) {
   WorkerBundle bundle = SampleBundle();
   bundle.limits.memory_mb = 64;

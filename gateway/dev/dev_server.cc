@@ -16,6 +16,7 @@
 #include "bindings/kv/kv_store.h"
 #include "bindings/queues/queue_engine.h"
 #include "bindings/queues/queue_store.h"
+#include "bindings/r2/r2_notifications.h"
 #include "bindings/r2/r2_store.h"
 #include "bindings/fetch/outbound/client.h"
 #include "gateway/dev/dev_error_page.h"
@@ -215,7 +216,7 @@ class DevServer : public bindings::ServiceDirectory {
     // The queue store and its consumer engine, with the first project that
     // produces to or consumes a queue: `edge dev`'s queues are the local
     // state's (account ""), as `edge queues` without --to sees them.
-    bool wants_queues = !project->spec.queue_consumers.empty();
+    bool wants_queues = !project->spec.queue_consumers.empty() || !project->spec.r2_event_notifications.empty();
     for (const runtime::EnvBinding& binding : project->spec.bindings) wants_queues |= binding.kind == "queue";
     if (wants_queues && services_->queues == nullptr) {
       auto queues = bindings::QueueStore::Open(state, {}, clock_);
@@ -235,6 +236,27 @@ class DevServer : public bindings::ServiceDirectory {
     }
     // R2's store too: its folder is made on the first call of a bucket.
     if (services_->r2 == nullptr) services_->r2 = bindings::R2Store::Open(state, {}, clock_);
+    // Bucket event notifications: each rule's queue must exist (the
+    // project's own queues were made just above), and the notifier that
+    // writes and delivers the events runs once both stores are there.
+    for (const runtime::R2EventNotificationSpec& spec : project->spec.r2_event_notifications) {
+      auto rule = bindings::R2RuleFromSpec(spec);
+      if (!rule.ok()) {
+        return Status(rule.status().code(),
+                      fmt::format("{}: [[r2_event_notifications]] {}", project->config_path, rule.status().message()));
+      }
+      Status made = bindings::WorkerNamesQueue(project->spec, spec.queue) ? services_->queues->EnsureQueue("", spec.queue)
+                                                          : services_->queues->Info("", spec.queue).status();
+      if (!made.ok()) {
+        return Status(made.code(), fmt::format("{}: [[r2_event_notifications]] queue \"{}\": {} (name it in "
+                                               "[[queues.consumers]] or create it with `edge queues create`)",
+                                               project->config_path, spec.queue, made.message()));
+      }
+    }
+    if (r2_events_ == nullptr && services_->queues != nullptr) {
+      r2_events_ = bindings::R2Notifier::Attach(services_->r2, services_->queues, {});
+      r2_events_->Start(loop_);
+    }
     if (wants_kv && services_->kv == nullptr) {
       auto kv = bindings::KvStore::Open(state);
       if (!kv.ok()) return kv.status();
@@ -429,6 +451,16 @@ class DevServer : public bindings::ServiceDirectory {
       }
       queue_engine_->SetConsumers(std::move(consumers));
     }
+    if (r2_events_ != nullptr) {
+      std::vector<bindings::R2NotificationRule> rules;
+      for (const LoadedWorker& loaded : workers_) {
+        for (const runtime::R2EventNotificationSpec& spec : loaded.project.spec.r2_event_notifications) {
+          auto rule = bindings::R2RuleFromSpec(spec);
+          if (rule.ok()) rules.push_back(std::move(rule).value());
+        }
+      }
+      r2_events_->SetConfigRules({{"", std::move(rules)}});
+    }
   }
 
   // A batch for a consumer: its worker's queue handler runs it, and what it
@@ -490,6 +522,7 @@ class DevServer : public bindings::ServiceDirectory {
   void Close() {
     cron_.Stop();
     if (queue_engine_) queue_engine_->Stop();
+    if (r2_events_) r2_events_->Stop();
     // The inspector's thread ends first; the targets' handles are this loop's.
     inspector_.reset();
     for (auto& [name, target] : inspector_targets_) target->Close();
@@ -525,6 +558,7 @@ class DevServer : public bindings::ServiceDirectory {
   bindings::CronClock clock_;
   bindings::CronScheduler cron_;
   std::unique_ptr<bindings::QueueEngine> queue_engine_;
+  std::shared_ptr<bindings::R2Notifier> r2_events_;
   std::map<std::string, uv_fs_event_t*> watchers_;
   std::map<std::string, std::set<size_t>> watched_files_;  // file -> workers
   std::set<size_t> to_reload_;

@@ -3,7 +3,10 @@
 #include <openssl/crypto.h>
 #include <simdjson.h>
 
+#include <charconv>
+
 #include "base/ascii.h"
+#include "base/json_escape.h"
 #include "base/json_text.h"
 #include "base/sha256.h"
 #include "base/token_file.h"
@@ -97,6 +100,16 @@ std::optional<std::string> PercentDecode(std::string_view text) {
     i += 2;
   }
   return out;
+}
+
+// Whose queues or buckets a call reaches: an account's token its own; the
+// operator names one (?account=, else the default account workers deploy
+// to). Nullopt when ?account= is not percent-encoded properly.
+std::optional<std::string> OwnerFor(std::string_view query, const std::string& account) {
+  if (!account.empty()) return account;
+  std::optional<std::string> named = PercentDecode(QueryValue(query, "account"));
+  if (!named) return std::nullopt;
+  return named->empty() ? std::string(kDefaultAccount) : std::move(*named);
 }
 
 void MethodNotAllowed(ResponseWriter& writer, std::string_view allowed) {
@@ -239,6 +252,11 @@ void AdminApi::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> write
   std::string_view target = request.target;
   size_t question = target.find('?');
   std::string_view path = target.substr(0, question);
+  // Bodies arrive as streams (an R2 object is written to disk as it comes);
+  // every other call gets its body whole, up to kAdminMaxBodyBytes.
+  if (request.body_stream != nullptr && !(request.method == "PUT" && IsR2ObjectPath(path))) {
+    return BufferBody(std::move(request), std::move(writer));
+  }
   std::string_view query =
       question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
   std::string_view authorization = Header(request, "authorization");
@@ -304,7 +322,7 @@ void AdminApi::Answer(const HttpRequest& request, std::string_view path, std::st
   };
   if (for_account && (parts.empty() || (parts[0] != "workers" && parts[0] != "kv" &&
                                         parts[0] != "usage" && parts[0] != "routes" &&
-                                        parts[0] != "queues"))) {
+                                        parts[0] != "queues" && parts[0] != "r2"))) {
     Log(LogLevel::kWarn, "admin API: account {} refused {} {}: it needs the node's admin token",
         account, method, path);
     return SendError(*writer, 403,
@@ -369,6 +387,9 @@ void AdminApi::Answer(const HttpRequest& request, std::string_view path, std::st
   }
   if (!parts.empty() && parts[0] == "queues") {
     return Queues(request, parts, query, account, std::move(writer));
+  }
+  if (!parts.empty() && parts[0] == "r2") {
+    return R2(request, parts, query, account, std::move(writer));
   }
   if (parts.empty() || parts[0] != "workers") {
     return SendError(*writer, 404, fmt::format("no such endpoint: {}", path));
@@ -556,14 +577,9 @@ void AdminApi::Kv(const HttpRequest& request, const std::vector<std::string_view
 void AdminApi::Queues(const HttpRequest& request, const std::vector<std::string_view>& parts,
                       std::string_view query, const std::string& account,
                       std::shared_ptr<ResponseWriter> writer) {
-  // An account's token reaches its own queues; the operator names the
-  // account (?account=, else the default account workers deploy to).
-  std::string owner = account;
-  if (owner.empty()) {
-    std::optional<std::string> named = PercentDecode(QueryValue(query, "account"));
-    if (!named) return SendError(*writer, 400, "the account is not percent-encoded properly");
-    owner = named->empty() ? std::string(kDefaultAccount) : std::move(*named);
-  }
+  std::optional<std::string> named = OwnerFor(query, account);
+  if (!named) return SendError(*writer, 400, "the account is not percent-encoded properly");
+  const std::string& owner = *named;
   bindings::QueueStore& store = *node_.queue_store();
   const std::string& method = request.method;
   auto fail = [&](const Status& status) {
@@ -720,6 +736,323 @@ void AdminApi::Accounts(const HttpRequest& request, const std::vector<std::strin
   }
   SendError(*writer, 404, "no such endpoint: account paths are /accounts, /accounts/<name>, "
                           "/accounts/<name>/hosts and /accounts/<name>/token");
+}
+
+bool IsR2ObjectPath(std::string_view path) {
+  std::vector<std::string_view> parts = Segments(path);
+  return parts.size() >= 5 && parts[0] == "r2" && parts[1] == "buckets" && parts[3] == "objects";
+}
+
+void AdminApi::BufferBody(HttpRequest request, std::shared_ptr<ResponseWriter> writer) {
+  struct Pending {
+    HttpRequest request;
+    bool done = false;
+  };
+  auto pending = std::make_shared<Pending>();
+  std::shared_ptr<runtime::RequestBodySource> source = std::move(request.body_stream);
+  pending->request = std::move(request);
+  pending->request.body_stream = nullptr;
+  source->Read({
+      [pending, writer](std::string_view chunk) {
+        if (pending->done) return;
+        if (pending->request.body.size() + chunk.size() > kAdminMaxBodyBytes) {
+          pending->done = true;
+          SendError(*writer, 413, fmt::format("request body exceeds the limit of {} bytes", kAdminMaxBodyBytes));
+          return;
+        }
+        pending->request.body.append(chunk);
+      },
+      [this, pending, writer] {
+        if (pending->done) return;
+        pending->done = true;
+        Handle(std::move(pending->request), writer);
+      },
+      [pending](std::string_view) { pending->done = true; },
+  });
+}
+
+void AdminApi::R2(const HttpRequest& request, const std::vector<std::string_view>& parts,
+                  std::string_view query, const std::string& account,
+                  std::shared_ptr<ResponseWriter> writer) {
+  std::optional<std::string> named = OwnerFor(query, account);
+  if (!named) return SendError(*writer, 400, "the account is not percent-encoded properly");
+  const std::string& owner = *named;
+  bindings::R2Store& store = *node_.r2_store();
+  const std::string& method = request.method;
+  auto fail = [&](const Status& status) {
+    SendError(*writer, status.code() == ErrorCode::kNotFound ? 404 : 400, status.message());
+  };
+  if (parts.size() < 2 || parts[1] != "buckets") {
+    return SendError(*writer, 404, "R2 paths are /r2/buckets[/<bucket>[/objects[/<key>]|/notifications]]");
+  }
+  if (parts.size() == 2) {
+    if (method != "GET") return MethodNotAllowed(*writer, "GET");
+    auto buckets = store.ListBuckets(owner);
+    if (!buckets.ok()) return fail(buckets.status());
+    std::string body = fmt::format("{{\"account\":{},\"buckets\":", base::JsonString(owner));
+    base::AppendJsonArray(body, *buckets, [](std::string& out, const bindings::R2BucketInfo& info) {
+      out += fmt::format("{{\"name\":{},\"creation_date_ms\":{}}}", base::JsonString(info.name), info.created_ms);
+    });
+    return Send(*writer, {200, body + "}"});
+  }
+  std::optional<std::string> bucket = PercentDecode(parts[2]);
+  if (!bucket || !bindings::R2Store::ValidBucketName(*bucket)) {
+    return SendError(*writer, 400, "the bucket name is not valid (3 to 63 of a-z, 0-9 and '-')");
+  }
+  if (parts.size() == 3) {
+    if (method == "PUT" || method == "POST") {
+      Status created = store.CreateBucket(owner, *bucket);
+      if (!created.ok()) {
+        return SendError(*writer, created.message().find("already") != std::string::npos ? 409 : 400,
+                         created.message());
+      }
+      return Send(*writer, {201, fmt::format("{{\"created\":{}}}", base::JsonString(*bucket))});
+    }
+    if (method == "DELETE") {
+      Status deleted = store.DeleteBucket(owner, *bucket);
+      if (!deleted.ok()) return fail(deleted);
+      return Send(*writer, {200, fmt::format("{{\"deleted\":{}}}", base::JsonString(*bucket))});
+    }
+    return MethodNotAllowed(*writer, "PUT, POST, DELETE");
+  }
+  if (parts.size() == 4 && parts[3] == "notifications") {
+    return R2Notifications(request, query, owner, *bucket, std::move(writer));
+  }
+  if (parts[3] != "objects") {
+    return SendError(*writer, 404, "R2 paths are /r2/buckets[/<bucket>[/objects[/<key>]|/notifications]]");
+  }
+  if (parts.size() == 4) {
+    if (method != "GET") return MethodNotAllowed(*writer, "GET");
+    bindings::R2ListOptions options;
+    std::optional<std::string> prefix = PercentDecode(QueryValue(query, "prefix"));
+    std::optional<std::string> cursor = PercentDecode(QueryValue(query, "cursor"));
+    std::optional<std::string> delimiter = PercentDecode(QueryValue(query, "delimiter"));
+    if (!prefix || !cursor || !delimiter) return SendError(*writer, 400, "a query value is not percent-encoded properly");
+    options.prefix = std::move(*prefix);
+    options.cursor = std::move(*cursor);
+    options.delimiter = std::move(*delimiter);
+    std::string limit(QueryValue(query, "limit"));
+    if (!limit.empty()) {
+      char* end = nullptr;
+      unsigned long long value = strtoull(limit.c_str(), &end, 10);
+      if (*end != '\0' || value < 1 || value > bindings::kR2MaxListLimit) {
+        return SendError(*writer, 400, fmt::format("limit must be 1 to {}", bindings::kR2MaxListLimit));
+      }
+      options.limit = static_cast<size_t>(value);
+    }
+    auto listed = store.List(owner, *bucket, options);
+    if (!listed.ok()) return fail(listed.status());
+    std::string body = "{\"objects\":";
+    base::AppendJsonArray(body, listed->objects, [](std::string& out, const bindings::R2ObjectMeta& meta) {
+      out += "{\"key\":";
+      base::AppendJsonEscaped(out, meta.key);
+      out += fmt::format(",\"size\":{},\"etag\":{},\"uploaded_ms\":{}}}", meta.size, base::JsonString(meta.etag),
+                         meta.uploaded_ms);
+    });
+    body += ",\"delimited_prefixes\":";
+    base::AppendJsonArray(body, listed->delimited_prefixes,
+                          [](std::string& out, const std::string& prefix) { base::AppendJsonEscaped(out, prefix); });
+    body += fmt::format(",\"truncated\":{}", listed->truncated ? "true" : "false");
+    if (listed->truncated) body += ",\"cursor\":" + base::JsonString(listed->cursor);
+    return Send(*writer, {200, body + "}"});
+  }
+  // The key is the rest of the path, each segment percent-decoded ('/' may
+  // be sent as is or as %2F).
+  std::string key;
+  for (size_t i = 4; i < parts.size(); ++i) {
+    std::optional<std::string> segment = PercentDecode(parts[i]);
+    if (!segment) return SendError(*writer, 400, "the object key is not percent-encoded properly");
+    if (i > 4) key += '/';
+    key += *segment;
+  }
+  if (key.empty() || key.size() > bindings::kR2MaxKeyBytes) {
+    return SendError(*writer, 400, fmt::format("an object key is 1 to {} bytes", bindings::kR2MaxKeyBytes));
+  }
+  R2Object(request, owner, *bucket, key, std::move(writer));
+}
+
+void AdminApi::R2Object(const HttpRequest& request, const std::string& owner, const std::string& bucket,
+                        const std::string& key, std::shared_ptr<ResponseWriter> writer) {
+  std::shared_ptr<bindings::R2Store> store = node_.r2_store();
+  const std::string& method = request.method;
+  auto fail = [&](const Status& status) {
+    SendError(*writer, status.code() == ErrorCode::kNotFound ? 404 : 400, status.message());
+  };
+  if (method == "DELETE") {
+    Status deleted = store->Delete(owner, bucket, {key});
+    if (!deleted.ok()) return fail(deleted);
+    std::string body = "{\"deleted\":";
+    base::AppendJsonEscaped(body, key);
+    return Send(*writer, {200, body + "}"});
+  }
+  if (method == "GET" || method == "HEAD") {
+    auto got = store->Get(owner, bucket, key, {}, std::nullopt);
+    if (!got.ok()) return fail(got.status());
+    if (!*got) return SendError(*writer, 404, fmt::format("no object with that key in bucket \"{}\"", bucket));
+    auto object = std::make_shared<bindings::R2Got>(std::move(**got));
+    HeaderList headers = {
+        {"Content-Type", object->meta.http.content_type.value_or("application/octet-stream")},
+        {"ETag", "\"" + object->meta.etag + "\""},
+        {"X-Edge-R2-Uploaded-Ms", std::to_string(object->meta.uploaded_ms)},
+        {"Cache-Control", "no-store"}};
+    writer->Start(200, "", headers, object->meta.size);
+    if (method == "HEAD") return writer->Finish();
+    // Streamed from disk 256 KiB at a time, as the client takes it.
+    struct Pump {
+      std::shared_ptr<bindings::R2Got> object;
+      std::shared_ptr<ResponseWriter> writer;
+      uint64_t at = 0;
+      void Run(const std::shared_ptr<Pump>& self) {
+        while (at < object->length) {
+          if (writer->Aborted()) return;
+          if (writer->BufferedBytes() >= (size_t{256} << 10)) {
+            writer->OnDrain([self] { self->Run(self); });
+            return;
+          }
+          size_t want = static_cast<size_t>(std::min<uint64_t>(size_t{256} << 10, object->length - at));
+          auto bytes = object->Read(at, want);
+          if (!bytes.ok() || bytes->empty()) {
+            Log(LogLevel::kError, "admin API: reading an R2 object failed: {}",
+                bytes.ok() ? "it ended early" : bytes.status().message());
+            return writer->Abort();
+          }
+          at += bytes->size();
+          writer->Write(*bytes);
+        }
+        writer->Finish();
+      }
+    };
+    auto pump = std::make_shared<Pump>(Pump{object, writer});
+    return pump->Run(pump);
+  }
+  if (method != "PUT") return MethodNotAllowed(*writer, "GET, HEAD, PUT, DELETE");
+  // R2 needs the length up front, as a Workers put of a stream does.
+  std::string_view length_text = Header(request, "content-length");
+  uint64_t length = 0;
+  if (length_text.empty() || std::from_chars(length_text.data(), length_text.data() + length_text.size(),
+                                             length).ec != std::errc()) {
+    return SendError(*writer, 411, "an object upload needs a Content-Length");
+  }
+  bindings::R2PutOptions options;
+  std::string_view content_type = Header(request, "content-type");
+  if (!content_type.empty()) options.http.content_type = std::string(content_type);
+  auto begun = store->BeginPut(owner, bucket, key, std::move(options), length);
+  if (!begun.ok()) return fail(begun.status());
+  struct Upload {
+    std::unique_ptr<bindings::R2Writer> writer;
+    Status failed = Status::Ok();
+    bool answered = false;
+  };
+  auto upload = std::make_shared<Upload>();
+  upload->writer = std::move(begun).value();
+  if (request.body_stream == nullptr) {
+    // An empty body (Content-Length: 0) has no stream.
+    upload->failed = request.body.empty() ? Status::Ok() : upload->writer->Write(request.body);
+    if (!upload->failed.ok()) return fail(upload->failed);
+    auto meta = upload->writer->Commit();
+    if (!meta.ok()) return fail(meta.status());
+    return Send(*writer, {200, fmt::format("{{\"size\":{},\"etag\":{}}}", (*meta)->size, base::JsonString((*meta)->etag))});
+  }
+  // Each chunk goes to the body file as it arrives: the object is never
+  // in memory, and the socket is read no faster than the disk takes it.
+  request.body_stream->Read({
+      [upload, writer](std::string_view chunk) {
+        if (upload->answered || !upload->failed.ok()) return;
+        upload->failed = upload->writer->Write(chunk);
+        if (!upload->failed.ok()) {
+          upload->answered = true;
+          SendError(*writer, 400, upload->failed.message());
+        }
+      },
+      [upload, writer] {
+        if (upload->answered) return;
+        upload->answered = true;
+        auto meta = upload->writer->Commit();
+        if (!meta.ok()) return SendError(*writer, 400, meta.status().message());
+        Send(*writer, {200, fmt::format("{{\"size\":{},\"etag\":{}}}", (*meta)->size,
+                                        base::JsonString((*meta)->etag))});
+      },
+      [upload](std::string_view) {
+        upload->answered = true;
+        upload->writer->Abort();
+      },
+  });
+}
+
+void AdminApi::R2Notifications(const HttpRequest& request, std::string_view query, const std::string& owner,
+                               const std::string& bucket, std::shared_ptr<ResponseWriter> writer) {
+  bindings::R2Notifier& notifier = *node_.r2_events();
+  const std::string& method = request.method;
+  auto fail = [&](const Status& status) {
+    SendError(*writer, status.code() == ErrorCode::kNotFound ? 404 : 400, status.message());
+  };
+  if (method == "GET") {
+    auto rules = notifier.ListRules(owner, bucket);
+    if (!rules.ok()) return fail(rules.status());
+    std::string body = fmt::format("{{\"bucket\":{},\"rules\":", base::JsonString(bucket));
+    base::AppendJsonArray(body, *rules, [](std::string& out, const bindings::R2Notifier::ListedRule& listed) {
+      out += fmt::format("{{\"queue\":{},\"event_types\":", base::JsonString(listed.rule.queue));
+      base::AppendJsonStringArray(out, listed.rule.EventTypes());
+      out += ",\"prefix\":";
+      base::AppendJsonEscaped(out, listed.rule.prefix);
+      out += ",\"suffix\":";
+      base::AppendJsonEscaped(out, listed.rule.suffix);
+      out += fmt::format(",\"source\":\"{}\"}}", listed.configured ? "config" : "stored");
+    });
+    return Send(*writer, {200, body + "}"});
+  }
+  if (method == "POST" || method == "PUT") {
+    // {"queue": "q", "event_types": ["object-create"], "prefix": "", "suffix": ""}
+    simdjson::dom::parser parser;
+    simdjson::dom::element root;
+    simdjson::dom::object object;
+    if (parser.parse(request.body).get(root) != simdjson::SUCCESS || root.get_object().get(object) != simdjson::SUCCESS) {
+      return SendError(*writer, 400, "the body must be a JSON object {\"queue\", \"event_types\", \"prefix\", \"suffix\"}");
+    }
+    bindings::R2NotificationRule rule;
+    rule.bucket = bucket;
+    for (auto field : object) {
+      std::string_view text;
+      if (field.key == "event_types") {
+        simdjson::dom::array types;
+        if (field.value.get_array().get(types) != simdjson::SUCCESS) {
+          return SendError(*writer, 400, "event_types must be an array of strings");
+        }
+        for (simdjson::dom::element type : types) {
+          if (type.get_string().get(text) != simdjson::SUCCESS) {
+            return SendError(*writer, 400, "event_types must be an array of strings");
+          }
+          Status added = bindings::AddR2EventType(text, &rule);
+          if (!added.ok()) return fail(added);
+        }
+        continue;
+      }
+      std::string* out = field.key == "queue"    ? &rule.queue
+                         : field.key == "prefix" ? &rule.prefix
+                         : field.key == "suffix" ? &rule.suffix
+                                                 : nullptr;
+      if (out == nullptr) {
+        return SendError(*writer, 400, fmt::format("unknown key {} (known: queue, event_types, prefix, suffix)",
+                                                   base::JsonString(field.key)));
+      }
+      if (field.value.get_string().get(text) != simdjson::SUCCESS) {
+        return SendError(*writer, 400, fmt::format("{} must be a string", field.key));
+      }
+      out->assign(text);
+    }
+    Status added = notifier.AddRule(owner, rule);
+    if (!added.ok()) return fail(added);
+    return Send(*writer, {201, fmt::format("{{\"bucket\":{},\"queue\":{}}}", base::JsonString(bucket),
+                                           base::JsonString(rule.queue))});
+  }
+  if (method == "DELETE") {
+    std::optional<std::string> queue = PercentDecode(QueryValue(query, "queue"));
+    if (!queue) return SendError(*writer, 400, "the queue is not percent-encoded properly");
+    auto removed = notifier.DeleteRules(owner, bucket, *queue);
+    if (!removed.ok()) return fail(removed.status());
+    return Send(*writer, {200, fmt::format("{{\"deleted\":{}}}", *removed)});
+  }
+  MethodNotAllowed(*writer, "GET, POST, DELETE");
 }
 
 }  // namespace edge::gateway

@@ -35,6 +35,13 @@ int CheckBearer(std::string_view authorization, std::string_view token);
 // The token of a Bearer credential; nullopt when `authorization` is not one.
 std::optional<std::string_view> BearerToken(std::string_view authorization);
 
+// The largest body the admin API reads whole (a bundle of 10 MiB, base64
+// and JSON around it); R2 object uploads stream to disk instead.
+inline constexpr size_t kAdminMaxBodyBytes = 32u << 20;
+
+// Whether `path` is an R2 object's (/r2/buckets/<bucket>/objects/<key>).
+bool IsR2ObjectPath(std::string_view path);
+
 class AdminApi {
  public:
   // `sync_token` ("" = none) grants the sync API (/sync/...) and KV writes
@@ -65,6 +72,19 @@ class AdminApi {
   void Queues(const HttpRequest& request, const std::vector<std::string_view>& parts,
               std::string_view query, const std::string& account,
               std::shared_ptr<ResponseWriter> writer);
+  // /r2/buckets[/<bucket>[/objects[/<key>] | /notifications]]: an
+  // account's R2 buckets, objects (streamed both ways) and event
+  // notification rules (wrangler's `r2 bucket|object|bucket notification`).
+  void R2(const HttpRequest& request, const std::vector<std::string_view>& parts,
+          std::string_view query, const std::string& account,
+          std::shared_ptr<ResponseWriter> writer);
+  void R2Object(const HttpRequest& request, const std::string& owner, const std::string& bucket,
+                const std::string& key, std::shared_ptr<ResponseWriter> writer);
+  void R2Notifications(const HttpRequest& request, std::string_view query, const std::string& owner,
+                       const std::string& bucket, std::shared_ptr<ResponseWriter> writer);
+  // Reads a streamed body whole (at most kAdminMaxBodyBytes), then handles
+  // the request.
+  void BufferBody(HttpRequest request, std::shared_ptr<ResponseWriter> writer);
   void Kv(const HttpRequest& request, const std::vector<std::string_view>& parts,
           std::string_view query, const std::string& account,
           std::shared_ptr<ResponseWriter> writer);

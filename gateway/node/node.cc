@@ -148,6 +148,9 @@ Status Node::Open() {
   }
   policy_context_.buckets = services_->rate_limits.get();
   policy_context_.proxies = &proxies_;
+  // Its event notifications write into the same index (hooked before any
+  // worker can put), and reach the node's queues.
+  r2_events_ = bindings::R2Notifier::Attach(services_->r2, services_->queues, {});
 
   // A PoP node reaches public addresses only, plus what the operator allows.
   std::vector<bindings::outbound::Cidr> allowed;
@@ -194,6 +197,7 @@ Status Node::Open() {
   std::set<std::string> bundles;
   for (const auto& [name, served] : state->workers) bundles.insert(served->sha256);
   PruneCodeCaches(options_.data_dir, bundles);
+  SetR2Rules(*state);
   state_.Publish(std::move(state));
   return Status::Ok();
 }
@@ -277,6 +281,18 @@ StatusOr<RouteTable> Node::RoutesWith(const std::string& name,
   return RouteTable::Build(std::move(routes));
 }
 
+void Node::SetR2Rules(const NodeState& state) {
+  if (r2_events_ == nullptr) return;
+  std::map<std::string, std::vector<bindings::R2NotificationRule>> rules;
+  for (const auto& [name, served] : state.workers) {
+    for (const runtime::R2EventNotificationSpec& spec : served->spec.r2_event_notifications) {
+      auto rule = bindings::R2RuleFromSpec(spec);
+      if (rule.ok()) rules[served->account].push_back(std::move(rule).value());
+    }
+  }
+  r2_events_->SetConfigRules(std::move(rules));
+}
+
 StatusOr<std::shared_ptr<NodeState>> Node::StateWith(const std::string& name,
                                                      std::shared_ptr<const ServedWorker> worker) {
   std::shared_ptr<const NodeState> current = state_.Load();
@@ -297,6 +313,8 @@ StatusOr<std::shared_ptr<NodeState>> Node::StateWith(const std::string& name,
 void Node::Switch(std::shared_ptr<NodeState> state, std::shared_ptr<const ServedWorker> worker,
                   std::function<void()> done) {
   auto publish = [this, state, done = std::move(done)]() mutable {
+    // A version's bucket notification rules hold from the moment it serves.
+    SetR2Rules(*state);
     state_.Publish(state);
     for (auto& thread : threads_) {
       thread->Post([thread = thread.get(), state] { thread->pool().Retain(*state); });
@@ -463,6 +481,22 @@ void Node::Deploy(std::string name, std::string bundle_json, std::string account
     candidate.routes = routes;
     candidate.account = target;
     if (*existing) candidate.secrets = (*existing)->secrets;
+    // A bucket notification's queue is the account's: one the worker names
+    // (made with it), or one that exists already.
+    for (const runtime::R2EventNotificationSpec& spec : bundle->r2_event_notifications) {
+      bool named = std::any_of(bundle->queue_producers.begin(), bundle->queue_producers.end(),
+                               [&](const auto& producer) { return producer.second == spec.queue; }) ||
+                   std::any_of(bundle->queue_consumers.begin(), bundle->queue_consumers.end(),
+                               [&](const runtime::QueueConsumerSpec& consumer) {
+                                 return consumer.queue == spec.queue || consumer.dead_letter_queue == spec.queue;
+                               });
+      Status exists = named ? services_->queues->EnsureQueue(target, spec.queue)
+                            : services_->queues->Info(target, spec.queue).status();
+      if (!exists.ok()) {
+        return fail(exists.code() == ErrorCode::kNotFound ? 400 : 500,
+                    fmt::format("r2_event_notifications: queue \"{}\": {}", spec.queue, exists.message()));
+      }
+    }
     auto probe = BuildServed(candidate);
     if (!probe.ok()) return fail(400, probe.status().message());
     auto started = std::chrono::steady_clock::now();
@@ -979,8 +1013,11 @@ Status Node::StartHeavyLanes(int first_index, int count, size_t budget) {
 Status Node::StartAdminApi(std::string token, std::string sync_token) {
   admin_api_ = std::make_unique<AdminApi>(*this, std::move(token), std::move(sync_token));
   ServerLimits admin_limits = options_.limits;
-  admin_limits.max_body_bytes = 32u << 20;  // a bundle of 10 MiB, base64 and JSON around it
-  admin_limits.stream_request_bodies = false;
+  // Bodies stream in: an R2 object upload goes to disk as it arrives (up
+  // to R2's largest put); the rest are read whole, at most
+  // kAdminMaxBodyBytes (AdminApi::BufferBody).
+  admin_limits.max_body_bytes = bindings::kR2MaxPutBytes;
+  admin_limits.stream_request_bodies = true;
   admin_server_ = std::make_unique<HttpServer>(
       &loop_, admin_limits, [this](HttpRequest request, std::shared_ptr<ResponseWriter> writer) {
         admin_api_->Handle(std::move(request), std::move(writer));

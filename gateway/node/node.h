@@ -23,6 +23,7 @@
 #include "bindings/kv/kv_store.h"
 #include "bindings/queues/queue_engine.h"
 #include "bindings/queues/queue_store.h"
+#include "bindings/r2/r2_notifications.h"
 #include "bindings/service/service_directory.h"
 #include "gateway/deploy/deploy_store.h"
 #include "gateway/http/http_server.h"
@@ -150,6 +151,11 @@ class Node : public bindings::ServiceDirectory {
   // The queue store (bindings/queues/queue_store.h) and the engine that
   // runs the consumers of the workers served here (null before Start).
   const std::shared_ptr<bindings::QueueStore>& queue_store() { return services_->queues; }
+  // R2 bucket event notifications (bindings/r2/r2_notifications.h): the
+  // deployed workers' rules and the node's stored ones, and the mover that
+  // NodeTriggers runs on the control loop.
+  const std::shared_ptr<bindings::R2Notifier>& r2_events() { return r2_events_; }
+  const std::shared_ptr<bindings::R2Store>& r2_store() { return services_->r2; }
   bindings::QueueEngine* queue_engine();
   const std::vector<std::unique_ptr<NodeExtension>>& extensions() const { return extensions_; }
 
@@ -214,6 +220,9 @@ class Node : public bindings::ServiceDirectory {
   StatusOr<std::shared_ptr<const ServedWorker>> BuildServed(const DeployedWorker& deployed);
   // A new state: the current one with `worker` replaced (or removed when
   // null), its routes from the worker records.
+  // Hands the bucket notification rules of `state`'s workers to the
+  // notifier, just before `state` is published.
+  void SetR2Rules(const NodeState& state);
   StatusOr<std::shared_ptr<NodeState>> StateWith(const std::string& name,
                                                  std::shared_ptr<const ServedWorker> worker);
   // Every route of every worker but `except`, plus `extra` for it: refused
@@ -280,6 +289,7 @@ class Node : public bindings::ServiceDirectory {
   std::unique_ptr<const policy::PolicyTables> host_policies_;
   policy::TrustedProxies proxies_;
   policy::PolicyContext policy_context_;
+  std::shared_ptr<bindings::R2Notifier> r2_events_;
   std::unique_ptr<bindings::KvSweeper> kv_sweeper_;
   StateCell state_;
   Meter meter_;

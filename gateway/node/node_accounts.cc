@@ -435,6 +435,7 @@ void Node::DeleteAccount(std::string name, Done done) {
     if (written.ok()) written = DropAccountCache(services_->cache.get(), name);
     // Its R2 buckets and all they hold.
     if (written.ok() && services_->r2 != nullptr) written = services_->r2->DropOwner(name);
+    if (written.ok() && r2_events_ != nullptr) written = r2_events_->DropOwner(name);
     // The fleet deletes the workers, then the account (and its KV data).
     for (const std::string& worker : *workers) {
       meter_.Forget(worker);

@@ -54,12 +54,16 @@ NodeTriggers::NodeTriggers(Node& node, std::vector<NodeThread*> serving, binding
       refresh_, [](uv_timer_t* timer) { static_cast<NodeTriggers*>(timer->data)->Refresh(); },
       kRefreshEveryMs, kRefreshEveryMs);
   Refresh();
+  // Bucket event notifications move from the R2 outbox into the queues on
+  // this loop, from now on (events a killed node left are delivered first).
+  if (node_.r2_events() != nullptr) node_.r2_events()->Start(node_.control_loop());
 }
 
 NodeTriggers::~NodeTriggers() {
   *alive_ = false;
   scheduler_.Stop();
   queues_->Stop();
+  if (node_.r2_events() != nullptr) node_.r2_events()->Stop();
   uv_timer_stop(refresh_);
   base::CloseAndDelete(refresh_);
 }

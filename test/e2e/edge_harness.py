@@ -227,6 +227,18 @@ def read_response(sock, head=False):
     return response
 
 
+def wait_for(predicate, timeout, interval=0.1):
+    """Polls `predicate` until it returns something true (returned), or
+    `timeout` seconds passed (then its last value)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()
+
+
 class Project:
     """A temporary worker project folder the test can edit."""
 

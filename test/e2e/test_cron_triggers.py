@@ -18,7 +18,7 @@ import threading
 import time
 import unittest
 
-from edge_harness import BINARY, EdgeProcess, NodeProcess, Project
+from edge_harness import BINARY, EdgeProcess, NodeProcess, Project, wait_for
 
 MINUTE_MS = 60_000
 
@@ -28,16 +28,6 @@ def clock_before_next_minute(lead_ms):
     now = int(time.time() * 1000)
     boundary = (now // MINUTE_MS + 1) * MINUTE_MS
     return boundary - lead_ms, boundary
-
-
-def wait_for(predicate, timeout, interval=0.1):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()
 
 
 # Records each scheduled event in KV; GET /last shows the latest.

@@ -14,7 +14,7 @@ import time
 import unittest
 import urllib.parse
 
-from edge_harness import BINARY, EdgeProcess, NodeProcess, Project
+from edge_harness import BINARY, EdgeProcess, NodeProcess, Project, wait_for
 
 WORKER = r"""
 export default {
@@ -65,16 +65,6 @@ max_retries = 1
 dead_letter_queue = "jobs-dead"
 retry_delay = 0
 """
-
-
-def wait_for(predicate, timeout, interval=0.1):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()
 
 
 class ServeQueuesTest(unittest.TestCase):
