@@ -949,6 +949,10 @@ class Decoder {
                           });
           }));
       bundle_.ratelimits.push_back(std::move(limiter));
+      return Status::Ok();
+    });
+  }
+
   // [{bucket, queue, event_types, prefix, suffix}]: the values are checked
   // by ValidateBundle.
   Status R2EventNotifications(element value) {
