@@ -14,6 +14,7 @@ class KvStore;     // bindings/kv/kv_store.h
 class CacheStore;  // bindings/cache/cache_store.h
 class QueueStore;  // bindings/queues/queue_store.h
 class R2Store;     // bindings/r2/r2_store.h
+class WorkflowStore;  // bindings/workflows/workflow_store.h
 namespace outbound {
 class Client;  // bindings/fetch/outbound/client.h
 }
@@ -36,6 +37,10 @@ struct BindingServices : runtime::HostServices {
   // worker reaches its account's buckets that it is bound to. Null when
   // the host has none, and then R2 calls reject with an error saying so.
   std::shared_ptr<R2Store> r2;
+  // The store behind every `workflow` binding
+  // (bindings/workflows/workflow_store.h); null when the host has none,
+  // and then the binding's calls reject with an error saying so.
+  std::shared_ptr<WorkflowStore> workflows;
   // The outbound HTTP client behind fetch(), one per process (shared by
   // every worker and thread); null when the host has none, and then fetch()
   // rejects with an error saying so.

@@ -15,6 +15,7 @@ void RegisterNatives(runtime::NativeRegistry& registry) {
   RegisterQueueNatives(registry);
   RegisterSocketNatives(registry);
   RegisterR2Natives(registry);
+  RegisterWorkflowNatives(registry);
 }
 
 }  // namespace edge::bindings

@@ -17,5 +17,6 @@ void RegisterCacheNatives(runtime::NativeRegistry& registry);
 void RegisterQueueNatives(runtime::NativeRegistry& registry);
 void RegisterSocketNatives(runtime::NativeRegistry& registry);
 void RegisterR2Natives(runtime::NativeRegistry& registry);
+void RegisterWorkflowNatives(runtime::NativeRegistry& registry);
 
 }  // namespace edge::bindings
