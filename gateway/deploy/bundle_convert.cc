@@ -92,6 +92,10 @@ StatusOr<WorkerBundle> BundleFromProject(const runtime::Project& project,
       bundle.queue_producers.emplace_back(binding.name, binding.Option("queue"));
       continue;
     }
+    if (binding.kind == "workflow") {
+      bundle.workflows.push_back({binding.name, binding.Option("workflow"), binding.Option("class_name")});
+      continue;
+    }
     // The option names runtime::LoadProject gives each kind.
     std::string_view option = binding.kind == "kv"        ? "namespace"
                               : binding.kind == "service" ? "service"
@@ -163,6 +167,10 @@ StatusOr<runtime::WorkerSpec> SpecFromBundle(const WorkerBundle& bundle, std::st
     spec.bindings.push_back({binding, "queue", {{"queue", queue}}});
   }
   spec.queue_consumers = bundle.queue_consumers;
+  for (const WorkflowBindingEntry& workflow : bundle.workflows) {
+    spec.bindings.push_back(
+        {workflow.binding, "workflow", {{"workflow", workflow.name}, {"class_name", workflow.class_name}}});
+  }
   return spec;
 }
 

@@ -23,6 +23,7 @@
 #include "bindings/kv/kv_store.h"
 #include "bindings/queues/queue_engine.h"
 #include "bindings/queues/queue_store.h"
+#include "bindings/workflows/workflow_store.h"
 #include "bindings/service/service_directory.h"
 #include "gateway/deploy/deploy_store.h"
 #include "gateway/http/http_server.h"
@@ -150,6 +151,13 @@ class Node : public bindings::ServiceDirectory {
   // runs the consumers of the workers served here (null before Start).
   const std::shared_ptr<bindings::QueueStore>& queue_store() { return services_->queues; }
   bindings::QueueEngine* queue_engine();
+  // The workflow store (bindings/workflows/workflow_store.h).
+  const std::shared_ptr<bindings::WorkflowStore>& workflow_store() { return services_->workflows; }
+  // Version `version` of the worker `name` as it would be served (its
+  // bundle from the deploy store, its current secrets), for workflow
+  // instances that run to their end on the version they started on
+  // (control loop). kNotFound when that version is no longer stored.
+  StatusOr<std::shared_ptr<const ServedWorker>> ServedVersion(const std::string& name, uint64_t version);
   const std::vector<std::unique_ptr<NodeExtension>>& extensions() const { return extensions_; }
 
   // Reads, for the admin API (control loop).
