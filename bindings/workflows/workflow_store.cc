@@ -741,8 +741,7 @@ Status WorkflowStore::Restart(std::string_view account, std::string_view workflo
 }
 
 StatusOr<bool> WorkflowStore::DeliverEvents(MDB_txn* txn, const std::string& key,
-                                            WorkflowInstance& instance,
-                                            std::vector<WorkflowStep>& steps, int64_t now) {
+                                            std::vector<WorkflowStep>& steps) {
   bool any_waiting = false;
   for (const WorkflowStep& step : steps) any_waiting |= step.state == WorkflowStep::kWaiting;
   if (!any_waiting) return false;
@@ -768,8 +767,6 @@ StatusOr<bool> WorkflowStore::DeliverEvents(MDB_txn* txn, const std::string& key
       break;
     }
   }
-  (void)now;
-  (void)instance;
   return delivered;
 }
 
@@ -805,7 +802,7 @@ Status WorkflowStore::SendEvent(std::string_view account, std::string_view workf
     if (rc != 0) return env_->Error("write", rc);
     auto steps = ReadSteps(txn, key);
     if (!steps.ok()) return steps.status();
-    auto delivered = DeliverEvents(txn, key, instance, *steps, now);
+    auto delivered = DeliverEvents(txn, key, *steps);
     if (!delivered.ok()) return delivered.status();
     if (*delivered && instance.status == WorkflowStatus::kWaiting) {
       instance.status = WorkflowStatus::kRunning;
@@ -1066,7 +1063,7 @@ Status WorkflowStore::ApplyReport(MDB_txn* txn, const std::string& key, Workflow
     }
   }
   if (!WorkflowFinished(instance.status)) {
-    auto delivered = DeliverEvents(txn, key, instance, steps, now);
+    auto delivered = DeliverEvents(txn, key, steps);
     if (!delivered.ok()) return delivered.status();
     if (*delivered) {
       progressed = true;

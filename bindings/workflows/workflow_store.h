@@ -303,8 +303,7 @@ class WorkflowStore {
                      int64_t started_ms, int64_t now);
   // Hands buffered events to the waits of `steps` that match; true when
   // one was.
-  StatusOr<bool> DeliverEvents(MDB_txn* txn, const std::string& key, WorkflowInstance& instance,
-                               std::vector<WorkflowStep>& steps, int64_t now);
+  StatusOr<bool> DeliverEvents(MDB_txn* txn, const std::string& key, std::vector<WorkflowStep>& steps);
 
   std::unique_ptr<base::LmdbEnv> env_;
   Dbs dbs_;
