@@ -15,6 +15,7 @@ class CacheStore;  // bindings/cache/cache_store.h
 class QueueStore;  // bindings/queues/queue_store.h
 class R2Store;     // bindings/r2/r2_store.h
 class TokenBuckets;  // bindings/ratelimit/token_buckets.h
+class WorkflowStore;  // bindings/workflows/workflow_store.h
 namespace outbound {
 class Client;  // bindings/fetch/outbound/client.h
 }
@@ -42,6 +43,10 @@ struct BindingServices : runtime::HostServices {
   // per process; null when the host has none, and then limit() rejects
   // with an error saying so.
   std::shared_ptr<TokenBuckets> rate_limits;
+  // The store behind every `workflow` binding
+  // (bindings/workflows/workflow_store.h); null when the host has none,
+  // and then the binding's calls reject with an error saying so.
+  std::shared_ptr<WorkflowStore> workflows;
   // The outbound HTTP client behind fetch(), one per process (shared by
   // every worker and thread); null when the host has none, and then fetch()
   // rejects with an error saying so.

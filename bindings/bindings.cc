@@ -16,6 +16,7 @@ void RegisterNatives(runtime::NativeRegistry& registry) {
   RegisterSocketNatives(registry);
   RegisterR2Natives(registry);
   RegisterRateLimitNatives(registry);
+  RegisterWorkflowNatives(registry);
 }
 
 }  // namespace edge::bindings

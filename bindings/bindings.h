@@ -18,5 +18,6 @@ void RegisterQueueNatives(runtime::NativeRegistry& registry);
 void RegisterSocketNatives(runtime::NativeRegistry& registry);
 void RegisterR2Natives(runtime::NativeRegistry& registry);
 void RegisterRateLimitNatives(runtime::NativeRegistry& registry);
+void RegisterWorkflowNatives(runtime::NativeRegistry& registry);
 
 }  // namespace edge::bindings

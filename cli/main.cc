@@ -8,6 +8,7 @@
 #include "cli/deploy_command.h"
 #include "cli/kv_command.h"
 #include "cli/queues_command.h"
+#include "cli/workflows_command.h"
 #include "cli/r2_command.h"
 #include "cli/serve_command.h"
 #include "cli/sync_commands.h"
@@ -172,6 +173,48 @@ int main(int argc, char** argv) {
       queues_command->add_subcommand("purge", "Delete every message of queue NAME");
   queues_common(queues_purge);
   queues_purge->add_option("name", queues.name, "The queue")->required();
+  // edge workflows list | instances list|describe|terminate|pause|resume|restart NAME [ID]
+  //   | trigger NAME [PARAMS_JSON] [--to URL --token-file F]
+  edge::cli::WorkflowsCommandOptions workflows;
+  CLI::App* workflows_command = app.add_subcommand(
+      "workflows", "List workflows, inspect and control their instances: on a node with --to URL, else "
+                   "in the local state `edge dev` uses");
+  workflows_command->require_subcommand(1);
+  auto workflows_common = [&](CLI::App* command) {
+    command->add_option("--to", workflows.to, "A node's admin API URL (default: the local state)");
+    command->add_option("--token-file", workflows.token_file,
+                        "File holding the admin or account token (or set EDGE_TOKEN)");
+    command->add_option("--account", workflows.account,
+                        "With the node's admin token: the account whose workflows (default: the "
+                        "default account)");
+    command->add_option("--config", workflows.config,
+                        "Without --to: the project's config (default: edge.toml, else wrangler.toml, "
+                        "in the current folder)");
+    command->add_option("--persist-to", workflows.persist_to,
+                        "Without --to: the local state folder (default: <project>/.edge/state)");
+    command->add_flag("--json", workflows.json, "Print the JSON as the node or the store gives it");
+  };
+  CLI::App* workflows_list = workflows_command->add_subcommand("list", "List the workflows and their instances");
+  workflows_common(workflows_list);
+  CLI::App* workflows_instances =
+      workflows_command->add_subcommand("instances", "List, describe and control the instances of a workflow");
+  workflows_instances->require_subcommand(1);
+  for (const char* verb : {"list", "describe", "terminate", "pause", "resume", "restart"}) {
+    std::string help = std::string(verb) == "list"       ? "List the instances of workflow NAME"
+                       : std::string(verb) == "describe" ? "Show instance ID of NAME and its steps' timeline"
+                                                         : std::string(verb) + " instance ID of workflow NAME";
+    CLI::App* sub = workflows_instances->add_subcommand(verb, help);
+    workflows_common(sub);
+    sub->add_option("name", workflows.name, "The workflow")->required();
+    if (std::string(verb) != "list") sub->add_option("id", workflows.id, "The instance")->required();
+    sub->callback([&workflows, verb] { workflows.verb = verb; });
+  }
+  CLI::App* workflows_trigger =
+      workflows_command->add_subcommand("trigger", "Create an instance of workflow NAME with PARAMS (JSON)");
+  workflows_common(workflows_trigger);
+  workflows_trigger->add_option("name", workflows.name, "The workflow")->required();
+  workflows_trigger->add_option("params", workflows.params, "The instance's params, as JSON");
+  workflows_trigger->add_option("--id", workflows.id, "The instance's id (default: a new UUID)");
   // edge r2 bucket|object ...
   edge::cli::R2CommandOptions r2;
   CLI::App* r2_command = edge::cli::AddR2Command(app, r2);
@@ -329,6 +372,10 @@ int main(int argc, char** argv) {
     return edge::cli::RunQueuesCommand(queues, std::cout, std::cerr);
   }
 
+  if (workflows_command->parsed()) {
+    for (CLI::App* sub : workflows_command->get_subcommands()) workflows.action = sub->get_name();
+    return edge::cli::RunWorkflowsCommand(workflows, std::cout, std::cerr);
+  }
   if (kv_command->parsed()) {
     kv.action = kv_command->get_subcommands().front()->get_name();
     if (kv_value_option->count() > 0) kv.value = kv_value;

@@ -9,35 +9,11 @@
 #include "bindings/cron/cron_scheduler.h"
 #include "bindings/queues/queue_store.h"
 #include "cli/admin_client.h"
+#include "cli/project_state.h"
 
 namespace edge::cli {
 namespace {
 namespace fs = std::filesystem;
-
-// The local state folder of the project in the current folder (or
-// --config's), as `edge dev` uses it.
-StatusOr<std::string> LocalState(const QueuesCommandOptions& options) {
-  std::error_code ec;
-  if (!options.persist_to.empty()) return fs::absolute(options.persist_to, ec).string();
-  fs::path file;
-  if (!options.config.empty()) {
-    file = fs::absolute(options.config, ec);
-    if (ec || !fs::is_regular_file(file, ec)) {
-      return Status(ErrorCode::kNotFound, fmt::format("{}: no such file", options.config));
-    }
-  } else {
-    fs::path cwd = fs::current_path(ec);
-    file = cwd / "edge.toml";
-    if (!fs::exists(file, ec)) file = cwd / "wrangler.toml";
-    if (!fs::exists(file, ec)) {
-      return Status(ErrorCode::kNotFound,
-                    fmt::format("no edge.toml or wrangler.toml in {}: run `edge queues` in the "
-                                "project folder, pass --config FILE, or --to URL for a node",
-                                cwd.string()));
-    }
-  }
-  return (file.lexically_normal().parent_path() / ".edge" / "state").string();
-}
 
 std::string Header() {
   return fmt::format("{:<32} {:>10} {:>14} {:>10}\n", "name", "messages", "created_ms", "retention");
@@ -48,9 +24,9 @@ std::string Row(std::string_view name, uint64_t messages, int64_t created_ms, in
 }
 
 Status RunLocal(const QueuesCommandOptions& options, std::ostream& out) {
-  StatusOr<std::string> state = LocalState(options);
+  StatusOr<ProjectState> state = FindProjectState(options.config, options.persist_to, "edge queues");
   if (!state.ok()) return state.status();
-  auto store = bindings::QueueStore::Open(*state, {}, bindings::SystemCronClock());
+  auto store = bindings::QueueStore::Open(state->state_dir, {}, bindings::SystemCronClock());
   if (!store.ok()) return store.status();
   bindings::QueueStore& queues = **store;
   // `edge dev`'s queues belong to the local account "".

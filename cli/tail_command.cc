@@ -92,7 +92,8 @@ std::string StringField(simdjson::dom::element object, std::string_view key,
 // A request ("GET https://... - Ok @ ..."), a cron trigger's scheduled
 // event ("\"*/5 * * * *\" - Ok @ ...") or a queue batch ("Queue jobs (3
 // messages) - Ok @ ..."), then its console lines.
-enum class EventKind { kRequest, kScheduled, kQueue };
+// A workflow run is "Workflow orders instance o1 - Ok @ ...".
+enum class EventKind { kRequest, kScheduled, kQueue, kWorkflow };
 std::string FormatRequest(simdjson::dom::element event, EventKind kind) {
   simdjson::dom::element time;
   std::string when = event["time"].get(time) == simdjson::SUCCESS ? EventTime(time) : "?";
@@ -103,6 +104,9 @@ std::string FormatRequest(simdjson::dom::element event, EventKind kind) {
       : kind == EventKind::kQueue
           ? fmt::format("Queue {} ({} message{})", StringField(event, "queue", "?"), batch,
                         batch == 1 ? "" : "s")
+      : kind == EventKind::kWorkflow
+          ? fmt::format("Workflow {} instance {}", StringField(event, "workflow", "?"),
+                        StringField(event, "instanceId", "?"))
           : fmt::format("{} {}", StringField(event, "method", "?"), StringField(event, "url", "?"));
   std::string out =
       fmt::format("{} - {} @ {}\n", what, OutcomeText(StringField(event, "outcome")), when);
@@ -149,6 +153,7 @@ std::string FormatTailEvent(std::string_view line) {
   if (type == "request") return FormatRequest(event, EventKind::kRequest);
   if (type == "scheduled") return FormatRequest(event, EventKind::kScheduled);
   if (type == "queue") return FormatRequest(event, EventKind::kQueue);
+  if (type == "workflow") return FormatRequest(event, EventKind::kWorkflow);
   if (type == "dropped") {
     uint64_t count = 0;
     if (event["count"].get_uint64().get(count) != simdjson::SUCCESS) count = 0;

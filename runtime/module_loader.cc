@@ -47,11 +47,12 @@ std::optional<StatusOr<std::string>> ResolveNodeModule(std::string_view specifie
 // cloudflare:sockets are edge's; the others Workers has are refused by name.
 std::optional<StatusOr<std::string>> ResolveCloudflareModule(std::string_view specifier) {
   if (!specifier.starts_with("cloudflare:")) return std::nullopt;
-  if (specifier == kCloudflareWorkersModule || specifier == kCloudflareSocketsModule) {
+  if (specifier == kCloudflareWorkersModule || specifier == kCloudflareSocketsModule ||
+      specifier == kCloudflareWorkflowsModule) {
     return StatusOr<std::string>(std::string(specifier));
   }
   std::string why;
-  for (std::string_view known : {"cloudflare:workflows", "cloudflare:email",
+  for (std::string_view known : {"cloudflare:email",
                                  "cloudflare:pipelines", "cloudflare:node"}) {
     if (specifier == known) {
       why = fmt::format(" edge does not provide {} yet (docs/compatibility.md).", specifier);

@@ -34,6 +34,7 @@ inline constexpr std::string_view kNodeModulePrefix = "node:";
 // The cloudflare: modules edge provides (the others are refused by name).
 inline constexpr std::string_view kCloudflareWorkersModule = "cloudflare:workers";
 inline constexpr std::string_view kCloudflareSocketsModule = "cloudflare:sockets";
+inline constexpr std::string_view kCloudflareWorkflowsModule = "cloudflare:workflows";
 
 // Reads a whole file.
 StatusOr<std::string> ReadFile(const std::string& path);

@@ -461,6 +461,46 @@ StatusOr<Project> LoadProject(const std::string& path) {
       project.spec.r2_event_notifications.push_back(std::move(rule));
     }
   }
+  // [[workflows]] name = "orders", binding = "FLOW", class_name = "OrderFlow"
+  // (wrangler's keys): the worker defines the class, env.FLOW creates its
+  // instances. script_name (a class in another worker) is not supported.
+  if (const toml::node* workflows = table.get("workflows")) {
+    const toml::array* list = workflows->as_array();
+    if (list == nullptr) return ConfigError(file, "workflows must be an array of tables ([[workflows]])");
+    for (const toml::node& item : *list) {
+      const toml::table* entry = item.as_table();
+      if (entry == nullptr) return ConfigError(file, "workflows must be an array of tables ([[workflows]])");
+      for (const auto& [key, value] : *entry) {
+        if (key.str() == "script_name") {
+          return ConfigError(file, "[[workflows]] script_name is not supported by edge yet: define the "
+                                   "workflow's class in this worker");
+        }
+        if (key.str() != "name" && key.str() != "binding" && key.str() != "class_name") {
+          return ConfigError(file, fmt::format("[[workflows]] has no key '{}' (known: name, binding, class_name)",
+                                               key.str()));
+        }
+      }
+      auto name = (*entry)["name"].value_exact<std::string>();
+      auto binding = (*entry)["binding"].value_exact<std::string>();
+      auto class_name = (*entry)["class_name"].value_exact<std::string>();
+      if (!name || name->empty()) return ConfigError(file, "each [[workflows]] needs a name (a string)");
+      if (!binding || binding->empty()) return ConfigError(file, "each [[workflows]] needs a binding (a string)");
+      if (!class_name || class_name->empty()) {
+        return ConfigError(file, "each [[workflows]] needs a class_name (the exported class)");
+      }
+      bool valid = name->size() <= 64;
+      for (char c : *name) {
+        valid &= (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+      }
+      if (!valid) {
+        return ConfigError(file, fmt::format("[[workflows]] name \"{}\" is not a valid workflow name (1 to 64 of "
+                                             "a-z, A-Z, 0-9, _ and -)",
+                                             name->substr(0, 80)));
+      }
+      project.spec.bindings.push_back(
+          {*binding, "workflow", {{"workflow", *name}, {"class_name", *class_name}}});
+    }
+  }
   // [[services]] binding = "AUTH", service = "auth-worker", and optionally
   // entrypoint = "Admin" (a named export of that worker's main module).
   if (const toml::node* services = table.get("services")) {

@@ -164,4 +164,24 @@ struct QueueEvent {
   std::vector<QueueEventMessage> messages;
 };
 
+// One run of a workflow instance: the fourth kind of invocation
+// (Worker::Workflow). The steps are those settled in earlier runs (their
+// stored results replayed) and those whose next attempt is due.
+struct WorkflowRunEvent {
+  std::string class_name;
+  std::string instance_id;
+  std::string params;  // V8-serialized; empty: undefined
+  int64_t timestamp_ms = 0;
+  struct Step {
+    std::string name;
+    uint32_t count = 1;
+    int kind = 0;   // 0 do, 1 sleep, 2 waitForEvent
+    int state = 0;  // 0 done, 1 failed, 2 its next attempt runs now
+    std::string result;  // V8-serialized (a wait's event payload)
+    std::string error_name, error_message;
+    int64_t end_ms = 0;  // state 2: the attempts made so far
+  };
+  std::vector<Step> steps;
+};
+
 }  // namespace edge::runtime

@@ -294,6 +294,7 @@ Worker::~Worker() {
     dispatch_.Reset();
     scheduled_dispatch_.Reset();
     queue_dispatch_.Reset();
+    workflow_dispatch_.Reset();
     env_.Reset();
     modules_.clear();
     data_.reset();
@@ -558,7 +559,8 @@ StatusOr<v8::Local<v8::Module>> Worker::CompileModule(v8::Local<v8::Context> con
     if (record.path == path) return record.module.Get(isolate_);
   }
   if (path.starts_with(kNodeModulePrefix)) return CompileNodeModule(context, path);
-  if (path == kCloudflareWorkersModule || path == kCloudflareSocketsModule) {
+  if (path == kCloudflareWorkersModule || path == kCloudflareSocketsModule ||
+      path == kCloudflareWorkflowsModule) {
     return CompileCloudflareModule(context, path);
   }
   if (path.ends_with(".wasm")) return CompileWasmModule(path);
@@ -713,7 +715,9 @@ StatusOr<v8::Local<v8::Module>> Worker::CompileCloudflareModule(v8::Local<v8::Co
     const char* internal;
   };
   static constexpr Export kWorkers[] = {{"WorkerEntrypoint", "WorkerEntrypoint"},
+                                        {"WorkflowEntrypoint", "WorkflowEntrypoint"},
                                         {"waitUntil", "waitUntil"}};
+  static constexpr Export kWorkflows[] = {{"NonRetryableError", "NonRetryableError"}};
   static constexpr Export kSockets[] = {{"connect", "socketsConnect"}};
   v8::TryCatch try_catch(isolate_);
   v8::Local<v8::Object> exports = NewNullProtoObject(isolate_);
@@ -727,6 +731,8 @@ StatusOr<v8::Local<v8::Module>> Worker::CompileCloudflareModule(v8::Local<v8::Co
     for (const Export& item : kWorkers) made = made && add(item);
     made = made && exports->CreateDataProperty(context, Utf8String(isolate_, "env"), env_.Get(isolate_))
                        .IsJust();
+  } else if (path == kCloudflareWorkflowsModule) {
+    for (const Export& item : kWorkflows) made = made && add(item);
   } else {
     for (const Export& item : kSockets) made = made && add(item);
   }
@@ -929,6 +935,17 @@ Status Worker::LoadModules(v8::Local<v8::Context> context) {
   };
   EDGE_RETURN_IF_ERROR(prepare_other("prepareScheduledHandler", &scheduled_dispatch_));
   EDGE_RETURN_IF_ERROR(prepare_other("prepareQueueHandler", &queue_dispatch_));
+  // Workflow runs look their class up among the named exports.
+  v8::Local<v8::Value> made;
+  if (internals->Get(context, Utf8String(isolate_, "prepareWorkflowHandler")).ToLocal(&prepare) &&
+      prepare->IsFunction() &&
+      prepare.As<v8::Function>()->Call(context, v8::Undefined(isolate_), 2, args).ToLocal(&made) &&
+      made->IsFunction()) {
+    workflow_dispatch_.Reset(isolate_, made.As<v8::Function>());
+  } else if (try_catch.HasCaught()) {
+    return Status(ErrorCode::kInvalidInput,
+                  DescribeException(isolate_, try_catch.Exception(), try_catch.Message()));
+  }
   return Status::Ok();
 }
 
@@ -1253,6 +1270,67 @@ void Worker::Queue(QueueEvent event, std::shared_ptr<ResponseSink> sink) {
       env_.Get(isolate_),
   };
   CallDispatch(context, queue_dispatch_.Get(isolate_), id, args, std::size(args));
+}
+
+
+void Worker::Workflow(WorkflowRunEvent event, std::shared_ptr<ResponseSink> sink) {
+  uint32_t id = OpenBackground(std::move(sink));
+  if (workflow_dispatch_.IsEmpty()) {
+    if (ResponseSink* open = data_->FindResponse(id)) {
+      open->Fail("this worker cannot run workflows", LimitKind::kNone);
+      data_->RemoveResponse(id);
+    }
+    return;
+  }
+  CallbackScope scope(data_.get());
+  v8::Local<v8::Context> context = scope.context();
+  // The stored bytes become Uint8Arrays counted against the memory budget;
+  // one that does not fit fails the run (the memory limit).
+  auto bytes = [&](const std::string& value, v8::Local<v8::Value>* out) {
+    if (value.empty()) {
+      *out = v8::Undefined(isolate_);
+      return true;
+    }
+    StatusOr<v8::Local<v8::Uint8Array>> made = NewUint8Array(isolate_, value);
+    if (!made.ok()) return false;
+    *out = *made;
+    return true;
+  };
+  auto fail = [&] {
+    if (ResponseSink* open = data_->FindResponse(id)) {
+      open->Fail(FailureReason(), FailureLimit());
+      data_->RemoveResponse(id);
+    }
+  };
+  std::vector<v8::Local<v8::Value>> steps;
+  steps.reserve(event.steps.size());
+  for (const WorkflowRunEvent::Step& step : event.steps) {
+    v8::Local<v8::Value> result;
+    if (!bytes(step.result, &result)) return fail();
+    v8::Local<v8::Value> fields[] = {
+        Utf8String(isolate_, step.name),
+        v8::Integer::NewFromUnsigned(isolate_, step.count),
+        v8::Integer::New(isolate_, step.kind),
+        v8::Integer::New(isolate_, step.state),
+        result,
+        Utf8String(isolate_, step.error_name),
+        Utf8String(isolate_, step.error_message),
+        v8::Number::New(isolate_, static_cast<double>(step.end_ms)),
+    };
+    steps.push_back(v8::Array::New(isolate_, fields, std::size(fields)));
+  }
+  v8::Local<v8::Value> params;
+  if (!bytes(event.params, &params)) return fail();
+  v8::Local<v8::Value> args[] = {
+      v8::Integer::NewFromUnsigned(isolate_, id),
+      Utf8String(isolate_, event.class_name),
+      Utf8String(isolate_, event.instance_id),
+      params,
+      v8::Number::New(isolate_, static_cast<double>(event.timestamp_ms)),
+      NewArray(isolate_, steps),
+      env_.Get(isolate_),
+  };
+  CallDispatch(context, workflow_dispatch_.Get(isolate_), id, args, std::size(args));
 }
 
 }  // namespace edge::runtime

@@ -167,6 +167,12 @@ class Worker {
   // retry after n seconds), or, when the handler failed, those decisions
   // written and then Fail.
   void Queue(QueueEvent event, std::shared_ptr<ResponseSink> sink);
+  // Runs one run of a workflow instance (its WorkflowEntrypoint class's
+  // run(), replayed; bindings/workflows/workflow.js), under the background
+  // CPU limit. Its outcome goes to `sink` as a response whose body is the
+  // run's report (bindings/workflows/workflow_engine.h reads it); a run cut
+  // short (a limit) writes what it reported so far, then Fail.
+  void Workflow(WorkflowRunEvent event, std::shared_ptr<ResponseSink> sink);
 
   // Runs `source` as a classic script in the worker's global scope and
   // reports String(result) to `done`, once the result settles if it is a
@@ -317,6 +323,7 @@ class Worker {
   v8::Global<v8::Function> dispatch_;
   v8::Global<v8::Function> scheduled_dispatch_;
   v8::Global<v8::Function> queue_dispatch_;
+  v8::Global<v8::Function> workflow_dispatch_;
   // Scheduled invocations not finished yet (shared with their sinks, which
   // may outlive the worker).
   std::shared_ptr<int> background_open_ = std::make_shared<int>(0);

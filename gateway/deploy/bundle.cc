@@ -4,6 +4,7 @@
 
 #include "bindings/queues/queue_store.h"
 #include "bindings/r2/r2_notifications.h"
+#include "bindings/workflows/workflow_store.h"
 
 #include <fmt/core.h>
 #include <simdjson.h>
@@ -142,6 +143,8 @@ void SortBundle(WorkerBundle& bundle) {
                    [](const auto& a, const auto& b) { return a.queue < b.queue; });
   std::stable_sort(bundle.r2_buckets.begin(), bundle.r2_buckets.end(), by_binding);
   std::stable_sort(bundle.ratelimits.begin(), bundle.ratelimits.end(), by_name);
+  std::stable_sort(bundle.workflows.begin(), bundle.workflows.end(),
+                   [](const auto& a, const auto& b) { return a.binding < b.binding; });
 }
 
 }  // namespace
@@ -195,6 +198,9 @@ Status CheckSecretName(const WorkerBundle& bundle, std::string_view name) {
   }
   for (const auto& limiter : bundle.ratelimits) {
     if (limiter.name == name) return clash("ratelimits");
+  }
+  for (const auto& workflow : bundle.workflows) {
+    if (workflow.binding == name) return clash("workflows");
   }
   return Status::Ok();
 }
@@ -324,6 +330,22 @@ Status ValidateBundle(const WorkerBundle& bundle) {
       if (++count > kMaxPolicyTables) {
         return Invalid(fmt::format("policies: more than {} tables", kMaxPolicyTables));
       }
+    }
+  }
+  if (bundle.workflows.size() > kMaxWorkflowBindings) {
+    return Invalid(fmt::format("workflows: more than {} workflows", kMaxWorkflowBindings));
+  }
+  std::set<std::string> workflow_names;
+  for (const WorkflowBindingEntry& workflow : bundle.workflows) {
+    EDGE_RETURN_IF_ERROR(claim(workflow.binding, "workflows"));
+    Status name = bindings::ValidateWorkflowName(workflow.name);
+    if (!name.ok()) return Invalid(fmt::format("workflows: {}", name.message()));
+    if (!workflow_names.insert(workflow.name).second) {
+      return Invalid(fmt::format("workflows: the workflow \"{}\" is named twice", workflow.name));
+    }
+    if (!CheckBindingName(workflow.class_name).ok()) {
+      return Invalid(fmt::format("workflows: the class_name of \"{}\" must be the name of an exported class",
+                                 workflow.binding));
     }
   }
   for (const ServiceBindingEntry& service : bundle.services) {
@@ -497,6 +519,22 @@ std::string EncodeBundle(const WorkerBundle& bundle) {
     out += ',';
     pairs("r2_buckets", "bucket_name", bundle.r2_buckets);
   }
+  if (!bundle.workflows.empty()) {
+    out += ",\"workflows\":[";
+    bool first_workflow = true;
+    for (const WorkflowBindingEntry* workflow :
+         Sorted(bundle.workflows, [](const auto& a, const auto& b) { return a.binding < b.binding; })) {
+      out += first_workflow ? "{\"binding\":" : ",{\"binding\":";
+      first_workflow = false;
+      base::AppendJsonString(out, workflow->binding);
+      out += ",\"name\":";
+      base::AppendJsonString(out, workflow->name);
+      out += ",\"class_name\":";
+      base::AppendJsonString(out, workflow->class_name);
+      out += '}';
+    }
+    out += ']';
+  }
 
   out += ",\"limits\":{";
   first = true;
@@ -631,6 +669,8 @@ class Decoder {
         EDGE_RETURN_IF_ERROR(Services(field.value));
       } else if (key == "r2_buckets") {
         EDGE_RETURN_IF_ERROR(Pairs(field.value, "r2_buckets", "bucket_name", bundle_.r2_buckets));
+      } else if (key == "workflows") {
+        EDGE_RETURN_IF_ERROR(Workflows(field.value));
       } else if (key == "limits") {
         EDGE_RETURN_IF_ERROR(Limits(field.value));
       } else if (key == "routes") {
@@ -650,8 +690,8 @@ class Decoder {
         return Invalid(fmt::format(
             "unknown key {} in the bundle (known: name, main, compatibility_date, "
             "compatibility_flags, account, "
-            "modules, vars, kv_namespaces, services, r2_buckets, limits, routes, triggers, queues, "
-            "ratelimits, policies, r2_event_notifications)",
+            "modules, vars, kv_namespaces, services, r2_buckets, workflows, limits, routes, triggers, "
+            "queues, ratelimits, policies, r2_event_notifications)",
             base::JsonString(key)));
       }
     }
@@ -791,6 +831,29 @@ class Decoder {
                            : String(field, fmt::format("{}.{}", what, field_key), pair.second);
               }));
           out.push_back(std::move(pair));
+          return Status::Ok();
+        });
+  }
+
+  // [{"binding", "name", "class_name"}, ...]
+  Status Workflows(element value) {
+    size_t index = 0;
+    return Items(
+        value, "\"workflows\" must be an array of {\"binding\", \"name\", \"class_name\"} objects",
+        [&](element item) -> Status {
+          if (bundle_.workflows.size() >= kMaxWorkflowBindings) {
+            return Invalid(fmt::format("workflows: more than {} workflows", kMaxWorkflowBindings));
+          }
+          WorkflowBindingEntry entry;
+          std::string what = fmt::format("workflows[{}]", index++);
+          EDGE_RETURN_IF_ERROR(Fields(item, what, {"binding", "name", "class_name"},
+                                      [&](std::string_view key, element field) {
+                                        std::string& out = key == "binding" ? entry.binding
+                                                           : key == "name"  ? entry.name
+                                                                            : entry.class_name;
+                                        return String(field, fmt::format("{}.{}", what, key), out);
+                                      }));
+          bundle_.workflows.push_back(std::move(entry));
           return Status::Ok();
         });
   }

@@ -17,6 +17,7 @@
 //     "services": [{"binding": "AUTH", "service": "auth"},
 //                  {"binding": "ADMIN", "service": "auth", "entrypoint": "Admin"}],
 //     "r2_buckets": [{"binding": "B", "bucket_name": "photos"}],  optional
+//     "workflows": [{"binding": "FLOW", "name": "orders", "class_name": "OrderFlow"}],  optional
 //     "limits": {"cpu_ms": 50, "memory_mb": 128, "startup_cpu_ms": 400, "wall_ms": 30000,
 //                "subrequests": 50, "request_bytes": 104857600, "response_bytes": 0,
 //                "background_cpu_ms": 30000},
@@ -69,6 +70,15 @@ struct ServiceBindingEntry {
   bool operator==(const ServiceBindingEntry&) const = default;
 };
 
+// A `[[workflows]]` entry: env.<binding> creates instances of the workflow
+// `name`, whose class `class_name` this worker exports.
+struct WorkflowBindingEntry {
+  std::string binding;
+  std::string name;
+  std::string class_name;
+  bool operator==(const WorkflowBindingEntry&) const = default;
+};
+
 // What one version of a worker may use; the ranges in the comments are
 // what ValidateBundle (and DecodeBundle) accept.
 struct WorkerLimits {
@@ -103,6 +113,8 @@ inline constexpr size_t kMaxCronTriggers = 100;
 inline constexpr size_t kMaxQueueBindings = 100;
 // `[[r2_event_notifications]]` one worker may have.
 inline constexpr size_t kMaxR2EventNotifications = 100;
+// The most workflows one worker may define.
+inline constexpr size_t kMaxWorkflowBindings = 100;
 
 struct WorkerBundle {
   std::string name;
@@ -139,6 +151,8 @@ struct WorkerBundle {
   std::string policies;
   // `[[r2_event_notifications]]`, at most kMaxR2EventNotifications.
   std::vector<runtime::R2EventNotificationSpec> r2_event_notifications;
+  // `[[workflows]]`, at most kMaxWorkflowBindings.
+  std::vector<WorkflowBindingEntry> workflows;
 };
 
 // All modules of one bundle together, decoded.

@@ -99,6 +99,10 @@ StatusOr<WorkerBundle> BundleFromProject(const runtime::Project& project,
            static_cast<uint32_t>(std::strtoul(binding.Option("period").c_str(), nullptr, 10))});
       continue;
     }
+    if (binding.kind == "workflow") {
+      bundle.workflows.push_back({binding.name, binding.Option("workflow"), binding.Option("class_name")});
+      continue;
+    }
     // The option names runtime::LoadProject gives each kind.
     std::string_view option = binding.kind == "kv"        ? "namespace"
                               : binding.kind == "service" ? "service"
@@ -187,6 +191,10 @@ StatusOr<runtime::WorkerSpec> SpecFromBundle(const WorkerBundle& bundle, std::st
                               {"period", std::to_string(limiter.period)}}});
   }
   spec.r2_event_notifications = bundle.r2_event_notifications;
+  for (const WorkflowBindingEntry& workflow : bundle.workflows) {
+    spec.bindings.push_back(
+        {workflow.binding, "workflow", {{"workflow", workflow.name}, {"class_name", workflow.class_name}}});
+  }
   return spec;
 }
 

@@ -484,6 +484,40 @@ TEST(BundleTest, R2EventNotificationsTravelAndAreChecked) {
   EXPECT_FALSE(ValidateBundle(bundle).ok());
 }
 
+TEST(BundleTest, WorkflowsTravelAndAreChecked) {
+  WorkerBundle bundle = SampleBundle();
+  EXPECT_EQ(EncodeBundle(bundle).find("workflows"), std::string::npos);  // older bytes kept
+  bundle.workflows = {{"ORDER_FLOW", "orders", "OrderFlow"}};
+  std::string json = EncodeBundle(bundle);
+  EXPECT_NE(json.find(R"("workflows":[{"binding":"ORDER_FLOW","name":"orders","class_name":"OrderFlow"}])"),
+            std::string::npos)
+      << json;
+  StatusOr<WorkerBundle> decoded = DecodeBundle(json);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  EXPECT_EQ(decoded->workflows, bundle.workflows);
+  EXPECT_EQ(EncodeBundle(*decoded), json);
+  StatusOr<runtime::WorkerSpec> spec = SpecFromBundle(*decoded, "/workers/api/1");
+  ASSERT_TRUE(spec.ok()) << spec.status().message();
+  const runtime::EnvBinding& binding = spec->bindings.back();
+  EXPECT_EQ(binding.name, "ORDER_FLOW");
+  EXPECT_EQ(binding.kind, "workflow");
+  EXPECT_EQ(binding.Option("workflow"), "orders");
+  EXPECT_EQ(binding.Option("class_name"), "OrderFlow");
+
+  ExpectRefused(Json(R"("workflows":[{"binding":"F","name":"bad name","class_name":"C"}])"),
+                "is not a valid workflow name");
+  ExpectRefused(Json(R"("workflows":[{"binding":"F","name":"w","class_name":"not-an-identifier"}])"),
+                "must be the name of an exported class");
+  ExpectRefused(Json(R"("workflows":[{"binding":"F","name":"w"}])"), "\"class_name\" is missing");
+  ExpectRefused(Json(R"("workflows":[{"binding":"F","name":"w","class_name":"C","script_name":"x"}])"),
+                "unknown key \"script_name\"");
+  ExpectRefused(Json(R"("workflows":[{"binding":"F","name":"w","class_name":"C"},)"
+                     R"({"binding":"G","name":"w","class_name":"C"}])"),
+                "is named twice");
+  ExpectRefused(Json(R"("vars":{"F":"x"},"workflows":[{"binding":"F","name":"w","class_name":"C"}])"),
+                "the binding name \"F\" is used twice");
+}
+
 TEST(BundleTest, SpecAndFilesFromBundle) {
   WorkerBundle bundle = SampleBundle();
   bundle.limits.memory_mb = 64;
@@ -634,6 +668,36 @@ TEST_F(BundleFromProjectTest, RefusesWhatABundleCannotHold) {
   ASSERT_FALSE(bundle.ok());
   EXPECT_NE(bundle.status().message().find("needs a path"), std::string::npos)
       << bundle.status().message();
+}
+
+TEST_F(BundleFromProjectTest, WorkflowsFromTheConfig) {
+  dir_.Write("wrangler.toml", R"(name = "shop"
+main = "src/index.js"
+[[workflows]]
+name = "orders"
+binding = "ORDER_FLOW"
+class_name = "OrderFlow"
+)");
+  StatusOr<runtime::Project> project = runtime::LoadProject(dir_.path());
+  ASSERT_TRUE(project.ok()) << project.status().message();
+  StatusOr<WorkerBundle> bundle =
+      BundleFromProject(*project, {dir_.Path("src/index.js"), dir_.Path("src/lib/add.js")});
+  ASSERT_TRUE(bundle.ok()) << bundle.status().message();
+  ASSERT_EQ(bundle->workflows.size(), 1u);
+  EXPECT_EQ(bundle->workflows[0], (WorkflowBindingEntry{"ORDER_FLOW", "orders", "OrderFlow"}));
+  for (const auto& [config, error] : std::vector<std::pair<std::string, std::string>>{
+           {"[[workflows]]\nname = \"o\"\nbinding = \"F\"\nclass_name = \"C\"\nscript_name = \"x\"\n",
+            "script_name is not supported"},
+           {"[[workflows]]\nname = \"o\"\nbinding = \"F\"\n", "needs a class_name"},
+           {"[[workflows]]\nname = \"o o\"\nbinding = \"F\"\nclass_name = \"C\"\n", "not a valid workflow name"},
+           {"[[workflows]]\nname = \"o\"\nbinding = \"F\"\nclass_name = \"C\"\nretries = 1\n",
+            "has no key 'retries'"},
+           {"workflows = 5\n", "must be an array of tables"}}) {
+    dir_.Write("wrangler.toml", std::string("name = \"c\"\nmain = \"src/index.js\"\n") + config);
+    StatusOr<runtime::Project> bad = runtime::LoadProject(dir_.path());
+    ASSERT_FALSE(bad.ok()) << config;
+    EXPECT_NE(bad.status().message().find(error), std::string::npos) << bad.status().message();
+  }
 }
 
 TEST_F(BundleFromProjectTest, CronTriggersFromTheConfig) {

@@ -18,6 +18,7 @@
 #include "bindings/queues/queue_store.h"
 #include "bindings/r2/r2_notifications.h"
 #include "bindings/r2/r2_store.h"
+#include "bindings/workflows/workflow_engine.h"
 #include "bindings/fetch/outbound/client.h"
 #include "gateway/dev/dev_error_page.h"
 #include "gateway/dev/inspector_server.h"
@@ -233,6 +234,38 @@ class DevServer : public bindings::ServiceDirectory {
       if (binding.kind != "queue" || services_->queues == nullptr) continue;
       Status made = services_->queues->EnsureQueue("", binding.Option("queue"));
       if (!made.ok()) return Status(made.code(), fmt::format("{}: [[queues.producers]] {}", project->config_path, made.message()));
+    }
+    // The workflow store and its engine, with the first project that
+    // binds a workflow: `edge dev`'s instances are the local state's
+    // (account ""), as `edge workflows` without --to sees them.
+    bool wants_workflows = false;
+    for (runtime::EnvBinding& binding : project->spec.bindings) {
+      if (binding.kind != "workflow") continue;
+      wants_workflows = true;
+      binding.options.emplace_back("account", "");
+      binding.options.emplace_back("worker", project->spec.name);
+    }
+    if (wants_workflows && services_->workflows == nullptr) {
+      auto workflows = bindings::WorkflowStore::Open(state, {}, clock_);
+      if (!workflows.ok()) return workflows.status();
+      services_->workflows = std::move(workflows).value();
+      workflow_engine_ = std::make_unique<bindings::WorkflowEngine>(
+          loop_, services_->workflows,
+          [this](const bindings::WorkflowRun& run, bindings::WorkflowEngine::Done done) {
+            RunWorkflow(run, std::move(done));
+          },
+          bindings::WorkflowEngine::Options{});
+      workflow_engine_->SetOnRun([](const bindings::WorkflowRun& run, const bindings::WorkflowInstance& after) {
+        const bindings::WorkflowInstance& instance = run.state.instance;
+        if (after.status == bindings::WorkflowStatus::kErrored) {
+          Log(LogLevel::kError, "[{}] workflow \"{}\" instance {}: errored: {}: {}", run.definition.worker,
+              instance.workflow, instance.id, after.error_name, after.error_message);
+        } else {
+          Log(LogLevel::kInfo, "[{}] workflow \"{}\" instance {}: {}", run.definition.worker,
+              instance.workflow, instance.id, bindings::WorkflowStatusName(after.status));
+        }
+      });
+      Log(LogLevel::kInfo, "workflow store in {}/workflows", state);
     }
     // R2's store too: its folder is made on the first call of a bucket.
     if (services_->r2 == nullptr) services_->r2 = bindings::R2Store::Open(state, {}, clock_);
@@ -461,6 +494,36 @@ class DevServer : public bindings::ServiceDirectory {
       }
       r2_events_->SetConfigRules({{"", std::move(rules)}});
     }
+    if (workflow_engine_ != nullptr) {
+      std::vector<bindings::WorkflowDefinition> definitions;
+      for (const LoadedWorker& loaded : workers_) {
+        for (const runtime::EnvBinding& binding : loaded.project.spec.bindings) {
+          if (binding.kind != "workflow") continue;
+          definitions.push_back({"", binding.Option("workflow"), loaded.project.spec.name,
+                                 binding.Option("class_name")});
+        }
+      }
+      workflow_engine_->SetDefinitions(std::move(definitions));
+    }
+  }
+
+  // A run of a workflow instance: the worker that defines its class runs
+  // it (the current version: `edge dev` keeps no older ones), and its
+  // report goes back to the engine.
+  void RunWorkflow(const bindings::WorkflowRun& run, bindings::WorkflowEngine::Done done) {
+    for (LoadedWorker& loaded : workers_) {
+      if (loaded.project.spec.name != run.definition.worker) continue;
+      WorkerHost* host = loaded.host.get();
+      auto sink = std::make_shared<OutcomeSink>(
+          [host, done = std::move(done)](bool ok, std::string_view text, std::string_view body) {
+            done(bindings::ParseWorkflowReport(ok, text, body));
+            host->ScheduleCollect();
+          });
+      sink->SetMaxBody(bindings::kWorkflowMaxReportBytes);
+      host->Workflow(bindings::MakeWorkflowRunEvent(run), std::move(sink));
+      return;
+    }
+    done(bindings::ParseWorkflowReport(false, "the worker that defines the workflow is not loaded", ""));
   }
 
   // A batch for a consumer: its worker's queue handler runs it, and what it
@@ -523,6 +586,7 @@ class DevServer : public bindings::ServiceDirectory {
     cron_.Stop();
     if (queue_engine_) queue_engine_->Stop();
     if (r2_events_) r2_events_->Stop();
+    if (workflow_engine_) workflow_engine_->Stop();
     // The inspector's thread ends first; the targets' handles are this loop's.
     inspector_.reset();
     for (auto& [name, target] : inspector_targets_) target->Close();
@@ -559,6 +623,7 @@ class DevServer : public bindings::ServiceDirectory {
   bindings::CronScheduler cron_;
   std::unique_ptr<bindings::QueueEngine> queue_engine_;
   std::shared_ptr<bindings::R2Notifier> r2_events_;
+  std::unique_ptr<bindings::WorkflowEngine> workflow_engine_;
   std::map<std::string, uv_fs_event_t*> watchers_;
   std::map<std::string, std::set<size_t>> watched_files_;  // file -> workers
   std::set<size_t> to_reload_;

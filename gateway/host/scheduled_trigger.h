@@ -46,8 +46,11 @@ class OutcomeSink : public runtime::ResponseSink {
     status_ = status;
   }
   void Write(std::string_view chunk) override {
-    if (body_.size() < 4096) body_.append(chunk.substr(0, 4096 - body_.size()));
+    if (body_.size() < max_body_) body_.append(chunk.substr(0, max_body_ - body_.size()));
   }
+  // How much of the body is kept (4 KiB unless set; a workflow run's
+  // report holds its steps' results).
+  void SetMaxBody(size_t bytes) { max_body_ = bytes; }
   void Finish() override { Done(status_ < 400, body_); }
   void Fail(std::string_view public_reason, LimitKind) override { Done(false, public_reason); }
   bool Aborted() const override { return false; }
@@ -64,6 +67,7 @@ class OutcomeSink : public runtime::ResponseSink {
 
   std::function<void(bool, std::string_view)> done_;
   int status_ = 0;
+  size_t max_body_ = 4096;
   std::string body_;
 };
 

@@ -217,4 +217,9 @@ void WorkerHost::Queue(runtime::QueueEvent event, std::shared_ptr<runtime::Respo
   if (runtime::Worker* worker = ReadyWorker(*sink)) worker->Queue(std::move(event), std::move(sink));
 }
 
+void WorkerHost::Workflow(runtime::WorkflowRunEvent event,
+                          std::shared_ptr<runtime::ResponseSink> sink) {
+  if (runtime::Worker* worker = ReadyWorker(*sink)) worker->Workflow(std::move(event), std::move(sink));
+}
+
 }  // namespace edge::gateway

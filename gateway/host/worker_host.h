@@ -66,6 +66,9 @@ class WorkerHost {
   void Scheduled(runtime::ScheduledEvent event, std::shared_ptr<runtime::ResponseSink> sink);
   // A queue batch for the current version (runtime::Worker::Queue).
   void Queue(runtime::QueueEvent event, std::shared_ptr<runtime::ResponseSink> sink);
+  // A run of a workflow instance for the current version
+  // (runtime::Worker::Workflow).
+  void Workflow(runtime::WorkflowRunEvent event, std::shared_ptr<runtime::ResponseSink> sink);
 
   // Nothing in flight on any version, no waitUntil work pending: the host
   // may be dropped without cutting anything short.

@@ -11,6 +11,7 @@
 #include "base/sha256.h"
 #include "base/token_file.h"
 #include "base/uv_handle.h"
+#include "bindings/workflows/workflow_admin.h"
 #include "gateway/deploy/accounts.h"
 #include "gateway/node/node.h"
 #include "gateway/http/status_pages.h"
@@ -322,7 +323,8 @@ void AdminApi::Answer(const HttpRequest& request, std::string_view path, std::st
   };
   if (for_account && (parts.empty() || (parts[0] != "workers" && parts[0] != "kv" &&
                                         parts[0] != "usage" && parts[0] != "routes" &&
-                                        parts[0] != "queues" && parts[0] != "r2"))) {
+                                        parts[0] != "queues" && parts[0] != "r2" &&
+                                        parts[0] != "workflows"))) {
     Log(LogLevel::kWarn, "admin API: account {} refused {} {}: it needs the node's admin token",
         account, method, path);
     return SendError(*writer, 403,
@@ -390,6 +392,9 @@ void AdminApi::Answer(const HttpRequest& request, std::string_view path, std::st
   }
   if (!parts.empty() && parts[0] == "r2") {
     return R2(request, parts, query, account, std::move(writer));
+  }
+  if (!parts.empty() && parts[0] == "workflows") {
+    return Workflows(request, parts, query, account, std::move(writer));
   }
   if (parts.empty() || parts[0] != "workers") {
     return SendError(*writer, 404, fmt::format("no such endpoint: {}", path));
@@ -633,6 +638,90 @@ void AdminApi::Queues(const HttpRequest& request, const std::vector<std::string_
     return Send(*writer, {200, fmt::format("{{\"deleted\":{}}}", base::JsonString(*name))});
   }
   MethodNotAllowed(*writer, "PUT, POST, DELETE");
+}
+
+void AdminApi::Workflows(const HttpRequest& request, const std::vector<std::string_view>& parts,
+                         std::string_view query, const std::string& account,
+                         std::shared_ptr<ResponseWriter> writer) {
+  // Whose instances: as for /queues.
+  std::string owner = account;
+  if (owner.empty()) {
+    std::optional<std::string> named = PercentDecode(QueryValue(query, "account"));
+    if (!named) return SendError(*writer, 400, "the account is not percent-encoded properly");
+    owner = named->empty() ? std::string(kDefaultAccount) : std::move(*named);
+  }
+  bindings::WorkflowStore& store = *node_.workflow_store();
+  const std::string& method = request.method;
+  auto reply = [&](const StatusOr<std::string>& json, int status = 200) {
+    if (!json.ok()) {
+      int code = json.status().code() == ErrorCode::kNotFound ? 404
+                 : json.status().message().find("already exists") != std::string::npos ? 409
+                                                                                         : 400;
+      return SendError(*writer, code, json.status().message());
+    }
+    Send(*writer, {status, json.value()});
+  };
+  constexpr std::string_view kPaths =
+      "workflow paths are /workflows, /workflows/<name>/instances, /workflows/<name>/instances/<id> "
+      "and /workflows/<name>/instances/<id>/(pause|resume|terminate|restart)";
+  if (parts.size() == 1) {
+    if (method != "GET") return MethodNotAllowed(*writer, "GET");
+    return reply(bindings::WorkflowsJson(store, owner));
+  }
+  std::optional<std::string> name = PercentDecode(parts[1]);
+  if (!name || name->empty()) return SendError(*writer, 400, "the workflow name is not percent-encoded properly");
+  if (parts.size() == 2 || (parts.size() == 3 && parts[2] == "instances" && method == "GET")) {
+    if (method != "GET") return MethodNotAllowed(*writer, "GET");
+    return reply(bindings::InstancesJson(store, owner, *name, 1000));
+  }
+  if (parts[2] != "instances") return SendError(*writer, 404, kPaths);
+  if (parts.size() == 3) {
+    if (method != "POST") return MethodNotAllowed(*writer, "GET, POST");
+    // A new instance of the workflow as the account's worker defining it
+    // now has it: {"id"?: "...", "params"?: <JSON>}.
+    std::shared_ptr<const NodeState> state = node_.state();
+    bindings::WorkflowInstance definition;
+    for (const auto& [worker, served] : state->workers) {
+      if (served->account != owner) continue;
+      for (const runtime::EnvBinding& binding : served->spec.bindings) {
+        if (binding.kind != "workflow" || binding.Option("workflow") != *name) continue;
+        definition.account = owner;
+        definition.workflow = *name;
+        definition.worker = worker;
+        definition.class_name = binding.Option("class_name");
+        definition.version = std::to_string(served->version);
+      }
+    }
+    if (definition.worker.empty()) {
+      return SendError(*writer, 404, fmt::format("no deployed worker of this account defines the workflow \"{}\"", *name));
+    }
+    std::string params;
+    if (!request.body.empty()) {
+      simdjson::dom::parser parser;
+      simdjson::dom::element body;
+      if (parser.parse(request.body).get(body) != simdjson::SUCCESS || !body.is_object()) {
+        return SendError(*writer, 400, "the body must be a JSON object: {\"id\"?: string, \"params\"?: any}");
+      }
+      std::string_view id;
+      if (body["id"].get_string().get(id) == simdjson::SUCCESS) definition.id = std::string(id);
+      simdjson::dom::element value;
+      if (body["params"].get(value) == simdjson::SUCCESS) params = simdjson::minify(value);
+    }
+    auto made = bindings::TriggerInstance(store, definition, params);
+    if (!made.ok()) return reply(made.status());
+    return Send(*writer, {201, fmt::format("{{\"id\":{}}}", base::JsonString(*made))});
+  }
+  std::optional<std::string> id = PercentDecode(parts[3]);
+  if (!id || id->empty()) return SendError(*writer, 400, "the instance id is not percent-encoded properly");
+  if (parts.size() == 4) {
+    if (method != "GET") return MethodNotAllowed(*writer, "GET");
+    return reply(bindings::DescribeJson(store, owner, *name, *id));
+  }
+  if (parts.size() != 5) return SendError(*writer, 404, kPaths);
+  if (method != "POST") return MethodNotAllowed(*writer, "POST");
+  Status done = bindings::ControlInstance(store, owner, *name, *id, parts[4]);
+  if (!done.ok()) return reply(done);
+  Send(*writer, {200, fmt::format("{{\"id\":{},\"done\":{}}}", base::JsonString(*id), base::JsonString(parts[4]))});
 }
 
 void AdminApi::Tail(const std::string& worker, std::string_view query, const std::string& account,

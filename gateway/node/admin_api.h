@@ -69,6 +69,11 @@ class AdminApi {
             std::shared_ptr<ResponseWriter> writer);
   // /queues[/<name>[/purge]]: an account's queues (wrangler's `queues
   // list|create|delete|purge`).
+  // /workflows: the account's workflows and their instances
+  // (bindings/workflows/workflow_admin.h), docs/admin-api.md.
+  void Workflows(const HttpRequest& request, const std::vector<std::string_view>& parts,
+                 std::string_view query, const std::string& account,
+                 std::shared_ptr<ResponseWriter> writer);
   void Queues(const HttpRequest& request, const std::vector<std::string_view>& parts,
               std::string_view query, const std::string& account,
               std::shared_ptr<ResponseWriter> writer);

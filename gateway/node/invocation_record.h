@@ -32,6 +32,10 @@ struct InvocationRecord {
   // its batch held (method, url and cron are empty then).
   std::string queue;
   uint32_t batch_size = 0;
+  // A run of a workflow instance instead: its workflow and instance id
+  // (method, url, cron and queue are empty then).
+  std::string workflow;
+  std::string workflow_instance;
   int status = 0;                   // 0 when no response was sent
   // "ok", "exception" (worker threw / 500 from the runtime), "exceededCpu",
   // "exceededMemory", "exceededWall", "responseTooLarge", "canceled" (client

@@ -125,6 +125,12 @@ Status Node::Open() {
   auto queues = bindings::QueueStore::Open(options_.data_dir, {}, bindings::SystemCronClock());
   if (!queues.ok()) return queues.status();
   services_->queues = std::move(queues).value();
+  // Workflows: one store per node, each account's instances its own.
+  bindings::WorkflowStore::Options workflow_options;
+  workflow_options.retention_ms = static_cast<int64_t>(options_.workflow_retention_days) * 86'400'000;
+  auto workflows = bindings::WorkflowStore::Open(options_.data_dir, workflow_options, bindings::SystemCronClock());
+  if (!workflows.ok()) return workflows.status();
+  services_->workflows = std::move(workflows).value();
   // The Cache API's store: one per node, each account's entries its own.
   bindings::CacheLimits cache_limits;
   cache_limits.max_total_bytes = options_.cache_max_mb << 20;
@@ -233,6 +239,16 @@ StatusOr<std::shared_ptr<const ServedWorker>> Node::BuildServed(const DeployedWo
       binding.options.emplace_back("account", served->account);
       Status made = services_->queues->EnsureQueue(served->account, binding.Option("queue"));
       if (!made.ok()) Log(LogLevel::kError, "[{}] {}", served->name, made.message());
+    }
+    // A workflow's instances are its account's, and remember the version
+    // that created them (they run to their end on it).
+    if (binding.kind == "workflow") {
+      std::erase_if(binding.options, [](const auto& option) {
+        return option.first == "account" || option.first == "worker" || option.first == "version";
+      });
+      binding.options.emplace_back("account", served->account);
+      binding.options.emplace_back("worker", served->name);
+      binding.options.emplace_back("version", std::to_string(served->version));
     }
     for (auto& [key, value] : binding.options) {
       if ((binding.kind == "kv" && key == "namespace") ||
@@ -905,6 +921,38 @@ void Node::UpdateGauges() {
       metrics_.SetQueues(std::move(samples));
     }
   }
+  // Workflows: instances by status from the store, counters from the engine.
+  if (services_ != nullptr && services_->workflows != nullptr && triggers_ != nullptr) {
+    std::vector<NodeMetrics::WorkflowSample> samples;
+    bindings::WorkflowEngine* engine = triggers_->workflow_engine();
+    std::set<std::string> accounts;
+    for (const bindings::WorkflowDefinition& definition : engine->definitions()) accounts.insert(definition.account);
+    for (const auto& [key, counted] : engine->counters()) accounts.insert(key.first);
+    for (const std::string& account : accounts) {
+      auto summaries = services_->workflows->Workflows(account);
+      if (!summaries.ok()) continue;
+      for (const bindings::WorkflowSummary& summary : *summaries) {
+        NodeMetrics::WorkflowSample sample;
+        sample.account = account;
+        sample.workflow = summary.name;
+        for (int i = 0; i <= static_cast<int>(bindings::WorkflowStatus::kUnknown); ++i) {
+          if (summary.by_status[i] == 0) continue;
+          sample.instances.emplace_back(
+              std::string(bindings::WorkflowStatusName(static_cast<bindings::WorkflowStatus>(i))),
+              summary.by_status[i]);
+        }
+        auto counted = engine->counters().find({account, summary.name});
+        if (counted != engine->counters().end()) {
+          sample.runs = counted->second.runs;
+          sample.failed_runs = counted->second.failed_runs;
+          sample.steps_completed = counted->second.steps_completed;
+          sample.step_retries = counted->second.step_retries;
+        }
+        samples.push_back(std::move(sample));
+      }
+    }
+    metrics_.SetWorkflows(std::move(samples));
+  }
   for (const auto& extension : extensions_) extension->UpdateMetrics(metrics_);
 }
 
@@ -1100,6 +1148,26 @@ void Node::StartTriggers() {
   bool run_crons = options_.run_crons.value_or(!replica || decides != nullptr);
   triggers_ = std::make_unique<NodeTriggers>(*this, std::move(serving), bindings::SystemCronClock(),
                                              run_crons, std::move(ask));
+}
+
+StatusOr<std::shared_ptr<const ServedWorker>> Node::ServedVersion(const std::string& name,
+                                                                  uint64_t version) {
+  auto versions = store_->Versions(name);
+  if (!versions.ok()) return versions.status();
+  for (const VersionInfo& info : *versions) {
+    if (info.id != version) continue;
+    auto blob = store_->GetBlob(info.sha256);
+    if (!blob.ok()) return blob.status();
+    auto current = store_->LoadWorker(name);
+    if (!current.ok()) return current.status();
+    if (!blob->has_value() || !current->has_value()) break;
+    DeployedWorker deployed = std::move(**current);
+    deployed.version = version;
+    deployed.bundle_json = std::move(**blob);
+    return BuildServed(deployed);
+  }
+  return Status(ErrorCode::kNotFound,
+                fmt::format("version {} of worker \"{}\" is no longer stored", version, name));
 }
 
 bindings::QueueEngine* Node::queue_engine() {

@@ -24,6 +24,7 @@
 #include "bindings/queues/queue_engine.h"
 #include "bindings/queues/queue_store.h"
 #include "bindings/r2/r2_notifications.h"
+#include "bindings/workflows/workflow_store.h"
 #include "bindings/service/service_directory.h"
 #include "gateway/deploy/deploy_store.h"
 #include "gateway/http/http_server.h"
@@ -157,6 +158,13 @@ class Node : public bindings::ServiceDirectory {
   const std::shared_ptr<bindings::R2Notifier>& r2_events() { return r2_events_; }
   const std::shared_ptr<bindings::R2Store>& r2_store() { return services_->r2; }
   bindings::QueueEngine* queue_engine();
+  // The workflow store (bindings/workflows/workflow_store.h).
+  const std::shared_ptr<bindings::WorkflowStore>& workflow_store() { return services_->workflows; }
+  // Version `version` of the worker `name` as it would be served (its
+  // bundle from the deploy store, its current secrets), for workflow
+  // instances that run to their end on the version they started on
+  // (control loop). kNotFound when that version is no longer stored.
+  StatusOr<std::shared_ptr<const ServedWorker>> ServedVersion(const std::string& name, uint64_t version);
   const std::vector<std::unique_ptr<NodeExtension>>& extensions() const { return extensions_; }
 
   // Reads, for the admin API (control loop).

@@ -115,7 +115,8 @@ Status LoadNodeConfig(const std::string& path, NodeOptions* options) {
       "sync_from", "sync_key", "sync_relay", "sync_snapshot_streams", "secrets_key",
       "signing_key", "sync_compact_every_s", "run_crons", "spare_isolates",
       "websockets_per_account", "cache_max_mb", "cache_account_max_mb", "cache_entry_max_mb",
-      "r2_account_max_mb", "host_policies", "trusted_proxies", "forwarded_header", "rate_limit_slots"};
+      "r2_account_max_mb", "host_policies", "trusted_proxies", "forwarded_header", "rate_limit_slots",
+      "workflow_retention_days"};
   for (const auto& [key, node] : table) {
     if (std::find(kKnown.begin(), kKnown.end(), key.str()) == kKnown.end()) {
       return Status(ErrorCode::kInvalidInput,
@@ -161,6 +162,8 @@ Status LoadNodeConfig(const std::string& path, NodeOptions* options) {
                                   1, uint64_t{1} << 20));
   EDGE_RETURN_IF_ERROR(ReadNumber(path, table, "r2_account_max_mb", &options->r2_account_max_mb, 1,
                                   uint64_t{1} << 30));
+  EDGE_RETURN_IF_ERROR(ReadNumber(path, table, "workflow_retention_days",
+                                  &options->workflow_retention_days, 1, 30));
   EDGE_RETURN_IF_ERROR(ReadStringList(path, table, "allow_fetch_to", &options->allow_fetch_to));
   EDGE_RETURN_IF_ERROR(
       ReadString(path, table, "sync_token_file", &options->sync_token_file, true));

@@ -239,6 +239,11 @@ void NodeMetrics::SetExtra(std::string_view name, std::string_view help, bool co
   extra.value = counter ? extra.value + value : value;
 }
 
+void NodeMetrics::SetWorkflows(std::vector<WorkflowSample> samples) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  workflows_ = std::move(samples);
+}
+
 void NodeMetrics::SetQueues(std::vector<QueueSample> samples) {
   std::lock_guard<std::mutex> lock(mutex_);
   queues_ = std::move(samples);
@@ -325,6 +330,50 @@ std::string NodeMetrics::Prometheus() const {
           text += "} ";
           text += queue_family.value(sample);
           text += '\n';
+        }
+      }
+    }
+  }
+
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!workflows_.empty()) {
+      auto labels = [](std::string& text, const WorkflowSample& sample) {
+        text += "{account=";
+        AppendLabelValue(text, sample.account);
+        text += ",workflow=";
+        AppendLabelValue(text, sample.workflow);
+      };
+      std::string& instances = family("edge_workflow_instances", "Workflow instances kept, by status.", "gauge");
+      for (const WorkflowSample& sample : workflows_) {
+        for (const auto& [status, count] : sample.instances) {
+          instances += "edge_workflow_instances";
+          labels(instances, sample);
+          instances += ",status=";
+          AppendLabelValue(instances, status);
+          instances += "} " + std::to_string(count) + "\n";
+        }
+      }
+      struct WorkflowFamily {
+        const char* name;
+        const char* help;
+        uint64_t WorkflowSample::*field;
+      };
+      const WorkflowFamily workflow_families[] = {
+          {"edge_workflow_runs_total", "Runs of workflow instances (each a fresh invocation).",
+           &WorkflowSample::runs},
+          {"edge_workflow_failed_runs_total", "Workflow runs that ended without a report (a limit, a load failure).",
+           &WorkflowSample::failed_runs},
+          {"edge_workflow_steps_completed_total", "Workflow steps that completed.", &WorkflowSample::steps_completed},
+          {"edge_workflow_step_retries_total", "Failed workflow step attempts that are retried.",
+           &WorkflowSample::step_retries},
+      };
+      for (const WorkflowFamily& workflow_family : workflow_families) {
+        std::string& text = family(workflow_family.name, workflow_family.help, "counter");
+        for (const WorkflowSample& sample : workflows_) {
+          text += workflow_family.name;
+          labels(text, sample);
+          text += "} " + std::to_string(sample.*(workflow_family.field)) + "\n";
         }
       }
     }

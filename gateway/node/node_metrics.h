@@ -62,6 +62,19 @@ class NodeMetrics {
   };
   void SetQueues(std::vector<QueueSample> samples);
 
+  // Workflows, one sample per workflow of each account (UpdateGauges sets
+  // them from the workflow store and engine):
+  // edge_workflow_instances{account,workflow,status} and the counters
+  // edge_workflow_runs_total, edge_workflow_failed_runs_total (runs that
+  // died: a limit, a load failure), edge_workflow_steps_completed_total and
+  // edge_workflow_step_retries_total.
+  struct WorkflowSample {
+    std::string account, workflow;
+    std::vector<std::pair<std::string, uint64_t>> instances;  // status -> count
+    uint64_t runs = 0, failed_runs = 0, steps_completed = 0, step_retries = 0;
+  };
+  void SetWorkflows(std::vector<WorkflowSample> samples);
+
   // Free-form metrics by name (e.g. replication lag), emitted as one
   // unlabelled sample each. The name must be a valid Prometheus metric name
   // not used by the metrics above, and keep one type (gauge or counter);
@@ -103,6 +116,7 @@ class NodeMetrics {
   std::map<int, std::pair<int64_t, int64_t>> isolates_;  // thread -> (alive, memory bytes)
   std::map<std::string, Extra, std::less<>> extras_;
   std::vector<QueueSample> queues_;
+  std::vector<WorkflowSample> workflows_;
 };
 
 }  // namespace edge::gateway

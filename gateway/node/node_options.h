@@ -61,6 +61,9 @@ struct NodeOptions {
   // R2 (bindings/r2/r2_store.h): bytes one account's buckets may hold, in
   // MiB, objects and uploads in progress together.
   uint64_t r2_account_max_mb = 10240;
+  // Workflows (bindings/workflows/workflow_store.h): how many days finished
+  // instances are kept (Workers' default: 7; at most 30).
+  uint64_t workflow_retention_days = 7;
   // Whether this node fires the cron triggers of its workers. Unset: a
   // standalone node does, a replica does not (in a fleet exactly one PoP
   // should: docs/triggers.md).

@@ -46,6 +46,12 @@ NodeTriggers::NodeTriggers(Node& node, std::vector<NodeThread*> serving, binding
           [this](const bindings::QueueConsumer& consumer, runtime::QueueEvent event,
                  bindings::QueueEngine::Done done) { Deliver(consumer, std::move(event), std::move(done)); },
           bindings::QueueEngine::Options{})),
+      workflows_(std::make_unique<bindings::WorkflowEngine>(
+          node.control_loop(), node.workflow_store(),
+          [this](const bindings::WorkflowRun& run, bindings::WorkflowEngine::Done done) {
+            RunWorkflow(run, std::move(done));
+          },
+          bindings::WorkflowEngine::Options{})),
       refresh_(new uv_timer_t) {
   uv_timer_init(node_.control_loop(), refresh_);
   refresh_->data = this;
@@ -64,6 +70,7 @@ NodeTriggers::~NodeTriggers() {
   scheduler_.Stop();
   queues_->Stop();
   if (node_.r2_events() != nullptr) node_.r2_events()->Stop();
+  workflows_->Stop();
   uv_timer_stop(refresh_);
   base::CloseAndDelete(refresh_);
 }
@@ -88,7 +95,18 @@ void NodeTriggers::Update(const NodeState& state) {
   }
   scheduler_.SetTriggers(std::move(triggers));
   queues_->SetConsumers(std::move(consumers));
+  std::vector<bindings::WorkflowDefinition> definitions;
+  for (const auto& [name, served] : state.workers) {
+    for (const runtime::EnvBinding& binding : served->spec.bindings) {
+      if (binding.kind != "workflow") continue;
+      definitions.push_back({served->account, binding.Option("workflow"), name, binding.Option("class_name")});
+    }
+  }
+  workflows_->SetDefinitions(std::move(definitions));
+  // Pinned versions are loaded again on use after a deploy (cheap; rare).
+  pinned_.clear();
 }
+
 
 NodeThread* NodeTriggers::BackgroundThread(const std::string& worker) {
   // Background work may compute for background_cpu_ms (30 s by default):
@@ -131,6 +149,39 @@ class DecisionWriter : public ResponseWriter {
     std::exchange(done_, nullptr)(ok, std::move(body_));
   }
   std::function<void(bool, std::string)> done_;
+  int status_ = 0;
+  std::string body_;
+};
+
+// The "client" of a workflow run: keeps its report (up to
+// kWorkflowMaxReportBytes) and hands it, with whether the invocation
+// succeeded, to `done` once it ends.
+class ReportWriter : public ResponseWriter {
+ public:
+  explicit ReportWriter(std::function<void(bool ok, std::string failure, std::string body)> done)
+      : done_(std::move(done)) {}
+  ~ReportWriter() override { End(false); }
+  void Start(int status, std::string_view, const HeaderList&, std::optional<uint64_t>) override {
+    status_ = status;
+  }
+  void Write(std::string_view chunk) override {
+    size_t room = bindings::kWorkflowMaxReportBytes - std::min(body_.size(), bindings::kWorkflowMaxReportBytes);
+    body_.append(chunk.substr(0, room));
+  }
+  void Finish() override { End(status_ != 0 && status_ < 400); }
+  void Abort() override { End(false); }
+  bool Aborted() const override { return false; }
+  size_t BufferedBytes() const override { return 0; }
+  void OnDrain(std::function<void()> callback) override { callback(); }
+  void OnAbort(std::function<void()>) override {}
+
+ private:
+  void End(bool ok) {
+    if (!done_) return;
+    std::exchange(done_, nullptr)(ok, ok ? std::string() : "the run failed (a limit or an error: see the access log)",
+                                  std::move(body_));
+  }
+  std::function<void(bool, std::string, std::string)> done_;
   int status_ = 0;
   std::string body_;
 };
@@ -221,6 +272,54 @@ void NodeTriggers::Fire(const bindings::CronTrigger& trigger, int64_t scheduled_
   RunBackground(std::move(served), std::move(record), std::make_shared<NoClientWriter>(),
                 [event = std::move(event)](WorkerHost& host, std::shared_ptr<NodeSink> sink) mutable {
                   host.Scheduled(std::move(event), std::move(sink));
+                });
+}
+
+void NodeTriggers::RunWorkflow(const bindings::WorkflowRun& run, bindings::WorkflowEngine::Done done) {
+  std::shared_ptr<const NodeState> state = node_.state();
+  const std::shared_ptr<const ServedWorker>* found = state ? state->Find(run.definition.worker) : nullptr;
+  if (serving_.empty() || found == nullptr) {
+    done(bindings::ParseWorkflowReport(false, "the worker that defines the workflow is not deployed", ""));
+    return;
+  }
+  std::shared_ptr<const ServedWorker> served = *found;
+  const bindings::WorkflowInstance& instance = run.state.instance;
+  // The version the instance started on, when it is not the current one.
+  if (!instance.version.empty() && instance.version != std::to_string(served->version)) {
+    uint64_t version = 0;
+    for (char c : instance.version) version = version * 10 + static_cast<uint64_t>(c - '0');
+    auto key = std::make_pair(served->name, version);
+    auto pinned = pinned_.find(key);
+    if (pinned == pinned_.end()) {
+      auto loaded = node_.ServedVersion(served->name, version);
+      if (!loaded.ok()) {
+        bindings::WorkflowRunReport report;
+        report.end = bindings::WorkflowRunReport::kThrew;
+        report.error_name = "Error";
+        report.error_message = fmt::format(
+            "this instance started on version {} of worker \"{}\", which cannot be run any more: {}",
+            version, served->name, loaded.status().message());
+        done(std::move(report));
+        return;
+      }
+      pinned = pinned_.emplace(key, std::move(loaded).value()).first;
+    }
+    served = pinned->second;
+  }
+  InvocationRecord record = BackgroundRecord(*served, "workflow");
+  record.workflow = instance.workflow;
+  record.workflow_instance = instance.id;
+  Node* node = &node_;
+  auto writer = std::make_shared<ReportWriter>([node, done = std::move(done)](bool ok, std::string failure,
+                                                                              std::string body) mutable {
+    node->PostToControl([done = std::move(done), ok, failure = std::move(failure), body = std::move(body)] {
+      done(bindings::ParseWorkflowReport(ok, failure, body));
+    });
+  });
+  auto event = std::make_shared<runtime::WorkflowRunEvent>(bindings::MakeWorkflowRunEvent(run));
+  RunBackground(std::move(served), std::move(record), std::move(writer),
+                [event](WorkerHost& host, std::shared_ptr<NodeSink> sink) {
+                  host.Workflow(std::move(*event), std::move(sink));
                 });
 }
 

@@ -16,18 +16,26 @@
 // worker's queue handler on a serving thread's heavy lane, reported like
 // a scheduled invocation, with the decisions sent back to the engine on
 // the control loop. Every node runs the consumers of its own queues.
+//
+// And workflows: a bindings::WorkflowEngine on the control loop, fed the
+// `[[workflows]]` of the deployed workers, whose runs go the same way
+// (reported as "workflow" invocations). An instance runs on the version
+// of its worker it was created by (loaded from the deploy store when the
+// worker was redeployed since); the instances of a node live on it.
 #pragma once
 
 #include <uv.h>
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string_view>
 #include <memory>
 #include <vector>
 
 #include "bindings/cron/cron_scheduler.h"
 #include "bindings/queues/queue_engine.h"
+#include "bindings/workflows/workflow_engine.h"
 #include "gateway/node/invocation_record.h"
 
 namespace edge::gateway {
@@ -60,6 +68,7 @@ class NodeTriggers {
   void Refresh();
   bindings::CronScheduler& scheduler() { return scheduler_; }
   bindings::QueueEngine* queue_engine() { return queues_.get(); }
+  bindings::WorkflowEngine* workflow_engine() { return workflows_.get(); }
 
  private:
   // A trigger fell due: fires it, or asks the gate first.
@@ -67,6 +76,7 @@ class NodeTriggers {
   void Fire(const bindings::CronTrigger& trigger, int64_t scheduled_ms);
   void Deliver(const bindings::QueueConsumer& consumer, runtime::QueueEvent event,
                bindings::QueueEngine::Done done);
+  void RunWorkflow(const bindings::WorkflowRun& run, bindings::WorkflowEngine::Done done);
   // The thread a background invocation of `worker` runs on.
   NodeThread* BackgroundThread(const std::string& worker);
   // The record of a background invocation of `served` ("cron", "queue").
@@ -86,6 +96,9 @@ class NodeTriggers {
   // Lets a gate's late answer find out that the triggers are gone.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::unique_ptr<bindings::QueueEngine> queues_;
+  std::unique_ptr<bindings::WorkflowEngine> workflows_;
+  // Older versions that workflow instances still run on, by (worker, version).
+  std::map<std::pair<std::string, uint64_t>, std::shared_ptr<const ServedWorker>> pinned_;
   uv_timer_t* refresh_ = nullptr;
   uint64_t generation_ = 0;
   size_t next_thread_ = 0;

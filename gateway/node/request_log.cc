@@ -69,6 +69,9 @@ void RequestLog::Access(const InvocationRecord& record) {
   } else if (!record.queue.empty()) {
     AppendField(line, "queue", record.queue);
     fmt::format_to(std::back_inserter(line), ",\"batch_size\":{}", record.batch_size);
+  } else if (!record.workflow.empty()) {
+    AppendField(line, "workflow", record.workflow);
+    AppendField(line, "instance", record.workflow_instance);
   } else {
     AppendField(line, "method", record.method);
     AppendField(line, "url", record.url);

@@ -136,9 +136,12 @@ std::string TailEventLine(const InvocationRecord& record) {
   // A queue batch's is a "queue" event with the queue and the batch size.
   bool scheduled = !record.cron.empty();
   bool queue = !record.queue.empty();
-  std::string line = scheduled ? "{\"type\":\"scheduled\",\"time\":\""
-                     : queue   ? "{\"type\":\"queue\",\"time\":\""
-                               : "{\"type\":\"request\",\"time\":\"";
+  // A workflow run's is a "workflow" event with the workflow and instance.
+  bool workflow = !record.workflow.empty();
+  std::string line = scheduled  ? "{\"type\":\"scheduled\",\"time\":\""
+                     : queue    ? "{\"type\":\"queue\",\"time\":\""
+                     : workflow ? "{\"type\":\"workflow\",\"time\":\""
+                                : "{\"type\":\"request\",\"time\":\"";
   auto append = std::back_inserter(line);
   line += base::FormatUtcTime(record.start_unix_ms);
   line += "\",\"request_id\":";
@@ -153,6 +156,11 @@ std::string TailEventLine(const InvocationRecord& record) {
     fmt::format_to(append, ",\"version\":{},\"queue\":", record.version);
     base::AppendJsonEscaped(line, record.queue);
     fmt::format_to(append, ",\"batchSize\":{}", record.batch_size);
+  } else if (workflow) {
+    fmt::format_to(append, ",\"version\":{},\"workflow\":", record.version);
+    base::AppendJsonEscaped(line, record.workflow);
+    line += ",\"instanceId\":";
+    base::AppendJsonEscaped(line, record.workflow_instance);
   } else {
     fmt::format_to(append, ",\"version\":{},\"method\":", record.version);
     base::AppendJsonEscaped(line, record.method);

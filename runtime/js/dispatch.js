@@ -749,6 +749,11 @@ function runBackground(id, invoke, outcome) {
   );
 }
 
+// Workflow runs (bindings/workflows/workflow.js) are background
+// invocations too, with the same lifetime and `ctx`.
+internals.runBackground = runBackground;
+internals.makeExecutionContext = (life) => new ExecutionContext(life);
+
 // Called once after the worker's modules ran, like prepareFetchHandler.
 // Returns the function the C++ side calls per scheduled event; without a
 // scheduled handler, that function fails the invocation with a clear error.
