@@ -396,6 +396,16 @@ void ClientWebSocket::PumpWrite() {
   });
 }
 
+// The close handshake is over (or broken off): the worker may let go of
+// this socket as soon as it is told, so it keeps itself alive until its
+// close frame is out and the connection ends, for at most kCloseWaitMs.
+void ClientWebSocket::BeginClosing() {
+  closing_ = true;
+  self_ = shared_from_this();
+  ArmTimer(kCloseWaitMs);
+  MaybeCloseAfterWrites();
+}
+
 // Once the close frame is out: the write side is shut (FIN) and what the
 // server still sends is read and dropped until it closes too, for at most
 // kCloseWaitMs (closing with unread bytes would reset the connection, and
@@ -403,10 +413,6 @@ void ClientWebSocket::PumpWrite() {
 void ClientWebSocket::MaybeCloseAfterWrites() {
   if (!closing_ || writing_ || !out_.empty() || draining_ || connection_ == nullptr) return;
   draining_ = true;
-  // The worker may let go of this socket once told it closed: it lives on
-  // until the connection ends.
-  self_ = shared_from_this();
-  ArmTimer(kCloseWaitMs);
   connection_->Shutdown([](const Status&) {});
   ReadMore();
 }
@@ -459,8 +465,7 @@ void ClientWebSocket::OnClose(int code, std::string reason) {
                                      /*mask=*/true));
   }
   Finish(code, std::move(reason), /*clean=*/true);
-  closing_ = true;
-  MaybeCloseAfterWrites();
+  BeginClosing();
 }
 
 void ClientWebSocket::OnProtocolError(int code, std::string reason) {
@@ -469,8 +474,7 @@ void ClientWebSocket::OnProtocolError(int code, std::string reason) {
     Write(base::EncodeWebSocketClose(code, reason, /*mask=*/true));
   }
   Finish(code, std::move(reason), /*clean=*/false);
-  closing_ = true;
-  MaybeCloseAfterWrites();
+  BeginClosing();
 }
 
 void ClientWebSocket::Finish(int code, std::string reason, bool clean) {

@@ -107,6 +107,7 @@ class ClientWebSocket final : public runtime::WebSocketChannel,
   void Finish(int code, std::string reason, bool clean);
   void Deliver(std::function<void()> event);
   void CloseConnection();
+  void BeginClosing();
   void MaybeCloseAfterWrites();
 
   enum class Phase { kConnecting, kHandshake, kRefusalBody, kOpen, kDone };
@@ -136,7 +137,7 @@ class ClientWebSocket final : public runtime::WebSocketChannel,
   bool finished_ = false;
   bool closing_ = false;   // the close handshake is over: shut down once the writes are out
   bool draining_ = false;  // shut down: reading (and dropping) until the server's end
-  std::shared_ptr<ClientWebSocket> self_;  // kept alive while draining
+  std::shared_ptr<ClientWebSocket> self_;  // kept alive while closing
 };
 
 }  // namespace edge::bindings
