@@ -14,6 +14,7 @@ void RegisterNatives(runtime::NativeRegistry& registry) {
   RegisterCacheNatives(registry);
   RegisterQueueNatives(registry);
   RegisterSocketNatives(registry);
+  RegisterWebSocketClientNatives(registry);
   RegisterR2Natives(registry);
   RegisterRateLimitNatives(registry);
   RegisterWorkflowNatives(registry);

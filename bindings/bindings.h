@@ -16,6 +16,7 @@ void RegisterKvNatives(runtime::NativeRegistry& registry);
 void RegisterCacheNatives(runtime::NativeRegistry& registry);
 void RegisterQueueNatives(runtime::NativeRegistry& registry);
 void RegisterSocketNatives(runtime::NativeRegistry& registry);
+void RegisterWebSocketClientNatives(runtime::NativeRegistry& registry);
 void RegisterR2Natives(runtime::NativeRegistry& registry);
 void RegisterRateLimitNatives(runtime::NativeRegistry& registry);
 void RegisterWorkflowNatives(runtime::NativeRegistry& registry);

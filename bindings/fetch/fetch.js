@@ -23,8 +23,8 @@ const {
 // tenant code runs (runtime/js/primordials.js); TypeError is the original.
 const {
   ArrayBufferIsView, ArrayPrototypeIncludes, ArrayPrototypePush, NumberCtor, ObjectDefineProperty, PromiseCtor,
-  PromisePrototypeThen, PromiseReject, RegExpTest, StringPrototypeSlice, StringPrototypeToLowerCase,
-  StringPrototypeTrim, TypeErrorCtor: TypeError,
+  PromisePrototypeThen, PromiseReject, RegExpTest, StringPrototypeIndexOf, StringPrototypeSlice,
+  StringPrototypeToLowerCase, StringPrototypeTrim, TypeErrorCtor: TypeError,
 } = internals.primordials;
 
 const hasNatives = typeof native.fetchStart === "function";
@@ -404,6 +404,59 @@ function startFetch(wire) {
   });
 }
 
+// fetch() with `Upgrade: websocket` (Workers' WebSocket client): a GET
+// to an http:, https:, ws: or wss: URL, never redirected. A 101 gives a
+// Response whose `webSocket` waits for accept() (or goes on in a 101 of the
+// worker's own); another status gives that response, and its body when
+// short (bindings/websocket/websocket_client.h).
+function fetchWebSocket(wire) {
+  try {
+    const record = parseURL(wire.url);
+    if (record === null || (record.scheme !== "http" && record.scheme !== "https" &&
+        record.scheme !== "ws" && record.scheme !== "wss")) {
+      throw new TypeError(`Fetch API cannot load: ${wire.url}`);
+    }
+    if (wire.method !== "GET") {
+      throw new TypeError("A WebSocket handshake (Upgrade: websocket) must be a GET request.");
+    }
+    if (wire.body !== null && wire.body !== undefined) {
+      throw new TypeError("A WebSocket handshake (Upgrade: websocket) cannot have a body.");
+    }
+    const signal = wire.signal;
+    if (signal !== null && typeof signal === "object" && signal.aborted) throw abortReason(signal);
+    // The subprotocols asked for, so the server's choice can be checked.
+    const headers = [];
+    const protocols = [];
+    const source = wire.headers;
+    for (let i = 0; i < source.length; i += 2) {
+      const name = StringPrototypeToLowerCase(source[i]);
+      if (name === "sec-websocket-protocol") {
+        const value = source[i + 1];
+        let start = 0;
+        while (start <= value.length) {
+          let end = StringPrototypeIndexOf(value, ",", start);
+          if (end === -1) end = value.length;
+          const item = StringPrototypeTrim(StringPrototypeSlice(value, start, end));
+          if (item !== "") ArrayPrototypePush(protocols, item);
+          start = end + 1;
+        }
+        continue;
+      }
+      ArrayPrototypePush(headers, source[i], source[i + 1]);
+    }
+    const url = serializeURL(record, true);
+    return PromisePrototypeThen(internals.openWebSocket(record, headers, protocols), (result) => {
+      if (result[0] !== 0) {
+        const ws = internals.newClientWebSocket(result[0], url, result[5]);
+        return makeResponse(101, result[2], result[3], null, url, false, ws);
+      }
+      return makeResponse(result[1], result[2], result[3], result[4], url, false);
+    });
+  } catch (error) {
+    return PromiseReject(error);
+  }
+}
+
 function fetch(input, init = undefined) {
   if (arguments.length === 0) {
     return PromiseReject(tooFewArguments(0, 1, "Failed to execute 'fetch' on 'WorkerGlobalScope'"));
@@ -418,10 +471,7 @@ function fetch(input, init = undefined) {
   for (let i = 0; i < headers.length; i += 2) {
     if (StringPrototypeToLowerCase(headers[i]) === "upgrade" &&
         StringPrototypeToLowerCase(StringPrototypeTrim(headers[i + 1])) === "websocket") {
-      return PromiseReject(new TypeError(
-        "fetch() with Upgrade: websocket (a WebSocket to another server) is not available in this runtime; " +
-          "a worker can accept WebSockets (new WebSocketPair())",
-      ));
+      return fetchWebSocket(wire);
     }
   }
   return startFetch(wire);

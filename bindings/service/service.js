@@ -13,6 +13,7 @@ const {
 const {
   PromiseCtor, PromisePrototypeThen, PromiseReject, SafeMap, SymbolToStringTag, ErrorCtor: Error,
   TypeErrorCtor: TypeError, ObjectDefineProperty, ObjectSetPrototypeOf, ProxyCtor, ReflectApply, ReflectGet,
+  StringPrototypeToLowerCase,
 } = internals.primordials;
 const { DOMException } = internals;
 
@@ -67,6 +68,14 @@ internals.serviceEvent = (id, event, a, b, c) => {
   handler(event, a, b, c);
 };
 
+// The first value of the header `name` (lower case) in a flat list.
+function headerValue(flat, name) {
+  for (let i = 0; i < flat.length; i += 2) {
+    if (StringPrototypeToLowerCase(flat[i]) === name) return flat[i + 1];
+  }
+  return null;
+}
+
 function call(handle, service, wire, body) {
   return new PromiseCtor((resolve, reject) => {
     let controller = null;
@@ -83,6 +92,16 @@ function call(handle, service, wire, body) {
           started = true;
           resolve(makeResponse(a, b, c, stream, wire.url, false));
           break;
+        case "websocket": {
+          // The called worker answered with a WebSocket: this end is the
+          // caller's (a, its id), waiting for accept().
+          calls.delete(id);
+          started = true;
+          const protocol = headerValue(b, "sec-websocket-protocol");
+          const ws = internals.newClientWebSocket(a, wire.url, protocol === null ? "" : protocol);
+          resolve(makeResponse(101, "Switching Protocols", b, null, wire.url, false, ws));
+          break;
+        }
         case "data":
           controller.enqueue(a);
           break;

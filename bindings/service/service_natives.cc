@@ -11,6 +11,8 @@
 #include "runtime/html/structured_clone.h"
 #include "runtime/global_scope.h"
 #include "runtime/isolate_data.h"
+#include "runtime/websocket/websocket_pipe.h"
+#include "runtime/websocket/websocket_table.h"
 #include "base/log.h"
 
 namespace edge::bindings {
@@ -70,15 +72,43 @@ class ServiceSink : public runtime::ResponseSink {
  public:
   // `max_bytes`: the most body bytes the caller takes (0: no bound); past
   // it the call fails instead.
-  ServiceSink(IsolateData& caller, uint32_t id, size_t max_bytes)
-      : events_(caller, id), max_bytes_(max_bytes) {}
+  ServiceSink(IsolateData& caller, uint32_t id, size_t max_bytes, double invocation)
+      : events_(caller, id),
+        max_bytes_(max_bytes),
+        tenant_(caller.tenant()),
+        websocket_limit_(caller.websocket_limit()),
+        invocation_(invocation) {}
 
-  // The caller would need a WebSocket of its own joined to this one.
+  // The called worker answered with a WebSocket: the caller gets the other
+  // end of a pipe (runtime/websocket/websocket_pipe.h), in its own table of
+  // open sockets, held by the invocation that made the call. It counts as
+  // one more of the caller's account's open WebSockets. Runs on the
+  // caller's thread (a callee on another reaches it through the thread
+  // hop).
   StatusOr<std::shared_ptr<runtime::WebSocketChannel>> AcceptWebSocket(
-      runtime::HeaderList) override {
-    return Status(ErrorCode::kTypeError,
-                  "A WebSocket cannot be returned to a service binding's caller in this runtime "
-                  "(only to a client's WebSocket handshake)");
+      runtime::HeaderList headers) override {
+    if (failed_) return Status(ErrorCode::kTypeError, "The service binding's call has ended");
+    auto slot = runtime::TenantWebSockets::Take(tenant_, websocket_limit_);
+    if (!slot.ok()) return slot.status();
+    auto [mine, theirs] = runtime::NewWebSocketPipe();
+    failed_ = true;  // the response is over: nothing more goes to the caller
+    auto held = std::make_shared<std::unique_ptr<runtime::TenantWebSockets::Slot>>(
+        std::move(slot).value());
+    events_.Send([mine = mine, held, invocation = invocation_,
+                  headers = std::move(headers)](v8::Isolate* isolate) {
+      IsolateData* data = IsolateData::From(isolate);
+      uint32_t id = data->websockets().Add(mine, std::move(*held), invocation, /*held=*/true);
+      std::vector<v8::Local<v8::Value>> flat;
+      flat.reserve(headers.size() * 2);
+      for (const auto& [name, value] : headers) {
+        flat.push_back(runtime::Latin1String(isolate, name));
+        flat.push_back(runtime::Latin1String(isolate, value));
+      }
+      return std::vector<v8::Local<v8::Value>>{runtime::Utf8String(isolate, "websocket"),
+                                               v8::Integer::NewFromUnsigned(isolate, id),
+                                               v8::Array::New(isolate, flat.data(), flat.size())};
+    });
+    return theirs;
   }
 
   void Start(int status, std::string_view status_text, runtime::HeaderList headers,
@@ -135,6 +165,9 @@ class ServiceSink : public runtime::ResponseSink {
  private:
   CallerEvents events_;
   size_t max_bytes_;
+  std::string tenant_;
+  size_t websocket_limit_;
+  double invocation_;
   size_t written_ = 0;
   bool failed_ = false;
 };
@@ -187,7 +220,7 @@ NativeResult StartServiceCall(NativeCall& call, const runtime::EnvBinding& bindi
   }
   call.data().CountSubrequest();
 
-  auto sink = std::make_shared<ServiceSink>(call.data(), id, max_bytes);
+  auto sink = std::make_shared<ServiceSink>(call.data(), id, max_bytes, key);
   ServiceDirectory* directory = services->services;
   // Dispatch from the loop: the other worker is never entered from inside
   // this one's JavaScript.

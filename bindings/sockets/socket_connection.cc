@@ -11,6 +11,7 @@
 #include "base/openssl_error.h"
 #include "base/thread_buffer.h"
 #include "base/uv_handle.h"
+#include "bindings/fetch/outbound/client.h"
 
 namespace edge::bindings {
 namespace {
@@ -19,6 +20,34 @@ static_assert(SocketConnection::kChunkBytes <= base::kThreadBufferBytes);
 char* ReadBuffer() { return base::ThreadBuffer(base::ThreadBufferSlot::kSocketRead); }
 
 }  // namespace
+
+bool IsValidSocketHost(std::string_view host) {
+  if (host.empty() || host.size() > 255) return false;
+  for (char c : host) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '.' || c == '_' || c == ':' || c == '[' || c == ']';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+SocketTarget TargetUnderClient(const std::shared_ptr<outbound::Client>& client, std::string host,
+                               uint16_t port, bool tls,
+                               std::shared_ptr<runtime::BufferAllocator> budget) {
+  SocketTarget target;
+  target.host = std::move(host);
+  target.port = port;
+  target.tls = tls;
+  target.policy = client->options().address_policy;
+  target.connect_timeout_ms = client->options().connect_timeout_ms;
+  target.tls_context = [client](std::string* error) {
+    SSL_CTX* context = client->tls_context();
+    if (context == nullptr) *error = client->tls_error();
+    return context;
+  };
+  target.budget = std::move(budget);
+  return target;
+}
 
 // Marks one of this object's callbacks on the stack: the object is not
 // deleted under it, and is deleted at its end if it was closed meanwhile.
@@ -53,7 +82,7 @@ SocketConnection::~SocketConnection() {
 
 Status SocketConnection::ConnectError(std::string detail) const {
   // Workers' words, then why.
-  std::string hint = target_.port == 80 || target_.port == 443
+  std::string hint = target_.suggest_fetch && (target_.port == 80 || target_.port == 443)
                          ? ". It looks like you might be trying to connect to a HTTP-based "
                            "service — consider using fetch instead"
                          : "";

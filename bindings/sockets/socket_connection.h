@@ -32,6 +32,10 @@
 
 namespace edge::bindings {
 
+// What a host may hold (workerd's check): letters, digits, "-._:[]", at
+// most 255 bytes (RFC 1035's longest name, longer than any address).
+bool IsValidSocketHost(std::string_view host);
+
 struct SocketTarget {
   std::string host;  // a name, an IPv4 address, or an IPv6 address in brackets
   uint16_t port = 0;
@@ -46,7 +50,21 @@ struct SocketTarget {
   // and not yet handed over, TLS records not yet on the socket) count
   // against it while held. Null: not counted.
   std::shared_ptr<runtime::BufferAllocator> budget;
+  // Whether a refused connection to port 80 or 443 suggests fetch() (as
+  // Workers' connect() does); off for a WebSocket's own connection.
+  bool suggest_fetch = true;
 };
+
+namespace outbound {
+class Client;
+}
+
+// A target reached under the outbound client's rules: its address policy,
+// connect timeout and TLS context (fetch()'s), the bytes held counted
+// against `budget`.
+SocketTarget TargetUnderClient(const std::shared_ptr<outbound::Client>& client, std::string host,
+                               uint16_t port, bool tls,
+                               std::shared_ptr<runtime::BufferAllocator> budget);
 
 class SocketConnection {
  public:

@@ -36,8 +36,6 @@ using runtime::PendingPromise;
 
 // Workers' limit on an invocation's simultaneous open connections.
 constexpr int kMaxOpenSockets = 6;
-// RFC 1035's longest name (and longer than any address).
-constexpr size_t kMaxHostBytes = 255;
 
 // Sockets open per invocation, per isolate of this loop thread. An entry
 // goes when its count drops to zero, so the map holds only what is open.
@@ -87,17 +85,6 @@ std::shared_ptr<SocketResource> Find(NativeCall& call) {
 
 Status Closed() { return runtime::TypeError("The socket is closed."); }
 
-// What a host may hold (workerd's check): letters, digits, "-._:[]".
-bool IsValidHost(std::string_view host) {
-  if (host.empty() || host.size() > kMaxHostBytes) return false;
-  for (char c : host) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '.' || c == '_' || c == ':' || c == '[' || c == ']';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 // A promise of this socket's kept as `slot`; settled from the connection's
 // callbacks on the loop.
 StatusOr<v8::Local<v8::Value>> NewPending(NativeCall& call,
@@ -136,7 +123,7 @@ NativeResult SocketConnect(NativeCall& call) {
   }
   auto host = call.StringArg(0);
   if (!host.ok()) return host.status();
-  if (!IsValidHost(*host)) {
+  if (!IsValidSocketHost(*host)) {
     return runtime::TypeError(
         "Specified address is empty string, contains unsupported characters or is too long.");
   }
@@ -159,18 +146,9 @@ NativeResult SocketConnect(NativeCall& call) {
   }
   data.CountSubrequest();
 
-  SocketTarget target;
-  target.host = std::move(host).value();
-  target.port = static_cast<uint16_t>(*port);
-  target.tls = call.BoolArg(2);
-  target.policy = client->options().address_policy;
-  target.connect_timeout_ms = client->options().connect_timeout_ms;
-  target.tls_context = [client = services->outbound](std::string* error) {
-    SSL_CTX* context = client->tls_context();
-    if (context == nullptr) *error = client->tls_error();
-    return context;
-  };
-  target.budget = data.shared_buffer_allocator();
+  SocketTarget target =
+      TargetUnderClient(services->outbound, std::move(host).value(), static_cast<uint16_t>(*port),
+                        call.BoolArg(2), data.shared_buffer_allocator());
   SocketConnection* connection = SocketConnection::Open(data.loop(), std::move(target));
   auto resource = std::make_shared<SocketResource>(&data, invocation, connection);
   uint32_t id = data.AddResource(invocation, std::move(resource));
@@ -282,7 +260,7 @@ NativeResult SocketStartTls(NativeCall& call) {
   if (!socket) return Closed();
   auto host = call.StringArg(1);
   if (!host.ok()) return host.status();
-  if (!IsValidHost(*host)) {
+  if (!IsValidSocketHost(*host)) {
     return runtime::TypeError(
         "The expected server hostname is empty, contains unsupported characters or is too long.");
   }

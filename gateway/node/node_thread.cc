@@ -71,6 +71,16 @@ class CalleeSink : public runtime::ResponseSink {
   bool Aborted() const override { return inner_->Aborted(); }
   bool NeedsDrain() const override { return inner_->NeedsDrain(); }
   void OnDrain(std::function<void()> callback) override { inner_->OnDrain(std::move(callback)); }
+  // The callee answered with a WebSocket: its caller gets the other end.
+  StatusOr<std::shared_ptr<runtime::WebSocketChannel>> AcceptWebSocket(
+      runtime::HeaderList headers) override {
+    auto channel = inner_->AcceptWebSocket(std::move(headers));
+    if (channel.ok()) {
+      record_.status = 101;
+      End("ok");
+    }
+    return channel;
+  }
 
  private:
   void End(std::string_view outcome) {

@@ -506,7 +506,7 @@ class Response {
       };
     };
     // For a future fetch(): a Response for a received HTTP response.
-    internals.makeResponse = (status, statusText, flatHeaders, body, url = "", redirected = false) => {
+    internals.makeResponse = (status, statusText, flatHeaders, body, url = "", redirected = false, webSocket = null) => {
       const response = new Response(kCreate);
       response.#type = "basic";
       response.#status = status;
@@ -517,6 +517,7 @@ class Response {
       }
       response.#url = url;
       response.#redirected = redirected;
+      response.#webSocket = webSocket;
       return response;
     };
     internals.responseStatus = (response) => response.#status;

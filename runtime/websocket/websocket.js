@@ -12,6 +12,16 @@
 // internals.webSocketEvent brings the peer's messages and close back, each
 // in an entry into the isolate of its own.
 //
+// A worker opens WebSockets of its own too: `new WebSocket(url, protocols)`
+// (CONNECTING, then "open", its events dispatched as they come, as in a
+// browser) and fetch() with `Upgrade: websocket`, whose 101 Response holds
+// a WebSocket that waits for accept() like a pair's server end
+// (internals.newClientWebSocket; bindings/websocket/ is the connection).
+// A service binding's 101 gives the caller the same kind of socket. Such a
+// socket returned in a 101 of the worker's own is spliced to the
+// connection it answers (native.webSocketJoin): the peers then talk
+// without entering the isolate. Each keeps its invocation while open.
+//
 // The close handshake: close(code, reason) sends a close frame; the peer's
 // close is answered by the runtime with the same code (Workers' default,
 // allowHalfOpen is not offered) and the "close" event fires with the
@@ -25,9 +35,12 @@ const {
   illegalConstructor, isArrayBuffer, isObject, reportError, requireArguments,
 } = internals;
 const {
-  ArrayBufferIsView, ReflectApply, SafeMap, MapPrototypeDelete, MapPrototypeGet, MapPrototypeSet, StringCtor,
-  TypeErrorCtor: TypeError, RangeErrorCtor: RangeError, PromiseResolve, PromisePrototypeThen,
+  ArrayBufferIsView, ArrayIsArray, ReflectApply, SafeMap, MapPrototypeDelete, MapPrototypeGet, MapPrototypeSet,
+  StringCtor, StringPrototypeSlice, TypeErrorCtor: TypeError, RangeErrorCtor: RangeError, PromiseResolve,
+  PromisePrototypeThen, RegExpTest, SymbolIterator,
 } = internals.primordials;
+// RFC 9110 token: what a subprotocol is.
+const tokenRegExp = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const { addEventListener: etAdd, dispatchEvent: etDispatch } = EventTarget.prototype;
 const Uint8ArrayCtor = Uint8Array;
 const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype);
@@ -125,6 +138,76 @@ const kCreate = {};
 // Open sockets bound to a connection, by the natives' id.
 const sockets = new SafeMap();
 
+// The most subprotocols a WebSocket offers (the natives check it again).
+const kMaxProtocols = 64;
+
+// The `protocols` argument: a string or a sequence of strings, each a
+// token, none twice.
+function protocolList(protocols) {
+  const list = [];
+  if (protocols === undefined) return list;
+  const add = (value) => {
+    const text = `${value}`;
+    if (list.length === kMaxProtocols) {
+      throw new DOMException(`Failed to construct 'WebSocket': at most ${kMaxProtocols} subprotocols may be offered.`, "SyntaxError");
+    }
+    if (!RegExpTest(tokenRegExp, text)) {
+      throw new DOMException(`Failed to construct 'WebSocket': The subprotocol '${text}' is invalid.`, "SyntaxError");
+    }
+    for (let i = 0; i < list.length; i++) {
+      if (list[i] === text) {
+        throw new DOMException(`Failed to construct 'WebSocket': The subprotocol '${text}' is duplicated.`, "SyntaxError");
+      }
+    }
+    createDataProperty(list, list.length, text);
+  };
+  if (!isObject(protocols)) {
+    add(protocols);
+  } else if (ArrayIsArray(protocols)) {
+    for (let i = 0; i < protocols.length; i++) add(protocols[i]);
+  } else {
+    // WebIDL's sequence<DOMString>: the object's own iterator.
+    const method = protocols[SymbolIterator];
+    if (typeof method !== "function") {
+      throw new TypeError("Failed to construct 'WebSocket': The provided value cannot be converted to a sequence.");
+    }
+    const iterator = ReflectApply(method, protocols, []);
+    const next = iterator.next;
+    for (;;) {
+      const step = ReflectApply(next, iterator, []);
+      if (!isObject(step)) throw new TypeError("Failed to construct 'WebSocket': the iterator's result is not an object.");
+      if (step.done) break;
+      add(step.value);
+    }
+  }
+  return list;
+}
+
+// Opens a connection to the URL `record` (ws:, wss:, http: or https:):
+// a promise of [id, status, statusText, headers, body, protocol]
+// (bindings/websocket/websocket_client_natives.cc). Throws when it cannot
+// start (the invocation's subrequests, the account's open WebSockets).
+function connectWebSocket(record, headers, protocols) {
+  const tls = record.scheme === "wss" || record.scheme === "https";
+  const port = record.port !== null ? record.port : tls ? 443 : 80;
+  const hostHeader = record.port !== null ? `${record.host}:${record.port}` : record.host;
+  const bare = { __proto__: null };
+  createDataProperty(bare, "scheme", "http");
+  createDataProperty(bare, "username", "");
+  createDataProperty(bare, "password", "");
+  createDataProperty(bare, "host", record.host);
+  createDataProperty(bare, "port", null);
+  createDataProperty(bare, "path", record.path);
+  createDataProperty(bare, "query", record.query);
+  createDataProperty(bare, "fragment", null);
+  const origin = internals.serializeURLOrigin(bare);
+  const path = StringPrototypeSlice(internals.serializeURL(bare, true), origin.length);
+  if (typeof native.webSocketConnect !== "function") {
+    throw new DOMException("WebSockets to other servers are not available in this runtime.", "NotSupportedError");
+  }
+  return native.webSocketConnect(tls, record.host, port, hostHeader, path, headers, protocols);
+}
+
 class WebSocket extends EventTarget {
   #readyState = OPEN;
   #accepted = false;
@@ -138,6 +221,8 @@ class WebSocket extends EventTarget {
   #invocation = undefined; // the request's, for a socket bound to its connection
   #release = null; // lets that invocation end, once the socket closes
   #protocol = "";
+  #joined = false; // spliced to a connection: its peers talk in C++
+  #pendingClose = null; // close() of a socket still connecting
   #handlers = { __proto__: null, open: null, message: null, close: null, error: null };
   #listening = { __proto__: null };
 
@@ -147,11 +232,60 @@ class WebSocket extends EventTarget {
       return;
     }
     requireArguments(arguments.length, 1, "Failed to construct 'WebSocket'");
-    throw new DOMException(
-      "Failed to construct 'WebSocket': WebSockets to other servers are not available in this runtime " +
-        "(a worker can accept WebSockets: new WebSocketPair())",
-      "NotSupportedError",
-    );
+    super();
+    // https://websockets.spec.whatwg.org/#dom-websocket-websocket
+    const record = internals.parseURL(`${url}`);
+    if (record === null) {
+      throw new DOMException(`Failed to construct 'WebSocket': The URL '${url}' is invalid.`, "SyntaxError");
+    }
+    if (record.scheme === "http") record.scheme = "ws";
+    else if (record.scheme === "https") record.scheme = "wss";
+    if (record.scheme !== "ws" && record.scheme !== "wss") {
+      throw new DOMException(
+        `Failed to construct 'WebSocket': The URL's scheme must be either 'http', 'https', 'ws', or 'wss'. '${record.scheme}:' is not allowed.`,
+        "SyntaxError",
+      );
+    }
+    if (record.fragment !== null) {
+      throw new DOMException(
+        "Failed to construct 'WebSocket': The URL contains a fragment identifier. Fragment identifiers are not allowed in WebSocket URLs.",
+        "SyntaxError",
+      );
+    }
+    const offered = protocolList(protocols);
+    this.#url = internals.serializeURL(record);
+    this.#readyState = CONNECTING;
+    this.#accepted = true;
+    const invocation = internals.currentInvocation();
+    const answer = connectWebSocket(record, [], offered);
+    this.#invocation = invocation;
+    this.#release = internals.holdLifetime(invocation);
+    PromisePrototypeThen(answer, (result) => WebSocket.#opened(this, result), () => WebSocket.#failed(this));
+  }
+
+  // new WebSocket(url): the handshake's outcome.
+  static #opened(ws, result) {
+    const id = result[0];
+    if (id === 0) {
+      WebSocket.#failed(ws);
+      return;
+    }
+    ws.#id = id;
+    ws.#protocol = result[5];
+    MapPrototypeSet(sockets, id, ws);
+    native.webSocketRelease(id);
+    if (ws.#closeSent) {
+      // close() while connecting: the connection closes as soon as it opens.
+      native.webSocketClose(id, ws.#pendingClose.code, ws.#pendingClose.reason);
+      return;
+    }
+    ws.#readyState = OPEN;
+    WebSocket.#fire(ws, new Event("open"));
+  }
+
+  static #failed(ws) {
+    if (ws.#readyState === CLOSED) return;
+    WebSocket.#dispatch(ws, { __proto__: null, kind: "close", code: 1006, reason: "", clean: false });
   }
 
   static #check(ws, method) {
@@ -175,6 +309,8 @@ class WebSocket extends EventTarget {
     WebSocket.#checkUsable(this, "accept");
     if (this.#accepted) return;
     this.#accepted = true;
+    // A socket of the worker's own: the natives held its events until now.
+    if (this.#id !== 0) native.webSocketRelease(this.#id);
     const queue = this.#queue;
     this.#queue = null;
     if (queue === null) return;
@@ -188,6 +324,9 @@ class WebSocket extends EventTarget {
     requireArguments(arguments.length, 1, "Failed to execute 'send' on 'WebSocket'");
     if (!this.#accepted) {
       throw new TypeError("You must call accept() on this WebSocket before sending messages.");
+    }
+    if (this.#readyState === CONNECTING) {
+      throw new DOMException("Failed to execute 'send' on 'WebSocket': Still in CONNECTING state.", "InvalidStateError");
     }
     let data = typeof message === "string" ? message : copyBytes(message);
     if (data === undefined) data = `${message}`;
@@ -220,6 +359,11 @@ class WebSocket extends EventTarget {
     }
     if (this.#closeSent || this.#readyState === CLOSED) return;
     this.#closeSent = true;
+    if (this.#readyState === CONNECTING) {
+      this.#pendingClose = { __proto__: null, code: code === undefined ? 0 : code, reason: text };
+      this.#readyState = CLOSING;
+      return;
+    }
     this.#readyState = CLOSING;
     WebSocket.#transmit(this, { __proto__: null, kind: "close", code: code === undefined ? 0 : code, reason: text });
   }
@@ -371,6 +515,31 @@ class WebSocket extends EventTarget {
     WebSocket.#fire(ws, new CloseEvent("close", { __proto__: null, code, reason: event.reason, wasClean }));
   }
 
+  // `ws` (bound to connection ws.#id, never accepted) was returned in a 101
+  // answering the connection `id`: what ws received meanwhile goes there
+  // first, then the two are spliced in C++.
+  static #splice(ws, id) {
+    ws.#given = true;
+    ws.#joined = true;
+    MapPrototypeSet(sockets, id, ws);
+    const queue = ws.#queue;
+    ws.#queue = null;
+    if (queue !== null) {
+      for (let i = 0; i < queue.length; i++) {
+        const event = queue[i];
+        if (event.kind === "message") {
+          native.webSocketSend(id, event.data);
+          continue;
+        }
+        // It closed before it was returned: so does the connection.
+        const code = event.code;
+        native.webSocketClose(id, code === 1005 || code === 0 ? 0 : isSendableCode(code) ? code : 1001, event.reason);
+        return;
+      }
+    }
+    native.webSocketJoin(ws.#id, id);
+  }
+
   static {
     internals.newWebSocketPair = () => {
       const client = new WebSocket(kCreate);
@@ -384,7 +553,7 @@ class WebSocket extends EventTarget {
     internals.webSocketResponseProblem = (ws) => {
       if (ws.#given) return "This WebSocket was already returned in a Response.";
       if (ws.#accepted) return "A WebSocket can go in a Response only before accept() is called on it.";
-      if (ws.#peer === null) return "This WebSocket is not one end of a WebSocketPair.";
+      if (ws.#peer === null && ws.#id === 0) return "This WebSocket is not one end of a WebSocketPair.";
       if (ws.#readyState !== OPEN) return "This WebSocket is closed.";
       return undefined;
     };
@@ -394,6 +563,10 @@ class WebSocket extends EventTarget {
       const problem = internals.webSocketResponseProblem(ws);
       if (problem !== undefined) throw new TypeError(problem);
       const id = native.webSocketAccept(responseId, headers);
+      if (ws.#id !== 0) {
+        WebSocket.#splice(ws, id);
+        return;
+      }
       const server = ws.#peer;
       // The request's invocation lasts while the socket is open: the
       // events run in it (its subrequest limit, its timers and fetches).
@@ -412,6 +585,20 @@ class WebSocket extends EventTarget {
         for (let i = 0; i < queue.length; i++) WebSocket.#transmit(server, queue[i]);
       }
     };
+    // A socket the worker opened (fetch() with Upgrade: websocket) or got
+    // from a service binding: open, waiting for accept().
+    internals.newClientWebSocket = (id, url, protocol) => {
+      const ws = new WebSocket(kCreate);
+      ws.#id = id;
+      ws.#url = url;
+      ws.#protocol = protocol;
+      const invocation = internals.currentInvocation();
+      ws.#invocation = invocation;
+      ws.#release = internals.holdLifetime(invocation);
+      MapPrototypeSet(sockets, id, ws);
+      return ws;
+    };
+    internals.openWebSocket = connectWebSocket;
     // From the natives: a message or the close of a bound socket.
     internals.webSocketEvent = (id, kind, value, reason, clean) => {
       const ws = MapPrototypeGet(sockets, id);
@@ -419,6 +606,15 @@ class WebSocket extends EventTarget {
       internals.runInInvocation(ws.#invocation, socketEvent, undefined, [ws, id, kind, value, reason, clean]);
     };
     function socketEvent(ws, id, kind, value, reason, clean) {
+      if (ws.#joined) {
+        // Spliced: only closes come here; the first lets the invocation go.
+        MapPrototypeDelete(sockets, id);
+        const release = ws.#release;
+        ws.#release = null;
+        if (release !== null) release();
+        ws.#readyState = CLOSED;
+        return;
+      }
       if (kind === "message") {
         if (!ws.#accepted) {
           WebSocket.#enqueue(ws, { __proto__: null, kind, data: value });

@@ -90,13 +90,22 @@ NativeResult WebSocketBuffered(NativeCall& call) {
       .As<v8::Value>();
 }
 
+// webSocketRelease(id): a held socket's events start coming (accept()).
+NativeResult WebSocketRelease(NativeCall& call) {
+  auto id = IdArg(call, 0);
+  if (!id.ok()) return id.status();
+  call.data().websockets().Release(*id);
+  return v8::Undefined(call.isolate()).As<v8::Value>();
+}
+
 }  // namespace
 
 void RegisterWebSocketNatives(NativeRegistry& registry) {
   registry.Add({{"webSocketAccept", WebSocketAccept},
                 {"webSocketSend", WebSocketSend},
                 {"webSocketClose", WebSocketClose},
-                {"webSocketBuffered", WebSocketBuffered}});
+                {"webSocketBuffered", WebSocketBuffered},
+                {"webSocketRelease", WebSocketRelease}});
 }
 
 }  // namespace edge::runtime

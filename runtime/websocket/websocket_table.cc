@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "base/websocket_frame.h"
 #include "runtime/buffer_allocator.h"
 #include "runtime/isolate_data.h"
 #include "runtime/native.h"
@@ -56,9 +57,11 @@ size_t TenantWebSockets::Open(const std::string& tenant) {
 WebSocketTable::~WebSocketTable() { DropAll(); }
 
 uint32_t WebSocketTable::Add(std::shared_ptr<WebSocketChannel> channel,
-                             std::unique_ptr<TenantWebSockets::Slot> slot, double invocation) {
+                             std::unique_ptr<TenantWebSockets::Slot> slot, double invocation,
+                             bool held) {
   uint32_t id = next_id_++;
   Socket& socket = sockets_[id];
+  socket.held = held;
   socket.invocation = invocation;
   data_->HoldInvocation(invocation, 1);
   socket.channel = channel;
@@ -85,6 +88,7 @@ void WebSocketTable::Enqueue(uint32_t id, Incoming event) {
   auto it = sockets_.find(id);
   if (it == sockets_.end()) return;
   Socket& socket = it->second;
+  if (socket.joined != 0 && Forward(id, event)) return;
   size_t size = event.data.size();
   socket.queued_bytes += size;
   if (BufferAllocator* allocator = data_->buffer_allocator()) allocator->Charge(size);
@@ -93,7 +97,7 @@ void WebSocketTable::Enqueue(uint32_t id, Incoming event) {
     socket.paused = true;
     socket.channel->PauseReading(true);
   }
-  if (socket.scheduled) return;
+  if (socket.scheduled || socket.held) return;
   socket.scheduled = true;
   std::weak_ptr<IsolateData*> weak = data_->weak();
   data_->Defer([weak, id] {
@@ -200,7 +204,82 @@ void WebSocketTable::Recharge(uint32_t id, bool wait_for_drain) {
     if (found == table.sockets_.end()) return;
     found->second.drain_waiting = false;
     table.Recharge(id, /*wait_for_drain=*/false);
+    // A joined partner waiting for this one to drain is read again.
+    auto partner = table.sockets_.find(found->second.joined);
+    if (found->second.joined != 0 && partner != table.sockets_.end() &&
+        partner->second.paused_for_partner) {
+      partner->second.paused_for_partner = false;
+      partner->second.channel->PauseReading(false);
+    }
   });
+}
+
+bool WebSocketTable::Forward(uint32_t id, const Incoming& event) {
+  Socket& socket = sockets_.find(id)->second;
+  uint32_t partner_id = socket.joined;
+  auto partner = sockets_.find(partner_id);
+  if (event.close) {
+    // The close goes on to the partner (a code that may not be sent, such
+    // as 1006, as 1001), and to the isolate, which lets the invocation go.
+    socket.joined = 0;
+    if (partner != sockets_.end()) {
+      partner->second.joined = 0;
+      int code = event.code;
+      std::string_view reason = event.data;
+      if (code == base::kWsCloseNoStatus) {
+        code = 0;
+      } else if (!base::IsSendableCloseCode(code)) {
+        code = base::kWsCloseGoingAway;
+        reason = "The other end of this WebSocket went away";
+      }
+      partner->second.channel->Close(code, reason);
+    }
+    return false;
+  }
+  if (partner == sockets_.end()) return true;
+  partner->second.channel->Send(event.data, event.binary);
+  Recharge(partner_id, /*wait_for_drain=*/true);
+  if (!socket.paused_for_partner && partner->second.channel->BufferedBytes() > kMaxQueuedBytes) {
+    socket.paused_for_partner = true;
+    socket.channel->PauseReading(true);
+  }
+  return true;
+}
+
+void WebSocketTable::Release(uint32_t id) {
+  auto it = sockets_.find(id);
+  if (it == sockets_.end() || !it->second.held) return;
+  it->second.held = false;
+  if (it->second.queue.empty() || it->second.scheduled) return;
+  it->second.scheduled = true;
+  std::weak_ptr<IsolateData*> weak = data_->weak();
+  data_->Defer([weak, id] {
+    auto alive = weak.lock();
+    if (!alive || *alive == nullptr) return;
+    (*alive)->websockets().Deliver(id);
+  });
+}
+
+bool WebSocketTable::Join(uint32_t a, uint32_t b) {
+  if (a == b || sockets_.count(a) == 0 || sockets_.count(b) == 0) return false;
+  sockets_[a].joined = b;
+  sockets_[b].joined = a;
+  sockets_[a].held = sockets_[b].held = false;
+  for (uint32_t id : {a, b}) {
+    Socket& socket = sockets_[id];
+    std::deque<Incoming> queue = std::move(socket.queue);
+    socket.queue.clear();
+    if (BufferAllocator* allocator = data_->buffer_allocator()) {
+      allocator->Uncharge(socket.queued_bytes);
+    }
+    socket.queued_bytes = 0;
+    if (socket.paused) {
+      socket.paused = false;
+      socket.channel->PauseReading(false);
+    }
+    for (Incoming& event : queue) Enqueue(id, std::move(event));
+  }
+  return true;
 }
 
 void WebSocketTable::Close(uint32_t id, int code, std::string_view reason) {

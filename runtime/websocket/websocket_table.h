@@ -15,6 +15,13 @@
 // - Each open socket holds one of its tenant's slots (TenantWebSockets):
 //   at most `limit` open at once per tenant (the account on a node) in the
 //   process.
+// - Join(a, b) splices two sockets (a worker returned a WebSocket it
+//   fetched, or got from a service binding, in its 101): from then on what
+//   one peer sends goes to the other here, without entering the isolate,
+//   and a close on one closes the other. A socket whose partner has more
+//   than kMaxQueuedBytes waiting to be written is not read until that
+//   drains. Their close events still reach the isolate (which lets the
+//   invocation go).
 // - CloseAll closes every socket (1001 when the isolate is evicted or goes
 //   away, 1012 when the worker was redeployed); the table's destructor does
 //   it too.
@@ -64,13 +71,22 @@ class WebSocketTable {
 
   // Starts delivering `channel`'s events to the isolate; returns its id.
   // `invocation` (the request's) is held until the socket closes.
+  // `held`: its events wait here (the socket not read past
+  // kMaxQueuedBytes) until Release, for a socket the worker has not
+  // accepted yet.
   uint32_t Add(std::shared_ptr<WebSocketChannel> channel,
-               std::unique_ptr<TenantWebSockets::Slot> slot, double invocation);
+               std::unique_ptr<TenantWebSockets::Slot> slot, double invocation,
+               bool held = false);
+  // Starts delivering a held socket's events.
+  void Release(uint32_t id);
   // Sends a message; fails (RangeError, the worker stopped) when the bytes
   // waiting for the peer would not fit in the memory budget. A closed or
   // unknown socket takes nothing.
   Status Send(uint32_t id, std::string_view data, bool binary);
   void Close(uint32_t id, int code, std::string_view reason);
+  // Splices `a` and `b` (see above); what `a` received and the isolate has
+  // not run yet goes to `b` first. False when either is not open.
+  bool Join(uint32_t a, uint32_t b);
   // Bytes sent on `id` the peer has not taken yet.
   size_t BufferedBytes(uint32_t id) const;
   // Starts the close handshake of every socket with `code`; their close
@@ -96,6 +112,9 @@ class WebSocketTable {
     size_t charged = 0;  // outgoing bytes counted against the budget
     bool drain_waiting = false;
     double invocation = 0;
+    bool held = false;
+    uint32_t joined = 0;             // the partner Join spliced it to
+    bool paused_for_partner = false; // not read until the partner drains
   };
 
   void Enqueue(uint32_t id, Incoming event);
@@ -103,6 +122,9 @@ class WebSocketTable {
   // Counts the bytes the peer has not taken yet against the budget.
   void Recharge(uint32_t id, bool wait_for_drain);
   void Forget(Socket& socket);
+  // A joined socket's event, handed to its partner; false for a close,
+  // which the isolate hears too.
+  bool Forward(uint32_t id, const Incoming& event);
   // The isolate goes away: every socket closes with 1001, unheard.
   void DropAll();
 

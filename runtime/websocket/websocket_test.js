@@ -144,8 +144,25 @@ export default {
     assertThrows(() => a.send(revoked.proxy), TypeError);
     assertThrows(() => a.send({ toString() { throw new RangeError("no"); } }), RangeError);
     assertThrows(() => a.close({ valueOf() { throw new SyntaxError("no"); } }), SyntaxError);
-    assertThrows(() => new WebSocket("ws://example.com/"), DOMException);
     assertThrows(() => new WebSocket(), TypeError);
+    // The URL and the subprotocols are checked before any connection.
+    const syntax = (fn) => {
+      try {
+        fn();
+      } catch (error) {
+        assert(error instanceof DOMException && error.name === "SyntaxError", String(error));
+        return;
+      }
+      throw new Error("expected a SyntaxError");
+    };
+    syntax(() => new WebSocket("ftp://example.com/"));
+    syntax(() => new WebSocket("not a url"));
+    syntax(() => new WebSocket("ws://example.com/#fragment"));
+    syntax(() => new WebSocket("ws://example.com/", ["chat", "chat"]));
+    syntax(() => new WebSocket("ws://example.com/", "with space"));
+    syntax(() => new WebSocket("ws://example.com/", { *[Symbol.iterator]() { for (;;) yield "p"; } }));
+    assertThrows(() => new WebSocket({ toString() { throw new RangeError("no"); } }), RangeError);
+    assertThrows(() => new WebSocket("ws://example.com/", revoked.proxy), TypeError);
     a.send(new Proxy({}, {})); // no buffer: sent as its string
   },
 };

@@ -14,7 +14,7 @@ export const RECORD_NAMES = [
   "readController", "readEnded", "ready", "rejectClosed", "rejectOpened", "resolveClosed", "resolveOpened",
   "secureTransport", "socketsConnect", "startedTls", "upgraded", "writeClosed", "writeController",
   "CloseEvent", "WebSocket", "WebSocketPair", "acceptWebSocketResponse", "holdLifetime", "isWebSocket",
-  "newWebSocketPair", "sockets", "waitExpired", "webSocketEvent", "webSocketResponseProblem",
+  "newClientWebSocket", "newWebSocketPair", "openWebSocket", "sockets", "waitExpired", "webSocketEvent", "webSocketResponseProblem",
   "AbortController", "AbortSignal", "ArrayBufferPrototypeGetByteLength", "Blob", "Cache", "CacheStorage",
   "captureLateBuiltins",
   "R2Bucket", "RateLimit", "checksums", "customMetadata", "declaredLength", "etag", "httpEtag", "httpMetadata", "range",
