@@ -315,7 +315,20 @@ class Reader {
             return true;
           }
           if (key == "schema") {
-            return Invalid(fmt::format("{}: JSON Schema validation is not available in this build of edge", path));
+            // An object (a TOML table in edge.toml) or a string of JSON text.
+            std::string text;
+            std::string_view given;
+            if (field.get_string().get(given) == simdjson::SUCCESS) {
+              text = std::string(given);
+            } else if (field.is_object()) {
+              text = simdjson::minify(field);
+            } else {
+              return Invalid(path + " must be a JSON Schema: a table, or a string of JSON text");
+            }
+            auto schema = JsonSchema::Compile(text);
+            if (!schema.ok()) return Invalid(fmt::format("{}: {}", path, schema.status().message()));
+            validate.schema = std::move(schema).value();
+            return true;
           }
           return false;
         });

@@ -17,6 +17,7 @@
 
 #include "base/status.h"
 #include "gateway/deploy/route_table.h"
+#include "gateway/policy/json_schema.h"
 #include "runtime/worker.h"
 
 namespace edge::gateway::policy {
@@ -39,7 +40,12 @@ struct ValidatePolicy {
   std::vector<std::string> required_headers;  // lower-case
   std::vector<std::string> content_types;     // lower-case media types; "type/*" allowed
   std::optional<uint64_t> max_body_bytes;
+  // `schema`: JSON bodies (a JSON Content-Type) must match it; compiled at
+  // deploy. With a schema the body is buffered, up to max_body_bytes or
+  // kSchemaDefaultMaxBodyBytes.
+  std::shared_ptr<const JsonSchema> schema;
 };
+inline constexpr uint64_t kSchemaDefaultMaxBodyBytes = 1024 * 1024;
 
 // `api_key = { header | query, keys, secret_prefix, forward_header }`.
 struct ApiKeyPolicy {

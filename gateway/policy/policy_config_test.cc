@@ -77,10 +77,13 @@ TEST(PolicyConfigTest, RefusalsNameTheField) {
             "policies[0].validate.max_body_bytes must be an integer from 0 to 1099511627776");
   EXPECT_EQ(Error(R"([{"routes":["example.com"]}])").substr(0, 18), "policies[0].routes");
   EXPECT_EQ(Error(R"([{"routes":[]}])"), "policies[0].routes must not be empty");
-  // The slots kept for policies this build does not have.
+  // The slot kept for the policy this build does not have.
   EXPECT_EQ(Error(R"([{"jwt":{"issuer":"x"}}])"), "policies[0].jwt: the jwt policy is not available in this build of edge");
-  EXPECT_EQ(Error(R"([{"validate":{"schema":{}}}])"),
-            "policies[0].validate.schema: JSON Schema validation is not available in this build of edge");
+  // A schema is compiled at deploy: what it cannot compile is named.
+  EXPECT_EQ(Error(R"([{"validate":{"schema":{"type":"object","properties":{"a":{"minimum":"x"}}}}}])").substr(0, 27),
+            "policies[0].validate.schema");
+  EXPECT_EQ(Error(R"([{"validate":{"schema":7}}])"),
+            "policies[0].validate.schema must be a JSON Schema: a table, or a string of JSON text");
   std::string many = "[";
   for (int i = 0; i < 33; ++i) many += std::string(i ? "," : "") + "{}";
   EXPECT_EQ(Error(many + "]"), "policies: more than 32 tables");

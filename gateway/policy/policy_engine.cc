@@ -268,6 +268,16 @@ class Run : public std::enable_shared_from_this<Run> {
 
   bool HasBody() const { return !request_.body.empty() || request_.body_stream != nullptr; }
 
+  // A body the JSON Schema check applies to: a JSON Content-Type
+  // (application/json, or any type/subtype+json).
+  bool IsJsonBody() const {
+    const std::string* type = FindHeader(request_.headers, "content-type");
+    if (type == nullptr) return false;
+    std::string media = MediaType(*type);
+    return media == "application/json" ||
+           (media.size() > 5 && media.compare(media.size() - 5, 5, "+json") == 0);
+  }
+
   // 2. validate, every applicable one.
   bool Validate() {
     for (const PolicyTable* table : tables_) {
@@ -298,6 +308,12 @@ class Run : public std::enable_shared_from_this<Run> {
       }
       if (validate.max_body_bytes) {
         body_limit_ = std::min(body_limit_.value_or(UINT64_MAX), *validate.max_body_bytes);
+      }
+      if (validate.schema && IsJsonBody()) {
+        schemas_.push_back(validate.schema.get());
+        if (!validate.max_body_bytes) {
+          body_limit_ = std::min(body_limit_.value_or(UINT64_MAX), kSchemaDefaultMaxBodyBytes);
+        }
       }
     }
     if (body_limit_) {
@@ -406,10 +422,10 @@ class Run : public std::enable_shared_from_this<Run> {
   }
 
   // 6. A streamed body under a size limit is counted and buffered, then
-  // admitted whole; the JSON Schema check's step would follow here.
+  // admitted whole, after the JSON Schema check (7).
   void Body() {
     if (!body_limit_ || request_.body_stream == nullptr) {
-      Pass();
+      CheckSchemasThenPass();
       return;
     }
     stream_ = std::move(request_.body_stream);
@@ -429,11 +445,25 @@ class Run : public std::enable_shared_from_this<Run> {
     reader.on_end = [self] {
       if (self->stream_ == nullptr) return;
       self->stream_ = nullptr;
-      self->Pass();
+      self->CheckSchemasThenPass();
     };
     reader.on_error = [self](std::string_view) { self->stream_ = nullptr; };
     std::shared_ptr<runtime::RequestBodySource> stream = stream_;
     stream->Read(std::move(reader));
+  }
+
+  // 7. The JSON Schema of every applicable validate policy, on the whole
+  // body (the worker then reads the same bytes).
+  void CheckSchemasThenPass() {
+    for (const JsonSchema* schema : schemas_) {
+      std::optional<SchemaFailure> failure = schema->Validate(request_.body);
+      if (failure) {
+        Refuse(400, "validate", "schema-violation", "Request body does not match the schema",
+               failure->Detail());
+        return;
+      }
+    }
+    Pass();
   }
 
   // Hands the request to the worker, with the response headers to add.
@@ -456,6 +486,7 @@ class Run : public std::enable_shared_from_this<Run> {
   HeaderList cors_headers_;      // on every answer, refusals included
   HeaderList response_headers_;  // on the worker's response
   std::optional<uint64_t> body_limit_;
+  std::vector<const JsonSchema*> schemas_;  // the tables' (which outlive the run)
   std::string api_key_name_;
   std::shared_ptr<runtime::RequestBodySource> stream_;
 };

@@ -186,6 +186,49 @@ TEST_F(PolicyEngineTest, AStreamedBodyIsCountedAndBufferedForTheWorker) {
   EXPECT_FALSE(refused->admitted);
 }
 
+TEST_F(PolicyEngineTest, JsonBodiesAreCheckedAgainstTheSchemaOnceWhole) {
+  PolicyTables tables = Tables(R"([{"validate":{"max_body_bytes":200,"schema":{
+      "type":"object","required":["id"],"additionalProperties":false,
+      "properties":{"id":{"type":"integer","minimum":1},
+                    "tags":{"type":"array","items":{"type":"string","maxLength":3}}}}}}])");
+  auto json = [](std::string body) {
+    HttpRequest request = Request("POST", "/", {{"content-type", "application/json"}});
+    request.body = std::move(body);
+    return request;
+  };
+  auto good = Apply(nullptr, &tables, json(R"({"id":7,"tags":["a"]})"));
+  ASSERT_TRUE(good->admitted);
+  EXPECT_EQ(good->request.body, R"({"id":7,"tags":["a"]})");  // the same bytes
+  auto deep = Apply(nullptr, &tables, json(R"({"id":7,"tags":["a","long"]})"));
+  EXPECT_FALSE(deep->admitted);
+  ExpectProblem(*deep->raw, 400, "schema-violation");
+  EXPECT_NE(deep->raw->body_.find("/tags/1"), std::string::npos) << deep->raw->body_;
+  ExpectProblem(*Apply(nullptr, &tables, json(R"({"tags":[]})"))->raw, 400, "schema-violation");
+  ExpectProblem(*Apply(nullptr, &tables, json("not json"))->raw, 400, "schema-violation");
+  // A streamed body is buffered first, then checked.
+  auto body = std::make_shared<ManualBody>();
+  HttpRequest chunked = Request("POST", "/", {{"content-type", "application/vnd.api+json"},
+                                              {"transfer-encoding", "chunked"}});
+  chunked.body_stream = body;
+  auto streamed = Apply(nullptr, &tables, std::move(chunked));
+  body->Send(R"({"id":)");
+  body->Send("0}");
+  EXPECT_FALSE(streamed->admitted);
+  body->End();
+  EXPECT_FALSE(streamed->admitted);
+  ExpectProblem(*streamed->raw, 400, "schema-violation");
+  // Not JSON by its type: content_types decides, not the schema.
+  HttpRequest text = Request("POST", "/", {{"content-type", "text/plain"}});
+  text.body = "anything";
+  EXPECT_TRUE(Apply(nullptr, &tables, std::move(text))->admitted);
+  // A schema the validator cannot compile is a deploy error naming it.
+  auto bad = ParseWorkerPolicies(R"([{"validate":{"schema":{"type":"object","oneOf":[]}}}])", "a/w");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("policies[0].validate.schema"), std::string::npos)
+      << bad.status().message();
+  EXPECT_NE(bad.status().message().find("oneOf"), std::string::npos) << bad.status().message();
+}
+
 TEST_F(PolicyEngineTest, ApiKeyInHeaderOrQueryHashedAndForwarded) {
   PolicyTables tables = Tables(R"([{"api_key":{"header":"X-Api-Key","forward_header":"x-key-name",
       "keys":{"alice":")" + Hex("secret-a") + R"(","bob":")" + Hex("secret-b") + R"("}}}])");

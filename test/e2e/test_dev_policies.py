@@ -45,6 +45,10 @@ cors = { origins = ["http://localhost:3000"], methods = ["GET", "POST"], headers
 validate = { methods = ["GET", "POST", "OPTIONS"], required_headers = ["x-client"], max_body_bytes = 16 }
 api_key = { header = "x-api-key", secret_prefix = "KEY_", forward_header = "x-key-name" }
 rate_limit = { requests = 3, period_s = 60, key = "api_key" }
+
+[[policies]]
+routes = ["example.com/orders"]
+validate = { content_types = ["application/json"], schema = { type = "object", required = ["sku", "qty"], additionalProperties = false, properties = { sku = { type = "string", pattern = "^[A-Z0-9-]{3,32}$" }, qty = { type = "integer", minimum = 1 } } } }
 """
 
 
@@ -91,6 +95,24 @@ class DevPoliciesTest(unittest.TestCase):
         self.assertTrue(self.edge.wait_for_log("worker saw GET /api/b"))
         # Other paths have no policy.
         self.assertEqual(self.edge.request(path="/other").body, b"hello anonymous")
+
+    def test_json_bodies_are_checked_against_the_schema(self):
+        json_type = {"content-type": "application/json"}
+        good = self.edge.request(method="POST", path="/orders", body=b'{"sku":"AB-12","qty":2}',
+                                 headers=json_type)
+        self.assertEqual((good.status, good.body), (200, b'echo {"sku":"AB-12","qty":2}'))
+        for body, pointer in [(b'{"sku":"AB-12","qty":0}', "/qty"), (b'{"sku":"ab","qty":1}', "/sku"),
+                              (b'{"sku":"AB-12","qty":1,"extra":1}', "/extra"), (b'{"qty":1', "")]:
+            refused = self.edge.request(method="POST", path="/orders", body=body, headers=json_type)
+            self.assertEqual(refused.status, 400, (body, refused.body))
+            detail = problem(refused)
+            self.assertEqual(detail["type"], "urn:edge:problem:schema-violation")
+            self.assertIn(pointer, detail["detail"])
+        xml = self.edge.request(method="POST", path="/orders", body=b"<a/>",
+                                headers={"content-type": "application/xml"})
+        self.assertEqual(xml.status, 415)
+        time.sleep(0.2)
+        self.assertEqual(self.edge.log().count("worker saw POST /orders"), 1)
 
     def test_rate_limit_and_cors(self):
         headers = {"x-client": "1", "x-api-key": "dana-key", "Origin": "http://localhost:3000"}
