@@ -122,10 +122,11 @@ Status Notifications(const R2CommandOptions& options, std::ostream& out) {
           if (type.get_string().get(text) == simdjson::SUCCESS) types.emplace_back(text);
         }
       }
-      (void)entry["queue"].get_string().get(queue);
-      (void)entry["prefix"].get_string().get(prefix);
-      (void)entry["suffix"].get_string().get(suffix);
-      (void)entry["source"].get_string().get(source);
+      // A field the node left out reads as "".
+      for (auto [key, out] : {std::pair{"queue", &queue}, std::pair{"prefix", &prefix},
+                              std::pair{"suffix", &suffix}, std::pair{"source", &source}}) {
+        if (entry[key].get_string().get(*out) != simdjson::SUCCESS) *out = {};
+      }
       out << RuleRow(queue, Joined(types), prefix, suffix, source);
     }
     return Status::Ok();
@@ -210,7 +211,7 @@ Status RunRemote(const R2CommandOptions& options, std::ostream& out) {
       std::string_view name;
       int64_t created = 0;
       if (entry["name"].get_string().get(name) != simdjson::SUCCESS) continue;
-      (void)entry["creation_date_ms"].get_int64().get(created);
+      if (entry["creation_date_ms"].get_int64().get(created) != simdjson::SUCCESS) created = 0;
       json += count++ == 0 ? "\n  " : ",\n  ";
       json += fmt::format("{{\"name\": {}, \"creation_date_ms\": {}}}", base::JsonString(name), created);
     }
