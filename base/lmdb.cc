@@ -32,6 +32,21 @@ Status LmdbError(const LmdbNames& names, std::string_view what, int rc) {
                 fmt::format("{}{} failed: {}", names.prefix, what, mdb_strerror(rc)));
 }
 
+Status CheckStoreFormat(MDB_txn* txn, MDB_dbi meta, std::string_view format, std::string_view what,
+                        std::string_view path, const LmdbNames& names) {
+  MDB_val key = Val("format"), value;
+  int rc = mdb_get(txn, meta, &key, &value);
+  if (rc == MDB_NOTFOUND) {
+    MDB_val wanted = Val(format);
+    rc = mdb_put(txn, meta, &key, &wanted, 0);
+  } else if (rc == 0 && View(value) != format) {
+    return Status(ErrorCode::kInvalidInput, fmt::format("{}: {} format {} is not supported by this edge",
+                                                        path, what, View(value)));
+  }
+  if (rc != 0) return LmdbError(names, "open", rc);
+  return Status::Ok();
+}
+
 void PutBe32(std::string& out, uint32_t value) {
   for (int shift = 24; shift >= 0; shift -= 8) {
     out.push_back(static_cast<char>((value >> shift) & 0xFF));

@@ -37,6 +37,13 @@ inline std::string_view View(const MDB_val& value) {
   return std::string_view(static_cast<const char*>(value.mv_data), value.mv_size);
 }
 
+// A store's "format" record in its `meta` database, inside the open's
+// transaction: written as `format` in a new store, checked in an existing
+// one. Another format is kInvalidInput ("<path>: <what> format 2 is not
+// supported by this edge"); an LMDB failure is `names`' "open" error.
+Status CheckStoreFormat(MDB_txn* txn, MDB_dbi meta, std::string_view format, std::string_view what,
+                        std::string_view path, const LmdbNames& names);
+
 // Big-endian integers: in keys, byte order is then numeric order.
 void PutBe32(std::string& out, uint32_t value);
 void PutBe64(std::string& out, uint64_t value);

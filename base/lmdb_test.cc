@@ -54,6 +54,28 @@ TEST_F(LmdbTest, MakeStoreDirCreatesAPrivateFolder) {
   EXPECT_EQ(info.st_mode & 0777, 0700u);
 }
 
+TEST_F(LmdbTest, AStoreFormatIsWrittenOnceAndCheckedAfter) {
+  StatusOr<std::string> path = MakeStoreDir(dir_ + "/formats", false);
+  ASSERT_TRUE(path.ok());
+  MDB_dbi dbi;
+  LmdbOptions options = Options(&dbi);
+  std::string format = "1";
+  options.init = [&](MDB_txn* txn) {
+    return CheckStoreFormat(txn, dbi, format, "test store", *path, options.names);
+  };
+  auto first = LmdbEnv::Open(*path, options);
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  first->reset();
+  auto same = LmdbEnv::Open(*path, options);  // "1" found: fine
+  ASSERT_TRUE(same.ok()) << same.status().message();
+  same->reset();
+  format = "2";
+  auto other = LmdbEnv::Open(*path, options);
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.status().code(), ErrorCode::kInvalidInput);
+  EXPECT_EQ(other.status().message(), *path + ": test store format 1 is not supported by this edge");
+}
+
 TEST_F(LmdbTest, OneEnvironmentPerFolderAndTransactions) {
   StatusOr<std::string> path = MakeStoreDir(dir_ + "/store", false);
   ASSERT_TRUE(path.ok());

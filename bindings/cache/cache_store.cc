@@ -334,18 +334,7 @@ Status CacheStore::EnsureOpen() {
               {"owner_lru", &dbs.owner_lru}, {"expiry", &dbs.expiry}};
   std::string index = (fs::path(path_) / "index").string();
   lmdb.init = [&](MDB_txn* txn) -> Status {
-    MDB_val format_key = Val("format"), format_value;
-    int rc = mdb_get(txn, dbs.meta, &format_key, &format_value);
-    if (rc == MDB_NOTFOUND) {
-      MDB_val one = Val("1");
-      rc = mdb_put(txn, dbs.meta, &format_key, &one, 0);
-    } else if (rc == 0 && View(format_value) != "1") {
-      return Status(ErrorCode::kInvalidInput,
-                    fmt::format("{}: cache store format {} is not supported by this edge", index,
-                                View(format_value)));
-    }
-    if (rc != 0) return base::LmdbError(kLmdbNames, "open", rc);
-    return Status::Ok();
+    return base::CheckStoreFormat(txn, dbs.meta, "1", "cache store", index, kLmdbNames);
   };
   StatusOr<std::string> canonical = base::MakeStoreDir(index, true);
   if (!canonical.ok()) return canonical.status();

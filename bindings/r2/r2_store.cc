@@ -523,22 +523,13 @@ Status R2Store::EnsureOpen() {
   std::vector<uint64_t> leftovers;
   std::string index = (fs::path(path_) / "index").string();
   lmdb.init = [&](MDB_txn* txn) -> Status {
-    MDB_val format_key = Val("format"), format_value;
-    int rc = mdb_get(txn, dbs.meta, &format_key, &format_value);
-    if (rc == MDB_NOTFOUND) {
-      MDB_val one = Val("1");
-      rc = mdb_put(txn, dbs.meta, &format_key, &one, 0);
-    } else if (rc == 0 && View(format_value) != "1") {
-      return Status(ErrorCode::kInvalidInput,
-                    fmt::format("{}: R2 store format {} is not supported by this edge", index,
-                                View(format_value)));
-    }
-    if (rc != 0) return base::LmdbError(kLmdbNames, "open", rc);
+    EDGE_RETURN_IF_ERROR(base::CheckStoreFormat(txn, dbs.meta, "1", "R2 store", index, kLmdbNames));
     // Bodies of puts that never committed, and of objects whose removal
     // was cut short: their files go, and so do their rows.
     base::LmdbCursor cursor(txn, dbs.pending);
     if (cursor.rc() != 0) return base::LmdbError(kLmdbNames, "open", cursor.rc());
     MDB_val k, v;
+    int rc;
     for (rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_NEXT)) {
       if (k.mv_size == 8) leftovers.push_back(GetBe(static_cast<const char*>(k.mv_data), 8));

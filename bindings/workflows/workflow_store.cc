@@ -337,18 +337,7 @@ StatusOr<std::shared_ptr<WorkflowStore>> WorkflowStore::Open(const std::string& 
     lmdb.dbs = {{"meta", &dbs.meta},     {"instances", &dbs.instances}, {"steps", &dbs.steps},
                 {"events", &dbs.events}, {"due", &dbs.due},             {"usage", &dbs.usage}};
     lmdb.init = [&](MDB_txn* txn) -> Status {
-      MDB_val key = Val("format"), value;
-      int rc = mdb_get(txn, dbs.meta, &key, &value);
-      if (rc == MDB_NOTFOUND) {
-        MDB_val one = Val("1");
-        rc = mdb_put(txn, dbs.meta, &key, &one, 0);
-      } else if (rc == 0 && View(value) != "1") {
-        return Status(ErrorCode::kInvalidInput,
-                      fmt::format("{}: workflow store format {} is not supported by this edge", path,
-                                  View(value)));
-      }
-      if (rc != 0) return base::LmdbError(kLmdbNames, "open", rc);
-      return Status::Ok();
+      return base::CheckStoreFormat(txn, dbs.meta, "1", "workflow store", path, kLmdbNames);
     };
     StatusOr<std::unique_ptr<base::LmdbEnv>> env = base::LmdbEnv::Open(path, lmdb);
     if (!env.ok()) {
