@@ -7,6 +7,7 @@
 #include "base/log.h"
 #include "base/uv_handle.h"
 #include "runtime/pending_promise.h"
+#include "runtime/static_source.h"
 #include "runtime/websocket/websocket_table.h"
 
 namespace edge::runtime {
@@ -330,6 +331,15 @@ CallbackScope::~CallbackScope() {
   data_->DrainMicrotasks();
   data_->watchdog().End();
   data_->ReportDiscardIfNeeded();
+}
+
+size_t IsolateData::memory_bytes() const {
+  v8::HeapStatistics stats;
+  isolate_->GetHeapStatistics(&stats);
+  size_t shared = RuntimeJsSourceBytes() + shared_source_bytes_;
+  size_t external = stats.external_memory();
+  return stats.total_physical_size() + stats.malloced_memory() +
+         (external > shared ? external - shared : 0);
 }
 
 }  // namespace edge::runtime

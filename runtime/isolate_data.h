@@ -53,6 +53,13 @@ class IsolateData {
 
   v8::Isolate* isolate() const { return isolate_; }
   uv_loop_t* loop() const { return loop_; }
+
+  // What the isolate holds: V8's heap (physical), malloc'd and external
+  // memory, less the runtime's sources, which V8 counts as external in
+  // every isolate but the process holds once (static_source.h).
+  size_t memory_bytes() const;
+  // A node: module's source this isolate compiled (shared the same way).
+  void add_shared_source_bytes(size_t bytes) { shared_source_bytes_ += bytes; }
   const std::string& worker_name() const { return worker_name_; }
   // A spare isolate (worker_spare.h) is made before its worker is known: it
   // is named, and its clock starts, when a worker takes it. Before any of
@@ -245,6 +252,7 @@ class IsolateData {
   };
 
   v8::Isolate* isolate_;
+  size_t shared_source_bytes_ = 0;
   uv_loop_t* loop_;
   std::string worker_name_;
   std::string tenant_;

@@ -5,6 +5,7 @@
 #include "runtime/errors.h"
 #include "runtime/isolate_data.h"
 #include "runtime/js_sources.h"
+#include "runtime/static_source.h"
 
 namespace edge::runtime {
 
@@ -23,19 +24,19 @@ StatusOr<RuntimeObjects> MakeRuntimeObjects(v8::Local<v8::Context> context,
 Status RunRuntimeJs(IsolateData& data, v8::Local<v8::Context> context,
                     const RuntimeObjects& objects) {
   v8::Isolate* isolate = context->GetIsolate();
+  const auto& sources = RuntimeJsSources();
   for (size_t i = 0; i < kRuntimeJsCount; ++i) {
     const JsSource& file = kRuntimeJs[i];
     v8::TryCatch try_catch(isolate);
-    std::string wrapped = "(function (native, internals) { \"use strict\";\n";
-    wrapped.append(file.source);
-    wrapped.append("\n})");
+    v8::Local<v8::String> source;
     v8::ScriptOrigin origin(isolate, Utf8String(isolate, std::string("edge:internal/") + file.name),
                             -1);
     v8::Local<v8::Script> script;
     v8::Local<v8::Value> function;
     v8::Local<v8::Value> args[] = {objects.native, objects.internals};
     v8::Local<v8::Value> ignored;
-    if (!v8::Script::Compile(context, Utf8String(isolate, wrapped), &origin).ToLocal(&script) ||
+    if (!sources[i]->NewString(isolate).ToLocal(&source) ||
+        !v8::Script::Compile(context, source, &origin).ToLocal(&script) ||
         !script->Run(context).ToLocal(&function) ||
         !function.As<v8::Function>()->Call(context, v8::Undefined(isolate), 2, args)
              .ToLocal(&ignored)) {

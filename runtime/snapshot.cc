@@ -10,6 +10,7 @@
 #include "base/sha256.h"
 #include "runtime/js_sources.h"
 #include "runtime/platform.h"
+#include "runtime/static_source.h"
 
 namespace edge::runtime {
 
@@ -27,10 +28,6 @@ constexpr size_t kBlobAlignment = 64;
 // A header longer than this is not one of ours.
 constexpr size_t kMaxHeader = 4096;
 
-const intptr_t kExternalReferences[] = {
-    reinterpret_cast<intptr_t>(&NativeTrampoline),
-    0,
-};
 
 std::string RuntimeJsDigest() {
   base::Sha256Stream digest;
@@ -57,7 +54,18 @@ bool SnapshotTurnedOff() {
 
 }  // namespace
 
-const intptr_t* SnapshotExternalReferences() { return kExternalReferences; }
+const intptr_t* SnapshotExternalReferences() {
+  // The natives' one entry point, then the runtime's sources (V8 keeps a
+  // source string in the snapshot as the index of its resource here: see
+  // static_source.h), then the end. Leaked: isolates use it until exit.
+  static const intptr_t* references = [] {
+    auto* list = new std::vector<intptr_t>{reinterpret_cast<intptr_t>(&NativeTrampoline)};
+    for (const auto& source : RuntimeJsSources()) list->push_back(source->resource_address());
+    list->push_back(0);
+    return list->data();
+  }();
+  return references;
+}
 
 std::string SnapshotHeader(const NativeRegistry& natives) {
   std::string header(kMagic);

@@ -370,10 +370,8 @@ uint64_t Worker::cpu_unattributed_ns() const {
 }
 
 size_t Worker::memory_bytes() const {
-  if (isolate_ == nullptr) return 0;
-  v8::HeapStatistics stats;
-  isolate_->GetHeapStatistics(&stats);
-  return stats.total_physical_size() + stats.malloced_memory() + stats.external_memory();
+  if (isolate_ == nullptr || data_ == nullptr) return 0;
+  return data_->memory_bytes();
 }
 
 const ThreadPoolQueue& Worker::cpu_jobs() const { return data_->cpu_jobs(); }

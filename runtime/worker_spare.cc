@@ -52,10 +52,8 @@ SpareIsolate::~SpareIsolate() {
 }
 
 size_t SpareIsolate::memory_bytes() const {
-  if (isolate_ == nullptr) return 0;
-  v8::HeapStatistics stats;
-  isolate_->GetHeapStatistics(&stats);
-  return stats.total_physical_size() + stats.malloced_memory() + stats.external_memory();
+  if (isolate_ == nullptr || data_ == nullptr) return 0;
+  return data_->memory_bytes();
 }
 
 }  // namespace edge::runtime

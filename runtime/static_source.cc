@@ -1,0 +1,149 @@
+#include "runtime/static_source.h"
+
+#include <mutex>
+
+#include "runtime/js_sources.h"
+
+namespace edge::runtime {
+
+namespace {
+
+bool IsAscii(std::string_view text) {
+  unsigned char any = 0;
+  for (char c : text) any |= static_cast<unsigned char>(c);
+  return any < 0x80;
+}
+
+// The runtime's files are the project's own, valid UTF-8 (a bad sequence
+// becomes U+FFFD rather than being trusted).
+std::u16string Utf16(std::string_view text) {
+  std::u16string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    auto byte = static_cast<unsigned char>(text[i]);
+    char32_t code = 0xFFFD;
+    size_t length = byte < 0x80 ? 1 : (byte >> 5) == 0x6 ? 2 : (byte >> 4) == 0xE ? 3
+                                   : (byte >> 3) == 0x1E ? 4 : 0;
+    if (length == 1) {
+      code = byte;
+    } else if (length > 1 && i + length <= text.size()) {
+      code = byte & (0x7F >> length);
+      for (size_t k = 1; k < length; ++k) {
+        auto next = static_cast<unsigned char>(text[i + k]);
+        if ((next & 0xC0) != 0x80) {
+          code = 0xFFFD;
+          length = k;
+          break;
+        }
+        code = (code << 6) | (next & 0x3F);
+      }
+    } else {
+      length = 1;
+    }
+    if (code >= 0x10000) {
+      code -= 0x10000;
+      out.push_back(static_cast<char16_t>(0xD800 + (code >> 10)));
+      out.push_back(static_cast<char16_t>(0xDC00 + (code & 0x3FF)));
+    } else {
+      out.push_back(static_cast<char16_t>(code));
+    }
+    i += length;
+  }
+  return out;
+}
+
+}  // namespace
+
+// Never disposed of: every isolate's string points at the same text, which
+// lives until the process ends.
+class StaticSource::OneByte : public v8::String::ExternalOneByteStringResource {
+ public:
+  explicit OneByte(std::string text) : text_(std::move(text)) {}
+  const char* data() const override { return text_.data(); }
+  size_t length() const override { return text_.size(); }
+
+ protected:
+  void Dispose() override {}
+
+ private:
+  const std::string text_;
+};
+
+class StaticSource::TwoByte : public v8::String::ExternalStringResource {
+ public:
+  explicit TwoByte(std::u16string text) : text_(std::move(text)) {}
+  const uint16_t* data() const override { return reinterpret_cast<const uint16_t*>(text_.data()); }
+  size_t length() const override { return text_.size(); }
+
+ protected:
+  void Dispose() override {}
+
+ private:
+  const std::u16string text_;
+};
+
+StaticSource::StaticSource(std::string_view prefix, std::string_view body,
+                           std::string_view suffix) {
+  std::string text;
+  text.reserve(prefix.size() + body.size() + suffix.size());
+  text.append(prefix).append(body).append(suffix);
+  if (IsAscii(text)) {
+    one_byte_ = std::make_unique<OneByte>(std::move(text));
+  } else {
+    two_byte_ = std::make_unique<TwoByte>(Utf16(text));
+  }
+}
+
+StaticSource::~StaticSource() = default;
+
+v8::MaybeLocal<v8::String> StaticSource::NewString(v8::Isolate* isolate) const {
+  if (one_byte_) return v8::String::NewExternalOneByte(isolate, one_byte_.get());
+  return v8::String::NewExternalTwoByte(isolate, two_byte_.get());
+}
+
+size_t StaticSource::payload_bytes() const {
+  return one_byte_ ? one_byte_->length() : two_byte_->length() * sizeof(uint16_t);
+}
+
+intptr_t StaticSource::resource_address() const {
+  return one_byte_ ? reinterpret_cast<intptr_t>(one_byte_.get())
+                   : reinterpret_cast<intptr_t>(two_byte_.get());
+}
+
+const std::vector<std::unique_ptr<StaticSource>>& RuntimeJsSources() {
+  // Leaked on purpose: isolates may outlive static destruction at exit.
+  static auto* sources = [] {
+    auto* made = new std::vector<std::unique_ptr<StaticSource>>();
+    made->reserve(kRuntimeJsCount);
+    for (size_t i = 0; i < kRuntimeJsCount; ++i) {
+      made->push_back(std::make_unique<StaticSource>(
+          "(function (native, internals) { \"use strict\";\n", kRuntimeJs[i].source, "\n})"));
+    }
+    return made;
+  }();
+  return *sources;
+}
+
+size_t RuntimeJsSourceBytes() {
+  static const size_t bytes = [] {
+    size_t sum = 0;
+    for (const auto& source : RuntimeJsSources()) sum += source->payload_bytes();
+    return sum;
+  }();
+  return bytes;
+}
+
+const StaticSource& NodeJsSource(size_t index) {
+  static std::mutex mutex;
+  static auto* sources = new std::vector<std::unique_ptr<StaticSource>>(kNodeJsCount);
+  std::lock_guard lock(mutex);
+  std::unique_ptr<StaticSource>& source = (*sources)[index];
+  if (!source) {
+    source = std::make_unique<StaticSource>(
+        "(function (internals, require, host) { \"use strict\";\n", kNodeJs[index].source, "\n})");
+  }
+  return *source;
+}
+
+}  // namespace edge::runtime
