@@ -63,14 +63,15 @@ worker_project() {
   cat > "$1/index.js"
 }
 
-# start_node THREADS ACCESS_LOG: `edge serve` on loopback ports with a fresh
-# data folder under $work and the token in $work/token; sets node_pid,
-# http_port and admin_port (pids holds only this node).
+# start_node THREADS ACCESS_LOG [OPTIONS...]: `edge serve` on loopback ports
+# with a fresh data folder under $work and the token in $work/token, and any
+# more `edge serve` OPTIONS; sets node_pid, http_port and admin_port (pids
+# holds only this node).
 start_node() {
   rm -rf "$work/data"
   "$edge" serve --listen 127.0.0.1:0 --admin 127.0.0.1:0 --threads "$1" \
     --admin-token-file "$work/token" --data-dir "$work/data" --access-log "$2" \
-    --log-level warn > "$work/ready" &
+    --log-level warn "${@:3}" > "$work/ready" &
   node_pid=$!
   pids=("$node_pid")
   for _ in $(seq 100); do grep -q Ready "$work/ready" 2>/dev/null && break; sleep 0.1; done

@@ -287,20 +287,20 @@ StatusOr<Project> LoadProject(const std::string& path) {
     const toml::table& keys = *limits->as_table();
     struct Limit {
       const char* key;
-      bool positive;  // else zero is allowed too
+      int64_t min;  // 0 or 1, but for memory_mb
       int64_t max;
       std::optional<uint64_t>* value;
     };
     constexpr int64_t kNoMax = INT64_MAX;
     const Limit all[] = {
-        {"cpu_ms", true, kNoMax, &project.cpu_ms},
-        {"memory_mb", true, kNoMax, &project.memory_mb},
-        {"startup_cpu_ms", true, kNoMax, &project.startup_cpu_ms},
-        {"wall_ms", false, kNoMax, &project.wall_ms},
-        {"subrequests", false, UINT32_MAX, &project.subrequests},
-        {"request_bytes", false, kNoMax, &project.request_bytes},
-        {"response_bytes", false, kNoMax, &project.response_bytes},
-        {"background_cpu_ms", true, kNoMax, &project.background_cpu_ms},
+        {"cpu_ms", 1, kNoMax, &project.cpu_ms},
+        {"memory_mb", kMinMemoryMb, kMaxMemoryMb, &project.memory_mb},
+        {"startup_cpu_ms", 1, kNoMax, &project.startup_cpu_ms},
+        {"wall_ms", 0, kNoMax, &project.wall_ms},
+        {"subrequests", 0, UINT32_MAX, &project.subrequests},
+        {"request_bytes", 0, kNoMax, &project.request_bytes},
+        {"response_bytes", 0, kNoMax, &project.response_bytes},
+        {"background_cpu_ms", 1, kNoMax, &project.background_cpu_ms},
     };
     // A typo must not deploy silently with the default in its place.
     for (const auto& [key, value] : keys) {
@@ -317,9 +317,14 @@ StatusOr<Project> LoadProject(const std::string& path) {
       const toml::node* node = keys.get(limit.key);
       if (node == nullptr) continue;
       auto number = node->value_exact<int64_t>();
-      if (!number || *number < (limit.positive ? 1 : 0)) {
+      if (limit.min > 1 && (!number || *number < limit.min || *number > limit.max)) {
+        std::string got = number ? fmt::format(" (got {})", *number) : std::string();
+        return ConfigError(file, fmt::format("[limits] {} must be an integer from {} to {}{}",
+                                             limit.key, limit.min, limit.max, got));
+      }
+      if (!number || *number < limit.min) {
         return ConfigError(file, fmt::format("[limits] {} must be a {} integer", limit.key,
-                                             limit.positive ? "positive" : "non-negative"));
+                                             limit.min == 1 ? "positive" : "non-negative"));
       }
       if (*number > limit.max) {
         return ConfigError(file, fmt::format("[limits] {} must be at most {} (got {})", limit.key,
@@ -328,8 +333,7 @@ StatusOr<Project> LoadProject(const std::string& path) {
       *limit.value = static_cast<uint64_t>(*number);
     }
     if (project.cpu_ms) project.spec.cpu_limit_ms = *project.cpu_ms;
-    // (A memory_mb too large to be bytes is left to the bundle's range check.)
-    if (project.memory_mb && *project.memory_mb <= (SIZE_MAX >> 20)) {
+    if (project.memory_mb) {
       project.spec.heap_limit_bytes = static_cast<size_t>(*project.memory_mb) << 20;
     }
     if (project.startup_cpu_ms) project.spec.startup_cpu_limit_ms = *project.startup_cpu_ms;

@@ -13,6 +13,11 @@
 
 namespace edge::runtime {
 
+// The range of `[limits] memory_mb`, the same for `edge dev`, `edge deploy`
+// and a node (gateway::ValidateBundle).
+inline constexpr uint64_t kMinMemoryMb = 16;
+inline constexpr uint64_t kMaxMemoryMb = 2048;
+
 struct Project {
   WorkerSpec spec;               // name, root, entry, vars, compatibility_flags
   std::string config_path;       // empty for a lone worker file
@@ -23,10 +28,11 @@ struct Project {
   std::optional<uint64_t> cpu_ms;
   // The other `[limits]` keys a deployed worker has (gateway::WorkerLimits),
   // each when the config sets it. Only the sign is checked here; the ranges
-  // are the bundle's (gateway::ValidateBundle). memory_mb also sets
+  // are the bundle's (gateway::ValidateBundle), but for memory_mb, checked
+  // here too, so `edge dev` refuses what a deploy would. memory_mb also sets
   // spec.heap_limit_bytes and startup_cpu_ms spec.startup_cpu_limit_ms; the
   // rest are enforced by `edge serve` only.
-  std::optional<uint64_t> memory_mb;       // > 0
+  std::optional<uint64_t> memory_mb;       // kMinMemoryMb..kMaxMemoryMb
   std::optional<uint64_t> startup_cpu_ms;  // > 0
   std::optional<uint64_t> wall_ms;         // >= 0
   std::optional<uint64_t> subrequests;     // >= 0, at most 2^32 - 1

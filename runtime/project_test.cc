@@ -122,7 +122,10 @@ TEST_F(ProjectTest, ReadsEveryLimit) {
   };
   for (const Bad& bad : {
            Bad{"cpu_ms = 0", "[limits] cpu_ms must be a positive integer"},
-           Bad{"memory_mb = 0", "[limits] memory_mb must be a positive integer"},
+           Bad{"memory_mb = 0", "[limits] memory_mb must be an integer from 16 to 2048 (got 0)"},
+           Bad{"memory_mb = 15", "[limits] memory_mb must be an integer from 16 to 2048 (got 15)"},
+           Bad{"memory_mb = 2049", "[limits] memory_mb must be an integer from 16 to 2048 (got 2049)"},
+           Bad{"memory_mb = \"1G\"", "[limits] memory_mb must be an integer from 16 to 2048"},
            Bad{"startup_cpu_ms = -1", "[limits] startup_cpu_ms must be a positive integer"},
            Bad{"wall_ms = -1", "[limits] wall_ms must be a non-negative integer"},
            Bad{"subrequests = 1.5", "[limits] subrequests must be a non-negative integer"},

@@ -38,7 +38,7 @@ constexpr uint64_t kNoMax = UINT64_MAX;
 constexpr LimitField kLimitFields[] = {
     {"cpu_ms", 1, 300000, [](const WorkerLimits& l) { return l.cpu_ms; },
      [](WorkerLimits& l, uint64_t v) { l.cpu_ms = v; }},
-    {"memory_mb", 16, 1024, [](const WorkerLimits& l) { return l.memory_mb; },
+    {"memory_mb", runtime::kMinMemoryMb, runtime::kMaxMemoryMb, [](const WorkerLimits& l) { return l.memory_mb; },
      [](WorkerLimits& l, uint64_t v) { l.memory_mb = v; }},
     {"startup_cpu_ms", 1, 10000, [](const WorkerLimits& l) { return l.startup_cpu_ms; },
      [](WorkerLimits& l, uint64_t v) { l.startup_cpu_ms = v; }},
@@ -918,6 +918,8 @@ class Decoder {
       EDGE_RETURN_IF_ERROR(CheckLimit(*limit, number));
       limit->set(bundle_.limits, number);
     }
+    // No cpu_ms: the default that follows memory_mb.
+    if (!seen.contains("cpu_ms")) bundle_.limits.cpu_ms = DefaultCpuMs(bundle_.limits.memory_mb);
     return Status::Ok();
   }
 

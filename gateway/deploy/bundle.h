@@ -82,8 +82,8 @@ struct WorkflowBindingEntry {
 // What one version of a worker may use; the ranges in the comments are
 // what ValidateBundle (and DecodeBundle) accept.
 struct WorkerLimits {
-  uint64_t cpu_ms = 50;                   // CPU per request, 1..300000
-  uint64_t memory_mb = 128;               // isolate heap, 16..1024
+  uint64_t cpu_ms = 50;                   // CPU per request, 1..300000 (default: DefaultCpuMs)
+  uint64_t memory_mb = 128;               // isolate heap, 16..2048
   uint64_t startup_cpu_ms = 400;          // CPU for the top-level module code, 1..10000
   uint64_t wall_ms = 30000;               // wall time per request, 0..86400000
   uint32_t subrequests = 50;              // fetch() calls per request, 0..10000
@@ -91,6 +91,16 @@ struct WorkerLimits {
   uint64_t response_bytes = 0;            // response body size; 0 = unlimited
   uint64_t background_cpu_ms = 30000;     // CPU per scheduled invocation, 1..900000
 };
+
+// CPU follows memory: a worker that does not set `cpu_ms` gets 50 ms per
+// 128 MiB of `memory_mb` (rounded down), at least 10 ms: 10 ms at 16 MiB,
+// 50 at 128, 100 at 256, 800 at 2048 (the most memory_mb allows).
+inline constexpr uint64_t kCpuMsPer128Mb = 50;
+inline constexpr uint64_t kMinDefaultCpuMs = 10;
+constexpr uint64_t DefaultCpuMs(uint64_t memory_mb) {
+  uint64_t scaled = kCpuMsPer128Mb * memory_mb / 128;
+  return scaled < kMinDefaultCpuMs ? kMinDefaultCpuMs : scaled;
+}
 
 // A Workers Rate Limiting binding: env.<name>.limit({ key }) allows
 // `limit` calls per `period` seconds (10 or 60) for each key, in the

@@ -124,8 +124,9 @@ StatusOr<WorkerBundle> BundleFromProject(const runtime::Project& project,
   }
   // `[limits]` keys the config sets; the others keep the defaults.
   WorkerLimits& limits = bundle.limits;
-  if (project.cpu_ms) limits.cpu_ms = *project.cpu_ms;
   if (project.memory_mb) limits.memory_mb = *project.memory_mb;
+  // Without cpu_ms, the CPU per request follows memory_mb (DefaultCpuMs).
+  limits.cpu_ms = project.cpu_ms ? *project.cpu_ms : DefaultCpuMs(limits.memory_mb);
   if (project.startup_cpu_ms) limits.startup_cpu_ms = *project.startup_cpu_ms;
   if (project.wall_ms) limits.wall_ms = *project.wall_ms;
   if (project.subrequests) limits.subrequests = static_cast<uint32_t>(*project.subrequests);

@@ -352,8 +352,8 @@ TEST(BundleTest, RefusesLimitsOutOfRange) {
   } cases[] = {
       {"\"cpu_ms\":0", "limits.cpu_ms must be an integer from 1 to 300000 (got 0)"},
       {"\"cpu_ms\":300001", "from 1 to 300000 (got 300001)"},
-      {"\"memory_mb\":15", "limits.memory_mb must be an integer from 16 to 1024"},
-      {"\"memory_mb\":1025", "limits.memory_mb"},
+      {"\"memory_mb\":15", "limits.memory_mb must be an integer from 16 to 2048 (got 15)"},
+      {"\"memory_mb\":2049", "limits.memory_mb must be an integer from 16 to 2048 (got 2049)"},
       {"\"startup_cpu_ms\":0", "limits.startup_cpu_ms must be an integer from 1 to 10000"},
       {"\"startup_cpu_ms\":10001", "limits.startup_cpu_ms"},
       {"\"wall_ms\":86400001", "limits.wall_ms must be an integer from 0 to 86400000"},
@@ -370,6 +370,47 @@ TEST(BundleTest, RefusesLimitsOutOfRange) {
            "\"subrequests\":0,\"request_bytes\":18446744073709551615,\"response_bytes\":0}"));
   ASSERT_TRUE(edges.ok()) << edges.status().message();
   EXPECT_EQ(edges->limits.request_bytes, UINT64_MAX);
+  auto largest = DecodeBundle(Json("\"limits\":{\"memory_mb\":2048}"));
+  ASSERT_TRUE(largest.ok()) << largest.status().message();
+  EXPECT_EQ(largest->limits.memory_mb, 2048u);
+  auto largest_spec = SpecFromBundle(*largest, "/workers/w/1");
+  ASSERT_TRUE(largest_spec.ok()) << largest_spec.status().message();
+  EXPECT_EQ(largest_spec->heap_limit_bytes, size_t{2048} << 20);
+}
+
+// Without cpu_ms, the CPU per request follows memory_mb: 50 ms per 128 MiB,
+// at least 10 ms; a cpu_ms given wins, whatever the memory.
+TEST(BundleTest, DefaultCpuFollowsMemory) {
+  EXPECT_EQ(DefaultCpuMs(16), 10u);
+  EXPECT_EQ(DefaultCpuMs(32), 12u);
+  EXPECT_EQ(DefaultCpuMs(128), 50u);
+  EXPECT_EQ(DefaultCpuMs(200), 78u);
+  EXPECT_EQ(DefaultCpuMs(256), 100u);
+  EXPECT_EQ(DefaultCpuMs(2048), 800u);
+  EXPECT_EQ(DefaultCpuMs(WorkerLimits{}.memory_mb), WorkerLimits{}.cpu_ms);
+  struct Case {
+    const char* limits;
+    uint64_t cpu_ms;
+  } cases[] = {
+      {"\"memory_mb\":256", 100},
+      {"\"memory_mb\":16", 10},
+      {"\"memory_mb\":2048", 800},
+      {"\"wall_ms\":100", 50},
+      {"\"memory_mb\":256,\"cpu_ms\":20", 20},
+      {"\"cpu_ms\":300000,\"memory_mb\":16", 300000},
+  };
+  for (const Case& c : cases) {
+    auto bundle = DecodeBundle(Json(fmt::format("\"limits\":{{{}}}", c.limits)));
+    ASSERT_TRUE(bundle.ok()) << c.limits << ": " << bundle.status().message();
+    EXPECT_EQ(bundle->limits.cpu_ms, c.cpu_ms) << c.limits;
+    auto spec = SpecFromBundle(*bundle, "/workers/w/1");
+    ASSERT_TRUE(spec.ok()) << spec.status().message();
+    EXPECT_EQ(spec->cpu_limit_ms, c.cpu_ms) << c.limits;
+    // Stored with the value it got: a node reading it back agrees.
+    auto again = DecodeBundle(EncodeBundle(*bundle));
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ(again->limits.cpu_ms, c.cpu_ms) << c.limits;
+  }
 }
 
 TEST(BundleTest, RefusesBadRoutes) {
@@ -619,7 +660,7 @@ TEST_F(BundleFromProjectTest, TakesEveryLimitFromTheConfig) {
   ASSERT_TRUE(project.ok()) << project.status().message();
   StatusOr<WorkerBundle> bundle = BundleFromProject(*project, {dir_.Path("src/index.js")});
   ASSERT_TRUE(bundle.ok()) << bundle.status().message();
-  EXPECT_EQ(bundle->limits.cpu_ms, WorkerLimits{}.cpu_ms);  // not set: the default
+  EXPECT_EQ(bundle->limits.cpu_ms, DefaultCpuMs(32));  // not set: follows memory_mb
   EXPECT_EQ(bundle->limits.memory_mb, 32u);
   EXPECT_EQ(bundle->limits.startup_cpu_ms, 200u);
   EXPECT_EQ(bundle->limits.wall_ms, 300u);
@@ -628,15 +669,30 @@ TEST_F(BundleFromProjectTest, TakesEveryLimitFromTheConfig) {
   EXPECT_EQ(bundle->limits.response_bytes, 5000u);
 
   // Out of the bundle's range: refused, naming the config file and the key.
-  dir_.Write("edge.toml", runtime::testing::EdgeTomlWithLimits("src/index.js", "memory_mb = 8\n"));
+  dir_.Write("edge.toml", runtime::testing::EdgeTomlWithLimits("src/index.js", "cpu_ms = 300001\n"));
   project = runtime::LoadProject(dir_.path());
   ASSERT_TRUE(project.ok()) << project.status().message();
   bundle = BundleFromProject(*project, {dir_.Path("src/index.js")});
   ASSERT_FALSE(bundle.ok());
-  EXPECT_NE(bundle.status().message().find("edge.toml: limits.memory_mb must be an integer from "
-                                           "16 to 1024 (got 8)"),
+  EXPECT_NE(bundle.status().message().find("edge.toml: limits.cpu_ms must be an integer from "
+                                           "1 to 300000 (got 300001)"),
             std::string::npos)
       << bundle.status().message();
+  // memory_mb's range is the config's own (edge dev refuses it too).
+  dir_.Write("edge.toml", runtime::testing::EdgeTomlWithLimits("src/index.js", "memory_mb = 8\n"));
+  project = runtime::LoadProject(dir_.path());
+  ASSERT_FALSE(project.ok());
+  EXPECT_NE(project.status().message().find("memory_mb must be an integer from 16 to 2048 (got 8)"),
+            std::string::npos)
+      << project.status().message();
+  // A sized worker without cpu_ms gets the CPU that follows its memory.
+  dir_.Write("edge.toml", runtime::testing::EdgeTomlWithLimits("src/index.js", "memory_mb = 2048\n"));
+  project = runtime::LoadProject(dir_.path());
+  ASSERT_TRUE(project.ok()) << project.status().message();
+  bundle = BundleFromProject(*project, {dir_.Path("src/index.js")});
+  ASSERT_TRUE(bundle.ok()) << bundle.status().message();
+  EXPECT_EQ(bundle->limits.memory_mb, 2048u);
+  EXPECT_EQ(bundle->limits.cpu_ms, 800u);
 }
 
 TEST_F(BundleFromProjectTest, RefusesModulesOutsideTheProject) {

@@ -31,7 +31,9 @@ double GbSeconds(uint64_t memory_limit_bytes, uint64_t wall_ns) {
 void Meter::Record(const InvocationRecord& record, uint64_t now_unix_ms) {
   if (record.worker.empty() || record.outcome == "preflight") return;
   Usage delta;
-  if (record.outcome == "policyRefused") {
+  // Refused before any isolate was entered: by a route policy, or because
+  // the worker had too many requests waiting for their turn.
+  if (record.outcome == "policyRefused" || record.outcome == "overloaded") {
     delta.refused = 1;
     Add(record.worker, delta, now_unix_ms);
     return;

@@ -152,6 +152,20 @@ TEST(MeterTest, BackgroundWorkAddsCpuAndSubrequestsWithoutInvocations) {
   EXPECT_EQ(meter.UsageSince(0).size(), 1u);
 }
 
+TEST(MeterTest, RequestsRefusedBeforeAnyIsolateAreNotInvocations) {
+  // A route policy's refusal, and a request refused because its worker
+  // had too many waiting for their turn on the thread.
+  Meter meter;
+  meter.Record(MakeRecord("api", 401, "policyRefused"), kMinute);
+  meter.Record(MakeRecord("api", 503, "overloaded"), kMinute);
+  meter.Record(MakeRecord("api"), kMinute);
+  Usage usage = meter.UsageSince(0)["api"];
+  EXPECT_EQ(usage.refused, 2u);
+  EXPECT_EQ(usage.invocations, 1u);
+  EXPECT_EQ(usage.errors, 0u);
+  EXPECT_EQ(usage.cpu_ns, 1'000'000u);
+}
+
 TEST(MeterTest, ForgetDropsMinutesAndTotals) {
   Meter meter;
   meter.Record(MakeRecord("api"), kMinute);
@@ -382,6 +396,16 @@ TEST(NodeMetricsTest, CountsRequestsByWorkerStatusClassAndOutcome) {
   EXPECT_EQ(Value(exposition, "edge_worker_cpu_seconds_total", {{"worker", "api"}}), "0.005");
   EXPECT_EQ(Value(exposition, "edge_request_bytes_total", {{"worker", "api"}}), "50");
   EXPECT_EQ(Value(exposition, "edge_response_bytes_total", {{"worker", "api"}}), "500");
+}
+
+TEST(NodeMetricsTest, OverloadedIsAnOutcomeOfItsOwn) {
+  NodeMetrics metrics(0);
+  metrics.ObserveRequest(MakeRecord("api", 503, "overloaded"));
+  Exposition exposition = ParseExposition(metrics.Prometheus());
+  EXPECT_EQ(Value(exposition, "edge_requests_total",
+                  {{"worker", "api"}, {"status_class", "5xx"}, {"outcome", "overloaded"}}),
+            "1");
+  EXPECT_EQ(Find(exposition, "edge_requests_total").size(), 1u);
 }
 
 TEST(NodeMetricsTest, HistogramBucketsAreCumulativeAndInfEqualsCount) {

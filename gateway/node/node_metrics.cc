@@ -20,10 +20,10 @@ namespace {
 constexpr std::array<std::string_view, 6> kStatusClasses = {"1xx", "2xx", "3xx",
                                                             "4xx", "5xx", "none"};
 constexpr size_t kNoStatus = 5;
-constexpr std::array<std::string_view, 14> kOutcomes = {
+constexpr std::array<std::string_view, 15> kOutcomes = {
     "badRequest", "canceled", "exceededCpu",    "exceededMemory",   "exceededWall",
     "exception",  "loadError", "noRoute",       "ok",               "other",
-    "policyRefused", "preflight", "requestTooLarge", "responseTooLarge"};
+    "overloaded", "policyRefused", "preflight", "requestTooLarge", "responseTooLarge"};
 constexpr size_t kOtherOutcome = 9;
 
 // The bucket bounds in nanoseconds, to compare with wall_ns in integers.

@@ -108,6 +108,14 @@ constexpr uint64_t kMeasureEveryMs = 1000;
 
 constexpr int kHeavyLaneNice = 5;
 
+// How long the thread runs queued work before it polls for I/O again.
+constexpr uint64_t kTurnSliceNs = 1'000'000;
+
+// A request refused because its worker already has ReadyQueue's most
+// waiting on the thread.
+constexpr std::string_view kQueueFull =
+    "The worker has too many requests waiting on this node; try again later";
+
 // Counts a streamed request body for metering and holds it to the worker's
 // request size limit (a body without Content-Length is only known as it
 // arrives).
@@ -232,6 +240,7 @@ void NodeThread::Stop() {
       uv_close(reinterpret_cast<uv_handle_t*>(&measure_timer_), nullptr);
       uv_prepare_stop(&turn_end_);
       uv_close(reinterpret_cast<uv_handle_t*>(&turn_end_), nullptr);
+      CloseQueue();
       pool_->Clear();
       tasks_->Close();
     };
@@ -330,6 +339,11 @@ void NodeThread::Main(std::promise<Status> ready) {
   uv_prepare_init(&loop_, &turn_end_);
   turn_end_.data = this;
   uv_prepare_start(&turn_end_, OnTurnEnd);
+  uv_check_init(&loop_, &run_check_);
+  run_check_.data = this;
+  uv_check_start(&run_check_, OnCheck);
+  uv_idle_init(&loop_, &run_idle_);
+  run_idle_.data = this;
   started_ = listening.ok();
   if (!listening.ok()) {
     http_.reset();
@@ -337,6 +351,7 @@ void NodeThread::Main(std::promise<Status> ready) {
     uv_close(reinterpret_cast<uv_handle_t*>(&measure_timer_), nullptr);
     uv_prepare_stop(&turn_end_);
     uv_close(reinterpret_cast<uv_handle_t*>(&turn_end_), nullptr);
+    CloseQueue();
     tasks_->Close();
   }
   ready.set_value(listening);
@@ -359,6 +374,53 @@ void NodeThread::OnTurnEnd(uv_prepare_t* prepare) {
       });
 }
 
+void NodeThread::CloseQueue() {
+  queue_closed_ = true;
+  queue_.Clear();
+  uv_check_stop(&run_check_);
+  uv_close(reinterpret_cast<uv_handle_t*>(&run_check_), nullptr);
+  uv_idle_stop(&run_idle_);
+  uv_close(reinterpret_cast<uv_handle_t*>(&run_idle_), nullptr);
+}
+
+void NodeThread::RunInTurn(const ServedWorker& served, ReadyQueue::Task task) {
+  if (queue_closed_ || !queue_.Push(served.name, served.limits.memory_mb, std::move(task))) {
+    task(false);
+    return;
+  }
+  // Queued from outside the poll phase (a timer, a task), the loop must not
+  // block in its next poll before the check phase runs it.
+  uv_idle_start(&run_idle_, [](uv_idle_t*) {});
+}
+
+void NodeThread::OnCheck(uv_check_t* check) {
+  auto* self = static_cast<NodeThread*>(check->data);
+  if (self->queue_.empty()) return;
+  uint64_t start = uv_hrtime();
+  // Not the whole queue: work that arrives meanwhile (the next requests of
+  // every worker) must compete for the next turns, or each poll's batch
+  // would run in full and the shares follow the arrival rates instead.
+  while (self->queue_.RunNext() && uv_hrtime() - start < kTurnSliceNs) {
+  }
+  if (self->queue_.empty()) uv_idle_stop(&self->run_idle_);
+}
+
+void NodeThread::ChargeCpu(const ServedWorker& served, uint64_t cpu_ns) {
+  queue_.Charge(served.name, served.limits.memory_mb, cpu_ns);
+}
+
+std::function<void(uint64_t cpu_ns)> NodeThread::CpuReporter(NodeThread* ran_on,
+                                                             const ServedWorker& served) {
+  return [this, ran_on, worker = served.name, weight = served.limits.memory_mb](uint64_t cpu_ns) {
+    NoteCpu(worker, cpu_ns);
+    if (ran_on == this) {
+      queue_.Charge(worker, weight, cpu_ns);
+      return;
+    }
+    ran_on->Post([ran_on, worker, weight, cpu_ns] { ran_on->queue_.Charge(worker, weight, cpu_ns); });
+  };
+}
+
 void NodeThread::NoteCpu(const std::string& worker, uint64_t ns) {
   if (heavy_ && heavy_->Note(worker, ns)) node_.MarkHeavy(worker);
 }
@@ -367,11 +429,19 @@ void NodeThread::OnMeasure(uv_timer_t* timer) {
   auto* self = static_cast<NodeThread*>(timer->data);
   Node& node = self->node_;
   if (self->heavy_) self->heavy_->Prune();
-  self->pool_->Retain(self->reader_->Current());
+  const NodeState& state = self->reader_->Current();
+  self->pool_->Retain(state);
   uint64_t now = UnixMs();
   self->pool_->Measure([&](const std::string& worker, const IsolatePool::Sample& sample) {
     node.meter().AddBackground(worker, sample.unattributed_cpu_ns, sample.subrequests, now);
+    // CPU no request was charged for (timers, waitUntil work after the
+    // response) is the worker's use of this thread too.
+    const std::shared_ptr<const ServedWorker>* found = state.Find(worker);
+    if (found != nullptr && sample.unattributed_cpu_ns > 0) {
+      self->ChargeCpu(**found, sample.unattributed_cpu_ns);
+    }
   });
+  self->queue_.Prune();
   size_t evicted = self->pool_->EnforceBudget();
   const IsolatePool::Stats& stats = self->pool_->stats();
   for (; self->evictions_reported_ < stats.evictions; ++self->evictions_reported_) {
@@ -458,15 +528,6 @@ void NodeThread::Serve(const std::shared_ptr<const ServedWorker>& served, Invoca
   // A quarantined or heavy worker runs on another thread; the connection
   // stays.
   NodeThread* lane = LaneFor(served->name);
-  WorkerHost* worker_host = nullptr;
-  if (lane == nullptr) {
-    StatusOr<WorkerHost*> host_or = pool_->Acquire(served);
-    if (!host_or.ok()) {
-      Refuse(*writer, std::move(record), 503, "The worker failed to load", "loadError");
-      return;
-    }
-    worker_host = *host_or;
-  }
   record.bytes_in = request.body.size();
   // A refusal is counted before its page goes out, as in Refuse.
   std::optional<runtime::FetchRequest> fetch =
@@ -477,21 +538,67 @@ void NodeThread::Serve(const std::shared_ptr<const ServedWorker>& served, Invoca
       });
   if (!fetch) return;
   fetch->cf_json = cf_json_;
-  auto sink = std::make_shared<NodeSink>(std::move(writer), node_.reporting(), std::move(record),
-                                         limits, &loop_);
-  // Wherever the worker ran, its invocation's CPU comes back here.
-  sink->SetOnCpu([this, worker = served->name](uint64_t cpu_ns) { NoteCpu(worker, cpu_ns); });
   if (lane != nullptr) {
+    auto sink = std::make_shared<NodeSink>(std::move(writer), node_.reporting(), std::move(record),
+                                           limits, &loop_);
+    // Wherever the worker ran, its invocation's CPU comes back here.
+    sink->SetOnCpu(CpuReporter(lane, *served));
     HandleOn(lane, served, std::move(*fetch), std::move(sink), limits);
     return;
   }
-  if (fetch->body_source) {
-    fetch->body_source =
-        std::make_shared<CountedBody>(std::move(fetch->body_source), sink, limits.request_bytes);
+  // Entered in its turn among the thread's ready work; the wall clock (and
+  // GB-s) of the invocation start then.
+  RunInTurn(*served, [this, served, record = std::move(record), fetch = std::move(*fetch),
+                      writer = std::move(writer)](bool run) mutable {
+    if (!run) {
+      Refuse(*writer, std::move(record), 503, kQueueFull, "overloaded");
+      return;
+    }
+    Enter(served, std::move(record), std::move(fetch), std::move(writer));
+  });
+}
+
+void NodeThread::Enter(const std::shared_ptr<const ServedWorker>& served, InvocationRecord record,
+                       runtime::FetchRequest fetch, std::shared_ptr<ResponseWriter> writer) {
+  StatusOr<WorkerHost*> host_or = pool_->Acquire(served);
+  if (!host_or.ok()) {
+    Refuse(*writer, std::move(record), 503, "The worker failed to load", "loadError");
+    return;
+  }
+  WorkerHost* worker_host = *host_or;
+  const WorkerLimits& limits = served->limits;
+  auto sink = std::make_shared<NodeSink>(std::move(writer), node_.reporting(), std::move(record),
+                                         limits, &loop_);
+  sink->SetOnCpu(CpuReporter(this, *served));
+  if (fetch.body_source) {
+    fetch.body_source =
+        std::make_shared<CountedBody>(std::move(fetch.body_source), sink, limits.request_bytes);
   }
   sink->SetOnEnd([worker_host] { worker_host->ScheduleCollect(); });
   sink->Begin();
-  worker_host->Fetch(std::move(*fetch), std::move(sink));
+  worker_host->Fetch(std::move(fetch), std::move(sink));
+}
+
+void NodeThread::RunHandedOver(std::shared_ptr<const ServedWorker> served,
+                               runtime::FetchRequest fetch,
+                               std::shared_ptr<runtime::ResponseSink> sink, bool service_call) {
+  const ServedWorker& worker = *served;
+  RunInTurn(worker, [this, served = std::move(served), fetch = std::move(fetch), sink,
+                     service_call](bool run) mutable {
+    if (!run) {
+      sink->Fail(kQueueFull, LimitKind::kNone);
+      return;
+    }
+    StatusOr<WorkerHost*> host = pool_->Acquire(served);
+    if (!host.ok()) {
+      sink->Fail(service_call ? fmt::format("worker '{}' failed to load: {}", served->name,
+                                            host.status().message())
+                              : std::string("The worker failed to load"),
+                 LimitKind::kNone);
+      return;
+    }
+    (*host)->Fetch(std::move(fetch), std::move(sink));
+  });
 }
 
 NodeThread* NodeThread::LaneFor(const std::string& worker) {
@@ -522,12 +629,7 @@ void NodeThread::HandleOn(NodeThread* lane, const std::shared_ptr<const ServedWo
   sink->Begin();
   std::shared_ptr<runtime::ResponseSink> hop = HopSink(std::move(sink), to_connection, to_worker);
   lane->Post([lane, served, fetch = std::move(fetch), hop]() mutable {
-    StatusOr<WorkerHost*> host = lane->pool().Acquire(served);
-    if (!host.ok()) {
-      hop->Fail("The worker failed to load", LimitKind::kNone);
-      return;
-    }
-    (*host)->Fetch(std::move(fetch), std::move(hop));
+    lane->RunHandedOver(std::move(served), std::move(fetch), std::move(hop), false);
   });
 }
 
@@ -570,7 +672,13 @@ Status NodeThread::Dispatch(const std::string& scoped_service, runtime::FetchReq
   auto callee = std::make_shared<CalleeSink>(std::move(sink), node_.reporting(), std::move(record));
   // A callee's CPU counts towards its own lane, as a request's does: a
   // worker that computes when called goes to the heavy lane too.
-  callee->SetOnCpu([this, worker = (*found)->name](uint64_t cpu_ns) { NoteCpu(worker, cpu_ns); });
+  // (Run here, nested in the caller's turn, its CPU is the caller's too:
+  // only a callee on its lane is charged to that lane's fair queue.)
+  if (lane != nullptr) {
+    callee->SetOnCpu(CpuReporter(lane, **found));
+  } else {
+    callee->SetOnCpu([this, worker = (*found)->name](uint64_t cpu_ns) { NoteCpu(worker, cpu_ns); });
+  }
   if (local != nullptr) {
     local->Fetch(std::move(request), std::move(callee));
     return Status::Ok();
@@ -585,14 +693,7 @@ Status NodeThread::Dispatch(const std::string& scoped_service, runtime::FetchReq
   }
   std::shared_ptr<runtime::ResponseSink> hop = HopSink(std::move(callee), to_caller, to_lane);
   lane->Post([lane, served = *found, request = std::move(request), hop]() mutable {
-    StatusOr<WorkerHost*> host = lane->pool().Acquire(served);
-    if (!host.ok()) {
-      hop->Fail(fmt::format("worker '{}' failed to load: {}", served->name,
-                            host.status().message()),
-                LimitKind::kNone);
-      return;
-    }
-    (*host)->Fetch(std::move(request), std::move(hop));
+    lane->RunHandedOver(std::move(served), std::move(request), std::move(hop), true);
   });
   return Status::Ok();
 }

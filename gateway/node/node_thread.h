@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "gateway/http/http_server.h"
+#include "gateway/node/ready_queue.h"
 #include "gateway/node/invocation_record.h"
 #include "gateway/node/isolate_pool.h"
 #include "gateway/node/worker_lanes.h"
@@ -66,6 +67,14 @@ class NodeThread {
   Status Dispatch(const std::string& service, runtime::FetchRequest request,
                   std::shared_ptr<runtime::ResponseSink> sink);
 
+  // On this thread: runs `task` when `served`'s turn comes in the thread's
+  // fair queue of ready work (ready_queue.h: CPU in proportion to
+  // memory_mb). When the worker already has the most tasks the queue takes
+  // waiting, `task` is called at once with false.
+  void RunInTurn(const ServedWorker& served, ReadyQueue::Task task);
+  // On this thread: `served` used `cpu_ns` of this thread's CPU.
+  void ChargeCpu(const ServedWorker& served, uint64_t cpu_ns);
+
   // What the thread last measured (any thread may read).
   int64_t isolates_alive() const { return alive_.load(); }
   int64_t isolate_memory_bytes() const { return memory_.load(); }
@@ -79,9 +88,27 @@ class NodeThread {
   void Main(std::promise<Status> ready);
   Status Listen();
   void Handle(HttpRequest request, std::shared_ptr<ResponseWriter> writer);
-  // Serves a routed request that passed its policies.
+  // Serves a routed request that passed its policies: queues it for its
+  // turn here, or hands it to its lane.
   void Serve(const std::shared_ptr<const ServedWorker>& served, InvocationRecord record,
              HttpRequest request, std::shared_ptr<ResponseWriter> writer);
+  // A request's turn on this thread: loads the worker if need be, enters it.
+  void Enter(const std::shared_ptr<const ServedWorker>& served, InvocationRecord record,
+             runtime::FetchRequest fetch, std::shared_ptr<ResponseWriter> writer);
+  // On this thread: a request or service-binding call another thread handed
+  // over (its response goes back through `sink`), queued for its turn.
+  void RunHandedOver(std::shared_ptr<const ServedWorker> served, runtime::FetchRequest fetch,
+                     std::shared_ptr<runtime::ResponseSink> sink, bool service_call);
+  // What an invocation of `served` that ran on `ran_on` (this thread or a
+  // lane) reports its CPU to: the heavy-worker detector here, and the fair
+  // queue of the thread it ran on.
+  std::function<void(uint64_t cpu_ns)> CpuReporter(NodeThread* ran_on, const ServedWorker& served);
+  // After the loop polled: runs the queue's tasks in order for up to
+  // kTurnSliceNs, then polls again (without blocking while work is left).
+  static void OnCheck(uv_check_t* check);
+  // Drops what is still queued and closes the queue's handles (the thread
+  // is stopping).
+  void CloseQueue();
   // Serves `served` on `lane` (the quarantine thread or the heavy lane);
   // the connection stays here.
   void HandleOn(NodeThread* lane, const std::shared_ptr<const ServedWorker>& served,
@@ -109,6 +136,10 @@ class NodeThread {
   NodeThread* heavy_lane_ = nullptr;
   std::unique_ptr<HeavyDetector> heavy_;
   uv_prepare_t turn_end_;
+  ReadyQueue queue_;
+  uv_check_t run_check_;
+  uv_idle_t run_idle_;  // active while the queue has work: the loop polls without blocking
+  bool queue_closed_ = false;
   std::thread thread_;
   uv_loop_t loop_;
   std::unique_ptr<LoopTasks> tasks_;

@@ -233,19 +233,32 @@ void NodeTriggers::RunBackground(std::shared_ptr<const ServedWorker> served, Inv
   const NodeReporting& reporting = node_.reporting();
   thread->Post([thread, served = std::move(served), record = std::move(record),
                 writer = std::move(writer), start = std::move(start), &reporting]() mutable {
-    WorkerLimits limits = served->limits;
-    limits.response_bytes = 0;  // the outcome is the runtime's, not the worker's
-    auto sink = std::make_shared<NodeSink>(std::move(writer), reporting, std::move(record), limits,
-                                           thread->loop());
-    StatusOr<WorkerHost*> host = thread->pool().Acquire(served);
-    if (!host.ok()) {
-      sink->Fail("The worker failed to load", LimitKind::kNone);
-      return;
-    }
-    WorkerHost* acquired = *host;
-    sink->SetOnEnd([acquired] { acquired->ScheduleCollect(); });
-    sink->Begin();
-    start(*acquired, std::move(sink));
+    // Entered in its turn among the thread's ready work; its wall clock
+    // starts then, as a request's does.
+    const ServedWorker& worker = *served;
+    thread->RunInTurn(worker, [thread, served = std::move(served), record = std::move(record),
+                               writer = std::move(writer), start = std::move(start),
+                               &reporting](bool run) mutable {
+      WorkerLimits limits = served->limits;
+      limits.response_bytes = 0;  // the outcome is the runtime's, not the worker's
+      auto sink = std::make_shared<NodeSink>(std::move(writer), reporting, std::move(record),
+                                             limits, thread->loop());
+      if (!run) {
+        sink->Fail("The worker has too many invocations waiting on this node", LimitKind::kNone);
+        return;
+      }
+      StatusOr<WorkerHost*> host = thread->pool().Acquire(served);
+      if (!host.ok()) {
+        sink->Fail("The worker failed to load", LimitKind::kNone);
+        return;
+      }
+      // Its CPU counts in the thread's fair queue, as a request's does.
+      sink->SetOnCpu([thread, served](uint64_t cpu_ns) { thread->ChargeCpu(*served, cpu_ns); });
+      WorkerHost* acquired = *host;
+      sink->SetOnEnd([acquired] { acquired->ScheduleCollect(); });
+      sink->Begin();
+      start(*acquired, std::move(sink));
+    });
   });
 }
 
