@@ -235,7 +235,10 @@ Status ReplicaExtension::Apply(const SignedEntry& line, const Entry& entry,
   if (entry.type == EntryType::kAccount || entry.type == EntryType::kAccountDelete) {
     node_->ReloadAccounts();
   }
-  if (entry.type == EntryType::kHostPolicies || entry.type == EntryType::kHostPoliciesDelete) {
+  // A set this node could not read was not stored: nothing to reload.
+  if (entry.type == EntryType::kHostPoliciesDelete ||
+      (entry.type == EntryType::kHostPolicies &&
+       gateway::policy::ParseHostPolicies(entry.policies).ok())) {
     node_->ReloadHostPolicies();
   }
   return Status::Ok();
