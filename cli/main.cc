@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/account_command.h"
+#include "cli/host_policies_command.h"
 #include "cli/deploy_command.h"
 #include "cli/kv_command.h"
 #include "cli/queues_command.h"
@@ -347,6 +348,28 @@ int main(int argc, char** argv) {
   std::function<int()> run_serve = edge::cli::AddServeCommand(app, &serve_command);
   // edge origin | keygen | status
   std::function<int()> run_sync = edge::cli::AddSyncCommands(app);
+  // edge host-policies get|put|delete
+  edge::cli::HostPoliciesCommandOptions host_policies;
+  CLI::App* host_policies_command = app.add_subcommand(
+      "host-policies", "The operator's route policies per hostname (with the node's admin "
+                       "token); sent to an origin, they reach every PoP of its fleet");
+  host_policies_command->require_subcommand(1);
+  CLI::App* host_policies_get = host_policies_command->add_subcommand(
+      "get", "Print how many tables serve and where they come from (origin, admin, node.toml)");
+  AddNodeOptions(host_policies_get, "--to", &host_policies.to, &host_policies.token_file);
+  host_policies_get->add_flag("--json", host_policies.json,
+                              "Print the node's answer, tables included, as it came");
+  CLI::App* host_policies_put = host_policies_command->add_subcommand(
+      "put", "Replace the whole set with FILE's: [[host_policies]] tables in TOML (node.toml's "
+             "syntax), or a .json array of tables");
+  host_policies_put->add_option("file", host_policies.file, "The file")->required();
+  AddNodeOptions(host_policies_put, "--to", &host_policies.to, &host_policies.token_file);
+  CLI::App* host_policies_delete = host_policies_command->add_subcommand(
+      "delete", "Remove the set made with put: each node's node.toml [[host_policies]] apply "
+                "again");
+  AddNodeOptions(host_policies_delete, "--to", &host_policies.to, &host_policies.token_file);
+  host_policies_delete->add_flag("--yes", host_policies.yes, "Confirm");
+
 
   CLI11_PARSE(app, argc, argv);
 
@@ -354,6 +377,10 @@ int main(int argc, char** argv) {
   if (int code = run_sync(); code >= 0) return code;
 
   if (deploy_command->parsed()) return edge::cli::RunDeployCommand(deploy);
+  if (host_policies_command->parsed()) {
+    host_policies.action = host_policies_command->get_subcommands().front()->get_name();
+    return edge::cli::RunHostPoliciesCommand(host_policies);
+  }
   if (account_command->parsed()) {
     account.action = account_command->get_subcommands().front()->get_name();
     return edge::cli::RunAccountCommand(account);

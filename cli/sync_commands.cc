@@ -30,6 +30,7 @@ struct SyncConfig {
   int64_t sync_compact_every_s = -1;
   int64_t fleet_forget_after_s = -1;
   int64_t sync_snapshot_streams = -1;  // -1: not in the file
+  bool has_host_policies = false;      // [[host_policies]] tables
 };
 
 StatusOr<SyncConfig> ReadSyncConfig(const std::string& path) {
@@ -61,6 +62,7 @@ StatusOr<SyncConfig> ReadSyncConfig(const std::string& path) {
   EDGE_RETURN_IF_ERROR(string("data_dir", &config.data_dir, true));
   EDGE_RETURN_IF_ERROR(string("token_file", &config.token_file, true));
   EDGE_RETURN_IF_ERROR(string("cron_home", &config.cron_home, false));
+  config.has_host_policies = table.contains("host_policies");
   if (const toml::node* relay = table.get("sync_relay")) {
     auto value = relay->value<bool>();
     if (!value) return Status(ErrorCode::kInvalidInput, fmt::format("{}: sync_relay must be true or false", path));
@@ -289,6 +291,14 @@ std::function<int()> AddSyncCommands(CLI::App& app) {
     auto config = ReadSyncConfig(flags->config);
     if (!config.ok()) {
       fprintf(stderr, "edge origin: %s\n", config.status().message().c_str());
+      return 1;
+    }
+    if (config->has_host_policies) {
+      fprintf(stderr,
+              "edge origin: %s: the fleet's [[host_policies]] are not read from origin.toml: set "
+              "them with `edge host-policies put FILE --to <this origin>` (PUT /host-policies), "
+              "which logs them for every PoP\n",
+              flags->config.c_str());
       return 1;
     }
     auto given = [&](const char* name) { return origin->get_option(name)->count() > 0; };

@@ -35,7 +35,8 @@ Status Invalid(std::string message) { return Status(ErrorCode::kInvalidInput, st
 // The entry's worker, for the entry types that belong to one.
 bool HasWorker(EntryType type) {
   return type != EntryType::kKvPut && type != EntryType::kKvDelete &&
-         type != EntryType::kAccount && type != EntryType::kAccountDelete;
+         type != EntryType::kAccount && type != EntryType::kAccountDelete &&
+         type != EntryType::kHostPolicies && type != EntryType::kHostPoliciesDelete;
 }
 
 // "%" and "/" escaped: the namespace part of a "k/" key.
@@ -72,6 +73,7 @@ enum Field : uint32_t {
   kExpiration = 1u << 14,
   kAccountField = 1u << 15,
   kRecord = 1u << 16,
+  kPolicies = 1u << 17,
 };
 
 // How a field is written and read: its JSON type, and the member of Entry
@@ -114,6 +116,8 @@ constexpr FieldSpec kFields[] = {
     {kAccountField, "account", FieldKind::kText, nullptr, &Entry::account,
      "\"account\" cannot be empty (leave it out when there is none)"},
     {kRecord, "record", FieldKind::kText, nullptr, &Entry::record},
+    {kPolicies, "policies", FieldKind::kText, nullptr, &Entry::policies,
+     "\"policies\" cannot be empty (a set with no tables is \"[]\")"},
 };
 
 const FieldSpec& SpecOf(Field field) {
@@ -154,6 +158,8 @@ constexpr TypeSpec kTypes[] = {
     {EntryType::kKvDelete, "kv_delete", kNs | kKey, 0, {kNs, kKey}},
     {EntryType::kAccount, "account", kAccountField | kRecord, 0, {kAccountField, kRecord}},
     {EntryType::kAccountDelete, "account_delete", kAccountField, 0, {kAccountField}},
+    {EntryType::kHostPolicies, "host_policies", kPolicies, 0, {kPolicies}},
+    {EntryType::kHostPoliciesDelete, "host_policies_delete", 0, 0, {}},
 };
 
 // Each type's order lists exactly its fields.
@@ -362,13 +368,17 @@ std::vector<std::string> Entry::Keys() const {
     case EntryType::kAccount:
     case EntryType::kAccountDelete:
       return {"a/" + account};
+    case EntryType::kHostPolicies:
+    case EntryType::kHostPoliciesDelete:
+      return {"h"};
   }
   return {};
 }
 
 bool Entry::IsTombstone() const {
   return type == EntryType::kDeleteWorker || type == EntryType::kSecretDelete ||
-         type == EntryType::kKvDelete || type == EntryType::kAccountDelete;
+         type == EntryType::kKvDelete || type == EntryType::kAccountDelete ||
+         type == EntryType::kHostPoliciesDelete;
 }
 
 std::string EncodeEntry(const Entry& entry) {
@@ -407,6 +417,15 @@ Status ValidateEntry(const Entry& entry) {
       break;
     }
     case EntryType::kAccountDelete:
+    case EntryType::kHostPoliciesDelete:
+      break;
+    case EntryType::kHostPolicies:
+      if (entry.policies.empty()) {
+        return prefixed(Invalid("\"policies\" cannot be empty (a set with no tables is \"[]\")"));
+      }
+      if (!base::IsValidUtf8(entry.policies)) {
+        return prefixed(Invalid("\"policies\" is not valid UTF-8"));
+      }
       break;
     case EntryType::kVersion:
     case EntryType::kRollback:

@@ -1,6 +1,7 @@
 // One change of the fleet's state, as the origin logs it and every PoP
 // applies it: a worker version, a route table, a rollback, a deleted worker,
-// a secret (encrypted for the PoPs), a KV put or delete, an account.
+// a secret (encrypted for the PoPs), a KV put or delete, an account, the
+// operator's host policies.
 //
 // On the wire and in every log (origin's and replicas'), an entry is one
 // line of NDJSON:
@@ -35,6 +36,11 @@ enum class EntryType {
   kKvDelete,      // ns, key
   kAccount,       // account, record (gateway::AccountRecord::Encode: hosts, token digest)
   kAccountDelete,  // account (its workers go by their own kDeleteWorker entries first)
+  // policies: the fleet's whole set of operator host policies (the JSON
+  // array of `[[host_policies]]` tables that policy::ParseHostPolicies
+  // reads), replacing the set before it; "[]" is a set with no tables.
+  kHostPolicies,
+  kHostPoliciesDelete,  // the fleet's set removed: each node's node.toml set applies again
 };
 
 std::string_view EntryTypeName(EntryType type);  // "version", "routes", ...
@@ -58,19 +64,24 @@ struct Entry {
   // that owns the worker ("" = not said: entries logged before accounts).
   std::string account;
   std::string record;  // kAccount: the account's record (JSON text)
+  // kHostPolicies: the set as JSON text. Checked as text only (valid UTF-8,
+  // not empty): a PoP that cannot read a set keeps the one it has, so the
+  // entry must still decode there.
+  std::string policies;
 
   // What the entry writes, for compaction: "v/<worker>/<version>",
   // "r/<worker>", "c/<worker>" (current version), "s/<worker>/<name>",
   // "k/<ns>/<key>" (in <ns>, '%' is written "%25" and '/' "%2F", so that
   // the key, which may hold anything, cannot be confused with another
-  // namespace's), "a/<account>" (an account, made or deleted). A version
-  // entry writes its "v/" key, "r/" when it carries routes and "c/" when it
+  // namespace's), "a/<account>" (an account, made or deleted), "h" (the
+  // fleet's host policies, set or removed). A version entry writes its "v/" key, "r/" when it carries routes and "c/" when it
   // is made current. A kDeleteWorker covers every
   // key of its worker: its only key is the marker "w/<worker>".
   std::vector<std::string> Keys() const;
   // True for entries that only remove (kDeleteWorker, kSecretDelete,
-  // kKvDelete, kAccountDelete): compaction may drop them once they are older than the
-  // compaction point (a PoP that far behind bootstraps from a snapshot).
+  // kKvDelete, kAccountDelete, kHostPoliciesDelete): compaction may drop
+  // them once they are older than the compaction point (a PoP that far
+  // behind bootstraps from a snapshot).
   bool IsTombstone() const;
 
   bool operator==(const Entry&) const = default;
@@ -105,7 +116,9 @@ StatusOr<Entry> DecodeEntry(std::string_view json);
 // holds its value inline (at most kInlineValueBytes) or names a blob;
 // metadata at most 1024 bytes; every text field valid UTF-8; blob names
 // lower-case hex SHA-256; account names (CheckAccountName) and an account's
-// record (AccountRecord::Parse); the encoded entry at most kMaxEntryBytes. Fields
+// record (AccountRecord::Parse); host policies as text (valid UTF-8, not
+// empty; their tables are read by the node that applies them); the encoded
+// entry at most kMaxEntryBytes. Fields
 // that do not belong to the type are ignored (EncodeEntry drops them).
 Status ValidateEntry(const Entry& entry);
 

@@ -341,6 +341,51 @@ TEST(EntryTest, AccountEntriesRoundTripAndAreChecked) {
               HasSubstr("has no account"));
 }
 
+TEST(EntryTest, HostPolicyEntriesRoundTripAndAreCheckedAsText) {
+  Entry set = Base(EntryType::kHostPolicies);
+  set.policies = R"([{"hosts":["api.example"],"validate":{"methods":["GET"]}}])";
+  Entry none = Base(EntryType::kHostPolicies);
+  none.policies = "[]";
+  Entry removed = Base(EntryType::kHostPoliciesDelete);
+  for (const Entry& entry : {set, none, removed}) {
+    SCOPED_TRACE(EncodeEntry(entry));
+    ASSERT_TRUE(ValidateEntry(entry).ok()) << ValidateEntry(entry).message();
+    StatusOr<Entry> decoded = DecodeEntry(EncodeEntry(entry));
+    ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+    EXPECT_EQ(*decoded, entry);
+    // One key for the fleet's whole set: a newer set supersedes the older.
+    EXPECT_EQ(entry.Keys(), std::vector<std::string>{"h"});
+  }
+  EXPECT_EQ(EncodeEntry(none),
+            R"({"seq":7,"time_ms":1700000000123,"type":"host_policies","policies":"[]"})");
+  EXPECT_EQ(EncodeEntry(removed),
+            R"({"seq":7,"time_ms":1700000000123,"type":"host_policies_delete"})");
+  EXPECT_TRUE(removed.IsTombstone());
+  EXPECT_FALSE(set.IsTombstone());
+  // A set a PoP cannot read still decodes (the PoP keeps its own set and
+  // moves on); only text that cannot be signed and read back is refused.
+  Entry unreadable = Base(EntryType::kHostPolicies);
+  unreadable.policies = R"([{"hosts":["a.example"],"jwt":{"issuer":"x"}}])";
+  EXPECT_TRUE(DecodeEntry(EncodeEntry(unreadable)).ok());
+  Entry empty = Base(EntryType::kHostPolicies);
+  EXPECT_THAT(ValidateEntry(empty).message(), HasSubstr("\"policies\" cannot be empty"));
+  EXPECT_THAT(
+      DecodeEntry(R"({"seq":7,"time_ms":1,"type":"host_policies","policies":""})").status().message(),
+      HasSubstr("\"policies\" cannot be empty"));
+  Entry binary = Base(EntryType::kHostPolicies);
+  binary.policies = "[\xff]";
+  EXPECT_THAT(ValidateEntry(binary).message(), HasSubstr("not valid UTF-8"));
+  EXPECT_THAT(DecodeEntry(R"({"seq":7,"time_ms":1,"type":"host_policies"})").status().message(),
+              HasSubstr("needs policies"));
+  EXPECT_THAT(DecodeEntry(R"({"seq":7,"time_ms":1,"type":"host_policies_delete","policies":"[]"})")
+                  .status()
+                  .message(),
+              HasSubstr("has no policies"));
+  Entry huge = Base(EntryType::kHostPolicies);
+  huge.policies = "[" + std::string(kMaxEntryBytes, ' ') + "]";
+  EXPECT_THAT(ValidateEntry(huge).message(), HasSubstr("over the limit"));
+}
+
 // Lines and signatures.
 
 class SignedTest : public ::testing::Test {

@@ -315,6 +315,13 @@ Status OriginExtension::OnChange(gateway::NodeChange& change) {
       entry.type = EntryType::kAccountDelete;
       entry.account = change.account;
       break;
+    case Kind::kHostPolicies:
+      entry.type = EntryType::kHostPolicies;
+      entry.policies = change.host_policies;
+      break;
+    case Kind::kHostPoliciesDelete:
+      entry.type = EntryType::kHostPoliciesDelete;
+      break;
     case Kind::kKvDelete:
       entry.type = EntryType::kKvDelete;
       entry.ns = change.ns;

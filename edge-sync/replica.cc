@@ -17,6 +17,7 @@
 #include "gateway/deploy/bundle.h"
 #include "gateway/node/node.h"
 #include "gateway/node/node_metrics.h"
+#include "gateway/policy/policy_config.h"
 
 namespace edge::sync {
 namespace {
@@ -234,6 +235,12 @@ Status ReplicaExtension::Apply(const SignedEntry& line, const Entry& entry,
   if (entry.type == EntryType::kAccount || entry.type == EntryType::kAccountDelete) {
     node_->ReloadAccounts();
   }
+  // A set this node could not read was not stored: nothing to reload.
+  if (entry.type == EntryType::kHostPoliciesDelete ||
+      (entry.type == EntryType::kHostPolicies &&
+       gateway::policy::ParseHostPolicies(entry.policies).ok())) {
+    node_->ReloadHostPolicies();
+  }
   return Status::Ok();
 }
 
@@ -315,6 +322,25 @@ Status ReplicaExtension::ApplyToStores(const Entry& entry, const std::optional<s
       if (deleted.ok()) deleted = gateway::DropAccountCache(node_->cache(), entry.account);
       return deleted;
     }
+    case EntryType::kHostPolicies: {
+      // A set this node cannot read (a policy its build lacks, say) is not
+      // stored: the set it has keeps serving, and the log moves on.
+      auto tables = gateway::policy::ParseHostPolicies(entry.policies);
+      if (!tables.ok()) {
+        ++refused_applies_;
+        Log(LogLevel::kError,
+            "host policies of log entry {} not applied: {}; the current set keeps serving",
+            entry.seq, tables.status().message());
+        return with_cursor([](gateway::DeployStore::Writer&) { return Status::Ok(); });
+      }
+      return with_cursor([&](gateway::DeployStore::Writer& writer) {
+        return writer.PutMeta(gateway::kHostPoliciesMetaKey, entry.policies);
+      });
+    }
+    case EntryType::kHostPoliciesDelete:
+      return with_cursor([](gateway::DeployStore::Writer& writer) {
+        return writer.PutMeta(gateway::kHostPoliciesMetaKey, "");
+      });
     case EntryType::kRoutes:
       EDGE_RETURN_IF_ERROR(CheckRoutesOwned(store, entry.worker, "", entry.routes));
       return with_cursor([&](gateway::DeployStore::Writer& writer) {
@@ -390,6 +416,7 @@ Status ReplicaExtension::Reset(const SnapshotFile& file,
     if (pending.ok() && pending->has_value()) {
       snapshot_pending_ = true;
       node_->ReloadAccounts();
+      node_->ReloadHostPolicies();
       node_->ReloadAll();
     }
     return applied.status();
@@ -402,6 +429,7 @@ Status ReplicaExtension::Reset(const SnapshotFile& file,
       file.info.head, applied->entries, applied->blobs_fetched, applied->kv_removed,
       applied->secrets_removed, applied->workers_removed, applied->accounts_removed);
   node_->ReloadAccounts();
+  node_->ReloadHostPolicies();
   node_->ReloadAll();
   return Status::Ok();
 }

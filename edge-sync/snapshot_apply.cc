@@ -50,6 +50,11 @@ std::string AccountKey(const std::string& account) {
   entry.account = account;
   return entry.Keys().front();
 }
+std::string HostPoliciesKey() {
+  Entry entry;
+  entry.type = EntryType::kHostPolicies;
+  return entry.Keys().front();
+}
 std::string KvKey(const std::string& ns, const std::string& key) {
   Entry entry;
   entry.type = EntryType::kKvPut;
@@ -191,6 +196,19 @@ class Applier {
         return IgnoreNotFound(writer.DeleteAccount(account.name));
       }));
       ++applied_.accounts_removed;
+    }
+    // The fleet's host policies, when the snapshot holds no set: the
+    // stored one goes (node.toml's apply again); a set it holds is
+    // replayed in step 6.
+    StatusOr<bool> policies = Written(HostPoliciesKey());
+    if (!policies.ok()) return policies.status();
+    StatusOr<std::optional<std::string>> stored = t_.deploy.GetMeta(gateway::kHostPoliciesMetaKey);
+    if (!stored.ok()) return stored.status();
+    if (!*policies && stored->has_value() && !(*stored)->empty()) {
+      EDGE_RETURN_IF_ERROR(t_.deploy.Write([&](gateway::DeployStore::Writer& writer) {
+        return writer.PutMeta(gateway::kHostPoliciesMetaKey, "");
+      }));
+      applied_.host_policies_removed = true;
     }
     return Status::Ok();
   }

@@ -19,7 +19,7 @@
 //      the snapshot writes;
 //   5. mark and sweep: what the stores hold and the snapshot never writes
 //      is removed (KV keys of every namespace, secrets, workers, accounts
-//      other than "default"; a worker
+//      other than "default", the stored host policies; a worker
 //      whose versions differ from the snapshot's, or whose routes it never
 //      sets, is removed whole, to be rebuilt in step 6);
 //   6. every entry is applied in order (KV in batches, other types through
@@ -78,6 +78,7 @@ struct SnapshotApplied {
   uint64_t secrets_removed = 0;   // secrets the snapshot lacked
   uint64_t workers_removed = 0;   // workers removed whole (absent, or rebuilt)
   uint64_t accounts_removed = 0;  // accounts the snapshot lacked (not "default")
+  bool host_policies_removed = false;  // the stored host policies, which it lacked
 };
 
 // Applies the snapshot at `file` (spooled and checked by SnapshotSpool) to

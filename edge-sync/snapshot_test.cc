@@ -120,6 +120,10 @@ class SnapshotTest : public ::testing::Test {
           Status status = writer.DeleteSecret(entry.worker, entry.name);
           return status.code() == ErrorCode::kNotFound ? Status::Ok() : status;
         }
+        case EntryType::kHostPolicies:
+          return writer.PutMeta(gateway::kHostPoliciesMetaKey, entry.policies);
+        case EntryType::kHostPoliciesDelete:
+          return writer.PutMeta(gateway::kHostPoliciesMetaKey, "");
         default:
           return Status(ErrorCode::kInvalidInput, "a KV entry reached apply_entry");
       }
@@ -283,6 +287,46 @@ TEST_F(SnapshotTest, RoundTripsEveryStoreAndRemovesWhatItLacks) {
   EXPECT_EQ(applied->blobs_fetched, 0u);
   EXPECT_EQ(applied->kv_removed, 0u);
   EXPECT_EQ(applied->workers_removed, 0u);
+}
+
+TEST_F(SnapshotTest, HostPoliciesAreTheSnapshotsOrNone) {
+  auto stored = [&] {
+    auto value = deploy_->GetMeta(gateway::kHostPoliciesMetaKey);
+    EXPECT_TRUE(value.ok());
+    return value.ok() ? value->value_or("(absent)") : std::string("(error)");
+  };
+  auto hold = [&](const std::string& json) {
+    Status status = deploy_->Write([&](gateway::DeployStore::Writer& writer) {
+      return writer.PutMeta(gateway::kHostPoliciesMetaKey, json);
+    });
+    ASSERT_TRUE(status.ok()) << status.message();
+  };
+  // The replica holds a set the origin has since removed, and the removal
+  // was compacted away: a snapshot without a set leaves the replica none.
+  hold(R"([{"hosts":["old.example"]}])");
+  Entry set = testing::NewEntry(EntryType::kHostPolicies, 0);
+  set.policies = R"([{"hosts":["a.example"]}])";
+  Log(set);
+  Log(testing::NewEntry(EntryType::kHostPoliciesDelete, 0));
+  Version("app", 1, "bundle-app-1");
+  ASSERT_TRUE(origin_->Compact(origin_->head()).ok());
+  auto applied = ApplySnapshot(WriteSnapshot("none.ndjson"), verify_, 0, Targets());
+  ASSERT_TRUE(applied.ok()) << applied.status().message();
+  EXPECT_TRUE(applied->host_policies_removed);
+  EXPECT_EQ(stored(), "");
+
+  // The origin's newest set is the replica's after the next snapshot,
+  // whatever it held; the older sets were compacted away.
+  hold(R"([{"hosts":["stale.example"]}])");
+  set.policies = R"([{"hosts":["b.example"]}])";
+  Log(set);
+  set.policies = R"([{"hosts":["c.example"]}])";
+  Log(set);
+  ASSERT_TRUE(origin_->Compact(origin_->head()).ok());
+  applied = ApplySnapshot(WriteSnapshot("set.ndjson"), verify_, 0, Targets());
+  ASSERT_TRUE(applied.ok()) << applied.status().message();
+  EXPECT_FALSE(applied->host_policies_removed);
+  EXPECT_EQ(stored(), R"([{"hosts":["c.example"]}])");
 }
 
 TEST_F(SnapshotTest, TruncatedCorruptOrForgedFilesChangeNothing) {

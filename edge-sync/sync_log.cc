@@ -68,6 +68,8 @@ std::optional<std::string> OwningWorker(const Entry& entry) {
     case EntryType::kKvDelete:
     case EntryType::kAccount:
     case EntryType::kAccountDelete:
+    case EntryType::kHostPolicies:
+    case EntryType::kHostPoliciesDelete:
       break;
   }
   return std::nullopt;

@@ -57,6 +57,11 @@
 
 namespace edge::gateway {
 
+// The meta key holding the operator's stored host policies (the JSON array
+// of `[[host_policies]]` tables, set through the admin API or replicated
+// from the origin; "" or absent: none stored).
+inline constexpr const char* kHostPoliciesMetaKey = "host_policies";
+
 struct VersionInfo {
   uint64_t id = 0;
   std::string sha256;       // of the bundle's bytes, lower-case hex

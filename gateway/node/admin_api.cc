@@ -331,6 +331,13 @@ void AdminApi::Answer(const HttpRequest& request, std::string_view path, std::st
                      fmt::format("{} needs the node's admin token, not an account's", path));
   }
   if (!parts.empty() && parts[0] == "accounts") return Accounts(request, parts, std::move(writer));
+  // The operator's host policies: the whole set at once.
+  if (parts.size() == 1 && parts[0] == "host-policies") {
+    if (method == "GET") return done(node_.HostPoliciesAnswer());
+    if (method == "PUT") return node_.SetHostPolicies(request.body, done);
+    if (method == "DELETE") return node_.DeleteHostPolicies(done);
+    return MethodNotAllowed(*writer, "GET, PUT, DELETE");
+  }
 
   if (parts.size() == 1 && parts[0] == "metrics") {
     if (method != "GET") return MethodNotAllowed(*writer, "GET");

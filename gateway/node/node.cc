@@ -150,7 +150,7 @@ Status Node::Open() {
   if (!options_.host_policies_json.empty()) {
     auto host_policies = policy::ParseHostPolicies(options_.host_policies_json);
     if (!host_policies.ok()) return host_policies.status();
-    host_policies_ = std::make_unique<const policy::PolicyTables>(std::move(host_policies).value());
+    file_host_policies_ = std::make_shared<const policy::PolicyTables>(std::move(host_policies).value());
   }
   policy_context_.buckets = services_->rate_limits.get();
   policy_context_.proxies = &proxies_;
@@ -198,6 +198,7 @@ Status Node::Open() {
   if (!table.ok()) return table.status();
   state->routes = std::move(table).value();
   state->generation = 1;
+  state->host_policies = StartingHostPolicies();
   // Code caches of versions no longer deployed (replaced or deleted before
   // this start) go; the current ones are kept, so workers load from them.
   std::set<std::string> bundles;
@@ -314,6 +315,7 @@ StatusOr<std::shared_ptr<NodeState>> Node::StateWith(const std::string& name,
   std::shared_ptr<const NodeState> current = state_.Load();
   auto state = std::make_shared<NodeState>();
   state->workers = current->workers;
+  state->host_policies = current->host_policies;
   if (worker) {
     state->workers[name] = worker;
   } else {

@@ -122,6 +122,23 @@ class Node : public bindings::ServiceDirectory {
   void RotateAccountToken(std::string name, Done done);
   void RevokeAccountToken(std::string name, Done done);
   void DeleteAccount(std::string name, Done done);
+  // The operator's host policies (docs/operations.md#host-policies): the
+  // set stored through the admin API (or, on a replica, received from the
+  // origin) replaces node.toml's `[[host_policies]]`; with none stored,
+  // node.toml's apply. SetHostPolicies takes the whole set as the JSON
+  // array of tables (refused with the field named; logged for the fleet by
+  // an origin); DeleteHostPolicies removes the stored set (node.toml's
+  // apply again). Both are the operator's, refused on a replica. Each
+  // swaps the serving tables with a new NodeState: requests in flight keep
+  // the tables they started with.
+  void SetHostPolicies(std::string json, Done done);
+  void DeleteHostPolicies(Done done);
+  // GET /host-policies: {"source", "tables", "host_policies"} (control loop).
+  AdminResult HostPoliciesAnswer() const;
+  // For replicas, from any thread: the stored set changed (an applied log
+  // entry or a snapshot); serve what the store now holds. A stored set that
+  // cannot be read leaves the current tables serving (logged).
+  void ReloadHostPolicies();
   // The accounts as last committed (control loop).
   std::shared_ptr<const AccountTable> accounts() const { return accounts_; }
   // For replicas, from any thread: the accounts in the store changed (an
@@ -198,9 +215,9 @@ class Node : public bindings::ServiceDirectory {
   const runtime::NativeRegistry& natives() const { return natives_; }
   const NodeReporting& reporting() const { return reporting_; }
   std::shared_ptr<TlsContext> tls_context() const { return tls_; }
-  // The operator's host policies (null: none) and what every request's
-  // policies are applied with (the shared token buckets, trusted proxies).
-  const policy::PolicyTables* host_policies() const { return host_policies_.get(); }
+  // What every request's policies are applied with (the shared token
+  // buckets, trusted proxies); the operator's host policies are in the
+  // NodeState.
   const policy::PolicyContext& policy_context() const { return policy_context_; }
 
  private:
@@ -214,6 +231,22 @@ class Node : public bindings::ServiceDirectory {
   void RunNextChange();
 
   Status Open();
+  // The operator's host policies as the store and the config file give
+  // them: the stored set when there is one ("origin" on a replica, else
+  // "admin"), else node.toml's ("node.toml"), else none ("none").
+  struct HostPolicySet {
+    std::shared_ptr<const policy::PolicyTables> tables;  // null: no tables
+    std::string json;
+    std::string source;
+  };
+  StatusOr<HostPolicySet> ReadHostPolicies() const;
+  // At start: ReadHostPolicies, the precedence said in the log (a stored
+  // set that cannot be read: logged, node.toml's serve).
+  std::shared_ptr<const policy::PolicyTables> StartingHostPolicies();
+  // Serves `set` from now on (a new state), then runs `done`.
+  void PublishHostPolicies(HostPolicySet set, std::function<void()> done);
+  // True when an extension makes this node a replica (changes refused).
+  bool Replicates() const;
   // Reads the accounts from the store into accounts_.
   Status LoadAccounts();
   // On the first start with accounts: every worker without an owner goes
@@ -294,7 +327,11 @@ class Node : public bindings::ServiceDirectory {
   std::shared_ptr<const AccountTable> accounts_ = std::make_shared<AccountTable>();
   std::shared_ptr<TlsContext> tls_;
   std::shared_ptr<bindings::BindingServices> services_;
-  std::unique_ptr<const policy::PolicyTables> host_policies_;
+  // node.toml's `[[host_policies]]` (null: none), and where the set that
+  // serves now came from (HostPolicySet::source; control loop).
+  std::shared_ptr<const policy::PolicyTables> file_host_policies_;
+  std::string host_policy_source_ = "none";
+  std::string host_policy_json_;
   policy::TrustedProxies proxies_;
   policy::PolicyContext policy_context_;
   std::shared_ptr<bindings::R2Notifier> r2_events_;

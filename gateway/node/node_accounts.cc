@@ -460,6 +460,7 @@ void Node::DeleteAccount(std::string name, Done done) {
     std::shared_ptr<const NodeState> current = state_.Load();
     auto state = std::make_shared<NodeState>();
     state->workers = current->workers;
+    state->host_policies = current->host_policies;
     for (const std::string& worker : *workers) state->workers.erase(worker);
     std::vector<Route> routes;
     for (const Route& route : current->routes.routes()) {

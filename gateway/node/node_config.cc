@@ -82,6 +82,23 @@ Status ReadStringList(const std::string& file, const toml::table& table, std::st
 
 }  // namespace
 
+Status HostPoliciesFromToml(const std::string& path, const toml::table& table, std::string* json) {
+  const toml::node* host_policies = table.get("host_policies");
+  if (host_policies == nullptr) return Status::Ok();
+  const toml::array* list = host_policies->as_array();
+  if (list == nullptr || !(list->empty() || list->is_array_of_tables())) {
+    return WrongType(path, *host_policies, "host_policies", "an array of tables ([[host_policies]])");
+  }
+  std::ostringstream text;
+  text << toml::json_formatter(*list);
+  auto parsed = policy::ParseHostPolicies(text.str());
+  if (!parsed.ok()) {
+    return Status(ErrorCode::kInvalidInput, fmt::format("{}: {}", path, parsed.status().message()));
+  }
+  *json = text.str();
+  return Status::Ok();
+}
+
 Status SplitHostPort(const std::string& address, std::string* host, int* port) {
   size_t colon = address.rfind(':');
   if (colon == std::string::npos) {
@@ -175,19 +192,7 @@ Status LoadNodeConfig(const std::string& path, NodeOptions* options) {
     auto proxies = policy::TrustedProxies::Parse(options->trusted_proxies, options->forwarded_header);
     if (!proxies.ok()) return Status(ErrorCode::kInvalidInput, fmt::format("{}: {}", path, proxies.status().message()));
   }
-  if (const toml::node* host_policies = table.get("host_policies")) {
-    const toml::array* list = host_policies->as_array();
-    if (list == nullptr || !list->is_array_of_tables()) {
-      return WrongType(path, *host_policies, "host_policies", "an array of tables ([[host_policies]])");
-    }
-    std::ostringstream json;
-    json << toml::json_formatter(*list);
-    options->host_policies_json = json.str();
-    auto parsed = policy::ParseHostPolicies(options->host_policies_json);
-    if (!parsed.ok()) {
-      return Status(ErrorCode::kInvalidInput, fmt::format("{}: {}", path, parsed.status().message()));
-    }
-  }
+  EDGE_RETURN_IF_ERROR(HostPoliciesFromToml(path, table, &options->host_policies_json));
   if (const toml::node* run_crons = table.get("run_crons")) {
     std::optional<bool> value = run_crons->value_exact<bool>();
     if (!value) return WrongType(path, *run_crons, "run_crons", "true or false");

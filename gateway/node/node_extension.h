@@ -22,7 +22,8 @@ class NodeMetrics;
 // One change the node committed to its stores.
 struct NodeChange {
   enum class Kind { kVersion, kRoutes, kRollback, kDeleteWorker, kSecretPut, kSecretDelete,
-                    kKvPut, kKvDelete, kAccount, kAccountDelete };
+                    kKvPut, kKvDelete, kAccount, kAccountDelete, kHostPolicies,
+                    kHostPoliciesDelete };
   Kind kind = Kind::kVersion;
   std::string worker;
   uint64_t version = 0;
@@ -33,6 +34,9 @@ struct NodeChange {
   // kVersion: the worker's owner; kAccount, kAccountDelete: the account.
   std::string account;
   std::string account_record;                      // kAccount: AccountRecord::Encode
+  // kHostPolicies: the operator's whole set, as the JSON array of tables
+  // (policy::ParseHostPolicies read it before it was committed).
+  std::string host_policies;
   uint64_t expiration = 0;
   // Set by an extension that logged the change: its place in the log.
   uint64_t log_seq = 0;

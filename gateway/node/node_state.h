@@ -1,5 +1,6 @@
-// What a PoP node serves at one moment: the route table and, for every
-// deployed worker, the version to run with its secrets. Immutable once
+// What a PoP node serves at one moment: the route table, for every deployed
+// worker the version to run with its secrets, and the operator's host
+// policies. Immutable once
 // published; a deploy builds a new NodeState and swaps it in whole, so a
 // request sees either the old routes and versions or the new ones, never a
 // mix.
@@ -42,6 +43,9 @@ struct NodeState {
   uint64_t generation = 0;
   RouteTable routes;
   std::unordered_map<std::string, std::shared_ptr<const ServedWorker>> workers;
+  // The operator's host policies (null: none). A new set is a new state, so
+  // a request keeps the tables it started with.
+  std::shared_ptr<const policy::PolicyTables> host_policies;
 
   const std::shared_ptr<const ServedWorker>* Find(const std::string& name) const {
     auto it = workers.find(name);

@@ -13,6 +13,7 @@
 #include <iterator>
 #include <thread>
 
+#include "base/sha256.h"
 #include "gateway/http/testing/http_test_client.h"
 #include "gateway/node/testing/node_fixtures.h"
 #include "gateway/node/testing/node_harness.h"
@@ -446,6 +447,90 @@ TEST(NodeRestartTest, ARestartedNodeServesWhatItsStoreHolds) {
   ASSERT_THAT(node.AdminOk("PUT", "/workers/three", Version("three", "v1", {"three.test/*"})),
               HasSubstr("\"version\":1"));
   EXPECT_EQ(BodyOf(node.Get("three.test")), "v1 no version yet /");
+}
+
+// The operator's host policies: node.toml's, replaced by a set made through
+// the admin API (kept across restarts), node.toml's again once it is
+// removed; a bad set is refused with its field named, and a stored set the
+// node cannot read leaves the tables that serve as they are.
+TEST(NodeHostPoliciesTest, TheAdminApisSetReplacesTheFilesWhileServing) {
+  const std::string file_set = R"([{"hosts":["hp.test"],"validate":{"methods":["GET"]}}])";
+  const std::string api_set = fmt::format(
+      R"([{{"hosts":["hp.test"],"api_key":{{"header":"x-ops-key","keys":{{"ops":"{}"}}}}}}])",
+      base::Sha256Hex("ops-secret"));
+  NodeHarness node;
+  node.options().host_policies_json = file_set;
+  ASSERT_TRUE(node.Start());
+  ASSERT_THAT(node.AdminOk("PUT", "/workers/hp", Version("hp", "v1", {"hp.test/*"})),
+              HasSubstr("\"version\":1"));
+  auto status = [&](std::string_view method, const HeaderList& headers = {}) {
+    std::optional<Response> response = node.Request(method, "hp.test", "/x", "", headers);
+    return response ? response->status : 0;
+  };
+  const HeaderList key = {{"x-ops-key", "ops-secret"}};
+  EXPECT_EQ(status("GET"), 200);
+  EXPECT_EQ(status("POST"), 405);
+  EXPECT_THAT(node.AdminOk("GET", "/host-policies"),
+              HasSubstr(R"("source":"node.toml","tables":1,"host_policies":[{"hosts")"));
+
+  // Refused with the field named; nothing changes.
+  std::optional<Response> bad = node.Admin(
+      "PUT", "/host-policies", R"([{"hosts":["hp.test"],"rate_limit":{"requests":5,"period_s":0}}])");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_THAT(bad->body, HasSubstr("host_policies[0].rate_limit.period_s"));
+  for (std::string_view body : {"", "{", "{}", R"([{"routes":["a.test/*"]}])"}) {
+    std::optional<Response> refused = node.Admin("PUT", "/host-policies", body);
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->status, 400) << body;
+  }
+  std::optional<Response> huge = node.Admin(
+      "PUT", "/host-policies", "[" + std::string(policy::kMaxHostPoliciesJsonBytes, ' ') + "]");
+  ASSERT_TRUE(huge);
+  EXPECT_EQ(huge->status, 400);
+  EXPECT_THAT(huge->body, HasSubstr("over the limit"));
+  EXPECT_EQ(status("POST"), 405);
+
+  // The admin API's set replaces node.toml's at once.
+  EXPECT_EQ(node.AdminOk("PUT", "/host-policies", api_set), R"({"source":"admin","tables":1})" "\n");
+  EXPECT_EQ(status("GET"), 401);
+  EXPECT_EQ(status("POST", key), 200);
+  EXPECT_EQ(status("GET", {{"x-ops-key", "wrong"}}), 403);
+
+  // A restart serves the stored set.
+  ASSERT_TRUE(node.Restart());
+  EXPECT_EQ(status("GET"), 401);
+  EXPECT_EQ(status("POST", key), 200);
+  EXPECT_THAT(node.AdminOk("GET", "/host-policies"), HasSubstr(R"("source":"admin","tables":1)"));
+
+  // A stored set this node cannot read (one a newer build wrote, say):
+  // the tables serving keep serving.
+  node.OnControl([&] {
+    Status written = node.node().store().Write([](DeployStore::Writer& writer) {
+      return writer.PutMeta(kHostPoliciesMetaKey, R"([{"hosts":["hp.test"],"future":{}}])");
+    });
+    ASSERT_TRUE(written.ok()) << written.message();
+  });
+  node.node().ReloadHostPolicies();
+  node.OnControl([] {});
+  EXPECT_EQ(status("GET"), 401);
+  EXPECT_EQ(status("POST", key), 200);
+  // Started with it, the node serves node.toml's (and says why in its log).
+  ASSERT_TRUE(node.Restart());
+  EXPECT_EQ(status("GET"), 200);
+  EXPECT_EQ(status("POST"), 405);
+
+  // Removed: node.toml's apply again; removing twice finds nothing.
+  EXPECT_EQ(node.AdminOk("PUT", "/host-policies", "[]"), R"({"source":"admin","tables":0})" "\n");
+  EXPECT_EQ(status("POST"), 200);
+  EXPECT_EQ(node.AdminOk("DELETE", "/host-policies"), R"({"source":"node.toml","tables":1})" "\n");
+  EXPECT_EQ(status("POST"), 405);
+  std::optional<Response> again = node.Admin("DELETE", "/host-policies");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 404);
+  std::optional<Response> wrong = node.Admin("POST", "/host-policies");
+  ASSERT_TRUE(wrong);
+  EXPECT_EQ(wrong->status, 405);
 }
 
 TEST(NodeRestartTest, AnOriginServesTheAdminApiOnly) {

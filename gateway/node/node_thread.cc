@@ -499,7 +499,7 @@ void NodeThread::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> wri
   }
   // The route policies (the operator's for the host, then the worker's),
   // before any isolate: a refused request ends here.
-  const policy::PolicyTables* host_policies = node_.host_policies();
+  const policy::PolicyTables* host_policies = state.host_policies.get();
   if (host_policies != nullptr || served->policies != nullptr) {
     // Copies: `host` and `path` point into the request, which moves.
     std::string host_copy(host), path_copy(path);

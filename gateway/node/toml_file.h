@@ -15,4 +15,10 @@ namespace edge::gateway {
 // "<path>:<line>:<column>: <what>".
 StatusOr<toml::table> ParseTomlFile(const std::string& path);
 
+// The `[[host_policies]]` tables of a parsed TOML file (node.toml, or the
+// file `edge host-policies put` sends; `path` names it in errors) as the
+// JSON array policy::ParseHostPolicies reads, checked; `json` is left as it
+// is when the file has none.
+Status HostPoliciesFromToml(const std::string& path, const toml::table& table, std::string* json);
+
 }  // namespace edge::gateway

@@ -458,6 +458,10 @@ StatusOr<PolicyTables> ParseWorkerPolicies(std::string_view json, std::string_vi
 }
 
 StatusOr<PolicyTables> ParseHostPolicies(std::string_view json) {
+  if (json.size() > kMaxHostPoliciesJsonBytes) {
+    return Invalid(fmt::format("host_policies: {} bytes of JSON, over the limit of {}", json.size(),
+                               kMaxHostPoliciesJsonBytes));
+  }
   static const std::vector<runtime::WorkerVar> kNoSecrets;
   return Reader(true, "", kNoSecrets, nullptr).Read(json);
 }

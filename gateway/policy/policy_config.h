@@ -95,8 +95,11 @@ StatusOr<PolicyTables> ParseWorkerPolicies(std::string_view json, std::string_vi
                                            const std::vector<runtime::WorkerVar>& secrets = {},
                                            std::vector<std::string>* warnings = nullptr);
 
-// The operator's tables (node.toml's `[[host_policies]]` as JSON): `hosts`
-// instead of `routes` (required), keys inline only.
+// The operator's tables (node.toml's `[[host_policies]]` as JSON, or the
+// set the admin API takes and edge-sync replicates): `hosts` instead of
+// `routes` (required), keys inline only, the JSON at most
+// kMaxHostPoliciesJsonBytes (a set travels in one sync log entry).
+inline constexpr size_t kMaxHostPoliciesJsonBytes = size_t{256} << 10;
 StatusOr<PolicyTables> ParseHostPolicies(std::string_view json);
 
 }  // namespace edge::gateway::policy
