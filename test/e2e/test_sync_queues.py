@@ -8,14 +8,15 @@ while the origin is down and is delivered once the origin is back; `kill
 -9` of the home in the middle of a delivery loses nothing (the old home,
 back as a non-home, forwards what it held, and the new home delivers it);
 hostile calls to the origin's queue sync API get clear 4xx answers and
-change nothing."""
+change nothing. Below a relay, sends go through the relay's store."""
 import json
 import re
 import signal
 import unittest
 
 from edge_harness import NodeProcess, Project
-from sync_harness import SYNC_TOKEN, FleetKeys, OriginProcess, _call, metric, wait_until
+from sync_harness import (SYNC_TOKEN, FleetKeys, OriginProcess, _call, metric, start_pop,
+                          wait_until)
 
 HOST = "fleetq.test"
 
@@ -250,6 +251,49 @@ class SyncQueuesTest(unittest.TestCase):
         self.assertTrue(wait_until(lambda: self.delivered(node, "after"), 30), node.log())
         self.assertIsNone(self.origin.proc.poll())
         self.assertEqual(self.mailbox_depth(), 0)
+
+
+class SyncQueuesRelayTest(unittest.TestCase):
+    """A PoP below a relay is never the home: it forwards its sends to the
+    relay, which commits them to its own store and forwards them on (it does
+    not run crons here, so it is not the home either); the home delivers."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.keys = FleetKeys()
+        cls.addClassCleanup(cls.keys.remove)
+        cls.origin = OriginProcess(cls.keys)
+        cls.addClassCleanup(cls.origin.remove)
+        cls.home = start_pop(cls.keys, cls.origin.url, "pop-a")
+        cls.addClassCleanup(cls.home.remove, report=True)
+        cls.relay = start_pop(cls.keys, cls.origin.url, "relay", relay=True,
+                              extra=["--run-crons", "false"])
+        cls.addClassCleanup(cls.relay.remove, report=True)
+        cls.leaf = start_pop(cls.keys, cls.relay.admin_url, "leaf")
+        cls.addClassCleanup(cls.leaf.remove, report=True)
+        project = Project({"index.js": WORKER}, config=CONFIG)
+        cls.addClassCleanup(project.remove)
+        result = cls.origin.deploy(project.dir)
+        assert result.returncode == 0, result.stderr
+        for node in (cls.home, cls.relay, cls.leaf):
+            assert wait_until(lambda: node.request(HOST).body == b"fleetq", 30), node.log()
+
+    def test_a_send_below_a_relay_is_delivered_on_the_home(self):
+        self.assertTrue(wait_until(
+            lambda: json.loads(self.origin.admin("GET", "/status")[1]).get("cron_home") == "pop-a",
+            20), self.origin.log())
+        self.assertEqual(self.leaf.request(HOST, "/send?id=leaf-1").body, b"sent")
+        self.assertTrue(wait_until(
+            lambda: self.home.request(HOST, "/kv?key=seen:leaf-1").body == b"1", 30),
+            f"{self.leaf.log()}\n{self.relay.log()}\n{self.home.log()}")
+        self.assertGreaterEqual(metric(self.leaf, "edge_sync_queue_forwarded_total"), 1)
+        self.assertGreaterEqual(metric(self.relay, "edge_sync_queue_forwarded_total"), 1)
+        for node in (self.relay, self.leaf):
+            self.assertFalse([r for r in node.access_records() if r.get("queue") == "jobs"])
+        # The relay takes puts only: take and ack are the origin's.
+        status, answer = _call(self.relay.admin_port, "POST", "/sync/queues/take",
+                               b'{"pop_id":"leaf","term":1,"max":1}', SYNC_TOKEN)
+        self.assertEqual(status, 404, answer)
 
 
 if __name__ == "__main__":
