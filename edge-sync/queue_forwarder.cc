@@ -16,9 +16,9 @@ namespace {
 int64_t NowMs() { return static_cast<int64_t>(gateway::UnixMs()); }
 
 std::string Why(StatusOr<base::HttpResponse>& response) {
-  return response.ok() ? fmt::format("{} {}", response->status,
-                                     base::ResponseError(*response).message())
-                       : response.status().message();
+  return response.ok()
+             ? fmt::format("{} {}", response->status, base::ResponseError(*response).message())
+             : response.status().message();
 }
 
 }  // namespace
@@ -55,9 +55,7 @@ void QueueForwarder::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-bool QueueForwarder::Delivers() const {
-  return delivers_locally_ || home_().pop_id == pop_id_;
-}
+bool QueueForwarder::Delivers() const { return delivers_locally_ || home_().pop_id == pop_id_; }
 
 QueueForwarder::Counts QueueForwarder::counts() const {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -76,7 +74,8 @@ void QueueForwarder::Run() {
     bool busy = home.pop_id == pop_id_ ? Pull(home, &failed) : Forward(&failed);
     uint64_t wait_ms = 0;
     if (failed) {
-      backoff_ms = std::min<uint64_t>(backoff_ms == 0 ? 200 : backoff_ms * 2, options_.max_backoff_ms);
+      backoff_ms =
+          std::min<uint64_t>(backoff_ms == 0 ? 200 : backoff_ms * 2, options_.max_backoff_ms);
       wait_ms = backoff_ms;
     } else {
       backoff_ms = 0;
@@ -187,7 +186,8 @@ bool QueueForwarder::Pull(const CronHomeState& home, bool* failed) {
   ack.pop_id = pop_id_;
   ack.lease = answer->lease;
   std::map<std::string, std::vector<size_t>> places;
-  for (size_t i = 0; i < answer->messages.size(); ++i) places[answer->messages[i].account].push_back(i);
+  for (size_t i = 0; i < answer->messages.size(); ++i)
+    places[answer->messages[i].account].push_back(i);
   uint64_t committed = 0;
   for (const auto& [account, indexes] : places) {
     std::vector<bindings::QueueImport> messages;
@@ -206,8 +206,8 @@ bool QueueForwarder::Pull(const CronHomeState& home, bool* failed) {
     for (size_t i : indexes) ack.done.push_back(i);
   }
   std::sort(ack.done.begin(), ack.done.end());
-  auto acked = base::Request(upstream_, "POST", "/sync/queues/ack", EncodeQueueAck(ack),
-                             "application/json");
+  auto acked =
+      base::Request(upstream_, "POST", "/sync/queues/ack", EncodeQueueAck(ack), "application/json");
   std::lock_guard<std::mutex> lock(mutex_);
   counts_.pulled += committed;
   if (!acked.ok() || acked->status != 200) {

@@ -41,7 +41,8 @@ class FakeOrigin {
   FakeOrigin(CronHomeState home, uint64_t quota_bytes) : home_(std::move(home)) {
     bindings::QueueStore::Options options;
     options.account_quota_bytes = quota_bytes;
-    store_ = *bindings::QueueStore::Open(dir_.path(), options, [] { return int64_t{1'700'000'000'000}; });
+    store_ = *bindings::QueueStore::Open(dir_.path(), options,
+                                         [] { return int64_t{1'700'000'000'000}; });
     mailbox_ = std::make_unique<QueueMailbox>(
         store_, [](std::string_view account) { return account == "alpha" || account == "big"; },
         [this] { return home_; }, QueueMailbox::Options{});
@@ -78,11 +79,13 @@ class FakeOrigin {
   std::unique_ptr<base::testing::TestServer> server_;
 };
 
-std::shared_ptr<bindings::QueueStore> PopStore(const base::testing::TempDir& dir,
-                                               uint64_t quota_bytes = bindings::kQueueDefaultAccountQuotaBytes) {
+std::shared_ptr<bindings::QueueStore> PopStore(
+    const base::testing::TempDir& dir,
+    uint64_t quota_bytes = bindings::kQueueDefaultAccountQuotaBytes) {
   bindings::QueueStore::Options options;
   options.account_quota_bytes = quota_bytes;
-  auto store = bindings::QueueStore::Open(dir.path(), options, [] { return int64_t{1'700'000'000'000}; });
+  auto store =
+      bindings::QueueStore::Open(dir.path(), options, [] { return int64_t{1'700'000'000'000}; });
   EXPECT_TRUE(store.ok()) << store.status().message();
   return std::move(store).value();
 }
@@ -97,8 +100,12 @@ TEST(QueueForwarderTest, AnOutboxForwardsWhatTheOriginTakesAndKeepsWhatItRefuses
   ASSERT_TRUE(store->Send("big", "jobs", {{std::string(2000, 'x'), "text", 0}}).ok());
   QueueForwarder::Options options;
   options.idle_ms = 10;
-  QueueForwarder forwarder(origin.target(), "pop-b", store, [] { return CronHomeState{"pop-a", 1}; },
-                           /*delivers_locally=*/false, options);
+  QueueForwarder forwarder(
+      origin.target(), "pop-b", store,
+      [] {
+        return CronHomeState{"pop-a", 1};
+      },
+      /*delivers_locally=*/false, options);
   EXPECT_FALSE(forwarder.Delivers());
   forwarder.Start();
   ASSERT_TRUE(WaitFor([&] { return Depth(*store, "alpha") == 0; }));
@@ -123,18 +130,25 @@ TEST(QueueForwarderTest, AnOutboxForwardsWhatTheOriginTakesAndKeepsWhatItRefuses
 TEST(QueueForwarderTest, TheHomeTakesCommitsThenAcknowledgesWhatItCommitted) {
   FakeOrigin origin({"pop-a", 4}, bindings::kQueueDefaultAccountQuotaBytes);
   constexpr char kId[] = "00112233445566778899aabbccddeeff";
-  ASSERT_TRUE(origin.store()
-                  .Import("alpha", {{"jobs", {kId, "pulled", "text", 1'699'999'999'000, 1'699'999'999'000, 2}}})
-                  .ok());
-  ASSERT_TRUE(origin.store()
-                  .Import("big", {{"jobs", {kId, std::string(2000, 'y'), "text", 1'699'999'999'000, 0, 0}}})
-                  .ok());
+  ASSERT_TRUE(
+      origin.store()
+          .Import("alpha",
+                  {{"jobs", {kId, "pulled", "text", 1'699'999'999'000, 1'699'999'999'000, 2}}})
+          .ok());
+  ASSERT_TRUE(
+      origin.store()
+          .Import("big", {{"jobs", {kId, std::string(2000, 'y'), "text", 1'699'999'999'000, 0, 0}}})
+          .ok());
   base::testing::TempDir dir;
   auto store = PopStore(dir, /*quota_bytes=*/1000);  // big's message does not fit here
   QueueForwarder::Options options;
   options.idle_ms = 10;
-  QueueForwarder forwarder(origin.target(), "pop-a", store, [] { return CronHomeState{"pop-a", 4}; },
-                           false, options);
+  QueueForwarder forwarder(
+      origin.target(), "pop-a", store,
+      [] {
+        return CronHomeState{"pop-a", 4};
+      },
+      false, options);
   EXPECT_TRUE(forwarder.Delivers());
   forwarder.Start();
   ASSERT_TRUE(WaitFor([&] { return Depth(origin.store(), "alpha") == 0; }));
@@ -154,12 +168,16 @@ TEST(QueueForwarderTest, TheHomeTakesCommitsThenAcknowledgesWhatItCommitted) {
 TEST(QueueForwarderTest, ATakeRefusedForAnOldTermMovesNothing) {
   FakeOrigin origin({"pop-a", 5}, bindings::kQueueDefaultAccountQuotaBytes);
   ASSERT_TRUE(origin.store()
-                  .Import("alpha", {{"jobs", {"00112233445566778899aabbccddeeff", "m", "text",
-                                              1'699'999'999'000, 0, 0}}})
+                  .Import("alpha", {{"jobs",
+                                     {"00112233445566778899aabbccddeeff", "m", "text",
+                                      1'699'999'999'000, 0, 0}}})
                   .ok());
   base::testing::TempDir dir;
   auto store = PopStore(dir);
-  QueueForwarder forwarder(origin.target(), "pop-a", store, [] { return CronHomeState{"pop-a", 4}; },
+  QueueForwarder forwarder(origin.target(), "pop-a", store,
+                           [] {
+                             return CronHomeState{"pop-a", 4};
+                           },
                            false, {});
   forwarder.Start();
   ASSERT_TRUE(WaitFor([&] { return forwarder.counts().failed >= 1; }));
@@ -175,7 +193,10 @@ TEST(QueueForwarderTest, APopThatDeliversItsOwnQueuesForwardsNothing) {
   auto store = PopStore(dir);
   ASSERT_TRUE(store->CreateQueue("alpha", "jobs").ok());
   ASSERT_TRUE(store->Send("alpha", "jobs", {{"mine", "text", 0}}).ok());
-  QueueForwarder forwarder(origin.target(), "pop-z", store, [] { return CronHomeState{"pop-a", 1}; },
+  QueueForwarder forwarder(origin.target(), "pop-z", store,
+                           [] {
+                             return CronHomeState{"pop-a", 1};
+                           },
                            /*delivers_locally=*/true, {});
   EXPECT_TRUE(forwarder.Delivers());
   forwarder.Start();

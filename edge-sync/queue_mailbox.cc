@@ -126,12 +126,14 @@ StatusOr<std::string> NewLeaseId() {
 }  // namespace
 
 std::string EncodeQueuePut(const QueuePutBatch& batch) {
-  std::string out = fmt::format("{{\"pop_id\":{},\"account\":{},\"messages\":",
-                                base::JsonString(batch.pop_id), base::JsonString(batch.account));
-  base::AppendJsonArray(out, batch.messages, [](std::string& text, const bindings::QueueImport& item) {
-    text += '{';
-    AppendMessage(text, item);
-  });
+  std::string out =
+      fmt::format("{{\"pop_id\":{},\"account\":{},\"messages\":", base::JsonString(batch.pop_id),
+                  base::JsonString(batch.account));
+  base::AppendJsonArray(out, batch.messages,
+                        [](std::string& text, const bindings::QueueImport& item) {
+                          text += '{';
+                          AppendMessage(text, item);
+                        });
   return out + "}";
 }
 
@@ -197,10 +199,11 @@ StatusOr<QueueTakeRequest> DecodeQueueTake(std::string_view json) {
 
 std::string EncodeQueueTakeAnswer(const QueueTakeAnswer& answer) {
   std::string out = fmt::format("{{\"lease\":{},\"messages\":", base::JsonString(answer.lease));
-  base::AppendJsonArray(out, answer.messages, [](std::string& text, const QueueTakeAnswer::Item& item) {
-    text += fmt::format("{{\"account\":{},", base::JsonString(item.account));
-    AppendMessage(text, item.message);
-  });
+  base::AppendJsonArray(out, answer.messages,
+                        [](std::string& text, const QueueTakeAnswer::Item& item) {
+                          text += fmt::format("{{\"account\":{},", base::JsonString(item.account));
+                          AppendMessage(text, item.message);
+                        });
   return out + "}";
 }
 
@@ -229,11 +232,11 @@ StatusOr<QueueTakeAnswer> DecodeQueueTakeAnswer(std::string_view json) {
 }
 
 std::string EncodeQueueAck(const QueueAck& ack) {
-  std::string out = fmt::format("{{\"pop_id\":{},\"lease\":{},\"done\":",
-                                base::JsonString(ack.pop_id), base::JsonString(ack.lease));
-  base::AppendJsonArray(out, ack.done, [](std::string& text, uint64_t place) {
-    text += std::to_string(place);
-  });
+  std::string out =
+      fmt::format("{{\"pop_id\":{},\"lease\":{},\"done\":", base::JsonString(ack.pop_id),
+                  base::JsonString(ack.lease));
+  base::AppendJsonArray(out, ack.done,
+                        [](std::string& text, uint64_t place) { text += std::to_string(place); });
   return out + "}";
 }
 
@@ -288,8 +291,8 @@ QueueMailbox::Answer QueueMailbox::Refuse(int status, std::string_view message) 
 
 QueueMailbox::Answer QueueMailbox::Handle(std::string_view path, std::string_view method,
                                           std::string_view body) {
-  bool known = path == "/sync/queues/put" || (home_ && (path == "/sync/queues/take" ||
-                                                         path == "/sync/queues/ack"));
+  bool known = path == "/sync/queues/put" ||
+               (home_ && (path == "/sync/queues/take" || path == "/sync/queues/ack"));
   if (!known) {
     return Refuse(404, home_ ? "queue sync paths are /sync/queues/put, /sync/queues/take and "
                                "/sync/queues/ack"
@@ -306,7 +309,8 @@ void QueueMailbox::MaybeSweep(int64_t now) {
   if (now - last_sweep_ms_ < options_.sweep_every_ms) return;
   last_sweep_ms_ = now;
   auto swept = store_->SweepExpired();
-  if (!swept.ok()) Log(LogLevel::kError, "queue mailbox: retention sweep failed: {}", swept.status().message());
+  if (!swept.ok())
+    Log(LogLevel::kError, "queue mailbox: retention sweep failed: {}", swept.status().message());
 }
 
 QueueMailbox::Answer QueueMailbox::Put(std::string_view body) {
@@ -318,8 +322,8 @@ QueueMailbox::Answer QueueMailbox::Put(std::string_view body) {
   if (!account_exists_(batch->account)) {
     Log(LogLevel::kWarn, "queue messages from {} refused: no account {:?} here", batch->pop_id,
         batch->account);
-    return Refuse(400, fmt::format("no account {:?} here: its messages are refused",
-                                   batch->account));
+    return Refuse(400,
+                  fmt::format("no account {:?} here: its messages are refused", batch->account));
   }
   MaybeSweep(options_.clock());
   bool quota_full = false;
@@ -459,8 +463,8 @@ void QueueMailbox::UpdateMetrics(gateway::NodeMetrics& metrics) {
   add("edge_sync_queue_received_total", "Queue messages the PoPs forwarded, committed here",
       counts_.received, reported_.received);
   add("edge_sync_queue_handed_total",
-      "Queue messages handed to the queues' home (again after a lease ran out too)",
-      counts_.handed, reported_.handed);
+      "Queue messages handed to the queues' home (again after a lease ran out too)", counts_.handed,
+      reported_.handed);
   add("edge_sync_queue_acked_total",
       "Queue messages the home acknowledged (committed there): deleted here", counts_.acked,
       reported_.acked);

@@ -33,7 +33,7 @@
 namespace edge::gateway {
 class Node;
 class NodeMetrics;
-}
+}  // namespace edge::gateway
 
 namespace edge::sync {
 

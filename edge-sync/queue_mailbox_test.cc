@@ -16,7 +16,8 @@ constexpr char kId2[] = "fedcba9876543210fedcba9876543210";
 bindings::QueueImport Message(std::string queue, std::string id, std::string body,
                               int64_t timestamp_ms = 1'700'000'000'000, uint32_t attempts = 0,
                               int64_t visible_ms = 1'700'000'000'000) {
-  return {std::move(queue), {std::move(id), std::move(body), "text", timestamp_ms, visible_ms, attempts}};
+  return {std::move(queue),
+          {std::move(id), std::move(body), "text", timestamp_ms, visible_ms, attempts}};
 }
 
 std::string Put(std::string account, std::vector<bindings::QueueImport> messages) {
@@ -91,7 +92,7 @@ TEST_F(QueueMailboxTest, PutTakeAckMovesMessagesWithTheirIdsAttemptsAndTimes) {
   EXPECT_EQ(first.message.body, "one");
   EXPECT_EQ(first.message.attempts, 2u);
   EXPECT_EQ(first.message.timestamp_ms, 1'700'000'000'001);
-  EXPECT_EQ(first.message.visible_ms, 1'700'000'500'000);  // a delay is kept
+  EXPECT_EQ(first.message.visible_ms, 1'700'000'500'000);            // a delay is kept
   EXPECT_EQ(by_id.at(kId2).message.body, std::string("\0\xff", 2));  // bytes round-trip
 
   // Held while leased: a second take gets nothing.
@@ -129,10 +130,13 @@ TEST_F(QueueMailboxTest, ABatchNotAcknowledgedIsHandedOutAgainAfterTheLease) {
 }
 
 TEST_F(QueueMailboxTest, APartialAckHandsTheRestOutAtOnce) {
-  ASSERT_EQ(mailbox_->Put(Put("alpha", {Message("jobs", kId1, "a"), Message("jobs", kId2, "b")})).status, 200);
+  ASSERT_EQ(
+      mailbox_->Put(Put("alpha", {Message("jobs", kId1, "a"), Message("jobs", kId2, "b")})).status,
+      200);
   QueueTakeAnswer taken = Take();
   ASSERT_EQ(taken.messages.size(), 2u);
-  ASSERT_EQ(Ack(taken.lease, {1, 7, 1}).status, 200);  // out of range and repeated places are ignored
+  ASSERT_EQ(Ack(taken.lease, {1, 7, 1}).status,
+            200);  // out of range and repeated places are ignored
   QueueTakeAnswer rest = Take();
   ASSERT_EQ(rest.messages.size(), 1u);
   EXPECT_EQ(rest.messages[0].message.message.id, taken.messages[0].message.message.id);
@@ -187,8 +191,9 @@ TEST_F(QueueMailboxTest, HostilePutsAreRefusedAndChangeNothing) {
   std::string bad_body = Put("alpha", {Message("jobs", kId2, "abc")});
   bad_body.replace(bad_body.find("YWJj"), 4, "Y!Jj");
   refused(bad_body, 400, "not base64");
-  refused(Put("alpha", {Message("jobs", kId2, std::string(bindings::kQueueMaxMessageBytes + 1, 'x'))}),
-          400, "exceeds limit of 131072");
+  refused(
+      Put("alpha", {Message("jobs", kId2, std::string(bindings::kQueueMaxMessageBytes + 1, 'x'))}),
+      400, "exceeds limit of 131072");
   std::string negative = Put("alpha", {Message("jobs", kId2, "x")});
   negative.replace(negative.find("\"attempts\":0"), 12, "\"attempts\":-1");
   refused(negative, 400, "attempts");
@@ -239,8 +244,11 @@ TEST_F(QueueMailboxTest, TakeSkipsTheAccountsTheHomeCannotStoreNow) {
 
 TEST_F(QueueMailboxTest, OnARelayOnlyPutIsServed) {
   QueueMailbox relay(store_, [](std::string_view) { return true; }, nullptr, {});
-  EXPECT_EQ(relay.Handle("/sync/queues/put", "POST", Put("alpha", {Message("jobs", kId1, "a")})).status, 200);
-  EXPECT_EQ(relay.Handle("/sync/queues/take", "POST", EncodeQueueTake({"pop-a", 2, 1, {}})).status, 404);
+  EXPECT_EQ(
+      relay.Handle("/sync/queues/put", "POST", Put("alpha", {Message("jobs", kId1, "a")})).status,
+      200);
+  EXPECT_EQ(relay.Handle("/sync/queues/take", "POST", EncodeQueueTake({"pop-a", 2, 1, {}})).status,
+            404);
   EXPECT_EQ(relay.Handle("/sync/queues/ack", "POST", "{}").status, 404);
 }
 
