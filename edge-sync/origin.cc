@@ -209,6 +209,15 @@ Status OriginExtension::Start(gateway::Node& node) {
   auto cron_home = CronHome::Open(*log_, options_.cron_home, options_.cron_home_grace_ms);
   if (!cron_home.ok()) return cron_home.status();
   cron_home_.emplace(std::move(cron_home).value());
+  // The cron home is the queues' home too: it takes what the PoPs forward.
+  queue_mailbox_ = std::make_unique<QueueMailbox>(
+      node.queue_store(), NodeAccountExists(node),
+      [this] {
+        uint64_t now = gateway::UnixMs();
+        auto state = cron_home_->Choose(fleet_.Pops(now), now);
+        return state.ok() ? *state : CronHomeState{};
+      },
+      QueueMailbox::Options{});
   if (options_.compact_every_ms > 0) {
     compact_timer_ = new uv_timer_t;
     uv_timer_init(node.control_loop(), compact_timer_);
@@ -427,6 +436,11 @@ bool OriginExtension::HandleAdmin(const gateway::HttpRequest& request,
                          /*require_post=*/true, [this] { return CronHomeMembers(); })) {
     return true;
   }
+  if (path.starts_with("/sync/queues/")) {
+    auto answer = queue_mailbox_->Handle(path, request.method, request.body);
+    SendJson(*writer, answer.status, answer.json);
+    return true;
+  }
   if (path == "/sync/cron-claim") {
     if (request.method != "POST") return SendJson(*writer, 405, "{\"error\":\"use POST\"}"), true;
     TakeCronClaim(request, *writer);
@@ -502,6 +516,7 @@ void OriginExtension::UpdateMetrics(gateway::NodeMetrics& metrics) {
                      static_cast<double>(cron_claims_refused_ - reported_claims_refused_));
   reported_claims_granted_ = cron_claims_granted_;
   reported_claims_refused_ = cron_claims_refused_;
+  if (queue_mailbox_) queue_mailbox_->UpdateMetrics(metrics);
 }
 
 std::string OriginExtension::StatusJson() const {

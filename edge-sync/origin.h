@@ -17,6 +17,7 @@
 #include "edge-sync/cron_home.h"
 #include "edge-sync/entry.h"
 #include "edge-sync/fleet.h"
+#include "edge-sync/queue_mailbox.h"
 #include "edge-sync/signing_keys.h"
 #include "edge-sync/sync_log.h"
 #include "edge-sync/sync_server.h"
@@ -100,6 +101,8 @@ class OriginExtension : public gateway::NodeExtension {
   std::unique_ptr<SyncServer> server_;
   Fleet fleet_;
   std::optional<CronHome> cron_home_;
+  // Queues in a fleet: what the PoPs forward, until the home takes it.
+  std::unique_ptr<QueueMailbox> queue_mailbox_;
   uv_timer_t* compact_timer_ = nullptr;
 };
 

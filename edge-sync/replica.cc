@@ -158,6 +158,17 @@ Status ReplicaExtension::Start(gateway::Node& node) {
   cron_claimer_ = std::make_unique<CronClaimer>(
       upstream, node.options().pop_id,
       [node_ptr = &node](std::function<void()> task) { node_ptr->PostToControl(std::move(task)); });
+  // Queues: the cron home delivers them; every other PoP's store is an
+  // outbox, forwarded to the origin (a relay takes its PoPs' into its own).
+  CronClaimer* claimer = cron_claimer_.get();
+  queue_forwarder_ = std::make_unique<QueueForwarder>(
+      upstream, node.options().pop_id, node.queue_store(), [claimer] { return claimer->home(); },
+      node.options().run_crons.value_or(false), QueueForwarder::Options{});
+  queue_forwarder_->Start();
+  if (options_.relay) {
+    queue_mailbox_ = std::make_unique<QueueMailbox>(node.queue_store(), NodeAccountExists(node),
+                                                    nullptr, QueueMailbox::Options{});
+  }
   checkin_thread_ = std::thread([this] { CheckIn(); });
   if (options_.compact_every_ms > 0) {
     compact_timer_ = new uv_timer_t;
@@ -183,6 +194,7 @@ void ReplicaExtension::Stop() {
   }
   checkin_wake_.notify_all();
   if (checkin_thread_.joinable()) checkin_thread_.join();
+  if (queue_forwarder_) queue_forwarder_->Stop();
   if (cron_claimer_) cron_claimer_->Stop();
   if (snapshot_relay_) snapshot_relay_->Stop();
   if (client_) client_->Stop();
@@ -506,6 +518,11 @@ bool ReplicaExtension::HandleAdmin(const gateway::HttpRequest& request,
     return true;
   }
   if (!options_.relay) return false;
+  if (path.starts_with("/sync/queues/")) {
+    auto answer = queue_mailbox_->Handle(path, request.method, request.body);
+    SendJson(*writer, answer.status, answer.json);
+    return true;
+  }
   if (path == "/sync/snapshot") {
     // Only the origin can sign a snapshot: pass the request on, streamed.
     if (request.method != "GET") {
@@ -577,6 +594,7 @@ void ReplicaExtension::UpdateMetrics(gateway::NodeMetrics& metrics) {
   add("edge_sync_cron_claims_failed_total",
       "Cron fires not fired because the origin could not be asked", claims.failed,
       &reported_.claims_failed);
+  if (queue_forwarder_) queue_forwarder_->UpdateMetrics(metrics);
 }
 
 void ReplicaExtension::AskToFireCron(const std::string& worker, const std::string& cron,

@@ -20,6 +20,8 @@
 #include "edge-sync/cron_claimer.h"
 #include "edge-sync/fleet.h"
 #include "edge-sync/kv_forwarder.h"
+#include "edge-sync/queue_forwarder.h"
+#include "edge-sync/queue_mailbox.h"
 #include "edge-sync/signing_keys.h"
 #include "edge-sync/snapshot_relay.h"
 #include "edge-sync/sync_client.h"
@@ -60,6 +62,11 @@ class ReplicaExtension : public gateway::NodeExtension {
   bool DecidesCronFires() const override { return cron_candidate_; }
   void AskToFireCron(const std::string& worker, const std::string& cron, int64_t minute_ms,
                      std::function<void(bool fire)> answer) override;
+  // The queues' home (the cron home) delivers; the other PoPs forward
+  // their sends to the origin (QueueForwarder).
+  bool DeliversQueues() const override {
+    return !queue_forwarder_ || queue_forwarder_->Delivers();
+  }
 
  private:
   uint64_t Cursor() const;
@@ -81,6 +88,8 @@ class ReplicaExtension : public gateway::NodeExtension {
   std::unique_ptr<SyncServer> server_;  // when relaying
   std::unique_ptr<KvForwarder> forwarder_;
   std::unique_ptr<CronClaimer> cron_claimer_;
+  std::unique_ptr<QueueForwarder> queue_forwarder_;
+  std::unique_ptr<QueueMailbox> queue_mailbox_;  // when relaying: puts from below
   bool cron_candidate_ = false;
   std::unique_ptr<SyncClient> client_;
   Fleet fleet_;  // PoPs below this one (when relaying)

@@ -128,6 +128,7 @@ void QueueEngine::Tick() {
     auto swept = store_->SweepExpired();
     if (!swept.ok()) Log(LogLevel::kError, "queues: retention sweep failed: {}", swept.status().message());
   }
+  if (options_.delivers && !options_.delivers()) return;
   for (size_t i = 0; i < consumers_.size(); ++i) Pump(i);
 }
 

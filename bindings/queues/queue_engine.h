@@ -76,6 +76,11 @@ class QueueEngine {
     int64_t sweep_every_ms = 60 * 1000;
     // Whether the engine's own timer runs (tests call Tick instead).
     bool timer = true;
+    // Asked at each Tick (on the loop): false holds every delivery back (in
+    // a fleet, only the queues' home delivers; the others' stores are
+    // outboxes). Batches out still settle; the retention sweep still runs.
+    // Null: always deliver.
+    std::function<bool()> delivers = nullptr;
   };
   QueueEngine(uv_loop_t* loop, std::shared_ptr<QueueStore> store, Deliver deliver, Options options);
   ~QueueEngine();

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "base/ascii.h"
 #include "base/log.h"
 
 namespace edge::bindings {
@@ -82,6 +83,28 @@ std::string UsageKey(std::string_view account) {
 }
 
 uint64_t Cost(size_t body_bytes) { return body_bytes + kQueueMessageOverheadBytes; }
+
+// Workers' limits on one message, as a send (or a copy from another node)
+// must keep them.
+Status CheckMessage(size_t body_bytes, std::string_view content_type) {
+  if (body_bytes > kQueueMaxMessageBytes) {
+    return Status(ErrorCode::kInvalidInput,
+                  fmt::format("Queue send failed: message length of {} bytes exceeds limit of {}",
+                              body_bytes, kQueueMaxMessageBytes));
+  }
+  if (std::find(std::begin(kQueueContentTypes), std::end(kQueueContentTypes), content_type) ==
+      std::end(kQueueContentTypes)) {
+    return Status(ErrorCode::kInvalidInput, "Unsupported queue message content type");
+  }
+  return Status::Ok();
+}
+
+Status CheckBatchBytes(size_t total) {
+  if (total <= kQueueMaxBatchBytes) return Status::Ok();
+  return Status(ErrorCode::kInvalidInput,
+                fmt::format("Queue sendBatch failed: batch of {} bytes exceeds the limit of {}",
+                            total, kQueueMaxBatchBytes));
+}
 
 StatusOr<std::string> NewId() {
   unsigned char bytes[16];
@@ -253,6 +276,23 @@ uint64_t QueueStore::AccountBytes(std::string_view account) {
   return GetBe(static_cast<const char*>(v.mv_data), 8);
 }
 
+Status QueueStore::CheckQuota(MDB_txn* txn, std::string_view account, uint64_t cost,
+                              bool* quota_full) {
+  std::string usage_key = UsageKey(account);
+  MDB_val k = Val(usage_key), v;
+  uint64_t used = 0;
+  if (mdb_get(txn, dbs_.usage, &k, &v) == 0 && v.mv_size == 8) {
+    used = GetBe(static_cast<const char*>(v.mv_data), 8);
+  }
+  if (used + cost <= options_.account_quota_bytes) return Status::Ok();
+  if (quota_full != nullptr) *quota_full = true;
+  return Status(ErrorCode::kInvalidInput,
+                fmt::format("Queue send failed: the account's queue storage is full ({} of {} "
+                            "bytes used); messages are refused until consumers catch up or "
+                            "queues are purged",
+                            used, options_.account_quota_bytes));
+}
+
 StatusOr<uint64_t> QueueStore::NextSeq(MDB_txn* txn) {
   MDB_val k = Val("next_seq"), v;
   uint64_t seq = 1;
@@ -277,47 +317,21 @@ Status QueueStore::Send(std::string_view account, std::string_view queue,
   uint64_t cost = 0;
   size_t total = 0;
   for (const QueueSendMessage& message : messages) {
-    if (message.body.size() > kQueueMaxMessageBytes) {
-      return Status(ErrorCode::kInvalidInput,
-                    fmt::format("Queue send failed: message length of {} bytes exceeds limit of {}",
-                                message.body.size(), kQueueMaxMessageBytes));
-    }
+    EDGE_RETURN_IF_ERROR(CheckMessage(message.body.size(), message.content_type));
     if (message.delay_seconds < 0 || message.delay_seconds > kQueueMaxDelaySeconds) {
       return Status(ErrorCode::kInvalidInput,
                     fmt::format("Queue send failed: delaySeconds must be 0 to {} (got {})",
                                 kQueueMaxDelaySeconds, message.delay_seconds));
     }
-    if (std::find(std::begin(kQueueContentTypes), std::end(kQueueContentTypes),
-                  message.content_type) == std::end(kQueueContentTypes)) {
-      return Status(ErrorCode::kInvalidInput, "Unsupported queue message content type");
-    }
     total += message.body.size();
     cost += Cost(message.body.size());
   }
-  if (total > kQueueMaxBatchBytes) {
-    return Status(ErrorCode::kInvalidInput,
-                  fmt::format("Queue sendBatch failed: batch of {} bytes exceeds the limit of {}",
-                              total, kQueueMaxBatchBytes));
-  }
+  EDGE_RETURN_IF_ERROR(CheckBatchBytes(total));
   base::LmdbTxn txn;
   EDGE_RETURN_IF_ERROR(txn.Begin(*env_, false, "write"));
   auto retention = RetentionOf(txn.get(), account, queue);
   if (!retention.ok()) return Status(retention.status().code(), fmt::format("Queue send failed: {}", retention.status().message()));
-  {
-    std::string usage_key = UsageKey(account);
-    MDB_val k = Val(usage_key), v;
-    uint64_t used = 0;
-    if (mdb_get(txn.get(), dbs_.usage, &k, &v) == 0 && v.mv_size == 8) {
-      used = GetBe(static_cast<const char*>(v.mv_data), 8);
-    }
-    if (used + cost > options_.account_quota_bytes) {
-      return Status(ErrorCode::kInvalidInput,
-                    fmt::format("Queue send failed: the account's queue storage is full ({} of {} "
-                                "bytes used); messages are refused until consumers catch up or "
-                                "queues are purged",
-                                used, options_.account_quota_bytes));
-    }
-  }
+  EDGE_RETURN_IF_ERROR(CheckQuota(txn.get(), account, cost, nullptr));
   int64_t now = clock_();
   std::string prefix = MessagePrefix(account, queue);
   for (const QueueSendMessage& message : messages) {
@@ -645,6 +659,150 @@ StatusOr<uint64_t> QueueStore::SweepExpired() {
   EDGE_RETURN_IF_ERROR(txn.Commit("write"));
   if (swept != 0) Log(LogLevel::kInfo, "queues: {} messages past their retention period deleted", swept);
   return swept;
+}
+
+namespace {
+
+// A message key's account and queue (account \0 queue \0 u64 seq).
+bool SplitKey(std::string_view key, std::string_view* account, std::string_view* queue) {
+  size_t first = key.find('\0');
+  if (first == std::string_view::npos || key.size() < first + 1 + 1 + 8) return false;
+  size_t second = key.size() - 9;
+  if (key[second] != '\0' || second <= first) return false;
+  *account = key.substr(0, first);
+  *queue = key.substr(first + 1, second - first - 1);
+  return true;
+}
+
+}  // namespace
+
+StatusOr<std::vector<QueueHeldMessage>> QueueStore::Hold(const HoldOptions& options) {
+  std::vector<QueueHeldMessage> out;
+  if (options.max_messages == 0) return out;
+  base::LmdbTxn txn;
+  EDGE_RETURN_IF_ERROR(txn.Begin(*env_, true, "read"));
+  base::LmdbCursor cursor(txn.get(), dbs_.messages);
+  if (cursor.rc() != 0) return env_->Error("read", cursor.rc());
+  int64_t now = clock_();
+  size_t bytes = 0, scanned = 0;
+  std::string jump;
+  std::lock_guard guard(mutex_);
+  MDB_val k, v;
+  int rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_FIRST);
+  while (rc == 0 && out.size() < options.max_messages && scanned < kMaxScan) {
+    std::string_view key = View(k);
+    std::string_view account, queue;
+    if (!SplitKey(key, &account, &queue)) {
+      rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_NEXT);
+      continue;
+    }
+    bool other_account = options.one_account && !out.empty() && account != out.front().account;
+    if (other_account) break;
+    if (std::find(options.skip_accounts.begin(), options.skip_accounts.end(), account) !=
+        options.skip_accounts.end()) {
+      // Past every key of this account: the next one starts after "account\0...".
+      jump = std::string(account);
+      jump += '\1';
+      k = Val(jump);
+      rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_SET_RANGE);
+      continue;
+    }
+    ++scanned;
+    if (leased_.count(std::string(key)) == 0) {
+      std::optional<Record> record = Decode(View(v));
+      if (record) {
+        if (!out.empty() && bytes + record->body.size() > options.max_bytes) break;
+        bytes += record->body.size();
+        QueueHeldMessage held{std::string(key), std::string(account), std::string(queue),
+                              {std::move(record->id), std::move(record->body),
+                               std::move(record->content_type), record->enqueued_ms,
+                               record->visible_ms, record->attempts}};
+        out.push_back(std::move(held));
+      }
+    }
+    rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_NEXT);
+  }
+  if (rc != 0 && rc != MDB_NOTFOUND) return env_->Error("read", rc);
+  for (const QueueHeldMessage& held : out) leased_[held.key] = now;
+  return out;
+}
+
+void QueueStore::Release(const std::vector<std::string>& keys) {
+  std::lock_guard guard(mutex_);
+  for (const std::string& key : keys) leased_.erase(key);
+}
+
+StatusOr<uint64_t> QueueStore::Remove(const std::vector<std::string>& keys) {
+  base::LmdbTxn txn;
+  EDGE_RETURN_IF_ERROR(txn.Begin(*env_, false, "write"));
+  std::map<std::string, int64_t> freed;  // by account
+  std::vector<std::string> present;
+  for (const std::string& key : keys) {
+    std::string_view account, queue;
+    if (!SplitKey(key, &account, &queue)) continue;
+    MDB_val k = Val(key), v;
+    int rc = mdb_get(txn.get(), dbs_.messages, &k, &v);
+    if (rc == MDB_NOTFOUND) continue;
+    if (rc != 0) return env_->Error("read", rc);
+    std::optional<Record> record = Decode(View(v));
+    freed[std::string(account)] += static_cast<int64_t>(Cost(record ? record->body.size() : 0));
+    present.push_back(key);
+  }
+  EDGE_RETURN_IF_ERROR(DeleteKeys(txn.get(), present));
+  for (const auto& [account, bytes] : freed) {
+    EDGE_RETURN_IF_ERROR(AddUsage(txn.get(), account, -bytes));
+  }
+  EDGE_RETURN_IF_ERROR(txn.Commit("write"));
+  Release(keys);
+  return present.size();
+}
+
+Status QueueStore::Import(std::string_view account, const std::vector<QueueImport>& messages,
+                          bool* quota_full) {
+  if (messages.empty()) return Status::Ok();
+  uint64_t cost = 0;
+  for (const QueueImport& item : messages) {
+    const QueueStoredMessage& message = item.message;
+    EDGE_RETURN_IF_ERROR(ValidateQueueName(item.queue));
+    EDGE_RETURN_IF_ERROR(CheckMessage(message.body.size(), message.content_type));
+    if (message.id.size() != 32 || !base::IsLowerHex(message.id)) {
+      return Status(ErrorCode::kInvalidInput, "a message id is 32 lower-case hex digits");
+    }
+    if (message.timestamp_ms <= 0 || message.visible_ms < 0) {
+      return Status(ErrorCode::kInvalidInput, "a message needs its timestamp and visible-at time");
+    }
+    cost += Cost(message.body.size());
+  }
+  base::LmdbTxn txn;
+  EDGE_RETURN_IF_ERROR(txn.Begin(*env_, false, "write"));
+  EDGE_RETURN_IF_ERROR(CheckQuota(txn.get(), account, cost, quota_full));
+  int64_t now = clock_();
+  bool deliverable_now = false;
+  std::string created;  // the last queue made sure of
+  for (const QueueImport& item : messages) {
+    const QueueStoredMessage& message = item.message;
+    if (item.queue != created) {
+      EDGE_RETURN_IF_ERROR(CreateIn(txn.get(), account, item.queue, 0, /*exists_ok=*/true));
+      created = item.queue;
+    }
+    auto seq = NextSeq(txn.get());
+    if (!seq.ok()) return seq.status();
+    Record record{message.timestamp_ms, message.visible_ms, message.attempts,
+                  message.content_type, message.id, message.body};
+    deliverable_now |= message.visible_ms <= now;
+    std::string key = MessagePrefix(account, item.queue) + base::Be64(*seq);
+    std::string value = Encode(record);
+    MDB_val k = Val(key), v = Val(value);
+    int rc = mdb_put(txn.get(), dbs_.messages, &k, &v, 0);
+    if (rc != 0) return env_->Error("write", rc);
+  }
+  EDGE_RETURN_IF_ERROR(AddUsage(txn.get(), account, static_cast<int64_t>(cost)));
+  EDGE_RETURN_IF_ERROR(txn.Commit("write"));
+  if (deliverable_now) {
+    std::lock_guard guard(mutex_);
+    if (on_send_) on_send_();
+  }
+  return Status::Ok();
 }
 
 }  // namespace edge::bindings

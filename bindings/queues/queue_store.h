@@ -95,6 +95,33 @@ struct QueueDecision {
   int64_t delay_seconds = 0;
 };
 
+// A message as it is kept, with what a copy in another store needs to be
+// the same message: its id, its enqueue time, when it may be delivered and
+// the deliveries it has had (edge-sync moves messages between nodes).
+struct QueueStoredMessage {
+  std::string id;            // 32 hex digits
+  std::string body;
+  std::string content_type;
+  int64_t timestamp_ms = 0;  // when it entered the queue (first, on any node)
+  int64_t visible_ms = 0;    // not deliverable before
+  uint32_t attempts = 0;     // deliveries so far
+};
+
+// A copy of a message for one of an account's queues (Import).
+struct QueueImport {
+  std::string queue;
+  QueueStoredMessage message;
+};
+
+// A message Hold took out of circulation: where it is kept (`key`, for
+// Release and Remove) and whose it is.
+struct QueueHeldMessage {
+  std::string key;
+  std::string account;
+  std::string queue;
+  QueueStoredMessage message;
+};
+
 struct QueueSettleResult {
   uint64_t acked = 0;
   uint64_t retried = 0;
@@ -162,6 +189,35 @@ class QueueStore {
   // Deletes the messages kept longer than their queue's retention period;
   // returns how many.
   StatusOr<uint64_t> SweepExpired();
+  // Moving messages to another node (edge-sync). Hold takes up to
+  // `max_messages` messages (and at most `max_bytes` of bodies, but always
+  // one when there is one) out of circulation, oldest first within each
+  // queue, whether deliverable yet or not: no consumer lease, and no other
+  // Hold, takes them until they are Released or Removed (or the process
+  // ends). Messages leased to a consumer are not taken; nor those of the
+  // accounts in `skip_accounts`. `one_account`: only the first account's.
+  // A call looks at no more than 10,000 messages besides those it skips.
+  struct HoldOptions {
+    size_t max_messages = kQueueMaxBatchMessages;
+    size_t max_bytes = 1u << 20;
+    bool one_account = false;
+    std::vector<std::string> skip_accounts;
+  };
+  StatusOr<std::vector<QueueHeldMessage>> Hold(const HoldOptions& options);
+  // Puts held messages back in circulation.
+  void Release(const std::vector<std::string>& keys);
+  // Deletes held messages (those still kept) in one transaction; returns
+  // how many were deleted.
+  StatusOr<uint64_t> Remove(const std::vector<std::string>& keys);
+  // Stores copies of messages from another node, for queues of one
+  // account, in one transaction (all or none), each with its id,
+  // timestamp, visible-at time and attempts; a queue is created when it
+  // does not exist. Refused under the same rules
+  // as Send (limits, content types, the account's quota; `*quota_full` is
+  // set when that is why).
+  Status Import(std::string_view account, const std::vector<QueueImport>& messages,
+                bool* quota_full = nullptr);
+
   // Bytes an account's queues hold against its quota.
   uint64_t AccountBytes(std::string_view account);
   uint64_t account_quota_bytes() const { return options_.account_quota_bytes; }
@@ -178,6 +234,9 @@ class QueueStore {
   Status CreateIn(MDB_txn* txn, std::string_view account, std::string_view queue,
                   int64_t retention_seconds, bool exists_ok);
   Status AddUsage(MDB_txn* txn, std::string_view account, int64_t delta);
+  // Refused when `cost` more bytes would put the account over its quota
+  // (`*quota_full` set, when given).
+  Status CheckQuota(MDB_txn* txn, std::string_view account, uint64_t cost, bool* quota_full);
   StatusOr<uint64_t> NextSeq(MDB_txn* txn);
   // Deletes these message keys (and their leases).
   Status DeleteKeys(MDB_txn* txn, const std::vector<std::string>& keys);

@@ -1129,8 +1129,8 @@ void Node::AnnounceReady() {
 void Node::StartTriggers() {
   // A replica fires its crons only when its origin names it the fleet's
   // cron home, minute by minute; `run_crons` set overrides that (fires
-  // without asking, or never). Every node runs the consumers of its own
-  // queues (docs/triggers.md).
+  // without asking, or never). Queue consumers run where the queues' home
+  // is (docs/triggers.md).
   bool replica = false;
   NodeExtension* decides = nullptr;
   for (const auto& extension : extensions_) {
@@ -1148,8 +1148,15 @@ void Node::StartTriggers() {
     };
   }
   bool run_crons = options_.run_crons.value_or(!replica || decides != nullptr);
+  // Queues: in a fleet, only the home delivers (the extensions say).
+  auto delivers_queues = [this] {
+    for (const auto& extension : extensions_) {
+      if (!extension->DeliversQueues()) return false;
+    }
+    return true;
+  };
   triggers_ = std::make_unique<NodeTriggers>(*this, std::move(serving), bindings::SystemCronClock(),
-                                             run_crons, std::move(ask));
+                                             run_crons, std::move(ask), delivers_queues);
 }
 
 StatusOr<std::shared_ptr<const ServedWorker>> Node::ServedVersion(const std::string& name,

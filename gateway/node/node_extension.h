@@ -70,6 +70,10 @@ class NodeExtension {
   virtual bool DecidesCronFires() const { return false; }
   // Whether to fire `cron` of `worker` for the minute `minute_ms`: `answer`
   // is called on the control loop, at once or later.
+  // Queues in a fleet: whether this node's consumer engine delivers now
+  // (asked on the control loop at each of its ticks). A replica that is not
+  // the queues' home keeps its sends as an outbox that it forwards.
+  virtual bool DeliversQueues() const { return true; }
   virtual void AskToFireCron(const std::string& /*worker*/, const std::string& /*cron*/,
                              int64_t /*minute_ms*/, std::function<void(bool fire)> answer) {
     answer(true);

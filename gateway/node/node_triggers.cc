@@ -34,7 +34,7 @@ class NoClientWriter : public ResponseWriter {
 }  // namespace
 
 NodeTriggers::NodeTriggers(Node& node, std::vector<NodeThread*> serving, bindings::CronClock clock,
-                           bool run_crons, CronGate ask)
+                           bool run_crons, CronGate ask, std::function<bool()> delivers_queues)
     : node_(node),
       serving_(std::move(serving)),
       scheduler_(node.control_loop(), std::move(clock),
@@ -45,7 +45,7 @@ NodeTriggers::NodeTriggers(Node& node, std::vector<NodeThread*> serving, binding
           node.control_loop(), node.queue_store(),
           [this](const bindings::QueueConsumer& consumer, runtime::QueueEvent event,
                  bindings::QueueEngine::Done done) { Deliver(consumer, std::move(event), std::move(done)); },
-          bindings::QueueEngine::Options{})),
+          bindings::QueueEngine::Options{.delivers = std::move(delivers_queues)})),
       workflows_(std::make_unique<bindings::WorkflowEngine>(
           node.control_loop(), node.workflow_store(),
           [this](const bindings::WorkflowRun& run, bindings::WorkflowEngine::Done done) {

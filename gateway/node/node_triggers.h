@@ -15,7 +15,8 @@
 // control loop, fed from the same NodeState, whose batches run each
 // worker's queue handler on a serving thread's heavy lane, reported like
 // a scheduled invocation, with the decisions sent back to the engine on
-// the control loop. Every node runs the consumers of its own queues.
+// the control loop. A node delivers its own queues, except a replica that
+// is not the fleet's queue home (its store is an outbox: edge-sync).
 //
 // And workflows: a bindings::WorkflowEngine on the control loop, fed the
 // `[[workflows]]` of the deployed workers, whose runs go the same way
@@ -55,8 +56,11 @@ class NodeTriggers {
   // every due trigger fires.
   using CronGate = std::function<void(const std::string& worker, const std::string& cron,
                                       int64_t minute_ms, std::function<void(bool fire)> answer)>;
+  // `delivers_queues`, when given, is asked at each tick of the queue
+  // engine whether it delivers now (QueueEngine::Options::delivers).
   NodeTriggers(Node& node, std::vector<NodeThread*> serving, bindings::CronClock clock,
-               bool run_crons = true, CronGate ask = nullptr);
+               bool run_crons = true, CronGate ask = nullptr,
+               std::function<bool()> delivers_queues = nullptr);
   ~NodeTriggers();
   NodeTriggers(const NodeTriggers&) = delete;
   NodeTriggers& operator=(const NodeTriggers&) = delete;
