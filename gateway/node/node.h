@@ -295,6 +295,9 @@ class Node : public bindings::ServiceDirectory {
   std::shared_ptr<TlsContext> tls_;
   std::shared_ptr<bindings::BindingServices> services_;
   std::unique_ptr<const policy::PolicyTables> host_policies_;
+  // The jwt policies' JWKS caches, shared by the serving threads; their
+  // fetches run on the control loop through the node's outbound client.
+  std::unique_ptr<policy::JwksCaches> jwks_caches_;
   policy::TrustedProxies proxies_;
   policy::PolicyContext policy_context_;
   std::shared_ptr<bindings::R2Notifier> r2_events_;
