@@ -16,13 +16,12 @@ access log show jwt refusals.
 import json
 import os
 import socket
-import subprocess
 import tempfile
 import threading
 import time
 import unittest
 
-from edge_harness import BINARY, NodeProcess
+from edge_harness import NodeProcess
 from jwt_helpers import AUDIENCE, ISSUER, JwksServer, Key, b64url, default_claims, hs256_token, toml_string
 
 WORKER = r"""
@@ -139,20 +138,6 @@ class GatewayJwtTest(unittest.TestCase):
     def get(self, path, **kwargs):
         return self.send(path, **kwargs)
 
-    def usage(self):
-        status, body = self.node.admin_json("GET", "/usage")
-        self.assertEqual(status, 200)
-        return body["workers"].get("jwt", {"invocations": 0, "refused": 0})
-
-    def wait_usage(self, done, timeout=10):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            usage = self.usage()
-            if done(usage):
-                return usage
-            time.sleep(0.05)
-        return self.usage()
-
     def admitted(self, response):
         self.assertEqual(response.status, 200, response.body)
         return json.loads(response.body)
@@ -211,7 +196,7 @@ class GatewayJwtTest(unittest.TestCase):
             ("not.a.jwt", "malformed"),
             ("x" * 20000, "too_large"),
         ]
-        before = self.wait_usage(lambda usage: True)
+        before = self.node.worker_usage("jwt")
         for token, reason in cases:
             response = self.get("/rs/x", token=token)
             self.refused(response, reason=reason)
@@ -219,7 +204,7 @@ class GatewayJwtTest(unittest.TestCase):
             self.assertTrue(challenge.startswith('Bearer realm="edge", error="invalid_token", error_description="'),
                             challenge)
         # None of them entered an isolate: refused, not invocations, and the worker never logged them.
-        after = self.wait_usage(lambda usage: usage["refused"] >= before["refused"] + len(cases))
+        after = self.node.worker_usage("jwt", lambda usage: usage["refused"] >= before["refused"] + len(cases))
         self.assertEqual(after["refused"], before["refused"] + len(cases))
         self.assertEqual(after["invocations"], before["invocations"])
         time.sleep(0.2)
@@ -317,31 +302,10 @@ class GatewayJwtTest(unittest.TestCase):
         self.admitted(self.get("/jwks/b", token=self.jwks_b.token()))
 
     def test_edge_tail_shows_jwt_refusals(self):
-        tail = subprocess.Popen([BINARY, "tail", "jwt", "--format", "json", "--from", self.node.admin_url,
-                                 "--token-file", self.node.token_file],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            deadline = time.time() + 30
-            while time.time() < deadline:
-                line = tail.stderr.readline()
-                if line.startswith("Connected to") or not line:
-                    break
-            self.assertEqual(self.get("/rs/tail", token="bad").status, 401)
-            while time.time() < deadline:
-                line = tail.stdout.readline()
-                if not line:
-                    break
-                event = json.loads(line)
-                if event.get("type") == "request" and event["url"].endswith("/rs/tail"):
-                    self.assertEqual((event["status"], event["outcome"], event["policy"]),
-                                     (401, "policyRefused", "jwt"))
-                    return
-            self.fail("edge tail did not show the refusal")
-        finally:
-            tail.terminate()
-            tail.wait(15)
-            tail.stdout.close()
-            tail.stderr.close()
+        event = self.node.tail_request_event(
+            "jwt", "/rs/tail", lambda: self.assertEqual(self.get("/rs/tail", token="bad").status, 401))
+        self.assertIsNotNone(event, "edge tail did not show the refusal")
+        self.assertEqual((event["status"], event["outcome"], event["policy"]), (401, "policyRefused", "jwt"))
 
     def test_bad_jwt_configs_are_deploy_errors(self):
         from edge_harness import make_worker
