@@ -78,6 +78,12 @@ class DevServer : public bindings::ServiceDirectory {
     services_->rate_limits = std::make_shared<bindings::TokenBuckets>();
     policy_context_.buckets = services_->rate_limits.get();
     policy_context_.match_hosts = false;  // one worker on localhost: routes match by path
+    // The jwt policies' JWKS, fetched through the same client on this
+    // loop (the requests waiting for a fetch go on from its callback).
+    jwks_caches_ = std::make_unique<policy::JwksCaches>(
+        [this](const std::string& url, std::function<void(StatusOr<std::string>)> done) {
+          policy::FetchJwks(*services_->outbound, loop_, url, policy::kJwksFetchTimeoutMs, std::move(done));
+        });
   }
 
   ~DevServer() override { Close(); }
@@ -180,10 +186,10 @@ class DevServer : public bindings::ServiceDirectory {
   };
 
   // A project's `[[policies]]`, checked as a deploy would check them.
-  static StatusOr<std::shared_ptr<const policy::PolicyTables>> PoliciesOf(const runtime::Project& project) {
+  StatusOr<std::shared_ptr<const policy::PolicyTables>> PoliciesOf(const runtime::Project& project) {
     std::vector<std::string> warnings;
     auto tables = policy::ParseWorkerPolicies(project.policies_json, "dev/" + project.spec.name,
-                                              project.spec.secrets, &warnings);
+                                              project.spec.secrets, &warnings, jwks_caches_.get());
     if (!tables.ok()) {
       return Status(ErrorCode::kInvalidInput,
                     fmt::format("{}: {}", project.config_path, tables.status().message()));
@@ -448,7 +454,9 @@ class DevServer : public bindings::ServiceDirectory {
       std::string line = fmt::format("{} {}", request.method.substr(0, 32), request.target.substr(0, 256));
       policy::ApplyPolicies(
           nullptr, front.policies.get(), policy_context_, "", path, std::move(request), std::move(writer),
-          [&host](HttpRequest admitted, std::shared_ptr<ResponseWriter> decorated) {
+          // The tables live as long as a request may still read them (a
+          // reload meanwhile replaces front.policies).
+          [&host, policies = front.policies](HttpRequest admitted, std::shared_ptr<ResponseWriter> decorated) {
             host.Handle(std::move(admitted), std::move(decorated));
           },
           [name = front.project.spec.name, line](const policy::PolicyOutcome& outcome) {
@@ -614,6 +622,7 @@ class DevServer : public bindings::ServiceDirectory {
   runtime::NativeRegistry natives_;
   std::shared_ptr<bindings::BindingServices> services_;
   policy::PolicyContext policy_context_;
+  std::unique_ptr<policy::JwksCaches> jwks_caches_;
   std::unique_ptr<bindings::KvSweeper> kv_sweeper_;
   std::vector<LoadedWorker> workers_;
   std::map<std::string, std::shared_ptr<runtime::InspectorTarget>> inspector_targets_;

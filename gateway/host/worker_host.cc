@@ -153,6 +153,16 @@ std::string RequestCfJson(std::string_view colo) {
   return fmt::format("{{\"colo\":{},\"httpProtocol\":\"HTTP/1.1\"}}", base::JsonString(colo));
 }
 
+std::string RequestCfJsonFor(const std::string& cf_json, const HttpRequest& request) {
+  if (request.auth_claims_json.empty() || cf_json.size() < 2 || cf_json.back() != '}') return cf_json;
+  std::string out(cf_json, 0, cf_json.size() - 1);
+  if (out.size() > 1) out += ',';
+  out += "\"auth\":{\"claims\":";
+  out += request.auth_claims_json;
+  out += "}}";
+  return out;
+}
+
 std::optional<runtime::FetchRequest> ToFetchRequest(
     HttpRequest& request, std::string_view default_host, ResponseWriter& writer,
     const std::function<void()>& before_refusal) {
@@ -186,7 +196,7 @@ void WorkerHost::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> wri
       make_sink_ ? make_sink_(request, writer) : std::make_shared<WriterSink>(writer);
   std::optional<runtime::FetchRequest> fetch = ToFetchRequest(request, default_host_, *writer);
   if (!fetch) return;
-  fetch->cf_json = cf_json_;
+  fetch->cf_json = RequestCfJsonFor(cf_json_, request);
   sink->SetOnEnd([this] { ScheduleCollect(); });
   Fetch(std::move(*fetch), std::move(sink));
 }

@@ -36,6 +36,10 @@ std::optional<runtime::FetchRequest> ToFetchRequest(
 // request.cf as a node gives it (JSON): the colo that served the request
 // (the node's PoP id; "local" under `edge dev`) and the HTTP version.
 std::string RequestCfJson(std::string_view colo);
+// `cf_json` (an object, as RequestCfJson makes it) with
+// `"auth":{"claims":<claims_json>}` added when the request carries verified
+// token claims (HttpRequest::auth_claims_json); `cf_json` as is otherwise.
+std::string RequestCfJsonFor(const std::string& cf_json, const HttpRequest& request);
 
 class WorkerHost {
  public:

@@ -50,6 +50,10 @@ struct HttpRequest {
   std::string remote_address;   // "127.0.0.1:54321", "[::1]:54321"
   bool tls = false;             // came over TLS (the URL scheme is https)
   std::string tls_server_name;  // the SNI name the client sent, as sent; "" when none
+  // The claims of the bearer token a route's jwt policy verified (a JSON
+  // object in UTF-8), for request.cf.auth.claims; "" when none. Set by the
+  // gateway only, never from anything the client sent as such.
+  std::string auth_claims_json;
 };
 
 // One per request. All methods must be called on the connection's loop thread.

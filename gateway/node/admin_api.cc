@@ -11,6 +11,7 @@
 #include "base/sha256.h"
 #include "base/token_file.h"
 #include "base/uv_handle.h"
+#include "gateway/policy/jwt.h"
 #include "bindings/workflows/workflow_admin.h"
 #include "gateway/deploy/accounts.h"
 #include "gateway/node/node.h"
@@ -139,21 +140,10 @@ StatusOr<std::string> ReadAdminToken(const std::string& path) {
   return token;
 }
 
-std::optional<std::string_view> BearerToken(std::string_view authorization) {
-  constexpr std::string_view kScheme = "Bearer ";
-  if (authorization.size() <= kScheme.size() ||
-      !base::StartsWithIgnoreCase(authorization, kScheme)) {
-    return std::nullopt;
-  }
-  std::string_view given = authorization.substr(kScheme.size());
-  while (!given.empty() && given.front() == ' ') given.remove_prefix(1);
-  return given;
-}
-
 int CheckBearer(std::string_view authorization, std::string_view token) {
-  std::optional<std::string_view> bearer = BearerToken(authorization);
-  if (!bearer) return 401;
-  std::string_view given = *bearer;
+  // The same reading of a Bearer credential as the gateway's jwt policy.
+  std::string_view given = BearerToken(authorization);
+  if (given.empty()) return 401;
   // Digests of both have the same length whatever the tokens, so the
   // comparison time tells nothing about either.
   std::string a = base::Sha256(given), b = base::Sha256(token);
@@ -273,7 +263,7 @@ void AdminApi::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> write
   // An account's token: its own workers and KV (Answer checks each).
   std::string account;
   if (refused == 403) {
-    if (const AccountRecord* found = node_.accounts()->FindByToken(*BearerToken(authorization))) {
+    if (const AccountRecord* found = node_.accounts()->FindByToken(BearerToken(authorization))) {
       refused = 0;
       account = found->name;
     }

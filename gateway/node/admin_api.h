@@ -32,9 +32,6 @@ StatusOr<std::string> ReadAdminToken(const std::string& path);
 // it is right. The comparison takes the same time whatever the tokens.
 int CheckBearer(std::string_view authorization, std::string_view token);
 
-// The token of a Bearer credential; nullopt when `authorization` is not one.
-std::optional<std::string_view> BearerToken(std::string_view authorization);
-
 // The largest body the admin API reads whole (a bundle of 10 MiB, base64
 // and JSON around it); R2 object uploads stream to disk instead.
 inline constexpr size_t kAdminMaxBodyBytes = 32u << 20;

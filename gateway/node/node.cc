@@ -75,6 +75,19 @@ Node::Node(NodeOptions options, std::vector<std::unique_ptr<NodeExtension>> exte
     : options_(std::move(options)), extensions_(std::move(extensions)) {
   uv_loop_init(&loop_);
   bindings::RegisterNatives(natives_);
+  // A JWKS is fetched like a worker's fetch(): the node's outbound client,
+  // under its address policy; the fetch runs on the control loop, and the
+  // requests waiting for it go on on their own threads.
+  jwks_caches_ = std::make_unique<policy::JwksCaches>(
+      [this](const std::string& url, std::function<void(StatusOr<std::string>)> done) {
+        if (!control_tasks_) {
+          done(Status(ErrorCode::kIo, "the node is not started"));
+          return;
+        }
+        PostToControl([this, url, done = std::move(done)]() mutable {
+          policy::FetchJwks(*services_->outbound, &loop_, url, policy::kJwksFetchTimeoutMs, std::move(done));
+        });
+      });
 }
 
 Node::~Node() {
@@ -148,7 +161,7 @@ Status Node::Open() {
   if (!proxies.ok()) return proxies.status();
   proxies_ = std::move(proxies).value();
   if (!options_.host_policies_json.empty()) {
-    auto host_policies = policy::ParseHostPolicies(options_.host_policies_json);
+    auto host_policies = policy::ParseHostPolicies(options_.host_policies_json, jwks_caches_.get());
     if (!host_policies.ok()) return host_policies.status();
     file_host_policies_ = std::make_shared<const policy::PolicyTables>(std::move(host_policies).value());
   }
@@ -262,7 +275,7 @@ StatusOr<std::shared_ptr<const ServedWorker>> Node::BuildServed(const DeployedWo
   // a deploy error naming the field.
   std::vector<std::string> warnings;
   auto policies = policy::ParseWorkerPolicies(bundle->policies, served->account + "/" + served->name,
-                                              deployed.secrets, &warnings);
+                                              deployed.secrets, &warnings, jwks_caches_.get());
   if (!policies.ok()) return policies.status();
   for (const std::string& warning : warnings) Log(LogLevel::kWarn, "[{}] {}", served->name, warning);
   if (!policies->empty()) {

@@ -332,6 +332,9 @@ class Node : public bindings::ServiceDirectory {
   std::shared_ptr<const policy::PolicyTables> file_host_policies_;
   std::string host_policy_source_ = "none";
   std::string host_policy_json_;
+  // The jwt policies' JWKS caches, shared by the serving threads; their
+  // fetches run on the control loop through the node's outbound client.
+  std::unique_ptr<policy::JwksCaches> jwks_caches_;
   policy::TrustedProxies proxies_;
   policy::PolicyContext policy_context_;
   std::shared_ptr<bindings::R2Notifier> r2_events_;

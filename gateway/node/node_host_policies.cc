@@ -39,7 +39,7 @@ StatusOr<Node::HostPolicySet> Node::ReadHostPolicies() const {
     set.source = file_host_policies_ ? "node.toml" : "none";
     return set;
   }
-  auto tables = policy::ParseHostPolicies(**stored);
+  auto tables = policy::ParseHostPolicies(**stored, jwks_caches_.get());
   if (!tables.ok()) return tables.status();
   set.tables = Served(std::move(tables).value());
   set.json = **stored;
@@ -129,7 +129,7 @@ void Node::SetHostPolicies(std::string json, Done done) {
                "([] for none)"));
       return finished();
     }
-    auto tables = policy::ParseHostPolicies(json);
+    auto tables = policy::ParseHostPolicies(json, jwks_caches_.get());
     if (!tables.ok()) {
       done(AdminResult::Error(400, tables.status().message()));
       return finished();

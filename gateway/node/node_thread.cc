@@ -312,6 +312,10 @@ void NodeThread::Main(std::promise<Status> ready) {
   tasks_ = std::make_unique<LoopTasks>(&loop_);
   reader_ = std::make_unique<StateReader>(node_.state_cell());
   cf_json_ = RequestCfJson(node_.options().pop_id);
+  // The node's policy context, plus the way back to this loop for requests
+  // that waited for a JWKS fetch.
+  policy_context_ = node_.policy_context();
+  policy_context_.post = [this](std::function<void()> task) { Post(std::move(task)); };
   Status listening = Listen();
   pool_ = std::make_unique<IsolatePool>(&loop_, node_.natives(), budget_bytes_, default_host_);
   // Spares serve the workers a serving thread evicted; made for the default
@@ -506,9 +510,12 @@ void NodeThread::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> wri
     // One record, for whichever of the two callbacks runs.
     auto shared = std::make_shared<InvocationRecord>(std::move(record));
     policy::ApplyPolicies(
-        host_policies, served->policies.get(), node_.policy_context(), host_copy, path_copy,
+        host_policies, served->policies.get(), policy_context_, host_copy, path_copy,
         std::move(request), std::move(writer),
-        [this, served, shared](HttpRequest admitted, std::shared_ptr<ResponseWriter> decorated) {
+        // The tables stay alive while a policy waits (a JWKS fetch) even if
+        // a new host policy set is published meanwhile.
+        [this, served, shared, keep = state.host_policies](
+            HttpRequest admitted, std::shared_ptr<ResponseWriter> decorated) {
           Serve(served, std::move(*shared), std::move(admitted), std::move(decorated));
         },
         [this, shared](const policy::PolicyOutcome& outcome) {
@@ -537,7 +544,7 @@ void NodeThread::Serve(const std::shared_ptr<const ServedWorker>& served, Invoca
         node_.reporting().Report(record);
       });
   if (!fetch) return;
-  fetch->cf_json = cf_json_;
+  fetch->cf_json = RequestCfJsonFor(cf_json_, request);
   if (lane != nullptr) {
     auto sink = std::make_shared<NodeSink>(std::move(writer), node_.reporting(), std::move(record),
                                            limits, &loop_);

@@ -23,6 +23,7 @@
 #include "gateway/node/loop_tasks.h"
 #include "gateway/node/node_sink.h"
 #include "gateway/node/node_state.h"
+#include "gateway/policy/policy_engine.h"
 
 namespace edge::gateway {
 
@@ -150,6 +151,7 @@ class NodeThread {
   uv_timer_t measure_timer_;
   std::string default_host_;
   std::string cf_json_;  // request.cf of every request this node serves
+  policy::PolicyContext policy_context_;  // the node's, with `post` to this loop
   uint64_t next_request_ = 0;
   int servers_open_ = 0;
   std::atomic<int64_t> alive_{0};

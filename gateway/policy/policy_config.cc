@@ -8,6 +8,7 @@
 
 #include "base/ascii.h"
 #include "base/json_text.h"
+#include "base/http_client/http_client.h"
 #include "base/sha256.h"
 #include "bindings/ratelimit/token_buckets.h"
 
@@ -43,8 +44,8 @@ std::optional<std::string> HashBytes(std::string_view hex) {
 class Reader {
  public:
   Reader(bool host_policies, std::string_view owner, const std::vector<runtime::WorkerVar>& secrets,
-         std::vector<std::string>* warnings)
-      : host_policies_(host_policies), owner_(owner), secrets_(secrets), warnings_(warnings) {}
+         std::vector<std::string>* warnings, JwksCaches* jwks)
+      : host_policies_(host_policies), owner_(owner), secrets_(secrets), warnings_(warnings), jwks_(jwks) {}
 
   StatusOr<PolicyTables> Read(std::string_view json) {
     PolicyTables tables;
@@ -93,16 +94,18 @@ class Reader {
       } else if (key == "rate_limit") {
         EDGE_RETURN_IF_ERROR(RateLimit(field.value, path, table.rate_limit.emplace()));
       } else if (key == "jwt") {
-        // Its slot in the order is kept (after api_key, before rate_limit).
-        return Invalid(fmt::format("{}: the jwt policy is not available in this build of edge", path));
+        EDGE_RETURN_IF_ERROR(Jwt(field.value, path, index, table.jwt.emplace()));
       } else {
-        return Invalid(fmt::format("{}: unknown key (known: {}, cors, validate, api_key, rate_limit)", path,
-                                   where_key));
+        return Invalid(fmt::format("{}: unknown key (known: {}, cors, validate, api_key, jwt, rate_limit)",
+                                   path, where_key));
       }
     }
     if (host_policies_ && !has_where) return Invalid(fmt::format("{}.hosts is required", what));
     if (table.rate_limit && table.rate_limit->key == RateLimitPolicy::Key::kApiKey && !table.api_key) {
       return Invalid(fmt::format("{}.rate_limit.key = \"api_key\" needs an api_key policy in the same table", what));
+    }
+    if (table.rate_limit && table.rate_limit->key == RateLimitPolicy::Key::kJwtSubject && !table.jwt) {
+      return Invalid(fmt::format("{}.rate_limit.key = \"jwt_sub\" needs a jwt policy in the same table", what));
     }
     if (table.rate_limit) {
       table.bucket_space = host_policies_ ? fmt::format("host-policy\n{}", index)
@@ -426,11 +429,13 @@ class Reader {
               limit.key = RateLimitPolicy::Key::kIp;
             } else if (text == "api_key") {
               limit.key = RateLimitPolicy::Key::kApiKey;
+            } else if (text == "jwt_sub") {
+              limit.key = RateLimitPolicy::Key::kJwtSubject;
             } else if (text.starts_with("header:") && IsToken(text.substr(7))) {
               limit.key = RateLimitPolicy::Key::kHeader;
               limit.header = Lower(text.substr(7));
             } else {
-              return Invalid(fmt::format("{} must be \"ip\", \"api_key\" or \"header:<name>\" (got {})", path,
+              return Invalid(fmt::format("{} must be \"ip\", \"api_key\", \"jwt_sub\" or \"header:<name>\" (got {})", path,
                                          base::JsonString(text)));
             }
             return true;
@@ -442,10 +447,172 @@ class Reader {
     return Status::Ok();
   }
 
+  Status Jwt(element value, const std::string& what, size_t index, JwtPolicyConfig& jwt) {
+    JwtPolicy policy;
+    bool has_algorithms = false, has_keys = false, has_secret = false;
+    auto keys = std::make_shared<JwtKeySet>();
+    std::string secret_name;
+    EDGE_RETURN_IF_ERROR(Fields(value, what,
+        host_policies_ ? "issuer, audiences, algorithms, keys, jwks_url, clock_skew_s, required_claims, "
+                         "claims_header, realm"
+                       : "issuer, audiences, algorithms, keys, secret, jwks_url, clock_skew_s, required_claims, "
+                         "claims_header, realm",
+        [&](std::string_view key, element field, const std::string& path) -> StatusOr<bool> {
+          if (key == "issuer") {
+            EDGE_RETURN_IF_ERROR(Text(field, path, policy.issuer));
+            if (policy.issuer.size() > 1024) return Invalid(path + " is longer than 1024 bytes");
+            return true;
+          }
+          if (key == "audiences") {
+            EDGE_RETURN_IF_ERROR(Strings(field, path, policy.audiences, false));
+            return true;
+          }
+          if (key == "algorithms") {
+            has_algorithms = true;
+            std::vector<std::string> names;
+            EDGE_RETURN_IF_ERROR(StringList(field, path, names, [&](std::string_view name) -> Status {
+              std::optional<JwtAlg> alg = JwtAlgNamed(name);
+              if (!alg) {
+                return Invalid(fmt::format("{}: {} is not one of RS256, ES256, EdDSA, HS256", path,
+                                           base::JsonString(name.substr(0, 64))));
+              }
+              if (std::find(policy.algorithms.begin(), policy.algorithms.end(), *alg) == policy.algorithms.end()) {
+                policy.algorithms.push_back(*alg);
+              }
+              return Status::Ok();
+            }));
+            return true;
+          }
+          if (key == "keys") {
+            has_keys = true;
+            simdjson::dom::array list;
+            if (field.get_array().get(list) != simdjson::SUCCESS) {
+              return Invalid(path + " must be an array of keys: PEM text, or JWKs (tables or JSON text)");
+            }
+            size_t item_index = 0;
+            for (element item : list) {
+              std::string item_path = fmt::format("{}[{}]", path, item_index++);
+              if (item_index > kMaxListItems) return Invalid(fmt::format("{}: more than {} items", path, kMaxListItems));
+              std::string text;
+              std::string_view given;
+              if (item.get_string().get(given) == simdjson::SUCCESS) {
+                text = std::string(given);
+              } else if (item.is_object()) {
+                text = simdjson::minify(item);
+              } else {
+                return Invalid(item_path + " must be PEM text, a JWK or a JWKS (a table or JSON text)");
+              }
+              StatusOr<JwtKeySet> parsed = ParseJwtKeys(text);
+              if (!parsed.ok()) return Invalid(fmt::format("{}: {}", item_path, parsed.status().message()));
+              for (JwtKey& parsed_key : parsed->keys) keys->keys.push_back(std::move(parsed_key));
+            }
+            return true;
+          }
+          if (key == "secret" && !host_policies_) {
+            has_secret = true;
+            EDGE_RETURN_IF_ERROR(Text(field, path, secret_name));
+            if (secret_name.empty() || secret_name.size() > kMaxNameBytes) {
+              return Invalid(path + " must name one of the worker's secrets");
+            }
+            return true;
+          }
+          if (key == "jwks_url") {
+            EDGE_RETURN_IF_ERROR(Text(field, path, jwt.jwks_url));
+            StatusOr<base::HttpUrl> url = base::ParseHttpUrl(jwt.jwks_url);
+            if (!url.ok() || jwt.jwks_url.size() > 2048) {
+              return Invalid(fmt::format("{}: {} is not an http(s) URL without query or fragment{}", path,
+                                         base::JsonString(jwt.jwks_url.substr(0, 256)),
+                                         url.ok() ? "" : " (" + url.status().message() + ")"));
+            }
+            return true;
+          }
+          if (key == "clock_skew_s") {
+            uint64_t seconds = 0;
+            EDGE_RETURN_IF_ERROR(Integer(field, path, 0, kMaxClockSkew, seconds));
+            policy.clock_skew_s = static_cast<int64_t>(seconds);
+            return true;
+          }
+          if (key == "required_claims") {
+            policy.required_claims.clear();
+            EDGE_RETURN_IF_ERROR(Strings(field, path, policy.required_claims, false));
+            return true;
+          }
+          if (key == "claims_header") {
+            std::string name;
+            EDGE_RETURN_IF_ERROR(Text(field, path, name));
+            name = Lower(name);
+            if (!IsToken(name)) return Invalid(fmt::format("{}: {} is not a header name", path, base::JsonString(name)));
+            for (std::string_view reserved : {"authorization", "host", "content-length", "content-type",
+                                              "transfer-encoding", "connection", "cookie", "upgrade"}) {
+              if (name == reserved) return Invalid(fmt::format("{}: {} is not a header the gateway may set", path, name));
+            }
+            jwt.claims_header = std::move(name);
+            return true;
+          }
+          if (key == "realm") {
+            EDGE_RETURN_IF_ERROR(Text(field, path, jwt.realm));
+            bool plain = !jwt.realm.empty() && jwt.realm.size() <= 256 && base::IsVisibleAscii(jwt.realm) &&
+                         jwt.realm.find_first_of("\"\\") == std::string::npos;
+            if (!plain) return Invalid(path + " must be 1 to 256 printable ASCII characters without quotes or backslashes");
+            return true;
+          }
+          return false;
+        }));
+    if (!has_algorithms) return Invalid(what + ".algorithms is required (RS256, ES256, EdDSA, HS256)");
+    int sources = int{has_keys} + int{has_secret} + int{!jwt.jwks_url.empty()};
+    if (sources != 1) {
+      return Invalid(fmt::format("{} needs exactly one of keys, {}jwks_url", what, host_policies_ ? "" : "secret, "));
+    }
+    bool missing_secret = false;
+    if (has_secret) {
+      const runtime::WorkerVar* found = nullptr;
+      for (const runtime::WorkerVar& secret : secrets_) {
+        if (secret.name == secret_name) found = &secret;
+      }
+      if (found == nullptr) {
+        // Refused closed: no token passes until the secret is there.
+        missing_secret = true;
+        if (warnings_ != nullptr) {
+          warnings_->push_back(fmt::format("{}.secret: the worker has no secret {}; every token is refused until "
+                                           "it has", what, secret_name));
+        }
+      } else {
+        StatusOr<JwtKey> key = JwtHmacKey(found->value);
+        if (!key.ok()) return Invalid(fmt::format("{}.secret: the secret {} is {}", what, secret_name,
+                                                  key.status().message()));
+        keys->keys.push_back(std::move(key).value());
+      }
+    }
+    bool inline_keys = has_keys || has_secret;
+    Status valid = ValidateJwtPolicy(policy, inline_keys && !missing_secret ? keys.get() : nullptr);
+    if (!valid.ok()) {
+      std::string message = valid.message();
+      if (message.starts_with("jwt")) message = message.substr(3);
+      return Invalid(what + message);
+    }
+    jwt.policy = std::make_shared<const JwtPolicy>(std::move(policy));
+    if (inline_keys) {
+      jwt.keys = std::move(keys);
+    } else {
+      std::string owner = host_policies_ ? fmt::format("host-policy\n{}", index)
+                                         : fmt::format("policy\n{}\n{}", owner_, index);
+      jwt.jwks = jwks_ != nullptr ? jwks_->Get(owner, jwt.jwks_url) : NoJwksFetches(jwt.jwks_url);
+    }
+    return Status::Ok();
+  }
+
+  // A cache for a parse that serves nothing (a config check): its fetches fail.
+  static std::shared_ptr<JwksCache> NoJwksFetches(const std::string& url) {
+    return JwksCache::Create({.url = url, .fetch = [](const std::string&, auto done) {
+                                done(Status(ErrorCode::kIo, "JWKS fetches are not available here"));
+                              }});
+  }
+
   bool host_policies_;
   std::string owner_;
   const std::vector<runtime::WorkerVar>& secrets_;
   std::vector<std::string>* warnings_;
+  JwksCaches* jwks_;
   simdjson::dom::parser parser_;
 };
 
@@ -453,17 +620,17 @@ class Reader {
 
 StatusOr<PolicyTables> ParseWorkerPolicies(std::string_view json, std::string_view bucket_owner,
                                            const std::vector<runtime::WorkerVar>& secrets,
-                                           std::vector<std::string>* warnings) {
-  return Reader(false, bucket_owner, secrets, warnings).Read(json);
+                                           std::vector<std::string>* warnings, JwksCaches* jwks) {
+  return Reader(false, bucket_owner, secrets, warnings, jwks).Read(json);
 }
 
-StatusOr<PolicyTables> ParseHostPolicies(std::string_view json) {
+StatusOr<PolicyTables> ParseHostPolicies(std::string_view json, JwksCaches* jwks) {
   if (json.size() > kMaxHostPoliciesJsonBytes) {
     return Invalid(fmt::format("host_policies: {} bytes of JSON, over the limit of {}", json.size(),
                                kMaxHostPoliciesJsonBytes));
   }
   static const std::vector<runtime::WorkerVar> kNoSecrets;
-  return Reader(true, "", kNoSecrets, nullptr).Read(json);
+  return Reader(true, "", kNoSecrets, nullptr, jwks).Read(json);
 }
 
 }  // namespace edge::gateway::policy

@@ -18,6 +18,9 @@
 #include "base/status.h"
 #include "gateway/deploy/route_table.h"
 #include "gateway/policy/json_schema.h"
+#include "gateway/policy/jwks_fetch.h"
+#include "gateway/policy/jwt.h"
+#include "gateway/policy/jwt_jwks.h"
 #include "runtime/worker.h"
 
 namespace edge::gateway::policy {
@@ -61,9 +64,26 @@ struct ApiKeyPolicy {
   std::vector<std::pair<std::string, std::string>> keys;
 };
 
+// `jwt = { issuer, audiences, algorithms, keys | secret | jwks_url,
+// clock_skew_s, required_claims, claims_header, realm }`.
+struct JwtPolicyConfig {
+  std::shared_ptr<const JwtPolicy> policy;
+  // The keys given inline (`keys`, or the worker's `secret` as an HS256
+  // key); null with a jwks_url.
+  std::shared_ptr<const JwtKeySet> keys;
+  // With `jwks_url`: the cache of that URL, shared by the serving threads.
+  std::string jwks_url;
+  std::shared_ptr<JwksCache> jwks;
+  // The verified claims go to the worker in this request header as JSON
+  // ("": not sent); an inbound header of that name is always removed.
+  std::string claims_header;
+  // The realm of the WWW-Authenticate challenge.
+  std::string realm = "edge";
+};
+
 // `rate_limit = { requests, period_s, key }`.
 struct RateLimitPolicy {
-  enum class Key { kIp, kHeader, kApiKey };
+  enum class Key { kIp, kHeader, kApiKey, kJwtSubject };
   uint32_t requests = 0;  // 1..1000000
   uint32_t period_s = 0;  // 1..86400
   Key key = Key::kIp;
@@ -79,6 +99,7 @@ struct PolicyTable {
   std::optional<CorsPolicy> cors;
   std::optional<ValidatePolicy> validate;
   std::optional<ApiKeyPolicy> api_key;
+  std::optional<JwtPolicyConfig> jwt;
   std::optional<RateLimitPolicy> rate_limit;
   // Names the table's rate limit buckets ("" for tables without one).
   std::string bucket_space;
@@ -90,16 +111,20 @@ using PolicyTables = std::vector<PolicyTable>;
 // `bucket_owner` keeps its buckets apart from every other worker's
 // ("<account>/<worker>"). `secrets` are the worker's: each api_key policy
 // with a secret_prefix takes its keys from them (a value that is not 64
-// hex digits is skipped and named in `warnings`).
+// hex digits is skipped and named in `warnings`), and a jwt policy's
+// `secret` its HS256 key. A jwt policy with a jwks_url takes its cache
+// from `jwks` (null: a cache whose fetches fail, for a check that serves
+// nothing).
 StatusOr<PolicyTables> ParseWorkerPolicies(std::string_view json, std::string_view bucket_owner,
                                            const std::vector<runtime::WorkerVar>& secrets = {},
-                                           std::vector<std::string>* warnings = nullptr);
+                                           std::vector<std::string>* warnings = nullptr,
+                                           JwksCaches* jwks = nullptr);
 
 // The operator's tables (node.toml's `[[host_policies]]` as JSON, or the
 // set the admin API takes and edge-sync replicates): `hosts` instead of
 // `routes` (required), keys inline only, the JSON at most
 // kMaxHostPoliciesJsonBytes (a set travels in one sync log entry).
 inline constexpr size_t kMaxHostPoliciesJsonBytes = size_t{256} << 10;
-StatusOr<PolicyTables> ParseHostPolicies(std::string_view json);
+StatusOr<PolicyTables> ParseHostPolicies(std::string_view json, JwksCaches* jwks = nullptr);
 
 }  // namespace edge::gateway::policy

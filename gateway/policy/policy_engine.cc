@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 
 #include <algorithm>
+#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -11,6 +12,8 @@
 #include "base/json_text.h"
 #include "base/sha256.h"
 #include "gateway/host/scheduled_trigger.h"
+#include "gateway/policy/jwt.h"
+#include "gateway/policy/jwt_jwks.h"
 
 namespace edge::gateway::policy {
 namespace {
@@ -100,6 +103,36 @@ std::optional<std::string> QueryParameter(std::string_view target, std::string_v
   return std::nullopt;
 }
 
+// JSON text (valid UTF-8, as a verified token's claims are) as a header
+// value: every non-ASCII character written as a \u escape (a surrogate
+// pair above U+FFFF), and CR or LF, which JSON allows only as white space
+// between tokens, as spaces. JSON.parse of the result gives the same value.
+std::string JsonAsHeaderValue(std::string_view json) {
+  std::string out;
+  out.reserve(json.size());
+  for (size_t i = 0; i < json.size();) {
+    unsigned char c = static_cast<unsigned char>(json[i]);
+    if (c < 0x80) {
+      out += c == '\r' || c == '\n' ? ' ' : static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    size_t length = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+    uint32_t code = c & (length == 4 ? 0x07 : length == 3 ? 0x0F : 0x1F);
+    for (size_t k = 1; k < length && i + k < json.size(); ++k) {
+      code = (code << 6) | (static_cast<unsigned char>(json[i + k]) & 0x3F);
+    }
+    i += length;
+    if (code > 0xFFFF) {
+      code -= 0x10000;
+      out += fmt::format("\\u{:04x}\\u{:04x}", 0xD800 + (code >> 10), 0xDC00 + (code & 0x3FF));
+    } else {
+      out += fmt::format("\\u{:04x}", code);
+    }
+  }
+  return out;
+}
+
 // Adds the policies' headers to the worker's response: the CORS and
 // RateLimit ones replace any the worker set; Vary is added to.
 class DecoratingWriter : public ResponseWriter {
@@ -155,9 +188,7 @@ class Run : public std::enable_shared_from_this<Run> {
     if (!Cors()) return;
     if (!Validate()) return;
     if (!ApiKey()) return;
-    // The jwt policy's step goes here, between api_key and rate_limit.
-    if (!RateLimit()) return;
-    Body();
+    Jwt(0);
   }
 
  private:
@@ -377,6 +408,102 @@ class Run : public std::enable_shared_from_this<Run> {
     return true;
   }
 
+  // 4. jwt, every applicable one from tables_[from] on, then the steps
+  // after it. A policy with a JWKS URL may have to wait for a fetch: the
+  // run then goes on from the fetch's callback, on this loop.
+  void Jwt(size_t from) {
+    for (size_t i = from; i < tables_.size(); ++i) {
+      if (!tables_[i]->jwt) continue;
+      const JwtPolicyConfig& jwt = *tables_[i]->jwt;
+      size_t count = 0;
+      const std::string* authorization = FindHeader(request_.headers, "authorization", &count);
+      std::string_view token = authorization != nullptr ? BearerToken(*authorization) : std::string_view();
+      if (count > 1) {
+        JwtResult refused;
+        refused.failure = JwtFailure::kMalformed;
+        refused.reason = "the request has more than one Authorization header";
+        JwtChecked(jwt, std::move(refused));
+        return;
+      }
+      if (token.empty()) {
+        Refuse(401, "jwt", "jwt-missing", "Bearer token required",
+               "Send a bearer token in the Authorization header",
+               {{"WWW-Authenticate", BearerChallenge(jwt.realm, nullptr)}});
+        return;
+      }
+      if (jwt.keys) {
+        if (!JwtChecked(jwt, VerifyJwt(token, *jwt.policy, *jwt.keys))) return;
+        continue;
+      }
+      // The cache answers at once (on this thread, before returning) when
+      // it has the token's key, or after a fetch (on the thread that ran
+      // it): `wait` tells the two apart.
+      struct Wait {
+        std::mutex mutex;
+        bool returned = false;
+        std::optional<JwtResult> result;
+      };
+      auto wait = std::make_shared<Wait>();
+      auto self = shared_from_this();
+      VerifyJwtWithJwks(token, jwt.policy, jwt.jwks, [self, wait, i](JwtResult result) {
+        {
+          std::lock_guard lock(wait->mutex);
+          if (!wait->returned) {
+            wait->result = std::move(result);
+            return;
+          }
+        }
+        auto resume = [self, i, result = std::move(result)]() mutable { self->JwtFetched(i, std::move(result)); };
+        if (self->context_.post) {
+          self->context_.post(std::move(resume));
+        } else {
+          resume();
+        }
+      });
+      {
+        std::lock_guard lock(wait->mutex);
+        wait->returned = true;
+        if (!wait->result) return;  // JwtFetched goes on
+      }
+      if (!JwtChecked(jwt, std::move(*wait->result))) return;
+    }
+    if (!RateLimit()) return;
+    Body();
+  }
+
+  void JwtFetched(size_t index, JwtResult result) {
+    if (writer_ == nullptr || writer_->Aborted()) return;  // the client went away meanwhile
+    if (!JwtChecked(*tables_[index]->jwt, std::move(result))) return;
+    Jwt(index + 1);
+  }
+
+  // A jwt policy's verdict: the claims go to the worker, or the request is
+  // refused (401; 503 when the keys could not be had at all).
+  bool JwtChecked(const JwtPolicyConfig& jwt, JwtResult result) {
+    if (result.ok()) {
+      jwt_subject_ = std::move(result.token.subject);
+      if (!jwt.claims_header.empty()) {
+        std::erase_if(request_.headers,
+                      [&](const auto& header) { return base::EqualsIgnoreCase(header.first, jwt.claims_header); });
+        request_.headers.push_back({jwt.claims_header, JsonAsHeaderValue(result.token.claims_json)});
+      }
+      request_.auth_claims_json = std::move(result.token.claims_json);
+      return true;
+    }
+    if (result.failure == JwtFailure::kKeysUnavailable) {
+      // Not the token's fault: the route cannot check any token now. The
+      // cache tries the JWKS again a minute after its last fetch.
+      Refuse(503, "jwt", "jwt-keys-unavailable", "Token signing keys unavailable", result.reason,
+             {{"Retry-After", "60"}});
+      return false;
+    }
+    std::string challenge = BearerChallenge(jwt.realm, &result);
+    Refuse(401, "jwt", "jwt-invalid", "Invalid bearer token",
+           fmt::format("{} ({})", result.reason, JwtFailureName(result.failure)),
+           {{"WWW-Authenticate", std::move(challenge)}});
+    return false;
+  }
+
   // 5. rate_limit, every applicable one, on the process's token buckets.
   bool RateLimit() {
     std::optional<bindings::RateDecision> tightest;
@@ -396,6 +523,9 @@ class Run : public std::enable_shared_from_this<Run> {
           break;
         case RateLimitPolicy::Key::kApiKey:
           key = api_key_name_;
+          break;
+        case RateLimitPolicy::Key::kJwtSubject:
+          key = jwt_subject_.substr(0, kMaxRateKeyBytes);
           break;
       }
       bindings::RateDecision decision = context_.buckets->Take(table->bucket_space, key, policy.requests,
@@ -488,6 +618,7 @@ class Run : public std::enable_shared_from_this<Run> {
   std::optional<uint64_t> body_limit_;
   std::vector<const JsonSchema*> schemas_;  // the tables' (which outlive the run)
   std::string api_key_name_;
+  std::string jwt_subject_;  // the verified token's "sub"
   std::shared_ptr<runtime::RequestBodySource> stream_;
 };
 
@@ -504,17 +635,21 @@ void ApplyPolicies(const PolicyTables* host_tables, const PolicyTables* worker_t
                    const PolicyContext& context, std::string_view host, std::string_view path,
                    HttpRequest request, std::shared_ptr<ResponseWriter> writer, Admit admit,
                    Answered answered) {
-  // The header that carries an API key's name is the gateway's to set:
-  // whatever the client sent under that name goes, on every route.
+  // The headers that carry an API key's name and a token's claims are the
+  // gateway's to set: whatever the client sent under those names goes, on
+  // every route.
   for (const PolicyTables* tables : {host_tables, worker_tables}) {
     if (tables == nullptr) continue;
     for (const PolicyTable& table : *tables) {
-      if (!table.api_key || table.api_key->forward_header.empty()) continue;
-      std::erase_if(request.headers, [&](const auto& header) {
-        return base::EqualsIgnoreCase(header.first, table.api_key->forward_header);
-      });
+      for (const std::string* name : {table.api_key ? &table.api_key->forward_header : nullptr,
+                                      table.jwt ? &table.jwt->claims_header : nullptr}) {
+        if (name == nullptr || name->empty()) continue;
+        std::erase_if(request.headers,
+                      [&](const auto& header) { return base::EqualsIgnoreCase(header.first, *name); });
+      }
     }
   }
+  request.auth_claims_json.clear();
   std::vector<const PolicyTable*> applicable;
   for (const PolicyTables* tables : {host_tables, worker_tables}) {
     if (tables == nullptr) continue;

@@ -6,11 +6,13 @@
 //   2. validate: method (405), required headers (400), content type (415),
 //      declared body size (413)
 //   3. api_key (401 missing, 403 wrong)
-//   4. jwt (its slot; not in this build)
+//   4. jwt (401 missing or invalid, 503 when a JWKS has never been
+//      fetched); with a JWKS URL whose cache must fetch first, the request
+//      waits for the fetch without blocking the thread
 //   5. rate_limit (429)
 //   6. the body: a streamed body is counted and buffered up to the smallest
 //      max_body_bytes (413 past it), so the worker reads the same bytes;
-//      then the JSON Schema check's slot (not in this build)
+//      then the JSON Schema check (400)
 //
 // Within each step the operator's host tables come first, then the
 // worker's, each in the order written; every applicable policy of a step
@@ -35,7 +37,7 @@ namespace edge::gateway::policy {
 // What the gateway answered by itself.
 struct PolicyOutcome {
   int status = 0;
-  // The policy that answered: "cors", "validate", "api_key", "rate_limit".
+  // The policy that answered: "cors", "validate", "api_key", "jwt", "rate_limit".
   std::string policy;
   // A CORS preflight answered (204) rather than a refusal.
   bool preflight = false;
@@ -49,6 +51,10 @@ struct PolicyContext {
   // `edge dev` serves one worker on localhost: its tables' routes are
   // matched by path only.
   bool match_hosts = true;
+  // Runs a task on the loop that applies the policies, from any thread: a
+  // jwt policy's JWKS fetch may end on another thread. Null: the fetch
+  // ends on this loop (`edge dev`), and the request goes on from there.
+  std::function<void(std::function<void()>)> post;
 };
 
 using Admit = std::function<void(HttpRequest request, std::shared_ptr<ResponseWriter> writer)>;

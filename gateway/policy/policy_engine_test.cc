@@ -7,8 +7,16 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <deque>
+
 #include "base/ascii.h"
+#include "base/base64.h"
+#include "base/json_text.h"
 #include "base/sha256.h"
+#include "gateway/policy/testing/jwt_tokens.h"
 
 namespace edge::gateway::policy {
 namespace {
@@ -118,7 +126,7 @@ class PolicyEngineTest : public ::testing::Test {
   }
 
   bindings::TokenBuckets buckets_{4096};
-  PolicyContext context_{&buckets_, nullptr, true};
+  PolicyContext context_{&buckets_, nullptr, true, nullptr};
 };
 
 TEST_F(PolicyEngineTest, NoApplicableTableGoesStraightThrough) {
@@ -437,6 +445,198 @@ TEST_F(PolicyEngineTest, HugeHeaderCountsAreWalkedOnce) {
   headers.pop_back();
   result = Apply(nullptr, &tables, Request("GET", "/", headers));
   ExpectProblem(*result->raw, 400, "missing-header");
+}
+
+// The jwt step: tokens made with the test helpers, keys inline or from a
+// JWKS whose fetches the test completes by hand.
+class PolicyJwtTest : public PolicyEngineTest {
+ protected:
+  PolicyJwtTest() : rsa_(testing::GenerateKey("RSA")), ed_(testing::GenerateKey("ED25519")) {}
+
+  static std::string Claims(const std::string& extra = "") {
+    return R"({"iss":"https://issuer.example","aud":"api","sub":"alice","exp":)" +
+           std::to_string(SystemSeconds() + 300) + extra + "}";
+  }
+  std::string RsaToken(const std::string& claims) {
+    return testing::SignedToken(R"({"alg":"RS256","typ":"JWT"})", claims, rsa_.get());
+  }
+  std::string EdToken(const std::string& claims, const std::string& kid) {
+    return testing::SignedToken(R"({"alg":"EdDSA","kid":")" + kid + "\"}", claims, ed_.get());
+  }
+  // `"jwt":{...}` with the RSA key inline, and `extra` keys.
+  std::string RsaJwt(const std::string& extra = "") {
+    std::string pem = testing::PublicPem(rsa_.get());
+    return R"("jwt":{"issuer":"https://issuer.example","audiences":["api"],"algorithms":["RS256"],"keys":[)" +
+           std::string(base::JsonString(pem)) + "]" + extra + "}";
+  }
+  std::string RsaTable(const std::string& extra = "") { return "{" + RsaJwt(extra) + "}"; }
+  std::string EdJwks(const std::string& kid) {
+    unsigned char raw[32];
+    size_t length = sizeof(raw);
+    EVP_PKEY_get_raw_public_key(ed_.get(), raw, &length);
+    return R"({"keys":[{"kty":"OKP","crv":"Ed25519","kid":")" + kid + R"(","x":")" +
+           base::Base64UrlEncode(std::string(reinterpret_cast<char*>(raw), length)) + "\"}]}";
+  }
+  static HeaderList Bearer(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
+
+  testing::Pkey rsa_;
+  testing::Pkey ed_;
+};
+
+TEST_F(PolicyJwtTest, AValidTokenReachesTheWorkerWithItsClaims) {
+  PolicyTables tables = Tables("[" + RsaTable(R"(,"claims_header":"X-Claims")") + "]");
+  std::string claims = Claims(R"(,"name":"Zoë 😀")");
+  HeaderList headers = Bearer(RsaToken(claims));
+  headers.push_back({"x-claims", R"({"sub":"forged"})"});
+  auto result = Apply(nullptr, &tables, Request("GET", "/", headers));
+  ASSERT_TRUE(result->admitted) << result->raw->body_;
+  EXPECT_EQ(result->request.auth_claims_json, claims);
+  size_t count = 0;
+  std::string forwarded;
+  for (const auto& [name, value] : result->request.headers) {
+    if (base::EqualsIgnoreCase(name, "x-claims")) {
+      ++count;
+      forwarded = value;
+    }
+  }
+  EXPECT_EQ(count, 1u);  // the client's is gone
+  // ASCII only, the same JSON value.
+  EXPECT_NE(forwarded.find(R"("name":"Zo\u00eb \ud83d\ude00")"), std::string::npos) << forwarded;
+  EXPECT_TRUE(std::all_of(forwarded.begin(), forwarded.end(),
+                          [](char c) { return c >= 0x20 && c < 0x7f; }));
+  // A forged claims header is removed on requests no jwt policy checks, too.
+  PolicyTables routed =
+      Tables(R"([{"routes":["api.example.com/private/*"],)" + RsaJwt(R"(,"claims_header":"x-claims")") + "}]");
+  auto elsewhere = Apply(nullptr, &routed, Request("GET", "/public", {{"X-Claims", "{}"}}));
+  ASSERT_TRUE(elsewhere->admitted);
+  EXPECT_TRUE(elsewhere->request.headers.empty());
+  EXPECT_TRUE(elsewhere->request.auth_claims_json.empty());
+}
+
+TEST_F(PolicyJwtTest, RefusalsAre401WithABearerChallenge) {
+  PolicyTables tables = Tables("[" + RsaTable(R"(,"realm":"orders")") + "]");
+  auto missing = Apply(nullptr, &tables, Request("GET", "/"));
+  ExpectProblem(*missing->raw, 401, "jwt-missing");
+  EXPECT_EQ(missing->raw->Header("www-authenticate"), R"(Bearer realm="orders")");
+  ASSERT_EQ(missing->outcomes.size(), 1u);
+  EXPECT_EQ(missing->outcomes[0].policy, "jwt");
+  auto basic = Apply(nullptr, &tables, Request("GET", "/", {{"Authorization", "Basic YTpi"}}));
+  ExpectProblem(*basic->raw, 401, "jwt-missing");
+
+  struct Case {
+    std::string token;
+    std::string reason;
+  };
+  std::string now = std::to_string(SystemSeconds());
+  std::vector<Case> cases = {
+      {RsaToken(R"({"iss":"https://issuer.example","aud":"api","exp":)" + now + "0}").substr(0, 20), "malformed"},
+      {RsaToken(R"({"iss":"https://issuer.example","aud":"api","exp":1000})"), "expired"},
+      {RsaToken(Claims(R"(,"nbf":)" + std::to_string(SystemSeconds() + 3600))), "not_yet_valid"},
+      {RsaToken(R"({"iss":"https://other.example","aud":"api","exp":)" + now + "0}"), "wrong_issuer"},
+      {RsaToken(R"({"iss":"https://issuer.example","aud":"web","exp":)" + now + "0}"), "wrong_audience"},
+      {RsaToken(R"({"iss":"https://issuer.example","aud":"api"})"), "missing_claim"},
+      {testing::HmacToken(R"({"alg":"HS256"})", Claims(), testing::PublicPem(rsa_.get())), "alg_not_allowed"},
+      {base::Base64UrlEncode(R"({"alg":"none"})") + "." + base::Base64UrlEncode(Claims()) + ".AAAA", "alg_none"},
+      {RsaToken(Claims()).substr(0, RsaToken(Claims()).size() - 4) + "AAAA", "bad_signature"},
+  };
+  for (const Case& c : cases) {
+    auto refused = Apply(nullptr, &tables, Request("GET", "/", Bearer(c.token)));
+    ExpectProblem(*refused->raw, 401, "jwt-invalid");
+    std::string challenge = refused->raw->Header("www-authenticate");
+    EXPECT_TRUE(challenge.starts_with(R"(Bearer realm="orders", error="invalid_token", error_description=")"))
+        << challenge;
+    EXPECT_NE(refused->raw->body_.find("(" + c.reason + ")"), std::string::npos) << refused->raw->body_;
+  }
+  // Two Authorization headers: which one would the worker read?
+  HeaderList twice = Bearer(RsaToken(Claims()));
+  twice.push_back(twice[0]);
+  ExpectProblem(*Apply(nullptr, &tables, Request("GET", "/", twice))->raw, 401, "jwt-invalid");
+}
+
+TEST_F(PolicyJwtTest, OrderApiKeyThenJwtThenRateLimitKeyedBySubject) {
+  PolicyTables tables = Tables(R"([{"api_key":{"header":"x-key","keys":{"k":")" + Hex("secret-key") + R"("}},)" +
+                               RsaJwt(R"(,"required_claims":[])") +
+                               R"(,"rate_limit":{"requests":1,"period_s":60,"key":"jwt_sub"}}])");
+  // No api key: refused before the token is looked at.
+  ExpectProblem(*Apply(nullptr, &tables, Request("GET", "/", Bearer("x")))->raw, 401, "api-key-missing");
+  auto with = [&](const std::string& token) {
+    HeaderList headers = Bearer(token);
+    headers.push_back({"x-key", "secret-key"});
+    return Apply(nullptr, &tables, Request("GET", "/", headers));
+  };
+  // A bad token does not take a token of the bucket.
+  ExpectProblem(*with("bad")->raw, 401, "jwt-invalid");
+  EXPECT_TRUE(with(RsaToken(R"({"iss":"https://issuer.example","aud":"api","sub":"alice"})"))->admitted);
+  ExpectProblem(*with(RsaToken(R"({"iss":"https://issuer.example","aud":"api","sub":"alice"})"))->raw, 429,
+                "rate-limited");
+  // Another subject has its own bucket.
+  EXPECT_TRUE(with(RsaToken(R"({"iss":"https://issuer.example","aud":"api","sub":"bob"})"))->admitted);
+}
+
+TEST_F(PolicyJwtTest, AJwksFetchIsWaitedForWithoutBlockingAndGoesOnThroughPost) {
+  std::deque<std::function<void(StatusOr<std::string>)>> fetches;
+  JwksCaches caches([&](const std::string& url, std::function<void(StatusOr<std::string>)> done) {
+    EXPECT_EQ(url, "https://issuer.example/jwks");
+    fetches.push_back(std::move(done));
+  });
+  auto parsed = ParseWorkerPolicies(R"([{"jwt":{"algorithms":["EdDSA"],"jwks_url":"https://issuer.example/jwks",
+      "rate_limit":{"requests":1,"period_s":60}}}])", "acct/api", {}, nullptr, &caches);
+  ASSERT_FALSE(parsed.ok());  // rate_limit is a table key, not a jwt one
+  EXPECT_NE(parsed.status().message().find("policies[0].jwt.rate_limit: unknown key"), std::string::npos);
+  parsed = ParseWorkerPolicies(R"([{"jwt":{"algorithms":["EdDSA"],"jwks_url":"https://issuer.example/jwks"}}])",
+                               "acct/api", {}, nullptr, &caches);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  std::vector<std::function<void()>> posted;
+  context_.post = [&](std::function<void()> task) { posted.push_back(std::move(task)); };
+
+  // The first request waits for the first fetch; a malformed token does not.
+  auto waiting = Apply(nullptr, &*parsed, Request("GET", "/", Bearer(EdToken(Claims(), "k1"))));
+  auto also = Apply(nullptr, &*parsed, Request("GET", "/", Bearer(EdToken(Claims(), "k1"))));
+  ExpectProblem(*Apply(nullptr, &*parsed, Request("GET", "/", Bearer("a.b")))->raw, 401, "jwt-invalid");
+  EXPECT_FALSE(waiting->admitted);
+  EXPECT_TRUE(waiting->outcomes.empty());
+  ASSERT_EQ(fetches.size(), 1u);  // one fetch serves both
+  fetches.front()(EdJwks("k1"));
+  fetches.pop_front();
+  EXPECT_FALSE(waiting->admitted);  // goes on on the request's loop
+  ASSERT_EQ(posted.size(), 2u);
+  for (auto& task : posted) task();
+  posted.clear();
+  EXPECT_TRUE(waiting->admitted);
+  EXPECT_TRUE(also->admitted);
+  EXPECT_NE(waiting->request.auth_claims_json.find(R"("sub":"alice")"), std::string::npos);
+  // Now cached: answered at once, nothing posted.
+  EXPECT_TRUE(Apply(nullptr, &*parsed, Request("GET", "/", Bearer(EdToken(Claims(), "k1"))))->admitted);
+  EXPECT_TRUE(posted.empty());
+  // An unknown kid within the minute: no fetch, refused at once.
+  ExpectProblem(*Apply(nullptr, &*parsed, Request("GET", "/", Bearer(EdToken(Claims(), "k2"))))->raw, 401,
+                "jwt-invalid");
+  EXPECT_TRUE(fetches.empty());
+  // The same table name and URL in a redeploy shares the cache.
+  auto again = ParseWorkerPolicies(R"([{"jwt":{"algorithms":["EdDSA"],"jwks_url":"https://issuer.example/jwks"}}])",
+                                   "acct/api", {}, nullptr, &caches);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)[0].jwt->jwks, (*parsed)[0].jwt->jwks);
+}
+
+TEST_F(PolicyJwtTest, AJwksNeverFetchedIs503) {
+  std::deque<std::function<void(StatusOr<std::string>)>> fetches;
+  JwksCaches caches([&](const std::string&, std::function<void(StatusOr<std::string>)> done) {
+    fetches.push_back(std::move(done));
+  });
+  auto parsed = ParseWorkerPolicies(R"([{"jwt":{"algorithms":["EdDSA"],"jwks_url":"http://10.0.0.1/jwks"}}])",
+                                    "acct/api", {}, nullptr, &caches);
+  ASSERT_TRUE(parsed.ok());
+  auto waiting = Apply(nullptr, &*parsed, Request("GET", "/", Bearer(EdToken(Claims(), "k1"))));
+  ASSERT_EQ(fetches.size(), 1u);
+  fetches.front()(Status(ErrorCode::kIo, "fetching http://10.0.0.1/jwks: 10.0.0.1 is a private address"));
+  ExpectProblem(*waiting->raw, 503, "jwt-keys-unavailable");
+  EXPECT_EQ(waiting->raw->Header("retry-after"), "60");
+  EXPECT_NE(waiting->raw->body_.find("private address"), std::string::npos);
+  // Within the minute: answered at once, no new fetch.
+  ExpectProblem(*Apply(nullptr, &*parsed, Request("GET", "/", Bearer(EdToken(Claims(), "k1"))))->raw, 503,
+                "jwt-keys-unavailable");
+  EXPECT_EQ(fetches.size(), 1u);
 }
 
 }  // namespace

@@ -373,6 +373,48 @@ class NodeProcess(_Process):
         return subprocess.run([BINARY, *args], input=input, cwd=cwd, capture_output=True,
                               text=True, timeout=120)
 
+    def worker_usage(self, worker, done=lambda usage: True, timeout=10):
+        """The worker's entry of /usage ({"invocations": 0, "refused": 0}
+        when it has none), once `done(usage)` holds or `timeout` passed."""
+        deadline = time.time() + timeout
+        while True:
+            response = self.admin("GET", "/usage")
+            assert response.status == 200, response.body
+            import json
+            usage = json.loads(response.body)["workers"].get(worker, {"invocations": 0, "refused": 0})
+            if done(usage) or time.time() >= deadline:
+                return usage
+            time.sleep(0.05)
+
+    def tail_request_event(self, worker, url_suffix, act, timeout=30):
+        """Runs `edge tail WORKER --format json` against this node, calls
+        `act()` once it is connected, and returns the first request event
+        whose URL ends with `url_suffix` (None if none came in `timeout`)."""
+        import json
+        tail = subprocess.Popen([BINARY, "tail", worker, "--format", "json", "--from", self.admin_url,
+                                 "--token-file", self.token_file],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.time() + timeout
+            while time.time() < deadline:
+                line = tail.stderr.readline()
+                if line.startswith("Connected to") or not line:
+                    break
+            act()
+            while time.time() < deadline:
+                line = tail.stdout.readline()
+                if not line:
+                    break
+                event = json.loads(line)
+                if event.get("type") == "request" and event["url"].endswith(url_suffix):
+                    return event
+            return None
+        finally:
+            tail.terminate()
+            tail.wait(15)
+            tail.stdout.close()
+            tail.stderr.close()
+
     def deploy(self, project_dir, *extra):
         return self.cli("deploy", project_dir, "--to", self.admin_url, "--token-file",
                         self.token_file, *extra)

@@ -13,12 +13,11 @@ import hashlib
 import json
 import os
 import socket
-import subprocess
 import threading
 import time
 import unittest
 
-from edge_harness import BINARY, NodeProcess, Reader, make_worker, read_response
+from edge_harness import NodeProcess, Reader, make_worker, read_response
 
 WORKER = r"""
 export default {
@@ -104,20 +103,6 @@ class GatewayPoliciesTest(unittest.TestCase):
     def get(self, path, method="GET", body=b"", headers=None, host="pol.test"):
         return self.node.request(host, path, method=method, body=body, headers=headers)
 
-    def usage(self):
-        status, body = self.node.admin_json("GET", "/usage")
-        self.assertEqual(status, 200)
-        return body["workers"].get("pol", {"invocations": 0, "refused": 0})
-
-    def wait_usage(self, done, timeout=10):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            usage = self.usage()
-            if done(usage):
-                return usage
-            time.sleep(0.05)
-        return self.usage()
-
     def test_validate_refusals(self):
         key = {"x-api-key": "alice-key"}
         response = self.get("/api/x", method="DELETE", headers=key)
@@ -197,12 +182,12 @@ class GatewayPoliciesTest(unittest.TestCase):
             self.assertIsNone(response.header("access-control-allow-origin"))
 
     def test_refused_requests_never_enter_an_isolate(self):
-        before = self.wait_usage(lambda usage: True)
+        before = self.node.worker_usage("pol")
         for _ in range(5):
             self.assertEqual(self.get("/api/x", headers={"x-api-key": "wrong"}).status, 403)
         self.assertEqual(self.get("/api/x", method="OPTIONS", headers={
             "Origin": "https://app.test", "Access-Control-Request-Method": "GET"}).status, 204)
-        after = self.wait_usage(lambda usage: usage["refused"] >= before["refused"] + 5)
+        after = self.node.worker_usage("pol", lambda usage: usage["refused"] >= before["refused"] + 5)
         self.assertEqual(after["refused"], before["refused"] + 5)
         self.assertEqual(after["invocations"], before["invocations"])
         metrics = self.node.admin("GET", "/metrics").body.decode()
@@ -272,31 +257,10 @@ class GatewayPoliciesTest(unittest.TestCase):
         self.assertEqual(response.status, 200)
 
     def test_edge_tail_shows_refusals(self):
-        tail = subprocess.Popen([BINARY, "tail", "pol", "--format", "json", "--from", self.node.admin_url,
-                                 "--token-file", self.node.token_file],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            deadline = time.time() + 30
-            while time.time() < deadline:
-                line = tail.stderr.readline()
-                if line.startswith("Connected to") or not line:
-                    break
-            self.assertEqual(self.get("/api/tail", headers={"x-api-key": "bad"}).status, 403)
-            while time.time() < deadline:
-                line = tail.stdout.readline()
-                if not line:
-                    break
-                event = json.loads(line)
-                if event.get("type") == "request" and event["url"].endswith("/api/tail"):
-                    self.assertEqual((event["status"], event["outcome"], event["policy"]),
-                                     (403, "policyRefused", "api_key"))
-                    return
-            self.fail("edge tail did not show the refusal")
-        finally:
-            tail.terminate()
-            tail.wait(15)
-            tail.stdout.close()
-            tail.stderr.close()
+        event = self.node.tail_request_event(
+            "pol", "/api/tail", lambda: self.assertEqual(self.get("/api/tail", headers={"x-api-key": "bad"}).status, 403))
+        self.assertIsNotNone(event, "edge tail did not show the refusal")
+        self.assertEqual((event["status"], event["outcome"], event["policy"]), (403, "policyRefused", "api_key"))
 
     def test_bad_policy_configs_are_deploy_errors(self):
         for extra, message in (
