@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <mutex>
+#include <thread>
 
 #include "base/base64.h"
 #include "base/http_client/testing/test_server.h"
@@ -394,6 +396,12 @@ TEST(WorkflowForwarderTest, AnOriginAwayFailsTheCallSayingSo) {
   EXPECT_NE(made.status().message().find("origin could not be reached"), std::string::npos)
       << made.status().message();
   EXPECT_EQ(pop.counts().failed, 1u);
+  // The next calls fail at once for a while, each not waiting for its own
+  // timeout.
+  auto again = pop.Get("acme", "orders", "x");
+  EXPECT_EQ(again.status().code(), ErrorCode::kIo);
+  EXPECT_NE(again.status().message().find("tried again in under"), std::string::npos)
+      << again.status().message();
   // A batch whose params exceed what one request carries.
   std::vector<WorkflowInstance> big(30, instance);
   for (size_t i = 0; i < big.size(); ++i) {
@@ -401,6 +409,54 @@ TEST(WorkflowForwarderTest, AnOriginAwayFailsTheCallSayingSo) {
     big[i].params.assign(bindings::kWorkflowMaxParamsBytes, 'x');
   }
   EXPECT_EQ(pop.Create(big, true).status().code(), ErrorCode::kRangeError);
+}
+
+// Calls waiting for a slow origin hold threads of libuv's pool: beyond
+// kWorkflowMaxCallsInFlight at once, more fail at once.
+TEST(WorkflowForwarderTest, AtMostAFewCallsWaitForTheOriginAtOnce) {
+  std::mutex mutex;
+  std::condition_variable cv;
+  int waiting = 0;
+  bool release = false;
+  base::testing::TestServer origin(base::testing::TestServer::EachRequest(
+      [&](base::testing::ServerConnection& connection, const base::testing::ServerRequest&) {
+        std::unique_lock<std::mutex> lock(mutex);
+        ++waiting;
+        cv.notify_all();
+        cv.wait(lock, [&] { return release; });
+        connection.Respond(404, {{"Connection", "close"}},
+                           "{\"error\":\"instance.not_found: no\",\"code\":\"not_found\"}");
+        connection.Shutdown();
+      }));
+  base::testing::TempDir dir;
+  base::HttpTarget upstream;
+  upstream.url = "http://127.0.0.1:" + std::to_string(origin.port());
+  WorkflowForwarderOptions by_hand;
+  by_hand.thread = false;
+  WorkflowForwarder pop(upstream, "pop-b", [] { return CronHomeState{"pop-a", 1}; },
+                        [] { return uint64_t{0}; }, OpenStore(dir.path()), by_hand);
+  std::vector<std::thread> callers;
+  std::vector<Status> results(kWorkflowMaxCallsInFlight);
+  for (int i = 0; i < kWorkflowMaxCallsInFlight; ++i) {
+    callers.emplace_back([&, i] { results[i] = pop.Get("acme", "orders", "x").status(); });
+  }
+  {
+    std::unique_lock<std::mutex> lock(mutex);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return waiting == kWorkflowMaxCallsInFlight; }));
+  }
+  auto refused = pop.Get("acme", "orders", "y");
+  EXPECT_EQ(refused.status().code(), ErrorCode::kIo);
+  EXPECT_NE(refused.status().message().find("already waiting"), std::string::npos)
+      << refused.status().message();
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    release = true;
+  }
+  cv.notify_all();
+  for (std::thread& caller : callers) caller.join();
+  for (const Status& result : results) EXPECT_EQ(result.code(), ErrorCode::kNotFound) << result.message();
+  // Free again.
+  EXPECT_EQ(pop.Get("acme", "orders", "z").status().code(), ErrorCode::kNotFound);
 }
 
 }  // namespace

@@ -33,7 +33,7 @@ WorkflowForwarder::WorkflowForwarder(base::HttpTarget upstream, std::string pop_
   // A binding's call waits on these: an origin that does not answer within
   // seconds fails the call rather than the invocation's wall time.
   upstream_.connect_timeout_ms = 2000;
-  upstream_.io_timeout_ms = 10'000;
+  upstream_.io_timeout_ms = 5000;
   upstream_.max_response_bytes = kWorkflowFleetBatchBytes * 2 + (1 << 20);
 }
 
@@ -79,6 +79,40 @@ StatusOr<base::HttpResponse> WorkflowForwarder::Post(std::string_view path, cons
   return base::Request(upstream_, "POST", path, body, "application/json");
 }
 
+namespace {
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+StatusOr<base::HttpResponse> WorkflowForwarder::Call(std::string_view path, const std::string& body) {
+  if (body.size() > kWorkflowFleetMaxBodyBytes) return Post(path, body);  // refused, as too large
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (SteadyMs() < origin_away_until_ms_) {
+      return Status(ErrorCode::kIo, fmt::format("{} (tried again in under {} ms)", origin_away_why_,
+                                                kWorkflowOriginBackoffMs));
+    }
+    if (calls_in_flight_ >= kWorkflowMaxCallsInFlight) {
+      return Status(ErrorCode::kIo,
+                    fmt::format("{} workflow calls are already waiting for the fleet's origin on "
+                                "this PoP (the most at once); await each call, or use createBatch",
+                                kWorkflowMaxCallsInFlight));
+    }
+    ++calls_in_flight_;
+  }
+  auto response = Post(path, body);
+  std::lock_guard<std::mutex> lock(mutex_);
+  --calls_in_flight_;
+  if (!response.ok() && response.status().code() != ErrorCode::kRangeError) {
+    origin_away_until_ms_ = SteadyMs() + kWorkflowOriginBackoffMs;
+    origin_away_why_ = response.status().message();
+  }
+  return response;
+}
+
 // A binding's call, answered by the origin: the store's errors as the
 // store gives them (404 not found, 400/409 refused), anything else (no
 // answer, 5xx) an error saying that the fleet's origin could not take it.
@@ -116,7 +150,7 @@ Status FromAnswer(const StatusOr<base::HttpResponse>& response) {
 
 Status WorkflowForwarder::Submit(const std::vector<WorkflowCommand>& commands, bool batch,
                                  std::vector<std::string>* ids) {
-  auto response = Post("/sync/workflows/submit", EncodeWorkflowSubmit(commands, batch));
+  auto response = Call("/sync/workflows/submit", EncodeWorkflowSubmit(commands, batch));
   Status answered = FromAnswer(response);
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -164,7 +198,7 @@ StatusOr<WorkflowInstance> WorkflowForwarder::Get(std::string_view account,
                                                   std::string_view workflow, std::string_view id) {
   std::string body = fmt::format("{{\"account\":{},\"workflow\":{},\"id\":{}}}", base::JsonString(account),
                                  base::JsonString(workflow), base::JsonString(id));
-  auto response = Post("/sync/workflows/status", body);
+  auto response = Call("/sync/workflows/status", body);
   EDGE_RETURN_IF_ERROR(FromAnswer(response));
   auto summary = DecodeWorkflowSummary(response->body);
   if (!summary.ok()) {

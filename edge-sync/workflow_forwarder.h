@@ -36,6 +36,14 @@
 
 namespace edge::sync {
 
+// A binding's call blocks a thread of libuv's pool (4, shared by every
+// tenant's KV, cache and workflow calls) while it waits for the origin: at
+// most this many wait at once in a process; more fail at once.
+inline constexpr int kWorkflowMaxCallsInFlight = 2;
+// After a call could not reach the origin, calls fail at once for this
+// long instead of each waiting for its own timeout.
+inline constexpr int64_t kWorkflowOriginBackoffMs = 2000;
+
 struct WorkflowForwarderOptions {
   uint64_t poll_ms = 200;
   // Whether Start runs the home's thread (tests call RunHomeOnce instead).
@@ -82,6 +90,9 @@ class WorkflowForwarder : public bindings::WorkflowFleet {
  private:
   using Key = std::tuple<std::string, std::string, std::string>;
   StatusOr<base::HttpResponse> Post(std::string_view path, const std::string& body);
+  // A binding's call to the origin, within kWorkflowMaxCallsInFlight and
+  // not while the origin is backed off.
+  StatusOr<base::HttpResponse> Call(std::string_view path, const std::string& body);
   Status Submit(const std::vector<WorkflowCommand>& commands, bool batch,
                 std::vector<std::string>* ids);
   // Applies `command` to the store: Ok when done or refused for good
@@ -103,6 +114,9 @@ class WorkflowForwarder : public bindings::WorkflowFleet {
   bool kicked_ = false;  // the store changed: push without waiting for the poll
   std::set<Key> dirty_;  // instances changed since their summary was pushed
   Counts counts_;
+  int calls_in_flight_ = 0;
+  int64_t origin_away_until_ms_ = 0;  // steady clock
+  std::string origin_away_why_;
   std::thread thread_;
 
   // The home thread's own.

@@ -80,6 +80,61 @@ export default {
 };
 """
 
+# A worker that poisons its built-ins before every call it makes through
+# the fleet: the calls still work, and its own errors are still errors.
+POISONED = r"""
+import { WorkflowEntrypoint } from "cloudflare:workers";
+
+export class Flow extends WorkflowEntrypoint {
+  async run(event, step) {
+    return await step.do("only", async () => event.payload);
+  }
+}
+
+function poison() {
+  Object.prototype.id = "hijacked";
+  Object.prototype.params = "hijacked";
+  Object.prototype.type = "hijacked";
+  Array.prototype[Symbol.iterator] = function* () { throw new Error("poisoned iterator"); };
+  Promise.prototype.then = function () { throw new Error("poisoned Promise.then"); };
+  Object.defineProperty(Array, Symbol.species, { get() { throw new Error("poisoned species"); }, configurable: true });
+}
+
+export default {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    const id = url.searchParams.get("id");
+    if (url.pathname === "/status") {
+      return new Response(JSON.stringify(await (await env.FLOW.get(id)).status()));
+    }
+    const results = [];
+    poison();
+    const attempts = [
+      async () => { await env.FLOW.create({ id, params: { n: 1 } }); },
+      async () => { await env.FLOW.create({ id: { toString() { throw new Error("toString throws"); } } }); },
+      async () => { const p = Proxy.revocable({}, {}); p.revoke(); await env.FLOW.create({ id: id + "-r", params: p.proxy }); },
+      async () => { await (await env.FLOW.get(id)).status(); },
+      async () => { await env.FLOW.create({ id: "x".repeat(100000) }); },
+      async () => { await (await env.FLOW.get(id)).sendEvent({ type: { valueOf() { throw new Error("valueOf throws"); } } }); },
+      async () => {
+        // Its own then getter: every promise resolved with an object rejects.
+        Object.defineProperty(Object.prototype, "then", { get() { throw new Error("poisoned then"); }, configurable: true });
+        try { await env.FLOW.get(id); } finally { delete Object.prototype.then; }
+      },
+    ];
+    for (let i = 0; i < attempts.length; i++) {
+      try {
+        await attempts[i]();
+        results[results.length] = "ok";
+      } catch (e) {
+        results[results.length] = String(e && e.name);
+      }
+    }
+    return new Response(JSON.stringify(results));
+  },
+};
+"""
+
 CONFIG = """name = "{name}"
 main = "index.js"
 routes = ["{host}/*"]
@@ -113,9 +168,12 @@ class SyncWorkflowsTest(unittest.TestCase):
                                  cls.origin.token_file], capture_output=True, text=True, timeout=60)
         assert result.returncode == 0, result.stderr
         cls.deploy("other-flows", "other.test", token_file)
+        cls.deploy("poisoned", "poisoned.test", cls.origin.token_file, POISONED, "pflow")
         for node in cls.pops.values():
             for host in ("flows.test", "other.test"):
                 assert wait_until(lambda: node.request(host).body == b"flows", 30), node.log()
+            assert wait_until(lambda: node.request("poisoned.test", "/status?id=none").status == 500,
+                              30), node.log()
         # Every PoP has learned the home from a check-in.
         for node in cls.pops.values():
             assert wait_until(lambda: json.loads(node.admin("GET", "/status").body)
@@ -128,8 +186,9 @@ class SyncWorkflowsTest(unittest.TestCase):
                 cls.keys.secrets_key, "--pop-id", pop_id]
 
     @classmethod
-    def deploy(cls, name, host, token_file):
-        project = Project({"index.js": WORKER}, config=CONFIG.format(name=name, host=host))
+    def deploy(cls, name, host, token_file, source=WORKER, workflow="flow"):
+        config = CONFIG.format(name=name, host=host).replace('name = "flow"', f'name = "{workflow}"')
+        project = Project({"index.js": source}, config=config)
         cls.addClassCleanup(project.remove)
         result = subprocess.run([BINARY, "deploy", project.dir, "--to", cls.origin.url,
                                  "--token-file", token_file], capture_output=True, text=True,
@@ -244,6 +303,21 @@ class SyncWorkflowsTest(unittest.TestCase):
             self.assertEqual(status, 400, body + " -> " + answer)
         status, _ = _call(self.origin.port, "POST", "/sync/workflows/take", b"{}", "wrong-token")
         self.assertEqual(status, 403)
+        # A worker that poisons its built-ins, passes Proxies (a revoked one
+        # too) and ids whose toString throws gets errors or instances, and
+        # the PoP and the home live on.
+        response = self.pops["pop-b"].request("poisoned.test", "/?id=poison-1")
+        self.assertEqual(response.status, 200, self.pops["pop-b"].log()[-3000:])
+        results = json.loads(response.body)
+        self.assertEqual(results[0], "ok", results)
+        self.assertEqual(results[3], "ok", results)
+        for i in (1, 2, 4, 5, 6):
+            self.assertNotEqual(results[i], "ok", results)
+        self.assertEqual(len(results), 7)
+        self.assertTrue(wait_until(lambda: b'"complete"' in self.pops["pop-c"].request(
+            "poisoned.test", "/status?id=poison-1").body, 30))
+        self.assertIn(b'"output":{"n":1}', self.pops["pop-c"].request(
+            "poisoned.test", "/status?id=poison-1").body)
         # The fleet goes on.
         self.assertEqual(self.call("pop-c", "/create", id="after-hostile")[0], 200)
         self.assertTrue(self.wait_status("pop-b", "after-hostile", "complete"))
