@@ -25,23 +25,23 @@ using bindings::WorkflowStatus;
 WorkflowCommand Create(std::string id, std::string account = "acme") {
   WorkflowCommand command;
   command.op = "create";
-  command.account = std::move(account);
-  command.workflow = "orders";
-  command.id = std::move(id);
-  command.worker = "shop";
-  command.class_name = "OrderFlow";
-  command.version = "3";
-  command.params = "{\"item\":\"lamp\"}";
-  command.created_ms = 1000;
+  command.instance.account = std::move(account);
+  command.instance.workflow = "orders";
+  command.instance.id = std::move(id);
+  command.instance.worker = "shop";
+  command.instance.class_name = "OrderFlow";
+  command.instance.version = "3";
+  command.instance.params = "{\"item\":\"lamp\"}";
+  command.instance.created_ms = 1000;
   return command;
 }
 
 WorkflowCommand Signal(std::string op, std::string id) {
   WorkflowCommand command;
   command.op = std::move(op);
-  command.account = "acme";
-  command.workflow = "orders";
-  command.id = std::move(id);
+  command.instance.account = "acme";
+  command.instance.workflow = "orders";
+  command.instance.id = std::move(id);
   return command;
 }
 
@@ -54,7 +54,8 @@ TEST(WorkflowMailboxTest, CreatesRefuseIdsTakenAndBatchesSkipThem) {
   EXPECT_EQ(*made, std::vector<std::string>{"a"});
   auto again = (*mailbox)->Submit({Create("a")}, false);
   ASSERT_FALSE(again.ok());
-  EXPECT_TRUE(again.status().message().starts_with("instance.already_exists")) << again.status().message();
+  EXPECT_TRUE(again.status().message().starts_with("instance.already_exists"))
+      << again.status().message();
   // A batch skips "a" and a repeat inside itself.
   auto batch = (*mailbox)->Submit({Create("a"), Create("b"), Create("b"), Create("c")}, true);
   ASSERT_TRUE(batch.ok());
@@ -74,10 +75,12 @@ TEST(WorkflowMailboxTest, SignalsNeedAKnownInstanceAndFinishedOnesRefuseThem) {
   ASSERT_TRUE(mailbox.ok());
   auto unknown = (*mailbox)->Submit({Signal("pause", "x")}, false);
   EXPECT_EQ(unknown.status().code(), ErrorCode::kNotFound);
-  EXPECT_EQ(unknown.status().message(), "instance.not_found: no instance \"x\" of workflow \"orders\"");
+  EXPECT_EQ(unknown.status().message(),
+            "instance.not_found: no instance \"x\" of workflow \"orders\"");
   // Another account's instance of the same name is not there either.
   ASSERT_TRUE((*mailbox)->Submit({Create("x", "other")}, false).ok());
-  EXPECT_EQ((*mailbox)->Submit({Signal("terminate", "x")}, false).status().code(), ErrorCode::kNotFound);
+  EXPECT_EQ((*mailbox)->Submit({Signal("terminate", "x")}, false).status().code(),
+            ErrorCode::kNotFound);
   ASSERT_TRUE((*mailbox)->Submit({Create("x")}, false).ok());
   EXPECT_TRUE((*mailbox)->Submit({Signal("pause", "x")}, false).ok());
   WorkflowSummaryRecord done;
@@ -114,21 +117,21 @@ TEST(WorkflowMailboxTest, TakeLeasesAndHandsOutAgainUntilAcknowledged) {
     auto first = (*mailbox)->Take(2, 10'000);
     ASSERT_TRUE(first.ok());
     ASSERT_EQ(first->size(), 2u);
-    EXPECT_EQ((*first)[0].id, "a");
-    EXPECT_EQ((*first)[0].params, "{\"item\":\"lamp\"}");
-    EXPECT_EQ((*first)[0].version, "3");
+    EXPECT_EQ((*first)[0].instance.id, "a");
+    EXPECT_EQ((*first)[0].instance.params, "{\"item\":\"lamp\"}");
+    EXPECT_EQ((*first)[0].instance.version, "3");
     EXPECT_LT((*first)[0].seq, (*first)[1].seq);
     // Leased: the next take has only "c".
     auto second = (*mailbox)->Take(10, 10'500);
     ASSERT_TRUE(second.ok());
     ASSERT_EQ(second->size(), 1u);
-    EXPECT_EQ((*second)[0].id, "c");
+    EXPECT_EQ((*second)[0].instance.id, "c");
     ASSERT_TRUE((*mailbox)->Ack({(*first)[0].seq, 999'999}).ok());
     // After the lease, "b" and "c" again (never acknowledged), not "a".
     auto third = (*mailbox)->Take(10, 12'000);
     ASSERT_TRUE(third.ok());
     ASSERT_EQ(third->size(), 2u);
-    EXPECT_EQ((*third)[0].id, "b");
+    EXPECT_EQ((*third)[0].instance.id, "b");
     EXPECT_EQ((*mailbox)->pending(), 2u);
   }
   // Durable: a restarted origin hands them out at once (leases are memory).
@@ -161,24 +164,27 @@ TEST(WorkflowMailboxTest, HostileBodiesAreRefused) {
   EXPECT_FALSE(DecodeWorkflowSubmit("{\"batch\":false,\"commands\":[]}").ok());
   EXPECT_FALSE(DecodeWorkflowSubmit("{\"batch\":false,\"commands\":[{\"op\":\"explode\"}]}").ok());
   WorkflowCommand bad = Create("ok");
-  bad.id = "-no";
+  bad.instance.id = "-no";
   EXPECT_FALSE(DecodeWorkflowSubmit(EncodeWorkflowSubmit({bad}, false)).ok());
   bad = Create("ok");
-  bad.account = std::string("a\0b", 3);
+  bad.instance.account = std::string("a\0b", 3);
   EXPECT_FALSE(DecodeWorkflowSubmit(EncodeWorkflowSubmit({bad}, false)).ok());
   bad = Create("ok");
-  bad.version = "1; drop";
+  bad.instance.version = "1; drop";
   EXPECT_FALSE(DecodeWorkflowSubmit(EncodeWorkflowSubmit({bad}, false)).ok());
   bad = Create("ok");
-  bad.params.assign(bindings::kWorkflowMaxParamsBytes + 1, 'x');
+  bad.instance.params.assign(bindings::kWorkflowMaxParamsBytes + 1, 'x');
   auto huge = DecodeWorkflowSubmit(EncodeWorkflowSubmit({bad}, false));
   EXPECT_EQ(huge.status().code(), ErrorCode::kRangeError);
   std::string not_base64 = EncodeWorkflowSubmit({Create("ok")}, false);
   not_base64.replace(not_base64.find("\"params\":\"") + 10, 2, "!!");
   EXPECT_FALSE(DecodeWorkflowSubmit(not_base64).ok());
   // Creates and signals are not mixed; signals go one at a time.
-  EXPECT_FALSE(DecodeWorkflowSubmit(EncodeWorkflowSubmit({Create("a"), Signal("pause", "a")}, true)).ok());
-  EXPECT_FALSE(DecodeWorkflowSubmit(EncodeWorkflowSubmit({Signal("pause", "a"), Signal("pause", "b")}, true)).ok());
+  EXPECT_FALSE(
+      DecodeWorkflowSubmit(EncodeWorkflowSubmit({Create("a"), Signal("pause", "a")}, true)).ok());
+  EXPECT_FALSE(
+      DecodeWorkflowSubmit(EncodeWorkflowSubmit({Signal("pause", "a"), Signal("pause", "b")}, true))
+          .ok());
   std::vector<WorkflowCommand> too_many(bindings::kWorkflowMaxBatch + 1, Create("a"));
   EXPECT_FALSE(DecodeWorkflowSubmit(EncodeWorkflowSubmit(too_many, true)).ok());
   EXPECT_FALSE(DecodeWorkflowSummaries("{\"summaries\":[{\"account\":\"a\"}]}").ok());
@@ -186,13 +192,14 @@ TEST(WorkflowMailboxTest, HostileBodiesAreRefused) {
   EXPECT_FALSE(DecodeWorkflowCaller("{\"pop_id\":\"p\",\"term\":-1}").ok());
   auto good = DecodeWorkflowSubmit(EncodeWorkflowSubmit({Create("a")}, false));
   ASSERT_TRUE(good.ok()) << good.status().message();
-  EXPECT_EQ(good->commands[0].params, "{\"item\":\"lamp\"}");
+  EXPECT_EQ(good->commands[0].instance.params, "{\"item\":\"lamp\"}");
 }
 
 // What a response writer got, for the origin's handler outside a server.
 class CapturingWriter : public gateway::ResponseWriter {
  public:
-  void Start(int status, std::string_view, const gateway::HeaderList&, std::optional<uint64_t>) override {
+  void Start(int status, std::string_view, const gateway::HeaderList&,
+             std::optional<uint64_t>) override {
     status_ = status;
   }
   void Write(std::string_view chunk) override { body_ += chunk; }
@@ -212,7 +219,8 @@ struct TestOrigin {
   explicit TestOrigin(const std::string& dir)
       : mailbox(std::move(WorkflowMailbox::Open(dir).value())),
         server(base::testing::TestServer::EachRequest(
-            [this](base::testing::ServerConnection& connection, const base::testing::ServerRequest& r) {
+            [this](base::testing::ServerConnection& connection,
+                   const base::testing::ServerRequest& r) {
               gateway::HttpRequest request;
               request.method = r.method;
               request.target = r.target;
@@ -269,15 +277,18 @@ TEST(WorkflowMailboxTest, OnlyTheHomeInItsTermTakesAcknowledgesAndReports) {
   auto stale = post("/sync/workflows/take", "{\"pop_id\":\"pop-a\",\"term\":2}");
   EXPECT_EQ(stale.status, 409);
   EXPECT_NE(stale.body.find("is not the workflow home"), std::string::npos) << stale.body;
-  EXPECT_EQ(post("/sync/workflows/ack", "{\"pop_id\":\"pop-a\",\"term\":4,\"seqs\":[1]}").status, 409);
-  EXPECT_EQ(post("/sync/workflows/summaries",
-                 "{\"pop_id\":\"pop-b\",\"term\":3,\"summaries\":[{\"account\":\"acme\",\"workflow\":"
-                 "\"orders\",\"id\":\"a\",\"status\":\"complete\",\"output\":\"\"}]}")
-                .status,
+  EXPECT_EQ(post("/sync/workflows/ack", "{\"pop_id\":\"pop-a\",\"term\":4,\"seqs\":[1]}").status,
             409);
+  EXPECT_EQ(
+      post("/sync/workflows/summaries",
+           "{\"pop_id\":\"pop-b\",\"term\":3,\"summaries\":[{\"account\":\"acme\",\"workflow\":"
+           "\"orders\",\"id\":\"a\",\"status\":\"complete\",\"output\":\"\"}]}")
+          .status,
+      409);
   EXPECT_EQ(origin.mailbox->Summary("acme", "orders", "a")->status, WorkflowStatus::kQueued);
   EXPECT_EQ(post("/sync/workflows/take", "not json").status, 400);
-  EXPECT_EQ(post("/sync/workflows/submit", "{\"batch\":false,\"commands\":[{\"op\":1}]}").status, 400);
+  EXPECT_EQ(post("/sync/workflows/submit", "{\"batch\":false,\"commands\":[{\"op\":1}]}").status,
+            400);
   EXPECT_EQ(post("/sync/workflows/elsewhere", "{}").status, 404);
   EXPECT_EQ(base::Request(origin.Target(), "GET", "/sync/workflows/take")->status, 405);
   auto taken = post("/sync/workflows/take", "{\"pop_id\":\"pop-a\",\"term\":3}");
@@ -300,10 +311,10 @@ TEST(WorkflowForwarderTest, CallsAtAPopAreAppliedOnTheHomeAndReadBack) {
   auto home_of = [&] { return origin.Home(); };
   WorkflowForwarderOptions by_hand;
   by_hand.thread = false;  // rounds are run by the test
-  WorkflowForwarder home(origin.Target(), "pop-a", home_of, [&] { return home_cursor.load(); },
-                         home_store, by_hand);
-  WorkflowForwarder pop(origin.Target(), "pop-b", home_of, [] { return uint64_t{5}; }, pop_store,
-                        by_hand);
+  WorkflowForwarder home(
+      origin.Target(), "pop-a", home_of, [&] { return home_cursor.load(); }, home_store, by_hand);
+  WorkflowForwarder pop(
+      origin.Target(), "pop-b", home_of, [] { return uint64_t{5}; }, pop_store, by_hand);
   home.Start();
   EXPECT_FALSE(home.Remote());
   EXPECT_TRUE(pop.Remote());
@@ -321,7 +332,8 @@ TEST(WorkflowForwarderTest, CallsAtAPopAreAppliedOnTheHomeAndReadBack) {
   ASSERT_TRUE(made.ok()) << made.status().message();
   EXPECT_EQ(*made, std::vector<std::string>{"order-1"});
   auto twice = pop.Create({instance}, false);
-  EXPECT_TRUE(twice.status().message().starts_with("instance.already_exists")) << twice.status().message();
+  EXPECT_TRUE(twice.status().message().starts_with("instance.already_exists"))
+      << twice.status().message();
   auto queued = pop.Get("acme", "orders", "order-1");
   ASSERT_TRUE(queued.ok()) << queued.status().message();
   EXPECT_EQ(queued->status, WorkflowStatus::kQueued);
@@ -384,8 +396,12 @@ TEST(WorkflowForwarderTest, AnOriginAwayFailsTheCallSayingSo) {
   auto store = OpenStore(dir.path());
   base::HttpTarget nowhere;
   nowhere.url = "http://127.0.0.1:1";
-  WorkflowForwarder pop(nowhere, "pop-b", [] { return CronHomeState{"pop-a", 1}; },
-                        [] { return uint64_t{0}; }, store);
+  WorkflowForwarder pop(
+      nowhere, "pop-b",
+      [] {
+        return CronHomeState{"pop-a", 1};
+      },
+      [] { return uint64_t{0}; }, store);
   WorkflowInstance instance;
   instance.account = "acme";
   instance.workflow = "orders";
@@ -433,8 +449,12 @@ TEST(WorkflowForwarderTest, AtMostAFewCallsWaitForTheOriginAtOnce) {
   upstream.url = "http://127.0.0.1:" + std::to_string(origin.port());
   WorkflowForwarderOptions by_hand;
   by_hand.thread = false;
-  WorkflowForwarder pop(upstream, "pop-b", [] { return CronHomeState{"pop-a", 1}; },
-                        [] { return uint64_t{0}; }, OpenStore(dir.path()), by_hand);
+  WorkflowForwarder pop(
+      upstream, "pop-b",
+      [] {
+        return CronHomeState{"pop-a", 1};
+      },
+      [] { return uint64_t{0}; }, OpenStore(dir.path()), by_hand);
   std::vector<std::thread> callers;
   std::vector<Status> results(kWorkflowMaxCallsInFlight);
   for (int i = 0; i < kWorkflowMaxCallsInFlight; ++i) {
@@ -442,7 +462,8 @@ TEST(WorkflowForwarderTest, AtMostAFewCallsWaitForTheOriginAtOnce) {
   }
   {
     std::unique_lock<std::mutex> lock(mutex);
-    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return waiting == kWorkflowMaxCallsInFlight; }));
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10),
+                            [&] { return waiting == kWorkflowMaxCallsInFlight; }));
   }
   auto refused = pop.Get("acme", "orders", "y");
   EXPECT_EQ(refused.status().code(), ErrorCode::kIo);
@@ -454,7 +475,8 @@ TEST(WorkflowForwarderTest, AtMostAFewCallsWaitForTheOriginAtOnce) {
   }
   cv.notify_all();
   for (std::thread& caller : callers) caller.join();
-  for (const Status& result : results) EXPECT_EQ(result.code(), ErrorCode::kNotFound) << result.message();
+  for (const Status& result : results)
+    EXPECT_EQ(result.code(), ErrorCode::kNotFound) << result.message();
   // Free again.
   EXPECT_EQ(pop.Get("acme", "orders", "z").status().code(), ErrorCode::kNotFound);
 }

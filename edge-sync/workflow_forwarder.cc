@@ -7,6 +7,7 @@
 
 #include "base/json_text.h"
 #include "base/log.h"
+#include "bindings/workflows/workflow_admin.h"
 
 namespace edge::sync {
 namespace {
@@ -18,7 +19,8 @@ using bindings::WorkflowInstance;
 constexpr size_t kScanPage = 500;
 
 std::string CallerJson(const CronHomeState& home, std::string_view rest) {
-  return fmt::format("{{\"pop_id\":{},\"term\":{}{}}}", base::JsonString(home.pop_id), home.term, rest);
+  return fmt::format("{{\"pop_id\":{},\"term\":{}{}}}", base::JsonString(home.pop_id), home.term,
+                     rest);
 }
 
 }  // namespace
@@ -28,8 +30,12 @@ WorkflowForwarder::WorkflowForwarder(base::HttpTarget upstream, std::string pop_
                                      std::function<uint64_t()> cursor,
                                      std::shared_ptr<bindings::WorkflowStore> store,
                                      WorkflowForwarderOptions options)
-    : upstream_(std::move(upstream)), pop_id_(std::move(pop_id)), home_(std::move(home)),
-      cursor_(std::move(cursor)), store_(std::move(store)), options_(options) {
+    : upstream_(std::move(upstream)),
+      pop_id_(std::move(pop_id)),
+      home_(std::move(home)),
+      cursor_(std::move(cursor)),
+      store_(std::move(store)),
+      options_(options) {
   // A binding's call waits on these: an origin that does not answer within
   // seconds fails the call rather than the invocation's wall time.
   upstream_.connect_timeout_ms = 2000;
@@ -40,14 +46,15 @@ WorkflowForwarder::WorkflowForwarder(base::HttpTarget upstream, std::string pop_
 WorkflowForwarder::~WorkflowForwarder() { Stop(); }
 
 void WorkflowForwarder::Start() {
-  store_->SetOnChange([this](std::string_view account, std::string_view workflow, std::string_view id) {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      dirty_.emplace(std::string(account), std::string(workflow), std::string(id));
-      kicked_ = true;
-    }
-    wake_.notify_one();
-  });
+  store_->SetOnChange(
+      [this](std::string_view account, std::string_view workflow, std::string_view id) {
+        {
+          std::lock_guard<std::mutex> lock(mutex_);
+          dirty_.emplace(std::string(account), std::string(workflow), std::string(id));
+          kicked_ = true;
+        }
+        wake_.notify_one();
+      });
   if (options_.thread) thread_ = std::thread([this] { Run(); });
 }
 
@@ -69,7 +76,8 @@ WorkflowForwarder::Counts WorkflowForwarder::counts() const {
   return counts_;
 }
 
-StatusOr<base::HttpResponse> WorkflowForwarder::Post(std::string_view path, const std::string& body) {
+StatusOr<base::HttpResponse> WorkflowForwarder::Post(std::string_view path,
+                                                     const std::string& body) {
   if (body.size() > kWorkflowFleetMaxBodyBytes) {
     return Status(ErrorCode::kRangeError,
                   fmt::format("a workflow call sent to the fleet's home carries at most {} bytes "
@@ -87,7 +95,8 @@ int64_t SteadyMs() {
 }
 }  // namespace
 
-StatusOr<base::HttpResponse> WorkflowForwarder::Call(std::string_view path, const std::string& body) {
+StatusOr<base::HttpResponse> WorkflowForwarder::Call(std::string_view path,
+                                                     const std::string& body) {
   if (body.size() > kWorkflowFleetMaxBodyBytes) return Post(path, body);  // refused, as too large
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -120,10 +129,11 @@ namespace {
 Status FromAnswer(const StatusOr<base::HttpResponse>& response) {
   if (!response.ok()) {
     if (response.status().code() == ErrorCode::kRangeError) return response.status();
-    return Status(ErrorCode::kIo,
-                  fmt::format("workflow instances live on the fleet's home, and its origin could not "
-                              "be reached: {}",
-                              response.status().message()));
+    return Status(
+        ErrorCode::kIo,
+        fmt::format("workflow instances live on the fleet's home, and its origin could not "
+                    "be reached: {}",
+                    response.status().message()));
   }
   const base::HttpResponse& answer = response.value();
   if (answer.status >= 200 && answer.status < 300) return Status::Ok();
@@ -141,10 +151,11 @@ Status FromAnswer(const StatusOr<base::HttpResponse>& response) {
     if (code == "type") return Status(ErrorCode::kTypeError, message);
     return Status(ErrorCode::kInvalidInput, message);
   }
-  return Status(ErrorCode::kIo,
-                fmt::format("workflow instances live on the fleet's home, and its origin refused the "
-                            "call ({}): {}",
-                            answer.status, message));
+  return Status(
+      ErrorCode::kIo,
+      fmt::format("workflow instances live on the fleet's home, and its origin refused the "
+                  "call ({}): {}",
+                  answer.status, message));
 }
 }  // namespace
 
@@ -178,14 +189,7 @@ StatusOr<std::vector<std::string>> WorkflowForwarder::Create(
   for (const WorkflowInstance& instance : instances) {
     WorkflowCommand command;
     command.op = "create";
-    command.account = instance.account;
-    command.workflow = instance.workflow;
-    command.id = instance.id;
-    command.worker = instance.worker;
-    command.class_name = instance.class_name;
-    command.version = instance.version;
-    command.params = instance.params;
-    command.created_ms = instance.created_ms;
+    command.instance = instance;
     command.cursor = cursor;
     commands.push_back(std::move(command));
   }
@@ -196,14 +200,16 @@ StatusOr<std::vector<std::string>> WorkflowForwarder::Create(
 
 StatusOr<WorkflowInstance> WorkflowForwarder::Get(std::string_view account,
                                                   std::string_view workflow, std::string_view id) {
-  std::string body = fmt::format("{{\"account\":{},\"workflow\":{},\"id\":{}}}", base::JsonString(account),
-                                 base::JsonString(workflow), base::JsonString(id));
+  std::string body =
+      fmt::format("{{\"account\":{},\"workflow\":{},\"id\":{}}}", base::JsonString(account),
+                  base::JsonString(workflow), base::JsonString(id));
   auto response = Call("/sync/workflows/status", body);
   EDGE_RETURN_IF_ERROR(FromAnswer(response));
   auto summary = DecodeWorkflowSummary(response->body);
   if (!summary.ok()) {
-    return Status(ErrorCode::kIo, "the fleet's origin answered a workflow status that is not valid: " +
-                                      summary.status().message());
+    return Status(ErrorCode::kIo,
+                  "the fleet's origin answered a workflow status that is not valid: " +
+                      summary.status().message());
   }
   return std::move(summary->instance);
 }
@@ -212,19 +218,20 @@ Status WorkflowForwarder::Control(std::string_view account, std::string_view wor
                                   std::string_view id, std::string_view op) {
   WorkflowCommand command;
   command.op = std::string(op);
-  command.account = std::string(account);
-  command.workflow = std::string(workflow);
-  command.id = std::string(id);
+  command.instance.account = std::string(account);
+  command.instance.workflow = std::string(workflow);
+  command.instance.id = std::string(id);
   return Submit({command}, false, nullptr);
 }
 
 Status WorkflowForwarder::SendEvent(std::string_view account, std::string_view workflow,
-                                    std::string_view id, const bindings::WorkflowEventRecord& event) {
+                                    std::string_view id,
+                                    const bindings::WorkflowEventRecord& event) {
   WorkflowCommand command;
   command.op = "event";
-  command.account = std::string(account);
-  command.workflow = std::string(workflow);
-  command.id = std::string(id);
+  command.instance.account = std::string(account);
+  command.instance.workflow = std::string(workflow);
+  command.instance.id = std::string(id);
   command.event_type = event.type;
   command.payload = event.payload;
   command.event_ms = event.timestamp_ms;
@@ -234,38 +241,25 @@ Status WorkflowForwarder::SendEvent(std::string_view account, std::string_view w
 Status WorkflowForwarder::Apply(const WorkflowCommand& command) {
   Status applied;
   if (command.op == "create") {
-    WorkflowInstance instance;
-    instance.account = command.account;
-    instance.workflow = command.workflow;
-    instance.id = command.id;
-    instance.worker = command.worker;
-    instance.class_name = command.class_name;
-    instance.version = command.version;
-    instance.params = command.params;
-    instance.created_ms = command.created_ms;
-    applied = store_->Create(instance);
+    applied = store_->Create(command.instance);
   } else if (command.op == "event") {
-    applied = store_->SendEvent(command.account, command.workflow, command.id,
-                                {command.event_type, command.payload, command.event_ms});
-  } else if (command.op == "pause") {
-    applied = store_->Pause(command.account, command.workflow, command.id);
-  } else if (command.op == "resume") {
-    applied = store_->Resume(command.account, command.workflow, command.id);
-  } else if (command.op == "terminate") {
-    applied = store_->Terminate(command.account, command.workflow, command.id);
-  } else if (command.op == "restart") {
-    applied = store_->Restart(command.account, command.workflow, command.id);
+    applied =
+        store_->SendEvent(command.instance.account, command.instance.workflow, command.instance.id,
+                          {command.event_type, command.payload, command.event_ms});
+  } else {  // pause, resume, terminate, restart
+    const WorkflowInstance& i = command.instance;
+    applied = bindings::ControlInstance(*store_, i.account, i.workflow, i.id, command.op);
   }
   // The disk said no: try again. Anything else is the answer for good (a
   // create sent again after a restart finds its instance there).
   if (applied.code() == ErrorCode::kIo || applied.code() == ErrorCode::kInternal) return applied;
   if (!applied.ok()) {
     Log(LogLevel::kInfo, "workflow \"{}\" instance {}: {} from another PoP not applied: {}",
-        command.workflow, command.id, command.op, applied.message());
+        command.instance.workflow, command.instance.id, command.op, applied.message());
     // The origin's summary may be behind (a queued create refused here):
     // the instance's own summary goes again.
     std::lock_guard<std::mutex> lock(mutex_);
-    dirty_.emplace(command.account, command.workflow, command.id);
+    dirty_.emplace(command.instance.account, command.instance.workflow, command.instance.id);
   }
   std::lock_guard<std::mutex> lock(mutex_);
   ++counts_.applied;

@@ -67,8 +67,8 @@ class WorkflowForwarder : public bindings::WorkflowFleet {
   void Stop();
 
   bool Remote() const override;
-  StatusOr<std::vector<std::string>> Create(const std::vector<bindings::WorkflowInstance>& instances,
-                                            bool batch) override;
+  StatusOr<std::vector<std::string>> Create(
+      const std::vector<bindings::WorkflowInstance>& instances, bool batch) override;
   StatusOr<bindings::WorkflowInstance> Get(std::string_view account, std::string_view workflow,
                                            std::string_view id) override;
   Status Control(std::string_view account, std::string_view workflow, std::string_view id,

@@ -23,15 +23,6 @@ using simdjson::dom::element;
 
 constexpr base::LmdbNames kNames{"the workflow mailbox", "workflow mailbox: ", "mailbox"};
 
-std::string SummaryKey(std::string_view account, std::string_view workflow, std::string_view id) {
-  std::string key(account);
-  key += '\0';
-  key += workflow;
-  key += '\0';
-  key += id;
-  return key;
-}
-
 Status Invalid(std::string_view what) {
   return Status(ErrorCode::kInvalidInput, fmt::format("a workflow command {}", what));
 }
@@ -80,36 +71,40 @@ Status DecodeCommand(element object, WorkflowCommand* command) {
   if (!GetString(object, "op", &command->op) || !KnownOp(command->op)) {
     return Invalid("needs op: create, pause, resume, terminate, restart or event");
   }
-  if (!GetString(object, "account", &command->account) ||
-      !GetString(object, "workflow", &command->workflow) || !GetString(object, "id", &command->id)) {
+  if (!GetString(object, "account", &command->instance.account) ||
+      !GetString(object, "workflow", &command->instance.workflow) ||
+      !GetString(object, "id", &command->instance.id)) {
     return Invalid("needs account, workflow and id");
   }
-  if (command->account.size() > 256 || command->account.find('\0') != std::string::npos) {
+  if (command->instance.account.size() > 256 ||
+      command->instance.account.find('\0') != std::string::npos) {
     return Invalid("names an account that is not valid");
   }
-  EDGE_RETURN_IF_ERROR(bindings::ValidateWorkflowName(command->workflow));
-  EDGE_RETURN_IF_ERROR(bindings::ValidateWorkflowId(command->id, "The instance id"));
+  EDGE_RETURN_IF_ERROR(bindings::ValidateWorkflowName(command->instance.workflow));
+  EDGE_RETURN_IF_ERROR(bindings::ValidateWorkflowId(command->instance.id, "The instance id"));
   if (!GetUint(object, "seq", &command->seq)) return Invalid("has a seq that is not a number");
   if (command->op == "create") {
-    if (!GetString(object, "worker", &command->worker) ||
-        !GetString(object, "class_name", &command->class_name) ||
-        !GetString(object, "version", &command->version, true) ||
-        !GetBytes(object, "params", &command->params) ||
-        !GetInt(object, "created_ms", &command->created_ms) ||
+    if (!GetString(object, "worker", &command->instance.worker) ||
+        !GetString(object, "class_name", &command->instance.class_name) ||
+        !GetString(object, "version", &command->instance.version, true) ||
+        !GetBytes(object, "params", &command->instance.params) ||
+        !GetInt(object, "created_ms", &command->instance.created_ms) ||
         !GetUint(object, "cursor", &command->cursor)) {
       return Invalid("create needs worker, class_name, and params in base64");
     }
-    if (command->worker.empty() || command->worker.size() > 256 || command->class_name.empty() ||
-        command->class_name.size() > 256 || command->version.size() > 20) {
+    if (command->instance.worker.empty() || command->instance.worker.size() > 256 ||
+        command->instance.class_name.empty() || command->instance.class_name.size() > 256 ||
+        command->instance.version.size() > 20) {
       return Invalid("create names a worker, class or version that is not valid");
     }
-    for (char c : command->version) {
+    for (char c : command->instance.version) {
       if (c < '0' || c > '9') return Invalid("create names a version that is not a number");
     }
-    if (command->params.size() > bindings::kWorkflowMaxParamsBytes) {
-      return Status(ErrorCode::kRangeError,
-                    fmt::format("Workflow instance params are limited to {} bytes once serialized (got {})",
-                                bindings::kWorkflowMaxParamsBytes, command->params.size()));
+    if (command->instance.params.size() > bindings::kWorkflowMaxParamsBytes) {
+      return Status(
+          ErrorCode::kRangeError,
+          fmt::format("Workflow instance params are limited to {} bytes once serialized (got {})",
+                      bindings::kWorkflowMaxParamsBytes, command->instance.params.size()));
     }
   }
   if (command->op == "event") {
@@ -132,8 +127,9 @@ Status DecodeSummary(element object, WorkflowSummaryRecord* summary) {
   WorkflowInstance& instance = summary->instance;
   std::string status;
   if (!object.is_object() || !GetString(object, "account", &instance.account) ||
-      !GetString(object, "workflow", &instance.workflow) || !GetString(object, "id", &instance.id) ||
-      !GetString(object, "status", &status) || !GetBytes(object, "output", &instance.output) ||
+      !GetString(object, "workflow", &instance.workflow) ||
+      !GetString(object, "id", &instance.id) || !GetString(object, "status", &status) ||
+      !GetBytes(object, "output", &instance.output) ||
       !GetString(object, "error_name", &instance.error_name, true) ||
       !GetString(object, "error_message", &instance.error_message, true) ||
       !GetInt(object, "created_ms", &instance.created_ms)) {
@@ -141,7 +137,8 @@ Status DecodeSummary(element object, WorkflowSummaryRecord* summary) {
                   "a workflow summary needs account, workflow, id, status, and output in base64");
   }
   if (instance.account.size() > 256 || instance.account.find('\0') != std::string::npos) {
-    return Status(ErrorCode::kInvalidInput, "a workflow summary names an account that is not valid");
+    return Status(ErrorCode::kInvalidInput,
+                  "a workflow summary names an account that is not valid");
   }
   EDGE_RETURN_IF_ERROR(bindings::ValidateWorkflowName(instance.workflow));
   EDGE_RETURN_IF_ERROR(bindings::ValidateWorkflowId(instance.id, "The instance id"));
@@ -155,7 +152,8 @@ Status DecodeSummary(element object, WorkflowSummaryRecord* summary) {
   }
   bool gone = false;
   auto member = object["gone"];
-  if (member.error() != simdjson::NO_SUCH_FIELD && member.get_bool().get(gone) != simdjson::SUCCESS) {
+  if (member.error() != simdjson::NO_SUCH_FIELD &&
+      member.get_bool().get(gone) != simdjson::SUCCESS) {
     return Status(ErrorCode::kInvalidInput, "a workflow summary's gone must be a boolean");
   }
   summary->gone = gone;
@@ -175,8 +173,9 @@ StatusOr<element> ParseObject(simdjson::dom::parser& parser, std::string_view js
 }
 
 Status NotFound(std::string_view workflow, std::string_view id) {
-  return Status(ErrorCode::kNotFound,
-                fmt::format("instance.not_found: no instance \"{}\" of workflow \"{}\"", id, workflow));
+  return Status(
+      ErrorCode::kNotFound,
+      fmt::format("instance.not_found: no instance \"{}\" of workflow \"{}\"", id, workflow));
 }
 
 // The store's refusal of `op` on an instance that is `status`
@@ -186,15 +185,17 @@ Status RefusedWhenFinished(const WorkflowCommand& command, WorkflowStatus status
   std::string_view name = bindings::WorkflowStatusName(status);
   if (command.op == "pause" || command.op == "resume") {
     return Status(ErrorCode::kInvalidInput, fmt::format("Cannot {} instance \"{}\": it is {}",
-                                                        command.op, command.id, name));
+                                                        command.op, command.instance.id, name));
   }
   if (command.op == "terminate") {
     return Status(ErrorCode::kInvalidInput,
-                  fmt::format("Cannot terminate instance \"{}\": it is already {}", command.id, name));
+                  fmt::format("Cannot terminate instance \"{}\": it is already {}",
+                              command.instance.id, name));
   }
   if (command.op == "event") {
     return Status(ErrorCode::kInvalidInput,
-                  fmt::format("Cannot send an event to instance \"{}\": it is {}", command.id, name));
+                  fmt::format("Cannot send an event to instance \"{}\": it is {}",
+                              command.instance.id, name));
   }
   return Status::Ok();
 }
@@ -239,16 +240,18 @@ bindings::WorkflowStatus ParseWorkflowStatus(std::string_view name) {
 }
 
 std::string EncodeWorkflowCommand(const WorkflowCommand& c) {
-  std::string out = fmt::format("{{\"op\":{},\"account\":{},\"workflow\":{},\"id\":{}",
-                                base::JsonString(c.op), base::JsonString(c.account),
-                                base::JsonString(c.workflow), base::JsonString(c.id));
+  std::string out =
+      fmt::format("{{\"op\":{},\"account\":{},\"workflow\":{},\"id\":{}", base::JsonString(c.op),
+                  base::JsonString(c.instance.account), base::JsonString(c.instance.workflow),
+                  base::JsonString(c.instance.id));
   if (c.seq != 0) out += fmt::format(",\"seq\":{}", c.seq);
   if (c.op == "create") {
     out += fmt::format(
         ",\"worker\":{},\"class_name\":{},\"version\":{},\"params\":\"{}\",\"created_ms\":{},"
         "\"cursor\":{}",
-        base::JsonString(c.worker), base::JsonString(c.class_name), base::JsonString(c.version),
-        base::Base64Encode(c.params), c.created_ms, c.cursor);
+        base::JsonString(c.instance.worker), base::JsonString(c.instance.class_name),
+        base::JsonString(c.instance.version), base::Base64Encode(c.instance.params),
+        c.instance.created_ms, c.cursor);
   }
   if (c.op == "event") {
     out += fmt::format(",\"type\":{},\"payload\":\"{}\",\"event_ms\":{}",
@@ -270,8 +273,9 @@ std::string EncodeWorkflowSummary(const WorkflowSummaryRecord& summary) {
 
 std::string EncodeWorkflowSubmit(const std::vector<WorkflowCommand>& commands, bool batch) {
   std::string out = fmt::format("{{\"batch\":{},\"commands\":", batch ? "true" : "false");
-  base::AppendJsonArray(out, commands,
-                        [](std::string& o, const WorkflowCommand& c) { o += EncodeWorkflowCommand(c); });
+  base::AppendJsonArray(out, commands, [](std::string& o, const WorkflowCommand& c) {
+    o += EncodeWorkflowCommand(c);
+  });
   return out + "}";
 }
 
@@ -300,7 +304,8 @@ StatusOr<WorkflowSubmit> DecodeWorkflowSubmit(std::string_view json) {
       return Invalid("submit mixes creates with other commands");
     }
   }
-  if (!creates && submit.commands.size() != 1) return Invalid("submit carries one signal at a time");
+  if (!creates && submit.commands.size() != 1)
+    return Invalid("submit carries one signal at a time");
   return submit;
 }
 
@@ -391,30 +396,32 @@ StatusOr<std::vector<std::string>> WorkflowMailbox::Submit(std::vector<WorkflowC
   std::vector<std::string> created;
   std::set<std::string> seen;  // ids of this batch
   for (WorkflowCommand& command : commands) {
-    std::string key = SummaryKey(command.account, command.workflow, command.id);
+    std::string key = bindings::WorkflowInstanceKey(command.instance.account,
+                                                    command.instance.workflow, command.instance.id);
     auto known = ReadSummary(*env_, txn.get(), summaries_, key);
     if (!known.ok()) return known.status();
     if (command.op == "create") {
-      if (known->has_value() || !seen.insert(command.id).second) {
+      if (known->has_value() || !seen.insert(command.instance.id).second) {
         if (batch) continue;
-        return Status(ErrorCode::kInvalidInput,
-                      fmt::format("instance.already_exists: an instance with id \"{}\" already exists "
-                                  "for workflow \"{}\"",
-                                  command.id, command.workflow));
+        return Status(
+            ErrorCode::kInvalidInput,
+            fmt::format("instance.already_exists: an instance with id \"{}\" already exists "
+                        "for workflow \"{}\"",
+                        command.instance.id, command.instance.workflow));
       }
       WorkflowInstance queued;
-      queued.account = command.account;
-      queued.workflow = command.workflow;
-      queued.id = command.id;
+      queued.account = command.instance.account;
+      queued.workflow = command.instance.workflow;
+      queued.id = command.instance.id;
       queued.status = WorkflowStatus::kQueued;
-      queued.created_ms = command.created_ms;
+      queued.created_ms = command.instance.created_ms;
       std::string record = EncodeSummaryRecord(queued);
       MDB_val k = Val(key), v = Val(record);
       int rc = mdb_put(txn.get(), summaries_, &k, &v, 0);
       if (rc != 0) return env_->Error("write", rc);
-      created.push_back(command.id);
+      created.push_back(command.instance.id);
     } else {
-      if (!known->has_value()) return NotFound(command.workflow, command.id);
+      if (!known->has_value()) return NotFound(command.instance.workflow, command.instance.id);
       EDGE_RETURN_IF_ERROR(RefusedWhenFinished(command, (*known)->status));
     }
     command.seq = ++next;
@@ -453,14 +460,16 @@ StatusOr<std::vector<WorkflowCommand>> WorkflowMailbox::Take(size_t max, int64_t
   size_t scanned = 0;
   // Leased commands are skipped; a long run of them (the home is slow to
   // acknowledge) bounds the look.
-  while (rc == 0 && out.size() < max && out_bytes < kWorkflowFleetBatchBytes && scanned++ < 10'000) {
+  while (rc == 0 && out.size() < max && out_bytes < kWorkflowFleetBatchBytes &&
+         scanned++ < 10'000) {
     uint64_t seq = base::GetBe64(View(k)).value_or(0);
     auto lease = leases_.find(seq);
     if (lease == leases_.end() || lease->second <= now_ms) {
       simdjson::dom::parser parser;
       element root;
       WorkflowCommand command;
-      if (parser.parse(static_cast<const char*>(v.mv_data), v.mv_size).get(root) != simdjson::SUCCESS ||
+      if (parser.parse(static_cast<const char*>(v.mv_data), v.mv_size).get(root) !=
+              simdjson::SUCCESS ||
           !DecodeCommand(root, &command).ok()) {
         return Status(ErrorCode::kInternal, "workflow mailbox: a command record is damaged");
       }
@@ -506,7 +515,7 @@ Status WorkflowMailbox::PutSummaries(const std::vector<WorkflowSummaryRecord>& s
   EDGE_RETURN_IF_ERROR(txn.Begin(*env_, false, "write"));
   for (const WorkflowSummaryRecord& summary : summaries) {
     const WorkflowInstance& i = summary.instance;
-    std::string key = SummaryKey(i.account, i.workflow, i.id);
+    std::string key = bindings::WorkflowInstanceKey(i.account, i.workflow, i.id);
     MDB_val k = Val(key);
     int rc;
     if (summary.gone) {
@@ -523,10 +532,12 @@ Status WorkflowMailbox::PutSummaries(const std::vector<WorkflowSummaryRecord>& s
 }
 
 StatusOr<WorkflowInstance> WorkflowMailbox::Summary(std::string_view account,
-                                                    std::string_view workflow, std::string_view id) {
+                                                    std::string_view workflow,
+                                                    std::string_view id) {
   base::LmdbTxn txn;
   EDGE_RETURN_IF_ERROR(txn.Begin(*env_, true, "read"));
-  auto found = ReadSummary(*env_, txn.get(), summaries_, SummaryKey(account, workflow, id));
+  auto found = ReadSummary(*env_, txn.get(), summaries_,
+                           bindings::WorkflowInstanceKey(account, workflow, id));
   if (!found.ok()) return found.status();
   if (!found->has_value()) return NotFound(workflow, id);
   return std::move(**found);
@@ -546,7 +557,8 @@ bool HandleWorkflowMailboxRequest(std::string_view path, const gateway::HttpRequ
   std::string_view what = path.substr(kPrefix.size());
   if (what != "submit" && what != "status" && what != "take" && what != "ack" &&
       what != "summaries") {
-    SendJsonError(writer, 404, "workflow paths are /sync/workflows/(submit|status|take|ack|summaries)");
+    SendJsonError(writer, 404,
+                  "workflow paths are /sync/workflows/(submit|status|take|ack|summaries)");
     return true;
   }
   if (request.method != "POST") {
@@ -556,15 +568,16 @@ bool HandleWorkflowMailboxRequest(std::string_view path, const gateway::HttpRequ
   // A failure as the store would answer it: not found 404, refused 400 or
   // 409 (an id taken), a full mailbox or a disk error 503.
   auto fail = [&](const Status& status) {
-    int code = status.code() == ErrorCode::kNotFound ? 404
+    int code = status.code() == ErrorCode::kNotFound                                      ? 404
                : status.code() == ErrorCode::kIo || status.code() == ErrorCode::kInternal ? 503
-               : status.message().starts_with("instance.already_exists") ? 409
-                                                                          : 400;
-    std::string body = fmt::format("{{\"error\":{},\"code\":\"{}\"}}", base::JsonString(status.message()),
-                                   status.code() == ErrorCode::kNotFound    ? "not_found"
-                                   : status.code() == ErrorCode::kRangeError ? "range"
-                                   : status.code() == ErrorCode::kTypeError  ? "type"
-                                                                             : "refused");
+               : status.message().starts_with("instance.already_exists")                  ? 409
+                                                                                          : 400;
+    std::string body =
+        fmt::format("{{\"error\":{},\"code\":\"{}\"}}", base::JsonString(status.message()),
+                    status.code() == ErrorCode::kNotFound     ? "not_found"
+                    : status.code() == ErrorCode::kRangeError ? "range"
+                    : status.code() == ErrorCode::kTypeError  ? "type"
+                                                              : "refused");
     SendJson(writer, code, body);
   };
   if (what == "submit") {
@@ -584,7 +597,9 @@ bool HandleWorkflowMailboxRequest(std::string_view path, const gateway::HttpRequ
     std::string account, workflow, id;
     if (!GetString(*root, "account", &account) || !GetString(*root, "workflow", &workflow) ||
         !GetString(*root, "id", &id)) {
-      return fail(Status(ErrorCode::kInvalidInput, "a workflow status request needs account, workflow and id")), true;
+      return fail(Status(ErrorCode::kInvalidInput,
+                         "a workflow status request needs account, workflow and id")),
+             true;
     }
     auto summary = mailbox.Summary(account, workflow, id);
     if (!summary.ok()) return fail(summary.status()), true;
@@ -597,8 +612,8 @@ bool HandleWorkflowMailboxRequest(std::string_view path, const gateway::HttpRequ
   if (home.pop_id.empty() || caller->pop_id != home.pop_id || caller->term != home.term) {
     SendJsonError(writer, 409,
                   fmt::format("{} (term {}) is not the workflow home (the home is {}, term {})",
-                              caller->pop_id, caller->term, home.pop_id.empty() ? "nobody" : home.pop_id,
-                              home.term));
+                              caller->pop_id, caller->term,
+                              home.pop_id.empty() ? "nobody" : home.pop_id, home.term));
     return true;
   }
   if (what == "take") {
@@ -606,13 +621,15 @@ bool HandleWorkflowMailboxRequest(std::string_view path, const gateway::HttpRequ
     auto root = ParseObject(parser, request.body, "a workflow take");
     if (!root.ok()) return fail(root.status()), true;
     uint64_t max = kWorkflowFleetMaxTake;
-    if (!GetUint(*root, "max", &max)) return fail(Status(ErrorCode::kInvalidInput, "max must be a number")), true;
+    if (!GetUint(*root, "max", &max))
+      return fail(Status(ErrorCode::kInvalidInput, "max must be a number")), true;
     max = std::clamp<uint64_t>(max, 1, kWorkflowFleetMaxTake);
     auto commands = mailbox.Take(max, gateway::UnixMs());
     if (!commands.ok()) return fail(commands.status()), true;
     std::string out = "{\"commands\":";
-    base::AppendJsonArray(out, *commands,
-                          [](std::string& o, const WorkflowCommand& c) { o += EncodeWorkflowCommand(c); });
+    base::AppendJsonArray(out, *commands, [](std::string& o, const WorkflowCommand& c) {
+      o += EncodeWorkflowCommand(c);
+    });
     SendJson(writer, 200, out + "}");
     return true;
   }
@@ -623,12 +640,14 @@ bool HandleWorkflowMailboxRequest(std::string_view path, const gateway::HttpRequ
     simdjson::dom::array list;
     std::vector<uint64_t> seqs;
     if ((*root)["seqs"].get_array().get(list) != simdjson::SUCCESS || list.size() > 10'000) {
-      return fail(Status(ErrorCode::kInvalidInput, "a workflow ack needs seqs (at most 10000)")), true;
+      return fail(Status(ErrorCode::kInvalidInput, "a workflow ack needs seqs (at most 10000)")),
+             true;
     }
     for (element item : list) {
       uint64_t seq = 0;
       if (item.get_uint64().get(seq) != simdjson::SUCCESS) {
-        return fail(Status(ErrorCode::kInvalidInput, "a workflow ack's seqs must be numbers")), true;
+        return fail(Status(ErrorCode::kInvalidInput, "a workflow ack's seqs must be numbers")),
+               true;
       }
       seqs.push_back(seq);
     }

@@ -42,11 +42,10 @@ struct WorkflowCommand {
   uint64_t seq = 0;  // given by the mailbox
   // "create", "pause", "resume", "terminate", "restart" or "event".
   std::string op;
-  std::string account, workflow, id;
-  // create: the instance as the PoP's binding describes it.
-  std::string worker, class_name, version;
-  std::string params;  // V8-serialized (or JSON text), raw bytes
-  int64_t created_ms = 0;
+  // Every command: instance.account, .workflow and .id. A create: the
+  // instance as the PoP's binding describes it (also .worker, .class_name,
+  // .version, .params and .created_ms).
+  bindings::WorkflowInstance instance;
   // create: the sync cursor of the PoP that sent it. The home applies it
   // once its own cursor is there (it has the worker's version by then).
   uint64_t cursor = 0;
@@ -106,7 +105,10 @@ class WorkflowMailbox {
  private:
   WorkflowMailbox(std::unique_ptr<base::LmdbEnv> env, MDB_dbi commands, MDB_dbi summaries,
                   MDB_dbi meta, WorkflowMailboxLimits limits)
-      : env_(std::move(env)), commands_(commands), summaries_(summaries), meta_(meta),
+      : env_(std::move(env)),
+        commands_(commands),
+        summaries_(summaries),
+        meta_(meta),
         limits_(limits) {}
 
   std::unique_ptr<base::LmdbEnv> env_;

@@ -38,8 +38,8 @@ class WorkflowFleet {
   // "pause", "resume", "terminate" or "restart".
   virtual Status Control(std::string_view account, std::string_view workflow, std::string_view id,
                          std::string_view op) = 0;
-  virtual Status SendEvent(std::string_view account, std::string_view workflow,
-                           std::string_view id, const WorkflowEventRecord& event) = 0;
+  virtual Status SendEvent(std::string_view account, std::string_view workflow, std::string_view id,
+                           const WorkflowEventRecord& event) = 0;
 };
 
 }  // namespace edge::bindings

@@ -25,12 +25,7 @@ constexpr size_t kMaxSweepScan = 10'000;
 constexpr size_t kDueScan = 10'000;
 
 std::string InstanceKey(std::string_view account, std::string_view workflow, std::string_view id) {
-  std::string key(account);
-  key += '\0';
-  key += workflow;
-  key += '\0';
-  key += id;
-  return key;
+  return WorkflowInstanceKey(account, workflow, id);
 }
 
 std::string ChildPrefix(const std::string& instance_key) { return instance_key + '\0'; }
@@ -255,6 +250,16 @@ Status NotFound(std::string_view workflow, std::string_view id) {
 }
 
 }  // namespace
+
+std::string WorkflowInstanceKey(std::string_view account, std::string_view workflow,
+                                std::string_view id) {
+  std::string key(account);
+  key += '\0';
+  key += workflow;
+  key += '\0';
+  key += id;
+  return key;
+}
 
 Status ValidateWorkflowId(std::string_view id, std::string_view what) {
   bool ok = !id.empty() && id.size() <= kWorkflowMaxIdBytes && id.front() != '-';

@@ -68,6 +68,10 @@ using WorkflowClock = std::function<int64_t()>;  // Unix milliseconds now
 // Workers' rule for instance ids and event types: 1 to 100 characters of
 // [a-zA-Z0-9_-], not starting with '-'. `what` names it in the error.
 Status ValidateWorkflowId(std::string_view id, std::string_view what);
+// How instances are keyed (account \0 workflow \0 id), here and by the
+// fleet's mailbox of summaries (edge-sync/workflow_mailbox.h).
+std::string WorkflowInstanceKey(std::string_view account, std::string_view workflow,
+                                std::string_view id);
 // A workflow's name as wrangler accepts it: 1 to 64 of [a-zA-Z0-9_-].
 Status ValidateWorkflowName(std::string_view name);
 
