@@ -16,6 +16,7 @@ class QueueStore;  // bindings/queues/queue_store.h
 class R2Store;     // bindings/r2/r2_store.h
 class TokenBuckets;  // bindings/ratelimit/token_buckets.h
 class WorkflowStore;  // bindings/workflows/workflow_store.h
+class WorkflowFleet;  // bindings/workflows/workflow_fleet.h
 namespace outbound {
 class Client;  // bindings/fetch/outbound/client.h
 }
@@ -47,6 +48,11 @@ struct BindingServices : runtime::HostServices {
   // (bindings/workflows/workflow_store.h); null when the host has none,
   // and then the binding's calls reject with an error saying so.
   std::shared_ptr<WorkflowStore> workflows;
+  // Where workflow calls go on a PoP of a fleet whose instances live on
+  // another node (bindings/workflows/workflow_fleet.h); null: all local.
+  // Set once the node's sync extension starts, while threads may already
+  // read it: read and written with std::atomic_load / std::atomic_store.
+  std::shared_ptr<WorkflowFleet> workflow_fleet;
   // The outbound HTTP client behind fetch(), one per process (shared by
   // every worker and thread); null when the host has none, and then fetch()
   // rejects with an error saying so.

@@ -218,6 +218,9 @@ Status OriginExtension::Start(gateway::Node& node) {
         return state.ok() ? *state : CronHomeState{};
       },
       QueueMailbox::Options{});
+  auto mailbox = WorkflowMailbox::Open(node.options().data_dir);
+  if (!mailbox.ok()) return mailbox.status();
+  workflow_mailbox_ = std::move(mailbox).value();
   if (options_.compact_every_ms > 0) {
     compact_timer_ = new uv_timer_t;
     uv_timer_init(node.control_loop(), compact_timer_);
@@ -449,6 +452,12 @@ bool OriginExtension::HandleAdmin(const gateway::HttpRequest& request,
   if (path.starts_with("/kv/") && (request.method == "PUT" || request.method == "DELETE")) {
     return TakeKvWrite(request, writer);
   }
+  if (path.starts_with("/sync/workflows/")) {
+    // The fleet view as of now: the home and term the request is judged by.
+    CronHomeMembers();
+    return HandleWorkflowMailboxRequest(path, request, *writer, *workflow_mailbox_,
+                                        cron_home_->current());
+  }
   if (path == "/sync/compact") {
     if (request.method != "POST") return SendJson(*writer, 405, "{\"error\":\"use POST\"}"), true;
     auto dropped = Compact(log_->head());
@@ -517,6 +526,11 @@ void OriginExtension::UpdateMetrics(gateway::NodeMetrics& metrics) {
   reported_claims_granted_ = cron_claims_granted_;
   reported_claims_refused_ = cron_claims_refused_;
   if (queue_mailbox_) queue_mailbox_->UpdateMetrics(metrics);
+  if (workflow_mailbox_) {
+    metrics.SetGauge("edge_sync_workflow_commands_pending",
+                     "Workflow calls from PoPs the fleet's home has not taken and applied yet",
+                     static_cast<double>(workflow_mailbox_->pending()));
+  }
 }
 
 std::string OriginExtension::StatusJson() const {

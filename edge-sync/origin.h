@@ -21,6 +21,7 @@
 #include "edge-sync/signing_keys.h"
 #include "edge-sync/sync_log.h"
 #include "edge-sync/sync_server.h"
+#include "edge-sync/workflow_mailbox.h"
 #include "gateway/node/node_extension.h"
 
 namespace edge::sync {
@@ -103,6 +104,8 @@ class OriginExtension : public gateway::NodeExtension {
   std::optional<CronHome> cron_home_;
   // Queues in a fleet: what the PoPs forward, until the home takes it.
   std::unique_ptr<QueueMailbox> queue_mailbox_;
+  // Workflow calls from PoPs on their way to the home (workflow_mailbox.h).
+  std::unique_ptr<WorkflowMailbox> workflow_mailbox_;
   uv_timer_t* compact_timer_ = nullptr;
 };
 

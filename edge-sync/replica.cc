@@ -169,6 +169,12 @@ Status ReplicaExtension::Start(gateway::Node& node) {
     queue_mailbox_ = std::make_unique<QueueMailbox>(node.queue_store(), NodeAccountExists(node),
                                                     nullptr, QueueMailbox::Options{});
   }
+  // Workflows: instances live on the same home (docs/edge-sync.md).
+  workflow_forwarder_ = std::make_shared<WorkflowForwarder>(
+      upstream, node.options().pop_id, [claimer = cron_claimer_.get()] { return claimer->home(); },
+      [this] { return Cursor(); }, node.workflow_store());
+  workflow_forwarder_->Start();
+  node.SetWorkflowFleet(workflow_forwarder_);
   checkin_thread_ = std::thread([this] { CheckIn(); });
   if (options_.compact_every_ms > 0) {
     compact_timer_ = new uv_timer_t;
@@ -195,6 +201,10 @@ void ReplicaExtension::Stop() {
   checkin_wake_.notify_all();
   if (checkin_thread_.joinable()) checkin_thread_.join();
   if (queue_forwarder_) queue_forwarder_->Stop();
+  if (workflow_forwarder_) {
+    node_->SetWorkflowFleet(nullptr);
+    workflow_forwarder_->Stop();
+  }
   if (cron_claimer_) cron_claimer_->Stop();
   if (snapshot_relay_) snapshot_relay_->Stop();
   if (client_) client_->Stop();

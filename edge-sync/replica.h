@@ -27,6 +27,7 @@
 #include "edge-sync/sync_client.h"
 #include "edge-sync/sync_log.h"
 #include "edge-sync/sync_server.h"
+#include "edge-sync/workflow_forwarder.h"
 #include "gateway/node/node_extension.h"
 
 namespace edge::sync {
@@ -90,6 +91,8 @@ class ReplicaExtension : public gateway::NodeExtension {
   std::unique_ptr<CronClaimer> cron_claimer_;
   std::unique_ptr<QueueForwarder> queue_forwarder_;
   std::unique_ptr<QueueMailbox> queue_mailbox_;  // when relaying: puts from below
+  // Workflow calls to the fleet's home, and the home's side (workflow_forwarder.h).
+  std::shared_ptr<WorkflowForwarder> workflow_forwarder_;
   bool cron_candidate_ = false;
   std::unique_ptr<SyncClient> client_;
   Fleet fleet_;  // PoPs below this one (when relaying)

@@ -11,6 +11,7 @@
 
 #include "bindings/binding_services.h"
 #include "bindings/workflows/workflow_admin.h"
+#include "bindings/workflows/workflow_fleet.h"
 #include "bindings/workflows/workflow_store.h"
 #include "runtime/buffer_allocator.h"
 #include "runtime/errors.h"
@@ -28,7 +29,29 @@ using runtime::NativeResult;
 struct Target {
   std::shared_ptr<WorkflowStore> store;
   std::string account, workflow, worker, class_name, version;
+  // On a PoP of a fleet: the home's side (null on a standalone node).
+  std::shared_ptr<WorkflowFleet> fleet;
+  bool remote = false;  // this node is not the home: every call goes to the fleet
 };
+
+// A call on an existing instance: to the home when this node is not it;
+// on the home, to the local store, and to the fleet when the store does
+// not hold the instance (created at another PoP, not applied here yet).
+inline const Status& StatusOf(const Status& status) { return status; }
+template <typename T>
+const Status& StatusOf(const StatusOr<T>& result) {
+  return result.status();
+}
+
+template <typename Result, typename Local, typename Remote>
+Result Routed(const Target& target, Local local, Remote remote) {
+  if (target.fleet != nullptr && target.remote) return remote(*target.fleet);
+  Result result = local(*target.store);
+  if (StatusOf(result).code() == ErrorCode::kNotFound && target.fleet != nullptr) {
+    return remote(*target.fleet);
+  }
+  return result;
+}
 
 StatusOr<Target> TargetOf(NativeCall& call) {
   const runtime::EnvBinding* binding = call.data().FindBinding(call.arg(0), "workflow");
@@ -37,8 +60,11 @@ StatusOr<Target> TargetOf(NativeCall& call) {
   if (services == nullptr || services->workflows == nullptr) {
     return runtime::TypeError("Workflows are not available: this host was started without a workflow store");
   }
-  return Target{services->workflows, binding->Option("account"), binding->Option("workflow"),
+  Target target{services->workflows, binding->Option("account"), binding->Option("workflow"),
                 binding->Option("worker"), binding->Option("class_name"), binding->Option("version")};
+  target.fleet = std::atomic_load(&services->workflow_fleet);
+  target.remote = target.fleet != nullptr && target.fleet->Remote();
+  return target;
 }
 
 // Each call counts as a subrequest of the calling invocation, as on
@@ -131,9 +157,11 @@ NativeResult WorkflowCreate(NativeCall& call) {
   }
   EDGE_RETURN_IF_ERROR(CountCall(call));
   std::shared_ptr<WorkflowStore> store = target->store;
+  std::shared_ptr<WorkflowFleet> fleet = target->remote ? target->fleet : nullptr;
   return runtime::RunJobForPromise(
       call,
-      [store, batch, instances = std::move(instances)]() -> StatusOr<std::vector<std::string>> {
+      [store, fleet, batch, instances = std::move(instances)]() -> StatusOr<std::vector<std::string>> {
+        if (fleet != nullptr) return fleet->Create(instances, batch);
         if (batch) return store->CreateBatch(instances);
         EDGE_RETURN_IF_ERROR(store->Create(instances.front()));
         return std::vector<std::string>{instances.front().id};
@@ -158,7 +186,9 @@ NativeResult WorkflowGet(NativeCall& call) {
   return runtime::RunJobForPromise(
       call,
       [target = *target, id = *id]() -> Status {
-        auto found = target.store->Get(target.account, target.workflow, id);
+        auto found = Routed<StatusOr<WorkflowInstance>>(
+            target, [&](WorkflowStore& store) { return store.Get(target.account, target.workflow, id); },
+            [&](WorkflowFleet& fleet) { return fleet.Get(target.account, target.workflow, id); });
         return found.ok() ? Status::Ok() : found.status();
       },
       [](const Status& status) { return status; },
@@ -177,7 +207,11 @@ NativeResult WorkflowStatusCall(NativeCall& call) {
   EDGE_RETURN_IF_ERROR(CountCall(call));
   return runtime::RunJobForPromise(
       call,
-      [target = *target, id = *id]() { return target.store->Get(target.account, target.workflow, id); },
+      [target = *target, id = *id]() {
+        return Routed<StatusOr<WorkflowInstance>>(
+            target, [&](WorkflowStore& store) { return store.Get(target.account, target.workflow, id); },
+            [&](WorkflowFleet& fleet) { return fleet.Get(target.account, target.workflow, id); });
+      },
       [](const Status& status) { return status; },
       [](v8::Isolate* isolate, v8::Local<v8::Context>, double, const StatusOr<WorkflowInstance>& found) {
         const WorkflowInstance& instance = found.value();
@@ -209,11 +243,10 @@ NativeResult WorkflowControl(NativeCall& call) {
   return runtime::RunJobForPromise(
       call,
       [target = *target, id = *id, op = *op]() -> Status {
-        WorkflowStore& store = *target.store;
-        if (op == "pause") return store.Pause(target.account, target.workflow, id);
-        if (op == "resume") return store.Resume(target.account, target.workflow, id);
-        if (op == "terminate") return store.Terminate(target.account, target.workflow, id);
-        return store.Restart(target.account, target.workflow, id);
+        return Routed<Status>(
+            target,
+            [&](WorkflowStore& store) { return ControlInstance(store, target.account, target.workflow, id, op); },
+            [&](WorkflowFleet& fleet) { return fleet.Control(target.account, target.workflow, id, op); });
       },
       [](const Status& status) { return status; },
       [](v8::Isolate* isolate, v8::Local<v8::Context>, double, const Status&) {
@@ -240,8 +273,11 @@ NativeResult WorkflowSendEvent(NativeCall& call) {
   WorkflowEventRecord event{*type, std::string(*payload), target->store->clock()()};
   return runtime::RunJobForPromise(
       call,
-      [target = *target, id = *id, event = std::move(event)]() mutable {
-        return target.store->SendEvent(target.account, target.workflow, id, std::move(event));
+      [target = *target, id = *id, event = std::move(event)]() {
+        return Routed<Status>(
+            target,
+            [&](WorkflowStore& store) { return store.SendEvent(target.account, target.workflow, id, event); },
+            [&](WorkflowFleet& fleet) { return fleet.SendEvent(target.account, target.workflow, id, event); });
       },
       [](const Status& status) { return status; },
       [](v8::Isolate* isolate, v8::Local<v8::Context>, double, const Status&) {

@@ -25,12 +25,7 @@ constexpr size_t kMaxSweepScan = 10'000;
 constexpr size_t kDueScan = 10'000;
 
 std::string InstanceKey(std::string_view account, std::string_view workflow, std::string_view id) {
-  std::string key(account);
-  key += '\0';
-  key += workflow;
-  key += '\0';
-  key += id;
-  return key;
+  return WorkflowInstanceKey(account, workflow, id);
 }
 
 std::string ChildPrefix(const std::string& instance_key) { return instance_key + '\0'; }
@@ -255,6 +250,16 @@ Status NotFound(std::string_view workflow, std::string_view id) {
 }
 
 }  // namespace
+
+std::string WorkflowInstanceKey(std::string_view account, std::string_view workflow,
+                                std::string_view id) {
+  std::string key(account);
+  key += '\0';
+  key += workflow;
+  key += '\0';
+  key += id;
+  return key;
+}
 
 Status ValidateWorkflowId(std::string_view id, std::string_view what) {
   bool ok = !id.empty() && id.size() <= kWorkflowMaxIdBytes && id.front() != '-';
@@ -524,6 +529,7 @@ Status WorkflowStore::Create(const WorkflowInstance& instance) {
   bool created = false;
   EDGE_RETURN_IF_ERROR(CreateIn(txn.get(), instance, false, &created));
   EDGE_RETURN_IF_ERROR(txn.Commit("write"));
+  NotifyChange(instance.account, instance.workflow, instance.id);
   NotifyDue();
   return Status::Ok();
 }
@@ -539,6 +545,11 @@ StatusOr<std::vector<std::string>> WorkflowStore::CreateBatch(
     if (created) made.push_back(instance.id);
   }
   EDGE_RETURN_IF_ERROR(txn.Commit("write"));
+  for (const WorkflowInstance& instance : instances) {
+    if (std::find(made.begin(), made.end(), instance.id) != made.end()) {
+      NotifyChange(instance.account, instance.workflow, instance.id);
+    }
+  }
   if (!made.empty()) NotifyDue();
   return made;
 }
@@ -636,7 +647,9 @@ Status WorkflowStore::Mutate(
   EDGE_RETURN_IF_ERROR(WriteInstance(txn.get(), instance, old_wake));
   EDGE_RETURN_IF_ERROR(AddUsage(txn.get(), instance.account,
                                 static_cast<int64_t>(instance.bytes) - static_cast<int64_t>(old_bytes)));
-  return txn.Commit("write");
+  EDGE_RETURN_IF_ERROR(txn.Commit("write"));
+  NotifyChange(account, workflow, id);
+  return Status::Ok();
 }
 
 Status WorkflowStore::Pause(std::string_view account, std::string_view workflow, std::string_view id) {
@@ -808,6 +821,42 @@ Status WorkflowStore::SendEvent(std::string_view account, std::string_view workf
 void WorkflowStore::SetOnDue(std::function<void()> on_due) {
   std::lock_guard guard(mutex_);
   on_due_ = std::move(on_due);
+}
+
+void WorkflowStore::SetOnChange(OnChange on_change) {
+  std::lock_guard guard(mutex_);
+  on_change_ = std::move(on_change);
+}
+
+void WorkflowStore::NotifyChange(std::string_view account, std::string_view workflow,
+                                 std::string_view id) {
+  std::lock_guard guard(mutex_);
+  if (on_change_) on_change_(account, workflow, id);
+}
+
+StatusOr<std::vector<WorkflowInstance>> WorkflowStore::ScanAfter(std::string_view account,
+                                                                 std::string_view workflow,
+                                                                 std::string_view id,
+                                                                 size_t limit) {
+  base::LmdbTxn txn;
+  EDGE_RETURN_IF_ERROR(txn.Begin(*env_, true, "read"));
+  bool from_first = account.empty() && workflow.empty() && id.empty();
+  std::string after = from_first ? std::string() : InstanceKey(account, workflow, id);
+  std::vector<WorkflowInstance> out;
+  base::LmdbCursor cursor(txn.get(), dbs_.instances);
+  if (cursor.rc() != 0) return env_->Error("read", cursor.rc());
+  MDB_val k = Val(after), v;
+  int rc = from_first ? mdb_cursor_get(cursor.get(), &k, &v, MDB_FIRST)
+                      : mdb_cursor_get(cursor.get(), &k, &v, MDB_SET_RANGE);
+  while (rc == 0 && out.size() < limit) {
+    if (from_first || View(k) != after) {
+      std::optional<WorkflowInstance> instance = DecodeInstance(View(v));
+      if (instance) out.push_back(std::move(*instance));
+    }
+    rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_NEXT);
+  }
+  if (rc != 0 && rc != MDB_NOTFOUND) return env_->Error("read", rc);
+  return out;
 }
 
 void WorkflowStore::NotifyDue() {
@@ -1175,6 +1224,9 @@ StatusOr<uint64_t> WorkflowStore::SweepFinished() {
     EDGE_RETURN_IF_ERROR(AddUsage(txn.get(), instance.account, -static_cast<int64_t>(instance.bytes)));
   }
   EDGE_RETURN_IF_ERROR(txn.Commit("write"));
+  for (const WorkflowInstance& instance : doomed) {
+    NotifyChange(instance.account, instance.workflow, instance.id);
+  }
   return static_cast<uint64_t>(doomed.size());
 }
 

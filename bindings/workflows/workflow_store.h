@@ -68,6 +68,10 @@ using WorkflowClock = std::function<int64_t()>;  // Unix milliseconds now
 // Workers' rule for instance ids and event types: 1 to 100 characters of
 // [a-zA-Z0-9_-], not starting with '-'. `what` names it in the error.
 Status ValidateWorkflowId(std::string_view id, std::string_view what);
+// How instances are keyed (account \0 workflow \0 id), here and by the
+// fleet's mailbox of summaries (edge-sync/workflow_mailbox.h).
+std::string WorkflowInstanceKey(std::string_view account, std::string_view workflow,
+                                std::string_view id);
 // A workflow's name as wrangler accepts it: 1 to 64 of [a-zA-Z0-9_-].
 Status ValidateWorkflowName(std::string_view name);
 
@@ -256,6 +260,20 @@ class WorkflowStore {
   // instance due at once (create, resume, restart, an event delivered):
   // the engine wakes then instead of at its next poll. Null: none.
   void SetOnDue(std::function<void()> on_due);
+  // Called (on the changing thread, after the commit) with the instance a
+  // committed change touched: created, paused, resumed, terminated,
+  // restarted, sent an event, run, or deleted by the sweep. A fleet's home
+  // pushes what changed to the origin (edge-sync/workflow_forwarder.h).
+  // Null: none.
+  using OnChange = std::function<void(std::string_view account, std::string_view workflow,
+                                      std::string_view id)>;
+  void SetOnChange(OnChange on_change);
+  // Every instance of every account in key order (account, workflow, id),
+  // starting after the one named (all empty: from the first), at most
+  // `limit`.
+  StatusOr<std::vector<WorkflowInstance>> ScanAfter(std::string_view account,
+                                                    std::string_view workflow,
+                                                    std::string_view id, size_t limit);
   // The earliest wake time of any instance (nullopt: none).
   std::optional<int64_t> NextWake();
   // Starts a run of a due instance: settles the sleeps and waits that are
@@ -313,7 +331,9 @@ class WorkflowStore {
   std::atomic<uint64_t> next_event_{0};
   std::mutex mutex_;
   std::function<void()> on_due_;  // guarded by mutex_
+  OnChange on_change_;            // guarded by mutex_
   void NotifyDue();
+  void NotifyChange(std::string_view account, std::string_view workflow, std::string_view id);
 };
 
 }  // namespace edge::bindings

@@ -24,6 +24,7 @@
 #include "bindings/queues/queue_engine.h"
 #include "bindings/queues/queue_store.h"
 #include "bindings/r2/r2_notifications.h"
+#include "bindings/workflows/workflow_fleet.h"
 #include "bindings/workflows/workflow_store.h"
 #include "bindings/service/service_directory.h"
 #include "gateway/deploy/deploy_store.h"
@@ -177,6 +178,12 @@ class Node : public bindings::ServiceDirectory {
   bindings::QueueEngine* queue_engine();
   // The workflow store (bindings/workflows/workflow_store.h).
   const std::shared_ptr<bindings::WorkflowStore>& workflow_store() { return services_->workflows; }
+  // Where this node's workflow bindings send calls for instances that live
+  // on another node (a fleet's home; bindings/workflows/workflow_fleet.h);
+  // null: none. Any thread.
+  void SetWorkflowFleet(std::shared_ptr<bindings::WorkflowFleet> fleet) {
+    std::atomic_store(&services_->workflow_fleet, std::move(fleet));
+  }
   // Version `version` of the worker `name` as it would be served (its
   // bundle from the deploy store, its current secrets), for workflow
   // instances that run to their end on the version they started on
