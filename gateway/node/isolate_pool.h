@@ -88,6 +88,9 @@ class IsolatePool {
   void SetSpares(size_t count, size_t heap_limit_bytes, uint64_t idle_ms = 10);
 
   const Stats& stats() const { return stats_; }
+  // Memory of the isolates, as last measured (or when loaded), and of the
+  // spares at their target count. No isolate is measured again.
+  size_t MemoryInUse() const;
 
   // Told a worker's name when one of its isolates here is stopped by a
   // limit, in a request or outside any (WorkerHost::SetOnLimit).
@@ -116,9 +119,6 @@ class IsolatePool {
   // Arms the refill timer when spares are missing.
   void ScheduleRefill();
   static void OnRefill(uv_timer_t* timer);
-  // Memory of the isolates, as last measured, and of the spares at their
-  // target count.
-  size_t MemoryInUse() const;
 
   uv_loop_t* loop_;
   const runtime::NativeRegistry& natives_;

@@ -1108,9 +1108,11 @@ void Node::WarmStoredWorkers() {
         auto host = thread->pool().Acquire(served);
         (void)host;  // a failure was logged; requests will get a 503
         // Up to the memory budget; the rest load on their first request.
-        thread->pool().Measure([](const std::string&, const IsolatePool::Sample&) {});
+        // The sum of what each isolate held when loaded, not a new
+        // measurement of every isolate after each load: that made a
+        // restart with N workers cost N^2 heap-statistics calls.
         if (thread->budget_bytes() != 0 &&
-            thread->pool().stats().memory_bytes >= thread->budget_bytes()) {
+            thread->pool().MemoryInUse() >= thread->budget_bytes()) {
           break;
         }
       }
