@@ -1,11 +1,11 @@
 #include "edge-sync/queue_mailbox.h"
 
 #include <fmt/core.h>
-#include <openssl/rand.h>
 #include <simdjson.h>
 
 #include <algorithm>
 
+#include "base/random_hex.h"
 #include "base/base64.h"
 #include "base/json_text.h"
 #include "base/log.h"
@@ -109,19 +109,7 @@ StatusOr<std::vector<std::string>> DecodeStrings(element array, size_t max_items
   return out;
 }
 
-StatusOr<std::string> NewLeaseId() {
-  unsigned char bytes[16];
-  if (RAND_bytes(bytes, sizeof(bytes)) != 1) {
-    return Status(ErrorCode::kInternal, "cannot make a lease id: OpenSSL's RAND_bytes failed");
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id;
-  for (unsigned char byte : bytes) {
-    id += kHex[byte >> 4];
-    id += kHex[byte & 15];
-  }
-  return id;
-}
+StatusOr<std::string> NewLeaseId() { return base::RandomHex(16, "a lease id"); }
 
 }  // namespace
 

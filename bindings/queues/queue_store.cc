@@ -1,11 +1,11 @@
 #include "bindings/queues/queue_store.h"
 
 #include <fmt/core.h>
-#include <openssl/rand.h>
 
 #include <algorithm>
 #include <filesystem>
 
+#include "base/random_hex.h"
 #include "base/ascii.h"
 #include "base/log.h"
 
@@ -106,19 +106,7 @@ Status CheckBatchBytes(size_t total) {
                             total, kQueueMaxBatchBytes));
 }
 
-StatusOr<std::string> NewId() {
-  unsigned char bytes[16];
-  if (RAND_bytes(bytes, sizeof(bytes)) != 1) {
-    return Status(ErrorCode::kInternal, "cannot make a message id: OpenSSL's RAND_bytes failed");
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id;
-  for (unsigned char byte : bytes) {
-    id += kHex[byte >> 4];
-    id += kHex[byte & 15];
-  }
-  return id;
-}
+StatusOr<std::string> NewId() { return base::RandomHex(16, "a message id"); }
 
 struct Registry {
   std::mutex mutex;

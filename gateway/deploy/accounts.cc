@@ -2,9 +2,9 @@
 
 #include <fmt/core.h>
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 #include <simdjson.h>
 
+#include "base/random_hex.h"
 #include "base/ascii.h"
 #include "base/json_text.h"
 #include "base/sha256.h"
@@ -139,13 +139,7 @@ std::string AccountRecord::PublicJson() const {
   return out;
 }
 
-StatusOr<std::string> NewAccountToken() {
-  unsigned char bytes[32];
-  if (RAND_bytes(bytes, sizeof(bytes)) != 1) {
-    return Status(ErrorCode::kInternal, "cannot make a token: OpenSSL's RAND_bytes failed");
-  }
-  return base::HexEncode(std::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)));
-}
+StatusOr<std::string> NewAccountToken() { return base::RandomHex(32, "a token"); }
 
 AccountTable::AccountTable(std::vector<AccountRecord> accounts) {
   for (AccountRecord& account : accounts) {
