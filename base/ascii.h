@@ -24,6 +24,8 @@ bool StartsWithIgnoreCase(std::string_view text, std::string_view prefix);
 // True when every byte is visible ASCII (0x21 to 0x7E): no space, no
 // control character, nothing from 0x80 up.
 bool IsVisibleAscii(std::string_view text);
+// Every byte below 0x80 (V8 can then read the text as one-byte Latin-1).
+bool IsAscii(std::string_view text);
 
 // The value of a hex digit (0-9, a-f, A-F), or -1.
 constexpr int HexDigitValue(char c) {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "base/ascii.h"
 #include "runtime/errors.h"
 #include "runtime/global_scope.h"
 #include "runtime/inspector/worker_inspector.h"
@@ -177,12 +178,6 @@ class ModuleSource : public v8::String::ExternalOneByteStringResource {
   std::string_view text_;
 };
 
-bool IsAscii(std::string_view text) {
-  unsigned char any = 0;
-  for (char c : text) any |= static_cast<unsigned char>(c);
-  return any < 0x80;
-}
-
 // `path`'s source as a V8 string: external when it is ASCII (and long
 // enough for that to matter), decoded from UTF-8 otherwise. The source is
 // `files`' entry for `path` when it has one, else `from_disk`.
@@ -198,7 +193,7 @@ v8::MaybeLocal<v8::String> ModuleSourceString(v8::Isolate* isolate,
     }
   }
   constexpr size_t kExternalFrom = 4096;
-  if (text.size() >= kExternalFrom && IsAscii(text)) {
+  if (text.size() >= kExternalFrom && base::IsAscii(text)) {
     // V8 owns the resource from here (and disposes of it even if it fails).
     auto* resource = in_files ? new ModuleSource(files, text)
                               : new ModuleSource(std::move(from_disk));

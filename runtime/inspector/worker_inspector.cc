@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "base/utf8.h"
+
 namespace edge::runtime {
 namespace {
 
@@ -75,33 +77,6 @@ std::string InspectorStringToUtf8(const v8_inspector::StringView& view) {
   return out;
 }
 
-std::u16string Utf8ToUtf16(std::string_view utf8) {
-  std::u16string out;
-  out.reserve(utf8.size());
-  size_t i = 0;
-  while (i < utf8.size()) {
-    auto byte = [&](size_t k) { return static_cast<uint8_t>(utf8[i + k]); };
-    uint32_t c = byte(0);
-    size_t length = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-    if (i + length > utf8.size()) break;  // the input is valid UTF-8: never
-    if (length == 2) c = ((c & 0x1F) << 6) | (byte(1) & 0x3F);
-    if (length == 3) c = ((c & 0x0F) << 12) | ((byte(1) & 0x3F) << 6) | (byte(2) & 0x3F);
-    if (length == 4) {
-      c = ((c & 0x07) << 18) | ((byte(1) & 0x3F) << 12) | ((byte(2) & 0x3F) << 6) |
-          (byte(3) & 0x3F);
-    }
-    i += length;
-    if (c >= 0x10000) {
-      c -= 0x10000;
-      out.push_back(static_cast<char16_t>(0xD800 + (c >> 10)));
-      out.push_back(static_cast<char16_t>(0xDC00 + (c & 0x3FF)));
-    } else {
-      out.push_back(static_cast<char16_t>(c));
-    }
-  }
-  return out;
-}
-
 // One V8 session and the DevTools session it answers.
 class WorkerInspector::Channel final : public v8_inspector::V8Inspector::Channel {
  public:
@@ -132,7 +107,7 @@ WorkerInspector::WorkerInspector(v8::Isolate* isolate, v8::Local<v8::Context> co
       target_(std::move(target)),
       root_dir_(std::move(root_dir)),
       inspector_(v8_inspector::V8Inspector::create(isolate, this)) {
-  std::u16string title = Utf8ToUtf16(name);
+  std::u16string title = base::Utf8ToUtf16(name);
   inspector_->contextCreated(v8_inspector::V8ContextInfo(context, kContextGroup, Utf16View(title)));
 }
 
@@ -157,9 +132,9 @@ void WorkerInspector::ExceptionThrown(v8::Local<v8::Context> context,
   v8::Local<v8::StackTrace> frames = v8::Exception::GetStackTrace(exception);
   std::unique_ptr<v8_inspector::V8StackTrace> stack;
   if (!frames.IsEmpty()) stack = inspector_->createStackTrace(frames);
-  std::u16string message = Utf8ToUtf16("Uncaught");
+  std::u16string message = base::Utf8ToUtf16("Uncaught");
   // Only the first line: the stack goes as frames.
-  std::u16string detail = Utf8ToUtf16(description.substr(0, description.find('\n')));
+  std::u16string detail = base::Utf8ToUtf16(description.substr(0, description.find('\n')));
   inspector_->exceptionThrown(context, Utf16View(message), exception, Utf16View(detail),
                               v8_inspector::StringView(), 0, 0, std::move(stack), 0);
 }
@@ -179,7 +154,7 @@ void WorkerInspector::Dispatch(int session, std::string_view message) {
   v8::HandleScope scope(isolate_);
   v8::Local<v8::Context> context = context_.Get(isolate_);
   v8::Context::Scope context_scope(context);
-  std::u16string text = Utf8ToUtf16(message);
+  std::u16string text = base::Utf8ToUtf16(message);
   ++dispatch_depth_;
   it->second->session->dispatchProtocolMessage(Utf16View(text));
   if (--dispatch_depth_ == 0) closing_.clear();
@@ -230,7 +205,7 @@ std::unique_ptr<v8_inspector::StringBuffer> WorkerInspector::resourceNameToUrl(
   // their names; a worker's modules are paths relative to its root.
   if (name.empty() || (name.find(':') != std::string::npos && name.front() != '/')) return nullptr;
   std::string path = name.front() == '/' ? name : root_dir_ + "/" + name;
-  std::u16string url = Utf8ToUtf16(FileUrl(path));
+  std::u16string url = base::Utf8ToUtf16(FileUrl(path));
   return v8_inspector::StringBuffer::create(Utf16View(url));
 }
 

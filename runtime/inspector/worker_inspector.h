@@ -72,9 +72,8 @@ class WorkerInspector final : public v8_inspector::V8InspectorClient {
   bool paused_ = false;
 };
 
-// The text of an inspector string as UTF-8, and UTF-8 (valid) as UTF-16
-// for the inspector.
+// The text of an inspector string as UTF-8 (the other way is
+// base::Utf8ToUtf16).
 std::string InspectorStringToUtf8(const v8_inspector::StringView& view);
-std::u16string Utf8ToUtf16(std::string_view utf8);
 
 }  // namespace edge::runtime
