@@ -281,6 +281,17 @@ Status QueueStore::CheckQuota(MDB_txn* txn, std::string_view account, uint64_t c
                             used, options_.account_quota_bytes));
 }
 
+Status QueueStore::AppendMessage(MDB_txn* txn, const std::string& prefix,
+                                 const std::string& encoded) {
+  auto seq = NextSeq(txn);
+  if (!seq.ok()) return seq.status();
+  std::string key = prefix + base::Be64(*seq);
+  MDB_val k = Val(key), v = Val(encoded);
+  int rc = mdb_put(txn, dbs_.messages, &k, &v, 0);
+  if (rc != 0) return env_->Error("write", rc);
+  return Status::Ok();
+}
+
 StatusOr<uint64_t> QueueStore::NextSeq(MDB_txn* txn) {
   MDB_val k = Val("next_seq"), v;
   uint64_t seq = 1;
@@ -323,17 +334,11 @@ Status QueueStore::Send(std::string_view account, std::string_view queue,
   int64_t now = clock_();
   std::string prefix = MessagePrefix(account, queue);
   for (const QueueSendMessage& message : messages) {
-    auto seq = NextSeq(txn.get());
-    if (!seq.ok()) return seq.status();
     auto id = NewId();
     if (!id.ok()) return id.status();
     Record record{now, now + message.delay_seconds * 1000, 0, message.content_type,
                   std::move(id).value(), message.body};
-    std::string key = prefix + base::Be64(*seq);
-    std::string value = Encode(record);
-    MDB_val k = Val(key), v = Val(value);
-    int rc = mdb_put(txn.get(), dbs_.messages, &k, &v, 0);
-    if (rc != 0) return env_->Error("write", rc);
+    EDGE_RETURN_IF_ERROR(AppendMessage(txn.get(), prefix, Encode(record)));
   }
   EDGE_RETURN_IF_ERROR(AddUsage(txn.get(), account, static_cast<int64_t>(cost)));
   EDGE_RETURN_IF_ERROR(txn.Commit("write"));
@@ -460,14 +465,9 @@ StatusOr<QueueSettleResult> QueueStore::Settle(std::string_view account, std::st
         remove = true;
         if (!dead_letter_queue.empty()) {
           EDGE_RETURN_IF_ERROR(CreateIn(txn.get(), account, dead_letter_queue, 0, true));
-          auto seq = NextSeq(txn.get());
-          if (!seq.ok()) return seq.status();
           Record letter{now, now, 0, record->content_type, record->id, record->body};
-          std::string letter_key = MessagePrefix(account, dead_letter_queue) + base::Be64(*seq);
-          std::string value = Encode(letter);
-          MDB_val lk = Val(letter_key), lv = Val(value);
-          rc = mdb_put(txn.get(), dbs_.messages, &lk, &lv, 0);
-          if (rc != 0) return env_->Error("write", rc);
+          EDGE_RETURN_IF_ERROR(AppendMessage(txn.get(), MessagePrefix(account, dead_letter_queue),
+                                             Encode(letter)));
           ++result.dead_lettered;
           freed -= static_cast<int64_t>(Cost(record->body.size()));  // kept in the DLQ
         } else {
@@ -773,16 +773,10 @@ Status QueueStore::Import(std::string_view account, const std::vector<QueueImpor
       EDGE_RETURN_IF_ERROR(CreateIn(txn.get(), account, item.queue, 0, /*exists_ok=*/true));
       created = item.queue;
     }
-    auto seq = NextSeq(txn.get());
-    if (!seq.ok()) return seq.status();
     Record record{message.timestamp_ms, message.visible_ms, message.attempts,
                   message.content_type, message.id, message.body};
     deliverable_now |= message.visible_ms <= now;
-    std::string key = MessagePrefix(account, item.queue) + base::Be64(*seq);
-    std::string value = Encode(record);
-    MDB_val k = Val(key), v = Val(value);
-    int rc = mdb_put(txn.get(), dbs_.messages, &k, &v, 0);
-    if (rc != 0) return env_->Error("write", rc);
+    EDGE_RETURN_IF_ERROR(AppendMessage(txn.get(), MessagePrefix(account, item.queue), Encode(record)));
   }
   EDGE_RETURN_IF_ERROR(AddUsage(txn.get(), account, static_cast<int64_t>(cost)));
   EDGE_RETURN_IF_ERROR(txn.Commit("write"));

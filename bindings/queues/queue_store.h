@@ -238,6 +238,9 @@ class QueueStore {
   // (`*quota_full` set, when given).
   Status CheckQuota(MDB_txn* txn, std::string_view account, uint64_t cost, bool* quota_full);
   StatusOr<uint64_t> NextSeq(MDB_txn* txn);
+  // Stores an encoded message under `prefix` (its account and queue) at the
+  // next sequence number: after every message already there.
+  Status AppendMessage(MDB_txn* txn, const std::string& prefix, const std::string& encoded);
   // Deletes these message keys (and their leases).
   Status DeleteKeys(MDB_txn* txn, const std::vector<std::string>& keys);
   // Deletes every message under `prefix`; returns count and bytes.
