@@ -14,6 +14,7 @@ class KvStore;     // bindings/kv/kv_store.h
 class CacheStore;  // bindings/cache/cache_store.h
 class QueueStore;  // bindings/queues/queue_store.h
 class R2Store;     // bindings/r2/r2_store.h
+class R2Fleet;     // bindings/r2/r2_fleet.h
 class TokenBuckets;  // bindings/ratelimit/token_buckets.h
 class WorkflowStore;  // bindings/workflows/workflow_store.h
 class WorkflowFleet;  // bindings/workflows/workflow_fleet.h
@@ -39,6 +40,11 @@ struct BindingServices : runtime::HostServices {
   // worker reaches its account's buckets that it is bound to. Null when
   // the host has none, and then R2 calls reject with an error saying so.
   std::shared_ptr<R2Store> r2;
+  // Where R2 calls go on a PoP of a fleet, whose buckets live at the
+  // origin (bindings/r2/r2_fleet.h); null: all in `r2`. Set once the
+  // node's sync extension starts, while threads may already read it: read
+  // and written with std::atomic_load / std::atomic_store.
+  std::shared_ptr<R2Fleet> r2_fleet;
   // The token buckets behind every `ratelimit` binding and the gateway's
   // `rate_limit` policies (bindings/ratelimit/token_buckets.h), one table
   // per process; null when the host has none, and then limit() rejects

@@ -184,6 +184,7 @@ std::function<int()> AddSyncCommands(CLI::App& app) {
     int64_t cron_home_grace_s = 10;
     int64_t fleet_forget_after_s = 86400;
     int64_t snapshot_streams = 4;
+    uint64_t r2_account_max_mb = 0;
     std::string keygen_out;
     std::string status_from, status_token_file;
     bool status_json = false;
@@ -229,6 +230,9 @@ std::function<int()> AddSyncCommands(CLI::App& app) {
                    "Start a new epoch of the log: every PoP takes a snapshot instead of tailing. "
                    "Needed after restoring a whole data folder (origin-epoch file included); a "
                    "restore of deploy/, kv/ and sync/ alone is noticed without it");
+  origin->add_option("--r2-account-max-mb", flags->r2_account_max_mb,
+                     "MiB of R2 objects each account's buckets may hold; the fleet's buckets live "
+                     "here (default: 10240)");
   origin->add_option("--sync-snapshot-streams", flags->snapshot_streams,
                      "Snapshots served at once; beyond, 503 with Retry-After (PoPs back off)")
       ->default_str("4")
@@ -316,6 +320,7 @@ std::function<int()> AddSyncCommands(CLI::App& app) {
     options.admin_token_file = pick("--token-file", flags->token_file, config->token_file, "");
     options.sync_token_file =
         pick("--sync-token-file", flags->sync_token_file, config->sync_token_file, "");
+    if (given("--r2-account-max-mb")) options.r2_account_max_mb = flags->r2_account_max_mb;
     sync::OriginOptions origin_options;
     origin_options.signing_key_path =
         pick("--signing-key", flags->signing_key, config->signing_key, "");

@@ -221,6 +221,11 @@ Status OriginExtension::Start(gateway::Node& node) {
   auto mailbox = WorkflowMailbox::Open(node.options().data_dir);
   if (!mailbox.ok()) return mailbox.status();
   workflow_mailbox_ = std::move(mailbox).value();
+  // Buckets: this node's store is the home of every bucket of the fleet;
+  // its event notifications move into the queue mailbox on this loop (an
+  // origin has no serving threads, so no triggers engine that would).
+  r2_home_ = std::make_unique<R2Home>(node.r2_store(), NodeBindsBucket(node));
+  if (node.r2_events() != nullptr) node.r2_events()->Start(node.control_loop());
   if (options_.compact_every_ms > 0) {
     compact_timer_ = new uv_timer_t;
     uv_timer_init(node.control_loop(), compact_timer_);
@@ -239,6 +244,7 @@ void OriginExtension::Stop() {
     base::CloseAndDelete(compact_timer_);
     compact_timer_ = nullptr;
   }
+  if (node_ != nullptr && node_->r2_events() != nullptr) node_->r2_events()->Stop();
   // Freed now, not with the extension: its wake-up handle would keep the
   // control loop (and the process) alive.
   if (server_) server_->Close();
@@ -444,6 +450,7 @@ bool OriginExtension::HandleAdmin(const gateway::HttpRequest& request,
     SendJson(*writer, answer.status, answer.json);
     return true;
   }
+  if (r2_home_ && r2_home_->Handle(request, writer)) return true;
   if (path == "/sync/cron-claim") {
     if (request.method != "POST") return SendJson(*writer, 405, "{\"error\":\"use POST\"}"), true;
     TakeCronClaim(request, *writer);

@@ -18,6 +18,7 @@
 #include "edge-sync/entry.h"
 #include "edge-sync/fleet.h"
 #include "edge-sync/queue_mailbox.h"
+#include "edge-sync/r2_home.h"
 #include "edge-sync/signing_keys.h"
 #include "edge-sync/sync_log.h"
 #include "edge-sync/sync_server.h"
@@ -106,6 +107,8 @@ class OriginExtension : public gateway::NodeExtension {
   std::unique_ptr<QueueMailbox> queue_mailbox_;
   // Workflow calls from PoPs on their way to the home (workflow_mailbox.h).
   std::unique_ptr<WorkflowMailbox> workflow_mailbox_;
+  // R2 calls from PoPs, answered from this node's store (r2_home.h).
+  std::unique_ptr<R2Home> r2_home_;
   uv_timer_t* compact_timer_ = nullptr;
 };
 

@@ -1,5 +1,8 @@
 #include "edge-sync/replica.h"
 
+#include "bindings/r2/r2_wire.h"
+#include "edge-sync/r2_remote.h"
+
 #include <fmt/core.h>
 
 #include <filesystem>
@@ -9,8 +12,10 @@
 #include "base/json_text.h"
 #include "base/log.h"
 #include "base/uv_handle.h"
+#include "bindings/r2/r2_wire.h"
 #include "edge-sync/epoch.h"
 #include "edge-sync/origin.h"
+#include "edge-sync/r2_remote.h"
 #include "edge-sync/sealed_secrets.h"
 #include "edge-sync/signing_keys.h"
 #include "edge-sync/snapshot_apply.h"
@@ -175,6 +180,9 @@ Status ReplicaExtension::Start(gateway::Node& node) {
       [this] { return Cursor(); }, node.workflow_store());
   workflow_forwarder_->Start();
   node.SetWorkflowFleet(workflow_forwarder_);
+  // Buckets live at the origin: every R2 call of this node's workers goes
+  // there (docs/edge-sync.md, "Buckets in a fleet").
+  node.SetR2Fleet(std::make_shared<R2Remote>(upstream));
   checkin_thread_ = std::thread([this] { CheckIn(); });
   if (options_.compact_every_ms > 0) {
     compact_timer_ = new uv_timer_t;
@@ -201,6 +209,7 @@ void ReplicaExtension::Stop() {
   checkin_wake_.notify_all();
   if (checkin_thread_.joinable()) checkin_thread_.join();
   if (queue_forwarder_) queue_forwarder_->Stop();
+  if (node_ != nullptr) node_->SetR2Fleet(nullptr);
   if (workflow_forwarder_) {
     node_->SetWorkflowFleet(nullptr);
     workflow_forwarder_->Stop();
@@ -507,6 +516,26 @@ void ReplicaExtension::CheckIn() {
   }
 }
 
+namespace {
+// A relay does not pass R2 calls on: the PoP below is told so, once the
+// body of its upload (if any) is read, so that it gets the answer rather
+// than a reset connection.
+void RefuseR2BelowRelay(const gateway::HttpRequest& request,
+                        const std::shared_ptr<gateway::ResponseWriter>& writer) {
+  std::string body = bindings::R2ErrorJson(Status(
+      ErrorCode::kIo,
+      "R2 buckets are reached only from PoPs that sync from the origin directly: this node is a "
+      "relay, which does not pass R2 calls on (docs/edge-sync.md, \"Buckets in a fleet\")"));
+  auto answer = [writer, body] {
+    writer->Start(501, "", {{"Content-Type", "application/json"}}, body.size());
+    writer->Write(body);
+    writer->Finish();
+  };
+  if (request.body_stream == nullptr) return answer();
+  request.body_stream->Read({[](std::string_view) {}, answer, [](std::string_view) {}});
+}
+}  // namespace
+
 bool ReplicaExtension::HandleAdmin(const gateway::HttpRequest& request,
                                    std::shared_ptr<gateway::ResponseWriter>& writer) {
   std::string_view target = request.target;
@@ -528,6 +557,10 @@ bool ReplicaExtension::HandleAdmin(const gateway::HttpRequest& request,
     return true;
   }
   if (!options_.relay) return false;
+  if (path.starts_with("/sync/r2/")) {
+    RefuseR2BelowRelay(request, writer);
+    return true;
+  }
   if (path.starts_with("/sync/queues/")) {
     auto answer = queue_mailbox_->Handle(path, request.method, request.body);
     SendJson(*writer, answer.status, answer.json);

@@ -21,6 +21,7 @@
 
 #include "bindings/binding_services.h"
 #include "bindings/bindings.h"
+#include "bindings/r2/r2_fleet.h"
 #include "bindings/r2/r2_store.h"
 #include "runtime/buffer_allocator.h"
 #include "runtime/global_scope.h"
@@ -44,8 +45,37 @@ constexpr size_t kInlineBodyBytes = 64u << 10;
 // The most items an argument array the runtime built may have.
 constexpr uint32_t kMaxArrayItems = 4 * kR2MaxDeleteKeys;
 
+// A body written to this node's store.
+class LocalWriter : public R2BodyWriter {
+ public:
+  explicit LocalWriter(std::unique_ptr<R2Writer> writer) : writer_(std::move(writer)) {}
+  Status Write(std::string_view bytes) override { return writer_->Write(bytes); }
+  StatusOr<std::optional<R2ObjectMeta>> Commit() override { return writer_->Commit(); }
+  void Abort() override { writer_->Abort(); }
+
+ private:
+  std::unique_ptr<R2Writer> writer_;
+};
+
+StatusOr<std::unique_ptr<R2BodyWriter>> Local(StatusOr<std::unique_ptr<R2Writer>> writer) {
+  if (!writer.ok()) return writer.status();
+  return std::unique_ptr<R2BodyWriter>(std::make_unique<LocalWriter>(std::move(writer).value()));
+}
+
+// A body read from this node's store (its files stay open while read).
+class LocalReader : public R2BodyReader {
+ public:
+  explicit LocalReader(R2Got got) : got_(std::move(got)) {}
+  StatusOr<std::string> Read(uint64_t offset, size_t length) override {
+    return got_.Read(offset, length);
+  }
+
+ private:
+  R2Got got_;
+};
+
 struct WriteResource : runtime::InvocationResource {
-  std::unique_ptr<R2Writer> writer;
+  std::unique_ptr<R2BodyWriter> writer;
   std::string method;   // "put" or "uploadPart", for errors
   std::string pending;  // bytes not written out yet (loop thread)
   bool busy = false;
@@ -53,14 +83,17 @@ struct WriteResource : runtime::InvocationResource {
 };
 
 struct ReadResource : runtime::InvocationResource {
-  std::shared_ptr<R2Got> got;
+  std::shared_ptr<R2BodyReader> body;
   uint64_t offset = 0;
   uint64_t remaining = 0;
   bool busy = false;
 };
 
+// Whose bucket, and where it lives: this node's store, or (on a PoP of a
+// fleet) the origin, through `fleet`.
 struct Target {
   std::shared_ptr<R2Store> store;
+  std::shared_ptr<R2Fleet> fleet;
   std::string owner;
   std::string bucket;
 };
@@ -87,7 +120,8 @@ StatusOr<Target> TargetOf(NativeCall& call) {
         "An R2 bucket was called by an invocation that has ended (its response was sent and its "
         "waitUntil work settled)");
   }
-  return Target{services->r2, call.data().account(), binding->Option("bucket", binding->name)};
+  return Target{services->r2, std::atomic_load(&services->r2_fleet), call.data().account(),
+                binding->Option("bucket", binding->name)};
 }
 
 template <typename Work, typename Make>
@@ -286,12 +320,33 @@ v8::Local<v8::Value> BytesValue(v8::Isolate* isolate, std::string&& bytes) {
   return v8::Uint8Array::New(*buffer, 0, size);
 }
 
-// What get() and a write's end hand to the loop.
-struct Fetched {
-  std::optional<R2Got> got;
-  std::string inline_body;
-  bool streamed = false;
-};
+// get() from this node's store: a small body read at once, a larger one
+// left to a LocalReader.
+StatusOr<std::optional<R2Fetched>> GetLocal(R2Store& store, const std::string& owner,
+                                            const std::string& bucket, const std::string& key,
+                                            const R2Conditional& only_if,
+                                            const std::optional<R2Range>& range) {
+  auto got = store.Get(owner, bucket, key, only_if, range);
+  if (!got.ok()) return got.status();
+  if (!*got) return std::optional<R2Fetched>();
+  R2Fetched fetched;
+  fetched.meta = (*got)->meta;
+  fetched.has_body = (*got)->has_body;
+  fetched.ranged = (*got)->ranged;
+  fetched.offset = (*got)->offset;
+  fetched.length = (*got)->length;
+  if (fetched.has_body && fetched.length <= kInlineBodyBytes) {
+    auto bytes = (*got)->Read(fetched.offset, static_cast<size_t>(fetched.length));
+    if (!bytes.ok()) return bytes.status();
+    if (bytes->size() != fetched.length) {
+      return Status(ErrorCode::kIo, "The object's body was cut short on disk.");
+    }
+    fetched.inline_body = std::move(bytes).value();
+  } else if (fetched.has_body) {
+    fetched.reader = std::make_shared<LocalReader>(std::move(**got));
+  }
+  return std::optional<R2Fetched>(std::move(fetched));
+}
 
 std::shared_ptr<WriteResource> FindWrite(NativeCall& call, int i) {
   auto id = call.NumberArg(i);
@@ -300,11 +355,11 @@ std::shared_ptr<WriteResource> FindWrite(NativeCall& call, int i) {
 }
 
 NativeResult WriterPromise(NativeCall& call, std::string method,
-                           std::function<StatusOr<std::unique_ptr<R2Writer>>()> begin) {
+                           std::function<StatusOr<std::unique_ptr<R2BodyWriter>>()> begin) {
   return RunR2Job(
       call, method, std::move(begin),
       [&data = call.data(), method](v8::Isolate* isolate, v8::Local<v8::Context>, double invocation,
-                                    StatusOr<std::unique_ptr<R2Writer>>& writer) {
+                                    StatusOr<std::unique_ptr<R2BodyWriter>>& writer) {
         auto resource = std::make_shared<WriteResource>();
         resource->writer = std::move(writer).value();
         resource->method = method;
@@ -339,9 +394,14 @@ NativeResult R2PutBegin(NativeCall& call) {
   std::optional<uint64_t> length = LengthArg(call, 8);
   return WriterPromise(call, "put",
                        [target = std::move(target).value(), key = std::move(key).value(),
-                        options = std::move(options), length]() mutable {
-                         return target.store->BeginPut(target.owner, target.bucket, key,
-                                                       std::move(options), length);
+                        options = std::move(options),
+                        length]() mutable -> StatusOr<std::unique_ptr<R2BodyWriter>> {
+                         if (target.fleet) {
+                           return target.fleet->BeginPut(target.owner, target.bucket, key,
+                                                         std::move(options), length);
+                         }
+                         return Local(target.store->BeginPut(target.owner, target.bucket, key,
+                                                             std::move(options), length));
                        });
 }
 
@@ -359,9 +419,14 @@ NativeResult R2PartBegin(NativeCall& call) {
   std::optional<uint64_t> length = LengthArg(call, 4);
   return WriterPromise(call, "uploadPart",
                        [target = std::move(target).value(), key = std::move(key).value(),
-                        upload_id = std::move(upload_id).value(), part, length]() {
-                         return target.store->BeginPart(target.owner, target.bucket, key, upload_id,
-                                                        part, length);
+                        upload_id = std::move(upload_id).value(), part,
+                        length]() -> StatusOr<std::unique_ptr<R2BodyWriter>> {
+                         if (target.fleet) {
+                           return target.fleet->BeginPart(target.owner, target.bucket, key,
+                                                          upload_id, part, length);
+                         }
+                         return Local(target.store->BeginPart(target.owner, target.bucket, key,
+                                                              upload_id, part, length));
                        });
 }
 
@@ -451,7 +516,8 @@ NativeResult R2Head(NativeCall& call) {
   return RunR2Job(
       call, "head",
       [target = std::move(target).value(), key = std::move(key).value()] {
-        return target.store->Head(target.owner, target.bucket, key);
+        return target.fleet ? target.fleet->Head(target.owner, target.bucket, key)
+                            : target.store->Head(target.owner, target.bucket, key);
       },
       [](v8::Isolate* isolate, v8::Local<v8::Context>, double,
          StatusOr<std::optional<R2ObjectMeta>>& meta) -> v8::Local<v8::Value> {
@@ -486,54 +552,32 @@ NativeResult R2Get(NativeCall& call) {
   return RunR2Job(
       call, "get",
       [target = std::move(target).value(), key = std::move(key).value(),
-       only_if = std::move(only_if).value().value_or(R2Conditional{}), range]() -> StatusOr<Fetched> {
-        Fetched fetched;
-        auto got = target.store->Get(target.owner, target.bucket, key, only_if, range);
-        if (!got.ok()) return got.status();
-        if (!*got) return fetched;
-        if ((*got)->has_body && (*got)->length <= kInlineBodyBytes) {
-          auto bytes = (*got)->Read((*got)->offset, static_cast<size_t>((*got)->length));
-          if (!bytes.ok()) return bytes.status();
-          if (bytes->size() != (*got)->length) {
-            return Status(ErrorCode::kIo, "The object's body was cut short on disk.");
-          }
-          fetched.inline_body = std::move(bytes).value();
-          (*got)->segments.clear();
-        } else if ((*got)->has_body) {
-          fetched.streamed = true;
+       only_if = std::move(only_if).value().value_or(R2Conditional{}), range]() {
+        if (target.fleet) {
+          return target.fleet->Get(target.owner, target.bucket, key, only_if, range,
+                                   kInlineBodyBytes);
         }
-        fetched.got = std::move(*got);
-        return fetched;
+        return GetLocal(*target.store, target.owner, target.bucket, key, only_if, range);
       },
       [&data = call.data()](v8::Isolate* isolate, v8::Local<v8::Context>, double invocation,
-                            StatusOr<Fetched>& result) -> v8::Local<v8::Value> {
-        Fetched& fetched = result.value();
-        if (!fetched.got) return v8::Null(isolate);
-        R2Got& got = *fetched.got;
+                            StatusOr<std::optional<R2Fetched>>& result) -> v8::Local<v8::Value> {
+        if (!*result) return v8::Null(isolate);
+        R2Fetched& got = **result;
         v8::Local<v8::Value> body = v8::Null(isolate);
         uint32_t reader = 0;
-        if (fetched.streamed) {
+        if (got.has_body && got.reader != nullptr) {
           auto read = std::make_shared<ReadResource>();
           read->offset = got.offset;
           read->remaining = got.length;
-          auto shared = std::make_shared<R2Got>(std::move(got));
-          read->got = shared;
+          read->body = std::move(got.reader);
           reader = data.AddResource(invocation, std::move(read));
-          std::vector<v8::Local<v8::Value>> items = {
-              MetaValue(isolate, shared->meta), v8::True(isolate), body,
-              v8::Integer::NewFromUnsigned(isolate, reader),
-              v8::Number::New(isolate, static_cast<double>(shared->offset)),
-              v8::Number::New(isolate, static_cast<double>(shared->length)),
-              v8::Boolean::New(isolate, shared->ranged)};
-          return runtime::NewArray(isolate, items);
-        }
-        if (got.has_body) {
-          body = BytesValue(isolate, std::move(fetched.inline_body));
+        } else if (got.has_body) {
+          body = BytesValue(isolate, std::move(got.inline_body));
           if (body.IsEmpty()) return {};
         }
         std::vector<v8::Local<v8::Value>> items = {
             MetaValue(isolate, got.meta), v8::Boolean::New(isolate, got.has_body), body,
-            v8::Integer::New(isolate, 0),
+            v8::Integer::NewFromUnsigned(isolate, reader),
             v8::Number::New(isolate, static_cast<double>(got.offset)),
             v8::Number::New(isolate, static_cast<double>(got.length)),
             v8::Boolean::New(isolate, got.ranged)};
@@ -560,7 +604,7 @@ NativeResult R2Read(NativeCall& call) {
   read->busy = true;
   size_t length = static_cast<size_t>(std::min<uint64_t>(read->remaining, kReadChunkBytes));
   return RunR2Job(
-      call, "get", [read, length]() { return read->got->Read(read->offset, length); },
+      call, "get", [read, length]() { return read->body->Read(read->offset, length); },
       [read, length](v8::Isolate* isolate, v8::Local<v8::Context>, double,
                      StatusOr<std::string>& bytes) -> v8::Local<v8::Value> {
         read->busy = false;
@@ -602,7 +646,8 @@ NativeResult R2Delete(NativeCall& call) {
   return RunR2Job(
       call, "delete",
       [target = std::move(target).value(), keys = std::move(keys)] {
-        return target.store->Delete(target.owner, target.bucket, keys);
+        return target.fleet ? target.fleet->Delete(target.owner, target.bucket, keys)
+                            : target.store->Delete(target.owner, target.bucket, keys);
       },
       [](v8::Isolate* isolate, v8::Local<v8::Context>, double, const Status&) {
         return v8::Undefined(isolate).As<v8::Value>();
@@ -629,7 +674,8 @@ NativeResult R2List(NativeCall& call) {
   return RunR2Job(
       call, "list",
       [target = std::move(target).value(), options = std::move(options)] {
-        return target.store->List(target.owner, target.bucket, options);
+        return target.fleet ? target.fleet->List(target.owner, target.bucket, options)
+                            : target.store->List(target.owner, target.bucket, options);
       },
       [](v8::Isolate* isolate, v8::Local<v8::Context>, double,
          StatusOr<R2ListResult>& result) -> v8::Local<v8::Value> {
@@ -660,8 +706,10 @@ NativeResult R2CreateMultipart(NativeCall& call) {
       call, "createMultipartUpload",
       [target = std::move(target).value(), key = std::move(key).value(),
        options = std::move(options)]() mutable {
-        return target.store->CreateMultipartUpload(target.owner, target.bucket, key,
-                                                   std::move(options));
+        return target.fleet ? target.fleet->CreateMultipartUpload(target.owner, target.bucket, key,
+                                                                  std::move(options))
+                            : target.store->CreateMultipartUpload(target.owner, target.bucket, key,
+                                                                  std::move(options));
       },
       [](v8::Isolate* isolate, v8::Local<v8::Context>, double, StatusOr<std::string>& id) {
         return runtime::Latin1String(isolate, *id).As<v8::Value>();
@@ -701,8 +749,10 @@ NativeResult R2CompleteMultipart(NativeCall& call) {
       call, "completeMultipartUpload",
       [target = std::move(target).value(), key = std::move(key).value(),
        upload_id = std::move(upload_id).value(), parts = std::move(parts)] {
-        return target.store->CompleteMultipartUpload(target.owner, target.bucket, key, upload_id,
-                                                     parts);
+        return target.fleet ? target.fleet->CompleteMultipartUpload(target.owner, target.bucket,
+                                                                    key, upload_id, parts)
+                            : target.store->CompleteMultipartUpload(target.owner, target.bucket,
+                                                                    key, upload_id, parts);
       },
       [](v8::Isolate* isolate, v8::Local<v8::Context>, double, StatusOr<R2ObjectMeta>& meta) {
         return MetaValue(isolate, *meta);
@@ -721,7 +771,10 @@ NativeResult R2AbortMultipart(NativeCall& call) {
       call, "abortMultipartUpload",
       [target = std::move(target).value(), key = std::move(key).value(),
        upload_id = std::move(upload_id).value()] {
-        return target.store->AbortMultipartUpload(target.owner, target.bucket, key, upload_id);
+        return target.fleet ? target.fleet->AbortMultipartUpload(target.owner, target.bucket, key,
+                                                                 upload_id)
+                            : target.store->AbortMultipartUpload(target.owner, target.bucket, key,
+                                                                 upload_id);
       },
       [](v8::Isolate* isolate, v8::Local<v8::Context>, double, const Status&) {
         return v8::Undefined(isolate).As<v8::Value>();

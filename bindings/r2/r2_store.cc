@@ -780,16 +780,22 @@ Status R2Store::DropOwner(const std::string& owner) {
   return Status::Ok();
 }
 
-StatusOr<std::unique_ptr<R2Writer>> R2Store::BeginPut(const std::string& owner,
-                                                      const std::string& bucket,
-                                                      const std::string& key, R2PutOptions options,
-                                                      std::optional<uint64_t> declared) {
+Status R2Store::CheckPutArgs(const std::string& key, const R2PutOptions& options,
+                             std::optional<uint64_t> declared) {
   EDGE_RETURN_IF_ERROR(CheckPutOptions(key, options));
   if (!options.checksum_algorithm.empty() && options.checksum_algorithm != "md5" &&
       DigestOf(options.checksum_algorithm) == nullptr) {
     return Status(ErrorCode::kTypeError, "unknown checksum algorithm");
   }
   if (declared && *declared > kR2MaxPutBytes) return EntityTooLarge();
+  return Status::Ok();
+}
+
+StatusOr<std::unique_ptr<R2Writer>> R2Store::BeginPut(const std::string& owner,
+                                                      const std::string& bucket,
+                                                      const std::string& key, R2PutOptions options,
+                                                      std::optional<uint64_t> declared) {
+  EDGE_RETURN_IF_ERROR(CheckPutArgs(key, options, declared));
   EDGE_RETURN_IF_ERROR(EnsureOpen());
   auto used = OwnerBytes(owner);
   if (!used.ok()) return used.status();

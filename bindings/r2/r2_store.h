@@ -265,6 +265,11 @@ class R2Store : public std::enable_shared_from_this<R2Store> {
   // `wrangler dev` does); reads of a bucket never written are misses.
   // `declared`: the body's length when known up front (checked against the
   // limits at once, and against what arrives at Commit).
+  // What BeginPut checks before it looks at the store (the key, the
+  // metadata, the checksum's algorithm, the declared length), so that a
+  // node that forwards the put refuses what the store would, at once.
+  static Status CheckPutArgs(const std::string& key, const R2PutOptions& options,
+                             std::optional<uint64_t> declared);
   StatusOr<std::unique_ptr<R2Writer>> BeginPut(const std::string& owner, const std::string& bucket,
                                                const std::string& key, R2PutOptions options,
                                                std::optional<uint64_t> declared);

@@ -243,9 +243,11 @@ void AdminApi::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> write
   std::string_view target = request.target;
   size_t question = target.find('?');
   std::string_view path = target.substr(0, question);
-  // Bodies arrive as streams (an R2 object is written to disk as it comes);
+  // Bodies arrive as streams (an R2 object, and a PoP's R2 upload to the
+  // origin, is written to disk as it comes);
   // every other call gets its body whole, up to kAdminMaxBodyBytes.
-  if (request.body_stream != nullptr && !(request.method == "PUT" && IsR2ObjectPath(path))) {
+  if (request.body_stream != nullptr &&
+      !(request.method == "PUT" && (IsR2ObjectPath(path) || path == "/sync/r2/put"))) {
     return BufferBody(std::move(request), std::move(writer));
   }
   std::string_view query =

@@ -1077,9 +1077,10 @@ Status Node::StartAdminApi(std::string token, std::string sync_token) {
   admin_api_ = std::make_unique<AdminApi>(*this, std::move(token), std::move(sync_token));
   ServerLimits admin_limits = options_.limits;
   // Bodies stream in: an R2 object upload goes to disk as it arrives (up
-  // to R2's largest put); the rest are read whole, at most
+  // to R2's largest put, and on an origin a PoP's upload: that after its
+  // line of JSON, at most 64 KiB); the rest are read whole, at most
   // kAdminMaxBodyBytes (AdminApi::BufferBody).
-  admin_limits.max_body_bytes = bindings::kR2MaxPutBytes;
+  admin_limits.max_body_bytes = bindings::kR2MaxPutBytes + (64u << 10);
   admin_limits.stream_request_bodies = true;
   admin_server_ = std::make_unique<HttpServer>(
       &loop_, admin_limits, [this](HttpRequest request, std::shared_ptr<ResponseWriter> writer) {

@@ -23,6 +23,7 @@
 #include "bindings/kv/kv_store.h"
 #include "bindings/queues/queue_engine.h"
 #include "bindings/queues/queue_store.h"
+#include "bindings/r2/r2_fleet.h"
 #include "bindings/r2/r2_notifications.h"
 #include "bindings/workflows/workflow_fleet.h"
 #include "bindings/workflows/workflow_store.h"
@@ -183,6 +184,12 @@ class Node : public bindings::ServiceDirectory {
   // null: none. Any thread.
   void SetWorkflowFleet(std::shared_ptr<bindings::WorkflowFleet> fleet) {
     std::atomic_store(&services_->workflow_fleet, std::move(fleet));
+  }
+  // Where this node's R2 bindings send their calls when the buckets live
+  // on another node (a fleet's origin; bindings/r2/r2_fleet.h); null: this
+  // node's own store. Any thread.
+  void SetR2Fleet(std::shared_ptr<bindings::R2Fleet> fleet) {
+    std::atomic_store(&services_->r2_fleet, std::move(fleet));
   }
   // Version `version` of the worker `name` as it would be served (its
   // bundle from the deploy store, its current secrets), for workflow
