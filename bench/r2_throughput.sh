@@ -61,7 +61,11 @@ if [ "$fleet" = 1 ]; then
     --log-level warn > "$work/origin-ready" &
   pids+=($!)
   for _ in $(seq 100); do grep -q Ready "$work/origin-ready" 2>/dev/null && break; sleep 0.1; done
-  echo 'routes = ["r2bench.test/*"]' >> "$work/project/edge.toml"
+  # A node's default CPU limit (50 ms) is too little to pump hundreds of
+  # MiB through the worker's streams.
+  # (Top-level keys go before the first table.)
+  sed -i '/^main = /a routes = ["r2bench.test/*"]' "$work/project/edge.toml"
+  printf '[limits]\ncpu_ms = 300000\n' >> "$work/project/edge.toml"
   "$edge" deploy "$work/project" --to "http://127.0.0.1:$origin_port" \
     --token-file "$work/origin-token" >/dev/null
   echo "bench-pop-token-0123456789abcdef" > "$work/pop-token"
@@ -78,9 +82,9 @@ else
   pids+=($!)
   host=()
 fi
-# Up once it answers at all (an absent key is a 404).
-for _ in $(seq 100); do
-  [ "$(curl -s -o /dev/null -w '%{http_code}' "${host[@]}" "http://127.0.0.1:$port/absent")" = 404 ] && break
+# Up once the worker answers (an absent key is its 404).
+for _ in $(seq 300); do
+  [ "$(curl -s "${host[@]}" "http://127.0.0.1:$port/absent")" = "not found" ] && break
   sleep 0.1
 done
 
