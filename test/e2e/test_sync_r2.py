@@ -14,14 +14,14 @@ r2_multipart_test.js pass on a PoP."""
 import hashlib
 import json
 import os
-import re
 import signal
 import socket
 import threading
 import time
 import unittest
+from urllib.parse import quote
 
-from edge_harness import NodeProcess, Project, Reader, read_response
+from edge_harness import Project, Reader, read_response
 from sync_harness import FleetKeys, OriginProcess, start_pop, wait_until
 
 HOST = "fleetr2.test"
@@ -279,10 +279,8 @@ class SyncR2Test(unittest.TestCase):
         cls.addClassCleanup(cls.origin.remove)
         cls.pops = {}
         for pop_id in ("pop-a", "pop-b"):
-            args = ["--sync-from", cls.origin.url, "--sync-key", cls.keys.verify_key,
-                    "--sync-token-file", cls.keys.sync_token_file, "--secrets-key",
-                    cls.keys.secrets_key, "--pop-id", pop_id]
-            cls.pops[pop_id] = NodeProcess.for_class(cls, *args, threads=1)
+            cls.pops[pop_id] = start_pop(cls.keys, cls.origin.url, pop_id)
+            cls.addClassCleanup(cls.pops[pop_id].remove)
         cls.relay = start_pop(cls.keys, cls.origin.url, "relay-1", relay=True)
         cls.addClassCleanup(cls.relay.remove)
         cls.below = start_pop(cls.keys, cls.relay.admin_url, "pop-c")
@@ -530,7 +528,6 @@ class SyncR2Test(unittest.TestCase):
             self.assertGreater(len(names), 2, names)
             for name in names:
                 count += 1
-                from urllib.parse import quote
                 response = pop.request(TESTS_HOST, f"/run?file={file}&name={quote(name)}", timeout=120)
                 if response.status != 200:
                     failures.append(f"{file}: {name}: {response.body.decode(errors='replace')}")
