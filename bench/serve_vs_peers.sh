@@ -11,6 +11,12 @@
 #   EDGE_BEFORE=/path/to/older/edge bench/serve_vs_peers.sh
 #     adds edge-serve-before: `edge serve --threads 1` of another build, in
 #     the same interleaved rounds (a before/after of one change)
+#   PRIORITY=rt bench/serve_vs_peers.sh
+#     runs the servers and wrk under SCHED_RR (`chrt -r 50`, as root) on
+#     their pinned cores, so that other work on a shared machine cannot take
+#     those cores during a round: requests/s and per CPU-second come close
+#     to a quiet machine's; p99s do not (the kernel keeps 5% of each second
+#     of a core for ordinary tasks, a stall of up to 50 ms).
 #
 # Peers are looked up on PATH, then in $PEERS_DIR (default /tmp/edge-peers),
 # which never belongs to the build. To fill it:
@@ -45,6 +51,9 @@ need_edge
 pin_server=(); pin_client=()
 if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
   pin_server=(taskset -c 1); pin_client=(taskset -c 0)
+  if [ "${PRIORITY:-}" = rt ]; then
+    pin_server=(chrt -r 50 "${pin_server[@]}"); pin_client=(chrt -r 50 "${pin_client[@]}")
+  fi
 fi
 
 # find NAME -> the command's path, on PATH or under $peers_dir, or nothing.

@@ -182,6 +182,9 @@ class Worker {
   Status RunScript(std::string_view source, ScriptCallback done);
 
   const std::string& name() const { return spec_.name; }
+  // Its isolate (null before Load): for tests and diagnostics that read
+  // V8's own statistics.
+  v8::Isolate* isolate() const { return isolate_; }
   // Every module file of the graph, entry first (what `edge dev` watches).
   const std::vector<std::string>& module_paths() const { return module_paths_; }
   // `text` (a stack, or a log line holding one) with the frames of the

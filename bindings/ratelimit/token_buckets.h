@@ -75,7 +75,7 @@ class TokenBuckets {
   struct Slot;
   uint64_t Hash(std::string_view space, std::string_view key) const;
 
-  std::unique_ptr<Slot[]> slots_;
+  Slot* slots_;  // slot_count_ of them, mapped (token_buckets.cc)
   size_t slot_count_;
   uint64_t sip_k0_, sip_k1_;
   uint64_t epoch_ns_;

@@ -9,7 +9,7 @@ const { Event, Response, createDataProperty, makeRequest, responseForWire, repor
 // before tenant code runs (runtime/js/primordials.js); TypeError and Promise
 // are the originals, whatever the worker put on globalThis.
 const {
-  ErrorCtor, ObjectGetPrototypeOf, PromiseResolve, SafeMap, SafeWeakMap, StringCtor, TypeErrorCtor: TypeError, PromiseCtor: Promise,
+  ErrorCtor, ObjectGetPrototypeOf, PromiseResolve, SafeMap, StringCtor, TypeErrorCtor: TypeError, PromiseCtor: Promise,
   ObjectGetOwnPropertyDescriptor, ObjectPrototype, ObjectPrototypeHasOwnProperty, ReflectApply, ArrayIsArray,
   NumberCtor, RegExpTest, StringPrototypeToLowerCase, StringPrototypeTrim,
 } = internals.primordials;
@@ -50,16 +50,15 @@ internals.setWaitUntilLimit = (ms) => {
 // A scheduled invocation also keeps `whenIdle` (called when its last
 // waitUntil promise settles before it has "responded") and the first
 // rejection of its waitUntil promises.
-// The lifetime of each invocation still open, for `waitUntil` imported from
-// cloudflare:workers (which finds it from the current invocation).
-const lifetimes = new SafeWeakMap();
+// The lifetime is kept on its invocation (`invocation.lifetime`), where
+// `waitUntil` imported from cloudflare:workers finds it.
 
 function makeLifetime(invocation) {
   const life = {
     __proto__: null, invocation, responded: false, waiting: 0, deadline: 0,
     whenIdle: undefined, rejected: false, rejection: undefined, sockets: 0, waitExpired: false,
   };
-  lifetimes.set(invocation, life);
+  invocation.lifetime = life;
   return life;
 }
 
@@ -70,7 +69,7 @@ internals.waitUntil = function waitUntil(promise) {
     throw new TypeError("Failed to execute 'waitUntil': 1 argument required");
   }
   const invocation = internals.currentInvocation();
-  const life = invocation === undefined ? undefined : lifetimes.get(invocation);
+  const life = invocation === undefined ? undefined : invocation.lifetime;
   if (life === undefined) {
     throw new TypeError("waitUntil() can only be called while a request or event is being handled.");
   }
@@ -87,7 +86,7 @@ function lifetimeOver(life) {
 // its subrequest count) until the socket closes, as on Workers; returns
 // the release, called once when it does.
 internals.holdLifetime = (invocation) => {
-  const life = invocation === undefined ? undefined : lifetimes.get(invocation);
+  const life = invocation === undefined ? undefined : invocation.lifetime;
   if (life === undefined || invocation.ended) return () => {};
   life.sockets++;
   let released = false;

@@ -34,6 +34,11 @@ class Invocation {
   // the first hold (most requests hold nothing open).
   open = undefined;
   endCalled = false;
+  // dispatch.js's lifetime record of a request or event (responded,
+  // waitUntil count, deadline); a field rather than a WeakMap entry, which
+  // V8's young-generation GC would treat as strong and so promote every
+  // invocation's objects to the old generation.
+  lifetime = undefined;
 
   constructor(key, responseId) {
     this.key = key;
