@@ -493,7 +493,8 @@ CLI::App* AddR2Command(CLI::App& app, R2CommandOptions& options) {
   copy->add_option("--metadata-directive", options.metadata_directive,
                    "COPY (the default: the source's httpMetadata and customMetadata) or REPLACE");
   copy->add_option("--content-type", options.content_type, "With REPLACE: the copy's Content-Type");
-  copy->add_option("--custom", options.custom, "With REPLACE: a custom metadata KEY=VALUE (repeat for more)");
+  copy->add_option("--custom", options.custom, "With REPLACE: a custom metadata KEY=VALUE (repeat for more)")
+      ->allow_extra_args(false);
   common(copy);
   return r2;
 }

@@ -202,9 +202,11 @@ class DevNotificationsTest(unittest.TestCase):
         no_directive = cli("copy", "photos/img/cat-copy.png", "photos/x.png", "--content-type", "text/plain")
         self.assertNotEqual(no_directive.returncode, 0)
         self.assertIn("--metadata-directive REPLACE", no_directive.stderr)
-        replaced = cli("copy", "photos/img/cat-copy.png", "photos/img/cat-copy.png", "--metadata-directive",
-                       "REPLACE", "--content-type", "image/png", "--custom", "who=cat")
+        # Options may come first; each --custom takes one pair.
+        replaced = cli("copy", "--custom", "who=cat", "--custom", "age=3", "--metadata-directive", "REPLACE",
+                       "--content-type", "image/png", "photos/img/cat-copy.png", "photos/img/cat-copy.png")
         self.assertEqual(replaced.returncode, 0, replaced.stderr)
+        self.assertIn("Copied 'img/cat-copy.png'", replaced.stdout)
 
     def dev_fails(self, config, *expected):
         project = Project({"index.js": WORKER}, config='name = "bad"\nmain = "index.js"\n' + config)
