@@ -10,8 +10,14 @@
 # subrequest, and `edge dev` allows 50 per invocation).
 #
 # Latencies are measured with performance.now() in one isolate; the clock
-# a handler sees is the time it began (as on Workers), so the figure is
-# from the send's resolution to the start of the consumer's invocation.
+# a handler sees is the time it began (as on Workers). Each message carries
+# its number, so each latency pairs a message's own send with its own
+# consumer invocation: from the send() call to the start of the consumer's
+# invocation, and from the send's resolution (when the producer resumed)
+# to it. The consumer often starts before the producer has resumed (the
+# engine is woken by the commit, on the same loop as the promise's
+# resolution): those count as 0 ms after the resolution, and how many there
+# were is printed.
 # Needs build/edge (or $EDGE_BINARY; see README) and curl.
 set -euo pipefail
 # shellcheck source=bench/lib.sh
@@ -32,11 +38,24 @@ queue = \"bench-$2\"
 max_batch_size = $2
 max_batch_timeout = 0
 max_concurrency = 1" <<'JS'
-const state = { received: 0, first: 0, last: 0, latencies: [] };
+const state = { received: 0, first: 0, last: 0, called: [], resolved: [], started: [] };
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
-    if (url.pathname === "/stats") return Response.json(state);
+    if (url.pathname === "/stats") {
+      const fromCall = [];
+      const fromResolution = [];
+      let early = 0;
+      for (let i = 0; i < state.started.length; i++) {
+        if (state.started[i] === undefined || state.resolved[i] === undefined) continue;
+        fromCall.push(state.started[i] - state.called[i]);
+        const after = state.started[i] - state.resolved[i];
+        if (after < 0) early++;
+        fromResolution.push(Math.max(0, after));
+      }
+      return Response.json({ received: state.received, first: state.first, last: state.last,
+                             fromCall, fromResolution, early });
+    }
     if (url.pathname === "/start") {
       state.received = 0;
       state.first = performance.now();
@@ -52,15 +71,17 @@ export default {
       }
       return new Response("sent\n");
     }
-    // /one: one message, stamped when its send resolved.
-    await env.Q.send({ at: 0 });
-    state.sentAt = performance.now();
+    // /one?i=N: message N, its send's call and resolution stamped.
+    const i = Number(url.searchParams.get("i"));
+    state.called[i] = performance.now();
+    await env.Q.send({ at: i });
+    state.resolved[i] = performance.now();
     return new Response("sent\n");
   },
   async queue(batch) {
     const now = performance.now();
     for (const message of batch.messages) {
-      if (message.body.at !== undefined) state.latencies.push(now - state.sentAt);
+      if (message.body.at !== undefined) state.started[message.body.at] = now;
       state.received++;
       message.ack();
     }
@@ -106,13 +127,18 @@ stop_edge
 project "$work/latency" 1
 run_edge "$work/latency"
 for i in $(seq "$samples"); do
-  curl -s "http://127.0.0.1:$port/one" >/dev/null
+  curl -s "http://127.0.0.1:$port/one?i=$i" >/dev/null
   for _ in $(seq 200); do
     [ "$(curl -s "http://127.0.0.1:$port/stats" | json_field received)" = "$i" ] && break
     sleep 0.005
   done
 done
-curl -s "http://127.0.0.1:$port/stats" | sed -n 's/.*"latencies":\[\([^]]*\)\].*/\1/p' | tr ',' '\n' |
-  sort -g | awk '{ v[NR] = $1 } END {
-    printf "send -> handler latency over %d messages (batches of 1): p50 %.2f ms, p99 %.2f ms\n",
-           NR, v[int(NR * 0.5 + 0.5)], v[int(NR * 0.99 + 0.5)] }'
+stats=$(curl -s "http://127.0.0.1:$port/stats")
+percentiles() {  # percentiles FIELD WHAT
+  echo "$stats" | sed -n "s/.*\"$1\":\[\([^]]*\)\].*/\1/p" | tr ',' '\n' | sort -g | awk -v what="$2" '{ v[NR] = $1 } END {
+    printf "%s over %d messages (batches of 1): p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+           what, NR, v[int(NR * 0.5 + 0.5)], v[int(NR * 0.99 + 0.5)], v[NR] }'
+}
+percentiles fromCall "send() call -> consumer start"
+percentiles fromResolution "resolved send() -> consumer start"
+echo "consumer started before its producer resumed: $(echo "$stats" | json_field early) of $samples"

@@ -171,6 +171,33 @@ Status SplitObjectPath(const std::string& target, std::string* bucket, std::stri
   return Status::Ok();
 }
 
+// What `object copy` asks for: --metadata-directive REPLACE with
+// --content-type and --custom k=v (given without it, they would be
+// ignored, as S3 ignores them: refused instead).
+StatusOr<bindings::R2CopyOptions> CopyOptionsOf(const R2CommandOptions& options) {
+  bindings::R2CopyOptions copy;
+  const std::string& directive = options.metadata_directive;
+  if (directive == "REPLACE" || directive == "replace") {
+    copy.replace_metadata = true;
+  } else if (!directive.empty() && directive != "COPY" && directive != "copy") {
+    return Status(ErrorCode::kInvalidInput, "--metadata-directive is COPY or REPLACE");
+  }
+  if (!copy.replace_metadata && (!options.content_type.empty() || !options.custom.empty())) {
+    return Status(ErrorCode::kInvalidInput,
+                  "--content-type and --custom set the copy's metadata: give --metadata-directive REPLACE "
+                  "(without it the copy keeps the source's)");
+  }
+  if (!options.content_type.empty()) copy.http.content_type = options.content_type;
+  for (const std::string& pair : options.custom) {
+    size_t equals = pair.find('=');
+    if (equals == std::string::npos || equals == 0) {
+      return Status(ErrorCode::kInvalidInput, fmt::format("--custom \"{}\": give KEY=VALUE", pair));
+    }
+    copy.custom.emplace_back(pair.substr(0, equals), pair.substr(equals + 1));
+  }
+  return copy;
+}
+
 // Writes all of `bytes` to `fd`.
 Status WriteOut(int fd, std::string_view bytes) {
   for (size_t done = 0; done < bytes.size();) {
@@ -220,6 +247,24 @@ Status RunRemote(const R2CommandOptions& options, std::ostream& out) {
   }
   std::string bucket, key;
   EDGE_RETURN_IF_ERROR(SplitObjectPath(options.target, &bucket, &key));
+  if (options.action == "copy") {
+    // S3's CopyObject: PUT the destination naming its source.
+    auto copy = CopyOptionsOf(options);
+    if (!copy.ok()) return copy.status();
+    std::string to_bucket, to_key;
+    EDGE_RETURN_IF_ERROR(SplitObjectPath(options.destination, &to_bucket, &to_key));
+    target.headers.emplace_back("x-amz-copy-source", PercentEncode(bucket) + "/" + PercentEncode(key));
+    target.headers.emplace_back("x-amz-metadata-directive", copy->replace_metadata ? "REPLACE" : "COPY");
+    for (const auto& [name, value] : copy->custom) target.headers.emplace_back("x-amz-meta-" + name, value);
+    StatusOr<AdminResponse> response =
+        Request(target, "PUT",
+                "/r2/buckets/" + PercentEncode(to_bucket) + "/objects/" + PercentEncode(to_key) + AccountQuery(options),
+                {}, copy->http.content_type.value_or(""));
+    if (!response.ok()) return response.status();
+    EDGE_RETURN_IF_ERROR(ResponseError(*response));
+    out << fmt::format("Copied '{}' of bucket '{}' to '{}' of bucket '{}'.\n", key, bucket, to_key, to_bucket);
+    return Status::Ok();
+  }
   std::string path = "/r2/buckets/" + PercentEncode(bucket) + "/objects/" + PercentEncode(key) + AccountQuery(options);
   if (options.action == "delete") {
     StatusOr<AdminResponse> response = Request(target, "DELETE", path);
@@ -316,6 +361,17 @@ Status Run(const R2CommandOptions& options, std::ostream& out) {
   }
   std::string bucket, key;
   EDGE_RETURN_IF_ERROR(SplitObjectPath(options.target, &bucket, &key));
+  if (options.action == "copy") {
+    auto copy = CopyOptionsOf(options);
+    if (!copy.ok()) return copy.status();
+    std::string to_bucket, to_key;
+    EDGE_RETURN_IF_ERROR(SplitObjectPath(options.destination, &to_bucket, &to_key));
+    auto copied = store->CopyObject(kLocalOwner, bucket, key, to_bucket, to_key, *copy);
+    if (!copied.ok()) return copied.status();
+    deliver();
+    out << fmt::format("Copied '{}' of bucket '{}' to '{}' of bucket '{}'.\n", key, bucket, to_key, to_bucket);
+    return Status::Ok();
+  }
   if (options.action == "delete") {
     EDGE_RETURN_IF_ERROR(store->Delete(kLocalOwner, bucket, {key}));
     deliver();
@@ -417,7 +473,7 @@ CLI::App* AddR2Command(CLI::App& app, R2CommandOptions& options) {
     command->add_option("bucket", options.target, "The bucket's name")->required();
     common(command);
   }
-  CLI::App* object = r2->add_subcommand("object", "put, get or delete objects");
+  CLI::App* object = r2->add_subcommand("object", "put, get, delete or copy objects");
   object->require_subcommand(1);
   CLI::App* put = object->add_subcommand("put", "Store --file F (or stdin) as BUCKET/KEY");
   put->add_option("--content-type", options.content_type, "The object's Content-Type");
@@ -429,6 +485,17 @@ CLI::App* AddR2Command(CLI::App& app, R2CommandOptions& options) {
   }
   put->add_option("--file", options.file, "The file to upload");
   get->add_option("--file", options.file, "The file to write");
+  CLI::App* copy = object->add_subcommand(
+      "copy", "Copy SRC_BUCKET/KEY to DST_BUCKET/KEY on the store's side (S3's CopyObject: buckets of "
+              "the same account; the copy keeps the source's metadata unless --metadata-directive REPLACE)");
+  copy->add_option("source", options.target, "SRC_BUCKET/KEY")->required();
+  copy->add_option("destination", options.destination, "DST_BUCKET/KEY")->required();
+  copy->add_option("--metadata-directive", options.metadata_directive,
+                   "COPY (the default: the source's httpMetadata and customMetadata) or REPLACE");
+  copy->add_option("--content-type", options.content_type, "With REPLACE: the copy's Content-Type");
+  copy->add_option("--custom", options.custom, "With REPLACE: a custom metadata KEY=VALUE (repeat for more)")
+      ->allow_extra_args(false);
+  common(copy);
   return r2;
 }
 

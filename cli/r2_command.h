@@ -1,5 +1,8 @@
 // `edge r2 bucket create|list|delete NAME`, `edge r2 object
-// put|get|delete BUCKET/KEY [--file F]` and `edge r2 bucket notification
+// put|get|delete BUCKET/KEY [--file F]`, `edge r2 object copy
+// SRC_BUCKET/KEY DST_BUCKET/KEY [--metadata-directive REPLACE
+// --content-type T --custom k=v]` (a copy on the store's side: no byte
+// passes through the command) and `edge r2 bucket notification
 // create|list|delete BUCKET` (wrangler's shape). With `--to URL
 // --token-file F` against a node's admin API (/r2/..., docs/admin-api.md);
 // without, against the local R2 store that `edge dev` uses for the project
@@ -18,11 +21,15 @@ namespace edge::cli {
 
 struct R2CommandOptions {
   std::string what;        // "bucket" or "object"
-  std::string action;      // bucket: create, list, delete, notification; object: put, get, delete
+  std::string action;      // bucket: create, list, delete, notification; object: put, get, delete, copy
   std::string notification_action;  // bucket notification: create, list, delete
   std::string target;      // NAME, or BUCKET/KEY
   std::string file;        // object put|get --file F (default: stdin/stdout)
-  std::string content_type;  // object put --content-type
+  std::string content_type;  // object put|copy --content-type
+  // object copy: DST_BUCKET/KEY, --metadata-directive COPY|REPLACE, --custom k=v
+  std::string destination;
+  std::string metadata_directive;
+  std::vector<std::string> custom;
   std::string persist_to;  // --persist-to DIR; empty: ./.edge/state
   std::string to;          // --to URL: a node's admin API
   std::string token_file;

@@ -94,6 +94,37 @@ TEST_F(QueueEngineTest, BatchTimeoutZeroDeliversAtOnce) {
   EXPECT_EQ(delivered_.size(), 1u);
 }
 
+// A batch of one is full with its first message: max_batch_timeout never
+// holds it, whatever its length; a batch of ten waits for the timeout on
+// the clock, to the millisecond.
+TEST_F(QueueEngineTest, ABatchOfOneNeverWaitsAndABatchOfTenWaitsForItsTimeout) {
+  Consume({.queue = "jobs", .max_batch_size = 1, .max_batch_timeout_s = 60, .max_concurrency = 1});
+  Send(1);
+  engine_->Tick();
+  ASSERT_EQ(delivered_.size(), 1u);
+  // Sent while the only slot is out: it goes on the first look after the
+  // batch settles, with the clock where it was.
+  Send(1);
+  engine_->Tick();
+  EXPECT_EQ(delivered_.size(), 1u);
+  Settle(true);
+  engine_->Tick();
+  ASSERT_EQ(delivered_.size(), 1u);
+  EXPECT_EQ(delivered_[0].event.messages[0].body, "1");
+  Settle(true);
+
+  Consume({.queue = "jobs", .max_batch_size = 10, .max_batch_timeout_s = 5});
+  Send(3);
+  engine_->Tick();
+  now_ += 4'999;
+  engine_->Tick();
+  EXPECT_TRUE(delivered_.empty());
+  now_ += 1;
+  engine_->Tick();
+  ASSERT_EQ(delivered_.size(), 1u);
+  EXPECT_EQ(delivered_[0].event.messages.size(), 3u);
+}
+
 TEST_F(QueueEngineTest, SuccessAcksWhatIsUndecided) {
   Consume({.queue = "jobs", .max_batch_size = 2});
   Send(2);
@@ -224,6 +255,49 @@ TEST(QueueEngineWakeTest, ASendWakesTheEngine) {
   uv_async_init(&loop, &server, nullptr);
   for (int turn = 0; turn < 1000 && delivered == 0; ++turn) uv_run(&loop, UV_RUN_NOWAIT);
   EXPECT_EQ(delivered, 1u);
+  uv_close(reinterpret_cast<uv_handle_t*>(&server), nullptr);
+  engine.reset();
+  uv_run(&loop, UV_RUN_NOWAIT);
+  uv_loop_close(&loop);
+}
+
+// With its own timer, a consumer at max_concurrency = 1 takes what was
+// sent while its batch was out as soon as that batch settles: not at the
+// next poll (an hour away here), and with the clock standing still.
+TEST(QueueEngineWakeTest, ASettledBatchLetsTheNextGoAtOnce) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  base::testing::TempDir dir;
+  auto store = QueueStore::Open(dir.path(), {}, [] { return int64_t{1'700'000'000'000}; });
+  ASSERT_TRUE(store.ok());
+  std::vector<QueueEngine::Done> out;
+  std::vector<std::string> bodies;
+  QueueEngine::Options options;
+  options.poll_ms = 3'600'000;
+  auto engine = std::make_unique<QueueEngine>(
+      &loop, *store,
+      [&](const QueueConsumer&, runtime::QueueEvent event, QueueEngine::Done done) {
+        for (const auto& message : event.messages) bodies.push_back(message.body);
+        out.push_back(std::move(done));
+      },
+      options);
+  engine->SetConsumers(
+      {{"worker", "acct", {.queue = "jobs", .max_batch_size = 1, .max_batch_timeout_s = 60, .max_concurrency = 1}}});
+  uv_async_t server;  // stands for the server's handles (the engine's are unref'd)
+  uv_async_init(&loop, &server, nullptr);
+  auto run_until = [&](size_t count) {
+    for (int turn = 0; turn < 1000 && bodies.size() < count; ++turn) uv_run(&loop, UV_RUN_NOWAIT);
+  };
+  ASSERT_TRUE((*store)->Send("acct", "jobs", {{"first", "text", 0}}).ok());
+  run_until(1);
+  ASSERT_EQ(bodies.size(), 1u);
+  ASSERT_TRUE((*store)->Send("acct", "jobs", {{"second", "text", 0}}).ok());
+  for (int turn = 0; turn < 20; ++turn) uv_run(&loop, UV_RUN_NOWAIT);
+  EXPECT_EQ(bodies.size(), 1u);  // the slot is taken
+  out[0]({true, {}});
+  run_until(2);
+  ASSERT_EQ(bodies.size(), 2u);
+  EXPECT_EQ(bodies[1], "second");
   uv_close(reinterpret_cast<uv_handle_t*>(&server), nullptr);
   engine.reset();
   uv_run(&loop, UV_RUN_NOWAIT);

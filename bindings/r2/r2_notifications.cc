@@ -105,6 +105,8 @@ const char* ActionName(R2Change::Action action) {
       return "CompleteMultipartUpload";
     case R2Change::kDelete:
       return "DeleteObject";
+    case R2Change::kCopy:
+      return "CopyObject";
   }
   return "PutObject";
 }
@@ -210,7 +212,15 @@ std::string R2EventMessage(std::string_view account, const R2Change& change) {
   }
   out += "},\"eventTime\":\"";
   out += base::FormatUtcTime(static_cast<uint64_t>(std::max<int64_t>(change.time_ms, 0)));
-  out += "\"}";
+  out += "\"";
+  if (change.action == R2Change::kCopy) {
+    out += ",\"copySource\":{\"bucket\":";
+    base::AppendJsonEscaped(out, change.source_bucket);
+    out += ",\"object\":";
+    base::AppendJsonEscaped(out, change.source_key);
+    out += "}";
+  }
+  out += "}";
   return out;
 }
 

@@ -6,6 +6,8 @@
 
 #include <simdjson.h>
 
+#include <filesystem>
+
 #include "base/testing/temp_dir.h"
 
 namespace edge::bindings {
@@ -164,6 +166,84 @@ TEST_F(R2NotificationsTest, CompleteMultipartUploadIsItsOwnAction) {
   EXPECT_EQ(Field(bodies[0], "/action"), "CompleteMultipartUpload");
   EXPECT_EQ(Field(bodies[0], "/object/size"), "3");
   EXPECT_EQ(Field(bodies[0], "/object/eTag"), done->etag);
+}
+
+TEST_F(R2NotificationsTest, CopyObjectIsAnObjectCreateWithItsSource) {
+  // Copies into img/*.png of "photos" notify; other copies do not.
+  stores_.notifier->SetConfigRules({{"acct", {Rule("events", true, false, "img/", ".png")}}});
+  ASSERT_TRUE(Put("raw/cat.png", "meow", "acct", "uploads").ok());
+  ASSERT_TRUE(Drain().empty());  // "uploads" has no rule
+  auto copy = stores_.r2->CopyObject("acct", "uploads", "raw/cat.png", "photos", "img/cat.png", {});
+  ASSERT_TRUE(copy.ok()) << copy.status().message();
+  for (const char* key : {"img/cat.jpg", "doc/cat.png"}) {
+    ASSERT_TRUE(stores_.r2->CopyObject("acct", "uploads", "raw/cat.png", "photos", key, {}).ok());
+  }
+  std::vector<std::string> bodies = Drain();
+  ASSERT_EQ(bodies.size(), 1u);
+  EXPECT_EQ(Field(bodies[0], "/action"), "CopyObject");
+  EXPECT_EQ(Field(bodies[0], "/bucket"), "photos");
+  EXPECT_EQ(Field(bodies[0], "/object/key"), "img/cat.png");
+  EXPECT_EQ(Field(bodies[0], "/object/size"), "4");
+  EXPECT_EQ(Field(bodies[0], "/object/eTag"), (*copy)->etag);
+  EXPECT_EQ(Field(bodies[0], "/copySource/bucket"), "uploads");
+  EXPECT_EQ(Field(bodies[0], "/copySource/object"), "raw/cat.png");
+  EXPECT_EQ(Field(bodies[0], "/account"), "acct");
+  // A rule for deletes only is not told of copies.
+  stores_.notifier->SetConfigRules({{"acct", {Rule("events", false, true)}}});
+  ASSERT_TRUE(stores_.r2->CopyObject("acct", "uploads", "raw/cat.png", "photos", "img/dog.png", {}).ok());
+  EXPECT_TRUE(Drain().empty());
+  // A copy that did not hold its condition made no event.
+  stores_.notifier->SetConfigRules({{"acct", {Rule("events", true, false)}}});
+  R2CopyOptions only_if;
+  only_if.source_only_if.etag_matches = std::vector<R2Etag>{{R2Etag::kStrong, "nope"}};
+  auto refused = stores_.r2->CopyObject("acct", "uploads", "raw/cat.png", "photos", "x.png", only_if);
+  ASSERT_TRUE(refused.ok());
+  EXPECT_FALSE(refused->has_value());
+  EXPECT_TRUE(Drain().empty());
+}
+
+TEST(R2NotificationsCrashTest, ACopyThatDidNotCommitLeavesNoEventAndNoBody) {
+  base::testing::TempDir dir;
+  {
+    Stores stores = OpenStores(dir.path());
+    ASSERT_TRUE(stores.queues->EnsureQueue("acct", "events").ok());
+    auto writer = stores.r2->BeginPut("acct", "photos", "src", {}, 4);
+    ASSERT_TRUE(writer.ok());
+    ASSERT_TRUE((*writer)->Write("body").ok());
+    ASSERT_TRUE((*writer)->Commit().ok());  // no rule yet: no event
+  }
+  // The child's copy writes its event in the copy's transaction, and the
+  // process dies before that transaction commits.
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    Stores stores = OpenStores(dir.path());
+    stores.notifier->SetConfigRules({{"acct", {Rule("events", true, false)}}});
+    R2Store::ChangeHook notify = stores.r2->change_hook();
+    stores.r2->SetChangeHook([notify](MDB_txn* txn, const R2Change& change) -> Status {
+      Status written = notify(txn, change);
+      if (written.ok() && change.action == R2Change::kCopy) _exit(0);
+      return written;
+    });
+    (void)stores.r2->CopyObject("acct", "photos", "src", "photos", "dst", {});
+    _exit(1);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  Stores stores = OpenStores(dir.path());
+  EXPECT_EQ(*stores.notifier->DeliverSome(), 0u);
+  EXPECT_EQ(*stores.notifier->PendingEvents("acct"), 0u);
+  EXPECT_FALSE(*stores.r2->Head("acct", "photos", "dst"));
+  size_t bodies = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(
+           std::filesystem::path(stores.r2->path()) / "bodies")) {
+    bodies += entry.is_regular_file();
+  }
+  EXPECT_EQ(bodies, 1u);
+  auto leased = stores.queues->Lease("acct", "events", 10);
+  ASSERT_TRUE(leased.ok());
+  EXPECT_TRUE(leased->empty());
 }
 
 TEST_F(R2NotificationsTest, EventsWaitInTheOutboxAcrossReopening) {

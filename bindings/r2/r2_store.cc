@@ -299,6 +299,16 @@ Status SyncPath(const std::string& path, bool directory) {
   return Status::Ok();
 }
 
+Status WriteAll(int fd, std::string_view bytes) {
+  for (size_t done = 0; done < bytes.size();) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status(ErrorCode::kIo, fmt::format("R2 store: writing a body: {}", strerror(errno)));
+    done += static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
 bool EtagListMatches(const std::vector<R2Etag>& list, const std::string& etag) {
   for (const R2Etag& candidate : list) {
     if (candidate.type == R2Etag::kWildcard || candidate.value == etag) return true;
@@ -584,16 +594,72 @@ void R2Store::RemoveFiles(const std::vector<uint64_t>& ids) {
   (void)txn.Commit("cleanup");
 }
 
-StatusOr<uint64_t> R2Store::AllocateFile() {
+StatusOr<uint64_t> R2Store::AllocateFiles(uint64_t count) {
   base::LmdbTxn txn;
   EDGE_RETURN_IF_ERROR(txn.Begin(*env_, false, "put"));
   auto next = GetU64(txn.get(), dbs_.meta, "next_file");
   if (!next.ok()) return next.status();
-  uint64_t id = *next + 1;
-  EDGE_RETURN_IF_ERROR(Put(txn.get(), dbs_.meta, "next_file", base::Be64(id)));
-  EDGE_RETURN_IF_ERROR(Put(txn.get(), dbs_.pending, base::Be64(id), ""));
+  uint64_t first = *next + 1;
+  EDGE_RETURN_IF_ERROR(Put(txn.get(), dbs_.meta, "next_file", base::Be64(*next + count)));
+  for (uint64_t id = first; id < first + count; ++id) {
+    EDGE_RETURN_IF_ERROR(Put(txn.get(), dbs_.pending, base::Be64(id), ""));
+  }
   EDGE_RETURN_IF_ERROR(txn.Commit("put"));
-  return id;
+  return first;
+}
+
+Status R2Store::ShareBody(uint64_t from, uint64_t to) {
+  std::string source = BodyPath(from);
+  std::string target = BodyPath(to);
+  std::error_code ec;
+  fs::create_directories(fs::path(target).parent_path(), ec);
+  if (::link(source.c_str(), target.c_str()) == 0) return Status::Ok();
+  if (errno == ENOENT) return Status(ErrorCode::kNotFound, "R2 store: the source's body is gone");
+  // Too many links to one file (EMLINK), or a file system without hard
+  // links: the bytes are copied by the kernel into a new file.
+  int in = ::open(source.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) {
+    if (errno == ENOENT) return Status(ErrorCode::kNotFound, "R2 store: the source's body is gone");
+    return Status(ErrorCode::kIo, fmt::format("R2 store: cannot open {}: {}", source, strerror(errno)));
+  }
+  CacheFile input(in);
+  std::string tmp = TmpPath(to);
+  int out = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (out < 0) {
+    return Status(ErrorCode::kIo, fmt::format("R2 store: cannot create {}: {}", tmp, strerror(errno)));
+  }
+  CacheFile output(out);
+  // In the kernel where it can; else through a 256 KiB buffer.
+  std::string buffer;
+  for (;;) {
+    ssize_t n = -1;
+    if (buffer.empty()) {
+      n = ::copy_file_range(in, nullptr, out, nullptr, size_t{1} << 30, 0);
+      if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
+        buffer.resize(size_t{256} << 10);
+        continue;
+      }
+    } else {
+      n = ::read(in, buffer.data(), buffer.size());
+      if (n > 0) {
+        Status written = WriteAll(out, std::string_view(buffer.data(), static_cast<size_t>(n)));
+        if (!written.ok()) return written;
+      }
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      return Status(ErrorCode::kIo, fmt::format("R2 store: copying a body: {}", strerror(errno)));
+    }
+    if (n == 0) break;
+  }
+  if (::fsync(out) != 0) {
+    return Status(ErrorCode::kIo, fmt::format("R2 store: fsync of a body: {}", strerror(errno)));
+  }
+  output.Close();
+  if (::rename(tmp.c_str(), target.c_str()) != 0) {
+    return Status(ErrorCode::kIo, fmt::format("R2 store: cannot move a body into place: {}", strerror(errno)));
+  }
+  return Status::Ok();
 }
 
 StatusOr<uint32_t> R2Store::BucketId(MDB_txn* txn, const std::string& owner,
@@ -801,7 +867,7 @@ StatusOr<std::unique_ptr<R2Writer>> R2Store::BeginPut(const std::string& owner,
   if (!used.ok()) return used.status();
   uint64_t room = limits_.max_owner_bytes - std::min(*used, limits_.max_owner_bytes);
   if (declared && *declared > room) return QuotaFull(limits_.max_owner_bytes);
-  auto id = AllocateFile();
+  auto id = AllocateFiles(1);
   if (!id.ok()) return id.status();
   std::unique_ptr<R2Writer> writer(new R2Writer(shared_from_this()));
   writer->owner_ = owner;
@@ -1327,6 +1393,108 @@ Status R2Store::AbortMultipartUpload(const std::string& owner, const std::string
   EDGE_RETURN_IF_ERROR(txn.Commit("abortMultipartUpload"));
   RemoveFiles(unlink);
   return Status::Ok();
+}
+
+StatusOr<std::optional<R2ObjectMeta>> R2Store::CopyObject(const std::string& owner,
+                                                          const std::string& source_bucket,
+                                                          const std::string& source_key,
+                                                          const std::string& bucket,
+                                                          const std::string& key,
+                                                          const R2CopyOptions& options) {
+  if (source_key.empty() || source_key.size() > kR2MaxKeyBytes) return InvalidObjectName();
+  R2PutOptions checked;
+  checked.http = options.http;
+  checked.custom = options.custom;
+  checked.storage_class = options.storage_class.value_or("Standard");
+  EDGE_RETURN_IF_ERROR(CheckPutOptions(key, checked));
+  bool same = source_bucket == bucket && source_key == key;
+  EDGE_RETURN_IF_ERROR(EnsureOpen());
+  // The source as it is now: its record and its body files.
+  std::vector<std::pair<uint64_t, uint64_t>> files;
+  R2ObjectMeta source;
+  {
+    base::LmdbTxn txn;
+    EDGE_RETURN_IF_ERROR(txn.Begin(*env_, true, "copy"));
+    auto id = BucketId(txn.get(), owner, source_bucket, false);
+    if (!id.ok()) return id.status();
+    if (*id == 0) return Status(ErrorCode::kNotFound, "The specified bucket does not exist. (10006)");
+    auto meta = ReadObject(txn.get(), *id, source_key, &files);
+    if (!meta.ok()) return meta.status();
+    if (!*meta) return Status(ErrorCode::kNotFound, "The specified key does not exist. (10007)");
+    source = std::move(**meta);
+  }
+  if (!options.source_only_if.Test(&source)) return std::optional<R2ObjectMeta>();
+  if (same && !options.replace_metadata &&
+      (!options.storage_class || *options.storage_class == source.storage_class)) {
+    return Status(ErrorCode::kInvalidInput,
+                  "This copy request is illegal because it is trying to copy an object to itself "
+                  "without changing the object's metadata or storage class.");
+  }
+  // Counted as a new object (the quota is checked in the transaction, once
+  // a replaced destination has given its bytes back).
+  uint64_t accounted = source.size + kR2ObjectOverhead;
+  // New names for the source's bodies, each in `pending` until the record
+  // that names it commits: a copy cut short leaves rows the next open (or
+  // the error path below) turns into unlinks, and the source's own names
+  // are never touched.
+  std::vector<uint64_t> made;
+  if (!files.empty()) {
+    auto first = AllocateFiles(files.size());
+    if (!first.ok()) return first.status();
+    for (uint64_t i = 0; i < files.size(); ++i) made.push_back(*first + i);
+  }
+  auto fail = [&](Status status) {
+    RemoveFiles(made);
+    return status;
+  };
+  std::set<std::string> folders;
+  ObjectRecord record;
+  for (size_t i = 0; i < files.size(); ++i) {
+    Status shared = ShareBody(files[i].first, made[i]);
+    // The source went since it was read: as if the copy came after.
+    if (shared.code() == ErrorCode::kNotFound) {
+      return fail(Status(ErrorCode::kNotFound, "The specified key does not exist. (10007)"));
+    }
+    if (!shared.ok()) return fail(shared);
+    folders.insert(fs::path(BodyPath(made[i])).parent_path().string());
+    record.files.emplace_back(made[i], files[i].second);
+  }
+  for (const std::string& folder : folders) {
+    Status synced = SyncPath(folder, true);
+    if (!synced.ok()) return fail(synced);
+  }
+  int64_t now = Now();
+  std::vector<uint64_t> unlink;
+  // The transaction ends (committed or not) before `fail` cleans up.
+  Status indexed = [&]() -> Status {
+    base::LmdbTxn txn;
+    EDGE_RETURN_IF_ERROR(txn.Begin(*env_, false, "copy"));
+    auto bucket_id = BucketId(txn.get(), owner, bucket, true);
+    if (!bucket_id.ok()) return bucket_id.status();
+    auto dropped = DropObject(txn.get(), owner, *bucket_id, key, &unlink);
+    if (!dropped.ok()) return dropped.status();
+    record.meta = source;
+    record.meta.key = key;
+    record.meta.version = RandomHex(16);
+    record.meta.uploaded_ms = now;
+    if (options.replace_metadata) {
+      record.meta.http = options.http;
+      record.meta.custom = options.custom;
+    }
+    record.meta.storage_class = checked.storage_class;
+    record.accounted = accounted;
+    EDGE_RETURN_IF_ERROR(AddUsage(txn.get(), owner, static_cast<int64_t>(accounted), true));
+    EDGE_RETURN_IF_ERROR(Put(txn.get(), dbs_.objects, IndexKey(*bucket_id, key), record.Encode()));
+    for (uint64_t id : made) EDGE_RETURN_IF_ERROR(Del(txn.get(), dbs_.pending, base::Be64(id)));
+    R2Change change{R2Change::kCopy, owner, bucket, key, record.meta.size, record.meta.etag, now};
+    change.source_bucket = source_bucket;
+    change.source_key = source_key;
+    EDGE_RETURN_IF_ERROR(RecordChange(txn.get(), change));
+    return txn.Commit("copy");
+  }();
+  if (!indexed.ok()) return fail(indexed);
+  RemoveFiles(unlink);
+  return std::optional<R2ObjectMeta>(std::move(record.meta));
 }
 
 StatusOr<uint64_t> R2Store::OwnerBytes(const std::string& owner) {

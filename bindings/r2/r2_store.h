@@ -182,13 +182,30 @@ struct R2BucketInfo {
 // An object created or deleted, as RecordChange hands it to the change
 // hook (inside the transaction that makes the change).
 struct R2Change {
-  enum Action { kPut, kCompleteMultipart, kDelete } action = kPut;
+  enum Action { kPut, kCompleteMultipart, kDelete, kCopy } action = kPut;
   std::string owner;
   std::string bucket;
   std::string key;
   uint64_t size = 0;
   std::string etag;
   int64_t time_ms = 0;
+  // kCopy: the object it was copied from (R2's `copySource`).
+  std::string source_bucket;
+  std::string source_key;
+};
+
+// CopyObject's options, as S3 and R2 take them on a copy request.
+struct R2CopyOptions {
+  // x-amz-metadata-directive: false (COPY) keeps the source's httpMetadata
+  // and customMetadata; true (REPLACE) gives the copy `http` and `custom`.
+  bool replace_metadata = false;
+  R2HttpMetadata http;
+  std::vector<std::pair<std::string, std::string>> custom;
+  // x-amz-storage-class; unset: "Standard", as S3 does.
+  std::optional<std::string> storage_class;
+  // x-amz-copy-source-if-match, -if-none-match, -if-modified-since and
+  // -if-unmodified-since, tested against the source.
+  R2Conditional source_only_if;
 };
 
 class R2Store;
@@ -250,6 +267,7 @@ class R2Store : public std::enable_shared_from_this<R2Store> {
   // Called inside every transaction that creates or deletes an object.
   // Set before the store is used.
   void SetChangeHook(ChangeHook hook) { change_hook_ = std::move(hook); }
+  const ChangeHook& change_hook() const { return change_hook_; }
 
   // Buckets. Names as R2 has them: 3 to 63 of a-z, 0-9 and '-', starting
   // and ending with a letter or digit.
@@ -296,6 +314,24 @@ class R2Store : public std::enable_shared_from_this<R2Store> {
   Status AbortMultipartUpload(const std::string& owner, const std::string& bucket,
                               const std::string& key, const std::string& upload_id);
 
+  // CopyObject: the object under `source_bucket`/`source_key` copied to
+  // `bucket`/`key`, both of `owner` (the destination bucket is made on
+  // first write, as for a put). No body byte is read: the copy's record
+  // names new body files hard-linked to the source's (copied on disk only
+  // where the file system refuses another link), so the source may go
+  // afterwards and the copy stays whole. The copy is a new object: a new
+  // version and upload time, the source's etag (a multipart source keeps
+  // its "<md5>-<parts>" etag) and checksums, its bytes counted against
+  // `owner`'s quota, and its CopyObject change recorded in the transaction
+  // that indexes it. kNotFound when the source is not there; nullopt when
+  // `options.source_only_if` does not hold (nothing is stored). Copying an
+  // object onto itself needs replace_metadata (or a storage class), as S3.
+  StatusOr<std::optional<R2ObjectMeta>> CopyObject(const std::string& owner,
+                                                   const std::string& source_bucket,
+                                                   const std::string& source_key,
+                                                   const std::string& bucket, const std::string& key,
+                                                   const R2CopyOptions& options);
+
   StatusOr<uint64_t> OwnerBytes(const std::string& owner);
   // The index and the tables bucket event notifications keep in it
   // (r2_notifications.h), the store opened if it was not.
@@ -338,8 +374,13 @@ class R2Store : public std::enable_shared_from_this<R2Store> {
   Status DropUpload(MDB_txn* txn, const std::string& owner, const std::string& upload_id,
                     std::vector<uint64_t>* unlink, const std::vector<uint32_t>* keep);
   Status AddUsage(MDB_txn* txn, const std::string& owner, int64_t delta, bool check_quota);
-  // A new body file id, in `pending` until its body is indexed.
-  StatusOr<uint64_t> AllocateFile();
+  // New body file ids (`count` of them, numbered in a row from the first),
+  // in `pending` until their bodies are indexed.
+  StatusOr<uint64_t> AllocateFiles(uint64_t count);
+  // Makes BodyPath(to) the same bytes as BodyPath(from): a hard link, or a
+  // copy on disk (fsynced) where the file system refuses one. kNotFound
+  // when `from` is gone.
+  Status ShareBody(uint64_t from, uint64_t to);
   Status CommitWriter(R2Writer& writer, std::optional<R2ObjectMeta>* result);
   // The one place an object creation or deletion is recorded.
   Status RecordChange(MDB_txn* txn, const R2Change& change);

@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -463,6 +464,258 @@ TEST_F(R2StoreTest, AnUnfinishedPutIsRemovedAtOpen) {
     tmp_files += entry.is_regular_file();
   }
   EXPECT_EQ(tmp_files, 0u);
+}
+
+// How many body files are on disk (linked names count one each).
+size_t BodyFiles(const std::string& store_path) {
+  size_t count = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(fs::path(store_path) / "bodies")) {
+    count += entry.is_regular_file();
+  }
+  return count;
+}
+
+TEST_F(R2StoreTest, CopyWithinAndBetweenBucketsSharesTheBody) {
+  R2PutOptions options;
+  options.http.content_type = "text/plain";
+  options.custom = {{"who", "me"}};
+  options.checksum_algorithm = "sha256";
+  options.checksum = Unhex("230d8358dc8e8890b4c58deeb62912ee2f20357ae92a5cc861b98e68fe31acb5");
+  auto put = Put("src", "body", options);
+  ASSERT_TRUE(put.ok()) << put.status().message();
+  now_ += 5000;
+  auto copy = store_->CopyObject("account:a", "bucket", "src", "bucket", "dst", {});
+  ASSERT_TRUE(copy.ok()) << copy.status().message();
+  ASSERT_TRUE(copy->has_value());
+  const R2ObjectMeta& meta = **copy;
+  EXPECT_EQ(meta.key, "dst");
+  EXPECT_EQ(meta.size, 4u);
+  EXPECT_EQ(meta.etag, (*put)->etag);  // one part: the same MD5
+  EXPECT_NE(meta.version, (*put)->version);
+  EXPECT_EQ(meta.uploaded_ms, kStart + 5000);
+  EXPECT_EQ(meta.http.content_type, "text/plain");  // COPY keeps the metadata
+  EXPECT_EQ(meta.custom, options.custom);
+  EXPECT_EQ(meta.checksums.sha256, options.checksum);
+  EXPECT_EQ(Body("dst"), "body");
+  // Another bucket of the same owner, made by the copy.
+  auto other = store_->CopyObject("account:a", "bucket", "src", "archive", "2026/src", {});
+  ASSERT_TRUE(other.ok()) << other.status().message();
+  auto got = store_->Get("account:a", "archive", "2026/src", {}, std::nullopt);
+  ASSERT_TRUE(got.ok() && *got);
+  EXPECT_EQ(*(*got)->Read(0, 4), "body");
+  // Each copy counts as a new object.
+  EXPECT_EQ(*store_->OwnerBytes("account:a"), 3 * (4 + kR2ObjectOverhead));
+  // No byte was copied: three names, one file (three links).
+  struct stat info {};
+  ASSERT_EQ(::stat(store_->BodyPathForTesting(1).c_str(), &info), 0);
+  EXPECT_EQ(info.st_nlink, 3u);
+}
+
+TEST_F(R2StoreTest, ACopyOutlivesItsSourceAndItsSourcesReplacement) {
+  ASSERT_TRUE(Put("src", "first").ok());
+  ASSERT_TRUE(store_->CopyObject("account:a", "bucket", "src", "bucket", "dst", {}).ok());
+  ASSERT_TRUE(Put("src", "second").ok());
+  EXPECT_EQ(Body("dst"), "first");
+  ASSERT_TRUE(store_->Delete("account:a", "bucket", {"src"}).ok());
+  EXPECT_EQ(Body("dst"), "first");
+  Open();
+  EXPECT_EQ(Body("dst"), "first");
+  ASSERT_TRUE(store_->Delete("account:a", "bucket", {"dst"}).ok());
+  EXPECT_EQ(BodyFiles(store_->path()), 0u);
+  EXPECT_EQ(*store_->OwnerBytes("account:a"), 0u);
+}
+
+TEST_F(R2StoreTest, CopyReplacesMetadataOnRequest) {
+  R2PutOptions options;
+  options.http.content_type = "text/plain";
+  options.custom = {{"a", "1"}};
+  ASSERT_TRUE(Put("src", "body", options).ok());
+  R2CopyOptions copy;
+  copy.replace_metadata = true;
+  copy.http.content_type = "application/json";
+  copy.http.cache_control = "max-age=60";
+  copy.custom = {{"b", "2"}};
+  auto made = store_->CopyObject("account:a", "bucket", "src", "bucket", "dst", copy);
+  ASSERT_TRUE(made.ok()) << made.status().message();
+  auto head = store_->Head("account:a", "bucket", "dst");
+  ASSERT_TRUE(head.ok() && *head);
+  EXPECT_EQ((*head)->http.content_type, "application/json");
+  EXPECT_EQ((*head)->http.cache_control, "max-age=60");
+  EXPECT_EQ((*head)->custom, copy.custom);
+  // The source keeps its own.
+  EXPECT_EQ((*store_->Head("account:a", "bucket", "src"))->custom, options.custom);
+  // Replaced metadata is held to R2's limits.
+  copy.custom = {{"big", std::string(kR2MaxMetadataBytes, 'x')}};
+  EXPECT_FALSE(store_->CopyObject("account:a", "bucket", "src", "bucket", "dst2", copy).ok());
+  copy.custom.clear();
+  copy.storage_class = "Glacier";
+  EXPECT_FALSE(store_->CopyObject("account:a", "bucket", "src", "bucket", "dst2", copy).ok());
+  EXPECT_FALSE(*store_->Head("account:a", "bucket", "dst2"));
+}
+
+TEST_F(R2StoreTest, CopyOntoItselfNeedsReplace) {
+  ASSERT_TRUE(Put("k", "body").ok());
+  auto before = *store_->Head("account:a", "bucket", "k");
+  auto refused = store_->CopyObject("account:a", "bucket", "k", "bucket", "k", {});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("copy an object to itself"), std::string::npos);
+  R2CopyOptions replace;
+  replace.replace_metadata = true;
+  replace.custom = {{"reviewed", "yes"}};
+  now_ += 1000;
+  auto copied = store_->CopyObject("account:a", "bucket", "k", "bucket", "k", replace);
+  ASSERT_TRUE(copied.ok()) << copied.status().message();
+  auto after = *store_->Head("account:a", "bucket", "k");
+  EXPECT_NE(after->version, before->version);
+  EXPECT_EQ(after->etag, before->etag);
+  EXPECT_EQ(after->uploaded_ms, kStart + 1000);
+  EXPECT_EQ(after->custom, replace.custom);
+  EXPECT_EQ(Body("k"), "body");
+  EXPECT_EQ(BodyFiles(store_->path()), 1u);
+  EXPECT_EQ(*store_->OwnerBytes("account:a"), 4 + kR2ObjectOverhead);
+  // A new storage class is a change too.
+  R2CopyOptions infrequent;
+  infrequent.storage_class = "InfrequentAccess";
+  ASSERT_TRUE(store_->CopyObject("account:a", "bucket", "k", "bucket", "k", infrequent).ok());
+  EXPECT_EQ((*store_->Head("account:a", "bucket", "k"))->storage_class, "InfrequentAccess");
+}
+
+TEST_F(R2StoreTest, CopyIsConditionalOnTheSource) {
+  auto put = Put("src", "body");
+  ASSERT_TRUE(put.ok());
+  const std::string etag = (*put)->etag;
+  auto copy = [&](R2Conditional only_if) {
+    R2CopyOptions options;
+    options.source_only_if = std::move(only_if);
+    return store_->CopyObject("account:a", "bucket", "src", "bucket", "dst", options);
+  };
+  R2Conditional match;
+  match.etag_matches = std::vector<R2Etag>{{R2Etag::kStrong, "other"}};
+  auto refused = copy(match);
+  ASSERT_TRUE(refused.ok());
+  EXPECT_FALSE(refused->has_value());
+  EXPECT_FALSE(*store_->Head("account:a", "bucket", "dst"));
+  match.etag_matches = std::vector<R2Etag>{{R2Etag::kStrong, etag}};
+  EXPECT_TRUE(copy(match)->has_value());
+  R2Conditional none;
+  none.etag_does_not_match = std::vector<R2Etag>{{R2Etag::kWildcard, ""}};
+  EXPECT_FALSE(copy(none)->has_value());
+  // if-unmodified-since before the upload fails; if-match that holds wins
+  // over it (RFC 7232, as S3 documents for copies).
+  R2Conditional unmodified;
+  unmodified.uploaded_before_ms = kStart - 1000;
+  EXPECT_FALSE(copy(unmodified)->has_value());
+  unmodified.etag_matches = std::vector<R2Etag>{{R2Etag::kStrong, etag}};
+  EXPECT_TRUE(copy(unmodified)->has_value());
+  R2Conditional modified;
+  modified.uploaded_after_ms = kStart + 1000;
+  EXPECT_FALSE(copy(modified)->has_value());
+  modified.uploaded_after_ms = kStart - 1000;
+  EXPECT_TRUE(copy(modified)->has_value());
+  // A refused copy leaves no file behind.
+  ASSERT_TRUE(store_->Delete("account:a", "bucket", {"dst"}).ok());
+  EXPECT_EQ(BodyFiles(store_->path()), 1u);
+}
+
+TEST_F(R2StoreTest, CopyOfWhatIsNotThereIsNotFound) {
+  auto no_bucket = store_->CopyObject("account:a", "nowhere", "k", "bucket", "dst", {});
+  ASSERT_FALSE(no_bucket.ok());
+  EXPECT_EQ(no_bucket.status().code(), ErrorCode::kNotFound);
+  ASSERT_TRUE(Put("k", "v").ok());
+  auto no_key = store_->CopyObject("account:a", "bucket", "missing", "bucket", "dst", {});
+  ASSERT_FALSE(no_key.ok());
+  EXPECT_EQ(no_key.status().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(no_key.status().message(), "The specified key does not exist. (10007)");
+  EXPECT_FALSE(store_->CopyObject("account:a", "bucket", "k", "bucket", "", {}).ok());
+  EXPECT_FALSE(store_->CopyObject("account:a", "bucket", "k", "bucket", std::string(1025, 'k'), {}).ok());
+  EXPECT_FALSE(store_->CopyObject("account:a", "bucket", std::string(1025, 'k'), "bucket", "d", {}).ok());
+}
+
+TEST_F(R2StoreTest, CopyReachesOnlyTheOwnersBuckets) {
+  ASSERT_TRUE(Put("secret", "theirs", {}, 7, "account:b").ok());
+  // account:a names account:b's bucket: it has no bucket of that name.
+  auto stolen = store_->CopyObject("account:a", "bucket", "secret", "bucket", "mine", {});
+  ASSERT_FALSE(stolen.ok());
+  EXPECT_EQ(stolen.status().code(), ErrorCode::kNotFound);
+  EXPECT_TRUE(store_->ListBuckets("account:a")->empty());
+  EXPECT_EQ(*store_->OwnerBytes("account:a"), 0u);
+  // Nor does a copy of account:a's land in account:b's bucket.
+  ASSERT_TRUE(Put("own", "mine").ok());
+  ASSERT_TRUE(store_->CopyObject("account:a", "bucket", "own", "bucket", "secret", {}).ok());
+  auto theirs = store_->Get("account:b", "bucket", "secret", {}, std::nullopt);
+  ASSERT_TRUE(theirs.ok() && *theirs);
+  EXPECT_EQ(*(*theirs)->Read(0, 6), "theirs");
+}
+
+TEST_F(R2StoreTest, CopyCountsAgainstTheQuota) {
+  R2Limits limits;
+  limits.max_owner_bytes = 10 * 1024;
+  Open(limits);
+  ASSERT_TRUE(Put("a", std::string(4000, 'a')).ok());
+  ASSERT_TRUE(store_->CopyObject("account:a", "bucket", "a", "bucket", "b", {}).ok());
+  auto full = store_->CopyObject("account:a", "bucket", "a", "bucket", "c", {});
+  ASSERT_FALSE(full.ok());
+  EXPECT_NE(full.status().message().find("storage quota of 10240 bytes is full"), std::string::npos);
+  EXPECT_FALSE(*store_->Head("account:a", "bucket", "c"));
+  EXPECT_EQ(BodyFiles(store_->path()), 2u);
+  // Replacing an object gives its bytes back first.
+  EXPECT_TRUE(store_->CopyObject("account:a", "bucket", "a", "bucket", "b", {}).ok());
+  EXPECT_EQ(*store_->OwnerBytes("account:a"), 2 * (4000 + kR2ObjectOverhead));
+}
+
+TEST_F(R2StoreTest, CopyOfAMultipartObjectKeepsItsEtagAndParts) {
+  auto upload = store_->CreateMultipartUpload("account:a", "bucket", "big", {});
+  ASSERT_TRUE(upload.ok());
+  std::string five(kR2MinPartBytes, 'x');
+  auto p1 = Part("big", *upload, 1, five);
+  auto p2 = Part("big", *upload, 2, "tail");
+  auto done = store_->CompleteMultipartUpload("account:a", "bucket", "big", *upload,
+                                              {{1, p1->etag}, {2, p2->etag}});
+  ASSERT_TRUE(done.ok()) << done.status().message();
+  auto copy = store_->CopyObject("account:a", "bucket", "big", "other", "big", {});
+  ASSERT_TRUE(copy.ok()) << copy.status().message();
+  EXPECT_EQ((*copy)->etag, done->etag);
+  EXPECT_EQ((*copy)->size, five.size() + 4);
+  ASSERT_TRUE(store_->Delete("account:a", "bucket", {"big"}).ok());
+  auto got = store_->Get("account:a", "other", "big", {}, R2Range{five.size() - 2, 6, std::nullopt});
+  ASSERT_TRUE(got.ok() && *got);
+  EXPECT_EQ(*(*got)->Read((*got)->offset, 6), "xxtail");
+}
+
+TEST_F(R2StoreTest, ACopyThatFailsInItsTransactionLeavesNothing) {
+  ASSERT_TRUE(Put("src", "body").ok());
+  store_->SetChangeHook([](MDB_txn*, const R2Change& change) -> Status {
+    if (change.action == R2Change::kCopy) return Status(ErrorCode::kIo, "no room for the event");
+    return Status::Ok();
+  });
+  EXPECT_FALSE(store_->CopyObject("account:a", "bucket", "src", "bucket", "dst", {}).ok());
+  store_->SetChangeHook(nullptr);
+  EXPECT_FALSE(*store_->Head("account:a", "bucket", "dst"));
+  EXPECT_EQ(BodyFiles(store_->path()), 1u);
+  EXPECT_EQ(*store_->OwnerBytes("account:a"), 4 + kR2ObjectOverhead);
+}
+
+TEST_F(R2StoreTest, ACopyCutByADeadProcessIsRemovedAtOpen) {
+  ASSERT_TRUE(Put("src", "body").ok());
+  store_.reset();  // LMDB environments do not cross fork()
+  // A child process copies, and dies inside the transaction that would
+  // have indexed the copy: its linked body is made, its record is not.
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto store = R2Store::Open(dir_.path());
+    store->SetChangeHook([](MDB_txn*, const R2Change&) -> Status { _exit(0); });
+    (void)store->CopyObject("account:a", "bucket", "src", "bucket", "dst", {});
+    _exit(1);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  Open();  // a new process would do this
+  EXPECT_EQ(BodyFiles(store_->path()), 2u);  // the orphan link, until the store opens
+  EXPECT_FALSE(*store_->Head("account:a", "bucket", "dst"));
+  EXPECT_EQ(Body("src"), "body");
+  EXPECT_EQ(BodyFiles(store_->path()), 1u);
 }
 
 TEST_F(R2StoreTest, ObjectsSurviveReopening) {

@@ -6,12 +6,14 @@
 #include <charconv>
 
 #include "base/ascii.h"
+#include "base/http_text.h"
 #include "base/json_escape.h"
 #include "base/json_text.h"
 #include "base/sha256.h"
 #include "base/token_file.h"
 #include "base/uv_handle.h"
 #include "gateway/policy/jwt.h"
+#include "bindings/cache/cache_http.h"
 #include "bindings/workflows/workflow_admin.h"
 #include "gateway/deploy/accounts.h"
 #include "gateway/node/node.h"
@@ -112,6 +114,112 @@ std::optional<std::string> OwnerFor(std::string_view query, const std::string& a
   std::optional<std::string> named = PercentDecode(QueryValue(query, "account"));
   if (!named) return std::nullopt;
   return named->empty() ? std::string(kDefaultAccount) : std::move(*named);
+}
+
+// An If-Match style list as S3's x-amz-copy-source-if-match carries it:
+// `"etag"`, `W/"etag"` or `*`, comma-separated (quotes optional, as S3
+// takes them). Nullopt when the header is absent.
+std::optional<std::vector<bindings::R2Etag>> EtagList(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  std::vector<bindings::R2Etag> list;
+  while (!text.empty()) {
+    size_t comma = text.find(',');
+    std::string_view item = base::TrimOws(text.substr(0, comma));
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+    if (item.empty()) continue;
+    bindings::R2Etag etag;
+    if (item == "*") {
+      etag.type = bindings::R2Etag::kWildcard;
+    } else {
+      if (item.starts_with("W/")) {
+        etag.type = bindings::R2Etag::kWeak;
+        item.remove_prefix(2);
+      }
+      if (item.size() >= 2 && item.front() == '"' && item.back() == '"') item = item.substr(1, item.size() - 2);
+      etag.value = std::string(item);
+    }
+    list.push_back(std::move(etag));
+  }
+  return list;
+}
+
+// A CopyObject request as S3 spells it: PUT the destination with
+// x-amz-copy-source: <bucket>/<key> (percent-encoded; a leading '/' is
+// allowed), x-amz-metadata-directive: COPY (the default) or REPLACE (the
+// copy takes Content-Type, Content-Language, Content-Disposition,
+// Content-Encoding, Cache-Control, Expires and x-amz-meta-* from this
+// request), x-amz-storage-class, and x-amz-copy-source-if-match,
+// -if-none-match, -if-modified-since and -if-unmodified-since.
+struct CopyRequest {
+  std::string source_bucket, source_key;
+  bindings::R2CopyOptions options;
+};
+
+StatusOr<CopyRequest> ReadCopyRequest(const HttpRequest& request, std::string_view source) {
+  CopyRequest copy;
+  auto bad = [](std::string message) { return Status(ErrorCode::kInvalidInput, std::move(message)); };
+  std::optional<std::string> decoded = PercentDecode(source);
+  if (!decoded) return bad("x-amz-copy-source is not percent-encoded properly");
+  std::string_view path = *decoded;
+  if (path.starts_with('/')) path.remove_prefix(1);
+  size_t slash = path.find('/');
+  if (slash == std::string_view::npos || slash + 1 == path.size()) {
+    return bad("x-amz-copy-source must be <bucket>/<key>");
+  }
+  copy.source_bucket = std::string(path.substr(0, slash));
+  copy.source_key = std::string(path.substr(slash + 1));
+  if (!bindings::R2Store::ValidBucketName(copy.source_bucket)) {
+    return bad("the source bucket name is not valid (3 to 63 of a-z, 0-9 and '-')");
+  }
+  if (copy.source_key.size() > bindings::kR2MaxKeyBytes) {
+    return bad(fmt::format("an object key is 1 to {} bytes", bindings::kR2MaxKeyBytes));
+  }
+  std::string_view directive = Header(request, "x-amz-metadata-directive");
+  if (base::EqualsIgnoreCase(directive, "REPLACE")) {
+    copy.options.replace_metadata = true;
+  } else if (!directive.empty() && !base::EqualsIgnoreCase(directive, "COPY")) {
+    return bad("x-amz-metadata-directive is COPY or REPLACE");
+  }
+  std::string_view storage_class = Header(request, "x-amz-storage-class");
+  if (!storage_class.empty()) {
+    copy.options.storage_class = base::EqualsIgnoreCase(storage_class, "STANDARD")      ? "Standard"
+                                 : base::EqualsIgnoreCase(storage_class, "STANDARD_IA") ? "InfrequentAccess"
+                                                                                         : std::string(storage_class);
+  }
+  bindings::R2Conditional& only_if = copy.options.source_only_if;
+  only_if.etag_matches = EtagList(Header(request, "x-amz-copy-source-if-match"));
+  only_if.etag_does_not_match = EtagList(Header(request, "x-amz-copy-source-if-none-match"));
+  for (auto [name, out] : {std::pair{"x-amz-copy-source-if-modified-since", &only_if.uploaded_after_ms},
+                           std::pair{"x-amz-copy-source-if-unmodified-since", &only_if.uploaded_before_ms}}) {
+    std::string_view text = Header(request, name);
+    if (text.empty()) continue;
+    std::optional<int64_t> when = bindings::ParseHttpDate(text);
+    if (!when) return bad(fmt::format("{} is not an HTTP date", name));
+    *out = when;
+  }
+  // HTTP dates have whole seconds: compared as such, as R2 does for headers.
+  only_if.seconds_granularity = true;
+  if (!copy.options.replace_metadata) return copy;
+  bindings::R2HttpMetadata& http = copy.options.http;
+  for (auto [name, out] : {std::pair{"content-type", &http.content_type},
+                           std::pair{"content-language", &http.content_language},
+                           std::pair{"content-disposition", &http.content_disposition},
+                           std::pair{"content-encoding", &http.content_encoding},
+                           std::pair{"cache-control", &http.cache_control}}) {
+    std::string_view text = Header(request, name);
+    if (!text.empty()) *out = std::string(text);
+  }
+  std::string_view expires = Header(request, "expires");
+  if (!expires.empty()) {
+    http.cache_expiry_ms = bindings::ParseHttpDate(expires);
+    if (!http.cache_expiry_ms) return bad("Expires is not an HTTP date");
+  }
+  for (const auto& [name, value] : request.headers) {
+    if (name.size() > 11 && base::EqualsIgnoreCase(std::string_view(name).substr(0, 11), "x-amz-meta-")) {
+      copy.options.custom.emplace_back(base::AsciiLower(std::string_view(name).substr(11)), value);
+    }
+  }
+  return copy;
 }
 
 void MethodNotAllowed(ResponseWriter& writer, std::string_view allowed) {
@@ -1014,6 +1122,26 @@ void AdminApi::R2Object(const HttpRequest& request, const std::string& owner, co
     return pump->Run(pump);
   }
   if (method != "PUT") return MethodNotAllowed(*writer, "GET, HEAD, PUT, DELETE");
+  // CopyObject: no body; the bytes stay on the node's disk.
+  if (std::string_view source = Header(request, "x-amz-copy-source"); !source.empty()) {
+    std::string_view length_text = Header(request, "content-length");
+    if ((!length_text.empty() && length_text != "0") || !Header(request, "transfer-encoding").empty()) {
+      return SendError(*writer, 400, "a copy request (x-amz-copy-source) has no body");
+    }
+    StatusOr<CopyRequest> copy = ReadCopyRequest(request, source);
+    if (!copy.ok()) return fail(copy.status());
+    auto copied = store->CopyObject(owner, copy->source_bucket, copy->source_key, bucket, key, copy->options);
+    if (!copied.ok()) return fail(copied.status());
+    if (!*copied) {
+      return SendError(*writer, 412, "At least one of the pre-conditions you specified did not hold. (10031)");
+    }
+    const bindings::R2ObjectMeta& meta = **copied;
+    std::string body = "{\"key\":";
+    base::AppendJsonEscaped(body, meta.key);
+    body += fmt::format(",\"size\":{},\"etag\":{},\"version\":{},\"uploaded_ms\":{}}}", meta.size,
+                        base::JsonString(meta.etag), base::JsonString(meta.version), meta.uploaded_ms);
+    return Send(*writer, {200, body});
+  }
   // R2 needs the length up front, as a Workers put of a stream does.
   std::string_view length_text = Header(request, "content-length");
   uint64_t length = 0;

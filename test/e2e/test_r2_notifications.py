@@ -167,6 +167,47 @@ class DevNotificationsTest(unittest.TestCase):
         for key in keys:
             self.assertIsNotNone(self.event("PutObject", key), f"{key}: {edge.log()}")
 
+    def test_edge_r2_object_copy_on_the_dev_state(self):
+        edge = self.start()
+        self.assertEqual(edge.request("PUT", "/raw/cat.bin", body=b"purr").status, 200)
+
+        def cli(*args, group="object"):
+            return subprocess.run([BINARY, "r2", group, *args], cwd=self.project.dir, capture_output=True,
+                                  text=True, timeout=60)
+        # The command applies the state's stored rules (the project's own
+        # are `edge dev`'s, read from its config).
+        rule = cli("notification", "create", "photos", "--event-type", "object-create", "--queue", "events",
+                   "--prefix", "img/", group="bucket")
+        self.assertEqual(rule.returncode, 0, rule.stderr)
+        copied = cli("copy", "photos/raw/cat.bin", "photos/img/cat-copy.png")
+        self.assertEqual(copied.returncode, 0, copied.stderr)
+        record = self.event("CopyObject", "img/cat-copy.png")
+        self.assertIsNotNone(record, edge.log())
+        event = record["event"]
+        self.assertEqual(event["object"], {"key": "img/cat-copy.png", "size": 4,
+                                           "eTag": hashlib.md5(b"purr").hexdigest()})
+        self.assertEqual(event["copySource"], {"bucket": "photos", "object": "raw/cat.bin"})
+        self.assertEqual(event["account"], "local")
+        # The source goes; the copy stays whole.
+        self.assertEqual(edge.request("DELETE", "/raw/cat.bin").status, 200)
+        got = cli("get", "photos/img/cat-copy.png")
+        self.assertEqual((got.returncode, got.stdout), (0, "purr"), got.stderr)
+        # Errors are the command's, with nothing stored.
+        missing = cli("copy", "photos/raw/cat.bin", "photos/img/none.png")
+        self.assertNotEqual(missing.returncode, 0)
+        self.assertIn("The specified key does not exist", missing.stderr)
+        onto_itself = cli("copy", "photos/img/cat-copy.png", "photos/img/cat-copy.png")
+        self.assertNotEqual(onto_itself.returncode, 0)
+        self.assertIn("copy an object to itself", onto_itself.stderr)
+        no_directive = cli("copy", "photos/img/cat-copy.png", "photos/x.png", "--content-type", "text/plain")
+        self.assertNotEqual(no_directive.returncode, 0)
+        self.assertIn("--metadata-directive REPLACE", no_directive.stderr)
+        # Options may come first; each --custom takes one pair.
+        replaced = cli("copy", "--custom", "who=cat", "--custom", "age=3", "--metadata-directive", "REPLACE",
+                       "--content-type", "image/png", "photos/img/cat-copy.png", "photos/img/cat-copy.png")
+        self.assertEqual(replaced.returncode, 0, replaced.stderr)
+        self.assertIn("Copied 'img/cat-copy.png'", replaced.stdout)
+
     def dev_fails(self, config, *expected):
         project = Project({"index.js": WORKER}, config='name = "bad"\nmain = "index.js"\n' + config)
         self.addCleanup(project.remove)
@@ -304,6 +345,72 @@ class NodeNotificationsTest(unittest.TestCase):
         response = self.admin("alpha", "PUT", "/r2/buckets/photos/objects/x",
                               headers={"Transfer-Encoding": "chunked"})
         self.assertIn(response.status, (400, 411))
+
+    def test_copy_through_edge_r2_to_and_the_admin_api(self):
+        folder = tempfile.mkdtemp(prefix="edge-e2e-r2copy-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        source = os.path.join(folder, "in.bin")
+        data = os.urandom(2 * 1024 * 1024 + 5)
+        with open(source, "wb") as f:
+            f.write(data)
+        put = self.cli("alpha", "object", "put", "photos/raw/src.bin", "--file", source,
+                       "--content-type", "application/octet-stream")
+        self.assertEqual(put.returncode, 0, put.stderr)
+        copied = self.cli("alpha", "object", "copy", "photos/raw/src.bin", "photos/img/copied.png",
+                          "--metadata-directive", "REPLACE", "--content-type", "image/png", "--custom", "k=v")
+        self.assertEqual(copied.returncode, 0, copied.stderr)
+        record = self.event("alpha", "CopyObject", "img/copied.png")
+        self.assertIsNotNone(record, self.node.log())
+        self.assertEqual(record["event"]["account"], "alpha")
+        self.assertEqual(record["event"]["object"]["size"], len(data))
+        self.assertEqual(record["event"]["object"]["eTag"], hashlib.md5(data).hexdigest())
+        self.assertEqual(record["event"]["copySource"], {"bucket": "photos", "object": "raw/src.bin"})
+        head = self.admin("alpha", "HEAD", "/r2/buckets/photos/objects/img%2Fcopied.png")
+        self.assertEqual(head.status, 200)
+        self.assertEqual(head.header("content-type"), "image/png")
+        # To another bucket of the account, with COPY: the source's Content-Type.
+        other = self.admin("alpha", "PUT", "/r2/buckets/archive/objects/src.bin",
+                           headers={"x-amz-copy-source": "photos/raw%2Fsrc.bin"})
+        self.assertEqual(other.status, 200, other.body)
+        self.assertEqual(json.loads(other.body)["etag"], hashlib.md5(data).hexdigest())
+        # The source goes; both copies stay whole.
+        self.assertEqual(self.cli("alpha", "object", "delete", "photos/raw/src.bin").returncode, 0)
+        target = os.path.join(folder, "out.bin")
+        got = self.cli("alpha", "object", "get", "archive/src.bin", "--file", target)
+        self.assertEqual(got.returncode, 0, got.stderr)
+        with open(target, "rb") as f:
+            self.assertEqual(f.read(), data)
+        self.assertEqual(self.admin("alpha", "HEAD", "/r2/buckets/archive/objects/src.bin").header("content-type"),
+                         "application/octet-stream")
+        # Conditionals on the source: 412 when they do not hold.
+        refused = self.admin("alpha", "PUT", "/r2/buckets/photos/objects/cond.bin",
+                             headers={"x-amz-copy-source": "/archive/src.bin",
+                                      "x-amz-copy-source-if-match": '"0123"'})
+        self.assertEqual(refused.status, 412, refused.body)
+        held = self.admin("alpha", "PUT", "/r2/buckets/photos/objects/cond.bin",
+                          headers={"x-amz-copy-source": "/archive/src.bin",
+                                   "x-amz-copy-source-if-match": '"' + hashlib.md5(data).hexdigest() + '"',
+                                   "x-amz-copy-source-if-modified-since": "Mon, 01 Jan 2001 00:00:00 GMT"})
+        self.assertEqual(held.status, 200, held.body)
+        bad_date = self.admin("alpha", "PUT", "/r2/buckets/photos/objects/cond.bin",
+                              headers={"x-amz-copy-source": "/archive/src.bin",
+                                       "x-amz-copy-source-if-unmodified-since": "yesterday"})
+        self.assertEqual(bad_date.status, 400)
+        # A missing source is a 404; beta reaches only its own buckets.
+        missing = self.cli("alpha", "object", "copy", "photos/raw/src.bin", "photos/again.bin")
+        self.assertNotEqual(missing.returncode, 0)
+        self.assertIn("The specified key does not exist", missing.stderr)
+        stolen = self.admin("beta", "PUT", "/r2/buckets/photos/objects/stolen.bin",
+                            headers={"x-amz-copy-source": "archive/src.bin"})
+        self.assertEqual(stolen.status, 404, stolen.body)
+        self.assertEqual(self.admin("beta", "HEAD", "/r2/buckets/photos/objects/stolen.bin").status, 404)
+        # A copy request carries no body; a bad directive is refused.
+        with_body = self.admin("alpha", "PUT", "/r2/buckets/photos/objects/b.bin", body=b"x",
+                               headers={"x-amz-copy-source": "archive/src.bin"})
+        self.assertEqual(with_body.status, 400)
+        bad = self.admin("alpha", "PUT", "/r2/buckets/photos/objects/b.bin",
+                         headers={"x-amz-copy-source": "archive/src.bin", "x-amz-metadata-directive": "MOVE"})
+        self.assertEqual(bad.status, 400)
 
     def test_puts_that_resolved_before_kill_9_make_their_events(self):
         keys = [f"img/crash{i}.png" for i in range(15)]
