@@ -1,8 +1,9 @@
 // The runtime's rarely used APIs, evaluated in an isolate on first use.
 //
 // The files cmake lists with edge_lazy_js (kLazyJs: URLPattern, crypto.subtle,
-// WebSocket, EventSource, cloudflare:sockets, the R2, queue and cache
-// bindings) are not evaluated when a context's runtime is built, so the
+// crypto.DigestStream, WebSocket, EventSource, cloudflare:sockets, the cache
+// API, CompressionStream, TextEncoderStream and TextDecoderStream,
+// MessageChannel, the R2 and queue bindings) are not evaluated when a context's runtime is built, so the
 // startup snapshot holds none of their functions, maps or strings and an
 // isolate that never uses them never pays for them. runtime/js/lazy.js keeps
 // the names each file puts on `internals` as accessors that evaluate the file
@@ -16,7 +17,7 @@
 // A lazy file runs after tenant code may have patched any built-in: like
 // every runtime file its top level uses only internals.primordials and what
 // earlier files put on `internals` (runtime/js/README.md states the rule;
-// test/hostile/lazy_globals_test.js checks it). Its source is a static
+// test/hostile/lazy_first_use_test.js checks it). Its source is a static
 // external string (static_source.h) and its compiled code is kept once per
 // process (a V8 code cache made by the first isolate that evaluated it).
 #pragma once

@@ -40,6 +40,9 @@ lazyFile("bindings/fetch/event_source.js", ["EventSource"]);
 lazyFile("bindings/sockets/sockets.js", ["socketsConnect"]);
 lazyFile("bindings/cache/cache.js", ["Cache", "CacheStorage", "caches"]);
 lazyFile("bindings/r2/r2.js", ["R2Bucket"]);
+lazyFile("runtime/compression/compression.js", ["CompressionStream", "DecompressionStream", "zlibNatives"]);
+lazyFile("runtime/encoding/encoding_streams.js", ["TextEncoderStream", "TextDecoderStream"]);
+lazyFile("runtime/html/message_channel.js", ["MessageEvent", "MessagePort", "MessageChannel", "newMessagePortPair"]);
 lazyFile("bindings/queues/queue.js", ["Queue"]);
 internals.registerLazyBindingKind("r2", "bindings/r2/r2.js");
 internals.registerLazyBindingKind("queue", "bindings/queues/queue.js");
@@ -56,6 +59,8 @@ internals.lazyOriginals = {
   EventTargetDispatchEvent: EventTarget.prototype.dispatchEvent,
   TextEncoderEncode: TextEncoder.prototype.encode,
   TextDecoderDecode: TextDecoder.prototype.decode,
+  TextDecoderFatal: getterOf(TextDecoder.prototype, "fatal"),
+  TextDecoderIgnoreBOM: getterOf(TextDecoder.prototype, "ignoreBOM"),
   HeadersGet: Headers.prototype.get,
   HeadersSet: Headers.prototype.set,
   RequestUrl: getterOf(Request.prototype, "url"),
@@ -120,10 +125,10 @@ define("ErrorEvent", internals.ErrorEvent);
 define("PromiseRejectionEvent", internals.PromiseRejectionEvent);
 define("TextEncoder", internals.TextEncoder);
 define("TextDecoder", internals.TextDecoder);
-define("TextEncoderStream", internals.TextEncoderStream);
-define("TextDecoderStream", internals.TextDecoderStream);
-define("CompressionStream", internals.CompressionStream);
-define("DecompressionStream", internals.DecompressionStream);
+defineLazy("TextEncoderStream");
+defineLazy("TextDecoderStream");
+defineLazy("CompressionStream");
+defineLazy("DecompressionStream");
 define("ReadableStream", internals.ReadableStream);
 define("ReadableStreamDefaultReader", internals.ReadableStreamDefaultReader);
 define("ReadableStreamDefaultController", internals.ReadableStreamDefaultController);
@@ -154,9 +159,9 @@ define("Performance", internals.Performance);
 // Workers' own interfaces.
 define("IdentityTransformStream", internals.IdentityTransformStream);
 define("FixedLengthStream", internals.FixedLengthStream);
-define("MessageChannel", internals.MessageChannel);
-define("MessagePort", internals.MessagePort);
-define("MessageEvent", internals.MessageEvent);
+defineLazy("MessageChannel");
+defineLazy("MessagePort");
+defineLazy("MessageEvent");
 defineLazy("WebSocket");
 defineLazy("WebSocketPair");
 defineLazy("CloseEvent");

@@ -32,7 +32,8 @@ const global = globalThis;
 
 const LAZY_GLOBALS = [
   "URLPattern", "SubtleCrypto", "CryptoKey", "WebSocket", "WebSocketPair", "CloseEvent", "EventSource",
-  "Cache", "CacheStorage", "caches",
+  "Cache", "CacheStorage", "caches", "CompressionStream", "DecompressionStream", "TextEncoderStream",
+  "TextDecoderStream", "MessageChannel", "MessagePort", "MessageEvent",
 ];
 
 let armed = false;
@@ -236,5 +237,18 @@ export default {
     assert(caches.default instanceof Cache);
     const stream = new crypto.DigestStream("SHA-256");
     assert(stream instanceof WritableStream);
+    const gzipped = new Blob(["hello"]).stream().pipeThrough(new CompressionStream("gzip"))
+      .pipeThrough(new DecompressionStream("gzip")).pipeThrough(new TextDecoderStream());
+    let text = "";
+    for await (const chunk of gzipped) text += chunk;
+    assertEquals(text, "hello");
+    const encoded = new TextEncoderStream();
+    assert(encoded.readable instanceof ReadableStream);
+    const channel = new MessageChannel();
+    const received = new Promise((resolve) => (channel.port2.onmessage = (event) => resolve(event)));
+    channel.port1.postMessage({ a: 1 });
+    const event = await received;
+    assert(event instanceof MessageEvent && channel.port1 instanceof MessagePort);
+    assertEquals(event.data.a, 1);
   },
 };
