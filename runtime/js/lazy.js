@@ -12,14 +12,20 @@
 // array destructuring. The records here have no prototype and are not
 // reachable from worker code.
 
-const { ObjectDefineProperty, ReflectDeleteProperty, TypeErrorCtor } = internals.primordials;
+const {
+  ObjectDefineProperty, ObjectGetOwnPropertyDescriptor, ObjectPrototypeHasOwnProperty,
+} = internals.primordials;
 
-const kLoading = 1;
-const kLoaded = 2;
-// file -> kLoading | kLoaded (undefined: not evaluated yet).
-const states = { __proto__: null };
+// file -> true once evaluated in this isolate.
+const loaded = { __proto__: null };
 // file -> the names it puts on internals.
 const exportsOf = { __proto__: null };
+
+// internals[name] as a data property (what assigning it does while the
+// accessor below is there).
+function defineExport(name, value) {
+  ObjectDefineProperty(internals, name, { __proto__: null, value, writable: true, enumerable: true, configurable: true });
+}
 
 function defineAccessors(file) {
   const names = exportsOf[file];
@@ -29,7 +35,12 @@ function defineAccessors(file) {
       __proto__: null,
       get() {
         load(file);
-        return internals[name];
+        // What the file assigned; undefined if it assigned nothing.
+        const desc = ObjectGetOwnPropertyDescriptor(internals, name);
+        return desc !== undefined && ObjectPrototypeHasOwnProperty(desc, "value") ? desc.value : undefined;
+      },
+      set(value) {
+        defineExport(name, value);
       },
       enumerable: true,
       configurable: true,
@@ -37,24 +48,17 @@ function defineAccessors(file) {
   }
 }
 
-// Evaluates `file` in this isolate unless it was. If it throws (a bug, or
-// the worker ran out of CPU time or memory while it ran), its names become
-// accessors again and the next use tries again.
+// Evaluates `file` in this isolate unless it was. Its assignments to its
+// names replace their accessors. If it throws, or the worker is stopped
+// while it runs (its CPU time or memory: no catch or finally runs then), it
+// is not marked evaluated and the next use evaluates it again (its names
+// that were assigned are assigned again). A file that read one of its own
+// names while it loads would recurse until the stack overflows (a
+// RangeError): a bug the tests catch.
 function load(file) {
-  const state = states[file];
-  if (state === kLoaded) return;
-  if (state === kLoading) throw new TypeErrorCtor(`internal error: ${file} needs itself while it loads`);
-  states[file] = kLoading;
-  const names = exportsOf[file];
-  for (let i = 0; i < names.length; i++) ReflectDeleteProperty(internals, names[i]);
-  try {
-    native.lazyLoad(file, native, internals);
-  } catch (error) {
-    states[file] = undefined;
-    defineAccessors(file);
-    throw error;
-  }
-  states[file] = kLoaded;
+  if (loaded[file] === true) return;
+  native.lazyLoad(file, native, internals);
+  loaded[file] = true;
 }
 
 // Declares the lazy file `file` (its path in the source tree) and the names
