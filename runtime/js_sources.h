@@ -17,6 +17,11 @@ struct JsSource {
 extern const JsSource kRuntimeJs[];
 extern const size_t kRuntimeJsCount;
 
+// The runtime's files evaluated in an isolate the first time it reads one
+// of their names (runtime/lazy_js.h), not in the startup snapshot.
+extern const JsSource kLazyJs[];
+extern const size_t kLazyJsCount;
+
 // The node: modules (runtime/node), evaluated by a worker with the
 // nodejs_compat flag when it imports one (runtime/node/node_modules.h); no
 // isolate without the flag evaluates or compiles them.

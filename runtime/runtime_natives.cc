@@ -9,6 +9,7 @@
 #include "runtime/global_scope.h"
 #include "runtime/inspector/worker_inspector.h"
 #include "runtime/isolate_data.h"
+#include "runtime/lazy_js.h"
 #include "base/log.h"
 #include "runtime/source_map_registry.h"
 #include "runtime/worker.h"
@@ -376,6 +377,7 @@ void RegisterRuntimeNatives(NativeRegistry& registry) {
                 {"invocationInfo", InvocationInfo},
                 {"invocationEnd", InvocationEnd},
                 {"setCurrentInvocation", SetCurrentInvocation}});
+  RegisterLazyJsNatives(registry);
 }
 
 }  // namespace edge::runtime

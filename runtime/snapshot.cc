@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "base/sha256.h"
 #include "runtime/js_sources.h"
+#include "runtime/lazy_js.h"
 #include "runtime/platform.h"
 #include "runtime/static_source.h"
 
@@ -31,11 +32,17 @@ constexpr size_t kMaxHeader = 4096;
 
 std::string RuntimeJsDigest() {
   base::Sha256Stream digest;
-  for (size_t i = 0; i < kRuntimeJsCount; ++i) {
-    digest.Update(kRuntimeJs[i].name);
-    digest.Update(std::string_view("\0", 1));
-    digest.Update(kRuntimeJs[i].source);
-    digest.Update(std::string_view("\0", 1));
+  // The lazy files too: the snapshot's lazy properties name them.
+  const std::pair<const JsSource*, size_t> lists[] = {{kRuntimeJs, kRuntimeJsCount},
+                                                      {kLazyJs, kLazyJsCount}};
+  for (const auto& [files, count] : lists) {
+    for (size_t i = 0; i < count; ++i) {
+      digest.Update(files[i].name);
+      digest.Update(std::string_view("\0", 1));
+      digest.Update(files[i].source);
+      digest.Update(std::string_view("\0", 1));
+    }
+    digest.Update(std::string_view("\n", 1));
   }
   return digest.HexDigest();
 }
@@ -55,12 +62,17 @@ bool SnapshotTurnedOff() {
 }  // namespace
 
 const intptr_t* SnapshotExternalReferences() {
-  // The natives' one entry point, then the runtime's sources (V8 keeps a
-  // source string in the snapshot as the index of its resource here: see
-  // static_source.h), then the end. Leaked: isolates use it until exit.
+  // The natives' one entry point, the lazy properties' getter
+  // (lazy_js.h), then the runtime's sources (V8 keeps a source string in the
+  // snapshot as the index of its resource here: see static_source.h; the
+  // lazy files' are never in a snapshot, but listing them keeps one that got
+  // there by mistake from failing), then the end. Leaked: isolates use it
+  // until exit.
   static const intptr_t* references = [] {
-    auto* list = new std::vector<intptr_t>{reinterpret_cast<intptr_t>(&NativeTrampoline)};
+    auto* list = new std::vector<intptr_t>{reinterpret_cast<intptr_t>(&NativeTrampoline),
+                                           reinterpret_cast<intptr_t>(&LazyPropertyGetter)};
     for (const auto& source : RuntimeJsSources()) list->push_back(source->resource_address());
+    for (const auto& source : LazyJsSources()) list->push_back(source->resource_address());
     list->push_back(0);
     return list->data();
   }();

@@ -64,17 +64,30 @@ intptr_t StaticSource::resource_address() const {
                    : reinterpret_cast<intptr_t>(two_byte_.get());
 }
 
+namespace {
+
+// Every file of `files` wrapped as the body of `function (native, internals)`,
+// as RunRuntimeJs and LoadLazyJs evaluate them. Leaked on purpose: isolates
+// may outlive static destruction at exit.
+std::vector<std::unique_ptr<StaticSource>>* WrapRuntimeFiles(const JsSource* files, size_t count) {
+  auto* made = new std::vector<std::unique_ptr<StaticSource>>();
+  made->reserve(count);
+  for (size_t i = 0; i < count; ++i) {
+    made->push_back(std::make_unique<StaticSource>(
+        "(function (native, internals) { \"use strict\";\n", files[i].source, "\n})"));
+  }
+  return made;
+}
+
+}  // namespace
+
 const std::vector<std::unique_ptr<StaticSource>>& RuntimeJsSources() {
-  // Leaked on purpose: isolates may outlive static destruction at exit.
-  static auto* sources = [] {
-    auto* made = new std::vector<std::unique_ptr<StaticSource>>();
-    made->reserve(kRuntimeJsCount);
-    for (size_t i = 0; i < kRuntimeJsCount; ++i) {
-      made->push_back(std::make_unique<StaticSource>(
-          "(function (native, internals) { \"use strict\";\n", kRuntimeJs[i].source, "\n})"));
-    }
-    return made;
-  }();
+  static auto* sources = WrapRuntimeFiles(kRuntimeJs, kRuntimeJsCount);
+  return *sources;
+}
+
+const std::vector<std::unique_ptr<StaticSource>>& LazyJsSources() {
+  static auto* sources = WrapRuntimeFiles(kLazyJs, kLazyJsCount);
   return *sources;
 }
 

@@ -52,7 +52,11 @@ class StaticSource {
 // order; made on the first call, never freed.
 const std::vector<std::unique_ptr<StaticSource>>& RuntimeJsSources();
 
-// The sum of their payload_bytes(): what every isolate's heap statistics
+// kLazyJs wrapped the same way (runtime/lazy_js.h), in kLazyJs's order;
+// made on the first call, never freed.
+const std::vector<std::unique_ptr<StaticSource>>& LazyJsSources();
+
+// The sum of RuntimeJsSources()' payload_bytes(): what every isolate's heap statistics
 // count as external memory for them.
 size_t RuntimeJsSourceBytes();
 

@@ -24,7 +24,7 @@ const {
 // captured before tenant code runs (runtime/js/primordials.js); TypeError
 // is the original.
 const {
-  ObjectDefineProperty, ObjectGetOwnPropertyDescriptor, PromiseCtor, PromisePrototypeThen, PromiseReject,
+  PromiseCtor, PromisePrototypeThen, PromiseReject,
   PromiseResolve, ReflectApply, StringPrototypeIndexOf, TypeErrorCtor: TypeError,
 } = internals.primordials;
 
@@ -32,10 +32,11 @@ const hasNatives = typeof native.cacheMatch === "function";
 const kMaxNameBytes = hasNatives ? native.cacheMaxNameBytes : 1023;
 const kMaxUrlBytes = hasNatives ? native.cacheMaxUrlBytes : 16384;
 
-const requestUrl = ObjectGetOwnPropertyDescriptor(Request.prototype, "url").get;
-const requestMethod = ObjectGetOwnPropertyDescriptor(Request.prototype, "method").get;
-const requestHeaders = ObjectGetOwnPropertyDescriptor(Request.prototype, "headers").get;
-const responseType = ObjectGetOwnPropertyDescriptor(internals.Response.prototype, "type").get;
+// This file runs on a worker's first use of caches (runtime/js/lazy.js),
+// after it may have patched Request.prototype and Response.prototype.
+const {
+  RequestUrl: requestUrl, RequestMethod: requestMethod, RequestHeaders: requestHeaders, ResponseType: responseType,
+} = internals.lazyOriginals;
 
 function noop() {}
 
@@ -44,7 +45,7 @@ function natives() {
   return native;
 }
 
-const kCreate = Symbol("create");
+const kCreate = {};
 
 // The request a key argument stands for: a Request as is, anything else as
 // the URL of a new GET Request (the tenant's own conversions run here,
@@ -346,12 +347,5 @@ const caches = new CacheStorage(kCreate);
 
 internals.Cache = Cache;
 internals.CacheStorage = CacheStorage;
-// Globals like WebIDL's: writable, configurable, not enumerable.
-ObjectDefineProperty(globalThis, "caches", { value: caches, writable: true, enumerable: false, configurable: true });
-ObjectDefineProperty(globalThis, "Cache", { value: Cache, writable: true, enumerable: false, configurable: true });
-ObjectDefineProperty(globalThis, "CacheStorage", {
-  value: CacheStorage,
-  writable: true,
-  enumerable: false,
-  configurable: true,
-});
+// The globals caches, Cache and CacheStorage (runtime/js/globals.js).
+internals.caches = caches;

@@ -16,12 +16,12 @@
 // code runs.
 
 const {
-  currentInvocation, DOMException, ErrorEvent, Event, EventTarget, finishInterface,
+  currentInvocation, defineConstants, DOMException, ErrorEvent, Event, EventTarget, finishInterface,
   isObject, isReadableStream, isDisturbed, isLocked, parseMimeType, reportError, requireArguments,
   streamReader, MessageEvent, parseURL, serializeURL, serializeURLOrigin,
 } = internals;
 const {
-  ObjectDefineProperty, ObjectGetOwnPropertyDescriptor, PromisePrototypeThen,
+  PromisePrototypeThen,
   PromiseResolve, ReflectApply, RegExpTest, StringPrototypeCharCodeAt, StringPrototypeIndexOf, StringPrototypeSlice,
   TypeErrorCtor: TypeError,
 } = internals.primordials;
@@ -29,18 +29,14 @@ const fetch = internals.fetch;
 const { Request, Headers, Response, AbortController, TextDecoder } = internals;
 const setTimer = internals.setTimeout;
 const clearTimer = internals.clearTimeout;
-const { addEventListener: etAdd, dispatchEvent: etDispatch } = EventTarget.prototype;
-const decode = TextDecoder.prototype.decode;
-const headersGet = Headers.prototype.get;
-const headersSet = Headers.prototype.set;
-const getter = (prototype, name) => ObjectGetOwnPropertyDescriptor(prototype, name).get;
-const responseStatus = getter(Response.prototype, "status");
-const responseOk = getter(Response.prototype, "ok");
-const responseHeaders = getter(Response.prototype, "headers");
-const responseBody = getter(Response.prototype, "body");
-const responseUrl = getter(Response.prototype, "url");
-const abortSignal = getter(AbortController.prototype, "signal");
-const abortAbort = AbortController.prototype.abort;
+// This file runs on a worker's first use of EventSource
+// (runtime/js/lazy.js), after it may have patched the prototypes.
+const {
+  EventTargetAddEventListener: etAdd, EventTargetDispatchEvent: etDispatch, TextDecoderDecode: decode,
+  HeadersGet: headersGet, HeadersSet: headersSet, ResponseStatus: responseStatus, ResponseOk: responseOk,
+  ResponseHeaders: responseHeaders, ResponseBody: responseBody, ResponseUrl: responseUrl,
+  AbortControllerSignal: abortSignal, AbortControllerAbort: abortAbort,
+} = internals.lazyOriginals;
 
 const CONNECTING = 0;
 const OPEN = 1;
@@ -463,18 +459,8 @@ function messageOf(error) {
   }
 }
 
-for (const [name, value] of [["CONNECTING", CONNECTING], ["OPEN", OPEN], ["CLOSED", CLOSED]]) {
-  const descriptor = { __proto__: null, value, writable: false, enumerable: true, configurable: false };
-  ObjectDefineProperty(EventSource, name, descriptor);
-  ObjectDefineProperty(EventSource.prototype, name, descriptor);
-}
+defineConstants(EventSource, { __proto__: null, CONNECTING, OPEN, CLOSED });
 finishInterface(EventSource);
 
+// The global EventSource (runtime/js/globals.js).
 internals.EventSource = EventSource;
-ObjectDefineProperty(globalThis, "EventSource", {
-  __proto__: null,
-  value: EventSource,
-  writable: true,
-  enumerable: false,
-  configurable: true,
-});

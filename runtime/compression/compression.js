@@ -138,7 +138,7 @@ const DecompressionStream = zlibStreamInterface("DecompressionStream", false);
 internals.CompressionStream = CompressionStream;
 internals.DecompressionStream = DecompressionStream;
 // For node:zlib (runtime/node/zlib.js), which shares these natives.
-internals.zlibNatives = Object.freeze({
+internals.zlibNatives = internals.primordials.ObjectFreeze({
   __proto__: null,
   open: native.zlibOpen,
   write: zlibWrite,

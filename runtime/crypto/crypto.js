@@ -1,5 +1,5 @@
 // The Crypto interface (https://w3c.github.io/webcrypto/#crypto-interface):
-// getRandomValues and randomUUID; subtle.js adds crypto.subtle.
+// getRandomValues and randomUUID; subtle.js makes crypto.subtle.
 
 const {
   finishInterface, illegalConstructor, requireArguments, DOMException, QuotaExceededError, TypedArrayPrototypeGetTag,
@@ -7,7 +7,7 @@ const {
 } = internals;
 
 // getRandomValues' type check runs on a SafeSet (runtime/js/primordials.js).
-const { ArrayBufferIsView, SafeSet } = internals.primordials;
+const { ArrayBufferIsView, ObjectDefineProperty, SafeSet } = internals.primordials;
 const nativeRandomFill = native.randomFill;
 const nativeRandomUUID = native.randomUUID;
 
@@ -59,6 +59,17 @@ class Crypto {
   }
 }
 finishInterface(Crypto);
+
+// crypto.subtle: the one SubtleCrypto, made by subtle.js, which is evaluated
+// the first time a worker reads it (runtime/js/lazy.js).
+ObjectDefineProperty(Crypto.prototype, "subtle", {
+  __proto__: null,
+  get() {
+    return internals.subtle;
+  },
+  enumerable: true,
+  configurable: true,
+});
 
 internals.Crypto = Crypto;
 internals.crypto = new Crypto(kCreate);

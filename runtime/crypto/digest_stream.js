@@ -7,11 +7,11 @@
 // Workers; `bytesWritten` counts the bytes hashed, as a BigInt.
 
 const {
-  crypto, finishInterface, TextEncoder, toUint8Array, TypedArrayPrototypeGetBuffer, TypedArrayPrototypeGetByteLength,
+  finishInterface, TextEncoder, toUint8Array, TypedArrayPrototypeGetBuffer, TypedArrayPrototypeGetByteLength,
   TypedArrayPrototypeGetByteOffset, WritableStream,
 } = internals;
 const {
-  ArrayBufferIsView, PromiseCtor, PromisePrototypeThen, ObjectDefineProperty, StringPrototypeToUpperCase,
+  ArrayBufferIsView, BigIntCtor, PromiseCtor, ReflectApply, PromisePrototypeThen, StringPrototypeToUpperCase,
   TypeErrorCtor: TypeError, Uint8ArrayCtor,
 } = internals.primordials;
 const nativeCreate = native.digestStreamCreate;
@@ -20,9 +20,9 @@ const nativeFinish = native.digestStreamFinish;
 
 const isArrayBuffer = internals.isArrayBuffer;
 const encoder = new TextEncoder();
-const encode = TextEncoder.prototype.encode;
-const ReflectApply = Reflect.apply;
-const BigIntCtor = BigInt;
+// This file runs on a worker's first use of crypto.DigestStream
+// (runtime/js/lazy.js), after it may have patched TextEncoder.prototype.
+const encode = internals.lazyOriginals.TextEncoderEncode;
 const noop = () => {};
 
 // The algorithm's name (a string, or an object with `name`), as Workers
@@ -123,12 +123,5 @@ class DigestStream extends WritableStream {
 }
 finishInterface(DigestStream);
 
-// crypto.DigestStream, as Workers has it: a property of the crypto object.
-ObjectDefineProperty(crypto, "DigestStream", {
-  __proto__: null,
-  value: DigestStream,
-  writable: true,
-  enumerable: false,
-  configurable: true,
-});
+// crypto.DigestStream (runtime/js/globals.js).
 internals.DigestStream = DigestStream;

@@ -31,13 +31,16 @@
 const { DOMException, finishInterface, illegalConstructor, brandCheck, requireArguments, isObject, createDataProperty } =
   internals;
 
-const ArrayBufferIsView = ArrayBuffer.isView;
 // Name lookups and usage checks use the built-ins captured before tenant
 // code runs (runtime/js/primordials.js): a patched Array.prototype cannot
 // make a key usable for what it was not made for.
-const { ArrayPrototypeIncludes, PromisePrototypeThen } = internals.primordials;
-const PromiseResolve = Promise.resolve.bind(Promise);
-const PromiseReject = Promise.reject.bind(Promise);
+// The file's top level runs on a worker's first use of crypto.subtle
+// (runtime/js/lazy.js): it uses these too, and its records have no
+// prototype.
+const {
+  ArrayBufferIsView, ArrayPrototypeIncludes, ObjectFreeze, ObjectKeys, PromisePrototypeThen, PromiseReject,
+  PromiseResolve,
+} = internals.primordials;
 
 // PBKDF2, key pair generation, signing and RSA-OAEP run off the serving
 // thread (runtime/crypto/crypto_job.h): their natives answer with a promise.
@@ -49,16 +52,24 @@ function later(value, step) {
   if (ArrayBufferIsView(value)) return step(value);
   return PromisePrototypeThen(PromiseResolve(value), step);
 }
-const ObjectFreeze = Object.freeze;
 
 const kCreate = {};
+
+// [...a, ...b] without an iterator (this file's top level runs after tenant
+// code may have patched them: see above).
+function concatLists(a, b) {
+  const out = [];
+  for (let i = 0; i < a.length; i++) createDataProperty(out, out.length, a[i]);
+  for (let i = 0; i < b.length; i++) createDataProperty(out, out.length, b[i]);
+  return out;
+}
 const DIGESTS = ["SHA-1", "SHA-256", "SHA-384", "SHA-512"];
 // digest() only: SHA-3 (the WebCrypto "modern algorithms" proposal, on
 // OpenSSL 3.0's SHA3); not yet a hash for HMAC, RSA or ECDSA.
-const DIGEST_ONLY = [...DIGESTS, "SHA3-256", "SHA3-384", "SHA3-512"];
+const DIGEST_ONLY = ["SHA-1", "SHA-256", "SHA-384", "SHA-512", "SHA3-256", "SHA3-384", "SHA3-512"];
 // HMAC's default key length is the hash's block size, in bits.
-const BLOCK_BITS = { "SHA-1": 512, "SHA-256": 512, "SHA-384": 1024, "SHA-512": 1024 };
-const JWK_HMAC_ALG = { "SHA-1": "HS1", "SHA-256": "HS256", "SHA-384": "HS384", "SHA-512": "HS512" };
+const BLOCK_BITS = { __proto__: null, "SHA-1": 512, "SHA-256": 512, "SHA-384": 1024, "SHA-512": 1024 };
+const JWK_HMAC_ALG = { __proto__: null, "SHA-1": "HS1", "SHA-256": "HS256", "SHA-384": "HS384", "SHA-512": "HS512" };
 
 function error(name, message) {
   return new DOMException(message, name);
@@ -291,6 +302,7 @@ function hmacLength(dict, hash) {
 }
 
 const HMAC = {
+  __proto__: null,
   usages: ["sign", "verify"],
   generateKey(dict, extractable, usages) {
     const hash = normalizeHash(dict.hash);
@@ -360,6 +372,7 @@ function aesLength(dict) {
 // the algorithm is the spec's, so "raw" imports and exports it too.
 function aes(name, jwkSuffix, cipher, legacyRaw = true) {
   const implementation = {
+    __proto__: null,
     usages: cipher ? ["encrypt", "decrypt", "wrapKey", "unwrapKey"] : ["wrapKey", "unwrapKey"],
     generateKey(dict, extractable, usages) {
       const length = aesLength(dict);
@@ -434,10 +447,11 @@ const AES_KW = aes("AES-KW", "KW", null);
 
 // --- PBKDF2 and HKDF (https://w3c.github.io/webcrypto/#pbkdf2, #hkdf) ---
 
-const HASH_BYTES = { "SHA-1": 20, "SHA-256": 32, "SHA-384": 48, "SHA-512": 64 };
+const HASH_BYTES = { __proto__: null, "SHA-1": 20, "SHA-256": 32, "SHA-384": 48, "SHA-512": 64 };
 
 function kdf(name, derive) {
   return {
+    __proto__: null,
     usages: ["deriveKey", "deriveBits"],
     importKey(format, keyData, dict, extractable, usages) {
       if (!isRawSecret(format, true)) {
@@ -484,7 +498,7 @@ const HKDF = kdf("HKDF", (dict, key, length) => {
 // (runtime/crypto/crypto_pkey.cc).
 
 const EC_CURVES = ["P-256", "P-384", "P-521"];
-const JWK_ECDSA_ALG = { "P-256": "ES256", "P-384": "ES384", "P-521": "ES512" };
+const JWK_ECDSA_ALG = { __proto__: null, "P-256": "ES256", "P-384": "ES384", "P-521": "ES512" };
 
 function namedCurve(dict) {
   if (dict.namedCurve === undefined) throw new TypeError("The algorithm's namedCurve is required");
@@ -550,7 +564,8 @@ function asymmetric(spec) {
   const { name, kind } = spec;
   const algorithmOf = (curve) => (curve === undefined ? { name } : { name, namedCurve: curve });
   const implementation = {
-    usages: [...spec.publicUsages, ...spec.privateUsages],
+    __proto__: null,
+    usages: concatLists(spec.publicUsages, spec.privateUsages),
     generateKey(dict, extractable, usages) {
       const curve = spec.curve(dict);
       return generateKeyPair(
@@ -654,8 +669,8 @@ function asymmetric(spec) {
 }
 
 // The usages and JWK `use` of the signing and the key agreement algorithms.
-const SIGNING = { publicUsages: ["verify"], privateUsages: ["sign"], use: "sig", signs: true };
-const KEY_AGREEMENT = { publicUsages: [], privateUsages: ["deriveKey", "deriveBits"], use: "enc", signs: false };
+const SIGNING = { __proto__: null, publicUsages: ["verify"], privateUsages: ["sign"], use: "sig", signs: true };
+const KEY_AGREEMENT = { __proto__: null, publicUsages: [], privateUsages: ["deriveKey", "deriveBits"], use: "enc", signs: false };
 
 const ECDSA = asymmetric({
   name: "ECDSA",
@@ -751,6 +766,7 @@ function aeadParams(operation, dict) {
 
 // AES-OCB (RFC 7253): an iv of 1 to 15 bytes, a 64, 96 or 128-bit tag.
 const AES_OCB = {
+  __proto__: null,
   ...aes(
     "AES-OCB",
     "OCB",
@@ -783,6 +799,7 @@ function chachaCipher(encrypt, params, parts, data) {
 }
 
 const CHACHA20_POLY1305 = {
+  __proto__: null,
   usages: ["encrypt", "decrypt", "wrapKey", "unwrapKey"],
   params: aeadParams,
   generateKey(dict, extractable, usages) {
@@ -840,6 +857,7 @@ function kmac(name, jwkAlg, defaultBits) {
     return native.cryptoKmac(name, parts.material, params.customization, data, length / 8);
   };
   return {
+    __proto__: null,
     usages: ["sign", "verify"],
     // KmacParams, for sign and verify: customization, length (required
     // [EnforceRange] unsigned long, in bits).
@@ -900,6 +918,7 @@ const KMAC256 = kmac("KMAC256", "K256", 256);
 
 const RSA_JWK_PARTS = ["n", "e", "d", "p", "q", "dp", "dq", "qi"];
 const JWK_RSA_ALG = {
+  __proto__: null,
   "RSASSA-PKCS1-v1_5": { "SHA-1": "RS1", "SHA-256": "RS256", "SHA-384": "RS384", "SHA-512": "RS512" },
   "RSA-PSS": { "SHA-1": "PS1", "SHA-256": "PS256", "SHA-384": "PS384", "SHA-512": "PS512" },
   "RSA-OAEP": { "SHA-1": "RSA-OAEP", "SHA-256": "RSA-OAEP-256", "SHA-384": "RSA-OAEP-384", "SHA-512": "RSA-OAEP-512" },
@@ -911,7 +930,8 @@ function rsa(name, publicUsages, privateUsages, use) {
     return { name, modulusLength: info.bits, publicExponent: info.e, hash };
   };
   const implementation = {
-    usages: [...publicUsages, ...privateUsages],
+    __proto__: null,
+    usages: concatLists(publicUsages, privateUsages),
     generateKey(dict, extractable, usages) {
       const hash = normalizeHash(dict.hash);
       const modulusLength = unsignedMember(dict, "modulusLength", 0xffffffff);
@@ -996,6 +1016,7 @@ const RSA_OAEP = rsa("RSA-OAEP", ["encrypt", "wrapKey"], ["decrypt", "unwrapKey"
 // Every algorithm, by its canonical name; each holds the operations it
 // supports.
 const ALGORITHMS = {
+  __proto__: null,
   HMAC,
   "AES-GCM": AES_GCM,
   "AES-CBC": AES_CBC,
@@ -1017,7 +1038,7 @@ const ALGORITHMS = {
   KMAC128,
   KMAC256,
 };
-const ALGORITHM_NAMES = Object.keys(ALGORITHMS);
+const ALGORITHM_NAMES = ObjectKeys(ALGORITHMS);
 
 // Normalizes `algorithm` for `operation`: its canonical name, dictionary and
 // implementation. An algorithm unknown, or known but without the operation,
@@ -1243,14 +1264,8 @@ class SubtleCrypto {
 finishInterface(CryptoKey);
 finishInterface(SubtleCrypto);
 
-const subtle = new SubtleCrypto(kCreate);
-Object.defineProperty(internals.Crypto.prototype, "subtle", {
-  get() {
-    return subtle;
-  },
-  enumerable: true,
-  configurable: true,
-});
+// crypto.subtle (runtime/crypto/crypto.js).
+internals.subtle = new SubtleCrypto(kCreate);
 
 internals.SubtleCrypto = SubtleCrypto;
 internals.CryptoKey = CryptoKey;

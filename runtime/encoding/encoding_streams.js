@@ -8,13 +8,15 @@ const {
 } = internals;
 const { setUpTransformStream, transformStreamDefaultControllerEnqueue } = internals.streams;
 
-const { ReflectApply, StringPrototypeCharCodeAt, StringPrototypeSlice } = internals.primordials;
-const TextDecoderPrototypeDecode = TextDecoder.prototype.decode;
-const TextDecoderPrototype = TextDecoder.prototype;
-const getDecoderGetter = (name) => Object.getOwnPropertyDescriptor(TextDecoderPrototype, name).get;
-const TextDecoderFatalGetter = getDecoderGetter("fatal");
-const TextDecoderIgnoreBOMGetter = getDecoderGetter("ignoreBOM");
-const streamOption = Object.freeze({ __proto__: null, stream: true });
+const { ObjectFreeze, ReflectApply, StringPrototypeCharCodeAt, StringPrototypeSlice } = internals.primordials;
+// This file runs on a worker's first use of TextEncoderStream or
+// TextDecoderStream (runtime/js/lazy.js), after it may have patched
+// TextDecoder.prototype.
+const {
+  TextDecoderDecode: TextDecoderPrototypeDecode, TextDecoderFatal: TextDecoderFatalGetter,
+  TextDecoderIgnoreBOM: TextDecoderIgnoreBOMGetter,
+} = internals.lazyOriginals;
+const streamOption = ObjectFreeze({ __proto__: null, stream: true });
 
 let getEncoderTransform;
 let getDecoder;

@@ -16,7 +16,10 @@ const {
 const { ArrayIsArray, ReflectApply, TypeErrorCtor: TypeError } = internals.primordials;
 const structuredClone = internals.structuredClone;
 const setTimer = internals.setTimeout;
-const { addEventListener: etAdd, dispatchEvent: etDispatch } = EventTarget.prototype;
+// This file runs on a worker's first use of MessageChannel, MessagePort or
+// MessageEvent (runtime/js/lazy.js), after it may have patched
+// EventTarget.prototype.
+const { EventTargetAddEventListener: etAdd, EventTargetDispatchEvent: etDispatch } = internals.lazyOriginals;
 
 // The web messaging spec's MessageEvent, with what a port sends.
 class MessageEvent extends Event {

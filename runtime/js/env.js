@@ -17,6 +17,19 @@ internals.registerBindingKind = (kind, create) => {
   factories[kind] = create;
 };
 
+// Registers `kind` as made by the lazy file `file` (js/lazy.js), which
+// registers the kind's real factory when it is evaluated: the first binding
+// of the kind a worker has evaluates it, before any of the worker's code runs.
+internals.registerLazyBindingKind = (kind, file) => {
+  const evaluate = (name, handle, options) => {
+    internals.loadLazyFile(file);
+    const create = factories[kind];
+    if (create === evaluate) throw new TypeError(`internal error: ${file} did not register "${kind}"`);
+    return create(name, handle, options);
+  };
+  factories[kind] = evaluate;
+};
+
 internals.createBinding = (kind, name, handle, options) => {
   const create = factories[kind];
   if (create === undefined) throw new TypeError(`Unknown binding kind "${kind}" for env.${name}`);

@@ -18,6 +18,70 @@ function define(name, value) {
   });
 }
 
+// The rarely used APIs are evaluated on first use (js/lazy.js,
+// runtime/lazy_js.h): each lazy file with the names it puts on internals.
+const { lazyFile, lazyProperty } = internals;
+lazyFile("runtime/url/urlpattern.js", ["URLPattern"]);
+lazyFile("runtime/crypto/subtle.js", ["SubtleCrypto", "CryptoKey", "cryptoKeyParts", "subtle"]);
+lazyFile("runtime/crypto/digest_stream.js", ["DigestStream"]);
+lazyFile("runtime/websocket/websocket.js", [
+  "WebSocket",
+  "WebSocketPair",
+  "CloseEvent",
+  "acceptWebSocketResponse",
+  "isWebSocket",
+  "newClientWebSocket",
+  "newWebSocketPair",
+  "openWebSocket",
+  "webSocketEvent",
+  "webSocketResponseProblem",
+]);
+lazyFile("bindings/fetch/event_source.js", ["EventSource"]);
+lazyFile("bindings/sockets/sockets.js", ["socketsConnect"]);
+lazyFile("bindings/cache/cache.js", ["Cache", "CacheStorage", "caches"]);
+lazyFile("bindings/r2/r2.js", ["R2Bucket"]);
+lazyFile("runtime/compression/compression.js", ["CompressionStream", "DecompressionStream", "zlibNatives"]);
+lazyFile("runtime/encoding/encoding_streams.js", ["TextEncoderStream", "TextDecoderStream"]);
+lazyFile("runtime/html/message_channel.js", ["MessageEvent", "MessagePort", "MessageChannel", "newMessagePortPair"]);
+lazyFile("bindings/queues/queue.js", ["Queue"]);
+internals.registerLazyBindingKind("r2", "bindings/r2/r2.js");
+internals.registerLazyBindingKind("queue", "bindings/queues/queue.js");
+
+// The Web API's methods and accessors the lazy files use, as they are now,
+// before any tenant code: a lazy file runs after the worker may have
+// replaced them on their prototypes.
+const { ObjectGetOwnPropertyDescriptor } = internals.primordials;
+const getterOf = (prototype, name) => ObjectGetOwnPropertyDescriptor(prototype, name).get;
+const { EventTarget, TextEncoder, TextDecoder, Headers, Request, Response, AbortController } = internals;
+internals.lazyOriginals = {
+  __proto__: null,
+  EventTargetAddEventListener: EventTarget.prototype.addEventListener,
+  EventTargetDispatchEvent: EventTarget.prototype.dispatchEvent,
+  TextEncoderEncode: TextEncoder.prototype.encode,
+  TextDecoderDecode: TextDecoder.prototype.decode,
+  TextDecoderFatal: getterOf(TextDecoder.prototype, "fatal"),
+  TextDecoderIgnoreBOM: getterOf(TextDecoder.prototype, "ignoreBOM"),
+  HeadersGet: Headers.prototype.get,
+  HeadersSet: Headers.prototype.set,
+  RequestUrl: getterOf(Request.prototype, "url"),
+  RequestMethod: getterOf(Request.prototype, "method"),
+  RequestHeaders: getterOf(Request.prototype, "headers"),
+  ResponseStatus: getterOf(Response.prototype, "status"),
+  ResponseOk: getterOf(Response.prototype, "ok"),
+  ResponseHeaders: getterOf(Response.prototype, "headers"),
+  ResponseBody: getterOf(Response.prototype, "body"),
+  ResponseUrl: getterOf(Response.prototype, "url"),
+  ResponseType: getterOf(Response.prototype, "type"),
+  AbortControllerSignal: getterOf(AbortController.prototype, "signal"),
+  AbortControllerAbort: AbortController.prototype.abort,
+};
+
+// A global backed by a lazy file: a data property whose value is read from
+// internals the first time a worker reads it.
+function defineLazy(name, key = name) {
+  lazyProperty(global, name, key);
+}
+
 // The hidden EventTarget behind globalThis.addEventListener & co. Events
 // dispatched through it see globalThis as target and currentTarget.
 const globalEventTarget = new internals.EventTarget();
@@ -61,10 +125,10 @@ define("ErrorEvent", internals.ErrorEvent);
 define("PromiseRejectionEvent", internals.PromiseRejectionEvent);
 define("TextEncoder", internals.TextEncoder);
 define("TextDecoder", internals.TextDecoder);
-define("TextEncoderStream", internals.TextEncoderStream);
-define("TextDecoderStream", internals.TextDecoderStream);
-define("CompressionStream", internals.CompressionStream);
-define("DecompressionStream", internals.DecompressionStream);
+defineLazy("TextEncoderStream");
+defineLazy("TextDecoderStream");
+defineLazy("CompressionStream");
+defineLazy("DecompressionStream");
 define("ReadableStream", internals.ReadableStream);
 define("ReadableStreamDefaultReader", internals.ReadableStreamDefaultReader);
 define("ReadableStreamDefaultController", internals.ReadableStreamDefaultController);
@@ -86,21 +150,24 @@ define("Request", internals.Request);
 define("Response", internals.Response);
 define("URL", internals.URL);
 define("URLSearchParams", internals.URLSearchParams);
-define("URLPattern", internals.URLPattern);
+defineLazy("URLPattern");
 define("Crypto", internals.Crypto);
-define("CryptoKey", internals.CryptoKey);
-define("SubtleCrypto", internals.SubtleCrypto);
+defineLazy("CryptoKey");
+defineLazy("SubtleCrypto");
 define("Navigator", internals.Navigator);
 define("Performance", internals.Performance);
 // Workers' own interfaces.
 define("IdentityTransformStream", internals.IdentityTransformStream);
 define("FixedLengthStream", internals.FixedLengthStream);
-define("MessageChannel", internals.MessageChannel);
-define("MessagePort", internals.MessagePort);
-define("MessageEvent", internals.MessageEvent);
-define("WebSocket", internals.WebSocket);
-define("WebSocketPair", internals.WebSocketPair);
-define("CloseEvent", internals.CloseEvent);
+defineLazy("MessageChannel");
+defineLazy("MessagePort");
+defineLazy("MessageEvent");
+defineLazy("WebSocket");
+defineLazy("WebSocketPair");
+defineLazy("CloseEvent");
+defineLazy("EventSource");
+defineLazy("Cache");
+defineLazy("CacheStorage");
 
 // Functions and objects.
 define("setTimeout", internals.setTimeout);
@@ -117,6 +184,9 @@ define("removeEventListener", removeEventListener);
 define("dispatchEvent", dispatchEvent);
 define("console", internals.console);
 define("crypto", internals.crypto);
+// crypto.DigestStream, as Workers has it: a property of the crypto object.
+lazyProperty(internals.crypto, "DigestStream", "DigestStream");
+defineLazy("caches");
 define("navigator", internals.navigator);
 define("performance", internals.performance);
 define("scheduler", internals.scheduler);

@@ -68,6 +68,7 @@ const RegExpPrototypeExec = uncurryThis(RegExp.prototype.exec);
 const primordials = Object.freeze({
   __proto__: null,
   uncurryThis,
+  BigIntCtor: BigInt,
   ArrayBufferCtor: ArrayBuffer,
   ArrayBufferIsView: ArrayBuffer.isView,
   ArrayIsArray: Array.isArray,
@@ -102,6 +103,7 @@ const primordials = Object.freeze({
   NumberParseFloat: Number.parseFloat,
   NumberParseInt: Number.parseInt,
   ObjectDefineProperty: Object.defineProperty,
+  ObjectFreeze: Object.freeze,
   ObjectGetOwnPropertyDescriptor: Object.getOwnPropertyDescriptor,
   ObjectGetOwnPropertyNames: Object.getOwnPropertyNames,
   ObjectGetOwnPropertySymbols: Object.getOwnPropertySymbols,
@@ -119,8 +121,10 @@ const primordials = Object.freeze({
   ProxyCtor: Proxy,
   RangeErrorCtor: RangeError,
   ReflectApply,
+  ReflectDeleteProperty: Reflect.deleteProperty,
   ReflectGet: Reflect.get,
   ReflectOwnKeys: Reflect.ownKeys,
+  RegExpCtor: RegExp,
   RegExpPrototypeExec,
   // regexp.test(s) without looking `exec` up on the regexp, as
   // RegExp.prototype.test does.

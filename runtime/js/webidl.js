@@ -32,6 +32,7 @@ const TypedArrayPrototypeGetBuffer = uncurryGetter(TypedArrayPrototype, "buffer"
 const TypedArrayPrototypeGetByteOffset = uncurryGetter(TypedArrayPrototype, "byteOffset");
 const TypedArrayPrototypeGetByteLength = uncurryGetter(TypedArrayPrototype, "byteLength");
 const TypedArrayPrototypeGetLength = uncurryGetter(TypedArrayPrototype, "length");
+const TypedArrayPrototypeSet = uncurryThis(TypedArrayPrototype.set);
 const DataViewPrototypeGetBuffer = uncurryGetter(DataView.prototype, "buffer");
 const DataViewPrototypeGetByteOffset = uncurryGetter(DataView.prototype, "byteOffset");
 const DataViewPrototypeGetByteLength = uncurryGetter(DataView.prototype, "byteLength");
@@ -66,11 +67,16 @@ function finishInterface(C, name = C.name) {
       if (t === 1 && (key === "prototype" || key === "length" || key === "name")) continue;
       const desc = ObjectGetOwnPropertyDescriptor(target, key);
       if (!desc.configurable || desc.enumerable) continue;
+      // Without a prototype: the runtime's lazy files (js/lazy.js) call
+      // this after a worker may have put `get` or `value` on
+      // Object.prototype.
+      ObjectSetPrototypeOf(desc, null);
       desc.enumerable = true;
       ObjectDefineProperty(target, key, desc);
     }
   }
   ObjectDefineProperty(C.prototype, SymbolToStringTag, {
+    __proto__: null,
     value: name,
     writable: false,
     enumerable: false,
@@ -83,7 +89,7 @@ function finishInterface(C, name = C.name) {
 function defineConstants(C, constants) {
   const names = ObjectKeys(constants);
   for (let i = 0; i < names.length; i++) {
-    const desc = { value: constants[names[i]], writable: false, enumerable: true, configurable: false };
+    const desc = { __proto__: null, value: constants[names[i]], writable: false, enumerable: true, configurable: false };
     ObjectDefineProperty(C, names[i], desc);
     ObjectDefineProperty(C.prototype, names[i], desc);
   }
@@ -293,6 +299,7 @@ internals.TypedArrayPrototypeGetBuffer = TypedArrayPrototypeGetBuffer;
 internals.TypedArrayPrototypeGetByteOffset = TypedArrayPrototypeGetByteOffset;
 internals.TypedArrayPrototypeGetByteLength = TypedArrayPrototypeGetByteLength;
 internals.TypedArrayPrototypeGetLength = TypedArrayPrototypeGetLength;
+internals.TypedArrayPrototypeSet = TypedArrayPrototypeSet;
 internals.DataViewPrototypeGetBuffer = DataViewPrototypeGetBuffer;
 internals.DataViewPrototypeGetByteOffset = DataViewPrototypeGetByteOffset;
 internals.DataViewPrototypeGetByteLength = DataViewPrototypeGetByteLength;

@@ -1,13 +1,15 @@
 // URLPattern (https://urlpattern.spec.whatwg.org/).
 //
 // Body of `(function (native, internals) { "use strict"; ... })`, run once
-// per isolate after url.js. Canonicalization goes through url.js's parser
+// per isolate, on its first use of URLPattern (runtime/js/lazy.js): its top
+// level uses only internals.primordials and what url.js put on internals. Canonicalization goes through url.js's parser
 // (internals.parseURL); the state-override entry points the spec uses are
 // emulated on top of it.
 
 const { finishInterface, brandCheck, isObject, toUSVString, createDataProperty } = internals;
 const URL_ = internals.URL;
 const parseURL = internals.parseURL;
+const { RegExpCtor, RegExpPrototypeExec } = internals.primordials;
 
 const SPECIAL_SCHEMES = ["ftp", "file", "http", "https", "ws", "wss"];
 const DEFAULT_PORTS = { __proto__: null, ftp: "21", http: "80", https: "443", ws: "80", wss: "443" };
@@ -16,7 +18,7 @@ const COMPONENTS = ["protocol", "username", "password", "hostname", "port", "pat
 // (patterns using set notation such as `[\d&&[0-1]]` are then rejected).
 const REGEXP_FLAGS = (() => {
   try {
-    new RegExp("", "v");
+    new RegExpCtor("", "v");
     return "v";
   } catch (e) {
     return "u";
@@ -444,7 +446,7 @@ function compileComponent(input, encode, options) {
   const { regexp, names } = generateRegExpAndNames(parts, options);
   let re;
   try {
-    re = new RegExp(regexp, options.ignoreCase ? REGEXP_FLAGS + "i" : REGEXP_FLAGS);
+    re = new RegExpCtor(regexp, options.ignoreCase ? REGEXP_FLAGS + "i" : REGEXP_FLAGS);
   } catch (e) {
     throw typeError(`invalid regular expression in "${input}": ${e.message}`);
   }
@@ -456,10 +458,9 @@ function compileComponent(input, encode, options) {
   };
 }
 
-const RegExpPrototypeExec = RegExp.prototype.exec;
 
 function execComponent(component, input) {
-  return RegExpPrototypeExec.call(component.regexp, input);
+  return RegExpPrototypeExec(component.regexp, input);
 }
 
 function protocolComponentMatchesSpecialScheme(component) {

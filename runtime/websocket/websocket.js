@@ -41,21 +41,19 @@ const {
 } = internals.primordials;
 // RFC 9110 token: what a subprotocol is.
 const tokenRegExp = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const { addEventListener: etAdd, dispatchEvent: etDispatch } = EventTarget.prototype;
-const Uint8ArrayCtor = Uint8Array;
-const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype);
-const typedArrayBuffer = Object.getOwnPropertyDescriptor(TypedArrayPrototype, "buffer").get;
-const typedArrayByteOffset = Object.getOwnPropertyDescriptor(TypedArrayPrototype, "byteOffset").get;
-const typedArrayByteLength = Object.getOwnPropertyDescriptor(TypedArrayPrototype, "byteLength").get;
-const DataViewCtor = DataView;
-const dataViewBuffer = Object.getOwnPropertyDescriptor(DataView.prototype, "buffer").get;
-const dataViewByteOffset = Object.getOwnPropertyDescriptor(DataView.prototype, "byteOffset").get;
-const dataViewByteLength = Object.getOwnPropertyDescriptor(DataView.prototype, "byteLength").get;
-const arrayBufferByteLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength").get;
-const TypedArrayPrototypeSet = TypedArrayPrototype.set;
+const { EventTargetAddEventListener: etAdd, EventTargetDispatchEvent: etDispatch } = internals.lazyOriginals;
+// This file runs on a worker's first use of WebSocket (runtime/js/lazy.js):
+// its top level uses only primordials and what earlier files put on
+// internals.
+const {
+  TypedArrayPrototypeGetBuffer, TypedArrayPrototypeGetByteOffset, TypedArrayPrototypeGetByteLength,
+  TypedArrayPrototypeSet, DataViewPrototypeGetBuffer, DataViewPrototypeGetByteOffset, DataViewPrototypeGetByteLength,
+  ArrayBufferPrototypeGetByteLength,
+} = internals;
+const { Uint8ArrayCtor } = internals.primordials;
 const TextEncoderEncode = (() => {
   const encoder = new internals.TextEncoder();
-  const encode = internals.TextEncoder.prototype.encode;
+  const encode = internals.lazyOriginals.TextEncoderEncode;
   return (text) => ReflectApply(encode, encoder, [text]);
 })();
 
@@ -110,22 +108,22 @@ function copyBytes(data) {
   if (isArrayBuffer(data)) {
     buffer = data;
     offset = 0;
-    length = ReflectApply(arrayBufferByteLength, data, []);
+    length = ArrayBufferPrototypeGetByteLength(data);
   } else if (ArrayBufferIsView(data)) {
     try {
-      buffer = ReflectApply(typedArrayBuffer, data, []);
-      offset = ReflectApply(typedArrayByteOffset, data, []);
-      length = ReflectApply(typedArrayByteLength, data, []);
+      buffer = TypedArrayPrototypeGetBuffer(data);
+      offset = TypedArrayPrototypeGetByteOffset(data);
+      length = TypedArrayPrototypeGetByteLength(data);
     } catch {
-      buffer = ReflectApply(dataViewBuffer, data, []);
-      offset = ReflectApply(dataViewByteOffset, data, []);
-      length = ReflectApply(dataViewByteLength, data, []);
+      buffer = DataViewPrototypeGetBuffer(data);
+      offset = DataViewPrototypeGetByteOffset(data);
+      length = DataViewPrototypeGetByteLength(data);
     }
   } else {
     return undefined;
   }
   const copy = new Uint8ArrayCtor(length);
-  ReflectApply(TypedArrayPrototypeSet, copy, [new Uint8ArrayCtor(buffer, offset, length)]);
+  TypedArrayPrototypeSet(copy, new Uint8ArrayCtor(buffer, offset, length));
   return copy;
 }
 
@@ -486,7 +484,7 @@ class WebSocket extends EventTarget {
       if (typeof data !== "string") {
         // Bytes from a pair are a Uint8Array copy; from the natives, an
         // ArrayBuffer.
-        if (!isArrayBuffer(data)) data = ReflectApply(typedArrayBuffer, data, []);
+        if (!isArrayBuffer(data)) data = TypedArrayPrototypeGetBuffer(data);
         if (ws.#binaryType === "blob") data = new internals.Blob([data]);
       }
       WebSocket.#fire(ws, new MessageEvent("message", { __proto__: null, data }));

@@ -17,6 +17,7 @@ export const RECORD_NAMES = [
   "newClientWebSocket", "newWebSocketPair", "openWebSocket", "sockets", "waitExpired", "webSocketEvent", "webSocketResponseProblem",
   "AbortController", "AbortSignal", "ArrayBufferPrototypeGetByteLength", "Blob", "Cache", "CacheStorage",
   "captureLateBuiltins",
+  "TypedArrayPrototypeSet", "caches", "lazyFile", "lazyOriginals", "lazyProperty", "loadLazyFile", "registerLazyBindingKind", "subtle",
   "R2Bucket", "RateLimit", "checksums", "customMetadata", "declaredLength", "etag", "httpEtag", "httpMetadata", "range",
   "storageClass", "uploadId", "uploaded", "version",
   "asyncContextStores", "currentAsyncContext", "enterAsyncContextStores", "runInAsyncContext",
