@@ -18,6 +18,7 @@
 // every other fopen, of /proc/self/maps too, is libc's.
 #include <dlfcn.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 
@@ -30,11 +31,17 @@ FopenFn RealFopen() {
   return real;
 }
 
-// Whether the code at `address` is V8's scan for free memory ranges.
+// Whether the code at `address` is V8's scan for free memory ranges. Its
+// call site is one address: once found, a comparison (dladdr walks
+// libnode's symbols, a few percent of a load when asked every time).
 bool InV8FreeRangeScan(void* address) {
+  static std::atomic<void*> scan_call_site{nullptr};
+  if (address == scan_call_site.load(std::memory_order_relaxed)) return true;
   Dl_info info{};
   if (dladdr(address, &info) == 0 || info.dli_sname == nullptr) return false;
-  return std::strstr(info.dli_sname, "GetFreeMemoryRangesWithin") != nullptr;
+  if (std::strstr(info.dli_sname, "GetFreeMemoryRangesWithin") == nullptr) return false;
+  scan_call_site.store(address, std::memory_order_relaxed);
+  return true;
 }
 
 }  // namespace
