@@ -746,7 +746,9 @@ bool NodeThread::LoadInBackground() {
     std::shared_ptr<const ServedWorker> worker = std::move(copies_.front());
     copies_.pop_front();
     if (!current(*worker) || pool_->Holds(*worker)) continue;
-    // A copy never makes an eviction: only while it fits.
+    // A copy never makes an eviction: only while it fits, by what the
+    // pool holds now (requests loaded and evicted since the start).
+    loads_since_measure_ = kLoadsBetweenMeasures;
     if (full(last_load_bytes_)) continue;
     load(worker);
     return true;
