@@ -3,6 +3,7 @@
 
     bench/density.py [N] [--threads 1] [--evict-budget-mb 32] [--evict-count 300]
                      [--evict-gap-ms 20] [--binary build/edge] [--flag=--heavy-cpu-us=0 ...]
+                     [--keep DIR] [--restart-from DIR]
 
 Prints, for one node with `--threads 1` (by default):
 
@@ -15,7 +16,12 @@ Prints, for one node with `--threads 1` (by default):
   round-robin over --evict-count workers so each finds its isolate gone,
   with a pause of --evict-gap-ms between them), against a warm request
   (p50 / p99 of each);
-- the time from starting the restarted node to its ready line.
+- the restarted node: the time from starting it to its ready line (it
+  answers), and until every worker is warm: `/status`'s `start.pending` at
+  0 (polled every 20 ms; a build without it loads everything before its
+  ready line, which is then the figure) with the CPU time the node used by
+  then, and whether any first request after that still loaded an isolate
+  (`edge_isolate_cold_loads_total`).
 
 Requests go over one keep-alive connection, the worker chosen by Host. The
 figures go to docs/performance.md with the command that printed them.
@@ -27,6 +33,7 @@ import json
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -39,6 +46,13 @@ TOKEN = base64.b64encode(os.urandom(24)).decode()
 def rss_mib(pid):
     with open(f"/proc/{pid}/status") as f:
         return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1)) / 1024
+
+
+def cpu_s(pid):
+    """CPU seconds the process used so far, all its threads (user + system)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(samples, p):
@@ -97,6 +111,20 @@ class Node:
             raise RuntimeError(f"w{i}: {response.status} {body[:200]!r}")
         return ms
 
+    def status(self):
+        return json.loads(self.admin_call("GET", "/status"))
+
+    def await_warm(self):
+        """Seconds from starting the process until every stored worker is
+        loaded (the ready line for builds that load them all before it)."""
+        while True:
+            start = self.status().get("start")
+            if start is None:
+                return self.ready_s
+            if start["pending"] == 0:
+                return time.perf_counter() - self.started
+            time.sleep(0.02)
+
     def metric(self, name):
         text = self.admin_call("GET", "/metrics").decode()
         match = re.search(rf"^{name} (\S+)$", text, re.M)
@@ -116,6 +144,26 @@ def row(name, samples, warm=None):
     print(line)
 
 
+def restart_phase(args, work, order, warm_p):
+    """The node restarted on `work`: the time until every worker is warm,
+    then the first request to each, in a random order."""
+    node = Node(args.binary, work, args.threads, 0, args.flag)
+    try:
+        restart_ready_s = node.ready_s
+        warm_s = node.await_warm()
+        warm_cpu_s = cpu_s(node.process.pid)
+        random.shuffle(order)
+        after_restart = [node.get(i) for i in order]
+        time.sleep(1.5)  # the node's measurement tick
+        cold = node.metric("edge_isolate_cold_loads_total")
+    finally:
+        node.stop()
+    row("first after a restart", after_restart, warm_p)
+    print(f"  (the restarted node answered after {restart_ready_s * 1000:.0f} ms; every "
+          f"worker warm after {warm_s:.2f} s, having used {warm_cpu_s:.2f} s of CPU; {cold:.0f} "
+          "of the first requests loaded an isolate)", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("n", nargs="?", type=int, default=1000)
@@ -127,15 +175,32 @@ def main():
                         help="pause between the requests of the eviction round (the node "
                              "refills its spare isolates when idle)")
     parser.add_argument("--binary", default=os.path.join(ROOT, "build", "edge"))
+    parser.add_argument("--keep", metavar="DIR",
+                        help="copy the data folder (N workers deployed) to DIR at the end")
+    parser.add_argument("--restart-from", metavar="DIR",
+                        help="only the restart phase, on a copy of a folder --keep made "
+                             "(the warm figures are then left out)")
     parser.add_argument("--flag", action="append", default=[],
                         help="one more `edge serve` flag (repeatable), e.g. --flag=--spare-isolates=0")
     args = parser.parse_args()
     n = args.n
 
     work = tempfile.mkdtemp()
+    print(f"load: {open('/proc/loadavg').read().split()[:3]}, binary {args.binary}")
+    if args.restart_from:
+        shutil.rmtree(work)
+        shutil.copytree(args.restart_from, work)
+        global TOKEN
+        with open(os.path.join(work, "token")) as f:
+            TOKEN = f.read()
+        print(f"{'request (ms)':<34} {'p50':>8} {'p99':>8}")
+        try:
+            restart_phase(args, work, list(range(n)), None)
+        finally:
+            shutil.rmtree(work)
+        return
     with open(os.path.join(work, "token"), "w") as f:
         f.write(TOKEN)
-    print(f"load: {open('/proc/loadavg').read().split()[:3]}, binary {args.binary}")
     node = Node(args.binary, work, args.threads, 0, args.flag)
     try:
         # 1. Deploy each worker, then its first request at once.
@@ -172,14 +237,11 @@ def main():
         row("first after its deploy", after_deploy, warm_p)
         sys.stdout.flush()
 
-        # 3. Restart on the same data folder: the first request to each.
-        node = Node(args.binary, work, args.threads, 0, args.flag)
-        restart_ready_s = node.ready_s
-        random.shuffle(order)
-        after_restart = [node.get(i) for i in order]
-        node.stop()
-        row("first after a restart", after_restart, warm_p)
-        print(f"  (the restarted node was ready after {restart_ready_s * 1000:.0f} ms)", flush=True)
+        if args.keep:
+            shutil.copytree(work, args.keep)
+
+        # 3. Restart on the same data folder.
+        restart_phase(args, work, order, warm_p)
 
         # 4. A small budget: round-robin over the workers, so each request
         # finds its worker's isolate evicted since its last one.

@@ -13,6 +13,10 @@ namespace {
 std::string g_flags;
 }  // namespace
 
+// code_range_hint.cc: V8's scan of /proc/self/maps for each new isolate's
+// code range gets an empty file. True once the real fopen is found.
+bool CodeRangeHintDiverted();
+
 const std::string& V8FlagsInUse() { return g_flags; }
 
 void InitializeV8() {
@@ -29,6 +33,8 @@ void InitializeV8() {
       g_flags.append(" ").append(extra);
     }
     v8::V8::SetFlagsFromString(g_flags.c_str());
+    // Resolved before any isolate (and before other threads) asks.
+    (void)CodeRangeHintDiverted();
     platform = v8::platform::NewDefaultPlatform();
     v8::V8::InitializePlatform(platform.get());
     v8::V8::Initialize();

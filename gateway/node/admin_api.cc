@@ -467,6 +467,7 @@ void AdminApi::Answer(const HttpRequest& request, std::string_view path, std::st
     if (method != "GET") return MethodNotAllowed(*writer, "GET");
     uint64_t now = UnixMs();
     std::string extra;
+    if (std::string start = node_.StartJson(); !start.empty()) extra += "," + start;
     for (const auto& extension : node_.extensions()) {
       std::string fields = extension->StatusJson();
       if (!fields.empty()) extra += "," + fields;

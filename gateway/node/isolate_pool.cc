@@ -43,6 +43,7 @@ StatusOr<std::unique_ptr<runtime::Worker>> IsolatePool::Load(
     Log(LogLevel::kError, "[{}] version {} does not load: {}", worker.name, worker.version,
         loaded.status().message());
   }
+  if (on_load_) on_load_(worker, loaded.ok());
   return loaded;
 }
 
@@ -97,6 +98,28 @@ Status IsolatePool::Warm(const std::shared_ptr<const ServedWorker>& worker) {
   slot.warm_served = worker;
   slot.last_used_ms = uv_now(loop_);
   return Status::Ok();
+}
+
+StatusOr<size_t> IsolatePool::Preload(const std::shared_ptr<const ServedWorker>& worker) {
+  if (Holds(*worker)) return size_t{0};
+  Slot& slot = SlotFor(worker->name);
+  last_activity_ms_ = uv_now(loop_);
+  auto loaded = Load(*worker);
+  if (!loaded.ok()) return loaded.status();
+  slot.memory_bytes = (*loaded)->memory_bytes();
+  slot.host->SetWorker(std::move(loaded).value());
+  slot.served = worker;
+  slot.last_used_ms = 0;
+  return slot.memory_bytes;
+}
+
+bool IsolatePool::Holds(const ServedWorker& worker) const {
+  auto it = slots_.find(worker.name);
+  if (it == slots_.end()) return false;
+  const Slot& slot = it->second;
+  return (slot.served && slot.served->instance == worker.instance && slot.host &&
+          slot.host->current() != nullptr) ||
+         (slot.warm_served && slot.warm_served->instance == worker.instance);
 }
 
 void IsolatePool::Retain(const NodeState& state) {

@@ -70,6 +70,14 @@ class IsolatePool {
   // Loads `worker`'s instance now, kept aside until a request names it (the
   // routes have not switched yet): its first request finds it warm.
   Status Warm(const std::shared_ptr<const ServedWorker>& worker);
+  // Loads `worker`'s instance as the one serving here when the pool does
+  // not hold it yet, with no request waiting (a node's start,
+  // start_loads.h); not a cold load. It counts as never used, so it is
+  // among the first evicted. Returns the memory it holds (0 when it was
+  // held already).
+  StatusOr<size_t> Preload(const std::shared_ptr<const ServedWorker>& worker);
+  // Whether `worker`'s instance is loaded here (serving, or warmed ahead).
+  bool Holds(const ServedWorker& worker) const;
   // Brings the pool in line with a published state: warmed instances it
   // names become current, workers it no longer has (deleted) and instances
   // warmed but superseded go; requests in flight finish first.
@@ -96,6 +104,11 @@ class IsolatePool {
   // limit, in a request or outside any (WorkerHost::SetOnLimit).
   void SetOnLimit(std::function<void(const std::string& worker)> on_limit) {
     on_limit_ = std::move(on_limit);
+  }
+  // Told of every load of a worker's instance into a new isolate (Acquire,
+  // Warm, Preload) once it ended, with whether it loaded.
+  void SetOnLoad(std::function<void(const ServedWorker& worker, bool ok)> on_load) {
+    on_load_ = std::move(on_load);
   }
 
  private:
@@ -129,6 +142,7 @@ class IsolatePool {
   std::vector<std::unique_ptr<WorkerHost>> draining_;
   Stats stats_;
   std::function<void(const std::string& worker)> on_limit_;
+  std::function<void(const ServedWorker& worker, bool ok)> on_load_;
 
   std::vector<std::unique_ptr<runtime::SpareIsolate>> spares_;
   size_t spare_target_ = 0;

@@ -103,7 +103,15 @@ Node::~Node() {
   uv_loop_close(&loop_);
 }
 
+namespace {
+double MsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+}  // namespace
+
 Status Node::Open() {
+  auto opening = std::chrono::steady_clock::now();
   auto store = DeployStore::Open(options_.data_dir);
   if (!store.ok()) return store.status();
   store_ = std::move(store).value();
@@ -192,6 +200,8 @@ Status Node::Open() {
   EDGE_RETURN_IF_ERROR(MigrateToAccounts());
   EDGE_RETURN_IF_ERROR(LoadAccounts());
 
+  start_phases_.stores = MsSince(opening);
+  auto reading = std::chrono::steady_clock::now();
   // What was deployed before the node stopped.
   auto deployed = store_->LoadAll();
   if (!deployed.ok()) return deployed.status();
@@ -219,6 +229,7 @@ Status Node::Open() {
   PruneCodeCaches(options_.data_dir, bundles);
   SetR2Rules(*state);
   state_.Publish(std::move(state));
+  start_phases_.workers = MsSince(reading);
   return Status::Ok();
 }
 
@@ -902,6 +913,17 @@ void Node::UpdateGauges() {
   for (const auto& lane : heavy_lanes_) {
     metrics_.SetIsolates(lane->index(), lane->isolates_alive(), lane->isolate_memory_bytes());
   }
+  if (start_loads_) {
+    StartLoads::Progress progress = start_loads_->progress();
+    metrics_.SetGauge("edge_start_workers_pending",
+                      "Stored workers the node has not loaded yet since it started (0: every "
+                      "one is warm, failed, or did not fit in the memory budget)",
+                      static_cast<double>(progress.pending));
+    metrics_.SetGauge("edge_start_workers_unfit",
+                      "Stored workers left at start for their first request: the memory budget "
+                      "was full",
+                      static_cast<double>(progress.unfit));
+  }
   metrics_.SetGauge("edge_quarantined_workers",
                     "Workers running on the quarantine thread after hitting a limit",
                     static_cast<double>(lanes_.quarantined()));
@@ -994,6 +1016,7 @@ int Node::Run() {
 }
 
 Status Node::Start() {
+  auto starting = std::chrono::steady_clock::now();
   Status opened = Open();
   if (!opened.ok()) return Context("cannot start the node", opened);
   auto token = ReadAdminToken(options_.admin_token_file);
@@ -1005,7 +1028,17 @@ Status Node::Start() {
   // takes a request. Numbered after the serving threads and the quarantine
   // thread.
   if (threads > 0) EDGE_RETURN_IF_ERROR(StartHeavyLanes(threads + 1, threads, budget));
+  // What the store holds loads in the background, each worker once, on the
+  // serving thread that claims it (start_loads.h); the node answers
+  // meanwhile.
+  if (threads > 0) {
+    start_phases_.loads_made = MsSince(starting);
+    start_loads_ = std::make_shared<StartLoads>(StartOrder(), threads);
+    start_loads_->SetOnFinished([this] { PostToControl([this] { OnStartLoadsFinished(); }); });
+  }
+  auto threading = std::chrono::steady_clock::now();
   EDGE_RETURN_IF_ERROR(StartServingThreads(threads, budget));
+  start_phases_.threads = MsSince(threading);
   std::string sync_token;
   if (!options_.sync_token_file.empty()) {
     auto read = ReadAdminToken(options_.sync_token_file);
@@ -1020,10 +1053,65 @@ Status Node::Start() {
     Status extension_started = extension->Start(*this);
     if (!extension_started.ok()) return Context("cannot start the node", extension_started);
   }
-  WarmStoredWorkers();
+  start_phases_.answering = MsSince(starting);
+  AnnounceReady();
   Log(LogLevel::kInfo, "node '{}' serving {} worker(s) from {} with {} thread(s)", options_.pop_id,
       state_.Load()->workers.size(), options_.data_dir, threads);
+  Log(LogLevel::kInfo,
+      "start: stores opened in {:.1f} ms, {} stored worker(s) read and prepared in {:.1f} ms, "
+      "serving threads listening in {:.1f} ms; answering {:.1f} ms after the node started{}",
+      start_phases_.stores, state_.Load()->workers.size(), start_phases_.workers,
+      start_phases_.threads, start_phases_.answering,
+      start_loads_ && !start_loads_->finished() ? "; the workers load in the background" : "");
   return Status::Ok();
+}
+
+std::vector<std::shared_ptr<const ServedWorker>> Node::StartOrder() const {
+  std::shared_ptr<const NodeState> state = state_.Load();
+  std::vector<std::shared_ptr<const ServedWorker>> order;
+  order.reserve(state->workers.size());
+  for (const auto& [name, served] : state->workers) order.push_back(served);
+  std::sort(order.begin(), order.end(),
+            [](const auto& a, const auto& b) { return a->name < b->name; });
+  return order;
+}
+
+void Node::OnStartLoadsFinished() {
+  StartLoads::Progress progress = start_loads_->progress();
+  if (progress.workers == 0) return;
+  std::string by_thread;
+  for (size_t i = 0; i < progress.loaded_by_thread.size(); ++i) {
+    by_thread += fmt::format("{}{}", i == 0 ? "" : " + ", progress.loaded_by_thread[i]);
+  }
+  std::string unfit;
+  if (progress.unfit != 0) {
+    unfit = fmt::format("; {} did not fit in the memory budget ({} MiB) and load on their first "
+                        "request",
+                        progress.unfit, options_.memory_budget_mb);
+  }
+  Log(LogLevel::kInfo,
+      "start: every stored worker is warm {:.0f} ms after the node started: {} of {} loaded "
+      "(by thread: {}){}{}{}",
+      start_phases_.loads_made + progress.finished_ms, progress.loaded,
+      progress.workers, by_thread,
+      progress.failed != 0 ? fmt::format(", {} failed to load (logged above)", progress.failed)
+                           : "",
+      progress.gone != 0 ? fmt::format(", {} replaced or deleted meanwhile", progress.gone) : "",
+      unfit);
+}
+
+std::string Node::StartJson() const {
+  if (!start_loads_) return "";
+  StartLoads::Progress progress = start_loads_->progress();
+  std::string warm_ms = "null";
+  if (progress.pending == 0) {
+    warm_ms = fmt::format("{:.1f}", start_phases_.loads_made + progress.finished_ms);
+  }
+  return fmt::format(
+      "\"start\":{{\"workers\":{},\"loaded\":{},\"failed\":{},\"unfit\":{},\"gone\":{},"
+      "\"pending\":{},\"answering_ms\":{:.1f},\"warm_ms\":{}}}",
+      progress.workers, progress.loaded, progress.failed, progress.unfit, progress.gone,
+      progress.pending, start_phases_.answering, warm_ms);
 }
 
 int Node::ServingThreadCount() const {
@@ -1094,34 +1182,6 @@ Status Node::StartAdminApi(std::string token, std::string sync_token) {
     return Context(fmt::format("cannot listen for the admin API on {}", options_.admin), admin);
   }
   return Status::Ok();
-}
-
-void Node::WarmStoredWorkers() {
-  if (threads_.empty()) {
-    AnnounceReady();
-    return;
-  }
-  std::shared_ptr<const NodeState> state = state_.Load();
-  auto remaining = std::make_shared<size_t>(threads_.size());
-  for (auto& thread : threads_) {
-    thread->Post([this, thread = thread.get(), state, remaining] {
-      for (const auto& [name, served] : state->workers) {
-        auto host = thread->pool().Acquire(served);
-        (void)host;  // a failure was logged; requests will get a 503
-        // Up to the memory budget; the rest load on their first request.
-        // The sum of what each isolate held when loaded, not a new
-        // measurement of every isolate after each load: that made a
-        // restart with N workers cost N^2 heap-statistics calls.
-        if (thread->budget_bytes() != 0 &&
-            thread->pool().MemoryInUse() >= thread->budget_bytes()) {
-          break;
-        }
-      }
-      control_tasks_->Post([this, remaining] {
-        if (--*remaining == 0) AnnounceReady();
-      });
-    });
-  }
 }
 
 void Node::AnnounceReady() {

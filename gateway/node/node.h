@@ -38,6 +38,7 @@
 #include "gateway/node/node_sink.h"
 #include "gateway/node/node_state.h"
 #include "gateway/node/request_log.h"
+#include "gateway/node/start_loads.h"
 #include "gateway/node/tail_hub.h"
 #include "gateway/node/worker_lanes.h"
 #include "gateway/policy/policy_engine.h"
@@ -86,8 +87,9 @@ class Node : public bindings::ServiceDirectory {
     int https = 0;
     int admin = 0;
   };
-  // Runs on the control loop when the node says "Ready:" (every serving
-  // thread warmed what the store holds), with the ports actually bound:
+  // Runs on the control loop when the node says "Ready:" (it answers;
+  // the stored workers load in the background: start_loads()), with the
+  // ports actually bound:
   // what an embedder or a test that listens on port 0 needs. Set before Run.
   void SetOnReady(std::function<void(const Ports&)> on_ready) { on_ready_ = std::move(on_ready); }
   // Stops the node as SIGTERM does: requests in flight finish, then Run
@@ -219,6 +221,16 @@ class Node : public bindings::ServiceDirectory {
   void MarkHeavy(const std::string& worker);
   WorkerLanes::Lane LaneOf(const std::string& worker);
   NodeThread* quarantine_thread() const { return quarantine_.get(); }
+  // Serving thread `index` (null past the last).
+  NodeThread* serving_thread(int index) const {
+    return index >= 0 && static_cast<size_t>(index) < threads_.size() ? threads_[index].get()
+                                                                      : nullptr;
+  }
+  // What the node loads as it starts (start_loads.h): set before the
+  // serving threads start, never changed after (null: no serving threads).
+  const std::shared_ptr<StartLoads>& start_loads() const { return start_loads_; }
+  // The start loads' progress as JSON fields for /status ("start":{...}).
+  std::string StartJson() const;
 
   // ServiceDirectory: another deployed worker, on the calling serving thread.
   Status Dispatch(const std::string& service, runtime::FetchRequest request,
@@ -317,9 +329,12 @@ class Node : public bindings::ServiceDirectory {
   Status StartQuarantineThread(int index, size_t budget);
   Status StartHeavyLanes(int first_index, int count, size_t budget);
   Status StartAdminApi(std::string token, std::string sync_token);
-  // Loads what the store holds on every serving thread (up to each one's
-  // memory budget), then AnnounceReady.
-  void WarmStoredWorkers();
+  // The order the stored workers load in at start: most recently used
+  // first (recent_workers.h), then the rest by name.
+  std::vector<std::shared_ptr<const ServedWorker>> StartOrder() const;
+  // Once every stored worker is loaded (or failed, or did not fit): one
+  // log line and the gauges.
+  void OnStartLoadsFinished();
   // Prints the "Ready:" line with the ports bound, and tells on_ready_.
   void AnnounceReady();
   // Fires the workers' cron triggers from now on, if this node runs them.
@@ -374,6 +389,13 @@ class Node : public bindings::ServiceDirectory {
   std::atomic<uint64_t> next_instance_{1};
   uint64_t started_unix_ms_ = 0;
   std::function<void(const Ports&)> on_ready_;
+  std::shared_ptr<StartLoads> start_loads_;
+  // How long each step of the start took, in ms (the log line of
+  // OnStartLoadsFinished).
+  struct StartPhases {
+    double stores = 0, workers = 0, threads = 0, answering = 0;
+    double loads_made = 0;  // when the start loads were listed
+  } start_phases_;
   // Cron triggers, once the node is ready (node_triggers.h).
   std::unique_ptr<NodeTriggers> triggers_;
 };

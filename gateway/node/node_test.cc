@@ -449,6 +449,94 @@ TEST(NodeRestartTest, ARestartedNodeServesWhatItsStoreHolds) {
   EXPECT_EQ(BodyOf(node.Get("three.test")), "v1 no version yet /");
 }
 
+// The start's progress, from /status ("start":{...}): `field`'s value.
+std::string StartField(NodeHarness& node, const std::string& field) {
+  std::string status = node.AdminOk("GET", "/status");
+  size_t start = status.find("\"start\":{");
+  if (start == std::string::npos) return "<no start in " + status + ">";
+  size_t at = status.find("\"" + field + "\":", start);
+  if (at == std::string::npos) return "<no " + field + ">";
+  at += field.size() + 3;
+  return status.substr(at, status.find_first_of(",}", at) - at);
+}
+
+// Waits until the node has loaded (or given up on) every stored worker.
+void AwaitStartLoads(NodeHarness& node) {
+  for (int i = 0; i < 3000 && StartField(node, "pending") != "0"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(StartField(node, "pending"), "0");
+}
+
+// A restarted node answers at once and loads its workers in the
+// background, each once, on one of its serving threads: a request that
+// lands on the other thread is handed to it, and no request waits for a
+// load once they are all in.
+TEST(NodeRestartTest, EachStoredWorkerLoadsOnceAndEveryThreadServesIt) {
+  NodeHarness node;
+  node.options().threads = 2;
+  ASSERT_TRUE(node.Start());
+  constexpr int kWorkers = 12;
+  for (int i = 0; i < kWorkers; ++i) {
+    std::string name = fmt::format("s{}", i);
+    ASSERT_THAT(node.AdminOk("PUT", "/workers/" + name,
+                             Version(name, fmt::format("v{}", i), {name + ".test/*"})),
+                HasSubstr("\"version\":1"));
+  }
+  ASSERT_TRUE(node.Restart());
+  AwaitStartLoads(node);
+  EXPECT_EQ(StartField(node, "workers"), std::to_string(kWorkers));
+  EXPECT_EQ(StartField(node, "loaded"), std::to_string(kWorkers));
+  EXPECT_EQ(StartField(node, "unfit"), "0");
+  EXPECT_NE(StartField(node, "warm_ms"), "null");
+  // New connections, so both threads take some (the kernel spreads them):
+  // every worker answers from either, twice.
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < kWorkers; ++i) {
+      std::string name = fmt::format("s{}", i);
+      EXPECT_EQ(BodyOf(node.Get(name + ".test", "/x")), fmt::format("v{} none /x", i));
+    }
+  }
+  // Each once: the serving threads hold 12 isolates between them, and no
+  // request loaded one (the gauges are refreshed every second).
+  std::string metrics;
+  for (int i = 0; i < 300; ++i) {
+    metrics = node.AdminOk("GET", "/metrics");
+    if (Series(metrics, "edge_isolates_alive") == std::to_string(kWorkers)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(Series(metrics, "edge_isolates_alive"), std::to_string(kWorkers)) << metrics;
+  EXPECT_EQ(Series(metrics, "edge_isolate_cold_loads_total"), "") << metrics;
+  EXPECT_EQ(Series(metrics, "edge_start_workers_pending"), "0") << metrics;
+}
+
+// Under a memory budget too small for any of them, no worker loads at
+// start: the node says so, and each loads on its first request, which it
+// answers.
+TEST(NodeRestartTest, WorkersThatDoNotFitTheBudgetLoadOnTheirFirstRequest) {
+  NodeHarness node;
+  node.options().threads = 2;
+  ASSERT_TRUE(node.Start());
+  for (int i = 0; i < 3; ++i) {
+    std::string name = fmt::format("b{}", i);
+    ASSERT_THAT(node.AdminOk("PUT", "/workers/" + name,
+                             Version(name, fmt::format("v{}", i), {name + ".test/*"})),
+                HasSubstr("\"version\":1"));
+  }
+  node.Stop();
+  node.options().memory_budget_mb = 1;
+  ASSERT_TRUE(node.Start());
+  AwaitStartLoads(node);
+  EXPECT_EQ(StartField(node, "loaded"), "0");
+  EXPECT_EQ(StartField(node, "unfit"), "3");
+  for (int i = 0; i < 3; ++i) {
+    std::string name = fmt::format("b{}", i);
+    EXPECT_EQ(BodyOf(node.Get(name + ".test", "/y")), fmt::format("v{} none /y", i));
+  }
+  std::string metrics = node.AdminOk("GET", "/metrics");
+  EXPECT_EQ(Series(metrics, "edge_start_workers_unfit"), "3") << metrics;
+}
+
 // The operator's host policies: node.toml's, replaced by a set made through
 // the admin API (kept across restarts), node.toml's again once it is
 // removed; a bad set is refused with its field named, and a stored set the

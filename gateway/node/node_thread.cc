@@ -108,6 +108,14 @@ constexpr uint64_t kMeasureEveryMs = 1000;
 
 constexpr int kHeavyLaneNice = 5;
 
+// Requests of one worker a thread hands to the thread holding it before it
+// loads a copy of its own (HolderFor).
+constexpr uint32_t kCopyAfterHandOvers = 16;
+
+// Background loads between two measurements of the pool's memory
+// (IsolatePool::MemoryInUse walks every isolate).
+constexpr size_t kLoadsBetweenMeasures = 32;
+
 // How long the thread runs queued work before it polls for I/O again.
 constexpr uint64_t kTurnSliceNs = 1'000'000;
 
@@ -348,6 +356,19 @@ void NodeThread::Main(std::promise<Status> ready) {
   uv_check_start(&run_check_, OnCheck);
   uv_idle_init(&loop_, &run_idle_);
   run_idle_.data = this;
+  // The node's start loads: this thread takes its part between turns of
+  // its ready work, from the first turn on.
+  if (kind_ == Kind::kServing && node_.start_loads() != nullptr) {
+    start_ = node_.start_loads();
+    pool_->SetOnLoad([this](const ServedWorker& worker, bool ok) {
+      start_->Loaded(worker, index_, ok);
+    });
+    uv_idle_init(&loop_, &load_idle_);
+    load_idle_.data = this;
+    load_idle_open_ = true;
+    memory_estimate_ = pool_->MemoryInUse();
+    uv_idle_start(&load_idle_, OnLoadTurn);
+  }
   started_ = listening.ok();
   if (!listening.ok()) {
     http_.reset();
@@ -385,6 +406,12 @@ void NodeThread::CloseQueue() {
   uv_close(reinterpret_cast<uv_handle_t*>(&run_check_), nullptr);
   uv_idle_stop(&run_idle_);
   uv_close(reinterpret_cast<uv_handle_t*>(&run_idle_), nullptr);
+  if (load_idle_open_) {
+    // Start loads not made yet are left to their first requests.
+    load_idle_open_ = false;
+    uv_idle_stop(&load_idle_);
+    uv_close(reinterpret_cast<uv_handle_t*>(&load_idle_), nullptr);
+  }
 }
 
 void NodeThread::RunInTurn(const ServedWorker& served, ReadyQueue::Task task) {
@@ -450,6 +477,13 @@ void NodeThread::OnMeasure(uv_timer_t* timer) {
   const IsolatePool::Stats& stats = self->pool_->stats();
   for (; self->evictions_reported_ < stats.evictions; ++self->evictions_reported_) {
     node.metrics().AddEviction();
+  }
+  if (stats.cold_loads > self->cold_loads_reported_) {
+    node.metrics().AddCounter("edge_isolate_cold_loads_total",
+                              "Isolates a request had to wait for (evicted, or never loaded on "
+                              "its thread)",
+                              static_cast<double>(stats.cold_loads - self->cold_loads_reported_));
+    self->cold_loads_reported_ = stats.cold_loads;
   }
   self->alive_ = static_cast<int64_t>(stats.alive - std::min(stats.alive, evicted));
   self->memory_ = static_cast<int64_t>(stats.memory_bytes);
@@ -535,6 +569,7 @@ void NodeThread::Serve(const std::shared_ptr<const ServedWorker>& served, Invoca
   // A quarantined or heavy worker runs on another thread; the connection
   // stays.
   NodeThread* lane = LaneFor(served->name);
+  if (lane == nullptr) lane = HolderFor(served);
   record.bytes_in = request.body.size();
   // A refusal is counted before its page goes out, as in Refuse.
   std::optional<runtime::FetchRequest> fetch =
@@ -623,6 +658,104 @@ NodeThread* NodeThread::LaneFor(const std::string& worker) {
   return lane == this ? nullptr : lane;
 }
 
+NodeThread* NodeThread::HolderFor(const std::shared_ptr<const ServedWorker>& served) {
+  if (start_ == nullptr || pool_->Holds(*served)) return nullptr;
+  int holder = start_->HolderOrClaim(*served, index_);
+  if (holder == index_) {
+    // Claimed here: the request loads it in its turn; should it never run
+    // (refused), the background loads do.
+    claimed_.push_back(served);
+    if (load_idle_open_) uv_idle_start(&load_idle_, OnLoadTurn);
+    return nullptr;
+  }
+  NodeThread* thread = holder < 0 ? nullptr : node_.serving_thread(holder);
+  if (thread == nullptr || thread == this) return nullptr;
+  // A worker handed over often gets its own isolate here too (a hot one
+  // keeps one per thread), while the budget has room for it.
+  uint32_t& count = handed_over_[served->name];
+  if (++count == kCopyAfterHandOvers) {
+    copies_.push_back(served);
+    if (load_idle_open_) uv_idle_start(&load_idle_, OnLoadTurn);
+  }
+  return thread;
+}
+
+void NodeThread::OnLoadTurn(uv_idle_t* idle) {
+  auto* self = static_cast<NodeThread*>(idle->data);
+  // Ready work first: a load waits for a turn with none left over.
+  if (!self->queue_.empty()) return;
+  if (!self->LoadInBackground()) uv_idle_stop(idle);
+}
+
+bool NodeThread::LoadInBackground() {
+  const NodeState& state = reader_->Current();
+  auto current = [&](const ServedWorker& worker) {
+    const std::shared_ptr<const ServedWorker>* found = state.Find(worker.name);
+    return found != nullptr && (*found)->instance == worker.instance;
+  };
+  auto full = [&](size_t more) {
+    if (budget_bytes_ == 0) return false;
+    // What the pool holds, measured again now and then (requests load and
+    // evict too), plus what each load since added.
+    if (loads_since_measure_ >= kLoadsBetweenMeasures) {
+      memory_estimate_ = pool_->MemoryInUse();
+      loads_since_measure_ = 0;
+    }
+    return memory_estimate_ + more > budget_bytes_;
+  };
+  auto load = [&](const std::shared_ptr<const ServedWorker>& worker) {
+    StatusOr<size_t> held = pool_->Preload(worker);
+    if (held.ok() && *held != 0) {
+      memory_estimate_ += *held;
+      last_load_bytes_ = *held;
+      ++loads_since_measure_;
+    }
+  };
+  while (!claimed_.empty()) {
+    std::shared_ptr<const ServedWorker> worker = std::move(claimed_.front());
+    claimed_.pop_front();
+    if (!current(*worker)) {
+      start_->Gone(*worker);
+      continue;
+    }
+    if (pool_->Holds(*worker)) continue;  // its request loaded it
+    load(worker);
+    return true;
+  }
+  while (claiming_) {
+    // Up to this thread's share of the budget, as a cold load would
+    // evict the oldest to make room: the first one past it is the last.
+    if (full(0)) {
+      claiming_ = false;
+      start_->Full(index_);
+      break;
+    }
+    std::shared_ptr<const ServedWorker> worker = start_->ClaimNext(index_);
+    if (worker == nullptr) {
+      claiming_ = false;
+      break;
+    }
+    if (!current(*worker)) {
+      start_->Gone(*worker);  // redeployed (warmed by the deploy) or deleted meanwhile
+      continue;
+    }
+    load(worker);
+    return true;
+  }
+  while (!copies_.empty()) {
+    std::shared_ptr<const ServedWorker> worker = std::move(copies_.front());
+    copies_.pop_front();
+    if (!current(*worker) || pool_->Holds(*worker)) continue;
+    // A copy never makes an eviction: only while it fits, by what the
+    // pool holds now (requests loaded and evicted since the start).
+    loads_since_measure_ = kLoadsBetweenMeasures;
+    if (full(last_load_bytes_)) continue;
+    load(worker);
+    return true;
+  }
+  return false;
+}
+
 void NodeThread::HandleOn(NodeThread* lane, const std::shared_ptr<const ServedWorker>& served,
                           runtime::FetchRequest fetch, std::shared_ptr<NodeSink> sink,
                           const WorkerLimits& limits) {
@@ -665,6 +798,7 @@ Status NodeThread::Dispatch(const std::string& scoped_service, runtime::FetchReq
   record.bytes_in = request.body.size();
   record.memory_limit_bytes = (*found)->limits.memory_mb << 20;
   NodeThread* lane = LaneFor((*found)->name);
+  if (lane == nullptr) lane = HolderFor(*found);
   WorkerHost* local = nullptr;
   if (lane == nullptr) {
     // Loaded first: a callee that cannot load is the caller's error, not an

@@ -9,14 +9,17 @@
 #include <uv.h>
 
 #include <atomic>
+#include <deque>
 #include <functional>
 #include <future>
 #include <memory>
 #include <string>
 #include <thread>
+#include <unordered_map>
 
 #include "gateway/http/http_server.h"
 #include "gateway/node/ready_queue.h"
+#include "gateway/node/start_loads.h"
 #include "gateway/node/invocation_record.h"
 #include "gateway/node/isolate_pool.h"
 #include "gateway/node/worker_lanes.h"
@@ -117,6 +120,17 @@ class NodeThread {
                 const WorkerLimits& limits);
   // Where a request for `worker` runs: here, or another thread.
   NodeThread* LaneFor(const std::string& worker);
+  // While this thread does not hold `served` and the node's start list
+  // does (start_loads.h): the serving thread that holds it or is loading
+  // it, to hand the request to; null to serve it here (this thread claimed
+  // it, or it is no start load).
+  NodeThread* HolderFor(const std::shared_ptr<const ServedWorker>& served);
+  // Between two turns of ready work: loads one worker in the background (a
+  // start load this thread claimed, the next of the start list while its
+  // share of the budget has room, then its own copy of a worker it hands
+  // over often). False when there is nothing left to load.
+  bool LoadInBackground();
+  static void OnLoadTurn(uv_idle_t* idle);
   // Before the loop polls: the longest background entry (no request open)
   // of each worker in the turn that ended, to find heavy ones.
   static void OnTurnEnd(uv_prepare_t* prepare);
@@ -141,6 +155,22 @@ class NodeThread {
   uv_check_t run_check_;
   uv_idle_t run_idle_;  // active while the queue has work: the loop polls without blocking
   bool queue_closed_ = false;
+  // The node's start loads (serving threads; null elsewhere) and this
+  // thread's part in them: the idle handle that loads between turns,
+  // workers a request here claimed, whether it claims more, what its
+  // isolates hold as far as it knows (MemoryInUse now and then, plus each
+  // load), and the workers it hands over, by how often, with those it
+  // will load a copy of.
+  std::shared_ptr<StartLoads> start_;
+  uv_idle_t load_idle_;
+  bool load_idle_open_ = false;
+  std::deque<std::shared_ptr<const ServedWorker>> claimed_;
+  bool claiming_ = true;
+  size_t memory_estimate_ = 0;
+  size_t loads_since_measure_ = 0;
+  size_t last_load_bytes_ = 0;
+  std::unordered_map<std::string, uint32_t> handed_over_;
+  std::deque<std::shared_ptr<const ServedWorker>> copies_;
   std::thread thread_;
   uv_loop_t loop_;
   std::unique_ptr<LoopTasks> tasks_;
@@ -159,6 +189,7 @@ class NodeThread {
   // The pool's evictions already counted in the node's metrics (the pool
   // also evicts between measurements, to make room for its spares).
   uint64_t evictions_reported_ = 0;
+  uint64_t cold_loads_reported_ = 0;
   std::atomic<bool> started_{false};
 };
 
