@@ -84,7 +84,8 @@ StatusOr<WorkerHost*> IsolatePool::Acquire(const std::shared_ptr<const ServedWor
   return slot.host.get();
 }
 
-Status IsolatePool::Warm(const std::shared_ptr<const ServedWorker>& worker, bool log_failure) {
+Status IsolatePool::Warm(const std::shared_ptr<const ServedWorker>& worker, bool log_failure,
+                         bool use_spare) {
   Slot& slot = SlotFor(worker->name);
   if ((slot.served && slot.served->instance == worker->instance) ||
       (slot.warm_served && slot.warm_served->instance == worker->instance)) {
@@ -93,7 +94,8 @@ Status IsolatePool::Warm(const std::shared_ptr<const ServedWorker>& worker, bool
   last_activity_ms_ = uv_now(loop_);
   // Isolate::New and the runtime's context are the larger part of a small
   // worker's load: a spare made while the thread was idle has paid them.
-  std::unique_ptr<runtime::SpareIsolate> spare = TakeSpare(worker->spec.heap_limit_bytes);
+  std::unique_ptr<runtime::SpareIsolate> spare =
+      use_spare ? TakeSpare(worker->spec.heap_limit_bytes) : nullptr;
   if (spare) last_warm_from_spare_ms_ = last_activity_ms_;
   auto loaded = Load(*worker, std::move(spare), log_failure);
   ScheduleRefill();

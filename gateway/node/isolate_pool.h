@@ -67,12 +67,15 @@ class IsolatePool {
   // The host running `worker`'s instance, loading it first when this thread
   // has not (a cold load). The error says why the worker did not load.
   StatusOr<WorkerHost*> Acquire(const std::shared_ptr<const ServedWorker>& worker);
-  // Loads `worker`'s instance now (into a spare isolate when one is
-  // ready), kept aside until a published state names it (the routes have
-  // not switched yet): its first request finds it warm. A deploy's
-  // validation is such a load: its failure is the deploy's answer, so it
-  // is not logged here when `log_failure` is false.
-  Status Warm(const std::shared_ptr<const ServedWorker>& worker, bool log_failure = true);
+  // Loads `worker`'s instance now (into a spare isolate when one is ready
+  // and `use_spare`), kept aside until a published state names it (the
+  // routes have not switched yet): its first request finds it warm. A
+  // deploy's validation is such a load, into a new isolate (the deploy
+  // pays for its own, rather than the thread's next requests for the
+  // refill); its failure is the deploy's answer, so it is not logged here
+  // when `log_failure` is false.
+  Status Warm(const std::shared_ptr<const ServedWorker>& worker, bool log_failure = true,
+              bool use_spare = true);
   // Drops `name`'s warmed instance `instance` if it is still kept aside (a
   // deploy refused after its load).
   void DiscardWarm(const std::string& name, uint64_t instance);

@@ -613,8 +613,8 @@ void Node::LoadDeploy(const std::shared_ptr<PendingDeploy>& deploy) {
   // Compile, instantiate and run the top-level code once, with the
   // worker's own limits: a worker that does not load is refused and
   // nothing changes. On a serving thread, that load is the thread's warm
-  // isolate for the version (into a spare isolate when one is ready); the
-  // other threads load it from the code cache it left.
+  // isolate for the version; the other threads load it from the code
+  // cache it left, into spare isolates when they have them.
   if (threads_.empty()) {
     // Posted, so the deploys asked together load before the first commits.
     control_tasks_->Post([this, deploy] {
@@ -636,7 +636,7 @@ void Node::LoadDeploy(const std::shared_ptr<PendingDeploy>& deploy) {
   deploy->loaded_on = thread;
   thread->Post([this, thread, deploy] {
     auto started = std::chrono::steady_clock::now();
-    Status loaded = thread->pool().Warm(deploy->served, /*log_failure=*/false);
+    Status loaded = thread->pool().Warm(deploy->served, /*log_failure=*/false, /*use_spare=*/false);
     double load_ms = std::chrono::duration<double, std::milli>(
                          std::chrono::steady_clock::now() - started)
                          .count();
