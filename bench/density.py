@@ -1,15 +1,19 @@
 #!/usr/bin/env python3
 """Density and cold starts: N small JSON workers on one `edge serve` node.
 
-    bench/density.py [N] [--threads 1] [--evict-budget-mb 32] [--evict-count 300]
-                     [--evict-gap-ms 20] [--binary build/edge] [--flag=--heavy-cpu-us=0 ...]
+    bench/density.py [N] [--threads 1] [--deploy-clients 1] [--evict-budget-mb 32]
+                     [--evict-count 300] [--evict-gap-ms 20] [--binary build/edge]
+                     [--flag=--heavy-cpu-us=0 ...] [--deploys-only]
                      [--keep DIR] [--restart-from DIR]
 
 Prints, for one node with `--threads 1` (by default):
 
 - the node's RSS per idle worker: (RSS with N workers alive, each after one
   request - RSS of the empty node) / N, with no memory budget;
-- deploys/s (each deploy validated, stored and warmed before it returns);
+- deploys/s (each deploy validated, stored and warmed before it returns),
+  from --deploy-clients clients at once (1: one deploy after the other),
+  each deploying its share of the workers and sending each one's first
+  request right after its deploy returned: N / the phase's wall time;
 - the latency of the first request to each worker right after its deploy,
   after a restart of the node (same data folder), and after its isolate was
   evicted (the node restarted with a budget of --evict-budget-mb, requests
@@ -38,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 TOKEN = base64.b64encode(os.urandom(24)).decode()
@@ -100,11 +105,13 @@ class Node:
             raise RuntimeError(f"{method} {path}: {response.status} {data[:200]!r}")
         return data
 
-    def get(self, i):
-        """One request to worker i; returns its latency in ms."""
+    def get(self, i, http=None):
+        """One request to worker i (over `http`, the node's own connection by
+        default); returns its latency in ms."""
+        http = http or self.http
         start = time.perf_counter()
-        self.http.request("GET", f"/p{i}", headers={"Host": f"w{i}.bench"})
-        response = self.http.getresponse()
+        http.request("GET", f"/p{i}", headers={"Host": f"w{i}.bench"})
+        response = http.getresponse()
         body = response.read()
         ms = (time.perf_counter() - start) * 1000
         if response.status != 200 or json.loads(body)["id"] != i:
@@ -168,6 +175,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("n", nargs="?", type=int, default=1000)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--deploy-clients", type=int, default=1,
+                        help="clients deploying at once in the deploy phase (1: sequential)")
+    parser.add_argument("--deploys-only", action="store_true",
+                        help="stop after the deploy phase (deploys/s, first request after it)")
     parser.add_argument("--evict-budget-mb", type=int, default=32)
     parser.add_argument("--evict-count", type=int, default=300,
                         help="requests in the eviction round (round-robin over the workers)")
@@ -207,11 +218,22 @@ def main():
         time.sleep(1)
         base_rss = rss_mib(node.process.pid)
         deploy_ms, after_deploy = [], []
-        for i in range(n):
-            start = time.perf_counter()
-            node.admin_call("PUT", f"/workers/w{i}", bundle(i))
-            deploy_ms.append((time.perf_counter() - start) * 1000)
-            after_deploy.append(node.get(i))
+
+        def deploy_share(client):
+            connection = http.client.HTTPConnection("127.0.0.1", node.http_port, timeout=60)
+            try:
+                for i in range(client, n, args.deploy_clients):
+                    start = time.perf_counter()
+                    node.admin_call("PUT", f"/workers/w{i}", bundle(i))
+                    deploy_ms.append((time.perf_counter() - start) * 1000)
+                    after_deploy.append(node.get(i, connection))
+            finally:
+                connection.close()
+
+        phase_start = time.perf_counter()
+        with ThreadPoolExecutor(args.deploy_clients) as clients:
+            list(clients.map(deploy_share, range(args.deploy_clients)))  # raises the first error
+        phase_s = time.perf_counter() - phase_start
         time.sleep(2)  # the node's measurement tick
         idle_rss = rss_mib(node.process.pid)
         alive = node.metric("edge_isolates_alive")
@@ -220,9 +242,12 @@ def main():
         print(f"RSS per idle worker                {(idle_rss - base_rss) / n:.2f} MiB "
               f"(node {base_rss:.0f} MiB empty, {idle_rss:.0f} MiB with {alive:.0f} isolates "
               "alive)")
-        print(f"deploys                            {1000 * n / sum(deploy_ms):.1f}/s "
-              f"(p50 {percentile(deploy_ms, 0.5):.1f} ms, p99 {percentile(deploy_ms, 0.99):.1f} ms)",
-              flush=True)
+        print(f"deploys                            {n / phase_s:.1f}/s from "
+              f"{args.deploy_clients} client(s) (each deploy p50 {percentile(deploy_ms, 0.5):.1f} "
+              f"ms, p99 {percentile(deploy_ms, 0.99):.1f} ms)", flush=True)
+        if args.deploys_only:
+            row("first after its deploy", after_deploy)
+            return
 
         # 2. Warm requests: every worker again, in a random order, twice.
         order = list(range(n))

@@ -266,14 +266,17 @@ StatusOr<std::optional<DeployedWorker>> DeployStore::Load(MDB_txn* txn,
   StatusOr<std::optional<std::string>> owner = ReadOwner(txn, name);
   if (!owner.ok()) return owner.status();
   worker.account = owner->value_or(std::string(kDefaultAccount));
-  std::string prefix = WorkerPrefix(name);
-  EDGE_RETURN_IF_ERROR(
-      ForEach(txn, dbs_.secrets, prefix, [&](std::string_view key, std::string_view value) {
-        worker.secrets.push_back(
-            {std::string(key.substr(prefix.size())), std::string(value), false});
-        return Status::Ok();
-      }));
+  EDGE_RETURN_IF_ERROR(ReadSecrets(txn, name, &worker.secrets));
   return std::optional<DeployedWorker>(std::move(worker));
+}
+
+Status DeployStore::ReadSecrets(MDB_txn* txn, const std::string& worker,
+                                std::vector<runtime::WorkerVar>* secrets) const {
+  std::string prefix = WorkerPrefix(worker);
+  return ForEach(txn, dbs_.secrets, prefix, [&](std::string_view key, std::string_view value) {
+    secrets->push_back({std::string(key.substr(prefix.size())), std::string(value), false});
+    return Status::Ok();
+  });
 }
 
 StatusOr<std::vector<DeployedWorker>> DeployStore::LoadAll() const {
@@ -294,6 +297,19 @@ StatusOr<std::optional<DeployedWorker>> DeployStore::LoadWorker(const std::strin
   base::LmdbTxn txn;
   EDGE_RETURN_IF_ERROR(txn.Begin(*env_, /*read_only=*/true, "read"));
   return Load(txn.get(), name);
+}
+
+StatusOr<uint64_t> DeployStore::NextVersionId(const std::string& worker) const {
+  base::LmdbTxn txn;
+  EDGE_RETURN_IF_ERROR(txn.Begin(*env_, /*read_only=*/true, "read"));
+  StatusOr<std::optional<WorkerRecord>> record = ReadWorker(txn.get(), worker);
+  if (!record.ok()) return record.status();
+  uint64_t next = record->has_value() ? (*record)->next : uint64_t{1};
+  if (next > kMaxVersionId) {
+    return Status(ErrorCode::kInvalidInput,
+                  fmt::format("worker \"{}\" has used every version id", worker));
+  }
+  return next;
 }
 
 StatusOr<std::vector<VersionInfo>> DeployStore::Versions(const std::string& worker) const {
@@ -318,16 +334,19 @@ StatusOr<std::vector<VersionInfo>> DeployStore::Versions(const std::string& work
 }
 
 StatusOr<std::vector<std::string>> DeployStore::SecretNames(const std::string& worker) const {
+  StatusOr<std::vector<runtime::WorkerVar>> secrets = Secrets(worker);
+  if (!secrets.ok()) return secrets.status();
+  std::vector<std::string> names;
+  for (runtime::WorkerVar& secret : *secrets) names.push_back(std::move(secret.name));
+  return names;
+}
+
+StatusOr<std::vector<runtime::WorkerVar>> DeployStore::Secrets(const std::string& worker) const {
   base::LmdbTxn txn;
   EDGE_RETURN_IF_ERROR(txn.Begin(*env_, /*read_only=*/true, "read"));
-  std::vector<std::string> names;
-  std::string prefix = WorkerPrefix(worker);
-  EDGE_RETURN_IF_ERROR(
-      ForEach(txn.get(), dbs_.secrets, prefix, [&](std::string_view key, std::string_view) {
-        names.emplace_back(key.substr(prefix.size()));
-        return Status::Ok();
-      }));
-  return names;
+  std::vector<runtime::WorkerVar> secrets;
+  EDGE_RETURN_IF_ERROR(ReadSecrets(txn.get(), worker, &secrets));
+  return secrets;
 }
 
 StatusOr<std::optional<std::string>> DeployStore::GetMeta(const std::string& key) const {

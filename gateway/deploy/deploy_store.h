@@ -156,10 +156,16 @@ class DeployStore {
   StatusOr<std::vector<DeployedWorker>> LoadAll() const;
   // nullopt when the worker does not exist or has no current version.
   StatusOr<std::optional<DeployedWorker>> LoadWorker(const std::string& name) const;
+  // The id AddVersion would give `worker`'s next version (1 when it does
+  // not exist).
+  StatusOr<uint64_t> NextVersionId(const std::string& worker) const;
   // Its versions, oldest first; empty when the worker does not exist.
   StatusOr<std::vector<VersionInfo>> Versions(const std::string& worker) const;
   // Sorted.
   StatusOr<std::vector<std::string>> SecretNames(const std::string& worker) const;
+  // Its secrets with their values, by name (also those put before its
+  // first version).
+  StatusOr<std::vector<runtime::WorkerVar>> Secrets(const std::string& worker) const;
   StatusOr<std::optional<std::string>> GetMeta(const std::string& key) const;
   // The bytes stored under `sha256` (lower-case hex), checked against it.
   StatusOr<std::optional<std::string>> GetBlob(const std::string& sha256) const;
@@ -190,6 +196,8 @@ class DeployStore {
   StatusOr<std::optional<std::string>> ReadBlob(MDB_txn* txn, const std::string& sha256) const;
   StatusOr<std::optional<DeployedWorker>> Load(MDB_txn* txn, const std::string& name) const;
   StatusOr<std::optional<std::string>> ReadOwner(MDB_txn* txn, const std::string& worker) const;
+  Status ReadSecrets(MDB_txn* txn, const std::string& worker,
+                     std::vector<runtime::WorkerVar>* secrets) const;
 
   std::unique_ptr<base::LmdbEnv> env_;
   Dbs dbs_;

@@ -146,7 +146,10 @@ TEST_F(DeployStoreTest, RollbackKeepsIdsIncreasing) {
   MustWrite([](DeployStore::Writer& writer) { return writer.Rollback("api", 1); });
   EXPECT_EQ(Load("api")->version, 1u);
   EXPECT_EQ(Load("api")->bundle_json, "one");
+  EXPECT_EQ(*store_->NextVersionId("api"), 3u);  // what the next Add gives
   EXPECT_EQ(Add("api", "three").id, 3u);  // never 2 again
+  EXPECT_EQ(*store_->NextVersionId("api"), 4u);
+  EXPECT_EQ(*store_->NextVersionId("nobody"), 1u);
 
   Status missing =
       store_->Write([](DeployStore::Writer& writer) { return writer.Rollback("api", 9); });
@@ -183,6 +186,15 @@ TEST_F(DeployStoreTest, Secrets) {
   ASSERT_EQ(api->secrets.size(), 2u);
   EXPECT_EQ(api->secrets[1].name, "TOKEN");
   EXPECT_EQ(api->secrets[1].value, "rotated");
+
+  // With their values, also for a worker that has no version yet.
+  MustWrite([](DeployStore::Writer& writer) { return writer.PutSecret("first", "KEY", "early"); });
+  auto first = store_->Secrets("first");
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->size(), 1u);
+  EXPECT_EQ((*first)[0].name, "KEY");
+  EXPECT_EQ((*first)[0].value, "early");
+  EXPECT_EQ(store_->Secrets("api")->size(), 2u);
 
   MustWrite([](DeployStore::Writer& writer) { return writer.DeleteSecret("api", "API_KEY"); });
   EXPECT_EQ(*store_->SecretNames("api"), Routes{"TOKEN"});

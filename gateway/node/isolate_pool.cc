@@ -37,9 +37,9 @@ void IsolatePool::Clear() {
 }
 
 StatusOr<std::unique_ptr<runtime::Worker>> IsolatePool::Load(
-    const ServedWorker& worker, std::unique_ptr<runtime::SpareIsolate> spare) {
+    const ServedWorker& worker, std::unique_ptr<runtime::SpareIsolate> spare, bool log_failure) {
   auto loaded = runtime::Worker::Load(loop_, natives_, worker.spec, std::move(spare));
-  if (!loaded.ok()) {
+  if (!loaded.ok() && log_failure) {
     Log(LogLevel::kError, "[{}] version {} does not load: {}", worker.name, worker.version,
         loaded.status().message());
   }
@@ -85,14 +85,21 @@ StatusOr<WorkerHost*> IsolatePool::Acquire(const std::shared_ptr<const ServedWor
   return slot.host.get();
 }
 
-Status IsolatePool::Warm(const std::shared_ptr<const ServedWorker>& worker) {
+Status IsolatePool::Warm(const std::shared_ptr<const ServedWorker>& worker, bool log_failure,
+                         bool use_spare) {
   Slot& slot = SlotFor(worker->name);
   if ((slot.served && slot.served->instance == worker->instance) ||
       (slot.warm_served && slot.warm_served->instance == worker->instance)) {
     return Status::Ok();
   }
   last_activity_ms_ = uv_now(loop_);
-  auto loaded = Load(*worker);
+  // Isolate::New and the runtime's context are the larger part of a small
+  // worker's load: a spare made while the thread was idle has paid them.
+  std::unique_ptr<runtime::SpareIsolate> spare =
+      use_spare ? TakeSpare(worker->spec.heap_limit_bytes) : nullptr;
+  if (spare) last_warm_from_spare_ms_ = last_activity_ms_;
+  auto loaded = Load(*worker, std::move(spare), log_failure);
+  ScheduleRefill();
   if (!loaded.ok()) return loaded.status();
   slot.warm = std::move(loaded).value();
   slot.warm_served = worker;
@@ -122,10 +129,27 @@ bool IsolatePool::Holds(const ServedWorker& worker) const {
          (slot.warm_served && slot.warm_served->instance == worker.instance);
 }
 
+void IsolatePool::DiscardWarm(const std::string& name, uint64_t instance) {
+  auto it = slots_.find(name);
+  if (it == slots_.end()) return;
+  Slot& slot = it->second;
+  if (!slot.warm_served || slot.warm_served->instance != instance) return;
+  slot.warm.reset();
+  slot.warm_served.reset();
+  if (!slot.served && slot.host && slot.host->idle()) slots_.erase(it);
+}
+
 void IsolatePool::Retain(const NodeState& state) {
   for (auto it = slots_.begin(); it != slots_.end();) {
     const std::shared_ptr<const ServedWorker>* served = state.Find(it->first);
     Slot& slot = it->second;
+    if (served == nullptr && slot.warm_served && !slot.served && slot.host &&
+        slot.host->current() == nullptr) {
+      // The first version of a worker whose deploy is still being
+      // committed: kept for the state that will name it.
+      ++it;
+      continue;
+    }
     if (served == nullptr) {
       // Deleted: requests in flight finish on the old isolate; its
       // WebSockets close (1001) and it goes once they have.
@@ -144,6 +168,8 @@ void IsolatePool::Retain(const NodeState& state) {
       slot.host->SetWorker(std::move(slot.warm));
       slot.served = std::move(slot.warm_served);
       slot.warm_served.reset();
+    } else if (slot.warm_served && slot.warm_served->instance > (*served)->instance) {
+      // A newer version whose deploy is still being committed: kept.
     } else if (slot.warm_served) {
       // A warmed instance that lost the race to a newer deploy.
       slot.warm.reset();
@@ -201,6 +227,11 @@ void IsolatePool::OnRefill(uv_timer_t* timer) {
   auto* self = static_cast<IsolatePool*>(timer->data);
   if (self->spares_.size() >= self->spare_target_) return;
   uint64_t now = uv_now(self->loop_);
+  if (self->last_warm_from_spare_ms_ != 0 &&
+      now - std::min(now, self->last_warm_from_spare_ms_) < kRefillAfterWarmMs) {
+    uv_timer_start(timer, OnRefill, self->last_warm_from_spare_ms_ + kRefillAfterWarmMs - now, 0);
+    return;
+  }
   uint64_t quiet_for = now - std::min(now, self->last_activity_ms_);
   if (quiet_for < self->spare_idle_ms_) {
     // A request came meanwhile: wait until the thread has been quiet.

@@ -67,9 +67,18 @@ class IsolatePool {
   // The host running `worker`'s instance, loading it first when this thread
   // has not (a cold load). The error says why the worker did not load.
   StatusOr<WorkerHost*> Acquire(const std::shared_ptr<const ServedWorker>& worker);
-  // Loads `worker`'s instance now, kept aside until a request names it (the
-  // routes have not switched yet): its first request finds it warm.
-  Status Warm(const std::shared_ptr<const ServedWorker>& worker);
+  // Loads `worker`'s instance now (into a spare isolate when one is ready
+  // and `use_spare`), kept aside until a published state names it (the
+  // routes have not switched yet): its first request finds it warm. A
+  // deploy's validation is such a load, into a new isolate (the deploy
+  // pays for its own, rather than the thread's next requests for the
+  // refill); its failure is the deploy's answer, so it is not logged here
+  // when `log_failure` is false.
+  Status Warm(const std::shared_ptr<const ServedWorker>& worker, bool log_failure = true,
+              bool use_spare = true);
+  // Drops `name`'s warmed instance `instance` if it is still kept aside (a
+  // deploy refused after its load).
+  void DiscardWarm(const std::string& name, uint64_t instance);
   // Loads `worker`'s instance as the one serving here when the pool does
   // not hold it yet, with no request waiting (a node's start,
   // start_loads.h); not a cold load. It counts as never used, so it is
@@ -80,7 +89,10 @@ class IsolatePool {
   bool Holds(const ServedWorker& worker) const;
   // Brings the pool in line with a published state: warmed instances it
   // names become current, workers it no longer has (deleted) and instances
-  // warmed but superseded go; requests in flight finish first.
+  // warmed but superseded go; requests in flight finish first. A warmed
+  // instance newer than the one the state names (instances only grow), or
+  // of a first version not yet in it, is a deploy still being committed:
+  // it stays until a later state names it or DiscardWarm.
   void Retain(const NodeState& state);
   // Evicts isolates while over budget: idle ones, least recently used
   // first, then ones busy only with waitUntil work. Returns how many went.
@@ -125,7 +137,8 @@ class IsolatePool {
     uint64_t subrequests = 0;
   };
   StatusOr<std::unique_ptr<runtime::Worker>> Load(
-      const ServedWorker& worker, std::unique_ptr<runtime::SpareIsolate> spare = nullptr);
+      const ServedWorker& worker, std::unique_ptr<runtime::SpareIsolate> spare = nullptr,
+      bool log_failure = true);
   Slot& SlotFor(const std::string& name);
   // A spare for a worker with this memory limit, if one is ready.
   std::unique_ptr<runtime::SpareIsolate> TakeSpare(size_t heap_limit_bytes);
@@ -152,6 +165,14 @@ class IsolatePool {
   // on the high side, so the first is not made past the budget.
   size_t spare_bytes_ = 4u << 20;
   uint64_t last_activity_ms_ = 0;  // the last Acquire or Warm
+  // The last Warm that took a spare. Its spare is made again only once the
+  // thread has gone kRefillAfterWarmMs without one: a deploy (or, on a
+  // replica, a version arriving) is answered sooner from a spare, and the
+  // isolate that replaces it is made after the deploys, not in the middle
+  // of the next ones or in front of their first requests. Under a stream
+  // of deploys, warms load into new isolates, as without spares.
+  uint64_t last_warm_from_spare_ms_ = 0;
+  static constexpr uint64_t kRefillAfterWarmMs = 1000;
   uv_timer_t* refill_timer_ = nullptr;
 };
 

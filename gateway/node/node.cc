@@ -65,6 +65,18 @@ uint32_t FitToFileLimit(uint32_t outbound_connections) {
   return fitted;
 }
 
+// A new state to change: `current`'s workers, routes and host policies.
+std::shared_ptr<NodeState> CopyOf(const NodeState& current) {
+  auto state = std::make_shared<NodeState>();
+  state->workers = current.workers;
+  state->host_policies = current.host_policies;
+  state->generation = current.generation;
+  // The routes of a published state always build again.
+  auto routes = RouteTable::Build(current.routes.routes());
+  if (routes.ok()) state->routes = std::move(routes).value();
+  return state;
+}
+
 }  // namespace
 
 AdminResult AdminResult::Error(int status, std::string_view message) {
@@ -312,10 +324,12 @@ StatusOr<std::shared_ptr<const ServedWorker>> Node::BuildServed(const DeployedWo
 }
 
 StatusOr<RouteTable> Node::RoutesWith(const std::string& name,
-                                      const std::vector<std::string>& patterns) {
+                                      const std::vector<std::string>& patterns,
+                                      const NodeState* base) {
   std::shared_ptr<const NodeState> current = state_.Load();
+  if (base == nullptr) base = current.get();
   std::vector<Route> routes;
-  for (const Route& route : current->routes.routes()) {
+  for (const Route& route : base->routes.routes()) {
     if (route.worker != name) routes.push_back(route);
   }
   for (const std::string& pattern : patterns) routes.push_back({pattern, name});
@@ -354,6 +368,14 @@ StatusOr<std::shared_ptr<NodeState>> Node::StateWith(const std::string& name,
 
 void Node::Switch(std::shared_ptr<NodeState> state, std::shared_ptr<const ServedWorker> worker,
                   std::function<void()> done) {
+  std::vector<std::shared_ptr<const ServedWorker>> workers;
+  if (worker) workers.push_back(std::move(worker));
+  SwitchAll(std::move(state), std::move(workers), std::move(done));
+}
+
+void Node::SwitchAll(std::shared_ptr<NodeState> state,
+                     std::vector<std::shared_ptr<const ServedWorker>> workers,
+                     std::function<void()> done) {
   auto publish = [this, state, done = std::move(done)]() mutable {
     // A version's bucket notification rules hold from the moment it serves.
     SetR2Rules(*state);
@@ -363,19 +385,24 @@ void Node::Switch(std::shared_ptr<NodeState> state, std::shared_ptr<const Served
     }
     done();
   };
-  if (!worker || threads_.empty()) {
+  if (workers.empty() || threads_.empty()) {
     publish();
     return;
   }
-  // Every thread loads the new isolate; the routes switch once all have.
+  // Every thread loads the new isolates (a deploy's own thread has it
+  // already: Warm is a no-op there); the routes switch once all have.
   auto remaining = std::make_shared<size_t>(threads_.size());
   auto publish_once = std::make_shared<std::function<void()>>(std::move(publish));
+  auto shared_workers =
+      std::make_shared<const std::vector<std::shared_ptr<const ServedWorker>>>(std::move(workers));
   for (auto& thread : threads_) {
-    thread->Post([this, thread = thread.get(), worker, remaining, publish_once] {
-      Status warmed = thread->pool().Warm(worker);
-      if (!warmed.ok()) {
-        Log(LogLevel::kWarn, "[{}] thread {} could not warm version {}: {}", worker->name,
-            thread->index(), worker->version, warmed.message());
+    thread->Post([this, thread = thread.get(), shared_workers, remaining, publish_once] {
+      for (const auto& worker : *shared_workers) {
+        Status warmed = thread->pool().Warm(worker);
+        if (!warmed.ok()) {
+          Log(LogLevel::kWarn, "[{}] thread {} could not warm version {}: {}", worker->name,
+              thread->index(), worker->version, warmed.message());
+        }
       }
       control_tasks_->Post([remaining, publish_once] {
         if (--*remaining == 0) (*publish_once)();
@@ -464,144 +491,330 @@ void Node::RunNextChange() {
   change([this] { control_tasks_->Post([this] { RunNextChange(); }); });
 }
 
+struct Node::PendingDeploy {
+  std::string name;
+  std::string account;      // the caller's ("" = the operator)
+  std::string bundle_json;  // as uploaded
+  Done done;
+  std::chrono::steady_clock::time_point started;
+  // Set by PlanDeploy.
+  std::optional<WorkerBundle> bundle;
+  std::string canonical;     // EncodeBundle's bytes: what is stored
+  DeployedWorker candidate;  // what it stores and serves; version: the id it gets
+  // Built from `candidate` and loaded (LoadDeploy).
+  std::shared_ptr<const ServedWorker> served;
+  NodeThread* loaded_on = nullptr;  // null: loaded on the control loop
+  double load_ms = 0;
+  int plans = 0;  // planned again when the worker changed while it loaded
+};
+
 void Node::Deploy(std::string name, std::string bundle_json, std::string account, Done done) {
   if (RefuseAdmin(done)) return;
-  Enqueue([this, name = std::move(name), bundle_json = std::move(bundle_json),
-           account = std::move(account), done = std::move(done)](
-              std::function<void()> finished) mutable {
-    auto fail = [&](int status, std::string_view message) {
-      Log(LogLevel::kWarn, "deploy of '{}' refused: {}", name, message);
-      done(AdminResult::Error(status, message));
-      finished();
-    };
-    auto bundle = DecodeBundle(bundle_json);
-    if (!bundle.ok()) return fail(400, bundle.status().message());
+  auto deploy = std::make_shared<PendingDeploy>();
+  deploy->name = std::move(name);
+  deploy->account = std::move(account);
+  deploy->bundle_json = std::move(bundle_json);
+  deploy->done = std::move(done);
+  deploy->started = std::chrono::steady_clock::now();
+  deploys_waiting_.push_back(std::move(deploy));
+  StartDeploys();
+}
+
+std::optional<Node::DeployRefusal> Node::PlanDeploy(PendingDeploy& deploy) {
+  const std::string& name = deploy.name;
+  if (!deploy.bundle) {
+    auto bundle = DecodeBundle(deploy.bundle_json);
+    if (!bundle.ok()) return DeployRefusal{400, bundle.status().message()};
     if (bundle->name != name) {
-      return fail(400, fmt::format("the bundle is named '{}' but was uploaded to /workers/{}",
-                                   bundle->name, name));
+      return DeployRefusal{400, fmt::format("the bundle is named '{}' but was uploaded to /workers/{}",
+                                            bundle->name, name)};
     }
     if (!bundle->account.empty()) {
       // Older bundles carry one; the owner is the deployer's account.
       Log(LogLevel::kWarn, "deploy of '{}': the bundle's account \"{}\" is ignored (a worker "
           "belongs to the account of the token that deploys it)", name, bundle->account);
     }
-    auto owner = OwnerOf(name);
-    if (!owner.ok()) return fail(500, owner.status().message());
-    if (*owner && !account.empty() && **owner != account) {
-      return fail(409, fmt::format("the worker name '{}' belongs to another account", name));
+    deploy.canonical = EncodeBundle(*bundle);
+    deploy.bundle = std::move(bundle).value();
+    deploy.bundle_json.clear();
+  }
+  const WorkerBundle& bundle = *deploy.bundle;
+  auto owner = OwnerOf(name);
+  if (!owner.ok()) return DeployRefusal{500, owner.status().message()};
+  if (*owner && !deploy.account.empty() && **owner != deploy.account) {
+    return DeployRefusal{409, fmt::format("the worker name '{}' belongs to another account", name)};
+  }
+  std::string target =
+      *owner ? **owner : (deploy.account.empty() ? std::string(kDefaultAccount) : deploy.account);
+  if (target != kDefaultAccount && accounts_->Find(target) == nullptr) {
+    return DeployRefusal{404, fmt::format("no account named '{}'", target)};
+  }
+  auto existing = store_->LoadWorker(name);
+  if (!existing.ok()) return DeployRefusal{500, existing.status().message()};
+  std::vector<std::string> routes =
+      bundle.routes ? *bundle.routes
+                    : (*existing ? (*existing)->routes : std::vector<std::string>{});
+  if (auto refused = RefuseRoutes(target, routes)) {
+    return DeployRefusal{refused->status, refused->body};
+  }
+  auto table = RoutesWith(name, routes);
+  if (!table.ok()) return DeployRefusal{409, table.status().message()};
+  // Its secrets as stored, also those put before its first version.
+  auto secrets = store_->Secrets(name);
+  if (!secrets.ok()) return DeployRefusal{500, secrets.status().message()};
+  for (const runtime::WorkerVar& secret : *secrets) {
+    Status free = CheckSecretName(bundle, secret.name);
+    if (!free.ok()) return DeployRefusal{400, free.message()};
+  }
+  auto version = store_->NextVersionId(name);
+  if (!version.ok()) return DeployRefusal{HttpStatusOf(version.status()), version.status().message()};
+  // A bucket notification's queue is the account's: one the worker names
+  // (made with it), or one that exists already.
+  for (const runtime::R2EventNotificationSpec& spec : bundle.r2_event_notifications) {
+    bool named = std::any_of(bundle.queue_producers.begin(), bundle.queue_producers.end(),
+                             [&](const auto& producer) { return producer.second == spec.queue; }) ||
+                 std::any_of(bundle.queue_consumers.begin(), bundle.queue_consumers.end(),
+                             [&](const runtime::QueueConsumerSpec& consumer) {
+                               return consumer.queue == spec.queue || consumer.dead_letter_queue == spec.queue;
+                             });
+    Status exists = named ? services_->queues->EnsureQueue(target, spec.queue)
+                          : services_->queues->Info(target, spec.queue).status();
+    if (!exists.ok()) {
+      return DeployRefusal{exists.code() == ErrorCode::kNotFound ? 400 : 500,
+                           fmt::format("r2_event_notifications: queue \"{}\": {}", spec.queue,
+                                       exists.message())};
     }
-    std::string target =
-        *owner ? **owner : (account.empty() ? std::string(kDefaultAccount) : account);
-    if (target != kDefaultAccount && accounts_->Find(target) == nullptr) {
-      return fail(404, fmt::format("no account named '{}'", target));
-    }
-    auto existing = store_->LoadWorker(name);
-    if (!existing.ok()) return fail(500, existing.status().message());
-    std::vector<std::string> routes =
-        bundle->routes ? *bundle->routes
-                       : (*existing ? (*existing)->routes : std::vector<std::string>{});
-    if (auto refused = RefuseRoutes(target, routes)) {
-      return fail(refused->status, refused->body);
-    }
-    auto table = RoutesWith(name, routes);
-    if (!table.ok()) return fail(409, table.status().message());
-    auto secrets = store_->SecretNames(name);
-    if (!secrets.ok()) return fail(500, secrets.status().message());
-    for (const std::string& secret : *secrets) {
-      Status free = CheckSecretName(*bundle, secret);
-      if (!free.ok()) return fail(400, free.message());
-    }
+  }
+  DeployedWorker& candidate = deploy.candidate;
+  candidate.name = name;
+  candidate.version = *version;
+  candidate.bundle_json = deploy.canonical;
+  candidate.routes = std::move(routes);
+  candidate.account = std::move(target);
+  candidate.secrets = std::move(secrets).value();
+  return std::nullopt;
+}
 
-    // Compile, instantiate and run the top-level code once here, with the
-    // worker's own limits: a worker that does not load is refused and
-    // nothing changes.
-    std::string canonical = EncodeBundle(*bundle);
-    DeployedWorker candidate;
-    candidate.name = name;
-    candidate.version = existing.value() ? (*existing)->version + 1 : 1;
-    candidate.bundle_json = canonical;
-    candidate.routes = routes;
-    candidate.account = target;
-    if (*existing) candidate.secrets = (*existing)->secrets;
-    // A bucket notification's queue is the account's: one the worker names
-    // (made with it), or one that exists already.
-    for (const runtime::R2EventNotificationSpec& spec : bundle->r2_event_notifications) {
-      bool named = std::any_of(bundle->queue_producers.begin(), bundle->queue_producers.end(),
-                               [&](const auto& producer) { return producer.second == spec.queue; }) ||
-                   std::any_of(bundle->queue_consumers.begin(), bundle->queue_consumers.end(),
-                               [&](const runtime::QueueConsumerSpec& consumer) {
-                                 return consumer.queue == spec.queue || consumer.dead_letter_queue == spec.queue;
-                               });
-      Status exists = named ? services_->queues->EnsureQueue(target, spec.queue)
-                            : services_->queues->Info(target, spec.queue).status();
-      if (!exists.ok()) {
-        return fail(exists.code() == ErrorCode::kNotFound ? 400 : 500,
-                    fmt::format("r2_event_notifications: queue \"{}\": {}", spec.queue, exists.message()));
-      }
+void Node::StartDeploys() {
+  // In the order asked, skipping (for now) those whose worker has a deploy
+  // in flight.
+  for (auto it = deploys_waiting_.begin();
+       it != deploys_waiting_.end() && deploys_in_flight_.size() < kMaxDeploysInFlight &&
+       !stopping_;) {
+    if (deploys_in_flight_.contains((*it)->name)) {
+      ++it;
+      continue;
     }
-    auto probe = BuildServed(candidate);
-    if (!probe.ok()) return fail(400, probe.status().message());
+    std::shared_ptr<PendingDeploy> deploy = std::move(*it);
+    it = deploys_waiting_.erase(it);
+    deploys_in_flight_.insert(deploy->name);
+    if (std::optional<DeployRefusal> refused = PlanDeploy(*deploy)) {
+      RefuseDeploy(deploy, *refused);
+      continue;
+    }
+    LoadDeploy(deploy);
+  }
+}
+
+void Node::LoadDeploy(const std::shared_ptr<PendingDeploy>& deploy) {
+  ++deploy->plans;
+  auto served = BuildServed(deploy->candidate);
+  if (!served.ok()) return RefuseDeploy(deploy, {400, served.status().message()});
+  deploy->served = std::move(served).value();
+  // Compile, instantiate and run the top-level code once, with the
+  // worker's own limits: a worker that does not load is refused and
+  // nothing changes. On a serving thread, that load is the thread's warm
+  // isolate for the version; the other threads load it from the code
+  // cache it left, into spare isolates when they have them.
+  if (threads_.empty()) {
+    // Posted, so the deploys asked together load before the first commits.
+    control_tasks_->Post([this, deploy] {
+      auto started = std::chrono::steady_clock::now();
+      Status loaded;
+      {
+        auto worker = runtime::Worker::Load(&loop_, natives_, deploy->served->spec);
+        if (!worker.ok()) loaded = worker.status();
+      }
+      deploy->load_ms = std::chrono::duration<double, std::milli>(
+                            std::chrono::steady_clock::now() - started)
+                            .count();
+      DeployLoaded(deploy, loaded);
+      StartDeploys();
+    });
+    return;
+  }
+  NodeThread* thread = threads_[next_load_thread_++ % threads_.size()].get();
+  deploy->loaded_on = thread;
+  thread->Post([this, thread, deploy] {
     auto started = std::chrono::steady_clock::now();
-    {
-      auto loaded = runtime::Worker::Load(&loop_, natives_, (*probe)->spec);
-      if (!loaded.ok()) {
-        if (loaded.status().limit() == LimitKind::kStartupCpu) {
-          metrics_.AddLimitKill("startup");
-        }
-        return fail(400, fmt::format("the worker does not load: {}", loaded.status().message()));
-      }
-    }
+    Status loaded = thread->pool().Warm(deploy->served, /*log_failure=*/false, /*use_spare=*/false);
     double load_ms = std::chrono::duration<double, std::milli>(
                          std::chrono::steady_clock::now() - started)
                          .count();
-
-    std::optional<VersionInfo> info;
-    Status written = store_->Write([&](DeployStore::Writer& writer) -> Status {
-      auto added = writer.AddVersion(name, canonical, bundle->routes);
-      if (!added.ok()) return added.status();
-      info = *added;
-      return writer.SetOwner(name, target);
+    control_tasks_->Post([this, deploy, loaded, load_ms] {
+      deploy->load_ms = load_ms;
+      DeployLoaded(deploy, loaded);
+      StartDeploys();
     });
-    if (!written.ok()) return fail(500, written.message());
+  });
+}
+
+void Node::DeployLoaded(const std::shared_ptr<PendingDeploy>& deploy, const Status& loaded) {
+  if (stopping_) return;
+  if (!loaded.ok()) {
+    if (loaded.limit() == LimitKind::kStartupCpu) metrics_.AddLimitKill("startup");
+    return RefuseDeploy(deploy, {400, fmt::format("the worker does not load: {}", loaded.message())});
+  }
+  deploys_loaded_.push_back(deploy);
+  // The first commit change takes every deploy loaded by then; the others
+  // find none left.
+  Enqueue([this](std::function<void()> finished) { CommitDeploys(std::move(finished)); });
+}
+
+void Node::RefuseDeploy(const std::shared_ptr<PendingDeploy>& deploy, const DeployRefusal& refusal) {
+  Log(LogLevel::kWarn, "deploy of '{}' refused: {}", deploy->name, refusal.message);
+  if (deploy->loaded_on != nullptr && deploy->served) {
+    deploy->loaded_on->Post([thread = deploy->loaded_on, name = deploy->name,
+                             instance = deploy->served->instance] {
+      thread->pool().DiscardWarm(name, instance);
+    });
+  }
+  EndDeploy(deploy, AdminResult::Error(refusal.status, refusal.message));
+}
+
+void Node::EndDeploy(const std::shared_ptr<PendingDeploy>& deploy, AdminResult result) {
+  deploys_in_flight_.erase(deploy->name);
+  Done done = std::move(deploy->done);
+  if (done) done(std::move(result));
+}
+
+void Node::CommitDeploys(std::function<void()> finished_change) {
+  // Whatever this group's end, deploys waiting for one of its workers may
+  // start then.
+  auto finished = [this, finished_change = std::move(finished_change)] {
+    finished_change();
+    StartDeploys();
+  };
+  std::vector<std::shared_ptr<PendingDeploy>> loaded = std::move(deploys_loaded_);
+  deploys_loaded_.clear();
+  // Checked again: another change may have committed since each was
+  // planned (a secret, a rollback, a route another worker took, one of
+  // this group). A worker that changed in what its isolate was loaded
+  // with (version id, secrets, owner) is loaded again.
+  auto state = CopyOf(*state_.Load());
+  std::vector<std::shared_ptr<PendingDeploy>> group;
+  for (const std::shared_ptr<PendingDeploy>& deploy : loaded) {
+    DeployedWorker planned = deploy->candidate;
+    if (std::optional<DeployRefusal> refused = PlanDeploy(*deploy)) {
+      RefuseDeploy(deploy, *refused);
+      continue;
+    }
+    const DeployedWorker& now = deploy->candidate;
+    bool same_secrets = std::equal(
+        now.secrets.begin(), now.secrets.end(), planned.secrets.begin(), planned.secrets.end(),
+        [](const runtime::WorkerVar& a, const runtime::WorkerVar& b) {
+          return a.name == b.name && a.value == b.value && a.is_json == b.is_json;
+        });
+    if (now.version != planned.version || now.account != planned.account || !same_secrets) {
+      if (deploy->plans >= 4) {
+        RefuseDeploy(deploy, {409, fmt::format("worker '{}' kept changing while it was being "
+                                               "deployed: deploy it again", deploy->name)});
+        continue;
+      }
+      if (deploy->loaded_on != nullptr) {
+        deploy->loaded_on->Post([thread = deploy->loaded_on, name = deploy->name,
+                                 instance = deploy->served->instance] {
+          thread->pool().DiscardWarm(name, instance);
+        });
+      }
+      LoadDeploy(deploy);
+      continue;
+    }
+    auto table = RoutesWith(deploy->name, now.routes, state.get());
+    if (!table.ok()) {
+      RefuseDeploy(deploy, {409, table.status().message()});
+      continue;
+    }
+    if (deploy->served->routes != now.routes) {
+      // A route change of its own since the load: same isolate, new routes.
+      auto updated = std::make_shared<ServedWorker>(*deploy->served);
+      updated->routes = now.routes;
+      deploy->served = std::move(updated);
+    }
+    state->workers[deploy->name] = deploy->served;
+    state->routes = std::move(table).value();
+    group.push_back(deploy);
+  }
+  if (group.empty()) return finished();
+
+  // One store write, so one fsync, for the whole group; a deploy is
+  // answered only after it.
+  if (group.size() > 1) Log(LogLevel::kDebug, "storing {} deploys in one write", group.size());
+  Status written = store_->Write([&](DeployStore::Writer& writer) -> Status {
+    for (const std::shared_ptr<PendingDeploy>& deploy : group) {
+      EDGE_RETURN_IF_ERROR(writer.PutVersion(deploy->name, deploy->candidate.version,
+                                             deploy->canonical, deploy->bundle->routes,
+                                             /*make_current=*/true));
+      EDGE_RETURN_IF_ERROR(writer.SetOwner(deploy->name, deploy->candidate.account));
+    }
+    return Status::Ok();
+  });
+  if (!written.ok()) {
+    for (const std::shared_ptr<PendingDeploy>& deploy : group) {
+      RefuseDeploy(deploy, {500, written.message()});
+    }
+    return finished();
+  }
+  std::vector<std::shared_ptr<PendingDeploy>> live;
+  std::vector<std::shared_ptr<const ServedWorker>> workers;
+  for (const std::shared_ptr<PendingDeploy>& deploy : group) {
     NodeChange change;
     change.kind = NodeChange::Kind::kVersion;
-    change.worker = name;
-    change.version = info->id;
-    change.bundle_json = canonical;
-    change.routes = bundle->routes;
-    change.account = target;
+    change.worker = deploy->name;
+    change.version = deploy->candidate.version;
+    change.bundle_json = deploy->canonical;
+    change.routes = deploy->bundle->routes;
+    change.account = deploy->candidate.account;
     Status logged = Notify(change);
-    if (!logged.ok()) return fail(500, logged.message());
-    candidate.version = info->id;
-    if (!*existing) {
-      // Secrets put before the worker's first version are in the store but
-      // not in `existing`: serve them now, as a restart would.
-      auto stored = store_->LoadWorker(name);
-      if (!stored.ok()) return fail(500, stored.status().message());
-      if (*stored) candidate.secrets = (*stored)->secrets;
-      candidate.account = target;
+    if (!logged.ok()) {
+      // Stored, but not recorded for the fleet: not served until a restart.
+      RefuseDeploy(deploy, {500, logged.message()});
+      continue;
     }
-    auto served = BuildServed(candidate);
-    if (!served.ok()) return fail(500, served.status().message());
-    auto state = StateWith(name, *served);
-    if (!state.ok()) return fail(409, state.status().message());
-    auto version = info->id;
-    auto sha = info->sha256;
-    auto modules = bundle->modules.size();
-    Switch(std::move(state).value(), std::move(served).value(),
-           [this, name, version, sha, routes, load_ms, modules, done, finished, started] {
-             double total_ms = std::chrono::duration<double, std::milli>(
-                                   std::chrono::steady_clock::now() - started)
-                                   .count();
-             Log(LogLevel::kInfo, "[{}] version {} is live ({} modules, {:.1f} ms to switch)",
-                 name, version, modules, total_ms);
-             done({200, fmt::format("{{\"name\":{},\"version\":{},\"sha256\":{},\"routes\":{},"
-                                    "\"load_ms\":{:.3f},\"switch_ms\":{:.3f}}}",
-                                    base::JsonString(name), version, base::JsonString(sha),
-                                    base::JsonStringArray(routes), load_ms, total_ms)});
-             finished();
-           });
-  });
+    live.push_back(deploy);
+    workers.push_back(deploy->served);
+  }
+  if (live.size() != group.size()) {
+    // The state again, from the published one and the deploys that count.
+    state = CopyOf(*state_.Load());
+    for (const std::shared_ptr<PendingDeploy>& deploy : live) {
+      auto table = RoutesWith(deploy->name, deploy->served->routes, state.get());
+      if (!table.ok()) continue;
+      state->workers[deploy->name] = deploy->served;
+      state->routes = std::move(table).value();
+    }
+  }
+  if (live.empty()) return finished();
+  state->generation = state_.Load()->generation + 1;
+  SwitchAll(std::move(state), std::move(workers),
+            [this, live = std::move(live), finished = std::move(finished)] {
+              for (const std::shared_ptr<PendingDeploy>& deploy : live) {
+                double total_ms = std::chrono::duration<double, std::milli>(
+                                      std::chrono::steady_clock::now() - deploy->started)
+                                      .count();
+                const ServedWorker& served = *deploy->served;
+                Log(LogLevel::kInfo, "[{}] version {} is live ({} modules, {:.1f} ms to switch)",
+                    served.name, served.version, deploy->bundle->modules.size(), total_ms);
+                EndDeploy(deploy, {200, fmt::format("{{\"name\":{},\"version\":{},\"sha256\":{},"
+                                                    "\"routes\":{},\"load_ms\":{:.3f},"
+                                                    "\"switch_ms\":{:.3f}}}",
+                                                    base::JsonString(served.name), served.version,
+                                                    base::JsonString(served.sha256),
+                                                    base::JsonStringArray(served.routes),
+                                                    deploy->load_ms, total_ms)});
+              }
+              finished();
+            });
 }
 
 void Node::Reapply(const std::string& name, std::function<void(Status)> done) {

@@ -292,13 +292,43 @@ class Node : public bindings::ServiceDirectory {
   void SetR2Rules(const NodeState& state);
   StatusOr<std::shared_ptr<NodeState>> StateWith(const std::string& name,
                                                  std::shared_ptr<const ServedWorker> worker);
-  // Every route of every worker but `except`, plus `extra` for it: refused
-  // when two workers claim one pattern.
-  StatusOr<RouteTable> RoutesWith(const std::string& name, const std::vector<std::string>& routes);
+  // Every route of every worker in `base` (the published state when not
+  // given) but `name`, plus `routes` for it: refused when two workers
+  // claim one pattern.
+  StatusOr<RouteTable> RoutesWith(const std::string& name, const std::vector<std::string>& routes,
+                                  const NodeState* base = nullptr);
   // Warms `worker` on every thread (if set), then publishes `state`, then
   // runs `done`.
   void Switch(std::shared_ptr<NodeState> state, std::shared_ptr<const ServedWorker> worker,
               std::function<void()> done);
+  // The same for several workers at once (a group of deploys): each thread
+  // warms those it has not loaded yet, then `state` is published once.
+  void SwitchAll(std::shared_ptr<NodeState> state,
+                 std::vector<std::shared_ptr<const ServedWorker>> workers,
+                 std::function<void()> done);
+
+  // Deploys (Deploy) go through four steps, several deploys at a time:
+  // planned (the checks against the store and the state: PlanDeploy),
+  // loaded once on one serving thread (the validation, whose isolate is
+  // that thread's warm one; on the control loop for a node without serving
+  // threads), committed together with the deploys loaded meanwhile (one
+  // store write: CommitDeploys, a change of the queue), then warmed on the
+  // other threads and published together. Deploys of one worker run one
+  // at a time, in the order asked.
+  struct PendingDeploy;
+  struct DeployRefusal {
+    int status;
+    std::string message;
+  };
+  std::optional<DeployRefusal> PlanDeploy(PendingDeploy& deploy);
+  void StartDeploys();
+  void LoadDeploy(const std::shared_ptr<PendingDeploy>& deploy);
+  void DeployLoaded(const std::shared_ptr<PendingDeploy>& deploy, const Status& loaded);
+  void CommitDeploys(std::function<void()> finished);
+  // Answers a deploy that was refused (its loaded isolate dropped).
+  void RefuseDeploy(const std::shared_ptr<PendingDeploy>& deploy, const DeployRefusal& refusal);
+  // The deploy is answered: the next one of its worker may start.
+  void EndDeploy(const std::shared_ptr<PendingDeploy>& deploy, AdminResult result);
   // Reloads one worker from the store and switches to it.
   void Reapply(const std::string& name, std::function<void(Status)> done);
   // The shape of most changes: write to the store, tell the extensions,
@@ -383,6 +413,16 @@ class Node : public bindings::ServiceDirectory {
   std::unique_ptr<class AdminApi> admin_api_;
   std::vector<uv_signal_t*> signals_;
   std::deque<Change> changes_;
+  // Deploys not started yet (their worker has one in flight, or too many
+  // are), the workers with one in flight, and those loaded and waiting for
+  // CommitDeploys (control loop).
+  std::deque<std::shared_ptr<PendingDeploy>> deploys_waiting_;
+  std::set<std::string> deploys_in_flight_;
+  std::vector<std::shared_ptr<PendingDeploy>> deploys_loaded_;
+  size_t next_load_thread_ = 0;
+  // Deploys planned and not answered yet, at most: each holds a loaded
+  // isolate until it is published.
+  static constexpr size_t kMaxDeploysInFlight = 8;
   std::set<std::string> reloads_pending_;  // ReloadWorker calls not yet run
   bool changing_ = false;
   bool stopping_ = false;

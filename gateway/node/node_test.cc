@@ -10,7 +10,10 @@
 #include <atomic>
 #include <chrono>
 #include <fstream>
+#include <cstdlib>
 #include <iterator>
+#include <map>
+#include <set>
 #include <thread>
 
 #include "base/sha256.h"
@@ -535,6 +538,125 @@ TEST(NodeRestartTest, WorkersThatDoNotFitTheBudgetLoadOnTheirFirstRequest) {
   }
   std::string metrics = node.AdminOk("GET", "/metrics");
   EXPECT_EQ(Series(metrics, "edge_start_workers_unfit"), "3") << metrics;
+
+// Deploys asked at once on a node with two serving threads: they load,
+// commit and switch together, and end as if they had run one at a time.
+class ConcurrentDeployTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    node_.options().threads = 2;
+    ASSERT_TRUE(node_.Start()) << "exit code " << node_.exit_code();
+  }
+
+  // Each (name, bundle) PUT from a thread of its own, all at once; the
+  // answers in the same order.
+  std::vector<std::optional<Response>> DeployAtOnce(
+      const std::vector<std::pair<std::string, std::string>>& deploys) {
+    std::vector<std::optional<Response>> answers(deploys.size());
+    std::vector<std::thread> clients;
+    std::atomic<size_t> ready{0};
+    for (size_t i = 0; i < deploys.size(); ++i) {
+      clients.emplace_back([&, i] {
+        ++ready;
+        while (ready.load() < deploys.size()) std::this_thread::yield();
+        answers[i] = node_.Admin("PUT", "/workers/" + deploys[i].first, deploys[i].second);
+      });
+    }
+    for (std::thread& client : clients) client.join();
+    return answers;
+  }
+
+  void Deploy(const std::string& name, const std::string& bundle) {
+    ASSERT_THAT(node_.AdminOk("PUT", "/workers/" + name, bundle),
+                HasSubstr(fmt::format("\"name\":\"{}\"", name)));
+  }
+
+  // What `host` answers over `count` new connections (the kernel spreads
+  // them over both threads).
+  std::set<std::string> Answers(const std::string& host, int count = 24) {
+    std::set<std::string> seen;
+    for (int i = 0; i < count; ++i) seen.insert(BodyOf(node_.Get(host)));
+    return seen;
+  }
+
+  NodeHarness node_;
+};
+
+TEST_F(ConcurrentDeployTest, TwoDeploysOfOneWorkerAtOnceEndWithTheLastCommittedEverywhere) {
+  std::vector<std::pair<std::string, std::string>> deploys;
+  for (int i = 0; i < 6; ++i) {
+    deploys.emplace_back("race", Version("race", fmt::format("r{}", i), {"race.test/*"}));
+  }
+  std::vector<std::optional<Response>> answers = DeployAtOnce(deploys);
+  // Every one committed, each as a version of its own; the last committed
+  // (the highest version) is the one served, on both threads, and after a
+  // restart.
+  std::map<int, int> deploy_of_version;
+  for (size_t i = 0; i < answers.size(); ++i) {
+    ASSERT_TRUE(answers[i]) << i;
+    ASSERT_EQ(answers[i]->status, 200) << answers[i]->body;
+    size_t at = answers[i]->body.find("\"version\":");
+    ASSERT_NE(at, std::string::npos) << answers[i]->body;
+    deploy_of_version[std::atoi(answers[i]->body.c_str() + at + 10)] = static_cast<int>(i);
+  }
+  ASSERT_EQ(deploy_of_version.size(), 6u);
+  EXPECT_EQ(deploy_of_version.begin()->first, 1);
+  EXPECT_EQ(deploy_of_version.rbegin()->first, 6);
+  std::string last = fmt::format("r{} none /", deploy_of_version.rbegin()->second);
+  EXPECT_THAT(Answers("race.test"), ::testing::ElementsAre(last));
+  EXPECT_THAT(node_.AdminOk("GET", "/workers/race"), HasSubstr("\"version\":6,"));
+  ASSERT_TRUE(node_.Restart()) << "exit code " << node_.exit_code();
+  EXPECT_THAT(Answers("race.test", 8), ::testing::ElementsAre(last));
+}
+
+TEST_F(ConcurrentDeployTest, ADeployRefusedAmongGoodOnesAtOnceFailsAlone) {
+  Deploy("kept", Version("kept", "k1", {"kept.test/*"}));
+  std::vector<std::pair<std::string, std::string>> deploys = {
+      {"good1", Version("good1", "g1", {"good1.test/*"})},
+      {"broken", BundleJson("broken", "export default { fetch() {", {"broken.test/*"})},
+      {"good2", Version("good2", "g2", {"good2.test/*"})},
+      {"throws", BundleJson("throws", "throw new Error('no');\nexport default {};",
+                            {"throws.test/*"})},
+      {"good3", Version("good3", "g3", {"good3.test/*"})},
+      // A new version of a worker that serves, which does not load: it
+      // keeps serving the old one.
+      {"kept", BundleJson("kept", "export default {};", {"kept.test/*"})},
+      // Two workers claiming one route: one of them gets it.
+      {"claim1", Version("claim1", "c1", {"claimed.test/*"})},
+      {"claim2", Version("claim2", "c2", {"claimed.test/*"})},
+  };
+  std::vector<std::optional<Response>> answers = DeployAtOnce(deploys);
+  std::map<std::string, int> status;
+  for (size_t i = 0; i < answers.size(); ++i) {
+    ASSERT_TRUE(answers[i]) << deploys[i].first;
+    status[deploys[i].first] = answers[i]->status;
+  }
+  EXPECT_EQ(status["good1"], 200);
+  EXPECT_EQ(status["good2"], 200);
+  EXPECT_EQ(status["good3"], 200);
+  EXPECT_EQ(status["broken"], 400);
+  EXPECT_EQ(status["throws"], 400);
+  EXPECT_EQ(status["kept"], 400);
+  EXPECT_EQ(std::min(status["claim1"], status["claim2"]), 200);
+  EXPECT_EQ(std::max(status["claim1"], status["claim2"]), 409);
+  for (const char* good : {"good1", "good2", "good3"}) {
+    EXPECT_THAT(Answers(fmt::format("{}.test", good), 6),
+                ::testing::ElementsAre(fmt::format("g{} none /", good[4])));
+  }
+  std::string winner = status["claim1"] == 200 ? "c1 none /" : "c2 none /";
+  EXPECT_THAT(Answers("claimed.test", 6), ::testing::ElementsAre(winner));
+  EXPECT_THAT(Answers("kept.test", 6), ::testing::ElementsAre("k1 none /"));
+  EXPECT_EQ(node_.Get("broken.test")->status, 404);
+  EXPECT_EQ(node_.Get("throws.test")->status, 404);
+  std::string workers = node_.AdminOk("GET", "/workers");
+  EXPECT_THAT(workers, Not(HasSubstr("broken")));
+  EXPECT_THAT(workers, Not(HasSubstr("throws")));
+  EXPECT_THAT(node_.AdminOk("GET", "/workers/kept/versions"), Not(HasSubstr("\"id\":2")));
+  // And so after a restart: the refused ones left nothing in the store.
+  ASSERT_TRUE(node_.Restart()) << "exit code " << node_.exit_code();
+  EXPECT_THAT(Answers("good2.test", 4), ::testing::ElementsAre("g2 none /"));
+  EXPECT_THAT(Answers("kept.test", 4), ::testing::ElementsAre("k1 none /"));
+  EXPECT_EQ(node_.Get("broken.test")->status, 404);
 }
 
 // The operator's host policies: node.toml's, replaced by a set made through
