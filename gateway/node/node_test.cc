@@ -538,6 +538,7 @@ TEST(NodeRestartTest, WorkersThatDoNotFitTheBudgetLoadOnTheirFirstRequest) {
   }
   std::string metrics = node.AdminOk("GET", "/metrics");
   EXPECT_EQ(Series(metrics, "edge_start_workers_unfit"), "3") << metrics;
+}
 
 // Deploys asked at once on a node with two serving threads: they load,
 // commit and switch together, and end as if they had run one at a time.
