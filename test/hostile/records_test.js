@@ -15,6 +15,7 @@ export const RECORD_NAMES = [
   "secureTransport", "socketsConnect", "startedTls", "upgraded", "writeClosed", "writeController",
   "CloseEvent", "WebSocket", "WebSocketPair", "acceptWebSocketResponse", "holdLifetime", "isWebSocket",
   "newClientWebSocket", "newWebSocketPair", "openWebSocket", "sockets", "waitExpired", "webSocketEvent", "webSocketResponseProblem",
+  "lifetime",
   "AbortController", "AbortSignal", "ArrayBufferPrototypeGetByteLength", "Blob", "Cache", "CacheStorage",
   "captureLateBuiltins",
   "TypedArrayPrototypeSet", "caches", "lazyFile", "lazyOriginals", "lazyProperty", "loadLazyFile", "registerLazyBindingKind", "subtle",
