@@ -62,13 +62,8 @@ TEST_F(SnapshotTest, AnIsolateStartsFromAMadeSnapshot) {
   StatusOr<StartupSnapshot> parsed = StartupSnapshot::Parse(*file);
   ASSERT_TRUE(parsed.ok()) << parsed.status().message();
 
-  v8::Isolate::CreateParams params;
-  std::unique_ptr<v8::ArrayBuffer::Allocator> allocator(
-      v8::ArrayBuffer::Allocator::NewDefaultAllocator());
-  params.array_buffer_allocator = allocator.get();
-  params.snapshot_blob = parsed->blob();
-  params.external_references = SnapshotExternalReferences();
-  v8::Isolate* isolate = v8::Isolate::New(params);
+  BareIsolate bare(parsed->blob());
+  v8::Isolate* isolate = bare.get();
   {
     v8::Isolate::Scope isolate_scope(isolate);
     v8::HandleScope handle_scope(isolate);
@@ -83,12 +78,14 @@ TEST_F(SnapshotTest, AnIsolateStartsFromAMadeSnapshot) {
     EXPECT_TRUE(native->IsObject());
     // The globals are there without running the runtime's JavaScript; the
     // ones made on first use (lazy_js.h) as properties not yet evaluated.
-    v8::Local<v8::Script> script =
-        v8::Script::Compile(context, Utf8String(isolate, "typeof Response + typeof crypto + "
-                                                         "Object.getOwnPropertyNames(globalThis)"
-                                                         ".includes('URLPattern')"))
-            .ToLocalChecked();
-    EXPECT_EQ(ToStdString(isolate, script->Run(context).ToLocalChecked()), "functionobjecttrue");
+    v8::Local<v8::Script> script;
+    v8::Local<v8::Value> globals;
+    ASSERT_TRUE(v8::Script::Compile(context, Utf8String(isolate, "typeof Response + typeof crypto + "
+                                                                  "Object.getOwnPropertyNames(globalThis)"
+                                                                  ".includes('URLPattern')"))
+                    .ToLocal(&script));
+    ASSERT_TRUE(script->Run(context).ToLocal(&globals));
+    EXPECT_EQ(ToStdString(isolate, globals), "functionobjecttrue");
     // A native called from an isolate without IsolateData is an error, not
     // a call through a stale pointer.
     v8::TryCatch try_catch(isolate);
@@ -98,7 +95,6 @@ TEST_F(SnapshotTest, AnIsolateStartsFromAMadeSnapshot) {
     EXPECT_TRUE(encode.As<v8::Function>()->Call(context, v8::Undefined(isolate), 0, nullptr).IsEmpty());
     EXPECT_TRUE(try_catch.HasCaught());
   }
-  isolate->Dispose();
 }
 
 TEST_F(SnapshotTest, TheHeaderRefusesWhatDoesNotFitThisProcess) {

@@ -36,11 +36,8 @@ TEST_F(StaticSourceTest, TextReadsBackAsItWasGivenAsciiOrNot) {
   StaticSource wide("", "caf\xC3\xA9 \xE2\x86\x92 \xF0\x9F\x98\x80", "");
   // A broken sequence becomes U+FFFD instead of running past the text.
   StaticSource broken("", "a\xE2\x86", "");
-  v8::Isolate::CreateParams params;
-  std::unique_ptr<v8::ArrayBuffer::Allocator> allocator(
-      v8::ArrayBuffer::Allocator::NewDefaultAllocator());
-  params.array_buffer_allocator = allocator.get();
-  v8::Isolate* isolate = v8::Isolate::New(params);
+  BareIsolate bare;
+  v8::Isolate* isolate = bare.get();
   {
     v8::Isolate::Scope isolate_scope(isolate);
     v8::HandleScope handle_scope(isolate);
@@ -52,7 +49,6 @@ TEST_F(StaticSourceTest, TextReadsBackAsItWasGivenAsciiOrNot) {
     EXPECT_EQ(wide.payload_bytes(), 2u * 9u);  // "café → " is 7 units, the emoji 2
     EXPECT_EQ(ReadBack(isolate, broken), "a\xEF\xBF\xBD\xEF\xBF\xBD");
   }
-  isolate->Dispose();
 }
 
 TEST_F(StaticSourceTest, AnIsolateFromTheSnapshotReadsTheRuntimeSourcesInPlace) {
@@ -60,13 +56,8 @@ TEST_F(StaticSourceTest, AnIsolateFromTheSnapshotReadsTheRuntimeSourcesInPlace) 
   ASSERT_NE(snapshot, nullptr);
   ASSERT_GT(RuntimeJsSourceBytes(), 100u * 1024u);
 
-  v8::Isolate::CreateParams params;
-  std::unique_ptr<v8::ArrayBuffer::Allocator> allocator(
-      v8::ArrayBuffer::Allocator::NewDefaultAllocator());
-  params.array_buffer_allocator = allocator.get();
-  params.snapshot_blob = snapshot->blob();
-  params.external_references = SnapshotExternalReferences();
-  v8::Isolate* isolate = v8::Isolate::New(params);
+  BareIsolate bare(snapshot->blob());
+  v8::Isolate* isolate = bare.get();
   {
     v8::Isolate::Scope isolate_scope(isolate);
     v8::HandleScope handle_scope(isolate);
@@ -88,7 +79,6 @@ TEST_F(StaticSourceTest, AnIsolateFromTheSnapshotReadsTheRuntimeSourcesInPlace) 
     ASSERT_TRUE(script->Run(context).ToLocal(&result));
     EXPECT_EQ(ToStdString(isolate, result), "class Headers");
   }
-  isolate->Dispose();
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "bindings/bindings.h"
+#include "runtime/snapshot.h"
 
 namespace edge::runtime::testing {
 namespace fs = std::filesystem;
@@ -124,5 +125,18 @@ StatusOr<std::string> WorkerFixture::Run(Worker& worker, const std::string& sour
   RunUntil([&] { return settled; });
   return result;
 }
+
+BareIsolate::BareIsolate(v8::StartupData* blob)
+    : allocator_(v8::ArrayBuffer::Allocator::NewDefaultAllocator()) {
+  v8::Isolate::CreateParams params;
+  params.array_buffer_allocator = allocator_.get();
+  if (blob != nullptr) {
+    params.snapshot_blob = blob;
+    params.external_references = SnapshotExternalReferences();
+  }
+  isolate_ = v8::Isolate::New(params);
+}
+
+BareIsolate::~BareIsolate() { isolate_->Dispose(); }
 
 }  // namespace edge::runtime::testing

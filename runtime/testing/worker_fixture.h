@@ -57,6 +57,23 @@ class MemorySink : public ResponseSink {
 // (LimitKind::kNone when no limit stopped it).
 void ExpectFailed(const MemorySink& sink, std::string_view failure, LimitKind limit);
 
+// A bare isolate for tests that look at V8 itself, with none of a worker's
+// state: made from `blob` (a startup snapshot; the runtime's external
+// references come with it) or from V8's own snapshot when null, and
+// disposed with this object. V8 must be initialised first.
+class BareIsolate {
+ public:
+  explicit BareIsolate(v8::StartupData* blob = nullptr);
+  ~BareIsolate();
+  BareIsolate(const BareIsolate&) = delete;
+  BareIsolate& operator=(const BareIsolate&) = delete;
+  v8::Isolate* get() const { return isolate_; }
+
+ private:
+  std::unique_ptr<v8::ArrayBuffer::Allocator> allocator_;
+  v8::Isolate* isolate_ = nullptr;
+};
+
 class WorkerFixture : public ::testing::Test {
  protected:
   WorkerFixture();
