@@ -220,7 +220,9 @@ class SyncWorkflowsTest(unittest.TestCase):
         # Right after the create the origin knows it (queued at the least).
         self.assertIn(self.status("pop-c", "w1")["status"], ("queued", "running", "waiting"))
         self.assertTrue(self.wait_status("pop-c", "w1", "waiting"), self.pops["pop-a"].log()[-3000:])
-        self.assertTrue(self.runs("pop-a", "w1"))
+        # The run's access record is written when its invocation ends, which can be
+        # just after the status it stored is read back: wait for it.
+        self.assertTrue(wait_until(lambda: self.runs("pop-a", "w1"), 10), self.pops["pop-a"].log()[-3000:])
         self.assertEqual(self.runs("pop-b", "w1"), [])
         self.assertEqual(self.runs("pop-c", "w1"), [])
         # Taken: refused from any PoP, and from the home itself.
