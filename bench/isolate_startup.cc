@@ -183,6 +183,17 @@ double MallocInUseBytes() {
   return static_cast<double>(info.uordblks + info.hblkhd);
 }
 
+// Of MallocInUseBytes, what malloc mapped apart (blocks of 128 KiB and more).
+double MallocMappedBytes() { return static_cast<double>(mallinfo2().hblkhd); }
+
+// EDGE_BENCH_HOLD_SMAPS=PREFIX: copies /proc/self/smaps to PREFIX.<stage>.
+void CopySmaps(const char* stage) {
+  const char* prefix = std::getenv("EDGE_BENCH_HOLD_SMAPS");
+  if (prefix == nullptr || *prefix == '\0') return;
+  std::ifstream in("/proc/self/smaps");
+  std::ofstream(std::string(prefix) + "." + stage) << in.rdbuf();
+}
+
 // V8's heap spaces of `isolates`, summed: name -> committed, used, resident.
 struct SpaceSums {
   std::vector<std::string> names;
@@ -215,12 +226,14 @@ SpaceSums SumSpaces(const std::vector<v8::Isolate*>& isolates) {
   return sums;
 }
 
-void PrintHold(const char* title, double rss, double malloc_bytes, const SpaceSums& sums, int count) {
+void PrintHold(const char* title, double rss, double malloc_bytes, double mapped_bytes,
+               const SpaceSums& sums, int count) {
   constexpr double kKiB = 1024.0;
   std::printf("%s\n", title);
   std::printf("  RSS per isolate                  %8.1f KiB\n", rss / count / kKiB);
-  std::printf("  malloc in use per isolate        %8.1f KiB (V8 counts %.1f KiB of it)\n",
-              malloc_bytes / count / kKiB, sums.malloced / count / kKiB);
+  std::printf("  malloc in use per isolate        %8.1f KiB (%.1f KiB of it in blocks mapped apart; "
+              "V8 counts %.1f KiB)\n",
+              malloc_bytes / count / kKiB, mapped_bytes / count / kKiB, sums.malloced / count / kKiB);
   std::printf("  %-30s %10s %10s %10s\n", "V8 space, KiB per isolate", "committed", "used",
               "resident");
   double committed = 0, used = 0, physical = 0;
@@ -249,6 +262,8 @@ int Hold(uv_loop_t* loop, const edge::runtime::NativeRegistry& natives, const Wo
   malloc_trim(0);
   double rss_before = ResidentBytes();
   double malloc_before = MallocInUseBytes();
+  double mapped_before = MallocMappedBytes();
+  CopySmaps("before");
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<v8::Isolate*> isolates;
   for (int i = 0; i < count; ++i) {
@@ -263,22 +278,26 @@ int Hold(uv_loop_t* loop, const edge::runtime::NativeRegistry& natives, const Wo
   }
   uv_run(loop, UV_RUN_NOWAIT);
   std::printf("%d small workers from the snapshot alive, each after one request\n", count);
+  CopySmaps("idle");
   PrintHold("idle:", ResidentBytes() - rss_before, MallocInUseBytes() - malloc_before,
-            SumSpaces(isolates), count);
+            MallocMappedBytes() - mapped_before, SumSpaces(isolates), count);
   for (v8::Isolate* isolate : isolates) {
     v8::Isolate::Scope scope(isolate);
     isolate->MemoryPressureNotification(v8::MemoryPressureLevel::kCritical);
   }
   malloc_trim(0);
   PrintHold("after MemoryPressureNotification(kCritical) on each:", ResidentBytes() - rss_before,
-            MallocInUseBytes() - malloc_before, SumSpaces(isolates), count);
+            MallocInUseBytes() - malloc_before, MallocMappedBytes() - mapped_before,
+            SumSpaces(isolates), count);
   for (v8::Isolate* isolate : isolates) {
     v8::Isolate::Scope scope(isolate);
     isolate->LowMemoryNotification();
   }
   malloc_trim(0);
+  CopySmaps("low");
   PrintHold("after LowMemoryNotification on each:", ResidentBytes() - rss_before,
-            MallocInUseBytes() - malloc_before, SumSpaces(isolates), count);
+            MallocInUseBytes() - malloc_before, MallocMappedBytes() - mapped_before,
+            SumSpaces(isolates), count);
   workers.clear();
   uv_run(loop, UV_RUN_DEFAULT);
   return 0;
