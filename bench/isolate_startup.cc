@@ -30,7 +30,11 @@
 // isolate holds, as the process's growth divided by N: its RSS, what
 // malloc has handed out (mallinfo2), and each V8 heap space (committed,
 // used, resident), then after MemoryPressureNotification(kCritical) and
-// after LowMemoryNotification on each.
+// after LowMemoryNotification on each. EDGE_BENCH_HOLD_BARE=N does the same
+// for N isolates from the snapshot with only the runtime's context restored
+// (nothing loaded; EDGE_BENCH_HOLD_NO_CONTEXT=1: not even that), before and
+// after LowMemoryNotification: what of the snapshot's heap every isolate
+// deserialises only to drop at its first full GC.
 #include <fmt/core.h>
 #include <malloc.h>
 #include <unistd.h>
@@ -47,6 +51,7 @@
 #include <vector>
 
 #include "bindings/bindings.h"
+#include "runtime/buffer_allocator.h"
 #include "runtime/snapshot.h"
 #include "runtime/worker.h"
 #include "runtime/worker_code_cache.h"
@@ -249,6 +254,33 @@ void PrintHold(const char* title, double rss, double malloc_bytes, double mapped
               used / count / kKiB, physical / count / kKiB);
 }
 
+// EDGE_BENCH_HOLD_BARE: isolates from the snapshot with the runtime's
+// context restored, nothing loaded.
+int HoldBare(const edge::runtime::NativeRegistry& natives, int count) {
+  const edge::runtime::StartupSnapshot* snapshot = edge::runtime::FindStartupSnapshot(natives);
+  if (snapshot == nullptr) return 1;
+  auto allocator = std::make_shared<edge::runtime::BufferAllocator>(128u << 20);
+  std::vector<v8::Isolate*> isolates;
+  std::vector<v8::Global<v8::Context>> contexts;
+  for (int i = 0; i < count; ++i) {
+    v8::Isolate* isolate = edge::runtime::NewWorkerIsolate(allocator, snapshot);
+    v8::Isolate::Scope scope(isolate);
+    v8::HandleScope handles(isolate);
+    isolates.push_back(isolate);
+    if (std::getenv("EDGE_BENCH_HOLD_NO_CONTEXT") != nullptr) continue;
+    v8::Local<v8::Context> context;
+    if (!v8::Context::FromSnapshot(isolate, 0).ToLocal(&context)) return 1;
+    contexts.emplace_back(isolate, context);
+  }
+  PrintHold("bare, context restored:", 0, 0, 0, SumSpaces(isolates), count);
+  for (v8::Isolate* isolate : isolates) {
+    v8::Isolate::Scope scope(isolate);
+    isolate->LowMemoryNotification();
+  }
+  PrintHold("bare, after LowMemoryNotification:", 0, 0, 0, SumSpaces(isolates), count);
+  return 0;
+}
+
 // EDGE_BENCH_HOLD: `count` small workers alive at once (see the top).
 int Hold(uv_loop_t* loop, const edge::runtime::NativeRegistry& natives, const WorkerSpec& small,
          int count) {
@@ -349,6 +381,9 @@ int main(int argc, char** argv) {
   cached.code_cache = std::make_shared<edge::runtime::WorkerCodeCache>(
       (dir / "code-cache").string(), std::string(64, '0'));
 
+  if (const char* hold = std::getenv("EDGE_BENCH_HOLD_BARE"); hold != nullptr && std::atoi(hold) > 0) {
+    return HoldBare(natives, std::atoi(hold));
+  }
   if (const char* hold = std::getenv("EDGE_BENCH_HOLD"); hold != nullptr && std::atoi(hold) > 0) {
     int status = Hold(&loop, natives, small, std::atoi(hold));
     uv_loop_close(&loop);
