@@ -33,8 +33,10 @@
 // after LowMemoryNotification on each. EDGE_BENCH_HOLD_BARE=N does the same
 // for N isolates from the snapshot with only the runtime's context restored
 // (nothing loaded; EDGE_BENCH_HOLD_NO_CONTEXT=1: not even that), before and
-// after LowMemoryNotification: what of the snapshot's heap every isolate
-// deserialises only to drop at its first full GC.
+// after LowMemoryNotification: how much of what V8 counts as used right
+// after deserialisation one full GC gives back (EDGE_BENCH_V8_FLAGS: V8
+// flags set once the snapshot was checked, e.g. --track-gc-object-stats
+// --trace-gc-object-stats to see which of it was dead objects).
 #include <fmt/core.h>
 #include <malloc.h>
 #include <unistd.h>
@@ -259,6 +261,9 @@ void PrintHold(const char* title, double rss, double malloc_bytes, double mapped
 int HoldBare(const edge::runtime::NativeRegistry& natives, int count) {
   const edge::runtime::StartupSnapshot* snapshot = edge::runtime::FindStartupSnapshot(natives);
   if (snapshot == nullptr) return 1;
+  // Diagnostic flags (e.g. --track-gc-object-stats --trace-gc-object-stats)
+  // set after the snapshot was checked against the process's flags.
+  if (const char* flags = std::getenv("EDGE_BENCH_V8_FLAGS")) v8::V8::SetFlagsFromString(flags);
   auto allocator = std::make_shared<edge::runtime::BufferAllocator>(128u << 20);
   std::vector<v8::Isolate*> isolates;
   std::vector<v8::Global<v8::Context>> contexts;
