@@ -24,7 +24,22 @@
 // EDGE_BENCH_NODE_MODULES=1 the small worker has the nodejs_compat flag and
 // imports node:buffer, node:events and node:util (what those modules cost a
 // worker that uses them).
+//
+// EDGE_BENCH_HOLD=N instead loads N small workers from the snapshot, sends
+// each one request and keeps them all alive, then prints what one idle
+// isolate holds, as the process's growth divided by N: its RSS, what
+// malloc has handed out (mallinfo2), and each V8 heap space (committed,
+// used, resident), then after MemoryPressureNotification(kCritical) and
+// after LowMemoryNotification on each. EDGE_BENCH_HOLD_BARE=N does the same
+// for N isolates from the snapshot with only the runtime's context restored
+// (nothing loaded; EDGE_BENCH_HOLD_NO_CONTEXT=1: not even that), before and
+// after LowMemoryNotification: how much of what V8 counts as used right
+// after deserialisation one full GC gives back (EDGE_BENCH_V8_FLAGS: V8
+// flags set once the snapshot was checked, e.g. --track-gc-object-stats
+// --trace-gc-object-stats to see which of it was dead objects).
 #include <fmt/core.h>
+#include <malloc.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include <algorithm>
@@ -38,6 +53,7 @@
 #include <vector>
 
 #include "bindings/bindings.h"
+#include "runtime/buffer_allocator.h"
 #include "runtime/snapshot.h"
 #include "runtime/worker.h"
 #include "runtime/worker_code_cache.h"
@@ -158,6 +174,172 @@ double TimedRequest(uv_loop_t* loop, Worker& worker) {
   return ms;
 }
 
+// The process's resident set, in bytes (/proc/self/statm).
+double ResidentBytes() {
+  long pages_total = 0;
+  long pages_resident = 0;
+  if (FILE* statm = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(statm, "%ld %ld", &pages_total, &pages_resident) != 2) pages_resident = 0;
+    std::fclose(statm);
+  }
+  return static_cast<double>(pages_resident) * static_cast<double>(sysconf(_SC_PAGESIZE));
+}
+
+double MallocInUseBytes() {
+  struct mallinfo2 info = mallinfo2();
+  return static_cast<double>(info.uordblks + info.hblkhd);
+}
+
+// Of MallocInUseBytes, what malloc mapped apart (blocks of 128 KiB and more).
+double MallocMappedBytes() { return static_cast<double>(mallinfo2().hblkhd); }
+
+// EDGE_BENCH_HOLD_SMAPS=PREFIX: copies /proc/self/smaps to PREFIX.<stage>.
+void CopySmaps(const char* stage) {
+  const char* prefix = std::getenv("EDGE_BENCH_HOLD_SMAPS");
+  if (prefix == nullptr || *prefix == '\0') return;
+  std::ifstream in("/proc/self/smaps");
+  std::ofstream(std::string(prefix) + "." + stage) << in.rdbuf();
+}
+
+// V8's heap spaces of `isolates`, summed: name -> committed, used, resident.
+struct SpaceSums {
+  std::vector<std::string> names;
+  std::vector<double> committed, used, physical;
+  double malloced = 0;
+  double external = 0;
+};
+
+SpaceSums SumSpaces(const std::vector<v8::Isolate*>& isolates) {
+  SpaceSums sums;
+  for (v8::Isolate* isolate : isolates) {
+    for (size_t i = 0; i < isolate->NumberOfHeapSpaces(); ++i) {
+      v8::HeapSpaceStatistics space;
+      if (!isolate->GetHeapSpaceStatistics(&space, i)) continue;
+      if (sums.names.size() <= i) {
+        sums.names.emplace_back(space.space_name());
+        sums.committed.push_back(0);
+        sums.used.push_back(0);
+        sums.physical.push_back(0);
+      }
+      sums.committed[i] += static_cast<double>(space.space_size());
+      sums.used[i] += static_cast<double>(space.space_used_size());
+      sums.physical[i] += static_cast<double>(space.physical_space_size());
+    }
+    v8::HeapStatistics heap;
+    isolate->GetHeapStatistics(&heap);
+    sums.malloced += static_cast<double>(heap.malloced_memory());
+    sums.external += static_cast<double>(heap.external_memory());
+  }
+  return sums;
+}
+
+void PrintHold(const char* title, double rss, double malloc_bytes, double mapped_bytes,
+               const SpaceSums& sums, int count) {
+  constexpr double kKiB = 1024.0;
+  std::printf("%s\n", title);
+  std::printf("  RSS per isolate                  %8.1f KiB\n", rss / count / kKiB);
+  std::printf("  malloc in use per isolate        %8.1f KiB (%.1f KiB of it in blocks mapped apart; "
+              "V8 counts %.1f KiB)\n",
+              malloc_bytes / count / kKiB, mapped_bytes / count / kKiB, sums.malloced / count / kKiB);
+  std::printf("  %-30s %10s %10s %10s\n", "V8 space, KiB per isolate", "committed", "used",
+              "resident");
+  double committed = 0, used = 0, physical = 0;
+  for (size_t i = 0; i < sums.names.size(); ++i) {
+    std::printf("  %-30s %10.1f %10.1f %10.1f\n", sums.names[i].c_str(),
+                sums.committed[i] / count / kKiB, sums.used[i] / count / kKiB,
+                sums.physical[i] / count / kKiB);
+    committed += sums.committed[i];
+    used += sums.used[i];
+    physical += sums.physical[i];
+  }
+  std::printf("  %-30s %10.1f %10.1f %10.1f\n", "all spaces", committed / count / kKiB,
+              used / count / kKiB, physical / count / kKiB);
+}
+
+// EDGE_BENCH_HOLD_BARE: isolates from the snapshot with the runtime's
+// context restored, nothing loaded.
+int HoldBare(const edge::runtime::NativeRegistry& natives, int count) {
+  const edge::runtime::StartupSnapshot* snapshot = edge::runtime::FindStartupSnapshot(natives);
+  if (snapshot == nullptr) return 1;
+  // Diagnostic flags (e.g. --track-gc-object-stats --trace-gc-object-stats)
+  // set after the snapshot was checked against the process's flags.
+  if (const char* flags = std::getenv("EDGE_BENCH_V8_FLAGS")) v8::V8::SetFlagsFromString(flags);
+  auto allocator = std::make_shared<edge::runtime::BufferAllocator>(128u << 20);
+  std::vector<v8::Isolate*> isolates;
+  std::vector<v8::Global<v8::Context>> contexts;
+  for (int i = 0; i < count; ++i) {
+    v8::Isolate* isolate = edge::runtime::NewWorkerIsolate(allocator, snapshot);
+    v8::Isolate::Scope scope(isolate);
+    v8::HandleScope handles(isolate);
+    isolates.push_back(isolate);
+    if (std::getenv("EDGE_BENCH_HOLD_NO_CONTEXT") != nullptr) continue;
+    v8::Local<v8::Context> context;
+    if (!v8::Context::FromSnapshot(isolate, 0).ToLocal(&context)) return 1;
+    contexts.emplace_back(isolate, context);
+  }
+  PrintHold("bare, context restored:", 0, 0, 0, SumSpaces(isolates), count);
+  for (v8::Isolate* isolate : isolates) {
+    v8::Isolate::Scope scope(isolate);
+    isolate->LowMemoryNotification();
+  }
+  PrintHold("bare, after LowMemoryNotification:", 0, 0, 0, SumSpaces(isolates), count);
+  return 0;
+}
+
+// EDGE_BENCH_HOLD: `count` small workers alive at once (see the top).
+int Hold(uv_loop_t* loop, const edge::runtime::NativeRegistry& natives, const WorkerSpec& small,
+         int count) {
+  // One worker first, so what the process makes once (the snapshot checked,
+  // code caches, the platform's threads) is not counted per isolate.
+  {
+    auto first = Worker::Load(loop, natives, small);
+    if (!first.ok() || TimedRequest(loop, **first) < 0) return 1;
+  }
+  uv_run(loop, UV_RUN_NOWAIT);
+  malloc_trim(0);
+  double rss_before = ResidentBytes();
+  double malloc_before = MallocInUseBytes();
+  double mapped_before = MallocMappedBytes();
+  CopySmaps("before");
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::vector<v8::Isolate*> isolates;
+  for (int i = 0; i < count; ++i) {
+    auto worker = Worker::Load(loop, natives, small);
+    if (!worker.ok()) {
+      std::fprintf(stderr, "load failed: %s\n", worker.status().message().c_str());
+      return 1;
+    }
+    if (TimedRequest(loop, **worker) < 0) return 1;
+    isolates.push_back((*worker)->isolate());
+    workers.push_back(std::move(*worker));
+  }
+  uv_run(loop, UV_RUN_NOWAIT);
+  std::printf("%d small workers from the snapshot alive, each after one request\n", count);
+  CopySmaps("idle");
+  PrintHold("idle:", ResidentBytes() - rss_before, MallocInUseBytes() - malloc_before,
+            MallocMappedBytes() - mapped_before, SumSpaces(isolates), count);
+  for (v8::Isolate* isolate : isolates) {
+    v8::Isolate::Scope scope(isolate);
+    isolate->MemoryPressureNotification(v8::MemoryPressureLevel::kCritical);
+  }
+  malloc_trim(0);
+  PrintHold("after MemoryPressureNotification(kCritical) on each:", ResidentBytes() - rss_before,
+            MallocInUseBytes() - malloc_before, MallocMappedBytes() - mapped_before,
+            SumSpaces(isolates), count);
+  for (v8::Isolate* isolate : isolates) {
+    v8::Isolate::Scope scope(isolate);
+    isolate->LowMemoryNotification();
+  }
+  malloc_trim(0);
+  CopySmaps("low");
+  PrintHold("after LowMemoryNotification on each:", ResidentBytes() - rss_before,
+            MallocInUseBytes() - malloc_before, MallocMappedBytes() - mapped_before,
+            SumSpaces(isolates), count);
+  workers.clear();
+  uv_run(loop, UV_RUN_DEFAULT);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -203,6 +385,16 @@ int main(int argc, char** argv) {
   WorkerSpec cached = bundle;
   cached.code_cache = std::make_shared<edge::runtime::WorkerCodeCache>(
       (dir / "code-cache").string(), std::string(64, '0'));
+
+  if (const char* hold = std::getenv("EDGE_BENCH_HOLD_BARE"); hold != nullptr && std::atoi(hold) > 0) {
+    return HoldBare(natives, std::atoi(hold));
+  }
+  if (const char* hold = std::getenv("EDGE_BENCH_HOLD"); hold != nullptr && std::atoi(hold) > 0) {
+    int status = Hold(&loop, natives, small, std::atoi(hold));
+    uv_loop_close(&loop);
+    fs::remove_all(dir);
+    return status;
+  }
 
   std::vector<Way> ways;
   ways.push_back({"small, startup snapshot", [&] { return small; }});

@@ -3,7 +3,9 @@
 // The files cmake lists with edge_lazy_js (kLazyJs: URLPattern, crypto.subtle,
 // crypto.DigestStream, WebSocket, EventSource, cloudflare:sockets, the cache
 // API, CompressionStream, TextEncoderStream and TextDecoderStream,
-// MessageChannel, the R2 and queue bindings) are not evaluated when a context's runtime is built, so the
+// MessageChannel, IdentityTransformStream and FixedLengthStream, workflow
+// runs, the R2, queue, KV, rate limit and workflow bindings) are not
+// evaluated when a context's runtime is built, so the
 // startup snapshot holds none of their functions, maps or strings and an
 // isolate that never uses them never pays for them. runtime/js/lazy.js keeps
 // the names each file puts on `internals` as accessors that evaluate the file

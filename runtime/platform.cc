@@ -25,8 +25,11 @@ void InitializeV8() {
   std::call_once(once, [] {
     // Workers cannot compile code from strings; V8 enforces that per
     // context (see Worker). Single-threaded GC keeps a worker's CPU time on
-    // its own thread, where the per-request CPU clock can see it.
-    g_flags = "--single-threaded-gc";
+    // its own thread, where the per-request CPU clock can see it. V8 would
+    // checksum the whole startup snapshot for each new isolate: the snapshot
+    // built into edge is checked once per process instead (snapshot.cc),
+    // and a worker's code cache carries its own sha256 (worker_code_cache.h).
+    g_flags = "--single-threaded-gc --no-verify-snapshot-checksum";
     // For profiling and debugging by the operator (e.g. --perf-basic-prof);
     // never set from anything a worker controls.
     if (const char* extra = std::getenv("EDGE_V8_FLAGS"); extra != nullptr && *extra != '\0') {

@@ -1,6 +1,9 @@
 #include "runtime/snapshot.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <optional>
 #include <string_view>
@@ -28,6 +31,34 @@ constexpr std::string_view kMagic = "edge-snapshot 1";
 constexpr size_t kBlobAlignment = 64;
 // A header longer than this is not one of ours.
 constexpr size_t kMaxHeader = 4096;
+
+// V8's blob (V8 10.2's src/snapshot/snapshot.cc) starts with three
+// uint32s: the number of contexts, whether it can be rehashed, and the
+// Adler-32 checksum of everything after the checksum (zlib's adler32 started
+// from 0 rather than from adler32's initial 1, as V8 calls it). V8 verifies it for
+// each new isolate unless --no-verify-snapshot-checksum (platform.cc sets
+// it): Parse verifies it once per process instead.
+constexpr size_t kV8ChecksumOffset = 8;
+constexpr size_t kV8ChecksummedFrom = 12;
+
+uint32_t V8Adler32(std::string_view bytes) {
+  constexpr uint32_t kBase = 65521;
+  // The most bytes summed before a and b must be reduced (zlib's NMAX).
+  constexpr size_t kRun = 5552;
+  uint32_t a = 0;
+  uint32_t b = 0;
+  while (!bytes.empty()) {
+    size_t run = std::min(bytes.size(), kRun);
+    for (size_t i = 0; i < run; ++i) {
+      a += static_cast<unsigned char>(bytes[i]);
+      b += a;
+    }
+    a %= kBase;
+    b %= kBase;
+    bytes.remove_prefix(run);
+  }
+  return (b << 16) | a;
+}
 
 
 std::string RuntimeJsDigest() {
@@ -132,7 +163,14 @@ StatusOr<StartupSnapshot> StartupSnapshot::Parse(std::string_view file) {
     if (name == "natives") snapshot.natives_digest_ = value;
   }
   if (snapshot.natives_digest_.empty()) return malformed("no 'natives' line");
-  snapshot.blob_ = {file.data() + pos, static_cast<int>(file.size() - pos)};
+  std::string_view blob = file.substr(pos);
+  if (blob.size() <= kV8ChecksummedFrom) return malformed("a V8 blob too short");
+  uint32_t checksum = 0;
+  std::memcpy(&checksum, blob.data() + kV8ChecksumOffset, sizeof checksum);
+  if (V8Adler32(blob.substr(kV8ChecksummedFrom)) != checksum) {
+    return malformed("its V8 blob does not match its checksum");
+  }
+  snapshot.blob_ = {blob.data(), static_cast<int>(blob.size())};
   return snapshot;
 }
 

@@ -13,8 +13,10 @@
 //   <spaces>                  an all-space line pads V8's blob to 64 bytes
 //
 // Before V8 sees the blob the header is checked against the process and the
-// registry; any difference is logged once and isolates are built by running
-// the runtime's JavaScript, as without a snapshot. EDGE_SNAPSHOT=off turns it
+// registry, and the blob against its own checksum (once per process: V8's
+// check of it for every new isolate is turned off); any difference is logged
+// once and isolates are built by running the runtime's JavaScript, as
+// without a snapshot. EDGE_SNAPSHOT=off turns it
 // off for the process, WorkerSpec::use_snapshot for one worker.
 //
 // Nothing per isolate is in the snapshot: the natives carry their index in

@@ -97,6 +97,54 @@ TEST_F(SnapshotTest, AnIsolateStartsFromAMadeSnapshot) {
   }
 }
 
+// The rarely used APIs (lazy_js.h) are not in the heap an isolate starts
+// from: each global is a lazy data property not yet read, and each name
+// the lazy files put on `internals` an accessor that evaluates its file.
+TEST_F(SnapshotTest, TheRarelyUsedApisAreNotEvaluatedInTheSnapshot) {
+  const StartupSnapshot* snapshot = FindStartupSnapshot(natives_);
+  ASSERT_NE(snapshot, nullptr);
+  BareIsolate bare(snapshot->blob());
+  v8::Isolate* isolate = bare.get();
+  v8::Isolate::Scope isolate_scope(isolate);
+  v8::HandleScope handle_scope(isolate);
+  v8::Local<v8::Context> context;
+  ASSERT_TRUE(v8::Context::FromSnapshot(isolate, kSnapshotRuntimeContext).ToLocal(&context));
+  v8::Context::Scope context_scope(context);
+  v8::Local<v8::Value> internals;
+  ASSERT_TRUE(context->GetDataFromSnapshotOnce<v8::Value>(kSnapshotInternals).ToLocal(&internals));
+  ASSERT_TRUE(internals->IsObject());
+  for (const char* name : {"URLPattern", "WebSocket", "CompressionStream", "IdentityTransformStream",
+                           "FixedLengthStream"}) {
+    bool lazy = false;
+    ASSERT_TRUE(context->Global()
+                    ->HasRealNamedCallbackProperty(context, Utf8String(isolate, name))
+                    .To(&lazy));
+    EXPECT_TRUE(lazy) << name << " was made in the snapshot";
+  }
+  for (const char* name : {"URLPattern", "IdentityTransformStream", "FixedLengthStream", "Workflow",
+                           "workflowDispatcher"}) {
+    v8::Local<v8::Value> desc;
+    ASSERT_TRUE(internals.As<v8::Object>()
+                    ->GetOwnPropertyDescriptor(context, Utf8String(isolate, name))
+                    .ToLocal(&desc));
+    ASSERT_TRUE(desc->IsObject()) << name;
+    v8::Local<v8::Value> getter;
+    ASSERT_TRUE(desc.As<v8::Object>()->Get(context, Utf8String(isolate, "get")).ToLocal(&getter));
+    EXPECT_TRUE(getter->IsFunction()) << "internals." << name << " was evaluated in the snapshot";
+  }
+  // What every worker may import stays made in the snapshot.
+  for (const char* name : {"WorkflowEntrypoint", "NonRetryableError", "prepareWorkflowHandler"}) {
+    v8::Local<v8::Value> desc;
+    ASSERT_TRUE(internals.As<v8::Object>()
+                    ->GetOwnPropertyDescriptor(context, Utf8String(isolate, name))
+                    .ToLocal(&desc));
+    ASSERT_TRUE(desc->IsObject()) << name;
+    v8::Local<v8::Value> value;
+    ASSERT_TRUE(desc.As<v8::Object>()->Get(context, Utf8String(isolate, "value")).ToLocal(&value));
+    EXPECT_TRUE(value->IsFunction()) << name;
+  }
+}
+
 TEST_F(SnapshotTest, TheHeaderRefusesWhatDoesNotFitThisProcess) {
   StatusOr<std::string> made = MakeStartupSnapshot(natives_);
   ASSERT_TRUE(made.ok()) << made.status().message();
@@ -125,6 +173,13 @@ TEST_F(SnapshotTest, TheHeaderRefusesWhatDoesNotFitThisProcess) {
                                                                  ->blob()
                                                                  ->raw_size));
   EXPECT_NE(error(header_only).find("no V8 blob"), std::string::npos);
+  // One byte of V8's blob changed: its checksum, checked here once rather
+  // than by V8 for each isolate (--no-verify-snapshot-checksum), refuses it.
+  std::string flipped = file;
+  flipped[flipped.size() - 100] ^= 0x20;
+  EXPECT_NE(error(flipped).find("does not match its checksum"), std::string::npos) << error(flipped);
+  std::string tiny = header_only + "0123";
+  EXPECT_NE(error(tiny).find("too short"), std::string::npos) << error(tiny);
 }
 
 TEST_F(SnapshotTest, BothPathsGiveTheSameRuntime) {

@@ -18,6 +18,8 @@ const {
   PromisePrototypeThen, PromiseReject, StringPrototypeCharCodeAt, ErrorCtor: Error, TypeErrorCtor: TypeError,
 } = internals.primordials;
 // The Map get() of several keys resolves to is the tenant's own: a plain Map.
+// (This file is evaluated when the env of a worker with a KV binding is
+// made, before any of the worker's code runs: runtime/lazy_js.h.)
 const SafeMap = Map;
 
 // Workers' limits and the value types, as the natives define them

@@ -1,7 +1,7 @@
 // Cloudflare Workflows (https://developers.cloudflare.com/workflows/):
 //
-// - `WorkflowEntrypoint` (cloudflare:workers) and `NonRetryableError`
-//   (cloudflare:workflows), and the run of a workflow class: each run
+// - the run of a workflow class (a `WorkflowEntrypoint` of
+//   cloudflare:workers, workflow_entrypoint.js): each run
 //   (Worker::Workflow) replays `run(event, step)` from the top. A step
 //   settled in an earlier run returns its stored result (or throws its
 //   stored error) without running; the first new steps run, and the run
@@ -15,17 +15,19 @@
 //
 // Everything the tenant can reach (its configs, its errors, its results)
 // is read with built-ins captured before tenant code runs.
+//
+// The two classes and the per-worker dispatcher every worker gets are
+// workflow_entrypoint.js; this file is evaluated on first use
+// (runtime/lazy_js.h), after the worker may have patched any built-in, so
+// its top level uses only internals and internals.primordials.
 
-const { createDataProperty, illegalConstructor, finishInterface } = internals;
+const { createDataProperty, illegalConstructor, finishInterface, NonRetryableError, WorkflowEntrypoint } = internals;
 const {
   ArrayIsArray, DateNow, ErrorCtor, JSONParse, JSONStringify, MathTrunc, NumberCtor, NumberIsFinite, NumberIsNaN,
   ObjectGetPrototypeOf, PromiseCtor: Promise, PromiseReject, PromiseResolve, ReflectApply, SafeMap,
   StringCtor, StringPrototypeToLowerCase, StringPrototypeTrim, RegExpPrototypeExec, SymbolIterator,
-  TypeErrorCtor: TypeError, RangeErrorCtor: RangeError, uncurryThis,
+  TypeErrorCtor: TypeError, RangeErrorCtor: RangeError, DateCtor: OriginalDate, DatePrototypeGetTime, ObjectFreeze,
 } = internals.primordials;
-const OriginalDate = Date;
-const DatePrototypeGetTime = uncurryThis(Date.prototype.getTime);
-const ObjectFreeze = Object.freeze;
 
 const kMaxSteps = native.workflowMaxSteps;
 const kMaxStepName = native.workflowMaxStepNameBytes;
@@ -33,25 +35,6 @@ const kMaxRetries = native.workflowMaxRetries;
 const kMaxSleepMs = native.workflowMaxSleepMs;
 const kDefaultEventTimeoutMs = 24 * 3600 * 1000;
 const kMaxBatch = native.workflowMaxBatch;
-
-// Workers' error for failures no retry helps (cloudflare:workflows).
-class NonRetryableError extends ErrorCtor {
-  constructor(message, name = "NonRetryableError") {
-    super(message);
-    createDataProperty(this, "name", name);
-  }
-}
-internals.NonRetryableError = NonRetryableError;
-
-// Workers' base class of a workflow (cloudflare:workers): a new instance
-// per run, with `this.ctx` and `this.env` as own data properties.
-class WorkflowEntrypoint {
-  constructor(ctx, env) {
-    createDataProperty(this, "ctx", ctx);
-    createDataProperty(this, "env", env);
-  }
-}
-internals.WorkflowEntrypoint = WorkflowEntrypoint;
 
 function derivesFrom(value, base) {
   let current = value;
@@ -106,10 +89,14 @@ function storedError(name, message) {
 // Durations as Workers takes them: a number of milliseconds, or
 // "<n> <unit>" with unit second, minute, hour, day, week, month or year
 // (an "s" at the end allowed).
-const kUnits = new SafeMap([
-  ["second", 1000], ["minute", 60000], ["hour", 3600000], ["day", 86400000],
-  ["week", 7 * 86400000], ["month", 30 * 86400000], ["year", 365 * 86400000],
-]);
+const kUnits = new SafeMap();
+kUnits.set("second", 1000);
+kUnits.set("minute", 60000);
+kUnits.set("hour", 3600000);
+kUnits.set("day", 86400000);
+kUnits.set("week", 7 * 86400000);
+kUnits.set("month", 30 * 86400000);
+kUnits.set("year", 365 * 86400000);
 const kDurationPattern = /^(\d+(?:\.\d+)?)\s*([a-z]+?)s?$/;
 
 function durationMs(value, what) {
@@ -464,12 +451,14 @@ class WorkflowStep {
   }
 }
 
-// The C++ side calls it per run (Worker::Workflow):
+// The dispatcher of a worker's workflow runs, made on its first run
+// (prepareWorkflowHandler, workflow_entrypoint.js). The C++ side calls it
+// per run (Worker::Workflow):
 //   (id, className, instanceId, params, timestamp, steps, env)
 // `steps` are the instance's steps: [name, count, kind (0 do, 1 sleep,
 // 2 wait), state (0 done, 1 failed, 2 to run now, 3 not due yet), result bytes,
 // error name, error message, end ms (attempts so far for state 2)].
-internals.prepareWorkflowHandler = function prepareWorkflowHandler(exported, named) {
+internals.workflowDispatcher = function workflowDispatcher(exported, named) {
   return function dispatchWorkflow(id, className, instanceId, params, timestamp, steps, env) {
     native.responseStart(id, 200, "OK", [], -1);
     internals.runBackground(id, (life) => {

@@ -402,6 +402,65 @@ export class Flow extends WorkflowEntrypoint {
   EXPECT_EQ(StatusOf("plain"), WorkflowStatus::kComplete);
 }
 
+// A worker without a [[workflows]] binding evaluates the workflow runtime
+// (workflow.js, made on first use: runtime/lazy_js.h) on its first run,
+// after its top level replaced the built-ins that file's top level would
+// have used: Date, Date.prototype.getTime, Object.freeze, Map's methods and
+// the array iterator. The run still gets a real Date, durations parse, a
+// Date is read with the original getTime, and nothing the worker replaced
+// is called.
+TEST_F(WorkflowEngineTest, TheFirstRunAfterTheTenantPatchedBuiltInsUsesNone) {
+  bindings_.clear();
+  source_ = "patched";
+  worker_ = LoadOrDie(std::string(kPrelude) + R"(
+const RealDate = Date;
+globalThis.hits = [];
+const hit = (what) => { globalThis.hits[globalThis.hits.length] = what; };
+globalThis.Date = function FakeDate() { hit("Date"); return {}; };
+RealDate.prototype.getTime = function () { hit("getTime"); return 0; };
+Object.freeze = function (o) { hit("Object.freeze"); return o; };
+Map.prototype.set = function () { hit("Map.prototype.set"); return this; };
+Map.prototype.get = function () { hit("Map.prototype.get"); return undefined; };
+Array.prototype[Symbol.iterator] = function () { hit("Array.prototype[Symbol.iterator]"); throw new Error("poisoned"); };
+export class Flow extends WorkflowEntrypoint {
+  constructor(ctx, env) {
+    super(ctx, env);
+  }
+  async run(event, step) {
+    await step.sleep("nap", "2 seconds");
+    await step.sleepUntil("later", new RealDate(Number(event.timestamp.valueOf()) + 5000));
+    return JSON.stringify({ real: event.timestamp instanceof RealDate, frozen: Object.isFrozen(event),
+                            hits: globalThis.hits });
+  }
+}
+)");
+  ASSERT_TRUE(worker_);
+  WorkflowInstance instance;
+  instance.account = "acct";
+  instance.workflow = "orders";
+  instance.id = "p";
+  instance.worker = "shop";
+  instance.class_name = "Flow";
+  instance.params = "null";
+  instance.created_ms = now_;
+  ASSERT_TRUE(store_->Create(instance).ok());
+  Drive();
+  auto state = State("p");
+  ASSERT_EQ(state.steps.size(), 1u);
+  EXPECT_EQ(state.steps[0].wake_ms, now_ + 2'000);
+  now_ += 2'000;
+  Drive();
+  state = State("p");
+  ASSERT_EQ(state.steps.size(), 2u);
+  EXPECT_EQ(state.steps[1].wake_ms, now_ - 2'000 + 5'000);
+  now_ += 3'000;
+  Drive();
+  state = State("p");
+  EXPECT_EQ(state.instance.status, WorkflowStatus::kComplete) << state.instance.error_message;
+  EXPECT_NE(state.instance.output.find(R"({"real":true,"frozen":true,"hits":[]})"), std::string::npos)
+      << state.instance.output;
+}
+
 TEST_F(WorkflowEngineTest, TheCpuLimitEndsAnAttemptAndTheStepLimitHolds) {
   background_cpu_limit_ms_ = 100;
   Load(R"(

@@ -44,15 +44,27 @@ lazyFile("runtime/compression/compression.js", ["CompressionStream", "Decompress
 lazyFile("runtime/encoding/encoding_streams.js", ["TextEncoderStream", "TextDecoderStream"]);
 lazyFile("runtime/html/message_channel.js", ["MessageEvent", "MessagePort", "MessageChannel", "newMessagePortPair"]);
 lazyFile("bindings/queues/queue.js", ["Queue"]);
+lazyFile("runtime/streams/identity_transform_stream.js", ["IdentityTransformStream", "FixedLengthStream"]);
 internals.registerLazyBindingKind("r2", "bindings/r2/r2.js");
 internals.registerLazyBindingKind("queue", "bindings/queues/queue.js");
+lazyFile("bindings/workflows/workflow.js", ["Workflow", "workflowDispatcher"]);
+// Evaluated when a worker's env is made, before any of its code runs.
+lazyFile("bindings/kv/kv.js", ["KvNamespace"]);
+internals.registerLazyBindingKind("kv", "bindings/kv/kv.js");
+lazyFile("bindings/ratelimit/ratelimit.js", ["RateLimit"]);
+internals.registerLazyBindingKind("ratelimit", "bindings/ratelimit/ratelimit.js");
+internals.registerLazyBindingKind("workflow", "bindings/workflows/workflow.js");
 
 // The Web API's methods and accessors the lazy files use, as they are now,
 // before any tenant code: a lazy file runs after the worker may have
 // replaced them on their prototypes.
-const { ObjectGetOwnPropertyDescriptor } = internals.primordials;
+const { ObjectGetOwnPropertyDescriptor, ObjectGetPrototypeOf } = internals.primordials;
 const getterOf = (prototype, name) => ObjectGetOwnPropertyDescriptor(prototype, name).get;
-const { EventTarget, TextEncoder, TextDecoder, Headers, Request, Response, AbortController } = internals;
+const {
+  EventTarget, TextEncoder, TextDecoder, Headers, Request, Response, AbortController, ReadableByteStreamController,
+  ReadableStreamBYOBRequest, WritableStreamDefaultController,
+} = internals;
+const byteControllerPrototype = ReadableByteStreamController.prototype;
 internals.lazyOriginals = {
   __proto__: null,
   EventTargetAddEventListener: EventTarget.prototype.addEventListener,
@@ -74,6 +86,14 @@ internals.lazyOriginals = {
   ResponseType: getterOf(Response.prototype, "type"),
   AbortControllerSignal: getterOf(AbortController.prototype, "signal"),
   AbortControllerAbort: AbortController.prototype.abort,
+  ByteControllerByobRequest: getterOf(byteControllerPrototype, "byobRequest"),
+  ByteControllerEnqueue: byteControllerPrototype.enqueue,
+  ByteControllerClose: byteControllerPrototype.close,
+  ByteControllerError: byteControllerPrototype.error,
+  BYOBRequestView: getterOf(ReadableStreamBYOBRequest.prototype, "view"),
+  BYOBRequestRespond: ReadableStreamBYOBRequest.prototype.respond,
+  WritableControllerError: WritableStreamDefaultController.prototype.error,
+  TypedArraySet: ObjectGetPrototypeOf(Uint8Array.prototype).set,
 };
 
 // A global backed by a lazy file: a data property whose value is read from
@@ -157,8 +177,8 @@ defineLazy("SubtleCrypto");
 define("Navigator", internals.Navigator);
 define("Performance", internals.Performance);
 // Workers' own interfaces.
-define("IdentityTransformStream", internals.IdentityTransformStream);
-define("FixedLengthStream", internals.FixedLengthStream);
+defineLazy("IdentityTransformStream");
+defineLazy("FixedLengthStream");
 defineLazy("MessageChannel");
 defineLazy("MessagePort");
 defineLazy("MessageEvent");

@@ -7,7 +7,8 @@ import { assert, assertEquals, assertThrows } from "../../runtime/testing/assert
 
 const LAZY = ["URLPattern", "SubtleCrypto", "CryptoKey", "WebSocket", "WebSocketPair", "CloseEvent", "EventSource",
   "Cache", "CacheStorage", "caches", "CompressionStream", "DecompressionStream", "TextEncoderStream",
-  "TextDecoderStream", "MessageChannel", "MessagePort", "MessageEvent"];
+  "TextDecoderStream", "MessageChannel", "MessagePort", "MessageEvent", "IdentityTransformStream",
+  "FixedLengthStream"];
 
 // Before any read.
 const namesBefore = Object.getOwnPropertyNames(globalThis);

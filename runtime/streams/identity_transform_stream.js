@@ -14,33 +14,33 @@
 // as on Workers. TODO(fetch): an outbound fetch() body made from it is
 // still sent chunked.
 //
-// The pipe runs on built-ins captured here (the controllers' methods, the
-// typed array getters), so a tenant's patch cannot make the readable side
-// carry other bytes than the count it promised.
+// The pipe runs on built-ins captured before any tenant code ran (the
+// controllers' methods, the typed array getters: internals.lazyOriginals,
+// runtime/js/globals.js), so a tenant's patch cannot make the readable side
+// carry other bytes than the count it promised. The file is evaluated on
+// first use (runtime/lazy_js.h), after the worker may have patched them.
 
 const {
-  ReadableByteStreamController, ReadableStream, ReadableStreamBYOBRequest, TransformStream, WritableStream,
-  WritableStreamDefaultController, finishInterface, isArrayBuffer, isObject, isSharedArrayBuffer, requireArguments,
-  setStreamLength, toUint8Array, TypedArrayPrototypeGetBuffer, TypedArrayPrototypeGetByteLength,
-  TypedArrayPrototypeGetByteOffset,
+  ReadableStream, TransformStream, WritableStream, finishInterface, isArrayBuffer, isObject, isSharedArrayBuffer,
+  requireArguments, setStreamLength, toUint8Array, TypedArrayPrototypeGetBuffer, TypedArrayPrototypeGetByteLength,
+  TypedArrayPrototypeGetByteOffset, lazyOriginals,
 } = internals;
 const {
-  ArrayBufferIsView, MathMin, NumberCtor, NumberIsFinite, NumberMAX_SAFE_INTEGER, ObjectGetOwnPropertyDescriptor,
-  ObjectGetPrototypeOf, ObjectSetPrototypeOf, PromiseCtor, ReflectApply, TypeErrorCtor: TypeError,
-  RangeErrorCtor: RangeError, Uint8ArrayCtor,
+  ArrayBufferIsView, MathMin, NumberCtor, NumberIsFinite, NumberMAX_SAFE_INTEGER, ObjectSetPrototypeOf, PromiseCtor,
+  ReflectApply, TypeErrorCtor: TypeError, RangeErrorCtor: RangeError, Uint8ArrayCtor,
 } = internals.primordials;
 
-function getterOf(proto, name) {
-  const get = ObjectGetOwnPropertyDescriptor(proto, name).get;
+function getterOf(get) {
   return (self) => ReflectApply(get, self, []);
 }
-const byteController = ReadableByteStreamController.prototype;
-const getByobRequest = getterOf(byteController, "byobRequest");
-const { enqueue, close: closeReadable, error: errorReadable } = byteController;
-const getView = getterOf(ReadableStreamBYOBRequest.prototype, "view");
-const { respond } = ReadableStreamBYOBRequest.prototype;
-const errorWritable = WritableStreamDefaultController.prototype.error;
-const typedArraySet = ObjectGetPrototypeOf(Uint8ArrayCtor.prototype).set;
+const getByobRequest = getterOf(lazyOriginals.ByteControllerByobRequest);
+const enqueue = lazyOriginals.ByteControllerEnqueue;
+const closeReadable = lazyOriginals.ByteControllerClose;
+const errorReadable = lazyOriginals.ByteControllerError;
+const getView = getterOf(lazyOriginals.BYOBRequestView);
+const respond = lazyOriginals.BYOBRequestRespond;
+const errorWritable = lazyOriginals.WritableControllerError;
+const typedArraySet = lazyOriginals.TypedArraySet;
 
 // A copy of a chunk's bytes, or a TypeError for anything but bytes.
 function copyOfChunk(chunk) {

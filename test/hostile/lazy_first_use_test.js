@@ -33,7 +33,8 @@ const global = globalThis;
 const LAZY_GLOBALS = [
   "URLPattern", "SubtleCrypto", "CryptoKey", "WebSocket", "WebSocketPair", "CloseEvent", "EventSource",
   "Cache", "CacheStorage", "caches", "CompressionStream", "DecompressionStream", "TextEncoderStream",
-  "TextDecoderStream", "MessageChannel", "MessagePort", "MessageEvent",
+  "TextDecoderStream", "MessageChannel", "MessagePort", "MessageEvent", "IdentityTransformStream",
+  "FixedLengthStream",
 ];
 
 let armed = false;
@@ -250,5 +251,10 @@ export default {
     const event = await received;
     assert(event instanceof MessageEvent && channel.port1 instanceof MessagePort);
     assertEquals(event.data.a, 1);
+    const fixed = new FixedLengthStream(2);
+    assert(fixed instanceof IdentityTransformStream && fixed instanceof TransformStream);
+    const fixedRead = fixed.readable.getReader().read();
+    await fixed.writable.getWriter().write(new Uint8Array([1, 2]));
+    assertEquals(Array.from((await fixedRead).value), [1, 2]);
   },
 };

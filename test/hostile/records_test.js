@@ -26,7 +26,7 @@ export const RECORD_NAMES = [
   "ByteLengthQueuingStrategy", "CompressionStream", "CountQueuingStrategy", "Crypto", "CryptoKey",
   "CustomEvent", "DOMException", "DataViewPrototypeGetBuffer", "DataViewPrototypeGetByteLength", "ErrorEvent",
   "DataViewPrototypeGetByteOffset", "DecompressionStream", "Event", "EventSource", "WorkerEntrypoint", "EventTarget", "Fetcher",
-  "File", "FormData", "Headers", "InnerBody", "KvNamespace", "Queue", "all", "prepareQueueHandler", "NonRetryableError", "Workflow", "WorkflowEntrypoint", "backoff", "count", "counted", "delay", "em", "en", "fresh", "idleTimer", "k", "makeExecutionContext", "n", "nr", "output", "pending", "prepareWorkflowHandler", "runBackground", "runOutcome", "timeout", "Navigator", "Performance", "PromiseRejectionEvent", "QuotaExceededError",
+  "File", "FormData", "Headers", "InnerBody", "KvNamespace", "Queue", "all", "prepareQueueHandler", "NonRetryableError", "Workflow", "WorkflowEntrypoint", "backoff", "count", "counted", "delay", "em", "en", "fresh", "idleTimer", "k", "makeExecutionContext", "n", "nr", "output", "pending", "prepareWorkflowHandler", "workflowDispatcher", "runBackground", "runOutcome", "timeout", "Navigator", "Performance", "PromiseRejectionEvent", "QuotaExceededError",
   "ReadableByteStreamController", "ReadableStream", "ReadableStreamBYOBReader",
   "ReadableStreamBYOBRequest", "ReadableStreamDefaultController", "ReadableStreamDefaultReader",
   "Request", "Response", "SubtleCrypto", "TextDecoder", "TextDecoderStream", "TextEncoder",
