@@ -149,6 +149,16 @@ std::string_view RequestHost(const HttpRequest& request, std::string_view defaul
   return default_host;
 }
 
+std::string AbsoluteUrl(bool tls, std::string_view host, std::string_view path) {
+  std::string_view scheme = tls ? "https://" : "http://";
+  std::string url;
+  url.reserve(scheme.size() + host.size() + path.size());
+  url += scheme;
+  url += host;
+  url += path;
+  return url;
+}
+
 std::string RequestCfJson(std::string_view colo) {
   return fmt::format("{{\"colo\":{},\"httpProtocol\":\"HTTP/1.1\"}}", base::JsonString(colo));
 }
@@ -177,7 +187,7 @@ std::optional<runtime::FetchRequest> ToFetchRequest(
     SendErrorPage(writer, 400, "Invalid Host header or request target");
     return std::nullopt;
   } else {
-    fetch.url = fmt::format("{}://{}{}", request.tls ? "https" : "http", host, request.target);
+    fetch.url = AbsoluteUrl(request.tls, host, request.target);
   }
   fetch.method = std::move(request.method);
   fetch.headers = std::move(request.headers);

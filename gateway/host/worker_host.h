@@ -24,6 +24,10 @@ namespace edge::gateway {
 // The Host a request names (its Host header, or `default_host`).
 std::string_view RequestHost(const HttpRequest& request, std::string_view default_host);
 
+// "http://<host><path>" (https when `tls`), made without a format string:
+// every request makes one or two.
+std::string AbsoluteUrl(bool tls, std::string_view host, std::string_view path);
+
 // The request as a worker sees it: an absolute URL from the scheme, Host and
 // target. An invalid Host or target gets a 400 page and nullopt;
 // `before_refusal` runs just before that page goes out (so a caller can count
