@@ -125,6 +125,7 @@ class WorkerHost {
   static constexpr uint64_t kWaitUntilBoundMs = 30000;
   std::vector<Retired> retired_;
   uv_timer_t* collect_timer_;
+  bool collect_soon_ = false;  // collect_timer_ is started for the next turn
   std::function<void()> on_limit_;
   std::unique_ptr<runtime::WorkerSpec> reload_;  // set by RetireDiscarded
   bool served_since_load_ = false;               // the current one has had a request
