@@ -81,12 +81,27 @@ std::string JsonEscape(std::string_view text) {
   return out;
 }
 
-void AppendMillis(std::string& out, uint64_t ns) {
-  uint64_t us = ns / 1000 + (ns % 1000 >= 500 ? 1 : 0);
-  fmt::format_to(std::back_inserter(out), "{}.{:03}", us / 1000, us % 1000);
+void AppendUnsigned(std::string& out, uint64_t value) {
+  char digits[20];
+  char* end = digits + sizeof(digits);
+  char* p = end;
+  do {
+    *--p = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value != 0);
+  out.append(p, static_cast<size_t>(end - p));
 }
 
-std::string FormatUtcTime(uint64_t unix_ms) {
+void AppendMillis(std::string& out, uint64_t ns) {
+  uint64_t us = ns / 1000 + (ns % 1000 >= 500 ? 1 : 0);
+  AppendUnsigned(out, us / 1000);
+  unsigned fraction = static_cast<unsigned>(us % 1000);
+  char tail[4] = {'.', static_cast<char>('0' + fraction / 100),
+                  static_cast<char>('0' + fraction / 10 % 10), static_cast<char>('0' + fraction % 10)};
+  out.append(tail, sizeof(tail));
+}
+
+void AppendUtcTime(std::string& out, uint64_t unix_ms) {
   // A busy node formats thousands of times per second, nearly all in the
   // same second as the previous time: the calendar part is kept per thread.
   thread_local uint64_t cached_second = UINT64_MAX;
@@ -104,11 +119,15 @@ std::string FormatUtcTime(uint64_t unix_ms) {
     cached_second = second;
   }
   unsigned millis = static_cast<unsigned>(unix_ms % 1000);
-  std::string out(prefix, std::min(prefix_size, sizeof(prefix)));
-  out += static_cast<char>('0' + millis / 100);
-  out += static_cast<char>('0' + millis / 10 % 10);
-  out += static_cast<char>('0' + millis % 10);
-  out += 'Z';
+  out.append(prefix, std::min(prefix_size, sizeof(prefix)));
+  char tail[4] = {static_cast<char>('0' + millis / 100), static_cast<char>('0' + millis / 10 % 10),
+                  static_cast<char>('0' + millis % 10), 'Z'};
+  out.append(tail, sizeof(tail));
+}
+
+std::string FormatUtcTime(uint64_t unix_ms) {
+  std::string out;
+  AppendUtcTime(out, unix_ms);
   return out;
 }
 

@@ -28,5 +28,10 @@ void AppendMillis(std::string& out, uint64_t ns);
 
 // "2026-11-27T06:51:04.123Z": a Unix time in milliseconds, in UTC.
 std::string FormatUtcTime(uint64_t unix_ms);
+// The same, appended to `out` (no string of its own).
+void AppendUtcTime(std::string& out, uint64_t unix_ms);
+
+// Appends `value` in decimal, as fmt's "{}" would.
+void AppendUnsigned(std::string& out, uint64_t value);
 
 }  // namespace edge::base

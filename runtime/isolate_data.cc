@@ -74,8 +74,11 @@ void IsolateData::Defer(std::function<void()> task) {
     uv_timer_init(loop_, defer_timer_);
     defer_timer_->data = this;
   }
+  // Started once for a batch: the timer is already due at the next turn
+  // while tasks wait.
+  bool first = deferred_.empty();
   deferred_.push_back(std::move(task));
-  uv_timer_start(defer_timer_, RunDeferred, 0, 0);
+  if (first) uv_timer_start(defer_timer_, RunDeferred, 0, 0);
 }
 
 void IsolateData::RunDeferred(uv_timer_t* timer) {

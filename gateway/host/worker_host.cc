@@ -82,12 +82,19 @@ void WorkerHost::Clear() {
   current_.reset();
 }
 
-void WorkerHost::ScheduleCollect() { uv_timer_start(collect_timer_, OnCollect, 0, 0); }
+void WorkerHost::ScheduleCollect() {
+  // Every response's end asks; once it is due at the next turn, starting
+  // the timer again would only move it in the loop's heap.
+  if (collect_soon_) return;
+  collect_soon_ = true;
+  uv_timer_start(collect_timer_, OnCollect, 0, 0);
+}
 
 // Runs from the loop, outside any worker's JavaScript: the only place a
 // worker is freed or replaced.
 void WorkerHost::OnCollect(uv_timer_t* timer) {
   auto* self = static_cast<WorkerHost*>(timer->data);
+  self->collect_soon_ = false;
   if (!self->served_since_load_) {
     self->RetireDiscarded();
   } else {
@@ -107,8 +114,11 @@ void WorkerHost::OnCollect(uv_timer_t* timer) {
     }
     return false;
   });
-  // Look again later for versions still waiting on waitUntil work.
-  if (!self->retired_.empty()) uv_timer_start(self->collect_timer_, OnCollect, 1000, 0);
+  // Look again later for versions still waiting on waitUntil work (unless
+  // a response that ended meanwhile asked for the next turn).
+  if (!self->retired_.empty() && !self->collect_soon_) {
+    uv_timer_start(self->collect_timer_, OnCollect, 1000, 0);
+  }
 }
 
 void WorkerHost::RetireDiscarded() {
@@ -149,6 +159,16 @@ std::string_view RequestHost(const HttpRequest& request, std::string_view defaul
   return default_host;
 }
 
+std::string AbsoluteUrl(bool tls, std::string_view host, std::string_view path) {
+  std::string_view scheme = tls ? "https://" : "http://";
+  std::string url;
+  url.reserve(scheme.size() + host.size() + path.size());
+  url += scheme;
+  url += host;
+  url += path;
+  return url;
+}
+
 std::string RequestCfJson(std::string_view colo) {
   return fmt::format("{{\"colo\":{},\"httpProtocol\":\"HTTP/1.1\"}}", base::JsonString(colo));
 }
@@ -177,7 +197,7 @@ std::optional<runtime::FetchRequest> ToFetchRequest(
     SendErrorPage(writer, 400, "Invalid Host header or request target");
     return std::nullopt;
   } else {
-    fetch.url = fmt::format("{}://{}{}", request.tls ? "https" : "http", host, request.target);
+    fetch.url = AbsoluteUrl(request.tls, host, request.target);
   }
   fetch.method = std::move(request.method);
   fetch.headers = std::move(request.headers);

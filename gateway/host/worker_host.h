@@ -24,6 +24,10 @@ namespace edge::gateway {
 // The Host a request names (its Host header, or `default_host`).
 std::string_view RequestHost(const HttpRequest& request, std::string_view default_host);
 
+// "http://<host><path>" (https when `tls`), made without a format string:
+// every request makes one or two.
+std::string AbsoluteUrl(bool tls, std::string_view host, std::string_view path);
+
 // The request as a worker sees it: an absolute URL from the scheme, Host and
 // target. An invalid Host or target gets a 400 page and nullopt;
 // `before_refusal` runs just before that page goes out (so a caller can count
@@ -121,6 +125,7 @@ class WorkerHost {
   static constexpr uint64_t kWaitUntilBoundMs = 30000;
   std::vector<Retired> retired_;
   uv_timer_t* collect_timer_;
+  bool collect_soon_ = false;  // collect_timer_ is started for the next turn
   std::function<void()> on_limit_;
   std::unique_ptr<runtime::WorkerSpec> reload_;  // set by RetireDiscarded
   bool served_since_load_ = false;               // the current one has had a request

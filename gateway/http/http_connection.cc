@@ -524,15 +524,32 @@ void HttpConnection::ArmTimer(TimerKind kind, uint64_t ms) {
     return;
   }
   timer_kind_ = kind;
-  uv_timer_start(
-      &timer_, [](uv_timer_t* timer) { static_cast<HttpConnection*>(timer->data)->OnTimer(); }, ms,
-      0);
+  uint64_t now = uv_now(context_->loop);
+  timer_due_ms_ = now + ms;
+  if (timer_armed_ && timer_armed_ms_ <= timer_due_ms_) return;  // fires first, then waits on
+  timer_armed_ = true;
+  timer_armed_ms_ = timer_due_ms_;
+  uv_timer_start(&timer_, OnTimerFired, ms, 0);
 }
 
 void HttpConnection::StopTimer() {
-  if (timer_kind_ == TimerKind::kNone) return;
+  // The uv timer stays started: when it fires it finds nothing to do.
   timer_kind_ = TimerKind::kNone;
-  if (state_ != State::kClosed) uv_timer_stop(&timer_);
+}
+
+void HttpConnection::OnTimerFired(uv_timer_t* timer) {
+  auto* c = static_cast<HttpConnection*>(timer->data);
+  c->timer_armed_ = false;
+  if (c->timer_kind_ == TimerKind::kNone || c->state_ == State::kClosed) return;
+  uint64_t now = uv_now(c->context_->loop);
+  if (now < c->timer_due_ms_) {
+    // Armed again for a later time since it was started.
+    c->timer_armed_ = true;
+    c->timer_armed_ms_ = c->timer_due_ms_;
+    uv_timer_start(timer, OnTimerFired, c->timer_due_ms_ - now, 0);
+    return;
+  }
+  c->OnTimer();
 }
 
 void HttpConnection::OnTimer() {

@@ -10,7 +10,6 @@
 #include "gateway/http/status_pages.h"
 #include "gateway/node/tail_hub.h"
 #include "base/log.h"
-#include "base/uv_handle.h"
 
 namespace edge::gateway {
 namespace {
@@ -49,12 +48,13 @@ std::string_view OutcomeOfFailure(LimitKind limit) {
 }
 
 NodeSink::NodeSink(std::shared_ptr<ResponseWriter> writer, const NodeReporting& reporting,
-                   InvocationRecord record, const WorkerLimits& limits, uv_loop_t* loop)
+                   InvocationRecord record, const WorkerLimits& limits,
+                   WallDeadlines* deadlines)
     : WriterSink(std::move(writer)),
       reporting_(reporting),
       record_(std::move(record)),
       limits_(limits),
-      loop_(loop),
+      deadlines_(deadlines),
       start_ns_(uv_hrtime()) {
   record_.memory_limit_bytes = limits.memory_mb << 20;
 }
@@ -74,23 +74,17 @@ NodeSink::~NodeSink() {
 }
 
 void NodeSink::Begin() {
-  if (limits_.wall_ms == 0) return;
-  wall_timer_ = new uv_timer_t;
-  uv_timer_init(loop_, wall_timer_);
-  wall_timer_->data = this;
-  uv_timer_start(wall_timer_, OnWallLimit, limits_.wall_ms, 0);
+  if (limits_.wall_ms == 0 || ended_) return;
+  deadlines_->Start(&wall_deadline_, limits_.wall_ms, OnWallLimit, this);
 }
 
-void NodeSink::StopTimer() {
-  if (wall_timer_ == nullptr) return;
-  uv_timer_stop(wall_timer_);
-  base::CloseAndDelete(wall_timer_);
-  wall_timer_ = nullptr;
-}
+void NodeSink::StopTimer() { wall_deadline_.Cancel(); }
 
-void NodeSink::OnWallLimit(uv_timer_t* timer) {
-  auto* self = static_cast<NodeSink*>(timer->data);
+void NodeSink::OnWallLimit(WallDeadline* deadline) {
+  auto* self = static_cast<NodeSink*>(deadline->data());
   if (self->ended_) return;
+  // Ending it may let go of the runtime's reference.
+  std::shared_ptr<NodeSink> keep = self->shared_from_this();
   std::string reason =
       fmt::format("Worker exceeded its wall time limit of {} ms", self->limits_.wall_ms);
   Log(LogLevel::kWarn, "[{}] request {} {}: {}", self->record_.worker, self->record_.request_id,

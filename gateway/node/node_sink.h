@@ -13,6 +13,7 @@
 
 #include "gateway/deploy/bundle.h"
 #include "gateway/node/invocation_record.h"
+#include "gateway/node/wall_deadlines.h"
 #include "gateway/host/writer_sink.h"
 
 namespace edge::gateway {
@@ -51,13 +52,14 @@ uint64_t UnixMs();
 class NodeSink : public WriterSink, public std::enable_shared_from_this<NodeSink> {
  public:
   // `record` holds what is known at dispatch (id, worker, version, method,
-  // url, remote, bytes_in so far); the sink fills in the rest.
+  // url, remote, bytes_in so far); the sink fills in the rest. The wall-time
+  // limit runs on `deadlines`, its thread's (the thread the sink is used on).
   NodeSink(std::shared_ptr<ResponseWriter> writer, const NodeReporting& reporting,
-           InvocationRecord record, const WorkerLimits& limits, uv_loop_t* loop);
+           InvocationRecord record, const WorkerLimits& limits, WallDeadlines* deadlines);
   ~NodeSink() override;
 
-  // Starts the wall-time limit (needs shared_from_this, so not in the
-  // constructor).
+  // Starts the wall-time limit: the invocation's wall clock starts here,
+  // not when the sink was made (a sink failed before it runs never starts).
   void Begin();
   // Told the CPU time the invocation was charged, once, when the response
   // ends (on this sink's thread).
@@ -78,7 +80,7 @@ class NodeSink : public WriterSink, public std::enable_shared_from_this<NodeSink
   bool Aborted() const override { return ended_ || WriterSink::Aborted(); }
 
  private:
-  static void OnWallLimit(uv_timer_t* timer);
+  static void OnWallLimit(WallDeadline* deadline);
   void TooLarge();
   // The response is over for the client: report it once.
   void End(std::string_view outcome);
@@ -87,9 +89,9 @@ class NodeSink : public WriterSink, public std::enable_shared_from_this<NodeSink
   NodeReporting reporting_;
   InvocationRecord record_;
   WorkerLimits limits_;
-  uv_loop_t* loop_;
+  WallDeadlines* deadlines_;
   uint64_t start_ns_;
-  uv_timer_t* wall_timer_ = nullptr;
+  WallDeadline wall_deadline_;
   std::optional<uint64_t> declared_length_;  // the response's Content-Length
   bool ended_ = false;  // the client's side is done (reported)
   std::function<void(uint64_t cpu_ns)> on_cpu_;

@@ -308,6 +308,68 @@ TEST_F(NodeTest, AWorkerStoppedByItsCpuLimitIsCountedAndQuarantinedButServesOn) 
   EXPECT_EQ(Series(metrics, "edge_quarantined_workers"), "1") << metrics;
 }
 
+// Answers after `?ms=` milliseconds of waiting (no CPU), with its name.
+constexpr const char* kWaitingWorker = R"(
+  export default {
+    async fetch(request, env) {
+      const ms = Number(new URL(request.url).searchParams.get("ms"));
+      await new Promise((done) => setTimeout(done, ms));
+      return new Response(`${env.VERSION} waited ${ms}`);
+    },
+  };)";
+
+// Many requests in flight at once on one thread, under two different wall
+// limits: only those still running past their own worker's limit are cut
+// (504), and a request of the worker with the longer limit outlives the
+// other worker's deadlines untouched.
+TEST_F(NodeTest, OfManyConcurrentRequestsOnlyThosePastTheirWallLimitAreCut) {
+  WorkerLimits brief;
+  brief.wall_ms = 400;
+  WorkerLimits patient;
+  patient.wall_ms = 8000;
+  Deploy("brief", BundleJson("brief", kWaitingWorker, {"brief.test/*"},
+                             {{"VERSION", "brief", false}}, brief));
+  Deploy("patient", BundleJson("patient", kWaitingWorker, {"patient.test/*"},
+                               {{"VERSION", "patient", false}}, patient));
+  // Both loaded before the clock matters.
+  EXPECT_EQ(BodyOf(node_.Get("brief.test", "/?ms=0")), "brief waited 0");
+  EXPECT_EQ(BodyOf(node_.Get("patient.test", "/?ms=0")), "patient waited 0");
+
+  struct Call {
+    std::string host;
+    int ms;
+    int want_status;
+    std::optional<Response> response;
+  };
+  std::vector<Call> calls;
+  for (int i = 0; i < 8; ++i) {
+    calls.push_back({"brief.test", 0, 200, std::nullopt});
+    calls.push_back({"brief.test", 2500, 504, std::nullopt});
+    calls.push_back({"patient.test", 1500, 200, std::nullopt});
+    calls.push_back({"patient.test", 20 * i, 200, std::nullopt});
+  }
+  std::vector<std::thread> clients;
+  for (Call& call : calls) {
+    clients.emplace_back([&node = node_, &call] {
+      call.response = node.Get(call.host, fmt::format("/?ms={}", call.ms));
+    });
+  }
+  for (std::thread& client : clients) client.join();
+  for (const Call& call : calls) {
+    ASSERT_TRUE(call.response) << call.host << " " << call.ms;
+    EXPECT_EQ(call.response->status, call.want_status) << call.host << " " << call.ms;
+    if (call.want_status == 504) {
+      EXPECT_THAT(call.response->body, HasSubstr("wall time limit of 400 ms"));
+    } else {
+      std::string name = call.host.substr(0, call.host.find('.'));
+      EXPECT_EQ(call.response->body, fmt::format("{} waited {}", name, call.ms));
+    }
+  }
+  std::string metrics = node_.AdminOk("GET", "/metrics");
+  EXPECT_EQ(Series(metrics, "edge_limit_kills_total{kind=\"wall\"}"), "8") << metrics;
+  EXPECT_EQ(BodyOf(node_.Get("brief.test", "/?ms=0")), "brief waited 0");
+}
+
 TEST_F(NodeTest, AWorkerHoldingItsThreadRunsOnTheHeavyLaneAndOthersStay) {
   Deploy("slow", Version("slow", "v1", {"slow.test/*"}));
   Deploy("quick", Version("quick", "v1", {"quick.test/*"}));

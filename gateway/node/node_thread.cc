@@ -318,6 +318,7 @@ void NodeThread::Main(std::promise<Status> ready) {
   t_current = this;
   uv_loop_init(&loop_);
   tasks_ = std::make_unique<LoopTasks>(&loop_);
+  deadlines_ = std::make_unique<WallDeadlines>(&loop_);
   reader_ = std::make_unique<StateReader>(node_.state_cell());
   cf_json_ = RequestCfJson(node_.options().pop_id);
   // The node's policy context, plus the way back to this loop for requests
@@ -385,7 +386,9 @@ void NodeThread::Main(std::promise<Status> ready) {
   http_.reset();
   https_.reset();
   pool_.reset();
+  deadlines_->Close();
   uv_run(&loop_, UV_RUN_DEFAULT);  // close callbacks of what was just freed
+  deadlines_.reset();
   tasks_.reset();
   uv_loop_close(&loop_);
   t_current = nullptr;
@@ -499,16 +502,36 @@ void NodeThread::Refuse(ResponseWriter& writer, InvocationRecord record, int sta
   SendErrorPage(writer, status, message);
 }
 
+std::string NodeThread::NextRequestId() {
+  if (request_id_prefix_.empty()) {
+    request_id_prefix_ = fmt::format("{}-{:x}-", node_.options().pop_id, index_);
+  }
+  // "<pop>-<thread>-<counter>", the counter in hex.
+  uint64_t counter = ++next_request_;
+  char digits[16];
+  char* end = digits + sizeof(digits);
+  char* p = end;
+  do {
+    *--p = "0123456789abcdef"[counter & 0xF];
+    counter >>= 4;
+  } while (counter != 0);
+  std::string id;
+  id.reserve(request_id_prefix_.size() + static_cast<size_t>(end - p));
+  id += request_id_prefix_;
+  id.append(p, static_cast<size_t>(end - p));
+  return id;
+}
+
 void NodeThread::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> writer) {
   const NodeState& state = reader_->Current();
   InvocationRecord record;
-  record.request_id = fmt::format("{}-{:x}-{:x}", node_.options().pop_id, index_, ++next_request_);
+  record.request_id = NextRequestId();
   record.start_unix_ms = UnixMs();
   record.method = request.method;
   record.remote = request.remote_address;
   std::string_view host = RequestHost(request, default_host_);
   std::string_view path = TargetPath(request.target, &host);
-  record.url = fmt::format("{}://{}{}", request.tls ? "https" : "http", host, path);
+  record.url = AbsoluteUrl(request.tls, host, path);
 
   const std::string* name = state.routes.Match(host, path);
   if (name == nullptr) {
@@ -582,7 +605,7 @@ void NodeThread::Serve(const std::shared_ptr<const ServedWorker>& served, Invoca
   fetch->cf_json = RequestCfJsonFor(cf_json_, request);
   if (lane != nullptr) {
     auto sink = std::make_shared<NodeSink>(std::move(writer), node_.reporting(), std::move(record),
-                                           limits, &loop_);
+                                           limits, deadlines_.get());
     // Wherever the worker ran, its invocation's CPU comes back here.
     sink->SetOnCpu(CpuReporter(lane, *served));
     HandleOn(lane, served, std::move(*fetch), std::move(sink), limits);
@@ -610,7 +633,7 @@ void NodeThread::Enter(const std::shared_ptr<const ServedWorker>& served, Invoca
   WorkerHost* worker_host = *host_or;
   const WorkerLimits& limits = served->limits;
   auto sink = std::make_shared<NodeSink>(std::move(writer), node_.reporting(), std::move(record),
-                                         limits, &loop_);
+                                         limits, deadlines_.get());
   sink->SetOnCpu(CpuReporter(this, *served));
   if (fetch.body_source) {
     fetch.body_source =
@@ -787,8 +810,7 @@ Status NodeThread::Dispatch(const std::string& scoped_service, runtime::FetchReq
                   fmt::format("no worker named '{}' is deployed in this account", service));
   }
   InvocationRecord record;
-  record.request_id =
-      fmt::format("{}-{:x}-{:x}", node_.options().pop_id, index_, ++next_request_);
+  record.request_id = NextRequestId();
   record.start_unix_ms = UnixMs();
   record.worker = (*found)->name;
   record.version = (*found)->version;

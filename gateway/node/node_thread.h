@@ -26,6 +26,7 @@
 #include "gateway/node/loop_tasks.h"
 #include "gateway/node/node_sink.h"
 #include "gateway/node/node_state.h"
+#include "gateway/node/wall_deadlines.h"
 #include "gateway/policy/policy_engine.h"
 
 namespace edge::gateway {
@@ -64,6 +65,8 @@ class NodeThread {
   // On this thread only.
   IsolatePool& pool() { return *pool_; }
   uv_loop_t* loop() { return &loop_; }
+  // The wall-time limits of the invocations this thread answers.
+  WallDeadlines* wall_deadlines() { return deadlines_.get(); }
   // The thread serving the current call, if it is a serving thread.
   static NodeThread* Current();
   // Service bindings: another worker, on this thread (or on its lane when
@@ -92,6 +95,9 @@ class NodeThread {
   void Main(std::promise<Status> ready);
   Status Listen();
   void Handle(HttpRequest request, std::shared_ptr<ResponseWriter> writer);
+  // The id of the next invocation this thread records: "<pop>-<thread>-<n>",
+  // the thread's index and n in hex.
+  std::string NextRequestId();
   // Serves a routed request that passed its policies: queues it for its
   // turn here, or hands it to its lane.
   void Serve(const std::shared_ptr<const ServedWorker>& served, InvocationRecord record,
@@ -174,6 +180,7 @@ class NodeThread {
   std::thread thread_;
   uv_loop_t loop_;
   std::unique_ptr<LoopTasks> tasks_;
+  std::unique_ptr<WallDeadlines> deadlines_;
   std::unique_ptr<StateReader> reader_;
   std::unique_ptr<IsolatePool> pool_;
   std::unique_ptr<HttpServer> http_;
@@ -183,6 +190,7 @@ class NodeThread {
   std::string cf_json_;  // request.cf of every request this node serves
   policy::PolicyContext policy_context_;  // the node's, with `post` to this loop
   uint64_t next_request_ = 0;
+  std::string request_id_prefix_;  // "<pop>-<thread index in hex>-", made on first use
   int servers_open_ = 0;
   std::atomic<int64_t> alive_{0};
   std::atomic<int64_t> memory_{0};

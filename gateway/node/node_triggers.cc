@@ -242,7 +242,7 @@ void NodeTriggers::RunBackground(std::shared_ptr<const ServedWorker> served, Inv
       WorkerLimits limits = served->limits;
       limits.response_bytes = 0;  // the outcome is the runtime's, not the worker's
       auto sink = std::make_shared<NodeSink>(std::move(writer), reporting, std::move(record),
-                                             limits, thread->loop());
+                                             limits, thread->wall_deadlines());
       if (!run) {
         sink->Fail("The worker has too many invocations waiting on this node", LimitKind::kNone);
         return;

@@ -26,6 +26,15 @@ void AppendField(std::string& out, std::string_view name, std::string_view value
   base::AppendJsonEscaped(out, value);
 }
 
+void AppendInt(std::string& out, int value) {
+  if (value < 0) {
+    out += '-';
+    base::AppendUnsigned(out, static_cast<uint64_t>(-static_cast<int64_t>(value)));
+  } else {
+    base::AppendUnsigned(out, static_cast<uint64_t>(value));
+  }
+}
+
 }  // namespace
 
 StatusOr<std::unique_ptr<RequestLog>> RequestLog::Open(const std::string& path) {
@@ -55,71 +64,88 @@ RequestLog::~RequestLog() {
 }
 
 void RequestLog::Access(const InvocationRecord& record) {
-  std::string line = "{\"time\":\"";
-  line += base::FormatUtcTime(record.start_unix_ms);
-  line += "\",\"type\":\"access\"";
-  AppendField(line, "request_id", record.request_id);
-  AppendField(line, "worker", record.worker);
-  fmt::format_to(std::back_inserter(line), ",\"version\":{}", record.version);
-  if (!record.cron.empty()) {
-    AppendField(line, "cron", record.cron);
-    line += ",\"scheduled_time\":\"";
-    line += base::FormatUtcTime(record.scheduled_time_ms);
-    line += '"';
-  } else if (!record.queue.empty()) {
-    AppendField(line, "queue", record.queue);
-    fmt::format_to(std::back_inserter(line), ",\"batch_size\":{}", record.batch_size);
-  } else if (!record.workflow.empty()) {
-    AppendField(line, "workflow", record.workflow);
-    AppendField(line, "instance", record.workflow_instance);
-  } else {
-    AppendField(line, "method", record.method);
-    AppendField(line, "url", record.url);
-  }
-  fmt::format_to(std::back_inserter(line), ",\"status\":{}", record.status);
-  AppendField(line, "outcome", record.outcome);
-  if (!record.policy.empty()) AppendField(line, "policy", record.policy);
-  line += ",\"cpu_ms\":";
-  base::AppendMillis(line, record.cpu_ns);
-  line += ",\"wall_ms\":";
-  base::AppendMillis(line, record.wall_ns);
-  fmt::format_to(std::back_inserter(line), ",\"bytes_in\":{},\"bytes_out\":{}", record.bytes_in,
-                 record.bytes_out);
-  AppendField(line, "remote", record.remote);
-  line += "}\n";
-  Append(line);
+  AppendLine([&record](std::string& line) {
+    line += "{\"time\":\"";
+    base::AppendUtcTime(line, record.start_unix_ms);
+    line += "\",\"type\":\"access\"";
+    AppendField(line, "request_id", record.request_id);
+    AppendField(line, "worker", record.worker);
+    line += ",\"version\":";
+    base::AppendUnsigned(line, record.version);
+    if (!record.cron.empty()) {
+      AppendField(line, "cron", record.cron);
+      line += ",\"scheduled_time\":\"";
+      base::AppendUtcTime(line, record.scheduled_time_ms);
+      line += '"';
+    } else if (!record.queue.empty()) {
+      AppendField(line, "queue", record.queue);
+      line += ",\"batch_size\":";
+      base::AppendUnsigned(line, record.batch_size);
+    } else if (!record.workflow.empty()) {
+      AppendField(line, "workflow", record.workflow);
+      AppendField(line, "instance", record.workflow_instance);
+    } else {
+      AppendField(line, "method", record.method);
+      AppendField(line, "url", record.url);
+    }
+    line += ",\"status\":";
+    AppendInt(line, record.status);
+    AppendField(line, "outcome", record.outcome);
+    if (!record.policy.empty()) AppendField(line, "policy", record.policy);
+    line += ",\"cpu_ms\":";
+    base::AppendMillis(line, record.cpu_ns);
+    line += ",\"wall_ms\":";
+    base::AppendMillis(line, record.wall_ns);
+    line += ",\"bytes_in\":";
+    base::AppendUnsigned(line, record.bytes_in);
+    line += ",\"bytes_out\":";
+    base::AppendUnsigned(line, record.bytes_out);
+    AppendField(line, "remote", record.remote);
+    line += "}\n";
+  });
 }
 
 void RequestLog::Console(std::string_view worker, uint64_t version, std::string_view request_id,
                          std::string_view level, std::string_view message, uint64_t time_unix_ms) {
-  std::string line = "{\"time\":\"";
-  line += base::FormatUtcTime(time_unix_ms != 0 ? time_unix_ms : NowUnixMs());
-  line += "\",\"type\":\"console\"";
-  AppendField(line, "worker", worker);
-  fmt::format_to(std::back_inserter(line), ",\"version\":{}", version);
-  if (!request_id.empty()) AppendField(line, "request_id", request_id);
-  AppendField(line, "level", level);
-  AppendField(line, "message", message);
-  line += "}\n";
-  Append(line);
+  uint64_t time = time_unix_ms != 0 ? time_unix_ms : NowUnixMs();
+  AppendLine([&](std::string& line) {
+    line += "{\"time\":\"";
+    base::AppendUtcTime(line, time);
+    line += "\",\"type\":\"console\"";
+    AppendField(line, "worker", worker);
+    line += ",\"version\":";
+    base::AppendUnsigned(line, version);
+    if (!request_id.empty()) AppendField(line, "request_id", request_id);
+    AppendField(line, "level", level);
+    AppendField(line, "message", message);
+    line += "}\n";
+  });
 }
 
-void RequestLog::Append(const std::string& line) {
+template <typename Format>
+void RequestLog::AppendLine(Format&& format) {
   uint64_t dropped = 0;
   bool first_drop = false;
   bool wake = false;
   {
+    // Formatted in place at the end of the batch being gathered: no string
+    // of its own per line, one copy (the batch's write) in all.
     std::lock_guard<std::mutex> lock(mutex_);
-    if (pending_.size() + line.size() > max_pending_bytes_) {
+    size_t before = pending_.size();
+    format(pending_);
+    size_t line_size = pending_.size() - before;
+    if (pending_.size() > max_pending_bytes_) {
+      pending_.resize(before);
+      // A line bigger than the whole budget (a worker's console.log of a
+      // huge string) must not leave the batch's memory that big.
+      if (pending_.capacity() > 2 * max_pending_bytes_) pending_.shrink_to_fit();
       dropped = ++dropped_;
       first_drop = !dropping_;
       dropping_ = true;
     } else {
       // The first line wakes an idle writer; a batch grown to kBatchBytes
       // cuts its gathering short.
-      wake = pending_.empty() ||
-             (pending_.size() < kBatchBytes && pending_.size() + line.size() >= kBatchBytes);
-      pending_ += line;
+      wake = before == 0 || (before < kBatchBytes && before + line_size >= kBatchBytes);
       ++appended_;
     }
   }

@@ -21,7 +21,7 @@
 namespace edge::gateway {
 
 // Thread-safe, and off the request path: each line is formatted by the
-// calling thread and appended to a buffer in memory; a writer thread of its
+// calling thread straight into a buffer in memory; a writer thread of its
 // own writes what has gathered in one write and flush, at most kGatherMs
 // after its first line (so a busy node makes one wake-up and one syscall per
 // batch, not per request, and lines never interleave). A
@@ -72,7 +72,11 @@ class RequestLog {
   uint64_t dropped_lines() const;
 
  private:
-  void Append(const std::string& line);
+  // Formats a line with `format(batch)` straight at the end of the batch
+  // being gathered (under the lock), or drops it when that would hold more
+  // than max_pending_bytes_.
+  template <typename Format>
+  void AppendLine(Format&& format);
   void Run();  // the writer thread
   void WriteBatch(const std::string& batch);
 
