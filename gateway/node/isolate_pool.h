@@ -87,6 +87,9 @@ class IsolatePool {
   StatusOr<size_t> Preload(const std::shared_ptr<const ServedWorker>& worker);
   // Whether `worker`'s instance is loaded here (serving, or warmed ahead).
   bool Holds(const ServedWorker& worker) const;
+  // Whether any instance of worker `name` is loaded here (serving, or
+  // warmed ahead).
+  bool HoldsAny(const std::string& name) const;
   // Brings the pool in line with a published state: warmed instances it
   // names become current, workers it no longer has (deleted) and instances
   // warmed but superseded go; requests in flight finish first. A warmed
