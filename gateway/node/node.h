@@ -1,9 +1,9 @@
 // An `edge serve` PoP node: serving threads (one libuv loop, HTTP listeners
 // and IsolatePool each) and a control thread (the admin API, deploys,
 // signals). The control thread owns every change: it validates it, writes
-// it to the deploy store, has every serving thread warm the new isolates,
-// then publishes the new NodeState, so no request ever waits for a compile
-// or sees half a deploy.
+// it to the deploy store, has the new isolates warmed where the worker's
+// requests will find them (SwitchAll), then publishes the new NodeState,
+// so no request ever waits for a compile or sees half a deploy.
 #pragma once
 
 #include <uv.h>
