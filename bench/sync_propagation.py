@@ -20,7 +20,7 @@
 Percentiles are nearest-rank: with 20 samples p99 is the largest.
 
     bench/sync_propagation.py [--pops 10] [--deploys 20] [--kv-writes 50]
-                              [--relay] [--interval-ms 2]
+                              [--relay] [--interval-ms 2] [--pop-flag=--flag ...]
 
 Needs build/edge (or $EDGE_BINARY). The load generator shares the machine
 with every node: on a small machine the polling itself costs CPU the nodes
@@ -117,6 +117,9 @@ def main():
     parser.add_argument("--kv-writes", type=int, default=50)
     parser.add_argument("--relay", action="store_true", help="the PoPs tail one relay")
     parser.add_argument("--interval-ms", type=float, default=2.0)
+    parser.add_argument("--pop-flag", action="append", default=[],
+                        help="one more `edge serve` flag for every PoP (repeatable), e.g. "
+                             "--pop-flag=--spare-isolates=0")
     args = parser.parse_args()
     interval_s = args.interval_ms / 1000
     started = time.perf_counter()
@@ -129,7 +132,7 @@ def main():
         relay = start_pop(keys, origin.url, "relay", relay=True) if args.relay else None
         upstream = relay.admin_url if relay else origin.url
         for i in range(args.pops):
-            pops.append(start_pop(keys, upstream, f"pop-{i}"))
+            pops.append(start_pop(keys, upstream, f"pop-{i}", extra=args.pop_flag))
         clients = [Client(p.http_port) for p in pops]
 
         # A first deploy, not measured: every PoP has the worker warm.
@@ -189,6 +192,8 @@ def main():
         print(row("deploy started -> each PoP", each_pop_from_start))
         print(row("KV PUT at PoP 0 -> each other PoP", kv_pairs))
         print()
+        print("deploy returned -> every PoP, each deploy in order (ms): " +
+              " ".join(f"{v:.0f}" for v in every_pop))
         print(f"(deploys: {early} of {len(each_pop)} (deploy, PoP) pairs served the new version "
               f"before `edge deploy` returned; counted as 0 ms from the return)")
         print(f"total run time {time.perf_counter() - started:.1f} s")

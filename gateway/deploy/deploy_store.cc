@@ -382,6 +382,17 @@ StatusOr<std::vector<std::string>> DeployStore::WorkerNames() const {
   return names;
 }
 
+StatusOr<bool> DeployStore::HasWorker(const std::string& name) const {
+  if (name.empty() || name.size() > kMaxKeyBytes) return false;
+  base::LmdbTxn txn;
+  EDGE_RETURN_IF_ERROR(txn.Begin(*env_, /*read_only=*/true, "read"));
+  MDB_val key = Val(name), value;
+  int rc = mdb_get(txn.get(), dbs_.workers, &key, &value);
+  if (rc == MDB_NOTFOUND) return false;
+  if (rc != 0) return LmdbError("read", rc);
+  return true;
+}
+
 StatusOr<std::optional<std::string>> DeployStore::ReadOwner(MDB_txn* txn,
                                                             const std::string& worker) const {
   if (worker.empty() || worker.size() > kMaxKeyBytes) return std::optional<std::string>();

@@ -172,6 +172,8 @@ class DeployStore {
   // Every worker that has a record (with or without a current version),
   // sorted.
   StatusOr<std::vector<std::string>> WorkerNames() const;
+  // Whether `name` is among WorkerNames(), without reading them all.
+  StatusOr<bool> HasWorker(const std::string& name) const;
   // Every account, by name.
   StatusOr<std::vector<AccountRecord>> Accounts() const;
   // The stored owner of `worker`; nullopt when none is stored (the worker

@@ -146,7 +146,31 @@ struct RouteTable::Index {
   ViewMap<PathRules> exact_hosts;  // example.com
   ViewMap<PathRules> subdomains;   // *.example.com, by "example.com"
   ViewMap<PathRules> domains;      // *example.com, by "example.com"
+  // Normalized pattern (ParsedRoute::Key) -> the index in routes_ of the
+  // route that claimed it first.
+  ViewMap<size_t> claims;
 };
+
+namespace {
+
+Status ClaimedTwice(const Route& first, const Route& route) {
+  std::string as =
+      first.pattern == route.pattern ? std::string() : fmt::format(" (as \"{}\")", first.pattern);
+  return Status(ErrorCode::kInvalidInput,
+                fmt::format("route \"{}\" is claimed by two workers: \"{}\"{} and \"{}\"",
+                            route.pattern, first.worker, as, route.worker));
+}
+
+StatusOr<ParsedRoute> ParseFor(const Route& route) {
+  StatusOr<ParsedRoute> parsed = ParseRoutePattern(route.pattern);
+  if (!parsed.ok()) {
+    return Status(ErrorCode::kInvalidInput,
+                  fmt::format("worker \"{}\": {}", route.worker, parsed.status().message()));
+  }
+  return parsed;
+}
+
+}  // namespace
 
 RouteTable::RouteTable() : index_(std::make_unique<Index>()) {}
 RouteTable::~RouteTable() = default;
@@ -155,27 +179,20 @@ RouteTable& RouteTable::operator=(RouteTable&&) noexcept = default;
 
 StatusOr<RouteTable> RouteTable::Build(std::vector<Route> routes) {
   RouteTable table;
-  // Normalized pattern -> the route that claimed it first.
-  std::unordered_map<std::string, const Route*> claimed;
-  for (const Route& route : routes) {
+  ViewMap<size_t>& claimed = table.index_->claims;
+  for (size_t i = 0; i < routes.size(); ++i) {
+    const Route& route = routes[i];
     if (route.worker.empty()) {
       return Status(ErrorCode::kInvalidInput,
                     fmt::format("route \"{}\" names no worker", route.pattern));
     }
-    StatusOr<ParsedRoute> parsed = ParseRoutePattern(route.pattern);
-    if (!parsed.ok()) {
-      return Status(ErrorCode::kInvalidInput,
-                    fmt::format("worker \"{}\": {}", route.worker, parsed.status().message()));
-    }
-    auto [it, inserted] = claimed.emplace(parsed->Key(), &route);
+    StatusOr<ParsedRoute> parsed = ParseFor(route);
+    if (!parsed.ok()) return parsed.status();
+    auto [it, inserted] = claimed.emplace(parsed->Key(), i);
     if (!inserted) {
-      const Route& first = *it->second;
+      const Route& first = routes[it->second];
       if (first.worker == route.worker) continue;  // listed twice: harmless
-      std::string as = first.pattern == route.pattern ? std::string()
-                                                      : fmt::format(" (as \"{}\")", first.pattern);
-      return Status(ErrorCode::kInvalidInput,
-                    fmt::format("route \"{}\" is claimed by two workers: \"{}\"{} and \"{}\"",
-                                route.pattern, first.worker, as, route.worker));
+      return ClaimedTwice(first, route);
     }
     ViewMap<PathRules>* hosts = &table.index_->exact_hosts;
     if (parsed->host_kind == ParsedRoute::HostKind::kSubdomains) hosts = &table.index_->subdomains;
@@ -238,6 +255,26 @@ const std::string* RouteTable::Match(std::string_view host_header, std::string_v
     whole = false;
   }
   return nullptr;
+}
+
+Status RouteTable::CheckClaims(std::string_view worker,
+                               const std::vector<std::string>& patterns) const {
+  if (patterns.empty()) return Status::Ok();
+  if (worker.empty()) {
+    return Status(ErrorCode::kInvalidInput,
+                  fmt::format("route \"{}\" names no worker", patterns.front()));
+  }
+  for (const std::string& pattern : patterns) {
+    Route route{pattern, std::string(worker)};
+    StatusOr<ParsedRoute> parsed = ParseFor(route);
+    if (!parsed.ok()) return parsed.status();
+    auto it = index_->claims.find(parsed->Key());
+    // Its own routes are replaced; listed twice in `patterns` is harmless.
+    if (it != index_->claims.end() && routes_[it->second].worker != worker) {
+      return ClaimedTwice(routes_[it->second], route);
+    }
+  }
+  return Status::Ok();
 }
 
 const std::vector<Route>& RouteTable::routes() const { return routes_; }

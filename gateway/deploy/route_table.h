@@ -88,6 +88,13 @@ class RouteTable {
   // same pattern listed twice for the same worker is fine.
   static StatusOr<RouteTable> Build(std::vector<Route> routes);
 
+  // Whether worker `worker` may take `patterns` in place of its own routes
+  // here: the error Build would give for this table's routes with
+  // `worker`'s replaced by `patterns` (an invalid pattern, or one another
+  // worker claims), without building one. Costs O(patterns), whatever the
+  // number of routes.
+  Status CheckClaims(std::string_view worker, const std::vector<std::string>& patterns) const;
+
   // The worker for a request, or nullptr when no route matches.
   // `host_header` is the Host header as received (any case, maybe with a
   // port, maybe with a trailing dot); `path` is the request target in origin

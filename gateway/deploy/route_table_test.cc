@@ -173,6 +173,37 @@ TEST(RouteTableTest, RefusesAPatternClaimedTwice) {
   EXPECT_NE(invalid.status().message().find("worker \"a\""), std::string::npos);
 }
 
+// CheckClaims answers as Build would for the table's routes with one
+// worker's replaced, without building.
+TEST(RouteTableTest, ChecksAWorkersNewRoutesAsBuildWould) {
+  RouteTable table = MustBuild({{"a.example.com/*", "a"}, {"b.example.com/*", "b"},
+                                {"*.shop.example/*", "b"}, {"b.example.com/api/*", "b"}});
+  // Its own routes, any spelling of them, and patterns nobody claims.
+  EXPECT_TRUE(table.CheckClaims("b", {"http://B.example.com/*", "*.shop.example/*"}).ok());
+  EXPECT_TRUE(table.CheckClaims("c", {"c.example.com/*", "c.example.com/*"}).ok());
+  EXPECT_TRUE(table.CheckClaims("c", {"b.example.com/other/*", "shop.example/*"}).ok());
+  EXPECT_TRUE(table.CheckClaims("c", {}).ok());
+  // Another worker's: the same message as Build's.
+  for (const std::vector<std::string>& patterns :
+       std::vector<std::vector<std::string>>{{"c.example.com/*", "HTTPS://b.example.com/*"},
+                                             {"*.shop.example/*"},
+                                             {"a.example.com/*"}}) {
+    Status claimed = table.CheckClaims("c", patterns);
+    ASSERT_FALSE(claimed.ok()) << patterns.back();
+    EXPECT_EQ(claimed.code(), ErrorCode::kInvalidInput);
+    std::vector<Route> routes;
+    for (const Route& route : table.routes()) routes.push_back(route);
+    for (const std::string& pattern : patterns) routes.push_back({pattern, "c"});
+    auto built = RouteTable::Build(std::move(routes));
+    ASSERT_FALSE(built.ok());
+    EXPECT_EQ(claimed.message(), built.status().message());
+  }
+  // An invalid pattern, as Build says it.
+  Status invalid = table.CheckClaims("c", {"c.example.com"});
+  ASSERT_FALSE(invalid.ok());
+  EXPECT_NE(invalid.message().find("worker \"c\""), std::string::npos) << invalid.message();
+}
+
 TEST(RouteTableTest, ManyRoutes) {
   std::vector<Route> routes;
   for (int i = 0; i < 5000; ++i) {

@@ -129,6 +129,13 @@ bool IsolatePool::Holds(const ServedWorker& worker) const {
          (slot.warm_served && slot.warm_served->instance == worker.instance);
 }
 
+bool IsolatePool::HoldsAny(const std::string& name) const {
+  auto it = slots_.find(name);
+  if (it == slots_.end()) return false;
+  const Slot& slot = it->second;
+  return (slot.host && slot.host->current() != nullptr) || slot.warm != nullptr;
+}
+
 void IsolatePool::DiscardWarm(const std::string& name, uint64_t instance) {
   auto it = slots_.find(name);
   if (it == slots_.end()) return;

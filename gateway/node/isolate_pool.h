@@ -1,8 +1,9 @@
 // One serving thread's isolates: for each worker it has served, a WorkerHost
 // holding the isolate of the worker's current instance (and, for a while,
 // retired instances finishing their requests). Isolates are created when a
-// deploy warms them (before the routes switch) or, after an eviction, by the
-// first request that needs one again.
+// deploy warms them (before the routes switch), when the node starts or the
+// thread copies a worker it hands over often (Preload), or, after an
+// eviction, by the first request that needs one again.
 //
 // Memory: the pool keeps its isolates under a budget (the node's budget
 // divided among its threads). When over, idle isolates go, least recently
@@ -87,6 +88,9 @@ class IsolatePool {
   StatusOr<size_t> Preload(const std::shared_ptr<const ServedWorker>& worker);
   // Whether `worker`'s instance is loaded here (serving, or warmed ahead).
   bool Holds(const ServedWorker& worker) const;
+  // Whether any instance of worker `name` is loaded here (serving, or
+  // warmed ahead).
+  bool HoldsAny(const std::string& name) const;
   // Brings the pool in line with a published state: warmed instances it
   // names become current, workers it no longer has (deleted) and instances
   // warmed but superseded go; requests in flight finish first. A warmed

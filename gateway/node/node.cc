@@ -66,14 +66,18 @@ uint32_t FitToFileLimit(uint32_t outbound_connections) {
 }
 
 // A new state to change: `current`'s workers, routes and host policies.
-std::shared_ptr<NodeState> CopyOf(const NodeState& current) {
+// Without `with_routes`, the routes are left empty, for a caller that
+// builds them itself.
+std::shared_ptr<NodeState> CopyOf(const NodeState& current, bool with_routes = true) {
   auto state = std::make_shared<NodeState>();
   state->workers = current.workers;
   state->host_policies = current.host_policies;
   state->generation = current.generation;
-  // The routes of a published state always build again.
-  auto routes = RouteTable::Build(current.routes.routes());
-  if (routes.ok()) state->routes = std::move(routes).value();
+  if (with_routes) {
+    // The routes of a published state always build again.
+    auto routes = RouteTable::Build(current.routes.routes());
+    if (routes.ok()) state->routes = std::move(routes).value();
+  }
   return state;
 }
 
@@ -245,7 +249,13 @@ Status Node::Open() {
   return Status::Ok();
 }
 
-StatusOr<std::shared_ptr<const ServedWorker>> Node::BuildServed(const DeployedWorker& deployed) {
+int Node::NextHomeThread() {
+  if (threads_.empty()) return -1;
+  return static_cast<int>(next_load_thread_++ % threads_.size());
+}
+
+StatusOr<std::shared_ptr<const ServedWorker>> Node::BuildServed(const DeployedWorker& deployed,
+                                                                int home_thread) {
   auto bundle = DecodeBundle(deployed.bundle_json);
   if (!bundle.ok()) return bundle.status();
   std::string root = fmt::format("/workers/{}/v{}", deployed.name, deployed.version);
@@ -255,6 +265,7 @@ StatusOr<std::shared_ptr<const ServedWorker>> Node::BuildServed(const DeployedWo
   served->name = deployed.name;
   served->version = deployed.version;
   served->instance = next_instance_++;
+  served->home_thread = home_thread;
   served->limits = bundle->limits;
   served->routes = deployed.routes;
   served->account = deployed.account;
@@ -375,7 +386,7 @@ void Node::Switch(std::shared_ptr<NodeState> state, std::shared_ptr<const Served
 
 void Node::SwitchAll(std::shared_ptr<NodeState> state,
                      std::vector<std::shared_ptr<const ServedWorker>> workers,
-                     std::function<void()> done) {
+                     std::function<void()> done, bool loaded_at_home) {
   auto publish = [this, state, done = std::move(done)]() mutable {
     // A version's bucket notification rules hold from the moment it serves.
     SetR2Rules(*state);
@@ -389,15 +400,44 @@ void Node::SwitchAll(std::shared_ptr<NodeState> state,
     publish();
     return;
   }
-  // Every thread loads the new isolates (a deploy's own thread has it
-  // already: Warm is a no-op there); the routes switch once all have.
-  auto remaining = std::make_shared<size_t>(threads_.size());
+  // The threads that may have to load before the switch: every one for a
+  // worker that serves already (only the thread knows whether it holds an
+  // isolate of it), else the home threads that have not loaded yet.
+  std::shared_ptr<const NodeState> current = state_.Load();
+  std::vector<NodeThread*> asked;
+  std::vector<bool> ask(threads_.size(), false);
+  for (const auto& worker : workers) {
+    int home = worker->home_thread;
+    if (current->Find(worker->name) != nullptr || home < 0 ||
+        static_cast<size_t>(home) >= threads_.size()) {
+      ask.assign(threads_.size(), true);
+      break;
+    }
+    if (!loaded_at_home) ask[home] = true;
+  }
+  for (size_t i = 0; i < threads_.size(); ++i) {
+    if (ask[i]) asked.push_back(threads_[i].get());
+  }
+  if (asked.empty()) {
+    publish();
+    return;
+  }
+  // Each asked thread loads the new isolates it must hold (the one that
+  // already did finds them: Warm is a no-op there); the routes switch
+  // once all have.
+  auto remaining = std::make_shared<size_t>(asked.size());
   auto publish_once = std::make_shared<std::function<void()>>(std::move(publish));
   auto shared_workers =
       std::make_shared<const std::vector<std::shared_ptr<const ServedWorker>>>(std::move(workers));
-  for (auto& thread : threads_) {
-    thread->Post([this, thread = thread.get(), shared_workers, remaining, publish_once] {
+  for (NodeThread* thread : asked) {
+    thread->Post([this, thread, shared_workers, remaining, publish_once] {
       for (const auto& worker : *shared_workers) {
+        if (worker->home_thread >= 0 && worker->home_thread != thread->index() &&
+            !thread->pool().HoldsAny(worker->name)) {
+          // Not its home, and its requests here went elsewhere: they are
+          // handed to the home thread until they are many.
+          continue;
+        }
         Status warmed = thread->pool().Warm(worker);
         if (!warmed.ok()) {
           Log(LogLevel::kWarn, "[{}] thread {} could not warm version {}: {}", worker->name,
@@ -506,6 +546,11 @@ struct Node::PendingDeploy {
   NodeThread* loaded_on = nullptr;  // null: loaded on the control loop
   double load_ms = 0;
   int plans = 0;  // planned again when the worker changed while it loaded
+  // When each step began or ended, for the debug line that says where a
+  // deploy's time went (its last plan and load).
+  std::chrono::steady_clock::time_point planned, load_start, load_end, loaded_seen, commit_start,
+      replanned, written, notified;
+  double plan_ms = 0, replan_ms = 0;
 };
 
 void Node::Deploy(std::string name, std::string bundle_json, std::string account, Done done) {
@@ -557,8 +602,10 @@ std::optional<Node::DeployRefusal> Node::PlanDeploy(PendingDeploy& deploy) {
   if (auto refused = RefuseRoutes(target, routes)) {
     return DeployRefusal{refused->status, refused->body};
   }
-  auto table = RoutesWith(name, routes);
-  if (!table.ok()) return DeployRefusal{409, table.status().message()};
+  // Checked against the published routes without building a table: the
+  // commit builds the one it publishes.
+  Status free = state_.Load()->routes.CheckClaims(name, routes);
+  if (!free.ok()) return DeployRefusal{409, free.message()};
   // Its secrets as stored, also those put before its first version.
   auto secrets = store_->Secrets(name);
   if (!secrets.ok()) return DeployRefusal{500, secrets.status().message()};
@@ -608,17 +655,21 @@ void Node::StartDeploys() {
     std::shared_ptr<PendingDeploy> deploy = std::move(*it);
     it = deploys_waiting_.erase(it);
     deploys_in_flight_.insert(deploy->name);
+    auto plan_start = std::chrono::steady_clock::now();
     if (std::optional<DeployRefusal> refused = PlanDeploy(*deploy)) {
       RefuseDeploy(deploy, *refused);
       continue;
     }
+    deploy->planned = std::chrono::steady_clock::now();
+    deploy->plan_ms = MsSince(plan_start);
     LoadDeploy(deploy);
   }
 }
 
 void Node::LoadDeploy(const std::shared_ptr<PendingDeploy>& deploy) {
   ++deploy->plans;
-  auto served = BuildServed(deploy->candidate);
+  int home = NextHomeThread();
+  auto served = BuildServed(deploy->candidate, home);
   if (!served.ok()) return RefuseDeploy(deploy, {400, served.status().message()});
   deploy->served = std::move(served).value();
   // Compile, instantiate and run the top-level code once, with the
@@ -643,15 +694,17 @@ void Node::LoadDeploy(const std::shared_ptr<PendingDeploy>& deploy) {
     });
     return;
   }
-  NodeThread* thread = threads_[next_load_thread_++ % threads_.size()].get();
+  NodeThread* thread = threads_[home].get();
   deploy->loaded_on = thread;
   thread->Post([this, thread, deploy] {
     auto started = std::chrono::steady_clock::now();
     Status loaded = thread->pool().Warm(deploy->served, /*log_failure=*/false, /*use_spare=*/false);
-    double load_ms = std::chrono::duration<double, std::milli>(
-                         std::chrono::steady_clock::now() - started)
-                         .count();
-    control_tasks_->Post([this, deploy, loaded, load_ms] {
+    auto ended = std::chrono::steady_clock::now();
+    double load_ms = std::chrono::duration<double, std::milli>(ended - started).count();
+    control_tasks_->Post([this, deploy, loaded, load_ms, started, ended] {
+      deploy->load_start = started;
+      deploy->load_end = ended;
+      deploy->loaded_seen = std::chrono::steady_clock::now();
       deploy->load_ms = load_ms;
       DeployLoaded(deploy, loaded);
       StartDeploys();
@@ -697,18 +750,25 @@ void Node::CommitDeploys(std::function<void()> finished_change) {
   };
   std::vector<std::shared_ptr<PendingDeploy>> loaded = std::move(deploys_loaded_);
   deploys_loaded_.clear();
+  // The routes are built once per deploy of the group, each from the
+  // routes before it (the published ones for the first).
+  std::shared_ptr<const NodeState> published = state_.Load();
+  auto state = CopyOf(*published, /*with_routes=*/false);
+  const NodeState* routes_before = published.get();
   // Checked again: another change may have committed since each was
   // planned (a secret, a rollback, a route another worker took, one of
   // this group). A worker that changed in what its isolate was loaded
   // with (version id, secrets, owner) is loaded again.
-  auto state = CopyOf(*state_.Load());
   std::vector<std::shared_ptr<PendingDeploy>> group;
   for (const std::shared_ptr<PendingDeploy>& deploy : loaded) {
     DeployedWorker planned = deploy->candidate;
+    deploy->commit_start = std::chrono::steady_clock::now();
     if (std::optional<DeployRefusal> refused = PlanDeploy(*deploy)) {
       RefuseDeploy(deploy, *refused);
       continue;
     }
+    deploy->replanned = std::chrono::steady_clock::now();
+    deploy->replan_ms = MsSince(deploy->commit_start);
     const DeployedWorker& now = deploy->candidate;
     bool same_secrets = std::equal(
         now.secrets.begin(), now.secrets.end(), planned.secrets.begin(), planned.secrets.end(),
@@ -730,7 +790,7 @@ void Node::CommitDeploys(std::function<void()> finished_change) {
       LoadDeploy(deploy);
       continue;
     }
-    auto table = RoutesWith(deploy->name, now.routes, state.get());
+    auto table = RoutesWith(deploy->name, now.routes, routes_before);
     if (!table.ok()) {
       RefuseDeploy(deploy, {409, table.status().message()});
       continue;
@@ -743,6 +803,7 @@ void Node::CommitDeploys(std::function<void()> finished_change) {
     }
     state->workers[deploy->name] = deploy->served;
     state->routes = std::move(table).value();
+    routes_before = state.get();
     group.push_back(deploy);
   }
   if (group.empty()) return finished();
@@ -764,6 +825,9 @@ void Node::CommitDeploys(std::function<void()> finished_change) {
       RefuseDeploy(deploy, {500, written.message()});
     }
     return finished();
+  }
+  for (const std::shared_ptr<PendingDeploy>& deploy : group) {
+    deploy->written = std::chrono::steady_clock::now();
   }
   std::vector<std::shared_ptr<PendingDeploy>> live;
   std::vector<std::shared_ptr<const ServedWorker>> workers;
@@ -795,14 +859,19 @@ void Node::CommitDeploys(std::function<void()> finished_change) {
     }
   }
   if (live.empty()) return finished();
+  for (const std::shared_ptr<PendingDeploy>& deploy : live) {
+    deploy->notified = std::chrono::steady_clock::now();
+  }
   state->generation = state_.Load()->generation + 1;
-  SwitchAll(std::move(state), std::move(workers),
-            [this, live = std::move(live), finished = std::move(finished)] {
+  SwitchAll(
+      std::move(state), std::move(workers),
+      [this, live = std::move(live), finished = std::move(finished)] {
               for (const std::shared_ptr<PendingDeploy>& deploy : live) {
                 double total_ms = std::chrono::duration<double, std::milli>(
                                       std::chrono::steady_clock::now() - deploy->started)
                                       .count();
                 const ServedWorker& served = *deploy->served;
+                LogDeployPhases(*deploy, live.size());
                 Log(LogLevel::kInfo, "[{}] version {} is live ({} modules, {:.1f} ms to switch)",
                     served.name, served.version, deploy->bundle->modules.size(), total_ms);
                 EndDeploy(deploy, {200, fmt::format("{{\"name\":{},\"version\":{},\"sha256\":{},"
@@ -814,7 +883,23 @@ void Node::CommitDeploys(std::function<void()> finished_change) {
                                                     deploy->load_ms, total_ms)});
               }
               finished();
-            });
+      },
+      /*loaded_at_home=*/true);
+}
+
+void Node::LogDeployPhases(const PendingDeploy& deploy, size_t group) {
+  using Ms = std::chrono::duration<double, std::milli>;
+  auto now = std::chrono::steady_clock::now();
+  Log(LogLevel::kDebug,
+      "[{}] deploy took {:.2f} ms: checks {:.2f}, waiting for its thread {:.2f}, load {:.2f}, "
+      "back to the control loop {:.2f}, waiting for its commit {:.2f}, checks again {:.2f}, "
+      "store write {:.2f}, extensions {:.2f}, switch {:.2f} ({} deploy(s) stored together)",
+      deploy.name, Ms(now - deploy.started).count(), deploy.plan_ms,
+      Ms(deploy.load_start - deploy.planned).count(), Ms(deploy.load_end - deploy.load_start).count(),
+      Ms(deploy.loaded_seen - deploy.load_end).count(),
+      Ms(deploy.commit_start - deploy.loaded_seen).count(), deploy.replan_ms,
+      Ms(deploy.written - deploy.replanned).count(), Ms(deploy.notified - deploy.written).count(),
+      Ms(now - deploy.notified).count(), group);
 }
 
 void Node::Reapply(const std::string& name, std::function<void(Status)> done) {
@@ -824,7 +909,7 @@ void Node::Reapply(const std::string& name, std::function<void(Status)> done) {
     // Secrets of a worker with no version yet: nothing to serve.
     return done(Status::Ok());
   }
-  auto served = BuildServed(**deployed);
+  auto served = BuildServed(**deployed, NextHomeThread());
   if (!served.ok()) return done(served.status());
   auto state = StateWith(name, *served);
   if (!state.ok()) return done(state.status());

@@ -1,9 +1,9 @@
 // An `edge serve` PoP node: serving threads (one libuv loop, HTTP listeners
 // and IsolatePool each) and a control thread (the admin API, deploys,
 // signals). The control thread owns every change: it validates it, writes
-// it to the deploy store, has every serving thread warm the new isolates,
-// then publishes the new NodeState, so no request ever waits for a compile
-// or sees half a deploy.
+// it to the deploy store, has the new isolates warmed where the worker's
+// requests will find them (SwitchAll), then publishes the new NodeState,
+// so no request ever waits for a compile or sees half a deploy.
 #pragma once
 
 #include <uv.h>
@@ -284,7 +284,12 @@ class Node : public bindings::ServiceDirectory {
   // an invalid pattern, 403 naming a host the account does not own).
   std::optional<AdminResult> RefuseRoutes(const std::string& account,
                                           const std::vector<std::string>& routes) const;
-  StatusOr<std::shared_ptr<const ServedWorker>> BuildServed(const DeployedWorker& deployed);
+  // `home_thread`: ServedWorker::home_thread.
+  StatusOr<std::shared_ptr<const ServedWorker>> BuildServed(const DeployedWorker& deployed,
+                                                            int home_thread = -1);
+  // The serving thread the next worker arriving is loaded on (round robin;
+  // -1 without serving threads).
+  int NextHomeThread();
   // A new state: the current one with `worker` replaced (or removed when
   // null), its routes from the worker records.
   // Hands the bucket notification rules of `state`'s workers to the
@@ -297,15 +302,20 @@ class Node : public bindings::ServiceDirectory {
   // claim one pattern.
   StatusOr<RouteTable> RoutesWith(const std::string& name, const std::vector<std::string>& routes,
                                   const NodeState* base = nullptr);
-  // Warms `worker` on every thread (if set), then publishes `state`, then
-  // runs `done`.
+  // Warms `worker` (if set) where it must be warm, then publishes `state`,
+  // then runs `done`.
   void Switch(std::shared_ptr<NodeState> state, std::shared_ptr<const ServedWorker> worker,
               std::function<void()> done);
-  // The same for several workers at once (a group of deploys): each thread
-  // warms those it has not loaded yet, then `state` is published once.
+  // The same for several workers at once (a group of deploys), `state`
+  // published once. Where each is warmed first: a worker the published
+  // state serves already, on every serving thread holding an isolate of it
+  // (a hot worker has one on each thread its requests reach) and on its
+  // home thread; a worker new to the node, on its home thread only (the
+  // others hand its requests there), which a deploy's validating load has
+  // done already (`loaded_at_home`): then no thread is waited for.
   void SwitchAll(std::shared_ptr<NodeState> state,
                  std::vector<std::shared_ptr<const ServedWorker>> workers,
-                 std::function<void()> done);
+                 std::function<void()> done, bool loaded_at_home = false);
 
   // Deploys (Deploy) go through four steps, several deploys at a time:
   // planned (the checks against the store and the state: PlanDeploy),
@@ -329,6 +339,8 @@ class Node : public bindings::ServiceDirectory {
   void RefuseDeploy(const std::shared_ptr<PendingDeploy>& deploy, const DeployRefusal& refusal);
   // The deploy is answered: the next one of its worker may start.
   void EndDeploy(const std::shared_ptr<PendingDeploy>& deploy, AdminResult result);
+  // At debug level: where a deploy that went live spent its time.
+  void LogDeployPhases(const PendingDeploy& deploy, size_t group);
   // Reloads one worker from the store and switches to it.
   void Reapply(const std::string& name, std::function<void(Status)> done);
   // The shape of most changes: write to the store, tell the extensions,

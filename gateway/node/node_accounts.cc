@@ -190,11 +190,9 @@ Status Node::MigrateToAccounts() {
 StatusOr<std::optional<std::string>> Node::OwnerOf(const std::string& name) const {
   auto owner = store_->OwnerOf(name);
   if (!owner.ok() || *owner) return owner;
-  auto names = store_->WorkerNames();
-  if (!names.ok()) return names.status();
-  if (std::binary_search(names->begin(), names->end(), name)) {
-    return std::optional<std::string>(std::string(kDefaultAccount));
-  }
+  auto exists = store_->HasWorker(name);
+  if (!exists.ok()) return exists.status();
+  if (*exists) return std::optional<std::string>(std::string(kDefaultAccount));
   return std::optional<std::string>();
 }
 

@@ -37,6 +37,13 @@ struct ServedWorker {
   std::string account;
   // Its `[[policies]]` tables, with keys from its secrets (null: none).
   std::shared_ptr<const policy::PolicyTables> policies;
+  // The serving thread this instance was first loaded on when it arrived
+  // (a deploy's validating load, a replica's load of a version it
+  // received), or -1 when every serving thread loads its own. A worker new
+  // to the node is loaded there only: another serving thread without an
+  // isolate of it hands its requests there (NodeThread::HolderFor) until
+  // it has handed over enough of them to load a copy of its own.
+  int home_thread = -1;
 };
 
 struct NodeState {

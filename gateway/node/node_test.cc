@@ -722,6 +722,62 @@ TEST_F(ConcurrentDeployTest, ADeployRefusedAmongGoodOnesAtOnceFailsAlone) {
   EXPECT_EQ(node_.Get("broken.test")->status, 404);
 }
 
+// Counts the requests its isolate answered: two isolates of one version
+// each start at 1.
+std::string Counting(const std::string& name, const std::string& version) {
+  return BundleJson(name, R"(
+    let answered = 0;
+    export default { fetch(request, env) { return new Response(`${env.VERSION} ${++answered}`); } };)",
+                    {name + ".test/*"}, {{"VERSION", version, false}});
+}
+
+// A deploy loads its worker once, on one serving thread (its validation),
+// and answers without waiting for the others: a request that lands on
+// another thread is handed to that one, so one isolate answers them all
+// and none waits for a load.
+TEST_F(ConcurrentDeployTest, ANewWorkerLoadsOnceAndEveryThreadServesItAsSoonAsItsDeployAnswers) {
+  constexpr int kWorkers = 6;
+  constexpr int kRequests = 10;  // fewer than a thread hands over before it loads a copy
+  for (int i = 0; i < kWorkers; ++i) {
+    std::string name = fmt::format("once{}", i);
+    Deploy(name, Counting(name, "v1"));
+    // New connections: the kernel spreads them over both threads.
+    std::set<std::string> seen;
+    for (int n = 0; n < kRequests; ++n) seen.insert(BodyOf(node_.Get(name + ".test")));
+    std::set<std::string> one_isolate;
+    for (int n = 1; n <= kRequests; ++n) one_isolate.insert(fmt::format("v1 {}", n));
+    EXPECT_EQ(seen, one_isolate) << name;
+  }
+  std::string metrics;
+  for (int i = 0; i < 300; ++i) {
+    metrics = node_.AdminOk("GET", "/metrics");
+    if (Series(metrics, "edge_isolates_alive") == std::to_string(kWorkers)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(Series(metrics, "edge_isolates_alive"), std::to_string(kWorkers)) << metrics;
+  EXPECT_EQ(Series(metrics, "edge_isolate_cold_loads_total"), "") << metrics;
+}
+
+// A worker whose requests reach both threads gets an isolate on each (the
+// thread that handed it over often loads a copy); its next deploy is warm
+// on both before it answers, so neither hands its requests over again.
+TEST_F(ConcurrentDeployTest, AHotWorkersNextVersionIsWarmOnEveryThreadThatHeldIt) {
+  Deploy("hot", Counting("hot", "v1"));
+  int fresh_isolates = 0;
+  for (int n = 0; n < 400 && fresh_isolates < 2; ++n) {
+    if (BodyOf(node_.Get("hot.test")) == "v1 1") ++fresh_isolates;
+    if (n >= 40) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(fresh_isolates, 2) << "the second thread never loaded its own copy";
+  Deploy("hot", Counting("hot", "v2"));
+  std::multiset<std::string> seen;
+  for (int n = 0; n < 16; ++n) seen.insert(BodyOf(node_.Get("hot.test")));
+  EXPECT_EQ(seen.count("v2 1"), 2u) << ::testing::PrintToString(seen);
+  for (const std::string& body : seen) EXPECT_THAT(body, ::testing::StartsWith("v2 "));
+  std::string metrics = node_.AdminOk("GET", "/metrics");
+  EXPECT_EQ(Series(metrics, "edge_isolate_cold_loads_total"), "") << metrics;
+}
+
 // The operator's host policies: node.toml's, replaced by a set made through
 // the admin API (kept across restarts), node.toml's again once it is
 // removed; a bad set is refused with its field named, and a stored set the

@@ -691,6 +691,9 @@ NodeThread* NodeThread::HolderFor(const std::shared_ptr<const ServedWorker>& ser
     if (load_idle_open_) uv_idle_start(&load_idle_, OnLoadTurn);
     return nullptr;
   }
+  // Not a start load: a version that arrived since (a deploy, a version a
+  // replica received) is held by its home thread.
+  if (holder < 0) holder = served->home_thread;
   NodeThread* thread = holder < 0 ? nullptr : node_.serving_thread(holder);
   if (thread == nullptr || thread == this) return nullptr;
   // A worker handed over often gets its own isolate here too (a hot one

@@ -2,8 +2,10 @@
 // node's traffic address shared with the other threads through
 // SO_REUSEPORT, so the kernel spreads connections), and its IsolatePool.
 // A request is routed by Host and path with the NodeState the thread last
-// saw, and served by that worker's isolate on this thread: an isolate never
-// leaves its thread, and a hot worker has one isolate per thread.
+// saw, and served by that worker's isolate on this thread, or handed to the
+// serving thread that holds the worker's only isolate (a worker loaded once
+// at the node's start or by its deploy): an isolate never leaves its
+// thread, and a hot worker has one isolate per thread.
 #pragma once
 
 #include <uv.h>
@@ -127,9 +129,10 @@ class NodeThread {
   // Where a request for `worker` runs: here, or another thread.
   NodeThread* LaneFor(const std::string& worker);
   // While this thread does not hold `served` and the node's start list
-  // does (start_loads.h): the serving thread that holds it or is loading
-  // it, to hand the request to; null to serve it here (this thread claimed
-  // it, or it is no start load).
+  // does (start_loads.h), or another serving thread is its home
+  // (ServedWorker::home_thread: a version that arrived since the start):
+  // the serving thread that holds it or is loading it, to hand the request
+  // to; null to serve it here (this thread claimed it, or it is neither).
   NodeThread* HolderFor(const std::shared_ptr<const ServedWorker>& served);
   // Between two turns of ready work: loads one worker in the background (a
   // start load this thread claimed, the next of the start list while its
