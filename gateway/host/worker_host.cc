@@ -82,6 +82,13 @@ void WorkerHost::Clear() {
   current_.reset();
 }
 
+std::unique_ptr<runtime::Worker> WorkerHost::TakeIdleWorker() {
+  if (!idle() || !current_) return nullptr;
+  current_->SetOnDiscard(nullptr);
+  reload_.reset();
+  return std::move(current_);
+}
+
 void WorkerHost::ScheduleCollect() { uv_timer_start(collect_timer_, OnCollect, 0, 0); }
 
 // Runs from the loop, outside any worker's JavaScript: the only place a
