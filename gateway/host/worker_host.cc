@@ -82,6 +82,13 @@ void WorkerHost::Clear() {
   current_.reset();
 }
 
+std::unique_ptr<runtime::Worker> WorkerHost::TakeIdleWorker() {
+  if (!idle() || !current_) return nullptr;
+  current_->SetOnDiscard(nullptr);
+  reload_.reset();
+  return std::move(current_);
+}
+
 void WorkerHost::ScheduleCollect() {
   // Every response's end asks; once it is due at the next turn, starting
   // the timer again would only move it in the loop's heap.

@@ -87,6 +87,10 @@ class WorkerHost {
   bool answering() const;
   // Frees every version now (shutdown): their open responses are failed.
   void Clear();
+  // The current version of an idle host, handed over to be freed later
+  // (IsolatePool disposes of evicted isolates between requests): nothing
+  // of this host reaches it afterwards, and the host holds none.
+  std::unique_ptr<runtime::Worker> TakeIdleWorker();
   // Asks for retired versions with nothing in flight to be freed soon.
   void ScheduleCollect();
   // Called when the current version is stopped by its CPU or memory limit,

@@ -16,9 +16,13 @@ IsolatePool::IsolatePool(uv_loop_t* loop, const runtime::NativeRegistry& natives
 
 IsolatePool::~IsolatePool() {
   Clear();
-  if (refill_timer_ != nullptr) {
-    uv_timer_stop(refill_timer_);
-    base::CloseAndDelete(refill_timer_);
+  if (background_timer_ != nullptr) {
+    uv_timer_stop(background_timer_);
+    base::CloseAndDelete(background_timer_);
+    uv_idle_stop(background_idle_);
+    base::CloseAndDelete(background_idle_);
+    uv_check_stop(background_check_);
+    base::CloseAndDelete(background_check_);
   }
 }
 
@@ -32,6 +36,9 @@ void IsolatePool::Clear() {
   slots_.clear();
   for (auto& host : draining_) host->Clear();
   draining_.clear();
+  dying_.clear();
+  dying_bytes_ = 0;
+  stats_.dying = 0;
   stats_.alive = 0;
   stats_.memory_bytes = 0;
 }
@@ -77,7 +84,7 @@ StatusOr<WorkerHost*> IsolatePool::Acquire(const std::shared_ptr<const ServedWor
   std::unique_ptr<runtime::SpareIsolate> spare = TakeSpare(worker->spec.heap_limit_bytes);
   if (spare) ++stats_.spare_loads;
   auto loaded = Load(*worker, std::move(spare));
-  ScheduleRefill();
+  ScheduleBackground();
   if (!loaded.ok()) return loaded.status();
   slot.memory_bytes = (*loaded)->memory_bytes();
   slot.host->SetWorker(std::move(loaded).value());
@@ -97,9 +104,9 @@ Status IsolatePool::Warm(const std::shared_ptr<const ServedWorker>& worker, bool
   // worker's load: a spare made while the thread was idle has paid them.
   std::unique_ptr<runtime::SpareIsolate> spare =
       use_spare ? TakeSpare(worker->spec.heap_limit_bytes) : nullptr;
-  if (spare) last_warm_from_spare_ms_ = last_activity_ms_;
+  last_warm_ms_ = last_activity_ms_;
   auto loaded = Load(*worker, std::move(spare), log_failure);
-  ScheduleRefill();
+  ScheduleBackground();
   if (!loaded.ok()) return loaded.status();
   slot.warm = std::move(loaded).value();
   slot.warm_served = worker;
@@ -190,7 +197,7 @@ void IsolatePool::Retain(const NodeState& state) {
 size_t IsolatePool::MemoryInUse() const {
   // The spares are counted at their target even while some are missing:
   // their room is kept, so they can be made again without an eviction.
-  size_t total = std::max(spares_.size(), spare_target_) * spare_bytes_;
+  size_t total = std::max(spares_.size(), spare_target_) * spare_bytes_ + dying_bytes_;
   for (const auto& [name, slot] : slots_) total += slot.memory_bytes;
   return total;
 }
@@ -204,7 +211,9 @@ void IsolatePool::SetSpares(size_t count, size_t heap_limit_bytes, uint64_t idle
     return spare->heap_limit_bytes() != heap_limit_bytes;
   });
   stats_.spares = spares_.size();
-  ScheduleRefill();
+  // Timed anew with the new quiet spell.
+  if (background_timer_ != nullptr) uv_timer_stop(background_timer_);
+  ScheduleBackground();
 }
 
 std::unique_ptr<runtime::SpareIsolate> IsolatePool::TakeSpare(size_t heap_limit_bytes) {
@@ -215,65 +224,139 @@ std::unique_ptr<runtime::SpareIsolate> IsolatePool::TakeSpare(size_t heap_limit_
   return spare;
 }
 
-void IsolatePool::ScheduleRefill() {
-  if (spares_.size() >= spare_target_) return;
-  if (refill_timer_ == nullptr) {
-    refill_timer_ = new uv_timer_t;
-    uv_timer_init(loop_, refill_timer_);
-    refill_timer_->data = this;
-    // Spares are a convenience: the timer alone does not keep the loop
-    // running.
-    uv_unref(reinterpret_cast<uv_handle_t*>(refill_timer_));
-  }
-  if (!uv_is_active(reinterpret_cast<uv_handle_t*>(refill_timer_))) {
-    uv_timer_start(refill_timer_, OnRefill, spare_idle_ms_, 0);
-  }
+uint64_t IsolatePool::QuietForMs() const {
+  uint64_t now = uv_now(loop_);
+  return now - std::min(now, last_activity_ms_);
 }
 
-void IsolatePool::OnRefill(uv_timer_t* timer) {
+bool IsolatePool::RefillDue() const {
+  if (spares_.size() >= spare_target_) return false;
+  uint64_t now = uv_now(loop_);
+  if (now < refill_blocked_until_ms_) return false;
+  // Deploys are being warmed: see last_warm_ms_.
+  if (last_warm_ms_ != 0 && now - std::min(now, last_warm_ms_) < kRefillAfterWarmMs) {
+    return false;
+  }
+  return QuietForMs() >= spare_idle_ms_;
+}
+
+void IsolatePool::ScheduleBackground() {
+  if (dying_.empty() && spares_.size() >= spare_target_) return;
+  if (background_timer_ == nullptr) {
+    background_timer_ = new uv_timer_t;
+    uv_timer_init(loop_, background_timer_);
+    background_timer_->data = this;
+    background_idle_ = new uv_idle_t;
+    uv_idle_init(loop_, background_idle_);
+    background_check_ = new uv_check_t;
+    uv_check_init(loop_, background_check_);
+    background_check_->data = this;
+    // Spares and disposals are a convenience: these handles alone do not
+    // keep the loop running.
+    uv_unref(reinterpret_cast<uv_handle_t*>(background_timer_));
+    uv_unref(reinterpret_cast<uv_handle_t*>(background_idle_));
+    uv_unref(reinterpret_cast<uv_handle_t*>(background_check_));
+  }
+  if (uv_is_active(reinterpret_cast<uv_handle_t*>(background_timer_)) ||
+      uv_is_active(reinterpret_cast<uv_handle_t*>(background_check_))) {
+    return;
+  }
+  // When the first piece may run: after a quiet spell, a dying isolate's
+  // bound, the pause after a deploy's warm.
+  uint64_t now = uv_now(loop_);
+  uint64_t quiet = QuietForMs();
+  uint64_t at = now + (quiet >= spare_idle_ms_ ? 0 : spare_idle_ms_ - quiet);
+  if (!dying_.empty()) {
+    at = std::min(at, dying_.front().since_ms + kDisposeWithinMs);
+  } else {
+    at = std::max(at, refill_blocked_until_ms_);
+    if (last_warm_ms_ != 0) {
+      at = std::max(at, last_warm_ms_ + kRefillAfterWarmMs);
+    }
+  }
+  uv_timer_start(background_timer_, OnBackgroundTimer, at > now ? at - now : 0, 0);
+}
+
+void IsolatePool::OnBackgroundTimer(uv_timer_t* timer) {
   auto* self = static_cast<IsolatePool*>(timer->data);
-  if (self->spares_.size() >= self->spare_target_) return;
   uint64_t now = uv_now(self->loop_);
-  if (self->last_warm_from_spare_ms_ != 0 &&
-      now - std::min(now, self->last_warm_from_spare_ms_) < kRefillAfterWarmMs) {
-    uv_timer_start(timer, OnRefill, self->last_warm_from_spare_ms_ + kRefillAfterWarmMs - now, 0);
-    return;
-  }
-  uint64_t quiet_for = now - std::min(now, self->last_activity_ms_);
-  if (quiet_for < self->spare_idle_ms_) {
+  bool dispose = !self->dying_.empty() &&
+                 (self->QuietForMs() >= self->spare_idle_ms_ ||
+                  now >= self->dying_.front().since_ms + kDisposeWithinMs);
+  if (!dispose && !self->RefillDue()) {
     // A request came meanwhile: wait until the thread has been quiet.
-    uv_timer_start(timer, OnRefill, self->spare_idle_ms_ - quiet_for, 0);
+    self->ScheduleBackground();
     return;
   }
+  // Not here, in the timer phase, ahead of requests that arrived since the
+  // last poll: the next poll (which does not block) reads them first.
+  uv_idle_start(self->background_idle_, [](uv_idle_t*) {});
+  uv_check_start(self->background_check_, OnBackgroundCheck);
+}
+
+void IsolatePool::OnBackgroundCheck(uv_check_t* check) {
+  auto* self = static_cast<IsolatePool*>(check->data);
+  uv_check_stop(check);
+  uv_idle_stop(self->background_idle_);
+  uint64_t now = uv_now(self->loop_);
+  bool overdue = !self->dying_.empty() && now >= self->dying_.front().since_ms + kDisposeWithinMs;
+  if (self->busy_ && self->busy_()) {
+    // A request is waiting for its turn: it goes first, and the work waits
+    // for the next quiet spell.
+    self->last_activity_ms_ = std::max(self->last_activity_ms_, now);
+  }
+  bool quiet = self->QuietForMs() >= self->spare_idle_ms_;
+  if (overdue || (quiet && !self->dying_.empty())) {
+    // Disposals first: they give memory back, and a refill may need it.
+    self->DisposeOne();
+  } else if (self->RefillDue()) {
+    self->RefillOne();
+  }
+  self->ScheduleBackground();
+}
+
+void IsolatePool::DisposeOne() {
+  Dying dying = std::move(dying_.front());
+  dying_.erase(dying_.begin());
+  dying_bytes_ -= std::min(dying_bytes_, dying.memory_bytes);
+  stats_.dying = dying_.size();
+  stats_.memory_bytes -= std::min(stats_.memory_bytes, dying.memory_bytes);
+  dying.worker.reset();
+}
+
+void IsolatePool::RefillOne() {
   // Room in the budget (which keeps room for the spares: MemoryInUse).
   // Cold loads since the last measurement may have taken it: idle isolates
   // are evicted now, while the thread is idle, rather than at the next
-  // measurement, so the next cold load finds a spare.
-  if (self->budget_bytes_ != 0 && self->MemoryInUse() > self->budget_bytes_) {
-    self->EnforceBudget();
-    if (self->MemoryInUse() > self->budget_bytes_) {
+  // measurement, so the next cold load finds a spare. They are disposed of
+  // first, one piece of work each, before the spare is made.
+  if (budget_bytes_ != 0 && MemoryInUse() > budget_bytes_) {
+    EnforceBudget();
+    if (MemoryKept() > budget_bytes_) {
       // Only isolates answering requests left: look again later.
-      uv_timer_start(timer, OnRefill, 1000, 0);
-      return;
+      refill_blocked_until_ms_ = uv_now(loop_) + 1000;
     }
+    return;
   }
-  auto spare = runtime::SpareIsolate::Make(self->loop_, self->natives_, self->spare_heap_limit_);
+  auto spare = runtime::SpareIsolate::Make(loop_, natives_, spare_heap_limit_);
   if (spare == nullptr) {
     // No startup snapshot: a spare would save nothing.
     Log(LogLevel::kWarn, "no spare isolates: this binary has no usable startup snapshot");
-    self->spare_target_ = 0;
+    spare_target_ = 0;
     return;
   }
-  self->spare_bytes_ = spare->memory_bytes();
-  self->spares_.push_back(std::move(spare));
-  self->stats_.spares = self->spares_.size();
-  // One per tick: the next after another quiet spell.
-  self->ScheduleRefill();
+  spare_bytes_ = spare->memory_bytes();
+  spares_.push_back(std::move(spare));
+  stats_.spares = spares_.size();
 }
 
 size_t IsolatePool::EnforceBudget() {
   std::erase_if(draining_, [](const std::unique_ptr<WorkerHost>& host) { return host->idle(); });
-  size_t total = MemoryInUse();
+  // Dying isolates are on their way out: not counted against the room
+  // looked for here. One past its bound goes now.
+  uint64_t now = uv_now(loop_);
+  while (!dying_.empty() && now >= dying_.front().since_ms + kDisposeWithinMs) DisposeOne();
+  size_t total = MemoryKept();
   size_t evicted = 0;
   while (budget_bytes_ != 0 && total > budget_bytes_) {
     // Idle isolates first, least recently used first; then isolates busy
@@ -316,10 +399,18 @@ size_t IsolatePool::EnforceBudget() {
           oldest_name, oldest->memory_bytes >> 10);
       ++stats_.waituntil_evictions;
     }
+    std::unique_ptr<runtime::Worker> worker = oldest_idle ? oldest->host->TakeIdleWorker() : nullptr;
+    if (worker) {
+      // Disposed of between requests (see the header); counted until then.
+      dying_.push_back({std::move(worker), oldest->memory_bytes, now});
+      dying_bytes_ += oldest->memory_bytes;
+    }
     slots_.erase(oldest_name);
     ++evicted;
   }
   stats_.evictions += evicted;
+  stats_.dying = dying_.size();
+  if (!dying_.empty()) ScheduleBackground();
   return evicted;
 }
 
@@ -351,6 +442,7 @@ void IsolatePool::Measure(
   }
   for (const auto& spare : spares_) memory += spare->memory_bytes();
   if (!spares_.empty()) spare_bytes_ = spares_.front()->memory_bytes();
+  memory += dying_bytes_;
   stats_.alive = alive;
   stats_.memory_bytes = memory;
 }

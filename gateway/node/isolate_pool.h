@@ -15,16 +15,28 @@
 // (memory_mb, heap and buffers together) already stops a request that grows
 // it past its share, with the memory-limit page and a quarantine.
 //
+// An evicted idle isolate is not disposed of where it is evicted (the
+// measurement tick, a refill): Isolate::Dispose unmaps the heap, a
+// millisecond or more that a request arriving meanwhile would wait for.
+// It waits in a list of dying isolates, still counted in the pool's memory
+// (MemoryInUse, Stats::memory_bytes) though no longer against the room
+// eviction looks for, and is disposed of once the thread is idle (below),
+// or within kDisposeWithinMs whatever the thread is doing.
+//
 // Spares (SetSpares): a few isolates made ahead from the startup snapshot
 // with no worker in them (runtime/worker_spare.h). A request whose worker
 // has no isolate here (evicted, or never loaded on this thread) takes one,
 // so it waits only for the worker's own modules. Spares are made when the
-// thread has been idle for a while, one per timer tick, never on a
-// request's path; they count against the budget (their room is kept even
-// while some are missing: idle isolates are evicted to keep it, then and
-// there when a refill finds the budget taken) and are only made while
-// they fit in it. Each is used once: a spare is never
-// given back after a worker ran in it.
+// thread has been idle for a while, never on a request's path; they count
+// against the budget (their room is kept even while some are missing: idle
+// isolates are evicted to keep it, then and there when a refill finds the
+// budget taken) and are only made while they fit in it. Each is used once:
+// a spare is never given back after a worker ran in it.
+//
+// Work between requests (disposing of a dying isolate, making a spare) is
+// done one piece at a time, each after a poll of the loop that found no
+// request waiting (SetBusy): a request that arrived meanwhile runs first,
+// and the piece waits for the next quiet spell.
 #pragma once
 
 #include <uv.h>
@@ -52,6 +64,7 @@ class IsolatePool {
     uint64_t cold_loads = 0;   // isolates a request had to wait for
     uint64_t spare_loads = 0;  // of those, loaded into a spare isolate
     size_t spares = 0;         // spare isolates ready now
+    size_t dying = 0;          // evicted isolates not disposed of yet
   };
   // What the pool measured of one worker since the last Sample.
   struct Sample {
@@ -108,12 +121,17 @@ class IsolatePool {
   void Clear();
   // Keeps up to `count` spare isolates for workers whose memory limit is
   // `heap_limit_bytes` (0: none, the default), made once the thread has
-  // served nothing for `idle_ms`.
+  // served nothing for `idle_ms` (which is also how long evicted isolates
+  // wait for their disposal).
   void SetSpares(size_t count, size_t heap_limit_bytes, uint64_t idle_ms = 10);
+  // Whether the thread has work waiting for its turn (a request queued):
+  // work between requests waits while it has. Unset: never.
+  void SetBusy(std::function<bool()> busy) { busy_ = std::move(busy); }
 
   const Stats& stats() const { return stats_; }
-  // Memory of the isolates, as last measured (or when loaded), and of the
-  // spares at their target count. No isolate is measured again.
+  // Memory of the isolates, as last measured (or when loaded), of the
+  // spares at their target count, and of the evicted isolates not yet
+  // disposed of. No isolate is measured again.
   size_t MemoryInUse() const;
 
   // Told a worker's name when one of its isolates here is stopped by a
@@ -146,9 +164,24 @@ class IsolatePool {
   Slot& SlotFor(const std::string& name);
   // A spare for a worker with this memory limit, if one is ready.
   std::unique_ptr<runtime::SpareIsolate> TakeSpare(size_t heap_limit_bytes);
-  // Arms the refill timer when spares are missing.
-  void ScheduleRefill();
-  static void OnRefill(uv_timer_t* timer);
+  // MemoryInUse without the dying isolates: what eviction brings under the
+  // budget.
+  size_t MemoryKept() const { return MemoryInUse() - dying_bytes_; }
+  // Arms the timer of the work between requests, when there is some.
+  void ScheduleBackground();
+  // The timer: once the thread has been quiet long enough for some piece
+  // of work, asks for a poll that does not block, then the check below.
+  static void OnBackgroundTimer(uv_timer_t* timer);
+  // After that poll: one piece of work, unless a request is waiting.
+  static void OnBackgroundCheck(uv_check_t* check);
+  // Frees the longest dying isolate.
+  void DisposeOne();
+  // Makes room for a spare (evictions), or the spare.
+  void RefillOne();
+  // How long the thread has served nothing; whether a spare may be made
+  // now.
+  uint64_t QuietForMs() const;
+  bool RefillDue() const;
 
   uv_loop_t* loop_;
   const runtime::NativeRegistry& natives_;
@@ -169,15 +202,34 @@ class IsolatePool {
   // on the high side, so the first is not made past the budget.
   size_t spare_bytes_ = 4u << 20;
   uint64_t last_activity_ms_ = 0;  // the last Acquire or Warm
-  // The last Warm that took a spare. Its spare is made again only once the
-  // thread has gone kRefillAfterWarmMs without one: a deploy (or, on a
-  // replica, a version arriving) is answered sooner from a spare, and the
-  // isolate that replaces it is made after the deploys, not in the middle
-  // of the next ones or in front of their first requests. Under a stream
-  // of deploys, warms load into new isolates, as without spares.
-  uint64_t last_warm_from_spare_ms_ = 0;
+  // The last Warm that loaded an isolate (a deploy, or on a replica a
+  // version arriving). Spares are made only once the thread has gone
+  // kRefillAfterWarmMs without one: a deploy is answered sooner from a
+  // spare, and the isolate that replaces it is made after the deploys, not
+  // in the middle of the next ones or in front of their first requests (a
+  // spare takes several milliseconds to make, and a deploy's first request
+  // comes once every thread has warmed it and the deploy is committed,
+  // often more than a quiet spell later). Under a stream of deploys, warms
+  // load into new isolates, as without spares.
+  uint64_t last_warm_ms_ = 0;
   static constexpr uint64_t kRefillAfterWarmMs = 1000;
-  uv_timer_t* refill_timer_ = nullptr;
+  // Evicted isolates waiting for their disposal, oldest first, with what
+  // they held when evicted (as last measured) and since when.
+  struct Dying {
+    std::unique_ptr<runtime::Worker> worker;
+    size_t memory_bytes = 0;
+    uint64_t since_ms = 0;
+  };
+  std::vector<Dying> dying_;
+  size_t dying_bytes_ = 0;
+  // A dying isolate is disposed of within this, busy thread or not.
+  static constexpr uint64_t kDisposeWithinMs = 1000;
+  // After a refill found every isolate answering requests.
+  uint64_t refill_blocked_until_ms_ = 0;
+  std::function<bool()> busy_;
+  uv_timer_t* background_timer_ = nullptr;
+  uv_idle_t* background_idle_ = nullptr;  // active: the next poll does not block
+  uv_check_t* background_check_ = nullptr;
 };
 
 }  // namespace edge::gateway

@@ -52,6 +52,8 @@ std::string Holding(std::string_view tag, int mib) {
                      mib, tag, tag);
 }
 
+void RunLoopUntil(uv_loop_t* loop, const std::function<bool()>& done);
+
 class IsolatePoolTest : public runtime::testing::WorkerFixture {
  protected:
   ~IsolatePoolTest() override { pools_.clear(); }
@@ -226,6 +228,8 @@ TEST_F(IsolatePoolTest, OverBudgetTheLeastRecentlyUsedIdleIsolateGoesFirst) {
 
   EXPECT_EQ(pool.EnforceBudget(), 1u);
   EXPECT_EQ(pool.stats().evictions, 1u);
+  // Disposed of once the thread is quiet (counted until then).
+  RunLoopUntil(loop(), [&] { return pool.stats().dying == 0; });
   Measure(pool);
   EXPECT_EQ(pool.stats().alive, 2u);
   EXPECT_LE(pool.stats().memory_bytes, one * 5 / 2);
@@ -475,6 +479,102 @@ TEST_F(IsolatePoolTest, ARefillEvictsAnIdleIsolateToMakeRoomForItsSpare) {
   EXPECT_EQ(pool.stats().cold_loads, cold);
   EXPECT_EQ(Serve(pool, a), "a " + std::to_string(8 << 20));
   EXPECT_EQ(pool.stats().cold_loads, cold + 1);
+}
+
+TEST_F(IsolatePoolTest, AnEvictedIsolateIsDisposedOfOnceTheThreadIsQuietAndCountedUntilThen) {
+  auto a = MakeServed("a", 1, Holding("a", 8));
+  auto b = MakeServed("b", 2, Holding("b", 8));
+  auto c = MakeServed("c", 3, Holding("c", 8));
+  size_t one = MemoryOf(a);
+  IsolatePool& pool = NewPool(one * 5 / 2);
+  // No spares; the thread counts as quiet after a minute only.
+  pool.SetSpares(0, kDefaultLimit, 60000);
+  for (const auto& worker : {a, b, c}) {
+    NextMillisecond();
+    EXPECT_EQ(Serve(pool, worker), worker->name + " " + std::to_string(8 << 20));
+  }
+  Measure(pool);
+  size_t held = pool.stats().memory_bytes;
+  ASSERT_GT(held, one * 5 / 2);
+
+  // Evicted, not yet disposed of: still counted as held, yet not a reason
+  // to evict another.
+  EXPECT_EQ(pool.EnforceBudget(), 1u);
+  EXPECT_EQ(pool.stats().dying, 1u);
+  EXPECT_GE(pool.MemoryInUse(), held);
+  Measure(pool);
+  EXPECT_EQ(pool.stats().alive, 2u);
+  EXPECT_GE(pool.stats().memory_bytes, held);
+  EXPECT_EQ(pool.EnforceBudget(), 0u);
+  EXPECT_EQ(pool.stats().evictions, 1u);
+  // "a" went: it loads again, in a fresh isolate.
+  uint64_t cold = pool.stats().cold_loads;
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
+  RunLoopUntil(loop(), [&] { return std::chrono::steady_clock::now() > until; });
+  EXPECT_EQ(pool.stats().dying, 1u);
+
+  // Once the thread is quiet, it goes, and so does what it held.
+  pool.SetSpares(0, kDefaultLimit, 1);
+  RunLoopUntil(loop(), [&] { return pool.stats().dying == 0; });
+  EXPECT_EQ(pool.stats().dying, 0u);
+  EXPECT_LT(pool.MemoryInUse(), held);
+  Measure(pool);
+  EXPECT_LE(pool.stats().memory_bytes, one * 5 / 2);
+  NextMillisecond();
+  EXPECT_EQ(Serve(pool, a), "a " + std::to_string(8 << 20));
+  EXPECT_EQ(pool.stats().cold_loads, cold + 1);
+}
+
+TEST_F(IsolatePoolTest, ABusyThreadStillDisposesOfAnEvictedIsolateWithinItsBound) {
+  auto a = MakeServed("a", 1, Holding("a", 8));
+  auto b = MakeServed("b", 2, Holding("b", 8));
+  size_t one = MemoryOf(a);
+  IsolatePool& pool = NewPool(one * 3 / 2);
+  pool.SetSpares(0, kDefaultLimit, 1);
+  pool.SetBusy([] { return true; });  // a request always waiting
+  EXPECT_EQ(Serve(pool, a), "a " + std::to_string(8 << 20));
+  NextMillisecond();
+  EXPECT_EQ(Serve(pool, b), "b " + std::to_string(8 << 20));
+  Measure(pool);
+  EXPECT_EQ(pool.EnforceBudget(), 1u);
+  EXPECT_EQ(pool.stats().dying, 1u);
+  auto start = std::chrono::steady_clock::now();
+  RunLoopUntil(loop(), [&] {
+    return pool.stats().dying == 0 ||
+           std::chrono::steady_clock::now() - start > std::chrono::seconds(5);
+  });
+  EXPECT_EQ(pool.stats().dying, 0u);
+  // Not before the quiet spell it waited for in vain.
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(500));
+}
+
+TEST_F(IsolatePoolTest, NoSpareIsMadeWhileARequestIsWaitingForItsTurn) {
+  IsolatePool& pool = NewPool(0);
+  bool waiting = true;
+  pool.SetBusy([&] { return waiting; });
+  pool.SetSpares(2, kDefaultLimit, 1);
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
+  RunLoopUntil(loop(), [&] { return std::chrono::steady_clock::now() > until; });
+  EXPECT_EQ(pool.stats().spares, 0u);
+  // Once nothing waits, the spares are made.
+  waiting = false;
+  RunLoopUntil(loop(), [&] { return pool.stats().spares == 2; });
+  EXPECT_EQ(pool.stats().spares, 2u);
+}
+
+TEST_F(IsolatePoolTest, NoSpareIsMadeWithinASecondOfADeploysWarm) {
+  IsolatePool& pool = NewPool(0);
+  // A deploy's validation: a new isolate, no spare taken. The pool reads
+  // the loop's clock, which must not lag the one the test reads.
+  uv_update_time(loop());
+  auto warming = std::chrono::steady_clock::now();
+  ASSERT_TRUE(pool.Warm(MakeServed("a", 1, Tagged("a")), true, /*use_spare=*/false).ok());
+  pool.SetSpares(1, kDefaultLimit, 1);
+  // Made once the deploys have stopped for a while, not after the thread's
+  // usual quiet spell (1 ms here).
+  RunLoopUntil(loop(), [&] { return pool.stats().spares == 1; });
+  EXPECT_EQ(pool.stats().spares, 1u);
+  EXPECT_GE(std::chrono::steady_clock::now() - warming, std::chrono::milliseconds(990));
 }
 
 TEST_F(IsolatePoolTest, AWorkerWithAnotherMemoryLimitLoadsWithoutASpare) {

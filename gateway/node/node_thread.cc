@@ -333,6 +333,9 @@ void NodeThread::Main(std::promise<Status> ready) {
     pool_->SetSpares(node_.options().spare_isolates,
                      static_cast<size_t>(WorkerLimits{}.memory_mb) << 20);
   }
+  // Disposals of evicted isolates and spares wait while requests are queued
+  // for their turn.
+  pool_->SetBusy([this] { return !queue_.empty(); });
   // A worker stopped by a limit is quarantined, also outside any request (a
   // top-level timer, waitUntil work after the response), which no NodeSink
   // sees.
