@@ -124,7 +124,17 @@ TEST_F(NodeTest, ADeployPublishesItsRoutesAndServes) {
 }
 
 TEST_F(NodeTest, ARedeployKeepsServingAndFinishesRequestsOnTheOldVersion) {
-  Deploy("shop", Version("shop", "v1", {"shop.test/*"}));
+  // The slow request below is open on v1 while the traffic runs there, and
+  // each entry's CPU is split among the requests open during it
+  // (runtime/cpu_account.h): it is charged half of every request the
+  // traffic makes before v2 is live, as many as the deploy takes time for
+  // on a busy machine. The limit here is so nothing of that stops it.
+  WorkerLimits limits;
+  limits.cpu_ms = 300000;
+  auto version = [&](const std::string& name) {
+    return BundleJson("shop", kWorker, {"shop.test/*"}, {{"VERSION", name, false}}, limits);
+  };
+  Deploy("shop", version("v1"));
   // A request on v1 (it answered already) whose body is still coming when
   // v2 goes live.
   Client slow(node_.ports().http);
@@ -142,7 +152,7 @@ TEST_F(NodeTest, ARedeployKeepsServingAndFinishesRequestsOnTheOldVersion) {
       if (body != "v1 none /x" && body != "v2 none /x") errors.push_back(body);
     }
   });
-  Deploy("shop", Version("shop", "v2", {"shop.test/*"}));
+  Deploy("shop", version("v2"));
   deploying = false;
   traffic.join();
   EXPECT_THAT(errors, ::testing::IsEmpty());
