@@ -116,18 +116,31 @@ TEST_F(ScheduledTest, MissingHandlers) {
 
 TEST_F(ScheduledTest, RunsUnderTheBackgroundCpuLimitNotCpuMs) {
   cpu_limit_ms_ = 20;
-  background_cpu_limit_ms_ = 5000;
+  background_cpu_limit_ms_ = 60000;
+  // Both handlers spin for a time of the wall clock (the cron names how
+  // long). How much CPU that is depends on how busy the machine is: the
+  // thread may get a fraction of a core.
   auto worker = LoadOrDie(R"(
     function spin(ms) { const end = Date.now() + ms; while (Date.now() < end) {} }
     export default {
-      fetch(request) { spin(200); return new Response("late"); },
-      scheduled() { spin(200); },
+      fetch(request) { spin(60000); return new Response("late"); },
+      scheduled(controller) { spin(Number(controller.cron)); },
     };)");
   ASSERT_TRUE(worker);
-  auto outcome = Scheduled(*worker);
-  EXPECT_TRUE(outcome->finished) << outcome->failure;
-  EXPECT_FALSE(worker->discarded());
-  // Requests keep cpu_ms.
+  // The scheduled handler uses more than cpu_ms and finishes. The spin
+  // grows until it did use twice cpu_ms (a spin of at most 25,600 ms of
+  // wall time cannot use the 60,000 ms of the background limit).
+  for (int ms = 100;; ms *= 2) {
+    auto outcome = Scheduled(*worker, std::to_string(ms));
+    ASSERT_TRUE(outcome->finished) << ms << " ms: " << outcome->failure;
+    EXPECT_FALSE(worker->discarded());
+    ASSERT_TRUE(outcome->cpu_ns.has_value());
+    if (*outcome->cpu_ns > 2 * 20'000'000u) break;
+    ASSERT_LT(ms, 25600) << "a spin of " << ms << " ms of wall time got only " << *outcome->cpu_ns
+                        << " ns of CPU";
+  }
+  // Requests keep cpu_ms: one that spins for 60 s of wall time (far more
+  // than 20 ms of CPU however busy the machine is) is stopped.
   auto response = Fetch(*worker);
   EXPECT_TRUE(response->failed);
   EXPECT_EQ(response->limit, LimitKind::kCpu);

@@ -373,16 +373,33 @@ TEST_F(WorkerTest, LargeDigestsWaitInTheIsolatesCryptoQueue) {
 
 TEST_F(WorkerTest, StartupHasItsOwnCpuLimit) {
   cpu_limit_ms_ = 20;
-  startup_cpu_limit_ms_ = 2000;
-  auto worker = LoadFiles({{"index.js",
-                            "const end = Date.now() + 60; while (Date.now() < end) {}\n"
-                            "export default { fetch() { return new Response('warm'); } };"}});
-  ASSERT_TRUE(worker.ok()) << worker.status().message();
-  EXPECT_EQ(Fetch(**worker)->body, "warm");
+  startup_cpu_limit_ms_ = 30000;
+  // Top-level code that spins for `ms` of wall time. How much CPU that is
+  // depends on how busy the machine is: the thread may get a fraction of a
+  // core.
+  auto spinning = [](int ms) {
+    return std::map<std::string, std::string>{
+        {"index.js", "const end = Date.now() + " + std::to_string(ms) +
+                         "; while (Date.now() < end) {}\n"
+                         "export default { fetch() { return new Response('warm'); } };"}};
+  };
+  // A startup that uses more CPU than cpu_ms loads under its own limit. The
+  // spin grows until the load did use twice cpu_ms (a spin of at most
+  // 15,360 ms of wall time cannot use the 30,000 ms of CPU of the limit).
+  for (int ms = 60;; ms *= 2) {
+    auto worker = LoadFiles(spinning(ms));
+    ASSERT_TRUE(worker.ok()) << ms << " ms: " << worker.status().message();
+    uint64_t startup_ns = (*worker)->cpu_total_ns();
+    EXPECT_EQ(Fetch(**worker)->body, "warm");
+    if (startup_ns > 2 * 20'000'000u) break;
+    ASSERT_LT(ms, 15360) << "a startup of " << ms << " ms of wall time got only " << startup_ns
+                       << " ns of CPU";
+  }
+  // One over its own limit is stopped. It spins for 60 s of wall time, far
+  // more than 30 ms of CPU however busy the machine is, so it cannot end
+  // before the limit stops it.
   startup_cpu_limit_ms_ = 30;
-  auto slow = LoadFiles({{"index.js",
-                          "const end = Date.now() + 200; while (Date.now() < end) {}\n"
-                          "export default { fetch() { return new Response('warm'); } };"}});
+  auto slow = LoadFiles(spinning(60000));
   ASSERT_FALSE(slow.ok());
   EXPECT_NE(slow.status().message().find("startup exceeded its CPU time limit of 30 ms"),
             std::string::npos)

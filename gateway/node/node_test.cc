@@ -124,7 +124,17 @@ TEST_F(NodeTest, ADeployPublishesItsRoutesAndServes) {
 }
 
 TEST_F(NodeTest, ARedeployKeepsServingAndFinishesRequestsOnTheOldVersion) {
-  Deploy("shop", Version("shop", "v1", {"shop.test/*"}));
+  // The slow request below is open on v1 while the traffic runs there, and
+  // each entry's CPU is split among the requests open during it
+  // (runtime/cpu_account.h): it is charged half of every request the
+  // traffic makes before v2 is live, as many as the deploy takes time for
+  // on a busy machine. The limit here is so nothing of that stops it.
+  WorkerLimits limits;
+  limits.cpu_ms = 300000;
+  auto version = [&](const std::string& name) {
+    return BundleJson("shop", kWorker, {"shop.test/*"}, {{"VERSION", name, false}}, limits);
+  };
+  Deploy("shop", version("v1"));
   // A request on v1 (it answered already) whose body is still coming when
   // v2 goes live.
   Client slow(node_.ports().http);
@@ -142,7 +152,7 @@ TEST_F(NodeTest, ARedeployKeepsServingAndFinishesRequestsOnTheOldVersion) {
       if (body != "v1 none /x" && body != "v2 none /x") errors.push_back(body);
     }
   });
-  Deploy("shop", Version("shop", "v2", {"shop.test/*"}));
+  Deploy("shop", version("v2"));
   deploying = false;
   traffic.join();
   EXPECT_THAT(errors, ::testing::IsEmpty());
@@ -471,10 +481,16 @@ TEST_F(HeavyServiceTest, ACallThroughABindingRunsOnTheCalleesLaneNotOnTheCallers
   std::optional<Response> hopped = upload.Read();
   ASSERT_TRUE(hopped);
   EXPECT_EQ(hopped->body, "got through the lane");
+  // Requests on the heavy lane are metered once their records have come
+  // back from the lane, which may be just after their responses: wait for
+  // them.
+  const std::string slow_ok = "edge_requests_total{worker=\"slow\",status_class=\"2xx\",outcome=\"ok\"}";
   std::string metrics = node_.AdminOk("GET", "/metrics");
-  EXPECT_EQ(Series(metrics, "edge_requests_total{worker=\"slow\",status_class=\"2xx\",outcome=\"ok\"}"),
-            "17")
-      << metrics;
+  for (int i = 0; i < 500 && Series(metrics, slow_ok) != "17"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    metrics = node_.AdminOk("GET", "/metrics");
+  }
+  EXPECT_EQ(Series(metrics, slow_ok), "17") << metrics;
   // Its console line, written on the lane, reaches the log under it.
   std::string log;
   for (int i = 0; i < 100 && log.find("slow was sent a body") == std::string::npos; ++i) {

@@ -141,7 +141,10 @@ rate_limit = {{ requests = 1, period_s = 60, key = "jwt_sub" }}
         ]
         for kwargs, status in combo:
             self.assertEqual(self.get("/combo/x", **kwargs).status, status, kwargs)
-        time.sleep(0.2)
+        # The last refusal's line: a request the worker saw would have been
+        # logged before its answer, so before this line.
+        self.assertTrue(self.edge.wait_for_log(r"POST /combo/x answered by the \w+ policy: 429"),
+                        self.edge.log())
         log = self.edge.log()
         for path in ("/rs/bad", "/down/x", "/combo/x"):
             self.assertNotIn("worker saw GET " + path, log)

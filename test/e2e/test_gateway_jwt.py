@@ -21,7 +21,7 @@ import threading
 import time
 import unittest
 
-from edge_harness import NodeProcess
+from edge_harness import NodeProcess, wait_for
 from jwt_helpers import AUDIENCE, ISSUER, JwksServer, Key, b64url, default_claims, hs256_token, toml_string
 
 WORKER = r"""
@@ -207,11 +207,16 @@ class GatewayJwtTest(unittest.TestCase):
         after = self.node.worker_usage("jwt", lambda usage: usage["refused"] >= before["refused"] + len(cases))
         self.assertEqual(after["refused"], before["refused"] + len(cases))
         self.assertEqual(after["invocations"], before["invocations"])
-        time.sleep(0.2)
+        # The access log is written in batches, after the answer: wait for
+        # the refusals' lines. A worker's console line would come before its
+        # request's access line, so once these are in, any would be too.
+        def refusals():
+            return [r for r in self.node.access_records()
+                    if r.get("outcome") == "policyRefused" and r.get("url", "").endswith("/rs/x")]
+        records = wait_for(lambda: len(refusals()) >= len(cases) and refusals(), 10)
+        self.assertTrue(records and all(r.get("policy") == "jwt" and r["status"] == 401 for r in records),
+                        refusals())
         self.assertNotIn("worker saw GET /rs/x", json.dumps(self.node.access_records("console")))
-        records = [r for r in self.node.access_records()
-                   if r.get("outcome") == "policyRefused" and r.get("url", "").endswith("/rs/x")]
-        self.assertTrue(records and all(r.get("policy") == "jwt" and r["status"] == 401 for r in records), records)
         metrics = self.node.admin("GET", "/metrics").body.decode()
         self.assertRegex(metrics, r'edge_requests_total\{worker="jwt",status_class="4xx",outcome="policyRefused"\} \d+')
 

@@ -17,7 +17,7 @@ import threading
 import time
 import unittest
 
-from edge_harness import NodeProcess, Reader, make_worker, read_response
+from edge_harness import NodeProcess, Reader, make_worker, read_response, wait_for
 
 WORKER = r"""
 export default {
@@ -193,9 +193,14 @@ class GatewayPoliciesTest(unittest.TestCase):
         metrics = self.node.admin("GET", "/metrics").body.decode()
         self.assertRegex(metrics, r'edge_requests_total\{worker="pol",status_class="4xx",outcome="policyRefused"\} \d+')
         self.assertRegex(metrics, r'edge_requests_total\{worker="pol",status_class="2xx",outcome="preflight"\} \d+')
-        records = [r for r in self.node.access_records()
-                   if r.get("outcome") == "policyRefused" and r.get("worker") == "pol"]
-        self.assertTrue(any(r["status"] == 403 and r.get("policy") == "api_key" for r in records), records)
+        # The access log is written in batches, after the answer: wait for
+        # the refusals' lines (a worker's console line would come before its
+        # request's access line).
+        def refusals():
+            return [r for r in self.node.access_records()
+                    if r.get("outcome") == "policyRefused" and r.get("worker") == "pol"
+                    and r["status"] == 403 and r.get("policy") == "api_key"]
+        self.assertTrue(wait_for(lambda: len(refusals()) >= 5, 10), self.node.access_records())
         # The worker logged nothing for them.
         self.assertFalse(any("worker saw" in json.dumps(r) and r.get("status") == 403
                              for r in self.node.access_records("console")))

@@ -255,10 +255,17 @@ class InspectorTest(unittest.TestCase):
             busy = ("globalThis.spinning = true;"
                     "(function busy() { let i = 0; while (globalThis.spinning) i++; return 'done'; })()")
             evaluate = cdp.send("Runtime.evaluate", {"expression": busy})
-            time.sleep(0.2)
-            cdp.send("Debugger.pause")
-            paused = cdp.wait_event("Debugger.paused")
-            frame = paused["callFrames"][0]
+            # busy() never returns while spinning is true, so a pause inside
+            # it was taken while it ran. A pause handled before it began (the
+            # evaluate's first statement) lets it go on, and pauses again.
+            for _ in range(50):
+                time.sleep(0.1)
+                cdp.send("Debugger.pause")
+                paused = cdp.wait_event("Debugger.paused")
+                frame = paused["callFrames"][0]
+                if frame["functionName"] == "busy":
+                    break
+                cdp.send("Debugger.resume")
             self.assertEqual(frame["functionName"], "busy")
             # End the loop from the debugger, then let it go.
             cdp.call("Debugger.evaluateOnCallFrame", {

@@ -7,7 +7,7 @@ import subprocess
 import threading
 import unittest
 
-from edge_harness import NodeProcess, make_worker
+from edge_harness import NodeProcess, make_worker, wait_for
 
 SOURCE = """
 export default {
@@ -28,8 +28,11 @@ class RedeployUnderLoadTest(unittest.TestCase):
         try:
             result = node.deploy(project.dir)
             self.assertEqual(result.returncode, 0, result.stderr)
+            # wrk counts a request unanswered after --timeout (2 s unless
+            # given) as a socket error; on a busy machine a request waiting
+            # behind a version's load on its thread can take that long.
             wrk = subprocess.Popen(
-                ["wrk", "-t2", "-c16", "-d10s", "-H", "Host: busy.test",
+                ["wrk", "-t2", "-c16", "-d10s", "--timeout", "30s", "-H", "Host: busy.test",
                  f"http://127.0.0.1:{node.http_port}/"],
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             deployed = []
@@ -50,7 +53,11 @@ class RedeployUnderLoadTest(unittest.TestCase):
             self.assertNotIn("Non-2xx", output, output)
             self.assertNotIn("Socket errors", output, output)
             self.assertTrue(node.alive())
-            outcomes = {r["outcome"] for r in node.access_records() if r["worker"] == "busy"}
+            # The access log is written in batches: wait for a line per
+            # request wrk counted and per check above, so every outcome is seen.
+            served = lambda: [r for r in node.access_records() if r["worker"] == "busy"]
+            self.assertTrue(wait_for(lambda: len(served()) >= requests + 20, 10), len(served()))
+            outcomes = {r["outcome"] for r in served()}
             self.assertEqual(outcomes, {"ok"})
             status, info = node.admin_json("GET", "/workers/busy")
             self.assertEqual(info["version"], 21)

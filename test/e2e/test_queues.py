@@ -110,14 +110,17 @@ class ServeQueuesTest(unittest.TestCase):
         self.assertEqual(self.node.request("queued.test", "/send?m=fail-1").body, b"sent")
         dead = wait_for(lambda: self.queues().get("jobs-dead", {}).get("messages", 0) >= 1, 30)
         self.assertTrue(dead, self.node.log())
-        # Delivered max_retries + 1 = 2 times, each a failed invocation.
+        # Delivered max_retries + 1 = 2 times, each a failed invocation. The
+        # access log is written in batches, and the second attempt's line can
+        # come after the message is dead-lettered: wait for the lines.
+        def failed():
+            return [r for r in self.node.access_records()
+                    if r.get("queue") == "jobs" and r["outcome"] == "exception"]
+        self.assertTrue(wait_for(lambda: len(failed()) >= 2, 10), self.node.access)
         attempts = [r for r in self.node.access_records("console")
                     if "consumed fail-1" in r.get("message", "")]
         self.assertEqual([a["message"] for a in attempts],
                          ["consumed fail-1 attempt 1", "consumed fail-1 attempt 2"])
-        failed = [r for r in self.node.access_records()
-                  if r.get("queue") == "jobs" and r["outcome"] == "exception"]
-        self.assertGreaterEqual(len(failed), 2)
         metrics = self.node.admin("GET", "/metrics").body.decode()
         self.assertIn('edge_queue_dead_lettered_total{account="default",queue="jobs"} 1', metrics)
 

@@ -247,9 +247,13 @@ class ServeWorkflowsTest(unittest.TestCase):
         done = wait_for(lambda: (s := status())["status"] == "complete" and s, 30)
         self.assertTrue(done, node.log())
         self.assertEqual(done["recorded"]["tracking"], "T1")
-        # The runs are invocations: access log, tail lines, metrics.
-        runs = [r for r in node.access_records() if r.get("workflow") == "orders"]
-        self.assertGreaterEqual(len(runs), 5, node.access)
+        # The runs are invocations: access log, tail lines, metrics. A run's
+        # access line is written when its invocation ends, which can be just
+        # after the status it stored is read back: wait for the lines.
+        def runs_logged():
+            return [r for r in node.access_records() if r.get("workflow") == "orders"]
+        runs = wait_for(lambda: len(runs_logged()) >= 5 and runs_logged(), 10)
+        self.assertTrue(runs, node.access)
         self.assertEqual(runs[0]["instance"], "o1")
         self.assertNotIn("method", runs[0])
         metrics = node.admin("GET", "/metrics").body.decode()
