@@ -2,17 +2,7 @@
 // copies, anything else is a TypeError, FixedLengthStream errors on a wrong
 // byte count and tells a Response its length.
 
-import { assert, assertEquals, assertRejects, assertThrows, microtasks, utf8 } from "../../runtime/testing/assert.js";
-
-async function readAll(readable) {
-  const reader = readable.getReader();
-  const chunks = [];
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return chunks;
-    chunks.push(value);
-  }
-}
+import { assert, assertEquals, assertRejects, assertThrows, microtasks, utf8, readChunks } from "../../runtime/testing/assert.js";
 
 export default {
   "the interfaces are globals and TransformStreams"() {
@@ -28,7 +18,7 @@ export default {
     const { readable, writable } = new IdentityTransformStream();
     const writer = writable.getWriter();
     const chunk = new Uint8Array([1, 2, 3]);
-    const reading = readAll(readable);
+    const reading = readChunks(readable);
     await writer.write(chunk);
     chunk[0] = 9;
     await writer.write(new DataView(new Uint8Array([4, 5]).buffer, 1, 1));
@@ -52,7 +42,7 @@ export default {
   async "FixedLengthStream refuses too many bytes"() {
     const { readable, writable } = new FixedLengthStream(3);
     const writer = writable.getWriter();
-    const reading = readAll(readable);
+    const reading = readChunks(readable);
     await writer.write(utf8("ab"));
     await assertRejects(writer.write(utf8("cd")), TypeError);
     await assertRejects(reading, TypeError);
@@ -61,7 +51,7 @@ export default {
   async "FixedLengthStream refuses too few bytes at close"() {
     const { readable, writable } = new FixedLengthStream(3n);
     const writer = writable.getWriter();
-    const reading = readAll(readable);
+    const reading = readChunks(readable);
     await writer.write(utf8("ab"));
     await assertRejects(writer.close(), TypeError);
     await assertRejects(reading, TypeError);
@@ -140,7 +130,7 @@ export default {
     const savedLength = Object.getOwnPropertyDescriptor(typedArrayProto, "byteLength");
     const { readable, writable } = new FixedLengthStream(2);
     const writer = writable.getWriter();
-    const reading = readAll(readable);
+    const reading = readChunks(readable);
     controllerProto.enqueue = function () {
       return savedEnqueue.call(this, new Uint8Array(100));
     };

@@ -106,3 +106,14 @@ export function utf8(text) {
 export function assertFields(object, expected, message = "") {
   for (const [key, value] of Object.entries(expected)) assertEquals(object[key], value, `${message} ${key}:`);
 }
+
+// The chunks of `readable`, read with a reader until it is done.
+export async function readChunks(readable) {
+  const reader = readable.getReader();
+  const chunks = [];
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return chunks;
+    chunks.push(value);
+  }
+}

@@ -7,7 +7,7 @@
 // them (they use what the runtime captured before any tenant code ran), and
 // must carry exactly the bytes written.
 
-import { assert, assertEquals, assertRejects } from "../../runtime/testing/assert.js";
+import { assert, assertEquals, assertRejects, readChunks } from "../../runtime/testing/assert.js";
 
 const ReflectApply = Reflect.apply;
 const ObjectDefineProperty = Object.defineProperty;
@@ -59,21 +59,11 @@ replaceGetter(ReadableStreamBYOBRequest.prototype, "view", "ReadableStreamBYOBRe
 replaceMethod(WritableStreamDefaultController.prototype, "error", "WritableStreamDefaultController");
 replaceMethod(Object.getPrototypeOf(Uint8Array.prototype), "set", "%TypedArray%.prototype");
 
-async function readAll(readable) {
-  const reader = readable.getReader();
-  const chunks = [];
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return chunks;
-    chunks.push(value);
-  }
-}
-
 export default {
   async "a FixedLengthStream made after the patches uses none of them"() {
     const { readable, writable } = new FixedLengthStream(5);
     const writer = writable.getWriter();
-    const reading = readAll(readable);
+    const reading = readChunks(readable);
     await writer.write(new Uint8Array([1, 2, 3]));
     await writer.write(new Uint8Array([4, 5]));
     await writer.close();
@@ -106,7 +96,7 @@ export default {
   async "a wrong byte count errors both sides without them"() {
     const { readable, writable } = new FixedLengthStream(1);
     const writer = writable.getWriter();
-    const reading = readAll(readable);
+    const reading = readChunks(readable);
     await assertRejects(writer.write(new Uint8Array([1, 2])), TypeError);
     await assertRejects(reading, TypeError);
     armed = false;

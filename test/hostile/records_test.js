@@ -7,7 +7,7 @@
 // behaves like an ordinary assignment. Each test exercises Web APIs and
 // expects no such assignment.
 
-import { assert, assertEquals } from "../../runtime/testing/assert.js";
+import { assert, assertEquals, readChunks } from "../../runtime/testing/assert.js";
 
 export const RECORD_NAMES = [
   "address", "allowHalfOpen", "closed", "closing", "handedOff", "lastWrite", "openSettled", "opened",
@@ -137,16 +137,6 @@ async function expectNoHits(body) {
   assertEquals(hits, [], "runtime records reached Object.prototype setters:");
 }
 
-async function drain(stream) {
-  const reader = stream.getReader();
-  const chunks = [];
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return chunks;
-    chunks.push(value);
-  }
-}
-
 export default {
   async "streams: readable, byte, tee, pipes, writable, transform"() {
     await expectNoHits(async () => {
@@ -158,8 +148,8 @@ export default {
         },
       });
       const [left, right] = readable.tee();
-      assertEquals(await drain(left), ["a", "b"]);
-      assertEquals(await drain(right), ["a", "b"]);
+      assertEquals(await readChunks(left), ["a", "b"]);
+      assertEquals(await readChunks(right), ["a", "b"]);
 
       const bytes = new ReadableStream({
         type: "bytes",
@@ -210,7 +200,7 @@ export default {
       aborted.abort();
       await piping.catch(() => {});
 
-      const encoded = await drain(
+      const encoded = await readChunks(
         new ReadableStream({
           start(c) {
             c.enqueue("hé");
@@ -307,8 +297,8 @@ export default {
           c.close();
         },
       }).tee();
-      assertEquals((await drain(a)).length, 1);
-      assertEquals((await drain(b)).length, 1);
+      assertEquals((await readChunks(a)).length, 1);
+      assertEquals((await readChunks(b)).length, 1);
       const seen = [];
       for await (const chunk of new Blob(["xyz"]).stream()) seen.push(chunk.length);
       assertEquals(seen, [3]);
